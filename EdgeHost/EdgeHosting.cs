@@ -1,0 +1,40 @@
+using Orleans.Configuration;
+using Orleans.Im.EdgeHost.Cluster;
+using Orleans.Im.EdgeHost.Health;
+using Orleans.Im.Streams;
+using StackExchange.Redis;
+
+namespace Orleans.Im.EdgeHost;
+
+/// <summary>All the wiring of an edge host, in one place.</summary>
+public static class EdgeHosting
+{
+    /// <summary>Registers the edge host's services: the Orleans cluster client and its stream provider.</summary>
+    public static WebApplicationBuilder AddImEdge(this WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var edgeOptions = configuration.GetSection(EdgeOptions.Section).Get<EdgeOptions>() ?? new EdgeOptions();
+        builder.Services.Configure<EdgeOptions>(configuration.GetSection(EdgeOptions.Section));
+        builder.WebHost.UseUrls(edgeOptions.HttpUrl);
+
+        var redis = configuration["IM:Redis:ConnectionString"] is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException("Configuration 'IM:Redis:ConnectionString' is missing (environment variable 'IM__Redis__ConnectionString').");
+
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(configuration.GetSection("IM"));
+            client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+            client.AddMemoryStreams(StreamNames.Provider);
+        });
+        builder.Services.AddSingleton<IClientConnectionRetryFilter, ClusterConnectionRetryFilter>();
+        return builder;
+    }
+
+    /// <summary>Maps the edge host's endpoints.</summary>
+    public static WebApplication MapImEdge(this WebApplication app)
+    {
+        app.MapHealthApi();
+        return app;
+    }
+}

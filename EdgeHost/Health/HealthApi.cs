@@ -1,0 +1,45 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Orleans.Im.EdgeHost.Health;
+
+/// <summary><c>GET /healthz</c>: 200 only when this edge host can reach the cluster.</summary>
+public static class HealthApi
+{
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
+
+    public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", CheckAsync).WithName("Health").ExcludeFromDescription();
+        return app;
+    }
+
+    /// <summary>What <c>/healthz</c> answers.</summary>
+    /// <param name="Status"><c>healthy</c> or <c>unavailable</c>.</param>
+    /// <param name="Silos">Active silos seen through the cluster; 0 when unreachable.</param>
+    /// <param name="Error">Why the cluster is unavailable, when it is.</param>
+    public sealed record HealthReport(string Status, int Silos, string? Error);
+
+    internal static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> CheckAsync(IClusterClient client, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ProbeTimeout);
+            var hosts = await client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true, timeout.Token);
+            if (hosts.Count > 0)
+            {
+                return TypedResults.Ok(new HealthReport("healthy", hosts.Count, null));
+            }
+
+            return Unavailable("no active silo");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Boundary: any failure to reach the cluster is reported, never thrown to the probe.
+            return Unavailable(ex.GetType().Name + ": " + ex.Message);
+        }
+    }
+
+    private static JsonHttpResult<HealthReport> Unavailable(string error) =>
+        TypedResults.Json(new HealthReport("unavailable", 0, error), statusCode: StatusCodes.Status503ServiceUnavailable);
+}

@@ -1,0 +1,27 @@
+using Npgsql;
+using Orleans.Dashboard;
+using Orleans.Im.Silo;
+
+var builder = WebApplication.CreateBuilder(args);
+var siloOptions = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+builder.WebHost.UseUrls(siloOptions.HttpUrl);
+
+var dataSource = NpgsqlDataSource.Create(builder.Configuration.GetRequiredSetting("IM:Postgres:ConnectionString"));
+builder.Services.AddSingleton(dataSource);
+builder.AddImSilo();
+
+var app = builder.Build();
+
+// The grain storage reads its SQL from the database when the silo starts, so the schema must exist first.
+using (var cts = CancellationTokenSource.CreateLinkedTokenSource(app.Lifetime.ApplicationStopping))
+{
+    await SiloHosting.MigrateDatabaseAsync(dataSource, app.Logger, TimeSpan.FromSeconds(60), cts.Token);
+}
+
+app.MapSiloHealth();
+if (siloOptions.DashboardEnabled)
+{
+    app.MapOrleansDashboard(routePrefix: "/dashboard");
+}
+
+await app.RunAsync();

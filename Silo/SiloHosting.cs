@@ -1,0 +1,98 @@
+using System.Net;
+using Npgsql;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Orleans.Im.Streams;
+using Orleans.Serialization;
+using Orleans.Storage;
+using StackExchange.Redis;
+
+namespace Orleans.Im.Silo;
+
+/// <summary>All the wiring of a silo host, in one place, used by <c>Program</c> and by the tests.</summary>
+public static class SiloHosting
+{
+    /// <summary>The ADO.NET invariant name of PostgreSQL's provider.</summary>
+    public const string NpgsqlInvariant = "Npgsql";
+
+    /// <summary>Reads a required connection string from configuration, naming the key in the error.</summary>
+    public static string GetRequiredSetting(this IConfiguration configuration, string key) =>
+        configuration[key] is { Length: > 0 } value
+            ? value
+            : throw new InvalidOperationException($"Configuration '{key}' is missing (environment variable '{key.Replace(":", "__", StringComparison.Ordinal)}').");
+
+    /// <summary>
+    /// Configures the Orleans silo: Redis clustering, endpoints, PostgreSQL grain storage, the <c>im</c> stream
+    /// provider and the dashboard. The <see cref="NpgsqlDataSource"/> must already be registered.
+    /// </summary>
+    public static IHostApplicationBuilder AddImSilo(this IHostApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        var siloOptions = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        var redis = configuration.GetRequiredSetting("IM:Redis:ConnectionString");
+
+        // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
+
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(configuration.GetSection("IM"));
+            silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
+            silo.ConfigureEndpoints(
+                IPAddress.Parse(siloOptions.AdvertisedIPAddress),
+                siloOptions.SiloPort,
+                siloOptions.GatewayPort,
+                listenOnAnyHostAddress: false);
+            silo.AddImGrainStorage();
+            silo.AddMemoryStreams(StreamNames.Provider);
+            if (siloOptions.DashboardEnabled)
+            {
+                silo.AddDashboard();
+            }
+        });
+
+        return builder;
+    }
+
+    /// <summary>
+    /// Registers the PostgreSQL grain storage under <see cref="StorageNames.Grains"/> and <see cref="StorageNames.PubSub"/>,
+    /// using the registered <see cref="NpgsqlDataSource"/> and the Orleans serializer (type aliases, not CLR names,
+    /// so renaming a state class does not orphan stored state).
+    /// </summary>
+    public static ISiloBuilder AddImGrainStorage(this ISiloBuilder silo)
+    {
+        foreach (var name in new[] { StorageNames.Grains, StorageNames.PubSub })
+        {
+            silo.AddAdoNetGrainStorage(name, options => options.Configure<NpgsqlDataSource, Serializer>((o, dataSource, serializer) =>
+            {
+                o.Invariant = NpgsqlInvariant;
+                o.DataSource = dataSource;
+                o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            }));
+        }
+
+        return silo;
+    }
+
+    /// <summary>
+    /// Applies the schema migrations, retrying while PostgreSQL is not yet reachable (it may be starting beside us).
+    /// </summary>
+    public static async Task MigrateDatabaseAsync(NpgsqlDataSource dataSource, ILogger logger, TimeSpan patience, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (true)
+        {
+            try
+            {
+                var applied = await Storage.SchemaMigrator.ApplyAsync(dataSource, cancellationToken);
+                SiloLog.MigrationsApplied(logger, applied.Count, string.Join(",", applied));
+                return;
+            }
+            catch (NpgsqlException ex) when (ex.IsTransient && DateTime.UtcNow < deadline)
+            {
+                SiloLog.DatabaseNotReady(logger, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+    }
+}

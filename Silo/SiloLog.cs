@@ -1,0 +1,11 @@
+namespace Orleans.Im.Silo;
+
+/// <summary>The silo host's log messages.</summary>
+internal static partial class SiloLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Schema migrations: {Count} applied ({Versions})")]
+    public static partial void MigrationsApplied(ILogger logger, int count, string versions);
+
+    [LoggerMessage(2, LogLevel.Warning, "PostgreSQL is not reachable yet ({Reason}); retrying")]
+    public static partial void DatabaseNotReady(ILogger logger, string reason);
+}

@@ -1,0 +1,22 @@
+namespace Orleans.Im.Silo;
+
+/// <summary>Where this silo listens. Bound from the configuration section <c>IM:Silo</c> (environment: <c>IM__Silo__…</c>).</summary>
+public sealed class SiloOptions
+{
+    public const string Section = "IM:Silo";
+
+    /// <summary>The address other silos and clients use to reach this silo.</summary>
+    public string AdvertisedIPAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Silo-to-silo port. A second silo on the same machine takes the next one.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Client gateway port (edge hosts, robots). A second silo on the same machine takes the next one.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>HTTP for the Orleans Dashboard and <c>/healthz</c>; loopback by default because the dashboard has no auth.</summary>
+    public string HttpUrl { get; set; } = "http://127.0.0.1:8080";
+
+    /// <summary>Whether the Orleans Dashboard is served.</summary>
+    public bool DashboardEnabled { get; set; } = true;
+}

@@ -1,0 +1,154 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Orleans.Im.Tests.Infrastructure;
+
+/// <summary>
+/// A real host process (silo or edge host) started by a test from its build output, configured only through
+/// <c>IM__…</c> environment variables. Its output is kept for failure messages. Disposing kills it.
+/// </summary>
+public sealed class HostProcess : IAsyncDisposable
+{
+    private const int MaxKeptLines = 400;
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(3) };
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private HostProcess(Process process, string healthUrl)
+    {
+        _process = process;
+        HealthUrl = healthUrl;
+    }
+
+    public string HealthUrl { get; }
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The last lines the process wrote, for assertion messages.</summary>
+    public string Output => string.Join('\n', _output);
+
+    public static HostProcess Start(string project, int httpPort, IReadOnlyDictionary<string, string> environment)
+    {
+        var assembly = RepositoryPaths.HostAssembly(project);
+        if (!File.Exists(assembly))
+        {
+            throw new FileNotFoundException($"{project} is not built at {assembly}; build the solution first.", assembly);
+        }
+
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(assembly);
+        foreach (var (key, value) in environment)
+        {
+            info.Environment[key] = value;
+        }
+
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        // Two cores are shared by the tests and every process they start: workstation GC keeps each one small.
+        info.Environment["DOTNET_gcServer"] = "0";
+
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
+        var host = new HostProcess(process, $"http://127.0.0.1:{httpPort}/healthz");
+        process.OutputDataReceived += (_, e) => host.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => host.Keep(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return host;
+    }
+
+    /// <summary>Waits until <c>/healthz</c> answers 200; throws with the process output when it does not in time.</summary>
+    public async Task WaitHealthyAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"Process exited with {_process.ExitCode}:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await Http.GetAsync(HealthUrl);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException)
+            {
+                // Timed out this probe; try again.
+            }
+
+            await Task.Delay(250);
+        }
+
+        throw new TimeoutException($"{HealthUrl} not healthy after {timeout}:\n{Output}");
+    }
+
+    /// <summary>SIGKILL: the process gets no chance to clean up, as in a crash.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM, then waits for a graceful exit; returns false (and kills it) when it did not stop in time.</summary>
+    public async Task<bool> StopAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+        {
+            return true;
+        }
+
+        using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await term.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            await KillAsync();
+            return false;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process.Dispose();
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        _output.Enqueue(line);
+        while (_output.Count > MaxKeptLines && _output.TryDequeue(out _))
+        {
+        }
+    }
+}

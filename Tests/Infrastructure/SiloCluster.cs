@@ -1,0 +1,101 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Im.Streams;
+using StackExchange.Redis;
+
+namespace Orleans.Im.Tests.Infrastructure;
+
+/// <summary>
+/// Real silo processes on the test PostgreSQL and Redis, forming one cluster with its own cluster id,
+/// and Orleans clients that reach it through Redis membership, as an edge host does.
+/// </summary>
+public sealed class SiloCluster : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
+    private readonly List<HostProcess> _silos = [];
+    private readonly List<IHost> _clients = [];
+
+    public SiloCluster(string purpose)
+    {
+        ClusterId = TestServices.NewClusterId(purpose);
+    }
+
+    public string ClusterId { get; }
+
+    /// <summary>Service id shared by every silo: grain state is keyed by it, so restarts see the same state.</summary>
+    public string ServiceId { get; } = "orleans-im-test";
+
+    /// <summary>Starts a silo on the given (or fresh) ports and waits until it is an active member.</summary>
+    public async Task<RunningSilo> StartSiloAsync(SiloEndpoints? endpoints = null)
+    {
+        endpoints ??= new SiloEndpoints(FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
+        var silo = HostProcess.Start("Silo", endpoints.HttpPort, new Dictionary<string, string>
+        {
+            ["IM__ClusterId"] = ClusterId,
+            ["IM__ServiceId"] = ServiceId,
+            ["IM__Postgres__ConnectionString"] = TestServices.PostgresConnectionString,
+            ["IM__Redis__ConnectionString"] = TestServices.RedisConnectionString,
+            ["IM__Silo__SiloPort"] = endpoints.SiloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["IM__Silo__GatewayPort"] = endpoints.GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["IM__Silo__HttpUrl"] = $"http://127.0.0.1:{endpoints.HttpPort}",
+            ["IM__Silo__DashboardEnabled"] = "false",
+        });
+        _silos.Add(silo);
+        await silo.WaitHealthyAsync(StartTimeout);
+        return new RunningSilo(endpoints, silo);
+    }
+
+    /// <summary>A connected Orleans client of this cluster (Redis gateway discovery, like an edge host).</summary>
+    public async Task<IClusterClient> ConnectClientAsync()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        // Connection resets while silos are killed on purpose are expected: keep only errors in the test log.
+        builder.Logging.SetMinimumLevel(LogLevel.Error);
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = ClusterId;
+                o.ServiceId = ServiceId;
+            });
+            client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(TestServices.RedisConnectionString));
+            client.AddMemoryStreams(StreamNames.Provider);
+        });
+        var host = builder.Build();
+        _clients.Add(host);
+        using var cts = new CancellationTokenSource(StartTimeout);
+        await host.StartAsync(cts.Token);
+        return host.Services.GetRequiredService<IClusterClient>();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients)
+        {
+            try
+            {
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await client.StopAsync(cts.Token);
+            }
+            catch (Exception)
+            {
+                // The cluster may already be gone; the client is disposed either way.
+            }
+
+            client.Dispose();
+        }
+
+        foreach (var silo in _silos)
+        {
+            await silo.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>The ports of one silo process.</summary>
+public sealed record SiloEndpoints(int SiloPort, int GatewayPort, int HttpPort);
+
+/// <summary>A silo process started by <see cref="SiloCluster"/>, and where it listens.</summary>
+public sealed record RunningSilo(SiloEndpoints Endpoints, HostProcess Process);

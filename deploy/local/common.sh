@@ -1,0 +1,51 @@
+# Shared helpers for the local service scripts. Sourced, not run.
+# Everything here binds to loopback only and keeps its data under the checkout's .data/ folder.
+
+IM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+IM_DATA="${IM_DATA:-$IM_ROOT/.data}"
+
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Runs apt-get install for the named packages, updating the package lists once per process.
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "installing $* needs root (run as root or install it yourself)"
+  if [ -z "${IM_APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "apt-get update failed"
+    IM_APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 || die "apt-get install $* failed"
+}
+
+# Waits until a TCP port on 127.0.0.1 accepts connections, at most $2 seconds.
+wait_for_port() {
+  local port=$1 seconds=${2:-30} i
+  for ((i = 0; i < seconds * 10; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# True when the pid in file $1 names a live process.
+pid_alive() {
+  local file=$1 pid
+  [ -f "$file" ] || return 1
+  pid=$(head -n 1 "$file" 2>/dev/null)
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# Sends SIGTERM to the pid in file $1, waits up to $2 seconds, then SIGKILL.
+stop_pid_file() {
+  local file=$1 seconds=${2:-20} pid i
+  pid_alive "$file" || { rm -f "$file"; return 0; }
+  pid=$(head -n 1 "$file")
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < seconds * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$file"; return 0; }
+    sleep 0.1
+  done
+  log "pid $pid did not stop in ${seconds}s; killing it"
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$file"
+}

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Local PostgreSQL for development and tests, on loopback only.
+#   deploy/local/postgres.sh start|stop|status
+# Environment: IM_PG_PORT (default 55432), IM_PG_DATA (default .data/pg), IM_PG_DATABASES (default orleans_im).
+# initdb and pg_ctl refuse to run as root, so the cluster belongs to the `postgres` user. When that user cannot
+# reach the checkout (a parent directory without the execute bit for it), the data lives under /var/tmp instead,
+# in a folder named after the checkout, and a note says so.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+PORT="${IM_PG_PORT:-55432}"
+DATA="${IM_PG_DATA:-$IM_DATA/pg}"
+DATABASES="${IM_PG_DATABASES:-orleans_im}"
+
+find_bin() {
+  local dir
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/pg_ctl" ] && { echo "$dir"; return 0; }
+  done
+  return 1
+}
+
+ensure_installed() {
+  if ! BIN=$(find_bin); then
+    log "PostgreSQL not found; installing it"
+    apt_install postgresql
+    BIN=$(find_bin) || die "PostgreSQL installed but pg_ctl not found"
+  fi
+  id postgres >/dev/null 2>&1 || die "the postgres system user is missing"
+}
+
+as_postgres() {
+  if [ "$(id -un)" = postgres ]; then "$@"; else runuser -u postgres -- "$@"; fi
+}
+
+# Picks a data directory the postgres user can reach.
+resolve_data_dir() {
+  mkdir -p "$(dirname "$DATA")"
+  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$(dirname "$DATA")" 2>/dev/null; then
+    local alt
+    alt="/var/tmp/orleans-im-$(printf '%s' "$DATA" | sha1sum | cut -c1-12)/pg"
+    log "note: the postgres user cannot reach $DATA; keeping the data in $alt"
+    DATA="$alt"
+  fi
+  mkdir -p "$DATA"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$DATA" && chmod 700 "$DATA"
+  return 0
+}
+
+psql_cmd() { as_postgres "$BIN/psql" -h 127.0.0.1 -p "$PORT" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
+
+start() {
+  ensure_installed
+  resolve_data_dir
+  if [ ! -f "$DATA/PG_VERSION" ]; then
+    log "initialising a cluster in $DATA"
+    # trust on loopback only: this is a local development and test server, never exposed.
+    as_postgres "$BIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  if as_postgres "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+    log "already running on 127.0.0.1:$PORT ($DATA)"
+  else
+    as_postgres "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -t 60 start \
+      -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c max_connections=300 -c fsync=on" >/dev/null \
+      || { tail -n 20 "$DATA/server.log" >&2; die "PostgreSQL did not start"; }
+    log "started on 127.0.0.1:$PORT ($DATA)"
+  fi
+  wait_for_port "$PORT" 30 || die "PostgreSQL is not accepting connections on $PORT"
+  local db
+  for db in $DATABASES; do
+    if [ -z "$(psql_cmd -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
+      psql_cmd -d postgres -c "CREATE DATABASE \"$db\"" >/dev/null
+      log "created database $db"
+    fi
+  done
+}
+
+stop() {
+  BIN=$(find_bin) || { log "PostgreSQL is not installed; nothing to stop"; return 0; }
+  resolve_data_dir
+  if [ -f "$DATA/postmaster.pid" ] && as_postgres "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+    as_postgres "$BIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null
+    log "stopped ($DATA)"
+  else
+    log "not running ($DATA)"
+  fi
+}
+
+status() {
+  BIN=$(find_bin) || { echo "not installed"; return 1; }
+  resolve_data_dir
+  as_postgres "$BIN/pg_ctl" -D "$DATA" status
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Local Redis for development and tests, on loopback only (never the system service).
+#   deploy/local/redis.sh start|stop|status
+# Environment: IM_REDIS_PORT (default 56379), IM_REDIS_DATA (default .data/redis).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+PORT="${IM_REDIS_PORT:-56379}"
+DATA="${IM_REDIS_DATA:-$IM_DATA/redis}"
+PIDFILE="$DATA/redis.pid"
+
+ensure_installed() {
+  command -v redis-server >/dev/null 2>&1 || { log "redis-server not found; installing it"; apt_install redis-server; }
+  command -v redis-server >/dev/null 2>&1 || die "redis-server is still missing after install"
+}
+
+start() {
+  ensure_installed
+  mkdir -p "$DATA"
+  if pid_alive "$PIDFILE"; then
+    log "already running on 127.0.0.1:$PORT ($DATA)"
+  else
+    redis-server --bind 127.0.0.1 --port "$PORT" --dir "$DATA" --daemonize yes --pidfile "$PIDFILE" \
+      --logfile "$DATA/redis.log" --appendonly yes --save "" --protected-mode yes >/dev/null
+    log "started on 127.0.0.1:$PORT ($DATA)"
+  fi
+  wait_for_port "$PORT" 30 || die "Redis is not accepting connections on $PORT"
+  # The pid file is written just after the port opens; wait for it so that stop can find the process.
+  local i
+  for ((i = 0; i < 50; i++)); do pid_alive "$PIDFILE" && return 0; sleep 0.1; done
+  die "Redis started but wrote no pid file"
+}
+
+stop() {
+  if pid_alive "$PIDFILE"; then stop_pid_file "$PIDFILE" 20; log "stopped ($DATA)"; else log "not running ($DATA)"; fi
+}
+
+status() {
+  if pid_alive "$PIDFILE"; then echo "running, pid $(cat "$PIDFILE"), port $PORT"; else echo "not running"; return 1; fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
