@@ -1,7 +1,11 @@
 using System.Net;
 using Npgsql;
 using Orleans.Configuration;
+using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
+using Orleans.Im.Conversations;
+using Orleans.Im.Silo.Storage;
+using Orleans.Im.Users;
 using Orleans.Im.Streams;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -31,6 +35,11 @@ public static class SiloHosting
         var siloOptions = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
         var redis = configuration.GetRequiredSetting("IM:Redis:ConnectionString");
 
+        builder.Services.Configure<ConversationOptions>(configuration.GetSection(ConversationOptions.Section));
+        builder.Services.Configure<UserOptions>(configuration.GetSection(UserOptions.Section));
+        builder.Services.Configure<GroupCommitOptions>(configuration.GetSection(GroupCommitOptions.Section));
+        builder.Services.AddImGrains();
+
         // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
 
@@ -43,7 +52,7 @@ public static class SiloHosting
                 siloOptions.SiloPort,
                 siloOptions.GatewayPort,
                 listenOnAnyHostAddress: false);
-            silo.AddImGrainStorage();
+            silo.AddImStorage();
             silo.AddMemoryStreams(StreamNames.Provider);
             if (siloOptions.DashboardEnabled)
             {
@@ -52,6 +61,21 @@ public static class SiloHosting
         });
 
         return builder;
+    }
+
+    /// <summary>
+    /// Registers all PostgreSQL storage: grain state (see <see cref="AddImGrainStorage"/>), the message log and the
+    /// conversation indexes. The <see cref="NpgsqlDataSource"/> must be registered.
+    /// </summary>
+    public static ISiloBuilder AddImStorage(this ISiloBuilder silo)
+    {
+        silo.AddImGrainStorage();
+        silo.Services.AddOptions<GroupCommitOptions>();
+        silo.Services.AddSingleton(sp => new PostgresMessageLog(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value));
+        silo.Services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<PostgresMessageLog>());
+        silo.Services.AddSingleton(sp => new PostgresConversationIndexStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value));
+        silo.Services.AddSingleton<IConversationIndexStore>(sp => sp.GetRequiredService<PostgresConversationIndexStore>());
+        return silo;
     }
 
     /// <summary>
@@ -84,7 +108,7 @@ public static class SiloHosting
         {
             try
             {
-                var applied = await Storage.SchemaMigrator.ApplyAsync(dataSource, cancellationToken);
+                var applied = await SchemaMigrator.ApplyAsync(dataSource, cancellationToken);
                 SiloLog.MigrationsApplied(logger, applied.Count, string.Join(",", applied));
                 return;
             }

@@ -1,6 +1,11 @@
+using Orleans.Concurrency;
+using Orleans.Im.Messages;
+
 namespace Orleans.Im.Users;
 
-/// <summary>A user: profile, settings, devices and the conversation index. Key: the user id.</summary>
+/// <summary>
+/// A user: profile, connected devices, and the conversation index with its sync version. Key: the user id.
+/// </summary>
 [Alias("im.IUserGrain")]
 public interface IUserGrain : IGrainWithStringKey
 {
@@ -11,4 +16,62 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>Replaces the profile. Returns false, changing nothing, when a field is over its limit or empty.</summary>
     [Alias("SetProfile")]
     Task<bool> SetProfileAsync(UserProfile profile);
+
+    /// <summary>
+    /// Entries changed since <paramref name="sinceVersion"/> (0: all), after reconciling group conversations
+    /// with their logs (members not told of each message catch up here).
+    /// </summary>
+    [Alias("Sync")]
+    Task<SyncResult> SyncAsync(long sinceVersion);
+
+    /// <summary>One entry of the index, or null when the user is not in that conversation.</summary>
+    [Alias("GetConversation")]
+    Task<ConversationEntry?> GetConversationAsync(string conversationId);
+
+    /// <summary>
+    /// Moves the read position forward to <paramref name="seq"/> (never back), durably; updates unread counts on all
+    /// devices and sends a read receipt. Returns the entry, or null when the user is not in that conversation.
+    /// </summary>
+    [Alias("MarkRead")]
+    Task<ConversationEntry?> MarkReadAsync(string conversationId, long seq);
+
+    /// <summary>Changes the user's own settings of a conversation (mute, pin, hide, draft).</summary>
+    [Alias("UpdateConversationSettings")]
+    Task<ConversationEntry?> UpdateConversationSettingsAsync(string conversationId, ConversationSettings settings);
+
+    /// <summary>A device connected (called by the edge host that holds it).</summary>
+    [Alias("ConnectDevice")]
+    Task ConnectDeviceAsync(DeviceSession device);
+
+    /// <summary>A device disconnected.</summary>
+    [Alias("DisconnectDevice")]
+    Task DisconnectDeviceAsync(string deviceId);
+
+    /// <summary>The user's connected devices.</summary>
+    [Alias("GetDevices")]
+    Task<IReadOnlyList<DeviceSession>> GetDevicesAsync();
+
+    /// <summary>
+    /// The user joined a conversation (called by the conversation grain, awaited): the entry exists durably before the
+    /// first message is acked, so that no crash can lose a conversation from the user's list.
+    /// Returns false when storage could not commit (the caller retries or refuses).
+    /// </summary>
+    [Alias("AddConversation")]
+    Task<bool> AddConversationAsync(string conversationId, bool readDiffusion);
+
+    /// <summary>The user left or was removed from a conversation. Returns false when storage could not commit.</summary>
+    [Alias("RemoveConversation")]
+    Task<bool> RemoveConversationAsync(string conversationId);
+
+    /// <summary>A new message in one of the user's conversations (called by the conversation grain).</summary>
+    [Alias("OnMessage"), OneWay]
+    Task OnMessageAsync(ChatMessage message);
+
+    /// <summary>A message was recalled or edited.</summary>
+    [Alias("OnMessageChanged"), OneWay]
+    Task OnMessageChangedAsync(ChatMessage message, string actorId);
+
+    /// <summary>Another member read a conversation up to a seq (p2p read receipts).</summary>
+    [Alias("OnReadReceipt"), OneWay]
+    Task OnReadReceiptAsync(string conversationId, string readerId, long seq);
 }

@@ -1,9 +1,65 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Storage;
+
 namespace Orleans.Im.Users;
 
-/// <inheritdoc cref="IUserGrain"/>
-public sealed class UserGrain(
-    [PersistentState("user", StorageNames.Grains)] IPersistentState<UserState> state) : Grain, IUserGrain
+/// <summary>
+/// A user: profile, connected devices, and the conversation index with its sync version.
+/// The index is kept in memory, written in batches, and on activation reconciled with the message log, so that it is
+/// consistent with the log after any crash.
+/// </summary>
+public sealed partial class UserGrain(
+    [PersistentState("user", StorageNames.Grains)] IPersistentState<UserState> state,
+    IConversationIndexStore indexStore,
+    IMessageLog log,
+    IUserEventPublisher publisher,
+    IOptions<UserOptions> options,
+    ImClock clock,
+    ILogger<UserGrain> logger) : Grain, IUserGrain
 {
+    private readonly Dictionary<string, IndexRow> _index = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DeviceSession> _devices = new(StringComparer.Ordinal);
+    private long _version;
+    private IGrainTimer? _flushTimer;
+
+    private string UserId => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var rows = await indexStore.LoadAsync(UserId);
+        foreach (var row in rows)
+        {
+            _index[row.Entry.ConversationId] = row;
+        }
+
+        // Versions must grow across activations even when the last ones handed out were never written (a crash before
+        // a flush): start above both what is stored and anything a previous activation could have reached.
+        var storedMax = rows.Count == 0 ? 0 : rows.Max(r => r.Entry.Version);
+        _version = Math.Max(storedMax, clock.UtcNow.ToUnixTimeMilliseconds() * 1000);
+
+        if (rows.Count > 0)
+        {
+            await ReconcileWithLogAsync();
+        }
+
+        _flushTimer = this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(options.Value.IndexFlushInterval, options.Value.IndexFlushInterval)
+        {
+            Interleave = false,
+            KeepAlive = false,
+        });
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        _flushTimer?.Dispose();
+        await FlushAsync(cancellationToken);
+    }
+
     public Task<UserProfile?> GetProfileAsync() => Task.FromResult(state.State.Profile);
 
     public async Task<bool> SetProfileAsync(UserProfile profile)
@@ -20,4 +76,340 @@ public sealed class UserGrain(
         await state.WriteStateAsync();
         return true;
     }
+
+    public async Task<SyncResult> SyncAsync(long sinceVersion)
+    {
+        await ReconcileGroupsAsync();
+
+        // A version from another history (newer than anything here) cannot be trusted: send everything.
+        var since = sinceVersion > _version ? 0 : sinceVersion;
+        var changed = _index.Values
+            .Where(r => r.Entry.Version > since)
+            .Select(r => r.Entry)
+            .OrderBy(e => e.Version)
+            .ToList();
+        return new SyncResult(_version, changed);
+    }
+
+    public Task<ConversationEntry?> GetConversationAsync(string conversationId) =>
+        Task.FromResult(_index.TryGetValue(conversationId, out var row) && !row.Entry.Removed ? row.Entry : null);
+
+    public async Task<ConversationEntry?> MarkReadAsync(string conversationId, long seq)
+    {
+        if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)
+        {
+            return null;
+        }
+
+        if (seq > row.Entry.LastSeq && row.ReadDiffusion)
+        {
+            await ReconcileAsync(conversationId);
+            row = _index[conversationId];
+        }
+
+        var readSeq = Math.Min(seq, row.Entry.LastSeq);
+        if (readSeq <= row.Entry.ReadSeq)
+        {
+            return row.Entry;
+        }
+
+        var entry = Update(conversationId, e => e with
+        {
+            ReadSeq = readSeq,
+            UnreadCount = e.LastSeq - readSeq,
+            Mentioned = e.Mentioned && readSeq < e.LastSeq,
+        });
+        if (!await SaveNowAsync(conversationId))
+        {
+            return null;
+        }
+
+        await PushAsync(new ConversationUpdatedEvent(entry));
+        GrainFactory.GetGrain<IConversationGrain>(conversationId).OnReadAsync(UserId, readSeq).Ignore();
+        return entry;
+    }
+
+    public async Task<ConversationEntry?> UpdateConversationSettingsAsync(string conversationId, ConversationSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)
+        {
+            return null;
+        }
+
+        var draft = settings.Draft is { Length: > ConversationSettings.MaxDraftLength } long_
+            ? long_[..ConversationSettings.MaxDraftLength]
+            : settings.Draft;
+        var entry = Update(conversationId, e => e with
+        {
+            Muted = settings.Muted ?? e.Muted,
+            Pinned = settings.Pinned ?? e.Pinned,
+            Hidden = settings.Hidden ?? e.Hidden,
+            Draft = settings.Draft is null ? e.Draft : (draft!.Length == 0 ? null : draft),
+        });
+        if (!await SaveNowAsync(conversationId))
+        {
+            return null;
+        }
+
+        await PushAsync(new ConversationUpdatedEvent(entry));
+        return entry;
+    }
+
+    public async Task ConnectDeviceAsync(DeviceSession device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var wasOffline = _devices.Count == 0;
+        _devices[device.DeviceId] = device;
+        if (wasOffline)
+        {
+            AnnounceOnline(true);
+        }
+
+        await Task.CompletedTask;
+    }
+
+    public Task DisconnectDeviceAsync(string deviceId)
+    {
+        if (_devices.Remove(deviceId) && _devices.Count == 0)
+        {
+            AnnounceOnline(false);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<DeviceSession>> GetDevicesAsync() =>
+        Task.FromResult<IReadOnlyList<DeviceSession>>([.. _devices.Values]);
+
+    public async Task<bool> AddConversationAsync(string conversationId, bool readDiffusion)
+    {
+        if (!GrainKeys.TryParseConversation(conversationId, out var address))
+        {
+            return false;
+        }
+
+        if (_index.TryGetValue(conversationId, out var row))
+        {
+            if (!row.Entry.Removed && row.ReadDiffusion == readDiffusion)
+            {
+                return true;
+            }
+
+            _index[conversationId] = row with { ReadDiffusion = readDiffusion };
+            Update(conversationId, e => e with { Removed = false });
+        }
+        else
+        {
+            _index[conversationId] = new IndexRow(
+                new ConversationEntry(conversationId, address.Kind, 0, null, 0, 0, false, false, false, null, false, false, NextVersion()),
+                readDiffusion);
+        }
+
+        if (!await SaveNowAsync(conversationId))
+        {
+            return false;
+        }
+
+        if (readDiffusion && _devices.Count > 0)
+        {
+            GrainFactory.GetGrain<IConversationGrain>(conversationId).SetMemberOnlineAsync(UserId, true).Ignore();
+        }
+
+        await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
+        return true;
+    }
+
+    public async Task<bool> RemoveConversationAsync(string conversationId)
+    {
+        if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)
+        {
+            return true;
+        }
+
+        var entry = Update(conversationId, e => e with { Removed = true });
+        var saved = await SaveNowAsync(conversationId);
+        await PushAsync(new ConversationUpdatedEvent(entry));
+        return saved;
+    }
+
+    public async Task OnMessageAsync(ChatMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.Class == MessageClass.Instant)
+        {
+            await PushAsync(new MessageEvent(message));
+            return;
+        }
+
+        if (!_index.TryGetValue(message.ConversationId, out var row) || row.Entry.Removed)
+        {
+            // Not (or no longer) in this conversation as far as the index knows: a stale notice. Nothing to show.
+            return;
+        }
+
+        if (message.Seq > row.Entry.LastSeq)
+        {
+            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), message.SenderId == UserId ? message.Seq : 0);
+            _dirty.Add(message.ConversationId);
+        }
+
+        await PushAsync(new MessageEvent(message));
+    }
+
+    public async Task OnMessageChangedAsync(ChatMessage message, string actorId)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (_index.TryGetValue(message.ConversationId, out var row) && row.Entry.LastMessage?.Seq == message.Seq)
+        {
+            Update(message.ConversationId, e => e with { LastMessage = MessagePreviews.From(message) });
+            _dirty.Add(message.ConversationId);
+        }
+
+        await PushAsync(new MessageChangedEvent(message, actorId));
+    }
+
+    public Task OnReadReceiptAsync(string conversationId, string readerId, long seq) =>
+        PushAsync(new ReadReceiptEvent(conversationId, seq, readerId));
+
+    private long NextVersion() => ++_version;
+
+    private ConversationEntry Update(string conversationId, Func<ConversationEntry, ConversationEntry> change)
+    {
+        var row = _index[conversationId];
+        var entry = change(row.Entry) with { Version = NextVersion() };
+        _index[conversationId] = row with { Entry = entry };
+        return entry;
+    }
+
+    /// <summary>Moves an entry to a newer last seq; <paramref name="ownSeq"/> (the user's own message) counts as read.</summary>
+    private void Advance(string conversationId, long lastSeq, MessagePreview? preview, long ownSeq)
+    {
+        Update(conversationId, e =>
+        {
+            var readSeq = Math.Max(e.ReadSeq, Math.Min(ownSeq, lastSeq));
+            return e with
+            {
+                LastSeq = lastSeq,
+                LastMessage = preview ?? e.LastMessage,
+                ReadSeq = readSeq,
+                UnreadCount = lastSeq - readSeq,
+                Hidden = false,
+            };
+        });
+    }
+
+    /// <summary>
+    /// After activation: the stored index may lag the log (a crash before a flush, notices lost with a silo). Each
+    /// entry's last seq comes from the log, and the user's own last message counts as read, so unread counts agree
+    /// with the log.
+    /// </summary>
+    private async Task ReconcileWithLogAsync()
+    {
+        var live = _index.Values.Where(r => !r.Entry.Removed).Select(r => r.Entry.ConversationId).ToList();
+        if (live.Count == 0)
+        {
+            return;
+        }
+
+        var positions = await log.ReadPositionsAsync(UserId, live);
+        foreach (var (conversationId, position) in positions)
+        {
+            var entry = _index[conversationId].Entry;
+            var readSeq = Math.Max(entry.ReadSeq, position.LastOwnSeq);
+            if (position.LastSeq <= entry.LastSeq && readSeq == entry.ReadSeq && entry.UnreadCount == entry.LastSeq - entry.ReadSeq)
+            {
+                continue;
+            }
+
+            var last = position.LastSeq > entry.LastSeq
+                ? await log.ReadAsync(conversationId, position.LastSeq - 1, position.LastSeq + 1, 1, newest: false)
+                : [];
+            Update(conversationId, e => e with
+            {
+                LastSeq = Math.Max(e.LastSeq, position.LastSeq),
+                LastMessage = last.Count == 1 ? MessagePreviews.From(last[0]) : e.LastMessage,
+                ReadSeq = readSeq,
+                UnreadCount = Math.Max(e.LastSeq, position.LastSeq) - readSeq,
+            });
+            _dirty.Add(conversationId);
+        }
+
+        await FlushAsync(CancellationToken.None);
+    }
+
+    /// <summary>Read diffusion: group entries catch up with their conversations' heads.</summary>
+    private async Task ReconcileGroupsAsync()
+    {
+        var groups = _index.Values
+            .Where(r => !r.Entry.Removed && r.Entry.Kind == Conversations.ConversationKind.Group)
+            .Select(r => r.Entry.ConversationId)
+            .ToList();
+        await Task.WhenAll(groups.Select(ReconcileAsync));
+    }
+
+    private async Task ReconcileAsync(string conversationId)
+    {
+        var (status, last, lastSeq) = await GrainFactory.GetGrain<IConversationGrain>(conversationId).GetHeadAsync(UserId);
+        var entry = _index[conversationId].Entry;
+        if (status == AccessStatus.NoAccess)
+        {
+            // Removed while the notice was lost: the group's answer is the truth.
+            Update(conversationId, e => e with { Removed = true });
+            _dirty.Add(conversationId);
+        }
+        else if (status == AccessStatus.Ok && lastSeq > entry.LastSeq)
+        {
+            Advance(conversationId, lastSeq, last?.Seq == lastSeq ? MessagePreviews.From(last) : null, 0);
+            _dirty.Add(conversationId);
+        }
+    }
+
+    private void AnnounceOnline(bool online)
+    {
+        foreach (var row in _index.Values.Where(r => r.ReadDiffusion && !r.Entry.Removed))
+        {
+            GrainFactory.GetGrain<IConversationGrain>(row.Entry.ConversationId).SetMemberOnlineAsync(UserId, online).Ignore();
+        }
+    }
+
+    /// <summary>Writes one entry now, with whatever else is pending. False when storage could not commit.</summary>
+    private async Task<bool> SaveNowAsync(string conversationId)
+    {
+        _dirty.Add(conversationId);
+        return await FlushAsync(CancellationToken.None);
+    }
+
+    private async Task<bool> FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_dirty.Count == 0)
+        {
+            return true;
+        }
+
+        var rows = _dirty.Select(id => _index[id]).ToList();
+        _dirty.Clear();
+        try
+        {
+            await indexStore.SaveAsync(UserId, rows);
+            return true;
+        }
+        catch (Exception ex) when (StorageFailures.IsTransient(ex))
+        {
+            // Keep them dirty for the next flush; the log still holds the truth meanwhile.
+            foreach (var row in rows)
+            {
+                _dirty.Add(row.Entry.ConversationId);
+            }
+
+            LogIndexNotSaved(logger, UserId, ex.Message);
+            return false;
+        }
+    }
+
+    private Task PushAsync(UserEvent userEvent) =>
+        _devices.Count == 0 ? Task.CompletedTask : publisher.PublishAsync(new UserEventBatch(UserId, [userEvent]));
+
+    [LoggerMessage(1, LogLevel.Warning, "User {UserId}: conversation index not saved: {Reason}")]
+    private static partial void LogIndexNotSaved(ILogger logger, string userId, string reason);
 }

@@ -1,0 +1,85 @@
+using Orleans.Concurrency;
+using Orleans.Im.Groups;
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.Conversations;
+
+/// <summary>
+/// A conversation: the single writer of its log. Assigns dense seqs from 1, dedups retries by client message id,
+/// acks only after the database committed, fans out to members. Key: a conversation id from <see cref="GrainKeys"/>.
+/// Every operation names the acting user; a non-member gets the same answer as for a conversation that does not exist.
+/// </summary>
+[Alias("im.IConversationGrain")]
+public interface IConversationGrain : IGrainWithStringKey
+{
+    /// <summary>Sends a message. Idempotent by (sender, client message id).</summary>
+    [Alias("Send")]
+    Task<SendResult> SendAsync(SendRequest request);
+
+    /// <summary>A range of the log, as <paramref name="userId"/> sees it (their deletions applied).</summary>
+    [Alias("Pull")]
+    Task<PullResult> PullAsync(string userId, PullRequest request);
+
+    /// <summary>
+    /// Recalls a message: the sender within the recall window, a group's owner or admins at any time.
+    /// Leaves a tombstone under the same seq and pushes a change event.
+    /// </summary>
+    [Alias("Recall")]
+    Task<AccessStatus> RecallAsync(string userId, long seq);
+
+    /// <summary>Replaces a message's content, by its sender within the edit window: a new revision of the same seq.</summary>
+    [Alias("Edit")]
+    Task<AccessStatus> EditAsync(string userId, long seq, MessageContent content);
+
+    /// <summary>Hides a message from <paramref name="userId"/>'s own pulls; others still see it.</summary>
+    [Alias("DeleteForSelf")]
+    Task<AccessStatus> DeleteForSelfAsync(string userId, long seq);
+
+    /// <summary>How many members other than the sender have read up to <paramref name="seq"/> ("read by N").</summary>
+    [Alias("GetReadCount")]
+    Task<(AccessStatus Status, int ReadBy)> GetReadCountAsync(string userId, long seq);
+
+    /// <summary>The last seq and last message, for a member reconciling its conversation entry (read diffusion).</summary>
+    [Alias("GetHead")]
+    Task<(AccessStatus Status, ChatMessage? Last, long LastSeq)> GetHeadAsync(string userId);
+
+    /// <summary>A member's read position moved (called by the member's user grain).</summary>
+    [Alias("OnRead"), OneWay]
+    Task OnReadAsync(string userId, long seq);
+
+    /// <summary>A member of a large group came online or went offline (called by the member's user grain).</summary>
+    [Alias("SetMemberOnline"), OneWay]
+    Task SetMemberOnlineAsync(string userId, bool online);
+
+    /// <summary>Creates the group this grain's key names; the caller becomes its owner.</summary>
+    [Alias("CreateGroup")]
+    Task<GroupResult> CreateGroupAsync(CreateGroupRequest request);
+
+    /// <summary>Adds members (owner and admins only).</summary>
+    [Alias("AddMembers")]
+    Task<GroupResult> AddMembersAsync(string actorId, IReadOnlyList<string> userIds);
+
+    /// <summary>Removes a member (owner: anyone but themselves; admins: plain members).</summary>
+    [Alias("RemoveMember")]
+    Task<GroupResult> RemoveMemberAsync(string actorId, string userId);
+
+    /// <summary>Leaves the group. An owner who leaves hands ownership to the longest-standing admin, else member.</summary>
+    [Alias("Leave")]
+    Task<GroupResult> LeaveAsync(string userId);
+
+    /// <summary>Makes a member an admin or a plain member (owner only).</summary>
+    [Alias("SetRole")]
+    Task<GroupResult> SetRoleAsync(string actorId, string userId, GroupRole role);
+
+    /// <summary>Sets the announcement (owner and admins only); null clears it.</summary>
+    [Alias("SetAnnouncement")]
+    Task<GroupResult> SetAnnouncementAsync(string actorId, string? announcement);
+
+    /// <summary>The group as a member sees it.</summary>
+    [Alias("GetGroup")]
+    Task<GroupResult> GetGroupAsync(string userId);
+
+    /// <summary>The members with their roles, for a member.</summary>
+    [Alias("GetMembers")]
+    Task<(AccessStatus Status, IReadOnlyList<GroupMember> Members)> GetMembersAsync(string userId);
+}

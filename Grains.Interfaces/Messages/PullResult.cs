@@ -1,0 +1,11 @@
+namespace Orleans.Im.Messages;
+
+/// <summary>Messages of a pull.</summary>
+/// <param name="Status">Ok, or why not.</param>
+/// <param name="Messages">In ascending seq, every seq of the range present (tombstones included), so no gap is invented.</param>
+/// <param name="LastSeq">The conversation's last seq at the time of the pull.</param>
+[GenerateSerializer, Immutable, Alias("im.PullResult")]
+public sealed record PullResult(
+    [property: Id(0)] AccessStatus Status,
+    [property: Id(1)] IReadOnlyList<ChatMessage> Messages,
+    [property: Id(2)] long LastSeq);

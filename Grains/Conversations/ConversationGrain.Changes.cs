@@ -1,0 +1,200 @@
+using Orleans.Im.Groups;
+using Orleans.Im.Messages;
+using Orleans.Im.Storage;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Conversations;
+
+// Changes to sent messages (recall, edit, delete for self) and read positions.
+public sealed partial class ConversationGrain
+{
+    public async Task<AccessStatus> RecallAsync(string userId, long seq)
+    {
+        if (!IsMember(userId))
+        {
+            return AccessStatus.NoAccess;
+        }
+
+        try
+        {
+            var message = await FindAsync(seq);
+            if (message is null)
+            {
+                return AccessStatus.NotFound;
+            }
+
+            if (message.State == MessageState.Recalled)
+            {
+                return AccessStatus.Ok;
+            }
+
+            var bySenderInTime = message.SenderId == userId && clock.UtcNow - message.ServerTime <= _options.RecallWindow;
+            if (!bySenderInTime && !IsManager(userId))
+            {
+                return AccessStatus.NotAllowed;
+            }
+
+            await ReviseAsync(message with { Content = null, State = MessageState.Recalled, Revision = message.Revision + 1 }, userId);
+            return AccessStatus.Ok;
+        }
+        catch (StorageUnavailableException ex)
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return AccessStatus.Unavailable;
+        }
+    }
+
+    public async Task<AccessStatus> EditAsync(string userId, long seq, MessageContent content)
+    {
+        if (!IsMember(userId))
+        {
+            return AccessStatus.NoAccess;
+        }
+
+        if (MessageValidator.Validate(content) is not null)
+        {
+            return AccessStatus.Invalid;
+        }
+
+        try
+        {
+            var message = await FindAsync(seq);
+            if (message is null)
+            {
+                return AccessStatus.NotFound;
+            }
+
+            if (message.SenderId != userId
+                || message.State is MessageState.Recalled or MessageState.Collapsed
+                || message.Class != MessageClass.Persistent
+                || clock.UtcNow - message.ServerTime > _options.EditWindow)
+            {
+                return AccessStatus.NotAllowed;
+            }
+
+            await ReviseAsync(message with { Content = content, State = MessageState.Edited, Revision = message.Revision + 1 }, userId);
+            return AccessStatus.Ok;
+        }
+        catch (StorageUnavailableException ex)
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return AccessStatus.Unavailable;
+        }
+    }
+
+    public async Task<AccessStatus> DeleteForSelfAsync(string userId, long seq)
+    {
+        if (!IsMember(userId))
+        {
+            return AccessStatus.NoAccess;
+        }
+
+        if (seq < 1 || seq > _lastSeq)
+        {
+            return AccessStatus.NotFound;
+        }
+
+        try
+        {
+            var hidden = await HiddenForAsync(userId);
+            if (hidden.Add(seq))
+            {
+                await log.HideAsync(userId, ConversationId, seq);
+            }
+
+            return AccessStatus.Ok;
+        }
+        catch (StorageUnavailableException ex)
+        {
+            _hiddenByUser.Remove(userId);
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return AccessStatus.Unavailable;
+        }
+    }
+
+    public async Task<(AccessStatus Status, int ReadBy)> GetReadCountAsync(string userId, long seq)
+    {
+        if (!IsMember(userId))
+        {
+            return (AccessStatus.NoAccess, 0);
+        }
+
+        try
+        {
+            var message = await FindAsync(seq);
+            if (message is null)
+            {
+                return (AccessStatus.NotFound, 0);
+            }
+
+            var positions = await ReadPositionsAsync();
+            var readBy = positions.Count(p => p.Value >= seq && p.Key != message.SenderId && IsMember(p.Key));
+            return (AccessStatus.Ok, readBy);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return (AccessStatus.Unavailable, 0);
+        }
+    }
+
+    public async Task OnReadAsync(string userId, long seq)
+    {
+        if (!IsMember(userId))
+        {
+            return;
+        }
+
+        if (_readPositions is not null)
+        {
+            _readPositions[userId] = Math.Max(seq, _readPositions.GetValueOrDefault(userId));
+        }
+
+        // P2P: the peer is told at once (read receipt). Groups: positions are read as "read by N" on demand.
+        if (_address!.Kind == ConversationKind.P2P)
+        {
+            var peer = userId == _address.First ? _address.Second! : _address.First;
+            await GrainFactory.GetGrain<IUserGrain>(peer).OnReadReceiptAsync(ConversationId, userId, seq);
+        }
+    }
+
+    private bool IsManager(string userId) =>
+        IsGroup && state.State.Members.TryGetValue(userId, out var member) && member.Role >= GroupRole.Admin;
+
+    private async Task<ChatMessage?> FindAsync(long seq)
+    {
+        if (seq < 1 || seq > _lastSeq)
+        {
+            return null;
+        }
+
+        if (_recent.Find(seq) is { } held)
+        {
+            return held;
+        }
+
+        var found = await log.ReadAsync(ConversationId, seq - 1, seq + 1, 1, newest: false);
+        return found.Count == 1 ? found[0] : null;
+    }
+
+    private async Task ReviseAsync(ChatMessage revised, string actorId)
+    {
+        await log.AppendRevisionAsync(ConversationId, revised.Seq, revised.Revision, revised.State, revised.Content, actorId, clock.UtcNow);
+        _recent.Replace(revised);
+        foreach (var member in ImmediateRecipients(actorId))
+        {
+            GrainFactory.GetGrain<IUserGrain>(member).OnMessageChangedAsync(revised, actorId).Ignore();
+        }
+    }
+
+    private async Task<Dictionary<string, long>> ReadPositionsAsync()
+    {
+        if (_readPositions is null)
+        {
+            var stored = await index.LoadReadPositionsAsync(ConversationId);
+            _readPositions = new Dictionary<string, long>(stored, StringComparer.Ordinal);
+        }
+
+        return _readPositions;
+    }
+}

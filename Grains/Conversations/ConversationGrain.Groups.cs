@@ -1,0 +1,248 @@
+using Orleans.Im.Groups;
+using Orleans.Im.Messages;
+using Orleans.Im.Storage;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Conversations;
+
+// Group management: creation, members and roles, announcement.
+public sealed partial class ConversationGrain
+{
+    public async Task<GroupResult> CreateGroupAsync(CreateGroupRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!IsGroup)
+        {
+            return new GroupResult(AccessStatus.NoAccess, null, "not a group conversation id");
+        }
+
+        if (state.State.Initialized)
+        {
+            // A retry of the same creation (its first attempt may have failed after the state was written) finishes
+            // the members' entries; anything else is a conflict.
+            if (state.State.OwnerId != request.OwnerId)
+            {
+                return new GroupResult(AccessStatus.Conflict, null, "the group exists");
+            }
+
+            return await AddEntriesAsync(Members()) ?? Ok();
+        }
+
+        if (!GrainKeys.IsValidUserId(request.OwnerId)
+            || string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > CreateGroupRequest.MaxNameLength
+            || request.MemberIds is null || request.MemberIds.Any(id => !GrainKeys.IsValidUserId(id)))
+        {
+            return new GroupResult(AccessStatus.Invalid, null, "a group needs a valid owner, a name of 1-" + CreateGroupRequest.MaxNameLength + " characters and valid member ids");
+        }
+
+        var members = request.MemberIds.Append(request.OwnerId).Distinct(StringComparer.Ordinal).ToList();
+        if (members.Count > _options.MaxGroupMembers)
+        {
+            return new GroupResult(AccessStatus.Invalid, null, $"a group has at most {_options.MaxGroupMembers} members");
+        }
+
+        var now = clock.UtcNow;
+        state.State.Initialized = true;
+        state.State.Name = request.Name.Trim();
+        state.State.OwnerId = request.OwnerId;
+        state.State.CreatedAt = now;
+        state.State.Members = members.ToDictionary(
+            id => id,
+            id => new GroupMember(id, id == request.OwnerId ? GroupRole.Owner : GroupRole.Member, now),
+            StringComparer.Ordinal);
+        return await SaveAsync() ?? await AddEntriesAsync(members) ?? Ok();
+    }
+
+    public async Task<GroupResult> AddMembersAsync(string actorId, IReadOnlyList<string> userIds)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        if (Deny(actorId, GroupRole.Admin) is { } denied)
+        {
+            return denied;
+        }
+
+        if (userIds.Any(id => !GrainKeys.IsValidUserId(id)))
+        {
+            return new GroupResult(AccessStatus.Invalid, Info(), "invalid user id");
+        }
+
+        var added = userIds.Distinct(StringComparer.Ordinal).Where(id => !state.State.Members.ContainsKey(id)).ToList();
+        if (added.Count == 0)
+        {
+            return Ok();
+        }
+
+        if (MemberCount + added.Count > _options.MaxGroupMembers)
+        {
+            return new GroupResult(AccessStatus.Invalid, Info(), $"a group has at most {_options.MaxGroupMembers} members");
+        }
+
+        var wasLarge = IsLargeGroup;
+        var now = clock.UtcNow;
+        foreach (var id in added)
+        {
+            state.State.Members[id] = new GroupMember(id, GroupRole.Member, now);
+        }
+
+        // Crossing the large-group threshold changes how every member learns of messages: tell them all.
+        return await SaveAsync() ?? await AddEntriesAsync(wasLarge == IsLargeGroup ? added : Members()) ?? Ok();
+    }
+
+    public async Task<GroupResult> RemoveMemberAsync(string actorId, string userId)
+    {
+        if (Deny(actorId, GroupRole.Admin) is { } denied)
+        {
+            return denied;
+        }
+
+        if (userId is null || !state.State.Members.TryGetValue(userId, out var target))
+        {
+            return new GroupResult(AccessStatus.NotFound, Info(), "not a member");
+        }
+
+        var actor = state.State.Members[actorId];
+        if (userId == actorId || target.Role >= actor.Role)
+        {
+            return new GroupResult(AccessStatus.NotAllowed, Info(), "owners remove admins and members, admins remove members; to leave, use leave");
+        }
+
+        return await RemoveAsync(userId);
+    }
+
+    public async Task<GroupResult> LeaveAsync(string userId)
+    {
+        if (!IsGroup || !IsMember(userId))
+        {
+            return new GroupResult(AccessStatus.NoAccess, null, "no such group");
+        }
+
+        if (state.State.OwnerId == userId)
+        {
+            // Ownership passes to the longest-standing admin, else the longest-standing member.
+            var heir = state.State.Members.Values
+                .Where(m => m.UserId != userId)
+                .OrderByDescending(m => m.Role)
+                .ThenBy(m => m.JoinedAt)
+                .FirstOrDefault();
+            state.State.OwnerId = heir?.UserId;
+            if (heir is not null)
+            {
+                state.State.Members[heir.UserId] = heir with { Role = GroupRole.Owner };
+            }
+        }
+
+        return await RemoveAsync(userId);
+    }
+
+    public async Task<GroupResult> SetRoleAsync(string actorId, string userId, GroupRole role)
+    {
+        if (Deny(actorId, GroupRole.Owner) is { } denied)
+        {
+            return denied;
+        }
+
+        if (userId is null || !state.State.Members.TryGetValue(userId, out var target))
+        {
+            return new GroupResult(AccessStatus.NotFound, Info(), "not a member");
+        }
+
+        if (userId == actorId || !Enum.IsDefined(role))
+        {
+            return new GroupResult(AccessStatus.Invalid, Info(), "set another member's role");
+        }
+
+        if (role == GroupRole.Owner)
+        {
+            // Handing over ownership: the old owner stays as an admin.
+            state.State.Members[actorId] = state.State.Members[actorId] with { Role = GroupRole.Admin };
+            state.State.OwnerId = userId;
+        }
+
+        state.State.Members[userId] = target with { Role = role };
+        return await SaveAsync() ?? Ok();
+    }
+
+    public async Task<GroupResult> SetAnnouncementAsync(string actorId, string? announcement)
+    {
+        if (Deny(actorId, GroupRole.Admin) is { } denied)
+        {
+            return denied;
+        }
+
+        if (announcement?.Length > CreateGroupRequest.MaxAnnouncementLength)
+        {
+            return new GroupResult(AccessStatus.Invalid, Info(), $"an announcement has at most {CreateGroupRequest.MaxAnnouncementLength} characters");
+        }
+
+        state.State.Announcement = string.IsNullOrWhiteSpace(announcement) ? null : announcement;
+        return await SaveAsync() ?? Ok();
+    }
+
+    public Task<GroupResult> GetGroupAsync(string userId) =>
+        Task.FromResult(IsGroup && IsMember(userId) ? Ok() : new GroupResult(AccessStatus.NoAccess, null, "no such group"));
+
+    public Task<(AccessStatus Status, IReadOnlyList<GroupMember> Members)> GetMembersAsync(string userId) =>
+        Task.FromResult(IsGroup && IsMember(userId)
+            ? (AccessStatus.Ok, (IReadOnlyList<GroupMember>)state.State.Members.Values.OrderBy(m => m.JoinedAt).ThenBy(m => m.UserId, StringComparer.Ordinal).ToList())
+            : (AccessStatus.NoAccess, []));
+
+    /// <summary>Null when <paramref name="actorId"/> is a member with at least <paramref name="role"/>; otherwise the refusal.</summary>
+    private GroupResult? Deny(string actorId, GroupRole role)
+    {
+        if (!IsGroup || !IsMember(actorId))
+        {
+            return new GroupResult(AccessStatus.NoAccess, null, "no such group");
+        }
+
+        return state.State.Members[actorId].Role >= role
+            ? null
+            : new GroupResult(AccessStatus.NotAllowed, Info(), $"needs the {role.ToString().ToLowerInvariant()} role");
+    }
+
+    private async Task<GroupResult> RemoveAsync(string userId)
+    {
+        state.State.Members.Remove(userId);
+        _onlineMembers.Remove(userId);
+        _readPositions?.Remove(userId);
+        if (await SaveAsync() is { } failed)
+        {
+            return failed;
+        }
+
+        // The membership is gone (the truth) even if the user's entry could not be marked removed now: the user's grain
+        // finds out at its next sync, when the group answers "no access".
+        await GrainFactory.GetGrain<IUserGrain>(userId).RemoveConversationAsync(ConversationId);
+        return Ok();
+    }
+
+    private async Task<GroupResult?> SaveAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+            return null;
+        }
+        catch (Exception ex) when (StorageFailures.IsTransient(ex))
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            // Memory now claims what the database refused: drop this activation; the next call reloads what is stored.
+            DeactivateOnIdle();
+            return new GroupResult(AccessStatus.Unavailable, null, "storage unavailable; retry");
+        }
+    }
+
+    /// <summary>Creates (or updates) the members' conversation entries, awaited, so nobody misses the group.</summary>
+    private async Task<GroupResult?> AddEntriesAsync(IEnumerable<string> members)
+    {
+        var readDiffusion = IsLargeGroup;
+        var added = await Task.WhenAll(members.Select(m => GrainFactory.GetGrain<IUserGrain>(m).AddConversationAsync(ConversationId, readDiffusion)));
+        return added.Contains(false)
+            ? new GroupResult(AccessStatus.Unavailable, Info(), "members' entries not all saved; retry")
+            : null;
+    }
+
+    private GroupInfo Info() => new(ConversationId, state.State.Name ?? "", state.State.OwnerId ?? "", state.State.Announcement,
+        state.State.Members.Count, state.State.CreatedAt);
+
+    private GroupResult Ok() => new(AccessStatus.Ok, Info());
+}

@@ -1,0 +1,306 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Groups;
+using Orleans.Im.Messages;
+using Orleans.Im.Storage;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Conversations;
+
+/// <summary>
+/// The single writer of a conversation's log (p2p and groups). Non-reentrant: one send at a time is what makes seqs
+/// dense and ordered; the log's group commit across conversations keeps that cheap.
+/// </summary>
+public sealed partial class ConversationGrain(
+    [PersistentState("conversation", StorageNames.Grains)] IPersistentState<ConversationState> state,
+    IMessageLog log,
+    IConversationIndexStore index,
+    IOptions<ConversationOptions> options,
+    ImClock clock,
+    ILogger<ConversationGrain> logger) : Grain, IConversationGrain
+{
+    private readonly ConversationOptions _options = options.Value;
+    private readonly RecentMessages _recent = new(options.Value.RecentWindowSize);
+    private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
+    private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _onlineMembers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<long>> _hiddenByUser = new(StringComparer.Ordinal);
+    private Dictionary<string, long>? _readPositions;
+    private ConversationAddress? _address;
+    private long _lastSeq;
+
+    private string ConversationId => this.GetPrimaryKeyString();
+
+    private bool IsGroup => _address?.Kind == ConversationKind.Group;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Only p2p and groups have a log here; other kinds get their own grains in later features.
+        if (GrainKeys.TryParseConversation(ConversationId, out var address)
+            && address.Kind is ConversationKind.P2P or ConversationKind.Group)
+        {
+            _address = address;
+            await LoadHeadAsync();
+        }
+    }
+
+    public async Task<SendResult> SendAsync(SendRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!IsMember(request.SenderId))
+        {
+            return SendResult.Refused(SendStatus.NoAccess, "no such conversation");
+        }
+
+        if (string.IsNullOrEmpty(request.ClientMsgId) || request.ClientMsgId.Length > MessageLimits.MaxClientMsgIdLength)
+        {
+            return SendResult.Refused(SendStatus.Invalid, $"clientMsgId must be 1-{MessageLimits.MaxClientMsgIdLength} characters");
+        }
+
+        if (request.CollapseKey is { Length: > MessageLimits.MaxCollapseKeyLength }
+            || (request.CollapseKey is not null && request.Class != MessageClass.Notification))
+        {
+            return SendResult.Refused(SendStatus.Invalid, "a collapse key is for notifications, at most " + MessageLimits.MaxCollapseKeyLength + " characters");
+        }
+
+        if (MessageValidator.Validate(request.Content) is { } refusal)
+        {
+            return SendResult.Refused(refusal.Status, refusal.Error);
+        }
+
+        if (request.Class != MessageClass.Instant
+            && _clientMsgIds.TryGet(request.SenderId, request.ClientMsgId, out var original))
+        {
+            return new SendResult(SendStatus.Duplicate, original.Seq, original.Time);
+        }
+
+        var now = clock.UtcNow;
+        if (!RateLimiterFor(request.SenderId).TryAcquire(now))
+        {
+            return SendResult.Refused(SendStatus.RateLimited, "sending too fast");
+        }
+
+        try
+        {
+            await EnsureInitializedAsync();
+            return request.Class == MessageClass.Instant
+                ? SendInstant(request, now)
+                : await AppendAsync(request, now);
+        }
+        catch (Exception ex) when (StorageFailures.IsTransient(ex))
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return SendResult.Refused(SendStatus.Unavailable, "storage unavailable; retry with the same clientMsgId");
+        }
+    }
+
+    public async Task<PullResult> PullAsync(string userId, PullRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!IsMember(userId))
+        {
+            return new PullResult(AccessStatus.NoAccess, [], 0);
+        }
+
+        if (request.Limit is < 1 or > MessageLimits.MaxPullLimit || request.AfterSeq < 0 || request.BeforeSeq < 1)
+        {
+            return new PullResult(AccessStatus.Invalid, [], _lastSeq);
+        }
+
+        var newest = request.BeforeSeq is not null;
+        var before = request.BeforeSeq ?? long.MaxValue;
+        try
+        {
+            var messages = _recent.TryRange(request.AfterSeq, before, request.Limit, newest, _lastSeq)
+                ?? await log.ReadAsync(ConversationId, request.AfterSeq, before, request.Limit, newest);
+            var hidden = await HiddenForAsync(userId);
+            if (hidden.Count > 0)
+            {
+                messages = messages.Select(m => hidden.Contains(m.Seq) ? m with { Content = null, State = MessageState.Deleted } : m).ToList();
+            }
+
+            return new PullResult(AccessStatus.Ok, messages, _lastSeq);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return new PullResult(AccessStatus.Unavailable, [], _lastSeq);
+        }
+    }
+
+    public Task<(AccessStatus Status, ChatMessage? Last, long LastSeq)> GetHeadAsync(string userId) =>
+        Task.FromResult(IsMember(userId)
+            ? (AccessStatus.Ok, _recent.Last, _lastSeq)
+            : (AccessStatus.NoAccess, (ChatMessage?)null, 0L));
+
+    public Task SetMemberOnlineAsync(string userId, bool online)
+    {
+        if (IsMember(userId))
+        {
+            if (online)
+            {
+                _onlineMembers.Add(userId);
+            }
+            else
+            {
+                _onlineMembers.Remove(userId);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private bool IsMember(string? userId) =>
+        _address is not null && userId is not null && _address.Kind switch
+        {
+            ConversationKind.P2P => userId == _address.First || userId == _address.Second,
+            ConversationKind.Group => state.State.Initialized && state.State.Members.ContainsKey(userId),
+            _ => false,
+        };
+
+    private IReadOnlyCollection<string> Members() => _address!.Kind == ConversationKind.P2P
+        ? new[] { _address.First, _address.Second! }
+        : state.State.Members.Keys;
+
+    private int MemberCount => _address!.Kind == ConversationKind.P2P ? 2 : state.State.Members.Count;
+
+    private bool IsLargeGroup => IsGroup && MemberCount > _options.LargeGroupThreshold;
+
+    /// <summary>
+    /// Who is told of a message at once: everybody, except in large groups, where only online members are (and the
+    /// sender, whose other devices show what they sent); the rest catch up at sync.
+    /// </summary>
+    private IEnumerable<string> ImmediateRecipients(string? senderId) =>
+        IsLargeGroup
+            ? _onlineMembers.Where(IsMember).Concat(senderId is not null && !_onlineMembers.Contains(senderId) ? [senderId] : [])
+            : Members();
+
+    private SendResult SendInstant(SendRequest request, DateTimeOffset now)
+    {
+        // Not logged, no seq: pushed to whoever is online now, and gone.
+        var message = new ChatMessage(ConversationId, 0, request.SenderId, request.SenderDeviceId, request.ClientMsgId,
+            MessageClass.Instant, request.Content, now);
+        foreach (var member in ImmediateRecipients(request.SenderId))
+        {
+            GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(message).Ignore();
+        }
+
+        return new SendResult(SendStatus.Sent, 0, now);
+    }
+
+    private async Task<SendResult> AppendAsync(SendRequest request, DateTimeOffset now)
+    {
+        // Server time never goes back within a conversation, even if the clock does.
+        var time = _recent.Last is { } last && last.ServerTime > now ? last.ServerTime : now;
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var message = new ChatMessage(ConversationId, _lastSeq + 1, request.SenderId, request.SenderDeviceId,
+                request.ClientMsgId, request.Class, request.Content, time, CollapseKey: request.CollapseKey);
+            var outcome = await log.AppendAsync(message);
+            switch (outcome.Status)
+            {
+                case AppendStatus.Appended:
+                    Accept(message);
+                    return new SendResult(SendStatus.Sent, message.Seq, message.ServerTime);
+                case AppendStatus.Duplicate:
+                    _clientMsgIds.Remember(request.SenderId, request.ClientMsgId, outcome.Seq, outcome.ServerTime);
+                    return new SendResult(SendStatus.Duplicate, outcome.Seq, outcome.ServerTime);
+                case AppendStatus.SeqTaken:
+                default:
+                    // Our head is stale (a commit whose ack was lost, or another activation wrote): reload and retry once.
+                    LogSeqTaken(logger, ConversationId, message.Seq);
+                    await LoadHeadAsync();
+                    break;
+            }
+        }
+
+        return SendResult.Refused(SendStatus.Unavailable, "the log head moved; retry with the same clientMsgId");
+    }
+
+    private void Accept(ChatMessage message)
+    {
+        _lastSeq = message.Seq;
+        _recent.Add(message);
+        _clientMsgIds.Remember(message.SenderId, message.ClientMsgId, message.Seq, message.ServerTime);
+        if (message.CollapseKey is { } key)
+        {
+            foreach (var superseded in _recent.WithCollapseKey(key, message.Seq))
+            {
+                _recent.Replace(superseded with { Content = null, State = MessageState.Collapsed });
+            }
+        }
+
+        // Fan-out is one-way: the ack does not wait for members, and a member that misses this catches up from the log.
+        foreach (var member in ImmediateRecipients(message.SenderId))
+        {
+            GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(message).Ignore();
+        }
+    }
+
+    private async Task LoadHeadAsync()
+    {
+        var newest = await log.ReadAsync(ConversationId, 0, long.MaxValue, _options.RecentWindowSize, newest: true);
+        _recent.Reset(newest);
+        _lastSeq = _recent.Last?.Seq ?? 0;
+        foreach (var message in newest)
+        {
+            _clientMsgIds.Remember(message.SenderId, message.ClientMsgId, message.Seq, message.ServerTime);
+        }
+    }
+
+    /// <summary>
+    /// Before a p2p conversation's first message, both users' entries are created durably, so that a crash can never
+    /// leave a conversation out of a user's list.
+    /// </summary>
+    private async Task EnsureInitializedAsync()
+    {
+        if (state.State.Initialized || _address!.Kind != ConversationKind.P2P)
+        {
+            return;
+        }
+
+        var added = await Task.WhenAll(Members().Select(m => GrainFactory.GetGrain<IUserGrain>(m).AddConversationAsync(ConversationId, readDiffusion: false)));
+        if (added.Contains(false))
+        {
+            throw new StorageUnavailableException("a member's conversation entry could not be saved");
+        }
+
+        var now = clock.UtcNow;
+        state.State.Initialized = true;
+        state.State.CreatedAt = now;
+        foreach (var member in Members())
+        {
+            state.State.Members[member] = new GroupMember(member, GroupRole.Member, now);
+        }
+
+        await state.WriteStateAsync();
+    }
+
+    private SendRateLimiter RateLimiterFor(string senderId)
+    {
+        if (!_rates.TryGetValue(senderId, out var limiter))
+        {
+            limiter = new SendRateLimiter(_options.SendRatePerSecond, _options.SendBurst);
+            _rates[senderId] = limiter;
+        }
+
+        return limiter;
+    }
+
+    private async Task<HashSet<long>> HiddenForAsync(string userId)
+    {
+        if (!_hiddenByUser.TryGetValue(userId, out var hidden))
+        {
+            hidden = [.. await log.ReadHiddenAsync(userId, ConversationId)];
+            _hiddenByUser[userId] = hidden;
+        }
+
+        return hidden;
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Conversation {ConversationId}: storage unavailable: {Reason}")]
+    private static partial void LogStorageUnavailable(ILogger logger, string conversationId, string reason);
+
+    [LoggerMessage(2, LogLevel.Warning, "Conversation {ConversationId}: seq {Seq} already taken; reloading the log head")]
+    private static partial void LogSeqTaken(ILogger logger, string conversationId, long seq);
+}

@@ -1,0 +1,34 @@
+namespace Orleans.Im.Conversations;
+
+/// <summary>Limits and windows of conversations. Bound from <c>IM:Conversations</c> (environment: <c>IM__Conversations__…</c>).</summary>
+public sealed class ConversationOptions
+{
+    public const string Section = "IM:Conversations";
+
+    /// <summary>How long a sender may recall a message. Group owners and admins may recall at any time.</summary>
+    public TimeSpan RecallWindow { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How long a sender may edit a message.</summary>
+    public TimeSpan EditWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>The most members a group may have.</summary>
+    public int MaxGroupMembers { get; set; } = 2000;
+
+    /// <summary>
+    /// Groups larger than this tell only online members of each message at once (write diffusion for the active);
+    /// the others reconcile at sync (read diffusion).
+    /// </summary>
+    public int LargeGroupThreshold { get; set; } = 500;
+
+    /// <summary>Messages kept in memory per active conversation, serving recent pulls without the database.</summary>
+    public int RecentWindowSize { get; set; } = 200;
+
+    /// <summary>Client message ids remembered per conversation; older retries are caught by the database's unique key.</summary>
+    public int DedupWindowSize { get; set; } = 2000;
+
+    /// <summary>Sustained messages per second one sender may send into one conversation.</summary>
+    public double SendRatePerSecond { get; set; } = 20;
+
+    /// <summary>Messages one sender may send at once before the rate applies.</summary>
+    public int SendBurst { get; set; } = 50;
+}

@@ -1,0 +1,30 @@
+using Orleans.Im.Groups;
+
+namespace Orleans.Im.Conversations;
+
+/// <summary>
+/// The small, rarely changing part of a conversation that lives in grain state: members, roles, group metadata.
+/// The message log never lives here (see <see cref="IMessageLog"/>).
+/// </summary>
+[GenerateSerializer, Alias("im.ConversationState")]
+public sealed class ConversationState
+{
+    /// <summary>P2P: both users' entries exist. Group: created.</summary>
+    [Id(0)]
+    public bool Initialized { get; set; }
+
+    [Id(1)]
+    public string? Name { get; set; }
+
+    [Id(2)]
+    public string? Announcement { get; set; }
+
+    [Id(3)]
+    public Dictionary<string, GroupMember> Members { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(4)]
+    public DateTimeOffset CreatedAt { get; set; }
+
+    [Id(5)]
+    public string? OwnerId { get; set; }
+}

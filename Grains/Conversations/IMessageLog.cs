@@ -1,0 +1,36 @@
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.Conversations;
+
+/// <summary>
+/// The append-only message log of all conversations: the system of record for messages. Implementations group-commit
+/// appends across conversations; every method completes only after the database committed, and throws
+/// <see cref="Storage.StorageUnavailableException"/> when it could not.
+/// </summary>
+public interface IMessageLog
+{
+    /// <summary>
+    /// Appends one message under its seq. Idempotent by (conversation, sender, client message id): a message already
+    /// stored comes back as <see cref="AppendStatus.Duplicate"/> with its original seq and time.
+    /// </summary>
+    Task<AppendOutcome> AppendAsync(ChatMessage message);
+
+    /// <summary>
+    /// Messages with <paramref name="afterSeq"/> &lt; seq &lt; <paramref name="beforeSeq"/>, at most <paramref name="limit"/>:
+    /// the oldest of the range, or the newest when <paramref name="newest"/>. Always in ascending seq, with the latest
+    /// revision applied (edits, recalls) and superseded notifications marked collapsed.
+    /// </summary>
+    Task<IReadOnlyList<ChatMessage>> ReadAsync(string conversationId, long afterSeq, long beforeSeq, int limit, bool newest);
+
+    /// <summary>Records a new revision of a message: an edit (with content) or a recall (a tombstone).</summary>
+    Task AppendRevisionAsync(string conversationId, long seq, int revision, MessageState state, MessageContent? content, string actorId, DateTimeOffset at);
+
+    /// <summary>Hides a message from one user's pulls.</summary>
+    Task HideAsync(string userId, string conversationId, long seq);
+
+    /// <summary>The seqs a user hid in a conversation.</summary>
+    Task<IReadOnlyList<long>> ReadHiddenAsync(string userId, string conversationId);
+
+    /// <summary>For each conversation, its last seq and the last seq <paramref name="userId"/> sent: rebuilding a user's index.</summary>
+    Task<IReadOnlyDictionary<string, LogPosition>> ReadPositionsAsync(string userId, IReadOnlyCollection<string> conversationIds);
+}

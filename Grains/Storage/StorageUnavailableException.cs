@@ -1,0 +1,22 @@
+namespace Orleans.Im.Storage;
+
+/// <summary>
+/// The database could not be reached or did not commit in time. Nothing was acknowledged; the caller may retry.
+/// Thrown by storage implementations, turned into an "unavailable" result at the grain boundary.
+/// </summary>
+public sealed class StorageUnavailableException : Exception
+{
+    public StorageUnavailableException()
+    {
+    }
+
+    public StorageUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public StorageUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

@@ -1,0 +1,24 @@
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.Users;
+
+/// <summary>Builds the preview a conversation list shows of a message.</summary>
+public static class MessagePreviews
+{
+    public static MessagePreview From(ChatMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var text = message.Content?.Type switch
+        {
+            ContentType.Location => message.Content.Location?.Name,
+            ContentType.Custom => message.Content.Text ?? message.Content.CustomType,
+            _ => message.Content?.Text,
+        };
+        if (text is { Length: > MessageLimits.MaxPreviewLength })
+        {
+            text = text[..MessageLimits.MaxPreviewLength];
+        }
+
+        return new MessagePreview(message.Seq, message.SenderId, message.Content?.Type, text, message.ServerTime, message.State);
+    }
+}

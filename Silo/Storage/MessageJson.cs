@@ -1,0 +1,29 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Orleans.Im.Messages;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Silo.Storage;
+
+/// <summary>
+/// How message content and previews are written as JSON in PostgreSQL: camelCase names and enum names as strings,
+/// so that other systems read the tables without our types.
+/// </summary>
+internal static class MessageJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    public static string Write(MessageContent content) => JsonSerializer.Serialize(content, Options);
+
+    public static MessageContent ReadContent(string json) =>
+        JsonSerializer.Deserialize<MessageContent>(json, Options) ?? throw new JsonException("null message content");
+
+    public static string Write(MessagePreview preview) => JsonSerializer.Serialize(preview, Options);
+
+    public static MessagePreview? ReadPreview(string? json) =>
+        json is null ? null : JsonSerializer.Deserialize<MessagePreview>(json, Options);
+}

@@ -1,0 +1,285 @@
+using Npgsql;
+using NpgsqlTypes;
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.Silo.Storage;
+
+/// <summary>
+/// The message log in PostgreSQL. Appends from all conversations of this silo are group-committed: one multi-row
+/// insert per batch (arrays unnested server-side), each caller awaiting its batch's commit.
+/// </summary>
+public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
+{
+    private const string InsertSql = """
+        INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, client_msg_id, class, content_type,
+                              content, collapse_key, server_time)
+        SELECT * FROM unnest(@conversation::text[], @seq::bigint[], @sender::text[], @device::text[], @client_msg_id::text[],
+                             @class::smallint[], @content_type::smallint[], @content::jsonb[], @collapse_key::text[],
+                             @server_time::timestamptz[])
+        ON CONFLICT DO NOTHING
+        RETURNING conversation_id, seq
+        """;
+
+    // For items the insert skipped: was it a retry of a stored message (same sender and client id) or a taken seq?
+    private const string FindDuplicatesSql = """
+        SELECT m.conversation_id, m.sender_id, m.client_msg_id, m.seq, m.server_time
+        FROM messages m
+        JOIN unnest(@conversation::text[], @sender::text[], @client_msg_id::text[]) AS k(conversation_id, sender_id, client_msg_id)
+          ON m.conversation_id = k.conversation_id AND m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id
+        """;
+
+    private const string ReadSql = """
+        SELECT m.seq, m.sender_id, m.sender_device_id, m.client_msg_id, m.class, m.content::text, m.collapse_key,
+               m.server_time, r.revision, r.state, r.content::text,
+               (m.collapse_key IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM messages n
+                   WHERE n.conversation_id = m.conversation_id AND n.collapse_key = m.collapse_key AND n.seq > m.seq)) AS collapsed
+        FROM messages m
+        LEFT JOIN LATERAL (
+            SELECT revision, state, content FROM message_revisions v
+            WHERE v.conversation_id = m.conversation_id AND v.seq = m.seq
+            ORDER BY revision DESC LIMIT 1) r ON true
+        WHERE m.conversation_id = @conversation AND m.seq > @after AND m.seq < @before
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly GroupCommitter<ChatMessage, AppendOutcome> _appends;
+
+    public PostgresMessageLog(NpgsqlDataSource dataSource, GroupCommitOptions options)
+    {
+        _dataSource = dataSource;
+        _appends = new GroupCommitter<ChatMessage, AppendOutcome>(AppendBatchAsync, options);
+    }
+
+    public Task<AppendOutcome> AppendAsync(ChatMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return PostgresErrors.GuardAsync(() => _appends.EnqueueAsync(message), "append a message");
+    }
+
+    /// <summary>
+    /// Commits a batch of messages in one statement; one outcome per message, in order. Public for the benchmark,
+    /// which measures batch sizes directly.
+    /// </summary>
+    public async Task<IReadOnlyList<AppendOutcome>> AppendBatchAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
+    {
+        var count = batch.Count;
+        var conversation = new string[count];
+        var seq = new long[count];
+        var sender = new string[count];
+        var device = new string?[count];
+        var clientMsgId = new string[count];
+        var messageClass = new short[count];
+        var contentType = new short[count];
+        var content = new string[count];
+        var collapseKey = new string?[count];
+        var serverTime = new DateTime[count];
+        for (var i = 0; i < count; i++)
+        {
+            var m = batch[i];
+            conversation[i] = m.ConversationId;
+            seq[i] = m.Seq;
+            sender[i] = m.SenderId;
+            device[i] = m.SenderDeviceId;
+            clientMsgId[i] = m.ClientMsgId;
+            messageClass[i] = (short)m.Class;
+            contentType[i] = (short)(m.Content?.Type ?? 0);
+            content[i] = MessageJson.Write(m.Content ?? throw new ArgumentException("a logged message needs content"));
+            collapseKey[i] = m.CollapseKey;
+            serverTime[i] = m.ServerTime.UtcDateTime;
+        }
+
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var inserted = new HashSet<(string, long)>();
+        await using (var insert = new NpgsqlCommand(InsertSql, connection))
+        {
+            insert.Parameters.AddWithValue("conversation", conversation);
+            insert.Parameters.AddWithValue("seq", seq);
+            insert.Parameters.AddWithValue("sender", sender);
+            insert.Parameters.AddWithValue("device", device);
+            insert.Parameters.AddWithValue("client_msg_id", clientMsgId);
+            insert.Parameters.AddWithValue("class", messageClass);
+            insert.Parameters.AddWithValue("content_type", contentType);
+            insert.Parameters.Add(new NpgsqlParameter("content", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = content });
+            insert.Parameters.AddWithValue("collapse_key", collapseKey);
+            insert.Parameters.AddWithValue("server_time", serverTime);
+            await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                inserted.Add((reader.GetString(0), reader.GetInt64(1)));
+            }
+        }
+
+        var outcomes = new AppendOutcome[count];
+        var skipped = new List<int>();
+        for (var i = 0; i < count; i++)
+        {
+            if (inserted.Contains((conversation[i], seq[i])))
+            {
+                outcomes[i] = new AppendOutcome(AppendStatus.Appended, seq[i], batch[i].ServerTime);
+            }
+            else
+            {
+                skipped.Add(i);
+            }
+        }
+
+        if (skipped.Count > 0)
+        {
+            await ResolveSkippedAsync(connection, batch, skipped, outcomes, cancellationToken);
+        }
+
+        return outcomes;
+    }
+
+    public Task<IReadOnlyList<ChatMessage>> ReadAsync(string conversationId, long afterSeq, long beforeSeq, int limit, bool newest) =>
+        PostgresErrors.GuardAsync<IReadOnlyList<ChatMessage>>(async () =>
+        {
+            var sql = ReadSql + (newest ? " ORDER BY m.seq DESC" : " ORDER BY m.seq") + " LIMIT @limit";
+            await using var command = _dataSource.CreateCommand(sql);
+            command.Parameters.AddWithValue("conversation", conversationId);
+            command.Parameters.AddWithValue("after", afterSeq);
+            command.Parameters.AddWithValue("before", beforeSeq);
+            command.Parameters.AddWithValue("limit", limit);
+            var messages = new List<ChatMessage>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                messages.Add(ReadMessage(conversationId, reader));
+            }
+
+            if (newest)
+            {
+                messages.Reverse();
+            }
+
+            return messages;
+        }, "read messages");
+
+    public Task AppendRevisionAsync(string conversationId, long seq, int revision, MessageState state, MessageContent? content, string actorId, DateTimeOffset at) =>
+        PostgresErrors.GuardAsync(async () =>
+        {
+            await using var command = _dataSource.CreateCommand("""
+                INSERT INTO message_revisions (conversation_id, seq, revision, state, content, actor_id, at)
+                VALUES (@conversation, @seq, @revision, @state, @content::jsonb, @actor, @at)
+                """);
+            command.Parameters.AddWithValue("conversation", conversationId);
+            command.Parameters.AddWithValue("seq", seq);
+            command.Parameters.AddWithValue("revision", revision);
+            command.Parameters.AddWithValue("state", (short)state);
+            command.Parameters.AddWithValue("content", NpgsqlDbType.Text, content is null ? DBNull.Value : MessageJson.Write(content));
+            command.Parameters.AddWithValue("actor", actorId);
+            command.Parameters.AddWithValue("at", at.UtcDateTime);
+            await command.ExecuteNonQueryAsync();
+        }, "record a message revision");
+
+    public Task HideAsync(string userId, string conversationId, long seq) =>
+        PostgresErrors.GuardAsync(async () =>
+        {
+            await using var command = _dataSource.CreateCommand("""
+                INSERT INTO message_hidden (user_id, conversation_id, seq) VALUES (@user, @conversation, @seq)
+                ON CONFLICT DO NOTHING
+                """);
+            command.Parameters.AddWithValue("user", userId);
+            command.Parameters.AddWithValue("conversation", conversationId);
+            command.Parameters.AddWithValue("seq", seq);
+            await command.ExecuteNonQueryAsync();
+        }, "hide a message");
+
+    public Task<IReadOnlyList<long>> ReadHiddenAsync(string userId, string conversationId) =>
+        PostgresErrors.GuardAsync<IReadOnlyList<long>>(async () =>
+        {
+            await using var command = _dataSource.CreateCommand(
+                "SELECT seq FROM message_hidden WHERE user_id = @user AND conversation_id = @conversation ORDER BY seq");
+            command.Parameters.AddWithValue("user", userId);
+            command.Parameters.AddWithValue("conversation", conversationId);
+            var seqs = new List<long>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                seqs.Add(reader.GetInt64(0));
+            }
+
+            return seqs;
+        }, "read hidden messages");
+
+    public Task<IReadOnlyDictionary<string, LogPosition>> ReadPositionsAsync(string userId, IReadOnlyCollection<string> conversationIds) =>
+        PostgresErrors.GuardAsync<IReadOnlyDictionary<string, LogPosition>>(async () =>
+        {
+            await using var command = _dataSource.CreateCommand("""
+                SELECT c.id,
+                       coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id), 0),
+                       coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id AND sender_id = @user), 0)
+                FROM unnest(@ids::text[]) AS c(id)
+                """);
+            command.Parameters.AddWithValue("user", userId);
+            command.Parameters.AddWithValue("ids", conversationIds.ToArray());
+            var positions = new Dictionary<string, LogPosition>(StringComparer.Ordinal);
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                positions[reader.GetString(0)] = new LogPosition(reader.GetInt64(1), reader.GetInt64(2));
+            }
+
+            return positions;
+        }, "read log positions");
+
+    public ValueTask DisposeAsync() => _appends.DisposeAsync();
+
+    private static async Task ResolveSkippedAsync(NpgsqlConnection connection, IReadOnlyList<ChatMessage> batch, List<int> skipped, AppendOutcome[] outcomes, CancellationToken cancellationToken)
+    {
+        await using var find = new NpgsqlCommand(FindDuplicatesSql, connection);
+        find.Parameters.AddWithValue("conversation", skipped.Select(i => batch[i].ConversationId).ToArray());
+        find.Parameters.AddWithValue("sender", skipped.Select(i => batch[i].SenderId).ToArray());
+        find.Parameters.AddWithValue("client_msg_id", skipped.Select(i => batch[i].ClientMsgId).ToArray());
+        var existing = new Dictionary<(string, string, string), (long Seq, DateTimeOffset Time)>();
+        await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                existing[(reader.GetString(0), reader.GetString(1), reader.GetString(2))] =
+                    (reader.GetInt64(3), new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero));
+            }
+        }
+
+        foreach (var i in skipped)
+        {
+            var m = batch[i];
+            outcomes[i] = existing.TryGetValue((m.ConversationId, m.SenderId, m.ClientMsgId), out var found)
+                ? new AppendOutcome(AppendStatus.Duplicate, found.Seq, found.Time)
+                : new AppendOutcome(AppendStatus.SeqTaken, m.Seq, default);
+        }
+    }
+
+    private static ChatMessage ReadMessage(string conversationId, NpgsqlDataReader reader)
+    {
+        MessageContent? content = MessageJson.ReadContent(reader.GetString(5));
+        var state = MessageState.Normal;
+        var revision = 0;
+        if (!reader.IsDBNull(8))
+        {
+            revision = reader.GetInt32(8);
+            state = (MessageState)reader.GetInt16(9);
+            content = reader.IsDBNull(10) ? null : MessageJson.ReadContent(reader.GetString(10));
+        }
+
+        if (reader.GetBoolean(11))
+        {
+            state = MessageState.Collapsed;
+        }
+
+        return new ChatMessage(
+            conversationId,
+            reader.GetInt64(0),
+            reader.GetString(1),
+            reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.GetString(3),
+            (MessageClass)reader.GetInt16(4),
+            state is MessageState.Recalled or MessageState.Collapsed ? null : content,
+            new DateTimeOffset(reader.GetDateTime(7), TimeSpan.Zero),
+            state,
+            revision,
+            reader.IsDBNull(6) ? null : reader.GetString(6));
+    }
+}
