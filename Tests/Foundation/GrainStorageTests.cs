@@ -6,9 +6,9 @@ using Orleans.Storage;
 namespace Orleans.Im.Tests.Foundation;
 
 /// <summary>The Orleans ADO.NET storage contract, on our PostgreSQL schema.</summary>
-[Collection(PostgresClusterGroup.Name)]
+[Collection(ClusterGroup.Name)]
 [Trait("Category", "Integration")]
-public sealed class GrainStorageTests(PostgresClusterFixture fixture)
+public sealed class GrainStorageTests(ClusterFixture fixture)
 {
     private const string StateName = "user";
 

@@ -1,25 +1,53 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Orleans.Im.Conversations;
+using Orleans.Im.Silo;
 using Orleans.Im.Streams;
 using Orleans.TestingHost;
 
 namespace Orleans.Im.Tests.Infrastructure;
 
 /// <summary>
-/// A one-silo in-process cluster for fast grain tests, shared by every test class in the <c>cluster</c>
-/// collection. Storage and streams are registered under their production names, in memory.
+/// A one-silo in-process cluster for fast grain tests, shared by every test class in the <c>cluster</c> collection.
+/// It runs the production storage wiring (grain state, message log, indexes) on the test PostgreSQL, because storage
+/// is the point of most of what grains do; streams are the production in-memory provider.
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
+    /// <summary>Groups above this size use read diffusion in the tests (production default: 500).</summary>
+    public const int LargeGroupThreshold = 100;
+
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
     public IClusterClient Client => Cluster.Client;
 
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+
+    /// <summary>The product clock of the silo; tests move it forward to step past windows.</summary>
+    public ShiftedTimeProvider Time { get; } = new();
+
+    /// <summary>A service of the (only) silo.</summary>
+    public IServiceProvider SiloServices => Cluster.Silos[0].ServiceProvider;
+
     public async Task InitializeAsync()
     {
+        DataSource = await TestServices.GetMigratedDataSourceAsync();
         var builder = new InProcessTestClusterBuilder(1);
+        // A service id per run: grain state of earlier runs never leaks into this one.
+        builder.Options.ServiceId = TestServices.NewClusterId("svc");
         builder.ConfigureSilo((_, silo) =>
         {
-            silo.AddMemoryGrainStorage(StorageNames.Grains);
-            silo.AddMemoryGrainStorage(StorageNames.PubSub);
+            silo.Services.AddSingleton(DataSource);
+            silo.Services.AddSingleton(new ImClock(Time));
+            silo.Services.AddImGrains();
+            silo.Services.Configure<ConversationOptions>(o =>
+            {
+                o.LargeGroupThreshold = LargeGroupThreshold;
+                // The load tests send as fast as acks come back; rate limiting has its own test with its own sender.
+                o.SendRatePerSecond = 10_000;
+                o.SendBurst = 10_000;
+            });
+            silo.AddImStorage();
             silo.AddMemoryStreams(StreamNames.Provider);
         });
         builder.ConfigureClient(client => client.AddMemoryStreams(StreamNames.Provider));

@@ -1,0 +1,118 @@
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Tests.Infrastructure;
+
+namespace Orleans.Im.Tests.Conversations;
+
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class MessageChangeTests(ClusterFixture fixture)
+{
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task The_sender_recalls_within_the_window_leaving_a_tombstone_and_a_recall_event()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        var sent = await Client.SendTextAsync(conversationId, alice, "oops");
+        await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
+
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(alice, sent.Seq));
+
+        var changed = await bobPhone.WaitForAsync<MessageChangedEvent>(e => e.Seq == sent.Seq);
+        Assert.Equal(MessageState.Recalled, changed.Message.State);
+        Assert.Null(changed.Message.Content);
+        var pulled = Assert.Single(await Client.PullAllAsync(conversationId, bob));
+        Assert.Equal((sent.Seq, MessageState.Recalled, 1), (pulled.Seq, pulled.State, pulled.Revision));
+        Assert.Null(pulled.Content);
+
+        // The tombstone is in the log, not only in memory.
+        await fixture.Cluster.DeactivateAsync(Client.Conversation(conversationId));
+        var reread = Assert.Single(await Client.PullAllAsync(conversationId, bob));
+        Assert.Equal(MessageState.Recalled, reread.State);
+        Assert.Null(reread.Content);
+    }
+
+    [Fact]
+    public async Task Past_the_recall_window_or_by_another_member_a_recall_is_refused()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        var sent = await Client.SendTextAsync(conversationId, alice, "said");
+
+        Assert.Equal(AccessStatus.NotAllowed, await Client.Conversation(conversationId).RecallAsync(bob, sent.Seq));
+        fixture.Time.Advance(TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
+        Assert.Equal(AccessStatus.NotAllowed, await Client.Conversation(conversationId).RecallAsync(alice, sent.Seq));
+        Assert.Equal(AccessStatus.NotFound, await Client.Conversation(conversationId).RecallAsync(alice, sent.Seq + 1));
+        Assert.Equal(MessageState.Normal, Assert.Single(await Client.PullAllAsync(conversationId, bob)).State);
+    }
+
+    [Fact]
+    public async Task Group_owners_and_admins_recall_any_message_at_any_time()
+    {
+        var owner = Ids.User("owner");
+        var member = Ids.User("member");
+        var conversationId = await Client.CreateGroupAsync(owner, member);
+        var sent = await Client.SendTextAsync(conversationId, member, "spam");
+        fixture.Time.Advance(TimeSpan.FromHours(1));
+
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(owner, sent.Seq));
+        Assert.Equal(MessageState.Recalled, Assert.Single(await Client.PullAllAsync(conversationId, member)).State);
+    }
+
+    [Fact]
+    public async Task The_sender_edits_as_a_new_revision_of_the_same_seq_with_an_edit_event()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        var sent = await Client.SendTextAsync(conversationId, alice, "teh");
+        await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
+
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).EditAsync(alice, sent.Seq, MessageContent.FromText("the")));
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).EditAsync(alice, sent.Seq, MessageContent.FromText("the!")));
+
+        var changed = await bobPhone.WaitForAsync<MessageChangedEvent>(e => e.Message.Revision == 2);
+        Assert.Equal("the!", changed.Message.Content!.Text);
+        await fixture.Cluster.DeactivateAsync(Client.Conversation(conversationId));
+        var pulled = Assert.Single(await Client.PullAllAsync(conversationId, bob));
+        Assert.Equal((sent.Seq, MessageState.Edited, 2, "the!"), (pulled.Seq, pulled.State, pulled.Revision, pulled.Content!.Text));
+        Assert.Equal(sent.ServerTime, pulled.ServerTime);
+    }
+
+    [Fact]
+    public async Task Only_the_sender_edits_and_only_within_the_edit_window()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        var sent = await Client.SendTextAsync(conversationId, alice, "original");
+
+        Assert.Equal(AccessStatus.NotAllowed, await Client.Conversation(conversationId).EditAsync(bob, sent.Seq, MessageContent.FromText("forged")));
+        Assert.Equal(AccessStatus.Invalid, await Client.Conversation(conversationId).EditAsync(alice, sent.Seq, MessageContent.FromText(" ")));
+        fixture.Time.Advance(TimeSpan.FromHours(24) + TimeSpan.FromSeconds(1));
+        Assert.Equal(AccessStatus.NotAllowed, await Client.Conversation(conversationId).EditAsync(alice, sent.Seq, MessageContent.FromText("late")));
+        Assert.Equal("original", Assert.Single(await Client.PullAllAsync(conversationId, bob)).Content!.Text);
+    }
+
+    [Fact]
+    public async Task Delete_for_self_hides_a_message_from_that_user_only()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        await Client.SendTextAsync(conversationId, alice, "one");
+        var second = await Client.SendTextAsync(conversationId, bob, "two");
+        await Client.SendTextAsync(conversationId, alice, "three");
+
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).DeleteForSelfAsync(alice, second.Seq));
+
+        var forAlice = await Client.PullAllAsync(conversationId, alice);
+        Assert.Equal([1L, 2L, 3L], forAlice.Select(m => m.Seq));
+        Assert.Equal((MessageState.Deleted, (MessageContent?)null), (forAlice[1].State, forAlice[1].Content));
+        Assert.Equal("two", (await Client.PullAllAsync(conversationId, bob))[1].Content!.Text);
+
+        await fixture.Cluster.DeactivateAsync(Client.Conversation(conversationId));
+        Assert.Equal(MessageState.Deleted, (await Client.PullAllAsync(conversationId, alice))[1].State);
+    }
+
+    private static (string Alice, string Bob, string ConversationId) NewPair()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        return (alice, bob, GrainKeys.P2P(alice, bob));
+    }
+}

@@ -1,0 +1,108 @@
+using Orleans.Im.Groups;
+using Orleans.Im.Messages;
+using Orleans.Im.Tests.Conversations;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Tests.Groups;
+
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class GroupManagementTests(ClusterFixture fixture)
+{
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task Creating_a_group_makes_the_creator_owner_and_puts_it_in_every_members_list()
+    {
+        var owner = Ids.User("owner");
+        var members = new[] { Ids.User("a"), Ids.User("b") };
+        var conversationId = GrainKeys.NewGroup();
+
+        var created = await Client.Conversation(conversationId).CreateGroupAsync(new CreateGroupRequest(owner, " Team ", [.. members, owner]));
+
+        Assert.Equal(AccessStatus.Ok, created.Status);
+        Assert.Equal(("Team", owner, 3), (created.Group!.Name, created.Group.OwnerId, created.Group.MemberCount));
+        var (status, list) = await Client.Conversation(conversationId).GetMembersAsync(members[0]);
+        Assert.Equal(AccessStatus.Ok, status);
+        Assert.Equal(GroupRole.Owner, list.Single(m => m.UserId == owner).Role);
+        foreach (var user in members.Append(owner))
+        {
+            Assert.NotNull(await Client.GetGrain<IUserGrain>(user).GetConversationAsync(conversationId));
+        }
+
+        var again = await Client.Conversation(conversationId).CreateGroupAsync(new CreateGroupRequest(Ids.User("other"), "Mine", []));
+        Assert.Equal(AccessStatus.Conflict, again.Status);
+    }
+
+    [Fact]
+    public async Task Only_owners_and_admins_manage_members_and_the_announcement()
+    {
+        var owner = Ids.User("owner");
+        var admin = Ids.User("admin");
+        var member = Ids.User("member");
+        var newcomer = Ids.User("newcomer");
+        var conversationId = await Client.CreateGroupAsync(owner, admin, member);
+        var group = Client.Conversation(conversationId);
+
+        Assert.Equal(AccessStatus.NotAllowed, (await group.AddMembersAsync(member, [newcomer])).Status);
+        Assert.Equal(AccessStatus.NotAllowed, (await group.SetAnnouncementAsync(member, "mine now")).Status);
+        Assert.Equal(AccessStatus.NotAllowed, (await group.SetRoleAsync(admin, member, GroupRole.Admin)).Status);
+        Assert.Equal(AccessStatus.Ok, (await group.SetRoleAsync(owner, admin, GroupRole.Admin)).Status);
+
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(admin, [newcomer])).Status);
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, newcomer, "hi all")).Status);
+        Assert.Equal(AccessStatus.Ok, (await group.SetAnnouncementAsync(admin, "Be kind.")).Status);
+        Assert.Equal("Be kind.", (await group.GetGroupAsync(newcomer)).Group!.Announcement);
+
+        // Admins remove plain members, not the owner; nobody removes themselves (that is leaving).
+        Assert.Equal(AccessStatus.NotAllowed, (await group.RemoveMemberAsync(admin, owner)).Status);
+        Assert.Equal(AccessStatus.Ok, (await group.RemoveMemberAsync(admin, newcomer)).Status);
+        Assert.Equal(SendStatus.NoAccess, (await Client.SendTextAsync(conversationId, newcomer, "still here?")).Status);
+        Assert.Null(await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId));
+    }
+
+    [Fact]
+    public async Task A_leaving_owner_hands_the_group_to_an_admin()
+    {
+        var owner = Ids.User("owner");
+        var admin = Ids.User("admin");
+        var member = Ids.User("member");
+        var conversationId = await Client.CreateGroupAsync(owner, member, admin);
+        var group = Client.Conversation(conversationId);
+        await group.SetRoleAsync(owner, admin, GroupRole.Admin);
+
+        Assert.Equal(AccessStatus.Ok, (await group.LeaveAsync(owner)).Status);
+
+        var info = (await group.GetGroupAsync(member)).Group!;
+        Assert.Equal((admin, 2), (info.OwnerId, info.MemberCount));
+        Assert.Equal(AccessStatus.NoAccess, (await group.GetGroupAsync(owner)).Status);
+        Assert.True((await Client.GetGrain<IUserGrain>(owner).SyncAsync(0)).Changed.Single(e => e.ConversationId == conversationId).Removed);
+    }
+
+    [Fact]
+    public async Task A_group_never_grows_past_its_maximum_size()
+    {
+        var options = new Im.Conversations.ConversationOptions();
+        var owner = Ids.User("owner");
+        var conversationId = GrainKeys.NewGroup();
+        var tooMany = Enumerable.Range(0, options.MaxGroupMembers).Select(i => $"u{i}-{Guid.NewGuid():N}"[..20]).ToArray();
+
+        var refused = await Client.Conversation(conversationId).CreateGroupAsync(new CreateGroupRequest(owner, "big", tooMany));
+        Assert.Equal(AccessStatus.Invalid, refused.Status);
+
+        var created = await Client.Conversation(conversationId).CreateGroupAsync(new CreateGroupRequest(owner, "small", []));
+        Assert.Equal(AccessStatus.Ok, created.Status);
+        Assert.Equal(AccessStatus.Invalid, (await Client.Conversation(conversationId).AddMembersAsync(owner, tooMany)).Status);
+        Assert.Equal(1, (await Client.Conversation(conversationId).GetGroupAsync(owner)).Group!.MemberCount);
+    }
+
+    [Fact]
+    public async Task Invalid_group_requests_are_refused()
+    {
+        var owner = Ids.User("owner");
+        Assert.Equal(AccessStatus.Invalid, (await Client.Conversation(GrainKeys.NewGroup()).CreateGroupAsync(new CreateGroupRequest(owner, "", []))).Status);
+        Assert.Equal(AccessStatus.Invalid, (await Client.Conversation(GrainKeys.NewGroup()).CreateGroupAsync(new CreateGroupRequest(owner, "ok", ["bad:id"]))).Status);
+        Assert.Equal(AccessStatus.NoAccess, (await Client.Conversation(GrainKeys.P2P(owner, Ids.User("x"))).CreateGroupAsync(new CreateGroupRequest(owner, "ok", []))).Status);
+    }
+}

@@ -1,0 +1,158 @@
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Tests.Conversations;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Tests.Users;
+
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class SyncTests(ClusterFixture fixture)
+{
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task Sync_since_a_version_returns_exactly_the_changed_conversations()
+    {
+        var me = Ids.User("me");
+        var peers = Enumerable.Range(0, 3).Select(i => Ids.User($"peer{i}")).ToArray();
+        var conversations = peers.Select(p => GrainKeys.P2P(me, p)).ToArray();
+        foreach (var (peer, conversationId) in peers.Zip(conversations))
+        {
+            await Client.SendTextAsync(conversationId, peer, "hello");
+        }
+
+        var user = Client.GetGrain<IUserGrain>(me);
+        var all = await Eventually.ReturnsAsync(() => user.SyncAsync(0), r => r.Changed.Count(e => e.LastSeq == 1) == 3);
+        Assert.Equal(conversations.Order(), all.Changed.Select(e => e.ConversationId).Order());
+        Assert.All(all.Changed, e => Assert.Equal((1L, 0L, 1L), (e.LastSeq, e.ReadSeq, e.UnreadCount)));
+
+        Assert.Empty((await user.SyncAsync(all.Version)).Changed);
+
+        await Client.SendTextAsync(conversations[1], peers[1], "again");
+        var afterMessage = await Eventually.ReturnsAsync(() => user.SyncAsync(all.Version), r => r.Changed.Count > 0);
+        var changed = Assert.Single(afterMessage.Changed);
+        Assert.Equal((conversations[1], 2L, 2L), (changed.ConversationId, changed.LastSeq, changed.UnreadCount));
+        Assert.Equal("again", changed.LastMessage!.Text);
+
+        await user.MarkReadAsync(conversations[2], 1);
+        await user.UpdateConversationSettingsAsync(conversations[0], new ConversationSettings(Pinned: true, Draft: "half-typed"));
+        var afterRead = await user.SyncAsync(afterMessage.Version);
+        Assert.Equal([conversations[2], conversations[0]], afterRead.Changed.Select(e => e.ConversationId));
+        Assert.Equal((1L, 0L), (afterRead.Changed[0].ReadSeq, afterRead.Changed[0].UnreadCount));
+        Assert.Equal((true, "half-typed"), (afterRead.Changed[1].Pinned, afterRead.Changed[1].Draft));
+        Assert.Empty((await user.SyncAsync(afterRead.Version)).Changed);
+    }
+
+    [Fact]
+    public async Task The_senders_other_device_sees_the_sent_message_and_own_messages_count_as_read()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await Client.SendTextAsync(conversationId, bob, "hi alice");
+        await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice, "phone");
+        await using var aliceLaptop = await DeviceProbe.ConnectAsync(Client, alice, "laptop");
+        await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob, "phone");
+
+        var sent = await Client.SendTextAsync(conversationId, alice, "hi bob", deviceId: "phone");
+
+        var onLaptop = await aliceLaptop.WaitForAsync<MessageEvent>(e => e.Seq == sent.Seq);
+        Assert.Equal(("hi bob", alice, "phone"), (onLaptop.Message.Content!.Text, onLaptop.Message.SenderId, onLaptop.Message.SenderDeviceId));
+        await bobPhone.WaitForAsync<MessageEvent>(e => e.Seq == sent.Seq);
+        var aliceEntry = await Client.GetGrain<IUserGrain>(alice).GetConversationAsync(conversationId);
+        Assert.Equal((2L, 2L, 0L), (aliceEntry!.LastSeq, aliceEntry.ReadSeq, aliceEntry.UnreadCount));
+    }
+
+    [Fact]
+    public async Task Reading_on_one_device_updates_the_others_and_sends_the_peer_a_read_receipt()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        for (var i = 0; i < 3; i++)
+        {
+            await Client.SendTextAsync(conversationId, alice, $"m{i}");
+        }
+
+        await using var bobLaptop = await DeviceProbe.ConnectAsync(Client, bob, "laptop");
+        await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice);
+
+        var entry = await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 2);
+
+        Assert.Equal((2L, 1L), (entry!.ReadSeq, entry.UnreadCount));
+        var update = await bobLaptop.WaitForAsync<ConversationUpdatedEvent>(e => e.Entry.ReadSeq == 2);
+        Assert.Equal(1, update.Entry.UnreadCount);
+        var receipt = await alicePhone.WaitForAsync<ReadReceiptEvent>(e => e.ConversationId == conversationId);
+        Assert.Equal((bob, 2L), (receipt.ReaderId, receipt.Seq));
+
+        // The read position never moves back, and cannot pass the end of the log.
+        Assert.Equal(2, (await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 1))!.ReadSeq);
+        var capped = await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 99);
+        Assert.Equal((3L, 0L), (capped!.ReadSeq, capped.UnreadCount));
+    }
+
+    [Fact]
+    public async Task Groups_report_how_many_members_read_a_message()
+    {
+        var owner = Ids.User("owner");
+        var members = Enumerable.Range(0, 4).Select(i => Ids.User($"m{i}")).ToArray();
+        var conversationId = await Client.CreateGroupAsync(owner, members);
+        var sent = await Client.SendTextAsync(conversationId, owner, "please read");
+
+        await Client.GetGrain<IUserGrain>(members[0]).MarkReadAsync(conversationId, sent.Seq);
+        await Client.GetGrain<IUserGrain>(members[1]).MarkReadAsync(conversationId, sent.Seq);
+
+        // The conversation hears of reads one-way: allow it a moment.
+        var count = await Eventually.ReturnsAsync(() => Client.Conversation(conversationId).GetReadCountAsync(members[2], sent.Seq), c => c.ReadBy >= 2);
+        Assert.Equal((AccessStatus.Ok, 2), count);
+        await fixture.Cluster.DeactivateAsync(Client.Conversation(conversationId));
+        Assert.Equal((AccessStatus.Ok, 2), await Client.Conversation(conversationId).GetReadCountAsync(owner, sent.Seq));
+    }
+
+    [Fact]
+    public async Task A_large_group_tells_online_members_at_once_and_offline_members_catch_up_at_sync()
+    {
+        const int GroupSize = 300;
+        var owner = Ids.User("owner");
+        var members = Enumerable.Range(1, GroupSize - 1).Select(i => Ids.User($"m{i}")).ToArray();
+        var conversationId = await Client.CreateGroupAsync(owner, members);
+        var online = members.Take(20).ToArray();
+        var offline = members.Skip(20).ToArray();
+        var devices = await Task.WhenAll(online.Select(m => DeviceProbe.ConnectAsync(Client, m)));
+        try
+        {
+            var sent = await Client.SendTextAsync(conversationId, owner, "to everyone");
+
+            // Online members are told at once: pushed, and their entries move.
+            await Task.WhenAll(devices.Select(d => d.WaitForAsync<MessageEvent>(e => e.Seq == sent.Seq)));
+            foreach (var member in online)
+            {
+                Assert.Equal(sent.Seq, (await Client.GetGrain<IUserGrain>(member).GetConversationAsync(conversationId))!.LastSeq);
+            }
+
+            // Offline members were not told (read diffusion) ...
+            var sample = offline.Take(30).ToArray();
+            foreach (var member in sample)
+            {
+                Assert.Equal(0, (await Client.GetGrain<IUserGrain>(member).GetConversationAsync(conversationId))!.LastSeq);
+            }
+
+            // ... and catch up when they sync.
+            foreach (var member in sample)
+            {
+                var sync = await Client.GetGrain<IUserGrain>(member).SyncAsync(0);
+                var entry = Assert.Single(sync.Changed, e => e.ConversationId == conversationId);
+                Assert.Equal((sent.Seq, 1L, "to everyone"), (entry.LastSeq, entry.UnreadCount, entry.LastMessage!.Text));
+            }
+        }
+        finally
+        {
+            foreach (var device in devices)
+            {
+                await device.DisposeAsync();
+            }
+        }
+    }
+}
