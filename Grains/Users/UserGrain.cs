@@ -156,7 +156,7 @@ public sealed partial class UserGrain(
         return entry;
     }
 
-    public async Task ConnectDeviceAsync(DeviceSession device)
+    public Task ConnectDeviceAsync(DeviceSession device)
     {
         ArgumentNullException.ThrowIfNull(device);
         var wasOffline = _devices.Count == 0;
@@ -166,7 +166,7 @@ public sealed partial class UserGrain(
             AnnounceOnline(true);
         }
 
-        await Task.CompletedTask;
+        return Task.CompletedTask;
     }
 
     public Task DisconnectDeviceAsync(string deviceId)
