@@ -31,6 +31,10 @@ public interface IMessageLog
     /// <summary>The seqs a user hid in a conversation.</summary>
     Task<IReadOnlyList<long>> ReadHiddenAsync(string userId, string conversationId);
 
-    /// <summary>For each conversation, its last seq and the last seq <paramref name="userId"/> sent: rebuilding a user's index.</summary>
-    Task<IReadOnlyDictionary<string, LogPosition>> ReadPositionsAsync(string userId, IReadOnlyCollection<string> conversationIds);
+    /// <summary>
+    /// For each conversation, its last seq and the last seq <paramref name="userId"/> sent after the seq given for it
+    /// (0 when none): rebuilding a user's index. Only the tail after the stored entry is searched for the user's own
+    /// messages, because the stored read position already counts the ones before it.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, LogPosition>> ReadPositionsAsync(string userId, IReadOnlyDictionary<string, long> knownLastSeqs);
 }

@@ -306,7 +306,7 @@ public sealed partial class UserGrain(
     /// </summary>
     private async Task ReconcileWithLogAsync()
     {
-        var live = _index.Values.Where(r => !r.Entry.Removed).Select(r => r.Entry.ConversationId).ToList();
+        var live = _index.Values.Where(r => !r.Entry.Removed).ToDictionary(r => r.Entry.ConversationId, r => r.Entry.LastSeq, StringComparer.Ordinal);
         if (live.Count == 0)
         {
             return;

@@ -204,17 +204,18 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             return seqs;
         }, "read hidden messages");
 
-    public Task<IReadOnlyDictionary<string, LogPosition>> ReadPositionsAsync(string userId, IReadOnlyCollection<string> conversationIds) =>
+    public Task<IReadOnlyDictionary<string, LogPosition>> ReadPositionsAsync(string userId, IReadOnlyDictionary<string, long> knownLastSeqs) =>
         PostgresErrors.GuardAsync<IReadOnlyDictionary<string, LogPosition>>(async () =>
         {
             await using var command = _dataSource.CreateCommand("""
                 SELECT c.id,
                        coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id), 0),
-                       coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id AND sender_id = @user), 0)
-                FROM unnest(@ids::text[]) AS c(id)
+                       coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id AND seq > c.known AND sender_id = @user), 0)
+                FROM unnest(@ids::text[], @known::bigint[]) AS c(id, known)
                 """);
             command.Parameters.AddWithValue("user", userId);
-            command.Parameters.AddWithValue("ids", conversationIds.ToArray());
+            command.Parameters.AddWithValue("ids", knownLastSeqs.Keys.ToArray());
+            command.Parameters.AddWithValue("known", knownLastSeqs.Values.ToArray());
             var positions = new Dictionary<string, LogPosition>(StringComparer.Ordinal);
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
