@@ -1,6 +1,13 @@
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Orleans.Im.EdgeHost.Auth;
+using Orleans.Im.EdgeHost.Sessions;
+using Orleans.Im.EdgeHost.Tcp;
 using Orleans.Im.EdgeHost.Cluster;
 using Orleans.Im.EdgeHost.Health;
+using Orleans.Im.EdgeHost.Metrics;
 using Orleans.Im.Streams;
 using StackExchange.Redis;
 
@@ -15,7 +22,21 @@ public static class EdgeHosting
         var configuration = builder.Configuration;
         var edgeOptions = configuration.GetSection(EdgeOptions.Section).Get<EdgeOptions>() ?? new EdgeOptions();
         builder.Services.Configure<EdgeOptions>(configuration.GetSection(EdgeOptions.Section));
-        builder.WebHost.UseUrls(edgeOptions.HttpUrl);
+        builder.Services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.Section));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var http = new Uri(edgeOptions.HttpUrl);
+            kestrel.Listen(ParseAddress(http.Host), http.Port);
+            foreach (var port in edgeOptions.TcpPorts)
+            {
+                kestrel.Listen(ParseAddress(edgeOptions.TcpAddress), port, listen => listen.UseConnectionHandler<TcpConnectionHandler>());
+            }
+        });
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AccessTokens>();
+        builder.Services.AddSingleton<UserStreamSubscriptions>();
+        builder.Services.AddSingleton<SessionHub>();
+        builder.Services.AddSingleton<TcpConnectionHandler>();
 
         var redis = configuration["IM:Redis:ConnectionString"] is { Length: > 0 } value
             ? value
@@ -31,10 +52,14 @@ public static class EdgeHosting
         return builder;
     }
 
+    private static IPAddress ParseAddress(string host) =>
+        host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(host);
+
     /// <summary>Maps the edge host's endpoints.</summary>
     public static WebApplication MapImEdge(this WebApplication app)
     {
         app.MapHealthApi();
+        app.MapMetricsApi();
         return app;
     }
 }

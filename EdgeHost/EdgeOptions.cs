@@ -13,4 +13,31 @@ public sealed class EdgeOptions
 
     /// <summary>Ports of the raw TCP (protobuf) listeners; several ports spread connections over more source/port pairs.</summary>
     public List<int> TcpPorts { get; set; } = [5090];
+
+    /// <summary>This edge host's id in the cluster (user grains record which edge holds each device).</summary>
+    public string EdgeId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+
+    /// <summary>The largest frame body accepted, checked against the header before the body is read.</summary>
+    public int MaxFrameBytes { get; set; } = 64 * 1024;
+
+    /// <summary>A connection that has not logged in within this is closed.</summary>
+    public TimeSpan LoginTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A connection with no frame within this is closed (clients ping every <see cref="HeartbeatInterval"/>).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>How often clients are told to ping.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(50);
+
+    /// <summary>Frames waiting to be written per connection; beyond it pushes are dropped and the device told to resync.</summary>
+    public int OutboundQueueCapacity { get; set; } = 256;
+
+    /// <summary>A connection whose outbound queue stays full this long is closed.</summary>
+    public TimeSpan SlowConsumerTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Push frame bodies from this size up are DEFLATE-compressed (when that makes them smaller).</summary>
+    public int CompressFromBytes { get; set; } = 1024;
+
+    /// <summary>The most events in one push frame.</summary>
+    public int MaxEventsPerPush { get; set; } = 200;
 }

@@ -14,7 +14,7 @@ namespace Orleans.Im.Tests.Infrastructure;
 public sealed class SiloCluster : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
-    private readonly List<HostProcess> _silos = [];
+    private readonly List<HostProcess> _processes = []; // silos and edge hosts
     private readonly List<IHost> _clients = [];
 
     public SiloCluster(string purpose)
@@ -28,10 +28,10 @@ public sealed class SiloCluster : IAsyncDisposable
     public string ServiceId { get; } = "orleans-im-test";
 
     /// <summary>Starts a silo on the given (or fresh) ports and waits until it is an active member.</summary>
-    public async Task<RunningSilo> StartSiloAsync(SiloEndpoints? endpoints = null)
+    public async Task<RunningSilo> StartSiloAsync(SiloEndpoints? endpoints = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         endpoints ??= new SiloEndpoints(FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
-        var silo = HostProcess.Start("Silo", endpoints.HttpPort, new Dictionary<string, string>
+        var environment = new Dictionary<string, string>
         {
             ["IM__ClusterId"] = ClusterId,
             ["IM__ServiceId"] = ServiceId,
@@ -41,10 +41,43 @@ public sealed class SiloCluster : IAsyncDisposable
             ["IM__Silo__GatewayPort"] = endpoints.GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["IM__Silo__HttpUrl"] = $"http://127.0.0.1:{endpoints.HttpPort}",
             ["IM__Silo__DashboardEnabled"] = "false",
-        });
-        _silos.Add(silo);
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var silo = HostProcess.Start("Silo", endpoints.HttpPort, environment);
+        _processes.Add(silo);
         await silo.WaitHealthyAsync(StartTimeout);
         return new RunningSilo(endpoints, silo);
+    }
+
+    /// <summary>The signing key the edge hosts of this cluster share; tests mint tokens with it.</summary>
+    public string SigningKey { get; } = Orleans.Im.EdgeHost.Auth.AccessTokens.NewSigningKey();
+
+    /// <summary>Starts an edge host process (HTTP and one TCP port) and waits until its <c>/healthz</c> is 200.</summary>
+    public async Task<RunningEdge> StartEdgeAsync(IReadOnlyDictionary<string, string>? settings = null)
+    {
+        var endpoints = new EdgeEndpoints(FreePorts.Next(), FreePorts.Next());
+        var environment = new Dictionary<string, string>
+        {
+            ["IM__ClusterId"] = ClusterId,
+            ["IM__ServiceId"] = ServiceId,
+            ["IM__Redis__ConnectionString"] = TestServices.RedisConnectionString,
+            ["IM__Auth__SigningKey"] = SigningKey,
+            ["IM__Edge__HttpUrl"] = $"http://127.0.0.1:{endpoints.HttpPort}",
+            ["IM__Edge__TcpPorts__0"] = endpoints.TcpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        var edge = HostProcess.Start("EdgeHost", endpoints.HttpPort, environment);
+        _processes.Add(edge);
+        await edge.WaitHealthyAsync(StartTimeout);
+        return new RunningEdge(endpoints, edge);
     }
 
     /// <summary>A connected Orleans client of this cluster (Redis gateway discovery, like an edge host).</summary>
@@ -87,7 +120,7 @@ public sealed class SiloCluster : IAsyncDisposable
             client.Dispose();
         }
 
-        foreach (var silo in _silos)
+        foreach (var silo in _processes)
         {
             await silo.DisposeAsync();
         }
@@ -96,6 +129,12 @@ public sealed class SiloCluster : IAsyncDisposable
 
 /// <summary>The ports of one silo process.</summary>
 public sealed record SiloEndpoints(int SiloPort, int GatewayPort, int HttpPort);
+
+/// <summary>The ports of one edge host process.</summary>
+public sealed record EdgeEndpoints(int HttpPort, int TcpPort);
+
+/// <summary>An edge host process started by <see cref="SiloCluster"/>, and where it listens.</summary>
+public sealed record RunningEdge(EdgeEndpoints Endpoints, HostProcess Process);
 
 /// <summary>A silo process started by <see cref="SiloCluster"/>, and where it listens.</summary>
 public sealed record RunningSilo(SiloEndpoints Endpoints, HostProcess Process);

@@ -1,0 +1,134 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using Google.Protobuf;
+using Orleans.Im.Protocol.Framing;
+using Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Client;
+
+public sealed partial class ImClient
+{
+    /// <summary>One TCP connection: a read loop handing frames to the client, serialised writes, and the heartbeat.</summary>
+    private sealed class Connection(ImClient owner, TcpClient socket) : IDisposable
+    {
+        private readonly NetworkStream _stream = socket.GetStream();
+        private readonly SemaphoreSlim _writeGate = new(1, 1);
+        private readonly CancellationTokenSource _closed = new();
+        private int _aborted;
+
+        public bool IsOpen => Volatile.Read(ref _aborted) == 0;
+
+        public void Start() => _ = Task.Run(ReadLoopAsync);
+
+        public void StartHeartbeat(TimeSpan interval) => _ = Task.Run(() => HeartbeatLoopAsync(interval));
+
+        public async Task WriteAsync(Op op, uint requestId, IMessage body)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            FrameWriter.Write(buffer, (ushort)op, requestId, body);
+            await _writeGate.WaitAsync(_closed.Token);
+            try
+            {
+                await _stream.WriteAsync(buffer.WrittenMemory, _closed.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                throw new IOException("connection lost", ex);
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
+        }
+
+        /// <summary>Same as <see cref="Abort"/>: the semaphore and token source are left to the collector, because a write
+        /// may still be racing the close.</summary>
+        public void Dispose() => Abort();
+
+        public void Abort()
+        {
+            if (Interlocked.Exchange(ref _aborted, 1) == 1)
+            {
+                return;
+            }
+
+            _closed.Cancel();
+            socket.Dispose();
+            owner.OnConnectionLost(this);
+        }
+
+        private async Task ReadLoopAsync()
+        {
+            var reader = PipeReader.Create(_stream);
+            try
+            {
+                while (true)
+                {
+                    var result = await reader.ReadAsync(_closed.Token);
+                    var buffer = result.Buffer;
+                    try
+                    {
+                        while (true)
+                        {
+                            var status = FrameParser.TryParse(ref buffer, MaxFrameBytes, out var header, out var body);
+                            if (status == FrameParseStatus.Incomplete)
+                            {
+                                break;
+                            }
+
+                            if (status != FrameParseStatus.Complete)
+                            {
+                                return;
+                            }
+
+                            var bytes = body.ToArray();
+                            if ((header.Flags & FrameFlags.Deflate) != 0
+                                && !FrameCompression.TryDecompress(new ReadOnlySequence<byte>(bytes), MaxFrameBytes, out bytes))
+                            {
+                                return;
+                            }
+
+                            owner.OnFrame(new Frame((Op)header.Operation, header.RequestId, bytes));
+                        }
+
+                        if (result.IsCompleted)
+                        {
+                            return;
+                        }
+                    }
+                    finally
+                    {
+                        reader.AdvanceTo(buffer.Start, buffer.End);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException or SocketException or InvalidProtocolBufferException)
+            {
+                // The connection is gone or spoke nonsense; either way it ends here.
+            }
+            finally
+            {
+                await reader.CompleteAsync();
+                Abort();
+            }
+        }
+
+        private async Task HeartbeatLoopAsync(TimeSpan interval)
+        {
+            try
+            {
+                while (IsOpen)
+                {
+                    await Task.Delay(interval, _closed.Token);
+                    await owner.PingAsync(_closed.Token);
+                }
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ImClientException or IOException)
+            {
+                // No pong: the connection is dead even if the socket does not know yet.
+                Abort();
+            }
+        }
+    }
+}

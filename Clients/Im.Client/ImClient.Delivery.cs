@@ -1,0 +1,178 @@
+using Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Client;
+
+// In-order, exactly-once delivery: pushes are hints; gaps are filled from the log by pull.
+public sealed partial class ImClient
+{
+    private async Task DeliveryLoopAsync()
+    {
+        await foreach (var work in _work.Reader.ReadAllAsync(_disposing.Token))
+        {
+            try
+            {
+                switch (work)
+                {
+                    case Work.Pushed pushed:
+                        await OnPushAsync(pushed.Batch);
+                        break;
+                    case Work.CatchUp:
+                        await CatchUpAsync();
+                        break;
+                }
+            }
+            catch (ImClientException)
+            {
+                // Lost the connection while catching up: the reconnect queues another catch-up.
+            }
+        }
+    }
+
+    private async Task OnPushAsync(PushBatch batch)
+    {
+        foreach (var pushed in batch.Events)
+        {
+            switch (pushed.KindCase)
+            {
+                case Event.KindOneofCase.Message when pushed.Message.Seq == 0:
+                    _messages.Writer.TryWrite(pushed.Message);
+                    break;
+                case Event.KindOneofCase.Message:
+                    await SequenceAsync(pushed.Message);
+                    break;
+                case Event.KindOneofCase.Resync:
+                    await CatchUpAsync();
+                    break;
+                default:
+                    _events.Writer.TryWrite(pushed);
+                    break;
+            }
+        }
+    }
+
+    private async Task SequenceAsync(Message message)
+    {
+        var conversationId = message.ConversationId;
+        var delivered = Delivered(conversationId);
+        if (message.Seq <= delivered)
+        {
+            return;
+        }
+
+        if (message.Seq > delivered + 1)
+        {
+            if (!_ahead.TryGetValue(conversationId, out var ahead))
+            {
+                ahead = [];
+                _ahead[conversationId] = ahead;
+            }
+
+            ahead[message.Seq] = message;
+            await FillAsync(conversationId, message.Seq - 1);
+            return;
+        }
+
+        Deliver(message);
+        DrainAhead(conversationId);
+    }
+
+    /// <summary>Syncs since the last completed sync, then pulls every conversation up to its last seq.</summary>
+    private async Task CatchUpAsync()
+    {
+        var firstSync = Volatile.Read(ref _syncVersion) == 0 && _delivered.Count == 0;
+        var sync = await SyncAsync(Volatile.Read(ref _syncVersion));
+        foreach (var entry in sync.Changed)
+        {
+            lock (_delivered)
+            {
+                // A conversation this client never saw starts at its read position on the very first sync (the unread
+                // messages), and from the beginning afterwards (all of it is new).
+                if (!_delivered.ContainsKey(entry.ConversationId))
+                {
+                    _delivered[entry.ConversationId] = firstSync ? entry.ReadSeq : 0;
+                }
+            }
+
+            _events.Writer.TryWrite(new Event { Conversation = entry });
+            if (!entry.Removed && entry.LastSeq > Delivered(entry.ConversationId))
+            {
+                await FillAsync(entry.ConversationId, entry.LastSeq);
+            }
+        }
+
+        Volatile.Write(ref _syncVersion, sync.Version);
+    }
+
+    /// <summary>Pulls and delivers a conversation's messages after the last delivered, up to <paramref name="upToSeq"/>.</summary>
+    private async Task FillAsync(string conversationId, long upToSeq)
+    {
+        while (Delivered(conversationId) < upToSeq)
+        {
+            var page = await PullAsync(conversationId, Delivered(conversationId), limit: _options.PullPageSize);
+            var progressed = false;
+            foreach (var message in page.Messages)
+            {
+                if (message.Seq == Delivered(conversationId) + 1)
+                {
+                    Deliver(message);
+                    progressed = true;
+                }
+            }
+
+            DrainAhead(conversationId);
+            if (!progressed)
+            {
+                return;
+            }
+        }
+    }
+
+    private void DrainAhead(string conversationId)
+    {
+        if (!_ahead.TryGetValue(conversationId, out var ahead))
+        {
+            return;
+        }
+
+        foreach (var seq in ahead.Keys.ToList())
+        {
+            var delivered = Delivered(conversationId);
+            if (seq <= delivered)
+            {
+                ahead.Remove(seq);
+            }
+            else if (seq == delivered + 1)
+            {
+                Deliver(ahead[seq]);
+                ahead.Remove(seq);
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        if (ahead.Count == 0)
+        {
+            _ahead.Remove(conversationId);
+        }
+    }
+
+    private void Deliver(Message message)
+    {
+        lock (_delivered)
+        {
+            _delivered[message.ConversationId] = message.Seq;
+        }
+
+        _messages.Writer.TryWrite(message);
+    }
+
+    private long Delivered(string conversationId)
+    {
+        lock (_delivered)
+        {
+            return _delivered.GetValueOrDefault(conversationId);
+        }
+    }
+}

@@ -1,0 +1,443 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Orleans.Im.Protocol.Framing;
+using Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Client;
+
+/// <summary>
+/// A client of the Orleans.Im mobile protocol (TCP + protobuf frames). It logs in with a token, pings, reconnects with
+/// backoff, resends unacknowledged messages with their original client message ids, and delivers received messages to
+/// <see cref="Messages"/> in seq order per conversation, exactly once, pulling whatever a push did not bring.
+/// </summary>
+public sealed partial class ImClient : IAsyncDisposable
+{
+    private const int MaxFrameBytes = 1024 * 1024;
+    private readonly ImClientOptions _options;
+    private readonly ConcurrentDictionary<uint, TaskCompletionSource<Frame>> _pending = new();
+    private readonly Lock _sendsLock = new();
+    private readonly List<PendingSend> _unacked = [];
+    private readonly Channel<Message> _messages = Channel.CreateUnbounded<Message>();
+    private readonly Channel<Event> _events = Channel.CreateUnbounded<Event>();
+    private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _disposing = new();
+    private readonly Dictionary<string, long> _delivered;
+    private readonly Dictionary<string, SortedDictionary<long, Message>> _ahead = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _connectGate = new(1, 1);
+    private readonly Task _deliveryLoop;
+    private Connection? _connection;
+    private long _syncVersion;
+    private int _nextRequestId;
+    private TimeSpan _heartbeat;
+
+    public ImClient(ImClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _heartbeat = options.HeartbeatInterval;
+        _syncVersion = options.InitialState?.SyncVersion ?? 0;
+        _delivered = new Dictionary<string, long>(options.InitialState?.DeliveredSeqs ?? new Dictionary<string, long>(), StringComparer.Ordinal);
+        _deliveryLoop = Task.Run(DeliveryLoopAsync);
+    }
+
+    /// <summary>Messages, per conversation in seq order, each once. Instant messages (seq 0) as they come.</summary>
+    public ChannelReader<Message> Messages => _messages.Reader;
+
+    /// <summary>Everything else pushed: edits and recalls, read receipts, typing, the user's own entries, kicks.</summary>
+    public ChannelReader<Event> Events => _events.Reader;
+
+    public ImClientStatus Status { get; private set; } = ImClientStatus.Disconnected;
+
+    /// <summary>The signed-in user, once logged in.</summary>
+    public string? UserId { get; private set; }
+
+    /// <summary>Connections opened so far (1 after the first connect; more after reconnects).</summary>
+    public int ConnectionCount { get; private set; }
+
+    /// <summary>What to keep across restarts (pass it back in <see cref="ImClientOptions.InitialState"/>).</summary>
+    public ImClientState SaveState()
+    {
+        lock (_delivered)
+        {
+            return new ImClientState(Volatile.Read(ref _syncVersion), new Dictionary<string, long>(_delivered, StringComparer.Ordinal));
+        }
+    }
+
+    /// <summary>Connects and logs in, then resends what was not acked and catches up with what was missed.</summary>
+    public async Task ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        await _connectGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_connection is { IsOpen: true })
+            {
+                return;
+            }
+
+            Status = ImClientStatus.Connecting;
+            await OpenAsync(cancellationToken);
+        }
+        catch
+        {
+            Status = ImClientStatus.Disconnected;
+            throw;
+        }
+        finally
+        {
+            _connectGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Sends a message and completes with its ack. If the connection is lost before the ack, the message is resent with
+    /// the same client message id after reconnecting, so it is stored once; the task completes when that ack arrives.
+    /// </summary>
+    public Task<SendAck> SendAsync(string conversationId, Content content, string? clientMsgId = null, MessageClass messageClass = MessageClass.Persistent, string? collapseKey = null)
+    {
+        var request = new SendRequest
+        {
+            ConversationId = conversationId,
+            ClientMsgId = clientMsgId ?? Guid.NewGuid().ToString("N"),
+            Content = content,
+            Class = messageClass,
+            CollapseKey = collapseKey ?? "",
+        };
+        var pending = new PendingSend(request, new TaskCompletionSource<SendAck>(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_sendsLock)
+        {
+            _unacked.Add(pending);
+        }
+
+        TransmitSend(pending);
+        return pending.Completion.Task;
+    }
+
+    /// <summary>Sends a text message.</summary>
+    public Task<SendAck> SendTextAsync(string conversationId, string text, string? clientMsgId = null) =>
+        SendAsync(conversationId, new Content { Type = ContentType.Text, Text = text }, clientMsgId);
+
+    /// <summary>Messages sent but not yet acknowledged.</summary>
+    public int UnackedCount
+    {
+        get
+        {
+            lock (_sendsLock)
+            {
+                return _unacked.Count;
+            }
+        }
+    }
+
+    public async Task<SyncResponse> SyncAsync(long sinceVersion, CancellationToken cancellationToken = default) =>
+        SyncResponse.Parser.ParseFrom(await RequestAsync(Op.Sync, new SyncRequest { SinceVersion = sinceVersion }, Op.SyncOk, cancellationToken));
+
+    public async Task<PullResponse> PullAsync(string conversationId, long afterSeq, long? beforeSeq = null, int limit = 50, CancellationToken cancellationToken = default)
+    {
+        var request = new PullRequest { ConversationId = conversationId, AfterSeq = afterSeq, Limit = (uint)limit };
+        if (beforeSeq is { } before)
+        {
+            request.BeforeSeq = before;
+        }
+
+        var response = PullResponse.Parser.ParseFrom(await RequestAsync(Op.Pull, request, Op.PullOk, cancellationToken));
+        return response.Error is null ? response : throw new ImClientException(response.Error);
+    }
+
+    public async Task<ConversationEntry?> MarkReadAsync(string conversationId, long seq, CancellationToken cancellationToken = default) =>
+        (await ResultAsync(Op.MarkRead, new MarkReadRequest { ConversationId = conversationId, Seq = seq }, cancellationToken)).Entry;
+
+    public Task RecallAsync(string conversationId, long seq, CancellationToken cancellationToken = default) =>
+        ResultAsync(Op.Recall, new RecallRequest { ConversationId = conversationId, Seq = seq }, cancellationToken);
+
+    public Task EditAsync(string conversationId, long seq, Content content, CancellationToken cancellationToken = default) =>
+        ResultAsync(Op.Edit, new EditRequest { ConversationId = conversationId, Seq = seq, Content = content }, cancellationToken);
+
+    public Task DeleteForSelfAsync(string conversationId, long seq, CancellationToken cancellationToken = default) =>
+        ResultAsync(Op.Delete, new DeleteRequest { ConversationId = conversationId, Seq = seq }, cancellationToken);
+
+    /// <summary>Tells the conversation's other members this user is typing (no answer unless it fails).</summary>
+    public Task TypingAsync(string conversationId) =>
+        (_connection ?? throw new ImClientException("not connected")).WriteAsync(Op.Typing, NextRequestId(), new TypingRequest { ConversationId = conversationId });
+
+    /// <summary>Round trip to the server; the server's clock in milliseconds.</summary>
+    public async Task<long> PingAsync(CancellationToken cancellationToken = default) =>
+        Pong.Parser.ParseFrom(await RequestAsync(Op.Ping, new Ping { ClientTimeMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, Op.Pong, cancellationToken)).ServerTimeMs;
+
+    /// <summary>Drops the current connection as a network failure would; the client then reconnects by itself.</summary>
+    public void DropConnection() => _connection?.Abort();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposing.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _disposing.CancelAsync();
+        var connection = _connection;
+        if (connection is not null)
+        {
+            try
+            {
+                await connection.WriteAsync(Op.Logout, 0, new Google.Protobuf.WellKnownTypes.Empty());
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or ImClientException)
+            {
+                // Already gone.
+            }
+
+            connection.Abort();
+        }
+
+        _work.Writer.TryComplete();
+        try
+        {
+            await _deliveryLoop;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped while delivering.
+        }
+
+        lock (_sendsLock)
+        {
+            foreach (var send in _unacked)
+            {
+                send.Completion.TrySetException(new ImClientException("client disposed before the ack"));
+            }
+
+            _unacked.Clear();
+        }
+
+        _messages.Writer.TryComplete();
+        _events.Writer.TryComplete();
+        _disposing.Dispose();
+        _connectGate.Dispose();
+    }
+
+    private async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        var token = await _options.TokenProvider(cancellationToken);
+        var socket = new TcpClient { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(_options.Host, _options.Port, cancellationToken);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var connection = new Connection(this, socket);
+        _connection = connection;
+        connection.Start();
+        LoginResponse response;
+        try
+        {
+            response = LoginResponse.Parser.ParseFrom(await RequestAsync(Op.Login, new LoginRequest
+            {
+                Token = token,
+                DeviceId = _options.DeviceId,
+                Platform = _options.Platform,
+                ClientVersion = _options.ClientVersion,
+                ProtocolVersion = FrameHeader.CurrentVersion,
+            }, Op.LoginOk, cancellationToken));
+        }
+        catch
+        {
+            connection.Abort();
+            throw;
+        }
+
+        UserId = response.UserId;
+        if (response.HeartbeatSeconds > 0)
+        {
+            _heartbeat = TimeSpan.FromSeconds(Math.Min(_options.HeartbeatInterval.TotalSeconds, response.HeartbeatSeconds));
+        }
+
+        ConnectionCount++;
+        Status = ImClientStatus.Connected;
+        connection.StartHeartbeat(_heartbeat);
+
+        List<PendingSend> resend;
+        lock (_sendsLock)
+        {
+            resend = [.. _unacked];
+        }
+
+        foreach (var send in resend)
+        {
+            TransmitSend(send);
+        }
+
+        _work.Writer.TryWrite(new Work.CatchUp());
+    }
+
+    private void TransmitSend(PendingSend send)
+    {
+        var connection = _connection;
+        if (connection is not { IsOpen: true } || Status != ImClientStatus.Connected)
+        {
+            return;
+        }
+
+        var requestId = NextRequestId();
+        var answer = new TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[requestId] = answer;
+        _ = answer.Task.ContinueWith(t => CompleteSend(send, t), TaskScheduler.Default);
+        connection.WriteAsync(Op.Send, requestId, send.Request).ContinueWith(
+            t => answer.TrySetException(t.Exception!.InnerException!), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    }
+
+    private void CompleteSend(PendingSend send, Task<Frame> answer)
+    {
+        if (!answer.IsCompletedSuccessfully)
+        {
+            // The connection was lost: the send stays unacked and goes out again after the reconnect.
+            return;
+        }
+
+        var frame = answer.Result;
+        lock (_sendsLock)
+        {
+            _unacked.Remove(send);
+        }
+
+        if (frame.Operation == Op.SendAck)
+        {
+            send.Completion.TrySetResult(SendAck.Parser.ParseFrom(frame.Body));
+        }
+        else
+        {
+            send.Completion.TrySetException(new ImClientException(Error.Parser.ParseFrom(frame.Body)));
+        }
+    }
+
+    private async Task<Result> ResultAsync(Op op, IMessage request, CancellationToken cancellationToken)
+    {
+        var result = Result.Parser.ParseFrom(await RequestAsync(op, request, Op.Result, cancellationToken));
+        return result.Error is null ? result : throw new ImClientException(result.Error);
+    }
+
+    private async Task<byte[]> RequestAsync(Op op, IMessage request, Op expected, CancellationToken cancellationToken)
+    {
+        var connection = _connection ?? throw new ImClientException("not connected");
+        var requestId = NextRequestId();
+        var answer = new TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[requestId] = answer;
+        try
+        {
+            await connection.WriteAsync(op, requestId, request);
+            var frame = await answer.Task.WaitAsync(_options.RequestTimeout, cancellationToken);
+            return frame.Operation == expected
+                ? frame.Body
+                : throw new ImClientException(frame.Operation == Op.Error ? Error.Parser.ParseFrom(frame.Body) : new Error { Code = ErrorCode.Internal, Message = $"unexpected {frame.Operation}" });
+        }
+        catch (TimeoutException ex)
+        {
+            throw new ImClientException($"{op}: no answer in {_options.RequestTimeout}", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new ImClientException($"{op}: connection lost", ex);
+        }
+        finally
+        {
+            _pending.TryRemove(requestId, out _);
+        }
+    }
+
+    private uint NextRequestId()
+    {
+        var id = (uint)Interlocked.Increment(ref _nextRequestId);
+        return id == 0 ? (uint)Interlocked.Increment(ref _nextRequestId) : id;
+    }
+
+    private void OnFrame(Frame frame)
+    {
+        if (frame.Operation == Op.Push)
+        {
+            _work.Writer.TryWrite(new Work.Pushed(PushBatch.Parser.ParseFrom(frame.Body)));
+        }
+        else if (frame.RequestId != 0 && _pending.TryRemove(frame.RequestId, out var answer))
+        {
+            answer.TrySetResult(frame);
+        }
+        else if (frame.Operation == Op.Error)
+        {
+            _events.Writer.TryWrite(new Event { Kick = new Kick { Reason = Error.Parser.ParseFrom(frame.Body).Message } });
+        }
+    }
+
+    private void OnConnectionLost(Connection connection)
+    {
+        if (!ReferenceEquals(_connection, connection))
+        {
+            return;
+        }
+
+        foreach (var (id, answer) in _pending)
+        {
+            if (_pending.TryRemove(id, out _))
+            {
+                answer.TrySetException(new IOException("connection lost"));
+            }
+        }
+
+        if (_disposing.IsCancellationRequested || Status == ImClientStatus.Connecting)
+        {
+            return;
+        }
+
+        Status = ImClientStatus.Reconnecting;
+        _ = Task.Run(ReconnectLoopAsync);
+    }
+
+    private async Task ReconnectLoopAsync()
+    {
+        var delay = _options.ReconnectBaseDelay;
+        for (var attempt = 1; attempt <= _options.MaxReconnectAttempts && !_disposing.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                await Task.Delay(delay, _disposing.Token);
+                await _connectGate.WaitAsync(_disposing.Token);
+                try
+                {
+                    Status = ImClientStatus.Connecting;
+                    await OpenAsync(_disposing.Token);
+                    return;
+                }
+                finally
+                {
+                    _connectGate.Release();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is SocketException or IOException or ImClientException)
+            {
+                Status = ImClientStatus.Reconnecting;
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
+            }
+        }
+
+        Status = ImClientStatus.WaitingForReconnect;
+    }
+
+    private sealed record PendingSend(SendRequest Request, TaskCompletionSource<SendAck> Completion);
+
+    private readonly record struct Frame(Op Operation, uint RequestId, byte[] Body);
+
+    private abstract record Work
+    {
+        public sealed record Pushed(PushBatch Batch) : Work;
+
+        public sealed record CatchUp : Work;
+    }
+}

@@ -1,0 +1,40 @@
+namespace Orleans.Im.Client;
+
+/// <summary>How an <see cref="ImClient"/> connects.</summary>
+public sealed class ImClientOptions
+{
+    /// <summary>The edge host's TCP address.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    public int Port { get; set; } = 5090;
+
+    /// <summary>Gives a valid access token at each (re)connect; the application refreshes it when needed.</summary>
+    public Func<CancellationToken, Task<string>> TokenProvider { get; set; } = _ => Task.FromResult("");
+
+    /// <summary>Stable per installation: 1-64 of A-Z a-z 0-9 - _ .</summary>
+    public string DeviceId { get; set; } = "dotnet";
+
+    public string Platform { get; set; } = "dotnet";
+
+    public string ClientVersion { get; set; } = "1.0";
+
+    /// <summary>How often to ping; the server announces its own at login and the shorter one wins.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(50);
+
+    /// <summary>A request without an answer in this time fails (and the connection is considered dead).</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The first reconnect delay; each next one doubles, up to <see cref="MaxReconnectDelay"/>.</summary>
+    public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Reconnect attempts after a connection loss before waiting for <see cref="ImClient.ConnectAsync"/>.</summary>
+    public int MaxReconnectAttempts { get; set; } = 10;
+
+    /// <summary>Messages pulled per request when filling a gap.</summary>
+    public int PullPageSize { get; set; } = 200;
+
+    /// <summary>Where a previous run left off (saved from <see cref="ImClient.SaveState"/>), so a restart syncs only what changed.</summary>
+    public ImClientState? InitialState { get; set; }
+}

@@ -1,0 +1,16 @@
+namespace Orleans.Im.EdgeHost.Auth;
+
+/// <summary>Token signing. Bound from <c>IM:Auth</c> (environment: <c>IM__Auth__…</c>).</summary>
+public sealed class AuthOptions
+{
+    public const string Section = "IM:Auth";
+
+    /// <summary>
+    /// The HMAC-SHA256 key every edge host shares, base64, at least 32 bytes. Required: an edge refuses to start
+    /// without one (<c>deploy/run.sh</c> makes a development key).
+    /// </summary>
+    public string SigningKey { get; set; } = "";
+
+    /// <summary>How long an access token is valid.</summary>
+    public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
+}

@@ -1,0 +1,213 @@
+using Google.Protobuf;
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Users;
+using V1 = Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.EdgeHost.Protocol;
+
+/// <summary>The one place where the wire's protobuf types and the domain's records are mapped, both ways.</summary>
+public static class ProtoMapper
+{
+    public static MessageContent? ToDomain(V1.Content? content)
+    {
+        if (content is null)
+        {
+            return null;
+        }
+
+        var media = content.Media is null
+            ? null
+            : new MediaInfo(
+                content.Media.Url,
+                content.Media.MimeType,
+                content.Media.SizeBytes,
+                content.Media.HasWidth ? content.Media.Width : null,
+                content.Media.HasHeight ? content.Media.Height : null,
+                content.Media.HasDurationMs ? content.Media.DurationMs : null,
+                content.Media.HasFileName ? content.Media.FileName : null,
+                content.Media.Thumbnail.IsEmpty ? null : content.Media.Thumbnail.ToByteArray());
+        var location = content.Location is null
+            ? null
+            : new GeoLocation(content.Location.Latitude, content.Location.Longitude, content.Location.HasName ? content.Location.Name : null);
+        return new MessageContent(
+            (ContentType)(int)content.Type,
+            content.HasText ? content.Text : null,
+            media,
+            location,
+            content.HasCustomType ? content.CustomType : null,
+            content.HasCustomData ? content.CustomData : null);
+    }
+
+    public static MessageClass ToDomain(V1.MessageClass messageClass) => messageClass switch
+    {
+        V1.MessageClass.Instant => MessageClass.Instant,
+        V1.MessageClass.Notification => MessageClass.Notification,
+        _ => MessageClass.Persistent,
+    };
+
+    public static V1.Content ToProto(MessageContent content)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var proto = new V1.Content { Type = (V1.ContentType)(int)content.Type };
+        if (content.Text is not null)
+        {
+            proto.Text = content.Text;
+        }
+
+        if (content.CustomType is not null)
+        {
+            proto.CustomType = content.CustomType;
+        }
+
+        if (content.CustomData is not null)
+        {
+            proto.CustomData = content.CustomData;
+        }
+
+        if (content.Media is { } media)
+        {
+            proto.Media = new V1.Media { Url = media.Url, MimeType = media.MimeType, SizeBytes = media.SizeBytes };
+            if (media.Width is { } width)
+            {
+                proto.Media.Width = width;
+            }
+
+            if (media.Height is { } height)
+            {
+                proto.Media.Height = height;
+            }
+
+            if (media.DurationMs is { } duration)
+            {
+                proto.Media.DurationMs = duration;
+            }
+
+            if (media.FileName is not null)
+            {
+                proto.Media.FileName = media.FileName;
+            }
+
+            if (media.Thumbnail is not null)
+            {
+                proto.Media.Thumbnail = ByteString.CopyFrom(media.Thumbnail);
+            }
+        }
+
+        if (content.Location is { } location)
+        {
+            proto.Location = new V1.Location { Latitude = location.Latitude, Longitude = location.Longitude };
+            if (location.Name is not null)
+            {
+                proto.Location.Name = location.Name;
+            }
+        }
+
+        return proto;
+    }
+
+    public static V1.Message ToProto(ChatMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var proto = new V1.Message
+        {
+            ConversationId = message.ConversationId,
+            Seq = message.Seq,
+            SenderId = message.SenderId,
+            SenderDeviceId = message.SenderDeviceId ?? "",
+            ClientMsgId = message.ClientMsgId,
+            Class = (V1.MessageClass)(int)message.Class,
+            ServerTimeMs = message.ServerTime.ToUnixTimeMilliseconds(),
+            State = (V1.MessageState)(int)message.State,
+            Revision = message.Revision,
+            CollapseKey = message.CollapseKey ?? "",
+        };
+        if (message.Content is not null)
+        {
+            proto.Content = ToProto(message.Content);
+        }
+
+        return proto;
+    }
+
+    public static V1.ConversationEntry ToProto(ConversationEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var proto = new V1.ConversationEntry
+        {
+            ConversationId = entry.ConversationId,
+            Kind = (V1.ConversationKind)(int)entry.Kind,
+            LastSeq = entry.LastSeq,
+            ReadSeq = entry.ReadSeq,
+            UnreadCount = entry.UnreadCount,
+            Muted = entry.Muted,
+            Pinned = entry.Pinned,
+            Hidden = entry.Hidden,
+            Draft = entry.Draft ?? "",
+            Mentioned = entry.Mentioned,
+            Removed = entry.Removed,
+            Version = entry.Version,
+        };
+        if (entry.LastMessage is { } last)
+        {
+            proto.LastMessage = new V1.MessagePreview
+            {
+                Seq = last.Seq,
+                SenderId = last.SenderId,
+                Type = (V1.ContentType)(int)(last.Type ?? 0),
+                Text = last.Text ?? "",
+                ServerTimeMs = last.ServerTime.ToUnixTimeMilliseconds(),
+                State = (V1.MessageState)(int)last.State,
+            };
+        }
+
+        return proto;
+    }
+
+    /// <summary>
+    /// A pushed event as a device sees it; null when this device should not get it (its own sent message: the ack
+    /// already told it).
+    /// </summary>
+    public static V1.Event? ToProto(UserEvent userEvent, string deviceId) => userEvent switch
+    {
+        MessageEvent { Message: var m } when m.SenderDeviceId == deviceId => null,
+        MessageEvent { Message: { Class: MessageClass.Instant, Content.CustomType: TypingIndicator.CustomType } m } =>
+            new V1.Event { Typing = new V1.Typing { ConversationId = m.ConversationId, UserId = m.SenderId } },
+        MessageEvent e => new V1.Event { Message = ToProto(e.Message) },
+        MessageChangedEvent e => new V1.Event { Changed = new V1.MessageChanged { Message = ToProto(e.Message), ActorId = e.ActorId } },
+        ReadReceiptEvent e => new V1.Event { ReadReceipt = new V1.ReadReceipt { ConversationId = e.ConversationId, ReaderId = e.ReaderId, Seq = e.Seq } },
+        ConversationUpdatedEvent e => new V1.Event { Conversation = ToProto(e.Entry) },
+        _ => null,
+    };
+
+    public static V1.Error Error(V1.ErrorCode code, string message, bool retryable = false) =>
+        new() { Code = code, Message = message, Retryable = retryable };
+
+    /// <summary>The wire error for a refused send.</summary>
+    public static V1.Error ToError(SendResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Status switch
+        {
+            SendStatus.NoAccess => Error(V1.ErrorCode.NotFound, result.Error ?? "no such conversation"),
+            SendStatus.TooLarge => Error(V1.ErrorCode.TooLarge, result.Error ?? "too large"),
+            SendStatus.RateLimited => Error(V1.ErrorCode.RateLimited, result.Error ?? "rate limited", retryable: true),
+            SendStatus.Unavailable => Error(V1.ErrorCode.Unavailable, result.Error ?? "unavailable", retryable: true),
+            _ => Error(V1.ErrorCode.BadRequest, result.Error ?? "invalid message"),
+        };
+    }
+
+    /// <summary>The wire error for a refused operation; null when it succeeded.</summary>
+    public static V1.Error? ToError(AccessStatus status) => status switch
+    {
+        AccessStatus.Ok => null,
+        AccessStatus.NoAccess or AccessStatus.NotFound => Error(V1.ErrorCode.NotFound, "no such conversation or message"),
+        AccessStatus.NotAllowed => Error(V1.ErrorCode.NotAllowed, "not allowed"),
+        AccessStatus.Unavailable => Error(V1.ErrorCode.Unavailable, "unavailable; retry", retryable: true),
+        AccessStatus.Conflict => Error(V1.ErrorCode.Conflict, "already so"),
+        _ => Error(V1.ErrorCode.BadRequest, "invalid request"),
+    };
+
+    public static ConversationKind Kind(V1.ConversationKind kind) => (ConversationKind)(int)kind;
+}

@@ -1,0 +1,75 @@
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.EdgeHost.Sessions;
+
+/// <summary>
+/// A signed-in device, transport-neutral: TCP and SignalR both call these, so the rules live in one place (and in the
+/// grains). The user id comes from the token, never from the client.
+/// </summary>
+public sealed class ClientSession(IClusterClient client, string userId, string deviceId, string platform)
+{
+    public string UserId { get; } = userId;
+
+    public string DeviceId { get; } = deviceId;
+
+    public string Platform { get; } = platform;
+
+    public Task<SendResult> SendAsync(string conversationId, string clientMsgId, MessageContent? content, MessageClass messageClass, string? collapseKey)
+    {
+        if (!GrainKeys.TryParseConversation(conversationId, out _))
+        {
+            return Task.FromResult(SendResult.Refused(SendStatus.NoAccess, "no such conversation"));
+        }
+
+        if (content is null)
+        {
+            return Task.FromResult(SendResult.Refused(SendStatus.Invalid, "content is required"));
+        }
+
+        return Conversation(conversationId).SendAsync(new SendRequest(UserId, DeviceId, clientMsgId, content, messageClass,
+            string.IsNullOrEmpty(collapseKey) ? null : collapseKey));
+    }
+
+    public Task<PullResult> PullAsync(string conversationId, PullRequest request) =>
+        GrainKeys.TryParseConversation(conversationId, out _)
+            ? Conversation(conversationId).PullAsync(UserId, request)
+            : Task.FromResult(new PullResult(AccessStatus.NoAccess, [], 0));
+
+    public Task<SyncResult> SyncAsync(long sinceVersion) => User.SyncAsync(sinceVersion);
+
+    public async Task<(AccessStatus Status, ConversationEntry? Entry)> MarkReadAsync(string conversationId, long seq)
+    {
+        if (!GrainKeys.TryParseConversation(conversationId, out _))
+        {
+            return (AccessStatus.NoAccess, null);
+        }
+
+        var entry = await User.MarkReadAsync(conversationId, seq);
+        return entry is null ? (AccessStatus.NoAccess, null) : (AccessStatus.Ok, entry);
+    }
+
+    public Task<AccessStatus> RecallAsync(string conversationId, long seq) =>
+        GrainKeys.TryParseConversation(conversationId, out _)
+            ? Conversation(conversationId).RecallAsync(UserId, seq)
+            : Task.FromResult(AccessStatus.NoAccess);
+
+    public Task<AccessStatus> EditAsync(string conversationId, long seq, MessageContent? content) =>
+        !GrainKeys.TryParseConversation(conversationId, out _) ? Task.FromResult(AccessStatus.NoAccess)
+        : content is null ? Task.FromResult(AccessStatus.Invalid)
+        : Conversation(conversationId).EditAsync(UserId, seq, content);
+
+    public Task<AccessStatus> DeleteForSelfAsync(string conversationId, long seq) =>
+        GrainKeys.TryParseConversation(conversationId, out _)
+            ? Conversation(conversationId).DeleteForSelfAsync(UserId, seq)
+            : Task.FromResult(AccessStatus.NoAccess);
+
+    /// <summary>Typing: an instant message, pushed to the other members' online devices and never stored.</summary>
+    public Task<SendResult> TypingAsync(string conversationId) =>
+        SendAsync(conversationId, Guid.NewGuid().ToString("N"), TypingIndicator.Content, MessageClass.Instant, null);
+
+    private IUserGrain User => client.GetGrain<IUserGrain>(UserId);
+
+    private IConversationGrain Conversation(string conversationId) => client.GetGrain<IConversationGrain>(conversationId);
+}

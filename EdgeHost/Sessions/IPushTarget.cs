@@ -1,0 +1,16 @@
+using Orleans.Im.Push;
+
+namespace Orleans.Im.EdgeHost.Sessions;
+
+/// <summary>A connected device that pushes are written to, whatever its transport (TCP, SignalR).</summary>
+public interface IPushTarget
+{
+    /// <summary>The device this target is.</summary>
+    string DeviceId { get; }
+
+    /// <summary>
+    /// Queues a batch for the device without waiting. A transport that cannot keep up drops it and tells the device
+    /// to resync; it never blocks the caller, which serves every device of the user.
+    /// </summary>
+    void Push(UserEventBatch batch);
+}

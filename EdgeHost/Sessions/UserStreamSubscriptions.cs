@@ -1,0 +1,134 @@
+using Orleans.Im.Push;
+using Orleans.Im.Streams;
+using Orleans.Streams;
+
+namespace Orleans.Im.EdgeHost.Sessions;
+
+/// <summary>
+/// The edge side of the push path (DESIGN section 6): one subscription to a user's stream per edge host, taken when
+/// the user's first device connects here and dropped when the last leaves; each batch goes to every device of the
+/// user on this edge. One seam, so the mechanism can be measured and swapped.
+/// </summary>
+public sealed partial class UserStreamSubscriptions(IClusterClient client, ILogger<UserStreamSubscriptions> logger)
+{
+    private readonly Dictionary<string, UserEntry> _users = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+
+    /// <summary>Users with at least one device here.</summary>
+    public int UserCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _users.Count;
+            }
+        }
+    }
+
+    /// <summary>Routes the user's pushes to <paramref name="target"/> until the returned handle is disposed.</summary>
+    public async Task<IAsyncDisposable> AttachAsync(string userId, IPushTarget target)
+    {
+        UserEntry entry;
+        lock (_lock)
+        {
+            if (!_users.TryGetValue(userId, out entry!))
+            {
+                entry = new UserEntry(userId);
+                _users[userId] = entry;
+            }
+
+            entry.Targets = entry.Targets.Add(target);
+        }
+
+        await entry.Gate.WaitAsync();
+        try
+        {
+            if (entry.Handle is null && !entry.Targets.IsEmpty)
+            {
+                var stream = client.GetStreamProvider(StreamNames.Provider)
+                    .GetStream<UserEventBatch>(StreamId.Create(StreamNames.UserNamespace, userId));
+                entry.Handle = await stream.SubscribeAsync((batch, _) => Deliver(entry, batch));
+            }
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+
+        return new Attachment(this, entry, target);
+    }
+
+    private static Task Deliver(UserEntry entry, UserEventBatch batch)
+    {
+        // A snapshot: devices come and go while we deliver. Push never blocks: each transport queues or drops.
+        foreach (var target in entry.Targets)
+        {
+            target.Push(batch);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task DetachAsync(UserEntry entry, IPushTarget target)
+    {
+        lock (_lock)
+        {
+            entry.Targets = entry.Targets.Remove(target);
+        }
+
+        await entry.Gate.WaitAsync();
+        try
+        {
+            if (entry.Targets.IsEmpty && entry.Handle is not null)
+            {
+                try
+                {
+                    await entry.Handle.UnsubscribeAsync();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The cluster may be unreachable; the subscription is then cleaned up by the stream runtime.
+                    LogUnsubscribeFailed(logger, entry.UserId, ex.Message);
+                }
+
+                entry.Handle = null;
+            }
+        }
+        finally
+        {
+            entry.Gate.Release();
+        }
+
+        lock (_lock)
+        {
+            if (entry.Targets.IsEmpty && entry.Handle is null && _users.TryGetValue(entry.UserId, out var current) && current == entry)
+            {
+                _users.Remove(entry.UserId);
+            }
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Unsubscribing the stream of {UserId} failed: {Reason}")]
+    private static partial void LogUnsubscribeFailed(ILogger logger, string userId, string reason);
+
+    private sealed class UserEntry(string userId)
+    {
+        public string UserId { get; } = userId;
+
+        /// <summary>Serialises subscribe and unsubscribe of this user's stream.</summary>
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public System.Collections.Immutable.ImmutableList<IPushTarget> Targets { get; set; } = [];
+
+        public StreamSubscriptionHandle<UserEventBatch>? Handle { get; set; }
+    }
+
+    private sealed class Attachment(UserStreamSubscriptions owner, UserEntry entry, IPushTarget target) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public ValueTask DisposeAsync() =>
+            Interlocked.Exchange(ref _disposed, 1) == 0 ? new ValueTask(owner.DetachAsync(entry, target)) : ValueTask.CompletedTask;
+    }
+}

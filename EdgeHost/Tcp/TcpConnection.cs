@@ -1,0 +1,423 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Connections;
+using Orleans.Im.EdgeHost.Protocol;
+using Orleans.Im.EdgeHost.Sessions;
+using Orleans.Im.Messages;
+using Orleans.Im.Protocol.Framing;
+using Orleans.Im.Push;
+using V1 = Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.EdgeHost.Tcp;
+
+/// <summary>
+/// One mobile-protocol connection: a read loop that parses frames and serves requests in order, and a write loop that
+/// drains a bounded outbound queue, batching pushed events into one frame. Every failure ends here: bad input gets an
+/// error frame where one can be sent and a close; nothing escapes to Kestrel or touches other connections.
+/// </summary>
+public sealed partial class TcpConnection : IPushTarget
+{
+    private readonly ConnectionContext _connection;
+    private readonly SessionHub _sessions;
+    private readonly EdgeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Channel<Outbound> _outbound;
+    private readonly DateTimeOffset _openedAt;
+    private SessionHub.OpenSession? _open;
+    private int _resyncPending;
+    private long _fullSinceTicks;
+
+    public TcpConnection(ConnectionContext connection, SessionHub sessions, EdgeOptions options, TimeProvider time, ILogger logger)
+    {
+        _connection = connection;
+        _sessions = sessions;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _openedAt = time.GetUtcNow();
+        _outbound = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(options.OutboundQueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+    }
+
+    public string DeviceId => _open?.Session.DeviceId ?? "";
+
+    private ClientSession? Session => _open?.Session;
+
+    public async Task RunAsync()
+    {
+        var writer = Task.Run(WriteLoopAsync);
+        try
+        {
+            await ReadLoopAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The boundary: whatever went wrong, this connection ends and nothing else notices.
+            Log.ConnectionFailed(_logger, _connection.ConnectionId, ex);
+        }
+        finally
+        {
+            _outbound.Writer.TryComplete();
+            if (_open is not null)
+            {
+                try
+                {
+                    await _open.DisposeAsync();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    Log.RequestFailed(_logger, _connection.ConnectionId, "close", ex.Message);
+                }
+            }
+
+            await writer;
+            await _connection.Transport.Input.CompleteAsync();
+            _connection.Abort();
+        }
+    }
+
+    public void Push(UserEventBatch batch)
+    {
+        if (_outbound.Writer.TryWrite(new Outbound.Events(batch)))
+        {
+            Interlocked.Exchange(ref _fullSinceTicks, 0);
+            return;
+        }
+
+        // The device does not read fast enough: drop, tell it to resync later, and give up on it if this lasts.
+        Interlocked.Exchange(ref _resyncPending, 1);
+        var now = _time.GetUtcNow().UtcTicks;
+        var since = Interlocked.CompareExchange(ref _fullSinceTicks, now, 0);
+        Log.PushDropped(_logger, _connection.ConnectionId);
+        if (since != 0 && TimeSpan.FromTicks(now - since) > _options.SlowConsumerTimeout)
+        {
+            Log.Closing(_logger, _connection.ConnectionId, "slow consumer");
+            _connection.Abort(new ConnectionAbortedException("slow consumer"));
+        }
+    }
+
+    private async Task ReadLoopAsync()
+    {
+        var input = _connection.Transport.Input;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed);
+        var requests = new List<(FrameHeader Header, byte[] Body)>();
+        while (true)
+        {
+            var wait = _open is null ? _openedAt + _options.LoginTimeout - _time.GetUtcNow() : _options.IdleTimeout;
+            timeout.CancelAfter(wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(timeout.Token);
+            }
+            catch (OperationCanceledException) when (!_connection.ConnectionClosed.IsCancellationRequested)
+            {
+                await FailAsync(0, V1.ErrorCode.Timeout, _open is null ? "no login in time" : "no frame in time");
+                return;
+            }
+            catch (ConnectionResetException)
+            {
+                return;
+            }
+
+            var buffer = result.Buffer;
+            var fatal = false;
+            requests.Clear();
+            try
+            {
+                while (!fatal)
+                {
+                    var status = FrameParser.TryParse(ref buffer, _options.MaxFrameBytes, out var header, out var body);
+                    if (status == FrameParseStatus.Incomplete)
+                    {
+                        break;
+                    }
+
+                    if (status != FrameParseStatus.Complete)
+                    {
+                        fatal = true;
+                        await FailAsync(header.RequestId, status switch
+                        {
+                            FrameParseStatus.TooLarge => V1.ErrorCode.TooLarge,
+                            FrameParseStatus.UnsupportedVersion => V1.ErrorCode.UnsupportedVersion,
+                            _ => V1.ErrorCode.BadRequest,
+                        }, $"bad frame: {status}");
+                        break;
+                    }
+
+                    // Copied out, so the pipe can be advanced before the (slow) requests are served.
+                    requests.Add((header, body.ToArray()));
+                }
+
+                if (!fatal && result.IsCompleted && buffer.Length > 0)
+                {
+                    // The client closed mid-frame: nothing to answer.
+                    Log.Closing(_logger, _connection.ConnectionId, "truncated frame");
+                    fatal = true;
+                }
+            }
+            finally
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+            }
+
+            foreach (var (header, body) in requests)
+            {
+                if (!await ServeAsync(header, body))
+                {
+                    return;
+                }
+            }
+
+            if (fatal || result.IsCompleted)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Serves one request; false when the connection must close.</summary>
+    private async Task<bool> ServeAsync(FrameHeader header, byte[] rawBody)
+    {
+        var body = rawBody;
+        if ((header.Flags & FrameFlags.Deflate) != 0
+            && !FrameCompression.TryDecompress(new ReadOnlySequence<byte>(rawBody), _options.MaxFrameBytes, out body))
+        {
+            return await FailAsync(header.RequestId, V1.ErrorCode.BadRequest, "bad compressed body");
+        }
+
+        var op = (V1.Op)header.Operation;
+        if (_open is null && op is not (V1.Op.Login or V1.Op.Ping))
+        {
+            return await FailAsync(header.RequestId, V1.ErrorCode.Unauthenticated, "log in first");
+        }
+
+        try
+        {
+            return op switch
+            {
+                V1.Op.Login => await LoginAsync(header.RequestId, V1.LoginRequest.Parser.ParseFrom(body)),
+                V1.Op.Ping => Reply(V1.Op.Pong, header.RequestId, new V1.Pong
+                {
+                    ClientTimeMs = V1.Ping.Parser.ParseFrom(body).ClientTimeMs,
+                    ServerTimeMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+                }),
+                V1.Op.Send => await SendAsync(header.RequestId, V1.SendRequest.Parser.ParseFrom(body)),
+                V1.Op.Sync => await SyncAsync(header.RequestId, V1.SyncRequest.Parser.ParseFrom(body)),
+                V1.Op.Pull => await PullAsync(header.RequestId, V1.PullRequest.Parser.ParseFrom(body)),
+                V1.Op.MarkRead => await MarkReadAsync(header.RequestId, V1.MarkReadRequest.Parser.ParseFrom(body)),
+                V1.Op.Recall => await ResultAsync(header.RequestId, V1.RecallRequest.Parser.ParseFrom(body), r => Session!.RecallAsync(r.ConversationId, r.Seq)),
+                V1.Op.Edit => await ResultAsync(header.RequestId, V1.EditRequest.Parser.ParseFrom(body), r => Session!.EditAsync(r.ConversationId, r.Seq, ProtoMapper.ToDomain(r.Content))),
+                V1.Op.Delete => await ResultAsync(header.RequestId, V1.DeleteRequest.Parser.ParseFrom(body), r => Session!.DeleteForSelfAsync(r.ConversationId, r.Seq)),
+                V1.Op.Typing => await TypingAsync(header.RequestId, V1.TypingRequest.Parser.ParseFrom(body)),
+                V1.Op.Logout => false,
+                _ => await FailAsync(header.RequestId, V1.ErrorCode.UnknownOperation, $"unknown operation {header.Operation}"),
+            };
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return await FailAsync(header.RequestId, V1.ErrorCode.BadRequest, "the body does not parse");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not InvalidProtocolBufferException)
+        {
+            // The cluster or storage could not answer: this request fails, the connection stays.
+            Log.RequestFailed(_logger, _connection.ConnectionId, op.ToString(), ex.Message);
+            return Reply(V1.Op.Error, header.RequestId, ProtoMapper.Error(V1.ErrorCode.Unavailable, "try again", retryable: true));
+        }
+    }
+
+    private async Task<bool> LoginAsync(uint requestId, V1.LoginRequest login)
+    {
+        if (_open is not null)
+        {
+            return Reply(V1.Op.Error, requestId, ProtoMapper.Error(V1.ErrorCode.Conflict, "already logged in"));
+        }
+
+        var claims = _sessions.Authenticate(login.Token);
+        if (claims is null)
+        {
+            return await FailAsync(requestId, V1.ErrorCode.Unauthenticated, "invalid or expired token");
+        }
+
+        if (!GrainKeys.IsValidId(login.DeviceId) || login.Platform.Length is 0 or > 32)
+        {
+            return await FailAsync(requestId, V1.ErrorCode.BadRequest, "device_id (1-64 of A-Z a-z 0-9 - _ .) and platform (1-32) are required");
+        }
+
+        _open = await _sessions.OpenAsync(claims, login.DeviceId, login.Platform, this);
+        Log.LoggedIn(_logger, _connection.ConnectionId, claims.UserId, login.DeviceId, login.Platform);
+        return Reply(V1.Op.LoginOk, requestId, new V1.LoginResponse
+        {
+            UserId = claims.UserId,
+            ServerTimeMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            ProtocolVersion = FrameHeader.CurrentVersion,
+            HeartbeatSeconds = (uint)_options.HeartbeatInterval.TotalSeconds,
+            IdleTimeoutSeconds = (uint)_options.IdleTimeout.TotalSeconds,
+            MaxFrameBytes = (uint)_options.MaxFrameBytes,
+        });
+    }
+
+    private async Task<bool> SendAsync(uint requestId, V1.SendRequest request)
+    {
+        var result = await Session!.SendAsync(request.ConversationId, request.ClientMsgId, ProtoMapper.ToDomain(request.Content),
+            ProtoMapper.ToDomain(request.Class), request.CollapseKey);
+        var ack = new V1.SendAck
+        {
+            ConversationId = request.ConversationId,
+            ClientMsgId = request.ClientMsgId,
+            Status = result.Status switch
+            {
+                SendStatus.Sent => V1.SendStatus.Sent,
+                SendStatus.Duplicate => V1.SendStatus.Duplicate,
+                _ => V1.SendStatus.Refused,
+            },
+            Seq = result.Seq,
+            ServerTimeMs = result.IsAccepted ? result.ServerTime.ToUnixTimeMilliseconds() : 0,
+        };
+        if (!result.IsAccepted)
+        {
+            ack.Error = ProtoMapper.ToError(result);
+        }
+
+        return Reply(V1.Op.SendAck, requestId, ack);
+    }
+
+    private async Task<bool> SyncAsync(uint requestId, V1.SyncRequest request)
+    {
+        var result = await Session!.SyncAsync(request.SinceVersion);
+        var response = new V1.SyncResponse { Version = result.Version };
+        response.Changed.AddRange(result.Changed.Select(ProtoMapper.ToProto));
+        return Reply(V1.Op.SyncOk, requestId, response);
+    }
+
+    private async Task<bool> PullAsync(uint requestId, V1.PullRequest request)
+    {
+        var limit = request.Limit == 0 ? 50 : (int)Math.Min(request.Limit, MessageLimits.MaxPullLimit);
+        var result = await Session!.PullAsync(request.ConversationId,
+            new Messages.PullRequest(request.AfterSeq, request.HasBeforeSeq ? request.BeforeSeq : null, limit));
+        var response = new V1.PullResponse { ConversationId = request.ConversationId, LastSeq = result.LastSeq, Error = ProtoMapper.ToError(result.Status) };
+        response.Messages.AddRange(result.Messages.Select(ProtoMapper.ToProto));
+        return Reply(V1.Op.PullOk, requestId, response);
+    }
+
+    private async Task<bool> MarkReadAsync(uint requestId, V1.MarkReadRequest request)
+    {
+        var (status, entry) = await Session!.MarkReadAsync(request.ConversationId, request.Seq);
+        return Reply(V1.Op.Result, requestId, new V1.Result
+        {
+            Error = ProtoMapper.ToError(status),
+            Entry = entry is null ? null : ProtoMapper.ToProto(entry),
+        });
+    }
+
+    private async Task<bool> ResultAsync<T>(uint requestId, T request, Func<T, Task<AccessStatus>> operation)
+    {
+        var status = await operation(request);
+        return Reply(V1.Op.Result, requestId, new V1.Result { Error = ProtoMapper.ToError(status) });
+    }
+
+    private async Task<bool> TypingAsync(uint requestId, V1.TypingRequest request)
+    {
+        var result = await Session!.TypingAsync(request.ConversationId);
+        return result.IsAccepted || Reply(V1.Op.Error, requestId, ProtoMapper.ToError(result));
+    }
+
+    /// <summary>Queues a reply; false (and the connection closes) when the queue is full: the client does not read.</summary>
+    private bool Reply(V1.Op op, uint requestId, IMessage body)
+    {
+        if (_outbound.Writer.TryWrite(new Outbound.Reply((ushort)op, requestId, body, CloseAfter: false)))
+        {
+            return true;
+        }
+
+        Log.Closing(_logger, _connection.ConnectionId, "outbound queue full");
+        return false;
+    }
+
+    /// <summary>Sends a fatal error, then closes: returns false for the caller to stop.</summary>
+    private Task<bool> FailAsync(uint requestId, V1.ErrorCode code, string message)
+    {
+        Log.Closing(_logger, _connection.ConnectionId, message);
+        _outbound.Writer.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, requestId, ProtoMapper.Error(code, message), CloseAfter: true));
+        return Task.FromResult(false);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var output = _connection.Transport.Output;
+        var reader = _outbound.Reader;
+        var events = new V1.PushBatch();
+        try
+        {
+            while (await reader.WaitToReadAsync())
+            {
+                var close = false;
+                while (!close && reader.TryRead(out var item))
+                {
+                    switch (item)
+                    {
+                        case Outbound.Events pushed:
+                            foreach (var userEvent in pushed.Batch.Events)
+                            {
+                                if (ProtoMapper.ToProto(userEvent, DeviceId) is { } wire)
+                                {
+                                    events.Events.Add(wire);
+                                }
+                            }
+
+                            if (events.Events.Count >= _options.MaxEventsPerPush)
+                            {
+                                WritePush(output, events);
+                            }
+
+                            break;
+                        case Outbound.Reply reply:
+                            // Keep order: events queued before this reply go out before it.
+                            WritePush(output, events);
+                            FrameWriter.Write(output, reply.Operation, reply.RequestId, reply.Body);
+                            close = reply.CloseAfter;
+                            break;
+                    }
+                }
+
+                if (Interlocked.Exchange(ref _resyncPending, 0) == 1)
+                {
+                    events.Events.Add(new V1.Event { Resync = new V1.Resync { Reason = "pushes were dropped; sync to catch up" } });
+                }
+
+                WritePush(output, events);
+                var flushed = await output.FlushAsync(_connection.ConnectionClosed);
+                if (close || flushed.IsCompleted || flushed.IsCanceled)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ConnectionAbortedException or ConnectionResetException or InvalidOperationException)
+        {
+            // The connection went away while writing: nothing more to write.
+        }
+        finally
+        {
+            _connection.Abort();
+            await output.CompleteAsync();
+        }
+    }
+
+    private void WritePush(PipeWriter output, V1.PushBatch events)
+    {
+        if (events.Events.Count == 0)
+        {
+            return;
+        }
+
+        FrameWriter.Write(output, (ushort)V1.Op.Push, 0, events, _options.CompressFromBytes);
+        events.Events.Clear();
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
+using Orleans.Im.EdgeHost.Sessions;
+
+namespace Orleans.Im.EdgeHost.Tcp;
+
+/// <summary>Kestrel's entry point for the mobile protocol: one <see cref="TcpConnection"/> per accepted socket.</summary>
+public sealed class TcpConnectionHandler(SessionHub sessions, IOptions<EdgeOptions> options, TimeProvider time, ILogger<TcpConnection> logger)
+    : ConnectionHandler
+{
+    private int _connections;
+
+    /// <summary>Open TCP connections.</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        Interlocked.Increment(ref _connections);
+        try
+        {
+            await new TcpConnection(connection, sessions, options.Value, time, logger).RunAsync();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _connections);
+        }
+    }
+}
