@@ -308,7 +308,26 @@ public sealed partial class ImClient : IAsyncDisposable
 
         if (frame.Operation == Op.SendAck)
         {
-            send.Completion.TrySetResult(SendAck.Parser.ParseFrom(frame.Body));
+            var ack = SendAck.Parser.ParseFrom(frame.Body);
+            if (ack.Status != SendStatus.Refused && ack.Seq > 0)
+            {
+                // The server does not echo a message to the device that sent it: the ack says where it went, so it joins
+                // this device's ordered stream from here, without a pull.
+                _work.Writer.TryWrite(new Work.Pushed(new PushBatch { Events = { new Event { Message = new Message
+                {
+                    ConversationId = ack.ConversationId,
+                    Seq = ack.Seq,
+                    SenderId = UserId ?? "",
+                    SenderDeviceId = _options.DeviceId,
+                    ClientMsgId = send.Request.ClientMsgId,
+                    Class = send.Request.Class,
+                    Content = send.Request.Content,
+                    ServerTimeMs = ack.ServerTimeMs,
+                    CollapseKey = send.Request.CollapseKey,
+                } } } }));
+            }
+
+            send.Completion.TrySetResult(ack);
         }
         else
         {

@@ -365,7 +365,7 @@ public sealed partial class TcpConnection : IPushTarget
                         case Outbound.Events pushed:
                             foreach (var userEvent in pushed.Batch.Events)
                             {
-                                if (ProtoMapper.ToProto(userEvent, DeviceId) is { } wire)
+                                if (ProtoMapper.ToProto(userEvent, pushed.Batch.UserId, DeviceId) is { } wire)
                                 {
                                     events.Events.Add(wire);
                                 }

@@ -1,0 +1,158 @@
+using Orleans.Im.Client;
+using Orleans.Im.Protocol.V1;
+using Orleans.Im.Tests.Conversations;
+using Orleans.Im.Tests.Infrastructure;
+
+namespace Orleans.Im.Tests.Edge;
+
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Edge")]
+public sealed class TcpMessagingTests(EdgeFixture fixture)
+{
+    [Fact]
+    public async Task Two_users_send_ack_and_receive_and_the_senders_third_device_gets_the_copy()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await using var alicePhone = await fixture.ConnectAsync(alice, "phone");
+        await using var aliceTablet = await fixture.ConnectAsync(alice, "tablet");
+        await using var bobPhone = await fixture.ConnectAsync(bob, "phone");
+
+        var ack = await alicePhone.SendTextAsync(conversationId, "hello bob");
+
+        Assert.Equal((SendStatus.Sent, 1L), (ack.Status, ack.Seq));
+        var atBob = Assert.Single(await bobPhone.TakeAsync(1));
+        Assert.Equal((conversationId, 1L, alice, "hello bob", ack.ServerTimeMs), (atBob.ConversationId, atBob.Seq, atBob.SenderId, atBob.Content.Text, atBob.ServerTimeMs));
+        var atTablet = Assert.Single(await aliceTablet.TakeAsync(1));
+        Assert.Equal((1L, "phone"), (atTablet.Seq, atTablet.SenderDeviceId));
+
+        // Every device's stream holds the whole conversation in seq order, its own messages included (from the ack).
+        var reply = await bobPhone.SendTextAsync(conversationId, "hi alice");
+        Assert.Equal(2, reply.Seq);
+        Assert.Equal(["hello bob", "hi alice"], (await alicePhone.TakeAsync(2)).Select(m => m.Content.Text));
+        Assert.Equal(["hello bob", "hi alice"], (await bobPhone.TakeAsync(1)).Prepend(atBob).Select(m => m.Content.Text));
+        await alicePhone.AssertNoMoreAsync();
+        await bobPhone.AssertNoMoreAsync();
+    }
+
+    [Fact]
+    public async Task A_user_offline_while_100_messages_arrive_gets_all_100_in_order_exactly_once_on_reconnect()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await using var alicePhone = await fixture.ConnectAsync(alice);
+        ImClientState state;
+        await using (var bobPhone = await fixture.ConnectAsync(bob))
+        {
+            await alicePhone.SendTextAsync(conversationId, "before");
+            Assert.Single(await bobPhone.TakeAsync(1));
+            state = bobPhone.SaveState();
+        }
+
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal(SendStatus.Sent, (await alicePhone.SendTextAsync(conversationId, $"while away {i}")).Status);
+        }
+
+        await using var bobAgain = await fixture.ConnectAsync(bob, state: state);
+        var received = await bobAgain.TakeAsync(100);
+
+        Assert.Equal(Enumerable.Range(2, 100).Select(i => (long)i), received.Select(m => m.Seq));
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => $"while away {i}"), received.Select(m => m.Content.Text));
+        await bobAgain.AssertNoMoreAsync();
+    }
+
+    [Fact]
+    public async Task A_socket_killed_mid_send_is_resent_by_the_sdk_and_stored_once()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await using var proxy = new LoopbackProxy(fixture.TcpPort);
+        await using var alicePhone = fixture.NewClient(alice, port: proxy.Port);
+        await alicePhone.ConnectAsync();
+        var firstConnection = alicePhone.ConnectionCount;
+
+        // The request reaches the server and is stored, but its ack never reaches the client: the socket dies first.
+        proxy.BlackholeDownstream = true;
+        var sending = alicePhone.SendTextAsync(conversationId, "exactly once", clientMsgId: "kill-mid-send");
+        await Eventually.ReturnsAsync(
+            () => fixture.Orleans.Conversation(conversationId).PullAsync(alice, new Messages.PullRequest()),
+            p => p.Messages.Count == 1);
+        Assert.False(sending.IsCompleted);
+        proxy.DropAll();
+        proxy.BlackholeDownstream = false;
+
+        var ack = await sending.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(alicePhone.ConnectionCount > firstConnection);
+        Assert.Equal((SendStatus.Duplicate, 1L), (ack.Status, ack.Seq));
+        var log = await fixture.Orleans.Conversation(conversationId).PullAsync(bob, new Messages.PullRequest());
+        Assert.Equal("exactly once", Assert.Single(log.Messages).Content!.Text);
+    }
+
+    [Fact]
+    public async Task Pull_sync_mark_read_recall_and_edit_work_over_the_wire()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await using var alicePhone = await fixture.ConnectAsync(alice);
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+        for (var i = 0; i < 3; i++)
+        {
+            await alicePhone.SendTextAsync(conversationId, $"m{i}");
+        }
+
+        await bobPhone.TakeAsync(3);
+        var history = await bobPhone.PullAsync(conversationId, 0, beforeSeq: 3, limit: 10);
+        Assert.Equal([1L, 2L], history.Messages.Select(m => m.Seq));
+
+        var entry = await bobPhone.MarkReadAsync(conversationId, 2);
+        Assert.Equal((2L, 1L), (entry!.ReadSeq, entry.UnreadCount));
+        var sync = await bobPhone.SyncAsync(0);
+        Assert.Contains(sync.Changed, e => e.ConversationId == conversationId && e.ReadSeq == 2);
+
+        await alicePhone.EditAsync(conversationId, 3, ClientMessages.Text("m2 (edited)"));
+        await alicePhone.RecallAsync(conversationId, 1);
+        var changes = new List<Event>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (changes.Count(e => e.KindCase == Event.KindOneofCase.Changed) < 2)
+        {
+            changes.Add(await bobPhone.Events.ReadAsync(cts.Token));
+        }
+
+        var changed = changes.Where(e => e.KindCase == Event.KindOneofCase.Changed).Select(e => e.Changed.Message).OrderBy(m => m.Seq).ToList();
+        Assert.Equal((MessageState.Recalled, MessageState.Edited), (changed[0].State, changed[1].State));
+        Assert.Equal("m2 (edited)", changed[1].Content.Text);
+
+        var notMine = await Assert.ThrowsAsync<ImClientException>(() => bobPhone.RecallAsync(conversationId, 3));
+        Assert.Equal(Protocol.V1.ErrorCode.NotAllowed, notMine.Error!.Code);
+        var elsewhere = await Assert.ThrowsAsync<ImClientException>(() => bobPhone.PullAsync(GrainKeys.P2P(alice, Ids.User("carol")), 0));
+        Assert.Equal(Protocol.V1.ErrorCode.NotFound, elsewhere.Error!.Code);
+    }
+
+    [Fact]
+    public async Task Typing_reaches_the_other_members_online_devices_as_a_typing_event()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await using var alicePhone = await fixture.ConnectAsync(alice);
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+
+        await alicePhone.TypingAsync(conversationId);
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        Event typing;
+        do
+        {
+            typing = await bobPhone.Events.ReadAsync(cts.Token);
+        }
+        while (typing.KindCase != Event.KindOneofCase.Typing);
+
+        Assert.Equal((conversationId, alice), (typing.Typing.ConversationId, typing.Typing.UserId));
+    }
+}

@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Options;
+using Orleans.Im.Client;
+using Orleans.Im.EdgeHost.Auth;
+
+namespace Orleans.Im.Tests.Infrastructure;
+
+/// <summary>
+/// A real silo process and a real edge host process on the test PostgreSQL and Redis, shared by the <c>edge</c>
+/// collection. The edge runs with short timeouts (login 2 s, idle 3 s, heartbeat 1 s, slow consumer 2 s) so that
+/// timeout tests finish quickly; clients ping every second accordingly.
+/// </summary>
+public sealed class EdgeFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan LoginTimeout = TimeSpan.FromSeconds(2);
+    public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(3);
+    public const int MaxFrameBytes = 64 * 1024;
+
+    public SiloCluster Cluster { get; } = new("edge");
+
+    public RunningEdge Edge { get; private set; } = null!;
+
+    /// <summary>An Orleans client of the same cluster, for checking what the edge did.</summary>
+    public IClusterClient Orleans { get; private set; } = null!;
+
+    public AccessTokens Tokens { get; private set; } = null!;
+
+    public int TcpPort => Edge.Endpoints.TcpPort;
+
+    public async Task InitializeAsync()
+    {
+        await Cluster.StartSiloAsync(settings: new Dictionary<string, string>
+        {
+            // Edge tests send as fast as acks come back.
+            ["IM__Conversations__SendRatePerSecond"] = "100000",
+            ["IM__Conversations__SendBurst"] = "100000",
+        });
+        Edge = await Cluster.StartEdgeAsync(new Dictionary<string, string>
+        {
+            ["IM__Edge__LoginTimeout"] = LoginTimeout.ToString(),
+            ["IM__Edge__IdleTimeout"] = IdleTimeout.ToString(),
+            ["IM__Edge__HeartbeatInterval"] = "00:00:01",
+            ["IM__Edge__SlowConsumerTimeout"] = "00:00:02",
+            ["IM__Edge__OutboundQueueCapacity"] = "32",
+            ["IM__Edge__MaxFrameBytes"] = MaxFrameBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        Orleans = await Cluster.ConnectClientAsync();
+        Tokens = new AccessTokens(Options.Create(new AuthOptions { SigningKey = Cluster.SigningKey }), TimeProvider.System);
+    }
+
+    /// <summary>An SDK client for a user's device, not yet connected.</summary>
+    public ImClient NewClient(string userId, string deviceId = "phone", int? port = null, ImClientState? state = null) => new(new ImClientOptions
+    {
+        Port = port ?? TcpPort,
+        TokenProvider = _ => Task.FromResult(Tokens.Issue(userId, "session-" + deviceId)),
+        DeviceId = deviceId,
+        Platform = "test",
+        HeartbeatInterval = TimeSpan.FromSeconds(1),
+        RequestTimeout = TimeSpan.FromSeconds(10),
+        ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),
+        MaxReconnectDelay = TimeSpan.FromSeconds(1),
+        InitialState = state,
+    });
+
+    /// <summary>A connected SDK client.</summary>
+    public async Task<ImClient> ConnectAsync(string userId, string deviceId = "phone", ImClientState? state = null)
+    {
+        var client = NewClient(userId, deviceId, state: state);
+        await client.ConnectAsync();
+        return client;
+    }
+
+    /// <summary>A gauge of the edge's <c>/metrics</c>.</summary>
+    public async Task<long> MetricAsync(string name)
+    {
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync($"http://127.0.0.1:{Edge.Endpoints.HttpPort}/metrics");
+        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+        return long.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+}
+
+[CollectionDefinition(Name)]
+public sealed class EdgeGroup : ICollectionFixture<EdgeFixture>
+{
+    public const string Name = "edge";
+}

@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Orleans.Im.Tests.Infrastructure;
+
+/// <summary>
+/// A TCP proxy on loopback between a client and a server, for network faults: it can swallow what the server sends
+/// (an ack lost in flight) and kill every connection (a dead socket), as a mobile network does.
+/// </summary>
+public sealed class LoopbackProxy : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly int _targetPort;
+    private readonly List<TcpClient> _sockets = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _accepting;
+
+    public LoopbackProxy(int targetPort)
+    {
+        _targetPort = targetPort;
+        _listener.Start();
+        _accepting = Task.Run(AcceptLoopAsync);
+    }
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>While true, bytes from the server are read and thrown away.</summary>
+    public bool BlackholeDownstream { get; set; }
+
+    /// <summary>Closes every proxied connection, both sides.</summary>
+    public void DropAll()
+    {
+        lock (_sockets)
+        {
+            foreach (var socket in _sockets)
+            {
+                socket.Client.LingerState = new LingerOption(true, 0);
+                socket.Dispose();
+            }
+
+            _sockets.Clear();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        _listener.Stop();
+        DropAll();
+        try
+        {
+            await _accepting;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // Stopped.
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            var client = await _listener.AcceptTcpClientAsync(_stopping.Token);
+            var server = new TcpClient();
+            await server.ConnectAsync(IPAddress.Loopback, _targetPort, _stopping.Token);
+            lock (_sockets)
+            {
+                _sockets.Add(client);
+                _sockets.Add(server);
+            }
+
+            _ = PumpAsync(client, server, downstream: false);
+            _ = PumpAsync(server, client, downstream: true);
+        }
+    }
+
+    private async Task PumpAsync(TcpClient from, TcpClient to, bool downstream)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            var input = from.GetStream();
+            var output = to.GetStream();
+            int read;
+            while ((read = await input.ReadAsync(buffer, _stopping.Token)) > 0)
+            {
+                if (!(downstream && BlackholeDownstream))
+                {
+                    await output.WriteAsync(buffer.AsMemory(0, read), _stopping.Token);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+        {
+            // One side went away.
+        }
+        finally
+        {
+            from.Dispose();
+            to.Dispose();
+        }
+    }
+}
