@@ -4,6 +4,7 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using Npgsql;
 using Orleans.Im.Silo.Storage;
+using Orleans.Im.Storage;
 
 namespace Orleans.Im.Bench.GroupCommit;
 
@@ -41,22 +42,28 @@ public static class GroupCommitCommand
             return 2;
         }
 
+        // Ctrl+C stops the runs but still lets the benchmark delete its rows.
         using var stop = new CancellationTokenSource(settings.WorstCaseDuration + DeadlineSlack);
-        Console.CancelKeyPress += (_, e) =>
+        void OnCancelKey(object? sender, ConsoleCancelEventArgs e)
         {
             e.Cancel = true;
             stop.Cancel();
-        };
+        }
 
+        Console.CancelKeyPress += OnCancelKey;
         try
         {
             await RunAsync(settings, stop.Token);
             return 0;
         }
-        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or InvalidOperationException or Orleans.Im.Storage.StorageUnavailableException)
+        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException or InvalidOperationException or StorageUnavailableException)
         {
             await Console.Error.WriteLineAsync($"groupcommit: failed: {ex.Message}");
             return 1;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= OnCancelKey;
         }
     }
 
@@ -71,28 +78,28 @@ public static class GroupCommitCommand
         var server = await DescribeServerAsync(dataSource, cancellationToken);
         var committerOptions = new GroupCommitOptions();
         var factory = new BenchMessageFactory();
+        var loadBefore = ReadLoadAverage();
         var total = Stopwatch.StartNew();
         try
         {
-            var log = new PostgresMessageLog(dataSource, committerOptions);
-            await using (log)
-            {
-                IGroupCommitScenario[] scenarios =
-                [
-                    .. GroupCommitSettings.BatchSizes.Select(size => new DirectBatchScenario(log, factory, observer, size)),
-                    .. GroupCommitSettings.SenderCounts.Select(senders => new ConcurrentSendersScenario(log, factory, observer, senders)),
-                ];
+            // One log for all scenarios, as in a silo: the direct batches bypass its committer, the senders use it.
+            await using var log = new PostgresMessageLog(dataSource, committerOptions);
+            IGroupCommitScenario[] scenarios =
+            [
+                .. GroupCommitSettings.BatchSizes.Select(size => new DirectBatchScenario(log, factory, observer, size)),
+                .. GroupCommitSettings.SenderCounts.Select(senders => new ConcurrentSendersScenario(log, factory, observer, senders)),
+            ];
 
-                await Console.Error.WriteLineAsync(Invariant(
-                    $"groupcommit: {scenarios.Length} configurations, 1 warm-up + {settings.Runs} runs each, at most {settings.WorstCaseDuration.TotalSeconds:0} s"));
-                var results = await GroupCommitBenchmark.RunAsync(scenarios, settings, Console.Error, cancellationToken);
+            await Console.Error.WriteLineAsync(Invariant(
+                $"groupcommit: {scenarios.Length} configurations, 1 warm-up + {settings.Runs} runs each, at most {settings.WorstCaseDuration.TotalSeconds:0} s"));
+            var results = await GroupCommitBenchmark.RunAsync(scenarios, settings, Console.Error, cancellationToken);
 
-                Console.WriteLine("## Message log group commit (PostgreSQL)");
-                Console.WriteLine();
-                WriteEnvironment(server, committerOptions, settings);
-                Console.WriteLine();
-                GroupCommitReport.Write(Console.Out, results, settings);
-            }
+            Console.WriteLine("## Message log group commit (PostgreSQL)");
+            Console.WriteLine();
+            WriteEnvironment(server, committerOptions, settings);
+            Console.WriteLine($"- load average (1, 5, 15 min) before: {loadBefore}; after: {ReadLoadAverage()}");
+            Console.WriteLine();
+            GroupCommitReport.Write(Console.Out, results, settings);
         }
         finally
         {
@@ -113,6 +120,19 @@ public static class GroupCommitCommand
             $"- group committer: the silo's defaults, MaxBatchSize {committer.MaxBatchSize}, Concurrency {committer.Concurrency}"));
         Console.WriteLine(Invariant(
             $"- {settings.Runs} runs per configuration after one warm-up, rounds interleaved; each run ends after {settings.Messages} messages or {settings.RunTimeLimit.TotalSeconds:0} s, whichever comes first"));
+    }
+
+    // On a shared machine the load says how much the numbers were disturbed.
+    private static string ReadLoadAverage()
+    {
+        const string LoadAverageFile = "/proc/loadavg";
+        if (!File.Exists(LoadAverageFile))
+        {
+            return "unknown";
+        }
+
+        var fields = File.ReadAllText(LoadAverageFile).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return fields.Length >= 3 ? string.Join(" ", fields[..3]) : "unknown";
     }
 
     // The settings that decide what a commit costs, printed with the results so that they are read together.

@@ -19,6 +19,7 @@ namespace Orleans.Im.EdgeHost.Tcp;
 /// </summary>
 public sealed partial class TcpConnection : IPushTarget
 {
+    private static readonly TimeSpan WriterDrainTimeout = TimeSpan.FromSeconds(5);
     private readonly ConnectionContext _connection;
     private readonly SessionHub _sessions;
     private readonly EdgeOptions _options;
@@ -76,9 +77,15 @@ public sealed partial class TcpConnection : IPushTarget
                 }
             }
 
-            await writer;
+            // The writer sends what is queued (a last error frame) and completes the output, which closes the socket
+            // gracefully. A peer that does not read could hold that up forever: then the connection is cut.
+            if (await Task.WhenAny(writer, Task.Delay(WriterDrainTimeout)) != writer)
+            {
+                _connection.Abort(new ConnectionAbortedException("peer does not read"));
+                await writer;
+            }
+
             await _connection.Transport.Input.CompleteAsync();
-            _connection.Abort();
         }
     }
 
@@ -405,7 +412,6 @@ public sealed partial class TcpConnection : IPushTarget
         }
         finally
         {
-            _connection.Abort();
             await output.CompleteAsync();
         }
     }
