@@ -2,6 +2,7 @@ using Orleans.Im.Client;
 using Orleans.Im.Protocol.V1;
 using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
+using V1 = Orleans.Im.Protocol.V1;
 
 namespace Orleans.Im.Tests.Edge;
 
@@ -129,9 +130,9 @@ public sealed class TcpMessagingTests(EdgeFixture fixture)
         Assert.Equal("m2 (edited)", changed[1].Content.Text);
 
         var notMine = await Assert.ThrowsAsync<ImClientException>(() => bobPhone.RecallAsync(conversationId, 3));
-        Assert.Equal(Protocol.V1.ErrorCode.NotAllowed, notMine.Error!.Code);
+        Assert.Equal(V1.ErrorCode.NotAllowed, notMine.Error!.Code);
         var elsewhere = await Assert.ThrowsAsync<ImClientException>(() => bobPhone.PullAsync(GrainKeys.P2P(alice, Ids.User("carol")), 0));
-        Assert.Equal(Protocol.V1.ErrorCode.NotFound, elsewhere.Error!.Code);
+        Assert.Equal(V1.ErrorCode.NotFound, elsewhere.Error!.Code);
     }
 
     [Fact]
