@@ -47,6 +47,17 @@ log "building ($CONFIGURATION)"
 dotnet build Orleans.Im.sln -c "$CONFIGURATION" -nologo -clp:ErrorsOnly || die "build failed"
 
 mkdir -p "$LOGS"
+# Edge hosts sign and check access tokens with a shared key. Development makes one once and keeps it in .data/;
+# production must configure IM__Auth__SigningKey itself.
+if [ -z "${IM__Auth__SigningKey:-}" ]; then
+  KEY_FILE="$IM_DATA/dev/signing-key"
+  if [ ! -s "$KEY_FILE" ]; then
+    mkdir -p "$(dirname "$KEY_FILE")"
+    head -c 32 /dev/urandom | base64 > "$KEY_FILE"
+    chmod 600 "$KEY_FILE"
+  fi
+  export IM__Auth__SigningKey="$(cat "$KEY_FILE")"
+fi
 # Each host runs from its build output so that its appsettings.json is the content root's.
 (cd "Silo/bin/$CONFIGURATION/net10.0" && exec dotnet Silo.dll) >"$LOGS/silo.log" 2>&1 &
 SILO_PID=$!
@@ -66,8 +77,9 @@ done
 cat <<MSG
 
 Orleans.Im is running.
-  Edge host (HTTP API, /healthz):  $EDGE_URL   ($(curl -fsS -m 3 "$EDGE_URL/healthz"))
-  Edge host TCP (mobile protocol): 127.0.0.1:5090 (reserved)
+  Edge host (HTTP, /healthz):      $EDGE_URL   ($(curl -fsS -m 3 "$EDGE_URL/healthz"))
+  Edge metrics:                    $EDGE_URL/metrics
+  Edge host TCP (mobile protocol): 127.0.0.1:5090   (docs/PROTOCOL.md)
   Silo dashboard:                  $SILO_URL/dashboard
   PostgreSQL:                      127.0.0.1:55432, database orleans_im (user postgres)
   Redis:                           127.0.0.1:56379
