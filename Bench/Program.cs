@@ -1,9 +1,11 @@
 using Orleans.Im.Bench.GroupCommit;
+using Orleans.Im.Bench.Wire;
 
 // Benchmarks, one command each. They talk to real services on loopback only; see docs/BENCHMARKS.md.
 return args switch
 {
     ["groupcommit", .. var rest] => await GroupCommitCommand.RunAsync(rest),
+    ["wire"] => WireSizeCommand.Run(),
     ["help" or "--help" or "-h"] => Usage(0),
     _ => Usage(2),
 };
@@ -15,6 +17,7 @@ static int Usage(int exitCode)
     output.WriteLine();
     output.WriteLine("commands:");
     output.WriteLine("  groupcommit   the message log's append path into PostgreSQL: direct batches and group commit");
+    output.WriteLine("  wire          bytes on the wire of the mobile protocol, and push batch compression");
     output.WriteLine();
     output.WriteLine(GroupCommitCommand.OptionsHelp);
     return exitCode;

@@ -27,7 +27,7 @@ public static class EdgeHosting
         {
             var http = new Uri(edgeOptions.HttpUrl);
             kestrel.Listen(ParseAddress(http.Host), http.Port);
-            foreach (var port in edgeOptions.TcpPorts)
+            foreach (var port in edgeOptions.EffectiveTcpPorts)
             {
                 kestrel.Listen(ParseAddress(edgeOptions.TcpAddress), port, listen => listen.UseConnectionHandler<TcpConnectionHandler>());
             }

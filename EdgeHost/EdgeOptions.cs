@@ -11,8 +11,18 @@ public sealed class EdgeOptions
     /// <summary>The address the raw TCP (protobuf) listeners bind to.</summary>
     public string TcpAddress { get; set; } = "127.0.0.1";
 
-    /// <summary>Ports of the raw TCP (protobuf) listeners; several ports spread connections over more source/port pairs.</summary>
-    public List<int> TcpPorts { get; set; } = [5090];
+    /// <summary>The TCP port when none is configured.</summary>
+    public const int DefaultTcpPort = 5090;
+
+    /// <summary>
+    /// Ports of the raw TCP (protobuf) listeners; several ports spread connections over more source/port pairs.
+    /// Empty here on purpose: the configuration binder appends to a list it finds, so a default in the list would be
+    /// bound twice. <see cref="EffectiveTcpPorts"/> supplies the default.
+    /// </summary>
+    public List<int> TcpPorts { get; set; } = [];
+
+    /// <summary>The configured ports, each once, or the default port when none is configured.</summary>
+    public IReadOnlyList<int> EffectiveTcpPorts => TcpPorts.Count == 0 ? [DefaultTcpPort] : TcpPorts.Distinct().ToList();
 
     /// <summary>This edge host's id in the cluster (user grains record which edge holds each device).</summary>
     public string EdgeId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";

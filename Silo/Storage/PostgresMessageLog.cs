@@ -18,7 +18,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
                              @class::smallint[], @content_type::smallint[], @content::jsonb[], @collapse_key::text[],
                              @server_time::timestamptz[])
         ON CONFLICT DO NOTHING
-        RETURNING conversation_id, seq
+        RETURNING conversation_id, seq, sender_id, client_msg_id
         """;
 
     // For items the insert skipped: was it a retry of a stored message (same sender and client id) or a taken seq?
@@ -91,7 +91,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         }
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        var inserted = new HashSet<(string, long)>();
+        // Matched on the whole identity, not just the seq: of two rows for one seq in a batch only one is stored.
+        var inserted = new HashSet<(string, long, string, string)>();
         await using (var insert = new NpgsqlCommand(InsertSql, connection))
         {
             insert.Parameters.AddWithValue("conversation", conversation);
@@ -107,7 +108,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                inserted.Add((reader.GetString(0), reader.GetInt64(1)));
+                inserted.Add((reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)));
             }
         }
 
@@ -115,7 +116,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         var skipped = new List<int>();
         for (var i = 0; i < count; i++)
         {
-            if (inserted.Contains((conversation[i], seq[i])))
+            if (inserted.Contains((conversation[i], seq[i], sender[i], clientMsgId[i])))
             {
                 outcomes[i] = new AppendOutcome(AppendStatus.Appended, seq[i], batch[i].ServerTime);
             }
