@@ -156,4 +156,27 @@ public sealed class TcpMessagingTests(EdgeFixture fixture)
 
         Assert.Equal((conversationId, alice), (typing.Typing.ConversationId, typing.Typing.UserId));
     }
+
+    [Fact]
+    public async Task After_ten_failed_reconnects_the_client_waits_for_an_explicit_reconnect_and_then_catches_up()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await using var proxy = new LoopbackProxy(fixture.TcpPort);
+        await using var bobPhone = fixture.NewClient(bob, port: proxy.Port);
+        await bobPhone.ConnectAsync();
+        await using var alicePhone = await fixture.ConnectAsync(alice);
+
+        proxy.GoDown();
+        var waiting = await Eventually.ReturnsAsync(() => Task.FromResult(bobPhone.Status), s => s == ImClientStatus.WaitingForReconnect, TimeSpan.FromSeconds(30));
+        Assert.Equal(ImClientStatus.WaitingForReconnect, waiting);
+        await alicePhone.SendTextAsync(conversationId, "while you were away");
+
+        proxy.ComeBack();
+        await bobPhone.ConnectAsync();
+
+        Assert.Equal(ImClientStatus.Connected, bobPhone.Status);
+        Assert.Equal("while you were away", Assert.Single(await bobPhone.TakeAsync(1)).Content.Text);
+    }
 }

@@ -9,20 +9,36 @@ namespace Orleans.Im.Tests.Infrastructure;
 /// </summary>
 public sealed class LoopbackProxy : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly int _targetPort;
     private readonly List<TcpClient> _sockets = [];
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _accepting;
+    private TcpListener _listener = new(IPAddress.Loopback, 0);
+    private Task _accepting;
 
     public LoopbackProxy(int targetPort)
     {
         _targetPort = targetPort;
         _listener.Start();
-        _accepting = Task.Run(AcceptLoopAsync);
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        _accepting = Task.Run(() => AcceptLoopAsync(_listener));
     }
 
-    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+    public int Port { get; }
+
+    /// <summary>Stops listening and drops every connection: the server is unreachable (connections are refused).</summary>
+    public void GoDown()
+    {
+        _listener.Stop();
+        DropAll();
+    }
+
+    /// <summary>Listens again on the same port.</summary>
+    public void ComeBack()
+    {
+        _listener = new TcpListener(IPAddress.Loopback, Port);
+        _listener.Start();
+        _accepting = Task.Run(() => AcceptLoopAsync(_listener));
+    }
 
     /// <summary>While true, bytes from the server are read and thrown away.</summary>
     public bool BlackholeDownstream { get; set; }
@@ -34,7 +50,16 @@ public sealed class LoopbackProxy : IAsyncDisposable
         {
             foreach (var socket in _sockets)
             {
-                socket.Client.LingerState = new LingerOption(true, 0);
+                try
+                {
+                    // A reset, not a polite close: the peer sees the connection die.
+                    socket.Client?.LingerState = new LingerOption(true, 0);
+                }
+                catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+                {
+                    // Already closed by its pump.
+                }
+
                 socket.Dispose();
             }
 
@@ -59,11 +84,20 @@ public sealed class LoopbackProxy : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    private async Task AcceptLoopAsync()
+    private async Task AcceptLoopAsync(TcpListener listener)
     {
         while (!_stopping.IsCancellationRequested)
         {
-            var client = await _listener.AcceptTcpClientAsync(_stopping.Token);
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(_stopping.Token);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+
             var server = new TcpClient();
             await server.ConnectAsync(IPAddress.Loopback, _targetPort, _stopping.Token);
             lock (_sockets)
