@@ -13,9 +13,15 @@ builder.AddImSilo();
 var app = builder.Build();
 
 // The grain storage reads its SQL from the database when the silo starts, so the schema must exist first.
-using (var cts = CancellationTokenSource.CreateLinkedTokenSource(app.Lifetime.ApplicationStopping))
+try
 {
-    await SiloHosting.MigrateDatabaseAsync(dataSource, app.Logger, TimeSpan.FromSeconds(60), cts.Token);
+    await SiloHosting.MigrateDatabaseAsync(dataSource, app.Logger, TimeSpan.FromSeconds(60), app.Lifetime.ApplicationStopping);
+}
+catch (NpgsqlException ex)
+{
+    // Boundary: without its database a silo cannot serve; say why and exit with a failure status.
+    SiloHosting.LogCannotStart(app.Logger, ex.Message);
+    return 1;
 }
 
 app.MapSiloHealth();
@@ -25,3 +31,4 @@ if (siloOptions.DashboardEnabled)
 }
 
 await app.RunAsync();
+return 0;

@@ -98,6 +98,9 @@ public static class SiloHosting
         return silo;
     }
 
+    /// <summary>Logs that the silo cannot start because PostgreSQL is unreachable.</summary>
+    public static void LogCannotStart(ILogger logger, string reason) => SiloLog.CannotStart(logger, reason);
+
     /// <summary>
     /// Applies the schema migrations, retrying while PostgreSQL is not yet reachable (it may be starting beside us).
     /// </summary>

@@ -8,4 +8,7 @@ internal static partial class SiloLog
 
     [LoggerMessage(2, LogLevel.Warning, "PostgreSQL is not reachable yet ({Reason}); retrying")]
     public static partial void DatabaseNotReady(ILogger logger, string reason);
+
+    [LoggerMessage(3, LogLevel.Critical, "Cannot start: PostgreSQL is unreachable ({Reason})")]
+    public static partial void CannotStart(ILogger logger, string reason);
 }
