@@ -1,7 +1,11 @@
 using System.Net;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
+using Orleans.Im.EdgeHost.Api;
 using Orleans.Im.EdgeHost.Auth;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.EdgeHost.Tcp;
@@ -37,6 +41,21 @@ public static class EdgeHosting
         builder.Services.AddSingleton<UserStreamSubscriptions>();
         builder.Services.AddSingleton<SessionHub>();
         builder.Services.AddSingleton<TcpConnectionHandler>();
+        builder.Services.AddSingleton<PasswordHashing>();
+        builder.Services.AddSingleton<LoginRateLimiter>();
+        builder.Services.AddSingleton<RevokedSessions>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedSessions>());
+
+        builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyHandler>(ApiKeyHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(ApiPolicies.User, policy => policy.AddAuthenticationSchemes(BearerTokenHandler.SchemeName).RequireAuthenticatedUser())
+            .AddPolicy(ApiPolicies.TrustedSystem, policy => policy.AddAuthenticationSchemes(ApiKeyHandler.SchemeName).RequireRole("admin"));
+        builder.Services.ConfigureHttpJsonOptions(json =>
+            json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
 
         var redis = configuration["IM:Redis:ConnectionString"] is { Length: > 0 } value
             ? value
@@ -58,8 +77,17 @@ public static class EdgeHosting
     /// <summary>Maps the edge host's endpoints.</summary>
     public static WebApplication MapImEdge(this WebApplication app)
     {
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.MapHealthApi();
         app.MapMetricsApi();
+        app.MapOpenApi();
+        app.MapAuthApi();
+        app.MapConversationsApi();
+        app.MapGroupsApi();
+        app.MapProfileApi();
+        app.MapAdminApi();
+        app.MapSystemApi();
         return app;
     }
 }

@@ -13,4 +13,13 @@ public sealed class AuthOptions
 
     /// <summary>How long an access token is valid.</summary>
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long a refresh token is valid (each refresh issues a new one).</summary>
+    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// The key of trusted systems: the admin API, server-to-server sends and token verification (header
+    /// <c>X-Api-Key</c>). Empty disables those endpoints. <c>deploy/run.sh</c> makes and prints a development key.
+    /// </summary>
+    public string AdminApiKey { get; set; } = "";
 }

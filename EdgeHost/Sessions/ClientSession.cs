@@ -8,9 +8,12 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// A signed-in device, transport-neutral: TCP and SignalR both call these, so the rules live in one place (and in the
 /// grains). The user id comes from the token, never from the client.
 /// </summary>
-public sealed class ClientSession(IClusterClient client, string userId, string deviceId, string platform)
+public sealed class ClientSession(IClusterClient client, string userId, string sessionId, string deviceId, string platform)
 {
     public string UserId { get; } = userId;
+
+    /// <summary>The login session the token names.</summary>
+    public string SessionId { get; } = sessionId;
 
     public string DeviceId { get; } = deviceId;
 

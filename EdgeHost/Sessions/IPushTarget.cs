@@ -13,4 +13,7 @@ public interface IPushTarget
     /// to resync; it never blocks the caller, which serves every device of the user.
     /// </summary>
     void Push(UserEventBatch batch);
+
+    /// <summary>Ends the connection with a reason the device can show (session ended, replaced by another login).</summary>
+    void Kick(string reason);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Auth;
 using Orleans.Im.Users;
@@ -8,15 +9,28 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// Opens and closes device sessions for every transport: checks the token, registers the device with its user grain
 /// (which then knows this edge holds it) and routes the user's pushes to it.
 /// </summary>
-public sealed class SessionHub(IClusterClient client, AccessTokens tokens, UserStreamSubscriptions subscriptions, IOptions<EdgeOptions> options, TimeProvider time)
+public sealed class SessionHub(IClusterClient client, AccessTokens tokens, RevokedSessions revoked, UserStreamSubscriptions subscriptions, IOptions<EdgeOptions> options, TimeProvider time)
 {
-    private int _open;
+    private readonly ConcurrentDictionary<OpenSession, IPushTarget> _open = new();
 
     /// <summary>Sessions open on this edge host.</summary>
-    public int OpenSessions => Volatile.Read(ref _open);
+    public int OpenSessions => _open.Count;
 
-    /// <summary>The token's claims, or null when it is not a valid, unexpired token.</summary>
-    public AccessTokenClaims? Authenticate(string? token) => tokens.Validate(token);
+    /// <summary>The token's claims, or null when it is not a valid, unexpired, unrevoked token.</summary>
+    public AccessTokenClaims? Authenticate(string? token) =>
+        tokens.Validate(token) is { } claims && !revoked.IsRevoked(claims) ? claims : null;
+
+    /// <summary>Closes this edge's connections of a user's session (or of all the user's sessions).</summary>
+    public void Kick(string userId, string? sessionId, string reason)
+    {
+        foreach (var (open, target) in _open)
+        {
+            if (open.Session.UserId == userId && (sessionId is null || open.Session.SessionId == sessionId))
+            {
+                target.Kick(reason);
+            }
+        }
+    }
 
     /// <summary>Opens a session for an authenticated device; dispose the result when the connection ends.</summary>
     public async Task<OpenSession> OpenAsync(AccessTokenClaims claims, string deviceId, string platform, IPushTarget target)
@@ -34,13 +48,14 @@ public sealed class SessionHub(IClusterClient client, AccessTokens tokens, UserS
             throw;
         }
 
-        Interlocked.Increment(ref _open);
-        return new OpenSession(new ClientSession(client, claims.UserId, deviceId, platform), attachment, this);
+        var open = new OpenSession(new ClientSession(client, claims.UserId, claims.SessionId, deviceId, platform), attachment, this);
+        _open[open] = target;
+        return open;
     }
 
-    private async Task CloseAsync(ClientSession session, IAsyncDisposable attachment)
+    private async Task CloseAsync(OpenSession open, ClientSession session, IAsyncDisposable attachment)
     {
-        Interlocked.Decrement(ref _open);
+        _open.TryRemove(open, out _);
         await attachment.DisposeAsync();
         await client.GetGrain<IUserGrain>(session.UserId).DisconnectDeviceAsync(session.DeviceId);
     }
@@ -53,6 +68,6 @@ public sealed class SessionHub(IClusterClient client, AccessTokens tokens, UserS
         public ClientSession Session { get; } = session;
 
         public ValueTask DisposeAsync() =>
-            Interlocked.Exchange(ref _closed, 1) == 0 ? new ValueTask(hub.CloseAsync(Session, attachment)) : ValueTask.CompletedTask;
+            Interlocked.Exchange(ref _closed, 1) == 0 ? new ValueTask(hub.CloseAsync(this, Session, attachment)) : ValueTask.CompletedTask;
     }
 }

@@ -109,6 +109,18 @@ public sealed partial class TcpConnection : IPushTarget
         }
     }
 
+    public void Kick(string reason)
+    {
+        var kick = new V1.PushBatch { Events = { new V1.Event { Kick = new V1.Kick { Reason = reason } } } };
+        if (!_outbound.Writer.TryWrite(new Outbound.Reply((ushort)V1.Op.Push, 0, kick, CloseAfter: true)))
+        {
+            _connection.Abort(new ConnectionAbortedException(reason));
+        }
+
+        // The read loop ends with the connection; the writer closes it after the kick frame.
+        _connection.Transport.Input.CancelPendingRead();
+    }
+
     private async Task ReadLoopAsync()
     {
         var input = _connection.Transport.Input;
@@ -182,7 +194,8 @@ public sealed partial class TcpConnection : IPushTarget
                 }
             }
 
-            if (fatal || result.IsCompleted)
+            // Canceled: kicked (the writer is closing the connection after the kick frame).
+            if (fatal || result.IsCompleted || result.IsCanceled)
             {
                 return;
             }

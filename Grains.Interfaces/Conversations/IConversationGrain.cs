@@ -51,6 +51,10 @@ public interface IConversationGrain : IGrainWithStringKey
     [Alias("SetMemberOnline"), OneWay]
     Task SetMemberOnlineAsync(string userId, bool online);
 
+    /// <summary>P2P: <paramref name="userId"/> blocks (or stops blocking) the other user of this conversation.</summary>
+    [Alias("SetBlocked")]
+    Task SetBlockedAsync(string userId, bool blocked);
+
     /// <summary>Creates the group this grain's key names; the caller becomes its owner.</summary>
     [Alias("CreateGroup")]
     Task<GroupResult> CreateGroupAsync(CreateGroupRequest request);

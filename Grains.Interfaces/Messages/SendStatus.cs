@@ -24,4 +24,7 @@ public enum SendStatus
 
     /// <summary>The message log could not commit (database unreachable): nothing was acked; retry with the same id.</summary>
     Unavailable = 6,
+
+    /// <summary>The recipient blocks the sender (one-to-one conversations).</summary>
+    Blocked = 7,
 }

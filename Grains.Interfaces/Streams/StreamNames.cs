@@ -8,4 +8,10 @@ public static class StreamNames
 
     /// <summary>The namespace of per-user streams; the stream key is the user id.</summary>
     public const string UserNamespace = "user";
+
+    /// <summary>The namespace of the revocation broadcast; one stream, key <see cref="RevocationsKey"/>.</summary>
+    public const string AuthNamespace = "auth";
+
+    /// <summary>The key of the one stream every edge host listens to for ended sessions.</summary>
+    public const string RevocationsKey = "revocations";
 }

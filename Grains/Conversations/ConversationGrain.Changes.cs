@@ -153,8 +153,7 @@ public sealed partial class ConversationGrain
         // P2P: the peer is told at once (read receipt). Groups: positions are read as "read by N" on demand.
         if (_address!.Kind == ConversationKind.P2P)
         {
-            var peer = userId == _address.First ? _address.Second! : _address.First;
-            await GrainFactory.GetGrain<IUserGrain>(peer).OnReadReceiptAsync(ConversationId, userId, seq);
+            await GrainFactory.GetGrain<IUserGrain>(PeerOf(userId)).OnReadReceiptAsync(ConversationId, userId, seq);
         }
     }
 

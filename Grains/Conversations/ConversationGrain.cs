@@ -52,6 +52,11 @@ public sealed partial class ConversationGrain(
             return SendResult.Refused(SendStatus.NoAccess, "no such conversation");
         }
 
+        if (_address!.Kind == ConversationKind.P2P && state.State.BlockedBy.Contains(PeerOf(request.SenderId)))
+        {
+            return SendResult.Refused(SendStatus.Blocked, "the recipient does not accept your messages");
+        }
+
         if (string.IsNullOrEmpty(request.ClientMsgId) || request.ClientMsgId.Length > MessageLimits.MaxClientMsgIdLength)
         {
             return SendResult.Refused(SendStatus.Invalid, $"clientMsgId must be 1-{MessageLimits.MaxClientMsgIdLength} characters");
@@ -149,6 +154,20 @@ public sealed partial class ConversationGrain(
 
         return Task.CompletedTask;
     }
+
+    public async Task SetBlockedAsync(string userId, bool blocked)
+    {
+        if (_address?.Kind != ConversationKind.P2P || !IsMember(userId)
+            || (blocked ? !state.State.BlockedBy.Add(userId) : !state.State.BlockedBy.Remove(userId)))
+        {
+            return;
+        }
+
+        await state.WriteStateAsync();
+    }
+
+    /// <summary>P2P: the other user.</summary>
+    private string PeerOf(string userId) => userId == _address!.First ? _address.Second! : _address.First;
 
     private bool IsMember(string? userId) =>
         _address is not null && userId is not null && _address.Kind switch

@@ -27,4 +27,8 @@ public sealed class ConversationState
 
     [Id(5)]
     public string? OwnerId { get; set; }
+
+    /// <summary>P2P: the users of this conversation who block the other one.</summary>
+    [Id(6)]
+    public HashSet<string> BlockedBy { get; set; } = new(StringComparer.Ordinal);
 }

@@ -1,0 +1,45 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orleans.Im.Accounts;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.EdgeHost.Auth;
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.EdgeHost.Api;
+
+/// <summary><c>/api/admin</c> (API key): create, disable and enable accounts of every role.</summary>
+public static class AdminApi
+{
+    public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/admin").RequireAuthorization(ApiPolicies.TrustedSystem).WithTags("Admin");
+        api.MapPost("/accounts", CreateAccountAsync);
+        api.MapPost("/accounts/{userId}/disable", (string userId, IClusterClient cluster) => SetDisabledAsync(userId, true, cluster));
+        api.MapPost("/accounts/{userId}/enable", (string userId, IClusterClient cluster) => SetDisabledAsync(userId, false, cluster));
+        return api;
+    }
+
+    public static async Task<Results<Created, ProblemHttpResult>> CreateAccountAsync(CreateAccountBody body, IClusterClient cluster, PasswordHashing passwords)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (!GrainKeys.IsValidUserId(body.UserId))
+        {
+            return ApiProblems.Invalid("userId must be 1-64 of A-Z a-z 0-9 - _ .");
+        }
+
+        if (body.Password is { } password && (password.Length < 4 || password.Length > PasswordHashing.MaxPasswordLength))
+        {
+            return ApiProblems.Invalid($"a password is 4-{PasswordHashing.MaxPasswordLength} characters");
+        }
+
+        // Accounts without a password (shops, robots driven by API key or grain client) cannot log in over HTTP.
+        var hash = body.Password is null ? null : passwords.Hash(body.Password);
+        var roles = body.Roles is { Count: > 0 } given ? given : [AccountRole.User];
+        var status = await cluster.GetGrain<IAccountGrain>(body.UserId).CreateAsync(new NewAccount(body.DisplayName ?? "", hash, roles));
+        return status == AccessStatus.Ok ? TypedResults.Created($"/api/users/{body.UserId}/profile") : ApiProblems.From(status);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> SetDisabledAsync(string userId, bool disabled, IClusterClient cluster) =>
+        GrainKeys.IsValidUserId(userId) && await cluster.GetGrain<IAccountGrain>(userId).SetDisabledAsync(disabled)
+            ? TypedResults.NoContent()
+            : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
+}

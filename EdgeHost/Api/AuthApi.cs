@@ -1,0 +1,115 @@
+using System.Security.Claims;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Accounts;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.EdgeHost.Auth;
+
+namespace Orleans.Im.EdgeHost.Api;
+
+/// <summary><c>/api/auth</c>: login, refresh, logout, and token verification for trusted systems.</summary>
+public static class AuthApi
+{
+    public static RouteGroupBuilder MapAuthApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/auth").WithTags("Auth");
+        api.MapPost("/login", LoginAsync).AllowAnonymous();
+        api.MapPost("/refresh", RefreshAsync).AllowAnonymous();
+        api.MapPost("/logout", LogoutAsync).RequireAuthorization(ApiPolicies.User);
+        api.MapPost("/verify", VerifyAsync).RequireAuthorization(ApiPolicies.TrustedSystem);
+        return api;
+    }
+
+    public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> LoginAsync(
+        LoginBody body, HttpContext http, IClusterClient cluster, PasswordHashing passwords, LoginRateLimiter limiter, AccessTokens tokens, IOptions<AuthOptions> options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (!GrainKeys.IsValidUserId(body.UserId) || string.IsNullOrEmpty(body.Password) || body.Password.Length > PasswordHashing.MaxPasswordLength)
+        {
+            return InvalidCredentials();
+        }
+
+        var deviceId = string.IsNullOrEmpty(body.DeviceId) ? "http" : body.DeviceId;
+        if (!GrainKeys.IsValidId(deviceId) || body.Platform?.Length > 32)
+        {
+            return ApiProblems.Invalid("deviceId must be 1-64 of A-Z a-z 0-9 - _ . and platform at most 32 characters.");
+        }
+
+        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        if (!limiter.TryBegin(body.UserId, address))
+        {
+            return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many login attempts; wait a minute.");
+        }
+
+        var account = cluster.GetGrain<IAccountGrain>(body.UserId);
+        var credentials = await account.GetCredentialsAsync();
+        if (credentials is null || credentials.Disabled || !passwords.Verify(credentials.PasswordHash, body.Password))
+        {
+            // Unknown account, disabled account and wrong password look the same from outside.
+            limiter.Failed(body.UserId);
+            return InvalidCredentials();
+        }
+
+        var sessionId = RandomToken(16);
+        var refreshToken = RandomToken(32);
+        var now = time.GetUtcNow();
+        var session = new LoginSession(sessionId, deviceId, body.Platform ?? "", Hash(refreshToken), now + options.Value.RefreshTokenLifetime, now);
+        if (!await account.StartSessionAsync(session))
+        {
+            return InvalidCredentials();
+        }
+
+        return TypedResults.Ok(Tokens(tokens, options.Value, time, body.UserId, session, refreshToken));
+    }
+
+    public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
+        RefreshBody body, IClusterClient cluster, AccessTokens tokens, IOptions<AuthOptions> options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (!GrainKeys.IsValidUserId(body.UserId) || string.IsNullOrEmpty(body.SessionId) || string.IsNullOrEmpty(body.RefreshToken))
+        {
+            return InvalidRefresh();
+        }
+
+        var next = RandomToken(32);
+        var session = await cluster.GetGrain<IAccountGrain>(body.UserId).RefreshSessionAsync(
+            body.SessionId, Hash(body.RefreshToken), Hash(next), time.GetUtcNow() + options.Value.RefreshTokenLifetime);
+        return session is null ? InvalidRefresh() : TypedResults.Ok(Tokens(tokens, options.Value, time, body.UserId, session, next));
+    }
+
+    public static async Task<NoContent> LogoutAsync(ClaimsPrincipal user, IClusterClient cluster, RevokedSessions revoked, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        // Refused here at once; the grain's broadcast tells every other edge host.
+        revoked.Apply(new SessionRevoked(user.UserId(), user.SessionId(), time.GetUtcNow()));
+        await cluster.GetGrain<IAccountGrain>(user.UserId()).EndSessionAsync(user.SessionId());
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Ok<VerifyResponse>> VerifyAsync(VerifyBody body, IClusterClient cluster, Sessions.SessionHub sessions)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (sessions.Authenticate(body.Token) is not { } claims
+            || !await cluster.GetGrain<IAccountGrain>(claims.UserId).IsSessionLiveAsync(claims.SessionId))
+        {
+            return TypedResults.Ok(new VerifyResponse(false));
+        }
+
+        return TypedResults.Ok(new VerifyResponse(true, claims.UserId, claims.SessionId, claims.ExpiresAt));
+    }
+
+    private static TokenResponse Tokens(AccessTokens tokens, AuthOptions options, TimeProvider time, string userId, LoginSession session, string refreshToken) =>
+        new(tokens.Issue(userId, session.SessionId), refreshToken, time.GetUtcNow() + options.AccessTokenLifetime, session.ExpiresAt, userId, session.SessionId);
+
+    private static ProblemHttpResult InvalidCredentials() =>
+        ApiProblems.Problem(StatusCodes.Status401Unauthorized, "invalid_credentials", "Wrong user id or password, or the account is disabled.");
+
+    private static ProblemHttpResult InvalidRefresh() =>
+        ApiProblems.Problem(StatusCodes.Status401Unauthorized, "invalid_refresh_token", "The refresh token is not valid for a live session.");
+
+    private static string RandomToken(int bytes) => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(bytes));
+
+    // Refresh tokens are random and long: a fast hash is enough to keep them out of storage.
+    private static string Hash(string token) => Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
+}

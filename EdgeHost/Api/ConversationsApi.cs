@@ -1,0 +1,111 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orleans.Im.Conversations;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Messages;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.EdgeHost.Api;
+
+/// <summary>
+/// <c>/api/conversations</c> and <c>/api/sync</c>: what a client does without a long connection. The same rules as the TCP
+/// and SignalR paths, because all of them end in the same grains. Conversation ids are <see cref="GrainKeys"/> ids,
+/// URL-encoded (<c>p2p%3Aalice%3Abob</c>).
+/// </summary>
+public static class ConversationsApi
+{
+    public static RouteGroupBuilder MapConversationsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/sync", SyncAsync).RequireAuthorization(ApiPolicies.User).WithTags("Conversations");
+        var api = app.MapGroup("/api/conversations/{conversationId}").RequireAuthorization(ApiPolicies.User).WithTags("Conversations");
+        api.MapPost("/messages", SendAsync);
+        api.MapGet("/messages", HistoryAsync);
+        api.MapPost("/read", MarkReadAsync);
+        api.MapPatch("/settings", SettingsAsync);
+        api.MapPost("/messages/{seq:long}/recall", RecallAsync);
+        api.MapPut("/messages/{seq:long}", EditAsync);
+        api.MapDelete("/messages/{seq:long}", DeleteAsync);
+        return api;
+    }
+
+    public static async Task<Results<Ok<SendResponse>, ProblemHttpResult>> SendAsync(string conversationId, SendBody body, ClaimsPrincipal user, IClusterClient cluster)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (!GrainKeys.TryParseConversation(conversationId, out _))
+        {
+            return ApiProblems.NotFound();
+        }
+
+        var content = ApiMapper.ToDomain(body.Content);
+        if (content is null)
+        {
+            return ApiProblems.Invalid("content is required (and a thumbnail must be base64)");
+        }
+
+        var result = await cluster.GetGrain<IConversationGrain>(conversationId).SendAsync(
+            new SendRequest(user.UserId(), null, body.ClientMsgId ?? "", content, body.Class ?? MessageClass.Persistent, body.CollapseKey));
+        return result.IsAccepted
+            ? TypedResults.Ok(new SendResponse(result.Seq, result.ServerTime, result.Status == SendStatus.Duplicate))
+            : ApiProblems.From(result);
+    }
+
+    public static async Task<Results<Ok<HistoryResponse>, ProblemHttpResult>> HistoryAsync(
+        string conversationId, ClaimsPrincipal user, IClusterClient cluster, long afterSeq = 0, long? beforeSeq = null, int limit = 50)
+    {
+        if (!GrainKeys.TryParseConversation(conversationId, out _))
+        {
+            return ApiProblems.NotFound();
+        }
+
+        var result = await cluster.GetGrain<IConversationGrain>(conversationId).PullAsync(user.UserId(), new PullRequest(afterSeq, beforeSeq, limit));
+        return result.Status == AccessStatus.Ok
+            ? TypedResults.Ok(new HistoryResponse([.. result.Messages.Select(ApiMapper.ToView)], result.LastSeq))
+            : ApiProblems.From(result.Status);
+    }
+
+    public static async Task<Ok<SyncResponse>> SyncAsync(ClaimsPrincipal user, IClusterClient cluster, long sinceVersion = 0)
+    {
+        var result = await cluster.GetGrain<IUserGrain>(user.UserId()).SyncAsync(sinceVersion);
+        return TypedResults.Ok(new SyncResponse(result.Version, [.. result.Changed.Select(ApiMapper.ToView)]));
+    }
+
+    public static async Task<Results<Ok<ConversationView>, ProblemHttpResult>> MarkReadAsync(string conversationId, ReadBody body, ClaimsPrincipal user, IClusterClient cluster)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var entry = GrainKeys.TryParseConversation(conversationId, out _)
+            ? await cluster.GetGrain<IUserGrain>(user.UserId()).MarkReadAsync(conversationId, body.Seq)
+            : null;
+        return entry is null ? ApiProblems.NotFound() : TypedResults.Ok(ApiMapper.ToView(entry));
+    }
+
+    public static async Task<Results<Ok<ConversationView>, ProblemHttpResult>> SettingsAsync(string conversationId, SettingsBody body, ClaimsPrincipal user, IClusterClient cluster)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var entry = GrainKeys.TryParseConversation(conversationId, out _)
+            ? await cluster.GetGrain<IUserGrain>(user.UserId()).UpdateConversationSettingsAsync(conversationId, new ConversationSettings(body.Muted, body.Pinned, body.Hidden, body.Draft))
+            : null;
+        return entry is null ? ApiProblems.NotFound() : TypedResults.Ok(ApiMapper.ToView(entry));
+    }
+
+    public static Task<Results<NoContent, ProblemHttpResult>> RecallAsync(string conversationId, long seq, ClaimsPrincipal user, IClusterClient cluster) =>
+        DoAsync(conversationId, c => cluster.GetGrain<IConversationGrain>(c).RecallAsync(user.UserId(), seq));
+
+    public static Task<Results<NoContent, ProblemHttpResult>> EditAsync(string conversationId, long seq, EditBody body, ClaimsPrincipal user, IClusterClient cluster) =>
+        ApiMapper.ToDomain(body?.Content) is { } content
+            ? DoAsync(conversationId, c => cluster.GetGrain<IConversationGrain>(c).EditAsync(user.UserId(), seq, content))
+            : Task.FromResult<Results<NoContent, ProblemHttpResult>>(ApiProblems.Invalid("content is required"));
+
+    public static Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string conversationId, long seq, ClaimsPrincipal user, IClusterClient cluster) =>
+        DoAsync(conversationId, c => cluster.GetGrain<IConversationGrain>(c).DeleteForSelfAsync(user.UserId(), seq));
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DoAsync(string conversationId, Func<string, Task<AccessStatus>> operation)
+    {
+        if (!GrainKeys.TryParseConversation(conversationId, out _))
+        {
+            return ApiProblems.NotFound();
+        }
+
+        var status = await operation(conversationId);
+        return status == AccessStatus.Ok ? TypedResults.NoContent() : ApiProblems.From(status);
+    }
+}

@@ -1,0 +1,69 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orleans.Im.Conversations;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Groups;
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.EdgeHost.Api;
+
+/// <summary><c>/api/groups</c>: create groups, manage members, roles and the announcement. Ids are <c>grp:…</c> conversation ids.</summary>
+public static class GroupsApi
+{
+    public static RouteGroupBuilder MapGroupsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/groups").RequireAuthorization(ApiPolicies.User).WithTags("Groups");
+        api.MapPost("/", CreateAsync);
+        api.MapGet("/{conversationId}", (string conversationId, ClaimsPrincipal user, IClusterClient cluster) =>
+            GroupAsync(cluster, conversationId, g => g.GetGroupAsync(user.UserId())));
+        api.MapGet("/{conversationId}/members", MembersAsync);
+        api.MapPost("/{conversationId}/members", (string conversationId, MembersBody body, ClaimsPrincipal user, IClusterClient cluster) =>
+            GroupAsync(cluster, conversationId, g => g.AddMembersAsync(user.UserId(), body?.UserIds ?? [])));
+        api.MapDelete("/{conversationId}/members/{userId}", (string conversationId, string userId, ClaimsPrincipal user, IClusterClient cluster) =>
+            GroupAsync(cluster, conversationId, g => g.RemoveMemberAsync(user.UserId(), userId)));
+        api.MapPut("/{conversationId}/members/{userId}/role", (string conversationId, string userId, RoleBody body, ClaimsPrincipal user, IClusterClient cluster) =>
+            GroupAsync(cluster, conversationId, g => g.SetRoleAsync(user.UserId(), userId, body.Role)));
+        api.MapPost("/{conversationId}/leave", (string conversationId, ClaimsPrincipal user, IClusterClient cluster) =>
+            GroupAsync(cluster, conversationId, g => g.LeaveAsync(user.UserId())));
+        api.MapPut("/{conversationId}/announcement", (string conversationId, AnnouncementBody body, ClaimsPrincipal user, IClusterClient cluster) =>
+            GroupAsync(cluster, conversationId, g => g.SetAnnouncementAsync(user.UserId(), body?.Text)));
+        return api;
+    }
+
+    public static async Task<Results<Created<GroupInfo>, ProblemHttpResult>> CreateAsync(CreateGroupBody body, ClaimsPrincipal user, IClusterClient cluster)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var conversationId = GrainKeys.NewGroup();
+        var result = await cluster.GetGrain<IConversationGrain>(conversationId)
+            .CreateGroupAsync(new CreateGroupRequest(user.UserId(), body.Name ?? "", body.MemberIds ?? []));
+        return result.Status == AccessStatus.Ok && result.Group is { } group
+            ? TypedResults.Created($"/api/groups/{Uri.EscapeDataString(conversationId)}", group)
+            : ApiProblems.Problem(result.Status == AccessStatus.Invalid ? StatusCodes.Status400BadRequest : StatusCodes.Status503ServiceUnavailable,
+                result.Status == AccessStatus.Invalid ? "invalid_request" : "unavailable", result.Error ?? "could not create the group");
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<GroupMember>>, ProblemHttpResult>> MembersAsync(string conversationId, ClaimsPrincipal user, IClusterClient cluster)
+    {
+        if (!IsGroupId(conversationId))
+        {
+            return ApiProblems.NotFound();
+        }
+
+        var (status, members) = await cluster.GetGrain<IConversationGrain>(conversationId).GetMembersAsync(user.UserId());
+        return status == AccessStatus.Ok ? TypedResults.Ok(members) : ApiProblems.From(status);
+    }
+
+    private static async Task<Results<Ok<GroupInfo>, ProblemHttpResult>> GroupAsync(IClusterClient cluster, string conversationId, Func<IConversationGrain, Task<GroupResult>> operation)
+    {
+        if (!IsGroupId(conversationId))
+        {
+            return ApiProblems.NotFound();
+        }
+
+        var result = await operation(cluster.GetGrain<IConversationGrain>(conversationId));
+        return result.Status == AccessStatus.Ok && result.Group is { } group ? TypedResults.Ok(group) : ApiProblems.From(result.Status);
+    }
+
+    private static bool IsGroupId(string conversationId) =>
+        GrainKeys.TryParseConversation(conversationId, out var address) && address.Kind == ConversationKind.Group;
+}

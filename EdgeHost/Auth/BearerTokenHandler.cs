@@ -1,0 +1,51 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Orleans.Im.EdgeHost.Api;
+using Orleans.Im.EdgeHost.Sessions;
+
+namespace Orleans.Im.EdgeHost.Auth;
+
+/// <summary>
+/// Authenticates HTTP requests by access token (<c>Authorization: Bearer …</c>, or <c>access_token</c> in the query for
+/// WebSockets), checked locally: signature, expiry, revocation. No grain call per request.
+/// </summary>
+public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, SessionHub sessions)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ImBearer";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? token = null;
+        var header = Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            token = header["Bearer ".Length..].Trim();
+        }
+        else if (Request.Query.TryGetValue("access_token", out var fromQuery))
+        {
+            token = fromQuery.ToString();
+        }
+
+        if (string.IsNullOrEmpty(token))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
+        if (sessions.Authenticate(token) is not { } claims)
+        {
+            return Task.FromResult(AuthenticateResult.Fail("invalid, expired or revoked token"));
+        }
+
+        var identity = new ClaimsIdentity([new Claim(ApiUser.UserIdClaim, claims.UserId), new Claim(ApiUser.SessionIdClaim, claims.SessionId)], SchemeName);
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        await ApiProblems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated", "A valid access token is required.").ExecuteAsync(Context);
+    }
+}

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Accounts;
+using Orleans.Im.EdgeHost.Sessions;
+using Orleans.Im.Streams;
+using Orleans.Streams;
+
+namespace Orleans.Im.EdgeHost.Auth;
+
+/// <summary>
+/// Sessions ended anywhere in the cluster, heard on the revocation broadcast: their access tokens are refused here, and
+/// connections of them closed. Entries are kept as long as a token issued before the revocation could still be valid.
+/// </summary>
+public sealed partial class RevokedSessions(IClusterClient client, IOptions<AuthOptions> options, TimeProvider time, IServiceProvider services, ILogger<RevokedSessions> logger)
+    : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _users = new(StringComparer.Ordinal);
+
+    /// <summary>True when the token's session, or all sessions of its user, ended after the token was issued.</summary>
+    public bool IsRevoked(AccessTokenClaims claims)
+    {
+        ArgumentNullException.ThrowIfNull(claims);
+        var issuedAt = claims.ExpiresAt - options.Value.AccessTokenLifetime;
+        return _sessions.ContainsKey(claims.SessionId)
+            || (_users.TryGetValue(claims.UserId, out var allEndedAt) && issuedAt <= allEndedAt);
+    }
+
+    /// <summary>Applies a revocation (also used directly by this edge's own logout, so it holds at once here).</summary>
+    public void Apply(SessionRevoked revoked)
+    {
+        ArgumentNullException.ThrowIfNull(revoked);
+        if (revoked.SessionId is { } sessionId)
+        {
+            _sessions[sessionId] = revoked.At;
+        }
+        else
+        {
+            _users.AddOrUpdate(revoked.UserId, revoked.At, (_, previous) => previous > revoked.At ? previous : revoked.At);
+        }
+
+        services.GetRequiredService<SessionHub>().Kick(revoked.UserId, revoked.SessionId, "session ended");
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        StreamSubscriptionHandle<SessionRevoked>? subscription = null;
+        while (!stoppingToken.IsCancellationRequested && subscription is null)
+        {
+            try
+            {
+                var stream = client.GetStreamProvider(StreamNames.Provider)
+                    .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey));
+                subscription = await stream.SubscribeAsync((revoked, _) =>
+                {
+                    Apply(revoked);
+                    return Task.CompletedTask;
+                });
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The cluster is not reachable yet: keep trying; /healthz reports it meanwhile.
+                LogSubscribeFailed(logger, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(2), stoppingToken);
+            }
+        }
+
+        try
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1), time);
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                // A revocation older than a token's whole life can no longer match a valid token.
+                var horizon = time.GetUtcNow() - options.Value.AccessTokenLifetime;
+                foreach (var (key, at) in _sessions)
+                {
+                    if (at < horizon)
+                    {
+                        _sessions.TryRemove(key, out _);
+                    }
+                }
+
+                foreach (var (key, at) in _users)
+                {
+                    if (at < horizon)
+                    {
+                        _users.TryRemove(key, out _);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+        finally
+        {
+            if (subscription is not null)
+            {
+                try
+                {
+                    await subscription.UnsubscribeAsync();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogSubscribeFailed(logger, ex.Message);
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Revocation stream: {Reason}")]
+    private static partial void LogSubscribeFailed(ILogger logger, string reason);
+}

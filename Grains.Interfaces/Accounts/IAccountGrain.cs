@@ -1,0 +1,56 @@
+namespace Orleans.Im.Accounts;
+
+/// <summary>
+/// A user's account: credentials, roles, login sessions and blocklist. Key: the user id. A separate grain from
+/// the user grain so that logins never wait behind message fan-out.
+/// </summary>
+[Alias("im.IAccountGrain")]
+public interface IAccountGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the account; <c>Conflict</c> when it exists, <c>Invalid</c> for a bad id or name.</summary>
+    [Alias("Create")]
+    Task<Messages.AccessStatus> CreateAsync(NewAccount account);
+
+    /// <summary>The credentials, or null when there is no such account.</summary>
+    [Alias("GetCredentials")]
+    Task<AccountCredentials?> GetCredentialsAsync();
+
+    /// <summary>Replaces the password hash; ends every session.</summary>
+    [Alias("SetPassword")]
+    Task<bool> SetPasswordAsync(string passwordHash);
+
+    /// <summary>Disables (ending every session) or enables the account.</summary>
+    [Alias("SetDisabled")]
+    Task<bool> SetDisabledAsync(bool disabled);
+
+    /// <summary>Records a new login session; false when the account does not exist or is disabled.</summary>
+    [Alias("StartSession")]
+    Task<bool> StartSessionAsync(LoginSession session);
+
+    /// <summary>
+    /// Swaps the refresh token of a live session for a new one (each refresh token works once). Returns the session,
+    /// or null when the session is gone, expired, the account disabled, or the token not the current one.
+    /// </summary>
+    [Alias("RefreshSession")]
+    Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt);
+
+    /// <summary>Ends a session (logout); its tokens are refused everywhere within a second.</summary>
+    [Alias("EndSession")]
+    Task EndSessionAsync(string sessionId);
+
+    /// <summary>True when the session exists, has not expired and the account is enabled.</summary>
+    [Alias("IsSessionLive")]
+    Task<bool> IsSessionLiveAsync(string sessionId);
+
+    /// <summary>Blocks a user: they can no longer message this one in a one-to-one conversation.</summary>
+    [Alias("Block")]
+    Task<bool> BlockAsync(string userId);
+
+    /// <summary>Lifts a block.</summary>
+    [Alias("Unblock")]
+    Task UnblockAsync(string userId);
+
+    /// <summary>The users this one blocks.</summary>
+    [Alias("GetBlocked")]
+    Task<IReadOnlyList<string>> GetBlockedAsync();
+}

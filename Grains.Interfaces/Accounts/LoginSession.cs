@@ -1,0 +1,17 @@
+namespace Orleans.Im.Accounts;
+
+/// <summary>One login of one device: access tokens name it, a refresh token renews it, logout or disable ends it.</summary>
+/// <param name="SessionId">Random, unguessable.</param>
+/// <param name="DeviceId">The device that logged in.</param>
+/// <param name="Platform">Its platform.</param>
+/// <param name="RefreshTokenHash">SHA-256 of the current refresh token (the token itself is never stored).</param>
+/// <param name="ExpiresAt">When the refresh token stops working.</param>
+/// <param name="CreatedAt">When the login happened.</param>
+[GenerateSerializer, Immutable, Alias("im.LoginSession")]
+public sealed record LoginSession(
+    [property: Id(0)] string SessionId,
+    [property: Id(1)] string DeviceId,
+    [property: Id(2)] string Platform,
+    [property: Id(3)] string RefreshTokenHash,
+    [property: Id(4)] DateTimeOffset ExpiresAt,
+    [property: Id(5)] DateTimeOffset CreatedAt);

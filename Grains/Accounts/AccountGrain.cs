@@ -1,0 +1,189 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Streams;
+using Orleans.Im.Users;
+using Orleans.Streams;
+
+namespace Orleans.Im.Accounts;
+
+/// <inheritdoc cref="IAccountGrain"/>
+public sealed class AccountGrain(
+    [PersistentState("account", StorageNames.Grains)] IPersistentState<AccountState> state,
+    ImClock clock) : Grain, IAccountGrain
+{
+    /// <summary>Sessions kept per account; the oldest are dropped (and revoked) beyond it.</summary>
+    public const int MaxSessions = 50;
+
+    /// <summary>Users one account may block.</summary>
+    public const int MaxBlocked = 5000;
+
+    private string UserId => this.GetPrimaryKeyString();
+
+    public async Task<AccessStatus> CreateAsync(NewAccount account)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        if (state.State.Exists)
+        {
+            return AccessStatus.Conflict;
+        }
+
+        if (!GrainKeys.IsValidUserId(UserId) || account.Roles.Count == 0
+            || string.IsNullOrWhiteSpace(account.DisplayName) || account.DisplayName.Length > UserProfile.MaxDisplayNameLength)
+        {
+            return AccessStatus.Invalid;
+        }
+
+        state.State.Exists = true;
+        state.State.PasswordHash = account.PasswordHash;
+        state.State.Roles = [.. account.Roles.Distinct()];
+        state.State.CreatedAt = clock.UtcNow;
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IUserGrain>(UserId).SetProfileAsync(new UserProfile(account.DisplayName.Trim(), null));
+        return AccessStatus.Ok;
+    }
+
+    public Task<AccountCredentials?> GetCredentialsAsync() =>
+        Task.FromResult(state.State.Exists
+            ? new AccountCredentials(state.State.PasswordHash, [.. state.State.Roles], state.State.Disabled)
+            : null);
+
+    public async Task<bool> SetPasswordAsync(string passwordHash)
+    {
+        if (!state.State.Exists)
+        {
+            return false;
+        }
+
+        state.State.PasswordHash = passwordHash;
+        await EndAllSessionsAsync();
+        return true;
+    }
+
+    public async Task<bool> SetDisabledAsync(bool disabled)
+    {
+        if (!state.State.Exists)
+        {
+            return false;
+        }
+
+        state.State.Disabled = disabled;
+        if (disabled)
+        {
+            await EndAllSessionsAsync();
+        }
+        else
+        {
+            await state.WriteStateAsync();
+        }
+
+        return true;
+    }
+
+    public async Task<bool> StartSessionAsync(LoginSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (!state.State.Exists || state.State.Disabled)
+        {
+            return false;
+        }
+
+        var now = clock.UtcNow;
+        var ended = state.State.Sessions.Values.Where(s => s.ExpiresAt <= now).Select(s => s.SessionId).ToList();
+        foreach (var id in ended)
+        {
+            state.State.Sessions.Remove(id);
+        }
+
+        // Beyond the cap the oldest logins give way, and are revoked like a logout.
+        var evicted = state.State.Sessions.Values.OrderBy(s => s.CreatedAt).Take(Math.Max(0, state.State.Sessions.Count + 1 - MaxSessions)).ToList();
+        foreach (var old in evicted)
+        {
+            state.State.Sessions.Remove(old.SessionId);
+        }
+
+        state.State.Sessions[session.SessionId] = session;
+        await state.WriteStateAsync();
+        foreach (var old in evicted)
+        {
+            await PublishRevokedAsync(old.SessionId);
+        }
+
+        return true;
+    }
+
+    public async Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt)
+    {
+        if (!state.State.Exists || state.State.Disabled
+            || !state.State.Sessions.TryGetValue(sessionId, out var session)
+            || session.ExpiresAt <= clock.UtcNow
+            || !string.Equals(session.RefreshTokenHash, refreshTokenHash, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var renewed = session with { RefreshTokenHash = newRefreshTokenHash, ExpiresAt = newExpiresAt };
+        state.State.Sessions[sessionId] = renewed;
+        await state.WriteStateAsync();
+        return renewed;
+    }
+
+    public async Task EndSessionAsync(string sessionId)
+    {
+        if (state.State.Sessions.Remove(sessionId))
+        {
+            await state.WriteStateAsync();
+        }
+
+        // Announced even when unknown here: the caller's token names it, and edges must refuse it.
+        await PublishRevokedAsync(sessionId);
+    }
+
+    public Task<bool> IsSessionLiveAsync(string sessionId) =>
+        Task.FromResult(state.State.Exists && !state.State.Disabled
+            && state.State.Sessions.TryGetValue(sessionId, out var session) && session.ExpiresAt > clock.UtcNow);
+
+    public async Task<bool> BlockAsync(string userId)
+    {
+        if (!GrainKeys.IsValidUserId(userId) || userId == UserId || state.State.Blocked.Count >= MaxBlocked)
+        {
+            return false;
+        }
+
+        if (state.State.Blocked.Add(userId))
+        {
+            await state.WriteStateAsync();
+        }
+
+        await GrainFactory.GetGrain<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, true);
+        return true;
+    }
+
+    public async Task UnblockAsync(string userId)
+    {
+        if (state.State.Blocked.Remove(userId))
+        {
+            await state.WriteStateAsync();
+        }
+
+        if (GrainKeys.IsValidUserId(userId) && userId != UserId)
+        {
+            await GrainFactory.GetGrain<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, false);
+        }
+    }
+
+    public Task<IReadOnlyList<string>> GetBlockedAsync() =>
+        Task.FromResult<IReadOnlyList<string>>([.. state.State.Blocked.Order(StringComparer.Ordinal)]);
+
+    private async Task EndAllSessionsAsync()
+    {
+        state.State.Sessions.Clear();
+        await state.WriteStateAsync();
+        await PublishRevokedAsync(null);
+    }
+
+    private Task PublishRevokedAsync(string? sessionId) =>
+        ServiceProvider.GetRequiredKeyedService<IStreamProvider>(StreamNames.Provider)
+            .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey))
+            .OnNextAsync(new SessionRevoked(UserId, sessionId, clock.UtcNow));
+}

@@ -1,0 +1,27 @@
+namespace Orleans.Im.Accounts;
+
+/// <summary>An account in grain state: small and rarely written (logins, refreshes, blocks).</summary>
+[GenerateSerializer, Alias("im.AccountState")]
+public sealed class AccountState
+{
+    [Id(0)]
+    public bool Exists { get; set; }
+
+    [Id(1)]
+    public string? PasswordHash { get; set; }
+
+    [Id(2)]
+    public List<AccountRole> Roles { get; set; } = [];
+
+    [Id(3)]
+    public bool Disabled { get; set; }
+
+    [Id(4)]
+    public Dictionary<string, LoginSession> Sessions { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(5)]
+    public HashSet<string> Blocked { get; set; } = new(StringComparer.Ordinal);
+
+    [Id(6)]
+    public DateTimeOffset CreatedAt { get; set; }
+}
