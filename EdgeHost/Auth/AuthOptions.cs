@@ -22,4 +22,13 @@ public sealed class AuthOptions
     /// <c>X-Api-Key</c>). Empty disables those endpoints. <c>deploy/run.sh</c> makes and prints a development key.
     /// </summary>
     public string AdminApiKey { get; set; } = "";
+
+    /// <summary>Failed logins per account per window before further attempts are refused.</summary>
+    public int LoginFailuresPerAccount { get; set; } = 5;
+
+    /// <summary>Login attempts per client address per window.</summary>
+    public int LoginAttemptsPerAddress { get; set; } = 30;
+
+    /// <summary>The login rate window.</summary>
+    public TimeSpan LoginRateWindow { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -1,28 +1,26 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 
 namespace Orleans.Im.EdgeHost.Auth;
 
 /// <summary>
-/// Bounds login attempts per account and per client address, in fixed one-minute windows. Per edge host: a guesser
-/// spread over several edges gets each edge's allowance, which still caps the rate at a handful per second.
+/// Bounds login attempts per account (failures) and per client address (all attempts), in fixed windows
+/// (<see cref="AuthOptions.LoginRateWindow"/>). Per edge host: a guesser spread over several edges gets each edge's
+/// allowance, which still caps the rate at a handful per second.
 /// </summary>
-public sealed class LoginRateLimiter(TimeProvider time)
+public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider time)
 {
-    /// <summary>Failed attempts per account per minute.</summary>
-    public const int PerAccountPerMinute = 5;
-
-    /// <summary>Attempts per client address per minute.</summary>
-    public const int PerAddressPerMinute = 30;
-
-    private static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
     private readonly ConcurrentDictionary<string, Counter> _counters = new(StringComparer.Ordinal);
+
+    private TimeSpan Window => options.Value.LoginRateWindow;
 
     /// <summary>True when another attempt for this account from this address may be tried now; counts the attempt for the address.</summary>
     public bool TryBegin(string accountId, string address) =>
-        Count("ip:" + address, PerAddressPerMinute, increment: true) && Count("account:" + accountId, PerAccountPerMinute, increment: false);
+        Count("ip:" + address, options.Value.LoginAttemptsPerAddress, increment: true)
+        && Count("account:" + accountId, options.Value.LoginFailuresPerAccount, increment: false);
 
     /// <summary>Counts a failed attempt against the account.</summary>
-    public void Failed(string accountId) => Count("account:" + accountId, PerAccountPerMinute, increment: true);
+    public void Failed(string accountId) => Count("account:" + accountId, options.Value.LoginFailuresPerAccount, increment: true);
 
     private bool Count(string key, int limit, bool increment)
     {

@@ -23,15 +23,16 @@ public sealed partial class ConversationGrain
                 return AccessStatus.NotFound;
             }
 
-            if (message.State == MessageState.Recalled)
-            {
-                return AccessStatus.Ok;
-            }
-
             var bySenderInTime = message.SenderId == userId && clock.UtcNow - message.ServerTime <= _options.RecallWindow;
             if (!bySenderInTime && !IsManager(userId))
             {
                 return AccessStatus.NotAllowed;
+            }
+
+            // Recalling twice is a success, for those allowed to recall it at all.
+            if (message.State == MessageState.Recalled)
+            {
+                return AccessStatus.Ok;
             }
 
             await ReviseAsync(message with { Content = null, State = MessageState.Recalled, Revision = message.Revision + 1 }, userId);

@@ -26,6 +26,22 @@ public sealed class EdgeFixture : IAsyncLifetime
 
     public int TcpPort => Edge.Endpoints.TcpPort;
 
+    /// <summary>The admin API key of the edge hosts.</summary>
+    public string AdminApiKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>The login rate window of the edge hosts: short, so the rate-limit test sees it recover.</summary>
+    public static readonly TimeSpan LoginRateWindow = TimeSpan.FromSeconds(3);
+
+    /// <summary>Settings every edge host of this fixture gets (a second edge host included).</summary>
+    public IReadOnlyDictionary<string, string> AuthSettings => new Dictionary<string, string>
+    {
+        ["IM__Auth__AdminApiKey"] = AdminApiKey,
+        ["IM__Auth__LoginRateWindow"] = LoginRateWindow.ToString(),
+    };
+
+    /// <summary>An HTTP client of the edge host's API.</summary>
+    public HttpClient Http(int? port = null) => new() { BaseAddress = new Uri($"http://127.0.0.1:{port ?? Edge.Endpoints.HttpPort}") };
+
     public async Task InitializeAsync()
     {
         await Cluster.StartSiloAsync(settings: new Dictionary<string, string>
@@ -42,7 +58,7 @@ public sealed class EdgeFixture : IAsyncLifetime
             ["IM__Edge__SlowConsumerTimeout"] = "00:00:02",
             ["IM__Edge__OutboundQueueCapacity"] = "32",
             ["IM__Edge__MaxFrameBytes"] = MaxFrameBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        }.Concat(AuthSettings).ToDictionary());
         Orleans = await Cluster.ConnectClientAsync();
         Tokens = new AccessTokens(Options.Create(new AuthOptions { SigningKey = Cluster.SigningKey }), TimeProvider.System);
     }
