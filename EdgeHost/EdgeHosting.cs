@@ -44,7 +44,6 @@ public static class EdgeHosting
         builder.Services.AddSingleton<PasswordHashing>();
         builder.Services.AddSingleton<LoginRateLimiter>();
         builder.Services.AddSingleton<RevokedSessions>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedSessions>());
 
         builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null)
@@ -68,6 +67,9 @@ public static class EdgeHosting
             client.AddMemoryStreams(StreamNames.Provider);
         });
         builder.Services.AddSingleton<IClientConnectionRetryFilter, ClusterConnectionRetryFilter>();
+
+        // After the cluster client: hosted services start in order, so the revocation listener starts once connected.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedSessions>());
         return builder;
     }
 

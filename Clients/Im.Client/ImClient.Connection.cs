@@ -27,7 +27,15 @@ public sealed partial class ImClient
         {
             var buffer = new ArrayBufferWriter<byte>();
             FrameWriter.Write(buffer, (ushort)op, requestId, body);
-            await _writeGate.WaitAsync(_closed.Token);
+            try
+            {
+                await _writeGate.WaitAsync(_closed.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+                throw new IOException("connection lost", ex);
+            }
+
             try
             {
                 await _stream.WriteAsync(buffer.WrittenMemory, _closed.Token);

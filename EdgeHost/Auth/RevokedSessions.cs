@@ -16,6 +16,13 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
 {
     private readonly ConcurrentDictionary<string, DateTimeOffset> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _users = new(StringComparer.Ordinal);
+    private volatile bool _listening;
+
+    /// <summary>
+    /// True once this edge hears the revocation broadcast. Until then it could accept a token revoked elsewhere, so
+    /// <c>/healthz</c> reports the edge as not ready.
+    /// </summary>
+    public bool IsListening => _listening;
 
     /// <summary>True when the token's session, or all sessions of its user, ended after the token was issued.</summary>
     public bool IsRevoked(AccessTokenClaims claims)
@@ -56,6 +63,7 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
                     Apply(revoked);
                     return Task.CompletedTask;
                 });
+                _listening = true;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {

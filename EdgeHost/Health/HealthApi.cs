@@ -1,8 +1,9 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Orleans.Im.EdgeHost.Auth;
 
 namespace Orleans.Im.EdgeHost.Health;
 
-/// <summary><c>GET /healthz</c>: 200 only when this edge host can reach the cluster.</summary>
+/// <summary><c>GET /healthz</c>: 200 only when this edge host can reach the cluster and hears session revocations.</summary>
 public static class HealthApi
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
@@ -19,8 +20,13 @@ public static class HealthApi
     /// <param name="Error">Why the cluster is unavailable, when it is.</param>
     public sealed record HealthReport(string Status, int Silos, string? Error);
 
-    internal static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> CheckAsync(IClusterClient client, CancellationToken cancellationToken)
+    internal static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> CheckAsync(IClusterClient client, RevokedSessions revocations, CancellationToken cancellationToken)
     {
+        if (!revocations.IsListening)
+        {
+            return Unavailable("not yet listening to session revocations");
+        }
+
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Http.Json;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Tests.Infrastructure;
+using V1 = Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Tests.Api;
+
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Integration")]
+public sealed class SessionsAndLoginTests(EdgeFixture fixture)
+{
+    [Fact]
+    public async Task Login_attempts_are_rate_limited_per_account_and_the_limit_recovers()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        using var http = fixture.Http();
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 7; i++)
+        {
+            using var response = await http.PostAsJsonAsync("/api/auth/login", new LoginBody(alice, "wrong password"), ApiCalls.Json);
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal(Enumerable.Repeat(HttpStatusCode.Unauthorized, 5).Concat(Enumerable.Repeat(HttpStatusCode.TooManyRequests, 2)), statuses);
+        using (var blocked = await http.PostAsJsonAsync("/api/auth/login", new LoginBody(alice, ApiCalls.Password), ApiCalls.Json))
+        {
+            // Even the right password waits: the limit is on the account, not on wrong guesses alone.
+            Assert.Equal(HttpStatusCode.TooManyRequests, blocked.StatusCode);
+            Assert.Equal("rate_limited", await blocked.ProblemCodeAsync());
+        }
+
+        await Task.Delay(EdgeFixture.LoginRateWindow + TimeSpan.FromMilliseconds(500));
+        Assert.False(string.IsNullOrEmpty((await fixture.LoginAsync(alice)).AccessToken));
+    }
+
+    [Fact]
+    public async Task Unknown_accounts_and_wrong_passwords_look_the_same()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        using var http = fixture.Http();
+
+        using var wrong = await http.PostAsJsonAsync("/api/auth/login", new LoginBody(alice, "nope"), ApiCalls.Json);
+        using var unknown = await http.PostAsJsonAsync("/api/auth/login", new LoginBody(Ids.User("nobody"), "nope"), ApiCalls.Json);
+
+        Assert.Equal((HttpStatusCode.Unauthorized, "invalid_credentials"), (wrong.StatusCode, await wrong.ProblemCodeAsync()));
+        Assert.Equal((HttpStatusCode.Unauthorized, "invalid_credentials"), (unknown.StatusCode, await unknown.ProblemCodeAsync()));
+    }
+
+    [Fact]
+    public async Task A_refresh_token_renews_once_and_logout_revokes_the_session_everywhere_within_a_second()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var login = await fixture.LoginAsync(alice);
+        var secondEdge = await fixture.Cluster.StartEdgeAsync(fixture.AuthSettings);
+        using var here = fixture.Http();
+        using var there = fixture.Http(secondEdge.Endpoints.HttpPort);
+
+        using (var refreshed = await here.PostAsJsonAsync("/api/auth/refresh", new RefreshBody(alice, login.SessionId, login.RefreshToken), ApiCalls.Json))
+        using (var reused = await here.PostAsJsonAsync("/api/auth/refresh", new RefreshBody(alice, login.SessionId, login.RefreshToken), ApiCalls.Json))
+        {
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, reused.StatusCode);
+        }
+
+        // The same session, on a long connection to the other edge host.
+        var device = new Client.ImClient(new Client.ImClientOptions
+        {
+            Port = secondEdge.Endpoints.TcpPort,
+            TokenProvider = _ => Task.FromResult(login.AccessToken),
+            DeviceId = "phone",
+            ReconnectBaseDelay = TimeSpan.FromSeconds(30),
+        });
+        await using (device)
+        {
+            await device.ConnectAsync();
+            Assert.Equal(HttpStatusCode.OK, (await there.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode);
+            Assert.True(await Verify(login.AccessToken));
+
+            Assert.Equal(HttpStatusCode.NoContent, (await here.CallAsync(HttpMethod.Post, "/api/auth/logout", login.AccessToken)).StatusCode);
+
+            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+            var refusedThere = await Eventually.ReturnsAsync(
+                async () => (await there.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode,
+                s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(1));
+            Assert.Equal(HttpStatusCode.Unauthorized, refusedThere);
+            Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(1.5), $"refused only after {stopwatch.Elapsed}");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await here.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode);
+            Assert.False(await Verify(login.AccessToken));
+
+            // The long connection of that session is closed with a kick.
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            V1.Event kick;
+            do
+            {
+                kick = await device.Events.ReadAsync(cts.Token);
+            }
+            while (kick.KindCase != V1.Event.KindOneofCase.Kick);
+        }
+    }
+
+    [Fact]
+    public async Task Disabling_an_account_ends_all_its_sessions_and_its_logins()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var web = await fixture.LoginAsync(alice, "web");
+        var phone = await fixture.LoginAsync(alice, "phone");
+        using var http = fixture.Http();
+
+        using (var disable = new HttpRequestMessage(HttpMethod.Post, $"/api/admin/accounts/{alice}/disable"))
+        {
+            disable.Headers.Add("X-Api-Key", fixture.AdminApiKey);
+            Assert.Equal(HttpStatusCode.NoContent, (await http.SendAsync(disable)).StatusCode);
+        }
+
+        foreach (var token in new[] { web.AccessToken, phone.AccessToken })
+        {
+            var status = await Eventually.ReturnsAsync(async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", token)).StatusCode, s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(2));
+            Assert.Equal(HttpStatusCode.Unauthorized, status);
+        }
+
+        using var login = await http.PostAsJsonAsync("/api/auth/login", new LoginBody(alice, ApiCalls.Password), ApiCalls.Json);
+        Assert.Equal(HttpStatusCode.Unauthorized, login.StatusCode);
+    }
+
+    [Fact]
+    public async Task Admin_endpoints_need_the_api_key()
+    {
+        using var http = fixture.Http();
+        using var anonymous = await http.PostAsJsonAsync("/api/admin/accounts", new CreateAccountBody(Ids.User("x"), "x", "password"), ApiCalls.Json);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/admin/accounts") { Content = JsonContent.Create(new CreateAccountBody(Ids.User("x"), "x", "password"), options: ApiCalls.Json) };
+        request.Headers.Add("X-Api-Key", "not-the-key");
+        using var wrongKey = await http.SendAsync(request);
+        var user = await fixture.NewUserAsync("user");
+        using var asUser = await http.CallAsync(HttpMethod.Post, "/api/admin/accounts", (await fixture.LoginAsync(user)).AccessToken, new CreateAccountBody(Ids.User("x"), "x", "password"));
+
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized], new[] { anonymous.StatusCode, wrongKey.StatusCode, asUser.StatusCode });
+    }
+
+    private async Task<bool> Verify(string token)
+    {
+        using var http = fixture.Http();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/verify") { Content = JsonContent.Create(new VerifyBody(token), options: ApiCalls.Json) };
+        request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
+        using var response = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<VerifyResponse>(ApiCalls.Json))!.Valid;
+    }
+}
