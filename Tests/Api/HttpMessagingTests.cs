@@ -1,0 +1,147 @@
+using System.Net;
+using System.Net.Http.Json;
+using Orleans.Im.Accounts;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Groups;
+using Orleans.Im.Messages;
+using Orleans.Im.Tests.Infrastructure;
+
+namespace Orleans.Im.Tests.Api;
+
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Integration")]
+public sealed class HttpMessagingTests(EdgeFixture fixture)
+{
+    [Fact]
+    public async Task A_message_sent_over_HTTP_reaches_the_receivers_TCP_connection_and_history_and_a_retry_stores_one_copy()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        var token = (await fixture.LoginAsync(alice)).AccessToken;
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+        using var http = fixture.Http();
+        var body = new SendBody("http-retry-1", new ContentBody(ContentType.Text, "over HTTP"));
+
+        using var first = await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(conversationId)}/messages", token, body);
+        using var retry = await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(conversationId)}/messages", token, body);
+
+        var sent = (await first.Content.ReadFromJsonAsync<SendResponse>(ApiCalls.Json))!;
+        var again = (await retry.Content.ReadFromJsonAsync<SendResponse>(ApiCalls.Json))!;
+        Assert.Equal((1L, false), (sent.Seq, sent.Duplicate));
+        Assert.Equal((sent.Seq, sent.ServerTime, true), (again.Seq, again.ServerTime, again.Duplicate));
+
+        var delivered = Assert.Single(await bobPhone.TakeAsync(1));
+        Assert.Equal(("over HTTP", alice, 1L), (delivered.Content.Text, delivered.SenderId, delivered.Seq));
+        await bobPhone.AssertNoMoreAsync();
+
+        using var history = await http.CallAsync(HttpMethod.Get, $"/api/conversations/{ApiCalls.Path(conversationId)}/messages?afterSeq=0&limit=10", token);
+        var page = (await history.Content.ReadFromJsonAsync<HistoryResponse>(ApiCalls.Json))!;
+        var message = Assert.Single(page.Messages);
+        Assert.Equal(("http-retry-1", "over HTTP", alice, 1L), (message.ClientMsgId, message.Content!.Text, message.SenderId, page.LastSeq));
+    }
+
+    [Fact]
+    public async Task Incremental_sync_returns_exactly_the_conversations_changed_since()
+    {
+        var me = await fixture.NewUserAsync("me");
+        var peers = new[] { await fixture.NewUserAsync("p0"), await fixture.NewUserAsync("p1"), await fixture.NewUserAsync("p2") };
+        var token = (await fixture.LoginAsync(me)).AccessToken;
+        using var http = fixture.Http();
+        foreach (var peer in peers)
+        {
+            await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(GrainKeys.P2P(me, peer))}/messages", token, new SendBody(Ids.ClientMsgId(), new ContentBody(ContentType.Text, "hi")));
+        }
+
+        var all = await Eventually.ReturnsAsync(() => Sync(0), s => s.Conversations.Count == 3);
+        Assert.Equal(peers.Select(p => GrainKeys.P2P(me, p)).Order(), all.Conversations.Select(c => c.ConversationId).Order());
+
+        var peerToken = (await fixture.LoginAsync(peers[1])).AccessToken;
+        await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(GrainKeys.P2P(me, peers[1]))}/messages", peerToken, new SendBody(Ids.ClientMsgId(), new ContentBody(ContentType.Text, "reply")));
+        await http.CallAsync(HttpMethod.Patch, $"/api/conversations/{ApiCalls.Path(GrainKeys.P2P(me, peers[2]))}/settings", token, new SettingsBody(Pinned: true));
+
+        var changed = await Eventually.ReturnsAsync(() => Sync(all.Version), s => s.Conversations.Count == 2);
+        Assert.Equal([GrainKeys.P2P(me, peers[1]), GrainKeys.P2P(me, peers[2])], changed.Conversations.Select(c => c.ConversationId).Order());
+        var replied = changed.Conversations.Single(c => c.ConversationId == GrainKeys.P2P(me, peers[1]));
+        Assert.Equal((2L, 1L, "reply"), (replied.LastSeq, replied.Unread, replied.LastMessage!.Text));
+        Assert.Empty((await Sync(changed.Version)).Conversations);
+
+        async Task<SyncResponse> Sync(long since)
+        {
+            using var response = await http.CallAsync(HttpMethod.Get, $"/api/sync?sinceVersion={since}", token);
+            return (await response.Content.ReadFromJsonAsync<SyncResponse>(ApiCalls.Json))!;
+        }
+    }
+
+    [Fact]
+    public async Task Groups_are_created_and_managed_over_HTTP()
+    {
+        var owner = await fixture.NewUserAsync("owner");
+        var member = await fixture.NewUserAsync("member");
+        var newcomer = await fixture.NewUserAsync("newcomer");
+        var ownerToken = (await fixture.LoginAsync(owner)).AccessToken;
+        var memberToken = (await fixture.LoginAsync(member)).AccessToken;
+        using var http = fixture.Http();
+
+        using var created = await http.CallAsync(HttpMethod.Post, "/api/groups", ownerToken, new CreateGroupBody("Team", [member]));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var group = (await created.Content.ReadFromJsonAsync<GroupInfo>(ApiCalls.Json))!;
+        var path = $"/api/groups/{ApiCalls.Path(group.ConversationId)}";
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.CallAsync(HttpMethod.Post, $"{path}/members", memberToken, new MembersBody([newcomer]))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Post, $"{path}/members", ownerToken, new MembersBody([newcomer]))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Put, $"{path}/members/{member}/role", ownerToken, new RoleBody(GroupRole.Admin))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Put, $"{path}/announcement", memberToken, new AnnouncementBody("Welcome!"))).StatusCode);
+        using var members = await http.CallAsync(HttpMethod.Get, $"{path}/members", memberToken);
+        var list = (await members.Content.ReadFromJsonAsync<List<GroupMember>>(ApiCalls.Json))!;
+        Assert.Equal(
+            new[] { (owner, GroupRole.Owner), (member, GroupRole.Admin), (newcomer, GroupRole.Member) }.OrderBy(m => m.Item1, StringComparer.Ordinal),
+            list.Select(m => (m.UserId, m.Role)).OrderBy(m => m.UserId, StringComparer.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Post, $"{path}/leave", memberToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.CallAsync(HttpMethod.Get, path, memberToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_system_account_sends_a_notice_to_a_list_of_users_with_the_api_key()
+    {
+        var system = Ids.User("notices");
+        await fixture.CreateAccountAsync(system, AccountRole.System);
+        var users = new[] { await fixture.NewUserAsync("u0"), await fixture.NewUserAsync("u1") };
+        await using var u0Phone = await fixture.ConnectAsync(users[0]);
+        using var http = fixture.Http();
+        var body = new SystemSendBody(system, "notice-1", new ContentBody(ContentType.Text, "maintenance at 02:00"), ToUserIds: users, Class: MessageClass.Notification, CollapseKey: "maintenance");
+
+        var first = await SendAsync(body);
+        var retried = await SendAsync(body);
+
+        Assert.All(first.Results, r => Assert.Equal((SendStatus.Sent, 1L), (r.Status, r.Seq)));
+        Assert.All(retried.Results, r => Assert.Equal((SendStatus.Duplicate, 1L), (r.Status, r.Seq)));
+        Assert.Equal("maintenance at 02:00", Assert.Single(await u0Phone.TakeAsync(1)).Content.Text);
+
+        // Only system and robot accounts may send this way.
+        var plain = await fixture.NewUserAsync("plain");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/system/messages") { Content = JsonContent.Create(body with { FromUserId = plain }, options: ApiCalls.Json) };
+        request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(request)).StatusCode);
+
+        async Task<SystemSendResponse> SendAsync(SystemSendBody send)
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, "/api/system/messages") { Content = JsonContent.Create(send, options: ApiCalls.Json) };
+            message.Headers.Add("X-Api-Key", fixture.AdminApiKey);
+            using var response = await http.SendAsync(message);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<SystemSendResponse>(ApiCalls.Json))!;
+        }
+    }
+
+    [Fact]
+    public async Task The_OpenAPI_document_is_served_and_lists_the_api()
+    {
+        using var http = fixture.Http();
+        var document = await http.GetStringAsync("/openapi/v1.json");
+
+        Assert.Contains("/api/auth/login", document, StringComparison.Ordinal);
+        Assert.Contains("/api/conversations/{conversationId}/messages", document, StringComparison.Ordinal);
+        Assert.Contains("/api/sync", document, StringComparison.Ordinal);
+    }
+}
