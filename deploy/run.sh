@@ -58,6 +58,15 @@ if [ -z "${IM__Auth__SigningKey:-}" ]; then
   fi
   export IM__Auth__SigningKey="$(cat "$KEY_FILE")"
 fi
+if [ -z "${IM__Auth__AdminApiKey:-}" ]; then
+  ADMIN_KEY_FILE="$IM_DATA/dev/admin-api-key"
+  if [ ! -s "$ADMIN_KEY_FILE" ]; then
+    mkdir -p "$(dirname "$ADMIN_KEY_FILE")"
+    head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' > "$ADMIN_KEY_FILE"
+    chmod 600 "$ADMIN_KEY_FILE"
+  fi
+  export IM__Auth__AdminApiKey="$(cat "$ADMIN_KEY_FILE")"
+fi
 # Each host runs from its build output so that its appsettings.json is the content root's.
 (cd "Silo/bin/$CONFIGURATION/net10.0" && exec dotnet Silo.dll) >"$LOGS/silo.log" 2>&1 &
 SILO_PID=$!
@@ -74,12 +83,32 @@ for ((i = 0; i < 180; i++)); do
 done
 [ "$healthy" = 1 ] || die "the edge host did not become healthy in 180s (logs in $LOGS)"
 
+# Development accounts (DESIGN section 7). Creating one that exists answers 409, which is fine: run.sh may run again.
+seed() {
+  local body=$1 status
+  status=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST "$EDGE_URL/api/admin/accounts" \
+    -H "X-Api-Key: $IM__Auth__AdminApiKey" -H 'Content-Type: application/json' -d "$body")
+  case "$status" in 201|409) ;; *) log "seeding $body answered $status" ;; esac
+}
+for user in alice bob carol; do
+  seed "{\"userId\":\"$user\",\"displayName\":\"${user^}\",\"password\":\"demo\",\"roles\":[\"user\"]}"
+done
+for agent in agent1 agent2; do
+  seed "{\"userId\":\"$agent\",\"displayName\":\"${agent^}\",\"password\":\"demo\",\"roles\":[\"agent\"]}"
+done
+seed '{"userId":"demo-shop","displayName":"Demo Shop","password":null,"roles":["shop"]}'
+seed '{"userId":"echo-bot","displayName":"Echo Bot","password":null,"roles":["robot"]}'
+
 cat <<MSG
 
 Orleans.Im is running.
   Edge host (HTTP, /healthz):      $EDGE_URL   ($(curl -fsS -m 3 "$EDGE_URL/healthz"))
   Edge metrics:                    $EDGE_URL/metrics
   Edge host TCP (mobile protocol): 127.0.0.1:5090   (docs/PROTOCOL.md)
+  HTTP API (OpenAPI):              $EDGE_URL/openapi/v1.json
+  Dev accounts:                    alice, bob, carol (password demo); agent1, agent2 (demo); demo-shop; echo-bot
+  Dev admin API key (X-Api-Key):   $IM__Auth__AdminApiKey
+  Try:  curl -s -X POST $EDGE_URL/api/auth/login -H 'Content-Type: application/json' -d '{"userId":"alice","password":"demo"}'
   Silo dashboard:                  $SILO_URL/dashboard
   PostgreSQL:                      127.0.0.1:55432, database orleans_im (user postgres)
   Redis:                           127.0.0.1:56379

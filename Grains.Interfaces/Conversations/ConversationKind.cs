@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Orleans.Im.Conversations;
 
 /// <summary>What kind of conversation an id names; the prefix of the id says it.</summary>
@@ -5,6 +7,7 @@ namespace Orleans.Im.Conversations;
 public enum ConversationKind
 {
     /// <summary><c>p2p:{a}:{b}</c>: two users.</summary>
+    [JsonStringEnumMemberName("p2p")]
     P2P = 1,
 
     /// <summary><c>grp:{id}</c>: a group with an owner, admins and members.</summary>
