@@ -42,6 +42,7 @@ public static class EdgeHosting
         builder.Services.AddSingleton<SessionHub>();
         builder.Services.AddSingleton<TcpConnectionHandler>();
         builder.Services.AddSingleton<PasswordHashing>();
+        builder.Services.AddSingleton<UserSendRateLimiter>();
         builder.Services.AddSingleton<LoginRateLimiter>();
         builder.Services.AddSingleton<RevokedSessions>();
 

@@ -48,6 +48,12 @@ public sealed class EdgeOptions
     /// <summary>Push frame bodies from this size up are DEFLATE-compressed (when that makes them smaller).</summary>
     public int CompressFromBytes { get; set; } = 1024;
 
+    /// <summary>Messages per second one user may send over this edge, all conversations together; 0 turns it off.</summary>
+    public double UserSendRatePerSecond { get; set; } = 30;
+
+    /// <summary>Messages a user may send at once before <see cref="UserSendRatePerSecond"/> applies.</summary>
+    public int UserSendBurst { get; set; } = 100;
+
     /// <summary>The most events in one push frame.</summary>
     public int MaxEventsPerPush { get; set; } = 200;
 }

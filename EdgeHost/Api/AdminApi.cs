@@ -15,6 +15,7 @@ public static class AdminApi
         api.MapPost("/accounts", CreateAccountAsync);
         api.MapPost("/accounts/{userId}/disable", (string userId, IClusterClient cluster) => SetDisabledAsync(userId, true, cluster));
         api.MapPost("/accounts/{userId}/enable", (string userId, IClusterClient cluster) => SetDisabledAsync(userId, false, cluster));
+        api.MapPost("/accounts/{userId}/kick", KickAsync);
         return api;
     }
 
@@ -37,6 +38,12 @@ public static class AdminApi
         var status = await cluster.GetGrain<IAccountGrain>(body.UserId).CreateAsync(new NewAccount(body.DisplayName ?? "", hash, roles));
         return status == AccessStatus.Ok ? TypedResults.Created($"/api/users/{body.UserId}/profile") : ApiProblems.From(status);
     }
+
+    /// <summary>Ends every session of the account: all its devices are disconnected and must log in again.</summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> KickAsync(string userId, IClusterClient cluster) =>
+        GrainKeys.IsValidUserId(userId) && await cluster.GetGrain<IAccountGrain>(userId).EndAllSessionsAsync()
+            ? TypedResults.NoContent()
+            : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> SetDisabledAsync(string userId, bool disabled, IClusterClient cluster) =>
         GrainKeys.IsValidUserId(userId) && await cluster.GetGrain<IAccountGrain>(userId).SetDisabledAsync(disabled)

@@ -28,7 +28,7 @@ public static class ConversationsApi
         return api;
     }
 
-    public static async Task<Results<Ok<SendResponse>, ProblemHttpResult>> SendAsync(string conversationId, SendBody body, ClaimsPrincipal user, IClusterClient cluster)
+    public static async Task<Results<Ok<SendResponse>, ProblemHttpResult>> SendAsync(string conversationId, SendBody body, ClaimsPrincipal user, IClusterClient cluster, Sessions.UserSendRateLimiter rateLimiter)
     {
         ArgumentNullException.ThrowIfNull(body);
         if (!GrainKeys.TryParseConversation(conversationId, out _))
@@ -40,6 +40,11 @@ public static class ConversationsApi
         if (content is null)
         {
             return ApiProblems.Invalid("content is required (and a thumbnail must be base64)");
+        }
+
+        if (body.Class != MessageClass.Instant && !rateLimiter.TryAcquire(user.UserId()))
+        {
+            return ApiProblems.From(SendResult.Refused(SendStatus.RateLimited, "Sending too fast; slow down."));
         }
 
         var result = await cluster.GetGrain<IConversationGrain>(conversationId).SendAsync(

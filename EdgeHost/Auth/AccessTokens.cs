@@ -32,8 +32,9 @@ public sealed class AccessTokens
     /// <summary>Issues a token for a user's session.</summary>
     public string Issue(string userId, string sessionId)
     {
-        var expires = _time.GetUtcNow() + _lifetime;
-        var payload = JsonSerializer.SerializeToUtf8Bytes(new Payload(userId, sessionId, expires.ToUnixTimeSeconds()));
+        var now = _time.GetUtcNow();
+        var expires = now + _lifetime;
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new Payload(userId, sessionId, expires.ToUnixTimeSeconds(), now.ToUnixTimeMilliseconds()));
         var encoded = Base64Url.EncodeToString(payload);
         return encoded + "." + Base64Url.EncodeToString(Sign(encoded));
     }
@@ -86,7 +87,7 @@ public sealed class AccessTokens
         }
 
         var expires = DateTimeOffset.FromUnixTimeSeconds(payload.Exp);
-        return expires > _time.GetUtcNow() ? new AccessTokenClaims(payload.Sub, payload.Sid, expires) : null;
+        return expires > _time.GetUtcNow() ? new AccessTokenClaims(payload.Sub, payload.Sid, expires, DateTimeOffset.FromUnixTimeMilliseconds(payload.Iat)) : null;
     }
 
     private byte[] Sign(string encodedPayload) => HMACSHA256.HashData(_key, Encoding.ASCII.GetBytes(encodedPayload));
@@ -108,5 +109,5 @@ public sealed class AccessTokens
             : throw new InvalidOperationException($"Configuration '{AuthOptions.Section}:SigningKey' must be a base64 key of at least {MinKeyBytes} bytes (environment variable 'IM__Auth__SigningKey').");
     }
 
-    private sealed record Payload(string Sub, string Sid, long Exp);
+    private sealed record Payload(string Sub, string Sid, long Exp, long Iat);
 }

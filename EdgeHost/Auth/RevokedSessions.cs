@@ -28,9 +28,8 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
     public bool IsRevoked(AccessTokenClaims claims)
     {
         ArgumentNullException.ThrowIfNull(claims);
-        var issuedAt = claims.ExpiresAt - options.Value.AccessTokenLifetime;
         return _sessions.ContainsKey(claims.SessionId)
-            || (_users.TryGetValue(claims.UserId, out var allEndedAt) && issuedAt <= allEndedAt);
+            || (_users.TryGetValue(claims.UserId, out var allEndedAt) && claims.IssuedAt < allEndedAt);
     }
 
     /// <summary>Applies a revocation (also used directly by this edge's own logout, so it holds at once here).</summary>

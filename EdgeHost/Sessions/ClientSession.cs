@@ -8,7 +8,7 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// A signed-in device, transport-neutral: TCP and SignalR both call these, so the rules live in one place (and in the
 /// grains). The user id comes from the token, never from the client.
 /// </summary>
-public sealed class ClientSession(IClusterClient client, string userId, string sessionId, string deviceId, string platform)
+public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rateLimiter, string userId, string sessionId, string deviceId, string platform)
 {
     public string UserId { get; } = userId;
 
@@ -29,6 +29,11 @@ public sealed class ClientSession(IClusterClient client, string userId, string s
         if (content is null)
         {
             return Task.FromResult(SendResult.Refused(SendStatus.Invalid, "content is required"));
+        }
+
+        if (messageClass != MessageClass.Instant && !rateLimiter.TryAcquire(UserId))
+        {
+            return Task.FromResult(SendResult.Refused(SendStatus.RateLimited, "sending too fast; slow down"));
         }
 
         return Conversation(conversationId).SendAsync(new SendRequest(UserId, DeviceId, clientMsgId, content, messageClass,

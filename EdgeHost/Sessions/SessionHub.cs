@@ -9,7 +9,7 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// Opens and closes device sessions for every transport: checks the token, registers the device with its user grain
 /// (which then knows this edge holds it) and routes the user's pushes to it.
 /// </summary>
-public sealed class SessionHub(IClusterClient client, AccessTokens tokens, RevokedSessions revoked, UserStreamSubscriptions subscriptions, IOptions<EdgeOptions> options, TimeProvider time)
+public sealed class SessionHub(IClusterClient client, AccessTokens tokens, RevokedSessions revoked, UserStreamSubscriptions subscriptions, UserSendRateLimiter rateLimiter, IOptions<EdgeOptions> options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<OpenSession, IPushTarget> _open = new();
 
@@ -48,7 +48,7 @@ public sealed class SessionHub(IClusterClient client, AccessTokens tokens, Revok
             throw;
         }
 
-        var open = new OpenSession(new ClientSession(client, claims.UserId, claims.SessionId, deviceId, platform), attachment, this);
+        var open = new OpenSession(new ClientSession(client, rateLimiter, claims.UserId, claims.SessionId, deviceId, platform), attachment, this);
         _open[open] = target;
         return open;
     }

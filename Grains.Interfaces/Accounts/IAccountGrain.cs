@@ -23,6 +23,10 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("SetDisabled")]
     Task<bool> SetDisabledAsync(bool disabled);
 
+    /// <summary>Ends every session (kick all devices: they must log in again); false when there is no such account.</summary>
+    [Alias("EndAllSessions")]
+    Task<bool> EndAllSessionsAsync();
+
     /// <summary>Records a new login session; false when the account does not exist or is disabled.</summary>
     [Alias("StartSession")]
     Task<bool> StartSessionAsync(LoginSession session);

@@ -175,6 +175,17 @@ public sealed class AccountGrain(
     public Task<IReadOnlyList<string>> GetBlockedAsync() =>
         Task.FromResult<IReadOnlyList<string>>([.. state.State.Blocked.Order(StringComparer.Ordinal)]);
 
+    async Task<bool> IAccountGrain.EndAllSessionsAsync()
+    {
+        if (!state.State.Exists)
+        {
+            return false;
+        }
+
+        await EndAllSessionsAsync();
+        return true;
+    }
+
     private async Task EndAllSessionsAsync()
     {
         state.State.Sessions.Clear();

@@ -67,7 +67,8 @@ public sealed partial class UserGrain(
         ArgumentNullException.ThrowIfNull(profile);
         if (string.IsNullOrWhiteSpace(profile.DisplayName)
             || profile.DisplayName.Length > UserProfile.MaxDisplayNameLength
-            || profile.AvatarUrl?.Length > UserProfile.MaxAvatarUrlLength)
+            || profile.AvatarUrl?.Length > UserProfile.MaxAvatarUrlLength
+            || profile.Signature?.Length > UserProfile.MaxSignatureLength)
         {
             return false;
         }

@@ -138,6 +138,52 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized], new[] { anonymous.StatusCode, wrongKey.StatusCode, asUser.StatusCode });
     }
 
+    [Fact]
+    public async Task A_user_sending_faster_than_the_per_user_limit_gets_a_clear_error()
+    {
+        var limited = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Edge__UserSendRatePerSecond"] = "0.5",
+            ["IM__Edge__UserSendBurst"] = "3",
+        });
+        var alice = await fixture.NewUserAsync("alice");
+        var token = (await fixture.LoginAsync(alice, port: limited.Endpoints.HttpPort)).AccessToken;
+        using var http = fixture.Http(limited.Endpoints.HttpPort);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            // Different conversations: the limit is per user, across all of them.
+            using var response = await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(GrainKeys.P2P(alice, Ids.User("peer")))}/messages", token,
+                new SendBody(Ids.ClientMsgId(), new ContentBody(Messages.ContentType.Text, $"m{i}")));
+            statuses.Add(response.StatusCode);
+            if (i == 3)
+            {
+                Assert.Equal("rate_limited", await response.ProblemCodeAsync());
+            }
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
+    }
+
+    [Fact]
+    public async Task An_admin_kick_disconnects_every_device_of_the_user_who_can_log_in_again()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var login = await fixture.LoginAsync(alice);
+        using var http = fixture.Http();
+        using (var kick = new HttpRequestMessage(HttpMethod.Post, $"/api/admin/accounts/{alice}/kick"))
+        {
+            kick.Headers.Add("X-Api-Key", fixture.AdminApiKey);
+            Assert.Equal(HttpStatusCode.NoContent, (await http.SendAsync(kick)).StatusCode);
+        }
+
+        var status = await Eventually.ReturnsAsync(async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode, s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(2));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        var again = await fixture.LoginAsync(alice);
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", again.AccessToken)).StatusCode);
+    }
+
     private async Task<bool> Verify(string token)
     {
         using var http = fixture.Http();
