@@ -89,6 +89,7 @@ public static class EdgeHosting
         app.MapConversationsApi();
         app.MapGroupsApi();
         app.MapProfileApi();
+        app.MapFriendsApi();
         app.MapAdminApi();
         app.MapSystemApi();
         return app;

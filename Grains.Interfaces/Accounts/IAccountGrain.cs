@@ -54,6 +54,10 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("Unblock")]
     Task UnblockAsync(string userId);
 
+    /// <summary>True when this user blocks <paramref name="userId"/>.</summary>
+    [Alias("IsBlocking")]
+    Task<bool> IsBlockingAsync(string userId);
+
     /// <summary>The users this one blocks.</summary>
     [Alias("GetBlocked")]
     Task<IReadOnlyList<string>> GetBlockedAsync();

@@ -172,6 +172,8 @@ public sealed class AccountGrain(
         }
     }
 
+    public Task<bool> IsBlockingAsync(string userId) => Task.FromResult(state.State.Blocked.Contains(userId));
+
     public Task<IReadOnlyList<string>> GetBlockedAsync() =>
         Task.FromResult<IReadOnlyList<string>>([.. state.State.Blocked.Order(StringComparer.Ordinal)]);
 
