@@ -90,6 +90,7 @@ public static class EdgeHosting
         app.MapGroupsApi();
         app.MapProfileApi();
         app.MapFriendsApi();
+        app.MapDirectoryApi();
         app.MapAdminApi();
         app.MapSystemApi();
         return app;

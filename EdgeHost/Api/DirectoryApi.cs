@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orleans.Im.Directory;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.EdgeHost.Api;
+
+/// <summary>
+/// The organisation directory: <c>GET /api/org?updatedAfter=</c> for signed-in users (exactly the departments changed
+/// since the version of the previous answer, removals included); <c>/api/admin/org/departments</c> to edit it.
+/// </summary>
+public static class DirectoryApi
+{
+    public static IEndpointRouteBuilder MapDirectoryApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/org", async (IClusterClient cluster, long updatedAfter = 0) =>
+                TypedResults.Ok(await Directory(cluster).GetChangesAsync(updatedAfter)))
+            .RequireAuthorization(ApiPolicies.User).WithTags("Directory");
+        var admin = app.MapGroup("/api/admin/org/departments").RequireAuthorization(ApiPolicies.TrustedSystem).WithTags("Admin");
+        admin.MapPut("/{departmentId}", async Task<Results<NoContent, ProblemHttpResult>> (string departmentId, DepartmentBody body, IClusterClient cluster) =>
+            Answer(await Directory(cluster).PutAsync(departmentId, body?.Name ?? "", body?.ParentId, body?.MemberIds ?? [])));
+        admin.MapDelete("/{departmentId}", async Task<Results<NoContent, ProblemHttpResult>> (string departmentId, IClusterClient cluster) =>
+            Answer(await Directory(cluster).RemoveAsync(departmentId)));
+        return app;
+    }
+
+    private static IOrgDirectoryGrain Directory(IClusterClient cluster) => cluster.GetGrain<IOrgDirectoryGrain>(IOrgDirectoryGrain.DefaultKey);
+
+    private static Results<NoContent, ProblemHttpResult> Answer(AccessStatus status) =>
+        status == AccessStatus.Ok ? TypedResults.NoContent() : ApiProblems.From(status);
+}

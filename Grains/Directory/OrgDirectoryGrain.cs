@@ -1,0 +1,78 @@
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.Directory;
+
+/// <inheritdoc cref="IOrgDirectoryGrain"/>
+public sealed class OrgDirectoryGrain(
+    [PersistentState("directory", StorageNames.Grains)] IPersistentState<OrgDirectoryState> state) : Grain, IOrgDirectoryGrain
+{
+    /// <summary>Departments one directory may hold.</summary>
+    public const int MaxDepartments = 10_000;
+
+    /// <summary>Members of one department.</summary>
+    public const int MaxMembersPerDepartment = 5_000;
+
+    /// <summary>The longest department name, in characters.</summary>
+    public const int MaxNameLength = 100;
+
+    public async Task<AccessStatus> PutAsync(string departmentId, string name, string? parentId, IReadOnlyList<string> memberIds)
+    {
+        ArgumentNullException.ThrowIfNull(memberIds);
+        var departments = state.State.Departments;
+        if (!GrainKeys.IsValidId(departmentId) || string.IsNullOrWhiteSpace(name) || name.Length > MaxNameLength
+            || memberIds.Count > MaxMembersPerDepartment || memberIds.Any(m => !GrainKeys.IsValidUserId(m))
+            || (parentId is not null && (!departments.TryGetValue(parentId, out var parent) || parent.Removed || CreatesCycle(departmentId, parentId)))
+            || (!Live(departmentId) && departments.Values.Count(d => !d.Removed) >= MaxDepartments))
+        {
+            return AccessStatus.Invalid;
+        }
+
+        departments[departmentId] = new Department(departmentId, name.Trim(), parentId,
+            [.. memberIds.Distinct(StringComparer.Ordinal)], false, ++state.State.Version);
+        await state.WriteStateAsync();
+        return AccessStatus.Ok;
+    }
+
+    public async Task<AccessStatus> RemoveAsync(string departmentId)
+    {
+        if (!Live(departmentId))
+        {
+            return AccessStatus.NotFound;
+        }
+
+        if (state.State.Departments.Values.Any(d => !d.Removed && d.ParentId == departmentId))
+        {
+            return AccessStatus.Conflict;
+        }
+
+        state.State.Departments[departmentId] = state.State.Departments[departmentId] with { Removed = true, MemberIds = [], Version = ++state.State.Version };
+        await state.WriteStateAsync();
+        return AccessStatus.Ok;
+    }
+
+    public Task<DirectoryChanges> GetChangesAsync(long afterVersion)
+    {
+        var changed = afterVersion <= 0 || afterVersion > state.State.Version
+            ? state.State.Departments.Values.Where(d => !d.Removed)
+            : state.State.Departments.Values.Where(d => d.Version > afterVersion);
+        return Task.FromResult(new DirectoryChanges(state.State.Version, [.. changed.OrderBy(d => d.Version)]));
+    }
+
+    private bool Live(string departmentId) =>
+        state.State.Departments.TryGetValue(departmentId, out var department) && !department.Removed;
+
+    // A department may not end up under itself.
+    private bool CreatesCycle(string departmentId, string parentId)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (string? current = parentId; current is not null; current = state.State.Departments.GetValueOrDefault(current)?.ParentId)
+        {
+            if (current == departmentId || !seen.Add(current))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
