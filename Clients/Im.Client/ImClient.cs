@@ -161,6 +161,10 @@ public sealed partial class ImClient : IAsyncDisposable
     public Task TypingAsync(string conversationId) =>
         (_connection ?? throw new ImClientException("not connected")).WriteAsync(Op.Typing, NextRequestId(), new TypingRequest { ConversationId = conversationId });
 
+    /// <summary>An access token for the HTTP API issued over this connection (by default it dies with the connection).</summary>
+    public async Task<ConnectionToken> GetConnectionTokenAsync(CancellationToken cancellationToken = default) =>
+        ConnectionToken.Parser.ParseFrom(await RequestAsync(Op.ConnectionToken, new Google.Protobuf.WellKnownTypes.Empty(), Op.ConnectionTokenOk, cancellationToken));
+
     /// <summary>Round trip to the server; the server's clock in milliseconds.</summary>
     public async Task<long> PingAsync(CancellationToken cancellationToken = default) =>
         Pong.Parser.ParseFrom(await RequestAsync(Op.Ping, new Ping { ClientTimeMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, Op.Pong, cancellationToken)).ServerTimeMs;

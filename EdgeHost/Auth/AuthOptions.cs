@@ -23,6 +23,12 @@ public sealed class AuthOptions
     /// </summary>
     public string AdminApiKey { get; set; } = "";
 
+    /// <summary>
+    /// Whether access tokens issued over a long connection (TCP <c>CONNECTION_TOKEN</c>) die with that connection: each is
+    /// a session of its own, revoked everywhere when the connection closes. Otherwise they live as long as the login.
+    /// </summary>
+    public bool ConnectionTokensDieWithConnection { get; set; } = true;
+
     /// <summary>Failed logins per account per window before further attempts are refused.</summary>
     public int LoginFailuresPerAccount { get; set; } = 5;
 

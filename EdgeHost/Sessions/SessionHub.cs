@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Orleans.Im.Accounts;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Auth;
 using Orleans.Im.Users;
@@ -9,7 +11,15 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// Opens and closes device sessions for every transport: checks the token, registers the device with its user grain
 /// (which then knows this edge holds it) and routes the user's pushes to it.
 /// </summary>
-public sealed class SessionHub(IClusterClient client, AccessTokens tokens, RevokedSessions revoked, UserStreamSubscriptions subscriptions, UserSendRateLimiter rateLimiter, IOptions<EdgeOptions> options, TimeProvider time)
+public sealed class SessionHub(
+    IClusterClient client,
+    AccessTokens tokens,
+    RevokedSessions revoked,
+    UserStreamSubscriptions subscriptions,
+    UserSendRateLimiter rateLimiter,
+    IOptions<EdgeOptions> options,
+    IOptions<AuthOptions> authOptions,
+    TimeProvider time)
 {
     private readonly ConcurrentDictionary<OpenSession, IPushTarget> _open = new();
 
@@ -53,9 +63,44 @@ public sealed class SessionHub(IClusterClient client, AccessTokens tokens, Revok
         return open;
     }
 
+    /// <summary>
+    /// An access token for the HTTP API, issued over a long connection. By default it names a session of its own that
+    /// ends (and is revoked everywhere) when the connection closes; otherwise it names the login session.
+    /// </summary>
+    public async Task<(string Token, DateTimeOffset ExpiresAt, bool BoundToConnection)> IssueConnectionTokenAsync(OpenSession open)
+    {
+        ArgumentNullException.ThrowIfNull(open);
+        var now = time.GetUtcNow();
+        var expiresAt = now + authOptions.Value.AccessTokenLifetime;
+        var session = open.Session;
+        if (!authOptions.Value.ConnectionTokensDieWithConnection)
+        {
+            return (tokens.Issue(session.UserId, session.SessionId), expiresAt, false);
+        }
+
+        // A session of its own, with no usable refresh token: it lives exactly as long as this connection.
+        var sessionId = "c-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
+        var unusable = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+        if (!await client.GetGrain<IAccountGrain>(session.UserId).StartSessionAsync(
+                new LoginSession(sessionId, session.DeviceId, session.Platform, unusable, expiresAt, now)))
+        {
+            throw new InvalidOperationException("the account cannot start a session");
+        }
+
+        open.BindSession(sessionId);
+        return (tokens.Issue(session.UserId, sessionId), expiresAt, true);
+    }
+
     private async Task CloseAsync(OpenSession open, ClientSession session, IAsyncDisposable attachment)
     {
         _open.TryRemove(open, out _);
+        foreach (var bound in open.BoundSessions)
+        {
+            // Refused here at once; the account's broadcast tells the other edges.
+            revoked.Apply(new SessionRevoked(session.UserId, bound, time.GetUtcNow()));
+            await client.GetGrain<IAccountGrain>(session.UserId).EndSessionAsync(bound);
+        }
+
         await attachment.DisposeAsync();
         await client.GetGrain<IUserGrain>(session.UserId).DisconnectDeviceAsync(session.DeviceId);
     }
@@ -63,9 +108,15 @@ public sealed class SessionHub(IClusterClient client, AccessTokens tokens, Revok
     /// <summary>A session and what to undo when it ends.</summary>
     public sealed class OpenSession(ClientSession session, IAsyncDisposable attachment, SessionHub hub) : IAsyncDisposable
     {
+        private readonly ConcurrentQueue<string> _boundSessions = new();
         private int _closed;
 
         public ClientSession Session { get; } = session;
+
+        /// <summary>Sessions that end with this connection (tokens issued over it).</summary>
+        public IEnumerable<string> BoundSessions => _boundSessions;
+
+        internal void BindSession(string sessionId) => _boundSessions.Enqueue(sessionId);
 
         public ValueTask DisposeAsync() =>
             Interlocked.Exchange(ref _closed, 1) == 0 ? new ValueTask(hub.CloseAsync(this, Session, attachment)) : ValueTask.CompletedTask;

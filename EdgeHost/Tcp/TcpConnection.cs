@@ -236,6 +236,7 @@ public sealed partial class TcpConnection : IPushTarget
                 V1.Op.Edit => await ResultAsync(header.RequestId, V1.EditRequest.Parser.ParseFrom(body), r => Session!.EditAsync(r.ConversationId, r.Seq, ProtoMapper.ToDomain(r.Content))),
                 V1.Op.Delete => await ResultAsync(header.RequestId, V1.DeleteRequest.Parser.ParseFrom(body), r => Session!.DeleteForSelfAsync(r.ConversationId, r.Seq)),
                 V1.Op.Typing => await TypingAsync(header.RequestId, V1.TypingRequest.Parser.ParseFrom(body)),
+                V1.Op.ConnectionToken => await ConnectionTokenAsync(header.RequestId),
                 V1.Op.Logout => false,
                 _ => await FailAsync(header.RequestId, V1.ErrorCode.UnknownOperation, $"unknown operation {header.Operation}"),
             };
@@ -280,6 +281,17 @@ public sealed partial class TcpConnection : IPushTarget
             HeartbeatSeconds = (uint)_options.HeartbeatInterval.TotalSeconds,
             IdleTimeoutSeconds = (uint)_options.IdleTimeout.TotalSeconds,
             MaxFrameBytes = (uint)_options.MaxFrameBytes,
+        });
+    }
+
+    private async Task<bool> ConnectionTokenAsync(uint requestId)
+    {
+        var (token, expiresAt, bound) = await _sessions.IssueConnectionTokenAsync(_open!);
+        return Reply(V1.Op.ConnectionTokenOk, requestId, new V1.ConnectionToken
+        {
+            AccessToken = token,
+            ExpiresAtMs = expiresAt.ToUnixTimeMilliseconds(),
+            BoundToConnection = bound,
         });
     }
 

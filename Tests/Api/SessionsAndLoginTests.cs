@@ -184,6 +184,37 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", again.AccessToken)).StatusCode);
     }
 
+    [Fact]
+    public async Task A_token_issued_over_a_long_connection_dies_with_that_connection()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var login = await fixture.LoginAsync(alice);
+        using var http = fixture.Http();
+        string connectionToken;
+        var device = new Client.ImClient(new Client.ImClientOptions
+        {
+            Port = fixture.TcpPort,
+            TokenProvider = _ => Task.FromResult(login.AccessToken),
+            DeviceId = "phone",
+        });
+        await using (device)
+        {
+            await device.ConnectAsync();
+            var issued = await device.GetConnectionTokenAsync();
+            Assert.True(issued.BoundToConnection);
+            connectionToken = issued.AccessToken;
+            Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", connectionToken)).StatusCode);
+            Assert.True(await Verify(connectionToken));
+        }
+
+        var status = await Eventually.ReturnsAsync(async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", connectionToken)).StatusCode, s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(2));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.False(await Verify(connectionToken));
+
+        // The login itself lives on.
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode);
+    }
+
     private async Task<bool> Verify(string token)
     {
         using var http = fixture.Http();
