@@ -71,6 +71,7 @@ public static class EdgeHosting
 
         // After the cluster client: hosted services start in order, so the revocation listener starts once connected.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedSessions>());
+        builder.Services.AddHostedService<EdgeStatsReporter>();
         return builder;
     }
 

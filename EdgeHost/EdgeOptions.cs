@@ -54,6 +54,9 @@ public sealed class EdgeOptions
     /// <summary>Messages a user may send at once before <see cref="UserSendRatePerSecond"/> applies.</summary>
     public int UserSendBurst { get; set; } = 100;
 
+    /// <summary>How often this edge reports its connections and users to the cluster stats.</summary>
+    public TimeSpan StatsReportInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The most events in one push frame.</summary>
     public int MaxEventsPerPush { get; set; } = 200;
 }

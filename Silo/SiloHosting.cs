@@ -4,6 +4,7 @@ using Orleans.Configuration;
 using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Orleans.Im.Conversations;
+using Orleans.Im.Silo.Stats;
 using Orleans.Im.Silo.Storage;
 using Orleans.Im.Users;
 using Orleans.Im.Streams;
@@ -38,6 +39,8 @@ public static class SiloHosting
         builder.Services.Configure<ConversationOptions>(configuration.GetSection(ConversationOptions.Section));
         builder.Services.Configure<UserOptions>(configuration.GetSection(UserOptions.Section));
         builder.Services.Configure<GroupCommitOptions>(configuration.GetSection(GroupCommitOptions.Section));
+        builder.Services.Configure<StatsOptions>(configuration.GetSection(StatsOptions.Section));
+        builder.Services.AddHostedService<SiloStatsReporter>();
         builder.Services.AddImGrains();
 
         // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.

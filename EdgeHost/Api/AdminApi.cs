@@ -3,10 +3,11 @@ using Orleans.Im.Accounts;
 using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.EdgeHost.Auth;
 using Orleans.Im.Messages;
+using Orleans.Im.Stats;
 
 namespace Orleans.Im.EdgeHost.Api;
 
-/// <summary><c>/api/admin</c> (API key): create, disable and enable accounts of every role.</summary>
+/// <summary><c>/api/admin</c> (API key): create, disable, enable and kick accounts of every role; cluster stats.</summary>
 public static class AdminApi
 {
     public static RouteGroupBuilder MapAdminApi(this IEndpointRouteBuilder app)
@@ -16,6 +17,8 @@ public static class AdminApi
         api.MapPost("/accounts/{userId}/disable", (string userId, IClusterClient cluster) => SetDisabledAsync(userId, true, cluster));
         api.MapPost("/accounts/{userId}/enable", (string userId, IClusterClient cluster) => SetDisabledAsync(userId, false, cluster));
         api.MapPost("/accounts/{userId}/kick", KickAsync);
+        api.MapGet("/stats", async (IClusterClient cluster) =>
+            TypedResults.Ok(await cluster.GetGrain<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).GetAsync()));
         return api;
     }
 

@@ -45,6 +45,10 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly GroupCommitter<ChatMessage, AppendOutcome> _appends;
+    private long _appended;
+
+    /// <summary>Messages this silo stored since it started.</summary>
+    public long AppendedCount => Interlocked.Read(ref _appended);
 
     public PostgresMessageLog(NpgsqlDataSource dataSource, GroupCommitOptions options)
     {
@@ -118,6 +122,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         {
             if (inserted.Contains((conversation[i], seq[i], sender[i], clientMsgId[i])))
             {
+                Interlocked.Increment(ref _appended);
                 outcomes[i] = new AppendOutcome(AppendStatus.Appended, seq[i], batch[i].ServerTime);
             }
             else

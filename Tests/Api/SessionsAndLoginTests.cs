@@ -215,6 +215,32 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode);
     }
 
+    [Fact]
+    public async Task Admin_stats_report_silos_edges_connections_and_messages_per_minute()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        await using var phone = await fixture.ConnectAsync(alice);
+        for (var i = 0; i < 5; i++)
+        {
+            await phone.SendTextAsync(GrainKeys.P2P(alice, bob), $"m{i}");
+        }
+
+        using var http = fixture.Http();
+        var stats = await Eventually.ReturnsAsync(async () =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/admin/stats");
+            request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
+            using var response = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<Stats.ClusterStats>(ApiCalls.Json))!;
+        }, s => s.MessagesPerMinute >= 5 && s.Connections >= 1, TimeSpan.FromSeconds(10));
+
+        Assert.True(stats.Silos >= 1 && stats.EdgeHosts >= 1, $"{stats}");
+        Assert.True(stats.Connections >= 1 && stats.OnlineUsers >= 1, $"{stats}");
+        Assert.True(stats.MessagesPerMinute >= 5, $"{stats}");
+    }
+
     private async Task<bool> Verify(string token)
     {
         using var http = fixture.Http();

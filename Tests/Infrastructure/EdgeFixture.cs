@@ -49,6 +49,7 @@ public sealed class EdgeFixture : IAsyncLifetime
             // Edge tests send as fast as acks come back.
             ["IM__Conversations__SendRatePerSecond"] = "100000",
             ["IM__Conversations__SendBurst"] = "100000",
+            ["IM__Stats__ReportInterval"] = "00:00:01",
         });
         Edge = await Cluster.StartEdgeAsync(new Dictionary<string, string>
         {
@@ -60,6 +61,7 @@ public sealed class EdgeFixture : IAsyncLifetime
             // Load-style tests send as fast as acks come back; the per-user limit has its own test and edge host.
             ["IM__Edge__UserSendRatePerSecond"] = "100000",
             ["IM__Edge__UserSendBurst"] = "100000",
+            ["IM__Edge__StatsReportInterval"] = "00:00:01",
             ["IM__Edge__MaxFrameBytes"] = MaxFrameBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }.Concat(AuthSettings).ToDictionary());
         Orleans = await Cluster.ConnectClientAsync();

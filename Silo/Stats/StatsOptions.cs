@@ -1,0 +1,9 @@
+namespace Orleans.Im.Silo.Stats;
+
+/// <summary>How often the silo reports its figures to the cluster stats grain. Bound from <c>IM:Stats</c>.</summary>
+public sealed class StatsOptions
+{
+    public const string Section = "IM:Stats";
+
+    public TimeSpan ReportInterval { get; set; } = TimeSpan.FromSeconds(10);
+}
