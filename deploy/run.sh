@@ -96,7 +96,9 @@ done
 for agent in agent1 agent2; do
   seed "{\"userId\":\"$agent\",\"displayName\":\"${agent^}\",\"password\":\"demo\",\"roles\":[\"agent\"]}"
 done
-seed '{"userId":"demo-shop","displayName":"Demo Shop","password":null,"roles":["shop"]}'
+status=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST "$EDGE_URL/api/admin/shops" -H "X-Api-Key: $IM__Auth__AdminApiKey" \
+  -H 'Content-Type: application/json' -d '{"shopId":"demo-shop","displayName":"Demo Shop","agentIds":["agent1","agent2"]}')
+case "$status" in 201|409) ;; *) log "seeding demo-shop answered $status" ;; esac
 seed '{"userId":"echo-bot","displayName":"Echo Bot","password":null,"roles":["robot"]}'
 
 cat <<MSG

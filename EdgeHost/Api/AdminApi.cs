@@ -17,6 +17,16 @@ public static class AdminApi
         api.MapPost("/accounts/{userId}/disable", (string userId, IClusterClient cluster) => SetDisabledAsync(userId, true, cluster));
         api.MapPost("/accounts/{userId}/enable", (string userId, IClusterClient cluster) => SetDisabledAsync(userId, false, cluster));
         api.MapPost("/accounts/{userId}/kick", KickAsync);
+        api.MapPost("/shops", CreateShopAsync);
+        api.MapPut("/shops/{shopId}/agents", async Task<Results<NoContent, ProblemHttpResult>> (string shopId, AgentsBody body, IClusterClient cluster) =>
+        {
+            var status = GrainKeys.IsValidUserId(shopId)
+                ? await cluster.GetGrain<IAccountGrain>(shopId).SetAgentsAsync(body?.AgentIds ?? [])
+                : AccessStatus.NotFound;
+            return status == AccessStatus.Ok ? TypedResults.NoContent() : ApiProblems.From(status);
+        });
+        api.MapGet("/shops/{shopId}/agents", async (string shopId, IClusterClient cluster) =>
+            TypedResults.Ok(GrainKeys.IsValidUserId(shopId) ? await cluster.GetGrain<IAccountGrain>(shopId).GetAgentsAsync() : []));
         api.MapGet("/stats", async (IClusterClient cluster) =>
             TypedResults.Ok(await cluster.GetGrain<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).GetAsync()));
         return api;
@@ -40,6 +50,28 @@ public static class AdminApi
         var roles = body.Roles is { Count: > 0 } given ? given : [AccountRole.User];
         var status = await cluster.GetGrain<IAccountGrain>(body.UserId).CreateAsync(new NewAccount(body.DisplayName ?? "", hash, roles));
         return status == AccessStatus.Ok ? TypedResults.Created($"/api/users/{body.UserId}/profile") : ApiProblems.From(status);
+    }
+
+    /// <summary>Creates a shop account (no password: nobody logs in as a shop) with its agents, which must exist as agent accounts.</summary>
+    public static async Task<Results<Created, ProblemHttpResult>> CreateShopAsync(CreateShopBody body, IClusterClient cluster)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (!GrainKeys.IsValidUserId(body.ShopId))
+        {
+            return ApiProblems.Invalid("shopId must be 1-64 of A-Z a-z 0-9 - _ .");
+        }
+
+        var shop = cluster.GetGrain<IAccountGrain>(body.ShopId);
+        var created = await shop.CreateAsync(new NewAccount(body.DisplayName ?? "", null, [AccountRole.Shop]));
+        if (created != AccessStatus.Ok)
+        {
+            return ApiProblems.From(created);
+        }
+
+        var agents = await shop.SetAgentsAsync(body.AgentIds ?? []);
+        return agents == AccessStatus.Ok
+            ? TypedResults.Created($"/api/admin/shops/{body.ShopId}/agents")
+            : ApiProblems.Invalid("every agent must be an existing agent account (the shop was created without agents)");
     }
 
     /// <summary>Ends every session of the account: all its devices are disconnected and must log in again.</summary>

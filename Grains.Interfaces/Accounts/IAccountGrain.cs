@@ -54,6 +54,17 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("Unblock")]
     Task UnblockAsync(string userId);
 
+    /// <summary>
+    /// A shop account: replaces the agents who answer for it (each must be an agent account). <c>NotFound</c> when this is
+    /// not a shop, <c>Invalid</c> when an agent is not an agent account.
+    /// </summary>
+    [Alias("SetAgents")]
+    Task<Messages.AccessStatus> SetAgentsAsync(IReadOnlyList<string> agentIds);
+
+    /// <summary>A shop account's agents (empty for other accounts).</summary>
+    [Alias("GetAgents")]
+    Task<IReadOnlyList<string>> GetAgentsAsync();
+
     /// <summary>True when this user blocks <paramref name="userId"/>.</summary>
     [Alias("IsBlocking")]
     Task<bool> IsBlockingAsync(string userId);

@@ -172,6 +172,32 @@ public sealed class AccountGrain(
         }
     }
 
+    public async Task<AccessStatus> SetAgentsAsync(IReadOnlyList<string> agentIds)
+    {
+        ArgumentNullException.ThrowIfNull(agentIds);
+        if (!state.State.Exists || !state.State.Roles.Contains(AccountRole.Shop))
+        {
+            return AccessStatus.NotFound;
+        }
+
+        var agents = agentIds.Distinct(StringComparer.Ordinal).ToList();
+        foreach (var agentId in agents)
+        {
+            if (!GrainKeys.IsValidUserId(agentId)
+                || await GrainFactory.GetGrain<IAccountGrain>(agentId).GetCredentialsAsync() is not { } agent
+                || !agent.Roles.Contains(AccountRole.Agent))
+            {
+                return AccessStatus.Invalid;
+            }
+        }
+
+        state.State.Agents = agents;
+        await state.WriteStateAsync();
+        return AccessStatus.Ok;
+    }
+
+    public Task<IReadOnlyList<string>> GetAgentsAsync() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Agents]);
+
     public Task<bool> IsBlockingAsync(string userId) => Task.FromResult(state.State.Blocked.Contains(userId));
 
     public Task<IReadOnlyList<string>> GetBlockedAsync() =>

@@ -24,4 +24,8 @@ public sealed class AccountState
 
     [Id(6)]
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Shop accounts: the agents who answer for the shop.</summary>
+    [Id(7)]
+    public List<string> Agents { get; set; } = [];
 }

@@ -241,6 +241,32 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         Assert.True(stats.MessagesPerMinute >= 5, $"{stats}");
     }
 
+    [Fact]
+    public async Task The_admin_api_creates_a_shop_with_its_agents_and_refuses_agents_that_are_not_agent_accounts()
+    {
+        var agent = Ids.User("agent");
+        await fixture.CreateAccountAsync(agent, Accounts.AccountRole.Agent);
+        var notAnAgent = await fixture.NewUserAsync("user");
+        var shop = Ids.User("shop");
+        using var http = fixture.Http();
+
+        Assert.Equal(HttpStatusCode.Created, await Admin(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "Shop", [agent])));
+        Assert.Equal(HttpStatusCode.BadRequest, await Admin(HttpMethod.Put, $"/api/admin/shops/{shop}/agents", new AgentsBody([agent, notAnAgent])));
+        Assert.Equal(HttpStatusCode.NotFound, await Admin(HttpMethod.Put, $"/api/admin/shops/{notAnAgent}/agents", new AgentsBody([agent])));
+        using var agents = new HttpRequestMessage(HttpMethod.Get, $"/api/admin/shops/{shop}/agents");
+        agents.Headers.Add("X-Api-Key", fixture.AdminApiKey);
+        using var response = await http.SendAsync(agents);
+        Assert.Equal([agent], await response.Content.ReadFromJsonAsync<List<string>>(ApiCalls.Json));
+
+        async Task<HttpStatusCode> Admin(HttpMethod method, string path, object body)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body, body.GetType(), options: ApiCalls.Json) };
+            request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
+            using var answer = await http.SendAsync(request);
+            return answer.StatusCode;
+        }
+    }
+
     private async Task<bool> Verify(string token)
     {
         using var http = fixture.Http();
