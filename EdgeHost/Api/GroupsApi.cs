@@ -14,6 +14,7 @@ public static class GroupsApi
     {
         var api = app.MapGroup("/api/groups").RequireAuthorization(ApiPolicies.User).WithTags("Groups");
         api.MapPost("/", CreateAsync);
+        api.MapGet("/", ListAsync);
         api.MapGet("/{conversationId}", (string conversationId, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.GetGroupAsync(user.UserId())));
         api.MapGet("/{conversationId}/members", MembersAsync);
@@ -40,6 +41,17 @@ public static class GroupsApi
             ? TypedResults.Created($"/api/groups/{Uri.EscapeDataString(conversationId)}", group)
             : ApiProblems.Problem(result.Status == AccessStatus.Invalid ? StatusCodes.Status400BadRequest : StatusCodes.Status503ServiceUnavailable,
                 result.Status == AccessStatus.Invalid ? "invalid_request" : "unavailable", result.Error ?? "could not create the group");
+    }
+
+    /// <summary>The caller's groups, as members see them (the conversation entries come with <c>/api/sync</c>).</summary>
+    public static async Task<Ok<List<GroupInfo>>> ListAsync(ClaimsPrincipal user, IClusterClient cluster)
+    {
+        var userId = user.UserId();
+        var entries = await cluster.GetGrain<Users.IUserGrain>(userId).SyncAsync(0);
+        var groups = await Task.WhenAll(entries.Changed
+            .Where(e => e.Kind == ConversationKind.Group && !e.Removed)
+            .Select(e => cluster.GetGrain<IConversationGrain>(e.ConversationId).GetGroupAsync(userId)));
+        return TypedResults.Ok(groups.Where(g => g.Status == AccessStatus.Ok && g.Group is not null).Select(g => g.Group!).OrderBy(g => g.Name, StringComparer.Ordinal).ToList());
     }
 
     public static async Task<Results<Ok<IReadOnlyList<GroupMember>>, ProblemHttpResult>> MembersAsync(string conversationId, ClaimsPrincipal user, IClusterClient cluster)

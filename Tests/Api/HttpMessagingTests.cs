@@ -97,7 +97,17 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
         Assert.Equal(
             new[] { (owner, GroupRole.Owner), (member, GroupRole.Admin), (newcomer, GroupRole.Member) }.OrderBy(m => m.Item1, StringComparer.Ordinal),
             list.Select(m => (m.UserId, m.Role)).OrderBy(m => m.UserId, StringComparer.Ordinal));
+        using (var mine = await http.CallAsync(HttpMethod.Get, "/api/groups", memberToken))
+        {
+            Assert.Equal([group.ConversationId], (await mine.Content.ReadFromJsonAsync<List<GroupInfo>>(ApiCalls.Json))!.Select(g => g.ConversationId));
+        }
+
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Post, $"{path}/leave", memberToken)).StatusCode);
+        using (var none = await http.CallAsync(HttpMethod.Get, "/api/groups", memberToken))
+        {
+            Assert.Empty((await none.Content.ReadFromJsonAsync<List<GroupInfo>>(ApiCalls.Json))!);
+        }
+
         Assert.Equal(HttpStatusCode.NotFound, (await http.CallAsync(HttpMethod.Get, path, memberToken)).StatusCode);
     }
 
