@@ -10,7 +10,9 @@ using Orleans.Im.EdgeHost.Auth;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.EdgeHost.Tcp;
 using Orleans.Im.EdgeHost.Cluster;
+using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Health;
+using Orleans.Im.EdgeHost.Hubs;
 using Orleans.Im.EdgeHost.Metrics;
 using Orleans.Im.Streams;
 using StackExchange.Redis;
@@ -56,6 +58,15 @@ public static class EdgeHosting
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
+        builder.Services.AddSignalR(hub =>
+            {
+                // Keep-alives from the server every 15 s; a client silent for the idle timeout is dropped (the TCP rule).
+                hub.KeepAliveInterval = TimeSpan.FromSeconds(15);
+                hub.ClientTimeoutInterval = edgeOptions.IdleTimeout;
+                hub.MaximumReceiveMessageSize = edgeOptions.MaxFrameBytes;
+            })
+            .AddJsonProtocol(json => json.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)))
+            .AddMessagePackProtocol(messagePack => messagePack.SerializerOptions = HubMessagePack.Options);
 
         var redis = configuration["IM:Redis:ConnectionString"] is { Length: > 0 } value
             ? value
@@ -81,6 +92,7 @@ public static class EdgeHosting
     /// <summary>Maps the edge host's endpoints.</summary>
     public static WebApplication MapImEdge(this WebApplication app)
     {
+        app.UseHubOriginCheck(app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value);
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHealthApi();
@@ -92,6 +104,7 @@ public static class EdgeHosting
         app.MapProfileApi();
         app.MapFriendsApi();
         app.MapDirectoryApi();
+        app.MapHub<ChatHub>(ChatHub.Path);
         app.MapAdminApi();
         app.MapSystemApi();
         return app;

@@ -57,6 +57,9 @@ public sealed class EdgeOptions
     /// <summary>How often this edge reports its connections and users to the cluster stats.</summary>
     public TimeSpan StatsReportInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>Origins (scheme://host:port) allowed to open the chat hub besides the edge's own, e.g. a web app's site.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
     /// <summary>The most events in one push frame.</summary>
     public int MaxEventsPerPush { get; set; } = 200;
 }

@@ -1,0 +1,128 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using Orleans.Im.EdgeHost.Api;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.EdgeHost.Auth;
+using Orleans.Im.EdgeHost.Sessions;
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.EdgeHost.Hubs;
+
+/// <summary>
+/// The web chat hub at <c>/hubs/chat</c> (JSON and MessagePack): the TCP protocol's operations over SignalR, through the
+/// same session layer, so the rules are the same. The access token comes as <c>access_token</c> (WebSockets) or in the
+/// Authorization header; the device id as <c>deviceId</c> in the query.
+/// </summary>
+[Authorize(Policy = ApiPolicies.User)]
+public sealed class ChatHub(SessionHub sessions, IHubContext<ChatHub, IChatClient> hubContext, IOptions<EdgeOptions> options, TimeProvider time)
+    : Hub<IChatClient>
+{
+    public const string Path = "/hubs/chat";
+    private const string SessionKey = "im.session";
+    private const string TargetKey = "im.target";
+
+    public override async Task OnConnectedAsync()
+    {
+        var user = Context.User!;
+        var claims = new AccessTokenClaims(user.UserId(), user.SessionId(), DateTimeOffset.MaxValue, DateTimeOffset.MinValue);
+        var deviceId = Context.GetHttpContext()?.Request.Query["deviceId"].ToString() is { Length: > 0 } given && GrainKeys.IsValidId(given)
+            ? given
+            : "web-" + Context.ConnectionId[..Math.Min(12, Context.ConnectionId.Length)].Replace('+', '-').Replace('/', '_');
+        var target = new SignalRPushTarget(hubContext, Context, claims.UserId, deviceId, options.Value, time);
+        Context.Items[TargetKey] = target;
+        Context.Items[SessionKey] = await sessions.OpenAsync(claims, deviceId, "web", target);
+        await base.OnConnectedAsync();
+    }
+
+    public override async Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (Context.Items.TryGetValue(SessionKey, out var open) && open is SessionHub.OpenSession session)
+        {
+            await session.DisposeAsync();
+        }
+
+        if (Context.Items.TryGetValue(TargetKey, out var target) && target is SignalRPushTarget push)
+        {
+            await push.DisposeAsync();
+        }
+
+        await base.OnDisconnectedAsync(exception);
+    }
+
+    /// <summary>Sends a message; idempotent by <c>clientMsgId</c>.</summary>
+    public async Task<HubSendResult> Send(string conversationId, SendBody message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var result = await Session.SendAsync(conversationId, message.ClientMsgId ?? "", ApiMapper.ToDomain(message.Content),
+            message.Class ?? MessageClass.Persistent, message.CollapseKey);
+        return result.IsAccepted
+            ? new HubSendResult(message.ClientMsgId ?? "", result.Seq, result.ServerTime, result.Status == SendStatus.Duplicate, null)
+            : new HubSendResult(message.ClientMsgId ?? "", 0, null, false, ErrorCode(result.Status));
+    }
+
+    /// <summary>History: the oldest <paramref name="limit"/> after <paramref name="afterSeq"/>, or the newest before <paramref name="beforeSeq"/>.</summary>
+    public async Task<HubResult> Pull(string conversationId, long afterSeq, long? beforeSeq, int limit)
+    {
+        var result = await Session.PullAsync(conversationId, new PullRequest(afterSeq, beforeSeq, limit <= 0 ? 50 : Math.Min(limit, MessageLimits.MaxPullLimit)));
+        return result.Status == AccessStatus.Ok
+            ? new HubResult(null, History: new HistoryResponse([.. result.Messages.Select(ApiMapper.ToView)], result.LastSeq))
+            : new HubResult(ErrorCode(result.Status));
+    }
+
+    /// <summary>Exactly the conversation entries changed since <paramref name="sinceVersion"/>.</summary>
+    public async Task<SyncResponse> Sync(long sinceVersion)
+    {
+        var result = await Session.SyncAsync(sinceVersion);
+        return new SyncResponse(result.Version, [.. result.Changed.Select(ApiMapper.ToView)]);
+    }
+
+    public async Task<HubResult> MarkRead(string conversationId, long seq)
+    {
+        var (status, entry) = await Session.MarkReadAsync(conversationId, seq);
+        return new HubResult(status == AccessStatus.Ok ? null : ErrorCode(status), entry is null ? null : ApiMapper.ToView(entry));
+    }
+
+    public async Task<HubResult> Recall(string conversationId, long seq) =>
+        Result(await Session.RecallAsync(conversationId, seq));
+
+    public async Task<HubResult> Edit(string conversationId, long seq, ContentBody content) =>
+        Result(await Session.EditAsync(conversationId, seq, ApiMapper.ToDomain(content)));
+
+    public async Task<HubResult> Delete(string conversationId, long seq) =>
+        Result(await Session.DeleteForSelfAsync(conversationId, seq));
+
+    /// <summary>Tells the other members' online devices this user is typing; never stored.</summary>
+    public async Task<HubResult> Typing(string conversationId)
+    {
+        var result = await Session.TypingAsync(conversationId);
+        return new HubResult(result.IsAccepted ? null : ErrorCode(result.Status));
+    }
+
+    private ClientSession Session =>
+        Context.Items.TryGetValue(SessionKey, out var open) && open is SessionHub.OpenSession session
+            ? session.Session
+            : throw new HubException("no session");
+
+    private static HubResult Result(AccessStatus status) => new(status == AccessStatus.Ok ? null : ErrorCode(status));
+
+    // The same stable codes as the HTTP API's problem details.
+    private static string ErrorCode(SendStatus status) => status switch
+    {
+        SendStatus.NoAccess => "not_found",
+        SendStatus.Blocked => "blocked",
+        SendStatus.TooLarge => "too_large",
+        SendStatus.RateLimited => "rate_limited",
+        SendStatus.Unavailable => "unavailable",
+        _ => "invalid_request",
+    };
+
+    private static string ErrorCode(AccessStatus status) => status switch
+    {
+        AccessStatus.NoAccess or AccessStatus.NotFound => "not_found",
+        AccessStatus.NotAllowed => "not_allowed",
+        AccessStatus.Conflict => "conflict",
+        AccessStatus.Unavailable => "unavailable",
+        _ => "invalid_request",
+    };
+}

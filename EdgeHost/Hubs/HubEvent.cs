@@ -1,0 +1,17 @@
+using Orleans.Im.EdgeHost.Api.Contracts;
+
+namespace Orleans.Im.EdgeHost.Hubs;
+
+/// <summary>
+/// A pushed event as web clients receive it (method <c>events</c>, an array of these). <see cref="Type"/> says which
+/// fields are set: <c>message</c>, <c>changed</c> (recall or edit), <c>readReceipt</c>, <c>conversation</c> (the user's own
+/// entry), <c>typing</c>, <c>resync</c>, <c>kick</c>. Every event names its conversation and a seq where one applies.
+/// </summary>
+public sealed record HubEvent(
+    string Type,
+    string? ConversationId = null,
+    long Seq = 0,
+    MessageView? Message = null,
+    ConversationView? Conversation = null,
+    string? UserId = null,
+    string? Reason = null);

@@ -1,0 +1,124 @@
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
+using Orleans.Im.EdgeHost.Api;
+using Orleans.Im.EdgeHost.Sessions;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+
+namespace Orleans.Im.EdgeHost.Hubs;
+
+/// <summary>
+/// Pushes to one SignalR connection through a bounded queue and one writer, batching what arrived together into one
+/// <c>events</c> call. A client that does not keep up loses pushes (and is told to resync), then its connection.
+/// </summary>
+public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
+{
+    private readonly IHubContext<ChatHub, IChatClient> _hub;
+    private readonly HubCallerContext _context;
+    private readonly string _userId;
+    private readonly EdgeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Channel<HubEvent> _queue;
+    private readonly Task _writer;
+    private long _fullSinceTicks;
+    private int _resyncPending;
+
+    public SignalRPushTarget(IHubContext<ChatHub, IChatClient> hub, HubCallerContext context, string userId, string deviceId, EdgeOptions options, TimeProvider time)
+    {
+        _hub = hub;
+        _context = context;
+        _userId = userId;
+        DeviceId = deviceId;
+        _options = options;
+        _time = time;
+        _queue = Channel.CreateBounded<HubEvent>(new BoundedChannelOptions(options.OutboundQueueCapacity) { SingleReader = true });
+        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    public string DeviceId { get; }
+
+    public void Push(UserEventBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        foreach (var userEvent in batch.Events)
+        {
+            if (ToHubEvent(userEvent) is not { } hubEvent)
+            {
+                continue;
+            }
+
+            if (_queue.Writer.TryWrite(hubEvent))
+            {
+                Interlocked.Exchange(ref _fullSinceTicks, 0);
+                continue;
+            }
+
+            Interlocked.Exchange(ref _resyncPending, 1);
+            var now = _time.GetUtcNow().UtcTicks;
+            var since = Interlocked.CompareExchange(ref _fullSinceTicks, now, 0);
+            if (since != 0 && TimeSpan.FromTicks(now - since) > _options.SlowConsumerTimeout)
+            {
+                _context.Abort();
+            }
+        }
+    }
+
+    public void Kick(string reason)
+    {
+        _queue.Writer.TryWrite(new HubEvent("kick", Reason: reason));
+        _queue.Writer.TryComplete();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer;
+    }
+
+    private HubEvent? ToHubEvent(UserEvent userEvent) => userEvent switch
+    {
+        // The sending device got its ack; it is not echoed its own message.
+        MessageEvent { Message: var m } when m.SenderId == _userId && m.SenderDeviceId == DeviceId => null,
+        MessageEvent { Message: { Class: MessageClass.Instant, Content.CustomType: TypingIndicator.CustomType } m } =>
+            new HubEvent("typing", m.ConversationId, 0, UserId: m.SenderId),
+        MessageEvent e => new HubEvent("message", e.ConversationId, e.Seq, ApiMapper.ToView(e.Message)),
+        MessageChangedEvent e => new HubEvent("changed", e.ConversationId, e.Seq, ApiMapper.ToView(e.Message), UserId: e.ActorId),
+        ReadReceiptEvent e => new HubEvent("readReceipt", e.ConversationId, e.Seq, UserId: e.ReaderId),
+        ConversationUpdatedEvent e => new HubEvent("conversation", e.ConversationId, e.Seq, Conversation: ApiMapper.ToView(e.Entry)),
+        _ => null,
+    };
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<HubEvent>();
+        var kicked = false;
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync())
+            {
+                while (batch.Count < _options.MaxEventsPerPush && _queue.Reader.TryRead(out var hubEvent))
+                {
+                    batch.Add(hubEvent);
+                    kicked |= hubEvent.Type == "kick";
+                }
+
+                if (Interlocked.Exchange(ref _resyncPending, 0) == 1)
+                {
+                    batch.Add(new HubEvent("resync", Reason: "pushes were dropped; sync to catch up"));
+                }
+
+                await _hub.Clients.Client(_context.ConnectionId).Events([.. batch]);
+                batch.Clear();
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The connection went away while writing: nothing more to push.
+        }
+
+        if (kicked)
+        {
+            _context.Abort();
+        }
+    }
+}
