@@ -64,14 +64,14 @@ public static class ConversationsApi
 
         var result = await cluster.GetGrain<IConversationGrain>(conversationId).PullAsync(user.UserId(), new PullRequest(afterSeq, beforeSeq, limit));
         return result.Status == AccessStatus.Ok
-            ? TypedResults.Ok(new HistoryResponse([.. result.Messages.Select(ApiMapper.ToView)], result.LastSeq))
+            ? TypedResults.Ok(new HistoryResponse(result.Messages.Select(ApiMapper.ToView).ToList(), result.LastSeq))
             : ApiProblems.From(result.Status);
     }
 
     public static async Task<Ok<SyncResponse>> SyncAsync(ClaimsPrincipal user, IClusterClient cluster, long sinceVersion = 0)
     {
         var result = await cluster.GetGrain<IUserGrain>(user.UserId()).SyncAsync(sinceVersion);
-        return TypedResults.Ok(new SyncResponse(result.Version, [.. result.Changed.Select(ApiMapper.ToView)]));
+        return TypedResults.Ok(new SyncResponse(result.Version, result.Changed.Select(ApiMapper.ToView).ToList()));
     }
 
     public static async Task<Results<Ok<ConversationView>, ProblemHttpResult>> MarkReadAsync(string conversationId, ReadBody body, ClaimsPrincipal user, IClusterClient cluster)

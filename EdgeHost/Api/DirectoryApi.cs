@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
-using Orleans.Im.Directory;
+using Orleans.Im.Organization;
 using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Messages;
 

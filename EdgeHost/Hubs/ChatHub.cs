@@ -66,7 +66,7 @@ public sealed class ChatHub(SessionHub sessions, IHubContext<ChatHub, IChatClien
     {
         var result = await Session.PullAsync(conversationId, new PullRequest(afterSeq, beforeSeq, limit <= 0 ? 50 : Math.Min(limit, MessageLimits.MaxPullLimit)));
         return result.Status == AccessStatus.Ok
-            ? new HubResult(null, History: new HistoryResponse([.. result.Messages.Select(ApiMapper.ToView)], result.LastSeq))
+            ? new HubResult(null, History: new HistoryResponse(result.Messages.Select(ApiMapper.ToView).ToList(), result.LastSeq))
             : new HubResult(ErrorCode(result.Status));
     }
 
@@ -74,7 +74,7 @@ public sealed class ChatHub(SessionHub sessions, IHubContext<ChatHub, IChatClien
     public async Task<SyncResponse> Sync(long sinceVersion)
     {
         var result = await Session.SyncAsync(sinceVersion);
-        return new SyncResponse(result.Version, [.. result.Changed.Select(ApiMapper.ToView)]);
+        return new SyncResponse(result.Version, result.Changed.Select(ApiMapper.ToView).ToList());
     }
 
     public async Task<HubResult> MarkRead(string conversationId, long seq)

@@ -107,7 +107,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
                     batch.Add(new HubEvent("resync", Reason: "pushes were dropped; sync to catch up"));
                 }
 
-                await _hub.Clients.Client(_context.ConnectionId).Events([.. batch]);
+                await _hub.Clients.Client(_context.ConnectionId).Events(batch.ToArray()); // an array: MessagePack cannot write the type a collection expression makes for IReadOnlyList
                 batch.Clear();
             }
         }

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using Orleans.Im.Directory;
+using Orleans.Im.Organization;
 using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Tests.Infrastructure;
 

@@ -13,11 +13,13 @@ public sealed class HostProcess : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(3) };
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _output = new();
+    private readonly string _project;
 
-    private HostProcess(Process process, string healthUrl)
+    private HostProcess(Process process, string healthUrl, string project)
     {
         _process = process;
         HealthUrl = healthUrl;
+        _project = project;
     }
 
     public string HealthUrl { get; }
@@ -56,7 +58,7 @@ public sealed class HostProcess : IAsyncDisposable
         info.Environment["DOTNET_gcServer"] = "0";
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var host = new HostProcess(process, $"http://127.0.0.1:{httpPort}/healthz");
+        var host = new HostProcess(process, $"http://127.0.0.1:{httpPort}/healthz", project);
         process.OutputDataReceived += (_, e) => host.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => host.Keep(e.Data);
         process.Start();
@@ -135,8 +137,14 @@ public sealed class HostProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        var pid = _process.Id;
         await KillAsync();
         _process.Dispose();
+
+        // The last lines of every process a test started, for reading after a failure (CI keeps the checkout's .data/).
+        var logs = Path.Combine(RepositoryPaths.Root, ".data", "test", "logs");
+        Directory.CreateDirectory(logs);
+        await File.WriteAllTextAsync(Path.Combine(logs, $"{_project}-{pid}.log"), Output);
     }
 
     private void Keep(string? line)

@@ -1,4 +1,4 @@
-namespace Orleans.Im.Directory;
+namespace Orleans.Im.Organization;
 
 /// <summary>The directory in grain state; removed departments stay as tombstones for incremental sync.</summary>
 [GenerateSerializer, Alias("im.OrgDirectoryState")]

@@ -1,4 +1,4 @@
-namespace Orleans.Im.Directory;
+namespace Orleans.Im.Organization;
 
 /// <summary>A department of the organisation: a node of the tree, with its members.</summary>
 /// <param name="DepartmentId">Its id (1-64 of A-Z a-z 0-9 - _ .).</param>

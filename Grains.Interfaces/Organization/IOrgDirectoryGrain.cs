@@ -1,7 +1,7 @@
 using Orleans.Concurrency;
 using Orleans.Im.Messages;
 
-namespace Orleans.Im.Directory;
+namespace Orleans.Im.Organization;
 
 /// <summary>
 /// The organisation directory (office chat): departments and their members. Key: <see cref="DefaultKey"/> (one

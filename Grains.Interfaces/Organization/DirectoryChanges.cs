@@ -1,4 +1,4 @@
-namespace Orleans.Im.Directory;
+namespace Orleans.Im.Organization;
 
 /// <summary>Departments changed after a version (removals included), and the version now.</summary>
 [GenerateSerializer, Immutable, Alias("im.DirectoryChanges")]

@@ -1,6 +1,6 @@
 using Orleans.Im.Messages;
 
-namespace Orleans.Im.Directory;
+namespace Orleans.Im.Organization;
 
 /// <inheritdoc cref="IOrgDirectoryGrain"/>
 public sealed class OrgDirectoryGrain(
