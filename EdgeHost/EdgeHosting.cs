@@ -92,6 +92,8 @@ public static class EdgeHosting
     /// <summary>Maps the edge host's endpoints.</summary>
     public static WebApplication MapImEdge(this WebApplication app)
     {
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
         app.UseHubOriginCheck(app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value);
         app.UseAuthentication();
         app.UseAuthorization();

@@ -40,6 +40,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (dotnet) is not on PATH"
+ensure_npm
 deploy/local/postgres.sh start || exit 1
 deploy/local/redis.sh start || exit 1
 
@@ -104,6 +105,7 @@ seed '{"userId":"echo-bot","displayName":"Echo Bot","password":null,"roles":["ro
 cat <<MSG
 
 Orleans.Im is running.
+  Web chat:                        $EDGE_URL/
   Edge host (HTTP, /healthz):      $EDGE_URL   ($(curl -fsS -m 3 "$EDGE_URL/healthz"))
   Edge metrics:                    $EDGE_URL/metrics
   Edge host TCP (mobile protocol): 127.0.0.1:5090   (docs/PROTOCOL.md)

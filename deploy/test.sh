@@ -46,6 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+ensure_npm
+ensure_chromium
 deploy/local/postgres.sh start || { summary 0 1; exit 1; }
 deploy/local/redis.sh start || { summary 0 1; exit 1; }
 if [ "$SERVICES_ONLY" = 1 ]; then

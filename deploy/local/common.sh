@@ -17,6 +17,10 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2 || die "apt-get install $* failed"
 }
 
+# The build installs the web page's SignalR client with npm; the browser tests drive Debian's Chromium.
+ensure_npm() { command -v npm >/dev/null 2>&1 || { log "npm not found; installing it"; apt_install nodejs npm; }; }
+ensure_chromium() { [ -x /usr/bin/chromium ] || { log "chromium not found; installing it"; apt_install chromium; }; }
+
 # Waits until a TCP port on 127.0.0.1 accepts connections, at most $2 seconds.
 wait_for_port() {
   local port=$1 seconds=${2:-30} i

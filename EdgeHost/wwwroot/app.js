@@ -1,0 +1,378 @@
+// Orleans.Im web chat: plain modules, the official SignalR client, the edge host's HTTP API and chat hub.
+// State lives here; the server's log is the truth: on (re)connect the page syncs and pulls what it missed.
+
+const $ = (id) => document.getElementById(id);
+const api = async (path, options = {}) => {
+  const response = await fetch(path, {
+    ...options,
+    headers: { 'Content-Type': 'application/json', ...(state.token ? { Authorization: `Bearer ${state.token}` } : {}), ...options.headers },
+  });
+  const body = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw Object.assign(new Error(body?.detail ?? response.statusText), { code: body?.code, status: response.status });
+  return body;
+};
+
+const deviceId = localStorage.getItem('im.deviceId') ?? `web-${crypto.randomUUID().slice(0, 8)}`;
+localStorage.setItem('im.deviceId', deviceId);
+
+const state = {
+  token: sessionStorage.getItem('im.token'),
+  userId: sessionStorage.getItem('im.userId'),
+  hub: null,
+  version: 0,
+  conversations: new Map(), // id → entry
+  groupNames: new Map(),
+  open: null,              // conversation id
+  messages: new Map(),     // seq → message (open conversation)
+  pending: new Map(),      // clientMsgId → { text, element }
+  peerReadSeq: 0,
+  typingTimer: null,
+  lastTypingSent: 0,
+};
+
+// ---- sign in / out ----
+
+$('login-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('login-error').textContent = '';
+  try {
+    const tokens = await api('/api/auth/login', {
+      method: 'POST',
+      body: JSON.stringify({ userId: $('login-user').value.trim(), password: $('login-password').value, deviceId, platform: 'web' }),
+    });
+    state.token = tokens.accessToken;
+    state.userId = tokens.userId;
+    sessionStorage.setItem('im.token', tokens.accessToken);
+    sessionStorage.setItem('im.userId', tokens.userId);
+    await start();
+  } catch (error) {
+    $('login-error').textContent = error.code === 'rate_limited' ? 'Too many attempts; wait a minute.' : 'Wrong user id or password.';
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  try { await api('/api/auth/logout', { method: 'POST' }); } catch { /* signed out either way */ }
+  sessionStorage.clear();
+  location.reload();
+});
+
+async function start() {
+  $('login').hidden = true;
+  $('app').hidden = false;
+  $('me-name').textContent = state.userId;
+  const hub = new signalR.HubConnectionBuilder()
+    .withUrl(`/hubs/chat?deviceId=${encodeURIComponent(deviceId)}`, { accessTokenFactory: () => state.token })
+    .withAutomaticReconnect()
+    .build();
+  hub.on('Events', onEvents);
+  hub.onreconnecting(() => setOnline(false));
+  hub.onreconnected(async () => { setOnline(true); await catchUp(); });
+  hub.onclose(() => setOnline(false));
+  state.hub = hub;
+  try {
+    await hub.start();
+  } catch {
+    sessionStorage.clear();
+    location.reload();
+    return;
+  }
+  setOnline(true);
+  await loadGroupNames();
+  await catchUp();
+}
+
+function setOnline(online) { $('status').classList.toggle('online', online); }
+
+// ---- conversation list ----
+
+async function catchUp() {
+  const sync = await state.hub.invoke('Sync', state.version);
+  for (const entry of sync.conversations) state.conversations.set(entry.conversationId, entry);
+  state.version = sync.version;
+  renderList();
+  if (state.open) await loadNewer();
+}
+
+async function loadGroupNames() {
+  try {
+    for (const group of await api('/api/groups')) state.groupNames.set(group.conversationId, group.name);
+  } catch { /* names are a nicety */ }
+}
+
+function titleOf(id) {
+  if (id.startsWith('p2p:')) return id.slice(4).split(':').find((u) => u !== state.userId) ?? id;
+  return state.groupNames.get(id) ?? id;
+}
+
+function timeOf(iso) {
+  if (!iso) return '';
+  const date = new Date(iso);
+  return date.toDateString() === new Date().toDateString()
+    ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+    : date.toLocaleDateString();
+}
+
+function previewOf(last) {
+  if (!last) return '';
+  if (last.state === 'recalled') return 'Message recalled';
+  return last.text ?? `[${last.type ?? 'message'}]`;
+}
+
+function renderList() {
+  const list = $('conversations');
+  list.replaceChildren();
+  const entries = [...state.conversations.values()]
+    .filter((c) => !c.removed && !c.hidden)
+    .sort((a, b) => (b.pinned - a.pinned) || (Date.parse(b.lastMessage?.serverTime ?? 0) - Date.parse(a.lastMessage?.serverTime ?? 0)));
+  for (const entry of entries) {
+    const item = document.createElement('li');
+    item.dataset.conversation = entry.conversationId;
+    item.dataset.testid = 'conversation';
+    item.classList.toggle('active', entry.conversationId === state.open);
+    const unread = entry.conversationId === state.open ? 0 : entry.unread;
+    item.innerHTML = `<span class="title"></span><span class="time"></span><span class="preview"></span><span class="badge" data-testid="unread"></span>`;
+    item.querySelector('.title').textContent = titleOf(entry.conversationId);
+    item.querySelector('.time').textContent = timeOf(entry.lastMessage?.serverTime);
+    item.querySelector('.preview').textContent = previewOf(entry.lastMessage);
+    const badge = item.querySelector('.badge');
+    badge.dataset.count = String(unread);
+    badge.textContent = unread > 0 ? String(unread) : '';
+    item.addEventListener('click', () => openConversation(entry.conversationId));
+    list.append(item);
+  }
+}
+
+$('new-chat').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const other = $('new-chat-user').value.trim();
+  if (!other || other === state.userId) return;
+  const id = `p2p:${[state.userId, other].sort().join(':')}`;
+  if (!state.conversations.has(id)) {
+    state.conversations.set(id, { conversationId: id, kind: 'p2p', lastSeq: 0, readSeq: 0, unread: 0 });
+  }
+  $('new-chat-user').value = '';
+  renderList();
+  await openConversation(id);
+});
+
+$('new-group').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const memberIds = $('new-group-members').value.split(',').map((m) => m.trim()).filter(Boolean);
+  try {
+    const group = await api('/api/groups', { method: 'POST', body: JSON.stringify({ name: $('new-group-name').value.trim(), memberIds }) });
+    state.groupNames.set(group.conversationId, group.name);
+    $('new-group-name').value = '';
+    $('new-group-members').value = '';
+    await catchUp();
+    await openConversation(group.conversationId);
+  } catch (error) {
+    alert(`Could not create the group: ${error.message}`);
+  }
+});
+
+// ---- one conversation ----
+
+async function openConversation(id) {
+  state.open = id;
+  state.messages.clear();
+  state.peerReadSeq = 0;
+  $('messages').replaceChildren();
+  $('chat-title').textContent = titleOf(id);
+  $('composer').hidden = false;
+  renderList();
+  const entry = state.conversations.get(id);
+  const result = await state.hub.invoke('Pull', id, 0, (entry?.lastSeq ?? 0) + 1, 30);
+  if (!result.error) for (const message of result.history.messages) upsert(message);
+  await markRead();
+  $('composer-text').focus();
+}
+
+async function loadNewer() {
+  const after = Math.max(0, ...state.messages.keys());
+  const result = await state.hub.invoke('Pull', state.open, after, null, 200);
+  if (!result.error) for (const message of result.history.messages) upsert(message);
+  await markRead();
+}
+
+// Scrolling to the top loads older history.
+$('messages').addEventListener('scroll', async () => {
+  const box = $('messages');
+  if (box.scrollTop > 0 || !state.open || state.loadingOlder) return;
+  const first = Math.min(...state.messages.keys());
+  if (!Number.isFinite(first) || first <= 1) return;
+  state.loadingOlder = true;
+  const height = box.scrollHeight;
+  const result = await state.hub.invoke('Pull', state.open, 0, first, 30);
+  if (!result.error) for (const message of result.history.messages) upsert(message);
+  box.scrollTop = box.scrollHeight - height;
+  state.loadingOlder = false;
+});
+
+function upsert(message) {
+  const box = $('messages');
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  state.messages.set(message.seq, message);
+  let element = box.querySelector(`[data-seq="${message.seq}"]`);
+  const pending = state.pending.get(message.clientMsgId);
+  if (!element && pending && message.senderId === state.userId) {
+    element = pending.element;
+    state.pending.delete(message.clientMsgId);
+  }
+  if (!element) element = document.createElement('div');
+  render(element, message);
+  // Keep seq order: insert before the first later message.
+  const later = [...box.querySelectorAll('[data-seq]')].find((e) => Number(e.dataset.seq) > message.seq);
+  if (element.parentElement !== box || (later && element.nextSibling !== later)) box.insertBefore(element, later ?? box.querySelector('.pending') ?? null);
+  if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+function render(element, message) {
+  const mine = message.senderId === state.userId;
+  element.className = `message${mine ? ' mine' : ''}${message.state === 'recalled' ? ' recalled' : ''}`;
+  element.dataset.seq = String(message.seq);
+  element.dataset.testid = 'message';
+  const text = message.state === 'recalled' ? 'Message recalled'
+    : message.state === 'deleted' ? 'Deleted'
+    : message.content?.text ?? `[${message.content?.type ?? 'message'}]`;
+  const read = mine && state.open?.startsWith('p2p:') && message.seq <= state.peerReadSeq;
+  element.innerHTML = `<div class="text"></div><div class="meta"><span class="who"></span><span class="when"></span><span class="status"></span></div>`;
+  element.querySelector('.text').textContent = text;
+  element.querySelector('.who').textContent = mine ? '' : message.senderId;
+  element.querySelector('.when').textContent = timeOf(message.serverTime) + (message.state === 'edited' ? ' · edited' : '');
+  element.querySelector('.status').textContent = mine ? (read ? 'Read' : 'Sent') : '';
+  element.querySelector('.status').dataset.testid = 'delivery';
+  if (mine && message.state !== 'recalled') {
+    const edit = Object.assign(document.createElement('button'), { className: 'small', textContent: 'edit', title: 'Edit' });
+    edit.addEventListener('click', async () => {
+      const next = prompt('Edit message', message.content?.text ?? '');
+      if (next) await state.hub.invoke('Edit', state.open, message.seq, { type: 'text', text: next });
+    });
+    const recall = Object.assign(document.createElement('button'), { className: 'small', textContent: 'recall', title: 'Recall' });
+    recall.addEventListener('click', async () => {
+      const result = await state.hub.invoke('Recall', state.open, message.seq);
+      if (result.error) alert(result.error === 'not_allowed' ? 'Too late to recall.' : result.error);
+    });
+    element.querySelector('.meta').append(edit, recall);
+  }
+}
+
+async function markRead() {
+  const entry = state.conversations.get(state.open);
+  const last = Math.max(0, ...state.messages.keys());
+  if (!entry || last <= (entry.readSeq ?? 0) || document.hidden) return;
+  const result = await state.hub.invoke('MarkRead', state.open, last);
+  if (result.conversation) state.conversations.set(state.open, result.conversation);
+  renderList();
+}
+
+document.addEventListener('visibilitychange', () => { if (!document.hidden && state.open) markRead(); });
+
+// ---- sending: pending → sent, with retry ----
+
+$('composer').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const text = $('composer-text').value.trim();
+  if (!text || !state.open) return;
+  $('composer-text').value = '';
+  const clientMsgId = crypto.randomUUID().replaceAll('-', '');
+  const element = document.createElement('div');
+  element.className = 'message mine pending';
+  element.dataset.testid = 'message';
+  element.innerHTML = `<div class="text"></div><div class="meta"><span class="status" data-testid="delivery">Sending…</span></div>`;
+  element.querySelector('.text').textContent = text;
+  $('messages').append(element);
+  $('messages').scrollTop = $('messages').scrollHeight;
+  state.pending.set(clientMsgId, { text, element, conversationId: state.open });
+  await send(clientMsgId);
+});
+
+async function send(clientMsgId) {
+  const pending = state.pending.get(clientMsgId);
+  if (!pending) return;
+  pending.element.classList.remove('failed');
+  pending.element.querySelector('.status').textContent = 'Sending…';
+  try {
+    const ack = await state.hub.invoke('Send', pending.conversationId, { clientMsgId, content: { type: 'text', text: pending.text } });
+    if (ack.error) throw new Error(ack.error);
+    upsert({ conversationId: pending.conversationId, seq: ack.seq, clientMsgId, senderId: state.userId, serverTime: ack.serverTime, state: 'normal', content: { type: 'text', text: pending.text } });
+  } catch (error) {
+    // Same clientMsgId on retry: the server stores it once, whatever happened to the first try.
+    pending.element.classList.add('failed');
+    const status = pending.element.querySelector('.status');
+    status.textContent = `Not sent (${error.message}) `;
+    const retry = Object.assign(document.createElement('button'), { className: 'small', textContent: 'retry' });
+    retry.addEventListener('click', () => send(clientMsgId));
+    status.append(retry);
+  }
+}
+
+// Typing: at most one notice every 3 s; shown for 4 s.
+$('composer-text').addEventListener('input', () => {
+  const now = Date.now();
+  if (state.open && now - state.lastTypingSent > 3000) {
+    state.lastTypingSent = now;
+    state.hub.invoke('Typing', state.open).catch(() => {});
+  }
+});
+
+// ---- pushes ----
+
+async function onEvents(events) {
+  let listChanged = false;
+  for (const event of events) {
+    const entry = state.conversations.get(event.conversationId);
+    switch (event.type) {
+      case 'message': {
+        const message = event.message;
+        const known = entry ?? { conversationId: event.conversationId, lastSeq: 0, readSeq: 0, unread: 0 };
+        if (message.seq > known.lastSeq) {
+          const mine = message.senderId === state.userId;
+          state.conversations.set(event.conversationId, {
+            ...known,
+            lastSeq: message.seq,
+            unread: mine ? 0 : known.unread + 1,
+            lastMessage: { seq: message.seq, senderId: message.senderId, type: message.content?.type, text: message.content?.text, serverTime: message.serverTime, state: message.state },
+          });
+          listChanged = true;
+        }
+        if (event.conversationId === state.open) {
+          const last = Math.max(0, ...state.messages.keys());
+          if (message.seq > last + 1) await loadNewer(); else upsert(message);
+          await markRead();
+        }
+        break;
+      }
+      case 'changed':
+        if (event.conversationId === state.open && state.messages.has(event.seq)) upsert(event.message);
+        if (entry?.lastMessage?.seq === event.seq) { entry.lastMessage = { ...entry.lastMessage, text: event.message.content?.text, state: event.message.state }; listChanged = true; }
+        break;
+      case 'readReceipt':
+        if (event.conversationId === state.open && event.userId !== state.userId) {
+          state.peerReadSeq = Math.max(state.peerReadSeq, event.seq);
+          for (const message of state.messages.values()) if (message.senderId === state.userId) upsert(message);
+        }
+        break;
+      case 'conversation':
+        state.conversations.set(event.conversationId, event.conversation);
+        listChanged = true;
+        break;
+      case 'typing':
+        if (event.conversationId === state.open && event.userId !== state.userId) {
+          $('typing').textContent = `${event.userId} is typing…`;
+          clearTimeout(state.typingTimer);
+          state.typingTimer = setTimeout(() => { $('typing').textContent = ''; }, 4000);
+        }
+        break;
+      case 'resync':
+        await catchUp();
+        break;
+      case 'kick':
+        sessionStorage.clear();
+        location.reload();
+        return;
+    }
+  }
+  if (listChanged) renderList();
+}
+
+if (state.token) start();
