@@ -43,6 +43,10 @@ public sealed partial class ImClient
                 case Event.KindOneofCase.Resync:
                     await CatchUpAsync();
                     break;
+                case Event.KindOneofCase.Kick:
+                    // Replaced or signed out by the server (noted on arrival): reconnecting by itself would only fight it.
+                    _events.Writer.TryWrite(pushed);
+                    break;
                 default:
                     _events.Writer.TryWrite(pushed);
                     break;

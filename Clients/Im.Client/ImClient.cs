@@ -31,6 +31,7 @@ public sealed partial class ImClient : IAsyncDisposable
     private long _syncVersion;
     private int _nextRequestId;
     private TimeSpan _heartbeat;
+    private volatile bool _kicked;
 
     public ImClient(ImClientOptions options)
     {
@@ -77,6 +78,7 @@ public sealed partial class ImClient : IAsyncDisposable
             }
 
             Status = ImClientStatus.Connecting;
+            _kicked = false;
             await OpenAsync(cancellationToken);
         }
         catch
@@ -383,7 +385,10 @@ public sealed partial class ImClient : IAsyncDisposable
     {
         if (frame.Operation == Op.Push)
         {
-            _work.Writer.TryWrite(new Work.Pushed(PushBatch.Parser.ParseFrom(frame.Body)));
+            var batch = PushBatch.Parser.ParseFrom(frame.Body);
+            // Noted before the close that follows a kick is seen, so the client does not reconnect by itself.
+            _kicked |= batch.Events.Any(e => e.KindCase == Event.KindOneofCase.Kick);
+            _work.Writer.TryWrite(new Work.Pushed(batch));
         }
         else if (frame.RequestId != 0 && _pending.TryRemove(frame.RequestId, out var answer))
         {
@@ -412,6 +417,12 @@ public sealed partial class ImClient : IAsyncDisposable
 
         if (_disposing.IsCancellationRequested || Status == ImClientStatus.Connecting)
         {
+            return;
+        }
+
+        if (_kicked)
+        {
+            Status = ImClientStatus.WaitingForReconnect;
             return;
         }
 

@@ -40,6 +40,12 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     public void Push(UserEventBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Events.OfType<DeviceKickedEvent>().FirstOrDefault(k => k.DeviceId == DeviceId) is { } kicked)
+        {
+            Kick(kicked.Reason);
+            return;
+        }
+
         foreach (var userEvent in batch.Events)
         {
             if (ToHubEvent(userEvent) is not { } hubEvent)

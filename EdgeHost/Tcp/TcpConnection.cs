@@ -91,6 +91,13 @@ public sealed partial class TcpConnection : IPushTarget
 
     public void Push(UserEventBatch batch)
     {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Events.OfType<DeviceKickedEvent>().FirstOrDefault(k => k.DeviceId == DeviceId) is { } kicked)
+        {
+            Kick(kicked.Reason);
+            return;
+        }
+
         if (_outbound.Writer.TryWrite(new Outbound.Events(batch)))
         {
             Interlocked.Exchange(ref _fullSinceTicks, 0);

@@ -157,9 +157,10 @@ public sealed partial class UserGrain(
         return entry;
     }
 
-    public Task ConnectDeviceAsync(DeviceSession device)
+    public async Task ConnectDeviceAsync(DeviceSession device)
     {
         ArgumentNullException.ThrowIfNull(device);
+        var evicted = LoginPolicy.Evictions(_devices.Values, device, options.Value);
         var wasOffline = _devices.Count == 0;
         _devices[device.DeviceId] = device;
         if (wasOffline)
@@ -167,7 +168,13 @@ public sealed partial class UserGrain(
             AnnounceOnline(true);
         }
 
-        return Task.CompletedTask;
+        foreach (var old in evicted)
+        {
+            // The edge holding it closes it with the reason; it is forgotten here at once, so it no longer counts.
+            _devices.Remove(old.DeviceId);
+            await publisher.PublishAsync(new UserEventBatch(UserId, [new DeviceKickedEvent(old.DeviceId,
+                $"signed in on another {LoginPolicy.ClassOf(device.Platform)} device ({device.Platform})")]));
+        }
     }
 
     public Task DisconnectDeviceAsync(string deviceId)

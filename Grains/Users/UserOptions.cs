@@ -11,4 +11,16 @@ public sealed class UserOptions
     /// the message log on activation.
     /// </summary>
     public TimeSpan IndexFlushInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Login policy: mobile devices (iOS, Android) online at once.</summary>
+    public int MaxMobileDevices { get; set; } = 1;
+
+    /// <summary>Login policy: desktop devices (Windows, macOS, Linux) online at once.</summary>
+    public int MaxDesktopDevices { get; set; } = 1;
+
+    /// <summary>Login policy: web sessions online at once.</summary>
+    public int MaxWebDevices { get; set; } = 5;
+
+    /// <summary>Login policy: devices of any other platform online at once.</summary>
+    public int MaxOtherDevices { get; set; } = 10;
 }

@@ -1,0 +1,11 @@
+namespace Orleans.Im.Push;
+
+/// <summary>
+/// One device of the user must go (the login policy admits a newer one): the edge holding it tells it why and closes
+/// its connection. Not a conversation event: it names no conversation and seq 0.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("im.DeviceKickedEvent")]
+public sealed record DeviceKickedEvent(
+    [property: Id(0)] string DeviceId,
+    [property: Id(1)] string Reason)
+    : UserEvent("", 0);
