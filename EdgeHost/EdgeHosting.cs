@@ -82,7 +82,7 @@ public static class EdgeHosting
 
         // After the cluster client: hosted services start in order, so the revocation listener starts once connected.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedSessions>());
-        builder.Services.AddHostedService<EdgeStatsReporter>();
+        builder.Services.AddHostedService<EdgeReporter>();
         return builder;
     }
 
@@ -106,6 +106,7 @@ public static class EdgeHosting
         app.MapProfileApi();
         app.MapFriendsApi();
         app.MapDirectoryApi();
+        app.MapEdgesApi();
         app.MapHub<ChatHub>(ChatHub.Path);
         app.MapAdminApi();
         app.MapSystemApi();

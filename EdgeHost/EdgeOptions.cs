@@ -54,8 +54,17 @@ public sealed class EdgeOptions
     /// <summary>Messages a user may send at once before <see cref="UserSendRatePerSecond"/> applies.</summary>
     public int UserSendBurst { get; set; } = 100;
 
-    /// <summary>How often this edge reports its connections and users to the cluster stats.</summary>
-    public TimeSpan StatsReportInterval { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// How often this edge reports to the edge directory (addresses, load) and the cluster stats. The directory drops
+    /// an edge after three intervals without a report.
+    /// </summary>
+    public TimeSpan ReportInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The <c>host:port</c> addresses clients use for TCP, when they differ from the listeners (behind a balancer or NAT).</summary>
+    public List<string> PublicTcpAddresses { get; set; } = [];
+
+    /// <summary>The base URL clients use for HTTP and WebSockets, when it differs from <see cref="HttpUrl"/>.</summary>
+    public string? PublicHttpUrl { get; set; }
 
     /// <summary>Origins (scheme://host:port) allowed to open the chat hub besides the edge's own, e.g. a web app's site.</summary>
     public List<string> AllowedOrigins { get; set; } = [];

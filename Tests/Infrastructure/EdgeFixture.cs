@@ -61,7 +61,7 @@ public sealed class EdgeFixture : IAsyncLifetime
             // Load-style tests send as fast as acks come back; the per-user limit has its own test and edge host.
             ["IM__Edge__UserSendRatePerSecond"] = "100000",
             ["IM__Edge__UserSendBurst"] = "100000",
-            ["IM__Edge__StatsReportInterval"] = "00:00:01",
+            ["IM__Edge__ReportInterval"] = "00:00:01",
             ["IM__Edge__MaxFrameBytes"] = MaxFrameBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }.Concat(AuthSettings).ToDictionary());
         Orleans = await Cluster.ConnectClientAsync();
