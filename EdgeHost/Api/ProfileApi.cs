@@ -5,9 +5,12 @@ using Orleans.Im.Users;
 
 namespace Orleans.Im.EdgeHost.Api;
 
-/// <summary><c>/api/me</c> and <c>/api/users</c>: profiles and the blocklist.</summary>
+/// <summary><c>/api/me</c>, <c>/api/users</c> and <c>/api/presence</c>: profiles, the blocklist, presence.</summary>
 public static class ProfileApi
 {
+    /// <summary>The most users one presence query may ask about.</summary>
+    public const int MaxPresenceQuery = 200;
+
     public static RouteGroupBuilder MapProfileApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api").RequireAuthorization(ApiPolicies.User).WithTags("Profile");
@@ -23,6 +26,19 @@ public static class ProfileApi
             GrainKeys.IsValidUserId(userId) && await cluster.GetGrain<IUserGrain>(userId).GetProfileAsync() is { } profile
                 ? TypedResults.Ok(profile)
                 : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such user."));
+        api.MapGet("/presence", async (string userIds, IClusterClient cluster) =>
+        {
+            var ids = userIds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(GrainKeys.IsValidUserId).Distinct(StringComparer.Ordinal).Take(MaxPresenceQuery);
+            var presences = await Task.WhenAll(ids.Select(id => cluster.GetGrain<IUserGrain>(id).GetPresenceAsync()));
+            // Devices are the user's own business: others see status and last seen.
+            return TypedResults.Ok(presences.Select(p => p with { Devices = [] }).ToList());
+        });
+        api.MapPut("/me/settings/share-presence/{share:bool}", async (bool share, ClaimsPrincipal user, IClusterClient cluster) =>
+        {
+            await cluster.GetGrain<IUserGrain>(user.UserId()).SetSharePresenceAsync(share);
+            return TypedResults.NoContent();
+        });
         api.MapGet("/me/blocked", async (ClaimsPrincipal user, IClusterClient cluster) =>
             TypedResults.Ok(await cluster.GetGrain<IAccountGrain>(user.UserId()).GetBlockedAsync()));
         api.MapPut("/me/blocked/{userId}", async Task<Results<NoContent, ProblemHttpResult>> (string userId, ClaimsPrincipal user, IClusterClient cluster) =>

@@ -178,6 +178,12 @@ public static class ProtoMapper
         MessageChangedEvent e => new V1.Event { Changed = new V1.MessageChanged { Message = ToProto(e.Message), ActorId = e.ActorId } },
         ReadReceiptEvent e => new V1.Event { ReadReceipt = new V1.ReadReceipt { ConversationId = e.ConversationId, ReaderId = e.ReaderId, Seq = e.Seq } },
         ConversationUpdatedEvent e => new V1.Event { Conversation = ToProto(e.Entry) },
+        PresenceEvent e => new V1.Event { Presence = new V1.Presence
+        {
+            UserId = e.UserId,
+            Status = e.Status == PresenceStatus.Online ? "online" : "offline",
+            LastSeenMs = e.LastSeen?.ToUnixTimeMilliseconds() ?? 0,
+        } },
         _ => null,
     };
 

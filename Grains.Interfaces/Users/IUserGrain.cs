@@ -47,6 +47,18 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("DisconnectDevice")]
     Task DisconnectDeviceAsync(string deviceId);
 
+    /// <summary>The user's presence: online after a device connects; offline only after the last one stayed away for the grace.</summary>
+    [Alias("GetPresence")]
+    Task<UserPresence> GetPresenceAsync();
+
+    /// <summary>Whether the user's friends are told when the user comes online and goes offline (opt-in).</summary>
+    [Alias("SetSharePresence")]
+    Task SetSharePresenceAsync(bool share);
+
+    /// <summary>A friend's presence changed (called by the friend's user grain).</summary>
+    [Alias("OnPresence"), OneWay]
+    Task OnPresenceAsync(UserPresence presence);
+
     /// <summary>The user's connected devices.</summary>
     [Alias("GetDevices")]
     Task<IReadOnlyList<DeviceSession>> GetDevicesAsync();

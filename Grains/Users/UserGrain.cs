@@ -26,6 +26,8 @@ public sealed partial class UserGrain(
     private readonly Dictionary<string, DeviceSession> _devices = new(StringComparer.Ordinal);
     private long _version;
     private IGrainTimer? _flushTimer;
+    private IGrainTimer? _offlineTimer;
+    private bool _announcedOnline;
 
     private string UserId => this.GetPrimaryKeyString();
 
@@ -168,6 +170,15 @@ public sealed partial class UserGrain(
             AnnounceOnline(true);
         }
 
+        // Back within the grace: nobody was told it left, so nobody is told it is back.
+        _offlineTimer?.Dispose();
+        _offlineTimer = null;
+        if (!_announcedOnline)
+        {
+            _announcedOnline = true;
+            await AnnouncePresenceAsync();
+        }
+
         foreach (var old in evicted)
         {
             // The edge holding it closes it with the reason; it is forgotten here at once, so it no longer counts.
@@ -182,9 +193,72 @@ public sealed partial class UserGrain(
         if (_devices.Remove(deviceId) && _devices.Count == 0)
         {
             AnnounceOnline(false);
+            _offlineTimer?.Dispose();
+            _offlineTimer = this.RegisterGrainTimer(GoOfflineAsync, new GrainTimerCreationOptions(options.Value.PresenceGrace, Timeout.InfiniteTimeSpan)
+            {
+                Interleave = false,
+                // The grace must run out even if nothing else calls this grain meanwhile.
+                KeepAlive = true,
+            });
         }
 
         return Task.CompletedTask;
+    }
+
+    public Task<UserPresence> GetPresenceAsync() => Task.FromResult(Presence());
+
+    public async Task SetSharePresenceAsync(bool share)
+    {
+        state.State.SharePresence = share;
+        await state.WriteStateAsync();
+    }
+
+    public Task OnPresenceAsync(UserPresence presence)
+    {
+        ArgumentNullException.ThrowIfNull(presence);
+        return PushAsync(new PresenceEvent(presence.UserId, presence.Status, presence.LastSeen));
+    }
+
+    private UserPresence Presence() => new(UserId, _devices.Count > 0 ? PresenceStatus.Online : PresenceStatus.Offline,
+        _devices.Count > 0 ? null : state.State.LastSeen, [.. _devices.Values]);
+
+    private async Task GoOfflineAsync()
+    {
+        // Disposed only at the end: disposing a timer from its own callback would cancel this very callback.
+        var timer = _offlineTimer;
+        _offlineTimer = null;
+        try
+        {
+            if (_devices.Count > 0 || !_announcedOnline)
+            {
+                return;
+            }
+
+            _announcedOnline = false;
+            state.State.LastSeen = clock.UtcNow;
+            await state.WriteStateAsync();
+            await AnnouncePresenceAsync();
+        }
+        finally
+        {
+            timer?.Dispose();
+        }
+    }
+
+    /// <summary>Tells the user's friends, when the user shares presence.</summary>
+    private async Task AnnouncePresenceAsync()
+    {
+        if (!state.State.SharePresence)
+        {
+            return;
+        }
+
+        var presence = Presence() with { Devices = [] };
+        var contacts = await GrainFactory.GetGrain<Contacts.IContactsGrain>(UserId).GetChangesAsync(0);
+        foreach (var friend in contacts.Changed.Where(c => c.State == Contacts.ContactState.Friend))
+        {
+            GrainFactory.GetGrain<IUserGrain>(friend.UserId).OnPresenceAsync(presence).Ignore();
+        }
     }
 
     public Task<IReadOnlyList<DeviceSession>> GetDevicesAsync() =>

@@ -12,6 +12,12 @@ public sealed class UserOptions
     /// </summary>
     public TimeSpan IndexFlushInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// A user whose last device left is announced offline only after this: a phone switching networks reconnects within
+    /// it and nobody sees it flicker.
+    /// </summary>
+    public TimeSpan PresenceGrace { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Login policy: mobile devices (iOS, Android) online at once.</summary>
     public int MaxMobileDevices { get; set; } = 1;
 

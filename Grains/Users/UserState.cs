@@ -9,4 +9,12 @@ public sealed class UserState
 {
     [Id(0)]
     public UserProfile? Profile { get; set; }
+
+    /// <summary>Friends are told of presence changes (opt-in).</summary>
+    [Id(1)]
+    public bool SharePresence { get; set; }
+
+    /// <summary>When the last device left (after the grace).</summary>
+    [Id(2)]
+    public DateTimeOffset? LastSeen { get; set; }
 }

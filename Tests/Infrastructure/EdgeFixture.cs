@@ -15,6 +15,9 @@ public sealed class EdgeFixture : IAsyncLifetime
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(3);
     public const int MaxFrameBytes = 64 * 1024;
 
+    /// <summary>The silo's presence grace: short, so the presence test sees it run out.</summary>
+    public static readonly TimeSpan PresenceGrace = TimeSpan.FromSeconds(2);
+
     public SiloCluster Cluster { get; } = new("edge");
 
     public RunningEdge Edge { get; private set; } = null!;
@@ -50,6 +53,7 @@ public sealed class EdgeFixture : IAsyncLifetime
             ["IM__Conversations__SendRatePerSecond"] = "100000",
             ["IM__Conversations__SendBurst"] = "100000",
             ["IM__Stats__ReportInterval"] = "00:00:01",
+            ["IM__Users__PresenceGrace"] = PresenceGrace.ToString(),
         });
         Edge = await Cluster.StartEdgeAsync(new Dictionary<string, string>
         {

@@ -1,0 +1,12 @@
+namespace Orleans.Im.Users;
+
+/// <summary>Whether a user can be reached now.</summary>
+[GenerateSerializer, Alias("im.PresenceStatus")]
+public enum PresenceStatus
+{
+    /// <summary>No device connected (after the reconnect grace).</summary>
+    Offline = 0,
+
+    /// <summary>At least one device connected.</summary>
+    Online = 1,
+}

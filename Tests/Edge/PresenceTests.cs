@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.Http.Json;
+using Orleans.Im.Contacts;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+using V1 = Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Tests.Edge;
+
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Edge")]
+public sealed class PresenceTests(EdgeFixture fixture)
+{
+    [Fact]
+    public async Task A_reconnect_within_the_grace_is_invisible_and_leaving_gives_friends_exactly_one_offline_event()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        Assert.Equal(Messages.AccessStatus.Ok, await fixture.Orleans.GetGrain<IContactsGrain>(alice).RequestAsync(bob, null));
+        Assert.Equal(Messages.AccessStatus.Ok, await fixture.Orleans.GetGrain<IContactsGrain>(bob).AcceptAsync(alice));
+        await fixture.Orleans.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+
+        var alicePhone = await fixture.ConnectAsync(alice);
+        Assert.Equal("online", (await NextPresenceAsync(bobPhone, TimeSpan.FromSeconds(10)))?.Status);
+
+        // A network switch: the connection drops and comes back well within the grace. Nobody notices.
+        alicePhone.DropConnection();
+        var reconnected = await Eventually.ReturnsAsync(() => Task.FromResult(alicePhone.ConnectionCount), c => c == 2);
+        Assert.Equal(2, reconnected);
+        Assert.Null(await NextPresenceAsync(bobPhone, EdgeFixture.PresenceGrace * 2));
+
+        // Leaving for good: after the grace, exactly one offline event.
+        await alicePhone.DisposeAsync();
+        var offline = await NextPresenceAsync(bobPhone, EdgeFixture.PresenceGrace * 4);
+        Assert.Equal("offline", offline?.Status);
+        Assert.True(offline!.LastSeenMs > 0);
+        Assert.Null(await NextPresenceAsync(bobPhone, EdgeFixture.PresenceGrace * 2));
+
+        // Anyone may ask for a list of users' presence; devices stay private.
+        var token = (await fixture.LoginAsync(bob)).AccessToken;
+        using var http = fixture.Http();
+        using var response = await http.CallAsync(HttpMethod.Get, $"/api/presence?userIds={alice},{bob}", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var presences = (await response.Content.ReadFromJsonAsync<List<UserPresence>>(ApiCalls.Json))!;
+        Assert.Equal([(alice, PresenceStatus.Offline), (bob, PresenceStatus.Online)], presences.Select(p => (p.UserId, p.Status)));
+        Assert.All(presences, p => Assert.Empty(p.Devices));
+    }
+
+    /// <summary>The next presence event, or null when none comes within the wait.</summary>
+    private static async Task<V1.Presence?> NextPresenceAsync(Client.ImClient client, TimeSpan wait)
+    {
+        using var cts = new CancellationTokenSource(wait);
+        try
+        {
+            while (true)
+            {
+                var pushed = await client.Events.ReadAsync(cts.Token);
+                if (pushed.KindCase == V1.Event.KindOneofCase.Presence)
+                {
+                    return pushed.Presence;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+}
