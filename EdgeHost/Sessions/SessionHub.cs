@@ -46,11 +46,12 @@ public sealed class SessionHub(
     public async Task<OpenSession> OpenAsync(AccessTokenClaims claims, string deviceId, string platform, IPushTarget target)
     {
         ArgumentNullException.ThrowIfNull(claims);
+        var connectionId = Guid.NewGuid().ToString("N");
         var attachment = await subscriptions.AttachAsync(claims.UserId, target);
         try
         {
             await client.GetGrain<IUserGrain>(claims.UserId).ConnectDeviceAsync(
-                new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow()));
+                new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow(), connectionId));
         }
         catch
         {
@@ -58,7 +59,7 @@ public sealed class SessionHub(
             throw;
         }
 
-        var open = new OpenSession(new ClientSession(client, rateLimiter, claims.UserId, claims.SessionId, deviceId, platform), attachment, this);
+        var open = new OpenSession(new ClientSession(client, rateLimiter, claims.UserId, claims.SessionId, deviceId, platform), attachment, this, connectionId);
         _open[open] = target;
         return open;
     }
@@ -102,12 +103,15 @@ public sealed class SessionHub(
         }
 
         await attachment.DisposeAsync();
-        await client.GetGrain<IUserGrain>(session.UserId).DisconnectDeviceAsync(session.DeviceId);
+        await client.GetGrain<IUserGrain>(session.UserId).DisconnectDeviceAsync(session.DeviceId, open.ConnectionId);
     }
 
     /// <summary>A session and what to undo when it ends.</summary>
-    public sealed class OpenSession(ClientSession session, IAsyncDisposable attachment, SessionHub hub) : IAsyncDisposable
+    public sealed class OpenSession(ClientSession session, IAsyncDisposable attachment, SessionHub hub, string connectionId) : IAsyncDisposable
     {
+        /// <summary>This connection's id, as the user grain knows it.</summary>
+        public string ConnectionId { get; } = connectionId;
+
         private readonly ConcurrentQueue<string> _boundSessions = new();
         private int _closed;
 

@@ -1,9 +1,18 @@
 namespace Orleans.Im.Users;
 
 /// <summary>A connected device of a user, and the edge host that holds its connection.</summary>
+/// <param name="DeviceId">The device.</param>
+/// <param name="Platform">Its platform (ios, android, web, …).</param>
+/// <param name="EdgeId">The edge host holding its connection (the device's location).</param>
+/// <param name="ConnectedAt">When this connection logged in.</param>
+/// <param name="ConnectionId">
+/// This connection of the device: a device that reconnects (a network switch) may log in again before its old
+/// connection is seen to close, and the old one's disconnect must not remove the new one.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.DeviceSession")]
 public sealed record DeviceSession(
     [property: Id(0)] string DeviceId,
     [property: Id(1)] string Platform,
     [property: Id(2)] string EdgeId,
-    [property: Id(3)] DateTimeOffset ConnectedAt);
+    [property: Id(3)] DateTimeOffset ConnectedAt,
+    [property: Id(4)] string ConnectionId = "");

@@ -43,9 +43,9 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("ConnectDevice")]
     Task ConnectDeviceAsync(DeviceSession device);
 
-    /// <summary>A device disconnected.</summary>
+    /// <summary>A connection of a device closed; ignored when the device has logged in again on a newer connection.</summary>
     [Alias("DisconnectDevice")]
-    Task DisconnectDeviceAsync(string deviceId);
+    Task DisconnectDeviceAsync(string deviceId, string connectionId);
 
     /// <summary>The user's presence: online after a device connects; offline only after the last one stayed away for the grace.</summary>
     [Alias("GetPresence")]

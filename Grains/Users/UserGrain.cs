@@ -188,9 +188,10 @@ public sealed partial class UserGrain(
         }
     }
 
-    public Task DisconnectDeviceAsync(string deviceId)
+    public Task DisconnectDeviceAsync(string deviceId, string connectionId)
     {
-        if (_devices.Remove(deviceId) && _devices.Count == 0)
+        if (_devices.TryGetValue(deviceId, out var current) && current.ConnectionId == connectionId
+            && _devices.Remove(deviceId) && _devices.Count == 0)
         {
             AnnounceOnline(false);
             _offlineTimer?.Dispose();

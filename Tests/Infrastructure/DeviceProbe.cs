@@ -28,6 +28,8 @@ public sealed class DeviceProbe : IAsyncDisposable
 
     public string DeviceId { get; }
 
+    public string ConnectionId { get; } = Guid.NewGuid().ToString("N");
+
     public IReadOnlyCollection<UserEvent> Events => _events;
 
     public static async Task<DeviceProbe> ConnectAsync(IClusterClient client, string userId, string deviceId = "phone")
@@ -45,7 +47,7 @@ public sealed class DeviceProbe : IAsyncDisposable
 
             return Task.CompletedTask;
         });
-        await client.GetGrain<IUserGrain>(userId).ConnectDeviceAsync(new DeviceSession(deviceId, "test", "test-edge", DateTimeOffset.UtcNow));
+        await client.GetGrain<IUserGrain>(userId).ConnectDeviceAsync(new DeviceSession(deviceId, "test", "test-edge", DateTimeOffset.UtcNow, probe.ConnectionId));
         return probe;
     }
 
@@ -73,7 +75,7 @@ public sealed class DeviceProbe : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _client.GetGrain<IUserGrain>(UserId).DisconnectDeviceAsync(DeviceId);
+        await _client.GetGrain<IUserGrain>(UserId).DisconnectDeviceAsync(DeviceId, ConnectionId);
         if (_subscription is not null)
         {
             await _subscription.UnsubscribeAsync();
