@@ -234,7 +234,7 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
             using var response = await http.SendAsync(request);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             return (await response.Content.ReadFromJsonAsync<Stats.ClusterStats>(ApiCalls.Json))!;
-        }, s => s.MessagesPerMinute >= 5 && s.Connections >= 1, TimeSpan.FromSeconds(10));
+        }, s => s.MessagesPerMinute >= 5 && s.Connections >= 1 && s.OnlineUsers >= 1, TimeSpan.FromSeconds(10));
 
         Assert.True(stats.Silos >= 1 && stats.EdgeHosts >= 1, $"{stats}");
         Assert.True(stats.Connections >= 1 && stats.OnlineUsers >= 1, $"{stats}");
