@@ -48,17 +48,13 @@ public sealed class DirectoryTests(EdgeFixture fixture)
 
         async Task<HttpStatusCode> Put(string departmentId, DepartmentBody body)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Put, $"/api/admin/org/departments/{departmentId}") { Content = JsonContent.Create(body, options: ApiCalls.Json) };
-            request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-            using var response = await http.SendAsync(request);
+            using var response = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/org/departments/{departmentId}", body);
             return response.StatusCode;
         }
 
         async Task<HttpStatusCode> Delete(string departmentId)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Delete, $"/api/admin/org/departments/{departmentId}");
-            request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-            using var response = await http.SendAsync(request);
+            using var response = await fixture.AdminCallAsync(HttpMethod.Delete, $"/api/admin/org/departments/{departmentId}");
             return response.StatusCode;
         }
     }

@@ -130,15 +130,12 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
 
         // Only system and robot accounts may send this way.
         var plain = await fixture.NewUserAsync("plain");
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/system/messages") { Content = JsonContent.Create(body with { FromUserId = plain }, options: ApiCalls.Json) };
-        request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-        Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(request)).StatusCode);
+        using var refused = await fixture.AdminCallAsync(HttpMethod.Post, "/api/system/messages", body with { FromUserId = plain });
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
 
         async Task<SystemSendResponse> SendAsync(SystemSendBody send)
         {
-            using var message = new HttpRequestMessage(HttpMethod.Post, "/api/system/messages") { Content = JsonContent.Create(send, options: ApiCalls.Json) };
-            message.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-            using var response = await http.SendAsync(message);
+            using var response = await fixture.AdminCallAsync(HttpMethod.Post, "/api/system/messages", send);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             return (await response.Content.ReadFromJsonAsync<SystemSendResponse>(ApiCalls.Json))!;
         }

@@ -108,10 +108,9 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         var phone = await fixture.LoginAsync(alice, "phone");
         using var http = fixture.Http();
 
-        using (var disable = new HttpRequestMessage(HttpMethod.Post, $"/api/admin/accounts/{alice}/disable"))
+        using (var disable = await fixture.AdminCallAsync(HttpMethod.Post, $"/api/admin/accounts/{alice}/disable"))
         {
-            disable.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-            Assert.Equal(HttpStatusCode.NoContent, (await http.SendAsync(disable)).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, disable.StatusCode);
         }
 
         foreach (var token in new[] { web.AccessToken, phone.AccessToken })
@@ -129,9 +128,7 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
     {
         using var http = fixture.Http();
         using var anonymous = await http.PostAsJsonAsync("/api/admin/accounts", new CreateAccountBody(Ids.User("x"), "x", "password"), ApiCalls.Json);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/admin/accounts") { Content = JsonContent.Create(new CreateAccountBody(Ids.User("x"), "x", "password"), options: ApiCalls.Json) };
-        request.Headers.Add("X-Api-Key", "not-the-key");
-        using var wrongKey = await http.SendAsync(request);
+        using var wrongKey = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/accounts", new CreateAccountBody(Ids.User("x"), "x", "password"), apiKey: "not-the-key");
         var user = await fixture.NewUserAsync("user");
         using var asUser = await http.CallAsync(HttpMethod.Post, "/api/admin/accounts", (await fixture.LoginAsync(user)).AccessToken, new CreateAccountBody(Ids.User("x"), "x", "password"));
 
@@ -172,10 +169,9 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         var alice = await fixture.NewUserAsync("alice");
         var login = await fixture.LoginAsync(alice);
         using var http = fixture.Http();
-        using (var kick = new HttpRequestMessage(HttpMethod.Post, $"/api/admin/accounts/{alice}/kick"))
+        using (var kick = await fixture.AdminCallAsync(HttpMethod.Post, $"/api/admin/accounts/{alice}/kick"))
         {
-            kick.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-            Assert.Equal(HttpStatusCode.NoContent, (await http.SendAsync(kick)).StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, kick.StatusCode);
         }
 
         var status = await Eventually.ReturnsAsync(async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode, s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(2));
@@ -229,9 +225,7 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         using var http = fixture.Http();
         var stats = await Eventually.ReturnsAsync(async () =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/admin/stats");
-            request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-            using var response = await http.SendAsync(request);
+            using var response = await fixture.AdminCallAsync(HttpMethod.Get, "/api/admin/stats");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             return (await response.Content.ReadFromJsonAsync<Stats.ClusterStats>(ApiCalls.Json))!;
         }, s => s.MessagesPerMinute >= 5 && s.Connections >= 1 && s.OnlineUsers >= 1, TimeSpan.FromSeconds(10));
@@ -253,26 +247,19 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         Assert.Equal(HttpStatusCode.Created, await Admin(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "Shop", [agent])));
         Assert.Equal(HttpStatusCode.BadRequest, await Admin(HttpMethod.Put, $"/api/admin/shops/{shop}/agents", new AgentsBody([agent, notAnAgent])));
         Assert.Equal(HttpStatusCode.NotFound, await Admin(HttpMethod.Put, $"/api/admin/shops/{notAnAgent}/agents", new AgentsBody([agent])));
-        using var agents = new HttpRequestMessage(HttpMethod.Get, $"/api/admin/shops/{shop}/agents");
-        agents.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-        using var response = await http.SendAsync(agents);
-        Assert.Equal([agent], await response.Content.ReadFromJsonAsync<List<string>>(ApiCalls.Json));
+        using var agents = await fixture.AdminCallAsync(HttpMethod.Get, $"/api/admin/shops/{shop}/agents");
+        Assert.Equal([agent], await agents.Content.ReadFromJsonAsync<List<string>>(ApiCalls.Json));
 
         async Task<HttpStatusCode> Admin(HttpMethod method, string path, object body)
         {
-            using var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body, body.GetType(), options: ApiCalls.Json) };
-            request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-            using var answer = await http.SendAsync(request);
+            using var answer = await fixture.AdminCallAsync(method, path, body);
             return answer.StatusCode;
         }
     }
 
     private async Task<bool> Verify(string token)
     {
-        using var http = fixture.Http();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/verify") { Content = JsonContent.Create(new VerifyBody(token), options: ApiCalls.Json) };
-        request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-        using var response = await http.SendAsync(request);
+        using var response = await fixture.AdminCallAsync(HttpMethod.Post, "/api/auth/verify", new VerifyBody(token));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<VerifyResponse>(ApiCalls.Json))!.Valid;
     }

@@ -20,14 +20,23 @@ public static class ApiCalls
 
     public static async Task CreateAccountAsync(this EdgeFixture fixture, string userId, params AccountRole[] roles)
     {
-        using var http = fixture.Http();
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/admin/accounts")
-        {
-            Content = JsonContent.Create(new CreateAccountBody(userId, userId, Password, roles.Length == 0 ? null : roles), options: Json),
-        };
-        request.Headers.Add("X-Api-Key", fixture.AdminApiKey);
-        using var response = await http.SendAsync(request);
+        using var response = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/accounts",
+            new CreateAccountBody(userId, userId, Password, roles.Length == 0 ? null : roles));
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    /// <summary>A call of a trusted system: the admin API key in <c>X-Api-Key</c>.</summary>
+    public static async Task<HttpResponseMessage> AdminCallAsync(this EdgeFixture fixture, HttpMethod method, string path, object? body = null, string? apiKey = null)
+    {
+        using var http = fixture.Http();
+        using var request = new HttpRequestMessage(method, path);
+        request.Headers.Add("X-Api-Key", apiKey ?? fixture.AdminApiKey);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, body.GetType(), options: Json);
+        }
+
+        return await http.SendAsync(request);
     }
 
     public static async Task<TokenResponse> LoginAsync(this EdgeFixture fixture, string userId, string deviceId = "web", int? port = null)
