@@ -48,7 +48,7 @@ public static class ApiMapper
     {
         ArgumentNullException.ThrowIfNull(entry);
         return new ConversationView(entry.ConversationId, entry.Kind, entry.LastSeq, entry.ReadSeq, entry.UnreadCount, entry.LastMessage,
-            entry.Muted, entry.Pinned, entry.Hidden, entry.Draft, entry.Mentioned, entry.Removed, entry.Version);
+            entry.Muted, entry.Pinned, entry.Hidden, entry.Draft, entry.Mentioned, entry.Removed, entry.Version, entry.PeerReadSeq);
     }
 
     private static bool TryBase64(string text, out byte[]? bytes)

@@ -148,6 +148,7 @@ public static class ProtoMapper
             Mentioned = entry.Mentioned,
             Removed = entry.Removed,
             Version = entry.Version,
+            PeerReadSeq = entry.PeerReadSeq,
         };
         if (entry.LastMessage is { } last)
         {

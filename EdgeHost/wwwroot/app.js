@@ -175,7 +175,7 @@ $('new-group').addEventListener('submit', async (event) => {
 async function openConversation(id) {
   state.open = id;
   state.messages.clear();
-  state.peerReadSeq = 0;
+  state.peerReadSeq = state.conversations.get(id)?.peerReadSeq ?? 0;
   $('messages').replaceChildren();
   $('chat-title').textContent = titleOf(id);
   $('composer').hidden = false;
@@ -347,6 +347,7 @@ async function onEvents(events) {
         if (entry?.lastMessage?.seq === event.seq) { entry.lastMessage = { ...entry.lastMessage, text: event.message.content?.text, state: event.message.state }; listChanged = true; }
         break;
       case 'readReceipt':
+        if (entry && event.userId !== state.userId) entry.peerReadSeq = Math.max(entry.peerReadSeq ?? 0, event.seq);
         if (event.conversationId === state.open && event.userId !== state.userId) {
           state.peerReadSeq = Math.max(state.peerReadSeq, event.seq);
           for (const message of state.messages.values()) if (message.senderId === state.userId) upsert(message);

@@ -16,6 +16,7 @@ namespace Orleans.Im.Users;
 /// <param name="Mentioned">The user was @-mentioned after the read position; survives muting.</param>
 /// <param name="Removed">The user left or was removed; the entry stays so that devices can drop it.</param>
 /// <param name="Version">The user's sync version at the entry's last change.</param>
+/// <param name="PeerReadSeq">One-to-one conversations: how far the other user has read (for "read" marks).</param>
 [GenerateSerializer, Immutable, Alias("im.ConversationEntry")]
 public sealed record ConversationEntry(
     [property: Id(0)] string ConversationId,
@@ -30,4 +31,5 @@ public sealed record ConversationEntry(
     [property: Id(9)] string? Draft,
     [property: Id(10)] bool Mentioned,
     [property: Id(11)] bool Removed,
-    [property: Id(12)] long Version);
+    [property: Id(12)] long Version,
+    [property: Id(13)] long PeerReadSeq = 0);

@@ -352,8 +352,16 @@ public sealed partial class UserGrain(
         await PushAsync(new MessageChangedEvent(message, actorId));
     }
 
-    public Task OnReadReceiptAsync(string conversationId, string readerId, long seq) =>
-        PushAsync(new ReadReceiptEvent(conversationId, seq, readerId));
+    public async Task OnReadReceiptAsync(string conversationId, string readerId, long seq)
+    {
+        if (readerId != UserId && _index.TryGetValue(conversationId, out var row) && seq > row.Entry.PeerReadSeq)
+        {
+            Update(conversationId, e => e with { PeerReadSeq = seq });
+            _dirty.Add(conversationId);
+        }
+
+        await PushAsync(new ReadReceiptEvent(conversationId, seq, readerId));
+    }
 
     private long NextVersion() => ++_version;
 

@@ -12,17 +12,19 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
 {
     private const string UpsertSql = """
         INSERT INTO user_conversations AS u (user_id, conversation_id, kind, last_seq, last_message, read_seq, unread_count,
-                                             muted, pinned, hidden, draft, mentioned, removed, read_diffusion, version, updated_at)
+                                             muted, pinned, hidden, draft, mentioned, removed, read_diffusion, version,
+                                             peer_read_seq, updated_at)
         SELECT k.*, now() FROM unnest(@user::text[], @conversation::text[], @kind::smallint[], @last_seq::bigint[],
                                       @last_message::jsonb[], @read_seq::bigint[], @unread::bigint[], @muted::boolean[],
                                       @pinned::boolean[], @hidden::boolean[], @draft::text[], @mentioned::boolean[],
-                                      @removed::boolean[], @read_diffusion::boolean[], @version::bigint[]) AS k
+                                      @removed::boolean[], @read_diffusion::boolean[], @version::bigint[],
+                                      @peer_read_seq::bigint[]) AS k
         ON CONFLICT (user_id, conversation_id) DO UPDATE SET
             kind = EXCLUDED.kind, last_seq = EXCLUDED.last_seq, last_message = EXCLUDED.last_message,
             read_seq = EXCLUDED.read_seq, unread_count = EXCLUDED.unread_count, muted = EXCLUDED.muted,
             pinned = EXCLUDED.pinned, hidden = EXCLUDED.hidden, draft = EXCLUDED.draft, mentioned = EXCLUDED.mentioned,
             removed = EXCLUDED.removed, read_diffusion = EXCLUDED.read_diffusion, version = EXCLUDED.version,
-            updated_at = now()
+            peer_read_seq = EXCLUDED.peer_read_seq, updated_at = now()
         -- Two saves of one entry may commit in either order: never go back to an older version.
         WHERE u.version <= EXCLUDED.version
         """;
@@ -41,7 +43,7 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
         {
             await using var command = _dataSource.CreateCommand("""
                 SELECT conversation_id, kind, last_seq, last_message::text, read_seq, unread_count, muted, pinned, hidden,
-                       draft, mentioned, removed, read_diffusion, version
+                       draft, mentioned, removed, read_diffusion, version, peer_read_seq
                 FROM user_conversations WHERE user_id = @user
                 """);
             command.Parameters.AddWithValue("user", userId);
@@ -62,7 +64,8 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
                     reader.IsDBNull(9) ? null : reader.GetString(9),
                     reader.GetBoolean(10),
                     reader.GetBoolean(11),
-                    reader.GetInt64(13));
+                    reader.GetInt64(13),
+                    reader.GetInt64(14));
                 rows.Add(new IndexRow(entry, reader.GetBoolean(12)));
             }
 
@@ -129,6 +132,7 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
         command.Parameters.AddWithValue("removed", entries.Select(e => e.Removed).ToArray());
         command.Parameters.AddWithValue("read_diffusion", rows.Select(r => r.Value.ReadDiffusion).ToArray());
         command.Parameters.AddWithValue("version", entries.Select(e => e.Version).ToArray());
+        command.Parameters.AddWithValue("peer_read_seq", entries.Select(e => e.PeerReadSeq).ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken);
         return new bool[batch.Count];
     }

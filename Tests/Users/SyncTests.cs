@@ -86,6 +86,7 @@ public sealed class SyncTests(ClusterFixture fixture)
         Assert.Equal(1, update.Entry.UnreadCount);
         var receipt = await alicePhone.WaitForAsync<ReadReceiptEvent>(e => e.ConversationId == conversationId);
         Assert.Equal((bob, 2L), (receipt.ReaderId, receipt.Seq));
+        Assert.Equal(2, (await Client.GetGrain<IUserGrain>(alice).GetConversationAsync(conversationId))!.PeerReadSeq);
 
         // The read position never moves back, and cannot pass the end of the log.
         Assert.Equal(2, (await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 1))!.ReadSeq);

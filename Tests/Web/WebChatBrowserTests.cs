@@ -49,6 +49,11 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await bobPage.PressAsync("#composer-text", "Enter");
         await Expect(alicePage.Locator("[data-testid=message]").Last).ToContainTextAsync("hello alice!");
 
+        // Alice reloads: what bob read is still marked read.
+        await alicePage.ReloadAsync();
+        await alicePage.Locator($"li[data-conversation='{conversationId}']").ClickAsync();
+        await Expect(alicePage.Locator("[data-testid=message].mine [data-testid=delivery]").First).ToHaveTextAsync("Read");
+
         // Bob reloads: the history is there, in order, and nothing is unread.
         await bobPage.ReloadAsync();
         await Expect(bobPage.Locator("#app")).ToBeVisibleAsync();
