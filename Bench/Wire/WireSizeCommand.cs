@@ -80,7 +80,7 @@ public static class WireSizeCommand
         var batch = new V1.PushBatch();
         foreach (var message in messages)
         {
-            batch.Events.Add(ProtoMapper.ToProto(new Push.MessageEvent(message), "bob", "bob-phone")!);
+            batch.Events.Add(ProtoMapper.ToProto(new Push.MessageEvent(message))!);
         }
 
         return batch;

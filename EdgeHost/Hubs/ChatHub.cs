@@ -29,7 +29,7 @@ public sealed class ChatHub(SessionHub sessions, IHubContext<ChatHub, IChatClien
         var deviceId = Context.GetHttpContext()?.Request.Query["deviceId"].ToString() is { Length: > 0 } given && GrainKeys.IsValidId(given)
             ? given
             : "web-" + Context.ConnectionId[..Math.Min(12, Context.ConnectionId.Length)].Replace('+', '-').Replace('/', '_');
-        var target = new SignalRPushTarget(hubContext, Context, claims.UserId, deviceId, options.Value, time);
+        var target = new SignalRPushTarget(hubContext, Context, deviceId, options.Value, time);
         Context.Items[TargetKey] = target;
         Context.Items[SessionKey] = await sessions.OpenAsync(claims, deviceId, "web", target);
         await base.OnConnectedAsync();

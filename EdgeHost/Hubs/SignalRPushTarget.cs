@@ -16,7 +16,6 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
 {
     private readonly IHubContext<ChatHub, IChatClient> _hub;
     private readonly HubCallerContext _context;
-    private readonly string _userId;
     private readonly EdgeOptions _options;
     private readonly TimeProvider _time;
     private readonly Channel<HubEvent> _queue;
@@ -24,11 +23,10 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     private long _fullSinceTicks;
     private int _resyncPending;
 
-    public SignalRPushTarget(IHubContext<ChatHub, IChatClient> hub, HubCallerContext context, string userId, string deviceId, EdgeOptions options, TimeProvider time)
+    public SignalRPushTarget(IHubContext<ChatHub, IChatClient> hub, HubCallerContext context, string deviceId, EdgeOptions options, TimeProvider time)
     {
         _hub = hub;
         _context = context;
-        _userId = userId;
         DeviceId = deviceId;
         _options = options;
         _time = time;
@@ -41,12 +39,6 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     public void Push(UserEventBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (batch.Events.OfType<DeviceKickedEvent>().FirstOrDefault(k => k.DeviceId == DeviceId) is { } kicked)
-        {
-            Kick(kicked.Reason);
-            return;
-        }
-
         foreach (var userEvent in batch.Events)
         {
             if (ToHubEvent(userEvent) is not { } hubEvent)
@@ -82,10 +74,8 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
         await _writer;
     }
 
-    private HubEvent? ToHubEvent(UserEvent userEvent) => userEvent switch
+    private static HubEvent? ToHubEvent(UserEvent userEvent) => userEvent switch
     {
-        // The sending device got its ack; it is not echoed its own message.
-        MessageEvent { Message: var m } when m.SenderId == _userId && m.SenderDeviceId == DeviceId => null,
         MessageEvent { Message: { Class: MessageClass.Instant, Content.CustomType: TypingIndicator.CustomType } m } =>
             new HubEvent("typing", m.ConversationId, 0, UserId: m.SenderId),
         MessageEvent e => new HubEvent("message", e.ConversationId, e.Seq, ApiMapper.ToView(e.Message)),

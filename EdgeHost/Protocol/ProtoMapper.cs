@@ -166,13 +166,9 @@ public static class ProtoMapper
         return proto;
     }
 
-    /// <summary>
-    /// A pushed event as a device sees it; null when this device should not get it (its own sent message: the ack
-    /// already told it).
-    /// </summary>
-    public static V1.Event? ToProto(UserEvent userEvent, string userId, string deviceId) => userEvent switch
+    /// <summary>A pushed event on the wire; null for events the protocol has no form for.</summary>
+    public static V1.Event? ToProto(UserEvent userEvent) => userEvent switch
     {
-        MessageEvent { Message: var m } when m.SenderId == userId && m.SenderDeviceId == deviceId => null,
         MessageEvent { Message: { Class: MessageClass.Instant, Content.CustomType: TypingIndicator.CustomType } m } =>
             new V1.Event { Typing = new V1.Typing { ConversationId = m.ConversationId, UserId = m.SenderId } },
         MessageEvent e => new V1.Event { Message = ToProto(e.Message) },

@@ -59,16 +59,37 @@ public sealed partial class UserStreamSubscriptions(IClusterClient client, ILogg
         return new Attachment(this, entry, target);
     }
 
+    /// <summary>
+    /// Routes a batch to each device of the user here, in one place for every transport: a device the login policy
+    /// kicks is kicked; a device is not echoed the message it sent itself (its ack told it); the rest is pushed.
+    /// </summary>
     private static Task Deliver(UserEntry entry, UserEventBatch batch)
     {
         // A snapshot: devices come and go while we deliver. Push never blocks: each transport queues or drops.
         foreach (var target in entry.Targets)
         {
-            target.Push(batch);
+            if (batch.Events.OfType<DeviceKickedEvent>().FirstOrDefault(k => k.DeviceId == target.DeviceId) is { } kicked)
+            {
+                target.Kick(kicked.Reason);
+                continue;
+            }
+
+            var forDevice = batch.Events.Where(e => e is not DeviceKickedEvent && !IsOwnMessage(e, batch.UserId, target.DeviceId)).ToList();
+            if (forDevice.Count == batch.Events.Count)
+            {
+                target.Push(batch);
+            }
+            else if (forDevice.Count > 0)
+            {
+                target.Push(batch with { Events = forDevice });
+            }
         }
 
         return Task.CompletedTask;
     }
+
+    private static bool IsOwnMessage(UserEvent userEvent, string userId, string deviceId) =>
+        userEvent is MessageEvent { Message: var m } && m.SenderId == userId && m.SenderDeviceId == deviceId;
 
     private async Task DetachAsync(UserEntry entry, IPushTarget target)
     {

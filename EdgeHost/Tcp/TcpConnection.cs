@@ -92,12 +92,6 @@ public sealed partial class TcpConnection : IPushTarget
     public void Push(UserEventBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (batch.Events.OfType<DeviceKickedEvent>().FirstOrDefault(k => k.DeviceId == DeviceId) is { } kicked)
-        {
-            Kick(kicked.Reason);
-            return;
-        }
-
         if (_outbound.Writer.TryWrite(new Outbound.Events(batch)))
         {
             Interlocked.Exchange(ref _fullSinceTicks, 0);
@@ -404,7 +398,7 @@ public sealed partial class TcpConnection : IPushTarget
                         case Outbound.Events pushed:
                             foreach (var userEvent in pushed.Batch.Events)
                             {
-                                if (ProtoMapper.ToProto(userEvent, pushed.Batch.UserId, DeviceId) is { } wire)
+                                if (ProtoMapper.ToProto(userEvent) is { } wire)
                                 {
                                     events.Events.Add(wire);
                                 }
