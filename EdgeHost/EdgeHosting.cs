@@ -10,6 +10,7 @@ using Orleans.Im.EdgeHost.Auth;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.EdgeHost.Tcp;
 using Orleans.Im.EdgeHost.Cluster;
+using Orleans.Im.EdgeHost.Drain;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Health;
 using Orleans.Im.EdgeHost.Hubs;
@@ -47,6 +48,12 @@ public static class EdgeHosting
         builder.Services.AddSingleton<UserSendRateLimiter>();
         builder.Services.AddSingleton<LoginRateLimiter>();
         builder.Services.AddSingleton<RevokedSessions>();
+        builder.Services.AddSingleton<EdgeDrain>();
+
+        // SIGTERM drains before the host stops; the host allows the drain its time (window, wait, and some slack).
+        builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
+        builder.Services.Configure<HostOptions>(host =>
+            host.ShutdownTimeout = edgeOptions.DrainWindow + edgeOptions.DrainTimeout + TimeSpan.FromSeconds(15));
 
         builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null)
@@ -83,6 +90,7 @@ public static class EdgeHosting
         // After the cluster client: hosted services start in order, so the revocation listener starts once connected.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedSessions>());
         builder.Services.AddHostedService<EdgeReporter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeDrain>());
         return builder;
     }
 
@@ -109,6 +117,7 @@ public static class EdgeHosting
         app.MapEdgesApi();
         app.MapHub<ChatHub>(ChatHub.Path);
         app.MapAdminApi();
+        app.MapDrainApi();
         app.MapSystemApi();
         return app;
     }

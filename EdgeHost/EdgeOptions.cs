@@ -71,4 +71,13 @@ public sealed class EdgeOptions
 
     /// <summary>The most events in one push frame.</summary>
     public int MaxEventsPerPush { get; set; } = 200;
+
+    /// <summary>
+    /// Draining (SIGTERM or the admin call): the redirects to this edge's clients are spread over this window, so they
+    /// do not all land on another edge in the same instant.
+    /// </summary>
+    public TimeSpan DrainWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>After the window, how long a draining edge waits for its clients to leave before it closes the rest.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 }

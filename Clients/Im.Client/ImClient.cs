@@ -32,12 +32,15 @@ public sealed partial class ImClient : IAsyncDisposable
     private int _nextRequestId;
     private TimeSpan _heartbeat;
     private volatile bool _kicked;
+    private volatile Redirect? _redirect;
+    private EdgeAddress _endpoint;
 
     public ImClient(ImClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _heartbeat = options.HeartbeatInterval;
+        _endpoint = new EdgeAddress(options.Host, options.Port);
         _syncVersion = options.InitialState?.SyncVersion ?? 0;
         _delivered = new Dictionary<string, long>(options.InitialState?.DeliveredSeqs ?? new Dictionary<string, long>(), StringComparer.Ordinal);
         _deliveryLoop = Task.Run(DeliveryLoopAsync);
@@ -56,6 +59,12 @@ public sealed partial class ImClient : IAsyncDisposable
 
     /// <summary>Connections opened so far (1 after the first connect; more after reconnects).</summary>
     public int ConnectionCount { get; private set; }
+
+    /// <summary>The edge host (<c>host:port</c>) of the current or last connection; a redirect moves it.</summary>
+    public string Endpoint => _endpoint.ToString();
+
+    /// <summary>Times a draining edge host sent this client elsewhere.</summary>
+    public int RedirectCount { get; private set; }
 
     /// <summary>What to keep across restarts (pass it back in <see cref="ImClientOptions.InitialState"/>).</summary>
     public ImClientState SaveState()
@@ -79,7 +88,29 @@ public sealed partial class ImClient : IAsyncDisposable
 
             Status = ImClientStatus.Connecting;
             _kicked = false;
-            await OpenAsync(cancellationToken);
+            _redirect = null;
+            try
+            {
+                await OpenAsync(_endpoint, cancellationToken);
+            }
+            catch (Exception ex) when (_redirect is { } redirect && ex is ImClientException or IOException or SocketException)
+            {
+                // That edge is draining and named others: try them in turn (the last failure is the one thrown).
+                RedirectCount++;
+                var candidates = ReconnectCandidates(redirect);
+                for (var i = 0; ; i++)
+                {
+                    try
+                    {
+                        await OpenAsync(candidates[i], cancellationToken);
+                        break;
+                    }
+                    catch (Exception next) when (i < candidates.Count - 1 && next is ImClientException or IOException or SocketException)
+                    {
+                        // Try the next one.
+                    }
+                }
+            }
         }
         catch
         {
@@ -223,13 +254,13 @@ public sealed partial class ImClient : IAsyncDisposable
         _connectGate.Dispose();
     }
 
-    private async Task OpenAsync(CancellationToken cancellationToken)
+    private async Task OpenAsync(EdgeAddress endpoint, CancellationToken cancellationToken)
     {
         var token = await _options.TokenProvider(cancellationToken);
         var socket = new TcpClient { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(_options.Host, _options.Port, cancellationToken);
+            await socket.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken);
         }
         catch
         {
@@ -259,6 +290,8 @@ public sealed partial class ImClient : IAsyncDisposable
         }
 
         UserId = response.UserId;
+        _endpoint = endpoint;
+        _redirect = null;
         if (response.HeartbeatSeconds > 0)
         {
             _heartbeat = TimeSpan.FromSeconds(Math.Min(_options.HeartbeatInterval.TotalSeconds, response.HeartbeatSeconds));
@@ -390,6 +423,11 @@ public sealed partial class ImClient : IAsyncDisposable
             _kicked |= batch.Events.Any(e => e.KindCase == Event.KindOneofCase.Kick);
             _work.Writer.TryWrite(new Work.Pushed(batch));
         }
+        else if (frame.Operation == Op.Redirect)
+        {
+            // The edge is draining and closes next: the reconnect goes where it says, at once.
+            _redirect = Redirect.Parser.ParseFrom(frame.Body);
+        }
         else if (frame.RequestId != 0 && _pending.TryRemove(frame.RequestId, out var answer))
         {
             answer.TrySetResult(frame);
@@ -432,7 +470,15 @@ public sealed partial class ImClient : IAsyncDisposable
 
     private async Task ReconnectLoopAsync()
     {
-        var delay = _options.ReconnectBaseDelay;
+        var redirect = _redirect;
+        if (redirect is not null)
+        {
+            RedirectCount++;
+        }
+
+        var candidates = ReconnectCandidates(redirect);
+        // A redirect was spread over time by the server already: go at once. A loss waits first, then backs off.
+        var delay = redirect is null ? _options.ReconnectBaseDelay : TimeSpan.Zero;
         for (var attempt = 1; attempt <= _options.MaxReconnectAttempts && !_disposing.IsCancellationRequested; attempt++)
         {
             try
@@ -442,7 +488,7 @@ public sealed partial class ImClient : IAsyncDisposable
                 try
                 {
                     Status = ImClientStatus.Connecting;
-                    await OpenAsync(_disposing.Token);
+                    await OpenAsync(candidates[(attempt - 1) % candidates.Count], _disposing.Token);
                     return;
                 }
                 finally
@@ -457,11 +503,27 @@ public sealed partial class ImClient : IAsyncDisposable
             catch (Exception ex) when (ex is SocketException or IOException or ImClientException)
             {
                 Status = ImClientStatus.Reconnecting;
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
+                delay = delay == TimeSpan.Zero
+                    ? _options.ReconnectBaseDelay
+                    : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
             }
         }
 
         Status = ImClientStatus.WaitingForReconnect;
+    }
+
+    /// <summary>
+    /// Where to reconnect, in turn: a redirect's addresses first (and the edge that sent it last: it is going away),
+    /// otherwise the current edge, then the configured one and the fallbacks.
+    /// </summary>
+    private List<EdgeAddress> ReconnectCandidates(Redirect? redirect)
+    {
+        var configured = new[] { new EdgeAddress(_options.Host, _options.Port) }
+            .Concat(_options.FallbackAddresses.Select(EdgeAddress.TryParse).OfType<EdgeAddress>());
+        var candidates = redirect is null
+            ? new[] { _endpoint }.Concat(configured)
+            : redirect.Addresses.Select(EdgeAddress.TryParse).OfType<EdgeAddress>().Concat(configured.Where(a => a != _endpoint)).Append(_endpoint);
+        return candidates.Distinct().ToList();
     }
 
     private sealed record PendingSend(SendRequest Request, TaskCompletionSource<SendAck> Completion);

@@ -8,6 +8,12 @@ public sealed class ImClientOptions
 
     public int Port { get; set; } = 5090;
 
+    /// <summary>
+    /// Other edge hosts (<c>host:port</c>) to try, in turn, when the current one cannot be reached, e.g. from
+    /// <c>GET /api/edges</c>. A draining edge's redirect puts its own suggestions first.
+    /// </summary>
+    public List<string> FallbackAddresses { get; set; } = [];
+
     /// <summary>Gives a valid access token at each (re)connect; the application refreshes it when needed.</summary>
     public Func<CancellationToken, Task<string>> TokenProvider { get; set; } = _ => Task.FromResult("");
 

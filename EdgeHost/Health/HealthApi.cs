@@ -1,9 +1,14 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orleans.Im.EdgeHost.Auth;
+using Orleans.Im.EdgeHost.Drain;
 
 namespace Orleans.Im.EdgeHost.Health;
 
-/// <summary><c>GET /healthz</c>: 200 only when this edge host can reach the cluster and hears session revocations.</summary>
+/// <summary>
+/// <c>GET /healthz</c> (liveness): 200 when this edge host can reach the cluster and hears session revocations, also
+/// while it drains, so an orchestrator does not kill it mid-drain. <c>GET /readyz</c> (readiness): the same, but 503 as
+/// soon as it drains, so balancers stop sending it clients.
+/// </summary>
 public static class HealthApi
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
@@ -11,6 +16,7 @@ public static class HealthApi
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", CheckAsync).WithName("Health").ExcludeFromDescription();
+        app.MapGet("/readyz", ReadyAsync).WithName("Ready").ExcludeFromDescription();
         return app;
     }
 
@@ -19,6 +25,9 @@ public static class HealthApi
     /// <param name="Silos">Active silos seen through the cluster; 0 when unreachable.</param>
     /// <param name="Error">Why the cluster is unavailable, when it is.</param>
     public sealed record HealthReport(string Status, int Silos, string? Error);
+
+    internal static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadyAsync(IClusterClient client, RevokedSessions revocations, EdgeDrain drain, CancellationToken cancellationToken) =>
+        drain.IsDraining ? Unavailable("draining") : await CheckAsync(client, revocations, cancellationToken);
 
     internal static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> CheckAsync(IClusterClient client, RevokedSessions revocations, CancellationToken cancellationToken)
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Api;
 using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.EdgeHost.Auth;
+using Orleans.Im.EdgeHost.Drain;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
 
@@ -15,7 +16,7 @@ namespace Orleans.Im.EdgeHost.Hubs;
 /// Authorization header; the device id as <c>deviceId</c> in the query.
 /// </summary>
 [Authorize(Policy = ApiPolicies.User)]
-public sealed class ChatHub(SessionHub sessions, IHubContext<ChatHub, IChatClient> hubContext, IOptions<EdgeOptions> options, TimeProvider time)
+public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<ChatHub, IChatClient> hubContext, IOptions<EdgeOptions> options, TimeProvider time)
     : Hub<IChatClient>
 {
     public const string Path = "/hubs/chat";
@@ -24,6 +25,14 @@ public sealed class ChatHub(SessionHub sessions, IHubContext<ChatHub, IChatClien
 
     public override async Task OnConnectedAsync()
     {
+        if (drain.IsDraining)
+        {
+            // Not taking connections: say where to go instead, and close.
+            await Clients.Caller.Events(new[] { SignalRPushTarget.ToHubEvent(await drain.NextRedirectAsync()) }); // an array, for MessagePack
+            Context.Abort();
+            return;
+        }
+
         var user = Context.User!;
         var claims = new AccessTokenClaims(user.UserId(), user.SessionId(), DateTimeOffset.MaxValue, DateTimeOffset.MinValue);
         var deviceId = Context.GetHttpContext()?.Request.Query["deviceId"].ToString() is { Length: > 0 } given && GrainKeys.IsValidId(given)

@@ -5,7 +5,9 @@ namespace Orleans.Im.EdgeHost.Hubs;
 /// <summary>
 /// A pushed event as web clients receive it (method <c>events</c>, an array of these). <see cref="Type"/> says which
 /// fields are set: <c>message</c>, <c>changed</c> (recall or edit), <c>readReceipt</c>, <c>conversation</c> (the user's own
-/// entry), <c>typing</c>, <c>resync</c>, <c>kick</c>. Every event names its conversation and a seq where one applies.
+/// entry), <c>typing</c>, <c>resync</c>, <c>kick</c>, <c>redirect</c> (this edge is draining: <see cref="Addresses"/> are other edges'
+/// hub URLs, best first; the server closes the connection after it). Every event names its conversation and a seq where
+/// one applies.
 /// </summary>
 public sealed record HubEvent(
     string Type,
@@ -14,4 +16,5 @@ public sealed record HubEvent(
     MessageView? Message = null,
     ConversationView? Conversation = null,
     string? UserId = null,
-    string? Reason = null);
+    string? Reason = null,
+    string[]? Addresses = null);

@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Orleans.Im.EdgeHost.Api;
+using Orleans.Im.EdgeHost.Drain;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
@@ -68,6 +69,20 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
         _queue.Writer.TryComplete();
     }
 
+    public void Redirect(EdgeRedirect redirect)
+    {
+        ArgumentNullException.ThrowIfNull(redirect);
+        _queue.Writer.TryWrite(ToHubEvent(redirect));
+        _queue.Writer.TryComplete();
+    }
+
+    /// <summary>The <c>redirect</c> event for a web client.</summary>
+    public static HubEvent ToHubEvent(EdgeRedirect redirect)
+    {
+        ArgumentNullException.ThrowIfNull(redirect);
+        return new HubEvent("redirect", Reason: redirect.Reason, Addresses: [.. redirect.WebSocketUrls]);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
@@ -89,7 +104,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     private async Task WriteLoopAsync()
     {
         var batch = new List<HubEvent>();
-        var kicked = false;
+        var closeAfter = false;
         try
         {
             while (await _queue.Reader.WaitToReadAsync())
@@ -97,7 +112,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
                 while (batch.Count < _options.MaxEventsPerPush && _queue.Reader.TryRead(out var hubEvent))
                 {
                     batch.Add(hubEvent);
-                    kicked |= hubEvent.Type == "kick";
+                    closeAfter |= hubEvent.Type is "kick" or "redirect";
                 }
 
                 if (Interlocked.Exchange(ref _resyncPending, 0) == 1)
@@ -114,7 +129,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
             // The connection went away while writing: nothing more to push.
         }
 
-        if (kicked)
+        if (closeAfter)
         {
             _context.Abort();
         }

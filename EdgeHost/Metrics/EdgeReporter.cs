@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
+using Orleans.Im.EdgeHost.Drain;
 using Orleans.Im.EdgeHost.Hubs;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.EdgeHost.Tcp;
@@ -12,7 +13,7 @@ namespace Orleans.Im.EdgeHost.Metrics;
 /// Every <see cref="EdgeOptions.ReportInterval"/>: registers this edge host in the edge directory with its addresses and
 /// load, and reports its figures to the cluster stats. On a graceful stop it leaves the directory.
 /// </summary>
-public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHandler tcp, UserStreamSubscriptions users, SessionHub sessions, IOptions<EdgeOptions> options, ILogger<EdgeReporter> logger)
+public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHandler tcp, UserStreamSubscriptions users, SessionHub sessions, EdgeDrain drain, IOptions<EdgeOptions> options, ILogger<EdgeReporter> logger)
     : BackgroundService
 {
     private TimeSpan _lastCpu = Process.GetCurrentProcess().TotalProcessorTime;
@@ -43,7 +44,7 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
                 {
                     var edge = options.Value;
                     await cluster.GetGrain<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).ReportAsync(new EdgeReport(
-                        edge.EdgeId, PublicTcpAddresses(edge), PublicWebSocketUrl(edge), sessions.OpenSessions, CpuPercent(), edge.ReportInterval, Draining: false));
+                        edge.EdgeId, PublicTcpAddresses(edge), PublicWebSocketUrl(edge), sessions.OpenSessions, CpuPercent(), edge.ReportInterval, drain.IsDraining));
                     await cluster.GetGrain<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).ReportEdgeAsync(edge.EdgeId, tcp.Connections + HubConnections(), users.UserCount);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)

@@ -1,3 +1,4 @@
+using Orleans.Im.EdgeHost.Drain;
 using Orleans.Im.Push;
 
 namespace Orleans.Im.EdgeHost.Sessions;
@@ -16,4 +17,10 @@ public interface IPushTarget
 
     /// <summary>Ends the connection with a reason the device can show (session ended, replaced by another login).</summary>
     void Kick(string reason);
+
+    /// <summary>
+    /// Ends the connection after telling the device where to reconnect (this edge host is draining). What was queued
+    /// before goes out first; the device catches up on anything later by sync on its new edge.
+    /// </summary>
+    void Redirect(EdgeRedirect redirect);
 }

@@ -26,6 +26,9 @@ public sealed class SessionHub(
     /// <summary>Sessions open on this edge host.</summary>
     public int OpenSessions => _open.Count;
 
+    /// <summary>The connected devices now (a snapshot), e.g. to redirect them all while draining.</summary>
+    public IReadOnlyList<IPushTarget> Targets() => _open.Values.ToArray();
+
     /// <summary>The token's claims, or null when it is not a valid, unexpired, unrevoked token.</summary>
     public AccessTokenClaims? Authenticate(string? token) =>
         tokens.Validate(token) is { } claims && !revoked.IsRevoked(claims) ? claims : null;

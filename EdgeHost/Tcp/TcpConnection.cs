@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Threading.Channels;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Connections;
+using Orleans.Im.EdgeHost.Drain;
 using Orleans.Im.EdgeHost.Protocol;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
@@ -22,6 +23,7 @@ public sealed partial class TcpConnection : IPushTarget
     private static readonly TimeSpan WriterDrainTimeout = TimeSpan.FromSeconds(5);
     private readonly ConnectionContext _connection;
     private readonly SessionHub _sessions;
+    private readonly EdgeDrain _drain;
     private readonly EdgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -31,10 +33,11 @@ public sealed partial class TcpConnection : IPushTarget
     private int _resyncPending;
     private long _fullSinceTicks;
 
-    public TcpConnection(ConnectionContext connection, SessionHub sessions, EdgeOptions options, TimeProvider time, ILogger logger)
+    public TcpConnection(ConnectionContext connection, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, ILogger logger)
     {
         _connection = connection;
         _sessions = sessions;
+        _drain = drain;
         _options = options;
         _time = time;
         _logger = logger;
@@ -55,7 +58,15 @@ public sealed partial class TcpConnection : IPushTarget
         var writer = Task.Run(WriteLoopAsync);
         try
         {
-            await ReadLoopAsync();
+            if (_drain.IsDraining)
+            {
+                // Not taking connections: say where to go instead, and close.
+                Redirect(await _drain.NextRedirectAsync());
+            }
+            else
+            {
+                await ReadLoopAsync();
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -113,12 +124,25 @@ public sealed partial class TcpConnection : IPushTarget
     public void Kick(string reason)
     {
         var kick = new V1.PushBatch { Events = { new V1.Event { Kick = new V1.Kick { Reason = reason } } } };
-        if (!_outbound.Writer.TryWrite(new Outbound.Reply((ushort)V1.Op.Push, 0, kick, CloseAfter: true)))
+        CloseWith(new Outbound.Reply((ushort)V1.Op.Push, 0, kick, CloseAfter: true), reason);
+    }
+
+    public void Redirect(EdgeRedirect redirect)
+    {
+        ArgumentNullException.ThrowIfNull(redirect);
+        var body = new V1.Redirect { Reason = redirect.Reason };
+        body.Addresses.AddRange(redirect.TcpAddresses);
+        CloseWith(new Outbound.Reply((ushort)V1.Op.Redirect, 0, body, CloseAfter: true), redirect.Reason);
+    }
+
+    /// <summary>Queues a last frame; the writer closes the connection after it, and the read loop stops reading.</summary>
+    private void CloseWith(Outbound.Reply last, string reason)
+    {
+        if (!_outbound.Writer.TryWrite(last))
         {
             _connection.Abort(new ConnectionAbortedException(reason));
         }
 
-        // The read loop ends with the connection; the writer closes it after the kick frame.
         _connection.Transport.Input.CancelPendingRead();
     }
 
@@ -259,6 +283,12 @@ public sealed partial class TcpConnection : IPushTarget
         if (_open is not null)
         {
             return Reply(V1.Op.Error, requestId, ProtoMapper.Error(V1.ErrorCode.Conflict, "already logged in"));
+        }
+
+        if (_drain.IsDraining)
+        {
+            Redirect(await _drain.NextRedirectAsync());
+            return false;
         }
 
         var claims = _sessions.Authenticate(login.Token);

@@ -1,11 +1,12 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
+using Orleans.Im.EdgeHost.Drain;
 using Orleans.Im.EdgeHost.Sessions;
 
 namespace Orleans.Im.EdgeHost.Tcp;
 
 /// <summary>Kestrel's entry point for the mobile protocol: one <see cref="TcpConnection"/> per accepted socket.</summary>
-public sealed class TcpConnectionHandler(SessionHub sessions, IOptions<EdgeOptions> options, TimeProvider time, ILogger<TcpConnection> logger)
+public sealed class TcpConnectionHandler(SessionHub sessions, EdgeDrain drain, IOptions<EdgeOptions> options, TimeProvider time, ILogger<TcpConnection> logger)
     : ConnectionHandler
 {
     private int _connections;
@@ -19,7 +20,7 @@ public sealed class TcpConnectionHandler(SessionHub sessions, IOptions<EdgeOptio
         Interlocked.Increment(ref _connections);
         try
         {
-            await new TcpConnection(connection, sessions, options.Value, time, logger).RunAsync();
+            await new TcpConnection(connection, sessions, drain, options.Value, time, logger).RunAsync();
         }
         finally
         {

@@ -1,0 +1,158 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Client;
+using Orleans.Im.Conversations;
+using Orleans.Im.EdgeHost.Auth;
+using Orleans.Im.Edges;
+using Orleans.Im.Tests.Infrastructure;
+using V1 = Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Tests.Edge;
+
+/// <summary>
+/// An edge host drained (SIGTERM) while its clients chat: every client follows the redirect to the other edge host, and
+/// no acknowledged message is lost or duplicated. A cluster of its own: one silo and exactly two edge hosts, so "the
+/// other edge" is one known process.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class DrainTests
+{
+    private const int Clients = 50;
+    private const int MessagesPerClient = 40;
+    private static readonly TimeSpan DrainWindow = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Bounded = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Draining_edge_A_while_50_clients_chat_moves_every_client_to_edge_B_without_losing_or_duplicating_an_acked_message()
+    {
+        await using var cluster = new SiloCluster("drain");
+        await cluster.StartSiloAsync(settings: new Dictionary<string, string>
+        {
+            ["IM__Conversations__SendRatePerSecond"] = "100000",
+            ["IM__Conversations__SendBurst"] = "100000",
+        });
+        var edgeA = await cluster.StartEdgeAsync(EdgeSettings("edge-a"));
+        var edgeB = await cluster.StartEdgeAsync(EdgeSettings("edge-b"));
+        using var httpB = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{edgeB.Endpoints.HttpPort}") };
+        var listed = await Eventually.ReturnsAsync(Edges(httpB), e => e.Count == 2);
+        Assert.Equal(["edge-a", "edge-b"], listed.Select(e => e.EdgeId).Order());
+
+        var tokens = new AccessTokens(Options.Create(new AuthOptions { SigningKey = cluster.SigningKey }), TimeProvider.System);
+        var users = Enumerable.Range(0, Clients).Select(i => Ids.User($"u{i}")).ToArray();
+        var clients = users.Select(user => new ImClient(new ImClientOptions
+        {
+            Port = edgeA.Endpoints.TcpPort,
+            TokenProvider = _ => Task.FromResult(tokens.Issue(user, "session-phone")),
+            DeviceId = "phone",
+            Platform = "test",
+            HeartbeatInterval = TimeSpan.FromSeconds(1),
+            RequestTimeout = TimeSpan.FromSeconds(10),
+            ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),
+            MaxReconnectDelay = TimeSpan.FromSeconds(1),
+        })).ToArray();
+        try
+        {
+            await Task.WhenAll(clients.Select(c => c.ConnectAsync()));
+            Assert.All(clients, c => Assert.Equal($"127.0.0.1:{edgeA.Endpoints.TcpPort}", c.Endpoint));
+
+            // Pairs chat: client 2k and 2k+1 share a conversation; each sends its messages one after the other.
+            var acks = Enumerable.Range(0, Clients).Select(_ => new ConcurrentQueue<V1.SendAck>()).ToArray();
+            var started = new CountdownEvent(Clients);
+            var chatting = Enumerable.Range(0, Clients).Select(i => Task.Run(async () =>
+            {
+                var conversation = GrainKeys.P2P(users[i], users[i ^ 1]);
+                for (var j = 0; j < MessagesPerClient; j++)
+                {
+                    acks[i].Enqueue(await clients[i].SendTextAsync(conversation, $"{i}:{j}", clientMsgId: $"m-{i}-{j}"));
+                    if (j == 4)
+                    {
+                        started.Signal();
+                    }
+
+                    await Task.Delay(75);
+                }
+            })).ToArray();
+
+            Assert.True(started.Wait(Bounded), "the clients did not start chatting");
+            var stopping = edgeA.Process.StopAsync(Bounded);
+
+            // Not ready from the first moment of the drain; and a client arriving now is sent on to B.
+            using var httpA = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{edgeA.Endpoints.HttpPort}") };
+            var ready = await Eventually.ReturnsAsync(async () => (await httpA.GetAsync("/readyz")).StatusCode, s => s == HttpStatusCode.ServiceUnavailable);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready);
+            var late = Ids.User("late");
+            await using var lateClient = new ImClient(new ImClientOptions
+            {
+                Port = edgeA.Endpoints.TcpPort,
+                TokenProvider = _ => Task.FromResult(tokens.Issue(late, "session-phone")),
+                DeviceId = "phone",
+            });
+            await lateClient.ConnectAsync();
+            Assert.Equal(($"127.0.0.1:{edgeB.Endpoints.TcpPort}", 1), (lateClient.Endpoint, lateClient.RedirectCount));
+
+            await Task.WhenAll(chatting).WaitAsync(Bounded);
+            Assert.True(await stopping, "edge A did not exit by itself after draining");
+
+            // Everybody is on B now, and was moved by the redirect (not by a timeout).
+            Assert.All(clients, c => Assert.Equal(($"127.0.0.1:{edgeB.Endpoints.TcpPort}", ImClientStatus.Connected), (c.Endpoint, c.Status)));
+            Assert.All(clients, c => Assert.True(c.RedirectCount >= 1));
+
+            var orleans = await cluster.ConnectClientAsync();
+            for (var i = 0; i < Clients; i++)
+            {
+                // Each message acked once, with its own seq; a resend after the move got the original seq back.
+                Assert.Equal(MessagesPerClient, acks[i].Count);
+                Assert.All(acks[i], a => Assert.Contains(a.Status, new[] { V1.SendStatus.Sent, V1.SendStatus.Duplicate }));
+                Assert.Equal(MessagesPerClient, acks[i].Select(a => a.Seq).Distinct().Count());
+            }
+
+            for (var pair = 0; pair < Clients; pair += 2)
+            {
+                var conversation = GrainKeys.P2P(users[pair], users[pair + 1]);
+                var expectedIds = Enumerable.Range(0, MessagesPerClient).SelectMany(j => new[] { $"m-{pair}-{j}", $"m-{pair + 1}-{j}" }).Order().ToArray();
+
+                // The log holds every acked message exactly once: seqs 1..2N, one per client message id.
+                Assert.True(2 * MessagesPerClient <= Messages.MessageLimits.MaxPullLimit);
+                var log = await orleans.GetGrain<IConversationGrain>(conversation).PullAsync(users[pair], new Messages.PullRequest(0, null, Messages.MessageLimits.MaxPullLimit));
+                Assert.Equal(Enumerable.Range(1, 2 * MessagesPerClient).Select(s => (long)s), log.Messages.Select(m => m.Seq));
+                Assert.Equal(expectedIds, log.Messages.Select(m => m.ClientMsgId).Order());
+                var seqOf = log.Messages.ToDictionary(m => m.ClientMsgId, m => m.Seq);
+                foreach (var member in new[] { pair, pair + 1 })
+                {
+                    Assert.All(acks[member], a => Assert.Equal(seqOf[a.ClientMsgId], a.Seq));
+
+                    // Both devices show the whole conversation, in order, each message once, nothing more.
+                    var shown = await clients[member].TakeAsync(2 * MessagesPerClient, TimeSpan.FromSeconds(30));
+                    Assert.Equal(Enumerable.Range(1, 2 * MessagesPerClient).Select(s => (long)s), shown.Select(m => m.Seq));
+                    Assert.Equal(expectedIds, shown.Select(m => m.ClientMsgId).Order());
+                    await clients[member].AssertNoMoreAsync(TimeSpan.FromMilliseconds(100));
+                }
+            }
+
+            // A left the directory: clients are offered B only.
+            Assert.Equal(["edge-b"], (await Edges(httpB)()).Select(e => e.EdgeId));
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+
+        IReadOnlyDictionary<string, string> EdgeSettings(string edgeId) => new Dictionary<string, string>
+        {
+            ["IM__Edge__EdgeId"] = edgeId,
+            ["IM__Edge__ReportInterval"] = "00:00:01",
+            ["IM__Edge__DrainWindow"] = DrainWindow.ToString(),
+            ["IM__Edge__DrainTimeout"] = "00:00:10",
+            ["IM__Edge__UserSendRatePerSecond"] = "100000",
+            ["IM__Edge__UserSendBurst"] = "100000",
+        };
+    }
+
+    private static Func<Task<List<EdgeReport>>> Edges(HttpClient http) =>
+        async () => (await http.GetFromJsonAsync<List<EdgeReport>>("/api/edges", ApiCalls.Json))!;
+}
