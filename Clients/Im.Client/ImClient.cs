@@ -190,6 +190,13 @@ public sealed partial class ImClient : IAsyncDisposable
     public Task DeleteForSelfAsync(string conversationId, long seq, CancellationToken cancellationToken = default) =>
         ResultAsync(Op.Delete, new DeleteRequest { ConversationId = conversationId, Seq = seq }, cancellationToken);
 
+    /// <summary>
+    /// Tells the server this device's user is away (app in the background, idle) or back, or that the network changed
+    /// (null: unchanged). The user shows as away when all their devices are.
+    /// </summary>
+    public Task SetPresenceAsync(bool away, string? networkType = null, CancellationToken cancellationToken = default) =>
+        ResultAsync(Op.SetPresence, new SetPresenceRequest { Away = away, NetworkType = networkType ?? "" }, cancellationToken);
+
     /// <summary>Tells the conversation's other members this user is typing (no answer unless it fails).</summary>
     public Task TypingAsync(string conversationId) =>
         (_connection ?? throw new ImClientException("not connected")).WriteAsync(Op.Typing, NextRequestId(), new TypingRequest { ConversationId = conversationId });
@@ -280,6 +287,7 @@ public sealed partial class ImClient : IAsyncDisposable
                 DeviceId = _options.DeviceId,
                 Platform = _options.Platform,
                 ClientVersion = _options.ClientVersion,
+                NetworkType = _options.NetworkType,
                 ProtocolVersion = FrameHeader.CurrentVersion,
             }, Op.LoginOk, cancellationToken));
         }

@@ -24,6 +24,9 @@ public sealed class ImClientOptions
 
     public string ClientVersion { get; set; } = "1.0";
 
+    /// <summary>How the device is connected (wifi, cellular, …), shown in presence; empty when unknown.</summary>
+    public string NetworkType { get; set; } = "";
+
     /// <summary>How often to ping; the server announces its own at login and the shorter one wins.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(50);
 

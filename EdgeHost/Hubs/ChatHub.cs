@@ -59,6 +59,9 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         await base.OnDisconnectedAsync(exception);
     }
 
+    /// <summary>The user is away (the page is hidden) or back.</summary>
+    public Task SetPresence(bool away) => Session.SetPresenceAsync(away, null);
+
     /// <summary>Sends a message; idempotent by <c>clientMsgId</c>.</summary>
     public async Task<HubSendResult> Send(string conversationId, SendBody message)
     {

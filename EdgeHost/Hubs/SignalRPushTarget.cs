@@ -2,10 +2,10 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Orleans.Im.EdgeHost.Api;
 using Orleans.Im.EdgeHost.Drain;
+using Orleans.Im.EdgeHost.Protocol;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
-using Orleans.Im.Users;
 
 namespace Orleans.Im.EdgeHost.Hubs;
 
@@ -97,7 +97,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
         MessageChangedEvent e => new HubEvent("changed", e.ConversationId, e.Seq, ApiMapper.ToView(e.Message), UserId: e.ActorId),
         ReadReceiptEvent e => new HubEvent("readReceipt", e.ConversationId, e.Seq, UserId: e.ReaderId),
         ConversationUpdatedEvent e => new HubEvent("conversation", e.ConversationId, e.Seq, Conversation: ApiMapper.ToView(e.Entry)),
-        PresenceEvent e => new HubEvent("presence", UserId: e.UserId, Reason: e.Status == PresenceStatus.Online ? "online" : "offline"),
+        PresenceEvent e => new HubEvent("presence", UserId: e.UserId, Reason: ProtoMapper.ToWire(e.Status)),
         _ => null,
     };
 

@@ -178,7 +178,7 @@ public static class ProtoMapper
         PresenceEvent e => new V1.Event { Presence = new V1.Presence
         {
             UserId = e.UserId,
-            Status = e.Status == PresenceStatus.Online ? "online" : "offline",
+            Status = ToWire(e.Status),
             LastSeenMs = e.LastSeen?.ToUnixTimeMilliseconds() ?? 0,
         } },
         _ => null,
@@ -213,4 +213,12 @@ public static class ProtoMapper
     };
 
     public static ConversationKind Kind(V1.ConversationKind kind) => (ConversationKind)(int)kind;
+
+    /// <summary>A presence status as both wires spell it: <c>online</c>, <c>away</c>, <c>offline</c>.</summary>
+    public static string ToWire(PresenceStatus status) => status switch
+    {
+        PresenceStatus.Online => "online",
+        PresenceStatus.Away => "away",
+        _ => "offline",
+    };
 }

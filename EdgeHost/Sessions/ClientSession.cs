@@ -8,7 +8,7 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// A signed-in device, transport-neutral: TCP and SignalR both call these, so the rules live in one place (and in the
 /// grains). The user id comes from the token, never from the client.
 /// </summary>
-public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rateLimiter, string userId, string sessionId, string deviceId, string platform)
+public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rateLimiter, string userId, string sessionId, string deviceId, string platform, string connectionId)
 {
     public string UserId { get; } = userId;
 
@@ -76,6 +76,10 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
     /// <summary>Typing: an instant message, pushed to the other members' online devices and never stored.</summary>
     public Task<SendResult> TypingAsync(string conversationId) =>
         SendAsync(conversationId, Guid.NewGuid().ToString("N"), TypingIndicator.Content, MessageClass.Instant, null);
+
+    /// <summary>The device's user is away or back, or its network changed (empty: unchanged).</summary>
+    public Task SetPresenceAsync(bool away, string? networkType) =>
+        User.SetDeviceStatusAsync(DeviceId, connectionId, away, SessionHub.Clip(networkType, SessionHub.MaxNetworkTypeLength));
 
     private IUserGrain User => client.GetGrain<IUserGrain>(UserId);
 

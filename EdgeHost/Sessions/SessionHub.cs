@@ -21,6 +21,12 @@ public sealed class SessionHub(
     IOptions<AuthOptions> authOptions,
     TimeProvider time)
 {
+    /// <summary>The longest client version kept (longer ones are cut).</summary>
+    public const int MaxClientVersionLength = 32;
+
+    /// <summary>The longest network type kept (longer ones are cut).</summary>
+    public const int MaxNetworkTypeLength = 16;
+
     private readonly ConcurrentDictionary<OpenSession, IPushTarget> _open = new();
 
     /// <summary>Sessions open on this edge host.</summary>
@@ -46,7 +52,13 @@ public sealed class SessionHub(
     }
 
     /// <summary>Opens a session for an authenticated device; dispose the result when the connection ends.</summary>
-    public async Task<OpenSession> OpenAsync(AccessTokenClaims claims, string deviceId, string platform, IPushTarget target)
+    /// <param name="claims">The token's claims.</param>
+    /// <param name="deviceId">The device.</param>
+    /// <param name="platform">Its platform.</param>
+    /// <param name="target">Where its pushes go.</param>
+    /// <param name="clientVersion">The app's version, for presence (empty when not told).</param>
+    /// <param name="networkType">Its network, for presence (empty when not told).</param>
+    public async Task<OpenSession> OpenAsync(AccessTokenClaims claims, string deviceId, string platform, IPushTarget target, string clientVersion = "", string networkType = "")
     {
         ArgumentNullException.ThrowIfNull(claims);
         var connectionId = Guid.NewGuid().ToString("N");
@@ -54,7 +66,8 @@ public sealed class SessionHub(
         try
         {
             await client.GetGrain<IUserGrain>(claims.UserId).ConnectDeviceAsync(
-                new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow(), connectionId));
+                new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow(), connectionId,
+                    Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength)));
         }
         catch
         {
@@ -62,7 +75,7 @@ public sealed class SessionHub(
             throw;
         }
 
-        var open = new OpenSession(new ClientSession(client, rateLimiter, claims.UserId, claims.SessionId, deviceId, platform), attachment, this, connectionId);
+        var open = new OpenSession(new ClientSession(client, rateLimiter, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, connectionId);
         _open[open] = target;
         return open;
     }
@@ -94,6 +107,10 @@ public sealed class SessionHub(
         open.BindSession(sessionId);
         return (tokens.Issue(session.UserId, sessionId), expiresAt, true);
     }
+
+    /// <summary>What a client says about itself, cut to a bounded length.</summary>
+    public static string Clip(string? value, int maxLength) =>
+        string.IsNullOrEmpty(value) ? "" : value.Length <= maxLength ? value : value[..maxLength];
 
     private async Task CloseAsync(OpenSession open, ClientSession session, IAsyncDisposable attachment)
     {

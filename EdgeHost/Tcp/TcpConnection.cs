@@ -262,6 +262,7 @@ public sealed partial class TcpConnection : IPushTarget
                 V1.Op.Delete => await ResultAsync(header.RequestId, V1.DeleteRequest.Parser.ParseFrom(body), r => Session!.DeleteForSelfAsync(r.ConversationId, r.Seq)),
                 V1.Op.Typing => await TypingAsync(header.RequestId, V1.TypingRequest.Parser.ParseFrom(body)),
                 V1.Op.ConnectionToken => await ConnectionTokenAsync(header.RequestId),
+                V1.Op.SetPresence => await SetPresenceAsync(header.RequestId, V1.SetPresenceRequest.Parser.ParseFrom(body)),
                 V1.Op.Logout => false,
                 _ => await FailAsync(header.RequestId, V1.ErrorCode.UnknownOperation, $"unknown operation {header.Operation}"),
             };
@@ -302,7 +303,7 @@ public sealed partial class TcpConnection : IPushTarget
             return await FailAsync(requestId, V1.ErrorCode.BadRequest, "device_id (1-64 of A-Z a-z 0-9 - _ .) and platform (1-32) are required");
         }
 
-        _open = await _sessions.OpenAsync(claims, login.DeviceId, login.Platform, this);
+        _open = await _sessions.OpenAsync(claims, login.DeviceId, login.Platform, this, login.ClientVersion, login.NetworkType);
         Log.LoggedIn(_logger, _connection.ConnectionId, claims.UserId, login.DeviceId, login.Platform);
         return Reply(V1.Op.LoginOk, requestId, new V1.LoginResponse
         {
@@ -383,6 +384,12 @@ public sealed partial class TcpConnection : IPushTarget
     {
         var status = await operation(request);
         return Reply(V1.Op.Result, requestId, new V1.Result { Error = ProtoMapper.ToError(status) });
+    }
+
+    private async Task<bool> SetPresenceAsync(uint requestId, V1.SetPresenceRequest request)
+    {
+        await Session!.SetPresenceAsync(request.Away, request.NetworkType);
+        return Reply(V1.Op.Result, requestId, new V1.Result());
     }
 
     private async Task<bool> TypingAsync(uint requestId, V1.TypingRequest request)

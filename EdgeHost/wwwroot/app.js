@@ -77,6 +77,10 @@ async function start() {
     return;
   }
   setOnline(true);
+  // Away while the page is hidden; contacts who share presence see it.
+  document.addEventListener('visibilitychange', () => {
+    if (hub.state === signalR.HubConnectionState.Connected) hub.invoke('SetPresence', document.hidden).catch(() => {});
+  });
   await loadGroupNames();
   await catchUp();
 }
@@ -366,6 +370,11 @@ async function onEvents(events) {
         break;
       case 'resync':
         await catchUp();
+        break;
+      case 'redirect':
+        // This edge host is draining and closes the connection next; automatic reconnect lands on another one
+        // (through the balancer in front of the edges).
+        setOnline(false);
         break;
       case 'kick':
         sessionStorage.clear();

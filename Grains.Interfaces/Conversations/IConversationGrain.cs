@@ -84,6 +84,10 @@ public interface IConversationGrain : IGrainWithStringKey
     Task<GroupResult> GetGroupAsync(string userId);
 
     /// <summary>The members with their roles, for a member.</summary>
-    [Alias("GetMembers")]
+    /// <remarks>
+    /// Interleaves: a pure read, and user grains ask it while this grain may be waiting on them (adding members calls
+    /// the user grains), which would otherwise deadlock until the call timeout.
+    /// </remarks>
+    [Alias("GetMembers"), AlwaysInterleave]
     Task<(AccessStatus Status, IReadOnlyList<GroupMember> Members)> GetMembersAsync(string userId);
 }

@@ -9,10 +9,16 @@ namespace Orleans.Im.Users;
 /// This connection of the device: a device that reconnects (a network switch) may log in again before its old
 /// connection is seen to close, and the old one's disconnect must not remove the new one.
 /// </param>
+/// <param name="ClientVersion">The app's version, as the device says at login.</param>
+/// <param name="NetworkType">How the device is connected (wifi, cellular, …), as it says at login or later.</param>
+/// <param name="Away">The device says its user is away (app in the background, screen locked, idle).</param>
 [GenerateSerializer, Immutable, Alias("im.DeviceSession")]
 public sealed record DeviceSession(
     [property: Id(0)] string DeviceId,
     [property: Id(1)] string Platform,
     [property: Id(2)] string EdgeId,
     [property: Id(3)] DateTimeOffset ConnectedAt,
-    [property: Id(4)] string ConnectionId = "");
+    [property: Id(4)] string ConnectionId = "",
+    [property: Id(5)] string ClientVersion = "",
+    [property: Id(6)] string NetworkType = "",
+    [property: Id(7)] bool Away = false);

@@ -47,11 +47,21 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("DisconnectDevice")]
     Task DisconnectDeviceAsync(string deviceId, string connectionId);
 
-    /// <summary>The user's presence: online after a device connects; offline only after the last one stayed away for the grace.</summary>
+    /// <summary>
+    /// A connected device says its user is away or back, or that its network changed. The user is away when every
+    /// connected device is; the change is announced at once (only going offline waits for the grace).
+    /// </summary>
+    [Alias("SetDeviceStatus")]
+    Task SetDeviceStatusAsync(string deviceId, string connectionId, bool away, string? networkType);
+
+    /// <summary>The user's status (online, away, offline), last seen, and devices online now.</summary>
     [Alias("GetPresence")]
     Task<UserPresence> GetPresenceAsync();
 
-    /// <summary>Whether the user's friends are told when the user comes online and goes offline (opt-in).</summary>
+    /// <summary>
+    /// Whether the user's friends and the members of the user's small groups are told when the user's status changes
+    /// (opt-in).
+    /// </summary>
     [Alias("SetSharePresence")]
     Task SetSharePresenceAsync(bool share);
 

@@ -7,6 +7,9 @@ public enum PresenceStatus
     /// <summary>No device connected (after the reconnect grace).</summary>
     Offline = 0,
 
-    /// <summary>At least one device connected.</summary>
+    /// <summary>At least one device connected and not away.</summary>
     Online = 1,
+
+    /// <summary>Connected, but every device says its user is away.</summary>
+    Away = 2,
 }

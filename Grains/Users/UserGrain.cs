@@ -27,7 +27,7 @@ public sealed partial class UserGrain(
     private long _version;
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _offlineTimer;
-    private bool _announcedOnline;
+    private PresenceStatus _announced = PresenceStatus.Offline;
 
     private string UserId => this.GetPrimaryKeyString();
 
@@ -173,11 +173,7 @@ public sealed partial class UserGrain(
         // Back within the grace: nobody was told it left, so nobody is told it is back.
         _offlineTimer?.Dispose();
         _offlineTimer = null;
-        if (!_announcedOnline)
-        {
-            _announcedOnline = true;
-            await AnnouncePresenceAsync();
-        }
+        await AnnounceIfChangedAsync();
 
         foreach (var old in evicted)
         {
@@ -188,22 +184,39 @@ public sealed partial class UserGrain(
         }
     }
 
-    public Task DisconnectDeviceAsync(string deviceId, string connectionId)
+    public async Task DisconnectDeviceAsync(string deviceId, string connectionId)
     {
-        if (_devices.TryGetValue(deviceId, out var current) && current.ConnectionId == connectionId
-            && _devices.Remove(deviceId) && _devices.Count == 0)
+        if (!_devices.TryGetValue(deviceId, out var current) || current.ConnectionId != connectionId || !_devices.Remove(deviceId))
         {
-            AnnounceOnline(false);
-            _offlineTimer?.Dispose();
-            _offlineTimer = this.RegisterGrainTimer(GoOfflineAsync, new GrainTimerCreationOptions(options.Value.PresenceGrace, Timeout.InfiniteTimeSpan)
-            {
-                Interleave = false,
-                // The grace must run out even if nothing else calls this grain meanwhile.
-                KeepAlive = true,
-            });
+            return;
         }
 
-        return Task.CompletedTask;
+        if (_devices.Count > 0)
+        {
+            // The others may all be away: then the user is now.
+            await AnnounceIfChangedAsync();
+            return;
+        }
+
+        AnnounceOnline(false);
+        _offlineTimer?.Dispose();
+        _offlineTimer = this.RegisterGrainTimer(GoOfflineAsync, new GrainTimerCreationOptions(options.Value.PresenceGrace, Timeout.InfiniteTimeSpan)
+        {
+            Interleave = false,
+            // The grace must run out even if nothing else calls this grain meanwhile.
+            KeepAlive = true,
+        });
+    }
+
+    public async Task SetDeviceStatusAsync(string deviceId, string connectionId, bool away, string? networkType)
+    {
+        if (!_devices.TryGetValue(deviceId, out var current) || current.ConnectionId != connectionId)
+        {
+            return;
+        }
+
+        _devices[deviceId] = current with { Away = away, NetworkType = string.IsNullOrEmpty(networkType) ? current.NetworkType : networkType };
+        await AnnounceIfChangedAsync();
     }
 
     public Task<UserPresence> GetPresenceAsync() => Task.FromResult(Presence());
@@ -220,8 +233,26 @@ public sealed partial class UserGrain(
         return PushAsync(new PresenceEvent(presence.UserId, presence.Status, presence.LastSeen));
     }
 
-    private UserPresence Presence() => new(UserId, _devices.Count > 0 ? PresenceStatus.Online : PresenceStatus.Offline,
-        _devices.Count > 0 ? null : state.State.LastSeen, [.. _devices.Values]);
+    private UserPresence Presence() => new(UserId, CurrentStatus(), _devices.Count > 0 ? null : state.State.LastSeen, [.. _devices.Values]);
+
+    /// <summary>Online when a device is connected and not away; away when all are; offline when none is.</summary>
+    private PresenceStatus CurrentStatus() =>
+        _devices.Count == 0 ? PresenceStatus.Offline
+        : _devices.Values.All(d => d.Away) ? PresenceStatus.Away
+        : PresenceStatus.Online;
+
+    /// <summary>Announces the status when it differs from what was announced last (offline waits for the grace timer).</summary>
+    private async Task AnnounceIfChangedAsync()
+    {
+        var status = CurrentStatus();
+        if (status == _announced || status == PresenceStatus.Offline)
+        {
+            return;
+        }
+
+        _announced = status;
+        await AnnouncePresenceAsync();
+    }
 
     private async Task GoOfflineAsync()
     {
@@ -230,12 +261,12 @@ public sealed partial class UserGrain(
         _offlineTimer = null;
         try
         {
-            if (_devices.Count > 0 || !_announcedOnline)
+            if (_devices.Count > 0 || _announced == PresenceStatus.Offline)
             {
                 return;
             }
 
-            _announcedOnline = false;
+            _announced = PresenceStatus.Offline;
             state.State.LastSeen = clock.UtcNow;
             await state.WriteStateAsync();
             await AnnouncePresenceAsync();
@@ -246,7 +277,7 @@ public sealed partial class UserGrain(
         }
     }
 
-    /// <summary>Tells the user's friends, when the user shares presence.</summary>
+    /// <summary>Tells the user's friends and the members of the user's small groups, when the user shares presence.</summary>
     private async Task AnnouncePresenceAsync()
     {
         if (!state.State.SharePresence)
@@ -255,10 +286,22 @@ public sealed partial class UserGrain(
         }
 
         var presence = Presence() with { Devices = [] };
+        var peers = new HashSet<string>(StringComparer.Ordinal);
         var contacts = await GrainFactory.GetGrain<Contacts.IContactsGrain>(UserId).GetChangesAsync(0);
-        foreach (var friend in contacts.Changed.Where(c => c.State == Contacts.ContactState.Friend))
+        peers.UnionWith(contacts.Changed.Where(c => c.State == Contacts.ContactState.Friend).Select(c => c.UserId));
+        foreach (var row in _index.Values.Where(r => !r.Entry.Removed && GrainKeys.TryParseConversation(r.Entry.ConversationId, out var a) && a.Kind == ConversationKind.Group))
         {
-            GrainFactory.GetGrain<IUserGrain>(friend.UserId).OnPresenceAsync(presence).Ignore();
+            var (status, members) = await GrainFactory.GetGrain<IConversationGrain>(row.Entry.ConversationId).GetMembersAsync(UserId);
+            if (status == AccessStatus.Ok && members.Count <= options.Value.PresenceGroupPeersMax)
+            {
+                peers.UnionWith(members.Select(m => m.UserId));
+            }
+        }
+
+        peers.Remove(UserId);
+        foreach (var peer in peers)
+        {
+            GrainFactory.GetGrain<IUserGrain>(peer).OnPresenceAsync(presence).Ignore();
         }
     }
 

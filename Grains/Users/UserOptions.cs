@@ -29,4 +29,10 @@ public sealed class UserOptions
 
     /// <summary>Login policy: devices of any other platform online at once.</summary>
     public int MaxOtherDevices { get; set; } = 10;
+
+    /// <summary>
+    /// Presence goes to the members of a user's groups up to this size (when the user shares presence); in larger
+    /// groups a status change would be noise for many, and members ask with a presence query instead.
+    /// </summary>
+    public int PresenceGroupPeersMax { get; set; } = 100;
 }

@@ -47,6 +47,38 @@ public sealed class PresenceTests(EdgeFixture fixture)
         Assert.All(presences, p => Assert.Empty(p.Devices));
     }
 
+    [Fact]
+    public async Task A_user_is_away_when_every_device_is_and_group_peers_who_are_not_friends_hear_it_with_device_details_kept()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var carol = await fixture.NewUserAsync("carol");
+        var group = GrainKeys.Group(Ids.User("grp"));
+        Assert.True((await fixture.Orleans.GetGrain<Orleans.Im.Conversations.IConversationGrain>(group).CreateGroupAsync(
+            new Orleans.Im.Groups.CreateGroupRequest(carol, "team", [alice, carol]))).Status == Messages.AccessStatus.Ok);
+        await fixture.Orleans.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
+        await using var carolPhone = await fixture.ConnectAsync(carol);
+
+        await using var alicePhone = fixture.NewClient(alice, "phone");
+        await alicePhone.ConnectAsync();
+        await using var aliceDesktop = await fixture.ConnectAsync(alice, "desktop");
+        Assert.Equal("online", (await NextPresenceAsync(carolPhone, TimeSpan.FromSeconds(10)))?.Status);
+
+        // One device away is not the user away; all of them is, at once (no grace for this), and back is back.
+        await alicePhone.SetPresenceAsync(away: true, networkType: "cellular");
+        Assert.Null(await NextPresenceAsync(carolPhone, TimeSpan.FromMilliseconds(500)));
+        await aliceDesktop.SetPresenceAsync(away: true);
+        Assert.Equal("away", (await NextPresenceAsync(carolPhone, TimeSpan.FromSeconds(10)))?.Status);
+        Assert.Equal(PresenceStatus.Away, (await fixture.Orleans.GetGrain<IUserGrain>(alice).GetPresenceAsync()).Status);
+        await aliceDesktop.SetPresenceAsync(away: false);
+        Assert.Equal("online", (await NextPresenceAsync(carolPhone, TimeSpan.FromSeconds(10)))?.Status);
+
+        // The user grain knows each device's version and network (from login, then as the device says).
+        var devices = await fixture.Orleans.GetGrain<IUserGrain>(alice).GetDevicesAsync();
+        var phone = Assert.Single(devices, d => d.DeviceId == "phone");
+        Assert.Equal(("1.0", "cellular", true), (phone.ClientVersion, phone.NetworkType, phone.Away));
+        Assert.False(Assert.Single(devices, d => d.DeviceId == "desktop").Away);
+    }
+
     /// <summary>The next presence event, or null when none comes within the wait.</summary>
     private static async Task<V1.Presence?> NextPresenceAsync(Client.ImClient client, TimeSpan wait)
     {
