@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Starts the whole product locally: PostgreSQL and Redis on loopback, one silo, one edge host.
-# Installs what is missing, builds, waits until the edge host's /healthz answers, prints the URLs,
-# and stops everything it started on Ctrl-C or SIGTERM.
-#   ./deploy/run.sh
+# Starts the whole product locally: PostgreSQL and Redis on loopback, silos and edge hosts (one of each by default).
+# Installs what is missing, builds, waits until every host's /healthz answers, prints the URLs,
+# and stops everything it started on Ctrl-C or SIGTERM (edge hosts drain first: their clients move to the others).
+#   ./deploy/run.sh [--silos N] [--edges M]      (1-9 each)
+# Silo i (from 0): silo port 11111+i, gateway 30000+i, dashboard/healthz http://127.0.0.1:(8080+i).
+# Edge host i: HTTP http://127.0.0.1:(5080+i), TCP 127.0.0.1:(5090+i), edge id edge-(i+1).
 # Environment: IM_RUN_CONFIGURATION (default Release); every IM__… variable is passed to the hosts.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,7 +17,19 @@ SILO_URL="http://127.0.0.1:8080"
 LOGS="$IM_DATA/logs"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-SILO_PID=""; EDGE_PID=""; STOPPING=0
+SILOS=1; EDGES=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --silos) SILOS="${2:-}"; shift 2 ;;
+    --edges) EDGES="${2:-}"; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
+  esac
+done
+[[ "$SILOS" =~ ^[1-9]$ ]] || { echo "--silos takes 1-9" >&2; exit 2; }
+[[ "$EDGES" =~ ^[1-9]$ ]] || { echo "--edges takes 1-9" >&2; exit 2; }
+
+SILO_PIDS=(); EDGE_PIDS=(); STOPPING=0
 
 stop_process() {
   local pid=$1 name=$2 i
@@ -29,9 +43,14 @@ stop_process() {
 shutdown() {
   [ "$STOPPING" = 1 ] && return
   STOPPING=1
+  # A second Ctrl-C or TERM must not cut the cleanup short (edge hosts drain, databases stop).
+  trap '' INT TERM
   log "stopping"
-  stop_process "$EDGE_PID" "edge host"
-  stop_process "$SILO_PID" "silo"
+  local pid
+  # Edge hosts first, all at once: each drains (its clients are redirected) while the silos still serve.
+  for pid in "${EDGE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${EDGE_PIDS[@]}"; do stop_process "$pid" "edge host $pid"; done
+  for pid in "${SILO_PIDS[@]}"; do stop_process "$pid" "silo $pid"; done
   deploy/local/redis.sh stop || true
   deploy/local/postgres.sh stop || true
 }
@@ -69,20 +88,35 @@ if [ -z "${IM__Auth__AdminApiKey:-}" ]; then
   export IM__Auth__AdminApiKey="$(cat "$ADMIN_KEY_FILE")"
 fi
 # Each host runs from its build output so that its appsettings.json is the content root's.
-(cd "Silo/bin/$CONFIGURATION/net10.0" && exec dotnet Silo.dll) >"$LOGS/silo.log" 2>&1 &
-SILO_PID=$!
-(cd "EdgeHost/bin/$CONFIGURATION/net10.0" && exec dotnet EdgeHost.dll) >"$LOGS/edge.log" 2>&1 &
-EDGE_PID=$!
-log "silo pid $SILO_PID (log $LOGS/silo.log), edge host pid $EDGE_PID (log $LOGS/edge.log)"
+for ((i = 0; i < SILOS; i++)); do
+  (cd "Silo/bin/$CONFIGURATION/net10.0" && IM__Silo__SiloPort=$((11111 + i)) IM__Silo__GatewayPort=$((30000 + i)) \
+    IM__Silo__HttpUrl="http://127.0.0.1:$((8080 + i))" exec dotnet Silo.dll) >"$LOGS/silo-$i.log" 2>&1 &
+  SILO_PIDS+=($!)
+  log "silo $i pid $! (log $LOGS/silo-$i.log)"
+done
+for ((i = 0; i < EDGES; i++)); do
+  (cd "EdgeHost/bin/$CONFIGURATION/net10.0" && IM__Edge__HttpUrl="http://127.0.0.1:$((5080 + i))" IM__Edge__TcpPorts__0=$((5090 + i)) \
+    IM__Edge__EdgeId="edge-$((i + 1))" exec dotnet EdgeHost.dll) >"$LOGS/edge-$i.log" 2>&1 &
+  EDGE_PIDS+=($!)
+  log "edge host $i pid $! (log $LOGS/edge-$i.log)"
+done
+
+all_alive() {
+  local pid
+  for pid in "${SILO_PIDS[@]}" "${EDGE_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || return 1; done
+}
 
 healthy=0
-for ((i = 0; i < 180; i++)); do
-  kill -0 "$SILO_PID" 2>/dev/null || { tail -n 30 "$LOGS/silo.log" >&2; die "the silo exited"; }
-  kill -0 "$EDGE_PID" 2>/dev/null || { tail -n 30 "$LOGS/edge.log" >&2; die "the edge host exited"; }
-  if curl -fsS -m 3 "$EDGE_URL/healthz" >/dev/null 2>&1; then healthy=1; break; fi
+for ((t = 0; t < 180; t++)); do
+  all_alive || { tail -n 30 "$LOGS"/*.log >&2; die "a host exited (logs in $LOGS)"; }
+  healthy=1
+  for ((i = 0; i < EDGES; i++)); do
+    curl -fsS -m 3 "http://127.0.0.1:$((5080 + i))/healthz" >/dev/null 2>&1 || { healthy=0; break; }
+  done
+  [ "$healthy" = 1 ] && break
   sleep 1
 done
-[ "$healthy" = 1 ] || die "the edge host did not become healthy in 180s (logs in $LOGS)"
+[ "$healthy" = 1 ] || die "the edge hosts did not become healthy in 180s (logs in $LOGS)"
 
 # Development accounts (DESIGN section 7). Creating one that exists answers 409, which is fine: run.sh may run again.
 seed() {
@@ -109,6 +143,7 @@ Orleans.Im is running.
   Edge host (HTTP, /healthz):      $EDGE_URL   ($(curl -fsS -m 3 "$EDGE_URL/healthz"))
   Edge metrics:                    $EDGE_URL/metrics
   Edge host TCP (mobile protocol): 127.0.0.1:5090   (docs/PROTOCOL.md)
+  Hosts:                           $SILOS silo(s) (HTTP 8080+i), $EDGES edge host(s) (HTTP 5080+i, TCP 5090+i); GET $EDGE_URL/api/edges
   HTTP API (OpenAPI):              $EDGE_URL/openapi/v1.json
   Dev accounts:                    alice, bob, carol (password demo); agent1, agent2 (demo); demo-shop; echo-bot
   Dev admin API key (X-Api-Key):   $IM__Auth__AdminApiKey
@@ -122,8 +157,8 @@ Press Ctrl-C to stop everything.
 MSG
 
 # Wait until a host exits or a signal arrives (wait returns early on a trapped signal).
-while kill -0 "$SILO_PID" 2>/dev/null && kill -0 "$EDGE_PID" 2>/dev/null; do
-  wait -n "$SILO_PID" "$EDGE_PID" 2>/dev/null || true
+while all_alive; do
+  wait -n "${SILO_PIDS[@]}" "${EDGE_PIDS[@]}" 2>/dev/null || true
 done
 log "a host exited; see $LOGS"
 exit 1

@@ -156,3 +156,46 @@ public sealed class DrainTests
     private static Func<Task<List<EdgeReport>>> Edges(HttpClient http) =>
         async () => (await http.GetFromJsonAsync<List<EdgeReport>>("/api/edges", ApiCalls.Json))!;
 }
+
+/// <summary>The admin call drains the edge host it is made on, for TCP and web clients alike.</summary>
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Integration")]
+public sealed class DrainByAdminCallTests(EdgeFixture fixture)
+{
+    [Fact]
+    public async Task The_admin_drain_call_redirects_tcp_and_web_clients_to_another_edge_and_the_host_exits()
+    {
+        var extra = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Edge__ReportInterval"] = "00:00:01",
+            ["IM__Edge__DrainWindow"] = "00:00:01",
+            ["IM__Edge__DrainTimeout"] = "00:00:05",
+        });
+        var user = Ids.User("moved");
+        await using var phone = fixture.NewClient(user, "phone", port: extra.Endpoints.TcpPort);
+        await phone.ConnectAsync();
+        await using var browser = await HubClient.ConnectAsync(extra.Endpoints.HttpPort, fixture.Tokens.Issue(user, "session-web"), messagePack: true);
+
+        // Refused without the key; accepted with it.
+        using (var refused = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/edge/drain", apiKey: "wrong", httpPort: extra.Endpoints.HttpPort))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        using (var accepted = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/edge/drain", httpPort: extra.Endpoints.HttpPort))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        // The web page is told where the other edges' hubs are; the SDK client is already on another edge.
+        var redirect = await browser.WaitForAsync(e => e.Type == "redirect");
+        Assert.NotNull(redirect.Addresses);
+        Assert.All(redirect.Addresses, a => Assert.EndsWith("/hubs/chat", a, StringComparison.Ordinal));
+        Assert.DoesNotContain(redirect.Addresses, a => a.Contains($":{extra.Endpoints.HttpPort}/", StringComparison.Ordinal));
+        var moved = await Eventually.ReturnsAsync(
+            () => Task.FromResult((phone.Status, phone.RedirectCount)), s => s == (ImClientStatus.Connected, 1));
+        Assert.Equal((ImClientStatus.Connected, 1), moved);
+        Assert.NotEqual($"127.0.0.1:{extra.Endpoints.TcpPort}", phone.Endpoint);
+        Assert.True(await Eventually.ReturnsAsync(() => Task.FromResult(extra.Process.HasExited), exited => exited, TimeSpan.FromSeconds(30)));
+    }
+}

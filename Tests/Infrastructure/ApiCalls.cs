@@ -26,9 +26,9 @@ public static class ApiCalls
     }
 
     /// <summary>A call of a trusted system: the admin API key in <c>X-Api-Key</c>.</summary>
-    public static async Task<HttpResponseMessage> AdminCallAsync(this EdgeFixture fixture, HttpMethod method, string path, object? body = null, string? apiKey = null)
+    public static async Task<HttpResponseMessage> AdminCallAsync(this EdgeFixture fixture, HttpMethod method, string path, object? body = null, string? apiKey = null, int? httpPort = null)
     {
-        using var http = fixture.Http();
+        using var http = fixture.Http(httpPort);
         using var request = new HttpRequestMessage(method, path);
         request.Headers.Add("X-Api-Key", apiKey ?? fixture.AdminApiKey);
         if (body is not null)
