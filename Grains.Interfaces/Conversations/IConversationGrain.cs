@@ -86,4 +86,12 @@ public interface IConversationGrain : IGrainWithStringKey
     /// <summary>The members with their roles, for a member.</summary>
     [Alias("GetMembers")]
     Task<(AccessStatus Status, IReadOnlyList<GroupMember> Members)> GetMembersAsync(string userId);
+
+    /// <summary>
+    /// Customer service (<c>cs:{shop}:{user}</c>, called by the shop's queue grain): the agent who answers for the shop
+    /// from now on, or null for none. The agent gets the conversation (with its earlier history) in their list; a
+    /// previous agent loses it. <paramref name="agentName"/> is shown to the user with the agent's replies when set.
+    /// </summary>
+    [Alias("SetCustomerServiceAgent")]
+    Task<AccessStatus> SetCustomerServiceAgentAsync(string? agentId, string? agentName);
 }

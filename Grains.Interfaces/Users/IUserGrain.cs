@@ -86,4 +86,11 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>Another member read a conversation up to a seq (p2p read receipts).</summary>
     [Alias("OnReadReceipt"), OneWay]
     Task OnReadReceiptAsync(string conversationId, string readerId, long seq);
+
+    /// <summary>
+    /// Customer service: the shop's queue follows this agent's presence (or stops). Returns whether the user is online
+    /// now; later changes (after the offline grace) are told to the queue grain.
+    /// </summary>
+    [Alias("WatchPresenceForShop")]
+    Task<bool> WatchPresenceForShopAsync(string shopId, bool watch);
 }

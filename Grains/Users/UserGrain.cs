@@ -176,6 +176,7 @@ public sealed partial class UserGrain(
         if (!_announcedOnline)
         {
             _announcedOnline = true;
+            TellWatchingShops(online: true);
             await AnnouncePresenceAsync();
         }
 
@@ -238,11 +239,32 @@ public sealed partial class UserGrain(
             _announcedOnline = false;
             state.State.LastSeen = clock.UtcNow;
             await state.WriteStateAsync();
+            TellWatchingShops(online: false);
             await AnnouncePresenceAsync();
         }
         finally
         {
             timer?.Dispose();
+        }
+    }
+
+    public async Task<bool> WatchPresenceForShopAsync(string shopId, bool watch)
+    {
+        if (GrainKeys.IsValidId(shopId)
+            && (watch ? state.State.PresenceWatchingShops.Add(shopId) : state.State.PresenceWatchingShops.Remove(shopId)))
+        {
+            await state.WriteStateAsync();
+        }
+
+        return _announcedOnline;
+    }
+
+    /// <summary>Customer service: the queues of the shops this agent works for follow the agent's presence.</summary>
+    private void TellWatchingShops(bool online)
+    {
+        foreach (var shopId in state.State.PresenceWatchingShops)
+        {
+            GrainFactory.GetGrain<CustomerService.ICustomerServiceQueueGrain>(shopId).OnAgentPresenceAsync(UserId, online).Ignore();
         }
     }
 
@@ -333,7 +355,7 @@ public sealed partial class UserGrain(
 
         if (message.Seq > row.Entry.LastSeq)
         {
-            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), message.SenderId == UserId ? message.Seq : 0);
+            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), message.SenderId == UserId || message.ActingSenderId == UserId ? message.Seq : 0);
             _dirty.Add(message.ConversationId);
         }
 
