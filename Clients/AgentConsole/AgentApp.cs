@@ -348,6 +348,9 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
             {
                 SetStatus($"not sent: {ack.Error?.Message}");
             }
+
+            // The answer stops the session's "awaiting answer" mark: show it without waiting for the next poll.
+            _nextPoll = DateTimeOffset.MinValue;
         });
     }
 

@@ -71,6 +71,49 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task The_console_survives_a_lost_connection_and_keeps_serving()
+    {
+        var (shop, agent, user) = (Ids.User("shop"), Ids.User("agent"), Ids.User("customer"));
+        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
+        using (var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        // The console reaches the edge's TCP port through a proxy that can cut the network.
+        await using var proxy = new LoopbackProxy(fixture.TcpPort);
+        var console = Path.Combine(RepositoryPaths.Root, "Clients", "AgentConsole", "bin", RepositoryPaths.Configuration, "net10.0", "Orleans.Im.AgentConsole.dll");
+        await using var terminal = await TmuxSession.StartAsync(["dotnet", console,
+            "--http", $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}", "--tcp", $"127.0.0.1:{proxy.Port}",
+            "--user", agent, "--password", ApiCalls.Password, "--shop", shop]);
+        try
+        {
+            await terminal.WaitForTextAsync("OFFLINE");
+            await terminal.PressAsync("C-g");
+            await terminal.WaitForTextAsync("ONLINE");
+
+            proxy.GoDown();
+            await terminal.WaitForScreenAsync(s => s.Contains("reconnecting", StringComparison.Ordinal) || s.Contains("disconnected", StringComparison.Ordinal), "the lost connection");
+            proxy.ComeBack();
+            await terminal.WaitForTextAsync("reconnected");
+            await terminal.WaitForTextAsync("ONLINE");
+
+            await using var phone = await fixture.ConnectAsync(user);
+            await phone.SendTextAsync(GrainKeys.CustomerService(shop, user), "Are you still there?");
+            await terminal.WaitForTextAsync("Are you still there?");
+            await terminal.TypeAsync("Yes, still here.");
+            await terminal.PressAsync("Enter");
+            Assert.Equal(shop, (await NextAsync(phone, m => m.Content?.Text == "Yes, still here.")).SenderId);
+            output.WriteLine(await terminal.CaptureAsync());
+        }
+        catch
+        {
+            output.WriteLine(await terminal.CaptureAsync());
+            throw;
+        }
+    }
+
     private static async Task<V1.Message> NextAsync(Client.ImClient client, Func<V1.Message, bool> match)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
