@@ -110,6 +110,69 @@ public sealed class CustomerServiceEdgeTests(EdgeFixture fixture)
         Assert.Equal(V1.ErrorCode.NotFound, refused.Error?.Code);
     }
 
+    [Fact]
+    public async Task Agents_and_users_use_the_same_operations_over_the_http_api()
+    {
+        var (shop, agent) = (Ids.User("shop"), Ids.User("agent"));
+        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
+        var user = await fixture.NewUserAsync("user");
+        using (var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        var agentToken = (await fixture.LoginAsync(agent)).AccessToken;
+        var userToken = (await fixture.LoginAsync(user)).AccessToken;
+        using var http = fixture.Http();
+        await using var console = await fixture.ConnectAsync(agent, "console");
+        using (var available = await http.CallAsync(HttpMethod.Put, $"/api/cs/{shop}/agent/available/true", agentToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, available.StatusCode);
+        }
+
+        using (var notAgent = await http.CallAsync(HttpMethod.Get, $"/api/cs/{shop}/agent", userToken))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, notAgent.StatusCode);
+        }
+
+        var conversation = GrainKeys.CustomerService(shop, user);
+        using (var sent = await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(conversation)}/messages", userToken,
+            new SendBody("c1", new ContentBody(Orleans.Im.Messages.ContentType.Text, "hello over http"))))
+        {
+            Assert.True(sent.IsSuccessStatusCode, await sent.Content.ReadAsStringAsync());
+        }
+
+        var view = await Eventually.ReturnsAsync(async () =>
+        {
+            using var response = await http.CallAsync(HttpMethod.Get, $"/api/cs/{shop}/agent", agentToken);
+            return await response.Content.ReadAsStringAsync();
+        }, body => body.Contains(user, StringComparison.Ordinal));
+        Assert.Contains("\"online\":true", view, StringComparison.Ordinal);
+
+        using (var early = await http.CallAsync(HttpMethod.Post, $"/api/cs/{shop}/rating", userToken, new RateBody(5)))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, early.StatusCode);
+        }
+
+        using (var closed = await http.CallAsync(HttpMethod.Post, $"/api/cs/{shop}/sessions/{user}/close", agentToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, closed.StatusCode);
+        }
+
+        using (var invalid = await http.CallAsync(HttpMethod.Post, $"/api/cs/{shop}/rating", userToken, new RateBody(9)))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
+        }
+
+        using (var rated = await http.CallAsync(HttpMethod.Post, $"/api/cs/{shop}/rating", userToken, new RateBody(4)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, rated.StatusCode);
+        }
+
+        using var settings = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/shops/{shop}/customer-service/settings", new CustomerServiceSettings(MaxSessionsPerAgent: 0));
+        Assert.Equal(HttpStatusCode.BadRequest, settings.StatusCode);
+    }
+
     private static async Task<V1.CsAgentView> WaitForViewAsync(ImClient console, string shop, Func<V1.CsAgentView, bool> expected)
     {
         var view = await Eventually.ReturnsAsync(() => console.GetAgentViewAsync(shop), expected, TimeSpan.FromSeconds(20));
