@@ -38,6 +38,8 @@ public static class CustomerServiceApi
         admin.MapPut("/settings", (string shopId, CustomerServiceSettings body, IClusterClient cluster) =>
             body is null ? Task.FromResult<Results<NoContent, ProblemHttpResult>>(ApiProblems.Invalid("settings are required"))
             : RunAsync(shopId, q => q.SetSettingsAsync(body), cluster));
+        admin.MapPut("/agents/{agentId}/max-sessions", (string shopId, string agentId, AgentMaxSessionsBody body, IClusterClient cluster) =>
+            RunAsync(shopId, q => q.SetAgentMaxSessionsAsync(agentId, body?.MaxSessions), cluster));
         return app;
     }
 

@@ -49,6 +49,13 @@ public interface ICustomerServiceQueueGrain : IGrainWithStringKey
     [Alias("SetSettings")]
     Task<AccessStatus> SetSettingsAsync(CustomerServiceSettings settings);
 
+    /// <summary>
+    /// Gives one agent their own maximum of concurrent sessions (1 to <see cref="CustomerServiceLimits.MaxSessionsPerAgent"/>),
+    /// or the shop's again when null. <c>NotFound</c> for a non-agent, <c>Invalid</c> out of range.
+    /// </summary>
+    [Alias("SetAgentMaxSessions")]
+    Task<AccessStatus> SetAgentMaxSessionsAsync(string agentId, int? maxSessions);
+
     /// <summary>The whole queue state, for administrators and monitoring.</summary>
     [Alias("GetSnapshot")]
     Task<QueueSnapshot> GetSnapshotAsync();

@@ -23,5 +23,9 @@ public sealed class AgentRecord
     [Id(4)]
     public string? DisplayName { get; set; }
 
+    /// <summary>This agent's own maximum of concurrent sessions; null: the shop's setting.</summary>
+    [Id(5)]
+    public int? MaxSessions { get; set; }
+
     public bool Online => Available && PresenceOnline;
 }

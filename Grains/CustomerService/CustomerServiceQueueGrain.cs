@@ -100,7 +100,7 @@ public sealed partial class CustomerServiceQueueGrain(
 
         var agent = AgentRecordOf(agentId);
         var sessions = S.Sessions.Values.Where(s => s.AgentId == agentId).OrderBy(s => s.AssignedAt).Select(View).ToList();
-        return new AgentView(agentId, agent.Available, agent.Online, S.Settings.MaxSessionsPerAgent, S.Waiting.Count, sessions);
+        return new AgentView(agentId, agent.Available, agent.Online, MaxFor(agent), S.Waiting.Count, sessions);
     }
 
     public async Task<AccessStatus> TransferAsync(string agentId, string userId, string? toAgentId)
@@ -130,7 +130,7 @@ public sealed partial class CustomerServiceQueueGrain(
             return AccessStatus.Invalid;
         }
 
-        if (!await IsAgentAsync(toAgentId) || !S.Agents.TryGetValue(toAgentId, out var target) || !target.Online || LoadOf(toAgentId) >= S.Settings.MaxSessionsPerAgent)
+        if (!await IsAgentAsync(toAgentId) || !S.Agents.TryGetValue(toAgentId, out var target) || !HasRoom(target))
         {
             return AccessStatus.NotAllowed;
         }
@@ -202,11 +202,29 @@ public sealed partial class CustomerServiceQueueGrain(
         return AccessStatus.Ok;
     }
 
+    public async Task<AccessStatus> SetAgentMaxSessionsAsync(string agentId, int? maxSessions)
+    {
+        if (!await IsAgentAsync(agentId))
+        {
+            return AccessStatus.NotFound;
+        }
+
+        if (maxSessions is < 1 or > CustomerServiceLimits.MaxSessionsPerAgent)
+        {
+            return AccessStatus.Invalid;
+        }
+
+        AgentRecordOf(agentId).MaxSessions = maxSessions;
+        await SaveAsync();
+        await DispatchAsync();
+        return AccessStatus.Ok;
+    }
+
     public Task<QueueSnapshot> GetSnapshotAsync() => Task.FromResult(new QueueSnapshot(
         S.Waiting.ToArray(),
         S.Sessions.Values.OrderBy(s => s.OpenedAt).Select(View).ToArray(),
         S.Agents.Values.OrderBy(a => a.AgentId, StringComparer.Ordinal)
-            .Select(a => new AgentInfo(a.AgentId, a.Available, a.PresenceOnline, LoadOf(a.AgentId), a.IdleSince)).ToArray(),
+            .Select(a => new AgentInfo(a.AgentId, a.Available, a.PresenceOnline, LoadOf(a.AgentId), a.IdleSince, MaxFor(a))).ToArray(),
         S.Ratings.ToArray(),
         S.Settings));
 
@@ -290,6 +308,11 @@ public sealed partial class CustomerServiceQueueGrain(
         }
 
         var now = clock.UtcNow;
+        foreach (var session in S.Sessions.Values.Where(s => !s.HandedOver).ToList())
+        {
+            await HandOverAsync(session);
+        }
+
         foreach (var session in S.Sessions.Values.Where(s => s.AgentId is not null).ToList())
         {
             if (session.AwaitingSince is { } waiting)
@@ -339,7 +362,9 @@ public sealed partial class CustomerServiceQueueGrain(
             .ThenBy(a => a.AgentId, StringComparer.Ordinal)
             .FirstOrDefault();
 
-    private bool HasRoom(AgentRecord agent) => agent.Online && LoadOf(agent.AgentId) < S.Settings.MaxSessionsPerAgent;
+    private bool HasRoom(AgentRecord agent) => agent.Online && LoadOf(agent.AgentId) < MaxFor(agent);
+
+    private int MaxFor(AgentRecord agent) => agent.MaxSessions ?? S.Settings.MaxSessionsPerAgent;
 
     private int LoadOf(string agentId) => S.Sessions.Values.Count(s => s.AgentId == agentId);
 
@@ -358,13 +383,8 @@ public sealed partial class CustomerServiceQueueGrain(
         }
 
         agent.IdleSince = now;
-        await SaveAsync();
+        await HandOverAsync(session);
         var name = S.Settings.ShowAgentName ? agent.DisplayName : null;
-        var handed = await Conversation(session.UserId).SetCustomerServiceAgentAsync(agent.AgentId, name);
-        if (handed != AccessStatus.Ok)
-        {
-            LogHandOverFailed(logger, ShopId, session.SessionId, agent.AgentId, handed.ToString());
-        }
 
         LogAssigned(logger, ShopId, session.SessionId, agent.AgentId);
         await NoticeAsync(session.UserId, CustomerServiceNotices.Assigned,
@@ -388,8 +408,37 @@ public sealed partial class CustomerServiceQueueGrain(
             S.Waiting.Add(session.UserId);
         }
 
+        await HandOverAsync(session);
+    }
+
+    /// <summary>
+    /// Tells the user's conversation who answers now (the queue's state is saved first: it is the truth). A failed
+    /// hand-over stays marked and the timeout reminder retries it, so an agent is never left unable to answer.
+    /// </summary>
+    private async Task HandOverAsync(SessionRecord session)
+    {
+        session.HandedOver = false;
         await SaveAsync();
-        await Conversation(session.UserId).SetCustomerServiceAgentAsync(null, null);
+        var name = session.AgentId is { } agentId && S.Settings.ShowAgentName && S.Agents.TryGetValue(agentId, out var agent) ? agent.DisplayName : null;
+        AccessStatus handed;
+        try
+        {
+            handed = await Conversation(session.UserId).SetCustomerServiceAgentAsync(session.AgentId, name);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogHandOverFailed(logger, ShopId, session.SessionId, session.AgentId ?? "(queue)", ex.Message);
+            return;
+        }
+
+        if (handed != AccessStatus.Ok)
+        {
+            LogHandOverFailed(logger, ShopId, session.SessionId, session.AgentId ?? "(queue)", handed.ToString());
+            return;
+        }
+
+        session.HandedOver = true;
+        await SaveAsync();
     }
 
     /// <summary>An agent went offline (or unavailable): their sessions go back to the head of the queue, oldest first.</summary>
@@ -488,7 +537,7 @@ public sealed partial class CustomerServiceQueueGrain(
     /// <summary>Keeps the timeout reminder registered exactly while some session is assigned.</summary>
     private async Task EnsureReminderAsync()
     {
-        var needed = S.Sessions.Values.Any(s => s.AgentId is not null);
+        var needed = S.Sessions.Values.Any(s => s.AgentId is not null || !s.HandedOver);
         if (needed && _reminder is null)
         {
             _reminder = await this.RegisterOrUpdateReminder(TimeoutReminderName, _options.TimeoutCheckPeriod, _options.TimeoutCheckPeriod);

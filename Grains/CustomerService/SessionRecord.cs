@@ -41,4 +41,11 @@ public sealed class SessionRecord
     /// <summary>An agent this session should not go back to (who handed it back or did not answer).</summary>
     [Id(10)]
     public string? AvoidAgentId { get; set; }
+
+    /// <summary>
+    /// The conversation grain knows the current agent (<see cref="AgentId"/>, or none). False while a hand-over is
+    /// pending or failed; the timeout reminder retries it.
+    /// </summary>
+    [Id(11)]
+    public bool HandedOver { get; set; } = true;
 }

@@ -114,6 +114,50 @@ public sealed class QueueRoutingTests(CustomerServiceClusterFixture fixture)
         Assert.Equal((2, true), ((await shop.Queue.GetSettingsAsync()).MaxSessionsPerAgent, (await shop.Queue.GetSettingsAsync()).ShowAgentName));
     }
 
+    [Fact]
+    public async Task An_agent_with_a_maximum_of_their_own_takes_no_more_than_it()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1, new CustomerServiceSettings(MaxSessionsPerAgent: 5));
+        var agent = shop.Agents[0];
+        Assert.Equal(AccessStatus.Invalid, await shop.Queue.SetAgentMaxSessionsAsync(agent, 0));
+        Assert.Equal(AccessStatus.NotFound, await shop.Queue.SetAgentMaxSessionsAsync(Ids.User("stranger"), 1));
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetAgentMaxSessionsAsync(agent, 1));
+        await shop.OnlineAsync(agent);
+        var users = new[] { Ids.User("user1"), Ids.User("user2") };
+        foreach (var user in users)
+        {
+            await shop.UserSaysAsync(user, "hi");
+            await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user));
+        }
+
+        var limited = await shop.SnapshotWhenAsync(s => s.Waiting.Count == 1);
+        Assert.Equal((1, 1), (limited.Agents[0].Load, limited.Agents[0].MaxSessions));
+        Assert.Equal(1, (await shop.Queue.GetAgentViewAsync(agent))!.MaxSessions);
+
+        // Back to the shop's maximum: the waiting user is taken at once.
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetAgentMaxSessionsAsync(agent, null));
+        var served = await shop.SnapshotWhenAsync(s => s.Waiting.Count == 0);
+        Assert.Equal((2, 5), (served.Agents[0].Load, served.Agents[0].MaxSessions));
+    }
+
+    [Fact]
+    public async Task An_agent_removed_from_the_shop_hands_their_sessions_back_and_loses_access()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 2);
+        var (leaving, staying) = (shop.Agents[0], shop.Agents[1]);
+        await shop.OnlineAsync(leaving);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == leaving));
+        await shop.OnlineAsync(staying);
+
+        Assert.Equal(AccessStatus.Ok, await Client.GetGrain<Accounts.IAccountGrain>(shop.Id).SetAgentsAsync([staying]));
+        var moved = await shop.SnapshotWhenAsync(s => s.Sessions.Single().AgentId == staying);
+        Assert.DoesNotContain(moved.Agents, a => a.AgentId == leaving);
+        Assert.Null(await shop.Queue.GetAgentViewAsync(leaving));
+        Assert.Equal(SendStatus.NoAccess, (await shop.AgentSaysAsync(leaving, user, "still me")).Status);
+    }
+
     private static async Task<int> LatestPositionAsync(Shop shop, string userId)
     {
         var notices = await Eventually.ReturnsAsync(() => shop.NoticesAsync(userId, CustomerServiceNotices.Queued), n => n.Count > 0);
