@@ -149,6 +149,16 @@ public sealed class CustomerServiceEdgeTests(EdgeFixture fixture)
         }, body => body.Contains(user, StringComparison.Ordinal));
         Assert.Contains("\"online\":true", view, StringComparison.Ordinal);
 
+        // The agent answers; the user's history over HTTP (what web chat shows) names the shop, never the agent.
+        await console.SendTextAsync(conversation, "answered over tcp");
+        var history = await Eventually.ReturnsAsync(async () =>
+        {
+            using var response = await http.CallAsync(HttpMethod.Get, $"/api/conversations/{ApiCalls.Path(conversation)}/messages", userToken);
+            return await response.Content.ReadAsStringAsync();
+        }, body => body.Contains("answered over tcp", StringComparison.Ordinal));
+        Assert.Contains("answered over tcp", history, StringComparison.Ordinal);
+        Assert.DoesNotContain(agent, history, StringComparison.Ordinal);
+
         using (var early = await http.CallAsync(HttpMethod.Post, $"/api/cs/{shop}/rating", userToken, new RateBody(5)))
         {
             Assert.Equal(HttpStatusCode.NotFound, early.StatusCode);
