@@ -10,7 +10,7 @@ namespace Orleans.Im.Conversations;
 // ActingSenderId, which ViewFor strips from everything that goes to the user.
 public sealed partial class ConversationGrain
 {
-    public async Task<AccessStatus> SetCustomerServiceAgentAsync(string? agentId, string? agentName)
+    public async Task<AccessStatus> SetCustomerServiceAgentAsync(string? agentId, string? agentName, long agentReadSeq)
     {
         if (_address?.Kind != ConversationKind.CustomerService || (agentId is not null && !GrainKeys.IsValidUserId(agentId)))
         {
@@ -44,16 +44,11 @@ public sealed partial class ConversationGrain
 
         if (agentId is not null)
         {
-            var agent = GrainFactory.GetGrain<IUserGrain>(agentId);
-            if (!await agent.AddConversationAsync(ConversationId, readDiffusion: false))
+            // The entry starts at the log's head, so the agent's list shows the last message and what is unread.
+            var last = _recent.Last is { } head ? ViewFor(agentId, head) : null;
+            if (!await GrainFactory.GetGrain<IUserGrain>(agentId).AddConversationAtHeadAsync(ConversationId, last, agentReadSeq))
             {
                 return AccessStatus.Unavailable;
-            }
-
-            // The entry starts at the log's head, so the agent's list shows the last message and what is unread.
-            if (_recent.Last is { } last)
-            {
-                agent.OnMessageAsync(ViewFor(agentId, last)).Ignore();
             }
         }
 

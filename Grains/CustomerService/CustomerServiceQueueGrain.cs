@@ -423,7 +423,7 @@ public sealed partial class CustomerServiceQueueGrain(
         AccessStatus handed;
         try
         {
-            handed = await Conversation(session.UserId).SetCustomerServiceAgentAsync(session.AgentId, name);
+            handed = await Conversation(session.UserId).SetCustomerServiceAgentAsync(session.AgentId, name, session.FirstSeq - 1);
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {
@@ -488,7 +488,7 @@ public sealed partial class CustomerServiceQueueGrain(
         LogClosed(logger, ShopId, session.SessionId, reason);
         if (session.AgentId is not null)
         {
-            await Conversation(session.UserId).SetCustomerServiceAgentAsync(null, null);
+            await Conversation(session.UserId).SetCustomerServiceAgentAsync(null, null, 0);
         }
 
         var text = reason == "idle"

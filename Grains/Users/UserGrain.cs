@@ -325,6 +325,39 @@ public sealed partial class UserGrain(
         return true;
     }
 
+    public async Task<bool> AddConversationAtHeadAsync(string conversationId, ChatMessage? last, long readSeq)
+    {
+        if (!await AddConversationAsync(conversationId, readDiffusion: false))
+        {
+            return false;
+        }
+
+        if (last is not null && last.Seq > _index[conversationId].Entry.LastSeq)
+        {
+            Advance(conversationId, last.Seq, MessagePreviews.From(last), 0);
+        }
+
+        var entry = _index[conversationId].Entry;
+        var read = Math.Min(Math.Max(readSeq, entry.ReadSeq), entry.LastSeq);
+        if (read > entry.ReadSeq)
+        {
+            Update(conversationId, e => e with { ReadSeq = read, UnreadCount = e.LastSeq - read });
+        }
+
+        if (!await SaveNowAsync(conversationId))
+        {
+            return false;
+        }
+
+        await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
+        if (last is not null)
+        {
+            await PushAsync(new MessageEvent(last));
+        }
+
+        return true;
+    }
+
     public async Task<bool> RemoveConversationAsync(string conversationId)
     {
         if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)

@@ -112,7 +112,14 @@ public sealed class SessionHandlingTests(CustomerServiceClusterFixture fixture)
 
         // The user's next message opens a new session.
         await shop.UserSaysAsync(user, "another question");
-        var reopened = await shop.SnapshotWhenAsync(s => s.Sessions.Count == 1);
+        var reopened = await shop.SnapshotWhenAsync(s => s.Sessions.Count == 1 && s.Sessions[0].AgentId == agent);
         Assert.NotEqual(rating.SessionId, reopened.Sessions[0].SessionId);
+
+        // The agent reads the whole history, but only this session's messages count as unread:
+        // 1 question, 2 assigned, 3 closed, 4 rated, 5 another question, 6 assigned.
+        Assert.Equal(5, reopened.Sessions[0].FirstSeq);
+        var entry = await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(agent).GetConversationAsync(shop.Conversation(user)), e => e?.LastSeq == 6);
+        Assert.Equal((6L, 4L, 2L), (entry!.LastSeq, entry.ReadSeq, entry.UnreadCount));
+        Assert.Equal(6, (await Client.PullAllAsync(shop.Conversation(user), agent)).Count);
     }
 }
