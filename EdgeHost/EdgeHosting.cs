@@ -111,6 +111,7 @@ public static class EdgeHosting
         app.MapAuthApi();
         app.MapConversationsApi();
         app.MapGroupsApi();
+        app.MapCustomerServiceApi();
         app.MapProfileApi();
         app.MapFriendsApi();
         app.MapDirectoryApi();

@@ -4,6 +4,7 @@ using Orleans.Configuration;
 using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Orleans.Im.Conversations;
+using Orleans.Im.CustomerService;
 using Orleans.Im.Silo.Stats;
 using Orleans.Im.Silo.Storage;
 using Orleans.Im.Users;
@@ -39,6 +40,7 @@ public static class SiloHosting
         builder.Services.Configure<ConversationOptions>(configuration.GetSection(ConversationOptions.Section));
         builder.Services.Configure<UserOptions>(configuration.GetSection(UserOptions.Section));
         builder.Services.Configure<GroupCommitOptions>(configuration.GetSection(GroupCommitOptions.Section));
+        builder.Services.Configure<CustomerServiceOptions>(configuration.GetSection(CustomerServiceOptions.Section));
         builder.Services.Configure<StatsOptions>(configuration.GetSection(StatsOptions.Section));
         builder.Services.AddHostedService<SiloStatsReporter>();
         builder.Services.AddImGrains();
@@ -67,8 +69,8 @@ public static class SiloHosting
     }
 
     /// <summary>
-    /// Registers all PostgreSQL storage: grain state (see <see cref="AddImGrainStorage"/>), the message log and the
-    /// conversation indexes. The <see cref="NpgsqlDataSource"/> must be registered.
+    /// Registers all PostgreSQL storage: grain state (see <see cref="AddImGrainStorage"/>), the message log, the
+    /// conversation indexes and the reminder table. The <see cref="NpgsqlDataSource"/> must be registered.
     /// </summary>
     public static ISiloBuilder AddImStorage(this ISiloBuilder silo)
     {
@@ -78,6 +80,9 @@ public static class SiloHosting
         silo.Services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<PostgresMessageLog>());
         silo.Services.AddSingleton(sp => new PostgresConversationIndexStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value));
         silo.Services.AddSingleton<IConversationIndexStore>(sp => sp.GetRequiredService<PostgresConversationIndexStore>());
+        // Durable reminders (customer-service timeouts) in our own PostgreSQL table.
+        silo.AddReminders();
+        silo.Services.AddSingleton<IReminderTable, PostgresReminderTable>();
         return silo;
     }
 

@@ -147,6 +147,7 @@ Orleans.Im is running.
   HTTP API (OpenAPI):              $EDGE_URL/openapi/v1.json
   Dev accounts:                    alice, bob, carol (password demo); agent1, agent2 (demo); demo-shop; echo-bot
   Dev admin API key (X-Api-Key):   $IM__Auth__AdminApiKey
+  Agent console:                   dotnet Clients/AgentConsole/bin/$CONFIGURATION/net10.0/Orleans.Im.AgentConsole.dll --user agent1 --shop demo-shop
   Try:  curl -s -X POST $EDGE_URL/api/auth/login -H 'Content-Type: application/json' -d '{"userId":"alice","password":"demo"}'
   Silo dashboard:                  $SILO_URL/dashboard
   PostgreSQL:                      127.0.0.1:55432, database orleans_im (user postgres)

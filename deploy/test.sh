@@ -48,6 +48,7 @@ trap cleanup EXIT
 
 ensure_npm
 ensure_chromium
+ensure_tmux
 deploy/local/postgres.sh start || { summary 0 1; exit 1; }
 deploy/local/redis.sh start || { summary 0 1; exit 1; }
 if [ "$SERVICES_ONLY" = 1 ]; then

@@ -364,7 +364,8 @@ public sealed partial class ImClient : IAsyncDisposable
                 {
                     ConversationId = ack.ConversationId,
                     Seq = ack.Seq,
-                    SenderId = UserId ?? "",
+                    SenderId = StoredSenderOf(ack.ConversationId),
+                    ActingSenderId = StoredSenderOf(ack.ConversationId) == UserId ? "" : UserId ?? "",
                     SenderDeviceId = _options.DeviceId,
                     ClientMsgId = send.Request.ClientMsgId,
                     Class = send.Request.Class,
@@ -380,6 +381,16 @@ public sealed partial class ImClient : IAsyncDisposable
         {
             send.Completion.TrySetException(new ImClientException(Error.Parser.ParseFrom(frame.Body)));
         }
+    }
+
+    /// <summary>
+    /// Who the log records as the sender of this user's message: the user, except an agent answering in a shop's
+    /// customer-service conversation (<c>cs:{shop}:{user}</c>), whose replies are the shop's.
+    /// </summary>
+    private string StoredSenderOf(string conversationId)
+    {
+        var parts = conversationId.Split(':');
+        return parts is ["cs", var shop, var user] && user != UserId ? shop : UserId ?? "";
     }
 
     private async Task<Result> ResultAsync(Op op, IMessage request, CancellationToken cancellationToken)

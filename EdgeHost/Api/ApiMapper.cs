@@ -41,7 +41,8 @@ public static class ApiMapper
     {
         ArgumentNullException.ThrowIfNull(message);
         return new MessageView(message.ConversationId, message.Seq, message.ClientMsgId, message.SenderId, message.SenderDeviceId,
-            message.ServerTime, message.Class, message.State, message.Revision, message.Content is null ? null : ToBody(message.Content), message.CollapseKey);
+            message.ServerTime, message.Class, message.State, message.Revision, message.Content is null ? null : ToBody(message.Content), message.CollapseKey,
+            message.SenderName, message.ActingSenderId);
     }
 
     public static ConversationView ToView(ConversationEntry entry)

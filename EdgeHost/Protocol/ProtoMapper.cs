@@ -122,12 +122,42 @@ public static class ProtoMapper
             State = (V1.MessageState)(int)message.State,
             Revision = message.Revision,
             CollapseKey = message.CollapseKey ?? "",
+            SenderName = message.SenderName ?? "",
+            // Only agents ever get messages with it set: conversation grains strip it from what users see.
+            ActingSenderId = message.ActingSenderId ?? "",
         };
         if (message.Content is not null)
         {
             proto.Content = ToProto(message.Content);
         }
 
+        return proto;
+    }
+
+    public static V1.CsAgentView ToProto(string shopId, CustomerService.AgentView? view)
+    {
+        if (view is null)
+        {
+            return new V1.CsAgentView { ShopId = shopId, Error = ToError(AccessStatus.NoAccess) };
+        }
+
+        var proto = new V1.CsAgentView
+        {
+            ShopId = shopId,
+            Available = view.Available,
+            Online = view.Online,
+            MaxSessions = (uint)view.MaxSessions,
+            QueueLength = (uint)view.QueueLength,
+        };
+        proto.Sessions.AddRange(view.Sessions.Select(s => new V1.CsSession
+        {
+            SessionId = s.SessionId,
+            UserId = s.UserId,
+            ConversationId = s.ConversationId,
+            OpenedAtMs = s.OpenedAt.ToUnixTimeMilliseconds(),
+            FirstSeq = s.FirstSeq,
+            AwaitingAnswerSinceMs = s.AwaitingAnswerSince?.ToUnixTimeMilliseconds() ?? 0,
+        }));
         return proto;
     }
 

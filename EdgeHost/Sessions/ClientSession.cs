@@ -1,4 +1,5 @@
 using Orleans.Im.Conversations;
+using Orleans.Im.CustomerService;
 using Orleans.Im.Messages;
 using Orleans.Im.Users;
 
@@ -80,6 +81,28 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
     /// <summary>The device's user is away or back, or its network changed (empty: unchanged).</summary>
     public Task SetPresenceAsync(bool away, string? networkType) =>
         User.SetDeviceStatusAsync(DeviceId, connectionId, away, SessionHub.Clip(networkType, SessionHub.MaxNetworkTypeLength));
+
+    /// <summary>Customer service: this agent takes sessions of the shop (while connected), or stops.</summary>
+    public Task<AccessStatus> SetAgentAvailableAsync(string shopId, bool available) =>
+        GrainKeys.IsValidId(shopId) ? Queue(shopId).SetAgentAvailableAsync(UserId, available) : Task.FromResult(AccessStatus.NoAccess);
+
+    /// <summary>Customer service: this agent's console view of the shop; null when not an agent of it.</summary>
+    public Task<AgentView?> GetAgentViewAsync(string shopId) =>
+        GrainKeys.IsValidId(shopId) ? Queue(shopId).GetAgentViewAsync(UserId) : Task.FromResult<AgentView?>(null);
+
+    /// <summary>Customer service: hands a session to another agent, or back to the queue when <paramref name="toAgentId"/> is empty.</summary>
+    public Task<AccessStatus> TransferAsync(string shopId, string userId, string? toAgentId) =>
+        GrainKeys.IsValidId(shopId) ? Queue(shopId).TransferAsync(UserId, userId, string.IsNullOrEmpty(toAgentId) ? null : toAgentId) : Task.FromResult(AccessStatus.NoAccess);
+
+    /// <summary>Customer service: the agent closes a session.</summary>
+    public Task<AccessStatus> CloseSessionAsync(string shopId, string userId) =>
+        GrainKeys.IsValidId(shopId) ? Queue(shopId).CloseAsync(UserId, userId) : Task.FromResult(AccessStatus.NoAccess);
+
+    /// <summary>Customer service: this user rates their last closed session with the shop.</summary>
+    public Task<AccessStatus> RateAsync(string shopId, int score) =>
+        GrainKeys.IsValidId(shopId) ? Queue(shopId).RateAsync(UserId, score) : Task.FromResult(AccessStatus.NoAccess);
+
+    private ICustomerServiceQueueGrain Queue(string shopId) => client.GetGrain<ICustomerServiceQueueGrain>(shopId);
 
     private IUserGrain User => client.GetGrain<IUserGrain>(UserId);
 

@@ -263,6 +263,11 @@ public sealed partial class TcpConnection : IPushTarget
                 V1.Op.Typing => await TypingAsync(header.RequestId, V1.TypingRequest.Parser.ParseFrom(body)),
                 V1.Op.ConnectionToken => await ConnectionTokenAsync(header.RequestId),
                 V1.Op.SetPresence => await SetPresenceAsync(header.RequestId, V1.SetPresenceRequest.Parser.ParseFrom(body)),
+                V1.Op.CsSetAvailable => await ResultAsync(header.RequestId, V1.CsSetAvailableRequest.Parser.ParseFrom(body), r => Session!.SetAgentAvailableAsync(r.ShopId, r.Available)),
+                V1.Op.CsAgentView => await AgentViewAsync(header.RequestId, V1.CsAgentViewRequest.Parser.ParseFrom(body)),
+                V1.Op.CsTransfer => await ResultAsync(header.RequestId, V1.CsTransferRequest.Parser.ParseFrom(body), r => Session!.TransferAsync(r.ShopId, r.UserId, r.ToAgentId)),
+                V1.Op.CsClose => await ResultAsync(header.RequestId, V1.CsCloseRequest.Parser.ParseFrom(body), r => Session!.CloseSessionAsync(r.ShopId, r.UserId)),
+                V1.Op.CsRate => await ResultAsync(header.RequestId, V1.CsRateRequest.Parser.ParseFrom(body), r => Session!.RateAsync(r.ShopId, (int)Math.Min(r.Score, int.MaxValue))),
                 V1.Op.Logout => false,
                 _ => await FailAsync(header.RequestId, V1.ErrorCode.UnknownOperation, $"unknown operation {header.Operation}"),
             };
@@ -315,6 +320,9 @@ public sealed partial class TcpConnection : IPushTarget
             MaxFrameBytes = (uint)_options.MaxFrameBytes,
         });
     }
+
+    private async Task<bool> AgentViewAsync(uint requestId, V1.CsAgentViewRequest request) =>
+        Reply(V1.Op.CsAgentViewOk, requestId, ProtoMapper.ToProto(request.ShopId, await Session!.GetAgentViewAsync(request.ShopId)));
 
     private async Task<bool> ConnectionTokenAsync(uint requestId)
     {

@@ -90,4 +90,13 @@ public interface IConversationGrain : IGrainWithStringKey
     /// </remarks>
     [Alias("GetMembers"), AlwaysInterleave]
     Task<(AccessStatus Status, IReadOnlyList<GroupMember> Members)> GetMembersAsync(string userId);
+
+    /// <summary>
+    /// Customer service (<c>cs:{shop}:{user}</c>, called by the shop's queue grain): the agent who answers for the shop
+    /// from now on, or null for none. The agent gets the conversation (with its earlier history) in their list; a
+    /// previous agent loses it. <paramref name="agentName"/> is shown to the user with the agent's replies when set;
+    /// the agent's unread count starts after <paramref name="agentReadSeq"/> (the messages before the session).
+    /// </summary>
+    [Alias("SetCustomerServiceAgent")]
+    Task<AccessStatus> SetCustomerServiceAgentAsync(string? agentId, string? agentName, long agentReadSeq);
 }

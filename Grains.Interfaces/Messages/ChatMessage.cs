@@ -12,6 +12,11 @@ namespace Orleans.Im.Messages;
 /// <param name="State">Normal, edited, recalled, deleted for the reader, collapsed.</param>
 /// <param name="Revision">0 as sent; each edit or recall adds one.</param>
 /// <param name="CollapseKey">Notifications: later ones with the same key supersede this one.</param>
+/// <param name="ActingSenderId">
+/// Customer service: the agent who wrote a reply the shop (<paramref name="SenderId"/>) sent: recorded for audit and
+/// shown to the shop's agents, never to the user.
+/// </param>
+/// <param name="SenderName">A display name shown with this message instead of the sender's (an agent's name, by shop setting).</param>
 [GenerateSerializer, Immutable, Alias("im.ChatMessage")]
 public sealed record ChatMessage(
     [property: Id(0)] string ConversationId,
@@ -24,4 +29,6 @@ public sealed record ChatMessage(
     [property: Id(7)] DateTimeOffset ServerTime,
     [property: Id(8)] MessageState State = MessageState.Normal,
     [property: Id(9)] int Revision = 0,
-    [property: Id(10)] string? CollapseKey = null);
+    [property: Id(10)] string? CollapseKey = null,
+    [property: Id(11)] string? ActingSenderId = null,
+    [property: Id(12)] string? SenderName = null);

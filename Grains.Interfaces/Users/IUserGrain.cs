@@ -81,6 +81,15 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("AddConversation")]
     Task<bool> AddConversationAsync(string conversationId, bool readDiffusion);
 
+    /// <summary>
+    /// Joins a conversation whose log already has messages (customer service: an agent taking a session): the entry
+    /// starts at <paramref name="last"/>, with the messages up to <paramref name="readSeq"/> counted as read (never
+    /// moving an earlier read position back), and <paramref name="last"/> is pushed so devices pull what comes before it.
+    /// Returns false when storage could not commit.
+    /// </summary>
+    [Alias("AddConversationAtHead")]
+    Task<bool> AddConversationAtHeadAsync(string conversationId, ChatMessage? last, long readSeq);
+
     /// <summary>The user left or was removed from a conversation. Returns false when storage could not commit.</summary>
     [Alias("RemoveConversation")]
     Task<bool> RemoveConversationAsync(string conversationId);
@@ -96,4 +105,11 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>Another member read a conversation up to a seq (p2p read receipts).</summary>
     [Alias("OnReadReceipt"), OneWay]
     Task OnReadReceiptAsync(string conversationId, string readerId, long seq);
+
+    /// <summary>
+    /// Customer service: the shop's queue follows this agent's presence (or stops). Returns whether the user is online
+    /// now; later changes (after the offline grace) are told to the queue grain.
+    /// </summary>
+    [Alias("WatchPresenceForShop")]
+    Task<bool> WatchPresenceForShopAsync(string shopId, bool watch);
 }

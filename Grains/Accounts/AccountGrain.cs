@@ -193,6 +193,8 @@ public sealed class AccountGrain(
 
         state.State.Agents = agents;
         await state.WriteStateAsync();
+        // The shop's queue stops routing to agents who left (one-way: the queue asks this grain when it activates).
+        GrainFactory.GetGrain<CustomerService.ICustomerServiceQueueGrain>(UserId).OnAgentsChangedAsync(agents.ToArray()).Ignore();
         return AccessStatus.Ok;
     }
 

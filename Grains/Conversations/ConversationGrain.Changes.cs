@@ -183,7 +183,7 @@ public sealed partial class ConversationGrain
         _recent.Replace(revised);
         foreach (var member in ImmediateRecipients(actorId))
         {
-            GrainFactory.GetGrain<IUserGrain>(member).OnMessageChangedAsync(revised, actorId).Ignore();
+            GrainFactory.GetGrain<IUserGrain>(member).OnMessageChangedAsync(ViewFor(member, revised), actorId).Ignore();
         }
     }
 

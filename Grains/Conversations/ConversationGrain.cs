@@ -8,7 +8,7 @@ using Orleans.Im.Users;
 namespace Orleans.Im.Conversations;
 
 /// <summary>
-/// The single writer of a conversation's log (p2p and groups). Non-reentrant: one send at a time is what makes seqs
+/// The single writer of a conversation's log (p2p, groups and customer service). Non-reentrant: one send at a time is what makes seqs
 /// dense and ordered; the log's group commit across conversations keeps that cheap.
 /// </summary>
 public sealed partial class ConversationGrain(
@@ -35,9 +35,9 @@ public sealed partial class ConversationGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // Only p2p and groups have a log here; other kinds get their own grains in later features.
+        // P2P, groups and customer service have a log here; other kinds get their own grains in later features.
         if (GrainKeys.TryParseConversation(ConversationId, out var address)
-            && address.Kind is ConversationKind.P2P or ConversationKind.Group)
+            && address.Kind is ConversationKind.P2P or ConversationKind.Group or ConversationKind.CustomerService)
         {
             _address = address;
             await LoadHeadAsync();
@@ -68,6 +68,13 @@ public sealed partial class ConversationGrain(
             return SendResult.Refused(SendStatus.Invalid, "a collapse key is for notifications, at most " + MessageLimits.MaxCollapseKeyLength + " characters");
         }
 
+        // Customer service: an agent writes as the shop; who really wrote it is kept beside the message.
+        var acting = ActingAgentFor(request.SenderId);
+        if (acting is not null)
+        {
+            request = request with { SenderId = _address.First };
+        }
+
         if (MessageValidator.Validate(request.Content) is { } refusal)
         {
             return SendResult.Refused(refusal.Status, refusal.Error);
@@ -88,9 +95,18 @@ public sealed partial class ConversationGrain(
         try
         {
             await EnsureInitializedAsync();
-            return request.Class == MessageClass.Instant
-                ? SendInstant(request, now)
-                : await AppendAsync(request, now);
+            if (request.Class == MessageClass.Instant)
+            {
+                return SendInstant(request, now, acting);
+            }
+
+            var result = await AppendAsync(request, now, acting);
+            if (result.Status == SendStatus.Sent)
+            {
+                OnCustomerServiceAppended(request.SenderId, acting, result.Seq);
+            }
+
+            return result;
         }
         catch (Exception ex) when (StorageFailures.IsTransient(ex))
         {
@@ -124,6 +140,11 @@ public sealed partial class ConversationGrain(
                 messages = messages.Select(m => hidden.Contains(m.Seq) ? m with { Content = null, State = MessageState.Deleted } : m).ToList();
             }
 
+            if (_address!.Kind == ConversationKind.CustomerService)
+            {
+                messages = messages.Select(m => ViewFor(userId, m)).ToList();
+            }
+
             return new PullResult(AccessStatus.Ok, messages, _lastSeq);
         }
         catch (StorageUnavailableException ex)
@@ -135,7 +156,7 @@ public sealed partial class ConversationGrain(
 
     public Task<(AccessStatus Status, ChatMessage? Last, long LastSeq)> GetHeadAsync(string userId) =>
         Task.FromResult(IsMember(userId)
-            ? (AccessStatus.Ok, _recent.Last, _lastSeq)
+            ? (AccessStatus.Ok, _recent.Last is { } last ? ViewFor(userId, last) : null, _lastSeq)
             : (AccessStatus.NoAccess, (ChatMessage?)null, 0L));
 
     public Task SetMemberOnlineAsync(string userId, bool online)
@@ -174,12 +195,16 @@ public sealed partial class ConversationGrain(
         {
             ConversationKind.P2P => userId == _address.First || userId == _address.Second,
             ConversationKind.Group => state.State.Initialized && state.State.Members.ContainsKey(userId),
+            ConversationKind.CustomerService => IsCustomerServiceMember(userId),
             _ => false,
         };
 
-    private IReadOnlyCollection<string> Members() => _address!.Kind == ConversationKind.P2P
-        ? new[] { _address.First, _address.Second! }
-        : state.State.Members.Keys;
+    private IReadOnlyCollection<string> Members() => _address!.Kind switch
+    {
+        ConversationKind.P2P => new[] { _address.First, _address.Second! },
+        ConversationKind.CustomerService => CustomerServiceRecipients(),
+        _ => state.State.Members.Keys,
+    };
 
     private int MemberCount => _address!.Kind == ConversationKind.P2P ? 2 : state.State.Members.Count;
 
@@ -194,27 +219,28 @@ public sealed partial class ConversationGrain(
             ? _onlineMembers.Where(IsMember).Concat(senderId is not null && !_onlineMembers.Contains(senderId) ? [senderId] : [])
             : Members();
 
-    private SendResult SendInstant(SendRequest request, DateTimeOffset now)
+    private SendResult SendInstant(SendRequest request, DateTimeOffset now, ActingAgent? acting)
     {
         // Not logged, no seq: pushed to whoever is online now, and gone.
         var message = new ChatMessage(ConversationId, 0, request.SenderId, request.SenderDeviceId, request.ClientMsgId,
-            MessageClass.Instant, request.Content, now);
+            MessageClass.Instant, request.Content, now, ActingSenderId: acting?.AgentId, SenderName: acting?.Name);
         foreach (var member in ImmediateRecipients(request.SenderId))
         {
-            GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(message).Ignore();
+            GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(ViewFor(member, message)).Ignore();
         }
 
         return new SendResult(SendStatus.Sent, 0, now);
     }
 
-    private async Task<SendResult> AppendAsync(SendRequest request, DateTimeOffset now)
+    private async Task<SendResult> AppendAsync(SendRequest request, DateTimeOffset now, ActingAgent? acting)
     {
         // Server time never goes back within a conversation, even if the clock does.
         var time = _recent.Last is { } last && last.ServerTime > now ? last.ServerTime : now;
         for (var attempt = 0; attempt < 2; attempt++)
         {
             var message = new ChatMessage(ConversationId, _lastSeq + 1, request.SenderId, request.SenderDeviceId,
-                request.ClientMsgId, request.Class, request.Content, time, CollapseKey: request.CollapseKey);
+                request.ClientMsgId, request.Class, request.Content, time, CollapseKey: request.CollapseKey,
+                ActingSenderId: acting?.AgentId, SenderName: acting?.Name);
             var outcome = await log.AppendAsync(message);
             switch (outcome.Status)
             {
@@ -252,7 +278,7 @@ public sealed partial class ConversationGrain(
         // Fan-out is one-way: the ack does not wait for members, and a member that misses this catches up from the log.
         foreach (var member in ImmediateRecipients(message.SenderId))
         {
-            GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(message).Ignore();
+            GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(ViewFor(member, message)).Ignore();
         }
     }
 
@@ -273,7 +299,18 @@ public sealed partial class ConversationGrain(
     /// </summary>
     private async Task EnsureInitializedAsync()
     {
-        if (state.State.Initialized || _address!.Kind != ConversationKind.P2P)
+        if (state.State.Initialized)
+        {
+            return;
+        }
+
+        if (_address!.Kind == ConversationKind.CustomerService)
+        {
+            await InitializeCustomerServiceAsync();
+            return;
+        }
+
+        if (_address.Kind != ConversationKind.P2P)
         {
             return;
         }

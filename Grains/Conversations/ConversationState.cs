@@ -31,4 +31,12 @@ public sealed class ConversationState
     /// <summary>P2P: the users of this conversation who block the other one.</summary>
     [Id(6)]
     public HashSet<string> BlockedBy { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Customer service: the agent answering for the shop now; null while queued or closed.</summary>
+    [Id(7)]
+    public string? CustomerServiceAgentId { get; set; }
+
+    /// <summary>Customer service: the name users see with the agent's replies; null when the shop hides it.</summary>
+    [Id(8)]
+    public string? CustomerServiceAgentName { get; set; }
 }

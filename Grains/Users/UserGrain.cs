@@ -250,6 +250,11 @@ public sealed partial class UserGrain(
             return;
         }
 
+        if (_announced == PresenceStatus.Offline)
+        {
+            TellWatchingShops(online: true);
+        }
+
         _announced = status;
         await AnnouncePresenceAsync();
     }
@@ -269,6 +274,7 @@ public sealed partial class UserGrain(
             _announced = PresenceStatus.Offline;
             state.State.LastSeen = clock.UtcNow;
             await state.WriteStateAsync();
+            TellWatchingShops(online: false);
             await AnnouncePresenceAsync();
         }
         finally
@@ -277,7 +283,27 @@ public sealed partial class UserGrain(
         }
     }
 
-    /// <summary>Tells the user's friends and the members of the user's small groups, when the user shares presence.</summary>
+    public async Task<bool> WatchPresenceForShopAsync(string shopId, bool watch)
+    {
+        if (GrainKeys.IsValidId(shopId)
+            && (watch ? state.State.PresenceWatchingShops.Add(shopId) : state.State.PresenceWatchingShops.Remove(shopId)))
+        {
+            await state.WriteStateAsync();
+        }
+
+        return _announced != PresenceStatus.Offline;
+    }
+
+    /// <summary>Customer service: the queues of the shops this agent works for follow the agent's presence.</summary>
+    private void TellWatchingShops(bool online)
+    {
+        foreach (var shopId in state.State.PresenceWatchingShops)
+        {
+            GrainFactory.GetGrain<CustomerService.ICustomerServiceQueueGrain>(shopId).OnAgentPresenceAsync(UserId, online).Ignore();
+        }
+    }
+
+        /// <summary>Tells the user's friends and the members of the user's small groups, when the user shares presence.</summary>
     private async Task AnnouncePresenceAsync()
     {
         if (!state.State.SharePresence)
@@ -346,6 +372,39 @@ public sealed partial class UserGrain(
         return true;
     }
 
+    public async Task<bool> AddConversationAtHeadAsync(string conversationId, ChatMessage? last, long readSeq)
+    {
+        if (!await AddConversationAsync(conversationId, readDiffusion: false))
+        {
+            return false;
+        }
+
+        if (last is not null && last.Seq > _index[conversationId].Entry.LastSeq)
+        {
+            Advance(conversationId, last.Seq, MessagePreviews.From(last), 0);
+        }
+
+        var entry = _index[conversationId].Entry;
+        var read = Math.Min(Math.Max(readSeq, entry.ReadSeq), entry.LastSeq);
+        if (read > entry.ReadSeq)
+        {
+            Update(conversationId, e => e with { ReadSeq = read, UnreadCount = e.LastSeq - read });
+        }
+
+        if (!await SaveNowAsync(conversationId))
+        {
+            return false;
+        }
+
+        await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
+        if (last is not null)
+        {
+            await PushAsync(new MessageEvent(last));
+        }
+
+        return true;
+    }
+
     public async Task<bool> RemoveConversationAsync(string conversationId)
     {
         if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)
@@ -376,7 +435,7 @@ public sealed partial class UserGrain(
 
         if (message.Seq > row.Entry.LastSeq)
         {
-            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), message.SenderId == UserId ? message.Seq : 0);
+            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), message.SenderId == UserId || message.ActingSenderId == UserId ? message.Seq : 0);
             _dirty.Add(message.ConversationId);
         }
 

@@ -17,4 +17,8 @@ public sealed class UserState
     /// <summary>When the last device left (after the grace).</summary>
     [Id(2)]
     public DateTimeOffset? LastSeen { get; set; }
+
+    /// <summary>Customer service: the shops whose queues follow this agent's presence.</summary>
+    [Id(3)]
+    public HashSet<string> PresenceWatchingShops { get; set; } = new(StringComparer.Ordinal);
 }

@@ -13,10 +13,10 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
 {
     private const string InsertSql = """
         INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, client_msg_id, class, content_type,
-                              content, collapse_key, server_time)
+                              content, collapse_key, server_time, acting_sender_id, sender_name)
         SELECT * FROM unnest(@conversation::text[], @seq::bigint[], @sender::text[], @device::text[], @client_msg_id::text[],
                              @class::smallint[], @content_type::smallint[], @content::jsonb[], @collapse_key::text[],
-                             @server_time::timestamptz[])
+                             @server_time::timestamptz[], @acting_sender::text[], @sender_name::text[])
         ON CONFLICT DO NOTHING
         RETURNING conversation_id, seq, sender_id, client_msg_id
         """;
@@ -34,7 +34,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
                m.server_time, r.revision, r.state, r.content::text,
                (m.collapse_key IS NOT NULL AND EXISTS (
                    SELECT 1 FROM messages n
-                   WHERE n.conversation_id = m.conversation_id AND n.collapse_key = m.collapse_key AND n.seq > m.seq)) AS collapsed
+                   WHERE n.conversation_id = m.conversation_id AND n.collapse_key = m.collapse_key AND n.seq > m.seq)) AS collapsed,
+               m.acting_sender_id, m.sender_name
         FROM messages m
         LEFT JOIN LATERAL (
             SELECT revision, state, content FROM message_revisions v
@@ -79,6 +80,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         var content = new string[count];
         var collapseKey = new string?[count];
         var serverTime = new DateTime[count];
+        var actingSender = new string?[count];
+        var senderName = new string?[count];
         for (var i = 0; i < count; i++)
         {
             var m = batch[i];
@@ -92,6 +95,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             content[i] = MessageJson.Write(m.Content ?? throw new ArgumentException("a logged message needs content"));
             collapseKey[i] = m.CollapseKey;
             serverTime[i] = m.ServerTime.UtcDateTime;
+            actingSender[i] = m.ActingSenderId;
+            senderName[i] = m.SenderName;
         }
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
@@ -109,6 +114,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             insert.Parameters.Add(new NpgsqlParameter("content", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = content });
             insert.Parameters.AddWithValue("collapse_key", collapseKey);
             insert.Parameters.AddWithValue("server_time", serverTime);
+            insert.Parameters.AddWithValue("acting_sender", actingSender);
+            insert.Parameters.AddWithValue("sender_name", senderName);
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -216,7 +223,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             await using var command = _dataSource.CreateCommand("""
                 SELECT c.id,
                        coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id), 0),
-                       coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id AND seq > c.known AND sender_id = @user), 0)
+                       coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id AND seq > c.known
+                                 AND (sender_id = @user OR acting_sender_id = @user)), 0)
                 FROM unnest(@ids::text[], @known::bigint[]) AS c(id, known)
                 """);
             command.Parameters.AddWithValue("user", userId);
@@ -287,6 +295,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             new DateTimeOffset(reader.GetDateTime(7), TimeSpan.Zero),
             state,
             revision,
-            reader.IsDBNull(6) ? null : reader.GetString(6));
+            reader.IsDBNull(6) ? null : reader.GetString(6),
+            reader.IsDBNull(12) ? null : reader.GetString(12),
+            reader.IsDBNull(13) ? null : reader.GetString(13));
     }
 }

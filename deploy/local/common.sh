@@ -20,6 +20,8 @@ apt_install() {
 # The build installs the web page's SignalR client with npm; the browser tests drive Debian's Chromium.
 ensure_npm() { command -v npm >/dev/null 2>&1 || { log "npm not found; installing it"; apt_install nodejs npm; }; }
 ensure_chromium() { [ -x /usr/bin/chromium ] || { log "chromium not found; installing it"; apt_install chromium; }; }
+# The agent console's test drives it in a terminal multiplexer.
+ensure_tmux() { command -v tmux >/dev/null 2>&1 || { log "tmux not found; installing it"; apt_install tmux; }; }
 
 # Waits until a TCP port on 127.0.0.1 accepts connections, at most $2 seconds.
 wait_for_port() {

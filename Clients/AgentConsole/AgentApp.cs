@@ -1,0 +1,448 @@
+using Orleans.Im.Client;
+using Orleans.Im.Protocol.V1;
+using Spectre.Console;
+
+namespace Orleans.Im.AgentConsole;
+
+/// <summary>
+/// The console's loop: keys on this thread, pushed messages and events on background pumps, the agent view asked for
+/// every few seconds and after every change, and a redraw whenever the state is dirty. A dropped connection is
+/// re-established by the SDK (or, once it gives up, here); after each new connection the agent's availability is
+/// asserted again and the view reloaded, so nothing on screen goes stale.
+/// </summary>
+public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions options) : IDisposable
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
+    private readonly CancellationTokenSource _stop = new();
+    private int _seenConnections;
+    private DateTimeOffset _nextPoll = DateTimeOffset.MinValue;
+    private Task _background = Task.CompletedTask;
+
+    public async Task RunAsync()
+    {
+        _ = Task.Run(() => PumpMessagesAsync(_stop.Token));
+        _ = Task.Run(() => PumpEventsAsync(_stop.Token));
+        Console.TreatControlCAsInput = true;
+        await AnsiConsole.Live(ConsoleScreen.Render(state, Console.WindowHeight))
+            .AutoClear(false)
+            .Overflow(VerticalOverflow.Ellipsis)
+            .Cropping(VerticalOverflowCropping.Top)
+            .StartAsync(async live =>
+            {
+                while (!_stop.IsCancellationRequested)
+                {
+                    while (Console.KeyAvailable)
+                    {
+                        await OnKeyAsync(Console.ReadKey(intercept: true));
+                    }
+
+                    await KeepUpAsync();
+                    lock (state.Sync)
+                    {
+                        if (state.Dirty)
+                        {
+                            state.Dirty = false;
+                            live.UpdateTarget(ConsoleScreen.Render(state, Console.WindowHeight));
+                        }
+                    }
+
+                    await Task.Delay(Tick);
+                }
+            });
+    }
+
+    /// <summary>Reconnects when the SDK gave up, reasserts availability after a new connection, polls the view.</summary>
+    private async Task KeepUpAsync()
+    {
+        lock (state.Sync)
+        {
+            if (state.Connection != client.Status)
+            {
+                state.Connection = client.Status;
+                state.Dirty = true;
+            }
+        }
+
+        if (!_background.IsCompleted)
+        {
+            return;
+        }
+
+        if (client.Status is ImClientStatus.WaitingForReconnect or ImClientStatus.Disconnected)
+        {
+            _background = Task.Run(async () =>
+            {
+                try
+                {
+                    await client.ConnectAsync(_stop.Token);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    SetStatus($"reconnect failed: {ex.Message}");
+                    await Task.Delay(options.PollInterval, _stop.Token);
+                }
+            });
+            return;
+        }
+
+        if (client.Status != ImClientStatus.Connected)
+        {
+            return;
+        }
+
+        if (client.ConnectionCount != _seenConnections)
+        {
+            var first = _seenConnections == 0;
+            _seenConnections = client.ConnectionCount;
+            _background = Task.Run(() => AfterConnectAsync(first));
+            return;
+        }
+
+        if (DateTimeOffset.UtcNow >= _nextPoll)
+        {
+            _nextPoll = DateTimeOffset.UtcNow + options.PollInterval;
+            _background = Task.Run(RefreshViewAsync);
+        }
+    }
+
+    private async Task AfterConnectAsync(bool first)
+    {
+        await GuardAsync(async () =>
+        {
+            bool wantOnline;
+            lock (state.Sync)
+            {
+                wantOnline = state.WantOnline;
+            }
+
+            if (wantOnline)
+            {
+                await client.SetAgentAvailableAsync(state.ShopId, true);
+            }
+
+            var sync = await client.SyncAsync(0);
+            lock (state.Sync)
+            {
+                foreach (var entry in sync.Changed)
+                {
+                    state.Unread[entry.ConversationId] = entry.UnreadCount;
+                }
+
+                if (!first)
+                {
+                    // Whatever came while away is pulled again for the selected conversation.
+                    state.Histories.Clear();
+                    state.Status = "reconnected";
+                }
+            }
+
+            await RefreshViewAsync();
+        });
+    }
+
+    /// <summary>Asks for the agent view; loads the history of a newly selected conversation and marks it read.</summary>
+    private async Task RefreshViewAsync()
+    {
+        await GuardAsync(async () =>
+        {
+            var view = await client.GetAgentViewAsync(state.ShopId);
+            string? selected;
+            bool load;
+            lock (state.Sync)
+            {
+                state.View = view;
+                if (state.Selected is null || !view.Sessions.Any(s => s.ConversationId == state.Selected))
+                {
+                    state.Selected = null;
+                    state.Move(0);
+                }
+
+                selected = state.Selected;
+                load = selected is not null && !state.Histories.ContainsKey(selected);
+                state.Dirty = true;
+            }
+
+            if (selected is null)
+            {
+                return;
+            }
+
+            if (load)
+            {
+                var page = await client.PullAsync(selected, 0, long.MaxValue, ConsoleState.HistoryKept);
+                lock (state.Sync)
+                {
+                    state.Histories[selected] = [];
+                    foreach (var message in page.Messages)
+                    {
+                        state.Add(message);
+                    }
+                }
+            }
+
+            await MarkSelectedReadAsync();
+        });
+    }
+
+    private async Task MarkSelectedReadAsync()
+    {
+        string? selected;
+        long last;
+        lock (state.Sync)
+        {
+            selected = state.Selected;
+            last = selected is not null && state.Histories.TryGetValue(selected, out var history) && history.Count > 0 ? history[^1].Seq : 0;
+            if (selected is null || last == 0 || state.Unread.GetValueOrDefault(selected) == 0)
+            {
+                return;
+            }
+        }
+
+        var entry = await client.MarkReadAsync(selected, last);
+        lock (state.Sync)
+        {
+            state.Unread[selected] = entry?.UnreadCount ?? 0;
+            state.Dirty = true;
+        }
+    }
+
+    private async Task OnKeyAsync(ConsoleKeyInfo key)
+    {
+        var control = (key.Modifiers & ConsoleModifiers.Control) != 0;
+        switch (key.Key)
+        {
+            case ConsoleKey.C or ConsoleKey.E when control:
+                await _stop.CancelAsync();
+                return;
+            case ConsoleKey.G when control:
+                bool online;
+                lock (state.Sync)
+                {
+                    state.WantOnline = !state.WantOnline;
+                    online = state.WantOnline;
+                }
+
+                await GuardAsync(async () =>
+                {
+                    await client.SetAgentAvailableAsync(state.ShopId, online);
+                    SetStatus(online ? "online: taking sessions" : "offline: your sessions went back to the queue");
+                    await RefreshViewAsync();
+                });
+                return;
+            case ConsoleKey.T when control:
+                lock (state.Sync)
+                {
+                    if (state.Selected is not null)
+                    {
+                        state.Mode = InputMode.TransferTarget;
+                        state.Input = "";
+                        state.Dirty = true;
+                    }
+                }
+
+                return;
+            case ConsoleKey.X when control:
+                await CloseSelectedAsync();
+                return;
+            case ConsoleKey.R when control:
+                lock (state.Sync)
+                {
+                    state.Histories.Clear();
+                }
+
+                await RefreshViewAsync();
+                return;
+            case ConsoleKey.Tab when (key.Modifiers & ConsoleModifiers.Shift) != 0:
+            case ConsoleKey.UpArrow:
+                Select(-1);
+                await RefreshViewAsync();
+                return;
+            case ConsoleKey.Tab:
+            case ConsoleKey.DownArrow:
+                Select(1);
+                await RefreshViewAsync();
+                return;
+            case ConsoleKey.Escape:
+                lock (state.Sync)
+                {
+                    state.Mode = InputMode.Reply;
+                    state.Input = "";
+                    state.Dirty = true;
+                }
+
+                return;
+            case ConsoleKey.Enter:
+                await SubmitAsync();
+                return;
+            case ConsoleKey.Backspace:
+                lock (state.Sync)
+                {
+                    state.Input = state.Input.Length == 0 ? "" : state.Input[..^1];
+                    state.Dirty = true;
+                }
+
+                return;
+            default:
+                if (!control && !char.IsControl(key.KeyChar))
+                {
+                    lock (state.Sync)
+                    {
+                        state.Input += key.KeyChar;
+                        state.Dirty = true;
+                    }
+                }
+
+                return;
+        }
+    }
+
+    private void Select(int step)
+    {
+        lock (state.Sync)
+        {
+            state.Move(step);
+        }
+    }
+
+    private async Task SubmitAsync()
+    {
+        string text;
+        InputMode mode;
+        CsSession? session;
+        lock (state.Sync)
+        {
+            text = state.Input.Trim();
+            mode = state.Mode;
+            session = state.SelectedSession;
+            state.Input = "";
+            state.Mode = InputMode.Reply;
+            state.Dirty = true;
+        }
+
+        if (session is null)
+        {
+            SetStatus("no session selected");
+            return;
+        }
+
+        if (mode == InputMode.TransferTarget)
+        {
+            await GuardAsync(async () =>
+            {
+                await client.TransferSessionAsync(state.ShopId, session.UserId, text.Length == 0 ? null : text);
+                SetStatus(text.Length == 0 ? $"{session.UserId} went back to the queue" : $"{session.UserId} transferred to {text}");
+                await RefreshViewAsync();
+            });
+            return;
+        }
+
+        if (text.Length == 0)
+        {
+            return;
+        }
+
+        await GuardAsync(async () =>
+        {
+            var ack = await client.SendTextAsync(session.ConversationId, text);
+            if (ack.Status != SendStatus.Sent && ack.Status != SendStatus.Duplicate)
+            {
+                SetStatus($"not sent: {ack.Error?.Message}");
+            }
+
+            // The answer stops the session's "awaiting answer" mark: show it without waiting for the next poll.
+            _nextPoll = DateTimeOffset.MinValue;
+        });
+    }
+
+    private async Task CloseSelectedAsync()
+    {
+        CsSession? session;
+        lock (state.Sync)
+        {
+            session = state.SelectedSession;
+        }
+
+        if (session is null)
+        {
+            return;
+        }
+
+        await GuardAsync(async () =>
+        {
+            await client.CloseSessionAsync(state.ShopId, session.UserId);
+            SetStatus($"closed the session with {session.UserId}");
+            await RefreshViewAsync();
+        });
+    }
+
+    private async Task PumpMessagesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var message in client.Messages.ReadAllAsync(cancellationToken))
+            {
+                lock (state.Sync)
+                {
+                    state.Add(message);
+                }
+
+                if (message.ConversationId == state.Selected)
+                {
+                    await GuardAsync(MarkSelectedReadAsync);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Quitting.
+        }
+    }
+
+    private async Task PumpEventsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var pushed in client.Events.ReadAllAsync(cancellationToken))
+            {
+                if (pushed.Conversation is { } entry)
+                {
+                    lock (state.Sync)
+                    {
+                        state.Unread[entry.ConversationId] = entry.UnreadCount;
+                        state.Dirty = true;
+                    }
+
+                    // A session came or went (assigned, transferred, closed): ask for the view at once.
+                    _nextPoll = DateTimeOffset.MinValue;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Quitting.
+        }
+    }
+
+    public void Dispose() => _stop.Dispose();
+
+    private async Task GuardAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (ImClientException ex)
+        {
+            SetStatus($"error: {ex.Error?.Message ?? ex.Message}");
+        }
+    }
+
+    private void SetStatus(string status)
+    {
+        lock (state.Sync)
+        {
+            state.Status = status;
+            state.Dirty = true;
+        }
+    }
+}

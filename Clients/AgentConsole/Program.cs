@@ -1,0 +1,46 @@
+using Orleans.Im.AgentConsole;
+using Orleans.Im.Client;
+using Spectre.Console;
+
+// The customer-service agent console: sign in over HTTP, then everything over the TCP protocol (docs/CUSTOMER-SERVICE.md).
+var options = ConsoleOptions.Parse(args);
+options.User ??= AnsiConsole.Ask<string>("Agent id:");
+options.Password ??= AnsiConsole.Prompt(new TextPrompt<string>("Password:").Secret());
+options.Shop ??= AnsiConsole.Ask<string>("Shop id:");
+
+using var http = new HttpClient { BaseAddress = options.Http };
+using var signIn = new SignIn(http, options.User, options.Password, options.DeviceId);
+try
+{
+    await signIn.GetTokenAsync(CancellationToken.None);
+}
+catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException)
+{
+    AnsiConsole.MarkupLine($"[red]Cannot sign in:[/] {Markup.Escape(ex.Message)}");
+    return 1;
+}
+
+await using var client = new ImClient(new ImClientOptions
+{
+    Host = options.TcpHost,
+    Port = options.TcpPort,
+    TokenProvider = signIn.GetTokenAsync,
+    DeviceId = options.DeviceId,
+    Platform = "console",
+});
+await client.ConnectAsync();
+var state = new ConsoleState(options.User, options.Shop);
+try
+{
+    await client.GetAgentViewAsync(options.Shop);
+}
+catch (ImClientException ex)
+{
+    AnsiConsole.MarkupLine($"[red]{Markup.Escape(options.User)} is not an agent of {Markup.Escape(options.Shop)}:[/] {Markup.Escape(ex.Error?.Message ?? ex.Message)}");
+    return 1;
+}
+
+AnsiConsole.Clear();
+using var app = new AgentApp(client, state, options);
+await app.RunAsync();
+return 0;

@@ -1,0 +1,3 @@
+namespace Orleans.Im.EdgeHost.Api.Contracts;
+
+public sealed record RateBody(int Score);

@@ -1,0 +1,109 @@
+using Orleans.Im.CustomerService;
+using Orleans.Im.Messages;
+using Orleans.Im.Storage;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Conversations;
+
+// Customer service (cs:{shop}:{user}): the user, the shop, and the one agent the shop's queue grain assigned, who
+// writes as the shop. The user never sees which agent wrote: replies carry the shop as sender, the agent only in
+// ActingSenderId, which ViewFor strips from everything that goes to the user.
+public sealed partial class ConversationGrain
+{
+    public async Task<AccessStatus> SetCustomerServiceAgentAsync(string? agentId, string? agentName, long agentReadSeq)
+    {
+        if (_address?.Kind != ConversationKind.CustomerService || (agentId is not null && !GrainKeys.IsValidUserId(agentId)))
+        {
+            return AccessStatus.NoAccess;
+        }
+
+        var previous = state.State.CustomerServiceAgentId;
+        state.State.CustomerServiceAgentId = agentId;
+        state.State.CustomerServiceAgentName = agentId is null ? null : agentName;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex) when (StorageFailures.IsTransient(ex))
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            DeactivateOnIdle();
+            return AccessStatus.Unavailable;
+        }
+
+        if (previous == agentId)
+        {
+            return AccessStatus.Ok;
+        }
+
+        if (previous is not null)
+        {
+            // The previous agent loses the conversation from their list (and access with it).
+            await GrainFactory.GetGrain<IUserGrain>(previous).RemoveConversationAsync(ConversationId);
+        }
+
+        if (agentId is not null)
+        {
+            // The entry starts at the log's head, so the agent's list shows the last message and what is unread.
+            var last = _recent.Last is { } head ? ViewFor(agentId, head) : null;
+            if (!await GrainFactory.GetGrain<IUserGrain>(agentId).AddConversationAtHeadAsync(ConversationId, last, agentReadSeq))
+            {
+                return AccessStatus.Unavailable;
+            }
+        }
+
+        return AccessStatus.Ok;
+    }
+
+    /// <summary>The agent a customer-service message is written by, when the sender is the assigned agent.</summary>
+    private ActingAgent? ActingAgentFor(string senderId) =>
+        _address?.Kind == ConversationKind.CustomerService && senderId == state.State.CustomerServiceAgentId
+            ? new ActingAgent(senderId, state.State.CustomerServiceAgentName)
+            : null;
+
+    /// <summary>The user, the shop (which notices come from) and the assigned agent.</summary>
+    private bool IsCustomerServiceMember(string userId) =>
+        userId == _address!.Second || userId == _address.First || userId == state.State.CustomerServiceAgentId;
+
+    /// <summary>Who is told of a message: the user and the assigned agent (the shop itself has no devices to tell).</summary>
+    private string[] CustomerServiceRecipients() =>
+        state.State.CustomerServiceAgentId is { } agent ? new[] { _address!.Second!, agent } : new[] { _address!.Second! };
+
+    /// <summary>A message as <paramref name="recipient"/> may see it: the user never sees the acting agent's ids.</summary>
+    private ChatMessage ViewFor(string recipient, ChatMessage message) =>
+        _address?.Kind == ConversationKind.CustomerService && recipient == _address.Second && message.ActingSenderId is not null
+            ? message with { ActingSenderId = null, SenderDeviceId = null }
+            : message;
+
+    /// <summary>After a durable append: the shop's queue learns of the user's message, or of the agent's answer (one-way).</summary>
+    private void OnCustomerServiceAppended(string senderId, ActingAgent? acting, long seq)
+    {
+        if (_address?.Kind != ConversationKind.CustomerService)
+        {
+            return;
+        }
+
+        var queue = GrainFactory.GetGrain<ICustomerServiceQueueGrain>(_address.First);
+        if (acting is not null)
+        {
+            queue.OnAgentMessageAsync(_address.Second!, acting.AgentId, seq).Ignore();
+        }
+        else if (senderId == _address.Second)
+        {
+            queue.OnUserMessageAsync(_address.Second, seq).Ignore();
+        }
+    }
+
+    /// <summary>Before the first message: the user's entry exists durably (the shop's agents get theirs when assigned).</summary>
+    private async Task InitializeCustomerServiceAsync()
+    {
+        if (!await GrainFactory.GetGrain<IUserGrain>(_address!.Second!).AddConversationAsync(ConversationId, readDiffusion: false))
+        {
+            throw new StorageUnavailableException("the user's conversation entry could not be saved");
+        }
+
+        state.State.Initialized = true;
+        state.State.CreatedAt = clock.UtcNow;
+        await state.WriteStateAsync();
+    }
+}

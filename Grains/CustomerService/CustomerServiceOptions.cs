@@ -1,0 +1,27 @@
+namespace Orleans.Im.CustomerService;
+
+/// <summary>
+/// Defaults of every shop's customer service, and how often the queue checks its timeouts. Bound from
+/// <c>IM:CustomerService</c> (environment: <c>IM__CustomerService__…</c>). Shops may override the timeouts at runtime
+/// (<see cref="CustomerServiceSettings"/>).
+/// </summary>
+public sealed class CustomerServiceOptions
+{
+    public const string Section = "IM:CustomerService";
+
+    /// <summary>A session whose user says nothing for this long after the agent's last answer is closed with a notice.</summary>
+    public TimeSpan UserIdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A user's message unanswered by the assigned agent for this long moves the session to another agent.</summary>
+    public TimeSpan AgentAnswerTimeout { get; set; } = TimeSpan.FromMinutes(3);
+
+    /// <summary>
+    /// The period of the durable reminder that checks the timeouts while sessions are open: a timeout fires at most this
+    /// late. Orleans refuses reminder periods under its <c>MinimumReminderPeriod</c> (one minute unless configured).
+    /// </summary>
+    public TimeSpan TimeoutCheckPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Told to a user who writes while no agent is online, when the shop has set no text of its own.</summary>
+    public string DefaultAutoReplyText { get; set; } =
+        "All our agents are away right now. You keep your place in the queue and we will answer as soon as someone is back.";
+}

@@ -1,0 +1,657 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Accounts;
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.CustomerService;
+
+/// <summary>
+/// A shop's customer-service queue (see <see cref="ICustomerServiceQueueGrain"/>). Non-reentrant: every decision
+/// sees the state the previous one left. It calls conversation grains (awaited) to hand a conversation to an agent
+/// and to post notices; they only ever call it one-way, so the two never wait on each other.
+/// </summary>
+public sealed partial class CustomerServiceQueueGrain(
+    [PersistentState("csqueue", StorageNames.Grains)] IPersistentState<CustomerServiceQueueState> state,
+    IOptions<CustomerServiceOptions> options,
+    ImClock clock,
+    ILogger<CustomerServiceQueueGrain> logger) : Grain, ICustomerServiceQueueGrain, IRemindable
+{
+    /// <summary>The durable reminder that checks timeouts while any session is assigned.</summary>
+    public const string TimeoutReminderName = "cs-timeouts";
+
+    private readonly CustomerServiceOptions _options = options.Value;
+    private IGrainReminder? _reminder;
+
+    private string ShopId => this.GetPrimaryKeyString();
+
+    private CustomerServiceQueueState S => state.State;
+
+    private TimeSpan UserIdleTimeout => S.Settings.UserIdleTimeout ?? _options.UserIdleTimeout;
+
+    private TimeSpan AgentAnswerTimeout => S.Settings.AgentAnswerTimeout ?? _options.AgentAnswerTimeout;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (!S.AgentsLoaded)
+        {
+            await LoadAgentsAsync();
+        }
+
+        // Presence may have changed while nobody held this queue (a silo restart): ask each available agent again.
+        var changed = false;
+        foreach (var agent in S.Agents.Values.Where(a => a.Available))
+        {
+            var online = await GrainFactory.GetGrain<IUserGrain>(agent.AgentId).WatchPresenceForShopAsync(ShopId, true);
+            changed |= online != agent.PresenceOnline;
+            agent.PresenceOnline = online;
+        }
+
+        _reminder = await this.GetReminder(TimeoutReminderName, cancellationToken);
+        if (changed)
+        {
+            await RequeueSessionsOfOfflineAgentsAsync();
+            await SaveAsync();
+            await DispatchAsync();
+        }
+
+        await EnsureReminderAsync();
+    }
+
+    public async Task<AccessStatus> SetAgentAvailableAsync(string agentId, bool available)
+    {
+        if (!await IsAgentAsync(agentId))
+        {
+            return AccessStatus.NoAccess;
+        }
+
+        var agent = AgentRecordOf(agentId);
+        var wasOnline = agent.Online;
+        agent.Available = available;
+        agent.PresenceOnline = await GrainFactory.GetGrain<IUserGrain>(agentId).WatchPresenceForShopAsync(ShopId, available);
+        if (available)
+        {
+            agent.DisplayName = (await GrainFactory.GetGrain<IUserGrain>(agentId).GetProfileAsync())?.DisplayName;
+        }
+
+        if (agent.Online && !wasOnline)
+        {
+            agent.IdleSince = clock.UtcNow;
+        }
+
+        await SaveAsync();
+        if (!agent.Online)
+        {
+            await RequeueAgentSessionsAsync(agentId);
+        }
+
+        await DispatchAsync();
+        return AccessStatus.Ok;
+    }
+
+    public async Task<AgentView?> GetAgentViewAsync(string agentId)
+    {
+        if (!await IsAgentAsync(agentId))
+        {
+            return null;
+        }
+
+        var agent = AgentRecordOf(agentId);
+        var sessions = S.Sessions.Values.Where(s => s.AgentId == agentId).OrderBy(s => s.AssignedAt).Select(View).ToList();
+        return new AgentView(agentId, agent.Available, agent.Online, MaxFor(agent), S.Waiting.Count, sessions);
+    }
+
+    public async Task<AccessStatus> TransferAsync(string agentId, string userId, string? toAgentId)
+    {
+        if (!await IsAgentAsync(agentId))
+        {
+            return AccessStatus.NoAccess;
+        }
+
+        if (userId is null || !S.Sessions.TryGetValue(userId, out var session) || session.AgentId != agentId)
+        {
+            return AccessStatus.NotFound;
+        }
+
+        if (toAgentId is null)
+        {
+            // Back to the head of the queue, for someone else.
+            session.AvoidAgentId = agentId;
+            await RequeueAsync(session, atHead: true);
+            await SaveAsync();
+            await DispatchAsync();
+            return AccessStatus.Ok;
+        }
+
+        if (toAgentId == agentId)
+        {
+            return AccessStatus.Invalid;
+        }
+
+        if (!await IsAgentAsync(toAgentId) || !S.Agents.TryGetValue(toAgentId, out var target) || !HasRoom(target))
+        {
+            return AccessStatus.NotAllowed;
+        }
+
+        await AssignAsync(session, target);
+        await DispatchAsync();
+        return AccessStatus.Ok;
+    }
+
+    public async Task<AccessStatus> CloseAsync(string agentId, string userId)
+    {
+        if (!await IsAgentAsync(agentId))
+        {
+            return AccessStatus.NoAccess;
+        }
+
+        if (userId is null || !S.Sessions.TryGetValue(userId, out var session) || session.AgentId != agentId)
+        {
+            return AccessStatus.NotFound;
+        }
+
+        await CloseSessionAsync(session, "agent");
+        await DispatchAsync();
+        return AccessStatus.Ok;
+    }
+
+    public async Task<AccessStatus> RateAsync(string userId, int score)
+    {
+        if (score is < 1 or > CustomerServiceLimits.MaxRating)
+        {
+            return AccessStatus.Invalid;
+        }
+
+        if (userId is null || !S.Unrated.Remove(userId, out var closed))
+        {
+            return AccessStatus.NotFound;
+        }
+
+        S.Ratings.Add(new SessionRating(closed.SessionId, userId, closed.AgentId, score, clock.UtcNow));
+        if (S.Ratings.Count > CustomerServiceLimits.RecentRatingsKept)
+        {
+            S.Ratings.RemoveRange(0, S.Ratings.Count - CustomerServiceLimits.RecentRatingsKept);
+        }
+
+        await SaveAsync();
+        LogRated(logger, ShopId, closed.SessionId, score);
+        await NoticeAsync(userId, CustomerServiceNotices.Rated, $"Thank you for rating us {score} of {CustomerServiceLimits.MaxRating}.",
+            new Dictionary<string, object?> { ["score"] = score, ["sessionId"] = closed.SessionId });
+        return AccessStatus.Ok;
+    }
+
+    public Task<CustomerServiceSettings> GetSettingsAsync() => Task.FromResult(S.Settings);
+
+    public async Task<AccessStatus> SetSettingsAsync(CustomerServiceSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        if (settings.MaxSessionsPerAgent is < 1 or > CustomerServiceLimits.MaxSessionsPerAgent
+            || settings.AutoReplyText?.Length > CustomerServiceLimits.MaxAutoReplyLength
+            || settings.UserIdleTimeout < CustomerServiceLimits.MinTimeout
+            || settings.AgentAnswerTimeout < CustomerServiceLimits.MinTimeout)
+        {
+            return AccessStatus.Invalid;
+        }
+
+        S.Settings = settings with { AutoReplyText = string.IsNullOrWhiteSpace(settings.AutoReplyText) ? null : settings.AutoReplyText };
+        await SaveAsync();
+        // More room per agent may take users off the queue at once.
+        await DispatchAsync();
+        return AccessStatus.Ok;
+    }
+
+    public async Task<AccessStatus> SetAgentMaxSessionsAsync(string agentId, int? maxSessions)
+    {
+        if (!await IsAgentAsync(agentId))
+        {
+            return AccessStatus.NotFound;
+        }
+
+        if (maxSessions is < 1 or > CustomerServiceLimits.MaxSessionsPerAgent)
+        {
+            return AccessStatus.Invalid;
+        }
+
+        AgentRecordOf(agentId).MaxSessions = maxSessions;
+        await SaveAsync();
+        await DispatchAsync();
+        return AccessStatus.Ok;
+    }
+
+    public Task<QueueSnapshot> GetSnapshotAsync() => Task.FromResult(new QueueSnapshot(
+        S.Waiting.ToArray(),
+        S.Sessions.Values.OrderBy(s => s.OpenedAt).Select(View).ToArray(),
+        S.Agents.Values.OrderBy(a => a.AgentId, StringComparer.Ordinal)
+            .Select(a => new AgentInfo(a.AgentId, a.Available, a.PresenceOnline, LoadOf(a.AgentId), a.IdleSince, MaxFor(a))).ToArray(),
+        S.Ratings.ToArray(),
+        S.Settings));
+
+    public async Task OnUserMessageAsync(string userId, long seq)
+    {
+        var now = clock.UtcNow;
+        if (S.Sessions.TryGetValue(userId, out var session))
+        {
+            session.LastUserMessageAt = now;
+            session.AwaitingSince ??= now;
+            await SaveAsync();
+            return;
+        }
+
+        session = new SessionRecord
+        {
+            SessionId = Guid.NewGuid().ToString("N"),
+            UserId = userId,
+            OpenedAt = now,
+            FirstSeq = seq,
+            LastUserMessageAt = now,
+            AwaitingSince = now,
+        };
+        S.Sessions[userId] = session;
+        S.Waiting.Add(userId);
+        LogOpened(logger, ShopId, session.SessionId, userId);
+        await SaveAsync();
+        await DispatchAsync();
+        if (session.AgentId is null && !S.Agents.Values.Any(a => a.Online))
+        {
+            await NoticeAsync(userId, CustomerServiceNotices.AutoReply, S.Settings.AutoReplyText ?? _options.DefaultAutoReplyText, null);
+        }
+    }
+
+    public async Task OnAgentMessageAsync(string userId, string agentId, long seq)
+    {
+        if (S.Sessions.TryGetValue(userId, out var session) && session.AgentId == agentId)
+        {
+            session.AwaitingSince = null;
+            session.LastAgentMessageAt = clock.UtcNow;
+            await SaveAsync();
+        }
+    }
+
+    public async Task OnAgentPresenceAsync(string agentId, bool online)
+    {
+        if (!S.Agents.TryGetValue(agentId, out var agent) || agent.PresenceOnline == online)
+        {
+            return;
+        }
+
+        var wasOnline = agent.Online;
+        agent.PresenceOnline = online;
+        if (agent.Online && !wasOnline)
+        {
+            agent.IdleSince = clock.UtcNow;
+        }
+
+        LogAgentPresence(logger, ShopId, agentId, online);
+        await SaveAsync();
+        if (!agent.Online)
+        {
+            await RequeueAgentSessionsAsync(agentId);
+        }
+
+        await DispatchAsync();
+    }
+
+    public async Task OnAgentsChangedAsync(IReadOnlyList<string> agentIds)
+    {
+        ArgumentNullException.ThrowIfNull(agentIds);
+        await ApplyAgentListAsync(agentIds);
+        await DispatchAsync();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != TimeoutReminderName)
+        {
+            return;
+        }
+
+        var now = clock.UtcNow;
+        foreach (var session in S.Sessions.Values.Where(s => !s.HandedOver).ToList())
+        {
+            await HandOverAsync(session);
+        }
+
+        foreach (var session in S.Sessions.Values.Where(s => s.AgentId is not null).ToList())
+        {
+            if (session.AwaitingSince is { } waiting)
+            {
+                if (now - waiting >= AgentAnswerTimeout)
+                {
+                    await ReassignUnansweredAsync(session, now);
+                }
+            }
+            else if (now - Latest(session.LastUserMessageAt, session.AssignedAt, session.LastAgentMessageAt) >= UserIdleTimeout)
+            {
+                await CloseSessionAsync(session, "idle");
+            }
+        }
+
+        await DispatchAsync();
+        await EnsureReminderAsync();
+    }
+
+    /// <summary>Assigns queued sessions, head first, while some online agent has room; then tells the rest their positions.</summary>
+    private async Task DispatchAsync()
+    {
+        foreach (var userId in S.Waiting.ToList())
+        {
+            if (!S.Agents.Values.Any(HasRoom))
+            {
+                break;
+            }
+
+            var session = S.Sessions[userId];
+            if (PickAgent(session.AvoidAgentId) is { } agent)
+            {
+                await AssignAsync(session, agent);
+            }
+        }
+
+        await TellPositionsAsync();
+        await EnsureReminderAsync();
+    }
+
+    /// <summary>The least-loaded online agent with room; among equals, the one idle longest.</summary>
+    private AgentRecord? PickAgent(string? avoid) =>
+        S.Agents.Values
+            .Where(a => HasRoom(a) && a.AgentId != avoid)
+            .OrderBy(a => LoadOf(a.AgentId))
+            .ThenBy(a => a.IdleSince)
+            .ThenBy(a => a.AgentId, StringComparer.Ordinal)
+            .FirstOrDefault();
+
+    private bool HasRoom(AgentRecord agent) => agent.Online && LoadOf(agent.AgentId) < MaxFor(agent);
+
+    private int MaxFor(AgentRecord agent) => agent.MaxSessions ?? S.Settings.MaxSessionsPerAgent;
+
+    private int LoadOf(string agentId) => S.Sessions.Values.Count(s => s.AgentId == agentId);
+
+    private async Task AssignAsync(SessionRecord session, AgentRecord agent)
+    {
+        var now = clock.UtcNow;
+        S.Waiting.Remove(session.UserId);
+        session.AgentId = agent.AgentId;
+        session.AssignedAt = now;
+        session.ToldPosition = 0;
+        session.AvoidAgentId = null;
+        // The new agent's answer clock starts now: time spent queued or with another agent is not theirs.
+        if (session.AwaitingSince is not null)
+        {
+            session.AwaitingSince = now;
+        }
+
+        agent.IdleSince = now;
+        await HandOverAsync(session);
+        var name = S.Settings.ShowAgentName ? agent.DisplayName : null;
+
+        LogAssigned(logger, ShopId, session.SessionId, agent.AgentId);
+        await NoticeAsync(session.UserId, CustomerServiceNotices.Assigned,
+            name is null ? "You are now talking to our service team." : $"You are now talking to {name}.",
+            name is null ? null : new Dictionary<string, object?> { ["agentName"] = name });
+    }
+
+    /// <summary>Takes a session from its agent and puts it back in the queue.</summary>
+    private async Task RequeueAsync(SessionRecord session, bool atHead)
+    {
+        session.AgentId = null;
+        session.AssignedAt = null;
+        session.ToldPosition = 0;
+        S.Waiting.Remove(session.UserId);
+        if (atHead)
+        {
+            S.Waiting.Insert(0, session.UserId);
+        }
+        else
+        {
+            S.Waiting.Add(session.UserId);
+        }
+
+        await HandOverAsync(session);
+    }
+
+    /// <summary>
+    /// Tells the user's conversation who answers now (the queue's state is saved first: it is the truth). A failed
+    /// hand-over stays marked and the timeout reminder retries it, so an agent is never left unable to answer.
+    /// </summary>
+    private async Task HandOverAsync(SessionRecord session)
+    {
+        session.HandedOver = false;
+        await SaveAsync();
+        var name = session.AgentId is { } agentId && S.Settings.ShowAgentName && S.Agents.TryGetValue(agentId, out var agent) ? agent.DisplayName : null;
+        AccessStatus handed;
+        try
+        {
+            handed = await Conversation(session.UserId).SetCustomerServiceAgentAsync(session.AgentId, name, session.FirstSeq - 1);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogHandOverFailed(logger, ShopId, session.SessionId, session.AgentId ?? "(queue)", ex.Message);
+            return;
+        }
+
+        if (handed != AccessStatus.Ok)
+        {
+            LogHandOverFailed(logger, ShopId, session.SessionId, session.AgentId ?? "(queue)", handed.ToString());
+            return;
+        }
+
+        session.HandedOver = true;
+        await SaveAsync();
+    }
+
+    /// <summary>An agent went offline (or unavailable): their sessions go back to the head of the queue, oldest first.</summary>
+    private async Task RequeueAgentSessionsAsync(string agentId)
+    {
+        var sessions = S.Sessions.Values.Where(s => s.AgentId == agentId).OrderByDescending(s => s.OpenedAt).ToList();
+        foreach (var session in sessions)
+        {
+            // Inserted newest first at the head, so the oldest ends up first.
+            await RequeueAsync(session, atHead: true);
+        }
+    }
+
+    private async Task RequeueSessionsOfOfflineAgentsAsync()
+    {
+        foreach (var agent in S.Agents.Values.Where(a => !a.Online).ToList())
+        {
+            await RequeueAgentSessionsAsync(agent.AgentId);
+        }
+    }
+
+    /// <summary>
+    /// The agent did not answer in time: the session moves to another agent with room at once. When nobody else can
+    /// take it, it stays (moving it to the queue would only hand it back) and the clock starts again.
+    /// </summary>
+    private async Task ReassignUnansweredAsync(SessionRecord session, DateTimeOffset now)
+    {
+        var previous = session.AgentId!;
+        if (PickAgent(previous) is { } other)
+        {
+            LogUnanswered(logger, ShopId, session.SessionId, previous, other.AgentId);
+            await AssignAsync(session, other);
+        }
+        else
+        {
+            session.AwaitingSince = now;
+            await SaveAsync();
+        }
+    }
+
+    private async Task CloseSessionAsync(SessionRecord session, string reason)
+    {
+        S.Sessions.Remove(session.UserId);
+        S.Waiting.Remove(session.UserId);
+        S.Unrated[session.UserId] = new ClosedSession(session.SessionId, session.AgentId, clock.UtcNow);
+        await SaveAsync();
+        LogClosed(logger, ShopId, session.SessionId, reason);
+        if (session.AgentId is not null)
+        {
+            await Conversation(session.UserId).SetCustomerServiceAgentAsync(null, null, 0);
+        }
+
+        var text = reason == "idle"
+            ? $"This conversation was closed because we did not hear from you. How did we do? Rate us from 1 to {CustomerServiceLimits.MaxRating}."
+            : $"This conversation has ended. How did we do? Rate us from 1 to {CustomerServiceLimits.MaxRating}.";
+        await NoticeAsync(session.UserId, CustomerServiceNotices.Closed, text,
+            new Dictionary<string, object?> { ["reason"] = reason, ["rate"] = true, ["sessionId"] = session.SessionId });
+    }
+
+    /// <summary>Tells each queued user their position when it changed since they were last told.</summary>
+    private async Task TellPositionsAsync()
+    {
+        var told = new List<Task>();
+        for (var i = 0; i < S.Waiting.Count; i++)
+        {
+            var session = S.Sessions[S.Waiting[i]];
+            var position = i + 1;
+            if (session.ToldPosition != position)
+            {
+                session.ToldPosition = position;
+                told.Add(NoticeAsync(session.UserId, CustomerServiceNotices.Queued,
+                    $"You are number {position} in the queue. An agent will be with you shortly.",
+                    new Dictionary<string, object?> { ["position"] = position }, CustomerServiceNotices.QueueCollapseKey));
+            }
+        }
+
+        if (told.Count > 0)
+        {
+            await SaveAsync();
+            await Task.WhenAll(told);
+        }
+    }
+
+    /// <summary>Posts a notice from the shop into the user's conversation (logged, pushed, pulled like any message).</summary>
+    private async Task NoticeAsync(string userId, string kind, string text, Dictionary<string, object?>? data, string? collapseKey = null)
+    {
+        var content = new MessageContent(ContentType.Custom, text, CustomType: kind, CustomData: JsonSerializer.Serialize(data ?? new Dictionary<string, object?>()));
+        var result = await Conversation(userId).SendAsync(new SendRequest(ShopId, null, $"cs-{Guid.NewGuid():N}", content,
+            MessageClass.Notification, collapseKey));
+        if (!result.IsAccepted)
+        {
+            LogNoticeFailed(logger, ShopId, userId, kind, result.Error ?? result.Status.ToString());
+        }
+    }
+
+    /// <summary>Keeps the timeout reminder registered exactly while some session is assigned.</summary>
+    private async Task EnsureReminderAsync()
+    {
+        var needed = S.Sessions.Values.Any(s => s.AgentId is not null || !s.HandedOver);
+        if (needed && _reminder is null)
+        {
+            _reminder = await this.RegisterOrUpdateReminder(TimeoutReminderName, _options.TimeoutCheckPeriod, _options.TimeoutCheckPeriod);
+        }
+        else if (!needed && _reminder is not null)
+        {
+            await this.UnregisterReminder(_reminder);
+            _reminder = null;
+        }
+    }
+
+    private async Task<bool> IsAgentAsync(string? agentId)
+    {
+        if (!GrainKeys.IsValidUserId(agentId))
+        {
+            return false;
+        }
+
+        if (!S.AgentsLoaded || !S.Agents.ContainsKey(agentId))
+        {
+            // Maybe added since we last looked (the account's notice is one-way): ask the shop's account.
+            await LoadAgentsAsync();
+        }
+
+        return S.Agents.ContainsKey(agentId);
+    }
+
+    private async Task LoadAgentsAsync()
+    {
+        var agents = await GrainFactory.GetGrain<IAccountGrain>(ShopId).GetAgentsAsync();
+        await ApplyAgentListAsync(agents);
+    }
+
+    private async Task ApplyAgentListAsync(IReadOnlyList<string> agentIds)
+    {
+        var wanted = agentIds.ToHashSet(StringComparer.Ordinal);
+        var gone = S.Agents.Keys.Where(id => !wanted.Contains(id)).ToList();
+        var added = wanted.Where(id => !S.Agents.ContainsKey(id)).ToList();
+        if (S.AgentsLoaded && gone.Count == 0 && added.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var id in gone)
+        {
+            await RequeueAgentSessionsAsync(id);
+            S.Agents.Remove(id);
+            await GrainFactory.GetGrain<IUserGrain>(id).WatchPresenceForShopAsync(ShopId, false);
+        }
+
+        foreach (var id in added)
+        {
+            AgentRecordOf(id);
+        }
+
+        S.AgentsLoaded = true;
+        await SaveAsync();
+    }
+
+    private AgentRecord AgentRecordOf(string agentId)
+    {
+        if (!S.Agents.TryGetValue(agentId, out var agent))
+        {
+            agent = new AgentRecord { AgentId = agentId, IdleSince = clock.UtcNow };
+            S.Agents[agentId] = agent;
+        }
+
+        return agent;
+    }
+
+    private SessionView View(SessionRecord s) => new(s.SessionId, s.UserId, GrainKeys.CustomerService(ShopId, s.UserId), s.AgentId,
+        s.OpenedAt, s.AgentId is null ? S.Waiting.IndexOf(s.UserId) + 1 : 0, s.AwaitingSince, s.FirstSeq);
+
+    private IConversationGrain Conversation(string userId) => GrainFactory.GetGrain<IConversationGrain>(GrainKeys.CustomerService(ShopId, userId));
+
+    private Task SaveAsync() => state.WriteStateAsync();
+
+    private static DateTimeOffset Latest(DateTimeOffset a, DateTimeOffset? b, DateTimeOffset? c)
+    {
+        var latest = a;
+        if (b > latest)
+        {
+            latest = b.Value;
+        }
+
+        if (c > latest)
+        {
+            latest = c.Value;
+        }
+
+        return latest;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Shop {ShopId}: session {SessionId} opened by {UserId}")]
+    private static partial void LogOpened(ILogger logger, string shopId, string sessionId, string userId);
+
+    [LoggerMessage(2, LogLevel.Information, "Shop {ShopId}: session {SessionId} assigned to {AgentId}")]
+    private static partial void LogAssigned(ILogger logger, string shopId, string sessionId, string agentId);
+
+    [LoggerMessage(3, LogLevel.Information, "Shop {ShopId}: session {SessionId} closed ({Reason})")]
+    private static partial void LogClosed(ILogger logger, string shopId, string sessionId, string reason);
+
+    [LoggerMessage(4, LogLevel.Information, "Shop {ShopId}: session {SessionId} unanswered by {AgentId}; reassigned to {OtherAgentId}")]
+    private static partial void LogUnanswered(ILogger logger, string shopId, string sessionId, string agentId, string otherAgentId);
+
+    [LoggerMessage(5, LogLevel.Information, "Shop {ShopId}: agent {AgentId} presence online={Online}")]
+    private static partial void LogAgentPresence(ILogger logger, string shopId, string agentId, bool online);
+
+    [LoggerMessage(6, LogLevel.Warning, "Shop {ShopId}: notice {Kind} to {UserId} not posted: {Reason}")]
+    private static partial void LogNoticeFailed(ILogger logger, string shopId, string userId, string kind, string reason);
+
+    [LoggerMessage(7, LogLevel.Warning, "Shop {ShopId}: session {SessionId} could not be handed to {AgentId}: {Status}")]
+    private static partial void LogHandOverFailed(ILogger logger, string shopId, string sessionId, string agentId, string status);
+
+    [LoggerMessage(8, LogLevel.Information, "Shop {ShopId}: session {SessionId} rated {Score}")]
+    private static partial void LogRated(ILogger logger, string shopId, string sessionId, int score);
+}

@@ -1,0 +1,33 @@
+namespace Orleans.Im.CustomerService;
+
+/// <summary>A shop's queue in grain state: small (agents, open sessions, the waiting line), written on each change.</summary>
+[GenerateSerializer, Alias("im.cs.CustomerServiceQueueState")]
+public sealed class CustomerServiceQueueState
+{
+    [Id(0)]
+    public CustomerServiceSettings Settings { get; set; } = new();
+
+    /// <summary>The shop's agents (from the shop's account), with their availability and presence.</summary>
+    [Id(1)]
+    public Dictionary<string, AgentRecord> Agents { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Open sessions by user id.</summary>
+    [Id(2)]
+    public Dictionary<string, SessionRecord> Sessions { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Queued user ids, head first.</summary>
+    [Id(3)]
+    public List<string> Waiting { get; set; } = [];
+
+    /// <summary>Closed sessions the user may still rate, by user id.</summary>
+    [Id(4)]
+    public Dictionary<string, ClosedSession> Unrated { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Recent ratings, newest last, at most <see cref="CustomerServiceLimits.RecentRatingsKept"/>.</summary>
+    [Id(5)]
+    public List<SessionRating> Ratings { get; set; } = [];
+
+    /// <summary>The agent list has been read from the shop's account at least once.</summary>
+    [Id(6)]
+    public bool AgentsLoaded { get; set; }
+}

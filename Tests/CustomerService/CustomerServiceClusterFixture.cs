@@ -1,0 +1,72 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Orleans.Im.Conversations;
+using Orleans.Im.CustomerService;
+using Orleans.Im.Silo;
+using Orleans.Im.Streams;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+using Orleans.TestingHost;
+
+namespace Orleans.Im.Tests.CustomerService;
+
+/// <summary>
+/// A one-silo in-process cluster for the customer-service tests: the production storage wiring (grain state, message
+/// log, indexes, the PostgreSQL reminder table) on the test PostgreSQL, with a short offline grace and a timeout check
+/// every second, so that presence and timeouts can be tested in seconds. Timeouts themselves stay long unless a test
+/// sets them short on its own shop.
+/// </summary>
+public sealed class CustomerServiceClusterFixture : IAsyncLifetime
+{
+    /// <summary>How long an agent whose last device left still counts as online.</summary>
+    public static readonly TimeSpan PresenceGrace = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>How often the queue checks its timeouts.</summary>
+    public static readonly TimeSpan TimeoutCheckPeriod = TimeSpan.FromSeconds(1);
+
+    public InProcessTestCluster Cluster { get; private set; } = null!;
+
+    public IClusterClient Client => Cluster.Client;
+
+    public NpgsqlDataSource DataSource { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        DataSource = await TestServices.GetMigratedDataSourceAsync();
+        Cluster = await StartAsync(DataSource, TestServices.NewClusterId("cs-svc"));
+    }
+
+    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+
+    /// <summary>Starts a cluster under <paramref name="serviceId"/>: the same id again sees the same grain state and reminders.</summary>
+    public static async Task<InProcessTestCluster> StartAsync(NpgsqlDataSource dataSource, string serviceId)
+    {
+        var builder = new InProcessTestClusterBuilder(1);
+        builder.Options.ServiceId = serviceId;
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.Services.AddSingleton(dataSource);
+            silo.Services.AddImGrains();
+            silo.Services.Configure<UserOptions>(o => o.PresenceGrace = PresenceGrace);
+            silo.Services.Configure<CustomerServiceOptions>(o => o.TimeoutCheckPeriod = TimeoutCheckPeriod);
+            silo.Services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeoutCheckPeriod);
+            silo.Services.Configure<ConversationOptions>(o =>
+            {
+                o.SendRatePerSecond = 10_000;
+                o.SendBurst = 10_000;
+            });
+            silo.AddImStorage();
+            silo.AddMemoryStreams(StreamNames.Provider);
+        });
+        builder.ConfigureClient(client => client.AddMemoryStreams(StreamNames.Provider));
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class CustomerServiceClusterGroup : ICollectionFixture<CustomerServiceClusterFixture>
+{
+    public const string Name = "customer-service cluster";
+}

@@ -1,0 +1,167 @@
+using System.Text.Json;
+using Orleans.Im.CustomerService;
+using Orleans.Im.Messages;
+using Orleans.Im.Tests.Infrastructure;
+
+namespace Orleans.Im.Tests.CustomerService;
+
+[Collection(CustomerServiceClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class QueueRoutingTests(CustomerServiceClusterFixture fixture)
+{
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task Sessions_go_to_the_least_loaded_online_agent_and_ties_to_the_one_idle_longest()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 3);
+        var (a1, a2, offline) = (shop.Agents[0], shop.Agents[1], shop.Agents[2]);
+        await shop.OnlineAsync(a1);
+        await shop.OnlineAsync(a2);
+        var users = Enumerable.Range(1, 4).Select(i => Ids.User($"user{i}")).ToArray();
+
+        // One at a time, so that each decision sees the previous one.
+        var expected = new[] { a1, a2, a1, a2 };
+        for (var i = 0; i < users.Length; i++)
+        {
+            Assert.Equal(SendStatus.Sent, (await shop.UserSaysAsync(users[i], $"hello {i}")).Status);
+            var snapshot = await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == users[i] && x.AgentId is not null));
+            // Equal load goes to the agent idle longest: a1 came online first, then each assignment makes an agent the
+            // most recently busy.
+            Assert.Equal(expected[i], Shop.AgentOf(snapshot, users[i]));
+        }
+
+        var final = await shop.Queue.GetSnapshotAsync();
+        Assert.Equal([2, 2, 0], final.Agents.OrderBy(a => Array.IndexOf(shop.Agents, a.AgentId)).Select(a => a.Load));
+        Assert.DoesNotContain(final.Sessions, s => s.AgentId == offline);
+        Assert.Empty(final.Waiting);
+
+        // The agent's console shows its own sessions, nobody else's.
+        var view = await shop.Queue.GetAgentViewAsync(a1);
+        Assert.NotNull(view);
+        Assert.Equal([users[0], users[2]], view.Sessions.Select(s => s.UserId));
+        Assert.True(view.Online);
+    }
+
+    [Fact]
+    public async Task Without_room_users_wait_in_FIFO_order_and_are_told_their_position_as_it_moves()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1, new CustomerServiceSettings(MaxSessionsPerAgent: 1));
+        var agent = shop.Agents[0];
+        await shop.OnlineAsync(agent);
+        var users = Enumerable.Range(1, 3).Select(i => Ids.User($"user{i}")).ToArray();
+        foreach (var user in users)
+        {
+            await shop.UserSaysAsync(user, "anyone there?");
+            await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user));
+        }
+
+        var queued = await shop.SnapshotWhenAsync(s => s.Waiting.Count == 2);
+        Assert.Equal(agent, Shop.AgentOf(queued, users[0]));
+        Assert.Equal([users[1], users[2]], queued.Waiting);
+        Assert.Equal([1, 2], queued.Waiting.Select(u => queued.Sessions.Single(s => s.UserId == u).QueuePosition));
+        Assert.Equal(1, await LatestPositionAsync(shop, users[1]));
+        Assert.Equal(2, await LatestPositionAsync(shop, users[2]));
+
+        // The head moves up when the agent closes the first session; the last one is told its new place.
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.CloseAsync(agent, users[0]));
+        var moved = await shop.SnapshotWhenAsync(s => s.Waiting.Count == 1);
+        Assert.Equal(agent, Shop.AgentOf(moved, users[1]));
+        Assert.Equal([users[2]], moved.Waiting);
+        Assert.Equal(1, await LatestPositionAsync(shop, users[2]));
+
+        // Earlier position notices collapse: an offline user pulls only the latest.
+        var positions = await shop.NoticesAsync(users[2], CustomerServiceNotices.Queued);
+        Assert.Single(positions);
+        Assert.Single(await shop.NoticesAsync(users[1], CustomerServiceNotices.Assigned));
+    }
+
+    [Fact]
+    public async Task With_no_agent_online_the_user_gets_the_auto_reply_and_stays_queued_until_one_comes()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1, new CustomerServiceSettings(AutoReplyText: "We are closed; back at nine."));
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello?");
+
+        var waiting = await shop.SnapshotWhenAsync(s => s.Waiting.Count == 1);
+        Assert.Equal([user], waiting.Waiting);
+        var autoReply = Assert.Single(await shop.NoticesAsync(user, CustomerServiceNotices.AutoReply));
+        Assert.Equal("We are closed; back at nine.", autoReply.Content!.Text);
+        Assert.Equal(shop.Id, autoReply.SenderId);
+
+        await shop.OnlineAsync(shop.Agents[0]);
+        var served = await shop.SnapshotWhenAsync(s => s.Waiting.Count == 0);
+        Assert.Equal(shop.Agents[0], Shop.AgentOf(served, user));
+    }
+
+    [Fact]
+    public async Task Settings_change_at_runtime_and_more_room_takes_users_off_the_queue()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1, new CustomerServiceSettings(MaxSessionsPerAgent: 1));
+        await shop.OnlineAsync(shop.Agents[0]);
+        var users = new[] { Ids.User("user1"), Ids.User("user2") };
+        foreach (var user in users)
+        {
+            await shop.UserSaysAsync(user, "hi");
+            await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user));
+        }
+
+        await shop.SnapshotWhenAsync(s => s.Waiting.Count == 1);
+        Assert.Equal(AccessStatus.Invalid, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(MaxSessionsPerAgent: 0)));
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(MaxSessionsPerAgent: 2, ShowAgentName: true)));
+        var after = await shop.SnapshotWhenAsync(s => s.Waiting.Count == 0);
+        Assert.All(after.Sessions, s => Assert.Equal(shop.Agents[0], s.AgentId));
+        Assert.Equal((2, true), ((await shop.Queue.GetSettingsAsync()).MaxSessionsPerAgent, (await shop.Queue.GetSettingsAsync()).ShowAgentName));
+    }
+
+    [Fact]
+    public async Task An_agent_with_a_maximum_of_their_own_takes_no_more_than_it()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1, new CustomerServiceSettings(MaxSessionsPerAgent: 5));
+        var agent = shop.Agents[0];
+        Assert.Equal(AccessStatus.Invalid, await shop.Queue.SetAgentMaxSessionsAsync(agent, 0));
+        Assert.Equal(AccessStatus.NotFound, await shop.Queue.SetAgentMaxSessionsAsync(Ids.User("stranger"), 1));
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetAgentMaxSessionsAsync(agent, 1));
+        await shop.OnlineAsync(agent);
+        var users = new[] { Ids.User("user1"), Ids.User("user2") };
+        foreach (var user in users)
+        {
+            await shop.UserSaysAsync(user, "hi");
+            await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user));
+        }
+
+        var limited = await shop.SnapshotWhenAsync(s => s.Waiting.Count == 1);
+        Assert.Equal((1, 1), (limited.Agents[0].Load, limited.Agents[0].MaxSessions));
+        Assert.Equal(1, (await shop.Queue.GetAgentViewAsync(agent))!.MaxSessions);
+
+        // Back to the shop's maximum: the waiting user is taken at once.
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetAgentMaxSessionsAsync(agent, null));
+        var served = await shop.SnapshotWhenAsync(s => s.Waiting.Count == 0);
+        Assert.Equal((2, 5), (served.Agents[0].Load, served.Agents[0].MaxSessions));
+    }
+
+    [Fact]
+    public async Task An_agent_removed_from_the_shop_hands_their_sessions_back_and_loses_access()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 2);
+        var (leaving, staying) = (shop.Agents[0], shop.Agents[1]);
+        await shop.OnlineAsync(leaving);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == leaving));
+        await shop.OnlineAsync(staying);
+
+        Assert.Equal(AccessStatus.Ok, await Client.GetGrain<Accounts.IAccountGrain>(shop.Id).SetAgentsAsync([staying]));
+        var moved = await shop.SnapshotWhenAsync(s => s.Sessions.Single().AgentId == staying);
+        Assert.DoesNotContain(moved.Agents, a => a.AgentId == leaving);
+        Assert.Null(await shop.Queue.GetAgentViewAsync(leaving));
+        Assert.Equal(SendStatus.NoAccess, (await shop.AgentSaysAsync(leaving, user, "still me")).Status);
+    }
+
+    private static async Task<int> LatestPositionAsync(Shop shop, string userId)
+    {
+        var notices = await Eventually.ReturnsAsync(() => shop.NoticesAsync(userId, CustomerServiceNotices.Queued), n => n.Count > 0);
+        var data = JsonDocument.Parse(Assert.IsType<string>(notices[^1].Content!.CustomData));
+        return data.RootElement.GetProperty("position").GetInt32();
+    }
+}

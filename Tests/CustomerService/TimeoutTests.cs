@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Orleans.Im.CustomerService;
+using Orleans.Im.Messages;
+using Orleans.Im.Tests.Infrastructure;
+
+namespace Orleans.Im.Tests.CustomerService;
+
+/// <summary>The two timeouts, with short settings on the test's own shop; the queue checks them every second.</summary>
+[Collection(CustomerServiceClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task An_agent_who_does_not_answer_in_time_loses_the_session_to_another_agent()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 2, new CustomerServiceSettings(AgentAnswerTimeout: Short));
+        var (slow, other) = (shop.Agents[0], shop.Agents[1]);
+        await shop.OnlineAsync(slow);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello?");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == slow));
+        await shop.OnlineAsync(other);
+
+        var moved = await shop.SnapshotWhenAsync(s => s.Sessions.Single().AgentId == other, Patience);
+        Assert.NotNull(moved.Sessions[0].AwaitingAnswerSince);
+        Assert.Equal(SendStatus.NoAccess, (await shop.AgentSaysAsync(slow, user, "sorry, I was away")).Status);
+
+        // The new agent answers in time: the session stays.
+        Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(other, user, "I am here")).Status);
+        var answered = await shop.SnapshotWhenAsync(s => s.Sessions.Single().AwaitingAnswerSince is null);
+        Assert.Equal(other, Shop.AgentOf(answered, user));
+    }
+
+    [Fact]
+    public async Task A_user_who_goes_quiet_after_the_answer_has_the_session_closed_with_a_notice()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1, new CustomerServiceSettings(UserIdleTimeout: Short));
+        var agent = shop.Agents[0];
+        await shop.OnlineAsync(agent);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "quick question");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == agent));
+        await shop.AgentSaysAsync(agent, user, "sure, go ahead");
+
+        await shop.SnapshotWhenAsync(s => s.Sessions.Count == 0, Patience);
+        var notice = Assert.Single(await shop.NoticesAsync(user, CustomerServiceNotices.Closed));
+        Assert.Equal("idle", JsonDocument.Parse(notice.Content!.CustomData!).RootElement.GetProperty("reason").GetString());
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.RateAsync(user, 3));
+    }
+}
