@@ -315,9 +315,12 @@ public sealed partial class UserGrain(
         var peers = new HashSet<string>(StringComparer.Ordinal);
         var contacts = await GrainFactory.GetGrain<Contacts.IContactsGrain>(UserId).GetChangesAsync(0);
         peers.UnionWith(contacts.Changed.Where(c => c.State == Contacts.ContactState.Friend).Select(c => c.UserId));
-        foreach (var row in _index.Values.Where(r => !r.Entry.Removed && GrainKeys.TryParseConversation(r.Entry.ConversationId, out var a) && a.Kind == ConversationKind.Group))
+        // The groups are asked together: one round trip however many groups the user is in.
+        var groups = await Task.WhenAll(_index.Values
+            .Where(r => !r.Entry.Removed && GrainKeys.TryParseConversation(r.Entry.ConversationId, out var a) && a.Kind == ConversationKind.Group)
+            .Select(r => GrainFactory.GetGrain<IConversationGrain>(r.Entry.ConversationId).GetMembersAsync(UserId)));
+        foreach (var (status, members) in groups)
         {
-            var (status, members) = await GrainFactory.GetGrain<IConversationGrain>(row.Entry.ConversationId).GetMembersAsync(UserId);
             if (status == AccessStatus.Ok && members.Count <= options.Value.PresenceGroupPeersMax)
             {
                 peers.UnionWith(members.Select(m => m.UserId));
