@@ -1,21 +1,17 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using Orleans.Im.Events;
 using Orleans.Im.Messages;
 using Orleans.Im.Users;
 
 namespace Orleans.Im.Silo.Storage;
 
 /// <summary>
-/// How message content and previews are written as JSON in PostgreSQL: camelCase names and enum names as strings,
-/// so that other systems read the tables without our types.
+/// How message content and previews are written as JSON in PostgreSQL: the same JSON as the event firehose
+/// (<see cref="EventJson"/>), so that other systems read the tables without our types.
 /// </summary>
 internal static class MessageJson
 {
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
+    public static JsonSerializerOptions Options => EventJson.Options;
 
     public static string Write(MessageContent content) => JsonSerializer.Serialize(content, Options);
 
