@@ -5,6 +5,8 @@ using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Orleans.Im.Conversations;
 using Orleans.Im.CustomerService;
+using Orleans.Im.Events;
+using Orleans.Im.Silo.Events;
 using Orleans.Im.Silo.Stats;
 using Orleans.Im.Silo.Storage;
 using Orleans.Im.Users;
@@ -44,6 +46,11 @@ public static class SiloHosting
         builder.Services.Configure<StatsOptions>(configuration.GetSection(StatsOptions.Section));
         builder.Services.AddHostedService<SiloStatsReporter>();
         builder.Services.AddImGrains();
+        builder.Services.AddImFirehose(o =>
+        {
+            configuration.GetSection(FirehoseOptions.Section).Bind(o);
+            o.Redis = o.Redis is { Length: > 0 } ? o.Redis : redis;
+        });
 
         // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
@@ -66,6 +73,20 @@ public static class SiloHosting
         });
 
         return builder;
+    }
+
+    /// <summary>
+    /// Registers the event firehose: the Redis Streams publisher grains hand events to (<see cref="IEventFirehose"/>),
+    /// running as a hosted service that pumps them to Redis.
+    /// </summary>
+    public static IServiceCollection AddImFirehose(this IServiceCollection services, Action<FirehoseOptions> configure)
+    {
+        services.AddMetrics();
+        services.AddOptions<FirehoseOptions>().Configure(configure);
+        services.AddSingleton<RedisFirehosePublisher>();
+        services.AddSingleton<IEventFirehose>(sp => sp.GetRequiredService<RedisFirehosePublisher>());
+        services.AddHostedService(sp => sp.GetRequiredService<RedisFirehosePublisher>());
+        return services;
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Im.Conversations;
+using Orleans.Im.Events;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
 using Orleans.Im.Storage;
@@ -17,6 +18,7 @@ public sealed partial class UserGrain(
     IConversationIndexStore indexStore,
     IMessageLog log,
     IUserEventPublisher publisher,
+    IEventFirehose firehose,
     IOptions<UserOptions> options,
     ImClock clock,
     ILogger<UserGrain> logger) : Grain, IUserGrain
@@ -306,6 +308,8 @@ public sealed partial class UserGrain(
         /// <summary>Tells the user's friends and the members of the user's small groups, when the user shares presence.</summary>
     private async Task AnnouncePresenceAsync()
     {
+        // Business systems (customer service, statistics) hear every announced change; sharing is about other users.
+        firehose.Publish(FirehoseEvents.PresenceChanged(UserId, new PresenceEventData(_announced, state.State.LastSeen, _devices.Count), clock.UtcNow));
         if (!state.State.SharePresence)
         {
             return;
