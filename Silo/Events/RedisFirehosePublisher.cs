@@ -209,28 +209,28 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
     {
         var database = _redis!.GetDatabase();
         var pipeline = database.CreateBatch();
-        var adds = new Task<RedisValue>[batch.Length];
-        for (var i = 0; i < batch.Length; i++)
-        {
-            var e = batch[i].Event;
-            var fields = FirehoseFields.ToFields(e).Select(f => new NameValueEntry(f.Key, f.Value)).ToArray();
-            adds[i] = pipeline.StreamAddAsync(FirehoseStreams.For(e.Class), fields, maxLength: _options.MaxLength, useApproximateMaxLength: true);
-        }
-
-        pipeline.Execute();
+        var adds = new List<Task<RedisValue>>(batch.Length);
         try
         {
+            foreach (var pending in batch)
+            {
+                var e = pending.Event;
+                var fields = FirehoseFields.ToFields(e).Select(f => new NameValueEntry(f.Key, f.Value)).ToArray();
+                adds.Add(pipeline.StreamAddAsync(FirehoseStreams.For(e.Class), fields, maxLength: _options.MaxLength, useApproximateMaxLength: true));
+            }
+
+            pipeline.Execute();
             await Task.WhenAll(adds).WaitAsync(_options.WriteTimeout);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
-            // Boundary: Redis is down or slow; what was not taken stays buffered and is retried (a retried event keeps
-            // its id, so a consumer that sees it twice can tell).
+            // Boundary: Redis is down or slow (while disconnected, commands fail at once, even synchronously); what was
+            // not taken stays buffered and is retried (a retried event keeps its id, so a consumer can tell).
             Log.WriteFailed(_logger, ex.Message);
         }
 
         var taken = 0;
-        while (taken < adds.Length && adds[taken].IsCompletedSuccessfully)
+        while (taken < adds.Count && adds[taken].IsCompletedSuccessfully)
         {
             taken++;
         }
