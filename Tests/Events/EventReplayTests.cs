@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Orleans.Im.Robots.Firehose;
+using Orleans.Im.Firehose;
 using Orleans.Im.Silo.Events;
 using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;

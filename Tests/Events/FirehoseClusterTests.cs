@@ -2,7 +2,7 @@ using System.Text.Json;
 using Orleans.Im.Events;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
-using Orleans.Im.Robots.Firehose;
+using Orleans.Im.Firehose;
 using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;

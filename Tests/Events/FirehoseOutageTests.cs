@@ -1,7 +1,7 @@
 using Orleans.Im.Conversations;
 using Orleans.Im.Events;
 using Orleans.Im.Messages;
-using Orleans.Im.Robots.Firehose;
+using Orleans.Im.Firehose;
 using Orleans.Im.Tests.Infrastructure;
 using StackExchange.Redis;
 

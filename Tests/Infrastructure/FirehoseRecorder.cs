@@ -1,5 +1,5 @@
 using Orleans.Im.Events;
-using Orleans.Im.Robots.Firehose;
+using Orleans.Im.Firehose;
 using StackExchange.Redis;
 
 namespace Orleans.Im.Tests.Infrastructure;

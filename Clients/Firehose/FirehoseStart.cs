@@ -1,4 +1,4 @@
-namespace Orleans.Im.Robots.Firehose;
+namespace Orleans.Im.Firehose;
 
 /// <summary>Where a consumer group that does not exist yet starts reading. An existing group always resumes where it is.</summary>
 public enum FirehoseStart

@@ -1,4 +1,4 @@
-namespace Orleans.Im.Robots.Firehose;
+namespace Orleans.Im.Firehose;
 
 /// <summary>The last N event ids seen, to drop duplicates; the oldest is forgotten first.</summary>
 internal sealed class RecentIds(int capacity)

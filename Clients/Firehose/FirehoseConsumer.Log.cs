@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Orleans.Im.Robots.Firehose;
+namespace Orleans.Im.Firehose;
 
 public sealed partial class FirehoseConsumer
 {

@@ -1,6 +1,6 @@
 using Orleans.Im.Events;
 
-namespace Orleans.Im.Robots.Firehose;
+namespace Orleans.Im.Firehose;
 
 /// <summary>What a <see cref="FirehoseConsumer"/> reads and as whom.</summary>
 public sealed class FirehoseConsumerOptions

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Im.Events;
 using StackExchange.Redis;
 
-namespace Orleans.Im.Robots.Firehose;
+namespace Orleans.Im.Firehose;
 
 /// <summary>
 /// Reads the event firehose with a Redis consumer group: each event is handed to the handler and acknowledged after
