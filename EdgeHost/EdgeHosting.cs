@@ -118,6 +118,7 @@ public static class EdgeHosting
         app.MapEdgesApi();
         app.MapHub<ChatHub>(ChatHub.Path);
         app.MapAdminApi();
+        app.MapWebhooksApi();
         app.MapDrainApi();
         app.MapSystemApi();
         return app;

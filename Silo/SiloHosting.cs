@@ -8,6 +8,7 @@ using Orleans.Im.CustomerService;
 using Orleans.Im.Events;
 using Orleans.Im.Silo.Events;
 using Orleans.Im.Silo.Stats;
+using Orleans.Im.Silo.Webhooks;
 using Orleans.Im.Silo.Storage;
 using Orleans.Im.Users;
 using Orleans.Im.Streams;
@@ -51,6 +52,11 @@ public static class SiloHosting
             configuration.GetSection(FirehoseOptions.Section).Bind(o);
             o.Redis = o.Redis is { Length: > 0 } ? o.Redis : redis;
         });
+        builder.Services.Configure<WebhookOptions>(configuration.GetSection(WebhookOptions.Section));
+        builder.Services.AddSingleton<WebhookSender>();
+        builder.Services.AddHttpClient(WebhookSender.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        builder.Services.AddHostedService<WebhookDispatcher>();
 
         // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Im.Events;
@@ -52,7 +53,9 @@ public sealed partial class FirehoseConsumer
     public async Task EnsureGroupAsync()
     {
         var database = _redis.GetDatabase();
-        var start = _options.Start == FirehoseStart.Oldest ? StreamPosition.Beginning : StreamPosition.NewMessages;
+        // A group created at "{ms}-0" delivers entries after that id: those appended from that millisecond on.
+        var start = _options.StartAt is { } at ? (RedisValue)string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, at.ToUnixTimeMilliseconds() - 1)}-{ulong.MaxValue}")
+            : _options.Start == FirehoseStart.Oldest ? StreamPosition.Beginning : StreamPosition.NewMessages;
         foreach (var stream in _streams)
         {
             try

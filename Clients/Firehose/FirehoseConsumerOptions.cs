@@ -20,6 +20,12 @@ public sealed class FirehoseConsumerOptions
     /// <summary>Where a new group starts.</summary>
     public FirehoseStart Start { get; init; } = FirehoseStart.NewEvents;
 
+    /// <summary>
+    /// When set, a new group starts at the first event appended at or after this time (stream entry ids are Redis server
+    /// times), instead of <see cref="Start"/>; e.g. a webhook's registration time.
+    /// </summary>
+    public DateTimeOffset? StartAt { get; init; }
+
     /// <summary>Entries read per stream per round trip.</summary>
     public int BatchSize { get; init; } = 200;
 
