@@ -132,4 +132,21 @@ public sealed class FirehoseClusterTests(ClusterFixture fixture) : IAsyncLifetim
         Assert.Equal(newcomer, left.UserId);
         Assert.Equal([newcomer], JsonSerializer.Deserialize<GroupEventData>(left.Data, EventJson.Options)!.MemberIds);
     }
+
+    [Fact]
+    public async Task A_user_coming_online_is_told_to_the_firehose_whether_or_not_they_share_presence()
+    {
+        var user = Ids.User("shy");
+        await using var recorder = new FirehoseRecorder(_redis, new FirehoseConsumerOptions { Group = Ids.ClientMsgId(), Consumer = "c", Classes = [EventClass.Presence] },
+            e => e.UserId == user);
+        await recorder.CreateGroupAsync();
+        recorder.Start();
+
+        await using var phone = await DeviceProbe.ConnectAsync(Client, user);
+
+        var online = Assert.Single(await recorder.WaitForAsync(k => k.Count >= 1));
+        Assert.Equal((EventClass.Presence, "presence.changed", (string?)null), (online.Class, online.Type, online.ConversationId));
+        var data = JsonSerializer.Deserialize<PresenceEventData>(online.Data, EventJson.Options)!;
+        Assert.Equal((PresenceStatus.Online, 1), (data.Status, data.Devices));
+    }
 }
