@@ -6,6 +6,7 @@ using Orleans.Dashboard;
 using Orleans.Im.Conversations;
 using Orleans.Im.CustomerService;
 using Orleans.Im.Events;
+using Orleans.Im.Rooms;
 using Orleans.Im.Silo.Events;
 using Orleans.Im.Silo.Stats;
 using Orleans.Im.Silo.Webhooks;
@@ -41,6 +42,7 @@ public static class SiloHosting
         var redis = configuration.GetRequiredSetting("IM:Redis:ConnectionString");
 
         builder.Services.Configure<ConversationOptions>(configuration.GetSection(ConversationOptions.Section));
+        builder.Services.Configure<RoomOptions>(configuration.GetSection(RoomOptions.Section));
         builder.Services.Configure<UserOptions>(configuration.GetSection(UserOptions.Section));
         builder.Services.Configure<GroupCommitOptions>(configuration.GetSection(GroupCommitOptions.Section));
         builder.Services.Configure<CustomerServiceOptions>(configuration.GetSection(CustomerServiceOptions.Section));

@@ -31,6 +31,9 @@ public sealed partial class UserGrain(
     private IGrainTimer? _offlineTimer;
     private PresenceStatus _announced = PresenceStatus.Offline;
 
+    /// <summary>Chat rooms the user is in: rooms are not stored, so neither is this.</summary>
+    private readonly HashSet<string> _rooms = new(StringComparer.Ordinal);
+
     private string UserId => this.GetPrimaryKeyString();
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -277,6 +280,7 @@ public sealed partial class UserGrain(
             state.State.LastSeen = clock.UtcNow;
             await state.WriteStateAsync();
             TellWatchingShops(online: false);
+            LeaveRooms();
             await AnnouncePresenceAsync();
         }
         finally
@@ -294,6 +298,30 @@ public sealed partial class UserGrain(
         }
 
         return _announced != PresenceStatus.Offline;
+    }
+
+    public Task OnRoomJoinedAsync(string roomId, bool joined)
+    {
+        if (joined)
+        {
+            _rooms.Add(roomId);
+        }
+        else
+        {
+            _rooms.Remove(roomId);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void LeaveRooms()
+    {
+        foreach (var roomId in _rooms)
+        {
+            GrainFactory.GetGrain<Rooms.IRoomGrain>(roomId).OnMemberOfflineAsync(UserId).Ignore();
+        }
+
+        _rooms.Clear();
     }
 
     /// <summary>Customer service: the queues of the shops this agent works for follow the agent's presence.</summary>
