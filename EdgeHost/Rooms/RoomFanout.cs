@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
@@ -14,13 +15,32 @@ namespace Orleans.Im.EdgeHost.Rooms;
 /// The edge side of chat rooms: which devices here joined which room, and one subscription to this edge's stream on
 /// which rooms send their messages once for all of them (the room grain never calls per member).
 /// </summary>
-public sealed partial class RoomFanout(IClusterClient client, IOptions<EdgeOptions> options, ILogger<RoomFanout> logger) : IDisposable
+public sealed partial class RoomFanout : IDisposable
 {
+    /// <summary>The meter of the rooms' instruments (exported on <c>/metrics</c>).</summary>
+    public const string MeterName = "Orleans.Im.Rooms";
+
     private readonly Dictionary<string, ImmutableList<RoomDevice>> _rooms = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private StreamSubscriptionHandle<RoomDelivery>? _subscription;
+    private readonly IClusterClient _client;
+    private readonly IOptions<EdgeOptions> _options;
+    private readonly ILogger<RoomFanout> _logger;
+    private readonly Counter<long> _deliveries;
+    private readonly Counter<long> _batches;
     private long _delivered;
+
+    public RoomFanout(IClusterClient client, IOptions<EdgeOptions> options, IMeterFactory meters, ILogger<RoomFanout> logger)
+    {
+        _client = client;
+        _options = options;
+        _logger = logger;
+        var meter = meters.Create(MeterName);
+        meter.CreateObservableGauge("im_edge_rooms", () => RoomCount, "{room}", "Chat rooms with at least one device on this edge host.");
+        _deliveries = meter.CreateCounter<long>("im_edge_room_deliveries_total", "{message}", "Room messages handed to devices on this edge host.");
+        _batches = meter.CreateCounter<long>("im_edge_room_batches_total", "{batch}", "Room deliveries received from room grains (one per room per round, for all devices here).");
+    }
 
     /// <summary>Rooms with at least one device here.</summary>
     public int RoomCount
@@ -37,7 +57,7 @@ public sealed partial class RoomFanout(IClusterClient client, IOptions<EdgeOptio
     /// <summary>Room messages handed to devices here so far (one per device per message).</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
 
-    private string EdgeId => options.Value.EdgeId;
+    private string EdgeId => _options.Value.EdgeId;
 
     /// <summary>Joins the device's user to the room and routes the room's messages to the device.</summary>
     public async Task<RoomJoinResult> JoinAsync(string roomId, string userId, IPushTarget target)
@@ -64,7 +84,7 @@ public sealed partial class RoomFanout(IClusterClient client, IOptions<EdgeOptio
         }
 
         // The user grain makes the user leave the room when they go offline.
-        client.GetGrain<IUserGrain>(userId).OnRoomJoinedAsync(roomId, true).Ignore();
+        _client.GetGrain<IUserGrain>(userId).OnRoomJoinedAsync(roomId, true).Ignore();
         return result;
     }
 
@@ -73,7 +93,7 @@ public sealed partial class RoomFanout(IClusterClient client, IOptions<EdgeOptio
     {
         var status = await Room(roomId).LeaveAsync(userId);
         Forget(roomId, d => d.UserId == userId);
-        client.GetGrain<IUserGrain>(userId).OnRoomJoinedAsync(roomId, false).Ignore();
+        _client.GetGrain<IUserGrain>(userId).OnRoomJoinedAsync(roomId, false).Ignore();
         return status;
     }
 
@@ -129,7 +149,7 @@ public sealed partial class RoomFanout(IClusterClient client, IOptions<EdgeOptio
         await _subscribing.WaitAsync();
         try
         {
-            _subscription ??= await client.GetStreamProvider(StreamNames.Provider)
+            _subscription ??= await _client.GetStreamProvider(StreamNames.Provider)
                 .GetStream<RoomDelivery>(StreamId.Create(StreamNames.EdgeNamespace, EdgeId))
                 .SubscribeAsync((delivery, _) => Deliver(delivery));
         }
@@ -168,13 +188,15 @@ public sealed partial class RoomFanout(IClusterClient client, IOptions<EdgeOptio
         }
 
         Interlocked.Add(ref _delivered, handed);
-        LogDelivered(logger, delivery.RoomId, delivery.Messages.Length, devices.Count);
+        _deliveries.Add(handed);
+        _batches.Add(1);
+        LogDelivered(_logger, delivery.RoomId, delivery.Messages.Length, devices.Count);
         return Task.CompletedTask;
     }
 
     public void Dispose() => _subscribing.Dispose();
 
-    private IRoomGrain Room(string roomId) => client.GetGrain<IRoomGrain>(roomId);
+    private IRoomGrain Room(string roomId) => _client.GetGrain<IRoomGrain>(roomId);
 
     [LoggerMessage(1, LogLevel.Debug, "Room {RoomId}: {Messages} messages to {Devices} devices")]
     private static partial void LogDelivered(ILogger logger, string roomId, int messages, int devices);
