@@ -1,6 +1,7 @@
 using Npgsql;
 using Orleans.Dashboard;
 using Orleans.Im.Silo;
+using Orleans.Im.Silo.Stats;
 
 var builder = WebApplication.CreateBuilder(args);
 var siloOptions = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
@@ -25,6 +26,7 @@ catch (NpgsqlException ex)
 }
 
 app.MapSiloHealth();
+app.MapSiloMetrics();
 if (siloOptions.DashboardEnabled)
 {
     app.MapOrleansDashboard(routePrefix: "/dashboard");

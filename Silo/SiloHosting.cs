@@ -4,6 +4,8 @@ using Orleans.Configuration;
 using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Orleans.Im.Conversations;
+using Orleans.Im.Metrics;
+using Orleans.Im.Silo.Logging;
 using Orleans.Im.CustomerService;
 using Orleans.Im.Silo.Stats;
 using Orleans.Im.Silo.Storage;
@@ -43,6 +45,9 @@ public static class SiloHosting
         builder.Services.Configure<CustomerServiceOptions>(configuration.GetSection(CustomerServiceOptions.Section));
         builder.Services.Configure<StatsOptions>(configuration.GetSection(StatsOptions.Section));
         builder.Services.AddHostedService<SiloStatsReporter>();
+        builder.Logging.AddImConsole(configuration);
+        builder.Services.AddSingleton<PrometheusExporter>();
+        builder.Services.AddSingleton<ProcessMetrics>();
         builder.Services.AddImGrains();
 
         // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.
@@ -53,7 +58,7 @@ public static class SiloHosting
             silo.Configure<ClusterOptions>(configuration.GetSection("IM"));
             silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             silo.ConfigureEndpoints(
-                IPAddress.Parse(siloOptions.AdvertisedIPAddress),
+                ResolveAdvertisedAddress(siloOptions.AdvertisedIPAddress),
                 siloOptions.SiloPort,
                 siloOptions.GatewayPort,
                 listenOnAnyHostAddress: false);
@@ -105,6 +110,16 @@ public static class SiloHosting
 
         return silo;
     }
+
+    /// <summary>
+    /// The address to advertise: an IP as given, or a host name resolved to its first IPv4 address (in a container, its
+    /// own name: compose service names resolve to the container's address).
+    /// </summary>
+    public static IPAddress ResolveAdvertisedAddress(string address) =>
+        IPAddress.TryParse(address, out var ip)
+            ? ip
+            : Dns.GetHostAddresses(address).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+              ?? throw new InvalidOperationException($"'{address}' (IM:Silo:AdvertisedIPAddress) resolves to no IPv4 address.");
 
     /// <summary>Logs that the silo cannot start because PostgreSQL is unreachable.</summary>
     public static void LogCannotStart(ILogger logger, string reason) => SiloLog.CannotStart(logger, reason);

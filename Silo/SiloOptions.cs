@@ -5,7 +5,10 @@ public sealed class SiloOptions
 {
     public const string Section = "IM:Silo";
 
-    /// <summary>The address other silos and clients use to reach this silo.</summary>
+    /// <summary>
+    /// The address other silos and clients use to reach this silo: an IP (in Kubernetes, the pod IP from the downward API)
+    /// or a host name resolved at start (in compose, the container's own name).
+    /// </summary>
     public string AdvertisedIPAddress { get; set; } = "127.0.0.1";
 
     /// <summary>Silo-to-silo port. A second silo on the same machine takes the next one.</summary>
