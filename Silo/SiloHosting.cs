@@ -62,6 +62,11 @@ public static class SiloHosting
                 siloOptions.SiloPort,
                 siloOptions.GatewayPort,
                 listenOnAnyHostAddress: false);
+            if (siloOptions.Name.Length > 0)
+            {
+                silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = siloOptions.Name);
+            }
+
             silo.AddImStorage();
             silo.AddMemoryStreams(StreamNames.Provider);
             if (siloOptions.DashboardEnabled)

@@ -20,6 +20,9 @@ public sealed class SiloOptions
     /// <summary>HTTP for the Orleans Dashboard and <c>/healthz</c>; loopback by default because the dashboard has no auth.</summary>
     public string HttpUrl { get; set; } = "http://127.0.0.1:8080";
 
+    /// <summary>The silo's name in the membership table and the dashboard (in Kubernetes, the pod's); empty: Orleans picks one.</summary>
+    public string Name { get; set; } = "";
+
     /// <summary>Whether the Orleans Dashboard is served.</summary>
     public bool DashboardEnabled { get; set; } = true;
 }
