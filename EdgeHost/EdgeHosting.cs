@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
 using Orleans.Im.EdgeHost.Api;
@@ -14,8 +15,10 @@ using Orleans.Im.EdgeHost.Drain;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Health;
 using Orleans.Im.EdgeHost.Hubs;
+using Orleans.Im.EdgeHost.Logging;
 using Orleans.Im.EdgeHost.Metrics;
 using Orleans.Im.EdgeHost.Rooms;
+using Orleans.Im.Metrics;
 using Orleans.Im.Streams;
 using StackExchange.Redis;
 
@@ -51,6 +54,10 @@ public static class EdgeHosting
         builder.Services.AddSingleton<LoginRateLimiter>();
         builder.Services.AddSingleton<RevokedSessions>();
         builder.Services.AddSingleton<EdgeDrain>();
+        builder.Logging.AddImConsole(configuration);
+        builder.Services.AddSingleton<PrometheusExporter>();
+        builder.Services.AddSingleton<ProcessMetrics>();
+        builder.Services.AddSingleton<EdgeMetrics>();
 
         // SIGTERM drains before the host stops; the host allows the drain its time (window, wait, and some slack).
         builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();
@@ -73,6 +80,7 @@ public static class EdgeHosting
                 hub.KeepAliveInterval = TimeSpan.FromSeconds(15);
                 hub.ClientTimeoutInterval = edgeOptions.IdleTimeout;
                 hub.MaximumReceiveMessageSize = edgeOptions.MaxFrameBytes;
+                hub.AddFilter<ChatHubFilter>();
             })
             .AddJsonProtocol(json => json.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)))
             .AddMessagePackProtocol(messagePack => messagePack.SerializerOptions = HubMessagePack.Options);
@@ -107,6 +115,7 @@ public static class EdgeHosting
         app.UseHubOriginCheck(app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value);
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRequestLogScope();
         app.MapHealthApi();
         app.MapMetricsApi();
         app.MapOpenApi();

@@ -2,6 +2,7 @@ using Npgsql;
 using Orleans.Dashboard;
 using Orleans.Im.Silo;
 using Orleans.Im.Silo.Events;
+using Orleans.Im.Silo.Stats;
 
 // An operator's command, not a silo: re-publish stored messages to the event firehose.
 if (args is [EventReplay.CommandName, .. var replayArgs])
@@ -32,6 +33,7 @@ catch (NpgsqlException ex)
 }
 
 app.MapSiloHealth();
+app.MapSiloMetrics();
 if (siloOptions.DashboardEnabled)
 {
     app.MapOrleansDashboard(routePrefix: "/dashboard");

@@ -4,6 +4,8 @@ using Orleans.Configuration;
 using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Orleans.Im.Conversations;
+using Orleans.Im.Metrics;
+using Orleans.Im.Silo.Logging;
 using Orleans.Im.CustomerService;
 using Orleans.Im.Events;
 using Orleans.Im.Rooms;
@@ -48,6 +50,9 @@ public static class SiloHosting
         builder.Services.Configure<CustomerServiceOptions>(configuration.GetSection(CustomerServiceOptions.Section));
         builder.Services.Configure<StatsOptions>(configuration.GetSection(StatsOptions.Section));
         builder.Services.AddHostedService<SiloStatsReporter>();
+        builder.Logging.AddImConsole(configuration);
+        builder.Services.AddSingleton<PrometheusExporter>();
+        builder.Services.AddSingleton<ProcessMetrics>();
         builder.Services.AddImGrains();
         builder.Services.AddImFirehose(o =>
         {
@@ -68,10 +73,15 @@ public static class SiloHosting
             silo.Configure<ClusterOptions>(configuration.GetSection("IM"));
             silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             silo.ConfigureEndpoints(
-                IPAddress.Parse(siloOptions.AdvertisedIPAddress),
+                ResolveAdvertisedAddress(siloOptions.AdvertisedIPAddress),
                 siloOptions.SiloPort,
                 siloOptions.GatewayPort,
                 listenOnAnyHostAddress: false);
+            if (siloOptions.Name.Length > 0)
+            {
+                silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = siloOptions.Name);
+            }
+
             silo.AddImStorage();
             silo.AddMemoryStreams(StreamNames.Provider);
             if (siloOptions.DashboardEnabled)
@@ -134,6 +144,16 @@ public static class SiloHosting
 
         return silo;
     }
+
+    /// <summary>
+    /// The address to advertise: an IP as given, or a host name resolved to its first IPv4 address (in a container, its
+    /// own name: compose service names resolve to the container's address).
+    /// </summary>
+    public static IPAddress ResolveAdvertisedAddress(string address) =>
+        IPAddress.TryParse(address, out var ip)
+            ? ip
+            : Dns.GetHostAddresses(address).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+              ?? throw new InvalidOperationException($"'{address}' (IM:Silo:AdvertisedIPAddress) resolves to no IPv4 address.");
 
     /// <summary>Logs that the silo cannot start because PostgreSQL is unreachable.</summary>
     public static void LogCannotStart(ILogger logger, string reason) => SiloLog.CannotStart(logger, reason);

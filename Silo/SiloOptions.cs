@@ -5,7 +5,10 @@ public sealed class SiloOptions
 {
     public const string Section = "IM:Silo";
 
-    /// <summary>The address other silos and clients use to reach this silo.</summary>
+    /// <summary>
+    /// The address other silos and clients use to reach this silo: an IP (in Kubernetes, the pod IP from the downward API)
+    /// or a host name resolved at start (in compose, the container's own name).
+    /// </summary>
     public string AdvertisedIPAddress { get; set; } = "127.0.0.1";
 
     /// <summary>Silo-to-silo port. A second silo on the same machine takes the next one.</summary>
@@ -16,6 +19,9 @@ public sealed class SiloOptions
 
     /// <summary>HTTP for the Orleans Dashboard and <c>/healthz</c>; loopback by default because the dashboard has no auth.</summary>
     public string HttpUrl { get; set; } = "http://127.0.0.1:8080";
+
+    /// <summary>The silo's name in the membership table and the dashboard (in Kubernetes, the pod's); empty: Orleans picks one.</summary>
+    public string Name { get; set; } = "";
 
     /// <summary>Whether the Orleans Dashboard is served.</summary>
     public bool DashboardEnabled { get; set; } = true;

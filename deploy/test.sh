@@ -49,6 +49,7 @@ trap cleanup EXIT
 ensure_npm
 ensure_chromium
 ensure_tmux
+ensure_docker_compose
 deploy/local/postgres.sh start || { summary 0 1; exit 1; }
 deploy/local/redis.sh start || { summary 0 1; exit 1; }
 if [ "$SERVICES_ONLY" = 1 ]; then

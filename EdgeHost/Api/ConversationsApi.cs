@@ -28,9 +28,10 @@ public static class ConversationsApi
         return api;
     }
 
-    public static async Task<Results<Ok<SendResponse>, ProblemHttpResult>> SendAsync(string conversationId, SendBody body, ClaimsPrincipal user, IClusterClient cluster, Sessions.UserSendRateLimiter rateLimiter)
+    public static async Task<Results<Ok<SendResponse>, ProblemHttpResult>> SendAsync(string conversationId, SendBody body, ClaimsPrincipal user, IClusterClient cluster, Sessions.UserSendRateLimiter rateLimiter, Metrics.EdgeMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(body);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (!GrainKeys.TryParseConversation(conversationId, out _))
         {
             return ApiProblems.NotFound();
@@ -49,6 +50,7 @@ public static class ConversationsApi
 
         var result = await cluster.GetGrain<IConversationGrain>(conversationId).SendAsync(
             new SendRequest(user.UserId(), null, body.ClientMsgId ?? "", content, body.Class ?? MessageClass.Persistent, body.CollapseKey));
+        metrics.MessageSent(Metrics.EdgeMetrics.Http, result.Status, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return result.IsAccepted
             ? TypedResults.Ok(new SendResponse(result.Seq, result.ServerTime, result.Status == SendStatus.Duplicate))
             : ApiProblems.From(result);

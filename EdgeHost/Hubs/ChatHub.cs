@@ -5,6 +5,7 @@ using Orleans.Im.EdgeHost.Api;
 using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.EdgeHost.Auth;
 using Orleans.Im.EdgeHost.Drain;
+using Orleans.Im.EdgeHost.Metrics;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
 
@@ -16,12 +17,13 @@ namespace Orleans.Im.EdgeHost.Hubs;
 /// Authorization header; the device id as <c>deviceId</c> in the query.
 /// </summary>
 [Authorize(Policy = ApiPolicies.User)]
-public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<ChatHub, IChatClient> hubContext, IOptions<EdgeOptions> options, TimeProvider time)
+public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<ChatHub, IChatClient> hubContext, IOptions<EdgeOptions> options, TimeProvider time, EdgeMetrics metrics)
     : Hub<IChatClient>
 {
     public const string Path = "/hubs/chat";
     private const string SessionKey = "im.session";
     private const string TargetKey = "im.target";
+    private const string CountedKey = "im.counted";
 
     public override async Task OnConnectedAsync()
     {
@@ -38,7 +40,10 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         var deviceId = Context.GetHttpContext()?.Request.Query["deviceId"].ToString() is { Length: > 0 } given && GrainKeys.IsValidId(given)
             ? given
             : "web-" + Context.ConnectionId[..Math.Min(12, Context.ConnectionId.Length)].Replace('+', '-').Replace('/', '_');
-        var target = new SignalRPushTarget(hubContext, Context, deviceId, options.Value, time);
+        var transport = HubTransport.Of(Context);
+        metrics.ConnectionOpened(transport);
+        Context.Items[CountedKey] = transport;
+        var target = new SignalRPushTarget(hubContext, Context, deviceId, options.Value, time, metrics, transport);
         Context.Items[TargetKey] = target;
         Context.Items[SessionKey] = await sessions.OpenAsync(claims, deviceId, "web", target);
         await base.OnConnectedAsync();
@@ -46,6 +51,11 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
+        if (Context.Items.TryGetValue(CountedKey, out var counted) && counted is string transport)
+        {
+            metrics.ConnectionClosed(transport);
+        }
+
         if (Context.Items.TryGetValue(SessionKey, out var open) && open is SessionHub.OpenSession session)
         {
             await session.DisposeAsync();
@@ -66,8 +76,10 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
     public async Task<HubSendResult> Send(string conversationId, SendBody message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        var started = time.GetTimestamp();
         var result = await Session.SendAsync(conversationId, message.ClientMsgId ?? "", ApiMapper.ToDomain(message.Content),
             message.Class ?? MessageClass.Persistent, message.CollapseKey);
+        metrics.MessageSent(HubTransport.Of(Context), result.Status, time.GetElapsedTime(started));
         return result.IsAccepted
             ? new HubSendResult(message.ClientMsgId ?? "", result.Seq, result.ServerTime, result.Status == SendStatus.Duplicate, null)
             : new HubSendResult(message.ClientMsgId ?? "", 0, null, false, ErrorCode(result.Status));

@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using Orleans.Im.EdgeHost.Api;
 using Orleans.Im.EdgeHost.Drain;
+using Orleans.Im.EdgeHost.Metrics;
 using Orleans.Im.EdgeHost.Protocol;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
@@ -19,13 +20,17 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     private readonly HubCallerContext _context;
     private readonly EdgeOptions _options;
     private readonly TimeProvider _time;
+    private readonly EdgeMetrics _metrics;
+    private readonly string _transport;
     private readonly Channel<HubEvent> _queue;
     private readonly Task _writer;
     private long _fullSinceTicks;
     private int _resyncPending;
 
-    public SignalRPushTarget(IHubContext<ChatHub, IChatClient> hub, HubCallerContext context, string deviceId, EdgeOptions options, TimeProvider time)
+    public SignalRPushTarget(IHubContext<ChatHub, IChatClient> hub, HubCallerContext context, string deviceId, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, string transport)
     {
+        _metrics = metrics;
+        _transport = transport;
         _hub = hub;
         _context = context;
         DeviceId = deviceId;
@@ -36,6 +41,8 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     }
 
     public string DeviceId { get; }
+
+    public int QueuedPushes => _queue.Reader.Count;
 
     public void Push(UserEventBatch batch)
     {
@@ -54,10 +61,12 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
             }
 
             Interlocked.Exchange(ref _resyncPending, 1);
+            _metrics.PushDropped(_transport);
             var now = _time.GetUtcNow().UtcTicks;
             var since = Interlocked.CompareExchange(ref _fullSinceTicks, now, 0);
             if (since != 0 && TimeSpan.FromTicks(now - since) > _options.SlowConsumerTimeout)
             {
+                _metrics.SlowConsumerClosed(_transport);
                 _context.Abort();
             }
         }
@@ -121,6 +130,8 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
                 }
 
                 await _hub.Clients.Client(_context.ConnectionId).Events(batch.ToArray()); // an array: MessagePack cannot write the type a collection expression makes for IReadOnlyList
+                _metrics.FramesSent(_transport);
+                _metrics.MessagesPushed(_transport, batch.Count(e => e.Type == "message"));
                 batch.Clear();
             }
         }

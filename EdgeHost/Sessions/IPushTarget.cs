@@ -9,6 +9,9 @@ public interface IPushTarget
     /// <summary>The device this target is.</summary>
     string DeviceId { get; }
 
+    /// <summary>Pushes (and replies) waiting in this device's outbound queue, for the push-queue metrics.</summary>
+    int QueuedPushes { get; }
+
     /// <summary>
     /// Queues a batch for the device without waiting. A transport that cannot keep up drops it and tells the device
     /// to resync; it never blocks the caller, which serves every device of the user.

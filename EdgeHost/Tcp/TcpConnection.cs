@@ -4,6 +4,8 @@ using System.Threading.Channels;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Connections;
 using Orleans.Im.EdgeHost.Drain;
+using Orleans.Im.EdgeHost.Logging;
+using Orleans.Im.EdgeHost.Metrics;
 using Orleans.Im.EdgeHost.Protocol;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
@@ -27,14 +29,17 @@ public sealed partial class TcpConnection : IPushTarget
     private readonly EdgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly EdgeMetrics _metrics;
     private readonly Channel<Outbound> _outbound;
     private readonly DateTimeOffset _openedAt;
     private SessionHub.OpenSession? _open;
+    private IDisposable? _deviceScope;
     private int _resyncPending;
     private long _fullSinceTicks;
 
-    public TcpConnection(ConnectionContext connection, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, ILogger logger)
+    public TcpConnection(ConnectionContext connection, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, ILogger logger)
     {
+        _metrics = metrics;
         _connection = connection;
         _sessions = sessions;
         _drain = drain;
@@ -50,6 +55,8 @@ public sealed partial class TcpConnection : IPushTarget
     }
 
     public string DeviceId => _open?.Session.DeviceId ?? "";
+
+    public int QueuedPushes => _outbound.Reader.Count;
 
     private ClientSession? Session => _open?.Session;
 
@@ -75,6 +82,7 @@ public sealed partial class TcpConnection : IPushTarget
         }
         finally
         {
+            _deviceScope?.Dispose();
             _outbound.Writer.TryComplete();
             if (_open is not null)
             {
@@ -113,9 +121,11 @@ public sealed partial class TcpConnection : IPushTarget
         Interlocked.Exchange(ref _resyncPending, 1);
         var now = _time.GetUtcNow().UtcTicks;
         var since = Interlocked.CompareExchange(ref _fullSinceTicks, now, 0);
+        _metrics.PushDropped(EdgeMetrics.Tcp);
         Log.PushDropped(_logger, _connection.ConnectionId);
         if (since != 0 && TimeSpan.FromTicks(now - since) > _options.SlowConsumerTimeout)
         {
+            _metrics.SlowConsumerClosed(EdgeMetrics.Tcp);
             Log.Closing(_logger, _connection.ConnectionId, "slow consumer");
             _connection.Abort(new ConnectionAbortedException("slow consumer"));
         }
@@ -196,6 +206,7 @@ public sealed partial class TcpConnection : IPushTarget
                     }
 
                     // Copied out, so the pipe can be advanced before the (slow) requests are served.
+                    _metrics.FrameReceived(EdgeMetrics.Tcp);
                     requests.Add((header, body.ToArray()));
                 }
 
@@ -217,6 +228,10 @@ public sealed partial class TcpConnection : IPushTarget
                 {
                     return;
                 }
+
+                // Everything logged for this connection from its login on names the user and device.
+                // (A scope begun in this async method lasts until it returns, and no longer.)
+                _deviceScope ??= _open is { } open ? _logger.BeginScope(LogScope.Device(open.Session.UserId, open.Session.DeviceId)) : null;
             }
 
             // Canceled: kicked (the writer is closing the connection after the kick frame).
@@ -347,8 +362,23 @@ public sealed partial class TcpConnection : IPushTarget
 
     private async Task<bool> SendAsync(uint requestId, V1.SendRequest request)
     {
-        var result = await Session!.SendAsync(request.ConversationId, request.ClientMsgId, ProtoMapper.ToDomain(request.Content),
-            ProtoMapper.ToDomain(request.Class), request.CollapseKey);
+        using var scope = _logger.BeginScope(LogScope.Conversation(request.ConversationId));
+        var started = _time.GetTimestamp();
+        SendResult result;
+        try
+        {
+            result = await Session!.SendAsync(request.ConversationId, request.ClientMsgId, ProtoMapper.ToDomain(request.Content),
+                ProtoMapper.ToDomain(request.Class), request.CollapseKey);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Logged inside the conversation's scope; the caller answers the device "unavailable".
+            Log.RequestFailed(_logger, _connection.ConnectionId, nameof(V1.Op.Send), ex.Message);
+            _metrics.MessageSent(EdgeMetrics.Tcp, SendStatus.Unavailable, _time.GetElapsedTime(started));
+            return Reply(V1.Op.Error, requestId, ProtoMapper.Error(V1.ErrorCode.Unavailable, "try again", retryable: true));
+        }
+
+        _metrics.MessageSent(EdgeMetrics.Tcp, result.Status, _time.GetElapsedTime(started));
         var ack = new V1.SendAck
         {
             ConversationId = request.ConversationId,
@@ -380,6 +410,7 @@ public sealed partial class TcpConnection : IPushTarget
 
     private async Task<bool> PullAsync(uint requestId, V1.PullRequest request)
     {
+        using var scope = _logger.BeginScope(LogScope.Conversation(request.ConversationId));
         var limit = request.Limit == 0 ? 50 : (int)Math.Min(request.Limit, MessageLimits.MaxPullLimit);
         var result = await Session!.PullAsync(request.ConversationId,
             new Messages.PullRequest(request.AfterSeq, request.HasBeforeSeq ? request.BeforeSeq : null, limit));
@@ -390,6 +421,7 @@ public sealed partial class TcpConnection : IPushTarget
 
     private async Task<bool> MarkReadAsync(uint requestId, V1.MarkReadRequest request)
     {
+        using var scope = _logger.BeginScope(LogScope.Conversation(request.ConversationId));
         var (status, entry) = await Session!.MarkReadAsync(request.ConversationId, request.Seq);
         return Reply(V1.Op.Result, requestId, new V1.Result
         {
@@ -441,6 +473,7 @@ public sealed partial class TcpConnection : IPushTarget
         var output = _connection.Transport.Output;
         var reader = _outbound.Reader;
         var events = new V1.PushBatch();
+        var pushedMessages = 0;
         try
         {
             while (await reader.WaitToReadAsync())
@@ -453,6 +486,7 @@ public sealed partial class TcpConnection : IPushTarget
                         case Outbound.Events pushed:
                             foreach (var userEvent in pushed.Batch.Events)
                             {
+                                pushedMessages += userEvent is MessageEvent ? 1 : 0;
                                 if (ProtoMapper.ToProto(userEvent) is { } wire)
                                 {
                                     events.Events.Add(wire);
@@ -469,6 +503,7 @@ public sealed partial class TcpConnection : IPushTarget
                             // Keep order: events queued before this reply go out before it.
                             WritePush(output, events);
                             FrameWriter.Write(output, reply.Operation, reply.RequestId, reply.Body);
+                            _metrics.FramesSent(EdgeMetrics.Tcp);
                             close = reply.CloseAfter;
                             break;
                     }
@@ -480,6 +515,12 @@ public sealed partial class TcpConnection : IPushTarget
                 }
 
                 WritePush(output, events);
+                if (pushedMessages > 0)
+                {
+                    _metrics.MessagesPushed(EdgeMetrics.Tcp, pushedMessages);
+                    pushedMessages = 0;
+                }
+
                 var flushed = await output.FlushAsync(_connection.ConnectionClosed);
                 if (close || flushed.IsCompleted || flushed.IsCanceled)
                 {
@@ -505,6 +546,7 @@ public sealed partial class TcpConnection : IPushTarget
         }
 
         FrameWriter.Write(output, (ushort)V1.Op.Push, 0, events, _options.CompressFromBytes);
+        _metrics.FramesSent(EdgeMetrics.Tcp);
         events.Events.Clear();
     }
 }

@@ -1,12 +1,14 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Drain;
+using Orleans.Im.EdgeHost.Logging;
+using Orleans.Im.EdgeHost.Metrics;
 using Orleans.Im.EdgeHost.Sessions;
 
 namespace Orleans.Im.EdgeHost.Tcp;
 
 /// <summary>Kestrel's entry point for the mobile protocol: one <see cref="TcpConnection"/> per accepted socket.</summary>
-public sealed class TcpConnectionHandler(SessionHub sessions, EdgeDrain drain, IOptions<EdgeOptions> options, TimeProvider time, ILogger<TcpConnection> logger)
+public sealed class TcpConnectionHandler(SessionHub sessions, EdgeDrain drain, IOptions<EdgeOptions> options, TimeProvider time, EdgeMetrics metrics, ILogger<TcpConnection> logger)
     : ConnectionHandler
 {
     private int _connections;
@@ -18,13 +20,16 @@ public sealed class TcpConnectionHandler(SessionHub sessions, EdgeDrain drain, I
     {
         ArgumentNullException.ThrowIfNull(connection);
         Interlocked.Increment(ref _connections);
+        metrics.ConnectionOpened(EdgeMetrics.Tcp);
+        using var scope = logger.BeginScope(LogScope.Connection(connection.ConnectionId, EdgeMetrics.Tcp));
         try
         {
-            await new TcpConnection(connection, sessions, drain, options.Value, time, logger).RunAsync();
+            await new TcpConnection(connection, sessions, drain, options.Value, time, metrics, logger).RunAsync();
         }
         finally
         {
             Interlocked.Decrement(ref _connections);
+            metrics.ConnectionClosed(EdgeMetrics.Tcp);
         }
     }
 }

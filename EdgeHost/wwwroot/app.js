@@ -61,7 +61,13 @@ async function start() {
   $('app').hidden = false;
   $('me-name').textContent = state.userId;
   const hub = new signalR.HubConnectionBuilder()
-    .withUrl(`/hubs/chat?deviceId=${encodeURIComponent(deviceId)}`, { accessTokenFactory: () => state.token })
+    // WebSockets without the negotiate round trip: behind a balancer with no sticky sessions, a negotiate answered by
+    // one edge host and a connect sent to another would fail; one WebSocket request lands on one host.
+    .withUrl(`/hubs/chat?deviceId=${encodeURIComponent(deviceId)}`, {
+      accessTokenFactory: () => state.token,
+      skipNegotiation: true,
+      transport: signalR.HttpTransportType.WebSockets,
+    })
     .withAutomaticReconnect()
     .build();
   hub.on('Events', onEvents);

@@ -15,16 +15,20 @@ public sealed class GroupCommitter<TItem, TResult> : IAsyncDisposable
     private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> _commit;
     private readonly GroupCommitOptions _options;
     private readonly Task[] _workers;
+    private readonly string _store;
 
     /// <param name="commit">Commits a batch and returns one result per item, in order; throws when nothing committed.</param>
     /// <param name="options">Batch size, concurrency and timeout.</param>
-    public GroupCommitter(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> commit, GroupCommitOptions options)
+    /// <param name="store">What it commits, as the metrics' <c>store</c> label (<see cref="GroupCommitMetrics"/>).</param>
+    public GroupCommitter(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> commit, GroupCommitOptions options, string store)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Concurrency, 1);
         _commit = commit;
         _options = options;
+        _store = store;
+        GroupCommitMetrics.Track(this, store, () => _queue.Reader.Count);
         _workers = Enumerable.Range(0, options.Concurrency).Select(_ => Task.Run(RunAsync)).ToArray();
     }
 
@@ -41,6 +45,7 @@ public sealed class GroupCommitter<TItem, TResult> : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await Task.WhenAll(_workers);
+        GroupCommitMetrics.Forget(this);
     }
 
     private async Task RunAsync()
@@ -63,10 +68,12 @@ public sealed class GroupCommitter<TItem, TResult> : IAsyncDisposable
                 continue;
             }
 
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 using var timeout = new CancellationTokenSource(_options.CommitTimeout);
                 var results = await _commit(items, timeout.Token);
+                GroupCommitMetrics.Committed(_store, batch.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 for (var i = 0; i < batch.Count; i++)
                 {
                     batch[i].Completion.TrySetResult(results[i]);
@@ -74,6 +81,7 @@ public sealed class GroupCommitter<TItem, TResult> : IAsyncDisposable
             }
             catch (Exception ex)
             {
+                GroupCommitMetrics.Failed(_store, System.Diagnostics.Stopwatch.GetElapsedTime(started));
                 // Every caller of the batch learns that nothing of it is known to be committed.
                 foreach (var pending in batch)
                 {

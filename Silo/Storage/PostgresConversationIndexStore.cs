@@ -35,7 +35,7 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
     public PostgresConversationIndexStore(NpgsqlDataSource dataSource, GroupCommitOptions options)
     {
         _dataSource = dataSource;
-        _saves = new GroupCommitter<(string, IndexRow), bool>(SaveBatchAsync, options);
+        _saves = new GroupCommitter<(string, IndexRow), bool>(SaveBatchAsync, options, GroupCommitMetrics.ConversationIndexStore);
     }
 
     public Task<IReadOnlyList<IndexRow>> LoadAsync(string userId) =>

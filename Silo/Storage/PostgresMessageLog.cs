@@ -54,7 +54,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
     public PostgresMessageLog(NpgsqlDataSource dataSource, GroupCommitOptions options)
     {
         _dataSource = dataSource;
-        _appends = new GroupCommitter<ChatMessage, AppendOutcome>(AppendBatchAsync, options);
+        _appends = new GroupCommitter<ChatMessage, AppendOutcome>(AppendBatchAsync, options, GroupCommitMetrics.MessagesStore);
     }
 
     public Task<AppendOutcome> AppendAsync(ChatMessage message)

@@ -21,7 +21,7 @@ public sealed class FirehoseOutageTests
     {
         await using var redis = await PrivateRedis.StartAsync();
         await using var cluster = new SiloCluster("firehose-outage");
-        await cluster.StartSiloAsync(settings: new Dictionary<string, string>
+        var silo = await cluster.StartSiloAsync(settings: new Dictionary<string, string>
         {
             ["IM__Events__Redis"] = redis.ConnectionString,
             ["IM__Events__MaxRetryDelay"] = "00:00:00.500",
@@ -60,6 +60,10 @@ public sealed class FirehoseOutageTests
             await Task.Delay(outageEnds - DateTime.UtcNow);
         }
 
+        // What Redis could not take waits in the silo, and the metric says how much.
+        var during = await PrometheusScrape.ReadAsync(silo.Endpoints.HttpPort);
+        Assert.True(during.Value("im_firehose_backlog") >= RoundsDuringOutage * Conversations, $"backlog {during.Value("im_firehose_backlog")}");
+
         await redis.StartAgainAsync();
         using var reader = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
         await using var recorder = new FirehoseRecorder(reader, options, e => e.ConversationId is { } c && ours.Contains(c));
@@ -72,5 +76,8 @@ public sealed class FirehoseOutageTests
         {
             Assert.Equal(Enumerable.Range(1, PerConversation).Select(i => (long)i), byConversation.Select(e => e.Seq!.Value).Distinct());
         }
+
+        var after = await Eventually.ReturnsAsync(() => PrometheusScrape.ReadAsync(silo.Endpoints.HttpPort), s => s.Value("im_firehose_backlog") == 0);
+        Assert.Equal(0, after.Value("im_firehose_backlog"));
     }
 }

@@ -22,6 +22,9 @@ public sealed class EdgeFixture : IAsyncLifetime
 
     public RunningEdge Edge { get; private set; } = null!;
 
+    /// <summary>The silo the edge host uses.</summary>
+    public RunningSilo Silo { get; private set; } = null!;
+
     /// <summary>An Orleans client of the same cluster, for checking what the edge did.</summary>
     public IClusterClient Orleans { get; private set; } = null!;
 
@@ -47,7 +50,7 @@ public sealed class EdgeFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await Cluster.StartSiloAsync(settings: new Dictionary<string, string>
+        Silo = await Cluster.StartSiloAsync(settings: new Dictionary<string, string>
         {
             // Edge tests send as fast as acks come back.
             ["IM__Conversations__SendRatePerSecond"] = "100000",

@@ -21,6 +21,8 @@ apt_install() {
 ensure_npm() { command -v npm >/dev/null 2>&1 || { log "npm not found; installing it"; apt_install nodejs npm; }; }
 ensure_chromium() { [ -x /usr/bin/chromium ] || { log "chromium not found; installing it"; apt_install chromium; }; }
 # The agent console's test drives it in a terminal multiplexer.
+# The deployment tests validate deploy/compose/compose.yaml with Debian's docker-compose (no Docker engine needed).
+ensure_docker_compose() { command -v docker-compose >/dev/null 2>&1 || { log "docker-compose not found; installing it"; apt_install docker-compose; }; }
 ensure_tmux() { command -v tmux >/dev/null 2>&1 || { log "tmux not found; installing it"; apt_install tmux; }; }
 
 # Waits until a TCP port on 127.0.0.1 accepts connections, at most $2 seconds.

@@ -1,0 +1,28 @@
+# The Silo image. Build from the repository root:
+#   docker build -f deploy/docker/Silo.Dockerfile -t orleans-im/silo .
+# Multi-stage: the SDK stage publishes with deploy/docker/publish.sh (the same command the test suite runs), the runtime
+# stage holds only the ASP.NET Core runtime and the published files, and runs as the image's non-root user.
+ARG SDK_IMAGE=mcr.microsoft.com/dotnet/sdk:10.0
+ARG RUNTIME_IMAGE=mcr.microsoft.com/dotnet/aspnet:10.0
+
+FROM ${SDK_IMAGE} AS build
+
+WORKDIR /src
+COPY . .
+RUN deploy/docker/publish.sh Silo /app
+
+FROM ${RUNTIME_IMAGE}
+WORKDIR /app
+COPY --from=build /app .
+# Containers listen on every interface; the orchestrator decides what is reachable. IM__… settings override these.
+ENV DOTNET_gcServer=1 \
+    IM__Logging__Json=true \
+    IM__Silo__HttpUrl=http://0.0.0.0:8080
+EXPOSE 11111 30000 8080
+# The image's non-root user (uid 1654), created by the .NET runtime images.
+USER $APP_UID
+# No curl in the runtime image: bash's /dev/tcp asks /healthz and looks for a 200 status line.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
+
+ENTRYPOINT ["dotnet", "Silo.dll"]
