@@ -13,6 +13,8 @@ public static class MetricsApi
         // Resolved now, so the gauges exist (and listeners see counters) from the first connection, not the first scrape.
         app.ServiceProvider.GetRequiredService<EdgeMetrics>();
         app.ServiceProvider.GetRequiredService<ProcessMetrics>();
+        // The exporter listens from now on: created at the first scrape, it would miss every count made before it.
+        app.ServiceProvider.GetRequiredService<PrometheusExporter>();
         app.MapGet("/metrics", (PrometheusExporter exporter) => TypedResults.Text(exporter.Scrape(), PrometheusText.ContentType))
             .ExcludeFromDescription();
         return app;

@@ -12,6 +12,8 @@ public static class SiloMetricsApi
     {
         // Resolved now, so the process gauges exist from the start.
         app.ServiceProvider.GetRequiredService<ProcessMetrics>();
+        // The exporter listens from now on: created at the first scrape, it would miss every count made before it.
+        app.ServiceProvider.GetRequiredService<PrometheusExporter>();
         app.MapGet("/metrics", (PrometheusExporter exporter) => TypedResults.Text(exporter.Scrape(), PrometheusText.ContentType));
         return app;
     }
