@@ -121,6 +121,7 @@ public static class EdgeHosting
         app.MapWebhooksApi();
         app.MapDrainApi();
         app.MapSystemApi();
+        app.MapPublicAccountsApi();
         return app;
     }
 }

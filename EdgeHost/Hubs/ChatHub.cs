@@ -67,7 +67,7 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
     {
         ArgumentNullException.ThrowIfNull(message);
         var result = await Session.SendAsync(conversationId, message.ClientMsgId ?? "", ApiMapper.ToDomain(message.Content),
-            message.Class ?? MessageClass.Persistent, message.CollapseKey);
+            message.Class ?? MessageClass.Persistent, message.CollapseKey, message.Mentions);
         return result.IsAccepted
             ? new HubSendResult(message.ClientMsgId ?? "", result.Seq, result.ServerTime, result.Status == SendStatus.Duplicate, null)
             : new HubSendResult(message.ClientMsgId ?? "", 0, null, false, ErrorCode(result.Status));
@@ -111,6 +111,12 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         return new HubResult(result.IsAccepted ? null : ErrorCode(result.Status));
     }
 
+    /// <summary>Subscribes to an official account (its conversation is <c>pub:{accountId}</c>).</summary>
+    public async Task<HubResult> Subscribe(string accountId) => Result(await Session.SubscribeAsync(accountId));
+
+    /// <summary>Unsubscribes from an official account.</summary>
+    public async Task<HubResult> Unsubscribe(string accountId) => Result(await Session.UnsubscribeAsync(accountId));
+
     private ClientSession Session =>
         Context.Items.TryGetValue(SessionKey, out var open) && open is SessionHub.OpenSession session
             ? session.Session
@@ -126,6 +132,7 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         SendStatus.TooLarge => "too_large",
         SendStatus.RateLimited => "rate_limited",
         SendStatus.Unavailable => "unavailable",
+        SendStatus.Offline => "offline",
         _ => "invalid_request",
     };
 

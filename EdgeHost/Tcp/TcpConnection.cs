@@ -268,6 +268,8 @@ public sealed partial class TcpConnection : IPushTarget
                 V1.Op.CsTransfer => await ResultAsync(header.RequestId, V1.CsTransferRequest.Parser.ParseFrom(body), r => Session!.TransferAsync(r.ShopId, r.UserId, r.ToAgentId)),
                 V1.Op.CsClose => await ResultAsync(header.RequestId, V1.CsCloseRequest.Parser.ParseFrom(body), r => Session!.CloseSessionAsync(r.ShopId, r.UserId)),
                 V1.Op.CsRate => await ResultAsync(header.RequestId, V1.CsRateRequest.Parser.ParseFrom(body), r => Session!.RateAsync(r.ShopId, (int)Math.Min(r.Score, int.MaxValue))),
+                V1.Op.PubSubscribe => await ResultAsync(header.RequestId, V1.PubSubscribeRequest.Parser.ParseFrom(body), r => Session!.SubscribeAsync(r.AccountId)),
+                V1.Op.PubUnsubscribe => await ResultAsync(header.RequestId, V1.PubSubscribeRequest.Parser.ParseFrom(body), r => Session!.UnsubscribeAsync(r.AccountId)),
                 V1.Op.Logout => false,
                 _ => await FailAsync(header.RequestId, V1.ErrorCode.UnknownOperation, $"unknown operation {header.Operation}"),
             };
@@ -338,7 +340,7 @@ public sealed partial class TcpConnection : IPushTarget
     private async Task<bool> SendAsync(uint requestId, V1.SendRequest request)
     {
         var result = await Session!.SendAsync(request.ConversationId, request.ClientMsgId, ProtoMapper.ToDomain(request.Content),
-            ProtoMapper.ToDomain(request.Class), request.CollapseKey);
+            ProtoMapper.ToDomain(request.Class), request.CollapseKey, request.Mentions);
         var ack = new V1.SendAck
         {
             ConversationId = request.ConversationId,

@@ -171,7 +171,7 @@ public sealed partial class ConversationGrain(
                 messages = messages.Select(m => hidden.Contains(m.Seq) ? m with { Content = null, State = MessageState.Deleted } : m).ToList();
             }
 
-            if (_address!.Kind == ConversationKind.CustomerService)
+            if (_address!.Kind is ConversationKind.CustomerService or ConversationKind.PublicAccount)
             {
                 messages = messages.Select(m => ViewFor(userId, m)).ToList();
             }
