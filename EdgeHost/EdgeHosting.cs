@@ -132,6 +132,7 @@ public static class EdgeHosting
         app.MapWebhooksApi();
         app.MapDrainApi();
         app.MapSystemApi();
+        app.MapPublicAccountsApi();
         return app;
     }
 }

@@ -119,6 +119,7 @@ public static class SiloHosting
         silo.Services.AddSingleton<IMessageLog>(sp => sp.GetRequiredService<PostgresMessageLog>());
         silo.Services.AddSingleton(sp => new PostgresConversationIndexStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value));
         silo.Services.AddSingleton<IConversationIndexStore>(sp => sp.GetRequiredService<PostgresConversationIndexStore>());
+        silo.Services.AddSingleton<Orleans.Im.PublicAccounts.ISubscriptionStore>(sp => new PostgresSubscriptionStore(sp.GetRequiredService<NpgsqlDataSource>()));
         // Durable reminders (customer-service timeouts) in our own PostgreSQL table.
         silo.AddReminders();
         silo.Services.AddSingleton<IReminderTable, PostgresReminderTable>();

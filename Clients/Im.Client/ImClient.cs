@@ -137,6 +137,12 @@ public sealed partial class ImClient : IAsyncDisposable
             Class = messageClass,
             CollapseKey = collapseKey ?? "",
         };
+        return Send(request);
+    }
+
+    /// <summary>Queues a send until acked, resending it with the same client message id after a reconnect.</summary>
+    private Task<SendAck> Send(SendRequest request)
+    {
         var pending = new PendingSend(request, new TaskCompletionSource<SendAck>(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_sendsLock)
         {

@@ -28,6 +28,7 @@ public static class ApiProblems
             SendStatus.TooLarge => Problem(StatusCodes.Status413PayloadTooLarge, "too_large", result.Error ?? "Too large."),
             SendStatus.RateLimited => Problem(StatusCodes.Status429TooManyRequests, "rate_limited", result.Error ?? "Too fast; retry later."),
             SendStatus.Unavailable => Unavailable(),
+            SendStatus.Offline => Problem(StatusCodes.Status409Conflict, "offline", result.Error ?? "The callee has no online device."),
             _ => Invalid(result.Error ?? "Invalid message."),
         };
     }

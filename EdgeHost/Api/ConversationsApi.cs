@@ -49,7 +49,7 @@ public static class ConversationsApi
         }
 
         var result = await cluster.GetGrain<IConversationGrain>(conversationId).SendAsync(
-            new SendRequest(user.UserId(), null, body.ClientMsgId ?? "", content, body.Class ?? MessageClass.Persistent, body.CollapseKey));
+            new SendRequest(user.UserId(), null, body.ClientMsgId ?? "", content, body.Class ?? MessageClass.Persistent, body.CollapseKey, body.Mentions));
         metrics.MessageSent(Metrics.EdgeMetrics.Http, result.Status, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return result.IsAccepted
             ? TypedResults.Ok(new SendResponse(result.Seq, result.ServerTime, result.Status == SendStatus.Duplicate))

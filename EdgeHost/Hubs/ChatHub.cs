@@ -78,7 +78,7 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         ArgumentNullException.ThrowIfNull(message);
         var started = time.GetTimestamp();
         var result = await Session.SendAsync(conversationId, message.ClientMsgId ?? "", ApiMapper.ToDomain(message.Content),
-            message.Class ?? MessageClass.Persistent, message.CollapseKey);
+            message.Class ?? MessageClass.Persistent, message.CollapseKey, message.Mentions);
         metrics.MessageSent(HubTransport.Of(Context), result.Status, time.GetElapsedTime(started));
         return result.IsAccepted
             ? new HubSendResult(message.ClientMsgId ?? "", result.Seq, result.ServerTime, result.Status == SendStatus.Duplicate, null)
@@ -141,6 +141,12 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
             ? session
             : throw new HubException("no session");
 
+    /// <summary>Subscribes to an official account (its conversation is <c>pub:{accountId}</c>).</summary>
+    public async Task<HubResult> Subscribe(string accountId) => Result(await Session.SubscribeAsync(accountId));
+
+    /// <summary>Unsubscribes from an official account.</summary>
+    public async Task<HubResult> Unsubscribe(string accountId) => Result(await Session.UnsubscribeAsync(accountId));
+
     private ClientSession Session =>
         Context.Items.TryGetValue(SessionKey, out var open) && open is SessionHub.OpenSession session
             ? session.Session
@@ -156,6 +162,7 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         SendStatus.TooLarge => "too_large",
         SendStatus.RateLimited => "rate_limited",
         SendStatus.Unavailable => "unavailable",
+        SendStatus.Offline => "offline",
         _ => "invalid_request",
     };
 

@@ -7,7 +7,7 @@ namespace Orleans.Im.EdgeHost.Hubs;
 /// fields are set: <c>message</c>, <c>changed</c> (recall or edit), <c>readReceipt</c>, <c>conversation</c> (the user's own
 /// entry), <c>typing</c>, <c>resync</c>, <c>kick</c>, <c>redirect</c> (this edge is draining: <see cref="Addresses"/> are other edges'
 /// hub URLs, best first; the server closes the connection after it). Every event names its conversation and a seq where
-/// one applies.
+/// one applies. A <c>typing</c> event carries <see cref="ExpiresInMs"/>: how long to show it unless another arrives.
 /// </summary>
 public sealed record HubEvent(
     string Type,
@@ -17,4 +17,5 @@ public sealed record HubEvent(
     ConversationView? Conversation = null,
     string? UserId = null,
     string? Reason = null,
-    string[]? Addresses = null);
+    string[]? Addresses = null,
+    int? ExpiresInMs = null);

@@ -101,7 +101,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     private static HubEvent? ToHubEvent(UserEvent userEvent) => userEvent switch
     {
         MessageEvent { Message: { Class: MessageClass.Instant, Content.CustomType: TypingIndicator.CustomType } m } =>
-            new HubEvent("typing", m.ConversationId, 0, UserId: m.SenderId),
+            new HubEvent("typing", m.ConversationId, 0, UserId: m.SenderId, ExpiresInMs: (int)TypingIndicator.ExpiresAfter.TotalMilliseconds),
         MessageEvent e => new HubEvent("message", e.ConversationId, e.Seq, ApiMapper.ToView(e.Message)),
         MessageChangedEvent e => new HubEvent("changed", e.ConversationId, e.Seq, ApiMapper.ToView(e.Message), UserId: e.ActorId),
         ReadReceiptEvent e => new HubEvent("readReceipt", e.ConversationId, e.Seq, UserId: e.ReaderId),

@@ -131,6 +131,11 @@ public static class ProtoMapper
             proto.Content = ToProto(message.Content);
         }
 
+        if (message.Mentions is { } mentions)
+        {
+            proto.Mentions.AddRange(mentions);
+        }
+
         return proto;
     }
 
@@ -179,6 +184,7 @@ public static class ProtoMapper
             Removed = entry.Removed,
             Version = entry.Version,
             PeerReadSeq = entry.PeerReadSeq,
+            MentionSeq = entry.MentionSeq,
         };
         if (entry.LastMessage is { } last)
         {
@@ -200,7 +206,12 @@ public static class ProtoMapper
     public static V1.Event? ToProto(UserEvent userEvent) => userEvent switch
     {
         MessageEvent { Message: { Class: MessageClass.Instant, Content.CustomType: TypingIndicator.CustomType } m } =>
-            new V1.Event { Typing = new V1.Typing { ConversationId = m.ConversationId, UserId = m.SenderId } },
+            new V1.Event { Typing = new V1.Typing
+            {
+                ConversationId = m.ConversationId,
+                UserId = m.SenderId,
+                ExpiresInMs = (uint)TypingIndicator.ExpiresAfter.TotalMilliseconds,
+            } },
         MessageEvent e => new V1.Event { Message = ToProto(e.Message) },
         MessageChangedEvent e => new V1.Event { Changed = new V1.MessageChanged { Message = ToProto(e.Message), ActorId = e.ActorId } },
         ReadReceiptEvent e => new V1.Event { ReadReceipt = new V1.ReadReceipt { ConversationId = e.ConversationId, ReaderId = e.ReaderId, Seq = e.Seq } },
@@ -227,6 +238,7 @@ public static class ProtoMapper
             SendStatus.TooLarge => Error(V1.ErrorCode.TooLarge, result.Error ?? "too large"),
             SendStatus.RateLimited => Error(V1.ErrorCode.RateLimited, result.Error ?? "rate limited", retryable: true),
             SendStatus.Unavailable => Error(V1.ErrorCode.Unavailable, result.Error ?? "unavailable", retryable: true),
+            SendStatus.Offline => Error(V1.ErrorCode.Offline, result.Error ?? "the callee has no online device"),
             _ => Error(V1.ErrorCode.BadRequest, result.Error ?? "invalid message"),
         };
     }

@@ -21,7 +21,7 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
 
     public string Platform { get; } = platform;
 
-    public Task<SendResult> SendAsync(string conversationId, string clientMsgId, MessageContent? content, MessageClass messageClass, string? collapseKey)
+    public Task<SendResult> SendAsync(string conversationId, string clientMsgId, MessageContent? content, MessageClass messageClass, string? collapseKey, IReadOnlyList<string>? mentions = null)
     {
         if (!GrainKeys.TryParseConversation(conversationId, out var address))
         {
@@ -38,7 +38,8 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
             return Task.FromResult(SendResult.Refused(SendStatus.RateLimited, "sending too fast; slow down"));
         }
 
-        var request = new SendRequest(UserId, DeviceId, clientMsgId, content, messageClass, string.IsNullOrEmpty(collapseKey) ? null : collapseKey);
+        var request = new SendRequest(UserId, DeviceId, clientMsgId, content, messageClass, string.IsNullOrEmpty(collapseKey) ? null : collapseKey,
+            mentions is { Count: > 0 } ? [.. mentions] : null);
         // Rooms have their own grain: nothing logged, fan-out per edge host.
         return address.Kind == ConversationKind.Room
             ? client.GetGrain<IRoomGrain>(conversationId).SendAsync(request)
@@ -81,6 +82,14 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
     /// <summary>Typing: an instant message, pushed to the other members' online devices and never stored.</summary>
     public Task<SendResult> TypingAsync(string conversationId) =>
         SendAsync(conversationId, Guid.NewGuid().ToString("N"), TypingIndicator.Content, MessageClass.Instant, null);
+
+    /// <summary>Subscribes this user to an official account.</summary>
+    public Task<AccessStatus> SubscribeAsync(string accountId) =>
+        GrainKeys.IsValidId(accountId) ? Conversation(GrainKeys.PublicAccount(accountId)).SubscribeAsync(UserId) : Task.FromResult(AccessStatus.NoAccess);
+
+    /// <summary>Unsubscribes this user from an official account.</summary>
+    public Task<AccessStatus> UnsubscribeAsync(string accountId) =>
+        GrainKeys.IsValidId(accountId) ? Conversation(GrainKeys.PublicAccount(accountId)).UnsubscribeAsync(UserId) : Task.FromResult(AccessStatus.NoAccess);
 
     /// <summary>The device's user is away or back, or its network changed (empty: unchanged).</summary>
     public Task SetPresenceAsync(bool away, string? networkType) =>

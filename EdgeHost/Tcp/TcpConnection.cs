@@ -285,6 +285,8 @@ public sealed partial class TcpConnection : IPushTarget
                 V1.Op.CsRate => await ResultAsync(header.RequestId, V1.CsRateRequest.Parser.ParseFrom(body), r => Session!.RateAsync(r.ShopId, (int)Math.Min(r.Score, int.MaxValue))),
                 V1.Op.RoomJoin => await RoomJoinAsync(header.RequestId, V1.RoomJoinRequest.Parser.ParseFrom(body)),
                 V1.Op.RoomLeave => await ResultAsync(header.RequestId, V1.RoomLeaveRequest.Parser.ParseFrom(body), r => _sessions.LeaveRoomAsync(_open!, r.RoomId)),
+                V1.Op.PubSubscribe => await ResultAsync(header.RequestId, V1.PubSubscribeRequest.Parser.ParseFrom(body), r => Session!.SubscribeAsync(r.AccountId)),
+                V1.Op.PubUnsubscribe => await ResultAsync(header.RequestId, V1.PubSubscribeRequest.Parser.ParseFrom(body), r => Session!.UnsubscribeAsync(r.AccountId)),
                 V1.Op.Logout => false,
                 _ => await FailAsync(header.RequestId, V1.ErrorCode.UnknownOperation, $"unknown operation {header.Operation}"),
             };
@@ -368,7 +370,7 @@ public sealed partial class TcpConnection : IPushTarget
         try
         {
             result = await Session!.SendAsync(request.ConversationId, request.ClientMsgId, ProtoMapper.ToDomain(request.Content),
-                ProtoMapper.ToDomain(request.Class), request.CollapseKey);
+                ProtoMapper.ToDomain(request.Class), request.CollapseKey, request.Mentions);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -1,6 +1,7 @@
 using Orleans.Concurrency;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
+using Orleans.Im.PublicAccounts;
 
 namespace Orleans.Im.Conversations;
 
@@ -99,4 +100,34 @@ public interface IConversationGrain : IGrainWithStringKey
     /// </summary>
     [Alias("SetCustomerServiceAgent")]
     Task<AccessStatus> SetCustomerServiceAgentAsync(string? agentId, string? agentName, long agentReadSeq);
+
+    /// <summary>
+    /// Official accounts (<c>pub:{id}</c>, admin API): creates the account's conversation, or renames it and replaces its
+    /// operators. Only operators (and the account itself) broadcast; subscribers read.
+    /// </summary>
+    [Alias("SetupPublicAccount")]
+    Task<AccessStatus> SetupPublicAccountAsync(string name, IReadOnlyList<string> operatorIds);
+
+    /// <summary>Official accounts: the account, or null when this is not a set-up official account.</summary>
+    [Alias("GetPublicAccount")]
+    Task<PublicAccountInfo?> GetPublicAccountAsync();
+
+    /// <summary>
+    /// Official accounts: <paramref name="userId"/> subscribes (idempotent). The subscription is one database row; the
+    /// user's conversation entry starts at the current head (earlier broadcasts are not unread) and follows by read diffusion.
+    /// </summary>
+    [Alias("Subscribe")]
+    Task<AccessStatus> SubscribeAsync(string userId);
+
+    /// <summary>Official accounts: <paramref name="userId"/> unsubscribes (idempotent); the entry is marked removed.</summary>
+    [Alias("Unsubscribe")]
+    Task<AccessStatus> UnsubscribeAsync(string userId);
+
+    /// <summary>Official accounts: a page of subscribers in user-id order, after <paramref name="afterUserId"/>.</summary>
+    [Alias("ListSubscribers")]
+    Task<IReadOnlyList<string>> ListSubscribersAsync(string? afterUserId, int limit);
+
+    /// <summary>Official accounts: which of <paramref name="userIds"/> are subscribed (for targeted pushes).</summary>
+    [Alias("FilterSubscribers")]
+    Task<IReadOnlyList<string>> FilterSubscribersAsync(IReadOnlyList<string> userIds);
 }

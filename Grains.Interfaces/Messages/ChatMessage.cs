@@ -17,6 +17,7 @@ namespace Orleans.Im.Messages;
 /// shown to the shop's agents, never to the user.
 /// </param>
 /// <param name="SenderName">A display name shown with this message instead of the sender's (an agent's name, by shop setting).</param>
+/// <param name="Mentions">Groups: the members @-mentioned, or <see cref="MentionList.All"/>; stored with the message.</param>
 [GenerateSerializer, Immutable, Alias("im.ChatMessage")]
 public sealed record ChatMessage(
     [property: Id(0)] string ConversationId,
@@ -31,4 +32,5 @@ public sealed record ChatMessage(
     [property: Id(9)] int Revision = 0,
     [property: Id(10)] string? CollapseKey = null,
     [property: Id(11)] string? ActingSenderId = null,
-    [property: Id(12)] string? SenderName = null);
+    [property: Id(12)] string? SenderName = null,
+    [property: Id(13)] IReadOnlyList<string>? Mentions = null);

@@ -7,6 +7,9 @@ namespace Orleans.Im.Messages;
 /// <param name="Content">The body.</param>
 /// <param name="Class">Persistent (default), instant or notification.</param>
 /// <param name="CollapseKey">Notifications only: the key under which later notices supersede earlier ones.</param>
+/// <param name="Mentions">
+/// Groups only: the members this message @-mentions, or <see cref="MentionList.All"/> for everybody (owners and admins only).
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.SendRequest")]
 public sealed record SendRequest(
     [property: Id(0)] string SenderId,
@@ -14,4 +17,5 @@ public sealed record SendRequest(
     [property: Id(2)] string ClientMsgId,
     [property: Id(3)] MessageContent Content,
     [property: Id(4)] MessageClass Class = MessageClass.Persistent,
-    [property: Id(5)] string? CollapseKey = null);
+    [property: Id(5)] string? CollapseKey = null,
+    [property: Id(6)] IReadOnlyList<string>? Mentions = null);

@@ -27,4 +27,7 @@ public enum SendStatus
 
     /// <summary>The recipient blocks the sender (one-to-one conversations).</summary>
     Blocked = 7,
+
+    /// <summary>Call signalling: the callee has no online device, so the signal reached nobody (nothing is stored).</summary>
+    Offline = 8,
 }

@@ -17,6 +17,10 @@ namespace Orleans.Im.Users;
 /// <param name="Removed">The user left or was removed; the entry stays so that devices can drop it.</param>
 /// <param name="Version">The user's sync version at the entry's last change.</param>
 /// <param name="PeerReadSeq">One-to-one conversations: how far the other user has read (for "read" marks).</param>
+/// <param name="MentionSeq">
+/// The seq of the latest message that @-mentioned the user (0: none); <see cref="Mentioned"/> holds while it is after the
+/// read position.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.ConversationEntry")]
 public sealed record ConversationEntry(
     [property: Id(0)] string ConversationId,
@@ -32,4 +36,5 @@ public sealed record ConversationEntry(
     [property: Id(10)] bool Mentioned,
     [property: Id(11)] bool Removed,
     [property: Id(12)] long Version,
-    [property: Id(13)] long PeerReadSeq = 0);
+    [property: Id(13)] long PeerReadSeq = 0,
+    [property: Id(14)] long MentionSeq = 0);

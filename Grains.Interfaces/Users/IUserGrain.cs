@@ -97,6 +97,21 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("AddConversationAtHead")]
     Task<bool> AddConversationAtHeadAsync(string conversationId, ChatMessage? last, long readSeq);
 
+    /// <summary>
+    /// Joins a read-diffusion conversation (an official account the user subscribes to) at its head: the entry starts at
+    /// <paramref name="last"/> with nothing unread, and later messages are found at sync unless the user is online.
+    /// Returns false when storage could not commit.
+    /// </summary>
+    [Alias("AddReadDiffusionAtHead")]
+    Task<bool> AddReadDiffusionConversationAtHeadAsync(string conversationId, ChatMessage? last);
+
+    /// <summary>
+    /// An instant message for this user's online devices only (call signalling): pushed at once, and the answer says how
+    /// many devices were online (0: nobody was reached).
+    /// </summary>
+    [Alias("DeliverInstant")]
+    Task<int> DeliverInstantAsync(ChatMessage message);
+
     /// <summary>The user left or was removed from a conversation. Returns false when storage could not commit.</summary>
     [Alias("RemoveConversation")]
     Task<bool> RemoveConversationAsync(string conversationId);

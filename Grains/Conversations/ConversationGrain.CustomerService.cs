@@ -69,9 +69,14 @@ public sealed partial class ConversationGrain
     private string[] CustomerServiceRecipients() =>
         state.State.CustomerServiceAgentId is { } agent ? new[] { _address!.Second!, agent } : new[] { _address!.Second! };
 
-    /// <summary>A message as <paramref name="recipient"/> may see it: the user never sees the acting agent's ids.</summary>
+    /// <summary>
+    /// A message as <paramref name="recipient"/> may see it: the user never sees the acting agent's ids, and an official
+    /// account's subscribers never see which operator broadcast.
+    /// </summary>
     private ChatMessage ViewFor(string recipient, ChatMessage message) =>
-        _address?.Kind == ConversationKind.CustomerService && recipient == _address.Second && message.ActingSenderId is not null
+        message.ActingSenderId is not null
+        && ((_address?.Kind == ConversationKind.CustomerService && recipient == _address.Second)
+            || (_address?.Kind == ConversationKind.PublicAccount && !IsBroadcaster(recipient)))
             ? message with { ActingSenderId = null, SenderDeviceId = null }
             : message;
 

@@ -3,13 +3,14 @@ using Microsoft.Extensions.Options;
 using Orleans.Im.Events;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
+using Orleans.Im.PublicAccounts;
 using Orleans.Im.Storage;
 using Orleans.Im.Users;
 
 namespace Orleans.Im.Conversations;
 
 /// <summary>
-/// The single writer of a conversation's log (p2p, groups and customer service). Non-reentrant: one send at a time is what makes seqs
+/// The single writer of a conversation's log (p2p, groups, official accounts and customer service). Non-reentrant: one send at a time is what makes seqs
 /// dense and ordered; the log's group commit across conversations keeps that cheap.
 /// </summary>
 public sealed partial class ConversationGrain(
@@ -17,6 +18,7 @@ public sealed partial class ConversationGrain(
     IMessageLog log,
     IConversationIndexStore index,
     IEventFirehose firehose,
+    ISubscriptionStore subscriptions,
     IOptions<ConversationOptions> options,
     ImClock clock,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain
@@ -27,6 +29,7 @@ public sealed partial class ConversationGrain(
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
     private readonly HashSet<string> _onlineMembers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<long>> _hiddenByUser = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _typingForwarded = new(StringComparer.Ordinal);
     private Dictionary<string, long>? _readPositions;
     private ConversationAddress? _address;
     private long _lastSeq;
@@ -37,12 +40,16 @@ public sealed partial class ConversationGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // P2P, groups and customer service have a log here; other kinds get their own grains in later features.
+        // P2P, groups, official accounts and customer service have a log here; other kinds get their own grains.
         if (GrainKeys.TryParseConversation(ConversationId, out var address)
-            && address.Kind is ConversationKind.P2P or ConversationKind.Group or ConversationKind.CustomerService)
+            && address.Kind is ConversationKind.P2P or ConversationKind.Group or ConversationKind.CustomerService or ConversationKind.PublicAccount)
         {
             _address = address;
             await LoadHeadAsync();
+            if (address.Kind == ConversationKind.PublicAccount && state.State.Initialized)
+            {
+                await LoadSubscribersAsync();
+            }
         }
     }
 
@@ -52,6 +59,12 @@ public sealed partial class ConversationGrain(
         if (!IsMember(request.SenderId))
         {
             return SendResult.Refused(SendStatus.NoAccess, "no such conversation");
+        }
+
+        if (IsPublicAccount && !IsBroadcaster(request.SenderId))
+        {
+            // Subscribers read; they write to the account one-to-one (p2p with the account's id).
+            return SendResult.Refused(SendStatus.NoAccess, "only the account's operators broadcast; message the account one-to-one");
         }
 
         if (_address!.Kind == ConversationKind.P2P && state.State.BlockedBy.Contains(PeerOf(request.SenderId)))
@@ -71,7 +84,8 @@ public sealed partial class ConversationGrain(
         }
 
         // Customer service: an agent writes as the shop; who really wrote it is kept beside the message.
-        var acting = ActingAgentFor(request.SenderId);
+        // Customer service: an agent writes as the shop; official accounts: an operator broadcasts as the account.
+        var acting = ActingAgentFor(request.SenderId) ?? ActingOperatorFor(request.SenderId);
         if (acting is not null)
         {
             request = request with { SenderId = _address.First };
@@ -82,6 +96,13 @@ public sealed partial class ConversationGrain(
             return SendResult.Refused(refusal.Status, refusal.Error);
         }
 
+        if ((ValidateInstant(request) ?? ValidateMentions(request, acting)) is { } invalid)
+        {
+            return invalid;
+        }
+
+        request = request with { Mentions = NormalizeMentions(request.Mentions) };
+
         if (request.Class != MessageClass.Instant
             && _clientMsgIds.TryGet(request.SenderId, request.ClientMsgId, out var original))
         {
@@ -89,6 +110,12 @@ public sealed partial class ConversationGrain(
         }
 
         var now = clock.UtcNow;
+        if (TypingIndicator.Is(request.Content) && !ShouldForwardTyping(request.SenderId, now))
+        {
+            // Throttled, not refused: a client may send one per keystroke; the others already show "typing".
+            return new SendResult(SendStatus.Sent, 0, now);
+        }
+
         if (!RateLimiterFor(request.SenderId).TryAcquire(now))
         {
             return SendResult.Refused(SendStatus.RateLimited, "sending too fast");
@@ -99,7 +126,9 @@ public sealed partial class ConversationGrain(
             await EnsureInitializedAsync();
             if (request.Class == MessageClass.Instant)
             {
-                return SendInstant(request, now, acting);
+                return CallSignal.Is(request.Content)
+                    ? await SendCallSignalAsync(request, now)
+                    : SendInstant(request, now, acting);
             }
 
             var result = await AppendAsync(request, now, acting);
@@ -142,7 +171,7 @@ public sealed partial class ConversationGrain(
                 messages = messages.Select(m => hidden.Contains(m.Seq) ? m with { Content = null, State = MessageState.Deleted } : m).ToList();
             }
 
-            if (_address!.Kind == ConversationKind.CustomerService)
+            if (_address!.Kind is ConversationKind.CustomerService or ConversationKind.PublicAccount)
             {
                 messages = messages.Select(m => ViewFor(userId, m)).ToList();
             }
@@ -173,6 +202,8 @@ public sealed partial class ConversationGrain(
             {
                 _onlineMembers.Remove(userId);
             }
+
+            KeepAliveForOnlineSubscribers();
         }
 
         return Task.CompletedTask;
@@ -198,6 +229,7 @@ public sealed partial class ConversationGrain(
             ConversationKind.P2P => userId == _address.First || userId == _address.Second,
             ConversationKind.Group => state.State.Initialized && state.State.Members.ContainsKey(userId),
             ConversationKind.CustomerService => IsCustomerServiceMember(userId),
+            ConversationKind.PublicAccount => state.State.Initialized && (_subscribers.Contains(userId) || IsBroadcaster(userId)),
             _ => false,
         };
 
@@ -205,6 +237,7 @@ public sealed partial class ConversationGrain(
     {
         ConversationKind.P2P => new[] { _address.First, _address.Second! },
         ConversationKind.CustomerService => CustomerServiceRecipients(),
+        ConversationKind.PublicAccount => _subscribers,
         _ => state.State.Members.Keys,
     };
 
@@ -212,12 +245,15 @@ public sealed partial class ConversationGrain(
 
     private bool IsLargeGroup => IsGroup && MemberCount > _options.LargeGroupThreshold;
 
+    /// <summary>Large groups and official accounts: members are not told of every message; they reconcile at sync.</summary>
+    private bool IsReadDiffusion => IsLargeGroup || IsPublicAccount;
+
     /// <summary>
-    /// Who is told of a message at once: everybody, except in large groups, where only online members are (and the
-    /// sender, whose other devices show what they sent); the rest catch up at sync.
+    /// Who is told of a message at once: everybody, except in large groups and official accounts, where only online
+    /// members are (and the sender, whose other devices show what they sent); the rest catch up at sync.
     /// </summary>
     private IEnumerable<string> ImmediateRecipients(string? senderId) =>
-        IsLargeGroup
+        IsReadDiffusion
             ? _onlineMembers.Where(IsMember).Concat(senderId is not null && !_onlineMembers.Contains(senderId) ? [senderId] : [])
             : Members();
 
@@ -242,7 +278,7 @@ public sealed partial class ConversationGrain(
         {
             var message = new ChatMessage(ConversationId, _lastSeq + 1, request.SenderId, request.SenderDeviceId,
                 request.ClientMsgId, request.Class, request.Content, time, CollapseKey: request.CollapseKey,
-                ActingSenderId: acting?.AgentId, SenderName: acting?.Name);
+                ActingSenderId: acting?.AgentId, SenderName: acting?.Name, Mentions: request.Mentions);
             var outcome = await log.AppendAsync(message);
             switch (outcome.Status)
             {
@@ -279,9 +315,10 @@ public sealed partial class ConversationGrain(
 
         // Stored: other systems hear of it (enqueued only; Redis is never waited for).
         firehose.Publish(FirehoseEvents.MessageSent(message));
+        PublishMentions(message);
 
         // Fan-out is one-way: the ack does not wait for members, and a member that misses this catches up from the log.
-        foreach (var member in ImmediateRecipients(message.SenderId))
+        foreach (var member in Recipients(message))
         {
             GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(ViewFor(member, message)).Ignore();
         }

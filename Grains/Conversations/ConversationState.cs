@@ -39,4 +39,8 @@ public sealed class ConversationState
     /// <summary>Customer service: the name users see with the agent's replies; null when the shop hides it.</summary>
     [Id(8)]
     public string? CustomerServiceAgentName { get; set; }
+
+    /// <summary>Official accounts: the users who broadcast for the account (people or robot accounts).</summary>
+    [Id(9)]
+    public List<string> PublicAccountOperators { get; set; } = [];
 }

@@ -125,7 +125,8 @@ public sealed partial class UserGrain(
         {
             ReadSeq = readSeq,
             UnreadCount = e.LastSeq - readSeq,
-            Mentioned = e.Mentioned && readSeq < e.LastSeq,
+            // Cleared once read past the (latest) mention, not before: a mention further down still waits.
+            Mentioned = e.Mentioned && readSeq < e.MentionSeq,
         });
         if (!await SaveNowAsync(conversationId))
         {
@@ -440,6 +441,42 @@ public sealed partial class UserGrain(
         return true;
     }
 
+    public async Task<bool> AddReadDiffusionConversationAtHeadAsync(string conversationId, ChatMessage? last)
+    {
+        var existed = _index.TryGetValue(conversationId, out var before) && !before.Entry.Removed;
+        if (!await AddConversationAsync(conversationId, readDiffusion: true))
+        {
+            return false;
+        }
+
+        // A new subscriber starts at the head: what was broadcast before is history to pull, not unread. A repeated
+        // subscribe keeps the read position it had.
+        if (!existed && last is not null && last.Seq > _index[conversationId].Entry.LastSeq)
+        {
+            Advance(conversationId, last.Seq, MessagePreviews.From(last), last.Seq);
+            if (!await SaveNowAsync(conversationId))
+            {
+                return false;
+            }
+
+            await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
+        }
+
+        return true;
+    }
+
+    public async Task<int> DeliverInstantAsync(ChatMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (_devices.Count == 0)
+        {
+            return 0;
+        }
+
+        await PushAsync(new MessageEvent(message));
+        return _devices.Count;
+    }
+
     public async Task<bool> RemoveConversationAsync(string conversationId)
     {
         if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)
@@ -468,10 +505,20 @@ public sealed partial class UserGrain(
             return;
         }
 
+        var own = message.SenderId == UserId || message.ActingSenderId == UserId;
         if (message.Seq > row.Entry.LastSeq)
         {
-            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), message.SenderId == UserId || message.ActingSenderId == UserId ? message.Seq : 0);
+            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), own ? message.Seq : 0);
             _dirty.Add(message.ConversationId);
+        }
+
+        // A mention flags the entry whether or not the conversation is muted: muting silences notifications, and a
+        // mention is exactly what a muted user still wants to find.
+        if (!own && MentionList.Includes(message.Mentions, UserId) && message.Seq > row.Entry.MentionSeq)
+        {
+            var entry = Update(message.ConversationId, e => e with { MentionSeq = message.Seq, Mentioned = e.ReadSeq < message.Seq });
+            _dirty.Add(message.ConversationId);
+            await PushAsync(new ConversationUpdatedEvent(entry));
         }
 
         await PushAsync(new MessageEvent(message));
@@ -566,11 +613,11 @@ public sealed partial class UserGrain(
         await FlushAsync(CancellationToken.None);
     }
 
-    /// <summary>Read diffusion: group entries catch up with their conversations' heads.</summary>
+    /// <summary>Read diffusion: group and official-account entries catch up with their conversations' heads.</summary>
     private async Task ReconcileGroupsAsync()
     {
         var groups = _index.Values
-            .Where(r => !r.Entry.Removed && r.Entry.Kind == Conversations.ConversationKind.Group)
+            .Where(r => !r.Entry.Removed && (r.ReadDiffusion || r.Entry.Kind == Conversations.ConversationKind.Group))
             .Select(r => r.Entry.ConversationId)
             .ToList();
         await Task.WhenAll(groups.Select(ReconcileAsync));

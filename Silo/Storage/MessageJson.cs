@@ -18,6 +18,10 @@ internal static class MessageJson
     public static MessageContent ReadContent(string json) =>
         JsonSerializer.Deserialize<MessageContent>(json, Options) ?? throw new JsonException("null message content");
 
+    public static string Write(IReadOnlyList<string> mentions) => JsonSerializer.Serialize(mentions, Options);
+
+    public static string[] ReadMentions(string json) => JsonSerializer.Deserialize<string[]>(json, Options) ?? [];
+
     public static string Write(MessagePreview preview) => JsonSerializer.Serialize(preview, Options);
 
     public static MessagePreview? ReadPreview(string? json) =>

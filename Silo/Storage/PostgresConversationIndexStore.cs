@@ -13,18 +13,18 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
     private const string UpsertSql = """
         INSERT INTO user_conversations AS u (user_id, conversation_id, kind, last_seq, last_message, read_seq, unread_count,
                                              muted, pinned, hidden, draft, mentioned, removed, read_diffusion, version,
-                                             peer_read_seq, updated_at)
+                                             peer_read_seq, mention_seq, updated_at)
         SELECT k.*, now() FROM unnest(@user::text[], @conversation::text[], @kind::smallint[], @last_seq::bigint[],
                                       @last_message::jsonb[], @read_seq::bigint[], @unread::bigint[], @muted::boolean[],
                                       @pinned::boolean[], @hidden::boolean[], @draft::text[], @mentioned::boolean[],
                                       @removed::boolean[], @read_diffusion::boolean[], @version::bigint[],
-                                      @peer_read_seq::bigint[]) AS k
+                                      @peer_read_seq::bigint[], @mention_seq::bigint[]) AS k
         ON CONFLICT (user_id, conversation_id) DO UPDATE SET
             kind = EXCLUDED.kind, last_seq = EXCLUDED.last_seq, last_message = EXCLUDED.last_message,
             read_seq = EXCLUDED.read_seq, unread_count = EXCLUDED.unread_count, muted = EXCLUDED.muted,
             pinned = EXCLUDED.pinned, hidden = EXCLUDED.hidden, draft = EXCLUDED.draft, mentioned = EXCLUDED.mentioned,
             removed = EXCLUDED.removed, read_diffusion = EXCLUDED.read_diffusion, version = EXCLUDED.version,
-            peer_read_seq = EXCLUDED.peer_read_seq, updated_at = now()
+            peer_read_seq = EXCLUDED.peer_read_seq, mention_seq = EXCLUDED.mention_seq, updated_at = now()
         -- Two saves of one entry may commit in either order: never go back to an older version.
         WHERE u.version <= EXCLUDED.version
         """;
@@ -43,7 +43,7 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
         {
             await using var command = _dataSource.CreateCommand("""
                 SELECT conversation_id, kind, last_seq, last_message::text, read_seq, unread_count, muted, pinned, hidden,
-                       draft, mentioned, removed, read_diffusion, version, peer_read_seq
+                       draft, mentioned, removed, read_diffusion, version, peer_read_seq, mention_seq
                 FROM user_conversations WHERE user_id = @user
                 """);
             command.Parameters.AddWithValue("user", userId);
@@ -65,7 +65,8 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
                     reader.GetBoolean(10),
                     reader.GetBoolean(11),
                     reader.GetInt64(13),
-                    reader.GetInt64(14));
+                    reader.GetInt64(14),
+                    reader.GetInt64(15));
                 rows.Add(new IndexRow(entry, reader.GetBoolean(12)));
             }
 
@@ -133,6 +134,7 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
         command.Parameters.AddWithValue("read_diffusion", rows.Select(r => r.Value.ReadDiffusion).ToArray());
         command.Parameters.AddWithValue("version", entries.Select(e => e.Version).ToArray());
         command.Parameters.AddWithValue("peer_read_seq", entries.Select(e => e.PeerReadSeq).ToArray());
+        command.Parameters.AddWithValue("mention_seq", entries.Select(e => e.MentionSeq).ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken);
         return new bool[batch.Count];
     }

@@ -13,10 +13,10 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
 {
     private const string InsertSql = """
         INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, client_msg_id, class, content_type,
-                              content, collapse_key, server_time, acting_sender_id, sender_name)
+                              content, collapse_key, server_time, acting_sender_id, sender_name, mentions)
         SELECT * FROM unnest(@conversation::text[], @seq::bigint[], @sender::text[], @device::text[], @client_msg_id::text[],
                              @class::smallint[], @content_type::smallint[], @content::jsonb[], @collapse_key::text[],
-                             @server_time::timestamptz[], @acting_sender::text[], @sender_name::text[])
+                             @server_time::timestamptz[], @acting_sender::text[], @sender_name::text[], @mentions::jsonb[])
         ON CONFLICT DO NOTHING
         RETURNING conversation_id, seq, sender_id, client_msg_id
         """;
@@ -35,7 +35,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
                (m.collapse_key IS NOT NULL AND EXISTS (
                    SELECT 1 FROM messages n
                    WHERE n.conversation_id = m.conversation_id AND n.collapse_key = m.collapse_key AND n.seq > m.seq)) AS collapsed,
-               m.acting_sender_id, m.sender_name
+               m.acting_sender_id, m.sender_name, m.mentions::text
         FROM messages m
         LEFT JOIN LATERAL (
             SELECT revision, state, content FROM message_revisions v
@@ -82,6 +82,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         var serverTime = new DateTime[count];
         var actingSender = new string?[count];
         var senderName = new string?[count];
+        var mentions = new string?[count];
         for (var i = 0; i < count; i++)
         {
             var m = batch[i];
@@ -97,6 +98,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             serverTime[i] = m.ServerTime.UtcDateTime;
             actingSender[i] = m.ActingSenderId;
             senderName[i] = m.SenderName;
+            mentions[i] = m.Mentions is { Count: > 0 } mentioned ? MessageJson.Write(mentioned) : null;
         }
 
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
@@ -116,6 +118,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             insert.Parameters.AddWithValue("server_time", serverTime);
             insert.Parameters.AddWithValue("acting_sender", actingSender);
             insert.Parameters.AddWithValue("sender_name", senderName);
+            insert.Parameters.Add(new NpgsqlParameter("mentions", NpgsqlDbType.Array | NpgsqlDbType.Jsonb) { Value = mentions });
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -297,6 +300,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             revision,
             reader.IsDBNull(6) ? null : reader.GetString(6),
             reader.IsDBNull(12) ? null : reader.GetString(12),
-            reader.IsDBNull(13) ? null : reader.GetString(13));
+            reader.IsDBNull(13) ? null : reader.GetString(13),
+            reader.IsDBNull(14) ? null : MessageJson.ReadMentions(reader.GetString(14)));
     }
 }

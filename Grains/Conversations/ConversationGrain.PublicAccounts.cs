@@ -1,0 +1,168 @@
+using Orleans.Im.Messages;
+using Orleans.Im.PublicAccounts;
+using Orleans.Im.Storage;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Conversations;
+
+// Official accounts (pub:{id}): one log that operators broadcast into as the account; subscribers read it by read
+// diffusion (their entries catch up at sync; online subscribers are pushed each broadcast). Subscriptions are rows
+// of their own table, loaded into memory once per activation.
+public sealed partial class ConversationGrain
+{
+    // How long an official account with online subscribers stays active without calls: the online set lives only in
+    // memory, so deactivating would leave later broadcasts unpushed until those subscribers reconnect.
+    private static readonly TimeSpan KeepAliveWhileSubscribersOnline = TimeSpan.FromHours(24);
+
+    private readonly HashSet<string> _subscribers = new(StringComparer.Ordinal);
+
+    private bool IsPublicAccount => _address?.Kind == ConversationKind.PublicAccount;
+
+    public async Task<AccessStatus> SetupPublicAccountAsync(string name, IReadOnlyList<string> operatorIds)
+    {
+        ArgumentNullException.ThrowIfNull(operatorIds);
+        if (!IsPublicAccount)
+        {
+            return AccessStatus.NoAccess;
+        }
+
+        if (string.IsNullOrWhiteSpace(name) || name.Length > PublicAccountLimits.MaxNameLength
+            || operatorIds.Count > PublicAccountLimits.MaxOperators || operatorIds.Any(id => !GrainKeys.IsValidUserId(id)))
+        {
+            return AccessStatus.Invalid;
+        }
+
+        var wasInitialized = state.State.Initialized;
+        state.State.Name = name.Trim();
+        state.State.PublicAccountOperators = [.. operatorIds.Distinct(StringComparer.Ordinal)];
+        if (!wasInitialized)
+        {
+            state.State.Initialized = true;
+            state.State.OwnerId = _address!.First;
+            state.State.CreatedAt = clock.UtcNow;
+        }
+
+        try
+        {
+            await state.WriteStateAsync();
+            if (!wasInitialized)
+            {
+                await LoadSubscribersAsync();
+            }
+
+            return AccessStatus.Ok;
+        }
+        catch (Exception ex) when (StorageFailures.IsTransient(ex))
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            DeactivateOnIdle();
+            return AccessStatus.Unavailable;
+        }
+    }
+
+    public Task<PublicAccountInfo?> GetPublicAccountAsync() =>
+        Task.FromResult(IsPublicAccount && state.State.Initialized
+            ? new PublicAccountInfo(_address!.First, state.State.Name ?? "", [.. state.State.PublicAccountOperators], _subscribers.Count, state.State.CreatedAt)
+            : null);
+
+    public async Task<AccessStatus> SubscribeAsync(string userId)
+    {
+        if (!IsPublicAccount || !state.State.Initialized)
+        {
+            return AccessStatus.NoAccess;
+        }
+
+        if (!GrainKeys.IsValidUserId(userId) || userId == _address!.First)
+        {
+            return AccessStatus.Invalid;
+        }
+
+        try
+        {
+            // The row first: it is the truth. The entry is (re)made every time, so a retry after a failed entry save heals it.
+            await subscriptions.AddAsync(_address.First, userId, clock.UtcNow);
+            _subscribers.Add(userId);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return AccessStatus.Unavailable;
+        }
+
+        var head = _recent.Last is { } last ? ViewFor(userId, last) : null;
+        return await GrainFactory.GetGrain<IUserGrain>(userId).AddReadDiffusionConversationAtHeadAsync(ConversationId, head)
+            ? AccessStatus.Ok
+            : AccessStatus.Unavailable;
+    }
+
+    public async Task<AccessStatus> UnsubscribeAsync(string userId)
+    {
+        if (!IsPublicAccount || !state.State.Initialized)
+        {
+            return AccessStatus.NoAccess;
+        }
+
+        if (!GrainKeys.IsValidUserId(userId))
+        {
+            return AccessStatus.Invalid;
+        }
+
+        try
+        {
+            await subscriptions.RemoveAsync(_address!.First, userId);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return AccessStatus.Unavailable;
+        }
+
+        _subscribers.Remove(userId);
+        _onlineMembers.Remove(userId);
+        // The subscription is gone (the truth) even if the entry could not be marked removed now: the user's next sync
+        // asks this grain, which answers "no access", and the entry is removed then.
+        await GrainFactory.GetGrain<IUserGrain>(userId).RemoveConversationAsync(ConversationId);
+        return AccessStatus.Ok;
+    }
+
+    public Task<IReadOnlyList<string>> ListSubscribersAsync(string? afterUserId, int limit)
+    {
+        var take = Math.Clamp(limit, 1, PublicAccountLimits.MaxSubscriberPage);
+        IReadOnlyList<string> page = [.. _subscribers
+            .Where(id => afterUserId is null || string.CompareOrdinal(id, afterUserId) > 0)
+            .Order(StringComparer.Ordinal)
+            .Take(take)];
+        return Task.FromResult(page);
+    }
+
+    public Task<IReadOnlyList<string>> FilterSubscribersAsync(IReadOnlyList<string> userIds)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        IReadOnlyList<string> subscribed = [.. userIds.Where(_subscribers.Contains).Distinct(StringComparer.Ordinal)];
+        return Task.FromResult(subscribed);
+    }
+
+    /// <summary>Official accounts: the account itself and its operators may broadcast.</summary>
+    private bool IsBroadcaster(string userId) =>
+        IsPublicAccount && state.State.Initialized
+        && (userId == _address!.First || state.State.PublicAccountOperators.Contains(userId));
+
+    /// <summary>An operator broadcasts as the account; who really sent it is kept beside the message (for audit).</summary>
+    private ActingAgent? ActingOperatorFor(string senderId) =>
+        IsBroadcaster(senderId) && senderId != _address!.First ? new ActingAgent(senderId, null) : null;
+
+    private async Task LoadSubscribersAsync()
+    {
+        _subscribers.Clear();
+        _subscribers.UnionWith(await subscriptions.LoadSubscribersAsync(_address!.First));
+    }
+
+    /// <summary>Official accounts: an online subscriber keeps the account active (see <see cref="KeepAliveWhileSubscribersOnline"/>).</summary>
+    private void KeepAliveForOnlineSubscribers()
+    {
+        if (IsPublicAccount && _onlineMembers.Count > 0)
+        {
+            DelayDeactivation(KeepAliveWhileSubscribersOnline);
+        }
+    }
+}

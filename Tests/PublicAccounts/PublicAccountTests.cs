@@ -1,0 +1,142 @@
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Tests.Conversations;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Tests.PublicAccounts;
+
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class PublicAccountTests(ClusterFixture fixture)
+{
+    private const int Subscribers = 5000;
+    private const int Online = 200;
+    private const int OfflineSampled = 50;
+
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task A_broadcast_to_5000_subscribers_is_stored_once_pushed_to_online_subscribers_and_found_by_offline_ones_at_sync()
+    {
+        var (account, conversationId, @operator) = await NewAccountAsync();
+        var subscribers = Enumerable.Range(0, Subscribers).Select(i => Ids.User("s")).ToList();
+        var online = subscribers.Take(Online).ToList();
+        var offline = subscribers.Skip(Online).ToList();
+
+        // Online ones connect first, so that subscribing tells the account they are online.
+        var probes = await Task.WhenAll(online.Select(u => DeviceProbe.ConnectAsync(Client, u)));
+        try
+        {
+            await SubscribeAllAsync(conversationId, subscribers);
+            Assert.Equal(Subscribers, (await Client.Conversation(conversationId).GetPublicAccountAsync())!.SubscriberCount);
+            var rowsBefore = await CountAsync("SELECT count(*) FROM user_conversations WHERE conversation_id = @c", conversationId);
+
+            var sent = await Client.Conversation(conversationId).SendAsync(
+                new SendRequest(@operator, "console", Ids.ClientMsgId(), MessageContent.FromText("weekly digest")));
+            Assert.Equal((SendStatus.Sent, 1L), (sent.Status, sent.Seq));
+
+            // Online: pushed at once, once each, as the account (never naming the operator).
+            foreach (var probe in probes)
+            {
+                var pushed = await probe.WaitForAsync<MessageEvent>(e => e.ConversationId == conversationId && e.Seq == 1);
+                Assert.Equal((account, null), (pushed.Message.SenderId, pushed.Message.ActingSenderId));
+            }
+
+            await Task.Delay(200); // a duplicate push would show up by now
+            Assert.All(probes, p => Assert.Single(p.Events.OfType<MessageEvent>(), e => e.ConversationId == conversationId));
+
+            // Storage grew by one message, and no entry of an offline subscriber was written for it.
+            Assert.Equal(1, await CountAsync("SELECT count(*) FROM messages WHERE conversation_id = @c", conversationId));
+            Assert.Equal(rowsBefore, await CountAsync("SELECT count(*) FROM user_conversations WHERE conversation_id = @c", conversationId));
+            await using (var command = fixture.DataSource.CreateCommand(
+                "SELECT count(*) FROM user_conversations WHERE conversation_id = @c AND last_seq > 0 AND user_id = ANY(@offline)"))
+            {
+                command.Parameters.AddWithValue("c", conversationId);
+                command.Parameters.AddWithValue("offline", offline.ToArray());
+                Assert.Equal(0L, (long)(await command.ExecuteScalarAsync())!);
+            }
+
+            // Offline: their next sync brings the entry to the broadcast, unread, and they pull it.
+            foreach (var user in offline.Take(OfflineSampled))
+            {
+                var sync = await Client.GetGrain<IUserGrain>(user).SyncAsync(0);
+                var entry = Assert.Single(sync.Changed, e => e.ConversationId == conversationId);
+                Assert.Equal((1L, 1L, "weekly digest", ConversationKind.PublicAccount), (entry.LastSeq, entry.UnreadCount, entry.LastMessage?.Text, entry.Kind));
+            }
+
+            var pulled = Assert.Single(await Client.PullAllAsync(conversationId, offline[0]));
+            Assert.Equal((account, "weekly digest", (string?)null), (pulled.SenderId, pulled.Content?.Text, pulled.ActingSenderId));
+        }
+        finally
+        {
+            await Task.WhenAll(probes.Select(p => p.DisposeAsync().AsTask()));
+        }
+    }
+
+    [Fact]
+    public async Task Only_operators_broadcast_and_subscribers_start_at_the_head_and_leave_cleanly()
+    {
+        var (account, conversationId, @operator) = await NewAccountAsync();
+        var (early, late, stranger) = (Ids.User("early"), Ids.User("late"), Ids.User("stranger"));
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).SubscribeAsync(early));
+
+        Assert.Equal(SendStatus.NoAccess, (await Client.SendTextAsync(conversationId, early, "subscribers do not broadcast")).Status);
+        Assert.Equal(SendStatus.NoAccess, (await Client.SendTextAsync(conversationId, stranger, "nor strangers")).Status);
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, @operator, "first")).Status);
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, account, "second, by the account itself")).Status);
+
+        // A late subscriber's list starts at the head: earlier broadcasts are history, not unread.
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).SubscribeAsync(late));
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).SubscribeAsync(late));
+        var lateEntry = Assert.Single((await Client.GetGrain<IUserGrain>(late).SyncAsync(0)).Changed, e => e.ConversationId == conversationId);
+        Assert.Equal((2L, 2L, 0L), (lateEntry.LastSeq, lateEntry.ReadSeq, lateEntry.UnreadCount));
+        Assert.Equal(2, (await Client.PullAllAsync(conversationId, late)).Count);
+        Assert.Equal(2, (await Client.GetGrain<IUserGrain>(early).SyncAsync(0)).Changed.Single(e => e.ConversationId == conversationId).UnreadCount);
+
+        // The subscription survives the account's deactivation (it is a row, not grain memory).
+        Assert.Equal([early, late], (await Client.Conversation(conversationId).ListSubscribersAsync(null, 10)).Order(StringComparer.Ordinal));
+        Assert.Equal([late], await Client.Conversation(conversationId).FilterSubscribersAsync([late, stranger]));
+
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).UnsubscribeAsync(early));
+        Assert.True((await Client.GetGrain<IUserGrain>(early).SyncAsync(0)).Changed.Single(e => e.ConversationId == conversationId).Removed);
+        Assert.Equal(AccessStatus.NoAccess, (await Client.Conversation(conversationId).PullAsync(early, new PullRequest(0, null, 10))).Status);
+        Assert.Equal(1L, await CountAsync("SELECT count(*) FROM public_account_subscriptions WHERE account_id = @c", account));
+        Assert.Equal(AccessStatus.NoAccess, await Client.Conversation(GrainKeys.PublicAccount(Ids.User("none"))).SubscribeAsync(early));
+    }
+
+    private async Task<(string Account, string ConversationId, string Operator)> NewAccountAsync()
+    {
+        var account = Ids.User("pub");
+        var @operator = Ids.User("op");
+        var conversationId = GrainKeys.PublicAccount(account);
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).SetupPublicAccountAsync("Daily News", [@operator]));
+        return (account, conversationId, @operator);
+    }
+
+    private async Task SubscribeAllAsync(string conversationId, IReadOnlyList<string> users)
+    {
+        using var gate = new SemaphoreSlim(64);
+        var results = await Task.WhenAll(users.Select(async u =>
+        {
+            await gate.WaitAsync();
+            try
+            {
+                return await Client.Conversation(conversationId).SubscribeAsync(u);
+            }
+            finally
+            {
+                gate.Release();
+            }
+        }));
+        Assert.All(results, r => Assert.Equal(AccessStatus.Ok, r));
+    }
+
+    private async Task<long> CountAsync(string sql, string key)
+    {
+        await using var command = fixture.DataSource.CreateCommand(sql);
+        command.Parameters.AddWithValue(sql.Contains("@c", StringComparison.Ordinal) ? "c" : "k", key);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
