@@ -1,4 +1,5 @@
 using System.Globalization;
+using Orleans.Im.Messages;
 
 namespace Orleans.Im.Robots;
 
@@ -31,5 +32,18 @@ public static class RobotReplies
             && long.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out seq)
             && int.TryParse(rest[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out _)
             && seq > 0;
+    }
+
+    /// <summary>
+    /// Throws when a reply was refused for a passing reason (rate limited, storage unavailable), so that the robot
+    /// handles the message again later; a refusal that would only repeat (no access, invalid, too large) is returned
+    /// for the handler to judge.
+    /// </summary>
+    public static SendResult ThrowIfRetryable(this SendResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return result.Status is SendStatus.RateLimited or SendStatus.Unavailable
+            ? throw new InvalidOperationException($"reply not stored ({result.Status}): {result.Error}")
+            : result;
     }
 }
