@@ -24,6 +24,12 @@ internal sealed class ConversationCursor(ConversationAddress address)
     /// <summary>The robot's read position as last confirmed by its user grain.</summary>
     public long ReadSeq { get; set; }
 
+    /// <summary>
+    /// The last pump stopped before the end (a handler or a call failed): the next catch-up runs it again even when
+    /// the conversation did not change meanwhile.
+    /// </summary>
+    public bool Stalled { get; set; }
+
     /// <summary>The seq whose handler failed last, and how often: a message that keeps failing is given up on.</summary>
     public (long Seq, int Attempts) Failures { get; set; }
 

@@ -212,6 +212,11 @@ internal sealed partial class RobotRunner : BackgroundService
     private async Task<long> CatchUpAsync(long sinceVersion)
     {
         var sync = await User.SyncAsync(sinceVersion);
+        foreach (var stalled in _cursors.Values.Where(c => c.Stalled))
+        {
+            Hint(stalled.ConversationId);
+        }
+
         foreach (var entry in sync.Changed)
         {
             if (entry.Removed)
@@ -253,6 +258,7 @@ internal sealed partial class RobotRunner : BackgroundService
             return;
         }
 
+        cursor.Stalled = true;
         try
         {
             if (cursor.HandledSeq is null && !await InitializeAsync(cursor))
@@ -294,6 +300,7 @@ internal sealed partial class RobotRunner : BackgroundService
 
                 if (pull.Messages.Count < PullBatch)
                 {
+                    cursor.Stalled = false;
                     return;
                 }
             }
