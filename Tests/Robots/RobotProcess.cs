@@ -13,14 +13,19 @@ internal static class RobotProcess
     private static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(90);
 
     /// <summary>Starts <c>Orleans.Im.RobotSamples</c> with <paramref name="arguments"/> and waits until the robot is online.</summary>
+    public static Task<(HostProcess Process, string ConnectionId)> StartAsync(
+        EdgeFixture fixture, string robotId, IReadOnlyList<string> arguments, string? previousConnectionId = null) =>
+        StartAsync(fixture.Cluster, fixture.Orleans, robotId, arguments, previousConnectionId);
+
+    /// <summary>Starts <c>Orleans.Im.RobotSamples</c> in <paramref name="cluster"/> and waits (asking <paramref name="orleans"/>) until the robot is online.</summary>
     public static async Task<(HostProcess Process, string ConnectionId)> StartAsync(
-        EdgeFixture fixture, string robotId, IReadOnlyList<string> arguments, string? previousConnectionId = null)
+        SiloCluster cluster, IClusterClient orleans, string robotId, IReadOnlyList<string> arguments, string? previousConnectionId = null)
     {
         var process = HostProcess.StartProgram(Path.Combine("Clients", "RobotSamples"), "Orleans.Im.RobotSamples", [.. arguments, "--robot", robotId],
             new Dictionary<string, string>
             {
-                ["IM__ClusterId"] = fixture.Cluster.ClusterId,
-                ["IM__ServiceId"] = fixture.Cluster.ServiceId,
+                ["IM__ClusterId"] = cluster.ClusterId,
+                ["IM__ServiceId"] = cluster.ServiceId,
                 ["IM__Redis__ConnectionString"] = TestServices.RedisConnectionString,
                 ["IM__Robot__Secret"] = ApiCalls.Password,
                 // Push is a hint; the catch-up is the net under it. Short here, so a lost push costs a test seconds.
@@ -29,7 +34,7 @@ internal static class RobotProcess
         try
         {
             var devices = await Eventually.ReturnsAsync(
-                () => fixture.Orleans.GetGrain<IUserGrain>(robotId).GetDevicesAsync(),
+                () => orleans.GetGrain<IUserGrain>(robotId).GetDevicesAsync(),
                 ds => process.HasExited || ds.Any(d => d.Platform == "robot" && d.ConnectionId != previousConnectionId),
                 StartPatience);
             var device = devices.FirstOrDefault(d => d.Platform == "robot" && d.ConnectionId != previousConnectionId);
