@@ -1,4 +1,5 @@
 using Orleans.Im.Bench.GroupCommit;
+using Orleans.Im.Bench.Rooms;
 using Orleans.Im.Bench.Wire;
 
 // Benchmarks, one command each. They talk to real services on loopback only; see docs/BENCHMARKS.md.
@@ -6,6 +7,7 @@ return args switch
 {
     ["groupcommit", .. var rest] => await GroupCommitCommand.RunAsync(rest),
     ["wire"] => WireSizeCommand.Run(),
+    ["rooms", .. var rest] => await RoomFanoutCommand.RunAsync(rest),
     ["help" or "--help" or "-h"] => Usage(0),
     _ => Usage(2),
 };
@@ -18,7 +20,9 @@ static int Usage(int exitCode)
     output.WriteLine("commands:");
     output.WriteLine("  groupcommit   the message log's append path into PostgreSQL: direct batches and group commit");
     output.WriteLine("  wire          bytes on the wire of the mobile protocol, and push batch compression");
+    output.WriteLine("  rooms         chat-room fan-out through a running deployment (deliveries per second)");
     output.WriteLine();
     output.WriteLine(GroupCommitCommand.OptionsHelp);
+    output.WriteLine(RoomFanoutCommand.OptionsHelp);
     return exitCode;
 }

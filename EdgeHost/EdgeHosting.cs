@@ -15,6 +15,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Health;
 using Orleans.Im.EdgeHost.Hubs;
 using Orleans.Im.EdgeHost.Metrics;
+using Orleans.Im.EdgeHost.Rooms;
 using Orleans.Im.Streams;
 using StackExchange.Redis;
 
@@ -42,6 +43,7 @@ public static class EdgeHosting
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AccessTokens>();
         builder.Services.AddSingleton<UserStreamSubscriptions>();
+        builder.Services.AddSingleton<RoomFanout>();
         builder.Services.AddSingleton<SessionHub>();
         builder.Services.AddSingleton<TcpConnectionHandler>();
         builder.Services.AddSingleton<PasswordHashing>();
@@ -118,6 +120,7 @@ public static class EdgeHosting
         app.MapEdgesApi();
         app.MapHub<ChatHub>(ChatHub.Path);
         app.MapAdminApi();
+        app.MapWebhooksApi();
         app.MapDrainApi();
         app.MapSystemApi();
         return app;

@@ -1,6 +1,13 @@
 using Npgsql;
 using Orleans.Dashboard;
 using Orleans.Im.Silo;
+using Orleans.Im.Silo.Events;
+
+// An operator's command, not a silo: re-publish stored messages to the event firehose.
+if (args is [EventReplay.CommandName, .. var replayArgs])
+{
+    return await EventReplay.RunAsync(replayArgs);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 var siloOptions = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();

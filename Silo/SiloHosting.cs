@@ -5,7 +5,11 @@ using Microsoft.Extensions.Options;
 using Orleans.Dashboard;
 using Orleans.Im.Conversations;
 using Orleans.Im.CustomerService;
+using Orleans.Im.Events;
+using Orleans.Im.Rooms;
+using Orleans.Im.Silo.Events;
 using Orleans.Im.Silo.Stats;
+using Orleans.Im.Silo.Webhooks;
 using Orleans.Im.Silo.Storage;
 using Orleans.Im.Users;
 using Orleans.Im.Streams;
@@ -38,12 +42,23 @@ public static class SiloHosting
         var redis = configuration.GetRequiredSetting("IM:Redis:ConnectionString");
 
         builder.Services.Configure<ConversationOptions>(configuration.GetSection(ConversationOptions.Section));
+        builder.Services.Configure<RoomOptions>(configuration.GetSection(RoomOptions.Section));
         builder.Services.Configure<UserOptions>(configuration.GetSection(UserOptions.Section));
         builder.Services.Configure<GroupCommitOptions>(configuration.GetSection(GroupCommitOptions.Section));
         builder.Services.Configure<CustomerServiceOptions>(configuration.GetSection(CustomerServiceOptions.Section));
         builder.Services.Configure<StatsOptions>(configuration.GetSection(StatsOptions.Section));
         builder.Services.AddHostedService<SiloStatsReporter>();
         builder.Services.AddImGrains();
+        builder.Services.AddImFirehose(o =>
+        {
+            configuration.GetSection(FirehoseOptions.Section).Bind(o);
+            o.Redis = o.Redis is { Length: > 0 } ? o.Redis : redis;
+        });
+        builder.Services.Configure<WebhookOptions>(configuration.GetSection(WebhookOptions.Section));
+        builder.Services.AddSingleton<WebhookSender>();
+        builder.Services.AddHttpClient(WebhookSender.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        builder.Services.AddHostedService<WebhookDispatcher>();
 
         // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
@@ -66,6 +81,20 @@ public static class SiloHosting
         });
 
         return builder;
+    }
+
+    /// <summary>
+    /// Registers the event firehose: the Redis Streams publisher grains hand events to (<see cref="IEventFirehose"/>),
+    /// running as a hosted service that pumps them to Redis.
+    /// </summary>
+    public static IServiceCollection AddImFirehose(this IServiceCollection services, Action<FirehoseOptions> configure)
+    {
+        services.AddMetrics();
+        services.AddOptions<FirehoseOptions>().Configure(configure);
+        services.AddSingleton<RedisFirehosePublisher>();
+        services.AddSingleton<IEventFirehose>(sp => sp.GetRequiredService<RedisFirehosePublisher>());
+        services.AddHostedService(sp => sp.GetRequiredService<RedisFirehosePublisher>());
+        return services;
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ public sealed partial class ImClient
         {
             switch (pushed.KindCase)
             {
-                case Event.KindOneofCase.Message when pushed.Message.Seq == 0:
+                case Event.KindOneofCase.Message when pushed.Message.Seq == 0 || IsRoom(pushed.Message.ConversationId):
                     _messages.Writer.TryWrite(pushed.Message);
                     break;
                 case Event.KindOneofCase.Message:

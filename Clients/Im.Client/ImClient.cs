@@ -321,6 +321,7 @@ public sealed partial class ImClient : IAsyncDisposable
         }
 
         _work.Writer.TryWrite(new Work.CatchUp());
+        RejoinRooms();
     }
 
     private void TransmitSend(PendingSend send)

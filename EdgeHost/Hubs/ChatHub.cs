@@ -111,6 +111,24 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         return new HubResult(result.IsAccepted ? null : ErrorCode(result.Status));
     }
 
+    /// <summary>Joins a chat room (<c>room:{id}</c>): answers the member count and the last messages (as history).</summary>
+    public async Task<HubResult> JoinRoom(string roomId)
+    {
+        var result = await sessions.JoinRoomAsync(Open, roomId);
+        return result.Status != AccessStatus.Ok
+            ? Result(result.Status)
+            : new HubResult(null, History: new HistoryResponse(result.Recent.Select(ApiMapper.ToView).ToArray(), result.Recent.LastOrDefault()?.Seq ?? 0),
+                MemberCount: result.MemberCount);
+    }
+
+    /// <summary>Leaves a chat room.</summary>
+    public async Task<HubResult> LeaveRoom(string roomId) => Result(await sessions.LeaveRoomAsync(Open, roomId));
+
+    private SessionHub.OpenSession Open =>
+        Context.Items.TryGetValue(SessionKey, out var open) && open is SessionHub.OpenSession session
+            ? session
+            : throw new HubException("no session");
+
     private ClientSession Session =>
         Context.Items.TryGetValue(SessionKey, out var open) && open is SessionHub.OpenSession session
             ? session.Session

@@ -1,6 +1,7 @@
 using Orleans.Im.Conversations;
 using Orleans.Im.CustomerService;
 using Orleans.Im.Messages;
+using Orleans.Im.Rooms;
 using Orleans.Im.Users;
 
 namespace Orleans.Im.EdgeHost.Sessions;
@@ -22,7 +23,7 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
 
     public Task<SendResult> SendAsync(string conversationId, string clientMsgId, MessageContent? content, MessageClass messageClass, string? collapseKey)
     {
-        if (!GrainKeys.TryParseConversation(conversationId, out _))
+        if (!GrainKeys.TryParseConversation(conversationId, out var address))
         {
             return Task.FromResult(SendResult.Refused(SendStatus.NoAccess, "no such conversation"));
         }
@@ -37,8 +38,11 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
             return Task.FromResult(SendResult.Refused(SendStatus.RateLimited, "sending too fast; slow down"));
         }
 
-        return Conversation(conversationId).SendAsync(new SendRequest(UserId, DeviceId, clientMsgId, content, messageClass,
-            string.IsNullOrEmpty(collapseKey) ? null : collapseKey));
+        var request = new SendRequest(UserId, DeviceId, clientMsgId, content, messageClass, string.IsNullOrEmpty(collapseKey) ? null : collapseKey);
+        // Rooms have their own grain: nothing logged, fan-out per edge host.
+        return address.Kind == ConversationKind.Room
+            ? client.GetGrain<IRoomGrain>(conversationId).SendAsync(request)
+            : Conversation(conversationId).SendAsync(request);
     }
 
     public Task<PullResult> PullAsync(string conversationId, PullRequest request) =>

@@ -2,7 +2,11 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Orleans.Im.Accounts;
 using Microsoft.Extensions.Options;
+using Orleans.Im.Conversations;
 using Orleans.Im.EdgeHost.Auth;
+using Orleans.Im.EdgeHost.Rooms;
+using Orleans.Im.Messages;
+using Orleans.Im.Rooms;
 using Orleans.Im.Users;
 
 namespace Orleans.Im.EdgeHost.Sessions;
@@ -16,6 +20,7 @@ public sealed class SessionHub(
     AccessTokens tokens,
     RevokedSessions revoked,
     UserStreamSubscriptions subscriptions,
+    RoomFanout rooms,
     UserSendRateLimiter rateLimiter,
     IOptions<EdgeOptions> options,
     IOptions<AuthOptions> authOptions,
@@ -112,9 +117,34 @@ public sealed class SessionHub(
     public static string Clip(string? value, int maxLength) =>
         string.IsNullOrEmpty(value) ? "" : value.Length <= maxLength ? value : value[..maxLength];
 
+    /// <summary>Joins a chat room through this session's device: the room's messages come to it while it is connected.</summary>
+    public async Task<RoomJoinResult> JoinRoomAsync(OpenSession open, string roomId)
+    {
+        ArgumentNullException.ThrowIfNull(open);
+        if (!GrainKeys.TryParseConversation(roomId, out var address) || address.Kind != ConversationKind.Room || !_open.TryGetValue(open, out var target))
+        {
+            return new RoomJoinResult(AccessStatus.Invalid, 0, []);
+        }
+
+        return await rooms.JoinAsync(roomId, open.Session.UserId, target);
+    }
+
+    /// <summary>The session's user leaves a chat room.</summary>
+    public Task<AccessStatus> LeaveRoomAsync(OpenSession open, string roomId)
+    {
+        ArgumentNullException.ThrowIfNull(open);
+        return GrainKeys.TryParseConversation(roomId, out var address) && address.Kind == ConversationKind.Room
+            ? rooms.LeaveAsync(roomId, open.Session.UserId)
+            : Task.FromResult(AccessStatus.NotFound);
+    }
+
     private async Task CloseAsync(OpenSession open, ClientSession session, IAsyncDisposable attachment)
     {
-        _open.TryRemove(open, out _);
+        if (_open.TryRemove(open, out var target))
+        {
+            rooms.Forget(target);
+        }
+
         foreach (var bound in open.BoundSessions)
         {
             // Refused here at once; the account's broadcast tells the other edges.

@@ -268,6 +268,8 @@ public sealed partial class TcpConnection : IPushTarget
                 V1.Op.CsTransfer => await ResultAsync(header.RequestId, V1.CsTransferRequest.Parser.ParseFrom(body), r => Session!.TransferAsync(r.ShopId, r.UserId, r.ToAgentId)),
                 V1.Op.CsClose => await ResultAsync(header.RequestId, V1.CsCloseRequest.Parser.ParseFrom(body), r => Session!.CloseSessionAsync(r.ShopId, r.UserId)),
                 V1.Op.CsRate => await ResultAsync(header.RequestId, V1.CsRateRequest.Parser.ParseFrom(body), r => Session!.RateAsync(r.ShopId, (int)Math.Min(r.Score, int.MaxValue))),
+                V1.Op.RoomJoin => await RoomJoinAsync(header.RequestId, V1.RoomJoinRequest.Parser.ParseFrom(body)),
+                V1.Op.RoomLeave => await ResultAsync(header.RequestId, V1.RoomLeaveRequest.Parser.ParseFrom(body), r => _sessions.LeaveRoomAsync(_open!, r.RoomId)),
                 V1.Op.Logout => false,
                 _ => await FailAsync(header.RequestId, V1.ErrorCode.UnknownOperation, $"unknown operation {header.Operation}"),
             };
@@ -319,6 +321,14 @@ public sealed partial class TcpConnection : IPushTarget
             IdleTimeoutSeconds = (uint)_options.IdleTimeout.TotalSeconds,
             MaxFrameBytes = (uint)_options.MaxFrameBytes,
         });
+    }
+
+    private async Task<bool> RoomJoinAsync(uint requestId, V1.RoomJoinRequest request)
+    {
+        var result = await _sessions.JoinRoomAsync(_open!, request.RoomId);
+        var response = new V1.RoomJoinResponse { RoomId = request.RoomId, MemberCount = (uint)result.MemberCount, Error = ProtoMapper.ToError(result.Status) };
+        response.Recent.AddRange(result.Recent.Select(ProtoMapper.ToProto));
+        return Reply(V1.Op.RoomJoinOk, requestId, response);
     }
 
     private async Task<bool> AgentViewAsync(uint requestId, V1.CsAgentViewRequest request) =>

@@ -14,4 +14,7 @@ public static class StreamNames
 
     /// <summary>The key of the one stream every edge host listens to for ended sessions.</summary>
     public const string RevocationsKey = "revocations";
+
+    /// <summary>The namespace of per-edge-host streams (key: the edge id): room messages for the edge's devices.</summary>
+    public const string EdgeNamespace = "edge";
 }

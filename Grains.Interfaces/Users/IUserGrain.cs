@@ -65,6 +65,13 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("SetSharePresence")]
     Task SetSharePresenceAsync(bool share);
 
+    /// <summary>
+    /// The user joined (or left) a chat room through one of their devices; when the user goes offline (after the presence
+    /// grace) they leave every room they are in.
+    /// </summary>
+    [Alias("OnRoomJoined"), OneWay]
+    Task OnRoomJoinedAsync(string roomId, bool joined);
+
     /// <summary>A friend's presence changed (called by the friend's user grain).</summary>
     [Alias("OnPresence"), OneWay]
     Task OnPresenceAsync(UserPresence presence);

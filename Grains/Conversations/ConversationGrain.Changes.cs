@@ -1,3 +1,4 @@
+using Orleans.Im.Events;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.Storage;
@@ -146,6 +147,7 @@ public sealed partial class ConversationGrain
             return;
         }
 
+        firehose.Publish(FirehoseEvents.Read(ConversationId, userId, seq, clock.UtcNow));
         if (_readPositions is not null)
         {
             _readPositions[userId] = Math.Max(seq, _readPositions.GetValueOrDefault(userId));
@@ -181,6 +183,7 @@ public sealed partial class ConversationGrain
     {
         await log.AppendRevisionAsync(ConversationId, revised.Seq, revised.Revision, revised.State, revised.Content, actorId, clock.UtcNow);
         _recent.Replace(revised);
+        firehose.Publish(FirehoseEvents.MessageChanged(revised, actorId, clock.UtcNow));
         foreach (var member in ImmediateRecipients(actorId))
         {
             GrainFactory.GetGrain<IUserGrain>(member).OnMessageChangedAsync(ViewFor(member, revised), actorId).Ignore();

@@ -1,3 +1,4 @@
+using Orleans.Im.Events;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.Storage;
@@ -50,7 +51,8 @@ public sealed partial class ConversationGrain
             id => id,
             id => new GroupMember(id, id == request.OwnerId ? GroupRole.Owner : GroupRole.Member, now),
             StringComparer.Ordinal);
-        return await SaveAsync() ?? await AddEntriesAsync(members) ?? Ok();
+        var created = GroupEvent("group.created", request.OwnerId, new GroupEventData([.. members], Name: state.State.Name));
+        return await SaveAsync(created) ?? await AddEntriesAsync(members) ?? Ok();
     }
 
     public async Task<GroupResult> AddMembersAsync(string actorId, IReadOnlyList<string> userIds)
@@ -85,7 +87,8 @@ public sealed partial class ConversationGrain
         }
 
         // Crossing the large-group threshold changes how every member learns of messages: tell them all.
-        return await SaveAsync() ?? await AddEntriesAsync(wasLarge == IsLargeGroup ? added : Members()) ?? Ok();
+        var addedEvent = GroupEvent("group.members_added", actorId, new GroupEventData([.. added]));
+        return await SaveAsync(addedEvent) ?? await AddEntriesAsync(wasLarge == IsLargeGroup ? added : Members()) ?? Ok();
     }
 
     public async Task<GroupResult> RemoveMemberAsync(string actorId, string userId)
@@ -106,7 +109,7 @@ public sealed partial class ConversationGrain
             return new GroupResult(AccessStatus.NotAllowed, Info(), "owners remove admins and members, admins remove members; to leave, use leave");
         }
 
-        return await RemoveAsync(userId);
+        return await RemoveAsync(userId, actorId, "group.member_removed");
     }
 
     public async Task<GroupResult> LeaveAsync(string userId)
@@ -131,7 +134,7 @@ public sealed partial class ConversationGrain
             }
         }
 
-        return await RemoveAsync(userId);
+        return await RemoveAsync(userId, userId, "group.member_left");
     }
 
     public async Task<GroupResult> SetRoleAsync(string actorId, string userId, GroupRole role)
@@ -159,7 +162,7 @@ public sealed partial class ConversationGrain
         }
 
         state.State.Members[userId] = target with { Role = role };
-        return await SaveAsync() ?? Ok();
+        return await SaveAsync(GroupEvent("group.role_changed", actorId, new GroupEventData([userId], role))) ?? Ok();
     }
 
     public async Task<GroupResult> SetAnnouncementAsync(string actorId, string? announcement)
@@ -199,12 +202,12 @@ public sealed partial class ConversationGrain
             : new GroupResult(AccessStatus.NotAllowed, Info(), $"needs the {role.ToString().ToLowerInvariant()} role");
     }
 
-    private async Task<GroupResult> RemoveAsync(string userId)
+    private async Task<GroupResult> RemoveAsync(string userId, string actorId, string eventType)
     {
         state.State.Members.Remove(userId);
         _onlineMembers.Remove(userId);
         _readPositions?.Remove(userId);
-        if (await SaveAsync() is { } failed)
+        if (await SaveAsync(GroupEvent(eventType, actorId, new GroupEventData([userId]))) is { } failed)
         {
             return failed;
         }
@@ -215,11 +218,17 @@ public sealed partial class ConversationGrain
         return Ok();
     }
 
-    private async Task<GroupResult?> SaveAsync()
+    /// <summary>Writes the group's state; when stored, publishes <paramref name="stored"/> to the firehose.</summary>
+    private async Task<GroupResult?> SaveAsync(FirehoseEvent? stored = null)
     {
         try
         {
             await state.WriteStateAsync();
+            if (stored is not null)
+            {
+                firehose.Publish(stored);
+            }
+
             return null;
         }
         catch (Exception ex) when (StorageFailures.IsTransient(ex))
@@ -243,6 +252,9 @@ public sealed partial class ConversationGrain
 
     private GroupInfo Info() => new(ConversationId, state.State.Name ?? "", state.State.OwnerId ?? "", state.State.Announcement,
         state.State.Members.Count, state.State.CreatedAt);
+
+    private FirehoseEvent GroupEvent(string type, string actorId, GroupEventData data) =>
+        FirehoseEvents.GroupChanged(type, ConversationId, actorId, data with { MemberCount = state.State.Members.Count }, clock.UtcNow);
 
     private GroupResult Ok() => new(AccessStatus.Ok, Info());
 }

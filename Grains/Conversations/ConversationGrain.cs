@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Im.Events;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.Storage;
@@ -15,6 +16,7 @@ public sealed partial class ConversationGrain(
     [PersistentState("conversation", StorageNames.Grains)] IPersistentState<ConversationState> state,
     IMessageLog log,
     IConversationIndexStore index,
+    IEventFirehose firehose,
     IOptions<ConversationOptions> options,
     ImClock clock,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain
@@ -274,6 +276,9 @@ public sealed partial class ConversationGrain(
                 _recent.Replace(superseded with { Content = null, State = MessageState.Collapsed });
             }
         }
+
+        // Stored: other systems hear of it (enqueued only; Redis is never waited for).
+        firehose.Publish(FirehoseEvents.MessageSent(message));
 
         // Fan-out is one-way: the ack does not wait for members, and a member that misses this catches up from the log.
         foreach (var member in ImmediateRecipients(message.SenderId))

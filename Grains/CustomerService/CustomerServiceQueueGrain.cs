@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Im.Accounts;
 using Orleans.Im.Conversations;
+using Orleans.Im.Events;
 using Orleans.Im.Messages;
 using Orleans.Im.Users;
 
@@ -17,6 +18,7 @@ public sealed partial class CustomerServiceQueueGrain(
     [PersistentState("csqueue", StorageNames.Grains)] IPersistentState<CustomerServiceQueueState> state,
     IOptions<CustomerServiceOptions> options,
     ImClock clock,
+    IEventFirehose firehose,
     ILogger<CustomerServiceQueueGrain> logger) : Grain, ICustomerServiceQueueGrain, IRemindable
 {
     /// <summary>The durable reminder that checks timeouts while any session is assigned.</summary>
@@ -184,6 +186,8 @@ public sealed partial class CustomerServiceQueueGrain(
 
         await SaveAsync();
         LogRated(logger, ShopId, closed.SessionId, score);
+        firehose.Publish(FirehoseEvents.CustomerService("cs.rated", GrainKeys.CustomerService(ShopId, userId),
+            new CustomerServiceEventData(closed.SessionId, ShopId, userId, closed.AgentId, Score: score), clock.UtcNow));
         await NoticeAsync(userId, CustomerServiceNotices.Rated, $"Thank you for rating us {score} of {CustomerServiceLimits.MaxRating}.",
             new Dictionary<string, object?> { ["score"] = score, ["sessionId"] = closed.SessionId });
         return AccessStatus.Ok;
@@ -261,6 +265,7 @@ public sealed partial class CustomerServiceQueueGrain(
         S.Waiting.Add(userId);
         LogOpened(logger, ShopId, session.SessionId, userId);
         await SaveAsync();
+        PublishSession("cs.queued", session, position: S.Waiting.IndexOf(userId) + 1);
         await DispatchAsync();
         // The robot covering the wait answers in its own words; the fixed text is for when nobody can.
         if (session.AgentId is null && session.RobotId is null && !S.Agents.Values.Any(a => a.Online))
@@ -454,6 +459,7 @@ public sealed partial class CustomerServiceQueueGrain(
     private async Task AssignAsync(SessionRecord session, AgentRecord agent)
     {
         var now = clock.UtcNow;
+        var previous = session.AgentId;
         S.Waiting.Remove(session.UserId);
         session.AgentId = agent.AgentId;
         session.AssignedAt = now;
@@ -471,6 +477,7 @@ public sealed partial class CustomerServiceQueueGrain(
         var name = S.Settings.ShowAgentName ? agent.DisplayName : null;
 
         LogAssigned(logger, ShopId, session.SessionId, agent.AgentId);
+        PublishSession(previous is null ? "cs.assigned" : "cs.transferred", session, fromAgentId: previous);
         await NoticeAsync(session.UserId, CustomerServiceNotices.Assigned,
             name is null ? "You are now talking to our service team." : $"You are now talking to {name}.",
             name is null ? null : new Dictionary<string, object?> { ["agentName"] = name });
@@ -479,6 +486,7 @@ public sealed partial class CustomerServiceQueueGrain(
     /// <summary>Takes a session from its agent and puts it back in the queue.</summary>
     private async Task RequeueAsync(SessionRecord session, bool atHead)
     {
+        var previous = session.AgentId;
         session.AgentId = null;
         session.RobotId = null;
         session.AssignedAt = null;
@@ -494,6 +502,7 @@ public sealed partial class CustomerServiceQueueGrain(
         }
 
         await HandOverAsync(session);
+        PublishSession("cs.requeued", session, fromAgentId: previous, position: S.Waiting.IndexOf(session.UserId) + 1);
     }
 
     /// <summary>
@@ -571,6 +580,7 @@ public sealed partial class CustomerServiceQueueGrain(
         S.Unrated[session.UserId] = new ClosedSession(session.SessionId, session.AgentId, clock.UtcNow);
         await SaveAsync();
         LogClosed(logger, ShopId, session.SessionId, reason);
+        PublishSession("cs.closed", session, reason: reason);
         if (session.AnswererId is not null)
         {
             await Conversation(session.UserId).SetCustomerServiceAgentAsync(null, null, 0);
@@ -699,6 +709,11 @@ public sealed partial class CustomerServiceQueueGrain(
     private IConversationGrain Conversation(string userId) => GrainFactory.GetGrain<IConversationGrain>(GrainKeys.CustomerService(ShopId, userId));
 
     private Task SaveAsync() => state.WriteStateAsync();
+
+    /// <summary>Tells other systems (firehose) what happened to a session, after the queue's state holds it.</summary>
+    private void PublishSession(string type, SessionRecord session, string? fromAgentId = null, string? reason = null, int? position = null) =>
+        firehose.Publish(FirehoseEvents.CustomerService(type, GrainKeys.CustomerService(ShopId, session.UserId),
+            new CustomerServiceEventData(session.SessionId, ShopId, session.UserId, session.AgentId, fromAgentId, reason, position), clock.UtcNow));
 
     private static DateTimeOffset Latest(DateTimeOffset a, DateTimeOffset? b, DateTimeOffset? c)
     {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Im.Conversations;
+using Orleans.Im.Events;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
 using Orleans.Im.Storage;
@@ -17,6 +18,7 @@ public sealed partial class UserGrain(
     IConversationIndexStore indexStore,
     IMessageLog log,
     IUserEventPublisher publisher,
+    IEventFirehose firehose,
     IOptions<UserOptions> options,
     ImClock clock,
     ILogger<UserGrain> logger) : Grain, IUserGrain
@@ -28,6 +30,9 @@ public sealed partial class UserGrain(
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _offlineTimer;
     private PresenceStatus _announced = PresenceStatus.Offline;
+
+    /// <summary>Chat rooms the user is in: rooms are not stored, so neither is this.</summary>
+    private readonly HashSet<string> _rooms = new(StringComparer.Ordinal);
 
     private string UserId => this.GetPrimaryKeyString();
 
@@ -275,6 +280,7 @@ public sealed partial class UserGrain(
             state.State.LastSeen = clock.UtcNow;
             await state.WriteStateAsync();
             TellWatchingShops(online: false);
+            LeaveRooms();
             await AnnouncePresenceAsync();
         }
         finally
@@ -294,6 +300,30 @@ public sealed partial class UserGrain(
         return _announced != PresenceStatus.Offline;
     }
 
+    public Task OnRoomJoinedAsync(string roomId, bool joined)
+    {
+        if (joined)
+        {
+            _rooms.Add(roomId);
+        }
+        else
+        {
+            _rooms.Remove(roomId);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void LeaveRooms()
+    {
+        foreach (var roomId in _rooms)
+        {
+            GrainFactory.GetGrain<Rooms.IRoomGrain>(roomId).OnMemberOfflineAsync(UserId).Ignore();
+        }
+
+        _rooms.Clear();
+    }
+
     /// <summary>Customer service: the queues of the shops this agent works for follow the agent's presence.</summary>
     private void TellWatchingShops(bool online)
     {
@@ -306,6 +336,8 @@ public sealed partial class UserGrain(
         /// <summary>Tells the user's friends and the members of the user's small groups, when the user shares presence.</summary>
     private async Task AnnouncePresenceAsync()
     {
+        // Business systems (customer service, statistics) hear every announced change; sharing is about other users.
+        firehose.Publish(FirehoseEvents.PresenceChanged(UserId, new PresenceEventData(_announced, state.State.LastSeen, _devices.Count), clock.UtcNow));
         if (!state.State.SharePresence)
         {
             return;

@@ -47,6 +47,7 @@ public sealed class CustomerServiceClusterFixture : IAsyncLifetime
         {
             silo.Services.AddSingleton(dataSource);
             silo.Services.AddImGrains();
+            silo.Services.AddImFirehose(o => o.Redis = TestServices.RedisConnectionString);
             silo.Services.Configure<UserOptions>(o => o.PresenceGrace = PresenceGrace);
             silo.Services.Configure<CustomerServiceOptions>(o => o.TimeoutCheckPeriod = TimeoutCheckPeriod);
             silo.Services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeoutCheckPeriod);

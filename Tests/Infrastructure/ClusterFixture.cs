@@ -40,6 +40,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.AddSingleton(DataSource);
             silo.Services.AddSingleton(new ImClock(Time));
             silo.Services.AddImGrains();
+            // The real firehose publisher, on the test Redis: cluster tests read the streams back.
+            silo.Services.AddImFirehose(o => o.Redis = TestServices.RedisConnectionString);
             silo.Services.Configure<ConversationOptions>(o =>
             {
                 o.LargeGroupThreshold = LargeGroupThreshold;

@@ -17,15 +17,18 @@ public sealed class SiloCluster : IAsyncDisposable
     private readonly List<HostProcess> _processes = []; // silos and edge hosts
     private readonly List<IHost> _clients = [];
 
-    public SiloCluster(string purpose)
+    /// <param name="purpose">Names the cluster id (unique per instance).</param>
+    /// <param name="serviceId">Grain state is keyed by it; a test that must not see state of earlier runs passes its own.</param>
+    public SiloCluster(string purpose, string? serviceId = null)
     {
         ClusterId = TestServices.NewClusterId(purpose);
+        ServiceId = serviceId ?? "orleans-im-test";
     }
 
     public string ClusterId { get; }
 
     /// <summary>Service id shared by every silo: grain state is keyed by it, so restarts see the same state.</summary>
-    public string ServiceId { get; } = "orleans-im-test";
+    public string ServiceId { get; }
 
     /// <summary>Starts a silo on the given (or fresh) ports and waits until it is an active member.</summary>
     public async Task<RunningSilo> StartSiloAsync(SiloEndpoints? endpoints = null, IReadOnlyDictionary<string, string>? settings = null)

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace Orleans.Im.Firehose;
+
+public sealed partial class FirehoseConsumer
+{
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Firehose group {Group}/{Consumer}: resuming {Count} unacknowledged entries of {Stream}")]
+        public static partial void ResumingPending(ILogger logger, string group, string consumer, int count, string stream);
+
+        [LoggerMessage(2, LogLevel.Warning, "Firehose group {Group}/{Consumer}: claimed {Count} entries of {Stream} left by a consumer that went away")]
+        public static partial void Claimed(ILogger logger, string group, string consumer, int count, string stream);
+
+        [LoggerMessage(3, LogLevel.Warning, "Firehose: entry {EntryId} of {Stream} is not a firehose event; acknowledged and skipped")]
+        public static partial void Malformed(ILogger logger, string stream, string entryId);
+    }
+}

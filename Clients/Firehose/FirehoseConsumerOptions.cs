@@ -1,0 +1,46 @@
+using Orleans.Im.Events;
+
+namespace Orleans.Im.Firehose;
+
+/// <summary>What a <see cref="FirehoseConsumer"/> reads and as whom.</summary>
+public sealed class FirehoseConsumerOptions
+{
+    /// <summary>
+    /// The consumer group: every group sees every event once; consumers of one group share the work. Its position is
+    /// kept by Redis, so a restarted consumer resumes where the group is.
+    /// </summary>
+    public required string Group { get; init; }
+
+    /// <summary>This consumer's name within the group; keep it stable across restarts so it gets back what it held.</summary>
+    public required string Consumer { get; init; }
+
+    /// <summary>The event classes (streams) to read.</summary>
+    public IReadOnlyList<EventClass> Classes { get; init; } = [EventClass.Message];
+
+    /// <summary>Where a new group starts.</summary>
+    public FirehoseStart Start { get; init; } = FirehoseStart.NewEvents;
+
+    /// <summary>
+    /// When set, a new group starts at the first event appended at or after this time (stream entry ids are Redis server
+    /// times), instead of <see cref="Start"/>; e.g. a webhook's registration time.
+    /// </summary>
+    public DateTimeOffset? StartAt { get; init; }
+
+    /// <summary>Entries read per stream per round trip.</summary>
+    public int BatchSize { get; init; } = 200;
+
+    /// <summary>The longest pause between polls when nothing is new (Redis Streams are polled: the client is multiplexed).</summary>
+    public TimeSpan MaxIdleDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// Entries another consumer of the group took but has not acknowledged for this long are claimed by this one
+    /// (that consumer is presumed gone). Zero turns claiming off.
+    /// </summary>
+    public TimeSpan ClaimAfter { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How many recent event ids are remembered to drop duplicates (a publisher retry after a lost reply, or a replay
+    /// of a range this consumer has just seen).
+    /// </summary>
+    public int DuplicateWindow { get; init; } = 20_000;
+}

@@ -1,0 +1,205 @@
+using System.Collections.Immutable;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using Orleans.Im.EdgeHost.Sessions;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Rooms;
+using Orleans.Im.Streams;
+using Orleans.Im.Users;
+using Orleans.Streams;
+
+namespace Orleans.Im.EdgeHost.Rooms;
+
+/// <summary>
+/// The edge side of chat rooms: which devices here joined which room, and one subscription to this edge's stream on
+/// which rooms send their messages once for all of them (the room grain never calls per member).
+/// </summary>
+public sealed partial class RoomFanout : IDisposable
+{
+    /// <summary>The meter of the rooms' instruments (exported on <c>/metrics</c>).</summary>
+    public const string MeterName = "Orleans.Im.Rooms";
+
+    private readonly Dictionary<string, ImmutableList<RoomDevice>> _rooms = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+    private readonly SemaphoreSlim _subscribing = new(1, 1);
+    private StreamSubscriptionHandle<RoomDelivery>? _subscription;
+    private readonly IClusterClient _client;
+    private readonly IOptions<EdgeOptions> _options;
+    private readonly ILogger<RoomFanout> _logger;
+    private readonly Counter<long> _deliveries;
+    private readonly Counter<long> _batches;
+    private long _delivered;
+
+    public RoomFanout(IClusterClient client, IOptions<EdgeOptions> options, IMeterFactory meters, ILogger<RoomFanout> logger)
+    {
+        _client = client;
+        _options = options;
+        _logger = logger;
+        var meter = meters.Create(MeterName);
+        meter.CreateObservableGauge("im_edge_rooms", () => RoomCount, "{room}", "Chat rooms with at least one device on this edge host.");
+        _deliveries = meter.CreateCounter<long>("im_edge_room_deliveries_total", "{message}", "Room messages handed to devices on this edge host.");
+        _batches = meter.CreateCounter<long>("im_edge_room_batches_total", "{batch}", "Room deliveries received from room grains (one per room per round, for all devices here).");
+    }
+
+    /// <summary>Rooms with at least one device here.</summary>
+    public int RoomCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rooms.Count;
+            }
+        }
+    }
+
+    /// <summary>Room messages handed to devices here so far (one per device per message).</summary>
+    public long Delivered => Interlocked.Read(ref _delivered);
+
+    private string EdgeId => _options.Value.EdgeId;
+
+    /// <summary>Joins the device's user to the room and routes the room's messages to the device.</summary>
+    public async Task<RoomJoinResult> JoinAsync(string roomId, string userId, IPushTarget target)
+    {
+        await EnsureSubscribedAsync();
+        // Listed before the grain hears of it, so no message sent right after the join can pass this device by.
+        var device = new RoomDevice(userId, target);
+        Update(roomId, devices => devices.Contains(device) ? devices : devices.Add(device));
+        RoomJoinResult result;
+        try
+        {
+            result = await Room(roomId).JoinAsync(userId, EdgeId);
+        }
+        catch
+        {
+            Forget(roomId, d => d == device);
+            throw;
+        }
+
+        if (result.Status != AccessStatus.Ok)
+        {
+            Forget(roomId, d => d == device);
+            return result;
+        }
+
+        // The user grain makes the user leave the room when they go offline.
+        _client.GetGrain<IUserGrain>(userId).OnRoomJoinedAsync(roomId, true).Ignore();
+        return result;
+    }
+
+    /// <summary>The user leaves the room (all their devices, here and elsewhere).</summary>
+    public async Task<AccessStatus> LeaveAsync(string roomId, string userId)
+    {
+        var status = await Room(roomId).LeaveAsync(userId);
+        Forget(roomId, d => d.UserId == userId);
+        _client.GetGrain<IUserGrain>(userId).OnRoomJoinedAsync(roomId, false).Ignore();
+        return status;
+    }
+
+    /// <summary>A device's connection ended: it gets no more room messages (its user stays a member until offline).</summary>
+    public void Forget(IPushTarget target)
+    {
+        List<string> rooms;
+        lock (_lock)
+        {
+            rooms = _rooms.Where(r => r.Value.Any(d => d.Target == target)).Select(r => r.Key).ToList();
+        }
+
+        foreach (var roomId in rooms)
+        {
+            Forget(roomId, d => d.Target == target);
+        }
+    }
+
+    private void Forget(string roomId, Func<RoomDevice, bool> which)
+    {
+        if (Update(roomId, devices => devices.RemoveAll(d => which(d))))
+        {
+            // The last device here left: the room stops sending to this edge.
+            Room(roomId).DetachEdgeAsync(EdgeId).Ignore();
+        }
+    }
+
+    /// <summary>Changes a room's devices; true when the room has none left here.</summary>
+    private bool Update(string roomId, Func<ImmutableList<RoomDevice>, ImmutableList<RoomDevice>> change)
+    {
+        lock (_lock)
+        {
+            var before = _rooms.GetValueOrDefault(roomId, []);
+            var after = change(before);
+            if (after.IsEmpty)
+            {
+                _rooms.Remove(roomId);
+                return !before.IsEmpty;
+            }
+
+            _rooms[roomId] = after;
+            return false;
+        }
+    }
+
+    private async Task EnsureSubscribedAsync()
+    {
+        if (_subscription is not null)
+        {
+            return;
+        }
+
+        await _subscribing.WaitAsync();
+        try
+        {
+            _subscription ??= await _client.GetStreamProvider(StreamNames.Provider)
+                .GetStream<RoomDelivery>(StreamId.Create(StreamNames.EdgeNamespace, EdgeId))
+                .SubscribeAsync((delivery, _) => Deliver(delivery));
+        }
+        finally
+        {
+            _subscribing.Release();
+        }
+    }
+
+    private Task Deliver(RoomDelivery delivery)
+    {
+        ImmutableList<RoomDevice>? devices;
+        lock (_lock)
+        {
+            devices = _rooms.GetValueOrDefault(delivery.RoomId);
+        }
+
+        if (devices is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        long handed = 0;
+        foreach (var device in devices)
+        {
+            // A device is not echoed what it sent itself: its ack told it.
+            var events = delivery.Messages
+                .Where(m => m.SenderId != device.UserId || m.SenderDeviceId != device.Target.DeviceId)
+                .Select(m => (UserEvent)new MessageEvent(m))
+                .ToArray();
+            if (events.Length > 0)
+            {
+                device.Target.Push(new UserEventBatch(device.UserId, events));
+                handed += events.Length;
+            }
+        }
+
+        Interlocked.Add(ref _delivered, handed);
+        _deliveries.Add(handed);
+        _batches.Add(1);
+        LogDelivered(_logger, delivery.RoomId, delivery.Messages.Length, devices.Count);
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _subscribing.Dispose();
+
+    private IRoomGrain Room(string roomId) => _client.GetGrain<IRoomGrain>(roomId);
+
+    [LoggerMessage(1, LogLevel.Debug, "Room {RoomId}: {Messages} messages to {Devices} devices")]
+    private static partial void LogDelivered(ILogger logger, string roomId, int messages, int devices);
+
+    private sealed record RoomDevice(string UserId, IPushTarget Target);
+}

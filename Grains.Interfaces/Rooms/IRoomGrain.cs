@@ -1,0 +1,43 @@
+using Orleans.Concurrency;
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.Rooms;
+
+/// <summary>
+/// A chat room (key <c>room:{id}</c>): anyone may join; messages go to the members connected now and are never stored;
+/// the last few are held in memory for those who join late. Members join through an edge host, which then receives the
+/// room's messages once for all its devices in the room. A member whose user goes offline leaves after the presence grace.
+/// </summary>
+[Alias("im.IRoomGrain")]
+public interface IRoomGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Adds the user (again: joining twice is fine) and, when <paramref name="edgeId"/> is given, makes sure that edge host
+    /// receives the room's messages. Answers the member count and the recent messages.
+    /// </summary>
+    [Alias("Join")]
+    Task<RoomJoinResult> JoinAsync(string userId, string? edgeId);
+
+    /// <summary>The user leaves; <see cref="AccessStatus.NotFound"/> when not a member.</summary>
+    [Alias("Leave")]
+    Task<AccessStatus> LeaveAsync(string userId);
+
+    /// <summary>
+    /// Sends to the room (members only). The ack carries a room-local seq that orders the room's messages; it is not
+    /// durable and restarts when the room is reactivated.
+    /// </summary>
+    [Alias("Send")]
+    Task<SendResult> SendAsync(SendRequest request);
+
+    /// <summary>The member count and more.</summary>
+    [Alias("GetInfo"), ReadOnly]
+    Task<RoomInfo> GetInfoAsync();
+
+    /// <summary>An edge host has no device in the room any more: stop sending it the room's messages.</summary>
+    [Alias("DetachEdge"), OneWay]
+    Task DetachEdgeAsync(string edgeId);
+
+    /// <summary>The user went offline (after the presence grace): they leave the room.</summary>
+    [Alias("OnMemberOffline"), OneWay]
+    Task OnMemberOfflineAsync(string userId);
+}

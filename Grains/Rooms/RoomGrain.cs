@@ -1,0 +1,186 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Streams;
+
+namespace Orleans.Im.Rooms;
+
+/// <summary>
+/// A chat room (see <see cref="IRoomGrain"/>). Nothing here is stored: members, edges and the last messages live in
+/// memory, which is what a room is for (many members, messages that matter now). Fan-out is per edge host, not per
+/// member: each message goes once to each edge host with devices in the room, and messages that arrive while a
+/// delivery is under way go out together in the next one.
+/// </summary>
+public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clock, ILogger<RoomGrain> logger) : Grain, IRoomGrain
+{
+    /// <summary>How long an occupied room is kept from idle collection; renewed by every join.</summary>
+    private static readonly TimeSpan OccupiedKeepAlive = TimeSpan.FromDays(30);
+
+    private readonly RoomOptions _options = options.Value;
+    private readonly HashSet<string> _members = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _edges = new(StringComparer.Ordinal);
+    private readonly Queue<ChatMessage> _recent = new();
+    private readonly List<ChatMessage> _outbox = [];
+    private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
+    private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
+    private Task? _delivering;
+    private long _lastSeq;
+
+    private string RoomId => this.GetPrimaryKeyString();
+
+    public Task<RoomJoinResult> JoinAsync(string userId, string? edgeId)
+    {
+        if (!GrainKeys.IsValidUserId(userId) || (edgeId is not null && edgeId.Length == 0) || !IsRoom())
+        {
+            return Task.FromResult(new RoomJoinResult(AccessStatus.Invalid, _members.Count, []));
+        }
+
+        if (!_members.Contains(userId) && _members.Count >= _options.MaxMembers)
+        {
+            return Task.FromResult(new RoomJoinResult(AccessStatus.NotAllowed, _members.Count, []));
+        }
+
+        _members.Add(userId);
+        KeepWhileOccupied();
+        if (edgeId is not null)
+        {
+            _edges.Add(edgeId);
+        }
+
+        return Task.FromResult(new RoomJoinResult(AccessStatus.Ok, _members.Count, [.. _recent]));
+    }
+
+    public Task<AccessStatus> LeaveAsync(string userId)
+    {
+        var left = _members.Remove(userId);
+        KeepWhileOccupied();
+        return Task.FromResult(left ? AccessStatus.Ok : AccessStatus.NotFound);
+    }
+
+    public Task OnMemberOfflineAsync(string userId)
+    {
+        if (_members.Remove(userId))
+        {
+            KeepWhileOccupied();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task DetachEdgeAsync(string edgeId)
+    {
+        _edges.Remove(edgeId);
+        return Task.CompletedTask;
+    }
+
+    public Task<RoomInfo> GetInfoAsync() => Task.FromResult(new RoomInfo(RoomId, _members.Count, _edges.Count, _lastSeq));
+
+    public Task<SendResult> SendAsync(SendRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!_members.Contains(request.SenderId))
+        {
+            return Refused(SendStatus.NoAccess, "join the room first");
+        }
+
+        if (string.IsNullOrEmpty(request.ClientMsgId) || request.ClientMsgId.Length > MessageLimits.MaxClientMsgIdLength)
+        {
+            return Refused(SendStatus.Invalid, $"clientMsgId must be 1-{MessageLimits.MaxClientMsgIdLength} characters");
+        }
+
+        if (MessageValidator.Validate(request.Content) is { } refusal)
+        {
+            return Refused(refusal.Status, refusal.Error);
+        }
+
+        if (_clientMsgIds.TryGet(request.SenderId, request.ClientMsgId, out var original))
+        {
+            return Task.FromResult(new SendResult(SendStatus.Duplicate, original.Seq, original.Time));
+        }
+
+        var now = clock.UtcNow;
+        if (!RateLimiterFor(request.SenderId).TryAcquire(now))
+        {
+            return Refused(SendStatus.RateLimited, "sending too fast");
+        }
+
+        // Room messages are instant: pushed to whoever is here, never logged; the seq only orders them.
+        var message = new ChatMessage(RoomId, ++_lastSeq, request.SenderId, request.SenderDeviceId, request.ClientMsgId,
+            MessageClass.Instant, request.Content, now);
+        _clientMsgIds.Remember(request.SenderId, request.ClientMsgId, message.Seq, now);
+        _recent.Enqueue(message);
+        while (_recent.Count > _options.RecentMessages)
+        {
+            _recent.Dequeue();
+        }
+
+        _outbox.Add(message);
+        // The ack does not wait for delivery: a delivery already under way takes this message in its next round.
+        if (_delivering is null || _delivering.IsCompleted)
+        {
+            _delivering = DeliverAsync();
+        }
+
+        return Task.FromResult(new SendResult(SendStatus.Sent, message.Seq, now));
+    }
+
+    /// <summary>Hands the outbox to every edge host in the room, round after round, until it stays empty.</summary>
+    private async Task DeliverAsync()
+    {
+        // Sends already queued for this room run first and join this round.
+        await Task.Yield();
+        var provider = this.GetStreamProvider(StreamNames.Provider);
+        while (_outbox.Count > 0)
+        {
+            var delivery = new RoomDelivery(RoomId, [.. _outbox]);
+            _outbox.Clear();
+            await Task.WhenAll(_edges.ToArray().Select(async edgeId =>
+            {
+                try
+                {
+                    await provider.GetStream<RoomDelivery>(StreamId.Create(StreamNames.EdgeNamespace, edgeId)).OnNextAsync(delivery);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Boundary: rooms are best effort; one edge's trouble must not hold up the others.
+                    LogDeliveryFailed(logger, RoomId, edgeId, ex.Message);
+                }
+            }));
+        }
+    }
+
+    /// <summary>
+    /// Members live only in this activation: keep it while anyone is in the room (idle collection would empty the room),
+    /// and let it go once the room is empty.
+    /// </summary>
+    private void KeepWhileOccupied()
+    {
+        if (_members.Count > 0)
+        {
+            DelayDeactivation(OccupiedKeepAlive);
+        }
+        else
+        {
+            DelayDeactivation(TimeSpan.FromTicks(-1));
+        }
+    }
+
+    private bool IsRoom() => GrainKeys.TryParseConversation(RoomId, out var address) && address.Kind == ConversationKind.Room;
+
+    private SendRateLimiter RateLimiterFor(string senderId)
+    {
+        if (!_rates.TryGetValue(senderId, out var limiter))
+        {
+            limiter = new SendRateLimiter(_options.SendRatePerSecond, _options.SendBurst);
+            _rates[senderId] = limiter;
+        }
+
+        return limiter;
+    }
+
+    private static Task<SendResult> Refused(SendStatus status, string error) => Task.FromResult(SendResult.Refused(status, error));
+
+    [LoggerMessage(1, LogLevel.Warning, "Room {RoomId}: delivery to edge {EdgeId} failed: {Reason}")]
+    private static partial void LogDeliveryFailed(ILogger logger, string roomId, string edgeId, string reason);
+}

@@ -1,0 +1,21 @@
+namespace Orleans.Im.Rooms;
+
+/// <summary>Chat rooms. Bound from <c>IM:Rooms</c> (environment: <c>IM__Rooms__…</c>).</summary>
+public sealed class RoomOptions
+{
+    public const string Section = "IM:Rooms";
+
+    /// <summary>Messages held in memory for members who join late.</summary>
+    public int RecentMessages { get; set; } = 50;
+
+    /// <summary>The most members a room may have.</summary>
+    public int MaxMembers { get; set; } = 100_000;
+
+    /// <summary>Sends per member per second in a room (and the burst allowed).</summary>
+    public double SendRatePerSecond { get; set; } = 5;
+
+    public int SendBurst { get; set; } = 10;
+
+    /// <summary>Client message ids remembered per room, so a retried send is not shown twice.</summary>
+    public int DedupWindowSize { get; set; } = 2_000;
+}

@@ -1,0 +1,62 @@
+using System.Security.Cryptography;
+using Orleans.Im.Events;
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.Webhooks;
+
+/// <summary>The deployment's webhook registrations (see <see cref="IWebhookRegistryGrain"/>).</summary>
+public sealed class WebhookRegistryGrain(
+    [PersistentState("webhooks", StorageNames.Grains)] IPersistentState<WebhookRegistryState> state,
+    ImClock clock) : Grain, IWebhookRegistryGrain
+{
+    private const int GeneratedSecretBytes = 32;
+
+    public async Task<WebhookRegistrationResult> RegisterAsync(string url, EventClass[] classes, string? secret, string? description)
+    {
+        if (Validate(url, classes, secret, description) is { } error)
+        {
+            return new WebhookRegistrationResult(AccessStatus.Invalid, null, error);
+        }
+
+        if (state.State.Webhooks.Count >= WebhookLimits.MaxWebhooks)
+        {
+            return new WebhookRegistrationResult(AccessStatus.NotAllowed, null, $"at most {WebhookLimits.MaxWebhooks} webhooks");
+        }
+
+        var registration = new WebhookRegistration(
+            Guid.NewGuid().ToString("N"),
+            url,
+            [.. classes.Distinct().Order()],
+            secret ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(GeneratedSecretBytes)),
+            clock.UtcNow,
+            description);
+        state.State.Webhooks.Add(registration);
+        await state.WriteStateAsync();
+        return new WebhookRegistrationResult(AccessStatus.Ok, registration);
+    }
+
+    public async Task<bool> RemoveAsync(string id)
+    {
+        if (state.State.Webhooks.RemoveAll(w => w.Id == id) == 0)
+        {
+            return false;
+        }
+
+        await state.WriteStateAsync();
+        return true;
+    }
+
+    public Task<WebhookRegistration[]> ListAsync() => Task.FromResult(state.State.Webhooks.ToArray());
+
+    private static string? Validate(string url, EventClass[] classes, string? secret, string? description) =>
+        url is null || url.Length > WebhookLimits.MaxUrlLength
+            || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+            ? $"url must be an absolute http or https URL of at most {WebhookLimits.MaxUrlLength} characters"
+        : classes is not { Length: > 0 } || classes.Any(c => !Enum.IsDefined(c))
+            ? "name at least one event class"
+        : secret is not null && (secret.Length < WebhookLimits.MinSecretLength || secret.Length > WebhookLimits.MaxSecretLength)
+            ? $"a secret has {WebhookLimits.MinSecretLength}-{WebhookLimits.MaxSecretLength} characters (or leave it out to get one)"
+        : description is { Length: > WebhookLimits.MaxDescriptionLength }
+            ? $"a description has at most {WebhookLimits.MaxDescriptionLength} characters"
+        : null;
+}

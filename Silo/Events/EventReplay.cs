@@ -1,0 +1,126 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orleans.Im.Events;
+using Orleans.Im.Messages;
+using Orleans.Im.Silo.Storage;
+
+namespace Orleans.Im.Silo.Events;
+
+/// <summary>
+/// <c>Silo replay-events</c>: re-publishes stored messages from the log (the truth) to the firehose, through the same
+/// publisher the silo uses — e.g. after Redis lost data, or the buffer overflowed during a long Redis outage.
+/// </summary>
+public static class EventReplay
+{
+    /// <summary>The command's name on the silo's command line.</summary>
+    public const string CommandName = "replay-events";
+
+    private const int PageSize = 500;
+
+    /// <summary>Runs the command; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(IReadOnlyList<string> args)
+    {
+        var range = ReplayRange.Parse(args, out var error);
+        if (range is null)
+        {
+            await Console.Error.WriteLineAsync(error + "\n" + ReplayRange.Usage);
+            return 2;
+        }
+
+        var builder = Host.CreateApplicationBuilder();
+        var configuration = builder.Configuration;
+        var dataSource = NpgsqlDataSource.Create(configuration.GetRequiredSetting("IM:Postgres:ConnectionString"));
+        builder.Services.AddSingleton(dataSource);
+        builder.Services.AddImFirehose(o =>
+        {
+            configuration.GetSection(FirehoseOptions.Section).Bind(o);
+            o.Enabled = true;
+            o.Redis = o.Redis is { Length: > 0 } ? o.Redis : configuration.GetRequiredSetting("IM:Redis:ConnectionString");
+        });
+        using var host = builder.Build();
+        var publisher = host.Services.GetRequiredService<RedisFirehosePublisher>();
+        var options = host.Services.GetRequiredService<IOptions<FirehoseOptions>>().Value;
+        await host.StartAsync();
+        var log = new PostgresMessageLog(dataSource, new GroupCommitOptions());
+        await using (log)
+        {
+            var conversations = range.ConversationId is { } one ? [one] : await ConversationsInAsync(dataSource, range);
+            long published = 0;
+            foreach (var conversationId in conversations)
+            {
+                var (from, to) = range.ConversationId is null ? await SeqsInAsync(dataSource, conversationId, range) : (range.FromSeq, range.ToSeq);
+                for (var after = from - 1; after < to;)
+                {
+                    var page = await log.ReadAsync(conversationId, after, to == long.MaxValue ? to : to + 1, PageSize, newest: false);
+                    foreach (var message in page.Where(m => m.Class != MessageClass.Instant))
+                    {
+                        publisher.Publish(FirehoseEvents.MessageSent(message));
+                    }
+
+                    published += page.Count;
+                    // Never more in hand than the buffer holds: the buffer drops the oldest when full.
+                    while (publisher.Backlog > options.BufferCapacity / 2)
+                    {
+                        await Task.Delay(20);
+                    }
+
+                    if (page.Count < PageSize)
+                    {
+                        break;
+                    }
+
+                    after = page[^1].Seq;
+                }
+            }
+
+            var flushed = await WaitFlushedAsync(publisher, options.WriteTimeout * 6);
+            await host.StopAsync();
+            Console.WriteLine($"replayed {published} message events of {conversations.Count} conversations{(flushed ? "" : $"; {publisher.Backlog} NOT written (Redis unavailable)")}");
+            return flushed ? 0 : 1;
+        }
+    }
+
+    private static async Task<bool> WaitFlushedAsync(RedisFirehosePublisher publisher, TimeSpan patience)
+    {
+        var deadline = DateTime.UtcNow + patience;
+        while (publisher.Backlog > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        return publisher.Backlog == 0;
+    }
+
+    /// <summary>Conversations with messages in the time range (a scan of the log: this is an operator's command).</summary>
+    private static async Task<IReadOnlyList<string>> ConversationsInAsync(NpgsqlDataSource dataSource, ReplayRange range)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT DISTINCT conversation_id FROM messages WHERE server_time >= @since AND server_time < @until ORDER BY conversation_id");
+        AddTimes(command, range);
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    private static async Task<(long From, long To)> SeqsInAsync(NpgsqlDataSource dataSource, string conversationId, ReplayRange range)
+    {
+        await using var command = dataSource.CreateCommand(
+            "SELECT min(seq), max(seq) FROM messages WHERE conversation_id = @conversation AND server_time >= @since AND server_time < @until");
+        command.Parameters.AddWithValue("conversation", conversationId);
+        AddTimes(command, range);
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return reader.IsDBNull(0) ? (1, 0) : (reader.GetInt64(0), reader.GetInt64(1));
+    }
+
+    private static void AddTimes(NpgsqlCommand command, ReplayRange range)
+    {
+        command.Parameters.AddWithValue("since", (range.Since ?? DateTimeOffset.MinValue).UtcDateTime);
+        command.Parameters.AddWithValue("until", (range.Until ?? DateTimeOffset.MaxValue).UtcDateTime);
+    }
+}

@@ -1,0 +1,37 @@
+namespace Orleans.Im.Silo.Events;
+
+/// <summary>The event firehose (<c>IM:Events</c>): Redis Streams for other systems; see <c>docs/EVENTS.md</c>.</summary>
+public sealed class FirehoseOptions
+{
+    public const string Section = "IM:Events";
+
+    /// <summary>Off: events are not published at all (counted as dropped). On by default.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The Redis of the firehose; empty: the cluster's Redis (<c>IM:Redis:ConnectionString</c>).</summary>
+    public string? Redis { get; set; }
+
+    /// <summary>
+    /// Each stream is trimmed to about this many entries (Redis trims whole nodes, so a little more is kept). It bounds
+    /// Redis memory and how far back a consumer that was away can resume; older events are replayed from PostgreSQL.
+    /// </summary>
+    public int MaxLength { get; set; } = 1_000_000;
+
+    /// <summary>
+    /// Events held in the silo while Redis cannot take them. When full, the oldest are dropped (and counted): the log
+    /// stays the truth and the replay command re-publishes a range.
+    /// </summary>
+    public int BufferCapacity { get; set; } = 200_000;
+
+    /// <summary>Events written to Redis in one pipelined round trip.</summary>
+    public int BatchSize { get; set; } = 512;
+
+    /// <summary>How long a batch may take before it counts as failed (and is retried).</summary>
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest pause between retries while Redis is down (the pause doubles from 50 ms up to this).</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>On shutdown, how long the silo keeps trying to hand what it holds to Redis.</summary>
+    public TimeSpan FlushOnStop { get; set; } = TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,242 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Events;
+using StackExchange.Redis;
+
+namespace Orleans.Im.Silo.Events;
+
+/// <summary>
+/// The silo's firehose: grains enqueue events (never waiting), and one pump writes them to their Redis streams in
+/// pipelined batches, in the order they were enqueued. While Redis cannot take them they stay in a bounded buffer
+/// (oldest dropped when full, counted) and the pump retries with backoff; the backlog is a metric.
+/// </summary>
+public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFirehose
+{
+    /// <summary>The meter of the firehose's instruments (exported on <c>/metrics</c>).</summary>
+    public const string MeterName = "Orleans.Im.Firehose";
+
+    private static readonly TimeSpan MinRetryDelay = TimeSpan.FromMilliseconds(50);
+
+    private readonly FirehoseOptions _options;
+    private readonly string _redisConfiguration;
+    private readonly ILogger<RedisFirehosePublisher> _logger;
+    private readonly Queue<Pending> _buffer = new();
+    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly Counter<long> _published;
+    private readonly Counter<long> _dropped;
+    private long _nextNumber;
+    private int _wakePending;
+    private int _backlog;
+    private long _droppedSinceLog;
+    private bool _redisDown;
+    private ConnectionMultiplexer? _redis;
+
+    public RedisFirehosePublisher(IOptions<FirehoseOptions> options, IMeterFactory meters, ILogger<RedisFirehosePublisher> logger)
+    {
+        _options = options.Value;
+        _redisConfiguration = _options.Redis ?? throw new InvalidOperationException("IM:Events:Redis is not set");
+        _logger = logger;
+        var meter = meters.Create(MeterName);
+        meter.CreateObservableGauge("im_firehose_backlog", () => Volatile.Read(ref _backlog), "{event}",
+            "Events buffered in this silo that Redis has not taken yet.");
+        _published = meter.CreateCounter<long>("im_firehose_published_total", "{event}", "Events written to the firehose streams.");
+        _dropped = meter.CreateCounter<long>("im_firehose_dropped_total", "{event}",
+            "Events dropped because the buffer was full while Redis was unavailable (replay them from PostgreSQL).");
+    }
+
+    /// <summary>Events held, not yet in Redis.</summary>
+    public int Backlog => Volatile.Read(ref _backlog);
+
+    /// <summary>True while the last write to Redis failed.</summary>
+    public bool RedisUnavailable => Volatile.Read(ref _redisDown);
+
+    public void Publish(FirehoseEvent firehoseEvent)
+    {
+        ArgumentNullException.ThrowIfNull(firehoseEvent);
+        if (!_options.Enabled)
+        {
+            return;
+        }
+
+        var dropped = false;
+        lock (_gate)
+        {
+            if (_buffer.Count >= _options.BufferCapacity)
+            {
+                _buffer.Dequeue();
+                dropped = true;
+            }
+
+            _buffer.Enqueue(new Pending(++_nextNumber, firehoseEvent));
+            _backlog = _buffer.Count;
+        }
+
+        if (dropped)
+        {
+            _dropped.Add(1);
+            Interlocked.Increment(ref _droppedSinceLog);
+        }
+
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            _wake.Release();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_options.Enabled)
+        {
+            Log.Disabled(_logger);
+            return;
+        }
+
+        var configuration = ConfigurationOptions.Parse(_redisConfiguration);
+        // Keep reconnecting in the background, and fail commands at once while disconnected rather than queueing
+        // them inside the client: our own buffer is the queue, bounded and measured.
+        configuration.AbortOnConnectFail = false;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        _redis = await ConnectionMultiplexer.ConnectAsync(configuration);
+        try
+        {
+            await PumpAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            await FlushOnStopAsync();
+        }
+    }
+
+    public override void Dispose()
+    {
+        _redis?.Dispose();
+        _wake.Dispose();
+        base.Dispose();
+    }
+
+    private async Task PumpAsync(CancellationToken stoppingToken)
+    {
+        var retryDelay = MinRetryDelay;
+        while (true)
+        {
+            await _wake.WaitAsync(stoppingToken);
+            Volatile.Write(ref _wakePending, 0);
+            while (TakeBatch() is { Length: > 0 } batch)
+            {
+                var written = await WriteAsync(batch);
+                Remove(batch, written);
+                if (written == batch.Length)
+                {
+                    if (_redisDown)
+                    {
+                        _redisDown = false;
+                        Log.RedisBack(_logger, Backlog);
+                    }
+
+                    retryDelay = MinRetryDelay;
+                    continue;
+                }
+
+                if (!_redisDown)
+                {
+                    _redisDown = true;
+                    Log.RedisUnavailable(_logger, Backlog);
+                }
+
+                if (Interlocked.Exchange(ref _droppedSinceLog, 0) is > 0 and var lost)
+                {
+                    Log.Dropped(_logger, lost, _options.BufferCapacity);
+                }
+
+                await Task.Delay(retryDelay, stoppingToken);
+                retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, _options.MaxRetryDelay.Ticks));
+            }
+        }
+    }
+
+    private async Task FlushOnStopAsync()
+    {
+        var deadline = DateTime.UtcNow + _options.FlushOnStop;
+        while (DateTime.UtcNow < deadline && TakeBatch() is { Length: > 0 } batch)
+        {
+            var written = await WriteAsync(batch);
+            Remove(batch, written);
+            if (written < batch.Length)
+            {
+                await Task.Delay(MinRetryDelay);
+            }
+        }
+
+        if (Backlog > 0)
+        {
+            Log.LostOnStop(_logger, Backlog);
+        }
+    }
+
+    private Pending[] TakeBatch()
+    {
+        lock (_gate)
+        {
+            return _buffer.Take(_options.BatchSize).ToArray();
+        }
+    }
+
+    /// <summary>Drops from the buffer the first <paramref name="written"/> events of the batch (unless overflow already did).</summary>
+    private void Remove(Pending[] batch, int written)
+    {
+        if (written == 0)
+        {
+            return;
+        }
+
+        var last = batch[written - 1].Number;
+        lock (_gate)
+        {
+            while (_buffer.Count > 0 && _buffer.Peek().Number <= last)
+            {
+                _buffer.Dequeue();
+            }
+
+            _backlog = _buffer.Count;
+        }
+
+        _published.Add(written);
+    }
+
+    /// <summary>Writes a batch in one pipelined round trip; returns how many leading events Redis took.</summary>
+    private async Task<int> WriteAsync(Pending[] batch)
+    {
+        var database = _redis!.GetDatabase();
+        var pipeline = database.CreateBatch();
+        var adds = new List<Task<RedisValue>>(batch.Length);
+        try
+        {
+            foreach (var pending in batch)
+            {
+                var e = pending.Event;
+                var fields = FirehoseFields.ToFields(e).Select(f => new NameValueEntry(f.Key, f.Value)).ToArray();
+                adds.Add(pipeline.StreamAddAsync(FirehoseStreams.For(e.Class), fields, maxLength: _options.MaxLength, useApproximateMaxLength: true));
+            }
+
+            pipeline.Execute();
+            await Task.WhenAll(adds).WaitAsync(_options.WriteTimeout);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        {
+            // Boundary: Redis is down or slow (while disconnected, commands fail at once, even synchronously); what was
+            // not taken stays buffered and is retried (a retried event keeps its id, so a consumer can tell).
+            Log.WriteFailed(_logger, ex.Message);
+        }
+
+        var taken = 0;
+        while (taken < adds.Count && adds[taken].IsCompletedSuccessfully)
+        {
+            taken++;
+        }
+
+        return taken;
+    }
+
+    private readonly record struct Pending(long Number, FirehoseEvent Event);
+}

@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Events;
+using Orleans.Im.Firehose;
+using Orleans.Im.Webhooks;
+using StackExchange.Redis;
+
+namespace Orleans.Im.Silo.Webhooks;
+
+/// <summary>
+/// Delivers one event to one webhook: signed POSTs, retried with doubling pauses; after the last failed attempt the
+/// event goes to the dead-letter stream with the webhook, the attempts and the last error.
+/// </summary>
+public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<WebhookOptions> options, ImClock clock, ILogger<WebhookSender> logger)
+{
+    /// <summary>The named HTTP client of deliveries (no redirects followed: a receiver answers where it was registered).</summary>
+    public const string HttpClientName = "webhooks";
+
+    private readonly WebhookOptions _options = options.Value;
+
+    /// <summary>
+    /// Returns when the receiver took the event or it was dead-lettered; throws when cancelled or when the dead-letter
+    /// write fails (the event stays unacknowledged in its consumer group and comes back).
+    /// </summary>
+    public async Task DeliverAsync(WebhookRegistration webhook, FirehoseEvent e, IDatabase redis, CancellationToken cancellationToken)
+    {
+        var body = FirehoseJson.Serialize(e);
+        var lastError = "";
+        var delay = _options.FirstRetryDelay;
+        for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
+        {
+            lastError = await TryPostAsync(webhook, e, body, attempt, cancellationToken);
+            if (lastError.Length == 0)
+            {
+                return;
+            }
+
+            Log.AttemptFailed(logger, webhook.Id, e.Id, attempt, lastError);
+            if (attempt < _options.MaxAttempts)
+            {
+                await Task.Delay(delay, cancellationToken);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
+            }
+        }
+
+        var fields = FirehoseFields.ToFields(e)
+            .Select(f => new NameValueEntry(f.Key, f.Value))
+            .Concat([
+                new NameValueEntry("webhook", webhook.Id),
+                new NameValueEntry("url", webhook.Url),
+                new NameValueEntry("attempts", _options.MaxAttempts),
+                new NameValueEntry("error", lastError),
+                new NameValueEntry("failedAt", clock.UtcNow.ToString("O", CultureInfo.InvariantCulture)),
+            ])
+            .ToArray();
+        await redis.StreamAddAsync(FirehoseStreams.DeadLetter, fields, maxLength: _options.DeadLetterMaxLength, useApproximateMaxLength: true);
+        Log.DeadLettered(logger, webhook.Id, e.Id, _options.MaxAttempts, lastError);
+    }
+
+    /// <summary>One attempt; empty on success (2xx), else what went wrong.</summary>
+    private async Task<string> TryPostAsync(WebhookRegistration webhook, FirehoseEvent e, byte[] body, int attempt, CancellationToken cancellationToken)
+    {
+        var timestamp = clock.UtcNow.ToUnixTimeSeconds();
+        using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(webhook.Secret, timestamp, body));
+        request.Headers.Add(WebhookSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+        request.Headers.Add(WebhookSignature.EventIdHeader, e.Id);
+        request.Headers.Add(WebhookSignature.EventTypeHeader, e.Type);
+        request.Headers.Add(WebhookSignature.WebhookIdHeader, webhook.Id);
+        request.Headers.Add(WebhookSignature.AttemptHeader, attempt.ToString(CultureInfo.InvariantCulture));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.RequestTimeout);
+        try
+        {
+            using var response = await http.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            return response.IsSuccessStatusCode ? "" : $"HTTP {(int)response.StatusCode}";
+        }
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // Boundary: the receiver is unreachable or too slow; that is a failed attempt, not our failure.
+            return ex is OperationCanceledException ? $"no answer within {_options.RequestTimeout.TotalSeconds:0.#} s" : ex.Message;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Webhook {WebhookId}: event {EventId} attempt {Attempt} failed: {Error}")]
+        public static partial void AttemptFailed(ILogger logger, string webhookId, string eventId, int attempt, string error);
+
+        [LoggerMessage(2, LogLevel.Warning, "Webhook {WebhookId}: event {EventId} dead-lettered after {Attempts} attempts: {Error}")]
+        public static partial void DeadLettered(ILogger logger, string webhookId, string eventId, int attempts, string error);
+    }
+}

@@ -1,0 +1,167 @@
+using Npgsql;
+using Orleans.Im.Client;
+using Orleans.Im.Protocol.V1;
+using Orleans.Im.Rooms;
+using Orleans.Im.Tests.Infrastructure;
+
+namespace Orleans.Im.Tests.Edge;
+
+/// <summary>
+/// Chat rooms over the real TCP edge: a room of 10,000 members, 2,000 of them connected. A cluster of its own, with
+/// production connection timeouts, because 2,000 clients on a shared test machine must not trip the short ones the
+/// other edge tests use.
+/// </summary>
+[Trait("Category", "Edge")]
+public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
+{
+    private const int Members = 10_000;
+    private const int Connected = 2_000;
+    private const int ConnectConcurrency = 40;
+    private static readonly TimeSpan PresenceGrace = TimeSpan.FromSeconds(2);
+    private readonly SiloCluster _cluster = new("rooms");
+    private readonly List<ImClient> _clients = [];
+    private RunningEdge _edge = null!;
+    private IClusterClient _orleans = null!;
+    private Orleans.Im.EdgeHost.Auth.AccessTokens _tokens = null!;
+    private int _disposed;
+
+    public async Task InitializeAsync()
+    {
+        await _cluster.StartSiloAsync(settings: new Dictionary<string, string>
+        {
+            ["IM__Users__PresenceGrace"] = PresenceGrace.ToString(),
+        });
+        _edge = await _cluster.StartEdgeAsync(new Dictionary<string, string>
+        {
+            ["IM__Edge__UserSendRatePerSecond"] = "100000",
+            ["IM__Edge__UserSendBurst"] = "100000",
+        });
+        _orleans = await _cluster.ConnectClientAsync();
+        _tokens = new(Microsoft.Extensions.Options.Options.Create(new Orleans.Im.EdgeHost.Auth.AuthOptions { SigningKey = _cluster.SigningKey }), TimeProvider.System);
+    }
+
+    async Task IAsyncLifetime.DisposeAsync() => await DisposeAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await Task.WhenAll(_clients.Select(c => c.DisposeAsync().AsTask()));
+        await _cluster.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_message_in_a_room_of_10000_reaches_each_of_the_2000_connected_members_once_and_is_never_stored()
+    {
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var room = _orleans.GetGrain<IRoomGrain>(roomId);
+        var run = Guid.NewGuid().ToString("N")[..8];
+
+        // 8,000 members who are not connected here (joined elsewhere, or through the API).
+        foreach (var chunk in Enumerable.Range(0, Members - Connected).Chunk(500))
+        {
+            var joined = await Task.WhenAll(chunk.Select(i => room.JoinAsync($"away-{run}-{i}", null)));
+            Assert.All(joined, j => Assert.Equal(Messages.AccessStatus.Ok, j.Status));
+        }
+
+        // 2,000 connected over TCP, each joining through the edge.
+        var connected = await ConnectAllAsync(Enumerable.Range(0, Connected).Select(i => $"here-{run}-{i}"));
+        var joins = new List<RoomJoinResponse>();
+        foreach (var chunk in connected.Chunk(ConnectConcurrency * 5))
+        {
+            joins.AddRange(await Task.WhenAll(chunk.Select(c => c.JoinRoomAsync(roomId))));
+        }
+
+        Assert.Equal(Members, (await room.GetInfoAsync()).MemberCount);
+        Assert.Equal(Members, (int)joins.Max(j => j.MemberCount));
+
+        var sender = connected[0];
+        var ack = await sender.SendTextAsync(roomId, "hello, room");
+        Assert.Equal(SendStatus.Sent, ack.Status);
+
+        // Every connected member gets it once (the sender's SDK shows its own copy, made from the ack; the edge does
+        // not echo it to the sending device).
+        var received = await Task.WhenAll(connected.Select(c => c.TakeAsync(1, TimeSpan.FromSeconds(120))));
+        Assert.All(received, r => Assert.Equal((roomId, "hello, room", ack.Seq), (r[0].ConversationId, r[0].Content.Text, r[0].Seq)));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.All(connected, c => Assert.False(c.Messages.TryRead(out var extra), $"a second room message: {extra}"));
+
+        // Not stored: no log rows, no conversation entries.
+        var database = await TestServices.GetMigratedDataSourceAsync();
+        Assert.Equal(0L, await CountAsync(database, "SELECT count(*) FROM messages WHERE conversation_id = $1", roomId));
+        Assert.Equal(0L, await CountAsync(database, "SELECT count(*) FROM user_conversations WHERE conversation_id = $1", roomId));
+
+        // A late joiner sees the last messages.
+        await using var late = await ConnectAsync($"late-{run}");
+        var lateJoin = await late.JoinRoomAsync(roomId);
+        Assert.Equal(["hello, room"], lateJoin.Recent.Select(m => m.Content.Text));
+        Assert.Equal(Members + 1, (int)lateJoin.MemberCount);
+    }
+
+    [Fact]
+    public async Task A_member_who_goes_offline_leaves_the_room_after_the_presence_grace_and_one_who_reconnects_in_time_stays()
+    {
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var room = _orleans.GetGrain<IRoomGrain>(roomId);
+        var stayer = await ConnectAsync(Ids.User("stayer"));
+        await stayer.JoinRoomAsync(roomId);
+        var leaver = await ConnectAsync(Ids.User("leaver"));
+        await leaver.JoinRoomAsync(roomId);
+        Assert.Equal(2, (await room.GetInfoAsync()).MemberCount);
+
+        await leaver.DisposeAsync();
+        var info = await Eventually.ReturnsAsync(room.GetInfoAsync, i => i.MemberCount == 1, PresenceGrace * 5);
+        Assert.Equal(1, info.MemberCount);
+
+        // Messages still reach the one who stayed; a non-member cannot send.
+        var outsider = await ConnectAsync(Ids.User("outsider"));
+        var refused = await outsider.SendTextAsync(roomId, "let me in");
+        Assert.Equal(SendStatus.Refused, refused.Status);
+        var third = await ConnectAsync(Ids.User("third"));
+        await third.JoinRoomAsync(roomId);
+        Assert.Equal(SendStatus.Sent, (await third.SendTextAsync(roomId, "still here?")).Status);
+        Assert.Equal("still here?", (await stayer.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+    }
+
+    private async Task<List<ImClient>> ConnectAllAsync(IEnumerable<string> userIds)
+    {
+        var all = new List<ImClient>();
+        foreach (var chunk in userIds.Chunk(ConnectConcurrency))
+        {
+            all.AddRange(await Task.WhenAll(chunk.Select(ConnectAsync)));
+        }
+
+        return all;
+    }
+
+    private async Task<ImClient> ConnectAsync(string userId)
+    {
+        var client = new ImClient(new ImClientOptions
+        {
+            Port = _edge.Endpoints.TcpPort,
+            TokenProvider = _ => Task.FromResult(_tokens.Issue(userId, "session-" + userId)),
+            DeviceId = "phone",
+            Platform = "test",
+            RequestTimeout = TimeSpan.FromSeconds(60),
+            ReconnectBaseDelay = TimeSpan.FromMilliseconds(200),
+            MaxReconnectDelay = TimeSpan.FromSeconds(2),
+        });
+        lock (_clients)
+        {
+            _clients.Add(client);
+        }
+
+        await client.ConnectAsync();
+        return client;
+    }
+
+    private static async Task<long> CountAsync(NpgsqlDataSource database, string sql, string parameter)
+    {
+        await using var command = database.CreateCommand(sql);
+        command.Parameters.AddWithValue(parameter);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using Orleans.Im.Firehose;
+using Orleans.Im.Silo.Events;
+using Orleans.Im.Tests.Conversations;
+using Orleans.Im.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Orleans.Im.Tests.Events;
+
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Integration")]
+public sealed class EventReplayTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task The_replay_command_republishes_a_seq_range_from_postgres_with_the_original_event_ids()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        for (var i = 1; i <= 30; i++)
+        {
+            await fixture.Client.SendTextAsync(conversationId, i % 3 == 0 ? bob : alice, $"m{i}");
+        }
+
+        using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.RedisConnectionString);
+        // A group created now sees only what is published from now on: the replay.
+        await using var recorder = new FirehoseRecorder(redis, new FirehoseConsumerOptions { Group = Ids.ClientMsgId(), Consumer = "c" }, e => e.ConversationId == conversationId);
+        await recorder.CreateGroupAsync();
+        recorder.Start();
+
+        var (exitCode, output) = await RunSiloCommandAsync(EventReplay.CommandName, "--conversation", conversationId, "--from-seq", "11", "--to-seq", "20");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("replayed 10 message events of 1 conversations", output, StringComparison.Ordinal);
+        var replayed = await recorder.WaitForAsync(k => k.Count >= 10);
+        Assert.Equal(Enumerable.Range(11, 10).Select(i => $"m:{conversationId}:{i}"), replayed.Select(e => e.Id));
+        Assert.Equal(Enumerable.Range(11, 10).Select(i => $"m{i}"), replayed.Select(e => System.Text.Json.JsonDocument.Parse(e.Data).RootElement.GetProperty("content").GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task The_replay_command_refuses_a_range_it_cannot_make_sense_of()
+    {
+        var (exitCode, output) = await RunSiloCommandAsync(EventReplay.CommandName, "--from-seq", "5");
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("--conversation", output, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunSiloCommandAsync(params string[] args)
+    {
+        var assembly = RepositoryPaths.HostAssembly("Silo");
+        var info = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Path.GetDirectoryName(assembly)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add(assembly);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["IM__Postgres__ConnectionString"] = TestServices.PostgresConnectionString;
+        info.Environment["IM__Redis__ConnectionString"] = TestServices.RedisConnectionString;
+        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output + await errors);
+    }
+}

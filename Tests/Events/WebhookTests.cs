@@ -1,0 +1,170 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Orleans.Im.Conversations;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Events;
+using Orleans.Im.Firehose;
+using Orleans.Im.Messages;
+using Orleans.Im.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Orleans.Im.Tests.Events;
+
+/// <summary>Webhooks end to end: registered through the admin API, delivered by the silo, signed; failures dead-lettered.</summary>
+[Trait("Category", "Integration")]
+public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
+{
+    private const int MaxAttempts = 3;
+    private readonly string _apiKey = Guid.NewGuid().ToString("N");
+    private readonly ConcurrentQueue<Delivery> _delivered = new();
+    private readonly ConcurrentQueue<Delivery> _refused = new();
+    // A service id of its own: the registrations of this test are nobody else's.
+    private readonly SiloCluster _cluster = new("webhooks", serviceId: "webhooks-" + Guid.NewGuid().ToString("N"));
+    private RunningEdge _edge = null!;
+    private WebApplication _receiver = null!;
+    private string _receiverUrl = "";
+    private int _disposed;
+
+    public async Task InitializeAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        _receiver = builder.Build();
+        _receiver.MapPost("/ok", async (HttpRequest request) => { _delivered.Enqueue(await Delivery.ReadAsync(request)); return Results.Ok(); });
+        _receiver.MapPost("/fail", async (HttpRequest request) => { _refused.Enqueue(await Delivery.ReadAsync(request)); return Results.StatusCode(500); });
+        await _receiver.StartAsync();
+        _receiverUrl = _receiver.Urls.Single();
+
+        await _cluster.StartSiloAsync(settings: new Dictionary<string, string>
+        {
+            ["IM__Webhooks__MaxAttempts"] = MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["IM__Webhooks__FirstRetryDelay"] = "00:00:00.100",
+            ["IM__Webhooks__RefreshInterval"] = "00:00:00.500",
+        });
+        _edge = await _cluster.StartEdgeAsync(new Dictionary<string, string> { ["IM__Auth__AdminApiKey"] = _apiKey });
+    }
+
+    async Task IAsyncLifetime.DisposeAsync() => await DisposeAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _cluster.DisposeAsync();
+        if (_receiver is not null)
+        {
+            await _receiver.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_receiver_gets_signed_deliveries_and_a_failing_receiver_ends_in_the_dead_letter_stream()
+    {
+        var secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
+        var good = await RegisterAsync(new WebhookBody(_receiverUrl + "/ok", ["message", "recall"], secret, "test receiver"));
+        var failing = await RegisterAsync(new WebhookBody(_receiverUrl + "/fail", ["message"], null, null));
+        Assert.Equal(secret, good.Secret);
+        Assert.True(failing.Secret.Length >= 32, "a secret is generated when none is given");
+        using (var http = Admin())
+        {
+            var listed = await http.GetFromJsonAsync<WebhookView[]>("/api/admin/webhooks");
+            Assert.Equal([good.Id, failing.Id], listed!.Select(w => w.Id));
+            Assert.DoesNotContain(listed!, w => w.Secret.Length > 5);
+        }
+
+        var client = await _cluster.ConnectClientAsync();
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        var conversation = client.GetGrain<IConversationGrain>(conversationId);
+        Assert.Equal(SendStatus.Sent, (await conversation.SendAsync(new SendRequest(alice, null, "w1", MessageContent.FromText("to the webhooks")))).Status);
+        Assert.Equal(SendStatus.Sent, (await conversation.SendAsync(new SendRequest(bob, null, "w2", MessageContent.FromText("and again")))).Status);
+        Assert.Equal(AccessStatus.Ok, await conversation.RecallAsync(bob, 2));
+
+        var ours = await Eventually.ReturnsAsync(() => Task.FromResult(_delivered.Where(d => d.Event?.ConversationId == conversationId).ToList()),
+            d => d.Count >= 3, TimeSpan.FromSeconds(30));
+        Assert.Equal([$"m:{conversationId}:1", $"m:{conversationId}:2", $"c:{conversationId}:2:1"], ours.Select(d => d.Event!.Id));
+        Assert.All(ours, d =>
+        {
+            Assert.True(WebhookSignature.Verify(secret, d.Timestamp, d.Body, d.Signature, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)), "signature");
+            Assert.False(WebhookSignature.Verify(secret + "x", d.Timestamp, d.Body, d.Signature, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)));
+            Assert.Equal((good.Id, d.Event!.Id, "1"), (d.WebhookId, d.EventId, d.Attempt));
+        });
+        Assert.Equal("to the webhooks", System.Text.Json.JsonDocument.Parse(ours[0].Body).RootElement.GetProperty("data").GetProperty("content").GetProperty("text").GetString());
+
+        // The failing receiver was tried MaxAttempts times per event; then each event went to the dead-letter stream.
+        using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.RedisConnectionString);
+        var dead = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase().StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 500, Order.Descending))
+            .Where(entry => entry["webhook"] == failing.Id).ToList(), d => d.Count >= 2, TimeSpan.FromSeconds(30));
+        Assert.Equal([$"m:{conversationId}:2", $"m:{conversationId}:1"], dead.Select(entry => (string?)entry["id"]));
+        Assert.All(dead, entry => Assert.Equal(("HTTP 500", MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture), _receiverUrl + "/fail"),
+            ((string?)entry["error"], (string?)entry["attempts"], (string?)entry["url"])));
+        Assert.Equal(2 * MaxAttempts, _refused.Count(d => d.Event?.ConversationId == conversationId));
+        Assert.Equal(Enumerable.Range(1, MaxAttempts).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            _refused.Where(d => d.EventId == $"m:{conversationId}:1").Select(d => d.Attempt));
+
+        // Removed: no more deliveries.
+        using (var http = Admin())
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"/api/admin/webhooks/{good.Id}")).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync($"/api/admin/webhooks/{good.Id}")).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task A_registration_without_a_usable_url_or_class_is_refused()
+    {
+        using var http = Admin();
+        foreach (var body in new[]
+        {
+            new WebhookBody("ftp://example.invalid/x", ["message"], null, null),
+            new WebhookBody("not a url", ["message"], null, null),
+            new WebhookBody(_receiverUrl + "/ok", [], null, null),
+            new WebhookBody(_receiverUrl + "/ok", ["no-such-class"], null, null),
+            new WebhookBody(_receiverUrl + "/ok", ["message"], "short", null),
+        })
+        {
+            using var response = await http.PostAsJsonAsync("/api/admin/webhooks", body);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        }
+
+        using var anonymous = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_edge.Endpoints.HttpPort}") };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/admin/webhooks")).StatusCode);
+    }
+
+    private HttpClient Admin()
+    {
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_edge.Endpoints.HttpPort}") };
+        http.DefaultRequestHeaders.Add("X-Api-Key", _apiKey);
+        return http;
+    }
+
+    private async Task<WebhookView> RegisterAsync(WebhookBody body)
+    {
+        using var http = Admin();
+        using var response = await http.PostAsJsonAsync("/api/admin/webhooks", body);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<WebhookView>())!;
+    }
+
+    private sealed record Delivery(byte[] Body, FirehoseEvent? Event, string? Signature, string? Timestamp, string? EventId, string? WebhookId, string? Attempt)
+    {
+        public static async Task<Delivery> ReadAsync(HttpRequest request)
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer);
+            var body = buffer.ToArray();
+            string? Header(string name) => request.Headers[name].FirstOrDefault();
+            return new Delivery(body, FirehoseJson.Deserialize(body), Header(WebhookSignature.SignatureHeader), Header(WebhookSignature.TimestampHeader),
+                Header(WebhookSignature.EventIdHeader), Header(WebhookSignature.WebhookIdHeader), Header(WebhookSignature.AttemptHeader));
+        }
+    }
+}
