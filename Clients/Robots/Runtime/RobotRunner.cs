@@ -74,19 +74,25 @@ internal sealed partial class RobotRunner : BackgroundService
         }
 
         var delay = _options.RetryDelay;
+        string? sessionId = null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var (outcome, sessionId) = await _signIn.SignInAsync();
-                if (outcome != SignInOutcome.SignedIn)
+                // After cluster trouble the login session usually still lives: keep it rather than pile up new ones.
+                if (sessionId is null || !await _client.GetGrain<IAccountGrain>(RobotId).IsSessionLiveAsync(sessionId))
                 {
-                    LogSignInRefused(_logger, RobotId, outcome.ToString());
-                    Refuse();
-                    return;
+                    (var outcome, sessionId) = await _signIn.SignInAsync();
+                    if (outcome != SignInOutcome.SignedIn)
+                    {
+                        LogSignInRefused(_logger, RobotId, outcome.ToString());
+                        Refuse();
+                        return;
+                    }
+
+                    LogSignedIn(_logger, RobotId, _options.DeviceId);
                 }
 
-                LogSignedIn(_logger, RobotId, _options.DeviceId);
                 await RunSessionAsync(sessionId!, stoppingToken);
                 delay = _options.RetryDelay;
             }
