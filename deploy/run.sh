@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Starts the whole product locally: PostgreSQL and Redis on loopback, silos and edge hosts (one of each by default).
+# Starts the whole product locally: PostgreSQL and Redis on loopback, silos and edge hosts (one of each by default),
+# and the sample robots (echo-bot, faq-bot, demo-shop-bot; Clients/RobotSamples).
 # Installs what is missing, builds, waits until every host's /healthz answers, prints the URLs,
-# and stops everything it started on Ctrl-C or SIGTERM (edge hosts drain first: their clients move to the others).
-#   ./deploy/run.sh [--silos N] [--edges M]      (1-9 each)
+# and stops everything it started on Ctrl-C or SIGTERM (robots first, then edge hosts drain: their clients move).
+#   ./deploy/run.sh [--silos N] [--edges M] [--no-robots]      (1-9 each)
 # Silo i (from 0): silo port 11111+i, gateway 30000+i, dashboard/healthz http://127.0.0.1:(8080+i).
 # Edge host i: HTTP http://127.0.0.1:(5080+i), TCP 127.0.0.1:(5090+i), edge id edge-(i+1).
 # Environment: IM_RUN_CONFIGURATION (default Release); every IM__… variable is passed to the hosts.
@@ -17,19 +18,20 @@ SILO_URL="http://127.0.0.1:8080"
 LOGS="$IM_DATA/logs"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-SILOS=1; EDGES=1
+SILOS=1; EDGES=1; ROBOTS=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --silos) SILOS="${2:-}"; shift 2 ;;
     --edges) EDGES="${2:-}"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --no-robots) ROBOTS=0; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
 [[ "$SILOS" =~ ^[1-9]$ ]] || { echo "--silos takes 1-9" >&2; exit 2; }
 [[ "$EDGES" =~ ^[1-9]$ ]] || { echo "--edges takes 1-9" >&2; exit 2; }
 
-SILO_PIDS=(); EDGE_PIDS=(); STOPPING=0
+SILO_PIDS=(); EDGE_PIDS=(); ROBOT_PIDS=(); STOPPING=0
 
 stop_process() {
   local pid=$1 name=$2 i
@@ -47,7 +49,10 @@ shutdown() {
   trap '' INT TERM
   log "stopping"
   local pid
-  # Edge hosts first, all at once: each drains (its clients are redirected) while the silos still serve.
+  # Robots first: each goes offline and signs out while the cluster still answers.
+  for pid in "${ROBOT_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${ROBOT_PIDS[@]}"; do stop_process "$pid" "robot $pid"; done
+  # Edge hosts next, all at once: each drains (its clients are redirected) while the silos still serve.
   for pid in "${EDGE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${EDGE_PIDS[@]}"; do stop_process "$pid" "edge host $pid"; done
   for pid in "${SILO_PIDS[@]}"; do stop_process "$pid" "silo $pid"; done
@@ -135,6 +140,34 @@ status=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST "$EDGE_URL/api/adm
   -H 'Content-Type: application/json' -d '{"shopId":"demo-shop","displayName":"Demo Shop","agentIds":["agent1","agent2"]}')
 case "$status" in 201|409) ;; *) log "seeding demo-shop answered $status" ;; esac
 seed '{"userId":"echo-bot","displayName":"Echo Bot","password":null,"roles":["robot"]}'
+seed '{"userId":"faq-bot","displayName":"FAQ Bot","password":null,"roles":["robot"]}'
+seed '{"userId":"demo-shop-bot","displayName":"Demo Shop Assistant","password":null,"roles":["robot"]}'
+# demo-shop's robot answers its customers while no agent is online (docs/CUSTOMER-SERVICE.md). Only a shop that names no
+# robot yet gets it, so settings changed by hand survive a restart.
+CS_SETTINGS_URL="$EDGE_URL/api/admin/shops/demo-shop/customer-service/settings"
+settings=$(curl -fsS -m 10 "$CS_SETTINGS_URL" -H "X-Api-Key: $IM__Auth__AdminApiKey" 2>/dev/null || true)
+if printf '%s' "$settings" | grep -q '"autoReplyRobotId":null'; then
+  status=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X PUT "$CS_SETTINGS_URL" -H "X-Api-Key: $IM__Auth__AdminApiKey" \
+    -H 'Content-Type: application/json' -d "${settings/\"autoReplyRobotId\":null/\"autoReplyRobotId\":\"demo-shop-bot\"}")
+  [ "$status" = 204 ] || log "naming demo-shop's robot answered $status"
+fi
+
+# The sample robots: Orleans clients of the cluster, signed in as their robot accounts. Each restarts where it left off.
+ROBOTS_DLL="$ROOT/Clients/RobotSamples/bin/$CONFIGURATION/net10.0/Orleans.Im.RobotSamples.dll"
+start_robot() {
+  local name=$1; shift
+  (exec dotnet "$ROBOTS_DLL" "$@") >"$LOGS/robot-$name.log" 2>&1 &
+  ROBOT_PIDS+=($!)
+  log "robot $name pid $! (log $LOGS/robot-$name.log)"
+}
+if [ "$ROBOTS" = 1 ]; then
+  start_robot echo-bot echo-bot
+  start_robot faq-bot faq --file "$ROOT/deploy/robots/faq.json"
+  start_robot demo-shop-bot shop-auto-reply --shop demo-shop --file "$ROOT/deploy/robots/demo-shop.json"
+  ROBOTS_LINE="echo-bot, faq-bot (deploy/robots/faq.json), demo-shop-bot (answers demo-shop while no agent is online); logs in $LOGS"
+else
+  ROBOTS_LINE="none (--no-robots)"
+fi
 
 cat <<MSG
 
@@ -146,6 +179,7 @@ Orleans.Im is running.
   Hosts:                           $SILOS silo(s) (HTTP 8080+i), $EDGES edge host(s) (HTTP 5080+i, TCP 5090+i); GET $EDGE_URL/api/edges
   HTTP API (OpenAPI):              $EDGE_URL/openapi/v1.json
   Dev accounts:                    alice, bob, carol (password demo); agent1, agent2 (demo); demo-shop; echo-bot
+  Robots (Clients/RobotSamples):   $ROBOTS_LINE
   Dev admin API key (X-Api-Key):   $IM__Auth__AdminApiKey
   Agent console:                   dotnet Clients/AgentConsole/bin/$CONFIGURATION/net10.0/Orleans.Im.AgentConsole.dll --user agent1 --shop demo-shop
   Try:  curl -s -X POST $EDGE_URL/api/auth/login -H 'Content-Type: application/json' -d '{"userId":"alice","password":"demo"}'

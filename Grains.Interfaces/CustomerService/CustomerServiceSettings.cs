@@ -6,10 +6,15 @@ namespace Orleans.Im.CustomerService;
 /// <param name="AutoReplyText">Told to a user who opens a session while no agent is online; null: a built-in text.</param>
 /// <param name="UserIdleTimeout">A session whose user says nothing for this long after the agent's last answer is closed; null: the silo's default.</param>
 /// <param name="AgentAnswerTimeout">A user's message unanswered for this long moves the session to another agent; null: the silo's default.</param>
+/// <param name="AutoReplyRobotId">
+/// A robot account that answers waiting users while no human agent is online (it replies as the shop); null: none,
+/// only <paramref name="AutoReplyText"/>. When a human agent comes online the waiting sessions go to humans as before.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.CustomerServiceSettings")]
 public sealed record CustomerServiceSettings(
     [property: Id(0)] int MaxSessionsPerAgent = CustomerServiceLimits.DefaultSessionsPerAgent,
     [property: Id(1)] bool ShowAgentName = false,
     [property: Id(2)] string? AutoReplyText = null,
     [property: Id(3)] TimeSpan? UserIdleTimeout = null,
-    [property: Id(4)] TimeSpan? AgentAnswerTimeout = null);
+    [property: Id(4)] TimeSpan? AgentAnswerTimeout = null,
+    [property: Id(5)] string? AutoReplyRobotId = null);

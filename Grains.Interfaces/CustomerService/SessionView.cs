@@ -9,6 +9,7 @@ namespace Orleans.Im.CustomerService;
 /// <param name="QueuePosition">1-based position while queued; 0 when assigned.</param>
 /// <param name="AwaitingAnswerSince">When the oldest unanswered user message arrived; null when all are answered.</param>
 /// <param name="FirstSeq">The seq of the message that opened the session.</param>
+/// <param name="RobotId">The shop's auto-reply robot answering while the session waits for a human agent; null otherwise.</param>
 [GenerateSerializer, Immutable, Alias("im.SessionView")]
 public sealed record SessionView(
     [property: Id(0)] string SessionId,
@@ -18,4 +19,5 @@ public sealed record SessionView(
     [property: Id(4)] DateTimeOffset OpenedAt,
     [property: Id(5)] int QueuePosition,
     [property: Id(6)] DateTimeOffset? AwaitingAnswerSince,
-    [property: Id(7)] long FirstSeq);
+    [property: Id(7)] long FirstSeq,
+    [property: Id(8)] string? RobotId = null);

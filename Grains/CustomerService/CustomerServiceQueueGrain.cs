@@ -51,6 +51,13 @@ public sealed partial class CustomerServiceQueueGrain(
             agent.PresenceOnline = online;
         }
 
+        if (S.WatchedRobotId is { } robot)
+        {
+            var online = await GrainFactory.GetGrain<IUserGrain>(robot).WatchPresenceForShopAsync(ShopId, true);
+            changed |= online != S.RobotOnline;
+            S.RobotOnline = online;
+        }
+
         _reminder = await this.GetReminder(TimeoutReminderName, cancellationToken);
         if (changed)
         {
@@ -194,13 +201,15 @@ public sealed partial class CustomerServiceQueueGrain(
         if (settings.MaxSessionsPerAgent is < 1 or > CustomerServiceLimits.MaxSessionsPerAgent
             || settings.AutoReplyText?.Length > CustomerServiceLimits.MaxAutoReplyLength
             || settings.UserIdleTimeout < CustomerServiceLimits.MinTimeout
-            || settings.AgentAnswerTimeout < CustomerServiceLimits.MinTimeout)
+            || settings.AgentAnswerTimeout < CustomerServiceLimits.MinTimeout
+            || (settings.AutoReplyRobotId is not null && !await IsRobotAsync(settings.AutoReplyRobotId)))
         {
             return AccessStatus.Invalid;
         }
 
         S.Settings = settings with { AutoReplyText = string.IsNullOrWhiteSpace(settings.AutoReplyText) ? null : settings.AutoReplyText };
         await SaveAsync();
+        await WatchRobotAsync();
         // More room per agent may take users off the queue at once.
         await DispatchAsync();
         return AccessStatus.Ok;
@@ -258,7 +267,8 @@ public sealed partial class CustomerServiceQueueGrain(
         await SaveAsync();
         PublishSession("cs.queued", session, position: S.Waiting.IndexOf(userId) + 1);
         await DispatchAsync();
-        if (session.AgentId is null && !S.Agents.Values.Any(a => a.Online))
+        // The robot covering the wait answers in its own words; the fixed text is for when nobody can.
+        if (session.AgentId is null && session.RobotId is null && !S.Agents.Values.Any(a => a.Online))
         {
             await NoticeAsync(userId, CustomerServiceNotices.AutoReply, S.Settings.AutoReplyText ?? _options.DefaultAutoReplyText, null);
         }
@@ -276,6 +286,12 @@ public sealed partial class CustomerServiceQueueGrain(
 
     public async Task OnAgentPresenceAsync(string agentId, bool online)
     {
+        if (agentId == S.WatchedRobotId && !S.Agents.ContainsKey(agentId))
+        {
+            await OnRobotPresenceAsync(online);
+            return;
+        }
+
         if (!S.Agents.TryGetValue(agentId, out var agent) || agent.PresenceOnline == online)
         {
             return;
@@ -354,9 +370,76 @@ public sealed partial class CustomerServiceQueueGrain(
             }
         }
 
+        await CoverWaitingWithRobotAsync();
         await TellPositionsAsync();
         await EnsureReminderAsync();
     }
+
+    /// <summary>The robot that answers waiting users now: the shop's, when it is online and no human agent is.</summary>
+    private string? CoveringRobot =>
+        S.WatchedRobotId is { } robot && S.RobotOnline && S.Settings.AutoReplyRobotId == robot && !S.Agents.Values.Any(a => a.Online)
+            ? robot
+            : null;
+
+    /// <summary>
+    /// Waiting sessions get the shop's auto-reply robot while no human agent is online, and lose it when one comes
+    /// (those an agent took already lost it in <see cref="AssignAsync"/>). The sessions stay in the queue, in order.
+    /// </summary>
+    private async Task CoverWaitingWithRobotAsync()
+    {
+        var robot = CoveringRobot;
+        foreach (var userId in S.Waiting.ToList())
+        {
+            var session = S.Sessions[userId];
+            if (session.RobotId != robot)
+            {
+                session.RobotId = robot;
+                if (robot is not null)
+                {
+                    LogRobotCovers(logger, ShopId, session.SessionId, robot);
+                }
+
+                await HandOverAsync(session);
+            }
+        }
+    }
+
+    private async Task OnRobotPresenceAsync(bool online)
+    {
+        if (S.RobotOnline == online)
+        {
+            return;
+        }
+
+        S.RobotOnline = online;
+        LogAgentPresence(logger, ShopId, S.WatchedRobotId!, online);
+        await SaveAsync();
+        await DispatchAsync();
+    }
+
+    /// <summary>Follows the presence of the robot the settings name (and stops following a previous one).</summary>
+    private async Task WatchRobotAsync()
+    {
+        var wanted = S.Settings.AutoReplyRobotId;
+        if (wanted == S.WatchedRobotId)
+        {
+            return;
+        }
+
+        if (S.WatchedRobotId is { } previous && !S.Agents.ContainsKey(previous))
+        {
+            await GrainFactory.GetGrain<IUserGrain>(previous).WatchPresenceForShopAsync(ShopId, false);
+        }
+
+        S.WatchedRobotId = wanted;
+        S.RobotOnline = wanted is not null && await GrainFactory.GetGrain<IUserGrain>(wanted).WatchPresenceForShopAsync(ShopId, true);
+        await SaveAsync();
+    }
+
+    private async Task<bool> IsRobotAsync(string robotId) =>
+        GrainKeys.IsValidUserId(robotId)
+        && await GrainFactory.GetGrain<IAccountGrain>(robotId).GetCredentialsAsync() is { Disabled: false } credentials
+        && credentials.Roles.Contains(AccountRole.Robot);
 
     /// <summary>The least-loaded online agent with room; among equals, the one idle longest.</summary>
     private AgentRecord? PickAgent(string? avoid) =>
@@ -382,6 +465,7 @@ public sealed partial class CustomerServiceQueueGrain(
         session.AssignedAt = now;
         session.ToldPosition = 0;
         session.AvoidAgentId = null;
+        session.RobotId = null;
         // The new agent's answer clock starts now: time spent queued or with another agent is not theirs.
         if (session.AwaitingSince is not null)
         {
@@ -404,6 +488,7 @@ public sealed partial class CustomerServiceQueueGrain(
     {
         var previous = session.AgentId;
         session.AgentId = null;
+        session.RobotId = null;
         session.AssignedAt = null;
         session.ToldPosition = 0;
         S.Waiting.Remove(session.UserId);
@@ -432,17 +517,17 @@ public sealed partial class CustomerServiceQueueGrain(
         AccessStatus handed;
         try
         {
-            handed = await Conversation(session.UserId).SetCustomerServiceAgentAsync(session.AgentId, name, session.FirstSeq - 1);
+            handed = await Conversation(session.UserId).SetCustomerServiceAgentAsync(session.AnswererId, name, session.FirstSeq - 1);
         }
         catch (Exception ex) when (ex is TimeoutException or OrleansException)
         {
-            LogHandOverFailed(logger, ShopId, session.SessionId, session.AgentId ?? "(queue)", ex.Message);
+            LogHandOverFailed(logger, ShopId, session.SessionId, session.AnswererId ?? "(queue)", ex.Message);
             return;
         }
 
         if (handed != AccessStatus.Ok)
         {
-            LogHandOverFailed(logger, ShopId, session.SessionId, session.AgentId ?? "(queue)", handed.ToString());
+            LogHandOverFailed(logger, ShopId, session.SessionId, session.AnswererId ?? "(queue)", handed.ToString());
             return;
         }
 
@@ -496,7 +581,7 @@ public sealed partial class CustomerServiceQueueGrain(
         await SaveAsync();
         LogClosed(logger, ShopId, session.SessionId, reason);
         PublishSession("cs.closed", session, reason: reason);
-        if (session.AgentId is not null)
+        if (session.AnswererId is not null)
         {
             await Conversation(session.UserId).SetCustomerServiceAgentAsync(null, null, 0);
         }
@@ -619,7 +704,7 @@ public sealed partial class CustomerServiceQueueGrain(
     }
 
     private SessionView View(SessionRecord s) => new(s.SessionId, s.UserId, GrainKeys.CustomerService(ShopId, s.UserId), s.AgentId,
-        s.OpenedAt, s.AgentId is null ? S.Waiting.IndexOf(s.UserId) + 1 : 0, s.AwaitingSince, s.FirstSeq);
+        s.OpenedAt, s.AgentId is null ? S.Waiting.IndexOf(s.UserId) + 1 : 0, s.AwaitingSince, s.FirstSeq, s.RobotId);
 
     private IConversationGrain Conversation(string userId) => GrainFactory.GetGrain<IConversationGrain>(GrainKeys.CustomerService(ShopId, userId));
 
@@ -669,4 +754,7 @@ public sealed partial class CustomerServiceQueueGrain(
 
     [LoggerMessage(8, LogLevel.Information, "Shop {ShopId}: session {SessionId} rated {Score}")]
     private static partial void LogRated(ILogger logger, string shopId, string sessionId, int score);
+
+    [LoggerMessage(9, LogLevel.Information, "Shop {ShopId}: no agent online; robot {RobotId} answers waiting session {SessionId}")]
+    private static partial void LogRobotCovers(ILogger logger, string shopId, string sessionId, string robotId);
 }

@@ -30,4 +30,12 @@ public sealed class CustomerServiceQueueState
     /// <summary>The agent list has been read from the shop's account at least once.</summary>
     [Id(6)]
     public bool AgentsLoaded { get; set; }
+
+    /// <summary>The auto-reply robot whose presence this queue follows (the settings' robot, once watched).</summary>
+    [Id(7)]
+    public string? WatchedRobotId { get; set; }
+
+    /// <summary>The watched robot has a connected device (as its user grain reports, after the offline grace).</summary>
+    [Id(8)]
+    public bool RobotOnline { get; set; }
 }

@@ -48,4 +48,14 @@ public sealed class SessionRecord
     /// </summary>
     [Id(11)]
     public bool HandedOver { get; set; } = true;
+
+    /// <summary>
+    /// While queued with no human agent online: the shop's auto-reply robot, which answers meanwhile (the conversation
+    /// grain knows it as the acting agent). Null while an agent has the session or nobody answers.
+    /// </summary>
+    [Id(12)]
+    public string? RobotId { get; set; }
+
+    /// <summary>Who answers in the conversation now: the agent, else the robot covering the wait, else nobody.</summary>
+    public string? AnswererId => AgentId ?? RobotId;
 }

@@ -16,6 +16,7 @@ public sealed class DeviceProbe : IAsyncDisposable
     private readonly SemaphoreSlim _arrived = new(0);
     private readonly IClusterClient _client;
     private StreamSubscriptionHandle<UserEventBatch>? _subscription;
+    private int _disposed;
 
     private DeviceProbe(IClusterClient client, string userId, string deviceId)
     {
@@ -73,8 +74,14 @@ public sealed class DeviceProbe : IAsyncDisposable
         }
     }
 
+    /// <summary>Disconnects the device; a second call does nothing (a test may take a device offline before its end).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _client.GetGrain<IUserGrain>(UserId).DisconnectDeviceAsync(DeviceId, ConnectionId);
         if (_subscription is not null)
         {

@@ -31,9 +31,18 @@ public sealed class HostProcess : IAsyncDisposable
     /// <summary>The last lines the process wrote, for assertion messages.</summary>
     public string Output => string.Join('\n', _output);
 
-    public static HostProcess Start(string project, int httpPort, IReadOnlyDictionary<string, string> environment)
+    public static HostProcess Start(string project, int httpPort, IReadOnlyDictionary<string, string> environment) =>
+        StartAssembly(RepositoryPaths.HostAssembly(project), project, [], $"http://127.0.0.1:{httpPort}/healthz", environment);
+
+    /// <summary>
+    /// Starts a program of the checkout (e.g. <c>Clients/RobotSamples/Orleans.Im.RobotSamples</c>) with arguments; it has no
+    /// <c>/healthz</c>, so the test watches what it does instead.
+    /// </summary>
+    public static HostProcess StartProgram(string projectPath, string assemblyName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment) =>
+        StartAssembly(RepositoryPaths.ProgramAssembly(projectPath, assemblyName), assemblyName, arguments, "", environment);
+
+    private static HostProcess StartAssembly(string assembly, string project, IReadOnlyList<string> arguments, string healthUrl, IReadOnlyDictionary<string, string> environment)
     {
-        var assembly = RepositoryPaths.HostAssembly(project);
         if (!File.Exists(assembly))
         {
             throw new FileNotFoundException($"{project} is not built at {assembly}; build the solution first.", assembly);
@@ -47,6 +56,10 @@ public sealed class HostProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         info.ArgumentList.Add(assembly);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
         foreach (var (key, value) in environment)
         {
             info.Environment[key] = value;
@@ -58,7 +71,7 @@ public sealed class HostProcess : IAsyncDisposable
         info.Environment["DOTNET_gcServer"] = "0";
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var host = new HostProcess(process, $"http://127.0.0.1:{httpPort}/healthz", project);
+        var host = new HostProcess(process, healthUrl, project);
         process.OutputDataReceived += (_, e) => host.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => host.Keep(e.Data);
         process.Start();

@@ -15,6 +15,10 @@ public static class RepositoryPaths
     public static string HostAssembly(string project) =>
         Path.Combine(Root, project, "bin", Configuration, "net10.0", project + ".dll");
 
+    /// <summary>The main assembly of a program under <paramref name="projectPath"/> (relative to the checkout) named <paramref name="assemblyName"/>.</summary>
+    public static string ProgramAssembly(string projectPath, string assemblyName) =>
+        Path.Combine(Root, projectPath, "bin", Configuration, "net10.0", assemblyName + ".dll");
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -1,0 +1,13 @@
+using Orleans.Im.Robots;
+
+namespace Orleans.Im.RobotSamples.Faq;
+
+/// <summary>Answers every text message from its FAQ book (the best keyword match, or the default answer).</summary>
+public sealed class FaqRobot(FaqSource faq) : IRobotHandler
+{
+    public async Task HandleAsync(RobotMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        (await message.ReplyTextAsync(faq.Book.Answer(message.Text))).ThrowIfRetryable();
+    }
+}

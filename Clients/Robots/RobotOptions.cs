@@ -1,0 +1,52 @@
+namespace Orleans.Im.Robots;
+
+/// <summary>
+/// How a robot signs in and runs. Bound from the configuration section <c>IM:Robot</c> (environment variables
+/// <c>IM__Robot__RobotId</c>, …); the cluster itself comes from <c>IM:ClusterId</c>, <c>IM:ServiceId</c> and
+/// <c>IM:Redis:ConnectionString</c>, as for edge hosts.
+/// </summary>
+public sealed class RobotOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "IM:Robot";
+
+    /// <summary>The most conversations a robot may handle at once (<see cref="MaxConcurrency"/>'s upper bound).</summary>
+    public const int MaxConcurrencyLimit = 256;
+
+    /// <summary>The robot account's user id (an account with the <c>robot</c> role). Required.</summary>
+    public string RobotId { get; set; } = "";
+
+    /// <summary>
+    /// The account's password, when the account has one. A robot account without a password signs in with cluster
+    /// access alone (a grain client is inside the trust boundary); with one, the secret must match.
+    /// </summary>
+    public string? Secret { get; set; }
+
+    /// <summary>The robot's device id in its user's device list; another process with the same id replaces this one.</summary>
+    public string DeviceId { get; set; } = "robot";
+
+    /// <summary>Conversations handled at once; each conversation's messages are always handled one after another, in seq order.</summary>
+    public int MaxConcurrency { get; set; } = 8;
+
+    /// <summary>
+    /// How often the robot re-registers its device (so that it stays online after its user grain moved or was
+    /// collected), checks that its login session is live, and syncs its conversations (push is a hint; this is the
+    /// net under it).
+    /// </summary>
+    public TimeSpan CatchUpInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>First wait before retrying after the cluster was unreachable; doubles up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between retries while the cluster is unreachable.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a robot's login session lives; the robot signs in again when it ran out.</summary>
+    public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Whether messages from other robot (and system) accounts reach the handler. Off by default: two robots answering
+    /// each other would never stop.
+    /// </summary>
+    public bool ReplyToRobots { get; set; }
+}

@@ -1,0 +1,456 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Accounts;
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Robots.SignIn;
+using Orleans.Im.Streams;
+using Orleans.Im.Users;
+using Orleans.Streams;
+
+namespace Orleans.Im.Robots.Runtime;
+
+/// <summary>
+/// Runs a robot: signs in, comes online as a device of its user (so that its user stream is fed), hands every new
+/// message to the handler, marks it read after, and catches up from its read positions on start and every
+/// <see cref="RobotOptions.CatchUpInterval"/> (push is only a hint). When the cluster is unreachable it keeps retrying
+/// with a growing delay and starts over (sign-in, device, subscription, catch-up) once it is back.
+/// </summary>
+internal sealed partial class RobotRunner : BackgroundService
+{
+    /// <summary>Messages pulled per call while catching up.</summary>
+    private const int PullBatch = 50;
+
+    /// <summary>A message whose handler threw this often is given up on (marked read) so that it cannot block the conversation.</summary>
+    private const int MaxHandlerAttempts = 3;
+
+    /// <summary>How long a stopping robot waits for handlers in flight before it leaves.</summary>
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long each farewell call (disconnect, unsubscribe, end session) may take.</summary>
+    private static readonly TimeSpan FarewellTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly IClusterClient _client;
+    private readonly IRobotHandler _handler;
+    private readonly RobotSignIn _signIn;
+    private readonly SenderKinds _senders;
+    private readonly RobotOptions _options;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly TimeProvider _time;
+    private readonly ILogger<RobotRunner> _logger;
+    private readonly ConcurrentDictionary<string, ConversationCursor> _cursors = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _slots;
+    private CancellationToken _stopping;
+
+    public RobotRunner(IClusterClient client, IRobotHandler handler, RobotSignIn signIn, SenderKinds senders, IOptions<RobotOptions> options,
+        IHostApplicationLifetime lifetime, TimeProvider time, ILogger<RobotRunner> logger)
+    {
+        _client = client;
+        _handler = handler;
+        _signIn = signIn;
+        _senders = senders;
+        _options = options.Value;
+        _lifetime = lifetime;
+        _time = time;
+        _logger = logger;
+        _slots = new SemaphoreSlim(Math.Clamp(_options.MaxConcurrency, 1, RobotOptions.MaxConcurrencyLimit));
+    }
+
+    private string RobotId => _options.RobotId;
+
+    private IUserGrain User => _client.GetGrain<IUserGrain>(RobotId);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        _stopping = stoppingToken;
+        if (!GrainKeys.IsValidUserId(RobotId))
+        {
+            LogBadRobotId(_logger, RobotId);
+            Refuse();
+            return;
+        }
+
+        var delay = _options.RetryDelay;
+        string? sessionId = null;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                // After cluster trouble the login session usually still lives: keep it rather than pile up new ones.
+                if (sessionId is null || !await _client.GetGrain<IAccountGrain>(RobotId).IsSessionLiveAsync(sessionId))
+                {
+                    (var outcome, sessionId) = await _signIn.SignInAsync();
+                    if (outcome != SignInOutcome.SignedIn)
+                    {
+                        LogSignInRefused(_logger, RobotId, outcome.ToString());
+                        Refuse();
+                        return;
+                    }
+
+                    LogSignedIn(_logger, RobotId, _options.DeviceId);
+                }
+
+                await RunSessionAsync(sessionId!, stoppingToken);
+                delay = _options.RetryDelay;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // The cluster is unreachable (all silos restarting, a network split) or a call timed out: start over.
+                LogClusterTrouble(_logger, RobotId, ex.GetType().Name, ex.Message, delay);
+                try
+                {
+                    await Task.Delay(delay, _time, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
+            }
+        }
+    }
+
+    /// <summary>Stops the process with a failure exit code: a robot that may not sign in must not look healthy.</summary>
+    private void Refuse()
+    {
+        Environment.ExitCode = 2;
+        _lifetime.StopApplication();
+    }
+
+    /// <summary>One signed-in session: online until stopped, until the login session ends, or until a call fails.</summary>
+    private async Task RunSessionAsync(string sessionId, CancellationToken stoppingToken)
+    {
+        var connectionId = Guid.NewGuid().ToString("N");
+        var device = new DeviceSession(_options.DeviceId, RobotRuntimeNames.Platform, RobotRuntimeNames.LocationPrefix + Environment.MachineName,
+            _time.GetUtcNow(), connectionId);
+        var stream = _client.GetStreamProvider(StreamNames.Provider)
+            .GetStream<UserEventBatch>(StreamId.Create(StreamNames.UserNamespace, RobotId));
+        var subscription = await stream.SubscribeAsync((batch, _) =>
+        {
+            OnBatch(batch);
+            return Task.CompletedTask;
+        });
+        try
+        {
+            await User.ConnectDeviceAsync(device);
+            LogOnline(_logger, RobotId);
+            var version = await CatchUpAsync(0);
+            using var timer = new PeriodicTimer(_options.CatchUpInterval, _time);
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                if (!await _client.GetGrain<IAccountGrain>(RobotId).IsSessionLiveAsync(sessionId))
+                {
+                    // Kicked, disabled or expired: sign in again (which refuses a disabled account).
+                    LogSessionEnded(_logger, RobotId);
+                    return;
+                }
+
+                // Idempotent: re-registers the device when the user grain was collected or moved with a silo.
+                await User.ConnectDeviceAsync(device);
+                version = await CatchUpAsync(version);
+            }
+        }
+        finally
+        {
+            await LeaveAsync(subscription, device, stoppingToken.IsCancellationRequested ? sessionId : null);
+        }
+    }
+
+    /// <summary>Waits for handlers in flight (bounded), then goes offline; every step is best effort.</summary>
+    private async Task LeaveAsync(StreamSubscriptionHandle<UserEventBatch> subscription, DeviceSession device, string? endSessionId)
+    {
+        if (endSessionId is not null)
+        {
+            var running = Task.WhenAll(_cursors.Values.Select(c => c.Running));
+            await Task.WhenAny(running, Task.Delay(DrainTimeout, _time));
+        }
+
+        await BestEffortAsync("disconnect", () => User.DisconnectDeviceAsync(device.DeviceId, device.ConnectionId));
+        await BestEffortAsync("unsubscribe", subscription.UnsubscribeAsync);
+        if (endSessionId is not null)
+        {
+            await BestEffortAsync("sign out", () => _client.GetGrain<IAccountGrain>(RobotId).EndSessionAsync(endSessionId));
+            LogStopped(_logger, RobotId);
+        }
+    }
+
+    private async Task BestEffortAsync(string step, Func<Task> call)
+    {
+        try
+        {
+            await call().WaitAsync(FarewellTimeout, _time);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogFarewellFailed(_logger, RobotId, step, ex.Message);
+        }
+    }
+
+    /// <summary>Pushes are hints: each names a conversation that may have something new.</summary>
+    private void OnBatch(UserEventBatch batch)
+    {
+        foreach (var userEvent in batch.Events)
+        {
+            switch (userEvent)
+            {
+                case MessageEvent { Message: { Class: not MessageClass.Instant, Seq: > 0 } message }:
+                    Hint(message.ConversationId);
+                    break;
+                case ConversationUpdatedEvent { Entry.Removed: true } removed:
+                    _cursors.TryRemove(removed.ConversationId, out _);
+                    break;
+                case ConversationUpdatedEvent updated when updated.Entry.LastSeq > updated.Entry.ReadSeq:
+                    Hint(updated.ConversationId);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Syncs the conversation list and schedules every conversation with something to handle.</summary>
+    private async Task<long> CatchUpAsync(long sinceVersion)
+    {
+        var sync = await User.SyncAsync(sinceVersion);
+        foreach (var stalled in _cursors.Values.Where(c => c.Stalled))
+        {
+            Hint(stalled.ConversationId);
+        }
+
+        foreach (var entry in sync.Changed)
+        {
+            if (entry.Removed)
+            {
+                _cursors.TryRemove(entry.ConversationId, out _);
+            }
+            else if (entry.LastSeq > entry.ReadSeq
+                     || (_cursors.TryGetValue(entry.ConversationId, out var cursor) && cursor.HandledSeq < entry.LastSeq)
+                     // At start: the robot's own last reply counts as read and may have passed messages it had not
+                     // handled yet when it stopped; the cursor's start looks at that reply (see InitializeAsync).
+                     || (sinceVersion == 0 && (entry.LastMessage?.SenderId == RobotId || entry.Kind == ConversationKind.CustomerService)))
+            {
+                Hint(entry.ConversationId);
+            }
+        }
+
+        return sync.Version;
+    }
+
+    private void Hint(string conversationId)
+    {
+        if (_stopping.IsCancellationRequested || !GrainKeys.TryParseConversation(conversationId, out var address))
+        {
+            return;
+        }
+
+        _cursors.GetOrAdd(conversationId, _ => new ConversationCursor(address)).Schedule(PumpAsync);
+    }
+
+    /// <summary>Handles what is new in one conversation, in seq order, marking each handled message read.</summary>
+    private async Task PumpAsync(ConversationCursor cursor)
+    {
+        try
+        {
+            await _slots.WaitAsync(_stopping);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        cursor.Stalled = true;
+        try
+        {
+            if (cursor.HandledSeq is null && !await InitializeAsync(cursor))
+            {
+                _cursors.TryRemove(cursor.ConversationId, out _);
+                return;
+            }
+
+            var conversation = _client.GetGrain<IConversationGrain>(cursor.ConversationId);
+            while (!_stopping.IsCancellationRequested)
+            {
+                var pull = await conversation.PullAsync(RobotId, new PullRequest(AfterSeq: cursor.HandledSeq!.Value, Limit: PullBatch));
+                if (pull.Status != AccessStatus.Ok)
+                {
+                    // No longer a member (a customer-service session went to a human): nothing more to answer here.
+                    _cursors.TryRemove(cursor.ConversationId, out _);
+                    return;
+                }
+
+                foreach (var message in pull.Messages)
+                {
+                    if (_stopping.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
+                    if (await ShouldHandleAsync(cursor.Address, message) && !await HandleAsync(cursor, message))
+                    {
+                        return;
+                    }
+
+                    cursor.HandledSeq = message.Seq;
+                }
+
+                if (cursor.HandledSeq > cursor.ReadSeq)
+                {
+                    await MarkReadAsync(cursor, cursor.HandledSeq.Value);
+                }
+
+                if (pull.Messages.Count < PullBatch)
+                {
+                    cursor.Stalled = false;
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Stopping: what was not marked read is handled again after the restart (replies deduplicate).
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The cluster is unreachable or a call timed out; the next push or catch-up tries again from the cursor.
+            LogPumpFailed(_logger, RobotId, cursor.ConversationId, ex.Message);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>
+    /// Where to start in a conversation: after the robot's read position, except when that position is one of the
+    /// robot's own replies (a sender's own message counts as read up to it): then from the message that reply answered,
+    /// since messages between the two may not have been handled when the robot stopped. Re-handling is harmless: the
+    /// replies deduplicate. False when the robot is not in the conversation.
+    /// </summary>
+    private async Task<bool> InitializeAsync(ConversationCursor cursor)
+    {
+        var entry = await User.GetConversationAsync(cursor.ConversationId);
+        if (entry is null)
+        {
+            return false;
+        }
+
+        var start = entry.ReadSeq;
+        if (start > 0)
+        {
+            var at = await _client.GetGrain<IConversationGrain>(cursor.ConversationId)
+                .PullAsync(RobotId, new PullRequest(AfterSeq: start - 1, Limit: 1));
+            if (at.Status == AccessStatus.Ok && at.Messages is [var last] && last.Seq == start && IsOwn(last)
+                && RobotReplies.TryParseSource(last.ClientMsgId, out var answered) && answered < start)
+            {
+                start = answered - 1;
+            }
+        }
+
+        cursor.ReadSeq = entry.ReadSeq;
+        cursor.HandledSeq = start;
+        return true;
+    }
+
+    /// <summary>Persistent messages with content, from someone else who is a person (or a robot, when allowed).</summary>
+    private async Task<bool> ShouldHandleAsync(ConversationAddress address, ChatMessage message)
+    {
+        if (message.Class != MessageClass.Persistent || message.Content is null
+            || message.State is MessageState.Recalled or MessageState.Deleted or MessageState.Collapsed
+            || IsOwn(message))
+        {
+            return false;
+        }
+
+        // Customer service: only the customer's messages; the shop's notices and other agents' replies are not questions.
+        if (address.Kind == ConversationKind.CustomerService && message.SenderId != address.Second)
+        {
+            return false;
+        }
+
+        return _options.ReplyToRobots || !await _senders.IsProgramAsync(message.SenderId);
+    }
+
+    private bool IsOwn(ChatMessage message) => message.SenderId == RobotId || message.ActingSenderId == RobotId;
+
+    /// <summary>Calls the handler, then marks the message read. False when the conversation must stop here for now.</summary>
+    private async Task<bool> HandleAsync(ConversationCursor cursor, ChatMessage message)
+    {
+        try
+        {
+            await _handler.HandleAsync(new RobotMessage(_client, RobotId, _options.DeviceId, cursor.Address, message), _stopping);
+            cursor.Failures = default;
+            LogHandled(_logger, RobotId, cursor.ConversationId, message.Seq);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            var attempts = cursor.Failures.Seq == message.Seq ? cursor.Failures.Attempts + 1 : 1;
+            cursor.Failures = (message.Seq, attempts);
+            if (attempts < MaxHandlerAttempts)
+            {
+                LogHandlerFailed(_logger, RobotId, cursor.ConversationId, message.Seq, attempts, ex);
+                return false;
+            }
+
+            LogGaveUp(_logger, RobotId, cursor.ConversationId, message.Seq, attempts, ex);
+            cursor.Failures = default;
+        }
+
+        await MarkReadAsync(cursor, message.Seq);
+        return true;
+    }
+
+    private async Task MarkReadAsync(ConversationCursor cursor, long seq)
+    {
+        var entry = await User.MarkReadAsync(cursor.ConversationId, seq);
+        if (entry is not null)
+        {
+            cursor.ReadSeq = Math.Max(cursor.ReadSeq, entry.ReadSeq);
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Robot {RobotId} signed in (device {DeviceId})")]
+    private static partial void LogSignedIn(ILogger logger, string robotId, string deviceId);
+
+    [LoggerMessage(2, LogLevel.Error, "Robot {RobotId} may not sign in: {Outcome}")]
+    private static partial void LogSignInRefused(ILogger logger, string robotId, string outcome);
+
+    [LoggerMessage(3, LogLevel.Error, "'{RobotId}' is not a valid robot id (set IM:Robot:RobotId)")]
+    private static partial void LogBadRobotId(ILogger logger, string robotId);
+
+    [LoggerMessage(4, LogLevel.Warning, "Robot {RobotId}: cluster trouble ({Kind}: {Reason}); starting over in {Delay}")]
+    private static partial void LogClusterTrouble(ILogger logger, string robotId, string kind, string reason, TimeSpan delay);
+
+    [LoggerMessage(5, LogLevel.Information, "Robot {RobotId} is online")]
+    private static partial void LogOnline(ILogger logger, string robotId);
+
+    [LoggerMessage(6, LogLevel.Warning, "Robot {RobotId}: login session ended (kicked, disabled or expired); signing in again")]
+    private static partial void LogSessionEnded(ILogger logger, string robotId);
+
+    [LoggerMessage(7, LogLevel.Information, "Robot {RobotId} stopped")]
+    private static partial void LogStopped(ILogger logger, string robotId);
+
+    [LoggerMessage(8, LogLevel.Warning, "Robot {RobotId}: {Step} failed while leaving: {Reason}")]
+    private static partial void LogFarewellFailed(ILogger logger, string robotId, string step, string reason);
+
+    [LoggerMessage(9, LogLevel.Warning, "Robot {RobotId}: conversation {ConversationId} not caught up: {Reason}")]
+    private static partial void LogPumpFailed(ILogger logger, string robotId, string conversationId, string reason);
+
+    [LoggerMessage(10, LogLevel.Debug, "Robot {RobotId} handled {ConversationId}#{Seq}")]
+    private static partial void LogHandled(ILogger logger, string robotId, string conversationId, long seq);
+
+    [LoggerMessage(11, LogLevel.Warning, "Robot {RobotId}: handler failed on {ConversationId}#{Seq} (attempt {Attempts}); will retry")]
+    private static partial void LogHandlerFailed(ILogger logger, string robotId, string conversationId, long seq, int attempts, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Error, "Robot {RobotId}: handler failed on {ConversationId}#{Seq} {Attempts} times; skipping it")]
+    private static partial void LogGaveUp(ILogger logger, string robotId, string conversationId, long seq, int attempts, Exception exception);
+}

@@ -1,0 +1,149 @@
+using System.Net;
+using Orleans.Im.Accounts;
+using Orleans.Im.Client;
+using Orleans.Im.Conversations;
+using Orleans.Im.CustomerService;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Messages;
+using Orleans.Im.RobotSamples.Shop;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+using V1 = Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Tests.Robots;
+
+/// <summary>
+/// The sample robots as real processes (Orleans clients of a real silo), and users as SDK clients on real TCP
+/// connections to a real edge host.
+/// </summary>
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Edge")]
+public sealed class RobotEdgeTests(EdgeFixture fixture)
+{
+    private static readonly string[] EchoBot = ["echo-bot"];
+
+    [Fact]
+    public async Task A_user_gets_the_echo_over_tcp_and_after_a_robot_restart_what_came_meanwhile_is_answered_once()
+    {
+        var robot = Ids.User("echo-bot");
+        await fixture.CreateAccountAsync(robot, AccountRole.Robot);
+        var user = await fixture.NewUserAsync("alice");
+        var conversation = GrainKeys.P2P(user, robot);
+        await using var phone = await fixture.ConnectAsync(user);
+
+        var (first, connection) = await RobotProcess.StartAsync(fixture, robot, EchoBot);
+        await using (first)
+        {
+            await phone.SendTextAsync(conversation, "hello robot");
+            Assert.Equal("hello robot", (await NextFromAsync(phone, conversation, robot)).Content.Text);
+
+            // A crash: no chance to go offline or finish anything.
+            await first.KillAsync();
+        }
+
+        // Sent while no robot runs: stored, waiting in the robot's unread.
+        await phone.SendTextAsync(conversation, "are you there?");
+        var (second, _) = await RobotProcess.StartAsync(fixture, robot, EchoBot, previousConnectionId: connection);
+        await using (second)
+        {
+            Assert.Equal("are you there?", (await NextFromAsync(phone, conversation, robot)).Content.Text);
+            await phone.SendTextAsync(conversation, "still working?");
+            Assert.Equal("still working?", (await NextFromAsync(phone, conversation, robot)).Content.Text);
+
+            // Each message answered exactly once, in order, and everything the user sent is read by the robot.
+            var history = (await phone.PullAsync(conversation, 0, limit: 50)).Messages;
+            Assert.Equal(["hello robot", "are you there?", "still working?"], history.Where(m => m.SenderId == robot).Select(m => m.Content.Text));
+            var entry = await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation),
+                e => e?.UnreadCount == 0);
+            Assert.Equal(0, entry?.UnreadCount);
+
+            // Another robot writing to it gets no echo (two robots would never stop): the robot reads it and stays silent.
+            var otherRobot = Ids.User("faq-bot");
+            await fixture.CreateAccountAsync(otherRobot, AccountRole.Robot);
+            var robots = GrainKeys.P2P(otherRobot, robot);
+            var sent = await fixture.Orleans.GetGrain<IConversationGrain>(robots)
+                .SendAsync(new SendRequest(otherRobot, "robot", Ids.ClientMsgId(), MessageContent.FromText("echo me")));
+            Assert.Equal(SendStatus.Sent, sent.Status);
+            var read = await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(robots),
+                e => e?.ReadSeq >= sent.Seq, TimeSpan.FromSeconds(30));
+            Assert.True(read?.ReadSeq >= sent.Seq, "the robot did not get to the other robot's message");
+            var between = await fixture.Orleans.GetGrain<IConversationGrain>(robots).PullAsync(otherRobot, new PullRequest());
+            Assert.Equal([otherRobot], between.Messages.Select(m => m.SenderId));
+        }
+    }
+
+    [Fact]
+    public async Task A_shops_robot_answers_a_waiting_customer_as_the_shop_until_an_agent_comes_online()
+    {
+        var (shop, agent) = (Ids.User("shop"), Ids.User("agent"));
+        var robot = Ids.User("shop-bot");
+        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
+        await fixture.CreateAccountAsync(robot, AccountRole.Robot);
+        using (var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        using (var set = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/shops/{shop}/customer-service/settings",
+                   new CustomerServiceSettings(AutoReplyRobotId: robot)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, set.StatusCode);
+        }
+
+        var (process, _) = await RobotProcess.StartAsync(fixture, robot, ["shop-auto-reply", "--shop", shop]);
+        await using (process)
+        {
+            var user = await fixture.NewUserAsync("customer");
+            var conversation = GrainKeys.CustomerService(shop, user);
+            await using var phone = await fixture.ConnectAsync(user);
+
+            // No agent online: the robot answers, as the shop; the user never sees the robot's id.
+            await phone.SendTextAsync(conversation, "is anyone there?");
+            var answer = await NextAsync(phone, m => m.ConversationId == conversation && m.Content?.Text == ShopAutoReplyRobot.OfflineAnswer);
+            Assert.Equal((shop, "", ""), (answer.SenderId, answer.ActingSenderId, answer.SenderDeviceId));
+            var waiting = await fixture.Orleans.GetGrain<ICustomerServiceQueueGrain>(shop).GetSnapshotAsync();
+            Assert.Equal(robot, Assert.Single(waiting.Sessions).RobotId);
+
+            // An agent comes online: the session is theirs; the user's next message reaches the agent, and the robot stays silent.
+            await using var console = await fixture.ConnectAsync(agent, "console");
+            await console.SetAgentAvailableAsync(shop, true);
+            var view = await Eventually.ReturnsAsync(() => console.GetAgentViewAsync(shop), v => v.Sessions.Count == 1, TimeSpan.FromSeconds(20));
+            Assert.Equal(conversation, Assert.Single(view.Sessions).ConversationId);
+            await phone.SendTextAsync(conversation, "I need a human");
+            Assert.Equal(user, (await NextAsync(console, m => m.ConversationId == conversation && m.Content?.Text == "I need a human")).SenderId);
+            await console.SendTextAsync(conversation, "a human here");
+            Assert.Equal(shop, (await NextAsync(phone, m => m.ConversationId == conversation && m.Content?.Text == "a human here")).SenderId);
+
+            var history = (await phone.PullAsync(conversation, 0, limit: 50)).Messages;
+            Assert.Single(history, m => m.Content?.Text == ShopAutoReplyRobot.OfflineAnswer);
+            Assert.Null(await fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation));
+        }
+    }
+
+    private static Task<V1.Message> NextFromAsync(ImClient client, string conversationId, string senderId) =>
+        NextAsync(client, m => m.ConversationId == conversationId && m.SenderId == senderId);
+
+    /// <summary>The next delivered message matching <paramref name="match"/>, skipping others (notices, own messages).</summary>
+    private static async Task<V1.Message> NextAsync(ImClient client, Func<V1.Message, bool> match)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var skipped = new List<string>();
+        try
+        {
+            while (true)
+            {
+                var message = await client.Messages.ReadAsync(cts.Token);
+                if (match(message))
+                {
+                    return message;
+                }
+
+                skipped.Add($"{message.ConversationId}#{message.Seq} from {message.SenderId}: {message.Content?.Text}");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException("no matching message; skipped: " + string.Join("; ", skipped));
+        }
+    }
+}

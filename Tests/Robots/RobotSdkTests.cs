@@ -1,0 +1,111 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Im.Accounts;
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Robots.Hosting;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Tests.Robots;
+
+/// <summary>The robots SDK in this process, as a robot of the edge fixture's real silo.</summary>
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Edge")]
+public sealed class RobotSdkTests(EdgeFixture fixture)
+{
+    [Fact]
+    public async Task A_failing_handler_is_retried_the_message_answered_once_and_a_stopped_robot_goes_offline_and_signs_out()
+    {
+        var robot = Ids.User("flaky-bot");
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Flaky", null, [AccountRole.Robot])));
+        var user = Ids.User("user");
+        var conversation = GrainKeys.P2P(user, robot);
+        var handler = new FlakyHandler();
+        using var host = BuildRobot(robot, handler);
+        await host.StartAsync();
+        try
+        {
+            var online = await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+            Assert.Single(online);
+
+            var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
+                .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText("try again")));
+            Assert.Equal(SendStatus.Sent, sent.Status);
+            var replies = await Eventually.ReturnsAsync(() => RepliesAsync(conversation, user, robot), r => r.Count > 0, TimeSpan.FromSeconds(30));
+            Assert.Equal(["try again"], replies);
+            Assert.Equal(2, handler.AttemptsAt(sent.Seq));
+            var entry = await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation), e => e?.UnreadCount == 0);
+            Assert.Equal(0, entry?.UnreadCount);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+
+        Assert.Empty(await fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync());
+        Assert.Equal(["try again"], await RepliesAsync(conversation, user, robot));
+    }
+
+    [Fact]
+    public async Task A_robot_account_with_a_password_needs_the_secret_and_a_user_account_may_not_run_as_a_robot()
+    {
+        var robot = Ids.User("secret-bot");
+        await fixture.CreateAccountAsync(robot, AccountRole.Robot);
+        var person = await fixture.NewUserAsync("person");
+        foreach (var (id, secret) in new[] { (robot, "wrong"), (robot, (string?)null), (person, ApiCalls.Password) })
+        {
+            using var refused = BuildRobot(id, new FlakyHandler(), secret);
+            var stopped = refused.Services.GetService(typeof(IHostApplicationLifetime)) as IHostApplicationLifetime;
+            await refused.StartAsync();
+            // A robot that may not sign in stops its process: the host's stopping token fires.
+            var tcs = new TaskCompletionSource();
+            using (stopped!.ApplicationStopping.Register(() => tcs.TrySetResult()))
+            {
+                await tcs.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            }
+
+            await refused.StopAsync();
+            Assert.Empty(await fixture.Orleans.GetGrain<IUserGrain>(id).GetDevicesAsync());
+        }
+
+        Environment.ExitCode = 0;
+        using var allowed = BuildRobot(robot, new FlakyHandler(), ApiCalls.Password);
+        await allowed.StartAsync();
+        try
+        {
+            var devices = await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+            Assert.Equal("robot", Assert.Single(devices).Platform);
+        }
+        finally
+        {
+            await allowed.StopAsync();
+        }
+    }
+
+    private IHost BuildRobot(string robotId, FlakyHandler handler, string? secret = null)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
+        builder.Logging.SetMinimumLevel(LogLevel.Error);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["IM:ClusterId"] = fixture.Cluster.ClusterId,
+            ["IM:ServiceId"] = fixture.Cluster.ServiceId,
+            ["IM:Redis:ConnectionString"] = TestServices.RedisConnectionString,
+            ["IM:Robot:CatchUpInterval"] = "00:00:01",
+        });
+        builder.AddImRobot(handler, o =>
+        {
+            o.RobotId = robotId;
+            o.Secret = secret;
+        });
+        return builder.Build();
+    }
+
+    private async Task<IReadOnlyList<string?>> RepliesAsync(string conversation, string user, string robot)
+    {
+        var pulled = await fixture.Orleans.GetGrain<IConversationGrain>(conversation).PullAsync(user, new PullRequest());
+        return pulled.Messages.Where(m => m.SenderId == robot).Select(m => m.Content?.Text).ToList();
+    }
+}
