@@ -7,7 +7,7 @@ public sealed partial class TcpConnection
         [LoggerMessage(1, LogLevel.Debug, "{ConnectionId}: closing: {Reason}")]
         public static partial void Closing(ILogger logger, string connectionId, string reason);
 
-        [LoggerMessage(2, LogLevel.Information, "{ConnectionId}: {UserId}/{DeviceId} logged in ({Platform})")]
+        [LoggerMessage(2, LogLevel.Debug, "{ConnectionId}: {UserId}/{DeviceId} logged in ({Platform})")]
         public static partial void LoggedIn(ILogger logger, string connectionId, string userId, string deviceId, string platform);
 
         [LoggerMessage(3, LogLevel.Warning, "{ConnectionId}: slow consumer, pushes dropped")]

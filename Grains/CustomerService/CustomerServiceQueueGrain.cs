@@ -393,6 +393,7 @@ public sealed partial class CustomerServiceQueueGrain(
             var session = S.Sessions[userId];
             if (session.RobotId != robot)
             {
+                var previous = session.RobotId;
                 session.RobotId = robot;
                 if (robot is not null)
                 {
@@ -400,6 +401,9 @@ public sealed partial class CustomerServiceQueueGrain(
                 }
 
                 await HandOverAsync(session);
+                // Other systems see who answers a waiting customer: the shop's robot, or nobody once it stops.
+                PublishSession(robot is not null ? "cs.robot_covers" : "cs.robot_released", session, fromAgentId: previous,
+                    position: S.Waiting.IndexOf(userId) + 1, answererId: robot);
             }
         }
     }
@@ -711,9 +715,9 @@ public sealed partial class CustomerServiceQueueGrain(
     private Task SaveAsync() => state.WriteStateAsync();
 
     /// <summary>Tells other systems (firehose) what happened to a session, after the queue's state holds it.</summary>
-    private void PublishSession(string type, SessionRecord session, string? fromAgentId = null, string? reason = null, int? position = null) =>
+    private void PublishSession(string type, SessionRecord session, string? fromAgentId = null, string? reason = null, int? position = null, string? answererId = null) =>
         firehose.Publish(FirehoseEvents.CustomerService(type, GrainKeys.CustomerService(ShopId, session.UserId),
-            new CustomerServiceEventData(session.SessionId, ShopId, session.UserId, session.AgentId, fromAgentId, reason, position), clock.UtcNow));
+            new CustomerServiceEventData(session.SessionId, ShopId, session.UserId, answererId ?? session.AgentId, fromAgentId, reason, position), clock.UtcNow));
 
     private static DateTimeOffset Latest(DateTimeOffset a, DateTimeOffset? b, DateTimeOffset? c)
     {

@@ -112,6 +112,32 @@ public sealed class AutoReplyRobotQueueTests(CustomerServiceClusterFixture fixtu
         Assert.Equal(robot, (await shop.Queue.GetSettingsAsync()).AutoReplyRobotId);
     }
 
+    [Fact]
+    public async Task The_firehose_tells_when_the_robot_covers_a_waiting_user_and_when_an_agent_takes_over()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1);
+        var robot = await CreateRobotAsync("shopbot");
+        await using var robotDevice = await DeviceProbe.ConnectAsync(Client, robot, "robot");
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(AutoReplyRobotId: robot)));
+        var user = Ids.User("user");
+        using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServices.RedisConnectionString);
+        await using var recorder = new FirehoseRecorder(redis,
+            new Firehose.FirehoseConsumerOptions { Group = Ids.ClientMsgId(), Consumer = "c", Classes = [Im.Events.EventClass.CustomerService] },
+            e => e.ConversationId == shop.Conversation(user));
+        await recorder.CreateGroupAsync();
+        recorder.Start();
+
+        Assert.Equal(SendStatus.Sent, (await shop.UserSaysAsync(user, "anyone there?")).Status);
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user && x.RobotId == robot));
+        await shop.OnlineAsync(shop.Agents[0]);
+        await shop.SnapshotWhenAsync(s => Shop.AgentOf(s, user) == shop.Agents[0]);
+
+        var events = await recorder.WaitForAsync(k => k.Any(e => e.Type == "cs.assigned"));
+        Assert.Equal(["cs.queued", "cs.robot_covers", "cs.assigned"], events.Select(e => e.Type));
+        var covers = System.Text.Json.JsonSerializer.Deserialize<Im.Events.CustomerServiceEventData>(events[1].Data, Im.Events.EventJson.Options)!;
+        Assert.Equal((robot, 1), (covers.AgentId, covers.Position));
+    }
+
     private async Task<string> CreateRobotAsync(string name)
     {
         var robot = Ids.User(name);
