@@ -10,7 +10,7 @@ using Orleans.Im.EdgeHost.Api;
 using Orleans.Im.EdgeHost.Auth;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.EdgeHost.Tcp;
-using Orleans.Im.EdgeHost.Cluster;
+using Orleans.Im.Hosting;
 using Orleans.Im.EdgeHost.Drain;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Health;

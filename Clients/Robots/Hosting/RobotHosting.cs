@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
+using Orleans.Im.Hosting;
 using Orleans.Im.Robots.Runtime;
 using Orleans.Im.Robots.SignIn;
 using Orleans.Im.Streams;

@@ -1,17 +1,20 @@
 using Microsoft.Extensions.Logging;
 
-namespace Orleans.Im.Robots.Hosting;
+namespace Orleans.Im.Hosting;
 
 /// <summary>
-/// Keeps trying to reach the cluster at start-up instead of failing the process: a robot may start before any silo
-/// (or while all are restarting), like an edge host.
+/// Keeps a cluster client (edge host, robot) trying to reach the cluster at start-up instead of failing the process: it
+/// may start before any silo, or while all are restarting (an edge host's <c>/healthz</c> says unavailable meanwhile).
+/// Shared here because it is the one project every cluster client references.
 /// </summary>
-internal sealed partial class ClusterConnectionRetryFilter(ILogger<ClusterConnectionRetryFilter> logger) : IClientConnectionRetryFilter
+public sealed partial class ClusterConnectionRetryFilter(ILogger<ClusterConnectionRetryFilter> logger) : IClientConnectionRetryFilter
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(2);
 
+    /// <inheritdoc />
     public async Task<bool> ShouldRetryConnectionAttempt(Exception exception, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(exception);
         LogRetrying(logger, exception.Message);
         try
         {
