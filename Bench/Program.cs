@@ -2,8 +2,10 @@ using Orleans.Im.Bench.Connect;
 using Orleans.Im.Bench.Group;
 using Orleans.Im.Bench.GroupCommit;
 using Orleans.Im.Bench.Load;
+using Orleans.Im.Bench.Micro;
 using Orleans.Im.Bench.P2P;
 using Orleans.Im.Bench.Rooms;
+using Orleans.Im.Bench.Sweep;
 using Orleans.Im.Bench.Wire;
 
 // Benchmarks, one command each. They talk to real services on loopback only; see docs/BENCHMARKS.md.
@@ -16,6 +18,8 @@ return args switch
     ["signalr", .. var rest] => await P2PCommand.RunAsync(rest, Transport.SignalR),
     ["group", .. var rest] => await GroupCommand.RunAsync(rest),
     ["connect", .. var rest] => await ConnectCommand.RunAsync(rest),
+    ["sweep", .. var rest] => await SweepCommand.RunAsync(rest),
+    ["micro", .. var rest] => MicroCommand.Run(rest),
     ["help" or "--help" or "-h"] => Usage(0),
     _ => Usage(2),
 };
@@ -33,12 +37,16 @@ static int Usage(int exitCode)
     output.WriteLine("  signalr       the p2p scenario over the SignalR chat hub");
     output.WriteLine("  group         group fan-out: G members, O online, messages at a rate (deliveries per second)");
     output.WriteLine("  connect       N authenticated TCP connections at a rate, held: logins/s, KB per connection");
+    output.WriteLine("  sweep         p2p at rising rates until delivered < 99 % or p99 > 200 ms: the last good rate");
+    output.WriteLine("  micro         BenchmarkDotNet: frame codec and group committer (short job)");
     output.WriteLine();
     output.WriteLine(GroupCommitCommand.OptionsHelp);
     output.WriteLine(RoomFanoutCommand.OptionsHelp);
     output.WriteLine(P2PCommand.OptionsHelp);
     output.WriteLine(GroupCommand.OptionsHelp);
     output.WriteLine(ConnectCommand.OptionsHelp);
+    output.WriteLine(SweepCommand.OptionsHelp);
+    output.WriteLine(MicroCommand.OptionsHelp);
     output.WriteLine("options of every load command (p2p, signalr, group, connect, sweep):");
     output.WriteLine(LoadTarget.OptionsHelp);
     return exitCode;
