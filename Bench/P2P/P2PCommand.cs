@@ -19,9 +19,11 @@ public static class P2PCommand
           --seconds D               send phase of a run (20)
           --runs K                  measured runs after one warm-up run of 5 s (3)
           --body-bytes B            text length (40)
+          --partners K              each user talks to K fixed others (4), so the warm-up activates every conversation
+                                    and the runs measure steady state, not first messages (0: any other user)
         """;
 
-    private static readonly string[] OwnOptions = ["users", "rate", "seconds", "runs", "body-bytes"];
+    private static readonly string[] OwnOptions = ["users", "rate", "seconds", "runs", "body-bytes", "partners"];
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(5);
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, Transport transport)
@@ -33,6 +35,7 @@ public static class P2PCommand
         var seconds = options.GetInt("seconds", 20, 1, 3600);
         var runs = options.GetInt("runs", 3, 1, 100);
         var bodyBytes = options.GetInt("body-bytes", 40, 1, 16_000);
+        var partners = options.GetInt("partners", 4, 0, 1000);
         var scenario = transport == Transport.Tcp ? "p2p" : "signalr";
 
         var tokens = await BenchTokens.LoadAsync(target.SigningKeyFile);
@@ -43,7 +46,7 @@ public static class P2PCommand
         var users = await BenchUsers.ConnectAsync(transport, [.. Enumerable.Range(0, userCount).Select(i => $"{prefix}-{i}")], target, tokens, sink);
         try
         {
-            var route = RandomPairs(users);
+            var route = RandomPairs(users, partners);
             Console.WriteLine($"warm-up: {WarmUp.TotalSeconds:0} s at {rate}/s");
             await MessagingRun.RunAsync(rate, WarmUp, route, sink, hosts, bodyBytes);
             var delivered = new List<double>();
@@ -51,7 +54,7 @@ public static class P2PCommand
             for (var run = 1; run <= runs; run++)
             {
                 var result = await MessagingRun.RunAsync(rate, TimeSpan.FromSeconds(seconds), route, sink, hosts, bodyBytes);
-                var report = new RunReport(scenario).Set("run", run).Set("users", userCount).Set("rate", rate).Set("bodyBytes", bodyBytes);
+                var report = new RunReport(scenario).Set("run", run).Set("users", userCount).Set("rate", rate).Set("bodyBytes", bodyBytes).Set("partners", partners);
                 report.Line($"{scenario} run {run}/{runs}: {userCount} users, {rate} msg/s offered, {bodyBytes}-byte bodies");
                 MessagingRun.Describe(report, result);
                 await report.WriteAsync(target.ResultsFile);
@@ -70,17 +73,30 @@ public static class P2PCommand
         }
     }
 
-    /// <summary>A random sender and a random other recipient, in their one-to-one conversation (one delivery each).</summary>
-    public static Func<Random, MessageRoute> RandomPairs(IReadOnlyList<IBenchUser> users)
+    /// <summary>
+    /// A random sender and a random other recipient, in their one-to-one conversation (one delivery each). With
+    /// <paramref name="partners"/> &gt; 0 the recipient is one of the sender's fixed partners (i ± 1 … i ± K/2, wrapping).
+    /// </summary>
+    public static Func<Random, MessageRoute> RandomPairs(IReadOnlyList<IBenchUser> users, int partners)
     {
         ArgumentNullException.ThrowIfNull(users);
+        var half = Math.Max(1, partners / 2);
         return random =>
         {
             var from = random.Next(users.Count);
-            var to = random.Next(users.Count - 1);
-            if (to >= from)
+            int to;
+            if (partners > 0 && users.Count > 2 * half)
             {
-                to++;
+                var offset = random.Next(1, half + 1);
+                to = (from + (random.Next(2) == 0 ? offset : users.Count - offset)) % users.Count;
+            }
+            else
+            {
+                to = random.Next(users.Count - 1);
+                if (to >= from)
+                {
+                    to++;
+                }
             }
 
             return new MessageRoute(users[from], GrainKeys.P2P(users[from].UserId, users[to].UserId), 1);

@@ -26,6 +26,12 @@ public static class SweepCommand
     /// <summary>A step fails when send→deliver p99 exceeds this.</summary>
     public const double MaxP99Milliseconds = 200;
 
+    /// <summary>Fixed partners per user, as in p2p, so that conversations are active before the first step.</summary>
+    private const int Partners = 4;
+
+    /// <summary>The warm-up before the first step: activates the users' conversations.</summary>
+    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(10);
+
     /// <summary>Bounds the sweep whatever the options say.</summary>
     private const int MaxSteps = 40;
 
@@ -50,7 +56,8 @@ public static class SweepCommand
         var users = await BenchUsers.ConnectAsync(Transport.Tcp, [.. Enumerable.Range(0, userCount).Select(i => $"{prefix}-{i}")], target, tokens, sink);
         try
         {
-            var route = P2PCommand.RandomPairs(users);
+            var route = P2PCommand.RandomPairs(users, Partners);
+            await MessagingRun.RunAsync(rate, WarmUp, route, sink, hosts, bodyBytes);
             double? lastGood = null;
             MessagingRunResult? lastGoodResult = null;
             string? stopReason = null;
