@@ -1,5 +1,11 @@
+using Orleans.Im.Bench.Connect;
+using Orleans.Im.Bench.Group;
 using Orleans.Im.Bench.GroupCommit;
+using Orleans.Im.Bench.Load;
+using Orleans.Im.Bench.Micro;
+using Orleans.Im.Bench.P2P;
 using Orleans.Im.Bench.Rooms;
+using Orleans.Im.Bench.Sweep;
 using Orleans.Im.Bench.Wire;
 
 // Benchmarks, one command each. They talk to real services on loopback only; see docs/BENCHMARKS.md.
@@ -7,7 +13,13 @@ return args switch
 {
     ["groupcommit", .. var rest] => await GroupCommitCommand.RunAsync(rest),
     ["wire"] => WireSizeCommand.Run(),
-    ["rooms", .. var rest] => await RoomFanoutCommand.RunAsync(rest),
+    ["rooms" or "room", .. var rest] => await RoomFanoutCommand.RunAsync(rest),
+    ["p2p", .. var rest] => await P2PCommand.RunAsync(rest, Transport.Tcp),
+    ["signalr", .. var rest] => await P2PCommand.RunAsync(rest, Transport.SignalR),
+    ["group", .. var rest] => await GroupCommand.RunAsync(rest),
+    ["connect", .. var rest] => await ConnectCommand.RunAsync(rest),
+    ["sweep", .. var rest] => await SweepCommand.RunAsync(rest),
+    ["micro", .. var rest] => MicroCommand.Run(rest),
     ["help" or "--help" or "-h"] => Usage(0),
     _ => Usage(2),
 };
@@ -20,9 +32,22 @@ static int Usage(int exitCode)
     output.WriteLine("commands:");
     output.WriteLine("  groupcommit   the message log's append path into PostgreSQL: direct batches and group commit");
     output.WriteLine("  wire          bytes on the wire of the mobile protocol, and push batch compression");
-    output.WriteLine("  rooms         chat-room fan-out through a running deployment (deliveries per second)");
+    output.WriteLine("  rooms (room)  chat-room fan-out through a running deployment (deliveries per second)");
+    output.WriteLine("  p2p           one-to-one messages at a rate over TCP (SDK): sent, acked, delivered, lost, latency");
+    output.WriteLine("  signalr       the p2p scenario over the SignalR chat hub");
+    output.WriteLine("  group         group fan-out: G members, O online, messages at a rate (deliveries per second)");
+    output.WriteLine("  connect       N authenticated TCP connections at a rate, held: logins/s, KB per connection");
+    output.WriteLine("  sweep         p2p at rising rates until delivered < 99 % or p99 > 200 ms: the last good rate");
+    output.WriteLine("  micro         BenchmarkDotNet: frame codec and group committer (short job)");
     output.WriteLine();
     output.WriteLine(GroupCommitCommand.OptionsHelp);
     output.WriteLine(RoomFanoutCommand.OptionsHelp);
+    output.WriteLine(P2PCommand.OptionsHelp);
+    output.WriteLine(GroupCommand.OptionsHelp);
+    output.WriteLine(ConnectCommand.OptionsHelp);
+    output.WriteLine(SweepCommand.OptionsHelp);
+    output.WriteLine(MicroCommand.OptionsHelp);
+    output.WriteLine("options of every load command (p2p, signalr, group, connect, sweep):");
+    output.WriteLine(LoadTarget.OptionsHelp);
     return exitCode;
 }

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Net;
+using Orleans.Im.Bench.Load;
+
+namespace Orleans.Im.Bench.Connect;
+
+/// <summary>
+/// One generator process's share of <c>connect</c>: users k, k+P, k+2P, … at rate/P, from loopback source addresses
+/// 127.0.0.2 and up (each address pair has about 28,000 ephemeral ports), then held with pings.
+/// </summary>
+public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, BenchTokens tokens)
+{
+    /// <summary>Connects in flight at once; the pacer sets the rate, this bounds a stalled server's backlog.</summary>
+    private const int MaxPendingConnects = 2_000;
+
+    /// <summary>A login that has not answered within this counts as failed.</summary>
+    private static readonly TimeSpan LoginTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly List<LeanConnection> _connections = [];
+    private readonly Lock _gate = new();
+    private int _failed;
+    private string? _firstError;
+    private double _connectSeconds;
+    private double _connectCpu;
+
+    public int Opened
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _connections.Count;
+            }
+        }
+    }
+
+    /// <summary>Opens this shard's connections at its share of the rate.</summary>
+    public async Task ConnectAsync()
+    {
+        var cpu = ProcessCpu.CpuSeconds();
+        var mine = Enumerable.Range(0, settings.Connections).Where(i => i % settings.Shards == settings.Shard).ToArray();
+        using var pending = new SemaphoreSlim(MaxPendingConnects);
+        var attempts = new List<Task>(mine.Length);
+        var clock = Stopwatch.StartNew();
+        await OpenLoopPacer.RunAsync((double)settings.Rate / settings.Shards, TimeSpan.FromDays(1), n =>
+        {
+            if (n < mine.Length)
+            {
+                attempts.Add(OpenOneAsync(mine[n], pending));
+            }
+        }, () => attempts.Count >= mine.Length);
+        await Task.WhenAll(attempts);
+        _connectSeconds = clock.Elapsed.TotalSeconds;
+        _connectCpu = ProcessCpu.CpuSeconds() - cpu;
+    }
+
+    /// <summary>Holds every connection for the hold time, pinging each once per interval, spread evenly.</summary>
+    public async Task<ShardResult> HoldAsync(TimeSpan hold)
+    {
+        var cpu = ProcessCpu.CpuSeconds();
+        var ping = LeanConnection.PingFrame();
+        LeanConnection[] all;
+        lock (_gate)
+        {
+            all = [.. _connections];
+        }
+
+        var perSecond = all.Length / settings.HeartbeatInterval.TotalSeconds;
+        await OpenLoopPacer.RunAsync(perSecond, hold, n => _ = all[n % all.Length].PingAsync(ping), () => all.Length == 0);
+        var dropped = all.Count(c => c.Dropped);
+        var holdCpu = ProcessCpu.CpuSeconds() - cpu;
+        foreach (var connection in all)
+        {
+            connection.Dispose();
+        }
+
+        return new ShardResult(all.Length, _failed, dropped, _connectSeconds, _connectCpu, holdCpu, _firstError);
+    }
+
+    private async Task OpenOneAsync(int index, SemaphoreSlim pending)
+    {
+        await pending.WaitAsync();
+        try
+        {
+            var source = new IPAddress([127, 0, 0, (byte)(2 + index % settings.SourceAddresses)]);
+            var edge = target.TcpEndpoints[index % target.TcpEndpoints.Count];
+            using var timeout = new CancellationTokenSource(LoginTimeout);
+            var connection = await LeanConnection.OpenAsync(source, edge, tokens.Issue($"{settings.UserPrefix}-{index}"), "c", timeout.Token);
+            lock (_gate)
+            {
+                _connections.Add(connection);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            if (Interlocked.Increment(ref _failed) == 1)
+            {
+                _firstError = $"{ex.GetType().Name}: {ex.Message}";
+            }
+        }
+        finally
+        {
+            pending.Release();
+        }
+    }
+}

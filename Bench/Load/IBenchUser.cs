@@ -1,0 +1,10 @@
+namespace Orleans.Im.Bench.Load;
+
+/// <summary>One signed-in user of a load run, over whichever transport: it sends, and reports what it receives to a sink.</summary>
+public interface IBenchUser : IAsyncDisposable
+{
+    string UserId { get; }
+
+    /// <summary>Sends a text; completes with true when it was acked as stored.</summary>
+    Task<bool> SendTextAsync(string conversationId, string clientMsgId, string text);
+}

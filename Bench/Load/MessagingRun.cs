@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Orleans.Im.Bench.Load;
+
+/// <summary>
+/// One open-loop messaging run: messages at an aggregate rate for a duration, each routed by the scenario, then a drain
+/// until every owed delivery arrived (or a limit). Shared by p2p, signalr, group and sweep.
+/// </summary>
+public static class MessagingRun
+{
+    /// <summary>How long to wait after the send phase for acks and deliveries still on their way.</summary>
+    public static readonly TimeSpan DrainLimit = TimeSpan.FromSeconds(15);
+
+    /// <summary>Sends awaiting their ack at once; beyond it sends are skipped (counted), so a stalled server cannot exhaust memory.</summary>
+    private const int MaxInFlight = 50_000;
+
+    /// <summary>Ledger room beyond rate × duration, for pacing catch-up.</summary>
+    private const double CapacityMargin = 1.1;
+
+    public static async Task<MessagingRunResult> RunAsync(
+        double ratePerSecond, TimeSpan duration, Func<Random, MessageRoute> route, DeliverySink sink, HostMetricsReader hosts, int bodyBytes)
+    {
+        ArgumentNullException.ThrowIfNull(route);
+        ArgumentNullException.ThrowIfNull(sink);
+        var tag = "b" + Guid.NewGuid().ToString("N")[..8];
+        var ledger = new DeliveryLedger((int)Math.Min(int.MaxValue - 1, ratePerSecond * duration.TotalSeconds * CapacityMargin + 100));
+        sink.Attach(tag, ledger);
+        var body = BenchUsers.Body(bodyBytes);
+        var random = new Random();
+        long inFlight = 0, skipped = 0;
+        var window = new ResourceWindow(hosts);
+        await window.StartAsync();
+
+        var clock = Stopwatch.StartNew();
+        var issued = await OpenLoopPacer.RunAsync(ratePerSecond, duration, number =>
+        {
+            if (Interlocked.Read(ref inFlight) >= MaxInFlight)
+            {
+                skipped++;
+                return;
+            }
+
+            var next = route(random);
+            var index = ledger.Reserve(next.ExpectedDeliveries);
+            if (index < 0)
+            {
+                skipped++;
+                return;
+            }
+
+            Interlocked.Increment(ref inFlight);
+            _ = SendAsync(next, tag + "-" + index.ToString(CultureInfo.InvariantCulture), body, index);
+        });
+        var sendSeconds = clock.Elapsed.TotalSeconds;
+
+        var drain = Stopwatch.StartNew();
+        while (drain.Elapsed < DrainLimit && (Interlocked.Read(ref inFlight) > 0 || ledger.Outstanding() > 0))
+        {
+            await Task.Delay(50);
+        }
+
+        var drainSeconds = drain.Elapsed.TotalSeconds;
+        var resources = await window.EndAsync();
+        return new MessagingRunResult(issued / sendSeconds, sendSeconds, drainSeconds, skipped, ledger.Count(), resources);
+
+        async Task SendAsync(MessageRoute message, string clientMsgId, string text, int index)
+        {
+            try
+            {
+                ledger.Acked(index, await message.Sender.SendTextAsync(message.ConversationId, clientMsgId, text));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Timeouts and lost connections: a refused send, not a crash of the run.
+                ledger.Acked(index, stored: false);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref inFlight);
+            }
+        }
+    }
+
+    /// <summary>Adds a run's figures to a report, as fields and summary lines.</summary>
+    public static void Describe(RunReport report, MessagingRunResult result)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        ArgumentNullException.ThrowIfNull(result);
+        var c = result.Counts;
+        report.Set("offeredRate", Math.Round(result.OfferedRate, 1)).Set("sendSeconds", Math.Round(result.SendSeconds, 2))
+            .Set("drainSeconds", Math.Round(result.DrainSeconds, 2)).Set("skipped", result.Skipped).Set("counts", c)
+            .Set("storedPerSecond", Math.Round(result.StoredPerSecond, 1)).Set("deliveredPerSecond", Math.Round(result.DeliveredPerSecond, 1))
+            .Set("deliveredRatio", Math.Round(c.DeliveredRatio, 5));
+        report.Line(string.Create(CultureInfo.InvariantCulture,
+            $"  offered {result.OfferedRate:0}/s for {result.SendSeconds:0.0} s (+{result.DrainSeconds:0.0} s drain); sent {c.Sent}, acked {c.Acked}, refused {c.Refused}, skipped {result.Skipped}"));
+        report.Line(string.Create(CultureInfo.InvariantCulture,
+            $"  deliveries: expected {c.ExpectedDeliveries}, delivered {c.Delivered} ({c.DeliveredRatio:P2}), lost {c.Lost}, duplicates {c.Duplicates}, unknown {c.Unknown}"));
+        report.Line(string.Create(CultureInfo.InvariantCulture,
+            $"  stored {result.StoredPerSecond:0}/s, delivered {result.DeliveredPerSecond:0}/s"));
+        report.Line($"  send→ack     {c.AckLatency}");
+        report.Line($"  send→deliver {c.DeliverLatency}");
+        report.Resources(result.Resources);
+    }
+}
