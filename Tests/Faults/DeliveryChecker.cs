@@ -11,6 +11,7 @@ namespace Orleans.Im.Tests.Faults;
 /// </summary>
 public sealed class DeliveryChecker
 {
+    private const int MaxExamples = 5;
     private readonly ConcurrentDictionary<string, SendRecord> _sends = new();
     private readonly ConcurrentQueue<Shown>[] _shown;
     private int _retryableErrors;
@@ -91,6 +92,7 @@ public sealed class DeliveryChecker
         var reordered = 0;
         var gaps = 0;
         var delivered = 0;
+        var examples = new List<string>();
         for (var client = 0; client < _shown.Length; client++)
         {
             var shown = _shown[client].ToList();
@@ -119,13 +121,15 @@ public sealed class DeliveryChecker
             foreach (var conversationId in conversationsOf[client])
             {
                 var seqs = shown.Where(s => s.ConversationId == conversationId).Select(s => s.Seq).ToHashSet();
-                gaps += logs.TryGetValue(conversationId, out var log) ? log.Keys.Count(seq => !seqs.Contains(seq)) : 0;
+                var missing = logs.TryGetValue(conversationId, out var log) ? log.Keys.Where(seq => !seqs.Contains(seq)).Order().ToList() : [];
+                gaps += missing.Count;
+                examples.AddRange(missing.Take(MaxExamples - examples.Count).Select(seq => $"client {client} did not show {conversationId}#{seq}"));
             }
         }
 
         var longest = sends.Select(s => Stopwatch.GetElapsedTime(s.FirstAttempt, s.Seq > 0 ? s.AckedAt : now)).DefaultIfEmpty(TimeSpan.Zero).Max();
         return new DeliveryReport(lost, duplicates, reordered, gaps, longest, sends.Count, acked.Count, sends.Count - acked.Count,
-            _retryableErrors, _otherErrors, TimeSpan.FromTicks(Interlocked.Read(ref _slowestRefusalTicks)), delivered);
+            _retryableErrors, _otherErrors, TimeSpan.FromTicks(Interlocked.Read(ref _slowestRefusalTicks)), delivered, examples);
     }
 
     private sealed class SendRecord(string conversationId, long firstAttempt)

@@ -19,6 +19,7 @@ namespace Orleans.Im.Tests.Faults;
 /// <param name="OtherErrors">Errors that are not retryable: a client following the SDK would show these to its user.</param>
 /// <param name="SlowestRefusal">The longest any single attempt took to come back with an error (how fast failures are).</param>
 /// <param name="Delivered">Messages shown, summed over clients.</param>
+/// <param name="GapExamples">The first few gaps never filled, for the failure message.</param>
 public sealed record DeliveryReport(
     int AckedButLost,
     int DuplicatesShown,
@@ -31,7 +32,8 @@ public sealed record DeliveryReport(
     int RetryableErrors,
     int OtherErrors,
     TimeSpan SlowestRefusal,
-    int Delivered)
+    int Delivered,
+    IReadOnlyList<string> GapExamples)
 {
     /// <summary>One line per figure, for the test output and the reliability page.</summary>
     public string Describe(string drill)
@@ -41,6 +43,11 @@ public sealed record DeliveryReport(
         text.AppendLine(CultureInfo.InvariantCulture, $"  sent {Sent}, acked {Acked}, never acked {NeverAcked}, delivered {Delivered}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  acked but lost {AckedButLost}, duplicates shown {DuplicatesShown}, ordering violations {OrderingViolations}, gaps never filled {GapsNeverFilled}");
         text.AppendLine(CultureInfo.InvariantCulture, $"  retryable errors {RetryableErrors}, other errors {OtherErrors}, slowest refusal {SlowestRefusal.TotalSeconds:0.00} s, longest time a client could not send {LongestSendOutage.TotalSeconds:0.0} s");
+        foreach (var example in GapExamples)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  {example}");
+        }
+
         return text.ToString();
     }
 }
