@@ -73,6 +73,9 @@ public sealed class HandlerFuzzTests(EdgeFixture fixture, ITestOutputHelper outp
             output.WriteLine($"{answer}: {count}");
         }
 
+        // "Unavailable" is what a handler's unexpected exception becomes: bad input must get an answer, not a retry.
+        Assert.DoesNotContain(answers.Keys, a => a.Contains("Unavailable", StringComparison.Ordinal));
+
         await AssertHealthyAndBoundedAsync(baselineMemory);
     }
 
@@ -127,7 +130,7 @@ public sealed class HandlerFuzzTests(EdgeFixture fixture, ITestOutputHelper outp
             }
         }
 
-        return "closed";
+        return outcome == "no answer" ? "closed" : outcome + ", closed";
     }
 
     private async Task AssertHealthyAndBoundedAsync(long baselineMemory)

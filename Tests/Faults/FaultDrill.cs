@@ -72,11 +72,16 @@ public sealed class FaultDrill : IAsyncDisposable
             DeviceId = "phone",
             Platform = "test",
             HeartbeatInterval = TimeSpan.FromSeconds(1),
+            // Shorter than the default minute, so that a push lost in the fault is found within the drill's settle wait.
+            CatchUpInterval = TimeSpan.FromSeconds(5),
             RequestTimeout = TimeSpan.FromSeconds(5),
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),
             MaxReconnectDelay = TimeSpan.FromSeconds(1),
             // Bounded by the drill's own timeouts instead: a client must never give up during a fault.
             MaxReconnectAttempts = 1000,
+            // The app knows its conversation from the start (it opened it), so every message of it is due on this device;
+            // a device new to a conversation would start at the read position instead.
+            InitialState = new ImClientState(0, new Dictionary<string, long> { [_conversationOf[i]] = 0 }),
         })).ToArray();
     }
 
