@@ -8,7 +8,7 @@ namespace Orleans.Im.Tests.Faults;
 [Trait("Category", "Fault")]
 public sealed class EdgeFaultTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(4);
 
     [Fact]
     public async Task An_edge_host_killed_under_load_sends_its_clients_to_the_other_edge_and_they_miss_nothing()

@@ -93,7 +93,7 @@ public sealed class FaultDrill : IAsyncDisposable
 
     public DeliveryChecker Checker { get; }
 
-    /// <summary>Starts the silos (the first alone: it migrates the schema), then the edge hosts, and connects the clients.</summary>
+    /// <summary>Starts the silos (the first alone: it migrates the schema; then the others with the edge hosts), and connects the clients.</summary>
     public static async Task<FaultDrill> StartAsync(string name, ITestOutputHelper output, int silos, int edges,
         string? redis = null, string? postgres = null)
     {
@@ -105,8 +105,9 @@ public sealed class FaultDrill : IAsyncDisposable
         try
         {
             var started = new List<RunningSilo> { await cluster.StartSiloAsync(settings: SiloSettings) };
-            started.AddRange(await Task.WhenAll(Enumerable.Range(1, silos - 1).Select(_ => cluster.StartSiloAsync(settings: SiloSettings))));
+            var moreSilos = Task.WhenAll(Enumerable.Range(1, silos - 1).Select(_ => cluster.StartSiloAsync(settings: SiloSettings)));
             var edgeHosts = (await Task.WhenAll(Enumerable.Range(0, edges).Select(e => cluster.StartEdgeAsync(EdgeSettings(e))))).ToList();
+            started.AddRange(await moreSilos);
             var drill = new FaultDrill(name, output, cluster, started, edgeHosts);
             await Task.WhenAll(drill._clients.Select(c => c.ConnectAsync()));
             return drill;

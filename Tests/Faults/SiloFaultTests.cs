@@ -11,7 +11,7 @@ namespace Orleans.Im.Tests.Faults;
 [Trait("Category", "Fault")]
 public sealed class SiloFaultTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan GracefulStopTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Longer than failure detection (1 s probes, 2 missed, 2 s table refresh): the frozen silo is declared dead.</summary>

@@ -11,7 +11,7 @@ namespace Orleans.Im.Tests.Faults;
 [Trait("Category", "Fault")]
 public sealed class StorageFaultTests(ITestOutputHelper output)
 {
-    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(4);
     private static readonly TimeSpan Outage = TimeSpan.FromSeconds(6);
 
     [Fact]
