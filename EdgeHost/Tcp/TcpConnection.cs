@@ -71,7 +71,9 @@ public sealed partial class TcpConnection : IPushTarget
             if (_admission is null)
             {
                 // Over a flood limit (too many from this address, or too many not logged in): try again later.
-                await FailAsync(0, V1.ErrorCode.RateLimited, "too many connections; retry later");
+                const string Refusal = "too many connections; retry later";
+                Log.Closing(_logger, _connection.ConnectionId, Refusal);
+                _outbound.Writer.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, 0, ProtoMapper.Error(V1.ErrorCode.RateLimited, Refusal, retryable: true), CloseAfter: true));
             }
             else if (_drain.IsDraining)
             {
