@@ -29,6 +29,7 @@ public sealed class FaultDrill : IAsyncDisposable
     private static readonly TimeSpan PullRetryTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ProgressTimeout = TimeSpan.FromSeconds(60);
     private const int ProgressAcks = 50;
+    private const int ConnectAttempts = 5;
 
     /// <summary>Failure detection in seconds, not Orleans' minute-scale defaults: probes of 1 s, dead after 2 missed.</summary>
     public static readonly IReadOnlyDictionary<string, string> SiloSettings = new Dictionary<string, string>
@@ -102,20 +103,42 @@ public sealed class FaultDrill : IAsyncDisposable
             RedisConnectionString = redis ?? TestServices.RedisConnectionString,
             PostgresConnectionString = postgres ?? TestServices.PostgresConnectionString,
         };
+        FaultDrill? drill = null;
         try
         {
             var started = new List<RunningSilo> { await cluster.StartSiloAsync(settings: SiloSettings) };
             var moreSilos = Task.WhenAll(Enumerable.Range(1, silos - 1).Select(_ => cluster.StartSiloAsync(settings: SiloSettings)));
             var edgeHosts = (await Task.WhenAll(Enumerable.Range(0, edges).Select(e => cluster.StartEdgeAsync(EdgeSettings(e))))).ToList();
             started.AddRange(await moreSilos);
-            var drill = new FaultDrill(name, output, cluster, started, edgeHosts);
-            await Task.WhenAll(drill._clients.Select(c => c.ConnectAsync()));
+            drill = new FaultDrill(name, output, cluster, started, edgeHosts);
+            await Task.WhenAll(drill._clients.Select(ConnectAsync));
             return drill;
         }
         catch
         {
-            await cluster.DisposeAsync();
+            // The drill owns the cluster once it exists; before that, the cluster is disposed alone.
+            await (drill?.DisposeAsync() ?? cluster.DisposeAsync());
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The first login of a cold cluster on a loaded machine can take longer than the clients' short request timeout
+    /// (kept short so that a frozen silo is noticed quickly): a few attempts, as an application would make.
+    /// </summary>
+    private static async Task ConnectAsync(ImClient client)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await client.ConnectAsync();
+                return;
+            }
+            catch (ImClientException) when (attempt < ConnectAttempts)
+            {
+                await Task.Delay(RetryMaxDelay);
+            }
         }
     }
 
