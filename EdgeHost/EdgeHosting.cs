@@ -49,6 +49,7 @@ public static class EdgeHosting
         builder.Services.AddSingleton<RoomFanout>();
         builder.Services.AddSingleton<SessionHub>();
         builder.Services.AddSingleton<TcpConnectionHandler>();
+        builder.Services.AddSingleton<ConnectionAdmission>();
         builder.Services.AddSingleton<PasswordHashing>();
         builder.Services.AddSingleton<UserSendRateLimiter>();
         builder.Services.AddSingleton<LoginRateLimiter>();

@@ -48,6 +48,15 @@ public sealed class EdgeOptions
     /// <summary>Push frame bodies from this size up are DEFLATE-compressed (when that makes them smaller).</summary>
     public int CompressFromBytes { get; set; } = 1024;
 
+    /// <summary>
+    /// Open TCP connections one remote address may hold on this edge; 0 turns it off (the default: carrier NAT puts many
+    /// users behind one address, so set it to what the balancer in front lets through).
+    /// </summary>
+    public int MaxConnectionsPerAddress { get; set; }
+
+    /// <summary>TCP connections accepted but not yet logged in, edge-wide; 0 turns it off. Each waits at most <see cref="LoginTimeout"/>.</summary>
+    public int MaxUnauthenticatedConnections { get; set; } = 10_000;
+
     /// <summary>Messages per second one user may send over this edge, all conversations together; 0 turns it off.</summary>
     public double UserSendRatePerSecond { get; set; } = 30;
 

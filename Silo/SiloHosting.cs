@@ -75,6 +75,8 @@ public static class SiloHosting
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(configuration.GetSection("IM"));
+            // Failure detection (probe timeout, missed probes, table refresh): Orleans' defaults unless configured.
+            silo.Configure<ClusterMembershipOptions>(configuration.GetSection(SiloOptions.MembershipSection));
             silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(redis));
             silo.ConfigureEndpoints(
                 ResolveAdvertisedAddress(siloOptions.AdvertisedIPAddress),

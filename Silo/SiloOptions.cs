@@ -6,6 +6,12 @@ public sealed class SiloOptions
     public const string Section = "IM:Silo";
 
     /// <summary>
+    /// Orleans' cluster membership options (<c>ClusterMembershipOptions</c>: <c>ProbeTimeout</c>, <c>NumMissedProbesLimit</c>,
+    /// <c>TableRefreshTimeout</c>, …), bound from <c>IM:Silo:Membership</c>; unset values keep Orleans' defaults.
+    /// </summary>
+    public const string MembershipSection = "IM:Silo:Membership";
+
+    /// <summary>
     /// The address other silos and clients use to reach this silo: an IP (in Kubernetes, the pod IP from the downward API)
     /// or a host name resolved at start (in compose, the container's own name).
     /// </summary>

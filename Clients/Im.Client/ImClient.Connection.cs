@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using Google.Protobuf;
@@ -126,10 +127,18 @@ public sealed partial class ImClient
         {
             try
             {
+                var lastCatchUp = Stopwatch.GetTimestamp();
                 while (IsOpen)
                 {
                     await Task.Delay(interval, _closed.Token);
                     await owner.PingAsync(_closed.Token);
+                    if (owner._options.CatchUpInterval > TimeSpan.Zero && Stopwatch.GetElapsedTime(lastCatchUp) >= owner._options.CatchUpInterval)
+                    {
+                        // Pushes are hints: one lost with nothing after it (the last message before a silo failure) would
+                        // otherwise wait for the next message or reconnect. A sync now and then finds it.
+                        lastCatchUp = Stopwatch.GetTimestamp();
+                        owner._work.Writer.TryWrite(new Work.CatchUp());
+                    }
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or ImClientException or IOException)

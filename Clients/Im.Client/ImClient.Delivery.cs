@@ -93,7 +93,13 @@ public sealed partial class ImClient
                 // messages), and from the beginning afterwards (all of it is new).
                 if (!_delivered.ContainsKey(entry.ConversationId))
                 {
-                    _delivered[entry.ConversationId] = firstSync ? entry.ReadSeq : 0;
+                    var start = firstSync ? entry.ReadSeq : 0;
+                    if (firstSync && _ackedBeforeFirstSync.TryGetValue(entry.ConversationId, out var ownFirst))
+                    {
+                        start = Math.Min(start, ownFirst - 1);
+                    }
+
+                    _delivered[entry.ConversationId] = start;
                 }
             }
 

@@ -29,6 +29,11 @@ public sealed partial class ImClient : IAsyncDisposable
     private readonly Task _deliveryLoop;
     private Connection? _connection;
     private long _syncVersion;
+
+    // Per conversation, the lowest seq this device was acked before its first sync completed: the first sync starts a
+    // conversation at its read position, and this device's own messages count as read, so without this the messages it
+    // sent in that moment would be skipped in its ordered stream.
+    private readonly Dictionary<string, long> _ackedBeforeFirstSync = new(StringComparer.Ordinal);
     private int _nextRequestId;
     private TimeSpan _heartbeat;
     private volatile bool _kicked;
@@ -456,11 +461,33 @@ public sealed partial class ImClient : IAsyncDisposable
         }
         else if (frame.RequestId != 0 && _pending.TryRemove(frame.RequestId, out var answer))
         {
+            if (frame.Operation == Op.SendAck && Volatile.Read(ref _syncVersion) == 0)
+            {
+                // Noted here, in frame order, so that a first sync answered after this ack already knows of it.
+                NoteAckedBeforeFirstSync(SendAck.Parser.ParseFrom(frame.Body));
+            }
+
             answer.TrySetResult(frame);
         }
         else if (frame.Operation == Op.Error)
         {
             _events.Writer.TryWrite(new Event { Kick = new Kick { Reason = Error.Parser.ParseFrom(frame.Body).Message } });
+        }
+    }
+
+    private void NoteAckedBeforeFirstSync(SendAck ack)
+    {
+        if (ack.Status == SendStatus.Refused || ack.Seq <= 0)
+        {
+            return;
+        }
+
+        lock (_delivered)
+        {
+            if (!_ackedBeforeFirstSync.TryGetValue(ack.ConversationId, out var lowest) || ack.Seq < lowest)
+            {
+                _ackedBeforeFirstSync[ack.ConversationId] = ack.Seq;
+            }
         }
     }
 

@@ -30,6 +30,12 @@ public sealed class ImClientOptions
     /// <summary>How often to ping; the server announces its own at login and the shorter one wins.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(50);
 
+    /// <summary>
+    /// How often a connected client syncs by itself (checked at each heartbeat), to find messages whose push was lost with
+    /// nothing after them to reveal the gap (a silo failure can drop pushes in flight); zero turns it off.
+    /// </summary>
+    public TimeSpan CatchUpInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>A request without an answer in this time fails (and the connection is considered dead).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(15);
 

@@ -87,9 +87,10 @@ public sealed class SessionHub(
 
     /// <summary>
     /// An access token for the HTTP API, issued over a long connection. By default it names a session of its own that
-    /// ends (and is revoked everywhere) when the connection closes; otherwise it names the login session.
+    /// ends (and is revoked everywhere) when the connection closes; otherwise it names the login session. Null when the
+    /// account cannot start a session (none, or disabled).
     /// </summary>
-    public async Task<(string Token, DateTimeOffset ExpiresAt, bool BoundToConnection)> IssueConnectionTokenAsync(OpenSession open)
+    public async Task<(string Token, DateTimeOffset ExpiresAt, bool BoundToConnection)?> IssueConnectionTokenAsync(OpenSession open)
     {
         ArgumentNullException.ThrowIfNull(open);
         var now = time.GetUtcNow();
@@ -106,7 +107,8 @@ public sealed class SessionHub(
         if (!await client.GetGrain<IAccountGrain>(session.UserId).StartSessionAsync(
                 new LoginSession(sessionId, session.DeviceId, session.Platform, unusable, expiresAt, now)))
         {
-            throw new InvalidOperationException("the account cannot start a session");
+            // No such account, or it is disabled: an answer, not a failure to retry.
+            return null;
         }
 
         open.BindSession(sessionId);

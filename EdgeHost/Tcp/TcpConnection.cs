@@ -32,13 +32,16 @@ public sealed partial class TcpConnection : IPushTarget
     private readonly EdgeMetrics _metrics;
     private readonly Channel<Outbound> _outbound;
     private readonly DateTimeOffset _openedAt;
+    private readonly AdmissionTicket? _admission;
     private SessionHub.OpenSession? _open;
     private IDisposable? _deviceScope;
     private int _resyncPending;
     private long _fullSinceTicks;
 
-    public TcpConnection(ConnectionContext connection, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, ILogger logger)
+    // admission: this connection's place under the flood limits; null when a limit refused it (it is told so and closed).
+    public TcpConnection(ConnectionContext connection, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, ILogger logger, AdmissionTicket? admission)
     {
+        _admission = admission;
         _metrics = metrics;
         _connection = connection;
         _sessions = sessions;
@@ -65,7 +68,14 @@ public sealed partial class TcpConnection : IPushTarget
         var writer = Task.Run(WriteLoopAsync);
         try
         {
-            if (_drain.IsDraining)
+            if (_admission is null)
+            {
+                // Over a flood limit (too many from this address, or too many not logged in): try again later.
+                const string Refusal = "too many connections; retry later";
+                Log.Closing(_logger, _connection.ConnectionId, Refusal);
+                _outbound.Writer.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, 0, ProtoMapper.Error(V1.ErrorCode.RateLimited, Refusal, retryable: true), CloseAfter: true));
+            }
+            else if (_drain.IsDraining)
             {
                 // Not taking connections: say where to go instead, and close.
                 Redirect(await _drain.NextRedirectAsync());
@@ -328,6 +338,7 @@ public sealed partial class TcpConnection : IPushTarget
         }
 
         _open = await _sessions.OpenAsync(claims, login.DeviceId, login.Platform, this, login.ClientVersion, login.NetworkType);
+        _admission?.LoggedIn();
         Log.LoggedIn(_logger, _connection.ConnectionId, claims.UserId, login.DeviceId, login.Platform);
         return Reply(V1.Op.LoginOk, requestId, new V1.LoginResponse
         {
@@ -353,7 +364,11 @@ public sealed partial class TcpConnection : IPushTarget
 
     private async Task<bool> ConnectionTokenAsync(uint requestId)
     {
-        var (token, expiresAt, bound) = await _sessions.IssueConnectionTokenAsync(_open!);
+        if (await _sessions.IssueConnectionTokenAsync(_open!) is not var (token, expiresAt, bound))
+        {
+            return Reply(V1.Op.Error, requestId, ProtoMapper.Error(V1.ErrorCode.NotAllowed, "the account cannot start a session"));
+        }
+
         return Reply(V1.Op.ConnectionTokenOk, requestId, new V1.ConnectionToken
         {
             AccessToken = token,

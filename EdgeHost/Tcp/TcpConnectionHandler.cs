@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Drain;
@@ -8,7 +9,7 @@ using Orleans.Im.EdgeHost.Sessions;
 namespace Orleans.Im.EdgeHost.Tcp;
 
 /// <summary>Kestrel's entry point for the mobile protocol: one <see cref="TcpConnection"/> per accepted socket.</summary>
-public sealed class TcpConnectionHandler(SessionHub sessions, EdgeDrain drain, IOptions<EdgeOptions> options, TimeProvider time, EdgeMetrics metrics, ILogger<TcpConnection> logger)
+public sealed class TcpConnectionHandler(SessionHub sessions, EdgeDrain drain, ConnectionAdmission admission, IOptions<EdgeOptions> options, TimeProvider time, EdgeMetrics metrics, ILogger<TcpConnection> logger)
     : ConnectionHandler
 {
     private int _connections;
@@ -24,7 +25,8 @@ public sealed class TcpConnectionHandler(SessionHub sessions, EdgeDrain drain, I
         using var scope = logger.BeginScope(LogScope.Connection(connection.ConnectionId, EdgeMetrics.Tcp));
         try
         {
-            await new TcpConnection(connection, sessions, drain, options.Value, time, metrics, logger).RunAsync();
+            using var ticket = admission.TryAdmit((connection.RemoteEndPoint as IPEndPoint)?.Address);
+            await new TcpConnection(connection, sessions, drain, options.Value, time, metrics, logger, ticket).RunAsync();
         }
         finally
         {

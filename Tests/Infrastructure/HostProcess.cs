@@ -125,6 +125,12 @@ public sealed class HostProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    /// <summary>SIGSTOP: the process freezes (sockets stay open, nothing answers), as a long GC pause or a stalled VM would.</summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>SIGCONT: a paused process runs on from where it stopped.</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
     /// <summary>SIGTERM, then waits for a graceful exit; returns false (and kills it) when it did not stop in time.</summary>
     public async Task<bool> StopAsync(TimeSpan timeout)
     {
@@ -133,8 +139,7 @@ public sealed class HostProcess : IAsyncDisposable
             return true;
         }
 
-        using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        await term.WaitForExitAsync();
+        await SignalAsync("-TERM");
         using var cts = new CancellationTokenSource(timeout);
         try
         {
@@ -158,6 +163,17 @@ public sealed class HostProcess : IAsyncDisposable
         var logs = Path.Combine(RepositoryPaths.Root, ".data", "test", "logs");
         Directory.CreateDirectory(logs);
         await File.WriteAllTextAsync(Path.Combine(logs, $"{_project}-{pid}.log"), Output);
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await kill.WaitForExitAsync();
     }
 
     private void Keep(string? line)

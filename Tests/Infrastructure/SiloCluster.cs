@@ -27,6 +27,12 @@ public sealed class SiloCluster : IAsyncDisposable
 
     public string ClusterId { get; }
 
+    /// <summary>The Redis of membership and the firehose; a fault test that stops Redis gives its own (<see cref="PrivateRedis"/>).</summary>
+    public string RedisConnectionString { get; init; } = TestServices.RedisConnectionString;
+
+    /// <summary>The PostgreSQL of the silos; a fault test that restarts PostgreSQL gives its own (<see cref="PrivatePostgres"/>).</summary>
+    public string PostgresConnectionString { get; init; } = TestServices.PostgresConnectionString;
+
     /// <summary>Service id shared by every silo: grain state is keyed by it, so restarts see the same state.</summary>
     public string ServiceId { get; }
 
@@ -38,8 +44,8 @@ public sealed class SiloCluster : IAsyncDisposable
         {
             ["IM__ClusterId"] = ClusterId,
             ["IM__ServiceId"] = ServiceId,
-            ["IM__Postgres__ConnectionString"] = TestServices.PostgresConnectionString,
-            ["IM__Redis__ConnectionString"] = TestServices.RedisConnectionString,
+            ["IM__Postgres__ConnectionString"] = PostgresConnectionString,
+            ["IM__Redis__ConnectionString"] = RedisConnectionString,
             ["IM__Silo__SiloPort"] = endpoints.SiloPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["IM__Silo__GatewayPort"] = endpoints.GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["IM__Silo__HttpUrl"] = $"http://127.0.0.1:{endpoints.HttpPort}",
@@ -67,7 +73,7 @@ public sealed class SiloCluster : IAsyncDisposable
         {
             ["IM__ClusterId"] = ClusterId,
             ["IM__ServiceId"] = ServiceId,
-            ["IM__Redis__ConnectionString"] = TestServices.RedisConnectionString,
+            ["IM__Redis__ConnectionString"] = RedisConnectionString,
             ["IM__Auth__SigningKey"] = SigningKey,
             ["IM__Edge__HttpUrl"] = $"http://127.0.0.1:{endpoints.HttpPort}",
             ["IM__Edge__TcpPorts__0"] = endpoints.TcpPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -96,7 +102,7 @@ public sealed class SiloCluster : IAsyncDisposable
                 o.ClusterId = ClusterId;
                 o.ServiceId = ServiceId;
             });
-            client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(TestServices.RedisConnectionString));
+            client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(RedisConnectionString));
             client.AddMemoryStreams(StreamNames.Provider);
         });
         var host = builder.Build();

@@ -1,0 +1,57 @@
+using Orleans.Im.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Orleans.Im.Tests.Faults;
+
+/// <summary>
+/// PostgreSQL restarted, or Redis stopped and started, under load — each a private server of the test's own, so the
+/// run's shared servers (and every other test on them) are left alone.
+/// </summary>
+[Collection(FaultGroup.Name)]
+[Trait("Category", "Fault")]
+public sealed class StorageFaultTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Phase = TimeSpan.FromSeconds(4);
+    private static readonly TimeSpan Outage = TimeSpan.FromSeconds(6);
+
+    [Fact]
+    public async Task While_postgresql_is_down_sends_are_refused_as_retryable_and_after_its_restart_nothing_acked_is_lost()
+    {
+        await using var postgres = await PrivatePostgres.StartAsync();
+        await using var drill = await FaultDrill.StartAsync("postgres-restart", output, silos: 2, edges: 1, postgres: postgres.ConnectionString);
+        drill.StartLoad();
+        Assert.True(await drill.KeepsServingAsync(Phase), "no load before the fault");
+
+        await postgres.StopAsync();
+        var ackedBefore = drill.Checker.AckCount;
+        await Task.Delay(Outage);
+        var ackedDuringOutage = drill.Checker.AckCount - ackedBefore;
+        output.WriteLine($"acks while PostgreSQL was down: {ackedDuringOutage} (sends in flight when it stopped)");
+        await postgres.StartAgainAsync();
+        Assert.True(await drill.KeepsServingAsync(Phase), "not served after PostgreSQL came back");
+
+        var report = await drill.FinishAsync();
+        FaultAssert.Clean(report);
+        // Nothing is acked without a commit: the sends made while it was down were refused (retryably), not acked.
+        Assert.True(report.RetryableErrors > 0, "no send was refused while PostgreSQL was down");
+    }
+
+    [Fact]
+    public async Task With_redis_stopped_the_running_cluster_keeps_serving_and_a_new_silo_joins_once_it_is_back()
+    {
+        await using var redis = await PrivateRedis.StartAsync();
+        await using var drill = await FaultDrill.StartAsync("redis-stop", output, silos: 2, edges: 1, redis: redis.ConnectionString);
+        drill.StartLoad();
+        Assert.True(await drill.KeepsServingAsync(Phase), "no load before the fault");
+
+        await redis.StopAsync();
+        Assert.True(await drill.KeepsServingAsync(Outage), "the cluster stopped serving without Redis");
+        await redis.StartAgainAsync();
+
+        // Membership lives in Redis: a silo can join only now. It is healthy once it is an active member.
+        drill.Silos.Add(await drill.Cluster.StartSiloAsync(settings: FaultDrill.SiloSettings));
+        Assert.True(await drill.KeepsServingAsync(Phase), "not served after Redis came back");
+
+        FaultAssert.Clean(await drill.FinishAsync());
+    }
+}
