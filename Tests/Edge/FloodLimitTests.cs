@@ -30,10 +30,13 @@ public sealed class FloodLimitTests(EdgeFixture fixture, ITestOutputHelper outpu
         var open = new List<RawConnection>();
         try
         {
-            // Sockets that do not log in: the limit's worth is taken, the next is refused.
+            // Sockets that do not log in: the limit's worth is taken, the next is refused. Each answers a ping before
+            // the next opens, so that the one over the limit is the last the edge takes in.
             for (var i = 0; i < MaxUnauthenticated; i++)
             {
-                open.Add(await RawConnection.OpenAsync(port));
+                var idle = await RawConnection.OpenAsync(port);
+                open.Add(idle);
+                await idle.PingAsync();
             }
 
             Assert.Equal(V1.ErrorCode.RateLimited, await RefusalAsync(port));

@@ -50,6 +50,17 @@ public sealed class RawConnection : IAsyncDisposable
         return bytes;
     }
 
+    /// <summary>
+    /// A ping answered with a pong: proof that the edge has taken this socket in (admitted it past the flood limits),
+    /// since Kestrel hands accepted sockets to the handler on the thread pool, in no fixed order.
+    /// </summary>
+    public async Task PingAsync()
+    {
+        await SendAsync(V1.Op.Ping, 7, new V1.Ping { ClientTimeMs = 1 });
+        var answer = await ReadFrameAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(V1.Op.Pong, answer?.Op);
+    }
+
     public async Task LoginAsync(string token, string deviceId = "raw")
     {
         await SendAsync(V1.Op.Login, 1, new V1.LoginRequest { Token = token, DeviceId = deviceId, Platform = "test", ProtocolVersion = 1 });
