@@ -88,6 +88,10 @@ public static class SiloHosting
                 silo.Configure<Orleans.Configuration.SiloOptions>(o => o.SiloName = siloOptions.Name);
             }
 
+            // Random placement, not Orleans' resource-optimized default: user and conversation grains are many, small and
+            // alike, and a login storm (every client reconnecting after a restart) places thousands of activations within
+            // one statistics period, all on whichever silo looked least loaded at its start. Random spreads them evenly.
+            silo.Services.AddSingleton<PlacementStrategy, RandomPlacement>();
             silo.AddImStorage();
             silo.AddMemoryStreams(StreamNames.Provider);
             if (siloOptions.DashboardEnabled)

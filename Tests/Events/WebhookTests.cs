@@ -101,9 +101,12 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         Assert.Equal("to the webhooks", System.Text.Json.JsonDocument.Parse(ours[0].Body).RootElement.GetProperty("data").GetProperty("content").GetProperty("text").GetString());
 
         // The failing receiver was tried MaxAttempts times per event; then each event went to the dead-letter stream.
+        // The firehose streams are shared by every cluster of the test run (one Redis), so the failing receiver also gets
+        // (and dead-letters) other tests' message events: only this conversation's are counted.
         using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.RedisConnectionString);
-        var dead = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase().StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 500, Order.Descending))
-            .Where(entry => entry["webhook"] == failing.Id).ToList(), d => d.Count >= 2, TimeSpan.FromSeconds(30));
+        var dead = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase().StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 5_000, Order.Descending))
+            .Where(entry => entry["webhook"] == failing.Id && ((string?)entry["id"])?.StartsWith($"m:{conversationId}:", StringComparison.Ordinal) == true).ToList(),
+            d => d.Count >= 2, TimeSpan.FromSeconds(30));
         Assert.Equal([$"m:{conversationId}:2", $"m:{conversationId}:1"], dead.Select(entry => (string?)entry["id"]));
         Assert.All(dead, entry => Assert.Equal(("HTTP 500", MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture), _receiverUrl + "/fail"),
             ((string?)entry["error"], (string?)entry["attempts"], (string?)entry["url"])));

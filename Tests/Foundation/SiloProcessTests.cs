@@ -32,7 +32,8 @@ public sealed class SiloProcessTests
         var client = await cluster.ConnectClientAsync();
         var management = client.GetGrain<IManagementGrain>(0);
 
-        var hosts = await management.GetHosts(onlyActive: true);
+        // Both active before the grains are placed: placement picks among the silos the cluster knows to be active.
+        var hosts = await Eventually.ReturnsAsync(() => management.GetHosts(onlyActive: true), h => h.Count == 2);
         Assert.Equal(2, hosts.Count);
 
         var suffix = Guid.NewGuid().ToString("N");
