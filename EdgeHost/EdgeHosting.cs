@@ -45,7 +45,7 @@ public static class EdgeHosting
         });
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AccessTokens>();
-        builder.Services.AddSingleton<UserStreamSubscriptions>();
+        builder.Services.AddSingleton<UserPushRoutes>();
         builder.Services.AddSingleton<RoomFanout>();
         builder.Services.AddSingleton<SessionHub>();
         builder.Services.AddSingleton<TcpConnectionHandler>();

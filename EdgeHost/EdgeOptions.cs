@@ -1,3 +1,5 @@
+using Orleans.Im.EdgeHost.Sessions;
+
 namespace Orleans.Im.EdgeHost;
 
 /// <summary>Where the edge host listens. Bound from <c>IM:Edge</c> (environment: <c>IM__Edge__…</c>).</summary>
@@ -26,6 +28,13 @@ public sealed class EdgeOptions
 
     /// <summary>This edge host's id in the cluster (user grains record which edge holds each device).</summary>
     public string EdgeId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+
+    /// <summary>
+    /// How this edge takes its users' pushes from the user grains: <see cref="PushPath.Observer"/> (direct one-way calls
+    /// to one observer of this edge) or <see cref="PushPath.Stream"/> (a subscription to each user's Orleans stream).
+    /// See <c>docs/BENCHMARKS.md</c> for why the default is what it is.
+    /// </summary>
+    public PushPath PushPath { get; set; } = PushPath.Observer;
 
     /// <summary>The largest frame body accepted, checked against the header before the body is read.</summary>
     public int MaxFrameBytes { get; set; } = 64 * 1024;

@@ -10,7 +10,7 @@ public static class GrainServices
     public static IServiceCollection AddImGrains(this IServiceCollection services)
     {
         services.TryAddSingleton<ImClock>();
-        services.TryAddSingleton<IUserEventPublisher, StreamUserEventPublisher>();
+        services.TryAddSingleton<IUserEventPublisher, UserEventPublisher>();
         return services;
     }
 }

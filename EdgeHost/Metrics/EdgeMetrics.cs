@@ -43,7 +43,7 @@ public sealed class EdgeMetrics
     private readonly Counter<long> _slowConsumers;
     private readonly Histogram<double> _sendAck;
 
-    public EdgeMetrics(IMeterFactory meters, SessionHub sessions, UserStreamSubscriptions subscriptions, EdgeDrain drain)
+    public EdgeMetrics(IMeterFactory meters, SessionHub sessions, UserPushRoutes subscriptions, EdgeDrain drain)
     {
         ArgumentNullException.ThrowIfNull(meters);
         var meter = meters.Create(ImMeters.Edge);

@@ -13,7 +13,7 @@ namespace Orleans.Im.EdgeHost.Metrics;
 /// Every <see cref="EdgeOptions.ReportInterval"/>: registers this edge host in the edge directory with its addresses and
 /// load, and reports its figures to the cluster stats. On a graceful stop it leaves the directory.
 /// </summary>
-public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHandler tcp, UserStreamSubscriptions users, SessionHub sessions, EdgeDrain drain, IOptions<EdgeOptions> options, ILogger<EdgeReporter> logger)
+public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHandler tcp, UserPushRoutes users, SessionHub sessions, EdgeDrain drain, IOptions<EdgeOptions> options, ILogger<EdgeReporter> logger)
     : BackgroundService
 {
     private TimeSpan _lastCpu = Process.GetCurrentProcess().TotalProcessorTime;

@@ -19,7 +19,7 @@ public sealed class SessionHub(
     IClusterClient client,
     AccessTokens tokens,
     RevokedSessions revoked,
-    UserStreamSubscriptions subscriptions,
+    UserPushRoutes subscriptions,
     RoomFanout rooms,
     UserSendRateLimiter rateLimiter,
     IOptions<EdgeOptions> options,
@@ -72,7 +72,8 @@ public sealed class SessionHub(
         {
             await client.GetGrain<IUserGrain>(claims.UserId).ConnectDeviceAsync(
                 new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow(), connectionId,
-                    Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength)));
+                    Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength)),
+                subscriptions.PushObserver);
         }
         catch
         {

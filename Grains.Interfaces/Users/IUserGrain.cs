@@ -1,3 +1,4 @@
+using Orleans.Im.Push;
 using Orleans.Concurrency;
 using Orleans.Im.Messages;
 
@@ -40,8 +41,13 @@ public interface IUserGrain : IGrainWithStringKey
     Task<ConversationEntry?> UpdateConversationSettingsAsync(string conversationId, ConversationSettings settings);
 
     /// <summary>A device connected (called by the edge host that holds it).</summary>
+    /// <param name="device">The device and its connection.</param>
+    /// <param name="pushTo">
+    /// The edge's push observer when the edge takes the device's pushes by direct call; null when it subscribes to the
+    /// user's stream instead (robots, and edges configured for the stream path).
+    /// </param>
     [Alias("ConnectDevice")]
-    Task ConnectDeviceAsync(DeviceSession device);
+    Task ConnectDeviceAsync(DeviceSession device, IEdgePushObserver? pushTo);
 
     /// <summary>A connection of a device closed; ignored when the device has logged in again on a newer connection.</summary>
     [Alias("DisconnectDevice")]

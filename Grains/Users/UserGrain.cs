@@ -26,6 +26,9 @@ public sealed partial class UserGrain(
     private readonly Dictionary<string, IndexRow> _index = new(StringComparer.Ordinal);
     private readonly HashSet<string> _dirty = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DeviceSession> _devices = new(StringComparer.Ordinal);
+
+    /// <summary>How each connected device takes its pushes: its edge's push observer, or null for the user's stream.</summary>
+    private readonly Dictionary<string, IEdgePushObserver?> _pushRoutes = new(StringComparer.Ordinal);
     private long _version;
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _offlineTimer;
@@ -165,12 +168,15 @@ public sealed partial class UserGrain(
         return entry;
     }
 
-    public async Task ConnectDeviceAsync(DeviceSession device)
+    public async Task ConnectDeviceAsync(DeviceSession device, IEdgePushObserver? pushTo)
     {
         ArgumentNullException.ThrowIfNull(device);
         var evicted = LoginPolicy.Evictions(_devices.Values, device, options.Value);
         var wasOffline = _devices.Count == 0;
         _devices[device.DeviceId] = device;
+        // A device that logs in again (a network switch, maybe onto another edge) replaces its old connection's route:
+        // the old connection is closing, and the new one is where its pushes go.
+        _pushRoutes[device.DeviceId] = pushTo;
         if (wasOffline)
         {
             AnnounceOnline(true);
@@ -185,8 +191,9 @@ public sealed partial class UserGrain(
         {
             // The edge holding it closes it with the reason; it is forgotten here at once, so it no longer counts.
             _devices.Remove(old.DeviceId);
+            _pushRoutes.Remove(old.DeviceId, out var oldRoute);
             await publisher.PublishAsync(new UserEventBatch(UserId, [new DeviceKickedEvent(old.DeviceId,
-                $"signed in on another {LoginPolicy.ClassOf(device.Platform)} device ({device.Platform})")]));
+                $"signed in on another {LoginPolicy.ClassOf(device.Platform)} device ({device.Platform})")]), [oldRoute]);
         }
     }
 
@@ -196,6 +203,8 @@ public sealed partial class UserGrain(
         {
             return;
         }
+
+        _pushRoutes.Remove(deviceId);
 
         if (_devices.Count > 0)
         {
@@ -683,7 +692,7 @@ public sealed partial class UserGrain(
     }
 
     private Task PushAsync(UserEvent userEvent) =>
-        _devices.Count == 0 ? Task.CompletedTask : publisher.PublishAsync(new UserEventBatch(UserId, [userEvent]));
+        _devices.Count == 0 ? Task.CompletedTask : publisher.PublishAsync(new UserEventBatch(UserId, [userEvent]), _pushRoutes.Values);
 
     [LoggerMessage(1, LogLevel.Warning, "User {UserId}: conversation index not saved: {Reason}")]
     private static partial void LogIndexNotSaved(ILogger logger, string userId, string reason);

@@ -48,7 +48,7 @@ public sealed class DeviceProbe : IAsyncDisposable
 
             return Task.CompletedTask;
         });
-        await client.GetGrain<IUserGrain>(userId).ConnectDeviceAsync(new DeviceSession(deviceId, "test", "test-edge", DateTimeOffset.UtcNow, probe.ConnectionId));
+        await client.GetGrain<IUserGrain>(userId).ConnectDeviceAsync(new DeviceSession(deviceId, "test", "test-edge", DateTimeOffset.UtcNow, probe.ConnectionId), null);
         return probe;
     }
 

@@ -11,10 +11,10 @@ public sealed class DeviceLocationTests(ClusterFixture fixture)
     public async Task A_device_that_logs_in_again_before_its_old_connection_closes_stays_online_where_it_now_is()
     {
         var user = fixture.Client.GetGrain<IUserGrain>(Ids.User("roamer"));
-        await user.ConnectDeviceAsync(new DeviceSession("phone", "ios", "edge-a", DateTimeOffset.UtcNow, "connection-1"));
+        await user.ConnectDeviceAsync(new DeviceSession("phone", "ios", "edge-a", DateTimeOffset.UtcNow, "connection-1"), null);
 
         // The phone switches networks: it logs in on another edge before edge A sees the old connection close.
-        await user.ConnectDeviceAsync(new DeviceSession("phone", "ios", "edge-b", DateTimeOffset.UtcNow, "connection-2"));
+        await user.ConnectDeviceAsync(new DeviceSession("phone", "ios", "edge-b", DateTimeOffset.UtcNow, "connection-2"), null);
         await user.DisconnectDeviceAsync("phone", "connection-1");
 
         var device = Assert.Single(await user.GetDevicesAsync());

@@ -140,7 +140,8 @@ internal sealed partial class RobotRunner : BackgroundService
         });
         try
         {
-            await User.ConnectDeviceAsync(device);
+            // null: the robot takes its pushes from its user stream (subscribed above), not through an edge's observer.
+            await User.ConnectDeviceAsync(device, null);
             LogOnline(_logger, RobotId);
             var version = await CatchUpAsync(0);
             using var timer = new PeriodicTimer(_options.CatchUpInterval, _time);
@@ -154,7 +155,7 @@ internal sealed partial class RobotRunner : BackgroundService
                 }
 
                 // Idempotent: re-registers the device when the user grain was collected or moved with a silo.
-                await User.ConnectDeviceAsync(device);
+                await User.ConnectDeviceAsync(device, null);
                 version = await CatchUpAsync(version);
             }
         }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Orleans.Im.Push;
 using Orleans.Im.Streams;
 using Orleans.Streams;
@@ -5,14 +6,21 @@ using Orleans.Streams;
 namespace Orleans.Im.EdgeHost.Sessions;
 
 /// <summary>
-/// The edge side of the push path (DESIGN section 6): one subscription to a user's stream per edge host, taken when
-/// the user's first device connects here and dropped when the last leaves; each batch goes to every device of the
-/// user on this edge. One seam, so the mechanism can be measured and swapped.
+/// The edge side of the push path (DESIGN section 6): which devices here each user's pushes go to, and how they come
+/// from the cluster. With <see cref="PushPath.Observer"/> user grains call this edge's one push observer and nothing is
+/// registered per user; with <see cref="PushPath.Stream"/> the edge subscribes to a user's stream when the user's first
+/// device connects here and unsubscribes when the last leaves. Either way each batch goes to every device of the user on
+/// this edge. One seam, so the mechanism can be measured and swapped.
 /// </summary>
-public sealed partial class UserStreamSubscriptions(IClusterClient client, ILogger<UserStreamSubscriptions> logger)
+public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeOptions> options, ILogger<UserPushRoutes> logger)
+    : IEdgePushObserver
 {
     private readonly Dictionary<string, UserEntry> _users = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
+    private readonly bool _viaStreams = options.Value.PushPath == PushPath.Stream;
+
+    // The cluster client holds an observer only weakly: this field keeps the reference (and so the object) alive.
+    private IEdgePushObserver? _observerReference;
 
     /// <summary>Users with at least one device here.</summary>
     public int UserCount
@@ -24,6 +32,38 @@ public sealed partial class UserStreamSubscriptions(IClusterClient client, ILogg
                 return _users.Count;
             }
         }
+    }
+
+    /// <summary>
+    /// What the user grain is told to call for pushes to this edge's devices: this edge's observer, or null when the edge
+    /// takes them from the users' streams.
+    /// </summary>
+    public IEdgePushObserver? PushObserver
+    {
+        get
+        {
+            if (_viaStreams)
+            {
+                return null;
+            }
+
+            lock (_lock)
+            {
+                return _observerReference ??= client.CreateObjectReference<IEdgePushObserver>(this);
+            }
+        }
+    }
+
+    /// <summary>A user grain's batch, by direct call: to every device of the user here (none if all have left).</summary>
+    Task IEdgePushObserver.PushAsync(UserEventBatch batch)
+    {
+        UserEntry? entry;
+        lock (_lock)
+        {
+            _users.TryGetValue(batch.UserId, out entry);
+        }
+
+        return entry is null ? Task.CompletedTask : Deliver(entry, batch);
     }
 
     /// <summary>Routes the user's pushes to <paramref name="target"/> until the returned handle is disposed.</summary>
@@ -39,6 +79,11 @@ public sealed partial class UserStreamSubscriptions(IClusterClient client, ILogg
             }
 
             entry.Targets = entry.Targets.Add(target);
+        }
+
+        if (!_viaStreams)
+        {
+            return new Attachment(this, entry, target);
         }
 
         await entry.Gate.WaitAsync();
@@ -145,7 +190,7 @@ public sealed partial class UserStreamSubscriptions(IClusterClient client, ILogg
         public StreamSubscriptionHandle<UserEventBatch>? Handle { get; set; }
     }
 
-    private sealed class Attachment(UserStreamSubscriptions owner, UserEntry entry, IPushTarget target) : IAsyncDisposable
+    private sealed class Attachment(UserPushRoutes owner, UserEntry entry, IPushTarget target) : IAsyncDisposable
     {
         private int _disposed;
 
