@@ -42,6 +42,19 @@ public sealed class EdgeOptions
     /// <summary>A connection that has not logged in within this is closed.</summary>
     public TimeSpan LoginTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Logins this edge registers with the cluster at once. A login storm (every client of a restarted edge or silo
+    /// reconnecting) activates a user grain per login, each reading PostgreSQL: unbounded, they exhaust the silos'
+    /// connection pools and fail together. Beyond this many, logins wait their turn (see <see cref="LoginQueueTimeout"/>).
+    /// </summary>
+    public int MaxConcurrentLogins { get; set; } = 64;
+
+    /// <summary>
+    /// How long a login waits for one of the <see cref="MaxConcurrentLogins"/> places; then it is refused as
+    /// retryable (<c>RATE_LIMITED</c>) and the client retries later.
+    /// </summary>
+    public TimeSpan LoginQueueTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>A connection with no frame within this is closed (clients ping every <see cref="HeartbeatInterval"/>).</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
 

@@ -45,7 +45,14 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         Context.Items[CountedKey] = transport;
         var target = new SignalRPushTarget(hubContext, Context, deviceId, options.Value, time, metrics, transport);
         Context.Items[TargetKey] = target;
-        Context.Items[SessionKey] = await sessions.OpenAsync(claims, deviceId, "web", target);
+        if (await sessions.OpenAsync(claims, deviceId, "web", target) is not { } open)
+        {
+            // A login storm: the client's automatic reconnect retries later.
+            Context.Abort();
+            return;
+        }
+
+        Context.Items[SessionKey] = open;
         await base.OnConnectedAsync();
     }
 

@@ -24,7 +24,7 @@ public sealed class SessionHub(
     UserSendRateLimiter rateLimiter,
     IOptions<EdgeOptions> options,
     IOptions<AuthOptions> authOptions,
-    TimeProvider time)
+    TimeProvider time) : IDisposable
 {
     /// <summary>The longest client version kept (longer ones are cut).</summary>
     public const int MaxClientVersionLength = 32;
@@ -33,12 +33,15 @@ public sealed class SessionHub(
     public const int MaxNetworkTypeLength = 16;
 
     private readonly ConcurrentDictionary<OpenSession, IPushTarget> _open = new();
+    private readonly SemaphoreSlim _logins = new(Math.Max(1, options.Value.MaxConcurrentLogins));
 
     /// <summary>Sessions open on this edge host.</summary>
     public int OpenSessions => _open.Count;
 
     /// <summary>The connected devices now (a snapshot), e.g. to redirect them all while draining.</summary>
     public IReadOnlyList<IPushTarget> Targets() => _open.Values.ToArray();
+
+    public void Dispose() => _logins.Dispose();
 
     /// <summary>The token's claims, or null when it is not a valid, unexpired, unrevoked token.</summary>
     public AccessTokenClaims? Authenticate(string? token) =>
@@ -56,16 +59,36 @@ public sealed class SessionHub(
         }
     }
 
-    /// <summary>Opens a session for an authenticated device; dispose the result when the connection ends.</summary>
+    /// <summary>
+    /// Opens a session for an authenticated device; dispose the result when the connection ends. Null when the edge is
+    /// too busy with other logins to take it within <see cref="EdgeOptions.LoginQueueTimeout"/>: the client retries later.
+    /// </summary>
     /// <param name="claims">The token's claims.</param>
     /// <param name="deviceId">The device.</param>
     /// <param name="platform">Its platform.</param>
     /// <param name="target">Where its pushes go.</param>
     /// <param name="clientVersion">The app's version, for presence (empty when not told).</param>
     /// <param name="networkType">Its network, for presence (empty when not told).</param>
-    public async Task<OpenSession> OpenAsync(AccessTokenClaims claims, string deviceId, string platform, IPushTarget target, string clientVersion = "", string networkType = "")
+    public async Task<OpenSession?> OpenAsync(AccessTokenClaims claims, string deviceId, string platform, IPushTarget target, string clientVersion = "", string networkType = "")
     {
         ArgumentNullException.ThrowIfNull(claims);
+        if (!await _logins.WaitAsync(options.Value.LoginQueueTimeout))
+        {
+            return null;
+        }
+
+        try
+        {
+            return await RegisterAsync(claims, deviceId, platform, target, clientVersion, networkType);
+        }
+        finally
+        {
+            _logins.Release();
+        }
+    }
+
+    private async Task<OpenSession> RegisterAsync(AccessTokenClaims claims, string deviceId, string platform, IPushTarget target, string clientVersion, string networkType)
+    {
         var connectionId = Guid.NewGuid().ToString("N");
         var attachment = await subscriptions.AttachAsync(claims.UserId, target);
         try

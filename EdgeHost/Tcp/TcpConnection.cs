@@ -338,6 +338,12 @@ public sealed partial class TcpConnection : IPushTarget
         }
 
         _open = await _sessions.OpenAsync(claims, login.DeviceId, login.Platform, this, login.ClientVersion, login.NetworkType);
+        if (_open is null)
+        {
+            // A login storm: this edge is registering as many logins as it may at once. Not an error of the client's.
+            return Reply(V1.Op.Error, requestId, ProtoMapper.Error(V1.ErrorCode.RateLimited, "too many logins at once; retry later", retryable: true));
+        }
+
         _admission?.LoggedIn();
         Log.LoggedIn(_logger, _connection.ConnectionId, claims.UserId, login.DeviceId, login.Platform);
         return Reply(V1.Op.LoginOk, requestId, new V1.LoginResponse
