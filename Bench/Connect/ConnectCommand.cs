@@ -97,11 +97,11 @@ public static class ConnectCommand
         var connectSeconds = shards.Max(s => s.ConnectSeconds);
         var report = new RunReport("connect").Set("connections", settings.Connections).Set("rate", settings.Rate).Set("processes", processes)
             .Set("sourceAddresses", settings.SourceAddresses).Set("holdSeconds", settings.HoldSeconds)
-            .Set("opened", opened).Set("failed", shards.Sum(s => s.Failed)).Set("dropped", shards.Sum(s => s.Dropped))
+            .Set("opened", opened).Set("failed", shards.Sum(s => s.Failed)).Set("refusedAndRetried", shards.Sum(s => s.Refused)).Set("dropped", shards.Sum(s => s.Dropped))
             .Set("connectSeconds", Math.Round(connectSeconds, 2)).Set("loginsPerSecond", Math.Round(opened / connectSeconds, 1))
             .Set("firstError", shards.Select(s => s.FirstError).FirstOrDefault(e => e is not null));
         report.Line(string.Create(CultureInfo.InvariantCulture,
-            $"connect: {opened} of {settings.Connections} signed in over {connectSeconds:0.0} s = {opened / connectSeconds:0} logins/s; failed {shards.Sum(s => s.Failed)}, dropped during the {settings.HoldSeconds} s hold {shards.Sum(s => s.Dropped)}"));
+            $"connect: {opened} of {settings.Connections} signed in over {connectSeconds:0.0} s = {opened / connectSeconds:0} logins/s; failed {shards.Sum(s => s.Failed)}, refused as busy and retried {shards.Sum(s => s.Refused)}, dropped during the {settings.HoldSeconds} s hold {shards.Sum(s => s.Dropped)}"));
         var perHost = new List<object>();
         for (var i = 0; i < holding.Count; i++)
         {

@@ -13,12 +13,16 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
     /// <summary>Connects in flight at once; the pacer sets the rate, this bounds a stalled server's backlog.</summary>
     private const int MaxPendingConnects = 2_000;
 
+    /// <summary>The pacer's shortest sleep: logins and pings need no millisecond spacing, and the generator's wake-ups cost CPU the servers need.</summary>
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(10);
+
     /// <summary>A login that has not answered within this counts as failed.</summary>
     private static readonly TimeSpan LoginTimeout = TimeSpan.FromSeconds(30);
 
     private readonly List<LeanConnection> _connections = [];
     private readonly Lock _gate = new();
     private int _failed;
+    private int _refused;
     private string? _firstError;
     private double _connectSeconds;
     private double _connectCpu;
@@ -48,7 +52,7 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
             {
                 attempts.Add(OpenOneAsync(mine[n], pending));
             }
-        }, () => attempts.Count >= mine.Length);
+        }, () => attempts.Count >= mine.Length, Tick);
         await Task.WhenAll(attempts);
         _connectSeconds = clock.Elapsed.TotalSeconds;
         _connectCpu = ProcessCpu.CpuSeconds() - cpu;
@@ -66,7 +70,7 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
         }
 
         var perSecond = all.Length / settings.HeartbeatInterval.TotalSeconds;
-        await OpenLoopPacer.RunAsync(perSecond, hold, n => _ = all[n % all.Length].PingAsync(ping), () => all.Length == 0);
+        await OpenLoopPacer.RunAsync(perSecond, hold, n => _ = all[n % all.Length].PingAsync(ping), () => all.Length == 0, Tick);
         var dropped = all.Count(c => c.Dropped);
         var holdCpu = ProcessCpu.CpuSeconds() - cpu;
         foreach (var connection in all)
@@ -74,7 +78,7 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
             connection.Dispose();
         }
 
-        return new ShardResult(all.Length, _failed, dropped, _connectSeconds, _connectCpu, holdCpu, _firstError);
+        return new ShardResult(all.Length, _failed, dropped, _connectSeconds, _connectCpu, holdCpu, _firstError, _refused);
     }
 
     private async Task OpenOneAsync(int index, SemaphoreSlim pending)
@@ -85,7 +89,14 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
             var source = new IPAddress([127, 0, 0, (byte)(2 + index % settings.SourceAddresses)]);
             var edge = target.TcpEndpoints[index % target.TcpEndpoints.Count];
             using var timeout = new CancellationTokenSource(LoginTimeout);
-            var connection = await LeanConnection.OpenAsync(source, edge, tokens.Issue($"{settings.UserPrefix}-{index}"), "c", timeout.Token);
+            LeanConnection? connection;
+            while ((connection = await LeanConnection.OpenAsync(source, edge, tokens.Issue($"{settings.UserPrefix}-{index}"), "c", timeout.Token)) is null)
+            {
+                // Refused as busy: back off with jitter, as the SDK does, until the login timeout.
+                Interlocked.Increment(ref _refused);
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(200, 2_000)), timeout.Token);
+            }
+
             lock (_gate)
             {
                 _connections.Add(connection);

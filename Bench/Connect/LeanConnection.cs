@@ -26,7 +26,8 @@ public sealed class LeanConnection : IDisposable
     /// <summary>Set once the server closed it (or a read failed) before <see cref="Dispose"/>.</summary>
     public bool Dropped => Volatile.Read(ref _closed) == 1;
 
-    public static async Task<LeanConnection> OpenAsync(IPAddress source, IPEndPoint edge, string token, string deviceId, CancellationToken cancellationToken)
+    /// <summary>A signed-in connection, or null when the edge answered the login with an error (to retry later).</summary>
+    public static async Task<LeanConnection?> OpenAsync(IPAddress source, IPEndPoint edge, string token, string deviceId, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -45,6 +46,13 @@ public sealed class LeanConnection : IDisposable
             });
             await socket.SendAsync(login.WrittenMemory, cancellationToken);
             var header = await ReadFrameAsync(socket, cancellationToken);
+            if (header == (ushort)Op.Error)
+            {
+                // Refused (a login storm: RATE_LIMITED, retryable): the caller tries again later, as a client would.
+                socket.Dispose();
+                return null;
+            }
+
             if (header != (ushort)Op.LoginOk)
             {
                 throw new IOException($"login answered op {header}");

@@ -57,11 +57,18 @@ public sealed partial class UserGrain(
             await ReconcileWithLogAsync();
         }
 
-        _flushTimer = this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(options.Value.IndexFlushInterval, options.Value.IndexFlushInterval)
+        // Dormant until an entry changes (see MarkDirty): a periodic timer per online user would cost the silo tens of
+        // thousands of idle callbacks a second with 100,000 users signed in.
+        _flushTimer = this.RegisterGrainTimer(FlushAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan)
         {
             Interleave = false,
             KeepAlive = false,
         });
+        if (_dirty.Count > 0)
+        {
+            // Reconciling with the log changed entries before the timer existed.
+            _flushTimer.Change(options.Value.IndexFlushInterval, Timeout.InfiniteTimeSpan);
+        }
     }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
@@ -518,7 +525,7 @@ public sealed partial class UserGrain(
         if (message.Seq > row.Entry.LastSeq)
         {
             Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), own ? message.Seq : 0);
-            _dirty.Add(message.ConversationId);
+            MarkDirty(message.ConversationId);
         }
 
         // A mention flags the entry whether or not the conversation is muted: muting silences notifications, and a
@@ -526,7 +533,7 @@ public sealed partial class UserGrain(
         if (!own && MentionList.Includes(message.Mentions, UserId) && message.Seq > row.Entry.MentionSeq)
         {
             var entry = Update(message.ConversationId, e => e with { MentionSeq = message.Seq, Mentioned = e.ReadSeq < message.Seq });
-            _dirty.Add(message.ConversationId);
+            MarkDirty(message.ConversationId);
             await PushAsync(new ConversationUpdatedEvent(entry));
         }
 
@@ -539,7 +546,7 @@ public sealed partial class UserGrain(
         if (_index.TryGetValue(message.ConversationId, out var row) && row.Entry.LastMessage?.Seq == message.Seq)
         {
             Update(message.ConversationId, e => e with { LastMessage = MessagePreviews.From(message) });
-            _dirty.Add(message.ConversationId);
+            MarkDirty(message.ConversationId);
         }
 
         await PushAsync(new MessageChangedEvent(message, actorId));
@@ -550,7 +557,7 @@ public sealed partial class UserGrain(
         if (readerId != UserId && _index.TryGetValue(conversationId, out var row) && seq > row.Entry.PeerReadSeq)
         {
             Update(conversationId, e => e with { PeerReadSeq = seq });
-            _dirty.Add(conversationId);
+            MarkDirty(conversationId);
         }
 
         await PushAsync(new ReadReceiptEvent(conversationId, seq, readerId));
@@ -616,7 +623,7 @@ public sealed partial class UserGrain(
                 ReadSeq = readSeq,
                 UnreadCount = Math.Max(e.LastSeq, position.LastSeq) - readSeq,
             });
-            _dirty.Add(conversationId);
+            MarkDirty(conversationId);
         }
 
         await FlushAsync(CancellationToken.None);
@@ -640,12 +647,12 @@ public sealed partial class UserGrain(
         {
             // Removed while the notice was lost: the group's answer is the truth.
             Update(conversationId, e => e with { Removed = true });
-            _dirty.Add(conversationId);
+            MarkDirty(conversationId);
         }
         else if (status == AccessStatus.Ok && lastSeq > entry.LastSeq)
         {
             Advance(conversationId, lastSeq, last?.Seq == lastSeq ? MessagePreviews.From(last) : null, 0);
-            _dirty.Add(conversationId);
+            MarkDirty(conversationId);
         }
     }
 
@@ -660,8 +667,17 @@ public sealed partial class UserGrain(
     /// <summary>Writes one entry now, with whatever else is pending. False when storage could not commit.</summary>
     private async Task<bool> SaveNowAsync(string conversationId)
     {
-        _dirty.Add(conversationId);
+        MarkDirty(conversationId);
         return await FlushAsync(CancellationToken.None);
+    }
+
+    /// <summary>Notes an entry to write, and arms the flush timer if it is not armed yet.</summary>
+    private void MarkDirty(string conversationId)
+    {
+        if (_dirty.Add(conversationId) && _dirty.Count == 1)
+        {
+            _flushTimer?.Change(options.Value.IndexFlushInterval, Timeout.InfiniteTimeSpan);
+        }
     }
 
     private async Task<bool> FlushAsync(CancellationToken cancellationToken)
@@ -683,7 +699,7 @@ public sealed partial class UserGrain(
             // Keep them dirty for the next flush; the log still holds the truth meanwhile.
             foreach (var row in rows)
             {
-                _dirty.Add(row.Entry.ConversationId);
+                MarkDirty(row.Entry.ConversationId);
             }
 
             LogIndexNotSaved(logger, UserId, ex.Message);
