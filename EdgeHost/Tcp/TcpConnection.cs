@@ -185,6 +185,12 @@ public sealed partial class TcpConnection : IPushTarget
                 await FailAsync(0, V1.ErrorCode.Timeout, _open is null ? "no login in time" : "no frame in time");
                 return;
             }
+            catch (OperationCanceledException)
+            {
+                // The peer closed the connection while we waited for a frame: the ordinary end of a connection, not an
+                // error (left to Kestrel, it would log each close with a stack trace).
+                return;
+            }
             catch (ConnectionResetException)
             {
                 return;
