@@ -60,7 +60,9 @@ public sealed class EdgeMetrics
         meter.CreateObservableGauge("im_edge_tcp_connections", () => OpenOf(Tcp), description: "Open TCP (mobile protocol) connections.");
         meter.CreateObservableGauge("im_edge_sessions", () => sessions.OpenSessions, description: "Signed-in device sessions on this edge host.");
         meter.CreateObservableGauge("im_edge_online_users", () => subscriptions.UserCount, description: "Users with at least one device connected to this edge host.");
-        meter.CreateObservableGauge("im_edge_stream_users", () => subscriptions.UserCount, description: "Users whose push stream this edge host subscribes to.");
+        meter.CreateObservableGauge("im_edge_stream_users", () => subscriptions.StreamUserCount, description: "Users whose push stream this edge host subscribes to (push path Stream).");
+        meter.CreateObservableGauge("im_edge_logins_in_flight", () => sessions.LoginsInFlight, description: "Logins registering with the cluster now (bounded by MaxConcurrentLogins).");
+        meter.CreateObservableGauge("im_edge_logins_waiting", () => sessions.LoginsWaiting, description: "Logins waiting for a place: above zero, a login storm.");
         meter.CreateObservableGauge("im_edge_push_queue_length", () => QueueLengths(sessions).Sum, description: "Pushes and replies waiting in all outbound queues.");
         meter.CreateObservableGauge("im_edge_push_queue_longest", () => QueueLengths(sessions).Max, description: "The longest outbound queue of one connection.");
         meter.CreateObservableGauge("im_edge_draining", () => drain.IsDraining ? 1 : 0, description: "1 while this edge host drains (not ready, redirecting its clients).");

@@ -34,6 +34,13 @@ public sealed class SessionHub(
 
     private readonly ConcurrentDictionary<OpenSession, IPushTarget> _open = new();
     private readonly SemaphoreSlim _logins = new(Math.Max(1, options.Value.MaxConcurrentLogins));
+    private int _loginsWaiting;
+
+    /// <summary>Logins registering with the cluster now (at most <see cref="EdgeOptions.MaxConcurrentLogins"/>).</summary>
+    public int LoginsInFlight => Math.Max(1, options.Value.MaxConcurrentLogins) - _logins.CurrentCount;
+
+    /// <summary>Logins waiting for a place among <see cref="LoginsInFlight"/>: above zero, a login storm.</summary>
+    public int LoginsWaiting => Volatile.Read(ref _loginsWaiting);
 
     /// <summary>Sessions open on this edge host.</summary>
     public int OpenSessions => _open.Count;
@@ -72,7 +79,18 @@ public sealed class SessionHub(
     public async Task<OpenSession?> OpenAsync(AccessTokenClaims claims, string deviceId, string platform, IPushTarget target, string clientVersion = "", string networkType = "")
     {
         ArgumentNullException.ThrowIfNull(claims);
-        if (!await _logins.WaitAsync(options.Value.LoginQueueTimeout))
+        Interlocked.Increment(ref _loginsWaiting);
+        bool admitted;
+        try
+        {
+            admitted = await _logins.WaitAsync(options.Value.LoginQueueTimeout);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _loginsWaiting);
+        }
+
+        if (!admitted)
         {
             return null;
         }

@@ -34,6 +34,9 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
         }
     }
 
+    /// <summary>Users with a device here whose pushes come from their stream (all of them with <see cref="PushPath.Stream"/>, else none).</summary>
+    public int StreamUserCount => _viaStreams ? UserCount : 0;
+
     /// <summary>
     /// What the user grain is told to call for pushes to this edge's devices: this edge's observer, or null when the edge
     /// takes them from the users' streams.

@@ -145,7 +145,7 @@ public sealed class TransportSecurityTests(EdgeFixture fixture, ITestOutputHelpe
             forged.AddRange(Varint(7, 999));
             forged.AddRange(Varint(8, farFuture.ToUnixTimeMilliseconds()));
             await raw.SendRawAsync([.. RawConnection.Header((uint)forged.Count, V1.Op.Send, 5), .. forged]);
-            var ack = await raw.ReadFrameAsync(Patience);
+            var ack = await raw.ReadAnswerAsync(Patience);
             Assert.Equal(V1.Op.SendAck, ack?.Op);
             Assert.Equal(1, V1.SendAck.Parser.ParseFrom(ack!.Value.Body).Seq);
         }

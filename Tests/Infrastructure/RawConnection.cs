@@ -57,14 +57,14 @@ public sealed class RawConnection : IAsyncDisposable
     public async Task PingAsync()
     {
         await SendAsync(V1.Op.Ping, 7, new V1.Ping { ClientTimeMs = 1 });
-        var answer = await ReadFrameAsync(TimeSpan.FromSeconds(10));
+        var answer = await ReadAnswerAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(V1.Op.Pong, answer?.Op);
     }
 
     public async Task LoginAsync(string token, string deviceId = "raw")
     {
         await SendAsync(V1.Op.Login, 1, new V1.LoginRequest { Token = token, DeviceId = deviceId, Platform = "test", ProtocolVersion = 1 });
-        var answer = await ReadFrameAsync(TimeSpan.FromSeconds(10));
+        var answer = await ReadAnswerAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(V1.Op.LoginOk, answer?.Op);
     }
 
@@ -104,6 +104,22 @@ public sealed class RawConnection : IAsyncDisposable
             }
 
             _pending = [.. _pending, .. chunk.AsSpan(0, read)];
+        }
+    }
+
+    /// <summary>
+    /// The next frame that is not a push: a logged-in device's pushes (its conversation list changing, say) are written
+    /// between replies, in whatever order they happen, and may come before the answer a test waits for.
+    /// </summary>
+    public async Task<(V1.Op Op, uint RequestId, byte[] Body)?> ReadAnswerAsync(TimeSpan timeout)
+    {
+        while (true)
+        {
+            var frame = await ReadFrameAsync(timeout);
+            if (frame is not { Op: V1.Op.Push })
+            {
+                return frame;
+            }
         }
     }
 
