@@ -97,6 +97,9 @@ public static class EdgeHosting
             client.AddMemoryStreams(StreamNames.Provider);
         });
         builder.Services.AddSingleton<IClientConnectionRetryFilter, ClusterConnectionRetryFilter>();
+        builder.Services.AddSingleton<DeviceReRegistration>();
+        builder.Services.AddSingleton<IClusterConnectionStatusObserver>(sp => sp.GetRequiredService<DeviceReRegistration>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeviceReRegistration>());
 
         // After the cluster client: hosted services start in order, so the revocation listener starts once connected.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedSessions>());

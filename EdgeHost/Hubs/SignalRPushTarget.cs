@@ -72,6 +72,8 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
         }
     }
 
+    public void RequestResync() => _queue.Writer.TryWrite(new HubEvent("resync", Reason: "pushes may have been missed; sync to catch up"));
+
     public void Kick(string reason)
     {
         _queue.Writer.TryWrite(new HubEvent("kick", Reason: reason));

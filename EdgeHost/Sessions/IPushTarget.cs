@@ -18,6 +18,12 @@ public interface IPushTarget
     /// </summary>
     void Push(UserEventBatch batch);
 
+    /// <summary>
+    /// Tells the device to sync and pull (a <c>resync</c> event): pushes may have been missed, e.g. while its user grain
+    /// was activated again after a silo was lost.
+    /// </summary>
+    void RequestResync();
+
     /// <summary>Ends the connection with a reason the device can show (session ended, replaced by another login).</summary>
     void Kick(string reason);
 

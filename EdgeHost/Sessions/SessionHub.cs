@@ -108,13 +108,12 @@ public sealed class SessionHub(
     private async Task<OpenSession> RegisterAsync(AccessTokenClaims claims, string deviceId, string platform, IPushTarget target, string clientVersion, string networkType)
     {
         var connectionId = Guid.NewGuid().ToString("N");
+        var device = new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow(), connectionId,
+            Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength));
         var attachment = await subscriptions.AttachAsync(claims.UserId, target);
         try
         {
-            await client.GetGrain<IUserGrain>(claims.UserId).ConnectDeviceAsync(
-                new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow(), connectionId,
-                    Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength)),
-                subscriptions.PushObserver);
+            await client.GetGrain<IUserGrain>(claims.UserId).ConnectDeviceAsync(device, subscriptions.PushObserver);
         }
         catch
         {
@@ -122,7 +121,7 @@ public sealed class SessionHub(
             throw;
         }
 
-        var open = new OpenSession(new ClientSession(client, rateLimiter, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, connectionId);
+        var open = new OpenSession(new ClientSession(client, rateLimiter, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device);
         _open[open] = target;
         return open;
     }
@@ -200,11 +199,56 @@ public sealed class SessionHub(
         await client.GetGrain<IUserGrain>(session.UserId).DisconnectDeviceAsync(session.DeviceId, open.ConnectionId);
     }
 
+    /// <summary>
+    /// Registers every session open here with its user grain again, at most <paramref name="parallelism"/> at once, and
+    /// returns the sessions that could not be (to try again later). A user grain that was on a silo that died comes
+    /// back elsewhere knowing no devices, so it would push to none of them; registering is idempotent for the others.
+    /// </summary>
+    public async Task<IReadOnlyList<OpenSession>> ReRegisterAsync(IEnumerable<OpenSession>? only, int parallelism, CancellationToken cancellationToken)
+    {
+        var failed = new ConcurrentBag<OpenSession>();
+        await Parallel.ForEachAsync(only ?? _open.Keys.ToArray(), new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (open, _) =>
+        {
+            if (open.IsClosed)
+            {
+                return;
+            }
+
+            var user = client.GetGrain<IUserGrain>(open.Session.UserId);
+            try
+            {
+                var known = await user.ConnectDeviceAsync(open.Device, subscriptions.PushObserver);
+                if (open.IsClosed)
+                {
+                    // It closed while this call was on its way: its disconnect may have come first, so say it again.
+                    await user.DisconnectDeviceAsync(open.Device.DeviceId, open.ConnectionId);
+                }
+                else if (!known && _open.TryGetValue(open, out var target))
+                {
+                    // The grain had forgotten the device (it moved with a lost silo): what came meanwhile was pushed to
+                    // nobody, so the device syncs to find it.
+                    target.RequestResync();
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                failed.Add(open);
+            }
+        });
+        return [.. failed];
+    }
+
     /// <summary>A session and what to undo when it ends.</summary>
-    public sealed class OpenSession(ClientSession session, IAsyncDisposable attachment, SessionHub hub, string connectionId) : IAsyncDisposable
+    public sealed class OpenSession(ClientSession session, IAsyncDisposable attachment, SessionHub hub, DeviceSession device) : IAsyncDisposable
     {
         /// <summary>This connection's id, as the user grain knows it.</summary>
-        public string ConnectionId { get; } = connectionId;
+        public string ConnectionId => Device.ConnectionId;
+
+        /// <summary>The device as registered with its user grain at login.</summary>
+        public DeviceSession Device { get; } = device;
+
+        /// <summary>The connection has ended (or is ending).</summary>
+        public bool IsClosed => Volatile.Read(ref _closed) == 1;
 
         private readonly ConcurrentQueue<string> _boundSessions = new();
         private int _closed;

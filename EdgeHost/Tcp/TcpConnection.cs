@@ -141,6 +141,13 @@ public sealed partial class TcpConnection : IPushTarget
         }
     }
 
+    public void RequestResync()
+    {
+        Interlocked.Exchange(ref _resyncPending, 1);
+        // An empty batch wakes the writer, which adds the resync event to what it writes next.
+        _outbound.Writer.TryWrite(new Outbound.Events(new UserEventBatch("", [])));
+    }
+
     public void Kick(string reason)
     {
         var kick = new V1.PushBatch { Events = { new V1.Event { Kick = new V1.Kick { Reason = reason } } } };

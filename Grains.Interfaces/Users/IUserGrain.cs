@@ -46,8 +46,13 @@ public interface IUserGrain : IGrainWithStringKey
     /// The edge's push observer when the edge takes the device's pushes by direct call; null when it subscribes to the
     /// user's stream instead (robots, and edges configured for the stream path).
     /// </param>
+    /// <returns>
+    /// True when this connection of the device was registered already (a repeated registration); false when it is new
+    /// here — for an edge re-registering its devices after a silo was lost, a sign that the grain forgot them and
+    /// pushed nothing meanwhile.
+    /// </returns>
     [Alias("ConnectDevice")]
-    Task ConnectDeviceAsync(DeviceSession device, IEdgePushObserver? pushTo);
+    Task<bool> ConnectDeviceAsync(DeviceSession device, IEdgePushObserver? pushTo);
 
     /// <summary>A connection of a device closed; ignored when the device has logged in again on a newer connection.</summary>
     [Alias("DisconnectDevice")]

@@ -175,9 +175,10 @@ public sealed partial class UserGrain(
         return entry;
     }
 
-    public async Task ConnectDeviceAsync(DeviceSession device, IEdgePushObserver? pushTo)
+    public async Task<bool> ConnectDeviceAsync(DeviceSession device, IEdgePushObserver? pushTo)
     {
         ArgumentNullException.ThrowIfNull(device);
+        var known = _devices.TryGetValue(device.DeviceId, out var current) && current.ConnectionId == device.ConnectionId;
         var evicted = LoginPolicy.Evictions(_devices.Values, device, options.Value);
         var wasOffline = _devices.Count == 0;
         _devices[device.DeviceId] = device;
@@ -202,6 +203,8 @@ public sealed partial class UserGrain(
             await publisher.PublishAsync(new UserEventBatch(UserId, [new DeviceKickedEvent(old.DeviceId,
                 $"signed in on another {LoginPolicy.ClassOf(device.Platform)} device ({device.Platform})")]), [oldRoute]);
         }
+
+        return known;
     }
 
     public async Task DisconnectDeviceAsync(string deviceId, string connectionId)

@@ -1,0 +1,78 @@
+using System.Threading.Channels;
+
+namespace Orleans.Im.EdgeHost.Sessions;
+
+/// <summary>
+/// Re-registers this edge's devices with their user grains when a silo may have been lost (the cluster client lost a
+/// gateway, or got its connection back). A user grain that lived on that silo is activated again elsewhere knowing
+/// none of its devices, and pushes nothing until they are registered again: without this, a device would learn of new
+/// messages only at its next sync.
+/// </summary>
+public sealed partial class DeviceReRegistration(IServiceProvider services, ILogger<DeviceReRegistration> logger)
+    : BackgroundService, IClusterConnectionStatusObserver
+{
+    /// <summary>Registrations in flight at once: a silo loss must not crowd out the logins (they have their own bound).</summary>
+    private const int Parallelism = 16;
+
+    /// <summary>
+    /// Calls to grains of the lost silo wait until it is declared dead and may time out first: those are tried again
+    /// this much later, a few times.
+    /// </summary>
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(15);
+    private const int MaxRetries = 4;
+
+    /// <summary>Gateway changes come in bursts; one sweep after the burst is enough.</summary>
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
+
+    // Resolved when first needed: the cluster client resolves this observer while it is built, and the session hub
+    // needs the cluster client, so taking the hub in the constructor would be a cycle.
+    private SessionHub Sessions => services.GetRequiredService<SessionHub>();
+
+    private readonly Channel<bool> _signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void NotifyGatewayCountChanged(int currentNumberOfGateways, int previousNumberOfGateways, bool connectionRecovered)
+    {
+        if (currentNumberOfGateways < previousNumberOfGateways || connectionRecovered)
+        {
+            _signals.Writer.TryWrite(true);
+        }
+    }
+
+    public void NotifyClusterConnectionLost()
+    {
+        // Nothing to register with now; the recovery that follows signals.
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (await _signals.Reader.WaitToReadAsync(stoppingToken))
+            {
+                await Task.Delay(Settle, stoppingToken);
+                _signals.Reader.TryRead(out _);
+                await SweepAsync(stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down.
+        }
+    }
+
+    private async Task SweepAsync(CancellationToken stoppingToken)
+    {
+        var sessions = Sessions;
+        var failed = await sessions.ReRegisterAsync(null, Parallelism, stoppingToken);
+        LogSwept(logger, sessions.OpenSessions, failed.Count);
+        for (var retry = 0; retry < MaxRetries && failed.Count > 0; retry++)
+        {
+            await Task.Delay(RetryDelay, stoppingToken);
+            failed = await sessions.ReRegisterAsync(failed, Parallelism, stoppingToken);
+            LogSwept(logger, sessions.OpenSessions, failed.Count);
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "A gateway was lost or the cluster came back: re-registered the devices of {Sessions} sessions with their user grains, {Failed} failed")]
+    private static partial void LogSwept(ILogger logger, int sessions, int failed);
+}
