@@ -39,15 +39,7 @@ public sealed class LoginPolicyTests(EdgeFixture fixture)
 
     private async Task<ImClient> Connect(string userId, string deviceId, string platform)
     {
-        var client = new ImClient(new ImClientOptions
-        {
-            Port = fixture.TcpPort,
-            TokenProvider = _ => Task.FromResult(fixture.Tokens.Issue(userId, "s-" + deviceId)),
-            DeviceId = deviceId,
-            Platform = platform,
-            HeartbeatInterval = TimeSpan.FromSeconds(1),
-            ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),
-        });
+        var client = fixture.NewClient(userId, deviceId, platform: platform);
         await client.ConnectAsync();
         return client;
     }

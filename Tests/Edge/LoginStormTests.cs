@@ -59,11 +59,6 @@ public sealed class LoginStormTests
     private static V1.LoginRequest Login(AccessTokens tokens, string name) =>
         new() { Token = tokens.Issue(Ids.User(name), "s-" + name), DeviceId = "raw", Platform = "test", ProtocolVersion = 1 };
 
-    private static async Task<long> GaugeAsync(RunningEdge edge, string name)
-    {
-        using var http = new HttpClient();
-        var text = await http.GetStringAsync($"http://127.0.0.1:{edge.Endpoints.HttpPort}/metrics");
-        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return long.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static async Task<long> GaugeAsync(RunningEdge edge, string name) =>
+        (long)(await PrometheusScrape.ReadAsync(edge.Endpoints.HttpPort)).Samples[name];
 }

@@ -78,16 +78,7 @@ public sealed class PushPathTests(EdgeFixture fixture)
 
     private async Task<ImClient> ConnectAsync(string userId, string deviceId, string platform, int port)
     {
-        var client = new ImClient(new ImClientOptions
-        {
-            Port = port,
-            TokenProvider = _ => Task.FromResult(fixture.Tokens.Issue(userId, "s-" + deviceId)),
-            DeviceId = deviceId,
-            Platform = platform,
-            HeartbeatInterval = TimeSpan.FromSeconds(1),
-            RequestTimeout = TimeSpan.FromSeconds(10),
-            ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),
-        });
+        var client = fixture.NewClient(userId, deviceId, port, platform: platform);
         await client.ConnectAsync();
         return client;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Orleans.Im.Firehose;
 using Orleans.Im.Silo.Events;
 using Orleans.Im.Tests.Conversations;
@@ -47,28 +46,12 @@ public sealed class EventReplayTests(ClusterFixture fixture)
 
     private static async Task<(int ExitCode, string Output)> RunSiloCommandAsync(params string[] args)
     {
-        var assembly = RepositoryPaths.HostAssembly("Silo");
-        var info = new ProcessStartInfo("dotnet")
+        await using var process = HostProcess.StartCommand("Silo", args, new Dictionary<string, string>
         {
-            WorkingDirectory = Path.GetDirectoryName(assembly)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add(assembly);
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        info.Environment["IM__Postgres__ConnectionString"] = TestServices.PostgresConnectionString;
-        info.Environment["IM__Redis__ConnectionString"] = TestServices.RedisConnectionString;
-        info.Environment["DOTNET_ENVIRONMENT"] = "Production";
-        using var process = Process.Start(info)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await errors);
+            ["IM__Postgres__ConnectionString"] = TestServices.PostgresConnectionString,
+            ["IM__Redis__ConnectionString"] = TestServices.RedisConnectionString,
+        });
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exitCode, process.Output);
     }
 }

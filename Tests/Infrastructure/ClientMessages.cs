@@ -25,6 +25,33 @@ public static class ClientMessages
         return taken;
     }
 
+    /// <summary>
+    /// The next delivered message matching <paramref name="match"/>, skipping others (notices, own messages); throws
+    /// with what it skipped when none comes within <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<Message> NextAsync(this ImClient client, Func<Message, bool> match, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        var skipped = new List<string>();
+        try
+        {
+            while (true)
+            {
+                var message = await client.Messages.ReadAsync(cts.Token);
+                if (match(message))
+                {
+                    return message;
+                }
+
+                skipped.Add($"{message.ConversationId}#{message.Seq} from {message.SenderId}: {message.Content?.Text}");
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException("no matching message; skipped: " + string.Join("; ", skipped));
+        }
+    }
+
     /// <summary>Asserts nothing more arrives within a short wait (exactly-once checks).</summary>
     public static async Task AssertNoMoreAsync(this ImClient client, TimeSpan? wait = null)
     {

@@ -81,12 +81,12 @@ public sealed class EdgeFixture : IAsyncLifetime
     }
 
     /// <summary>An SDK client for a user's device, not yet connected.</summary>
-    public ImClient NewClient(string userId, string deviceId = "phone", int? port = null, ImClientState? state = null) => new(new ImClientOptions
+    public ImClient NewClient(string userId, string deviceId = "phone", int? port = null, ImClientState? state = null, string platform = "test") => new(new ImClientOptions
     {
         Port = port ?? TcpPort,
         TokenProvider = _ => Task.FromResult(Tokens.Issue(userId, "session-" + deviceId)),
         DeviceId = deviceId,
-        Platform = "test",
+        Platform = platform,
         HeartbeatInterval = TimeSpan.FromSeconds(1),
         RequestTimeout = TimeSpan.FromSeconds(10),
         ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),
@@ -103,13 +103,7 @@ public sealed class EdgeFixture : IAsyncLifetime
     }
 
     /// <summary>A gauge of the edge's <c>/metrics</c>.</summary>
-    public async Task<long> MetricAsync(string name)
-    {
-        using var http = new HttpClient();
-        var text = await http.GetStringAsync($"http://127.0.0.1:{Edge.Endpoints.HttpPort}/metrics");
-        var line = text.Split('\n').Single(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return long.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    public async Task<long> MetricAsync(string name) => (long)(await PrometheusScrape.ReadAsync(Edge.Endpoints.HttpPort)).Samples[name];
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 }

@@ -41,6 +41,21 @@ public sealed class HostProcess : IAsyncDisposable
     public static HostProcess StartProgram(string projectPath, string assemblyName, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment) =>
         StartAssembly(RepositoryPaths.ProgramAssembly(projectPath, assemblyName), assemblyName, arguments, "", environment);
 
+    /// <summary>
+    /// Starts a host's program to run a command and exit (e.g. the silo's <c>replay-events</c>), not as a server: it has
+    /// no <c>/healthz</c>; wait for it with <see cref="WaitForExitAsync"/>.
+    /// </summary>
+    public static HostProcess StartCommand(string project, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment) =>
+        StartAssembly(RepositoryPaths.HostAssembly(project), project, arguments, "", environment);
+
+    /// <summary>Waits for the process to exit by itself and returns its exit code; throws when it does not in time.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
     private static HostProcess StartAssembly(string assembly, string project, IReadOnlyList<string> arguments, string healthUrl, IReadOnlyDictionary<string, string> environment)
     {
         if (!File.Exists(assembly))

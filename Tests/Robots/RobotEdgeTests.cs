@@ -123,27 +123,7 @@ public sealed class RobotEdgeTests(EdgeFixture fixture)
     private static Task<V1.Message> NextFromAsync(ImClient client, string conversationId, string senderId) =>
         NextAsync(client, m => m.ConversationId == conversationId && m.SenderId == senderId);
 
-    /// <summary>The next delivered message matching <paramref name="match"/>, skipping others (notices, own messages).</summary>
-    private static async Task<V1.Message> NextAsync(ImClient client, Func<V1.Message, bool> match)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var skipped = new List<string>();
-        try
-        {
-            while (true)
-            {
-                var message = await client.Messages.ReadAsync(cts.Token);
-                if (match(message))
-                {
-                    return message;
-                }
-
-                skipped.Add($"{message.ConversationId}#{message.Seq} from {message.SenderId}: {message.Content?.Text}");
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            throw new TimeoutException("no matching message; skipped: " + string.Join("; ", skipped));
-        }
-    }
+    /// <summary>The next delivered message matching <paramref name="match"/>, skipping others; 60 s at most.</summary>
+    private static Task<V1.Message> NextAsync(ImClient client, Func<V1.Message, bool> match) =>
+        client.NextAsync(match, TimeSpan.FromSeconds(60));
 }
