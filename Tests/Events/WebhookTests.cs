@@ -20,6 +20,10 @@ namespace Orleans.Im.Tests.Events;
 public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
 {
     private const int MaxAttempts = 3;
+
+    /// <summary>The Redis database of this test's firehose (the others use 0).</summary>
+    private const int FirehoseDatabase = 7;
+
     private readonly string _apiKey = Guid.NewGuid().ToString("N");
     private readonly ConcurrentQueue<Delivery> _delivered = new();
     private readonly ConcurrentQueue<Delivery> _refused = new();
@@ -46,6 +50,9 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
             ["IM__Webhooks__MaxAttempts"] = MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["IM__Webhooks__FirstRetryDelay"] = "00:00:00.100",
             ["IM__Webhooks__RefreshInterval"] = "00:00:00.500",
+            // A Redis database of its own for the firehose: on the shared one, the failing receiver would be handed (and
+            // retry) every other test's message events, and this test's own would wait behind them.
+            ["IM__Events__Redis"] = $"{TestServices.RedisConnectionString},defaultDatabase={FirehoseDatabase}",
         });
         _edge = await _cluster.StartEdgeAsync(new Dictionary<string, string> { ["IM__Auth__AdminApiKey"] = _apiKey });
     }
@@ -101,10 +108,8 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         Assert.Equal("to the webhooks", System.Text.Json.JsonDocument.Parse(ours[0].Body).RootElement.GetProperty("data").GetProperty("content").GetProperty("text").GetString());
 
         // The failing receiver was tried MaxAttempts times per event; then each event went to the dead-letter stream.
-        // The firehose streams are shared by every cluster of the test run (one Redis), so the failing receiver also gets
-        // (and dead-letters) other tests' message events: only this conversation's are counted.
         using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.RedisConnectionString);
-        var dead = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase().StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 5_000, Order.Descending))
+        var dead = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase(FirehoseDatabase).StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 5_000, Order.Descending))
             .Where(entry => entry["webhook"] == failing.Id && ((string?)entry["id"])?.StartsWith($"m:{conversationId}:", StringComparison.Ordinal) == true).ToList(),
             d => d.Count >= 2, TimeSpan.FromSeconds(30));
         Assert.Equal([$"m:{conversationId}:2", $"m:{conversationId}:1"], dead.Select(entry => (string?)entry["id"]));
