@@ -33,7 +33,7 @@ static int Usage(int exitCode)
     output.WriteLine("  groupcommit   the message log's append path into PostgreSQL: direct batches and group commit");
     output.WriteLine("  wire          bytes on the wire of the mobile protocol, and push batch compression");
     output.WriteLine("  rooms (room)  chat-room fan-out through a running deployment (deliveries per second)");
-    output.WriteLine("  p2p           one-to-one messages at a rate over TCP (SDK): sent, acked, delivered, lost, latency");
+    output.WriteLine("  p2p           one-to-one messages at a rate over TCP (lean client or SDK): sent, acked, delivered, lost, latency");
     output.WriteLine("  signalr       the p2p scenario over the SignalR chat hub");
     output.WriteLine("  group         group fan-out: G members, O online, messages at a rate (deliveries per second)");
     output.WriteLine("  connect       N authenticated TCP connections at a rate, held: logins/s, KB per connection");

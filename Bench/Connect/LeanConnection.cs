@@ -35,27 +35,11 @@ public sealed class LeanConnection : IDisposable
             socket.SetRawSocketOption(SolIp, IpBindAddressNoPort, BitConverter.GetBytes(1));
             socket.Bind(new IPEndPoint(source, 0));
             await socket.ConnectAsync(edge, cancellationToken);
-            var login = new ArrayBufferWriter<byte>();
-            FrameWriter.Write(login, (ushort)Op.Login, 1, new LoginRequest
-            {
-                Token = token,
-                DeviceId = deviceId,
-                Platform = "bench",
-                ClientVersion = "bench",
-                ProtocolVersion = FrameHeader.CurrentVersion,
-            });
-            await socket.SendAsync(login.WrittenMemory, cancellationToken);
-            var header = await ReadFrameAsync(socket, cancellationToken);
-            if (header == (ushort)Op.Error)
+            if (!await SignInAsync(socket, token, deviceId, cancellationToken))
             {
                 // Refused (a login storm: RATE_LIMITED, retryable): the caller tries again later, as a client would.
                 socket.Dispose();
                 return null;
-            }
-
-            if (header != (ushort)Op.LoginOk)
-            {
-                throw new IOException($"login answered op {header}");
             }
 
             var connection = new LeanConnection(socket);
@@ -67,6 +51,32 @@ public sealed class LeanConnection : IDisposable
             socket.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Sends the login frame on a connected socket and reads the answer: true when signed in, false when the edge refused
+    /// it with an error frame (retryable, e.g. a login storm); throws on anything else.
+    /// </summary>
+    public static async Task<bool> SignInAsync(Socket socket, string token, string deviceId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        var login = new ArrayBufferWriter<byte>();
+        FrameWriter.Write(login, (ushort)Op.Login, 1, new LoginRequest
+        {
+            Token = token,
+            DeviceId = deviceId,
+            Platform = "bench",
+            ClientVersion = "bench",
+            ProtocolVersion = FrameHeader.CurrentVersion,
+        });
+        await socket.SendAsync(login.WrittenMemory, cancellationToken);
+        var header = await ReadFrameAsync(socket, cancellationToken);
+        if (header == (ushort)Op.Error)
+        {
+            return false;
+        }
+
+        return header == (ushort)Op.LoginOk ? true : throw new IOException($"login answered op {header}");
     }
 
     /// <summary>Sends a prepared ping frame; a failure marks the connection dropped.</summary>

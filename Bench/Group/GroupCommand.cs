@@ -21,9 +21,9 @@ public static class GroupCommand
           --seconds D               send phase of a run (20)
           --runs K                  measured runs after one warm-up run of 5 s (3)
           --body-bytes B            text length (40)
-        """;
+        """ + TcpClientOption.OptionsHelp;
 
-    private static readonly string[] OwnOptions = ["members", "online", "rate", "seconds", "runs", "body-bytes"];
+    private static readonly string[] OwnOptions = ["members", "online", "rate", "seconds", "runs", "body-bytes", TcpClientOption.Name];
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(5);
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
@@ -36,6 +36,7 @@ public static class GroupCommand
         var seconds = options.GetInt("seconds", 20, 1, 3600);
         var runs = options.GetInt("runs", 3, 1, 100);
         var bodyBytes = options.GetInt("body-bytes", 40, 1, 16_000);
+        var transport = TcpClientOption.From(options);
 
         var tokens = await BenchTokens.LoadAsync(target.SigningKeyFile);
         var prefix = $"grp-{Guid.NewGuid().ToString("N")[..6]}";
@@ -44,7 +45,7 @@ public static class GroupCommand
         Console.WriteLine($"group {groupId}: {members} members; signing in {online} …");
         var sink = new DeliverySink();
         using var hosts = new HostMetricsReader(target.MetricsUrls);
-        var users = await BenchUsers.ConnectAsync(Transport.Tcp, memberIds.Take(online).ToList(), target, tokens, sink);
+        var users = await BenchUsers.ConnectAsync(transport, memberIds.Take(online).ToList(), target, tokens, sink);
         try
         {
             MessageRoute Route(Random random) => new(users[random.Next(users.Count)], groupId, online - 1);
@@ -53,7 +54,7 @@ public static class GroupCommand
             for (var run = 1; run <= runs; run++)
             {
                 var result = await MessagingRun.RunAsync(rate, TimeSpan.FromSeconds(seconds), Route, sink, hosts, bodyBytes);
-                var report = new RunReport("group").Set("run", run).Set("members", members).Set("online", online).Set("rate", rate).Set("bodyBytes", bodyBytes);
+                var report = new RunReport("group").Set("client", TcpClientOption.NameOf(transport)).Set("run", run).Set("members", members).Set("online", online).Set("rate", rate).Set("bodyBytes", bodyBytes);
                 report.Line($"group run {run}/{runs}: {members} members, {online} online, {rate} msg/s offered");
                 MessagingRun.Describe(report, result);
                 await report.WriteAsync(target.ResultsFile);

@@ -17,10 +17,13 @@ public static class BenchUsers
             await gate.WaitAsync();
             try
             {
-                users[i] = transport == Transport.Tcp
-                    ? await TcpBenchUser.ConnectAsync(userId, target.TcpEndpoints[i % target.TcpEndpoints.Count].Address.ToString(),
-                        target.TcpEndpoints[i % target.TcpEndpoints.Count].Port, tokens, sink)
-                    : await HubBenchUser.ConnectAsync(userId, target.EdgeUrls[i % target.EdgeUrls.Count], tokens, sink);
+                var edge = target.TcpEndpoints[i % target.TcpEndpoints.Count];
+                users[i] = transport switch
+                {
+                    Transport.Tcp => await TcpBenchUser.ConnectAsync(userId, edge.Address.ToString(), edge.Port, tokens, sink),
+                    Transport.TcpLean => await LeanTcpBenchUser.ConnectAsync(userId, edge, tokens, sink),
+                    _ => await HubBenchUser.ConnectAsync(userId, target.EdgeUrls[i % target.EdgeUrls.Count], tokens, sink),
+                };
             }
             finally
             {

@@ -8,4 +8,7 @@ public enum Transport
 
     /// <summary>The SignalR chat hub over WebSockets, JSON protocol.</summary>
     SignalR,
+
+    /// <summary>The mobile protocol through the generator's own lean client (<see cref="LeanTcpBenchUser"/>).</summary>
+    TcpLean,
 }

@@ -5,7 +5,7 @@ using Orleans.Im.Bench.Statistics;
 namespace Orleans.Im.Bench.P2P;
 
 /// <summary>
-/// <c>p2p</c> (TCP through the SDK) and <c>signalr</c> (the same over the chat hub): N users online, each message from a
+/// <c>p2p</c> (TCP, through the generator's lean client or the SDK) and <c>signalr</c> (the same over the chat hub): N users online, each message from a
 /// random user to a random other in their one-to-one conversation, at an aggregate rate for a duration; repeated runs
 /// over the same signed-in users. Reports sent, acked, delivered, lost, duplicates, and send→ack and send→deliver latency.
 /// </summary>
@@ -21,9 +21,9 @@ public static class P2PCommand
           --body-bytes B            text length (40)
           --partners K              each user talks to K fixed others (4), so the warm-up activates every conversation
                                     and the runs measure steady state, not first messages (0: any other user)
-        """;
+        """ + TcpClientOption.OptionsHelp;
 
-    private static readonly string[] OwnOptions = ["users", "rate", "seconds", "runs", "body-bytes", "partners"];
+    private static readonly string[] OwnOptions = ["users", "rate", "seconds", "runs", "body-bytes", "partners", TcpClientOption.Name];
     private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(5);
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args, Transport transport)
@@ -36,7 +36,12 @@ public static class P2PCommand
         var runs = options.GetInt("runs", 3, 1, 100);
         var bodyBytes = options.GetInt("body-bytes", 40, 1, 16_000);
         var partners = options.GetInt("partners", 4, 0, 1000);
-        var scenario = transport == Transport.Tcp ? "p2p" : "signalr";
+        var scenario = transport == Transport.SignalR ? "signalr" : "p2p";
+        if (transport != Transport.SignalR)
+        {
+            transport = TcpClientOption.From(options);
+        }
+
 
         var tokens = await BenchTokens.LoadAsync(target.SigningKeyFile);
         var sink = new DeliverySink();
@@ -54,7 +59,7 @@ public static class P2PCommand
             for (var run = 1; run <= runs; run++)
             {
                 var result = await MessagingRun.RunAsync(rate, TimeSpan.FromSeconds(seconds), route, sink, hosts, bodyBytes);
-                var report = new RunReport(scenario).Set("run", run).Set("users", userCount).Set("rate", rate).Set("bodyBytes", bodyBytes).Set("partners", partners);
+                var report = new RunReport(scenario).Set("client", TcpClientOption.NameOf(transport)).Set("run", run).Set("users", userCount).Set("rate", rate).Set("bodyBytes", bodyBytes).Set("partners", partners);
                 report.Line($"{scenario} run {run}/{runs}: {userCount} users, {rate} msg/s offered, {bodyBytes}-byte bodies");
                 MessagingRun.Describe(report, result);
                 await report.WriteAsync(target.ResultsFile);

@@ -18,7 +18,7 @@ public static class SweepCommand
           --max-rate R              stop here even if every step passed (50000)
           --seconds D               send phase per step (15)
           --body-bytes B            text length (40)
-        """;
+        """ + TcpClientOption.OptionsHelp;
 
     /// <summary>A step fails when less than this share of owed deliveries arrived.</summary>
     public const double MinDeliveredRatio = 0.99;
@@ -35,7 +35,7 @@ public static class SweepCommand
     /// <summary>Bounds the sweep whatever the options say.</summary>
     private const int MaxSteps = 40;
 
-    private static readonly string[] OwnOptions = ["users", "start", "step-percent", "max-rate", "seconds", "body-bytes"];
+    private static readonly string[] OwnOptions = ["users", "start", "step-percent", "max-rate", "seconds", "body-bytes", TcpClientOption.Name];
 
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
@@ -47,13 +47,14 @@ public static class SweepCommand
         var maxRate = options.GetInt("max-rate", 50_000, 1, 1_000_000);
         var seconds = options.GetInt("seconds", 15, 1, 3600);
         var bodyBytes = options.GetInt("body-bytes", 40, 1, 16_000);
+        var transport = TcpClientOption.From(options);
 
         var tokens = await BenchTokens.LoadAsync(target.SigningKeyFile);
         var sink = new DeliverySink();
         using var hosts = new HostMetricsReader(target.MetricsUrls);
         var prefix = $"sweep-{Guid.NewGuid().ToString("N")[..6]}";
         Console.WriteLine($"sweep: signing in {userCount} users …");
-        var users = await BenchUsers.ConnectAsync(Transport.Tcp, [.. Enumerable.Range(0, userCount).Select(i => $"{prefix}-{i}")], target, tokens, sink);
+        var users = await BenchUsers.ConnectAsync(transport, [.. Enumerable.Range(0, userCount).Select(i => $"{prefix}-{i}")], target, tokens, sink);
         try
         {
             var route = P2PCommand.RandomPairs(users, Partners);
@@ -66,7 +67,7 @@ public static class SweepCommand
                 var result = await MessagingRun.RunAsync(rate, TimeSpan.FromSeconds(seconds), route, sink, hosts, bodyBytes);
                 var c = result.Counts;
                 var passed = c.DeliveredRatio >= MinDeliveredRatio && c.DeliverLatency.P99 <= MaxP99Milliseconds && result.Skipped == 0;
-                var report = new RunReport("sweep-step").Set("users", userCount).Set("rate", rate).Set("passed", passed);
+                var report = new RunReport("sweep-step").Set("client", TcpClientOption.NameOf(transport)).Set("users", userCount).Set("rate", rate).Set("passed", passed);
                 report.Line(string.Create(CultureInfo.InvariantCulture, $"sweep step {i + 1}: {rate:0} msg/s — {(passed ? "passed" : "failed")}"));
                 MessagingRun.Describe(report, result);
                 await report.WriteAsync(target.ResultsFile);
@@ -81,7 +82,7 @@ public static class SweepCommand
                 lastGoodResult = result;
             }
 
-            var summary = new RunReport("sweep").Set("users", userCount).Set("lastGoodRate", lastGood).Set("stopReason", stopReason ?? "max rate reached")
+            var summary = new RunReport("sweep").Set("client", TcpClientOption.NameOf(transport)).Set("users", userCount).Set("lastGoodRate", lastGood).Set("stopReason", stopReason ?? "max rate reached")
                 .Set("lastGoodP99", lastGoodResult?.Counts.DeliverLatency.P99).Set("lastGoodP50", lastGoodResult?.Counts.DeliverLatency.P50);
             summary.Line(string.Create(CultureInfo.InvariantCulture,
                 $"sweep: last good rate {(lastGood is { } g ? g.ToString("0", CultureInfo.InvariantCulture) : "none")} msg/s (delivered ≥ 99 %, p99 ≤ 200 ms); stopped: {stopReason ?? "max rate reached"}"));
