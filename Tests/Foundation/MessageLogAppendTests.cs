@@ -1,0 +1,57 @@
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Silo.Storage;
+using Orleans.Im.Tests.Infrastructure;
+
+namespace Orleans.Im.Tests.Foundation;
+
+/// <summary>
+/// The message log's batch append on a real PostgreSQL: a batch of new rows takes the plain insert; a batch holding a
+/// retry of a stored message or a taken seq fails that insert as a whole and is resolved row by row.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class MessageLogAppendTests
+{
+    private static readonly DateTimeOffset At = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task A_batch_of_new_messages_is_stored_whole()
+    {
+        await using var database = await TestServices.CreateScratchDatabaseAsync();
+        await SchemaMigrator.ApplyAsync(database.DataSource);
+        await using var log = new PostgresMessageLog(database.DataSource, new GroupCommitOptions());
+
+        var outcomes = await log.AppendBatchAsync([Message("c1", 1, "alice", "a-1"), Message("c1", 2, "bob", "b-1"), Message("c2", 1, "alice", "a-2")], CancellationToken.None);
+
+        Assert.All(outcomes, o => Assert.Equal(AppendStatus.Appended, o.Status));
+        Assert.Equal([1L, 2L, 1L], outcomes.Select(o => o.Seq));
+        Assert.Equal(3, log.AppendedCount);
+        Assert.Equal(["a-1", "b-1"], (await log.ReadAsync("c1", 0, long.MaxValue, 10, newest: false)).Select(m => m.ClientMsgId));
+    }
+
+    [Fact]
+    public async Task A_batch_with_a_retry_and_a_taken_seq_stores_the_rest_and_says_which_was_which()
+    {
+        await using var database = await TestServices.CreateScratchDatabaseAsync();
+        await SchemaMigrator.ApplyAsync(database.DataSource);
+        await using var log = new PostgresMessageLog(database.DataSource, new GroupCommitOptions());
+        var stored = Message("c1", 1, "alice", "a-1");
+        await log.AppendBatchAsync([stored], CancellationToken.None);
+
+        var outcomes = await log.AppendBatchAsync(
+        [
+            Message("c1", 2, "alice", "a-1"), // the same message again, after its ack was lost: a duplicate of seq 1
+            Message("c1", 1, "bob", "b-1"), // seq 1 is taken by another message
+            Message("c1", 2, "bob", "b-2"), // new
+        ], CancellationToken.None);
+
+        Assert.Equal(new AppendOutcome(AppendStatus.Duplicate, 1, stored.ServerTime), outcomes[0]);
+        Assert.Equal(AppendStatus.SeqTaken, outcomes[1].Status);
+        Assert.Equal(new AppendOutcome(AppendStatus.Appended, 2, At), outcomes[2]);
+        Assert.Equal(2, log.AppendedCount);
+        Assert.Equal(["a-1", "b-2"], (await log.ReadAsync("c1", 0, long.MaxValue, 10, newest: false)).Select(m => m.ClientMsgId));
+    }
+
+    private static ChatMessage Message(string conversationId, long seq, string senderId, string clientMsgId) =>
+        new(conversationId, seq, senderId, "d1", clientMsgId, MessageClass.Persistent, MessageContent.FromText(clientMsgId), At);
+}
