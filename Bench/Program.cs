@@ -1,6 +1,7 @@
 using Orleans.Im.Bench.Connect;
 using Orleans.Im.Bench.Group;
 using Orleans.Im.Bench.GroupCommit;
+using Orleans.Im.Bench.Heap;
 using Orleans.Im.Bench.Load;
 using Orleans.Im.Bench.Micro;
 using Orleans.Im.Bench.P2P;
@@ -20,6 +21,7 @@ return args switch
     ["connect", .. var rest] => await ConnectCommand.RunAsync(rest),
     ["sweep", .. var rest] => await SweepCommand.RunAsync(rest),
     ["micro", .. var rest] => MicroCommand.Run(rest),
+    ["heap", .. var rest] => await HeapCommand.RunAsync(rest),
     ["help" or "--help" or "-h"] => Usage(0),
     _ => Usage(2),
 };
@@ -39,6 +41,7 @@ static int Usage(int exitCode)
     output.WriteLine("  connect       N authenticated TCP connections at a rate, held: logins/s, KB per connection");
     output.WriteLine("  sweep         p2p at rising rates until delivered < 99 % or p99 > 200 ms: the last good rate");
     output.WriteLine("  micro         BenchmarkDotNet: frame codec and group committer (short job)");
+    output.WriteLine("  heap          a running .NET process's managed heap by type (after a full GC): objects, bytes, per N");
     output.WriteLine();
     output.WriteLine(GroupCommitCommand.OptionsHelp);
     output.WriteLine(RoomFanoutCommand.OptionsHelp);
@@ -47,6 +50,7 @@ static int Usage(int exitCode)
     output.WriteLine(ConnectCommand.OptionsHelp);
     output.WriteLine(SweepCommand.OptionsHelp);
     output.WriteLine(MicroCommand.OptionsHelp);
+    output.WriteLine(HeapCommand.OptionsHelp);
     output.WriteLine("options of every load command (p2p, signalr, group, connect, sweep):");
     output.WriteLine(LoadTarget.OptionsHelp);
     return exitCode;
