@@ -14,7 +14,7 @@ var builder = WebApplication.CreateBuilder(args);
 var siloOptions = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
 builder.WebHost.UseUrls(siloOptions.HttpUrl);
 
-var dataSource = NpgsqlDataSource.Create(builder.Configuration.GetRequiredSetting("IM:Postgres:ConnectionString"));
+var dataSource = SiloHosting.CreateDataSource(builder.Configuration.GetRequiredSetting("IM:Postgres:ConnectionString"));
 builder.Services.AddSingleton(dataSource);
 builder.AddImSilo();
 

@@ -29,7 +29,7 @@ public static class EventReplay
 
         var builder = Host.CreateApplicationBuilder();
         var configuration = builder.Configuration;
-        var dataSource = NpgsqlDataSource.Create(configuration.GetRequiredSetting("IM:Postgres:ConnectionString"));
+        var dataSource = SiloHosting.CreateDataSource(configuration.GetRequiredSetting("IM:Postgres:ConnectionString"));
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddImFirehose(o =>
         {
