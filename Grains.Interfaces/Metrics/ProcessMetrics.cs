@@ -4,7 +4,7 @@ namespace Orleans.Im.Metrics;
 
 /// <summary>
 /// The host process' own figures, on the meter <see cref="ImMeters.Process"/>: memory, the managed heap, CPU time,
-/// open file descriptors against their limit (every connection is one), thread-pool backlog. Read at each scrape.
+/// garbage-collection pauses, open file descriptors against their limit (every connection is one), thread-pool backlog. Read at each scrape.
 /// </summary>
 public sealed class ProcessMetrics : IDisposable
 {
@@ -24,6 +24,9 @@ public sealed class ProcessMetrics : IDisposable
             new Measurement<long>(GC.CollectionCount(1), new KeyValuePair<string, object?>("generation", "1")),
             new Measurement<long>(GC.CollectionCount(2), new KeyValuePair<string, object?>("generation", "2")),
         }, description: "Garbage collections by generation.");
+        // Stalls of every request at once (a latency tail) are either the machine, storage, or this: read them side by side.
+        _meter.CreateObservableCounter("dotnet_gc_pause_seconds_total", () => GC.GetTotalPauseDuration().TotalSeconds, "s",
+            "Time the runtime paused every thread for garbage collection.");
         _meter.CreateObservableGauge("dotnet_threadpool_queue_length", () => ThreadPool.PendingWorkItemCount, description: "Work items waiting for a thread-pool thread.");
         _meter.CreateObservableGauge("dotnet_threadpool_threads", () => ThreadPool.ThreadCount, description: "Thread-pool threads.");
         if (Directory.Exists(FileDescriptorsDirectory))
