@@ -78,39 +78,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
     public async Task<IReadOnlyList<AppendOutcome>> AppendBatchAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
     {
         var count = batch.Count;
-        var conversation = new string[count];
-        var seq = new long[count];
-        var sender = new string[count];
-        var device = new string?[count];
-        var clientMsgId = new string[count];
-        var messageClass = new short[count];
-        var contentType = new short[count];
-        var content = new string[count];
-        var collapseKey = new string?[count];
-        var serverTime = new DateTime[count];
-        var actingSender = new string?[count];
-        var senderName = new string?[count];
-        var mentions = new string?[count];
-        for (var i = 0; i < count; i++)
-        {
-            var m = batch[i];
-            conversation[i] = m.ConversationId;
-            seq[i] = m.Seq;
-            sender[i] = m.SenderId;
-            device[i] = m.SenderDeviceId;
-            clientMsgId[i] = m.ClientMsgId;
-            messageClass[i] = (short)m.Class;
-            contentType[i] = (short)(m.Content?.Type ?? 0);
-            content[i] = MessageJson.Write(m.Content ?? throw new ArgumentException("a logged message needs content"));
-            collapseKey[i] = m.CollapseKey;
-            serverTime[i] = m.ServerTime.UtcDateTime;
-            actingSender[i] = m.ActingSenderId;
-            senderName[i] = m.SenderName;
-            mentions[i] = m.Mentions is { Count: > 0 } mentioned ? MessageJson.Write(mentioned) : null;
-        }
-
-        var columns = new BatchColumns(conversation, seq, sender, device, clientMsgId, messageClass, contentType, content, collapseKey,
-            serverTime, actingSender, senderName, mentions);
+        var columns = BatchColumns.Of(batch);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
@@ -121,7 +89,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             var stored = new AppendOutcome[count];
             for (var i = 0; i < count; i++)
             {
-                stored[i] = new AppendOutcome(AppendStatus.Appended, seq[i], batch[i].ServerTime);
+                stored[i] = new AppendOutcome(AppendStatus.Appended, batch[i].Seq, batch[i].ServerTime);
             }
 
             return stored;
@@ -147,10 +115,11 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         var skipped = new List<int>();
         for (var i = 0; i < count; i++)
         {
-            if (inserted.Contains((conversation[i], seq[i], sender[i], clientMsgId[i])))
+            var m = batch[i];
+            if (inserted.Contains((m.ConversationId, m.Seq, m.SenderId, m.ClientMsgId)))
             {
                 Interlocked.Increment(ref _appended);
-                outcomes[i] = new AppendOutcome(AppendStatus.Appended, seq[i], batch[i].ServerTime);
+                outcomes[i] = new AppendOutcome(AppendStatus.Appended, m.Seq, m.ServerTime);
             }
             else
             {
@@ -326,6 +295,45 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         short[] MessageClass, short[] ContentType, string[] Content, string?[] CollapseKey, DateTime[] ServerTime,
         string?[] ActingSender, string?[] SenderName, string?[] Mentions)
     {
+        /// <summary>The batch's rows as columns.</summary>
+        public static BatchColumns Of(IReadOnlyList<ChatMessage> batch)
+        {
+            var count = batch.Count;
+            var conversation = new string[count];
+            var seq = new long[count];
+            var sender = new string[count];
+            var device = new string?[count];
+            var clientMsgId = new string[count];
+            var messageClass = new short[count];
+            var contentType = new short[count];
+            var content = new string[count];
+            var collapseKey = new string?[count];
+            var serverTime = new DateTime[count];
+            var actingSender = new string?[count];
+            var senderName = new string?[count];
+            var mentions = new string?[count];
+            for (var i = 0; i < count; i++)
+            {
+                var m = batch[i];
+                conversation[i] = m.ConversationId;
+                seq[i] = m.Seq;
+                sender[i] = m.SenderId;
+                device[i] = m.SenderDeviceId;
+                clientMsgId[i] = m.ClientMsgId;
+                messageClass[i] = (short)m.Class;
+                contentType[i] = (short)(m.Content?.Type ?? 0);
+                content[i] = MessageJson.Write(m.Content ?? throw new ArgumentException("a logged message needs content"));
+                collapseKey[i] = m.CollapseKey;
+                serverTime[i] = m.ServerTime.UtcDateTime;
+                actingSender[i] = m.ActingSenderId;
+                senderName[i] = m.SenderName;
+                mentions[i] = m.Mentions is { Count: > 0 } mentioned ? MessageJson.Write(mentioned) : null;
+            }
+
+            return new BatchColumns(conversation, seq, sender, device, clientMsgId, messageClass, contentType, content, collapseKey,
+                serverTime, actingSender, senderName, mentions);
+        }
+
         public void AddTo(NpgsqlParameterCollection parameters)
         {
             parameters.AddWithValue("conversation", Conversation);
