@@ -26,8 +26,10 @@ public sealed class LogScope(params KeyValuePair<string, object?>[] values) : IR
     /// <summary>A connection's scope.</summary>
     public static LogScope Connection(string connectionId, string transport) => new(new(ConnectionId, connectionId), new(Transport, transport));
 
-    /// <summary>A signed-in device's scope.</summary>
-    public static LogScope Device(string userId, string deviceId) => new(new(UserId, userId), new(DeviceId, deviceId));
+    /// <summary>A request on a connection: the connection, and once signed in the user and device.</summary>
+    public static LogScope Request(string connectionId, string transport, Sessions.ClientSession? session) => session is null
+        ? Connection(connectionId, transport)
+        : new(new(ConnectionId, connectionId), new(Transport, transport), new(UserId, session.UserId), new(DeviceId, session.DeviceId));
 
     /// <summary>A signed-in user's request (the device is not known).</summary>
     public static LogScope User(string userId) => new(new KeyValuePair<string, object?>(UserId, userId));

@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Threading.Channels;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Orleans.Im.EdgeHost.Drain;
 using Orleans.Im.EdgeHost.Logging;
 using Orleans.Im.EdgeHost.Metrics;
@@ -23,6 +23,7 @@ namespace Orleans.Im.EdgeHost.Tcp;
 public sealed partial class TcpConnection : IPushTarget
 {
     private static readonly TimeSpan WriterDrainTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan TimeoutCheckPeriod = TimeSpan.FromSeconds(1);
     private readonly ConnectionContext _connection;
     private readonly SessionHub _sessions;
     private readonly EdgeDrain _drain;
@@ -30,12 +31,16 @@ public sealed partial class TcpConnection : IPushTarget
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly EdgeMetrics _metrics;
-    private readonly Channel<Outbound> _outbound;
-    private readonly DateTimeOffset _openedAt;
+    private readonly OutboundQueue _outbound;
+    private readonly long _openedAt;
     private readonly AdmissionTicket? _admission;
     private SessionHub.OpenSession? _open;
     private int _resyncPending;
     private long _fullSinceTicks;
+
+    // When the pending read times out (a TimeProvider timestamp; long.MaxValue while none is pending), and whether it did.
+    private long _readDeadline = long.MaxValue;
+    private int _timedOut;
 
     // admission: this connection's place under the flood limits; null when a limit refused it (it is told so and closed).
     public TcpConnection(ConnectionContext connection, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, ILogger logger, AdmissionTicket? admission)
@@ -48,23 +53,21 @@ public sealed partial class TcpConnection : IPushTarget
         _options = options;
         _time = time;
         _logger = logger;
-        _openedAt = time.GetUtcNow();
-        _outbound = Channel.CreateBounded<Outbound>(new BoundedChannelOptions(options.OutboundQueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        _openedAt = time.GetTimestamp();
+        _outbound = new OutboundQueue(options.OutboundQueueCapacity);
     }
 
     public string DeviceId => _open?.Session.DeviceId ?? "";
 
-    public int QueuedPushes => _outbound.Reader.Count;
+    public int QueuedPushes => _outbound.Count;
 
     private ClientSession? Session => _open?.Session;
 
     public async Task RunAsync()
     {
-        var writer = Task.Run(WriteLoopAsync);
+        // Started inline: it returns at its first wait for something to write (no thread-pool hop, no wrapper task).
+        var writer = WriteLoopAsync();
+        using var timeouts = WatchTimeouts();
         try
         {
             if (_admission is null)
@@ -72,7 +75,7 @@ public sealed partial class TcpConnection : IPushTarget
                 // Over a flood limit (too many from this address, or too many not logged in): try again later.
                 const string Refusal = "too many connections; retry later";
                 Log.Closing(_logger, _connection.ConnectionId, Refusal);
-                _outbound.Writer.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, 0, ProtoMapper.Error(V1.ErrorCode.RateLimited, Refusal, retryable: true), CloseAfter: true));
+                _outbound.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, 0, ProtoMapper.Error(V1.ErrorCode.RateLimited, Refusal, retryable: true), CloseAfter: true));
             }
             else if (_drain.IsDraining)
             {
@@ -91,7 +94,7 @@ public sealed partial class TcpConnection : IPushTarget
         }
         finally
         {
-            _outbound.Writer.TryComplete();
+            _outbound.Complete();
             if (_open is not null)
             {
                 try
@@ -119,7 +122,7 @@ public sealed partial class TcpConnection : IPushTarget
     public void Push(UserEventBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (_outbound.Writer.TryWrite(new Outbound.Events(batch)))
+        if (_outbound.TryWrite(new Outbound.Events(batch)))
         {
             Interlocked.Exchange(ref _fullSinceTicks, 0);
             return;
@@ -143,7 +146,7 @@ public sealed partial class TcpConnection : IPushTarget
     {
         Interlocked.Exchange(ref _resyncPending, 1);
         // An empty batch wakes the writer, which adds the resync event to what it writes next.
-        _outbound.Writer.TryWrite(new Outbound.Events(new UserEventBatch("", [])));
+        _outbound.TryWrite(new Outbound.Events(new UserEventBatch("", [])));
     }
 
     public void Kick(string reason)
@@ -163,7 +166,7 @@ public sealed partial class TcpConnection : IPushTarget
     /// <summary>Queues a last frame; the writer closes the connection after it, and the read loop stops reading.</summary>
     private void CloseWith(Outbound.Reply last, string reason)
     {
-        if (!_outbound.Writer.TryWrite(last))
+        if (!_outbound.TryWrite(last))
         {
             _connection.Abort(new ConnectionAbortedException(reason));
         }
@@ -171,39 +174,79 @@ public sealed partial class TcpConnection : IPushTarget
         _connection.Transport.Input.CancelPendingRead();
     }
 
+    /// <summary>
+    /// Read timeouts are checked on Kestrel's once-a-second connection heartbeat: a linked cancellation source and a timer
+    /// per connection cost ~0.5 KB on every idle connection. Outside Kestrel (no heartbeat feature), a timer of our own.
+    /// </summary>
+    private ITimer? WatchTimeouts()
+    {
+        if (_connection.Features.Get<IConnectionHeartbeatFeature>() is { } heartbeat)
+        {
+            heartbeat.OnHeartbeat(static state => ((TcpConnection)state).CheckReadDeadline(), this);
+            return null;
+        }
+
+        return _time.CreateTimer(static state => ((TcpConnection)state!).CheckReadDeadline(), this, TimeoutCheckPeriod, TimeoutCheckPeriod);
+    }
+
+    /// <summary>A pending read past its deadline is canceled; the read loop sees the cancel and closes with a timeout.</summary>
+    private void CheckReadDeadline()
+    {
+        if (_time.GetTimestamp() >= Volatile.Read(ref _readDeadline) && Interlocked.Exchange(ref _timedOut, 1) == 0)
+        {
+            _connection.Transport.Input.CancelPendingRead();
+        }
+    }
+
+    /// <summary>A duration in the time provider's timestamp ticks, saturating (an infinite timeout never fires).</summary>
+    private long TimestampTicks(TimeSpan duration)
+    {
+        if (duration < TimeSpan.Zero)
+        {
+            return long.MaxValue / 2;
+        }
+
+        var ticks = duration.TotalSeconds * _time.TimestampFrequency;
+        return ticks >= long.MaxValue / 2 ? long.MaxValue / 2 : (long)ticks;
+    }
+
     private async Task ReadLoopAsync()
     {
         var input = _connection.Transport.Input;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_connection.ConnectionClosed);
-        var requests = new List<(FrameHeader Header, byte[] Body)>();
         while (true)
         {
-            var wait = _open is null ? _openedAt + _options.LoginTimeout - _time.GetUtcNow() : _options.IdleTimeout;
-            timeout.CancelAfter(wait > TimeSpan.Zero ? wait : TimeSpan.Zero);
+            Volatile.Write(ref _readDeadline, _open is null
+                ? _openedAt + TimestampTicks(_options.LoginTimeout)
+                : _time.GetTimestamp() + TimestampTicks(_options.IdleTimeout));
             ReadResult result;
             try
             {
-                result = await input.ReadAsync(timeout.Token);
+                result = await input.ReadAsync();
             }
-            catch (OperationCanceledException) when (!_connection.ConnectionClosed.IsCancellationRequested)
+            catch (Exception ex) when (ex is OperationCanceledException or ConnectionResetException or ConnectionAbortedException)
             {
+                // The peer closed or reset the connection, or we cut it (a slow consumer), while we waited for a frame:
+                // the ordinary end of a connection, not an error (left to Kestrel, it would log each close with a
+                // stack trace).
+                return;
+            }
+            finally
+            {
+                Volatile.Write(ref _readDeadline, long.MaxValue);
+            }
+
+            if (result.IsCanceled && Volatile.Read(ref _timedOut) == 1)
+            {
+                input.AdvanceTo(result.Buffer.Start);
                 await FailAsync(0, V1.ErrorCode.Timeout, _open is null ? "no login in time" : "no frame in time");
-                return;
-            }
-            catch (OperationCanceledException)
-            {
-                // The peer closed the connection while we waited for a frame: the ordinary end of a connection, not an
-                // error (left to Kestrel, it would log each close with a stack trace).
-                return;
-            }
-            catch (ConnectionResetException)
-            {
                 return;
             }
 
             var buffer = result.Buffer;
             var fatal = false;
-            requests.Clear();
+
+            // Made per read, not kept for the connection's life: an idle connection holds no request list.
+            List<(FrameHeader Header, byte[] Body)>? requests = null;
             try
             {
                 while (!fatal)
@@ -228,7 +271,7 @@ public sealed partial class TcpConnection : IPushTarget
 
                     // Copied out, so the pipe can be advanced before the (slow) requests are served.
                     _metrics.FrameReceived(EdgeMetrics.Tcp);
-                    requests.Add((header, body.ToArray()));
+                    (requests ??= []).Add((header, body.ToArray()));
                 }
 
                 if (!fatal && result.IsCompleted && buffer.Length > 0)
@@ -243,12 +286,12 @@ public sealed partial class TcpConnection : IPushTarget
                 input.AdvanceTo(buffer.Start, buffer.End);
             }
 
-            foreach (var (header, body) in requests)
+            foreach (var (header, body) in requests ?? [])
             {
-                // Everything logged while serving a signed-in device's request names the user and device. Begun per
-                // request, not held for the connection's life: a held scope (with the execution context it forks) was
-                // ~700 bytes on every idle connection.
-                using var deviceScope = _open is { } open ? _logger.BeginScope(LogScope.Device(open.Session.UserId, open.Session.DeviceId)) : null;
+                // Everything logged while serving a request names the connection and, once signed in, the user and
+                // device. Begun per request, not held for the connection's life: a held scope (with the execution
+                // context it forks) is ~0.3-0.7 KB on every idle connection.
+                using var scope = _logger.BeginScope(LogScope.Request(_connection.ConnectionId, EdgeMetrics.Tcp, _open?.Session));
                 if (!await ServeAsync(header, body))
                 {
                     return;
@@ -485,7 +528,7 @@ public sealed partial class TcpConnection : IPushTarget
     /// <summary>Queues a reply; false (and the connection closes) when the queue is full: the client does not read.</summary>
     private bool Reply(V1.Op op, uint requestId, IMessage body)
     {
-        if (_outbound.Writer.TryWrite(new Outbound.Reply((ushort)op, requestId, body, CloseAfter: false)))
+        if (_outbound.TryWrite(new Outbound.Reply((ushort)op, requestId, body, CloseAfter: false)))
         {
             return true;
         }
@@ -498,14 +541,14 @@ public sealed partial class TcpConnection : IPushTarget
     private Task<bool> FailAsync(uint requestId, V1.ErrorCode code, string message)
     {
         Log.Closing(_logger, _connection.ConnectionId, message);
-        _outbound.Writer.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, requestId, ProtoMapper.Error(code, message), CloseAfter: true));
+        _outbound.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, requestId, ProtoMapper.Error(code, message), CloseAfter: true));
         return Task.FromResult(false);
     }
 
     private async Task WriteLoopAsync()
     {
         var output = _connection.Transport.Output;
-        var reader = _outbound.Reader;
+        var reader = _outbound;
         var events = new V1.PushBatch();
         var pushedMessages = 0;
         try
