@@ -10,6 +10,7 @@ public static class GrainServices
     public static IServiceCollection AddImGrains(this IServiceCollection services)
     {
         services.TryAddSingleton<ImClock>();
+        services.TryAddSingleton<EdgePushOutbox>();
         services.TryAddSingleton<IUserEventPublisher, UserEventPublisher>();
         return services;
     }

@@ -108,8 +108,9 @@ public sealed class SessionHub(
     private async Task<OpenSession> RegisterAsync(AccessTokenClaims claims, string deviceId, string platform, IPushTarget target, string clientVersion, string networkType)
     {
         var connectionId = Guid.NewGuid().ToString("N");
+        // EdgeTakesPushMany: this edge's push observer handles PushManyAsync, so silos may coalesce pushes to it.
         var device = new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow(), connectionId,
-            Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength));
+            Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength), EdgeTakesPushMany: true);
         var attachment = await subscriptions.AttachAsync(claims.UserId, target);
         try
         {

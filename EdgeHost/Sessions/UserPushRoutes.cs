@@ -60,13 +60,19 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
     /// <summary>A user grain's batch, by direct call: to every device of the user here (none if all have left).</summary>
     Task IEdgePushObserver.PushAsync(UserEventBatch batch)
     {
-        UserEntry? entry;
-        lock (_lock)
+        Route(batch);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A silo's coalesced batches, by direct call: each as by <see cref="IEdgePushObserver.PushAsync"/>, in order.</summary>
+    Task IEdgePushObserver.PushManyAsync(UserEventBatch[] batches)
+    {
+        foreach (var batch in batches)
         {
-            _users.TryGetValue(batch.UserId, out entry);
+            Route(batch);
         }
 
-        return entry is null ? Task.CompletedTask : Deliver(entry, batch);
+        return Task.CompletedTask;
     }
 
     /// <summary>Routes the user's pushes to <paramref name="target"/> until the returned handle is disposed.</summary>
@@ -96,7 +102,11 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
             {
                 var stream = client.GetStreamProvider(StreamNames.Provider)
                     .GetStream<UserEventBatch>(StreamId.Create(StreamNames.UserNamespace, userId));
-                entry.Handle = await stream.SubscribeAsync((batch, _) => Deliver(entry, batch));
+                entry.Handle = await stream.SubscribeAsync((batch, _) =>
+                {
+                    Deliver(entry, batch);
+                    return Task.CompletedTask;
+                });
             }
         }
         finally
@@ -107,11 +117,26 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
         return new Attachment(this, entry, target);
     }
 
+    /// <summary>A batch that came by direct call: to every device of the user here (none if all have left).</summary>
+    private void Route(UserEventBatch batch)
+    {
+        UserEntry? entry;
+        lock (_lock)
+        {
+            _users.TryGetValue(batch.UserId, out entry);
+        }
+
+        if (entry is not null)
+        {
+            Deliver(entry, batch);
+        }
+    }
+
     /// <summary>
     /// Routes a batch to each device of the user here, in one place for every transport: a device the login policy
     /// kicks is kicked; a device is not echoed the message it sent itself (its ack told it); the rest is pushed.
     /// </summary>
-    private static Task Deliver(UserEntry entry, UserEventBatch batch)
+    private static void Deliver(UserEntry entry, UserEventBatch batch)
     {
         // A snapshot: devices come and go while we deliver. Push never blocks: each transport queues or drops.
         foreach (var target in entry.Targets)
@@ -132,8 +157,6 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
                 target.Push(batch with { Events = forDevice });
             }
         }
-
-        return Task.CompletedTask;
     }
 
     private static bool IsOwnMessage(UserEvent userEvent, string userId, string deviceId) =>

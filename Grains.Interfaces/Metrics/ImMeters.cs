@@ -15,6 +15,9 @@ public static class ImMeters
     /// <summary>The silo's PostgreSQL storage: group commits.</summary>
     public const string Storage = "Orleans.Im.Storage";
 
+    /// <summary>The silo's push path: calls to edges' push observers and the batches they carry.</summary>
+    public const string Push = "Orleans.Im.Push";
+
     /// <summary>Process figures every host exports (memory, file descriptors, CPU).</summary>
     public const string Process = "Orleans.Im.Process";
 

@@ -16,4 +16,15 @@ public interface IEdgePushObserver : IGrainObserver
     /// </summary>
     [OneWay, Alias("Push")]
     Task PushAsync(UserEventBatch batch);
+
+    /// <summary>
+    /// Hands the edge several batches in one call, each handled as by <see cref="PushAsync"/>, in array order: a silo
+    /// coalesces what its user grains push to one edge (a group message reaches many users on the same edge), so the
+    /// per-call cost on both sides is paid once per flush instead of once per user. One-way, like <see cref="PushAsync"/>.
+    /// A silo calls it only on edges that said they take it (<c>DeviceSession.EdgeTakesPushMany</c>): an edge from
+    /// before this method keeps getting <see cref="PushAsync"/> during a rolling upgrade.
+    /// </summary>
+    /// <param name="batches">Batches for any users of this edge; those of one user are in the order they were pushed.</param>
+    [OneWay, Alias("PushMany")]
+    Task PushManyAsync(UserEventBatch[] batches);
 }

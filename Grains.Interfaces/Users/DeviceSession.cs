@@ -12,6 +12,11 @@ namespace Orleans.Im.Users;
 /// <param name="ClientVersion">The app's version, as the device says at login.</param>
 /// <param name="NetworkType">How the device is connected (wifi, cellular, …), as it says at login or later.</param>
 /// <param name="Away">The device says its user is away (app in the background, screen locked, idle).</param>
+/// <param name="EdgeTakesPushMany">
+/// The edge holding the connection takes several batches per call on its push observer
+/// (<see cref="Push.IEdgePushObserver.PushManyAsync"/>). False from an edge built before that method, so that silos
+/// upgraded first keep calling it one batch at a time.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.DeviceSession")]
 public sealed record DeviceSession(
     [property: Id(0)] string DeviceId,
@@ -21,4 +26,5 @@ public sealed record DeviceSession(
     [property: Id(4)] string ConnectionId = "",
     [property: Id(5)] string ClientVersion = "",
     [property: Id(6)] string NetworkType = "",
-    [property: Id(7)] bool Away = false);
+    [property: Id(7)] bool Away = false,
+    [property: Id(8)] bool EdgeTakesPushMany = false);

@@ -1,3 +1,5 @@
+using Orleans.Im.Users;
+
 namespace Orleans.Im.Push;
 
 /// <summary>
@@ -13,4 +15,12 @@ public interface IUserEventPublisher
     /// pushes from the user's stream.
     /// </param>
     Task PublishAsync(UserEventBatch batch, IEnumerable<IEdgePushObserver?> routes);
+
+    /// <summary>
+    /// Learns from a device's login what its route takes (whether its edge takes several batches per call), before
+    /// anything is published to it.
+    /// </summary>
+    /// <param name="device">The device that logged in, as its edge describes it.</param>
+    /// <param name="route">Its edge's push observer, or null for a device that takes its pushes from the user's stream.</param>
+    void NoteRoute(DeviceSession device, IEdgePushObserver? route);
 }

@@ -1,15 +1,17 @@
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Im.Streams;
+using Orleans.Im.Users;
 using Orleans.Streams;
 
 namespace Orleans.Im.Push;
 
 /// <summary>
-/// Publishes a user's events by the route of each device: one direct (one-way) call per edge that takes its pushes
-/// through a push observer, and one item on the per-user Orleans stream (provider <c>im</c>, namespace <c>user</c>)
-/// when any device takes them from the stream.
+/// Publishes a user's events by the route of each device: the batch is queued once for each edge that takes its pushes
+/// through a push observer (the <see cref="EdgePushOutbox"/> coalesces what all user grains of this silo push to one
+/// edge into one-way calls), and goes as one item on the per-user Orleans stream (provider <c>im</c>, namespace
+/// <c>user</c>) when any device takes them from the stream.
 /// </summary>
-public sealed class UserEventPublisher(IServiceProvider services) : IUserEventPublisher
+public sealed class UserEventPublisher(IServiceProvider services, EdgePushOutbox outbox) : IUserEventPublisher
 {
     private readonly Lazy<IStreamProvider> _provider = new(() => services.GetRequiredKeyedService<IStreamProvider>(StreamNames.Provider));
 
@@ -37,19 +39,32 @@ public sealed class UserEventPublisher(IServiceProvider services) : IUserEventPu
             }
         }
 
-        // One-way calls: they return at once and never fail here (an edge that died loses its hints; its devices
+        // Queued for one-way calls: never waits and never fails here (an edge that died loses its hints; its devices
         // reconnect elsewhere and sync).
-        _ = first?.PushAsync(batch);
+        if (first is not null)
+        {
+            outbox.Enqueue(first, batch);
+        }
+
         if (more is not null)
         {
             foreach (var edge in more)
             {
-                _ = edge.PushAsync(batch);
+                outbox.Enqueue(edge, batch);
             }
         }
 
         return viaStream
             ? _provider.Value.GetStream<UserEventBatch>(StreamId.Create(StreamNames.UserNamespace, batch.UserId)).OnNextAsync(batch)
             : Task.CompletedTask;
+    }
+
+    public void NoteRoute(DeviceSession device, IEdgePushObserver? route)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (route is not null && device.EdgeTakesPushMany)
+        {
+            outbox.TakesPushMany(route);
+        }
     }
 }

@@ -185,6 +185,7 @@ public sealed partial class UserGrain(
         // A device that logs in again (a network switch, maybe onto another edge) replaces its old connection's route:
         // the old connection is closing, and the new one is where its pushes go.
         _pushRoutes[device.DeviceId] = pushTo;
+        publisher.NoteRoute(device, pushTo);
         if (wasOffline)
         {
             AnnounceOnline(true);
