@@ -5,7 +5,7 @@ namespace Orleans.Im.EdgeHost.Tcp;
 /// <summary>
 /// A connection's bounded queue of frames to write: many writers (pushes from the cluster, replies from the read loop),
 /// one reader (the write loop). It replaces a bounded <c>Channel</c>, which kept ~0.6 KB of reader and writer operation
-/// objects on every connection, idle or not; this keeps a lock, one reusable waiter and a queue made on first use.
+/// objects on every connection, idle or not; this keeps a lock, one reusable waiter and, only while something waits to be written, a queue.
 /// </summary>
 internal sealed class OutboundQueue : IValueTaskSource<bool>
 {
@@ -92,6 +92,12 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
             if (_items is { Count: > 0 } items)
             {
                 item = items.Dequeue();
+                if (items.Count == 0)
+                {
+                    // Drained: let the queue go, so that an idle connection holds none (a write makes a new one).
+                    _items = null;
+                }
+
                 return true;
             }
         }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -33,7 +34,8 @@ public sealed partial class TcpConnection : IPushTarget
     private readonly EdgeMetrics _metrics;
     private readonly OutboundQueue _outbound;
     private readonly long _openedAt;
-    private readonly AdmissionTicket? _admission;
+    private readonly TcpConnectionHandler _owner;
+    private AdmissionTicket? _admission;
     private SessionHub.OpenSession? _open;
     private int _resyncPending;
     private long _fullSinceTicks;
@@ -42,10 +44,9 @@ public sealed partial class TcpConnection : IPushTarget
     private long _readDeadline = long.MaxValue;
     private int _timedOut;
 
-    // admission: this connection's place under the flood limits; null when a limit refused it (it is told so and closed).
-    public TcpConnection(ConnectionContext connection, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, ILogger logger, AdmissionTicket? admission)
+    public TcpConnection(ConnectionContext connection, TcpConnectionHandler owner, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, ILogger logger)
     {
-        _admission = admission;
+        _owner = owner;
         _metrics = metrics;
         _connection = connection;
         _sessions = sessions;
@@ -63,59 +64,75 @@ public sealed partial class TcpConnection : IPushTarget
 
     private ClientSession? Session => _open?.Session;
 
-    public async Task RunAsync()
+    /// <summary>
+    /// The connection, from accept to close: admitted under the flood limits (<paramref name="admission"/>; a refused one
+    /// is told so and closed), then read and written until either side ends it.
+    /// </summary>
+    public async Task RunAsync(ConnectionAdmission admission)
     {
-        // Started inline: it returns at its first wait for something to write (no thread-pool hop, no wrapper task).
-        var writer = WriteLoopAsync();
-        using var timeouts = WatchTimeouts();
+        ArgumentNullException.ThrowIfNull(admission);
+        _owner.Opened();
         try
         {
-            if (_admission is null)
+            _admission = admission.TryAdmit((_connection.RemoteEndPoint as IPEndPoint)?.Address);
+
+            // Started inline: it returns at its first wait for something to write (no thread-pool hop, no wrapper task).
+            var writer = WriteLoopAsync();
+            using var timeouts = WatchTimeouts();
+            try
             {
-                // Over a flood limit (too many from this address, or too many not logged in): try again later.
-                const string Refusal = "too many connections; retry later";
-                Log.Closing(_logger, _connection.ConnectionId, Refusal);
-                _outbound.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, 0, ProtoMapper.Error(V1.ErrorCode.RateLimited, Refusal, retryable: true), CloseAfter: true));
+                if (_admission is null)
+                {
+                    // Over a flood limit (too many from this address, or too many not logged in): try again later.
+                    const string Refusal = "too many connections; retry later";
+                    Log.Closing(_logger, _connection.ConnectionId, Refusal);
+                    _outbound.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, 0, ProtoMapper.Error(V1.ErrorCode.RateLimited, Refusal, retryable: true), CloseAfter: true));
+                }
+                else if (_drain.IsDraining)
+                {
+                    // Not taking connections: say where to go instead, and close.
+                    Redirect(await _drain.NextRedirectAsync());
+                }
+                else
+                {
+                    await ReadLoopAsync();
+                }
             }
-            else if (_drain.IsDraining)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                // Not taking connections: say where to go instead, and close.
-                Redirect(await _drain.NextRedirectAsync());
+                // The boundary: whatever went wrong, this connection ends and nothing else notices.
+                Log.ConnectionFailed(_logger, _connection.ConnectionId, ex);
             }
-            else
+            finally
             {
-                await ReadLoopAsync();
+                _outbound.Complete();
+                if (_open is not null)
+                {
+                    try
+                    {
+                        await _open.DisposeAsync();
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        Log.RequestFailed(_logger, _connection.ConnectionId, "close", ex.Message);
+                    }
+                }
+
+                // The writer sends what is queued (a last error frame) and completes the output, which closes the socket
+                // gracefully. A peer that does not read could hold that up forever: then the connection is cut.
+                if (await Task.WhenAny(writer, Task.Delay(WriterDrainTimeout)) != writer)
+                {
+                    _connection.Abort(new ConnectionAbortedException("peer does not read"));
+                    await writer;
+                }
+
+                await _connection.Transport.Input.CompleteAsync();
             }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // The boundary: whatever went wrong, this connection ends and nothing else notices.
-            Log.ConnectionFailed(_logger, _connection.ConnectionId, ex);
         }
         finally
         {
-            _outbound.Complete();
-            if (_open is not null)
-            {
-                try
-                {
-                    await _open.DisposeAsync();
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    Log.RequestFailed(_logger, _connection.ConnectionId, "close", ex.Message);
-                }
-            }
-
-            // The writer sends what is queued (a last error frame) and completes the output, which closes the socket
-            // gracefully. A peer that does not read could hold that up forever: then the connection is cut.
-            if (await Task.WhenAny(writer, Task.Delay(WriterDrainTimeout)) != writer)
-            {
-                _connection.Abort(new ConnectionAbortedException("peer does not read"));
-                await writer;
-            }
-
-            await _connection.Transport.Input.CompleteAsync();
+            _admission?.Dispose();
+            _owner.Closed();
         }
     }
 
@@ -290,8 +307,12 @@ public sealed partial class TcpConnection : IPushTarget
             {
                 // Everything logged while serving a request names the connection and, once signed in, the user and
                 // device. Begun per request, not held for the connection's life: a held scope (with the execution
-                // context it forks) is ~0.3-0.7 KB on every idle connection.
-                using var scope = _logger.BeginScope(LogScope.Request(_connection.ConnectionId, EdgeMetrics.Tcp, _open?.Session));
+                // context it forks) is ~0.3-0.7 KB on every idle connection. Not for pings, which log nothing: each
+                // scope leaves a new execution context captured by the next read, which outlives a young GC, so an
+                // idle connection's heartbeats would keep promoting garbage into generation 2.
+                using var scope = header.Operation == (ushort)V1.Op.Ping
+                    ? null
+                    : _logger.BeginScope(LogScope.Request(_connection.ConnectionId, EdgeMetrics.Tcp, _open?.Session));
                 if (!await ServeAsync(header, body))
                 {
                     return;
@@ -549,7 +570,8 @@ public sealed partial class TcpConnection : IPushTarget
     {
         var output = _connection.Transport.Output;
         var reader = _outbound;
-        var events = new V1.PushBatch();
+        // Made when events come and let go after each write: an idle connection holds no push batch.
+        V1.PushBatch? events = null;
         var pushedMessages = 0;
         try
         {
@@ -566,11 +588,11 @@ public sealed partial class TcpConnection : IPushTarget
                                 pushedMessages += userEvent is MessageEvent ? 1 : 0;
                                 if (ProtoMapper.ToProto(userEvent) is { } wire)
                                 {
-                                    events.Events.Add(wire);
+                                    (events ??= new V1.PushBatch()).Events.Add(wire);
                                 }
                             }
 
-                            if (events.Events.Count >= _options.MaxEventsPerPush)
+                            if (events?.Events.Count >= _options.MaxEventsPerPush)
                             {
                                 WritePush(output, events);
                             }
@@ -588,10 +610,11 @@ public sealed partial class TcpConnection : IPushTarget
 
                 if (Interlocked.Exchange(ref _resyncPending, 0) == 1)
                 {
-                    events.Events.Add(new V1.Event { Resync = new V1.Resync { Reason = "pushes were dropped; sync to catch up" } });
+                    (events ??= new V1.PushBatch()).Events.Add(new V1.Event { Resync = new V1.Resync { Reason = "pushes were dropped; sync to catch up" } });
                 }
 
                 WritePush(output, events);
+                events = null;
                 if (pushedMessages > 0)
                 {
                     _metrics.MessagesPushed(EdgeMetrics.Tcp, pushedMessages);
@@ -615,9 +638,9 @@ public sealed partial class TcpConnection : IPushTarget
         }
     }
 
-    private void WritePush(PipeWriter output, V1.PushBatch events)
+    private void WritePush(PipeWriter output, V1.PushBatch? events)
     {
-        if (events.Events.Count == 0)
+        if (events is null || events.Events.Count == 0)
         {
             return;
         }

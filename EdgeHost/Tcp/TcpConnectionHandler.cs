@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Drain;
@@ -16,22 +15,28 @@ public sealed class TcpConnectionHandler(SessionHub sessions, EdgeDrain drain, C
     /// <summary>Open TCP connections.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
-    public override async Task OnConnectedAsync(ConnectionContext connection)
+    public override Task OnConnectedAsync(ConnectionContext connection)
     {
         ArgumentNullException.ThrowIfNull(connection);
+
+        // Not an async method: the connection's own RunAsync is the one state machine it keeps for its life (an async
+        // wrapper here was another ~0.1 KB on every idle connection). No logging scope is held for the connection's
+        // life either (with the execution context it forks, ~0.3 KB): Kestrel's own scope names the connection, and
+        // each request begins one with the device.
+        return new TcpConnection(connection, this, sessions, drain, options.Value, time, metrics, logger).RunAsync(admission);
+    }
+
+    /// <summary>A connection began: counted until <see cref="Closed"/>.</summary>
+    internal void Opened()
+    {
         Interlocked.Increment(ref _connections);
         metrics.ConnectionOpened(EdgeMetrics.Tcp);
-        // No logging scope held here for the connection's life (with the execution context it forks, ~0.3 KB on every
-        // idle connection): Kestrel's own scope names the connection, and each request begins one with the device.
-        try
-        {
-            using var ticket = admission.TryAdmit((connection.RemoteEndPoint as IPEndPoint)?.Address);
-            await new TcpConnection(connection, sessions, drain, options.Value, time, metrics, logger, ticket).RunAsync();
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _connections);
-            metrics.ConnectionClosed(EdgeMetrics.Tcp);
-        }
+    }
+
+    /// <summary>A connection counted by <see cref="Opened"/> ended.</summary>
+    internal void Closed()
+    {
+        Interlocked.Decrement(ref _connections);
+        metrics.ConnectionClosed(EdgeMetrics.Tcp);
     }
 }
