@@ -14,7 +14,7 @@ return args switch
 {
     ["groupcommit", .. var rest] => await GroupCommitCommand.RunAsync(rest),
     ["wire"] => WireSizeCommand.Run(),
-    ["rooms" or "room", .. var rest] => await RoomFanoutCommand.RunAsync(rest),
+    ["room" or "rooms", .. var rest] => await RoomCommand.RunAsync(rest),
     ["p2p", .. var rest] => await P2PCommand.RunAsync(rest, Transport.Tcp),
     ["signalr", .. var rest] => await P2PCommand.RunAsync(rest, Transport.SignalR),
     ["group", .. var rest] => await GroupCommand.RunAsync(rest),
@@ -34,7 +34,7 @@ static int Usage(int exitCode)
     output.WriteLine("commands:");
     output.WriteLine("  groupcommit   the message log's append path into PostgreSQL: direct batches and group commit");
     output.WriteLine("  wire          bytes on the wire of the mobile protocol, and push batch compression");
-    output.WriteLine("  rooms (room)  chat-room fan-out through a running deployment (deliveries per second)");
+    output.WriteLine("  room          chat-room fan-out: M members online, messages at a rate (deliveries per second)");
     output.WriteLine("  p2p           one-to-one messages at a rate over TCP (lean client or SDK): sent, acked, delivered, lost, latency");
     output.WriteLine("  signalr       the p2p scenario over the SignalR chat hub");
     output.WriteLine("  group         group fan-out: G members, O online, messages at a rate (deliveries per second)");
@@ -44,14 +44,14 @@ static int Usage(int exitCode)
     output.WriteLine("  heap          a running .NET process's managed heap by type (after a full GC): objects, bytes, per N");
     output.WriteLine();
     output.WriteLine(GroupCommitCommand.OptionsHelp);
-    output.WriteLine(RoomFanoutCommand.OptionsHelp);
-    output.WriteLine(P2PCommand.OptionsHelp);
+        output.WriteLine(P2PCommand.OptionsHelp);
     output.WriteLine(GroupCommand.OptionsHelp);
+    output.WriteLine(RoomCommand.OptionsHelp);
     output.WriteLine(ConnectCommand.OptionsHelp);
     output.WriteLine(SweepCommand.OptionsHelp);
     output.WriteLine(MicroCommand.OptionsHelp);
     output.WriteLine(HeapCommand.OptionsHelp);
-    output.WriteLine("options of every load command (p2p, signalr, group, connect, sweep):");
+    output.WriteLine("options of every load command (p2p, signalr, group, room, connect, sweep):");
     output.WriteLine(LoadTarget.OptionsHelp);
     return exitCode;
 }

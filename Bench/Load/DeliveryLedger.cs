@@ -47,10 +47,13 @@ public sealed class DeliveryLedger
         return index;
     }
 
-    /// <summary>The send was acknowledged as stored (or refused, which counts it as not sent for delivery).</summary>
+    /// <summary>
+    /// The send was acknowledged as stored (or refused, which counts it as not sent for delivery). The first answer
+    /// stands: a late timeout after an ack must not turn a stored message into a refused one.
+    /// </summary>
     public void Acked(int index, bool stored)
     {
-        if (Interlocked.Exchange(ref _acked[index], stored ? 1 : 2) != 0)
+        if (Interlocked.CompareExchange(ref _acked[index], stored ? 1 : 2, 0) != 0)
         {
             return;
         }

@@ -39,6 +39,12 @@ public sealed class HubBenchUser : IBenchUser
         return result.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Null;
     }
 
+    public async Task<bool> JoinRoomAsync(string roomId)
+    {
+        var result = await _connection.InvokeAsync<JsonElement>("JoinRoom", roomId);
+        return result.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Null;
+    }
+
     private static void OnEvents(string userId, JsonElement events, DeliverySink sink)
     {
         foreach (var item in events.EnumerateArray())

@@ -7,4 +7,7 @@ public interface IBenchUser : IAsyncDisposable
 
     /// <summary>Sends a text; completes with true when it was acked as stored.</summary>
     Task<bool> SendTextAsync(string conversationId, string clientMsgId, string text);
+
+    /// <summary>Joins a chat room (<c>room:{id}</c>); completes with true when the edge accepted the join.</summary>
+    Task<bool> JoinRoomAsync(string roomId);
 }

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Google.Protobuf;
 using Orleans.Im.Bench.Connect;
 using Orleans.Im.Protocol.Framing;
 using Orleans.Im.Protocol.V1;
@@ -10,8 +11,8 @@ using Orleans.Im.Protocol.V1;
 namespace Orleans.Im.Bench.Load;
 
 /// <summary>
-/// A user on the mobile TCP protocol through the generator's own lean client: send frames out, send acks matched by
-/// request id, pushed messages reported to the sink as they arrive. No SDK channels, per-conversation sequencing or
+/// A user on the mobile TCP protocol through the generator's own lean client: requests out (sends, room joins), their answers
+/// matched by request id, pushed messages reported to the sink as they arrive. No SDK channels, per-conversation sequencing or
 /// catch-up pulls, so the generator spends its CPU on load rather than on client bookkeeping; a push the edge never
 /// sent is counted lost here (the SDK would pull it from the log), which makes "delivered" a measure of the push path.
 /// </summary>
@@ -29,7 +30,7 @@ public sealed class LeanTcpBenchUser : IBenchUser
     private readonly DeliverySink _sink;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly ArrayBufferWriter<byte> _sendBuffer = new(256);
-    private readonly ConcurrentDictionary<uint, TaskCompletionSource<bool>> _awaitingAck = new();
+    private readonly ConcurrentDictionary<uint, TaskCompletionSource<bool>> _awaitingAnswer = new();
     private Task _receiving = Task.CompletedTask;
     private int _nextRequestId = 1;
 
@@ -74,27 +75,32 @@ public sealed class LeanTcpBenchUser : IBenchUser
         }
     }
 
-    public async Task<bool> SendTextAsync(string conversationId, string clientMsgId, string text)
-    {
-        var requestId = (uint)Interlocked.Increment(ref _nextRequestId);
-        var acked = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _awaitingAck[requestId] = acked;
-        var request = new SendRequest
+    public Task<bool> SendTextAsync(string conversationId, string clientMsgId, string text) =>
+        RequestAsync(Op.Send, new SendRequest
         {
             ConversationId = conversationId,
             ClientMsgId = clientMsgId,
             Content = new Content { Type = ContentType.Text, Text = text },
-        };
+        });
+
+    public Task<bool> JoinRoomAsync(string roomId) => RequestAsync(Op.RoomJoin, new RoomJoinRequest { RoomId = roomId });
+
+    /// <summary>Writes one request frame; completes with true when its answer (a send ack, a join) says it succeeded.</summary>
+    private async Task<bool> RequestAsync(Op operation, IMessage request)
+    {
+        var requestId = (uint)Interlocked.Increment(ref _nextRequestId);
+        var answered = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _awaitingAnswer[requestId] = answered;
         await _sendLock.WaitAsync();
         try
         {
             _sendBuffer.ResetWrittenCount();
-            FrameWriter.Write(_sendBuffer, (ushort)Op.Send, requestId, request);
+            FrameWriter.Write(_sendBuffer, (ushort)operation, requestId, request);
             await _socket.SendAsync(_sendBuffer.WrittenMemory);
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
-            _awaitingAck.TryRemove(requestId, out _);
+            _awaitingAnswer.TryRemove(requestId, out _);
             return false;
         }
         finally
@@ -104,11 +110,11 @@ public sealed class LeanTcpBenchUser : IBenchUser
 
         try
         {
-            return await acked.Task.WaitAsync(RequestTimeout);
+            return await answered.Task.WaitAsync(RequestTimeout);
         }
         catch (TimeoutException)
         {
-            _awaitingAck.TryRemove(requestId, out _);
+            _awaitingAnswer.TryRemove(requestId, out _);
             return false;
         }
     }
@@ -154,9 +160,9 @@ public sealed class LeanTcpBenchUser : IBenchUser
         finally
         {
             await reader.CompleteAsync();
-            foreach (var (requestId, acked) in _awaitingAck)
+            foreach (var (requestId, acked) in _awaitingAnswer)
             {
-                _awaitingAck.TryRemove(requestId, out _);
+                _awaitingAnswer.TryRemove(requestId, out _);
                 acked.TrySetResult(false);
             }
         }
@@ -177,15 +183,22 @@ public sealed class LeanTcpBenchUser : IBenchUser
         switch ((Op)header.Operation)
         {
             case Op.SendAck:
-                if (_awaitingAck.TryRemove(header.RequestId, out var acked))
+                if (_awaitingAnswer.TryRemove(header.RequestId, out var acked))
                 {
                     acked.TrySetResult(SendAck.Parser.ParseFrom(body).Status == SendStatus.Sent);
                 }
 
                 break;
+            case Op.RoomJoinOk:
+                if (_awaitingAnswer.TryRemove(header.RequestId, out var joined))
+                {
+                    joined.TrySetResult(RoomJoinResponse.Parser.ParseFrom(body).Error is null);
+                }
+
+                break;
             case Op.Error:
                 // A refused send is answered with an error frame for its request.
-                if (_awaitingAck.TryRemove(header.RequestId, out var refused))
+                if (_awaitingAnswer.TryRemove(header.RequestId, out var refused))
                 {
                     refused.TrySetResult(false);
                 }

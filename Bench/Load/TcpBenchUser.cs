@@ -43,6 +43,8 @@ public sealed class TcpBenchUser : IBenchUser
         return ack.Status == SendStatus.Sent;
     }
 
+    public async Task<bool> JoinRoomAsync(string roomId) => (await _client.JoinRoomAsync(roomId)).Error is null;
+
     private async Task ReceiveAsync(DeliverySink sink)
     {
         try

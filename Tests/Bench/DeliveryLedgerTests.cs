@@ -1,0 +1,148 @@
+using Orleans.Im.Bench.Load;
+
+namespace Orleans.Im.Tests.Bench;
+
+/// <summary>
+/// The load generator's ledger decides what the benchmarks call delivered, lost and duplicated: its counting is checked
+/// here, so that a figure in docs/BENCHMARKS.md cannot come from a miscount.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class DeliveryLedgerTests
+{
+    [Fact]
+    public void Deliveries_are_counted_per_message_and_recipient_and_refused_sends_owe_nothing()
+    {
+        var ledger = new DeliveryLedger(10);
+        var twoRecipients = ledger.Reserve(2);
+        var oneRecipient = ledger.Reserve(1);
+        var refused = ledger.Reserve(3);
+        ledger.Acked(twoRecipients, stored: true);
+        ledger.Acked(oneRecipient, stored: true);
+        ledger.Acked(refused, stored: false);
+
+        ledger.Delivered(twoRecipients);
+        ledger.Delivered(twoRecipients);
+        ledger.Delivered(oneRecipient);
+        ledger.Delivered(oneRecipient);
+
+        var counts = ledger.Count();
+        Assert.Equal(3, counts.Sent);
+        Assert.Equal(2, counts.Acked);
+        Assert.Equal(1, counts.Refused);
+        Assert.Equal(3, counts.ExpectedDeliveries);
+        Assert.Equal(3, counts.Delivered);
+        Assert.Equal(0, counts.Lost);
+        Assert.Equal(1, counts.Duplicates);
+        Assert.Equal(1.0, counts.DeliveredRatio);
+        Assert.Equal(0, ledger.Outstanding());
+        Assert.Equal(4, ledger.DeliveriesSoFar());
+
+        // Only first arrivals per owed recipient are timed; the duplicate is not a latency sample.
+        Assert.Equal(2, counts.AckLatency.Count);
+        Assert.Equal(3, counts.DeliverLatency.Count);
+    }
+
+    [Fact]
+    public void What_has_not_arrived_is_outstanding_then_lost()
+    {
+        var ledger = new DeliveryLedger(10);
+        var message = ledger.Reserve(5);
+        ledger.Delivered(message);
+        ledger.Delivered(message);
+
+        // Not acked yet: still owed (an ack can come after the first pushes).
+        Assert.Equal(3, ledger.Outstanding());
+        ledger.Acked(message, stored: true);
+
+        var counts = ledger.Count();
+        Assert.Equal(3, ledger.Outstanding());
+        Assert.Equal(5, counts.ExpectedDeliveries);
+        Assert.Equal(2, counts.Delivered);
+        Assert.Equal(3, counts.Lost);
+        Assert.Equal(0.4, counts.DeliveredRatio, precision: 6);
+    }
+
+    [Fact]
+    public void A_full_ledger_refuses_more_messages_and_arrivals_it_never_sent_are_unknown()
+    {
+        var ledger = new DeliveryLedger(2);
+        Assert.Equal(0, ledger.Reserve(1));
+        Assert.Equal(1, ledger.Reserve(1));
+        Assert.Equal(-1, ledger.Reserve(1));
+        Assert.Equal(2, ledger.Sent);
+
+        ledger.Delivered(7);
+        ledger.Delivered(-1);
+
+        var counts = ledger.Count();
+        Assert.Equal(2, counts.Unknown);
+        Assert.Equal(0, counts.Delivered);
+    }
+
+    [Fact]
+    public void The_first_answer_to_a_send_is_the_one_that_counts()
+    {
+        var ledger = new DeliveryLedger(4);
+        var message = ledger.Reserve(1);
+        ledger.Acked(message, stored: true);
+
+        // A timeout firing after the ack (or a second ack) changes nothing.
+        ledger.Acked(message, stored: false);
+
+        var counts = ledger.Count();
+        Assert.Equal(1, counts.Acked);
+        Assert.Equal(0, counts.Refused);
+        Assert.Equal(1, counts.AckLatency.Count);
+    }
+
+    [Fact]
+    public async Task Concurrent_receivers_are_counted_exactly()
+    {
+        const int Messages = 2_000;
+        const int Recipients = 4;
+        var ledger = new DeliveryLedger(Messages);
+        for (var i = 0; i < Messages; i++)
+        {
+            ledger.Acked(ledger.Reserve(Recipients), stored: true);
+        }
+
+        // Each recipient on its own thread, as each bench user's receive loop is.
+        await Task.WhenAll(Enumerable.Range(0, Recipients).Select(_ => Task.Run(() =>
+        {
+            for (var i = 0; i < Messages; i++)
+            {
+                ledger.Delivered(i);
+            }
+        })));
+
+        var counts = ledger.Count();
+        Assert.Equal(Messages * Recipients, counts.Delivered);
+        Assert.Equal(0, counts.Lost);
+        Assert.Equal(0, counts.Duplicates);
+        Assert.Equal(Messages * Recipients, counts.DeliverLatency.Count);
+    }
+
+    [Fact]
+    public void The_sink_counts_only_this_runs_messages_from_others()
+    {
+        var sink = new DeliverySink();
+        var ledger = new DeliveryLedger(4);
+        var message = ledger.Reserve(2);
+        ledger.Acked(message, stored: true);
+
+        // Before a run is attached, arrivals go nowhere.
+        sink.OnMessage("bob", "alice", $"run1-{message}");
+        sink.Attach("run1", ledger);
+
+        sink.OnMessage("bob", "alice", $"run1-{message}");
+        sink.OnMessage("alice", "alice", $"run1-{message}");        // the sender's own echo
+        sink.OnMessage("carol", "alice", $"run0-{message}");        // an earlier run's message
+        sink.OnMessage("carol", "alice", "run1-not-a-number");
+        sink.OnMessage("carol", "alice", $"run1-{message}");
+
+        var counts = ledger.Count();
+        Assert.Equal(2, counts.Delivered);
+        Assert.Equal(0, counts.Duplicates);
+        Assert.Equal(0, counts.Lost);
+    }
+}
