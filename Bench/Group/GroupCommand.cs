@@ -49,18 +49,10 @@ public static class GroupCommand
         try
         {
             MessageRoute Route(Random random) => new(users[random.Next(users.Count)], groupId, online - 1);
-            await MessagingRun.RunAsync(rate, WarmUp, Route, sink, hosts, bodyBytes);
-            var delivered = new List<double>();
-            for (var run = 1; run <= runs; run++)
-            {
-                var result = await MessagingRun.RunAsync(rate, TimeSpan.FromSeconds(seconds), Route, sink, hosts, bodyBytes);
-                var report = new RunReport("group").Set("client", TcpClientOption.NameOf(transport)).Set("run", run).Set("members", members).Set("online", online).Set("rate", rate).Set("bodyBytes", bodyBytes);
-                report.Line($"group run {run}/{runs}: {members} members, {online} online, {rate} msg/s offered");
-                MessagingRun.Describe(report, result);
-                await report.WriteAsync(target.ResultsFile);
-                delivered.Add(result.DeliveredPerSecond);
-            }
-
+            var (delivered, _) = await MessagingRun.MeasureAsync(rate, WarmUp, TimeSpan.FromSeconds(seconds), runs, Route, sink, hosts,
+                bodyBytes, target.ResultsFile, run => new RunReport("group").Set("client", TcpClientOption.NameOf(transport)).Set("run", run)
+                    .Set("members", members).Set("online", online).Set("rate", rate).Set("bodyBytes", bodyBytes)
+                    .Line($"group run {run}/{runs}: {members} members, {online} online, {rate} msg/s offered"));
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"group over {runs} runs: {RunSpread.Of(delivered).Format("0")} deliveries/s (median (min–max))"));

@@ -82,6 +82,32 @@ public static class MessagingRun
         }
     }
 
+    /// <summary>
+    /// A scenario's measurement: one warm-up run (activations, JIT; not reported), then <paramref name="runs"/> measured
+    /// runs over the same users, each written as a report that <paramref name="newReport"/> starts (scenario fields and
+    /// title) and this completes. Answers each measured run's delivered per second and send→deliver p99, for the medians.
+    /// </summary>
+    public static async Task<(List<double> DeliveredPerSecond, List<double> DeliverP99)> MeasureAsync(
+        double ratePerSecond, TimeSpan warmUp, TimeSpan duration, int runs, Func<Random, MessageRoute> route, DeliverySink sink,
+        HostMetricsReader hosts, int bodyBytes, string resultsFile, Func<int, RunReport> newReport)
+    {
+        ArgumentNullException.ThrowIfNull(newReport);
+        await RunAsync(ratePerSecond, warmUp, route, sink, hosts, bodyBytes);
+        var delivered = new List<double>();
+        var p99s = new List<double>();
+        for (var run = 1; run <= runs; run++)
+        {
+            var result = await RunAsync(ratePerSecond, duration, route, sink, hosts, bodyBytes);
+            var report = newReport(run);
+            Describe(report, result);
+            await report.WriteAsync(resultsFile);
+            delivered.Add(result.DeliveredPerSecond);
+            p99s.Add(result.Counts.DeliverLatency.P99);
+        }
+
+        return (delivered, p99s);
+    }
+
     /// <summary>Adds a run's figures to a report, as fields and summary lines.</summary>
     public static void Describe(RunReport report, MessagingRunResult result)
     {

@@ -42,7 +42,6 @@ public static class P2PCommand
             transport = TcpClientOption.From(options);
         }
 
-
         var tokens = await BenchTokens.LoadAsync(target.SigningKeyFile);
         var sink = new DeliverySink();
         using var hosts = new HostMetricsReader(target.MetricsUrls);
@@ -53,20 +52,10 @@ public static class P2PCommand
         {
             var route = RandomPairs(users, partners);
             Console.WriteLine($"warm-up: {WarmUp.TotalSeconds:0} s at {rate}/s");
-            await MessagingRun.RunAsync(rate, WarmUp, route, sink, hosts, bodyBytes);
-            var delivered = new List<double>();
-            var p99s = new List<double>();
-            for (var run = 1; run <= runs; run++)
-            {
-                var result = await MessagingRun.RunAsync(rate, TimeSpan.FromSeconds(seconds), route, sink, hosts, bodyBytes);
-                var report = new RunReport(scenario).Set("client", TcpClientOption.NameOf(transport)).Set("run", run).Set("users", userCount).Set("rate", rate).Set("bodyBytes", bodyBytes).Set("partners", partners);
-                report.Line($"{scenario} run {run}/{runs}: {userCount} users, {rate} msg/s offered, {bodyBytes}-byte bodies");
-                MessagingRun.Describe(report, result);
-                await report.WriteAsync(target.ResultsFile);
-                delivered.Add(result.DeliveredPerSecond);
-                p99s.Add(result.Counts.DeliverLatency.P99);
-            }
-
+            var (delivered, p99s) = await MessagingRun.MeasureAsync(rate, WarmUp, TimeSpan.FromSeconds(seconds), runs, route, sink, hosts,
+                bodyBytes, target.ResultsFile, run => new RunReport(scenario).Set("client", TcpClientOption.NameOf(transport)).Set("run", run)
+                    .Set("users", userCount).Set("rate", rate).Set("bodyBytes", bodyBytes).Set("partners", partners)
+                    .Line($"{scenario} run {run}/{runs}: {userCount} users, {rate} msg/s offered, {bodyBytes}-byte bodies"));
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{scenario} over {runs} runs: delivered/s {RunSpread.Of(delivered).Format("0")}, send→deliver p99 ms {RunSpread.Of(p99s).Format("0.0")} (median (min–max))"));

@@ -52,20 +52,10 @@ public static class RoomCommand
         {
             await JoinAllAsync(users, roomId);
             MessageRoute Route(Random random) => new(users[random.Next(users.Count)], roomId, members - 1);
-            await MessagingRun.RunAsync(rate, WarmUp, Route, sink, hosts, bodyBytes);
-            var delivered = new List<double>();
-            var p99s = new List<double>();
-            for (var run = 1; run <= runs; run++)
-            {
-                var result = await MessagingRun.RunAsync(rate, TimeSpan.FromSeconds(seconds), Route, sink, hosts, bodyBytes);
-                var report = new RunReport("room").Set("client", TcpClientOption.NameOf(transport)).Set("run", run).Set("members", members).Set("rate", rate).Set("bodyBytes", bodyBytes);
-                report.Line($"room run {run}/{runs}: {members} members online, {rate} msg/s offered");
-                MessagingRun.Describe(report, result);
-                await report.WriteAsync(target.ResultsFile);
-                delivered.Add(result.DeliveredPerSecond);
-                p99s.Add(result.Counts.DeliverLatency.P99);
-            }
-
+            var (delivered, p99s) = await MessagingRun.MeasureAsync(rate, WarmUp, TimeSpan.FromSeconds(seconds), runs, Route, sink, hosts,
+                bodyBytes, target.ResultsFile, run => new RunReport("room").Set("client", TcpClientOption.NameOf(transport)).Set("run", run)
+                    .Set("members", members).Set("rate", rate).Set("bodyBytes", bodyBytes)
+                    .Line($"room run {run}/{runs}: {members} members online, {rate} msg/s offered"));
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"room over {runs} runs: {RunSpread.Of(delivered).Format("0")} deliveries/s, send→deliver p99 ms {RunSpread.Of(p99s).Format("0.0")} (median (min–max))"));
