@@ -59,7 +59,7 @@ public static class ConnectCommand
         IReadOnlyList<HostSample> holding;
         if (processes == 1)
         {
-            var shard = new ConnectShard(settings with { Shards = 1, Shard = 0 }, target, tokens);
+            using var shard = new ConnectShard(settings with { Shards = 1, Shard = 0 }, target, tokens);
             await shard.ConnectAsync();
             connectUse = await connectWindow.EndAsync();
             await Task.Delay(Settle);
@@ -126,7 +126,7 @@ public static class ConnectCommand
 
     private static async Task<int> RunChildAsync(ConnectSettings settings, LoadTarget target, BenchTokens tokens)
     {
-        var shard = new ConnectShard(settings, target, tokens);
+        using var shard = new ConnectShard(settings, target, tokens);
         await shard.ConnectAsync();
         Console.WriteLine($"{ConnectedMarker} {ProcessCpu.CpuSeconds().ToString(CultureInfo.InvariantCulture)}");
         var result = await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds));

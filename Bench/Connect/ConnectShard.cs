@@ -8,7 +8,7 @@ namespace Orleans.Im.Bench.Connect;
 /// One generator process's share of <c>connect</c>: users k, k+P, k+2P, … at rate/P, from loopback source addresses
 /// 127.0.0.2 and up (each address pair has about 28,000 ephemeral ports), then held with pings.
 /// </summary>
-public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, BenchTokens tokens)
+public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, BenchTokens tokens) : IDisposable
 {
     /// <summary>Connects in flight at once; the pacer sets the rate, this bounds a stalled server's backlog.</summary>
     private const int MaxPendingConnects = 2_000;
@@ -18,6 +18,12 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
 
     /// <summary>A login that has not answered within this counts as failed.</summary>
     private static readonly TimeSpan LoginTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the heartbeat looks for connections due a ping (each is pinged once per heartbeat interval).</summary>
+    private static readonly TimeSpan HeartbeatTick = TimeSpan.FromSeconds(1);
+
+    private readonly CancellationTokenSource _stopHeartbeats = new();
+    private Task _heartbeats = Task.CompletedTask;
 
     private readonly List<LeanConnection> _connections = [];
     private readonly Lock _gate = new();
@@ -46,6 +52,10 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
         using var pending = new SemaphoreSlim(MaxPendingConnects);
         var attempts = new List<Task>(mine.Length);
         var clock = Stopwatch.StartNew();
+
+        // Pinged from their login on, not from the hold: a ramp longer than the edge's idle timeout (120 s; 100,000
+        // connections at a few hundred logins a second) would otherwise have its first connections closed as idle.
+        _heartbeats = HeartbeatAsync(_stopHeartbeats.Token);
         await OpenLoopPacer.RunAsync((double)settings.Rate / settings.Shards, TimeSpan.FromDays(1), n =>
         {
             if (n < mine.Length)
@@ -58,19 +68,23 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
         _connectCpu = ProcessCpu.CpuSeconds() - cpu;
     }
 
-    /// <summary>Holds every connection for the hold time, pinging each once per interval, spread evenly.</summary>
+    /// <summary>Holds every connection for the hold time (the heartbeat pings each once per interval), then closes them.</summary>
     public async Task<ShardResult> HoldAsync(TimeSpan hold)
     {
         var cpu = ProcessCpu.CpuSeconds();
-        var ping = LeanConnection.PingFrame();
+        if (Opened > 0)
+        {
+            await Task.Delay(hold);
+        }
+
+        await _stopHeartbeats.CancelAsync();
+        await _heartbeats;
         LeanConnection[] all;
         lock (_gate)
         {
             all = [.. _connections];
         }
 
-        var perSecond = all.Length / settings.HeartbeatInterval.TotalSeconds;
-        await OpenLoopPacer.RunAsync(perSecond, hold, n => _ = all[n % all.Length].PingAsync(ping), () => all.Length == 0, Tick);
         var dropped = all.Count(c => c.Dropped);
         var holdCpu = ProcessCpu.CpuSeconds() - cpu;
         foreach (var connection in all)
@@ -79,6 +93,41 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
         }
 
         return new ShardResult(all.Length, _failed, dropped, _connectSeconds, _connectCpu, holdCpu, _firstError, _refused);
+    }
+
+    public void Dispose() => _stopHeartbeats.Dispose();
+
+    /// <summary>
+    /// Until stopped: every tick, pings the connections that sent nothing for a heartbeat interval. Connections come due
+    /// as they logged in, so the pings are spread as the logins were.
+    /// </summary>
+    private async Task HeartbeatAsync(CancellationToken stop)
+    {
+        var ping = LeanConnection.PingFrame();
+        using var timer = new PeriodicTimer(HeartbeatTick);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                LeanConnection[] all;
+                lock (_gate)
+                {
+                    all = [.. _connections];
+                }
+
+                foreach (var connection in all)
+                {
+                    if (connection.PingDue(settings.HeartbeatInterval))
+                    {
+                        _ = connection.PingAsync(ping);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The hold ended.
+        }
     }
 
     private async Task OpenOneAsync(int index, SemaphoreSlim pending)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Orleans.Im.Protocol.Framing;
@@ -20,11 +21,15 @@ public sealed class LeanConnection : IDisposable
 
     private readonly Socket _socket;
     private int _closed;
+    private long _lastSentAt = Stopwatch.GetTimestamp();
 
     private LeanConnection(Socket socket) => _socket = socket;
 
     /// <summary>Set once the server closed it (or a read failed) before <see cref="Dispose"/>.</summary>
     public bool Dropped => Volatile.Read(ref _closed) == 1;
+
+    /// <summary>Whether nothing was sent for <paramref name="interval"/> (since the login or the last ping): time for a ping.</summary>
+    public bool PingDue(TimeSpan interval) => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastSentAt)) >= interval;
 
     /// <summary>A signed-in connection, or null when the edge answered the login with an error (to retry later).</summary>
     public static async Task<LeanConnection?> OpenAsync(IPAddress source, IPEndPoint edge, string token, string deviceId, CancellationToken cancellationToken)
@@ -82,6 +87,7 @@ public sealed class LeanConnection : IDisposable
     /// <summary>Sends a prepared ping frame; a failure marks the connection dropped.</summary>
     public async Task PingAsync(ReadOnlyMemory<byte> pingFrame)
     {
+        Volatile.Write(ref _lastSentAt, Stopwatch.GetTimestamp());
         try
         {
             await _socket.SendAsync(pingFrame);
