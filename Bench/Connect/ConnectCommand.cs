@@ -24,6 +24,13 @@ public static class ConnectCommand
 
     private const string ConnectedMarker = "SHARD-CONNECTED";
     private const string DoneMarker = "SHARD-DONE ";
+    private const string HeldMarker = "SHARD-HELD";
+
+    /// <summary>The parent's word to a child that the end of the hold was measured: close the connections now.</summary>
+    private const string CloseCommand = "close";
+
+    /// <summary>A child that was not told to close within this (its parent gone) closes anyway.</summary>
+    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(60);
     private static readonly string[] OwnOptions = ["connections", "rate", "hold", "processes", "source-addresses", "heartbeat-seconds", "shard", "shards", "user-prefix"];
 
     /// <summary>After the last login, before memory is read: lets the hosts' allocations and the first report settle.</summary>
@@ -57,6 +64,7 @@ public static class ConnectCommand
         IReadOnlyList<ShardResult> shards;
         IReadOnlyList<ResourceUse> connectUse, holdUse;
         IReadOnlyList<HostSample> holding;
+        IReadOnlyList<HostSample>? holdEnd = null;
         if (processes == 1)
         {
             using var shard = new ConnectShard(settings with { Shards = 1, Shard = 0 }, target, tokens);
@@ -65,7 +73,7 @@ public static class ConnectCommand
             await Task.Delay(Settle);
             holding = await hosts.SampleAsync();
             await holdWindow.StartAsync();
-            shards = [await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds))];
+            shards = [await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds), async () => holdEnd = await hosts.SampleAsync())];
             holdUse = await holdWindow.EndAsync();
         }
         else
@@ -80,6 +88,15 @@ public static class ConnectCommand
                 holding = await hosts.SampleAsync();
                 await holdWindow.StartAsync();
                 using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(settings.HoldSeconds) + ChildGrace);
+
+                // Every child still holds all its connections until told to close: the end of the hold is measured then.
+                await Task.WhenAll(children.Select(c => c.Held.Task.WaitAsync(limit.Token)));
+                holdEnd = await hosts.SampleAsync();
+                foreach (var child in children)
+                {
+                    await child.CloseAsync();
+                }
+
                 shards = await Task.WhenAll(children.Select(c => c.Done.Task.WaitAsync(limit.Token)));
                 holdWindow.ExtraGeneratorCpuSeconds = shards.Sum(s => s.HoldCpuSeconds);
                 holdUse = await holdWindow.EndAsync();
@@ -108,9 +125,15 @@ public static class ConnectCommand
             var isEdge = i < target.EdgeUrls.Count;
             var connections = isEdge ? holding[i].Connections : opened;
             var kbPerConnection = connections > 0 ? (holding[i].ResidentBytes - before[i].ResidentBytes) / 1024.0 / connections : 0;
-            perHost.Add(new { url = holding[i].Url, rssBeforeBytes = before[i].ResidentBytes, rssHoldingBytes = holding[i].ResidentBytes, connections, kbPerConnection = Math.Round(kbPerConnection, 2) });
+            var endBytes = holdEnd?[i].ResidentBytes ?? holding[i].ResidentBytes;
+            var kbPerConnectionAtEnd = connections > 0 ? (endBytes - before[i].ResidentBytes) / 1024.0 / connections : 0;
+            perHost.Add(new
+            {
+                url = holding[i].Url, rssBeforeBytes = before[i].ResidentBytes, rssHoldingBytes = holding[i].ResidentBytes, rssHoldEndBytes = endBytes,
+                connections, kbPerConnection = Math.Round(kbPerConnection, 2), kbPerConnectionAtHoldEnd = Math.Round(kbPerConnectionAtEnd, 2),
+            });
             report.Line(string.Create(CultureInfo.InvariantCulture,
-                $"  {holding[i].Url,-24} rss {before[i].ResidentBytes / 1048576.0:0} → {holding[i].ResidentBytes / 1048576.0:0} MiB holding {connections:0} connections = {kbPerConnection:0.0} KB per connection"));
+                $"  {holding[i].Url,-24} rss {before[i].ResidentBytes / 1048576.0:0} → {holding[i].ResidentBytes / 1048576.0:0} MiB holding {connections:0} connections = {kbPerConnection:0.0} KB per connection; at the end of the hold {endBytes / 1048576.0:0} MiB = {kbPerConnectionAtEnd:0.0} KB"));
         }
 
         report.Set("memory", perHost);
@@ -129,14 +152,25 @@ public static class ConnectCommand
         using var shard = new ConnectShard(settings, target, tokens);
         await shard.ConnectAsync();
         Console.WriteLine($"{ConnectedMarker} {ProcessCpu.CpuSeconds().ToString(CultureInfo.InvariantCulture)}");
-        var result = await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds));
+        var result = await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds), async () =>
+        {
+            Console.WriteLine(HeldMarker);
+            try
+            {
+                await Console.In.ReadLineAsync().WaitAsync(CloseWait);
+            }
+            catch (TimeoutException)
+            {
+                // The parent did not answer: close anyway.
+            }
+        });
         Console.WriteLine(DoneMarker + JsonSerializer.Serialize(result));
         return 0;
     }
 
     private static Child StartChild(IReadOnlyList<string> args, ConnectSettings settings, int shard)
     {
-        var start = new ProcessStartInfo { RedirectStandardOutput = true, UseShellExecute = false };
+        var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
         var path = Environment.ProcessPath!;
         start.FileName = path;
         if (Path.GetFileNameWithoutExtension(path) == "dotnet")
@@ -167,6 +201,15 @@ public static class ConnectCommand
 
         public TaskCompletionSource<ShardResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>The child's hold ended and it waits, its connections still open, for <see cref="CloseAsync"/>.</summary>
+        public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task CloseAsync()
+        {
+            await process.StandardInput.WriteLineAsync(CloseCommand);
+            await process.StandardInput.FlushAsync();
+        }
+
         public async Task ReadAsync()
         {
             while (await process.StandardOutput.ReadLineAsync() is { } line)
@@ -175,6 +218,10 @@ public static class ConnectCommand
                 {
                     Connected.TrySetResult(double.Parse(line[ConnectedMarker.Length..].Trim(), CultureInfo.InvariantCulture));
                 }
+                else if (line.StartsWith(HeldMarker, StringComparison.Ordinal))
+                {
+                    Held.TrySetResult();
+                }
                 else if (line.StartsWith(DoneMarker, StringComparison.Ordinal))
                 {
                     Done.TrySetResult(JsonSerializer.Deserialize<ShardResult>(line[DoneMarker.Length..])!);
@@ -182,6 +229,7 @@ public static class ConnectCommand
             }
 
             Connected.TrySetException(new InvalidOperationException($"generator child {process.Id} exited before connecting"));
+            Held.TrySetException(new InvalidOperationException($"generator child {process.Id} exited before the end of its hold"));
             Done.TrySetException(new InvalidOperationException($"generator child {process.Id} exited before reporting"));
         }
 

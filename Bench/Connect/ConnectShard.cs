@@ -68,14 +68,20 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
         _connectCpu = ProcessCpu.CpuSeconds() - cpu;
     }
 
-    /// <summary>Holds every connection for the hold time (the heartbeat pings each once per interval), then closes them.</summary>
-    public async Task<ShardResult> HoldAsync(TimeSpan hold)
+    /// <summary>
+    /// Holds every connection for the hold time (the heartbeat pings each once per interval), then, once
+    /// <paramref name="beforeClose"/> has completed (the hosts are measured while every connection is still held), closes them.
+    /// </summary>
+    public async Task<ShardResult> HoldAsync(TimeSpan hold, Func<Task> beforeClose)
     {
+        ArgumentNullException.ThrowIfNull(beforeClose);
         var cpu = ProcessCpu.CpuSeconds();
         if (Opened > 0)
         {
             await Task.Delay(hold);
         }
+
+        await beforeClose();
 
         await _stopHeartbeats.CancelAsync();
         await _heartbeats;
