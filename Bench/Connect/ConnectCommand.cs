@@ -124,9 +124,12 @@ public static class ConnectCommand
         {
             var isEdge = i < target.EdgeUrls.Count;
             var connections = isEdge ? holding[i].Connections : opened;
-            var kbPerConnection = connections > 0 ? (holding[i].ResidentBytes - before[i].ResidentBytes) / 1024.0 / connections : 0;
             var endBytes = holdEnd?[i].ResidentBytes ?? holding[i].ResidentBytes;
-            var kbPerConnectionAtEnd = connections > 0 ? (endBytes - before[i].ResidentBytes) / 1024.0 / connections : 0;
+            var kbPerConnection = KbPerConnection(holding[i].ResidentBytes);
+            var kbPerConnectionAtEnd = KbPerConnection(endBytes);
+
+            // RSS grown since before the run, per connection held (KiB): an upper bound that includes uncollected heap.
+            double KbPerConnection(long residentBytes) => connections > 0 ? (residentBytes - before[i].ResidentBytes) / 1024.0 / connections : 0;
             perHost.Add(new
             {
                 url = holding[i].Url, rssBeforeBytes = before[i].ResidentBytes, rssHoldingBytes = holding[i].ResidentBytes, rssHoldEndBytes = endBytes,
