@@ -2,6 +2,7 @@ using Orleans.Concurrency;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.PublicAccounts;
+using Orleans.Im.Push;
 
 namespace Orleans.Im.Conversations;
 
@@ -48,9 +49,22 @@ public interface IConversationGrain : IGrainWithStringKey
     [Alias("OnRead"), OneWay]
     Task OnReadAsync(string userId, long seq);
 
-    /// <summary>A member of a large group came online or went offline (called by the member's user grain).</summary>
+    /// <summary>
+    /// A member of a large group (or a subscriber of an official account) came online or went offline (called by the
+    /// member's user grain). A member online by this call alone is told of messages through their user grain; user grains
+    /// now call <see cref="SetMemberRoutesAsync"/>, and this stays for those of a silo from before it.
+    /// </summary>
     [Alias("SetMemberOnline"), OneWay]
     Task SetMemberOnlineAsync(string userId, bool online);
+
+    /// <summary>
+    /// Where a member of a large group (or a subscriber of an official account) takes pushes now (called by the member's
+    /// user grain whenever that changes): one entry per edge holding a device of theirs, its push observer, or null for
+    /// devices that take pushes from the user's stream; empty when the member went offline. Read diffusion pushes each
+    /// message to its online members by these routes, without a call to each member's user grain.
+    /// </summary>
+    [Alias("SetMemberRoutes"), OneWay]
+    Task SetMemberRoutesAsync(string userId, IEdgePushObserver?[] routes);
 
     /// <summary>P2P: <paramref name="userId"/> blocks (or stops blocking) the other user of this conversation.</summary>
     [Alias("SetBlocked")]

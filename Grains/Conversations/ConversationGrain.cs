@@ -4,6 +4,7 @@ using Orleans.Im.Events;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.PublicAccounts;
+using Orleans.Im.Push;
 using Orleans.Im.Storage;
 using Orleans.Im.Users;
 
@@ -19,6 +20,7 @@ public sealed partial class ConversationGrain(
     IConversationIndexStore index,
     IEventFirehose firehose,
     ISubscriptionStore subscriptions,
+    IUserEventPublisher publisher,
     IOptions<ConversationOptions> options,
     ImClock clock,
     ILogger<ConversationGrain> logger) : Grain, IConversationGrain
@@ -27,7 +29,6 @@ public sealed partial class ConversationGrain(
     private readonly RecentMessages _recent = new(options.Value.RecentWindowSize);
     private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _onlineMembers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<long>> _hiddenByUser = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _typingForwarded = new(StringComparer.Ordinal);
     private Dictionary<string, long>? _readPositions;
@@ -190,25 +191,6 @@ public sealed partial class ConversationGrain(
             ? (AccessStatus.Ok, _recent.Last is { } last ? ViewFor(userId, last) : null, _lastSeq)
             : (AccessStatus.NoAccess, (ChatMessage?)null, 0L));
 
-    public Task SetMemberOnlineAsync(string userId, bool online)
-    {
-        if (IsMember(userId))
-        {
-            if (online)
-            {
-                _onlineMembers.Add(userId);
-            }
-            else
-            {
-                _onlineMembers.Remove(userId);
-            }
-
-            KeepAliveForOnlineSubscribers();
-        }
-
-        return Task.CompletedTask;
-    }
-
     public async Task SetBlockedAsync(string userId, bool blocked)
     {
         if (_address?.Kind != ConversationKind.P2P || !IsMember(userId)
@@ -247,15 +229,6 @@ public sealed partial class ConversationGrain(
 
     /// <summary>Large groups and official accounts: members are not told of every message; they reconcile at sync.</summary>
     private bool IsReadDiffusion => IsLargeGroup || IsPublicAccount;
-
-    /// <summary>
-    /// Who is told of a message at once: everybody, except in large groups and official accounts, where only online
-    /// members are (and the sender, whose other devices show what they sent); the rest catch up at sync.
-    /// </summary>
-    private IEnumerable<string> ImmediateRecipients(string? senderId) =>
-        IsReadDiffusion
-            ? _onlineMembers.Where(IsMember).Concat(senderId is not null && !_onlineMembers.Contains(senderId) ? [senderId] : [])
-            : Members();
 
     private SendResult SendInstant(SendRequest request, DateTimeOffset now, ActingAgent? acting)
     {
@@ -317,11 +290,7 @@ public sealed partial class ConversationGrain(
         firehose.Publish(FirehoseEvents.MessageSent(message));
         PublishMentions(message);
 
-        // Fan-out is one-way: the ack does not wait for members, and a member that misses this catches up from the log.
-        foreach (var member in Recipients(message))
-        {
-            GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(ViewFor(member, message)).Ignore();
-        }
+        FanOut(message);
     }
 
     private async Task LoadHeadAsync()

@@ -29,6 +29,7 @@ public sealed partial class UserGrain(
 
     /// <summary>How each connected device takes its pushes: its edge's push observer, or null for the user's stream.</summary>
     private readonly Dictionary<string, IEdgePushObserver?> _pushRoutes = new(StringComparer.Ordinal);
+    private IEdgePushObserver?[] _announcedRoutes = [];
     private long _version;
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _offlineTimer;
@@ -180,16 +181,11 @@ public sealed partial class UserGrain(
         ArgumentNullException.ThrowIfNull(device);
         var known = _devices.TryGetValue(device.DeviceId, out var current) && current.ConnectionId == device.ConnectionId;
         var evicted = LoginPolicy.Evictions(_devices.Values, device, options.Value);
-        var wasOffline = _devices.Count == 0;
         _devices[device.DeviceId] = device;
         // A device that logs in again (a network switch, maybe onto another edge) replaces its old connection's route:
         // the old connection is closing, and the new one is where its pushes go.
         _pushRoutes[device.DeviceId] = pushTo;
         publisher.NoteRoute(device, pushTo);
-        if (wasOffline)
-        {
-            AnnounceOnline(true);
-        }
 
         // Back within the grace: nobody was told it left, so nobody is told it is back.
         _offlineTimer?.Dispose();
@@ -205,6 +201,7 @@ public sealed partial class UserGrain(
                 $"signed in on another {LoginPolicy.ClassOf(device.Platform)} device ({device.Platform})")]), [oldRoute]);
         }
 
+        AnnounceRoutesIfChanged();
         return known;
     }
 
@@ -216,6 +213,7 @@ public sealed partial class UserGrain(
         }
 
         _pushRoutes.Remove(deviceId);
+        AnnounceRoutesIfChanged();
 
         if (_devices.Count > 0)
         {
@@ -224,7 +222,6 @@ public sealed partial class UserGrain(
             return;
         }
 
-        AnnounceOnline(false);
         _offlineTimer?.Dispose();
         _offlineTimer = this.RegisterGrainTimer(GoOfflineAsync, new GrainTimerCreationOptions(options.Value.PresenceGrace, Timeout.InfiniteTimeSpan)
         {
@@ -419,9 +416,9 @@ public sealed partial class UserGrain(
             return false;
         }
 
-        if (readDiffusion && _devices.Count > 0)
+        if (readDiffusion && _announcedRoutes.Length > 0)
         {
-            GrainFactory.GetGrain<IConversationGrain>(conversationId).SetMemberOnlineAsync(UserId, true).Ignore();
+            GrainFactory.GetGrain<IConversationGrain>(conversationId).SetMemberRoutesAsync(UserId, _announcedRoutes).Ignore();
         }
 
         await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
@@ -660,11 +657,24 @@ public sealed partial class UserGrain(
         }
     }
 
-    private void AnnounceOnline(bool online)
+    /// <summary>
+    /// Read diffusion: the user's large groups and official accounts push to the user's devices by their edges' routes
+    /// (see <see cref="IConversationGrain.SetMemberRoutesAsync"/>), so they are told whenever the set of routes changes:
+    /// the first device connecting, the last leaving, a device on another edge. Not for a device that only reconnects
+    /// through the same edge.
+    /// </summary>
+    private void AnnounceRoutesIfChanged()
     {
+        var routes = _pushRoutes.Values.Distinct().ToArray();
+        if (routes.Length == _announcedRoutes.Length && routes.All(_announcedRoutes.Contains))
+        {
+            return;
+        }
+
+        _announcedRoutes = routes;
         foreach (var row in _index.Values.Where(r => r.ReadDiffusion && !r.Entry.Removed))
         {
-            GrainFactory.GetGrain<IConversationGrain>(row.Entry.ConversationId).SetMemberOnlineAsync(UserId, online).Ignore();
+            GrainFactory.GetGrain<IConversationGrain>(row.Entry.ConversationId).SetMemberRoutesAsync(UserId, routes).Ignore();
         }
     }
 

@@ -1,4 +1,6 @@
+using System.Net;
 using Orleans.Im.Client;
+using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Protocol.V1;
 using Orleans.Im.Tests.Infrastructure;
 using V1 = Orleans.Im.Protocol.V1;
@@ -51,6 +53,23 @@ public sealed class PushPathTests(EdgeFixture fixture)
             Assert.Equal("back to bob", Assert.Single(await alicePhone.TakeAsync(1)).Content.Text);
             await alicePhone.AssertNoMoreAsync(TimeSpan.FromMilliseconds(500));
             await aliceLaptop.AssertNoMoreAsync(TimeSpan.FromMilliseconds(500));
+
+            // Read diffusion (an official account): a broadcast goes from the account's conversation straight to both
+            // edges, by the routes alice's user grain gave it (one per edge), not through her user grain.
+            var account = Ids.User("pub");
+            using (var setup = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/public-accounts/{account}", new PublicAccountBody("News", [carol])))
+            {
+                Assert.Equal(HttpStatusCode.OK, setup.StatusCode);
+            }
+
+            await aliceLaptop.SubscribeAsync(account);
+            var broadcast = await carolPhone.SendTextAsync(GrainKeys.PublicAccount(account), "news for subscribers");
+            Assert.Equal(SendStatus.Sent, broadcast.Status);
+            foreach (var device in new[] { alicePhone, aliceLaptop })
+            {
+                var pushed = Assert.Single(await device.TakeAsync(1));
+                Assert.Equal((GrainKeys.PublicAccount(account), "news for subscribers"), (pushed.ConversationId, pushed.Content.Text));
+            }
 
             // A second mobile device on the stream edge kicks the phone on the observer edge, and the other way round.
             await using var aliceAndroid = await ConnectAsync(alice, "android", "android", streamEdge.Endpoints.TcpPort);

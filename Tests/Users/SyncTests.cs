@@ -113,7 +113,7 @@ public sealed class SyncTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task A_large_group_tells_online_members_at_once_and_offline_members_catch_up_at_sync()
+    public async Task A_large_group_pushes_to_online_members_at_once_and_every_entry_catches_up_at_sync()
     {
         const int GroupSize = 300;
         var owner = Ids.User("owner");
@@ -126,22 +126,17 @@ public sealed class SyncTests(ClusterFixture fixture)
         {
             var sent = await Client.SendTextAsync(conversationId, owner, "to everyone");
 
-            // Online members are told at once: pushed, and their entries move.
+            // Online members' devices are pushed the message at once (straight to their edges, not through their user
+            // grains, so their entries wait for the sync like everybody's) ...
             await Task.WhenAll(devices.Select(d => d.WaitForAsync<MessageEvent>(e => e.Seq == sent.Seq)));
-            foreach (var member in online)
-            {
-                Assert.Equal(sent.Seq, (await Client.GetGrain<IUserGrain>(member).GetConversationAsync(conversationId))!.LastSeq);
-            }
-
-            // Offline members were not told (read diffusion) ...
             var sample = offline.Take(30).ToArray();
-            foreach (var member in sample)
+            foreach (var member in sample.Concat(online.Take(5)))
             {
                 Assert.Equal(0, (await Client.GetGrain<IUserGrain>(member).GetConversationAsync(conversationId))!.LastSeq);
             }
 
-            // ... and catch up when they sync.
-            foreach (var member in sample)
+            // ... and every entry, online or not, catches up when its user syncs.
+            foreach (var member in sample.Concat(online))
             {
                 var sync = await Client.GetGrain<IUserGrain>(member).SyncAsync(0);
                 var entry = Assert.Single(sync.Changed, e => e.ConversationId == conversationId);

@@ -1,0 +1,105 @@
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Conversations;
+
+// Telling members of a stored message. Write diffusion (p2p, small groups, customer service): every member's user grain,
+// which keeps the member's conversation list current. Read diffusion (large groups, official accounts): only members
+// online now, and straight to the edges holding their devices by the push routes their user grains gave, because a
+// user-grain call per online member per message is what capped a busy large group; those members' lists catch up at
+// sync, as offline members' do. The sender, the mentioned and members whose routes are not known still go through
+// their user grains, which have more to do than push (read position, mention flag).
+public sealed partial class ConversationGrain
+{
+    private readonly HashSet<string> _onlineMembers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IEdgePushObserver?[]> _memberRoutes = new(StringComparer.Ordinal);
+
+    public Task SetMemberOnlineAsync(string userId, bool online)
+    {
+        if (IsMember(userId))
+        {
+            if (online)
+            {
+                _onlineMembers.Add(userId);
+            }
+            else
+            {
+                _onlineMembers.Remove(userId);
+                _memberRoutes.Remove(userId);
+            }
+
+            KeepAliveForOnlineSubscribers();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task SetMemberRoutesAsync(string userId, IEdgePushObserver?[] routes)
+    {
+        ArgumentNullException.ThrowIfNull(routes);
+        if (!IsMember(userId))
+        {
+            return Task.CompletedTask;
+        }
+
+        if (routes.Length == 0)
+        {
+            _onlineMembers.Remove(userId);
+            _memberRoutes.Remove(userId);
+        }
+        else
+        {
+            _onlineMembers.Add(userId);
+            _memberRoutes[userId] = routes;
+        }
+
+        KeepAliveForOnlineSubscribers();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Who is told of a message at once: everybody, except in large groups and official accounts, where only online
+    /// members are (and the sender, whose other devices show what they sent); the rest catch up at sync.
+    /// </summary>
+    private IEnumerable<string> ImmediateRecipients(string? senderId) =>
+        IsReadDiffusion
+            ? _onlineMembers.Where(IsMember).Concat(senderId is not null && !_onlineMembers.Contains(senderId) ? [senderId] : [])
+            : Members();
+
+    /// <summary>One-way: the ack does not wait for members, and a member that misses a message catches up from the log.</summary>
+    private void FanOut(ChatMessage message)
+    {
+        UserEvent[]? shared = null;
+        ChatMessage? sharedView = null;
+        foreach (var member in Recipients(message))
+        {
+            var view = ViewFor(member, message);
+            if (PushRoutesFor(member, message) is { } routes)
+            {
+                // One event array for every member who sees the message alike: serialized once per edge call.
+                if (shared is null || !ReferenceEquals(view, sharedView))
+                {
+                    shared = [new MessageEvent(view)];
+                    sharedView = view;
+                }
+
+                publisher.PublishAsync(new UserEventBatch(member, shared), routes).Ignore();
+            }
+            else
+            {
+                GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(view).Ignore();
+            }
+        }
+    }
+
+    /// <summary>The routes to push <paramref name="message"/> to <paramref name="member"/> by, or null to tell their user grain.</summary>
+    private IEdgePushObserver?[]? PushRoutesFor(string member, ChatMessage message) =>
+        IsReadDiffusion
+        && member != message.SenderId
+        && member != message.ActingSenderId
+        && !MentionList.Includes(message.Mentions, member)
+        && _memberRoutes.TryGetValue(member, out var routes)
+            ? routes
+            : null;
+}
