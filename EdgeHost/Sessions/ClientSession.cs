@@ -10,7 +10,7 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// A signed-in device, transport-neutral: TCP and SignalR both call these, so the rules live in one place (and in the
 /// grains). The user id comes from the token, never from the client.
 /// </summary>
-public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rateLimiter, string userId, string sessionId, string deviceId, string platform, string connectionId)
+public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rateLimiter, ConversationSendCoalescer sends, string userId, string sessionId, string deviceId, string platform, string connectionId)
 {
     public string UserId { get; } = userId;
 
@@ -43,7 +43,7 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
         // Rooms have their own grain: nothing logged, fan-out per edge host.
         return address.Kind == ConversationKind.Room
             ? client.GetGrain<IRoomGrain>(conversationId).SendAsync(request)
-            : Conversation(conversationId).SendAsync(request);
+            : sends.SendAsync(conversationId, request);
     }
 
     public Task<PullResult> PullAsync(string conversationId, PullRequest request) =>

@@ -22,6 +22,7 @@ public sealed class SessionHub(
     UserPushRoutes subscriptions,
     RoomFanout rooms,
     UserSendRateLimiter rateLimiter,
+    ConversationSendCoalescer sends,
     IOptions<EdgeOptions> options,
     IOptions<AuthOptions> authOptions,
     TimeProvider time) : IDisposable
@@ -122,7 +123,7 @@ public sealed class SessionHub(
             throw;
         }
 
-        var open = new OpenSession(new ClientSession(client, rateLimiter, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device);
+        var open = new OpenSession(new ClientSession(client, rateLimiter, sends, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device);
         _open[open] = target;
         return open;
     }

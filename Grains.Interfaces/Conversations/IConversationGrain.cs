@@ -18,6 +18,14 @@ public interface IConversationGrain : IGrainWithStringKey
     [Alias("Send")]
     Task<SendResult> SendAsync(SendRequest request);
 
+    /// <summary>
+    /// Sends several messages, each as by <see cref="SendAsync"/>, in array order (their seqs follow it), at most
+    /// <see cref="MessageLimits.MaxSendsPerCall"/>; one result per request, in order. What is admitted is committed in one
+    /// append: edges send a conversation's messages this way when they arrive while an earlier call to it is under way.
+    /// </summary>
+    [Alias("SendMany")]
+    Task<SendResult[]> SendManyAsync(SendRequest[] requests);
+
     /// <summary>A range of the log, as <paramref name="userId"/> sees it (their deletions applied).</summary>
     [Alias("Pull")]
     Task<PullResult> PullAsync(string userId, PullRequest request);

@@ -15,6 +15,12 @@ public static class MessageLimits
     /// <summary>The longest collapse key of a notification.</summary>
     public const int MaxCollapseKeyLength = 128;
 
+    /// <summary>
+    /// The most messages in one call to a conversation (<c>IConversationGrain.SendManyAsync</c>): one append of the log,
+    /// and one grain call of bounded size.
+    /// </summary>
+    public const int MaxSendsPerCall = 64;
+
     /// <summary>The most messages one pull returns.</summary>
     public const int MaxPullLimit = 200;
 

@@ -1,4 +1,4 @@
 namespace Orleans.Im.Conversations;
 
-/// <summary>The result of <see cref="IMessageLog.AppendAsync"/>.</summary>
+/// <summary>What became of one message of <see cref="IMessageLog.AppendRunAsync"/>.</summary>
 public readonly record struct AppendOutcome(AppendStatus Status, long Seq, DateTimeOffset ServerTime);

@@ -14,4 +14,10 @@ public enum AppendStatus
     /// ack was lost, or another activation). The grain must reload the head.
     /// </summary>
     SeqTaken,
+
+    /// <summary>
+    /// Not stored because another message of its run was a duplicate or found its seq taken (a run is stored whole or
+    /// not at all, so that seqs stay dense): nothing is wrong with it, and it is appended again.
+    /// </summary>
+    NotStored,
 }

@@ -54,99 +54,6 @@ public sealed partial class ConversationGrain(
         }
     }
 
-    public async Task<SendResult> SendAsync(SendRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        if (!IsMember(request.SenderId))
-        {
-            return SendResult.Refused(SendStatus.NoAccess, "no such conversation");
-        }
-
-        if (IsPublicAccount && !IsBroadcaster(request.SenderId))
-        {
-            // Subscribers read; they write to the account one-to-one (p2p with the account's id).
-            return SendResult.Refused(SendStatus.NoAccess, "only the account's operators broadcast; message the account one-to-one");
-        }
-
-        if (_address!.Kind == ConversationKind.P2P && state.State.BlockedBy.Contains(PeerOf(request.SenderId)))
-        {
-            return SendResult.Refused(SendStatus.Blocked, "the recipient does not accept your messages");
-        }
-
-        if (string.IsNullOrEmpty(request.ClientMsgId) || request.ClientMsgId.Length > MessageLimits.MaxClientMsgIdLength)
-        {
-            return SendResult.Refused(SendStatus.Invalid, $"clientMsgId must be 1-{MessageLimits.MaxClientMsgIdLength} characters");
-        }
-
-        if (request.CollapseKey is { Length: > MessageLimits.MaxCollapseKeyLength }
-            || (request.CollapseKey is not null && request.Class != MessageClass.Notification))
-        {
-            return SendResult.Refused(SendStatus.Invalid, "a collapse key is for notifications, at most " + MessageLimits.MaxCollapseKeyLength + " characters");
-        }
-
-        // Customer service: an agent writes as the shop; who really wrote it is kept beside the message.
-        // Customer service: an agent writes as the shop; official accounts: an operator broadcasts as the account.
-        var acting = ActingAgentFor(request.SenderId) ?? ActingOperatorFor(request.SenderId);
-        if (acting is not null)
-        {
-            request = request with { SenderId = _address.First };
-        }
-
-        if (MessageValidator.Validate(request.Content) is { } refusal)
-        {
-            return SendResult.Refused(refusal.Status, refusal.Error);
-        }
-
-        if ((ValidateInstant(request) ?? ValidateMentions(request, acting)) is { } invalid)
-        {
-            return invalid;
-        }
-
-        request = request with { Mentions = NormalizeMentions(request.Mentions) };
-
-        if (request.Class != MessageClass.Instant
-            && _clientMsgIds.TryGet(request.SenderId, request.ClientMsgId, out var original))
-        {
-            return new SendResult(SendStatus.Duplicate, original.Seq, original.Time);
-        }
-
-        var now = clock.UtcNow;
-        if (TypingIndicator.Is(request.Content) && !ShouldForwardTyping(request.SenderId, now))
-        {
-            // Throttled, not refused: a client may send one per keystroke; the others already show "typing".
-            return new SendResult(SendStatus.Sent, 0, now);
-        }
-
-        if (!RateLimiterFor(request.SenderId).TryAcquire(now))
-        {
-            return SendResult.Refused(SendStatus.RateLimited, "sending too fast");
-        }
-
-        try
-        {
-            await EnsureInitializedAsync();
-            if (request.Class == MessageClass.Instant)
-            {
-                return CallSignal.Is(request.Content)
-                    ? await SendCallSignalAsync(request, now)
-                    : SendInstant(request, now, acting);
-            }
-
-            var result = await AppendAsync(request, now, acting);
-            if (result.Status == SendStatus.Sent)
-            {
-                OnCustomerServiceAppended(request.SenderId, acting, result.Seq);
-            }
-
-            return result;
-        }
-        catch (Exception ex) when (StorageFailures.IsTransient(ex))
-        {
-            LogStorageUnavailable(logger, ConversationId, ex.Message);
-            return SendResult.Refused(SendStatus.Unavailable, "storage unavailable; retry with the same clientMsgId");
-        }
-    }
-
     public async Task<PullResult> PullAsync(string userId, PullRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -241,36 +148,6 @@ public sealed partial class ConversationGrain(
         }
 
         return new SendResult(SendStatus.Sent, 0, now);
-    }
-
-    private async Task<SendResult> AppendAsync(SendRequest request, DateTimeOffset now, ActingAgent? acting)
-    {
-        // Server time never goes back within a conversation, even if the clock does.
-        var time = _recent.Last is { } last && last.ServerTime > now ? last.ServerTime : now;
-        for (var attempt = 0; attempt < 2; attempt++)
-        {
-            var message = new ChatMessage(ConversationId, _lastSeq + 1, request.SenderId, request.SenderDeviceId,
-                request.ClientMsgId, request.Class, request.Content, time, CollapseKey: request.CollapseKey,
-                ActingSenderId: acting?.AgentId, SenderName: acting?.Name, Mentions: request.Mentions);
-            var outcome = await log.AppendAsync(message);
-            switch (outcome.Status)
-            {
-                case AppendStatus.Appended:
-                    Accept(message);
-                    return new SendResult(SendStatus.Sent, message.Seq, message.ServerTime);
-                case AppendStatus.Duplicate:
-                    _clientMsgIds.Remember(request.SenderId, request.ClientMsgId, outcome.Seq, outcome.ServerTime);
-                    return new SendResult(SendStatus.Duplicate, outcome.Seq, outcome.ServerTime);
-                case AppendStatus.SeqTaken:
-                default:
-                    // Our head is stale (a commit whose ack was lost, or another activation wrote): reload and retry once.
-                    LogSeqTaken(logger, ConversationId, message.Seq);
-                    await LoadHeadAsync();
-                    break;
-            }
-        }
-
-        return SendResult.Refused(SendStatus.Unavailable, "the log head moved; retry with the same clientMsgId");
     }
 
     private void Accept(ChatMessage message)

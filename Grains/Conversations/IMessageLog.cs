@@ -10,10 +10,13 @@ namespace Orleans.Im.Conversations;
 public interface IMessageLog
 {
     /// <summary>
-    /// Appends one message under its seq. Idempotent by (conversation, sender, client message id): a message already
-    /// stored comes back as <see cref="AppendStatus.Duplicate"/> with its original seq and time.
+    /// Appends a run of one conversation's messages under their (consecutive) seqs, whole or not at all: either every
+    /// message comes back <see cref="AppendStatus.Appended"/>, or none was stored. Idempotent by (conversation, sender,
+    /// client message id): a message already stored comes back as <see cref="AppendStatus.Duplicate"/> with its
+    /// original seq and time, one whose seq is taken as <see cref="AppendStatus.SeqTaken"/>, and the others of such a
+    /// run as <see cref="AppendStatus.NotStored"/>. One outcome per message, in order.
     /// </summary>
-    Task<AppendOutcome> AppendAsync(ChatMessage message);
+    Task<IReadOnlyList<AppendOutcome>> AppendRunAsync(IReadOnlyList<ChatMessage> run);
 
     /// <summary>
     /// Messages with <paramref name="afterSeq"/> &lt; seq &lt; <paramref name="beforeSeq"/>, at most <paramref name="limit"/>:

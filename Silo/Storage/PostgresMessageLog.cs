@@ -7,7 +7,8 @@ namespace Orleans.Im.Silo.Storage;
 
 /// <summary>
 /// The message log in PostgreSQL. Appends from all conversations of this silo are group-committed: one multi-row
-/// insert per batch (arrays unnested server-side), each caller awaiting its batch's commit.
+/// insert per batch (arrays unnested server-side), each caller awaiting its batch's commit. A caller's item is a run of
+/// one conversation's consecutive seqs, stored whole or not at all.
 /// </summary>
 public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
 {
@@ -52,8 +53,15 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         WHERE m.conversation_id = @conversation AND m.seq > @after AND m.seq < @before
         """;
 
+    // Undoes the rows of a run that was stored only in part (the rest conflicted), before the transaction commits.
+    private const string DeleteRowsSql = """
+        DELETE FROM messages m
+        USING unnest(@conversation::text[], @seq::bigint[]) AS k(conversation_id, seq)
+        WHERE m.conversation_id = k.conversation_id AND m.seq = k.seq
+        """;
+
     private readonly NpgsqlDataSource _dataSource;
-    private readonly GroupCommitter<ChatMessage, AppendOutcome> _appends;
+    private readonly GroupCommitter<IReadOnlyList<ChatMessage>, IReadOnlyList<AppendOutcome>> _appends;
     private long _appended;
 
     /// <summary>Messages this silo stored since it started.</summary>
@@ -62,46 +70,76 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
     public PostgresMessageLog(NpgsqlDataSource dataSource, GroupCommitOptions options)
     {
         _dataSource = dataSource;
-        _appends = new GroupCommitter<ChatMessage, AppendOutcome>(AppendBatchAsync, options, GroupCommitMetrics.MessagesStore);
+        _appends = new GroupCommitter<IReadOnlyList<ChatMessage>, IReadOnlyList<AppendOutcome>>((runs, cancellationToken) => AppendRunsAsync(runs, cancellationToken), options, GroupCommitMetrics.MessagesStore);
     }
 
-    public Task<AppendOutcome> AppendAsync(ChatMessage message)
+    /// <summary>Appends one message (a run of one): what the group-commit benchmark measures.</summary>
+    public async Task<AppendOutcome> AppendAsync(ChatMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return PostgresErrors.GuardAsync(() => _appends.EnqueueAsync(message), "append a message");
+        return (await AppendRunAsync([message]))[0];
+    }
+
+    public Task<IReadOnlyList<AppendOutcome>> AppendRunAsync(IReadOnlyList<ChatMessage> run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentOutOfRangeException.ThrowIfZero(run.Count);
+        return PostgresErrors.GuardAsync(() => _appends.EnqueueAsync(run), "append messages");
     }
 
     /// <summary>
-    /// Commits a batch of messages in one statement; one outcome per message, in order. Public for the benchmark,
-    /// which measures batch sizes directly.
+    /// Commits a batch of messages in one statement, each message a run of its own; one outcome per message, in order.
+    /// Public for the benchmark, which measures batch sizes directly.
     /// </summary>
     public async Task<IReadOnlyList<AppendOutcome>> AppendBatchAsync(IReadOnlyList<ChatMessage> batch, CancellationToken cancellationToken)
     {
-        var count = batch.Count;
-        var columns = BatchColumns.Of(batch);
+        ArgumentNullException.ThrowIfNull(batch);
+        var outcomes = await AppendRunsAsync(batch.Select(m => (IReadOnlyList<ChatMessage>)[m]).ToList(), cancellationToken);
+        return outcomes.Select(o => o[0]).ToList();
+    }
+
+    /// <summary>
+    /// Commits runs in one statement (the common case) or, when a row conflicts, in one transaction that keeps every run
+    /// whole or not at all; one list of outcomes per run, in order.
+    /// </summary>
+    private async Task<IReadOnlyList<IReadOnlyList<AppendOutcome>>> AppendRunsAsync(IReadOnlyList<IReadOnlyList<ChatMessage>> runs, CancellationToken cancellationToken)
+    {
+        var rows = new List<ChatMessage>(runs.Count);
+        foreach (var run in runs)
+        {
+            rows.AddRange(run);
+        }
+
+        var columns = BatchColumns.Of(rows);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
             await using var insert = new NpgsqlCommand(InsertSql, connection);
             columns.AddTo(insert.Parameters);
             await insert.ExecuteNonQueryAsync(cancellationToken);
-            Interlocked.Add(ref _appended, count);
-            var stored = new AppendOutcome[count];
-            for (var i = 0; i < count; i++)
-            {
-                stored[i] = new AppendOutcome(AppendStatus.Appended, batch[i].Seq, batch[i].ServerTime);
-            }
-
-            return stored;
+            Interlocked.Add(ref _appended, rows.Count);
+            return runs.Select(run => (IReadOnlyList<AppendOutcome>)run.Select(m => new AppendOutcome(AppendStatus.Appended, m.Seq, m.ServerTime)).ToArray()).ToList();
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
         {
-            // Some row of the batch is already stored (a client's retry) or its seq is taken: nothing of the batch was.
+            // Some row is already stored (a client's retry) or its seq is taken: nothing of the batch was.
         }
+
+        return await AppendRunsSkippingConflictsAsync(connection, runs, rows, columns, cancellationToken);
+    }
+
+    /// <summary>
+    /// The conflict path: stores what does not conflict, then undoes the runs stored only in part, in one transaction.
+    /// A run is a conversation's next seqs: storing part of it would leave a hole in the conversation's seqs.
+    /// </summary>
+    private async Task<IReadOnlyList<IReadOnlyList<AppendOutcome>>> AppendRunsSkippingConflictsAsync(NpgsqlConnection connection,
+        IReadOnlyList<IReadOnlyList<ChatMessage>> runs, List<ChatMessage> rows, BatchColumns columns, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
         // Matched on the whole identity, not just the seq: of two rows for one seq in a batch only one is stored.
         var inserted = new HashSet<(string, long, string, string)>();
-        await using (var insert = new NpgsqlCommand(InsertSkippingConflictsSql, connection))
+        await using (var insert = new NpgsqlCommand(InsertSkippingConflictsSql, connection, transaction))
         {
             columns.AddTo(insert.Parameters);
             await using var reader = await insert.ExecuteReaderAsync(cancellationToken);
@@ -111,25 +149,50 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             }
         }
 
-        var outcomes = new AppendOutcome[count];
-        var skipped = new List<int>();
-        for (var i = 0; i < count; i++)
+        bool IsInserted(ChatMessage m) => inserted.Contains((m.ConversationId, m.Seq, m.SenderId, m.ClientMsgId));
+        var undone = runs.Where(run => run.Count > 1 && run.Any(IsInserted) && !run.All(IsInserted)).SelectMany(run => run.Where(IsInserted)).ToList();
+        if (undone.Count > 0)
         {
-            var m = batch[i];
-            if (inserted.Contains((m.ConversationId, m.Seq, m.SenderId, m.ClientMsgId)))
-            {
-                Interlocked.Increment(ref _appended);
-                outcomes[i] = new AppendOutcome(AppendStatus.Appended, m.Seq, m.ServerTime);
-            }
-            else
-            {
-                skipped.Add(i);
-            }
+            await using var delete = new NpgsqlCommand(DeleteRowsSql, connection, transaction);
+            delete.Parameters.AddWithValue("conversation", undone.Select(m => m.ConversationId).ToArray());
+            delete.Parameters.AddWithValue("seq", undone.Select(m => m.Seq).ToArray());
+            await delete.ExecuteNonQueryAsync(cancellationToken);
+            inserted.ExceptWith(undone.Select(m => (m.ConversationId, m.Seq, m.SenderId, m.ClientMsgId)));
         }
 
-        if (skipped.Count > 0)
+        await transaction.CommitAsync(cancellationToken);
+        var skipped = rows.Where(m => !IsInserted(m) && !undone.Contains(m)).ToList();
+        var existing = skipped.Count > 0
+            ? await FindStoredAsync(connection, skipped, cancellationToken)
+            : new Dictionary<(string, string, string), (long Seq, DateTimeOffset Time)>();
+
+        var outcomes = new List<IReadOnlyList<AppendOutcome>>(runs.Count);
+        foreach (var run in runs)
         {
-            await ResolveSkippedAsync(connection, batch, skipped, outcomes, cancellationToken);
+            var runOutcomes = new AppendOutcome[run.Count];
+            for (var i = 0; i < run.Count; i++)
+            {
+                var m = run[i];
+                if (IsInserted(m))
+                {
+                    Interlocked.Increment(ref _appended);
+                    runOutcomes[i] = new AppendOutcome(AppendStatus.Appended, m.Seq, m.ServerTime);
+                }
+                else if (existing.TryGetValue((m.ConversationId, m.SenderId, m.ClientMsgId), out var found))
+                {
+                    runOutcomes[i] = new AppendOutcome(AppendStatus.Duplicate, found.Seq, found.Time);
+                }
+                else if (undone.Contains(m))
+                {
+                    runOutcomes[i] = new AppendOutcome(AppendStatus.NotStored, m.Seq, default);
+                }
+                else
+                {
+                    runOutcomes[i] = new AppendOutcome(AppendStatus.SeqTaken, m.Seq, default);
+                }
+            }
+
+            outcomes.Add(runOutcomes);
         }
 
         return outcomes;
@@ -231,29 +294,23 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
 
     public ValueTask DisposeAsync() => _appends.DisposeAsync();
 
-    private static async Task ResolveSkippedAsync(NpgsqlConnection connection, IReadOnlyList<ChatMessage> batch, List<int> skipped, AppendOutcome[] outcomes, CancellationToken cancellationToken)
+    /// <summary>For rows the insert skipped: the stored message with the same sender and client id, if any (a retry).</summary>
+    private static async Task<Dictionary<(string, string, string), (long Seq, DateTimeOffset Time)>> FindStoredAsync(NpgsqlConnection connection,
+        IReadOnlyList<ChatMessage> skipped, CancellationToken cancellationToken)
     {
         await using var find = new NpgsqlCommand(FindDuplicatesSql, connection);
-        find.Parameters.AddWithValue("conversation", skipped.Select(i => batch[i].ConversationId).ToArray());
-        find.Parameters.AddWithValue("sender", skipped.Select(i => batch[i].SenderId).ToArray());
-        find.Parameters.AddWithValue("client_msg_id", skipped.Select(i => batch[i].ClientMsgId).ToArray());
+        find.Parameters.AddWithValue("conversation", skipped.Select(m => m.ConversationId).ToArray());
+        find.Parameters.AddWithValue("sender", skipped.Select(m => m.SenderId).ToArray());
+        find.Parameters.AddWithValue("client_msg_id", skipped.Select(m => m.ClientMsgId).ToArray());
         var existing = new Dictionary<(string, string, string), (long Seq, DateTimeOffset Time)>();
-        await using (var reader = await find.ExecuteReaderAsync(cancellationToken))
+        await using var reader = await find.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                existing[(reader.GetString(0), reader.GetString(1), reader.GetString(2))] =
-                    (reader.GetInt64(3), new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero));
-            }
+            existing[(reader.GetString(0), reader.GetString(1), reader.GetString(2))] =
+                (reader.GetInt64(3), new DateTimeOffset(reader.GetDateTime(4), TimeSpan.Zero));
         }
 
-        foreach (var i in skipped)
-        {
-            var m = batch[i];
-            outcomes[i] = existing.TryGetValue((m.ConversationId, m.SenderId, m.ClientMsgId), out var found)
-                ? new AppendOutcome(AppendStatus.Duplicate, found.Seq, found.Time)
-                : new AppendOutcome(AppendStatus.SeqTaken, m.Seq, default);
-        }
+        return existing;
     }
 
     private static ChatMessage ReadMessage(string conversationId, NpgsqlDataReader reader)
@@ -296,7 +353,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         string?[] ActingSender, string?[] SenderName, string?[] Mentions)
     {
         /// <summary>The batch's rows as columns.</summary>
-        public static BatchColumns Of(IReadOnlyList<ChatMessage> batch)
+        public static BatchColumns Of(List<ChatMessage> batch)
         {
             var count = batch.Count;
             var conversation = new string[count];

@@ -38,6 +38,44 @@ public sealed class TcpMessagingTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task Sends_pipelined_into_one_busy_group_from_three_devices_are_all_stored_once_with_dense_seqs_in_each_devices_order()
+    {
+        const int PerDevice = 150;
+        var users = Enumerable.Range(0, 3).Select(i => Ids.User($"u{i}")).ToArray();
+        var group = await fixture.Orleans.CreateGroupAsync(users[0], users[1..]);
+        var devices = await Task.WhenAll(users.Select(u => fixture.ConnectAsync(u, "phone")));
+        try
+        {
+            // Every device sends all its messages without waiting for acks: while one call to the group is under way, the
+            // edge queues the others and sends them together (several per call and per commit).
+            var acks = await Task.WhenAll(devices.Select(device =>
+                Task.WhenAll(Enumerable.Range(0, PerDevice).Select(i => device.SendTextAsync(group, $"{device.UserId} #{i}"))
+                    .ToArray())));
+
+            Assert.All(acks.SelectMany(a => a), ack => Assert.Equal(SendStatus.Sent, ack.Status));
+            Assert.Equal(Enumerable.Range(1, 3 * PerDevice).Select(i => (long)i), acks.SelectMany(a => a).Select(a => a.Seq).Order());
+            foreach (var deviceAcks in acks)
+            {
+                Assert.Equal(deviceAcks.Select(a => a.Seq).Order(), deviceAcks.Select(a => a.Seq));
+            }
+
+            var log = await fixture.Orleans.PullAllAsync(group, users[0]);
+            Assert.Equal(3 * PerDevice, log.Count);
+            foreach (var user in users)
+            {
+                Assert.Equal(Enumerable.Range(0, PerDevice).Select(i => $"{user} #{i}"), log.Where(m => m.SenderId == user).Select(m => m.Content!.Text));
+            }
+        }
+        finally
+        {
+            foreach (var device in devices)
+            {
+                await device.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_user_offline_while_100_messages_arrive_gets_all_100_in_order_exactly_once_on_reconnect()
     {
         var alice = Ids.User("alice");

@@ -7,7 +7,8 @@ namespace Orleans.Im.Tests.Foundation;
 
 /// <summary>
 /// The message log's batch append on a real PostgreSQL: a batch of new rows takes the plain insert; a batch holding a
-/// retry of a stored message or a taken seq fails that insert as a whole and is resolved row by row.
+/// retry of a stored message or a taken seq fails that insert as a whole and is resolved row by row, each run (one
+/// conversation's consecutive seqs) kept whole or not at all.
 /// </summary>
 [Trait("Category", "Integration")]
 public sealed class MessageLogAppendTests
@@ -50,6 +51,29 @@ public sealed class MessageLogAppendTests
         Assert.Equal(new AppendOutcome(AppendStatus.Appended, 2, At), outcomes[2]);
         Assert.Equal(2, log.AppendedCount);
         Assert.Equal(["a-1", "b-2"], (await log.ReadAsync("c1", 0, long.MaxValue, 10, newest: false)).Select(m => m.ClientMsgId));
+    }
+
+    [Fact]
+    public async Task A_run_is_stored_whole_or_not_at_all()
+    {
+        await using var database = await TestServices.CreateScratchDatabaseAsync();
+        await SchemaMigrator.ApplyAsync(database.DataSource);
+        await using var log = new PostgresMessageLog(database.DataSource, new GroupCommitOptions());
+        var stored = Message("c1", 1, "alice", "a-1");
+        Assert.Equal(AppendStatus.Appended, Assert.Single(await log.AppendRunAsync([stored])).Status);
+
+        // A run holding a retry of a stored message: storing the others would leave seq 3 a hole, so none is stored.
+        var outcomes = await log.AppendRunAsync([Message("c1", 2, "bob", "b-1"), Message("c1", 3, "alice", "a-1"), Message("c1", 4, "bob", "b-2")]);
+
+        Assert.Equal([AppendStatus.NotStored, AppendStatus.Duplicate, AppendStatus.NotStored], outcomes.Select(o => o.Status));
+        Assert.Equal(new AppendOutcome(AppendStatus.Duplicate, 1, stored.ServerTime), outcomes[1]);
+        Assert.Equal(1, log.AppendedCount);
+        Assert.Equal(["a-1"], (await log.ReadAsync("c1", 0, long.MaxValue, 10, newest: false)).Select(m => m.ClientMsgId));
+
+        // Sent again without the retry, under the next seqs, the run is stored whole.
+        outcomes = await log.AppendRunAsync([Message("c1", 2, "bob", "b-1"), Message("c1", 3, "bob", "b-2")]);
+        Assert.All(outcomes, o => Assert.Equal(AppendStatus.Appended, o.Status));
+        Assert.Equal(["a-1", "b-1", "b-2"], (await log.ReadAsync("c1", 0, long.MaxValue, 10, newest: false)).Select(m => m.ClientMsgId));
     }
 
     private static ChatMessage Message(string conversationId, long seq, string senderId, string clientMsgId) =>

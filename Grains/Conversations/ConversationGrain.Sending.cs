@@ -1,0 +1,249 @@
+using Orleans.Im.Messages;
+using Orleans.Im.Storage;
+
+namespace Orleans.Im.Conversations;
+
+// Sending: each request is admitted on its own (membership, validation, dedup, rate), then the admitted messages of one
+// call are appended as one run of the log: one commit for all of them, so that a busy conversation is not held to one
+// commit per message (edges coalesce a conversation's sends while one of its calls is under way).
+public sealed partial class ConversationGrain
+{
+    /// <summary>Appends of a run before what is left of it is refused as unavailable: a stale head, a duplicate inside the run.</summary>
+    private const int MaxAppendAttempts = 3;
+
+    public async Task<SendResult> SendAsync(SendRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return (await SendManyAsync([request]))[0];
+    }
+
+    public async Task<SendResult[]> SendManyAsync(SendRequest[] requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        if (requests.Length > MessageLimits.MaxSendsPerCall)
+        {
+            return [.. requests.Select(_ => SendResult.Refused(SendStatus.Invalid, $"at most {MessageLimits.MaxSendsPerCall} messages per call"))];
+        }
+
+        var now = clock.UtcNow;
+        var results = new SendResult?[requests.Length];
+        var appends = new List<AdmittedSend>();
+        var instants = new List<AdmittedSend>();
+        Dictionary<(string, string), int>? firstInCall = null;
+        List<(int Index, int FirstIndex)>? repeats = null;
+        for (var i = 0; i < requests.Length; i++)
+        {
+            var (refusal, admitted) = Admit(requests[i], now);
+            if (admitted is not { } send)
+            {
+                results[i] = refusal;
+            }
+            else if (send.Request.Class == MessageClass.Instant)
+            {
+                instants.Add(send with { Index = i });
+            }
+            else if ((firstInCall ??= []).TryAdd((send.Request.SenderId, send.Request.ClientMsgId), i))
+            {
+                appends.Add(send with { Index = i });
+            }
+            else
+            {
+                // The same message twice in one call (a client's retry caught up with the original): one copy is stored.
+                (repeats ??= []).Add((i, firstInCall[(send.Request.SenderId, send.Request.ClientMsgId)]));
+            }
+        }
+
+        if (appends.Count > 0 || instants.Count > 0)
+        {
+            try
+            {
+                await EnsureInitializedAsync();
+                foreach (var instant in instants)
+                {
+                    results[instant.Index] = CallSignal.Is(instant.Request.Content)
+                        ? await SendCallSignalAsync(instant.Request, now)
+                        : SendInstant(instant.Request, now, instant.Acting);
+                }
+
+                if (appends.Count > 0)
+                {
+                    await AppendRunAsync(appends, now, results);
+                }
+            }
+            catch (Exception ex) when (StorageFailures.IsTransient(ex))
+            {
+                LogStorageUnavailable(logger, ConversationId, ex.Message);
+                for (var i = 0; i < results.Length; i++)
+                {
+                    results[i] ??= SendResult.Refused(SendStatus.Unavailable, "storage unavailable; retry with the same clientMsgId");
+                }
+            }
+        }
+
+        foreach (var (index, first) in repeats ?? [])
+        {
+            results[index] = results[first] is { IsAccepted: true } stored ? stored with { Status = SendStatus.Duplicate } : results[first];
+        }
+
+        return [.. results.Select(r => r!)];
+    }
+
+    /// <summary>A request's checks before it is sent: a refusal (or an answer without sending), or the request to send.</summary>
+    private (SendResult? Refusal, AdmittedSend? Admitted) Admit(SendRequest request, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!IsMember(request.SenderId))
+        {
+            return (SendResult.Refused(SendStatus.NoAccess, "no such conversation"), null);
+        }
+
+        if (IsPublicAccount && !IsBroadcaster(request.SenderId))
+        {
+            // Subscribers read; they write to the account one-to-one (p2p with the account's id).
+            return (SendResult.Refused(SendStatus.NoAccess, "only the account's operators broadcast; message the account one-to-one"), null);
+        }
+
+        if (_address!.Kind == ConversationKind.P2P && state.State.BlockedBy.Contains(PeerOf(request.SenderId)))
+        {
+            return (SendResult.Refused(SendStatus.Blocked, "the recipient does not accept your messages"), null);
+        }
+
+        if (string.IsNullOrEmpty(request.ClientMsgId) || request.ClientMsgId.Length > MessageLimits.MaxClientMsgIdLength)
+        {
+            return (SendResult.Refused(SendStatus.Invalid, $"clientMsgId must be 1-{MessageLimits.MaxClientMsgIdLength} characters"), null);
+        }
+
+        if (request.CollapseKey is { Length: > MessageLimits.MaxCollapseKeyLength }
+            || (request.CollapseKey is not null && request.Class != MessageClass.Notification))
+        {
+            return (SendResult.Refused(SendStatus.Invalid, "a collapse key is for notifications, at most " + MessageLimits.MaxCollapseKeyLength + " characters"), null);
+        }
+
+        // Customer service: an agent writes as the shop; official accounts: an operator broadcasts as the account. Who
+        // really wrote it is kept beside the message.
+        var acting = ActingAgentFor(request.SenderId) ?? ActingOperatorFor(request.SenderId);
+        if (acting is not null)
+        {
+            request = request with { SenderId = _address.First };
+        }
+
+        if (MessageValidator.Validate(request.Content) is { } refusal)
+        {
+            return (SendResult.Refused(refusal.Status, refusal.Error), null);
+        }
+
+        if ((ValidateInstant(request) ?? ValidateMentions(request, acting)) is { } invalid)
+        {
+            return (invalid, null);
+        }
+
+        request = request with { Mentions = NormalizeMentions(request.Mentions) };
+
+        if (request.Class != MessageClass.Instant
+            && _clientMsgIds.TryGet(request.SenderId, request.ClientMsgId, out var original))
+        {
+            return (new SendResult(SendStatus.Duplicate, original.Seq, original.Time), null);
+        }
+
+        if (TypingIndicator.Is(request.Content) && !ShouldForwardTyping(request.SenderId, now))
+        {
+            // Throttled, not refused: a client may send one per keystroke; the others already show "typing".
+            return (new SendResult(SendStatus.Sent, 0, now), null);
+        }
+
+        return RateLimiterFor(request.SenderId).TryAcquire(now)
+            ? (null, new AdmittedSend(0, request, acting))
+            : (SendResult.Refused(SendStatus.RateLimited, "sending too fast"), null);
+    }
+
+    /// <summary>
+    /// Appends <paramref name="sends"/> as one run under the next seqs, in order, and fills in their results. A run is
+    /// stored whole or not at all, so a stale head (seq taken) or a duplicate the cache did not know of sends what is
+    /// left of it again, under fresh seqs.
+    /// </summary>
+    private async Task AppendRunAsync(List<AdmittedSend> sends, DateTimeOffset now, SendResult?[] results)
+    {
+        var pending = sends;
+        for (var attempt = 0; attempt < MaxAppendAttempts && pending.Count > 0; attempt++)
+        {
+            if (attempt > 0)
+            {
+                // A reloaded head may hold some of them already: those are answered as duplicates, not appended again.
+                pending = pending.Where(send => !AnsweredAsDuplicate(send, results)).ToList();
+            }
+
+            // Server time never goes back within a conversation, even if the clock does.
+            var time = _recent.Last is { } last && last.ServerTime > now ? last.ServerTime : now;
+            var run = new ChatMessage[pending.Count];
+            for (var k = 0; k < run.Length; k++)
+            {
+                var (_, request, acting) = pending[k];
+                run[k] = new ChatMessage(ConversationId, _lastSeq + 1 + k, request.SenderId, request.SenderDeviceId,
+                    request.ClientMsgId, request.Class, request.Content, time, CollapseKey: request.CollapseKey,
+                    ActingSenderId: acting?.AgentId, SenderName: acting?.Name, Mentions: request.Mentions);
+            }
+
+            if (run.Length == 0)
+            {
+                return;
+            }
+
+            var outcomes = await log.AppendRunAsync(run);
+            var again = new List<AdmittedSend>();
+            var stale = false;
+            for (var k = 0; k < run.Length; k++)
+            {
+                var send = pending[k];
+                var outcome = outcomes[k];
+                switch (outcome.Status)
+                {
+                    case AppendStatus.Appended:
+                        Accept(run[k]);
+                        results[send.Index] = new SendResult(SendStatus.Sent, run[k].Seq, run[k].ServerTime);
+                        OnCustomerServiceAppended(send.Request.SenderId, send.Acting, run[k].Seq);
+                        break;
+                    case AppendStatus.Duplicate:
+                        _clientMsgIds.Remember(send.Request.SenderId, send.Request.ClientMsgId, outcome.Seq, outcome.ServerTime);
+                        results[send.Index] = new SendResult(SendStatus.Duplicate, outcome.Seq, outcome.ServerTime);
+                        break;
+                    case AppendStatus.NotStored:
+                        again.Add(send);
+                        break;
+                    case AppendStatus.SeqTaken:
+                    default:
+                        // Our head is stale (a commit whose ack was lost, or another activation wrote): reload and retry.
+                        again.Add(send);
+                        stale = true;
+                        break;
+                }
+            }
+
+            if (stale)
+            {
+                LogSeqTaken(logger, ConversationId, run[0].Seq);
+                await LoadHeadAsync();
+            }
+
+            pending = again;
+        }
+
+        foreach (var send in pending)
+        {
+            results[send.Index] = SendResult.Refused(SendStatus.Unavailable, "the log head moved; retry with the same clientMsgId");
+        }
+    }
+
+    private bool AnsweredAsDuplicate(AdmittedSend send, SendResult?[] results)
+    {
+        if (!_clientMsgIds.TryGet(send.Request.SenderId, send.Request.ClientMsgId, out var stored))
+        {
+            return false;
+        }
+
+        results[send.Index] = new SendResult(SendStatus.Duplicate, stored.Seq, stored.Time);
+        return true;
+    }
+
+    /// <summary>A request that passed admission: where its result goes, the request as it is stored, and who really wrote it.</summary>
+    private readonly record struct AdmittedSend(int Index, SendRequest Request, ActingAgent? Acting);
+}

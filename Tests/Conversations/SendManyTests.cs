@@ -1,0 +1,74 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Tests.Infrastructure;
+
+namespace Orleans.Im.Tests.Conversations;
+
+/// <summary>
+/// Several messages in one call (what edges send when a conversation is busy): one run of the log, seqs in call order,
+/// each request answered on its own, and a run that meets a stale head or a stored retry sent again with no hole.
+/// </summary>
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class SendManyTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task A_call_stores_its_messages_under_consecutive_seqs_in_call_order_and_answers_each_on_its_own()
+    {
+        var client = fixture.Client;
+        var (alice, bob, carol) = (Ids.User("alice"), Ids.User("bob"), Ids.User("carol"));
+        var conversationId = await client.CreateGroupAsync(alice, bob);
+        var first = await client.SendTextAsync(conversationId, bob, "before");
+
+        var results = await client.Conversation(conversationId).SendManyAsync(
+        [
+            Text(alice, "a-1", "one"),
+            Text(bob, "b-1", "two"),
+            Text(alice, "a-1", "one"), // the same message again in the same call
+            Text(carol, "c-1", "not a member"),
+            Text(alice, "", "no client id"),
+            Text(alice, "a-2", "three"),
+        ]);
+
+        Assert.Equal(
+            [(SendStatus.Sent, first.Seq + 1), (SendStatus.Sent, first.Seq + 2), (SendStatus.Duplicate, first.Seq + 1),
+             (SendStatus.NoAccess, 0), (SendStatus.Invalid, 0), (SendStatus.Sent, first.Seq + 3)],
+            results.Select(r => (r.Status, r.Seq)));
+        var log = await client.PullAllAsync(conversationId, alice);
+        Assert.Equal(["before", "one", "two", "three"], log.Select(m => m.Content!.Text));
+        Assert.Equal(Enumerable.Range(1, 4).Select(i => (long)i), log.Select(m => m.Seq));
+
+        // A retry of the whole call later: every stored message is a duplicate with its seq, and nothing is stored.
+        var retried = await client.Conversation(conversationId).SendManyAsync([Text(alice, "a-1", "one"), Text(alice, "a-2", "three")]);
+        Assert.Equal([(SendStatus.Duplicate, first.Seq + 1), (SendStatus.Duplicate, first.Seq + 3)], retried.Select(r => (r.Status, r.Seq)));
+        Assert.Equal(4, (await client.PullAllAsync(conversationId, alice)).Count);
+    }
+
+    [Fact]
+    public async Task A_run_that_meets_a_taken_seq_and_a_stored_retry_is_sent_again_with_no_hole_in_the_seqs()
+    {
+        var client = fixture.Client;
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = await client.CreateGroupAsync(alice, bob);
+        var head = await client.SendTextAsync(conversationId, alice, "head");
+
+        // Another writer (as a previous activation whose ack was lost) stored alice's "x" under the next seq, behind the
+        // grain's back: the grain's head is stale, and "x" is not in its dedup cache.
+        var log = fixture.SiloServices.GetRequiredService<IMessageLog>();
+        var behind = new ChatMessage(conversationId, head.Seq + 1, alice, "phone", "x", MessageClass.Persistent, MessageContent.FromText("x"), DateTimeOffset.UtcNow);
+        Assert.Equal(AppendStatus.Appended, Assert.Single(await log.AppendRunAsync([behind])).Status);
+
+        var results = await client.Conversation(conversationId).SendManyAsync(
+            [Text(bob, "y", "y"), Text(alice, "x", "x"), Text(bob, "z", "z")]);
+
+        Assert.Equal([(SendStatus.Sent, head.Seq + 2), (SendStatus.Duplicate, head.Seq + 1), (SendStatus.Sent, head.Seq + 3)],
+            results.Select(r => (r.Status, r.Seq)));
+        var stored = await client.PullAllAsync(conversationId, alice);
+        Assert.Equal(["head", "x", "y", "z"], stored.Select(m => m.Content!.Text));
+        Assert.Equal(Enumerable.Range(1, 4).Select(i => (long)i), stored.Select(m => m.Seq));
+    }
+
+    private static SendRequest Text(string senderId, string clientMsgId, string text) =>
+        new(senderId, "phone", clientMsgId, MessageContent.FromText(text), MessageClass.Persistent);
+}
