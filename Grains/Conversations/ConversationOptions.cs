@@ -15,10 +15,13 @@ public sealed class ConversationOptions
     public int MaxGroupMembers { get; set; } = 2000;
 
     /// <summary>
-    /// Groups larger than this tell only online members of each message at once (write diffusion for the active);
-    /// the others reconcile at sync (read diffusion).
+    /// Groups larger than this push each message only to online members, straight to their edges; every member's entry
+    /// reconciles with the group at sync (read diffusion). Smaller groups tell every member's user grain (write
+    /// diffusion: entries always current, one grain call per member per message). 200, not more: at 500 members write
+    /// diffusion held one busy group to ~26,000 deliveries/s on a 2-core machine and read diffusion reached ~200,000
+    /// (docs/BENCHMARKS.md).
     /// </summary>
-    public int LargeGroupThreshold { get; set; } = 500;
+    public int LargeGroupThreshold { get; set; } = 200;
 
     /// <summary>Messages kept in memory per active conversation, serving recent pulls without the database.</summary>
     public int RecentWindowSize { get; set; } = 200;

@@ -14,7 +14,7 @@ namespace Orleans.Im.Tests.Infrastructure;
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
-    /// <summary>Groups above this size use read diffusion in the tests (production default: 500).</summary>
+    /// <summary>Groups above this size use read diffusion in the tests (production default: 200).</summary>
     public const int LargeGroupThreshold = 100;
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
