@@ -12,6 +12,13 @@ namespace Orleans.Im.Conversations;
 // their user grains, which have more to do than push (read position, mention flag).
 public sealed partial class ConversationGrain
 {
+    /// <summary>
+    /// How long a read-diffusion conversation with online members stays active without calls: who is online (and
+    /// where) lives only in this activation, so deactivating would leave later messages unpushed to them until they
+    /// reconnect. Renewed by every change of an online member.
+    /// </summary>
+    private static readonly TimeSpan KeepAliveWhileMembersOnline = TimeSpan.FromHours(24);
+
     private readonly HashSet<string> _onlineMembers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IEdgePushObserver?[]> _memberRoutes = new(StringComparer.Ordinal);
 
@@ -29,7 +36,7 @@ public sealed partial class ConversationGrain
                 _memberRoutes.Remove(userId);
             }
 
-            KeepAliveForOnlineSubscribers();
+            KeepAliveWhileOnline();
         }
 
         return Task.CompletedTask;
@@ -54,8 +61,22 @@ public sealed partial class ConversationGrain
             _memberRoutes[userId] = routes;
         }
 
-        KeepAliveForOnlineSubscribers();
+        KeepAliveWhileOnline();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Large groups and official accounts: an online member keeps the conversation active (see
+    /// <see cref="KeepAliveWhileMembersOnline"/>); once nobody is online it may be collected as usual.
+    /// </summary>
+    private void KeepAliveWhileOnline()
+    {
+        if (!IsReadDiffusion)
+        {
+            return;
+        }
+
+        DelayDeactivation(_onlineMembers.Count > 0 ? KeepAliveWhileMembersOnline : TimeSpan.FromTicks(-1));
     }
 
     /// <summary>

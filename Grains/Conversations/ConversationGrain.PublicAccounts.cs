@@ -10,10 +10,6 @@ namespace Orleans.Im.Conversations;
 // of their own table, loaded into memory once per activation.
 public sealed partial class ConversationGrain
 {
-    // How long an official account with online subscribers stays active without calls: the online set lives only in
-    // memory, so deactivating would leave later broadcasts unpushed until those subscribers reconnect.
-    private static readonly TimeSpan KeepAliveWhileSubscribersOnline = TimeSpan.FromHours(24);
-
     private readonly HashSet<string> _subscribers = new(StringComparer.Ordinal);
 
     private bool IsPublicAccount => _address?.Kind == ConversationKind.PublicAccount;
@@ -155,14 +151,5 @@ public sealed partial class ConversationGrain
     {
         _subscribers.Clear();
         _subscribers.UnionWith(await subscriptions.LoadSubscribersAsync(_address!.First));
-    }
-
-    /// <summary>Official accounts: an online subscriber keeps the account active (see <see cref="KeepAliveWhileSubscribersOnline"/>).</summary>
-    private void KeepAliveForOnlineSubscribers()
-    {
-        if (IsPublicAccount && _onlineMembers.Count > 0)
-        {
-            DelayDeactivation(KeepAliveWhileSubscribersOnline);
-        }
     }
 }
