@@ -100,8 +100,9 @@ for ((i = 0; i < SILOS; i++)); do
   log "silo $i pid $! (log $LOGS/silo-$i.log)"
 done
 for ((i = 0; i < EDGES; i++)); do
+  # MALLOC_ARENA_MAX=2: as in the edge's container image (deploy/docker/EdgeHost.Dockerfile says why).
   (cd "EdgeHost/bin/$CONFIGURATION/net10.0" && IM__Edge__HttpUrl="http://127.0.0.1:$((5080 + i))" IM__Edge__TcpPorts__0=$((5090 + i)) \
-    IM__Edge__EdgeId="edge-$((i + 1))" exec dotnet EdgeHost.dll) >"$LOGS/edge-$i.log" 2>&1 &
+    IM__Edge__EdgeId="edge-$((i + 1))" MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" exec dotnet EdgeHost.dll) >"$LOGS/edge-$i.log" 2>&1 &
   EDGE_PIDS+=($!)
   log "edge host $i pid $! (log $LOGS/edge-$i.log)"
 done

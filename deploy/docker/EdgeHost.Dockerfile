@@ -16,7 +16,11 @@ FROM ${RUNTIME_IMAGE}
 WORKDIR /app
 COPY --from=build /app .
 # Containers listen on every interface; the orchestrator decides what is reachable. IM__… settings override these.
-ENV DOTNET_gcServer=1 \
+# The workstation GC (the project's default) and at most two glibc malloc arenas: an edge host is sized by its memory
+# per held connection, and thread-pool threads injected during stalls each kept an arena of their own (end of a
+# 5-minute hold of 19,000 connections: 10.1-10.5 KB per connection with the default arenas, 9.7-9.8 with two;
+# docs/BENCHMARKS.md). DOTNET_gcServer=1 and MALLOC_ARENA_MAX override them.
+ENV MALLOC_ARENA_MAX=2 \
     IM__Logging__Json=true \
     IM__Edge__HttpUrl=http://0.0.0.0:5080 \
     IM__Edge__TcpAddress=0.0.0.0 \
