@@ -24,33 +24,26 @@ public sealed partial class ConversationGrain
 
     public Task SetMemberOnlineAsync(string userId, bool online)
     {
-        if (IsMember(userId))
-        {
-            if (online)
-            {
-                _onlineMembers.Add(userId);
-            }
-            else
-            {
-                _onlineMembers.Remove(userId);
-                _memberRoutes.Remove(userId);
-            }
-
-            KeepAliveWhileOnline();
-        }
-
+        // Online by this call alone, routes unknown: told through the user grain (a member announced by an older silo).
+        SetOnline(userId, online, routes: null);
         return Task.CompletedTask;
     }
 
     public Task SetMemberRoutesAsync(string userId, IEdgePushObserver?[] routes)
     {
         ArgumentNullException.ThrowIfNull(routes);
+        SetOnline(userId, routes.Length > 0, routes.Length > 0 ? routes : null);
+        return Task.CompletedTask;
+    }
+
+    private void SetOnline(string userId, bool online, IEdgePushObserver?[]? routes)
+    {
         if (!IsMember(userId))
         {
-            return Task.CompletedTask;
+            return;
         }
 
-        if (routes.Length == 0)
+        if (!online)
         {
             _onlineMembers.Remove(userId);
             _memberRoutes.Remove(userId);
@@ -58,11 +51,13 @@ public sealed partial class ConversationGrain
         else
         {
             _onlineMembers.Add(userId);
-            _memberRoutes[userId] = routes;
+            if (routes is not null)
+            {
+                _memberRoutes[userId] = routes;
+            }
         }
 
         KeepAliveWhileOnline();
-        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -91,12 +86,13 @@ public sealed partial class ConversationGrain
     /// <summary>One-way: the ack does not wait for members, and a member that misses a message catches up from the log.</summary>
     private void FanOut(ChatMessage message)
     {
+        var readDiffusion = IsReadDiffusion;
         UserEvent[]? shared = null;
         ChatMessage? sharedView = null;
         foreach (var member in Recipients(message))
         {
             var view = ViewFor(member, message);
-            if (PushRoutesFor(member, message) is { } routes)
+            if (readDiffusion && PushRoutesFor(member, message) is { } routes)
             {
                 // One event array for every member who sees the message alike: serialized once per edge call.
                 if (shared is null || !ReferenceEquals(view, sharedView))
@@ -114,10 +110,12 @@ public sealed partial class ConversationGrain
         }
     }
 
-    /// <summary>The routes to push <paramref name="message"/> to <paramref name="member"/> by, or null to tell their user grain.</summary>
+    /// <summary>
+    /// Read diffusion: the routes to push <paramref name="message"/> to <paramref name="member"/> by, or null to tell
+    /// their user grain.
+    /// </summary>
     private IEdgePushObserver?[]? PushRoutesFor(string member, ChatMessage message) =>
-        IsReadDiffusion
-        && member != message.SenderId
+        member != message.SenderId
         && member != message.ActingSenderId
         && !MentionList.Includes(message.Mentions, member)
         && _memberRoutes.TryGetValue(member, out var routes)

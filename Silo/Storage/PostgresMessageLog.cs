@@ -150,7 +150,9 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         }
 
         bool IsInserted(ChatMessage m) => inserted.Contains((m.ConversationId, m.Seq, m.SenderId, m.ClientMsgId));
-        var undone = runs.Where(run => run.Count > 1 && run.Any(IsInserted) && !run.All(IsInserted)).SelectMany(run => run.Where(IsInserted)).ToList();
+        var undone = runs.Where(run => run.Count > 1 && run.Any(IsInserted) && !run.All(IsInserted))
+            .SelectMany(run => run.Where(IsInserted))
+            .ToHashSet<ChatMessage>(ReferenceEqualityComparer.Instance);
         if (undone.Count > 0)
         {
             await using var delete = new NpgsqlCommand(DeleteRowsSql, connection, transaction);
