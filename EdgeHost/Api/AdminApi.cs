@@ -21,14 +21,14 @@ public static class AdminApi
         api.MapPut("/shops/{shopId}/agents", async Task<Results<NoContent, ProblemHttpResult>> (string shopId, AgentsBody body, IClusterClient cluster) =>
         {
             var status = GrainKeys.IsValidUserId(shopId)
-                ? await cluster.GetGrain<IAccountGrain>(shopId).SetAgentsAsync(body?.AgentIds ?? [])
+                ? await cluster.For<IAccountGrain>(shopId).SetAgentsAsync(body?.AgentIds ?? [])
                 : AccessStatus.NotFound;
             return status == AccessStatus.Ok ? TypedResults.NoContent() : ApiProblems.From(status);
         });
         api.MapGet("/shops/{shopId}/agents", async (string shopId, IClusterClient cluster) =>
-            TypedResults.Ok(GrainKeys.IsValidUserId(shopId) ? await cluster.GetGrain<IAccountGrain>(shopId).GetAgentsAsync() : []));
+            TypedResults.Ok(GrainKeys.IsValidUserId(shopId) ? await cluster.For<IAccountGrain>(shopId).GetAgentsAsync() : []));
         api.MapGet("/stats", async (IClusterClient cluster) =>
-            TypedResults.Ok(await cluster.GetGrain<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).GetAsync()));
+            TypedResults.Ok(await cluster.For<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).GetAsync()));
         return api;
     }
 
@@ -48,7 +48,7 @@ public static class AdminApi
         // Accounts without a password (shops, robots driven by API key or grain client) cannot log in over HTTP.
         var hash = body.Password is null ? null : passwords.Hash(body.Password);
         var roles = body.Roles is { Count: > 0 } given ? given : [AccountRole.User];
-        var status = await cluster.GetGrain<IAccountGrain>(body.UserId).CreateAsync(new NewAccount(body.DisplayName ?? "", hash, roles));
+        var status = await cluster.For<IAccountGrain>(body.UserId).CreateAsync(new NewAccount(body.DisplayName ?? "", hash, roles));
         return status == AccessStatus.Ok ? TypedResults.Created($"/api/users/{body.UserId}/profile") : ApiProblems.From(status);
     }
 
@@ -61,7 +61,7 @@ public static class AdminApi
             return ApiProblems.Invalid("shopId must be 1-64 of A-Z a-z 0-9 - _ .");
         }
 
-        var shop = cluster.GetGrain<IAccountGrain>(body.ShopId);
+        var shop = cluster.For<IAccountGrain>(body.ShopId);
         var created = await shop.CreateAsync(new NewAccount(body.DisplayName ?? "", null, [AccountRole.Shop]));
         if (created != AccessStatus.Ok)
         {
@@ -76,12 +76,12 @@ public static class AdminApi
 
     /// <summary>Ends every session of the account: all its devices are disconnected and must log in again.</summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> KickAsync(string userId, IClusterClient cluster) =>
-        GrainKeys.IsValidUserId(userId) && await cluster.GetGrain<IAccountGrain>(userId).EndAllSessionsAsync()
+        GrainKeys.IsValidUserId(userId) && await cluster.For<IAccountGrain>(userId).EndAllSessionsAsync()
             ? TypedResults.NoContent()
             : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
 
     private static async Task<Results<NoContent, ProblemHttpResult>> SetDisabledAsync(string userId, bool disabled, IClusterClient cluster) =>
-        GrainKeys.IsValidUserId(userId) && await cluster.GetGrain<IAccountGrain>(userId).SetDisabledAsync(disabled)
+        GrainKeys.IsValidUserId(userId) && await cluster.For<IAccountGrain>(userId).SetDisabledAsync(disabled)
             ? TypedResults.NoContent()
             : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
 }

@@ -42,7 +42,7 @@ public static class AuthApi
             return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many login attempts; wait a minute.");
         }
 
-        var account = cluster.GetGrain<IAccountGrain>(body.UserId);
+        var account = cluster.For<IAccountGrain>(body.UserId);
         var credentials = await account.GetCredentialsAsync();
         if (credentials is null || credentials.Disabled || !passwords.Verify(credentials.PasswordHash, body.Password))
         {
@@ -73,7 +73,7 @@ public static class AuthApi
         }
 
         var next = RandomToken(32);
-        var session = await cluster.GetGrain<IAccountGrain>(body.UserId).RefreshSessionAsync(
+        var session = await cluster.For<IAccountGrain>(body.UserId).RefreshSessionAsync(
             body.SessionId, Hash(body.RefreshToken), Hash(next), time.GetUtcNow() + options.Value.RefreshTokenLifetime);
         return session is null ? InvalidRefresh() : TypedResults.Ok(Tokens(tokens, options.Value, time, body.UserId, session, next));
     }
@@ -83,7 +83,7 @@ public static class AuthApi
         ArgumentNullException.ThrowIfNull(user);
         // Refused here at once; the grain's broadcast tells every other edge host.
         revoked.Apply(new SessionRevoked(user.UserId(), user.SessionId(), time.GetUtcNow()));
-        await cluster.GetGrain<IAccountGrain>(user.UserId()).EndSessionAsync(user.SessionId());
+        await cluster.For<IAccountGrain>(user.UserId()).EndSessionAsync(user.SessionId());
         return TypedResults.NoContent();
     }
 
@@ -91,7 +91,7 @@ public static class AuthApi
     {
         ArgumentNullException.ThrowIfNull(body);
         if (sessions.Authenticate(body.Token) is not { } claims
-            || !await cluster.GetGrain<IAccountGrain>(claims.UserId).IsSessionLiveAsync(claims.SessionId))
+            || !await cluster.For<IAccountGrain>(claims.UserId).IsSessionLiveAsync(claims.SessionId))
         {
             return TypedResults.Ok(new VerifyResponse(false));
         }

@@ -48,7 +48,7 @@ public static class ConversationsApi
             return ApiProblems.From(SendResult.Refused(SendStatus.RateLimited, "Sending too fast; slow down."));
         }
 
-        var result = await cluster.GetGrain<IConversationGrain>(conversationId).SendAsync(
+        var result = await cluster.For<IConversationGrain>(conversationId).SendAsync(
             new SendRequest(user.UserId(), null, body.ClientMsgId ?? "", content, body.Class ?? MessageClass.Persistent, body.CollapseKey, body.Mentions));
         metrics.MessageSent(Metrics.EdgeMetrics.Http, result.Status, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return result.IsAccepted
@@ -64,7 +64,7 @@ public static class ConversationsApi
             return ApiProblems.NotFound();
         }
 
-        var result = await cluster.GetGrain<IConversationGrain>(conversationId).PullAsync(user.UserId(), new PullRequest(afterSeq, beforeSeq, limit));
+        var result = await cluster.For<IConversationGrain>(conversationId).PullAsync(user.UserId(), new PullRequest(afterSeq, beforeSeq, limit));
         return result.Status == AccessStatus.Ok
             ? TypedResults.Ok(new HistoryResponse(result.Messages.Select(ApiMapper.ToView).ToList(), result.LastSeq))
             : ApiProblems.From(result.Status);
@@ -72,7 +72,7 @@ public static class ConversationsApi
 
     public static async Task<Ok<SyncResponse>> SyncAsync(ClaimsPrincipal user, IClusterClient cluster, long sinceVersion = 0)
     {
-        var result = await cluster.GetGrain<IUserGrain>(user.UserId()).SyncAsync(sinceVersion);
+        var result = await cluster.For<IUserGrain>(user.UserId()).SyncAsync(sinceVersion);
         return TypedResults.Ok(new SyncResponse(result.Version, result.Changed.Select(ApiMapper.ToView).ToList()));
     }
 
@@ -80,7 +80,7 @@ public static class ConversationsApi
     {
         ArgumentNullException.ThrowIfNull(body);
         var entry = GrainKeys.TryParseConversation(conversationId, out _)
-            ? await cluster.GetGrain<IUserGrain>(user.UserId()).MarkReadAsync(conversationId, body.Seq)
+            ? await cluster.For<IUserGrain>(user.UserId()).MarkReadAsync(conversationId, body.Seq)
             : null;
         return entry is null ? ApiProblems.NotFound() : TypedResults.Ok(ApiMapper.ToView(entry));
     }
@@ -89,21 +89,21 @@ public static class ConversationsApi
     {
         ArgumentNullException.ThrowIfNull(body);
         var entry = GrainKeys.TryParseConversation(conversationId, out _)
-            ? await cluster.GetGrain<IUserGrain>(user.UserId()).UpdateConversationSettingsAsync(conversationId, new ConversationSettings(body.Muted, body.Pinned, body.Hidden, body.Draft))
+            ? await cluster.For<IUserGrain>(user.UserId()).UpdateConversationSettingsAsync(conversationId, new ConversationSettings(body.Muted, body.Pinned, body.Hidden, body.Draft))
             : null;
         return entry is null ? ApiProblems.NotFound() : TypedResults.Ok(ApiMapper.ToView(entry));
     }
 
     public static Task<Results<NoContent, ProblemHttpResult>> RecallAsync(string conversationId, long seq, ClaimsPrincipal user, IClusterClient cluster) =>
-        DoAsync(conversationId, c => cluster.GetGrain<IConversationGrain>(c).RecallAsync(user.UserId(), seq));
+        DoAsync(conversationId, c => cluster.For<IConversationGrain>(c).RecallAsync(user.UserId(), seq));
 
     public static Task<Results<NoContent, ProblemHttpResult>> EditAsync(string conversationId, long seq, EditBody body, ClaimsPrincipal user, IClusterClient cluster) =>
         ApiMapper.ToDomain(body?.Content) is { } content
-            ? DoAsync(conversationId, c => cluster.GetGrain<IConversationGrain>(c).EditAsync(user.UserId(), seq, content))
+            ? DoAsync(conversationId, c => cluster.For<IConversationGrain>(c).EditAsync(user.UserId(), seq, content))
             : Task.FromResult<Results<NoContent, ProblemHttpResult>>(ApiProblems.Invalid("content is required"));
 
     public static Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string conversationId, long seq, ClaimsPrincipal user, IClusterClient cluster) =>
-        DoAsync(conversationId, c => cluster.GetGrain<IConversationGrain>(c).DeleteForSelfAsync(user.UserId(), seq));
+        DoAsync(conversationId, c => cluster.For<IConversationGrain>(c).DeleteForSelfAsync(user.UserId(), seq));
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DoAsync(string conversationId, Func<string, Task<AccessStatus>> operation)
     {

@@ -49,5 +49,5 @@ public static class CustomerServiceApi
         return status == AccessStatus.Ok ? TypedResults.NoContent() : ApiProblems.From(status);
     }
 
-    private static ICustomerServiceQueueGrain Queue(IClusterClient cluster, string shopId) => cluster.GetGrain<ICustomerServiceQueueGrain>(shopId);
+    private static ICustomerServiceQueueGrain Queue(IClusterClient cluster, string shopId) => cluster.For<ICustomerServiceQueueGrain>(shopId);
 }

@@ -24,7 +24,7 @@ public static class DirectoryApi
         return app;
     }
 
-    private static IOrgDirectoryGrain Directory(IClusterClient cluster) => cluster.GetGrain<IOrgDirectoryGrain>(IOrgDirectoryGrain.DefaultKey);
+    private static IOrgDirectoryGrain Directory(IClusterClient cluster) => cluster.For<IOrgDirectoryGrain>(IOrgDirectoryGrain.DefaultKey);
 
     private static Results<NoContent, ProblemHttpResult> Answer(AccessStatus status) =>
         status == AccessStatus.Ok ? TypedResults.NoContent() : ApiProblems.From(status);

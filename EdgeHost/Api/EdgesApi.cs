@@ -14,7 +14,7 @@ public static class EdgesApi
     public static IEndpointRouteBuilder MapEdgesApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/edges", async (IClusterClient cluster) =>
-                TypedResults.Ok(await cluster.GetGrain<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).GetLeastLoadedAsync(Offered)))
+                TypedResults.Ok(await cluster.For<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).GetLeastLoadedAsync(Offered)))
             .AllowAnonymous().WithTags("Edges");
         return app;
     }

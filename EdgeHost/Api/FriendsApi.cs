@@ -29,7 +29,7 @@ public static class FriendsApi
         return api;
     }
 
-    private static IContactsGrain Contacts(IClusterClient cluster, ClaimsPrincipal user) => cluster.GetGrain<IContactsGrain>(user.UserId());
+    private static IContactsGrain Contacts(IClusterClient cluster, ClaimsPrincipal user) => cluster.For<IContactsGrain>(user.UserId());
 
     private static Results<NoContent, ProblemHttpResult> Answer(AccessStatus status) =>
         status == AccessStatus.Ok ? TypedResults.NoContent() : ApiProblems.From(status);

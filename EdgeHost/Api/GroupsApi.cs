@@ -35,7 +35,7 @@ public static class GroupsApi
     {
         ArgumentNullException.ThrowIfNull(body);
         var conversationId = GrainKeys.NewGroup();
-        var result = await cluster.GetGrain<IConversationGrain>(conversationId)
+        var result = await cluster.For<IConversationGrain>(conversationId)
             .CreateGroupAsync(new CreateGroupRequest(user.UserId(), body.Name ?? "", body.MemberIds ?? []));
         return result.Status == AccessStatus.Ok && result.Group is { } group
             ? TypedResults.Created($"/api/groups/{Uri.EscapeDataString(conversationId)}", group)
@@ -47,10 +47,10 @@ public static class GroupsApi
     public static async Task<Ok<List<GroupInfo>>> ListAsync(ClaimsPrincipal user, IClusterClient cluster)
     {
         var userId = user.UserId();
-        var entries = await cluster.GetGrain<Users.IUserGrain>(userId).SyncAsync(0);
+        var entries = await cluster.For<Users.IUserGrain>(userId).SyncAsync(0);
         var groups = await Task.WhenAll(entries.Changed
             .Where(e => e.Kind == ConversationKind.Group && !e.Removed)
-            .Select(e => cluster.GetGrain<IConversationGrain>(e.ConversationId).GetGroupAsync(userId)));
+            .Select(e => cluster.For<IConversationGrain>(e.ConversationId).GetGroupAsync(userId)));
         return TypedResults.Ok(groups.Where(g => g.Status == AccessStatus.Ok && g.Group is not null).Select(g => g.Group!).OrderBy(g => g.Name, StringComparer.Ordinal).ToList());
     }
 
@@ -61,7 +61,7 @@ public static class GroupsApi
             return ApiProblems.NotFound();
         }
 
-        var (status, members) = await cluster.GetGrain<IConversationGrain>(conversationId).GetMembersAsync(user.UserId());
+        var (status, members) = await cluster.For<IConversationGrain>(conversationId).GetMembersAsync(user.UserId());
         return status == AccessStatus.Ok ? TypedResults.Ok(members) : ApiProblems.From(status);
     }
 
@@ -72,7 +72,7 @@ public static class GroupsApi
             return ApiProblems.NotFound();
         }
 
-        var result = await operation(cluster.GetGrain<IConversationGrain>(conversationId));
+        var result = await operation(cluster.For<IConversationGrain>(conversationId));
         return result.Status == AccessStatus.Ok && result.Group is { } group ? TypedResults.Ok(group) : ApiProblems.From(result.Status);
     }
 

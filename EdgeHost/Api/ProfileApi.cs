@@ -15,39 +15,39 @@ public static class ProfileApi
     {
         var api = app.MapGroup("/api").RequireAuthorization(ApiPolicies.User).WithTags("Profile");
         api.MapGet("/me/profile", async (ClaimsPrincipal user, IClusterClient cluster) =>
-            await cluster.GetGrain<IUserGrain>(user.UserId()).GetProfileAsync() is { } profile
+            await cluster.For<IUserGrain>(user.UserId()).GetProfileAsync() is { } profile
                 ? (Results<Ok<UserProfile>, ProblemHttpResult>)TypedResults.Ok(profile)
                 : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No profile yet."));
         api.MapPut("/me/profile", async Task<Results<Ok<UserProfile>, ProblemHttpResult>> (UserProfile body, ClaimsPrincipal user, IClusterClient cluster) =>
-            body is not null && await cluster.GetGrain<IUserGrain>(user.UserId()).SetProfileAsync(body)
+            body is not null && await cluster.For<IUserGrain>(user.UserId()).SetProfileAsync(body)
                 ? TypedResults.Ok(body)
                 : ApiProblems.Invalid($"displayName is 1-{UserProfile.MaxDisplayNameLength} characters, avatarUrl at most {UserProfile.MaxAvatarUrlLength}."));
         api.MapGet("/users/{userId}/profile", async Task<Results<Ok<UserProfile>, ProblemHttpResult>> (string userId, IClusterClient cluster) =>
-            GrainKeys.IsValidUserId(userId) && await cluster.GetGrain<IUserGrain>(userId).GetProfileAsync() is { } profile
+            GrainKeys.IsValidUserId(userId) && await cluster.For<IUserGrain>(userId).GetProfileAsync() is { } profile
                 ? TypedResults.Ok(profile)
                 : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such user."));
         api.MapGet("/presence", async (string userIds, IClusterClient cluster) =>
         {
             var ids = userIds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Where(GrainKeys.IsValidUserId).Distinct(StringComparer.Ordinal).Take(MaxPresenceQuery);
-            var presences = await Task.WhenAll(ids.Select(id => cluster.GetGrain<IUserGrain>(id).GetPresenceAsync()));
+            var presences = await Task.WhenAll(ids.Select(id => cluster.For<IUserGrain>(id).GetPresenceAsync()));
             // Devices are the user's own business: others see status and last seen.
             return TypedResults.Ok(presences.Select(p => p with { Devices = [] }).ToList());
         });
         api.MapPut("/me/settings/share-presence/{share:bool}", async (bool share, ClaimsPrincipal user, IClusterClient cluster) =>
         {
-            await cluster.GetGrain<IUserGrain>(user.UserId()).SetSharePresenceAsync(share);
+            await cluster.For<IUserGrain>(user.UserId()).SetSharePresenceAsync(share);
             return TypedResults.NoContent();
         });
         api.MapGet("/me/blocked", async (ClaimsPrincipal user, IClusterClient cluster) =>
-            TypedResults.Ok(await cluster.GetGrain<IAccountGrain>(user.UserId()).GetBlockedAsync()));
+            TypedResults.Ok(await cluster.For<IAccountGrain>(user.UserId()).GetBlockedAsync()));
         api.MapPut("/me/blocked/{userId}", async Task<Results<NoContent, ProblemHttpResult>> (string userId, ClaimsPrincipal user, IClusterClient cluster) =>
-            await cluster.GetGrain<IAccountGrain>(user.UserId()).BlockAsync(userId)
+            await cluster.For<IAccountGrain>(user.UserId()).BlockAsync(userId)
                 ? TypedResults.NoContent()
                 : ApiProblems.Invalid("Cannot block that user."));
         api.MapDelete("/me/blocked/{userId}", async (string userId, ClaimsPrincipal user, IClusterClient cluster) =>
         {
-            await cluster.GetGrain<IAccountGrain>(user.UserId()).UnblockAsync(userId);
+            await cluster.For<IAccountGrain>(user.UserId()).UnblockAsync(userId);
             return TypedResults.NoContent();
         });
         return api;

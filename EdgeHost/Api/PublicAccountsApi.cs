@@ -69,7 +69,7 @@ public static class PublicAccountsApi
     /// <summary>The official accounts the caller subscribes to, from the caller's conversation list.</summary>
     public static async Task<Ok<string[]>> SubscriptionsAsync(ClaimsPrincipal user, IClusterClient cluster)
     {
-        var list = await cluster.GetGrain<IUserGrain>(user.UserId()).SyncAsync(0);
+        var list = await cluster.For<IUserGrain>(user.UserId()).SyncAsync(0);
         return TypedResults.Ok(list.Changed
             .Where(e => e.Kind == ConversationKind.PublicAccount && !e.Removed)
             .Select(e => GrainKeys.TryParseConversation(e.ConversationId, out var address) ? address.First : e.ConversationId)
@@ -127,7 +127,7 @@ public static class PublicAccountsApi
             }
 
             var conversationId = GrainKeys.P2P(accountId, userId);
-            var result = await cluster.GetGrain<IConversationGrain>(conversationId).SendAsync(
+            var result = await cluster.For<IConversationGrain>(conversationId).SendAsync(
                 new SendRequest(accountId, null, body.ClientMsgId, content));
             var status = result.Status switch
             {
@@ -141,7 +141,7 @@ public static class PublicAccountsApi
     }
 
     private static IConversationGrain Account(IClusterClient cluster, string accountId) =>
-        cluster.GetGrain<IConversationGrain>(GrainKeys.PublicAccount(accountId));
+        cluster.For<IConversationGrain>(GrainKeys.PublicAccount(accountId));
 
     private static async Task<PublicAccountInfo?> FindAsync(IClusterClient cluster, string accountId) =>
         GrainKeys.IsValidId(accountId) ? await Account(cluster, accountId).GetPublicAccountAsync() : null;

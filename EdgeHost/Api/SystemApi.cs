@@ -26,7 +26,7 @@ public static class SystemApi
     {
         ArgumentNullException.ThrowIfNull(body);
         if (!GrainKeys.IsValidUserId(body.FromUserId)
-            || await cluster.GetGrain<IAccountGrain>(body.FromUserId).GetCredentialsAsync() is not { Disabled: false } sender
+            || await cluster.For<IAccountGrain>(body.FromUserId).GetCredentialsAsync() is not { Disabled: false } sender
             || !sender.Roles.Any(r => r is AccountRole.System or AccountRole.Robot))
         {
             return ApiProblems.Problem(StatusCodes.Status403Forbidden, "not_allowed", "fromUserId must be an enabled system or robot account.");
@@ -50,7 +50,7 @@ public static class SystemApi
             }
 
             // The same clientMsgId per target conversation: a retry of the whole call stores nothing twice.
-            var result = await cluster.GetGrain<IConversationGrain>(conversationId).SendAsync(
+            var result = await cluster.For<IConversationGrain>(conversationId).SendAsync(
                 new SendRequest(body.FromUserId, null, body.ClientMsgId, content, body.Class ?? MessageClass.Persistent, body.CollapseKey));
             return new SystemSendResult(conversationId, result.Status, result.Seq, result.Error);
         }));

@@ -44,7 +44,7 @@ public static class WebhooksApi
             : result.Status == AccessStatus.Invalid ? ApiProblems.Invalid(result.Error ?? "invalid webhook") : ApiProblems.From(result.Status);
     }
 
-    private static IWebhookRegistryGrain Registry(IClusterClient cluster) => cluster.GetGrain<IWebhookRegistryGrain>(IWebhookRegistryGrain.DefaultKey);
+    private static IWebhookRegistryGrain Registry(IClusterClient cluster) => cluster.For<IWebhookRegistryGrain>(IWebhookRegistryGrain.DefaultKey);
 
     private static WebhookView View(WebhookRegistration w, bool showSecret) => new(w.Id, w.Url, [.. w.Classes.Select(FirehoseStreams.NameOf)],
         showSecret ? w.Secret : "…" + w.Secret[^ShownSecretChars..], w.CreatedAt, w.Description);

@@ -197,7 +197,7 @@ public sealed partial class EdgeDrain(
         }
     }
 
-    private IEdgeDirectoryGrain EdgeDirectory => cluster.GetGrain<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey);
+    private IEdgeDirectoryGrain EdgeDirectory => cluster.For<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey);
 
     [LoggerMessage(1, LogLevel.Warning, "Edge {EdgeId} draining: redirecting {Devices} devices over {Window} to [{Edges}]")]
     private static partial void LogDraining(ILogger logger, string edgeId, int devices, TimeSpan window, string edges);

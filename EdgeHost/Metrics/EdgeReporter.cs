@@ -24,7 +24,7 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
         await base.StopAsync(cancellationToken);
         try
         {
-            await cluster.GetGrain<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).RemoveAsync(options.Value.EdgeId).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            await cluster.For<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).RemoveAsync(options.Value.EdgeId).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -43,9 +43,9 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
                 try
                 {
                     var edge = options.Value;
-                    await cluster.GetGrain<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).ReportAsync(new EdgeReport(
+                    await cluster.For<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).ReportAsync(new EdgeReport(
                         edge.EdgeId, PublicTcpAddresses(edge), PublicWebSocketUrl(edge), sessions.OpenSessions, CpuPercent(), edge.ReportInterval, drain.IsDraining));
-                    await cluster.GetGrain<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).ReportEdgeAsync(edge.EdgeId, tcp.Connections + HubConnections(), users.UserCount);
+                    await cluster.For<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).ReportEdgeAsync(edge.EdgeId, tcp.Connections + HubConnections(), users.UserCount);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

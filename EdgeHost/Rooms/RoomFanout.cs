@@ -84,7 +84,7 @@ public sealed partial class RoomFanout : IDisposable
         }
 
         // The user grain makes the user leave the room when they go offline.
-        _client.GetGrain<IUserGrain>(userId).OnRoomJoinedAsync(roomId, true).Ignore();
+        _client.For<IUserGrain>(userId).OnRoomJoinedAsync(roomId, true).Ignore();
         return result;
     }
 
@@ -93,7 +93,7 @@ public sealed partial class RoomFanout : IDisposable
     {
         var status = await Room(roomId).LeaveAsync(userId);
         Forget(roomId, d => d.UserId == userId);
-        _client.GetGrain<IUserGrain>(userId).OnRoomJoinedAsync(roomId, false).Ignore();
+        _client.For<IUserGrain>(userId).OnRoomJoinedAsync(roomId, false).Ignore();
         return status;
     }
 
@@ -196,7 +196,7 @@ public sealed partial class RoomFanout : IDisposable
 
     public void Dispose() => _subscribing.Dispose();
 
-    private IRoomGrain Room(string roomId) => _client.GetGrain<IRoomGrain>(roomId);
+    private IRoomGrain Room(string roomId) => _client.For<IRoomGrain>(roomId);
 
     [LoggerMessage(1, LogLevel.Debug, "Room {RoomId}: {Messages} messages to {Devices} devices")]
     private static partial void LogDelivered(ILogger logger, string roomId, int messages, int devices);

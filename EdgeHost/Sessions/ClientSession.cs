@@ -42,7 +42,7 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
             mentions is { Count: > 0 } ? [.. mentions] : null);
         // Rooms have their own grain: nothing logged, fan-out per edge host.
         return address.Kind == ConversationKind.Room
-            ? client.GetGrain<IRoomGrain>(conversationId).SendAsync(request)
+            ? client.For<IRoomGrain>(conversationId).SendAsync(request)
             : sends.SendAsync(conversationId, request);
     }
 
@@ -115,9 +115,9 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
     public Task<AccessStatus> RateAsync(string shopId, int score) =>
         GrainKeys.IsValidId(shopId) ? Queue(shopId).RateAsync(UserId, score) : Task.FromResult(AccessStatus.NoAccess);
 
-    private ICustomerServiceQueueGrain Queue(string shopId) => client.GetGrain<ICustomerServiceQueueGrain>(shopId);
+    private ICustomerServiceQueueGrain Queue(string shopId) => client.For<ICustomerServiceQueueGrain>(shopId);
 
-    private IUserGrain User => client.GetGrain<IUserGrain>(UserId);
+    private IUserGrain User => client.For<IUserGrain>(UserId);
 
-    private IConversationGrain Conversation(string conversationId) => client.GetGrain<IConversationGrain>(conversationId);
+    private IConversationGrain Conversation(string conversationId) => client.For<IConversationGrain>(conversationId);
 }

@@ -53,7 +53,7 @@ public sealed class ConversationSendCoalescer(IClusterClient client)
     {
         try
         {
-            return await client.GetGrain<IConversationGrain>(conversationId).SendAsync(request);
+            return await client.For<IConversationGrain>(conversationId).SendAsync(request);
         }
         finally
         {
@@ -86,8 +86,8 @@ public sealed class ConversationSendCoalescer(IClusterClient client)
             try
             {
                 var results = batch.Length == 1
-                    ? [await client.GetGrain<IConversationGrain>(conversationId).SendAsync(batch[0].Request)]
-                    : await client.GetGrain<IConversationGrain>(conversationId).SendManyAsync([.. batch.Select(w => w.Request)]);
+                    ? [await client.For<IConversationGrain>(conversationId).SendAsync(batch[0].Request)]
+                    : await client.For<IConversationGrain>(conversationId).SendManyAsync([.. batch.Select(w => w.Request)]);
                 for (var i = 0; i < batch.Length; i++)
                 {
                     batch[i].Result.TrySetResult(results[i]);

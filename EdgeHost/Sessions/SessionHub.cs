@@ -115,7 +115,7 @@ public sealed class SessionHub(
         var attachment = await subscriptions.AttachAsync(claims.UserId, target);
         try
         {
-            await client.GetGrain<IUserGrain>(claims.UserId).ConnectDeviceAsync(device, subscriptions.PushObserver);
+            await client.For<IUserGrain>(claims.UserId).ConnectDeviceAsync(device, subscriptions.PushObserver);
         }
         catch
         {
@@ -147,7 +147,7 @@ public sealed class SessionHub(
         // A session of its own, with no usable refresh token: it lives exactly as long as this connection.
         var sessionId = "c-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
         var unusable = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
-        if (!await client.GetGrain<IAccountGrain>(session.UserId).StartSessionAsync(
+        if (!await client.For<IAccountGrain>(session.UserId).StartSessionAsync(
                 new LoginSession(sessionId, session.DeviceId, session.Platform, unusable, expiresAt, now)))
         {
             // No such account, or it is disabled: an answer, not a failure to retry.
@@ -194,11 +194,11 @@ public sealed class SessionHub(
         {
             // Refused here at once; the account's broadcast tells the other edges.
             revoked.Apply(new SessionRevoked(session.UserId, bound, time.GetUtcNow()));
-            await client.GetGrain<IAccountGrain>(session.UserId).EndSessionAsync(bound);
+            await client.For<IAccountGrain>(session.UserId).EndSessionAsync(bound);
         }
 
         await attachment.DisposeAsync();
-        await client.GetGrain<IUserGrain>(session.UserId).DisconnectDeviceAsync(session.DeviceId, open.ConnectionId);
+        await client.For<IUserGrain>(session.UserId).DisconnectDeviceAsync(session.DeviceId, open.ConnectionId);
     }
 
     /// <summary>
@@ -216,7 +216,7 @@ public sealed class SessionHub(
                 return;
             }
 
-            var user = client.GetGrain<IUserGrain>(open.Session.UserId);
+            var user = client.For<IUserGrain>(open.Session.UserId);
             try
             {
                 var known = await user.ConnectDeviceAsync(open.Device, subscriptions.PushObserver);

@@ -39,7 +39,7 @@ public sealed class AccountGrain(
         state.State.Roles = [.. account.Roles.Distinct()];
         state.State.CreatedAt = clock.UtcNow;
         await state.WriteStateAsync();
-        await GrainFactory.GetGrain<IUserGrain>(UserId).SetProfileAsync(new UserProfile(account.DisplayName.Trim(), null));
+        await GrainFactory.For<IUserGrain>(UserId).SetProfileAsync(new UserProfile(account.DisplayName.Trim(), null));
         return AccessStatus.Ok;
     }
 
@@ -155,7 +155,7 @@ public sealed class AccountGrain(
             await state.WriteStateAsync();
         }
 
-        await GrainFactory.GetGrain<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, true);
+        await GrainFactory.For<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, true);
         return true;
     }
 
@@ -168,7 +168,7 @@ public sealed class AccountGrain(
 
         if (GrainKeys.IsValidUserId(userId) && userId != UserId)
         {
-            await GrainFactory.GetGrain<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, false);
+            await GrainFactory.For<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, false);
         }
     }
 
@@ -184,7 +184,7 @@ public sealed class AccountGrain(
         foreach (var agentId in agents)
         {
             if (!GrainKeys.IsValidUserId(agentId)
-                || await GrainFactory.GetGrain<IAccountGrain>(agentId).GetCredentialsAsync() is not { } agent
+                || await GrainFactory.For<IAccountGrain>(agentId).GetCredentialsAsync() is not { } agent
                 || !agent.Roles.Contains(AccountRole.Agent))
             {
                 return AccessStatus.Invalid;
@@ -194,7 +194,7 @@ public sealed class AccountGrain(
         state.State.Agents = agents;
         await state.WriteStateAsync();
         // The shop's queue stops routing to agents who left (one-way: the queue asks this grain when it activates).
-        GrainFactory.GetGrain<CustomerService.ICustomerServiceQueueGrain>(UserId).OnAgentsChangedAsync(agents.ToArray()).Ignore();
+        GrainFactory.For<CustomerService.ICustomerServiceQueueGrain>(UserId).OnAgentsChangedAsync(agents.ToArray()).Ignore();
         return AccessStatus.Ok;
     }
 

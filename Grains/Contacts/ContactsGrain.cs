@@ -36,7 +36,7 @@ public sealed class ContactsGrain(
 
         // They asked first: this is an acceptance.
         var next = current == ContactState.Incoming ? ContactState.Friend : ContactState.Outgoing;
-        var peer = GrainFactory.GetGrain<IContactsGrain>(userId);
+        var peer = GrainFactory.For<IContactsGrain>(userId);
         var answer = await peer.OnPeerChangedAsync(UserId, next, message);
         if (answer != AccessStatus.Ok)
         {
@@ -61,7 +61,7 @@ public sealed class ContactsGrain(
             return StateOf(userId) == ContactState.Friend ? AccessStatus.Ok : AccessStatus.NotFound;
         }
 
-        var answer = await GrainFactory.GetGrain<IContactsGrain>(userId).OnPeerChangedAsync(UserId, ContactState.Friend, null);
+        var answer = await GrainFactory.For<IContactsGrain>(userId).OnPeerChangedAsync(UserId, ContactState.Friend, null);
         if (answer != AccessStatus.Ok)
         {
             return answer;
@@ -78,7 +78,7 @@ public sealed class ContactsGrain(
             return;
         }
 
-        await GrainFactory.GetGrain<IContactsGrain>(userId).OnPeerChangedAsync(UserId, ContactState.None, null);
+        await GrainFactory.For<IContactsGrain>(userId).OnPeerChangedAsync(UserId, ContactState.None, null);
         await SetAsync(userId, ContactState.None, null);
     }
 
@@ -102,7 +102,7 @@ public sealed class ContactsGrain(
             ContactState.Incoming => ContactState.Outgoing,
             _ => theirState,
         };
-        if (mine == ContactState.Incoming && await GrainFactory.GetGrain<IAccountGrain>(UserId).IsBlockingAsync(userId))
+        if (mine == ContactState.Incoming && await GrainFactory.For<IAccountGrain>(UserId).IsBlockingAsync(userId))
         {
             return AccessStatus.NotAllowed;
         }

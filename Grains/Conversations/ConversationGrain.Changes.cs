@@ -156,7 +156,7 @@ public sealed partial class ConversationGrain
         // P2P: the peer is told at once (read receipt). Groups: positions are read as "read by N" on demand.
         if (_address!.Kind == ConversationKind.P2P)
         {
-            await GrainFactory.GetGrain<IUserGrain>(PeerOf(userId)).OnReadReceiptAsync(ConversationId, userId, seq);
+            await GrainFactory.For<IUserGrain>(PeerOf(userId)).OnReadReceiptAsync(ConversationId, userId, seq);
         }
     }
 
@@ -186,7 +186,7 @@ public sealed partial class ConversationGrain
         firehose.Publish(FirehoseEvents.MessageChanged(revised, actorId, clock.UtcNow));
         foreach (var member in ImmediateRecipients(actorId))
         {
-            GrainFactory.GetGrain<IUserGrain>(member).OnMessageChangedAsync(ViewFor(member, revised), actorId).Ignore();
+            GrainFactory.For<IUserGrain>(member).OnMessageChangedAsync(ViewFor(member, revised), actorId).Ignore();
         }
     }
 

@@ -39,14 +39,14 @@ public sealed partial class ConversationGrain
         if (previous is not null)
         {
             // The previous agent loses the conversation from their list (and access with it).
-            await GrainFactory.GetGrain<IUserGrain>(previous).RemoveConversationAsync(ConversationId);
+            await GrainFactory.For<IUserGrain>(previous).RemoveConversationAsync(ConversationId);
         }
 
         if (agentId is not null)
         {
             // The entry starts at the log's head, so the agent's list shows the last message and what is unread.
             var last = _recent.Last is { } head ? ViewFor(agentId, head) : null;
-            if (!await GrainFactory.GetGrain<IUserGrain>(agentId).AddConversationAtHeadAsync(ConversationId, last, agentReadSeq))
+            if (!await GrainFactory.For<IUserGrain>(agentId).AddConversationAtHeadAsync(ConversationId, last, agentReadSeq))
             {
                 return AccessStatus.Unavailable;
             }
@@ -88,7 +88,7 @@ public sealed partial class ConversationGrain
             return;
         }
 
-        var queue = GrainFactory.GetGrain<ICustomerServiceQueueGrain>(_address.First);
+        var queue = GrainFactory.For<ICustomerServiceQueueGrain>(_address.First);
         if (acting is not null)
         {
             queue.OnAgentMessageAsync(_address.Second!, acting.AgentId, seq).Ignore();
@@ -102,7 +102,7 @@ public sealed partial class ConversationGrain
     /// <summary>Before the first message: the user's entry exists durably (the shop's agents get theirs when assigned).</summary>
     private async Task InitializeCustomerServiceAsync()
     {
-        if (!await GrainFactory.GetGrain<IUserGrain>(_address!.Second!).AddConversationAsync(ConversationId, readDiffusion: false))
+        if (!await GrainFactory.For<IUserGrain>(_address!.Second!).AddConversationAsync(ConversationId, readDiffusion: false))
         {
             throw new StorageUnavailableException("the user's conversation entry could not be saved");
         }

@@ -105,7 +105,7 @@ public sealed partial class ConversationGrain
             }
             else
             {
-                GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(view).Ignore();
+                GrainFactory.For<IUserGrain>(member).OnMessageAsync(view).Ignore();
             }
         }
     }

@@ -214,7 +214,7 @@ public sealed partial class ConversationGrain
 
         // The membership is gone (the truth) even if the user's entry could not be marked removed now: the user's grain
         // finds out at its next sync, when the group answers "no access".
-        await GrainFactory.GetGrain<IUserGrain>(userId).RemoveConversationAsync(ConversationId);
+        await GrainFactory.For<IUserGrain>(userId).RemoveConversationAsync(ConversationId);
         return Ok();
     }
 
@@ -244,7 +244,7 @@ public sealed partial class ConversationGrain
     private async Task<GroupResult?> AddEntriesAsync(IEnumerable<string> members)
     {
         var readDiffusion = IsLargeGroup;
-        var added = await Task.WhenAll(members.Select(m => GrainFactory.GetGrain<IUserGrain>(m).AddConversationAsync(ConversationId, readDiffusion)));
+        var added = await Task.WhenAll(members.Select(m => GrainFactory.For<IUserGrain>(m).AddConversationAsync(ConversationId, readDiffusion)));
         return added.Contains(false)
             ? new GroupResult(AccessStatus.Unavailable, Info(), "members' entries not all saved; retry")
             : null;

@@ -54,7 +54,7 @@ public sealed partial class ConversationGrain
         var callee = PeerOf(request.SenderId);
         var message = new ChatMessage(ConversationId, 0, request.SenderId, request.SenderDeviceId, request.ClientMsgId,
             MessageClass.Instant, request.Content, now);
-        var reached = await GrainFactory.GetGrain<IUserGrain>(callee).DeliverInstantAsync(message);
+        var reached = await GrainFactory.For<IUserGrain>(callee).DeliverInstantAsync(message);
         return reached > 0
             ? new SendResult(SendStatus.Sent, 0, now)
             : SendResult.Refused(SendStatus.Offline, "the callee has no online device");

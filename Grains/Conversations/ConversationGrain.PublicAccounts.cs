@@ -86,7 +86,7 @@ public sealed partial class ConversationGrain
         }
 
         var head = _recent.Last is { } last ? ViewFor(userId, last) : null;
-        return await GrainFactory.GetGrain<IUserGrain>(userId).AddReadDiffusionConversationAtHeadAsync(ConversationId, head)
+        return await GrainFactory.For<IUserGrain>(userId).AddReadDiffusionConversationAtHeadAsync(ConversationId, head)
             ? AccessStatus.Ok
             : AccessStatus.Unavailable;
     }
@@ -117,7 +117,7 @@ public sealed partial class ConversationGrain
         _onlineMembers.Remove(userId);
         // The subscription is gone (the truth) even if the entry could not be marked removed now: the user's next sync
         // asks this grain, which answers "no access", and the entry is removed then.
-        await GrainFactory.GetGrain<IUserGrain>(userId).RemoveConversationAsync(ConversationId);
+        await GrainFactory.For<IUserGrain>(userId).RemoveConversationAsync(ConversationId);
         return AccessStatus.Ok;
     }
 

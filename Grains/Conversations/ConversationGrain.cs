@@ -144,7 +144,7 @@ public sealed partial class ConversationGrain(
             MessageClass.Instant, request.Content, now, ActingSenderId: acting?.AgentId, SenderName: acting?.Name);
         foreach (var member in ImmediateRecipients(request.SenderId))
         {
-            GrainFactory.GetGrain<IUserGrain>(member).OnMessageAsync(ViewFor(member, message)).Ignore();
+            GrainFactory.For<IUserGrain>(member).OnMessageAsync(ViewFor(member, message)).Ignore();
         }
 
         return new SendResult(SendStatus.Sent, 0, now);
@@ -203,7 +203,7 @@ public sealed partial class ConversationGrain(
             return;
         }
 
-        var added = await Task.WhenAll(Members().Select(m => GrainFactory.GetGrain<IUserGrain>(m).AddConversationAsync(ConversationId, readDiffusion: false)));
+        var added = await Task.WhenAll(Members().Select(m => GrainFactory.For<IUserGrain>(m).AddConversationAsync(ConversationId, readDiffusion: false)));
         if (added.Contains(false))
         {
             throw new StorageUnavailableException("a member's conversation entry could not be saved");

@@ -46,14 +46,14 @@ public sealed partial class CustomerServiceQueueGrain(
         var changed = false;
         foreach (var agent in S.Agents.Values.Where(a => a.Available))
         {
-            var online = await GrainFactory.GetGrain<IUserGrain>(agent.AgentId).WatchPresenceForShopAsync(ShopId, true);
+            var online = await GrainFactory.For<IUserGrain>(agent.AgentId).WatchPresenceForShopAsync(ShopId, true);
             changed |= online != agent.PresenceOnline;
             agent.PresenceOnline = online;
         }
 
         if (S.WatchedRobotId is { } robot)
         {
-            var online = await GrainFactory.GetGrain<IUserGrain>(robot).WatchPresenceForShopAsync(ShopId, true);
+            var online = await GrainFactory.For<IUserGrain>(robot).WatchPresenceForShopAsync(ShopId, true);
             changed |= online != S.RobotOnline;
             S.RobotOnline = online;
         }
@@ -79,10 +79,10 @@ public sealed partial class CustomerServiceQueueGrain(
         var agent = AgentRecordOf(agentId);
         var wasOnline = agent.Online;
         agent.Available = available;
-        agent.PresenceOnline = await GrainFactory.GetGrain<IUserGrain>(agentId).WatchPresenceForShopAsync(ShopId, available);
+        agent.PresenceOnline = await GrainFactory.For<IUserGrain>(agentId).WatchPresenceForShopAsync(ShopId, available);
         if (available)
         {
-            agent.DisplayName = (await GrainFactory.GetGrain<IUserGrain>(agentId).GetProfileAsync())?.DisplayName;
+            agent.DisplayName = (await GrainFactory.For<IUserGrain>(agentId).GetProfileAsync())?.DisplayName;
         }
 
         if (agent.Online && !wasOnline)
@@ -432,17 +432,17 @@ public sealed partial class CustomerServiceQueueGrain(
 
         if (S.WatchedRobotId is { } previous && !S.Agents.ContainsKey(previous))
         {
-            await GrainFactory.GetGrain<IUserGrain>(previous).WatchPresenceForShopAsync(ShopId, false);
+            await GrainFactory.For<IUserGrain>(previous).WatchPresenceForShopAsync(ShopId, false);
         }
 
         S.WatchedRobotId = wanted;
-        S.RobotOnline = wanted is not null && await GrainFactory.GetGrain<IUserGrain>(wanted).WatchPresenceForShopAsync(ShopId, true);
+        S.RobotOnline = wanted is not null && await GrainFactory.For<IUserGrain>(wanted).WatchPresenceForShopAsync(ShopId, true);
         await SaveAsync();
     }
 
     private async Task<bool> IsRobotAsync(string robotId) =>
         GrainKeys.IsValidUserId(robotId)
-        && await GrainFactory.GetGrain<IAccountGrain>(robotId).GetCredentialsAsync() is { Disabled: false } credentials
+        && await GrainFactory.For<IAccountGrain>(robotId).GetCredentialsAsync() is { Disabled: false } credentials
         && credentials.Roles.Contains(AccountRole.Robot);
 
     /// <summary>The least-loaded online agent with room; among equals, the one idle longest.</summary>
@@ -666,7 +666,7 @@ public sealed partial class CustomerServiceQueueGrain(
 
     private async Task LoadAgentsAsync()
     {
-        var agents = await GrainFactory.GetGrain<IAccountGrain>(ShopId).GetAgentsAsync();
+        var agents = await GrainFactory.For<IAccountGrain>(ShopId).GetAgentsAsync();
         await ApplyAgentListAsync(agents);
     }
 
@@ -684,7 +684,7 @@ public sealed partial class CustomerServiceQueueGrain(
         {
             await RequeueAgentSessionsAsync(id);
             S.Agents.Remove(id);
-            await GrainFactory.GetGrain<IUserGrain>(id).WatchPresenceForShopAsync(ShopId, false);
+            await GrainFactory.For<IUserGrain>(id).WatchPresenceForShopAsync(ShopId, false);
         }
 
         foreach (var id in added)
@@ -710,7 +710,7 @@ public sealed partial class CustomerServiceQueueGrain(
     private SessionView View(SessionRecord s) => new(s.SessionId, s.UserId, GrainKeys.CustomerService(ShopId, s.UserId), s.AgentId,
         s.OpenedAt, s.AgentId is null ? S.Waiting.IndexOf(s.UserId) + 1 : 0, s.AwaitingSince, s.FirstSeq, s.RobotId);
 
-    private IConversationGrain Conversation(string userId) => GrainFactory.GetGrain<IConversationGrain>(GrainKeys.CustomerService(ShopId, userId));
+    private IConversationGrain Conversation(string userId) => GrainFactory.For<IConversationGrain>(GrainKeys.CustomerService(ShopId, userId));
 
     private Task SaveAsync() => state.WriteStateAsync();
 

@@ -145,7 +145,7 @@ public sealed partial class UserGrain(
         }
 
         await PushAsync(new ConversationUpdatedEvent(entry));
-        GrainFactory.GetGrain<IConversationGrain>(conversationId).OnReadAsync(UserId, readSeq).Ignore();
+        GrainFactory.For<IConversationGrain>(conversationId).OnReadAsync(UserId, readSeq).Ignore();
         return entry;
     }
 
@@ -336,7 +336,7 @@ public sealed partial class UserGrain(
     {
         foreach (var roomId in _rooms)
         {
-            GrainFactory.GetGrain<Rooms.IRoomGrain>(roomId).OnMemberOfflineAsync(UserId).Ignore();
+            GrainFactory.For<Rooms.IRoomGrain>(roomId).OnMemberOfflineAsync(UserId).Ignore();
         }
 
         _rooms.Clear();
@@ -347,7 +347,7 @@ public sealed partial class UserGrain(
     {
         foreach (var shopId in state.State.PresenceWatchingShops)
         {
-            GrainFactory.GetGrain<CustomerService.ICustomerServiceQueueGrain>(shopId).OnAgentPresenceAsync(UserId, online).Ignore();
+            GrainFactory.For<CustomerService.ICustomerServiceQueueGrain>(shopId).OnAgentPresenceAsync(UserId, online).Ignore();
         }
     }
 
@@ -363,12 +363,12 @@ public sealed partial class UserGrain(
 
         var presence = Presence() with { Devices = [] };
         var peers = new HashSet<string>(StringComparer.Ordinal);
-        var contacts = await GrainFactory.GetGrain<Contacts.IContactsGrain>(UserId).GetChangesAsync(0);
+        var contacts = await GrainFactory.For<Contacts.IContactsGrain>(UserId).GetChangesAsync(0);
         peers.UnionWith(contacts.Changed.Where(c => c.State == Contacts.ContactState.Friend).Select(c => c.UserId));
         // The groups are asked together: one round trip however many groups the user is in.
         var groups = await Task.WhenAll(_index.Values
             .Where(r => !r.Entry.Removed && GrainKeys.TryParseConversation(r.Entry.ConversationId, out var a) && a.Kind == ConversationKind.Group)
-            .Select(r => GrainFactory.GetGrain<IConversationGrain>(r.Entry.ConversationId).GetMembersAsync(UserId)));
+            .Select(r => GrainFactory.For<IConversationGrain>(r.Entry.ConversationId).GetMembersAsync(UserId)));
         foreach (var (status, members) in groups)
         {
             if (status == AccessStatus.Ok && members.Count <= options.Value.PresenceGroupPeersMax)
@@ -380,7 +380,7 @@ public sealed partial class UserGrain(
         peers.Remove(UserId);
         foreach (var peer in peers)
         {
-            GrainFactory.GetGrain<IUserGrain>(peer).OnPresenceAsync(presence).Ignore();
+            GrainFactory.For<IUserGrain>(peer).OnPresenceAsync(presence).Ignore();
         }
     }
 
@@ -418,7 +418,7 @@ public sealed partial class UserGrain(
 
         if (readDiffusion && _announcedRoutes.Length > 0)
         {
-            GrainFactory.GetGrain<IConversationGrain>(conversationId).SetMemberRoutesAsync(UserId, _announcedRoutes).Ignore();
+            GrainFactory.For<IConversationGrain>(conversationId).SetMemberRoutesAsync(UserId, _announcedRoutes).Ignore();
         }
 
         await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
@@ -538,6 +538,14 @@ public sealed partial class UserGrain(
             await PushAsync(new ConversationUpdatedEvent(entry));
         }
 
+        // The device that sent it has it already (the ack carries seq and time): only the user's other devices are told.
+        // In one-device chat that is every sender's copy, half of all pushes of a p2p message.
+        if (message.SenderId == UserId && message.SenderDeviceId is { } sendingDevice)
+        {
+            await PushToOtherDevicesAsync(new MessageEvent(message), sendingDevice);
+            return;
+        }
+
         await PushAsync(new MessageEvent(message));
     }
 
@@ -642,7 +650,7 @@ public sealed partial class UserGrain(
 
     private async Task ReconcileAsync(string conversationId)
     {
-        var (status, last, lastSeq) = await GrainFactory.GetGrain<IConversationGrain>(conversationId).GetHeadAsync(UserId);
+        var (status, last, lastSeq) = await GrainFactory.For<IConversationGrain>(conversationId).GetHeadAsync(UserId);
         var entry = _index[conversationId].Entry;
         if (status == AccessStatus.NoAccess)
         {
@@ -674,7 +682,7 @@ public sealed partial class UserGrain(
         _announcedRoutes = routes;
         foreach (var row in _index.Values.Where(r => r.ReadDiffusion && !r.Entry.Removed))
         {
-            GrainFactory.GetGrain<IConversationGrain>(row.Entry.ConversationId).SetMemberRoutesAsync(UserId, routes).Ignore();
+            GrainFactory.For<IConversationGrain>(row.Entry.ConversationId).SetMemberRoutesAsync(UserId, routes).Ignore();
         }
     }
 
@@ -723,6 +731,18 @@ public sealed partial class UserGrain(
 
     private Task PushAsync(UserEvent userEvent) =>
         _devices.Count == 0 ? Task.CompletedTask : publisher.PublishAsync(new UserEventBatch(UserId, [userEvent]), _pushRoutes.Values);
+
+    private Task PushToOtherDevicesAsync(UserEvent userEvent, string exceptDeviceId)
+    {
+        if (_devices.Count == 0 || (_devices.Count == 1 && _devices.ContainsKey(exceptDeviceId)))
+        {
+            return Task.CompletedTask;
+        }
+
+        // The edges still skip the device itself when another device of the user shares its route.
+        var routes = _pushRoutes.Where(r => r.Key != exceptDeviceId).Select(r => r.Value);
+        return publisher.PublishAsync(new UserEventBatch(UserId, [userEvent]), routes);
+    }
 
     [LoggerMessage(1, LogLevel.Warning, "User {UserId}: conversation index not saved: {Reason}")]
     private static partial void LogIndexNotSaved(ILogger logger, string userId, string reason);

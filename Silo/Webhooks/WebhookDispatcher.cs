@@ -61,7 +61,7 @@ public sealed partial class WebhookDispatcher(
         WebhookRegistration[] webhooks;
         try
         {
-            webhooks = await grains.GetGrain<IWebhookRegistryGrain>(IWebhookRegistryGrain.DefaultKey).ListAsync();
+            webhooks = await grains.For<IWebhookRegistryGrain>(IWebhookRegistryGrain.DefaultKey).ListAsync();
         }
         catch (Exception ex) when (ex is OrleansException or TimeoutException)
         {
