@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Local PostgreSQL for development and tests, on loopback only.
 #   deploy/local/postgres.sh start|stop|status
-# Environment: IM_PG_PORT (default 55432), IM_PG_DATA (default .data/pg), IM_PG_DATABASES (default orleans_im).
+# Environment: IM_PG_PORT (default 55432), IM_PG_DATA (default .data/pg), IM_PG_DATABASES (default orleans_im),
+# IM_PG_SHARED_BUFFERS (default 1GB), IM_PG_MAX_WAL_SIZE (default 4GB).
 # initdb and pg_ctl refuse to run as root, so the cluster belongs to the `postgres` user. When that user cannot
 # reach the checkout (a parent directory without the execute bit for it), the data lives under /var/tmp instead,
 # in a folder named after the checkout, and a note says so.
@@ -11,6 +12,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PORT="${IM_PG_PORT:-55432}"
 DATA="${IM_PG_DATA:-$IM_DATA/pg}"
 DATABASES="${IM_PG_DATABASES:-orleans_im}"
+# The message log's two unique indexes take an insert on a random leaf page per message (keys lead with the
+# conversation): with PostgreSQL's 128 MB default those pages were read back from the OS cache and, after each
+# checkpoint, written whole into the WAL again. See docs/OPERATIONS.md ("PostgreSQL settings").
+SHARED_BUFFERS="${IM_PG_SHARED_BUFFERS:-1GB}"
+MAX_WAL_SIZE="${IM_PG_MAX_WAL_SIZE:-4GB}"
 
 find_bin() {
   local dir
@@ -61,7 +67,9 @@ start() {
     log "already running on 127.0.0.1:$PORT ($DATA)"
   else
     as_postgres "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -t 60 start \
-      -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c max_connections=300 -c fsync=on" >/dev/null \
+      -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c max_connections=300 -c fsync=on \
+         -c shared_buffers=$SHARED_BUFFERS -c max_wal_size=$MAX_WAL_SIZE -c checkpoint_timeout=15min \
+         -c checkpoint_completion_target=0.9" >/dev/null \
       || { tail -n 20 "$DATA/server.log" >&2; die "PostgreSQL did not start"; }
     log "started on 127.0.0.1:$PORT ($DATA)"
   fi
