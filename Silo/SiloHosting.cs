@@ -54,14 +54,17 @@ public static class SiloHosting
     public static NpgsqlDataSource CreateDataSource(string connectionString)
     {
         var settings = new NpgsqlConnectionStringBuilder(connectionString);
-        // NpgsqlConnectionStringBuilder.ContainsKey is true for every keyword it knows, set or not: ask what was written.
+        // NpgsqlConnectionStringBuilder.ContainsKey is true for every keyword it knows, set or not: ask what was written,
+        // in either of the spellings Npgsql accepts.
         var written = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
-        if (!written.ContainsKey("No Reset On Close") && !written.ContainsKey("NoResetOnClose"))
+        bool Says(string keyword) => written.ContainsKey(keyword) || written.ContainsKey(keyword.Replace(" ", "", StringComparison.Ordinal));
+
+        if (!Says("No Reset On Close"))
         {
             settings.NoResetOnClose = true;
         }
 
-        if (!written.ContainsKey("Max Auto Prepare") && !written.ContainsKey("MaxAutoPrepare"))
+        if (!Says("Max Auto Prepare"))
         {
             settings.MaxAutoPrepare = DefaultMaxAutoPrepare;
         }

@@ -540,13 +540,7 @@ public sealed partial class UserGrain(
 
         // The device that sent it has it already (the ack carries seq and time): only the user's other devices are told.
         // In one-device chat that is every sender's copy, half of all pushes of a p2p message.
-        if (message.SenderId == UserId && message.SenderDeviceId is { } sendingDevice)
-        {
-            await PushToOtherDevicesAsync(new MessageEvent(message), sendingDevice);
-            return;
-        }
-
-        await PushAsync(new MessageEvent(message));
+        await PushAsync(new MessageEvent(message), exceptDeviceId: message.SenderId == UserId ? message.SenderDeviceId : null);
     }
 
     public async Task OnMessageChangedAsync(ChatMessage message, string actorId)
@@ -729,18 +723,17 @@ public sealed partial class UserGrain(
         }
     }
 
-    private Task PushAsync(UserEvent userEvent) =>
-        _devices.Count == 0 ? Task.CompletedTask : publisher.PublishAsync(new UserEventBatch(UserId, [userEvent]), _pushRoutes.Values);
-
-    private Task PushToOtherDevicesAsync(UserEvent userEvent, string exceptDeviceId)
+    /// <summary>Pushes to the user's devices, all of them or all but <paramref name="exceptDeviceId"/>.</summary>
+    private Task PushAsync(UserEvent userEvent, string? exceptDeviceId = null)
     {
-        if (_devices.Count == 0 || (_devices.Count == 1 && _devices.ContainsKey(exceptDeviceId)))
+        if (_devices.Count == 0 || (exceptDeviceId is not null && _devices.Count == 1 && _devices.ContainsKey(exceptDeviceId)))
         {
             return Task.CompletedTask;
         }
 
-        // The edges still skip the device itself when another device of the user shares its route.
-        var routes = _pushRoutes.Where(r => r.Key != exceptDeviceId).Select(r => r.Value);
+        // An excepted device's route still carries the batch when another device of the user shares it: the edge skips
+        // a device's own message there.
+        var routes = exceptDeviceId is null ? _pushRoutes.Values : _pushRoutes.Where(r => r.Key != exceptDeviceId).Select(r => r.Value);
         return publisher.PublishAsync(new UserEventBatch(UserId, [userEvent]), routes);
     }
 
