@@ -16,6 +16,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Health;
 using Orleans.Im.EdgeHost.Hubs;
 using Orleans.Im.EdgeHost.Logging;
+using Orleans.Im.EdgeHost.Memory;
 using Orleans.Im.EdgeHost.Metrics;
 using Orleans.Im.EdgeHost.Rooms;
 using Orleans.Im.Metrics;
@@ -105,6 +106,7 @@ public static class EdgeHosting
         // After the cluster client: hosted services start in order, so the revocation listener starts once connected.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedSessions>());
         builder.Services.AddHostedService<EdgeReporter>();
+        builder.Services.AddHostedService<LoginStormCompaction>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<EdgeDrain>());
         return builder;
     }

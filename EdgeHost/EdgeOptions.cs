@@ -111,4 +111,17 @@ public sealed class EdgeOptions
 
     /// <summary>After the window, how long a draining edge waits for its clients to leave before it closes the rest.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// Logins since the last compaction that make a login storm, whose garbage is collected and given back to the
+    /// operating system once logins have been quiet for <see cref="CompactWhenQuietFor"/>; 0 turns it off
+    /// (<see cref="Memory.LoginStormCompaction"/>).
+    /// </summary>
+    public int CompactAfterLogins { get; set; } = 5_000;
+
+    /// <summary>How long logins must stay below a hundred a second before a storm counts as over.</summary>
+    public TimeSpan CompactWhenQuietFor { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The least time between two compactions after login storms.</summary>
+    public TimeSpan CompactMinInterval { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -36,12 +36,16 @@ public sealed class SessionHub(
     private readonly ConcurrentDictionary<OpenSession, IPushTarget> _open = new();
     private readonly SemaphoreSlim _logins = new(Math.Max(1, options.Value.MaxConcurrentLogins));
     private int _loginsWaiting;
+    private long _sessionsOpened;
 
     /// <summary>Logins registering with the cluster now (at most <see cref="EdgeOptions.MaxConcurrentLogins"/>).</summary>
     public int LoginsInFlight => Math.Max(1, options.Value.MaxConcurrentLogins) - _logins.CurrentCount;
 
     /// <summary>Logins waiting for a place among <see cref="LoginsInFlight"/>: above zero, a login storm.</summary>
     public int LoginsWaiting => Volatile.Read(ref _loginsWaiting);
+
+    /// <summary>Sessions opened on this edge host since it started (logins that succeeded, every transport).</summary>
+    public long SessionsOpened => Interlocked.Read(ref _sessionsOpened);
 
     /// <summary>Sessions open on this edge host.</summary>
     public int OpenSessions => _open.Count;
@@ -125,6 +129,7 @@ public sealed class SessionHub(
 
         var open = new OpenSession(new ClientSession(client, rateLimiter, sends, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device);
         _open[open] = target;
+        Interlocked.Increment(ref _sessionsOpened);
         return open;
     }
 

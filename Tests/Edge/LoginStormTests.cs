@@ -56,6 +56,56 @@ public sealed class LoginStormTests
         Assert.Equal(0, await GaugeAsync(edge, "im_edge_logins_in_flight"));
     }
 
+    [Fact]
+    public async Task After_a_storm_of_logins_and_a_quiet_spell_the_edge_collects_once_and_its_connections_carry_on()
+    {
+        await using var cluster = new SiloCluster("storm-compaction");
+        await cluster.StartSiloAsync();
+        var edge = await cluster.StartEdgeAsync(new Dictionary<string, string>
+        {
+            ["IM__Edge__CompactAfterLogins"] = "3",
+            ["IM__Edge__CompactWhenQuietFor"] = "00:00:01",
+            ["IM__Edge__CompactMinInterval"] = "00:10:00",
+        });
+        var tokens = new AccessTokens(Options.Create(new AuthOptions { SigningKey = cluster.SigningKey }), TimeProvider.System);
+        var storm = new List<RawConnection>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var connection = await RawConnection.OpenAsync(edge.Endpoints.TcpPort);
+                storm.Add(connection);
+                await connection.LoginAsync(tokens.Issue(Ids.User($"storm{i}"), $"s-storm{i}"));
+            }
+
+            const string Compacted = "login storm (3 logins) is over";
+            var output = await Eventually.ReturnsAsync(() => Task.FromResult(edge.Process.Output), o => o.Contains(Compacted, StringComparison.Ordinal), Patience);
+            Assert.Contains(Compacted, output, StringComparison.Ordinal);
+            foreach (var connection in storm)
+            {
+                await connection.PingAsync();
+            }
+
+            // Another storm within the minimum interval: logged in, but not collected again.
+            for (var i = 3; i < 6; i++)
+            {
+                var connection = await RawConnection.OpenAsync(edge.Endpoints.TcpPort);
+                storm.Add(connection);
+                await connection.LoginAsync(tokens.Issue(Ids.User($"storm{i}"), $"s-storm{i}"));
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.Single(edge.Process.Output.Split('\n'), line => line.Contains("login storm (", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var connection in storm)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
     private static V1.LoginRequest Login(AccessTokens tokens, string name) =>
         new() { Token = tokens.Issue(Ids.User(name), "s-" + name), DeviceId = "raw", Platform = "test", ProtocolVersion = 1 };
 
