@@ -15,6 +15,7 @@ ensure_installed() {
 }
 
 start() {
+  local i
   ensure_installed
   mkdir -p "$DATA"
   if pid_alive "$PIDFILE"; then
@@ -25,8 +26,16 @@ start() {
     log "started on 127.0.0.1:$PORT ($DATA)"
   fi
   wait_for_port "$PORT" 30 || die "Redis is not accepting connections on $PORT"
+  # An open port is not a ready Redis: while it loads its append-only file (the firehose's streams make it hundreds of
+  # MB after load runs) every command answers LOADING, and a silo that starts then fails its membership table and exits.
+  local ready
+  for ((i = 0; i < 1200; i++)); do
+    ready="$(redis-cli -h 127.0.0.1 -p "$PORT" ping 2>/dev/null || true)"
+    [ "$ready" = "PONG" ] && break
+    sleep 0.1
+  done
+  [ "$ready" = "PONG" ] || die "Redis on $PORT did not finish loading its data within 120 s (last answer: ${ready:-none})"
   # The pid file is written just after the port opens; wait for it so that stop can find the process.
-  local i
   for ((i = 0; i < 50; i++)); do pid_alive "$PIDFILE" && return 0; sleep 0.1; done
   die "Redis started but wrote no pid file"
 }
