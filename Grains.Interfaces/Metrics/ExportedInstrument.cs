@@ -10,8 +10,11 @@ public sealed class ExportedInstrument
     /// <summary>Prometheus' default buckets (seconds), for a histogram that gives no advice of its own.</summary>
     public static readonly double[] DefaultBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-    // Label sets of one tag are the common case (transport, store): their rendered text is cached, not rebuilt per measurement.
+    // Label sets of one or two tags are the common case (transport; transport and status, once per message on the edge):
+    // their rendered text is cached, not sorted and rebuilt per measurement. Both caches hold no more entries than the
+    // series themselves (one per label set), plus the other order of a two-tag set.
     private readonly ConcurrentDictionary<(string Key, string? Value), string> _singleTagLabels = new();
+    private readonly ConcurrentDictionary<(string Key1, string? Value1, string Key2, string? Value2), string> _twoTagLabels = new();
     private readonly ConcurrentDictionary<string, MetricSeries> _series = new(StringComparer.Ordinal);
 
     /// <param name="instrument">The instrument.</param>
@@ -91,10 +94,26 @@ public sealed class ExportedInstrument
             return _singleTagLabels.GetOrAdd((tag.Key, tag.Value?.ToString()), static t => Label(new StringBuilder(), t.Key, t.Value).ToString());
         }
 
-        var sorted = tags.ToArray();
-        Array.Sort(sorted, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        if (tags.Length == 2)
+        {
+            var (first, second) = (tags[0], tags[1]);
+            return _twoTagLabels.GetOrAdd(
+                (first.Key, first.Value?.ToString(), second.Key, second.Value?.ToString()),
+                static t => Labels([new(t.Key1, t.Value1), new(t.Key2, t.Value2)]));
+        }
+
+        return Labels(tags.ToArray());
+    }
+
+    /// <summary>
+    /// The label text of a set of tags (an array of the caller's, sorted here): sorted by name, so that the order the
+    /// tags came in does not matter.
+    /// </summary>
+    private static string Labels(KeyValuePair<string, object?>[] tags)
+    {
+        Array.Sort(tags, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         var text = new StringBuilder();
-        foreach (var tag in sorted)
+        foreach (var tag in tags)
         {
             if (text.Length > 0)
             {

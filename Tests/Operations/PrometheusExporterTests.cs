@@ -23,13 +23,18 @@ public sealed class PrometheusExporterTests
         frames.Add(3, new KeyValuePair<string, object?>("transport", "tcp"));
         frames.Add(1, new KeyValuePair<string, object?>("transport", "websockets"));
         frames.Add(4, new("transport", "tcp"), new("status", "sent"));
+        frames.Add(6, new("status", "sent"), new("transport", "tcp"));
+        frames.Add(7, new("transport", "tcp"), new("status", "refused"));
+        frames.Add(8, new("transport", "tcp"), new("status", "sent"), new("reason", "x"));
 
         var scrape = PrometheusScrape.Parse(exporter.Scrape());
         Assert.Equal("counter", scrape.Types["im_test_frames_total"]);
         Assert.Equal(5, scrape.Value("im_test_frames_total{transport=\"tcp\"}"));
         Assert.Equal(1, scrape.Value("im_test_frames_total{transport=\"websockets\"}"));
         // Labels are sorted by name, whatever order the tags came in.
-        Assert.Equal(4, scrape.Value("im_test_frames_total{status=\"sent\",transport=\"tcp\"}"));
+        Assert.Equal(10, scrape.Value("im_test_frames_total{status=\"sent\",transport=\"tcp\"}"));
+        Assert.Equal(7, scrape.Value("im_test_frames_total{status=\"refused\",transport=\"tcp\"}"));
+        Assert.Equal(8, scrape.Value("im_test_frames_total{reason=\"x\",status=\"sent\",transport=\"tcp\"}"));
     }
 
     [Fact]
