@@ -61,6 +61,11 @@ public static class EdgeHosting
         builder.Services.AddSingleton<PrometheusExporter>();
         builder.Services.AddSingleton<ProcessMetrics>();
         builder.Services.AddSingleton<EdgeMetrics>();
+        if (edgeOptions.RetainSocketBuffers)
+        {
+            // Registered after Kestrel's: the last registration is the one its transports are given.
+            builder.Services.AddSingleton<IMemoryPoolFactory<byte>, RetainingBlockPoolFactory>();
+        }
 
         // SIGTERM drains before the host stops; the host allows the drain its time (window, wait, and some slack).
         builder.Services.AddSingleton<IHostLifetime, DrainingLifetime>();

@@ -124,4 +124,10 @@ public sealed class EdgeOptions
 
     /// <summary>The least time between two compactions after login storms.</summary>
     public TimeSpan CompactMinInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Keep Kestrel's socket buffer blocks for reuse instead of evicting idle ones (.NET 10's default), whose garbage an
+    /// edge of idle connections never collects (<see cref="Memory.RetainingBlockPool"/>). False: Kestrel's own pool.
+    /// </summary>
+    public bool RetainSocketBuffers { get; set; } = true;
 }

@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Connections;
 using Orleans.Im.EdgeHost.Drain;
+using Orleans.Im.EdgeHost.Memory;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
 using Orleans.Im.Metrics;
@@ -43,7 +45,7 @@ public sealed class EdgeMetrics
     private readonly Counter<long> _slowConsumers;
     private readonly Histogram<double> _sendAck;
 
-    public EdgeMetrics(IMeterFactory meters, SessionHub sessions, UserPushRoutes subscriptions, EdgeDrain drain)
+    public EdgeMetrics(IMeterFactory meters, SessionHub sessions, UserPushRoutes subscriptions, EdgeDrain drain, IMemoryPoolFactory<byte> socketBuffers)
     {
         ArgumentNullException.ThrowIfNull(meters);
         var meter = meters.Create(ImMeters.Edge);
@@ -66,6 +68,13 @@ public sealed class EdgeMetrics
         meter.CreateObservableGauge("im_edge_push_queue_length", () => QueueLengths(sessions).Sum, description: "Pushes and replies waiting in all outbound queues.");
         meter.CreateObservableGauge("im_edge_push_queue_longest", () => QueueLengths(sessions).Max, description: "The longest outbound queue of one connection.");
         meter.CreateObservableGauge("im_edge_draining", () => drain.IsDraining ? 1 : 0, description: "1 while this edge host drains (not ready, redirecting its clients).");
+        if (socketBuffers is RetainingBlockPoolFactory retained)
+        {
+            meter.CreateObservableGauge("im_edge_socket_buffer_bytes", () => retained.AllocatedBlocks * RetainingBlockPool.BlockSize,
+                description: "Kestrel's pinned socket buffers, in use or kept for reuse.");
+            meter.CreateObservableGauge("im_edge_socket_buffer_free_bytes", () => retained.FreeBlocks * RetainingBlockPool.BlockSize,
+                description: "Kestrel's pinned socket buffers kept for reuse, not in use now.");
+        }
     }
 
     /// <summary>A connection was accepted.</summary>
