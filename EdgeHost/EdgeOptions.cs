@@ -127,7 +127,9 @@ public sealed class EdgeOptions
 
     /// <summary>
     /// Keep Kestrel's socket buffer blocks for reuse instead of evicting idle ones (.NET 10's default), whose garbage an
-    /// edge of idle connections never collects (<see cref="Memory.RetainingBlockPool"/>). False: Kestrel's own pool.
+    /// edge of idle connections collects only at its next full collection (<see cref="Memory.RetainingBlockPool"/>).
+    /// Off by default: it slowed an idle edge's memory growth, but p2p latency at 5,000 msg/s looked worse with it in
+    /// an A/B that noise could not settle (docs/BENCHMARKS.md, seventh session).
     /// </summary>
-    public bool RetainSocketBuffers { get; set; } = true;
+    public bool RetainSocketBuffers { get; set; }
 }

@@ -1,7 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Orleans.Im.EdgeHost.Memory;
 
@@ -11,7 +9,7 @@ namespace Orleans.Im.EdgeHost.Memory;
 /// is garbage on the pinned object heap, which only a generation-2 collection frees — and an idle edge runs none. Held
 /// 19,000 connections, that heap grew ~1.5 MB a minute (8.6 → 20.6 MB in 8 minutes) and the edge's memory per connection
 /// with it (docs/BENCHMARKS.md, seventh session). Kept blocks cost what the busiest moment needed, which is what an edge
-/// host is sized for anyway.
+/// host is sized for anyway. Used when <see cref="EdgeOptions.RetainSocketBuffers"/> is on (off by default).
 /// </summary>
 public sealed class RetainingBlockPool : MemoryPool<byte>
 {
@@ -61,31 +59,12 @@ public sealed class RetainingBlockPool : MemoryPool<byte>
     }
 
     /// <summary>One pinned block; disposing it (its renter is done) puts it back for the next renter.</summary>
-    private sealed class Block(RetainingBlockPool pool) : MemoryManager<byte>
+    private sealed class Block(RetainingBlockPool pool) : IMemoryOwner<byte>
     {
-        // On the pinned object heap: sockets take its address with no GC handle and the GC never has to work around it.
-        private readonly byte[] _array = GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true);
+        // On the pinned object heap, as Kestrel's own blocks: the GC never moves it nor compacts around it while a socket
+        // operation holds it, and its memory is array-backed, the cheapest kind to slice and span.
+        public Memory<byte> Memory { get; } = GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true);
 
-        public override Span<byte> GetSpan() => _array;
-
-        public override unsafe MemoryHandle Pin(int elementIndex = 0)
-        {
-            ArgumentOutOfRangeException.ThrowIfNegative(elementIndex);
-            ArgumentOutOfRangeException.ThrowIfGreaterThan(elementIndex, _array.Length);
-            return new MemoryHandle(Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_array), elementIndex)));
-        }
-
-        // Pinned for its whole life: nothing to undo.
-        public override void Unpin()
-        {
-        }
-
-        protected override bool TryGetArray(out ArraySegment<byte> segment)
-        {
-            segment = new ArraySegment<byte>(_array);
-            return true;
-        }
-
-        protected override void Dispose(bool disposing) => pool.Return(this);
+        public void Dispose() => pool.Return(this);
     }
 }

@@ -70,9 +70,6 @@ public sealed class MetricsEndpointTests(EdgeFixture fixture, ITestOutputHelper 
         Assert.Equal("gauge", edge.Types["im_edge_push_queue_longest"]);
         Assert.Equal("counter", edge.Types["im_edge_push_dropped_total"]);
         Assert.Equal(0, edge.Value("im_edge_draining"));
-        // Kestrel reads and writes through the edge's own retaining pool (RetainingBlockPool), not its evicting one.
-        Assert.True(edge.Value("im_edge_socket_buffer_bytes") >= 4096);
-        Assert.True(edge.Value("im_edge_socket_buffer_free_bytes") <= edge.Value("im_edge_socket_buffer_bytes"));
         Assert.True(edge.Value("process_open_fds") > 0);
 
         // Group commits on the silo: every message went through one batch of the message log.
