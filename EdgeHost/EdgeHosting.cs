@@ -53,6 +53,7 @@ public static class EdgeHosting
         builder.Services.AddSingleton<ConnectionAdmission>();
         builder.Services.AddSingleton<PasswordHashing>();
         builder.Services.AddSingleton<UserSendRateLimiter>();
+        builder.Services.AddSingleton<ConversationReferences>();
         builder.Services.AddSingleton<ConversationSendCoalescer>();
         builder.Services.AddSingleton<LoginRateLimiter>();
         builder.Services.AddSingleton<RevokedSessions>();

@@ -11,7 +11,7 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// lets its commits carry many. Nothing waits that would not have waited at the grain anyway, and a device's messages
 /// keep their order (they join the queue in the order they arrive).
 /// </summary>
-public sealed class ConversationSendCoalescer(IClusterClient client)
+public sealed class ConversationSendCoalescer(ConversationReferences conversations)
 {
     private readonly Dictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
@@ -53,7 +53,7 @@ public sealed class ConversationSendCoalescer(IClusterClient client)
     {
         try
         {
-            return await client.For<IConversationGrain>(conversationId).SendAsync(request);
+            return await conversations.For(conversationId).SendAsync(request);
         }
         finally
         {
@@ -86,8 +86,8 @@ public sealed class ConversationSendCoalescer(IClusterClient client)
             try
             {
                 var results = batch.Length == 1
-                    ? [await client.For<IConversationGrain>(conversationId).SendAsync(batch[0].Request)]
-                    : await client.For<IConversationGrain>(conversationId).SendManyAsync([.. batch.Select(w => w.Request)]);
+                    ? [await conversations.For(conversationId).SendAsync(batch[0].Request)]
+                    : await conversations.For(conversationId).SendManyAsync([.. batch.Select(w => w.Request)]);
                 for (var i = 0; i < batch.Length; i++)
                 {
                     batch[i].Result.TrySetResult(results[i]);
