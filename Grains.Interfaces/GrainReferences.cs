@@ -32,6 +32,13 @@ public static class GrainReferences
         return grain;
     }
 
+    /// <summary>
+    /// True once references to <typeparamref name="TGrain"/> are built from the cluster's types. Before that (a client
+    /// that has not yet seen the cluster's type map) a reference may carry a provisional type: usable for the call at
+    /// hand, not one to keep.
+    /// </summary>
+    public static bool IsResolved<TGrain>() where TGrain : IGrainWithStringKey => ResolvedTypes<TGrain>.Types is not null;
+
     private sealed record TypePair(GrainType GrainType, GrainInterfaceType InterfaceType);
 
     // One per interface, process-wide: both types follow from the interface and its single implementation, which every

@@ -29,6 +29,12 @@ public sealed class ConversationReferences(IClusterClient client)
         }
 
         var grain = client.For<IConversationGrain>(conversationId);
+        // Made before this client saw the cluster's type map, it may carry a provisional type: used once, not kept.
+        if (!GrainReferences.IsResolved<IConversationGrain>())
+        {
+            return grain;
+        }
+
         if (_references.Count >= Capacity)
         {
             _references.Clear();

@@ -1,3 +1,4 @@
+using Orleans.Im.Conversations;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Tests.Infrastructure;
 
@@ -19,7 +20,7 @@ public sealed class ConversationReferencesTests(ClusterFixture fixture)
 
         Assert.Same(first, references.For(conversation));
         Assert.NotSame(first, references.For(other));
-        Assert.Equal(first, fixture.Client.For<Orleans.Im.Conversations.IConversationGrain>(conversation));
+        Assert.Equal(first, fixture.Client.For<IConversationGrain>(conversation));
         Assert.Equal(2, references.Count);
     }
 

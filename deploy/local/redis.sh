@@ -12,6 +12,8 @@ PIDFILE="$DATA/redis.pid"
 ensure_installed() {
   command -v redis-server >/dev/null 2>&1 || { log "redis-server not found; installing it"; apt_install redis-server; }
   command -v redis-server >/dev/null 2>&1 || die "redis-server is still missing after install"
+  # The readiness check below asks with redis-cli (Debian's redis-tools, which redis-server depends on).
+  command -v redis-cli >/dev/null 2>&1 || apt_install redis-tools
 }
 
 start() {
