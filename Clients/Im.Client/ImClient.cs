@@ -346,13 +346,24 @@ public sealed partial class ImClient : IAsyncDisposable
         var requestId = NextRequestId();
         var answer = new TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[requestId] = answer;
-        _ = answer.Task.ContinueWith(t => CompleteSend(send, t), TaskScheduler.Default);
+        _ = answer.Task.WaitAsync(_options.RequestTimeout).ContinueWith(t => CompleteSend(send, connection, requestId, t), TaskScheduler.Default);
         connection.WriteAsync(Op.Send, requestId, send.Request).ContinueWith(
             t => answer.TrySetException(t.Exception!.InnerException!), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
-    private void CompleteSend(PendingSend send, Task<Frame> answer)
+    private void CompleteSend(PendingSend send, Connection connection, uint requestId, Task<Frame> answer)
     {
+        if (answer.Exception?.InnerException is TimeoutException)
+        {
+            // No ack in time on a connection that looks open: the request or its answer was lost somewhere between here
+            // and the conversation (or the link is dead and the socket does not know yet). Waiting longer could wait
+            // forever, so the connection is treated as dead: the reconnect resends the message with its client message id,
+            // and the server answers with the seq it stored, if it did. A late answer to this request is ignored.
+            _pending.TryRemove(requestId, out _);
+            connection.Abort();
+            return;
+        }
+
         if (!answer.IsCompletedSuccessfully)
         {
             // The connection was lost: the send stays unacked and goes out again after the reconnect.

@@ -36,7 +36,10 @@ public sealed class ImClientOptions
     /// </summary>
     public TimeSpan CatchUpInterval { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>A request without an answer in this time fails (and the connection is considered dead).</summary>
+    /// <summary>
+    /// A request without an answer in this time fails. A send without its ack in this time, or a ping without its pong,
+    /// means the connection is dead: it is closed and reopened, and the send goes out again with its client message id.
+    /// </summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>The first reconnect delay; each next one doubles, up to <see cref="MaxReconnectDelay"/>.</summary>

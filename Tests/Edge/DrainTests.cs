@@ -92,7 +92,17 @@ public sealed class DrainTests
             await lateClient.ConnectAsync();
             Assert.Equal(($"127.0.0.1:{edgeB.Endpoints.TcpPort}", 1), (lateClient.Endpoint, lateClient.RedirectCount));
 
-            await Task.WhenAll(chatting).WaitAsync(Bounded);
+            var allChatted = Task.WhenAll(chatting);
+            if (await Task.WhenAny(allChatted, Task.Delay(Bounded)) != allChatted)
+            {
+                // Say who is stuck and how, rather than only that the bound passed.
+                Assert.Fail("clients still chatting after the bound: " + string.Join("; ", Enumerable.Range(0, Clients)
+                    .Where(i => acks[i].Count < MessagesPerClient)
+                    .Select(i => $"u{i} {clients[i].Status} on {clients[i].Endpoint}: {acks[i].Count} acked, {clients[i].UnackedCount} unacked, " +
+                        $"{clients[i].ConnectionCount} connections, {clients[i].RedirectCount} redirects")));
+            }
+
+            await allChatted;
             Assert.True(await stopping, "edge A did not exit by itself after draining");
 
             // Everybody is on B now, and was moved by the redirect (not by a timeout).

@@ -21,6 +21,9 @@ public sealed class RawConnection : IAsyncDisposable
 
     public Socket Socket => _socket.Client;
 
+    /// <summary>The server's side of an accepted socket, for a test that plays the edge to an SDK client.</summary>
+    public static RawConnection Accepted(TcpClient socket) => new(socket);
+
     public static async Task<RawConnection> OpenAsync(int port, int? receiveBufferBytes = null)
     {
         var socket = new TcpClient();
