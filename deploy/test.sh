@@ -92,5 +92,13 @@ fi
 # Stop the services before the summary, so that the summary is the last line.
 cleanup
 trap - EXIT
+# Name the failed tests last, beside the summary: a CI log is often kept only by its tail, and the runner's report of a
+# failure (with its message) can be hundreds of lines above it.
+for trx in "$RESULTS"/*.trx; do
+  [ -f "$trx" ] || continue
+  awk '/<UnitTestResult / && /outcome="Failed"/ {
+         match($0, /testName="[^"]*"/); print "[test.sh] failed: " substr($0, RSTART + 10, RLENGTH - 11); want = 1 }
+       want && /<Message>/ { sub(/.*<Message>/, ""); sub(/<\/Message>.*/, ""); print "[test.sh]   " substr($0, 1, 400); want = 0 }' "$trx"
+done
 if [ "$skipped" -gt 0 ]; then summary "$passed" "$failed" "$skipped"; else summary "$passed" "$failed"; fi
 [ "$failed" = 0 ] && [ "$status" = 0 ]
