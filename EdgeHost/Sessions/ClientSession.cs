@@ -10,8 +10,10 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// A signed-in device, transport-neutral: TCP and SignalR both call these, so the rules live in one place (and in the
 /// grains). The user id comes from the token, never from the client.
 /// </summary>
-public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rateLimiter, ConversationSendCoalescer sends, string userId, string sessionId, string deviceId, string platform, string connectionId)
+public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rateLimiter, ConversationSendCoalescer sends, ConversationReferences conversations, string userId, string sessionId, string deviceId, string platform, string connectionId)
 {
+    private IUserGrain? _user;
+
     public string UserId { get; } = userId;
 
     /// <summary>The login session the token names.</summary>
@@ -117,7 +119,28 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
 
     private ICustomerServiceQueueGrain Queue(string shopId) => client.For<ICustomerServiceQueueGrain>(shopId);
 
-    private IUserGrain User => client.For<IUserGrain>(UserId);
+    /// <summary>
+    /// The user's grain, kept once made from the cluster's types: most of a session's requests go to it (sync, mark read,
+    /// presence), and Orleans builds a new proxy for every reference it hands out.
+    /// </summary>
+    private IUserGrain User
+    {
+        get
+        {
+            if (_user is { } kept)
+            {
+                return kept;
+            }
 
-    private IConversationGrain Conversation(string conversationId) => client.For<IConversationGrain>(conversationId);
+            var user = client.For<IUserGrain>(UserId);
+            if (GrainReferences.IsResolved<IUserGrain>())
+            {
+                _user = user;
+            }
+
+            return user;
+        }
+    }
+
+    private IConversationGrain Conversation(string conversationId) => conversations.For(conversationId);
 }

@@ -23,6 +23,7 @@ public sealed class SessionHub(
     RoomFanout rooms,
     UserSendRateLimiter rateLimiter,
     ConversationSendCoalescer sends,
+    ConversationReferences conversations,
     IOptions<EdgeOptions> options,
     IOptions<AuthOptions> authOptions,
     TimeProvider time) : IDisposable
@@ -127,7 +128,7 @@ public sealed class SessionHub(
             throw;
         }
 
-        var open = new OpenSession(new ClientSession(client, rateLimiter, sends, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device);
+        var open = new OpenSession(new ClientSession(client, rateLimiter, sends, conversations, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device);
         _open[open] = target;
         Interlocked.Increment(ref _sessionsOpened);
         return open;
