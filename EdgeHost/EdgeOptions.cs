@@ -128,8 +128,8 @@ public sealed class EdgeOptions
     /// <summary>
     /// Keep Kestrel's socket buffer blocks for reuse instead of evicting idle ones (.NET 10's default), whose garbage an
     /// edge of idle connections collects only at its next full collection (<see cref="Memory.RetainingBlockPool"/>).
-    /// Off by default: it slowed an idle edge's memory growth, but p2p latency at 5,000 msg/s looked worse with it in
-    /// an A/B that noise could not settle (docs/BENCHMARKS.md, seventh session).
+    /// On by default: it slows an idle edge's memory growth 3-5x, and p2p latency below the machine's knee is the same with
+    /// it as without (docs/BENCHMARKS.md, seventh and eighth sessions). Off gives Kestrel's own pool back.
     /// </summary>
-    public bool RetainSocketBuffers { get; set; }
+    public bool RetainSocketBuffers { get; set; } = true;
 }

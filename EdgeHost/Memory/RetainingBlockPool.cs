@@ -9,7 +9,7 @@ namespace Orleans.Im.EdgeHost.Memory;
 /// is garbage on the pinned object heap, which only a generation-2 collection frees — and an idle edge runs none. Held
 /// 19,000 connections, that heap grew ~1.5 MB a minute (8.6 → 20.6 MB in 8 minutes) and the edge's memory per connection
 /// with it (docs/BENCHMARKS.md, seventh session). Kept blocks cost what the busiest moment needed, which is what an edge
-/// host is sized for anyway. Used when <see cref="EdgeOptions.RetainSocketBuffers"/> is on (off by default).
+/// host is sized for anyway. Used when <see cref="EdgeOptions.RetainSocketBuffers"/> is on (on by default).
 /// </summary>
 public sealed class RetainingBlockPool : MemoryPool<byte>
 {

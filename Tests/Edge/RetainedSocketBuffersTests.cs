@@ -5,8 +5,9 @@ using Orleans.Im.Tests.Infrastructure;
 namespace Orleans.Im.Tests.Edge;
 
 /// <summary>
-/// <c>IM:Edge:RetainSocketBuffers</c> on a cluster of its own: Kestrel's connections read and write through the edge's
-/// retaining pool (its gauges count the blocks), and every block comes back to it when the connections close.
+/// <c>IM:Edge:RetainSocketBuffers</c> (on by default) on a cluster of its own: Kestrel's connections read and write through
+/// the edge's retaining pool (its gauges count the blocks), every block comes back to it when the connections close, and
+/// turned off, Kestrel's own pool is back.
 /// </summary>
 [Trait("Category", "Edge")]
 public sealed class RetainedSocketBuffersTests
@@ -18,7 +19,7 @@ public sealed class RetainedSocketBuffersTests
     {
         await using var cluster = new SiloCluster("retained-buffers");
         await cluster.StartSiloAsync();
-        var edge = await cluster.StartEdgeAsync(new Dictionary<string, string> { ["IM__Edge__RetainSocketBuffers"] = "true" });
+        var edge = await cluster.StartEdgeAsync();
         var tokens = new AccessTokens(Options.Create(new AuthOptions { SigningKey = cluster.SigningKey }), TimeProvider.System);
 
         var connections = new List<RawConnection>();
@@ -50,5 +51,12 @@ public sealed class RetainedSocketBuffersTests
             s => s.Value("im_edge_socket_buffer_bytes") - s.Value("im_edge_socket_buffer_free_bytes") <= 2 * 4096,
             Patience);
         Assert.True(after.Value("im_edge_socket_buffer_bytes") - after.Value("im_edge_socket_buffer_free_bytes") <= 2 * 4096);
+
+        var kestrelsPool = await cluster.StartEdgeAsync(new Dictionary<string, string> { ["IM__Edge__RetainSocketBuffers"] = "false" });
+        await using var served = await RawConnection.OpenAsync(kestrelsPool.Endpoints.TcpPort);
+        await served.PingAsync();
+        var withoutPool = await PrometheusScrape.ReadAsync(kestrelsPool.Endpoints.HttpPort);
+        Assert.DoesNotContain(withoutPool.Samples.Keys, k => k.StartsWith("im_edge_socket_buffer", StringComparison.Ordinal));
+        Assert.Contains(withoutPool.Samples.Keys, k => k.StartsWith("im_edge_connections", StringComparison.Ordinal));
     }
 }

@@ -32,7 +32,7 @@ public sealed class SdkAckTimeoutTests
                 Platform = "test",
                 HeartbeatInterval = TimeSpan.FromMilliseconds(200),
                 CatchUpInterval = TimeSpan.Zero,
-                RequestTimeout = TimeSpan.FromSeconds(2),
+                RequestTimeout = TimeSpan.FromSeconds(3),
                 ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
                 MaxReconnectDelay = TimeSpan.FromMilliseconds(200),
             });
