@@ -51,6 +51,9 @@ public sealed class DrainTests
             RequestTimeout = TimeSpan.FromSeconds(10),
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(100),
             MaxReconnectDelay = TimeSpan.FromSeconds(1),
+            // The short delays would spend the default 10 attempts in a few seconds, half of them on edge A once it has
+            // exited (a redirect keeps the draining edge as the last candidate); the defaults (2 s doubling) give minutes.
+            MaxReconnectAttempts = 60,
         })).ToArray();
         try
         {
