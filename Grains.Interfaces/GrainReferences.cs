@@ -33,11 +33,16 @@ public static class GrainReferences
     }
 
     /// <summary>
-    /// True once references to <typeparamref name="TGrain"/> are built from the cluster's types. Before that (a client
-    /// that has not yet seen the cluster's type map) a reference may carry a provisional type: usable for the call at
-    /// hand, not one to keep.
+    /// The reference, as <see cref="For{TGrain}(IGrainFactory, string)"/>; <paramref name="keepable"/> is true when it was
+    /// built from the cluster's types. Before that (a client that has not yet seen the cluster's type map) a reference
+    /// may carry a provisional type: usable for the call at hand, not one to keep for reuse.
     /// </summary>
-    public static bool IsResolved<TGrain>() where TGrain : IGrainWithStringKey => ResolvedTypes<TGrain>.Types is not null;
+    public static TGrain For<TGrain>(this IGrainFactory factory, string key, out bool keepable) where TGrain : IGrainWithStringKey
+    {
+        var grain = factory.For<TGrain>(key);
+        keepable = ResolvedTypes<TGrain>.Types is not null;
+        return grain;
+    }
 
     private sealed record TypePair(GrainType GrainType, GrainInterfaceType InterfaceType);
 

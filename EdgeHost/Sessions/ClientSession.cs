@@ -132,8 +132,8 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
                 return kept;
             }
 
-            var user = client.For<IUserGrain>(UserId);
-            if (GrainReferences.IsResolved<IUserGrain>())
+            var user = client.For<IUserGrain>(UserId, out var keepable);
+            if (keepable)
             {
                 _user = user;
             }
