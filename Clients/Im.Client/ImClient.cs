@@ -98,23 +98,11 @@ public sealed partial class ImClient : IAsyncDisposable
             {
                 await OpenAsync(_endpoint, cancellationToken);
             }
-            catch (Exception ex) when (_redirect is { } redirect && ex is ImClientException or IOException or SocketException)
+            catch (Exception ex) when (_redirect is { } redirect && IsConnectFailure(ex))
             {
                 // That edge is draining and named others: try them in turn (the last failure is the one thrown).
                 RedirectCount++;
-                var candidates = ReconnectCandidates(redirect);
-                for (var i = 0; ; i++)
-                {
-                    try
-                    {
-                        await OpenAsync(candidates[i], cancellationToken);
-                        break;
-                    }
-                    catch (Exception next) when (i < candidates.Count - 1 && next is ImClientException or IOException or SocketException)
-                    {
-                        // Try the next one.
-                    }
-                }
+                await OpenFirstAsync(ReconnectCandidates(redirect), cancellationToken);
             }
         }
         catch
@@ -131,6 +119,9 @@ public sealed partial class ImClient : IAsyncDisposable
     /// <summary>
     /// Sends a message and completes with its ack. If the connection is lost before the ack, the message is resent with
     /// the same client message id after reconnecting, so it is stored once; the task completes when that ack arrives.
+    /// If the client stops reconnecting by itself (its attempts are spent, or this device was signed out by another),
+    /// the task fails with <see cref="ImClientException"/> and the message is no longer resent: send it again with the
+    /// same client message id, and it is still stored once.
     /// </summary>
     public Task<SendAck> SendAsync(string conversationId, Content content, string? clientMsgId = null, MessageClass messageClass = MessageClass.Persistent, string? collapseKey = null)
     {
@@ -525,6 +516,7 @@ public sealed partial class ImClient : IAsyncDisposable
         if (_kicked)
         {
             Status = ImClientStatus.WaitingForReconnect;
+            FailUnackedSends("signed out: this device was signed in elsewhere");
             return;
         }
 
@@ -551,8 +543,14 @@ public sealed partial class ImClient : IAsyncDisposable
                 await _connectGate.WaitAsync(_disposing.Token);
                 try
                 {
+                    if (_connection is { IsOpen: true })
+                    {
+                        // The application's ConnectAsync got there first.
+                        return;
+                    }
+
                     Status = ImClientStatus.Connecting;
-                    await OpenAsync(candidates[(attempt - 1) % candidates.Count], _disposing.Token);
+                    await OpenFirstAsync(candidates, _disposing.Token);
                     return;
                 }
                 finally
@@ -564,7 +562,7 @@ public sealed partial class ImClient : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception ex) when (ex is SocketException or IOException or ImClientException)
+            catch (Exception ex) when (IsConnectFailure(ex))
             {
                 Status = ImClientStatus.Reconnecting;
                 delay = delay == TimeSpan.Zero
@@ -573,12 +571,61 @@ public sealed partial class ImClient : IAsyncDisposable
             }
         }
 
+        if (_disposing.IsCancellationRequested)
+        {
+            return;
+        }
+
         Status = ImClientStatus.WaitingForReconnect;
+        FailUnackedSends($"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts");
     }
 
     /// <summary>
-    /// Where to reconnect, in turn: a redirect's addresses first (and the edge that sent it last: it is going away),
-    /// otherwise the current edge, then the configured one and the fallbacks.
+    /// One attempt: every candidate in turn, without waiting between them, until one logs in; the last failure is thrown.
+    /// Backing off after each address would let addresses that fail at once (a draining edge refusing, a dead fallback)
+    /// spend the attempts meant to outlast an outage.
+    /// </summary>
+    private async Task OpenFirstAsync(List<EdgeAddress> candidates, CancellationToken cancellationToken)
+    {
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                await OpenAsync(candidates[i], cancellationToken);
+                return;
+            }
+            catch (Exception ex) when (i < candidates.Count - 1 && IsConnectFailure(ex))
+            {
+                // Try the next one.
+            }
+        }
+    }
+
+    private static bool IsConnectFailure(Exception ex) => ex is SocketException or IOException or ImClientException;
+
+    /// <summary>
+    /// The client no longer reconnects by itself, so nothing would resend these: their senders hear it now, rather than
+    /// wait for a <see cref="ConnectAsync"/> that may never come. A send repeated with its client message id is stored once.
+    /// </summary>
+    private void FailUnackedSends(string reason)
+    {
+        PendingSend[] failed;
+        lock (_sendsLock)
+        {
+            failed = [.. _unacked];
+            _unacked.Clear();
+        }
+
+        foreach (var send in failed)
+        {
+            send.Completion.TrySetException(new ImClientException($"{reason}; send {send.Request.ClientMsgId} again to retry it"));
+        }
+    }
+
+    /// <summary>
+    /// Where to reconnect, in turn within each attempt: a redirect's addresses first (and the edge that sent it last: it
+    /// is going away, but its address may be a balancer's), otherwise the current edge, then the configured one and the
+    /// fallbacks.
     /// </summary>
     private List<EdgeAddress> ReconnectCandidates(Redirect? redirect)
     {

@@ -47,7 +47,11 @@ public sealed class ImClientOptions
 
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Reconnect attempts after a connection loss before waiting for <see cref="ImClient.ConnectAsync"/>.</summary>
+    /// <summary>
+    /// Reconnect attempts after a connection loss before waiting for <see cref="ImClient.ConnectAsync"/>; an attempt tries
+    /// every known address in turn (a redirect's, the configured one, the fallbacks), and the delay doubles between
+    /// attempts. When they are spent, sends still waiting for their acks fail.
+    /// </summary>
     public int MaxReconnectAttempts { get; set; } = 10;
 
     /// <summary>Messages pulled per request when filling a gap.</summary>

@@ -10,6 +10,9 @@ public enum ImClientStatus
     /// <summary>Reconnecting after a loss, with backoff.</summary>
     Reconnecting,
 
-    /// <summary>Gave up after <see cref="ImClientOptions.MaxReconnectAttempts"/>; call <see cref="ImClient.ConnectAsync"/>.</summary>
+    /// <summary>
+    /// Gave up after <see cref="ImClientOptions.MaxReconnectAttempts"/>, or was signed out by another device: sends that
+    /// waited for acks have failed; call <see cref="ImClient.ConnectAsync"/>.
+    /// </summary>
     WaitingForReconnect,
 }

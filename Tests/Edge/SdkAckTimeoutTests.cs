@@ -16,6 +16,9 @@ public sealed class SdkAckTimeoutTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
+    private static Task<int> ServeAsync(RawConnection connection, bool answerSends, ConcurrentQueue<string> sends) =>
+        PlayedEdge.ServeAsync(connection, answerSends, sends, Patience);
+
     [Fact]
     public async Task A_send_whose_ack_never_comes_on_a_live_connection_is_resent_on_a_new_one_and_completes()
     {
@@ -52,7 +55,7 @@ public sealed class SdkAckTimeoutTests
             var secondServed = ServeAsync(second, answerSends: true, secondSends);
             var ack = await sending.WaitAsync(Patience);
 
-            Assert.Equal((V1.SendStatus.Duplicate, 7L, "lost-ack"), (ack.Status, ack.Seq, ack.ClientMsgId));
+            Assert.Equal((V1.SendStatus.Duplicate, PlayedEdge.AckedSeq, "lost-ack"), (ack.Status, ack.Seq, ack.ClientMsgId));
             Assert.Equal((2, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
             Assert.Equal(["lost-ack"], firstSends);
             Assert.Equal(["lost-ack"], secondSends);
@@ -65,45 +68,5 @@ public sealed class SdkAckTimeoutTests
         {
             listener.Stop();
         }
-    }
-
-    /// <summary>Plays the edge on one connection until the client closes it; the pings it answered.</summary>
-    private static async Task<int> ServeAsync(RawConnection connection, bool answerSends, ConcurrentQueue<string> sends)
-    {
-        var pings = 0;
-        while (await connection.ReadFrameAsync(Patience) is var (op, requestId, body))
-        {
-            switch (op)
-            {
-                case V1.Op.Login:
-                    await connection.SendAsync(V1.Op.LoginOk, requestId, new V1.LoginResponse { UserId = "alice", ProtocolVersion = 1 });
-                    break;
-                case V1.Op.Sync:
-                    await connection.SendAsync(V1.Op.SyncOk, requestId, new V1.SyncResponse { Version = 1 });
-                    break;
-                case V1.Op.Ping:
-                    pings++;
-                    await connection.SendAsync(V1.Op.Pong, requestId, new V1.Pong { ServerTimeMs = 1 });
-                    break;
-                case V1.Op.Send:
-                    var send = V1.SendRequest.Parser.ParseFrom(body);
-                    sends.Enqueue(send.ClientMsgId);
-                    if (answerSends)
-                    {
-                        await connection.SendAsync(V1.Op.SendAck, requestId, new V1.SendAck
-                        {
-                            ConversationId = send.ConversationId,
-                            ClientMsgId = send.ClientMsgId,
-                            Status = V1.SendStatus.Duplicate,
-                            Seq = 7,
-                            ServerTimeMs = 1,
-                        });
-                    }
-
-                    break;
-            }
-        }
-
-        return pings;
     }
 }
