@@ -9,6 +9,7 @@ public sealed partial class ImClient
     {
         await foreach (var work in _work.Reader.ReadAllAsync(_disposing.Token))
         {
+            var connection = _connection;
             try
             {
                 switch (work)
@@ -18,14 +19,56 @@ public sealed partial class ImClient
                         break;
                     case Work.CatchUp:
                         await CatchUpAsync();
+                        _catchUpRetries = 0;
                         break;
                 }
             }
-            catch (ImClientException)
+            catch (ImClientException ex)
             {
-                // Lost the connection while catching up: the reconnect queues another catch-up.
+                OnCatchUpFailed(connection, ex);
             }
         }
+    }
+
+    /// <summary>
+    /// A sync or pull of the client's own failed, and what it was filling is still missing: without another catch-up it
+    /// would wait for the next push into that conversation or for <see cref="ImClientOptions.CatchUpInterval"/>.
+    /// </summary>
+    private void OnCatchUpFailed(Connection? connection, ImClientException failure)
+    {
+        if (_disposing.IsCancellationRequested || connection is null || !connection.IsOpen || !ReferenceEquals(_connection, connection))
+        {
+            // Lost the connection while catching up: the reconnect queues another catch-up.
+            return;
+        }
+
+        if (failure.InnerException is TimeoutException)
+        {
+            // No answer on a connection that looks open: as with a send, the answer was lost or the link is dead, and
+            // waiting longer could wait forever. The reconnect catches up.
+            connection.Abort();
+            return;
+        }
+
+        if (failure.Error is not { Retryable: true } || Interlocked.Exchange(ref _catchUpRetryPending, 1) == 1)
+        {
+            // Refused for good (the request is wrong, not the moment), or a retry is already on its way.
+            return;
+        }
+
+        // Refused for the moment (the cluster or storage unavailable during a failover, rate limited): again after a
+        // pause that doubles while it keeps failing, as reconnects do.
+        var retries = Math.Min(_catchUpRetries++, 16);
+        var delay = TimeSpan.FromTicks(Math.Min(_options.ReconnectBaseDelay.Ticks << retries, _options.MaxReconnectDelay.Ticks));
+        _ = Task.Delay(delay, _disposing.Token).ContinueWith(
+            _ =>
+            {
+                Volatile.Write(ref _catchUpRetryPending, 0);
+                _work.Writer.TryWrite(new Work.CatchUp());
+            },
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion,
+            TaskScheduler.Default);
     }
 
     private async Task OnPushAsync(PushBatch batch)

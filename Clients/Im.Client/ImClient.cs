@@ -35,6 +35,10 @@ public sealed partial class ImClient : IAsyncDisposable
     // sent in that moment would be skipped in its ordered stream.
     private readonly Dictionary<string, long> _ackedBeforeFirstSync = new(StringComparer.Ordinal);
     private int _nextRequestId;
+
+    // Catch-ups refused for the moment in a row (read and written by the delivery loop only), and whether one is queued.
+    private int _catchUpRetries;
+    private int _catchUpRetryPending;
     private TimeSpan _heartbeat;
     private volatile bool _kicked;
     private volatile Redirect? _redirect;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Orleans.Im.Client;
@@ -15,9 +14,6 @@ namespace Orleans.Im.Tests.Edge;
 public sealed class SdkAckTimeoutTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-
-    private static Task<int> ServeAsync(RawConnection connection, bool answerSends, ConcurrentQueue<string> sends) =>
-        PlayedEdge.ServeAsync(connection, answerSends, sends, Patience);
 
     [Fact]
     public async Task A_send_whose_ack_never_comes_on_a_live_connection_is_resent_on_a_new_one_and_completes()
@@ -41,26 +37,26 @@ public sealed class SdkAckTimeoutTests
             });
 
             // The first connection answers everything (login, sync, pings) except the send.
-            var firstSends = new ConcurrentQueue<string>();
+            var firstEdge = new PlayedEdge { AnswerSends = false };
             var accepting = listener.AcceptTcpClientAsync();
             var connecting = client.ConnectAsync();
             await using var first = RawConnection.Accepted(await accepting.WaitAsync(Patience));
-            var firstServed = ServeAsync(first, answerSends: false, firstSends);
+            var firstServed = firstEdge.ServeAsync(first, Patience);
             await connecting.WaitAsync(Patience);
             var sending = client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "lost-ack");
 
             // The client gives up on the ack, closes that connection and resends on a new one, which answers it.
-            var secondSends = new ConcurrentQueue<string>();
+            var secondEdge = new PlayedEdge();
             await using var second = RawConnection.Accepted(await listener.AcceptTcpClientAsync().WaitAsync(Patience));
-            var secondServed = ServeAsync(second, answerSends: true, secondSends);
+            var secondServed = secondEdge.ServeAsync(second, Patience);
             var ack = await sending.WaitAsync(Patience);
 
             Assert.Equal((V1.SendStatus.Duplicate, PlayedEdge.AckedSeq, "lost-ack"), (ack.Status, ack.Seq, ack.ClientMsgId));
             Assert.Equal((2, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
-            Assert.Equal(["lost-ack"], firstSends);
-            Assert.Equal(["lost-ack"], secondSends);
-            var firstPings = await firstServed.WaitAsync(Patience);
-            Assert.True(firstPings > 0, "the first connection was alive (its pings answered) when the client gave up on the ack");
+            Assert.Equal(["lost-ack"], firstEdge.Sends);
+            Assert.Equal(["lost-ack"], secondEdge.Sends);
+            await firstServed.WaitAsync(Patience);
+            Assert.True(firstEdge.Pings > 0, "the first connection was alive (its pings answered) when the client gave up on the ack");
             await client.DisposeAsync();
             await secondServed.WaitAsync(Patience);
         }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Orleans.Im.Client;
@@ -8,16 +7,13 @@ using V1 = Orleans.Im.Protocol.V1;
 namespace Orleans.Im.Tests.Edge;
 
 /// <summary>
-/// How the SDK reconnects, against edges played by the test over real sockets: which addresses an attempt tries, and
-/// what becomes of unacknowledged sends once it stops trying.
+/// How the SDK reconnects and catches up, against edges played by the test over real sockets: which addresses an attempt
+/// tries, what becomes of unacknowledged sends once it stops trying, and a catch-up that fails on a live connection.
 /// </summary>
 [Trait("Category", "Edge")]
 public sealed class SdkReconnectTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
-
-    private static Task<int> ServeAsync(RawConnection connection, bool answerSends, ConcurrentQueue<string> sends) =>
-        PlayedEdge.ServeAsync(connection, answerSends, sends, Patience);
 
     [Fact]
     public async Task One_reconnect_attempt_tries_every_address_of_a_redirect_before_backing_off()
@@ -34,7 +30,7 @@ public sealed class SdkReconnectTests
             var connecting = client.ConnectAsync();
             await using (var first = RawConnection.Accepted(await draining.AcceptTcpClientAsync().WaitAsync(Patience)))
             {
-                var served = ServeAsync(first, answerSends: true, new ConcurrentQueue<string>());
+                var served = new PlayedEdge().ServeAsync(first, Patience);
                 await connecting.WaitAsync(Patience);
                 await first.SendAsync(V1.Op.Redirect, 0, new V1.Redirect
                 {
@@ -46,7 +42,7 @@ public sealed class SdkReconnectTests
             }
 
             await using var second = RawConnection.Accepted(await target.AcceptTcpClientAsync().WaitAsync(Patience));
-            var secondServed = ServeAsync(second, answerSends: true, new ConcurrentQueue<string>());
+            var secondServed = new PlayedEdge().ServeAsync(second, Patience);
             var status = await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s == ImClientStatus.Connected, Patience);
 
             Assert.Equal((ImClientStatus.Connected, 2, 1), (status, client.ConnectionCount, client.RedirectCount));
@@ -69,14 +65,14 @@ public sealed class SdkReconnectTests
         {
             await using var client = NewClient(Port(edge), maxReconnectAttempts: 2);
             var connecting = client.ConnectAsync();
-            var sends = new ConcurrentQueue<string>();
+            var firstEdge = new PlayedEdge { AnswerSends = false };
             Task<SendAckOrFailure> sending;
             await using (var first = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience)))
             {
-                var served = ServeAsync(first, answerSends: false, sends);
+                var served = firstEdge.ServeAsync(first, Patience);
                 await connecting.WaitAsync(Patience);
                 sending = Outcome(client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "stranded"));
-                await Eventually.ReturnsAsync(() => Task.FromResult(sends.Count), n => n == 1, Patience);
+                await Eventually.ReturnsAsync(() => Task.FromResult(firstEdge.Sends.Count), n => n == 1, Patience);
                 first.Socket.Shutdown(SocketShutdown.Both);
                 await served.WaitAsync(Patience);
             }
@@ -91,18 +87,76 @@ public sealed class SdkReconnectTests
             Assert.Equal(2, await refusing.Stop());
 
             // Back up: an explicit connect does not resend it; the application's retry with the same id is acked once.
-            var again = new ConcurrentQueue<string>();
+            var secondEdge = new PlayedEdge();
             var accepting = edge.AcceptTcpClientAsync();
             var reconnecting = client.ConnectAsync();
             await using var second = RawConnection.Accepted(await accepting.WaitAsync(Patience));
-            var secondServed = ServeAsync(second, answerSends: true, again);
+            var secondServed = secondEdge.ServeAsync(second, Patience);
             await reconnecting.WaitAsync(Patience);
             await client.PingAsync().WaitAsync(Patience);
-            Assert.Empty(again);
+            Assert.Empty(secondEdge.Sends);
 
             var ack = await client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "stranded").WaitAsync(Patience);
             Assert.Equal(("stranded", PlayedEdge.AckedSeq), (ack.ClientMsgId, ack.Seq));
-            Assert.Equal(["stranded"], again);
+            Assert.Equal(["stranded"], secondEdge.Sends);
+            await client.DisposeAsync();
+            await secondServed.WaitAsync(Patience);
+        }
+        finally
+        {
+            edge.Stop();
+        }
+    }
+
+    [Fact]
+    public async Task A_catch_up_refused_for_the_moment_is_tried_again_on_the_same_connection()
+    {
+        var edge = Listen();
+        try
+        {
+            await using var client = NewClient(Port(edge), maxReconnectAttempts: 1);
+            var played = new PlayedEdge { SyncsRefused = 2 };
+            var connecting = client.ConnectAsync();
+            await using var connection = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
+            var served = played.ServeAsync(connection, Patience);
+            await connecting.WaitAsync(Patience);
+
+            // Catch-ups on a timer are off: only the retry can ask a third time.
+            var syncs = await Eventually.ReturnsAsync(() => Task.FromResult(played.Syncs), n => n >= 3, Patience);
+
+            Assert.Equal(3, syncs);
+            Assert.Equal((1, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
+            await client.DisposeAsync();
+            await served.WaitAsync(Patience);
+        }
+        finally
+        {
+            edge.Stop();
+        }
+    }
+
+    [Fact]
+    public async Task A_catch_up_left_unanswered_on_a_live_connection_reconnects_and_catches_up_there()
+    {
+        var edge = Listen();
+        try
+        {
+            await using var client = NewClient(Port(edge), maxReconnectAttempts: 1, requestTimeout: TimeSpan.FromSeconds(1));
+            var first = new PlayedEdge { SyncsUnanswered = 1 };
+            var second = new PlayedEdge();
+            var connecting = client.ConnectAsync();
+            await using var firstConnection = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
+            var firstServed = first.ServeAsync(firstConnection, Patience);
+            await connecting.WaitAsync(Patience);
+
+            await using var secondConnection = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
+            var secondServed = second.ServeAsync(secondConnection, Patience);
+            await firstServed.WaitAsync(Patience);
+            var syncs = await Eventually.ReturnsAsync(() => Task.FromResult(second.Syncs), n => n >= 1, Patience);
+
+            Assert.True(first.Pings > 0, "the first connection was alive (its pings answered) when the client gave up on the sync");
+            Assert.Equal((1, 1), (first.Syncs, syncs));
+            Assert.Equal((2, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
             await client.DisposeAsync();
             await secondServed.WaitAsync(Patience);
         }
@@ -135,7 +189,7 @@ public sealed class SdkReconnectTests
 
     private static int Port(TcpListener listener) => ((IPEndPoint)listener.LocalEndpoint).Port;
 
-    private static ImClient NewClient(int port, int maxReconnectAttempts) => new(new ImClientOptions
+    private static ImClient NewClient(int port, int maxReconnectAttempts, TimeSpan? requestTimeout = null) => new(new ImClientOptions
     {
         Port = port,
         TokenProvider = _ => Task.FromResult("token"),
@@ -143,7 +197,7 @@ public sealed class SdkReconnectTests
         Platform = "test",
         HeartbeatInterval = TimeSpan.FromMilliseconds(200),
         CatchUpInterval = TimeSpan.Zero,
-        RequestTimeout = TimeSpan.FromSeconds(5),
+        RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(5),
         ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
         MaxReconnectDelay = TimeSpan.FromMilliseconds(200),
         MaxReconnectAttempts = maxReconnectAttempts,
