@@ -3,7 +3,9 @@
 # and the sample robots (echo-bot, faq-bot, demo-shop-bot; Clients/RobotSamples).
 # Installs what is missing, builds, waits until every host's /healthz answers, prints the URLs,
 # and stops everything it started on Ctrl-C or SIGTERM (robots first, then edge hosts drain: their clients move).
-#   ./deploy/run.sh [--silos N] [--edges M] [--no-robots]      (1-9 each)
+#   ./deploy/run.sh [--silos N] [--edges M] [--no-robots] [--fresh]      (1-9 each)
+# --fresh deletes the local PostgreSQL and Redis data first (messages, accounts, the firehose; the dev keys stay):
+# benchmarks start from empty stores, whose figures otherwise drift as the message table and the firehose grow.
 # Silo i (from 0): silo port 11111+i, gateway 30000+i, dashboard/healthz http://127.0.0.1:(8080+i).
 # Edge host i: HTTP http://127.0.0.1:(5080+i), TCP 127.0.0.1:(5090+i), edge id edge-(i+1).
 # Environment: IM_RUN_CONFIGURATION (default Release); every IM__… variable is passed to the hosts.
@@ -18,13 +20,14 @@ SILO_URL="http://127.0.0.1:8080"
 LOGS="$IM_DATA/logs"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-SILOS=1; EDGES=1; ROBOTS=1
+SILOS=1; EDGES=1; ROBOTS=1; FRESH=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --silos) SILOS="${2:-}"; shift 2 ;;
     --edges) EDGES="${2:-}"; shift 2 ;;
     --no-robots) ROBOTS=0; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    --fresh) FRESH=1; shift ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -65,6 +68,13 @@ trap 'exit 143' TERM
 
 command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (dotnet) is not on PATH"
 ensure_npm
+if [ "$FRESH" = 1 ]; then
+  # Stopped first: a server left running by an earlier run would keep its files open.
+  deploy/local/redis.sh stop >/dev/null 2>&1 || true
+  deploy/local/postgres.sh stop >/dev/null 2>&1 || true
+  log "--fresh: deleting $IM_DATA/pg and $IM_DATA/redis"
+  rm -rf "${IM_PG_DATA:-$IM_DATA/pg}" "${IM_REDIS_DATA:-$IM_DATA/redis}"
+fi
 deploy/local/postgres.sh start || exit 1
 deploy/local/redis.sh start || exit 1
 
