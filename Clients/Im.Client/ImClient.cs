@@ -41,6 +41,7 @@ public sealed partial class ImClient : IAsyncDisposable
     private int _catchUpRetryPending;
     private TimeSpan _heartbeat;
     private volatile bool _kicked;
+    private volatile string _kickReason = "";
     private volatile Redirect? _redirect;
     private EdgeAddress _endpoint;
 
@@ -457,7 +458,11 @@ public sealed partial class ImClient : IAsyncDisposable
         {
             var batch = PushBatch.Parser.ParseFrom(frame.Body);
             // Noted before the close that follows a kick is seen, so the client does not reconnect by itself.
-            _kicked |= batch.Events.Any(e => e.KindCase == Event.KindOneofCase.Kick);
+            if (batch.Events.FirstOrDefault(e => e.KindCase == Event.KindOneofCase.Kick) is { } kick)
+            {
+                _kickReason = kick.Kick.Reason;
+                _kicked = true;
+            }
             _work.Writer.TryWrite(new Work.Pushed(batch));
         }
         else if (frame.Operation == Op.Redirect)
@@ -520,7 +525,7 @@ public sealed partial class ImClient : IAsyncDisposable
         if (_kicked)
         {
             Status = ImClientStatus.WaitingForReconnect;
-            FailUnackedSends("signed out: this device was signed in elsewhere");
+            FailUnackedSends($"signed out by the server ({_kickReason})");
             return;
         }
 

@@ -166,6 +166,45 @@ public sealed class SdkReconnectTests
         }
     }
 
+    [Fact]
+    public async Task A_kicked_client_fails_its_unacked_sends_with_the_reason_and_does_not_reconnect()
+    {
+        var edge = Listen();
+        try
+        {
+            await using var client = NewClient(Port(edge), maxReconnectAttempts: 5);
+            var connecting = client.ConnectAsync();
+            var played = new PlayedEdge { AnswerSends = false };
+            Task<SendAckOrFailure> sending;
+            await using (var connection = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience)))
+            {
+                var served = played.ServeAsync(connection, Patience);
+                await connecting.WaitAsync(Patience);
+                sending = Outcome(client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "kicked"));
+                await Eventually.ReturnsAsync(() => Task.FromResult(played.Sends.Count), n => n == 1, Patience);
+                await connection.SendAsync(V1.Op.Push, 0, new V1.PushBatch
+                {
+                    Events = { new V1.Event { Kick = new V1.Kick { Reason = "signed in on another mobile device (ios)" } } },
+                });
+                connection.Socket.Shutdown(SocketShutdown.Both);
+                await served.WaitAsync(Patience);
+            }
+
+            var failure = (await sending.WaitAsync(Patience)).Failure;
+
+            Assert.IsType<ImClientException>(failure);
+            Assert.Contains("signed in on another mobile device (ios)", failure.Message, StringComparison.Ordinal);
+            Assert.Equal((ImClientStatus.WaitingForReconnect, 0, 1), (client.Status, client.UnackedCount, client.ConnectionCount));
+            // Six times the reconnect delay: a client that would reconnect has knocked by then.
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            Assert.False(edge.Pending(), "a kicked client does not reconnect by itself");
+        }
+        finally
+        {
+            edge.Stop();
+        }
+    }
+
     private sealed record SendAckOrFailure(V1.SendAck? Ack, Exception Failure);
 
     private static async Task<SendAckOrFailure> Outcome(Task<V1.SendAck> send)
