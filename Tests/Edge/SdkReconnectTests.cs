@@ -7,13 +7,52 @@ using V1 = Orleans.Im.Protocol.V1;
 namespace Orleans.Im.Tests.Edge;
 
 /// <summary>
-/// How the SDK reconnects and catches up, against edges played by the test over real sockets: which addresses an attempt
-/// tries, what becomes of unacknowledged sends once it stops trying, and a catch-up that fails on a live connection.
+/// How the SDK reconnects and catches up, against edges played by the test over real sockets, so that one answer can go
+/// missing while the connection stays healthy (pings answered) — a lost reply inside a server is what no proxy or socket
+/// fault can show: a send or catch-up left unanswered, which addresses an attempt tries, and what becomes of
+/// unacknowledged sends once the client stops trying.
 /// </summary>
 [Trait("Category", "Edge")]
 public sealed class SdkReconnectTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task A_send_whose_ack_never_comes_on_a_live_connection_is_resent_on_a_new_one_and_completes()
+    {
+        var edge = Listen();
+        try
+        {
+            await using var client = NewClient(Port(edge), maxReconnectAttempts: 10, requestTimeout: TimeSpan.FromSeconds(3));
+
+            // The first connection answers everything (login, sync, pings) except the send.
+            var firstEdge = new PlayedEdge { AnswerSends = false };
+            var connecting = client.ConnectAsync();
+            await using var first = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
+            var firstServed = firstEdge.ServeAsync(first, Patience);
+            await connecting.WaitAsync(Patience);
+            var sending = client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "lost-ack");
+
+            // The client gives up on the ack, closes that connection and resends on a new one, which answers it.
+            var secondEdge = new PlayedEdge();
+            await using var second = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
+            var secondServed = secondEdge.ServeAsync(second, Patience);
+            var ack = await sending.WaitAsync(Patience);
+
+            Assert.Equal((V1.SendStatus.Duplicate, PlayedEdge.AckedSeq, "lost-ack"), (ack.Status, ack.Seq, ack.ClientMsgId));
+            Assert.Equal((2, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
+            Assert.Equal(["lost-ack"], firstEdge.Sends);
+            Assert.Equal(["lost-ack"], secondEdge.Sends);
+            await firstServed.WaitAsync(Patience);
+            Assert.True(firstEdge.Pings > 0, "the first connection was alive (its pings answered) when the client gave up on the ack");
+            await client.DisposeAsync();
+            await secondServed.WaitAsync(Patience);
+        }
+        finally
+        {
+            edge.Stop();
+        }
+    }
 
     [Fact]
     public async Task One_reconnect_attempt_tries_every_address_of_a_redirect_before_backing_off()
@@ -64,15 +103,9 @@ public sealed class SdkReconnectTests
         try
         {
             await using var client = NewClient(Port(edge), maxReconnectAttempts: 2);
-            var connecting = client.ConnectAsync();
-            var firstEdge = new PlayedEdge { AnswerSends = false };
-            Task<SendAckOrFailure> sending;
-            await using (var first = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience)))
+            var (first, served, sending) = await SendUnackedAsync(edge, client, "stranded");
+            await using (first)
             {
-                var served = firstEdge.ServeAsync(first, Patience);
-                await connecting.WaitAsync(Patience);
-                sending = Outcome(client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "stranded"));
-                await Eventually.ReturnsAsync(() => Task.FromResult(firstEdge.Sends.Count), n => n == 1, Patience);
                 first.Socket.Shutdown(SocketShutdown.Both);
                 await served.WaitAsync(Patience);
             }
@@ -173,15 +206,9 @@ public sealed class SdkReconnectTests
         try
         {
             await using var client = NewClient(Port(edge), maxReconnectAttempts: 5);
-            var connecting = client.ConnectAsync();
-            var played = new PlayedEdge { AnswerSends = false };
-            Task<SendAckOrFailure> sending;
-            await using (var connection = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience)))
+            var (connection, served, sending) = await SendUnackedAsync(edge, client, "kicked");
+            await using (connection)
             {
-                var served = played.ServeAsync(connection, Patience);
-                await connecting.WaitAsync(Patience);
-                sending = Outcome(client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "kicked"));
-                await Eventually.ReturnsAsync(() => Task.FromResult(played.Sends.Count), n => n == 1, Patience);
                 await connection.SendAsync(V1.Op.Push, 0, new V1.PushBatch
                 {
                     Events = { new V1.Event { Kick = new V1.Kick { Reason = "signed in on another mobile device (ios)" } } },
@@ -203,6 +230,22 @@ public sealed class SdkReconnectTests
         {
             edge.Stop();
         }
+    }
+
+    /// <summary>
+    /// Connects the client to an edge played on the listener's next connection that records sends without acking them,
+    /// and sends one message, which that edge has received when this returns: the send waits for an ack that is not coming.
+    /// </summary>
+    private static async Task<(RawConnection Connection, Task Served, Task<SendAckOrFailure> Sending)> SendUnackedAsync(TcpListener edge, ImClient client, string clientMsgId)
+    {
+        var connecting = client.ConnectAsync();
+        var played = new PlayedEdge { AnswerSends = false };
+        var connection = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+        var sending = Outcome(client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId));
+        await Eventually.ReturnsAsync(() => Task.FromResult(played.Sends.Count), n => n == 1, Patience);
+        return (connection, served, sending);
     }
 
     private sealed record SendAckOrFailure(V1.SendAck? Ack, Exception Failure);
