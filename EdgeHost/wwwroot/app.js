@@ -2,15 +2,20 @@
 // State lives here; the server's log is the truth: on (re)connect the page syncs and pulls what it missed.
 
 const $ = (id) => document.getElementById(id);
-const api = async (path, options = {}) => {
+
+/** A call to the edge host's HTTP API; its JSON body and the server's clock (its Date header) when it answered. */
+async function request(path, options = {}, token = null) {
   const response = await fetch(path, {
     ...options,
-    headers: { 'Content-Type': 'application/json', ...(state.token ? { Authorization: `Bearer ${state.token}` } : {}), ...options.headers },
+    headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...options.headers },
   });
   const body = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) throw Object.assign(new Error(body?.detail ?? response.statusText), { code: body?.code, status: response.status });
-  return body;
-};
+  return { body, serverNow: Date.parse(response.headers.get('Date') ?? '') || Date.now() };
+}
+
+/** A call as the signed-in user. */
+const api = async (path, options = {}) => (await request(path, options, await accessToken())).body;
 
 const deviceId = localStorage.getItem('im.deviceId') ?? `web-${crypto.randomUUID().slice(0, 8)}`;
 localStorage.setItem('im.deviceId', deviceId);
@@ -18,6 +23,9 @@ localStorage.setItem('im.deviceId', deviceId);
 const state = {
   token: sessionStorage.getItem('im.token'),
   userId: sessionStorage.getItem('im.userId'),
+  sessionId: sessionStorage.getItem('im.sessionId'),
+  refreshToken: sessionStorage.getItem('im.refreshToken'),
+  refreshAt: Number(sessionStorage.getItem('im.refreshAt') ?? 0), // this page's clock, ms
   hub: null,
   version: 0,
   conversations: new Map(), // id → entry
@@ -30,20 +38,60 @@ const state = {
   lastTypingSent: 0,
 };
 
+// ---- tokens: access tokens live minutes (15 by default); the refresh token renews them while the page is open ----
+
+function keepTokens({ body: tokens, serverNow }) {
+  // Renewed at four fifths of its life, measured on the server's clock: a page whose clock is off still renews in time.
+  const lifetime = Date.parse(tokens.expiresAt) - serverNow;
+  Object.assign(state, {
+    token: tokens.accessToken,
+    userId: tokens.userId,
+    sessionId: tokens.sessionId,
+    refreshToken: tokens.refreshToken,
+    refreshAt: Date.now() + lifetime * 0.8,
+  });
+  for (const key of ['token', 'userId', 'sessionId', 'refreshToken', 'refreshAt']) sessionStorage.setItem(`im.${key}`, String(state[key]));
+}
+
+let renewing = null;
+
+/** The access token for the next call or (re)connect, renewed first when it is due. */
+async function accessToken() {
+  if (!state.refreshToken || Date.now() < state.refreshAt) return state.token;
+  // One renewal at a time: the refresh token is replaced by each, so a second one in parallel would be refused.
+  renewing ??= renew().finally(() => { renewing = null; });
+  return renewing;
+}
+
+async function renew() {
+  try {
+    keepTokens(await request('/api/auth/refresh', {
+      method: 'POST',
+      body: JSON.stringify({ userId: state.userId, sessionId: state.sessionId, refreshToken: state.refreshToken }),
+    }));
+  } catch (error) {
+    // Refused: the session ended (signed out elsewhere, revoked, expired); sign in again. Anything else (the edge
+    // unreachable for now): keep the token, and the next call or reconnect tries again.
+    if (error.status === 401) signedOut();
+  }
+  return state.token;
+}
+
+function signedOut() {
+  sessionStorage.clear();
+  location.reload();
+}
+
 // ---- sign in / out ----
 
 $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   $('login-error').textContent = '';
   try {
-    const tokens = await api('/api/auth/login', {
+    keepTokens(await request('/api/auth/login', {
       method: 'POST',
       body: JSON.stringify({ userId: $('login-user').value.trim(), password: $('login-password').value, deviceId, platform: 'web' }),
-    });
-    state.token = tokens.accessToken;
-    state.userId = tokens.userId;
-    sessionStorage.setItem('im.token', tokens.accessToken);
-    sessionStorage.setItem('im.userId', tokens.userId);
+    }));
     await start();
   } catch (error) {
     $('login-error').textContent = error.code === 'rate_limited' ? 'Too many attempts; wait a minute.' : 'Wrong user id or password.';
@@ -52,8 +100,7 @@ $('login-form').addEventListener('submit', async (event) => {
 
 $('logout').addEventListener('click', async () => {
   try { await api('/api/auth/logout', { method: 'POST' }); } catch { /* signed out either way */ }
-  sessionStorage.clear();
-  location.reload();
+  signedOut();
 });
 
 async function start() {
@@ -64,11 +111,16 @@ async function start() {
     // WebSockets without the negotiate round trip: behind a balancer with no sticky sessions, a negotiate answered by
     // one edge host and a connect sent to another would fail; one WebSocket request lands on one host.
     .withUrl(`/hubs/chat?deviceId=${encodeURIComponent(deviceId)}`, {
-      accessTokenFactory: () => state.token,
+      // Asked at every (re)connect: a page left open past its token's life reconnects with a renewed one.
+      accessTokenFactory: accessToken,
       skipNegotiation: true,
       transport: signalR.HttpTransportType.WebSockets,
     })
-    .withAutomaticReconnect()
+    // Never gives up while the page is open (the default stops after four tries, ~40 s, and leaves the page offline
+    // for good after an edge restart or a longer outage): at once, after 2, 5 and 10 s, then every 15-30 s.
+    .withAutomaticReconnect({
+      nextRetryDelayInMilliseconds: ({ previousRetryCount }) => [0, 2000, 5000, 10000][previousRetryCount] ?? 15000 + Math.random() * 15000,
+    })
     .build();
   hub.on('Events', onEvents);
   hub.onreconnecting(() => setOnline(false));
@@ -78,8 +130,7 @@ async function start() {
   try {
     await hub.start();
   } catch {
-    sessionStorage.clear();
-    location.reload();
+    signedOut();
     return;
   }
   setOnline(true);
@@ -383,8 +434,7 @@ async function onEvents(events) {
         setOnline(false);
         break;
       case 'kick':
-        sessionStorage.clear();
-        location.reload();
+        signedOut();
         return;
     }
   }

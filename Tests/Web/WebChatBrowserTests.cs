@@ -69,9 +69,78 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         output.WriteLine($"screenshots: {screenshot} and web-chat-alice.png beside it");
     }
 
-    private static async Task<IPage> SignInAsync(IBrowserContext context, string url, string userId)
+    [Fact]
+    public async Task A_page_left_open_past_its_access_tokens_life_renews_it_and_reconnects_after_a_drop()
     {
+        Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: deploy/test.sh installs Debian's chromium");
+        // An edge host whose access tokens live seconds, not minutes.
+        var lifetime = TimeSpan.FromSeconds(6);
+        var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Auth__AccessTokenLifetime"] = lifetime.ToString(),
+        });
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var url = $"http://127.0.0.1:{edge.Endpoints.HttpPort}/";
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });
+        await using var context = await browser.NewContextAsync();
         var page = await context.NewPageAsync();
+        // The page's hub connections pass through the test, which can cut them as a network would.
+        var sockets = new List<IWebSocketRoute>();
+        await page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), socket =>
+        {
+            lock (sockets)
+            {
+                sockets.Add(socket);
+            }
+
+            socket.ConnectToServer();
+        });
+        await SignInAsync(page, url, alice);
+        var firstToken = await page.EvaluateAsync<string>("sessionStorage.getItem('im.token')");
+
+        // Past the first token's life: the edge refuses it now.
+        await Task.Delay(lifetime + TimeSpan.FromSeconds(2));
+        using (var http = fixture.Http(edge.Endpoints.HttpPort))
+        using (var call = new HttpRequestMessage(HttpMethod.Get, "/api/groups"))
+        {
+            call.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", firstToken);
+            using var refused = await http.SendAsync(call);
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        // The connection drops: the page reconnects, which takes a renewed token, and goes on receiving.
+        IWebSocketRoute first;
+        lock (sockets)
+        {
+            first = Assert.Single(sockets);
+        }
+
+        await first.CloseAsync();
+        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"));
+        await Expect(page.Locator("#status")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"), new() { Timeout = 20_000 });
+        var renewed = await page.EvaluateAsync<string>("sessionStorage.getItem('im.token')");
+        Assert.NotEqual(firstToken, renewed);
+        lock (sockets)
+        {
+            Assert.Equal(2, sockets.Count);
+        }
+
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+        await bobPhone.SendTextAsync(GrainKeys.P2P(alice, bob), "still there?");
+        var entry = page.Locator($"li[data-conversation='{GrainKeys.P2P(alice, bob)}']");
+        await Expect(entry.Locator("[data-testid=unread]")).ToHaveTextAsync("1");
+        await entry.ClickAsync();
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync("still there?");
+    }
+
+    private static async Task<IPage> SignInAsync(IBrowserContext context, string url, string userId) =>
+        await SignInAsync(await context.NewPageAsync(), url, userId);
+
+    private static async Task<IPage> SignInAsync(IPage page, string url, string userId)
+    {
         await page.GotoAsync(url);
         await page.FillAsync("#login-user", userId);
         await page.FillAsync("#login-password", ApiCalls.Password);
