@@ -124,7 +124,11 @@ async function start() {
     .build();
   hub.on('Events', onEvents);
   hub.onreconnecting(() => setOnline(false));
-  hub.onreconnected(async () => { setOnline(true); await catchUp(); });
+  hub.onreconnected(async () => {
+    setOnline(true);
+    for (const [clientMsgId, pending] of state.pending) if (pending.unanswered) send(clientMsgId);
+    await catchUp();
+  });
   hub.onclose(() => setOnline(false));
   state.hub = hub;
   try {
@@ -350,17 +354,20 @@ $('composer').addEventListener('submit', async (event) => {
 async function send(clientMsgId) {
   const pending = state.pending.get(clientMsgId);
   if (!pending) return;
+  pending.unanswered = false;
   pending.element.classList.remove('failed');
   pending.element.querySelector('.status').textContent = 'Sending…';
   try {
     const ack = await state.hub.invoke('Send', pending.conversationId, { clientMsgId, content: { type: 'text', text: pending.text } });
-    if (ack.error) throw new Error(ack.error);
+    if (ack.error) throw Object.assign(new Error(ack.error), { refused: true });
     upsert({ conversationId: pending.conversationId, seq: ack.seq, clientMsgId, senderId: state.userId, serverTime: ack.serverTime, state: 'normal', content: { type: 'text', text: pending.text } });
   } catch (error) {
-    // Same clientMsgId on retry: the server stores it once, whatever happened to the first try.
+    // Same clientMsgId on retry: the server stores it once, whatever happened to the first try. One that never got an
+    // answer (the connection was down or dropped) goes again by itself once the page is back online.
+    pending.unanswered = !error.refused;
     pending.element.classList.add('failed');
     const status = pending.element.querySelector('.status');
-    status.textContent = `Not sent (${error.message}) `;
+    status.textContent = pending.unanswered ? 'Not sent (offline; it goes when the connection is back) ' : `Not sent (${error.message}) `;
     const retry = Object.assign(document.createElement('button'), { className: 'small', textContent: 'retry' });
     retry.addEventListener('click', () => send(clientMsgId));
     status.append(retry);

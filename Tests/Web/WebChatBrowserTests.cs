@@ -87,17 +87,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });
         await using var context = await browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        // The page's hub connections pass through the test, which can cut them as a network would.
-        var sockets = new List<IWebSocketRoute>();
-        await page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), socket =>
-        {
-            lock (sockets)
-            {
-                sockets.Add(socket);
-            }
-
-            socket.ConnectToServer();
-        });
+        var link = await HubLink.RouteAsync(page);
         await SignInAsync(page, url, alice);
         var firstToken = await page.EvaluateAsync<string>("sessionStorage.getItem('im.token')");
 
@@ -112,21 +102,12 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         }
 
         // The connection drops: the page reconnects, which takes a renewed token, and goes on receiving.
-        IWebSocketRoute first;
-        lock (sockets)
-        {
-            first = Assert.Single(sockets);
-        }
-
-        await first.CloseAsync();
-        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"));
-        await Expect(page.Locator("#status")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"), new() { Timeout = 20_000 });
+        await link.CutAsync(stayDown: false);
+        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(Online);
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = 20_000 });
         var renewed = await page.EvaluateAsync<string>("sessionStorage.getItem('im.token')");
         Assert.NotEqual(firstToken, renewed);
-        lock (sockets)
-        {
-            Assert.Equal(2, sockets.Count);
-        }
+        Assert.Equal(2, link.Connections);
 
         await using var bobPhone = await fixture.ConnectAsync(bob);
         await bobPhone.SendTextAsync(GrainKeys.P2P(alice, bob), "still there?");
@@ -134,6 +115,103 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await Expect(entry.Locator("[data-testid=unread]")).ToHaveTextAsync("1");
         await entry.ClickAsync();
         await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync("still there?");
+    }
+
+    [Fact]
+    public async Task A_message_written_while_the_page_is_offline_goes_out_by_itself_when_it_is_back_and_arrives_once()
+    {
+        Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: deploy/test.sh installs Debian's chromium");
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });
+        await using var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var link = await HubLink.RouteAsync(page);
+        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await page.FillAsync("#new-chat-user", bob);
+        await page.ClickAsync("#new-chat-start");
+
+        // The network goes: the page is offline, and what alice writes meanwhile is not sent.
+        await link.CutAsync(stayDown: true);
+        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(Online);
+        await page.FillAsync("#composer-text", "written in a tunnel");
+        await page.PressAsync("#composer-text", "Enter");
+        var delivery = page.Locator("[data-testid=message].mine [data-testid=delivery]").Last;
+        await Expect(delivery).ToContainTextAsync("Not sent");
+
+        // It comes back: the page reconnects and sends it with its client message id, without alice's help.
+        link.Restore();
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = 20_000 });
+        await Expect(delivery).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^(Sent|Delivered|Read)$"), new() { Timeout = 20_000 });
+
+        var received = Assert.Single(await bobPhone.TakeAsync(1));
+        Assert.Equal(("written in a tunnel", conversationId), (received.Content.Text, received.ConversationId));
+        await bobPhone.SendTextAsync(conversationId, "out of the tunnel?");
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync("out of the tunnel?");
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["written in a tunnel", "out of the tunnel?"]);
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex Online = new("online");
+
+    /// <summary>
+    /// The page's hub connections, passed through the test, which can cut them and refuse new ones as a network outage
+    /// would.
+    /// </summary>
+    private sealed class HubLink
+    {
+        private readonly List<IWebSocketRoute> _open = [];
+        private int _connections;
+        private volatile bool _down;
+
+        /// <summary>Hub connections that reached the edge host so far.</summary>
+        public int Connections => Volatile.Read(ref _connections);
+
+        public static async Task<HubLink> RouteAsync(IPage page)
+        {
+            var link = new HubLink();
+            await page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), link.Open);
+            return link;
+        }
+
+        /// <summary>Closes the open connections; with <paramref name="stayDown"/>, new ones fail until <see cref="Restore"/>.</summary>
+        public async Task CutAsync(bool stayDown)
+        {
+            _down = stayDown;
+            IWebSocketRoute[] open;
+            lock (_open)
+            {
+                open = [.. _open];
+                _open.Clear();
+            }
+
+            foreach (var socket in open)
+            {
+                await socket.CloseAsync();
+            }
+        }
+
+        public void Restore() => _down = false;
+
+        private void Open(IWebSocketRoute socket)
+        {
+            if (_down)
+            {
+                _ = socket.CloseAsync();
+                return;
+            }
+
+            lock (_open)
+            {
+                _open.Add(socket);
+            }
+
+            Interlocked.Increment(ref _connections);
+            socket.ConnectToServer();
+        }
     }
 
     private static async Task<IPage> SignInAsync(IBrowserContext context, string url, string userId) =>
@@ -146,7 +224,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await page.FillAsync("#login-password", ApiCalls.Password);
         await page.ClickAsync("#login-submit");
         await Expect(page.Locator("#app")).ToBeVisibleAsync();
-        await Expect(page.Locator("#status")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"));
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online);
         return page;
     }
 
