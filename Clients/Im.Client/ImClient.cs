@@ -580,13 +580,30 @@ public sealed partial class ImClient : IAsyncDisposable
             }
         }
 
-        if (_disposing.IsCancellationRequested)
+        try
+        {
+            await _connectGate.WaitAsync(_disposing.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
             return;
         }
 
-        Status = ImClientStatus.WaitingForReconnect;
-        FailUnackedSends($"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts");
+        try
+        {
+            if (_connection is { IsOpen: true })
+            {
+                // The application's ConnectAsync got there meanwhile, and resent what waited.
+                return;
+            }
+
+            Status = ImClientStatus.WaitingForReconnect;
+            FailUnackedSends($"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts");
+        }
+        finally
+        {
+            _connectGate.Release();
+        }
     }
 
     /// <summary>
