@@ -117,32 +117,51 @@ async function start() {
       transport: signalR.HttpTransportType.WebSockets,
     })
     // Never gives up while the page is open (the default stops after four tries, ~40 s, and leaves the page offline
-    // for good after an edge restart or a longer outage): at once, after 2, 5 and 10 s, then every 15-30 s.
-    .withAutomaticReconnect({
-      nextRetryDelayInMilliseconds: ({ previousRetryCount }) => [0, 2000, 5000, 10000][previousRetryCount] ?? 15000 + Math.random() * 15000,
-    })
+    // for good after an edge restart or a longer outage).
+    .withAutomaticReconnect({ nextRetryDelayInMilliseconds: ({ previousRetryCount }) => retryDelay(previousRetryCount) })
     .build();
   hub.on('Events', onEvents);
   hub.onreconnecting(() => setOnline(false));
-  hub.onreconnected(async () => {
-    setOnline(true);
-    for (const [clientMsgId, pending] of state.pending) if (pending.unanswered) send(clientMsgId);
-    await catchUp();
-  });
+  hub.onreconnected(backOnline);
   hub.onclose(() => setOnline(false));
   state.hub = hub;
-  try {
-    await hub.start();
-  } catch {
-    signedOut();
-    return;
-  }
-  setOnline(true);
   // Away while the page is hidden; contacts who share presence see it.
   document.addEventListener('visibilitychange', () => {
     if (hub.state === signalR.HubConnectionState.Connected) hub.invoke('SetPresence', document.hidden).catch(() => {});
   });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await hub.start();
+      break;
+    } catch {
+      // The edge is unreachable (tried again, like a reconnect), or it no longer takes this session's token (a
+      // rotated signing key, an ended session), which only an API call can tell from here: then sign in again.
+      if (await tokenRefused()) return signedOut();
+      await new Promise((resolve) => setTimeout(resolve, retryDelay(attempt)));
+    }
+  }
   await loadGroupNames();
+  await backOnline();
+}
+
+/** At once, after 2, 5 and 10 s, then every 15-30 s (spread, so a restarted edge is not met by every page at once). */
+function retryDelay(previousRetries) {
+  return [0, 2000, 5000, 10000][previousRetries] ?? 15000 + Math.random() * 15000;
+}
+
+async function tokenRefused() {
+  try {
+    await api('/api/groups');
+    return false;
+  } catch (error) {
+    return error.status === 401;
+  }
+}
+
+/** Connected (again): what was written meanwhile goes out, and the list and open conversation catch up. */
+async function backOnline() {
+  setOnline(true);
+  for (const [clientMsgId, pending] of state.pending) if (pending.unanswered) send(clientMsgId);
   await catchUp();
 }
 

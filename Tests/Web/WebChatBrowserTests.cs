@@ -155,6 +155,40 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["written in a tunnel", "out of the tunnel?"]);
     }
 
+    [Fact]
+    public async Task A_page_that_cannot_reach_the_hub_after_signing_in_keeps_trying_and_comes_online()
+    {
+        Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: deploy/test.sh installs Debian's chromium");
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = ChromiumPath, Headless = true, Args = ChromiumArgs });
+        await using var context = await browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var link = await HubLink.RouteAsync(page);
+        await link.CutAsync(stayDown: true);
+
+        // Signed in over HTTP, but the hub cannot be reached: the page stays, offline, and tries again.
+        await page.GotoAsync($"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/");
+        await page.FillAsync("#login-user", alice);
+        await page.FillAsync("#login-password", ApiCalls.Password);
+        await page.ClickAsync("#login-submit");
+        var refused = await Eventually.ReturnsAsync(() => Task.FromResult(link.Refused), n => n >= 2, TimeSpan.FromSeconds(20));
+        Assert.True(refused >= 2, $"the page tried the hub {refused} time(s)");
+        await Expect(page.Locator("#app")).ToBeVisibleAsync();
+        await Expect(page.Locator("#login")).ToBeHiddenAsync();
+        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(Online);
+
+        // The hub is back: the page comes online by itself and receives.
+        link.Restore();
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = 20_000 });
+        await bobPhone.SendTextAsync(GrainKeys.P2P(alice, bob), "there you are");
+        var entry = page.Locator($"li[data-conversation='{GrainKeys.P2P(alice, bob)}']");
+        await Expect(entry.Locator("[data-testid=unread]")).ToHaveTextAsync("1");
+    }
+
     private static readonly System.Text.RegularExpressions.Regex Online = new("online");
 
     /// <summary>
@@ -165,10 +199,14 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     {
         private readonly List<IWebSocketRoute> _open = [];
         private int _connections;
+        private int _refused;
         private volatile bool _down;
 
         /// <summary>Hub connections that reached the edge host so far.</summary>
         public int Connections => Volatile.Read(ref _connections);
+
+        /// <summary>Hub connections refused while down.</summary>
+        public int Refused => Volatile.Read(ref _refused);
 
         public static async Task<HubLink> RouteAsync(IPage page)
         {
@@ -200,6 +238,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         {
             if (_down)
             {
+                Interlocked.Increment(ref _refused);
                 _ = socket.CloseAsync();
                 return;
             }
