@@ -42,24 +42,19 @@ public sealed partial class ImClient
             return;
         }
 
-        if (failure.InnerException is TimeoutException)
-        {
-            // No answer on a connection that looks open: as with a send, the answer was lost or the link is dead, and
-            // waiting longer could wait forever. The reconnect catches up.
-            connection.Abort();
-            return;
-        }
-
-        if (failure.Error is not { Retryable: true } || Interlocked.Exchange(ref _catchUpRetryPending, 1) == 1)
+        var unanswered = failure.InnerException is TimeoutException;
+        if ((!unanswered && failure.Error is not { Retryable: true }) || Interlocked.Exchange(ref _catchUpRetryPending, 1) == 1)
         {
             // Refused for good (the request is wrong, not the moment), or a retry is already on its way.
             return;
         }
 
-        // Refused for the moment (the cluster or storage unavailable during a failover, rate limited): again after a
-        // pause that doubles while it keeps failing, as reconnects do.
+        // Refused for the moment (the cluster or storage unavailable during a failover, rate limited), or not answered in
+        // time (a slow server; a dead link is for the pings to find, and closing a live connection over a slow answer
+        // would have every client log in and sync again just when the server is slowest): again after a pause that
+        // doubles while it keeps failing, jittered so that clients refused together do not come back together.
         var retries = Math.Min(_catchUpRetries++, 16);
-        var delay = TimeSpan.FromTicks(Math.Min(_options.ReconnectBaseDelay.Ticks << retries, _options.MaxReconnectDelay.Ticks));
+        var delay = TimeSpan.FromTicks((long)(Math.Min(_options.ReconnectBaseDelay.Ticks << retries, _options.MaxReconnectDelay.Ticks) * (0.75 + (Random.Shared.NextDouble() / 2))));
         _ = Task.Delay(delay, _disposing.Token).ContinueWith(
             _ =>
             {

@@ -19,6 +19,9 @@ public sealed partial class ImClient : IAsyncDisposable
     private readonly ConcurrentDictionary<uint, TaskCompletionSource<Frame>> _pending = new();
     private readonly Lock _sendsLock = new();
     private readonly List<PendingSend> _unacked = [];
+
+    // Why new sends fail at once (the client stopped reconnecting by itself), until a connection opens; under _sendsLock.
+    private string? _sendsRefused;
     private readonly Channel<Message> _messages = Channel.CreateUnbounded<Message>();
     private readonly Channel<Event> _events = Channel.CreateUnbounded<Event>();
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
@@ -39,6 +42,7 @@ public sealed partial class ImClient : IAsyncDisposable
     // Catch-ups refused for the moment in a row (read and written by the delivery loop only), and whether one is queued.
     private int _catchUpRetries;
     private int _catchUpRetryPending;
+    private int _reconnectGeneration;
     private TimeSpan _heartbeat;
     private volatile bool _kicked;
     private volatile string _kickReason = "";
@@ -126,7 +130,7 @@ public sealed partial class ImClient : IAsyncDisposable
     /// the same client message id after reconnecting, so it is stored once; the task completes when that ack arrives.
     /// If the client stops reconnecting by itself (its attempts are spent, or this device was signed out by another),
     /// the task fails with <see cref="ImClientException"/> and the message is no longer resent: send it again with the
-    /// same client message id, and it is still stored once.
+    /// same client message id, and it is still stored once. Until a connection opens again, new sends fail at once.
     /// </summary>
     public Task<SendAck> SendAsync(string conversationId, Content content, string? clientMsgId = null, MessageClass messageClass = MessageClass.Persistent, string? collapseKey = null)
     {
@@ -147,6 +151,12 @@ public sealed partial class ImClient : IAsyncDisposable
         var pending = new PendingSend(request, new TaskCompletionSource<SendAck>(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_sendsLock)
         {
+            if (_sendsRefused is { } reason)
+            {
+                // Nothing would send it before the application reconnects: it hears so now, as the waiting sends did.
+                return Task.FromException<SendAck>(new ImClientException($"{reason}; call ConnectAsync, then send {request.ClientMsgId} again"));
+            }
+
             _unacked.Add(pending);
         }
 
@@ -319,6 +329,7 @@ public sealed partial class ImClient : IAsyncDisposable
         List<PendingSend> resend;
         lock (_sendsLock)
         {
+            _sendsRefused = null;
             resend = [.. _unacked];
         }
 
@@ -535,6 +546,8 @@ public sealed partial class ImClient : IAsyncDisposable
 
     private async Task ReconnectLoopAsync()
     {
+        // A loop started by a later loss supersedes this one: only the newest may give up and fail the sends.
+        var generation = Interlocked.Increment(ref _reconnectGeneration);
         var redirect = _redirect;
         if (redirect is not null)
         {
@@ -544,40 +557,48 @@ public sealed partial class ImClient : IAsyncDisposable
         var candidates = ReconnectCandidates(redirect);
         // A redirect was spread over time by the server already: go at once. A loss waits first, then backs off.
         var delay = redirect is null ? _options.ReconnectBaseDelay : TimeSpan.Zero;
-        for (var attempt = 1; attempt <= _options.MaxReconnectAttempts && !_disposing.IsCancellationRequested; attempt++)
+        for (var attempt = 1; attempt <= _options.MaxReconnectAttempts; attempt++)
         {
             try
             {
                 await Task.Delay(delay, _disposing.Token);
                 await _connectGate.WaitAsync(_disposing.Token);
-                try
-                {
-                    if (_connection is { IsOpen: true })
-                    {
-                        // The application's ConnectAsync got there first.
-                        return;
-                    }
-
-                    Status = ImClientStatus.Connecting;
-                    await OpenFirstAsync(candidates, _disposing.Token);
-                    return;
-                }
-                finally
-                {
-                    _connectGate.Release();
-                }
             }
-            catch (OperationCanceledException)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
             {
                 return;
             }
-            catch (Exception ex) when (IsConnectFailure(ex))
+
+            try
             {
-                Status = ImClientStatus.Reconnecting;
-                delay = delay == TimeSpan.Zero
-                    ? _options.ReconnectBaseDelay
-                    : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
+                if (_connection is { IsOpen: true } || generation != Volatile.Read(ref _reconnectGeneration))
+                {
+                    // The application's ConnectAsync got there first, or a newer loss has its own loop.
+                    return;
+                }
+
+                Status = ImClientStatus.Connecting;
+                await OpenFirstAsync(candidates, _disposing.Token);
+                return;
             }
+            catch (Exception) when (_disposing.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception)
+            {
+                // Any failure counts as a failed attempt, the application's token provider's included (an HTTP timeout,
+                // its identity server down): this loop is the only thing that would ever try again.
+                Status = ImClientStatus.Reconnecting;
+            }
+            finally
+            {
+                _connectGate.Release();
+            }
+
+            delay = delay == TimeSpan.Zero
+                ? _options.ReconnectBaseDelay
+                : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
         }
 
         try
@@ -591,9 +612,9 @@ public sealed partial class ImClient : IAsyncDisposable
 
         try
         {
-            if (_connection is { IsOpen: true })
+            if (_connection is { IsOpen: true } || generation != Volatile.Read(ref _reconnectGeneration))
             {
-                // The application's ConnectAsync got there meanwhile, and resent what waited.
+                // The application's ConnectAsync got there meanwhile and resent what waited, or a newer loop is trying.
                 return;
             }
 
@@ -638,6 +659,7 @@ public sealed partial class ImClient : IAsyncDisposable
         PendingSend[] failed;
         lock (_sendsLock)
         {
+            _sendsRefused = reason;
             failed = [.. _unacked];
             _unacked.Clear();
         }

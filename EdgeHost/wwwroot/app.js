@@ -144,9 +144,13 @@ async function start() {
   await backOnline();
 }
 
-/** At once, after 2, 5 and 10 s, then every 15-30 s (spread, so a restarted edge is not met by every page at once). */
+/** At once, after ~2, ~5 and ~10 s, then every 15-30 s (jittered, so a restarted edge is not met by every page at once). */
 function retryDelay(previousRetries) {
-  return [0, 2000, 5000, 10000][previousRetries] ?? 15000 + Math.random() * 15000;
+  // A session revoked while the page was offline is refused at every reconnect, with no kick to say so: now and then
+  // an API call asks, and a refused token means signing in again.
+  if (previousRetries > 0 && previousRetries % 3 === 0) tokenRefused().then((refused) => refused && signedOut());
+  const base = [0, 2000, 5000, 10000][previousRetries] ?? 15000;
+  return base + Math.random() * Math.max(base, 1000) * (previousRetries < 4 ? 0.5 : 1);
 }
 
 async function tokenRefused() {
@@ -379,7 +383,11 @@ async function send(clientMsgId) {
   try {
     const ack = await state.hub.invoke('Send', pending.conversationId, { clientMsgId, content: { type: 'text', text: pending.text } });
     if (ack.error) throw Object.assign(new Error(ack.error), { refused: true });
-    upsert({ conversationId: pending.conversationId, seq: ack.seq, clientMsgId, senderId: state.userId, serverTime: ack.serverTime, state: 'normal', content: { type: 'text', text: pending.text } });
+    const sent = { conversationId: pending.conversationId, seq: ack.seq, clientMsgId, senderId: state.userId, serverTime: ack.serverTime, state: 'normal', content: { type: 'text', text: pending.text } };
+    // Answered after alice moved to another conversation (a resend after a reconnect, a slow ack): it shows when hers
+    // is opened again, loaded from the server, not in the one open now.
+    if (pending.conversationId === state.open) upsert(sent);
+    else state.pending.delete(clientMsgId);
   } catch (error) {
     // Same clientMsgId on retry: the server stores it once, whatever happened to the first try. One that never got an
     // answer (the connection was down or dropped) goes again by itself once the page is back online.

@@ -102,12 +102,13 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         }
 
         // The connection drops: the page reconnects, which takes a renewed token, and goes on receiving.
-        await link.CutAsync(stayDown: false);
+        await link.CutAsync(stayDown: true);
         await Expect(page.Locator("#status")).Not.ToHaveClassAsync(Online);
+        link.Restore();
         await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = 20_000 });
         var renewed = await page.EvaluateAsync<string>("sessionStorage.getItem('im.token')");
         Assert.NotEqual(firstToken, renewed);
-        Assert.Equal(2, link.Connections);
+        Assert.True(link.Connections >= 2, $"{link.Connections} hub connection(s) reached the edge");
 
         await using var bobPhone = await fixture.ConnectAsync(bob);
         await bobPhone.SendTextAsync(GrainKeys.P2P(alice, bob), "still there?");
