@@ -322,8 +322,19 @@ public sealed partial class ImClient : IAsyncDisposable
             _heartbeat = TimeSpan.FromSeconds(Math.Min(_options.HeartbeatInterval.TotalSeconds, response.HeartbeatSeconds));
         }
 
-        ConnectionCount++;
         Status = ImClientStatus.Connected;
+        // A loss seen while the status still said Connecting started no reconnect (those are the connecting caller's to
+        // handle): a connection that died between the login's answer and here fails this attempt instead of leaving a
+        // client Connected on a dead socket. The fence orders this read after the write above, as the loss handler's
+        // read of the status follows its write of the aborted flag.
+        Interlocked.MemoryBarrier();
+        if (!connection.IsOpen)
+        {
+            Status = ImClientStatus.Connecting;
+            throw new IOException("connection lost right after the login");
+        }
+
+        ConnectionCount++;
         connection.StartHeartbeat(_heartbeat);
 
         List<PendingSend> resend;
