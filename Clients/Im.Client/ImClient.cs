@@ -547,7 +547,8 @@ public sealed partial class ImClient : IAsyncDisposable
         if (_kicked)
         {
             Status = ImClientStatus.WaitingForReconnect;
-            FailUnackedSends($"signed out by the server ({_kickReason})");
+            // Under the connect gate, which this may be called under (a failed login aborts its connection): not here.
+            _ = Task.Run(() => StandDownAsync($"signed out by the server ({_kickReason})", generation: null));
             return;
         }
 
@@ -612,6 +613,17 @@ public sealed partial class ImClient : IAsyncDisposable
                 : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
         }
 
+        await StandDownAsync($"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts", generation);
+    }
+
+    /// <summary>
+    /// The client no longer reconnects by itself: it waits for <see cref="ConnectAsync"/>, and the sends waiting for acks
+    /// fail with <paramref name="reason"/>. Under the connect gate, so that it stands down if the application's
+    /// ConnectAsync reconnected meanwhile (and resent them), or, for a reconnect loop's <paramref name="generation"/>, if
+    /// a newer loss has its own loop.
+    /// </summary>
+    private async Task StandDownAsync(string reason, int? generation)
+    {
         try
         {
             await _connectGate.WaitAsync(_disposing.Token);
@@ -623,14 +635,13 @@ public sealed partial class ImClient : IAsyncDisposable
 
         try
         {
-            if (_connection is { IsOpen: true } || generation != Volatile.Read(ref _reconnectGeneration))
+            if (_connection is { IsOpen: true } || (generation is { } mine && mine != Volatile.Read(ref _reconnectGeneration)))
             {
-                // The application's ConnectAsync got there meanwhile and resent what waited, or a newer loop is trying.
                 return;
             }
 
             Status = ImClientStatus.WaitingForReconnect;
-            FailUnackedSends($"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts");
+            FailUnackedSends(reason);
         }
         finally
         {
