@@ -19,7 +19,7 @@ public sealed partial class ImClient
                         break;
                     case Work.CatchUp:
                         await CatchUpAsync();
-                        _catchUpRetries = 0;
+                        _catchUpBackoff = TimeSpan.Zero;
                         break;
                 }
             }
@@ -53,8 +53,8 @@ public sealed partial class ImClient
         // time (a slow server; a dead link is for the pings to find, and closing a live connection over a slow answer
         // would have every client log in and sync again just when the server is slowest): again after a pause that
         // doubles while it keeps failing, jittered so that clients refused together do not come back together.
-        var retries = Math.Min(_catchUpRetries++, 16);
-        var delay = TimeSpan.FromTicks((long)(Math.Min(_options.ReconnectBaseDelay.Ticks << retries, _options.MaxReconnectDelay.Ticks) * (0.75 + (Random.Shared.NextDouble() / 2))));
+        _catchUpBackoff = NextBackoff(_catchUpBackoff);
+        var delay = _catchUpBackoff * (0.75 + (Random.Shared.NextDouble() / 2));
         _ = Task.Delay(delay, _disposing.Token).ContinueWith(
             _ =>
             {

@@ -39,8 +39,9 @@ public sealed partial class ImClient : IAsyncDisposable
     private readonly Dictionary<string, long> _ackedBeforeFirstSync = new(StringComparer.Ordinal);
     private int _nextRequestId;
 
-    // Catch-ups refused for the moment in a row (read and written by the delivery loop only), and whether one is queued.
-    private int _catchUpRetries;
+    // The pause before the next catch-up retry, zero after one succeeded (the delivery loop's alone), and whether a retry
+    // is queued.
+    private TimeSpan _catchUpBackoff;
     private int _catchUpRetryPending;
     private int _reconnectGeneration;
     private TimeSpan _heartbeat;
@@ -547,7 +548,8 @@ public sealed partial class ImClient : IAsyncDisposable
         if (_kicked)
         {
             Status = ImClientStatus.WaitingForReconnect;
-            // Under the connect gate, which this may be called under (a failed login aborts its connection): not here.
+            // Stands down under the connect gate, on its own task: this may run with the gate held (a failed login
+            // aborts its connection), and waiting for it here would deadlock.
             _ = Task.Run(() => StandDownAsync($"signed out by the server ({_kickReason})", generation: null));
             return;
         }
@@ -608,9 +610,7 @@ public sealed partial class ImClient : IAsyncDisposable
                 _connectGate.Release();
             }
 
-            delay = delay == TimeSpan.Zero
-                ? _options.ReconnectBaseDelay
-                : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxReconnectDelay.Ticks));
+            delay = NextBackoff(delay);
         }
 
         await StandDownAsync($"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts", generation);
@@ -669,6 +669,11 @@ public sealed partial class ImClient : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>The pause after <paramref name="previous"/> (none yet: zero): the base delay, then doubling up to the maximum.</summary>
+    private TimeSpan NextBackoff(TimeSpan previous) => previous == TimeSpan.Zero
+        ? _options.ReconnectBaseDelay
+        : TimeSpan.FromTicks(Math.Min(previous.Ticks * 2, _options.MaxReconnectDelay.Ticks));
 
     private static bool IsConnectFailure(Exception ex) => ex is SocketException or IOException or ImClientException;
 

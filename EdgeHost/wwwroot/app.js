@@ -118,7 +118,14 @@ async function start() {
     })
     // Never gives up while the page is open (the default stops after four tries, ~40 s, and leaves the page offline
     // for good after an edge restart or a longer outage).
-    .withAutomaticReconnect({ nextRetryDelayInMilliseconds: ({ previousRetryCount }) => retryDelay(previousRetryCount) })
+    .withAutomaticReconnect({
+      nextRetryDelayInMilliseconds: ({ previousRetryCount }) => {
+        // A session revoked while the page was offline is refused at every reconnect, with no kick to say so: every
+        // third try an API call asks, and a refused token means signing in again.
+        if (previousRetryCount > 0 && previousRetryCount % 3 === 0) tokenRefused().then((refused) => refused && signedOut());
+        return retryDelay(previousRetryCount);
+      },
+    })
     .build();
   hub.on('Events', onEvents);
   hub.onreconnecting(() => setOnline(false));
@@ -146,9 +153,6 @@ async function start() {
 
 /** At once, after ~2, ~5 and ~10 s, then every 15-30 s (jittered, so a restarted edge is not met by every page at once). */
 function retryDelay(previousRetries) {
-  // A session revoked while the page was offline is refused at every reconnect, with no kick to say so: now and then
-  // an API call asks, and a refused token means signing in again.
-  if (previousRetries > 0 && previousRetries % 3 === 0) tokenRefused().then((refused) => refused && signedOut());
   const base = [0, 2000, 5000, 10000][previousRetries] ?? 15000;
   return base + Math.random() * Math.max(base, 1000) * (previousRetries < 4 ? 0.5 : 1);
 }
@@ -384,8 +388,8 @@ async function send(clientMsgId) {
     const ack = await state.hub.invoke('Send', pending.conversationId, { clientMsgId, content: { type: 'text', text: pending.text } });
     if (ack.error) throw Object.assign(new Error(ack.error), { refused: true });
     const sent = { conversationId: pending.conversationId, seq: ack.seq, clientMsgId, senderId: state.userId, serverTime: ack.serverTime, state: 'normal', content: { type: 'text', text: pending.text } };
-    // Answered after alice moved to another conversation (a resend after a reconnect, a slow ack): it shows when hers
-    // is opened again, loaded from the server, not in the one open now.
+    // Answered after the user moved to another conversation (a resend after a reconnect, a slow ack): it shows when
+    // that one is opened again, loaded from the server, not in the one open now.
     if (pending.conversationId === state.open) upsert(sent);
     else state.pending.delete(clientMsgId);
   } catch (error) {

@@ -20,230 +20,186 @@ public sealed class SdkReconnectTests
     [Fact]
     public async Task A_send_whose_ack_never_comes_on_a_live_connection_is_resent_on_a_new_one_and_completes()
     {
-        var edge = Listen();
-        try
-        {
-            await using var client = NewClient(Port(edge), maxReconnectAttempts: 10, requestTimeout: TimeSpan.FromSeconds(3));
+        using var edge = new Listener();
+        await using var client = NewClient(edge.Port, maxReconnectAttempts: 10, requestTimeout: TimeSpan.FromSeconds(3));
 
-            // The first connection answers everything (login, sync, pings) except the send.
-            var firstEdge = new PlayedEdge { AnswerSends = false };
-            var connecting = client.ConnectAsync();
-            await using var first = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
-            var firstServed = firstEdge.ServeAsync(first, Patience);
-            await connecting.WaitAsync(Patience);
-            var sending = client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "lost-ack");
+        // The first connection answers everything (login, sync, pings) except the send.
+        var firstEdge = new PlayedEdge { AnswerSends = false };
+        var connecting = client.ConnectAsync();
+        await using var first = await edge.AcceptAsync();
+        var firstServed = firstEdge.ServeAsync(first, Patience);
+        await connecting.WaitAsync(Patience);
+        var sending = client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "lost-ack");
 
-            // The client gives up on the ack, closes that connection and resends on a new one, which answers it.
-            var secondEdge = new PlayedEdge();
-            await using var second = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
-            var secondServed = secondEdge.ServeAsync(second, Patience);
-            var ack = await sending.WaitAsync(Patience);
+        // The client gives up on the ack, closes that connection and resends on a new one, which answers it.
+        var secondEdge = new PlayedEdge();
+        await using var second = await edge.AcceptAsync();
+        var secondServed = secondEdge.ServeAsync(second, Patience);
+        var ack = await sending.WaitAsync(Patience);
 
-            Assert.Equal((V1.SendStatus.Duplicate, PlayedEdge.AckedSeq, "lost-ack"), (ack.Status, ack.Seq, ack.ClientMsgId));
-            Assert.Equal((2, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
-            Assert.Equal(["lost-ack"], firstEdge.Sends);
-            Assert.Equal(["lost-ack"], secondEdge.Sends);
-            await firstServed.WaitAsync(Patience);
-            Assert.True(firstEdge.Pings > 0, "the first connection was alive (its pings answered) when the client gave up on the ack");
-            await client.DisposeAsync();
-            await secondServed.WaitAsync(Patience);
-        }
-        finally
-        {
-            edge.Stop();
-        }
+        Assert.Equal((V1.SendStatus.Duplicate, PlayedEdge.AckedSeq, "lost-ack"), (ack.Status, ack.Seq, ack.ClientMsgId));
+        Assert.Equal((2, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
+        Assert.Equal(["lost-ack"], firstEdge.Sends);
+        Assert.Equal(["lost-ack"], secondEdge.Sends);
+        await firstServed.WaitAsync(Patience);
+        Assert.True(firstEdge.Pings > 0, "the first connection was alive (its pings answered) when the client gave up on the ack");
+        await client.DisposeAsync();
+        await secondServed.WaitAsync(Patience);
     }
 
     [Fact]
     public async Task One_reconnect_attempt_tries_every_address_of_a_redirect_before_backing_off()
     {
-        var draining = Listen();
-        var target = Listen();
-        var closed = Listen();
-        var closedPort = Port(closed);
-        closed.Stop();
-        try
+        using var draining = new Listener();
+        using var target = new Listener();
+        var closedPort = FreePorts.Next(); // nobody listens there: refused at once
+
+        // One attempt only: before, it went to the redirect's first address alone, which refuses at once.
+        await using var client = NewClient(draining.Port, maxReconnectAttempts: 1);
+        var connecting = client.ConnectAsync();
+        await using (var first = await draining.AcceptAsync())
         {
-            // One attempt only: before, it went to the redirect's first address alone, which refuses at once.
-            await using var client = NewClient(Port(draining), maxReconnectAttempts: 1);
-            var connecting = client.ConnectAsync();
-            await using (var first = RawConnection.Accepted(await draining.AcceptTcpClientAsync().WaitAsync(Patience)))
+            var served = new PlayedEdge().ServeAsync(first, Patience);
+            await connecting.WaitAsync(Patience);
+            await first.SendAsync(V1.Op.Redirect, 0, new V1.Redirect
             {
-                var served = new PlayedEdge().ServeAsync(first, Patience);
-                await connecting.WaitAsync(Patience);
-                await first.SendAsync(V1.Op.Redirect, 0, new V1.Redirect
-                {
-                    Addresses = { $"127.0.0.1:{closedPort}", $"127.0.0.1:{Port(target)}" },
-                    Reason = "draining",
-                });
-                first.Socket.Shutdown(SocketShutdown.Both);
-                await served.WaitAsync(Patience);
-            }
-
-            await using var second = RawConnection.Accepted(await target.AcceptTcpClientAsync().WaitAsync(Patience));
-            var secondServed = new PlayedEdge().ServeAsync(second, Patience);
-            var status = await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s == ImClientStatus.Connected, Patience);
-
-            Assert.Equal((ImClientStatus.Connected, 2, 1), (status, client.ConnectionCount, client.RedirectCount));
-            Assert.Equal($"127.0.0.1:{Port(target)}", client.Endpoint);
-            await client.DisposeAsync();
-            await secondServed.WaitAsync(Patience);
+                Addresses = { $"127.0.0.1:{closedPort}", $"127.0.0.1:{target.Port}" },
+                Reason = "draining",
+            });
+            first.Socket.Shutdown(SocketShutdown.Both);
+            await served.WaitAsync(Patience);
         }
-        finally
-        {
-            draining.Stop();
-            target.Stop();
-        }
+
+        await using var second = await target.AcceptAsync();
+        var secondServed = new PlayedEdge().ServeAsync(second, Patience);
+        var status = await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s == ImClientStatus.Connected, Patience);
+
+        Assert.Equal((ImClientStatus.Connected, 2, 1), (status, client.ConnectionCount, client.RedirectCount));
+        Assert.Equal($"127.0.0.1:{target.Port}", client.Endpoint);
+        await client.DisposeAsync();
+        await secondServed.WaitAsync(Patience);
     }
 
     [Fact]
     public async Task Once_the_client_gives_up_reconnecting_its_unacked_sends_fail_and_are_not_resent_later()
     {
-        var edge = Listen();
-        try
+        using var edge = new Listener();
+        await using var client = NewClient(edge.Port, maxReconnectAttempts: 2);
+        var (first, served, sending) = await SendUnackedAsync(edge, client, "stranded");
+        await using (first)
         {
-            await using var client = NewClient(Port(edge), maxReconnectAttempts: 2);
-            var (first, served, sending) = await SendUnackedAsync(edge, client, "stranded");
-            await using (first)
-            {
-                first.Socket.Shutdown(SocketShutdown.Both);
-                await served.WaitAsync(Patience);
-            }
-
-            // The edge is down for the client: every reconnect is accepted and closed before the login is answered.
-            var refusing = RefuseAllAsync(edge);
-            var failure = (await sending.WaitAsync(Patience)).Failure;
-
-            Assert.IsType<ImClientException>(failure);
-            Assert.Contains("stranded", failure.Message, StringComparison.Ordinal);
-            Assert.Equal((ImClientStatus.WaitingForReconnect, 0), (client.Status, client.UnackedCount));
-            Assert.Equal(2, await refusing.Stop());
-
-            // Until the application reconnects, a new send fails at once rather than wait in a queue nothing sends.
-            var meanwhile = (await Outcome(client.SendTextAsync("p2p:alice:bob", "meanwhile", clientMsgId: "meanwhile")).WaitAsync(Patience)).Failure;
-            Assert.IsType<ImClientException>(meanwhile);
-            Assert.Equal(0, client.UnackedCount);
-
-            // Back up: an explicit connect does not resend it; the application's retry with the same id is acked once.
-            var secondEdge = new PlayedEdge();
-            var accepting = edge.AcceptTcpClientAsync();
-            var reconnecting = client.ConnectAsync();
-            await using var second = RawConnection.Accepted(await accepting.WaitAsync(Patience));
-            var secondServed = secondEdge.ServeAsync(second, Patience);
-            await reconnecting.WaitAsync(Patience);
-            await client.PingAsync().WaitAsync(Patience);
-            Assert.Empty(secondEdge.Sends);
-
-            var ack = await client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "stranded").WaitAsync(Patience);
-            Assert.Equal(("stranded", PlayedEdge.AckedSeq), (ack.ClientMsgId, ack.Seq));
-            Assert.Equal(["stranded"], secondEdge.Sends);
-            await client.DisposeAsync();
-            await secondServed.WaitAsync(Patience);
+            first.Socket.Shutdown(SocketShutdown.Both);
+            await served.WaitAsync(Patience);
         }
-        finally
-        {
-            edge.Stop();
-        }
+
+        // The edge is down for the client: every reconnect is accepted and closed before the login is answered.
+        var refusing = RefuseAllAsync(edge);
+        var failure = (await sending.WaitAsync(Patience)).Failure;
+
+        Assert.IsType<ImClientException>(failure);
+        Assert.Contains("stranded", failure.Message, StringComparison.Ordinal);
+        Assert.Equal((ImClientStatus.WaitingForReconnect, 0), (client.Status, client.UnackedCount));
+        Assert.Equal(2, await refusing.Stop());
+
+        // Until the application reconnects, a new send fails at once rather than wait in a queue nothing sends.
+        var meanwhile = (await Outcome(client.SendTextAsync("p2p:alice:bob", "meanwhile", clientMsgId: "meanwhile")).WaitAsync(Patience)).Failure;
+        Assert.IsType<ImClientException>(meanwhile);
+        Assert.Equal(0, client.UnackedCount);
+
+        // Back up: an explicit connect does not resend it; the application's retry with the same id is acked once.
+        var secondEdge = new PlayedEdge();
+        var accepting = edge.AcceptAsync();
+        var reconnecting = client.ConnectAsync();
+        await using var second = await accepting;
+        var secondServed = secondEdge.ServeAsync(second, Patience);
+        await reconnecting.WaitAsync(Patience);
+        await client.PingAsync().WaitAsync(Patience);
+        Assert.Empty(secondEdge.Sends);
+
+        var ack = await client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "stranded").WaitAsync(Patience);
+        Assert.Equal(("stranded", PlayedEdge.AckedSeq), (ack.ClientMsgId, ack.Seq));
+        Assert.Equal(["stranded"], secondEdge.Sends);
+        await client.DisposeAsync();
+        await secondServed.WaitAsync(Patience);
     }
 
     [Fact]
     public async Task A_catch_up_refused_for_the_moment_is_tried_again_on_the_same_connection()
     {
-        var edge = Listen();
-        try
-        {
-            await using var client = NewClient(Port(edge), maxReconnectAttempts: 1);
-            var played = new PlayedEdge { SyncsRefused = 2 };
-            var connecting = client.ConnectAsync();
-            await using var connection = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
-            var served = played.ServeAsync(connection, Patience);
-            await connecting.WaitAsync(Patience);
+        using var edge = new Listener();
+        await using var client = NewClient(edge.Port, maxReconnectAttempts: 1);
+        var played = new PlayedEdge { SyncsRefused = 2 };
+        var connecting = client.ConnectAsync();
+        await using var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
 
-            // Catch-ups on a timer are off: only the retry can ask a third time.
-            var syncs = await Eventually.ReturnsAsync(() => Task.FromResult(played.Syncs), n => n >= 3, Patience);
+        // Catch-ups on a timer are off: only the retry can ask a third time.
+        var syncs = await Eventually.ReturnsAsync(() => Task.FromResult(played.Syncs), n => n >= 3, Patience);
 
-            Assert.Equal(3, syncs);
-            Assert.Equal((1, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
-            await client.DisposeAsync();
-            await served.WaitAsync(Patience);
-        }
-        finally
-        {
-            edge.Stop();
-        }
+        Assert.Equal(3, syncs);
+        Assert.Equal((1, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
     }
 
     [Fact]
     public async Task A_catch_up_left_unanswered_is_tried_again_on_the_same_connection()
     {
-        var edge = Listen();
-        try
-        {
-            await using var client = NewClient(Port(edge), maxReconnectAttempts: 1, requestTimeout: TimeSpan.FromSeconds(2));
-            var played = new PlayedEdge { SyncsUnanswered = 1 };
-            var connecting = client.ConnectAsync();
-            await using var connection = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
-            var served = played.ServeAsync(connection, Patience);
-            await connecting.WaitAsync(Patience);
+        using var edge = new Listener();
+        await using var client = NewClient(edge.Port, maxReconnectAttempts: 1, requestTimeout: TimeSpan.FromSeconds(2));
+        var played = new PlayedEdge { SyncsUnanswered = 1 };
+        var connecting = client.ConnectAsync();
+        await using var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
 
-            // Catch-ups on a timer are off: only the retry can ask again. A slow answer does not cost the connection
-            // (closing it would have every client of a slow server log in and sync again).
-            var syncs = await Eventually.ReturnsAsync(() => Task.FromResult(played.Syncs), n => n >= 2, Patience);
+        // Catch-ups on a timer are off: only the retry can ask again. A slow answer does not cost the connection
+        // (closing it would have every client of a slow server log in and sync again).
+        var syncs = await Eventually.ReturnsAsync(() => Task.FromResult(played.Syncs), n => n >= 2, Patience);
 
-            Assert.Equal(2, syncs);
-            Assert.Equal((1, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
-            Assert.True(played.Pings > 0, "the connection stayed alive (its pings answered) while the sync went unanswered");
-            await client.DisposeAsync();
-            await served.WaitAsync(Patience);
-        }
-        finally
-        {
-            edge.Stop();
-        }
+        Assert.Equal(2, syncs);
+        Assert.Equal((1, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
+        Assert.True(played.Pings > 0, "the connection stayed alive (its pings answered) while the sync went unanswered");
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
     }
 
     [Fact]
     public async Task A_kicked_client_fails_its_unacked_sends_with_the_reason_and_does_not_reconnect()
     {
-        var edge = Listen();
-        try
+        using var edge = new Listener();
+        await using var client = NewClient(edge.Port, maxReconnectAttempts: 5);
+        var (connection, served, sending) = await SendUnackedAsync(edge, client, "kicked");
+        await using (connection)
         {
-            await using var client = NewClient(Port(edge), maxReconnectAttempts: 5);
-            var (connection, served, sending) = await SendUnackedAsync(edge, client, "kicked");
-            await using (connection)
+            await connection.SendAsync(V1.Op.Push, 0, new V1.PushBatch
             {
-                await connection.SendAsync(V1.Op.Push, 0, new V1.PushBatch
-                {
-                    Events = { new V1.Event { Kick = new V1.Kick { Reason = "signed in on another mobile device (ios)" } } },
-                });
-                connection.Socket.Shutdown(SocketShutdown.Both);
-                await served.WaitAsync(Patience);
-            }
-
-            var failure = (await sending.WaitAsync(Patience)).Failure;
-
-            Assert.IsType<ImClientException>(failure);
-            Assert.Contains("signed in on another mobile device (ios)", failure.Message, StringComparison.Ordinal);
-            Assert.Equal((ImClientStatus.WaitingForReconnect, 0, 1), (client.Status, client.UnackedCount, client.ConnectionCount));
-            // Forty times the reconnect delay: a client that would reconnect has knocked by then, however busy the machine.
-            await Task.Delay(TimeSpan.FromSeconds(2));
-            Assert.False(edge.Pending(), "a kicked client does not reconnect by itself");
+                Events = { new V1.Event { Kick = new V1.Kick { Reason = "signed in on another mobile device (ios)" } } },
+            });
+            connection.Socket.Shutdown(SocketShutdown.Both);
+            await served.WaitAsync(Patience);
         }
-        finally
-        {
-            edge.Stop();
-        }
+
+        var failure = (await sending.WaitAsync(Patience)).Failure;
+
+        Assert.IsType<ImClientException>(failure);
+        Assert.Contains("signed in on another mobile device (ios)", failure.Message, StringComparison.Ordinal);
+        Assert.Equal((ImClientStatus.WaitingForReconnect, 0, 1), (client.Status, client.UnackedCount, client.ConnectionCount));
+        // Forty times the reconnect delay: a client that would reconnect has knocked by then, however busy the machine.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.False(edge.Pending(), "a kicked client does not reconnect by itself");
     }
 
     /// <summary>
     /// Connects the client to an edge played on the listener's next connection that records sends without acking them,
     /// and sends one message, which that edge has received when this returns: the send waits for an ack that is not coming.
     /// </summary>
-    private static async Task<(RawConnection Connection, Task Served, Task<SendAckOrFailure> Sending)> SendUnackedAsync(TcpListener edge, ImClient client, string clientMsgId)
+    private static async Task<(RawConnection Connection, Task Served, Task<SendAckOrFailure> Sending)> SendUnackedAsync(Listener edge, ImClient client, string clientMsgId)
     {
         var connecting = client.ConnectAsync();
         var played = new PlayedEdge { AnswerSends = false };
-        var connection = RawConnection.Accepted(await edge.AcceptTcpClientAsync().WaitAsync(Patience));
+        var connection = await edge.AcceptAsync();
         var served = played.ServeAsync(connection, Patience);
         await connecting.WaitAsync(Patience);
         var sending = Outcome(client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId));
@@ -265,14 +221,35 @@ public sealed class SdkReconnectTests
         }
     }
 
-    private static TcpListener Listen()
+    /// <summary>A loopback port where the test plays an edge: each accepted connection is one the client opened.</summary>
+    private sealed class Listener : IDisposable
     {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return listener;
-    }
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
 
-    private static int Port(TcpListener listener) => ((IPEndPoint)listener.LocalEndpoint).Port;
+        public Listener() => _listener.Start();
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        /// <summary>Whether a connection waits to be accepted.</summary>
+        public bool Pending() => _listener.Pending();
+
+        public async Task<RawConnection> AcceptAsync() => RawConnection.Accepted(await _listener.AcceptTcpClientAsync().WaitAsync(Patience));
+
+        /// <summary>The next connection; null once <paramref name="stop"/> is cancelled.</summary>
+        public async Task<TcpClient?> AcceptOrStopAsync(CancellationToken stop)
+        {
+            try
+            {
+                return await _listener.AcceptTcpClientAsync(stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
+
+        public void Dispose() => _listener.Stop();
+    }
 
     private static ImClient NewClient(int port, int maxReconnectAttempts, TimeSpan? requestTimeout = null) => new(new ImClientOptions
     {
@@ -300,27 +277,19 @@ public sealed class SdkReconnectTests
         }
     }
 
-    private static Refusal RefuseAllAsync(TcpListener listener)
+    private static Refusal RefuseAllAsync(Listener listener)
     {
         var stop = new CancellationTokenSource(Patience);
         async Task<int> Loop()
         {
             var refused = 0;
-            while (true)
+            while (await listener.AcceptOrStopAsync(stop.Token) is { } accepted)
             {
-                TcpClient accepted;
-                try
-                {
-                    accepted = await listener.AcceptTcpClientAsync(stop.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    return refused;
-                }
-
                 accepted.Dispose();
                 refused++;
             }
+
+            return refused;
         }
 
         return new Refusal(Loop(), stop);
