@@ -46,6 +46,7 @@ public static class EdgeHosting
         });
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AccessTokens>();
+        builder.Services.AddSingleton<RefreshTokens>();
         builder.Services.AddSingleton<UserPushRoutes>();
         builder.Services.AddSingleton<RoomFanout>();
         builder.Services.AddSingleton<SessionHub>();

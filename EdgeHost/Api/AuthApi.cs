@@ -11,6 +11,9 @@ namespace Orleans.Im.EdgeHost.Api;
 /// <summary><c>/api/auth</c>: login, refresh, logout, and token verification for trusted systems.</summary>
 public static class AuthApi
 {
+    // Session ids and refresh tokens are 22 and 43 characters: anything far longer is not one, and is not hashed.
+    private const int MaxTokenLength = 256;
+
     public static RouteGroupBuilder MapAuthApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/auth").WithTags("Auth");
@@ -52,9 +55,9 @@ public static class AuthApi
         }
 
         var sessionId = RandomToken(16);
-        var refreshToken = RandomToken(32);
+        var refreshToken = RefreshTokens.New();
         var now = time.GetUtcNow();
-        var session = new LoginSession(sessionId, deviceId, body.Platform ?? "", Hash(refreshToken), now + options.Value.RefreshTokenLifetime, now);
+        var session = new LoginSession(sessionId, deviceId, body.Platform ?? "", RefreshTokens.Hash(refreshToken), now + options.Value.RefreshTokenLifetime, now);
         if (!await account.StartSessionAsync(session))
         {
             return InvalidCredentials();
@@ -64,17 +67,19 @@ public static class AuthApi
     }
 
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
-        RefreshBody body, IClusterClient cluster, AccessTokens tokens, IOptions<AuthOptions> options, TimeProvider time)
+        RefreshBody body, IClusterClient cluster, AccessTokens tokens, RefreshTokens refreshTokens, IOptions<AuthOptions> options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(body);
-        if (!GrainKeys.IsValidUserId(body.UserId) || string.IsNullOrEmpty(body.SessionId) || string.IsNullOrEmpty(body.RefreshToken))
+        if (!GrainKeys.IsValidUserId(body.UserId) || string.IsNullOrEmpty(body.SessionId) || string.IsNullOrEmpty(body.RefreshToken)
+            || body.SessionId.Length > MaxTokenLength || body.RefreshToken.Length > MaxTokenLength)
         {
             return InvalidRefresh();
         }
 
-        var next = RandomToken(32);
+        var next = refreshTokens.Successor(body.SessionId, body.RefreshToken);
         var session = await cluster.For<IAccountGrain>(body.UserId).RefreshSessionAsync(
-            body.SessionId, Hash(body.RefreshToken), Hash(next), time.GetUtcNow() + options.Value.RefreshTokenLifetime);
+            body.SessionId, RefreshTokens.Hash(body.RefreshToken), RefreshTokens.Hash(next),
+            time.GetUtcNow() + options.Value.RefreshTokenLifetime, options.Value.RefreshTokenReuseGrace);
         return session is null ? InvalidRefresh() : TypedResults.Ok(Tokens(tokens, options.Value, time, body.UserId, session, next));
     }
 
@@ -109,7 +114,4 @@ public static class AuthApi
         ApiProblems.Problem(StatusCodes.Status401Unauthorized, "invalid_refresh_token", "The refresh token is not valid for a live session.");
 
     private static string RandomToken(int bytes) => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(bytes));
-
-    // Refresh tokens are random and long: a fast hash is enough to keep them out of storage.
-    private static string Hash(string token) => Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(token)));
 }

@@ -92,7 +92,8 @@ public sealed class AccessTokens
 
     private byte[] Sign(string encodedPayload) => HMACSHA256.HashData(_key, Encoding.ASCII.GetBytes(encodedPayload));
 
-    private static byte[] ParseKey(string base64)
+    /// <summary>The shared signing key from its configured base64 form; throws when it is missing or too short.</summary>
+    internal static byte[] ParseKey(string base64)
     {
         byte[] key;
         try

@@ -18,6 +18,13 @@ public sealed class AuthOptions
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>
+    /// How long after a refresh the token it replaced may repeat that refresh, getting the same new token: a client whose
+    /// answer was lost, or a page reloaded in the middle of it, would otherwise be signed out. Zero makes every refresh
+    /// token work exactly once.
+    /// </summary>
+    public TimeSpan RefreshTokenReuseGrace { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// The key of trusted systems: the admin API, server-to-server sends and token verification (header
     /// <c>X-Api-Key</c>). Empty disables those endpoints. <c>deploy/run.sh</c> makes and prints a development key.
     /// </summary>

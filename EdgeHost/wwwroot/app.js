@@ -43,14 +43,45 @@ const state = {
 function keepTokens({ body: tokens, serverNow }) {
   // Renewed at four fifths of its life, measured on the server's clock: a page whose clock is off still renews in time.
   const lifetime = Date.parse(tokens.expiresAt) - serverNow;
-  Object.assign(state, {
+  adoptTokens({
     token: tokens.accessToken,
     userId: tokens.userId,
     sessionId: tokens.sessionId,
     refreshToken: tokens.refreshToken,
     refreshAt: Date.now() + lifetime * 0.8,
   });
-  for (const key of ['token', 'userId', 'sessionId', 'refreshToken', 'refreshAt']) sessionStorage.setItem(`im.${key}`, String(state[key]));
+  shareTokens();
+}
+
+function adoptTokens(tokens) {
+  Object.assign(state, tokens);
+  for (const key of tokenKeys) sessionStorage.setItem(`im.${key}`, String(state[key]));
+}
+
+const tokenKeys = ['token', 'userId', 'sessionId', 'refreshToken', 'refreshAt'];
+
+// Tabs of one session: a duplicated tab copies this one's session storage, tokens included, and each renewal spends the
+// refresh token. So a tab that renews hands the new tokens to its siblings, and a tab whose renewal is refused asks them
+// before signing out (one may have renewed while this one was asleep). Same browser, same clock: refreshAt carries over.
+const siblings = 'BroadcastChannel' in self ? new BroadcastChannel('im.tokens') : null;
+siblings?.addEventListener('message', ({ data }) => {
+  if (data?.sessionId !== state.sessionId || !state.refreshToken) return;
+  if (data.kind === 'tokens' && data.tokens.refreshAt > state.refreshAt) adoptTokens(data.tokens);
+  if (data.kind === 'ask') shareTokens();
+});
+
+function shareTokens() {
+  const tokens = Object.fromEntries(tokenKeys.map((key) => [key, state[key]]));
+  siblings?.postMessage({ kind: 'tokens', sessionId: state.sessionId, tokens });
+}
+
+/** Whether a sibling tab answered with newer tokens of this session within a moment. */
+async function tokensFromSiblings() {
+  if (!siblings) return false;
+  const spent = state.refreshToken;
+  siblings.postMessage({ kind: 'ask', sessionId: state.sessionId });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  return state.refreshToken !== spent;
 }
 
 let renewing = null;
@@ -58,7 +89,7 @@ let renewing = null;
 /** The access token for the next call or (re)connect, renewed first when it is due. */
 async function accessToken() {
   if (!state.refreshToken || Date.now() < state.refreshAt) return state.token;
-  // One renewal at a time: the refresh token is replaced by each, so a second one in parallel would be refused.
+  // One renewal at a time: each replaces the refresh token, and only the one just replaced may repeat its renewal.
   renewing ??= renew().finally(() => { renewing = null; });
   return renewing;
 }
@@ -70,9 +101,10 @@ async function renew() {
       body: JSON.stringify({ userId: state.userId, sessionId: state.sessionId, refreshToken: state.refreshToken }),
     }));
   } catch (error) {
-    // Refused: the session ended (signed out elsewhere, revoked, expired); sign in again. Anything else (the edge
-    // unreachable for now): keep the token, and the next call or reconnect tries again.
-    if (error.status === 401) signedOut();
+    // Refused: a sibling tab spent this refresh token (then it has the new one), or the session ended (signed out
+    // elsewhere, revoked, expired): sign in again. Anything else (the edge unreachable for now): keep the token, and
+    // the next call or reconnect tries again.
+    if (error.status === 401 && !(await tokensFromSiblings())) signedOut();
   }
   return state.token;
 }

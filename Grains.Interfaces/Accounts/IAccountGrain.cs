@@ -32,11 +32,15 @@ public interface IAccountGrain : IGrainWithStringKey
     Task<bool> StartSessionAsync(LoginSession session);
 
     /// <summary>
-    /// Swaps the refresh token of a live session for a new one (each refresh token works once). Returns the session,
-    /// or null when the session is gone, expired, the account disabled, or the token not the current one.
+    /// Swaps the refresh token of a live session for its successor, which the caller derives from the token (so the same
+    /// token always has the same successor). Each refresh token renews once, except that the swap just made may be
+    /// repeated within <paramref name="reuseGrace"/> of it, for a caller who lost its answer or a second browser tab of
+    /// the same session renewing at the same moment: they get the session back unchanged, and the successor they
+    /// derive is the current token. Returns the session, or null when the session is gone, expired, the account
+    /// disabled, or the token neither the current one nor the one just swapped out.
     /// </summary>
     [Alias("RefreshSession")]
-    Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt);
+    Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt, TimeSpan reuseGrace);
 
     /// <summary>Ends a session (logout); its tokens are refused everywhere within a second.</summary>
     [Alias("EndSession")]

@@ -7,6 +7,11 @@ namespace Orleans.Im.Accounts;
 /// <param name="RefreshTokenHash">SHA-256 of the current refresh token (the token itself is never stored).</param>
 /// <param name="ExpiresAt">When the refresh token stops working.</param>
 /// <param name="CreatedAt">When the login happened.</param>
+/// <param name="PreviousRefreshTokenHash">
+/// SHA-256 of the refresh token the last refresh swapped out, null before the first: that refresh may be repeated for a
+/// short while (see <see cref="IAccountGrain.RefreshSessionAsync"/>).
+/// </param>
+/// <param name="RefreshedAt">When the last refresh happened.</param>
 [GenerateSerializer, Immutable, Alias("im.LoginSession")]
 public sealed record LoginSession(
     [property: Id(0)] string SessionId,
@@ -14,4 +19,6 @@ public sealed record LoginSession(
     [property: Id(2)] string Platform,
     [property: Id(3)] string RefreshTokenHash,
     [property: Id(4)] DateTimeOffset ExpiresAt,
-    [property: Id(5)] DateTimeOffset CreatedAt);
+    [property: Id(5)] DateTimeOffset CreatedAt,
+    [property: Id(6)] string? PreviousRefreshTokenHash = null,
+    [property: Id(7)] DateTimeOffset RefreshedAt = default);

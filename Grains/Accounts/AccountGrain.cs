@@ -112,20 +112,36 @@ public sealed class AccountGrain(
         return true;
     }
 
-    public async Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt)
+    public async Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt, TimeSpan reuseGrace)
     {
+        var now = clock.UtcNow;
         if (!state.State.Exists || state.State.Disabled
             || !state.State.Sessions.TryGetValue(sessionId, out var session)
-            || session.ExpiresAt <= clock.UtcNow
-            || !string.Equals(session.RefreshTokenHash, refreshTokenHash, StringComparison.Ordinal))
+            || session.ExpiresAt <= now)
         {
             return null;
         }
 
-        var renewed = session with { RefreshTokenHash = newRefreshTokenHash, ExpiresAt = newExpiresAt };
-        state.State.Sessions[sessionId] = renewed;
-        await state.WriteStateAsync();
-        return renewed;
+        if (string.Equals(session.RefreshTokenHash, refreshTokenHash, StringComparison.Ordinal))
+        {
+            var renewed = session with
+            {
+                RefreshTokenHash = newRefreshTokenHash,
+                ExpiresAt = newExpiresAt,
+                PreviousRefreshTokenHash = refreshTokenHash,
+                RefreshedAt = now,
+            };
+            state.State.Sessions[sessionId] = renewed;
+            await state.WriteStateAsync();
+            return renewed;
+        }
+
+        // The swap just made, asked again: nothing changes, and the caller's successor is the current token. Later than
+        // the grace, or a token older than that, is refused: a replay of an old refresh token is what theft looks like.
+        var repeated = string.Equals(session.PreviousRefreshTokenHash, refreshTokenHash, StringComparison.Ordinal)
+            && string.Equals(session.RefreshTokenHash, newRefreshTokenHash, StringComparison.Ordinal)
+            && now - session.RefreshedAt <= reuseGrace;
+        return repeated ? session : null;
     }
 
     public async Task EndSessionAsync(string sessionId)

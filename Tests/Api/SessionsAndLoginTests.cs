@@ -57,12 +57,18 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         using var here = fixture.Http();
         using var there = fixture.Http(secondEdge.Endpoints.HttpPort);
 
-        using (var refreshed = await here.PostAsJsonAsync("/api/auth/refresh", new RefreshBody(alice, login.SessionId, login.RefreshToken), ApiCalls.Json))
-        using (var reused = await here.PostAsJsonAsync("/api/auth/refresh", new RefreshBody(alice, login.SessionId, login.RefreshToken), ApiCalls.Json))
-        {
-            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
-            Assert.Equal(HttpStatusCode.Unauthorized, reused.StatusCode);
-        }
+        // Repeated at once (a lost answer, a reload mid-way), on any edge host: the same new token, and the session
+        // works with either answer's access token.
+        var renewed = await RefreshAsync(here, alice, login.SessionId, login.RefreshToken);
+        var repeated = await RefreshAsync(there, alice, login.SessionId, login.RefreshToken);
+        Assert.NotEqual(login.RefreshToken, renewed.RefreshToken);
+        Assert.Equal(renewed.RefreshToken, repeated.RefreshToken);
+        Assert.Equal(HttpStatusCode.OK, (await there.CallAsync(HttpMethod.Get, "/api/sync", repeated.AccessToken)).StatusCode);
+
+        // Once the new token has renewed in turn, the first is spent for good.
+        var next = await RefreshAsync(there, alice, login.SessionId, renewed.RefreshToken);
+        Assert.NotEqual(renewed.RefreshToken, next.RefreshToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(here, alice, login.SessionId, login.RefreshToken));
 
         // The same session, on a long connection to the other edge host.
         var device = new Client.ImClient(new Client.ImClientOptions
@@ -98,6 +104,44 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
             }
             while (kick.KindCase != V1.Event.KindOneofCase.Kick);
         }
+    }
+
+    [Fact]
+    public async Task A_spent_refresh_token_repeats_its_refresh_only_within_the_grace()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var login = await fixture.LoginAsync(alice);
+        var grace = TimeSpan.FromSeconds(2);
+        var strictEdge = await fixture.Cluster.StartEdgeAsync(
+            new Dictionary<string, string>(fixture.AuthSettings) { ["IM__Auth__RefreshTokenReuseGrace"] = grace.ToString() });
+        using var http = fixture.Http(strictEdge.Endpoints.HttpPort);
+
+        var renewed = await RefreshAsync(http, alice, login.SessionId, login.RefreshToken);
+        await Task.Delay(grace + TimeSpan.FromSeconds(1));
+
+        // Later than the grace the spent token is refused (a replay that late is what a stolen token looks like), and the
+        // session goes on with the token that replaced it.
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, login.SessionId, login.RefreshToken));
+        var next = await RefreshAsync(http, alice, login.SessionId, renewed.RefreshToken);
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", next.AccessToken)).StatusCode);
+
+        // A token of another session, or a made-up one, renews nothing, within the grace or not.
+        var other = await fixture.LoginAsync(alice, "phone");
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, other.SessionId, renewed.RefreshToken));
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, login.SessionId, "made-up"));
+    }
+
+    private static async Task<TokenResponse> RefreshAsync(HttpClient http, string userId, string sessionId, string refreshToken)
+    {
+        using var response = await http.PostAsJsonAsync("/api/auth/refresh", new RefreshBody(userId, sessionId, refreshToken), ApiCalls.Json);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<TokenResponse>(ApiCalls.Json))!;
+    }
+
+    private static async Task<HttpStatusCode> RefreshStatusAsync(HttpClient http, string userId, string sessionId, string refreshToken)
+    {
+        using var response = await http.PostAsJsonAsync("/api/auth/refresh", new RefreshBody(userId, sessionId, refreshToken), ApiCalls.Json);
+        return response.StatusCode;
     }
 
     [Fact]

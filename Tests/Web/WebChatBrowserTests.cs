@@ -115,6 +115,63 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_duplicated_tab_goes_on_with_the_tokens_its_original_renewed()
+    {
+        // Access tokens that live seconds, and a spent refresh token that may not repeat its renewal after one second.
+        var lifetime = TimeSpan.FromSeconds(6);
+        var grace = TimeSpan.FromSeconds(1);
+        var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Auth__AccessTokenLifetime"] = lifetime.ToString(),
+            ["IM__Auth__RefreshTokenReuseGrace"] = grace.ToString(),
+        });
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var url = $"http://127.0.0.1:{edge.Endpoints.HttpPort}/";
+
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        await using var context = await chromium.Browser.NewContextAsync();
+        var original = await context.NewPageAsync();
+        var originalLink = await HubLink.RouteAsync(original);
+        await SignInAsync(original, url, alice);
+
+        // The duplicate: a second tab that starts with a copy of the first one's session storage, as a duplicated tab does.
+        var duplicate = await context.NewPageAsync();
+        var duplicateLink = await HubLink.RouteAsync(duplicate);
+        await duplicate.GotoAsync(url);
+        await duplicate.EvaluateAsync("copy => { for (const [key, value] of Object.entries(JSON.parse(copy))) sessionStorage.setItem(key, value); }",
+            await original.EvaluateAsync<string>("JSON.stringify(sessionStorage)"));
+        await duplicate.ReloadAsync();
+        await Expect(duplicate.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        var first = await RefreshTokenOf(duplicate);
+
+        // Past the tokens' life the original reconnects, which renews them and spends the refresh token both tabs hold.
+        await Task.Delay(lifetime + TimeSpan.FromSeconds(1));
+        await originalLink.CutAsync(stayDown: false);
+        var renewed = await Eventually.ReturnsAsync(() => RefreshTokenOf(original), token => token != first, TimeSpan.FromSeconds(20));
+        Assert.NotEqual(first, renewed);
+        Assert.Equal(renewed, await Eventually.ReturnsAsync(() => RefreshTokenOf(duplicate), token => token == renewed, TimeSpan.FromSeconds(5)));
+
+        // Long past the grace, the duplicate reconnects too: on the tokens it was handed, not on the spent one.
+        await Task.Delay(grace + TimeSpan.FromSeconds(1));
+        await duplicateLink.CutAsync(stayDown: false);
+        var reconnected = await Eventually.ReturnsAsync(() => Task.FromResult(duplicateLink.Connections), n => n >= 2, TimeSpan.FromSeconds(20));
+        Assert.True(reconnected >= 2, $"the duplicate reached the hub {reconnected} time(s)");
+        await Expect(duplicate.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        await Expect(duplicate.Locator("#login")).ToBeHiddenAsync();
+
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+        await bobPhone.SendTextAsync(GrainKeys.P2P(alice, bob), "both tabs?");
+        foreach (var page in new[] { original, duplicate })
+        {
+            var entry = page.Locator($"li[data-conversation='{GrainKeys.P2P(alice, bob)}']");
+            await Expect(entry.Locator("[data-testid=unread]")).ToHaveTextAsync("1");
+        }
+
+        static Task<string> RefreshTokenOf(IPage page) => page.EvaluateAsync<string>("sessionStorage.getItem('im.refreshToken') ?? ''");
+    }
+
+    [Fact]
     public async Task A_message_written_while_the_page_is_offline_goes_out_by_itself_when_it_is_back_and_arrives_once()
     {
         var alice = await fixture.NewUserAsync("alice");
