@@ -63,7 +63,7 @@ public static class AuthApi
             return InvalidCredentials();
         }
 
-        return TypedResults.Ok(Tokens(tokens, options.Value, time, body.UserId, session, refreshToken));
+        return TypedResults.Ok(Tokens(tokens, body.UserId, session, refreshToken));
     }
 
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
@@ -80,7 +80,7 @@ public static class AuthApi
         var session = await cluster.For<IAccountGrain>(body.UserId).RefreshSessionAsync(
             body.SessionId, RefreshTokens.Hash(body.RefreshToken), RefreshTokens.Hash(next),
             time.GetUtcNow() + options.Value.RefreshTokenLifetime, options.Value.RefreshTokenReuseGrace);
-        return session is null ? InvalidRefresh() : TypedResults.Ok(Tokens(tokens, options.Value, time, body.UserId, session, next));
+        return session is null ? InvalidRefresh() : TypedResults.Ok(Tokens(tokens, body.UserId, session, next));
     }
 
     public static async Task<NoContent> LogoutAsync(ClaimsPrincipal user, IClusterClient cluster, RevokedSessions revoked, TimeProvider time)
@@ -104,8 +104,11 @@ public static class AuthApi
         return TypedResults.Ok(new VerifyResponse(true, claims.UserId, claims.SessionId, claims.ExpiresAt));
     }
 
-    private static TokenResponse Tokens(AccessTokens tokens, AuthOptions options, TimeProvider time, string userId, LoginSession session, string refreshToken) =>
-        new(tokens.Issue(userId, session.SessionId), refreshToken, time.GetUtcNow() + options.AccessTokenLifetime, session.ExpiresAt, userId, session.SessionId);
+    private static TokenResponse Tokens(AccessTokens tokens, string userId, LoginSession session, string refreshToken)
+    {
+        var (accessToken, expiresAt) = tokens.IssueWithExpiry(userId, session.SessionId);
+        return new(accessToken, refreshToken, expiresAt, session.ExpiresAt, userId, session.SessionId);
+    }
 
     private static ProblemHttpResult InvalidCredentials() =>
         ApiProblems.Problem(StatusCodes.Status401Unauthorized, "invalid_credentials", "Wrong user id or password, or the account is disabled.");

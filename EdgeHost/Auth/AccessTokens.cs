@@ -30,13 +30,19 @@ public sealed class AccessTokens
     public static string NewSigningKey() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(MinKeyBytes));
 
     /// <summary>Issues a token for a user's session.</summary>
-    public string Issue(string userId, string sessionId)
+    public string Issue(string userId, string sessionId) => IssueWithExpiry(userId, sessionId).Token;
+
+    /// <summary>
+    /// Issues a token for a user's session, with the moment it stops being accepted: whole seconds, as the token carries
+    /// it, so a client told this renews in time (the configured lifetime from now would be up to a second late).
+    /// </summary>
+    public (string Token, DateTimeOffset ExpiresAt) IssueWithExpiry(string userId, string sessionId)
     {
         var now = _time.GetUtcNow();
-        var expires = now + _lifetime;
+        var expires = DateTimeOffset.FromUnixTimeSeconds((now + _lifetime).ToUnixTimeSeconds());
         var payload = JsonSerializer.SerializeToUtf8Bytes(new Payload(userId, sessionId, expires.ToUnixTimeSeconds(), now.ToUnixTimeMilliseconds()));
         var encoded = Base64Url.EncodeToString(payload);
-        return encoded + "." + Base64Url.EncodeToString(Sign(encoded));
+        return (encoded + "." + Base64Url.EncodeToString(Sign(encoded)), expires);
     }
 
     /// <summary>The claims of a valid, unexpired token; null for anything else (malformed, forged, expired).</summary>

@@ -143,25 +143,27 @@ public sealed class SessionHub(
     {
         ArgumentNullException.ThrowIfNull(open);
         var now = time.GetUtcNow();
-        var expiresAt = now + authOptions.Value.AccessTokenLifetime;
         var session = open.Session;
         if (!authOptions.Value.ConnectionTokensDieWithConnection)
         {
-            return (tokens.Issue(session.UserId, session.SessionId), expiresAt, false);
+            var (token, expiresAt) = tokens.IssueWithExpiry(session.UserId, session.SessionId);
+            return (token, expiresAt, false);
         }
 
         // A session of its own, with no usable refresh token: it lives exactly as long as this connection.
         var sessionId = "c-" + Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
         var unusable = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
+        var sessionEnds = now + authOptions.Value.AccessTokenLifetime;
         if (!await client.For<IAccountGrain>(session.UserId).StartSessionAsync(
-                new LoginSession(sessionId, session.DeviceId, session.Platform, unusable, expiresAt, now)))
+                new LoginSession(sessionId, session.DeviceId, session.Platform, unusable, sessionEnds, now)))
         {
             // No such account, or it is disabled: an answer, not a failure to retry.
             return null;
         }
 
         open.BindSession(sessionId);
-        return (tokens.Issue(session.UserId, sessionId), expiresAt, true);
+        var (connectionToken, tokenExpiresAt) = tokens.IssueWithExpiry(session.UserId, sessionId);
+        return (connectionToken, tokenExpiresAt, true);
     }
 
     /// <summary>What a client says about itself, cut to a bounded length.</summary>

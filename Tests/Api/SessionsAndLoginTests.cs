@@ -117,6 +117,13 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         using var http = fixture.Http(strictEdge.Endpoints.HttpPort);
 
         var renewed = await RefreshAsync(http, alice, login.SessionId, login.RefreshToken);
+        // The expiry each answer gives is the one its access token carries, not up to a second later.
+        foreach (var answer in new[] { login, renewed })
+        {
+            using var verified = await fixture.AdminCallAsync(HttpMethod.Post, "/api/auth/verify", new VerifyBody(answer.AccessToken));
+            Assert.Equal(answer.ExpiresAt, (await verified.Content.ReadFromJsonAsync<VerifyResponse>(ApiCalls.Json))!.ExpiresAt);
+        }
+
         await Task.Delay(grace + TimeSpan.FromSeconds(1));
 
         // Later than the grace the spent token is refused (a replay that late is what a stolen token looks like), and the
