@@ -4,7 +4,7 @@ namespace Orleans.Im.AgentConsole;
 
 /// <summary>
 /// The agent's login session on the HTTP API: signs in with the password once, then keeps a fresh access token for
-/// every (re)connect of the TCP client, refreshing it (one-use refresh tokens) and signing in again if that fails.
+/// every (re)connect of the TCP client, refreshing it (each refresh token renews once) and signing in again if that fails.
 /// </summary>
 public sealed class SignIn(HttpClient http, string userId, string password, string deviceId) : IDisposable
 {

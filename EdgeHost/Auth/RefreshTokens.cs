@@ -36,7 +36,8 @@ public sealed class RefreshTokens
     {
         ArgumentNullException.ThrowIfNull(sessionId);
         ArgumentNullException.ThrowIfNull(refreshToken);
-        var input = SuccessorLabel.Concat(Encoding.UTF8.GetBytes($"{sessionId}\n{refreshToken}")).ToArray();
+        // Length-prefixed: no session id and token pair reads as another.
+        var input = SuccessorLabel.Concat(Encoding.UTF8.GetBytes($"{sessionId.Length}:{sessionId}{refreshToken}")).ToArray();
         return Base64Url.EncodeToString(HMACSHA256.HashData(_key, input));
     }
 

@@ -25,6 +25,7 @@ const state = {
   userId: sessionStorage.getItem('im.userId'),
   sessionId: sessionStorage.getItem('im.sessionId'),
   refreshToken: sessionStorage.getItem('im.refreshToken'),
+  expiresAt: Number(sessionStorage.getItem('im.expiresAt') ?? 0), // the access token's, on the server's clock, ms
   refreshAt: Number(sessionStorage.getItem('im.refreshAt') ?? 0), // this page's clock, ms
   hub: null,
   version: 0,
@@ -42,13 +43,14 @@ const state = {
 
 function keepTokens({ body: tokens, serverNow }) {
   // Renewed at four fifths of its life, measured on the server's clock: a page whose clock is off still renews in time.
-  const lifetime = Date.parse(tokens.expiresAt) - serverNow;
+  const expiresAt = Date.parse(tokens.expiresAt);
   adoptTokens({
     token: tokens.accessToken,
     userId: tokens.userId,
     sessionId: tokens.sessionId,
     refreshToken: tokens.refreshToken,
-    refreshAt: Date.now() + lifetime * 0.8,
+    expiresAt, // the server's clock, ms
+    refreshAt: Date.now() + (expiresAt - serverNow) * 0.8,
   });
   shareTokens();
 }
@@ -58,15 +60,20 @@ function adoptTokens(tokens) {
   for (const key of tokenKeys) sessionStorage.setItem(`im.${key}`, String(state[key]));
 }
 
-const tokenKeys = ['token', 'userId', 'sessionId', 'refreshToken', 'refreshAt'];
+const tokenKeys = ['token', 'userId', 'sessionId', 'refreshToken', 'expiresAt', 'refreshAt'];
 
 // Tabs of one session: a duplicated tab copies this one's session storage, tokens included, and each renewal spends the
 // refresh token. So a tab that renews hands the new tokens to its siblings, and a tab whose renewal is refused asks them
-// before signing out (one may have renewed while this one was asleep). Same browser, same clock: refreshAt carries over.
+// before signing out (one may have renewed while this one was asleep). Which tokens are newer is told by the server's
+// expiry, not this machine's clock; refreshAt (this browser's clock) carries over, the tabs sharing it.
 const siblings = 'BroadcastChannel' in self ? new BroadcastChannel('im.tokens') : null;
 siblings?.addEventListener('message', ({ data }) => {
-  if (data?.sessionId !== state.sessionId || !state.refreshToken) return;
-  if (data.kind === 'tokens' && data.tokens.refreshAt > state.refreshAt) adoptTokens(data.tokens);
+  if (!state.refreshToken || data?.sessionId !== state.sessionId) return;
+  const tokens = data.tokens;
+  if (data.kind === 'tokens' && tokens?.sessionId === state.sessionId && tokens.userId === state.userId
+      && tokens.refreshToken !== state.refreshToken && tokens.expiresAt >= state.expiresAt) {
+    adoptTokens(tokens);
+  }
   if (data.kind === 'ask') shareTokens();
 });
 
@@ -75,10 +82,9 @@ function shareTokens() {
   siblings?.postMessage({ kind: 'tokens', sessionId: state.sessionId, tokens });
 }
 
-/** Whether a sibling tab answered with newer tokens of this session within a moment. */
-async function tokensFromSiblings() {
+/** Whether a sibling tab answered with other tokens of this session than the spent ones within a moment. */
+async function tokensFromSiblings(spent) {
   if (!siblings) return false;
-  const spent = state.refreshToken;
   siblings.postMessage({ kind: 'ask', sessionId: state.sessionId });
   await new Promise((resolve) => setTimeout(resolve, 500));
   return state.refreshToken !== spent;
@@ -95,16 +101,17 @@ async function accessToken() {
 }
 
 async function renew() {
+  const sent = state.refreshToken;
   try {
     keepTokens(await request('/api/auth/refresh', {
       method: 'POST',
-      body: JSON.stringify({ userId: state.userId, sessionId: state.sessionId, refreshToken: state.refreshToken }),
+      body: JSON.stringify({ userId: state.userId, sessionId: state.sessionId, refreshToken: sent }),
     }));
   } catch (error) {
-    // Refused: a sibling tab spent this refresh token (then it has the new one), or the session ended (signed out
-    // elsewhere, revoked, expired): sign in again. Anything else (the edge unreachable for now): keep the token, and
-    // the next call or reconnect tries again.
-    if (error.status === 401 && !(await tokensFromSiblings())) signedOut();
+    // Refused: a sibling tab spent this refresh token (then it has handed over the new one, maybe while this request was
+    // out, or has it to give), or the session ended (signed out elsewhere, revoked, expired): sign in again. Anything
+    // else (the edge unreachable for now): keep the token, and the next call or reconnect tries again.
+    if (error.status === 401 && state.refreshToken === sent && !(await tokensFromSiblings(sent))) signedOut();
   }
   return state.token;
 }

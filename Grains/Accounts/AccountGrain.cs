@@ -132,7 +132,18 @@ public sealed class AccountGrain(
                 RefreshedAt = now,
             };
             state.State.Sessions[sessionId] = renewed;
-            await state.WriteStateAsync();
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // Not stored: the caller's retry must swap the same token again, not take the repeat path below and get a
+                // successor that storage never heard of (and that a reactivated grain would refuse).
+                state.State.Sessions[sessionId] = session;
+                throw;
+            }
+
             return renewed;
         }
 
@@ -140,6 +151,7 @@ public sealed class AccountGrain(
         // the grace, or a token older than that, is refused: a replay of an old refresh token is what theft looks like.
         var repeated = string.Equals(session.PreviousRefreshTokenHash, refreshTokenHash, StringComparison.Ordinal)
             && string.Equals(session.RefreshTokenHash, newRefreshTokenHash, StringComparison.Ordinal)
+            && reuseGrace > TimeSpan.Zero
             && now - session.RefreshedAt <= reuseGrace;
         return repeated ? session : null;
     }

@@ -116,7 +116,14 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
             new Dictionary<string, string>(fixture.AuthSettings) { ["IM__Auth__RefreshTokenReuseGrace"] = grace.ToString() });
         using var http = fixture.Http(strictEdge.Endpoints.HttpPort);
 
+        var other = await fixture.LoginAsync(alice, "phone");
         var renewed = await RefreshAsync(http, alice, login.SessionId, login.RefreshToken);
+        Assert.Equal(renewed.RefreshToken, (await RefreshAsync(http, alice, login.SessionId, login.RefreshToken)).RefreshToken);
+
+        // Within the grace, the spent token renews nothing of another session, nor does a made-up one.
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, other.SessionId, login.RefreshToken));
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, login.SessionId, "made-up"));
+
         // The expiry each answer gives is the one its access token carries, not up to a second later.
         foreach (var answer in new[] { login, renewed })
         {
@@ -132,10 +139,8 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         var next = await RefreshAsync(http, alice, login.SessionId, renewed.RefreshToken);
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", next.AccessToken)).StatusCode);
 
-        // A token of another session, or a made-up one, renews nothing, within the grace or not.
-        var other = await fixture.LoginAsync(alice, "phone");
-        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, other.SessionId, renewed.RefreshToken));
-        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, login.SessionId, "made-up"));
+        // Nor, later, a token of another session.
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, other.SessionId, next.RefreshToken));
     }
 
     private static async Task<TokenResponse> RefreshAsync(HttpClient http, string userId, string sessionId, string refreshToken)
