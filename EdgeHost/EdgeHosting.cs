@@ -134,6 +134,7 @@ public static class EdgeHosting
         app.MapMetricsApi();
         app.MapOpenApi();
         app.MapAuthApi();
+        app.MapAccountApi();
         app.MapConversationsApi();
         app.MapGroupsApi();
         app.MapCustomerServiceApi();

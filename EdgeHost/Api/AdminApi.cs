@@ -17,6 +17,7 @@ public static class AdminApi
         api.MapPost("/accounts/{userId}/disable", (string userId, IClusterClient cluster) => SetDisabledAsync(userId, true, cluster));
         api.MapPost("/accounts/{userId}/enable", (string userId, IClusterClient cluster) => SetDisabledAsync(userId, false, cluster));
         api.MapPost("/accounts/{userId}/kick", KickAsync);
+        api.MapPut("/accounts/{userId}/password", ResetPasswordAsync);
         api.MapPost("/shops", CreateShopAsync);
         api.MapPut("/shops/{shopId}/agents", async Task<Results<NoContent, ProblemHttpResult>> (string shopId, AgentsBody body, IClusterClient cluster) =>
         {
@@ -40,9 +41,9 @@ public static class AdminApi
             return ApiProblems.Invalid("userId must be 1-64 of A-Z a-z 0-9 - _ .");
         }
 
-        if (body.Password is { } password && (password.Length < 4 || password.Length > PasswordHashing.MaxPasswordLength))
+        if (body.Password is not null && AccountApi.InvalidPassword(body.Password) is { } invalid)
         {
-            return ApiProblems.Invalid($"a password is 4-{PasswordHashing.MaxPasswordLength} characters");
+            return invalid;
         }
 
         // Accounts without a password (shops, robots driven by API key or grain client) cannot log in over HTTP.
@@ -79,6 +80,21 @@ public static class AdminApi
         GrainKeys.IsValidUserId(userId) && await cluster.For<IAccountGrain>(userId).EndAllSessionsAsync()
             ? TypedResults.NoContent()
             : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
+
+    /// <summary>Sets an account's password (a user who forgot theirs) and ends all its sessions.</summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> ResetPasswordAsync(
+        string userId, PasswordResetBody body, IClusterClient cluster, PasswordHashing passwords)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (AccountApi.InvalidPassword(body.Password) is { } invalid)
+        {
+            return invalid;
+        }
+
+        return GrainKeys.IsValidUserId(userId) && await cluster.For<IAccountGrain>(userId).SetPasswordAsync(passwords.Hash(body.Password), keepSessionId: null)
+            ? TypedResults.NoContent()
+            : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
+    }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> SetDisabledAsync(string userId, bool disabled, IClusterClient cluster) =>
         GrainKeys.IsValidUserId(userId) && await cluster.For<IAccountGrain>(userId).SetDisabledAsync(disabled)

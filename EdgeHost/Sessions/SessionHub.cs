@@ -155,7 +155,7 @@ public sealed class SessionHub(
         var unusable = Convert.ToHexString(RandomNumberGenerator.GetBytes(32));
         var sessionEnds = now + authOptions.Value.AccessTokenLifetime;
         if (!await client.For<IAccountGrain>(session.UserId).StartSessionAsync(
-                new LoginSession(sessionId, session.DeviceId, session.Platform, unusable, sessionEnds, now)))
+                new LoginSession(sessionId, session.DeviceId, session.Platform, unusable, sessionEnds, now, ParentSessionId: session.SessionId)))
         {
             // No such account, or it is disabled: an answer, not a failure to retry.
             return null;

@@ -15,9 +15,13 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("GetCredentials")]
     Task<AccountCredentials?> GetCredentialsAsync();
 
-    /// <summary>Replaces the password hash; ends every session.</summary>
+    /// <summary>
+    /// Replaces the password hash and ends every session but <paramref name="keepSessionId"/>'s device (the session, the
+    /// login it was issued under and the connections issued under that login; none when null). False when there is no
+    /// such account.
+    /// </summary>
     [Alias("SetPassword")]
-    Task<bool> SetPasswordAsync(string passwordHash);
+    Task<bool> SetPasswordAsync(string passwordHash, string? keepSessionId);
 
     /// <summary>Disables (ending every session) or enables the account.</summary>
     [Alias("SetDisabled")]
@@ -42,9 +46,23 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("RefreshSession")]
     Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt, TimeSpan reuseGrace);
 
-    /// <summary>Ends a session (logout); its tokens are refused everywhere within a second.</summary>
+    /// <summary>
+    /// Ends a session (logout); its tokens are refused everywhere within a second, and its connections are closed. False
+    /// when it was not (or no longer) a session of this account; the revocation is announced either way.
+    /// </summary>
     [Alias("EndSession")]
-    Task EndSessionAsync(string sessionId);
+    Task<bool> EndSessionAsync(string sessionId);
+
+    /// <summary>
+    /// Ends every session but <paramref name="keepSessionId"/>'s device (see <see cref="SetPasswordAsync"/>): "sign out
+    /// my other devices". Returns how many sessions ended.
+    /// </summary>
+    [Alias("EndOtherSessions")]
+    Task<int> EndOtherSessionsAsync(string keepSessionId);
+
+    /// <summary>The sessions that have not expired, oldest first.</summary>
+    [Alias("GetSessions")]
+    Task<IReadOnlyList<LoginSession>> GetSessionsAsync();
 
     /// <summary>True when the session exists, has not expired and the account is enabled.</summary>
     [Alias("IsSessionLive")]

@@ -12,6 +12,10 @@ namespace Orleans.Im.Accounts;
 /// short while (see <see cref="IAccountGrain.RefreshSessionAsync"/>).
 /// </param>
 /// <param name="RefreshedAt">When the last refresh happened.</param>
+/// <param name="ParentSessionId">
+/// For a session issued over a long connection (its token dies with the connection): the login session that connection
+/// signed in with. Null for a login.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.LoginSession")]
 public sealed record LoginSession(
     [property: Id(0)] string SessionId,
@@ -21,4 +25,5 @@ public sealed record LoginSession(
     [property: Id(4)] DateTimeOffset ExpiresAt,
     [property: Id(5)] DateTimeOffset CreatedAt,
     [property: Id(6)] string? PreviousRefreshTokenHash = null,
-    [property: Id(7)] DateTimeOffset RefreshedAt = default);
+    [property: Id(7)] DateTimeOffset RefreshedAt = default,
+    [property: Id(8)] string? ParentSessionId = null);

@@ -48,7 +48,7 @@ public sealed class AccountGrain(
             ? new AccountCredentials(state.State.PasswordHash, [.. state.State.Roles], state.State.Disabled)
             : null);
 
-    public async Task<bool> SetPasswordAsync(string passwordHash)
+    public async Task<bool> SetPasswordAsync(string passwordHash, string? keepSessionId)
     {
         if (!state.State.Exists)
         {
@@ -56,7 +56,15 @@ public sealed class AccountGrain(
         }
 
         state.State.PasswordHash = passwordHash;
-        await EndAllSessionsAsync();
+        if (keepSessionId is null)
+        {
+            await EndAllSessionsAsync();
+        }
+        else
+        {
+            await EndSessionsOutsideAsync(DeviceSessions(keepSessionId));
+        }
+
         return true;
     }
 
@@ -156,15 +164,68 @@ public sealed class AccountGrain(
         return repeated ? session : null;
     }
 
-    public async Task EndSessionAsync(string sessionId)
+    public async Task<bool> EndSessionAsync(string sessionId)
     {
-        if (state.State.Sessions.Remove(sessionId))
+        var ended = state.State.Sessions.Remove(sessionId);
+        if (ended)
         {
             await state.WriteStateAsync();
         }
 
         // Announced even when unknown here: the caller's token names it, and edges must refuse it.
         await PublishRevokedAsync(sessionId);
+        return ended;
+    }
+
+    public async Task<int> EndOtherSessionsAsync(string keepSessionId) =>
+        state.State.Exists ? await EndSessionsOutsideAsync(DeviceSessions(keepSessionId)) : 0;
+
+    public Task<IReadOnlyList<LoginSession>> GetSessionsAsync()
+    {
+        var now = clock.UtcNow;
+        return Task.FromResult<IReadOnlyList<LoginSession>>(
+            [.. state.State.Sessions.Values.Where(s => s.ExpiresAt > now).OrderBy(s => s.CreatedAt)]);
+    }
+
+    /// <summary>
+    /// The sessions of one device, from any of them: the session, the login it was issued under, and the connection
+    /// sessions issued under that login. Ending a device's login but not its connection token (or the other way round)
+    /// would leave it half signed in.
+    /// </summary>
+    private HashSet<string> DeviceSessions(string sessionId)
+    {
+        var device = new HashSet<string>(StringComparer.Ordinal) { sessionId };
+        if (state.State.Sessions.TryGetValue(sessionId, out var session) && session.ParentSessionId is { } login)
+        {
+            device.Add(login);
+        }
+
+        foreach (var other in state.State.Sessions.Values)
+        {
+            if (other.ParentSessionId is { } parent && device.Contains(parent))
+            {
+                device.Add(other.SessionId);
+            }
+        }
+
+        return device;
+    }
+
+    private async Task<int> EndSessionsOutsideAsync(HashSet<string> keep)
+    {
+        var ended = state.State.Sessions.Keys.Where(id => !keep.Contains(id)).ToList();
+        foreach (var id in ended)
+        {
+            state.State.Sessions.Remove(id);
+        }
+
+        await state.WriteStateAsync();
+        foreach (var id in ended)
+        {
+            await PublishRevokedAsync(id);
+        }
+
+        return ended.Count;
     }
 
     public Task<bool> IsSessionLiveAsync(string sessionId) =>

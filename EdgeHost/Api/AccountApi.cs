@@ -1,0 +1,99 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Orleans.Im.Accounts;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.EdgeHost.Auth;
+
+namespace Orleans.Im.EdgeHost.Api;
+
+/// <summary>
+/// <c>/api/me/password</c> and <c>/api/me/sessions</c>: a user's own password and signed-in devices ("sign out that
+/// phone", "sign out everywhere else").
+/// </summary>
+public static class AccountApi
+{
+    /// <summary>The shortest password accepted, here and in the admin API.</summary>
+    public const int MinPasswordLength = 4;
+
+    public static RouteGroupBuilder MapAccountApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/me").RequireAuthorization(ApiPolicies.User).WithTags("Account");
+        api.MapPut("/password", ChangePasswordAsync);
+        api.MapGet("/sessions", ListSessionsAsync);
+        api.MapDelete("/sessions", EndOtherSessionsAsync);
+        api.MapDelete("/sessions/{sessionId}", EndSessionAsync);
+        return api;
+    }
+
+    /// <summary>
+    /// Changes the caller's password after checking the current one (a wrong one counts as a failed login, so a stolen
+    /// access token cannot be used to guess it), and signs out every other device.
+    /// </summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> ChangePasswordAsync(
+        PasswordChangeBody body, ClaimsPrincipal user, HttpContext http, IClusterClient cluster, PasswordHashing passwords, LoginRateLimiter limiter)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (InvalidPassword(body.NewPassword) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var userId = user.UserId();
+        if (!limiter.TryBegin(userId, http.Connection.RemoteIpAddress?.ToString() ?? "unknown"))
+        {
+            return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many attempts; wait a minute.");
+        }
+
+        var account = cluster.For<IAccountGrain>(userId);
+        var credentials = await account.GetCredentialsAsync();
+        if (credentials is null || string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > PasswordHashing.MaxPasswordLength
+            || !passwords.Verify(credentials.PasswordHash, body.CurrentPassword))
+        {
+            limiter.Failed(userId);
+            return ApiProblems.Problem(StatusCodes.Status403Forbidden, "wrong_password", "The current password is wrong.");
+        }
+
+        await account.SetPasswordAsync(passwords.Hash(body.NewPassword), keepSessionId: user.SessionId());
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>The caller's signed-in devices, oldest login first.</summary>
+    public static async Task<Ok<List<SessionView>>> ListSessionsAsync(ClaimsPrincipal user, IClusterClient cluster)
+    {
+        var sessions = await cluster.For<IAccountGrain>(user.UserId()).GetSessionsAsync();
+        var current = user.SessionId();
+        // A connection's own session (its token dies with the connection) is part of its device's login, not a device.
+        var callersLogin = sessions.FirstOrDefault(s => s.SessionId == current)?.ParentSessionId ?? current;
+        return TypedResults.Ok(sessions
+            .Where(s => s.ParentSessionId is null)
+            .Select(s => new SessionView(s.SessionId, s.DeviceId, s.Platform, s.CreatedAt,
+                s.RefreshedAt == default ? s.CreatedAt : s.RefreshedAt, s.ExpiresAt, s.SessionId == callersLogin))
+            .ToList());
+    }
+
+    /// <summary>Signs out every device but the caller's.</summary>
+    public static async Task<NoContent> EndOtherSessionsAsync(ClaimsPrincipal user, IClusterClient cluster)
+    {
+        await cluster.For<IAccountGrain>(user.UserId()).EndOtherSessionsAsync(user.SessionId());
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Signs out one device of the caller's (its connections are closed), the caller's own included.</summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> EndSessionAsync(string sessionId, ClaimsPrincipal user, IClusterClient cluster)
+    {
+        // The account grain is the caller's own: a session id of somebody else's is simply not found there.
+        if (string.IsNullOrEmpty(sessionId) || sessionId.Length > 64
+            || !await cluster.For<IAccountGrain>(user.UserId()).EndSessionAsync(sessionId))
+        {
+            return ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such session.");
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>Null for an acceptable new password; the problem to answer otherwise.</summary>
+    public static ProblemHttpResult? InvalidPassword(string? password) =>
+        password is null || password.Length < MinPasswordLength || password.Length > PasswordHashing.MaxPasswordLength
+            ? ApiProblems.Invalid($"a password is {MinPasswordLength}-{PasswordHashing.MaxPasswordLength} characters")
+            : null;
+}

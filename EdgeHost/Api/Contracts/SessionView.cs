@@ -1,0 +1,14 @@
+namespace Orleans.Im.EdgeHost.Api.Contracts;
+
+/// <summary>
+/// One signed-in device of the caller: a login, with when it was last renewed (a device that renews is in use).
+/// <paramref name="Current"/> marks the caller's own.
+/// </summary>
+public sealed record SessionView(
+    string SessionId,
+    string DeviceId,
+    string Platform,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset LastRefreshedAt,
+    DateTimeOffset ExpiresAt,
+    bool Current);

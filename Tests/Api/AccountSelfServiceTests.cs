@@ -1,0 +1,186 @@
+using System.Net;
+using System.Net.Http.Json;
+using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Tests.Infrastructure;
+using V1 = Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Tests.Api;
+
+/// <summary>A user's own devices and password, and an administrator's password reset, over the HTTP API.</summary>
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Integration")]
+public sealed class AccountSelfServiceTests(EdgeFixture fixture)
+{
+    [Fact]
+    public async Task A_user_sees_their_devices_and_signs_out_one_of_them_or_all_the_others()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var web = await fixture.LoginAsync(alice, "web");
+        var phone = await fixture.LoginAsync(alice, "phone");
+        var tablet = await fixture.LoginAsync(alice, "tablet");
+        var bob = await fixture.LoginAsync(await fixture.NewUserAsync("bob"));
+        using var http = fixture.Http();
+        await using var phoneConnection = new Client.ImClient(new Client.ImClientOptions
+        {
+            Port = fixture.TcpPort,
+            TokenProvider = _ => Task.FromResult(phone.AccessToken),
+            DeviceId = "phone",
+            ReconnectBaseDelay = TimeSpan.FromSeconds(30),
+        });
+        await phoneConnection.ConnectAsync();
+
+        var devices = await SessionsAsync(http, web.AccessToken);
+        Assert.Equal(["web", "phone", "tablet"], devices.Select(d => d.DeviceId));
+        Assert.Equal([true, false, false], devices.Select(d => d.Current));
+        Assert.Equal([web.SessionId, phone.SessionId, tablet.SessionId], devices.Select(d => d.SessionId));
+
+        // Somebody else's session is not one of alice's: not found, and it lives on.
+        using (var other = await http.CallAsync(HttpMethod.Delete, $"/api/me/sessions/{bob.SessionId}", web.AccessToken))
+        {
+            Assert.Equal((HttpStatusCode.NotFound, "not_found"), (other.StatusCode, await other.ProblemCodeAsync()));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", bob.AccessToken)).StatusCode);
+
+        // One device signed out: its tokens are refused and its connection is closed with a kick.
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Delete, $"/api/me/sessions/{phone.SessionId}", web.AccessToken)).StatusCode);
+        await RefusedAsync(http, phone.AccessToken);
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            V1.Event kick;
+            do
+            {
+                kick = await phoneConnection.Events.ReadAsync(cts.Token);
+            }
+            while (kick.KindCase != V1.Event.KindOneofCase.Kick);
+        }
+
+        Assert.Equal(["web", "tablet"], (await SessionsAsync(http, web.AccessToken)).Select(d => d.DeviceId));
+
+        // All the others: only the caller's device is left.
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Delete, "/api/me/sessions", web.AccessToken)).StatusCode);
+        await RefusedAsync(http, tablet.AccessToken);
+        Assert.Equal([web.SessionId], (await SessionsAsync(http, web.AccessToken)).Select(d => d.SessionId));
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", web.AccessToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_connections_own_token_speaks_for_its_devices_login()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var web = await fixture.LoginAsync(alice, "web");
+        var phone = await fixture.LoginAsync(alice, "phone");
+        using var http = fixture.Http();
+        await using var phoneConnection = new Client.ImClient(new Client.ImClientOptions
+        {
+            Port = fixture.TcpPort,
+            TokenProvider = _ => Task.FromResult(phone.AccessToken),
+            DeviceId = "phone",
+        });
+        await phoneConnection.ConnectAsync();
+        var issued = await phoneConnection.GetConnectionTokenAsync();
+        Assert.True(issued.BoundToConnection);
+
+        // The connection's session is part of the phone's login, not a device of its own.
+        var devices = await SessionsAsync(http, issued.AccessToken);
+        Assert.Equal([(web.SessionId, false), (phone.SessionId, true)], devices.Select(d => (d.SessionId, d.Current)));
+
+        // "Sign out the others" from the connection keeps the whole phone: its login and the connection's token.
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Delete, "/api/me/sessions", issued.AccessToken)).StatusCode);
+        await RefusedAsync(http, web.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", issued.AccessToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", phone.AccessToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_user_changes_their_password_and_their_other_devices_are_signed_out()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var web = await fixture.LoginAsync(alice, "web");
+        var phone = await fixture.LoginAsync(alice, "phone");
+        using var http = fixture.Http();
+        const string NewPassword = "battery staple";
+
+        // A borrowed token is not enough: the current password must be right (a wrong one is not "unauthenticated",
+        // which would sign a web page out).
+        using (var wrong = await http.CallAsync(HttpMethod.Put, "/api/me/password", web.AccessToken, new PasswordChangeBody("guess", NewPassword)))
+        {
+            Assert.Equal((HttpStatusCode.Forbidden, "wrong_password"), (wrong.StatusCode, await wrong.ProblemCodeAsync()));
+        }
+
+        using (var tooShort = await http.CallAsync(HttpMethod.Put, "/api/me/password", web.AccessToken, new PasswordChangeBody(ApiCalls.Password, "abc")))
+        {
+            Assert.Equal((HttpStatusCode.BadRequest, "invalid_request"), (tooShort.StatusCode, await tooShort.ProblemCodeAsync()));
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", phone.AccessToken)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent,
+            (await http.CallAsync(HttpMethod.Put, "/api/me/password", web.AccessToken, new PasswordChangeBody(ApiCalls.Password, NewPassword))).StatusCode);
+
+        await RefusedAsync(http, phone.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", web.AccessToken)).StatusCode);
+        using (var refreshed = await http.PostAsJsonAsync("/api/auth/refresh", new RefreshBody(alice, web.SessionId, web.RefreshToken), ApiCalls.Json))
+        {
+            Assert.Equal(HttpStatusCode.OK, refreshed.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await LoginStatusAsync(http, alice, ApiCalls.Password));
+        Assert.Equal(HttpStatusCode.OK, await LoginStatusAsync(http, alice, NewPassword));
+    }
+
+    [Fact]
+    public async Task An_admin_sets_a_forgotten_password_and_every_session_ends()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var web = await fixture.LoginAsync(alice, "web");
+        using var http = fixture.Http();
+        const string NewPassword = "reset by the helpdesk";
+
+        using (var tooShort = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/accounts/{alice}/password", new PasswordResetBody("abc")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, tooShort.StatusCode);
+        }
+
+        using (var unknown = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/accounts/{Ids.User("nobody")}/password", new PasswordResetBody(NewPassword)))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        }
+
+        using (var anonymous = await http.CallAsync(HttpMethod.Put, $"/api/admin/accounts/{alice}/password", web.AccessToken, new PasswordResetBody(NewPassword)))
+        {
+            // A user's token is not the admin key.
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+
+        using (var reset = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/accounts/{alice}/password", new PasswordResetBody(NewPassword)))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, reset.StatusCode);
+        }
+
+        await RefusedAsync(http, web.AccessToken);
+        Assert.Equal(HttpStatusCode.Unauthorized, await LoginStatusAsync(http, alice, ApiCalls.Password));
+        Assert.Equal(HttpStatusCode.OK, await LoginStatusAsync(http, alice, NewPassword));
+    }
+
+    private static async Task<List<SessionView>> SessionsAsync(HttpClient http, string token)
+    {
+        using var response = await http.CallAsync(HttpMethod.Get, "/api/me/sessions", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<List<SessionView>>(ApiCalls.Json))!;
+    }
+
+    /// <summary>Waits for the revocation broadcast to reach the edge (about a second; generous on a loaded machine).</summary>
+    private static async Task RefusedAsync(HttpClient http, string token)
+    {
+        var status = await Eventually.ReturnsAsync(
+            async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", token)).StatusCode,
+            s => s == HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+    }
+
+    private static async Task<HttpStatusCode> LoginStatusAsync(HttpClient http, string userId, string password)
+    {
+        using var response = await http.PostAsJsonAsync("/api/auth/login", new LoginBody(userId, password, "web", "test"), ApiCalls.Json);
+        return response.StatusCode;
+    }
+}
