@@ -142,6 +142,73 @@ $('logout').addEventListener('click', async () => {
   signedOut();
 });
 
+// ---- account: signed-in devices and the password ----
+
+$('account').addEventListener('toggle', () => { if ($('account').open) loadDevices(); });
+
+async function loadDevices() {
+  const list = $('devices');
+  try {
+    const sessions = await api('/api/me/sessions');
+    list.replaceChildren(...sessions.map((session) => {
+      const item = document.createElement('li');
+      item.dataset.testid = 'device';
+      item.dataset.session = session.sessionId;
+      const name = document.createElement('span');
+      name.textContent = session.platform ? `${session.deviceId} (${session.platform})` : session.deviceId;
+      const when = document.createElement('span');
+      when.className = 'when';
+      when.textContent = `active ${new Date(session.lastRefreshedAt).toLocaleString()}`;
+      item.append(name, when);
+      if (session.current) {
+        const here = document.createElement('span');
+        here.textContent = 'this device';
+        item.append(here);
+      } else {
+        const end = document.createElement('button');
+        end.className = 'link';
+        end.textContent = 'Sign out';
+        end.addEventListener('click', async () => {
+          await api(`/api/me/sessions/${encodeURIComponent(session.sessionId)}`, { method: 'DELETE' }).catch(() => {});
+          await loadDevices();
+        });
+        item.append(end);
+      }
+      return item;
+    }));
+  } catch {
+    const item = document.createElement('li');
+    item.textContent = 'Could not load the devices.';
+    list.replaceChildren(item);
+  }
+}
+
+$('devices-end-others').addEventListener('click', async () => {
+  await api('/api/me/sessions', { method: 'DELETE' }).catch(() => {});
+  await loadDevices();
+});
+
+$('password-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const note = $('password-note');
+  try {
+    await api('/api/me/password', {
+      method: 'PUT',
+      body: JSON.stringify({ currentPassword: $('password-current').value, newPassword: $('password-new').value }),
+    });
+    $('password-form').reset();
+    note.textContent = 'Password changed. Your other devices are signed out.';
+    await loadDevices();
+  } catch (error) {
+    // A wrong current password is 403, not 401: this page's own session is fine.
+    note.textContent = {
+      wrong_password: 'The current password is wrong.',
+      rate_limited: 'Too many attempts; wait a minute.',
+      invalid_request: error.message,
+    }[error.code] ?? 'Could not change the password; try again.';
+  }
+});
+
 async function start() {
   $('login').hidden = true;
   $('app').hidden = false;

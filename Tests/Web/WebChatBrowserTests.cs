@@ -1,4 +1,6 @@
+using System.Net.Http.Json;
 using Microsoft.Playwright;
+using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -181,6 +183,45 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         }
 
         static Task<string> RefreshTokenOf(IPage page) => page.EvaluateAsync<string>("sessionStorage.getItem('im.refreshToken') ?? ''");
+    }
+
+    [Fact]
+    public async Task A_user_signs_out_another_device_and_changes_the_password_on_the_page()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var phone = await fixture.LoginAsync(alice, "phone");
+        using var http = fixture.Http();
+
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        await using var context = await chromium.Browser.NewContextAsync();
+        var page = await SignInAsync(context, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await page.ClickAsync("#account summary");
+        var devices = page.Locator("[data-testid=device]");
+        await Expect(devices).ToHaveCountAsync(2);
+        await Expect(devices.Filter(new() { HasText = "this device" })).ToHaveCountAsync(1);
+
+        // The phone is signed out from the page: its token is refused, and the page's own session goes on.
+        await page.Locator($"[data-session='{phone.SessionId}'] button").ClickAsync();
+        await Expect(devices).ToHaveCountAsync(1);
+        var phoneStatus = await Eventually.ReturnsAsync(
+            async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", phone.AccessToken)).StatusCode,
+            s => s == System.Net.HttpStatusCode.Unauthorized, TimeSpan.FromSeconds(30));
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, phoneStatus);
+
+        // A wrong current password is said so, and does not sign the page out; the right one changes it.
+        await page.FillAsync("#password-current", "not it");
+        await page.FillAsync("#password-new", "battery staple");
+        await page.ClickAsync("#password-change");
+        await Expect(page.Locator("#password-note")).ToHaveTextAsync("The current password is wrong.");
+        await page.FillAsync("#password-current", ApiCalls.Password);
+        await page.FillAsync("#password-new", "battery staple");
+        await page.ClickAsync("#password-change");
+        await Expect(page.Locator("#password-note")).ToContainTextAsync("Password changed");
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online);
+        await Expect(page.Locator("#login")).ToBeHiddenAsync();
+
+        using var login = await http.PostAsJsonAsync("/api/auth/login", new LoginBody(alice, "battery staple", "phone", "test"), ApiCalls.Json);
+        Assert.Equal(System.Net.HttpStatusCode.OK, login.StatusCode);
     }
 
     [Fact]
