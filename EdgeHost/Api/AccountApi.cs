@@ -38,6 +38,11 @@ public static class AccountApi
             return invalid;
         }
 
+        if (string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > PasswordHashing.MaxPasswordLength)
+        {
+            return ApiProblems.Invalid("currentPassword is required.");
+        }
+
         var userId = user.UserId();
         if (!limiter.TryBegin(userId, http.Connection.RemoteIpAddress?.ToString() ?? "unknown"))
         {
@@ -46,8 +51,7 @@ public static class AccountApi
 
         var account = cluster.For<IAccountGrain>(userId);
         var credentials = await account.GetCredentialsAsync();
-        if (credentials is null || string.IsNullOrEmpty(body.CurrentPassword) || body.CurrentPassword.Length > PasswordHashing.MaxPasswordLength
-            || !passwords.Verify(credentials.PasswordHash, body.CurrentPassword))
+        if (credentials is null || !passwords.Verify(credentials.PasswordHash, body.CurrentPassword))
         {
             limiter.Failed(userId);
             return ApiProblems.Problem(StatusCodes.Status403Forbidden, "wrong_password", "The current password is wrong.");
@@ -79,15 +83,19 @@ public static class AccountApi
     }
 
     /// <summary>Signs out one device of the caller's (its connections are closed), the caller's own included.</summary>
-    public static async Task<Results<NoContent, ProblemHttpResult>> EndSessionAsync(string sessionId, ClaimsPrincipal user, IClusterClient cluster)
+    public static async Task<Results<NoContent, ProblemHttpResult>> EndSessionAsync(
+        string sessionId, ClaimsPrincipal user, IClusterClient cluster, RevokedSessions revoked, TimeProvider time)
     {
-        // The account grain is the caller's own: a session id of somebody else's is simply not found there.
+        // The account grain is the caller's own: a session id of somebody else's is not found there, and not announced.
+        var userId = user.UserId();
         if (string.IsNullOrEmpty(sessionId) || sessionId.Length > 64
-            || !await cluster.For<IAccountGrain>(user.UserId()).EndSessionAsync(sessionId))
+            || !await cluster.For<IAccountGrain>(userId).EndOwnSessionAsync(sessionId))
         {
             return ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such session.");
         }
 
+        // Refused here at once (the caller's own session, say); the grain's broadcast tells every other edge host.
+        revoked.Apply(new SessionRevoked(userId, sessionId, time.GetUtcNow()));
         return TypedResults.NoContent();
     }
 

@@ -58,7 +58,7 @@ public static class AuthApi
         var refreshToken = RefreshTokens.New();
         var now = time.GetUtcNow();
         var session = new LoginSession(sessionId, deviceId, body.Platform ?? "", RefreshTokens.Hash(refreshToken), now + options.Value.RefreshTokenLifetime, now);
-        if (!await account.StartSessionAsync(session))
+        if (!await account.StartSessionAsync(session, credentials.PasswordHash))
         {
             return InvalidCredentials();
         }

@@ -28,7 +28,7 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
     public bool IsRevoked(AccessTokenClaims claims)
     {
         ArgumentNullException.ThrowIfNull(claims);
-        return _sessions.ContainsKey(claims.SessionId)
+        return _sessions.ContainsKey(SessionKey(claims.UserId, claims.SessionId))
             || (_users.TryGetValue(claims.UserId, out var allEndedAt) && claims.IssuedAt < allEndedAt);
     }
 
@@ -38,7 +38,7 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
         ArgumentNullException.ThrowIfNull(revoked);
         if (revoked.SessionId is { } sessionId)
         {
-            _sessions[sessionId] = revoked.At;
+            _sessions[SessionKey(revoked.UserId, sessionId)] = revoked.At;
         }
         else
         {
@@ -47,6 +47,9 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
 
         services.GetRequiredService<SessionHub>().Kick(revoked.UserId, revoked.SessionId, "session ended");
     }
+
+    // A session is revoked as one user's: an announcement about one user never refuses another's tokens.
+    private static string SessionKey(string userId, string sessionId) => string.Concat(userId, "\n", sessionId);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -36,6 +36,13 @@ public interface IAccountGrain : IGrainWithStringKey
     Task<bool> StartSessionAsync(LoginSession session);
 
     /// <summary>
+    /// Records a new login session after a password check: false also when the password changed since
+    /// <paramref name="checkedPasswordHash"/> was read, so a login that raced a password change does not outlive it.
+    /// </summary>
+    [Alias("StartSessionChecked")]
+    Task<bool> StartSessionAsync(LoginSession session, string? checkedPasswordHash);
+
+    /// <summary>
     /// Swaps the refresh token of a live session for its successor, which the caller derives from the token (so the same
     /// token always has the same successor). Each refresh token renews once, except that the swap just made may be
     /// repeated within <paramref name="reuseGrace"/> of it, for a caller who lost its answer or a second browser tab of
@@ -43,15 +50,30 @@ public interface IAccountGrain : IGrainWithStringKey
     /// derive is the current token. Returns the session, or null when the session is gone, expired, the account
     /// disabled, or the token neither the current one nor the one just swapped out.
     /// </summary>
-    [Alias("RefreshSession")]
+    [Alias("RefreshSessionWithGrace")]
     Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt, TimeSpan reuseGrace);
 
     /// <summary>
-    /// Ends a session (logout); its tokens are refused everywhere within a second, and its connections are closed. False
-    /// when it was not (or no longer) a session of this account; the revocation is announced either way.
+    /// The refresh of edge hosts from before the reuse grace (no grace: their successors are random). Kept so that silos
+    /// upgraded first still serve them; remove in the release after.
+    /// </summary>
+    [Alias("RefreshSession")]
+    Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt);
+
+    /// <summary>
+    /// Ends a session (logout) with the connection sessions issued under it; their tokens are refused everywhere within a
+    /// second, and connections of them closed. Announced even when the session is not known here: the caller's own
+    /// token names it (use <see cref="EndOwnSessionAsync"/> for a session id a caller merely supplies).
     /// </summary>
     [Alias("EndSession")]
-    Task<bool> EndSessionAsync(string sessionId);
+    Task EndSessionAsync(string sessionId);
+
+    /// <summary>
+    /// Signs out one device of this account: like <see cref="EndSessionAsync"/>, but only for a session of this account;
+    /// false (and nothing announced) for any other id.
+    /// </summary>
+    [Alias("EndOwnSession")]
+    Task<bool> EndOwnSessionAsync(string sessionId);
 
     /// <summary>
     /// Ends every session but <paramref name="keepSessionId"/>'s device (see <see cref="SetPasswordAsync"/>): "sign out

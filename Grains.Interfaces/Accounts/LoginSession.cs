@@ -9,7 +9,7 @@ namespace Orleans.Im.Accounts;
 /// <param name="CreatedAt">When the login happened.</param>
 /// <param name="PreviousRefreshTokenHash">
 /// SHA-256 of the refresh token the last refresh swapped out, null before the first: that refresh may be repeated for a
-/// short while (see <see cref="IAccountGrain.RefreshSessionAsync"/>).
+/// short while (see <see cref="IAccountGrain.RefreshSessionAsync(string, string, string, DateTimeOffset, TimeSpan)"/>).
 /// </param>
 /// <param name="RefreshedAt">When the last refresh happened.</param>
 /// <param name="ParentSessionId">

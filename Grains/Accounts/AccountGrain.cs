@@ -38,7 +38,7 @@ public sealed class AccountGrain(
         state.State.PasswordHash = account.PasswordHash;
         state.State.Roles = [.. account.Roles.Distinct()];
         state.State.CreatedAt = clock.UtcNow;
-        await state.WriteStateAsync();
+        await SaveAsync();
         await GrainFactory.For<IUserGrain>(UserId).SetProfileAsync(new UserProfile(account.DisplayName.Trim(), null));
         return AccessStatus.Ok;
     }
@@ -82,16 +82,19 @@ public sealed class AccountGrain(
         }
         else
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
 
         return true;
     }
 
-    public async Task<bool> StartSessionAsync(LoginSession session)
+    public Task<bool> StartSessionAsync(LoginSession session) => StartSessionAsync(session, checkedPasswordHash: null);
+
+    public async Task<bool> StartSessionAsync(LoginSession session, string? checkedPasswordHash)
     {
         ArgumentNullException.ThrowIfNull(session);
-        if (!state.State.Exists || state.State.Disabled)
+        if (!state.State.Exists || state.State.Disabled
+            || (checkedPasswordHash is not null && !string.Equals(checkedPasswordHash, state.State.PasswordHash, StringComparison.Ordinal)))
         {
             return false;
         }
@@ -103,22 +106,35 @@ public sealed class AccountGrain(
             state.State.Sessions.Remove(id);
         }
 
-        // Beyond the cap the oldest logins give way, and are revoked like a logout.
-        var evicted = state.State.Sessions.Values.OrderBy(s => s.CreatedAt).Take(Math.Max(0, state.State.Sessions.Count + 1 - MaxSessions)).ToList();
-        foreach (var old in evicted)
+        // Beyond the cap sessions give way, revoked like a logout: connection sessions first (their devices keep their
+        // logins), then the oldest logins with their connections; never the login the new session is issued under.
+        var evicted = new List<string>();
+        var candidates = state.State.Sessions.Values
+            .Where(s => s.SessionId != session.ParentSessionId)
+            .OrderBy(s => s.ParentSessionId is null ? 1 : 0).ThenBy(s => s.CreatedAt)
+            .Select(s => s.SessionId).ToList();
+        foreach (var candidate in candidates)
         {
-            state.State.Sessions.Remove(old.SessionId);
+            if (state.State.Sessions.Count + 1 <= MaxSessions)
+            {
+                break;
+            }
+
+            evicted.AddRange(RemoveWithConnections(candidate));
         }
 
         state.State.Sessions[session.SessionId] = session;
-        await state.WriteStateAsync();
-        foreach (var old in evicted)
+        await SaveAsync();
+        foreach (var id in evicted)
         {
-            await PublishRevokedAsync(old.SessionId);
+            await PublishRevokedAsync(id);
         }
 
         return true;
     }
+
+    public Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt) =>
+        RefreshSessionAsync(sessionId, refreshTokenHash, newRefreshTokenHash, newExpiresAt, reuseGrace: TimeSpan.Zero);
 
     public async Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt, TimeSpan reuseGrace)
     {
@@ -140,18 +156,7 @@ public sealed class AccountGrain(
                 RefreshedAt = now,
             };
             state.State.Sessions[sessionId] = renewed;
-            try
-            {
-                await state.WriteStateAsync();
-            }
-            catch
-            {
-                // Not stored: the caller's retry must swap the same token again, not take the repeat path below and get a
-                // successor that storage never heard of (and that a reactivated grain would refuse).
-                state.State.Sessions[sessionId] = session;
-                throw;
-            }
-
+            await SaveAsync();
             return renewed;
         }
 
@@ -164,17 +169,31 @@ public sealed class AccountGrain(
         return repeated ? session : null;
     }
 
-    public async Task<bool> EndSessionAsync(string sessionId)
+    public async Task EndSessionAsync(string sessionId)
     {
-        var ended = state.State.Sessions.Remove(sessionId);
-        if (ended)
+        var ended = RemoveWithConnections(sessionId);
+        if (ended.Count > 0)
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
 
         // Announced even when unknown here: the caller's token names it, and edges must refuse it.
-        await PublishRevokedAsync(sessionId);
-        return ended;
+        foreach (var id in ended.Count > 0 ? ended : [sessionId])
+        {
+            await PublishRevokedAsync(id);
+        }
+    }
+
+    public async Task<bool> EndOwnSessionAsync(string sessionId)
+    {
+        if (!state.State.Sessions.ContainsKey(sessionId))
+        {
+            // Somebody else's session, or none: announcing it would let any user revoke any session id they learnt.
+            return false;
+        }
+
+        await EndSessionAsync(sessionId);
+        return true;
     }
 
     public async Task<int> EndOtherSessionsAsync(string keepSessionId) =>
@@ -219,7 +238,7 @@ public sealed class AccountGrain(
             state.State.Sessions.Remove(id);
         }
 
-        await state.WriteStateAsync();
+        await SaveAsync();
         foreach (var id in ended)
         {
             await PublishRevokedAsync(id);
@@ -241,7 +260,7 @@ public sealed class AccountGrain(
 
         if (state.State.Blocked.Add(userId))
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
 
         await GrainFactory.For<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, true);
@@ -252,7 +271,7 @@ public sealed class AccountGrain(
     {
         if (state.State.Blocked.Remove(userId))
         {
-            await state.WriteStateAsync();
+            await SaveAsync();
         }
 
         if (GrainKeys.IsValidUserId(userId) && userId != UserId)
@@ -281,7 +300,7 @@ public sealed class AccountGrain(
         }
 
         state.State.Agents = agents;
-        await state.WriteStateAsync();
+        await SaveAsync();
         // The shop's queue stops routing to agents who left (one-way: the queue asks this grain when it activates).
         GrainFactory.For<CustomerService.ICustomerServiceQueueGrain>(UserId).OnAgentsChangedAsync(agents.ToArray()).Ignore();
         return AccessStatus.Ok;
@@ -308,8 +327,44 @@ public sealed class AccountGrain(
     private async Task EndAllSessionsAsync()
     {
         state.State.Sessions.Clear();
-        await state.WriteStateAsync();
+        await SaveAsync();
         await PublishRevokedAsync(null);
+    }
+
+    /// <summary>Removes a session and the connection sessions issued under it; the ids removed.</summary>
+    private List<string> RemoveWithConnections(string sessionId)
+    {
+        var removed = new List<string>();
+        if (state.State.Sessions.Remove(sessionId))
+        {
+            removed.Add(sessionId);
+        }
+
+        foreach (var connection in state.State.Sessions.Values.Where(s => s.ParentSessionId == sessionId).Select(s => s.SessionId).ToList())
+        {
+            state.State.Sessions.Remove(connection);
+            removed.Add(connection);
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Writes the state. If that fails, this activation's sessions and password are no longer what storage holds (a
+    /// refresh would answer from a token never stored, an ended session would look ended here only), so the activation
+    /// is dropped and the next call reads storage again.
+    /// </summary>
+    private async Task SaveAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     private Task PublishRevokedAsync(string? sessionId) =>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Orleans.Im.Accounts;
 using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Tests.Infrastructure;
 using V1 = Orleans.Im.Protocol.V1;
@@ -34,17 +35,18 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
         Assert.Equal([true, false, false], devices.Select(d => d.Current));
         Assert.Equal([web.SessionId, phone.SessionId, tablet.SessionId], devices.Select(d => d.SessionId));
 
-        // Somebody else's session is not one of alice's: not found, and it lives on.
+        // Somebody else's session is not one of alice's: not found, and not announced.
         using (var other = await http.CallAsync(HttpMethod.Delete, $"/api/me/sessions/{bob.SessionId}", web.AccessToken))
         {
             Assert.Equal((HttpStatusCode.NotFound, "not_found"), (other.StatusCode, await other.ProblemCodeAsync()));
         }
 
-        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", bob.AccessToken)).StatusCode);
-
         // One device signed out: its tokens are refused and its connection is closed with a kick.
         Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Delete, $"/api/me/sessions/{phone.SessionId}", web.AccessToken)).StatusCode);
         await RefusedAsync(http, phone.AccessToken);
+
+        // Revocations are heard in order: the phone's was, so any about bob's session would have been too.
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", bob.AccessToken)).StatusCode);
         using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
         {
             V1.Event kick;
@@ -161,6 +163,57 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
         Assert.Equal(HttpStatusCode.Unauthorized, await LoginStatusAsync(http, alice, ApiCalls.Password));
         Assert.Equal(HttpStatusCode.OK, await LoginStatusAsync(http, alice, NewPassword));
     }
+
+    [Fact]
+    public async Task A_login_whose_password_check_raced_a_password_change_does_not_start()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var account = fixture.Orleans.GetGrain<IAccountGrain>(alice);
+        var checkedHash = (await account.GetCredentialsAsync())!.PasswordHash;
+        Assert.True(await account.SetPasswordAsync("another hash", keepSessionId: null));
+
+        var now = DateTimeOffset.UtcNow;
+        Assert.False(await account.StartSessionAsync(NewSession("late", now), checkedHash));
+        Assert.True(await account.StartSessionAsync(NewSession("fresh", now), "another hash"));
+        Assert.Equal(["fresh"], (await account.GetSessionsAsync()).Select(s => s.SessionId));
+    }
+
+    [Fact]
+    public async Task Beyond_the_session_cap_connection_sessions_give_way_first_and_a_new_sessions_own_login_never()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var account = fixture.Orleans.GetGrain<IAccountGrain>(alice);
+        var start = DateTimeOffset.UtcNow;
+        Assert.True(await account.StartSessionAsync(NewSession("oldest", start)));
+        for (var i = 1; i < AccountGrain.MaxSessions - 1; i++)
+        {
+            Assert.True(await account.StartSessionAsync(NewSession($"login-{i}", start.AddSeconds(i))));
+        }
+
+        Assert.True(await account.StartSessionAsync(NewSession("c-of-login-1", start.AddSeconds(60), parent: "login-1")));
+        Assert.Equal(AccountGrain.MaxSessions, (await account.GetSessionsAsync()).Count);
+
+        // Full: a connection of the oldest login pushes out the other connection session, not a login.
+        Assert.True(await account.StartSessionAsync(NewSession("c-of-oldest", start.AddSeconds(61), parent: "oldest")));
+        var ids = (await account.GetSessionsAsync()).Select(s => s.SessionId).ToList();
+        Assert.Contains("oldest", ids);
+        Assert.Contains("login-1", ids);
+        Assert.DoesNotContain("c-of-login-1", ids);
+
+        // A new login: the remaining connection session gives way, every login stays.
+        Assert.True(await account.StartSessionAsync(NewSession("newest", start.AddSeconds(62))));
+        ids = [.. (await account.GetSessionsAsync()).Select(s => s.SessionId)];
+        Assert.Equal((true, false, true), (ids.Contains("oldest"), ids.Contains("c-of-oldest"), ids.Contains("newest")));
+
+        // Only logins left: a connection of the oldest login pushes out the oldest other one, never its own.
+        Assert.True(await account.StartSessionAsync(NewSession("c2-of-oldest", start.AddSeconds(63), parent: "oldest")));
+        ids = [.. (await account.GetSessionsAsync()).Select(s => s.SessionId)];
+        Assert.Equal((true, false, true), (ids.Contains("oldest"), ids.Contains("login-1"), ids.Contains("c2-of-oldest")));
+        Assert.Equal(AccountGrain.MaxSessions, ids.Count);
+    }
+
+    private static LoginSession NewSession(string id, DateTimeOffset createdAt, string? parent = null) =>
+        new(id, "device-" + id, "test", "not a token's hash", createdAt.AddDays(1), createdAt, ParentSessionId: parent);
 
     private static async Task<List<SessionView>> SessionsAsync(HttpClient http, string token)
     {
