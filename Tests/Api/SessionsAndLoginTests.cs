@@ -53,7 +53,7 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
     {
         var alice = await fixture.NewUserAsync("alice");
         var login = await fixture.LoginAsync(alice);
-        var secondEdge = await fixture.Cluster.StartEdgeAsync(fixture.AuthSettings);
+        await using var secondEdge = await fixture.Cluster.StartEdgeAsync(fixture.AuthSettings);
         using var here = fixture.Http();
         using var there = fixture.Http(secondEdge.Endpoints.HttpPort);
 
@@ -112,7 +112,7 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         var alice = await fixture.NewUserAsync("alice");
         var login = await fixture.LoginAsync(alice);
         var grace = TimeSpan.FromSeconds(2);
-        var strictEdge = await fixture.Cluster.StartEdgeAsync(
+        await using var strictEdge = await fixture.Cluster.StartEdgeAsync(
             new Dictionary<string, string>(fixture.AuthSettings) { ["IM__Auth__RefreshTokenReuseGrace"] = grace.ToString() });
         using var http = fixture.Http(strictEdge.Endpoints.HttpPort);
 
@@ -194,7 +194,7 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
     [Fact]
     public async Task A_user_sending_faster_than_the_per_user_limit_gets_a_clear_error()
     {
-        var limited = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        await using var limited = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
         {
             ["IM__Edge__UserSendRatePerSecond"] = "0.5",
             ["IM__Edge__UserSendBurst"] = "3",

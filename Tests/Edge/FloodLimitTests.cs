@@ -20,7 +20,7 @@ public sealed class FloodLimitTests(EdgeFixture fixture, ITestOutputHelper outpu
     [Fact]
     public async Task Connections_per_address_and_sockets_not_logged_in_are_limited_and_the_limits_recover()
     {
-        var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
         {
             ["IM__Edge__MaxConnectionsPerAddress"] = MaxPerAddress.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["IM__Edge__MaxUnauthenticatedConnections"] = MaxUnauthenticated.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -19,7 +19,7 @@ public sealed class PushPathTests(EdgeFixture fixture)
     [Fact]
     public async Task Devices_on_an_observer_edge_and_a_stream_edge_get_every_push_and_kicks_cross_between_them()
     {
-        var streamEdge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        await using var streamEdge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
         {
             ["IM__Edge__PushPath"] = "Stream",
             ["IM__Edge__UserSendRatePerSecond"] = "100000",

@@ -143,7 +143,15 @@ public sealed record SiloEndpoints(int SiloPort, int GatewayPort, int HttpPort);
 public sealed record EdgeEndpoints(int HttpPort, int TcpPort);
 
 /// <summary>An edge host process started by <see cref="SiloCluster"/>, and where it listens.</summary>
-public sealed record RunningEdge(EdgeEndpoints Endpoints, HostProcess Process);
+/// <summary>
+/// An edge host a test started. Disposing it stops it gracefully (it leaves the edge directory), for edges started by
+/// one test of a shared cluster: left running, idle edges pile up and crowd the directory's answers for later tests.
+/// The cluster still kills whatever is left at its end.
+/// </summary>
+public sealed record RunningEdge(EdgeEndpoints Endpoints, HostProcess Process) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync() => await Process.StopAsync(TimeSpan.FromSeconds(30));
+}
 
 /// <summary>A silo process started by <see cref="SiloCluster"/>, and where it listens.</summary>
 public sealed record RunningSilo(SiloEndpoints Endpoints, HostProcess Process);

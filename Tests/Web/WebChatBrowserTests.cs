@@ -74,7 +74,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     {
         // An edge host whose access tokens live seconds, not minutes.
         var lifetime = TimeSpan.FromSeconds(6);
-        var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
         {
             ["IM__Auth__AccessTokenLifetime"] = lifetime.ToString(),
         });
@@ -122,7 +122,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         // Access tokens that live seconds, and a spent refresh token that may not repeat its renewal after one second.
         var lifetime = TimeSpan.FromSeconds(6);
         var grace = TimeSpan.FromSeconds(1);
-        var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
         {
             ["IM__Auth__AccessTokenLifetime"] = lifetime.ToString(),
             ["IM__Auth__RefreshTokenReuseGrace"] = grace.ToString(),
