@@ -14,7 +14,7 @@ try
 {
     await signIn.GetTokenAsync(CancellationToken.None);
 }
-catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException)
+catch (Exception ex) when (ex is ImAuthException or HttpRequestException)
 {
     AnsiConsole.MarkupLine($"[red]Cannot sign in:[/] {Markup.Escape(ex.Message)}");
     return 1;

@@ -1,50 +1,41 @@
-using System.Net.Http.Json;
+using Orleans.Im.Client;
 
 namespace Orleans.Im.AgentConsole;
 
 /// <summary>
-/// The agent's login session on the HTTP API: signs in with the password once, then keeps a fresh access token for
-/// every (re)connect of the TCP client, refreshing it (each refresh token renews once) and signing in again if that fails.
+/// The agent's sign-in on the HTTP API: the SDK's <see cref="ImSession"/>, which renews the access token for every
+/// (re)connect of the TCP client; when the session has ended (signed out elsewhere, a password reset), the console
+/// signs in again with the password it was started with.
 /// </summary>
 public sealed class SignIn(HttpClient http, string userId, string password, string deviceId) : IDisposable
 {
-    private static readonly TimeSpan RefreshAhead = TimeSpan.FromMinutes(1);
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private TokenAnswer? _current;
+    private ImSession? _session;
 
     public string UserId => userId;
 
-    /// <summary>An access token valid for at least a minute.</summary>
+    /// <summary>A valid access token; <see cref="ImAuthException"/> when the password is refused.</summary>
     public async Task<string> GetTokenAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (_current is { } current && current.ExpiresAt - DateTimeOffset.UtcNow > RefreshAhead)
+            if (_session is { Ended: false } session)
             {
-                return current.AccessToken;
-            }
-
-            if (_current is { } old)
-            {
-                using var refreshed = await http.PostAsJsonAsync("/api/auth/refresh",
-                    new { old.UserId, old.SessionId, old.RefreshToken }, cancellationToken);
-                if (refreshed.IsSuccessStatusCode)
+                try
                 {
-                    _current = await refreshed.Content.ReadFromJsonAsync<TokenAnswer>(cancellationToken);
-                    return _current!.AccessToken;
+                    return await session.GetAccessTokenAsync(cancellationToken);
+                }
+                catch (ImAuthException) when (session.Ended)
+                {
+                    // Ended elsewhere: sign in again below.
                 }
             }
 
-            using var login = await http.PostAsJsonAsync("/api/auth/login",
-                new { UserId = userId, Password = password, DeviceId = deviceId, Platform = "console" }, cancellationToken);
-            if (!login.IsSuccessStatusCode)
-            {
-                throw new InvalidOperationException($"sign-in refused ({(int)login.StatusCode}): {await login.Content.ReadAsStringAsync(cancellationToken)}");
-            }
-
-            _current = await login.Content.ReadFromJsonAsync<TokenAnswer>(cancellationToken);
-            return _current!.AccessToken;
+            _session?.Dispose();
+            _session = null;
+            _session = await ImSession.SignInAsync(http, userId, password, deviceId, "console", cancellationToken: cancellationToken);
+            return _session.Tokens.AccessToken;
         }
         finally
         {
@@ -52,5 +43,9 @@ public sealed class SignIn(HttpClient http, string userId, string password, stri
         }
     }
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _session?.Dispose();
+        _gate.Dispose();
+    }
 }
