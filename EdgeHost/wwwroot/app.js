@@ -17,6 +17,8 @@ async function request(path, options = {}, token = null) {
 /** A call as the signed-in user. */
 const api = async (path, options = {}) => (await request(path, options, await accessToken())).body;
 
+const pageTitle = document.title;
+
 const deviceId = localStorage.getItem('im.deviceId') ?? `web-${crypto.randomUUID().slice(0, 8)}`;
 localStorage.setItem('im.deviceId', deviceId);
 
@@ -125,6 +127,8 @@ function signedOut() {
 
 $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
+  // Asked on the click that signs in (browsers want a gesture); not awaited: signing in does not wait for the answer.
+  if ('Notification' in self && Notification.permission === 'default') Notification.requestPermission().catch(() => {});
   $('login-error').textContent = '';
   try {
     keepTokens(await request('/api/auth/login', {
@@ -316,7 +320,15 @@ function previewOf(last) {
   return last.text ?? `[${last.type ?? 'message'}]`;
 }
 
+/** Unread messages the user has not seen: every conversation's, the open one's too while the page is hidden. */
+function unseen(entry) {
+  return entry.conversationId === state.open && !document.hidden ? 0 : entry.unread ?? 0;
+}
+
 function renderList() {
+  // The tab's title counts what is unread, so a background tab shows there is something new.
+  const total = [...state.conversations.values()].filter((c) => !c.removed && !c.muted).reduce((sum, c) => sum + unseen(c), 0);
+  document.title = total > 0 ? `(${total}) ${pageTitle}` : pageTitle;
   const list = $('conversations');
   list.replaceChildren();
   const entries = [...state.conversations.values()]
@@ -327,7 +339,7 @@ function renderList() {
     item.dataset.conversation = entry.conversationId;
     item.dataset.testid = 'conversation';
     item.classList.toggle('active', entry.conversationId === state.open);
-    const unread = entry.conversationId === state.open ? 0 : entry.unread;
+    const unread = unseen(entry);
     item.innerHTML = `<span class="title"></span><span class="time"></span><span class="preview"></span><span class="badge" data-testid="unread"></span>`;
     item.querySelector('.title').textContent = titleOf(entry.conversationId);
     item.querySelector('.time').textContent = timeOf(entry.lastMessage?.serverTime);
@@ -463,7 +475,10 @@ async function markRead() {
   renderList();
 }
 
-document.addEventListener('visibilitychange', () => { if (!document.hidden && state.open) markRead(); });
+document.addEventListener('visibilitychange', () => {
+  renderList();
+  if (!document.hidden && state.open) markRead();
+});
 
 // ---- sending: pending → sent, with retry ----
 
@@ -520,6 +535,22 @@ $('composer-text').addEventListener('input', () => {
   }
 });
 
+// ---- notifications: a message while the page is hidden, unless its conversation is muted (a mention still is) ----
+
+function notify(conversationId, message, entry) {
+  if (!document.hidden || !('Notification' in self) || Notification.permission !== 'granted') return;
+  if (entry?.muted && !(message.mentions ?? []).includes(state.userId)) return;
+  const notification = new Notification(titleOf(conversationId), {
+    body: message.content?.text ?? `[${message.content?.type ?? 'message'}]`,
+    tag: conversationId, // one per conversation: a newer message replaces the older notification
+  });
+  notification.onclick = () => {
+    window.focus();
+    openConversation(conversationId);
+    notification.close();
+  };
+}
+
 // ---- pushes ----
 
 async function onEvents(events) {
@@ -539,6 +570,7 @@ async function onEvents(events) {
             lastMessage: { seq: message.seq, senderId: message.senderId, type: message.content?.type, text: message.content?.text, serverTime: message.serverTime, state: message.state },
           });
           listChanged = true;
+          if (!mine) notify(event.conversationId, message, entry);
         }
         if (event.conversationId === state.open) {
           const last = Math.max(0, ...state.messages.keys());

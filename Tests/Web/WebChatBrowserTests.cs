@@ -3,6 +3,7 @@ using Microsoft.Playwright;
 using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Tests.Infrastructure;
 using Xunit.Abstractions;
+using V1 = Orleans.Im.Protocol.V1;
 
 namespace Orleans.Im.Tests.Web;
 
@@ -222,6 +223,76 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
 
         using var login = await http.PostAsJsonAsync("/api/auth/login", new LoginBody(alice, "battery staple", "phone", "test"), ApiCalls.Json);
         Assert.Equal(System.Net.HttpStatusCode.OK, login.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_hidden_page_notifies_counts_in_its_title_and_reads_only_once_it_is_seen()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        await using var context = await chromium.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        // The browser's notifications, recorded; and a visibility the test sets (headless pages are always visible).
+        await page.AddInitScriptAsync("""
+            window.__notifications = [];
+            window.Notification = class {
+              static permission = 'granted';
+              static requestPermission() { return Promise.resolve('granted'); }
+              constructor(title, options) { window.__notifications.push({ title, body: options?.body }); }
+              close() {}
+            };
+            Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.__hidden === true });
+            window.__setHidden = (hidden) => { window.__hidden = hidden; document.dispatchEvent(new Event('visibilitychange')); };
+            """);
+        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await page.FillAsync("#new-chat-user", bob);
+        await page.ClickAsync("#new-chat-start");
+        var pageTitle = await page.TitleAsync();
+
+        // The user switches to another tab, with bob's conversation open: bob writes.
+        await page.EvaluateAsync("window.__setHidden(true)");
+        await bobPhone.SendTextAsync(conversationId, "are you there?");
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync("are you there?");
+        var notified = await Eventually.ReturnsAsync(
+            () => page.EvaluateAsync<string[]>("window.__notifications.map(n => `${n.title}: ${n.body}`)"), n => n.Length > 0);
+        Assert.Equal([$"{bob}: are you there?"], notified);
+        await Assertions.Expect(page).ToHaveTitleAsync($"(1) {pageTitle}");
+
+        // Not read while unseen: bob gets no receipt.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.DoesNotContain(Drain(bobPhone), e => e.KindCase == V1.Event.KindOneofCase.ReadReceipt);
+
+        // Back to the tab: read, the receipt goes to bob, the count leaves the title.
+        await page.EvaluateAsync("window.__setHidden(false)");
+        await Assertions.Expect(page).ToHaveTitleAsync(pageTitle);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        V1.Event receipt;
+        do
+        {
+            receipt = await bobPhone.Events.ReadAsync(cts.Token);
+        }
+        while (receipt.KindCase != V1.Event.KindOneofCase.ReadReceipt);
+        Assert.Equal((alice, 1L), (receipt.ReadReceipt.ReaderId, receipt.ReadReceipt.Seq));
+
+        // A message seen as it arrives notifies nobody.
+        await bobPhone.SendTextAsync(conversationId, "good");
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync("good");
+        Assert.Single(await page.EvaluateAsync<string[]>("window.__notifications.map(n => n.body)"));
+
+        static List<V1.Event> Drain(Client.ImClient client)
+        {
+            var events = new List<V1.Event>();
+            while (client.Events.TryRead(out var e))
+            {
+                events.Add(e);
+            }
+
+            return events;
+        }
     }
 
     [Fact]
