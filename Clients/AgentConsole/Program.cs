@@ -14,7 +14,7 @@ try
 {
     await signIn.GetTokenAsync(CancellationToken.None);
 }
-catch (Exception ex) when (ex is ImAuthException or HttpRequestException)
+catch (Exception ex) when (ex is ImAuthException or HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
 {
     AnsiConsole.MarkupLine($"[red]Cannot sign in:[/] {Markup.Escape(ex.Message)}");
     return 1;

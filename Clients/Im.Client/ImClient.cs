@@ -569,6 +569,7 @@ public sealed partial class ImClient : IAsyncDisposable
         }
 
         var candidates = ReconnectCandidates(redirect);
+        string? refusal = null;
         // A redirect was spread over time by the server already: go at once. A loss waits first, then backs off.
         var delay = redirect is null ? _options.ReconnectBaseDelay : TimeSpan.Zero;
         for (var attempt = 1; attempt <= _options.MaxReconnectAttempts; attempt++)
@@ -599,10 +600,18 @@ public sealed partial class ImClient : IAsyncDisposable
             {
                 return;
             }
+            catch (ImAuthException refused) when (refused.Status == System.Net.HttpStatusCode.Unauthorized)
+            {
+                // The token provider says the sign-in is over (the session ended, the password was refused): trying again
+                // cannot help, and the application must sign in again.
+                refusal = refused.Message;
+                Status = ImClientStatus.Reconnecting;
+                break;
+            }
             catch (Exception)
             {
-                // Any failure counts as a failed attempt, the application's token provider's included (an HTTP timeout,
-                // its identity server down): this loop is the only thing that would ever try again.
+                // Any other failure counts as a failed attempt, the application's token provider's included (an HTTP
+                // timeout, its identity server down): this loop is the only thing that would ever try again.
                 Status = ImClientStatus.Reconnecting;
             }
             finally
@@ -613,7 +622,9 @@ public sealed partial class ImClient : IAsyncDisposable
             delay = NextBackoff(delay);
         }
 
-        await StandDownAsync($"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts", generation);
+        await StandDownAsync(
+            refusal is null ? $"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts" : $"not connected: signed out ({refusal})",
+            generation);
     }
 
     /// <summary>

@@ -8,10 +8,10 @@ namespace Orleans.Im.Client;
 /// <summary>
 /// A user's sign-in on an edge host's HTTP API, and the access-token source of an <see cref="ImClient"/>
 /// (<c>TokenProvider = session.GetAccessTokenAsync</c>). Signs in once with the password, then renews the access token
-/// with the refresh token at four fifths of its life, measured on the server's clock. A renewal that fails on the way
-/// (no answer, a 5xx) is asked again later with the same refresh token, which the server answers alike within its reuse
-/// grace; meanwhile the access token is used while it lasts. Keep <see cref="Tokens"/> (on <see cref="TokensChanged"/>)
-/// to <see cref="Resume"/> after a restart without the password.
+/// with the refresh token at four fifths of its life. A renewal that fails on the way (no answer, a 5xx, a proxy's
+/// refusal) is asked again within seconds with the same refresh token — the server answers a repeat alike within its
+/// reuse grace, a minute by default — and the current token serves meanwhile while it lasts. Keep the tokens on every
+/// <see cref="TokensChanged"/> (the sign-in's included) to <see cref="Resume"/> after a restart.
 /// </summary>
 public sealed class ImSession : IDisposable
 {
@@ -21,13 +21,19 @@ public sealed class ImSession : IDisposable
     /// <summary>Problem code of a refused renewal: the session has ended (signed out, revoked, password changed, expired).</summary>
     public const string SessionEndedCode = "invalid_refresh_token";
 
+    /// <summary>How soon a renewal that failed on the way is asked again: well within the server's reuse grace.</summary>
+    public static readonly TimeSpan RetryAfterFailedRenewal = TimeSpan.FromSeconds(5);
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly HttpClient _http;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ImSessionTokens _tokens;
+    private ImSessionTokens? _unannounced;
+    private ITimer? _retry;
+    private volatile bool _ended;
 
-    // This machine's clock: when to renew, and when the access token stops working (server time less the skew).
+    // This machine's clock: when to renew, and when the access token stops working (both a little early, never late).
     private DateTimeOffset _renewAt;
     private DateTimeOffset _expiresAt;
 
@@ -41,10 +47,14 @@ public sealed class ImSession : IDisposable
     /// <summary>The current tokens; keep them (as a secret) to resume the session later.</summary>
     public ImSessionTokens Tokens => _tokens;
 
-    /// <summary>Whether the server refused this session for good: sign in again.</summary>
-    public bool Ended { get; private set; }
+    /// <summary>Whether the session is over (refused by the server, or signed out): sign in again.</summary>
+    public bool Ended => _ended;
 
-    /// <summary>Raised after each renewal with the new tokens; the previous refresh token stops working soon after.</summary>
+    /// <summary>
+    /// Raised with each new set of tokens (the sign-in's, then every renewal's) at the next ask for a token, outside any
+    /// lock, on the asking thread (or, for a renewal retried by the session itself, a thread-pool thread). If a handler
+    /// throws (keeping the tokens failed), the next <see cref="GetAccessTokenAsync"/> raises it again.
+    /// </summary>
     public event Action<ImSessionTokens>? TokensChanged;
 
     /// <summary>Signs in with the password; <see cref="ImAuthException"/> when refused (wrong password, rate limited).</summary>
@@ -60,8 +70,9 @@ public sealed class ImSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(http);
         var clock = time ?? TimeProvider.System;
+        var asked = clock.GetUtcNow();
         using var response = await http.PostAsJsonAsync("/api/auth/login", new { userId, password, deviceId, platform }, Json, cancellationToken).ConfigureAwait(false);
-        var answer = await ReadAnswerAsync(response, clock, cancellationToken).ConfigureAwait(false);
+        var answer = await ReadAnswerAsync(response, asked, cancellationToken).ConfigureAwait(false);
         var session = new ImSession(http, answer.Tokens, clock);
         session.Keep(answer);
         return session;
@@ -75,51 +86,83 @@ public sealed class ImSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(tokens);
-        // Renewed at the first ask; until it expires (taken as is: the server's clock is not known yet) the kept access
-        // token serves if that renewal cannot reach the server.
+        // Until that renewal succeeds the kept token serves, up to its expiry taken as is (the clocks may differ a little).
         return new ImSession(http, tokens, time ?? TimeProvider.System) { _expiresAt = tokens.AccessTokenExpiresAt };
     }
 
     /// <summary>
     /// An access token for the next request or (re)connect, renewed first when due. Throws <see cref="ImAuthException"/>
-    /// when the session has ended (<see cref="Ended"/>), and the transport's exception when a renewal is due, the server
-    /// cannot be reached and the current token has expired (try again later: the same refresh token still works).
+    /// when the session has ended (<see cref="Ended"/>, status 401), and the failure of the renewal when one is due and
+    /// the current token has expired (try again later: the same refresh token still works within the server's grace).
     /// </summary>
     public async Task<string> GetAccessTokenAsync(CancellationToken cancellationToken = default)
+    {
+        string token;
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            token = await CurrentOrRenewedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (Interlocked.Exchange(ref _unannounced, null) is { } renewed)
+        {
+            try
+            {
+                TokensChanged?.Invoke(renewed);
+            }
+            catch
+            {
+                // Announced again at the next ask, unless newer tokens replaced these meanwhile.
+                Interlocked.CompareExchange(ref _unannounced, renewed, null);
+                throw;
+            }
+        }
+
+        return token;
+    }
+
+    /// <summary>
+    /// Signs out: the session ends on every edge host, and this object gives no more tokens. A session the server has
+    /// already ended counts as signed out; an unreachable server throws (the session is still live there).
+    /// </summary>
+    public async Task SignOutAsync(CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (Ended)
+            if (_ended)
             {
-                throw new ImAuthException(HttpStatusCode.Unauthorized, SessionEndedCode, "The session has ended; sign in again.");
+                return;
             }
 
-            if (_time.GetUtcNow() < _renewAt)
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/logout");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _tokens.AccessToken);
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.Unauthorized && _time.GetUtcNow() >= _expiresAt)
             {
-                return _tokens.AccessToken;
+                // Logout takes an access token, and this one has expired: renew it (the refresh token still works), then
+                // sign out with the new one.
+                await RenewAsync(cancellationToken).ConfigureAwait(false);
+                using var again = new HttpRequestMessage(HttpMethod.Post, "/api/auth/logout");
+                again.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _tokens.AccessToken);
+                using var secondAnswer = await _http.SendAsync(again, cancellationToken).ConfigureAwait(false);
+                EnsureSignedOut(secondAnswer);
+            }
+            else
+            {
+                EnsureSignedOut(response);
             }
 
-            try
-            {
-                using var response = await _http.PostAsJsonAsync("/api/auth/refresh",
-                    new { _tokens.UserId, _tokens.SessionId, _tokens.RefreshToken }, Json, cancellationToken).ConfigureAwait(false);
-                Keep(await ReadAnswerAsync(response, _time, cancellationToken).ConfigureAwait(false));
-            }
-            catch (ImAuthException refused) when (refused.Code == SessionEndedCode)
-            {
-                Ended = true;
-                throw;
-            }
-            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException
-                && !cancellationToken.IsCancellationRequested && _time.GetUtcNow() < _expiresAt)
-            {
-                // Renewal failed on the way, not refused: the token still works for now, and the next call asks again.
-                return _tokens.AccessToken;
-            }
-
-            TokensChanged?.Invoke(_tokens);
-            return _tokens.AccessToken;
+            _ended = true;
+            _retry?.Dispose();
+        }
+        catch (ImAuthException) when (_ended)
+        {
+            // The renewal found the session ended already: signed out.
         }
         finally
         {
@@ -127,27 +170,95 @@ public sealed class ImSession : IDisposable
         }
     }
 
-    /// <summary>Signs out: the session ends on every edge host, and this object gives no more tokens.</summary>
-    public async Task SignOutAsync(CancellationToken cancellationToken = default)
+    /// <summary>Stops the retry of a failed renewal; the session itself lives on at the server.</summary>
+    public void Dispose()
     {
-        var token = await GetAccessTokenAsync(cancellationToken).ConfigureAwait(false);
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/logout");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        Ended = true;
+        _retry?.Dispose();
+        _gate.Dispose();
     }
 
-    public void Dispose() => _gate.Dispose();
+    private static void EnsureSignedOut(HttpResponseMessage response)
+    {
+        // 401: the session had ended (revoked, signed out elsewhere): signed out all the same.
+        if (response.StatusCode != HttpStatusCode.Unauthorized)
+        {
+            response.EnsureSuccessStatusCode();
+        }
+    }
+
+    private async Task<string> CurrentOrRenewedAsync(CancellationToken cancellationToken)
+    {
+        if (_ended)
+        {
+            throw new ImAuthException(HttpStatusCode.Unauthorized, SessionEndedCode, "The session has ended; sign in again.");
+        }
+
+        if (_time.GetUtcNow() < _renewAt)
+        {
+            return _tokens.AccessToken;
+        }
+
+        try
+        {
+            await RenewAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or ImAuthException
+            && !_ended && !cancellationToken.IsCancellationRequested && _time.GetUtcNow() < _expiresAt)
+        {
+            // Failed on the way, not refused for good: the token still works for now. Ask again soon, whether or not
+            // anything asks for a token (a connected client asks only at its next reconnect), so that a swap the server
+            // made, whose answer was lost, is repeated within the server's grace.
+            _retry?.Dispose();
+            _retry = _time.CreateTimer(_ => _ = RetryQuietlyAsync(), null, RetryAfterFailedRenewal, Timeout.InfiniteTimeSpan);
+        }
+
+        return _tokens.AccessToken;
+    }
+
+    private async Task RetryQuietlyAsync()
+    {
+        try
+        {
+            await GetAccessTokenAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // A timer's callback, with nobody to tell: the session ended (Ended says so), the token expired meanwhile, or
+            // a TokensChanged handler failed; the next ask reports it to its caller (and announces again).
+        }
+    }
+
+    private async Task RenewAsync(CancellationToken cancellationToken)
+    {
+        var asked = _time.GetUtcNow();
+        try
+        {
+            using var response = await _http.PostAsJsonAsync("/api/auth/refresh",
+                new { _tokens.UserId, _tokens.SessionId, _tokens.RefreshToken }, Json, cancellationToken).ConfigureAwait(false);
+            Keep(await ReadAnswerAsync(response, asked, cancellationToken).ConfigureAwait(false));
+        }
+        catch (ImAuthException refused) when (refused.Status == HttpStatusCode.Unauthorized && refused.Code == SessionEndedCode)
+        {
+            _ended = true;
+            throw;
+        }
+    }
 
     private void Keep(Answer answer)
     {
         _tokens = answer.Tokens;
         _renewAt = answer.RenewAt;
         _expiresAt = answer.ExpiresAt;
+        _unannounced = answer.Tokens;
+        _retry?.Dispose();
+        _retry = null;
     }
 
-    /// <summary>A login's or refresh's tokens, or its refusal thrown (a 5xx as the transport's exception: try again).</summary>
-    private static async Task<Answer> ReadAnswerAsync(HttpResponseMessage response, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>A login's or refresh's tokens, or its refusal thrown (a 5xx as the transport's exception).</summary>
+    /// <param name="response">The answer.</param>
+    /// <param name="asked">When the request left, on this clock: the token's life is counted from there (a little early).</param>
+    /// <param name="cancellationToken">Cancels reading.</param>
+    private static async Task<Answer> ReadAnswerAsync(HttpResponseMessage response, DateTimeOffset asked, CancellationToken cancellationToken)
     {
         if (!response.IsSuccessStatusCode)
         {
@@ -160,16 +271,19 @@ public sealed class ImSession : IDisposable
             throw new ImAuthException(response.StatusCode, problem.Code, problem.Detail);
         }
 
-        var answer = await response.Content.ReadFromJsonAsync<TokenAnswer>(Json, cancellationToken).ConfigureAwait(false)
-            ?? throw new ImAuthException(response.StatusCode, null, "empty answer");
-        var now = time.GetUtcNow();
-        // The server's clock from its Date header: a device whose clock is off still renews in time.
-        var skew = (response.Headers.Date ?? now) - now;
-        var life = answer.ExpiresAt - (now + skew);
+        var answer = await response.Content.ReadFromJsonAsync<TokenAnswer>(Json, cancellationToken).ConfigureAwait(false);
+        if (answer is null || string.IsNullOrEmpty(answer.AccessToken) || string.IsNullOrEmpty(answer.RefreshToken)
+            || string.IsNullOrEmpty(answer.UserId) || string.IsNullOrEmpty(answer.SessionId) || answer.ExpiresIn <= 0)
+        {
+            throw new HttpRequestException("the token answer is incomplete");
+        }
+
+        // Relative, so the clocks need not agree: the server counted ExpiresIn when it answered, after the request left.
+        var life = TimeSpan.FromSeconds(answer.ExpiresIn);
         return new Answer(
             new ImSessionTokens(answer.UserId, answer.SessionId, answer.AccessToken, answer.RefreshToken, answer.ExpiresAt),
-            RenewAt: now + life * RenewAtLifeFraction,
-            ExpiresAt: answer.ExpiresAt - skew);
+            RenewAt: asked + life * RenewAtLifeFraction,
+            ExpiresAt: asked + life);
     }
 
     private static async Task<(string? Code, string? Detail)> ReadProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -177,8 +291,13 @@ public sealed class ImSession : IDisposable
         try
         {
             var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Json, cancellationToken).ConfigureAwait(false);
-            return (problem.TryGetProperty("code", out var code) ? code.GetString() : null,
-                problem.TryGetProperty("detail", out var detail) ? detail.GetString() : null);
+            if (problem.ValueKind != JsonValueKind.Object)
+            {
+                return (null, response.ReasonPhrase);
+            }
+
+            return (problem.TryGetProperty("code", out var code) && code.ValueKind == JsonValueKind.String ? code.GetString() : null,
+                problem.TryGetProperty("detail", out var detail) && detail.ValueKind == JsonValueKind.String ? detail.GetString() : null);
         }
         catch (JsonException)
         {
@@ -188,5 +307,5 @@ public sealed class ImSession : IDisposable
 
     private sealed record Answer(ImSessionTokens Tokens, DateTimeOffset RenewAt, DateTimeOffset ExpiresAt);
 
-    private sealed record TokenAnswer(string AccessToken, string RefreshToken, DateTimeOffset ExpiresAt, string UserId, string SessionId);
+    private sealed record TokenAnswer(string? AccessToken, string? RefreshToken, DateTimeOffset ExpiresAt, string? UserId, string? SessionId, long ExpiresIn);
 }

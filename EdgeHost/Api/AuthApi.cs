@@ -63,7 +63,7 @@ public static class AuthApi
             return InvalidCredentials();
         }
 
-        return TypedResults.Ok(Tokens(tokens, body.UserId, session, refreshToken));
+        return TypedResults.Ok(Tokens(tokens, time, body.UserId, session, refreshToken));
     }
 
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
@@ -80,7 +80,7 @@ public static class AuthApi
         var session = await cluster.For<IAccountGrain>(body.UserId).RefreshSessionAsync(
             body.SessionId, RefreshTokens.Hash(body.RefreshToken), RefreshTokens.Hash(next),
             time.GetUtcNow() + options.Value.RefreshTokenLifetime, options.Value.RefreshTokenReuseGrace);
-        return session is null ? InvalidRefresh() : TypedResults.Ok(Tokens(tokens, body.UserId, session, next));
+        return session is null ? InvalidRefresh() : TypedResults.Ok(Tokens(tokens, time, body.UserId, session, next));
     }
 
     public static async Task<NoContent> LogoutAsync(ClaimsPrincipal user, IClusterClient cluster, RevokedSessions revoked, TimeProvider time)
@@ -104,10 +104,11 @@ public static class AuthApi
         return TypedResults.Ok(new VerifyResponse(true, claims.UserId, claims.SessionId, claims.ExpiresAt));
     }
 
-    private static TokenResponse Tokens(AccessTokens tokens, string userId, LoginSession session, string refreshToken)
+    private static TokenResponse Tokens(AccessTokens tokens, TimeProvider time, string userId, LoginSession session, string refreshToken)
     {
         var (accessToken, expiresAt) = tokens.IssueWithExpiry(userId, session.SessionId);
-        return new(accessToken, refreshToken, expiresAt, session.ExpiresAt, userId, session.SessionId);
+        var expiresIn = (long)Math.Max(0, Math.Floor((expiresAt - time.GetUtcNow()).TotalSeconds));
+        return new(accessToken, refreshToken, expiresAt, session.ExpiresAt, userId, session.SessionId, expiresIn);
     }
 
     private static ProblemHttpResult InvalidCredentials() =>

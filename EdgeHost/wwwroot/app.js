@@ -3,7 +3,7 @@
 
 const $ = (id) => document.getElementById(id);
 
-/** A call to the edge host's HTTP API; its JSON body and the server's clock (its Date header) when it answered. */
+/** A call to the edge host's HTTP API; its JSON body. */
 async function request(path, options = {}, token = null) {
   const response = await fetch(path, {
     ...options,
@@ -11,7 +11,7 @@ async function request(path, options = {}, token = null) {
   });
   const body = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) throw Object.assign(new Error(body?.detail ?? response.statusText), { code: body?.code, status: response.status });
-  return { body, serverNow: Date.parse(response.headers.get('Date') ?? '') || Date.now() };
+  return { body };
 }
 
 /** A call as the signed-in user. */
@@ -43,8 +43,9 @@ const state = {
 
 // ---- tokens: access tokens live minutes (15 by default); the refresh token renews them while the page is open ----
 
-function keepTokens({ body: tokens, serverNow }) {
-  // Renewed at four fifths of its life, measured on the server's clock: a page whose clock is off still renews in time.
+function keepTokens({ body: tokens }) {
+  // Renewed at four fifths of its life, counted from now by the seconds the server gives (expiresIn): a page whose
+  // clock is off still renews in time.
   const expiresAt = Date.parse(tokens.expiresAt);
   adoptTokens({
     token: tokens.accessToken,
@@ -52,7 +53,7 @@ function keepTokens({ body: tokens, serverNow }) {
     sessionId: tokens.sessionId,
     refreshToken: tokens.refreshToken,
     expiresAt, // the server's clock, ms
-    refreshAt: Date.now() + (expiresAt - serverNow) * 0.8,
+    refreshAt: Date.now() + tokens.expiresIn * 1000 * 0.8,
   });
   shareTokens();
 }

@@ -124,6 +124,28 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task A_token_provider_that_says_the_sign_in_is_over_stops_the_reconnects_at_once()
+    {
+        using var edge = new Listener();
+        var asked = 0;
+        await using var client = NewClient(edge.Port, maxReconnectAttempts: 10, tokenProvider: _ => Interlocked.Increment(ref asked) == 1
+            ? Task.FromResult("token")
+            : throw new ImAuthException(HttpStatusCode.Unauthorized, ImSession.SessionEndedCode, "signed out on another device"));
+        var (first, served, sending) = await SendUnackedAsync(edge, client, "orphan");
+        await using (first)
+        {
+            first.Socket.Shutdown(SocketShutdown.Both);
+            await served.WaitAsync(Patience);
+        }
+
+        // The first reconnect asks for a token and is told the session is over: no backing off through ten attempts.
+        var failure = (await sending.WaitAsync(Patience)).Failure;
+        Assert.IsType<ImClientException>(failure);
+        Assert.Contains("signed out on another device", failure.Message, StringComparison.Ordinal);
+        Assert.Equal((ImClientStatus.WaitingForReconnect, 2), (client.Status, Volatile.Read(ref asked)));
+    }
+
+    [Fact]
     public async Task A_catch_up_refused_for_the_moment_is_tried_again_on_the_same_connection()
     {
         using var edge = new Listener();
@@ -251,10 +273,10 @@ public sealed class SdkReconnectTests
         public void Dispose() => _listener.Stop();
     }
 
-    private static ImClient NewClient(int port, int maxReconnectAttempts, TimeSpan? requestTimeout = null) => new(new ImClientOptions
+    private static ImClient NewClient(int port, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null) => new(new ImClientOptions
     {
         Port = port,
-        TokenProvider = _ => Task.FromResult("token"),
+        TokenProvider = tokenProvider ?? (_ => Task.FromResult("token")),
         DeviceId = "phone",
         Platform = "test",
         HeartbeatInterval = TimeSpan.FromMilliseconds(200),
