@@ -21,14 +21,7 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
         var tablet = await fixture.LoginAsync(alice, "tablet");
         var bob = await fixture.LoginAsync(await fixture.NewUserAsync("bob"));
         using var http = fixture.Http();
-        await using var phoneConnection = new Client.ImClient(new Client.ImClientOptions
-        {
-            Port = fixture.TcpPort,
-            TokenProvider = _ => Task.FromResult(phone.AccessToken),
-            DeviceId = "phone",
-            ReconnectBaseDelay = TimeSpan.FromSeconds(30),
-        });
-        await phoneConnection.ConnectAsync();
+        await using var phoneConnection = await ConnectAsync(phone, "phone");
 
         var devices = await SessionsAsync(http, web.AccessToken);
         Assert.Equal(["web", "phone", "tablet"], devices.Select(d => d.DeviceId));
@@ -73,13 +66,7 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
         var web = await fixture.LoginAsync(alice, "web");
         var phone = await fixture.LoginAsync(alice, "phone");
         using var http = fixture.Http();
-        await using var phoneConnection = new Client.ImClient(new Client.ImClientOptions
-        {
-            Port = fixture.TcpPort,
-            TokenProvider = _ => Task.FromResult(phone.AccessToken),
-            DeviceId = "phone",
-        });
-        await phoneConnection.ConnectAsync();
+        await using var phoneConnection = await ConnectAsync(phone, "phone");
         var issued = await phoneConnection.GetConnectionTokenAsync();
         Assert.True(issued.BoundToConnection);
 
@@ -214,6 +201,20 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
 
     private static LoginSession NewSession(string id, DateTimeOffset createdAt, string? parent = null) =>
         new(id, "device-" + id, "test", "not a token's hash", createdAt.AddDays(1), createdAt, ParentSessionId: parent);
+
+    /// <summary>A long connection of a login (it does not reconnect by itself within a test).</summary>
+    private async Task<Client.ImClient> ConnectAsync(TokenResponse login, string deviceId)
+    {
+        var client = new Client.ImClient(new Client.ImClientOptions
+        {
+            Port = fixture.TcpPort,
+            TokenProvider = _ => Task.FromResult(login.AccessToken),
+            DeviceId = deviceId,
+            ReconnectBaseDelay = TimeSpan.FromSeconds(30),
+        });
+        await client.ConnectAsync();
+        return client;
+    }
 
     private static async Task<List<SessionView>> SessionsAsync(HttpClient http, string token)
     {
