@@ -53,9 +53,15 @@ function keepTokens({ body: tokens }) {
     sessionId: tokens.sessionId,
     refreshToken: tokens.refreshToken,
     expiresAt, // the server's clock, ms
-    refreshAt: Date.now() + tokens.expiresIn * 1000 * 0.8,
+    refreshAt: Date.now() + lifeOf(tokens) * 0.8,
   });
   shareTokens();
+}
+
+/** The access token's life in ms: the server's expiresIn, or (an older server) its expiry less this clock, at least 30 s. */
+function lifeOf(tokens) {
+  if (tokens.expiresIn > 0) return tokens.expiresIn * 1000;
+  return Math.max(30_000, (Date.parse(tokens.expiresAt) || 0) - Date.now());
 }
 
 function adoptTokens(tokens) {
@@ -106,10 +112,12 @@ async function accessToken() {
 async function renew() {
   const sent = state.refreshToken;
   try {
-    keepTokens(await request('/api/auth/refresh', {
+    const answer = await request('/api/auth/refresh', {
       method: 'POST',
       body: JSON.stringify({ userId: state.userId, sessionId: state.sessionId, refreshToken: sent }),
-    }));
+    });
+    // A slow answer must not take the page back to older tokens than a sibling handed over meanwhile.
+    if (state.refreshToken === sent || Date.parse(answer.body.expiresAt) >= state.expiresAt) keepTokens(answer);
   } catch (error) {
     // Refused: a sibling tab spent this refresh token (then it has handed over the new one, maybe while this request was
     // out, or has it to give), or the session ended (signed out elsewhere, revoked, expired): sign in again. Anything
@@ -120,6 +128,7 @@ async function renew() {
 }
 
 function signedOut() {
+  closeNotifications();
   sessionStorage.clear();
   location.reload();
 }
@@ -129,7 +138,8 @@ function signedOut() {
 $('login-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   // Asked on the click that signs in (browsers want a gesture); not awaited: signing in does not wait for the answer.
-  if ('Notification' in self && Notification.permission === 'default') Notification.requestPermission().catch(() => {});
+  // (Promise.resolve: older Safari's requestPermission takes a callback and returns nothing.)
+  if ('Notification' in self && Notification.permission === 'default') Promise.resolve(Notification.requestPermission()).catch(() => {});
   $('login-error').textContent = '';
   try {
     keepTokens(await request('/api/auth/login', {
@@ -173,10 +183,8 @@ async function loadDevices() {
         const end = document.createElement('button');
         end.className = 'link';
         end.textContent = 'Sign out';
-        end.addEventListener('click', async () => {
-          await api(`/api/me/sessions/${encodeURIComponent(session.sessionId)}`, { method: 'DELETE' }).catch(() => {});
-          await loadDevices();
-        });
+        end.setAttribute('aria-label', `Sign out ${session.deviceId}`);
+        end.addEventListener('click', () => deviceAction(end, `/api/me/sessions/${encodeURIComponent(session.sessionId)}`, `${session.deviceId} is signed out.`));
         item.append(end);
       }
       return item;
@@ -188,10 +196,24 @@ async function loadDevices() {
   }
 }
 
-$('devices-end-others').addEventListener('click', async () => {
-  await api('/api/me/sessions', { method: 'DELETE' }).catch(() => {});
-  await loadDevices();
+$('devices-end-others').addEventListener('click', (event) => {
+  if (confirm('Sign out all your other devices?')) deviceAction(event.currentTarget, '/api/me/sessions', 'Your other devices are signed out.');
 });
+
+/** Signs out a device (or all others) and says how it went. */
+async function deviceAction(button, path, done) {
+  const note = $('devices-note');
+  button.disabled = true;
+  try {
+    await api(path, { method: 'DELETE' });
+    note.textContent = done;
+  } catch (error) {
+    note.textContent = error.code === 'not_found' ? 'That device was signed out already.' : 'Could not sign it out; try again.';
+  } finally {
+    button.disabled = false;
+  }
+  await loadDevices();
+}
 
 $('password-form').addEventListener('submit', async (event) => {
   event.preventDefault();
@@ -218,6 +240,7 @@ async function start() {
   $('login').hidden = true;
   $('app').hidden = false;
   $('me-name').textContent = state.userId;
+  $('password-user').value = state.userId; // for password managers, which pair a new password with its account
   const hub = new signalR.HubConnectionBuilder()
     // WebSockets without the negotiate round trip: behind a balancer with no sticky sessions, a negotiate answered by
     // one edge host and a connect sent to another would fail; one WebSocket request lands on one host.
@@ -328,12 +351,13 @@ function unseen(entry) {
 
 function renderList() {
   // The tab's title counts what is unread, so a background tab shows there is something new.
-  const total = [...state.conversations.values()].filter((c) => !c.removed && !c.muted).reduce((sum, c) => sum + unseen(c), 0);
+  const shown = (c) => !c.removed && !c.hidden;
+  const total = [...state.conversations.values()].filter((c) => shown(c) && (!c.muted || c.mentioned)).reduce((sum, c) => sum + unseen(c), 0);
   document.title = total > 0 ? `(${total}) ${pageTitle}` : pageTitle;
   const list = $('conversations');
   list.replaceChildren();
   const entries = [...state.conversations.values()]
-    .filter((c) => !c.removed && !c.hidden)
+    .filter(shown)
     .sort((a, b) => (b.pinned - a.pinned) || (Date.parse(b.lastMessage?.serverTime ?? 0) - Date.parse(a.lastMessage?.serverTime ?? 0)));
   for (const entry of entries) {
     const item = document.createElement('li');
@@ -477,6 +501,7 @@ async function markRead() {
 }
 
 document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) closeNotifications();
   renderList();
   if (!document.hidden && state.open) markRead();
 });
@@ -538,18 +563,32 @@ $('composer-text').addEventListener('input', () => {
 
 // ---- notifications: a message while the page is hidden, unless its conversation is muted (a mention still is) ----
 
+const notifications = new Map(); // conversation id → the notification shown for it
+
 function notify(conversationId, message, entry) {
   if (!document.hidden || !('Notification' in self) || Notification.permission !== 'granted') return;
-  if (entry?.muted && !(message.mentions ?? []).includes(state.userId)) return;
-  const notification = new Notification(titleOf(conversationId), {
-    body: message.content?.text ?? `[${message.content?.type ?? 'message'}]`,
-    tag: conversationId, // one per conversation: a newer message replaces the older notification
-  });
-  notification.onclick = () => {
-    window.focus();
-    openConversation(conversationId);
-    notification.close();
-  };
+  const mentions = message.mentions ?? [];
+  if (entry?.muted && !mentions.includes(state.userId) && !mentions.includes('all')) return;
+  try {
+    const notification = new Notification(titleOf(conversationId), {
+      body: message.content?.text ?? `[${message.content?.type ?? 'message'}]`,
+      tag: conversationId, // one per conversation: a newer message replaces the older notification
+    });
+    notification.onclick = () => {
+      window.focus();
+      openConversation(conversationId).catch(() => {});
+      notification.close();
+    };
+    notifications.set(conversationId, notification);
+  } catch {
+    // Some browsers (Chrome on Android) allow notifications only from a service worker: the page goes on without.
+  }
+}
+
+/** Seen now (the tab is back) or signed out: what was notified leaves the system's notification list. */
+function closeNotifications() {
+  for (const notification of notifications.values()) notification.close();
+  notifications.clear();
 }
 
 // ---- pushes ----
@@ -566,6 +605,7 @@ async function onEvents(events) {
           const mine = message.senderId === state.userId;
           state.conversations.set(event.conversationId, {
             ...known,
+            hidden: false, // a new message brings a hidden conversation back (the server's entry does the same)
             lastSeq: message.seq,
             unread: mine ? 0 : known.unread + 1,
             lastMessage: { seq: message.seq, senderId: message.senderId, type: message.content?.type, text: message.content?.text, serverTime: message.serverTime, state: message.state },

@@ -202,7 +202,8 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await Expect(devices.Filter(new() { HasText = "this device" })).ToHaveCountAsync(1);
 
         // The phone is signed out from the page: its token is refused, and the page's own session goes on.
-        await page.Locator($"[data-session='{phone.SessionId}'] button").ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out phone" }).ClickAsync();
+        await Expect(page.Locator("#devices-note")).ToHaveTextAsync("phone is signed out.");
         await Expect(devices).ToHaveCountAsync(1);
         var phoneStatus = await Eventually.ReturnsAsync(
             async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", phone.AccessToken)).StatusCode,
