@@ -30,7 +30,7 @@ public sealed partial class ImClient
             FrameWriter.Write(buffer, (ushort)op, requestId, body);
             try
             {
-                await _writeGate.WaitAsync(_closed.Token);
+                await _writeGate.WaitAsync(_closed.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
             {
@@ -39,7 +39,7 @@ public sealed partial class ImClient
 
             try
             {
-                await _stream.WriteAsync(buffer.WrittenMemory, _closed.Token);
+                await _stream.WriteAsync(buffer.WrittenMemory, _closed.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
             {
@@ -74,7 +74,7 @@ public sealed partial class ImClient
             {
                 while (true)
                 {
-                    var result = await reader.ReadAsync(_closed.Token);
+                    var result = await reader.ReadAsync(_closed.Token).ConfigureAwait(false);
                     var buffer = result.Buffer;
                     try
                     {
@@ -118,7 +118,7 @@ public sealed partial class ImClient
             }
             finally
             {
-                await reader.CompleteAsync();
+                await reader.CompleteAsync().ConfigureAwait(false);
                 Abort();
             }
         }
@@ -130,8 +130,8 @@ public sealed partial class ImClient
                 var lastCatchUp = Stopwatch.GetTimestamp();
                 while (IsOpen)
                 {
-                    await Task.Delay(interval, _closed.Token);
-                    await owner.PingAsync(_closed.Token);
+                    await Task.Delay(interval, _closed.Token).ConfigureAwait(false);
+                    await owner.PingAsync(_closed.Token).ConfigureAwait(false);
                     if (owner._options.CatchUpInterval > TimeSpan.Zero && Stopwatch.GetElapsedTime(lastCatchUp) >= owner._options.CatchUpInterval)
                     {
                         // Pushes are hints: one lost with nothing after it (the last message before a silo failure) would

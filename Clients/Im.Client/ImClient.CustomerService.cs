@@ -13,7 +13,7 @@ public sealed partial class ImClient
     /// <summary>As an agent of <paramref name="shopId"/>: own state, the queue length and own sessions. Throws (not found) for a non-agent.</summary>
     public async Task<CsAgentView> GetAgentViewAsync(string shopId, CancellationToken cancellationToken = default)
     {
-        var view = CsAgentView.Parser.ParseFrom(await RequestAsync(Op.CsAgentView, new CsAgentViewRequest { ShopId = shopId }, Op.CsAgentViewOk, cancellationToken));
+        var view = CsAgentView.Parser.ParseFrom(await RequestAsync(Op.CsAgentView, new CsAgentViewRequest { ShopId = shopId }, Op.CsAgentViewOk, cancellationToken).ConfigureAwait(false));
         return view.Error is null ? view : throw new ImClientException(view.Error);
     }
 

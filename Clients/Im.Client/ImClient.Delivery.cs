@@ -7,7 +7,7 @@ public sealed partial class ImClient
 {
     private async Task DeliveryLoopAsync()
     {
-        await foreach (var work in _work.Reader.ReadAllAsync(_disposing.Token))
+        await foreach (var work in _work.Reader.ReadAllAsync(_disposing.Token).ConfigureAwait(false))
         {
             var connection = _connection;
             try
@@ -15,10 +15,10 @@ public sealed partial class ImClient
                 switch (work)
                 {
                     case Work.Pushed pushed:
-                        await OnPushAsync(pushed.Batch);
+                        await OnPushAsync(pushed.Batch).ConfigureAwait(false);
                         break;
                     case Work.CatchUp:
-                        await CatchUpAsync();
+                        await CatchUpAsync().ConfigureAwait(false);
                         _catchUpBackoff = TimeSpan.Zero;
                         break;
                 }
@@ -76,10 +76,10 @@ public sealed partial class ImClient
                     _messages.Writer.TryWrite(pushed.Message);
                     break;
                 case Event.KindOneofCase.Message:
-                    await SequenceAsync(pushed.Message);
+                    await SequenceAsync(pushed.Message).ConfigureAwait(false);
                     break;
                 case Event.KindOneofCase.Resync:
-                    await CatchUpAsync();
+                    await CatchUpAsync().ConfigureAwait(false);
                     break;
                 case Event.KindOneofCase.Kick:
                     // Replaced or signed out by the server (noted on arrival): reconnecting by itself would only fight it.
@@ -110,7 +110,7 @@ public sealed partial class ImClient
             }
 
             ahead[message.Seq] = message;
-            await FillAsync(conversationId, message.Seq - 1);
+            await FillAsync(conversationId, message.Seq - 1).ConfigureAwait(false);
             return;
         }
 
@@ -122,7 +122,7 @@ public sealed partial class ImClient
     private async Task CatchUpAsync()
     {
         var firstSync = Volatile.Read(ref _syncVersion) == 0 && _delivered.Count == 0;
-        var sync = await SyncAsync(Volatile.Read(ref _syncVersion));
+        var sync = await SyncAsync(Volatile.Read(ref _syncVersion)).ConfigureAwait(false);
         foreach (var entry in sync.Changed)
         {
             lock (_delivered)
@@ -144,7 +144,7 @@ public sealed partial class ImClient
             _events.Writer.TryWrite(new Event { Conversation = entry });
             if (!entry.Removed && entry.LastSeq > Delivered(entry.ConversationId))
             {
-                await FillAsync(entry.ConversationId, entry.LastSeq);
+                await FillAsync(entry.ConversationId, entry.LastSeq).ConfigureAwait(false);
             }
         }
 
@@ -156,7 +156,7 @@ public sealed partial class ImClient
     {
         while (Delivered(conversationId) < upToSeq)
         {
-            var page = await PullAsync(conversationId, Delivered(conversationId), limit: _options.PullPageSize);
+            var page = await PullAsync(conversationId, Delivered(conversationId), limit: _options.PullPageSize).ConfigureAwait(false);
             var progressed = false;
             foreach (var message in page.Messages)
             {

@@ -18,7 +18,7 @@ public sealed partial class ImClient
     /// <summary>Joins a room (<c>room:{id}</c>): its messages come to <see cref="Messages"/> while connected. Answers the member count and the last messages.</summary>
     public async Task<RoomJoinResponse> JoinRoomAsync(string roomId, CancellationToken cancellationToken = default)
     {
-        var response = RoomJoinResponse.Parser.ParseFrom(await RequestAsync(Op.RoomJoin, new RoomJoinRequest { RoomId = roomId }, Op.RoomJoinOk, cancellationToken));
+        var response = RoomJoinResponse.Parser.ParseFrom(await RequestAsync(Op.RoomJoin, new RoomJoinRequest { RoomId = roomId }, Op.RoomJoinOk, cancellationToken).ConfigureAwait(false));
         if (response.Error is not null)
         {
             throw new ImClientException(response.Error);
@@ -32,7 +32,7 @@ public sealed partial class ImClient
     public async Task LeaveRoomAsync(string roomId, CancellationToken cancellationToken = default)
     {
         _rooms.TryRemove(roomId, out _);
-        await ResultAsync(Op.RoomLeave, new RoomLeaveRequest { RoomId = roomId }, cancellationToken);
+        await ResultAsync(Op.RoomLeave, new RoomLeaveRequest { RoomId = roomId }, cancellationToken).ConfigureAwait(false);
     }
 
     private static bool IsRoom(string conversationId) => conversationId.StartsWith(RoomPrefix, StringComparison.Ordinal);
@@ -50,7 +50,7 @@ public sealed partial class ImClient
     {
         try
         {
-            await RequestAsync(Op.RoomJoin, new RoomJoinRequest { RoomId = roomId }, Op.RoomJoinOk, _disposing.Token);
+            await RequestAsync(Op.RoomJoin, new RoomJoinRequest { RoomId = roomId }, Op.RoomJoinOk, _disposing.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is ImClientException or OperationCanceledException)
         {

@@ -93,7 +93,7 @@ public sealed partial class ImClient : IAsyncDisposable
     /// <summary>Connects and logs in, then resends what was not acked and catches up with what was missed.</summary>
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
     {
-        await _connectGate.WaitAsync(cancellationToken);
+        await _connectGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_connection is { IsOpen: true })
@@ -106,13 +106,13 @@ public sealed partial class ImClient : IAsyncDisposable
             _redirect = null;
             try
             {
-                await OpenAsync(_endpoint, cancellationToken);
+                await OpenAsync(_endpoint, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (_redirect is { } redirect && IsConnectFailure(ex))
             {
                 // That edge is draining and named others: try them in turn (the last failure is the one thrown).
                 RedirectCount++;
-                await OpenFirstAsync(ReconnectCandidates(redirect), cancellationToken);
+                await OpenFirstAsync(ReconnectCandidates(redirect), cancellationToken).ConfigureAwait(false);
             }
         }
         catch
@@ -182,7 +182,7 @@ public sealed partial class ImClient : IAsyncDisposable
     }
 
     public async Task<SyncResponse> SyncAsync(long sinceVersion, CancellationToken cancellationToken = default) =>
-        SyncResponse.Parser.ParseFrom(await RequestAsync(Op.Sync, new SyncRequest { SinceVersion = sinceVersion }, Op.SyncOk, cancellationToken));
+        SyncResponse.Parser.ParseFrom(await RequestAsync(Op.Sync, new SyncRequest { SinceVersion = sinceVersion }, Op.SyncOk, cancellationToken).ConfigureAwait(false));
 
     public async Task<PullResponse> PullAsync(string conversationId, long afterSeq, long? beforeSeq = null, int limit = 50, CancellationToken cancellationToken = default)
     {
@@ -192,12 +192,12 @@ public sealed partial class ImClient : IAsyncDisposable
             request.BeforeSeq = before;
         }
 
-        var response = PullResponse.Parser.ParseFrom(await RequestAsync(Op.Pull, request, Op.PullOk, cancellationToken));
+        var response = PullResponse.Parser.ParseFrom(await RequestAsync(Op.Pull, request, Op.PullOk, cancellationToken).ConfigureAwait(false));
         return response.Error is null ? response : throw new ImClientException(response.Error);
     }
 
     public async Task<ConversationEntry?> MarkReadAsync(string conversationId, long seq, CancellationToken cancellationToken = default) =>
-        (await ResultAsync(Op.MarkRead, new MarkReadRequest { ConversationId = conversationId, Seq = seq }, cancellationToken)).Entry;
+        (await ResultAsync(Op.MarkRead, new MarkReadRequest { ConversationId = conversationId, Seq = seq }, cancellationToken).ConfigureAwait(false)).Entry;
 
     public Task RecallAsync(string conversationId, long seq, CancellationToken cancellationToken = default) =>
         ResultAsync(Op.Recall, new RecallRequest { ConversationId = conversationId, Seq = seq }, cancellationToken);
@@ -221,11 +221,11 @@ public sealed partial class ImClient : IAsyncDisposable
 
     /// <summary>An access token for the HTTP API issued over this connection (by default it dies with the connection).</summary>
     public async Task<ConnectionToken> GetConnectionTokenAsync(CancellationToken cancellationToken = default) =>
-        ConnectionToken.Parser.ParseFrom(await RequestAsync(Op.ConnectionToken, new Google.Protobuf.WellKnownTypes.Empty(), Op.ConnectionTokenOk, cancellationToken));
+        ConnectionToken.Parser.ParseFrom(await RequestAsync(Op.ConnectionToken, new Google.Protobuf.WellKnownTypes.Empty(), Op.ConnectionTokenOk, cancellationToken).ConfigureAwait(false));
 
     /// <summary>Round trip to the server; the server's clock in milliseconds.</summary>
     public async Task<long> PingAsync(CancellationToken cancellationToken = default) =>
-        Pong.Parser.ParseFrom(await RequestAsync(Op.Ping, new Ping { ClientTimeMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, Op.Pong, cancellationToken)).ServerTimeMs;
+        Pong.Parser.ParseFrom(await RequestAsync(Op.Ping, new Ping { ClientTimeMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() }, Op.Pong, cancellationToken).ConfigureAwait(false)).ServerTimeMs;
 
     /// <summary>Drops the current connection as a network failure would; the client then reconnects by itself.</summary>
     public void DropConnection() => _connection?.Abort();
@@ -237,13 +237,13 @@ public sealed partial class ImClient : IAsyncDisposable
             return;
         }
 
-        await _disposing.CancelAsync();
+        await _disposing.CancelAsync().ConfigureAwait(false);
         var connection = _connection;
         if (connection is not null)
         {
             try
             {
-                await connection.WriteAsync(Op.Logout, 0, new Google.Protobuf.WellKnownTypes.Empty());
+                await connection.WriteAsync(Op.Logout, 0, new Google.Protobuf.WellKnownTypes.Empty()).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or ImClientException)
             {
@@ -256,7 +256,7 @@ public sealed partial class ImClient : IAsyncDisposable
         _work.Writer.TryComplete();
         try
         {
-            await _deliveryLoop;
+            await _deliveryLoop.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -281,11 +281,11 @@ public sealed partial class ImClient : IAsyncDisposable
 
     private async Task OpenAsync(EdgeAddress endpoint, CancellationToken cancellationToken)
     {
-        var token = await _options.TokenProvider(cancellationToken);
+        var token = await _options.TokenProvider(cancellationToken).ConfigureAwait(false);
         var socket = new TcpClient { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken);
+            await socket.ConnectAsync(endpoint.Host, endpoint.Port, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -307,7 +307,7 @@ public sealed partial class ImClient : IAsyncDisposable
                 ClientVersion = _options.ClientVersion,
                 NetworkType = _options.NetworkType,
                 ProtocolVersion = FrameHeader.CurrentVersion,
-            }, Op.LoginOk, cancellationToken));
+            }, Op.LoginOk, cancellationToken).ConfigureAwait(false));
         }
         catch
         {
@@ -437,7 +437,7 @@ public sealed partial class ImClient : IAsyncDisposable
 
     private async Task<Result> ResultAsync(Op op, IMessage request, CancellationToken cancellationToken)
     {
-        var result = Result.Parser.ParseFrom(await RequestAsync(op, request, Op.Result, cancellationToken));
+        var result = Result.Parser.ParseFrom(await RequestAsync(op, request, Op.Result, cancellationToken).ConfigureAwait(false));
         return result.Error is null ? result : throw new ImClientException(result.Error);
     }
 
@@ -449,8 +449,8 @@ public sealed partial class ImClient : IAsyncDisposable
         _pending[requestId] = answer;
         try
         {
-            await connection.WriteAsync(op, requestId, request);
-            var frame = await answer.Task.WaitAsync(_options.RequestTimeout, cancellationToken);
+            await connection.WriteAsync(op, requestId, request).ConfigureAwait(false);
+            var frame = await answer.Task.WaitAsync(_options.RequestTimeout, cancellationToken).ConfigureAwait(false);
             return frame.Operation == expected
                 ? frame.Body
                 : throw new ImClientException(frame.Operation == Op.Error ? Error.Parser.ParseFrom(frame.Body) : new Error { Code = ErrorCode.Internal, Message = $"unexpected {frame.Operation}" });
@@ -576,8 +576,8 @@ public sealed partial class ImClient : IAsyncDisposable
         {
             try
             {
-                await Task.Delay(delay, _disposing.Token);
-                await _connectGate.WaitAsync(_disposing.Token);
+                await Task.Delay(delay, _disposing.Token).ConfigureAwait(false);
+                await _connectGate.WaitAsync(_disposing.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
             {
@@ -593,7 +593,7 @@ public sealed partial class ImClient : IAsyncDisposable
                 }
 
                 Status = ImClientStatus.Connecting;
-                await OpenFirstAsync(candidates, _disposing.Token);
+                await OpenFirstAsync(candidates, _disposing.Token).ConfigureAwait(false);
                 return;
             }
             catch (Exception) when (_disposing.IsCancellationRequested)
@@ -624,7 +624,7 @@ public sealed partial class ImClient : IAsyncDisposable
 
         await StandDownAsync(
             refusal is null ? $"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts" : $"not connected: signed out ({refusal})",
-            generation);
+            generation).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -637,7 +637,7 @@ public sealed partial class ImClient : IAsyncDisposable
     {
         try
         {
-            await _connectGate.WaitAsync(_disposing.Token);
+            await _connectGate.WaitAsync(_disposing.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
@@ -671,7 +671,7 @@ public sealed partial class ImClient : IAsyncDisposable
         {
             try
             {
-                await OpenAsync(candidates[i], cancellationToken);
+                await OpenAsync(candidates[i], cancellationToken).ConfigureAwait(false);
                 return;
             }
             catch (Exception ex) when (i < candidates.Count - 1 && IsConnectFailure(ex))
