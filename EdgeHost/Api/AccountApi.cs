@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Orleans.Im.Accounts;
 using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.EdgeHost.Auth;
+using Orleans.Im.Users;
 
 namespace Orleans.Im.EdgeHost.Api;
 
@@ -64,14 +65,20 @@ public static class AccountApi
     /// <summary>The caller's signed-in devices, oldest login first.</summary>
     public static async Task<Ok<List<SessionView>>> ListSessionsAsync(ClaimsPrincipal user, IClusterClient cluster)
     {
-        var sessions = await cluster.For<IAccountGrain>(user.UserId()).GetSessionsAsync();
+        var userId = user.UserId();
+        var sessionsAsked = cluster.For<IAccountGrain>(userId).GetSessionsAsync();
+        var connected = (await cluster.For<IUserGrain>(userId).GetDevicesAsync())
+            .GroupBy(d => d.DeviceId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.OrderBy(d => d.ConnectedAt).First(), StringComparer.Ordinal);
+        var sessions = await sessionsAsked;
         var current = user.SessionId();
         // A connection's own session (its token dies with the connection) is part of its device's login, not a device.
         var callersLogin = sessions.FirstOrDefault(s => s.SessionId == current)?.ParentSessionId ?? current;
         return TypedResults.Ok(sessions
             .Where(s => s.ParentSessionId is null)
             .Select(s => new SessionView(s.SessionId, s.DeviceId, s.Platform, s.CreatedAt,
-                s.RefreshedAt == default ? s.CreatedAt : s.RefreshedAt, s.ExpiresAt, s.SessionId == callersLogin))
+                s.RefreshedAt == default ? s.CreatedAt : s.RefreshedAt, s.ExpiresAt, s.SessionId == callersLogin,
+                connected.GetValueOrDefault(s.DeviceId)?.ConnectedAt, connected.GetValueOrDefault(s.DeviceId)?.ClientVersion))
             .ToList());
     }
 

@@ -173,7 +173,9 @@ async function loadDevices() {
       name.textContent = session.platform ? `${session.deviceId} (${session.platform})` : session.deviceId;
       const when = document.createElement('span');
       when.className = 'when';
-      when.textContent = `active ${new Date(session.lastRefreshedAt).toLocaleString()}`;
+      when.textContent = session.connectedSince
+        ? `online since ${new Date(session.connectedSince).toLocaleString()}`
+        : `active ${new Date(session.lastRefreshedAt).toLocaleString()}`;
       item.append(name, when);
       if (session.current) {
         const here = document.createElement('span');

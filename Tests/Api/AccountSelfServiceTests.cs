@@ -27,6 +27,8 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
         Assert.Equal(["web", "phone", "tablet"], devices.Select(d => d.DeviceId));
         Assert.Equal([true, false, false], devices.Select(d => d.Current));
         Assert.Equal([web.SessionId, phone.SessionId, tablet.SessionId], devices.Select(d => d.SessionId));
+        // Only the phone holds a long connection now.
+        Assert.Equal([false, true, false], devices.Select(d => d.ConnectedSince is not null));
 
         // Somebody else's session is not one of alice's: not found, and not announced.
         using (var other = await http.CallAsync(HttpMethod.Delete, $"/api/me/sessions/{bob.SessionId}", web.AccessToken))
