@@ -12,7 +12,10 @@ public sealed class AccountGrain(
     [PersistentState("account", StorageNames.Grains)] IPersistentState<AccountState> state,
     ImClock clock) : Grain, IAccountGrain
 {
-    /// <summary>Sessions kept per account; the oldest are dropped (and revoked) beyond it.</summary>
+    /// <summary>
+    /// Sessions kept per account; beyond it sessions are dropped (and revoked): connection sessions first, then the oldest
+    /// logins.
+    /// </summary>
     public const int MaxSessions = 50;
 
     /// <summary>Users one account may block.</summary>
@@ -103,7 +106,19 @@ public sealed class AccountGrain(
         var ended = state.State.Sessions.Values.Where(s => s.ExpiresAt <= now).Select(s => s.SessionId).ToList();
         foreach (var id in ended)
         {
-            state.State.Sessions.Remove(id);
+            RemoveWithConnections(id);
+        }
+
+        // A connection's session lives only as long as the login it was issued under: none for a login that has ended
+        // (signed out, a password change) while the connection's kick was still on its way.
+        if (session.ParentSessionId is { } login && !state.State.Sessions.ContainsKey(login))
+        {
+            if (ended.Count > 0)
+            {
+                await SaveAsync();
+            }
+
+            return false;
         }
 
         // Beyond the cap sessions give way, revoked like a logout: connection sessions first (their devices keep their
@@ -178,7 +193,7 @@ public sealed class AccountGrain(
         }
 
         // Announced even when unknown here: the caller's token names it, and edges must refuse it.
-        foreach (var id in ended.Count > 0 ? ended : [sessionId])
+        foreach (var id in ended.Contains(sessionId) ? ended : [sessionId, .. ended])
         {
             await PublishRevokedAsync(id);
         }

@@ -165,6 +165,12 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
         Assert.False(await account.StartSessionAsync(NewSession("late", now), checkedHash));
         Assert.True(await account.StartSessionAsync(NewSession("fresh", now), "another hash"));
         Assert.Equal(["fresh"], (await account.GetSessionsAsync()).Select(s => s.SessionId));
+
+        // Nor does a connection's session whose login ended meanwhile (its kick still on the way).
+        Assert.True(await account.StartSessionAsync(NewSession("c-of-fresh", now, parent: "fresh")));
+        await account.EndSessionAsync("fresh");
+        Assert.False(await account.StartSessionAsync(NewSession("c-late", now, parent: "fresh")));
+        Assert.Empty(await account.GetSessionsAsync());
     }
 
     [Fact]
