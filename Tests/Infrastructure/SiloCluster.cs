@@ -18,11 +18,15 @@ public sealed class SiloCluster : IAsyncDisposable
     private readonly List<IHost> _clients = [];
 
     /// <param name="purpose">Names the cluster id (unique per instance).</param>
-    /// <param name="serviceId">Grain state is keyed by it; a test that must not see state of earlier runs passes its own.</param>
+    /// <param name="serviceId">
+    /// Grain state is keyed by it. Each cluster has its own by default: test collections run at once, and clusters that
+    /// shared one overwrote each other's grain state in the shared database — the stream pub-sub's subscriber lists among
+    /// it ("version conflict" on the revocation stream's rendezvous grain), so an edge could miss the revocation broadcast.
+    /// </param>
     public SiloCluster(string purpose, string? serviceId = null)
     {
         ClusterId = TestServices.NewClusterId(purpose);
-        ServiceId = serviceId ?? "orleans-im-test";
+        ServiceId = serviceId ?? ClusterId;
     }
 
     public string ClusterId { get; }
