@@ -139,22 +139,13 @@ public sealed class ImSession : IDisposable
                 return;
             }
 
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/logout");
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _tokens.AccessToken);
-            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.Unauthorized && _time.GetUtcNow() >= _expiresAt)
+            var status = await LogoutAsync(cancellationToken).ConfigureAwait(false);
+            if (status == HttpStatusCode.Unauthorized && _time.GetUtcNow() >= _expiresAt)
             {
                 // Logout takes an access token, and this one has expired: renew it (the refresh token still works), then
                 // sign out with the new one.
                 await RenewAsync(cancellationToken).ConfigureAwait(false);
-                using var again = new HttpRequestMessage(HttpMethod.Post, "/api/auth/logout");
-                again.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _tokens.AccessToken);
-                using var secondAnswer = await _http.SendAsync(again, cancellationToken).ConfigureAwait(false);
-                EnsureSignedOut(secondAnswer);
-            }
-            else
-            {
-                EnsureSignedOut(response);
+                await LogoutAsync(cancellationToken).ConfigureAwait(false);
             }
 
             _ended = true;
@@ -177,13 +168,19 @@ public sealed class ImSession : IDisposable
         _gate.Dispose();
     }
 
-    private static void EnsureSignedOut(HttpResponseMessage response)
+    /// <summary>Asks the server to end the session with the current access token; throws unless it did or had (401).</summary>
+    private async Task<HttpStatusCode> LogoutAsync(CancellationToken cancellationToken)
     {
-        // 401: the session had ended (revoked, signed out elsewhere): signed out all the same.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/logout");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _tokens.AccessToken);
+        using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        // 401: the session had ended (revoked, signed out elsewhere), or the token expired: the caller tells which.
         if (response.StatusCode != HttpStatusCode.Unauthorized)
         {
             response.EnsureSuccessStatusCode();
         }
+
+        return response.StatusCode;
     }
 
     private async Task<string> CurrentOrRenewedAsync(CancellationToken cancellationToken)

@@ -47,14 +47,12 @@ public static class AccountApi
         var userId = user.UserId();
         if (!limiter.TryBegin(userId, http.Connection.RemoteIpAddress?.ToString() ?? "unknown"))
         {
-            return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many attempts; wait a minute.");
+            return ApiProblems.TooManyPasswordAttempts();
         }
 
         var account = cluster.For<IAccountGrain>(userId);
-        var credentials = await account.GetCredentialsAsync();
-        if (credentials is null || !passwords.Verify(credentials.PasswordHash, body.CurrentPassword))
+        if (await AuthApi.CheckPasswordAsync(account, userId, body.CurrentPassword, passwords, limiter) is null)
         {
-            limiter.Failed(userId);
             return ApiProblems.Problem(StatusCodes.Status403Forbidden, "wrong_password", "The current password is wrong.");
         }
 

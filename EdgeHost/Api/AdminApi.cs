@@ -79,7 +79,7 @@ public static class AdminApi
     public static async Task<Results<NoContent, ProblemHttpResult>> KickAsync(string userId, IClusterClient cluster) =>
         GrainKeys.IsValidUserId(userId) && await cluster.For<IAccountGrain>(userId).EndAllSessionsAsync()
             ? TypedResults.NoContent()
-            : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
+            : ApiProblems.NoSuchAccount();
 
     /// <summary>Sets an account's password (a user who forgot theirs) and ends all its sessions.</summary>
     public static async Task<Results<NoContent, ProblemHttpResult>> ResetPasswordAsync(
@@ -93,11 +93,11 @@ public static class AdminApi
 
         return GrainKeys.IsValidUserId(userId) && await cluster.For<IAccountGrain>(userId).SetPasswordAsync(passwords.Hash(body.Password), keepSessionId: null)
             ? TypedResults.NoContent()
-            : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
+            : ApiProblems.NoSuchAccount();
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> SetDisabledAsync(string userId, bool disabled, IClusterClient cluster) =>
         GrainKeys.IsValidUserId(userId) && await cluster.For<IAccountGrain>(userId).SetDisabledAsync(disabled)
             ? TypedResults.NoContent()
-            : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
+            : ApiProblems.NoSuchAccount();
 }

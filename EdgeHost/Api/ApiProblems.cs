@@ -16,6 +16,12 @@ public static class ApiProblems
 
     public static ProblemHttpResult Invalid(string detail) => Problem(StatusCodes.Status400BadRequest, "invalid_request", detail);
 
+    /// <summary>Password attempts over the login limit (per account or per address).</summary>
+    public static ProblemHttpResult TooManyPasswordAttempts() =>
+        Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many login attempts; wait a minute.");
+
+    public static ProblemHttpResult NoSuchAccount() => Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
+
     public static ProblemHttpResult Unavailable() => Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "Storage is unavailable; retry with the same ids.");
 
     public static ProblemHttpResult From(SendResult result)

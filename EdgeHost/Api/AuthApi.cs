@@ -42,15 +42,13 @@ public static class AuthApi
         var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
         if (!limiter.TryBegin(body.UserId, address))
         {
-            return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many login attempts; wait a minute.");
+            return ApiProblems.TooManyPasswordAttempts();
         }
 
         var account = cluster.For<IAccountGrain>(body.UserId);
-        var credentials = await account.GetCredentialsAsync();
-        if (credentials is null || credentials.Disabled || !passwords.Verify(credentials.PasswordHash, body.Password))
+        if (await CheckPasswordAsync(account, body.UserId, body.Password, passwords, limiter) is not { } credentials)
         {
             // Unknown account, disabled account and wrong password look the same from outside.
-            limiter.Failed(body.UserId);
             return InvalidCredentials();
         }
 
@@ -64,6 +62,23 @@ public static class AuthApi
         }
 
         return TypedResults.Ok(Tokens(tokens, time, body.UserId, session, refreshToken));
+    }
+
+    /// <summary>
+    /// The account's credentials when <paramref name="password"/> is its password and it is enabled; otherwise null, and
+    /// the attempt counts as a failed login (the caller has taken its place under the rate limit).
+    /// </summary>
+    internal static async Task<AccountCredentials?> CheckPasswordAsync(
+        IAccountGrain account, string userId, string password, PasswordHashing passwords, LoginRateLimiter limiter)
+    {
+        var credentials = await account.GetCredentialsAsync();
+        if (credentials is null || credentials.Disabled || !passwords.Verify(credentials.PasswordHash, password))
+        {
+            limiter.Failed(userId);
+            return null;
+        }
+
+        return credentials;
     }
 
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(

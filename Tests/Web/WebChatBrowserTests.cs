@@ -75,10 +75,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     {
         // An edge host whose access tokens live seconds, not minutes.
         var lifetime = TimeSpan.FromSeconds(6);
-        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
-        {
-            ["IM__Auth__AccessTokenLifetime"] = lifetime.ToString(),
-        });
+        await using var edge = await StartEdgeAsync(lifetime);
         var alice = await fixture.NewUserAsync("alice");
         var bob = await fixture.NewUserAsync("bob");
         var url = $"http://127.0.0.1:{edge.Endpoints.HttpPort}/";
@@ -123,11 +120,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         // Access tokens that live seconds, and a spent refresh token that may not repeat its renewal after one second.
         var lifetime = TimeSpan.FromSeconds(6);
         var grace = TimeSpan.FromSeconds(1);
-        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
-        {
-            ["IM__Auth__AccessTokenLifetime"] = lifetime.ToString(),
-            ["IM__Auth__RefreshTokenReuseGrace"] = grace.ToString(),
-        });
+        await using var edge = await StartEdgeAsync(lifetime, grace);
         var alice = await fixture.NewUserAsync("alice");
         var bob = await fixture.NewUserAsync("bob");
         var url = $"http://127.0.0.1:{edge.Endpoints.HttpPort}/";
@@ -366,6 +359,18 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     private static readonly System.Text.RegularExpressions.Regex Online = new("online");
+
+    /// <summary>An edge host of the fixture's cluster whose access tokens live <paramref name="tokenLifetime"/>.</summary>
+    private async Task<RunningEdge> StartEdgeAsync(TimeSpan tokenLifetime, TimeSpan? refreshReuseGrace = null)
+    {
+        var settings = new Dictionary<string, string>(fixture.AuthSettings) { ["IM__Auth__AccessTokenLifetime"] = tokenLifetime.ToString() };
+        if (refreshReuseGrace is { } grace)
+        {
+            settings["IM__Auth__RefreshTokenReuseGrace"] = grace.ToString();
+        }
+
+        return await fixture.Cluster.StartEdgeAsync(settings);
+    }
 
     /// <summary>
     /// How long a page may take to get (or notice losing) its hub connection: an edge host started by the test answers
