@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
 using Orleans.Im.Streams;
@@ -8,9 +9,10 @@ using Orleans.Streams;
 namespace Orleans.Im.Accounts;
 
 /// <inheritdoc cref="IAccountGrain"/>
-public sealed class AccountGrain(
+public sealed partial class AccountGrain(
     [PersistentState("account", StorageNames.Grains)] IPersistentState<AccountState> state,
-    ImClock clock) : Grain, IAccountGrain
+    ImClock clock,
+    ILogger<AccountGrain> logger) : Grain, IAccountGrain
 {
     /// <summary>
     /// Sessions kept per account; beyond it sessions are dropped (and revoked): connection sessions first, then the oldest
@@ -20,6 +22,20 @@ public sealed class AccountGrain(
 
     /// <summary>Users one account may block.</summary>
     public const int MaxBlocked = 5000;
+
+    /// <summary>
+    /// How long an ended session's announcement is retried when the broadcast cannot take it: longer than any access
+    /// token lives (15 minutes by default), after which edges refuse the token for its age anyway.
+    /// </summary>
+    public static readonly TimeSpan AnnounceRetryWindow = TimeSpan.FromHours(1);
+
+    private static readonly TimeSpan FirstAnnounceRetry = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan LastAnnounceRetry = TimeSpan.FromSeconds(30);
+
+    // Ended sessions stored but not yet heard by the edges, oldest first; kept in memory only (see AnnounceEndedAsync).
+    private readonly List<SessionRevoked> _unannounced = [];
+    private IGrainTimer? _announceTimer;
+    private TimeSpan _announceRetry = FirstAnnounceRetry;
 
     private string UserId => this.GetPrimaryKeyString();
 
@@ -140,11 +156,7 @@ public sealed class AccountGrain(
 
         state.State.Sessions[session.SessionId] = session;
         await SaveAsync();
-        foreach (var id in evicted)
-        {
-            await PublishRevokedAsync(id);
-        }
-
+        await AnnounceEndedAsync(evicted);
         return true;
     }
 
@@ -193,10 +205,7 @@ public sealed class AccountGrain(
         }
 
         // Announced even when unknown here: the caller's token names it, and edges must refuse it.
-        foreach (var id in ended.Contains(sessionId) ? ended : [sessionId, .. ended])
-        {
-            await PublishRevokedAsync(id);
-        }
+        await AnnounceEndedAsync(ended.Contains(sessionId) ? ended : [sessionId, .. ended]);
     }
 
     public async Task<bool> EndOwnSessionAsync(string sessionId)
@@ -254,11 +263,7 @@ public sealed class AccountGrain(
         }
 
         await SaveAsync();
-        foreach (var id in ended)
-        {
-            await PublishRevokedAsync(id);
-        }
-
+        await AnnounceEndedAsync(ended);
         return ended.Count;
     }
 
@@ -343,7 +348,7 @@ public sealed class AccountGrain(
     {
         state.State.Sessions.Clear();
         await SaveAsync();
-        await PublishRevokedAsync(null);
+        await AnnounceEndedAsync([null]);
     }
 
     /// <summary>Removes a session and the connection sessions issued under it; the ids removed.</summary>
@@ -382,8 +387,74 @@ public sealed class AccountGrain(
         }
     }
 
-    private Task PublishRevokedAsync(string? sessionId) =>
-        ServiceProvider.GetRequiredKeyedService<IStreamProvider>(StreamNames.Provider)
-            .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey))
-            .OnNextAsync(new SessionRevoked(UserId, sessionId, clock.UtcNow));
+    /// <summary>
+    /// Tells every edge that sessions ended (null: every session of the user), once they are stored. The change is
+    /// made by then, so a broadcast that fails does not fail the call: the announcements wait here and are retried
+    /// with backoff, the activation kept alive meanwhile, until they go out or are older than
+    /// <see cref="AnnounceRetryWindow"/>. Until then an edge that missed one still takes the session's access token, at
+    /// most for the token's life; its refresh is refused at once, the session being gone from storage.
+    /// </summary>
+    private Task AnnounceEndedAsync(IReadOnlyList<string?> sessionIds)
+    {
+        var at = clock.UtcNow;
+        foreach (var sessionId in sessionIds)
+        {
+            _unannounced.Add(new SessionRevoked(UserId, sessionId, at));
+        }
+
+        return AnnouncePendingAsync();
+    }
+
+    /// <summary>Sends the waiting announcements in order; on a failure, the rest are retried later.</summary>
+    private Task AnnouncePendingAsync() => AnnouncePendingAsync(retryLater: true);
+
+    private async Task AnnouncePendingAsync(bool retryLater)
+    {
+        var stream = ServiceProvider.GetRequiredKeyedService<IStreamProvider>(StreamNames.Provider)
+            .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey));
+        var horizon = clock.UtcNow - AnnounceRetryWindow;
+        _unannounced.RemoveAll(r => r.At < horizon);
+        while (_unannounced.Count > 0)
+        {
+            try
+            {
+                await stream.OnNextAsync(_unannounced[0]);
+            }
+            catch (Exception ex)
+            {
+                LogAnnounceFailed(logger, UserId, _unannounced.Count, retryLater ? _announceRetry : TimeSpan.Zero, ex.Message);
+                if (!retryLater)
+                {
+                    return;
+                }
+
+                _announceTimer ??= this.RegisterGrainTimer(AnnouncePendingAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan)
+                {
+                    Interleave = false,
+                    KeepAlive = true,
+                });
+                _announceTimer.Change(_announceRetry, Timeout.InfiniteTimeSpan);
+                _announceRetry = TimeSpan.FromTicks(Math.Min(_announceRetry.Ticks * 2, LastAnnounceRetry.Ticks));
+                return;
+            }
+
+            _unannounced.RemoveAt(0);
+        }
+
+        _announceRetry = FirstAnnounceRetry;
+        _announceTimer?.Dispose();
+        _announceTimer = null;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Kept alive while announcements wait, so this is a silo shutting down or the grain's state failing to save:
+        // one last attempt, as what is not sent now is lost with the activation.
+        if (_unannounced.Count > 0)
+        {
+            await AnnouncePendingAsync(retryLater: false);
+        }
+
+        _announceTimer?.Dispose();
+    }
 }

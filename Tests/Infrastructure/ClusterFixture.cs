@@ -26,6 +26,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>The product clock of the silo; tests move it forward to step past windows.</summary>
     public ShiftedTimeProvider Time { get; } = new();
 
+    /// <summary>Broadcasts the tests make fail (the silo's stream queue refuses their events).</summary>
+    public StreamFaults StreamFaults { get; } = new();
+
     /// <summary>A service of the (only) silo.</summary>
     public IServiceProvider SiloServices => Cluster.Silos[0].ServiceProvider;
 
@@ -51,6 +54,7 @@ public sealed class ClusterFixture : IAsyncLifetime
             });
             silo.AddImStorage();
             silo.AddMemoryStreams(StreamNames.Provider);
+            silo.Services.AddSingleton<IIncomingGrainCallFilter>(StreamFaults);
         });
         builder.ConfigureClient(client => client.AddMemoryStreams(StreamNames.Provider));
         Cluster = builder.Build();
