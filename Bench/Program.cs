@@ -10,8 +10,20 @@ using Orleans.Im.Bench.Sweep;
 using Orleans.Im.Bench.Wire;
 
 // Benchmarks, one command each. They talk to real services on loopback only; see docs/BENCHMARKS.md.
-return args switch
+try
 {
+    return await RunAsync(args);
+}
+catch (ArgumentException ex) when (ex.GetType() == typeof(ArgumentException))
+{
+    // A mistyped option (CommandLineOptions refuses them rather than measure the defaults): say so, no stack trace.
+    Console.Error.WriteLine($"bench: {ex.Message}; 'help' lists the commands and their options");
+    return 2;
+}
+
+static async Task<int> RunAsync(string[] args) => args switch
+{
+    [_, "help" or "--help" or "-h"] => Usage(0),
     ["groupcommit", .. var rest] => await GroupCommitCommand.RunAsync(rest),
     ["wire"] => WireSizeCommand.Run(),
     ["room" or "rooms", .. var rest] => await RoomCommand.RunAsync(rest),
@@ -44,7 +56,7 @@ static int Usage(int exitCode)
     output.WriteLine("  heap          a running .NET process's managed heap by type (after a full GC): objects, bytes, per N");
     output.WriteLine();
     output.WriteLine(GroupCommitCommand.OptionsHelp);
-        output.WriteLine(P2PCommand.OptionsHelp);
+    output.WriteLine(P2PCommand.OptionsHelp);
     output.WriteLine(GroupCommand.OptionsHelp);
     output.WriteLine(RoomCommand.OptionsHelp);
     output.WriteLine(ConnectCommand.OptionsHelp);
