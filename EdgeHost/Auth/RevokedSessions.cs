@@ -45,7 +45,7 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
             _users.AddOrUpdate(revoked.UserId, revoked.At, (_, previous) => previous > revoked.At ? previous : revoked.At);
         }
 
-        services.GetRequiredService<SessionHub>().Kick(revoked.UserId, revoked.SessionId, "session ended");
+        services.GetRequiredService<SessionHub>().Kick(revoked, "session ended");
     }
 
     // A session is revoked as one user's: an announcement about one user never refuses another's tokens.

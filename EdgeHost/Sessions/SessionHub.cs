@@ -60,12 +60,17 @@ public sealed class SessionHub(
     public AccessTokenClaims? Authenticate(string? token) =>
         tokens.Validate(token) is { } claims && !revoked.IsRevoked(claims) ? claims : null;
 
-    /// <summary>Closes this edge's connections of a user's session (or of all the user's sessions).</summary>
-    public void Kick(string userId, string? sessionId, string reason)
+    /// <summary>
+    /// Closes this edge's connections of a revoked session; for all of a user's sessions, those signed in with a token
+    /// issued before the revocation, the tokens it refuses (announcements may come again, later than a new login).
+    /// </summary>
+    public void Kick(SessionRevoked revoked, string reason)
     {
+        ArgumentNullException.ThrowIfNull(revoked);
         foreach (var (open, target) in _open)
         {
-            if (open.Session.UserId == userId && (sessionId is null || open.Session.SessionId == sessionId))
+            if (open.Session.UserId == revoked.UserId
+                && (revoked.SessionId is null ? open.TokenIssuedAt < revoked.At : open.Session.SessionId == revoked.SessionId))
             {
                 target.Kick(reason);
             }
@@ -128,7 +133,7 @@ public sealed class SessionHub(
             throw;
         }
 
-        var open = new OpenSession(new ClientSession(client, rateLimiter, sends, conversations, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device);
+        var open = new OpenSession(new ClientSession(client, rateLimiter, sends, conversations, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device, claims.IssuedAt);
         _open[open] = target;
         Interlocked.Increment(ref _sessionsOpened);
         return open;
@@ -249,8 +254,11 @@ public sealed class SessionHub(
     }
 
     /// <summary>A session and what to undo when it ends.</summary>
-    public sealed class OpenSession(ClientSession session, IAsyncDisposable attachment, SessionHub hub, DeviceSession device) : IAsyncDisposable
+    public sealed class OpenSession(ClientSession session, IAsyncDisposable attachment, SessionHub hub, DeviceSession device, DateTimeOffset tokenIssuedAt) : IAsyncDisposable
     {
+        /// <summary>When the token this connection signed in with was issued.</summary>
+        public DateTimeOffset TokenIssuedAt { get; } = tokenIssuedAt;
+
         /// <summary>This connection's id, as the user grain knows it.</summary>
         public string ConnectionId => Device.ConnectionId;
 

@@ -24,20 +24,42 @@ public sealed partial class AccountGrain(
     public const int MaxBlocked = 5000;
 
     /// <summary>
-    /// How long an ended session's announcement is retried when the broadcast cannot take it: longer than any access
-    /// token lives (15 minutes by default), after which edges refuse the token for its age anyway.
+    /// How long an ended session is announced again when the broadcast could not take it: longer than an access token
+    /// lives (15 minutes by default), after which edges refuse the token for its age anyway.
     /// </summary>
     public static readonly TimeSpan AnnounceRetryWindow = TimeSpan.FromHours(1);
 
+    /// <summary>Ended sessions the state remembers for announcing again (the oldest give way).</summary>
+    public const int MaxRecentlyEnded = 2 * MaxSessions;
+
+    // Bounded: an unreachable stream queue shows as Orleans' 30 s response timeout, which would hold this grain, and the
+    // caller whose change is already stored, that long. A send given up on may still arrive; edges apply one twice as once.
+    private static readonly TimeSpan AnnounceTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan FirstAnnounceRetry = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LastAnnounceRetry = TimeSpan.FromSeconds(30);
 
-    // Ended sessions stored but not yet heard by the edges, oldest first; kept in memory only (see AnnounceEndedAsync).
+    // Ended sessions stored but not yet heard by the edges, oldest first (see AnnounceAsync).
     private readonly List<SessionRevoked> _unannounced = [];
+
+    // Armed while announcements wait for a retry.
     private IGrainTimer? _announceTimer;
     private TimeSpan _announceRetry = FirstAnnounceRetry;
 
     private string UserId => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // The activation that ended these may have gone before its announcements did (a crash, a failed write after
+        // them): they are announced again, as edges apply an announcement twice as once.
+        var horizon = clock.UtcNow - AnnounceRetryWindow;
+        _unannounced.AddRange(state.State.RecentlyEnded.Where(r => r.At >= horizon));
+        if (_unannounced.Count > 0)
+        {
+            RetryAnnouncingIn(TimeSpan.Zero);
+        }
+
+        return Task.CompletedTask;
+    }
 
     public async Task<AccessStatus> CreateAsync(NewAccount account)
     {
@@ -155,8 +177,9 @@ public sealed partial class AccountGrain(
         }
 
         state.State.Sessions[session.SessionId] = session;
+        var announcements = NoteEnded(evicted);
         await SaveAsync();
-        await AnnounceEndedAsync(evicted);
+        await AnnounceAsync(announcements);
         return true;
     }
 
@@ -198,14 +221,16 @@ public sealed partial class AccountGrain(
 
     public async Task EndSessionAsync(string sessionId)
     {
-        var ended = RemoveWithConnections(sessionId);
-        if (ended.Count > 0)
+        var removed = RemoveWithConnections(sessionId);
+
+        // Announced even when unknown here: the caller's token names it, and edges must refuse it.
+        var ended = NoteEnded(removed.Contains(sessionId) ? removed : [sessionId, .. removed]);
+        if (removed.Count > 0)
         {
             await SaveAsync();
         }
 
-        // Announced even when unknown here: the caller's token names it, and edges must refuse it.
-        await AnnounceEndedAsync(ended.Contains(sessionId) ? ended : [sessionId, .. ended]);
+        await AnnounceAsync(ended);
     }
 
     public async Task<bool> EndOwnSessionAsync(string sessionId)
@@ -262,8 +287,9 @@ public sealed partial class AccountGrain(
             state.State.Sessions.Remove(id);
         }
 
+        var announcements = NoteEnded(ended);
         await SaveAsync();
-        await AnnounceEndedAsync(ended);
+        await AnnounceAsync(announcements);
         return ended.Count;
     }
 
@@ -347,8 +373,9 @@ public sealed partial class AccountGrain(
     private async Task EndAllSessionsAsync()
     {
         state.State.Sessions.Clear();
+        var ended = NoteEnded([null]);
         await SaveAsync();
-        await AnnounceEndedAsync([null]);
+        await AnnounceAsync(ended);
     }
 
     /// <summary>Removes a session and the connection sessions issued under it; the ids removed.</summary>
@@ -388,27 +415,47 @@ public sealed partial class AccountGrain(
     }
 
     /// <summary>
-    /// Tells every edge that sessions ended (null: every session of the user), once they are stored. The change is
-    /// made by then, so a broadcast that fails does not fail the call: the announcements wait here and are retried
-    /// with backoff, the activation kept alive meanwhile, until they go out or are older than
+    /// Remembers, in the state about to be written, that sessions ended (null: every session of the user), so that they
+    /// are announced even if this activation goes before its announcement does; the announcements, for after the write.
+    /// </summary>
+    private List<SessionRevoked> NoteEnded(IReadOnlyCollection<string?> sessionIds)
+    {
+        var now = clock.UtcNow;
+        var ended = sessionIds.Select(id => new SessionRevoked(UserId, id, now)).ToList();
+        var recent = state.State.RecentlyEnded;
+        recent.RemoveAll(r => r.At < now - AnnounceRetryWindow);
+        recent.AddRange(ended);
+        if (recent.Count > MaxRecentlyEnded)
+        {
+            recent.RemoveRange(0, recent.Count - MaxRecentlyEnded);
+        }
+
+        return ended;
+    }
+
+    /// <summary>
+    /// Tells every edge that sessions ended, once that is stored. The change is made by then, so a broadcast that fails
+    /// does not fail the call: the announcements wait and are retried with backoff (the activation kept alive
+    /// meanwhile, and the next activation announcing again what the state remembers) for up to
     /// <see cref="AnnounceRetryWindow"/>. Until then an edge that missed one still takes the session's access token, at
     /// most for the token's life; its refresh is refused at once, the session being gone from storage.
     /// </summary>
-    private Task AnnounceEndedAsync(IReadOnlyList<string?> sessionIds)
+    private Task AnnounceAsync(List<SessionRevoked> ended)
     {
-        var at = clock.UtcNow;
-        foreach (var sessionId in sessionIds)
+        if (ended.Count == 0)
         {
-            _unannounced.Add(new SessionRevoked(UserId, sessionId, at));
+            return Task.CompletedTask;
         }
 
-        return AnnouncePendingAsync();
+        _unannounced.AddRange(ended);
+
+        // A retry is due already: it sends these behind the ones waiting, and this call is not held by a broadcast that
+        // has just failed.
+        return _announceTimer is null ? AnnouncePendingAsync(lastChance: false, CancellationToken.None) : Task.CompletedTask;
     }
 
-    /// <summary>Sends the waiting announcements in order; on a failure, the rest are retried later.</summary>
-    private Task AnnouncePendingAsync() => AnnouncePendingAsync(retryLater: true);
-
-    private async Task AnnouncePendingAsync(bool retryLater)
+    /// <summary>Sends the waiting announcements in order; on a failure the rest wait for a retry (none at the last chance).</summary>
+    private async Task AnnouncePendingAsync(bool lastChance, CancellationToken cancellationToken)
     {
         var stream = ServiceProvider.GetRequiredKeyedService<IStreamProvider>(StreamNames.Provider)
             .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey));
@@ -418,22 +465,18 @@ public sealed partial class AccountGrain(
         {
             try
             {
-                await stream.OnNextAsync(_unannounced[0]);
+                await stream.OnNextAsync(_unannounced[0]).WaitAsync(AnnounceTimeout, cancellationToken);
             }
             catch (Exception ex)
             {
-                LogAnnounceFailed(logger, UserId, _unannounced.Count, retryLater ? _announceRetry : TimeSpan.Zero, ex.Message);
-                if (!retryLater)
+                if (lastChance)
                 {
+                    LogAnnounceLeft(logger, ex, UserId, _unannounced.Count);
                     return;
                 }
 
-                _announceTimer ??= this.RegisterGrainTimer(AnnouncePendingAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan)
-                {
-                    Interleave = false,
-                    KeepAlive = true,
-                });
-                _announceTimer.Change(_announceRetry, Timeout.InfiniteTimeSpan);
+                LogAnnounceFailed(logger, ex, UserId, _unannounced.Count, _announceRetry);
+                RetryAnnouncingIn(_announceRetry);
                 _announceRetry = TimeSpan.FromTicks(Math.Min(_announceRetry.Ticks * 2, LastAnnounceRetry.Ticks));
                 return;
             }
@@ -446,13 +489,25 @@ public sealed partial class AccountGrain(
         _announceTimer = null;
     }
 
+    private void RetryAnnouncingIn(TimeSpan due)
+    {
+        _announceTimer ??= this.RegisterGrainTimer(
+            cancellationToken => AnnouncePendingAsync(lastChance: false, cancellationToken),
+            new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan)
+            {
+                Interleave = false,
+                KeepAlive = true,
+            });
+        _announceTimer.Change(due, Timeout.InfiniteTimeSpan);
+    }
+
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        // Kept alive while announcements wait, so this is a silo shutting down or the grain's state failing to save:
-        // one last attempt, as what is not sent now is lost with the activation.
+        // Kept alive while announcements wait, so this is a silo shutting down or a failed write: one more try, and what
+        // is left the next activation announces from the state.
         if (_unannounced.Count > 0)
         {
-            await AnnouncePendingAsync(retryLater: false);
+            await AnnouncePendingAsync(lastChance: true, cancellationToken);
         }
 
         _announceTimer?.Dispose();

@@ -28,4 +28,12 @@ public sealed class AccountState
     /// <summary>Shop accounts: the agents who answer for the shop.</summary>
     [Id(7)]
     public List<string> Agents { get; set; } = [];
+
+    /// <summary>
+    /// Sessions ended within <see cref="AccountGrain.AnnounceRetryWindow"/>, oldest first (at most
+    /// <see cref="AccountGrain.MaxRecentlyEnded"/>): a new activation announces them again, in case the one that ended
+    /// them went before its announcements did.
+    /// </summary>
+    [Id(8)]
+    public List<SessionRevoked> RecentlyEnded { get; set; } = [];
 }
