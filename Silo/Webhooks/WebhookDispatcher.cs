@@ -17,6 +17,7 @@ public sealed partial class WebhookDispatcher(
     WebhookSender sender,
     IOptions<WebhookOptions> options,
     IOptions<FirehoseOptions> firehose,
+    IHostApplicationLifetime lifetime,
     ILoggerFactory loggers,
     ILogger<WebhookDispatcher> logger) : BackgroundService
 {
@@ -26,6 +27,18 @@ public sealed partial class WebhookDispatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Value.Enabled || !firehose.Value.Enabled)
+        {
+            return;
+        }
+
+        // Asked while the silo is still joining, the registry's placement finds no silo that has the grain, and Orleans
+        // logs retries with stack traces at every start: the first refresh waits until the host, the silo in it, started.
+        using (var started = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStarted, stoppingToken))
+        {
+            await Task.Delay(Timeout.InfiniteTimeSpan, started.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (stoppingToken.IsCancellationRequested)
         {
             return;
         }
