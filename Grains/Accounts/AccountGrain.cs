@@ -24,21 +24,25 @@ public sealed partial class AccountGrain(
     public const int MaxBlocked = 5000;
 
     /// <summary>
-    /// How long an ended session is announced again when the broadcast could not take it: longer than an access token
+    /// How long an ended session's announcement is retried when the broadcast cannot take it: longer than an access token
     /// lives (15 minutes by default), after which edges refuse the token for its age anyway.
     /// </summary>
     public static readonly TimeSpan AnnounceRetryWindow = TimeSpan.FromHours(1);
 
-    /// <summary>Ended sessions the state remembers for announcing again (the oldest give way).</summary>
-    public const int MaxRecentlyEnded = 2 * MaxSessions;
+    /// <summary>
+    /// Announcements waiting for the broadcast that the state keeps; beyond it the oldest about one session give way,
+    /// never one about every session of the user.
+    /// </summary>
+    public const int MaxUnannounced = 4 * MaxSessions;
 
-    // Bounded: an unreachable stream queue shows as Orleans' 30 s response timeout, which would hold this grain, and the
-    // caller whose change is already stored, that long. A send given up on may still arrive; edges apply one twice as once.
+    // For all the sends of one call or retry: an unreachable stream queue shows as Orleans' 30 s response timeout, which
+    // would hold this grain, and the caller whose change is already stored, that long. A send given up on may still
+    // arrive; edges apply an announcement twice as once.
     private static readonly TimeSpan AnnounceTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan FirstAnnounceRetry = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan LastAnnounceRetry = TimeSpan.FromSeconds(30);
 
-    // Ended sessions stored but not yet heard by the edges, oldest first (see AnnounceAsync).
+    // Ended sessions stored but not yet heard by the edges, oldest first; written with the state (see AnnounceAsync).
     private readonly List<SessionRevoked> _unannounced = [];
 
     // Armed while announcements wait for a retry.
@@ -49,10 +53,9 @@ public sealed partial class AccountGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // The activation that ended these may have gone before its announcements did (a crash, a failed write after
-        // them): they are announced again, as edges apply an announcement twice as once.
+        // The activation that ended these went before its announcements did (a crash, a failed write, a silo stopping).
         var horizon = clock.UtcNow - AnnounceRetryWindow;
-        _unannounced.AddRange(state.State.RecentlyEnded.Where(r => r.At >= horizon));
+        _unannounced.AddRange(state.State.Unannounced.Where(r => r.At >= horizon));
         if (_unannounced.Count > 0)
         {
             RetryAnnouncingIn(TimeSpan.Zero);
@@ -177,8 +180,8 @@ public sealed partial class AccountGrain(
         }
 
         state.State.Sessions[session.SessionId] = session;
-        var announcements = NoteEnded(evicted);
-        await SaveAsync();
+        var announcements = Ended(evicted);
+        await SaveAsync(announcements);
         await AnnounceAsync(announcements);
         return true;
     }
@@ -224,10 +227,10 @@ public sealed partial class AccountGrain(
         var removed = RemoveWithConnections(sessionId);
 
         // Announced even when unknown here: the caller's token names it, and edges must refuse it.
-        var ended = NoteEnded(removed.Contains(sessionId) ? removed : [sessionId, .. removed]);
+        var ended = Ended(removed.Contains(sessionId) ? removed : [sessionId, .. removed]);
         if (removed.Count > 0)
         {
-            await SaveAsync();
+            await SaveAsync(ended);
         }
 
         await AnnounceAsync(ended);
@@ -287,8 +290,8 @@ public sealed partial class AccountGrain(
             state.State.Sessions.Remove(id);
         }
 
-        var announcements = NoteEnded(ended);
-        await SaveAsync();
+        var announcements = Ended(ended);
+        await SaveAsync(announcements);
         await AnnounceAsync(announcements);
         return ended.Count;
     }
@@ -372,9 +375,11 @@ public sealed partial class AccountGrain(
 
     private async Task EndAllSessionsAsync()
     {
+        // Each session by its id as well: "every session" applies to tokens issued before it by the silo's clock, and an
+        // edge's clock may differ; an id is exact whatever the clocks say.
+        var ended = Ended([null, .. state.State.Sessions.Keys]);
         state.State.Sessions.Clear();
-        var ended = NoteEnded([null]);
-        await SaveAsync();
+        await SaveAsync(ended);
         await AnnounceAsync(ended);
     }
 
@@ -397,12 +402,14 @@ public sealed partial class AccountGrain(
     }
 
     /// <summary>
-    /// Writes the state. If that fails, this activation's sessions and password are no longer what storage holds (a
+    /// Writes the state, with the announcements still waiting and those of the change being written (they go out after
+    /// the write). If the write fails, this activation's sessions and password are no longer what storage holds (a
     /// refresh would answer from a token never stored, an ended session would look ended here only), so the activation
     /// is dropped and the next call reads storage again.
     /// </summary>
-    private async Task SaveAsync()
+    private async Task SaveAsync(IReadOnlyList<SessionRevoked>? announcing = null)
     {
+        state.State.Unannounced = Unannounced(announcing ?? []);
         try
         {
             await state.WriteStateAsync();
@@ -414,29 +421,37 @@ public sealed partial class AccountGrain(
         }
     }
 
-    /// <summary>
-    /// Remembers, in the state about to be written, that sessions ended (null: every session of the user), so that they
-    /// are announced even if this activation goes before its announcement does; the announcements, for after the write.
-    /// </summary>
-    private List<SessionRevoked> NoteEnded(IReadOnlyCollection<string?> sessionIds)
+    /// <summary>The announcements the state keeps: those waiting and <paramref name="announcing"/>, within the window and the cap.</summary>
+    private List<SessionRevoked> Unannounced(IReadOnlyList<SessionRevoked> announcing)
     {
-        var now = clock.UtcNow;
-        var ended = sessionIds.Select(id => new SessionRevoked(UserId, id, now)).ToList();
-        var recent = state.State.RecentlyEnded;
-        recent.RemoveAll(r => r.At < now - AnnounceRetryWindow);
-        recent.AddRange(ended);
-        if (recent.Count > MaxRecentlyEnded)
+        var horizon = clock.UtcNow - AnnounceRetryWindow;
+        var kept = _unannounced.Concat(announcing).Where(r => r.At >= horizon).ToList();
+        for (var i = 0; kept.Count > MaxUnannounced && i < kept.Count;)
         {
-            recent.RemoveRange(0, recent.Count - MaxRecentlyEnded);
+            if (kept[i].SessionId is null)
+            {
+                i++;
+            }
+            else
+            {
+                kept.RemoveAt(i);
+            }
         }
 
-        return ended;
+        return kept;
+    }
+
+    /// <summary>The announcements that sessions ended now (null: every session of the user).</summary>
+    private List<SessionRevoked> Ended(IReadOnlyCollection<string?> sessionIds)
+    {
+        var now = clock.UtcNow;
+        return [.. sessionIds.Select(id => new SessionRevoked(UserId, id, now))];
     }
 
     /// <summary>
     /// Tells every edge that sessions ended, once that is stored. The change is made by then, so a broadcast that fails
-    /// does not fail the call: the announcements wait and are retried with backoff (the activation kept alive
-    /// meanwhile, and the next activation announcing again what the state remembers) for up to
+    /// does not fail the call: the announcements wait, written with the state, and are retried with backoff (the
+    /// activation kept alive meanwhile, a new activation taking over from the state) for up to
     /// <see cref="AnnounceRetryWindow"/>. Until then an edge that missed one still takes the session's access token, at
     /// most for the token's life; its refresh is refused at once, the session being gone from storage.
     /// </summary>
@@ -461,11 +476,15 @@ public sealed partial class AccountGrain(
             .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey));
         var horizon = clock.UtcNow - AnnounceRetryWindow;
         _unannounced.RemoveAll(r => r.At < horizon);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(AnnounceTimeout);
         while (_unannounced.Count > 0)
         {
             try
             {
-                await stream.OnNextAsync(_unannounced[0]).WaitAsync(AnnounceTimeout, cancellationToken);
+                var send = stream.OnNextAsync(_unannounced[0]);
+                send.Ignore(); // observed even if given up on below
+                await send.WaitAsync(deadline.Token);
             }
             catch (Exception ex)
             {

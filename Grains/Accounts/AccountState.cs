@@ -30,10 +30,9 @@ public sealed class AccountState
     public List<string> Agents { get; set; } = [];
 
     /// <summary>
-    /// Sessions ended within <see cref="AccountGrain.AnnounceRetryWindow"/>, oldest first (at most
-    /// <see cref="AccountGrain.MaxRecentlyEnded"/>): a new activation announces them again, in case the one that ended
-    /// them went before its announcements did.
+    /// Ended sessions not yet announced to the edges when the state was written (oldest first): a new activation
+    /// announces them, in case the one that ended them went before it could.
     /// </summary>
     [Id(8)]
-    public List<SessionRevoked> RecentlyEnded { get; set; } = [];
+    public List<SessionRevoked> Unannounced { get; set; } = [];
 }

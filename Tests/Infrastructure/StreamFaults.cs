@@ -15,6 +15,9 @@ public sealed class StreamFaults : IIncomingGrainCallFilter
     /// <summary>Refuses the stream's events from now on, until <see cref="Heal"/>.</summary>
     public void Fail(StreamId stream) => _failing[stream] = 0;
 
+    /// <summary>Events of the stream refused so far (while it fails).</summary>
+    public int Refused(StreamId stream) => _failing.GetValueOrDefault(stream);
+
     /// <summary>Takes the stream's events again; the number refused meanwhile.</summary>
     public int Heal(StreamId stream) => _failing.TryRemove(stream, out var refused) ? refused : 0;
 
