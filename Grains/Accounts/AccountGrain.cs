@@ -31,7 +31,7 @@ public sealed partial class AccountGrain(
 
     /// <summary>
     /// Announcements waiting for the broadcast that the state keeps; beyond it the oldest about one session give way,
-    /// never one about every session of the user.
+    /// never the latest about every session of the user (which covers the earlier ones).
     /// </summary>
     public const int MaxUnannounced = 4 * MaxSessions;
 
@@ -426,6 +426,17 @@ public sealed partial class AccountGrain(
     {
         var horizon = clock.UtcNow - AnnounceRetryWindow;
         var kept = _unannounced.Concat(announcing).Where(r => r.At >= horizon).ToList();
+
+        // "Every session" as of a later time covers every earlier one (edges apply it to what was issued before it).
+        var lastAll = kept.FindLastIndex(r => r.SessionId is null);
+        for (var i = lastAll - 1; i >= 0; i--)
+        {
+            if (kept[i].SessionId is null)
+            {
+                kept.RemoveAt(i);
+            }
+        }
+
         for (var i = 0; kept.Count > MaxUnannounced && i < kept.Count;)
         {
             if (kept[i].SessionId is null)

@@ -111,6 +111,35 @@ public sealed class SessionAnnouncementTests(ClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task Ending_every_session_announces_every_session_and_each_of_them_by_id()
+    {
+        var userId = Ids.User("endall");
+        var account = fixture.Client.GetGrain<IAccountGrain>(userId);
+        Assert.Equal(Messages.AccessStatus.Ok, await account.CreateAsync(new NewAccount("Carol", "hash", [AccountRole.User])));
+        var now = fixture.Time.GetUtcNow();
+        foreach (var device in new[] { "web", "phone" })
+        {
+            Assert.True(await account.StartSessionAsync(new LoginSession(device, device, "test", "refresh-" + device, now.AddDays(1), now)));
+        }
+
+        var heard = new ConcurrentQueue<SessionRevoked>();
+        var subscription = await SubscribeAsync(userId, heard);
+        try
+        {
+            // A disabled account's connections close on every edge by the ids, whatever an edge's clock says about "before".
+            Assert.True(await account.SetDisabledAsync(true));
+            var announced = await Eventually.ReturnsAsync(() => Task.FromResult(heard.ToList()), r => r.Count >= 3);
+            Assert.Null(announced[0].SessionId);
+            Assert.Equal(["phone", "web"], announced.Skip(1).Select(r => r.SessionId).Order(StringComparer.Ordinal));
+            Assert.Single(announced.Select(r => r.At).Distinct());
+        }
+        finally
+        {
+            await subscription.UnsubscribeAsync();
+        }
+    }
+
     private async Task<StreamSubscriptionHandle<SessionRevoked>> SubscribeAsync(string userId, ConcurrentQueue<SessionRevoked> heard) =>
         await fixture.Client.GetStreamProvider(StreamNames.Provider).GetStream<SessionRevoked>(Revocations)
             .SubscribeAsync((revoked, _) =>
