@@ -35,6 +35,12 @@ public sealed class SessionHub(
     public const int MaxNetworkTypeLength = 16;
 
     private readonly ConcurrentDictionary<OpenSession, IPushTarget> _open = new();
+
+    // The open sessions of each user here. Every edge hears every session ended anywhere in the cluster (one for each
+    // closed connection that took a connection token): looking up the user's few is what keeps that from being a scan
+    // of every connection here, per announcement, in a reconnect storm.
+    private readonly Dictionary<string, OpenSession[]> _byUser = new(StringComparer.Ordinal);
+    private readonly Lock _byUserLock = new();
     private readonly SemaphoreSlim _logins = new(Math.Max(1, options.Value.MaxConcurrentLogins));
     private int _loginsWaiting;
     private long _sessionsOpened;
@@ -67,10 +73,16 @@ public sealed class SessionHub(
     public void Kick(SessionRevoked revoked, string reason)
     {
         ArgumentNullException.ThrowIfNull(revoked);
-        foreach (var (open, target) in _open)
+        OpenSession[]? ofUser;
+        lock (_byUserLock)
         {
-            if (open.Session.UserId == revoked.UserId
-                && (revoked.SessionId is null ? open.TokenIssuedAt < revoked.At : open.Session.SessionId == revoked.SessionId))
+            _byUser.TryGetValue(revoked.UserId, out ofUser);
+        }
+
+        foreach (var open in ofUser ?? [])
+        {
+            if ((revoked.SessionId is null ? open.TokenIssuedAt < revoked.At : open.Session.SessionId == revoked.SessionId)
+                && _open.TryGetValue(open, out var target))
             {
                 target.Kick(reason);
             }
@@ -134,6 +146,11 @@ public sealed class SessionHub(
         }
 
         var open = new OpenSession(new ClientSession(client, rateLimiter, sends, conversations, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device, claims.IssuedAt);
+        lock (_byUserLock)
+        {
+            _byUser[claims.UserId] = _byUser.TryGetValue(claims.UserId, out var others) ? [.. others, open] : [open];
+        }
+
         _open[open] = target;
         Interlocked.Increment(ref _sessionsOpened);
         return open;
@@ -201,6 +218,22 @@ public sealed class SessionHub(
         if (_open.TryRemove(open, out var target))
         {
             rooms.Forget(target);
+        }
+
+        lock (_byUserLock)
+        {
+            if (_byUser.TryGetValue(session.UserId, out var ofUser))
+            {
+                var rest = Array.FindAll(ofUser, o => o != open);
+                if (rest.Length == 0)
+                {
+                    _byUser.Remove(session.UserId);
+                }
+                else
+                {
+                    _byUser[session.UserId] = rest;
+                }
+            }
         }
 
         foreach (var bound in open.BoundSessions)

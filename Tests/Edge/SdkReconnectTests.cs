@@ -93,13 +93,13 @@ public sealed class SdkReconnectTests
         }
 
         // The edge is down for the client: every reconnect is accepted and closed before the login is answered.
-        var refusing = RefuseAllAsync(edge);
+        using var refusing = RefuseAllAsync(edge);
         var failure = (await sending.WaitAsync(Patience)).Failure;
 
         Assert.IsType<ImClientException>(failure);
         Assert.Contains("stranded", failure.Message, StringComparison.Ordinal);
         Assert.Equal((ImClientStatus.WaitingForReconnect, 0), (client.Status, client.UnackedCount));
-        Assert.Equal(2, await refusing.Stop());
+        Assert.Equal(2, await refusing.StopAfterAsync(2));
 
         // Until the application reconnects, a new send fails at once rather than wait in a queue nothing sends.
         var meanwhile = (await Outcome(client.SendTextAsync("p2p:alice:bob", "meanwhile", clientMsgId: "meanwhile")).WaitAsync(Patience)).Failure;
@@ -288,32 +288,40 @@ public sealed class SdkReconnectTests
     });
 
     /// <summary>Accepts and at once closes every connection until stopped; how many it closed.</summary>
-    private sealed class Refusal(Task<int> loop, CancellationTokenSource stop)
+    /// <summary>An edge that accepts every connection and closes it at once, counting them.</summary>
+    private sealed class Refusal : IDisposable
     {
-        public async Task<int> Stop()
-        {
-            await stop.CancelAsync();
-            var count = await loop.WaitAsync(Patience);
-            stop.Dispose();
-            return count;
-        }
-    }
+        private readonly CancellationTokenSource _stop = new(Patience);
+        private readonly Task _loop;
+        private int _refused;
 
-    private static Refusal RefuseAllAsync(Listener listener)
-    {
-        var stop = new CancellationTokenSource(Patience);
-        async Task<int> Loop()
+        public Refusal(Listener listener) => _loop = LoopAsync(listener);
+
+        /// <summary>
+        /// Stops once <paramref name="expected"/> connections were refused, and a moment more for any beyond them; the
+        /// number refused. A client can give up on an attempt before this side has accepted it (the connection waits in
+        /// the listen backlog), so its failure does not mean the count is complete yet.
+        /// </summary>
+        public async Task<int> StopAfterAsync(int expected)
         {
-            var refused = 0;
-            while (await listener.AcceptOrStopAsync(stop.Token) is { } accepted)
+            await Eventually.ReturnsAsync(() => Task.FromResult(Volatile.Read(ref _refused)), n => n >= expected);
+            await Task.Delay(TimeSpan.FromMilliseconds(300));
+            await _stop.CancelAsync();
+            await _loop.WaitAsync(Patience);
+            return Volatile.Read(ref _refused);
+        }
+
+        public void Dispose() => _stop.Dispose();
+
+        private async Task LoopAsync(Listener listener)
+        {
+            while (await listener.AcceptOrStopAsync(_stop.Token) is { } accepted)
             {
                 accepted.Dispose();
-                refused++;
+                Interlocked.Increment(ref _refused);
             }
-
-            return refused;
         }
-
-        return new Refusal(Loop(), stop);
     }
+
+    private static Refusal RefuseAllAsync(Listener listener) => new(listener);
 }
