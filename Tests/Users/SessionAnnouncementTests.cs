@@ -19,16 +19,7 @@ public sealed class SessionAnnouncementTests(ClusterFixture fixture)
     [Fact]
     public async Task Sessions_ended_while_the_broadcast_fails_are_ended_at_once_and_announced_once_it_is_back()
     {
-        var userId = Ids.User("announce");
-        var account = fixture.Client.GetGrain<IAccountGrain>(userId);
-        Assert.Equal(Messages.AccessStatus.Ok, await account.CreateAsync(new NewAccount("Alice", "hash", [AccountRole.User])));
-        string[] sessions = ["web", "phone", "tablet"];
-        foreach (var device in sessions)
-        {
-            // The silo's clock: other tests of the collection move it.
-            var now = fixture.Time.GetUtcNow();
-            Assert.True(await account.StartSessionAsync(new LoginSession(device, device, "test", "refresh-" + device, now.AddDays(1), now)));
-        }
+        var (userId, account) = await SignedInAsync("announce", "web", "phone", "tablet");
 
         var heard = new ConcurrentQueue<SessionRevoked>();
         var subscription = await SubscribeAsync(userId, heard);
@@ -75,11 +66,7 @@ public sealed class SessionAnnouncementTests(ClusterFixture fixture)
     [Fact]
     public async Task A_session_ended_by_an_activation_that_went_before_announcing_it_is_announced_by_the_next()
     {
-        var userId = Ids.User("reannounce");
-        var account = fixture.Client.GetGrain<IAccountGrain>(userId);
-        Assert.Equal(Messages.AccessStatus.Ok, await account.CreateAsync(new NewAccount("Bob", "hash", [AccountRole.User])));
-        var now = fixture.Time.GetUtcNow();
-        Assert.True(await account.StartSessionAsync(new LoginSession("phone", "phone", "test", "refresh", now.AddDays(1), now)));
+        var (userId, account) = await SignedInAsync("reannounce", "phone");
 
         var heard = new ConcurrentQueue<SessionRevoked>();
         var subscription = await SubscribeAsync(userId, heard);
@@ -114,14 +101,7 @@ public sealed class SessionAnnouncementTests(ClusterFixture fixture)
     [Fact]
     public async Task Ending_every_session_announces_every_session_and_each_of_them_by_id()
     {
-        var userId = Ids.User("endall");
-        var account = fixture.Client.GetGrain<IAccountGrain>(userId);
-        Assert.Equal(Messages.AccessStatus.Ok, await account.CreateAsync(new NewAccount("Carol", "hash", [AccountRole.User])));
-        var now = fixture.Time.GetUtcNow();
-        foreach (var device in new[] { "web", "phone" })
-        {
-            Assert.True(await account.StartSessionAsync(new LoginSession(device, device, "test", "refresh-" + device, now.AddDays(1), now)));
-        }
+        var (userId, account) = await SignedInAsync("endall", "web", "phone");
 
         var heard = new ConcurrentQueue<SessionRevoked>();
         var subscription = await SubscribeAsync(userId, heard);
@@ -138,6 +118,22 @@ public sealed class SessionAnnouncementTests(ClusterFixture fixture)
         {
             await subscription.UnsubscribeAsync();
         }
+    }
+
+    /// <summary>A new account with a session per device, each session named after its device.</summary>
+    private async Task<(string UserId, IAccountGrain Account)> SignedInAsync(string name, params string[] devices)
+    {
+        var userId = Ids.User(name);
+        var account = fixture.Client.GetGrain<IAccountGrain>(userId);
+        Assert.Equal(Messages.AccessStatus.Ok, await account.CreateAsync(new NewAccount(name, "hash", [AccountRole.User])));
+        foreach (var device in devices)
+        {
+            // The silo's clock: other tests of the collection move it.
+            var now = fixture.Time.GetUtcNow();
+            Assert.True(await account.StartSessionAsync(new LoginSession(device, device, "test", "refresh-" + device, now.AddDays(1), now)));
+        }
+
+        return (userId, account);
     }
 
     private async Task<StreamSubscriptionHandle<SessionRevoked>> SubscribeAsync(string userId, ConcurrentQueue<SessionRevoked> heard) =>
