@@ -21,7 +21,7 @@ public sealed class SdkReconnectTests
     public async Task A_send_whose_ack_never_comes_on_a_live_connection_is_resent_on_a_new_one_and_completes()
     {
         using var edge = new Listener();
-        await using var client = NewClient(edge.Port, maxReconnectAttempts: 10, requestTimeout: TimeSpan.FromSeconds(3));
+        await using var client = NewClient(edge, maxReconnectAttempts: 10, requestTimeout: TimeSpan.FromSeconds(3));
 
         // The first connection answers everything (login, sync, pings) except the send.
         var firstEdge = new PlayedEdge { AnswerSends = false };
@@ -55,7 +55,7 @@ public sealed class SdkReconnectTests
         var closedPort = FreePorts.Next(); // nobody listens there: refused at once
 
         // One attempt only: before, it went to the redirect's first address alone, which refuses at once.
-        await using var client = NewClient(draining.Port, maxReconnectAttempts: 1);
+        await using var client = NewClient(draining, maxReconnectAttempts: 1);
         var connecting = client.ConnectAsync();
         await using (var first = await draining.AcceptAsync())
         {
@@ -63,7 +63,7 @@ public sealed class SdkReconnectTests
             await connecting.WaitAsync(Patience);
             await first.SendAsync(V1.Op.Redirect, 0, new V1.Redirect
             {
-                Addresses = { $"127.0.0.1:{closedPort}", $"127.0.0.1:{target.Port}" },
+                Addresses = { $"127.0.0.1:{closedPort}", $"{target.Host}:{target.Port}" },
                 Reason = "draining",
             });
             first.Socket.Shutdown(SocketShutdown.Both);
@@ -75,7 +75,7 @@ public sealed class SdkReconnectTests
         var status = await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s == ImClientStatus.Connected, Patience);
 
         Assert.Equal((ImClientStatus.Connected, 2, 1), (status, client.ConnectionCount, client.RedirectCount));
-        Assert.Equal($"127.0.0.1:{target.Port}", client.Endpoint);
+        Assert.Equal($"{target.Host}:{target.Port}", client.Endpoint);
         await client.DisposeAsync();
         await secondServed.WaitAsync(Patience);
     }
@@ -84,7 +84,7 @@ public sealed class SdkReconnectTests
     public async Task Once_the_client_gives_up_reconnecting_its_unacked_sends_fail_and_are_not_resent_later()
     {
         using var edge = new Listener();
-        await using var client = NewClient(edge.Port, maxReconnectAttempts: 2);
+        await using var client = NewClient(edge, maxReconnectAttempts: 2);
         var (first, served, sending) = await SendUnackedAsync(edge, client, "stranded");
         await using (first)
         {
@@ -128,7 +128,7 @@ public sealed class SdkReconnectTests
     {
         using var edge = new Listener();
         var asked = 0;
-        await using var client = NewClient(edge.Port, maxReconnectAttempts: 10, tokenProvider: _ => Interlocked.Increment(ref asked) == 1
+        await using var client = NewClient(edge, maxReconnectAttempts: 10, tokenProvider: _ => Interlocked.Increment(ref asked) == 1
             ? Task.FromResult("token")
             : throw new ImAuthException(HttpStatusCode.Unauthorized, ImSession.SessionEndedCode, "signed out on another device"));
         var (first, served, sending) = await SendUnackedAsync(edge, client, "orphan");
@@ -149,7 +149,7 @@ public sealed class SdkReconnectTests
     public async Task A_catch_up_refused_for_the_moment_is_tried_again_on_the_same_connection()
     {
         using var edge = new Listener();
-        await using var client = NewClient(edge.Port, maxReconnectAttempts: 1);
+        await using var client = NewClient(edge, maxReconnectAttempts: 1);
         var played = new PlayedEdge { SyncsRefused = 2 };
         var connecting = client.ConnectAsync();
         await using var connection = await edge.AcceptAsync();
@@ -169,7 +169,7 @@ public sealed class SdkReconnectTests
     public async Task A_catch_up_left_unanswered_is_tried_again_on_the_same_connection()
     {
         using var edge = new Listener();
-        await using var client = NewClient(edge.Port, maxReconnectAttempts: 1, requestTimeout: TimeSpan.FromSeconds(2));
+        await using var client = NewClient(edge, maxReconnectAttempts: 1, requestTimeout: TimeSpan.FromSeconds(2));
         var played = new PlayedEdge { SyncsUnanswered = 1 };
         var connecting = client.ConnectAsync();
         await using var connection = await edge.AcceptAsync();
@@ -191,7 +191,7 @@ public sealed class SdkReconnectTests
     public async Task A_kicked_client_fails_its_unacked_sends_with_the_reason_and_does_not_reconnect()
     {
         using var edge = new Listener();
-        await using var client = NewClient(edge.Port, maxReconnectAttempts: 5);
+        await using var client = NewClient(edge, maxReconnectAttempts: 5);
         var (connection, served, sending) = await SendUnackedAsync(edge, client, "kicked");
         await using (connection)
         {
@@ -246,9 +246,13 @@ public sealed class SdkReconnectTests
     /// <summary>A loopback port where the test plays an edge: each accepted connection is one the client opened.</summary>
     private sealed class Listener : IDisposable
     {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        // A loopback address of its own, not 127.0.0.1: while tests run at once, a reconnecting client of another test
+        // could otherwise reach this listener through a port its edge had, and be counted as this test's client.
+        private readonly TcpListener _listener = new(new IPAddress([127, 0, 42, (byte)Random.Shared.Next(1, 255)]), 0);
 
         public Listener() => _listener.Start();
+
+        public string Host => ((IPEndPoint)_listener.LocalEndpoint).Address.ToString();
 
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
@@ -273,9 +277,10 @@ public sealed class SdkReconnectTests
         public void Dispose() => _listener.Stop();
     }
 
-    private static ImClient NewClient(int port, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null) => new(new ImClientOptions
+    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null) => new(new ImClientOptions
     {
-        Port = port,
+        Host = edge.Host,
+        Port = edge.Port,
         TokenProvider = tokenProvider ?? (_ => Task.FromResult("token")),
         DeviceId = "phone",
         Platform = "test",
@@ -300,8 +305,7 @@ public sealed class SdkReconnectTests
         /// <summary>
         /// Stops once <paramref name="expected"/> connections were refused (or the patience ran out); the number refused.
         /// A client can give up on an attempt before this side has accepted it (the connection waits in the listen
-        /// backlog), so its failure does not mean the count is complete yet. Not longer: while tests run at once, a
-        /// reconnecting client of another test may reach this port if it reuses one that test's edge had.
+        /// backlog), so its failure does not mean the count is complete yet.
         /// </summary>
         public async Task<int> StopAfterAsync(int expected)
         {
