@@ -424,6 +424,13 @@ public sealed partial class AccountGrain(
     /// <summary>The announcements the state keeps: those waiting and <paramref name="announcing"/>, within the window and the cap.</summary>
     private List<SessionRevoked> Unannounced(IReadOnlyList<SessionRevoked> announcing)
     {
+        if (_unannounced.Count == 0 && announcing.Count == 0)
+        {
+            // Nearly every write (each login and refresh): nothing waits, and nothing is built for it.
+            state.State.Unannounced.Clear();
+            return state.State.Unannounced;
+        }
+
         var horizon = clock.UtcNow - AnnounceRetryWindow;
         var kept = _unannounced.Concat(announcing).Where(r => r.At >= horizon).ToList();
 
