@@ -311,6 +311,9 @@ public sealed partial class ImClient : IAsyncDisposable
         }
         catch
         {
+            // No longer the client's connection: its loss, however late the read loop sees it, is this failed attempt's
+            // and not a lost connection to reconnect (which started a second reconnect loop with attempts of its own).
+            Interlocked.CompareExchange(ref _connection, null, connection);
             connection.Abort();
             throw;
         }
