@@ -9,6 +9,8 @@ namespace Orleans.Im.Tests.Edge;
 [Trait("Category", "Edge")]
 public sealed class ConnectionLifetimeTests(EdgeFixture fixture, ITestOutputHelper output)
 {
+    private const int MaxMessagesToSlowReader = 20_000;
+
     [Fact]
     public async Task A_connection_that_never_logs_in_is_closed_after_the_login_timeout()
     {
@@ -54,13 +56,16 @@ public sealed class ConnectionLifetimeTests(EdgeFixture fixture, ITestOutputHelp
         await using var otherClient = await fixture.ConnectAsync(other);
         var baseline = await fixture.MetricAsync("im_edge_tcp_connections");
 
-        // Large messages to the reader that never reads, until the edge gives up on it (bounded in count and time).
+        // Large messages to the reader that never reads, until the edge gives up on it (bounded in count and time). The edge
+        // closes it only when a push finds its queue still full after the slow-consumer timeout (2 s here), so the loop
+        // must go on for longer than that once the queue is full: it paces itself rather than stopping at a count that a
+        // fast machine sends within the timeout.
         var big = new string('x', 15_000);
         var deadline = DateTime.UtcNow.AddSeconds(60);
         var sent = 0;
         var otherRoundTrips = 0;
         var closed = false;
-        while (!closed && sent < 3000 && DateTime.UtcNow < deadline)
+        while (!closed && sent < MaxMessagesToSlowReader && DateTime.UtcNow < deadline)
         {
             await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => senderClient.SendTextAsync(GrainKeys.P2P(sender, slow), big)));
             sent += 20;
@@ -69,6 +74,7 @@ public sealed class ConnectionLifetimeTests(EdgeFixture fixture, ITestOutputHelp
             await otherClient.PingAsync();
             otherRoundTrips++;
             closed = await fixture.MetricAsync("im_edge_tcp_connections") < baseline;
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
         }
 
         output.WriteLine($"sent {sent} messages of 15 KB to the non-reading client; closed: {closed}; other client's round trips meanwhile: {otherRoundTrips}");
