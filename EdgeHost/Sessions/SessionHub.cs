@@ -34,13 +34,13 @@ public sealed class SessionHub(
     /// <summary>The longest network type kept (longer ones are cut).</summary>
     public const int MaxNetworkTypeLength = 16;
 
-    private readonly ConcurrentDictionary<OpenSession, IPushTarget> _open = new();
-
-    // The open sessions of each user here. Every edge hears every session ended anywhere in the cluster (one for each
-    // closed connection that took a connection token): looking up the user's few is what keeps that from being a scan
-    // of every connection here, per announcement, in a reconnect storm.
+    // The open sessions here, by user: the only table of them. Every edge hears every session ended anywhere in the
+    // cluster (one for each closed connection that took a connection token): looking up the user's few is what keeps
+    // that from being a scan of every connection here, per announcement, in a reconnect storm. One table rather than a
+    // second one of every connection: at 19,000 connections each entry's bytes count (docs/BENCHMARKS.md).
     private readonly Dictionary<string, OpenSession[]> _byUser = new(StringComparer.Ordinal);
     private readonly Lock _byUserLock = new();
+    private int _openCount;
     private readonly SemaphoreSlim _logins = new(Math.Max(1, options.Value.MaxConcurrentLogins));
     private int _loginsWaiting;
     private long _sessionsOpened;
@@ -55,10 +55,25 @@ public sealed class SessionHub(
     public long SessionsOpened => Interlocked.Read(ref _sessionsOpened);
 
     /// <summary>Sessions open on this edge host.</summary>
-    public int OpenSessions => _open.Count;
+    public int OpenSessions => Volatile.Read(ref _openCount);
 
     /// <summary>The connected devices now (a snapshot), e.g. to redirect them all while draining.</summary>
-    public IReadOnlyList<IPushTarget> Targets() => _open.Values.ToArray();
+    public IReadOnlyList<IPushTarget> Targets()
+    {
+        lock (_byUserLock)
+        {
+            var targets = new List<IPushTarget>(_openCount);
+            foreach (var ofUser in _byUser.Values)
+            {
+                foreach (var open in ofUser)
+                {
+                    targets.Add(open.Target);
+                }
+            }
+
+            return targets;
+        }
+    }
 
     public void Dispose() => _logins.Dispose();
 
@@ -82,9 +97,9 @@ public sealed class SessionHub(
         foreach (var open in ofUser ?? [])
         {
             if ((revoked.SessionId is null ? open.TokenIssuedAt < revoked.At : open.Session.SessionId == revoked.SessionId)
-                && _open.TryGetValue(open, out var target))
+                && !open.IsClosed)
             {
-                target.Kick(reason);
+                open.Target.Kick(reason);
             }
         }
     }
@@ -145,13 +160,13 @@ public sealed class SessionHub(
             throw;
         }
 
-        var open = new OpenSession(new ClientSession(client, rateLimiter, sends, conversations, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device, claims.IssuedAt);
+        var open = new OpenSession(new ClientSession(client, rateLimiter, sends, conversations, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device, target, claims.IssuedAt);
         lock (_byUserLock)
         {
             _byUser[claims.UserId] = _byUser.TryGetValue(claims.UserId, out var others) ? [.. others, open] : [open];
+            _openCount++;
         }
 
-        _open[open] = target;
         Interlocked.Increment(ref _sessionsOpened);
         return open;
     }
@@ -196,12 +211,12 @@ public sealed class SessionHub(
     public async Task<RoomJoinResult> JoinRoomAsync(OpenSession open, string roomId)
     {
         ArgumentNullException.ThrowIfNull(open);
-        if (!GrainKeys.TryParseConversation(roomId, out var address) || address.Kind != ConversationKind.Room || !_open.TryGetValue(open, out var target))
+        if (!GrainKeys.TryParseConversation(roomId, out var address) || address.Kind != ConversationKind.Room || open.IsClosed)
         {
             return new RoomJoinResult(AccessStatus.Invalid, 0, []);
         }
 
-        return await rooms.JoinAsync(roomId, open.Session.UserId, target);
+        return await rooms.JoinAsync(roomId, open.Session.UserId, open.Target);
     }
 
     /// <summary>The session's user leaves a chat room.</summary>
@@ -215,14 +230,10 @@ public sealed class SessionHub(
 
     private async Task CloseAsync(OpenSession open, ClientSession session, IAsyncDisposable attachment)
     {
-        if (_open.TryRemove(open, out var target))
-        {
-            rooms.Forget(target);
-        }
-
+        var removed = false;
         lock (_byUserLock)
         {
-            if (_byUser.TryGetValue(session.UserId, out var ofUser))
+            if (_byUser.TryGetValue(session.UserId, out var ofUser) && Array.IndexOf(ofUser, open) >= 0)
             {
                 var rest = Array.FindAll(ofUser, o => o != open);
                 if (rest.Length == 0)
@@ -233,7 +244,15 @@ public sealed class SessionHub(
                 {
                     _byUser[session.UserId] = rest;
                 }
+
+                _openCount--;
+                removed = true;
             }
+        }
+
+        if (removed)
+        {
+            rooms.Forget(open.Target);
         }
 
         foreach (var bound in open.BoundSessions)
@@ -255,7 +274,7 @@ public sealed class SessionHub(
     public async Task<IReadOnlyList<OpenSession>> ReRegisterAsync(IEnumerable<OpenSession>? only, int parallelism, CancellationToken cancellationToken)
     {
         var failed = new ConcurrentBag<OpenSession>();
-        await Parallel.ForEachAsync(only ?? _open.Keys.ToArray(), new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (open, _) =>
+        await Parallel.ForEachAsync(only ?? AllOpen(), new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (open, _) =>
         {
             if (open.IsClosed)
             {
@@ -271,11 +290,11 @@ public sealed class SessionHub(
                     // It closed while this call was on its way: its disconnect may have come first, so say it again.
                     await user.DisconnectDeviceAsync(open.Device.DeviceId, open.ConnectionId);
                 }
-                else if (!known && _open.TryGetValue(open, out var target))
+                else if (!known)
                 {
                     // The grain had forgotten the device (it moved with a lost silo): what came meanwhile was pushed to
                     // nobody, so the device syncs to find it.
-                    target.RequestResync();
+                    open.Target.RequestResync();
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -286,9 +305,20 @@ public sealed class SessionHub(
         return [.. failed];
     }
 
-    /// <summary>A session and what to undo when it ends.</summary>
-    public sealed class OpenSession(ClientSession session, IAsyncDisposable attachment, SessionHub hub, DeviceSession device, DateTimeOffset tokenIssuedAt) : IAsyncDisposable
+    private OpenSession[] AllOpen()
     {
+        lock (_byUserLock)
+        {
+            return [.. _byUser.Values.SelectMany(ofUser => ofUser)];
+        }
+    }
+
+    /// <summary>A session and what to undo when it ends.</summary>
+    public sealed class OpenSession(ClientSession session, IAsyncDisposable attachment, SessionHub hub, DeviceSession device, IPushTarget target, DateTimeOffset tokenIssuedAt) : IAsyncDisposable
+    {
+        /// <summary>Where this session's pushes go (its connection).</summary>
+        public IPushTarget Target { get; } = target;
+
         /// <summary>When the token this connection signed in with was issued.</summary>
         public DateTimeOffset TokenIssuedAt { get; } = tokenIssuedAt;
 
