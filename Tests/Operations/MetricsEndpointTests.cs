@@ -45,6 +45,7 @@ public sealed class MetricsEndpointTests(EdgeFixture fixture, ITestOutputHelper 
         var silo = await PrometheusScrape.ReadAsync(siloPort);
 
         // Connections by transport, opened, online users.
+        output.WriteLine(string.Join(", ", edge.Samples.Where(s => s.Key.StartsWith("im_edge_connections", StringComparison.Ordinal)).Select(s => $"{s.Key} {s.Value}")));
         Assert.True(edge.Value("im_edge_connections{transport=\"tcp\"}") >= 2);
         Assert.True(edge.Value("im_edge_connections{transport=\"websockets\"}") >= 1);
         Assert.True(Increase(edge, edgeBefore, "im_edge_connections_opened_total{transport=\"tcp\"}") >= 2);
