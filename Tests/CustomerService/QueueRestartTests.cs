@@ -13,13 +13,17 @@ public sealed class QueueRestartTests(CustomerServiceClusterFixture fixture)
     public async Task The_queue_sessions_settings_and_timeouts_survive_a_silo_restart()
     {
         var serviceId = TestServices.NewClusterId("cs-restart");
-        var settings = new CustomerServiceSettings(MaxSessionsPerAgent: 1, AutoReplyText: "back soon", UserIdleTimeout: TimeSpan.FromSeconds(3));
+        // The idle timeout runs through the restart: long enough that a slow stop and start cannot let it close the quiet
+        // user's session before the new silo's state is checked.
+        var settings = new CustomerServiceSettings(MaxSessionsPerAgent: 1, AutoReplyText: "back soon", UserIdleTimeout: TimeSpan.FromSeconds(10));
         string shopId, agent;
         string[] users = [Ids.User("served"), Ids.User("waiting1"), Ids.User("waiting2")];
         var before = await StartAsync(serviceId);
         try
         {
-            await using var shop = await Shop.CreateAsync(before.Client, 1, settings);
+            // Not disposed: the agent's console stays connected until the silos stop, as when a silo goes down. Disposing
+            // it first would start the agent's presence grace (300 ms here), racing the stop to put the session back.
+            var shop = await Shop.CreateAsync(before.Client, 1, settings);
             (shopId, agent) = (shop.Id, shop.Agents[0]);
             await shop.OnlineAsync(agent);
             foreach (var user in users)

@@ -28,6 +28,10 @@ public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
 
         var moved = await shop.SnapshotWhenAsync(s => s.Sessions.Single().AgentId == other, Patience);
         Assert.NotNull(moved.Sessions[0].AwaitingAnswerSince);
+
+        // The session's answer clock starts again with the new agent: with the slow agent still available, a reply that
+        // a loaded machine stores later than the short timeout would send it back. Nobody else to give it to, it stays.
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetAgentAvailableAsync(slow, false));
         Assert.Equal(SendStatus.NoAccess, (await shop.AgentSaysAsync(slow, user, "sorry, I was away")).Status);
 
         // The new agent answers in time: the session stays.

@@ -52,7 +52,9 @@ public sealed class TcpMessagingTests(EdgeFixture fixture)
                 Task.WhenAll(Enumerable.Range(0, PerDevice).Select(i => device.SendTextAsync(group, $"{device.UserId} #{i}"))
                     .ToArray())));
 
-            Assert.All(acks.SelectMany(a => a), ack => Assert.Equal(SendStatus.Sent, ack.Status));
+            // A send whose ack took longer than the SDK's request timeout (a loaded machine) is resent on a new connection
+            // and answered as a duplicate with the seq it was stored at: still stored once, which the seqs below check.
+            Assert.All(acks.SelectMany(a => a), ack => Assert.Contains(ack.Status, new[] { SendStatus.Sent, SendStatus.Duplicate }));
             Assert.Equal(Enumerable.Range(1, 3 * PerDevice).Select(i => (long)i), acks.SelectMany(a => a).Select(a => a.Seq).Order());
             foreach (var deviceAcks in acks)
             {

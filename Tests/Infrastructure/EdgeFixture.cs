@@ -15,8 +15,11 @@ public sealed class EdgeFixture : IAsyncLifetime
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(3);
     public const int MaxFrameBytes = 64 * 1024;
 
-    /// <summary>The silo's presence grace: short, so the presence test sees it run out.</summary>
-    public static readonly TimeSpan PresenceGrace = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// The silo's presence grace: short, so the presence test sees it run out, yet long enough for the SDK's reconnect (a
+    /// back-off, a socket and a login through a loaded edge) to come back within it.
+    /// </summary>
+    public static readonly TimeSpan PresenceGrace = TimeSpan.FromSeconds(4);
 
     public SiloCluster Cluster { get; } = new("edge");
 

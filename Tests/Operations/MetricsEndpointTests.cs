@@ -16,6 +16,9 @@ public sealed class MetricsEndpointTests(EdgeFixture fixture, ITestOutputHelper 
 {
     private const int Messages = 20;
 
+    // Far more than the kernel's socket buffers and the edge's queue hold; the loop ends at the first dropped push.
+    private const int MaxMessagesToSlowReader = 20_000;
+
     [Fact]
     public async Task Traffic_shows_on_the_edge_and_silo_metrics()
     {
@@ -101,14 +104,15 @@ public sealed class MetricsEndpointTests(EdgeFixture fixture, ITestOutputHelper 
         await using var senderClient = await fixture.ConnectAsync(sender);
 
         // Large messages (15 KB) to a device that pings (so it is not idle) but never reads, until its queue overflows.
-        // Bounded in count and time; the socket buffers fill first, then the edge's queue of 32.
+        // Bounded in count and time; the socket buffers fill first (up to the kernel's largest send buffer, megabytes),
+        // then the edge's queue of 32.
         // Random text: push frames are compressed, so repeated characters would hardly fill anything.
         var big = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(11_000));
         var deadline = DateTime.UtcNow.AddSeconds(60);
         var dropped = 0.0;
         var sent = 0;
         uint ping = 100;
-        while (dropped == 0 && sent < 3000 && DateTime.UtcNow < deadline)
+        while (dropped == 0 && sent < MaxMessagesToSlowReader && DateTime.UtcNow < deadline)
         {
             await raw.SendAsync(V1.Op.Ping, ping++, new V1.Ping());
             await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => senderClient.SendTextAsync(GrainKeys.P2P(slow, sender), big)));

@@ -378,6 +378,9 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     /// </summary>
     private const float ConnectPatience = 20_000;
 
+    /// <summary>How long any other expectation on a page may wait for what it expects (it ends once that shows).</summary>
+    private const float ExpectPatience = 15_000;
+
     /// <summary>Debian's Chromium, headless, under Playwright.</summary>
     private sealed class HeadlessChromium : IAsyncDisposable
     {
@@ -390,6 +393,10 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         public static async Task<HeadlessChromium> LaunchAsync()
         {
             Assert.True(File.Exists(ChromiumPath), $"{ChromiumPath} is missing: deploy/test.sh installs Debian's chromium");
+
+            // Every expectation waits on a round trip through an edge host and the cluster (a send, a push, a read
+            // receipt) on a loaded two-core machine with Chromium beside it: Playwright's 5 s is too tight for them.
+            Assertions.SetDefaultExpectTimeout(ExpectPatience);
             var playwright = await Playwright.CreateAsync();
             try
             {
