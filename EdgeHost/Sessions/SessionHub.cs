@@ -216,7 +216,15 @@ public sealed class SessionHub(
             return new RoomJoinResult(AccessStatus.Invalid, 0, []);
         }
 
-        return await rooms.JoinAsync(roomId, open.Session.UserId, open.Target);
+        var joined = await rooms.JoinAsync(roomId, open.Session.UserId, open.Target);
+        if (open.IsClosed)
+        {
+            // It closed while joining (a web client's call can outlive its connection): the close may have forgotten the
+            // target before the room took it, which would keep a dead target in the room.
+            rooms.Forget(open.Target);
+        }
+
+        return joined;
     }
 
     /// <summary>The session's user leaves a chat room.</summary>

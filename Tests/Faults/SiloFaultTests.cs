@@ -67,14 +67,18 @@ public sealed class SiloFaultTests(ITestOutputHelper output)
         // Connected before the freeze, so that it does not wait on the frozen silo's gateway.
         var membership = (await drill.Cluster.ConnectClientAsync()).GetGrain<IManagementGrain>(0);
         await victim.Process.PauseAsync();
+        var frozen = System.Diagnostics.Stopwatch.StartNew();
         await Task.Delay(Freeze);
         var declaredDead = await Eventually.ReturnsAsync(() => StatusOfAsync(membership, victim), s => s == SiloStatus.Dead, DeclaredDeadTimeout);
+        output.WriteLine($"frozen {frozen.Elapsed.TotalSeconds:F1} s until seen declared dead ({declaredDead})");
         Assert.Equal(SiloStatus.Dead, declaredDead);
         Assert.True(await drill.KeepsServingAsync(TimeSpan.Zero), "the other silo did not take over while this one was frozen");
         await victim.Process.ResumeAsync();
 
         // Declared dead while frozen, it learns so when it runs again and terminates itself rather than serve twice.
+        var resumed = System.Diagnostics.Stopwatch.StartNew();
         var exited = await Eventually.ReturnsAsync(() => Task.FromResult(victim.Process.HasExited), e => e, SelfTerminationTimeout);
+        output.WriteLine($"resumed {resumed.Elapsed.TotalSeconds:F1} s until it exited ({exited})");
         Assert.True(exited, "the resumed silo did not leave the cluster");
         await drill.RestartSiloAsync(victim);
         Assert.True(await drill.KeepsServingAsync(Phase), "not served after the restart");

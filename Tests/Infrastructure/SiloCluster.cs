@@ -107,6 +107,9 @@ public sealed class SiloCluster : IAsyncDisposable
                 o.ServiceId = ServiceId;
             });
             client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(RedisConnectionString));
+            // Silos are killed and frozen on purpose here: the client drops a dead silo's gateway within seconds rather
+            // than at the default minute, after which its calls no longer wait on it.
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(2));
             client.AddMemoryStreams(StreamNames.Provider);
         });
         var host = builder.Build();

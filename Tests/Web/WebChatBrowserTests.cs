@@ -223,14 +223,8 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     [Fact]
     public async Task A_hidden_page_notifies_counts_in_its_title_and_reads_only_once_it_is_seen()
     {
-        var alice = await fixture.NewUserAsync("alice");
-        var bob = await fixture.NewUserAsync("bob");
-        var conversationId = GrainKeys.P2P(alice, bob);
-        await using var bobPhone = await fixture.ConnectAsync(bob);
-
-        await using var chromium = await HeadlessChromium.LaunchAsync();
-        await using var context = await chromium.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
         // The browser's notifications, recorded; and a visibility the test sets (headless pages are always visible).
         await page.AddInitScriptAsync("""
             window.__notifications = [];
@@ -293,14 +287,8 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     [Fact]
     public async Task A_message_written_while_the_page_is_offline_goes_out_by_itself_when_it_is_back_and_arrives_once()
     {
-        var alice = await fixture.NewUserAsync("alice");
-        var bob = await fixture.NewUserAsync("bob");
-        var conversationId = GrainKeys.P2P(alice, bob);
-        await using var bobPhone = await fixture.ConnectAsync(bob);
-
-        await using var chromium = await HeadlessChromium.LaunchAsync();
-        await using var context = await chromium.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
         var link = await HubLink.RouteAsync(page);
         await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
         await page.FillAsync("#new-chat-user", bob);
@@ -329,13 +317,8 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     [Fact]
     public async Task A_page_that_cannot_reach_the_hub_after_signing_in_keeps_trying_and_comes_online()
     {
-        var alice = await fixture.NewUserAsync("alice");
-        var bob = await fixture.NewUserAsync("bob");
-        await using var bobPhone = await fixture.ConnectAsync(bob);
-
-        await using var chromium = await HeadlessChromium.LaunchAsync();
-        await using var context = await chromium.Browser.NewContextAsync();
-        var page = await context.NewPageAsync();
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, _, bobPhone, page) = beside;
         var link = await HubLink.RouteAsync(page);
         await link.CutAsync(stayDown: true);
 
@@ -359,6 +342,49 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     private static readonly System.Text.RegularExpressions.Regex Online = new("online");
+
+    /// <summary>
+    /// Two new users, bob signed in on a phone (the SDK over TCP) and a blank page in a browser of its own for alice to
+    /// sign in on, once the test has set up the page (scripts, routes).
+    /// </summary>
+    private async Task<PageBesidePhone> OpenPageBesideBobsPhoneAsync()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var bobPhone = await fixture.ConnectAsync(bob);
+        HeadlessChromium? chromium = null;
+        try
+        {
+            chromium = await HeadlessChromium.LaunchAsync();
+            var context = await chromium.Browser.NewContextAsync();
+            return new PageBesidePhone(alice, bob, bobPhone, chromium, context, await context.NewPageAsync());
+        }
+        catch
+        {
+            if (chromium is not null)
+            {
+                await chromium.DisposeAsync();
+            }
+
+            await bobPhone.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>What <see cref="OpenPageBesideBobsPhoneAsync"/> opened; disposing it closes the browser, then the phone.</summary>
+    private sealed class PageBesidePhone(string alice, string bob, Client.ImClient bobPhone, HeadlessChromium chromium, IBrowserContext context, IPage page)
+        : IAsyncDisposable
+    {
+        public void Deconstruct(out string aliceId, out string bobId, out string conversationId, out Client.ImClient phone, out IPage alicePage) =>
+            (aliceId, bobId, conversationId, phone, alicePage) = (alice, bob, GrainKeys.P2P(alice, bob), bobPhone, page);
+
+        public async ValueTask DisposeAsync()
+        {
+            await context.DisposeAsync();
+            await chromium.DisposeAsync();
+            await bobPhone.DisposeAsync();
+        }
+    }
 
     /// <summary>An edge host of the fixture's cluster whose access tokens live <paramref name="tokenLifetime"/>.</summary>
     private async Task<RunningEdge> StartEdgeAsync(TimeSpan tokenLifetime, TimeSpan? refreshReuseGrace = null)
