@@ -65,8 +65,8 @@ public sealed class EdgeMetrics
         meter.CreateObservableGauge("im_edge_stream_users", () => subscriptions.StreamUserCount, description: "Users whose push stream this edge host subscribes to (push path Stream).");
         meter.CreateObservableGauge("im_edge_logins_in_flight", () => sessions.LoginsInFlight, description: "Logins registering with the cluster now (bounded by MaxConcurrentLogins).");
         meter.CreateObservableGauge("im_edge_logins_waiting", () => sessions.LoginsWaiting, description: "Logins waiting for a place: above zero, a login storm.");
-        meter.CreateObservableGauge("im_edge_push_queue_length", () => QueueLengths(sessions).Sum, description: "Pushes and replies waiting in all outbound queues.");
-        meter.CreateObservableGauge("im_edge_push_queue_longest", () => QueueLengths(sessions).Max, description: "The longest outbound queue of one connection.");
+        meter.CreateObservableGauge("im_edge_push_queue_length", () => sessions.PushQueueLengths().Sum, description: "Pushes and replies waiting in all outbound queues.");
+        meter.CreateObservableGauge("im_edge_push_queue_longest", () => (long)sessions.PushQueueLengths().Max, description: "The longest outbound queue of one connection.");
         meter.CreateObservableGauge("im_edge_draining", () => drain.IsDraining ? 1 : 0, description: "1 while this edge host drains (not ready, redirecting its clients).");
         if (socketBuffers is RetainingBlockPoolFactory retained)
         {
@@ -117,19 +117,6 @@ public sealed class EdgeMetrics
         {
             yield return new Measurement<long>(OpenOf(transport), Tag(transport));
         }
-    }
-
-    private static (long Sum, long Max) QueueLengths(SessionHub sessions)
-    {
-        long sum = 0, max = 0;
-        foreach (var target in sessions.Targets())
-        {
-            var queued = target.QueuedPushes;
-            sum += queued;
-            max = Math.Max(max, queued);
-        }
-
-        return (sum, max);
     }
 
     private static KeyValuePair<string, object?> Tag(string transport) => new("transport", transport);

@@ -75,6 +75,30 @@ public sealed class SessionHub(
         }
     }
 
+    /// <summary>
+    /// Pushes and replies waiting in all outbound queues here, and the longest queue: one pass over the sessions, with
+    /// nothing allocated (each metrics scrape asks, at any number of connections).
+    /// </summary>
+    public (long Sum, int Max) PushQueueLengths()
+    {
+        long sum = 0;
+        var max = 0;
+        lock (_byUserLock)
+        {
+            foreach (var ofUser in _byUser.Values)
+            {
+                foreach (var open in ofUser)
+                {
+                    var queued = open.Target.QueuedPushes;
+                    sum += queued;
+                    max = Math.Max(max, queued);
+                }
+            }
+        }
+
+        return (sum, max);
+    }
+
     public void Dispose() => _logins.Dispose();
 
     /// <summary>The token's claims, or null when it is not a valid, unexpired, unrevoked token.</summary>

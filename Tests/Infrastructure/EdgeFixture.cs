@@ -15,6 +15,9 @@ public sealed class EdgeFixture : IAsyncLifetime
     public static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(3);
     public const int MaxFrameBytes = 64 * 1024;
 
+    /// <summary>Each connection's outbound queue: small, so a device that does not read fills it soon.</summary>
+    public const int OutboundQueueCapacity = 32;
+
     /// <summary>
     /// The silo's presence grace: short, so the presence test sees it run out, yet long enough for the SDK's reconnect (a
     /// back-off, a socket and a login through a loaded edge) to come back within it.
@@ -72,7 +75,7 @@ public sealed class EdgeFixture : IAsyncLifetime
             ["IM__Edge__IdleTimeout"] = IdleTimeout.ToString(),
             ["IM__Edge__HeartbeatInterval"] = "00:00:01",
             ["IM__Edge__SlowConsumerTimeout"] = "00:00:02",
-            ["IM__Edge__OutboundQueueCapacity"] = "32",
+            ["IM__Edge__OutboundQueueCapacity"] = OutboundQueueCapacity.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // Load-style tests send as fast as acks come back; the per-user limit has its own test and edge host.
             ["IM__Edge__UserSendRatePerSecond"] = "100000",
             ["IM__Edge__UserSendBurst"] = "100000",

@@ -112,17 +112,27 @@ public sealed class MetricsEndpointTests(EdgeFixture fixture, ITestOutputHelper 
         var dropped = 0.0;
         var sent = 0;
         uint ping = 100;
+        var now = before;
         while (dropped == 0 && sent < MaxMessagesToSlowReader && DateTime.UtcNow < deadline)
         {
             await raw.SendAsync(V1.Op.Ping, ping++, new V1.Ping());
             await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => senderClient.SendTextAsync(GrainKeys.P2P(slow, sender), big)));
             sent += 20;
-            var now = await PrometheusScrape.ReadAsync(edgePort);
+            now = await PrometheusScrape.ReadAsync(edgePort);
             dropped = Increase(now, before, "im_edge_push_dropped_total{transport=\"tcp\"}");
         }
 
-        output.WriteLine($"sent {sent} messages of 15 KB before a push was dropped ({dropped} dropped)");
+        var (queued, longest) = (now.Value("im_edge_push_queue_length"), now.Value("im_edge_push_queue_longest"));
+        output.WriteLine($"sent {sent} messages of 15 KB before a push was dropped ({dropped} dropped); queued {queued}, longest queue {longest}");
         Assert.True(dropped > 0);
+
+        // The device's queue is full and stays so (it never reads): the queue gauges show it, unless the edge has already
+        // given up on the device (full for longer than the slow-consumer timeout, on a slow machine) and its queue is gone.
+        if (Increase(now, before, "im_edge_slow_consumers_closed_total{transport=\"tcp\"}") == 0)
+        {
+            Assert.True(longest >= EdgeFixture.OutboundQueueCapacity / 2, $"longest queue {longest}");
+            Assert.True(queued >= longest);
+        }
     }
 
     private static double Increase(PrometheusScrape after, PrometheusScrape before, string series) => after.Value(series) - before.Value(series);
