@@ -172,14 +172,13 @@ public sealed partial class RoomFanout : IDisposable
             return Task.CompletedTask;
         }
 
+        // One array of events for every device here (they are immutable): in a room of thousands a copy per device was
+        // thousands of arrays and events per message. Only a device that sent one of the messages gets its own.
+        UserEvent[] all = Array.ConvertAll(delivery.Messages, m => (UserEvent)new MessageEvent(m));
         long handed = 0;
         foreach (var device in devices)
         {
-            // A device is not echoed what it sent itself: its ack told it.
-            var events = delivery.Messages
-                .Where(m => m.SenderId != device.UserId || m.SenderDeviceId != device.Target.DeviceId)
-                .Select(m => (UserEvent)new MessageEvent(m))
-                .ToArray();
+            var events = Array.Exists(delivery.Messages, m => SentBy(m, device)) ? WithoutOwn(all, device) : all;
             if (events.Length > 0)
             {
                 device.Target.Push(new UserEventBatch(device.UserId, events));
@@ -195,6 +194,13 @@ public sealed partial class RoomFanout : IDisposable
     }
 
     public void Dispose() => _subscribing.Dispose();
+
+    // A device is not echoed what it sent itself: its ack told it.
+    private static bool SentBy(ChatMessage message, RoomDevice device) =>
+        message.SenderId == device.UserId && message.SenderDeviceId == device.Target.DeviceId;
+
+    private static UserEvent[] WithoutOwn(UserEvent[] events, RoomDevice device) =>
+        Array.FindAll(events, e => !SentBy(((MessageEvent)e).Message, device));
 
     private IRoomGrain Room(string roomId) => _client.For<IRoomGrain>(roomId);
 
