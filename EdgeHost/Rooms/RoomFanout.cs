@@ -1,4 +1,4 @@
-using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Sessions;
@@ -20,7 +20,11 @@ public sealed partial class RoomFanout : IDisposable
     /// <summary>The meter of the rooms' instruments (exported on <c>/metrics</c>).</summary>
     public const string MeterName = "Orleans.Im.Rooms";
 
-    private readonly Dictionary<string, ImmutableList<RoomDevice>> _rooms = new(StringComparer.Ordinal);
+    // The devices here of each room, and the rooms of each device: a closed connection and a leaving device cost what
+    // they touch, not a walk over every room's devices (a reconnect storm of one room of thousands on this edge would
+    // otherwise be quadratic, in time and in garbage).
+    private readonly Dictionary<string, RoomDevices> _rooms = new(StringComparer.Ordinal);
+    private readonly Dictionary<IPushTarget, List<string>> _roomsOf = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private StreamSubscriptionHandle<RoomDelivery>? _subscription;
@@ -64,8 +68,7 @@ public sealed partial class RoomFanout : IDisposable
     {
         await EnsureSubscribedAsync();
         // Listed before the grain hears of it, so no message sent right after the join can pass this device by.
-        var device = new RoomDevice(userId, target);
-        Update(roomId, devices => devices.Contains(device) ? devices : devices.Add(device));
+        Add(roomId, new RoomDevice(userId, target));
         RoomJoinResult result;
         try
         {
@@ -73,13 +76,13 @@ public sealed partial class RoomFanout : IDisposable
         }
         catch
         {
-            Forget(roomId, d => d == device);
+            Forget(roomId, [target]);
             throw;
         }
 
         if (result.Status != AccessStatus.Ok)
         {
-            Forget(roomId, d => d == device);
+            Forget(roomId, [target]);
             return result;
         }
 
@@ -92,7 +95,13 @@ public sealed partial class RoomFanout : IDisposable
     public async Task<AccessStatus> LeaveAsync(string roomId, string userId)
     {
         var status = await Room(roomId).LeaveAsync(userId);
-        Forget(roomId, d => d.UserId == userId);
+        IPushTarget[] ofUser;
+        lock (_lock)
+        {
+            ofUser = _rooms.TryGetValue(roomId, out var room) ? room.TargetsOf(userId) : [];
+        }
+
+        Forget(roomId, ofUser);
         _client.For<IUserGrain>(userId).OnRoomJoinedAsync(roomId, false).Ignore();
         return status;
     }
@@ -100,42 +109,68 @@ public sealed partial class RoomFanout : IDisposable
     /// <summary>A device's connection ended: it gets no more room messages (its user stays a member until offline).</summary>
     public void Forget(IPushTarget target)
     {
-        List<string> rooms;
+        string[] rooms;
         lock (_lock)
         {
-            rooms = _rooms.Where(r => r.Value.Any(d => d.Target == target)).Select(r => r.Key).ToList();
+            rooms = _roomsOf.TryGetValue(target, out var joined) ? [.. joined] : [];
         }
 
         foreach (var roomId in rooms)
         {
-            Forget(roomId, d => d.Target == target);
+            Forget(roomId, [target]);
         }
     }
 
-    private void Forget(string roomId, Func<RoomDevice, bool> which)
-    {
-        if (Update(roomId, devices => devices.RemoveAll(d => which(d))))
-        {
-            // The last device here left: the room stops sending to this edge.
-            Room(roomId).DetachEdgeAsync(EdgeId).Ignore();
-        }
-    }
-
-    /// <summary>Changes a room's devices; true when the room has none left here.</summary>
-    private bool Update(string roomId, Func<ImmutableList<RoomDevice>, ImmutableList<RoomDevice>> change)
+    private void Add(string roomId, RoomDevice device)
     {
         lock (_lock)
         {
-            var before = _rooms.GetValueOrDefault(roomId, []);
-            var after = change(before);
-            if (after.IsEmpty)
+            if (!_rooms.TryGetValue(roomId, out var room))
             {
-                _rooms.Remove(roomId);
-                return !before.IsEmpty;
+                _rooms[roomId] = room = new RoomDevices();
             }
 
-            _rooms[roomId] = after;
-            return false;
+            if (room.Add(device))
+            {
+                ref var joined = ref CollectionsMarshal.GetValueRefOrAddDefault(_roomsOf, device.Target, out _);
+                (joined ??= []).Add(roomId);
+            }
+        }
+    }
+
+    private void Forget(string roomId, IReadOnlyList<IPushTarget> targets)
+    {
+        var lastLeft = false;
+        lock (_lock)
+        {
+            if (!_rooms.TryGetValue(roomId, out var room))
+            {
+                return;
+            }
+
+            foreach (var target in targets)
+            {
+                if (room.Remove(target) && _roomsOf.TryGetValue(target, out var joined))
+                {
+                    joined.Remove(roomId);
+                    if (joined.Count == 0)
+                    {
+                        _roomsOf.Remove(target);
+                    }
+                }
+            }
+
+            if (room.IsEmpty)
+            {
+                _rooms.Remove(roomId);
+                lastLeft = true;
+            }
+        }
+
+        if (lastLeft)
+        {
+            // The last device here left: the room stops sending to this edge.
+            Room(roomId).DetachEdgeAsync(EdgeId).Ignore();
         }
     }
 
@@ -161,15 +196,15 @@ public sealed partial class RoomFanout : IDisposable
 
     private Task Deliver(RoomDelivery delivery)
     {
-        ImmutableList<RoomDevice>? devices;
+        RoomDevice[] devices;
         lock (_lock)
         {
-            devices = _rooms.GetValueOrDefault(delivery.RoomId);
-        }
+            if (!_rooms.TryGetValue(delivery.RoomId, out var room))
+            {
+                return Task.CompletedTask;
+            }
 
-        if (devices is null)
-        {
-            return Task.CompletedTask;
+            devices = room.Snapshot();
         }
 
         // One array of events for every device here (they are immutable): in a room of thousands a copy per device was
@@ -189,7 +224,7 @@ public sealed partial class RoomFanout : IDisposable
         Interlocked.Add(ref _delivered, handed);
         _deliveries.Add(handed);
         _batches.Add(1);
-        LogDelivered(_logger, delivery.RoomId, delivery.Messages.Length, devices.Count);
+        LogDelivered(_logger, delivery.RoomId, delivery.Messages.Length, devices.Length);
         return Task.CompletedTask;
     }
 
@@ -208,4 +243,41 @@ public sealed partial class RoomFanout : IDisposable
     private static partial void LogDelivered(ILogger logger, string roomId, int messages, int devices);
 
     private sealed record RoomDevice(string UserId, IPushTarget Target);
+
+    /// <summary>A room's devices here (under the fan-out's lock), and the array deliveries walk, made once per change.</summary>
+    private sealed class RoomDevices
+    {
+        private readonly Dictionary<IPushTarget, RoomDevice> _byTarget = new(ReferenceEqualityComparer.Instance);
+        private RoomDevice[]? _snapshot;
+
+        public bool IsEmpty => _byTarget.Count == 0;
+
+        /// <summary>False when the device was here already.</summary>
+        public bool Add(RoomDevice device)
+        {
+            if (!_byTarget.TryAdd(device.Target, device))
+            {
+                return false;
+            }
+
+            _snapshot = null;
+            return true;
+        }
+
+        public bool Remove(IPushTarget target)
+        {
+            if (!_byTarget.Remove(target))
+            {
+                return false;
+            }
+
+            _snapshot = null;
+            return true;
+        }
+
+        public IPushTarget[] TargetsOf(string userId) =>
+            [.. _byTarget.Values.Where(d => d.UserId == userId).Select(d => d.Target)];
+
+        public RoomDevice[] Snapshot() => _snapshot ??= [.. _byTarget.Values];
+    }
 }

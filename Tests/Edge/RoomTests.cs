@@ -126,6 +126,50 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
         Assert.Equal("still here?", (await stayer.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
     }
 
+    [Fact]
+    public async Task A_closed_device_stops_getting_the_room_alone_and_leaving_from_one_device_stops_all_of_the_users()
+    {
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var room = _orleans.GetGrain<IRoomGrain>(roomId);
+        var talker = await ConnectAsync(Ids.User("talker"));
+        await talker.JoinRoomAsync(roomId);
+        var witness = await ConnectAsync(Ids.User("witness"));
+        await witness.JoinRoomAsync(roomId);
+        var user = Ids.User("both");
+        var phone = await ConnectAsync(user, "phone");
+        var desktop = await ConnectAsync(user, "desktop");
+        await phone.JoinRoomAsync(roomId);
+        await desktop.JoinRoomAsync(roomId);
+        Assert.Equal(3, (await room.GetInfoAsync()).MemberCount);
+
+        await SayAsync("one");
+        Assert.Equal("one", (await phone.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+        Assert.Equal("one", (await desktop.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+
+        // One connection closes: that device gets nothing more; the user, online on the phone, stays in the room.
+        await desktop.DisposeAsync();
+        await SayAsync("two");
+        Assert.Equal("two", (await phone.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+        var desktopAgain = await ConnectAsync(user, "desktop");
+        await desktopAgain.JoinRoomAsync(roomId);
+        Assert.Equal(3, (await room.GetInfoAsync()).MemberCount);
+
+        // Leaving from the phone takes the user out, with both devices.
+        await phone.LeaveRoomAsync(roomId);
+        Assert.Equal(2, (await room.GetInfoAsync()).MemberCount);
+        await SayAsync("three");
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(phone.Messages.TryRead(out var onPhone), $"the phone got {onPhone}");
+        Assert.False(desktopAgain.Messages.TryRead(out var onDesktop), $"the desktop got {onDesktop}");
+
+        // Each message reached the witness, so those above had been pushed to this edge's devices when they were checked.
+        async Task SayAsync(string text)
+        {
+            Assert.Equal(SendStatus.Sent, (await talker.SendTextAsync(roomId, text)).Status);
+            Assert.Equal(text, (await witness.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+        }
+    }
+
     private async Task<List<ImClient>> ConnectAllAsync(IEnumerable<string> userIds)
     {
         var all = new List<ImClient>();
@@ -137,13 +181,15 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
         return all;
     }
 
-    private async Task<ImClient> ConnectAsync(string userId)
+    private Task<ImClient> ConnectAsync(string userId) => ConnectAsync(userId, "phone");
+
+    private async Task<ImClient> ConnectAsync(string userId, string deviceId)
     {
         var client = new ImClient(new ImClientOptions
         {
             Port = _edge.Endpoints.TcpPort,
             TokenProvider = _ => Task.FromResult(_tokens.Issue(userId, "session-" + userId)),
-            DeviceId = "phone",
+            DeviceId = deviceId,
             Platform = "test",
             RequestTimeout = TimeSpan.FromSeconds(60),
             ReconnectBaseDelay = TimeSpan.FromMilliseconds(200),
