@@ -68,7 +68,8 @@ public sealed partial class RoomFanout : IDisposable
     {
         await EnsureSubscribedAsync();
         // Listed before the grain hears of it, so no message sent right after the join can pass this device by.
-        Add(roomId, new RoomDevice(userId, target));
+        // A device that had joined already stays when asking again fails: its first join stands.
+        var added = Add(roomId, new RoomDevice(userId, target));
         RoomJoinResult result;
         try
         {
@@ -76,13 +77,21 @@ public sealed partial class RoomFanout : IDisposable
         }
         catch
         {
-            Forget(roomId, [target]);
+            if (added)
+            {
+                Forget(roomId, [target]);
+            }
+
             throw;
         }
 
         if (result.Status != AccessStatus.Ok)
         {
-            Forget(roomId, [target]);
+            if (added)
+            {
+                Forget(roomId, [target]);
+            }
+
             return result;
         }
 
@@ -91,7 +100,10 @@ public sealed partial class RoomFanout : IDisposable
         return result;
     }
 
-    /// <summary>The user leaves the room (all their devices, here and elsewhere).</summary>
+    /// <summary>
+    /// The user leaves the room: the room's members no longer list them, and their devices here get no more of it. Their
+    /// devices on other edges keep getting it until they disconnect (the room does not tell other edges).
+    /// </summary>
     public async Task<AccessStatus> LeaveAsync(string roomId, string userId)
     {
         var status = await Room(roomId).LeaveAsync(userId);
@@ -121,7 +133,8 @@ public sealed partial class RoomFanout : IDisposable
         }
     }
 
-    private void Add(string roomId, RoomDevice device)
+    /// <summary>Lists the device in the room; false when it was listed already.</summary>
+    private bool Add(string roomId, RoomDevice device)
     {
         lock (_lock)
         {
@@ -130,11 +143,14 @@ public sealed partial class RoomFanout : IDisposable
                 _rooms[roomId] = room = new RoomDevices();
             }
 
-            if (room.Add(device))
+            if (!room.Add(device))
             {
-                ref var joined = ref CollectionsMarshal.GetValueRefOrAddDefault(_roomsOf, device.Target, out _);
-                (joined ??= []).Add(roomId);
+                return false;
             }
+
+            ref var joined = ref CollectionsMarshal.GetValueRefOrAddDefault(_roomsOf, device.Target, out _);
+            (joined ??= []).Add(roomId);
+            return true;
         }
     }
 

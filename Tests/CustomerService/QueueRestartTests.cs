@@ -13,8 +13,8 @@ public sealed class QueueRestartTests(CustomerServiceClusterFixture fixture)
     public async Task The_queue_sessions_settings_and_timeouts_survive_a_silo_restart()
     {
         var serviceId = TestServices.NewClusterId("cs-restart");
-        // The idle timeout runs through the restart: long enough that a slow stop and start cannot let it close the quiet
-        // user's session before the new silo's state is checked.
+        // The idle timeout runs through the restart: long enough that a slow stop and start (seconds) is unlikely to let
+        // it close the quiet user's session before the new silo's state is checked.
         var settings = new CustomerServiceSettings(MaxSessionsPerAgent: 1, AutoReplyText: "back soon", UserIdleTimeout: TimeSpan.FromSeconds(10));
         string shopId, agent;
         string[] users = [Ids.User("served"), Ids.User("waiting1"), Ids.User("waiting2")];

@@ -31,6 +31,7 @@ public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
 
         // The session's answer clock starts again with the new agent: with the slow agent still available, a reply that
         // a loaded machine stores later than the short timeout would send it back. Nobody else to give it to, it stays.
+        // (So the end of this test no longer tells an answer in time from a late one; the first half proved the timeout.)
         Assert.Equal(AccessStatus.Ok, await shop.Queue.SetAgentAvailableAsync(slow, false));
         Assert.Equal(SendStatus.NoAccess, (await shop.AgentSaysAsync(slow, user, "sorry, I was away")).Status);
 

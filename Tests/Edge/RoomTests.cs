@@ -150,9 +150,9 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
         await desktop.DisposeAsync();
         await SayAsync("two");
         Assert.Equal("two", (await phone.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+        Assert.Equal(3, (await room.GetInfoAsync()).MemberCount);
         var desktopAgain = await ConnectAsync(user, "desktop");
         await desktopAgain.JoinRoomAsync(roomId);
-        Assert.Equal(3, (await room.GetInfoAsync()).MemberCount);
 
         // Leaving from the phone takes the user out, with both devices.
         await phone.LeaveRoomAsync(roomId);

@@ -380,9 +380,21 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
 
         public async ValueTask DisposeAsync()
         {
-            await context.DisposeAsync();
-            await chromium.DisposeAsync();
-            await bobPhone.DisposeAsync();
+            try
+            {
+                try
+                {
+                    await context.DisposeAsync();
+                }
+                finally
+                {
+                    await chromium.DisposeAsync();
+                }
+            }
+            finally
+            {
+                await bobPhone.DisposeAsync();
+            }
         }
     }
 
