@@ -186,7 +186,25 @@ public sealed partial class RoomFanout : IDisposable
         if (lastLeft)
         {
             // The last device here left: the room stops sending to this edge.
-            Room(roomId).DetachEdgeAsync(EdgeId).Ignore();
+            DetachAsync(roomId).Ignore();
+        }
+    }
+
+    private async Task DetachAsync(string roomId)
+    {
+        await Room(roomId).DetachEdgeAsync(EdgeId);
+
+        // A device here may have joined while the detach was on its way, and its join reached the room first: the room
+        // would then send this edge nothing although a device here is in it. Attach again for it.
+        string? member;
+        lock (_lock)
+        {
+            member = _rooms.TryGetValue(roomId, out var room) ? room.AnyUser() : null;
+        }
+
+        if (member is not null)
+        {
+            await Room(roomId).JoinAsync(member, EdgeId);
         }
     }
 
@@ -295,5 +313,7 @@ public sealed partial class RoomFanout : IDisposable
             [.. _byTarget.Values.Where(d => d.UserId == userId).Select(d => d.Target)];
 
         public RoomDevice[] Snapshot() => _snapshot ??= [.. _byTarget.Values];
+
+        public string? AnyUser() => _byTarget.Values.FirstOrDefault()?.UserId;
     }
 }
