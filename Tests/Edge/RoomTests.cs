@@ -106,10 +106,8 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
     {
         var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
         var room = _orleans.GetGrain<IRoomGrain>(roomId);
-        var stayer = await ConnectAsync(Ids.User("stayer"));
-        await stayer.JoinRoomAsync(roomId);
-        var leaver = await ConnectAsync(Ids.User("leaver"));
-        await leaver.JoinRoomAsync(roomId);
+        var stayer = await JoinedAsync(roomId, Ids.User("stayer"));
+        var leaver = await JoinedAsync(roomId, Ids.User("leaver"));
         Assert.Equal(2, (await room.GetInfoAsync()).MemberCount);
 
         await leaver.DisposeAsync();
@@ -120,8 +118,7 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
         var outsider = await ConnectAsync(Ids.User("outsider"));
         var refused = await outsider.SendTextAsync(roomId, "let me in");
         Assert.Equal(SendStatus.Refused, refused.Status);
-        var third = await ConnectAsync(Ids.User("third"));
-        await third.JoinRoomAsync(roomId);
+        var third = await JoinedAsync(roomId, Ids.User("third"));
         Assert.Equal(SendStatus.Sent, (await third.SendTextAsync(roomId, "still here?")).Status);
         Assert.Equal("still here?", (await stayer.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
     }
@@ -131,15 +128,11 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
     {
         var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
         var room = _orleans.GetGrain<IRoomGrain>(roomId);
-        var talker = await ConnectAsync(Ids.User("talker"));
-        await talker.JoinRoomAsync(roomId);
-        var witness = await ConnectAsync(Ids.User("witness"));
-        await witness.JoinRoomAsync(roomId);
+        var talker = await JoinedAsync(roomId, Ids.User("talker"));
+        var witness = await JoinedAsync(roomId, Ids.User("witness"));
         var user = Ids.User("both");
-        var phone = await ConnectAsync(user, "phone");
-        var desktop = await ConnectAsync(user, "desktop");
-        await phone.JoinRoomAsync(roomId);
-        await desktop.JoinRoomAsync(roomId);
+        var phone = await JoinedAsync(roomId, user, "phone");
+        var desktop = await JoinedAsync(roomId, user, "desktop");
         Assert.Equal(3, (await room.GetInfoAsync()).MemberCount);
 
         await SayAsync("one");
@@ -151,8 +144,7 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
         await SayAsync("two");
         Assert.Equal("two", (await phone.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
         Assert.Equal(3, (await room.GetInfoAsync()).MemberCount);
-        var desktopAgain = await ConnectAsync(user, "desktop");
-        await desktopAgain.JoinRoomAsync(roomId);
+        var desktopAgain = await JoinedAsync(roomId, user, "desktop");
 
         // Leaving from the phone takes the user out, with both devices.
         await phone.LeaveRoomAsync(roomId);
@@ -182,6 +174,14 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
     }
 
     private Task<ImClient> ConnectAsync(string userId) => ConnectAsync(userId, "phone");
+
+    /// <summary>A connected device that has joined the room.</summary>
+    private async Task<ImClient> JoinedAsync(string roomId, string userId, string deviceId = "phone")
+    {
+        var client = await ConnectAsync(userId, deviceId);
+        await client.JoinRoomAsync(roomId);
+        return client;
+    }
 
     private async Task<ImClient> ConnectAsync(string userId, string deviceId)
     {
