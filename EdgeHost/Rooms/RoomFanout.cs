@@ -247,7 +247,7 @@ public sealed partial class RoomFanout : IDisposable
         long handed = 0;
         foreach (var device in devices)
         {
-            var events = Array.Exists(delivery.Messages, m => SentBy(m, device)) ? WithoutOwn(all, device) : all;
+            var events = SentAny(delivery.Messages, device) ? WithoutOwn(all, device) : all;
             if (events.Length > 0)
             {
                 device.Target.Push(new UserEventBatch(device.UserId, events));
@@ -267,6 +267,20 @@ public sealed partial class RoomFanout : IDisposable
     // A device is not echoed what it sent itself: its ack told it.
     private static bool SentBy(ChatMessage message, RoomDevice device) =>
         message.SenderId == device.UserId && message.SenderDeviceId == device.Target.DeviceId;
+
+    // A loop rather than a lambda: this runs for every device of every delivery, and a capturing lambda allocates.
+    private static bool SentAny(ChatMessage[] messages, RoomDevice device)
+    {
+        foreach (var message in messages)
+        {
+            if (SentBy(message, device))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static UserEvent[] WithoutOwn(UserEvent[] events, RoomDevice device) =>
         Array.FindAll(events, e => !SentBy(((MessageEvent)e).Message, device));

@@ -58,22 +58,7 @@ public sealed class SessionHub(
     public int OpenSessions => Volatile.Read(ref _openCount);
 
     /// <summary>The connected devices now (a snapshot), e.g. to redirect them all while draining.</summary>
-    public IReadOnlyList<IPushTarget> Targets()
-    {
-        lock (_byUserLock)
-        {
-            var targets = new List<IPushTarget>(_openCount);
-            foreach (var ofUser in _byUser.Values)
-            {
-                foreach (var open in ofUser)
-                {
-                    targets.Add(open.Target);
-                }
-            }
-
-            return targets;
-        }
-    }
+    public IReadOnlyList<IPushTarget> Targets() => Array.ConvertAll(AllOpen(), open => open.Target);
 
     /// <summary>
     /// Pushes and replies waiting in all outbound queues here, and the longest queue: one pass over the sessions, with
