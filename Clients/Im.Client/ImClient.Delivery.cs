@@ -81,6 +81,10 @@ public sealed partial class ImClient
                 case Event.KindOneofCase.Resync:
                     await CatchUpAsync().ConfigureAwait(false);
                     break;
+                case Event.KindOneofCase.Conversation when pushed.Conversation.Removed && IsRoom(pushed.Conversation.ConversationId):
+                    OnRoomLeft(pushed.Conversation);
+                    _events.Writer.TryWrite(pushed);
+                    break;
                 case Event.KindOneofCase.Kick:
                     // Replaced or signed out by the server (noted on arrival): reconnecting by itself would only fight it.
                     _events.Writer.TryWrite(pushed);

@@ -10,9 +10,13 @@ public sealed partial class ImClient
     /// <summary>Conversation ids of chat rooms start with this.</summary>
     public const string RoomPrefix = "room:";
 
-    private readonly ConcurrentDictionary<string, byte> _rooms = new(StringComparer.Ordinal);
+    // Each joined room, with the membership its last join was answered with.
+    private readonly ConcurrentDictionary<string, long> _rooms = new(StringComparer.Ordinal);
 
-    /// <summary>The rooms this client joined (and joins again after a reconnect).</summary>
+    /// <summary>
+    /// The rooms this client joined (and joins again after a reconnect). A room the user left from another device drops
+    /// out when its removed conversation entry arrives on <see cref="Events"/>.
+    /// </summary>
     public IReadOnlyCollection<string> Rooms => [.. _rooms.Keys];
 
     /// <summary>Joins a room (<c>room:{id}</c>): its messages come to <see cref="Messages"/> while connected. Answers the member count and the last messages.</summary>
@@ -24,11 +28,11 @@ public sealed partial class ImClient
             throw new ImClientException(response.Error);
         }
 
-        _rooms[roomId] = 0;
+        _rooms[roomId] = response.Membership;
         return response;
     }
 
-    /// <summary>Leaves a room.</summary>
+    /// <summary>Leaves a room: the user leaves, with all their devices (each is sent the room's conversation entry, removed).</summary>
     public async Task LeaveRoomAsync(string roomId, CancellationToken cancellationToken = default)
     {
         _rooms.TryRemove(roomId, out _);
@@ -36,6 +40,18 @@ public sealed partial class ImClient
     }
 
     private static bool IsRoom(string conversationId) => conversationId.StartsWith(RoomPrefix, StringComparison.Ordinal);
+
+    /// <summary>
+    /// The user left the room, maybe from another device: do not join it again after a reconnect, unless this client
+    /// joined it again since (a later membership than the one that ended).
+    /// </summary>
+    private void OnRoomLeft(ConversationEntry entry)
+    {
+        if (_rooms.TryGetValue(entry.ConversationId, out var membership) && membership <= entry.Version)
+        {
+            _rooms.TryRemove(new KeyValuePair<string, long>(entry.ConversationId, membership));
+        }
+    }
 
     /// <summary>After a reconnect: membership may have lapsed (offline past the grace) and the new edge host does not know the device is in the rooms.</summary>
     private void RejoinRooms()
@@ -50,7 +66,12 @@ public sealed partial class ImClient
     {
         try
         {
-            await RequestAsync(Op.RoomJoin, new RoomJoinRequest { RoomId = roomId }, Op.RoomJoinOk, _disposing.Token).ConfigureAwait(false);
+            var response = RoomJoinResponse.Parser.ParseFrom(
+                await RequestAsync(Op.RoomJoin, new RoomJoinRequest { RoomId = roomId }, Op.RoomJoinOk, _disposing.Token).ConfigureAwait(false));
+            if (response.Error is null && _rooms.TryGetValue(roomId, out var before))
+            {
+                _rooms.TryUpdate(roomId, response.Membership, before);
+            }
         }
         catch (Exception ex) when (ex is ImClientException or OperationCanceledException)
         {

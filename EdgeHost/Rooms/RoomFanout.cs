@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
+using Orleans.Im.Conversations;
 using Orleans.Im.Rooms;
 using Orleans.Im.Streams;
 using Orleans.Im.Users;
@@ -24,7 +25,7 @@ public sealed partial class RoomFanout : IDisposable
     // they touch, not a walk over every room's devices (a reconnect storm of one room of thousands on this edge would
     // otherwise be quadratic, in time and in garbage).
     private readonly Dictionary<string, RoomDevices> _rooms = new(StringComparer.Ordinal);
-    private readonly Dictionary<IPushTarget, List<string>> _roomsOf = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<IPushTarget, JoinedRooms> _roomsOf = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _lock = new();
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private StreamSubscriptionHandle<RoomDelivery>? _subscription;
@@ -68,8 +69,7 @@ public sealed partial class RoomFanout : IDisposable
     {
         await EnsureSubscribedAsync();
         // Listed before the grain hears of it, so no message sent right after the join can pass this device by.
-        // A device that had joined already stays when asking again fails: its first join stands.
-        var added = Add(roomId, new RoomDevice(userId, target));
+        Joining(roomId, new RoomDevice(userId, target));
         RoomJoinResult result;
         try
         {
@@ -77,43 +77,42 @@ public sealed partial class RoomFanout : IDisposable
         }
         catch
         {
-            if (added)
-            {
-                Forget(roomId, [target]);
-            }
-
+            JoinFailed(roomId, userId, target);
             throw;
         }
 
         if (result.Status != AccessStatus.Ok)
         {
-            if (added)
-            {
-                Forget(roomId, [target]);
-            }
-
+            JoinFailed(roomId, userId, target);
             return result;
         }
 
         // The user grain makes the user leave the room when they go offline.
         _client.For<IUserGrain>(userId).OnRoomJoinedAsync(roomId, true).Ignore();
+        if (!Joined(roomId, userId, target, result.Membership))
+        {
+            // The user left from another device after this join reached the room, and that notice got here first: the
+            // join happened, and so did the leave.
+            TellLeft(roomId, userId, [target], result.Membership);
+        }
+
         return result;
     }
 
     /// <summary>
-    /// The user leaves the room: the room's members no longer list them, and their devices here get no more of it. Their
-    /// devices on other edges keep getting it until they disconnect (the room does not tell other edges).
+    /// The user leaves the room, with all their devices: those here at once, and those on other edge hosts when the room's
+    /// notice reaches them (<see cref="RoomMemberLeft"/>). Each device is told with its conversation entry, removed.
     /// </summary>
     public async Task<AccessStatus> LeaveAsync(string roomId, string userId)
     {
         var status = await Room(roomId).LeaveAsync(userId);
-        IPushTarget[] ofUser;
-        lock (_lock)
+        // At once for the devices here, rather than when the room's notice comes; a device of the user that is joining
+        // meanwhile waits for the notice, which tells whether its join came before the leave or after.
+        foreach (var device in Forget(roomId, room => room.RemoveUser(userId)))
         {
-            ofUser = _rooms.TryGetValue(roomId, out var room) ? room.TargetsOf(userId) : [];
+            TellLeft(roomId, userId, [device.Target], device.Membership);
         }
 
-        Forget(roomId, ofUser);
         _client.For<IUserGrain>(userId).OnRoomJoinedAsync(roomId, false).Ignore();
         return status;
     }
@@ -121,20 +120,26 @@ public sealed partial class RoomFanout : IDisposable
     /// <summary>A device's connection ended: it gets no more room messages (its user stays a member until offline).</summary>
     public void Forget(IPushTarget target)
     {
+        string userId;
         string[] rooms;
         lock (_lock)
         {
-            rooms = _roomsOf.TryGetValue(target, out var joined) ? [.. joined] : [];
+            if (!_roomsOf.TryGetValue(target, out var joined))
+            {
+                return;
+            }
+
+            (userId, rooms) = (joined.UserId, [.. joined.Rooms]);
         }
 
         foreach (var roomId in rooms)
         {
-            Forget(roomId, [target]);
+            Forget(roomId, userId, target);
         }
     }
 
-    /// <summary>Lists the device in the room; false when it was listed already.</summary>
-    private bool Add(string roomId, RoomDevice device)
+    /// <summary>Lists the device in the room (if it is not yet), as waiting for the room's answer to a join.</summary>
+    private void Joining(string roomId, RoomDevice device)
     {
         lock (_lock)
         {
@@ -143,35 +148,67 @@ public sealed partial class RoomFanout : IDisposable
                 _rooms[roomId] = room = new RoomDevices();
             }
 
-            if (!room.Add(device))
+            if (room.Joining(device))
             {
-                return false;
+                ref var joined = ref CollectionsMarshal.GetValueRefOrAddDefault(_roomsOf, device.Target, out _);
+                (joined ??= new JoinedRooms(device.UserId)).Rooms.Add(roomId);
             }
-
-            ref var joined = ref CollectionsMarshal.GetValueRefOrAddDefault(_roomsOf, device.Target, out _);
-            (joined ??= []).Add(roomId);
-            return true;
         }
     }
 
-    private void Forget(string roomId, IReadOnlyList<IPushTarget> targets)
+    /// <summary>The room refused the join, or could not be asked: a device that had joined before stays.</summary>
+    private void JoinFailed(string roomId, string userId, IPushTarget target) =>
+        Forget(roomId, room => room.JoinFailed(userId, target) is { } device ? [device] : []);
+
+    /// <summary>The room answered a join with the membership; false when a notice that it ended came first.</summary>
+    private bool Joined(string roomId, string userId, IPushTarget target, long membership)
     {
+        bool stays;
+        lock (_lock)
+        {
+            if (!_rooms.TryGetValue(roomId, out var room))
+            {
+                return true;
+            }
+
+            stays = room.Joined(userId, target, membership);
+        }
+
+        if (!stays)
+        {
+            Forget(roomId, userId, target);
+        }
+
+        return stays;
+    }
+
+    private void Forget(string roomId, string userId, IPushTarget target) =>
+        Forget(roomId, room => room.Remove(userId, target) is { } device ? [device] : []);
+
+    /// <summary>
+    /// Takes out of the room the devices <paramref name="take"/> removes from it, and detaches this edge from the room when
+    /// they were its last devices here. Answers the devices taken out.
+    /// </summary>
+    private RoomDevice[] Forget(string roomId, Func<RoomDevices, RoomDevice[]> take)
+    {
+        RoomDevice[] gone;
         var lastLeft = false;
         lock (_lock)
         {
             if (!_rooms.TryGetValue(roomId, out var room))
             {
-                return;
+                return [];
             }
 
-            foreach (var target in targets)
+            gone = take(room);
+            foreach (var device in gone)
             {
-                if (room.Remove(target) && _roomsOf.TryGetValue(target, out var joined))
+                if (_roomsOf.TryGetValue(device.Target, out var joined))
                 {
-                    joined.Remove(roomId);
-                    if (joined.Count == 0)
+                    joined.Rooms.Remove(roomId);
+                    if (joined.Rooms.Count == 0)
                     {
-                        _roomsOf.Remove(target);
+                        _roomsOf.Remove(device.Target);
                     }
                 }
             }
@@ -187,6 +224,23 @@ public sealed partial class RoomFanout : IDisposable
         {
             // The last device here left: the room stops sending to this edge.
             DetachAsync(roomId).Ignore();
+        }
+
+        return gone;
+    }
+
+    /// <summary>
+    /// Tells the devices that their user left the room: its conversation entry, removed, whose version is the membership
+    /// that ended (a device that joined again since, with a later membership, keeps the room).
+    /// </summary>
+    private static void TellLeft(string roomId, string userId, IPushTarget[] targets, long membership)
+    {
+        var left = new UserEventBatch(userId, [new ConversationUpdatedEvent(new ConversationEntry(
+            roomId, ConversationKind.Room, LastSeq: 0, LastMessage: null, ReadSeq: 0, UnreadCount: 0, Muted: false,
+            Pinned: false, Hidden: false, Draft: null, Mentioned: false, Removed: true, Version: membership))]);
+        foreach (var target in targets)
+        {
+            target.Push(left);
         }
     }
 
@@ -230,6 +284,21 @@ public sealed partial class RoomFanout : IDisposable
 
     private Task Deliver(RoomDelivery delivery)
     {
+        foreach (var left in delivery.Left ?? [])
+        {
+            // Before the messages: they may have been sent after the user left.
+            var gone = Forget(delivery.RoomId, room => room.Left(left));
+            if (gone.Length > 0)
+            {
+                TellLeft(delivery.RoomId, left.UserId, Array.ConvertAll(gone, d => d.Target), left.Membership);
+            }
+        }
+
+        if (delivery.Messages.Length == 0)
+        {
+            return Task.CompletedTask;
+        }
+
         RoomDevice[] devices;
         lock (_lock)
         {
@@ -290,44 +359,199 @@ public sealed partial class RoomFanout : IDisposable
     [LoggerMessage(1, LogLevel.Debug, "Room {RoomId}: {Messages} messages to {Devices} devices")]
     private static partial void LogDelivered(ILogger logger, string roomId, int messages, int devices);
 
-    private sealed record RoomDevice(string UserId, IPushTarget Target);
+    /// <summary>A device here in a room (its counts change under the fan-out's lock).</summary>
+    private sealed class RoomDevice(string userId, IPushTarget target)
+    {
+        public string UserId { get; } = userId;
+
+        public IPushTarget Target { get; } = target;
+
+        /// <summary>The latest membership the room answered this device's joins with; 0 until the first answer.</summary>
+        public long Membership { get; set; }
+
+        /// <summary>Joins of this device still waiting for the room's answer.</summary>
+        public int Joins { get; set; }
+    }
+
+    /// <summary>The rooms a device here joined (under the fan-out's lock).</summary>
+    private sealed class JoinedRooms(string userId)
+    {
+        public string UserId { get; } = userId;
+
+        public List<string> Rooms { get; } = [];
+    }
 
     /// <summary>A room's devices here (under the fan-out's lock), and the array deliveries walk, made once per change.</summary>
     private sealed class RoomDevices
     {
-        private readonly Dictionary<IPushTarget, RoomDevice> _byTarget = new(ReferenceEqualityComparer.Instance);
+        // By user: a leave, asked here or noticed from the room, takes out the user's devices without a walk over the room.
+        private readonly Dictionary<string, RoomDevice[]> _byUser = new(StringComparer.Ordinal);
+
+        // Memberships that ended while a device of the user was still waiting for the room's answer to its join: when the
+        // answer names one of them, the join came before the leave and the device goes too. Kept only while such a join
+        // is under way.
+        private Dictionary<string, long>? _endedWhileJoining;
         private RoomDevice[]? _snapshot;
 
-        public bool IsEmpty => _byTarget.Count == 0;
+        public bool IsEmpty => _byUser.Count == 0;
 
-        /// <summary>False when the device was here already.</summary>
-        public bool Add(RoomDevice device)
+        /// <summary>A join of the device is under way; true when the device was not here before.</summary>
+        public bool Joining(RoomDevice device)
         {
-            if (!_byTarget.TryAdd(device.Target, device))
+            ref var ofUser = ref CollectionsMarshal.GetValueRefOrAddDefault(_byUser, device.UserId, out _);
+            ofUser ??= [];
+            if (Find(ofUser, device.Target) is { } here)
             {
+                here.Joins++;
                 return false;
             }
 
+            device.Joins = 1;
+            ofUser = [.. ofUser, device];
             _snapshot = null;
             return true;
         }
 
-        public bool Remove(IPushTarget target)
+        /// <summary>A join failed: the device goes unless an earlier join of it stands or another is under way.</summary>
+        public RoomDevice? JoinFailed(string userId, IPushTarget target)
         {
-            if (!_byTarget.Remove(target))
+            if (!_byUser.TryGetValue(userId, out var ofUser) || Find(ofUser, target) is not { } device)
             {
-                return false;
+                return null;
             }
 
-            _snapshot = null;
-            return true;
+            device.Joins--;
+            if (device.Joins > 0 || device.Membership != 0)
+            {
+                ForgetEndedUnlessJoining(userId);
+                return null;
+            }
+
+            return Remove(userId, target);
         }
 
-        public IPushTarget[] TargetsOf(string userId) =>
-            [.. _byTarget.Values.Where(d => d.UserId == userId).Select(d => d.Target)];
+        /// <summary>Takes the device out; null when it was not here.</summary>
+        public RoomDevice? Remove(string userId, IPushTarget target)
+        {
+            if (!_byUser.TryGetValue(userId, out var ofUser) || Find(ofUser, target) is not { } device)
+            {
+                return null;
+            }
 
-        public RoomDevice[] Snapshot() => _snapshot ??= [.. _byTarget.Values];
+            if (ofUser.Length == 1)
+            {
+                _byUser.Remove(userId);
+            }
+            else
+            {
+                _byUser[userId] = Array.FindAll(ofUser, d => d != device);
+            }
 
-        public string? AnyUser() => _byTarget.Values.FirstOrDefault()?.UserId;
+            ForgetEndedUnlessJoining(userId);
+            _snapshot = null;
+            return device;
+        }
+
+        /// <summary>Takes out every device of the user but those waiting for the answer to a join.</summary>
+        public RoomDevice[] RemoveUser(string userId)
+        {
+            if (!_byUser.TryGetValue(userId, out var ofUser))
+            {
+                return [];
+            }
+
+            return Take(userId, ofUser, Array.FindAll(ofUser, d => d.Joins == 0));
+        }
+
+        /// <summary>
+        /// The room answered a join of the device with <paramref name="membership"/>. False when that membership has ended
+        /// already (the caller takes the device out).
+        /// </summary>
+        public bool Joined(string userId, IPushTarget target, long membership)
+        {
+            if (_byUser.TryGetValue(userId, out var ofUser) && Find(ofUser, target) is { } device)
+            {
+                device.Joins--;
+                device.Membership = Math.Max(device.Membership, membership);
+            }
+
+            var ended = _endedWhileJoining?.GetValueOrDefault(userId) ?? 0;
+            ForgetEndedUnlessJoining(userId);
+            return membership > ended;
+        }
+
+        /// <summary>
+        /// A member left: takes out their devices whose membership ended, and remembers it for those still waiting for
+        /// the room's answer to a join. A device whose membership is later (it joined again after the leave) stays.
+        /// </summary>
+        public RoomDevice[] Left(RoomMemberLeft left)
+        {
+            if (!_byUser.TryGetValue(left.UserId, out var ofUser))
+            {
+                return [];
+            }
+
+            if (Array.Exists(ofUser, d => d.Joins > 0))
+            {
+                _endedWhileJoining ??= new(StringComparer.Ordinal);
+                _endedWhileJoining[left.UserId] = Math.Max(left.Membership, _endedWhileJoining.GetValueOrDefault(left.UserId));
+            }
+
+            return Take(left.UserId, ofUser, Array.FindAll(ofUser, d => d.Joins == 0 && d.Membership <= left.Membership));
+        }
+
+        private RoomDevice[] Take(string userId, RoomDevice[] ofUser, RoomDevice[] gone)
+        {
+            if (gone.Length == 0)
+            {
+                return [];
+            }
+
+            if (gone.Length == ofUser.Length)
+            {
+                _byUser.Remove(userId);
+            }
+            else
+            {
+                _byUser[userId] = Array.FindAll(ofUser, d => Array.IndexOf(gone, d) < 0);
+            }
+
+            ForgetEndedUnlessJoining(userId);
+            _snapshot = null;
+            return gone;
+        }
+
+        /// <summary>An ended membership matters only while a device of the user waits for the room's answer.</summary>
+        private void ForgetEndedUnlessJoining(string userId)
+        {
+            if (_endedWhileJoining is null
+                || (_byUser.TryGetValue(userId, out var ofUser) && Array.Exists(ofUser, d => d.Joins > 0)))
+            {
+                return;
+            }
+
+            _endedWhileJoining.Remove(userId);
+            if (_endedWhileJoining.Count == 0)
+            {
+                _endedWhileJoining = null;
+            }
+        }
+
+        public RoomDevice[] Snapshot() => _snapshot ??= [.. _byUser.Values.SelectMany(d => d)];
+
+        public string? AnyUser() => _byUser.Keys.FirstOrDefault();
+
+        private static RoomDevice? Find(RoomDevice[] devices, IPushTarget target)
+        {
+            foreach (var device in devices)
+            {
+                if (device.Target == target)
+                {
+                    return device;
+                }
+            }
+
+            return null;
+        }
     }
 }

@@ -13,12 +13,15 @@ public interface IRoomGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Adds the user (again: joining twice is fine) and, when <paramref name="edgeId"/> is given, makes sure that edge host
-    /// receives the room's messages. Answers the member count and the recent messages.
+    /// receives the room's messages. Answers the member count, the recent messages and which membership of the user this is.
     /// </summary>
     [Alias("Join")]
     Task<RoomJoinResult> JoinAsync(string userId, string? edgeId);
 
-    /// <summary>The user leaves; <see cref="AccessStatus.NotFound"/> when not a member.</summary>
+    /// <summary>
+    /// The user leaves, with all their devices: every edge host the room sends to hears of it (<see cref="RoomMemberLeft"/>)
+    /// and stops handing the room to them. <see cref="AccessStatus.NotFound"/> when not a member.
+    /// </summary>
     [Alias("Leave")]
     Task<AccessStatus> LeaveAsync(string userId);
 

@@ -18,14 +18,20 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     private static readonly TimeSpan OccupiedKeepAlive = TimeSpan.FromDays(30);
 
     private readonly RoomOptions _options = options.Value;
-    private readonly HashSet<string> _members = new(StringComparer.Ordinal);
+    // Each member's membership number (see RoomJoinResult.Membership).
+    private readonly Dictionary<string, long> _members = new(StringComparer.Ordinal);
     private readonly HashSet<string> _edges = new(StringComparer.Ordinal);
     private readonly Queue<ChatMessage> _recent = new();
     private readonly List<ChatMessage> _outbox = [];
+    private readonly List<RoomMemberLeft> _leftOutbox = [];
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
     private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
     private Task? _delivering;
     private long _lastSeq;
+
+    // Memberships are numbered from the activation's start time in ticks, so that a reactivated room numbers above any
+    // membership an edge host may still hold from before (it would take ten million joins a second to catch up).
+    private long _lastMembership = clock.UtcNow.UtcTicks;
 
     private string RoomId => this.GetPrimaryKeyString();
 
@@ -36,30 +42,43 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             return Task.FromResult(new RoomJoinResult(AccessStatus.Invalid, _members.Count, []));
         }
 
-        if (!_members.Contains(userId) && _members.Count >= _options.MaxMembers)
+        if (!_members.TryGetValue(userId, out var membership))
         {
-            return Task.FromResult(new RoomJoinResult(AccessStatus.NotAllowed, _members.Count, []));
+            if (_members.Count >= _options.MaxMembers)
+            {
+                return Task.FromResult(new RoomJoinResult(AccessStatus.NotAllowed, _members.Count, []));
+            }
+
+            membership = ++_lastMembership;
+            _members[userId] = membership;
         }
 
-        _members.Add(userId);
         KeepWhileOccupied();
         if (edgeId is not null)
         {
             _edges.Add(edgeId);
         }
 
-        return Task.FromResult(new RoomJoinResult(AccessStatus.Ok, _members.Count, [.. _recent]));
+        return Task.FromResult(new RoomJoinResult(AccessStatus.Ok, _members.Count, [.. _recent], membership));
     }
 
     public Task<AccessStatus> LeaveAsync(string userId)
     {
-        var left = _members.Remove(userId);
+        if (!_members.Remove(userId, out var membership))
+        {
+            return Task.FromResult(AccessStatus.NotFound);
+        }
+
         KeepWhileOccupied();
-        return Task.FromResult(left ? AccessStatus.Ok : AccessStatus.NotFound);
+        // Their devices may be on any edge host here, not only the one that asked: each of them hears of it.
+        _leftOutbox.Add(new RoomMemberLeft(userId, membership));
+        StartDelivering();
+        return Task.FromResult(AccessStatus.Ok);
     }
 
     public Task OnMemberOfflineAsync(string userId)
     {
+        // No notice to the edges: an offline user has no connected device left on any of them.
         if (_members.Remove(userId))
         {
             KeepWhileOccupied();
@@ -79,7 +98,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     public Task<SendResult> SendAsync(SendRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!_members.Contains(request.SenderId))
+        if (!_members.ContainsKey(request.SenderId))
         {
             return Refused(SendStatus.NoAccess, "join the room first");
         }
@@ -116,25 +135,33 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         }
 
         _outbox.Add(message);
-        // The ack does not wait for delivery: a delivery already under way takes this message in its next round.
+        StartDelivering();
+        return Task.FromResult(new SendResult(SendStatus.Sent, message.Seq, now));
+    }
+
+    /// <summary>
+    /// The ack of a send (or a leave) does not wait for delivery: a delivery already under way takes what is new in its
+    /// next round.
+    /// </summary>
+    private void StartDelivering()
+    {
         if (_delivering is null || _delivering.IsCompleted)
         {
             _delivering = DeliverAsync();
         }
-
-        return Task.FromResult(new SendResult(SendStatus.Sent, message.Seq, now));
     }
 
-    /// <summary>Hands the outbox to every edge host in the room, round after round, until it stays empty.</summary>
+    /// <summary>Hands the outboxes to every edge host in the room, round after round, until they stay empty.</summary>
     private async Task DeliverAsync()
     {
         // Sends already queued for this room run first and join this round.
         await Task.Yield();
         var provider = this.GetStreamProvider(StreamNames.Provider);
-        while (_outbox.Count > 0)
+        while (_outbox.Count > 0 || _leftOutbox.Count > 0)
         {
-            var delivery = new RoomDelivery(RoomId, [.. _outbox]);
+            var delivery = new RoomDelivery(RoomId, [.. _outbox], _leftOutbox.Count > 0 ? [.. _leftOutbox] : null);
             _outbox.Clear();
+            _leftOutbox.Clear();
             await Task.WhenAll(_edges.ToArray().Select(async edgeId =>
             {
                 try

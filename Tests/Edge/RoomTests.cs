@@ -18,6 +18,12 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
     private const int Connected = 2_000;
     private const int ConnectConcurrency = 40;
     private static readonly TimeSpan PresenceGrace = TimeSpan.FromSeconds(2);
+    private static readonly Dictionary<string, string> EdgeSettings = new()
+    {
+        ["IM__Edge__UserSendRatePerSecond"] = "100000",
+        ["IM__Edge__UserSendBurst"] = "100000",
+    };
+
     private readonly SiloCluster _cluster = new("rooms");
     private readonly List<ImClient> _clients = [];
     private RunningEdge _edge = null!;
@@ -31,11 +37,7 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
         {
             ["IM__Users__PresenceGrace"] = PresenceGrace.ToString(),
         });
-        _edge = await _cluster.StartEdgeAsync(new Dictionary<string, string>
-        {
-            ["IM__Edge__UserSendRatePerSecond"] = "100000",
-            ["IM__Edge__UserSendBurst"] = "100000",
-        });
+        _edge = await _cluster.StartEdgeAsync(EdgeSettings);
         _orleans = await _cluster.ConnectClientAsync();
         _tokens = new(Microsoft.Extensions.Options.Options.Create(new Orleans.Im.EdgeHost.Auth.AuthOptions { SigningKey = _cluster.SigningKey }), TimeProvider.System);
     }
@@ -162,6 +164,85 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
         }
     }
 
+    [Fact]
+    public async Task Leaving_on_one_edge_host_takes_the_users_devices_on_another_out_and_tells_them_but_a_join_after_it_stands()
+    {
+        await using var second = await _cluster.StartEdgeAsync(EdgeSettings);
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var talker = await JoinedAsync(roomId, Ids.User("talker"));
+        // On the second edge: each message it gets shows that the second edge has had everything the room sent before.
+        var witness = await JoinedAsync(roomId, Ids.User("witness"), "phone", second);
+        var user = Ids.User("roamer");
+        var phone = await JoinedAsync(roomId, user, "phone");
+        var laptop = await JoinedAsync(roomId, user, "laptop", second);
+        var membership = (await laptop.JoinRoomAsync(roomId)).Membership;
+        await SayAsync("one");
+        Assert.Equal("one", (await phone.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+        Assert.Equal("one", (await laptop.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+
+        // The phone leaves through the first edge: the laptop, on the second, is told and gets nothing more; its SDK
+        // forgets the room, so that a reconnect does not join it again.
+        await phone.LeaveRoomAsync(roomId);
+        await RoomRemovedAsync(laptop, roomId, membership);
+        Assert.DoesNotContain(roomId, laptop.Rooms);
+        await SayAsync("two");
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(laptop.Messages.TryRead(out var onLaptop), $"the laptop got {onLaptop}");
+        Assert.False(phone.Messages.TryRead(out var onPhone), $"the phone got {onPhone}");
+
+        // The laptop joins again right after a leave from the phone: the join stands, whichever reaches the second edge
+        // first, the room's notice of the leave or the answer to the join. Rounds, because the order is up to the machine.
+        for (var round = 0; round < 10; round++)
+        {
+            var before = (await laptop.JoinRoomAsync(roomId)).Membership;
+            Assert.True(before > membership, $"round {round}: membership {before} after {membership}");
+            await phone.JoinRoomAsync(roomId);
+            await phone.LeaveRoomAsync(roomId);
+            membership = (await laptop.JoinRoomAsync(roomId)).Membership;
+            Assert.True(membership > before, $"round {round}: membership {membership} after {before}");
+
+            await SayAsync($"round {round}");
+            Assert.Equal($"round {round}", (await laptop.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+            Assert.Contains(roomId, laptop.Rooms);
+
+            // Leaving from the laptop itself tells it too.
+            await laptop.LeaveRoomAsync(roomId);
+            await RoomRemovedAsync(laptop, roomId, membership);
+        }
+
+        async Task SayAsync(string text)
+        {
+            Assert.Equal(SendStatus.Sent, (await talker.SendTextAsync(roomId, text)).Status);
+            Assert.Equal(text, (await witness.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+        }
+    }
+
+    /// <summary>Waits for the room's conversation entry, removed, that ends the membership, on the device's events.</summary>
+    private static async Task RoomRemovedAsync(ImClient client, string roomId, long membership)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var removed = new List<long>();
+        try
+        {
+            while (true)
+            {
+                var pushed = await client.Events.ReadAsync(timeout.Token);
+                if (pushed.Conversation is { Removed: true } entry && entry.ConversationId == roomId)
+                {
+                    removed.Add(entry.Version);
+                    if (entry.Version == membership)
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"no removed entry for membership {membership}; removed: [{string.Join(", ", removed)}]");
+        }
+    }
+
     private async Task<List<ImClient>> ConnectAllAsync(IEnumerable<string> userIds)
     {
         var all = new List<ImClient>();
@@ -176,18 +257,18 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
     private Task<ImClient> ConnectAsync(string userId) => ConnectAsync(userId, "phone");
 
     /// <summary>A connected device that has joined the room.</summary>
-    private async Task<ImClient> JoinedAsync(string roomId, string userId, string deviceId = "phone")
+    private async Task<ImClient> JoinedAsync(string roomId, string userId, string deviceId = "phone", RunningEdge? edge = null)
     {
-        var client = await ConnectAsync(userId, deviceId);
+        var client = await ConnectAsync(userId, deviceId, edge);
         await client.JoinRoomAsync(roomId);
         return client;
     }
 
-    private async Task<ImClient> ConnectAsync(string userId, string deviceId)
+    private async Task<ImClient> ConnectAsync(string userId, string deviceId, RunningEdge? edge = null)
     {
         var client = new ImClient(new ImClientOptions
         {
-            Port = _edge.Endpoints.TcpPort,
+            Port = (edge ?? _edge).Endpoints.TcpPort,
             TokenProvider = _ => Task.FromResult(_tokens.Issue(userId, "session-" + userId)),
             DeviceId = deviceId,
             Platform = "test",

@@ -1,0 +1,100 @@
+using System.Collections.Concurrent;
+using Orleans.Im.Messages;
+using Orleans.Im.Rooms;
+using Orleans.Im.Streams;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Streams;
+
+namespace Orleans.Im.Tests.Rooms;
+
+/// <summary>
+/// A room's memberships as the edge hosts see them: each has a number, and a leave tells every edge host the room sends
+/// to which one ended, so that the user's devices stop getting the room wherever they are connected.
+/// </summary>
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class RoomMembershipTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task A_leave_tells_every_edge_which_membership_ended_and_a_join_after_it_has_a_later_one()
+    {
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var room = fixture.Client.GetGrain<IRoomGrain>(roomId);
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var (edgeA, edgeB) = ($"edge-a-{Guid.NewGuid():N}", $"edge-b-{Guid.NewGuid():N}");
+        var heardA = new ConcurrentQueue<RoomDelivery>();
+        var heardB = new ConcurrentQueue<RoomDelivery>();
+        var subscriptions = new[] { await SubscribeAsync(edgeA, heardA), await SubscribeAsync(edgeB, heardB) };
+        try
+        {
+            // Alice on a phone at edge A and a laptop at edge B: one membership, whichever device joins.
+            var phone = await room.JoinAsync(alice, edgeA);
+            var laptop = await room.JoinAsync(alice, edgeB);
+            var bobs = await room.JoinAsync(bob, edgeB);
+            Assert.All(new[] { phone, laptop, bobs }, j => Assert.Equal(AccessStatus.Ok, j.Status));
+            Assert.Equal(phone.Membership, laptop.Membership);
+            Assert.NotEqual(phone.Membership, bobs.Membership);
+
+            // She leaves through edge A: both edges hear that her membership ended, edge B before anything sent after.
+            Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(alice));
+            Assert.Equal(AccessStatus.NotFound, await room.LeaveAsync(alice));
+            Assert.Equal(SendStatus.Sent, (await room.SendAsync(Text(bob, "after she left"))).Status);
+            foreach (var heard in new[] { heardA, heardB })
+            {
+                var all = await Eventually.ReturnsAsync(
+                    () => Task.FromResult(heard.ToArray()), h => h.Any(d => d.Messages.Length > 0));
+                var left = all.SelectMany(d => d.Left ?? []).ToArray();
+                Assert.Equal([new RoomMemberLeft(alice, phone.Membership)], left);
+                var leftAt = Array.FindIndex(all, d => d.Left is { Length: > 0 });
+                var sentAt = Array.FindIndex(all, d => d.Messages.Length > 0);
+                Assert.True(leftAt <= sentAt, "the leave reached the edge after a message sent after it");
+            }
+
+            // Joining again is a new membership: a late notice of the old one must not take the new one away.
+            var again = await room.JoinAsync(alice, edgeB);
+            Assert.True(again.Membership > Math.Max(phone.Membership, bobs.Membership), $"{again.Membership} after {phone.Membership}");
+
+            // Going offline ends a membership without a notice: no device of the user is connected anywhere.
+            await room.OnMemberOfflineAsync(bob);
+            Assert.Equal(SendStatus.Sent, (await room.SendAsync(Text(alice, "bob went offline"))).Status);
+            await Eventually.ReturnsAsync(() => Task.FromResult(heardB.Sum(d => d.Messages.Length)), n => n >= 2);
+            Assert.DoesNotContain(heardB.SelectMany(d => d.Left ?? []), l => l.UserId == bob);
+        }
+        finally
+        {
+            foreach (var subscription in subscriptions)
+            {
+                await subscription.UnsubscribeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_room_activated_again_numbers_its_memberships_after_those_of_the_activation_before()
+    {
+        var room = fixture.Client.GetGrain<IRoomGrain>(GrainKeys.Room(Guid.NewGuid().ToString("N")));
+        var alice = Ids.User("alice");
+        var before = await room.JoinAsync(alice, null);
+        Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(alice));
+
+        // An empty room goes away (its members live only in memory); an edge host may still hold a device's old number.
+        await fixture.Cluster.DeactivateAsync(room);
+        var after = await room.JoinAsync(alice, null);
+
+        Assert.Equal(AccessStatus.Ok, after.Status);
+        Assert.Equal(1, after.MemberCount);
+        Assert.True(after.Membership > before.Membership, $"{after.Membership} after {before.Membership}");
+    }
+
+    private static SendRequest Text(string senderId, string text) =>
+        new(senderId, "test", Ids.ClientMsgId(), MessageContent.FromText(text), MessageClass.Instant);
+
+    private async Task<StreamSubscriptionHandle<RoomDelivery>> SubscribeAsync(string edgeId, ConcurrentQueue<RoomDelivery> heard) =>
+        await fixture.Client.GetStreamProvider(StreamNames.Provider)
+            .GetStream<RoomDelivery>(StreamId.Create(StreamNames.EdgeNamespace, edgeId))
+            .SubscribeAsync((delivery, _) =>
+            {
+                heard.Enqueue(delivery);
+                return Task.CompletedTask;
+            });
+}
