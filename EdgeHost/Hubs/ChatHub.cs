@@ -130,17 +130,20 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         return new HubResult(result.IsAccepted ? null : ErrorCode(result.Status));
     }
 
-    /// <summary>Joins a chat room (<c>room:{id}</c>): answers the member count and the last messages (as history).</summary>
+    /// <summary>
+    /// Joins a chat room (<c>room:{id}</c>): answers the member count, the last messages (as history) and the membership
+    /// (a <c>conversation</c> event for the room, removed, with a version at least this, says the user left).
+    /// </summary>
     public async Task<HubResult> JoinRoom(string roomId)
     {
         var result = await sessions.JoinRoomAsync(Open, roomId);
         return result.Status != AccessStatus.Ok
             ? Result(result.Status)
             : new HubResult(null, History: new HistoryResponse(result.Recent.Select(ApiMapper.ToView).ToArray(), result.Recent.LastOrDefault()?.Seq ?? 0),
-                MemberCount: result.MemberCount);
+                MemberCount: result.MemberCount, Membership: result.Membership);
     }
 
-    /// <summary>Leaves a chat room.</summary>
+    /// <summary>The user leaves a chat room, with all their devices.</summary>
     public async Task<HubResult> LeaveRoom(string roomId) => Result(await sessions.LeaveRoomAsync(Open, roomId));
 
     private SessionHub.OpenSession Open =>

@@ -1,5 +1,7 @@
+using Microsoft.AspNetCore.SignalR.Client;
 using Npgsql;
 using Orleans.Im.Client;
+using Orleans.Im.EdgeHost.Hubs;
 using Orleans.Im.Protocol.V1;
 using Orleans.Im.Rooms;
 using Orleans.Im.Tests.Infrastructure;
@@ -175,20 +177,27 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
         var user = Ids.User("roamer");
         var phone = await JoinedAsync(roomId, user, "phone");
         var laptop = await JoinedAsync(roomId, user, "laptop", second);
+        await using var tab = await HubClient.ConnectAsync(second.Endpoints.HttpPort, _tokens.Issue(user, "session-" + user), messagePack: false);
+        var tabJoin = await tab.Connection.InvokeAsync<HubResult>("JoinRoom", roomId);
         var membership = (await laptop.JoinRoomAsync(roomId)).Membership;
+        Assert.Equal(membership, tabJoin.Membership);
         await SayAsync("one");
         Assert.Equal("one", (await phone.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
         Assert.Equal("one", (await laptop.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
+        await tab.WaitForAsync(e => e is { Type: "message", Message.Content.Text: "one" }, TimeSpan.FromSeconds(30));
 
-        // The phone leaves through the first edge: the laptop, on the second, is told and gets nothing more; its SDK
-        // forgets the room, so that a reconnect does not join it again.
+        // The phone leaves through the first edge: the laptop and the web tab, on the second, are told and get nothing
+        // more; the laptop's SDK forgets the room, so that a reconnect does not join it again.
         await phone.LeaveRoomAsync(roomId);
         await RoomRemovedAsync(laptop, roomId, membership);
         Assert.DoesNotContain(roomId, laptop.Rooms);
+        var tabTold = await tab.WaitForAsync(e => e.Type == "conversation" && e.ConversationId == roomId, TimeSpan.FromSeconds(30));
+        Assert.Equal((true, membership), (tabTold.Conversation!.Removed, tabTold.Conversation.Version));
         await SayAsync("two");
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         Assert.False(laptop.Messages.TryRead(out var onLaptop), $"the laptop got {onLaptop}");
         Assert.False(phone.Messages.TryRead(out var onPhone), $"the phone got {onPhone}");
+        Assert.DoesNotContain(tab.Events, e => e is { Type: "message", Message.Content.Text: "two" });
 
         // The laptop joins again right after a leave from the phone: the join stands, whichever reaches the second edge
         // first, the room's notice of the leave or the answer to the join. Rounds, because the order is up to the machine.
