@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
@@ -101,7 +102,7 @@ public sealed partial class RoomFanout : IDisposable
 
     /// <summary>
     /// The user leaves the room, with all their devices: those here at once, and those on other edge hosts when the room's
-    /// notice reaches them (<see cref="RoomMemberLeft"/>). Each device is told with its conversation entry, removed.
+    /// notice reaches them (<see cref="RoomMembership"/>). Each device is told with its conversation entry, removed.
     /// </summary>
     public async Task<AccessStatus> LeaveAsync(string roomId, string userId)
     {
@@ -115,6 +116,81 @@ public sealed partial class RoomFanout : IDisposable
 
         _client.For<IUserGrain>(userId).OnRoomJoinedAsync(roomId, false).Ignore();
         return status;
+    }
+
+    /// <summary>
+    /// Tells every room with devices here (or those of <paramref name="only"/>) which of its members have devices here, at
+    /// most <paramref name="parallelism"/> rooms at once, and returns the rooms that could not be told (to try again
+    /// later). A room that was on a silo that died comes back elsewhere knowing neither its members nor this edge: it
+    /// would refuse their sends and send this edge nothing. Users who left meanwhile stay out, and their devices here are
+    /// taken out and told.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ReattachAsync(IEnumerable<string>? only, int parallelism, CancellationToken cancellationToken)
+    {
+        string[] roomIds;
+        lock (_lock)
+        {
+            roomIds = [.. only ?? _rooms.Keys];
+        }
+
+        var failed = new ConcurrentBag<string>();
+        await Parallel.ForEachAsync(roomIds, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (roomId, _) =>
+        {
+            RoomMembership[] held;
+            lock (_lock)
+            {
+                if (!_rooms.TryGetValue(roomId, out var room))
+                {
+                    return;
+                }
+
+                held = room.Held();
+            }
+
+            if (held.Length == 0)
+            {
+                return;
+            }
+
+            RoomMembership[] members;
+            try
+            {
+                members = await Room(roomId).ReattachAsync(EdgeId, held);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                failed.Add(roomId);
+                return;
+            }
+
+            var current = members.ToDictionary(m => m.UserId, m => m.Membership, StringComparer.Ordinal);
+            foreach (var (userId, membership) in held)
+            {
+                if (current.TryGetValue(userId, out var now))
+                {
+                    lock (_lock)
+                    {
+                        if (_rooms.TryGetValue(roomId, out var room))
+                        {
+                            room.Renumbered(userId, membership, now);
+                        }
+                    }
+
+                    // The user grain may have been lost too: it makes the user leave the room when they go offline.
+                    _client.For<IUserGrain>(userId).OnRoomJoinedAsync(roomId, true).Ignore();
+                }
+                else
+                {
+                    // The user left while this edge did not hear of it.
+                    var gone = Forget(roomId, room => room.Left(new RoomMembership(userId, membership)));
+                    if (gone.Length > 0)
+                    {
+                        TellLeft(roomId, userId, Array.ConvertAll(gone, d => d.Target), membership);
+                    }
+                }
+            }
+        });
+        return [.. failed];
     }
 
     /// <summary>A device's connection ended: it gets no more room messages (its user stays a member until offline).</summary>
@@ -484,7 +560,7 @@ public sealed partial class RoomFanout : IDisposable
         /// A member left: takes out their devices whose membership ended, and remembers it for those still waiting for
         /// the room's answer to a join. A device whose membership is later (it joined again after the leave) stays.
         /// </summary>
-        public RoomDevice[] Left(RoomMemberLeft left)
+        public RoomDevice[] Left(RoomMembership left)
         {
             if (!_byUser.TryGetValue(left.UserId, out var ofUser))
             {
@@ -534,6 +610,47 @@ public sealed partial class RoomFanout : IDisposable
             if (_endedWhileJoining.Count == 0)
             {
                 _endedWhileJoining = null;
+            }
+        }
+
+        /// <summary>The latest membership each user's devices here hold (those whose joins were answered).</summary>
+        public RoomMembership[] Held()
+        {
+            var held = new List<RoomMembership>(_byUser.Count);
+            foreach (var (userId, ofUser) in _byUser)
+            {
+                var membership = 0L;
+                foreach (var device in ofUser)
+                {
+                    membership = Math.Max(membership, device.Membership);
+                }
+
+                if (membership != 0)
+                {
+                    held.Add(new RoomMembership(userId, membership));
+                }
+            }
+
+            return [.. held];
+        }
+
+        /// <summary>
+        /// The room numbered the user's membership anew (it was activated again): devices that held <paramref name="before"/>
+        /// hold <paramref name="now"/>, so that a notice that it ended takes them out.
+        /// </summary>
+        public void Renumbered(string userId, long before, long now)
+        {
+            if (!_byUser.TryGetValue(userId, out var ofUser))
+            {
+                return;
+            }
+
+            foreach (var device in ofUser)
+            {
+                if (device.Membership != 0 && device.Membership <= before)
+                {
+                    device.Membership = Math.Max(device.Membership, now);
+                }
             }
         }
 

@@ -1,12 +1,15 @@
 using System.Threading.Channels;
+using Orleans.Im.EdgeHost.Rooms;
 
 namespace Orleans.Im.EdgeHost.Sessions;
 
 /// <summary>
-/// Re-registers this edge's devices with their user grains when a silo may have been lost (the cluster client lost a
-/// gateway, or got its connection back). A user grain that lived on that silo is activated again elsewhere knowing
-/// none of its devices, and pushes nothing until they are registered again: without this, a device would learn of new
-/// messages only at its next sync.
+/// Re-registers this edge's devices with their user grains, and its rooms' members with their rooms, when a silo may
+/// have been lost (the cluster client lost a gateway, or got its connection back). A user grain that lived on that silo
+/// is activated again elsewhere knowing none of its devices, and pushes nothing until they are registered again: without
+/// this, a device would learn of new messages only at its next sync. A room is activated again knowing no members and
+/// no edge hosts: without this, its members here could not send to it and would get nothing from it until they
+/// reconnected.
 /// </summary>
 public sealed partial class DeviceReRegistration(IServiceProvider services, ILogger<DeviceReRegistration> logger)
     : BackgroundService, IClusterConnectionStatusObserver
@@ -27,6 +30,8 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
     // Resolved when first needed: the cluster client resolves this observer while it is built, and the session hub
     // needs the cluster client, so taking the hub in the constructor would be a cycle.
     private SessionHub Sessions => services.GetRequiredService<SessionHub>();
+
+    private RoomFanout Rooms => services.GetRequiredService<RoomFanout>();
 
     private readonly Channel<bool> _signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -63,16 +68,19 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
     private async Task SweepAsync(CancellationToken stoppingToken)
     {
         var sessions = Sessions;
+        var rooms = Rooms;
         var failed = await sessions.ReRegisterAsync(null, Parallelism, stoppingToken);
-        LogSwept(logger, sessions.OpenSessions, failed.Count);
-        for (var retry = 0; retry < MaxRetries && failed.Count > 0; retry++)
+        var failedRooms = await rooms.ReattachAsync(null, Parallelism, stoppingToken);
+        LogSwept(logger, sessions.OpenSessions, failed.Count, rooms.RoomCount, failedRooms.Count);
+        for (var retry = 0; retry < MaxRetries && (failed.Count > 0 || failedRooms.Count > 0); retry++)
         {
             await Task.Delay(RetryDelay, stoppingToken);
-            failed = await sessions.ReRegisterAsync(failed, Parallelism, stoppingToken);
-            LogSwept(logger, sessions.OpenSessions, failed.Count);
+            failed = failed.Count > 0 ? await sessions.ReRegisterAsync(failed, Parallelism, stoppingToken) : failed;
+            failedRooms = failedRooms.Count > 0 ? await rooms.ReattachAsync(failedRooms, Parallelism, stoppingToken) : failedRooms;
+            LogSwept(logger, sessions.OpenSessions, failed.Count, rooms.RoomCount, failedRooms.Count);
         }
     }
 
-    [LoggerMessage(1, LogLevel.Information, "A gateway was lost or the cluster came back: re-registered the devices of {Sessions} sessions with their user grains, {Failed} failed")]
-    private static partial void LogSwept(ILogger logger, int sessions, int failed);
+    [LoggerMessage(1, LogLevel.Information, "A gateway was lost or the cluster came back: re-registered the devices of {Sessions} sessions with their user grains, {Failed} failed; reattached {Rooms} rooms, {FailedRooms} failed")]
+    private static partial void LogSwept(ILogger logger, int sessions, int failed, int rooms, int failedRooms);
 }

@@ -19,7 +19,7 @@ public interface IRoomGrain : IGrainWithStringKey
     Task<RoomJoinResult> JoinAsync(string userId, string? edgeId);
 
     /// <summary>
-    /// The user leaves, with all their devices: every edge host the room sends to hears of it (<see cref="RoomMemberLeft"/>)
+    /// The user leaves, with all their devices: every edge host the room sends to hears of it (<see cref="RoomMembership"/>)
     /// and stops handing the room to them. <see cref="AccessStatus.NotFound"/> when not a member.
     /// </summary>
     [Alias("Leave")]
@@ -35,6 +35,15 @@ public interface IRoomGrain : IGrainWithStringKey
     /// <summary>The member count and more.</summary>
     [Alias("GetInfo"), ReadOnly]
     Task<RoomInfo> GetInfoAsync();
+
+    /// <summary>
+    /// An edge host still has devices in the room, of the users and memberships given (after a silo was lost, this
+    /// activation may know none of them): the room sends to that edge again, and takes back as members the users whose
+    /// membership is older than this activation. A user whose membership ended in this activation left, and stays out.
+    /// Answers the memberships of the given users who are members now; those not answered are out.
+    /// </summary>
+    [Alias("Reattach")]
+    Task<RoomMembership[]> ReattachAsync(string edgeId, RoomMembership[] memberships);
 
     /// <summary>An edge host has no device in the room any more: stop sending it the room's messages.</summary>
     [Alias("DetachEdge"), OneWay]

@@ -16,4 +16,4 @@ namespace Orleans.Im.Rooms;
 public sealed record RoomDelivery(
     [property: Id(0)] string RoomId,
     [property: Id(1)] ChatMessage[] Messages,
-    [property: Id(2)] RoomMemberLeft[]? Left = null);
+    [property: Id(2)] RoomMembership[]? Left = null);

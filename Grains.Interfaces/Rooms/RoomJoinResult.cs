@@ -8,7 +8,7 @@ namespace Orleans.Im.Rooms;
 /// <param name="Recent">The last messages, oldest first.</param>
 /// <param name="Membership">
 /// Which membership of the user this is: the same while they stay a member (joining again from another device), a larger
-/// number after they left and joined again, also across reactivations of the room. A <see cref="RoomMemberLeft"/> names
+/// number after they left and joined again, also across reactivations of the room. A <see cref="RoomMembership"/> names
 /// the membership that ended.
 /// </param>
 [GenerateSerializer, Immutable, Alias("im.RoomJoinResult")]

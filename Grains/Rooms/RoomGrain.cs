@@ -23,17 +23,25 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     private readonly HashSet<string> _edges = new(StringComparer.Ordinal);
     private readonly Queue<ChatMessage> _recent = new();
     private readonly List<ChatMessage> _outbox = [];
-    private readonly List<RoomMemberLeft> _leftOutbox = [];
+    private readonly List<RoomMembership> _leftOutbox = [];
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
     private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
     private Task? _delivering;
     private long _lastSeq;
 
     // Memberships are numbered from the activation's start time in ticks, so that a reactivated room numbers above any
-    // membership an edge host may still hold from before (it would take ten million joins a second to catch up).
-    private long _lastMembership = clock.UtcNow.UtcTicks;
+    // membership an edge host may still hold from before (it would take ten million joins a second to catch up): a
+    // membership at most _firstMembership is one this activation never knew.
+    private readonly long _firstMembership = clock.UtcNow.UtcTicks;
+    private long _lastMembership;
 
     private string RoomId => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _lastMembership = _firstMembership;
+        return Task.CompletedTask;
+    }
 
     public Task<RoomJoinResult> JoinAsync(string userId, string? edgeId)
     {
@@ -71,7 +79,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
 
         KeepWhileOccupied();
         // Their devices may be on any edge host here, not only the one that asked: each of them hears of it.
-        _leftOutbox.Add(new RoomMemberLeft(userId, membership));
+        _leftOutbox.Add(new RoomMembership(userId, membership));
         StartDelivering();
         return Task.FromResult(AccessStatus.Ok);
     }
@@ -85,6 +93,41 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         }
 
         return Task.CompletedTask;
+    }
+
+    public Task<RoomMembership[]> ReattachAsync(string edgeId, RoomMembership[] memberships)
+    {
+        ArgumentNullException.ThrowIfNull(memberships);
+        if (string.IsNullOrEmpty(edgeId) || !IsRoom())
+        {
+            return Task.FromResult<RoomMembership[]>([]);
+        }
+
+        var members = new List<RoomMembership>(memberships.Length);
+        foreach (var (userId, held) in memberships)
+        {
+            if (!_members.TryGetValue(userId, out var membership))
+            {
+                // Ended in this activation: the user left. Older: lost with the activation before, so the user is back.
+                if (held > _firstMembership || _members.Count >= _options.MaxMembers || !GrainKeys.IsValidUserId(userId))
+                {
+                    continue;
+                }
+
+                membership = ++_lastMembership;
+                _members[userId] = membership;
+            }
+
+            members.Add(new RoomMembership(userId, membership));
+        }
+
+        if (members.Count > 0)
+        {
+            _edges.Add(edgeId);
+        }
+
+        KeepWhileOccupied();
+        return Task.FromResult(members.ToArray());
     }
 
     public Task DetachEdgeAsync(string edgeId)

@@ -44,7 +44,7 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
                 var all = await Eventually.ReturnsAsync(
                     () => Task.FromResult(heard.ToArray()), h => h.Any(d => d.Messages.Length > 0));
                 var left = all.SelectMany(d => d.Left ?? []).ToArray();
-                Assert.Equal([new RoomMemberLeft(alice, phone.Membership)], left);
+                Assert.Equal([new RoomMembership(alice, phone.Membership)], left);
                 var leftAt = Array.FindIndex(all, d => d.Left is { Length: > 0 });
                 var sentAt = Array.FindIndex(all, d => d.Messages.Length > 0);
                 Assert.True(leftAt <= sentAt, "the leave reached the edge after a message sent after it");
@@ -84,6 +84,34 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
         Assert.Equal(AccessStatus.Ok, after.Status);
         Assert.Equal(1, after.MemberCount);
         Assert.True(after.Membership > before.Membership, $"{after.Membership} after {before.Membership}");
+    }
+
+    [Fact]
+    public async Task An_edge_reattaching_gets_back_members_the_room_lost_with_an_activation_but_not_those_who_left_since()
+    {
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var room = fixture.Client.GetGrain<IRoomGrain>(roomId);
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var edge = $"edge-{Guid.NewGuid():N}";
+
+        // Alice's membership ended in this activation: she left, and an edge that did not hear of it does not bring her back.
+        var alices = await room.JoinAsync(alice, edge);
+        Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(alice));
+        Assert.Empty(await room.ReattachAsync(edge, [new RoomMembership(alice, alices.Membership)]));
+        Assert.Equal(0, (await room.GetInfoAsync()).MemberCount);
+
+        // Bob's was lost with the activation (the room went away, as with its silo): the edge brings him back, renumbered.
+        var bobs = await room.JoinAsync(bob, edge);
+        await room.DetachEdgeAsync(edge);
+        await fixture.Cluster.DeactivateAsync(room);
+        Assert.Equal(new RoomInfo(roomId, 0, 0, 0), await room.GetInfoAsync());
+        var back = Assert.Single(await room.ReattachAsync(edge, [new RoomMembership(bob, bobs.Membership)]));
+        Assert.Equal(bob, back.UserId);
+        Assert.True(back.Membership > bobs.Membership, $"{back.Membership} after {bobs.Membership}");
+        Assert.Equal((1, 1), ((await room.GetInfoAsync()).MemberCount, (await room.GetInfoAsync()).EdgeCount));
+
+        // Asking again changes nothing: he is a member of this activation now.
+        Assert.Equal([back], await room.ReattachAsync(edge, [new RoomMembership(bob, bobs.Membership)]));
     }
 
     private static SendRequest Text(string senderId, string text) =>
