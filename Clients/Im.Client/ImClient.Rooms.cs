@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Orleans.Im.Protocol.V1;
 
 namespace Orleans.Im.Client;
@@ -10,14 +9,28 @@ public sealed partial class ImClient
     /// <summary>Conversation ids of chat rooms start with this.</summary>
     public const string RoomPrefix = "room:";
 
-    // Each joined room, with the membership its last join was answered with.
-    private readonly ConcurrentDictionary<string, long> _rooms = new(StringComparer.Ordinal);
+    // Under _roomsLock: each joined room with the membership its last join was answered with, and the latest membership
+    // of each room that this client heard had ended (a join answered before that news, but handled after it, is not
+    // listed again).
+    private readonly Lock _roomsLock = new();
+    private readonly Dictionary<string, long> _rooms = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _roomsEnded = new(StringComparer.Ordinal);
 
     /// <summary>
     /// The rooms this client joined (and joins again after a reconnect). A room the user left from another device drops
-    /// out when its removed conversation entry arrives on <see cref="Events"/>.
+    /// out when its removed conversation entry arrives on <see cref="Events"/>, or when the server refuses to let this
+    /// device join it again after a reconnect (the entry is then written to <see cref="Events"/> by the client).
     /// </summary>
-    public IReadOnlyCollection<string> Rooms => [.. _rooms.Keys];
+    public IReadOnlyCollection<string> Rooms
+    {
+        get
+        {
+            lock (_roomsLock)
+            {
+                return [.. _rooms.Keys];
+            }
+        }
+    }
 
     /// <summary>Joins a room (<c>room:{id}</c>): its messages come to <see cref="Messages"/> while connected. Answers the member count and the last messages.</summary>
     public async Task<RoomJoinResponse> JoinRoomAsync(string roomId, CancellationToken cancellationToken = default)
@@ -28,14 +41,26 @@ public sealed partial class ImClient
             throw new ImClientException(response.Error);
         }
 
-        _rooms[roomId] = response.Membership;
+        lock (_roomsLock)
+        {
+            // 0: a server that does not number memberships.
+            if (response.Membership == 0 || response.Membership > _roomsEnded.GetValueOrDefault(roomId))
+            {
+                _rooms[roomId] = Math.Max(response.Membership, _rooms.GetValueOrDefault(roomId));
+            }
+        }
+
         return response;
     }
 
     /// <summary>Leaves a room: the user leaves, with all their devices (each is sent the room's conversation entry, removed).</summary>
     public async Task LeaveRoomAsync(string roomId, CancellationToken cancellationToken = default)
     {
-        _rooms.TryRemove(roomId, out _);
+        lock (_roomsLock)
+        {
+            _rooms.Remove(roomId);
+        }
+
         await ResultAsync(Op.RoomLeave, new RoomLeaveRequest { RoomId = roomId }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -47,30 +72,54 @@ public sealed partial class ImClient
     /// </summary>
     private void OnRoomLeft(ConversationEntry entry)
     {
-        if (_rooms.TryGetValue(entry.ConversationId, out var membership) && membership <= entry.Version)
+        lock (_roomsLock)
         {
-            _rooms.TryRemove(new KeyValuePair<string, long>(entry.ConversationId, membership));
+            var roomId = entry.ConversationId;
+            _roomsEnded[roomId] = Math.Max(entry.Version, _roomsEnded.GetValueOrDefault(roomId));
+            if (_rooms.TryGetValue(roomId, out var membership) && membership <= entry.Version)
+            {
+                _rooms.Remove(roomId);
+            }
         }
     }
 
     /// <summary>After a reconnect: membership may have lapsed (offline past the grace) and the new edge host does not know the device is in the rooms.</summary>
     private void RejoinRooms()
     {
-        foreach (var roomId in _rooms.Keys)
+        KeyValuePair<string, long>[] rooms;
+        lock (_roomsLock)
         {
-            _ = RejoinAsync(roomId);
+            rooms = [.. _rooms];
+        }
+
+        foreach (var (roomId, membership) in rooms)
+        {
+            _ = RejoinAsync(roomId, membership);
         }
     }
 
-    private async Task RejoinAsync(string roomId)
+    private async Task RejoinAsync(string roomId, long membership)
     {
         try
         {
-            var response = RoomJoinResponse.Parser.ParseFrom(
-                await RequestAsync(Op.RoomJoin, new RoomJoinRequest { RoomId = roomId }, Op.RoomJoinOk, _disposing.Token).ConfigureAwait(false));
-            if (response.Error is null && _rooms.TryGetValue(roomId, out var before))
+            var response = RoomJoinResponse.Parser.ParseFrom(await RequestAsync(
+                Op.RoomJoin, new RoomJoinRequest { RoomId = roomId, Rejoining = membership }, Op.RoomJoinOk, _disposing.Token).ConfigureAwait(false));
+            if (response.Error is { Code: ErrorCode.NotFound })
             {
-                _rooms.TryUpdate(roomId, response.Membership, before);
+                // The user left the room from another device while this one was away (it missed the news).
+                var left = new ConversationEntry { ConversationId = roomId, Kind = ConversationKind.Room, Removed = true, Version = membership };
+                OnRoomLeft(left);
+                _events.Writer.TryWrite(new Event { Conversation = left });
+            }
+            else if (response.Error is null)
+            {
+                lock (_roomsLock)
+                {
+                    if (_rooms.TryGetValue(roomId, out var held) && (response.Membership == 0 || response.Membership > _roomsEnded.GetValueOrDefault(roomId)))
+                    {
+                        _rooms[roomId] = Math.Max(response.Membership, held);
+                    }
+                }
             }
         }
         catch (Exception ex) when (ex is ImClientException or OperationCanceledException)

@@ -65,38 +65,46 @@ public sealed partial class RoomFanout : IDisposable
 
     private string EdgeId => _options.Value.EdgeId;
 
-    /// <summary>Joins the device's user to the room and routes the room's messages to the device.</summary>
-    public async Task<RoomJoinResult> JoinAsync(string roomId, string userId, IPushTarget target)
+    /// <summary>
+    /// Joins the device's user to the room and routes the room's messages to the device. <paramref name="rejoining"/>: the
+    /// membership the device held before its reconnect (0 for a join the user asked for); a membership the user left
+    /// since is refused.
+    /// </summary>
+    public async Task<RoomJoinResult> JoinAsync(string roomId, string userId, IPushTarget target, long rejoining = 0)
     {
         await EnsureSubscribedAsync();
         // Listed before the grain hears of it, so no message sent right after the join can pass this device by.
-        Joining(roomId, new RoomDevice(userId, target));
+        RoomDevice device;
+        lock (_lock)
+        {
+            if (!_rooms.TryGetValue(roomId, out var room))
+            {
+                _rooms[roomId] = room = new RoomDevices();
+            }
+
+            device = room.Joining(userId, target, out var added);
+            if (added)
+            {
+                ref var joined = ref CollectionsMarshal.GetValueRefOrAddDefault(_roomsOf, target, out _);
+                (joined ??= new JoinedRooms(userId)).Rooms.Add(roomId);
+            }
+        }
+
         RoomJoinResult result;
         try
         {
-            result = await Room(roomId).JoinAsync(userId, EdgeId);
+            result = await Room(roomId).JoinAsync(userId, EdgeId, rejoining);
         }
         catch
         {
-            JoinFailed(roomId, userId, target);
+            TellLeft(roomId, Forget(roomId, room => room.JoinFailed(device)));
             throw;
         }
 
-        if (result.Status != AccessStatus.Ok)
-        {
-            JoinFailed(roomId, userId, target);
-            return result;
-        }
-
-        // The user grain makes the user leave the room when they go offline.
-        _client.For<IUserGrain>(userId).OnRoomJoinedAsync(roomId, true).Ignore();
-        if (!Joined(roomId, userId, target, result.Membership))
-        {
-            // The user left from another device after this join reached the room, and that notice got here first: the
-            // join happened, and so did the leave.
-            TellLeft(roomId, userId, [target], result.Membership);
-        }
-
+        // Refused: a device that had joined before stays, unless its membership ended meanwhile. Answered: the device
+        // goes at once if the room's notice that this membership ended came first (the join happened, and so did the
+        // leave, from another device).
+        TellLeft(roomId, Forget(roomId, room => result.Status == AccessStatus.Ok ? room.Joined(device, result.Membership) : room.JoinFailed(device)));
         return result;
     }
 
@@ -106,16 +114,15 @@ public sealed partial class RoomFanout : IDisposable
     /// </summary>
     public async Task<AccessStatus> LeaveAsync(string roomId, string userId)
     {
-        var status = await Room(roomId).LeaveAsync(userId);
-        // At once for the devices here, rather than when the room's notice comes; a device of the user that is joining
-        // meanwhile waits for the notice, which tells whether its join came before the leave or after.
-        foreach (var device in Forget(roomId, room => room.RemoveUser(userId)))
+        if (await Room(roomId).LeaveAsync(userId) is not { } ended)
         {
-            TellLeft(roomId, userId, [device.Target], device.Membership);
+            return AccessStatus.NotFound;
         }
 
-        _client.For<IUserGrain>(userId).OnRoomJoinedAsync(roomId, false).Ignore();
-        return status;
+        // At once for the devices here, rather than when the room's notice comes; by the membership that ended, so that a
+        // device that joined again since stays.
+        TellLeft(roomId, Forget(roomId, room => room.Left(ended)));
+        return AccessStatus.Ok;
     }
 
     /// <summary>
@@ -136,58 +143,13 @@ public sealed partial class RoomFanout : IDisposable
         var failed = new ConcurrentBag<string>();
         await Parallel.ForEachAsync(roomIds, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (roomId, _) =>
         {
-            RoomMembership[] held;
-            lock (_lock)
-            {
-                if (!_rooms.TryGetValue(roomId, out var room))
-                {
-                    return;
-                }
-
-                held = room.Held();
-            }
-
-            if (held.Length == 0)
-            {
-                return;
-            }
-
-            RoomMembership[] members;
             try
             {
-                members = await Room(roomId).ReattachAsync(EdgeId, held);
+                await ReattachAsync(roomId);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 failed.Add(roomId);
-                return;
-            }
-
-            var current = members.ToDictionary(m => m.UserId, m => m.Membership, StringComparer.Ordinal);
-            foreach (var (userId, membership) in held)
-            {
-                if (current.TryGetValue(userId, out var now))
-                {
-                    lock (_lock)
-                    {
-                        if (_rooms.TryGetValue(roomId, out var room))
-                        {
-                            room.Renumbered(userId, membership, now);
-                        }
-                    }
-
-                    // The user grain may have been lost too: it makes the user leave the room when they go offline.
-                    _client.For<IUserGrain>(userId).OnRoomJoinedAsync(roomId, true).Ignore();
-                }
-                else
-                {
-                    // The user left while this edge did not hear of it.
-                    var gone = Forget(roomId, room => room.Left(new RoomMembership(userId, membership)));
-                    if (gone.Length > 0)
-                    {
-                        TellLeft(roomId, userId, Array.ConvertAll(gone, d => d.Target), membership);
-                    }
-                }
             }
         });
         return [.. failed];
@@ -210,56 +172,44 @@ public sealed partial class RoomFanout : IDisposable
 
         foreach (var roomId in rooms)
         {
-            Forget(roomId, userId, target);
+            Forget(roomId, room => room.Remove(userId, target) is { } device ? [device] : []);
         }
     }
 
-    /// <summary>Lists the device in the room (if it is not yet), as waiting for the room's answer to a join.</summary>
-    private void Joining(string roomId, RoomDevice device)
+    /// <summary>Tells the room the memberships its devices here hold, and applies its answer (see the public overload).</summary>
+    private async Task ReattachAsync(string roomId)
     {
+        RoomMembership[] held;
         lock (_lock)
         {
-            if (!_rooms.TryGetValue(roomId, out var room))
-            {
-                _rooms[roomId] = room = new RoomDevices();
-            }
+            held = _rooms.TryGetValue(roomId, out var room) ? room.Held() : [];
+        }
 
-            if (room.Joining(device))
+        if (held.Length == 0)
+        {
+            return;
+        }
+
+        var current = (await Room(roomId).ReattachAsync(EdgeId, held)).ToDictionary(m => m.UserId, m => m.Membership, StringComparer.Ordinal);
+        foreach (var membership in held)
+        {
+            if (current.TryGetValue(membership.UserId, out var now))
             {
-                ref var joined = ref CollectionsMarshal.GetValueRefOrAddDefault(_roomsOf, device.Target, out _);
-                (joined ??= new JoinedRooms(device.UserId)).Rooms.Add(roomId);
+                lock (_lock)
+                {
+                    if (_rooms.TryGetValue(roomId, out var room))
+                    {
+                        room.Renumbered(membership.UserId, membership.Membership, now);
+                    }
+                }
+            }
+            else
+            {
+                // The user left, and this edge did not hear of it.
+                TellLeft(roomId, Forget(roomId, room => room.Left(membership)));
             }
         }
     }
-
-    /// <summary>The room refused the join, or could not be asked: a device that had joined before stays.</summary>
-    private void JoinFailed(string roomId, string userId, IPushTarget target) =>
-        Forget(roomId, room => room.JoinFailed(userId, target) is { } device ? [device] : []);
-
-    /// <summary>The room answered a join with the membership; false when a notice that it ended came first.</summary>
-    private bool Joined(string roomId, string userId, IPushTarget target, long membership)
-    {
-        bool stays;
-        lock (_lock)
-        {
-            if (!_rooms.TryGetValue(roomId, out var room))
-            {
-                return true;
-            }
-
-            stays = room.Joined(userId, target, membership);
-        }
-
-        if (!stays)
-        {
-            Forget(roomId, userId, target);
-        }
-
-        return stays;
-    }
-
-    private void Forget(string roomId, string userId, IPushTarget target) =>
-        Forget(roomId, room => room.Remove(userId, target) is { } device ? [device] : []);
 
     /// <summary>
     /// Takes out of the room the devices <paramref name="take"/> removes from it, and detaches this edge from the room when
@@ -306,17 +256,22 @@ public sealed partial class RoomFanout : IDisposable
     }
 
     /// <summary>
-    /// Tells the devices that their user left the room: its conversation entry, removed, whose version is the membership
-    /// that ended (a device that joined again since, with a later membership, keeps the room).
+    /// Tells the devices taken out that held a membership that their user left the room: its conversation entry, removed,
+    /// whose version is the membership that ended (the SDK keeps a room it joined again since, with a later membership).
     /// </summary>
-    private static void TellLeft(string roomId, string userId, IPushTarget[] targets, long membership)
+    private static void TellLeft(string roomId, RoomDevice[] gone)
     {
-        var left = new UserEventBatch(userId, [new ConversationUpdatedEvent(new ConversationEntry(
-            roomId, ConversationKind.Room, LastSeq: 0, LastMessage: null, ReadSeq: 0, UnreadCount: 0, Muted: false,
-            Pinned: false, Hidden: false, Draft: null, Mentioned: false, Removed: true, Version: membership))]);
-        foreach (var target in targets)
+        foreach (var device in gone)
         {
-            target.Push(left);
+            if (device.Membership == 0)
+            {
+                // Never joined: its join failed, and the caller hears of that.
+                continue;
+            }
+
+            device.Target.Push(new UserEventBatch(device.UserId, [new ConversationUpdatedEvent(new ConversationEntry(
+                roomId, ConversationKind.Room, LastSeq: 0, LastMessage: null, ReadSeq: 0, UnreadCount: 0, Muted: false,
+                Pinned: false, Hidden: false, Draft: null, Mentioned: false, Removed: true, Version: device.Membership))]));
         }
     }
 
@@ -325,16 +280,17 @@ public sealed partial class RoomFanout : IDisposable
         await Room(roomId).DetachEdgeAsync(EdgeId);
 
         // A device here may have joined while the detach was on its way, and its join reached the room first: the room
-        // would then send this edge nothing although a device here is in it. Attach again for it.
-        string? member;
+        // would then send this edge nothing although a device here is in it. Attach again for it, without joining anyone
+        // (a user who left meanwhile stays out).
+        bool joinedMeanwhile;
         lock (_lock)
         {
-            member = _rooms.TryGetValue(roomId, out var room) ? room.AnyUser() : null;
+            joinedMeanwhile = _rooms.ContainsKey(roomId);
         }
 
-        if (member is not null)
+        if (joinedMeanwhile)
         {
-            await Room(roomId).JoinAsync(member, EdgeId);
+            await ReattachAsync(roomId);
         }
     }
 
@@ -363,11 +319,7 @@ public sealed partial class RoomFanout : IDisposable
         foreach (var left in delivery.Left ?? [])
         {
             // Before the messages: they may have been sent after the user left.
-            var gone = Forget(delivery.RoomId, room => room.Left(left));
-            if (gone.Length > 0)
-            {
-                TellLeft(delivery.RoomId, left.UserId, Array.ConvertAll(gone, d => d.Target), left.Membership);
-            }
+            TellLeft(delivery.RoomId, Forget(delivery.RoomId, room => room.Left(left)));
         }
 
         if (delivery.Messages.Length == 0)
@@ -435,240 +387,11 @@ public sealed partial class RoomFanout : IDisposable
     [LoggerMessage(1, LogLevel.Debug, "Room {RoomId}: {Messages} messages to {Devices} devices")]
     private static partial void LogDelivered(ILogger logger, string roomId, int messages, int devices);
 
-    /// <summary>A device here in a room (its counts change under the fan-out's lock).</summary>
-    private sealed class RoomDevice(string userId, IPushTarget target)
-    {
-        public string UserId { get; } = userId;
-
-        public IPushTarget Target { get; } = target;
-
-        /// <summary>The latest membership the room answered this device's joins with; 0 until the first answer.</summary>
-        public long Membership { get; set; }
-
-        /// <summary>Joins of this device still waiting for the room's answer.</summary>
-        public int Joins { get; set; }
-    }
-
     /// <summary>The rooms a device here joined (under the fan-out's lock).</summary>
     private sealed class JoinedRooms(string userId)
     {
         public string UserId { get; } = userId;
 
         public List<string> Rooms { get; } = [];
-    }
-
-    /// <summary>A room's devices here (under the fan-out's lock), and the array deliveries walk, made once per change.</summary>
-    private sealed class RoomDevices
-    {
-        // By user: a leave, asked here or noticed from the room, takes out the user's devices without a walk over the room.
-        private readonly Dictionary<string, RoomDevice[]> _byUser = new(StringComparer.Ordinal);
-
-        // Memberships that ended while a device of the user was still waiting for the room's answer to its join: when the
-        // answer names one of them, the join came before the leave and the device goes too. Kept only while such a join
-        // is under way.
-        private Dictionary<string, long>? _endedWhileJoining;
-        private RoomDevice[]? _snapshot;
-
-        public bool IsEmpty => _byUser.Count == 0;
-
-        /// <summary>A join of the device is under way; true when the device was not here before.</summary>
-        public bool Joining(RoomDevice device)
-        {
-            ref var ofUser = ref CollectionsMarshal.GetValueRefOrAddDefault(_byUser, device.UserId, out _);
-            ofUser ??= [];
-            if (Find(ofUser, device.Target) is { } here)
-            {
-                here.Joins++;
-                return false;
-            }
-
-            device.Joins = 1;
-            ofUser = [.. ofUser, device];
-            _snapshot = null;
-            return true;
-        }
-
-        /// <summary>A join failed: the device goes unless an earlier join of it stands or another is under way.</summary>
-        public RoomDevice? JoinFailed(string userId, IPushTarget target)
-        {
-            if (!_byUser.TryGetValue(userId, out var ofUser) || Find(ofUser, target) is not { } device)
-            {
-                return null;
-            }
-
-            device.Joins--;
-            if (device.Joins > 0 || device.Membership != 0)
-            {
-                ForgetEndedUnlessJoining(userId);
-                return null;
-            }
-
-            return Remove(userId, target);
-        }
-
-        /// <summary>Takes the device out; null when it was not here.</summary>
-        public RoomDevice? Remove(string userId, IPushTarget target)
-        {
-            if (!_byUser.TryGetValue(userId, out var ofUser) || Find(ofUser, target) is not { } device)
-            {
-                return null;
-            }
-
-            if (ofUser.Length == 1)
-            {
-                _byUser.Remove(userId);
-            }
-            else
-            {
-                _byUser[userId] = Array.FindAll(ofUser, d => d != device);
-            }
-
-            ForgetEndedUnlessJoining(userId);
-            _snapshot = null;
-            return device;
-        }
-
-        /// <summary>Takes out every device of the user but those waiting for the answer to a join.</summary>
-        public RoomDevice[] RemoveUser(string userId)
-        {
-            if (!_byUser.TryGetValue(userId, out var ofUser))
-            {
-                return [];
-            }
-
-            return Take(userId, ofUser, Array.FindAll(ofUser, d => d.Joins == 0));
-        }
-
-        /// <summary>
-        /// The room answered a join of the device with <paramref name="membership"/>. False when that membership has ended
-        /// already (the caller takes the device out).
-        /// </summary>
-        public bool Joined(string userId, IPushTarget target, long membership)
-        {
-            if (_byUser.TryGetValue(userId, out var ofUser) && Find(ofUser, target) is { } device)
-            {
-                device.Joins--;
-                device.Membership = Math.Max(device.Membership, membership);
-            }
-
-            var ended = _endedWhileJoining?.GetValueOrDefault(userId) ?? 0;
-            ForgetEndedUnlessJoining(userId);
-            return membership > ended;
-        }
-
-        /// <summary>
-        /// A member left: takes out their devices whose membership ended, and remembers it for those still waiting for
-        /// the room's answer to a join. A device whose membership is later (it joined again after the leave) stays.
-        /// </summary>
-        public RoomDevice[] Left(RoomMembership left)
-        {
-            if (!_byUser.TryGetValue(left.UserId, out var ofUser))
-            {
-                return [];
-            }
-
-            if (Array.Exists(ofUser, d => d.Joins > 0))
-            {
-                _endedWhileJoining ??= new(StringComparer.Ordinal);
-                _endedWhileJoining[left.UserId] = Math.Max(left.Membership, _endedWhileJoining.GetValueOrDefault(left.UserId));
-            }
-
-            return Take(left.UserId, ofUser, Array.FindAll(ofUser, d => d.Joins == 0 && d.Membership <= left.Membership));
-        }
-
-        private RoomDevice[] Take(string userId, RoomDevice[] ofUser, RoomDevice[] gone)
-        {
-            if (gone.Length == 0)
-            {
-                return [];
-            }
-
-            if (gone.Length == ofUser.Length)
-            {
-                _byUser.Remove(userId);
-            }
-            else
-            {
-                _byUser[userId] = Array.FindAll(ofUser, d => Array.IndexOf(gone, d) < 0);
-            }
-
-            ForgetEndedUnlessJoining(userId);
-            _snapshot = null;
-            return gone;
-        }
-
-        /// <summary>An ended membership matters only while a device of the user waits for the room's answer.</summary>
-        private void ForgetEndedUnlessJoining(string userId)
-        {
-            if (_endedWhileJoining is null
-                || (_byUser.TryGetValue(userId, out var ofUser) && Array.Exists(ofUser, d => d.Joins > 0)))
-            {
-                return;
-            }
-
-            _endedWhileJoining.Remove(userId);
-            if (_endedWhileJoining.Count == 0)
-            {
-                _endedWhileJoining = null;
-            }
-        }
-
-        /// <summary>The latest membership each user's devices here hold (those whose joins were answered).</summary>
-        public RoomMembership[] Held()
-        {
-            var held = new List<RoomMembership>(_byUser.Count);
-            foreach (var (userId, ofUser) in _byUser)
-            {
-                var membership = 0L;
-                foreach (var device in ofUser)
-                {
-                    membership = Math.Max(membership, device.Membership);
-                }
-
-                if (membership != 0)
-                {
-                    held.Add(new RoomMembership(userId, membership));
-                }
-            }
-
-            return [.. held];
-        }
-
-        /// <summary>
-        /// The room numbered the user's membership anew (it was activated again): devices that held <paramref name="before"/>
-        /// hold <paramref name="now"/>, so that a notice that it ended takes them out.
-        /// </summary>
-        public void Renumbered(string userId, long before, long now)
-        {
-            if (!_byUser.TryGetValue(userId, out var ofUser))
-            {
-                return;
-            }
-
-            foreach (var device in ofUser)
-            {
-                if (device.Membership != 0 && device.Membership <= before)
-                {
-                    device.Membership = Math.Max(device.Membership, now);
-                }
-            }
-        }
-
-        public RoomDevice[] Snapshot() => _snapshot ??= [.. _byUser.Values.SelectMany(d => d)];
-
-        public string? AnyUser() => _byUser.Keys.FirstOrDefault();
-
-        private static RoomDevice? Find(RoomDevice[] devices, IPushTarget target)
-        {
-            foreach (var device in devices)
-            {
-                if (device.Target == target)
-                {
-                    return device;
-                }
-            }
-
-            return null;
-        }
     }
 }

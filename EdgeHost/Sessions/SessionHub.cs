@@ -216,8 +216,11 @@ public sealed class SessionHub(
     public static string Clip(string? value, int maxLength) =>
         string.IsNullOrEmpty(value) ? "" : value.Length <= maxLength ? value : value[..maxLength];
 
-    /// <summary>Joins a chat room through this session's device: the room's messages come to it while it is connected.</summary>
-    public async Task<RoomJoinResult> JoinRoomAsync(OpenSession open, string roomId)
+    /// <summary>
+    /// Joins a chat room through this session's device: the room's messages come to it while it is connected.
+    /// <paramref name="rejoining"/>: the membership the device held before a reconnect (0 for a join the user asked for).
+    /// </summary>
+    public async Task<RoomJoinResult> JoinRoomAsync(OpenSession open, string roomId, long rejoining = 0)
     {
         ArgumentNullException.ThrowIfNull(open);
         if (!GrainKeys.TryParseConversation(roomId, out var address) || address.Kind != ConversationKind.Room || open.IsClosed)
@@ -225,7 +228,7 @@ public sealed class SessionHub(
             return new RoomJoinResult(AccessStatus.Invalid, 0, []);
         }
 
-        var joined = await rooms.JoinAsync(roomId, open.Session.UserId, open.Target);
+        var joined = await rooms.JoinAsync(roomId, open.Session.UserId, open.Target, rejoining);
         if (open.IsClosed)
         {
             // It closed while joining (a web client's call can outlive its connection): the close may have forgotten the

@@ -434,7 +434,7 @@ public sealed partial class TcpConnection : IPushTarget
 
     private async Task<bool> RoomJoinAsync(uint requestId, V1.RoomJoinRequest request)
     {
-        var result = await _sessions.JoinRoomAsync(_open!, request.RoomId);
+        var result = await _sessions.JoinRoomAsync(_open!, request.RoomId, request.Rejoining);
         var response = new V1.RoomJoinResponse { RoomId = request.RoomId, MemberCount = (uint)result.MemberCount, Error = ProtoMapper.ToError(result.Status), Membership = result.Membership };
         response.Recent.AddRange(result.Recent.Select(ProtoMapper.ToProto));
         return Reply(V1.Op.RoomJoinOk, requestId, response);

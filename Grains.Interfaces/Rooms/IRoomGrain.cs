@@ -15,15 +15,21 @@ public interface IRoomGrain : IGrainWithStringKey
     /// Adds the user (again: joining twice is fine) and, when <paramref name="edgeId"/> is given, makes sure that edge host
     /// receives the room's messages. Answers the member count, the recent messages and which membership of the user this is.
     /// </summary>
+    /// <param name="userId">The user.</param>
+    /// <param name="edgeId">The edge host of the device that joins, if any.</param>
+    /// <param name="rejoining">
+    /// A device joining again after a reconnect: the membership it held (0 for a join the user asked for). When the user
+    /// left that membership since, the join is refused with <see cref="AccessStatus.NoAccess"/>.
+    /// </param>
     [Alias("Join")]
-    Task<RoomJoinResult> JoinAsync(string userId, string? edgeId);
+    Task<RoomJoinResult> JoinAsync(string userId, string? edgeId, long rejoining = 0);
 
     /// <summary>
     /// The user leaves, with all their devices: every edge host the room sends to hears of it (<see cref="RoomMembership"/>)
-    /// and stops handing the room to them. <see cref="AccessStatus.NotFound"/> when not a member.
+    /// and stops handing the room to them. Answers the membership that ended; null when the user was not a member.
     /// </summary>
     [Alias("Leave")]
-    Task<AccessStatus> LeaveAsync(string userId);
+    Task<RoomMembership?> LeaveAsync(string userId);
 
     /// <summary>
     /// Sends to the room (members only). The ack carries a room-local seq that orders the room's messages; it is not

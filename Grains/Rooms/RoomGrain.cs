@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
 using Orleans.Im.Streams;
+using Orleans.Im.Users;
 
 namespace Orleans.Im.Rooms;
 
@@ -24,6 +25,12 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     private readonly Queue<ChatMessage> _recent = new();
     private readonly List<ChatMessage> _outbox = [];
     private readonly List<RoomMembership> _leftOutbox = [];
+
+    // Users who left on their own (not by going offline), with the membership that ended: a device that was away then
+    // and asks after its reconnect to join again as that membership is refused rather than bring the user back. The
+    // oldest are forgotten first.
+    private readonly Dictionary<string, long> _leaves = new(StringComparer.Ordinal);
+    private readonly Queue<RoomMembership> _leaveOrder = new();
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
     private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
     private Task? _delivering;
@@ -43,15 +50,21 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         return Task.CompletedTask;
     }
 
-    public Task<RoomJoinResult> JoinAsync(string userId, string? edgeId)
+    public Task<RoomJoinResult> JoinAsync(string userId, string? edgeId, long rejoining = 0)
     {
-        if (!GrainKeys.IsValidUserId(userId) || (edgeId is not null && edgeId.Length == 0) || !IsRoom())
+        if (!GrainKeys.IsValidUserId(userId) || (edgeId is not null && edgeId.Length == 0) || rejoining < 0 || !IsRoom())
         {
             return Task.FromResult(new RoomJoinResult(AccessStatus.Invalid, _members.Count, []));
         }
 
         if (!_members.TryGetValue(userId, out var membership))
         {
+            if (rejoining != 0 && _leaves.TryGetValue(userId, out var ended) && rejoining <= ended)
+            {
+                // The user left from another device while this one was away: it does not bring them back.
+                return Task.FromResult(new RoomJoinResult(AccessStatus.NoAccess, _members.Count, []));
+            }
+
             if (_members.Count >= _options.MaxMembers)
             {
                 return Task.FromResult(new RoomJoinResult(AccessStatus.NotAllowed, _members.Count, []));
@@ -59,6 +72,10 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
 
             membership = ++_lastMembership;
             _members[userId] = membership;
+            _leaves.Remove(userId);
+            // The user grain makes the user leave the room when they go offline. Told here, not by the edge hosts, so
+            // that a join and a leave reach it in the order the room took them.
+            GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
         }
 
         KeepWhileOccupied();
@@ -70,18 +87,21 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         return Task.FromResult(new RoomJoinResult(AccessStatus.Ok, _members.Count, [.. _recent], membership));
     }
 
-    public Task<AccessStatus> LeaveAsync(string userId)
+    public Task<RoomMembership?> LeaveAsync(string userId)
     {
         if (!_members.Remove(userId, out var membership))
         {
-            return Task.FromResult(AccessStatus.NotFound);
+            return Task.FromResult<RoomMembership?>(null);
         }
 
         KeepWhileOccupied();
+        var left = new RoomMembership(userId, membership);
+        RememberLeave(left);
+        GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, false).Ignore();
         // Their devices may be on any edge host here, not only the one that asked: each of them hears of it.
-        _leftOutbox.Add(new RoomMembership(userId, membership));
+        _leftOutbox.Add(left);
         StartDelivering();
-        return Task.FromResult(AccessStatus.Ok);
+        return Task.FromResult<RoomMembership?>(left);
     }
 
     public Task OnMemberOfflineAsync(string userId)
@@ -119,6 +139,8 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             }
 
             members.Add(new RoomMembership(userId, membership));
+            // Their user grain may have been lost too, and with it the rooms to leave when they go offline.
+            GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
         }
 
         if (members.Count > 0)
@@ -180,6 +202,20 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         _outbox.Add(message);
         StartDelivering();
         return Task.FromResult(new SendResult(SendStatus.Sent, message.Seq, now));
+    }
+
+    private void RememberLeave(RoomMembership left)
+    {
+        _leaves[left.UserId] = left.Membership;
+        _leaveOrder.Enqueue(left);
+        while (_leaveOrder.Count > _options.RememberedLeaves)
+        {
+            var oldest = _leaveOrder.Dequeue();
+            if (_leaves.TryGetValue(oldest.UserId, out var membership) && membership == oldest.Membership)
+            {
+                _leaves.Remove(oldest.UserId);
+            }
+        }
     }
 
     /// <summary>

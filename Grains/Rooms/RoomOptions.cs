@@ -16,6 +16,12 @@ public sealed class RoomOptions
 
     public int SendBurst { get; set; } = 10;
 
+    /// <summary>
+    /// Leaves remembered per room, so that a device that was away when its user left does not bring them back by joining
+    /// again after its reconnect (the oldest are forgotten first).
+    /// </summary>
+    public int RememberedLeaves { get; set; } = 10_000;
+
     /// <summary>Client message ids remembered per room, so a retried send is not shown twice.</summary>
     public int DedupWindowSize { get; set; } = 2_000;
 }

@@ -219,11 +219,44 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
             await RoomRemovedAsync(laptop, roomId, membership);
         }
 
+        // Off the second edge before it stops, so that its drain has no one to move.
+        await laptop.DisposeAsync();
+        await witness.DisposeAsync();
+
         async Task SayAsync(string text)
         {
             Assert.Equal(SendStatus.Sent, (await talker.SendTextAsync(roomId, text)).Status);
             Assert.Equal(text, (await witness.TakeAsync(1, TimeSpan.FromSeconds(30)))[0].Content.Text);
         }
+    }
+
+    [Fact]
+    public async Task A_device_that_was_away_when_its_user_left_does_not_bring_them_back_when_it_reconnects()
+    {
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var room = _orleans.GetGrain<IRoomGrain>(roomId);
+        var talker = await JoinedAsync(roomId, Ids.User("talker"));
+        var user = Ids.User("away");
+        var phone = await JoinedAsync(roomId, user, "phone");
+        await using var proxy = new LoopbackProxy(_edge.Endpoints.TcpPort);
+        var tablet = await ConnectAsync(user, "tablet", port: proxy.Port);
+        var membership = (await tablet.JoinRoomAsync(roomId)).Membership;
+        Assert.Equal(2, (await room.GetInfoAsync()).MemberCount);
+
+        // The tablet loses its connection (the user stays online on the phone), and the user leaves from the phone.
+        proxy.GoDown();
+        await phone.LeaveRoomAsync(roomId);
+        Assert.Equal(1, (await room.GetInfoAsync()).MemberCount);
+
+        // The tablet reconnects and asks to join again as the membership it held: refused, so it drops the room and
+        // says so on its events, and the user stays out.
+        proxy.ComeBack();
+        await RoomRemovedAsync(tablet, roomId, membership);
+        Assert.DoesNotContain(roomId, tablet.Rooms);
+        Assert.Equal(1, (await room.GetInfoAsync()).MemberCount);
+        Assert.Equal(SendStatus.Sent, (await talker.SendTextAsync(roomId, "still out?")).Status);
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(tablet.Messages.TryRead(out var onTablet), $"the tablet got {onTablet}");
     }
 
     /// <summary>Waits for the room's conversation entry, removed, that ends the membership, on the device's events.</summary>
@@ -273,11 +306,11 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
         return client;
     }
 
-    private async Task<ImClient> ConnectAsync(string userId, string deviceId, RunningEdge? edge = null)
+    private async Task<ImClient> ConnectAsync(string userId, string deviceId, RunningEdge? edge = null, int? port = null)
     {
         var client = new ImClient(new ImClientOptions
         {
-            Port = (edge ?? _edge).Endpoints.TcpPort,
+            Port = port ?? (edge ?? _edge).Endpoints.TcpPort,
             TokenProvider = _ => Task.FromResult(_tokens.Issue(userId, "session-" + userId)),
             DeviceId = deviceId,
             Platform = "test",

@@ -36,8 +36,8 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
             Assert.NotEqual(phone.Membership, bobs.Membership);
 
             // She leaves through edge A: both edges hear that her membership ended, edge B before anything sent after.
-            Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(alice));
-            Assert.Equal(AccessStatus.NotFound, await room.LeaveAsync(alice));
+            Assert.Equal(new RoomMembership(alice, phone.Membership), await room.LeaveAsync(alice));
+            Assert.Null(await room.LeaveAsync(alice));
             Assert.Equal(SendStatus.Sent, (await room.SendAsync(Text(bob, "after she left"))).Status);
             foreach (var heard in new[] { heardA, heardB })
             {
@@ -56,8 +56,9 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
 
             // Going offline ends a membership without a notice: no device of the user is connected anywhere.
             await room.OnMemberOfflineAsync(bob);
+            Assert.Equal(1, (await Eventually.ReturnsAsync(room.GetInfoAsync, i => i.MemberCount == 1)).MemberCount);
             Assert.Equal(SendStatus.Sent, (await room.SendAsync(Text(alice, "bob went offline"))).Status);
-            await Eventually.ReturnsAsync(() => Task.FromResult(heardB.Sum(d => d.Messages.Length)), n => n >= 2);
+            Assert.Equal(2, await Eventually.ReturnsAsync(() => Task.FromResult(heardB.Sum(d => d.Messages.Length)), n => n >= 2));
             Assert.DoesNotContain(heardB.SelectMany(d => d.Left ?? []), l => l.UserId == bob);
         }
         finally
@@ -70,12 +71,38 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_device_rejoining_after_a_reconnect_does_not_bring_back_a_user_who_left_but_does_one_whose_membership_lapsed()
+    {
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var room = fixture.Client.GetGrain<IRoomGrain>(roomId);
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+
+        // Alice left from her phone while her laptop was away: the laptop's rejoin of that membership is refused.
+        var alices = await room.JoinAsync(alice, null);
+        Assert.NotNull(await room.LeaveAsync(alice));
+        Assert.Equal(AccessStatus.NoAccess, (await room.JoinAsync(alice, null, rejoining: alices.Membership)).Status);
+        Assert.Equal(0, (await room.GetInfoAsync()).MemberCount);
+
+        // Bob went offline past the grace: his membership lapsed, and a device that reconnects takes him back.
+        var bobs = await room.JoinAsync(bob, null);
+        await room.OnMemberOfflineAsync(bob);
+        Assert.Equal(0, (await Eventually.ReturnsAsync(room.GetInfoAsync, i => i.MemberCount == 0)).MemberCount);
+        var bobBack = await room.JoinAsync(bob, null, rejoining: bobs.Membership);
+        Assert.Equal((AccessStatus.Ok, 1), (bobBack.Status, bobBack.MemberCount));
+
+        // Alice asks to join again herself: she is back, and a rejoin of her old membership is now simply her current one.
+        var aliceAgain = await room.JoinAsync(alice, null);
+        Assert.Equal(AccessStatus.Ok, aliceAgain.Status);
+        Assert.Equal(aliceAgain.Membership, (await room.JoinAsync(alice, null, rejoining: alices.Membership)).Membership);
+    }
+
+    [Fact]
     public async Task A_room_activated_again_numbers_its_memberships_after_those_of_the_activation_before()
     {
         var room = fixture.Client.GetGrain<IRoomGrain>(GrainKeys.Room(Guid.NewGuid().ToString("N")));
         var alice = Ids.User("alice");
         var before = await room.JoinAsync(alice, null);
-        Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(alice));
+        Assert.NotNull(await room.LeaveAsync(alice));
 
         // An empty room goes away (its members live only in memory); an edge host may still hold a device's old number.
         await fixture.Cluster.DeactivateAsync(room);
@@ -96,7 +123,7 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
 
         // Alice's membership ended in this activation: she left, and an edge that did not hear of it does not bring her back.
         var alices = await room.JoinAsync(alice, edge);
-        Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(alice));
+        Assert.NotNull(await room.LeaveAsync(alice));
         Assert.Empty(await room.ReattachAsync(edge, [new RoomMembership(alice, alices.Membership)]));
         Assert.Equal(0, (await room.GetInfoAsync()).MemberCount);
 
