@@ -70,16 +70,14 @@ public sealed partial class ImClient
     /// The user left the room, maybe from another device: do not join it again after a reconnect, unless this client
     /// joined it again since (a later membership than the one that ended).
     /// </summary>
-    private void OnRoomLeft(ConversationEntry entry)
+    /// <returns>Whether the room was listed here and is no longer.</returns>
+    private bool OnRoomLeft(ConversationEntry entry)
     {
         lock (_roomsLock)
         {
             var roomId = entry.ConversationId;
             _roomsEnded[roomId] = Math.Max(entry.Version, _roomsEnded.GetValueOrDefault(roomId));
-            if (_rooms.TryGetValue(roomId, out var membership) && membership <= entry.Version)
-            {
-                _rooms.Remove(roomId);
-            }
+            return _rooms.TryGetValue(roomId, out var membership) && membership <= entry.Version && _rooms.Remove(roomId);
         }
     }
 
@@ -106,10 +104,13 @@ public sealed partial class ImClient
                 Op.RoomJoin, new RoomJoinRequest { RoomId = roomId, Rejoining = membership }, Op.RoomJoinOk, _disposing.Token).ConfigureAwait(false));
             if (response.Error is { Code: ErrorCode.NotFound })
             {
-                // The user left the room from another device while this one was away (it missed the news).
+                // The user left the room from another device while this one was away (it missed the news). Said on the
+                // events only if the room was still listed as that membership (not joined again meanwhile).
                 var left = new ConversationEntry { ConversationId = roomId, Kind = ConversationKind.Room, Removed = true, Version = membership };
-                OnRoomLeft(left);
-                _events.Writer.TryWrite(new Event { Conversation = left });
+                if (OnRoomLeft(left))
+                {
+                    _events.Writer.TryWrite(new Event { Conversation = left });
+                }
             }
             else if (response.Error is null)
             {
@@ -122,9 +123,9 @@ public sealed partial class ImClient
                 }
             }
         }
-        catch (Exception ex) when (ex is ImClientException or OperationCanceledException)
+        catch (Exception ex) when (ex is ImClientException or OperationCanceledException or Google.Protobuf.InvalidProtocolBufferException)
         {
-            // Lost the connection again: the next reconnect joins again.
+            // Lost the connection again (or a reply this client cannot read): the next reconnect joins again.
         }
     }
 }

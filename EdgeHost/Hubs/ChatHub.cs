@@ -134,9 +134,18 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
     /// Joins a chat room (<c>room:{id}</c>): answers the member count, the last messages (as history) and the membership
     /// (a <c>conversation</c> event for the room, removed, with a version at least this, says the user left).
     /// </summary>
-    public async Task<HubResult> JoinRoom(string roomId)
+    public Task<HubResult> JoinRoom(string roomId) => JoinRoomAsync(roomId, rejoining: 0);
+
+    /// <summary>
+    /// Joins a chat room again after a reconnect, as the membership this tab held: refused (<c>NOT_FOUND</c>) when the
+    /// user left that membership since, from another device while this one was away; otherwise as <see cref="JoinRoom"/>.
+    /// </summary>
+    public Task<HubResult> RejoinRoom(string roomId, long membership) =>
+        membership > 0 ? JoinRoomAsync(roomId, membership) : Task.FromResult(Result(AccessStatus.Invalid));
+
+    private async Task<HubResult> JoinRoomAsync(string roomId, long rejoining)
     {
-        var result = await sessions.JoinRoomAsync(Open, roomId);
+        var result = await sessions.JoinRoomAsync(Open, roomId, rejoining);
         return result.Status != AccessStatus.Ok
             ? Result(result.Status)
             : new HubResult(null, History: new HistoryResponse(result.Recent.Select(ApiMapper.ToView).ToArray(), result.Recent.LastOrDefault()?.Seq ?? 0),

@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using System.Diagnostics.Metrics;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
+using Orleans.Im.Conversations;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
-using Orleans.Im.Conversations;
 using Orleans.Im.Rooms;
 using Orleans.Im.Streams;
 using Orleans.Im.Users;
@@ -70,7 +70,7 @@ public sealed partial class RoomFanout : IDisposable
     /// membership the device held before its reconnect (0 for a join the user asked for); a membership the user left
     /// since is refused.
     /// </summary>
-    public async Task<RoomJoinResult> JoinAsync(string roomId, string userId, IPushTarget target, long rejoining = 0)
+    public async Task<RoomJoinResult> JoinAsync(string roomId, string userId, IPushTarget target, long rejoining)
     {
         await EnsureSubscribedAsync();
         // Listed before the grain hears of it, so no message sent right after the join can pass this device by.
@@ -93,7 +93,9 @@ public sealed partial class RoomFanout : IDisposable
         RoomJoinResult result;
         try
         {
-            result = await Room(roomId).JoinAsync(userId, EdgeId, rejoining);
+            result = rejoining > 0
+                ? await Room(roomId).RejoinAsync(userId, EdgeId, rejoining)
+                : await Room(roomId).JoinAsync(userId, EdgeId);
         }
         catch
         {
@@ -114,15 +116,26 @@ public sealed partial class RoomFanout : IDisposable
     /// </summary>
     public async Task<AccessStatus> LeaveAsync(string roomId, string userId)
     {
-        if (await Room(roomId).LeaveAsync(userId) is not { } ended)
+        var result = await Room(roomId).EndMembershipAsync(userId);
+        if (result.Status == AccessStatus.Invalid)
         {
             return AccessStatus.NotFound;
         }
 
         // At once for the devices here, rather than when the room's notice comes; by the membership that ended, so that a
-        // device that joined again since stays.
-        TellLeft(roomId, Forget(roomId, room => room.Left(ended)));
-        return AccessStatus.Ok;
+        // device that joined again since stays. Also when the room says the user was not a member: devices here may
+        // still be listed from a notice this edge missed.
+        TellLeft(roomId, Forget(roomId, room => room.Left(result.Ended)));
+        return result.Status;
+    }
+
+    /// <summary>The rooms the device is in here (to tell a user grain that forgot them).</summary>
+    public string[] RoomsOf(IPushTarget target)
+    {
+        lock (_lock)
+        {
+            return _roomsOf.TryGetValue(target, out var joined) ? [.. joined.Rooms] : [];
+        }
     }
 
     /// <summary>
@@ -149,6 +162,8 @@ public sealed partial class RoomFanout : IDisposable
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Boundary: the caller tries the room again later.
+                LogReattachFailed(_logger, roomId, ex.Message);
                 failed.Add(roomId);
             }
         });
@@ -182,12 +197,13 @@ public sealed partial class RoomFanout : IDisposable
         RoomMembership[] held;
         lock (_lock)
         {
-            held = _rooms.TryGetValue(roomId, out var room) ? room.Held() : [];
-        }
+            if (!_rooms.TryGetValue(roomId, out var room))
+            {
+                return;
+            }
 
-        if (held.Length == 0)
-        {
-            return;
+            // Possibly none, when every device here is still joining: the room attaches this edge all the same.
+            held = room.Held();
         }
 
         var current = (await Room(roomId).ReattachAsync(EdgeId, held)).ToDictionary(m => m.UserId, m => m.Membership, StringComparer.Ordinal);
@@ -277,11 +293,12 @@ public sealed partial class RoomFanout : IDisposable
 
     private async Task DetachAsync(string roomId)
     {
-        await Room(roomId).DetachEdgeAsync(EdgeId);
+        await Room(roomId).DetachAsync(EdgeId);
 
         // A device here may have joined while the detach was on its way, and its join reached the room first: the room
-        // would then send this edge nothing although a device here is in it. Attach again for it, without joining anyone
-        // (a user who left meanwhile stays out).
+        // would then send this edge nothing although a device here is in it. The detach is done (it is answered), so
+        // attach again for any device here, answered or still joining, without joining anyone (a user who left
+        // meanwhile stays out).
         bool joinedMeanwhile;
         lock (_lock)
         {
@@ -386,6 +403,9 @@ public sealed partial class RoomFanout : IDisposable
 
     [LoggerMessage(1, LogLevel.Debug, "Room {RoomId}: {Messages} messages to {Devices} devices")]
     private static partial void LogDelivered(ILogger logger, string roomId, int messages, int devices);
+
+    [LoggerMessage(2, LogLevel.Warning, "Room {RoomId}: telling it this edge's members failed: {Reason}")]
+    private static partial void LogReattachFailed(ILogger logger, string roomId, string reason);
 
     /// <summary>The rooms a device here joined (under the fan-out's lock).</summary>
     private sealed class JoinedRooms(string userId)

@@ -69,8 +69,10 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
     {
         var sessions = Sessions;
         var rooms = Rooms;
-        var failed = await sessions.ReRegisterAsync(null, Parallelism, stoppingToken);
+        // At once, not one after the other: a lost room refuses its members' sends until it hears of them again.
+        var reRegistering = sessions.ReRegisterAsync(null, Parallelism, stoppingToken);
         var failedRooms = await rooms.ReattachAsync(null, Parallelism, stoppingToken);
+        var failed = await reRegistering;
         LogSwept(logger, sessions.OpenSessions, failed.Count, rooms.RoomCount, failedRooms.Count);
         for (var retry = 0; retry < MaxRetries && (failed.Count > 0 || failedRooms.Count > 0); retry++)
         {
@@ -81,6 +83,6 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
         }
     }
 
-    [LoggerMessage(1, LogLevel.Information, "A gateway was lost or the cluster came back: re-registered the devices of {Sessions} sessions with their user grains, {Failed} failed; reattached {Rooms} rooms, {FailedRooms} failed")]
+    [LoggerMessage(1, LogLevel.Information, "A gateway was lost or the cluster came back: re-registered the devices of {Sessions} sessions with their user grains, {Failed} failed; told the rooms with devices here ({Rooms} now) their members here, {FailedRooms} failed")]
     private static partial void LogSwept(ILogger logger, int sessions, int failed, int rooms, int failedRooms);
 }

@@ -220,7 +220,7 @@ public sealed class SessionHub(
     /// Joins a chat room through this session's device: the room's messages come to it while it is connected.
     /// <paramref name="rejoining"/>: the membership the device held before a reconnect (0 for a join the user asked for).
     /// </summary>
-    public async Task<RoomJoinResult> JoinRoomAsync(OpenSession open, string roomId, long rejoining = 0)
+    public async Task<RoomJoinResult> JoinRoomAsync(OpenSession open, string roomId, long rejoining)
     {
         ArgumentNullException.ThrowIfNull(open);
         if (!GrainKeys.TryParseConversation(roomId, out var address) || address.Kind != ConversationKind.Room || open.IsClosed)
@@ -313,8 +313,13 @@ public sealed class SessionHub(
                 else if (!known)
                 {
                     // The grain had forgotten the device (it moved with a lost silo): what came meanwhile was pushed to
-                    // nobody, so the device syncs to find it.
+                    // nobody, so the device syncs to find it. It forgot the user's rooms too, which it leaves for them
+                    // when they go offline.
                     open.Target.RequestResync();
+                    foreach (var roomId in rooms.RoomsOf(open.Target))
+                    {
+                        user.OnRoomJoinedAsync(roomId, true).Ignore();
+                    }
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)

@@ -17,19 +17,35 @@ public interface IRoomGrain : IGrainWithStringKey
     /// </summary>
     /// <param name="userId">The user.</param>
     /// <param name="edgeId">The edge host of the device that joins, if any.</param>
-    /// <param name="rejoining">
-    /// A device joining again after a reconnect: the membership it held (0 for a join the user asked for). When the user
-    /// left that membership since, the join is refused with <see cref="AccessStatus.NoAccess"/>.
-    /// </param>
     [Alias("Join")]
-    Task<RoomJoinResult> JoinAsync(string userId, string? edgeId, long rejoining = 0);
+    Task<RoomJoinResult> JoinAsync(string userId, string? edgeId);
+
+    /// <summary>
+    /// A device joins again after a reconnect, as <paramref name="membership"/>, the membership it held: like
+    /// <see cref="JoinAsync"/>, but refused with <see cref="AccessStatus.NoAccess"/> when the user left that membership
+    /// since (from another device, while this one was away). A membership that lapsed (offline past the grace) is not a
+    /// leave: the user is back.
+    /// </summary>
+    /// <param name="userId">The user.</param>
+    /// <param name="edgeId">The edge host of the device.</param>
+    /// <param name="membership">The membership the device held.</param>
+    [Alias("Rejoin")]
+    Task<RoomJoinResult> RejoinAsync(string userId, string edgeId, long membership);
+
+    /// <summary>The user leaves (see <see cref="EndMembershipAsync"/>); <see cref="AccessStatus.NotFound"/> when not a member.</summary>
+    /// <remarks>Kept for edge hosts from before <see cref="EndMembershipAsync"/>.</remarks>
+    [Alias("Leave")]
+    Task<AccessStatus> LeaveAsync(string userId);
 
     /// <summary>
     /// The user leaves, with all their devices: every edge host the room sends to hears of it (<see cref="RoomMembership"/>)
-    /// and stops handing the room to them. Answers the membership that ended; null when the user was not a member.
+    /// and stops handing the room to them. A user who is not a member (an edge host still lists their devices after a
+    /// notice it missed, or a room that was lost with its silo) is answered NotFound, and their memberships up to now are
+    /// ended all the same, so that no device of theirs brings them back.
     /// </summary>
-    [Alias("Leave")]
-    Task<RoomMembership?> LeaveAsync(string userId);
+    /// <param name="userId">The user.</param>
+    [Alias("EndMembership")]
+    Task<RoomLeaveResult> EndMembershipAsync(string userId);
 
     /// <summary>
     /// Sends to the room (members only). The ack carries a room-local seq that orders the room's messages; it is not
@@ -45,15 +61,27 @@ public interface IRoomGrain : IGrainWithStringKey
     /// <summary>
     /// An edge host still has devices in the room, of the users and memberships given (after a silo was lost, this
     /// activation may know none of them): the room sends to that edge again, and takes back as members the users whose
-    /// membership is older than this activation. A user whose membership ended in this activation left, and stays out.
-    /// Answers the memberships of the given users who are members now; those not answered are out.
+    /// membership is older than this activation and who did not leave since. A membership that ended in this activation
+    /// stays ended. Answers the memberships of the given users who hold one now that replaces theirs; the edge takes out
+    /// the devices of the others.
     /// </summary>
+    /// <param name="edgeId">The edge host.</param>
+    /// <param name="memberships">The latest membership its devices hold, per user (may be empty: the edge is attached all the same).</param>
     [Alias("Reattach")]
     Task<RoomMembership[]> ReattachAsync(string edgeId, RoomMembership[] memberships);
 
     /// <summary>An edge host has no device in the room any more: stop sending it the room's messages.</summary>
+    /// <remarks>Kept for edge hosts from before <see cref="DetachAsync"/>.</remarks>
     [Alias("DetachEdge"), OneWay]
     Task DetachEdgeAsync(string edgeId);
+
+    /// <summary>
+    /// An edge host has no device in the room any more: stop sending it the room's messages. Answered once done, so that
+    /// the edge can attach again for a device that joined meanwhile (whose join the room may have taken before this).
+    /// </summary>
+    /// <param name="edgeId">The edge host.</param>
+    [Alias("Detach")]
+    Task DetachAsync(string edgeId);
 
     /// <summary>The user went offline (after the presence grace): they leave the room.</summary>
     [Alias("OnMemberOffline"), OneWay]

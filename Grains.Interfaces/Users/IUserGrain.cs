@@ -77,8 +77,8 @@ public interface IUserGrain : IGrainWithStringKey
     Task SetSharePresenceAsync(bool share);
 
     /// <summary>
-    /// The user joined (or left) a chat room through one of their devices; when the user goes offline (after the presence
-    /// grace) they leave every room they are in.
+    /// The user joined (or left) a chat room (told by the room, and by an edge host that found this grain had forgotten
+    /// the user's devices); when the user goes offline (after the presence grace) they leave every room they are in.
     /// </summary>
     [Alias("OnRoomJoined"), OneWay]
     Task OnRoomJoinedAsync(string roomId, bool joined);

@@ -36,10 +36,12 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     private Task? _delivering;
     private long _lastSeq;
 
-    // Memberships are numbered from the activation's start time in ticks, so that a reactivated room numbers above any
-    // membership an edge host may still hold from before (it would take ten million joins a second to catch up): a
-    // membership at most _firstMembership is one this activation never knew.
-    private readonly long _firstMembership = clock.UtcNow.UtcTicks;
+    // Memberships are numbered from the activation's start in Unix microseconds, so that a reactivated room numbers above
+    // any membership an edge host may still hold from before (it would take a thousand joins a millisecond to catch up,
+    // and the silos' clocks must agree to well under the time a reactivation takes): a membership at most
+    // _firstMembership is one this activation never knew. Microseconds, not ticks: browsers read these numbers as
+    // doubles, exact only below 2^53.
+    private readonly long _firstMembership = clock.UtcNow.ToUnixTimeMilliseconds() * 1000;
     private long _lastMembership;
 
     private string RoomId => this.GetPrimaryKeyString();
@@ -50,58 +52,33 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         return Task.CompletedTask;
     }
 
-    public Task<RoomJoinResult> JoinAsync(string userId, string? edgeId, long rejoining = 0)
+    public Task<RoomJoinResult> JoinAsync(string userId, string? edgeId) => Task.FromResult(Join(userId, edgeId, rejoining: 0));
+
+    public Task<RoomJoinResult> RejoinAsync(string userId, string edgeId, long membership) =>
+        Task.FromResult(membership <= 0 || string.IsNullOrEmpty(edgeId)
+            ? new RoomJoinResult(AccessStatus.Invalid, _members.Count, [])
+            : Join(userId, edgeId, membership));
+
+    public async Task<AccessStatus> LeaveAsync(string userId) => (await EndMembershipAsync(userId)).Status;
+
+    public Task<RoomLeaveResult> EndMembershipAsync(string userId)
     {
-        if (!GrainKeys.IsValidUserId(userId) || (edgeId is not null && edgeId.Length == 0) || rejoining < 0 || !IsRoom())
+        if (!GrainKeys.IsValidUserId(userId) || !IsRoom())
         {
-            return Task.FromResult(new RoomJoinResult(AccessStatus.Invalid, _members.Count, []));
+            return Task.FromResult(new RoomLeaveResult(AccessStatus.Invalid, new RoomMembership(userId ?? "", 0)));
         }
 
-        if (!_members.TryGetValue(userId, out var membership))
-        {
-            if (rejoining != 0 && _leaves.TryGetValue(userId, out var ended) && rejoining <= ended)
-            {
-                // The user left from another device while this one was away: it does not bring them back.
-                return Task.FromResult(new RoomJoinResult(AccessStatus.NoAccess, _members.Count, []));
-            }
-
-            if (_members.Count >= _options.MaxMembers)
-            {
-                return Task.FromResult(new RoomJoinResult(AccessStatus.NotAllowed, _members.Count, []));
-            }
-
-            membership = ++_lastMembership;
-            _members[userId] = membership;
-            _leaves.Remove(userId);
-            // The user grain makes the user leave the room when they go offline. Told here, not by the edge hosts, so
-            // that a join and a leave reach it in the order the room took them.
-            GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
-        }
-
+        // Not a member: an edge host may still list their devices (a notice it missed, or this room was lost with its
+        // silo and has not heard of them again), so every membership up to now ends all the same.
+        var status = _members.Remove(userId, out var membership) ? AccessStatus.Ok : AccessStatus.NotFound;
+        var ended = new RoomMembership(userId, status == AccessStatus.Ok ? membership : _lastMembership);
         KeepWhileOccupied();
-        if (edgeId is not null)
-        {
-            _edges.Add(edgeId);
-        }
-
-        return Task.FromResult(new RoomJoinResult(AccessStatus.Ok, _members.Count, [.. _recent], membership));
-    }
-
-    public Task<RoomMembership?> LeaveAsync(string userId)
-    {
-        if (!_members.Remove(userId, out var membership))
-        {
-            return Task.FromResult<RoomMembership?>(null);
-        }
-
-        KeepWhileOccupied();
-        var left = new RoomMembership(userId, membership);
-        RememberLeave(left);
+        RememberLeave(ended);
         GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, false).Ignore();
         // Their devices may be on any edge host here, not only the one that asked: each of them hears of it.
-        _leftOutbox.Add(left);
+        _leftOutbox.Add(ended);
         StartDelivering();
-        return Task.FromResult<RoomMembership?>(left);
+        return Task.FromResult(new RoomLeaveResult(status, ended));
     }
 
     public Task OnMemberOfflineAsync(string userId)
@@ -123,39 +100,103 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             return Task.FromResult<RoomMembership[]>([]);
         }
 
+        // Attached even with no membership to tell: the edge has devices whose joins are still on their way.
+        _edges.Add(edgeId);
         var members = new List<RoomMembership>(memberships.Length);
         foreach (var (userId, held) in memberships)
         {
-            if (!_members.TryGetValue(userId, out var membership))
+            if (_leaves.TryGetValue(userId, out var ended) && held <= ended)
             {
-                // Ended in this activation: the user left. Older: lost with the activation before, so the user is back.
-                if (held > _firstMembership || _members.Count >= _options.MaxMembers || !GrainKeys.IsValidUserId(userId))
-                {
-                    continue;
-                }
-
-                membership = ++_lastMembership;
-                _members[userId] = membership;
+                // They left since (maybe while this edge was not attached to hear of it).
+                continue;
             }
 
-            members.Add(new RoomMembership(userId, membership));
-            // Their user grain may have been lost too, and with it the rooms to leave when they go offline.
-            GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
-        }
+            if (_members.TryGetValue(userId, out var membership))
+            {
+                // The same membership, or one from before this activation that another edge host brought back. A
+                // membership of this activation other than the current one ended (the user left and joined again).
+                if (held == membership || held <= _firstMembership)
+                {
+                    members.Add(new RoomMembership(userId, membership));
+                }
 
-        if (members.Count > 0)
-        {
-            _edges.Add(edgeId);
+                continue;
+            }
+
+            // Ended in this activation (left, or offline past the grace), or one this activation cannot take back.
+            if (held > _firstMembership || _members.Count >= _options.MaxMembers || !GrainKeys.IsValidUserId(userId))
+            {
+                continue;
+            }
+
+            // Lost with the activation before: the user is back, and their user grain (which may have been lost too)
+            // hears of it.
+            membership = ++_lastMembership;
+            _members[userId] = membership;
+            GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
+            members.Add(new RoomMembership(userId, membership));
         }
 
         KeepWhileOccupied();
         return Task.FromResult(members.ToArray());
     }
 
-    public Task DetachEdgeAsync(string edgeId)
+    public Task DetachEdgeAsync(string edgeId) => DetachAsync(edgeId);
+
+    public Task DetachAsync(string edgeId)
     {
         _edges.Remove(edgeId);
         return Task.CompletedTask;
+    }
+
+    private RoomJoinResult Join(string userId, string? edgeId, long rejoining)
+    {
+        if (!GrainKeys.IsValidUserId(userId) || (edgeId is not null && edgeId.Length == 0) || !IsRoom())
+        {
+            return new RoomJoinResult(AccessStatus.Invalid, _members.Count, []);
+        }
+
+        if (!_members.TryGetValue(userId, out var membership))
+        {
+            if (rejoining != 0 && _leaves.TryGetValue(userId, out var ended) && rejoining <= ended)
+            {
+                // The user left from another device while this one was away: it does not bring them back.
+                return new RoomJoinResult(AccessStatus.NoAccess, _members.Count, []);
+            }
+
+            if (_members.Count >= _options.MaxMembers)
+            {
+                return new RoomJoinResult(AccessStatus.NotAllowed, _members.Count, []);
+            }
+
+            membership = ++_lastMembership;
+            _members[userId] = membership;
+        }
+
+        // The user grain makes the user leave the room when they go offline. Told on every join (it is idempotent), so
+        // that a user grain activated again without its list of rooms learns it back.
+        GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
+        KeepWhileOccupied();
+        if (edgeId is not null)
+        {
+            _edges.Add(edgeId);
+        }
+
+        return new RoomJoinResult(AccessStatus.Ok, _members.Count, [.. _recent], membership);
+    }
+
+    private void RememberLeave(RoomMembership left)
+    {
+        _leaves[left.UserId] = left.Membership;
+        _leaveOrder.Enqueue(left);
+        while (_leaveOrder.Count > Math.Max(0, _options.RememberedLeaves))
+        {
+            var oldest = _leaveOrder.Dequeue();
+            if (_leaves.TryGetValue(oldest.UserId, out var membership) && membership == oldest.Membership)
+            {
+                _leaves.Remove(oldest.UserId);
+            }
+        }
     }
 
     public Task<RoomInfo> GetInfoAsync() => Task.FromResult(new RoomInfo(RoomId, _members.Count, _edges.Count, _lastSeq));
@@ -202,20 +243,6 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         _outbox.Add(message);
         StartDelivering();
         return Task.FromResult(new SendResult(SendStatus.Sent, message.Seq, now));
-    }
-
-    private void RememberLeave(RoomMembership left)
-    {
-        _leaves[left.UserId] = left.Membership;
-        _leaveOrder.Enqueue(left);
-        while (_leaveOrder.Count > _options.RememberedLeaves)
-        {
-            var oldest = _leaveOrder.Dequeue();
-            if (_leaves.TryGetValue(oldest.UserId, out var membership) && membership == oldest.Membership)
-            {
-                _leaves.Remove(oldest.UserId);
-            }
-        }
     }
 
     /// <summary>

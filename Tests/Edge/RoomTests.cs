@@ -193,6 +193,8 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
         Assert.DoesNotContain(roomId, laptop.Rooms);
         var tabTold = await tab.WaitForAsync(e => e.Type == "conversation" && e.ConversationId == roomId, TimeSpan.FromSeconds(30));
         Assert.Equal((true, membership), (tabTold.Conversation!.Removed, tabTold.Conversation.Version));
+        // A tab that rejoins as that membership (after a reconnect of its own) is refused.
+        Assert.Equal("not_found", (await tab.Connection.InvokeAsync<HubResult>("RejoinRoom", roomId, membership)).Error);
         await SayAsync("two");
         await Task.Delay(TimeSpan.FromMilliseconds(500));
         Assert.False(laptop.Messages.TryRead(out var onLaptop), $"the laptop got {onLaptop}");

@@ -36,15 +36,17 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
             Assert.NotEqual(phone.Membership, bobs.Membership);
 
             // She leaves through edge A: both edges hear that her membership ended, edge B before anything sent after.
-            Assert.Equal(new RoomMembership(alice, phone.Membership), await room.LeaveAsync(alice));
-            Assert.Null(await room.LeaveAsync(alice));
+            Assert.Equal(new RoomLeaveResult(AccessStatus.Ok, new RoomMembership(alice, phone.Membership)), await room.EndMembershipAsync(alice));
+            // Leaving again: not a member, and every membership up to now (the last one numbered is bob's) ends all the
+            // same, for devices an edge may still list.
+            Assert.Equal(AccessStatus.NotFound, await room.LeaveAsync(alice));
             Assert.Equal(SendStatus.Sent, (await room.SendAsync(Text(bob, "after she left"))).Status);
             foreach (var heard in new[] { heardA, heardB })
             {
                 var all = await Eventually.ReturnsAsync(
                     () => Task.FromResult(heard.ToArray()), h => h.Any(d => d.Messages.Length > 0));
                 var left = all.SelectMany(d => d.Left ?? []).ToArray();
-                Assert.Equal([new RoomMembership(alice, phone.Membership)], left);
+                Assert.Equal([new RoomMembership(alice, phone.Membership), new RoomMembership(alice, bobs.Membership)], left);
                 var leftAt = Array.FindIndex(all, d => d.Left is { Length: > 0 });
                 var sentAt = Array.FindIndex(all, d => d.Messages.Length > 0);
                 Assert.True(leftAt <= sentAt, "the leave reached the edge after a message sent after it");
@@ -79,21 +81,21 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
 
         // Alice left from her phone while her laptop was away: the laptop's rejoin of that membership is refused.
         var alices = await room.JoinAsync(alice, null);
-        Assert.NotNull(await room.LeaveAsync(alice));
-        Assert.Equal(AccessStatus.NoAccess, (await room.JoinAsync(alice, null, rejoining: alices.Membership)).Status);
+        Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(alice));
+        Assert.Equal(AccessStatus.NoAccess, (await room.RejoinAsync(alice, "edge", alices.Membership)).Status);
         Assert.Equal(0, (await room.GetInfoAsync()).MemberCount);
 
         // Bob went offline past the grace: his membership lapsed, and a device that reconnects takes him back.
         var bobs = await room.JoinAsync(bob, null);
         await room.OnMemberOfflineAsync(bob);
         Assert.Equal(0, (await Eventually.ReturnsAsync(room.GetInfoAsync, i => i.MemberCount == 0)).MemberCount);
-        var bobBack = await room.JoinAsync(bob, null, rejoining: bobs.Membership);
+        var bobBack = await room.RejoinAsync(bob, "edge", bobs.Membership);
         Assert.Equal((AccessStatus.Ok, 1), (bobBack.Status, bobBack.MemberCount));
 
         // Alice asks to join again herself: she is back, and a rejoin of her old membership is now simply her current one.
         var aliceAgain = await room.JoinAsync(alice, null);
         Assert.Equal(AccessStatus.Ok, aliceAgain.Status);
-        Assert.Equal(aliceAgain.Membership, (await room.JoinAsync(alice, null, rejoining: alices.Membership)).Membership);
+        Assert.Equal(aliceAgain.Membership, (await room.RejoinAsync(alice, "edge", alices.Membership)).Membership);
     }
 
     [Fact]
@@ -102,10 +104,12 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
         var room = fixture.Client.GetGrain<IRoomGrain>(GrainKeys.Room(Guid.NewGuid().ToString("N")));
         var alice = Ids.User("alice");
         var before = await room.JoinAsync(alice, null);
-        Assert.NotNull(await room.LeaveAsync(alice));
+        Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(alice));
 
         // An empty room goes away (its members live only in memory); an edge host may still hold a device's old number.
+        // (Numbers start from the activation's time: a millisecond on, whatever the machine's speed.)
         await fixture.Cluster.DeactivateAsync(room);
+        fixture.Time.Advance(TimeSpan.FromMilliseconds(1));
         var after = await room.JoinAsync(alice, null);
 
         Assert.Equal(AccessStatus.Ok, after.Status);
@@ -123,7 +127,7 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
 
         // Alice's membership ended in this activation: she left, and an edge that did not hear of it does not bring her back.
         var alices = await room.JoinAsync(alice, edge);
-        Assert.NotNull(await room.LeaveAsync(alice));
+        Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(alice));
         Assert.Empty(await room.ReattachAsync(edge, [new RoomMembership(alice, alices.Membership)]));
         Assert.Equal(0, (await room.GetInfoAsync()).MemberCount);
 
@@ -139,6 +143,42 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
 
         // Asking again changes nothing: he is a member of this activation now.
         Assert.Equal([back], await room.ReattachAsync(edge, [new RoomMembership(bob, bobs.Membership)]));
+    }
+
+    [Fact]
+    public async Task A_reattach_does_not_bring_back_a_user_who_left_after_the_room_was_lost_or_a_membership_that_ended()
+    {
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var room = fixture.Client.GetGrain<IRoomGrain>(roomId);
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var (edgeA, edgeB) = ($"edge-a-{Guid.NewGuid():N}", $"edge-b-{Guid.NewGuid():N}");
+        var alices = await room.JoinAsync(alice, edgeA);
+        var bobs = await room.JoinAsync(bob, edgeA);
+        await room.JoinAsync(bob, edgeB);
+
+        // The room is lost. Edge B tells it first and brings bob back; bob then leaves through edge B, before edge A,
+        // which also holds him, has told the room anything: edge A does not bring him back.
+        await fixture.Cluster.DeactivateAsync(room);
+        fixture.Time.Advance(TimeSpan.FromMilliseconds(1));
+        var bobBack = Assert.Single(await room.ReattachAsync(edgeB, [new RoomMembership(bob, bobs.Membership)]));
+        Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(bob));
+
+        // Alice leaves through edge A before it told the room anything: not a member of this activation, and yet her
+        // older membership ends, so that edge A's own reattach does not bring her back either.
+        var aliceLeft = await room.EndMembershipAsync(alice);
+        Assert.Equal(AccessStatus.NotFound, aliceLeft.Status);
+        Assert.True(aliceLeft.Ended.Membership >= bobBack.Membership, $"{aliceLeft.Ended.Membership} before {bobBack.Membership}");
+        Assert.Empty(await room.ReattachAsync(edgeA, [new RoomMembership(alice, alices.Membership), new RoomMembership(bob, bobs.Membership)]));
+        Assert.Equal((0, 2), ((await room.GetInfoAsync()).MemberCount, (await room.GetInfoAsync()).EdgeCount));
+
+        // In one activation: a membership that ended (here by going offline) is not renumbered into the one the user
+        // holds after joining again.
+        var bobAgain = await room.JoinAsync(bob, edgeB);
+        await room.OnMemberOfflineAsync(bob);
+        Assert.Equal(0, (await Eventually.ReturnsAsync(room.GetInfoAsync, i => i.MemberCount == 0)).MemberCount);
+        var bobThird = await room.JoinAsync(bob, edgeB);
+        Assert.Empty(await room.ReattachAsync(edgeA, [new RoomMembership(bob, bobAgain.Membership)]));
+        Assert.Equal([new RoomMembership(bob, bobThird.Membership)], await room.ReattachAsync(edgeB, [new RoomMembership(bob, bobThird.Membership)]));
     }
 
     private static SendRequest Text(string senderId, string text) =>
