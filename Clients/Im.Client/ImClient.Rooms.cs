@@ -47,6 +47,8 @@ public sealed partial class ImClient
             if (response.Membership == 0 || response.Membership > _roomsEnded.GetValueOrDefault(roomId))
             {
                 _rooms[roomId] = Math.Max(response.Membership, _rooms.GetValueOrDefault(roomId));
+                // News of an earlier membership's end no longer matters: the listed one is later, and only grows.
+                _roomsEnded.Remove(roomId);
             }
         }
 

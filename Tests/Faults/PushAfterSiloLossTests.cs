@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Im.Client;
 using Orleans.Im.EdgeHost.Auth;
 using Orleans.Im.Protocol.V1;
+using Orleans.Im.Rooms;
 using Orleans.Im.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -11,6 +12,7 @@ namespace Orleans.Im.Tests.Faults;
 /// The silo holding a user's grain is killed while the user stays connected to a surviving edge: the grain comes back
 /// elsewhere knowing none of the user's devices, and the edge registers them again (and has them sync), so the user
 /// gets the next message by push — not only at the SDK's periodic catch-up, which is set far beyond the test here.
+/// Likewise a chat room (it lives in memory): the edge tells it, back elsewhere, its members there.
 /// </summary>
 [Collection(FaultGroup.Name)]
 [Trait("Category", "Fault")]
@@ -19,6 +21,10 @@ public sealed class PushAfterSiloLossTests(ITestOutputHelper output)
     /// <summary>Far longer than the test: a message that arrives did so by push or by the resync the edge asked for.</summary>
     private static readonly TimeSpan NoCatchUp = TimeSpan.FromMinutes(30);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan GracefulStopTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>An edge's reattach that fails while the lost silo is not yet declared dead is tried again 15 s later.</summary>
+    private static readonly TimeSpan ReattachPatience = TimeSpan.FromSeconds(90);
 
     [Fact]
     public async Task A_user_whose_grain_was_on_a_killed_silo_still_gets_pushes_without_reconnecting()
@@ -54,6 +60,81 @@ public sealed class PushAfterSiloLossTests(ITestOutputHelper output)
         // And pushes flow again for what follows.
         Assert.Equal(SendStatus.Sent, (await SendRetryingAsync(alicePhone, conversation, "and later")).Status);
         Assert.Equal("and later", Assert.Single(await bobPhone.TakeAsync(1)).Content.Text);
+    }
+
+    /// <summary>
+    /// The room comes back elsewhere knowing neither its members nor the edge, and the edge tells it both, so the members
+    /// go on chatting without reconnecting or joining again. A member who left before the loss stays out.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_room_whose_silo_was_lost_keeps_its_members_on_a_surviving_edge_and_not_those_who_left(bool kill)
+    {
+        await using var cluster = new SiloCluster("room-after-loss");
+        var silos = await Task.WhenAll(cluster.StartSiloAsync(settings: FaultDrill.SiloSettings), cluster.StartSiloAsync(settings: FaultDrill.SiloSettings));
+        var edge = await cluster.StartEdgeAsync();
+        var orleans = await cluster.ConnectClientAsync();
+        var tokens = new AccessTokens(Options.Create(new AuthOptions { SigningKey = cluster.SigningKey }), TimeProvider.System);
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var room = orleans.GetGrain<IRoomGrain>(roomId);
+        var (alice, bob, carol) = (Ids.User("alice"), Ids.User("bob"), Ids.User("carol"));
+        await using var alicePhone = Client(alice, edge, tokens);
+        await using var bobPhone = Client(bob, edge, tokens);
+        await using var carolPhone = Client(carol, edge, tokens);
+        foreach (var phone in new[] { alicePhone, bobPhone, carolPhone })
+        {
+            await phone.ConnectAsync();
+            await phone.JoinRoomAsync(roomId);
+        }
+
+        Assert.Equal(SendStatus.Sent, (await alicePhone.SendTextAsync(roomId, "before")).Status);
+        // The sender's SDK shows its own copy, made from the ack.
+        Assert.Equal("before", Assert.Single(await alicePhone.TakeAsync(1)).Content.Text);
+        Assert.Equal("before", Assert.Single(await bobPhone.TakeAsync(1)).Content.Text);
+        Assert.Equal("before", Assert.Single(await carolPhone.TakeAsync(1)).Content.Text);
+        // Carol leaves, and her phone stays connected: she must not be taken back.
+        await carolPhone.LeaveRoomAsync(roomId);
+        Assert.Equal(2, (await room.GetInfoAsync()).MemberCount);
+
+        // Lose the silo that holds the room (with both up, either may).
+        var statistics = await orleans.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
+        var roomsSilo = statistics.Single(s => s.GrainId.Type.ToString() == "room" && s.GrainId.Key.ToString() == roomId).SiloAddress;
+        var victim = silos.Single(s => s.Endpoints.SiloPort == roomsSilo.Endpoint.Port);
+        output.WriteLine($"the room on {roomsSilo}; {(kill ? "killing" : "stopping")} it");
+        if (kill)
+        {
+            await victim.Process.KillAsync();
+        }
+        else
+        {
+            Assert.True(await victim.Process.StopAsync(GracefulStopTimeout), "the silo did not stop by itself after SIGTERM");
+        }
+
+        // The edge tells the room, activated again elsewhere, its members here: alice and bob, not carol.
+        var info = await Eventually.ReturnsAsync(
+            async () =>
+            {
+                try
+                {
+                    return await room.GetInfoAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                catch (Exception ex) when (ex is TimeoutException or OrleansException)
+                {
+                    return null;
+                }
+            },
+            i => i is { MemberCount: 2, EdgeCount: 1 },
+            ReattachPatience);
+        Assert.Equal((2, 1), (info?.MemberCount, info?.EdgeCount));
+
+        // Bob sends and alice gets it, without either reconnecting or joining again; carol gets nothing.
+        Assert.Equal(SendStatus.Sent, (await bobPhone.SendTextAsync(roomId, "after the silo was lost")).Status);
+        Assert.Equal("after the silo was lost", Assert.Single(await alicePhone.TakeAsync(1, ReattachPatience)).Content.Text);
+        Assert.Equal(SendStatus.Refused, (await carolPhone.SendTextAsync(roomId, "let me back")).Status);
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(carolPhone.Messages.TryRead(out var onCarol), $"carol got {onCarol}");
+        Assert.Equal((1, 1, 1), (alicePhone.ConnectionCount, bobPhone.ConnectionCount, carolPhone.ConnectionCount));
     }
 
     /// <summary>Sends as the SDK asks an application to: a retryable refusal is sent again, with the same id, later.</summary>
