@@ -25,6 +25,9 @@ public sealed partial class RoomFanout : IDisposable
     // The devices here of each room, and the rooms of each device: a closed connection and a leaving device cost what
     // they touch, not a walk over every room's devices (a reconnect storm of one room of thousands on this edge would
     // otherwise be quadratic, in time and in garbage).
+    private const int DetachAttempts = 4;
+    private static readonly TimeSpan DetachRetryDelay = TimeSpan.FromSeconds(5);
+
     private readonly Dictionary<string, RoomDevices> _rooms = new(StringComparer.Ordinal);
     private readonly Dictionary<IPushTarget, JoinedRooms> _roomsOf = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _lock = new();
@@ -103,10 +106,15 @@ public sealed partial class RoomFanout : IDisposable
             throw;
         }
 
-        // Refused: a device that had joined before stays, unless its membership ended meanwhile. Answered: the device
-        // goes at once if the room's notice that this membership ended came first (the join happened, and so did the
-        // leave, from another device).
-        TellLeft(roomId, Forget(roomId, room => result.Status == AccessStatus.Ok ? room.Joined(device, result.Membership) : room.JoinFailed(device)));
+        // Refused: a device that had joined before stays, unless its membership ended meanwhile, or the refusal says so
+        // (a rejoin of a membership the user left). Answered: the device goes at once if the room's notice that this
+        // membership ended came first (the join happened, and so did the leave, from another device).
+        TellLeft(roomId, Forget(roomId, room => result.Status switch
+        {
+            AccessStatus.Ok => room.Joined(device, result.Membership),
+            AccessStatus.NoAccess when rejoining > 0 => [.. room.JoinFailed(device), .. room.Left(new RoomMembership(userId, rejoining))],
+            _ => room.JoinFailed(device),
+        }));
         return result;
     }
 
@@ -293,21 +301,40 @@ public sealed partial class RoomFanout : IDisposable
 
     private async Task DetachAsync(string roomId)
     {
-        await Room(roomId).DetachAsync(EdgeId);
-
         // A device here may have joined while the detach was on its way, and its join reached the room first: the room
-        // would then send this edge nothing although a device here is in it. The detach is done (it is answered), so
-        // attach again for any device here, answered or still joining, without joining anyone (a user who left
-        // meanwhile stays out).
-        bool joinedMeanwhile;
-        lock (_lock)
+        // would then send this edge nothing although a device here is in it. The detach is answered once done, so then
+        // attach again if any device is here, answered or still joining (the room takes back only memberships it lost
+        // with an activation before, never one that ended by a leave).
+        // Tried a few times: a failure here would leave such a device getting nothing until the next sweep.
+        for (var attempt = 1; ; attempt++)
         {
-            joinedMeanwhile = _rooms.ContainsKey(roomId);
-        }
+            try
+            {
+                await Room(roomId).DetachAsync(EdgeId);
+                bool joinedMeanwhile;
+                lock (_lock)
+                {
+                    joinedMeanwhile = _rooms.ContainsKey(roomId);
+                }
 
-        if (joinedMeanwhile)
-        {
-            await ReattachAsync(roomId);
+                if (joinedMeanwhile)
+                {
+                    await ReattachAsync(roomId);
+                }
+
+                return;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Boundary: tried again shortly, a few times; after that the next sweep or join here attaches again.
+                LogDetachFailed(_logger, roomId, attempt, ex.Message);
+                if (attempt == DetachAttempts)
+                {
+                    return;
+                }
+
+                await Task.Delay(DetachRetryDelay);
+            }
         }
     }
 
@@ -406,6 +433,9 @@ public sealed partial class RoomFanout : IDisposable
 
     [LoggerMessage(2, LogLevel.Warning, "Room {RoomId}: telling it this edge's members failed: {Reason}")]
     private static partial void LogReattachFailed(ILogger logger, string roomId, string reason);
+
+    [LoggerMessage(3, LogLevel.Warning, "Room {RoomId}: detaching this edge failed (attempt {Attempt}): {Reason}")]
+    private static partial void LogDetachFailed(ILogger logger, string roomId, int attempt, string reason);
 
     /// <summary>The rooms a device here joined (under the fan-out's lock).</summary>
     private sealed class JoinedRooms(string userId)

@@ -17,6 +17,9 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
     /// <summary>Registrations in flight at once: a silo loss must not crowd out the logins (they have their own bound).</summary>
     private const int Parallelism = 16;
 
+    /// <summary>Rooms told at once, beside the registrations (one call per room, for all its members here).</summary>
+    private const int RoomParallelism = 4;
+
     /// <summary>
     /// Calls to grains of the lost silo wait until it is declared dead and may time out first: those are tried again
     /// this much later, a few times.
@@ -71,14 +74,14 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
         var rooms = Rooms;
         // At once, not one after the other: a lost room refuses its members' sends until it hears of them again.
         var reRegistering = sessions.ReRegisterAsync(null, Parallelism, stoppingToken);
-        var failedRooms = await rooms.ReattachAsync(null, Parallelism, stoppingToken);
+        var failedRooms = await rooms.ReattachAsync(null, RoomParallelism, stoppingToken);
         var failed = await reRegistering;
         LogSwept(logger, sessions.OpenSessions, failed.Count, rooms.RoomCount, failedRooms.Count);
         for (var retry = 0; retry < MaxRetries && (failed.Count > 0 || failedRooms.Count > 0); retry++)
         {
             await Task.Delay(RetryDelay, stoppingToken);
             failed = failed.Count > 0 ? await sessions.ReRegisterAsync(failed, Parallelism, stoppingToken) : failed;
-            failedRooms = failedRooms.Count > 0 ? await rooms.ReattachAsync(failedRooms, Parallelism, stoppingToken) : failedRooms;
+            failedRooms = failedRooms.Count > 0 ? await rooms.ReattachAsync(failedRooms, RoomParallelism, stoppingToken) : failedRooms;
             LogSwept(logger, sessions.OpenSessions, failed.Count, rooms.RoomCount, failedRooms.Count);
         }
     }

@@ -37,10 +37,9 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     private long _lastSeq;
 
     // Memberships are numbered from the activation's start in Unix microseconds, so that a reactivated room numbers above
-    // any membership an edge host may still hold from before (it would take a thousand joins a millisecond to catch up,
-    // and the silos' clocks must agree to well under the time a reactivation takes): a membership at most
-    // _firstMembership is one this activation never knew. Microseconds, not ticks: browsers read these numbers as
-    // doubles, exact only below 2^53.
+    // any membership an edge host may still hold from before (it would take a thousand joins a millisecond to catch up):
+    // a membership at most _firstMembership, or above _lastMembership (from a silo whose clock was ahead), is one this
+    // activation never knew. Microseconds, not ticks: browsers read these numbers as doubles, exact only below 2^53.
     private readonly long _firstMembership = clock.UtcNow.ToUnixTimeMilliseconds() * 1000;
     private long _lastMembership;
 
@@ -69,9 +68,15 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         }
 
         // Not a member: an edge host may still list their devices (a notice it missed, or this room was lost with its
-        // silo and has not heard of them again), so every membership up to now ends all the same.
+        // silo and has not heard of them again), so every membership up to now ends all the same; once, not at every
+        // repeat (leaves asked again and again must not flush the remembered leaves of others, nor flood the edges).
         var status = _members.Remove(userId, out var membership) ? AccessStatus.Ok : AccessStatus.NotFound;
         var ended = new RoomMembership(userId, status == AccessStatus.Ok ? membership : _lastMembership);
+        if (status == AccessStatus.NotFound && _leaves.TryGetValue(userId, out var known) && known >= ended.Membership)
+        {
+            return Task.FromResult(new RoomLeaveResult(status, new RoomMembership(userId, known)));
+        }
+
         KeepWhileOccupied();
         RememberLeave(ended);
         GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, false).Ignore();
@@ -105,17 +110,25 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         var members = new List<RoomMembership>(memberships.Length);
         foreach (var (userId, held) in memberships)
         {
+            if (!GrainKeys.IsValidUserId(userId) || held <= 0)
+            {
+                continue;
+            }
+
             if (_leaves.TryGetValue(userId, out var ended) && held <= ended)
             {
                 // They left since (maybe while this edge was not attached to hear of it).
                 continue;
             }
 
+            // Numbered by this activation: above its first number and at most its last. Above its last is from an
+            // activation before, on a silo whose clock was ahead of this one's.
+            var ours = held > _firstMembership && held <= _lastMembership;
             if (_members.TryGetValue(userId, out var membership))
             {
                 // The same membership, or one from before this activation that another edge host brought back. A
                 // membership of this activation other than the current one ended (the user left and joined again).
-                if (held == membership || held <= _firstMembership)
+                if (held == membership || !ours)
                 {
                     members.Add(new RoomMembership(userId, membership));
                 }
@@ -123,14 +136,16 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
                 continue;
             }
 
-            // Ended in this activation (left, or offline past the grace), or one this activation cannot take back.
-            if (held > _firstMembership || _members.Count >= _options.MaxMembers || !GrainKeys.IsValidUserId(userId))
+            if (ours)
             {
+                // Ended in this activation: left, or offline past the grace.
                 continue;
             }
 
-            // Lost with the activation before: the user is back, and their user grain (which may have been lost too)
-            // hears of it.
+            // Lost with the activation before: the user is back (a member then, so not held to the room's size now), with
+            // a number after any the edges and devices hold, and their user grain (which may have been lost too) hears
+            // of it.
+            _lastMembership = Math.Max(_lastMembership, held);
             membership = ++_lastMembership;
             _members[userId] = membership;
             GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
@@ -189,12 +204,24 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     {
         _leaves[left.UserId] = left.Membership;
         _leaveOrder.Enqueue(left);
-        while (_leaveOrder.Count > Math.Max(0, _options.RememberedLeaves))
+        // Bounded by users, oldest leave first; the queue also holds leaves a later one of the same user replaced, which
+        // are skipped here and dropped when they pile up.
+        var limit = Math.Max(0, _options.RememberedLeaves);
+        while (_leaves.Count > limit && _leaveOrder.TryDequeue(out var oldest))
         {
-            var oldest = _leaveOrder.Dequeue();
             if (_leaves.TryGetValue(oldest.UserId, out var membership) && membership == oldest.Membership)
             {
                 _leaves.Remove(oldest.UserId);
+            }
+        }
+
+        if (_leaveOrder.Count > (2 * limit) + 16)
+        {
+            var live = _leaveOrder.Where(l => _leaves.TryGetValue(l.UserId, out var m) && m == l.Membership).ToArray();
+            _leaveOrder.Clear();
+            foreach (var entry in live)
+            {
+                _leaveOrder.Enqueue(entry);
             }
         }
     }
@@ -292,6 +319,12 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         if (_members.Count > 0)
         {
             DelayDeactivation(OccupiedKeepAlive);
+        }
+        else if (_leaves.Count > 0)
+        {
+            // Empty, but a device that was away when its user left may still come back and ask to rejoin: the room
+            // remembers the leave for a while, rather than let the first idle collection forget it.
+            DelayDeactivation(_options.EmptyRoomRemembersLeavesFor);
         }
         else
         {

@@ -22,6 +22,12 @@ public sealed class RoomOptions
     /// </summary>
     public int RememberedLeaves { get; set; } = 10_000;
 
+    /// <summary>
+    /// How long a room that emptied stays active to remember its leaves (then it is collected, and forgets them): about
+    /// how long a device may be away and still be refused when it asks to rejoin a membership its user left.
+    /// </summary>
+    public TimeSpan EmptyRoomRemembersLeavesFor { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Client message ids remembered per room, so a retried send is not shown twice.</summary>
     public int DedupWindowSize { get; set; } = 2_000;
 }

@@ -88,6 +88,22 @@ public sealed class RoomDevicesTests
     }
 
     [Fact]
+    public void An_answer_for_a_device_that_closed_while_joining_leaves_a_new_device_on_the_same_target_alone()
+    {
+        var first = _room.Joining(Alice, _laptop, out _);
+        Assert.Same(first, _room.Remove(Alice, _laptop));
+        var second = _room.Joining(Alice, _laptop, out var added);
+        Assert.True(added);
+        Assert.NotSame(first, second);
+
+        // The first join's answer comes now: it is not the second's, which still waits for its own.
+        Assert.Empty(_room.Joined(first, 5));
+        Assert.Equal((1, 0L), (second.Joins, second.Membership));
+        Assert.Empty(_room.Joined(second, 6));
+        Assert.Equal((0, 6L), (second.Joins, second.Membership));
+    }
+
+    [Fact]
     public void Held_memberships_are_the_latest_answered_per_user_and_a_renumbering_moves_them_on()
     {
         Joined(_phone, 5);

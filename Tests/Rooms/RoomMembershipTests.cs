@@ -133,8 +133,9 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
 
         // Bob's was lost with the activation (the room went away, as with its silo): the edge brings him back, renumbered.
         var bobs = await room.JoinAsync(bob, edge);
-        await room.DetachEdgeAsync(edge);
+        await room.DetachAsync(edge);
         await fixture.Cluster.DeactivateAsync(room);
+        fixture.Time.Advance(TimeSpan.FromMilliseconds(1));
         Assert.Equal(new RoomInfo(roomId, 0, 0, 0), await room.GetInfoAsync());
         var back = Assert.Single(await room.ReattachAsync(edge, [new RoomMembership(bob, bobs.Membership)]));
         Assert.Equal(bob, back.UserId);
@@ -143,6 +144,45 @@ public sealed class RoomMembershipTests(ClusterFixture fixture)
 
         // Asking again changes nothing: he is a member of this activation now.
         Assert.Equal([back], await room.ReattachAsync(edge, [new RoomMembership(bob, bobs.Membership)]));
+
+        // A membership above any this activation numbered came from a silo whose clock was ahead: taken back as well, and
+        // numbered after it, so that the devices' numbers keep growing.
+        var carol = Ids.User("carol");
+        var ahead = back.Membership + 1_000_000_000;
+        var carolBack = Assert.Single(await room.ReattachAsync(edge, [new RoomMembership(carol, ahead)]));
+        Assert.True(carolBack.Membership > ahead, $"{carolBack.Membership} after {ahead}");
+    }
+
+    [Fact]
+    public async Task Leaving_again_when_not_a_member_is_answered_but_tells_the_edges_once_and_does_not_flush_other_leaves()
+    {
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var room = fixture.Client.GetGrain<IRoomGrain>(roomId);
+        var (alice, mallory) = (Ids.User("alice"), Ids.User("mallory"));
+        var edge = $"edge-{Guid.NewGuid():N}";
+        var heard = new ConcurrentQueue<RoomDelivery>();
+        var subscription = await SubscribeAsync(edge, heard);
+        try
+        {
+            var alices = await room.JoinAsync(alice, edge);
+            Assert.Equal(AccessStatus.Ok, await room.LeaveAsync(alice));
+            for (var i = 0; i < 50; i++)
+            {
+                Assert.Equal(AccessStatus.NotFound, (await room.EndMembershipAsync(mallory)).Status);
+            }
+
+            Assert.Equal(AccessStatus.NoAccess, (await room.RejoinAsync(alice, edge, alices.Membership)).Status);
+            Assert.Equal(AccessStatus.Ok, (await room.JoinAsync(alice, edge)).Status);
+            Assert.Equal(SendStatus.Sent, (await room.SendAsync(Text(alice, "after the leaves"))).Status);
+            var all = await Eventually.ReturnsAsync(() => Task.FromResult(heard.ToArray()), h => h.Any(d => d.Messages.Length > 0));
+            Assert.Equal(
+                [alice, mallory],
+                all.SelectMany(d => d.Left ?? []).Select(l => l.UserId));
+        }
+        finally
+        {
+            await subscription.UnsubscribeAsync();
+        }
     }
 
     [Fact]
