@@ -320,10 +320,11 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         {
             DelayDeactivation(OccupiedKeepAlive);
         }
-        else if (_leaves.Count > 0)
+        else if (_leaves.Count > 0 && _lastMembership > _firstMembership)
         {
             // Empty, but a device that was away when its user left may still come back and ask to rejoin: the room
-            // remembers the leave for a while, rather than let the first idle collection forget it.
+            // remembers the leave for a while, rather than let the first idle collection forget it. Only a room that had
+            // members in this activation: leaves asked of rooms nobody joined must not keep activations alive.
             DelayDeactivation(_options.EmptyRoomRemembersLeavesFor);
         }
         else
