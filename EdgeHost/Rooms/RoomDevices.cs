@@ -139,23 +139,35 @@ public sealed class RoomDevices
     }
 
     /// <summary>
-    /// The room numbered the user's membership anew (it was activated again): devices that held at most
-    /// <paramref name="before"/> hold <paramref name="now"/>, so that a notice that it ended takes them out.
+    /// The room answered a reattach of the memberships <paramref name="held"/> here with those that stand now
+    /// (<paramref name="current"/>, by user). A user it answered keeps their devices, renumbered when the room numbered
+    /// the membership anew (it was activated again), so that a notice that it ended takes them out. The devices of a user
+    /// it did not answer go (they left, and this edge did not hear of it): answered here.
     /// </summary>
-    public void Renumbered(string userId, long before, long now)
+    public RoomDevice[] Reattached(RoomMembership[] held, IReadOnlyDictionary<string, long> current)
     {
-        if (!_byUser.TryGetValue(userId, out var ofUser))
+        ArgumentNullException.ThrowIfNull(held);
+        ArgumentNullException.ThrowIfNull(current);
+        List<RoomDevice>? gone = null;
+        foreach (var membership in held)
         {
-            return;
-        }
-
-        foreach (var device in ofUser)
-        {
-            if (device.Membership != 0 && device.Membership <= before)
+            if (!current.TryGetValue(membership.UserId, out var now))
             {
-                device.Membership = Math.Max(device.Membership, now);
+                gone ??= [];
+                gone.AddRange(Left(membership));
+                continue;
+            }
+
+            foreach (var device in _byUser.GetValueOrDefault(membership.UserId) ?? [])
+            {
+                if (device.Membership != 0 && device.Membership <= membership.Membership)
+                {
+                    device.Membership = Math.Max(device.Membership, now);
+                }
             }
         }
+
+        return gone is null ? [] : [.. gone];
     }
 
     /// <summary>Every device here, as one array made once per change (deliveries walk it).</summary>

@@ -102,19 +102,19 @@ public sealed partial class RoomFanout : IDisposable
         }
         catch
         {
-            TellLeft(roomId, Forget(roomId, room => room.JoinFailed(device)));
+            TakeOut(roomId, room => room.JoinFailed(device));
             throw;
         }
 
         // Refused: a device that had joined before stays, unless its membership ended meanwhile, or the refusal says so
         // (a rejoin of a membership the user left). Answered: the device goes at once if the room's notice that this
         // membership ended came first (the join happened, and so did the leave, from another device).
-        TellLeft(roomId, Forget(roomId, room => result.Status switch
+        TakeOut(roomId, room => result.Status switch
         {
             AccessStatus.Ok => room.Joined(device, result.Membership),
             AccessStatus.NoAccess when rejoining > 0 => [.. room.JoinFailed(device), .. room.Left(new RoomMembership(userId, rejoining))],
             _ => room.JoinFailed(device),
-        }));
+        });
         return result;
     }
 
@@ -133,7 +133,7 @@ public sealed partial class RoomFanout : IDisposable
         // At once for the devices here, rather than when the room's notice comes; by the membership that ended, so that a
         // device that joined again since stays. Also when the room says the user was not a member: devices here may
         // still be listed from a notice this edge missed.
-        TellLeft(roomId, Forget(roomId, room => room.Left(result.Ended)));
+        TakeOut(roomId, room => room.Left(result.Ended));
         return result.Status;
     }
 
@@ -215,25 +215,11 @@ public sealed partial class RoomFanout : IDisposable
         }
 
         var current = (await Room(roomId).ReattachAsync(EdgeId, held)).ToDictionary(m => m.UserId, m => m.Membership, StringComparer.Ordinal);
-        foreach (var membership in held)
-        {
-            if (current.TryGetValue(membership.UserId, out var now))
-            {
-                lock (_lock)
-                {
-                    if (_rooms.TryGetValue(roomId, out var room))
-                    {
-                        room.Renumbered(membership.UserId, membership.Membership, now);
-                    }
-                }
-            }
-            else
-            {
-                // The user left, and this edge did not hear of it.
-                TellLeft(roomId, Forget(roomId, room => room.Left(membership)));
-            }
-        }
+        TakeOut(roomId, room => room.Reattached(held, current));
     }
+
+    /// <summary>Takes out the devices <paramref name="take"/> removes (see <see cref="Forget(string, Func{RoomDevices, RoomDevice[]})"/>), and tells them.</summary>
+    private void TakeOut(string roomId, Func<RoomDevices, RoomDevice[]> take) => TellLeft(roomId, Forget(roomId, take));
 
     /// <summary>
     /// Takes out of the room the devices <paramref name="take"/> removes from it, and detaches this edge from the room when
@@ -363,7 +349,7 @@ public sealed partial class RoomFanout : IDisposable
         foreach (var left in delivery.Left ?? [])
         {
             // Before the messages: they may have been sent after the user left.
-            TellLeft(delivery.RoomId, Forget(delivery.RoomId, room => room.Left(left)));
+            TakeOut(delivery.RoomId, room => room.Left(left));
         }
 
         if (delivery.Messages.Length == 0)

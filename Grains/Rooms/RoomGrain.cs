@@ -26,11 +26,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     private readonly List<ChatMessage> _outbox = [];
     private readonly List<RoomMembership> _leftOutbox = [];
 
-    // Users who left on their own (not by going offline), with the membership that ended: a device that was away then
-    // and asks after its reconnect to join again as that membership is refused rather than bring the user back. The
-    // oldest are forgotten first.
-    private readonly Dictionary<string, long> _leaves = new(StringComparer.Ordinal);
-    private readonly Queue<RoomMembership> _leaveOrder = new();
+    private readonly RememberedLeaves _leaves = new(options.Value.RememberedLeaves);
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
     private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
     private Task? _delivering;
@@ -72,13 +68,13 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         // repeat (leaves asked again and again must not flush the remembered leaves of others, nor flood the edges).
         var status = _members.Remove(userId, out var membership) ? AccessStatus.Ok : AccessStatus.NotFound;
         var ended = new RoomMembership(userId, status == AccessStatus.Ok ? membership : _lastMembership);
-        if (status == AccessStatus.NotFound && _leaves.TryGetValue(userId, out var known) && known >= ended.Membership)
+        if (status == AccessStatus.NotFound && _leaves.TryGet(userId, out var known) && known >= ended.Membership)
         {
             return Task.FromResult(new RoomLeaveResult(status, new RoomMembership(userId, known)));
         }
 
         KeepWhileOccupied();
-        RememberLeave(ended);
+        _leaves.Remember(ended);
         GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, false).Ignore();
         // Their devices may be on any edge host here, not only the one that asked: each of them hears of it.
         _leftOutbox.Add(ended);
@@ -115,7 +111,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
                 continue;
             }
 
-            if (_leaves.TryGetValue(userId, out var ended) && held <= ended)
+            if (_leaves.TryGet(userId, out var ended) && held <= ended)
             {
                 // They left since (maybe while this edge was not attached to hear of it).
                 continue;
@@ -164,68 +160,6 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         return Task.CompletedTask;
     }
 
-    private RoomJoinResult Join(string userId, string? edgeId, long rejoining)
-    {
-        if (!GrainKeys.IsValidUserId(userId) || (edgeId is not null && edgeId.Length == 0) || !IsRoom())
-        {
-            return new RoomJoinResult(AccessStatus.Invalid, _members.Count, []);
-        }
-
-        if (!_members.TryGetValue(userId, out var membership))
-        {
-            if (rejoining != 0 && _leaves.TryGetValue(userId, out var ended) && rejoining <= ended)
-            {
-                // The user left from another device while this one was away: it does not bring them back.
-                return new RoomJoinResult(AccessStatus.NoAccess, _members.Count, []);
-            }
-
-            if (_members.Count >= _options.MaxMembers)
-            {
-                return new RoomJoinResult(AccessStatus.NotAllowed, _members.Count, []);
-            }
-
-            membership = ++_lastMembership;
-            _members[userId] = membership;
-        }
-
-        // The user grain makes the user leave the room when they go offline. Told on every join (it is idempotent), so
-        // that a user grain activated again without its list of rooms learns it back.
-        GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
-        KeepWhileOccupied();
-        if (edgeId is not null)
-        {
-            _edges.Add(edgeId);
-        }
-
-        return new RoomJoinResult(AccessStatus.Ok, _members.Count, [.. _recent], membership);
-    }
-
-    private void RememberLeave(RoomMembership left)
-    {
-        _leaves[left.UserId] = left.Membership;
-        _leaveOrder.Enqueue(left);
-        // Bounded by users, oldest leave first; the queue also holds leaves a later one of the same user replaced, which
-        // are skipped here and dropped when they pile up.
-        var limit = Math.Max(0, _options.RememberedLeaves);
-        while (_leaves.Count > limit && _leaveOrder.TryDequeue(out var oldest))
-        {
-            if (_leaves.TryGetValue(oldest.UserId, out var membership) && membership == oldest.Membership)
-            {
-                _leaves.Remove(oldest.UserId);
-            }
-        }
-
-        if (_leaveOrder.Count > (2 * limit) + 16)
-        {
-            var live = _leaveOrder.Where(l => _leaves.TryGetValue(l.UserId, out var m) && m == l.Membership).ToArray();
-            _leaveOrder.Clear();
-            foreach (var entry in live)
-            {
-                _leaveOrder.Enqueue(entry);
-            }
-        }
-    }
-
     public Task<RoomInfo> GetInfoAsync() => Task.FromResult(new RoomInfo(RoomId, _members.Count, _edges.Count, _lastSeq));
 
     public Task<SendResult> SendAsync(SendRequest request)
@@ -270,6 +204,42 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         _outbox.Add(message);
         StartDelivering();
         return Task.FromResult(new SendResult(SendStatus.Sent, message.Seq, now));
+    }
+
+    private RoomJoinResult Join(string userId, string? edgeId, long rejoining)
+    {
+        if (!GrainKeys.IsValidUserId(userId) || (edgeId is not null && edgeId.Length == 0) || !IsRoom())
+        {
+            return new RoomJoinResult(AccessStatus.Invalid, _members.Count, []);
+        }
+
+        if (!_members.TryGetValue(userId, out var membership))
+        {
+            if (rejoining != 0 && _leaves.TryGet(userId, out var ended) && rejoining <= ended)
+            {
+                // The user left from another device while this one was away: it does not bring them back.
+                return new RoomJoinResult(AccessStatus.NoAccess, _members.Count, []);
+            }
+
+            if (_members.Count >= _options.MaxMembers)
+            {
+                return new RoomJoinResult(AccessStatus.NotAllowed, _members.Count, []);
+            }
+
+            membership = ++_lastMembership;
+            _members[userId] = membership;
+        }
+
+        // The user grain makes the user leave the room when they go offline. Told on every join (it is idempotent), so
+        // that a user grain activated again without its list of rooms learns it back.
+        GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
+        KeepWhileOccupied();
+        if (edgeId is not null)
+        {
+            _edges.Add(edgeId);
+        }
+
+        return new RoomJoinResult(AccessStatus.Ok, _members.Count, [.. _recent], membership);
     }
 
     /// <summary>

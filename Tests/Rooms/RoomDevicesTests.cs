@@ -111,7 +111,7 @@ public sealed class RoomDevicesTests
         _room.Joining("bob", new Device("bobs"), out _);
         Assert.Equal([new RoomMembership(Alice, 6)], _room.Held());
 
-        _room.Renumbered(Alice, 6, 42);
+        Assert.Empty(_room.Reattached(_room.Held(), new Dictionary<string, long> { [Alice] = 42 }));
         Assert.All(_room.Snapshot().Where(d => d.UserId == Alice), d => Assert.Equal(42, d.Membership));
         Assert.Equal(2, _room.Left(new RoomMembership(Alice, 42)).Length);
     }
