@@ -121,6 +121,12 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
         while (true)
         {
             await _wake.WaitAsync(stoppingToken);
+            if (_options.Linger > TimeSpan.Zero && Backlog < _options.BatchSize)
+            {
+                await Task.Delay(_options.Linger, stoppingToken);
+            }
+
+            // Cleared only now: events published while lingering are taken below without waking the pump again.
             Volatile.Write(ref _wakePending, 0);
             while (TakeBatch() is { Length: > 0 } batch)
             {
@@ -135,6 +141,12 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
                     }
 
                     retryDelay = MinRetryDelay;
+                    if (batch.Length < _options.BatchSize)
+                    {
+                        // Caught up: what arrived during the write woke the pump again, and waits out the linger.
+                        break;
+                    }
+
                     continue;
                 }
 
