@@ -11,12 +11,14 @@ using Orleans.Im.Bench.Wire;
 
 // Benchmarks, one command each. They talk to real services on loopback only; see docs/BENCHMARKS.md.
 
-// The generator's socket callbacks only parse frames and count them, so they run on the socket engine's own threads
-// instead of being handed to the thread pool: that saves a thread wake-up per read, ~20 % of the generator's CPU at
-// 4,000 p2p msg/s (BENCHMARKS, fourteenth session). The runtime reads the variable when the first socket is made, so it
-// is set before anything else; a value given from outside (0 turns it off) is kept. Child generator processes inherit it.
+// The TCP load generators' socket callbacks only parse frames and count them, so they run on the socket engine's own
+// threads instead of being handed to the thread pool: that saves a thread wake-up per read, ~20 % of the generator's CPU
+// at 4,000 p2p msg/s (BENCHMARKS, fourteenth session). Not for the other commands: groupcommit measures the silo's own
+// path, which does not use it. The runtime reads the variable when the first socket is made, so it is set before
+// anything else; a value given from outside is kept (only "1" turns it on). Child generator processes inherit it.
 const string InlineSocketCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
-if (Environment.GetEnvironmentVariable(InlineSocketCompletions) is null)
+if (args is ["p2p" or "group" or "room" or "rooms" or "connect" or "sweep", ..]
+    && Environment.GetEnvironmentVariable(InlineSocketCompletions) is null)
 {
     Environment.SetEnvironmentVariable(InlineSocketCompletions, "1");
 }

@@ -152,7 +152,10 @@ public static class SiloHosting
     public static IServiceCollection AddImFirehose(this IServiceCollection services, Action<FirehoseOptions> configure)
     {
         services.AddMetrics();
-        services.AddOptions<FirehoseOptions>().Configure(configure);
+        services.AddOptions<FirehoseOptions>().Configure(configure)
+            .Validate(o => o.Linger >= TimeSpan.Zero && o.Linger <= FirehoseOptions.MaxLinger,
+                $"IM:Events:Linger must be between 0 and {FirehoseOptions.MaxLinger} (a bare number is read as days)")
+            .ValidateOnStart();
         services.AddSingleton<RedisFirehosePublisher>();
         services.AddSingleton<IEventFirehose>(sp => sp.GetRequiredService<RedisFirehosePublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<RedisFirehosePublisher>());

@@ -26,10 +26,14 @@ public sealed class FirehoseOptions
     /// <summary>Events written to Redis in one pipelined round trip.</summary>
     public int BatchSize { get; set; } = 512;
 
+    /// <summary>The longest <see cref="Linger"/> the silo starts with: events are that much later for consumers.</summary>
+    public static readonly TimeSpan MaxLinger = TimeSpan.FromSeconds(1);
+
     /// <summary>
-    /// How long the pump lets events gather before it writes, unless a full batch is already waiting. Both this silo and
-    /// Redis pay per round trip (a write on loopback runs the receiver's network work in the sender's call), not per event:
-    /// without it, a busy silo wrote ~5 events per round trip. Zero writes as soon as an event arrives.
+    /// How long the pump lets events gather before it writes, unless a full batch is waiting when it wakes. Both this silo
+    /// and Redis pay per round trip (a write on loopback runs the receiver's network work in the sender's call), not per
+    /// event: without it, a busy silo wrote ~5 events per round trip. Events reach the streams up to this much later.
+    /// Zero writes as soon as an event arrives; at most <see cref="MaxLinger"/> (checked when the silo starts).
     /// </summary>
     public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(5);
 

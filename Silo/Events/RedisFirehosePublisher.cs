@@ -143,7 +143,8 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
                     retryDelay = MinRetryDelay;
                     if (batch.Length < _options.BatchSize)
                     {
-                        // Caught up: what arrived during the write woke the pump again, and waits out the linger.
+                        // Caught up: what arrived during the write woke the pump again, and waits out the linger. (An
+                        // event taken above may have woken it too: then it finds nothing, which costs one linger.)
                         break;
                     }
 

@@ -1,4 +1,5 @@
 using Orleans.Im.Firehose;
+using Orleans.Im.Events;
 using Orleans.Im.Silo.Events;
 using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
@@ -21,6 +22,13 @@ public sealed class EventReplayTests(ClusterFixture fixture)
         }
 
         using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.RedisConnectionString);
+        // The silo publishes after the commit, from a buffer that lingers a few ms: wait until the last send is in the
+        // stream (a conversation's events are in seq order there), so that the group below sees only the replay.
+        var lastId = $"m:{conversationId}:30";
+        var newest = await Eventually.ReturnsAsync(
+            () => redis.GetDatabase().StreamRangeAsync(FirehoseStreams.For(EventClass.Message), "-", "+", count: 100, messageOrder: Order.Descending),
+            entries => entries.Any(e => e["id"] == lastId));
+        Assert.Contains(newest, e => e["id"] == lastId);
         // A group created now sees only what is published from now on: the replay.
         await using var recorder = new FirehoseRecorder(redis, new FirehoseConsumerOptions { Group = Ids.ClientMsgId(), Consumer = "c" }, e => e.ConversationId == conversationId);
         await recorder.CreateGroupAsync();
