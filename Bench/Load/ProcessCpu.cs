@@ -29,6 +29,52 @@ public static class ProcessCpu
         return (user + system) / ClockTicksPerSecond;
     }
 
+    /// <summary>
+    /// User plus system CPU seconds so far of every process on this machine with this command name (e.g. <c>postgres</c>:
+    /// the server and all its backends), and how many there are; 0 where /proc is missing. A process that exits between
+    /// two readings takes its seconds with it, so a difference of two readings can only miss CPU, never invent it.
+    /// </summary>
+    public static (double CpuSeconds, int Processes) CpuSecondsOfProcessesNamed(string command)
+    {
+        if (!Directory.Exists("/proc"))
+        {
+            return (0, 0);
+        }
+
+        long ticks = 0;
+        var processes = 0;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!char.IsAsciiDigit(Path.GetFileName(directory)[0]))
+            {
+                continue;
+            }
+
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(directory, "stat"));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue; // Boundary: the process exited while we looked.
+            }
+
+            var open = stat.IndexOf('(', StringComparison.Ordinal);
+            var close = stat.LastIndexOf(')');
+            if (open < 0 || close < open || !stat.AsSpan(open + 1, close - open - 1).SequenceEqual(command))
+            {
+                continue;
+            }
+
+            var fields = stat[(close + 2)..].Split(' ');
+            ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            processes++;
+        }
+
+        return (ticks / ClockTicksPerSecond, processes);
+    }
+
     /// <summary>Resident set size of this process in bytes; 0 where /proc is missing.</summary>
     public static long ResidentBytes()
     {

@@ -38,7 +38,7 @@ public sealed class RunReport(string scenario)
         foreach (var use in uses)
         {
             _summary.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {use.Name,-24} cpu {use.CpuCores:0.00} cores, rss {use.ResidentBytesStart / 1048576.0:0} → {use.ResidentBytesEnd / 1048576.0:0} MiB{(use.Connections > 0 ? $", {use.Connections:0} connections" : "")}"));
+                $"  {use.Name,-24} cpu {use.CpuCores:0.00} cores{(use.ResidentBytesEnd > 0 ? $", rss {use.ResidentBytesStart / 1048576.0:0} → {use.ResidentBytesEnd / 1048576.0:0} MiB" : "")}{(use.Connections > 0 ? $", {use.Connections:0} connections" : "")}"));
         }
 
         return this;
