@@ -20,13 +20,7 @@ public static class ProcessCpu
             return 0;
         }
 
-        // The command name (field 2) may contain spaces; the fields after its closing parenthesis are fixed.
-        var stat = File.ReadAllText(path);
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // After ")": state is field 3, so utime (14) and stime (15) are at 11 and 12 here.
-        var user = long.Parse(fields[11], CultureInfo.InvariantCulture);
-        var system = long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return (user + system) / ClockTicksPerSecond;
+        return CpuTicks(File.ReadAllText(path)) / ClockTicksPerSecond;
     }
 
     /// <summary>
@@ -67,8 +61,7 @@ public static class ProcessCpu
                 continue;
             }
 
-            var fields = stat[(close + 2)..].Split(' ');
-            ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            ticks += CpuTicks(stat);
             processes++;
         }
 
@@ -94,6 +87,15 @@ public static class ProcessCpu
         }
 
         return 0;
+    }
+
+    /// <summary>User plus system clock ticks from a <c>/proc/&lt;pid&gt;/stat</c> line.</summary>
+    private static long CpuTicks(string stat)
+    {
+        // The command name (field 2) may contain spaces; the fields after its closing parenthesis are fixed.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // After ")": state is field 3, so utime (14) and stime (15) are at 11 and 12 here.
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
     }
 
     /// <summary>The 1, 5 and 15 minute load averages as text, e.g. "1.20 0.90 0.70".</summary>
