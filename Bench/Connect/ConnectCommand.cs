@@ -55,6 +55,7 @@ public static class ConnectCommand
         }
 
         using var hosts = new HostMetricsReader(target.MetricsUrls);
+        var start = RunStart.Now();
         var before = await hosts.SampleAsync();
         var connectWindow = new ResourceWindow(hosts);
         var holdWindow = new ResourceWindow(hosts);
@@ -73,8 +74,13 @@ public static class ConnectCommand
             await Task.Delay(Settle);
             holding = await hosts.SampleAsync();
             await holdWindow.StartAsync();
-            shards = [await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds), async () => holdEnd = await hosts.SampleAsync())];
-            holdUse = await holdWindow.EndAsync();
+            IReadOnlyList<ResourceUse>? held = null;
+            shards = [await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds), async _ =>
+            {
+                holdEnd = await hosts.SampleAsync();
+                held = await holdWindow.EndAsync();
+            })];
+            holdUse = held!;
         }
         else
         {
@@ -89,17 +95,18 @@ public static class ConnectCommand
                 await holdWindow.StartAsync();
                 using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(settings.HoldSeconds) + ChildGrace);
 
-                // Every child still holds all its connections until told to close: the end of the hold is measured then.
-                await Task.WhenAll(children.Select(c => c.Held.Task.WaitAsync(limit.Token)));
+                // Every child still holds all its connections until told to close: the end of the hold is measured then,
+                // memory and CPU alike, so that neither includes the closes.
+                var heldCpu = await Task.WhenAll(children.Select(c => c.Held.Task.WaitAsync(limit.Token)));
                 holdEnd = await hosts.SampleAsync();
+                holdWindow.ExtraGeneratorCpuSeconds = heldCpu.Sum();
+                holdUse = await holdWindow.EndAsync();
                 foreach (var child in children)
                 {
                     await child.CloseAsync();
                 }
 
                 shards = await Task.WhenAll(children.Select(c => c.Done.Task.WaitAsync(limit.Token)));
-                holdWindow.ExtraGeneratorCpuSeconds = shards.Sum(s => s.HoldCpuSeconds);
-                holdUse = await holdWindow.EndAsync();
             }
             finally
             {
@@ -112,7 +119,7 @@ public static class ConnectCommand
 
         var opened = shards.Sum(s => s.Opened);
         var connectSeconds = shards.Max(s => s.ConnectSeconds);
-        var report = new RunReport("connect").Set("connections", settings.Connections).Set("rate", settings.Rate).Set("processes", processes)
+        var report = new RunReport("connect").Started(start).Set("connections", settings.Connections).Set("rate", settings.Rate).Set("processes", processes)
             .Set("sourceAddresses", settings.SourceAddresses).Set("holdSeconds", settings.HoldSeconds)
             .Set("opened", opened).Set("failed", shards.Sum(s => s.Failed)).Set("refusedAndRetried", shards.Sum(s => s.Refused)).Set("dropped", shards.Sum(s => s.Dropped))
             .Set("connectSeconds", Math.Round(connectSeconds, 2)).Set("loginsPerSecond", Math.Round(opened / connectSeconds, 1))
@@ -155,9 +162,9 @@ public static class ConnectCommand
         using var shard = new ConnectShard(settings, target, tokens);
         await shard.ConnectAsync();
         Console.WriteLine($"{ConnectedMarker} {ProcessCpu.CpuSeconds().ToString(CultureInfo.InvariantCulture)}");
-        var result = await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds), async () =>
+        var result = await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds), async holdCpu =>
         {
-            Console.WriteLine(HeldMarker);
+            Console.WriteLine($"{HeldMarker} {holdCpu.ToString(CultureInfo.InvariantCulture)}");
             try
             {
                 await Console.In.ReadLineAsync().WaitAsync(CloseWait);
@@ -204,8 +211,11 @@ public static class ConnectCommand
 
         public TaskCompletionSource<ShardResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>The child's hold ended and it waits, its connections still open, for <see cref="CloseAsync"/>.</summary>
-        public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>
+        /// The child's hold ended and it waits, its connections still open, for <see cref="CloseAsync"/>; with its CPU
+        /// seconds over the hold.
+        /// </summary>
+        public TaskCompletionSource<double> Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public async Task CloseAsync()
         {
@@ -223,7 +233,7 @@ public static class ConnectCommand
                 }
                 else if (line.StartsWith(HeldMarker, StringComparison.Ordinal))
                 {
-                    Held.TrySetResult();
+                    Held.TrySetResult(double.Parse(line[HeldMarker.Length..].Trim(), CultureInfo.InvariantCulture));
                 }
                 else if (line.StartsWith(DoneMarker, StringComparison.Ordinal))
                 {

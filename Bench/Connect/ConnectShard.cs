@@ -72,7 +72,10 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
     /// Holds every connection for the hold time (the heartbeat pings each once per interval), then, once
     /// <paramref name="beforeClose"/> has completed (the hosts are measured while every connection is still held), closes them.
     /// </summary>
-    public async Task<ShardResult> HoldAsync(TimeSpan hold, Func<Task> beforeClose)
+    /// <param name="hold">How long to hold.</param>
+    /// <param name="beforeClose">Called with this process's CPU seconds over the hold, before anything is closed: the
+    /// hold's figures must not include the closes.</param>
+    public async Task<ShardResult> HoldAsync(TimeSpan hold, Func<double, Task> beforeClose)
     {
         ArgumentNullException.ThrowIfNull(beforeClose);
         var cpu = ProcessCpu.CpuSeconds();
@@ -81,7 +84,8 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
             await Task.Delay(hold);
         }
 
-        await beforeClose();
+        var holdCpu = ProcessCpu.CpuSeconds() - cpu;
+        await beforeClose(holdCpu);
 
         await _stopHeartbeats.CancelAsync();
         await _heartbeats;
@@ -92,7 +96,6 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
         }
 
         var dropped = all.Count(c => c.Dropped);
-        var holdCpu = ProcessCpu.CpuSeconds() - cpu;
         foreach (var connection in all)
         {
             connection.Dispose();

@@ -6,7 +6,7 @@ namespace Orleans.Im.Bench.Connect;
 /// <param name="Dropped">Signed-in connections the server closed during the hold.</param>
 /// <param name="ConnectSeconds">From the first attempt to the last login answered.</param>
 /// <param name="ConnectCpuSeconds">This process's CPU during the connect phase.</param>
-/// <param name="HoldCpuSeconds">This process's CPU during the hold.</param>
+/// <param name="HoldCpuSeconds">This process's CPU during the hold, up to the close (the closes are not part of it).</param>
 /// <param name="FirstError">The first failure's message, if any.</param>
 /// <param name="Refused">Login attempts the edge refused as busy (retryable) and that were tried again after a backoff.</param>
 public sealed record ShardResult(int Opened, int Failed, int Dropped, double ConnectSeconds, double ConnectCpuSeconds, double HoldCpuSeconds, string? FirstError, int Refused = 0);

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime;
 using System.Runtime.InteropServices;
 using Npgsql;
+using Orleans.Im.Bench.Load;
 using Orleans.Im.Silo.Storage;
 using Orleans.Im.Storage;
 
@@ -78,7 +79,7 @@ public static class GroupCommitCommand
         var server = await DescribeServerAsync(dataSource, cancellationToken);
         var committerOptions = new GroupCommitOptions();
         var factory = new BenchMessageFactory();
-        var loadBefore = ReadLoadAverage();
+        var loadBefore = ProcessCpu.LoadAverage();
         var total = Stopwatch.StartNew();
         try
         {
@@ -97,7 +98,7 @@ public static class GroupCommitCommand
             Console.WriteLine("## Message log group commit (PostgreSQL)");
             Console.WriteLine();
             WriteEnvironment(server, committerOptions, settings);
-            Console.WriteLine($"- load average (1, 5, 15 min) before: {loadBefore}; after: {ReadLoadAverage()}");
+            Console.WriteLine($"- load average (1, 5, 15 min) before: {loadBefore}; after: {ProcessCpu.LoadAverage()}");
             Console.WriteLine();
             GroupCommitReport.Write(Console.Out, results, settings);
         }
@@ -120,19 +121,6 @@ public static class GroupCommitCommand
             $"- group committer: the silo's defaults, MaxBatchSize {committer.MaxBatchSize}, Concurrency {committer.Concurrency}"));
         Console.WriteLine(Invariant(
             $"- {settings.Runs} runs per configuration after one warm-up, rounds interleaved; each run ends after {settings.Messages} messages or {settings.RunTimeLimit.TotalSeconds:0} s, whichever comes first"));
-    }
-
-    // On a shared machine the load says how much the numbers were disturbed.
-    private static string ReadLoadAverage()
-    {
-        const string LoadAverageFile = "/proc/loadavg";
-        if (!File.Exists(LoadAverageFile))
-        {
-            return "unknown";
-        }
-
-        var fields = File.ReadAllText(LoadAverageFile).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return fields.Length >= 3 ? string.Join(" ", fields[..3]) : "unknown";
     }
 
     // The settings that decide what a commit costs, printed with the results so that they are read together.

@@ -23,6 +23,7 @@ public static class MessagingRun
     {
         ArgumentNullException.ThrowIfNull(route);
         ArgumentNullException.ThrowIfNull(sink);
+        var start = RunStart.Now();
         var tag = "b" + Guid.NewGuid().ToString("N")[..8];
         var ledger = new DeliveryLedger((int)Math.Min(int.MaxValue - 1, ratePerSecond * duration.TotalSeconds * CapacityMargin + 100));
         sink.Attach(tag, ledger);
@@ -62,7 +63,7 @@ public static class MessagingRun
 
         var drainSeconds = drain.Elapsed.TotalSeconds;
         var resources = await window.EndAsync();
-        return new MessagingRunResult(issued / sendSeconds, sendSeconds, drainSeconds, skipped, ledger.Count(), resources);
+        return new MessagingRunResult(issued / sendSeconds, sendSeconds, drainSeconds, skipped, ledger.Count(), resources, start);
 
         async Task SendAsync(MessageRoute message, string clientMsgId, string text, int index)
         {
@@ -114,7 +115,7 @@ public static class MessagingRun
         ArgumentNullException.ThrowIfNull(report);
         ArgumentNullException.ThrowIfNull(result);
         var c = result.Counts;
-        report.Set("offeredRate", Math.Round(result.OfferedRate, 1)).Set("sendSeconds", Math.Round(result.SendSeconds, 2))
+        report.Started(result.Start).Set("offeredRate", Math.Round(result.OfferedRate, 1)).Set("sendSeconds", Math.Round(result.SendSeconds, 2))
             .Set("drainSeconds", Math.Round(result.DrainSeconds, 2)).Set("skipped", result.Skipped).Set("counts", c)
             .Set("storedPerSecond", Math.Round(result.StoredPerSecond, 1)).Set("deliveredPerSecond", Math.Round(result.DeliveredPerSecond, 1))
             .Set("deliveredRatio", Math.Round(c.DeliveredRatio, 5));

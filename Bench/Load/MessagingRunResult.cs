@@ -7,7 +7,8 @@ namespace Orleans.Im.Bench.Load;
 /// <param name="Skipped">Sends not made because too many were awaiting their ack (the generator's own limit).</param>
 /// <param name="Counts">What was sent, acked, delivered, lost, duplicated, and the latencies.</param>
 /// <param name="Resources">CPU and memory of the generator and the hosts over the send phase and drain.</param>
-public sealed record MessagingRunResult(double OfferedRate, double SendSeconds, double DrainSeconds, long Skipped, DeliveryCounts Counts, IReadOnlyList<ResourceUse> Resources)
+/// <param name="Start">When the run began, and the load average then.</param>
+public sealed record MessagingRunResult(double OfferedRate, double SendSeconds, double DrainSeconds, long Skipped, DeliveryCounts Counts, IReadOnlyList<ResourceUse> Resources, RunStart Start)
 {
     /// <summary>Stored messages per second over the send phase.</summary>
     public double StoredPerSecond => Counts.Acked / SendSeconds;

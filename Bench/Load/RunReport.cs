@@ -19,6 +19,18 @@ public sealed class RunReport(string scenario)
     };
     private readonly StringBuilder _summary = new();
 
+    /// <summary>
+    /// The run's real start and the load before it; without this the report reads both when it is made, which for a
+    /// report written after its run is the run's end.
+    /// </summary>
+    public RunReport Started(RunStart start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        _fields["startedAt"] = start.At;
+        _fields["loadAverageBefore"] = start.LoadAverage;
+        return this;
+    }
+
     public RunReport Set(string name, object? value)
     {
         _fields[name] = value;

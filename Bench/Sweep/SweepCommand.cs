@@ -58,6 +58,7 @@ public static class SweepCommand
         try
         {
             var route = P2PCommand.RandomPairs(users, Partners);
+            var sweepStart = RunStart.Now();
             await MessagingRun.RunAsync(rate, WarmUp, route, sink, hosts, bodyBytes);
             double? lastGood = null;
             MessagingRunResult? lastGoodResult = null;
@@ -82,7 +83,7 @@ public static class SweepCommand
                 lastGoodResult = result;
             }
 
-            var summary = new RunReport("sweep").Set("client", TcpClientOption.NameOf(transport)).Set("users", userCount).Set("lastGoodRate", lastGood).Set("stopReason", stopReason ?? "max rate reached")
+            var summary = new RunReport("sweep").Started(sweepStart).Set("client", TcpClientOption.NameOf(transport)).Set("users", userCount).Set("lastGoodRate", lastGood).Set("stopReason", stopReason ?? "max rate reached")
                 .Set("lastGoodP99", lastGoodResult?.Counts.DeliverLatency.P99).Set("lastGoodP50", lastGoodResult?.Counts.DeliverLatency.P50);
             summary.Line(string.Create(CultureInfo.InvariantCulture,
                 $"sweep: last good rate {(lastGood is { } g ? g.ToString("0", CultureInfo.InvariantCulture) : "none")} msg/s (delivered ≥ 99 %, p99 ≤ 200 ms); stopped: {stopReason ?? "max rate reached"}"));
