@@ -33,8 +33,9 @@ public static class EdgeHosting
     {
         var configuration = builder.Configuration;
         var edgeOptions = configuration.GetSection(EdgeOptions.Section).Get<EdgeOptions>() ?? new EdgeOptions();
-        builder.Services.Configure<EdgeOptions>(configuration.GetSection(EdgeOptions.Section));
-        builder.Services.Configure<AuthOptions>(configuration.GetSection(AuthOptions.Section));
+        // Checked at start: a value out of bounds (a bare number is read as days) stops the host, naming the key.
+        builder.Services.AddValidatedOptions<EdgeOptions>(configuration, EdgeOptions.Section);
+        builder.Services.AddValidatedOptions<AuthOptions>(configuration, AuthOptions.Section);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var http = new Uri(edgeOptions.HttpUrl);

@@ -1,9 +1,11 @@
+using System.ComponentModel.DataAnnotations;
 using Orleans.Im.EdgeHost.Sessions;
+using Orleans.Im.Hosting;
 
 namespace Orleans.Im.EdgeHost;
 
 /// <summary>Where the edge host listens. Bound from <c>IM:Edge</c> (environment: <c>IM__Edge__…</c>).</summary>
-public sealed class EdgeOptions
+public sealed class EdgeOptions : IValidatableObject
 {
     public const string Section = "IM:Edge";
 
@@ -37,9 +39,11 @@ public sealed class EdgeOptions
     public PushPath PushPath { get; set; } = PushPath.Observer;
 
     /// <summary>The largest frame body accepted, checked against the header before the body is read.</summary>
+    [Range(1024, 16 * 1024 * 1024, ErrorMessage = "must be between {1} and {2}")]
     public int MaxFrameBytes { get; set; } = 64 * 1024;
 
     /// <summary>A connection that has not logged in within this is closed.</summary>
+    [TimeSpanRange("00:00:00.100", "00:05:00")]
     public TimeSpan LoginTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -47,24 +51,30 @@ public sealed class EdgeOptions
     /// reconnecting) activates a user grain per login, each reading PostgreSQL: unbounded, they exhaust the silos'
     /// connection pools and fail together. Beyond this many, logins wait their turn (see <see cref="LoginQueueTimeout"/>).
     /// </summary>
+    [Range(1, 100_000, ErrorMessage = "must be between {1} and {2}")]
     public int MaxConcurrentLogins { get; set; } = 64;
 
     /// <summary>
     /// How long a login waits for one of the <see cref="MaxConcurrentLogins"/> places; then it is refused as
     /// retryable (<c>RATE_LIMITED</c>) and the client retries later.
     /// </summary>
+    [TimeSpanRange("00:00:00", "00:05:00")]
     public TimeSpan LoginQueueTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>A connection with no frame within this is closed (clients ping every <see cref="HeartbeatInterval"/>).</summary>
+    [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
     /// <summary>How often clients are told to ping.</summary>
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(50);
 
     /// <summary>Frames waiting to be written per connection; beyond it pushes are dropped and the device told to resync.</summary>
+    [Range(1, 1_000_000, ErrorMessage = "must be between {1} and {2}")]
     public int OutboundQueueCapacity { get; set; } = 256;
 
     /// <summary>A connection whose outbound queue stays full this long is closed.</summary>
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan SlowConsumerTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Push frame bodies from this size up are DEFLATE-compressed (when that makes them smaller).</summary>
@@ -89,6 +99,7 @@ public sealed class EdgeOptions
     /// How often this edge reports to the edge directory (addresses, load) and the cluster stats. The directory drops
     /// an edge after three intervals without a report.
     /// </summary>
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan ReportInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The <c>host:port</c> addresses clients use for TCP, when they differ from the listeners (behind a balancer or NAT).</summary>
@@ -101,15 +112,18 @@ public sealed class EdgeOptions
     public List<string> AllowedOrigins { get; set; } = [];
 
     /// <summary>The most events in one push frame.</summary>
+    [Range(1, 100_000, ErrorMessage = "must be between {1} and {2}")]
     public int MaxEventsPerPush { get; set; } = 200;
 
     /// <summary>
     /// Draining (SIGTERM or the admin call): the redirects to this edge's clients are spread over this window, so they
     /// do not all land on another edge in the same instant.
     /// </summary>
+    [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan DrainWindow { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>After the window, how long a draining edge waits for its clients to leave before it closes the rest.</summary>
+    [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>
@@ -120,9 +134,11 @@ public sealed class EdgeOptions
     public int CompactAfterLogins { get; set; } = 5_000;
 
     /// <summary>How long logins must stay below a hundred a second before a storm counts as over.</summary>
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan CompactWhenQuietFor { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The least time between two compactions after login storms.</summary>
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan CompactMinInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
@@ -132,4 +148,16 @@ public sealed class EdgeOptions
     /// it as without (docs/BENCHMARKS.md, seventh and eighth sessions). Off gives Kestrel's own pool back.
     /// </summary>
     public bool RetainSocketBuffers { get; set; } = true;
+
+    /// <summary>Rules between options, checked at start once each is within its own bounds.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // Clients ping every HeartbeatInterval: at or above the idle timeout, every quiet connection would be cut.
+        if (HeartbeatInterval >= IdleTimeout)
+        {
+            yield return new ValidationResult(
+                $"must be below IdleTimeout ({IdleTimeout}), or quiet clients are disconnected between their pings",
+                [nameof(HeartbeatInterval)]);
+        }
+    }
 }

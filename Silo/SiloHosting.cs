@@ -8,6 +8,7 @@ using Orleans.Im.Metrics;
 using Orleans.Im.Silo.Logging;
 using Orleans.Im.CustomerService;
 using Orleans.Im.Events;
+using Orleans.Im.Hosting;
 using Orleans.Im.Rooms;
 using Orleans.Im.Silo.Events;
 using Orleans.Im.Silo.Stats;
@@ -82,11 +83,12 @@ public static class SiloHosting
         var siloOptions = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
         var redis = configuration.GetRequiredSetting("IM:Redis:ConnectionString");
 
-        builder.Services.Configure<ConversationOptions>(configuration.GetSection(ConversationOptions.Section));
-        builder.Services.Configure<RoomOptions>(configuration.GetSection(RoomOptions.Section));
-        builder.Services.Configure<UserOptions>(configuration.GetSection(UserOptions.Section));
-        builder.Services.Configure<GroupCommitOptions>(configuration.GetSection(GroupCommitOptions.Section));
-        builder.Services.Configure<CustomerServiceOptions>(configuration.GetSection(CustomerServiceOptions.Section));
+        // Checked at start: a value out of bounds (a bare number is read as days) stops the silo, naming the key.
+        builder.Services.AddValidatedOptions<ConversationOptions>(configuration, ConversationOptions.Section);
+        builder.Services.AddValidatedOptions<RoomOptions>(configuration, RoomOptions.Section);
+        builder.Services.AddValidatedOptions<UserOptions>(configuration, UserOptions.Section);
+        builder.Services.AddValidatedOptions<GroupCommitOptions>(configuration, GroupCommitOptions.Section);
+        builder.Services.AddValidatedOptions<CustomerServiceOptions>(configuration, CustomerServiceOptions.Section);
         // The streams' pulling agents (named after the provider): the polling period sets the floor of push latency on
         // every stream path — chat rooms, robots, stream-path edges — about half of it at the median. Orleans' default of
         // 100 ms put room deliveries at ~97 ms p50; 10 ms put them at ~30 ms for +0.03 cores of an idle silo (8 queues
@@ -94,7 +96,7 @@ public static class SiloHosting
         // Measured in docs/BENCHMARKS.md (fourth session).
         builder.Services.Configure<StreamPullingAgentOptions>(StreamNames.Provider, o => o.GetQueueMsgsTimerPeriod = DefaultStreamPollingPeriod);
         builder.Services.Configure<StreamPullingAgentOptions>(StreamNames.Provider, configuration.GetSection("IM:Streams:PullingAgent"));
-        builder.Services.Configure<StatsOptions>(configuration.GetSection(StatsOptions.Section));
+        builder.Services.AddValidatedOptions<StatsOptions>(configuration, StatsOptions.Section);
         builder.Services.AddHostedService<SiloStatsReporter>();
         builder.Logging.AddImConsole(configuration);
         builder.Services.AddSingleton<PrometheusExporter>();
@@ -105,7 +107,7 @@ public static class SiloHosting
             configuration.GetSection(FirehoseOptions.Section).Bind(o);
             o.Redis = o.Redis is { Length: > 0 } ? o.Redis : redis;
         });
-        builder.Services.Configure<WebhookOptions>(configuration.GetSection(WebhookOptions.Section));
+        builder.Services.AddValidatedOptions<WebhookOptions>(configuration, WebhookOptions.Section);
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddHttpClient(WebhookSender.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
@@ -152,10 +154,8 @@ public static class SiloHosting
     public static IServiceCollection AddImFirehose(this IServiceCollection services, Action<FirehoseOptions> configure)
     {
         services.AddMetrics();
-        services.AddOptions<FirehoseOptions>().Configure(configure)
-            .Validate(o => o.Linger >= TimeSpan.Zero && o.Linger <= FirehoseOptions.MaxLinger,
-                $"IM:Events:Linger must be between 0 and {FirehoseOptions.MaxLinger} (a bare number is read as days)")
-            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<FirehoseOptions>>(new ConfigurationSectionValidator<FirehoseOptions>(FirehoseOptions.Section));
+        services.AddOptions<FirehoseOptions>().Configure(configure).ValidateOnStart();
         services.AddSingleton<RedisFirehosePublisher>();
         services.AddSingleton<IEventFirehose>(sp => sp.GetRequiredService<RedisFirehosePublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<RedisFirehosePublisher>());

@@ -1,3 +1,5 @@
+using Orleans.Im.Hosting;
+
 namespace Orleans.Im.EdgeHost.Auth;
 
 /// <summary>Token signing. Bound from <c>IM:Auth</c> (environment: <c>IM__Auth__…</c>).</summary>
@@ -12,9 +14,11 @@ public sealed class AuthOptions
     public string SigningKey { get; set; } = "";
 
     /// <summary>How long an access token is valid.</summary>
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
     /// <summary>How long a refresh token is valid (each refresh issues a new one).</summary>
+    [TimeSpanRange("00:01:00", "365.00:00:00")]
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
 
     /// <summary>
@@ -22,6 +26,7 @@ public sealed class AuthOptions
     /// answer was lost, or a page reloaded in the middle of it, would otherwise be signed out. Zero makes every refresh
     /// token work exactly once.
     /// </summary>
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan RefreshTokenReuseGrace { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
@@ -43,5 +48,6 @@ public sealed class AuthOptions
     public int LoginAttemptsPerAddress { get; set; } = 30;
 
     /// <summary>The login rate window.</summary>
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan LoginRateWindow { get; set; } = TimeSpan.FromMinutes(1);
 }

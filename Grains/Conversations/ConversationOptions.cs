@@ -1,3 +1,5 @@
+using Orleans.Im.Hosting;
+
 namespace Orleans.Im.Conversations;
 
 /// <summary>Limits and windows of conversations. Bound from <c>IM:Conversations</c> (environment: <c>IM__Conversations__…</c>).</summary>
@@ -6,9 +8,11 @@ public sealed class ConversationOptions
     public const string Section = "IM:Conversations";
 
     /// <summary>How long a sender may recall a message. Group owners and admins may recall at any time.</summary>
+    [TimeSpanRange("00:00:00", "30.00:00:00")]
     public TimeSpan RecallWindow { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How long a sender may edit a message.</summary>
+    [TimeSpanRange("00:00:00", "365.00:00:00")]
     public TimeSpan EditWindow { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>The most members a group may have.</summary>

@@ -1,3 +1,5 @@
+using Orleans.Im.Hosting;
+
 namespace Orleans.Im.CustomerService;
 
 /// <summary>
@@ -10,15 +12,18 @@ public sealed class CustomerServiceOptions
     public const string Section = "IM:CustomerService";
 
     /// <summary>A session whose user says nothing for this long after the agent's last answer is closed with a notice.</summary>
+    [TimeSpanRange("00:00:01", "7.00:00:00")]
     public TimeSpan UserIdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>A user's message unanswered by the assigned agent for this long moves the session to another agent.</summary>
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan AgentAnswerTimeout { get; set; } = TimeSpan.FromMinutes(3);
 
     /// <summary>
     /// The period of the durable reminder that checks the timeouts while sessions are open: a timeout fires at most this
     /// late. Orleans refuses reminder periods under its <c>MinimumReminderPeriod</c> (one minute unless configured).
     /// </summary>
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan TimeoutCheckPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Told to a user who writes while no agent is online, when the shop has set no text of its own.</summary>

@@ -1,3 +1,5 @@
+using Orleans.Im.Hosting;
+
 namespace Orleans.Im.Rooms;
 
 /// <summary>Chat rooms. Bound from <c>IM:Rooms</c> (environment: <c>IM__Rooms__…</c>).</summary>
@@ -26,6 +28,7 @@ public sealed class RoomOptions
     /// How long a room that emptied stays active to remember its leaves (then it is collected, and forgets them): about
     /// how long a device may be away and still be refused when it asks to rejoin a membership its user left.
     /// </summary>
+    [TimeSpanRange("00:00:00", "7.00:00:00")]
     public TimeSpan EmptyRoomRemembersLeavesFor { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Client message ids remembered per room, so a retried send is not shown twice.</summary>

@@ -1,3 +1,5 @@
+using Orleans.Im.Hosting;
+
 namespace Orleans.Im.Users;
 
 /// <summary>How user grains keep their conversation index. Bound from <c>IM:Users</c>.</summary>
@@ -10,12 +12,14 @@ public sealed class UserOptions
     /// and membership are written at once; a crash before a flush loses nothing, because the index is rebuilt from
     /// the message log on activation.
     /// </summary>
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan IndexFlushInterval { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
     /// A user whose last device left is announced offline only after this: a phone switching networks reconnects within
     /// it and nobody sees it flicker.
     /// </summary>
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan PresenceGrace { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Login policy: mobile devices (iOS, Android) online at once.</summary>

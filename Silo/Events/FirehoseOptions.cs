@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using Orleans.Im.Hosting;
+
 namespace Orleans.Im.Silo.Events;
 
 /// <summary>The event firehose (<c>IM:Events</c>): Redis Streams for other systems; see <c>docs/EVENTS.md</c>.</summary>
@@ -21,28 +24,32 @@ public sealed class FirehoseOptions
     /// Events held in the silo while Redis cannot take them. When full, the oldest are dropped (and counted): the log
     /// stays the truth and the replay command re-publishes a range.
     /// </summary>
+    [Range(1, 100_000_000, ErrorMessage = "must be between {1} and {2}")]
     public int BufferCapacity { get; set; } = 200_000;
 
     /// <summary>Events written to Redis in one pipelined round trip.</summary>
+    [Range(1, 100_000, ErrorMessage = "must be between {1} and {2}")]
     public int BatchSize { get; set; } = 512;
-
-    /// <summary>The longest <see cref="Linger"/> the silo starts with: events are that much later for consumers.</summary>
-    public static readonly TimeSpan MaxLinger = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// How long the pump lets events gather before it writes, unless a full batch is waiting when it wakes. Both this silo
     /// and Redis pay per round trip (a write on loopback runs the receiver's network work in the sender's call), not per
     /// event: without it, a busy silo wrote ~5 events per round trip. Events reach the streams up to this much later.
-    /// Zero writes as soon as an event arrives; at most <see cref="MaxLinger"/> (checked when the silo starts).
+    /// Zero writes as soon as an event arrives; at most a second (checked when the silo starts), since consumers wait for
+    /// it.
     /// </summary>
+    [TimeSpanRange("00:00:00", "00:00:01")]
     public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(5);
 
     /// <summary>How long a batch may take before it counts as failed (and is retried).</summary>
+    [TimeSpanRange("00:00:00.100", "00:05:00")]
     public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The longest pause between retries while Redis is down (the pause doubles from 50 ms up to this).</summary>
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>On shutdown, how long the silo keeps trying to hand what it holds to Redis.</summary>
+    [TimeSpanRange("00:00:00", "00:05:00")]
     public TimeSpan FlushOnStop { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -1,3 +1,5 @@
+using Orleans.Im.Hosting;
+
 namespace Orleans.Im.Silo.Webhooks;
 
 /// <summary>Webhook deliveries (<c>IM:Webhooks</c>); registrations are made through the admin API.</summary>
@@ -12,14 +14,18 @@ public sealed class WebhookOptions
     public int MaxAttempts { get; set; } = 8;
 
     /// <summary>The pause after the first failure; it doubles after each further failure, up to <see cref="MaxRetryDelay"/>.</summary>
+    [TimeSpanRange("00:00:00.010", "01:00:00")]
     public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    [TimeSpanRange("00:00:00.010", "1.00:00:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How long one HTTP attempt may take.</summary>
+    [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How often the silo looks for new or removed registrations.</summary>
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>The dead-letter stream is trimmed to about this many entries.</summary>

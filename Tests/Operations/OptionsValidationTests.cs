@@ -1,0 +1,115 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Conversations;
+using Orleans.Im.CustomerService;
+using Orleans.Im.EdgeHost;
+using Orleans.Im.EdgeHost.Auth;
+using Orleans.Im.Hosting;
+using Orleans.Im.Rooms;
+using Orleans.Im.Silo.Events;
+using Orleans.Im.Silo.Stats;
+using Orleans.Im.Silo.Storage;
+using Orleans.Im.Silo.Webhooks;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Tests.Operations;
+
+/// <summary>
+/// Options are checked when a host starts (<see cref="ValidatedOptions.AddValidatedOptions{TOptions}"/>): configuration
+/// reads a bare number as days, so <c>IM__Edge__IdleTimeout=120</c> would otherwise start an edge that never closes an
+/// idle connection.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class OptionsValidationTests
+{
+    [Fact]
+    public void Every_default_is_within_its_bounds()
+    {
+        // Every options class the hosts bind, unconfigured: a default outside its own bounds would stop every host.
+        Assert.NotNull(Resolve<ConversationOptions>(ConversationOptions.Section));
+        Assert.NotNull(Resolve<RoomOptions>(RoomOptions.Section));
+        Assert.NotNull(Resolve<UserOptions>(UserOptions.Section));
+        Assert.NotNull(Resolve<CustomerServiceOptions>(CustomerServiceOptions.Section));
+        Assert.NotNull(Resolve<GroupCommitOptions>(GroupCommitOptions.Section));
+        Assert.NotNull(Resolve<FirehoseOptions>(FirehoseOptions.Section));
+        Assert.NotNull(Resolve<StatsOptions>(StatsOptions.Section));
+        Assert.NotNull(Resolve<WebhookOptions>(WebhookOptions.Section));
+        Assert.NotNull(Resolve<EdgeOptions>(EdgeOptions.Section));
+        Assert.NotNull(Resolve<AuthOptions>(AuthOptions.Section));
+    }
+
+    [Fact]
+    public void A_time_span_in_bounds_is_taken()
+    {
+        var options = Resolve<EdgeOptions>(EdgeOptions.Section, ("IdleTimeout", "00:03:00"), ("HeartbeatInterval", "00:01:00"));
+
+        Assert.Equal(TimeSpan.FromMinutes(3), options.IdleTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.HeartbeatInterval);
+    }
+
+    [Theory]
+    [InlineData(EdgeOptions.Section, "IdleTimeout", "120")] // 120 days: idle connections would never be closed
+    [InlineData(EdgeOptions.Section, "LoginQueueTimeout", "-00:00:01")]
+    [InlineData(UserOptions.Section, "PresenceGrace", "30")] // 30 days before anyone is seen offline
+    [InlineData(FirehoseOptions.Section, "MaxRetryDelay", "2")]
+    [InlineData(WebhookOptions.Section, "RequestTimeout", "00:00:00")]
+    public void A_time_span_out_of_bounds_names_its_key_and_says_how_to_write_it(string section, string key, string value)
+    {
+        var refused = Assert.Throws<OptionsValidationException>(() => section switch
+        {
+            EdgeOptions.Section => (object)Resolve<EdgeOptions>(section, (key, value)),
+            UserOptions.Section => Resolve<UserOptions>(section, (key, value)),
+            FirehoseOptions.Section => Resolve<FirehoseOptions>(section, (key, value)),
+            _ => Resolve<WebhookOptions>(section, (key, value)),
+        });
+
+        Assert.Contains($"{section}:{key} must be between", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("a bare number is read as days", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(GroupCommitOptions.Section, "Concurrency", "0")]
+    [InlineData(EdgeOptions.Section, "MaxConcurrentLogins", "0")]
+    [InlineData(EdgeOptions.Section, "MaxFrameBytes", "-1")]
+    public void A_count_out_of_bounds_names_its_key(string section, string key, string value)
+    {
+        var refused = Assert.Throws<OptionsValidationException>(() => section == EdgeOptions.Section
+            ? (object)Resolve<EdgeOptions>(section, (key, value))
+            : Resolve<GroupCommitOptions>(section, (key, value)));
+
+        Assert.Contains($"{section}:{key} must be between", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_heartbeat_at_or_above_the_idle_timeout_is_refused()
+    {
+        // Each within its own bounds, but clients told to ping every 2 minutes would be cut after 1 minute of quiet.
+        var refused = Assert.Throws<OptionsValidationException>(() =>
+            Resolve<EdgeOptions>(EdgeOptions.Section, ("IdleTimeout", "00:01:00"), ("HeartbeatInterval", "00:02:00")));
+
+        Assert.Contains("IM:Edge:HeartbeatInterval must be below IdleTimeout", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_failure_is_reported_at_once()
+    {
+        var refused = Assert.Throws<OptionsValidationException>(() =>
+            Resolve<EdgeOptions>(EdgeOptions.Section, ("LoginTimeout", "10"), ("DrainTimeout", "20")));
+
+        Assert.Contains("IM:Edge:LoginTimeout", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("IM:Edge:DrainTimeout", refused.Message, StringComparison.Ordinal);
+    }
+
+    private static TOptions Resolve<TOptions>(string section, params (string Key, string Value)[] settings)
+        where TOptions : class
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => KeyValuePair.Create<string, string?>($"{section}:{s.Key}", s.Value)))
+            .Build();
+        var services = new ServiceCollection();
+        services.AddValidatedOptions<TOptions>(configuration, section);
+        using var provider = services.BuildServiceProvider();
+        return provider.GetRequiredService<IOptions<TOptions>>().Value;
+    }
+}
