@@ -110,6 +110,7 @@ public static class EdgeHosting
         builder.Services.AddSingleton<DeviceReRegistration>();
         builder.Services.AddSingleton<IClusterConnectionStatusObserver>(sp => sp.GetRequiredService<DeviceReRegistration>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeviceReRegistration>());
+        builder.Services.AddHostedService<DeviceLeaseRenewal>();
 
         // After the cluster client: hosted services start in order, so the revocation listener starts once connected.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedSessions>());

@@ -65,6 +65,14 @@ public sealed class EdgeOptions : IValidatableObject
     [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>
+    /// How often this edge host renews each connected device with its user grain (<see cref="Sessions.DeviceLeaseRenewal"/>).
+    /// Well below the silo's <c>IM:Users:DeviceLease</c> (15 minutes), so that a renewal or two may fail without the
+    /// device being dropped.
+    /// </summary>
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
+    public TimeSpan DeviceRenewInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>How often clients are told to ping.</summary>
     [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(50);

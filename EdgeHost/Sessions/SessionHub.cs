@@ -330,6 +330,48 @@ public sealed class SessionHub(
         return [.. failed];
     }
 
+    /// <summary>
+    /// Renews every session open here with its user grain (<see cref="IUserGrain.RenewDeviceAsync"/>), at most
+    /// <paramref name="parallelism"/> at once, and registers again those whose grain no longer knows them. Sessions that
+    /// could not be reached are tried at the next renewal (their lease outlasts a few).
+    /// </summary>
+    public async Task<RenewalSweep> RenewAsync(int parallelism, CancellationToken cancellationToken)
+    {
+        var forgotten = new ConcurrentBag<OpenSession>();
+        int renewed = 0, superseded = 0, failed = 0;
+        await Parallel.ForEachAsync(AllOpen(), new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (open, _) =>
+        {
+            if (open.IsClosed)
+            {
+                return;
+            }
+
+            try
+            {
+                switch (await client.For<IUserGrain>(open.Session.UserId).RenewDeviceAsync(open.Device.DeviceId, open.ConnectionId))
+                {
+                    case DeviceRenewal.Renewed:
+                        Interlocked.Increment(ref renewed);
+                        break;
+                    case DeviceRenewal.Unknown:
+                        forgotten.Add(open);
+                        break;
+                    default:
+                        // Logged in again on a newer connection: registering this one would take its pushes back.
+                        Interlocked.Increment(ref superseded);
+                        break;
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Interlocked.Increment(ref failed);
+            }
+        });
+
+        var notRegistered = forgotten.IsEmpty ? [] : await ReRegisterAsync(forgotten, parallelism, cancellationToken);
+        return new RenewalSweep(renewed, forgotten.Count - notRegistered.Count, superseded, failed + notRegistered.Count);
+    }
+
     private OpenSession[] AllOpen()
     {
         lock (_byUserLock)

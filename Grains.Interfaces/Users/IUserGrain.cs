@@ -59,6 +59,16 @@ public interface IUserGrain : IGrainWithStringKey
     Task DisconnectDeviceAsync(string deviceId, string connectionId);
 
     /// <summary>
+    /// The edge host holding a device's connection says it is still open (every <c>IM:Edge:DeviceRenewInterval</c>).
+    /// A registration lasts <c>IM:Users:DeviceLease</c> from its connect or its last renewal: the grain stays active
+    /// meanwhile however quiet the user is, and a device whose edge host died without saying so is dropped once its
+    /// lease runs out (the user then goes offline after the presence grace).
+    /// </summary>
+    /// <returns>Renewed, or why not (<see cref="DeviceRenewal"/>).</returns>
+    [Alias("RenewDevice")]
+    Task<DeviceRenewal> RenewDeviceAsync(string deviceId, string connectionId);
+
+    /// <summary>
     /// A connected device says its user is away or back, or that its network changed. The user is away when every
     /// connected device is; the change is announced at once (only going offline waits for the grace).
     /// </summary>

@@ -33,6 +33,13 @@ public sealed partial class UserGrain(
     private long _version;
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _offlineTimer;
+
+    /// <summary>When each connected device's registration runs out unless its edge host renews it.</summary>
+    private readonly Dictionary<string, DateTimeOffset> _leases = new(StringComparer.Ordinal);
+
+    /// <summary>Checks the leases while a device is connected; dormant otherwise (created at the first lease).</summary>
+    private IGrainTimer? _leaseTimer;
+    private bool _leaseTimerArmed;
     private PresenceStatus _announced = PresenceStatus.Offline;
 
     /// <summary>Chat rooms the user is in: rooms are not stored, so neither is this.</summary>
@@ -182,6 +189,7 @@ public sealed partial class UserGrain(
         var known = _devices.TryGetValue(device.DeviceId, out var current) && current.ConnectionId == device.ConnectionId;
         var evicted = LoginPolicy.Evictions(_devices.Values, device, options.Value);
         _devices[device.DeviceId] = device;
+        Lease(device.DeviceId);
         // A device that logs in again (a network switch, maybe onto another edge) replaces its old connection's route:
         // the old connection is closing, and the new one is where its pushes go.
         _pushRoutes[device.DeviceId] = pushTo;
@@ -196,6 +204,7 @@ public sealed partial class UserGrain(
         {
             // The edge holding it closes it with the reason; it is forgotten here at once, so it no longer counts.
             _devices.Remove(old.DeviceId);
+            _leases.Remove(old.DeviceId);
             _pushRoutes.Remove(old.DeviceId, out var oldRoute);
             await publisher.PublishAsync(new UserEventBatch(UserId, [new DeviceKickedEvent(old.DeviceId,
                 $"signed in on another {LoginPolicy.ClassOf(device.Platform)} device ({device.Platform})")]), [oldRoute]);
@@ -213,6 +222,7 @@ public sealed partial class UserGrain(
         }
 
         _pushRoutes.Remove(deviceId);
+        _leases.Remove(deviceId);
         AnnounceRoutesIfChanged();
 
         if (_devices.Count > 0)
@@ -229,6 +239,73 @@ public sealed partial class UserGrain(
             // The grace must run out even if nothing else calls this grain meanwhile.
             KeepAlive = true,
         });
+    }
+
+    public Task<DeviceRenewal> RenewDeviceAsync(string deviceId, string connectionId)
+    {
+        if (!_devices.TryGetValue(deviceId, out var current))
+        {
+            return Task.FromResult(DeviceRenewal.Unknown);
+        }
+
+        if (current.ConnectionId != connectionId)
+        {
+            return Task.FromResult(DeviceRenewal.Superseded);
+        }
+
+        Lease(deviceId);
+        return Task.FromResult(DeviceRenewal.Renewed);
+    }
+
+    /// <summary>
+    /// Starts or renews a device's lease. While any device holds one the grain stays active, however quiet the user: it
+    /// alone knows where their pushes go, and a new activation would push nothing until the edge registered them again.
+    /// </summary>
+    private void Lease(string deviceId)
+    {
+        var lease = options.Value.DeviceLease;
+        _leases[deviceId] = clock.UtcNow + lease;
+        // Past the lease by the timer's period, so that a lapsed device is dropped by the timer (and the user announced
+        // offline), not silently forgotten with a collected activation.
+        DelayDeactivation(lease + lease);
+        if (_leaseTimerArmed)
+        {
+            return;
+        }
+
+        // One-shot and re-armed while devices remain, not periodic: it is never disposed from its own callback, and sleeps
+        // when nobody is connected. Half a lease apart, so a lapsed device goes within one and a half leases.
+        _leaseTimer ??= this.RegisterGrainTimer(DropLapsedDevicesAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan)
+        {
+            Interleave = false,
+            KeepAlive = false,
+        });
+        _leaseTimer.Change(lease / 2, Timeout.InfiniteTimeSpan);
+        _leaseTimerArmed = true;
+    }
+
+    /// <summary>
+    /// Drops the devices whose edge host stopped renewing them (it died, or lost this grain and has not found it again),
+    /// as if they had disconnected: the user goes offline after the grace when none is left.
+    /// </summary>
+    private async Task DropLapsedDevicesAsync()
+    {
+        _leaseTimerArmed = false;
+        var now = clock.UtcNow;
+        foreach (var (deviceId, _) in _leases.Where(l => l.Value <= now).ToList())
+        {
+            if (_devices.TryGetValue(deviceId, out var device))
+            {
+                LogDeviceLeaseLapsed(logger, UserId, deviceId, device.EdgeId, options.Value.DeviceLease);
+                await DisconnectDeviceAsync(deviceId, device.ConnectionId);
+            }
+        }
+
+        if (_devices.Count > 0 && !_leaseTimerArmed)
+        {
+            _leaseTimer!.Change(options.Value.DeviceLease / 2, Timeout.InfiniteTimeSpan);
+            _leaseTimerArmed = true;
+        }
     }
 
     public async Task SetDeviceStatusAsync(string deviceId, string connectionId, bool away, string? networkType)
@@ -739,4 +816,7 @@ public sealed partial class UserGrain(
 
     [LoggerMessage(1, LogLevel.Warning, "User {UserId}: conversation index not saved: {Reason}")]
     private static partial void LogIndexNotSaved(ILogger logger, string userId, string reason);
+
+    [LoggerMessage(2, LogLevel.Information, "User {UserId}: device {DeviceId} dropped: edge host {EdgeId} did not renew it within {Lease}")]
+    private static partial void LogDeviceLeaseLapsed(ILogger logger, string userId, string deviceId, string edgeId, TimeSpan lease);
 }

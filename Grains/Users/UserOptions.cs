@@ -22,6 +22,14 @@ public sealed class UserOptions
     [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan PresenceGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a connected device stays registered without its edge host renewing it (edges renew every
+    /// <c>IM:Edge:DeviceRenewInterval</c>, 5 minutes by default; keep this at least twice that). It keeps an online user's
+    /// grain active however quiet the user is, and bounds how long a device of an edge host that died stays "online".
+    /// </summary>
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
+    public TimeSpan DeviceLease { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Login policy: mobile devices (iOS, Android) online at once.</summary>
     public int MaxMobileDevices { get; set; } = 1;
 
