@@ -5,9 +5,9 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// <summary>
 /// Every <see cref="EdgeOptions.DeviceRenewInterval"/>, renews each device connected here with its user grain
 /// (<see cref="SessionHub.RenewAsync"/>). An online user's grain then stays active however quiet the user is (Orleans
-/// collects a grain after 15 idle minutes, and a new activation knows no device to push to); a device whose edge host
-/// died without saying so stops counting as online when its lease (<c>IM:Users:DeviceLease</c>) runs out; and a device
-/// whose grain forgot it is registered again within one interval, not only after a lost silo is noticed.
+/// collects a grain after 15 idle minutes, and a new activation knows no device to push to); a device whose grain forgot
+/// it is registered again within one interval, not only after a lost silo is noticed; and the grain can drop the devices
+/// of an edge host that died without saying so, when their lease (<c>IM:Users:DeviceLease</c>) runs out.
 /// </summary>
 public sealed partial class DeviceLeaseRenewal(SessionHub sessions, IOptions<EdgeOptions> options, ILogger<DeviceLeaseRenewal> logger)
     : BackgroundService
@@ -18,23 +18,40 @@ public sealed partial class DeviceLeaseRenewal(SessionHub sessions, IOptions<Edg
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.DeviceRenewInterval);
-        try
+        while (await WaitAsync(timer, stoppingToken))
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            try
             {
-                var sweep = await sessions.RenewAsync(Parallelism, stoppingToken);
-                if (sweep.Registered > 0 || sweep.Failed > 0)
+                var sweep = await sessions.RenewAsync(null, Parallelism, stoppingToken);
+                if (sweep.Restored > 0 || sweep.Failed.Count > 0)
                 {
-                    LogRenewed(logger, sweep.Renewed, sweep.Registered, sweep.Superseded, sweep.Failed);
+                    LogRenewed(logger, sweep.Renewed, sweep.Restored, sweep.Superseded, sweep.Failed.Count);
                 }
             }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Boundary: one failed sweep must not end the renewals (the devices' leases would all run out).
+                LogSweepFailed(logger, ex);
+            }
+        }
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Shutting down.
+            return false;
         }
     }
 
-    [LoggerMessage(1, LogLevel.Information, "Renewed {Renewed} devices with their user grains; registered {Registered} again that their grain had forgotten; {Superseded} superseded by a newer connection; {Failed} not reached (tried again at the next renewal)")]
-    private static partial void LogRenewed(ILogger logger, int renewed, int registered, int superseded, int failed);
+    [LoggerMessage(1, LogLevel.Information, "Renewed {Renewed} devices with their user grains; {Restored} registered again by a grain that had forgotten them; {Superseded} superseded by a newer connection; {Failed} not reached (tried again at the next renewal)")]
+    private static partial void LogRenewed(ILogger logger, int renewed, int restored, int superseded, int failed);
+
+    [LoggerMessage(2, LogLevel.Warning, "Renewing the devices with their user grains failed; trying again at the next renewal")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception);
 }

@@ -4,8 +4,8 @@ using Orleans.Im.EdgeHost.Rooms;
 namespace Orleans.Im.EdgeHost.Sessions;
 
 /// <summary>
-/// Re-registers this edge's devices with their user grains, and its rooms' members with their rooms, when a silo may
-/// have been lost (the cluster client lost a gateway, or got its connection back). A user grain that lived on that silo
+/// Renews this edge's devices with their user grains (which register again those they forgot), and tells its rooms
+/// their members here, when a silo may have been lost (the cluster client lost a gateway, or got its connection back). A user grain that lived on that silo
 /// is activated again elsewhere knowing none of its devices, and pushes nothing until they are registered again: without
 /// this, a device would learn of new messages only at its next sync. A room is activated again knowing no members and
 /// no edge hosts: without this, its members here could not send to it and would get nothing from it until they
@@ -73,19 +73,19 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
         var sessions = Sessions;
         var rooms = Rooms;
         // At once, not one after the other: a lost room refuses its members' sends until it hears of them again.
-        var reRegistering = sessions.ReRegisterAsync(null, Parallelism, stoppingToken);
+        var renewing = sessions.RenewAsync(null, Parallelism, stoppingToken);
         var failedRooms = await rooms.ReattachAsync(null, RoomParallelism, stoppingToken);
-        var failed = await reRegistering;
-        LogSwept(logger, sessions.OpenSessions, failed.Count, rooms.RoomCount, failedRooms.Count);
-        for (var retry = 0; retry < MaxRetries && (failed.Count > 0 || failedRooms.Count > 0); retry++)
+        var sweep = await renewing;
+        LogSwept(logger, sessions.OpenSessions, sweep.Restored, sweep.Failed.Count, rooms.RoomCount, failedRooms.Count);
+        for (var retry = 0; retry < MaxRetries && (sweep.Failed.Count > 0 || failedRooms.Count > 0); retry++)
         {
             await Task.Delay(RetryDelay, stoppingToken);
-            failed = failed.Count > 0 ? await sessions.ReRegisterAsync(failed, Parallelism, stoppingToken) : failed;
+            sweep = sweep.Failed.Count > 0 ? await sessions.RenewAsync(sweep.Failed, Parallelism, stoppingToken) : sweep with { Restored = 0 };
             failedRooms = failedRooms.Count > 0 ? await rooms.ReattachAsync(failedRooms, RoomParallelism, stoppingToken) : failedRooms;
-            LogSwept(logger, sessions.OpenSessions, failed.Count, rooms.RoomCount, failedRooms.Count);
+            LogSwept(logger, sessions.OpenSessions, sweep.Restored, sweep.Failed.Count, rooms.RoomCount, failedRooms.Count);
         }
     }
 
-    [LoggerMessage(1, LogLevel.Information, "A gateway was lost or the cluster came back: re-registered the devices of {Sessions} sessions with their user grains, {Failed} failed; told the rooms with devices here ({Rooms} now) their members here, {FailedRooms} failed")]
-    private static partial void LogSwept(ILogger logger, int sessions, int failed, int rooms, int failedRooms);
+    [LoggerMessage(1, LogLevel.Information, "A gateway was lost or the cluster came back: renewed the devices of {Sessions} sessions with their user grains, {Restored} registered again by a grain that had forgotten them, {Failed} failed; told the rooms with devices here ({Rooms} now) their members here, {FailedRooms} failed")]
+    private static partial void LogSwept(ILogger logger, int sessions, int restored, int failed, int rooms, int failedRooms);
 }

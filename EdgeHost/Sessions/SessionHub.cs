@@ -156,8 +156,9 @@ public sealed class SessionHub(
     {
         var connectionId = Guid.NewGuid().ToString("N");
         // EdgeTakesPushMany: this edge's push observer handles PushManyAsync, so silos may coalesce pushes to it.
+        // EdgeRenewsLease: this edge renews its devices (DeviceLeaseRenewal), so their grains may drop them if it stops.
         var device = new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow(), connectionId,
-            Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength), EdgeTakesPushMany: true);
+            Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength), EdgeTakesPushMany: true, EdgeRenewsLease: true);
         var attachment = await subscriptions.AttachAsync(claims.UserId, target);
         try
         {
@@ -287,13 +288,17 @@ public sealed class SessionHub(
     }
 
     /// <summary>
-    /// Registers every session open here with its user grain again, at most <paramref name="parallelism"/> at once, and
-    /// returns the sessions that could not be (to try again later). A user grain that was on a silo that died comes
-    /// back elsewhere knowing no devices, so it would push to none of them; registering is idempotent for the others.
+    /// Renews every session open here (or those of <paramref name="only"/>) with its user grain
+    /// (<see cref="IUserGrain.RenewDeviceAsync"/>), at most <paramref name="parallelism"/> at once: every
+    /// <see cref="EdgeOptions.DeviceRenewInterval"/>, and when a silo may have been lost. A grain that forgot a device (a
+    /// new activation, maybe elsewhere after its silo died) registers it again, and the device syncs for what it was not
+    /// pushed meanwhile; one superseded by a newer connection is left alone. Sessions whose grain could not be reached
+    /// are returned, to try again.
     /// </summary>
-    public async Task<IReadOnlyList<OpenSession>> ReRegisterAsync(IEnumerable<OpenSession>? only, int parallelism, CancellationToken cancellationToken)
+    public async Task<RenewalSweep> RenewAsync(IEnumerable<OpenSession>? only, int parallelism, CancellationToken cancellationToken)
     {
         var failed = new ConcurrentBag<OpenSession>();
+        int renewed = 0, restored = 0, superseded = 0;
         await Parallel.ForEachAsync(only ?? AllOpen(), new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (open, _) =>
         {
             if (open.IsClosed)
@@ -304,72 +309,46 @@ public sealed class SessionHub(
             var user = client.For<IUserGrain>(open.Session.UserId);
             try
             {
-                var known = await user.ConnectDeviceAsync(open.Device, subscriptions.PushObserver);
-                if (open.IsClosed)
-                {
-                    // It closed while this call was on its way: its disconnect may have come first, so say it again.
-                    await user.DisconnectDeviceAsync(open.Device.DeviceId, open.ConnectionId);
-                }
-                else if (!known)
-                {
-                    // The grain had forgotten the device (it moved with a lost silo): what came meanwhile was pushed to
-                    // nobody, so the device syncs to find it. It forgot the user's rooms too, which it leaves for them
-                    // when they go offline.
-                    open.Target.RequestResync();
-                    foreach (var roomId in rooms.RoomsOf(open.Target))
-                    {
-                        user.OnRoomJoinedAsync(roomId, true).Ignore();
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                failed.Add(open);
-            }
-        });
-        return [.. failed];
-    }
-
-    /// <summary>
-    /// Renews every session open here with its user grain (<see cref="IUserGrain.RenewDeviceAsync"/>), at most
-    /// <paramref name="parallelism"/> at once, and registers again those whose grain no longer knows them. Sessions that
-    /// could not be reached are tried at the next renewal (their lease outlasts a few).
-    /// </summary>
-    public async Task<RenewalSweep> RenewAsync(int parallelism, CancellationToken cancellationToken)
-    {
-        var forgotten = new ConcurrentBag<OpenSession>();
-        int renewed = 0, superseded = 0, failed = 0;
-        await Parallel.ForEachAsync(AllOpen(), new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (open, _) =>
-        {
-            if (open.IsClosed)
-            {
-                return;
-            }
-
-            try
-            {
-                switch (await client.For<IUserGrain>(open.Session.UserId).RenewDeviceAsync(open.Device.DeviceId, open.ConnectionId))
+                switch (await user.RenewDeviceAsync(open.Device, subscriptions.PushObserver))
                 {
                     case DeviceRenewal.Renewed:
                         Interlocked.Increment(ref renewed);
                         break;
-                    case DeviceRenewal.Unknown:
-                        forgotten.Add(open);
+                    case DeviceRenewal.Restored:
+                        Interlocked.Increment(ref restored);
+                        await RestoredAsync(open, user);
                         break;
                     default:
-                        // Logged in again on a newer connection: registering this one would take its pushes back.
                         Interlocked.Increment(ref superseded);
                         break;
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
-                Interlocked.Increment(ref failed);
+                // Boundary: a silo that is down or slow to be declared dead; the lease outlasts a few renewals.
+                failed.Add(open);
             }
         });
+        return new RenewalSweep(renewed, restored, superseded, [.. failed]);
+    }
 
-        var notRegistered = forgotten.IsEmpty ? [] : await ReRegisterAsync(forgotten, parallelism, cancellationToken);
-        return new RenewalSweep(renewed, forgotten.Count - notRegistered.Count, superseded, failed + notRegistered.Count);
+    /// <summary>After a grain registered a session it had forgotten.</summary>
+    private async Task RestoredAsync(OpenSession open, IUserGrain user)
+    {
+        if (open.IsClosed)
+        {
+            // It closed while the renewal was on its way: its disconnect may have come first, so say it again.
+            await user.DisconnectDeviceAsync(open.Device.DeviceId, open.ConnectionId);
+            return;
+        }
+
+        // What came meanwhile was pushed to nobody, so the device syncs to find it. The grain forgot the user's rooms
+        // too, which it leaves for them when they go offline.
+        open.Target.RequestResync();
+        foreach (var roomId in rooms.RoomsOf(open.Target))
+        {
+            user.OnRoomJoinedAsync(roomId, true).Ignore();
+        }
     }
 
     private OpenSession[] AllOpen()

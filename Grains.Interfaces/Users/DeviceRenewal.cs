@@ -8,14 +8,16 @@ public enum DeviceRenewal
     Renewed = 0,
 
     /// <summary>
-    /// The grain does not know the device (it was activated again elsewhere, or dropped the device when its lease ran
-    /// out): the edge host registers it again, and the device syncs for what it missed.
+    /// The grain had forgotten the device (it was activated again, maybe elsewhere after a lost silo, or the device's
+    /// lease ran out while its edge host could not reach it) and registered it again: nothing was pushed to it meanwhile,
+    /// so the device syncs, and the edge tells the grain the device's chat rooms again.
     /// </summary>
-    Unknown = 1,
+    Restored = 1,
 
     /// <summary>
-    /// The device is registered on another, newer connection (it logged in again, maybe on another edge host): this
-    /// one is on its way out and must not take the device's pushes back.
+    /// A newer connection took its place (the device logged in again, maybe on another edge host, or a device of the same
+    /// class made it leave): this connection is on its way out, and is not registered again, which would take the
+    /// device's pushes back or make the newer device leave.
     /// </summary>
     Superseded = 2,
 }

@@ -17,6 +17,11 @@ namespace Orleans.Im.Users;
 /// (<see cref="Push.IEdgePushObserver.PushManyAsync"/>). False from an edge built before that method, so that silos
 /// upgraded first keep calling it one batch at a time.
 /// </param>
+/// <param name="EdgeRenewsLease">
+/// The edge holding the connection renews it (<see cref="IUserGrain.RenewDeviceAsync"/>), so the grain may drop it when
+/// its lease runs out. False from edge hosts built before leases (and robots): silos upgraded first never drop their
+/// devices, which nobody renews.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.DeviceSession")]
 public sealed record DeviceSession(
     [property: Id(0)] string DeviceId,
@@ -27,4 +32,5 @@ public sealed record DeviceSession(
     [property: Id(5)] string ClientVersion = "",
     [property: Id(6)] string NetworkType = "",
     [property: Id(7)] bool Away = false,
-    [property: Id(8)] bool EdgeTakesPushMany = false);
+    [property: Id(8)] bool EdgeTakesPushMany = false,
+    [property: Id(9)] bool EdgeRenewsLease = false);

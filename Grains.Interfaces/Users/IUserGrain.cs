@@ -59,14 +59,19 @@ public interface IUserGrain : IGrainWithStringKey
     Task DisconnectDeviceAsync(string deviceId, string connectionId);
 
     /// <summary>
-    /// The edge host holding a device's connection says it is still open (every <c>IM:Edge:DeviceRenewInterval</c>).
-    /// A registration lasts <c>IM:Users:DeviceLease</c> from its connect or its last renewal: the grain stays active
-    /// meanwhile however quiet the user is, and a device whose edge host died without saying so is dropped once its
-    /// lease runs out (the user then goes offline after the presence grace).
+    /// The edge host holding a device's connection says it is still open (every <c>IM:Edge:DeviceRenewInterval</c>, and
+    /// after a silo may have been lost). A registration from an edge that renews
+    /// (<see cref="DeviceSession.EdgeRenewsLease"/>) lasts <c>IM:Users:DeviceLease</c> from its connect or its last
+    /// renewal: the grain stays active meanwhile however quiet the user is, and a device whose edge host died without
+    /// saying so is dropped within one and a half leases (the user then goes offline after the presence grace). A device
+    /// the grain forgot is registered again here, as by <see cref="ConnectDeviceAsync"/>, unless a newer connection took
+    /// its place.
     /// </summary>
-    /// <returns>Renewed, or why not (<see cref="DeviceRenewal"/>).</returns>
+    /// <param name="device">The device and its connection, as registered at login.</param>
+    /// <param name="pushTo">Its edge's push observer, as for <see cref="ConnectDeviceAsync"/>.</param>
+    /// <returns>Renewed, registered again, or superseded (<see cref="DeviceRenewal"/>).</returns>
     [Alias("RenewDevice")]
-    Task<DeviceRenewal> RenewDeviceAsync(string deviceId, string connectionId);
+    Task<DeviceRenewal> RenewDeviceAsync(DeviceSession device, IEdgePushObserver? pushTo);
 
     /// <summary>
     /// A connected device says its user is away or back, or that its network changed. The user is away when every

@@ -37,6 +37,15 @@ public sealed partial class UserGrain(
     /// <summary>When each connected device's registration runs out unless its edge host renews it.</summary>
     private readonly Dictionary<string, DateTimeOffset> _leases = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Connections that a newer one replaced or made leave, with when, for a lease (most users never have one): a late
+    /// renewal from such a connection must not register it again.
+    /// </summary>
+    private Dictionary<string, DateTimeOffset>? _supersededConnections;
+
+    /// <summary>Superseded connections remembered at most: a user does not log in this often within a lease.</summary>
+    private const int MaxSupersededConnections = 16;
+
     /// <summary>Checks the leases while a device is connected; dormant otherwise (created at the first lease).</summary>
     private IGrainTimer? _leaseTimer;
     private bool _leaseTimerArmed;
@@ -187,9 +196,14 @@ public sealed partial class UserGrain(
     {
         ArgumentNullException.ThrowIfNull(device);
         var known = _devices.TryGetValue(device.DeviceId, out var current) && current.ConnectionId == device.ConnectionId;
+        if (current is not null && !known)
+        {
+            Superseded(current.ConnectionId);
+        }
+
         var evicted = LoginPolicy.Evictions(_devices.Values, device, options.Value);
         _devices[device.DeviceId] = device;
-        Lease(device.DeviceId);
+        Lease(device);
         // A device that logs in again (a network switch, maybe onto another edge) replaces its old connection's route:
         // the old connection is closing, and the new one is where its pushes go.
         _pushRoutes[device.DeviceId] = pushTo;
@@ -205,6 +219,7 @@ public sealed partial class UserGrain(
             // The edge holding it closes it with the reason; it is forgotten here at once, so it no longer counts.
             _devices.Remove(old.DeviceId);
             _leases.Remove(old.DeviceId);
+            Superseded(old.ConnectionId);
             _pushRoutes.Remove(old.DeviceId, out var oldRoute);
             await publisher.PublishAsync(new UserEventBatch(UserId, [new DeviceKickedEvent(old.DeviceId,
                 $"signed in on another {LoginPolicy.ClassOf(device.Platform)} device ({device.Platform})")]), [oldRoute]);
@@ -241,70 +256,121 @@ public sealed partial class UserGrain(
         });
     }
 
-    public Task<DeviceRenewal> RenewDeviceAsync(string deviceId, string connectionId)
+    public async Task<DeviceRenewal> RenewDeviceAsync(DeviceSession device, IEdgePushObserver? pushTo)
     {
-        if (!_devices.TryGetValue(deviceId, out var current))
+        ArgumentNullException.ThrowIfNull(device);
+        if (_devices.TryGetValue(device.DeviceId, out var current))
         {
-            return Task.FromResult(DeviceRenewal.Unknown);
+            if (current.ConnectionId != device.ConnectionId)
+            {
+                return DeviceRenewal.Superseded;
+            }
+
+            Lease(current);
+            return DeviceRenewal.Renewed;
         }
 
-        if (current.ConnectionId != connectionId)
+        // Forgotten: this activation is new, or the lease ran out while the edge could not reach it. Registered again,
+        // unless a newer connection took its place: one this activation saw, or a device that logged in after it and that
+        // registering it would now make leave (both were forgotten, and the newer one came back first).
+        if (_supersededConnections?.ContainsKey(device.ConnectionId) == true
+            || LoginPolicy.Evictions(_devices.Values, device, options.Value).Any(d => d.ConnectedAt > device.ConnectedAt))
         {
-            return Task.FromResult(DeviceRenewal.Superseded);
+            return DeviceRenewal.Superseded;
         }
 
-        Lease(deviceId);
-        return Task.FromResult(DeviceRenewal.Renewed);
+        await ConnectDeviceAsync(device, pushTo);
+        return DeviceRenewal.Restored;
     }
 
-    /// <summary>
-    /// Starts or renews a device's lease. While any device holds one the grain stays active, however quiet the user: it
-    /// alone knows where their pushes go, and a new activation would push nothing until the edge registered them again.
-    /// </summary>
-    private void Lease(string deviceId)
+    /// <summary>Remembers, for a lease, a connection that a newer one replaced or made leave.</summary>
+    private void Superseded(string connectionId)
     {
-        var lease = options.Value.DeviceLease;
-        _leases[deviceId] = clock.UtcNow + lease;
-        // Past the lease by the timer's period, so that a lapsed device is dropped by the timer (and the user announced
-        // offline), not silently forgotten with a collected activation.
-        DelayDeactivation(lease + lease);
-        if (_leaseTimerArmed)
+        if (connectionId.Length == 0)
         {
             return;
         }
 
-        // One-shot and re-armed while devices remain, not periodic: it is never disposed from its own callback, and sleeps
-        // when nobody is connected. Half a lease apart, so a lapsed device goes within one and a half leases.
+        var now = clock.UtcNow;
+        var since = now - options.Value.DeviceLease;
+        _supersededConnections ??= new(StringComparer.Ordinal);
+        foreach (var (old, _) in _supersededConnections.Where(c => c.Value < since).ToList())
+        {
+            _supersededConnections.Remove(old);
+        }
+
+        if (_supersededConnections.Count >= MaxSupersededConnections)
+        {
+            _supersededConnections.Remove(_supersededConnections.MinBy(c => c.Value).Key);
+        }
+
+        _supersededConnections[connectionId] = now;
+    }
+
+    /// <summary>
+    /// Starts or renews a device's lease, and keeps the grain active for it (for every device, renewed or not: the
+    /// grain alone knows where the user's pushes go, and a new activation would push nothing until the edge registered
+    /// them again). Only devices of edges that renew can lapse.
+    /// </summary>
+    private void Lease(DeviceSession device)
+    {
+        var lease = options.Value.DeviceLease;
+        // Past the lease by the check's period, so that a lapsed device is dropped by the check (and the user announced
+        // offline), not silently forgotten with a collected activation.
+        DelayDeactivation(lease + lease);
+        if (!device.EdgeRenewsLease)
+        {
+            return;
+        }
+
+        _leases[device.DeviceId] = clock.UtcNow + lease;
+        ArmLeaseCheck();
+    }
+
+    /// <summary>
+    /// One-shot and re-armed while leases remain, not periodic: it is never disposed from its own callback, and sleeps
+    /// when nobody is connected. Half a lease apart, so a lapsed device goes within one and a half leases.
+    /// </summary>
+    private void ArmLeaseCheck()
+    {
+        if (_leaseTimerArmed || _leases.Count == 0)
+        {
+            return;
+        }
+
         _leaseTimer ??= this.RegisterGrainTimer(DropLapsedDevicesAsync, new GrainTimerCreationOptions(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan)
         {
             Interleave = false,
             KeepAlive = false,
         });
-        _leaseTimer.Change(lease / 2, Timeout.InfiniteTimeSpan);
+        _leaseTimer.Change(options.Value.DeviceLease / 2, Timeout.InfiniteTimeSpan);
         _leaseTimerArmed = true;
     }
 
     /// <summary>
-    /// Drops the devices whose edge host stopped renewing them (it died, or lost this grain and has not found it again),
-    /// as if they had disconnected: the user goes offline after the grace when none is left.
+    /// Drops the devices whose edge host stopped renewing them (it died, or cannot reach this grain), as if they had
+    /// disconnected: the user goes offline after the grace when none is left.
     /// </summary>
     private async Task DropLapsedDevicesAsync()
     {
         _leaseTimerArmed = false;
-        var now = clock.UtcNow;
-        foreach (var (deviceId, _) in _leases.Where(l => l.Value <= now).ToList())
+        try
         {
-            if (_devices.TryGetValue(deviceId, out var device))
+            var now = clock.UtcNow;
+            foreach (var (deviceId, _) in _leases.Where(l => l.Value <= now).ToList())
             {
-                LogDeviceLeaseLapsed(logger, UserId, deviceId, device.EdgeId, options.Value.DeviceLease);
-                await DisconnectDeviceAsync(deviceId, device.ConnectionId);
+                _leases.Remove(deviceId);
+                if (_devices.TryGetValue(deviceId, out var device))
+                {
+                    LogDeviceLeaseLapsed(logger, UserId, deviceId, device.EdgeId, options.Value.DeviceLease);
+                    await DisconnectDeviceAsync(deviceId, device.ConnectionId);
+                }
             }
         }
-
-        if (_devices.Count > 0 && !_leaseTimerArmed)
+        finally
         {
-            _leaseTimer!.Change(options.Value.DeviceLease / 2, Timeout.InfiniteTimeSpan);
-            _leaseTimerArmed = true;
+            // Whatever happened to one device, the other leases are still checked.
+            ArmLeaseCheck();
         }
     }
 
@@ -372,6 +438,8 @@ public sealed partial class UserGrain(
             }
 
             _announced = PresenceStatus.Offline;
+            // Nobody is connected: the usual idle collection again, not the devices' keep-alive (non-positive resets it).
+            DelayDeactivation(TimeSpan.Zero);
             state.State.LastSeen = clock.UtcNow;
             await state.WriteStateAsync();
             TellWatchingShops(online: false);
