@@ -315,10 +315,11 @@ public sealed class SessionHub(
                         Interlocked.Increment(ref renewed);
                         break;
                     case DeviceRenewal.Restored:
-                        Interlocked.Increment(ref restored);
                         await RestoredAsync(open, user);
+                        Interlocked.Increment(ref restored);
                         break;
                     default:
+                        // A newer connection took its place; if a newer device made it leave, the grain kicked it too.
                         Interlocked.Increment(ref superseded);
                         break;
                 }

@@ -38,10 +38,10 @@ public sealed partial class UserGrain(
     private readonly Dictionary<string, DateTimeOffset> _leases = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Connections that a newer one replaced or made leave, with when, for a lease (most users never have one): a late
-    /// renewal from such a connection must not register it again.
+    /// Connections that a newer one replaced or made leave, for a lease (most users never have one): a late renewal from
+    /// such a connection must not register it again.
     /// </summary>
-    private Dictionary<string, DateTimeOffset>? _supersededConnections;
+    private Dictionary<string, SupersededConnection>? _supersededConnections;
 
     /// <summary>Superseded connections remembered at most: a user does not log in this often within a lease.</summary>
     private const int MaxSupersededConnections = 16;
@@ -198,7 +198,7 @@ public sealed partial class UserGrain(
         var known = _devices.TryGetValue(device.DeviceId, out var current) && current.ConnectionId == device.ConnectionId;
         if (current is not null && !known)
         {
-            Superseded(current.ConnectionId);
+            Superseded(current.ConnectionId, kickReason: null);
         }
 
         var evicted = LoginPolicy.Evictions(_devices.Values, device, options.Value);
@@ -217,12 +217,12 @@ public sealed partial class UserGrain(
         foreach (var old in evicted)
         {
             // The edge holding it closes it with the reason; it is forgotten here at once, so it no longer counts.
+            var reason = EvictionReason(device);
             _devices.Remove(old.DeviceId);
             _leases.Remove(old.DeviceId);
-            Superseded(old.ConnectionId);
+            Superseded(old.ConnectionId, reason);
             _pushRoutes.Remove(old.DeviceId, out var oldRoute);
-            await publisher.PublishAsync(new UserEventBatch(UserId, [new DeviceKickedEvent(old.DeviceId,
-                $"signed in on another {LoginPolicy.ClassOf(device.Platform)} device ({device.Platform})")]), [oldRoute]);
+            await KickAsync(old.DeviceId, reason, oldRoute);
         }
 
         AnnounceRoutesIfChanged();
@@ -272,10 +272,25 @@ public sealed partial class UserGrain(
 
         // Forgotten: this activation is new, or the lease ran out while the edge could not reach it. Registered again,
         // unless a newer connection took its place: one this activation saw, or a device that logged in after it and that
-        // registering it would now make leave (both were forgotten, and the newer one came back first).
-        if (_supersededConnections?.ContainsKey(device.ConnectionId) == true
-            || LoginPolicy.Evictions(_devices.Values, device, options.Value).Any(d => d.ConnectedAt > device.ConnectedAt))
+        // registering it would now make leave (both were forgotten, and the newer one came back first). A connection
+        // that a newer device made leave is told so (again: its kick may have been lost), so that its edge closes it
+        // rather than keep a connection nothing is pushed to; a connection replaced by the same device's newer one is
+        // closing anyway, and a kick by device id would close the newer one too.
+        if (_supersededConnections?.GetValueOrDefault(device.ConnectionId) is { } superseded)
         {
+            if (superseded.KickReason is { } reason)
+            {
+                await KickAsync(device.DeviceId, reason, pushTo);
+            }
+
+            return DeviceRenewal.Superseded;
+        }
+
+        if (LoginPolicy.Evictions(_devices.Values, device, options.Value).FirstOrDefault(d => d.ConnectedAt > device.ConnectedAt) is { } newer)
+        {
+            var reason = EvictionReason(newer);
+            Superseded(device.ConnectionId, reason);
+            await KickAsync(device.DeviceId, reason, pushTo);
             return DeviceRenewal.Superseded;
         }
 
@@ -283,8 +298,17 @@ public sealed partial class UserGrain(
         return DeviceRenewal.Restored;
     }
 
-    /// <summary>Remembers, for a lease, a connection that a newer one replaced or made leave.</summary>
-    private void Superseded(string connectionId)
+    private static string EvictionReason(DeviceSession newcomer) =>
+        $"signed in on another {LoginPolicy.ClassOf(newcomer.Platform)} device ({newcomer.Platform})";
+
+    private Task KickAsync(string deviceId, string reason, IEdgePushObserver? route) =>
+        publisher.PublishAsync(new UserEventBatch(UserId, [new DeviceKickedEvent(deviceId, reason)]), [route]);
+
+    /// <summary>
+    /// Remembers, for a lease, a connection that a newer one replaced (no kick reason) or made leave (with the reason it
+    /// was kicked for).
+    /// </summary>
+    private void Superseded(string connectionId, string? kickReason)
     {
         if (connectionId.Length == 0)
         {
@@ -294,18 +318,21 @@ public sealed partial class UserGrain(
         var now = clock.UtcNow;
         var since = now - options.Value.DeviceLease;
         _supersededConnections ??= new(StringComparer.Ordinal);
-        foreach (var (old, _) in _supersededConnections.Where(c => c.Value < since).ToList())
+        foreach (var (old, _) in _supersededConnections.Where(c => c.Value.At < since).ToList())
         {
             _supersededConnections.Remove(old);
         }
 
         if (_supersededConnections.Count >= MaxSupersededConnections)
         {
-            _supersededConnections.Remove(_supersededConnections.MinBy(c => c.Value).Key);
+            _supersededConnections.Remove(_supersededConnections.MinBy(c => c.Value.At).Key);
         }
 
-        _supersededConnections[connectionId] = now;
+        _supersededConnections[connectionId] = new SupersededConnection(now, kickReason);
     }
+
+    /// <summary>When a connection was superseded, and what it was kicked for (null: replaced by the same device).</summary>
+    private readonly record struct SupersededConnection(DateTimeOffset At, string? KickReason);
 
     /// <summary>
     /// Starts or renews a device's lease, and keeps the grain active for it (for every device, renewed or not: the
@@ -320,6 +347,9 @@ public sealed partial class UserGrain(
         DelayDeactivation(lease + lease);
         if (!device.EdgeRenewsLease)
         {
+            // Nobody renews it (an edge from before leases, a robot): it must not lapse, even if the device was on an edge
+            // that renews before.
+            _leases.Remove(device.DeviceId);
             return;
         }
 

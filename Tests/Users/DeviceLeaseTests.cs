@@ -1,9 +1,12 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
+using Orleans.Im.Push;
 using Orleans.Im.Silo;
 using Orleans.Im.Streams;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
+using Orleans.Streams;
 using Orleans.TestingHost;
 
 namespace Orleans.Im.Tests.Users;
@@ -58,18 +61,25 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
     {
         var connectedAt = DateTimeOffset.UtcNow;
         var (user, device) = await ConnectAsync();
-        // A device of an edge host from before leases: nobody renews it, and it is never dropped for that.
-        var (olderEdgeUser, _) = await ConnectAsync(renews: false);
+        // A device that moved from an edge host that renews to one from before leases: nobody renews it now, and it is
+        // never dropped for that.
+        var (movedUser, moved) = await ConnectAsync();
+        await movedUser.ConnectDeviceAsync(moved with { ConnectionId = NewConnectionId(), EdgeRenewsLease = false }, null);
 
         // Its edge host died without a word: no renewal, no disconnect. Within a lease and a half, and the grace, the
         // user has gone offline (last seen is written then); asking does not renew.
-        var presence = await Eventually.ReturnsAsync(user.GetPresenceAsync, p => p.Status == PresenceStatus.Offline && p.LastSeen is not null,
-            Lease + Lease + PresenceGrace + TimeSpan.FromSeconds(5));
+        var movedStatuses = new List<PresenceStatus>();
+        var presence = await Eventually.ReturnsAsync(async () =>
+        {
+            movedStatuses.Add((await movedUser.GetPresenceAsync()).Status);
+            return await user.GetPresenceAsync();
+        }, p => p.Status == PresenceStatus.Offline && p.LastSeen is not null, Lease + Lease + PresenceGrace + TimeSpan.FromSeconds(5));
 
         Assert.Empty(presence.Devices);
         Assert.NotNull(presence.LastSeen);
         Assert.True(presence.LastSeen >= connectedAt, $"last seen {presence.LastSeen}, connected at {connectedAt}");
-        Assert.Equal(PresenceStatus.Online, (await olderEdgeUser.GetPresenceAsync()).Status);
+        Assert.All(movedStatuses, status => Assert.Equal(PresenceStatus.Online, status));
+        Assert.Equal(PresenceStatus.Online, (await movedUser.GetPresenceAsync()).Status);
 
         // Its edge comes back (a partition healed): the grain registers it again.
         Assert.Equal(DeviceRenewal.Restored, await user.RenewDeviceAsync(device, null));
@@ -92,12 +102,15 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
         Assert.Equal(DeviceRenewal.Superseded, await user.RenewDeviceAsync(phone, null));
 
         // Another mobile device made it leave (one mobile device at a time): its renewal does not make the newer one leave,
-        // though the grain no longer lists it.
+        // though the grain no longer lists it, and it is told again to leave.
+        await using var kicks = await KickRecorder.SubscribeAsync(_client, user.GetPrimaryKeyString());
         var tablet = Device("tablet", "android", DateTimeOffset.UtcNow);
         await user.ConnectDeviceAsync(tablet, null);
         Assert.Equal(["tablet"], (await user.GetDevicesAsync()).Select(d => d.DeviceId));
+        Assert.Equal("phone", (await kicks.NextAsync()).DeviceId);
         Assert.Equal(DeviceRenewal.Superseded, await user.RenewDeviceAsync(again, null));
         Assert.Equal(["tablet"], (await user.GetDevicesAsync()).Select(d => d.DeviceId));
+        Assert.Equal("phone", (await kicks.NextAsync()).DeviceId);
     }
 
     [Fact]
@@ -109,8 +122,14 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
         var newer = Device("tablet", "android", DateTimeOffset.UtcNow.AddMinutes(-1));
 
         Assert.Equal(DeviceRenewal.Restored, await user.RenewDeviceAsync(newer, null));
+        await using var kicks = await KickRecorder.SubscribeAsync(_client, user.GetPrimaryKeyString());
         Assert.Equal(DeviceRenewal.Superseded, await user.RenewDeviceAsync(older, null));
         Assert.Equal(["tablet"], (await user.GetDevicesAsync()).Select(d => d.DeviceId));
+
+        // The older one is told to leave, so that its edge closes it instead of keeping a connection nobody pushes to.
+        var kick = await kicks.NextAsync();
+        Assert.Equal("phone", kick.DeviceId);
+        Assert.Contains("android", kick.Reason, StringComparison.Ordinal);
     }
 
     private async Task<(IUserGrain User, DeviceSession Device)> ConnectAsync(bool renews = true)
@@ -125,6 +144,43 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
         new(deviceId, platform, "lease-edge", connectedAt, NewConnectionId(), EdgeRenewsLease: true);
 
     private static string NewConnectionId() => Guid.NewGuid().ToString("N");
+
+    /// <summary>The kicks published on a user's stream (where pushes with no edge route go).</summary>
+    private sealed class KickRecorder : IAsyncDisposable
+    {
+        private readonly Channel<DeviceKickedEvent> _kicks = Channel.CreateUnbounded<DeviceKickedEvent>();
+        private StreamSubscriptionHandle<UserEventBatch>? _subscription;
+
+        public static async Task<KickRecorder> SubscribeAsync(IClusterClient client, string userId)
+        {
+            var recorder = new KickRecorder();
+            var stream = client.GetStreamProvider(StreamNames.Provider).GetStream<UserEventBatch>(StreamId.Create(StreamNames.UserNamespace, userId));
+            recorder._subscription = await stream.SubscribeAsync((batch, _) =>
+            {
+                foreach (var kick in batch.Events.OfType<DeviceKickedEvent>())
+                {
+                    recorder._kicks.Writer.TryWrite(kick);
+                }
+
+                return Task.CompletedTask;
+            });
+            return recorder;
+        }
+
+        public async Task<DeviceKickedEvent> NextAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            return await _kicks.Reader.ReadAsync(timeout.Token);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_subscription is not null)
+            {
+                await _subscription.UnsubscribeAsync();
+            }
+        }
+    }
 
     /// <summary>The cluster: production storage wiring, short collection age, lease and grace.</summary>
     public sealed class LeaseCluster : IAsyncLifetime
