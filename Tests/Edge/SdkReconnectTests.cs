@@ -84,7 +84,8 @@ public sealed class SdkReconnectTests
     public async Task Once_the_client_gives_up_reconnecting_its_unacked_sends_fail_and_are_not_resent_later()
     {
         using var edge = new Listener();
-        await using var client = NewClient(edge, maxReconnectAttempts: 2);
+        var deviceId = "phone-" + Guid.NewGuid().ToString("N")[..8];
+        await using var client = NewClient(edge, maxReconnectAttempts: 2, deviceId: deviceId);
         var (first, served, sending) = await SendUnackedAsync(edge, client, "stranded");
         await using (first)
         {
@@ -93,13 +94,14 @@ public sealed class SdkReconnectTests
         }
 
         // The edge is down for the client: every reconnect is accepted and closed before the login is answered.
-        using var refusing = RefuseAllAsync(edge);
+        using var refusing = RefuseAllAsync(edge, deviceId);
         var failure = (await sending.WaitAsync(Patience)).Failure;
 
         Assert.IsType<ImClientException>(failure);
         Assert.Contains("stranded", failure.Message, StringComparison.Ordinal);
         Assert.Equal((ImClientStatus.WaitingForReconnect, 0), (client.Status, client.UnackedCount));
-        Assert.Equal(2, await refusing.StopAfterAsync(2));
+        var attempts = await refusing.StopAfterAsync(2);
+        Assert.True(attempts == 2, $"{attempts} reconnect attempts of this client, 2 expected; {refusing.Others} other connections");
 
         // Until the application reconnects, a new send fails at once rather than wait in a queue nothing sends.
         var meanwhile = (await Outcome(client.SendTextAsync("p2p:alice:bob", "meanwhile", clientMsgId: "meanwhile")).WaitAsync(Patience)).Failure;
@@ -277,12 +279,12 @@ public sealed class SdkReconnectTests
         public void Dispose() => _listener.Stop();
     }
 
-    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null) => new(new ImClientOptions
+    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null, string deviceId = "phone") => new(new ImClientOptions
     {
         Host = edge.Host,
         Port = edge.Port,
         TokenProvider = tokenProvider ?? (_ => Task.FromResult("token")),
-        DeviceId = "phone",
+        DeviceId = deviceId,
         Platform = "test",
         HeartbeatInterval = TimeSpan.FromMilliseconds(200),
         CatchUpInterval = TimeSpan.Zero,
@@ -293,18 +295,33 @@ public sealed class SdkReconnectTests
     });
 
     /// <summary>Accepts and at once closes every connection until stopped; how many it closed.</summary>
-    /// <summary>An edge that accepts every connection and closes it at once, counting them.</summary>
+    /// <summary>
+    /// An edge that accepts every connection and closes it once it has read its login, counting the logins of one device.
+    /// Only those count: the test asserts how many attempts its own client made, and a connection that is not its
+    /// client's (another test's client still reconnecting to an address this listener now has) is counted apart.
+    /// </summary>
     private sealed class Refusal : IDisposable
     {
+        private static readonly TimeSpan LoginWait = TimeSpan.FromSeconds(5);
         private readonly CancellationTokenSource _stop = new(Patience);
+        private readonly string _deviceId;
+        private readonly List<Task> _refusals = [];
         private readonly Task _loop;
         private int _refused;
+        private int _others;
 
-        public Refusal(Listener listener) => _loop = LoopAsync(listener);
+        public Refusal(Listener listener, string deviceId)
+        {
+            _deviceId = deviceId;
+            _loop = LoopAsync(listener);
+        }
+
+        /// <summary>Connections accepted that did not log in as the device (closed all the same).</summary>
+        public int Others => Volatile.Read(ref _others);
 
         /// <summary>
-        /// Stops once <paramref name="expected"/> connections were refused (or the patience ran out); the number refused.
-        /// A client can give up on an attempt before this side has accepted it (the connection waits in the listen
+        /// Stops once <paramref name="expected"/> logins of the device were refused (or the patience ran out); the number
+        /// refused. A client can give up on an attempt before this side has accepted it (the connection waits in the listen
         /// backlog), so its failure does not mean the count is complete yet.
         /// </summary>
         public async Task<int> StopAfterAsync(int expected)
@@ -312,6 +329,7 @@ public sealed class SdkReconnectTests
             await Eventually.ReturnsAsync(() => Task.FromResult(Volatile.Read(ref _refused)), n => n >= expected);
             await _stop.CancelAsync();
             await _loop.WaitAsync(Patience);
+            await Task.WhenAll(_refusals).WaitAsync(Patience);
             return Volatile.Read(ref _refused);
         }
 
@@ -321,11 +339,29 @@ public sealed class SdkReconnectTests
         {
             while (await listener.AcceptOrStopAsync(_stop.Token) is { } accepted)
             {
-                accepted.Dispose();
-                Interlocked.Increment(ref _refused);
+                _refusals.Add(RefuseAsync(RawConnection.Accepted(accepted)));
+            }
+        }
+
+        private async Task RefuseAsync(RawConnection connection)
+        {
+            await using (connection)
+            {
+                (V1.Op Op, uint RequestId, byte[] Body)? frame = null;
+                try
+                {
+                    frame = await connection.ReadFrameAsync(LoginWait);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or TimeoutException)
+                {
+                    // Closed or silent: not a login.
+                }
+
+                var isOurs = frame is { Op: V1.Op.Login } login && V1.LoginRequest.Parser.ParseFrom(login.Body).DeviceId == _deviceId;
+                Interlocked.Increment(ref isOurs ? ref _refused : ref _others);
             }
         }
     }
 
-    private static Refusal RefuseAllAsync(Listener listener) => new(listener);
+    private static Refusal RefuseAllAsync(Listener listener, string deviceId) => new(listener, deviceId);
 }
