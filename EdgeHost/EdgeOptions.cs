@@ -68,9 +68,9 @@ public sealed class EdgeOptions : IValidatableObject
     /// <summary>
     /// How often this edge host renews each connected device with its user grain (<see cref="Sessions.DeviceLeaseRenewal"/>).
     /// Well below the silo's <c>IM:Users:DeviceLease</c> (15 minutes), so that a renewal or two may fail without the
-    /// device being dropped.
+    /// device being dropped; at most 10 minutes, since the lease is set on the silos, not here.
     /// </summary>
-    [TimeSpanRange("00:00:00.100", "01:00:00")]
+    [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan DeviceRenewInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How often clients are told to ping.</summary>

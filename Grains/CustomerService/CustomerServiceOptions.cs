@@ -23,7 +23,8 @@ public sealed class CustomerServiceOptions
     /// The period of the durable reminder that checks the timeouts while sessions are open: a timeout fires at most this
     /// late. Orleans refuses reminder periods under its <c>MinimumReminderPeriod</c> (one minute unless configured).
     /// </summary>
-    [TimeSpanRange("00:00:00.100", "01:00:00")]
+    // At least Orleans' minimum reminder period (a minute), or registering the durable reminder fails at run time.
+    [TimeSpanRange("00:01:00", "01:00:00")]
     public TimeSpan TimeoutCheckPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Told to a user who writes while no agent is online, when the shop has set no text of its own.</summary>
