@@ -28,6 +28,9 @@ namespace Orleans.Im.EdgeHost;
 /// <summary>All the wiring of an edge host, in one place.</summary>
 public static class EdgeHosting
 {
+    /// <summary>Logs that the edge host cannot start because an option is out of bounds.</summary>
+    public static void LogInvalidOptions(ILogger logger, string reason) => EdgeLog.InvalidOptions(logger, reason);
+
     /// <summary>Registers the edge host's services: the Orleans cluster client and its stream provider.</summary>
     public static WebApplicationBuilder AddImEdge(this WebApplicationBuilder builder)
     {

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Dashboard;
+using Orleans.Im.Hosting;
 using Orleans.Im.Silo;
 using Orleans.Im.Silo.Events;
 using Orleans.Im.Silo.Stats;
@@ -18,7 +20,24 @@ var dataSource = SiloHosting.CreateDataSource(builder.Configuration.GetRequiredS
 builder.Services.AddSingleton(dataSource);
 builder.AddImSilo();
 
-var app = builder.Build();
+WebApplication app;
+try
+{
+    app = builder.Build();
+}
+catch (OptionsValidationException ex)
+{
+    // Boundary: an option read while the host is built, before its logging exists: one line naming the key.
+    await Console.Error.WriteLineAsync($"Cannot start: {ex.Message}");
+    return 1;
+}
+
+// Options first: a value out of bounds is named at once, not after the database has been waited for.
+if (!app.Services.TryValidateOptions(out var invalid))
+{
+    SiloHosting.LogInvalidOptions(app.Logger, invalid);
+    return 1;
+}
 
 // The grain storage reads its SQL from the database when the silo starts, so the schema must exist first.
 try

@@ -214,6 +214,9 @@ public static class SiloHosting
     /// <summary>Logs that the silo cannot start because PostgreSQL is unreachable.</summary>
     public static void LogCannotStart(ILogger logger, string reason) => SiloLog.CannotStart(logger, reason);
 
+    /// <summary>Logs that the silo cannot start because an option is out of bounds.</summary>
+    public static void LogInvalidOptions(ILogger logger, string reason) => SiloLog.InvalidOptions(logger, reason);
+
     /// <summary>
     /// Applies the schema migrations, retrying while PostgreSQL is not yet reachable (it may be starting beside us).
     /// </summary>

@@ -11,4 +11,7 @@ internal static partial class SiloLog
 
     [LoggerMessage(3, LogLevel.Critical, "Cannot start: PostgreSQL is unreachable ({Reason})")]
     public static partial void CannotStart(ILogger logger, string reason);
+
+    [LoggerMessage(4, LogLevel.Critical, "Cannot start: {Reason}")]
+    public static partial void InvalidOptions(ILogger logger, string reason);
 }

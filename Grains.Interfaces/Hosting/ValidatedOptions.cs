@@ -23,4 +23,34 @@ public static class ValidatedOptions
         services.AddSingleton<IValidateOptions<TOptions>>(new ConfigurationSectionValidator<TOptions>(section));
         return services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
     }
+
+    /// <summary>
+    /// Checks every option registered for start-up validation now, before a host does anything else (waits for its
+    /// database, maps endpoints that read options): a value out of bounds is then one log line naming its key, not a
+    /// stack trace or a silent wait.
+    /// </summary>
+    /// <param name="services">The built host's services.</param>
+    /// <param name="failure">What is wrong, when false.</param>
+    /// <returns>True when every option is within its bounds (or none is registered for start-up validation).</returns>
+    public static bool TryValidateOptions(this IServiceProvider services, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? failure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        failure = null;
+        try
+        {
+            services.GetService<IStartupValidator>()?.Validate();
+            return true;
+        }
+        catch (OptionsValidationException ex)
+        {
+            failure = ex.Message;
+            return false;
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        {
+            // Several options classes failed: each says what is wrong with it.
+            failure = string.Join("; ", ex.InnerExceptions.Select(e => e.Message));
+            return false;
+        }
+    }
 }

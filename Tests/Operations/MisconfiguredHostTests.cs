@@ -2,7 +2,10 @@ using Orleans.Im.Tests.Infrastructure;
 
 namespace Orleans.Im.Tests.Operations;
 
-/// <summary>A real host process given an option out of bounds refuses to start, and says which key to change.</summary>
+/// <summary>
+/// A real host process given an option out of bounds refuses to start at once, and says in one log line which key to
+/// change.
+/// </summary>
 [Trait("Category", "Integration")]
 public sealed class MisconfiguredHostTests
 {
@@ -27,7 +30,35 @@ public sealed class MisconfiguredHostTests
 
         var exitCode = await edge.WaitForExitAsync(ExitTimeout);
 
-        Assert.NotEqual(0, exitCode);
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Cannot start: ", edge.Output, StringComparison.Ordinal);
         Assert.Contains("IM:Edge:IdleTimeout must be between", edge.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", edge.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_silo_given_a_bare_number_for_a_time_span_exits_at_once_naming_the_key_without_waiting_for_its_database()
+    {
+        var httpPort = FreePorts.Next();
+        await using var silo = HostProcess.Start("Silo", httpPort, new Dictionary<string, string>
+        {
+            ["IM__ClusterId"] = "misconfigured",
+            ["IM__ServiceId"] = "misconfigured",
+            // Unreachable: a silo waits up to a minute for its database, but a bad option is named before that.
+            ["IM__Postgres__ConnectionString"] = "Host=127.0.0.1;Port=1;Database=none;Username=none;Timeout=2",
+            ["IM__Redis__ConnectionString"] = "127.0.0.1:1",
+            ["IM__Silo__HttpUrl"] = $"http://127.0.0.1:{httpPort}",
+            ["IM__Silo__SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["IM__Silo__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // Meant as seconds, read as 30 days: nobody would be seen offline for a month.
+            ["IM__Users__PresenceGrace"] = "30",
+        });
+
+        var exitCode = await silo.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Cannot start: ", silo.Output, StringComparison.Ordinal);
+        Assert.Contains("IM:Users:PresenceGrace must be between", silo.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("PostgreSQL is not reachable", silo.Output, StringComparison.Ordinal);
     }
 }
