@@ -39,7 +39,7 @@ public sealed class EdgeOptions : IValidatableObject
     public PushPath PushPath { get; set; } = PushPath.Observer;
 
     /// <summary>The largest frame body accepted, checked against the header before the body is read.</summary>
-    [Range(1024, 16 * 1024 * 1024, ErrorMessage = "must be between {1} and {2}")]
+    [CountRange(1024, 16 * 1024 * 1024)]
     public int MaxFrameBytes { get; set; } = 64 * 1024;
 
     /// <summary>A connection that has not logged in within this is closed.</summary>
@@ -51,7 +51,7 @@ public sealed class EdgeOptions : IValidatableObject
     /// reconnecting) activates a user grain per login, each reading PostgreSQL: unbounded, they exhaust the silos'
     /// connection pools and fail together. Beyond this many, logins wait their turn (see <see cref="LoginQueueTimeout"/>).
     /// </summary>
-    [Range(1, 100_000, ErrorMessage = "must be between {1} and {2}")]
+    [CountRange(1, 100_000)]
     public int MaxConcurrentLogins { get; set; } = 64;
 
     /// <summary>
@@ -78,7 +78,7 @@ public sealed class EdgeOptions : IValidatableObject
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(50);
 
     /// <summary>Frames waiting to be written per connection; beyond it pushes are dropped and the device told to resync.</summary>
-    [Range(1, 1_000_000, ErrorMessage = "must be between {1} and {2}")]
+    [CountRange(1, 1_000_000)]
     public int OutboundQueueCapacity { get; set; } = 256;
 
     /// <summary>A connection whose outbound queue stays full this long is closed.</summary>
@@ -120,7 +120,7 @@ public sealed class EdgeOptions : IValidatableObject
     public List<string> AllowedOrigins { get; set; } = [];
 
     /// <summary>The most events in one push frame.</summary>
-    [Range(1, 100_000, ErrorMessage = "must be between {1} and {2}")]
+    [CountRange(1, 100_000)]
     public int MaxEventsPerPush { get; set; } = 200;
 
     /// <summary>

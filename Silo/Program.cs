@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Dashboard;
 using Orleans.Im.Hosting;
@@ -20,22 +19,9 @@ var dataSource = SiloHosting.CreateDataSource(builder.Configuration.GetRequiredS
 builder.Services.AddSingleton(dataSource);
 builder.AddImSilo();
 
-WebApplication app;
-try
-{
-    app = builder.Build();
-}
-catch (OptionsValidationException ex)
-{
-    // Boundary: an option read while the host is built, before its logging exists: one line naming the key.
-    await Console.Error.WriteLineAsync($"Cannot start: {ex.Message}");
-    return 1;
-}
-
 // Options first: a value out of bounds is named at once, not after the database has been waited for.
-if (!app.Services.TryValidateOptions(out var invalid))
+if (await ValidatedOptions.BuildWithValidOptionsAsync(builder.Build, (host, reason) => SiloHosting.LogInvalidOptions(host.Logger, reason)) is not { } app)
 {
-    SiloHosting.LogInvalidOptions(app.Logger, invalid);
     return 1;
 }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Orleans.Im.Hosting;
@@ -25,16 +26,44 @@ public static class ValidatedOptions
     }
 
     /// <summary>
-    /// Checks every option registered for start-up validation now, before a host does anything else (waits for its
-    /// database, maps endpoints that read options): a value out of bounds is then one log line naming its key, not a
-    /// stack trace or a silent wait.
+    /// Builds a host and checks its options before it does anything else (waits for its database, maps endpoints that read
+    /// options): a value out of bounds is then one line naming its key and the process can exit, not a stack trace or a
+    /// silent wait. Some options are read while the host is built (a cluster client's services), before its logging
+    /// exists: those are said on standard error; the others through <paramref name="logInvalid"/>.
     /// </summary>
-    /// <param name="services">The built host's services.</param>
-    /// <param name="failure">What is wrong, when false.</param>
-    /// <returns>True when every option is within its bounds (or none is registered for start-up validation).</returns>
-    public static bool TryValidateOptions(this IServiceProvider services, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? failure)
+    /// <typeparam name="THost">The host, e.g. a web application.</typeparam>
+    /// <param name="build">Builds it.</param>
+    /// <param name="logInvalid">Logs, with the built host's logging, what is out of bounds.</param>
+    /// <returns>The host, or null once an option out of bounds was reported.</returns>
+    public static async Task<THost?> BuildWithValidOptionsAsync<THost>(Func<THost> build, Action<THost, string> logInvalid)
+        where THost : class, IHost
     {
-        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(build);
+        ArgumentNullException.ThrowIfNull(logInvalid);
+        THost host;
+        try
+        {
+            host = build();
+        }
+        catch (OptionsValidationException ex)
+        {
+            // Boundary: no logging yet.
+            await Console.Error.WriteLineAsync($"Cannot start: {ex.Message}");
+            return null;
+        }
+
+        if (!TryValidateOptions(host.Services, out var failure))
+        {
+            logInvalid(host, failure);
+            return null;
+        }
+
+        return host;
+    }
+
+    /// <summary>Checks every option registered for start-up validation now; what is wrong when false.</summary>
+    private static bool TryValidateOptions(IServiceProvider services, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? failure)
+    {
         failure = null;
         try
         {

@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Orleans.Im.Hosting;
 
 namespace Orleans.Im.Silo.Events;
@@ -24,11 +23,11 @@ public sealed class FirehoseOptions
     /// Events held in the silo while Redis cannot take them. When full, the oldest are dropped (and counted): the log
     /// stays the truth and the replay command re-publishes a range.
     /// </summary>
-    [Range(1, 100_000_000, ErrorMessage = "must be between {1} and {2}")]
+    [CountRange(1, 100_000_000)]
     public int BufferCapacity { get; set; } = 200_000;
 
     /// <summary>Events written to Redis in one pipelined round trip.</summary>
-    [Range(1, 100_000, ErrorMessage = "must be between {1} and {2}")]
+    [CountRange(1, 100_000)]
     public int BatchSize { get; set; } = 512;
 
     /// <summary>

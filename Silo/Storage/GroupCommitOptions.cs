@@ -1,4 +1,3 @@
-using System.ComponentModel.DataAnnotations;
 using Orleans.Im.Hosting;
 
 namespace Orleans.Im.Silo.Storage;
@@ -9,14 +8,14 @@ public sealed class GroupCommitOptions
     public const string Section = "IM:Storage:GroupCommit";
 
     /// <summary>The most items committed in one statement.</summary>
-    [Range(1, 100_000, ErrorMessage = "must be between {1} and {2}")]
+    [CountRange(1, 100_000)]
     public int MaxBatchSize { get; set; } = 500;
 
     /// <summary>
     /// Batches committed at once. While one commits, the next fills: under load batches grow by themselves, and an
     /// idle system commits each item at once, with no added wait.
     /// </summary>
-    [Range(1, 256, ErrorMessage = "must be between {1} and {2}")]
+    [CountRange(1, 256)]
     public int Concurrency { get; set; } = 2;
 
     /// <summary>How long a commit may take before callers are told storage is unavailable.</summary>
