@@ -28,6 +28,12 @@ namespace Orleans.Im.EdgeHost;
 /// <summary>All the wiring of an edge host, in one place.</summary>
 public static class EdgeHosting
 {
+    /// <summary>
+    /// The least time the chat hub waits for a quiet web client: twice the 15 s keep-alive of SignalR's browser client
+    /// (and of the web page), as SignalR advises, whatever <see cref="EdgeOptions.IdleTimeout"/> is.
+    /// </summary>
+    public static readonly TimeSpan MinWebClientTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>Logs that the edge host cannot start because an option is out of bounds.</summary>
     public static void LogInvalidOptions(ILogger logger, string reason) => EdgeLog.InvalidOptions(logger, reason);
 
@@ -90,9 +96,11 @@ public static class EdgeHosting
         builder.Services.AddOpenApi();
         builder.Services.AddSignalR(hub =>
             {
-                // Keep-alives from the server every 15 s; a client silent for the idle timeout is dropped (the TCP rule).
+                // Keep-alives from the server every 15 s; a client silent for the idle timeout is dropped (the TCP rule),
+                // but never sooner than twice the web client's own keep-alive: browsers ping every 15 s, and a shorter
+                // idle timeout (set for mobile clients, which ping as the edge tells them) would cut every quiet page.
                 hub.KeepAliveInterval = TimeSpan.FromSeconds(15);
-                hub.ClientTimeoutInterval = edgeOptions.IdleTimeout;
+                hub.ClientTimeoutInterval = edgeOptions.IdleTimeout > MinWebClientTimeout ? edgeOptions.IdleTimeout : MinWebClientTimeout;
                 hub.MaximumReceiveMessageSize = edgeOptions.MaxFrameBytes;
                 hub.AddFilter<ChatHubFilter>();
             })

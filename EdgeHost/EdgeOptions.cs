@@ -61,7 +61,10 @@ public sealed class EdgeOptions : IValidatableObject
     [TimeSpanRange("00:00:00", "00:05:00")]
     public TimeSpan LoginQueueTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>A connection with no frame within this is closed (clients ping every <see cref="HeartbeatInterval"/>).</summary>
+    /// <summary>
+    /// A connection with no frame within this is closed (clients ping every <see cref="HeartbeatInterval"/>). Web clients
+    /// get at least <see cref="EdgeHosting.MinWebClientTimeout"/>: their keep-alive is SignalR's, every 15 s.
+    /// </summary>
     [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
@@ -102,6 +105,21 @@ public sealed class EdgeOptions : IValidatableObject
 
     /// <summary>Messages a user may send at once before <see cref="UserSendRatePerSecond"/> applies.</summary>
     public int UserSendBurst { get; set; } = 100;
+
+    /// <summary>
+    /// Requests per second one connection may make besides sends, typing, logins and heartbeats (sync, pull, read marks,
+    /// recall, room joins, connection tokens…; <see cref="RequestCosts"/>); 0 turns the budget off. Past it a
+    /// request is answered "rate limited" (retryable) instead of reaching the cluster.
+    /// </summary>
+    [Range(0.0, 1_000_000.0, ErrorMessage = "must be between {1} and {2} (0 turns it off)")]
+    public double RequestsPerSecond { get; set; } = 50;
+
+    /// <summary>
+    /// Requests a connection may make at once before <see cref="RequestsPerSecond"/> applies: room for a reconnect's
+    /// catch-up (a sync and a pull per conversation that changed). At least <see cref="RequestCosts.ConnectionToken"/>.
+    /// </summary>
+    [CountRange(RequestCosts.ConnectionToken, 1_000_000)]
+    public int RequestBurst { get; set; } = 500;
 
     /// <summary>
     /// How often this edge reports to the edge directory (addresses, load) and the cluster stats. The directory drops

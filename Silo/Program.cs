@@ -12,7 +12,13 @@ if (args is [EventReplay.CommandName, .. var replayArgs])
 }
 
 var builder = WebApplication.CreateBuilder(args);
-var siloOptions = builder.Configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+if (!ValidatedOptions.TryRead<SiloOptions>(builder.Configuration, SiloOptions.Section, out var siloOptions, out var unreadable))
+{
+    // Boundary: no logging yet.
+    await Console.Error.WriteLineAsync($"Cannot start: {unreadable}");
+    return 1;
+}
+
 builder.WebHost.UseUrls(siloOptions.HttpUrl);
 
 var dataSource = SiloHosting.CreateDataSource(builder.Configuration.GetRequiredSetting("IM:Postgres:ConnectionString"));

@@ -31,6 +31,9 @@ public static class SiloHosting
     /// <summary>How many statements each pooled connection keeps prepared, unless the connection string says.</summary>
     public const int DefaultMaxAutoPrepare = 32;
 
+    /// <summary>Orleans' stream pulling agent options of our stream provider (<c>StreamPullingAgentOptions</c>).</summary>
+    public const string PullingAgentSection = "IM:Streams:PullingAgent";
+
     /// <summary>How often the stream pulling agents look for new items, unless configured (Orleans' own default is 100 ms).</summary>
     public static readonly TimeSpan DefaultStreamPollingPeriod = TimeSpan.FromMilliseconds(20);
 
@@ -95,7 +98,10 @@ public static class SiloHosting
         // polled). 20 ms is our default; IM__Streams__PullingAgent__GetQueueMsgsTimerPeriod overrides it.
         // Measured in docs/BENCHMARKS.md (fourth session).
         builder.Services.Configure<StreamPullingAgentOptions>(StreamNames.Provider, o => o.GetQueueMsgsTimerPeriod = DefaultStreamPollingPeriod);
-        builder.Services.Configure<StreamPullingAgentOptions>(StreamNames.Provider, configuration.GetSection("IM:Streams:PullingAgent"));
+        builder.Services.Configure<StreamPullingAgentOptions>(StreamNames.Provider, configuration.GetSection(PullingAgentSection));
+        // Orleans' own options carry no bounds: misspelt keys and bare-number time spans there are refused at start too.
+        builder.Services.CheckForeignSection<StreamPullingAgentOptions>(configuration, PullingAgentSection, StreamNames.Provider);
+        builder.Services.CheckForeignSection<ClusterMembershipOptions>(configuration, SiloOptions.MembershipSection);
         builder.Services.AddValidatedOptions<StatsOptions>(configuration, StatsOptions.Section);
         builder.Services.AddHostedService<SiloStatsReporter>();
         builder.Logging.AddImConsole(configuration);

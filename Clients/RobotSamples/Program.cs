@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Im.Hosting;
 using Orleans.Im.RobotSamples;
 using Orleans.Im.RobotSamples.Echo;
 using Orleans.Im.RobotSamples.Faq;
@@ -44,7 +45,12 @@ using (faq)
         o.RobotId = arguments.DefaultRobotId;
         o.Secret = arguments.Secret ?? o.Secret;
     });
-    await builder.Build().RunAsync();
+    if (await ValidatedOptions.BuildWithValidOptionsAsync(builder.Build, (_, reason) => Console.Error.WriteLine($"Cannot start: {reason}")) is not { } host)
+    {
+        return 1;
+    }
+
+    await host.RunAsync();
 }
 
 return Environment.ExitCode;

@@ -1,3 +1,6 @@
+using System.ComponentModel.DataAnnotations;
+using Orleans.Im.Hosting;
+
 namespace Orleans.Im.Robots;
 
 /// <summary>
@@ -5,7 +8,7 @@ namespace Orleans.Im.Robots;
 /// <c>IM__Robot__RobotId</c>, …); the cluster itself comes from <c>IM:ClusterId</c>, <c>IM:ServiceId</c> and
 /// <c>IM:Redis:ConnectionString</c>, as for edge hosts.
 /// </summary>
-public sealed class RobotOptions
+public sealed class RobotOptions : IValidatableObject
 {
     /// <summary>The configuration section.</summary>
     public const string Section = "IM:Robot";
@@ -14,6 +17,7 @@ public sealed class RobotOptions
     public const int MaxConcurrencyLimit = 256;
 
     /// <summary>The robot account's user id (an account with the <c>robot</c> role). Required.</summary>
+    [Required(ErrorMessage = "is required: the robot account's user id")]
     public string RobotId { get; set; } = "";
 
     /// <summary>
@@ -26,6 +30,7 @@ public sealed class RobotOptions
     public string DeviceId { get; set; } = "robot";
 
     /// <summary>Conversations handled at once; each conversation's messages are always handled one after another, in seq order.</summary>
+    [CountRange(1, MaxConcurrencyLimit)]
     public int MaxConcurrency { get; set; } = 8;
 
     /// <summary>
@@ -33,15 +38,19 @@ public sealed class RobotOptions
     /// collected), checks that its login session is live, and syncs its conversations (push is a hint; this is the
     /// net under it).
     /// </summary>
+    [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan CatchUpInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>First wait before retrying after the cluster was unreachable; doubles up to <see cref="MaxRetryDelay"/>.</summary>
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Longest wait between retries while the cluster is unreachable.</summary>
+    [TimeSpanRange("00:00:00.010", "01:00:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>How long a robot's login session lives; the robot signs in again when it ran out.</summary>
+    [TimeSpanRange("00:01:00", "365.00:00:00")]
     public TimeSpan SessionLifetime { get; set; } = TimeSpan.FromDays(1);
 
     /// <summary>
@@ -49,4 +58,14 @@ public sealed class RobotOptions
     /// each other would never stop.
     /// </summary>
     public bool ReplyToRobots { get; set; }
+
+    /// <inheritdoc />
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // The retry delay doubles up to the maximum: a first delay above it would never be waited.
+        if (RetryDelay > MaxRetryDelay)
+        {
+            yield return new ValidationResult($"must not be above MaxRetryDelay ({MaxRetryDelay})", [nameof(RetryDelay)]);
+        }
+    }
 }

@@ -21,7 +21,8 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
     : Hub<IChatClient>
 {
     public const string Path = "/hubs/chat";
-    private const string SessionKey = "im.session";
+    /// <summary>The connection's <see cref="SessionHub.OpenSession"/>, in <see cref="HubCallerContext.Items"/>.</summary>
+    internal const string SessionKey = "im.session";
     private const string TargetKey = "im.target";
     private const string CountedKey = "im.counted";
 

@@ -2,12 +2,14 @@ using Microsoft.AspNetCore.SignalR;
 using Orleans.Im.EdgeHost.Api;
 using Orleans.Im.EdgeHost.Logging;
 using Orleans.Im.EdgeHost.Metrics;
+using Orleans.Im.EdgeHost.Sessions;
 
 namespace Orleans.Im.EdgeHost.Hubs;
 
 /// <summary>
 /// Around every hub method call: counts the invocation and its completion as frames in and out, and runs it inside a
-/// logging scope with the connection, user and (when the first argument is one) conversation ids.
+/// logging scope with the connection, user and (when the first argument is one) conversation ids; takes it from the
+/// connection's request budget first (<see cref="EdgeOptions.RequestsPerSecond"/>).
 /// </summary>
 public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFilter> logger) : IHubFilter
 {
@@ -26,6 +28,16 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
                 : null;
         try
         {
+            if (context.Items.TryGetValue(ChatHub.SessionKey, out var item) && item is SessionHub.OpenSession open
+                && !open.TryTakeRequest(CostOf(invocationContext.HubMethodName)))
+            {
+                // Over the connection's budget: answered without reaching the cluster, in the method's own form where it has one.
+                metrics.RequestRateLimited(transport);
+                return invocationContext.HubMethod.ReturnType == typeof(Task<HubResult>)
+                    ? new HubResult(RateLimited)
+                    : throw new HubException(RateLimited);
+            }
+
             return await next(invocationContext);
         }
         catch (Exception ex) when (ex is not HubException and not OperationCanceledException)
@@ -39,6 +51,13 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
             metrics.FramesSent(transport);
         }
     }
+
+    /// <summary>What a hub method over the connection's request budget answers: its <see cref="HubResult.Error"/>, or the error's message.</summary>
+    public const string RateLimited = "rate_limited";
+
+    /// <summary>What a hub method costs from the connection's request budget (<see cref="RequestCosts"/>).</summary>
+    private static int CostOf(string method) =>
+        method is nameof(ChatHub.Send) or nameof(ChatHub.Typing) ? RequestCosts.Free : RequestCosts.Default;
 
     [LoggerMessage(1, LogLevel.Warning, "Hub method {Method} failed")]
     private static partial void LogInvocationFailed(ILogger logger, string method, Exception exception);

@@ -43,6 +43,7 @@ public sealed class EdgeMetrics
     private readonly Counter<long> _messagesPushed;
     private readonly Counter<long> _pushDropped;
     private readonly Counter<long> _slowConsumers;
+    private readonly Counter<long> _requestsRateLimited;
     private readonly Histogram<double> _sendAck;
 
     public EdgeMetrics(IMeterFactory meters, SessionHub sessions, UserPushRoutes subscriptions, EdgeDrain drain, IMemoryPoolFactory<byte> socketBuffers)
@@ -56,6 +57,8 @@ public sealed class EdgeMetrics
         _messagesPushed = meter.CreateCounter<long>("im_edge_messages_pushed_total", description: "Message events written to devices.");
         _pushDropped = meter.CreateCounter<long>("im_edge_push_dropped_total", description: "Pushes dropped because a device's outbound queue was full (it resyncs).");
         _slowConsumers = meter.CreateCounter<long>("im_edge_slow_consumers_closed_total", description: "Connections closed because their outbound queue stayed full.");
+        _requestsRateLimited = meter.CreateCounter<long>("im_edge_requests_rate_limited_total",
+            description: "Requests answered rate_limited because their connection was over its request budget (IM:Edge:RequestsPerSecond).");
         _sendAck = meter.CreateHistogram("im_edge_send_ack_seconds", "s", "From a send reaching the edge to its ack (committed in PostgreSQL).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SendAckBuckets });
         meter.CreateObservableGauge("im_edge_connections", OpenConnections, description: "Open connections, by transport.");
@@ -107,6 +110,8 @@ public sealed class EdgeMetrics
     public void PushDropped(string transport) => _pushDropped.Add(1, Tag(transport));
 
     public void SlowConsumerClosed(string transport) => _slowConsumers.Add(1, Tag(transport));
+
+    public void RequestRateLimited(string transport) => _requestsRateLimited.Add(1, Tag(transport));
 
     private long OpenOf(string transport) => _open.TryGetValue(transport, out var count) ? Volatile.Read(ref count.Value) : 0;
 

@@ -352,6 +352,13 @@ public sealed class SessionHub(
         }
     }
 
+    private bool TryTakeRequest(ref RequestBudget budget, int cost)
+    {
+        var edge = options.Value;
+        return edge.RequestsPerSecond <= 0
+            || budget.TryTake(cost, edge.RequestsPerSecond, edge.RequestBurst, time.GetTimestamp(), time.TimestampFrequency);
+    }
+
     private OpenSession[] AllOpen()
     {
         lock (_byUserLock)
@@ -379,9 +386,10 @@ public sealed class SessionHub(
         public bool IsClosed => Volatile.Read(ref _closed) == 1;
 
         // Few connections ever bind a session: no collection until one does (a ConcurrentQueue was 770 bytes on every
-        // connection, 7 % of an idle connection's heap).
-        private readonly Lock _boundLock = new();
+        // connection, 7 % of an idle connection's heap). The lock also guards the request budget.
+        private readonly Lock _lock = new();
         private List<string>? _boundSessions;
+        private RequestBudget _requests;
         private int _closed;
 
         public ClientSession Session { get; } = session;
@@ -391,16 +399,34 @@ public sealed class SessionHub(
         {
             get
             {
-                lock (_boundLock)
+                lock (_lock)
                 {
                     return _boundSessions is null ? [] : [.. _boundSessions];
                 }
             }
         }
 
+        /// <summary>
+        /// Takes a request of <paramref name="cost"/> (<see cref="RequestCosts"/>) from this connection's budget
+        /// (<see cref="EdgeOptions.RequestsPerSecond"/>, <see cref="EdgeOptions.RequestBurst"/>); false when the client
+        /// is over it, and the request must be answered "rate limited" instead of served.
+        /// </summary>
+        public bool TryTakeRequest(int cost)
+        {
+            if (cost <= 0)
+            {
+                return true;
+            }
+
+            lock (_lock)
+            {
+                return hub.TryTakeRequest(ref _requests, cost);
+            }
+        }
+
         internal void BindSession(string sessionId)
         {
-            lock (_boundLock)
+            lock (_lock)
             {
                 (_boundSessions ??= []).Add(sessionId);
             }

@@ -330,17 +330,24 @@ public sealed partial class TcpConnection : IPushTarget
     /// <summary>Serves one request; false when the connection must close.</summary>
     private async Task<bool> ServeAsync(FrameHeader header, byte[] rawBody)
     {
+        var op = (V1.Op)header.Operation;
+        if (_open is null && op is not (V1.Op.Login or V1.Op.Ping))
+        {
+            return await FailAsync(header.RequestId, V1.ErrorCode.Unauthenticated, "log in first");
+        }
+
+        // Before the body is inflated or parsed: a client over its budget costs this edge as little as possible.
+        if (_open is not null && !_open.TryTakeRequest(CostOf(op)))
+        {
+            _metrics.RequestRateLimited(EdgeMetrics.Tcp);
+            return Reply(V1.Op.Error, header.RequestId, ProtoMapper.Error(V1.ErrorCode.RateLimited, "too many requests; retry later", retryable: true));
+        }
+
         var body = rawBody;
         if ((header.Flags & FrameFlags.Deflate) != 0
             && !FrameCompression.TryDecompress(new ReadOnlySequence<byte>(rawBody), _options.MaxFrameBytes, out body))
         {
             return await FailAsync(header.RequestId, V1.ErrorCode.BadRequest, "bad compressed body");
-        }
-
-        var op = (V1.Op)header.Operation;
-        if (_open is null && op is not (V1.Op.Login or V1.Op.Ping))
-        {
-            return await FailAsync(header.RequestId, V1.ErrorCode.Unauthenticated, "log in first");
         }
 
         try
@@ -387,6 +394,14 @@ public sealed partial class TcpConnection : IPushTarget
             return Reply(V1.Op.Error, header.RequestId, ProtoMapper.Error(V1.ErrorCode.Unavailable, "try again", retryable: true));
         }
     }
+
+    /// <summary>What an operation costs from the connection's request budget.</summary>
+    private static int CostOf(V1.Op op) => op switch
+    {
+        V1.Op.Login or V1.Op.Ping or V1.Op.Logout or V1.Op.Send or V1.Op.Typing => RequestCosts.Free,
+        V1.Op.ConnectionToken => RequestCosts.ConnectionToken,
+        _ => RequestCosts.Default,
+    };
 
     private async Task<bool> LoginAsync(uint requestId, V1.LoginRequest login)
     {

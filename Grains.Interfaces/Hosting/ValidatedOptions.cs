@@ -26,6 +26,26 @@ public static class ValidatedOptions
     }
 
     /// <summary>
+    /// Checks at start what <paramref name="section"/> says for <typeparamref name="TOptions"/>, an options class that is
+    /// not ours and carries no bounds (<see cref="ForeignSectionValidator{TOptions}"/>): misspelt keys and time spans
+    /// written as bare numbers stop the host, named by their keys.
+    /// </summary>
+    /// <typeparam name="TOptions">The options class, e.g. Orleans' <c>ClusterMembershipOptions</c>.</typeparam>
+    /// <param name="services">The host's services.</param>
+    /// <param name="configuration">The host's configuration.</param>
+    /// <param name="section">The section it is bound from.</param>
+    /// <param name="optionsName">The options instance bound from it; the default instance when null.</param>
+    public static IServiceCollection CheckForeignSection<TOptions>(this IServiceCollection services, IConfiguration configuration, string section, string? optionsName = null)
+        where TOptions : class
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var name = optionsName ?? Options.DefaultName;
+        services.AddSingleton<IValidateOptions<TOptions>>(new ForeignSectionValidator<TOptions>(configuration, section, name));
+        services.AddOptions<TOptions>(name).ValidateOnStart();
+        return services;
+    }
+
+    /// <summary>
     /// Builds a host and checks its options before it does anything else (waits for its database, maps endpoints that read
     /// options): a value out of bounds is then one line naming its key and the process can exit, not a stack trace or a
     /// silent wait. Some options are read while the host is built (a cluster client's services), before its logging
@@ -45,7 +65,7 @@ public static class ValidatedOptions
         {
             host = build();
         }
-        catch (OptionsValidationException ex)
+        catch (Exception ex) when (ex is OptionsValidationException || IsUnreadableValue(ex))
         {
             // Boundary: no logging yet.
             await Console.Error.WriteLineAsync($"Cannot start: {ex.Message}");
@@ -59,6 +79,35 @@ public static class ValidatedOptions
         }
 
         return host;
+    }
+
+    /// <summary>
+    /// Reads options a host needs before it is built (its URLs and ports), or says why it cannot: a value that cannot be
+    /// read as its setting's type, named by its key. Unset, the defaults.
+    /// </summary>
+    /// <typeparam name="TOptions">The options class.</typeparam>
+    /// <param name="configuration">The host's configuration.</param>
+    /// <param name="section">The section, e.g. <c>IM:Silo</c>.</param>
+    /// <param name="options">The options, when they could be read.</param>
+    /// <param name="failure">What could not be read, otherwise.</param>
+    public static bool TryRead<TOptions>(IConfiguration configuration, string section,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TOptions? options,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? failure)
+        where TOptions : class, new()
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        try
+        {
+            options = configuration.GetSection(section).Get<TOptions>() ?? new TOptions();
+            failure = null;
+            return true;
+        }
+        catch (InvalidOperationException ex) when (IsUnreadableValue(ex))
+        {
+            options = null;
+            failure = ex.Message;
+            return false;
+        }
     }
 
     /// <summary>Checks every option registered for start-up validation now; what is wrong when false.</summary>
@@ -75,11 +124,24 @@ public static class ValidatedOptions
             failure = ex.Message;
             return false;
         }
-        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException))
+        catch (InvalidOperationException ex) when (IsUnreadableValue(ex))
+        {
+            failure = ex.Message;
+            return false;
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is OptionsValidationException || IsUnreadableValue(e)))
         {
             // Several options classes failed: each says what is wrong with it.
             failure = string.Join("; ", ex.InnerExceptions.Select(e => e.Message));
             return false;
         }
     }
+
+    /// <summary>
+    /// The configuration binder could not read a value as its setting's type (<c>IdleTimeout=abc</c>); its message names
+    /// the key and the value ("Failed to convert configuration value 'abc' at 'IM:Edge:IdleTimeout' to type
+    /// 'System.TimeSpan'"), which is all an operator needs, not its stack trace.
+    /// </summary>
+    private static bool IsUnreadableValue(Exception exception) =>
+        exception is InvalidOperationException { InnerException: FormatException or ArgumentException or OverflowException };
 }

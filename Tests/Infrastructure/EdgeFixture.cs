@@ -79,6 +79,10 @@ public sealed class EdgeFixture : IAsyncLifetime
             // Load-style tests send as fast as acks come back; the per-user limit has its own test and edge host.
             ["IM__Edge__UserSendRatePerSecond"] = "100000",
             ["IM__Edge__UserSendBurst"] = "100000",
+            // Lifted like the send limits: the fuzz and protocol tests make hundreds of requests on one connection.
+            // RequestBudgetTests checks the budget on an edge of its own.
+            ["IM__Edge__RequestsPerSecond"] = "100000",
+            ["IM__Edge__RequestBurst"] = "100000",
             ["IM__Edge__ReportInterval"] = "00:00:01",
             ["IM__Edge__MaxFrameBytes"] = MaxFrameBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         }.Concat(AuthSettings).ToDictionary());

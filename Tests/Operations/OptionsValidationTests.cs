@@ -5,7 +5,9 @@ using Orleans.Im.Conversations;
 using Orleans.Im.CustomerService;
 using Orleans.Im.EdgeHost;
 using Orleans.Im.EdgeHost.Auth;
+using Orleans.Configuration;
 using Orleans.Im.Hosting;
+using Orleans.Im.Robots;
 using Orleans.Im.Rooms;
 using Orleans.Im.Silo.Events;
 using Orleans.Im.Silo.Stats;
@@ -99,6 +101,69 @@ public sealed class OptionsValidationTests
 
         Assert.Contains("IM:Edge:LoginTimeout", refused.Message, StringComparison.Ordinal);
         Assert.Contains("IM:Edge:DrainTimeout", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_robot_needs_an_id_and_bounded_settings()
+    {
+        Assert.Equal("bot", Resolve<RobotOptions>(RobotOptions.Section, ("RobotId", "bot")).RobotId);
+
+        var noId = Assert.Throws<OptionsValidationException>(() => Resolve<RobotOptions>(RobotOptions.Section));
+        Assert.Contains("IM:Robot:RobotId is required", noId.Message, StringComparison.Ordinal);
+
+        var refused = Assert.Throws<OptionsValidationException>(() => Resolve<RobotOptions>(RobotOptions.Section,
+            ("RobotId", "bot"), ("MaxConcurrency", "0"), ("CatchUpInterval", "30")));
+        Assert.Contains("IM:Robot:MaxConcurrency must be between 1 and 256", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("IM:Robot:CatchUpInterval must be between", refused.Message, StringComparison.Ordinal);
+
+        // Each in bounds, but the first retry would wait longer than the longest.
+        var inverted = Assert.Throws<OptionsValidationException>(() => Resolve<RobotOptions>(RobotOptions.Section,
+            ("RobotId", "bot"), ("RetryDelay", "00:01:00"), ("MaxRetryDelay", "00:00:10")));
+        Assert.Contains("IM:Robot:RetryDelay must not be above MaxRetryDelay", inverted.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Orleans_membership_settings_are_taken_when_spelt_right_and_written_as_time_spans()
+    {
+        var options = ResolveForeign<ClusterMembershipOptions>(Silo.SiloOptions.MembershipSection, null,
+            ("ProbeTimeout", "00:00:05"), ("numMissedProbesLimit", "2"));
+
+        Assert.Equal(TimeSpan.FromSeconds(5), options.ProbeTimeout);
+        Assert.Equal(2, options.NumMissedProbesLimit);
+    }
+
+    [Fact]
+    public void An_orleans_setting_misspelt_or_given_a_bare_number_for_a_time_span_is_named()
+    {
+        // Both would start a silo silently: the first keeps Orleans' default, the second waits five days for a probe.
+        var refused = Assert.Throws<OptionsValidationException>(() => ResolveForeign<ClusterMembershipOptions>(
+            Silo.SiloOptions.MembershipSection, null, ("ProbTimeout", "00:00:05"), ("TableRefreshTimeout", "5")));
+
+        Assert.Contains("IM:Silo:Membership:ProbTimeout is not a setting of ClusterMembershipOptions", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("IM:Silo:Membership:TableRefreshTimeout must be written as a time span", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_stream_pulling_agents_named_options_are_checked()
+    {
+        // Meant as 20 ms, read as 20 days: every room and stream-path push would wait for it.
+        var refused = Assert.Throws<OptionsValidationException>(() => ResolveForeign<StreamPullingAgentOptions>(
+            Silo.SiloHosting.PullingAgentSection, Streams.StreamNames.Provider, ("GetQueueMsgsTimerPeriod", "20")));
+
+        Assert.Contains("IM:Streams:PullingAgent:GetQueueMsgsTimerPeriod must be written as a time span", refused.Message, StringComparison.Ordinal);
+    }
+
+    private static TOptions ResolveForeign<TOptions>(string section, string? name, params (string Key, string Value)[] settings)
+        where TOptions : class
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => KeyValuePair.Create<string, string?>($"{section}:{s.Key}", s.Value)))
+            .Build();
+        var services = new ServiceCollection();
+        services.Configure<TOptions>(name ?? Options.DefaultName, configuration.GetSection(section));
+        services.CheckForeignSection<TOptions>(configuration, section, name);
+        using var provider = services.BuildServiceProvider();
+        return provider.GetRequiredService<IOptionsMonitor<TOptions>>().Get(name ?? Options.DefaultName);
     }
 
     private static TOptions Resolve<TOptions>(string section, params (string Key, string Value)[] settings)

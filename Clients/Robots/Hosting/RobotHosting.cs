@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -52,7 +51,8 @@ public static class RobotHosting
             ? value
             : throw new InvalidOperationException("Configuration 'IM:Redis:ConnectionString' is missing (environment variable 'IM__Redis__ConnectionString').");
 
-        var options = builder.Services.AddOptions<RobotOptions>().Bind(configuration.GetSection(RobotOptions.Section));
+        // Checked at start (after the caller's own settings): a robot with a value out of bounds does not start.
+        var options = builder.Services.AddValidatedOptions<RobotOptions>(configuration, RobotOptions.Section);
         if (configure is not null)
         {
             options.Configure(configure);
