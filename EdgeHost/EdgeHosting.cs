@@ -93,6 +93,7 @@ public static class EdgeHosting
         builder.Services.ConfigureHttpJsonOptions(json =>
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         builder.Services.AddProblemDetails();
+        builder.Services.AddUserRequestLimiter(edgeOptions);
         builder.Services.AddOpenApi();
         builder.Services.AddSignalR(hub =>
             {
@@ -141,6 +142,8 @@ public static class EdgeHosting
         app.UseStaticFiles();
         app.UseHubOriginCheck(app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value);
         app.UseAuthentication();
+        // After authentication: each user's requests are counted against their own budget.
+        app.UseRateLimiter();
         app.UseAuthorization();
         app.UseRequestLogScope();
         app.MapHealthApi();

@@ -107,9 +107,10 @@ public sealed class EdgeOptions : IValidatableObject
     public int UserSendBurst { get; set; } = 100;
 
     /// <summary>
-    /// Requests per second one connection may make besides sends, typing, logins and heartbeats (sync, pull, read marks,
-    /// recall, room joins, connection tokens…; <see cref="RequestCosts"/>); 0 turns the budget off. Past it a
-    /// request is answered "rate limited" (retryable) instead of reaching the cluster.
+    /// Requests per second one connection may make besides sends of stored messages, logins and heartbeats (sync, pull,
+    /// read marks, recall, typing, instant messages, room joins, connection tokens…; <see cref="RequestCosts"/>), and
+    /// each signed-in user over the HTTP API; 0 turns the budget off. Past it a request is answered "rate limited"
+    /// (retryable) instead of reaching the cluster.
     /// </summary>
     [Range(0.0, 1_000_000.0, ErrorMessage = "must be between {1} and {2} (0 turns it off)")]
     public double RequestsPerSecond { get; set; } = 50;

@@ -9,6 +9,9 @@ public sealed partial class ImClient
     /// <summary>Conversation ids of chat rooms start with this.</summary>
     public const string RoomPrefix = "room:";
 
+    /// <summary>Tries to join a room again after a reconnect, when the edge refuses for the moment (rate limited, failover).</summary>
+    private const int MaxRejoinAttempts = 6;
+
     // Under _roomsLock: each joined room with the membership its last join was answered with, and the latest membership
     // of each room that this client heard had ended (a join answered before that news, but handled after it, is not
     // listed again).
@@ -100,10 +103,46 @@ public sealed partial class ImClient
 
     private async Task RejoinAsync(string roomId, long membership)
     {
+        var connection = _connection;
+        var backoff = TimeSpan.Zero;
+        for (var attempt = 1; attempt <= MaxRejoinAttempts; attempt++)
+        {
+            if (await TryRejoinAsync(roomId, membership).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            // Refused for the moment (rate limited after a reconnect's catch-up, or a failover): again after a pause that
+            // doubles, jittered, while this connection lasts; a reconnect joins again by itself.
+            backoff = NextBackoff(backoff);
+            try
+            {
+                await Task.Delay(backoff * (0.75 + (Random.Shared.NextDouble() / 2)), _disposing.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (!ReferenceEquals(_connection, connection) || connection is not { IsOpen: true })
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>One attempt to join a room again: false when it was refused for the moment and is worth another try.</summary>
+    private async Task<bool> TryRejoinAsync(string roomId, long membership)
+    {
         try
         {
             var response = RoomJoinResponse.Parser.ParseFrom(await RequestAsync(
                 Op.RoomJoin, new RoomJoinRequest { RoomId = roomId, Rejoining = membership }, Op.RoomJoinOk, _disposing.Token).ConfigureAwait(false));
+            if (response.Error is { Retryable: true })
+            {
+                return false;
+            }
+
             if (response.Error is { Code: ErrorCode.NotFound })
             {
                 // The user left the room from another device while this one was away (it missed the news). Said on the
@@ -125,9 +164,15 @@ public sealed partial class ImClient
                 }
             }
         }
+        catch (ImClientException ex) when (ex.Error is { Retryable: true })
+        {
+            return false;
+        }
         catch (Exception ex) when (ex is ImClientException or OperationCanceledException or Google.Protobuf.InvalidProtocolBufferException)
         {
             // Lost the connection again (or a reply this client cannot read): the next reconnect joins again.
         }
+
+        return true;
     }
 }

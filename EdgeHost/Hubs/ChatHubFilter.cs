@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.SignalR;
 using Orleans.Im.EdgeHost.Api;
+using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.EdgeHost.Logging;
 using Orleans.Im.EdgeHost.Metrics;
 using Orleans.Im.EdgeHost.Sessions;
+using Orleans.Im.Messages;
 
 namespace Orleans.Im.EdgeHost.Hubs;
 
@@ -29,13 +31,11 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
         try
         {
             if (context.Items.TryGetValue(ChatHub.SessionKey, out var item) && item is SessionHub.OpenSession open
-                && !open.TryTakeRequest(CostOf(invocationContext.HubMethodName)))
+                && !open.TryTakeRequest(CostOf(invocationContext)))
             {
                 // Over the connection's budget: answered without reaching the cluster, in the method's own form where it has one.
                 metrics.RequestRateLimited(transport);
-                return invocationContext.HubMethod.ReturnType == typeof(Task<HubResult>)
-                    ? new HubResult(RateLimited)
-                    : throw new HubException(RateLimited);
+                return RateLimitedAnswer(invocationContext);
             }
 
             return await next(invocationContext);
@@ -55,9 +55,32 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
     /// <summary>What a hub method over the connection's request budget answers: its <see cref="HubResult.Error"/>, or the error's message.</summary>
     public const string RateLimited = "rate_limited";
 
-    /// <summary>What a hub method costs from the connection's request budget (<see cref="RequestCosts"/>).</summary>
-    private static int CostOf(string method) =>
-        method is nameof(ChatHub.Send) or nameof(ChatHub.Typing) ? RequestCosts.Free : RequestCosts.Default;
+    /// <summary>What a hub call costs from the connection's request budget (<see cref="RequestCosts"/>).</summary>
+    private static int CostOf(HubInvocationContext invocation) => invocation.HubMethodName switch
+    {
+        // Stored messages have the user's send rate instead; instant ones do not.
+        nameof(ChatHub.Send) => invocation.HubMethodArguments is [_, SendBody { Class: MessageClass.Instant }, ..]
+            ? RequestCosts.InstantMessage
+            : RequestCosts.Free,
+        nameof(ChatHub.Typing) => RequestCosts.InstantMessage,
+        _ => RequestCosts.Default,
+    };
+
+    private static object RateLimitedAnswer(HubInvocationContext invocation)
+    {
+        var returns = invocation.HubMethod.ReturnType;
+        if (returns == typeof(Task<HubResult>))
+        {
+            return new HubResult(RateLimited);
+        }
+
+        if (returns == typeof(Task<HubSendResult>) && invocation.HubMethodArguments is [_, SendBody body, ..])
+        {
+            return new HubSendResult(body.ClientMsgId ?? "", 0, null, false, RateLimited);
+        }
+
+        throw new HubException(RateLimited);
+    }
 
     [LoggerMessage(1, LogLevel.Warning, "Hub method {Method} failed")]
     private static partial void LogInvocationFailed(ILogger logger, string method, Exception exception);

@@ -2,10 +2,10 @@ namespace Orleans.Im.EdgeHost.Sessions;
 
 /// <summary>
 /// One connection's budget of requests: a token bucket that refills at a rate up to a burst. Requests that have
-/// limits of their own (sends and typing, per user) or that cost the cluster nothing (logins, heartbeats) are not
-/// counted; everything else a client asks for (sync, pull, read marks, recall, room joins, connection tokens…) is a
-/// grain call or a storage write, so without a budget one misbehaving client could keep a silo busy at whatever rate its
-/// connection carries.
+/// limits of their own (sends of stored messages, per user) or that cost the cluster nothing (logins, heartbeats) are
+/// not counted; everything else a client asks for (sync, pull, read marks, recall, typing, room joins, connection
+/// tokens…) is a grain call or a storage write, so without a budget one misbehaving client could keep a silo busy at
+/// whatever rate its connection carries.
 /// </summary>
 /// <remarks>
 /// A struct held in the connection's session (16 bytes: at 19,000 connections per edge each connection's bytes count).
@@ -36,7 +36,8 @@ public struct RequestBudget
             _tokens = Math.Min(burst, _tokens + ((now - _refilledAt) * ratePerSecond / timestampFrequency));
         }
 
-        _refilledAt = Math.Max(now, 1);
+        // Never backwards: a clock that steps back must not credit the same interval twice.
+        _refilledAt = Math.Max(_refilledAt, Math.Max(now, 1));
         if (_tokens < cost)
         {
             return false;
@@ -45,4 +46,15 @@ public struct RequestBudget
         _tokens -= cost;
         return true;
     }
+
+    /// <summary>
+    /// When the budget is full again (a timestamp), if nothing more is taken; 0 for one never used, which is full.
+    /// </summary>
+    /// <param name="ratePerSecond">Tokens added per second.</param>
+    /// <param name="burst">The most tokens the budget holds.</param>
+    /// <param name="timestampFrequency">Timestamps per second.</param>
+    public readonly long FullAt(double ratePerSecond, double burst, long timestampFrequency) =>
+        _refilledAt == 0 || _tokens >= burst
+            ? _refilledAt
+            : _refilledAt + (long)Math.Ceiling((burst - _tokens) * timestampFrequency / ratePerSecond);
 }

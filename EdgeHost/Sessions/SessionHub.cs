@@ -34,12 +34,20 @@ public sealed class SessionHub(
     /// <summary>The longest network type kept (longer ones are cut).</summary>
     public const int MaxNetworkTypeLength = 16;
 
+    /// <summary>
+    /// Connection tokens one connection keeps valid at once: asking for another ends the oldest one's session. A client
+    /// asks again when its token nears the end of its lifetime, so the older ones are dead or about to be; without a
+    /// bound, a long-lived connection would keep every session it was ever issued (and end them all at its close).
+    /// </summary>
+    public const int MaxBoundSessions = 4;
+
     // The open sessions here, by user: the only table of them. Every edge hears every session ended anywhere in the
     // cluster (one for each closed connection that took a connection token): looking up the user's few is what keeps
     // that from being a scan of every connection here, per announcement, in a reconnect storm. One table rather than a
     // second one of every connection: at 19,000 connections each entry's bytes count (docs/BENCHMARKS.md).
     private readonly Dictionary<string, OpenSession[]> _byUser = new(StringComparer.Ordinal);
     private readonly Lock _byUserLock = new();
+    private readonly SpentRequestBudgets _spentBudgets = new();
     private int _openCount;
     private readonly SemaphoreSlim _logins = new(Math.Max(1, options.Value.MaxConcurrentLogins));
     private int _loginsWaiting;
@@ -171,6 +179,11 @@ public sealed class SessionHub(
         }
 
         var open = new OpenSession(new ClientSession(client, rateLimiter, sends, conversations, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device, target, claims.IssuedAt);
+        if (_spentBudgets.Take(claims.UserId, time.GetTimestamp()) is { } spent)
+        {
+            open.StartBudgetFrom(spent);
+        }
+
         lock (_byUserLock)
         {
             _byUser[claims.UserId] = _byUser.TryGetValue(claims.UserId, out var others) ? [.. others, open] : [open];
@@ -208,7 +221,13 @@ public sealed class SessionHub(
             return null;
         }
 
-        open.BindSession(sessionId);
+        if (open.BindSession(sessionId) is { } displaced)
+        {
+            // The connection keeps only its newest few: the oldest one's session ends now, as it would at the close.
+            revoked.Apply(new SessionRevoked(session.UserId, displaced, now));
+            await client.For<IAccountGrain>(session.UserId).EndSessionAsync(displaced);
+        }
+
         var (connectionToken, tokenExpiresAt) = tokens.IssueWithExpiry(session.UserId, sessionId);
         return (connectionToken, tokenExpiresAt, true);
     }
@@ -274,6 +293,12 @@ public sealed class SessionHub(
         if (removed)
         {
             rooms.Forget(open.Target);
+            var edge = options.Value;
+            if (edge.RequestsPerSecond > 0)
+            {
+                var budget = open.Budget;
+                _spentBudgets.Keep(session.UserId, budget, budget.FullAt(edge.RequestsPerSecond, edge.RequestBurst, time.TimestampFrequency), time.GetTimestamp());
+            }
         }
 
         foreach (var bound in open.BoundSessions)
@@ -424,11 +449,45 @@ public sealed class SessionHub(
             }
         }
 
-        internal void BindSession(string sessionId)
+        /// <summary>This connection's request budget now (a copy).</summary>
+        internal RequestBudget Budget
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _requests;
+                }
+            }
+        }
+
+        /// <summary>Starts this connection's request budget from one its user spent on a connection that closed.</summary>
+        internal void StartBudgetFrom(RequestBudget spent)
         {
             lock (_lock)
             {
-                (_boundSessions ??= []).Add(sessionId);
+                _requests = spent;
+            }
+        }
+
+        /// <summary>
+        /// Binds a session (a connection token's) to this connection; returns the oldest one when this makes more than
+        /// <see cref="MaxBoundSessions"/>, taken off, for the caller to end.
+        /// </summary>
+        internal string? BindSession(string sessionId)
+        {
+            lock (_lock)
+            {
+                var bound = _boundSessions ??= [];
+                bound.Add(sessionId);
+                if (bound.Count <= MaxBoundSessions)
+                {
+                    return null;
+                }
+
+                var oldest = bound[0];
+                bound.RemoveAt(0);
+                return oldest;
             }
         }
 

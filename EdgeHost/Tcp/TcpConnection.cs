@@ -398,7 +398,8 @@ public sealed partial class TcpConnection : IPushTarget
     /// <summary>What an operation costs from the connection's request budget.</summary>
     private static int CostOf(V1.Op op) => op switch
     {
-        V1.Op.Login or V1.Op.Ping or V1.Op.Logout or V1.Op.Send or V1.Op.Typing => RequestCosts.Free,
+        // A send's cost depends on its class (SendAsync): stored ones have the user's send rate instead.
+        V1.Op.Login or V1.Op.Ping or V1.Op.Logout or V1.Op.Send => RequestCosts.Free,
         V1.Op.ConnectionToken => RequestCosts.ConnectionToken,
         _ => RequestCosts.Default,
     };
@@ -480,8 +481,16 @@ public sealed partial class TcpConnection : IPushTarget
         SendResult result;
         try
         {
-            result = await Session!.SendAsync(request.ConversationId, request.ClientMsgId, ProtoMapper.ToDomain(request.Content),
-                ProtoMapper.ToDomain(request.Class), request.CollapseKey, request.Mentions);
+            if (request.Class == V1.MessageClass.Instant && !_open!.TryTakeRequest(RequestCosts.InstantMessage))
+            {
+                _metrics.RequestRateLimited(EdgeMetrics.Tcp);
+                result = SendResult.Refused(SendStatus.RateLimited, "too many requests; retry later");
+            }
+            else
+            {
+                result = await Session!.SendAsync(request.ConversationId, request.ClientMsgId, ProtoMapper.ToDomain(request.Content),
+                    ProtoMapper.ToDomain(request.Class), request.CollapseKey, request.Mentions);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

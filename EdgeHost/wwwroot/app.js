@@ -313,7 +313,23 @@ function setOnline(online) { $('status').classList.toggle('online', online); }
 
 // ---- conversation list ----
 
+/**
+ * Catches up; when the edge refuses for the moment (its request budget: `rate_limited`) or the call fails, again after
+ * a pause that doubles, jittered, while connected. A reconnect catches up by itself.
+ */
 async function catchUp() {
+  for (let attempt = 0; attempt < 6; attempt++) {
+    try {
+      await catchUpOnce();
+      return;
+    } catch {
+      if (state.hub?.state !== signalR.HubConnectionState.Connected) return;
+      await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 500 * (0.75 + Math.random() / 2)));
+    }
+  }
+}
+
+async function catchUpOnce() {
   const sync = await state.hub.invoke('Sync', state.version);
   for (const entry of sync.conversations) state.conversations.set(entry.conversationId, entry);
   state.version = sync.version;
@@ -482,15 +498,24 @@ function render(element, message) {
     const edit = Object.assign(document.createElement('button'), { className: 'small', textContent: 'edit', title: 'Edit' });
     edit.addEventListener('click', async () => {
       const next = prompt('Edit message', message.content?.text ?? '');
-      if (next) await state.hub.invoke('Edit', state.open, message.seq, { type: 'text', text: next });
+      if (!next) return;
+      const result = await state.hub.invoke('Edit', state.open, message.seq, { type: 'text', text: next });
+      if (result.error) alert(actionRefused(result.error, 'Too late to edit.'));
     });
     const recall = Object.assign(document.createElement('button'), { className: 'small', textContent: 'recall', title: 'Recall' });
     recall.addEventListener('click', async () => {
       const result = await state.hub.invoke('Recall', state.open, message.seq);
-      if (result.error) alert(result.error === 'not_allowed' ? 'Too late to recall.' : result.error);
+      if (result.error) alert(actionRefused(result.error, 'Too late to recall.'));
     });
     element.querySelector('.meta').append(edit, recall);
   }
+}
+
+/** What to tell the user when an edit or a recall is refused. */
+function actionRefused(code, tooLate) {
+  if (code === 'not_allowed') return tooLate;
+  if (code === 'rate_limited') return 'Too many requests; try again in a moment.';
+  return `Could not do that (${code}).`;
 }
 
 async function markRead() {
@@ -595,6 +620,17 @@ function closeNotifications() {
 
 // ---- pushes ----
 
+/**
+ * The server's entry for a conversation, as pushed, unless messages pushed after it was made are newer than it: entries
+ * and messages come by different paths, so an entry from before the last message (one made when the chat was opened,
+ * say) must not take that message, or its unread count, back out of the list and the title.
+ */
+function merged(known, pushed) {
+  if (!known || (known.lastSeq ?? 0) <= (pushed.lastSeq ?? 0)) return pushed;
+  const newer = known.lastSeq - Math.max(pushed.lastSeq ?? 0, pushed.readSeq ?? 0);
+  return { ...pushed, lastSeq: known.lastSeq, lastMessage: known.lastMessage, unread: (pushed.unread ?? 0) + Math.max(0, Math.min(newer, known.unread ?? 0)) };
+}
+
 async function onEvents(events) {
   let listChanged = false;
   for (const event of events) {
@@ -634,7 +670,7 @@ async function onEvents(events) {
         }
         break;
       case 'conversation':
-        state.conversations.set(event.conversationId, event.conversation);
+        state.conversations.set(event.conversationId, merged(entry, event.conversation));
         listChanged = true;
         break;
       case 'typing':

@@ -37,7 +37,7 @@ public sealed class ForeignSectionValidator<TOptions>(IConfiguration configurati
             {
                 failures.Add($"{entry.Path} is not a setting of {typeof(TOptions).Name}; its settings are {string.Join(", ", settings.Keys.Order(StringComparer.Ordinal))}");
             }
-            else if (setting.PropertyType == typeof(TimeSpan) && IsBareNumber(entry.Value))
+            else if ((Nullable.GetUnderlyingType(setting.PropertyType) ?? setting.PropertyType) == typeof(TimeSpan) && IsBareNumber(entry.Value))
             {
                 failures.Add($"{entry.Path} must be written as a time span such as 00:00:30 (a bare number is read as days)");
             }

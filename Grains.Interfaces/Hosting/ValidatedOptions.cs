@@ -143,5 +143,6 @@ public static class ValidatedOptions
     /// 'System.TimeSpan'"), which is all an operator needs, not its stack trace.
     /// </summary>
     private static bool IsUnreadableValue(Exception exception) =>
-        exception is InvalidOperationException { InnerException: FormatException or ArgumentException or OverflowException };
+        exception is InvalidOperationException { InnerException: FormatException or ArgumentException or OverflowException } unreadable
+        && unreadable.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal);
 }

@@ -273,6 +273,40 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_connection_keeps_only_its_newest_connection_tokens_alive()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var login = await fixture.LoginAsync(alice);
+        using var http = fixture.Http();
+        var device = new Client.ImClient(new Client.ImClientOptions
+        {
+            Port = fixture.TcpPort,
+            TokenProvider = _ => Task.FromResult(login.AccessToken),
+            DeviceId = "phone",
+        });
+        await using (device)
+        {
+            await device.ConnectAsync();
+            var issued = new List<string>();
+            for (var i = 0; i <= EdgeHost.Sessions.SessionHub.MaxBoundSessions; i++)
+            {
+                issued.Add((await device.GetConnectionTokenAsync()).AccessToken);
+            }
+
+            // One more than the connection keeps: the first is ended, everywhere; the newest ones and the login live on.
+            var first = await Eventually.ReturnsAsync(async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", issued[0])).StatusCode, s => s == HttpStatusCode.Unauthorized, BroadcastPatience);
+            Assert.Equal(HttpStatusCode.Unauthorized, first);
+            Assert.False(await Verify(issued[0]));
+            foreach (var kept in issued.Skip(1))
+            {
+                Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", kept)).StatusCode);
+            }
+
+            Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task Admin_stats_report_silos_edges_connections_and_messages_per_minute()
     {
         var alice = await fixture.NewUserAsync("alice");

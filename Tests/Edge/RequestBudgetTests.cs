@@ -84,6 +84,103 @@ public sealed class RequestBudgetTests(EdgeFixture fixture, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Typing_and_instant_messages_are_counted_and_a_reconnect_does_not_refill_the_budget()
+    {
+        await using var edge = await StartEdgeAsync();
+        var user = Ids.User("reconnects");
+        var conversationId = GrainKeys.P2P(user, Ids.User("peer"));
+        var token = fixture.Tokens.Issue(user, "session-reconnects");
+        var started = Stopwatch.StartNew();
+        await using (var first = await RawConnection.OpenAsync(edge.Endpoints.TcpPort))
+        {
+            await first.LoginAsync(token, "phone");
+
+            // Typing is answered only when refused: the burst's worth goes through, then refusals come back.
+            for (var i = 1; i <= Burst; i++)
+            {
+                await first.SendAsync(V1.Op.Typing, (uint)i, new V1.TypingRequest { ConversationId = conversationId });
+            }
+
+            await first.SendAsync(V1.Op.Typing, 1000, new V1.TypingRequest { ConversationId = conversationId });
+            Assert.Equal(V1.ErrorCode.RateLimited, ErrorOf(await first.ReadAnswerAsync(Patience)));
+
+            // An instant message is refused in its ack; a stored one is not counted.
+            await first.SendAsync(V1.Op.Send, 1001, Send(conversationId, V1.MessageClass.Instant));
+            var instant = await first.ReadAnswerAsync(Patience);
+            Assert.Equal(V1.Op.SendAck, instant?.Op);
+            Assert.Equal(V1.ErrorCode.RateLimited, V1.SendAck.Parser.ParseFrom(instant!.Value.Body).Error?.Code);
+            await first.SendAsync(V1.Op.Send, 1002, Send(conversationId, V1.MessageClass.Persistent));
+            var stored = await first.ReadAnswerAsync(Patience);
+            Assert.Null(V1.SendAck.Parser.ParseFrom(stored!.Value.Body).Error);
+        }
+
+        // Logged out and in again: the new connection starts from the spent budget, not a full one. Of a few syncs at
+        // most what refilled since is served.
+        await using var second = await RawConnection.OpenAsync(edge.Endpoints.TcpPort);
+        await second.LoginAsync(token, "phone");
+        const int Syncs = 5;
+        for (var i = 1; i <= Syncs; i++)
+        {
+            await second.SendAsync(V1.Op.Sync, (uint)i, new V1.SyncRequest { SinceVersion = 0 });
+        }
+
+        var (served, refused) = await CountAnswersAsync(second, Syncs);
+        output.WriteLine($"after the reconnect: {served} served, {refused} refused, {started.Elapsed.TotalSeconds:F1} s after the first login");
+        Assert.InRange(served, 0, (int)Math.Ceiling(started.Elapsed.TotalSeconds * RatePerSecond));
+        Assert.True(refused > 0, "a reconnect must not refill the budget");
+    }
+
+    [Fact]
+    public async Task A_user_past_their_http_budget_gets_429_while_other_users_and_trusted_systems_do_not()
+    {
+        await using var edge = await StartEdgeAsync();
+        using var http = fixture.Http(edge.Endpoints.HttpPort);
+        var alice = fixture.Tokens.Issue(Ids.User("httpalice"), "session-http-alice");
+        var bob = fixture.Tokens.Issue(Ids.User("httpbob"), "session-http-bob");
+
+        var started = Stopwatch.StartNew();
+        var served = 0;
+        string? refusal = null;
+        for (var i = 0; i < Requests; i++)
+        {
+            using var response = await http.CallAsync(HttpMethod.Get, "/api/sync", alice);
+            if (response.StatusCode == System.Net.HttpStatusCode.OK)
+            {
+                served++;
+            }
+            else
+            {
+                Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, response.StatusCode);
+                refusal = await response.ProblemCodeAsync();
+            }
+        }
+
+        output.WriteLine($"{served} served of {Requests} in {started.Elapsed.TotalSeconds:F1} s");
+        Assert.InRange(served, Burst, Burst + 1 + (int)Math.Ceiling(started.Elapsed.TotalSeconds * RatePerSecond));
+        Assert.Equal("rate_limited", refusal);
+
+        // Another user's budget is their own; a trusted system's calls (API key) are not counted.
+        using (var other = await http.CallAsync(HttpMethod.Get, "/api/sync", bob))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, other.StatusCode);
+        }
+
+        for (var i = 0; i < Burst + 5; i++)
+        {
+            using var system = await fixture.AdminCallAsync(HttpMethod.Get, "/api/admin/stats", httpPort: edge.Endpoints.HttpPort);
+            Assert.NotEqual(System.Net.HttpStatusCode.TooManyRequests, system.StatusCode);
+        }
+    }
+
+    private static V1.SendRequest Send(string conversationId, V1.MessageClass messageClass) => new()
+    {
+        ConversationId = conversationId,
+        ClientMsgId = Ids.ClientMsgId(),
+        Content = new V1.Content { Type = V1.ContentType.Text, Text = "budgeted?" },
+        Class = messageClass,
+    };
+
+    [Fact]
     public async Task A_connection_token_costs_more_than_other_requests()
     {
         await using var edge = await StartEdgeAsync();
@@ -123,15 +220,31 @@ public sealed class RequestBudgetTests(EdgeFixture fixture, ITestOutputHelper ou
         Assert.InRange(Requests - refused, Burst, Burst + refilled);
         Assert.True(refused > 0, "some pulls must be refused");
 
-        // A method without an error field of its own fails with the same code; sends are not counted.
-        var failure = await Assert.ThrowsAsync<HubException>(() => web.Connection.InvokeAsync<object>("Sync", 0L));
+        // A method without an error field of its own fails with the same code (the budget refills meanwhile, a token
+        // every 2 s: a few tries spend what came back); an instant message answers in its own form; stored messages are
+        // not counted.
+        HubException? failure = null;
+        for (var i = 0; i < 5 && failure is null; i++)
+        {
+            failure = await Record.ExceptionAsync(() => web.Connection.InvokeAsync<object>("Sync", 0L)) as HubException;
+        }
+
+        Assert.NotNull(failure);
         Assert.Contains(ChatHubFilter.RateLimited, failure.Message, StringComparison.Ordinal);
+        HubSendResult? instant = null;
+        for (var i = 0; i < 5 && instant?.Error is null; i++)
+        {
+            instant = await web.Connection.InvokeAsync<HubSendResult>("Send", conversationId,
+                new SendBody(Ids.ClientMsgId(), new ContentBody(ContentType.Text, "typing-like"), MessageClass.Instant));
+        }
+
+        Assert.Equal(ChatHubFilter.RateLimited, instant?.Error);
         var sent = await web.Connection.InvokeAsync<HubSendResult>("Send", conversationId,
             new SendBody(Ids.ClientMsgId(), new ContentBody(ContentType.Text, "still sending")));
         Assert.Null(sent.Error);
 
         var scrape = await PrometheusScrape.ReadAsync(edge.Endpoints.HttpPort);
-        Assert.True(scrape.Value("im_edge_requests_rate_limited_total{transport=\"websockets\"}") >= refused + 1);
+        Assert.True(scrape.Value("im_edge_requests_rate_limited_total{transport=\"websockets\"}") >= refused + 2);
     }
 
     private static async Task<(int Served, int Refused)> CountAnswersAsync(RawConnection raw, int count)

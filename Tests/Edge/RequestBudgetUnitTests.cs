@@ -49,4 +49,38 @@ public sealed class RequestBudgetUnitTests
         Assert.True(budget.TryTake(1, Rate, Burst, now: 1_000, TicksPerSecond));
         Assert.False(budget.TryTake(1, Rate, Burst, now: 1_000, TicksPerSecond));
     }
+
+    [Fact]
+    public void A_spent_budget_says_when_it_is_full_again()
+    {
+        var budget = new RequestBudget();
+        Assert.Equal(0, budget.FullAt(Rate, Burst, TicksPerSecond)); // never used: full
+
+        Assert.True(budget.TryTake(3, Rate, Burst, now: 1_000, TicksPerSecond));
+        Assert.Equal(1_300, budget.FullAt(Rate, Burst, TicksPerSecond)); // three tokens at 10 a second
+    }
+
+    [Fact]
+    public void A_spent_budget_is_kept_for_the_users_next_connection_until_it_would_have_refilled()
+    {
+        var spent = new SpentRequestBudgets();
+        var budget = new RequestBudget();
+        Assert.True(budget.TryTake(5, Rate, Burst, now: 1_000, TicksPerSecond));
+
+        spent.Keep("alice", budget, budget.FullAt(Rate, Burst, TicksPerSecond), now: 1_100);
+        var next = spent.Take("alice", now: 1_200);
+        Assert.NotNull(next);
+        var resumed = next.Value;
+        Assert.True(resumed.TryTake(2, Rate, Burst, now: 1_200, TicksPerSecond)); // two refilled in 200 ms
+        Assert.False(resumed.TryTake(1, Rate, Burst, now: 1_200, TicksPerSecond));
+
+        // Taken once; and one full again by the time it is asked for is not kept.
+        Assert.Null(spent.Take("alice", now: 1_200));
+        spent.Keep("bob", budget, budget.FullAt(Rate, Burst, TicksPerSecond), now: 1_100);
+        Assert.Null(spent.Take("bob", now: 2_000));
+
+        // A budget already full when its connection closes is not kept at all.
+        spent.Keep("carol", budget, budget.FullAt(Rate, Burst, TicksPerSecond), now: 5_000);
+        Assert.Equal(0, spent.Count);
+    }
 }
