@@ -248,12 +248,7 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         var login = await fixture.LoginAsync(alice);
         using var http = fixture.Http();
         string connectionToken;
-        var device = new Client.ImClient(new Client.ImClientOptions
-        {
-            Port = fixture.TcpPort,
-            TokenProvider = _ => Task.FromResult(login.AccessToken),
-            DeviceId = "phone",
-        });
+        var device = Phone(login);
         await using (device)
         {
             await device.ConnectAsync();
@@ -278,12 +273,7 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         var alice = await fixture.NewUserAsync("alice");
         var login = await fixture.LoginAsync(alice);
         using var http = fixture.Http();
-        var device = new Client.ImClient(new Client.ImClientOptions
-        {
-            Port = fixture.TcpPort,
-            TokenProvider = _ => Task.FromResult(login.AccessToken),
-            DeviceId = "phone",
-        });
+        var device = Phone(login);
         await using (device)
         {
             await device.ConnectAsync();
@@ -351,6 +341,14 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
             return answer.StatusCode;
         }
     }
+
+    /// <summary>An SDK client of this edge ("phone") signed in with the login's access token; not yet connected.</summary>
+    private Client.ImClient Phone(TokenResponse login) => new(new Client.ImClientOptions
+    {
+        Port = fixture.TcpPort,
+        TokenProvider = _ => Task.FromResult(login.AccessToken),
+        DeviceId = "phone",
+    });
 
     private async Task<bool> Verify(string token)
     {
