@@ -43,6 +43,19 @@ catch (NpgsqlException ex)
     return 1;
 }
 
+// Likewise Redis: Orleans' membership start fails at once without it.
+try
+{
+    await SiloHosting.WaitForRedisAsync(builder.Configuration.GetRequiredSetting("IM:Redis:ConnectionString"), app.Logger, TimeSpan.FromSeconds(60),
+        app.Lifetime.ApplicationStopping);
+}
+catch (StackExchange.Redis.RedisConnectionException ex)
+{
+    // Boundary: without cluster membership a silo cannot join; say why and exit with a failure status.
+    SiloHosting.LogCannotStartWithoutRedis(app.Logger, ex.Message);
+    return 1;
+}
+
 app.MapSiloHealth();
 app.MapSiloMetrics();
 if (siloOptions.DashboardEnabled)

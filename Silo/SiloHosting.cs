@@ -224,6 +224,37 @@ public static class SiloHosting
     public static void LogInvalidOptions(ILogger logger, string reason) => SiloLog.InvalidOptions(logger, reason);
 
     /// <summary>
+    /// Waits until Redis, which holds the cluster's membership, answers, trying every second for up to
+    /// <paramref name="patience"/>: Orleans fails its membership start at once (with a stack trace) when Redis is not up
+    /// yet, so a silo started with or just before Redis (compose, a restart of both, a node that comes back) would exit
+    /// instead of joining. Throws <see cref="RedisConnectionException"/> when it never answered.
+    /// </summary>
+    public static async Task WaitForRedisAsync(string connectionString, ILogger logger, TimeSpan patience, CancellationToken cancellationToken)
+    {
+        var options = ConfigurationOptions.Parse(connectionString);
+        options.AbortOnConnectFail = true;
+        options.ConnectRetry = 1;
+        var deadline = DateTime.UtcNow + patience;
+        while (true)
+        {
+            try
+            {
+                await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+                await redis.GetDatabase().PingAsync();
+                return;
+            }
+            catch (RedisConnectionException ex) when (DateTime.UtcNow < deadline)
+            {
+                SiloLog.RedisNotReady(logger, ex.Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>Logs that the silo cannot start because Redis never answered.</summary>
+    public static void LogCannotStartWithoutRedis(ILogger logger, string reason) => SiloLog.CannotStartWithoutRedis(logger, reason);
+
+    /// <summary>
     /// Applies the schema migrations, retrying while PostgreSQL is not yet reachable (it may be starting beside us).
     /// </summary>
     public static async Task MigrateDatabaseAsync(NpgsqlDataSource dataSource, ILogger logger, TimeSpan patience, CancellationToken cancellationToken)

@@ -14,4 +14,10 @@ internal static partial class SiloLog
 
     [LoggerMessage(4, LogLevel.Critical, "Cannot start: {Reason}")]
     public static partial void InvalidOptions(ILogger logger, string reason);
+
+    [LoggerMessage(5, LogLevel.Warning, "Redis (cluster membership) is not reachable yet ({Reason}); retrying")]
+    public static partial void RedisNotReady(ILogger logger, string reason);
+
+    [LoggerMessage(6, LogLevel.Critical, "Cannot start: Redis (cluster membership) is unreachable ({Reason})")]
+    public static partial void CannotStartWithoutRedis(ILogger logger, string reason);
 }

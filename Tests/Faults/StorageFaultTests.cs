@@ -54,4 +54,22 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
 
         FaultAssert.Clean(await drill.FinishAsync());
     }
+
+    [Fact]
+    public async Task A_silo_started_while_redis_is_down_waits_for_it_and_joins_once_it_is_back()
+    {
+        await using var redis = await PrivateRedis.StartAsync();
+        await redis.StopAsync();
+        await using var cluster = new SiloCluster("redis-late") { RedisConnectionString = redis.ConnectionString };
+
+        // Orleans fails its membership start at once without Redis: the silo must wait instead of exiting.
+        var starting = cluster.StartSiloAsync();
+        await Task.Delay(Outage);
+        Assert.False(starting.IsCompleted, starting.Exception?.ToString() ?? "the silo was healthy without Redis");
+
+        await redis.StartAgainAsync();
+        var silo = await starting;
+        output.WriteLine($"silo {silo.Endpoints.HttpPort} joined once Redis was back");
+        Assert.Contains("Redis (cluster membership) is not reachable yet", silo.Process.Output, StringComparison.Ordinal);
+    }
 }
