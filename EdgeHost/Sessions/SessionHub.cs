@@ -41,6 +41,11 @@ public sealed class SessionHub(
     /// </summary>
     public const int MaxBoundSessions = 4;
 
+    /// <summary>How often a closed session's disconnect is said again after a renewal registered it anew, and the pause between.</summary>
+    private const int RepeatDisconnectAttempts = 3;
+
+    private static readonly TimeSpan RepeatDisconnectPause = TimeSpan.FromSeconds(1);
+
     // The open sessions here, by user: the only table of them. Every edge hears every session ended anywhere in the
     // cluster (one for each closed connection that took a connection token): looking up the user's few is what keeps
     // that from being a scan of every connection here, per announcement, in a reconnect storm. One table rather than a
@@ -363,8 +368,10 @@ public sealed class SessionHub(
     {
         if (open.IsClosed)
         {
-            // It closed while the renewal was on its way: its disconnect may have come first, so say it again.
-            await user.DisconnectDeviceAsync(open.Device.DeviceId, open.ConnectionId);
+            // It closed while the renewal was on its way: its disconnect may have come first, so say it again. Tried a
+            // few times here: a closed session is not renewed again, so a failure left alone would keep the device
+            // "online" until its lease lapsed (up to 1.5 leases).
+            await DisconnectAgainAsync(open, user);
             return;
         }
 
@@ -374,6 +381,23 @@ public sealed class SessionHub(
         foreach (var roomId in rooms.RoomsOf(open.Target))
         {
             user.OnRoomJoinedAsync(roomId, true).Ignore();
+        }
+    }
+
+    private async Task DisconnectAgainAsync(OpenSession open, IUserGrain user)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await user.DisconnectDeviceAsync(open.Device.DeviceId, open.ConnectionId);
+                return;
+            }
+            catch (Exception) when (attempt < RepeatDisconnectAttempts)
+            {
+                // Boundary: the silo may be failing over; the grain answers again within seconds.
+                await Task.Delay(RepeatDisconnectPause, time);
+            }
         }
     }
 
