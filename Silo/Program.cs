@@ -49,7 +49,7 @@ try
     await SiloHosting.WaitForRedisAsync(builder.Configuration.GetRequiredSetting("IM:Redis:ConnectionString"), app.Logger, TimeSpan.FromSeconds(60),
         app.Lifetime.ApplicationStopping);
 }
-catch (StackExchange.Redis.RedisConnectionException ex)
+catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
 {
     // Boundary: without cluster membership a silo cannot join; say why and exit with a failure status.
     SiloHosting.LogCannotStartWithoutRedis(app.Logger, ex.Message);

@@ -227,7 +227,9 @@ public static class SiloHosting
     /// Waits until Redis, which holds the cluster's membership, answers, trying every second for up to
     /// <paramref name="patience"/>: Orleans fails its membership start at once (with a stack trace) when Redis is not up
     /// yet, so a silo started with or just before Redis (compose, a restart of both, a node that comes back) would exit
-    /// instead of joining. Throws <see cref="RedisConnectionException"/> when it never answered.
+    /// instead of joining. Redis still loading its data answers "LOADING", and a paused one times out: both are waited
+    /// for too; a refused password is not (it will not get better). Throws <see cref="RedisException"/> or
+    /// <see cref="TimeoutException"/> when it never answered.
     /// </summary>
     public static async Task WaitForRedisAsync(string connectionString, ILogger logger, TimeSpan patience, CancellationToken cancellationToken)
     {
@@ -243,7 +245,9 @@ public static class SiloHosting
                 await redis.GetDatabase().PingAsync();
                 return;
             }
-            catch (RedisConnectionException ex) when (DateTime.UtcNow < deadline)
+            catch (Exception ex) when (ex is RedisException or TimeoutException
+                && ex is not RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure }
+                && DateTime.UtcNow < deadline)
             {
                 SiloLog.RedisNotReady(logger, ex.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);

@@ -18,6 +18,6 @@ internal static partial class SiloLog
     [LoggerMessage(5, LogLevel.Warning, "Redis (cluster membership) is not reachable yet ({Reason}); retrying")]
     public static partial void RedisNotReady(ILogger logger, string reason);
 
-    [LoggerMessage(6, LogLevel.Critical, "Cannot start: Redis (cluster membership) is unreachable ({Reason})")]
+    [LoggerMessage(6, LogLevel.Critical, "Cannot start: Redis (cluster membership) does not answer ({Reason})")]
     public static partial void CannotStartWithoutRedis(ILogger logger, string reason);
 }

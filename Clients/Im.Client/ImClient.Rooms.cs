@@ -124,10 +124,19 @@ public sealed partial class ImClient
                 return;
             }
 
-            if (!ReferenceEquals(_connection, connection) || connection is not { IsOpen: true })
+            if (!ReferenceEquals(_connection, connection) || connection is not { IsOpen: true } || !StillIn(roomId, membership))
             {
+                // Reconnected (that rejoins by itself), or the user left the room meanwhile: not joined again here.
                 return;
             }
+        }
+    }
+
+    private bool StillIn(string roomId, long membership)
+    {
+        lock (_roomsLock)
+        {
+            return _rooms.TryGetValue(roomId, out var held) && held == membership;
         }
     }
 

@@ -39,15 +39,20 @@ public static class UserRequestLimiter
 
     private static TokenBucketRateLimiterOptions BucketOf(EdgeOptions options)
     {
-        // Whole tokens per period: a rate of at least one a second refills each second, a slower one a token at a time.
+        // Whole tokens per period: about ten refills a second for fast rates (the shared limiter's timer ticks every
+        // 100 ms), a token at a time for slow ones, the period chosen so that the rate comes out as configured.
         var rate = options.RequestsPerSecond;
+        var tokensPerPeriod = Math.Max(1, (int)Math.Round(rate / 10));
         return new TokenBucketRateLimiterOptions
         {
             TokenLimit = options.RequestBurst,
-            TokensPerPeriod = rate >= 1 ? (int)Math.Ceiling(rate) : 1,
-            ReplenishmentPeriod = rate >= 1 ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(1 / rate),
+            TokensPerPeriod = tokensPerPeriod,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(Math.Min(tokensPerPeriod / rate, MaxReplenishmentSeconds)),
             QueueLimit = 0,
             AutoReplenishment = true,
         };
     }
+
+    /// <summary>A day: the slowest refill (rates far below a token a day are not distinguished).</summary>
+    private const double MaxReplenishmentSeconds = 86_400;
 }

@@ -184,7 +184,7 @@ public sealed class SessionHub(
         }
 
         var open = new OpenSession(new ClientSession(client, rateLimiter, sends, conversations, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device, target, claims.IssuedAt);
-        if (_spentBudgets.Take(claims.UserId, time.GetTimestamp()) is { } spent)
+        if (_spentBudgets.Take(claims.UserId, deviceId, time.GetTimestamp()) is { } spent)
         {
             open.StartBudgetFrom(spent);
         }
@@ -230,7 +230,16 @@ public sealed class SessionHub(
         {
             // The connection keeps only its newest few: the oldest one's session ends now, as it would at the close.
             revoked.Apply(new SessionRevoked(session.UserId, displaced, now));
-            await client.For<IAccountGrain>(session.UserId).EndSessionAsync(displaced);
+            try
+            {
+                await client.For<IAccountGrain>(session.UserId).EndSessionAsync(displaced);
+            }
+            catch (Exception)
+            {
+                // Boundary: the account could not be reached (a failover). The new token is issued all the same, and
+                // the old session goes back to be ended with the connection (or displaced again by the next token).
+                open.RebindOldest(displaced);
+            }
         }
 
         var (connectionToken, tokenExpiresAt) = tokens.IssueWithExpiry(session.UserId, sessionId);
@@ -276,11 +285,13 @@ public sealed class SessionHub(
     private async Task CloseAsync(OpenSession open, ClientSession session, IAsyncDisposable attachment)
     {
         var removed = false;
+        OpenSession? sameDevice = null;
         lock (_byUserLock)
         {
             if (_byUser.TryGetValue(session.UserId, out var ofUser) && Array.IndexOf(ofUser, open) >= 0)
             {
                 var rest = Array.FindAll(ofUser, o => o != open);
+                sameDevice = Array.Find(rest, o => o.Device.DeviceId == open.Device.DeviceId);
                 if (rest.Length == 0)
                 {
                     _byUser.Remove(session.UserId);
@@ -302,7 +313,17 @@ public sealed class SessionHub(
             if (edge.RequestsPerSecond > 0)
             {
                 var budget = open.Budget;
-                _spentBudgets.Keep(session.UserId, budget, budget.FullAt(edge.RequestsPerSecond, edge.RequestBurst, time.TimestampFrequency), time.GetTimestamp());
+                var fullAt = budget.FullAt(edge.RequestsPerSecond, edge.RequestBurst, time.TimestampFrequency);
+                if (sameDevice is not null)
+                {
+                    // The device is already back on a newer connection (it reconnected before this one was seen to
+                    // close): that one carries on from whichever budget is spent more.
+                    sameDevice.StartBudgetFromIfLater(budget, fullAt, edge, time.TimestampFrequency);
+                }
+                else
+                {
+                    _spentBudgets.Keep(session.UserId, session.DeviceId, budget, fullAt, time.GetTimestamp());
+                }
             }
         }
 
@@ -370,8 +391,8 @@ public sealed class SessionHub(
         {
             // It closed while the renewal was on its way: its disconnect may have come first, so say it again. Tried a
             // few times here: a closed session is not renewed again, so a failure left alone would keep the device
-            // "online" until its lease lapsed (up to 1.5 leases).
-            await DisconnectAgainAsync(open, user);
+            // "online" until its lease lapsed (up to 1.5 leases). Not awaited: the sweep's other renewals go on meanwhile.
+            _ = DisconnectAgainAsync(open, user);
             return;
         }
 
@@ -386,17 +407,21 @@ public sealed class SessionHub(
 
     private async Task DisconnectAgainAsync(OpenSession open, IUserGrain user)
     {
-        for (var attempt = 1; ; attempt++)
+        for (var attempt = 1; attempt <= RepeatDisconnectAttempts; attempt++)
         {
             try
             {
                 await user.DisconnectDeviceAsync(open.Device.DeviceId, open.ConnectionId);
                 return;
             }
-            catch (Exception) when (attempt < RepeatDisconnectAttempts)
+            catch (Exception)
             {
-                // Boundary: the silo may be failing over; the grain answers again within seconds.
-                await Task.Delay(RepeatDisconnectPause, time);
+                // Boundary: the silo may be failing over; the grain answers again within seconds. After the last
+                // attempt the lease is what ends the registration.
+                if (attempt < RepeatDisconnectAttempts)
+                {
+                    await Task.Delay(RepeatDisconnectPause, time);
+                }
             }
         }
     }
@@ -485,12 +510,33 @@ public sealed class SessionHub(
             }
         }
 
-        /// <summary>Starts this connection's request budget from one its user spent on a connection that closed.</summary>
+        /// <summary>Starts this connection's request budget from one its device spent on a connection that closed.</summary>
         internal void StartBudgetFrom(RequestBudget spent)
         {
             lock (_lock)
             {
                 _requests = spent;
+            }
+        }
+
+        /// <summary>Takes on a spent budget of the same device if it is full later than this connection's own.</summary>
+        internal void StartBudgetFromIfLater(RequestBudget spent, long spentFullAt, EdgeOptions edge, long timestampFrequency)
+        {
+            lock (_lock)
+            {
+                if (spentFullAt > _requests.FullAt(edge.RequestsPerSecond, edge.RequestBurst, timestampFrequency))
+                {
+                    _requests = spent;
+                }
+            }
+        }
+
+        /// <summary>A displaced session that could not be ended: bound again, oldest, to be ended with the connection.</summary>
+        internal void RebindOldest(string sessionId)
+        {
+            lock (_lock)
+            {
+                (_boundSessions ??= []).Insert(0, sessionId);
             }
         }
 

@@ -323,7 +323,7 @@ async function catchUp() {
       await catchUpOnce();
       return;
     } catch {
-      if (state.hub?.state !== signalR.HubConnectionState.Connected) return;
+      if (attempt === 5 || state.hub?.state !== signalR.HubConnectionState.Connected) return;
       await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 500 * (0.75 + Math.random() / 2)));
     }
   }
@@ -331,7 +331,7 @@ async function catchUp() {
 
 async function catchUpOnce() {
   const sync = await state.hub.invoke('Sync', state.version);
-  for (const entry of sync.conversations) state.conversations.set(entry.conversationId, entry);
+  for (const entry of sync.conversations) state.conversations.set(entry.conversationId, merged(state.conversations.get(entry.conversationId), entry));
   state.version = sync.version;
   renderList();
   if (state.open) await loadNewer();
@@ -627,8 +627,10 @@ function closeNotifications() {
  */
 function merged(known, pushed) {
   if (!known || (known.lastSeq ?? 0) <= (pushed.lastSeq ?? 0)) return pushed;
-  const newer = known.lastSeq - Math.max(pushed.lastSeq ?? 0, pushed.readSeq ?? 0);
-  return { ...pushed, lastSeq: known.lastSeq, lastMessage: known.lastMessage, unread: (pushed.unread ?? 0) + Math.max(0, Math.min(newer, known.unread ?? 0)) };
+  // The page's own count stands (it counted the newer messages, and none of its own), unless the entry says everything
+  // up to the newest was read (on another device); a newer message brings a hidden conversation back.
+  const unread = (pushed.readSeq ?? 0) >= known.lastSeq ? 0 : known.unread ?? 0;
+  return { ...pushed, lastSeq: known.lastSeq, lastMessage: known.lastMessage, unread, hidden: false };
 }
 
 async function onEvents(events) {

@@ -67,20 +67,29 @@ public sealed class RequestBudgetUnitTests
         var budget = new RequestBudget();
         Assert.True(budget.TryTake(5, Rate, Burst, now: 1_000, TicksPerSecond));
 
-        spent.Keep("alice", budget, budget.FullAt(Rate, Burst, TicksPerSecond), now: 1_100);
-        var next = spent.Take("alice", now: 1_200);
+        spent.Keep("alice", "phone", budget, budget.FullAt(Rate, Burst, TicksPerSecond), now: 1_100);
+        var next = spent.Take("alice", "phone", now: 1_200);
         Assert.NotNull(next);
         var resumed = next.Value;
         Assert.True(resumed.TryTake(2, Rate, Burst, now: 1_200, TicksPerSecond)); // two refilled in 200 ms
         Assert.False(resumed.TryTake(1, Rate, Burst, now: 1_200, TicksPerSecond));
 
         // Taken once; and one full again by the time it is asked for is not kept.
-        Assert.Null(spent.Take("alice", now: 1_200));
-        spent.Keep("bob", budget, budget.FullAt(Rate, Burst, TicksPerSecond), now: 1_100);
-        Assert.Null(spent.Take("bob", now: 2_000));
+        Assert.Null(spent.Take("alice", "phone", now: 1_200));
+        spent.Keep("bob", "phone", budget, budget.FullAt(Rate, Burst, TicksPerSecond), now: 1_100);
+        Assert.Null(spent.Take("bob", "phone", now: 2_000));
+
+        // By device: the user's other device starts full; of two budgets of one device, the one spent more is kept.
+        spent.Keep("dave", "tab", budget, budget.FullAt(Rate, Burst, TicksPerSecond), now: 1_100);
+        Assert.Null(spent.Take("dave", "phone", now: 1_200));
+        var lessSpent = new RequestBudget();
+        Assert.True(lessSpent.TryTake(1, Rate, Burst, now: 1_000, TicksPerSecond));
+        spent.Keep("dave", "tab", lessSpent, lessSpent.FullAt(Rate, Burst, TicksPerSecond), now: 1_100);
+        var kept = spent.Take("dave", "tab", now: 1_200)!.Value;
+        Assert.False(kept.TryTake(3, Rate, Burst, now: 1_200, TicksPerSecond)); // the 5-token spend was kept: 2 back by now
 
         // A budget already full when its connection closes is not kept at all.
-        spent.Keep("carol", budget, budget.FullAt(Rate, Burst, TicksPerSecond), now: 5_000);
+        spent.Keep("carol", "phone", budget, budget.FullAt(Rate, Burst, TicksPerSecond), now: 5_000);
         Assert.Equal(0, spent.Count);
     }
 }

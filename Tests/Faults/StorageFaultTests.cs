@@ -60,16 +60,32 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
     {
         await using var redis = await PrivateRedis.StartAsync();
         await redis.StopAsync();
-        await using var cluster = new SiloCluster("redis-late") { RedisConnectionString = redis.ConnectionString };
+        var clusterId = TestServices.NewClusterId("redis-late");
+        var httpPort = FreePorts.Next();
+        await using var silo = HostProcess.Start("Silo", httpPort, new Dictionary<string, string>
+        {
+            ["IM__ClusterId"] = clusterId,
+            ["IM__ServiceId"] = clusterId,
+            ["IM__Postgres__ConnectionString"] = TestServices.PostgresConnectionString,
+            ["IM__Redis__ConnectionString"] = redis.ConnectionString,
+            ["IM__Silo__SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["IM__Silo__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["IM__Silo__HttpUrl"] = $"http://127.0.0.1:{httpPort}",
+            ["IM__Silo__DashboardEnabled"] = "false",
+        });
 
-        // Orleans fails its membership start at once without Redis: the silo must wait instead of exiting.
-        var starting = cluster.StartSiloAsync();
-        await Task.Delay(Outage);
-        Assert.False(starting.IsCompleted, starting.Exception?.ToString() ?? "the silo was healthy without Redis");
+        // Orleans fails its membership start at once without Redis: the silo must be seen waiting for it, and still be
+        // waiting a while later, instead of exiting.
+        await Eventually.ReturnsAsync(() => Task.FromResult(silo.Output), o => o.Contains(RedisWait, StringComparison.Ordinal) || silo.HasExited,
+            TimeSpan.FromSeconds(60));
+        await Task.Delay(Phase);
+        Assert.False(silo.HasExited, silo.Output);
+        Assert.Contains(RedisWait, silo.Output, StringComparison.Ordinal);
 
         await redis.StartAgainAsync();
-        var silo = await starting;
-        output.WriteLine($"silo {silo.Endpoints.HttpPort} joined once Redis was back");
-        Assert.Contains("Redis (cluster membership) is not reachable yet", silo.Process.Output, StringComparison.Ordinal);
+        await silo.WaitHealthyAsync(TimeSpan.FromSeconds(90));
+        output.WriteLine($"silo {httpPort} joined once Redis was back");
     }
+
+    private const string RedisWait = "Redis (cluster membership) is not reachable yet";
 }
