@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Threading.RateLimiting;
 using Orleans.Im.EdgeHost.Hubs;
 
@@ -19,9 +20,18 @@ public static class UserRequestLimiter
         return services.AddRateLimiter(limiter =>
         {
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http => PartitionOf(http, options));
-            limiter.OnRejected = (context, _) => new ValueTask(ApiProblems
-                .Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests; slow down.")
-                .ExecuteAsync(context.HttpContext));
+            limiter.OnRejected = (context, _) =>
+            {
+                // When a token is due back: clients that honour Retry-After wait that long instead of guessing.
+                if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter))
+                {
+                    context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                }
+
+                return new ValueTask(ApiProblems
+                    .Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many requests; slow down.")
+                    .ExecuteAsync(context.HttpContext));
+            };
         });
     }
 

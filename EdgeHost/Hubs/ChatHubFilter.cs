@@ -35,6 +35,12 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
             {
                 // Over the connection's budget: answered without reaching the cluster, in the method's own form where it has one.
                 metrics.RequestRateLimited(transport);
+                if (invocationContext.HubMethodName == nameof(ChatHub.Send))
+                {
+                    // A send's outcome is counted like TCP's, which acks a refused instant message as rate limited.
+                    metrics.MessageSent(transport, SendStatus.RateLimited, TimeSpan.Zero);
+                }
+
                 return RateLimitedAnswer(invocationContext);
             }
 

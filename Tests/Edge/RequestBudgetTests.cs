@@ -154,6 +154,7 @@ public sealed class RequestBudgetTests(EdgeFixture fixture, ITestOutputHelper ou
             else
             {
                 Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, response.StatusCode);
+                Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "a refusal says when to come back");
                 refusal = await response.ProblemCodeAsync();
             }
         }
