@@ -180,7 +180,7 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         SendStatus.NoAccess => "not_found",
         SendStatus.Blocked => "blocked",
         SendStatus.TooLarge => "too_large",
-        SendStatus.RateLimited => "rate_limited",
+        SendStatus.RateLimited => ChatHubFilter.RateLimited,
         SendStatus.Unavailable => "unavailable",
         SendStatus.Offline => "offline",
         _ => "invalid_request",

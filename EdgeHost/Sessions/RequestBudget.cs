@@ -1,7 +1,9 @@
 namespace Orleans.Im.EdgeHost.Sessions;
 
 /// <summary>
-/// One connection's budget of requests: a token bucket that refills at a rate up to a burst. Requests that have
+/// A token bucket that refills at a rate up to a burst; the edge's rate limits are made of it (this one and
+/// <see cref="UserSendRateLimiter"/>'s per-user send rate).
+/// As one connection's budget of requests: requests that have
 /// limits of their own (sends of stored messages, per user) or that cost the cluster nothing (logins, heartbeats) are
 /// not counted; everything else a client asks for (sync, pull, read marks, recall, typing, room joins, connection
 /// tokens…) is a grain call or a storage write, so without a budget one misbehaving client could keep a silo busy at

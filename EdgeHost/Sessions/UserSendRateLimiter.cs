@@ -5,12 +5,13 @@ namespace Orleans.Im.EdgeHost.Sessions;
 
 /// <summary>
 /// A per-user send rate across all conversations, on this edge (a user's devices are usually on one edge; the
-/// conversation grains add their own per-conversation limit). Token buckets, swept when the table grows.
+/// conversation grains add their own per-conversation limit). One <see cref="RequestBudget"/> token bucket per user,
+/// swept when the table grows.
 /// </summary>
 public sealed class UserSendRateLimiter(IOptions<EdgeOptions> options, TimeProvider time)
 {
     private const int SweepAbove = 100_000;
-    private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RequestBudget> _buckets = new(StringComparer.Ordinal);
 
     /// <summary>True when the user may send one more message now.</summary>
     public bool TryAcquire(string userId)
@@ -22,12 +23,13 @@ public sealed class UserSendRateLimiter(IOptions<EdgeOptions> options, TimeProvi
         }
 
         var burst = Math.Max(1, options.Value.UserSendBurst);
-        var now = time.GetUtcNow();
+        var now = time.GetTimestamp();
+        var frequency = time.TimestampFrequency;
         if (_buckets.Count > SweepAbove)
         {
             foreach (var (key, bucket) in _buckets)
             {
-                if ((now - bucket.At).TotalSeconds * rate >= burst)
+                if (bucket.FullAt(rate, burst, frequency) <= now)
                 {
                     _buckets.TryRemove(key, out _);
                 }
@@ -38,17 +40,15 @@ public sealed class UserSendRateLimiter(IOptions<EdgeOptions> options, TimeProvi
         _buckets.AddOrUpdate(userId,
             _ =>
             {
-                allowed = true;
-                return new Bucket(burst - 1, now);
+                var bucket = default(RequestBudget);
+                allowed = bucket.TryTake(1, rate, burst, now, frequency);
+                return bucket;
             },
             (_, bucket) =>
             {
-                var tokens = Math.Min(burst, bucket.Tokens + (Math.Max(0, (now - bucket.At).TotalSeconds) * rate));
-                allowed = tokens >= 1;
-                return new Bucket(allowed ? tokens - 1 : tokens, now);
+                allowed = bucket.TryTake(1, rate, burst, now, frequency);
+                return bucket;
             });
         return allowed;
     }
-
-    private sealed record Bucket(double Tokens, DateTimeOffset At);
 }

@@ -40,8 +40,7 @@ public sealed class RequestBudgetTests(EdgeFixture fixture, ITestOutputHelper ou
     {
         await using var edge = await StartEdgeAsync();
         var user = Ids.User("budget");
-        await using var raw = await RawConnection.OpenAsync(edge.Endpoints.TcpPort);
-        await raw.LoginAsync(fixture.Tokens.Issue(user, "session-budget"), "budget");
+        await using var raw = await LogInAsync(edge, fixture.Tokens.Issue(user, "session-budget"), "budget");
 
         // More syncs than the burst, all written at once: the first Burst are served, the rest refused, but for what
         // the budget refilled while they were served.
@@ -61,13 +60,7 @@ public sealed class RequestBudgetTests(EdgeFixture fixture, ITestOutputHelper ou
         // Over budget: heartbeats and sends (limited per user elsewhere) still go through, on the same connection.
         await raw.PingAsync();
         var conversationId = GrainKeys.P2P(user, Ids.User("peer"));
-        await raw.SendAsync(V1.Op.Send, 100, new V1.SendRequest
-        {
-            ConversationId = conversationId,
-            ClientMsgId = Ids.ClientMsgId(),
-            Content = new V1.Content { Type = V1.ContentType.Text, Text = "still sending" },
-            Class = V1.MessageClass.Persistent,
-        });
+        await raw.SendAsync(V1.Op.Send, 100, Send(conversationId, V1.MessageClass.Persistent));
         var ack = await raw.ReadAnswerAsync(Patience);
         Assert.Equal(V1.Op.SendAck, ack?.Op);
         Assert.Null(V1.SendAck.Parser.ParseFrom(ack!.Value.Body).Error);
@@ -92,9 +85,8 @@ public sealed class RequestBudgetTests(EdgeFixture fixture, ITestOutputHelper ou
         var conversationId = GrainKeys.P2P(user, Ids.User("peer"));
         var token = fixture.Tokens.Issue(user, "session-reconnects");
         var started = Stopwatch.StartNew();
-        await using (var first = await RawConnection.OpenAsync(edge.Endpoints.TcpPort))
+        await using (var first = await LogInAsync(edge, token, "phone"))
         {
-            await first.LoginAsync(token, "phone");
 
             // Typing is answered only when refused: the burst's worth goes through, then refusals come back (more than the
             // budget can refill while they are served, so the first answer is a refusal).
@@ -119,8 +111,7 @@ public sealed class RequestBudgetTests(EdgeFixture fixture, ITestOutputHelper ou
         // Logged out and in again, once the edge has seen the close: the new connection starts from the spent budget, not
         // a full one. Of a few syncs at most what refilled since is served.
         await Eventually.ReturnsAsync(async () => (await PrometheusScrape.ReadAsync(edge.Endpoints.HttpPort)).Value("im_edge_sessions"), open => open == 0);
-        await using var second = await RawConnection.OpenAsync(edge.Endpoints.TcpPort);
-        await second.LoginAsync(token, "phone");
+        await using var second = await LogInAsync(edge, token, "phone");
         const int Syncs = 5;
         for (var i = 1; i <= Syncs; i++)
         {
@@ -176,6 +167,14 @@ public sealed class RequestBudgetTests(EdgeFixture fixture, ITestOutputHelper ou
         }
     }
 
+    /// <summary>A raw TCP connection to <paramref name="edge"/>, logged in.</summary>
+    private static async Task<RawConnection> LogInAsync(RunningEdge edge, string token, string deviceId)
+    {
+        var raw = await RawConnection.OpenAsync(edge.Endpoints.TcpPort);
+        await raw.LoginAsync(token, deviceId);
+        return raw;
+    }
+
     private static V1.SendRequest Send(string conversationId, V1.MessageClass messageClass) => new()
     {
         ConversationId = conversationId,
@@ -189,8 +188,7 @@ public sealed class RequestBudgetTests(EdgeFixture fixture, ITestOutputHelper ou
     {
         await using var edge = await StartEdgeAsync();
         var user = Ids.User("tokens");
-        await using var raw = await RawConnection.OpenAsync(edge.Endpoints.TcpPort);
-        await raw.LoginAsync(fixture.Tokens.Issue(user, "session-tokens"), "tokens");
+        await using var raw = await LogInAsync(edge, fixture.Tokens.Issue(user, "session-tokens"), "tokens");
 
         // A fresh budget holds one connection token (whatever the account answers) and not two.
         await raw.SendAsync(V1.Op.ConnectionToken, 1, new Google.Protobuf.WellKnownTypes.Empty());

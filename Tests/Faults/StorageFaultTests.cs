@@ -60,19 +60,9 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
     {
         await using var redis = await PrivateRedis.StartAsync();
         await redis.StopAsync();
-        var clusterId = TestServices.NewClusterId("redis-late");
-        var httpPort = FreePorts.Next();
-        await using var silo = HostProcess.Start("Silo", httpPort, new Dictionary<string, string>
-        {
-            ["IM__ClusterId"] = clusterId,
-            ["IM__ServiceId"] = clusterId,
-            ["IM__Postgres__ConnectionString"] = TestServices.PostgresConnectionString,
-            ["IM__Redis__ConnectionString"] = redis.ConnectionString,
-            ["IM__Silo__SiloPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["IM__Silo__GatewayPort"] = FreePorts.Next().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["IM__Silo__HttpUrl"] = $"http://127.0.0.1:{httpPort}",
-            ["IM__Silo__DashboardEnabled"] = "false",
-        });
+        await using var cluster = new SiloCluster("redis-late") { RedisConnectionString = redis.ConnectionString };
+        var endpoints = new SiloEndpoints(FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
+        var silo = cluster.StartSiloProcess(endpoints);
 
         // Orleans fails its membership start at once without Redis: the silo must be seen waiting for it, and still be
         // waiting a while later, instead of exiting.
@@ -84,7 +74,7 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
 
         await redis.StartAgainAsync();
         await silo.WaitHealthyAsync(TimeSpan.FromSeconds(90));
-        output.WriteLine($"silo {httpPort} joined once Redis was back");
+        output.WriteLine($"silo {endpoints.HttpPort} joined once Redis was back");
     }
 
     private const string RedisWait = "Redis (cluster membership) is not reachable yet";

@@ -44,6 +44,14 @@ public sealed class SiloCluster : IAsyncDisposable
     public async Task<RunningSilo> StartSiloAsync(SiloEndpoints? endpoints = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         endpoints ??= new SiloEndpoints(FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
+        var silo = StartSiloProcess(endpoints, settings);
+        await silo.WaitHealthyAsync(StartTimeout);
+        return new RunningSilo(endpoints, silo);
+    }
+
+    /// <summary>Starts a silo process on the given ports without waiting for it (stopped with the cluster).</summary>
+    public HostProcess StartSiloProcess(SiloEndpoints endpoints, IReadOnlyDictionary<string, string>? settings = null)
+    {
         var environment = new Dictionary<string, string>
         {
             ["IM__ClusterId"] = ClusterId,
@@ -62,8 +70,7 @@ public sealed class SiloCluster : IAsyncDisposable
 
         var silo = HostProcess.Start("Silo", endpoints.HttpPort, environment);
         _processes.Add(silo);
-        await silo.WaitHealthyAsync(StartTimeout);
-        return new RunningSilo(endpoints, silo);
+        return silo;
     }
 
     /// <summary>The signing key the edge hosts of this cluster share; tests mint tokens with it.</summary>

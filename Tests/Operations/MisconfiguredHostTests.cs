@@ -17,9 +17,7 @@ public sealed class MisconfiguredHostTests
         // Meant as seconds, read as 120 days: idle connections would never be closed.
         await using var edge = StartEdge("IM__Edge__IdleTimeout", "120");
 
-        Assert.Equal(1, await edge.WaitForExitAsync(ExitTimeout));
-        Assert.Contains("Cannot start: ", edge.Output, StringComparison.Ordinal);
-        Assert.Contains("IM:Edge:IdleTimeout must be between", edge.Output, StringComparison.Ordinal);
+        await AssertExitsSayingAsync(edge, ExitTimeout, "Cannot start: ", "IM:Edge:IdleTimeout must be between");
         Assert.DoesNotContain("Unhandled exception", edge.Output, StringComparison.Ordinal);
     }
 
@@ -28,8 +26,7 @@ public sealed class MisconfiguredHostTests
     {
         await using var edge = StartEdge("IM__Edge__IdleTimeout", "2 minutes");
 
-        Assert.Equal(1, await edge.WaitForExitAsync(ExitTimeout));
-        Assert.Contains("Cannot start: Failed to convert configuration value '2 minutes' at 'IM:Edge:IdleTimeout'", edge.Output, StringComparison.Ordinal);
+        await AssertExitsSayingAsync(edge, ExitTimeout, "Cannot start: Failed to convert configuration value '2 minutes' at 'IM:Edge:IdleTimeout'");
         Assert.DoesNotContain("Unhandled exception", edge.Output, StringComparison.Ordinal);
     }
 
@@ -38,8 +35,7 @@ public sealed class MisconfiguredHostTests
     {
         await using var silo = StartSilo("IM__Silo__SiloPort", "eleven");
 
-        Assert.Equal(1, await silo.WaitForExitAsync(ExitTimeout));
-        Assert.Contains("Cannot start: Failed to convert configuration value 'eleven' at 'IM:Silo:SiloPort'", silo.Output, StringComparison.Ordinal);
+        await AssertExitsSayingAsync(silo, ExitTimeout, "Cannot start: Failed to convert configuration value 'eleven' at 'IM:Silo:SiloPort'");
         Assert.DoesNotContain("Unhandled exception", silo.Output, StringComparison.Ordinal);
     }
 
@@ -49,8 +45,7 @@ public sealed class MisconfiguredHostTests
         // Orleans binds its own options without a word about keys it does not know: the default would stay.
         await using var silo = StartSilo("IM__Silo__Membership__ProbeTimout", "00:00:02");
 
-        Assert.Equal(1, await silo.WaitForExitAsync(ExitTimeout));
-        Assert.Contains("IM:Silo:Membership:ProbeTimout is not a setting of ClusterMembershipOptions", silo.Output, StringComparison.Ordinal);
+        await AssertExitsSayingAsync(silo, ExitTimeout, "IM:Silo:Membership:ProbeTimout is not a setting of ClusterMembershipOptions");
         Assert.DoesNotContain("Unhandled exception", silo.Output, StringComparison.Ordinal);
     }
 
@@ -61,10 +56,18 @@ public sealed class MisconfiguredHostTests
         await using var silo = StartSilo("IM__Users__PresenceGrace", "30");
 
         // Well before the minute a silo waits for its (unreachable) database.
-        Assert.Equal(1, await silo.WaitForExitAsync(TimeSpan.FromSeconds(30)));
-        Assert.Contains("Cannot start: ", silo.Output, StringComparison.Ordinal);
-        Assert.Contains("IM:Users:PresenceGrace must be between", silo.Output, StringComparison.Ordinal);
+        await AssertExitsSayingAsync(silo, TimeSpan.FromSeconds(30), "Cannot start: ", "IM:Users:PresenceGrace must be between");
         Assert.DoesNotContain("PostgreSQL is not reachable", silo.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The host exits with status 1 within <paramref name="within"/>, having said each of <paramref name="says"/>.</summary>
+    private static async Task AssertExitsSayingAsync(HostProcess host, TimeSpan within, params string[] says)
+    {
+        Assert.Equal(1, await host.WaitForExitAsync(within));
+        foreach (var said in says)
+        {
+            Assert.Contains(said, host.Output, StringComparison.Ordinal);
+        }
     }
 
     /// <summary>An edge host with one bad setting; never connected: the options are checked before the host connects to anything.</summary>
