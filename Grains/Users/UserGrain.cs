@@ -34,6 +34,12 @@ public sealed partial class UserGrain(
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _offlineTimer;
 
+    /// <summary>
+    /// Which grace timer is the current one: a tick of a timer that a reconnect disposed may already be queued behind the
+    /// reconnect, and must not take a later disconnect's grace (nor its timer) away.
+    /// </summary>
+    private int _offlineGeneration;
+
     /// <summary>When each connected device's registration runs out unless its edge host renews it.</summary>
     private readonly Dictionary<string, DateTimeOffset> _leases = new(StringComparer.Ordinal);
 
@@ -210,8 +216,7 @@ public sealed partial class UserGrain(
         publisher.NoteRoute(device, pushTo);
 
         // Back within the grace: nobody was told it left, so nobody is told it is back.
-        _offlineTimer?.Dispose();
-        _offlineTimer = null;
+        CancelGoingOffline();
         await AnnounceIfChangedAsync();
 
         foreach (var old in evicted)
@@ -247,8 +252,8 @@ public sealed partial class UserGrain(
             return;
         }
 
-        _offlineTimer?.Dispose();
-        _offlineTimer = this.RegisterGrainTimer(GoOfflineAsync, new GrainTimerCreationOptions(options.Value.PresenceGrace, Timeout.InfiniteTimeSpan)
+        CancelGoingOffline();
+        _offlineTimer = this.RegisterGrainTimer(GoOfflineAsync, _offlineGeneration, new GrainTimerCreationOptions(options.Value.PresenceGrace, Timeout.InfiniteTimeSpan)
         {
             Interleave = false,
             // The grace must run out even if nothing else calls this grain meanwhile.
@@ -455,8 +460,22 @@ public sealed partial class UserGrain(
         await AnnouncePresenceAsync();
     }
 
-    private async Task GoOfflineAsync()
+    /// <summary>Stops the grace timer, if any, and makes a tick of it that is already queued a stale one.</summary>
+    private void CancelGoingOffline()
     {
+        _offlineTimer?.Dispose();
+        _offlineTimer = null;
+        _offlineGeneration++;
+    }
+
+    private async Task GoOfflineAsync(int generation, CancellationToken cancellationToken)
+    {
+        if (generation != _offlineGeneration)
+        {
+            // A stale tick: its timer was disposed (the device came back) after the tick was queued.
+            return;
+        }
+
         // Disposed only at the end: disposing a timer from its own callback would cancel this very callback.
         var timer = _offlineTimer;
         _offlineTimer = null;
@@ -471,7 +490,8 @@ public sealed partial class UserGrain(
             // Nobody is connected: the usual idle collection again, not the devices' keep-alive (non-positive resets it).
             DelayDeactivation(TimeSpan.Zero);
             state.State.LastSeen = clock.UtcNow;
-            await state.WriteStateAsync();
+            // Not the timer's token: once offline is decided, the last-seen time is written even if the grain is deactivating.
+            await state.WriteStateAsync(CancellationToken.None);
             TellWatchingShops(online: false);
             LeaveRooms();
             await AnnouncePresenceAsync();
