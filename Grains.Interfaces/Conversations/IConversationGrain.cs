@@ -50,7 +50,11 @@ public interface IConversationGrain : IGrainWithStringKey
     Task<(AccessStatus Status, int ReadBy)> GetReadCountAsync(string userId, long seq);
 
     /// <summary>The last seq and last message, for a member reconciling its conversation entry (read diffusion).</summary>
-    [Alias("GetHead")]
+    /// <remarks>
+    /// Interleaves, like <see cref="GetMembersAsync"/>: a pure read, and a user grain asks it while syncing, when this grain
+    /// may be waiting on that very user grain (removing or adding members calls them): both would wait for the call timeout.
+    /// </remarks>
+    [Alias("GetHead"), AlwaysInterleave]
     Task<(AccessStatus Status, ChatMessage? Last, long LastSeq)> GetHeadAsync(string userId);
 
     /// <summary>A member's read position moved (called by the member's user grain).</summary>

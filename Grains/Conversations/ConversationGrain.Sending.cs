@@ -25,6 +25,20 @@ public sealed partial class ConversationGrain
             return [.. requests.Select(_ => SendResult.Refused(SendStatus.Invalid, $"at most {MessageLimits.MaxSendsPerCall} messages per call"))];
         }
 
+        if (_headInDoubt)
+        {
+            try
+            {
+                // Before admission: a retry of the message whose answer was lost is then answered from the dedup cache.
+                await ReloadHeadAsync();
+            }
+            catch (Exception ex) when (StorageFailures.IsTransient(ex))
+            {
+                LogStorageUnavailable(logger, ConversationId, ex.Message);
+                return [.. requests.Select(_ => SendResult.Refused(SendStatus.Unavailable, "storage unavailable; retry with the same clientMsgId"))];
+            }
+        }
+
         var now = clock.UtcNow;
         var results = new SendResult?[requests.Length];
         var appends = new List<AdmittedSend>();
@@ -73,6 +87,8 @@ public sealed partial class ConversationGrain
             catch (Exception ex) when (StorageFailures.IsTransient(ex))
             {
                 LogStorageUnavailable(logger, ConversationId, ex.Message);
+                // The commit may have succeeded all the same (its answer lost): the head is reloaded before the next send.
+                _headInDoubt |= appends.Count > 0;
                 for (var i = 0; i < results.Length; i++)
                 {
                     results[i] ??= SendResult.Refused(SendStatus.Unavailable, "storage unavailable; retry with the same clientMsgId");
@@ -205,6 +221,8 @@ public sealed partial class ConversationGrain
                     case AppendStatus.Duplicate:
                         _clientMsgIds.Remember(send.Request.SenderId, send.Request.ClientMsgId, outcome.Seq, outcome.ServerTime);
                         results[send.Index] = new SendResult(SendStatus.Duplicate, outcome.Seq, outcome.ServerTime);
+                        // Stored beyond our head: an earlier try committed but its answer was lost, so nobody was told.
+                        stale |= outcome.Seq > _lastSeq;
                         break;
                     case AppendStatus.NotStored:
                         again.Add(send);
@@ -221,7 +239,7 @@ public sealed partial class ConversationGrain
             if (stale)
             {
                 LogSeqTaken(logger, ConversationId, run[0].Seq);
-                await LoadHeadAsync();
+                await ReloadHeadAsync();
             }
 
             pending = again;

@@ -35,6 +35,12 @@ public sealed partial class ConversationGrain(
     private ConversationAddress? _address;
     private long _lastSeq;
 
+    /// <summary>
+    /// An append failed in a way that may have committed (the database's answer was lost): the head is reloaded, and
+    /// what it holds beyond the known one announced, before this activation serves another send or pull.
+    /// </summary>
+    private bool _headInDoubt;
+
     private string ConversationId => this.GetPrimaryKeyString();
 
     private bool IsGroup => _address?.Kind == ConversationKind.Group;
@@ -71,6 +77,11 @@ public sealed partial class ConversationGrain(
         var before = request.BeforeSeq ?? long.MaxValue;
         try
         {
+            if (_headInDoubt)
+            {
+                await ReloadHeadAsync();
+            }
+
             var messages = _recent.TryRange(request.AfterSeq, before, request.Limit, newest, _lastSeq)
                 ?? await log.ReadAsync(ConversationId, request.AfterSeq, before, request.Limit, newest);
             var hidden = await HiddenForAsync(userId);
@@ -163,11 +174,40 @@ public sealed partial class ConversationGrain(
             }
         }
 
+        Announce(message);
+    }
+
+    /// <summary>A stored message, made known: other systems hear of it, and members are told.</summary>
+    private void Announce(ChatMessage message)
+    {
         // Stored: other systems hear of it (enqueued only; Redis is never waited for).
         firehose.Publish(FirehoseEvents.MessageSent(message));
         PublishMentions(message);
 
         FanOut(message);
+    }
+
+    /// <summary>
+    /// Reloads the head from the log after it proved stale (a seq taken, a retry found stored beyond the head) or may be
+    /// (an append failed after it may have committed), and announces the messages stored beyond the head this activation
+    /// knew: an append whose commit succeeded but whose answer was lost was never fanned out, and without this nobody
+    /// would be told of it, nor could pull it from this activation, until the next message. Another activation's
+    /// messages (two for a moment, across a silo failure) may be announced twice: clients keep messages by seq.
+    /// </summary>
+    private async Task ReloadHeadAsync()
+    {
+        var known = _lastSeq;
+        await LoadHeadAsync();
+        _headInDoubt = false;
+        foreach (var message in _recent.TryRange(known, long.MaxValue, int.MaxValue, newest: false, _lastSeq) ?? [])
+        {
+            if (message.State != MessageState.Collapsed)
+            {
+                Announce(message);
+                OnCustomerServiceAppended(message.SenderId,
+                    message.ActingSenderId is { } actor ? new ActingAgent(actor, message.SenderName) : null, message.Seq);
+            }
+        }
     }
 
     private async Task LoadHeadAsync()
@@ -245,6 +285,6 @@ public sealed partial class ConversationGrain(
     [LoggerMessage(1, LogLevel.Warning, "Conversation {ConversationId}: storage unavailable: {Reason}")]
     private static partial void LogStorageUnavailable(ILogger logger, string conversationId, string reason);
 
-    [LoggerMessage(2, LogLevel.Warning, "Conversation {ConversationId}: seq {Seq} already taken; reloading the log head")]
+    [LoggerMessage(2, LogLevel.Warning, "Conversation {ConversationId}: the log holds seq {Seq} already (a lost commit answer, or another writer); reloading the log head")]
     private static partial void LogSeqTaken(ILogger logger, string conversationId, long seq);
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
 using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
 
 namespace Orleans.Im.Tests.Conversations;
 
@@ -67,6 +68,30 @@ public sealed class SendManyTests(ClusterFixture fixture)
         var stored = await client.PullAllAsync(conversationId, alice);
         Assert.Equal(["head", "x", "y", "z"], stored.Select(m => m.Content!.Text));
         Assert.Equal(Enumerable.Range(1, 4).Select(i => (long)i), stored.Select(m => m.Seq));
+    }
+
+    [Fact]
+    public async Task A_message_stored_but_never_answered_is_announced_when_its_retry_finds_it()
+    {
+        var client = fixture.Client;
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        var head = await client.SendTextAsync(conversationId, alice, "head");
+
+        // Alice's "lost" was committed but the answer never reached the grain (the database's reply lost): the log holds it
+        // beyond the grain's head, and nobody was told of it.
+        var log = fixture.SiloServices.GetRequiredService<IMessageLog>();
+        var lost = new ChatMessage(conversationId, head.Seq + 1, alice, "phone", "lost", MessageClass.Persistent, MessageContent.FromText("lost"), DateTimeOffset.UtcNow);
+        Assert.Equal(AppendStatus.Appended, Assert.Single(await log.AppendRunAsync([lost])).Status);
+
+        // Her client retries with the same client message id: the original seq, and now bob hears of it and can pull it.
+        var retried = await client.Conversation(conversationId).SendAsync(Text(alice, "lost", "lost"));
+        Assert.Equal((SendStatus.Duplicate, head.Seq + 1), (retried.Status, retried.Seq));
+        var entry = await Eventually.ReturnsAsync(
+            () => client.GetGrain<IUserGrain>(bob).GetConversationAsync(conversationId), e => e?.LastSeq == head.Seq + 1);
+        Assert.Equal(head.Seq + 1, entry?.LastSeq);
+        Assert.Equal(2, entry?.UnreadCount);
+        Assert.Equal(["head", "lost"], (await client.PullAllAsync(conversationId, bob)).Select(m => m.Content!.Text));
     }
 
     private static SendRequest Text(string senderId, string clientMsgId, string text) =>
