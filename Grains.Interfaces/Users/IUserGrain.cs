@@ -132,6 +132,15 @@ public interface IUserGrain : IGrainWithStringKey
     Task<bool> AddReadDiffusionConversationAtHeadAsync(string conversationId, ChatMessage? last);
 
     /// <summary>
+    /// Joins a conversation that has a history (a member added to a group): an entry that is new, or had been removed
+    /// (the user left or was removed before), starts at <paramref name="last"/> with nothing unread, so what was said
+    /// before the user joined is history to pull, not thousands of unread messages; an entry already there (a retried
+    /// add) keeps its read position. Returns false when storage could not commit.
+    /// </summary>
+    [Alias("JoinAtHead")]
+    Task<bool> JoinConversationAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last);
+
+    /// <summary>
     /// An instant message for this user's online devices only (call signalling): pushed at once, and the answer says how
     /// many devices were online (0: nobody was reached).
     /// </summary>

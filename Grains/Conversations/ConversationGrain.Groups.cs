@@ -68,10 +68,13 @@ public sealed partial class ConversationGrain
             return new GroupResult(AccessStatus.Invalid, Info(), "invalid user id");
         }
 
-        var added = userIds.Distinct(StringComparer.Ordinal).Where(id => !state.State.Members.ContainsKey(id)).ToList();
+        var requested = userIds.Distinct(StringComparer.Ordinal).ToList();
+        var added = requested.Where(id => !state.State.Members.ContainsKey(id)).ToList();
         if (added.Count == 0)
         {
-            return Ok();
+            // Members already: maybe a retry of an add whose state was saved but not every new member's entry (their
+            // user grain could not commit). The entries are made now; one that exists is left as it is.
+            return await JoinEntriesAsync(requested) ?? Ok();
         }
 
         if (MemberCount + added.Count > _options.MaxGroupMembers)
@@ -88,7 +91,10 @@ public sealed partial class ConversationGrain
 
         // Crossing the large-group threshold changes how every member learns of messages: tell them all.
         var addedEvent = GroupEvent("group.members_added", actorId, new GroupEventData([.. added]));
-        return await SaveAsync(addedEvent) ?? await AddEntriesAsync(wasLarge == IsLargeGroup ? added : Members()) ?? Ok();
+        return await SaveAsync(addedEvent)
+            ?? await JoinEntriesAsync(added)
+            ?? await AddEntriesAsync(wasLarge == IsLargeGroup ? [] : Members().Except(added, StringComparer.Ordinal))
+            ?? Ok();
     }
 
     public async Task<GroupResult> RemoveMemberAsync(string actorId, string userId)
@@ -246,6 +252,20 @@ public sealed partial class ConversationGrain
         var readDiffusion = IsLargeGroup;
         var added = await Task.WhenAll(members.Select(m => GrainFactory.For<IUserGrain>(m).AddConversationAsync(ConversationId, readDiffusion)));
         return added.Contains(false)
+            ? new GroupResult(AccessStatus.Unavailable, Info(), "members' entries not all saved; retry")
+            : null;
+    }
+
+    /// <summary>
+    /// Entries for members added to a group that has a history: they start at its head with nothing unread (those who
+    /// were members before and come back too); an entry that exists already keeps its read position.
+    /// </summary>
+    private async Task<GroupResult?> JoinEntriesAsync(IEnumerable<string> members)
+    {
+        var readDiffusion = IsLargeGroup;
+        var last = _recent.Last;
+        var joined = await Task.WhenAll(members.Select(m => GrainFactory.For<IUserGrain>(m).JoinConversationAtHeadAsync(ConversationId, readDiffusion, last)));
+        return joined.Contains(false)
             ? new GroupResult(AccessStatus.Unavailable, Info(), "members' entries not all saved; retry")
             : null;
     }

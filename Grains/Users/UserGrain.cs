@@ -653,16 +653,19 @@ public sealed partial class UserGrain(
         return true;
     }
 
-    public async Task<bool> AddReadDiffusionConversationAtHeadAsync(string conversationId, ChatMessage? last)
+    public Task<bool> AddReadDiffusionConversationAtHeadAsync(string conversationId, ChatMessage? last) =>
+        JoinConversationAtHeadAsync(conversationId, readDiffusion: true, last);
+
+    public async Task<bool> JoinConversationAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last)
     {
         var existed = _index.TryGetValue(conversationId, out var before) && !before.Entry.Removed;
-        if (!await AddConversationAsync(conversationId, readDiffusion: true))
+        if (!await AddConversationAsync(conversationId, readDiffusion))
         {
             return false;
         }
 
-        // A new subscriber starts at the head: what was broadcast before is history to pull, not unread. A repeated
-        // subscribe keeps the read position it had.
+        // A new member or subscriber starts at the head: what was said before is history to pull, not unread. A repeated
+        // join keeps the read position it had.
         if (!existed && last is not null && last.Seq > _index[conversationId].Entry.LastSeq)
         {
             Advance(conversationId, last.Seq, MessagePreviews.From(last), last.Seq);

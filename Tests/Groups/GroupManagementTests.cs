@@ -81,6 +81,40 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_member_added_to_a_group_with_a_history_starts_at_its_head_and_one_who_comes_back_skips_what_was_said_meanwhile()
+    {
+        var (owner, old, newcomer) = (Ids.User("owner"), Ids.User("old"), Ids.User("newcomer"));
+        var conversationId = await Client.CreateGroupAsync(owner, old);
+        var group = Client.Conversation(conversationId);
+        for (var i = 0; i < 5; i++)
+        {
+            await Client.SendTextAsync(conversationId, owner, $"before {i}");
+        }
+
+        // Added after five messages: the list shows the last one, and nothing is unread (they were not there).
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [newcomer])).Status);
+        var joined = await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId);
+        Assert.Equal((5L, 5L, 0L, "before 4"), (joined!.LastSeq, joined.ReadSeq, joined.UnreadCount, joined.LastMessage?.Text));
+        await Client.SendTextAsync(conversationId, owner, "after");
+        var after = await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId), e => e?.LastSeq == 6);
+        Assert.Equal(1, after!.UnreadCount);
+
+        // Adding them again (a retry) keeps their read position; the old member, removed and added back after three more
+        // messages, starts at the head again instead of counting what was said while they were out.
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [newcomer])).Status);
+        Assert.Equal(1, (await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId))!.UnreadCount);
+        Assert.Equal(AccessStatus.Ok, (await group.RemoveMemberAsync(owner, old)).Status);
+        for (var i = 0; i < 3; i++)
+        {
+            await Client.SendTextAsync(conversationId, owner, $"while out {i}");
+        }
+
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [old])).Status);
+        var back = await Client.GetGrain<IUserGrain>(old).GetConversationAsync(conversationId);
+        Assert.Equal((9L, 0L, false), (back!.LastSeq, back.UnreadCount, back.Removed));
+    }
+
+    [Fact]
     public async Task A_group_never_grows_past_its_maximum_size()
     {
         var options = new Im.Conversations.ConversationOptions();
