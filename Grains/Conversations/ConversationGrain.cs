@@ -30,6 +30,9 @@ public sealed partial class ConversationGrain(
     private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<long>> _hiddenByUser = new(StringComparer.Ordinal);
+
+    /// <summary>Members whose hidden messages are kept in memory at most (see <see cref="HiddenForAsync"/>).</summary>
+    private const int MaxHiddenSetsCached = 4096;
     private readonly Dictionary<string, DateTimeOffset> _typingForwarded = new(StringComparer.Ordinal);
     private Dictionary<string, long>? _readPositions;
     private ConversationAddress? _address;
@@ -168,7 +171,7 @@ public sealed partial class ConversationGrain(
         _clientMsgIds.Remember(message.SenderId, message.ClientMsgId, message.Seq, message.ServerTime);
         if (message.CollapseKey is { } key)
         {
-            foreach (var superseded in _recent.WithCollapseKey(key, message.Seq))
+            foreach (var superseded in _recent.WithCollapseKey(message.SenderId, key, message.Seq))
             {
                 _recent.Replace(superseded with { Content = null, State = MessageState.Collapsed });
             }
@@ -276,6 +279,13 @@ public sealed partial class ConversationGrain(
         if (!_hiddenByUser.TryGetValue(userId, out var hidden))
         {
             hidden = [.. await log.ReadHiddenAsync(userId, ConversationId)];
+            if (_hiddenByUser.Count >= MaxHiddenSetsCached)
+            {
+                // A large group or official account is pulled by many members, and stays active for a day while one
+                // is online: the cache starts over rather than keep a set for every member who ever pulled.
+                _hiddenByUser.Clear();
+            }
+
             _hiddenByUser[userId] = hidden;
         }
 

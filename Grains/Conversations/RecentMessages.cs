@@ -52,9 +52,12 @@ public sealed class RecentMessages(int capacity)
         }
     }
 
-    /// <summary>Held notifications with <paramref name="collapseKey"/> older than <paramref name="seq"/>.</summary>
-    public IEnumerable<ChatMessage> WithCollapseKey(string collapseKey, long seq) =>
-        _messages.Where(m => m.Seq < seq && m.CollapseKey == collapseKey && m.State != MessageState.Collapsed).ToList();
+    /// <summary>
+    /// Held notifications of <paramref name="senderId"/> with <paramref name="collapseKey"/> older than <paramref name="seq"/>:
+    /// a key collapses only its own sender's notices, or any member could blank out another's.
+    /// </summary>
+    public IEnumerable<ChatMessage> WithCollapseKey(string senderId, string collapseKey, long seq) =>
+        _messages.Where(m => m.Seq < seq && m.CollapseKey == collapseKey && m.SenderId == senderId && m.State != MessageState.Collapsed).ToList();
 
     /// <summary>
     /// Messages with <paramref name="afterSeq"/> &lt; seq &lt; <paramref name="beforeSeq"/>, at most <paramref name="limit"/>, the

@@ -755,8 +755,14 @@ public sealed partial class UserGrain(
 
     public async Task OnReadReceiptAsync(string conversationId, string readerId, long seq)
     {
-        if (readerId != UserId && _index.TryGetValue(conversationId, out var row) && seq > row.Entry.PeerReadSeq)
+        if (readerId != UserId && _index.TryGetValue(conversationId, out var row))
         {
+            if (seq <= row.Entry.PeerReadSeq)
+            {
+                // Not news (one-way receipts may arrive out of order): devices already show the peer read further.
+                return;
+            }
+
             Update(conversationId, e => e with { PeerReadSeq = seq });
             MarkDirty(conversationId);
         }

@@ -43,7 +43,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
                m.server_time, r.revision, r.state, r.content::text,
                (m.collapse_key IS NOT NULL AND EXISTS (
                    SELECT 1 FROM messages n
-                   WHERE n.conversation_id = m.conversation_id AND n.collapse_key = m.collapse_key AND n.seq > m.seq)) AS collapsed,
+                   WHERE n.conversation_id = m.conversation_id AND n.collapse_key = m.collapse_key AND n.sender_id = m.sender_id
+                     AND n.seq > m.seq)) AS collapsed,
                m.acting_sender_id, m.sender_name, m.mentions::text
         FROM messages m
         LEFT JOIN LATERAL (

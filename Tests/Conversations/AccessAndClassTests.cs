@@ -64,9 +64,15 @@ public sealed class AccessAndClassTests(ClusterFixture fixture)
         var user = Ids.User("user");
         var conversationId = GrainKeys.P2P(system, user);
 
-        foreach (var (key, text) in new[] { ("order-1", "paid"), ("order-1", "shipped"), ("order-2", "paid"), ("order-1", "delivered") })
+        // The last one is the user's own, with the system's key: a key collapses only its own sender's notices, or any
+        // member could blank out another's.
+        foreach (var (sender, key, text) in new[]
         {
-            var result = await Client.Conversation(conversationId).SendAsync(new SendRequest(system, null, Ids.ClientMsgId(),
+            (system, "order-1", "paid"), (system, "order-1", "shipped"), (system, "order-2", "paid"), (system, "order-1", "delivered"),
+            (user, "order-1", "mine"),
+        })
+        {
+            var result = await Client.Conversation(conversationId).SendAsync(new SendRequest(sender, null, Ids.ClientMsgId(),
                 MessageContent.FromText(text), MessageClass.Notification, key));
             Assert.Equal(SendStatus.Sent, result.Status);
         }
@@ -78,11 +84,11 @@ public sealed class AccessAndClassTests(ClusterFixture fixture)
         static Task AssertCollapsed(IReadOnlyList<ChatMessage> log)
         {
             // Seqs stay dense (no invented gaps); superseded notices carry no content.
-            Assert.Equal([1L, 2L, 3L, 4L], log.Select(m => m.Seq));
+            Assert.Equal([1L, 2L, 3L, 4L, 5L], log.Select(m => m.Seq));
             Assert.Equal(
-                [MessageState.Collapsed, MessageState.Collapsed, MessageState.Normal, MessageState.Normal],
+                [MessageState.Collapsed, MessageState.Collapsed, MessageState.Normal, MessageState.Normal, MessageState.Normal],
                 log.Select(m => m.State));
-            Assert.Equal([null, null, "paid", "delivered"], log.Select(m => m.Content?.Text));
+            Assert.Equal([null, null, "paid", "delivered", "mine"], log.Select(m => m.Content?.Text));
             return Task.CompletedTask;
         }
     }

@@ -92,6 +92,15 @@ public sealed class SyncTests(ClusterFixture fixture)
         Assert.Equal(2, (await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 1))!.ReadSeq);
         var capped = await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 99);
         Assert.Equal((3L, 0L), (capped!.ReadSeq, capped.UnreadCount));
+        await alicePhone.WaitForAsync<ReadReceiptEvent>(e => e.Seq == 3);
+
+        // Receipts are one-way and may arrive out of order: a late one for an earlier position is not pushed, so devices
+        // never show the peer's read mark going back. The next real one still is.
+        await Client.GetGrain<IUserGrain>(alice).OnReadReceiptAsync(conversationId, bob, 1);
+        await Client.SendTextAsync(conversationId, alice, "m3");
+        await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 4);
+        await alicePhone.WaitForAsync<ReadReceiptEvent>(e => e.Seq == 4);
+        Assert.Equal([2L, 3L, 4L], alicePhone.Events.OfType<ReadReceiptEvent>().Select(e => e.Seq));
     }
 
     [Fact]
