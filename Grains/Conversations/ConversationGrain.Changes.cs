@@ -18,6 +18,7 @@ public sealed partial class ConversationGrain
 
         try
         {
+            await SettleRevisionInDoubtAsync(seq, userId);
             var message = await FindAsync(seq);
             if (message is null)
             {
@@ -60,6 +61,7 @@ public sealed partial class ConversationGrain
 
         try
         {
+            await SettleRevisionInDoubtAsync(seq, userId);
             var message = await FindAsync(seq);
             if (message is null)
             {
@@ -181,7 +183,42 @@ public sealed partial class ConversationGrain
 
     private async Task ReviseAsync(ChatMessage revised, string actorId)
     {
-        await log.AppendRevisionAsync(ConversationId, revised.Seq, revised.Revision, revised.State, revised.Content, actorId, clock.UtcNow);
+        try
+        {
+            await log.AppendRevisionAsync(ConversationId, revised.Seq, revised.Revision, revised.State, revised.Content, actorId, clock.UtcNow);
+        }
+        catch (StorageUnavailableException)
+        {
+            // It may have been stored all the same (the answer lost): then every retry would meet its own revision
+            // number taken, and the held copy would keep serving the old content. The next change reads it back first.
+            (_revisionsInDoubt ??= [])[revised.Seq] = revised.Revision;
+            throw;
+        }
+
+        AnnounceRevision(revised, actorId);
+    }
+
+    /// <summary>
+    /// Before a change to <paramref name="seq"/> whose previous change failed: reads the message back, and when that
+    /// change was stored after all, the held copy catches up and members are told of it now.
+    /// </summary>
+    private async Task SettleRevisionInDoubtAsync(long seq, string actorId)
+    {
+        if (_revisionsInDoubt is null || !_revisionsInDoubt.TryGetValue(seq, out var tried))
+        {
+            return;
+        }
+
+        var found = await log.ReadAsync(ConversationId, seq - 1, seq + 1, 1, newest: false);
+        _revisionsInDoubt.Remove(seq);
+        if (found.Count == 1 && found[0].Revision >= tried)
+        {
+            AnnounceRevision(found[0], actorId);
+        }
+    }
+
+    private void AnnounceRevision(ChatMessage revised, string actorId)
+    {
         _recent.Replace(revised);
         firehose.Publish(FirehoseEvents.MessageChanged(revised, actorId, clock.UtcNow));
         foreach (var member in ImmediateRecipients(actorId))

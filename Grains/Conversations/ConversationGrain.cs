@@ -44,6 +44,9 @@ public sealed partial class ConversationGrain(
     /// </summary>
     private bool _headInDoubt;
 
+    /// <summary>Changes (recall, edit) whose write failed, by seq: the revision tried, which may have been stored.</summary>
+    private Dictionary<long, int>? _revisionsInDoubt;
+
     private string ConversationId => this.GetPrimaryKeyString();
 
     private bool IsGroup => _address?.Kind == ConversationKind.Group;

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
 using Orleans.Im.Tests.Infrastructure;
@@ -31,6 +33,28 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
         var reread = Assert.Single(await Client.PullAllAsync(conversationId, bob));
         Assert.Equal(MessageState.Recalled, reread.State);
         Assert.Null(reread.Content);
+    }
+
+    [Fact]
+    public async Task A_recall_stored_though_its_answer_was_lost_is_shown_and_told_when_it_is_retried()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        var sent = await Client.SendTextAsync(conversationId, alice, "oops");
+        await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
+
+        // A first recall was stored as revision 1, but the grain never heard so: here it is written behind the grain's back,
+        // so the grain's own attempt meets revision 1 taken and fails, as it would after a lost answer.
+        var log = fixture.SiloServices.GetRequiredService<IMessageLog>();
+        await log.AppendRevisionAsync(conversationId, sent.Seq, 1, MessageState.Recalled, null, alice, DateTimeOffset.UtcNow);
+        Assert.Equal(AccessStatus.Unavailable, await Client.Conversation(conversationId).RecallAsync(alice, sent.Seq));
+        Assert.Equal("oops", Assert.Single(await Client.PullAllAsync(conversationId, bob)).Content?.Text);
+
+        // The user retries: the grain reads the message back, finds the recall stored, and shows and tells it.
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(alice, sent.Seq));
+        var changed = await bobPhone.WaitForAsync<MessageChangedEvent>(e => e.Seq == sent.Seq);
+        Assert.Equal(MessageState.Recalled, changed.Message.State);
+        var pulled = Assert.Single(await Client.PullAllAsync(conversationId, bob));
+        Assert.Equal((MessageState.Recalled, 1, (string?)null), (pulled.State, pulled.Revision, pulled.Content?.Text));
     }
 
     [Fact]
