@@ -861,6 +861,14 @@ public sealed partial class UserGrain(
             Advance(conversationId, lastSeq, last?.Seq == lastSeq ? MessagePreviews.From(last) : null, 0);
             MarkDirty(conversationId);
         }
+        else if (status == AccessStatus.Ok && last is not null && last.Seq == entry.LastSeq
+            && MessagePreviews.From(last) is var preview && preview != entry.LastMessage)
+        {
+            // The same last message, changed since (recalled or edited while the user was offline: read diffusion tells
+            // only online members): the list must not keep showing what was recalled.
+            Update(conversationId, e => e with { LastMessage = preview });
+            MarkDirty(conversationId);
+        }
     }
 
     /// <summary>

@@ -93,7 +93,14 @@ public sealed class PublicAccountTests(ClusterFixture fixture)
         var lateEntry = Assert.Single((await Client.GetGrain<IUserGrain>(late).SyncAsync(0)).Changed, e => e.ConversationId == conversationId);
         Assert.Equal((2L, 2L, 0L), (lateEntry.LastSeq, lateEntry.ReadSeq, lateEntry.UnreadCount));
         Assert.Equal(2, (await Client.PullAllAsync(conversationId, late)).Count);
-        Assert.Equal(2, (await Client.GetGrain<IUserGrain>(early).SyncAsync(0)).Changed.Single(e => e.ConversationId == conversationId).UnreadCount);
+        var earlySync = await Client.GetGrain<IUserGrain>(early).SyncAsync(0);
+        Assert.Equal(2, earlySync.Changed.Single(e => e.ConversationId == conversationId).UnreadCount);
+
+        // The last broadcast is recalled while the subscriber is offline (only online ones are told): their next sync
+        // must not keep showing its text in the list.
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(account, 2));
+        var recalled = Assert.Single((await Client.GetGrain<IUserGrain>(early).SyncAsync(earlySync.Version)).Changed, e => e.ConversationId == conversationId);
+        Assert.Equal((2L, MessageState.Recalled, (string?)null), (recalled.LastSeq, recalled.LastMessage?.State, recalled.LastMessage?.Text));
 
         // The subscription survives the account's deactivation (it is a row, not grain memory).
         Assert.Equal([early, late], (await Client.Conversation(conversationId).ListSubscribersAsync(null, 10)).Order(StringComparer.Ordinal));
