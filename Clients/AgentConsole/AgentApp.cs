@@ -109,15 +109,17 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
     {
         await GuardAsync(async () =>
         {
-            bool wantOnline;
+            bool? wantOnline;
             lock (state.Sync)
             {
                 wantOnline = state.WantOnline;
             }
 
-            if (wantOnline)
+            // Whichever the agent chose: a choice to stop made while the connection was down must not be lost either.
+            // Unknown (the first connection): the server's view says it below.
+            if (wantOnline is { } available)
             {
-                await client.SetAgentAvailableAsync(state.ShopId, true);
+                await client.SetAgentAvailableAsync(state.ShopId, available);
             }
 
             var sync = await client.SyncAsync(0);
@@ -145,12 +147,24 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
     {
         await GuardAsync(async () =>
         {
+            int version;
+            lock (state.Sync)
+            {
+                version = state.WantOnlineVersion;
+            }
+
             var view = await client.GetAgentViewAsync(state.ShopId);
             string? selected;
             bool load;
             lock (state.Sync)
             {
                 state.View = view;
+                if (state.WantOnlineVersion == version)
+                {
+                    // The server's word, unless the agent changed it meanwhile (the view may predate that change).
+                    state.WantOnline = view.Available;
+                }
+
                 if (state.Selected is null || !view.Sessions.Any(s => s.ConversationId == state.Selected))
                 {
                     state.Selected = null;
@@ -215,19 +229,7 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 await _stop.CancelAsync();
                 return;
             case ConsoleKey.G when control:
-                bool online;
-                lock (state.Sync)
-                {
-                    state.WantOnline = !state.WantOnline;
-                    online = state.WantOnline;
-                }
-
-                await GuardAsync(async () =>
-                {
-                    await client.SetAgentAvailableAsync(state.ShopId, online);
-                    SetStatus(online ? "online: taking sessions" : "offline: your sessions went back to the queue");
-                    await RefreshViewAsync();
-                });
+                await ToggleOnlineAsync();
                 return;
             case ConsoleKey.T when control:
                 lock (state.Sync)
@@ -293,6 +295,49 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 }
 
                 return;
+        }
+    }
+
+    /// <summary>The agent's online switch: shown at once, rolled back when the server did not take it.</summary>
+    private async Task ToggleOnlineAsync()
+    {
+        bool? previous;
+        bool online;
+        int version;
+        lock (state.Sync)
+        {
+            previous = state.WantOnline;
+            online = !(state.WantOnline ?? state.View?.Available ?? false);
+            state.WantOnline = online;
+            version = ++state.WantOnlineVersion;
+            state.Dirty = true;
+        }
+
+        var taken = false;
+        try
+        {
+            await GuardAsync(async () =>
+            {
+                await client.SetAgentAvailableAsync(state.ShopId, online);
+                taken = true;
+                SetStatus(online ? "online: taking sessions" : "offline: your sessions went back to the queue");
+                await RefreshViewAsync();
+            });
+        }
+        finally
+        {
+            if (!taken)
+            {
+                lock (state.Sync)
+                {
+                    if (state.WantOnlineVersion == version)
+                    {
+                        state.WantOnline = previous;
+                        state.WantOnlineVersion++;
+                        state.Dirty = true;
+                    }
+                }
+            }
         }
     }
 

@@ -18,7 +18,7 @@ public static class ConsoleScreen
         var online = state.View?.Online == true;
         var header = new Markup(
             $"[bold]Orleans.Im agent console[/] — {Markup.Escape(state.AgentId)} @ {Markup.Escape(state.ShopId)}   "
-            + (online ? "[green bold]ONLINE[/]" : state.WantOnline ? "[yellow bold]WAITING FOR CONNECTION[/]" : "[grey bold]OFFLINE[/]")
+            + (online ? "[green bold]ONLINE[/]" : state.WantOnline == true ? "[yellow bold]WAITING FOR CONNECTION[/]" : "[grey bold]OFFLINE[/]")
             + $"   queue: [bold]{state.View?.QueueLength ?? 0}[/]"
             + $"   sessions: {state.Sessions.Count}/{state.View?.MaxSessions ?? 0}"
             + $"   connection: {ConnectionText(state.Connection)}");

@@ -20,8 +20,17 @@ public sealed class ConsoleState(string agentId, string shopId)
 
     public bool Dirty { get; set; } = true;
 
-    /// <summary>What the agent chose (the console reasserts it after a reconnect).</summary>
-    public bool WantOnline { get; set; }
+    /// <summary>
+    /// Whether the agent takes sessions, as last chosen here or read from the server's view; null until either. The
+    /// console asserts it again after a reconnect, whichever it is.
+    /// </summary>
+    public bool? WantOnline { get; set; }
+
+    /// <summary>
+    /// Counts the agent's changes of <see cref="WantOnline"/>: a view asked for before the latest change does not
+    /// overwrite it, and a failed change is rolled back only if no later one came.
+    /// </summary>
+    public int WantOnlineVersion { get; set; }
 
     /// <summary>The latest agent view from the server; null before the first.</summary>
     public CsAgentView? View { get; set; }

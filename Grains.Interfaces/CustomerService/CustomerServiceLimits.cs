@@ -18,6 +18,12 @@ public static class CustomerServiceLimits
     /// <summary>Ratings kept in the queue's state (newest), for the snapshot; older ones live in the log's notices.</summary>
     public const int RecentRatingsKept = 200;
 
-    /// <summary>The shortest user-idle or agent-answer timeout a shop may set.</summary>
+    /// <summary>
+    /// Closed, unrated sessions a queue keeps (its state is written whole on each change): past this, the oldest can no
+    /// longer be rated, even inside the rating window.
+    /// </summary>
+    public const int UnratedKept = 1000;
+
+    /// <summary>The shortest user-idle, agent-answer or queued-session timeout a shop may set.</summary>
     public static readonly TimeSpan MinTimeout = TimeSpan.FromSeconds(1);
 }

@@ -16,7 +16,11 @@ public static class CustomerServiceNotices
     /// <summary>An agent took the session; data: <c>{"agentName":…}</c> when the shop shows names.</summary>
     public const string Assigned = "cs.assigned";
 
-    /// <summary>The session ended (by the agent or for inactivity); data: <c>{"reason":"agent"|"idle","rate":true}</c>.</summary>
+    /// <summary>
+    /// The session ended: by the agent or for inactivity (data: <c>{"reason":"agent"|"idle","rate":true}</c>), or because
+    /// it waited too long with nobody taking it (<c>{"reason":"unanswered","rate":false}</c>; rate is true only when an
+    /// agent had answered before it went back to the queue).
+    /// </summary>
     public const string Closed = "cs.closed";
 
     /// <summary>The user's rating was recorded; data: <c>{"score":N}</c>.</summary>

@@ -10,6 +10,10 @@ namespace Orleans.Im.CustomerService;
 /// A robot account that answers waiting users while no human agent is online (it replies as the shop); null: none,
 /// only <paramref name="AutoReplyText"/>. When a human agent comes online the waiting sessions go to humans as before.
 /// </param>
+/// <param name="QueuedSessionTimeout">
+/// A session no human agent holds is closed when its user has said nothing for this long since it was queued; null:
+/// the silo's default.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.CustomerServiceSettings")]
 public sealed record CustomerServiceSettings(
     [property: Id(0)] int MaxSessionsPerAgent = CustomerServiceLimits.DefaultSessionsPerAgent,
@@ -17,4 +21,5 @@ public sealed record CustomerServiceSettings(
     [property: Id(2)] string? AutoReplyText = null,
     [property: Id(3)] TimeSpan? UserIdleTimeout = null,
     [property: Id(4)] TimeSpan? AgentAnswerTimeout = null,
-    [property: Id(5)] string? AutoReplyRobotId = null);
+    [property: Id(5)] string? AutoReplyRobotId = null,
+    [property: Id(6)] TimeSpan? QueuedSessionTimeout = null);

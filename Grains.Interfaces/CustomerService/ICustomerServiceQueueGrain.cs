@@ -35,8 +35,9 @@ public interface ICustomerServiceQueueGrain : IGrainWithStringKey
     Task<AccessStatus> CloseAsync(string agentId, string userId);
 
     /// <summary>
-    /// The user rates their last closed session, 1 to <see cref="CustomerServiceLimits.MaxRating"/>, once.
-    /// <c>NotFound</c> when there is no closed, unrated session.
+    /// The user rates their last closed session, 1 to <see cref="CustomerServiceLimits.MaxRating"/>, once, within the
+    /// silo's rating window (seven days by default). <c>NotFound</c> when there is no closed, unrated session, or it
+    /// closed longer ago than the window, or it closed unanswered.
     /// </summary>
     [Alias("Rate")]
     Task<AccessStatus> RateAsync(string userId, int score);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Orleans.Im.CustomerService;
 using Orleans.Im.Messages;
 using Orleans.Im.Storage;
@@ -10,6 +11,11 @@ namespace Orleans.Im.Conversations;
 // ActingSenderId, which ViewFor strips from everything that goes to the user.
 public sealed partial class ConversationGrain
 {
+    /// <summary>
+    /// Idempotent, so that the queue may simply retry after <c>Unavailable</c>: the agent id is saved first (access
+    /// follows it at once), then the former agents' list entries are removed (remembered in state until they are) and
+    /// the agent's entry is ensured, even when the agent was already the one saved.
+    /// </summary>
     public async Task<AccessStatus> SetCustomerServiceAgentAsync(string? agentId, string? agentName, long agentReadSeq)
     {
         if (_address?.Kind != ConversationKind.CustomerService || (agentId is not null && !GrainKeys.IsValidUserId(agentId)))
@@ -17,43 +23,81 @@ public sealed partial class ConversationGrain
             return AccessStatus.NoAccess;
         }
 
-        var previous = state.State.CustomerServiceAgentId;
-        state.State.CustomerServiceAgentId = agentId;
-        state.State.CustomerServiceAgentName = agentId is null ? null : agentName;
+        var s = state.State;
+        if (s.CustomerServiceAgentId is { } previous && previous != agentId && !s.CustomerServiceFormerAgents.Contains(previous))
+        {
+            s.CustomerServiceFormerAgents.Add(previous);
+        }
+
+        if (agentId is not null)
+        {
+            // An agent who gets the conversation back keeps their entry.
+            s.CustomerServiceFormerAgents.Remove(agentId);
+        }
+
+        s.CustomerServiceAgentId = agentId;
+        s.CustomerServiceAgentName = agentId is null ? null : agentName;
+        if (!await TrySaveCustomerServiceAsync())
+        {
+            return AccessStatus.Unavailable;
+        }
+
+        try
+        {
+            var removed = false;
+            foreach (var former in s.CustomerServiceFormerAgents.ToList())
+            {
+                // The former agent loses the conversation from their list (access went with the agent id above).
+                if (await GrainFactory.For<IUserGrain>(former).RemoveConversationAsync(ConversationId))
+                {
+                    s.CustomerServiceFormerAgents.Remove(former);
+                    removed = true;
+                }
+            }
+
+            if (removed && !await TrySaveCustomerServiceAsync())
+            {
+                // The removals are done; a retry repeats them harmlessly.
+                return AccessStatus.Unavailable;
+            }
+
+            if (agentId is not null)
+            {
+                // The entry starts at the log's head, so the agent's list shows the last message and what is unread.
+                var last = _recent.Last is { } head ? ViewFor(agentId, head) : null;
+                if (!await GrainFactory.For<IUserGrain>(agentId).AddConversationAtHeadAsync(ConversationId, last, agentReadSeq))
+                {
+                    return AccessStatus.Unavailable;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            // An agent's user grain did not answer: the queue retries the whole hand-over.
+            LogCustomerServiceAgentUnreachable(logger, ConversationId, ex.Message);
+            return AccessStatus.Unavailable;
+        }
+
+        return s.CustomerServiceFormerAgents.Count == 0 ? AccessStatus.Ok : AccessStatus.Unavailable;
+    }
+
+    private async Task<bool> TrySaveCustomerServiceAsync()
+    {
         try
         {
             await state.WriteStateAsync();
+            return true;
         }
         catch (Exception ex) when (StorageFailures.IsTransient(ex))
         {
             LogStorageUnavailable(logger, ConversationId, ex.Message);
             DeactivateOnIdle();
-            return AccessStatus.Unavailable;
+            return false;
         }
-
-        if (previous == agentId)
-        {
-            return AccessStatus.Ok;
-        }
-
-        if (previous is not null)
-        {
-            // The previous agent loses the conversation from their list (and access with it).
-            await GrainFactory.For<IUserGrain>(previous).RemoveConversationAsync(ConversationId);
-        }
-
-        if (agentId is not null)
-        {
-            // The entry starts at the log's head, so the agent's list shows the last message and what is unread.
-            var last = _recent.Last is { } head ? ViewFor(agentId, head) : null;
-            if (!await GrainFactory.For<IUserGrain>(agentId).AddConversationAtHeadAsync(ConversationId, last, agentReadSeq))
-            {
-                return AccessStatus.Unavailable;
-            }
-        }
-
-        return AccessStatus.Ok;
     }
+
+    [LoggerMessage(20, LogLevel.Warning, "Conversation {ConversationId}: an agent's user grain did not answer the hand-over: {Reason}")]
+    private static partial void LogCustomerServiceAgentUnreachable(ILogger logger, string conversationId, string reason);
 
     /// <summary>The agent a customer-service message is written by, when the sender is the assigned agent.</summary>
     private ActingAgent? ActingAgentFor(string senderId) =>

@@ -43,4 +43,11 @@ public sealed class ConversationState
     /// <summary>Official accounts: the users who broadcast for the account (people or robot accounts).</summary>
     [Id(9)]
     public List<string> PublicAccountOperators { get; set; } = [];
+
+    /// <summary>
+    /// Customer service: former agents whose user grains have not yet dropped this conversation from their lists (a
+    /// removal that failed); the next hand-over retries them. They lost access when the agent id changed.
+    /// </summary>
+    [Id(10)]
+    public List<string> CustomerServiceFormerAgents { get; set; } = [];
 }

@@ -20,6 +20,17 @@ public sealed class CustomerServiceOptions
     public TimeSpan AgentAnswerTimeout { get; set; } = TimeSpan.FromMinutes(3);
 
     /// <summary>
+    /// A session no human agent holds (queued, perhaps covered by the auto-reply robot) is closed with a notice when its
+    /// user has said nothing for this long since it was queued, so that abandoned sessions do not stay forever.
+    /// </summary>
+    [TimeSpanRange("00:00:01", "30.00:00:00")]
+    public TimeSpan QueuedSessionTimeout { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How long after a session closes its user may still rate it; then the queue forgets it.</summary>
+    [TimeSpanRange("00:00:01", "30.00:00:00")]
+    public TimeSpan RatingWindow { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
     /// The period of the durable reminder that checks the timeouts while sessions are open: a timeout fires at most this
     /// late. Orleans refuses reminder periods under its <c>MinimumReminderPeriod</c> (one minute unless configured).
     /// </summary>

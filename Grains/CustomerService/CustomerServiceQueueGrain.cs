@@ -21,11 +21,17 @@ public sealed partial class CustomerServiceQueueGrain(
     IEventFirehose firehose,
     ILogger<CustomerServiceQueueGrain> logger) : Grain, ICustomerServiceQueueGrain, IRemindable
 {
-    /// <summary>The durable reminder that checks timeouts while any session is assigned.</summary>
+    /// <summary>
+    /// The durable reminder that checks timeouts and repairs what one-way notices missed, while any session is open, a
+    /// release is pending or a closed session may still be rated.
+    /// </summary>
     public const string TimeoutReminderName = "cs-timeouts";
 
     private readonly CustomerServiceOptions _options = options.Value;
     private IGrainReminder? _reminder;
+
+    /// <summary>The close reason of a session nobody took within the queued-session timeout.</summary>
+    private const string UnansweredReason = "unanswered";
 
     private string ShopId => this.GetPrimaryKeyString();
 
@@ -35,38 +41,14 @@ public sealed partial class CustomerServiceQueueGrain(
 
     private TimeSpan AgentAnswerTimeout => S.Settings.AgentAnswerTimeout ?? _options.AgentAnswerTimeout;
 
+    private TimeSpan QueuedSessionTimeout => S.Settings.QueuedSessionTimeout ?? _options.QueuedSessionTimeout;
+
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (!S.AgentsLoaded)
-        {
-            await LoadAgentsAsync();
-        }
-
-        // Presence may have changed while nobody held this queue (a silo restart): ask each available agent again.
-        var changed = false;
-        foreach (var agent in S.Agents.Values.Where(a => a.Available))
-        {
-            var online = await GrainFactory.For<IUserGrain>(agent.AgentId).WatchPresenceForShopAsync(ShopId, true);
-            changed |= online != agent.PresenceOnline;
-            agent.PresenceOnline = online;
-        }
-
-        if (S.WatchedRobotId is { } robot)
-        {
-            var online = await GrainFactory.For<IUserGrain>(robot).WatchPresenceForShopAsync(ShopId, true);
-            changed |= online != S.RobotOnline;
-            S.RobotOnline = online;
-        }
-
         _reminder = await this.GetReminder(TimeoutReminderName, cancellationToken);
-        if (changed)
-        {
-            await RequeueSessionsOfOfflineAgentsAsync();
-            await SaveAsync();
-            await DispatchAsync();
-        }
-
-        await EnsureReminderAsync();
+        // Agents, presence and releases may have changed while nobody held this queue (a silo restart).
+        await RepairAsync();
+        await DispatchAsync();
     }
 
     public async Task<AccessStatus> SetAgentAvailableAsync(string agentId, bool available)
@@ -126,8 +108,9 @@ public sealed partial class CustomerServiceQueueGrain(
 
         if (toAgentId is null)
         {
-            // Back to the head of the queue, for someone else.
+            // Back to the head of the queue, for someone else (for a while: see AvoidedAgent).
             session.AvoidAgentId = agentId;
+            session.AvoidSince = clock.UtcNow;
             await RequeueAsync(session, atHead: true);
             await SaveAsync();
             await DispatchAsync();
@@ -178,6 +161,13 @@ public sealed partial class CustomerServiceQueueGrain(
             return AccessStatus.NotFound;
         }
 
+        if (clock.UtcNow - closed.ClosedAt >= _options.RatingWindow)
+        {
+            // Too late (the tick had not dropped it yet).
+            await SaveAsync();
+            return AccessStatus.NotFound;
+        }
+
         S.Ratings.Add(new SessionRating(closed.SessionId, userId, closed.AgentId, score, clock.UtcNow));
         if (S.Ratings.Count > CustomerServiceLimits.RecentRatingsKept)
         {
@@ -202,6 +192,7 @@ public sealed partial class CustomerServiceQueueGrain(
             || settings.AutoReplyText?.Length > CustomerServiceLimits.MaxAutoReplyLength
             || settings.UserIdleTimeout < CustomerServiceLimits.MinTimeout
             || settings.AgentAnswerTimeout < CustomerServiceLimits.MinTimeout
+            || settings.QueuedSessionTimeout < CustomerServiceLimits.MinTimeout
             || (settings.AutoReplyRobotId is not null && !await IsRobotAsync(settings.AutoReplyRobotId)))
         {
             return AccessStatus.Invalid;
@@ -239,7 +230,9 @@ public sealed partial class CustomerServiceQueueGrain(
         S.Agents.Values.OrderBy(a => a.AgentId, StringComparer.Ordinal)
             .Select(a => new AgentInfo(a.AgentId, a.Available, a.PresenceOnline, LoadOf(a.AgentId), a.IdleSince, MaxFor(a))).ToArray(),
         S.Ratings.ToArray(),
-        S.Settings));
+        S.Settings,
+        S.Unrated.Count,
+        S.PendingReleases.Count));
 
     public async Task OnUserMessageAsync(string userId, long seq)
     {
@@ -252,6 +245,9 @@ public sealed partial class CustomerServiceQueueGrain(
             return;
         }
 
+        // A release of the user's previous session still pending is this session's hand-over now: whoever answers it
+        // (or nobody) is what the conversation must know, and a late release must not undo an assignment.
+        var releasePending = S.PendingReleases.Remove(userId);
         session = new SessionRecord
         {
             SessionId = Guid.NewGuid().ToString("N"),
@@ -260,6 +256,8 @@ public sealed partial class CustomerServiceQueueGrain(
             FirstSeq = seq,
             LastUserMessageAt = now,
             AwaitingSince = now,
+            QueuedSince = now,
+            HandedOver = !releasePending,
         };
         S.Sessions[userId] = session;
         S.Waiting.Add(userId);
@@ -267,6 +265,12 @@ public sealed partial class CustomerServiceQueueGrain(
         await SaveAsync();
         PublishSession("cs.queued", session, position: S.Waiting.IndexOf(userId) + 1);
         await DispatchAsync();
+        if (!session.HandedOver && S.Sessions.ContainsKey(userId))
+        {
+            // Nobody took it: the previous answerer still has to be released.
+            await HandOverAsync(session);
+        }
+
         // The robot covering the wait answers in its own words; the fixed text is for when nobody can.
         if (session.AgentId is null && session.RobotId is null && !S.Agents.Values.Any(a => a.Online))
         {
@@ -328,6 +332,7 @@ public sealed partial class CustomerServiceQueueGrain(
             return;
         }
 
+        await RepairAsync();
         var now = clock.UtcNow;
         foreach (var session in S.Sessions.Values.Where(s => !s.HandedOver).ToList())
         {
@@ -349,8 +354,102 @@ public sealed partial class CustomerServiceQueueGrain(
             }
         }
 
+        // Sessions nobody takes (or that the robot alone answers) do not stay forever once their user has gone quiet.
+        foreach (var session in S.Sessions.Values.Where(s => s.AgentId is null).ToList())
+        {
+            if (now - Latest(session.LastUserMessageAt, session.QueuedSince, null) >= QueuedSessionTimeout)
+            {
+                await CloseSessionAsync(session, UnansweredReason);
+            }
+        }
+
+        await ForgetExpiredRatingsAsync(now);
         await DispatchAsync();
         await EnsureReminderAsync();
+    }
+
+    /// <summary>
+    /// Repairs what one-way notices may have missed (on activation and on every tick): the agent list from the shop's
+    /// account; the presence of each available agent and of the watched robot, asked again; the sessions of agents
+    /// who are not online go back to the queue (always: a requeue cut short before is finished here); releases of
+    /// closed sessions are retried. A grain that does not answer is logged and asked again next time.
+    /// </summary>
+    private async Task RepairAsync()
+    {
+        try
+        {
+            await LoadAgentsAsync();
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogRepairFailed(logger, ShopId, "agent list", ex.Message);
+        }
+
+        var changed = false;
+        foreach (var agent in S.Agents.Values.Where(a => a.Available).ToList())
+        {
+            if (await AskPresenceAsync(agent.AgentId) is not { } online || online == agent.PresenceOnline)
+            {
+                continue;
+            }
+
+            var wasOnline = agent.Online;
+            agent.PresenceOnline = online;
+            if (agent.Online && !wasOnline)
+            {
+                agent.IdleSince = clock.UtcNow;
+            }
+
+            LogAgentPresence(logger, ShopId, agent.AgentId, online);
+            changed = true;
+        }
+
+        if (S.WatchedRobotId is { } robot && await AskPresenceAsync(robot) is { } robotOnline && robotOnline != S.RobotOnline)
+        {
+            S.RobotOnline = robotOnline;
+            LogAgentPresence(logger, ShopId, robot, robotOnline);
+            changed = true;
+        }
+
+        if (changed)
+        {
+            await SaveAsync();
+        }
+
+        await RequeueSessionsOfOfflineAgentsAsync();
+        foreach (var userId in S.PendingReleases.ToList())
+        {
+            await ReleaseAsync(userId);
+        }
+    }
+
+    /// <summary>Asks a user grain for its presence (and to keep telling this queue); null when it did not answer.</summary>
+    private async Task<bool?> AskPresenceAsync(string userId)
+    {
+        try
+        {
+            return await GrainFactory.For<IUserGrain>(userId).WatchPresenceForShopAsync(ShopId, true);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogRepairFailed(logger, ShopId, $"presence of {userId}", ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Drops closed sessions past the rating window: they can no longer be rated.</summary>
+    private async Task ForgetExpiredRatingsAsync(DateTimeOffset now)
+    {
+        var expired = S.Unrated.Where(u => now - u.Value.ClosedAt >= _options.RatingWindow).Select(u => u.Key).ToList();
+        foreach (var userId in expired)
+        {
+            S.Unrated.Remove(userId);
+        }
+
+        if (expired.Count > 0)
+        {
+            await SaveAsync();
+        }
     }
 
     /// <summary>Assigns queued sessions, head first, while some online agent has room; then tells the rest their positions.</summary>
@@ -364,7 +463,7 @@ public sealed partial class CustomerServiceQueueGrain(
             }
 
             var session = S.Sessions[userId];
-            if (PickAgent(session.AvoidAgentId) is { } agent)
+            if (PickAgent(AvoidedAgent(session)) is { } agent)
             {
                 await AssignAsync(session, agent);
             }
@@ -445,6 +544,13 @@ public sealed partial class CustomerServiceQueueGrain(
         && await GrainFactory.For<IAccountGrain>(robotId).GetCredentialsAsync() is { Disabled: false } credentials
         && credentials.Roles.Contains(AccountRole.Robot);
 
+    /// <summary>
+    /// The agent who handed the session back, for the shop's agent-answer timeout since: after that they may take it
+    /// again (they may be the only agent there is), rather than leave the user waiting for someone who never comes.
+    /// </summary>
+    private string? AvoidedAgent(SessionRecord session) =>
+        session.AvoidAgentId is { } avoid && session.AvoidSince is { } since && clock.UtcNow - since < AgentAnswerTimeout ? avoid : null;
+
     /// <summary>The least-loaded online agent with room; among equals, the one idle longest.</summary>
     private AgentRecord? PickAgent(string? avoid) =>
         S.Agents.Values
@@ -469,6 +575,7 @@ public sealed partial class CustomerServiceQueueGrain(
         session.AssignedAt = now;
         session.ToldPosition = 0;
         session.AvoidAgentId = null;
+        session.AvoidSince = null;
         session.RobotId = null;
         // The new agent's answer clock starts now: time spent queued or with another agent is not theirs.
         if (session.AwaitingSince is not null)
@@ -495,6 +602,7 @@ public sealed partial class CustomerServiceQueueGrain(
         session.RobotId = null;
         session.AssignedAt = null;
         session.ToldPosition = 0;
+        session.QueuedSince = clock.UtcNow;
         S.Waiting.Remove(session.UserId);
         if (atHead)
         {
@@ -577,24 +685,83 @@ public sealed partial class CustomerServiceQueueGrain(
         }
     }
 
+    /// <summary>
+    /// Closes a session and tells the user. The conversation is taken from its answerer after the queue's state holds a
+    /// pending release (retried by the reminder until it succeeds), so a closed session's agent never keeps access.
+    /// </summary>
     private async Task CloseSessionAsync(SessionRecord session, string reason)
     {
-        S.Sessions.Remove(session.UserId);
-        S.Waiting.Remove(session.UserId);
-        S.Unrated[session.UserId] = new ClosedSession(session.SessionId, session.AgentId, clock.UtcNow);
+        var userId = session.UserId;
+        // Nobody to rate when nobody answered; the user's earlier unrated session is not theirs to rate any more either.
+        var rate = reason != UnansweredReason || session.LastAgentMessageAt is not null;
+        S.Sessions.Remove(userId);
+        S.Waiting.Remove(userId);
+        S.Unrated.Remove(userId);
+        if (rate)
+        {
+            S.Unrated[userId] = new ClosedSession(session.SessionId, session.AgentId, clock.UtcNow);
+            TrimUnrated();
+        }
+
+        if (session.AnswererId is not null || !session.HandedOver)
+        {
+            S.PendingReleases.Add(userId);
+        }
+
         await SaveAsync();
         LogClosed(logger, ShopId, session.SessionId, reason);
         PublishSession("cs.closed", session, reason: reason);
-        if (session.AnswererId is not null)
+        if (S.PendingReleases.Contains(userId))
         {
-            await Conversation(session.UserId).SetCustomerServiceAgentAsync(null, null, 0);
+            await ReleaseAsync(userId);
         }
 
-        var text = reason == "idle"
-            ? $"This conversation was closed because we did not hear from you. How did we do? Rate us from 1 to {CustomerServiceLimits.MaxRating}."
-            : $"This conversation has ended. How did we do? Rate us from 1 to {CustomerServiceLimits.MaxRating}.";
-        await NoticeAsync(session.UserId, CustomerServiceNotices.Closed, text,
-            new Dictionary<string, object?> { ["reason"] = reason, ["rate"] = true, ["sessionId"] = session.SessionId });
+        var text = reason switch
+        {
+            "idle" => $"This conversation was closed because we did not hear from you. How did we do? Rate us from 1 to {CustomerServiceLimits.MaxRating}.",
+            UnansweredReason when !rate => "We are sorry nobody could answer you this time. Write again whenever you like.",
+            _ => $"This conversation has ended. How did we do? Rate us from 1 to {CustomerServiceLimits.MaxRating}.",
+        };
+        await NoticeAsync(userId, CustomerServiceNotices.Closed, text,
+            new Dictionary<string, object?> { ["reason"] = reason, ["rate"] = rate, ["sessionId"] = session.SessionId });
+    }
+
+    /// <summary>Takes the user's conversation from the closed session's answerer; a failure stays pending for the reminder.</summary>
+    private async Task ReleaseAsync(string userId)
+    {
+        AccessStatus released;
+        try
+        {
+            released = await Conversation(userId).SetCustomerServiceAgentAsync(null, null, 0);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogReleaseFailed(logger, ShopId, userId, ex.Message);
+            return;
+        }
+
+        if (released == AccessStatus.Unavailable)
+        {
+            LogReleaseFailed(logger, ShopId, userId, released.ToString());
+            return;
+        }
+
+        S.PendingReleases.Remove(userId);
+        await SaveAsync();
+    }
+
+    /// <summary>Keeps at most <see cref="CustomerServiceLimits.UnratedKept"/> unrated sessions: the oldest go.</summary>
+    private void TrimUnrated()
+    {
+        if (S.Unrated.Count <= CustomerServiceLimits.UnratedKept)
+        {
+            return;
+        }
+
+        foreach (var userId in S.Unrated.OrderBy(u => u.Value.ClosedAt).Take(S.Unrated.Count - CustomerServiceLimits.UnratedKept).Select(u => u.Key).ToList())
+        {
+            S.Unrated.Remove(userId);
+        }
     }
 
     /// <summary>Tells each queued user their position when it changed since they were last told.</summary>
@@ -625,18 +792,32 @@ public sealed partial class CustomerServiceQueueGrain(
     private async Task NoticeAsync(string userId, string kind, string text, Dictionary<string, object?>? data, string? collapseKey = null)
     {
         var content = new MessageContent(ContentType.Custom, text, CustomType: kind, CustomData: JsonSerializer.Serialize(data ?? new Dictionary<string, object?>()));
-        var result = await Conversation(userId).SendAsync(new SendRequest(ShopId, null, $"cs-{Guid.NewGuid():N}", content,
-            MessageClass.Notification, collapseKey));
+        SendResult result;
+        try
+        {
+            result = await Conversation(userId).SendAsync(new SendRequest(ShopId, null, $"cs-{Guid.NewGuid():N}", content,
+                MessageClass.Notification, collapseKey));
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            // A notice is not worth aborting the decision (or the reminder's loop) it reports.
+            LogNoticeFailed(logger, ShopId, userId, kind, ex.Message);
+            return;
+        }
+
         if (!result.IsAccepted)
         {
             LogNoticeFailed(logger, ShopId, userId, kind, result.Error ?? result.Status.ToString());
         }
     }
 
-    /// <summary>Keeps the timeout reminder registered exactly while some session is assigned.</summary>
+    /// <summary>
+    /// Keeps the timeout reminder registered exactly while it has work: any open session (queued ones time out too),
+    /// a pending release, or an unrated session to forget at the end of the rating window.
+    /// </summary>
     private async Task EnsureReminderAsync()
     {
-        var needed = S.Sessions.Values.Any(s => s.AgentId is not null || !s.HandedOver);
+        var needed = S.Sessions.Count > 0 || S.PendingReleases.Count > 0 || S.Unrated.Count > 0;
         if (needed && _reminder is null)
         {
             _reminder = await this.RegisterOrUpdateReminder(TimeoutReminderName, _options.TimeoutCheckPeriod, _options.TimeoutCheckPeriod);
@@ -761,4 +942,10 @@ public sealed partial class CustomerServiceQueueGrain(
 
     [LoggerMessage(9, LogLevel.Information, "Shop {ShopId}: no agent online; robot {RobotId} answers waiting session {SessionId}")]
     private static partial void LogRobotCovers(ILogger logger, string shopId, string sessionId, string robotId);
+
+    [LoggerMessage(10, LogLevel.Warning, "Shop {ShopId}: the conversation of {UserId}'s closed session could not be released yet: {Reason}")]
+    private static partial void LogReleaseFailed(ILogger logger, string shopId, string userId, string reason);
+
+    [LoggerMessage(11, LogLevel.Warning, "Shop {ShopId}: could not refresh the {What}: {Reason}")]
+    private static partial void LogRepairFailed(ILogger logger, string shopId, string what, string reason);
 }

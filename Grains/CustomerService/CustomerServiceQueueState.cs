@@ -19,7 +19,10 @@ public sealed class CustomerServiceQueueState
     [Id(3)]
     public List<string> Waiting { get; set; } = [];
 
-    /// <summary>Closed sessions the user may still rate, by user id.</summary>
+    /// <summary>
+    /// Closed sessions the user may still rate, by user id: for <see cref="CustomerServiceOptions.RatingWindow"/>, at most
+    /// <see cref="CustomerServiceLimits.UnratedKept"/> (the oldest go first).
+    /// </summary>
     [Id(4)]
     public Dictionary<string, ClosedSession> Unrated { get; set; } = new(StringComparer.Ordinal);
 
@@ -38,4 +41,11 @@ public sealed class CustomerServiceQueueState
     /// <summary>The watched robot has a connected device (as its user grain reports, after the offline grace).</summary>
     [Id(8)]
     public bool RobotOnline { get; set; }
+
+    /// <summary>
+    /// Users whose closed session's conversation may still name its answerer (the release failed or has not run): the
+    /// timeout reminder retries it; a new session of the user drops it and hands the conversation over itself.
+    /// </summary>
+    [Id(9)]
+    public HashSet<string> PendingReleases { get; set; } = new(StringComparer.Ordinal);
 }

@@ -56,6 +56,14 @@ public sealed class SessionRecord
     [Id(12)]
     public string? RobotId { get; set; }
 
+    /// <summary>When <see cref="AvoidAgentId"/> handed the session back: after the agent-answer timeout they may take it again.</summary>
+    [Id(13)]
+    public DateTimeOffset? AvoidSince { get; set; }
+
+    /// <summary>When the session last went into the queue (opened or requeued); null in records from before it was kept.</summary>
+    [Id(14)]
+    public DateTimeOffset? QueuedSince { get; set; }
+
     /// <summary>Who answers in the conversation now: the agent, else the robot covering the wait, else nobody.</summary>
     public string? AnswererId => AgentId ?? RobotId;
 }

@@ -38,8 +38,11 @@ public sealed class CustomerServiceClusterFixture : IAsyncLifetime
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 
-    /// <summary>Starts a cluster under <paramref name="serviceId"/>: the same id again sees the same grain state and reminders.</summary>
-    public static async Task<InProcessTestCluster> StartAsync(NpgsqlDataSource dataSource, string serviceId)
+    /// <summary>
+    /// Starts a cluster under <paramref name="serviceId"/>: the same id again sees the same grain state and reminders.
+    /// <paramref name="configure"/> changes the customer-service options further (say, a short rating window).
+    /// </summary>
+    public static async Task<InProcessTestCluster> StartAsync(NpgsqlDataSource dataSource, string serviceId, Action<CustomerServiceOptions>? configure = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ServiceId = serviceId;
@@ -49,7 +52,11 @@ public sealed class CustomerServiceClusterFixture : IAsyncLifetime
             silo.Services.AddImGrains();
             silo.Services.AddImFirehose(o => o.Redis = TestServices.RedisConnectionString);
             silo.Services.Configure<UserOptions>(o => o.PresenceGrace = PresenceGrace);
-            silo.Services.Configure<CustomerServiceOptions>(o => o.TimeoutCheckPeriod = TimeoutCheckPeriod);
+            silo.Services.Configure<CustomerServiceOptions>(o =>
+            {
+                o.TimeoutCheckPeriod = TimeoutCheckPeriod;
+                configure?.Invoke(o);
+            });
             silo.Services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeoutCheckPeriod);
             silo.Services.Configure<ConversationOptions>(o =>
             {

@@ -2,6 +2,7 @@ using System.Net;
 using Orleans.Im.Accounts;
 using Orleans.Im.CustomerService;
 using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Messages;
 using Orleans.Im.Tests.Infrastructure;
 using Xunit.Abstractions;
 using V1 = Orleans.Im.Protocol.V1;
@@ -106,6 +107,41 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
             await terminal.PressAsync("Enter");
             Assert.Equal(shop, (await NextAsync(phone, m => m.Content?.Text == "Yes, still here.")).SenderId);
             output.WriteLine(await terminal.CaptureAsync());
+        }
+        catch
+        {
+            output.WriteLine(await terminal.CaptureAsync());
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task The_console_takes_the_online_switch_from_the_server_so_one_press_goes_offline()
+    {
+        var (shop, agent) = (Ids.User("shop"), Ids.User("agent"));
+        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
+        using (var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        // The agent went available in an earlier console run; the server remembers it.
+        var queue = fixture.Orleans.GetGrain<ICustomerServiceQueueGrain>(shop);
+        Assert.Equal(AccessStatus.Ok, await queue.SetAgentAvailableAsync(agent, true));
+
+        var console = Path.Combine(RepositoryPaths.Root, "Clients", "AgentConsole", "bin", RepositoryPaths.Configuration, "net10.0", "Orleans.Im.AgentConsole.dll");
+        await using var terminal = await TmuxSession.StartAsync(["dotnet", console,
+            "--http", $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}", "--tcp", $"127.0.0.1:{fixture.TcpPort}",
+            "--user", agent, "--password", ApiCalls.Password, "--shop", shop]);
+        try
+        {
+            await terminal.WaitForTextAsync("ONLINE");
+
+            // The switch was on: one press turns it off (not on again), and the server hears it.
+            await terminal.PressAsync("C-g");
+            await terminal.WaitForTextAsync("offline: your sessions went back to the queue");
+            await terminal.WaitForTextAsync("OFFLINE");
+            Assert.False((await queue.GetAgentViewAsync(agent))!.Available);
         }
         catch
         {

@@ -1,0 +1,142 @@
+using System.Text.Json;
+using Orleans.Im.Accounts;
+using Orleans.Im.Conversations;
+using Orleans.Im.CustomerService;
+using Orleans.Im.Messages;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Tests.CustomerService;
+
+/// <summary>
+/// What the queue learns one-way (presence, the agent list) can be lost or arrive stale; its tick asks again and
+/// repairs it. Stale notices are sent from the test client: while no session is open the reminder does not run, so
+/// the stale state is there to see until a session starts the ticks. Also: what keeps the queue's state bounded, and
+/// a session handed back by the only agent.
+/// </summary>
+[Collection(CustomerServiceClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class RepairTests(CustomerServiceClusterFixture fixture)
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task An_agent_whose_offline_notice_was_lost_is_found_offline_by_the_tick_and_loses_the_session()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1);
+        var agent = shop.Agents[0];
+        await shop.OnlineAsync(agent);
+        await shop.DisconnectAsync(agent);
+        await shop.SnapshotWhenAsync(s => !s.Agents.Single().PresenceOnline);
+
+        // A stale "online" (as if the user grain's offline notice were lost): the agent has no device.
+        await shop.Queue.OnAgentPresenceAsync(agent, true);
+        await shop.SnapshotWhenAsync(s => s.Agents.Single().PresenceOnline);
+
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello?");
+        var repaired = await shop.SnapshotWhenAsync(s => !s.Agents.Single().PresenceOnline && s.Waiting.SequenceEqual([user]), Patience);
+        Assert.Null(Shop.AgentOf(repaired, user));
+        Assert.Equal(SendStatus.NoAccess, (await shop.AgentSaysAsync(agent, user, "I am not really here")).Status);
+    }
+
+    [Fact]
+    public async Task An_agent_removed_from_the_shop_whose_notice_arrived_stale_is_dropped_by_the_tick()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 2);
+        var (leaving, staying) = (shop.Agents[0], shop.Agents[1]);
+        Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IAccountGrain>(shop.Id).SetAgentsAsync([staying]));
+        await shop.SnapshotWhenAsync(s => s.Agents.All(a => a.AgentId != leaving));
+
+        // The list from before the removal arrives late and puts the removed agent back.
+        await shop.Queue.OnAgentsChangedAsync([leaving, staying]);
+        await shop.SnapshotWhenAsync(s => s.Agents.Any(a => a.AgentId == leaving));
+        await shop.OnlineAsync(leaving);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello");
+
+        // The tick reads the list from the shop's account again: the agent goes, the session with them.
+        var repaired = await shop.SnapshotWhenAsync(s => s.Agents.All(a => a.AgentId != leaving) && s.Waiting.SequenceEqual([user]), Patience);
+        Assert.Equal([staying], repaired.Agents.Select(a => a.AgentId));
+        Assert.Null(await shop.Queue.GetAgentViewAsync(leaving));
+        Assert.Equal(SendStatus.NoAccess, (await shop.AgentSaysAsync(leaving, user, "still me")).Status);
+    }
+
+    [Fact]
+    public async Task A_repeated_hand_over_to_the_same_agent_restores_the_agents_conversation_entry()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1);
+        var agent = shop.Agents[0];
+        await shop.OnlineAsync(agent);
+        var user = Ids.User("user");
+        var conversation = shop.Conversation(user);
+        await shop.UserSaysAsync(user, "hello");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == agent));
+        var agentGrain = Client.GetGrain<IUserGrain>(agent);
+        Assert.NotNull(await Eventually.ReturnsAsync(() => agentGrain.GetConversationAsync(conversation), e => e is not null));
+
+        // A hand-over that saved the agent but failed before the agent's entry was added: the retry must add it.
+        Assert.True(await agentGrain.RemoveConversationAsync(conversation));
+        Assert.Null(await agentGrain.GetConversationAsync(conversation));
+        Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IConversationGrain>(conversation).SetCustomerServiceAgentAsync(agent, null, 0));
+        Assert.NotNull(await agentGrain.GetConversationAsync(conversation));
+    }
+
+    [Fact]
+    public async Task A_session_handed_back_by_the_only_agent_goes_back_to_them_after_the_answer_timeout()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1, new CustomerServiceSettings(AgentAnswerTimeout: Short));
+        var agent = shop.Agents[0];
+        await shop.OnlineAsync(agent);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == agent));
+
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.TransferAsync(agent, user, null));
+        Assert.Equal([user], (await shop.Queue.GetSnapshotAsync()).Waiting);
+
+        var back = await shop.SnapshotWhenAsync(s => s.Sessions.Single().AgentId == agent, Patience);
+        Assert.Empty(back.Waiting);
+    }
+
+    [Fact]
+    public async Task A_session_nobody_takes_is_closed_after_the_queued_timeout_without_a_rating_prompt()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1);
+        Assert.Equal(AccessStatus.Invalid, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(QueuedSessionTimeout: TimeSpan.Zero)));
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(QueuedSessionTimeout: Short)));
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "anyone?");
+        await shop.SnapshotWhenAsync(s => s.Waiting.SequenceEqual([user]));
+
+        var closed = await shop.SnapshotWhenAsync(s => s.Sessions.Count == 0, Patience);
+        Assert.Empty(closed.Waiting);
+        Assert.Equal(0, closed.UnratedCount);
+        var notice = Assert.Single(await shop.NoticesAsync(user, CustomerServiceNotices.Closed));
+        var data = JsonDocument.Parse(notice.Content!.CustomData!).RootElement;
+        Assert.Equal(("unanswered", false), (data.GetProperty("reason").GetString(), data.GetProperty("rate").GetBoolean()));
+        Assert.Equal(AccessStatus.NotFound, await shop.Queue.RateAsync(user, 5));
+    }
+
+    [Fact]
+    public async Task An_unrated_session_is_forgotten_after_the_rating_window()
+    {
+        await using var cluster = await CustomerServiceClusterFixture.StartAsync(fixture.DataSource, TestServices.NewClusterId("cs-rating"),
+            o => o.RatingWindow = Short);
+        await using var shop = await Shop.CreateAsync(cluster.Client, 1);
+        var agent = shop.Agents[0];
+        await shop.OnlineAsync(agent);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == agent));
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.CloseAsync(agent, user));
+        Assert.Equal(1, (await shop.Queue.GetSnapshotAsync()).UnratedCount);
+
+        // Nothing else is open: the reminder keeps ticking for the unrated session alone, and drops it.
+        await shop.SnapshotWhenAsync(s => s.UnratedCount == 0, Patience);
+        Assert.Equal(AccessStatus.NotFound, await shop.Queue.RateAsync(user, 5));
+    }
+}
