@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Configuration;
@@ -93,6 +94,25 @@ public static class EdgeHosting
         builder.Services.ConfigureHttpJsonOptions(json =>
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ApiExceptionHandler>();
+        builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
+        {
+            // Only the configured proxies are believed (loopback when none is): anyone else could name any address in
+            // X-Forwarded-For and be counted under it. One hop: the address the nearest trusted proxy saw.
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            if (edgeOptions.TrustedProxies.Count > 0)
+            {
+                forwarded.KnownProxies.Clear();
+                forwarded.KnownIPNetworks.Clear();
+                foreach (var proxy in edgeOptions.TrustedProxies)
+                {
+                    if (EdgeOptions.TryParseProxy(proxy, out var network))
+                    {
+                        forwarded.KnownIPNetworks.Add(network);
+                    }
+                }
+            }
+        });
         builder.Services.AddUserRequestLimiter(edgeOptions);
         builder.Services.AddOpenApi();
         builder.Services.AddSignalR(hub =>
@@ -138,6 +158,9 @@ public static class EdgeHosting
     /// <summary>Maps the edge host's endpoints.</summary>
     public static WebApplication MapImEdge(this WebApplication app)
     {
+        // First: everything after it (per-address login limits, logs) sees the client's address, not the balancer's.
+        app.UseForwardedHeaders();
+        app.UseExceptionHandler();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseHubOriginCheck(app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value);

@@ -176,9 +176,27 @@ public sealed class EdgeOptions : IValidatableObject
     /// </summary>
     public bool RetainSocketBuffers { get; set; } = true;
 
+    /// <summary>
+    /// Proxies in front of this edge whose <c>X-Forwarded-For</c> and <c>X-Forwarded-Proto</c> are believed: addresses
+    /// (<c>10.0.0.5</c>) or networks (<c>172.28.0.0/16</c>). Empty: loopback only (ASP.NET Core's default). The client
+    /// address they give is what per-address limits count (logins, refreshes); a request from any other address is taken
+    /// at its own address, so nobody else can pick the address they are counted under.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
     /// <summary>Rules between options, checked at start once each is within its own bounds.</summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
+        foreach (var proxy in TrustedProxies)
+        {
+            if (!TryParseProxy(proxy, out _))
+            {
+                yield return new ValidationResult(
+                    $"'{proxy}' is neither an IP address nor a network (address/prefix length)", [nameof(TrustedProxies)]);
+            }
+        }
+
+
         // Clients ping every HeartbeatInterval: at or above the idle timeout, every quiet connection would be cut.
         if (HeartbeatInterval >= IdleTimeout)
         {
@@ -186,5 +204,24 @@ public sealed class EdgeOptions : IValidatableObject
                 $"must be below IdleTimeout ({IdleTimeout}), or quiet clients are disconnected between their pings",
                 [nameof(HeartbeatInterval)]);
         }
+    }
+
+    /// <summary>A trusted proxy's entry as a network (an address is a network of one).</summary>
+    public static bool TryParseProxy(string? value, out System.Net.IPNetwork network)
+    {
+        network = default;
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return false;
+        }
+
+        var text = value.Trim();
+        if (System.Net.IPAddress.TryParse(text, out var address))
+        {
+            network = new System.Net.IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+            return true;
+        }
+
+        return System.Net.IPNetwork.TryParse(text, out network);
     }
 }

@@ -45,19 +45,24 @@ public static class AccountApi
         }
 
         var userId = user.UserId();
-        if (!limiter.TryBegin(userId, http.Connection.RemoteIpAddress?.ToString() ?? "unknown"))
+        if (!limiter.TryBegin(userId, AuthApi.ClientAddress(http)))
         {
             return ApiProblems.TooManyPasswordAttempts();
         }
 
         var account = cluster.For<IAccountGrain>(userId);
-        if (await AuthApi.CheckPasswordAsync(account, userId, body.CurrentPassword, passwords, limiter) is null)
+        if (await AuthApi.CheckPasswordAsync(account, userId, body.CurrentPassword, passwords, limiter) is not { } credentials)
         {
             return ApiProblems.Problem(StatusCodes.Status403Forbidden, "wrong_password", "The current password is wrong.");
         }
 
-        await account.SetPasswordAsync(passwords.Hash(body.NewPassword), keepSessionId: user.SessionId());
-        return TypedResults.NoContent();
+        // Only over the password just checked: one set meanwhile (an admin's reset) stands, and this change is refused.
+        return await account.SetPasswordAsync(passwords.Hash(body.NewPassword), user.SessionId(), credentials.PasswordHash!) switch
+        {
+            Messages.AccessStatus.Ok => TypedResults.NoContent(),
+            Messages.AccessStatus.Conflict => ApiProblems.Problem(StatusCodes.Status409Conflict, "conflict", "The password was changed meanwhile; sign in again."),
+            _ => ApiProblems.NoSuchAccount(),
+        };
     }
 
     /// <summary>The caller's signed-in devices, oldest login first.</summary>

@@ -39,8 +39,7 @@ public static class AuthApi
             return ApiProblems.Invalid("deviceId must be 1-64 of A-Z a-z 0-9 - _ . and platform at most 32 characters.");
         }
 
-        var address = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        if (!limiter.TryBegin(body.UserId, address))
+        if (!limiter.TryBegin(body.UserId, ClientAddress(http)))
         {
             return ApiProblems.TooManyPasswordAttempts();
         }
@@ -66,29 +65,56 @@ public static class AuthApi
 
     /// <summary>
     /// The account's credentials when <paramref name="password"/> is its password and it is enabled; otherwise null, and
-    /// the attempt counts as a failed login (the caller has taken its place under the rate limit).
+    /// the attempt stays counted as a failed login (the caller reserved it with <see cref="LoginRateLimiter.TryBegin"/>).
+    /// Every answer costs one slow hash, so its timing does not tell an unknown, disabled or passwordless account from a
+    /// wrong password.
     /// </summary>
     internal static async Task<AccountCredentials?> CheckPasswordAsync(
         IAccountGrain account, string userId, string password, PasswordHashing passwords, LoginRateLimiter limiter)
     {
-        var credentials = await account.GetCredentialsAsync();
-        if (credentials is null || credentials.Disabled || !passwords.Verify(credentials.PasswordHash, password))
+        AccountCredentials? credentials;
+        try
         {
-            limiter.Failed(userId);
+            credentials = await account.GetCredentialsAsync();
+        }
+        catch
+        {
+            // The cluster did not answer: no password was tried, so no failure is counted.
+            limiter.Succeeded(userId);
+            throw;
+        }
+
+        var matched = passwords.Verify(credentials?.PasswordHash, password);
+        if (credentials is null || credentials.Disabled || !matched)
+        {
             return null;
         }
 
+        limiter.Succeeded(userId);
         return credentials;
     }
 
+    /// <summary>
+    /// The client's address, as per-address limits count it: the one the trusted proxy in front reports
+    /// (<see cref="EdgeOptions.TrustedProxies"/>, applied by the forwarded-headers middleware), else the peer's own.
+    /// </summary>
+    internal static string ClientAddress(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
-        RefreshBody body, IClusterClient cluster, AccessTokens tokens, RefreshTokens refreshTokens, IOptions<AuthOptions> options, TimeProvider time)
+        RefreshBody body, HttpContext http, IClusterClient cluster, AccessTokens tokens, RefreshTokens refreshTokens, LoginRateLimiter limiter,
+        IOptions<AuthOptions> options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(body);
         if (!GrainKeys.IsValidUserId(body.UserId) || string.IsNullOrEmpty(body.SessionId) || string.IsNullOrEmpty(body.RefreshToken)
             || body.SessionId.Length > MaxTokenLength || body.RefreshToken.Length > MaxTokenLength)
         {
             return InvalidRefresh();
+        }
+
+        // Anonymous, and each one activates the account grain it names: bounded per address like logins.
+        if (!limiter.TryRefresh(ClientAddress(http)))
+        {
+            return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many refreshes; wait a minute.");
         }
 
         var next = refreshTokens.Successor(body.SessionId, body.RefreshToken);
@@ -98,12 +124,24 @@ public static class AuthApi
         return session is null ? InvalidRefresh() : TypedResults.Ok(Tokens(tokens, time, body.UserId, session, next));
     }
 
+    /// <summary>
+    /// Signs out the caller's device: its login, with every connection token issued under it (a connection token stands
+    /// for its device's login, so logging out with one ends that login too).
+    /// </summary>
     public static async Task<NoContent> LogoutAsync(ClaimsPrincipal user, IClusterClient cluster, RevokedSessions revoked, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(user);
+        // The grain first: if it cannot be reached the call fails (503) with the token still accepted, so the client can
+        // retry the logout instead of being told it worked while the session lives on in storage.
+        var ended = await cluster.For<IAccountGrain>(user.UserId()).EndLoginAsync(user.SessionId());
+
         // Refused here at once; the grain's broadcast tells every other edge host.
-        revoked.Apply(new SessionRevoked(user.UserId(), user.SessionId(), time.GetUtcNow()));
-        await cluster.For<IAccountGrain>(user.UserId()).EndSessionAsync(user.SessionId());
+        var now = time.GetUtcNow();
+        foreach (var sessionId in ended)
+        {
+            revoked.Apply(new SessionRevoked(user.UserId(), sessionId, now));
+        }
+
         return TypedResults.NoContent();
     }
 

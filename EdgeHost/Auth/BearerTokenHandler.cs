@@ -39,7 +39,8 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
             return Task.FromResult(AuthenticateResult.Fail("invalid, expired or revoked token"));
         }
 
-        var identity = new ClaimsIdentity([new Claim(ApiUser.UserIdClaim, claims.UserId), new Claim(ApiUser.SessionIdClaim, claims.SessionId)], SchemeName);
+        var identity = new ClaimsIdentity([new Claim(ApiUser.UserIdClaim, claims.UserId), new Claim(ApiUser.SessionIdClaim, claims.SessionId),
+            new Claim(ApiUser.IssuedAtClaim, claims.IssuedAt.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture))], SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 

@@ -6,7 +6,8 @@ namespace Orleans.Im.EdgeHost.Auth;
 /// <summary>
 /// Bounds login attempts per account (failures) and per client address (all attempts), in fixed windows
 /// (<see cref="AuthOptions.LoginRateWindow"/>). Per edge host: a guesser spread over several edges gets each edge's
-/// allowance, which still caps the rate at a handful per second.
+/// allowance, which still caps the rate at a handful per second. The address is the client's as the trusted proxies
+/// tell it (<see cref="EdgeOptions.TrustedProxies"/>), so clients behind one balancer are not counted as one.
 /// </summary>
 public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider time)
 {
@@ -14,15 +15,34 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
 
     private TimeSpan Window => options.Value.LoginRateWindow;
 
-    /// <summary>True when another attempt for this account from this address may be tried now; counts the attempt for the address.</summary>
+    /// <summary>
+    /// True when another password attempt for this account from this address may be tried now. Counts the attempt for
+    /// the address, and reserves one of the account's failures: the check takes a slow hash, and counting the failure
+    /// only after it would let attempts made in parallel all pass the cap. <see cref="Succeeded"/> gives the reservation
+    /// back.
+    /// </summary>
     public bool TryBegin(string accountId, string address) =>
-        Count("ip:" + address, options.Value.LoginAttemptsPerAddress, increment: true)
-        && Count("account:" + accountId, options.Value.LoginFailuresPerAccount, increment: false);
+        Count("ip:" + address, options.Value.LoginAttemptsPerAddress)
+        && Count("account:" + accountId, options.Value.LoginFailuresPerAccount);
 
-    /// <summary>Counts a failed attempt against the account.</summary>
-    public void Failed(string accountId) => Count("account:" + accountId, options.Value.LoginFailuresPerAccount, increment: true);
+    /// <summary>
+    /// True when another refresh from this address may be tried now; counts it. Refreshes have an allowance of their own
+    /// (as large as logins'), so a page renewing its tokens never takes a login's place.
+    /// </summary>
+    public bool TryRefresh(string address) => Count("refresh:" + address, options.Value.LoginAttemptsPerAddress);
 
-    private bool Count(string key, int limit, bool increment)
+    /// <summary>The attempt begun with <see cref="TryBegin"/> was the right password: it is not a failure.</summary>
+    public void Succeeded(string accountId)
+    {
+        var key = "account:" + accountId;
+        var now = time.GetUtcNow();
+        // Only within the window it was reserved in: a later window did not count it.
+        _counters.AddOrUpdate(key,
+            _ => new Counter(now, 0),
+            (_, c) => now - c.Start >= Window || c.Count == 0 ? c : c with { Count = c.Count - 1 });
+    }
+
+    private bool Count(string key, int limit)
     {
         var now = time.GetUtcNow();
         if (_counters.Count > 100_000)
@@ -37,10 +57,11 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
             }
         }
 
+        // Atomic per key: of attempts made at once, exactly those within the limit pass.
         var counter = _counters.AddOrUpdate(key,
-            _ => new Counter(now, increment ? 1 : 0),
-            (_, c) => now - c.Start >= Window ? new Counter(now, increment ? 1 : 0) : c with { Count = c.Count + (increment ? 1 : 0) });
-        return increment ? counter.Count <= limit : counter.Count < limit;
+            _ => new Counter(now, 1),
+            (_, c) => now - c.Start >= Window ? new Counter(now, 1) : c with { Count = c.Count + 1 });
+        return counter.Count <= limit;
     }
 
     private sealed record Counter(DateTimeOffset Start, int Count);

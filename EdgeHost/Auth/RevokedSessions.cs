@@ -10,6 +10,8 @@ namespace Orleans.Im.EdgeHost.Auth;
 /// <summary>
 /// Sessions ended anywhere in the cluster, heard on the revocation broadcast: their access tokens are refused here, and
 /// connections of them closed. Entries are kept as long as a token issued before the revocation could still be valid.
+/// At start, those announced before this edge listened come from the revocation log (<see cref="IRevocationLogGrain"/>):
+/// one call per start, none per login.
 /// </summary>
 public sealed partial class RevokedSessions(IClusterClient client, IOptions<AuthOptions> options, TimeProvider time, IServiceProvider services, ILogger<RevokedSessions> logger)
     : BackgroundService
@@ -54,17 +56,29 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         StreamSubscriptionHandle<SessionRevoked>? subscription = null;
-        while (!stoppingToken.IsCancellationRequested && subscription is null)
+        while (!stoppingToken.IsCancellationRequested && !_listening)
         {
             try
             {
                 var stream = client.GetStreamProvider(StreamNames.Provider)
                     .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey));
-                subscription = await stream.SubscribeAsync((revoked, _) =>
+                subscription ??= await stream.SubscribeAsync((revoked, _) =>
                 {
                     Apply(revoked);
                     return Task.CompletedTask;
                 });
+
+                // What went out before this edge listened (it may have started after a logout or a disable): asked once,
+                // after subscribing, so that nothing falls between the two. Every revocation still able to match a valid
+                // token: those younger than a token's whole life.
+                var since = time.GetUtcNow() - options.Value.AccessTokenLifetime;
+                var earlier = await client.GetGrain<IRevocationLogGrain>(IRevocationLogGrain.Key).GetSinceAsync(since);
+                foreach (var revoked in earlier)
+                {
+                    Apply(revoked);
+                }
+
+                LogCaughtUp(logger, earlier.Count);
                 _listening = true;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -121,4 +135,7 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
 
     [LoggerMessage(1, LogLevel.Warning, "Revocation stream: {Reason}")]
     private static partial void LogSubscribeFailed(ILogger logger, string reason);
+
+    [LoggerMessage(2, LogLevel.Information, "Revocations announced before this edge listened: {Count} applied")]
+    private static partial void LogCaughtUp(ILogger logger, int count);
 }

@@ -37,7 +37,7 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         }
 
         var user = Context.User!;
-        var claims = new AccessTokenClaims(user.UserId(), user.SessionId(), DateTimeOffset.MaxValue, DateTimeOffset.MinValue);
+        var claims = new AccessTokenClaims(user.UserId(), user.SessionId(), DateTimeOffset.MaxValue, user.TokenIssuedAt());
         var deviceId = Context.GetHttpContext()?.Request.Query["deviceId"].ToString() is { Length: > 0 } given && GrainKeys.IsValidId(given)
             ? given
             : "web-" + Context.ConnectionId[..Math.Min(12, Context.ConnectionId.Length)].Replace('+', '-').Replace('/', '_');

@@ -196,13 +196,22 @@ public sealed class SessionHub(
         }
 
         Interlocked.Increment(ref _sessionsOpened);
+
+        // The token was checked before the wait for a login place and the registration: a revocation heard meanwhile
+        // found no connection here to close. Listed now, the session is closed by any revocation from here on; one heard
+        // before is caught by asking again.
+        if (revoked.IsRevoked(claims) && !open.IsClosed)
+        {
+            target.Kick("session ended");
+        }
+
         return open;
     }
 
     /// <summary>
     /// An access token for the HTTP API, issued over a long connection. By default it names a session of its own that
     /// ends (and is revoked everywhere) when the connection closes; otherwise it names the login session. Null when the
-    /// account cannot start a session (none, or disabled).
+    /// account cannot start a session (none, or disabled), or the login the connection signed in with has ended.
     /// </summary>
     public async Task<(string Token, DateTimeOffset ExpiresAt, bool BoundToConnection)?> IssueConnectionTokenAsync(OpenSession open)
     {
@@ -211,6 +220,16 @@ public sealed class SessionHub(
         var session = open.Session;
         if (!authOptions.Value.ConnectionTokensDieWithConnection)
         {
+            // A token of the login itself: only while that login lives. Its end closes this connection when it is heard,
+            // but an edge may not have heard it (yet), and the connection must not mint tokens for it meanwhile. One grain
+            // call, as the other kind of token takes; clients ask for one every few minutes at most.
+            if (open.IsClosed
+                || revoked.IsRevoked(new AccessTokenClaims(session.UserId, session.SessionId, DateTimeOffset.MaxValue, open.TokenIssuedAt))
+                || !await client.For<IAccountGrain>(session.UserId).IsSessionLiveAsync(session.SessionId))
+            {
+                return null;
+            }
+
             var (token, expiresAt) = tokens.IssueWithExpiry(session.UserId, session.SessionId);
             return (token, expiresAt, false);
         }

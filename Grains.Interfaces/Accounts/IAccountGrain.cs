@@ -23,6 +23,14 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("SetPassword")]
     Task<bool> SetPasswordAsync(string passwordHash, string? keepSessionId);
 
+    /// <summary>
+    /// Like <see cref="SetPasswordAsync(string, string?)"/>, after a check of the current password: <c>Conflict</c> (and
+    /// nothing changed) when the hash is no longer <paramref name="checkedPasswordHash"/>, so a change that raced an
+    /// admin's reset does not overwrite it; <c>NotFound</c> when there is no such account.
+    /// </summary>
+    [Alias("SetPasswordChecked")]
+    Task<Messages.AccessStatus> SetPasswordAsync(string passwordHash, string? keepSessionId, string checkedPasswordHash);
+
     /// <summary>Disables (ending every session) or enables the account.</summary>
     [Alias("SetDisabled")]
     Task<bool> SetDisabledAsync(bool disabled);
@@ -48,7 +56,9 @@ public interface IAccountGrain : IGrainWithStringKey
     /// repeated within <paramref name="reuseGrace"/> of it, for a caller who lost its answer or a second browser tab of
     /// the same session renewing at the same moment: they get the session back unchanged, and the successor they
     /// derive is the current token. Returns the session, or null when the session is gone, expired, the account
-    /// disabled, or the token neither the current one nor the one just swapped out.
+    /// disabled, or the token neither the current one nor the one just swapped out. The one just swapped out, presented
+    /// again after the grace, ends the session (and its connections), announced like a logout: a refresh token spent
+    /// twice has two holders, one of them a thief.
     /// </summary>
     [Alias("RefreshSessionWithGrace")]
     Task<LoginSession?> RefreshSessionAsync(string sessionId, string refreshTokenHash, string newRefreshTokenHash, DateTimeOffset newExpiresAt, TimeSpan reuseGrace);
@@ -69,6 +79,15 @@ public interface IAccountGrain : IGrainWithStringKey
     Task EndSessionAsync(string sessionId);
 
     /// <summary>
+    /// Logout with a token of <paramref name="sessionId"/>: ends the device's login that session belongs to (for a
+    /// connection's session, the login it was issued under) with every connection session of it, announced like
+    /// <see cref="EndSessionAsync"/> (also when not known here). Returns the sessions ended, for the caller to refuse at
+    /// once.
+    /// </summary>
+    [Alias("EndLogin")]
+    Task<IReadOnlyList<string>> EndLoginAsync(string sessionId);
+
+    /// <summary>
     /// Signs out one device of this account: like <see cref="EndSessionAsync"/>, but only for a session of this account;
     /// false (and nothing announced) for any other id.
     /// </summary>
@@ -76,7 +95,7 @@ public interface IAccountGrain : IGrainWithStringKey
     Task<bool> EndOwnSessionAsync(string sessionId);
 
     /// <summary>
-    /// Ends every session but <paramref name="keepSessionId"/>'s device (see <see cref="SetPasswordAsync"/>): "sign out
+    /// Ends every session but <paramref name="keepSessionId"/>'s device (see <see cref="SetPasswordAsync(string, string?)"/>): "sign out
     /// my other devices". Returns how many sessions ended.
     /// </summary>
     [Alias("EndOtherSessions")]

@@ -112,6 +112,23 @@ public sealed partial class AccountGrain(
         return true;
     }
 
+    public async Task<AccessStatus> SetPasswordAsync(string passwordHash, string? keepSessionId, string checkedPasswordHash)
+    {
+        if (!state.State.Exists)
+        {
+            return AccessStatus.NotFound;
+        }
+
+        // Changed since the caller checked the old password (an admin reset, another change): that change stands.
+        if (!string.Equals(checkedPasswordHash, state.State.PasswordHash, StringComparison.Ordinal))
+        {
+            return AccessStatus.Conflict;
+        }
+
+        await SetPasswordAsync(passwordHash, keepSessionId);
+        return AccessStatus.Ok;
+    }
+
     public async Task<bool> SetDisabledAsync(bool disabled)
     {
         if (!state.State.Exists)
@@ -213,13 +230,28 @@ public sealed partial class AccountGrain(
             return renewed;
         }
 
-        // The swap just made, asked again: nothing changes, and the caller's successor is the current token. Later than
-        // the grace, or a token older than that, is refused: a replay of an old refresh token is what theft looks like.
-        var repeated = string.Equals(session.PreviousRefreshTokenHash, refreshTokenHash, StringComparison.Ordinal)
+        // The swap just made, asked again: nothing changes, and the caller's successor is the current token.
+        var previous = string.Equals(session.PreviousRefreshTokenHash, refreshTokenHash, StringComparison.Ordinal);
+        if (previous
             && string.Equals(session.RefreshTokenHash, newRefreshTokenHash, StringComparison.Ordinal)
             && reuseGrace > TimeSpan.Zero
-            && now - session.RefreshedAt <= reuseGrace;
-        return repeated ? session : null;
+            && now - session.RefreshedAt <= reuseGrace)
+        {
+            return session;
+        }
+
+        if (previous)
+        {
+            // The token just swapped out, spent again after the grace: two holders of one refresh token, one of them a
+            // thief (who may be the one holding the current token). Neither is told apart, so the login ends for both,
+            // as a logout: its tokens are refused everywhere and its connections closed. A token that is no token of
+            // this session (older, or made up) ends nothing: knowing a session id must not be enough to sign it out.
+            var ended = Ended(RemoveWithConnections(sessionId));
+            await SaveAsync(ended);
+            await AnnounceAsync(ended);
+        }
+
+        return null;
     }
 
     public async Task EndSessionAsync(string sessionId)
@@ -234,6 +266,30 @@ public sealed partial class AccountGrain(
         }
 
         await AnnounceAsync(ended);
+    }
+
+    public async Task<IReadOnlyList<string>> EndLoginAsync(string sessionId)
+    {
+        // A connection's session stands for its device's login: that login ends, with every connection of it.
+        var login = state.State.Sessions.TryGetValue(sessionId, out var session) && session.ParentSessionId is { } parent
+            ? parent
+            : sessionId;
+        var removed = RemoveWithConnections(login);
+        if (login != sessionId && !removed.Contains(sessionId))
+        {
+            removed.Add(sessionId);
+        }
+
+        // Announced even when unknown here: the caller's token names it, and edges must refuse it.
+        var ended = removed.Contains(sessionId) ? removed : [sessionId, .. removed];
+        var announcements = Ended(ended);
+        if (removed.Count > 0)
+        {
+            await SaveAsync(announcements);
+        }
+
+        await AnnounceAsync(announcements);
+        return ended;
     }
 
     public async Task<bool> EndOwnSessionAsync(string sessionId)

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Orleans.Im.Accounts;
+using Orleans.Im.Messages;
 using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Tests.Infrastructure;
 using V1 = Orleans.Im.Protocol.V1;
@@ -81,6 +82,44 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
         await RefusedAsync(http, web.AccessToken);
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", issued.AccessToken)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", phone.AccessToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Logging_out_with_a_connections_token_signs_out_its_devices_login()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var web = await fixture.LoginAsync(alice, "web");
+        var phone = await fixture.LoginAsync(alice, "phone");
+        using var http = fixture.Http();
+        await using var phoneConnection = await ConnectAsync(phone, "phone");
+        var issued = await phoneConnection.GetConnectionTokenAsync();
+
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Post, "/api/auth/logout", issued.AccessToken)).StatusCode);
+
+        // The whole phone is signed out: the connection's token, the login's access token and its refresh token.
+        await RefusedAsync(http, issued.AccessToken);
+        await RefusedAsync(http, phone.AccessToken);
+        using (var refresh = await http.PostAsJsonAsync("/api/auth/refresh", new RefreshBody(alice, phone.SessionId, phone.RefreshToken), ApiCalls.Json))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refresh.StatusCode);
+        }
+
+        // The web page is another device.
+        Assert.Equal([web.SessionId], (await SessionsAsync(http, web.AccessToken)).Select(d => d.SessionId));
+    }
+
+    [Fact]
+    public async Task A_password_change_that_raced_a_reset_does_not_overwrite_it()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var account = fixture.Orleans.GetGrain<IAccountGrain>(alice);
+        var checkedHash = (await account.GetCredentialsAsync())!.PasswordHash!;
+        Assert.True(await account.SetPasswordAsync("the admin's reset", keepSessionId: null));
+
+        Assert.Equal(AccessStatus.Conflict, await account.SetPasswordAsync("the user's change", null, checkedHash));
+        Assert.Equal("the admin's reset", (await account.GetCredentialsAsync())!.PasswordHash);
+        Assert.Equal(AccessStatus.Ok, await account.SetPasswordAsync("the user's change", null, "the admin's reset"));
+        Assert.Equal("the user's change", (await account.GetCredentialsAsync())!.PasswordHash);
     }
 
     [Fact]

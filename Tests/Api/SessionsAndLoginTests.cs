@@ -1,3 +1,4 @@
+using Orleans.Im.Accounts;
 using System.Net;
 using System.Net.Http.Json;
 using Orleans.Im.EdgeHost.Api.Contracts;
@@ -136,15 +137,95 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
 
         await Task.Delay(grace + TimeSpan.FromSeconds(1));
 
-        // Later than the grace the spent token is refused (a replay that late is what a stolen token looks like), and the
-        // session goes on with the token that replaced it.
-        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, login.SessionId, login.RefreshToken));
-        var next = await RefreshAsync(http, alice, login.SessionId, renewed.RefreshToken);
-        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", next.AccessToken)).StatusCode);
+        // A made-up token later ends nothing: knowing a session id is not enough to sign it out.
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, login.SessionId, "made-up"));
 
         // Nor, later, a token of another session.
-        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, other.SessionId, next.RefreshToken));
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, other.SessionId, renewed.RefreshToken));
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", renewed.AccessToken)).StatusCode);
+
+        // Later than the grace the spent token is refused, and ends the session: a refresh token spent twice that late has
+        // two holders, one of them a thief, and which one holds the token that replaced it is not known.
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, login.SessionId, login.RefreshToken));
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, login.SessionId, renewed.RefreshToken));
+        var refused = await Eventually.ReturnsAsync(
+            async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", renewed.AccessToken)).StatusCode,
+            status => status == HttpStatusCode.Unauthorized, BroadcastPatience);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused);
+        Assert.False(await Verify(renewed.AccessToken));
+
+        // The account's other login lives on.
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", other.AccessToken)).StatusCode);
     }
+
+    [Fact]
+    public async Task An_edge_started_after_a_logout_refuses_the_logged_out_token()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var login = await fixture.LoginAsync(alice);
+        using var here = fixture.Http();
+        Assert.Equal(HttpStatusCode.NoContent, (await here.CallAsync(HttpMethod.Post, "/api/auth/logout", login.AccessToken)).StatusCode);
+
+        // The broadcast has gone out (the revocation log heard it) before the new edge host starts: it never hears it.
+        var log = fixture.Orleans.GetGrain<IRevocationLogGrain>(IRevocationLogGrain.Key);
+        await Eventually.ReturnsAsync(
+            () => log.GetSinceAsync(DateTimeOffset.UtcNow.AddMinutes(-5)),
+            kept => kept.Any(r => r.UserId == alice && r.SessionId == login.SessionId), BroadcastPatience);
+        await using var lateEdge = await fixture.Cluster.StartEdgeAsync(fixture.AuthSettings);
+        using var there = fixture.Http(lateEdge.Endpoints.HttpPort);
+
+        // The token has not expired, yet neither the HTTP API nor a long connection of the new edge takes it.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await there.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode);
+        var device = new Client.ImClient(new Client.ImClientOptions
+        {
+            Port = lateEdge.Endpoints.TcpPort,
+            TokenProvider = _ => Task.FromResult(login.AccessToken),
+            DeviceId = "phone",
+            ReconnectBaseDelay = TimeSpan.FromSeconds(30),
+        });
+        await using (device)
+        {
+            await Assert.ThrowsAsync<Client.ImClientException>(() => device.ConnectAsync());
+        }
+
+        // A new login is taken there as anywhere.
+        var again = await fixture.LoginAsync(alice, port: lateEdge.Endpoints.HttpPort);
+        Assert.Equal(HttpStatusCode.OK, (await there.CallAsync(HttpMethod.Get, "/api/sync", again.AccessToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_connection_mints_tokens_of_its_login_only_while_the_login_lives()
+    {
+        await using var edge = await fixture.Cluster.StartEdgeAsync(
+            new Dictionary<string, string>(fixture.AuthSettings) { ["IM__Auth__ConnectionTokensDieWithConnection"] = "false" });
+        var alice = await fixture.NewUserAsync("alice");
+        var login = await fixture.LoginAsync(alice, port: edge.Endpoints.HttpPort);
+
+        var live = NewDevice(edge.Endpoints.TcpPort, login.AccessToken);
+        await using (live)
+        {
+            await live.ConnectAsync();
+            var issued = await live.GetConnectionTokenAsync();
+            Assert.False(issued.BoundToConnection);
+        }
+
+        // A token of a login the account does not have (ended where this edge did not hear of it): signed in, the
+        // connection is refused further tokens of it.
+        var ended = NewDevice(edge.Endpoints.TcpPort, fixture.Tokens.Issue(alice, "an-ended-login"));
+        await using (ended)
+        {
+            await ended.ConnectAsync();
+            await Assert.ThrowsAsync<Client.ImClientException>(() => ended.GetConnectionTokenAsync());
+        }
+    }
+
+    private static Client.ImClient NewDevice(int port, string token) => new(new Client.ImClientOptions
+    {
+        Port = port,
+        TokenProvider = _ => Task.FromResult(token),
+        DeviceId = "phone",
+        ReconnectBaseDelay = TimeSpan.FromSeconds(30),
+    });
 
     private static async Task<TokenResponse> RefreshAsync(HttpClient http, string userId, string sessionId, string refreshToken)
     {

@@ -84,6 +84,18 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void Trusted_proxies_are_addresses_or_networks()
+    {
+        var options = Resolve<EdgeOptions>(EdgeOptions.Section, ("TrustedProxies:0", "172.30.240.10"), ("TrustedProxies:1", "10.0.0.0/8"), ("TrustedProxies:2", "::1"));
+        Assert.Equal(3, options.TrustedProxies.Count);
+
+        var refused = Assert.Throws<OptionsValidationException>(() =>
+            Resolve<EdgeOptions>(EdgeOptions.Section, ("TrustedProxies:0", "nginx")));
+        Assert.Contains("IM:Edge:TrustedProxies", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("'nginx' is neither an IP address nor a network", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_heartbeat_at_or_above_the_idle_timeout_is_refused()
     {
         // Each within its own bounds, but clients told to ping every 2 minutes would be cut after 1 minute of quiet.

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+using Orleans.Im.EdgeHost.Auth;
+
+namespace Orleans.Im.Tests.Edge;
+
+/// <summary>The login limiter alone: an account's failures are reserved when an attempt begins, not after its slow hash.</summary>
+public sealed class LoginRateLimiterTests
+{
+    private const int FailuresPerAccount = 5;
+
+    private static LoginRateLimiter Limiter() => new(Options.Create(new AuthOptions
+    {
+        LoginFailuresPerAccount = FailuresPerAccount,
+        LoginAttemptsPerAddress = 1000,
+        LoginRateWindow = TimeSpan.FromHours(1),
+    }), TimeProvider.System);
+
+    [Fact]
+    public void Attempts_begun_at_once_never_exceed_the_accounts_failure_limit()
+    {
+        var limiter = Limiter();
+
+        // Guesses sent in parallel all begin before any hash is done: only as many as the limit may be tried.
+        var begun = Enumerable.Range(0, 50).AsParallel().Count(i => limiter.TryBegin("alice", $"10.0.0.{i}"));
+
+        Assert.Equal(FailuresPerAccount, begun);
+    }
+
+    [Fact]
+    public void A_right_password_gives_its_reservation_back()
+    {
+        var limiter = Limiter();
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(limiter.TryBegin("alice", "10.0.0.1"));
+            limiter.Succeeded("alice");
+        }
+
+        // Failures alone use the allowance up.
+        for (var i = 0; i < FailuresPerAccount; i++)
+        {
+            Assert.True(limiter.TryBegin("alice", "10.0.0.1"));
+        }
+
+        Assert.False(limiter.TryBegin("alice", "10.0.0.1"));
+        Assert.True(limiter.TryBegin("bob", "10.0.0.1"));
+    }
+}
