@@ -19,8 +19,13 @@ const api = async (path, options = {}) => (await request(path, options, await ac
 
 const pageTitle = document.title;
 
-const deviceId = localStorage.getItem('im.deviceId') ?? `web-${crypto.randomUUID().slice(0, 8)}`;
-localStorage.setItem('im.deviceId', deviceId);
+// One device per page: the server keeps one connection per device, so two tabs under one id took each other's pushes
+// (the newer replaced the older's registration, and closing it left the older one deaf). The browser's part is kept
+// (localStorage), so that the ids read as this browser's; the page's own part is new at every load, because session
+// storage cannot tell a reload from a duplicated tab (which copies it).
+const browserId = localStorage.getItem('im.deviceId') ?? `web-${crypto.randomUUID().slice(0, 8)}`;
+localStorage.setItem('im.deviceId', browserId);
+const deviceId = `${browserId}.${crypto.randomUUID().slice(0, 6)}`;
 
 const state = {
   token: sessionStorage.getItem('im.token'),
@@ -92,10 +97,10 @@ function shareTokens() {
 }
 
 /** Whether a sibling tab answered with other tokens of this session than the spent ones within a moment. */
-async function tokensFromSiblings(spent) {
+async function tokensFromSiblings(spent, waitMs = 500) {
   if (!siblings) return false;
   siblings.postMessage({ kind: 'ask', sessionId: state.sessionId });
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  await new Promise((resolve) => setTimeout(resolve, waitMs));
   return state.refreshToken !== spent;
 }
 
@@ -110,6 +115,9 @@ async function accessToken() {
 }
 
 async function renew() {
+  // Newer tokens first, if a sibling tab has them: presenting a refresh token a sibling already spent (after the
+  // server's short grace) ends the session for every tab, as a stolen token would.
+  if (await tokensFromSiblings(state.refreshToken, 300) && Date.now() < state.refreshAt) return state.token;
   const sent = state.refreshToken;
   try {
     const answer = await request('/api/auth/refresh', {

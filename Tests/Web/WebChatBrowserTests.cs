@@ -153,8 +153,9 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await Expect(duplicate.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
         await Expect(duplicate.Locator("#login")).ToBeHiddenAsync();
 
-        // A tab that slept through the handover (here: a third one opened with the first copy) has its renewal refused, and
-        // asks its siblings before signing out: they give it the tokens.
+        // A tab that slept through the handover (here: a third one opened with the first copy) asks its siblings before it
+        // renews, and they give it the tokens: presenting the spent refresh token after the grace would end the session,
+        // for every tab, as a stolen token's replay does.
         var sleeper = await context.NewPageAsync();
         await OpenWithStorageAsync(sleeper, copy);
         await Expect(sleeper.Locator("#login")).ToBeHiddenAsync();
@@ -178,6 +179,33 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         }
 
         static Task<string> RefreshTokenOf(IPage page) => page.EvaluateAsync<string>("sessionStorage.getItem('im.refreshToken') ?? ''");
+    }
+
+    [Fact]
+    public async Task Two_tabs_of_one_browser_each_take_pushes_and_closing_one_leaves_the_other_receiving()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var url = $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/";
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        await using var context = await chromium.Browser.NewContextAsync();
+        // Two tabs of one browser share its local storage: each is still a device of its own, or the second would take
+        // the first one's pushes, and closing it would leave the first one deaf.
+        var first = await SignInAsync(context, url, alice);
+        var second = await SignInAsync(context, url, alice);
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+        var conversationId = GrainKeys.P2P(alice, bob);
+
+        await bobPhone.SendTextAsync(conversationId, "to both tabs");
+        foreach (var page in new[] { first, second })
+        {
+            await Expect(page.Locator($"li[data-conversation='{conversationId}'] [data-testid=unread]")).ToHaveTextAsync("1", new() { Timeout = ExpectPatience });
+        }
+
+        await second.CloseAsync();
+        await bobPhone.SendTextAsync(conversationId, "still there?");
+        await Expect(first.Locator($"li[data-conversation='{conversationId}'] [data-testid=unread]")).ToHaveTextAsync("2", new() { Timeout = ExpectPatience });
+        await Expect(first.Locator("#status")).ToHaveClassAsync(Online);
     }
 
     [Fact]
