@@ -18,9 +18,19 @@ public sealed partial class ImClient
         private readonly CancellationTokenSource _closed = new();
         private int _aborted;
 
+        // The largest frame body read: the SDK's default until the login's answer announces the server's limit.
+        private volatile int _maxFrameBytes = DefaultMaxFrameBytes;
+
         public bool IsOpen => Volatile.Read(ref _aborted) == 0;
 
         public void Start() => _ = Task.Run(ReadLoopAsync);
+
+        /// <summary>
+        /// Accepts frames up to the server's announced limit (<c>LOGIN_OK</c>'s <c>max_frame_bytes</c>; 0 when it announced
+        /// none) when that is over the SDK's default, never past <see cref="MaxFrameBytesCeiling"/>.
+        /// </summary>
+        public void AcceptFramesUpTo(uint announced) =>
+            _maxFrameBytes = (int)Math.Clamp(announced, (uint)DefaultMaxFrameBytes, (uint)MaxFrameBytesCeiling);
 
         public void StartHeartbeat(TimeSpan interval) => _ = Task.Run(() => HeartbeatLoopAsync(interval));
 
@@ -80,7 +90,8 @@ public sealed partial class ImClient
                     {
                         while (true)
                         {
-                            var status = FrameParser.TryParse(ref buffer, MaxFrameBytes, out var header, out var body);
+                            var limit = _maxFrameBytes;
+                            var status = FrameParser.TryParse(ref buffer, limit, out var header, out var body);
                             if (status == FrameParseStatus.Incomplete)
                             {
                                 break;
@@ -88,13 +99,17 @@ public sealed partial class ImClient
 
                             if (status != FrameParseStatus.Complete)
                             {
+                                Refuse(status == FrameParseStatus.TooLarge
+                                    ? $"the server sent a {(Op)header.Operation} frame of {header.BodyLength} bytes, over this client's limit of {limit}"
+                                    : $"the server sent a {(Op)header.Operation} frame this client cannot read ({status})");
                                 return;
                             }
 
                             var bytes = body.ToArray();
                             if ((header.Flags & FrameFlags.Deflate) != 0
-                                && !FrameCompression.TryDecompress(new ReadOnlySequence<byte>(bytes), MaxFrameBytes, out bytes))
+                                && !FrameCompression.TryDecompress(new ReadOnlySequence<byte>(bytes), limit, out bytes))
                             {
+                                Refuse($"the server sent a compressed {(Op)header.Operation} frame that does not inflate within this client's limit of {limit} bytes");
                                 return;
                             }
 
@@ -120,6 +135,15 @@ public sealed partial class ImClient
             {
                 await reader.CompleteAsync().ConfigureAwait(false);
                 Abort();
+            }
+        }
+
+        /// <summary>Notes why a frame was refused, for the close that follows to report instead of reconnecting.</summary>
+        private void Refuse(string reason)
+        {
+            if (IsOpen && ReferenceEquals(owner._connection, this))
+            {
+                owner._frameRefused = reason;
             }
         }
 

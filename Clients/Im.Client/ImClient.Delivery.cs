@@ -15,7 +15,11 @@ public sealed partial class ImClient
                 switch (work)
                 {
                     case Work.Pushed pushed:
-                        await OnPushAsync(pushed.Batch).ConfigureAwait(false);
+                        if (await OnPushAsync(pushed.Batch).ConfigureAwait(false) is { } failure)
+                        {
+                            OnCatchUpFailed(connection, failure, fromPush: true);
+                        }
+
                         break;
                     case Work.CatchUp:
                         await CatchUpAsync().ConfigureAwait(false);
@@ -25,16 +29,18 @@ public sealed partial class ImClient
             }
             catch (ImClientException ex)
             {
-                OnCatchUpFailed(connection, ex);
+                OnCatchUpFailed(connection, ex, fromPush: false);
             }
         }
     }
 
     /// <summary>
     /// A sync or pull of the client's own failed, and what it was filling is still missing: without another catch-up it
-    /// would wait for the next push into that conversation or for <see cref="ImClientOptions.CatchUpInterval"/>.
+    /// would wait for the next push into that conversation or for <see cref="ImClientOptions.CatchUpInterval"/>. After a
+    /// push's gap could not be filled (<paramref name="fromPush"/>), a catch-up follows however the pull was refused: the
+    /// catch-up is a different request (a sync, then pulls from what was delivered), and nothing else would look again.
     /// </summary>
-    private void OnCatchUpFailed(Connection? connection, ImClientException failure)
+    private void OnCatchUpFailed(Connection? connection, ImClientException failure, bool fromPush)
     {
         if (_disposing.IsCancellationRequested || connection is null || !connection.IsOpen || !ReferenceEquals(_connection, connection))
         {
@@ -43,9 +49,10 @@ public sealed partial class ImClient
         }
 
         var unanswered = failure.InnerException is TimeoutException;
-        if ((!unanswered && failure.Error is not { Retryable: true }) || Interlocked.Exchange(ref _catchUpRetryPending, 1) == 1)
+        if ((!fromPush && !unanswered && failure.Error is not { Retryable: true }) || Interlocked.Exchange(ref _catchUpRetryPending, 1) == 1)
         {
-            // Refused for good (the request is wrong, not the moment), or a retry is already on its way.
+            // A catch-up refused for good (the request is wrong, not the moment: asking again would loop), or a retry is
+            // already on its way.
             return;
         }
 
@@ -66,33 +73,54 @@ public sealed partial class ImClient
             TaskScheduler.Default);
     }
 
-    private async Task OnPushAsync(PushBatch batch)
+    /// <summary>
+    /// Delivers a batch's events in order; the first failure to fill a gap or catch up, if any, is returned once all of
+    /// them were handled. Each event stands alone: a gap in one conversation that cannot be filled now must not lose the
+    /// read receipts, changes, entries and other conversations' messages behind it (the catch-up that follows fills the
+    /// gap; nothing would bring those back).
+    /// </summary>
+    private async Task<ImClientException?> OnPushAsync(PushBatch batch)
     {
+        ImClientException? firstFailure = null;
         foreach (var pushed in batch.Events)
         {
-            switch (pushed.KindCase)
+            try
             {
-                case Event.KindOneofCase.Message when pushed.Message.Seq == 0 || IsRoom(pushed.Message.ConversationId):
-                    _messages.Writer.TryWrite(pushed.Message);
-                    break;
-                case Event.KindOneofCase.Message:
-                    await SequenceAsync(pushed.Message).ConfigureAwait(false);
-                    break;
-                case Event.KindOneofCase.Resync:
-                    await CatchUpAsync().ConfigureAwait(false);
-                    break;
-                case Event.KindOneofCase.Conversation when pushed.Conversation.Removed && IsRoom(pushed.Conversation.ConversationId):
-                    OnRoomLeft(pushed.Conversation);
-                    _events.Writer.TryWrite(pushed);
-                    break;
-                case Event.KindOneofCase.Kick:
-                    // Replaced or signed out by the server (noted on arrival): reconnecting by itself would only fight it.
-                    _events.Writer.TryWrite(pushed);
-                    break;
-                default:
-                    _events.Writer.TryWrite(pushed);
-                    break;
+                await OnPushedAsync(pushed).ConfigureAwait(false);
             }
+            catch (ImClientException ex)
+            {
+                firstFailure ??= ex;
+            }
+        }
+
+        return firstFailure;
+    }
+
+    private async Task OnPushedAsync(Event pushed)
+    {
+        switch (pushed.KindCase)
+        {
+            case Event.KindOneofCase.Message when pushed.Message.Seq == 0 || IsRoom(pushed.Message.ConversationId):
+                _messages.Writer.TryWrite(pushed.Message);
+                break;
+            case Event.KindOneofCase.Message:
+                await SequenceAsync(pushed.Message).ConfigureAwait(false);
+                break;
+            case Event.KindOneofCase.Resync:
+                await CatchUpAsync().ConfigureAwait(false);
+                break;
+            case Event.KindOneofCase.Conversation when pushed.Conversation.Removed && IsRoom(pushed.Conversation.ConversationId):
+                OnRoomLeft(pushed.Conversation);
+                _events.Writer.TryWrite(pushed);
+                break;
+            case Event.KindOneofCase.Kick:
+                // Replaced or signed out by the server (noted on arrival): reconnecting by itself would only fight it.
+                _events.Writer.TryWrite(pushed);
+                break;
+            default:
+                _events.Writer.TryWrite(pushed);
+                break;
         }
     }
 
@@ -125,7 +153,9 @@ public sealed partial class ImClient
     /// <summary>Syncs since the last completed sync, then pulls every conversation up to its last seq.</summary>
     private async Task CatchUpAsync()
     {
-        var firstSync = Volatile.Read(ref _syncVersion) == 0 && _delivered.Count == 0;
+        // Not "nothing delivered yet": a push may come before the first catch-up (even before the login's answer), and
+        // would make the first sync start every other conversation at 0 and deliver what was read long ago as new.
+        var firstSync = !_firstSyncDone;
         var sync = await SyncAsync(Volatile.Read(ref _syncVersion)).ConfigureAwait(false);
         foreach (var entry in sync.Changed)
         {
@@ -153,6 +183,7 @@ public sealed partial class ImClient
         }
 
         Volatile.Write(ref _syncVersion, sync.Version);
+        _firstSyncDone = true;
     }
 
     /// <summary>Pulls and delivers a conversation's messages after the last delivered, up to <paramref name="upToSeq"/>.</summary>

@@ -14,7 +14,19 @@ namespace Orleans.Im.Client;
 /// </summary>
 public sealed partial class ImClient : IAsyncDisposable
 {
-    private const int MaxFrameBytes = 1024 * 1024;
+    /// <summary>
+    /// The largest frame body accepted until the server announces its own limit at login, and at least that after: the
+    /// server's limit (64 KiB by default) is what it accepts and sends, so frames up to the larger of the two are
+    /// legitimate.
+    /// </summary>
+    private const int DefaultMaxFrameBytes = 1024 * 1024;
+
+    /// <summary>
+    /// No frame body over this is accepted, whatever limit the server announces: a body (and its inflated form) is held
+    /// whole in memory, so a broken or hostile server could otherwise make the client allocate what it likes.
+    /// </summary>
+    private const int MaxFrameBytesCeiling = 64 * 1024 * 1024;
+
     private readonly ImClientOptions _options;
     private readonly ConcurrentDictionary<uint, TaskCompletionSource<Frame>> _pending = new();
     private readonly Lock _sendsLock = new();
@@ -33,6 +45,10 @@ public sealed partial class ImClient : IAsyncDisposable
     private Connection? _connection;
     private long _syncVersion;
 
+    // Whether a sync has completed (in this run or, by the saved state, an earlier one): until then a conversation this
+    // client never saw starts at its read position.
+    private volatile bool _firstSyncDone;
+
     // Per conversation, the lowest seq this device was acked before its first sync completed: the first sync starts a
     // conversation at its read position, and this device's own messages count as read, so without this the messages it
     // sent in that moment would be skipped in its ordered stream.
@@ -47,6 +63,9 @@ public sealed partial class ImClient : IAsyncDisposable
     private TimeSpan _heartbeat;
     private volatile bool _kicked;
     private volatile string _kickReason = "";
+
+    // Why the connection refused a frame from the server (too large, a version it does not speak): set before its close.
+    private volatile string? _frameRefused;
     private volatile Redirect? _redirect;
     private EdgeAddress _endpoint;
 
@@ -58,6 +77,7 @@ public sealed partial class ImClient : IAsyncDisposable
         _endpoint = new EdgeAddress(options.Host, options.Port);
         _syncVersion = options.InitialState?.SyncVersion ?? 0;
         _delivered = new Dictionary<string, long>(options.InitialState?.DeliveredSeqs ?? new Dictionary<string, long>(), StringComparer.Ordinal);
+        _firstSyncDone = _syncVersion != 0 || _delivered.Count != 0;
         _deliveryLoop = Task.Run(DeliveryLoopAsync);
     }
 
@@ -81,6 +101,21 @@ public sealed partial class ImClient : IAsyncDisposable
     /// <summary>Times a draining edge host sent this client elsewhere.</summary>
     public int RedirectCount { get; private set; }
 
+    /// <summary>
+    /// Why the client stopped reconnecting by itself (signed out or kicked, its attempts spent, a frame from the server it
+    /// refused), until a connection opens again; null while it connects or reconnects by itself.
+    /// </summary>
+    public string? StopReason
+    {
+        get
+        {
+            lock (_sendsLock)
+            {
+                return _sendsRefused;
+            }
+        }
+    }
+
     /// <summary>What to keep across restarts (pass it back in <see cref="ImClientOptions.InitialState"/>).</summary>
     public ImClientState SaveState()
     {
@@ -103,6 +138,7 @@ public sealed partial class ImClient : IAsyncDisposable
 
             Status = ImClientStatus.Connecting;
             _kicked = false;
+            _frameRefused = null;
             _redirect = null;
             try
             {
@@ -321,6 +357,7 @@ public sealed partial class ImClient : IAsyncDisposable
         UserId = response.UserId;
         _endpoint = endpoint;
         _redirect = null;
+        connection.AcceptFramesUpTo(response.MaxFrameBytes);
         if (response.HeartbeatSeconds > 0)
         {
             _heartbeat = TimeSpan.FromSeconds(Math.Min(_options.HeartbeatInterval.TotalSeconds, response.HeartbeatSeconds));
@@ -464,7 +501,8 @@ public sealed partial class ImClient : IAsyncDisposable
         }
         catch (IOException ex)
         {
-            throw new ImClientException($"{op}: connection lost", ex);
+            // The loss's reason, when there is one (a frame refused), rather than a bare "connection lost".
+            throw new ImClientException($"{op}: {ex.Message}", ex);
         }
         finally
         {
@@ -498,7 +536,7 @@ public sealed partial class ImClient : IAsyncDisposable
         }
         else if (frame.RequestId != 0 && _pending.TryRemove(frame.RequestId, out var answer))
         {
-            if (frame.Operation == Op.SendAck && Volatile.Read(ref _syncVersion) == 0)
+            if (frame.Operation == Op.SendAck && !_firstSyncDone)
             {
                 // Noted here, in frame order, so that a first sync answered after this ack already knows of it.
                 NoteAckedBeforeFirstSync(SendAck.Parser.ParseFrom(frame.Body));
@@ -506,10 +544,11 @@ public sealed partial class ImClient : IAsyncDisposable
 
             answer.TrySetResult(frame);
         }
-        else if (frame.Operation == Op.Error)
-        {
-            _events.Writer.TryWrite(new Event { Kick = new Kick { Reason = Error.Parser.ParseFrom(frame.Body).Message } });
-        }
+
+        // Any other ERROR answers no waiting request: a late answer to a request given up on (timed out, cancelled), a
+        // refused TYPING (which waits for no answer), or the server's last word before a close it makes (idle timeout,
+        // slow consumer), which the loss handling deals with. None of them signs the device out, so none is a Kick: the
+        // server kicks with a kick event in a PUSH, and an application treating a Kick as signed out must not see one here.
     }
 
     private void NoteAckedBeforeFirstSync(SendAck ack)
@@ -539,7 +578,7 @@ public sealed partial class ImClient : IAsyncDisposable
         {
             if (_pending.TryRemove(id, out _))
             {
-                answer.TrySetException(new IOException("connection lost"));
+                answer.TrySetException(new IOException(_frameRefused ?? "connection lost"));
             }
         }
 
@@ -548,12 +587,15 @@ public sealed partial class ImClient : IAsyncDisposable
             return;
         }
 
-        if (_kicked)
+        if (_kicked || _frameRefused is not null)
         {
             Status = ImClientStatus.WaitingForReconnect;
+            // A refused frame: reconnecting would be sent the same (a catch-up pulls the same large message again), and
+            // would loop on it unseen; the application hears why instead (StopReason, the failed sends).
+            var reason = _frameRefused is { } refused ? $"not connected: {refused}" : $"signed out by the server ({_kickReason})";
             // Stands down under the connect gate, on its own task: this may run with the gate held (a failed login
             // aborts its connection), and waiting for it here would deadlock.
-            _ = Task.Run(() => StandDownAsync($"signed out by the server ({_kickReason})", generation: null));
+            _ = Task.Run(() => StandDownAsync(reason, generation: null));
             return;
         }
 
@@ -611,6 +653,13 @@ public sealed partial class ImClient : IAsyncDisposable
                 Status = ImClientStatus.Reconnecting;
                 break;
             }
+            catch (Exception) when (_frameRefused is { } refused)
+            {
+                // The edge sent a frame this client refuses: the next attempts would be sent the same.
+                refusal = refused;
+                Status = ImClientStatus.Reconnecting;
+                break;
+            }
             catch (Exception)
             {
                 // Any other failure counts as a failed attempt, the application's token provider's included (an HTTP
@@ -626,7 +675,8 @@ public sealed partial class ImClient : IAsyncDisposable
         }
 
         await StandDownAsync(
-            refusal is null ? $"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts" : $"not connected: signed out ({refusal})",
+            refusal is null ? $"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts"
+                : _frameRefused is not null ? $"not connected: {refusal}" : $"not connected: signed out ({refusal})",
             generation).ConfigureAwait(false);
     }
 

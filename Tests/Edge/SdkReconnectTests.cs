@@ -218,6 +218,178 @@ public sealed class SdkReconnectTests
         Assert.False(edge.Pending(), "a kicked client does not reconnect by itself");
     }
 
+    [Fact]
+    public async Task A_frame_over_the_sdk_default_but_within_the_limit_the_server_announced_is_accepted()
+    {
+        using var edge = new Listener();
+        await using var client = NewClient(edge, maxReconnectAttempts: 1);
+        // The server says it takes frames of up to 4 MiB, and (as it may) sends one past the SDK's own 1 MiB default.
+        var played = new PlayedEdge { LoginAnswer = new V1.LoginResponse { UserId = "alice", ProtocolVersion = 1, MaxFrameBytes = 4 * 1024 * 1024 } };
+        var connecting = client.ConnectAsync();
+        await using var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+        var large = new string('x', 3 * 1024 * 1024 / 2);
+        await played.WriteAsync(connection, c => c.SendAsync(V1.Op.Push, 0, new V1.PushBatch
+        {
+            Events = { new V1.Event { Message = new V1.Message { ConversationId = "p2p:alice:bob", Seq = 0, Class = V1.MessageClass.Instant, Content = new V1.Content { Type = V1.ContentType.Text, Text = large } } } },
+        }));
+
+        var received = await client.Messages.ReadAsync().AsTask().WaitAsync(Patience);
+
+        Assert.Equal(large.Length, received.Content.Text.Length);
+        Assert.Equal((1, ImClientStatus.Connected, (string?)null), (client.ConnectionCount, client.Status, client.StopReason));
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task A_frame_over_the_hard_ceiling_stops_the_client_with_the_reason_instead_of_reconnecting_in_a_loop()
+    {
+        using var edge = new Listener();
+        await using var client = NewClient(edge, maxReconnectAttempts: 5);
+        // However large a limit the server announces, the SDK keeps its own ceiling (a body is buffered whole).
+        var played = new PlayedEdge { AnswerSends = false, LoginAnswer = new V1.LoginResponse { UserId = "alice", ProtocolVersion = 1, MaxFrameBytes = uint.MaxValue } };
+        var connecting = client.ConnectAsync();
+        await using var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+        var sending = Outcome(client.SendTextAsync("p2p:alice:bob", "hello", "refused-frame"));
+        Assert.Equal(1, await Eventually.ReturnsAsync(() => Task.FromResult(played.Sends.Count), n => n == 1, Patience));
+
+        // A header is enough: the client refuses the frame before waiting for its body.
+        await played.WriteAsync(connection, c => c.SendRawAsync(RawConnection.Header(64 * 1024 * 1024 + 1, V1.Op.Push, requestId: 0)));
+        var failure = (await sending.WaitAsync(Patience)).Failure;
+
+        // Reconnecting would only be sent the same frame again: the client stops, says why, and the send fails with it.
+        Assert.IsType<ImClientException>(failure);
+        Assert.Contains("frame", failure.Message, StringComparison.Ordinal);
+        Assert.Equal((ImClientStatus.WaitingForReconnect, 1), (client.Status, client.ConnectionCount));
+        Assert.Contains("67108865", client.StopReason, StringComparison.Ordinal);
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task A_push_before_the_first_sync_does_not_make_it_deliver_already_read_messages_as_new()
+    {
+        using var edge = new Listener();
+        await using var client = NewClient(edge, maxReconnectAttempts: 1);
+        var played = new PlayedEdge
+        {
+            // Carol's first message is pushed while the login registers, before any sync.
+            PushesBeforeLoginOk = [new V1.PushBatch { Events = { new V1.Event { Message = Text("p2p:alice:carol", 1) } } }],
+            // Alice had read bob's conversation up to 10 of 12 on another device.
+            SyncAnswer = new V1.SyncResponse
+            {
+                Version = 5,
+                Changed =
+                {
+                    new V1.ConversationEntry { ConversationId = "p2p:alice:bob", ReadSeq = 10, LastSeq = 12 },
+                    new V1.ConversationEntry { ConversationId = "p2p:alice:carol", ReadSeq = 0, LastSeq = 1 },
+                },
+            },
+            PullAnswer = pull => new V1.PullResponse
+            {
+                ConversationId = pull.ConversationId,
+                Messages = { Enumerable.Range((int)pull.AfterSeq + 1, Math.Max(0, 12 - (int)pull.AfterSeq)).Select(seq => Text(pull.ConversationId, seq)) },
+                LastSeq = 12,
+            },
+        };
+        var connecting = client.ConnectAsync();
+        await using var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+
+        var delivered = new List<(string, long)>();
+        while (delivered.Count < 3)
+        {
+            var message = await client.Messages.ReadAsync().AsTask().WaitAsync(Patience);
+            delivered.Add((message.ConversationId, message.Seq));
+        }
+
+        // The unread messages only: the first sync starts bob's conversation at its read position.
+        Assert.Equal([("p2p:alice:carol", 1L), ("p2p:alice:bob", 11L), ("p2p:alice:bob", 12L)], delivered);
+        Assert.Equal([10L], played.Pulls.Where(p => p.ConversationId == "p2p:alice:bob").Select(p => p.AfterSeq));
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task A_gap_that_cannot_be_filled_loses_none_of_the_push_batchs_other_events_and_is_caught_up_later()
+    {
+        using var edge = new Listener();
+        // Bob's conversation was delivered up to 1 before a restart; carol's is new.
+        await using var client = NewClient(edge, maxReconnectAttempts: 1, initialState: new ImClientState(1, new Dictionary<string, long> { ["p2p:alice:bob"] = 1 }));
+        var played = new PlayedEdge
+        {
+            // Refused for good (not retryable): before, no catch-up followed such a refusal.
+            PullAnswer = pull => new V1.PullResponse { ConversationId = pull.ConversationId, Error = new V1.Error { Code = V1.ErrorCode.NotFound, Message = "played refusal" } },
+        };
+        var connecting = client.ConnectAsync();
+        await using var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+
+        // Bob's seq 3 leaves a gap (2) whose pull is refused; the read receipt and carol's message come after it.
+        await played.WriteAsync(connection, c => c.SendAsync(V1.Op.Push, 0, new V1.PushBatch
+        {
+            Events =
+            {
+                new V1.Event { Message = Text("p2p:alice:bob", 3) },
+                new V1.Event { ReadReceipt = new V1.ReadReceipt { ConversationId = "p2p:alice:bob", ReaderId = "bob", Seq = 1 } },
+                new V1.Event { Message = Text("p2p:alice:carol", 1) },
+            },
+        }));
+
+        var receipt = await client.Events.ReadAsync().AsTask().WaitAsync(Patience);
+        var message = await client.Messages.ReadAsync().AsTask().WaitAsync(Patience);
+        var syncs = await Eventually.ReturnsAsync(() => Task.FromResult(played.Syncs), n => n >= 2, Patience);
+
+        Assert.Equal(("bob", 1L), (receipt.ReadReceipt?.ReaderId, receipt.ReadReceipt?.Seq ?? 0));
+        Assert.Equal(("p2p:alice:carol", 1L), (message.ConversationId, message.Seq));
+        Assert.True(syncs >= 2, $"{syncs} syncs: a catch-up follows the failed fill (catch-ups on a timer are off)");
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task An_error_that_answers_no_waiting_request_is_not_reported_as_a_kick()
+    {
+        using var edge = new Listener();
+        await using var client = NewClient(edge, maxReconnectAttempts: 1);
+        var played = new PlayedEdge { TypingRefusal = new V1.Error { Code = V1.ErrorCode.RateLimited, Message = "too many requests; retry later", Retryable = true } };
+        var connecting = client.ConnectAsync();
+        await using var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+
+        // A refused typing notice (no request waits for its answer), and a late answer to a request long given up on.
+        await client.TypingAsync("p2p:alice:bob").WaitAsync(Patience);
+        await client.PingAsync().WaitAsync(Patience); // answered after the typing refusal: it has been read by now
+        await played.WriteAsync(connection, c => c.SendAsync(V1.Op.Error, 424242, new V1.Error { Code = V1.ErrorCode.Unavailable, Message = "late", Retryable = true }));
+        await played.WriteAsync(connection, c => c.SendAsync(V1.Op.Push, 0, new V1.PushBatch
+        {
+            Events = { new V1.Event { ReadReceipt = new V1.ReadReceipt { ConversationId = "p2p:alice:bob", ReaderId = "bob", Seq = 1 } } },
+        }));
+
+        // Events keep their order: the read receipt pushed after both errors is the first event, no kick before it.
+        var first = await client.Events.ReadAsync().AsTask().WaitAsync(Patience);
+
+        Assert.Equal(V1.Event.KindOneofCase.ReadReceipt, first.KindCase);
+        Assert.Equal((1, ImClientStatus.Connected), (client.ConnectionCount, client.Status));
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+    }
+
+    private static V1.Message Text(string conversationId, long seq) => new()
+    {
+        ConversationId = conversationId,
+        Seq = seq,
+        SenderId = "bob",
+        ClientMsgId = $"{conversationId}-{seq}",
+        Content = new V1.Content { Type = V1.ContentType.Text, Text = $"message {seq}" },
+    };
+
     /// <summary>
     /// Connects the client to an edge played on the listener's next connection that records sends without acking them,
     /// and sends one message, which that edge has received when this returns: the send waits for an ack that is not coming.
@@ -282,8 +454,9 @@ public sealed class SdkReconnectTests
         public void Dispose() => _listener.Stop();
     }
 
-    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null, string deviceId = "phone") => new(new ImClientOptions
+    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null, string deviceId = "phone", ImClientState? initialState = null) => new(new ImClientOptions
     {
+        InitialState = initialState,
         Host = edge.Host,
         Port = edge.Port,
         TokenProvider = tokenProvider ?? (_ => Task.FromResult("token")),

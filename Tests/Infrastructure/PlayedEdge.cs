@@ -12,8 +12,28 @@ public sealed class PlayedEdge
     /// <summary>The seq every answered send is acked with (as a duplicate, so the SDK has nothing to deliver).</summary>
     public const long AckedSeq = 7;
 
+    private readonly Lock _writesLock = new();
+    private Task _lastWrite = Task.CompletedTask;
     private int _pings;
     private int _syncs;
+
+    /// <summary>The answer to the login (alice, protocol 1, no frame limit announced, unless set).</summary>
+    public V1.LoginResponse LoginAnswer { get; init; } = new() { UserId = "alice", ProtocolVersion = 1 };
+
+    /// <summary>Pushes written after the login is read and before it is answered, as the protocol allows.</summary>
+    public IReadOnlyList<V1.PushBatch> PushesBeforeLoginOk { get; init; } = [];
+
+    /// <summary>The answer to syncs that are neither unanswered nor refused (version 1, nothing changed, unless set).</summary>
+    public V1.SyncResponse SyncAnswer { get; init; } = new() { Version = 1 };
+
+    /// <summary>Answers pulls; without it a pull is answered with nothing.</summary>
+    public Func<V1.PullRequest, V1.PullResponse>? PullAnswer { get; init; }
+
+    /// <summary>When set, every <c>TYPING</c> is refused with this error (as the server does when it refuses one).</summary>
+    public V1.Error? TypingRefusal { get; init; }
+
+    /// <summary>The pulls received, in order.</summary>
+    public ConcurrentQueue<V1.PullRequest> Pulls { get; } = new();
 
     /// <summary>Whether sends are acked; when not, they are only recorded.</summary>
     public bool AnswerSends { get; init; } = true;
@@ -47,12 +67,43 @@ public sealed class PlayedEdge
         }
     }
 
+    /// <summary>
+    /// Writes a frame the test chooses between this edge's answers: writes from the test and from the answering loop
+    /// (a pong, say) would otherwise interleave on the socket.
+    /// </summary>
+    public Task WriteAsync(RawConnection connection, Func<RawConnection, Task> write)
+    {
+        lock (_writesLock)
+        {
+            // Each write starts once the one before it ended, however that ended.
+            var written = _lastWrite.ContinueWith(_ => write(connection), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+            _lastWrite = written.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            return written;
+        }
+    }
+
+    private Task SendAsync(RawConnection connection, V1.Op op, uint requestId, Google.Protobuf.IMessage body) =>
+        WriteAsync(connection, c => c.SendAsync(op, requestId, body));
+
     private async Task AnswerAsync(RawConnection connection, V1.Op op, uint requestId, byte[] body)
     {
         switch (op)
         {
             case V1.Op.Login:
-                await connection.SendAsync(V1.Op.LoginOk, requestId, new V1.LoginResponse { UserId = "alice", ProtocolVersion = 1 });
+                foreach (var push in PushesBeforeLoginOk)
+                {
+                    await SendAsync(connection, V1.Op.Push, 0, push);
+                }
+
+                await SendAsync(connection, V1.Op.LoginOk, requestId, LoginAnswer);
+                break;
+            case V1.Op.Pull:
+                var pull = V1.PullRequest.Parser.ParseFrom(body);
+                Pulls.Enqueue(pull);
+                await SendAsync(connection, V1.Op.PullOk, requestId, PullAnswer?.Invoke(pull) ?? new V1.PullResponse { ConversationId = pull.ConversationId });
+                break;
+            case V1.Op.Typing when TypingRefusal is { } refusal:
+                await SendAsync(connection, V1.Op.Error, requestId, refusal);
                 break;
             case V1.Op.Sync:
                 var sync = Interlocked.Increment(ref _syncs);
@@ -62,19 +113,19 @@ public sealed class PlayedEdge
                 }
 
                 await (sync <= SyncsUnanswered + SyncsRefused
-                    ? connection.SendAsync(V1.Op.Error, requestId, new V1.Error { Code = V1.ErrorCode.Unavailable, Message = "played outage", Retryable = true })
-                    : connection.SendAsync(V1.Op.SyncOk, requestId, new V1.SyncResponse { Version = 1 }));
+                    ? SendAsync(connection, V1.Op.Error, requestId, new V1.Error { Code = V1.ErrorCode.Unavailable, Message = "played outage", Retryable = true })
+                    : SendAsync(connection, V1.Op.SyncOk, requestId, SyncAnswer));
                 break;
             case V1.Op.Ping:
                 Interlocked.Increment(ref _pings);
-                await connection.SendAsync(V1.Op.Pong, requestId, new V1.Pong { ServerTimeMs = 1 });
+                await SendAsync(connection, V1.Op.Pong, requestId, new V1.Pong { ServerTimeMs = 1 });
                 break;
             case V1.Op.Send:
                 var send = V1.SendRequest.Parser.ParseFrom(body);
                 Sends.Enqueue(send.ClientMsgId);
                 if (AnswerSends)
                 {
-                    await connection.SendAsync(V1.Op.SendAck, requestId, new V1.SendAck
+                    await SendAsync(connection, V1.Op.SendAck, requestId, new V1.SendAck
                     {
                         ConversationId = send.ConversationId,
                         ClientMsgId = send.ClientMsgId,
