@@ -143,6 +143,7 @@ public static class EdgeHosting
         builder.Services.AddSingleton<IClusterConnectionStatusObserver>(sp => sp.GetRequiredService<DeviceReRegistration>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeviceReRegistration>());
         builder.Services.AddHostedService<DeviceLeaseRenewal>();
+        builder.Services.AddHostedService<RoomLeaseRenewal>();
 
         // After the cluster client: hosted services start in order, so the revocation listener starts once connected.
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RevokedSessions>());

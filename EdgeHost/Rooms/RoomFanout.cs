@@ -78,12 +78,12 @@ public sealed partial class RoomFanout : IDisposable
         await EnsureSubscribedAsync();
         // Listed before the grain hears of it, so no message sent right after the join can pass this device by.
         RoomDevice device;
+        bool attaching;
         lock (_lock)
         {
-            if (!_rooms.TryGetValue(roomId, out var room))
-            {
-                _rooms[roomId] = room = new RoomDevices();
-            }
+            ref var room = ref CollectionsMarshal.GetValueRefOrAddDefault(_rooms, roomId, out var exists);
+            attaching = !exists;
+            room ??= new RoomDevices();
 
             device = room.Joining(userId, target, out var added);
             if (added)
@@ -115,6 +115,13 @@ public sealed partial class RoomFanout : IDisposable
             AccessStatus.NoAccess when rejoining > 0 => [.. room.JoinFailed(device), .. room.Left(new RoomMembership(userId, rejoining))],
             _ => room.JoinFailed(device),
         });
+        if (attaching && result.Status == AccessStatus.Ok)
+        {
+            // Renewed at once, not only at the next renewal: the room drops an edge that renews once it stops (a join
+            // alone does not say that this edge renews, and an edge from before renewals is never dropped).
+            RenewInBackgroundAsync(roomId).Ignore();
+        }
+
         return result;
     }
 
@@ -199,7 +206,24 @@ public sealed partial class RoomFanout : IDisposable
         }
     }
 
-    /// <summary>Tells the room the memberships its devices here hold, and applies its answer (see the public overload).</summary>
+    private async Task RenewInBackgroundAsync(string roomId)
+    {
+        try
+        {
+            await ReattachAsync(roomId);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Boundary: the periodic renewal tries again.
+            LogReattachFailed(_logger, roomId, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Tells the room the memberships its devices here hold, and applies its answer (see the public overload). Also this
+    /// edge's lease with the room (<see cref="IRoomGrain.RenewAsync"/>): it is renewed every few minutes
+    /// (<see cref="RoomLeaseRenewal"/>), and the room drops an edge that stopped, and members no edge reports.
+    /// </summary>
     private async Task ReattachAsync(string roomId)
     {
         RoomMembership[] held;
@@ -214,7 +238,7 @@ public sealed partial class RoomFanout : IDisposable
             held = room.Held();
         }
 
-        var current = (await Room(roomId).ReattachAsync(EdgeId, held)).ToDictionary(m => m.UserId, m => m.Membership, StringComparer.Ordinal);
+        var current = (await Room(roomId).RenewAsync(EdgeId, held)).ToDictionary(m => m.UserId, m => m.Membership, StringComparer.Ordinal);
         TakeOut(roomId, room => room.Reattached(held, current));
     }
 

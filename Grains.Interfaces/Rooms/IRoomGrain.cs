@@ -67,8 +67,19 @@ public interface IRoomGrain : IGrainWithStringKey
     /// </summary>
     /// <param name="edgeId">The edge host.</param>
     /// <param name="memberships">The latest membership its devices hold, per user (may be empty: the edge is attached all the same).</param>
+    /// <remarks>Kept for edge hosts from before <see cref="RenewAsync"/>, which the room never drops.</remarks>
     [Alias("Reattach")]
     Task<RoomMembership[]> ReattachAsync(string edgeId, RoomMembership[] memberships);
+
+    /// <summary>
+    /// Like <see cref="ReattachAsync"/>, and renews the edge host's lease: an edge host that renewed once is dropped when
+    /// it stops renewing (it died without detaching), and members that no edge host reports for as long leave as if
+    /// offline. Edge hosts call it when they attach to a room, every few minutes after, and when a silo may have been lost.
+    /// </summary>
+    /// <param name="edgeId">The edge host.</param>
+    /// <param name="memberships">The latest membership its devices hold, per user (may be empty: the edge is attached all the same).</param>
+    [Alias("Renew")]
+    Task<RoomMembership[]> RenewAsync(string edgeId, RoomMembership[] memberships);
 
     /// <summary>An edge host has no device in the room any more: stop sending it the room's messages.</summary>
     /// <remarks>Kept for edge hosts from before <see cref="DetachAsync"/>.</remarks>

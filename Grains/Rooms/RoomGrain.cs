@@ -18,10 +18,23 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     /// <summary>How long an occupied room is kept from idle collection; renewed by every join.</summary>
     private static readonly TimeSpan OccupiedKeepAlive = TimeSpan.FromDays(30);
 
+    /// <summary>Lease sweeps per lease: a lapsed edge or member goes at most this fraction of a lease late.</summary>
+    private const int SweepsPerLease = 4;
+
+    /// <summary>The longest between two sweeps, whatever the lease: the timer of a room whose edges all died.</summary>
+    private static readonly TimeSpan MaxSweepInterval = TimeSpan.FromMinutes(5);
+
     private readonly RoomOptions _options = options.Value;
     // Each member's membership number (see RoomJoinResult.Membership).
     private readonly Dictionary<string, long> _members = new(StringComparer.Ordinal);
+    // When each member was last reported by an edge host (or joined): one no edge holds a device of any more leaves once
+    // its lease lapses (see RoomOptions.EdgeLease).
+    private readonly Dictionary<string, DateTimeOffset> _reported = new(StringComparer.Ordinal);
     private readonly HashSet<string> _edges = new(StringComparer.Ordinal);
+    // The edges among _edges that renew (RenewAsync), with when their lease lapses. The others are from before renewals:
+    // never dropped, and while one is attached no member lapses (it may hold their devices without saying).
+    private readonly Dictionary<string, DateTimeOffset> _edgeLeases = new(StringComparer.Ordinal);
+    private DateTimeOffset _nextSweep;
     private readonly Queue<ChatMessage> _recent = new();
     private readonly List<ChatMessage> _outbox = [];
     private readonly List<RoomMembership> _leftOutbox = [];
@@ -44,6 +57,10 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _lastMembership = _firstMembership;
+        _nextSweep = clock.UtcNow + SweepInterval;
+        // Also when no edge renews any more (all died): their leases lapse all the same. Not a keep-alive: the room lives
+        // while occupied, and an empty one has nothing to sweep.
+        this.RegisterGrainTimer(SweepTickAsync, new GrainTimerCreationOptions(SweepInterval, SweepInterval) { Interleave = false, KeepAlive = false });
         return Task.CompletedTask;
     }
 
@@ -66,7 +83,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         // Not a member: an edge host may still list their devices (a notice it missed, or this room was lost with its
         // silo and has not heard of them again), so every membership up to now ends all the same; once, not at every
         // repeat (leaves asked again and again must not flush the remembered leaves of others, nor flood the edges).
-        var status = _members.Remove(userId, out var membership) ? AccessStatus.Ok : AccessStatus.NotFound;
+        var status = RemoveMember(userId, out var membership) ? AccessStatus.Ok : AccessStatus.NotFound;
         var ended = new RoomMembership(userId, status == AccessStatus.Ok ? membership : _lastMembership);
         if (status == AccessStatus.NotFound && _leaves.TryGet(userId, out var known) && known >= ended.Membership)
         {
@@ -85,7 +102,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     public Task OnMemberOfflineAsync(string userId)
     {
         // No notice to the edges: an offline user has no connected device left on any of them.
-        if (_members.Remove(userId))
+        if (RemoveMember(userId, out _))
         {
             KeepWhileOccupied();
         }
@@ -93,16 +110,37 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         return Task.CompletedTask;
     }
 
-    public Task<RoomMembership[]> ReattachAsync(string edgeId, RoomMembership[] memberships)
+    public Task<RoomMembership[]> ReattachAsync(string edgeId, RoomMembership[] memberships) =>
+        Task.FromResult(Attach(edgeId, memberships, renews: false));
+
+    public Task<RoomMembership[]> RenewAsync(string edgeId, RoomMembership[] memberships)
+    {
+        var members = Attach(edgeId, memberships, renews: true);
+        if (clock.UtcNow >= _nextSweep)
+        {
+            // Here too, not only on the timer: the renewals tell when time has passed for the leases (and a test clock).
+            Sweep();
+        }
+
+        return Task.FromResult(members);
+    }
+
+    private RoomMembership[] Attach(string edgeId, RoomMembership[] memberships, bool renews)
     {
         ArgumentNullException.ThrowIfNull(memberships);
         if (string.IsNullOrEmpty(edgeId) || !IsRoom())
         {
-            return Task.FromResult<RoomMembership[]>([]);
+            return [];
         }
 
         // Attached even with no membership to tell: the edge has devices whose joins are still on their way.
         _edges.Add(edgeId);
+        var now = clock.UtcNow;
+        if (renews || _edgeLeases.ContainsKey(edgeId))
+        {
+            _edgeLeases[edgeId] = now + _options.EdgeLease;
+        }
+
         var members = new List<RoomMembership>(memberships.Length);
         foreach (var (userId, held) in memberships)
         {
@@ -127,6 +165,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
                 if (held == membership || !ours)
                 {
                     members.Add(new RoomMembership(userId, membership));
+                    _reported[userId] = now;
                 }
 
                 continue;
@@ -144,12 +183,13 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             _lastMembership = Math.Max(_lastMembership, held);
             membership = ++_lastMembership;
             _members[userId] = membership;
+            _reported[userId] = now;
             GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
             members.Add(new RoomMembership(userId, membership));
         }
 
         KeepWhileOccupied();
-        return Task.FromResult(members.ToArray());
+        return [.. members];
     }
 
     public Task DetachEdgeAsync(string edgeId) => DetachAsync(edgeId);
@@ -157,6 +197,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     public Task DetachAsync(string edgeId)
     {
         _edges.Remove(edgeId);
+        _edgeLeases.Remove(edgeId);
         return Task.CompletedTask;
     }
 
@@ -230,6 +271,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             _members[userId] = membership;
         }
 
+        _reported[userId] = clock.UtcNow;
         // The user grain makes the user leave the room when they go offline. Told on every join (it is idempotent), so
         // that a user grain activated again without its list of rooms learns it back.
         GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, true).Ignore();
@@ -237,6 +279,11 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         if (edgeId is not null)
         {
             _edges.Add(edgeId);
+            if (_edgeLeases.ContainsKey(edgeId))
+            {
+                // A join through it says it is alive as well as a renewal does.
+                _edgeLeases[edgeId] = clock.UtcNow + _options.EdgeLease;
+            }
         }
 
         return new RoomJoinResult(AccessStatus.Ok, _members.Count, [.. _recent], membership);
@@ -303,6 +350,71 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         }
     }
 
+    private TimeSpan SweepInterval =>
+        TimeSpan.FromTicks(Math.Clamp(_options.EdgeLease.Ticks / SweepsPerLease, TimeSpan.TicksPerSecond, MaxSweepInterval.Ticks));
+
+    private Task SweepTickAsync(CancellationToken cancellationToken)
+    {
+        Sweep();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Drops the edges whose lease lapsed (they died without detaching: every message would still go to each), then ends
+    /// the memberships no edge reported for a lease, as if the user went offline: their devices left every edge (a closed
+    /// connection only leaves the room's edge), and the user grain that would have said so may have been activated again
+    /// without its list of rooms. Not while an edge from before renewals is attached: it may hold their devices. A walk
+    /// over the members, once per sweep interval, never per message.
+    /// </summary>
+    private void Sweep()
+    {
+        var now = clock.UtcNow;
+        _nextSweep = now + SweepInterval;
+        List<string>? lapsed = null;
+        foreach (var (edgeId, until) in _edgeLeases)
+        {
+            if (until <= now)
+            {
+                (lapsed ??= []).Add(edgeId);
+            }
+        }
+
+        foreach (var edgeId in lapsed ?? [])
+        {
+            _edgeLeases.Remove(edgeId);
+            _edges.Remove(edgeId);
+            LogEdgeLeaseLapsed(logger, RoomId, edgeId, _options.EdgeLease);
+        }
+
+        if (_edges.Count > _edgeLeases.Count || _members.Count == 0)
+        {
+            return;
+        }
+
+        var since = now - _options.EdgeLease;
+        var unreported = _reported.Where(r => r.Value <= since).Select(r => r.Key).ToList();
+        foreach (var userId in unreported)
+        {
+            RemoveMember(userId, out _);
+            // A user grain that still lists the room (the user is online on a device not in it) forgets it.
+            GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, false).Ignore();
+        }
+
+        if (unreported.Count > 0)
+        {
+            LogMembersLapsed(logger, RoomId, unreported.Count, _options.EdgeLease);
+            KeepWhileOccupied();
+        }
+    }
+
+    /// <summary>Ends a membership: what the room held for the member goes with it (their send rate too).</summary>
+    private bool RemoveMember(string userId, out long membership)
+    {
+        _reported.Remove(userId);
+        _rates.Remove(userId);
+        return _members.Remove(userId, out membership);
+    }
+
     private bool IsRoom() => GrainKeys.TryParseConversation(RoomId, out var address) && address.Kind == ConversationKind.Room;
 
     private SendRateLimiter RateLimiterFor(string senderId)
@@ -320,4 +432,10 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
 
     [LoggerMessage(1, LogLevel.Warning, "Room {RoomId}: delivery to edge {EdgeId} failed: {Reason}")]
     private static partial void LogDeliveryFailed(ILogger logger, string roomId, string edgeId, string reason);
+
+    [LoggerMessage(2, LogLevel.Information, "Room {RoomId}: edge {EdgeId} did not renew within {Lease}; no longer sending to it")]
+    private static partial void LogEdgeLeaseLapsed(ILogger logger, string roomId, string edgeId, TimeSpan lease);
+
+    [LoggerMessage(3, LogLevel.Information, "Room {RoomId}: {Count} members no edge reported within {Lease} left as offline")]
+    private static partial void LogMembersLapsed(ILogger logger, string roomId, int count, TimeSpan lease);
 }

@@ -31,6 +31,16 @@ public sealed class RoomOptions
     [TimeSpanRange("00:00:00", "7.00:00:00")]
     public TimeSpan EmptyRoomRemembersLeavesFor { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Edge hosts renew their rooms (every <c>IM:Edge:DeviceRenewInterval</c>, 5 minutes), telling each which members
+    /// hold a device there. An edge host that renews and has not for this long is dropped (it died without detaching):
+    /// the room stops sending to it. A member that no edge host reported for this long leaves as if offline (their user
+    /// grain, activated again after a silo was lost, may not know the room to say so), unless an edge host from before
+    /// renewals is attached, which may hold their devices without saying.
+    /// </summary>
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
+    public TimeSpan EdgeLease { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Client message ids remembered per room, so a retried send is not shown twice.</summary>
     public int DedupWindowSize { get; set; } = 2_000;
 }

@@ -278,6 +278,15 @@ internal sealed partial class RobotRunner : BackgroundService
             while (!_stopping.IsCancellationRequested)
             {
                 var pull = await conversation.PullAsync(RobotId, new PullRequest(AfterSeq: cursor.HandledSeq!.Value, Limit: PullBatch));
+                if (pull.Status == AccessStatus.Unavailable)
+                {
+                    // Storage is down for now: the cursor stays, stalled, so the next catch-up pulls again. Dropped, the
+                    // conversation would wait for its next change: the catch-up re-hints only what changed since its last
+                    // sync, and this question may be unread and change no more.
+                    LogPullUnavailable(_logger, RobotId, cursor.ConversationId);
+                    return;
+                }
+
                 if (pull.Status != AccessStatus.Ok)
                 {
                     // No longer a member (a customer-service session went to a human): nothing more to answer here.
@@ -454,4 +463,7 @@ internal sealed partial class RobotRunner : BackgroundService
 
     [LoggerMessage(12, LogLevel.Error, "Robot {RobotId}: handler failed on {ConversationId}#{Seq} {Attempts} times; skipping it")]
     private static partial void LogGaveUp(ILogger logger, string robotId, string conversationId, long seq, int attempts, Exception exception);
+
+    [LoggerMessage(13, LogLevel.Warning, "Robot {RobotId}: storage unavailable pulling {ConversationId}; tried again at the next catch-up")]
+    private static partial void LogPullUnavailable(ILogger logger, string robotId, string conversationId);
 }

@@ -1,0 +1,170 @@
+using System.Reflection;
+using System.Runtime.ExceptionServices;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Im.Accounts;
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+using Orleans.Im.Robots;
+using Orleans.Im.Robots.Hosting;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Tests.Robots;
+
+/// <summary>
+/// A robot whose pulls meet a storage outage (the conversation answers <see cref="AccessStatus.Unavailable"/>) answers the
+/// question once storage is back, although the conversation does not change again. The outage is played by the robot's
+/// own cluster client, which answers its pulls Unavailable until the robot has caught up three times since the first.
+/// </summary>
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Edge")]
+public sealed class RobotStorageOutageTests(EdgeFixture fixture)
+{
+    [Fact]
+    public async Task A_question_pulled_during_a_storage_outage_is_answered_at_a_catch_up_after_it()
+    {
+        var robot = Ids.User("outage-bot");
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Outage", null, [AccountRole.Robot])));
+        var user = Ids.User("user");
+        var conversation = GrainKeys.P2P(user, robot);
+        var outage = new PullOutage(conversation);
+        using var host = BuildRobot(robot, outage);
+        await host.StartAsync();
+        try
+        {
+            var online = await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+            Assert.Single(online);
+
+            var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
+                .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText("anyone there?")));
+            Assert.Equal(SendStatus.Sent, sent.Status);
+
+            // The pulls fail until three catch-ups ran after the first failure: by then the catch-ups have synced the
+            // change, so only a cursor the robot kept (stalled) brings it back to the question.
+            Assert.True(await Eventually.ReturnsAsync(() => Task.FromResult(outage.Over), over => over, TimeSpan.FromSeconds(30)), "the outage never ended");
+            Assert.True(outage.FailedPulls > 0);
+            var replies = await Eventually.ReturnsAsync(() => RepliesAsync(conversation, user, robot), r => r.Count > 0, TimeSpan.FromSeconds(20));
+            Assert.Equal(["anyone there?"], replies);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    private IHost BuildRobot(string robotId, PullOutage outage)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
+        builder.Logging.SetMinimumLevel(LogLevel.Error);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["IM:ClusterId"] = fixture.Cluster.ClusterId,
+            ["IM:ServiceId"] = fixture.Cluster.ServiceId,
+            ["IM:Redis:ConnectionString"] = TestServices.RedisConnectionString,
+            ["IM:Robot:CatchUpInterval"] = "00:00:01",
+        });
+        builder.AddImRobot(new EchoHandler(), o => o.RobotId = robotId);
+
+        // The robot gets the real client wrapped: its conversation and user grains are seen through the outage.
+        var real = builder.Services.Last(d => d.ServiceType == typeof(IClusterClient));
+        builder.Services.Remove(real);
+        builder.Services.AddSingleton(sp => outage.Wrap(
+            (IClusterClient)(real.ImplementationInstance ?? real.ImplementationFactory?.Invoke(sp)
+                ?? ActivatorUtilities.CreateInstance(sp, real.ImplementationType!))));
+        return builder.Build();
+    }
+
+    private async Task<IReadOnlyList<string?>> RepliesAsync(string conversation, string user, string robot)
+    {
+        var pulled = await fixture.Orleans.GetGrain<IConversationGrain>(conversation).PullAsync(user, new PullRequest());
+        return pulled.Messages.Where(m => m.SenderId == robot).Select(m => m.Content?.Text).ToList();
+    }
+
+    private sealed class EchoHandler : IRobotHandler
+    {
+        public async Task HandleAsync(RobotMessage message, CancellationToken cancellationToken) =>
+            (await message.ReplyAsync(message.Message.Content!)).ThrowIfRetryable();
+    }
+
+    /// <summary>Storage down for one conversation's pulls, until the robot synced three times after the first failed pull.</summary>
+    private sealed class PullOutage(string conversationId)
+    {
+        private const int SyncsUntilOver = 3;
+        private int _failedPulls;
+        private int _syncsSinceFailure;
+
+        public int FailedPulls => Volatile.Read(ref _failedPulls);
+
+        public bool Over => Volatile.Read(ref _syncsSinceFailure) >= SyncsUntilOver;
+
+        public IClusterClient Wrap(IClusterClient client) =>
+            Intercepting.Create(client, (method, args, call) =>
+            {
+                var grain = call();
+                return method.Name == nameof(IGrainFactory.GetGrain) && grain is IConversationGrain conversation && Equals(args[0], conversationId)
+                    ? Intercepting.Create<IConversationGrain>(conversation, (m, _, c) => m.Name == nameof(IConversationGrain.PullAsync) && !Over ? (object)Fail() : c())
+                    : grain is IUserGrain user
+                    ? (object)Intercepting.Create<IUserGrain>(user, (m, _, c) =>
+                    {
+                        if (m.Name == nameof(IUserGrain.SyncAsync) && FailedPulls > 0)
+                        {
+                            Interlocked.Increment(ref _syncsSinceFailure);
+                        }
+
+                        return c();
+                    })
+                    : grain;
+            });
+
+        private Task<PullResult> Fail()
+        {
+            Interlocked.Increment(ref _failedPulls);
+            return Task.FromResult(new PullResult(AccessStatus.Unavailable, [], 0));
+        }
+    }
+}
+
+/// <summary>Hands every call of an interface to a function that may answer it or let it through (<c>call</c>).</summary>
+internal static class Intercepting
+{
+    public static T Create<T>(T inner, Func<MethodInfo, object?[], Func<object?>, object?> handle)
+        where T : class
+    {
+        var proxy = DispatchProxy.Create<T, InterceptingProxy<T>>();
+        ((InterceptingProxy<T>)(object)proxy).Start(inner, handle);
+        return proxy;
+    }
+}
+
+// Not sealed: DispatchProxy derives the proxy type from it.
+#pragma warning disable CA1852
+internal class InterceptingProxy<T> : DispatchProxy
+#pragma warning restore CA1852
+    where T : class
+{
+    private T _inner = null!;
+    private Func<MethodInfo, object?[], Func<object?>, object?> _handle = null!;
+
+    public void Start(T inner, Func<MethodInfo, object?[], Func<object?>, object?> handle) => (_inner, _handle) = (inner, handle);
+
+    protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+    {
+        ArgumentNullException.ThrowIfNull(targetMethod);
+        var arguments = args ?? [];
+        return _handle(targetMethod, arguments, () =>
+        {
+            try
+            {
+                return targetMethod.Invoke(_inner, arguments);
+            }
+            catch (TargetInvocationException ex) when (ex.InnerException is not null)
+            {
+                ExceptionDispatchInfo.Capture(ex.InnerException).Throw();
+                throw;
+            }
+        });
+    }
+}
