@@ -22,6 +22,12 @@ public sealed partial class WebhookDispatcher(
     ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Events a silo takes of one webhook at a time. Deliveries are sequential, and what a silo took waits behind a failing
+    /// event's retries (minutes) while other silos may be idle: small batches leave the rest to them.
+    /// </summary>
+    private const int DeliveryBatchSize = 10;
     private readonly Dictionary<string, (CancellationTokenSource Stop, Task Run)> _running = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -108,6 +114,7 @@ public sealed partial class WebhookDispatcher(
             Consumer = silo.SiloAddress.Endpoint.ToString(),
             Classes = webhook.Classes,
             StartAt = webhook.CreatedAt,
+            BatchSize = DeliveryBatchSize,
         }, loggers.CreateLogger<FirehoseConsumer>());
         while (!stop.IsCancellationRequested)
         {
