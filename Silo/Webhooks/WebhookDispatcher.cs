@@ -101,7 +101,8 @@ public sealed partial class WebhookDispatcher(
         {
             var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             _running[webhook.Id] = (stop, Task.Run(() => RunAsync(webhook, redis, stop.Token), CancellationToken.None));
-            Log.Started(logger, webhook.Id, webhook.Url);
+            // Not the URL as registered: its user info, query or fragment may carry credentials.
+            Log.Started(logger, webhook.Id, WebhookAddresses.Redact(webhook.Url));
         }
     }
 
