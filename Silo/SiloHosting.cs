@@ -15,6 +15,7 @@ using Orleans.Im.Silo.Stats;
 using Orleans.Im.Silo.Webhooks;
 using Orleans.Im.Silo.Storage;
 using Orleans.Im.Users;
+using Orleans.Im.Webhooks;
 using Orleans.Im.Streams;
 using Orleans.Serialization;
 using Orleans.Storage;
@@ -115,8 +116,10 @@ public static class SiloHosting
         });
         builder.Services.AddValidatedOptions<WebhookOptions>(configuration, WebhookOptions.Section);
         builder.Services.AddSingleton<WebhookSender>();
+        builder.Services.AddOptions<WebhookRegistryOptions>().Configure<IOptions<WebhookOptions>>((registry, webhooks) =>
+            registry.AllowPrivateAddresses = webhooks.Value.AllowPrivateAddresses);
         builder.Services.AddHttpClient(WebhookSender.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+            .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateAddresses));
         builder.Services.AddHostedService<WebhookDispatcher>();
 
         // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.

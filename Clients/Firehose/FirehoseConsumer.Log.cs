@@ -14,5 +14,11 @@ public sealed partial class FirehoseConsumer
 
         [LoggerMessage(3, LogLevel.Warning, "Firehose: entry {EntryId} of {Stream} is not a firehose event; acknowledged and skipped")]
         public static partial void Malformed(ILogger logger, string stream, string entryId);
+
+        [LoggerMessage(4, LogLevel.Warning, "Firehose group {Group}/{Consumer}: {Count} entries of {Stream} were claimed by another consumer while this one could not renew its hold; left to it")]
+        public static partial void ClaimedAway(ILogger logger, string group, string consumer, int count, string stream);
+
+        [LoggerMessage(5, LogLevel.Debug, "Firehose group {Group}/{Consumer}: renewing the hold on pending entries failed: {Reason}")]
+        public static partial void RenewFailed(ILogger logger, string group, string consumer, string reason);
     }
 }

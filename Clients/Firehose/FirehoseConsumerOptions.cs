@@ -34,7 +34,9 @@ public sealed class FirehoseConsumerOptions
 
     /// <summary>
     /// Entries another consumer of the group took but has not acknowledged for this long are claimed by this one
-    /// (that consumer is presumed gone). Zero turns claiming off.
+    /// (that consumer is presumed gone). Zero turns claiming off. A consumer renews its hold on what it took every quarter
+    /// of this while its handler works, so a slow handler does not lose its entries; give every consumer of a group the
+    /// same value.
     /// </summary>
     public TimeSpan ClaimAfter { get; init; } = TimeSpan.FromMinutes(1);
 

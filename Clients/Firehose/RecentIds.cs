@@ -6,6 +6,9 @@ internal sealed class RecentIds(int capacity)
     private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
     private readonly Queue<string> _order = new();
 
+    /// <summary>True when the id was added recently (never when nothing is remembered).</summary>
+    public bool Contains(string id) => capacity > 0 && _ids.Contains(id);
+
     /// <summary>False when the id was seen recently.</summary>
     public bool Add(string id)
     {

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
 using Orleans.Im.Events;
 using Orleans.Im.Messages;
 
@@ -7,13 +8,14 @@ namespace Orleans.Im.Webhooks;
 /// <summary>The deployment's webhook registrations (see <see cref="IWebhookRegistryGrain"/>).</summary>
 public sealed class WebhookRegistryGrain(
     [PersistentState("webhooks", StorageNames.Grains)] IPersistentState<WebhookRegistryState> state,
+    IOptions<WebhookRegistryOptions> options,
     ImClock clock) : Grain, IWebhookRegistryGrain
 {
     private const int GeneratedSecretBytes = 32;
 
     public async Task<WebhookRegistrationResult> RegisterAsync(string url, EventClass[] classes, string? secret, string? description)
     {
-        if (Validate(url, classes, secret, description) is { } error)
+        if (Validate(url, classes, secret, description, options.Value.AllowPrivateAddresses) is { } error)
         {
             return new WebhookRegistrationResult(AccessStatus.Invalid, null, error);
         }
@@ -48,10 +50,13 @@ public sealed class WebhookRegistryGrain(
 
     public Task<WebhookRegistration[]> ListAsync() => Task.FromResult(state.State.Webhooks.ToArray());
 
-    private static string? Validate(string url, EventClass[] classes, string? secret, string? description) =>
+    private static string? Validate(string url, EventClass[] classes, string? secret, string? description, bool allowPrivateAddresses) =>
         url is null || url.Length > WebhookLimits.MaxUrlLength
             || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
             ? $"url must be an absolute http or https URL of at most {WebhookLimits.MaxUrlLength} characters"
+        // Names are checked again when a delivery connects (SiloHosting): a name may point anywhere, and change.
+        : !allowPrivateAddresses && WebhookAddresses.RefusedHost(uri) is { } refused
+            ? refused
         : classes is not { Length: > 0 } || classes.Any(c => !Enum.IsDefined(c))
             ? "name at least one event class"
         : secret is not null && (secret.Length < WebhookLimits.MinSecretLength || secret.Length > WebhookLimits.MaxSecretLength)

@@ -17,6 +17,11 @@ public static class EventReplay
 
     private const int PageSize = 500;
 
+    /// <summary>How long the command waits for Redis to take events (write timeouts), without progress, before giving up.</summary>
+    private const int PatienceInWriteTimeouts = 6;
+
+    private static readonly TimeSpan BacklogPoll = TimeSpan.FromMilliseconds(20);
+
     /// <summary>Runs the command; returns the process exit code.</summary>
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
@@ -58,10 +63,16 @@ public static class EventReplay
                     }
 
                     published += page.Count;
-                    // Never more in hand than the buffer holds: the buffer drops the oldest when full.
-                    while (publisher.Backlog > options.BufferCapacity / 2)
+                    // Never more in hand than the buffer holds: the buffer drops the oldest when full. With Redis away,
+                    // waiting for room would last for ever: give up when Redis took nothing for a while.
+                    if (!await WaitBacklogAsync(publisher, options.BufferCapacity / 2, options.WriteTimeout * PatienceInWriteTimeouts))
                     {
-                        await Task.Delay(20);
+                        await host.StopAsync();
+                        await Console.Error.WriteLineAsync(
+                            $"replay stopped: Redis took no events for {(options.WriteTimeout * PatienceInWriteTimeouts).TotalSeconds:0.#} s "
+                            + $"(Redis unavailable); {published} message events read, {publisher.Backlog} NOT written; the range was not "
+                            + "replayed in full: run the command again once Redis is back");
+                        return 1;
                     }
 
                     if (page.Count < PageSize)
@@ -73,22 +84,34 @@ public static class EventReplay
                 }
             }
 
-            var flushed = await WaitFlushedAsync(publisher, options.WriteTimeout * 6);
+            var flushed = await WaitBacklogAsync(publisher, 0, options.WriteTimeout * PatienceInWriteTimeouts);
             await host.StopAsync();
             Console.WriteLine($"replayed {published} message events of {conversations.Count} conversations{(flushed ? "" : $"; {publisher.Backlog} NOT written (Redis unavailable)")}");
             return flushed ? 0 : 1;
         }
     }
 
-    private static async Task<bool> WaitFlushedAsync(RedisFirehosePublisher publisher, TimeSpan patience)
+    /// <summary>
+    /// Waits until the publisher holds at most <paramref name="limit"/> events; false when it took none for
+    /// <paramref name="patience"/> (Redis away). A slow Redis that keeps taking events is waited for.
+    /// </summary>
+    private static async Task<bool> WaitBacklogAsync(RedisFirehosePublisher publisher, int limit, TimeSpan patience)
     {
+        var backlog = publisher.Backlog;
         var deadline = DateTime.UtcNow + patience;
-        while (publisher.Backlog > 0 && DateTime.UtcNow < deadline)
+        while (backlog > limit && DateTime.UtcNow < deadline)
         {
-            await Task.Delay(20);
+            await Task.Delay(BacklogPoll);
+            var now = publisher.Backlog;
+            if (now < backlog)
+            {
+                deadline = DateTime.UtcNow + patience;
+            }
+
+            backlog = now;
         }
 
-        return publisher.Backlog == 0;
+        return publisher.Backlog <= limit;
     }
 
     /// <summary>Conversations with messages in the time range (a scan of the log: this is an operator's command).</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 using Orleans.Im.Events;
@@ -17,6 +18,12 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
 
     private static readonly TimeSpan MinRetryDelay = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// The least time between two log lines about dropped events (each says how many since the last; the counter has them
+    /// all): a buffer overflowing for hours would otherwise log at the pace of writes.
+    /// </summary>
+    private static readonly TimeSpan DroppedLogInterval = TimeSpan.FromSeconds(10);
+
     private readonly FirehoseOptions _options;
     private readonly string _redisConfiguration;
     private readonly ILogger<RedisFirehosePublisher> _logger;
@@ -29,6 +36,7 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
     private int _wakePending;
     private int _backlog;
     private long _droppedSinceLog;
+    private long? _droppedLoggedAt;
     private bool _redisDown;
     private ConnectionMultiplexer? _redis;
 
@@ -141,6 +149,9 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
                     }
 
                     retryDelay = MinRetryDelay;
+                    // Redis up but slower than the silo publishes also overflows the buffer: said here, not only after a
+                    // failed write.
+                    LogDropped(force: false);
                     if (batch.Length < _options.BatchSize)
                     {
                         // Caught up: what arrived during the write woke the pump again, and waits out the linger. (An
@@ -157,11 +168,7 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
                     Log.RedisUnavailable(_logger, Backlog);
                 }
 
-                if (Interlocked.Exchange(ref _droppedSinceLog, 0) is > 0 and var lost)
-                {
-                    Log.Dropped(_logger, lost, _options.BufferCapacity);
-                }
-
+                LogDropped(force: false);
                 await Task.Delay(retryDelay, stoppingToken);
                 retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
@@ -181,9 +188,26 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
             }
         }
 
+        LogDropped(force: true);
         if (Backlog > 0)
         {
             Log.LostOnStop(_logger, Backlog);
+        }
+    }
+
+    /// <summary>Logs the events dropped since the last such line, at most once per <see cref="DroppedLogInterval"/> unless forced.</summary>
+    private void LogDropped(bool force)
+    {
+        if (Volatile.Read(ref _droppedSinceLog) == 0
+            || (!force && _droppedLoggedAt is { } at && Stopwatch.GetElapsedTime(at) < DroppedLogInterval))
+        {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _droppedSinceLog, 0) is > 0 and var lost)
+        {
+            _droppedLoggedAt = Stopwatch.GetTimestamp();
+            Log.Dropped(_logger, lost, _options.BufferCapacity);
         }
     }
 

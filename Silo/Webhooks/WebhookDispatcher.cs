@@ -22,6 +22,12 @@ public sealed partial class WebhookDispatcher(
     ILogger<WebhookDispatcher> logger) : BackgroundService
 {
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Events a silo takes of one webhook at a time. Deliveries are sequential, and what a silo took waits behind a failing
+    /// event's retries (minutes) while other silos may be idle: small batches leave the rest to them.
+    /// </summary>
+    private const int DeliveryBatchSize = 10;
     private readonly Dictionary<string, (CancellationTokenSource Stop, Task Run)> _running = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -95,7 +101,8 @@ public sealed partial class WebhookDispatcher(
         {
             var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             _running[webhook.Id] = (stop, Task.Run(() => RunAsync(webhook, redis, stop.Token), CancellationToken.None));
-            Log.Started(logger, webhook.Id, webhook.Url);
+            // Not the URL as registered: its user info, query or fragment may carry credentials.
+            Log.Started(logger, webhook.Id, WebhookAddresses.Redact(webhook.Url));
         }
     }
 
@@ -108,6 +115,7 @@ public sealed partial class WebhookDispatcher(
             Consumer = silo.SiloAddress.Endpoint.ToString(),
             Classes = webhook.Classes,
             StartAt = webhook.CreatedAt,
+            BatchSize = DeliveryBatchSize,
         }, loggers.CreateLogger<FirehoseConsumer>());
         while (!stop.IsCancellationRequested)
         {

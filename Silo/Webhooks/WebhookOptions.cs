@@ -28,6 +28,14 @@ public sealed class WebhookOptions
     [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Allow webhooks on loopback, link-local, private and unspecified addresses (tests, receivers on the same private
+    /// network). Off: such URLs are refused at registration, and a delivery whose host name resolves only to such
+    /// addresses fails without connecting — the silo must not be made to call itself, the cloud's metadata service or
+    /// internal systems.
+    /// </summary>
+    public bool AllowPrivateAddresses { get; set; }
+
     /// <summary>The dead-letter stream is trimmed to about this many entries.</summary>
     public int DeadLetterMaxLength { get; set; } = 100_000;
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Orleans.Im.Events;
 using Orleans.Im.Firehose;
@@ -16,6 +18,9 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
 {
     /// <summary>The named HTTP client of deliveries (no redirects followed: a receiver answers where it was registered).</summary>
     public const string HttpClientName = "webhooks";
+
+    /// <summary>How long a pooled connection to a receiver is used: a receiver's DNS changes are followed after this.</summary>
+    private static readonly TimeSpan PooledConnectionLifetime = TimeSpan.FromMinutes(5);
 
     private readonly WebhookOptions _options = options.Value;
 
@@ -48,7 +53,8 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
             .Select(f => new NameValueEntry(f.Key, f.Value))
             .Concat([
                 new NameValueEntry("webhook", webhook.Id),
-                new NameValueEntry("url", webhook.Url),
+                // Any firehose consumer can read the dead letters: not the credentials a URL may carry.
+                new NameValueEntry("url", WebhookAddresses.Redact(webhook.Url)),
                 new NameValueEntry("attempts", _options.MaxAttempts),
                 new NameValueEntry("error", lastError),
                 new NameValueEntry("failedAt", clock.UtcNow.ToString("O", CultureInfo.InvariantCulture)),
@@ -56,6 +62,45 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
             .ToArray();
         await redis.StreamAddAsync(FirehoseStreams.DeadLetter, fields, maxLength: _options.DeadLetterMaxLength, useApproximateMaxLength: true);
         Log.DeadLettered(logger, webhook.Id, e.Id, _options.MaxAttempts, lastError);
+    }
+
+    /// <summary>
+    /// The handler of the delivery client: no redirects followed, and unless <paramref name="allowPrivateAddresses"/>,
+    /// connections only to public addresses — checked on the addresses the host name resolves to when connecting (not at
+    /// registration only: a name may point anywhere, and change), and the connection goes to an address checked.
+    /// </summary>
+    public static SocketsHttpHandler CreateHandler(bool allowPrivateAddresses)
+    {
+        var handler = new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = PooledConnectionLifetime };
+        if (!allowPrivateAddresses)
+        {
+            handler.ConnectCallback = ConnectToPublicAddressAsync;
+        }
+
+        return handler;
+    }
+
+    private static async ValueTask<Stream> ConnectToPublicAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var host = context.DnsEndPoint.Host;
+        var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
+        var allowed = addresses.Where(a => !WebhookAddresses.IsPrivate(a)).ToArray();
+        if (allowed.Length == 0)
+        {
+            throw new HttpRequestException($"{host} has no public address; refused (IM:Webhooks:AllowPrivateAddresses is off)");
+        }
+
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 
     /// <summary>One attempt; empty on success (2xx), else what went wrong.</summary>

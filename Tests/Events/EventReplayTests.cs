@@ -52,9 +52,34 @@ public sealed class EventReplayTests(ClusterFixture fixture)
         Assert.Contains("--conversation", output, StringComparison.Ordinal);
     }
 
-    private static async Task<(int ExitCode, string Output)> RunSiloCommandAsync(params string[] args)
+    [Fact]
+    public async Task The_replay_command_gives_up_with_exit_code_1_when_redis_takes_nothing()
     {
-        await using var process = HostProcess.StartCommand("Silo", args, new Dictionary<string, string>
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        for (var i = 1; i <= 10; i++)
+        {
+            await fixture.Client.SendTextAsync(conversationId, alice, $"m{i}");
+        }
+
+        // Nothing listens on port 1; a buffer of 4 is full after the first page, so the command waits for room that never comes.
+        var (exitCode, output) = await RunSiloCommandAsync(new Dictionary<string, string>
+        {
+            ["IM__Events__Redis"] = "127.0.0.1:1,connectTimeout=500",
+            ["IM__Events__BufferCapacity"] = "4",
+            ["IM__Events__WriteTimeout"] = "00:00:00.500",
+            ["IM__Events__FlushOnStop"] = "00:00:00",
+        }, EventReplay.CommandName, "--conversation", conversationId);
+
+        Assert.True(exitCode == 1, output);
+        Assert.Contains("replay stopped: Redis took no events for 3 s", output, StringComparison.Ordinal);
+    }
+
+    private static Task<(int ExitCode, string Output)> RunSiloCommandAsync(params string[] args) => RunSiloCommandAsync(new Dictionary<string, string>(), args);
+
+    private static async Task<(int ExitCode, string Output)> RunSiloCommandAsync(IReadOnlyDictionary<string, string> settings, params string[] args)
+    {
+        await using var process = HostProcess.StartCommand("Silo", args, new Dictionary<string, string>(settings)
         {
             ["IM__Postgres__ConnectionString"] = TestServices.PostgresConnectionString,
             ["IM__Redis__ConnectionString"] = TestServices.RedisConnectionString,

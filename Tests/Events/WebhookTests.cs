@@ -30,6 +30,7 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
     // A service id of its own: the registrations of this test are nobody else's.
     private readonly SiloCluster _cluster = new("webhooks", serviceId: "webhooks-" + Guid.NewGuid().ToString("N"));
     private RunningEdge _edge = null!;
+    private RunningSilo _silo = null!;
     private WebApplication _receiver = null!;
     private string _receiverUrl = "";
     private int _disposed;
@@ -45,11 +46,13 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         await _receiver.StartAsync();
         _receiverUrl = _receiver.Urls.Single();
 
-        await _cluster.StartSiloAsync(settings: new Dictionary<string, string>
+        _silo = await _cluster.StartSiloAsync(settings: new Dictionary<string, string>
         {
             ["IM__Webhooks__MaxAttempts"] = MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["IM__Webhooks__FirstRetryDelay"] = "00:00:00.100",
             ["IM__Webhooks__RefreshInterval"] = "00:00:00.500",
+            // The receiver is on loopback, refused by default.
+            ["IM__Webhooks__AllowPrivateAddresses"] = "true",
             // A Redis database of its own for the firehose: on the shared one, the failing receiver would be handed (and
             // retry) every other test's message events, and this test's own would wait behind them.
             ["IM__Events__Redis"] = $"{TestServices.RedisConnectionString},defaultDatabase={FirehoseDatabase}",
@@ -78,7 +81,9 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
     {
         var secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24));
         var good = await RegisterAsync(new WebhookBody(_receiverUrl + "/ok", ["message", "recall"], secret, "test receiver"));
-        var failing = await RegisterAsync(new WebhookBody(_receiverUrl + "/fail", ["message"], null, null));
+        // Credentials in the URL (user info, a token in the query) stay out of logs and of the dead-letter stream.
+        var failingUrl = _receiverUrl.Replace("http://", "http://hook:user-secret@", StringComparison.Ordinal) + "/fail?token=query-secret";
+        var failing = await RegisterAsync(new WebhookBody(failingUrl, ["message"], null, null));
         Assert.Equal(secret, good.Secret);
         Assert.True(failing.Secret.Length >= 32, "a secret is generated when none is given");
         using (var http = Admin())
@@ -115,6 +120,9 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         Assert.Equal([$"m:{conversationId}:2", $"m:{conversationId}:1"], dead.Select(entry => (string?)entry["id"]));
         Assert.All(dead, entry => Assert.Equal(("HTTP 500", MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture), _receiverUrl + "/fail"),
             ((string?)entry["error"], (string?)entry["attempts"], (string?)entry["url"])));
+        Assert.Contains($"Webhook {failing.Id}: delivering to {_receiverUrl}/fail", _silo.Process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("user-secret", _silo.Process.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("query-secret", _silo.Process.Output, StringComparison.Ordinal);
         Assert.Equal(2 * MaxAttempts, _refused.Count(d => d.Event?.ConversationId == conversationId));
         Assert.Equal(Enumerable.Range(1, MaxAttempts).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             _refused.Where(d => d.EventId == $"m:{conversationId}:1").Select(d => d.Attempt));

@@ -1,0 +1,189 @@
+using Orleans.Im.Events;
+using Orleans.Im.Firehose;
+using Orleans.Im.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Orleans.Im.Tests.Events;
+
+/// <summary>
+/// The firehose consumer on a real Redis, driven directly (entries appended by the test): what happens to an event whose
+/// handler failed, and to entries a consumer holds while another consumer of its group looks for abandoned ones.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class FirehoseConsumerTests : IAsyncLifetime
+{
+    /// <summary>A Redis database of this class's own: the shared message stream of database 0 is busy with other tests' events.</summary>
+    private const int Database = 8;
+
+    private readonly string _conversation = "p2p:consumer-test:" + Guid.NewGuid().ToString("N");
+    private ConnectionMultiplexer _redis = null!;
+
+    public async Task InitializeAsync() =>
+        _redis = await ConnectionMultiplexer.ConnectAsync($"{TestServices.RedisConnectionString},defaultDatabase={Database}");
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
+
+    [Fact]
+    public async Task An_event_whose_handler_threw_is_handed_over_by_the_next_run_of_the_same_consumer()
+    {
+        var consumer = new FirehoseConsumer(_redis, Options("c"));
+        await consumer.EnsureGroupAsync();
+        var failing = await AppendAsync(1);
+
+        // The first run's handler fails (e.g. a webhook dead-letter write while Redis was away): the run stops.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => consumer.RunAsync(
+            (e, _) => e.ConversationId == _conversation ? throw new InvalidOperationException("handler failed") : Task.CompletedTask,
+            CancellationToken.None));
+
+        // The next run of the same instance first drains what it holds, then reads the marker appended after it.
+        var marker = await AppendAsync(2);
+        var handled = new List<string>();
+        using var stop = new CancellationTokenSource();
+        await consumer.RunAsync((e, _) =>
+        {
+            if (e.ConversationId == _conversation)
+            {
+                handled.Add(e.Id);
+                if (e.Id == marker)
+                {
+                    stop.Cancel();
+                }
+            }
+
+            return Task.CompletedTask;
+        }, stop.Token);
+
+        Assert.Equal([failing, marker], handled);
+        Assert.Equal(0, (await _redis.GetDatabase().StreamPendingAsync(Stream, Options("c").Group)).PendingMessageCount);
+    }
+
+    [Fact]
+    public async Task Entries_a_consumer_holds_while_its_handler_is_slow_are_not_claimed_by_another_consumer_of_the_group()
+    {
+        var claimAfter = TimeSpan.FromSeconds(2);
+        var ids = new List<string>();
+        await new FirehoseConsumer(_redis, Options("a", claimAfter)).EnsureGroupAsync();
+        for (var seq = 1; seq <= 5; seq++)
+        {
+            ids.Add(await AppendAsync(seq));
+        }
+
+        var byA = new List<string>();
+        var byB = new List<string>();
+        var aTookTheBatch = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var aDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var a = new FirehoseConsumer(_redis, Options("a", claimAfter)).RunAsync(async (e, ct) =>
+        {
+            if (e.ConversationId != _conversation)
+            {
+                return;
+            }
+
+            if (e.Id == ids[0])
+            {
+                aTookTheBatch.SetResult();
+                // A receiver that takes a while (a webhook retrying with backoff): longer than twice the claim time, so
+                // that B looks for abandoned entries at least twice meanwhile.
+                await Task.Delay(claimAfter * 2.5, ct);
+            }
+
+            lock (byA)
+            {
+                byA.Add(e.Id);
+                if (byA.Count == ids.Count)
+                {
+                    aDone.SetResult();
+                }
+            }
+        }, stop.Token);
+        await aTookTheBatch.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var b = new FirehoseConsumer(_redis, Options("b", claimAfter)).RunAsync((e, _) =>
+        {
+            if (e.ConversationId == _conversation)
+            {
+                lock (byB)
+                {
+                    byB.Add(e.Id);
+                }
+            }
+
+            return Task.CompletedTask;
+        }, stop.Token);
+
+        await aDone.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        await Task.WhenAll(a, b);
+
+        Assert.Equal(ids, byA);
+        Assert.Empty(byB);
+        Assert.Equal(0, (await _redis.GetDatabase().StreamPendingAsync(Stream, Options("a").Group)).PendingMessageCount);
+    }
+
+    [Fact]
+    public async Task Entries_claimed_away_while_a_consumer_was_busy_are_left_to_the_consumer_that_claimed_them()
+    {
+        var claimAfter = TimeSpan.FromSeconds(1);
+        var options = Options("a", claimAfter);
+        var ids = new List<string>();
+        await new FirehoseConsumer(_redis, options).EnsureGroupAsync();
+        for (var seq = 1; seq <= 5; seq++)
+        {
+            ids.Add(await AppendAsync(seq));
+        }
+
+        var database = _redis.GetDatabase();
+        string marker = "";
+        var handled = new List<string>();
+        using var stop = new CancellationTokenSource();
+        await new FirehoseConsumer(_redis, options).RunAsync(async (e, ct) =>
+        {
+            if (e.ConversationId != _conversation)
+            {
+                return;
+            }
+
+            handled.Add(e.Id);
+            if (e.Id == ids[0])
+            {
+                // Another consumer takes the rest of the batch, as one does after this one could not reach Redis for
+                // the claim time (the stand-in claims at once: that lapse cannot be staged here), ...
+                var entries = await database.StreamRangeAsync(Stream, "-", "+");
+                var rest = entries.Where(x => ids.Skip(1).Contains((string?)x["id"])).Select(x => x.Id).ToArray();
+                Assert.Equal(4, (await database.StreamClaimIdsOnlyAsync(Stream, options.Group, "other", 0, rest)).Length);
+                marker = await AppendAsync(6);
+                // ... and this delivery takes longer than the claim time: what this consumer knew it held is stale.
+                await Task.Delay(claimAfter, ct);
+                // The other consumer is alive: it keeps its hold fresh (else this one would rightly claim them back).
+                Assert.Equal(4, (await database.StreamClaimIdsOnlyAsync(Stream, options.Group, "other", 0, rest)).Length);
+            }
+            else if (e.Id == marker)
+            {
+                stop.Cancel();
+            }
+        }, stop.Token);
+
+        Assert.Equal([ids[0], marker], handled);
+        var pending = await database.StreamPendingMessagesAsync(Stream, options.Group, 10, RedisValue.Null);
+        Assert.Equal(4, pending.Length);
+        Assert.All(pending, p => Assert.Equal("other", p.ConsumerName));
+    }
+
+    private static RedisKey Stream => FirehoseStreams.For(EventClass.Message);
+
+    private FirehoseConsumerOptions Options(string consumer, TimeSpan? claimAfter = null) => new()
+    {
+        Group = "consumer-test-" + _conversation,
+        Consumer = consumer,
+        BatchSize = 10,
+        MaxIdleDelay = TimeSpan.FromMilliseconds(20),
+        ClaimAfter = claimAfter ?? TimeSpan.FromMinutes(1),
+    };
+
+    private async Task<string> AppendAsync(long seq)
+    {
+        var e = new FirehoseEvent($"m:{_conversation}:{seq}", EventClass.Message, "message.sent", DateTimeOffset.UtcNow, _conversation, seq, "u", "{}");
+        await _redis.GetDatabase().StreamAddAsync(Stream, FirehoseFields.ToFields(e).Select(f => new NameValueEntry(f.Key, f.Value)).ToArray());
+        return e.Id;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.Im.Events;
+using Orleans.Im.Silo;
+using Orleans.Im.Silo.Events;
+using Orleans.Im.Tests.Infrastructure;
+
+namespace Orleans.Im.Tests.Events;
+
+/// <summary>The silo's firehose publisher on a real Redis, outside a silo.</summary>
+[Trait("Category", "Integration")]
+public sealed class FirehosePublisherTests
+{
+    /// <summary>The Redis database of the firehose consumer tests: nobody reads database 0's streams for these events.</summary>
+    private const int Database = 8;
+
+    [Fact]
+    public async Task Events_dropped_while_redis_is_up_but_behind_are_logged()
+    {
+        const int Capacity = 10;
+        const int Published = 50;
+        var logs = new LogLines();
+        var services = new ServiceCollection()
+            .AddLogging(b => b.AddProvider(logs))
+            .AddMetrics()
+            .AddImFirehose(o =>
+            {
+                o.Redis = $"{TestServices.RedisConnectionString},defaultDatabase={Database}";
+                o.BufferCapacity = Capacity;
+            });
+        await using var provider = services.BuildServiceProvider();
+        var publisher = provider.GetRequiredService<RedisFirehosePublisher>();
+        // Published before the pump runs: more than the buffer holds, as when the silo publishes faster than Redis takes
+        // events; no write fails.
+        var conversation = "p2p:publisher-test:" + Guid.NewGuid().ToString("N");
+        for (var seq = 1; seq <= Published; seq++)
+        {
+            publisher.Publish(new FirehoseEvent($"m:{conversation}:{seq}", EventClass.Message, "message.sent", DateTimeOffset.UtcNow, conversation, seq, "u", "{}"));
+        }
+
+        await publisher.StartAsync(CancellationToken.None);
+        try
+        {
+            var written = await Eventually.ReturnsAsync(() => Task.FromResult(publisher.Backlog), b => b == 0);
+            Assert.Equal(0, written);
+            Assert.False(publisher.RedisUnavailable);
+            var dropped = await Eventually.ReturnsAsync(() => Task.FromResult(logs.Lines.Where(l => l.Contains("oldest events dropped", StringComparison.Ordinal)).ToList()),
+                l => l.Count > 0);
+            Assert.Equal($"Event firehose: buffer full ({Capacity}); {Published - Capacity} oldest events dropped — re-publish them with the replay command", Assert.Single(dropped));
+        }
+        finally
+        {
+            await publisher.StopAsync(CancellationToken.None);
+        }
+    }
+
+    private sealed class LogLines : ILoggerProvider
+    {
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        public IReadOnlyList<string> Lines => [.. _lines];
+
+        public ILogger CreateLogger(string categoryName) => new Logger(_lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                {
+                    lines.Enqueue(formatter(state, exception));
+                }
+            }
+        }
+    }
+}
