@@ -117,9 +117,12 @@ public static class SiloHosting
         builder.Services.AddValidatedOptions<WebhookOptions>(configuration, WebhookOptions.Section);
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddOptions<WebhookRegistryOptions>().Configure<IOptions<WebhookOptions>>((registry, webhooks) =>
-            registry.AllowPrivateAddresses = webhooks.Value.AllowPrivateAddresses);
+        {
+            registry.AllowPrivateNetworks = webhooks.Value.AllowPrivateNetworks;
+            registry.AllowLocalAddresses = webhooks.Value.AllowLocalAddresses;
+        });
         builder.Services.AddHttpClient(WebhookSender.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<IOptions<WebhookOptions>>().Value.AllowPrivateAddresses));
+            .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<IOptions<WebhookOptions>>().Value));
         builder.Services.AddHostedService<WebhookDispatcher>();
 
         // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.

@@ -5,16 +5,14 @@ namespace Orleans.Im.Webhooks;
 
 /// <summary>
 /// Which addresses a webhook may be delivered to, and how a webhook URL is shown outside the admin API. A silo calls the
-/// URL an administrator registered: unless a deployment opts in (<c>IM:Webhooks:AllowPrivateAddresses</c>), it must not
-/// reach the silo itself, the cloud's metadata service (169.254.169.254) or the private network behind it.
+/// URL an administrator registered: by default it must not reach the silo's own host or link (loopback, the cloud's
+/// metadata service at 169.254.169.254); private networks, where an on-premise installation's receivers live, are allowed
+/// unless a deployment says otherwise.
 /// </summary>
 public static class WebhookAddresses
 {
-    /// <summary>
-    /// True for addresses that are not on the public internet: unspecified, loopback, link-local, private (RFC 1918,
-    /// unique local), carrier-grade NAT, site-local, multicast and broadcast; IPv4-mapped IPv6 addresses as their IPv4.
-    /// </summary>
-    public static bool IsPrivate(IPAddress address)
+    /// <summary>Where <paramref name="address"/> lies; IPv4-mapped IPv6 addresses as their IPv4.</summary>
+    public static WebhookAddressScope ScopeOf(IPAddress address)
     {
         ArgumentNullException.ThrowIfNull(address);
         if (address.IsIPv4MappedToIPv6)
@@ -24,36 +22,56 @@ public static class WebhookAddresses
 
         if (IPAddress.IsLoopback(address))
         {
-            return true;
+            return WebhookAddressScope.Local;
         }
 
         if (address.AddressFamily == AddressFamily.InterNetwork)
         {
             var b = address.GetAddressBytes();
-            return b[0] is 0 or 10 or >= 224 // this network, private, multicast and reserved (incl. broadcast)
-                || (b[0] == 100 && b[1] is >= 64 and <= 127) // carrier-grade NAT
-                || (b[0] == 169 && b[1] == 254) // link-local, the cloud metadata service
-                || (b[0] == 172 && b[1] is >= 16 and <= 31)
-                || (b[0] == 192 && b[1] == 168);
+            return b[0] == 0 || (b[0] == 169 && b[1] == 254) ? WebhookAddressScope.Local // this network; link-local, the metadata service
+                : b[0] >= 224 ? WebhookAddressScope.Never // multicast, reserved, broadcast
+                : b[0] == 10 || (b[0] == 172 && b[1] is >= 16 and <= 31) || (b[0] == 192 && b[1] == 168)
+                    || (b[0] == 100 && b[1] is >= 64 and <= 127) // carrier-grade NAT
+                    ? WebhookAddressScope.PrivateNetwork
+                : WebhookAddressScope.Public;
         }
 
-        return address.Equals(IPAddress.IPv6None) || address.Equals(IPAddress.IPv6Any)
-            || address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal || address.IsIPv6Multicast;
+        return address.Equals(IPAddress.IPv6None) || address.Equals(IPAddress.IPv6Any) || address.IsIPv6LinkLocal ? WebhookAddressScope.Local
+            : address.IsIPv6Multicast ? WebhookAddressScope.Never
+            : address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal ? WebhookAddressScope.PrivateNetwork
+            : WebhookAddressScope.Public;
     }
 
+    /// <summary>Whether a delivery may go to <paramref name="address"/> under the deployment's settings.</summary>
+    public static bool IsAllowed(IPAddress address, bool allowPrivateNetworks, bool allowLocalAddresses) => ScopeOf(address) switch
+    {
+        WebhookAddressScope.Public => true,
+        WebhookAddressScope.PrivateNetwork => allowPrivateNetworks,
+        WebhookAddressScope.Local => allowLocalAddresses,
+        _ => false,
+    };
+
     /// <summary>
-    /// Why a URL's host is refused when private addresses are not allowed (a literal private address, or <c>localhost</c>);
+    /// Why a URL's host is refused (a literal address not allowed, or <c>localhost</c> while local addresses are not);
     /// null when it is not refused here. Other names are checked when a delivery connects.
     /// </summary>
-    public static string? RefusedHost(Uri url)
+    public static string? RefusedHost(Uri url, bool allowPrivateNetworks, bool allowLocalAddresses)
     {
         ArgumentNullException.ThrowIfNull(url);
         var host = url.IdnHost;
-        var refused = IPAddress.TryParse(host, out var address) ? IsPrivate(address)
-            : host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
-        return refused
-            ? "url must not point to a loopback, link-local, private or unspecified address (unless IM:Webhooks:AllowPrivateAddresses is set)"
-            : null;
+        var scope = IPAddress.TryParse(host, out var address) ? ScopeOf(address)
+            : host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)
+                ? WebhookAddressScope.Local
+                : WebhookAddressScope.Public;
+        return scope switch
+        {
+            WebhookAddressScope.PrivateNetwork when !allowPrivateNetworks =>
+                "url must not point to a private network address (IM:Webhooks:AllowPrivateNetworks is off)",
+            WebhookAddressScope.Local when !allowLocalAddresses =>
+                "url must not point to a loopback, link-local or unspecified address, or localhost (unless IM:Webhooks:AllowLocalAddresses is on)",
+            WebhookAddressScope.Never => "url must not point to a multicast, broadcast or reserved address",
+            _ => null,
+        };
     }
 
     /// <summary>

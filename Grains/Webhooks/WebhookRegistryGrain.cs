@@ -15,7 +15,7 @@ public sealed class WebhookRegistryGrain(
 
     public async Task<WebhookRegistrationResult> RegisterAsync(string url, EventClass[] classes, string? secret, string? description)
     {
-        if (Validate(url, classes, secret, description, options.Value.AllowPrivateAddresses) is { } error)
+        if (Validate(url, classes, secret, description, options.Value) is { } error)
         {
             return new WebhookRegistrationResult(AccessStatus.Invalid, null, error);
         }
@@ -50,12 +50,12 @@ public sealed class WebhookRegistryGrain(
 
     public Task<WebhookRegistration[]> ListAsync() => Task.FromResult(state.State.Webhooks.ToArray());
 
-    private static string? Validate(string url, EventClass[] classes, string? secret, string? description, bool allowPrivateAddresses) =>
+    private static string? Validate(string url, EventClass[] classes, string? secret, string? description, WebhookRegistryOptions allowed) =>
         url is null || url.Length > WebhookLimits.MaxUrlLength
             || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
             ? $"url must be an absolute http or https URL of at most {WebhookLimits.MaxUrlLength} characters"
         // Names are checked again when a delivery connects (SiloHosting): a name may point anywhere, and change.
-        : !allowPrivateAddresses && WebhookAddresses.RefusedHost(uri) is { } refused
+        : WebhookAddresses.RefusedHost(uri, allowed.AllowPrivateNetworks, allowed.AllowLocalAddresses) is { } refused
             ? refused
         : classes is not { Length: > 0 } || classes.Any(c => !Enum.IsDefined(c))
             ? "name at least one event class"

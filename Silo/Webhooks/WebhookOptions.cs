@@ -29,12 +29,17 @@ public sealed class WebhookOptions
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Allow webhooks on loopback, link-local, private and unspecified addresses (tests, receivers on the same private
-    /// network). Off: such URLs are refused at registration, and a delivery whose host name resolves only to such
-    /// addresses fails without connecting — the silo must not be made to call itself, the cloud's metadata service or
-    /// internal systems.
+    /// Allow webhooks on private network addresses (RFC 1918, unique local, carrier-grade NAT): where an on-premise
+    /// installation's own systems receive them. On by default; off, such URLs are refused at registration and a delivery
+    /// whose host name resolves only to them fails without connecting.
     /// </summary>
-    public bool AllowPrivateAddresses { get; set; }
+    public bool AllowPrivateNetworks { get; set; } = true;
+
+    /// <summary>
+    /// Allow webhooks on loopback, link-local and unspecified addresses, and <c>localhost</c> (development, tests). Off by
+    /// default: the silo must not be made to call itself or the cloud's metadata service (169.254.169.254).
+    /// </summary>
+    public bool AllowLocalAddresses { get; set; }
 
     /// <summary>The dead-letter stream is trimmed to about this many entries.</summary>
     public int DeadLetterMaxLength { get; set; } = 100_000;

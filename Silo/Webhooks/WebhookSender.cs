@@ -65,29 +65,31 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
     }
 
     /// <summary>
-    /// The handler of the delivery client: no redirects followed, and unless <paramref name="allowPrivateAddresses"/>,
-    /// connections only to public addresses — checked on the addresses the host name resolves to when connecting (not at
-    /// registration only: a name may point anywhere, and change), and the connection goes to an address checked.
+    /// The handler of the delivery client: no redirects followed, and connections only to addresses the options allow —
+    /// checked on the addresses the host name resolves to when connecting (not at registration only: a name may point
+    /// anywhere, and change), and the connection goes to an address checked.
     /// </summary>
-    public static SocketsHttpHandler CreateHandler(bool allowPrivateAddresses)
+    public static SocketsHttpHandler CreateHandler(WebhookOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var handler = new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = PooledConnectionLifetime };
-        if (!allowPrivateAddresses)
+        var (privateNetworks, local) = (options.AllowPrivateNetworks, options.AllowLocalAddresses);
+        if (!(privateNetworks && local))
         {
-            handler.ConnectCallback = ConnectToPublicAddressAsync;
+            handler.ConnectCallback = (context, cancellationToken) => ConnectToAllowedAddressAsync(context, privateNetworks, local, cancellationToken);
         }
 
         return handler;
     }
 
-    private static async ValueTask<Stream> ConnectToPublicAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    private static async ValueTask<Stream> ConnectToAllowedAddressAsync(SocketsHttpConnectionContext context, bool allowPrivateNetworks, bool allowLocalAddresses, CancellationToken cancellationToken)
     {
         var host = context.DnsEndPoint.Host;
         var addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        var allowed = addresses.Where(a => !WebhookAddresses.IsPrivate(a)).ToArray();
+        var allowed = addresses.Where(a => WebhookAddresses.IsAllowed(a, allowPrivateNetworks, allowLocalAddresses)).ToArray();
         if (allowed.Length == 0)
         {
-            throw new HttpRequestException($"{host} has no public address; refused (IM:Webhooks:AllowPrivateAddresses is off)");
+            throw new HttpRequestException($"{host} has no address a webhook may be delivered to; refused (IM:Webhooks:AllowPrivateNetworks, AllowLocalAddresses)");
         }
 
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

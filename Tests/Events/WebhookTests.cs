@@ -52,7 +52,7 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
             ["IM__Webhooks__FirstRetryDelay"] = "00:00:00.100",
             ["IM__Webhooks__RefreshInterval"] = "00:00:00.500",
             // The receiver is on loopback, refused by default.
-            ["IM__Webhooks__AllowPrivateAddresses"] = "true",
+            ["IM__Webhooks__AllowLocalAddresses"] = "true",
             // A Redis database of its own for the firehose: on the shared one, the failing receiver would be handed (and
             // retry) every other test's message events, and this test's own would wait behind them.
             ["IM__Events__Redis"] = $"{TestServices.RedisConnectionString},defaultDatabase={FirehoseDatabase}",
