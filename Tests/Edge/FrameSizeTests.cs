@@ -61,46 +61,6 @@ public sealed class FrameSizeTests(EdgeFixture fixture, ITestOutputHelper output
     }
 
     [Fact]
-    public async Task Pushes_that_queued_up_are_merged_into_frames_within_the_limit()
-    {
-        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
-        var conversation = GrainKeys.P2P(alice, bob);
-
-        // Bob reads nothing at first: once the socket's buffers are full his pushes wait in his queue, and the writer merges
-        // what waits there into push frames when he reads again. Fewer than fill the queue, so that none is dropped.
-        await using var raw = await RawConnection.OpenAsync(fixture.TcpPort, receiveBufferBytes: 4096);
-        await raw.LoginAsync(fixture.Tokens.Issue(bob, "s"));
-        await using var alicePhone = await fixture.ConnectAsync(alice);
-        long last = 0;
-        for (var i = 0; i < 45; i++)
-        {
-            last = (await alicePhone.SendTextAsync(conversation, LargeText())).Seq;
-        }
-
-        var mostInOneFrame = 0;
-        var lastSeen = false;
-        var resync = false;
-        while (!lastSeen && !resync)
-        {
-            var frame = await raw.ReadFrameAsync(Patience);
-            Assert.NotNull(frame);
-            Assert.True(frame.Value.Body.Length <= EdgeFixture.MaxFrameBytes, $"a {frame.Value.Op} frame of {frame.Value.Body.Length} bytes");
-            if (frame.Value.Op != V1.Op.Push)
-            {
-                continue;
-            }
-
-            var events = V1.PushBatch.Parser.ParseFrom(frame.Value.Body).Events;
-            mostInOneFrame = Math.Max(mostInOneFrame, events.Count(e => e.Message is not null));
-            lastSeen = events.Any(e => e.Message?.Seq == last);
-            resync = events.Any(e => e.Resync is not null);
-        }
-
-        output.WriteLine($"most messages in one push frame: {mostInOneFrame}; resync: {resync}");
-        Assert.True(mostInOneFrame > 1, "no pushes were merged: the test proves nothing");
-    }
-
-    [Fact]
     public async Task A_client_that_asks_for_large_pages_and_never_reads_is_closed_by_the_bytes_it_holds()
     {
         var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
