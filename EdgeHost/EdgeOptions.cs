@@ -84,6 +84,14 @@ public sealed class EdgeOptions : IValidatableObject
     [CountRange(1, 1_000_000)]
     public int OutboundQueueCapacity { get; set; } = 256;
 
+    /// <summary>
+    /// Bytes of replies (pages of history, sync answers…) waiting to be written per connection. A client that keeps
+    /// asking and does not read is too slow: past this its connection is closed, as when the queue is full by count. At
+    /// least one reply always waits whatever its size, so this may be below <see cref="MaxFrameBytes"/>.
+    /// </summary>
+    [CountRange(1024, 1024 * 1024 * 1024)]
+    public int MaxQueuedReplyBytes { get; set; } = 1024 * 1024;
+
     /// <summary>A connection whose outbound queue stays full this long is closed.</summary>
     [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan SlowConsumerTimeout { get; set; } = TimeSpan.FromSeconds(30);

@@ -17,7 +17,7 @@ namespace Orleans.Im.EdgeHost.Hubs;
 /// Authorization header; the device id as <c>deviceId</c> in the query.
 /// </summary>
 [Authorize(Policy = ApiPolicies.User)]
-public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<ChatHub, IChatClient> hubContext, IOptions<EdgeOptions> options, TimeProvider time, EdgeMetrics metrics)
+public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<ChatHub, IChatClient> hubContext, IOptions<EdgeOptions> options, TimeProvider time, EdgeMetrics metrics, ILogger<ChatHub> logger)
     : Hub<IChatClient>
 {
     public const string Path = "/hubs/chat";
@@ -46,9 +46,25 @@ public sealed class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<Ch
         Context.Items[CountedKey] = transport;
         var target = new SignalRPushTarget(hubContext, Context, deviceId, options.Value, time, metrics, transport);
         Context.Items[TargetKey] = target;
-        if (await sessions.OpenAsync(claims, deviceId, "web", target) is not { } open)
+        SessionHub.OpenSession? open;
+        try
         {
-            // A login storm: the client's automatic reconnect retries later.
+            open = await sessions.OpenAsync(claims, deviceId, "web", target);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The cluster could not register the device (a silo failing over): retryable, as TCP's UNAVAILABLE. Thrown out
+            // of here, SignalR would close the connection telling the client not to reconnect (the page would stay offline
+            // for good) and would never call OnDisconnectedAsync (the target's writer and the gauge would leak). Aborted,
+            // the connection ends through OnDisconnectedAsync, which lets the target and the gauge go, and the client's
+            // automatic reconnect tries again.
+            Log.OpenFailed(logger, Context.ConnectionId, ex.Message);
+            open = null;
+        }
+
+        if (open is null)
+        {
+            // A login storm, or the cluster failing over: the client's automatic reconnect retries later.
             Context.Abort();
             return;
         }

@@ -22,6 +22,8 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly EdgeMetrics _metrics;
     private readonly string _transport;
+    // Queued by RequestResync only to wake the writer, which never sends it.
+    private static readonly HubEvent WakeUp = new("wake");
     private readonly Channel<HubEvent> _queue;
     private readonly Task _writer;
     private long _fullSinceTicks;
@@ -72,18 +74,33 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
         }
     }
 
-    public void RequestResync() => _queue.Writer.TryWrite(new HubEvent("resync", Reason: "pushes may have been missed; sync to catch up"));
-
-    public void Kick(string reason)
+    public void RequestResync()
     {
-        _queue.Writer.TryWrite(new HubEvent("kick", Reason: reason));
-        _queue.Writer.TryComplete();
+        // A flag rather than a queued event, so that a full queue cannot lose it: the writer adds the resync to what it
+        // sends next. When the queue is full the wake-up is refused, but then the writer is busy and sees the flag soon.
+        Interlocked.Exchange(ref _resyncPending, 1);
+        _queue.Writer.TryWrite(WakeUp);
     }
+
+    public void Kick(string reason) => CloseWith(new HubEvent("kick", Reason: reason));
 
     public void Redirect(EdgeRedirect redirect)
     {
         ArgumentNullException.ThrowIfNull(redirect);
-        _queue.Writer.TryWrite(ToHubEvent(redirect));
+        CloseWith(ToHubEvent(redirect));
+    }
+
+    /// <summary>
+    /// Queues a last event; the writer aborts the connection after sending it. When it cannot be queued (the client does
+    /// not keep up and the queue is full), the connection is aborted at once: a revoked session must not go on working.
+    /// </summary>
+    private void CloseWith(HubEvent last)
+    {
+        if (!_queue.Writer.TryWrite(last))
+        {
+            _context.Abort();
+        }
+
         _queue.Writer.TryComplete();
     }
 
@@ -122,13 +139,23 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
             {
                 while (batch.Count < _options.MaxEventsPerPush && _queue.Reader.TryRead(out var hubEvent))
                 {
+                    if (ReferenceEquals(hubEvent, WakeUp))
+                    {
+                        continue;
+                    }
+
                     batch.Add(hubEvent);
                     closeAfter |= hubEvent.Type is "kick" or "redirect";
                 }
 
                 if (Interlocked.Exchange(ref _resyncPending, 0) == 1)
                 {
-                    batch.Add(new HubEvent("resync", Reason: "pushes were dropped; sync to catch up"));
+                    batch.Add(new HubEvent("resync", Reason: "pushes may have been missed; sync to catch up"));
+                }
+
+                if (batch.Count == 0)
+                {
+                    continue;
                 }
 
                 await _hub.Clients.Client(_context.ConnectionId).Events(batch.ToArray()); // an array: MessagePack cannot write the type a collection expression makes for IReadOnlyList

@@ -15,7 +15,7 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// Opens and closes device sessions for every transport: checks the token, registers the device with its user grain
 /// (which then knows this edge holds it) and routes the user's pushes to it.
 /// </summary>
-public sealed class SessionHub(
+public sealed partial class SessionHub(
     IClusterClient client,
     AccessTokens tokens,
     RevokedSessions revoked,
@@ -26,7 +26,8 @@ public sealed class SessionHub(
     ConversationReferences conversations,
     IOptions<EdgeOptions> options,
     IOptions<AuthOptions> authOptions,
-    TimeProvider time) : IDisposable
+    TimeProvider time,
+    ILogger<SessionHub> logger) : IDisposable
 {
     /// <summary>The longest client version kept (longer ones are cut).</summary>
     public const int MaxClientVersionLength = 32;
@@ -346,15 +347,50 @@ public sealed class SessionHub(
             }
         }
 
-        foreach (var bound in open.BoundSessions)
+        // Each step on its own: one that fails (a silo failing over) must not leave the others undone, or the connection's
+        // other tokens would stay valid, its push route would stay attached to a dead connection for the edge's life, and
+        // the device would stay "online" until its lease lapsed.
+        try
         {
-            // Refused here at once; the account's broadcast tells the other edges.
-            revoked.Apply(new SessionRevoked(session.UserId, bound, time.GetUtcNow()));
-            await client.For<IAccountGrain>(session.UserId).EndSessionAsync(bound);
+            foreach (var bound in open.BoundSessions)
+            {
+                // Refused here at once; the account's broadcast tells the other edges.
+                revoked.Apply(new SessionRevoked(session.UserId, bound, time.GetUtcNow()));
+                try
+                {
+                    await client.For<IAccountGrain>(session.UserId).EndSessionAsync(bound);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // Boundary: refused on this edge still; other edges take the token until it expires.
+                    Log.EndSessionFailed(logger, session.UserId, session.DeviceId, ex.Message);
+                }
+            }
+        }
+        finally
+        {
+            try
+            {
+                await attachment.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.DetachFailed(logger, session.UserId, session.DeviceId, ex.Message);
+            }
         }
 
-        await attachment.DisposeAsync();
-        await client.For<IUserGrain>(session.UserId).DisconnectDeviceAsync(session.DeviceId, open.ConnectionId);
+        var user = client.For<IUserGrain>(session.UserId);
+        try
+        {
+            await user.DisconnectDeviceAsync(session.DeviceId, open.ConnectionId);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Boundary: the grain answers again within seconds of a failover; said again in the background, as after a
+            // renewal that raced the close.
+            Log.DisconnectFailed(logger, session.UserId, session.DeviceId, ex.Message);
+            _ = DisconnectAgainAsync(open, user);
+        }
     }
 
     /// <summary>

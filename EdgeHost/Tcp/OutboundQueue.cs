@@ -11,16 +11,27 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
 {
     private readonly Lock _lock = new();
     private readonly int _capacity;
+    private readonly long _maxReplyBytes;
     private Queue<Outbound>? _items;
+    private long _replyBytes;
     private ManualResetValueTaskSourceCore<bool> _waiter;
     private bool _readerWaiting;
     private bool _completed;
 
     /// <param name="capacity">Items held at most; writes beyond it are refused.</param>
-    public OutboundQueue(int capacity)
+    /// <param name="maxReplyBytes">
+    /// Reply body bytes held at most: a reply that would take them past it is refused, unless no reply waits (one frame
+    /// always fits). Counted because replies are each this connection's own memory, up to the frame limit each: a client
+    /// that asks for large pages and does not read would otherwise hold <paramref name="capacity"/> frames of them.
+    /// Pushed events are not counted: they are bounded by count, shared with the user's other devices, and dropped
+    /// (with a resync) rather than refused.
+    /// </param>
+    public OutboundQueue(int capacity, long maxReplyBytes = long.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxReplyBytes);
         _capacity = capacity;
+        _maxReplyBytes = maxReplyBytes;
 
         // The write loop must never run on a pusher's thread (an Orleans call, another connection's read loop).
         _waiter.RunContinuationsAsynchronously = true;
@@ -38,17 +49,31 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
         }
     }
 
-    /// <summary>Queues an item; false when the queue is full or completed.</summary>
+    /// <summary>Reply body bytes waiting to be written.</summary>
+    public long ReplyBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _replyBytes;
+            }
+        }
+    }
+
+    /// <summary>Queues an item; false when the queue is full (by count, or by reply bytes) or completed.</summary>
     public bool TryWrite(Outbound item)
     {
+        var bytes = SizeOf(item);
         lock (_lock)
         {
-            if (_completed || _items?.Count >= _capacity)
+            if (_completed || _items?.Count >= _capacity || (bytes > 0 && _replyBytes > 0 && _replyBytes + bytes > _maxReplyBytes))
             {
                 return false;
             }
 
             (_items ??= new Queue<Outbound>()).Enqueue(item);
+            _replyBytes += bytes;
             if (!_readerWaiting)
             {
                 return true;
@@ -92,6 +117,7 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
             if (_items is { Count: > 0 } items)
             {
                 item = items.Dequeue();
+                _replyBytes -= SizeOf(item);
                 if (items.Count == 0)
                 {
                     // Drained: let the queue go, so that an idle connection holds none (a write makes a new one).
@@ -126,6 +152,8 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
             return new ValueTask<bool>(this, _waiter.Version);
         }
     }
+
+    private static int SizeOf(Outbound item) => item is Outbound.Reply reply ? reply.Size : 0;
 
     bool IValueTaskSource<bool>.GetResult(short token) => _waiter.GetResult(token);
 

@@ -40,6 +40,9 @@ public sealed partial class TcpConnection : IPushTarget
     private int _resyncPending;
     private long _fullSinceTicks;
 
+    // Body bytes of the push frame the write loop is gathering (the write loop's own: no other thread touches it).
+    private int _pushBytes;
+
     // When the pending read times out (a TimeProvider timestamp; long.MaxValue while none is pending), and whether it did.
     private long _readDeadline = long.MaxValue;
     private int _timedOut;
@@ -55,7 +58,7 @@ public sealed partial class TcpConnection : IPushTarget
         _time = time;
         _logger = logger;
         _openedAt = time.GetTimestamp();
-        _outbound = new OutboundQueue(options.OutboundQueueCapacity);
+        _outbound = new OutboundQueue(options.OutboundQueueCapacity, options.MaxQueuedReplyBytes);
     }
 
     public string DeviceId => _open?.Session.DeviceId ?? "";
@@ -537,8 +540,28 @@ public sealed partial class TcpConnection : IPushTarget
         var result = await Session!.PullAsync(request.ConversationId,
             new Messages.PullRequest(request.AfterSeq, request.HasBeforeSeq ? request.BeforeSeq : null, limit));
         var response = new V1.PullResponse { ConversationId = request.ConversationId, LastSeq = result.LastSeq, Error = ProtoMapper.ToError(result.Status) };
-        response.Messages.AddRange(result.Messages.Select(ProtoMapper.ToProto));
+        AddWithinFrame(response, result.Messages, newestFirst: request.HasBeforeSeq);
         return Reply(V1.Op.PullOk, requestId, response);
+    }
+
+    /// <summary>
+    /// Adds as many of a page's messages as fit in the frame limit the client was told at login: 200 messages of up to
+    /// 16 KiB each do not. The page is cut at the far end from where it was asked (the newest of an <c>after_seq</c>
+    /// page, the oldest of a <c>before_seq</c> one), so it stays one contiguous run of seqs and the client goes on from
+    /// the last seq it got (or before the first), as after any page shorter than asked.
+    /// </summary>
+    private void AddWithinFrame(V1.PullResponse response, IReadOnlyList<ChatMessage> messages, bool newestFirst)
+    {
+        var wire = new V1.Message[messages.Count];
+        var sizes = new int[messages.Count];
+        for (var i = 0; i < wire.Length; i++)
+        {
+            wire[i] = ProtoMapper.ToProto(messages[i]);
+            sizes[i] = FrameBudget.RepeatedElementSize(wire[i]);
+        }
+
+        var fit = FrameBudget.CountThatFit(sizes, _options.MaxFrameBytes - response.CalculateSize(), fromEnd: newestFirst);
+        response.Messages.AddRange(newestFirst ? wire[^fit..] : wire[..fit]);
     }
 
     private async Task<bool> MarkReadAsync(uint requestId, V1.MarkReadRequest request)
@@ -570,7 +593,10 @@ public sealed partial class TcpConnection : IPushTarget
         return result.IsAccepted || Reply(V1.Op.Error, requestId, ProtoMapper.ToError(result));
     }
 
-    /// <summary>Queues a reply; false (and the connection closes) when the queue is full: the client does not read.</summary>
+    /// <summary>
+    /// Queues a reply; false (and the connection closes) when the queue is full, by count or by the bytes of replies
+    /// waiting (<see cref="EdgeOptions.MaxQueuedReplyBytes"/>): the client asks and does not read, a slow consumer.
+    /// </summary>
     private bool Reply(V1.Op op, uint requestId, IMessage body)
     {
         if (_outbound.TryWrite(new Outbound.Reply((ushort)op, requestId, body, CloseAfter: false)))
@@ -578,7 +604,8 @@ public sealed partial class TcpConnection : IPushTarget
             return true;
         }
 
-        Log.Closing(_logger, _connection.ConnectionId, "outbound queue full");
+        _metrics.SlowConsumerClosed(EdgeMetrics.Tcp);
+        Log.Closing(_logger, _connection.ConnectionId, "slow consumer: outbound queue full");
         return false;
     }
 
@@ -612,13 +639,8 @@ public sealed partial class TcpConnection : IPushTarget
                                 pushedMessages += userEvent is MessageEvent ? 1 : 0;
                                 if (ProtoMapper.ToProto(userEvent) is { } wire)
                                 {
-                                    (events ??= new V1.PushBatch()).Events.Add(wire);
+                                    AddPushed(output, events ??= new V1.PushBatch(), wire);
                                 }
-                            }
-
-                            if (events?.Events.Count >= _options.MaxEventsPerPush)
-                            {
-                                WritePush(output, events);
                             }
 
                             break;
@@ -634,7 +656,7 @@ public sealed partial class TcpConnection : IPushTarget
 
                 if (Interlocked.Exchange(ref _resyncPending, 0) == 1)
                 {
-                    (events ??= new V1.PushBatch()).Events.Add(new V1.Event { Resync = new V1.Resync { Reason = "pushes were dropped; sync to catch up" } });
+                    AddPushed(output, events ??= new V1.PushBatch(), new V1.Event { Resync = new V1.Resync { Reason = "pushes were dropped; sync to catch up" } });
                 }
 
                 WritePush(output, events);
@@ -662,6 +684,27 @@ public sealed partial class TcpConnection : IPushTarget
         }
     }
 
+    /// <summary>
+    /// Adds an event to the push frame being gathered, first writing what is gathered when the event would take the frame
+    /// past the limit the client was told at login (events that came together are merged: 200 messages of 16 KiB would
+    /// make a frame the client refuses), and after it when the frame holds <see cref="EdgeOptions.MaxEventsPerPush"/>.
+    /// </summary>
+    private void AddPushed(PipeWriter output, V1.PushBatch events, V1.Event wire)
+    {
+        var size = FrameBudget.RepeatedElementSize(wire);
+        if (_pushBytes > 0 && _pushBytes + size > _options.MaxFrameBytes)
+        {
+            WritePush(output, events);
+        }
+
+        events.Events.Add(wire);
+        _pushBytes += size;
+        if (events.Events.Count >= _options.MaxEventsPerPush)
+        {
+            WritePush(output, events);
+        }
+    }
+
     private void WritePush(PipeWriter output, V1.PushBatch? events)
     {
         if (events is null || events.Events.Count == 0)
@@ -672,5 +715,6 @@ public sealed partial class TcpConnection : IPushTarget
         FrameWriter.Write(output, (ushort)V1.Op.Push, 0, events, _options.CompressFromBytes);
         _metrics.FramesSent(EdgeMetrics.Tcp);
         events.Events.Clear();
+        _pushBytes = 0;
     }
 }

@@ -1,0 +1,139 @@
+using Orleans.Im.Messages;
+using Orleans.Im.Tests.Infrastructure;
+using Xunit.Abstractions;
+using V1 = Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Tests.Edge;
+
+/// <summary>
+/// Frames the edge writes stay within the frame limit it announces at login, however large the messages: a client refuses
+/// a larger frame and closes, then gets the same page again after reconnecting, forever.
+/// </summary>
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Edge")]
+public sealed class FrameSizeTests(EdgeFixture fixture, ITestOutputHelper output)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    // Enough messages of the largest size to be past the SDK's own 1 MiB frame limit in one page of 200.
+    private const int LargeMessages = 70;
+
+    [Fact]
+    public async Task A_page_of_large_messages_is_cut_to_the_frame_limit_and_the_rest_comes_with_the_next_pulls()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversation = await SendLargeAsync(alice, bob, LargeMessages);
+        await using var raw = await RawConnection.OpenAsync(fixture.TcpPort);
+        await raw.LoginAsync(fixture.Tokens.Issue(bob, "s"));
+
+        // Oldest first from after_seq, going on from the last seq received, as the SDK does.
+        var seqs = new List<long>();
+        var pages = 0;
+        while (seqs.Count < LargeMessages && pages++ < LargeMessages)
+        {
+            var page = await PullAsync(raw, conversation, seqs.LastOrDefault(), before: null);
+            Assert.NotEmpty(page.Messages);
+            seqs.AddRange(page.Messages.Select(m => m.Seq));
+        }
+
+        Assert.Equal(Enumerable.Range(1, LargeMessages).Select(i => (long)i), seqs);
+        Assert.True(pages > 1, "one page held all the messages: the test proves nothing");
+
+        // Newest first before before_seq: the page keeps the newest, still contiguous.
+        var newest = await PullAsync(raw, conversation, 0, before: LargeMessages + 1);
+        Assert.Equal(LargeMessages, newest.Messages[^1].Seq);
+        Assert.Equal(Enumerable.Range(0, newest.Messages.Count).Select(i => newest.Messages[0].Seq + i), newest.Messages.Select(m => m.Seq));
+        output.WriteLine($"{pages} pages after_seq; {newest.Messages.Count} messages in a page before_seq");
+    }
+
+    [Fact]
+    public async Task The_sdk_delivers_a_conversation_of_large_messages_it_was_offline_for()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        await SendLargeAsync(alice, bob, LargeMessages);
+
+        // Pulls pages of 200: unbounded, the first page is past the SDK's frame limit and it reconnects forever.
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+        var delivered = await bobPhone.TakeAsync(LargeMessages, Patience);
+
+        Assert.Equal(Enumerable.Range(1, LargeMessages).Select(i => (long)i), delivered.Select(m => m.Seq));
+        Assert.Equal(1, bobPhone.ConnectionCount);
+    }
+
+    [Fact]
+    public async Task A_client_that_asks_for_large_pages_and_never_reads_is_closed_by_the_bytes_it_holds()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversation = await SendLargeAsync(alice, bob, 10);
+
+        // Room for many more replies by count than the pulls below; only their bytes can close the connection.
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Edge__OutboundQueueCapacity"] = "10000",
+            ["IM__Edge__MaxQueuedReplyBytes"] = (256 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        await using var raw = await RawConnection.OpenAsync(edge.Endpoints.TcpPort, receiveBufferBytes: 4096);
+        await raw.LoginAsync(fixture.Tokens.Issue(bob, "s"));
+        Assert.Equal(1, await ConnectionsAsync(edge.Endpoints.HttpPort));
+
+        // 200 pages of ~48 KB (three messages of 16 KB each, the frame limit): ~10 MB, far more than the socket takes.
+        for (uint request = 10; request < 210; request++)
+        {
+            try
+            {
+                await raw.SendAsync(V1.Op.Pull, request, new V1.PullRequest { ConversationId = conversation, Limit = 200 });
+            }
+            catch (IOException)
+            {
+                // Closed while we were still asking: what the test waits for.
+                break;
+            }
+        }
+
+        var open = await Eventually.ReturnsAsync(() => ConnectionsAsync(edge.Endpoints.HttpPort), c => c == 0, Patience);
+        Assert.Equal(0, open);
+    }
+
+    private static async Task<long> ConnectionsAsync(int httpPort) =>
+        (long)(await PrometheusScrape.ReadAsync(httpPort)).Value("im_edge_tcp_connections");
+
+    private async Task<string> SendLargeAsync(string from, string to, int count)
+    {
+        var conversation = GrainKeys.P2P(from, to);
+        await using var sender = await fixture.ConnectAsync(from);
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(V1.SendStatus.Sent, (await sender.SendTextAsync(conversation, LargeText())).Status);
+        }
+
+        return conversation;
+    }
+
+    private static async Task<V1.PullResponse> PullAsync(RawConnection raw, string conversation, long after, long? before)
+    {
+        var request = new V1.PullRequest { ConversationId = conversation, AfterSeq = after, Limit = MessageLimits.MaxPullLimit };
+        if (before is { } seq)
+        {
+            request.BeforeSeq = seq;
+        }
+
+        await raw.SendAsync(V1.Op.Pull, 5, request);
+        var answer = await raw.ReadAnswerAsync(Patience);
+        Assert.Equal(V1.Op.PullOk, answer?.Op);
+        Assert.True(answer!.Value.Body.Length <= EdgeFixture.MaxFrameBytes, $"a page of {answer.Value.Body.Length} bytes");
+        return V1.PullResponse.Parser.ParseFrom(answer.Value.Body);
+    }
+
+    /// <summary>A text of nearly the largest size, random so that it does not compress away.</summary>
+    private static string LargeText()
+    {
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        return string.Create(MessageLimits.MaxContentBytes - 64, 0, static (span, _) =>
+        {
+            for (var i = 0; i < span.Length; i++)
+            {
+                span[i] = Alphabet[Random.Shared.Next(Alphabet.Length)];
+            }
+        });
+    }
+}
