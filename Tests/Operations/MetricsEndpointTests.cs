@@ -45,7 +45,9 @@ public sealed class MetricsEndpointTests(EdgeFixture fixture, ITestOutputHelper 
         var edge = await Eventually.ReturnsAsync(() => PrometheusScrape.ReadAsync(edgePort),
             s => Increase(s, edgeBefore, "im_edge_messages_pushed_total{transport=\"tcp\"}") >= Messages
                  && Increase(s, edgeBefore, "im_edge_messages_pushed_total{transport=\"websockets\"}") >= Messages);
-        var silo = await PrometheusScrape.ReadAsync(siloPort);
+        // The firehose takes stored messages to Redis in the background (acks never wait for it): ask until they show too.
+        var silo = await Eventually.ReturnsAsync(() => PrometheusScrape.ReadAsync(siloPort),
+            s => Increase(s, siloBefore, "im_firehose_published_total") >= Messages);
 
         // Connections by transport, opened, online users.
         output.WriteLine(string.Join(", ", edge.Samples.Where(s => s.Key.StartsWith("im_edge_connections", StringComparison.Ordinal)).Select(s => $"{s.Key} {s.Value}")));
