@@ -111,17 +111,24 @@ public static class AuthApi
             return InvalidRefresh();
         }
 
-        // Anonymous, and each one activates the account grain it names: bounded per address like logins.
-        if (!limiter.TryRefresh(ClientAddress(http)))
+        // Anonymous, and each one activates the account grain it names: refused ones are bounded per address like logins.
+        var address = ClientAddress(http);
+        if (!limiter.TryRefresh(address))
         {
-            return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many refreshes; wait a minute.");
+            return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many refused refreshes; wait a minute.");
         }
 
         var next = refreshTokens.Successor(body.SessionId, body.RefreshToken);
         var session = await cluster.For<IAccountGrain>(body.UserId).RefreshSessionAsync(
             body.SessionId, RefreshTokens.Hash(body.RefreshToken), RefreshTokens.Hash(next),
             time.GetUtcNow() + options.Value.RefreshTokenLifetime, options.Value.RefreshTokenReuseGrace);
-        return session is null ? InvalidRefresh() : TypedResults.Ok(Tokens(tokens, time, body.UserId, session, next));
+        if (session is null)
+        {
+            return InvalidRefresh();
+        }
+
+        limiter.RefreshSucceeded(address);
+        return TypedResults.Ok(Tokens(tokens, time, body.UserId, session, next));
     }
 
     /// <summary>

@@ -26,15 +26,22 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
         && Count("account:" + accountId, options.Value.LoginFailuresPerAccount);
 
     /// <summary>
-    /// True when another refresh from this address may be tried now; counts it. Refreshes have an allowance of their own
-    /// (as large as logins'), so a page renewing its tokens never takes a login's place.
+    /// True when another refresh from this address may be tried now. Only refused refreshes are counted (a token made
+    /// up, or spent: each one still activates the account grain it names): the attempt reserves one of the address's
+    /// failures, and <see cref="RefreshSucceeded"/> gives it back. Counting every refresh would cap a whole deployment's
+    /// renewals behind one proxy (or a carrier's NAT) at the failure allowance. Refreshes have an allowance of their own
+    /// (as large as logins'), so renewals never take a login's place.
     /// </summary>
     public bool TryRefresh(string address) => Count("refresh:" + address, options.Value.LoginAttemptsPerAddress);
 
+    /// <summary>The refresh begun with <see cref="TryRefresh"/> was accepted: it is not a failure.</summary>
+    public void RefreshSucceeded(string address) => GiveBack("refresh:" + address);
+
     /// <summary>The attempt begun with <see cref="TryBegin"/> was the right password: it is not a failure.</summary>
-    public void Succeeded(string accountId)
+    public void Succeeded(string accountId) => GiveBack("account:" + accountId);
+
+    private void GiveBack(string key)
     {
-        var key = "account:" + accountId;
         var now = time.GetUtcNow();
         // Only within the window it was reserved in: a later window did not count it.
         _counters.AddOrUpdate(key,

@@ -18,7 +18,7 @@ public sealed partial class ConversationGrain
 
         try
         {
-            await SettleRevisionInDoubtAsync(seq, userId);
+            await SettleRevisionInDoubtAsync(seq);
             var message = await FindAsync(seq);
             if (message is null)
             {
@@ -61,7 +61,7 @@ public sealed partial class ConversationGrain
 
         try
         {
-            await SettleRevisionInDoubtAsync(seq, userId);
+            await SettleRevisionInDoubtAsync(seq);
             var message = await FindAsync(seq);
             if (message is null)
             {
@@ -100,10 +100,11 @@ public sealed partial class ConversationGrain
 
         try
         {
-            var hidden = await HiddenForAsync(userId);
-            if (hidden.Add(seq))
+            if (!(await HiddenForAsync(userId)).Contains(seq))
             {
                 await log.HideAsync(userId, ConversationId, seq);
+                _usersWithHidden!.Add(userId);
+                (await HiddenSetOfAsync(userId)).Add(seq);
             }
 
             return AccessStatus.Ok;
@@ -191,7 +192,7 @@ public sealed partial class ConversationGrain
         {
             // It may have been stored all the same (the answer lost): then every retry would meet its own revision
             // number taken, and the held copy would keep serving the old content. The next change reads it back first.
-            (_revisionsInDoubt ??= [])[revised.Seq] = revised.Revision;
+            (_revisionsInDoubt ??= [])[revised.Seq] = (revised.Revision, actorId);
             throw;
         }
 
@@ -202,7 +203,7 @@ public sealed partial class ConversationGrain
     /// Before a change to <paramref name="seq"/> whose previous change failed: reads the message back, and when that
     /// change was stored after all, the held copy catches up and members are told of it now.
     /// </summary>
-    private async Task SettleRevisionInDoubtAsync(long seq, string actorId)
+    private async Task SettleRevisionInDoubtAsync(long seq)
     {
         if (_revisionsInDoubt is null || !_revisionsInDoubt.TryGetValue(seq, out var tried))
         {
@@ -211,9 +212,10 @@ public sealed partial class ConversationGrain
 
         var found = await log.ReadAsync(ConversationId, seq - 1, seq + 1, 1, newest: false);
         _revisionsInDoubt.Remove(seq);
-        if (found.Count == 1 && found[0].Revision >= tried)
+        if (found.Count == 1 && found[0].Revision >= tried.Revision)
         {
-            AnnounceRevision(found[0], actorId);
+            // Told as the change of whoever made it, not of whoever asks next.
+            AnnounceRevision(found[0], tried.ActorId);
         }
     }
 

@@ -33,6 +33,11 @@ public sealed partial class ConversationGrain(
 
     /// <summary>Members whose hidden messages are kept in memory at most (see <see cref="HiddenForAsync"/>).</summary>
     private const int MaxHiddenSetsCached = 4096;
+
+    private static readonly IReadOnlySet<long> NothingHidden = new HashSet<long>();
+
+    /// <summary>Members who hid any message here (read once per activation; null until then).</summary>
+    private HashSet<string>? _usersWithHidden;
     private readonly Dictionary<string, DateTimeOffset> _typingForwarded = new(StringComparer.Ordinal);
     private Dictionary<string, long>? _readPositions;
     private ConversationAddress? _address;
@@ -44,8 +49,8 @@ public sealed partial class ConversationGrain(
     /// </summary>
     private bool _headInDoubt;
 
-    /// <summary>Changes (recall, edit) whose write failed, by seq: the revision tried, which may have been stored.</summary>
-    private Dictionary<long, int>? _revisionsInDoubt;
+    /// <summary>Changes (recall, edit) whose write failed, by seq: the revision tried, which may have been stored, and by whom.</summary>
+    private Dictionary<long, (int Revision, string ActorId)>? _revisionsInDoubt;
 
     private string ConversationId => this.GetPrimaryKeyString();
 
@@ -277,15 +282,31 @@ public sealed partial class ConversationGrain(
         return limiter;
     }
 
-    private async Task<HashSet<long>> HiddenForAsync(string userId)
+    /// <summary>
+    /// The seqs <paramref name="userId"/> hid. Most members hide nothing: who hid anything is read once per activation,
+    /// and only their sets are read and kept, so a large group or official account pulled by its members neither asks
+    /// the database at every pull nor keeps a set for every member who ever pulled.
+    /// </summary>
+    private async Task<IReadOnlySet<long>> HiddenForAsync(string userId)
+    {
+        _usersWithHidden ??= new HashSet<string>(await log.ReadUsersWithHiddenAsync(ConversationId), StringComparer.Ordinal);
+        if (!_usersWithHidden.Contains(userId))
+        {
+            return NothingHidden;
+        }
+
+        return await HiddenSetOfAsync(userId);
+    }
+
+    /// <summary>The user's hidden seqs as the set kept for them (read when not kept; the cache starts over when full).</summary>
+    private async Task<HashSet<long>> HiddenSetOfAsync(string userId)
     {
         if (!_hiddenByUser.TryGetValue(userId, out var hidden))
         {
             hidden = [.. await log.ReadHiddenAsync(userId, ConversationId)];
             if (_hiddenByUser.Count >= MaxHiddenSetsCached)
             {
-                // A large group or official account is pulled by many members, and stays active for a day while one
-                // is online: the cache starts over rather than keep a set for every member who ever pulled.
+                // Only members who hid something are here; past this many, the cache starts over rather than grow.
                 _hiddenByUser.Clear();
             }
 

@@ -34,6 +34,9 @@ public interface IMessageLog
     /// <summary>The seqs a user hid in a conversation.</summary>
     Task<IReadOnlyList<long>> ReadHiddenAsync(string userId, string conversationId);
 
+    /// <summary>The users who hid at least one message of a conversation.</summary>
+    Task<IReadOnlyList<string>> ReadUsersWithHiddenAsync(string conversationId);
+
     /// <summary>
     /// For each conversation, its last seq and the last seq <paramref name="userId"/> sent after the seq given for it
     /// (0 when none): rebuilding a user's index. Only the tail after the stored entry is searched for the user's own

@@ -231,7 +231,7 @@ public sealed partial class CustomerServiceQueueGrain(
             .Select(a => new AgentInfo(a.AgentId, a.Available, a.PresenceOnline, LoadOf(a.AgentId), a.IdleSince, MaxFor(a))).ToArray(),
         S.Ratings.ToArray(),
         S.Settings,
-        S.Unrated.Count,
+        S.Unrated.Values.Count(u => clock.UtcNow - u.ClosedAt < _options.RatingWindow),
         S.PendingReleases.Count));
 
     public async Task OnUserMessageAsync(string userId, long seq)
@@ -386,9 +386,12 @@ public sealed partial class CustomerServiceQueueGrain(
         }
 
         var changed = false;
-        foreach (var agent in S.Agents.Values.Where(a => a.Available).ToList())
+        // Asked together: one round trip, not one per agent (and a silo failover costs one call timeout, not one each).
+        var available = S.Agents.Values.Where(a => a.Available).ToList();
+        var answers = await Task.WhenAll(available.Select(a => AskPresenceAsync(a.AgentId)));
+        foreach (var (agent, answer) in available.Zip(answers))
         {
-            if (await AskPresenceAsync(agent.AgentId) is not { } online || online == agent.PresenceOnline)
+            if (answer is not { } online || online == agent.PresenceOnline)
             {
                 continue;
             }
@@ -750,9 +753,19 @@ public sealed partial class CustomerServiceQueueGrain(
         await SaveAsync();
     }
 
-    /// <summary>Keeps at most <see cref="CustomerServiceLimits.UnratedKept"/> unrated sessions: the oldest go.</summary>
+    /// <summary>
+    /// Forgets unrated sessions past the rating window (here, as sessions close, not by a reminder kept for them: that
+    /// would tick a shop's queue for a week after its last session), and keeps at most
+    /// <see cref="CustomerServiceLimits.UnratedKept"/>: the oldest go.
+    /// </summary>
     private void TrimUnrated()
     {
+        var now = clock.UtcNow;
+        foreach (var userId in S.Unrated.Where(u => now - u.Value.ClosedAt >= _options.RatingWindow).Select(u => u.Key).ToList())
+        {
+            S.Unrated.Remove(userId);
+        }
+
         if (S.Unrated.Count <= CustomerServiceLimits.UnratedKept)
         {
             return;
@@ -812,12 +825,13 @@ public sealed partial class CustomerServiceQueueGrain(
     }
 
     /// <summary>
-    /// Keeps the timeout reminder registered exactly while it has work: any open session (queued ones time out too),
-    /// a pending release, or an unrated session to forget at the end of the rating window.
+    /// Keeps the timeout reminder registered exactly while it has work: any open session (queued ones time out too) or
+    /// a pending release. Unrated sessions do not keep it: they are forgotten as later sessions close (and a late
+    /// rating is refused).
     /// </summary>
     private async Task EnsureReminderAsync()
     {
-        var needed = S.Sessions.Count > 0 || S.PendingReleases.Count > 0 || S.Unrated.Count > 0;
+        var needed = S.Sessions.Count > 0 || S.PendingReleases.Count > 0;
         if (needed && _reminder is null)
         {
             _reminder = await this.RegisterOrUpdateReminder(TimeoutReminderName, _options.TimeoutCheckPeriod, _options.TimeoutCheckPeriod);

@@ -57,6 +57,9 @@ public sealed partial class UserGrain(
     private bool _leaseTimerArmed;
     private PresenceStatus _announced = PresenceStatus.Offline;
 
+    /// <summary>Conversations joined at the head whose entry could not be saved yet (see JoinConversationAtHeadAsync).</summary>
+    private HashSet<string>? _joinsNotSaved;
+
     /// <summary>Chat rooms the user is in: rooms are not stored, so neither is this.</summary>
     private readonly HashSet<string> _rooms = new(StringComparer.Ordinal);
 
@@ -658,7 +661,15 @@ public sealed partial class UserGrain(
 
     public async Task<bool> JoinConversationAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last)
     {
-        var existed = _index.TryGetValue(conversationId, out var before) && !before.Entry.Removed;
+        // An entry an earlier attempt made in memory but could not save is still a new member's: its retry starts it at
+        // the head too, not at seq 0 (where the whole history would count as unread).
+        var existed = _index.TryGetValue(conversationId, out var before) && !before.Entry.Removed
+            && _joinsNotSaved?.Contains(conversationId) != true;
+        if (!existed)
+        {
+            (_joinsNotSaved ??= new(StringComparer.Ordinal)).Add(conversationId);
+        }
+
         if (!await AddConversationAsync(conversationId, readDiffusion))
         {
             return false;
@@ -666,9 +677,14 @@ public sealed partial class UserGrain(
 
         // A new member or subscriber starts at the head: what was said before is history to pull, not unread. A repeated
         // join keeps the read position it had.
-        if (!existed && last is not null && last.Seq > _index[conversationId].Entry.LastSeq)
+        if (!existed)
         {
-            Advance(conversationId, last.Seq, MessagePreviews.From(last), last.Seq);
+            if (last is not null && last.Seq > _index[conversationId].Entry.LastSeq)
+            {
+                Advance(conversationId, last.Seq, MessagePreviews.From(last), last.Seq);
+            }
+
+            // Saved here even when an earlier attempt advanced it already: that attempt's save is the one that failed.
             if (!await SaveNowAsync(conversationId))
             {
                 return false;
@@ -677,6 +693,7 @@ public sealed partial class UserGrain(
             await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
         }
 
+        _joinsNotSaved?.Remove(conversationId);
         return true;
     }
 

@@ -255,6 +255,22 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             await command.ExecuteNonQueryAsync();
         }, "hide a message");
 
+    public Task<IReadOnlyList<string>> ReadUsersWithHiddenAsync(string conversationId) =>
+        PostgresErrors.GuardAsync<IReadOnlyList<string>>(async () =>
+        {
+            await using var command = _dataSource.CreateCommand(
+                "SELECT DISTINCT user_id FROM message_hidden WHERE conversation_id = @conversation");
+            command.Parameters.AddWithValue("conversation", conversationId);
+            var users = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                users.Add(reader.GetString(0));
+            }
+
+            return users;
+        }, "read who hid messages");
+
     public Task<IReadOnlyList<long>> ReadHiddenAsync(string userId, string conversationId) =>
         PostgresErrors.GuardAsync<IReadOnlyList<long>>(async () =>
         {

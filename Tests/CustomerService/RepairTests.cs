@@ -135,7 +135,7 @@ public sealed class RepairTests(CustomerServiceClusterFixture fixture)
         Assert.Equal(AccessStatus.Ok, await shop.Queue.CloseAsync(agent, user));
         Assert.Equal(1, (await shop.Queue.GetSnapshotAsync()).UnratedCount);
 
-        // Nothing else is open: the reminder keeps ticking for the unrated session alone, and drops it.
+        // Past the window it no longer counts, and cannot be rated (no reminder is kept ticking for it).
         await shop.SnapshotWhenAsync(s => s.UnratedCount == 0, Patience);
         Assert.Equal(AccessStatus.NotFound, await shop.Queue.RateAsync(user, 5));
     }

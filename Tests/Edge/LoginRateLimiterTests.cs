@@ -4,6 +4,7 @@ using Orleans.Im.EdgeHost.Auth;
 namespace Orleans.Im.Tests.Edge;
 
 /// <summary>The login limiter alone: an account's failures are reserved when an attempt begins, not after its slow hash.</summary>
+[Trait("Category", "Unit")]
 public sealed class LoginRateLimiterTests
 {
     private const int FailuresPerAccount = 5;
@@ -44,5 +45,27 @@ public sealed class LoginRateLimiterTests
 
         Assert.False(limiter.TryBegin("alice", "10.0.0.1"));
         Assert.True(limiter.TryBegin("bob", "10.0.0.1"));
+    }
+
+    [Fact]
+    public void Accepted_refreshes_are_not_counted_behind_one_address_only_refused_ones_are()
+    {
+        var limiter = new LoginRateLimiter(Options.Create(new AuthOptions { LoginAttemptsPerAddress = 3, LoginRateWindow = TimeSpan.FromHours(1) }), TimeProvider.System);
+
+        // A thousand users' pages renewing through one proxy: none of them uses the allowance up.
+        for (var i = 0; i < 1000; i++)
+        {
+            Assert.True(limiter.TryRefresh("10.0.0.1"));
+            limiter.RefreshSucceeded("10.0.0.1");
+        }
+
+        // Made-up tokens do.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(limiter.TryRefresh("10.0.0.1"));
+        }
+
+        Assert.False(limiter.TryRefresh("10.0.0.1"));
+        Assert.True(limiter.TryRefresh("10.0.0.2"));
     }
 }

