@@ -109,19 +109,9 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
     {
         await GuardAsync(async () =>
         {
-            bool? wantOnline;
-            lock (state.Sync)
-            {
-                wantOnline = state.WantOnline;
-            }
-
-            // Whichever the agent chose: a choice to stop made while the connection was down must not be lost either.
-            // Unknown (the first connection): the server's view says it below.
-            if (wantOnline is { } available)
-            {
-                await client.SetAgentAvailableAsync(state.ShopId, available);
-            }
-
+            // Nothing is asserted again: the queue keeps the agent's availability, and a press that did not reach it was
+            // rolled back on screen. Re-asserting this console's last view would undo a change made from another console
+            // meanwhile (turning the agent offline, their sessions back to the queue); the view below says what holds.
             var sync = await client.SyncAsync(0);
             lock (state.Sync)
             {

@@ -103,6 +103,13 @@ public sealed partial class WebhookDispatcher(
             _running[webhook.Id] = (stop, Task.Run(() => RunAsync(webhook, redis, stop.Token), CancellationToken.None));
             // Not the URL as registered: its user info, query or fragment may carry credentials.
             Log.Started(logger, webhook.Id, WebhookAddresses.Redact(webhook.Url));
+            if (Uri.TryCreate(webhook.Url, UriKind.Absolute, out var url)
+                && WebhookAddresses.RefusedHost(url, options.Value.AllowPrivateNetworks, options.Value.AllowLocalAddresses) is { } refused)
+            {
+                // Registered before the address rules (or under other settings): every delivery will fail and be
+                // dead-lettered; said once, at start, rather than only in each dead letter.
+                Log.AddressRefused(logger, webhook.Id, WebhookAddresses.Redact(webhook.Url), refused);
+            }
         }
     }
 
@@ -156,5 +163,8 @@ public sealed partial class WebhookDispatcher(
 
         [LoggerMessage(4, LogLevel.Warning, "Webhook {WebhookId}: firehose unavailable: {Reason}")]
         public static partial void ConsumerFailed(ILogger logger, string webhookId, string reason);
+
+        [LoggerMessage(5, LogLevel.Warning, "Webhook {WebhookId}: {Url} is refused by this silo's settings; every delivery will be dead-lettered: {Reason}")]
+        public static partial void AddressRefused(ILogger logger, string webhookId, string url, string reason);
     }
 }
