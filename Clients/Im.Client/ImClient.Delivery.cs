@@ -156,7 +156,22 @@ public sealed partial class ImClient
         // Not "nothing delivered yet": a push may come before the first catch-up (even before the login's answer), and
         // would make the first sync start every other conversation at 0 and deliver what was read long ago as new.
         var firstSync = !_firstSyncDone;
-        var sync = await SyncAsync(Volatile.Read(ref _syncVersion)).ConfigureAwait(false);
+        SyncResponse sync;
+        do
+        {
+            sync = await SyncAsync(Volatile.Read(ref _syncVersion)).ConfigureAwait(false);
+            await CatchUpPageAsync(sync, firstSync).ConfigureAwait(false);
+            // A long answer comes in pages (the frame limit): each one's version is where the next begins.
+            Volatile.Write(ref _syncVersion, sync.Version);
+        }
+        while (sync.HasMore);
+
+        _firstSyncDone = true;
+    }
+
+    /// <summary>One page of a sync: the entries told, and what they say is missing pulled.</summary>
+    private async Task CatchUpPageAsync(SyncResponse sync, bool firstSync)
+    {
         foreach (var entry in sync.Changed)
         {
             lock (_delivered)
@@ -181,9 +196,6 @@ public sealed partial class ImClient
                 await FillAsync(entry.ConversationId, entry.LastSeq).ConfigureAwait(false);
             }
         }
-
-        Volatile.Write(ref _syncVersion, sync.Version);
-        _firstSyncDone = true;
     }
 
     /// <summary>Pulls and delivers a conversation's messages after the last delivered, up to <paramref name="upToSeq"/>.</summary>

@@ -40,6 +40,9 @@ public sealed partial class TcpConnection : IPushTarget
     private int _resyncPending;
     private long _fullSinceTicks;
 
+    /// <summary>What <c>has_more = true</c> adds to a sync answer: its tag and its one byte.</summary>
+    private const int HasMoreFieldBytes = 2;
+
     // Body bytes of the push frame the write loop is gathering (the write loop's own: no other thread touches it).
     private int _pushBytes;
 
@@ -529,7 +532,25 @@ public sealed partial class TcpConnection : IPushTarget
     {
         var result = await Session!.SyncAsync(request.SinceVersion);
         var response = new V1.SyncResponse { Version = result.Version };
-        response.Changed.AddRange(result.Changed.Select(ProtoMapper.ToProto));
+        var wire = new V1.ConversationEntry[result.Changed.Count];
+        var sizes = new int[wire.Length];
+        for (var i = 0; i < wire.Length; i++)
+        {
+            wire[i] = ProtoMapper.ToProto(result.Changed[i]);
+            sizes[i] = FrameBudget.RepeatedElementSize(wire[i]);
+        }
+
+        // Within the frame limit the client was told, like a pull page: thousands of changed entries (an agent's removed
+        // customer-service conversations, a first sync) would otherwise make a frame the client refuses, again at every
+        // reconnect. Entries come oldest change first, so the rest follow from the last one sent.
+        var fit = FrameBudget.CountThatFit(sizes, _options.MaxFrameBytes - response.CalculateSize() - HasMoreFieldBytes);
+        response.Changed.AddRange(wire[..fit]);
+        if (fit < wire.Length)
+        {
+            response.Version = result.Changed[fit - 1].Version;
+            response.HasMore = true;
+        }
+
         return Reply(V1.Op.SyncOk, requestId, response);
     }
 

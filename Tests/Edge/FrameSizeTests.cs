@@ -94,6 +94,58 @@ public sealed class FrameSizeTests(EdgeFixture fixture, ITestOutputHelper output
         Assert.Equal(0, open);
     }
 
+    [Fact]
+    public async Task A_sync_of_more_entries_than_a_frame_holds_comes_in_pages_and_the_sdk_follows_them()
+    {
+        // An edge whose frames hold 1 KiB: a few conversation entries each.
+        const int FrameBytes = 1024;
+        const int Conversations = 30;
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Edge__MaxFrameBytes"] = FrameBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        var bob = Ids.User("bob");
+        var expected = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < Conversations; i++)
+        {
+            var friend = Ids.User($"friend{i}");
+            var conversation = GrainKeys.P2P(friend, bob);
+            var sent = await fixture.Orleans.GetGrain<Orleans.Im.Conversations.IConversationGrain>(conversation).SendAsync(
+                new SendRequest(friend, "phone", Ids.ClientMsgId(), MessageContent.FromText($"hello from friend {i}, with a few more words")));
+            Assert.Equal(SendStatus.Sent, sent.Status);
+            expected.Add(conversation);
+        }
+
+        // Raw: pages within the limit, each going on from the last entry's version, until has_more is off.
+        await using var raw = await RawConnection.OpenAsync(edge.Endpoints.TcpPort);
+        await raw.LoginAsync(fixture.Tokens.Issue(bob, "s"));
+        var seen = new List<string>();
+        var (version, pages) = (0L, 0);
+        V1.SyncResponse page;
+        do
+        {
+            await raw.SendAsync(V1.Op.Sync, 7, new V1.SyncRequest { SinceVersion = version });
+            var answer = await raw.ReadAnswerAsync(Patience);
+            Assert.Equal(V1.Op.SyncOk, answer?.Op);
+            Assert.True(answer!.Value.Body.Length <= FrameBytes, $"a sync answer of {answer.Value.Body.Length} bytes");
+            page = V1.SyncResponse.Parser.ParseFrom(answer.Value.Body);
+            Assert.NotEmpty(page.Changed);
+            seen.AddRange(page.Changed.Select(e => e.ConversationId));
+            version = page.Version;
+        }
+        while (page.HasMore && ++pages < Conversations);
+
+        Assert.True(pages > 1, "one answer held every entry: the test proves nothing");
+        Assert.Equal(expected.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
+
+        // The SDK: its first catch-up follows the pages and delivers every conversation's message, without waiting for its
+        // next periodic catch-up (a minute).
+        await using var bobPhone = fixture.NewClient(bob, port: edge.Endpoints.TcpPort);
+        await bobPhone.ConnectAsync();
+        var delivered = await bobPhone.TakeAsync(Conversations, Patience);
+        Assert.Equal(expected.Order(StringComparer.Ordinal), delivered.Select(m => m.ConversationId).Order(StringComparer.Ordinal));
+    }
+
     private static async Task<long> ConnectionsAsync(int httpPort) =>
         (long)(await PrometheusScrape.ReadAsync(httpPort)).Value("im_edge_tcp_connections");
 
