@@ -458,7 +458,11 @@ public sealed partial class TcpConnection : IPushTarget
     {
         var result = await _sessions.JoinRoomAsync(_open!, request.RoomId, request.Rejoining);
         var response = new V1.RoomJoinResponse { RoomId = request.RoomId, MemberCount = (uint)result.MemberCount, Error = ProtoMapper.ToError(result.Status), Membership = result.Membership };
-        response.Recent.AddRange(result.Recent.Select(ProtoMapper.ToProto));
+        // The newest of the recent messages that fit in the frame limit (a room's tail of large messages would not).
+        var recent = result.Recent.Select(ProtoMapper.ToProto).ToArray();
+        var sizes = Array.ConvertAll(recent, FrameBudget.RepeatedElementSize);
+        var fit = recent.Length == 0 ? 0 : FrameBudget.CountThatFit(sizes, _options.MaxFrameBytes - response.CalculateSize(), fromEnd: true);
+        response.Recent.AddRange(recent[^fit..]);
         return Reply(V1.Op.RoomJoinOk, requestId, response);
     }
 

@@ -146,6 +146,30 @@ public sealed class FrameSizeTests(EdgeFixture fixture, ITestOutputHelper output
         Assert.Equal(expected.Order(StringComparer.Ordinal), delivered.Select(m => m.ConversationId).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task A_late_joiner_of_a_room_of_large_messages_gets_the_newest_that_fit()
+    {
+        const int Large = 8; // ~128 KB of recent messages: twice the frame limit
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        await using var speaker = await fixture.ConnectAsync(Ids.User("speaker"));
+        await speaker.JoinRoomAsync(roomId);
+        for (var i = 0; i < Large; i++)
+        {
+            await speaker.SendTextAsync(roomId, $"{i}:{LargeText()}");
+        }
+
+        await using var raw = await RawConnection.OpenAsync(fixture.TcpPort);
+        await raw.LoginAsync(fixture.Tokens.Issue(Ids.User("late"), "s"));
+        await raw.SendAsync(V1.Op.RoomJoin, 9, new V1.RoomJoinRequest { RoomId = roomId });
+        var answer = await raw.ReadAnswerAsync(Patience);
+
+        Assert.Equal(V1.Op.RoomJoinOk, answer?.Op);
+        Assert.True(answer!.Value.Body.Length <= EdgeFixture.MaxFrameBytes, $"a room join answer of {answer.Value.Body.Length} bytes");
+        var joined = V1.RoomJoinResponse.Parser.ParseFrom(answer.Value.Body);
+        Assert.InRange(joined.Recent.Count, 1, Large - 1);
+        Assert.StartsWith($"{Large - 1}:", joined.Recent[^1].Content.Text, StringComparison.Ordinal);
+    }
+
     private static async Task<long> ConnectionsAsync(int httpPort) =>
         (long)(await PrometheusScrape.ReadAsync(httpPort)).Value("im_edge_tcp_connections");
 
