@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Orleans.Im.EdgeHost.Sessions;
 
 namespace Orleans.Im.EdgeHost.Rooms;
 
@@ -18,7 +19,7 @@ public sealed partial class RoomLeaseRenewal(RoomFanout rooms, IOptions<EdgeOpti
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.DeviceRenewInterval);
-        while (await WaitAsync(timer, stoppingToken))
+        while (await RenewalTicks.NextAsync(timer, stoppingToken))
         {
             try
             {
@@ -34,19 +35,6 @@ public sealed partial class RoomLeaseRenewal(RoomFanout rooms, IOptions<EdgeOpti
                 // Boundary: one failed sweep must not end the renewals (the rooms would drop this edge).
                 LogSweepFailed(logger, ex);
             }
-        }
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-            return false;
         }
     }
 

@@ -18,7 +18,7 @@ public sealed partial class DeviceLeaseRenewal(SessionHub sessions, IOptions<Edg
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.DeviceRenewInterval);
-        while (await WaitAsync(timer, stoppingToken))
+        while (await RenewalTicks.NextAsync(timer, stoppingToken))
         {
             try
             {
@@ -33,19 +33,6 @@ public sealed partial class DeviceLeaseRenewal(SessionHub sessions, IOptions<Edg
                 // Boundary: one failed sweep must not end the renewals (the devices' leases would all run out).
                 LogSweepFailed(logger, ex);
             }
-        }
-    }
-
-    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
-    {
-        try
-        {
-            return await timer.WaitForNextTickAsync(stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down.
-            return false;
         }
     }
 
