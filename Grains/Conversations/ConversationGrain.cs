@@ -31,6 +31,9 @@ public sealed partial class ConversationGrain(
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<long>> _hiddenByUser = new(StringComparer.Ordinal);
 
+    /// <summary>How recent a stored message is announced again by a new activation (see AnnounceRecentAfterActivation).</summary>
+    private static readonly TimeSpan AnnounceOnActivationWindow = TimeSpan.FromMinutes(2);
+
     /// <summary>Members whose hidden messages are kept in memory at most (see <see cref="HiddenForAsync"/>).</summary>
     private const int MaxHiddenSetsCached = 4096;
 
@@ -67,6 +70,26 @@ public sealed partial class ConversationGrain(
             if (address.Kind == ConversationKind.PublicAccount && state.State.Initialized)
             {
                 await LoadSubscribersAsync();
+            }
+
+            AnnounceRecentAfterActivation();
+        }
+    }
+
+    /// <summary>
+    /// A silo that crashed between a commit and its fan-out left messages nobody was told of (and a peer's sync does not
+    /// compare one-to-one entries with the log). The next activation — usually the sender's retry of the unacked send —
+    /// announces again what was stored in the last moments: an activation that follows an idle one (collected after
+    /// many idle minutes) finds nothing that recent, and members told twice keep messages by seq.
+    /// </summary>
+    private void AnnounceRecentAfterActivation()
+    {
+        var since = clock.UtcNow - AnnounceOnActivationWindow;
+        foreach (var message in _recent.TryRange(Math.Max(0, _recent.FirstSeq - 1), long.MaxValue, int.MaxValue, newest: false, _lastSeq) ?? [])
+        {
+            if (message.ServerTime >= since && message.State != MessageState.Collapsed)
+            {
+                Announce(message);
             }
         }
     }

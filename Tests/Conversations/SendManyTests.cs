@@ -94,6 +94,31 @@ public sealed class SendManyTests(ClusterFixture fixture)
         Assert.Equal(["head", "lost"], (await client.PullAllAsync(conversationId, bob)).Select(m => m.Content!.Text));
     }
 
+    [Fact]
+    public async Task A_message_stored_just_before_its_silo_crashed_is_announced_by_the_next_activation()
+    {
+        var client = fixture.Client;
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        var head = await client.SendTextAsync(conversationId, alice, "head");
+
+        // Stored, then the silo went down before the fan-out (played: written behind the grain's back, and the grain
+        // deactivated without a word to anyone).
+        var log = fixture.SiloServices.GetRequiredService<IMessageLog>();
+        var stranded = new ChatMessage(conversationId, head.Seq + 1, alice, "phone", "stranded", MessageClass.Persistent,
+            MessageContent.FromText("stranded"), fixture.Time.GetUtcNow());
+        Assert.Equal(AppendStatus.Appended, Assert.Single(await log.AppendRunAsync([stranded])).Status);
+        await fixture.Cluster.DeactivateAsync(client.Conversation(conversationId));
+
+        // Alice's client retries the send it never had an answer for: the new activation knows it (a duplicate), and
+        // has told bob.
+        var retried = await client.Conversation(conversationId).SendAsync(Text(alice, "stranded", "stranded"));
+        Assert.Equal((SendStatus.Duplicate, head.Seq + 1), (retried.Status, retried.Seq));
+        var entry = await Eventually.ReturnsAsync(
+            () => client.GetGrain<IUserGrain>(bob).GetConversationAsync(conversationId), e => e?.LastSeq == head.Seq + 1);
+        Assert.Equal(head.Seq + 1, entry?.LastSeq);
+    }
+
     private static SendRequest Text(string senderId, string clientMsgId, string text) =>
         new(senderId, "phone", clientMsgId, MessageContent.FromText(text), MessageClass.Persistent);
 }
