@@ -663,8 +663,8 @@ public sealed partial class UserGrain(
     {
         // An entry an earlier attempt made in memory but could not save is still a new member's: its retry starts it at
         // the head too, not at seq 0 (where the whole history would count as unread).
-        var existed = _index.TryGetValue(conversationId, out var before) && !before.Entry.Removed
-            && _joinsNotSaved?.Contains(conversationId) != true;
+        var retried = _joinsNotSaved?.Contains(conversationId) == true;
+        var existed = _index.TryGetValue(conversationId, out var before) && !before.Entry.Removed && !retried;
         if (!existed)
         {
             (_joinsNotSaved ??= new(StringComparer.Ordinal)).Add(conversationId);
@@ -679,18 +679,23 @@ public sealed partial class UserGrain(
         // join keeps the read position it had.
         if (!existed)
         {
-            if (last is not null && last.Seq > _index[conversationId].Entry.LastSeq)
+            var advanced = last is not null && last.Seq > _index[conversationId].Entry.LastSeq;
+            if (advanced)
             {
-                Advance(conversationId, last.Seq, MessagePreviews.From(last), last.Seq);
+                Advance(conversationId, last!.Seq, MessagePreviews.From(last), last.Seq);
             }
 
-            // Saved here even when an earlier attempt advanced it already: that attempt's save is the one that failed.
-            if (!await SaveNowAsync(conversationId))
+            // A retry saves even when an earlier attempt advanced it already: that attempt's save is the one that failed.
+            // Otherwise AddConversationAsync saved the entry, and only an advance needs another write.
+            if (advanced || retried)
             {
-                return false;
-            }
+                if (!await SaveNowAsync(conversationId))
+                {
+                    return false;
+                }
 
-            await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
+                await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
+            }
         }
 
         _joinsNotSaved?.Remove(conversationId);

@@ -86,15 +86,7 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
 
     private IHost BuildRobot(string robotId, FlakyHandler handler, string? secret = null)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
-        builder.Logging.SetMinimumLevel(LogLevel.Error);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["IM:ClusterId"] = fixture.Cluster.ClusterId,
-            ["IM:ServiceId"] = fixture.Cluster.ServiceId,
-            ["IM:Redis:ConnectionString"] = TestServices.RedisConnectionString,
-            ["IM:Robot:CatchUpInterval"] = "00:00:01",
-        });
+        var builder = RobotTestHost.Builder(fixture);
         builder.AddImRobot(handler, o =>
         {
             o.RobotId = robotId;
@@ -103,9 +95,6 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
         return builder.Build();
     }
 
-    private async Task<IReadOnlyList<string?>> RepliesAsync(string conversation, string user, string robot)
-    {
-        var pulled = await fixture.Orleans.GetGrain<IConversationGrain>(conversation).PullAsync(user, new PullRequest());
-        return pulled.Messages.Where(m => m.SenderId == robot).Select(m => m.Content?.Text).ToList();
-    }
+    private Task<IReadOnlyList<string?>> RepliesAsync(string conversation, string user, string robot) =>
+        RobotTestHost.RepliesAsync(fixture, conversation, user, robot);
 }

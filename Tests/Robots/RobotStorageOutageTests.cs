@@ -57,15 +57,7 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
 
     private IHost BuildRobot(string robotId, PullOutage outage)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], DisableDefaults = true });
-        builder.Logging.SetMinimumLevel(LogLevel.Error);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["IM:ClusterId"] = fixture.Cluster.ClusterId,
-            ["IM:ServiceId"] = fixture.Cluster.ServiceId,
-            ["IM:Redis:ConnectionString"] = TestServices.RedisConnectionString,
-            ["IM:Robot:CatchUpInterval"] = "00:00:01",
-        });
+        var builder = RobotTestHost.Builder(fixture);
         builder.AddImRobot(new EchoHandler(), o => o.RobotId = robotId);
 
         // The robot gets the real client wrapped: its conversation and user grains are seen through the outage.
@@ -77,11 +69,8 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
         return builder.Build();
     }
 
-    private async Task<IReadOnlyList<string?>> RepliesAsync(string conversation, string user, string robot)
-    {
-        var pulled = await fixture.Orleans.GetGrain<IConversationGrain>(conversation).PullAsync(user, new PullRequest());
-        return pulled.Messages.Where(m => m.SenderId == robot).Select(m => m.Content?.Text).ToList();
-    }
+    private Task<IReadOnlyList<string?>> RepliesAsync(string conversation, string user, string robot) =>
+        RobotTestHost.RepliesAsync(fixture, conversation, user, robot);
 
     private sealed class EchoHandler : IRobotHandler
     {
