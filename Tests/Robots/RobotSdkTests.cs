@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Orleans.Im.Accounts;
 using Orleans.Im.Conversations;
 using Orleans.Im.Messages;

@@ -3,7 +3,6 @@ using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Orleans.Im.Accounts;
 using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
