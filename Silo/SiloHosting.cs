@@ -176,7 +176,7 @@ public static class SiloHosting
 
     /// <summary>
     /// Registers all PostgreSQL storage: grain state (see <see cref="AddImGrainStorage"/>), the message log, the
-    /// conversation indexes and the reminder table. The <see cref="NpgsqlDataSource"/> must be registered.
+    /// conversation indexes, official-account subscriptions, ended sessions and the reminder table. The <see cref="NpgsqlDataSource"/> must be registered.
     /// </summary>
     public static ISiloBuilder AddImStorage(this ISiloBuilder silo)
     {
@@ -187,6 +187,7 @@ public static class SiloHosting
         silo.Services.AddSingleton(sp => new PostgresConversationIndexStore(sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IOptions<GroupCommitOptions>>().Value));
         silo.Services.AddSingleton<IConversationIndexStore>(sp => sp.GetRequiredService<PostgresConversationIndexStore>());
         silo.Services.AddSingleton<Orleans.Im.PublicAccounts.ISubscriptionStore>(sp => new PostgresSubscriptionStore(sp.GetRequiredService<NpgsqlDataSource>()));
+        silo.Services.AddSingleton<Orleans.Im.Accounts.IRevocationStore>(sp => new PostgresRevocationStore(sp.GetRequiredService<NpgsqlDataSource>()));
         // Durable reminders (customer-service timeouts) in our own PostgreSQL table.
         silo.AddReminders();
         silo.Services.AddSingleton<IReminderTable, PostgresReminderTable>();

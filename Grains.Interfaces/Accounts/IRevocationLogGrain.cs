@@ -2,9 +2,9 @@ namespace Orleans.Im.Accounts;
 
 /// <summary>
 /// The recent revocation broadcast, kept for edge hosts that start after it went out: an edge that never heard a
-/// logout would take that session's unexpired access token. One grain, key <see cref="Key"/>; it hears the broadcast as
-/// an implicit subscriber, so account grains announce exactly as before, and each edge asks once, when it starts (no
-/// call per login). Held in memory: a silo lost with it loses what it held (see docs/OPERATIONS.md).
+/// logout would take that session's unexpired access token. One grain, key <see cref="Key"/>; account grains record each
+/// announcement in PostgreSQL before they broadcast it, so what it serves survives the loss of any silo, and each edge
+/// asks once, when it starts (no call per login).
 /// </summary>
 [Alias("im.IRevocationLogGrain")]
 public interface IRevocationLogGrain : IGrainWithStringKey

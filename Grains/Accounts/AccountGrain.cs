@@ -11,6 +11,7 @@ namespace Orleans.Im.Accounts;
 /// <inheritdoc cref="IAccountGrain"/>
 public sealed partial class AccountGrain(
     [PersistentState("account", StorageNames.Grains)] IPersistentState<AccountState> state,
+    IRevocationStore revocations,
     ImClock clock,
     ILogger<AccountGrain> logger) : Grain, IAccountGrain
 {
@@ -523,9 +524,10 @@ public sealed partial class AccountGrain(
     }
 
     /// <summary>
-    /// Tells every edge that sessions ended, once that is stored. The change is made by then, so a broadcast that fails
-    /// does not fail the call: the announcements wait, written with the state, and are retried with backoff (the
-    /// activation kept alive meanwhile, a new activation taking over from the state) for up to
+    /// Tells every edge that sessions ended, once that is stored: records the announcements for edges that start later
+    /// (<see cref="IRevocationStore"/>), then broadcasts them to those running. The change is made by then, so a record
+    /// or broadcast that fails does not fail the call: the announcements wait, written with the state, and are retried
+    /// with backoff (the activation kept alive meanwhile, a new activation taking over from the state) for up to
     /// <see cref="AnnounceRetryWindow"/>. Until then an edge that missed one still takes the session's access token, at
     /// most for the token's life; its refresh is refused at once, the session being gone from storage.
     /// </summary>
@@ -543,7 +545,10 @@ public sealed partial class AccountGrain(
         return _announceTimer is null ? AnnouncePendingAsync(lastChance: false, CancellationToken.None) : Task.CompletedTask;
     }
 
-    /// <summary>Sends the waiting announcements in order; on a failure the rest wait for a retry (none at the last chance).</summary>
+    /// <summary>
+    /// Records the waiting announcements and sends them in order; on a failure the rest wait for a retry (none at the last
+    /// chance). Unrecorded ones are still sent, to the edges running now, and wait to be recorded (and sent once more).
+    /// </summary>
     private async Task AnnouncePendingAsync(bool lastChance, CancellationToken cancellationToken)
     {
         var stream = ServiceProvider.GetRequiredKeyedService<IStreamProvider>(StreamNames.Provider)
@@ -552,29 +557,56 @@ public sealed partial class AccountGrain(
         _unannounced.RemoveAll(r => r.At < horizon);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(AnnounceTimeout);
-        while (_unannounced.Count > 0)
+        Exception? failure = null;
+        try
+        {
+            var record = revocations.RecordAsync([.. _unannounced]);
+            record.Ignore(); // observed even if given up on below; a record that lands late is the same record
+            await record.WaitAsync(deadline.Token);
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+
+        // Recorded, an announcement is done once sent; unrecorded, it is sent and kept.
+        var sent = 0;
+        while (sent < _unannounced.Count)
         {
             try
             {
-                var send = stream.OnNextAsync(_unannounced[0]);
+                var send = stream.OnNextAsync(_unannounced[sent]);
                 send.Ignore(); // observed even if given up on below
                 await send.WaitAsync(deadline.Token);
             }
             catch (Exception ex)
             {
-                if (lastChance)
-                {
-                    LogAnnounceLeft(logger, ex, UserId, _unannounced.Count);
-                    return;
-                }
+                failure = ex;
+                break;
+            }
 
-                LogAnnounceFailed(logger, ex, UserId, _unannounced.Count, _announceRetry);
-                RetryAnnouncingIn(_announceRetry);
-                _announceRetry = TimeSpan.FromTicks(Math.Min(_announceRetry.Ticks * 2, LastAnnounceRetry.Ticks));
+            if (failure is null)
+            {
+                _unannounced.RemoveAt(0);
+            }
+            else
+            {
+                sent++;
+            }
+        }
+
+        if (failure is not null && _unannounced.Count > 0)
+        {
+            if (lastChance)
+            {
+                LogAnnounceLeft(logger, failure, UserId, _unannounced.Count);
                 return;
             }
 
-            _unannounced.RemoveAt(0);
+            LogAnnounceFailed(logger, failure, UserId, _unannounced.Count, _announceRetry);
+            RetryAnnouncingIn(_announceRetry);
+            _announceRetry = TimeSpan.FromTicks(Math.Min(_announceRetry.Ticks * 2, LastAnnounceRetry.Ticks));
+            return;
         }
 
         _announceRetry = FirstAnnounceRetry;

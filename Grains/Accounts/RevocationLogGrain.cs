@@ -1,55 +1,56 @@
-using Orleans.Im.Streams;
-using Orleans.Streams;
+using Microsoft.Extensions.Logging;
 
 namespace Orleans.Im.Accounts;
 
 /// <inheritdoc cref="IRevocationLogGrain"/>
-[ImplicitStreamSubscription(StreamNames.AuthNamespace)]
-[CollectionAgeLimit(AlwaysActive = true)] // what it holds is in memory only: an idle collection would lose it
-public sealed class RevocationLogGrain(ImClock clock) : Grain, IRevocationLogGrain
+public sealed partial class RevocationLogGrain(IRevocationStore store, ImClock clock, ILogger<RevocationLogGrain> logger)
+    : Grain, IRevocationLogGrain, IRemindable
 {
     /// <summary>How long a revocation is kept: the longest an access token may live (<c>IM:Auth:AccessTokenLifetime</c>).</summary>
     public static readonly TimeSpan Retention = TimeSpan.FromDays(1);
 
     /// <summary>
-    /// The most revocations kept; beyond it the oldest give way (a reconnect storm ends one session per closed connection
+    /// The most revocations one catch-up returns, the newest (a reconnect storm ends one session per closed connection
     /// that took a connection token: tens of thousands at most, at about a hundred bytes each).
     /// </summary>
     public const int MaxKept = 200_000;
 
-    // In the order heard, which is the order announced per account.
-    private readonly Queue<SessionRevoked> _kept = new();
+    /// <summary>How often revocations older than <see cref="Retention"/> are deleted.</summary>
+    public static readonly TimeSpan PrunePeriod = TimeSpan.FromHours(1);
+
+    private const string PruneReminderName = "prune";
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        // Activated by the first announcement: this takes its delivery, and every later one.
-        var stream = this.GetStreamProvider(StreamNames.Provider)
-            .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, this.GetPrimaryKeyString()));
-        await stream.SubscribeAsync((revoked, _) =>
+        // Durable, so that the table is pruned even if no edge starts for weeks: an edge's start activates this once. A
+        // failure here must not keep the edge from catching up; the next activation registers it.
+        try
         {
-            Keep(revoked);
-            return Task.CompletedTask;
-        });
+            await this.RegisterOrUpdateReminder(PruneReminderName, PrunePeriod, PrunePeriod, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogReminderFailed(logger, ex.Message);
+        }
     }
 
     public Task<IReadOnlyList<SessionRevoked>> GetSinceAsync(DateTimeOffset since)
     {
-        Prune();
-        return Task.FromResult<IReadOnlyList<SessionRevoked>>([.. _kept.Where(r => r.At >= since)]);
-    }
-
-    private void Keep(SessionRevoked revoked)
-    {
-        _kept.Enqueue(revoked);
-        Prune();
-    }
-
-    private void Prune()
-    {
         var horizon = clock.UtcNow - Retention;
-        while (_kept.Count > 0 && (_kept.Count > MaxKept || _kept.Peek().At < horizon))
+        return store.ReadSinceAsync(since > horizon ? since : horizon, MaxKept);
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName == PruneReminderName)
         {
-            _kept.Dequeue();
+            LogPruned(logger, await store.PruneAsync(clock.UtcNow - Retention));
         }
     }
+
+    [LoggerMessage(2, LogLevel.Warning, "Revocation log: its pruning reminder could not be registered: {Reason}")]
+    private static partial void LogReminderFailed(ILogger logger, string reason);
+
+    [LoggerMessage(1, LogLevel.Debug, "Revocations older than their retention deleted: {Count}")]
+    private static partial void LogPruned(ILogger logger, int count);
 }
