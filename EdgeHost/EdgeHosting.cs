@@ -16,6 +16,7 @@ using Orleans.Im.EdgeHost.Drain;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Health;
 using Orleans.Im.EdgeHost.Hubs;
+using Orleans.Im.EdgeHost.Internal;
 using Orleans.Im.EdgeHost.Logging;
 using Orleans.Im.EdgeHost.Memory;
 using Orleans.Im.EdgeHost.Metrics;
@@ -50,6 +51,11 @@ public static class EdgeHosting
         {
             var http = new Uri(edgeOptions.HttpUrl);
             kestrel.Listen(ParseAddress(http.Host), http.Port);
+            if (Uri.TryCreate(edgeOptions.InternalHttpUrl, UriKind.Absolute, out var internalHttp))
+            {
+                kestrel.Listen(ParseAddress(internalHttp.Host), internalHttp.Port);
+            }
+
             foreach (var port in edgeOptions.EffectiveTcpPorts)
             {
                 kestrel.Listen(ParseAddress(edgeOptions.TcpAddress), port, listen => listen.UseConnectionHandler<TcpConnectionHandler>());
@@ -159,12 +165,15 @@ public static class EdgeHosting
     /// <summary>Maps the edge host's endpoints.</summary>
     public static WebApplication MapImEdge(this WebApplication app)
     {
-        // First: everything after it (per-address login limits, logs) sees the client's address, not the balancer's.
+        var edgeOptions = app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value;
+        // Before anything else answers: the internal endpoints do not exist on the public listener.
+        app.UseInternalEndpoints(edgeOptions);
+        // Next: everything after it (per-address login limits, logs) sees the client's address, not the balancer's.
         app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseDefaultFiles();
         app.UseStaticFiles();
-        app.UseHubOriginCheck(app.Services.GetRequiredService<IOptions<EdgeOptions>>().Value);
+        app.UseHubOriginCheck(edgeOptions);
         app.UseAuthentication();
         // After authentication: each user's requests are counted against their own budget.
         app.UseRateLimiter();

@@ -9,8 +9,19 @@ public sealed class EdgeOptions : IValidatableObject
 {
     public const string Section = "IM:Edge";
 
-    /// <summary>HTTP: the API, the SignalR hub, the web chat page, <c>/healthz</c> and <c>/metrics</c>.</summary>
+    /// <summary>
+    /// HTTP: the API, the SignalR hub, the web chat page, <c>/livez</c>, <c>/healthz</c>, <c>/readyz</c>, and, unless
+    /// <see cref="InternalHttpUrl"/> is set, <c>/metrics</c> and the trusted-system API.
+    /// </summary>
     public string HttpUrl { get; set; } = "http://127.0.0.1:5080";
+
+    /// <summary>
+    /// A second HTTP listener for what must not be reachable from the internet: <c>/metrics</c>, <c>/api/admin/…</c> and
+    /// <c>/api/system/…</c> (<see cref="Internal.InternalEndpoints"/>). Set, those are served here only and
+    /// <see cref="HttpUrl"/> answers them 404, whatever the path's case or the proxy in front lets through; publish
+    /// <see cref="HttpUrl"/> alone to the balancer. Unset (development), <see cref="HttpUrl"/> serves everything.
+    /// </summary>
+    public string? InternalHttpUrl { get; set; }
 
     /// <summary>The address the raw TCP (protobuf) listeners bind to.</summary>
     public string TcpAddress { get; set; } = "127.0.0.1";
@@ -204,6 +215,19 @@ public sealed class EdgeOptions : IValidatableObject
             }
         }
 
+        if (!string.IsNullOrEmpty(InternalHttpUrl))
+        {
+            if (!Uri.TryCreate(InternalHttpUrl, UriKind.Absolute, out var internalUrl) || internalUrl.Scheme != Uri.UriSchemeHttp)
+            {
+                yield return new ValidationResult($"'{InternalHttpUrl}' is not an http:// URL", [nameof(InternalHttpUrl)]);
+            }
+            else if (Uri.TryCreate(HttpUrl, UriKind.Absolute, out var httpUrl) && httpUrl.Port == internalUrl.Port)
+            {
+                yield return new ValidationResult(
+                    $"must use another port than HttpUrl ({httpUrl.Port}): the internal endpoints are told apart by the port a request came in on",
+                    [nameof(InternalHttpUrl)]);
+            }
+        }
 
         // Clients ping every HeartbeatInterval: at or above the idle timeout, every quiet connection would be cut.
         if (HeartbeatInterval >= IdleTimeout)

@@ -114,6 +114,28 @@ public sealed partial class DeploymentFilesTests
     }
 
     [Fact]
+    public void The_edges_internal_port_is_scraped_and_published_by_no_ingress_or_balancer()
+    {
+        var objects = LoadManifests();
+        var config = Assert.Single(objects.OfType<V1ConfigMap>()).Data;
+        var internalPort = new Uri(config["IM__Edge__InternalHttpUrl"]).Port;
+        var pod = objects.OfType<V1Deployment>().Single(d => d.Metadata.Name == "edge").Spec.Template;
+        var internalName = Assert.Single(pod.Spec.Containers[0].Ports, p => p.ContainerPort == internalPort).Name;
+        Assert.Equal(internalPort.ToString(System.Globalization.CultureInfo.InvariantCulture), pod.Metadata.Annotations["prometheus.io/port"]);
+
+        // Snippet annotations are refused by ingress-nginx 1.9+ (and were the only thing keeping /metrics in).
+        var ingress = Assert.Single(objects.OfType<V1Ingress>());
+        Assert.DoesNotContain(ingress.Metadata.Annotations ?? new Dictionary<string, string>(), a => a.Key.Contains("snippet", StringComparison.Ordinal));
+        var published = objects.OfType<V1Service>()
+            .Where(s => s.Spec.Type == "LoadBalancer" || ingress.Spec.Rules.SelectMany(r => r.Http.Paths).Any(p => p.Backend.Service.Name == s.Metadata.Name))
+            .ToList();
+        Assert.NotEmpty(published);
+        Assert.All(published.SelectMany(s => s.Spec.Ports), port =>
+            Assert.True(port.TargetPort.Value != internalName && port.TargetPort.Value != internalPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                $"the internal port is published as {port.Name}"));
+    }
+
+    [Fact]
     public void Edge_termination_matches_the_drain()
     {
         var objects = LoadManifests();

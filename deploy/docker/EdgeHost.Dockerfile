@@ -23,9 +23,11 @@ COPY --from=build /app .
 ENV MALLOC_ARENA_MAX=2 \
     IM__Logging__Json=true \
     IM__Edge__HttpUrl=http://0.0.0.0:5080 \
+    IM__Edge__InternalHttpUrl=http://0.0.0.0:5081 \
     IM__Edge__TcpAddress=0.0.0.0 \
     IM__Edge__TcpPorts__0=5090
-EXPOSE 5080 5090
+# 5080 public HTTP, 5081 internal HTTP (/metrics, /api/admin/…, /api/system/…; publish it to no balancer), 5090 TCP.
+EXPOSE 5080 5081 5090
 # The image's non-root user (uid 1654), created by the .NET runtime images.
 USER $APP_UID
 # No curl in the runtime image: bash's /dev/tcp asks /healthz and looks for a 200 status line.
