@@ -5,16 +5,21 @@ using Orleans.Im.EdgeHost.Drain;
 namespace Orleans.Im.EdgeHost.Health;
 
 /// <summary>
-/// <c>GET /healthz</c> (liveness): 200 when this edge host can reach the cluster and hears session revocations, also
-/// while it drains, so an orchestrator does not kill it mid-drain. <c>GET /readyz</c> (readiness): the same, but 503 as
-/// soon as it drains, so balancers stop sending it clients.
+/// <c>GET /livez</c> (liveness): 200 while the process answers HTTP at all, whatever the cluster does, also while it
+/// drains. An edge cannot fix a cluster outage by restarting: restarted, it would only drop every connection it holds and
+/// add a login storm to the outage. <c>GET /healthz</c> (health, startup): 200 when this edge host can reach the cluster
+/// and hears session revocations, also while it drains. <c>GET /readyz</c> (readiness): the same, but 503 as soon as it
+/// drains, so balancers stop sending it clients. The last two wait up to <see cref="ProbeTimeout"/> for the cluster: a
+/// probe must allow more than that.
 /// </summary>
 public static class HealthApi
 {
-    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
+    /// <summary>The longest <c>/healthz</c> and <c>/readyz</c> wait for the cluster before they answer 503.</summary>
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
 
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
+        app.MapGet("/livez", Alive).WithName("Live").ExcludeFromDescription();
         app.MapGet("/healthz", CheckAsync).WithName("Health").ExcludeFromDescription();
         app.MapGet("/readyz", ReadyAsync).WithName("Ready").ExcludeFromDescription();
         return app;
@@ -25,6 +30,13 @@ public static class HealthApi
     /// <param name="Silos">Active silos seen through the cluster; 0 when unreachable.</param>
     /// <param name="Error">Why the cluster is unavailable, when it is.</param>
     public sealed record HealthReport(string Status, int Silos, string? Error);
+
+    /// <summary>What <c>/livez</c> answers: that the process serves requests; nothing about the cluster.</summary>
+    /// <param name="Status">Always <c>alive</c>.</param>
+    /// <param name="Draining">Whether this edge host is draining (it answers until it exits).</param>
+    public sealed record LivenessReport(string Status, bool Draining);
+
+    internal static Ok<LivenessReport> Alive(EdgeDrain drain) => TypedResults.Ok(new LivenessReport("alive", drain.IsDraining));
 
     internal static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadyAsync(IClusterClient client, RevokedSessions revocations, EdgeDrain drain, CancellationToken cancellationToken) =>
         drain.IsDraining ? Unavailable("draining") : await CheckAsync(client, revocations, cancellationToken);

@@ -49,7 +49,7 @@ public sealed class InternalEndpointsTests(EdgeFixture fixture)
         }
 
         // What clients and probes use stays on the public port.
-        foreach (var path in new[] { "/healthz", "/readyz", "/api/edges", "/" })
+        foreach (var path in new[] { "/livez", "/healthz", "/readyz", "/api/edges", "/" })
         {
             Assert.True(HttpStatusCode.OK == (await open.GetAsync(path)).StatusCode, $"GET {path} on the public port");
         }

@@ -148,7 +148,12 @@ public sealed partial class DeploymentFilesTests
         Assert.True(edge.TerminationGracePeriodSeconds >= (window + timeout + TimeSpan.FromSeconds(15)).TotalSeconds);
         var container = edge.Containers[0];
         Assert.Equal("/readyz", container.ReadinessProbe.HttpGet.Path); // 503 from the first moment of the drain
-        Assert.Equal("/healthz", container.LivenessProbe.HttpGet.Path); // stays 200 while draining
+        Assert.Equal("/livez", container.LivenessProbe.HttpGet.Path); // stays 200 while draining, and while the cluster is down
+        // The probes that ask the cluster allow more than the edge waits for it before answering 503.
+        foreach (var probe in new[] { container.StartupProbe, container.ReadinessProbe })
+        {
+            Assert.True(probe.TimeoutSeconds > Orleans.Im.EdgeHost.Health.HealthApi.ProbeTimeout.TotalSeconds, $"{probe.HttpGet.Path}: timeoutSeconds {probe.TimeoutSeconds}");
+        }
         Assert.Null(container.Lifecycle?.PreStop); // the drain starts on SIGTERM itself; a preStop hook would only delay it
     }
 

@@ -31,7 +31,8 @@ EXPOSE 5080 5081 5090
 # The image's non-root user (uid 1654), created by the .NET runtime images.
 USER $APP_UID
 # No curl in the runtime image: bash's /dev/tcp asks /healthz and looks for a 200 status line.
-HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+# Informational (compose restarts on exit, not on health): /healthz waits up to 3 s for the cluster, so 5 s here.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
   CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/5080 && printf 'GET /healthz HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '"]
 # SIGTERM drains (clients redirected over IM__Edge__DrainWindow, then up to IM__Edge__DrainTimeout): give it time.
 STOPSIGNAL SIGTERM
