@@ -1,11 +1,18 @@
+using System.ComponentModel.DataAnnotations;
 using Orleans.Im.Hosting;
 
 namespace Orleans.Im.EdgeHost.Auth;
 
 /// <summary>Token signing. Bound from <c>IM:Auth</c> (environment: <c>IM__Auth__…</c>).</summary>
-public sealed class AuthOptions
+public sealed class AuthOptions : IValidatableObject
 {
     public const string Section = "IM:Auth";
+
+    /// <summary>
+    /// The shortest <see cref="AdminApiKey"/> an edge starts with: 24 random characters are beyond guessing through the
+    /// API, and a placeholder left in a manifest (<c>CHANGE-ME</c>) or a word someone typed is refused at start.
+    /// </summary>
+    public const int MinAdminApiKeyLength = 24;
 
     /// <summary>
     /// The HMAC-SHA256 key every edge host shares, base64, at least 32 bytes. Required: an edge refuses to start
@@ -31,7 +38,8 @@ public sealed class AuthOptions
 
     /// <summary>
     /// The key of trusted systems: the admin API, server-to-server sends and token verification (header
-    /// <c>X-Api-Key</c>). Empty disables those endpoints. <c>deploy/run.sh</c> makes and prints a development key.
+    /// <c>X-Api-Key</c>). Empty disables those endpoints; otherwise at least <see cref="MinAdminApiKeyLength"/> characters.
+    /// <c>deploy/run.sh</c> makes and prints a development key.
     /// </summary>
     public string AdminApiKey { get; set; } = "";
 
@@ -50,4 +58,17 @@ public sealed class AuthOptions
     /// <summary>The login rate window.</summary>
     [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan LoginRateWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Rules between options, checked at start once each is within its own bounds.</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        // The key itself is never echoed: the message ends up in logs.
+        if (AdminApiKey.Length is > 0 and < MinAdminApiKeyLength)
+        {
+            yield return new ValidationResult(
+                $"must be at least {MinAdminApiKeyLength} characters (it has {AdminApiKey.Length}), or empty to turn the admin and system API off; " +
+                "make one with: head -c 24 /dev/urandom | base64",
+                [nameof(AdminApiKey)]);
+        }
+    }
 }

@@ -71,7 +71,9 @@ public sealed partial class DeploymentFilesTests
         var objects = LoadManifests();
         var deployments = objects.OfType<V1Deployment>().ToDictionary(d => d.Metadata.Name);
         var config = Assert.Single(objects.OfType<V1ConfigMap>());
-        var secret = Assert.Single(objects.OfType<V1Secret>());
+        // The Secret is an example outside the applied set: `kubectl apply -f deploy/k8s/` must not overwrite the real one.
+        Assert.Empty(objects.OfType<V1Secret>());
+        var secret = Assert.IsType<V1Secret>(Assert.Single(KubernetesYaml.LoadAllFromString(File.ReadAllText(Path.Combine(Deploy, "k8s", "secret.yaml.example")), strict: true)));
         Assert.Equal(["edge", "silo"], deployments.Keys.Order());
 
         foreach (var deployment in deployments.Values)
@@ -133,6 +135,22 @@ public sealed partial class DeploymentFilesTests
         Assert.All(published.SelectMany(s => s.Spec.Ports), port =>
             Assert.True(port.TargetPort.Value != internalName && port.TargetPort.Value != internalPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 $"the internal port is published as {port.Name}"));
+    }
+
+    [Fact]
+    public void The_namespace_is_applied_first_and_the_example_secret_is_not_applied()
+    {
+        // kubectl apply -f on a folder takes *.yaml, *.yml and *.json in file-name order.
+        var applied = Directory.GetFiles(Path.Combine(Deploy, "k8s"))
+            .Where(f => f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        Assert.IsType<V1Namespace>(Assert.Single(KubernetesYaml.LoadAllFromString(File.ReadAllText(applied[0]), strict: true)));
+        Assert.DoesNotContain(applied, f => File.ReadAllText(f).Contains("kind: Secret", StringComparison.Ordinal));
+
+        // The example's placeholder admin key is one an edge refuses to start with.
+        var example = Assert.IsType<V1Secret>(Assert.Single(KubernetesYaml.LoadAllFromString(File.ReadAllText(Path.Combine(Deploy, "k8s", "secret.yaml.example")), strict: true)));
+        Assert.True(example.StringData["IM__Auth__AdminApiKey"].Length < Orleans.Im.EdgeHost.Auth.AuthOptions.MinAdminApiKeyLength);
     }
 
     [Fact]

@@ -96,6 +96,34 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void An_admin_api_key_shorter_than_the_minimum_is_refused_without_being_logged()
+    {
+        // A placeholder left in a manifest would otherwise open the admin API to anyone who read the example.
+        var refused = Assert.Throws<OptionsValidationException>(() => Resolve<AuthOptions>(AuthOptions.Section, ("AdminApiKey", "CHANGE-ME")));
+        Assert.Contains($"IM:Auth:AdminApiKey must be at least {AuthOptions.MinAdminApiKeyLength} characters (it has 9)", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("CHANGE-ME", refused.Message, StringComparison.Ordinal);
+
+        var shortest = new string('k', AuthOptions.MinAdminApiKeyLength);
+        Assert.Equal(shortest, Resolve<AuthOptions>(AuthOptions.Section, ("AdminApiKey", shortest)).AdminApiKey);
+        Assert.Throws<OptionsValidationException>(() => Resolve<AuthOptions>(AuthOptions.Section, ("AdminApiKey", shortest[1..])));
+        // Empty turns the trusted-system endpoints off; that is allowed.
+        Assert.Equal("", Resolve<AuthOptions>(AuthOptions.Section, ("AdminApiKey", "")).AdminApiKey);
+    }
+
+    [Fact]
+    public void The_internal_listener_needs_an_http_url_on_a_port_of_its_own()
+    {
+        Assert.Equal("http://0.0.0.0:5081", Resolve<EdgeOptions>(EdgeOptions.Section, ("HttpUrl", "http://0.0.0.0:5080"), ("InternalHttpUrl", "http://0.0.0.0:5081")).InternalHttpUrl);
+
+        var samePort = Assert.Throws<OptionsValidationException>(() =>
+            Resolve<EdgeOptions>(EdgeOptions.Section, ("HttpUrl", "http://0.0.0.0:5080"), ("InternalHttpUrl", "http://127.0.0.1:5080")));
+        Assert.Contains("IM:Edge:InternalHttpUrl must use another port than HttpUrl (5080)", samePort.Message, StringComparison.Ordinal);
+
+        var notAUrl = Assert.Throws<OptionsValidationException>(() => Resolve<EdgeOptions>(EdgeOptions.Section, ("InternalHttpUrl", "5081")));
+        Assert.Contains("IM:Edge:InternalHttpUrl '5081' is not an http:// URL", notAUrl.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_heartbeat_at_or_above_the_idle_timeout_is_refused()
     {
         // Each within its own bounds, but clients told to ping every 2 minutes would be cut after 1 minute of quiet.
