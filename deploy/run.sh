@@ -2,10 +2,12 @@
 # Starts the whole product locally: PostgreSQL and Redis on loopback, silos and edge hosts (one of each by default),
 # and the sample robots (echo-bot, faq-bot, demo-shop-bot; Clients/RobotSamples).
 # Installs what is missing, builds, waits until every host's /healthz answers, prints the URLs,
-# and stops everything it started on Ctrl-C or SIGTERM (robots first, then edge hosts drain: their clients move).
+# and stops everything it started on Ctrl-C, SIGTERM or SIGHUP (robots first, then edge hosts drain while the silos still
+# serve, then the silos; PostgreSQL and Redis only if this run started them).
 #   ./deploy/run.sh [--silos N] [--edges M] [--no-robots] [--fresh]      (1-9 each)
 # --fresh deletes the local PostgreSQL and Redis data first (messages, accounts, the firehose; the dev keys stay):
 # benchmarks start from empty stores, whose figures otherwise drift as the message table and the firehose grow.
+# It refuses to start while another run (or anything else) holds the hosts' ports, before it touches the databases.
 # Silo i (from 0): silo port 11111+i, gateway 30000+i, dashboard/healthz http://127.0.0.1:(8080+i).
 # Edge host i: HTTP http://127.0.0.1:(5080+i), TCP 127.0.0.1:(5090+i), edge id edge-(i+1).
 # Environment: IM_RUN_CONFIGURATION (default Release); every IM__… variable is passed to the hosts.
@@ -23,8 +25,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 SILOS=1; EDGES=1; ROBOTS=1; FRESH=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --silos) SILOS="${2:-}"; shift 2 ;;
-    --edges) EDGES="${2:-}"; shift 2 ;;
+    # Without a value, `shift 2` fails and leaves the argument in place: the loop would never end.
+    --silos) [ $# -ge 2 ] || { echo "--silos takes 1-9" >&2; exit 2; }; SILOS="$2"; shift 2 ;;
+    --edges) [ $# -ge 2 ] || { echo "--edges takes 1-9" >&2; exit 2; }; EDGES="$2"; shift 2 ;;
     --no-robots) ROBOTS=0; shift ;;
     --fresh) FRESH=1; shift ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
@@ -35,6 +38,28 @@ done
 [[ "$EDGES" =~ ^[1-9]$ ]] || { echo "--edges takes 1-9" >&2; exit 2; }
 
 SILO_PIDS=(); EDGE_PIDS=(); ROBOT_PIDS=(); STOPPING=0
+# Whether this run started PostgreSQL and Redis: only then does it stop them (another run.sh, or someone's own, may be
+# using servers that were already running).
+STARTED_PG=0; STARTED_REDIS=0
+
+# The ports of every host this run starts (see the header).
+host_ports() {
+  local i
+  for ((i = 0; i < SILOS; i++)); do echo $((11111 + i)) $((30000 + i)) $((8080 + i)); done
+  for ((i = 0; i < EDGES; i++)); do echo $((5080 + i)) $((5090 + i)); done
+}
+
+# Fails, naming them, when any host port already accepts connections: a second run.sh would otherwise start hosts
+# that cannot bind their ports and exit one by one.
+check_ports_free() {
+  local port busy=()
+  for port in $(host_ports); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && busy+=("$port")
+  done
+  [ ${#busy[@]} -eq 0 ] && return 0
+  log "error: port(s) ${busy[*]} already in use on 127.0.0.1: is another deploy/run.sh running? (ss -ltnp shows who holds them)"
+  return 1
+}
 
 stop_process() {
   local pid=$1 name=$2 i
@@ -49,7 +74,7 @@ shutdown() {
   [ "$STOPPING" = 1 ] && return
   STOPPING=1
   # A second Ctrl-C or TERM must not cut the cleanup short (edge hosts drain, databases stop).
-  trap '' INT TERM
+  trap '' INT TERM HUP
   log "stopping"
   local pid
   # Robots first: each goes offline and signs out while the cluster still answers.
@@ -59,23 +84,30 @@ shutdown() {
   for pid in "${EDGE_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${EDGE_PIDS[@]}"; do stop_process "$pid" "edge host $pid"; done
   for pid in "${SILO_PIDS[@]}"; do stop_process "$pid" "silo $pid"; done
-  deploy/local/redis.sh stop || true
-  deploy/local/postgres.sh stop || true
+  if [ "$STARTED_REDIS" = 1 ]; then deploy/local/redis.sh stop || true; fi
+  if [ "$STARTED_PG" = 1 ]; then deploy/local/postgres.sh stop || true; fi
 }
 trap shutdown EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# The hosts run in sessions of their own (below): a closed terminal's SIGHUP reaches run.sh only, which stops them.
+trap 'exit 129' HUP
 
 command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (dotnet) is not on PATH"
+command -v setsid >/dev/null 2>&1 || die "setsid (util-linux) is not on PATH"
+check_ports_free || exit 1
 ensure_npm
+ensure_curl
 if [ "$FRESH" = 1 ]; then
-  # Stopped first: a server left running by an earlier run would keep its files open.
-  deploy/local/redis.sh stop >/dev/null 2>&1 || true
-  deploy/local/postgres.sh stop >/dev/null 2>&1 || true
-  log "--fresh: deleting $IM_DATA/pg and $IM_DATA/redis"
-  rm -rf "${IM_PG_DATA:-$IM_DATA/pg}" "${IM_REDIS_DATA:-$IM_DATA/redis}"
+  # destroy stops a server left running by an earlier run first (it would keep its files open), and deletes the data
+  # where the script really keeps it (PostgreSQL's may be under /var/tmp, see deploy/local/postgres.sh).
+  log "--fresh: deleting the PostgreSQL and Redis data"
+  deploy/local/redis.sh destroy || exit 1
+  deploy/local/postgres.sh destroy || exit 1
 fi
+deploy/local/postgres.sh status >/dev/null 2>&1 || STARTED_PG=1
 deploy/local/postgres.sh start || exit 1
+deploy/local/redis.sh status >/dev/null 2>&1 || STARTED_REDIS=1
 deploy/local/redis.sh start || exit 1
 
 log "building ($CONFIGURATION)"
@@ -102,17 +134,23 @@ if [ -z "${IM__Auth__AdminApiKey:-}" ]; then
   fi
   export IM__Auth__AdminApiKey="$(cat "$ADMIN_KEY_FILE")"
 fi
-# Each host runs from its build output so that its appsettings.json is the content root's.
+# The build took a while: the ports may have been taken meanwhile.
+check_ports_free || exit 1
+# Each host runs from its build output so that its appsettings.json is the content root's, and in a session (and so a
+# process group) of its own: Ctrl-C in the terminal goes to the terminal's foreground process group, and reaching the
+# hosts too it stopped silos, edges and robots at once, when shutdown() stops them in order (robots, then edges drain
+# while the silos still serve, then silos). The subshell of `( … ) &` is not a group leader (a script has no job
+# control), so setsid does not fork: $! stays the host's pid.
 for ((i = 0; i < SILOS; i++)); do
   (cd "Silo/bin/$CONFIGURATION/net10.0" && IM__Silo__SiloPort=$((11111 + i)) IM__Silo__GatewayPort=$((30000 + i)) \
-    IM__Silo__HttpUrl="http://127.0.0.1:$((8080 + i))" exec dotnet Silo.dll) >"$LOGS/silo-$i.log" 2>&1 &
+    IM__Silo__HttpUrl="http://127.0.0.1:$((8080 + i))" exec setsid dotnet Silo.dll) >"$LOGS/silo-$i.log" 2>&1 &
   SILO_PIDS+=($!)
   log "silo $i pid $! (log $LOGS/silo-$i.log)"
 done
 for ((i = 0; i < EDGES; i++)); do
   # MALLOC_ARENA_MAX=2: as in the edge's container image (deploy/docker/EdgeHost.Dockerfile says why).
   (cd "EdgeHost/bin/$CONFIGURATION/net10.0" && IM__Edge__HttpUrl="http://127.0.0.1:$((5080 + i))" IM__Edge__TcpPorts__0=$((5090 + i)) \
-    IM__Edge__EdgeId="edge-$((i + 1))" MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" exec dotnet EdgeHost.dll) >"$LOGS/edge-$i.log" 2>&1 &
+    IM__Edge__EdgeId="edge-$((i + 1))" MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" exec setsid dotnet EdgeHost.dll) >"$LOGS/edge-$i.log" 2>&1 &
   EDGE_PIDS+=($!)
   log "edge host $i pid $! (log $LOGS/edge-$i.log)"
 done
@@ -167,7 +205,7 @@ fi
 ROBOTS_DLL="$ROOT/Clients/RobotSamples/bin/$CONFIGURATION/net10.0/Orleans.Im.RobotSamples.dll"
 start_robot() {
   local name=$1; shift
-  (exec dotnet "$ROBOTS_DLL" "$@") >"$LOGS/robot-$name.log" 2>&1 &
+  (exec setsid dotnet "$ROBOTS_DLL" "$@") >"$LOGS/robot-$name.log" 2>&1 &
   ROBOT_PIDS+=($!)
   log "robot $name pid $! (log $LOGS/robot-$name.log)"
 }

@@ -19,6 +19,8 @@ apt_install() {
 
 # The build installs the web page's SignalR client with npm; the browser tests drive Debian's Chromium.
 ensure_npm() { command -v npm >/dev/null 2>&1 || { log "npm not found; installing it"; apt_install nodejs npm; }; }
+# deploy/run.sh waits for the hosts and seeds the development accounts over HTTP with curl.
+ensure_curl() { command -v curl >/dev/null 2>&1 || { log "curl not found; installing it"; apt_install curl; }; }
 ensure_chromium() { [ -x /usr/bin/chromium ] || { log "chromium not found; installing it"; apt_install chromium; }; }
 # The agent console's test drives it in a terminal multiplexer.
 # The deployment tests validate deploy/compose/compose.yaml with Debian's docker-compose (no Docker engine needed).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local PostgreSQL for development and tests, on loopback only.
-#   deploy/local/postgres.sh start|stop|status
+#   deploy/local/postgres.sh start|stop|status|destroy
+# destroy stops the server if it runs and deletes its data directory (wherever resolve_data_dir put it).
 # Environment: IM_PG_PORT (default 55432), IM_PG_DATA (default .data/pg), IM_PG_DATABASES (default orleans_im),
 # IM_PG_SHARED_BUFFERS (default 1GB), IM_PG_MAX_WAL_SIZE (default 4GB).
 # initdb and pg_ctl refuse to run as root, so the cluster belongs to the `postgres` user. When that user cannot
@@ -42,7 +43,7 @@ as_postgres() {
 # Picks a data directory the postgres user can reach.
 resolve_data_dir() {
   mkdir -p "$(dirname "$DATA")"
-  if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$(dirname "$DATA")" 2>/dev/null; then
+  if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && ! runuser -u postgres -- test -x "$(dirname "$DATA")" 2>/dev/null; then
     local alt
     alt="/var/tmp/orleans-im-$(printf '%s' "$DATA" | sha1sum | cut -c1-12)/pg"
     log "note: the postgres user cannot reach $DATA; keeping the data in $alt"
@@ -94,6 +95,15 @@ stop() {
   fi
 }
 
+# Deletes the cluster where it really is: as root with the checkout in a folder the postgres user cannot reach, that is
+# under /var/tmp, not IM_PG_DATA (run.sh --fresh deleted IM_PG_DATA and kept the data).
+destroy() {
+  stop
+  resolve_data_dir
+  rm -rf "$DATA"
+  log "deleted $DATA"
+}
+
 status() {
   BIN=$(find_bin) || { echo "not installed"; return 1; }
   resolve_data_dir
@@ -104,5 +114,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  destroy) destroy ;;
+  *) echo "usage: $0 start|stop|status|destroy" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local Redis for development and tests, on loopback only (never the system service).
-#   deploy/local/redis.sh start|stop|status
+#   deploy/local/redis.sh start|stop|status|destroy
+# destroy stops the server if it runs and deletes its data directory.
 # Environment: IM_REDIS_PORT (default 56379), IM_REDIS_DATA (default .data/redis).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -46,6 +47,12 @@ stop() {
   if pid_alive "$PIDFILE"; then stop_pid_file "$PIDFILE" 20; log "stopped ($DATA)"; else log "not running ($DATA)"; fi
 }
 
+destroy() {
+  stop
+  rm -rf "$DATA"
+  log "deleted $DATA"
+}
+
 status() {
   if pid_alive "$PIDFILE"; then echo "running, pid $(cat "$PIDFILE"), port $PORT"; else echo "not running"; return 1; fi
 }
@@ -54,5 +61,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+  destroy) destroy ;;
+  *) echo "usage: $0 start|stop|status|destroy" >&2; exit 2 ;;
 esac
