@@ -444,6 +444,12 @@ const MaxPull = 200;
 /** A Pull's beforeSeq that bounds nothing: with a beforeSeq the server answers the newest of the range, not the oldest. */
 const NoUpperBound = Number.MAX_SAFE_INTEGER;
 
+/**
+ * Messages the pane keeps while the user follows the newest: past it the oldest leave (scrolling up loads them again),
+ * so a conversation left open for days does not grow the page, and its upserts and read receipts, without end.
+ */
+const MaxShown = 500;
+
 /** The pane as a call found it: an answer is shown only if the same conversation, in the same pane, is still open. */
 const paneNow = () => ({ id: state.open, generation: state.pane });
 const isShowing = (pane) => state.open === pane.id && state.pane === pane.generation;
@@ -533,10 +539,29 @@ function upsert(message) {
   }
   if (!element) element = document.createElement('div');
   render(element, message);
-  // Keep seq order: insert before the first later message.
-  const later = [...box.querySelectorAll('[data-seq]')].find((e) => Number(e.dataset.seq) > message.seq);
+  // Keep seq order: insert before the first later message, looked for from the end, where new ones go.
+  let later = null;
+  for (let other = box.lastElementChild; other; other = other.previousElementSibling) {
+    if (other === element || !other.dataset.seq) continue;
+    if (Number(other.dataset.seq) < message.seq) break;
+    later = other;
+  }
   if (element.parentElement !== box || (later && element.nextSibling !== later)) box.insertBefore(element, later ?? box.querySelector('.pending') ?? null);
-  if (atBottom) box.scrollTop = box.scrollHeight;
+  if (atBottom) {
+    dropOldest();
+    box.scrollTop = box.scrollHeight;
+  }
+}
+
+/** Past MaxShown, the oldest messages leave the pane (only while the user is at the newest: never what they read). */
+function dropOldest() {
+  const excess = state.messages.size - MaxShown;
+  if (excess <= 0) return;
+  const oldest = Array.from(state.messages.keys()).sort((a, b) => a - b).slice(0, excess);
+  for (const seq of oldest) {
+    state.messages.delete(seq);
+    $('messages').querySelector(`[data-seq="${seq}"]`)?.remove();
+  }
 }
 
 function render(element, message) {
@@ -698,6 +723,7 @@ function merged(known, pushed) {
 
 async function onEvents(events) {
   let listChanged = false;
+  let openChanged = false;
   for (const event of events) {
     const entry = state.conversations.get(event.conversationId);
     switch (event.type) {
@@ -720,8 +746,11 @@ async function onEvents(events) {
           if (!mine) notify(event.conversationId, message, entry);
         }
         if (event.conversationId === state.open) {
-          if (message.seq > newestSeq() + 1) await loadNewer(); else upsert(message);
-          await markRead();
+          if (message.seq > newestSeq() + 1) await loadNewer();
+          // Older than the pane's oldest (pushed late, after the pane dropped or skipped those): history, which
+          // scrolling up loads; drawn now it would leave a hole above it.
+          else if (message.seq >= oldestSeq()) upsert(message);
+          openChanged = true;
         }
         break;
       }
@@ -732,8 +761,12 @@ async function onEvents(events) {
       case 'readReceipt':
         if (entry && event.userId !== state.userId) entry.peerReadSeq = Math.max(entry.peerReadSeq ?? 0, event.seq);
         if (event.conversationId === state.open && event.userId !== state.userId) {
-          state.peerReadSeq = Math.max(state.peerReadSeq, event.seq);
-          for (const message of state.messages.values()) if (message.senderId === state.userId) upsert(message);
+          // Only the own messages the receipt newly covers change (Sent → Read).
+          const before = state.peerReadSeq;
+          state.peerReadSeq = Math.max(before, event.seq);
+          for (const message of state.messages.values()) {
+            if (message.senderId === state.userId && message.seq > before && message.seq <= state.peerReadSeq) upsert(message);
+          }
         }
         break;
       case 'conversation':
@@ -761,6 +794,9 @@ async function onEvents(events) {
     }
   }
   if (listChanged) renderList();
+  // Marked read once for the whole push, not once per message: a busy conversation sends many at a time, and a call
+  // each left the page ever further behind them.
+  if (openChanged) await markRead();
 }
 
 if (state.token) start();

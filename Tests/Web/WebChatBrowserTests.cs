@@ -376,7 +376,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     public async Task Switching_conversations_quickly_shows_and_marks_read_only_the_one_opened()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
-        var (alice, bob, withBob, bobPhone, page) = beside;
+        var (alice, _, withBob, bobPhone, page) = beside;
         var carol = await fixture.NewUserAsync("carol");
         await using var carolPhone = await fixture.ConnectAsync(carol);
         var withCarol = GrainKeys.P2P(alice, carol);
@@ -461,7 +461,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     public async Task A_message_that_arrives_while_a_conversation_opens_leaves_the_pane_with_the_newest_and_call_signals_draw_nothing()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
-        var (alice, bob, conversationId, bobPhone, page) = beside;
+        var (alice, _, conversationId, bobPhone, page) = beside;
         var slow = await SlowHubCalls.RouteAsync(page);
         await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
         const int Earlier = MessageLimits.MaxPullLimit + 40;
@@ -492,6 +492,38 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         Assert.DoesNotContain(0L, await ShownSeqsAsync(page));
         await Expect(page.Locator("[data-testid=message] .text", new() { HasText = "[custom]" })).ToHaveCountAsync(0);
     }
+
+    [Fact]
+    public async Task A_conversation_followed_for_long_keeps_a_bounded_pane_and_scrolling_up_loads_what_left_it()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, _, conversationId, bobPhone, page) = beside;
+        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await bobPhone.SendTextAsync(conversationId, "1");
+        await page.Locator($"li[data-conversation='{conversationId}']").ClickAsync();
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["1"]);
+
+        // Bob writes on while alice follows: the oldest leave the pane.
+        const int Written = PaneCap + 60;
+        for (var i = 2; i <= Written; i++)
+        {
+            await bobPhone.SendTextAsync(conversationId, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        // (Hundreds of pushes, each a render and some a read mark, on a loaded machine: more than the usual patience.)
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync(Written.ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 2 * ExpectPatience });
+        var seqs = await ShownSeqsAsync(page);
+        Assert.True(seqs.Length <= PaneCap, $"the pane holds {seqs.Length} messages");
+        Assert.Equal(Enumerable.Range((int)seqs[0], seqs.Length).Select(s => (long)s), seqs);
+        Assert.Equal(Written, seqs[^1]);
+
+        // Scrolling to the top brings back the ones that left.
+        await page.Locator("[data-testid=messages]").EvaluateAsync("box => { box.scrollTop = 0; box.dispatchEvent(new Event('scroll')); }");
+        await Expect(page.Locator($"[data-testid=message][data-seq='{seqs[0] - 1}']")).ToHaveCountAsync(1);
+    }
+
+    /// <summary>The most messages the page keeps in its pane while the user follows the newest (app.js: MaxShown).</summary>
+    private const int PaneCap = 500;
 
     /// <summary>The seqs of the messages the page shows, in the pane's order.</summary>
     private static async Task<long[]> ShownSeqsAsync(IPage page) =>
