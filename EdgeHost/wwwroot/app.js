@@ -40,6 +40,8 @@ const state = {
   groupNames: new Map(),
   open: null,              // conversation id
   messages: new Map(),     // seq → message (open conversation)
+  pane: 0,                 // the pane's generation: a new one when another conversation opens or the pane starts over
+  loadingOlder: false,
   pending: new Map(),      // clientMsgId → { text, element }
   peerReadSeq: 0,
   typingTimer: null,
@@ -433,25 +435,76 @@ $('new-group').addEventListener('submit', async (event) => {
 
 // ---- one conversation ----
 
+/** Messages shown when a conversation opens, and loaded per scroll to the top: a screenful or so. */
+const PageSize = 30;
+
+/** The most one Pull answers (the server's MessageLimits.MaxPullLimit). */
+const MaxPull = 200;
+
+/** A Pull's beforeSeq that bounds nothing: with a beforeSeq the server answers the newest of the range, not the oldest. */
+const NoUpperBound = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Messages the pane keeps while the user follows the newest: past it the oldest leave (scrolling up loads them again),
+ * so a conversation left open for days does not grow the page, and its upserts and read receipts, without end.
+ */
+const MaxShown = 500;
+
+/** The pane as a call found it: an answer is shown only if the same conversation, in the same pane, is still open. */
+const paneNow = () => ({ id: state.open, generation: state.pane });
+const isShowing = (pane) => state.open === pane.id && state.pane === pane.generation;
+
+/** The newest and the oldest seq the pane shows; 0 when it shows none. (A loop: spreading thousands of keys into Math.max can throw.) */
+function newestSeq() {
+  let newest = 0;
+  for (const seq of state.messages.keys()) if (seq > newest) newest = seq;
+  return newest;
+}
+
+function oldestSeq() {
+  let oldest = 0;
+  for (const seq of state.messages.keys()) if (oldest === 0 || seq < oldest) oldest = seq;
+  return oldest;
+}
+
+/** A new pane: what an answer asked for the one before brings is dropped (see isShowing). Unsent messages stay. */
+function startPane() {
+  state.pane += 1;
+  state.messages.clear();
+  for (const element of $('messages').querySelectorAll('[data-seq]')) element.remove();
+}
+
 async function openConversation(id) {
   state.open = id;
-  state.messages.clear();
+  startPane();
   state.peerReadSeq = state.conversations.get(id)?.peerReadSeq ?? 0;
   $('messages').replaceChildren();
   $('chat-title').textContent = titleOf(id);
   $('composer').hidden = false;
   renderList();
-  const entry = state.conversations.get(id);
-  const result = await state.hub.invoke('Pull', id, 0, (entry?.lastSeq ?? 0) + 1, 30);
+  const pane = paneNow();
+  // The newest page, whatever the list's entry says (it may lag behind the conversation, or not be known yet).
+  const result = await state.hub.invoke('Pull', id, 0, NoUpperBound, PageSize);
+  // The user opened another conversation meanwhile: this history is not for the pane any more, nor is marking it read.
+  if (!isShowing(pane)) return;
   if (!result.error) for (const message of result.history.messages) upsert(message);
   await markRead();
   $('composer-text').focus();
 }
 
+/**
+ * Catches the pane up with the conversation: the newest page when it shows nothing (its history is still coming, or
+ * did not come), else the newest messages after the ones it shows, in one Pull. When more were written meanwhile than
+ * one Pull answers, the pane starts over from those newest: it never shows a hole, which scrolling up could not fill.
+ */
 async function loadNewer() {
-  const after = Math.max(0, ...state.messages.keys());
-  const result = await state.hub.invoke('Pull', state.open, after, null, 200);
-  if (!result.error) for (const message of result.history.messages) upsert(message);
+  const pane = paneNow();
+  const after = newestSeq();
+  const limit = after === 0 ? PageSize : MaxPull;
+  const result = await state.hub.invoke('Pull', pane.id, after, NoUpperBound, limit);
+  if (!isShowing(pane) || result.error) return;
+  if (after > 0 && result.history.lastSeq - after > limit) startPane();
+  for (const message of result.history.messages) upsert(message);
   await markRead();
 }
 
@@ -459,14 +512,19 @@ async function loadNewer() {
 $('messages').addEventListener('scroll', async () => {
   const box = $('messages');
   if (box.scrollTop > 0 || !state.open || state.loadingOlder) return;
-  const first = Math.min(...state.messages.keys());
-  if (!Number.isFinite(first) || first <= 1) return;
+  const first = oldestSeq();
+  if (first <= 1) return;
   state.loadingOlder = true;
+  const pane = paneNow();
   const height = box.scrollHeight;
-  const result = await state.hub.invoke('Pull', state.open, 0, first, 30);
-  if (!result.error) for (const message of result.history.messages) upsert(message);
-  box.scrollTop = box.scrollHeight - height;
-  state.loadingOlder = false;
+  try {
+    const result = await state.hub.invoke('Pull', pane.id, 0, first, PageSize);
+    if (!isShowing(pane) || result.error) return;
+    for (const message of result.history.messages) upsert(message);
+    box.scrollTop = box.scrollHeight - height;
+  } finally {
+    state.loadingOlder = false;
+  }
 });
 
 function upsert(message) {
@@ -481,10 +539,29 @@ function upsert(message) {
   }
   if (!element) element = document.createElement('div');
   render(element, message);
-  // Keep seq order: insert before the first later message.
-  const later = [...box.querySelectorAll('[data-seq]')].find((e) => Number(e.dataset.seq) > message.seq);
+  // Keep seq order: insert before the first later message, looked for from the end, where new ones go.
+  let later = null;
+  for (let other = box.lastElementChild; other; other = other.previousElementSibling) {
+    if (other === element || !other.dataset.seq) continue;
+    if (Number(other.dataset.seq) < message.seq) break;
+    later = other;
+  }
   if (element.parentElement !== box || (later && element.nextSibling !== later)) box.insertBefore(element, later ?? box.querySelector('.pending') ?? null);
-  if (atBottom) box.scrollTop = box.scrollHeight;
+  if (atBottom) {
+    dropOldest();
+    box.scrollTop = box.scrollHeight;
+  }
+}
+
+/** Past MaxShown, the oldest messages leave the pane (only while the user is at the newest: never what they read). */
+function dropOldest() {
+  const excess = state.messages.size - MaxShown;
+  if (excess <= 0) return;
+  const oldest = Array.from(state.messages.keys()).sort((a, b) => a - b).slice(0, excess);
+  for (const seq of oldest) {
+    state.messages.delete(seq);
+    $('messages').querySelector(`[data-seq="${seq}"]`)?.remove();
+  }
 }
 
 function render(element, message) {
@@ -527,11 +604,14 @@ function actionRefused(code, tooLate) {
 }
 
 async function markRead() {
-  const entry = state.conversations.get(state.open);
-  const last = Math.max(0, ...state.messages.keys());
+  const id = state.open;
+  const entry = state.conversations.get(id);
+  const last = newestSeq();
   if (!entry || last <= (entry.readSeq ?? 0) || document.hidden) return;
-  const result = await state.hub.invoke('MarkRead', state.open, last);
-  if (result.conversation) state.conversations.set(state.open, result.conversation);
+  const result = await state.hub.invoke('MarkRead', id, last);
+  // Kept under the conversation it was asked for (the user may have opened another meanwhile), unless messages pushed
+  // while it was out are newer than it.
+  if (result.conversation) state.conversations.set(id, merged(state.conversations.get(id), result.conversation));
   renderList();
 }
 
@@ -643,11 +723,15 @@ function merged(known, pushed) {
 
 async function onEvents(events) {
   let listChanged = false;
+  let openChanged = false;
   for (const event of events) {
     const entry = state.conversations.get(event.conversationId);
     switch (event.type) {
       case 'message': {
         const message = event.message;
+        // An instant message (call signalling: seq 0, never stored) is no line of the conversation, nor a read
+        // position; this page places no calls.
+        if (!(message.seq > 0)) break;
         const known = entry ?? { conversationId: event.conversationId, lastSeq: 0, readSeq: 0, unread: 0 };
         if (message.seq > known.lastSeq) {
           const mine = message.senderId === state.userId;
@@ -662,9 +746,11 @@ async function onEvents(events) {
           if (!mine) notify(event.conversationId, message, entry);
         }
         if (event.conversationId === state.open) {
-          const last = Math.max(0, ...state.messages.keys());
-          if (message.seq > last + 1) await loadNewer(); else upsert(message);
-          await markRead();
+          if (message.seq > newestSeq() + 1) await loadNewer();
+          // Older than the pane's oldest (pushed late, after the pane dropped or skipped those): history, which
+          // scrolling up loads; drawn now it would leave a hole above it.
+          else if (message.seq >= oldestSeq()) upsert(message);
+          openChanged = true;
         }
         break;
       }
@@ -675,8 +761,12 @@ async function onEvents(events) {
       case 'readReceipt':
         if (entry && event.userId !== state.userId) entry.peerReadSeq = Math.max(entry.peerReadSeq ?? 0, event.seq);
         if (event.conversationId === state.open && event.userId !== state.userId) {
-          state.peerReadSeq = Math.max(state.peerReadSeq, event.seq);
-          for (const message of state.messages.values()) if (message.senderId === state.userId) upsert(message);
+          // Only the own messages the receipt newly covers change (Sent → Read).
+          const before = state.peerReadSeq;
+          state.peerReadSeq = Math.max(before, event.seq);
+          for (const message of state.messages.values()) {
+            if (message.senderId === state.userId && message.seq > before && message.seq <= state.peerReadSeq) upsert(message);
+          }
         }
         break;
       case 'conversation':
@@ -704,6 +794,9 @@ async function onEvents(events) {
     }
   }
   if (listChanged) renderList();
+  // Marked read once for the whole push, not once per message: a busy conversation sends many at a time, and a call
+  // each left the page ever further behind them.
+  if (openChanged) await markRead();
 }
 
 if (state.token) start();

@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.Playwright;
 using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Messages;
 using Orleans.Im.Tests.Infrastructure;
 using Xunit.Abstractions;
 using V1 = Orleans.Im.Protocol.V1;
@@ -369,6 +372,163 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await Expect(entry.Locator("[data-testid=unread]")).ToHaveTextAsync("1");
     }
 
+    [Fact]
+    public async Task Switching_conversations_quickly_shows_and_marks_read_only_the_one_opened()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, _, withBob, bobPhone, page) = beside;
+        var carol = await fixture.NewUserAsync("carol");
+        await using var carolPhone = await fixture.ConnectAsync(carol);
+        var withCarol = GrainKeys.P2P(alice, carol);
+        var slow = await SlowHubCalls.RouteAsync(page);
+        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        foreach (var text in new[] { "bob 1", "bob 2", "bob 3" })
+        {
+            await bobPhone.SendTextAsync(withBob, text);
+        }
+
+        foreach (var text in new[] { "carol 1", "carol 2" })
+        {
+            await carolPhone.SendTextAsync(withCarol, text);
+        }
+
+        var bobEntry = page.Locator($"li[data-conversation='{withBob}']");
+        var carolEntry = page.Locator($"li[data-conversation='{withCarol}']");
+        await Expect(bobEntry.Locator("[data-testid=unread]")).ToHaveTextAsync("3");
+        await Expect(carolEntry.Locator("[data-testid=unread]")).ToHaveTextAsync("2");
+
+        // Bob's history is slow to come; the user opens carol's chat before it does: bob's messages, when they come, are
+        // not drawn in carol's pane, and bob's chat, never seen, stays unread.
+        slow.Slow("Pull", withBob, TimeSpan.FromSeconds(2));
+        await bobEntry.ClickAsync();
+        await carolEntry.ClickAsync();
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["carol 1", "carol 2"]);
+        await slow.AnsweredAsync(1);
+        await page.WaitForTimeoutAsync(500);
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["carol 1", "carol 2"]);
+        await Expect(page.Locator("#chat-title")).ToHaveTextAsync(carol);
+        await Expect(bobEntry.Locator("[data-testid=unread]")).ToHaveTextAsync("3");
+
+        // Bob's chat is opened and shown, but marking it read is slow; the user moves on to carol's: the answer updates
+        // bob's entry (read), not carol's.
+        slow.Slow("MarkRead", withBob, TimeSpan.FromSeconds(2));
+        await bobEntry.ClickAsync();
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["bob 1", "bob 2", "bob 3"]);
+        await carolEntry.ClickAsync();
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["carol 1", "carol 2"]);
+        await slow.AnsweredAsync(2);
+        await page.WaitForTimeoutAsync(500);
+        await Expect(carolEntry.Locator(".preview")).ToHaveTextAsync("carol 2");
+        await Expect(page.Locator("[data-testid=conversation]")).ToHaveCountAsync(2);
+        await Expect(bobEntry.Locator("[data-testid=unread]")).ToHaveAttributeAsync("data-count", "0");
+    }
+
+    [Fact]
+    public async Task An_open_conversation_that_missed_more_than_a_page_while_offline_shows_its_newest_messages_and_reads_them()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
+        var link = await HubLink.RouteAsync(page);
+        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await bobPhone.SendTextAsync(conversationId, "before the tunnel");
+        await page.Locator($"li[data-conversation='{conversationId}']").ClickAsync();
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["before the tunnel"]);
+
+        // Offline while bob writes more than one Pull answers (MessageLimits.MaxPullLimit).
+        await link.CutAsync(stayDown: true);
+        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        const int Missed = MessageLimits.MaxPullLimit + 50;
+        for (var i = 1; i <= Missed; i++)
+        {
+            await bobPhone.SendTextAsync(conversationId, $"missed {i}");
+        }
+
+        // Back: the pane shows the newest, with no hole in it, and they are read up to the newest.
+        link.Restore();
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync($"missed {Missed}");
+        var seqs = await ShownSeqsAsync(page);
+        Assert.Equal(Enumerable.Range((int)seqs[0], seqs.Length).Select(s => (long)s), seqs);
+        Assert.Equal(Missed + 1L, seqs[^1]);
+        await ReadReceiptAsync(bobPhone, Missed + 1L);
+
+        // Scrolling to the top loads the older ones the pane skipped.
+        await page.Locator("[data-testid=messages]").EvaluateAsync("box => { box.scrollTop = 0; box.dispatchEvent(new Event('scroll')); }");
+        await Expect(page.Locator($"[data-testid=message][data-seq='{seqs[0] - 1}']")).ToHaveCountAsync(1);
+    }
+
+    [Fact]
+    public async Task A_message_that_arrives_while_a_conversation_opens_leaves_the_pane_with_the_newest_and_call_signals_draw_nothing()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, _, conversationId, bobPhone, page) = beside;
+        var slow = await SlowHubCalls.RouteAsync(page);
+        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        const int Earlier = MessageLimits.MaxPullLimit + 40;
+        for (var i = 1; i <= Earlier; i++)
+        {
+            await bobPhone.SendTextAsync(conversationId, $"earlier {i}");
+        }
+
+        var entry = page.Locator($"li[data-conversation='{conversationId}']");
+        await Expect(entry.Locator("[data-testid=unread]")).ToHaveTextAsync(Earlier.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        // The conversation's history is slow to come, and a message arrives meanwhile, into an empty pane.
+        slow.Slow("Pull", conversationId, TimeSpan.FromSeconds(2));
+        await entry.ClickAsync();
+        await bobPhone.SendTextAsync(conversationId, "while opening");
+        await slow.AnsweredAsync(1);
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync("while opening");
+        await page.WaitForTimeoutAsync(500);
+        var seqs = await ShownSeqsAsync(page);
+        Assert.Equal(Enumerable.Range((int)seqs[0], seqs.Length).Select(s => (long)s), seqs);
+        Assert.Equal(Earlier + 1L, seqs[^1]);
+        await ReadReceiptAsync(bobPhone, Earlier + 1L);
+
+        // A call signal (an instant message, seq 0, never stored) is no line of the chat.
+        Assert.Equal(V1.SendStatus.Sent, (await bobPhone.SendCallSignalAsync(conversationId, """{"kind":"offer"}""")).Status);
+        await bobPhone.SendTextAsync(conversationId, "after the call");
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync("after the call");
+        Assert.DoesNotContain(0L, await ShownSeqsAsync(page));
+        await Expect(page.Locator("[data-testid=message] .text", new() { HasText = "[custom]" })).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task A_conversation_followed_for_long_keeps_a_bounded_pane_and_scrolling_up_loads_what_left_it()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, _, conversationId, bobPhone, page) = beside;
+        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await bobPhone.SendTextAsync(conversationId, "1");
+        await page.Locator($"li[data-conversation='{conversationId}']").ClickAsync();
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["1"]);
+
+        // Bob writes on while alice follows: the oldest leave the pane.
+        const int Written = PaneCap + 60;
+        for (var i = 2; i <= Written; i++)
+        {
+            await bobPhone.SendTextAsync(conversationId, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        // (Hundreds of pushes, each a render and some a read mark, on a loaded machine: more than the usual patience.)
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync(Written.ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 2 * ExpectPatience });
+        var seqs = await ShownSeqsAsync(page);
+        Assert.True(seqs.Length <= PaneCap, $"the pane holds {seqs.Length} messages");
+        Assert.Equal(Enumerable.Range((int)seqs[0], seqs.Length).Select(s => (long)s), seqs);
+        Assert.Equal(Written, seqs[^1]);
+
+        // Scrolling to the top brings back the ones that left.
+        await page.Locator("[data-testid=messages]").EvaluateAsync("box => { box.scrollTop = 0; box.dispatchEvent(new Event('scroll')); }");
+        await Expect(page.Locator($"[data-testid=message][data-seq='{seqs[0] - 1}']")).ToHaveCountAsync(1);
+    }
+
+    /// <summary>The most messages the page keeps in its pane while the user follows the newest (app.js: MaxShown).</summary>
+    private const int PaneCap = 500;
+
+    /// <summary>The seqs of the messages the page shows, in the pane's order.</summary>
+    private static async Task<long[]> ShownSeqsAsync(IPage page) =>
+        await page.Locator("[data-testid=message][data-seq]").EvaluateAllAsync<long[]>("all => all.map(e => Number(e.dataset.seq))");
+
     private static readonly System.Text.RegularExpressions.Regex Online = new("online");
 
     /// <summary>
@@ -541,6 +701,150 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
 
             Interlocked.Increment(ref _connections);
             socket.ConnectToServer();
+        }
+    }
+
+    /// <summary>
+    /// The page's hub connection, passed through the test, which holds back the page's calls of one hub method for one
+    /// conversation a while before they go on to the edge, as a slow grain or a congested link would: their answers
+    /// come after those of calls made later.
+    /// </summary>
+    private sealed class SlowHubCalls
+    {
+        /// <summary>Ends each message of SignalR's JSON protocol; a frame may carry several.</summary>
+        private const char RecordSeparator = '\u001e';
+
+        private readonly ConcurrentDictionary<string, bool> _held = new(StringComparer.Ordinal); // invocation ids
+        private readonly Lock _gate = new();
+        private (string Method, string ConversationId, TimeSpan Delay)? _slow;
+        private int _answered;
+
+        public static async Task<SlowHubCalls> RouteAsync(IPage page)
+        {
+            var calls = new SlowHubCalls();
+            await page.RouteWebSocketAsync(new System.Text.RegularExpressions.Regex("/hubs/chat"), calls.Open);
+            return calls;
+        }
+
+        /// <summary>From now on, the page's calls of <paramref name="method"/> for <paramref name="conversationId"/> wait <paramref name="delay"/>.</summary>
+        public void Slow(string method, string conversationId, TimeSpan delay)
+        {
+            lock (_gate)
+            {
+                _slow = (method, conversationId, delay);
+            }
+        }
+
+        /// <summary>Waits until the edge has answered <paramref name="count"/> held calls and the answers went on to the page.</summary>
+        public async Task AnsweredAsync(int count)
+        {
+            var answered = await Eventually.ReturnsAsync(() => Task.FromResult(Volatile.Read(ref _answered)), n => n >= count, TimeSpan.FromSeconds(20));
+            Assert.True(answered >= count, $"{answered} of {count} held calls answered");
+        }
+
+        private void Open(IWebSocketRoute page)
+        {
+            var server = page.ConnectToServer();
+            page.OnMessage(frame =>
+            {
+                if (frame.Text is not { } text)
+                {
+                    server.Send(frame.Binary ?? []);
+                    return;
+                }
+
+                if (HeldFor(text) is { } delay)
+                {
+                    _ = Task.Delay(delay).ContinueWith(_ => server.Send(text), TaskScheduler.Default);
+                    return;
+                }
+
+                server.Send(text);
+            });
+            server.OnMessage(frame =>
+            {
+                if (frame.Text is not { } text)
+                {
+                    page.Send(frame.Binary ?? []);
+                    return;
+                }
+
+                page.Send(text);
+                foreach (var message in Messages(text))
+                {
+                    if (message.TryGetProperty("invocationId", out var id) && id.GetString() is { } invocationId && _held.TryRemove(invocationId, out _))
+                    {
+                        Interlocked.Increment(ref _answered);
+                    }
+                }
+            });
+        }
+
+        /// <summary>How long to hold a frame from the page: the slowed method's call for the slowed conversation, if it is one.</summary>
+        private TimeSpan? HeldFor(string text)
+        {
+            (string Method, string ConversationId, TimeSpan Delay)? slow;
+            lock (_gate)
+            {
+                slow = _slow;
+            }
+
+            if (slow is not { } s)
+            {
+                return null;
+            }
+
+            TimeSpan? delay = null;
+            foreach (var message in Messages(text))
+            {
+                if (message.TryGetProperty("target", out var target) && target.GetString() == s.Method
+                    && message.TryGetProperty("arguments", out var arguments) && arguments.GetArrayLength() > 0
+                    && arguments[0].GetString() == s.ConversationId
+                    && message.TryGetProperty("invocationId", out var id) && id.GetString() is { } invocationId)
+                {
+                    _held[invocationId] = true;
+                    delay = s.Delay;
+                }
+            }
+
+            return delay;
+        }
+
+        private static IEnumerable<JsonElement> Messages(string frame)
+        {
+            foreach (var part in frame.Split(RecordSeparator, StringSplitOptions.RemoveEmptyEntries))
+            {
+                using var document = JsonDocument.Parse(part);
+                yield return document.RootElement.Clone();
+            }
+        }
+    }
+
+    /// <summary>Waits for <paramref name="phone"/> to receive a read receipt up to <paramref name="seq"/> at least.</summary>
+    private static async Task ReadReceiptAsync(Client.ImClient phone, long seq)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var seen = new List<long>();
+        try
+        {
+            while (true)
+            {
+                var e = await phone.Events.ReadAsync(cts.Token);
+                if (e.KindCase != V1.Event.KindOneofCase.ReadReceipt)
+                {
+                    continue;
+                }
+
+                seen.Add(e.ReadReceipt.Seq);
+                if (e.ReadReceipt.Seq >= seq)
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"no read receipt up to {seq}; receipts seen: {string.Join(", ", seen)}");
         }
     }
 
