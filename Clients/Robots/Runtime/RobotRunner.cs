@@ -362,9 +362,51 @@ internal sealed partial class RobotRunner : BackgroundService
             }
         }
 
+        if (cursor.Address.Kind == ConversationKind.CustomerService)
+        {
+            start = await LastOthersAnswerAsync(cursor.ConversationId, start);
+        }
+
         cursor.ReadSeq = entry.ReadSeq;
         cursor.HandledSeq = start;
         return true;
+    }
+
+    /// <summary>
+    /// Customer service: the seq of the latest answer written by someone else (an agent) after <paramref name="start"/>,
+    /// else <paramref name="start"/>. A session the robot takes over (its last agent went offline) comes with a read
+    /// position at the session's first message, or at the robot's own position from an earlier cover: the customer's
+    /// messages an agent answered since are no questions any more, while those after the latest answer still wait for
+    /// one. The shop's notices (no acting sender) answer nothing. Scans back from the log's head, a page at a time.
+    /// </summary>
+    private async Task<long> LastOthersAnswerAsync(string conversationId, long start)
+    {
+        var conversation = _client.GetGrain<IConversationGrain>(conversationId);
+        var before = long.MaxValue;
+        while (true)
+        {
+            var page = await conversation.PullAsync(RobotId, new PullRequest(AfterSeq: start, BeforeSeq: before, Limit: PullBatch));
+            if (page.Status != AccessStatus.Ok || page.Messages.Count == 0)
+            {
+                // Not readable now: the pump's own pull finds out and decides.
+                return start;
+            }
+
+            for (var i = page.Messages.Count - 1; i >= 0; i--)
+            {
+                if (page.Messages[i] is { ActingSenderId.Length: > 0 } answer && !IsOwn(answer))
+                {
+                    return answer.Seq;
+                }
+            }
+
+            if (page.Messages.Count < PullBatch)
+            {
+                return start;
+            }
+
+            before = page.Messages[0].Seq;
+        }
     }
 
     /// <summary>Persistent messages with content, from someone else who is a person (or a robot, when allowed).</summary>
