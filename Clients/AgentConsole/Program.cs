@@ -3,7 +3,14 @@ using Orleans.Im.Client;
 using Spectre.Console;
 
 // The customer-service agent console: sign in over HTTP, then everything over the TCP protocol (docs/CUSTOMER-SERVICE.md).
-var options = ConsoleOptions.Parse(args);
+var options = ConsoleOptions.Parse(args, out var optionsError);
+if (options is null)
+{
+    Console.Error.WriteLine(optionsError);
+    Console.Error.WriteLine(ConsoleOptions.Usage);
+    return 2;
+}
+
 options.User ??= AnsiConsole.Ask<string>("Agent id:");
 options.Password ??= AnsiConsole.Prompt(new TextPrompt<string>("Password:").Secret());
 options.Shop ??= AnsiConsole.Ask<string>("Shop id:");
@@ -16,7 +23,7 @@ try
 }
 catch (Exception ex) when (ex is ImAuthException or HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
 {
-    AnsiConsole.MarkupLine($"[red]Cannot sign in:[/] {Markup.Escape(ex.Message)}");
+    AnsiConsole.MarkupLine($"[red]Cannot sign in:[/] {ConsoleText.Markup(ex.Message)}");
     return 1;
 }
 
@@ -28,7 +35,17 @@ await using var client = new ImClient(new ImClientOptions
     DeviceId = options.DeviceId,
     Platform = "console",
 });
-await client.ConnectAsync();
+try
+{
+    await client.ConnectAsync();
+}
+catch (Exception ex) when (ex is not OutOfMemoryException)
+{
+    // The edge is not there, refused the token, or the token could not be renewed: said plainly, not as a stack trace.
+    AnsiConsole.MarkupLine($"[red]Cannot connect to {ConsoleText.Markup($"{options.TcpHost}:{options.TcpPort}")}:[/] {ConsoleText.Markup(ex.Message)}");
+    return 1;
+}
+
 var state = new ConsoleState(options.User, options.Shop);
 try
 {
@@ -36,7 +53,7 @@ try
 }
 catch (ImClientException ex)
 {
-    AnsiConsole.MarkupLine($"[red]{Markup.Escape(options.User)} is not an agent of {Markup.Escape(options.Shop)}:[/] {Markup.Escape(ex.Error?.Message ?? ex.Message)}");
+    AnsiConsole.MarkupLine($"[red]{ConsoleText.Markup(options.User)} is not an agent of {ConsoleText.Markup(options.Shop)}:[/] {ConsoleText.Markup(ex.Error?.Message ?? ex.Message)}");
     return 1;
 }
 
