@@ -25,6 +25,9 @@ public sealed class ConsoleOptions
     /// <summary>How often the queue length and own sessions are asked for (sessions also refresh on every event).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long quitting waits for the logout and the client's shutdown (best effort when the connection is down).</summary>
+    public TimeSpan QuitTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
     /// <summary>The command line, as the error message shows it.</summary>
     public const string Usage = "usage: Orleans.Im.AgentConsole [--http URL] [--tcp HOST:PORT] [--user ID] [--password P] [--shop ID] [--device ID]";
 

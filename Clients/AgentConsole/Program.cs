@@ -6,8 +6,7 @@ using Spectre.Console;
 var options = ConsoleOptions.Parse(args, out var optionsError);
 if (options is null)
 {
-    Console.Error.WriteLine(optionsError);
-    Console.Error.WriteLine(ConsoleOptions.Usage);
+    Console.Error.WriteLine($"{optionsError}{Environment.NewLine}{ConsoleOptions.Usage}");
     return 2;
 }
 
@@ -60,4 +59,7 @@ catch (ImClientException ex)
 AnsiConsole.Clear();
 using var app = new AgentApp(client, state, options);
 await app.RunAsync();
+
+// Logging out is best effort: a connection that is down or stuck must not keep the agent from quitting.
+await Task.WhenAny(client.DisposeAsync().AsTask(), Task.Delay(options.QuitTimeout));
 return 0;
