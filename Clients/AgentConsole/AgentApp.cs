@@ -8,11 +8,20 @@ namespace Orleans.Im.AgentConsole;
 /// The console's loop: keys on this thread, pushed messages and events on background pumps, the agent view asked for
 /// every few seconds and after every change, and a redraw whenever the state is dirty. A dropped connection is
 /// re-established by the SDK (or, once it gives up, here); after each new connection the agent's availability is
-/// asserted again and the view reloaded, so nothing on screen goes stale.
+/// asserted again and the view reloaded, so nothing on screen goes stale. The key loop never waits for the network:
+/// every call a key starts runs in the background and tells its outcome on the status line, so the console keeps
+/// drawing and can be quit while the connection is down.
 /// </summary>
 public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions options) : IDisposable
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// How long a reply waits for its ack before it is given back to the agent to send again. The SDK would hold it
+    /// through a reconnect for as long as it keeps trying (many minutes); the agent hears sooner.
+    /// </summary>
+    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(20);
+
     private readonly CancellationTokenSource _stop = new();
     private int _seenConnections;
     private DateTimeOffset _nextPoll = DateTimeOffset.MinValue;
@@ -33,7 +42,7 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 {
                     while (Console.KeyAvailable)
                     {
-                        await OnKeyAsync(Console.ReadKey(intercept: true));
+                        OnKey(Console.ReadKey(intercept: true));
                     }
 
                     await KeepUpAsync();
@@ -122,8 +131,8 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
 
                 if (!first)
                 {
-                    // Whatever came while away is pulled again for the selected conversation.
-                    state.Histories.Clear();
+                    // Whatever changed while away (edits, recalls) is pulled again, for each conversation when selected.
+                    state.Unload();
                     state.Status = "reconnected";
                 }
             }
@@ -146,6 +155,7 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
             var view = await client.GetAgentViewAsync(state.ShopId);
             string? selected;
             bool load;
+            int generation;
             lock (state.Sync)
             {
                 state.View = view;
@@ -162,7 +172,9 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 }
 
                 selected = state.Selected;
-                load = selected is not null && !state.Histories.ContainsKey(selected);
+                // Not "has a history": pushed messages make one for any conversation, pulled or not.
+                load = selected is not null && !state.Loaded.Contains(selected);
+                generation = state.LoadGeneration;
                 state.Dirty = true;
             }
 
@@ -176,11 +188,8 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 var page = await client.PullAsync(selected, 0, long.MaxValue, ConsoleState.HistoryKept);
                 lock (state.Sync)
                 {
-                    state.Histories[selected] = [];
-                    foreach (var message in page.Messages)
-                    {
-                        state.Add(message);
-                    }
+                    // Merged, not replaced: what was pushed while the pull was in flight stays.
+                    state.Merge(selected, page.Messages, generation);
                 }
             }
 
@@ -210,16 +219,17 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         }
     }
 
-    private async Task OnKeyAsync(ConsoleKeyInfo key)
+    /// <summary>One key: the screen changes at once; whatever needs the server runs in the background.</summary>
+    private void OnKey(ConsoleKeyInfo key)
     {
         var control = (key.Modifiers & ConsoleModifiers.Control) != 0;
         switch (key.Key)
         {
             case ConsoleKey.C or ConsoleKey.E when control:
-                await _stop.CancelAsync();
+                _stop.Cancel();
                 return;
             case ConsoleKey.G when control:
-                await ToggleOnlineAsync();
+                Background(ToggleOnlineAsync);
                 return;
             case ConsoleKey.T when control:
                 lock (state.Sync)
@@ -234,25 +244,25 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
 
                 return;
             case ConsoleKey.X when control:
-                await CloseSelectedAsync();
+                Background(CloseSelectedAsync);
                 return;
             case ConsoleKey.R when control:
                 lock (state.Sync)
                 {
-                    state.Histories.Clear();
+                    state.Unload();
                 }
 
-                await RefreshViewAsync();
+                Background(RefreshViewAsync);
                 return;
             case ConsoleKey.Tab when (key.Modifiers & ConsoleModifiers.Shift) != 0:
             case ConsoleKey.UpArrow:
                 Select(-1);
-                await RefreshViewAsync();
+                Background(RefreshViewAsync);
                 return;
             case ConsoleKey.Tab:
             case ConsoleKey.DownArrow:
                 Select(1);
-                await RefreshViewAsync();
+                Background(RefreshViewAsync);
                 return;
             case ConsoleKey.Escape:
                 lock (state.Sync)
@@ -264,7 +274,7 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
 
                 return;
             case ConsoleKey.Enter:
-                await SubmitAsync();
+                Submit();
                 return;
             case ConsoleKey.Backspace:
                 lock (state.Sync)
@@ -287,6 +297,9 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 return;
         }
     }
+
+    /// <summary>Runs a call off the key loop; its failure is told on the status line (see <see cref="GuardAsync"/>).</summary>
+    private void Background(Func<Task> call) => _ = Task.Run(() => GuardAsync(call));
 
     /// <summary>The agent's online switch: shown at once, rolled back when the server did not take it.</summary>
     private async Task ToggleOnlineAsync()
@@ -339,16 +352,19 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         }
     }
 
-    private async Task SubmitAsync()
+    /// <summary>Enter: the input line goes out in the background (a reply, or a transfer); the line is free at once.</summary>
+    private void Submit()
     {
         string text;
         InputMode mode;
         CsSession? session;
+        UnsentReply? unsent;
         lock (state.Sync)
         {
             text = state.Input.Trim();
             mode = state.Mode;
             session = state.SelectedSession;
+            unsent = state.Unsent;
             state.Input = "";
             state.Mode = InputMode.Reply;
             state.Dirty = true;
@@ -362,7 +378,7 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
 
         if (mode == InputMode.TransferTarget)
         {
-            await GuardAsync(async () =>
+            Background(async () =>
             {
                 await client.TransferSessionAsync(state.ShopId, session.UserId, text.Length == 0 ? null : text);
                 SetStatus(text.Length == 0 ? $"{session.UserId} went back to the queue" : $"{session.UserId} transferred to {text}");
@@ -376,18 +392,70 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
             return;
         }
 
-        await GuardAsync(async () =>
+        // The same text sent again to the same conversation keeps its client message id: if the first attempt was
+        // stored after all (its ack was lost), the server answers Duplicate instead of storing it twice.
+        var reply = unsent is not null && unsent.ConversationId == session.ConversationId && unsent.Text == text
+            ? unsent
+            : new UnsentReply(session.ConversationId, text, Guid.NewGuid().ToString("N"));
+        lock (state.Sync)
         {
-            var ack = await client.SendTextAsync(session.ConversationId, text);
-            if (ack.Status != SendStatus.Sent && ack.Status != SendStatus.Duplicate)
+            if (state.Unsent == unsent)
             {
-                SetStatus($"not sent: {ack.Error?.Message}");
+                state.Unsent = null;
+            }
+        }
+
+        SetStatus($"sending to {session.UserId}…");
+        _ = Task.Run(() => SendAsync(reply, session.UserId));
+    }
+
+    /// <summary>Sends a reply, waiting <see cref="SendTimeout"/> at most; a reply not sent is kept to send again.</summary>
+    private async Task SendAsync(UnsentReply reply, string userId)
+    {
+        string? failure;
+        try
+        {
+            var ack = await client.SendTextAsync(reply.ConversationId, reply.Text, reply.ClientMsgId).WaitAsync(SendTimeout, _stop.Token);
+            failure = ack.Status is SendStatus.Sent or SendStatus.Duplicate ? null : ack.Error?.Message ?? ack.Status.ToString();
+        }
+        catch (ImClientException ex)
+        {
+            failure = ex.Error?.Message ?? ex.Message;
+        }
+        catch (TimeoutException)
+        {
+            // The SDK may still send it once the connection is back; sent again with Enter, it is stored once either way.
+            failure = $"no answer in {SendTimeout.TotalSeconds:0} s ({ConnectionWord(client.Status)})";
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        lock (state.Sync)
+        {
+            if (failure is null)
+            {
+                if (state.Status == $"sending to {userId}…")
+                {
+                    state.Status = "";
+                }
+            }
+            else
+            {
+                state.Unsent = reply;
+                state.RestoreUnsent();
+                state.Status = $"reply to {userId} not sent: {failure}; Enter sends it again";
             }
 
-            // The answer stops the session's "awaiting answer" mark: show it without waiting for the next poll.
-            _nextPoll = DateTimeOffset.MinValue;
-        });
+            state.Dirty = true;
+        }
+
+        // The answer stops the session's "awaiting answer" mark: show it without waiting for the next poll.
+        _nextPoll = DateTimeOffset.MinValue;
     }
+
+    private static string ConnectionWord(ImClientStatus status) => status == ImClientStatus.Connected ? "connected" : "not connected";
 
     private async Task CloseSelectedAsync()
     {
@@ -439,7 +507,15 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         {
             await foreach (var pushed in client.Events.ReadAllAsync(cancellationToken))
             {
-                if (pushed.Conversation is { } entry)
+                if (pushed.Changed?.Message is { } changed)
+                {
+                    // An edit or a recall (card details posted by mistake): the new state replaces the old on screen.
+                    lock (state.Sync)
+                    {
+                        state.Add(changed);
+                    }
+                }
+                else if (pushed.Conversation is { } entry)
                 {
                     lock (state.Sync)
                     {
@@ -469,6 +545,10 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         catch (ImClientException ex)
         {
             SetStatus($"error: {ex.Error?.Message ?? ex.Message}");
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            // Quitting.
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Orleans.Im.AgentConsole;
 
 /// <summary>Where and as whom the console signs in. From the command line; what is missing is asked for.</summary>
@@ -23,42 +25,76 @@ public sealed class ConsoleOptions
     /// <summary>How often the queue length and own sessions are asked for (sessions also refresh on every event).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    public static ConsoleOptions Parse(string[] args)
+    /// <summary>How long quitting waits for the logout and the client's shutdown (best effort when the connection is down).</summary>
+    public TimeSpan QuitTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The command line, as the error message shows it.</summary>
+    public const string Usage = "usage: Orleans.Im.AgentConsole [--http URL] [--tcp HOST:PORT] [--user ID] [--password P] [--shop ID] [--device ID]";
+
+    /// <summary>Parses the command line; null (and an error saying what is wrong) when it is not usable.</summary>
+    public static ConsoleOptions? Parse(IReadOnlyList<string> args, out string? error)
     {
         ArgumentNullException.ThrowIfNull(args);
         var options = new ConsoleOptions();
-        for (var i = 0; i < args.Length; i++)
+        for (var i = 0; i < args.Count; i += 2)
         {
-            var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
+            if (i + 1 >= args.Count)
             {
-                case "--http":
-                    options.Http = new Uri(value);
-                    break;
-                case "--tcp":
-                    var colon = value.LastIndexOf(':');
-                    options.TcpHost = value[..colon];
-                    options.TcpPort = int.Parse(value[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-                    break;
-                case "--user":
-                    options.User = value;
-                    break;
-                case "--password":
-                    options.Password = value;
-                    break;
-                case "--shop":
-                    options.Shop = value;
-                    break;
-                case "--device":
-                    options.DeviceId = value;
-                    break;
-                default:
-                    throw new ArgumentException($"unknown option {args[i]} (--http URL --tcp HOST:PORT --user ID --password P --shop ID --device ID)");
+                error = $"{args[i]} needs a value";
+                return null;
             }
 
-            i++;
+            var value = args[i + 1];
+            error = args[i] switch
+            {
+                "--http" => SetHttp(options, value),
+                "--tcp" => SetTcp(options, value),
+                "--user" => Set(() => options.User = value),
+                "--password" => Set(() => options.Password = value),
+                "--shop" => Set(() => options.Shop = value),
+                "--device" => Set(() => options.DeviceId = value),
+                _ => $"unknown option {args[i]}",
+            };
+            if (error is not null)
+            {
+                return null;
+            }
         }
 
+        error = null;
         return options;
+    }
+
+    private static string? Set(Action set)
+    {
+        set();
+        return null;
+    }
+
+    private static string? SetHttp(ConsoleOptions options, string value)
+    {
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+        {
+            return $"--http needs an http:// or https:// URL, not '{value}'";
+        }
+
+        options.Http = uri;
+        return null;
+    }
+
+    private static string? SetTcp(ConsoleOptions options, string value)
+    {
+        var colon = value.LastIndexOf(':');
+        if (colon <= 0
+            || !int.TryParse(value.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+            || port is < IPEndPoint.MinPort + 1 or > IPEndPoint.MaxPort)
+        {
+            return $"--tcp needs HOST:PORT with a port from 1 to {IPEndPoint.MaxPort}, not '{value}'";
+        }
+
+        // An IPv6 address is written in brackets ([::1]:5090); the socket wants it without.
+        options.TcpHost = value[..colon].Trim('[', ']');
+        options.TcpPort = port;
+        return null;
     }
 }

@@ -17,7 +17,7 @@ public static class ConsoleScreen
         ArgumentNullException.ThrowIfNull(state);
         var online = state.View?.Online == true;
         var header = new Markup(
-            $"[bold]Orleans.Im agent console[/] — {Markup.Escape(state.AgentId)} @ {Markup.Escape(state.ShopId)}   "
+            $"[bold]Orleans.Im agent console[/] — {ConsoleText.Markup(state.AgentId)} @ {ConsoleText.Markup(state.ShopId)}   "
             + (online ? "[green bold]ONLINE[/]" : state.WantOnline == true ? "[yellow bold]WAITING FOR CONNECTION[/]" : "[grey bold]OFFLINE[/]")
             + $"   queue: [bold]{state.View?.QueueLength ?? 0}[/]"
             + $"   sessions: {state.Sessions.Count}/{state.View?.MaxSessions ?? 0}"
@@ -30,13 +30,13 @@ public static class ConsoleScreen
         body.AddColumn(new TableColumn(""));
         body.AddRow(
             new Panel(SessionList(state)).Header("Sessions").Expand(),
-            new Panel(Conversation(state, bodyLines)).Header(Markup.Escape(state.SelectedSession is { } s ? $"{s.UserId} ({s.ConversationId})" : "no session")).Expand());
+            new Panel(Conversation(state, bodyLines)).Header(ConsoleText.Markup(state.SelectedSession is { } s ? $"{s.UserId} ({s.ConversationId})" : "no session")).Expand());
 
         var prompt = state.Mode == InputMode.TransferTarget ? "Transfer to agent (empty: back to the queue)" : "Reply";
-        var input = new Panel(new Markup($"[bold]{prompt}>[/] {Markup.Escape(state.Input)}[blink]_[/]")).Expand();
+        var input = new Panel(new Markup($"[bold]{prompt}>[/] {ConsoleText.Markup(state.Input)}[blink]_[/]")).Expand();
         return new Rows(
             header,
-            new Markup(state.Status.Length == 0 ? " " : $"[italic]{Markup.Escape(state.Status)}[/]"),
+            new Markup(state.Status.Length == 0 ? " " : $"[italic]{ConsoleText.Markup(state.Status)}[/]"),
             body,
             input,
             new Markup($"[grey]{Markup.Escape(KeyHelp)}[/]"));
@@ -54,7 +54,7 @@ public static class ConsoleScreen
             var unread = state.Unread.GetValueOrDefault(s.ConversationId);
             var marker = s.ConversationId == state.Selected ? "[reverse]>[/] " : "  ";
             var waiting = s.AwaitingAnswerSinceMs > 0 ? " [red]•[/]" : "";
-            return new Markup($"{marker}{Markup.Escape(s.UserId)}{(unread > 0 ? $" [bold yellow]({unread})[/]" : "")}{waiting}");
+            return new Markup($"{marker}{ConsoleText.Markup(s.UserId)}{(unread > 0 ? $" [bold yellow]({unread})[/]" : "")}{waiting}");
         });
         return new Rows(lines);
     }
@@ -73,8 +73,8 @@ public static class ConsoleScreen
     private static Markup Line(ConsoleState state, CsSession? session, Message message)
     {
         var time = DateTimeOffset.FromUnixTimeMilliseconds(message.ServerTimeMs).ToLocalTime().ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
-        var text = Markup.Escape(message.Content?.Text ?? (message.Content is null ? "(removed)" : $"({message.Content.Type})"));
-        if (message.Content?.CustomType is { Length: > 0 } kind && kind.StartsWith("cs.", StringComparison.Ordinal))
+        var text = Markup.Escape(ConsoleText.Describe(message));
+        if (message.Content is { HasCustomType: true, CustomType: var kind } && kind.StartsWith("cs.", StringComparison.Ordinal))
         {
             return new Markup($"[grey]{time} · {text}[/]");
         }
@@ -82,9 +82,9 @@ public static class ConsoleScreen
         // Own replies: from the server they name the shop as sender and this agent as the writer; the SDK's copy of
         // a message this device sent (made from the ack) names the agent as sender.
         var who = message.ActingSenderId == state.AgentId || message.SenderId == state.AgentId ? "[green]you[/]"
-            : message.ActingSenderId.Length > 0 ? $"[green]{Markup.Escape(message.ActingSenderId)}[/]"
-            : message.SenderId == session?.UserId ? $"[aqua]{Markup.Escape(message.SenderId)}[/]"
-            : Markup.Escape(message.SenderId);
+            : message.ActingSenderId.Length > 0 ? $"[green]{ConsoleText.Markup(message.ActingSenderId)}[/]"
+            : message.SenderId == session?.UserId ? $"[aqua]{ConsoleText.Markup(message.SenderId)}[/]"
+            : ConsoleText.Markup(message.SenderId);
         return new Markup($"{time} {who}: {text}");
     }
 

@@ -40,7 +40,23 @@ public sealed class ConsoleState(string agentId, string shopId)
     /// <summary>The selected session's conversation id, if any.</summary>
     public string? Selected { get; set; }
 
+    /// <summary>
+    /// The messages on screen per conversation: the pulled history merged with what was pushed. An entry exists as soon
+    /// as any message arrives; whether the history was pulled is <see cref="Loaded"/>.
+    /// </summary>
     public Dictionary<string, List<Message>> Histories { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The conversations whose history was pulled (since start, the last reconnect or Ctrl+R).</summary>
+    public HashSet<string> Loaded { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Counts the times <see cref="Loaded"/> was cleared: a pull that started before a clear does not mark its
+    /// conversation loaded, since what it brought may predate the reconnect.
+    /// </summary>
+    public int LoadGeneration { get; private set; }
+
+    /// <summary>The last reply that was not sent, if any; see <see cref="UnsentReply"/>.</summary>
+    public UnsentReply? Unsent { get; set; }
 
     public Dictionary<string, long> Unread { get; } = new(StringComparer.Ordinal);
 
@@ -52,9 +68,14 @@ public sealed class ConsoleState(string agentId, string shopId)
 
     public IReadOnlyList<CsSession> Sessions => View?.Sessions ?? (IReadOnlyList<CsSession>)[];
 
-    /// <summary>Adds a message to a conversation's history once (pushes and pulls may both bring it), in seq order.</summary>
+    /// <summary>
+    /// Adds a message to a conversation's history once (pushes and pulls may both bring it), in seq order. A message
+    /// already there is replaced by a copy of the same or a later revision (an edit or recall pushed, or pulled after
+    /// one), never by an older one (a pull that was in flight while the change was pushed).
+    /// </summary>
     public void Add(Message message)
     {
+        ArgumentNullException.ThrowIfNull(message);
         if (!Histories.TryGetValue(message.ConversationId, out var history))
         {
             history = [];
@@ -64,7 +85,10 @@ public sealed class ConsoleState(string agentId, string shopId)
         var at = history.FindIndex(m => m.Seq == message.Seq);
         if (at >= 0)
         {
-            history[at] = message;
+            if (message.Revision >= history[at].Revision)
+            {
+                history[at] = message;
+            }
         }
         else
         {
@@ -79,6 +103,51 @@ public sealed class ConsoleState(string agentId, string shopId)
         Dirty = true;
     }
 
+    /// <summary>
+    /// Merges a pulled page into the conversation's history (what was pushed while the pull was in flight stays) and
+    /// marks the conversation loaded, unless <see cref="Loaded"/> was cleared since <paramref name="generation"/>.
+    /// </summary>
+    public void Merge(string conversationId, IEnumerable<Message> page, int generation)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        if (!Histories.ContainsKey(conversationId))
+        {
+            Histories[conversationId] = [];
+        }
+
+        foreach (var message in page)
+        {
+            Add(message);
+        }
+
+        if (generation == LoadGeneration)
+        {
+            Loaded.Add(conversationId);
+        }
+
+        Dirty = true;
+    }
+
+    /// <summary>Every conversation's history is pulled again when next selected (after a reconnect, or on Ctrl+R).</summary>
+    public void Unload()
+    {
+        Loaded.Clear();
+        LoadGeneration++;
+    }
+
+    /// <summary>
+    /// Puts the unsent reply back on the input line when its conversation is selected and the line is free, so that
+    /// Enter sends it again.
+    /// </summary>
+    public void RestoreUnsent()
+    {
+        if (Unsent is { } unsent && unsent.ConversationId == Selected && Mode == InputMode.Reply && Input.Length == 0)
+        {
+            Input = unsent.Text;
+            Dirty = true;
+        }
+    }
+
     /// <summary>Moves the selection by <paramref name="step"/> sessions, wrapping; selects the first when none is.</summary>
     public void Move(int step)
     {
@@ -91,7 +160,15 @@ public sealed class ConsoleState(string agentId, string shopId)
 
         var index = sessions.ToList().FindIndex(s => s.ConversationId == Selected);
         index = index < 0 ? 0 : ((index + step) % sessions.Count + sessions.Count) % sessions.Count;
+        var previous = Selected;
         Selected = sessions[index].ConversationId;
+        if (Unsent is { } unsent && unsent.ConversationId == previous && previous != Selected && Input == unsent.Text)
+        {
+            // The unsent reply is that conversation's: it comes back there, and is not sent here by mistake.
+            Input = "";
+        }
+
+        RestoreUnsent();
         Dirty = true;
     }
 

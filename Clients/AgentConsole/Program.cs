@@ -3,7 +3,13 @@ using Orleans.Im.Client;
 using Spectre.Console;
 
 // The customer-service agent console: sign in over HTTP, then everything over the TCP protocol (docs/CUSTOMER-SERVICE.md).
-var options = ConsoleOptions.Parse(args);
+var options = ConsoleOptions.Parse(args, out var optionsError);
+if (options is null)
+{
+    Console.Error.WriteLine($"{optionsError}{Environment.NewLine}{ConsoleOptions.Usage}");
+    return 2;
+}
+
 options.User ??= AnsiConsole.Ask<string>("Agent id:");
 options.Password ??= AnsiConsole.Prompt(new TextPrompt<string>("Password:").Secret());
 options.Shop ??= AnsiConsole.Ask<string>("Shop id:");
@@ -16,7 +22,7 @@ try
 }
 catch (Exception ex) when (ex is ImAuthException or HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
 {
-    AnsiConsole.MarkupLine($"[red]Cannot sign in:[/] {Markup.Escape(ex.Message)}");
+    AnsiConsole.MarkupLine($"[red]Cannot sign in:[/] {ConsoleText.Markup(ex.Message)}");
     return 1;
 }
 
@@ -28,7 +34,17 @@ await using var client = new ImClient(new ImClientOptions
     DeviceId = options.DeviceId,
     Platform = "console",
 });
-await client.ConnectAsync();
+try
+{
+    await client.ConnectAsync();
+}
+catch (Exception ex) when (ex is not OutOfMemoryException)
+{
+    // The edge is not there, refused the token, or the token could not be renewed: said plainly, not as a stack trace.
+    AnsiConsole.MarkupLine($"[red]Cannot connect to {ConsoleText.Markup($"{options.TcpHost}:{options.TcpPort}")}:[/] {ConsoleText.Markup(ex.Message)}");
+    return 1;
+}
+
 var state = new ConsoleState(options.User, options.Shop);
 try
 {
@@ -36,11 +52,14 @@ try
 }
 catch (ImClientException ex)
 {
-    AnsiConsole.MarkupLine($"[red]{Markup.Escape(options.User)} is not an agent of {Markup.Escape(options.Shop)}:[/] {Markup.Escape(ex.Error?.Message ?? ex.Message)}");
+    AnsiConsole.MarkupLine($"[red]{ConsoleText.Markup(options.User)} is not an agent of {ConsoleText.Markup(options.Shop)}:[/] {ConsoleText.Markup(ex.Error?.Message ?? ex.Message)}");
     return 1;
 }
 
 AnsiConsole.Clear();
 using var app = new AgentApp(client, state, options);
 await app.RunAsync();
+
+// Logging out is best effort: a connection that is down or stuck must not keep the agent from quitting.
+await Task.WhenAny(client.DisposeAsync().AsTask(), Task.Delay(options.QuitTimeout));
 return 0;

@@ -150,6 +150,192 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
         }
     }
 
+    [Fact]
+    public async Task A_session_not_selected_shows_its_whole_history_when_selected_and_a_recalled_message_shows_as_recalled()
+    {
+        var (shop, agent) = await CreateShopAsync();
+        var (first, second) = (Ids.User("c1"), Ids.User("c2"));
+        await using var proxy = new LoopbackProxy(fixture.TcpPort);
+        await using var terminal = await StartConsoleAsync(agent, shop, proxy.Port);
+        try
+        {
+            await terminal.WaitForTextAsync("OFFLINE");
+            await terminal.PressAsync("C-g");
+            await terminal.WaitForTextAsync("ONLINE");
+
+            await using var firstPhone = await fixture.ConnectAsync(first);
+            await firstPhone.SendTextAsync(GrainKeys.CustomerService(shop, first), "Question one?");
+            await terminal.WaitForTextAsync("Question one?");
+            var secondConversation = GrainKeys.CustomerService(shop, second);
+            await using var secondPhone = await fixture.ConnectAsync(second);
+            await secondPhone.SendTextAsync(secondConversation, "Question two?");
+            await terminal.WaitForTextAsync(second);
+
+            // A reconnect: each history is pulled again when next selected. A message for the session not selected
+            // arrives meanwhile; it must not pass for that session's history.
+            proxy.DropAll();
+            await terminal.WaitForTextAsync("reconnected");
+            await terminal.WaitForTextAsync("Question one?");
+            // Another device of the agent's shows when the push went out to the agent's devices.
+            await using var agentProbe = await fixture.ConnectAsync(agent, "probe");
+            var card = await secondPhone.SendTextAsync(secondConversation, "My card is 4111 1111 1111 1111");
+            Assert.Equal(V1.SendStatus.Sent, card.Status);
+            await NextAsync(agentProbe, m => m.ConversationId == secondConversation && m.Seq == card.Seq);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+
+            await terminal.PressAsync("Tab");
+            var selected = await terminal.WaitForScreenAsync(
+                s => s.Contains("Question two?", StringComparison.Ordinal) && s.Contains("4111 1111", StringComparison.Ordinal),
+                "the second session's question and its new message", TimeSpan.FromSeconds(15));
+            output.WriteLine(selected);
+
+            // The card details were posted by mistake: recalled, they leave the agent's screen too.
+            await secondPhone.RecallAsync(secondConversation, card.Seq);
+            var recalled = await terminal.WaitForScreenAsync(
+                s => s.Contains("(recalled)", StringComparison.Ordinal) && !s.Contains("4111", StringComparison.Ordinal), "the recall",
+                TimeSpan.FromSeconds(15));
+            output.WriteLine(recalled);
+        }
+        catch
+        {
+            output.WriteLine(await terminal.CaptureAsync());
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task A_reply_sent_while_the_connection_is_down_leaves_the_console_responsive_and_is_kept_to_send_again()
+    {
+        var (shop, agent) = await CreateShopAsync();
+        var user = Ids.User("customer");
+        var conversation = GrainKeys.CustomerService(shop, user);
+        await using var proxy = new LoopbackProxy(fixture.TcpPort);
+        await using var terminal = await StartConsoleAsync(agent, shop, proxy.Port);
+        try
+        {
+            await terminal.WaitForTextAsync("OFFLINE");
+            await terminal.PressAsync("C-g");
+            await terminal.WaitForTextAsync("ONLINE");
+            await using var phone = await fixture.ConnectAsync(user);
+            await phone.SendTextAsync(conversation, "Hello?");
+            await terminal.WaitForTextAsync("Hello?");
+
+            proxy.GoDown();
+            await terminal.WaitForScreenAsync(s => s.Contains("reconnecting", StringComparison.Ordinal) || s.Contains("disconnected", StringComparison.Ordinal), "the lost connection");
+            await terminal.TypeAsync("Sorry for the wait");
+            await terminal.PressAsync("Enter");
+            await terminal.WaitForTextAsync("sending to");
+
+            // The send waits in the background: keys still work meanwhile.
+            await terminal.PressAsync("C-t");
+            await terminal.WaitForTextAsync("Transfer to agent", TimeSpan.FromSeconds(5));
+            await terminal.PressAsync("Escape");
+            await terminal.WaitForTextAsync("Reply>", TimeSpan.FromSeconds(5));
+
+            // No ack in time: the agent hears it, and the text is back on the input line.
+            var unsent = await terminal.WaitForScreenAsync(
+                s => s.Contains("not sent", StringComparison.Ordinal) && s.Contains("Reply> Sorry for the wait", StringComparison.Ordinal),
+                "the unsent reply given back", TimeSpan.FromSeconds(60));
+            output.WriteLine(unsent);
+
+            // Back online, Enter sends it again; stored once, whether or not the SDK resent the first attempt itself.
+            proxy.ComeBack();
+            await terminal.WaitForTextAsync("reconnected", TimeSpan.FromSeconds(60));
+            await terminal.PressAsync("Enter");
+            await NextAsync(phone, m => m.Content?.Text == "Sorry for the wait");
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var history = (await phone.PullAsync(conversation, 0, limit: 50)).Messages;
+            Assert.Single(history, m => m.Content?.Text == "Sorry for the wait");
+
+            // Quitting works with a send still waiting for a connection.
+            proxy.GoDown();
+            await terminal.WaitForScreenAsync(s => s.Contains("reconnecting", StringComparison.Ordinal) || s.Contains("disconnected", StringComparison.Ordinal), "the lost connection");
+            await terminal.TypeAsync("Bye");
+            await terminal.PressAsync("Enter");
+            await terminal.WaitForTextAsync("sending to");
+            await terminal.PressAsync("C-e");
+            Assert.True(await Eventually.ReturnsAsync(terminal.HasEndedAsync, ended => ended, TimeSpan.FromSeconds(10)), "the console did not quit");
+        }
+        catch
+        {
+            output.WriteLine(await terminal.CaptureAsync());
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task Bad_options_and_an_unreachable_edge_end_the_console_with_a_clear_message()
+    {
+        var (shop, agent) = await CreateShopAsync();
+        var (badOption, badOptionText) = await RunConsoleAsync(["--tcp", "127.0.0.1", "--user", agent, "--shop", shop]);
+        output.WriteLine(badOptionText);
+        Assert.Equal(2, badOption);
+        Assert.Contains("--tcp needs HOST:PORT", badOptionText, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", badOptionText, StringComparison.Ordinal);
+
+        // Nothing listens there: signed in over HTTP, the TCP connect fails.
+        int closedPort;
+        using (var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            closedPort = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var (unreachable, unreachableText) = await RunConsoleAsync([
+            "--http", $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}", "--tcp", $"127.0.0.1:{closedPort}",
+            "--user", agent, "--password", ApiCalls.Password, "--shop", shop]);
+        output.WriteLine(unreachableText);
+        Assert.Equal(1, unreachable);
+        Assert.Contains($"Cannot connect to 127.0.0.1:{closedPort}", unreachableText, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", unreachableText, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs the console to its end without a terminal (for its start-up errors): exit code, and what it wrote.</summary>
+    private static async Task<(int ExitCode, string Output)> RunConsoleAsync(IReadOnlyList<string> arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(ConsolePath);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start) ?? throw new InvalidOperationException("the console did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(patience.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    private static string ConsolePath =>
+        Path.Combine(RepositoryPaths.Root, "Clients", "AgentConsole", "bin", RepositoryPaths.Configuration, "net10.0", "Orleans.Im.AgentConsole.dll");
+
+    /// <summary>A shop with one agent (who has the tests' password).</summary>
+    private async Task<(string Shop, string Agent)> CreateShopAsync()
+    {
+        var (shop, agent) = (Ids.User("shop"), Ids.User("agent"));
+        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
+        using var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent]));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return (shop, agent);
+    }
+
+    /// <summary>The console signed in as <paramref name="agent"/>, its TCP connection to <paramref name="tcpPort"/> on loopback.</summary>
+    private Task<TmuxSession> StartConsoleAsync(string agent, string shop, int tcpPort) =>
+        TmuxSession.StartAsync(["dotnet", ConsolePath,
+            "--http", $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}", "--tcp", $"127.0.0.1:{tcpPort}",
+            "--user", agent, "--password", ApiCalls.Password, "--shop", shop]);
+
     private static async Task<V1.Message> NextAsync(Client.ImClient client, Func<V1.Message, bool> match)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));

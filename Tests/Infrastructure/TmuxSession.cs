@@ -35,6 +35,10 @@ public sealed class TmuxSession : IAsyncDisposable
     /// <summary>The visible screen, as text.</summary>
     public Task<string> CaptureAsync() => RunAsync(["capture-pane", "-p", "-t", Target]);
 
+    /// <summary>Whether the program has ended (its pane is kept open, see <see cref="StartAsync"/>).</summary>
+    public async Task<bool> HasEndedAsync() =>
+        (await RunAsync(["display-message", "-p", "-t", Target, "#{pane_dead}"])).Trim() == "1";
+
     /// <summary>Waits until the screen shows what <paramref name="expected"/> looks for; fails with the last screen after the patience.</summary>
     public async Task<string> WaitForScreenAsync(Func<string, bool> expected, string what, TimeSpan? patience = null)
     {

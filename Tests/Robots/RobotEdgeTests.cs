@@ -117,6 +117,19 @@ public sealed class RobotEdgeTests(EdgeFixture fixture)
             var history = (await phone.PullAsync(conversation, 0, limit: 50)).Messages;
             Assert.Single(history, m => m.Content?.Text == ShopAutoReplyRobot.OfflineAnswer);
             Assert.Null(await fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation));
+
+            // The agent goes offline: the session goes back to the queue and the robot covers it again. What the agent
+            // answered is not answered again; the customer's next message is.
+            await console.SetAgentAvailableAsync(shop, false);
+            await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation),
+                e => e is not null, TimeSpan.FromSeconds(20));
+            await phone.SendTextAsync(conversation, "hello again?");
+            var again = await NextAsync(phone, m => m.ConversationId == conversation && m.Content?.Text == ShopAutoReplyRobot.OfflineAnswer);
+            var answers = (await phone.PullAsync(conversation, 0, limit: 50)).Messages
+                .Where(m => m.Content?.Text is "is anyone there?" or "I need a human" or "a human here" or "hello again?" or ShopAutoReplyRobot.OfflineAnswer)
+                .Select(m => m.Content.Text == ShopAutoReplyRobot.OfflineAnswer ? "robot" : m.Content.Text);
+            Assert.Equal(["is anyone there?", "robot", "I need a human", "a human here", "hello again?", "robot"], answers);
+            Assert.True(again.Seq > history[^1].Seq);
         }
     }
 

@@ -5,14 +5,17 @@ namespace Orleans.Im.Robots.Runtime;
 /// <summary>
 /// Where a robot stands in one conversation: the last seq it handled (or skipped) and the read position it last saw.
 /// Runs at most one pump at a time, so that the conversation's messages are handled in order; a hint that arrives while
-/// it runs makes it run once more.
+/// it runs makes it run once more. An idle cursor may be retired (the robot keeps no state for every conversation it
+/// ever saw); a retired one runs nothing more, and the next hint makes a new one from the read position.
 /// </summary>
-internal sealed class ConversationCursor(ConversationAddress address)
+internal sealed class ConversationCursor(ConversationAddress address, TimeProvider time)
 {
     private readonly Lock _lock = new();
     private bool _pending;
     private Task _running = Task.CompletedTask;
     private bool _isRunning;
+    private bool _retired;
+    private DateTimeOffset _lastActive = time.GetUtcNow();
 
     public ConversationAddress Address { get; } = address;
 
@@ -45,19 +48,47 @@ internal sealed class ConversationCursor(ConversationAddress address)
         }
     }
 
-    /// <summary>Runs <paramref name="pump"/> now, or once more after the current run.</summary>
-    public void Schedule(Func<ConversationCursor, Task> pump)
+    /// <summary>
+    /// Runs <paramref name="pump"/> now, or once more after the current run. False when the cursor was retired: the
+    /// caller makes a new one.
+    /// </summary>
+    public bool Schedule(Func<ConversationCursor, Task> pump)
     {
         lock (_lock)
         {
+            if (_retired)
+            {
+                return false;
+            }
+
             _pending = true;
+            _lastActive = time.GetUtcNow();
             if (_isRunning)
             {
-                return;
+                return true;
             }
 
             _isRunning = true;
             _running = Task.Run(() => LoopAsync(pump));
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Retires the cursor when nothing runs or waits, the last pump finished (not <see cref="Stalled"/>), and nothing
+    /// happened for <paramref name="idleFor"/>: what it knew is in the read position, which a new cursor starts from.
+    /// </summary>
+    public bool TryRetire(TimeSpan idleFor)
+    {
+        lock (_lock)
+        {
+            if (_retired || _isRunning || _pending || Stalled || time.GetUtcNow() - _lastActive < idleFor)
+            {
+                return false;
+            }
+
+            _retired = true;
+            return true;
         }
     }
 
@@ -70,6 +101,7 @@ internal sealed class ConversationCursor(ConversationAddress address)
                 if (!_pending)
                 {
                     _isRunning = false;
+                    _lastActive = time.GetUtcNow();
                     return;
                 }
 

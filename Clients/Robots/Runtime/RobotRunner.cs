@@ -27,6 +27,12 @@ internal sealed partial class RobotRunner : BackgroundService
     /// <summary>A message whose handler threw this often is given up on (marked read) so that it cannot block the conversation.</summary>
     private const int MaxHandlerAttempts = 3;
 
+    /// <summary>
+    /// A conversation's cursor with nothing pending for this long is dropped at the next catch-up (rebuilt from the read
+    /// position on the next hint), so that a long-running robot does not keep one for every conversation it ever saw.
+    /// </summary>
+    private static readonly TimeSpan CursorIdleTimeout = TimeSpan.FromMinutes(10);
+
     /// <summary>How long a stopping robot waits for handlers in flight before it leaves.</summary>
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
@@ -219,9 +225,16 @@ internal sealed partial class RobotRunner : BackgroundService
     private async Task<long> CatchUpAsync(long sinceVersion)
     {
         var sync = await User.SyncAsync(sinceVersion);
-        foreach (var stalled in _cursors.Values.Where(c => c.Stalled))
+        foreach (var (conversationId, cursor) in _cursors)
         {
-            Hint(stalled.ConversationId);
+            if (cursor.Stalled)
+            {
+                Hint(conversationId);
+            }
+            else if (cursor.TryRetire(CursorIdleTimeout))
+            {
+                _cursors.TryRemove(new KeyValuePair<string, ConversationCursor>(conversationId, cursor));
+            }
         }
 
         foreach (var entry in sync.Changed)
@@ -250,7 +263,12 @@ internal sealed partial class RobotRunner : BackgroundService
             return;
         }
 
-        _cursors.GetOrAdd(conversationId, _ => new ConversationCursor(address)).Schedule(PumpAsync);
+        // A cursor retired meanwhile takes no more runs: it leaves the map, and a new one starts from the read position.
+        ConversationCursor cursor;
+        while (!(cursor = _cursors.GetOrAdd(conversationId, _ => new ConversationCursor(address, _time))).Schedule(PumpAsync))
+        {
+            _cursors.TryRemove(new KeyValuePair<string, ConversationCursor>(conversationId, cursor));
+        }
     }
 
     /// <summary>Handles what is new in one conversation, in seq order, marking each handled message read.</summary>
@@ -362,9 +380,51 @@ internal sealed partial class RobotRunner : BackgroundService
             }
         }
 
+        if (cursor.Address.Kind == ConversationKind.CustomerService)
+        {
+            start = await LastOthersAnswerAsync(cursor.ConversationId, start);
+        }
+
         cursor.ReadSeq = entry.ReadSeq;
         cursor.HandledSeq = start;
         return true;
+    }
+
+    /// <summary>
+    /// Customer service: the seq of the latest answer written by someone else (an agent) after <paramref name="start"/>,
+    /// else <paramref name="start"/>. A session the robot takes over (its last agent went offline) comes with a read
+    /// position at the session's first message, or at the robot's own position from an earlier cover: the customer's
+    /// messages an agent answered since are no questions any more, while those after the latest answer still wait for
+    /// one. The shop's notices (no acting sender) answer nothing. Scans back from the log's head, a page at a time.
+    /// </summary>
+    private async Task<long> LastOthersAnswerAsync(string conversationId, long start)
+    {
+        var conversation = _client.GetGrain<IConversationGrain>(conversationId);
+        var before = long.MaxValue;
+        while (true)
+        {
+            var page = await conversation.PullAsync(RobotId, new PullRequest(AfterSeq: start, BeforeSeq: before, Limit: PullBatch));
+            if (page.Status != AccessStatus.Ok || page.Messages.Count == 0)
+            {
+                // Not readable now: the pump's own pull finds out and decides.
+                return start;
+            }
+
+            for (var i = page.Messages.Count - 1; i >= 0; i--)
+            {
+                if (page.Messages[i] is { ActingSenderId.Length: > 0 } answer && !IsOwn(answer))
+                {
+                    return answer.Seq;
+                }
+            }
+
+            if (page.Messages.Count < PullBatch)
+            {
+                return start;
+            }
+
+            before = page.Messages[0].Seq;
+        }
     }
 
     /// <summary>Persistent messages with content, from someone else who is a person (or a robot, when allowed).</summary>

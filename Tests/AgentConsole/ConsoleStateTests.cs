@@ -1,0 +1,87 @@
+using Orleans.Im.AgentConsole;
+using Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Tests.AgentConsole;
+
+/// <summary>The agent console's state: histories pulled once per conversation and merged with what was pushed.</summary>
+[Trait("Category", "Unit")]
+public sealed class ConsoleStateTests
+{
+    private const string First = "cs:shop:u1";
+    private const string Second = "cs:shop:u2";
+
+    [Fact]
+    public void A_pushed_message_does_not_count_as_a_loaded_history()
+    {
+        var state = NewState();
+        state.Add(Text(Second, 7, "a new message"));
+
+        Assert.True(state.Histories.ContainsKey(Second));
+        Assert.DoesNotContain(Second, state.Loaded);
+    }
+
+    [Fact]
+    public void A_pulled_page_is_merged_with_what_was_pushed_while_it_was_in_flight()
+    {
+        var state = NewState();
+        var generation = state.LoadGeneration;
+        state.Add(Text(First, 4, "pushed meanwhile"));
+
+        state.Merge(First, [Text(First, 1, "question"), Text(First, 2, "reply"), Text(First, 3, "more")], generation);
+
+        Assert.Equal([1L, 2, 3, 4], state.Histories[First].Select(m => m.Seq));
+        Assert.Contains(First, state.Loaded);
+    }
+
+    [Fact]
+    public void A_change_replaces_the_message_by_seq_and_an_older_copy_does_not_undo_it()
+    {
+        var state = NewState();
+        state.Merge(First, [Text(First, 1, "my card is 4111 1111 1111 1111"), Text(First, 2, "oops")], state.LoadGeneration);
+
+        state.Add(new Message { ConversationId = First, Seq = 1, State = MessageState.Recalled, Revision = 1 });
+        // A pull that started before the recall brings the old copy.
+        state.Merge(First, [Text(First, 1, "my card is 4111 1111 1111 1111")], state.LoadGeneration);
+
+        var recalled = state.Histories[First][0];
+        Assert.Equal(MessageState.Recalled, recalled.State);
+        Assert.Equal("(recalled)", ConsoleText.Describe(recalled));
+        Assert.Equal(2, state.Histories[First].Count);
+    }
+
+    [Fact]
+    public void After_an_unload_every_conversation_is_pulled_again_and_a_pull_from_before_it_does_not_count()
+    {
+        var state = NewState();
+        state.Merge(First, [Text(First, 1, "q")], state.LoadGeneration);
+        var before = state.LoadGeneration;
+
+        state.Unload();
+        state.Merge(Second, [Text(Second, 1, "q")], before);
+
+        Assert.Empty(state.Loaded);
+        Assert.Single(state.Histories[First]);
+    }
+
+    [Fact]
+    public void An_unsent_reply_comes_back_in_its_own_conversation_only()
+    {
+        var state = NewState();
+        state.View = new CsAgentView { Sessions = { new CsSession { ConversationId = First, UserId = "u1" }, new CsSession { ConversationId = Second, UserId = "u2" } } };
+        state.Move(0);
+        state.Unsent = new UnsentReply(First, "it ships today", "id1");
+        state.RestoreUnsent();
+        Assert.Equal("it ships today", state.Input);
+
+        state.Move(1);
+        Assert.Equal((Second, ""), (state.Selected, state.Input));
+
+        state.Move(1);
+        Assert.Equal((First, "it ships today"), (state.Selected, state.Input));
+    }
+
+    private static ConsoleState NewState() => new("agent", "shop");
+
+    private static Message Text(string conversationId, long seq, string text) =>
+        new() { ConversationId = conversationId, Seq = seq, Content = new Content { Type = ContentType.Text, Text = text } };
+}
