@@ -7,8 +7,8 @@ namespace Orleans.Im.AgentConsole;
 /// <summary>
 /// The console's loop: keys on this thread, pushed messages and events on background pumps, the agent view asked for
 /// every few seconds and after every change, and a redraw whenever the state is dirty. A dropped connection is
-/// re-established by the SDK (or, once it gives up, here); after each new connection the agent's availability is
-/// asserted again and the view reloaded, so nothing on screen goes stale. The key loop never waits for the network:
+/// re-established by the SDK (or, once it gives up, here); after each new connection the view is reloaded, so nothing
+/// on screen goes stale (the availability is not asserted again: the queue keeps it). The key loop never waits for the network:
 /// every call a key starts runs in the background and tells its outcome on the status line, so the console keeps
 /// drawing and can be quit while the connection is down.
 /// </summary>

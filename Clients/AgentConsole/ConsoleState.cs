@@ -21,8 +21,8 @@ public sealed class ConsoleState(string agentId, string shopId)
     public bool Dirty { get; set; } = true;
 
     /// <summary>
-    /// Whether the agent takes sessions, as last chosen here or read from the server's view; null until either. The
-    /// console asserts it again after a reconnect, whichever it is.
+    /// Whether the agent takes sessions, as last chosen here or read from the server's view; null until either. Not
+    /// asserted again after a reconnect: the queue keeps it, and the next view read replaces it.
     /// </summary>
     public bool? WantOnline { get; set; }
 
