@@ -71,7 +71,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
     public PostgresMessageLog(NpgsqlDataSource dataSource, GroupCommitOptions options)
     {
         _dataSource = dataSource;
-        _appends = new GroupCommitter<IReadOnlyList<ChatMessage>, IReadOnlyList<AppendOutcome>>((runs, cancellationToken) => AppendRunsAsync(runs, cancellationToken), options, GroupCommitMetrics.MessagesStore);
+        _appends = new GroupCommitter<IReadOnlyList<ChatMessage>, IReadOnlyList<AppendOutcome>>((runs, cancellationToken) => AppendRunsAsync(runs, cancellationToken), options, GroupCommitMetrics.MessagesStore,
+            run => run.Count);
     }
 
     /// <summary>Appends one message (a run of one): what the group-commit benchmark measures.</summary>
