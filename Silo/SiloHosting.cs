@@ -266,7 +266,8 @@ public static class SiloHosting
     public static void LogCannotStartWithoutRedis(ILogger logger, string reason) => SiloLog.CannotStartWithoutRedis(logger, reason);
 
     /// <summary>
-    /// Applies the schema migrations, retrying while PostgreSQL is not yet reachable (it may be starting beside us).
+    /// Applies the schema migrations, retrying while PostgreSQL is not yet reachable (it may be starting beside us) or a
+    /// migration could not get a table lock in time.
     /// </summary>
     public static async Task MigrateDatabaseAsync(NpgsqlDataSource dataSource, ILogger logger, TimeSpan patience, CancellationToken cancellationToken)
     {
@@ -279,7 +280,9 @@ public static class SiloHosting
                 SiloLog.MigrationsApplied(logger, applied.Count, string.Join(",", applied));
                 return;
             }
-            catch (NpgsqlException ex) when (ex.IsTransient && DateTime.UtcNow < deadline)
+            // A migration that timed out waiting for a table lock (SchemaMigrator.LockTimeout) may get it on another try.
+            catch (NpgsqlException ex) when ((ex.IsTransient || ex is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable })
+                && DateTime.UtcNow < deadline)
             {
                 SiloLog.DatabaseNotReady(logger, ex.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);

@@ -88,6 +88,11 @@ public static class ConversationsApi
     public static async Task<Results<Ok<ConversationView>, ProblemHttpResult>> SettingsAsync(string conversationId, SettingsBody body, ClaimsPrincipal user, IClusterClient cluster)
     {
         ArgumentNullException.ThrowIfNull(body);
+        if (!StorableText.IsStorable(body.Draft))
+        {
+            return ApiProblems.Invalid("draft must not hold a NUL character or half of a surrogate pair");
+        }
+
         var entry = GrainKeys.TryParseConversation(conversationId, out _)
             ? await cluster.For<IUserGrain>(user.UserId()).UpdateConversationSettingsAsync(conversationId, new ConversationSettings(body.Muted, body.Pinned, body.Hidden, body.Draft))
             : null;

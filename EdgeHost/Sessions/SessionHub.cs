@@ -268,7 +268,7 @@ public sealed partial class SessionHub(
 
     /// <summary>What a client says about itself, cut to a bounded length.</summary>
     public static string Clip(string? value, int maxLength) =>
-        string.IsNullOrEmpty(value) ? "" : value.Length <= maxLength ? value : value[..maxLength];
+        string.IsNullOrEmpty(value) ? "" : StorableText.Clip(value, maxLength);
 
     /// <summary>
     /// Joins a chat room through this session's device: the room's messages come to it while it is connected.

@@ -36,7 +36,11 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("MarkRead")]
     Task<ConversationEntry?> MarkReadAsync(string conversationId, long seq);
 
-    /// <summary>Changes the user's own settings of a conversation (mute, pin, hide, draft).</summary>
+    /// <summary>
+    /// Changes the user's own settings of a conversation (mute, pin, hide, draft). A draft longer than
+    /// <see cref="ConversationSettings.MaxDraftLength"/> is cut (on a character boundary). Null when there is no such
+    /// entry, the draft is not storable text (<see cref="Messages.StorableText.IsStorable"/>), or storage could not save.
+    /// </summary>
     [Alias("UpdateConversationSettings")]
     Task<ConversationEntry?> UpdateConversationSettingsAsync(string conversationId, ConversationSettings settings);
 

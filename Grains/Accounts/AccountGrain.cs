@@ -74,7 +74,8 @@ public sealed partial class AccountGrain(
         }
 
         if (!GrainKeys.IsValidUserId(UserId) || account.Roles.Count == 0
-            || string.IsNullOrWhiteSpace(account.DisplayName) || account.DisplayName.Length > UserProfile.MaxDisplayNameLength)
+            || string.IsNullOrWhiteSpace(account.DisplayName) || account.DisplayName.Length > UserProfile.MaxDisplayNameLength
+            || !StorableText.IsStorable(account.DisplayName))
         {
             return AccessStatus.Invalid;
         }

@@ -16,8 +16,15 @@ public enum AppendStatus
     SeqTaken,
 
     /// <summary>
-    /// Not stored because another message of its run was a duplicate or found its seq taken (a run is stored whole or
+    /// Not stored because another message of its run was a duplicate, found its seq taken or was rejected (a run is stored whole or
     /// not at all, so that seqs stay dense): nothing is wrong with it, and it is appended again.
     /// </summary>
     NotStored,
+
+    /// <summary>
+    /// Refused by the database as invalid (a value it cannot store, such as a NUL character): a fault of this message
+    /// alone that a retry cannot cure. The other messages of its batch are stored all the same, and the others of its
+    /// run come back <see cref="NotStored"/>.
+    /// </summary>
+    Rejected,
 }

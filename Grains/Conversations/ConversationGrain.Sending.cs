@@ -124,13 +124,15 @@ public sealed partial class ConversationGrain
             return (SendResult.Refused(SendStatus.Blocked, "the recipient does not accept your messages"), null);
         }
 
-        if (string.IsNullOrEmpty(request.ClientMsgId) || request.ClientMsgId.Length > MessageLimits.MaxClientMsgIdLength)
+        if (string.IsNullOrEmpty(request.ClientMsgId) || request.ClientMsgId.Length > MessageLimits.MaxClientMsgIdLength
+            || !StorableText.IsStorable(request.ClientMsgId))
         {
-            return (SendResult.Refused(SendStatus.Invalid, $"clientMsgId must be 1-{MessageLimits.MaxClientMsgIdLength} characters"), null);
+            return (SendResult.Refused(SendStatus.Invalid, $"clientMsgId must be 1-{MessageLimits.MaxClientMsgIdLength} characters, with no NUL"), null);
         }
 
         if (request.CollapseKey is { Length: > MessageLimits.MaxCollapseKeyLength }
-            || (request.CollapseKey is not null && request.Class != MessageClass.Notification))
+            || (request.CollapseKey is not null && request.Class != MessageClass.Notification)
+            || !StorableText.IsStorable(request.CollapseKey))
         {
             return (SendResult.Refused(SendStatus.Invalid, "a collapse key is for notifications, at most " + MessageLimits.MaxCollapseKeyLength + " characters"), null);
         }
@@ -226,6 +228,11 @@ public sealed partial class ConversationGrain
                         break;
                     case AppendStatus.NotStored:
                         again.Add(send);
+                        break;
+                    case AppendStatus.Rejected:
+                        // A value the database cannot store that admission let through: a retry fails the same way.
+                        LogAppendRejected(logger, ConversationId, send.Request.SenderId, send.Request.ClientMsgId);
+                        results[send.Index] = SendResult.Refused(SendStatus.Invalid, "the message holds a value storage refuses");
                         break;
                     case AppendStatus.SeqTaken:
                     default:

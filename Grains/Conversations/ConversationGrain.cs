@@ -344,4 +344,7 @@ public sealed partial class ConversationGrain(
 
     [LoggerMessage(2, LogLevel.Warning, "Conversation {ConversationId}: the log holds seq {Seq} already (a lost commit answer, or another writer); reloading the log head")]
     private static partial void LogSeqTaken(ILogger logger, string conversationId, long seq);
+
+    [LoggerMessage(3, LogLevel.Error, "Conversation {ConversationId}: the log refused a message of {SenderId} ({ClientMsgId}) as invalid; admission should have refused it")]
+    private static partial void LogAppendRejected(ILogger logger, string conversationId, string senderId, string clientMsgId);
 }

@@ -13,8 +13,9 @@ public interface IMessageLog
     /// Appends a run of one conversation's messages under their (consecutive) seqs, whole or not at all: either every
     /// message comes back <see cref="AppendStatus.Appended"/>, or none was stored. Idempotent by (conversation, sender,
     /// client message id): a message already stored comes back as <see cref="AppendStatus.Duplicate"/> with its
-    /// original seq and time, one whose seq is taken as <see cref="AppendStatus.SeqTaken"/>, and the others of such a
-    /// run as <see cref="AppendStatus.NotStored"/>. One outcome per message, in order.
+    /// original seq and time, one whose seq is taken as <see cref="AppendStatus.SeqTaken"/>, one the database refuses as
+    /// invalid as <see cref="AppendStatus.Rejected"/> (never failing the appends of other conversations batched with it),
+    /// and the others of such a run as <see cref="AppendStatus.NotStored"/>. One outcome per message, in order.
     /// </summary>
     Task<IReadOnlyList<AppendOutcome>> AppendRunAsync(IReadOnlyList<ChatMessage> run);
 

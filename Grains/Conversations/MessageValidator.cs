@@ -14,6 +14,17 @@ public static class MessageValidator
             return (SendStatus.Invalid, "content is required");
         }
 
+        if (!IsStorable(content))
+        {
+            return (SendStatus.Invalid, "text fields must not hold a NUL character or half of a surrogate pair");
+        }
+
+        if (content.Location is { } place && (!double.IsFinite(place.Latitude) || !double.IsFinite(place.Longitude)))
+        {
+            // Whatever the type: JSON, and so the log's jsonb column, has no NaN or infinity.
+            return (SendStatus.Invalid, "a location needs finite coordinates");
+        }
+
         if (content.Media?.Thumbnail is { Length: > MessageLimits.MaxThumbnailBytes })
         {
             return (SendStatus.TooLarge, $"thumbnail over {MessageLimits.MaxThumbnailBytes} bytes");
@@ -50,6 +61,13 @@ public static class MessageValidator
 
         return size;
     }
+
+    // Checked here, with the rest of the content, because PostgreSQL would refuse the whole group-commit batch that holds it.
+    private static bool IsStorable(MessageContent content) =>
+        StorableText.IsStorable(content.Text) && StorableText.IsStorable(content.CustomType) && StorableText.IsStorable(content.CustomData)
+        && StorableText.IsStorable(content.Location?.Name)
+        && (content.Media is not { } media
+            || (StorableText.IsStorable(media.Url) && StorableText.IsStorable(media.MimeType) && StorableText.IsStorable(media.FileName)));
 
     private static bool IsValidMedia(MediaInfo? media) =>
         media is not null

@@ -14,9 +14,10 @@ public static class MessagePreviews
             ContentType.Custom => message.Content.Text ?? message.Content.CustomType,
             _ => message.Content?.Text,
         };
-        if (text is { Length: > MessageLimits.MaxPreviewLength })
+        if (text is not null)
         {
-            text = text[..MessageLimits.MaxPreviewLength];
+            // On a character boundary: half an emoji would fail the save of the user's index row.
+            text = StorableText.Clip(text, MessageLimits.MaxPreviewLength);
         }
 
         return new MessagePreview(message.Seq, message.SenderId, message.Content?.Type, text, message.ServerTime, message.State);

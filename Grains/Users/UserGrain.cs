@@ -110,6 +110,8 @@ public sealed partial class UserGrain(
         ArgumentNullException.ThrowIfNull(profile);
         if (string.IsNullOrWhiteSpace(profile.DisplayName)
             || profile.DisplayName.Length > UserProfile.MaxDisplayNameLength
+            // A display name is written beside the messages an agent sends for a shop (messages.sender_name).
+            || !StorableText.IsStorable(profile.DisplayName)
             || profile.AvatarUrl?.Length > UserProfile.MaxAvatarUrlLength
             || profile.Signature?.Length > UserProfile.MaxSignatureLength)
         {
@@ -182,9 +184,14 @@ public sealed partial class UserGrain(
             return null;
         }
 
-        var draft = settings.Draft is { Length: > ConversationSettings.MaxDraftLength } long_
-            ? long_[..ConversationSettings.MaxDraftLength]
-            : settings.Draft;
+        if (!StorableText.IsStorable(settings.Draft))
+        {
+            // The edge refuses it as invalid first; a draft the index cannot store would fail its row's every save.
+            return null;
+        }
+
+        // Cut on a character boundary: half an emoji cannot be encoded, and would fail the save of the row.
+        var draft = settings.Draft is { } text ? StorableText.Clip(text, ConversationSettings.MaxDraftLength) : null;
         var entry = Update(conversationId, e => e with
         {
             Muted = settings.Muted ?? e.Muted,
@@ -939,22 +946,36 @@ public sealed partial class UserGrain(
 
         var rows = _dirty.Select(id => _index[id]).ToList();
         _dirty.Clear();
+        IReadOnlyList<string> refused;
         try
         {
-            await indexStore.SaveAsync(UserId, rows);
-            return true;
+            refused = await indexStore.SaveAsync(UserId, rows);
         }
-        catch (Exception ex) when (StorageFailures.IsTransient(ex))
+        catch (Exception ex)
         {
-            // Keep them dirty for the next flush; the log still holds the truth meanwhile.
+            // Whatever failed, none of the rows is known to be stored: keep them dirty for the next flush (the log still
+            // holds the truth meanwhile). A row's own fault does not come here: the store refuses that row alone.
             foreach (var row in rows)
             {
                 MarkDirty(row.Entry.ConversationId);
             }
 
+            if (!StorageFailures.IsTransient(ex))
+            {
+                throw;
+            }
+
             LogIndexNotSaved(logger, UserId, ex.Message);
             return false;
         }
+
+        foreach (var conversationId in refused)
+        {
+            // Not kept dirty: it would fail every flush the same way. Admission refuses what the database cannot store.
+            LogIndexRowRefused(logger, UserId, conversationId);
+        }
+
+        return refused.Count == 0;
     }
 
     /// <summary>Pushes to the user's devices, all of them or all but <paramref name="exceptDeviceId"/>.</summary>
@@ -976,4 +997,7 @@ public sealed partial class UserGrain(
 
     [LoggerMessage(2, LogLevel.Information, "User {UserId}: device {DeviceId} dropped: edge host {EdgeId} did not renew it within {Lease}")]
     private static partial void LogDeviceLeaseLapsed(ILogger logger, string userId, string deviceId, string edgeId, TimeSpan lease);
+
+    [LoggerMessage(3, LogLevel.Error, "User {UserId}: the database refused the index entry of {ConversationId} as invalid; it is not saved")]
+    private static partial void LogIndexRowRefused(ILogger logger, string userId, string conversationId);
 }

@@ -73,12 +73,16 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
             return rows;
         }, "load a conversation index");
 
-    public Task SaveAsync(string userId, IReadOnlyList<IndexRow> rows)
+    public async Task<IReadOnlyList<string>> SaveAsync(string userId, IReadOnlyList<IndexRow> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        return rows.Count == 0
-            ? Task.CompletedTask
-            : PostgresErrors.GuardAsync(() => Task.WhenAll(rows.Select(row => _saves.EnqueueAsync((userId, row)))), "save a conversation index");
+        if (rows.Count == 0)
+        {
+            return [];
+        }
+
+        var stored = await PostgresErrors.GuardAsync(() => Task.WhenAll(rows.Select(row => _saves.EnqueueAsync((userId, row)))), "save a conversation index");
+        return rows.Where((_, i) => !stored[i]).Select(row => row.Entry.ConversationId).ToList();
     }
 
     public Task<IReadOnlyDictionary<string, long>> LoadReadPositionsAsync(string conversationId) =>
@@ -99,6 +103,7 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
 
     public ValueTask DisposeAsync() => _saves.DisposeAsync();
 
+    /// <summary>Upserts a batch; for each item, true when stored, false when the database refused its row as invalid.</summary>
     private async Task<IReadOnlyList<bool>> SaveBatchAsync(IReadOnlyList<(string UserId, IndexRow Row)> batch, CancellationToken cancellationToken)
     {
         // One row per (user, conversation) in a statement: ON CONFLICT cannot touch a row twice. Keep the newest.
@@ -112,10 +117,42 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
             }
         }
 
-        var rows = newest.ToList();
+        var refused = new HashSet<(string, string)>();
+        await UpsertAsync(newest.ToList(), refused, cancellationToken);
+        return batch.Select(item => !refused.Contains((item.UserId, item.Row.Entry.ConversationId))).ToArray();
+    }
+
+    /// <summary>
+    /// Upserts rows in one statement. When the database refuses a value of some row (a draft with a NUL, half an emoji),
+    /// nothing is stored: the rows are split in halves, each upserted on its own, down to the row at fault, which goes
+    /// into <paramref name="refused"/>; the others (read positions, mute and pin, mentions of other users) are stored.
+    /// </summary>
+    private async Task UpsertAsync(List<KeyValuePair<(string UserId, string ConversationId), IndexRow>> rows, HashSet<(string, string)> refused,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            await UpsertTogetherAsync(rows, cancellationToken);
+        }
+        catch (Exception ex) when (PostgresErrors.IsRefusedValue(ex))
+        {
+            if (rows.Count == 1)
+            {
+                refused.Add(rows[0].Key);
+                return;
+            }
+
+            var half = rows.Count / 2;
+            await UpsertAsync(rows[..half], refused, cancellationToken);
+            await UpsertAsync(rows[half..], refused, cancellationToken);
+        }
+    }
+
+    private async Task UpsertTogetherAsync(List<KeyValuePair<(string UserId, string ConversationId), IndexRow>> rows, CancellationToken cancellationToken)
+    {
         var entries = rows.Select(r => r.Value.Entry).ToList();
         await using var command = _dataSource.CreateCommand(UpsertSql);
-        command.Parameters.AddWithValue("user", rows.Select(r => r.Key.Item1).ToArray());
+        command.Parameters.AddWithValue("user", rows.Select(r => r.Key.UserId).ToArray());
         command.Parameters.AddWithValue("conversation", entries.Select(e => e.ConversationId).ToArray());
         command.Parameters.AddWithValue("kind", entries.Select(e => (short)e.Kind).ToArray());
         command.Parameters.AddWithValue("last_seq", entries.Select(e => e.LastSeq).ToArray());
@@ -136,6 +173,5 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
         command.Parameters.AddWithValue("peer_read_seq", entries.Select(e => e.PeerReadSeq).ToArray());
         command.Parameters.AddWithValue("mention_seq", entries.Select(e => e.MentionSeq).ToArray());
         await command.ExecuteNonQueryAsync(cancellationToken);
-        return new bool[batch.Count];
     }
 }

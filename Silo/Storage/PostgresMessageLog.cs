@@ -71,7 +71,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
     public PostgresMessageLog(NpgsqlDataSource dataSource, GroupCommitOptions options)
     {
         _dataSource = dataSource;
-        _appends = new GroupCommitter<IReadOnlyList<ChatMessage>, IReadOnlyList<AppendOutcome>>((runs, cancellationToken) => AppendRunsAsync(runs, cancellationToken), options, GroupCommitMetrics.MessagesStore);
+        _appends = new GroupCommitter<IReadOnlyList<ChatMessage>, IReadOnlyList<AppendOutcome>>((runs, cancellationToken) => AppendRunsAsync(runs, cancellationToken), options, GroupCommitMetrics.MessagesStore,
+            run => run.Count);
     }
 
     /// <summary>Appends one message (a run of one): what the group-commit benchmark measures.</summary>
@@ -100,10 +101,84 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
     }
 
     /// <summary>
+    /// Commits runs together (<see cref="AppendRunsTogetherAsync"/>). When the database refuses a value of some row,
+    /// nothing of the batch is stored: the batch is split in halves, each committed on its own, down to the run at
+    /// fault, so that one bad message (from any conversation of this silo) fails only its own send, not up to a whole
+    /// batch of others', and no retry is asked for what would fail again. One list of outcomes per run, in order.
+    /// </summary>
+    private async Task<IReadOnlyList<IReadOnlyList<AppendOutcome>>> AppendRunsAsync(IReadOnlyList<IReadOnlyList<ChatMessage>> runs, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await AppendRunsTogetherAsync(runs, cancellationToken);
+        }
+        catch (Exception ex) when (PostgresErrors.IsRefusedValue(ex))
+        {
+            if (runs.Count == 1)
+            {
+                return [await RefuseRunAsync(runs[0], cancellationToken)];
+            }
+
+            var half = runs.Count / 2;
+            var first = await AppendRunsAsync(runs.Take(half).ToList(), cancellationToken);
+            var second = await AppendRunsAsync(runs.Skip(half).ToList(), cancellationToken);
+            return [.. first, .. second];
+        }
+    }
+
+    /// <summary>
+    /// A run the database refused: which of its messages is at fault, each tried alone in a transaction that is rolled
+    /// back. Those are <see cref="AppendStatus.Rejected"/>, the others <see cref="AppendStatus.NotStored"/> (the
+    /// conversation appends them again); every message when none is refused alone.
+    /// </summary>
+    private async Task<IReadOnlyList<AppendOutcome>> RefuseRunAsync(IReadOnlyList<ChatMessage> run, CancellationToken cancellationToken)
+    {
+        var rejected = new AppendOutcome[run.Count];
+        for (var i = 0; i < run.Count; i++)
+        {
+            rejected[i] = new AppendOutcome(AppendStatus.Rejected, run[i].Seq, default);
+        }
+
+        if (run.Count == 1)
+        {
+            return rejected;
+        }
+
+        var outcomes = new AppendOutcome[run.Count];
+        var anyAtFault = false;
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        for (var i = 0; i < run.Count; i++)
+        {
+            var atFault = false;
+            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+            {
+                try
+                {
+                    await using var insert = new NpgsqlCommand(InsertSql, connection, transaction);
+                    BatchColumns.Of([run[i]]).AddTo(insert.Parameters);
+                    await insert.ExecuteNonQueryAsync(cancellationToken);
+                }
+                catch (Exception ex) when (ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } || PostgresErrors.IsRefusedValue(ex))
+                {
+                    // A unique violation is not this message's fault: the conversation's retry sorts it out.
+                    atFault = PostgresErrors.IsRefusedValue(ex);
+                }
+
+                await transaction.RollbackAsync(cancellationToken);
+            }
+
+            anyAtFault |= atFault;
+            outcomes[i] = atFault ? rejected[i] : new AppendOutcome(AppendStatus.NotStored, run[i].Seq, default);
+        }
+
+        return anyAtFault ? outcomes : rejected;
+    }
+
+    /// <summary>
     /// Commits runs in one statement (the common case) or, when a row conflicts, in one transaction that keeps every run
     /// whole or not at all; one list of outcomes per run, in order.
     /// </summary>
-    private async Task<IReadOnlyList<IReadOnlyList<AppendOutcome>>> AppendRunsAsync(IReadOnlyList<IReadOnlyList<ChatMessage>> runs, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<IReadOnlyList<AppendOutcome>>> AppendRunsTogetherAsync(IReadOnlyList<IReadOnlyList<ChatMessage>> runs, CancellationToken cancellationToken)
     {
         var rows = new List<ChatMessage>(runs.Count);
         foreach (var run in runs)

@@ -6,13 +6,29 @@ namespace Orleans.Im.Silo.Storage;
 
 /// <summary>
 /// Applies the versioned SQL migrations embedded in this assembly (<c>Storage/Migrations/NNNN_name.sql</c>),
-/// each once, in order, recording what ran in <c>schema_migrations</c>. Safe to run from several silos at once:
-/// a transaction-scoped advisory lock serialises them, and a migration already recorded is skipped.
+/// each once, in order, recording what ran in <c>schema_migrations</c>. Each migration runs in a transaction of its own
+/// that records it too, so one that fails keeps those before it. Safe to run from several silos at once: a
+/// transaction-scoped advisory lock serialises them, and a migration already recorded is skipped.
 /// </summary>
+/// <remarks>
+/// A migration may run for long on a populated database (a plain <c>CREATE INDEX</c> reads the whole table): its
+/// commands, and the wait for another silo's migration, have no command timeout (Npgsql's default of 30 s failed it,
+/// and every retry failed the same way). Waiting for a table lock is bounded instead (<see cref="LockTimeout"/>): a
+/// migration queued behind a long query would otherwise hold up every writer of the table queued behind it.
+/// </remarks>
 public static class SchemaMigrator
 {
+    /// <summary>
+    /// The longest a migration waits for a lock on a table (PostgreSQL's <c>lock_timeout</c>) before it fails with
+    /// SQLSTATE 55P03; the silo retries it while it waits for the database, then stops with that error.
+    /// </summary>
+    public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(10);
+
     // An arbitrary constant that names "Orleans.Im schema migrations" among PostgreSQL advisory locks.
     private const long AdvisoryLockKey = 0x4F524C45414E5331;
+
+    // Npgsql's CommandTimeout for "no limit".
+    private const int NoCommandTimeout = 0;
 
     /// <summary>One migration: its version (the file's number), name and SQL.</summary>
     public sealed record Migration(int Version, string Name, string Sql);
@@ -21,50 +37,87 @@ public static class SchemaMigrator
     public static IReadOnlyList<Migration> All { get; } = LoadEmbedded();
 
     /// <summary>Applies every migration not yet recorded. Returns the versions it applied (empty when up to date).</summary>
-    public static async Task<IReadOnlyList<int>> ApplyAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken = default)
+    public static Task<IReadOnlyList<int>> ApplyAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken = default) =>
+        ApplyAsync(dataSource, All, LockTimeout, cancellationToken);
+
+    /// <summary>
+    /// Applies those of <paramref name="migrations"/> (in version order) not yet recorded, each waiting at most
+    /// <paramref name="lockTimeout"/> for a table lock. Returns the versions it applied.
+    /// </summary>
+    public static async Task<IReadOnlyList<int>> ApplyAsync(NpgsqlDataSource dataSource, IReadOnlyList<Migration> migrations, TimeSpan lockTimeout,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(migrations);
+        // Zero would be PostgreSQL's "no limit".
+        ArgumentOutOfRangeException.ThrowIfLessThan(lockTimeout, TimeSpan.FromMilliseconds(1));
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-
-        await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
-        await ExecuteAsync(connection, transaction, """
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-                version    integer     PRIMARY KEY,
-                name       text        NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )
-            """, cancellationToken);
-
-        var applied = new HashSet<int>();
-        await using (var select = new NpgsqlCommand("SELECT version FROM schema_migrations", connection, transaction))
-        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        await using (var transaction = await BeginLockedAsync(connection, cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                applied.Add(reader.GetInt32(0));
-            }
+            await ExecuteAsync(connection, transaction, """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    integer     PRIMARY KEY,
+                    name       text        NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
 
         var ran = new List<int>();
-        foreach (var migration in All.Where(m => !applied.Contains(m.Version)))
+        var applied = await ReadAppliedAsync(connection, transaction: null, cancellationToken);
+        foreach (var migration in migrations.Where(m => !applied.Contains(m.Version)))
         {
+            await using var transaction = await BeginLockedAsync(connection, cancellationToken);
+            // Another silo may have applied it while this one waited for the lock.
+            if ((await ReadAppliedAsync(connection, transaction, cancellationToken)).Contains(migration.Version))
+            {
+                continue;
+            }
+
+            // After the advisory lock: lock_timeout bounds that wait too, and another silo's migration may be long.
+            await ExecuteAsync(connection, transaction,
+                $"SET LOCAL lock_timeout = {((long)lockTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)}", cancellationToken);
             await ExecuteAsync(connection, transaction, migration.Sql, cancellationToken);
-            await using var record = new NpgsqlCommand(
-                "INSERT INTO schema_migrations (version, name) VALUES (@version, @name)", connection, transaction);
-            record.Parameters.AddWithValue("version", migration.Version);
-            record.Parameters.AddWithValue("name", migration.Name);
-            await record.ExecuteNonQueryAsync(cancellationToken);
+            await using (var record = new NpgsqlCommand(
+                "INSERT INTO schema_migrations (version, name) VALUES (@version, @name)", connection, transaction))
+            {
+                record.Parameters.AddWithValue("version", migration.Version);
+                record.Parameters.AddWithValue("name", migration.Name);
+                await record.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
             ran.Add(migration.Version);
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return ran;
+    }
+
+    /// <summary>Begins a transaction holding the migrations' advisory lock, waiting for it as long as it takes.</summary>
+    private static async Task<NpgsqlTransaction> BeginLockedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await ExecuteAsync(connection, transaction, $"SELECT pg_advisory_xact_lock({AdvisoryLockKey})", cancellationToken);
+        return transaction;
+    }
+
+    private static async Task<HashSet<int>> ReadAppliedAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var applied = new HashSet<int>();
+        await using var select = new NpgsqlCommand("SELECT version FROM schema_migrations", connection, transaction);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            applied.Add(reader.GetInt32(0));
+        }
+
+        return applied;
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
+        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = NoCommandTimeout };
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -97,6 +97,29 @@ public sealed class ConversationPartsTests
         Assert.Equal(2 + "https://a.invalid/x".Length + "image/png".Length + 100, MessageValidator.SizeOf(content));
     }
 
+    [Fact]
+    public void Content_the_database_cannot_store_is_invalid()
+    {
+        Assert.Equal(SendStatus.Invalid, MessageValidator.Validate(MessageContent.FromText("a\0b"))?.Status);
+        Assert.Equal(SendStatus.Invalid, MessageValidator.Validate(MessageContent.FromText("half \uD83D"))?.Status);
+        Assert.Equal(SendStatus.Invalid, MessageValidator.Validate(new MessageContent(ContentType.Custom, CustomType: "card", CustomData: "{\"a\":\"\0\"}"))?.Status);
+        Assert.Equal(SendStatus.Invalid, MessageValidator.Validate(new MessageContent(ContentType.Text, "hi", Location: new GeoLocation(double.NaN, 0)))?.Status);
+        Assert.Null(MessageValidator.Validate(MessageContent.FromText("whole \uD83D\uDE00")));
+    }
+
+    [Fact]
+    public void Clipping_never_leaves_half_a_surrogate_pair()
+    {
+        var text = "ab\uD83D\uDE00cd";
+
+        Assert.Equal("ab", StorableText.Clip(text, 3));
+        Assert.Equal("ab\uD83D\uDE00", StorableText.Clip(text, 4));
+        Assert.Same(text, StorableText.Clip(text, 6));
+        Assert.True(StorableText.IsStorable(StorableText.Clip(text, 3)));
+        Assert.False(StorableText.IsStorable(text[..3]));
+        Assert.False(StorableText.IsStorable("\uDE00"));
+    }
+
     private static ChatMessage Message(int seq) =>
         new("grp:test", seq, "alice", null, $"c{seq}", MessageClass.Persistent, MessageContent.FromText($"m{seq}"), DateTimeOffset.UnixEpoch);
 }

@@ -47,6 +47,26 @@ public sealed class SendManyTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_message_with_a_nul_is_refused_as_invalid_and_the_rest_of_the_call_is_sent()
+    {
+        var client = fixture.Client;
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = await client.CreateGroupAsync(alice, bob);
+
+        // PostgreSQL refuses a NUL in text and jsonb: stored, it failed the whole group-commit batch, forever.
+        var results = await client.Conversation(conversationId).SendManyAsync(
+        [
+            Text(alice, "a-1", "one"),
+            Text(alice, "a-2", "nul \0 in the text"),
+            Text(alice, "a-\0", "nul in the client id"),
+            Text(alice, "a-3", "three"),
+        ]);
+
+        Assert.Equal([SendStatus.Sent, SendStatus.Invalid, SendStatus.Invalid, SendStatus.Sent], results.Select(r => r.Status));
+        Assert.Equal(["one", "three"], (await client.PullAllAsync(conversationId, alice)).Select(m => m.Content!.Text));
+    }
+
+    [Fact]
     public async Task A_run_that_meets_a_taken_seq_and_a_stored_retry_is_sent_again_with_no_hole_in_the_seqs()
     {
         var client = fixture.Client;

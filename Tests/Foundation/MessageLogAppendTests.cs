@@ -76,6 +76,51 @@ public sealed class MessageLogAppendTests
         Assert.Equal(["a-1", "b-1", "b-2"], (await log.ReadAsync("c1", 0, long.MaxValue, 10, newest: false)).Select(m => m.ClientMsgId));
     }
 
+    [Fact]
+    public async Task A_message_the_database_refuses_fails_alone_and_the_rest_of_its_batch_is_stored()
+    {
+        await using var database = await TestServices.CreateScratchDatabaseAsync();
+        await SchemaMigrator.ApplyAsync(database.DataSource);
+        await using var log = new PostgresMessageLog(database.DataSource, new GroupCommitOptions());
+
+        // Messages of five conversations committed in one batch, as the group committer would: text with a NUL (jsonb
+        // refuses its \u0000), a client id with a NUL (text refuses 0x00), a client id with half an emoji (Npgsql's strict
+        // UTF-8 encoder refuses it before sending).
+        var outcomes = await log.AppendBatchAsync(
+        [
+            Message("c1", 1, "alice", "a-1"),
+            Message("c2", 1, "bob", "b-1") with { Content = MessageContent.FromText("nul \0 inside") },
+            Message("c3", 1, "carol", "c-\0-1"),
+            Message("c4", 1, "dave", "d-\uD83D"),
+            Message("c5", 1, "erin", "e-1"),
+        ], CancellationToken.None);
+
+        Assert.Equal([AppendStatus.Appended, AppendStatus.Rejected, AppendStatus.Rejected, AppendStatus.Rejected, AppendStatus.Appended],
+            outcomes.Select(o => o.Status));
+        Assert.Equal(2, log.AppendedCount);
+        Assert.Equal(["a-1"], (await log.ReadAsync("c1", 0, long.MaxValue, 10, newest: false)).Select(m => m.ClientMsgId));
+        Assert.Equal(["e-1"], (await log.ReadAsync("c5", 0, long.MaxValue, 10, newest: false)).Select(m => m.ClientMsgId));
+        Assert.Empty(await log.ReadAsync("c2", 0, long.MaxValue, 10, newest: false));
+    }
+
+    [Fact]
+    public async Task A_run_with_a_refused_message_is_not_stored_and_only_that_message_is_rejected()
+    {
+        await using var database = await TestServices.CreateScratchDatabaseAsync();
+        await SchemaMigrator.ApplyAsync(database.DataSource);
+        await using var log = new PostgresMessageLog(database.DataSource, new GroupCommitOptions());
+
+        var outcomes = await log.AppendRunAsync(
+            [Message("c1", 1, "alice", "a-1"), Message("c1", 2, "alice", "a-2") with { CollapseKey = "k\0" }, Message("c1", 3, "alice", "a-3")]);
+
+        Assert.Equal([AppendStatus.NotStored, AppendStatus.Rejected, AppendStatus.NotStored], outcomes.Select(o => o.Status));
+        Assert.Empty(await log.ReadAsync("c1", 0, long.MaxValue, 10, newest: false));
+
+        // The others, sent again without it under the next seqs, are stored.
+        outcomes = await log.AppendRunAsync([Message("c1", 1, "alice", "a-1"), Message("c1", 2, "alice", "a-3")]);
+        Assert.All(outcomes, o => Assert.Equal(AppendStatus.Appended, o.Status));
+    }
+
     private static ChatMessage Message(string conversationId, long seq, string senderId, string clientMsgId) =>
         new(conversationId, seq, senderId, "d1", clientMsgId, MessageClass.Persistent, MessageContent.FromText(clientMsgId), At);
 }

@@ -36,6 +36,47 @@ public sealed class SchemaMigrationTests
     }
 
     [Fact]
+    public async Task A_migration_is_not_bound_by_the_command_timeout_and_each_is_committed_on_its_own()
+    {
+        await using var database = await TestServices.CreateScratchDatabaseAsync();
+        var settings = new NpgsqlConnectionStringBuilder(database.DataSource.ConnectionString) { CommandTimeout = 1 };
+        await using var impatient = NpgsqlDataSource.Create(settings.ConnectionString);
+
+        // As a CREATE INDEX on a large table: longer than the connection's command timeout, which failed it every time.
+        var slow = new SchemaMigrator.Migration(1, "slow", "CREATE TABLE slow (id int); SELECT pg_sleep(2);");
+        var failing = new SchemaMigrator.Migration(2, "failing", "ALTER TABLE no_such_table ADD COLUMN x int;");
+        await Assert.ThrowsAsync<PostgresException>(() => SchemaMigrator.ApplyAsync(impatient, [slow, failing], SchemaMigrator.LockTimeout));
+
+        // The first stays applied and recorded: a restart goes on from the one that failed.
+        Assert.Empty(await SchemaMigrator.ApplyAsync(impatient, [slow], SchemaMigrator.LockTimeout));
+        await using var recorded = database.DataSource.CreateCommand("SELECT string_agg(name, ',') FROM schema_migrations");
+        Assert.Equal("slow", await recorded.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task A_migration_waiting_for_a_table_lock_fails_after_the_lock_timeout()
+    {
+        await using var database = await TestServices.CreateScratchDatabaseAsync();
+        await using (var create = database.DataSource.CreateCommand("CREATE TABLE busy (id int)"))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        // A long query holds the table: the migration must not wait behind it (holding up every writer behind itself).
+        await using var holder = await database.DataSource.OpenConnectionAsync();
+        await using var holding = await holder.BeginTransactionAsync();
+        await using (var read = new NpgsqlCommand("SELECT count(*) FROM busy", holder, holding))
+        {
+            await read.ExecuteScalarAsync();
+        }
+
+        var alter = new SchemaMigrator.Migration(1, "alter", "ALTER TABLE busy ADD COLUMN x int;");
+        var failure = await Assert.ThrowsAsync<PostgresException>(() => SchemaMigrator.ApplyAsync(database.DataSource, [alter], TimeSpan.FromMilliseconds(500)));
+
+        Assert.Equal(PostgresErrorCodes.LockNotAvailable, failure.SqlState);
+    }
+
+    [Fact]
     public async Task The_storage_queries_the_Orleans_provider_requires_are_present()
     {
         var dataSource = await TestServices.GetMigratedDataSourceAsync();

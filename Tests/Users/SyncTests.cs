@@ -46,6 +46,26 @@ public sealed class SyncTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_long_draft_is_cut_on_a_character_boundary_and_a_draft_with_a_nul_is_refused()
+    {
+        var me = Ids.User("drafter");
+        var peer = Ids.User("peer");
+        var conversationId = GrainKeys.P2P(me, peer);
+        await Client.SendTextAsync(conversationId, peer, "hello");
+        var user = Client.GetGrain<IUserGrain>(me);
+        await Eventually.ReturnsAsync(() => user.SyncAsync(0), r => r.Changed.Any(e => e.ConversationId == conversationId));
+
+        // The cut at MaxDraftLength falls between the halves of the emoji: it must not keep the first half, which
+        // cannot be encoded and failed the save of the row.
+        var draft = new string('a', ConversationSettings.MaxDraftLength - 1) + "\uD83D\uDE00";
+        var entry = await user.UpdateConversationSettingsAsync(conversationId, new ConversationSettings(Draft: draft));
+
+        Assert.Equal(new string('a', ConversationSettings.MaxDraftLength - 1), entry?.Draft);
+        Assert.Null(await user.UpdateConversationSettingsAsync(conversationId, new ConversationSettings(Draft: "nul \0")));
+        Assert.Equal(entry?.Draft, (await user.SyncAsync(0)).Changed.Single(e => e.ConversationId == conversationId).Draft);
+    }
+
+    [Fact]
     public async Task The_senders_other_device_sees_the_sent_message_and_own_messages_count_as_read()
     {
         var alice = Ids.User("alice");
