@@ -41,7 +41,8 @@ public interface IMessageLog
     /// <summary>
     /// For each conversation, its last seq and the last seq <paramref name="userId"/> sent after the seq given for it
     /// (0 when none): rebuilding a user's index. Only the tail after the stored entry is searched for the user's own
-    /// messages, because the stored read position already counts the ones before it.
+    /// messages, because the stored read position already counts the ones before it, and of that tail only the newest
+    /// messages (a store may bound the search: an unrecorded own message is one sent just before a crash).
     /// </summary>
     Task<IReadOnlyDictionary<string, LogPosition>> ReadPositionsAsync(string userId, IReadOnlyDictionary<string, long> knownLastSeqs);
 }

@@ -12,6 +12,12 @@ namespace Orleans.Im.Silo.Storage;
 /// </summary>
 public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
 {
+    /// <summary>
+    /// How far back from a conversation's head an index rebuild looks for the user's own messages (<see cref="ReadPositionsAsync"/>).
+    /// Only a crash between a send and the sender's index flush leaves one unrecorded, and that is among the newest.
+    /// </summary>
+    public const int OwnMessageSearchLimit = 1000;
+
     // The common case: no row of the batch is stored yet. A plain insert checks each unique index once, while it inserts;
     // ON CONFLICT first probes every unique index of every row (a second B-tree descent each), which was the largest
     // share of PostgreSQL's CPU under load. A batch that does conflict fails as a whole and takes the path below.
@@ -366,13 +372,18 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
     public Task<IReadOnlyDictionary<string, LogPosition>> ReadPositionsAsync(string userId, IReadOnlyDictionary<string, long> knownLastSeqs) =>
         PostgresErrors.GuardAsync<IReadOnlyDictionary<string, LogPosition>>(async () =>
         {
+            // The own-message search has no index on the sender: it walks the tail backwards, so it is bounded to the
+            // newest OwnMessageSearchLimit messages. A read-diffusion entry (large groups, official accounts) lags the log
+            // by everything since the member last synced, weeks of a busy group, and this runs at every activation.
             await using var command = _dataSource.CreateCommand("""
-                SELECT c.id,
-                       coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id), 0),
-                       coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id AND seq > c.known
+                SELECT c.id, h.head,
+                       coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id
+                                 AND seq > greatest(c.known, h.head - @ownLimit)
                                  AND (sender_id = @user OR acting_sender_id = @user)), 0)
                 FROM unnest(@ids::text[], @known::bigint[]) AS c(id, known)
+                CROSS JOIN LATERAL (SELECT coalesce(max(seq), 0) AS head FROM messages WHERE conversation_id = c.id) AS h
                 """);
+            command.Parameters.AddWithValue("ownLimit", (long)OwnMessageSearchLimit);
             command.Parameters.AddWithValue("user", userId);
             command.Parameters.AddWithValue("ids", knownLastSeqs.Keys.ToArray());
             command.Parameters.AddWithValue("known", knownLastSeqs.Values.ToArray());

@@ -121,6 +121,36 @@ public sealed class MessageLogAppendTests
         Assert.All(outcomes, o => Assert.Equal(AppendStatus.Appended, o.Status));
     }
 
+    [Fact]
+    public async Task An_index_rebuild_finds_the_users_own_last_message_among_the_newest_and_not_beyond()
+    {
+        await using var database = await TestServices.CreateScratchDatabaseAsync();
+        await SchemaMigrator.ApplyAsync(database.DataSource);
+        await using var log = new PostgresMessageLog(database.DataSource, new GroupCommitOptions());
+        // A busy group: alice wrote once near the start and once among the newest; bob wrote the rest.
+        var limit = PostgresMessageLog.OwnMessageSearchLimit;
+        var head = limit + 500L;
+        var early = 10L;
+        var recent = head - (limit / 2);
+        var messages = Enumerable.Range(1, (int)head)
+            .Select(seq => Message("g1", seq, seq == early || seq == recent ? "alice" : "bob", $"m-{seq}"))
+            .ToList();
+        foreach (var chunk in messages.Chunk(500))
+        {
+            Assert.All(await log.AppendBatchAsync(chunk, CancellationToken.None), o => Assert.Equal(AppendStatus.Appended, o.Status));
+        }
+
+        // An entry that lags the whole log (a member of a read-diffusion group who has not synced for a long time).
+        var positions = await log.ReadPositionsAsync("alice", new Dictionary<string, long> { ["g1"] = 0, ["g2"] = 0 });
+        Assert.Equal(new LogPosition(head, recent), positions["g1"]);
+        Assert.Equal(new LogPosition(0, 0), positions["g2"]);
+
+        // Alice's only own message is far behind the head: the search, bounded to the newest messages, does not walk
+        // back to it (the stored read position already counts what she sent before the entry was last written).
+        await log.AppendBatchAsync([Message("g3", 1, "alice", "a-old"), .. Enumerable.Range(2, limit + 10).Select(seq => Message("g3", seq, "bob", $"b-{seq}"))], CancellationToken.None);
+        Assert.Equal(new LogPosition(limit + 11L, 0), (await log.ReadPositionsAsync("alice", new Dictionary<string, long> { ["g3"] = 0 }))["g3"]);
+    }
+
     private static ChatMessage Message(string conversationId, long seq, string senderId, string clientMsgId) =>
         new(conversationId, seq, senderId, "d1", clientMsgId, MessageClass.Persistent, MessageContent.FromText(clientMsgId), At);
 }
