@@ -510,7 +510,25 @@ public sealed partial class UserGrain(
         if (GrainKeys.IsValidId(shopId)
             && (watch ? state.State.PresenceWatchingShops.Add(shopId) : state.State.PresenceWatchingShops.Remove(shopId)))
         {
-            await state.WriteStateAsync();
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // Undone, so that the shop's retry finds the change still to make and writes it (an unchanged set is not
+                // written). The activation stays: it holds the user's connected devices, which storage does not.
+                if (watch)
+                {
+                    state.State.PresenceWatchingShops.Remove(shopId);
+                }
+                else
+                {
+                    state.State.PresenceWatchingShops.Add(shopId);
+                }
+
+                throw;
+            }
         }
 
         return _announced != PresenceStatus.Offline;
