@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Orleans.Im.Accounts;
 
 /// <summary>
@@ -128,8 +130,11 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("GetAgents")]
     Task<IReadOnlyList<string>> GetAgentsAsync();
 
-    /// <summary>True when this user blocks <paramref name="userId"/>.</summary>
-    [Alias("IsBlocking")]
+    /// <summary>
+    /// True when this user blocks <paramref name="userId"/>. Interleaves (a read): contacts grains ask it while a block of
+    /// this account's waits on them.
+    /// </summary>
+    [Alias("IsBlocking"), AlwaysInterleave]
     Task<bool> IsBlockingAsync(string userId);
 
     /// <summary>The users this one blocks.</summary>

@@ -594,6 +594,8 @@ public sealed partial class UserGrain(
         }
 
         peers.Remove(UserId);
+        // A blocked user hears nothing of this one: not its messages, not its presence, friend or group peer though it is.
+        peers.ExceptWith(await GrainFactory.For<Accounts.IAccountGrain>(UserId).GetBlockedAsync());
         foreach (var peer in peers)
         {
             GrainFactory.For<IUserGrain>(peer).OnPresenceAsync(presence).Ignore();
