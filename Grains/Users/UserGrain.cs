@@ -138,11 +138,11 @@ public sealed partial class UserGrain(
     public Task<ConversationEntry?> GetConversationAsync(string conversationId) =>
         Task.FromResult(_index.TryGetValue(conversationId, out var row) && !row.Entry.Removed ? row.Entry : null);
 
-    public async Task<ConversationEntry?> MarkReadAsync(string conversationId, long seq)
+    public async Task<MarkReadResult> MarkReadAsync(string conversationId, long seq)
     {
         if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)
         {
-            return null;
+            return new MarkReadResult(AccessStatus.NotFound, null);
         }
 
         if (seq > row.Entry.LastSeq && row.ReadDiffusion)
@@ -154,7 +154,7 @@ public sealed partial class UserGrain(
         var readSeq = Math.Min(seq, row.Entry.LastSeq);
         if (readSeq <= row.Entry.ReadSeq)
         {
-            return row.Entry;
+            return new MarkReadResult(AccessStatus.Ok, row.Entry);
         }
 
         var entry = Update(conversationId, e => e with
@@ -166,12 +166,14 @@ public sealed partial class UserGrain(
         });
         if (!await SaveNowAsync(conversationId))
         {
-            return null;
+            // Back to the entry before, so that the retry does it all: stores it, tells the devices, sends the receipt.
+            _index[conversationId] = row;
+            return new MarkReadResult(AccessStatus.Unavailable, null);
         }
 
         await PushAsync(new ConversationUpdatedEvent(entry));
         GrainFactory.For<IConversationGrain>(conversationId).OnReadAsync(UserId, readSeq).Ignore();
-        return entry;
+        return new MarkReadResult(AccessStatus.Ok, entry);
     }
 
     public async Task<ConversationEntry?> UpdateConversationSettingsAsync(string conversationId, ConversationSettings settings)

@@ -2,7 +2,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Orleans.Im.Conversations;
 using Orleans.Im.Silo;
+using Orleans.Im.Silo.Storage;
 using Orleans.Im.Streams;
+using Orleans.Im.Users;
 using Orleans.Storage;
 using Orleans.TestingHost;
 
@@ -30,7 +32,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>Broadcasts the tests make fail (the silo's stream queue refuses their events).</summary>
     public StreamFaults StreamFaults { get; } = new();
 
-    /// <summary>Grains whose state writes the tests make fail (the grain storage refuses them).</summary>
+    /// <summary>Grains whose state writes the tests make fail (the grain storage refuses them; a user's index saves too).</summary>
     public StorageFaults StorageFaults { get; } = new();
 
     /// <summary>A service of the (only) silo.</summary>
@@ -62,6 +64,8 @@ public sealed class ClusterFixture : IAsyncLifetime
             silo.Services.Remove(grainStorage);
             silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (services, key) =>
                 new FaultyGrainStorage((IGrainStorage)grainStorage.KeyedImplementationFactory!(services, key), StorageFaults));
+            silo.Services.AddSingleton<IConversationIndexStore>(services =>
+                new FaultyConversationIndexStore(services.GetRequiredService<PostgresConversationIndexStore>(), StorageFaults));
             silo.AddMemoryStreams(StreamNames.Provider);
             silo.Services.AddSingleton<IIncomingGrainCallFilter>(StreamFaults);
         });
