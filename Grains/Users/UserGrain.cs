@@ -222,7 +222,17 @@ public sealed partial class UserGrain(
 
         // Back within the grace: nobody was told it left, so nobody is told it is back.
         CancelGoingOffline();
-        await AnnounceIfChangedAsync();
+        try
+        {
+            await AnnounceIfChangedAsync();
+        }
+        catch (Exception ex)
+        {
+            // Best effort: the device is registered, so a failed fan-out (a contacts or group grain that did not answer)
+            // must not fail the login and leave it here unannounced, its evictions and routes undone. Peers hear of the
+            // user at the next change.
+            LogPresenceNotAnnounced(logger, UserId, ex.Message);
+        }
 
         foreach (var old in evicted)
         {
@@ -495,8 +505,18 @@ public sealed partial class UserGrain(
             // Nobody is connected: the usual idle collection again, not the devices' keep-alive (non-positive resets it).
             DelayDeactivation(TimeSpan.Zero);
             state.State.LastSeen = clock.UtcNow;
-            // Not the timer's token: once offline is decided, the last-seen time is written even if the grain is deactivating.
-            await state.WriteStateAsync(CancellationToken.None);
+            try
+            {
+                // Not the timer's token: once offline is decided, the last-seen time is written even if the grain is deactivating.
+                await state.WriteStateAsync(CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                // The timer is the boundary here. The user left whatever storage says: rooms, friends, shops and the firehose
+                // are told all the same (the last-seen time is written with the next state write, or lost with the activation).
+                LogLastSeenNotSaved(logger, UserId, ex.Message);
+            }
+
             TellWatchingShops(online: false);
             LeaveRooms();
             await AnnouncePresenceAsync();
@@ -998,4 +1018,10 @@ public sealed partial class UserGrain(
 
     [LoggerMessage(2, LogLevel.Information, "User {UserId}: device {DeviceId} dropped: edge host {EdgeId} did not renew it within {Lease}")]
     private static partial void LogDeviceLeaseLapsed(ILogger logger, string userId, string deviceId, string edgeId, TimeSpan lease);
+
+    [LoggerMessage(3, LogLevel.Warning, "User {UserId}: last-seen time not saved (offline is announced all the same): {Reason}")]
+    private static partial void LogLastSeenNotSaved(ILogger logger, string userId, string reason);
+
+    [LoggerMessage(4, LogLevel.Warning, "User {UserId}: presence not announced at a device's connect (it stays connected): {Reason}")]
+    private static partial void LogPresenceNotAnnounced(ILogger logger, string userId, string reason);
 }

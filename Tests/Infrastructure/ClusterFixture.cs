@@ -32,7 +32,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>Broadcasts the tests make fail (the silo's stream queue refuses their events).</summary>
     public StreamFaults StreamFaults { get; } = new();
 
-    /// <summary>Grains whose state writes the tests make fail (the grain storage refuses them; a user's index saves too).</summary>
+    /// <summary>Grains whose state the tests make fail (the grain storage refuses them; a user's index saves too).</summary>
     public StorageFaults StorageFaults { get; } = new();
 
     /// <summary>A service of the (only) silo.</summary>

@@ -3,13 +3,17 @@ using Orleans.Storage;
 namespace Orleans.Im.Tests.Infrastructure;
 
 /// <summary>
-/// The silo's grain storage with <see cref="StorageFaults"/> in front of its writes; reads pass. It takes part in the
-/// silo's lifecycle for the storage it wraps (which initializes there).
+/// The silo's grain storage with <see cref="StorageFaults"/> in front of it: a failing grain can neither write nor read
+/// (so a failing grain that is not active cannot activate). It takes part in the silo's lifecycle for the storage it
+/// wraps (which initializes there).
 /// </summary>
 public sealed class FaultyGrainStorage(IGrainStorage inner, StorageFaults faults) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
 {
-    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState) =>
-        inner.ReadStateAsync(stateName, grainId, grainState);
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        faults.ThrowIfFailing(grainId);
+        return inner.ReadStateAsync(stateName, grainId, grainState);
+    }
 
     public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
