@@ -137,7 +137,10 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("IsBlocking"), AlwaysInterleave]
     Task<bool> IsBlockingAsync(string userId);
 
-    /// <summary>The users this one blocks.</summary>
-    [Alias("GetBlocked")]
+    /// <summary>
+    /// The users this one blocks. Interleaves (a read): the user grain asks it when it announces presence, and must not
+    /// wait behind a call of this account's that waits on the user grain (account creation sets the profile).
+    /// </summary>
+    [Alias("GetBlocked"), AlwaysInterleave]
     Task<IReadOnlyList<string>> GetBlockedAsync();
 }
