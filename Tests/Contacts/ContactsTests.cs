@@ -121,6 +121,30 @@ public sealed class ContactsTests(ClusterFixture fixture)
         Assert.DoesNotContain(bobPhone.Events.OfType<PresenceEvent>(), e => e.UserId == alice);
     }
 
+    [Fact]
+    public async Task Removals_beyond_the_bound_are_pruned_and_a_client_that_synced_before_them_gets_the_whole_list()
+    {
+        var alice = await NewUserAsync("alice");
+        var friend = await NewUserAsync("friend");
+        Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(friend, null));
+        var early = await Contacts(alice).GetChangesAsync(0);
+
+        // Requests that came and went (as their senders' grains tell it), one removal more than are kept.
+        for (var i = 0; i <= ContactsGrain.MaxTombstones; i++)
+        {
+            var gone = $"gone-{i}-{alice}";
+            Assert.Equal(AccessStatus.Ok, await Contacts(alice).OnPeerChangedAsync(gone, ContactState.None, ContactState.Outgoing, null));
+            Assert.Equal(AccessStatus.Ok, await Contacts(alice).OnPeerChangedAsync(gone, ContactState.Outgoing, ContactState.None, null));
+        }
+
+        var stale = await Contacts(alice).GetChangesAsync(early.Version);
+        Assert.True(stale.Full);
+        Assert.Equal([(friend, ContactState.Outgoing)], stale.Changed.Select(c => (c.UserId, c.State)));
+        var recent = await Contacts(alice).GetChangesAsync(stale.Version - 1);
+        Assert.False(recent.Full);
+        Assert.Equal([ContactState.None], recent.Changed.Select(c => c.State));
+    }
+
     private IContactsGrain Contacts(string userId) => Client.GetGrain<IContactsGrain>(userId);
 
     private async Task<(ContactState Mine, ContactState Theirs)> BothSidesAsync(string userId, string otherId)
