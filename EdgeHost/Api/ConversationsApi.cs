@@ -79,10 +79,10 @@ public static class ConversationsApi
     public static async Task<Results<Ok<ConversationView>, ProblemHttpResult>> MarkReadAsync(string conversationId, ReadBody body, ClaimsPrincipal user, IClusterClient cluster)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var entry = GrainKeys.TryParseConversation(conversationId, out _)
+        var result = GrainKeys.TryParseConversation(conversationId, out _)
             ? await cluster.For<IUserGrain>(user.UserId()).MarkReadAsync(conversationId, body.Seq)
-            : null;
-        return entry is null ? ApiProblems.NotFound() : TypedResults.Ok(ApiMapper.ToView(entry));
+            : new MarkReadResult(AccessStatus.NotFound, null);
+        return result is { Status: AccessStatus.Ok, Entry: { } entry } ? TypedResults.Ok(ApiMapper.ToView(entry)) : ApiProblems.From(result.Status);
     }
 
     public static async Task<Results<Ok<ConversationView>, ProblemHttpResult>> SettingsAsync(string conversationId, SettingsBody body, ClaimsPrincipal user, IClusterClient cluster)

@@ -62,8 +62,9 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
             return (AccessStatus.NoAccess, null);
         }
 
-        var entry = await User.MarkReadAsync(conversationId, seq);
-        return entry is null ? (AccessStatus.NoAccess, null) : (AccessStatus.Ok, entry);
+        var result = await User.MarkReadAsync(conversationId, seq);
+        // Not in the conversation answers as a conversation the user may not see does; unavailable stays retryable.
+        return result.Status == AccessStatus.NotFound ? (AccessStatus.NoAccess, null) : (result.Status, result.Entry);
     }
 
     public Task<AccessStatus> RecallAsync(string conversationId, long seq) =>

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Orleans.Im.Accounts;
 
 /// <summary>
@@ -128,11 +130,17 @@ public interface IAccountGrain : IGrainWithStringKey
     [Alias("GetAgents")]
     Task<IReadOnlyList<string>> GetAgentsAsync();
 
-    /// <summary>True when this user blocks <paramref name="userId"/>.</summary>
-    [Alias("IsBlocking")]
+    /// <summary>
+    /// True when this user blocks <paramref name="userId"/>. Interleaves (a read): contacts grains ask it while a block of
+    /// this account's waits on them.
+    /// </summary>
+    [Alias("IsBlocking"), AlwaysInterleave]
     Task<bool> IsBlockingAsync(string userId);
 
-    /// <summary>The users this one blocks.</summary>
-    [Alias("GetBlocked")]
+    /// <summary>
+    /// The users this one blocks. Interleaves (a read): the user grain asks it when it announces presence, and must not
+    /// wait behind a call of this account's that waits on the user grain (account creation sets the profile).
+    /// </summary>
+    [Alias("GetBlocked"), AlwaysInterleave]
     Task<IReadOnlyList<string>> GetBlockedAsync();
 }

@@ -9,18 +9,26 @@ public interface IContactsGrain : IGrainWithStringKey
 {
     /// <summary>
     /// Asks <paramref name="userId"/> to be friends. <c>Ok</c> also when they had asked first (then both are friends at
-    /// once); <c>NotAllowed</c> when they block this user; <c>Invalid</c> for oneself or a bad id.
+    /// once); <c>NotAllowed</c> when either blocks the other; <c>NotFound</c> when there is no such account;
+    /// <c>Invalid</c> for oneself, a bad id or a full contact list.
     /// </summary>
     [Alias("Request")]
     Task<AccessStatus> RequestAsync(string userId, string? message);
 
-    /// <summary>Accepts an incoming request; <c>NotFound</c> when there is none.</summary>
+    /// <summary>Accepts an incoming request; <c>NotFound</c> when there is none; <c>NotAllowed</c> when either blocks the other.</summary>
     [Alias("Accept")]
     Task<AccessStatus> AcceptAsync(string userId);
 
     /// <summary>Declines an incoming request, withdraws an outgoing one, or ends a friendship.</summary>
     [Alias("Remove")]
     Task RemoveAsync(string userId);
+
+    /// <summary>
+    /// This user blocked <paramref name="userId"/>: a request between the two, either way, is declined or withdrawn. A
+    /// friendship stays (unblocking gives it back); the block keeps messages and presence from the blocked user.
+    /// </summary>
+    [Alias("EndRequest")]
+    Task EndRequestAsync(string userId);
 
     /// <summary>Contacts changed after <paramref name="afterVersion"/> (0: all current ones).</summary>
     [Alias("GetChanges")]
@@ -31,9 +39,10 @@ public interface IContactsGrain : IGrainWithStringKey
     Task<bool> IsFriendAsync(string userId);
 
     /// <summary>
-    /// The other side's view changed (called by the other user's contacts grain). Interleaves, so that two users asking
-    /// each other at the same moment do not wait on each other.
+    /// The other side's view changed from <paramref name="theirBefore"/> to <paramref name="theirState"/> (called by the
+    /// other user's contacts grain). Interleaves, so that two users changing their relation at the same moment do not wait
+    /// on each other; the state before tells this side whether the change knew of its own change on the way, or met it.
     /// </summary>
-    [Alias("OnPeerChanged"), AlwaysInterleave]
-    Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirState, string? message);
+    [Alias("OnPeerChangedFrom"), AlwaysInterleave]
+    Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirBefore, ContactState theirState, string? message);
 }

@@ -31,10 +31,11 @@ public interface IUserGrain : IGrainWithStringKey
 
     /// <summary>
     /// Moves the read position forward to <paramref name="seq"/> (never back), durably; updates unread counts on all
-    /// devices and sends a read receipt. Returns the entry, or null when the user is not in that conversation.
+    /// devices and sends a read receipt. <c>NotFound</c> when the user is not in that conversation; <c>Unavailable</c>
+    /// when storage did not take it (then nothing changed, and a retry does it all).
     /// </summary>
-    [Alias("MarkRead")]
-    Task<ConversationEntry?> MarkReadAsync(string conversationId, long seq);
+    [Alias("MarkReadResult")]
+    Task<MarkReadResult> MarkReadAsync(string conversationId, long seq);
 
     /// <summary>
     /// Changes the user's own settings of a conversation (mute, pin, hide, draft). A draft longer than

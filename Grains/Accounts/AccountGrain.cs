@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Im.Contacts;
 using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
 using Orleans.Im.Streams;
@@ -371,6 +372,8 @@ public sealed partial class AccountGrain(
         }
 
         await GrainFactory.For<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, true);
+        // A request either way between the two would otherwise wait to be accepted into a friendship.
+        await GrainFactory.For<IContactsGrain>(UserId).EndRequestAsync(userId);
         return true;
     }
 

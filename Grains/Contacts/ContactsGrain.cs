@@ -4,6 +4,12 @@ using Orleans.Im.Messages;
 namespace Orleans.Im.Contacts;
 
 /// <inheritdoc cref="IContactsGrain"/>
+/// <remarks>
+/// Both sides keep their own view and tell the other of each change of theirs. Changes of one relation made at the same
+/// moment from both sides (an acceptance and a withdrawal, two requests) meet: each side sees the other's arrive while its
+/// own is on its way, and both settle on the same state (friends when both asked, otherwise the change of the user whose
+/// id sorts first) instead of each writing its own last. A change that was made knowing ours is simply the later one.
+/// </remarks>
 public sealed class ContactsGrain(
     [PersistentState("contacts", StorageNames.Grains)] IPersistentState<ContactsState> state,
     ImClock clock) : Grain, IContactsGrain
@@ -13,6 +19,18 @@ public sealed class ContactsGrain(
 
     /// <summary>The longest request message, in characters.</summary>
     public const int MaxRequestMessageLength = 200;
+
+    /// <summary>Removals kept for incremental sync; older ones are pruned, and a client that synced before them gets the whole list.</summary>
+    public const int MaxTombstones = 1000;
+
+    /// <summary>This user's change waiting for the other side's answer (changes of this user's own do not interleave).</summary>
+    private PendingContactChange? _pending;
+
+    /// <summary>
+    /// The state write in progress. The other side's notices interleave with this user's calls: a second write with the
+    /// same version of the state would be refused by storage, so each waits for the one before it.
+    /// </summary>
+    private Task _writing = Task.CompletedTask;
 
     private string UserId => this.GetPrimaryKeyString();
 
@@ -34,75 +52,80 @@ public sealed class ContactsGrain(
             return AccessStatus.Invalid;
         }
 
+        if (current == ContactState.None && await GrainFactory.For<IAccountGrain>(userId).GetCredentialsAsync() is null)
+        {
+            return AccessStatus.NotFound;
+        }
+
+        if (await BlocksAsync(userId))
+        {
+            return AccessStatus.NotAllowed;
+        }
+
+        // Read again: their request may have arrived meanwhile (it interleaves).
+        current = StateOf(userId);
+        if (current is ContactState.Friend or ContactState.Outgoing)
+        {
+            return AccessStatus.Ok;
+        }
+
         // They asked first: this is an acceptance.
-        var next = current == ContactState.Incoming ? ContactState.Friend : ContactState.Outgoing;
-        var peer = GrainFactory.For<IContactsGrain>(userId);
-        var answer = await peer.OnPeerChangedAsync(UserId, next, message);
-        if (answer != AccessStatus.Ok)
-        {
-            return answer;
-        }
-
-        // They asked us while we asked them (their call interleaved with ours): that makes us friends.
-        if (next == ContactState.Outgoing && StateOf(userId) is ContactState.Incoming or ContactState.Friend)
-        {
-            next = ContactState.Friend;
-            await peer.OnPeerChangedAsync(UserId, next, message);
-        }
-
-        await SetAsync(userId, next, message);
-        return AccessStatus.Ok;
+        return await ChangeAsync(userId, current == ContactState.Incoming ? ContactState.Friend : ContactState.Outgoing, message);
     }
 
     public async Task<AccessStatus> AcceptAsync(string userId)
     {
-        if (StateOf(userId) != ContactState.Incoming)
+        var current = StateOf(userId);
+        if (current != ContactState.Incoming)
         {
-            return StateOf(userId) == ContactState.Friend ? AccessStatus.Ok : AccessStatus.NotFound;
+            return current == ContactState.Friend ? AccessStatus.Ok : AccessStatus.NotFound;
         }
 
-        var answer = await GrainFactory.For<IContactsGrain>(userId).OnPeerChangedAsync(UserId, ContactState.Friend, null);
-        if (answer != AccessStatus.Ok)
+        if (await BlocksAsync(userId))
         {
-            return answer;
+            return AccessStatus.NotAllowed;
         }
 
-        await SetAsync(userId, ContactState.Friend, null);
-        return AccessStatus.Ok;
+        // Read again: they may have withdrawn it meanwhile (it interleaves).
+        current = StateOf(userId);
+        return current != ContactState.Incoming
+            ? (current == ContactState.Friend ? AccessStatus.Ok : AccessStatus.NotFound)
+            : await ChangeAsync(userId, ContactState.Friend, null);
     }
 
     public async Task RemoveAsync(string userId)
     {
-        if (StateOf(userId) == ContactState.None)
+        if (StateOf(userId) != ContactState.None)
         {
-            return;
+            await ChangeAsync(userId, ContactState.None, null);
         }
+    }
 
-        await GrainFactory.For<IContactsGrain>(userId).OnPeerChangedAsync(UserId, ContactState.None, null);
-        await SetAsync(userId, ContactState.None, null);
+    public async Task EndRequestAsync(string userId)
+    {
+        if (StateOf(userId) is ContactState.Incoming or ContactState.Outgoing)
+        {
+            await ChangeAsync(userId, ContactState.None, null);
+        }
     }
 
     public Task<ContactChanges> GetChangesAsync(long afterVersion)
     {
-        // A version from another history (newer than anything here) cannot be trusted: send everything current.
-        var changed = afterVersion <= 0 || afterVersion > state.State.Version
+        // A version from another history (newer than anything here), or from before a removal no longer kept, cannot be
+        // trusted: send everything current.
+        var full = afterVersion <= 0 || afterVersion > state.State.Version || afterVersion < state.State.ResyncFloor;
+        var changed = full
             ? state.State.Contacts.Values.Where(c => c.State != ContactState.None)
             : state.State.Contacts.Values.Where(c => c.Version > afterVersion);
-        return Task.FromResult(new ContactChanges(state.State.Version, [.. changed.OrderBy(c => c.Version)]));
+        return Task.FromResult(new ContactChanges(state.State.Version, [.. changed.OrderBy(c => c.Version)], full));
     }
 
     public Task<bool> IsFriendAsync(string userId) => Task.FromResult(StateOf(userId) == ContactState.Friend);
 
-    public async Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirState, string? message)
+    public async Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirBefore, ContactState theirState, string? message)
     {
-        // Their view mirrored into ours: their outgoing is our incoming; friend and none are the same on both sides.
-        var mine = theirState switch
-        {
-            ContactState.Outgoing => ContactState.Incoming,
-            ContactState.Incoming => ContactState.Outgoing,
-            _ => theirState,
-        };
-        if (mine == ContactState.Incoming && await GrainFactory.For<IAccountGrain>(UserId).IsBlockingAsync(userId))
+        var mine = Mirror(theirState);
+        if (mine is ContactState.Incoming or ContactState.Friend && await BlocksAsync(userId))
         {
             return AccessStatus.NotAllowed;
         }
@@ -112,23 +135,141 @@ public sealed class ContactsGrain(
             return AccessStatus.Invalid;
         }
 
-        if (StateOf(userId) != mine)
+        var target = mine;
+        if (_pending is { } pending && pending.UserId == userId)
         {
-            await SetAsync(userId, mine, message);
+            // Ours is on its way to them. Made knowing ours (their state before was ours to be), theirs is the later change;
+            // otherwise the two met, and this side settles as theirs will.
+            pending.Theirs = (mine, message);
+            target = Mirror(theirBefore) == pending.Next ? mine : Settle(pending.Next, mine, userId);
+            pending.Settled = target;
         }
 
+        await SetAsync(userId, target, message);
         return AccessStatus.Ok;
     }
+
+    /// <summary>Tells the other side of this user's change, then makes it here (or what a change of theirs that met it settled).</summary>
+    private async Task<AccessStatus> ChangeAsync(string userId, ContactState next, string? message)
+    {
+        // Read as the change sets out (no wait in between): the other side tells by it whether theirs knew of ours.
+        var before = StateOf(userId);
+        var pending = new PendingContactChange(userId, next);
+        _pending = pending;
+        try
+        {
+            var answer = await GrainFactory.For<IContactsGrain>(userId).OnPeerChangedAsync(UserId, before, next, message);
+            if (answer != AccessStatus.Ok)
+            {
+                // Refused, so ours did not happen there; theirs, if one arrived meanwhile, did.
+                if (pending.Theirs is { } theirs)
+                {
+                    await SetAsync(userId, theirs.State, theirs.Message);
+                }
+
+                return answer;
+            }
+
+            // Again when a change of theirs arrived while this one was being written.
+            while (StateOf(userId) != (pending.Settled ?? next))
+            {
+                var settled = pending.Settled ?? next;
+                await SetAsync(userId, settled, settled == next ? message : pending.Theirs?.Message);
+            }
+
+            return AccessStatus.Ok;
+        }
+        finally
+        {
+            _pending = null;
+        }
+    }
+
+    /// <summary>
+    /// Where two changes that met end, on this side: the same on both sides (each sees the other's as its own mirrored),
+    /// friends when both asked, otherwise the change of the user whose id sorts first.
+    /// </summary>
+    private ContactState Settle(ContactState ours, ContactState theirs, string userId) =>
+        ours == theirs ? ours
+        : (ours, theirs) is (ContactState.Outgoing, ContactState.Incoming) or (ContactState.Incoming, ContactState.Outgoing) ? ContactState.Friend
+        : string.CompareOrdinal(UserId, userId) < 0 ? ours : theirs;
+
+    /// <summary>The other side's view in this side's terms: their outgoing is our incoming; friend and none are the same.</summary>
+    private static ContactState Mirror(ContactState theirs) => theirs switch
+    {
+        ContactState.Outgoing => ContactState.Incoming,
+        ContactState.Incoming => ContactState.Outgoing,
+        _ => theirs,
+    };
+
+    private Task<bool> BlocksAsync(string userId) => GrainFactory.For<IAccountGrain>(UserId).IsBlockingAsync(userId);
 
     private ContactState StateOf(string userId) =>
         state.State.Contacts.TryGetValue(userId, out var contact) ? contact.State : ContactState.None;
 
     private int LiveCount() => state.State.Contacts.Values.Count(c => c.State != ContactState.None);
 
+    /// <summary>
+    /// Writes <paramref name="next"/> for <paramref name="userId"/>, after any write in progress (and not at all when that
+    /// one left it so). The change is made on a copy that becomes the state; if storage refuses it, the state before comes
+    /// back and the activation goes (a stale state would be refused again), so memory never holds what storage does not,
+    /// and the caller's retry makes the change again.
+    /// </summary>
     private async Task SetAsync(string userId, ContactState next, string? message)
     {
-        var version = ++state.State.Version;
-        state.State.Contacts[userId] = new Contact(userId, next, message, clock.UtcNow, version);
-        await state.WriteStateAsync();
+        while (!_writing.IsCompleted)
+        {
+            await _writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+        }
+
+        if (StateOf(userId) == next)
+        {
+            return;
+        }
+
+        var before = state.State;
+        // Versions grow across activations even after a write that failed once it had been handed out: time-based, as the
+        // user grain's conversation versions are.
+        var version = Math.Max(before.Version + 1, clock.UtcNow.ToUnixTimeMilliseconds() * 1000);
+        var after = new ContactsState
+        {
+            Contacts = new Dictionary<string, Contact>(before.Contacts, StringComparer.Ordinal)
+            {
+                [userId] = new Contact(userId, next, message, clock.UtcNow, version),
+            },
+            Version = version,
+            ResyncFloor = before.ResyncFloor,
+        };
+        PruneTombstones(after);
+
+        state.State = after;
+        var write = state.WriteStateAsync();
+        _writing = write;
+        try
+        {
+            await write;
+        }
+        catch
+        {
+            state.State = before;
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+
+    /// <summary>Drops the oldest removals beyond <see cref="MaxTombstones"/>; clients that synced before them get the whole list.</summary>
+    private static void PruneTombstones(ContactsState contacts)
+    {
+        var tombstones = contacts.Contacts.Values.Count(c => c.State == ContactState.None);
+        if (tombstones <= MaxTombstones)
+        {
+            return;
+        }
+
+        foreach (var pruned in contacts.Contacts.Values.Where(c => c.State == ContactState.None).OrderBy(c => c.Version).Take(tombstones - MaxTombstones).ToList())
+        {
+            contacts.Contacts.Remove(pruned.UserId);
+            contacts.ResyncFloor = Math.Max(contacts.ResyncFloor, pruned.Version);
+        }
     }
 }

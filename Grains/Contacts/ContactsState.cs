@@ -9,4 +9,11 @@ public sealed class ContactsState
 
     [Id(1)]
     public long Version { get; set; }
+
+    /// <summary>
+    /// The newest version of a tombstone pruned: a client that synced before it may have missed that removal, so it gets
+    /// the whole list instead of the changes.
+    /// </summary>
+    [Id(2)]
+    public long ResyncFloor { get; set; }
 }

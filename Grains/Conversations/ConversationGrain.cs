@@ -151,7 +151,26 @@ public sealed partial class ConversationGrain(
             return;
         }
 
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Memory must not claim what storage refused: the caller's retry (the account already lists the block) finds
+            // the change still to make, and writes it. A stale state's write fails again, so the activation goes too.
+            if (blocked)
+            {
+                state.State.BlockedBy.Remove(userId);
+            }
+            else
+            {
+                state.State.BlockedBy.Add(userId);
+            }
+
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     /// <summary>P2P: the other user.</summary>

@@ -4,7 +4,8 @@ namespace Orleans.Im.Organization;
 
 /// <inheritdoc cref="IOrgDirectoryGrain"/>
 public sealed class OrgDirectoryGrain(
-    [PersistentState("directory", StorageNames.Grains)] IPersistentState<OrgDirectoryState> state) : Grain, IOrgDirectoryGrain
+    [PersistentState("directory", StorageNames.Grains)] IPersistentState<OrgDirectoryState> state,
+    ImClock clock) : Grain, IOrgDirectoryGrain
 {
     /// <summary>Departments one directory may hold.</summary>
     public const int MaxDepartments = 10_000;
@@ -27,9 +28,7 @@ public sealed class OrgDirectoryGrain(
             return AccessStatus.Invalid;
         }
 
-        departments[departmentId] = new Department(departmentId, name.Trim(), parentId,
-            [.. memberIds.Distinct(StringComparer.Ordinal)], false, ++state.State.Version);
-        await state.WriteStateAsync();
+        await SetAsync(version => new Department(departmentId, name.Trim(), parentId, [.. memberIds.Distinct(StringComparer.Ordinal)], false, version));
         return AccessStatus.Ok;
     }
 
@@ -45,8 +44,8 @@ public sealed class OrgDirectoryGrain(
             return AccessStatus.Conflict;
         }
 
-        state.State.Departments[departmentId] = state.State.Departments[departmentId] with { Removed = true, MemberIds = [], Version = ++state.State.Version };
-        await state.WriteStateAsync();
+        var removed = state.State.Departments[departmentId];
+        await SetAsync(version => removed with { Removed = true, MemberIds = [], Version = version });
         return AccessStatus.Ok;
     }
 
@@ -56,6 +55,41 @@ public sealed class OrgDirectoryGrain(
             ? state.State.Departments.Values.Where(d => !d.Removed)
             : state.State.Departments.Values.Where(d => d.Version > afterVersion);
         return Task.FromResult(new DirectoryChanges(state.State.Version, [.. changed.OrderBy(d => d.Version)]));
+    }
+
+    /// <summary>
+    /// Writes one department's change, made with the next version. If storage refuses it, the department and the version
+    /// before come back and the activation goes (a stale state would be refused again): memory never holds what storage
+    /// does not, so the caller's retry makes the change again and no version is handed out twice. Versions are
+    /// time-based, as the user grain's are, so they grow across activations whatever was handed out before.
+    /// </summary>
+    private async Task SetAsync(Func<long, Department> change)
+    {
+        var version = Math.Max(state.State.Version + 1, clock.UtcNow.ToUnixTimeMilliseconds() * 1000);
+        var department = change(version);
+        var before = state.State.Departments.GetValueOrDefault(department.DepartmentId);
+        var versionBefore = state.State.Version;
+        state.State.Departments[department.DepartmentId] = department;
+        state.State.Version = version;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            if (before is null)
+            {
+                state.State.Departments.Remove(department.DepartmentId);
+            }
+            else
+            {
+                state.State.Departments[department.DepartmentId] = before;
+            }
+
+            state.State.Version = versionBefore;
+            DeactivateOnIdle();
+            throw;
+        }
     }
 
     private bool Live(string departmentId) =>

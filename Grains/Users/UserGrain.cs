@@ -140,11 +140,11 @@ public sealed partial class UserGrain(
     public Task<ConversationEntry?> GetConversationAsync(string conversationId) =>
         Task.FromResult(_index.TryGetValue(conversationId, out var row) && !row.Entry.Removed ? row.Entry : null);
 
-    public async Task<ConversationEntry?> MarkReadAsync(string conversationId, long seq)
+    public async Task<MarkReadResult> MarkReadAsync(string conversationId, long seq)
     {
         if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)
         {
-            return null;
+            return new MarkReadResult(AccessStatus.NotFound, null);
         }
 
         if (seq > row.Entry.LastSeq && row.ReadDiffusion)
@@ -156,7 +156,7 @@ public sealed partial class UserGrain(
         var readSeq = Math.Min(seq, row.Entry.LastSeq);
         if (readSeq <= row.Entry.ReadSeq)
         {
-            return row.Entry;
+            return new MarkReadResult(AccessStatus.Ok, row.Entry);
         }
 
         var entry = Update(conversationId, e => e with
@@ -168,12 +168,14 @@ public sealed partial class UserGrain(
         });
         if (!await SaveNowAsync(conversationId))
         {
-            return null;
+            // Back to the entry before, so that the retry does it all: stores it, tells the devices, sends the receipt.
+            _index[conversationId] = row;
+            return new MarkReadResult(AccessStatus.Unavailable, null);
         }
 
         await PushAsync(new ConversationUpdatedEvent(entry));
         GrainFactory.For<IConversationGrain>(conversationId).OnReadAsync(UserId, readSeq).Ignore();
-        return entry;
+        return new MarkReadResult(AccessStatus.Ok, entry);
     }
 
     public async Task<ConversationEntry?> UpdateConversationSettingsAsync(string conversationId, ConversationSettings settings)
@@ -227,7 +229,17 @@ public sealed partial class UserGrain(
 
         // Back within the grace: nobody was told it left, so nobody is told it is back.
         CancelGoingOffline();
-        await AnnounceIfChangedAsync();
+        try
+        {
+            await AnnounceIfChangedAsync();
+        }
+        catch (Exception ex)
+        {
+            // Best effort: the device is registered, so a failed fan-out (a contacts or group grain that did not answer)
+            // must not fail the login and leave it here unannounced, its evictions and routes undone. Peers hear of the
+            // user at the next change.
+            LogPresenceNotAnnounced(logger, UserId, ex.Message);
+        }
 
         foreach (var old in evicted)
         {
@@ -500,8 +512,18 @@ public sealed partial class UserGrain(
             // Nobody is connected: the usual idle collection again, not the devices' keep-alive (non-positive resets it).
             DelayDeactivation(TimeSpan.Zero);
             state.State.LastSeen = clock.UtcNow;
-            // Not the timer's token: once offline is decided, the last-seen time is written even if the grain is deactivating.
-            await state.WriteStateAsync(CancellationToken.None);
+            try
+            {
+                // Not the timer's token: once offline is decided, the last-seen time is written even if the grain is deactivating.
+                await state.WriteStateAsync(CancellationToken.None);
+            }
+            catch (Exception ex)
+            {
+                // The timer is the boundary here. The user left whatever storage says: rooms, friends, shops and the firehose
+                // are told all the same (the last-seen time is written with the next state write, or lost with the activation).
+                LogLastSeenNotSaved(logger, UserId, ex.Message);
+            }
+
             TellWatchingShops(online: false);
             LeaveRooms();
             await AnnouncePresenceAsync();
@@ -517,7 +539,25 @@ public sealed partial class UserGrain(
         if (GrainKeys.IsValidId(shopId)
             && (watch ? state.State.PresenceWatchingShops.Add(shopId) : state.State.PresenceWatchingShops.Remove(shopId)))
         {
-            await state.WriteStateAsync();
+            try
+            {
+                await state.WriteStateAsync();
+            }
+            catch
+            {
+                // Undone, so that the shop's retry finds the change still to make and writes it (an unchanged set is not
+                // written). The activation stays: it holds the user's connected devices, which storage does not.
+                if (watch)
+                {
+                    state.State.PresenceWatchingShops.Remove(shopId);
+                }
+                else
+                {
+                    state.State.PresenceWatchingShops.Add(shopId);
+                }
+
+                throw;
+            }
         }
 
         return _announced != PresenceStatus.Offline;
@@ -583,6 +623,8 @@ public sealed partial class UserGrain(
         }
 
         peers.Remove(UserId);
+        // A blocked user hears nothing of this one: not its messages, not its presence, friend or group peer though it is.
+        peers.ExceptWith(await GrainFactory.For<Accounts.IAccountGrain>(UserId).GetBlockedAsync());
         foreach (var peer in peers)
         {
             GrainFactory.For<IUserGrain>(peer).OnPresenceAsync(presence).Ignore();
@@ -1000,4 +1042,10 @@ public sealed partial class UserGrain(
 
     [LoggerMessage(3, LogLevel.Error, "User {UserId}: the database refused the index entry of {ConversationId} as invalid; it is not saved")]
     private static partial void LogIndexRowRefused(ILogger logger, string userId, string conversationId);
+
+    [LoggerMessage(4, LogLevel.Warning, "User {UserId}: last-seen time not saved (offline is announced all the same): {Reason}")]
+    private static partial void LogLastSeenNotSaved(ILogger logger, string userId, string reason);
+
+    [LoggerMessage(5, LogLevel.Warning, "User {UserId}: presence not announced at a device's connect (it stays connected): {Reason}")]
+    private static partial void LogPresenceNotAnnounced(ILogger logger, string userId, string reason);
 }

@@ -1,3 +1,4 @@
+using Orleans.Im.Accounts;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
 using Orleans.Im.Tests.Infrastructure;
@@ -34,6 +35,25 @@ public sealed class AccessAndClassTests(ClusterFixture fixture)
         Assert.Equal(AccessStatus.NoAccess, await Client.Conversation(p2p).RecallAsync(mallory, 1));
         Assert.Equal(AccessStatus.NoAccess, await Client.Conversation(group).DeleteForSelfAsync(mallory, 1));
         Assert.Equal(AccessStatus.NoAccess, (await Client.Conversation(group).GetMembersAsync(mallory)).Status);
+    }
+
+    [Fact]
+    public async Task A_block_whose_write_failed_is_written_by_the_retry_and_outlives_the_activation()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var p2p = GrainKeys.P2P(alice, bob);
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(p2p, bob, "hi")).Status);
+        // The conversation's write of the block fails (the API answers 503); the client retries once storage is back.
+        var conversation = GrainId.Create("conversation", p2p);
+        fixture.StorageFaults.Fail(conversation);
+        await Assert.ThrowsAsync<OrleansException>(() => Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob));
+        Assert.Equal(1, fixture.StorageFaults.Heal(conversation));
+        Assert.True(await Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob));
+
+        // The retry wrote it: a new activation (storage's view) still refuses bob.
+        await fixture.Cluster.DeactivateAsync(Client.Conversation(p2p));
+        Assert.Equal(SendStatus.Blocked, (await Client.SendTextAsync(p2p, bob, "still there?")).Status);
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class CrashRecoveryTests
             await Send(group, carol, $"c{i}");
         }
 
-        Assert.NotNull(await client.GetGrain<IUserGrain>(alice).MarkReadAsync(group, 15));
+        Assert.NotNull((await client.GetGrain<IUserGrain>(alice).MarkReadAsync(group, 15)).Entry);
 
         // No time for the periodic index flush: the kill comes right after the acks.
         await silo.Process.KillAsync();

@@ -44,8 +44,8 @@ public sealed class MentionTests(ClusterFixture fixture) : IAsyncLifetime
         Assert.False((await Client.GetGrain<IUserGrain>(other).GetConversationAsync(group))!.Mentioned);
 
         // Reading up to just before the mention keeps the flag; reading past it clears it.
-        Assert.True((await user.MarkReadAsync(group, mention.Seq - 1))!.Mentioned);
-        var read = await user.MarkReadAsync(group, mention.Seq);
+        Assert.True((await user.MarkReadAsync(group, mention.Seq - 1)).Entry!.Mentioned);
+        var read = (await user.MarkReadAsync(group, mention.Seq)).Entry;
         Assert.Equal((false, 1L), (read!.Mentioned, read.UnreadCount));
 
         // Stored with the message (from the database, not the grain's memory: the log is read past the recent window).

@@ -2,7 +2,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Orleans.Im.Conversations;
 using Orleans.Im.Silo;
+using Orleans.Im.Silo.Storage;
 using Orleans.Im.Streams;
+using Orleans.Im.Users;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace Orleans.Im.Tests.Infrastructure;
@@ -29,6 +32,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>Broadcasts the tests make fail (the silo's stream queue refuses their events).</summary>
     public StreamFaults StreamFaults { get; } = new();
 
+    /// <summary>Grains whose state the tests make fail (the grain storage refuses them; a user's index saves too).</summary>
+    public StorageFaults StorageFaults { get; } = new();
+
     /// <summary>A service of the (only) silo.</summary>
     public IServiceProvider SiloServices => Cluster.Silos[0].ServiceProvider;
 
@@ -53,6 +59,13 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.SendBurst = 10_000;
             });
             silo.AddImStorage();
+            // The production grain storage, behind the tests' storage faults.
+            var grainStorage = silo.Services.Single(d => d.IsKeyedService && Equals(d.ServiceKey, StorageNames.Grains) && d.ServiceType == typeof(IGrainStorage));
+            silo.Services.Remove(grainStorage);
+            silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (services, key) =>
+                new FaultyGrainStorage((IGrainStorage)grainStorage.KeyedImplementationFactory!(services, key), StorageFaults));
+            silo.Services.AddSingleton<IConversationIndexStore>(services =>
+                new FaultyConversationIndexStore(services.GetRequiredService<PostgresConversationIndexStore>(), StorageFaults));
             silo.AddMemoryStreams(StreamNames.Provider);
             silo.Services.AddSingleton<IIncomingGrainCallFilter>(StreamFaults);
         });

@@ -86,6 +86,28 @@ public sealed class SyncTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_read_that_could_not_be_stored_answers_unavailable_and_its_retry_stores_it_and_sends_the_receipt()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await Client.SendTextAsync(conversationId, alice, "m1");
+        await Client.SendTextAsync(conversationId, alice, "m2");
+        await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice);
+        var bobStorage = GrainId.Create("user", bob);
+
+        fixture.StorageFaults.Fail(bobStorage);
+        var failed = await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 2);
+        Assert.Equal((AccessStatus.Unavailable, null), (failed.Status, failed.Entry));
+        Assert.True(fixture.StorageFaults.Heal(bobStorage) > 0);
+
+        var retried = await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 2);
+        Assert.Equal((AccessStatus.Ok, 2L, 0L), (retried.Status, retried.Entry!.ReadSeq, retried.Entry.UnreadCount));
+        var receipt = await alicePhone.WaitForAsync<ReadReceiptEvent>(e => e.ConversationId == conversationId);
+        Assert.Equal((bob, 2L), (receipt.ReaderId, receipt.Seq));
+    }
+
+    [Fact]
     public async Task Reading_on_one_device_updates_the_others_and_sends_the_peer_a_read_receipt()
     {
         var alice = Ids.User("alice");
@@ -99,7 +121,7 @@ public sealed class SyncTests(ClusterFixture fixture)
         await using var bobLaptop = await DeviceProbe.ConnectAsync(Client, bob, "laptop");
         await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice);
 
-        var entry = await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 2);
+        var entry = (await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 2)).Entry;
 
         Assert.Equal((2L, 1L), (entry!.ReadSeq, entry.UnreadCount));
         var update = await bobLaptop.WaitForAsync<ConversationUpdatedEvent>(e => e.Entry.ReadSeq == 2);
@@ -109,8 +131,8 @@ public sealed class SyncTests(ClusterFixture fixture)
         Assert.Equal(2, (await Client.GetGrain<IUserGrain>(alice).GetConversationAsync(conversationId))!.PeerReadSeq);
 
         // The read position never moves back, and cannot pass the end of the log.
-        Assert.Equal(2, (await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 1))!.ReadSeq);
-        var capped = await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 99);
+        Assert.Equal(2, (await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 1)).Entry!.ReadSeq);
+        var capped = (await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 99)).Entry;
         Assert.Equal((3L, 0L), (capped!.ReadSeq, capped.UnreadCount));
         await alicePhone.WaitForAsync<ReadReceiptEvent>(e => e.Seq == 3);
 

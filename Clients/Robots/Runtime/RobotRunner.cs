@@ -481,8 +481,7 @@ internal sealed partial class RobotRunner : BackgroundService
 
     private async Task MarkReadAsync(ConversationCursor cursor, long seq)
     {
-        var entry = await User.MarkReadAsync(cursor.ConversationId, seq);
-        if (entry is not null)
+        if ((await User.MarkReadAsync(cursor.ConversationId, seq)).Entry is { } entry)
         {
             cursor.ReadSeq = Math.Max(cursor.ReadSeq, entry.ReadSeq);
         }

@@ -1,0 +1,165 @@
+using Orleans.Im.Accounts;
+using Orleans.Im.Contacts;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Tests.Contacts;
+
+/// <summary>Friend requests between contacts grains: changes that meet, failed writes, blocks and unknown users.</summary>
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class ContactsTests(ClusterFixture fixture)
+{
+    private const int Pairs = 20;
+
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task Two_users_asking_each_other_at_once_both_end_friends_and_no_write_is_refused()
+    {
+        var pairs = await Task.WhenAll(Enumerable.Range(0, Pairs).Select(_ => NewPairAsync()));
+
+        var answers = await Task.WhenAll(pairs.SelectMany(p => new[]
+        {
+            Contacts(p.A).RequestAsync(p.B, "hi"),
+            Contacts(p.B).RequestAsync(p.A, "hello"),
+        }));
+
+        Assert.All(answers, a => Assert.Equal(AccessStatus.Ok, a));
+        foreach (var (a, b) in pairs)
+        {
+            Assert.Equal((ContactState.Friend, ContactState.Friend), await BothSidesAsync(a, b));
+        }
+    }
+
+    [Fact]
+    public async Task An_acceptance_and_a_withdrawal_at_once_leave_both_sides_agreeing()
+    {
+        var pairs = await Task.WhenAll(Enumerable.Range(0, Pairs).Select(_ => NewPairAsync()));
+        foreach (var (a, b) in pairs)
+        {
+            Assert.Equal(AccessStatus.Ok, await Contacts(a).RequestAsync(b, null));
+        }
+
+        await Task.WhenAll(pairs.SelectMany(p => new[] { Contacts(p.B).AcceptAsync(p.A), Contacts(p.A).RemoveAsync(p.B) }));
+
+        foreach (var (a, b) in pairs)
+        {
+            var (mine, theirs) = await BothSidesAsync(a, b);
+            Assert.True(mine == theirs && mine is ContactState.Friend or ContactState.None, $"{a}: {mine}, {b}: {theirs}");
+        }
+    }
+
+    [Fact]
+    public async Task A_request_whose_write_failed_is_written_by_the_retry_with_a_newer_version()
+    {
+        var (alice, bob) = await NewPairAsync();
+        var before = await Contacts(alice).GetChangesAsync(0);
+        var grain = GrainId.Create("contacts", alice);
+
+        fixture.StorageFaults.Fail(grain);
+        await Assert.ThrowsAsync<OrleansException>(() => Contacts(alice).RequestAsync(bob, "hi"));
+        fixture.StorageFaults.Heal(grain);
+        Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(bob, "hi"));
+
+        // What the retry answered is what storage holds: a new activation (storage's view) has it too.
+        await fixture.Cluster.DeactivateAsync(Contacts(alice));
+        var after = await Contacts(alice).GetChangesAsync(before.Version);
+        Assert.Equal([(bob, ContactState.Outgoing)], after.Changed.Select(c => (c.UserId, c.State)));
+        Assert.True(after.Version > before.Version);
+        Assert.Equal(ContactState.Incoming, (await BothSidesAsync(alice, bob)).Theirs);
+    }
+
+    [Fact]
+    public async Task Blocking_ends_a_pending_request_and_neither_side_can_make_a_friendship_of_it()
+    {
+        var (alice, bob) = await NewPairAsync();
+        Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(bob, "hi"));
+
+        Assert.True(await Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob));
+
+        Assert.Equal((ContactState.None, ContactState.None), await BothSidesAsync(alice, bob));
+        Assert.Equal(AccessStatus.NotFound, await Contacts(bob).AcceptAsync(alice));
+        Assert.Equal(AccessStatus.NotAllowed, await Contacts(bob).RequestAsync(alice, "please"));
+        Assert.Equal(AccessStatus.NotAllowed, await Contacts(alice).RequestAsync(bob, "changed my mind"));
+        Assert.Equal((ContactState.None, ContactState.None), await BothSidesAsync(alice, bob));
+    }
+
+    [Fact]
+    public async Task A_request_to_a_user_who_does_not_exist_is_not_found()
+    {
+        var alice = await NewUserAsync("alice");
+
+        Assert.Equal(AccessStatus.NotFound, await Contacts(alice).RequestAsync(Ids.User("ghost"), "anyone?"));
+        Assert.Empty((await Contacts(alice).GetChangesAsync(0)).Changed);
+    }
+
+    [Fact]
+    public async Task A_friend_the_user_blocked_hears_nothing_of_the_users_presence()
+    {
+        var alice = await NewUserAsync("alice");
+        var bob = await NewUserAsync("bob");
+        var carol = await NewUserAsync("carol");
+        foreach (var friend in new[] { bob, carol })
+        {
+            Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(friend, null));
+            Assert.Equal(AccessStatus.Ok, await Contacts(friend).AcceptAsync(alice));
+        }
+
+        await Client.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
+        Assert.True(await Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob));
+        await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
+        await using var carolPhone = await DeviceProbe.ConnectAsync(Client, carol);
+
+        await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice);
+
+        // Carol, told in the same fan-out, heard it: by then bob would have too.
+        await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice);
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.DoesNotContain(bobPhone.Events.OfType<PresenceEvent>(), e => e.UserId == alice);
+    }
+
+    [Fact]
+    public async Task Removals_beyond_the_bound_are_pruned_and_a_client_that_synced_before_them_gets_the_whole_list()
+    {
+        var alice = await NewUserAsync("alice");
+        var friend = await NewUserAsync("friend");
+        Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(friend, null));
+        var early = await Contacts(alice).GetChangesAsync(0);
+
+        // Requests that came and went (as their senders' grains tell it), one removal more than are kept.
+        for (var i = 0; i <= ContactsGrain.MaxTombstones; i++)
+        {
+            var gone = $"gone-{i}-{alice}";
+            Assert.Equal(AccessStatus.Ok, await Contacts(alice).OnPeerChangedAsync(gone, ContactState.None, ContactState.Outgoing, null));
+            Assert.Equal(AccessStatus.Ok, await Contacts(alice).OnPeerChangedAsync(gone, ContactState.Outgoing, ContactState.None, null));
+        }
+
+        var stale = await Contacts(alice).GetChangesAsync(early.Version);
+        Assert.True(stale.Full);
+        Assert.Equal([(friend, ContactState.Outgoing)], stale.Changed.Select(c => (c.UserId, c.State)));
+        var recent = await Contacts(alice).GetChangesAsync(stale.Version - 1);
+        Assert.False(recent.Full);
+        Assert.Equal([ContactState.None], recent.Changed.Select(c => c.State));
+    }
+
+    private IContactsGrain Contacts(string userId) => Client.GetGrain<IContactsGrain>(userId);
+
+    private async Task<(ContactState Mine, ContactState Theirs)> BothSidesAsync(string userId, string otherId)
+    {
+        var mine = (await Contacts(userId).GetChangesAsync(0)).Changed.SingleOrDefault(c => c.UserId == otherId)?.State ?? ContactState.None;
+        var theirs = (await Contacts(otherId).GetChangesAsync(0)).Changed.SingleOrDefault(c => c.UserId == userId)?.State ?? ContactState.None;
+        return (mine, theirs);
+    }
+
+    private async Task<(string A, string B)> NewPairAsync() => (await NewUserAsync("a"), await NewUserAsync("b"));
+
+    private async Task<string> NewUserAsync(string name)
+    {
+        var userId = Ids.User(name);
+        Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IAccountGrain>(userId).CreateAsync(new NewAccount(name, null, [AccountRole.User])));
+        return userId;
+    }
+}

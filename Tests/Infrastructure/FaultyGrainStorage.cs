@@ -1,0 +1,31 @@
+using Orleans.Storage;
+
+namespace Orleans.Im.Tests.Infrastructure;
+
+/// <summary>
+/// The silo's grain storage with <see cref="StorageFaults"/> in front of it: a failing grain can neither write nor read
+/// (so a failing grain that is not active cannot activate). It takes part in the silo's lifecycle for the storage it
+/// wraps (which initializes there).
+/// </summary>
+public sealed class FaultyGrainStorage(IGrainStorage inner, StorageFaults faults) : IGrainStorage, ILifecycleParticipant<ISiloLifecycle>
+{
+    public Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        faults.ThrowIfFailing(grainId);
+        return inner.ReadStateAsync(stateName, grainId, grainState);
+    }
+
+    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        faults.ThrowIfFailing(grainId);
+        return inner.WriteStateAsync(stateName, grainId, grainState);
+    }
+
+    public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        faults.ThrowIfFailing(grainId);
+        return inner.ClearStateAsync(stateName, grainId, grainState);
+    }
+
+    public void Participate(ISiloLifecycle lifecycle) => (inner as ILifecycleParticipant<ISiloLifecycle>)?.Participate(lifecycle);
+}

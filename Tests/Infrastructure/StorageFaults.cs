@@ -1,0 +1,32 @@
+using System.Collections.Concurrent;
+
+namespace Orleans.Im.Tests.Infrastructure;
+
+/// <summary>
+/// Makes the grain storage refuse the state reads and writes of chosen grains, as it does when PostgreSQL cannot be reached (a
+/// transient failure: the activation stays, unlike a stale write's <c>InconsistentStateException</c>, after which Orleans
+/// drops it): how a cluster test sees what a grain does with a write that fails. Used by <see cref="FaultyGrainStorage"/>.
+/// </summary>
+public sealed class StorageFaults
+{
+    private readonly ConcurrentDictionary<GrainId, int> _failing = new();
+
+    /// <summary>Refuses the grain's state reads and writes from now on, until <see cref="Heal"/>.</summary>
+    public void Fail(GrainId grain) => _failing[grain] = 0;
+
+    /// <summary>Reads and writes of the grain refused so far (while it fails).</summary>
+    public int Refused(GrainId grain) => _failing.GetValueOrDefault(grain);
+
+    /// <summary>Takes the grain's reads and writes again; the number refused meanwhile.</summary>
+    public int Heal(GrainId grain) => _failing.TryRemove(grain, out var refused) ? refused : 0;
+
+    /// <summary>Throws, as a database that cannot be reached would, when the grain's storage is refused.</summary>
+    public void ThrowIfFailing(GrainId grain)
+    {
+        if (!_failing.IsEmpty && _failing.ContainsKey(grain))
+        {
+            _failing.AddOrUpdate(grain, 1, (_, refused) => refused + 1);
+            throw new TimeoutException($"Test fault: the grain storage refuses {grain}.");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Im.Accounts;
+using Orleans.Im.Contacts;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+using Orleans.Storage;
+
+namespace Orleans.Im.Tests.Users;
+
+/// <summary>A user grain whose state write fails (storage unreachable) and what its caller's retry, or the user's peers, see.</summary>
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class FailedStateWriteTests(ClusterFixture fixture)
+{
+    /// <summary>The cluster runs the product's presence grace; the offline event comes after it.</summary>
+    private static readonly TimeSpan OfflineWait = new UserOptions().PresenceGrace + TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task A_shop_watch_whose_write_failed_is_written_by_the_retry()
+    {
+        var agent = Ids.User("agent");
+        var shop = Ids.User("shop");
+        var user = fixture.Client.GetGrain<IUserGrain>(agent);
+        var grain = GrainId.Create("user", agent);
+        Assert.Null(await user.GetProfileAsync());
+
+        fixture.StorageFaults.Fail(grain);
+        await Assert.ThrowsAsync<OrleansException>(() => user.WatchPresenceForShopAsync(shop, true));
+        fixture.StorageFaults.Heal(grain);
+        await user.WatchPresenceForShopAsync(shop, true);
+
+        Assert.Contains(shop, (await StoredAsync(grain)).PresenceWatchingShops);
+    }
+
+    [Fact]
+    public async Task A_presence_fan_out_that_fails_does_not_fail_the_login_and_the_device_stays_connected()
+    {
+        var alice = Ids.User("alice");
+        var user = fixture.Client.GetGrain<IUserGrain>(alice);
+        await user.SetSharePresenceAsync(true);
+        // The fan-out asks the user's contacts grain for friends; it cannot activate without its storage.
+        var contacts = GrainId.Create("contacts", alice);
+        fixture.StorageFaults.Fail(contacts);
+        try
+        {
+            await using var phone = await DeviceProbe.ConnectAsync(fixture.Client, alice);
+
+            Assert.Equal([phone.DeviceId], (await user.GetDevicesAsync()).Select(d => d.DeviceId));
+            Assert.True(fixture.StorageFaults.Refused(contacts) > 0);
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(contacts);
+        }
+    }
+
+    [Fact]
+    public async Task A_user_whose_last_seen_time_cannot_be_saved_is_still_announced_offline()
+    {
+        var alice = await NewUserAsync("alice");
+        var carol = await NewUserAsync("carol");
+        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IContactsGrain>(alice).RequestAsync(carol, null));
+        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IContactsGrain>(carol).AcceptAsync(alice));
+        await fixture.Client.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
+        await using var carolPhone = await DeviceProbe.ConnectAsync(fixture.Client, carol);
+        var alicePhone = await DeviceProbe.ConnectAsync(fixture.Client, alice);
+        await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Online);
+        var grain = GrainId.Create("user", alice);
+
+        fixture.StorageFaults.Fail(grain);
+        try
+        {
+            await alicePhone.DisposeAsync();
+
+            // After the presence grace (the product's default here), whatever storage said.
+            await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Offline, OfflineWait);
+            Assert.True(fixture.StorageFaults.Refused(grain) > 0);
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(grain);
+        }
+    }
+
+    private async Task<string> NewUserAsync(string name)
+    {
+        var userId = Ids.User(name);
+        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IAccountGrain>(userId).CreateAsync(new NewAccount(name, null, [AccountRole.User])));
+        return userId;
+    }
+
+    private async Task<UserState> StoredAsync(GrainId grain)
+    {
+        var stored = new GrainState<UserState>(new UserState());
+        await fixture.SiloServices.GetRequiredKeyedService<IGrainStorage>(StorageNames.Grains).ReadStateAsync("user", grain, stored);
+        return stored.State!;
+    }
+}
