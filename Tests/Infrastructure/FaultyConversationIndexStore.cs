@@ -10,7 +10,7 @@ public sealed class FaultyConversationIndexStore(IConversationIndexStore inner, 
 {
     public Task<IReadOnlyList<IndexRow>> LoadAsync(string userId) => inner.LoadAsync(userId);
 
-    public Task SaveAsync(string userId, IReadOnlyList<IndexRow> rows)
+    public Task<IReadOnlyList<string>> SaveAsync(string userId, IReadOnlyList<IndexRow> rows)
     {
         faults.ThrowIfFailing(GrainId.Create("user", userId));
         return inner.SaveAsync(userId, rows);
