@@ -40,7 +40,8 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>
     /// Changes the user's own settings of a conversation (mute, pin, hide, draft). A draft longer than
     /// <see cref="ConversationSettings.MaxDraftLength"/> is cut (on a character boundary). Null when there is no such
-    /// entry, the draft is not storable text (<see cref="Messages.StorableText.IsStorable"/>), or storage could not save.
+    /// entry or the draft is not storable text (<see cref="Messages.StorableText.IsStorable"/>); throws when storage could
+    /// not save (the change is kept and saved later; a retry also tells the user's devices).
     /// </summary>
     [Alias("UpdateConversationSettings")]
     Task<ConversationEntry?> UpdateConversationSettingsAsync(string conversationId, ConversationSettings settings);

@@ -203,7 +203,9 @@ public sealed partial class UserGrain(
         });
         if (!await SaveNowAsync(conversationId))
         {
-            return null;
+            // Not "no such conversation": the caller hears unavailable (HTTP 503) and retries. The row stays dirty, so a
+            // later flush stores it even without the retry; the retry also tells the devices.
+            throw new StorageUnavailableException($"the conversation index of {UserId} could not be saved");
         }
 
         await PushAsync(new ConversationUpdatedEvent(entry));

@@ -1,5 +1,6 @@
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
+using Orleans.Im.Storage;
 using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
@@ -105,6 +106,24 @@ public sealed class SyncTests(ClusterFixture fixture)
         Assert.Equal((AccessStatus.Ok, 2L, 0L), (retried.Status, retried.Entry!.ReadSeq, retried.Entry.UnreadCount));
         var receipt = await alicePhone.WaitForAsync<ReadReceiptEvent>(e => e.ConversationId == conversationId);
         Assert.Equal((bob, 2L), (receipt.ReaderId, receipt.Seq));
+    }
+
+    [Fact]
+    public async Task A_settings_change_that_could_not_be_stored_fails_as_unavailable_not_as_no_such_conversation()
+    {
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await Client.SendTextAsync(conversationId, alice, "m1");
+        var bobStorage = GrainId.Create("user", bob);
+        var user = Client.GetGrain<IUserGrain>(bob);
+
+        fixture.StorageFaults.Fail(bobStorage);
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => user.UpdateConversationSettingsAsync(conversationId, new ConversationSettings(Pinned: true)));
+        Assert.True(fixture.StorageFaults.Heal(bobStorage) > 0);
+
+        var retried = await user.UpdateConversationSettingsAsync(conversationId, new ConversationSettings(Pinned: true));
+        Assert.True(retried!.Pinned);
     }
 
     [Fact]
