@@ -50,7 +50,14 @@ using (faq)
         return 1;
     }
 
-    await host.RunAsync();
+    try
+    {
+        await host.RunAsync();
+    }
+    catch (OperationCanceledException)
+    {
+        // Stopped (Ctrl-C, SIGTERM) while still connecting to the cluster: a stop, not a crash.
+    }
 }
 
 return Environment.ExitCode;
