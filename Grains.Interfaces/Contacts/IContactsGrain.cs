@@ -45,4 +45,11 @@ public interface IContactsGrain : IGrainWithStringKey
     /// </summary>
     [Alias("OnPeerChangedFrom"), AlwaysInterleave]
     Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirBefore, ContactState theirState, string? message);
+
+    /// <summary>
+    /// The same call from silos not yet upgraded, which do not say what they saw before: their change is taken as the later
+    /// one, as before. Kept so that a rolling upgrade keeps friend requests working; remove in the release after.
+    /// </summary>
+    [Alias("OnPeerChanged"), AlwaysInterleave]
+    Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirState, string? message);
 }

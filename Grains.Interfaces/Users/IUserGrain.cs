@@ -38,6 +38,13 @@ public interface IUserGrain : IGrainWithStringKey
     Task<MarkReadResult> MarkReadAsync(string conversationId, long seq);
 
     /// <summary>
+    /// <see cref="MarkReadAsync"/> for edge hosts from before <see cref="MarkReadResult"/>: the entry, or null when not in
+    /// the conversation or not stored. Kept so that silos upgraded first still serve them; remove in the release after.
+    /// </summary>
+    [Alias("MarkRead")]
+    Task<ConversationEntry?> MarkReadEntryAsync(string conversationId, long seq);
+
+    /// <summary>
     /// Changes the user's own settings of a conversation (mute, pin, hide, draft). A draft longer than
     /// <see cref="ConversationSettings.MaxDraftLength"/> is cut (on a character boundary). Null when there is no such
     /// entry or the draft is not storable text (<see cref="Messages.StorableText.IsStorable"/>); throws when storage could

@@ -122,6 +122,10 @@ public sealed class ContactsGrain(
 
     public Task<bool> IsFriendAsync(string userId) => Task.FromResult(StateOf(userId) == ContactState.Friend);
 
+    public Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirState, string? message) =>
+        // As if made knowing this side's change on the way, if any: the later one, which is how it was taken before.
+        OnPeerChangedAsync(userId, Mirror(_pending is { } pending && pending.UserId == userId ? pending.Next : StateOf(userId)), theirState, message);
+
     public async Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirBefore, ContactState theirState, string? message)
     {
         var mine = Mirror(theirState);

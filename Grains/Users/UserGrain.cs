@@ -140,6 +140,9 @@ public sealed partial class UserGrain(
     public Task<ConversationEntry?> GetConversationAsync(string conversationId) =>
         Task.FromResult(_index.TryGetValue(conversationId, out var row) && !row.Entry.Removed ? row.Entry : null);
 
+    public async Task<ConversationEntry?> MarkReadEntryAsync(string conversationId, long seq) =>
+        (await MarkReadAsync(conversationId, seq)).Entry;
+
     public async Task<MarkReadResult> MarkReadAsync(string conversationId, long seq)
     {
         if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)
