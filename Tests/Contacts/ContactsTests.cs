@@ -145,6 +145,18 @@ public sealed class ContactsTests(ClusterFixture fixture)
         Assert.Equal([ContactState.None], recent.Changed.Select(c => c.State));
     }
 
+    [Fact]
+    public async Task A_change_told_in_the_old_form_by_a_silo_not_yet_upgraded_is_taken()
+    {
+        var (a, b) = await NewPairAsync();
+
+        // What a silo from before OnPeerChangedFrom calls: a's request, told to b without what a saw before.
+        Assert.Equal(AccessStatus.Ok, await Contacts(b).OnPeerChangedAsync(a, ContactState.Outgoing, "hi"));
+
+        var onB = (await Contacts(b).GetChangesAsync(0)).Changed.Single(c => c.UserId == a);
+        Assert.Equal((ContactState.Incoming, "hi"), (onB.State, onB.Message));
+    }
+
     private IContactsGrain Contacts(string userId) => Client.GetGrain<IContactsGrain>(userId);
 
     private async Task<(ContactState Mine, ContactState Theirs)> BothSidesAsync(string userId, string otherId)
