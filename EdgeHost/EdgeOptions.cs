@@ -17,7 +17,7 @@ public sealed class EdgeOptions : IValidatableObject
 
     /// <summary>
     /// A second HTTP listener for what must not be reachable from the internet: <c>/metrics</c>, <c>/api/admin/…</c> and
-    /// <c>/api/system/…</c> (<see cref="Internal.InternalEndpoints"/>). Set, those are served here only and
+    /// <c>/api/system/…</c>, <c>/api/auth/verify</c> (<see cref="Internal.InternalEndpoints"/>). Set, those are served here only and
     /// <see cref="HttpUrl"/> answers them 404, whatever the path's case or the proxy in front lets through; publish
     /// <see cref="HttpUrl"/> alone to the balancer. Unset (development), <see cref="HttpUrl"/> serves everything.
     /// </summary>

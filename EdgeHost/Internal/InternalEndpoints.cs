@@ -1,7 +1,7 @@
 namespace Orleans.Im.EdgeHost.Internal;
 
 /// <summary>
-/// Keeps <c>/metrics</c>, <c>/api/admin/…</c> and <c>/api/system/…</c> off the public listener when
+/// Keeps <c>/metrics</c>, <c>/api/admin/…</c>, <c>/api/system/…</c> and <c>/api/auth/verify</c> off the public listener when
 /// <see cref="EdgeOptions.InternalHttpUrl"/> is set: a request for them that did not come in on the internal port is
 /// answered 404, as if they did not exist. Told apart by the port the connection reached, which a client cannot choose
 /// (a Host header or a path it can), and by both the request's path and the endpoint routing matched, compared without
@@ -10,8 +10,11 @@ namespace Orleans.Im.EdgeHost.Internal;
 /// </summary>
 public static class InternalEndpoints
 {
-    /// <summary>The path prefixes served on the internal listener only.</summary>
-    public static readonly IReadOnlyList<PathString> Prefixes = [new("/metrics"), new("/api/admin"), new("/api/system")];
+    /// <summary>
+    /// The path prefixes served on the internal listener only: everything that takes the admin API key (token
+    /// verification included), so that the key cannot even be tried from outside.
+    /// </summary>
+    public static readonly IReadOnlyList<PathString> Prefixes = [new("/metrics"), new("/api/admin"), new("/api/system"), new("/api/auth/verify")];
 
     /// <summary>
     /// Adds the check when an internal listener is configured; otherwise (development) the one listener serves

@@ -51,6 +51,9 @@ public sealed partial class AccountGrain(
     private IGrainTimer? _announceTimer;
     private TimeSpan _announceRetry = FirstAnnounceRetry;
 
+    // The last try sent every announcement and failed only to record them: new ones are sent at once, not held for the retry.
+    private bool _onlyRecordFailed;
+
     private string UserId => this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -543,10 +546,37 @@ public sealed partial class AccountGrain(
         }
 
         _unannounced.AddRange(ended);
+        if (_announceTimer is null)
+        {
+            return AnnouncePendingAsync(lastChance: false, CancellationToken.None);
+        }
 
-        // A retry is due already: it sends these behind the ones waiting, and this call is not held by a broadcast that
-        // has just failed.
-        return _announceTimer is null ? AnnouncePendingAsync(lastChance: false, CancellationToken.None) : Task.CompletedTask;
+        // A retry is due already: it records and sends these behind the ones waiting, and this call is not held by a
+        // broadcast that has just failed. When only the record failed, the edges running now still hear these at once
+        // (the retry sends them once more, which edges take as once).
+        return _onlyRecordFailed ? BroadcastNowAsync(ended) : Task.CompletedTask;
+    }
+
+    /// <summary>Sends announcements to the edges running now, without recording them; a failure is left to the retry.</summary>
+    private async Task BroadcastNowAsync(List<SessionRevoked> ended)
+    {
+        var stream = ServiceProvider.GetRequiredKeyedService<IStreamProvider>(StreamNames.Provider)
+            .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey));
+        using var deadline = new CancellationTokenSource(AnnounceTimeout);
+        try
+        {
+            foreach (var revoked in ended)
+            {
+                var send = stream.OnNextAsync(revoked);
+                send.Ignore(); // observed even if given up on below
+                await send.WaitAsync(deadline.Token);
+            }
+        }
+        catch (Exception ex)
+        {
+            _onlyRecordFailed = false;
+            LogAnnounceFailed(logger, ex, UserId, _unannounced.Count, _announceRetry);
+        }
     }
 
     /// <summary>
@@ -559,21 +589,27 @@ public sealed partial class AccountGrain(
             .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey));
         var horizon = clock.UtcNow - AnnounceRetryWindow;
         _unannounced.RemoveAll(r => r.At < horizon);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(AnnounceTimeout);
         Exception? failure = null;
+        var recorded = true;
         try
         {
+            // Recorded first: an edge that starts after the broadcast went out finds it in the record.
+            using var recordDeadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            recordDeadline.CancelAfter(AnnounceTimeout);
             var record = revocations.RecordAsync([.. _unannounced]);
             record.Ignore(); // observed even if given up on below; a record that lands late is the same record
-            await record.WaitAsync(deadline.Token);
+            await record.WaitAsync(recordDeadline.Token);
         }
         catch (Exception ex)
         {
             failure = ex;
+            recorded = false;
         }
 
-        // Recorded, an announcement is done once sent; unrecorded, it is sent and kept.
+        // Recorded, an announcement is done once sent; unrecorded, it is sent and kept. A deadline of its own: a record
+        // that took the whole of its own must not keep the edges running now from hearing.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(AnnounceTimeout);
         var sent = 0;
         while (sent < _unannounced.Count)
         {
@@ -601,6 +637,8 @@ public sealed partial class AccountGrain(
 
         if (failure is not null && _unannounced.Count > 0)
         {
+            // Every one sent (the loop ran to its end) and only the record missing.
+            _onlyRecordFailed = !recorded && sent == _unannounced.Count;
             if (lastChance)
             {
                 LogAnnounceLeft(logger, failure, UserId, _unannounced.Count);
@@ -614,6 +652,7 @@ public sealed partial class AccountGrain(
         }
 
         _announceRetry = FirstAnnounceRetry;
+        _onlyRecordFailed = false;
         _announceTimer?.Dispose();
         _announceTimer = null;
     }

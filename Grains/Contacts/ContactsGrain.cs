@@ -129,6 +129,9 @@ public sealed class ContactsGrain(
     public async Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirBefore, ContactState theirState, string? message)
     {
         var mine = Mirror(theirState);
+        // Read before any wait: a change of ours on its way to them may end (and clear _pending) while this waits on the
+        // block check, and theirs must still be settled against it.
+        var pending = _pending is { } onItsWay && onItsWay.UserId == userId ? onItsWay : null;
         if (mine is ContactState.Incoming or ContactState.Friend && await BlocksAsync(userId))
         {
             return AccessStatus.NotAllowed;
@@ -139,14 +142,22 @@ public sealed class ContactsGrain(
             return AccessStatus.Invalid;
         }
 
+        // Or one of ours that set out while this waited: made without knowing of it, theirs met it.
+        pending ??= _pending is { } setOut && setOut.UserId == userId ? setOut : null;
         var target = mine;
-        if (_pending is { } pending && pending.UserId == userId)
+        if (pending is not null)
         {
-            // Ours is on its way to them. Made knowing ours (their state before was ours to be), theirs is the later change;
-            // otherwise the two met, and this side settles as theirs will.
+            // Ours is (or was, a moment ago) on its way to them. Made knowing ours (their state before was ours to be),
+            // theirs is the later change; otherwise the two met, and this side settles as theirs will.
             pending.Theirs = (mine, message);
             target = Mirror(theirBefore) == pending.Next ? mine : Settle(pending.Next, mine, userId);
             pending.Settled = target;
+        }
+        else if (Mirror(theirBefore) != StateOf(userId))
+        {
+            // Theirs was made without knowing this side's state: a change of ours met it and was done here before theirs
+            // arrived. They settled it as this does.
+            target = Settle(StateOf(userId), mine, userId);
         }
 
         await SetAsync(userId, target, message);

@@ -968,11 +968,14 @@ public sealed partial class UserGrain(
         }
     }
 
-    /// <summary>Writes one entry now, with whatever else is pending. False when storage could not commit.</summary>
+    /// <summary>
+    /// Writes one entry now, with whatever else is pending. False when storage could not commit, or refused this entry
+    /// (another entry refused does not make this one unsaved).
+    /// </summary>
     private async Task<bool> SaveNowAsync(string conversationId)
     {
         MarkDirty(conversationId);
-        return await FlushAsync(CancellationToken.None);
+        return await FlushAsync(CancellationToken.None) is { } refused && !refused.Contains(conversationId, StringComparer.Ordinal);
     }
 
     /// <summary>Notes an entry to write, and arms the flush timer if it is not armed yet.</summary>
@@ -984,11 +987,12 @@ public sealed partial class UserGrain(
         }
     }
 
-    private async Task<bool> FlushAsync(CancellationToken cancellationToken)
+    /// <summary>Writes the dirty entries: the conversation ids the store refused as invalid, or null when it could not commit.</summary>
+    private async Task<IReadOnlyList<string>?> FlushAsync(CancellationToken cancellationToken)
     {
         if (_dirty.Count == 0)
         {
-            return true;
+            return [];
         }
 
         var rows = _dirty.Select(id => _index[id]).ToList();
@@ -1013,7 +1017,7 @@ public sealed partial class UserGrain(
             }
 
             LogIndexNotSaved(logger, UserId, ex.Message);
-            return false;
+            return null;
         }
 
         foreach (var conversationId in refused)
@@ -1022,7 +1026,7 @@ public sealed partial class UserGrain(
             LogIndexRowRefused(logger, UserId, conversationId);
         }
 
-        return refused.Count == 0;
+        return refused;
     }
 
     /// <summary>Pushes to the user's devices, all of them or all but <paramref name="exceptDeviceId"/>.</summary>

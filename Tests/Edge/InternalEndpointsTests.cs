@@ -34,7 +34,7 @@ public sealed class InternalEndpointsTests(EdgeFixture fixture)
             Assert.True(HttpStatusCode.NotFound == (await open.GetAsync(path)).StatusCode, $"GET {path} on the public port");
         }
 
-        foreach (var path in new[] { "/api/system/messages", "/Api/System/messages", "/api/admin/accounts", "/api/admin/edge/drain" })
+        foreach (var path in new[] { "/api/system/messages", "/Api/System/messages", "/api/admin/accounts", "/api/admin/edge/drain", "/api/auth/verify", "/API/Auth/Verify" })
         {
             using var response = await open.PostAsJsonAsync(path, new { });
             Assert.True(HttpStatusCode.NotFound == response.StatusCode, $"POST {path} on the public port");
