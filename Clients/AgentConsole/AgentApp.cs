@@ -424,8 +424,9 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         }
         catch (TimeoutException)
         {
-            // The SDK may still send it once the connection is back; sent again with Enter, it is stored once either way.
-            failure = $"no answer in {SendTimeout.TotalSeconds:0} s ({ConnectionWord(client.Status)})";
+            // The SDK may still send it once the connection is back; sent again unchanged with Enter, it is stored once
+            // either way. Edited, it is another message, and the first may still arrive: the agent is told so.
+            failure = $"no answer in {SendTimeout.TotalSeconds:0} s ({ConnectionWord(client.Status)}; it may still go out, so an edited copy could arrive as well)";
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
