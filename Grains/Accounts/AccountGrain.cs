@@ -557,19 +557,28 @@ public sealed partial class AccountGrain(
         return _onlyRecordFailed ? BroadcastNowAsync(ended) : Task.CompletedTask;
     }
 
+    private IAsyncStream<SessionRevoked> RevocationStream() =>
+        ServiceProvider.GetRequiredKeyedService<IStreamProvider>(StreamNames.Provider)
+            .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey));
+
+    /// <summary>One announcement, waited for until <paramref name="deadline"/>; a send given up on is still observed.</summary>
+    private static Task SendAsync(IAsyncStream<SessionRevoked> stream, SessionRevoked revoked, CancellationToken deadline)
+    {
+        var send = stream.OnNextAsync(revoked);
+        send.Ignore();
+        return send.WaitAsync(deadline);
+    }
+
     /// <summary>Sends announcements to the edges running now, without recording them; a failure is left to the retry.</summary>
     private async Task BroadcastNowAsync(List<SessionRevoked> ended)
     {
-        var stream = ServiceProvider.GetRequiredKeyedService<IStreamProvider>(StreamNames.Provider)
-            .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey));
+        var stream = RevocationStream();
         using var deadline = new CancellationTokenSource(AnnounceTimeout);
         try
         {
             foreach (var revoked in ended)
             {
-                var send = stream.OnNextAsync(revoked);
-                send.Ignore(); // observed even if given up on below
-                await send.WaitAsync(deadline.Token);
+                await SendAsync(stream, revoked, deadline.Token);
             }
         }
         catch (Exception ex)
@@ -585,8 +594,7 @@ public sealed partial class AccountGrain(
     /// </summary>
     private async Task AnnouncePendingAsync(bool lastChance, CancellationToken cancellationToken)
     {
-        var stream = ServiceProvider.GetRequiredKeyedService<IStreamProvider>(StreamNames.Provider)
-            .GetStream<SessionRevoked>(StreamId.Create(StreamNames.AuthNamespace, StreamNames.RevocationsKey));
+        var stream = RevocationStream();
         var horizon = clock.UtcNow - AnnounceRetryWindow;
         _unannounced.RemoveAll(r => r.At < horizon);
         Exception? failure = null;
@@ -615,9 +623,7 @@ public sealed partial class AccountGrain(
         {
             try
             {
-                var send = stream.OnNextAsync(_unannounced[sent]);
-                send.Ignore(); // observed even if given up on below
-                await send.WaitAsync(deadline.Token);
+                await SendAsync(stream, _unannounced[sent], deadline.Token);
             }
             catch (Exception ex)
             {

@@ -17,17 +17,9 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task An_agent_signs_in_goes_online_gets_the_session_replies_and_closes_it()
     {
-        var (shop, agent, user) = (Ids.User("shop"), Ids.User("agent"), Ids.User("customer"));
-        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
-        using (var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
-        {
-            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        }
-
-        var console = Path.Combine(RepositoryPaths.Root, "Clients", "AgentConsole", "bin", RepositoryPaths.Configuration, "net10.0", "Orleans.Im.AgentConsole.dll");
-        await using var terminal = await TmuxSession.StartAsync(["dotnet", console,
-            "--http", $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}", "--tcp", $"127.0.0.1:{fixture.TcpPort}",
-            "--user", agent, "--shop", shop]);
+        var (shop, agent) = await CreateShopAsync();
+        var user = Ids.User("customer");
+        await using var terminal = await StartConsoleAsync(agent, shop, fixture.TcpPort, password: null);
         try
         {
             // Sign in: the password is asked for.
@@ -75,19 +67,12 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task The_console_survives_a_lost_connection_and_keeps_serving()
     {
-        var (shop, agent, user) = (Ids.User("shop"), Ids.User("agent"), Ids.User("customer"));
-        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
-        using (var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
-        {
-            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        }
+        var (shop, agent) = await CreateShopAsync();
+        var user = Ids.User("customer");
 
         // The console reaches the edge's TCP port through a proxy that can cut the network.
         await using var proxy = new LoopbackProxy(fixture.TcpPort);
-        var console = Path.Combine(RepositoryPaths.Root, "Clients", "AgentConsole", "bin", RepositoryPaths.Configuration, "net10.0", "Orleans.Im.AgentConsole.dll");
-        await using var terminal = await TmuxSession.StartAsync(["dotnet", console,
-            "--http", $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}", "--tcp", $"127.0.0.1:{proxy.Port}",
-            "--user", agent, "--password", ApiCalls.Password, "--shop", shop]);
+        await using var terminal = await StartConsoleAsync(agent, shop, proxy.Port);
         try
         {
             await terminal.WaitForTextAsync("OFFLINE");
@@ -118,21 +103,13 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task The_console_takes_the_online_switch_from_the_server_so_one_press_goes_offline()
     {
-        var (shop, agent) = (Ids.User("shop"), Ids.User("agent"));
-        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
-        using (var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
-        {
-            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        }
+        var (shop, agent) = await CreateShopAsync();
 
         // The agent went available in an earlier console run; the server remembers it.
         var queue = fixture.Orleans.GetGrain<ICustomerServiceQueueGrain>(shop);
         Assert.Equal(AccessStatus.Ok, await queue.SetAgentAvailableAsync(agent, true));
 
-        var console = Path.Combine(RepositoryPaths.Root, "Clients", "AgentConsole", "bin", RepositoryPaths.Configuration, "net10.0", "Orleans.Im.AgentConsole.dll");
-        await using var terminal = await TmuxSession.StartAsync(["dotnet", console,
-            "--http", $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}", "--tcp", $"127.0.0.1:{fixture.TcpPort}",
-            "--user", agent, "--password", ApiCalls.Password, "--shop", shop]);
+        await using var terminal = await StartConsoleAsync(agent, shop, fixture.TcpPort);
         try
         {
             await terminal.WaitForTextAsync("ONLINE");
@@ -330,11 +307,14 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
         return (shop, agent);
     }
 
-    /// <summary>The console signed in as <paramref name="agent"/>, its TCP connection to <paramref name="tcpPort"/> on loopback.</summary>
-    private Task<TmuxSession> StartConsoleAsync(string agent, string shop, int tcpPort) =>
+    /// <summary>
+    /// The console signed in as <paramref name="agent"/>, its TCP connection to <paramref name="tcpPort"/> on loopback;
+    /// without a password it asks for one.
+    /// </summary>
+    private Task<TmuxSession> StartConsoleAsync(string agent, string shop, int tcpPort, string? password = ApiCalls.Password) =>
         TmuxSession.StartAsync(["dotnet", ConsolePath,
             "--http", $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}", "--tcp", $"127.0.0.1:{tcpPort}",
-            "--user", agent, "--password", ApiCalls.Password, "--shop", shop]);
+            "--user", agent, .. password is null ? Array.Empty<string>() : ["--password", password], "--shop", shop]);
 
     private static async Task<V1.Message> NextAsync(Client.ImClient client, Func<V1.Message, bool> match)
     {
