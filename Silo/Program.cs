@@ -40,6 +40,7 @@ catch (NpgsqlException ex)
 {
     // Boundary: without its database a silo cannot serve; say why and exit with a failure status.
     SiloHosting.LogCannotStart(app.Logger, ex.Message);
+    await app.DisposeAsync(); // flushes the console logger's queue: the line above is the reason the operator needs
     return 1;
 }
 
@@ -53,6 +54,7 @@ catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutEx
 {
     // Boundary: without cluster membership a silo cannot join; say why and exit with a failure status.
     SiloHosting.LogCannotStartWithoutRedis(app.Logger, ex.Message);
+    await app.DisposeAsync(); // flushes the console logger's queue, as above
     return 1;
 }
 

@@ -75,6 +75,17 @@ public static class ValidatedOptions
         if (!TryValidateOptions(host.Services, out var failure))
         {
             logInvalid(host, failure);
+            // The console logger writes from a queue of its own: disposing the host's services flushes it. The process
+            // returns at once after this, and without the flush the one line that says what to change could be lost.
+            if (host is IAsyncDisposable asyncDisposable)
+            {
+                await asyncDisposable.DisposeAsync();
+            }
+            else
+            {
+                host.Dispose();
+            }
+
             return null;
         }
 
