@@ -718,7 +718,29 @@ function merged(known, pushed) {
   // The page's own count stands (it counted the newer messages, and none of its own), unless the entry says everything
   // up to the newest was read (on another device); a newer message brings a hidden conversation back.
   const unread = (pushed.readSeq ?? 0) >= known.lastSeq ? 0 : known.unread ?? 0;
-  return { ...pushed, lastSeq: known.lastSeq, lastMessage: known.lastMessage, unread, hidden: false };
+  return { ...pushed, lastSeq: known.lastSeq, lastMessage: known.lastMessage, unread, awaited: unread ? known.awaited : undefined, hidden: false };
+}
+
+/**
+ * The most seqs a conversation waits for after a push skipped them: pushes travel as one-way calls, which the cluster
+ * does not keep in order, so one message now and then comes right after the next. A wider gap is lost pushes, not late
+ * ones; the resync the edge then asks for brings the server's count.
+ */
+const MaxAwaited = 32;
+
+/**
+ * The seqs a conversation waits for once a push of <seq> has come: those it skipped, which may come late and then count
+ * as unread (the count only grows with newer seqs otherwise), added to those it still waited for. Only for a
+ * conversation the page knew: one it first hears of by a push has its history before that, not late pushes.
+ */
+function awaitedAfter(entry, seq) {
+  const skipped = entry ? seq - entry.lastSeq - 1 : 0;
+  if (!(skipped > 0) || skipped > MaxAwaited) return entry?.awaited;
+  const awaited = new Set(entry.awaited);
+  for (let s = entry.lastSeq + 1; s < seq; s++) awaited.add(s);
+  // Oldest first out, so a conversation that keeps losing pushes holds a bounded set.
+  while (awaited.size > MaxAwaited) awaited.delete(awaited.values().next().value);
+  return awaited;
 }
 
 async function onEvents(events) {
@@ -733,17 +755,25 @@ async function onEvents(events) {
         // position; this page places no calls.
         if (!(message.seq > 0)) break;
         const known = entry ?? { conversationId: event.conversationId, lastSeq: 0, readSeq: 0, unread: 0 };
+        const mine = message.senderId === state.userId;
         if (message.seq > known.lastSeq) {
-          const mine = message.senderId === state.userId;
           state.conversations.set(event.conversationId, {
             ...known,
             hidden: false, // a new message brings a hidden conversation back (the server's entry does the same)
             lastSeq: message.seq,
             unread: mine ? 0 : known.unread + 1,
+            awaited: awaitedAfter(entry, message.seq),
             lastMessage: { seq: message.seq, senderId: message.senderId, type: message.content?.type, text: message.content?.text, serverTime: message.serverTime, state: message.state },
           });
           listChanged = true;
           if (!mine) notify(event.conversationId, message, entry);
+        } else if (known.awaited?.has(message.seq)) {
+          // Pushed after a newer one: it still counts once, unless read meanwhile.
+          const awaited = new Set(known.awaited);
+          awaited.delete(message.seq);
+          const unread = !mine && message.seq > (known.readSeq ?? 0) ? known.unread + 1 : known.unread;
+          state.conversations.set(event.conversationId, { ...known, awaited, unread });
+          listChanged = true;
         }
         if (event.conversationId === state.open) {
           if (message.seq > newestSeq() + 1) await loadNewer();

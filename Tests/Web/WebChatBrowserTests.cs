@@ -494,6 +494,28 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_message_pushed_after_the_next_one_still_counts_as_unread_and_shows_in_its_place()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, _, conversationId, bobPhone, page) = beside;
+        var frames = await SlowHubCalls.RouteAsync(page);
+        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await bobPhone.SendTextAsync(conversationId, "1");
+        var unread = page.Locator($"li[data-conversation='{conversationId}'] [data-testid=unread]");
+        await Expect(unread).ToHaveTextAsync("1");
+
+        // The cluster's one-way calls to the edge are not kept in order: the push of 2 comes right after that of 3.
+        frames.PushLate(2, after: 3);
+        await bobPhone.SendTextAsync(conversationId, "2");
+        await bobPhone.SendTextAsync(conversationId, "3");
+        await frames.PushedLateAsync();
+        await Expect(unread).ToHaveTextAsync("3");
+
+        await page.Locator($"li[data-conversation='{conversationId}']").ClickAsync();
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["1", "2", "3"]);
+    }
+
+    [Fact]
     public async Task A_conversation_followed_for_long_keeps_a_bounded_pane_and_scrolling_up_loads_what_left_it()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
@@ -707,7 +729,8 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     /// <summary>
     /// The page's hub connection, passed through the test, which holds back the page's calls of one hub method for one
     /// conversation a while before they go on to the edge, as a slow grain or a congested link would: their answers
-    /// come after those of calls made later.
+    /// come after those of calls made later. It can also hand the page one message's push after the next one's, as the
+    /// cluster's one-way calls to the edge sometimes arrive.
     /// </summary>
     private sealed class SlowHubCalls
     {
@@ -718,6 +741,21 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         private readonly Lock _gate = new();
         private (string Method, string ConversationId, TimeSpan Delay)? _slow;
         private int _answered;
+        private (long Seq, long After)? _late;
+        private string? _heldPush;
+        private readonly TaskCompletionSource _pushedLate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>From now on, the push of message <paramref name="seq"/> reaches the page right after that of <paramref name="after"/>.</summary>
+        public void PushLate(long seq, long after)
+        {
+            lock (_gate)
+            {
+                _late = (seq, after);
+            }
+        }
+
+        /// <summary>Waits until the push held by <see cref="PushLate"/> went to the page after the other.</summary>
+        public async Task PushedLateAsync() => await _pushedLate.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
         public static async Task<SlowHubCalls> RouteAsync(IPage page)
         {
@@ -769,7 +807,11 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
                     return;
                 }
 
-                page.Send(text);
+                if (!Reorder(text, page))
+                {
+                    page.Send(text);
+                }
+
                 foreach (var message in Messages(text))
                 {
                     if (message.TryGetProperty("invocationId", out var id) && id.GetString() is { } invocationId && _held.TryRemove(invocationId, out _))
@@ -778,6 +820,62 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
                     }
                 }
             });
+        }
+
+        /// <summary>
+        /// Holds the frame carrying the push of the late message (one without the other), and sends it after the frame
+        /// carrying the other; true when this frame was sent (or held) here.
+        /// </summary>
+        private bool Reorder(string text, IWebSocketRoute page)
+        {
+            lock (_gate)
+            {
+                if (_late is not { } late)
+                {
+                    return false;
+                }
+
+                var seqs = PushedSeqs(text);
+                if (_heldPush is null && seqs.Contains(late.Seq) && !seqs.Contains(late.After))
+                {
+                    _heldPush = text;
+                    return true;
+                }
+
+                if (_heldPush is { } held && seqs.Contains(late.After))
+                {
+                    page.Send(text);
+                    page.Send(held);
+                    _heldPush = null;
+                    _late = null;
+                    _pushedLate.TrySetResult();
+                    return true;
+                }
+
+                return false;
+            }
+        }
+
+        /// <summary>The seqs of the messages an <c>Events</c> call in <paramref name="frame"/> pushes.</summary>
+        private static HashSet<long> PushedSeqs(string frame)
+        {
+            var seqs = new HashSet<long>();
+            foreach (var message in Messages(frame))
+            {
+                if (message.TryGetProperty("target", out var target) && target.GetString() == "Events"
+                    && message.TryGetProperty("arguments", out var arguments) && arguments.GetArrayLength() > 0)
+                {
+                    foreach (var pushed in arguments[0].EnumerateArray())
+                    {
+                        if (pushed.TryGetProperty("type", out var type) && type.GetString() == "message" && pushed.TryGetProperty("seq", out var seq))
+                        {
+                            seqs.Add(seq.GetInt64());
+                        }
+                    }
+                }
+            }
+
+            return seqs;
         }
 
         /// <summary>How long to hold a frame from the page: the slowed method's call for the slowed conversation, if it is one.</summary>
