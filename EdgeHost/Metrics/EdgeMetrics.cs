@@ -66,6 +66,8 @@ public sealed class EdgeMetrics
         meter.CreateObservableGauge("im_edge_sessions", () => sessions.OpenSessions, description: "Signed-in device sessions on this edge host.");
         meter.CreateObservableGauge("im_edge_online_users", () => subscriptions.UserCount, description: "Users with at least one device connected to this edge host.");
         meter.CreateObservableGauge("im_edge_stream_users", () => subscriptions.StreamUserCount, description: "Users whose push stream this edge host subscribes to (push path Stream).");
+        meter.CreateObservableCounter("im_edge_push_calls_reordered_total", () => subscriptions.ReorderedPushCalls, "{call}",
+            "Numbered push calls from silos that arrived ahead of their turn and were put back in order (or passed on after the wait).");
         meter.CreateObservableGauge("im_edge_logins_in_flight", () => sessions.LoginsInFlight, description: "Logins registering with the cluster now (bounded by MaxConcurrentLogins).");
         meter.CreateObservableGauge("im_edge_logins_waiting", () => sessions.LoginsWaiting, description: "Logins waiting for a place: above zero, a login storm.");
         meter.CreateObservableGauge("im_edge_push_queue_length", () => sessions.PushQueueLengths().Sum, description: "Pushes and replies waiting in all outbound queues.");

@@ -171,8 +171,10 @@ public sealed partial class SessionHub(
         var connectionId = Guid.NewGuid().ToString("N");
         // EdgeTakesPushMany: this edge's push observer handles PushManyAsync, so silos may coalesce pushes to it.
         // EdgeRenewsLease: this edge renews its devices (DeviceLeaseRenewal), so their grains may drop them if it stops.
+        // EdgeTakesPushInOrder: it takes numbered calls (PushInOrderAsync) and hands them on in the silo's order.
         var device = new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow(), connectionId,
-            Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength), EdgeTakesPushMany: true, EdgeRenewsLease: true);
+            Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength), EdgeTakesPushMany: true, EdgeRenewsLease: true,
+            EdgeTakesPushInOrder: true);
         var attachment = await subscriptions.AttachAsync(claims.UserId, target);
         try
         {

@@ -12,12 +12,13 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// device connects here and unsubscribes when the last leaves. Either way each batch goes to every device of the user on
 /// this edge. One seam, so the mechanism can be measured and swapped.
 /// </summary>
-public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeOptions> options, ILogger<UserPushRoutes> logger)
+public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeOptions> options, TimeProvider time, ILogger<UserPushRoutes> logger)
     : IEdgePushObserver
 {
     private readonly Dictionary<string, UserEntry> _users = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly bool _viaStreams = options.Value.PushPath == PushPath.Stream;
+    private PushCallSequencer? _sequencer;
 
     // The cluster client holds an observer only weakly: this field keeps the reference (and so the object) alive.
     private IEdgePushObserver? _observerReference;
@@ -33,6 +34,9 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
             }
         }
     }
+
+    /// <summary>Numbered calls that came ahead of their turn and were put back in order.</summary>
+    public long ReorderedPushCalls => _sequencer?.Reordered ?? 0;
 
     /// <summary>Users with a device here whose pushes come from their stream (all of them with <see cref="PushPath.Stream"/>, else none).</summary>
     public int StreamUserCount => _viaStreams ? UserCount : 0;
@@ -67,12 +71,34 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
     /// <summary>A silo's coalesced batches, by direct call: each as by <see cref="IEdgePushObserver.PushAsync"/>, in order.</summary>
     Task IEdgePushObserver.PushManyAsync(UserEventBatch[] batches)
     {
+        RouteAll(batches);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A silo's numbered batches, by direct call: handed on in the order the silo made its calls, each batch as by <see cref="IEdgePushObserver.PushAsync"/>.</summary>
+    Task IEdgePushObserver.PushInOrderAsync(long sender, long number, UserEventBatch[] batches)
+    {
+        Sequencer.Accept(sender, number, batches);
+        return Task.CompletedTask;
+    }
+
+    // Made at the first numbered call rather than with the routes: it hands calls on to this instance's RouteAll.
+    private PushCallSequencer Sequencer => Volatile.Read(ref _sequencer) ?? CreateSequencer();
+
+    private PushCallSequencer CreateSequencer()
+    {
+        lock (_lock)
+        {
+            return _sequencer ??= new PushCallSequencer(time, RouteAll);
+        }
+    }
+
+    private void RouteAll(UserEventBatch[] batches)
+    {
         foreach (var batch in batches)
         {
             Route(batch);
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>Routes the user's pushes to <paramref name="target"/> until the returned handle is disposed.</summary>

@@ -27,4 +27,16 @@ public interface IEdgePushObserver : IGrainObserver
     /// <param name="batches">Batches for any users of this edge; those of one user are in the order they were pushed.</param>
     [OneWay, Alias("PushMany")]
     Task PushManyAsync(UserEventBatch[] batches);
+
+    /// <summary>
+    /// As <see cref="PushManyAsync"/>, numbered: Orleans does not keep one-way calls in the order they were made (now and
+    /// then a call overtakes the one before it), so a silo numbers its calls to each edge and the edge hands them on in
+    /// that order, waiting a moment for a call that was overtaken. A silo calls it only on edges that said they take it
+    /// (<c>DeviceSession.EdgeTakesPushInOrder</c>).
+    /// </summary>
+    /// <param name="sender">Whose count the number is: a silo's queue for this edge (new when the silo starts, or made the queue again).</param>
+    /// <param name="number">The call's number in that count: 1, 2, 3, …</param>
+    /// <param name="batches">Batches for any users of this edge, in the order they were pushed.</param>
+    [OneWay, Alias("PushInOrder")]
+    Task PushInOrderAsync(long sender, long number, UserEventBatch[] batches);
 }

@@ -22,6 +22,11 @@ namespace Orleans.Im.Users;
 /// its lease runs out. False from edge hosts built before leases (and robots): silos upgraded first never drop their
 /// devices, which nobody renews.
 /// </param>
+/// <param name="EdgeTakesPushInOrder">
+/// The edge holding the connection takes numbered calls on its push observer
+/// (<see cref="Push.IEdgePushObserver.PushInOrderAsync"/>) and puts them back in order. False from an edge built before
+/// that method: silos upgraded first call it with <see cref="Push.IEdgePushObserver.PushManyAsync"/>, unnumbered.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.DeviceSession")]
 public sealed record DeviceSession(
     [property: Id(0)] string DeviceId,
@@ -33,4 +38,5 @@ public sealed record DeviceSession(
     [property: Id(6)] string NetworkType = "",
     [property: Id(7)] bool Away = false,
     [property: Id(8)] bool EdgeTakesPushMany = false,
-    [property: Id(9)] bool EdgeRenewsLease = false);
+    [property: Id(9)] bool EdgeRenewsLease = false,
+    [property: Id(10)] bool EdgeTakesPushInOrder = false);

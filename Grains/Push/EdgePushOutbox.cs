@@ -15,9 +15,11 @@ namespace Orleans.Im.Push;
 /// The first enqueue for an idle edge queues its flush on the thread pool, behind the grain turns already waiting
 /// there: no timer, so no added latency, and whatever those turns enqueue meanwhile goes in the same call. An edge has at
 /// most one flush queued or running, which keeps its batches in queue order (so each user's in the order pushed) and
-/// leaves the calls to it sequential. Calls carry at most <see cref="MaxBatchesPerCall"/> batches. An edge that has not
-/// said it takes <see cref="IEdgePushObserver.PushManyAsync"/> (one from before it) gets one
-/// <see cref="IEdgePushObserver.PushAsync"/> per batch from the same flush.
+/// leaves the calls to it sequential. Calls carry at most <see cref="MaxBatchesPerCall"/> batches. Orleans may still
+/// deliver a one-way call before the one made just before it, so calls to an edge that takes them are numbered
+/// (<see cref="IEdgePushObserver.PushInOrderAsync"/>) and the edge restores the order. An edge from before that gets
+/// <see cref="IEdgePushObserver.PushManyAsync"/>, and one from before that one <see cref="IEdgePushObserver.PushAsync"/>
+/// per batch, from the same flush.
 /// </remarks>
 public sealed partial class EdgePushOutbox(ILogger<EdgePushOutbox> logger)
 {
@@ -75,7 +77,17 @@ public sealed partial class EdgePushOutbox(ILogger<EdgePushOutbox> logger)
     public void TakesPushMany(IEdgePushObserver edge)
     {
         ArgumentNullException.ThrowIfNull(edge);
-        QueueOf(edge).TakesPushMany = true;
+        QueueOf(edge).Raise(EdgeCalls.Many);
+    }
+
+    /// <summary>
+    /// Notes that <paramref name="edge"/> takes numbered calls (<see cref="IEdgePushObserver.PushInOrderAsync"/>), as a
+    /// device that logged in through it said.
+    /// </summary>
+    public void TakesPushInOrder(IEdgePushObserver edge)
+    {
+        ArgumentNullException.ThrowIfNull(edge);
+        QueueOf(edge).Raise(EdgeCalls.InOrder);
     }
 
     private EdgeQueue QueueOf(IEdgePushObserver edge)
@@ -107,26 +119,30 @@ public sealed partial class EdgePushOutbox(ILogger<EdgePushOutbox> logger)
         }
     }
 
-    /// <summary>Sends <paramref name="batches"/> to <paramref name="edge"/> in order, in as few calls as allowed.</summary>
-    private void Send(IEdgePushObserver edge, List<UserEventBatch> batches, bool takesPushMany)
+    /// <summary>Sends <paramref name="batches"/> to <paramref name="queue"/>'s edge in order, in as few calls as allowed.</summary>
+    private void Send(EdgeQueue queue, List<UserEventBatch> batches)
     {
+        var edge = queue.Edge;
+        var calls = queue.Calls;
         var sent = 0;
         try
         {
             while (sent < batches.Count)
             {
-                var count = takesPushMany ? Math.Min(MaxBatchesPerCall, batches.Count - sent) : 1;
-                if (count == 1)
+                var count = calls == EdgeCalls.One ? 1 : Math.Min(MaxBatchesPerCall, batches.Count - sent);
+                if (calls == EdgeCalls.InOrder)
+                {
+                    // A new array per call: a one-way call's arguments are serialized after it returns, so none is reused.
+                    _ = edge.PushInOrderAsync(queue.Sender, queue.NextCallNumber(), Chunk(batches, sent, count));
+                }
+                else if (count == 1)
                 {
                     // One batch needs no array, and every edge version takes it.
                     _ = edge.PushAsync(batches[sent]);
                 }
                 else
                 {
-                    // A new array per call: a one-way call's arguments are serialized after it returns, so none is reused.
-                    var chunk = new UserEventBatch[count];
-                    batches.CopyTo(sent, chunk, 0, count);
-                    _ = edge.PushManyAsync(chunk);
+                    _ = edge.PushManyAsync(Chunk(batches, sent, count));
                 }
 
                 sent += count;
@@ -142,12 +158,21 @@ public sealed partial class EdgePushOutbox(ILogger<EdgePushOutbox> logger)
         }
     }
 
+    private static UserEventBatch[] Chunk(List<UserEventBatch> batches, int start, int count)
+    {
+        var chunk = new UserEventBatch[count];
+        batches.CopyTo(start, chunk, 0, count);
+        return chunk;
+    }
+
     [LoggerMessage(1, LogLevel.Warning, "Pushing to edge {Edge} failed; {Lost} batches lost (devices resync): {Reason}")]
     private static partial void LogSendFailed(ILogger logger, string edge, int lost, string reason);
 
     /// <summary>One edge's queue and its flush (the work item itself, so scheduling a flush allocates nothing).</summary>
     private sealed class EdgeQueue(EdgePushOutbox owner, IEdgePushObserver edge) : IThreadPoolWorkItem
     {
+        public IEdgePushObserver Edge => edge;
+
         private readonly Lock _lock = new();
         private List<UserEventBatch> _pending = [];
 
@@ -158,13 +183,38 @@ public sealed partial class EdgePushOutbox(ILogger<EdgePushOutbox> logger)
         private bool _flushing;
         private bool _retired;
         private long _lastUsed = Environment.TickCount64;
-        private volatile bool _takesPushMany;
+        private int _calls = (int)EdgeCalls.One;
 
-        public bool TakesPushMany
+        // The last call number given: only the flush takes one, and one flush runs at a time.
+        private long _callNumber;
+
+        /// <summary>
+        /// This queue among all that call the edge, for the numbers of its calls: new with each queue (a silo that
+        /// restarts, or forgot the edge while it was idle, numbers from 1 again), so the edge never takes a new count's
+        /// first calls for late ones of an old count.
+        /// </summary>
+        public long Sender { get; } = Random.Shared.NextInt64(1, long.MaxValue);
+
+        /// <summary>How the edge is called: the newest way any of its devices said it takes.</summary>
+        public EdgeCalls Calls => (EdgeCalls)Volatile.Read(ref _calls);
+
+        /// <summary>The edge takes <paramref name="calls"/>; an edge never goes back to an older way (an old device's session says less).</summary>
+        public void Raise(EdgeCalls calls)
         {
-            get => _takesPushMany;
-            set => _takesPushMany = value;
+            var current = Volatile.Read(ref _calls);
+            while (current < (int)calls)
+            {
+                var seen = Interlocked.CompareExchange(ref _calls, (int)calls, current);
+                if (seen == current)
+                {
+                    return;
+                }
+
+                current = seen;
+            }
         }
+
+        public long NextCallNumber() => ++_callNumber;
 
         /// <summary>Queues the batch, and its flush if none is pending; false if this queue was forgotten.</summary>
         public bool TryEnqueue(UserEventBatch batch)
@@ -218,7 +268,7 @@ public sealed partial class EdgePushOutbox(ILogger<EdgePushOutbox> logger)
                 _lastUsed = Environment.TickCount64;
             }
 
-            owner.Send(edge, sending, TakesPushMany);
+            owner.Send(this, sending);
             if (sending.Capacity > MaxRetainedCapacity)
             {
                 sending = [];

@@ -62,7 +62,16 @@ public sealed class UserEventPublisher(IServiceProvider services, EdgePushOutbox
     public void NoteRoute(DeviceSession device, IEdgePushObserver? route)
     {
         ArgumentNullException.ThrowIfNull(device);
-        if (route is not null && device.EdgeTakesPushMany)
+        if (route is null)
+        {
+            return;
+        }
+
+        if (device.EdgeTakesPushInOrder)
+        {
+            outbox.TakesPushInOrder(route);
+        }
+        else if (device.EdgeTakesPushMany)
         {
             outbox.TakesPushMany(route);
         }

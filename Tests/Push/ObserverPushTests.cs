@@ -68,6 +68,51 @@ public sealed class ObserverPushTests(ClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task An_edge_that_takes_numbered_calls_gets_them_numbered_one_by_one_in_the_order_pushed()
+    {
+        using var edge = new RecordingPushObserver();
+        var reference = Client.CreateObjectReference<IEdgePushObserver>(edge);
+        var alice = Ids.User("alice");
+        var bob = Ids.User("bob");
+        var connection = Guid.NewGuid().ToString("N");
+        try
+        {
+            await Client.GetGrain<IUserGrain>(alice).ConnectDeviceAsync(
+                new DeviceSession("phone", "ios", "test-edge", DateTimeOffset.UtcNow, connection, EdgeTakesPushMany: true, EdgeTakesPushInOrder: true), reference);
+            var conversationId = GrainKeys.P2P(alice, bob);
+            const int Sent = 20;
+            for (var i = 1; i <= Sent; i++)
+            {
+                Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, bob, $"m{i}")).Status);
+            }
+
+            var pushed = await Eventually.ReturnsAsync(() => Task.FromResult(PushedSeqs(edge, conversationId)), s => s.Count >= Sent);
+            Assert.Equal(Sent, pushed.Count);
+
+            // Every call numbered, by one sender, 1, 2, 3, … in the order made (the recording is in arrival order,
+            // which Orleans may change: sorted by number, the seqs the calls carry must come out in order).
+            var calls = edge.Calls;
+            Assert.All(calls, c => Assert.True(c.Many));
+            Assert.Single(calls.Select(c => c.Sender).Distinct());
+            Assert.NotEqual(0, calls[0].Sender);
+            Assert.Equal(Enumerable.Range(1, calls.Count).Select(n => (long)n), calls.Select(c => c.Number).Order());
+            var inCallOrder = calls.OrderBy(c => c.Number).SelectMany(c => c.Batches).SelectMany(b => b.Events.OfType<MessageEvent>())
+                .Where(e => e.ConversationId == conversationId).Select(e => e.Seq).ToList();
+            Assert.Equal(Enumerable.Range(1, Sent).Select(s => (long)s), inCallOrder);
+        }
+        finally
+        {
+            await Client.GetGrain<IUserGrain>(alice).DisconnectDeviceAsync("phone", connection);
+            Client.DeleteObjectReference<IEdgePushObserver>(reference);
+        }
+    }
+
+    private static List<long> PushedSeqs(RecordingPushObserver edge, string conversationId) =>
+    [
+        .. edge.Batches.SelectMany(b => b.Events.OfType<MessageEvent>()).Where(e => e.ConversationId == conversationId).Select(e => e.Seq),
+    ];
+
     private static List<string> UsersWithMessage(RecordingPushObserver edge, string conversationId, long seq) =>
     [
         .. edge.Batches

@@ -51,6 +51,12 @@ public sealed class RecordingPushObserver : IEdgePushObserver, IDisposable
         return Task.CompletedTask;
     }
 
+    public Task PushInOrderAsync(long sender, long number, UserEventBatch[] batches)
+    {
+        Record(new PushCall(true, batches, sender, number));
+        return Task.CompletedTask;
+    }
+
     /// <summary>Waits until at least <paramref name="count"/> batches have arrived; fails the test after 10 s.</summary>
     public async Task WaitForBatchesAsync(int count)
     {

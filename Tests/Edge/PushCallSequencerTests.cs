@@ -1,0 +1,135 @@
+using Orleans.Im.EdgeHost.Sessions;
+using Orleans.Im.Push;
+
+namespace Orleans.Im.Tests.Edge;
+
+/// <summary>
+/// The edge puts each silo's numbered push calls back in the order the silo made them: a call that comes ahead of its
+/// turn waits for those before it, until the window passes and they are taken as lost.
+/// </summary>
+[Trait("Category", "Unit")]
+public sealed class PushCallSequencerTests
+{
+    private const long SiloA = 17;
+    private const long SiloB = 42;
+
+    private readonly ManualTimers _time = new();
+    private readonly List<string> _delivered = [];
+    private readonly PushCallSequencer _sequencer;
+
+    public PushCallSequencerTests()
+    {
+        _sequencer = new PushCallSequencer(_time, batches => _delivered.AddRange(batches.Select(b => b.UserId)));
+    }
+
+    [Fact]
+    public void Calls_in_turn_go_on_at_once_whatever_number_a_silo_starts_at()
+    {
+        Accept(SiloA, 5, "a5");
+        Accept(SiloA, 6, "a6");
+        Accept(SiloA, 7, "a7");
+
+        Assert.Equal(["a5", "a6", "a7"], _delivered);
+        Assert.Equal(0, _sequencer.Reordered);
+        Assert.Equal(0, _time.Armed);
+    }
+
+    [Fact]
+    public void A_call_ahead_of_its_turn_waits_for_the_one_before_it_and_both_go_on_in_order()
+    {
+        Accept(SiloA, 1, "a1");
+        Accept(SiloA, 3, "a3");
+        Assert.Equal(["a1"], _delivered);
+
+        Accept(SiloA, 2, "a2");
+
+        Assert.Equal(["a1", "a2", "a3"], _delivered);
+        Assert.Equal(1, _sequencer.Reordered);
+        Assert.Equal(0, _time.Armed); // nothing held, no wait left
+    }
+
+    [Fact]
+    public void Once_the_window_passes_the_missing_call_is_taken_as_lost_and_if_it_comes_after_all_it_still_goes_on()
+    {
+        Accept(SiloA, 1, "a1");
+        Accept(SiloA, 3, "a3");
+        Accept(SiloA, 4, "a4");
+
+        _time.FireAll();
+        Assert.Equal(["a1", "a3", "a4"], _delivered);
+
+        Accept(SiloA, 2, "a2");
+        Accept(SiloA, 5, "a5");
+        Assert.Equal(["a1", "a3", "a4", "a2", "a5"], _delivered);
+    }
+
+    [Fact]
+    public void Each_silo_is_ordered_on_its_own()
+    {
+        Accept(SiloA, 1, "a1");
+        Accept(SiloA, 3, "a3");
+        Accept(SiloB, 1, "b1");
+        Accept(SiloB, 2, "b2");
+
+        Assert.Equal(["a1", "b1", "b2"], _delivered);
+        Assert.Equal(2, _sequencer.SenderCount);
+    }
+
+    [Fact]
+    public void Beyond_the_most_calls_it_holds_the_missing_one_is_taken_as_lost_at_once()
+    {
+        Accept(SiloA, 1, "a1");
+        for (var number = 3; number <= PushCallSequencer.MaxHeldCalls + 3; number++)
+        {
+            Accept(SiloA, number, $"a{number}");
+        }
+
+        Assert.Equal(PushCallSequencer.MaxHeldCalls + 2, _delivered.Count);
+        Assert.Equal(["a1", "a3", "a4"], _delivered.Take(3));
+        Assert.Equal($"a{PushCallSequencer.MaxHeldCalls + 3}", _delivered[^1]);
+        Assert.Equal(0, _time.Armed);
+    }
+
+    private void Accept(long sender, long number, string user) =>
+        _sequencer.Accept(sender, number, [new UserEventBatch(user, [])]);
+
+    /// <summary>A clock whose timers fire only when the test says.</summary>
+    private sealed class ManualTimers : TimeProvider
+    {
+        private readonly List<ManualTimer> _timers = [];
+
+        public int Armed => _timers.Count(t => t.Armed);
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = new ManualTimer(callback, state);
+            _timers.Add(timer);
+            return timer;
+        }
+
+        public void FireAll()
+        {
+            foreach (var timer in _timers.Where(t => t.Armed).ToList())
+            {
+                timer.Fire();
+            }
+        }
+
+        private sealed class ManualTimer(TimerCallback callback, object? state) : ITimer
+        {
+            public bool Armed { get; private set; } = true;
+
+            public void Fire() => callback(state);
+
+            public bool Change(TimeSpan dueTime, TimeSpan period) => Armed = true;
+
+            public void Dispose() => Armed = false;
+
+            public ValueTask DisposeAsync()
+            {
+                Dispose();
+                return ValueTask.CompletedTask;
+            }
+        }
+    }
+}
