@@ -83,7 +83,7 @@ public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]
     {
         private readonly Lock _lock = new();
         private readonly SortedDictionary<long, UserEventBatch[]> _held = [];
-        private long _next; // 0 until the first call: whatever number it has starts the count
+        private long _next = 1; // a silo's count starts at 1 (a new queue, when the silo restarts or forgot this edge)
         private long _lastUsed = owner._time.GetTimestamp();
         private ITimer? _timer;
         private bool _retired;
@@ -113,13 +113,14 @@ public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]
             {
                 if (_retired)
                 {
-                    // Forgotten while idle, an hour after its last call: whatever it sends now starts afresh.
+                    // Forgotten while idle, an hour after its last call, and called again by a look-up from before: its
+                    // count goes on, so this call is in turn.
                     _retired = false;
-                    _next = 0;
+                    _next = number;
                 }
 
                 _lastUsed = owner._time.GetTimestamp();
-                if (_next == 0 || number == _next)
+                if (number == _next)
                 {
                     owner._deliver(batches);
                     _next = number + 1;
