@@ -628,6 +628,13 @@ public sealed partial class UserGrain(
         }
 
         peers.Remove(UserId);
+        if (peers.Count == 0)
+        {
+            // Nobody to tell, and so no blocklist to ask for: asking activated the user's account grain (a storage
+            // read) at every login of a user without friends or small groups.
+            return;
+        }
+
         // A blocked user hears nothing of this one: not its messages, not its presence, friend or group peer though it is.
         peers.ExceptWith(await GrainFactory.For<Accounts.IAccountGrain>(UserId).GetBlockedAsync());
         foreach (var peer in peers)
