@@ -22,7 +22,7 @@ public sealed partial class DeviceLeaseRenewal(SessionHub sessions, IOptions<Edg
         {
             try
             {
-                var sweep = await sessions.RenewAsync(null, Parallelism, stoppingToken);
+                var sweep = await sessions.RenewAsync(null, Parallelism, afterSiloLoss: false, stoppingToken);
                 if (sweep.Restored > 0 || sweep.Failed.Count > 0)
                 {
                     LogRenewed(logger, sweep.Renewed, sweep.Restored, sweep.Superseded, sweep.Failed.Count);

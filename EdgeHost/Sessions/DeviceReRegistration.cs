@@ -7,7 +7,8 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// Renews this edge's devices with their user grains (which register again those they forgot), and tells its rooms
 /// their members here, when a silo may have been lost (the cluster client lost a gateway, or got its connection back). A user grain that lived on that silo
 /// is activated again elsewhere knowing none of its devices, and pushes nothing until they are registered again: without
-/// this, a device would learn of new messages only at its next sync. A room is activated again knowing no members and
+/// this, a device would learn of new messages only at its next sync. Likewise a large group or official account knows
+/// only the online members it was told of: the user grains tell it their routes again. A room is activated again knowing no members and
 /// no edge hosts: without this, its members here could not send to it and would get nothing from it until they
 /// reconnected.
 /// </summary>
@@ -73,14 +74,14 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
         var sessions = Sessions;
         var rooms = Rooms;
         // At once, not one after the other: a lost room refuses its members' sends until it hears of them again.
-        var renewing = sessions.RenewAsync(null, Parallelism, stoppingToken);
+        var renewing = sessions.RenewAsync(null, Parallelism, afterSiloLoss: true, stoppingToken);
         var failedRooms = await rooms.ReattachAsync(null, RoomParallelism, stoppingToken);
         var sweep = await renewing;
         LogSwept(logger, sessions.OpenSessions, sweep.Restored, sweep.Failed.Count, rooms.RoomCount, failedRooms.Count);
         for (var retry = 0; retry < MaxRetries && (sweep.Failed.Count > 0 || failedRooms.Count > 0); retry++)
         {
             await Task.Delay(RetryDelay, stoppingToken);
-            sweep = sweep.Failed.Count > 0 ? await sessions.RenewAsync(sweep.Failed, Parallelism, stoppingToken) : sweep with { Restored = 0 };
+            sweep = sweep.Failed.Count > 0 ? await sessions.RenewAsync(sweep.Failed, Parallelism, afterSiloLoss: true, stoppingToken) : sweep with { Restored = 0 };
             failedRooms = failedRooms.Count > 0 ? await rooms.ReattachAsync(failedRooms, RoomParallelism, stoppingToken) : failedRooms;
             LogSwept(logger, sessions.OpenSessions, sweep.Restored, sweep.Failed.Count, rooms.RoomCount, failedRooms.Count);
         }

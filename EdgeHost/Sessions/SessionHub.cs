@@ -401,9 +401,10 @@ public sealed partial class SessionHub(
     /// <see cref="EdgeOptions.DeviceRenewInterval"/>, and when a silo may have been lost. A grain that forgot a device (a
     /// new activation, maybe elsewhere after its silo died) registers it again, and the device syncs for what it was not
     /// pushed meanwhile; one superseded by a newer connection is left alone. Sessions whose grain could not be reached
-    /// are returned, to try again.
+    /// are returned, to try again. <paramref name="afterSiloLoss"/>: the grains also tell their users' large groups and
+    /// official accounts their routes again (<see cref="IUserGrain.RenewDeviceAfterSiloLossAsync"/>).
     /// </summary>
-    public async Task<RenewalSweep> RenewAsync(IEnumerable<OpenSession>? only, int parallelism, CancellationToken cancellationToken)
+    public async Task<RenewalSweep> RenewAsync(IEnumerable<OpenSession>? only, int parallelism, bool afterSiloLoss, CancellationToken cancellationToken)
     {
         var failed = new ConcurrentBag<OpenSession>();
         int renewed = 0, restored = 0, superseded = 0;
@@ -417,7 +418,10 @@ public sealed partial class SessionHub(
             var user = client.For<IUserGrain>(open.Session.UserId);
             try
             {
-                switch (await user.RenewDeviceAsync(open.Device, subscriptions.PushObserver))
+                var renewal = afterSiloLoss
+                    ? await user.RenewDeviceAfterSiloLossAsync(open.Device, subscriptions.PushObserver)
+                    : await user.RenewDeviceAsync(open.Device, subscriptions.PushObserver);
+                switch (renewal)
                 {
                     case DeviceRenewal.Renewed:
                         Interlocked.Increment(ref renewed);

@@ -87,6 +87,18 @@ public interface IUserGrain : IGrainWithStringKey
     Task<DeviceRenewal> RenewDeviceAsync(DeviceSession device, IEdgePushObserver? pushTo);
 
     /// <summary>
+    /// As <see cref="RenewDeviceAsync"/>, when a silo may have been lost (the edge lost a gateway): the user's large groups
+    /// and official accounts that lived there were activated again knowing nobody online (they push only to the online
+    /// members they were told of), so the user's push routes are told to them again, once for all the user's devices
+    /// renewed in one sweep. Called by edges only once every silo has it (silos are upgraded first).
+    /// </summary>
+    /// <param name="device">The device and its connection, as registered at login.</param>
+    /// <param name="pushTo">Its edge's push observer, as for <see cref="ConnectDeviceAsync"/>.</param>
+    /// <returns>Renewed, registered again, or superseded (<see cref="DeviceRenewal"/>).</returns>
+    [Alias("RenewDeviceAfterSiloLoss")]
+    Task<DeviceRenewal> RenewDeviceAfterSiloLossAsync(DeviceSession device, IEdgePushObserver? pushTo);
+
+    /// <summary>
     /// A connected device says its user is away or back, or that its network changed. The user is away when every
     /// connected device is; the change is announced at once (only going offline waits for the grace).
     /// </summary>

@@ -30,6 +30,14 @@ public sealed partial class UserGrain(
     /// <summary>How each connected device takes its pushes: its edge's push observer, or null for the user's stream.</summary>
     private readonly Dictionary<string, IEdgePushObserver?> _pushRoutes = new(StringComparer.Ordinal);
     private IEdgePushObserver?[] _announcedRoutes = [];
+
+    /// <summary>
+    /// A sweep after a silo loss renews each of the user's devices: the routes are told again once for all of them, not
+    /// once per device.
+    /// </summary>
+    private static readonly TimeSpan RoutesToldAgainAtMostEvery = TimeSpan.FromSeconds(10);
+
+    private DateTimeOffset _routesToldAgainAt = DateTimeOffset.MinValue;
     private long _version;
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _offlineTimer;
@@ -328,6 +336,21 @@ public sealed partial class UserGrain(
 
         await ConnectDeviceAsync(device, pushTo);
         return DeviceRenewal.Restored;
+    }
+
+    public async Task<DeviceRenewal> RenewDeviceAfterSiloLossAsync(DeviceSession device, IEdgePushObserver? pushTo)
+    {
+        var renewal = await RenewDeviceAsync(device, pushTo);
+        // Registered again, the routes were told as at a connect (this activation had told nobody); renewed, this grain
+        // did not move, but a large group or official account may have, and forgot them.
+        var now = clock.UtcNow;
+        if (renewal == DeviceRenewal.Renewed && now - _routesToldAgainAt >= RoutesToldAgainAtMostEvery)
+        {
+            _routesToldAgainAt = now;
+            TellRoutesTo(_index.Values.Where(r => r.ReadDiffusion && !r.Entry.Removed), _announcedRoutes);
+        }
+
+        return renewal;
     }
 
     private static string EvictionReason(DeviceSession newcomer) =>
@@ -969,7 +992,12 @@ public sealed partial class UserGrain(
         }
 
         _announcedRoutes = routes;
-        foreach (var row in _index.Values.Where(r => r.ReadDiffusion && !r.Entry.Removed))
+        TellRoutesTo(_index.Values.Where(r => r.ReadDiffusion && !r.Entry.Removed), routes);
+    }
+
+    private void TellRoutesTo(IEnumerable<IndexRow> conversations, IEdgePushObserver?[] routes)
+    {
+        foreach (var row in conversations)
         {
             GrainFactory.For<IConversationGrain>(row.Entry.ConversationId).SetMemberRoutesAsync(UserId, routes).Ignore();
         }

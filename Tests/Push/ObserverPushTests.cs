@@ -108,6 +108,47 @@ public sealed class ObserverPushTests(ClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_large_group_activated_again_pushes_to_an_online_member_once_the_edge_renews_it_after_a_silo_loss()
+    {
+        using var edge = new RecordingPushObserver();
+        var reference = Client.CreateObjectReference<IEdgePushObserver>(edge);
+        var alice = Ids.User("alice");
+        var owner = Ids.User("owner");
+        var others = Enumerable.Range(0, ClusterFixture.LargeGroupThreshold).Select(i => Ids.User($"m{i}")).ToArray();
+        var device = new DeviceSession("phone", "ios", "test-edge", DateTimeOffset.UtcNow, Guid.NewGuid().ToString("N"),
+            EdgeTakesPushMany: true, EdgeRenewsLease: true, EdgeTakesPushInOrder: true);
+        try
+        {
+            // Read diffusion: the group pushes only to the online members it was told of, by their routes.
+            var conversationId = await Client.CreateGroupAsync(owner, [alice, .. others]);
+            await Client.GetGrain<IUserGrain>(alice).ConnectDeviceAsync(device, reference);
+            var before = await Client.SendTextAsync(conversationId, owner, "before");
+            await Eventually.ReturnsAsync(() => Task.FromResult(PushedSeqs(edge, conversationId)), s => s.Contains(before.Seq));
+            Assert.Contains(before.Seq, PushedSeqs(edge, conversationId));
+
+            // The group's silo is lost: activated again elsewhere, it knows nobody online. Alice's grain did not move.
+            await fixture.Cluster.DeactivateAsync(Client.Conversation(conversationId));
+            Assert.Equal(DeviceRenewal.Renewed, await Client.GetGrain<IUserGrain>(alice).RenewDeviceAfterSiloLossAsync(device, reference));
+
+            // The routes are told one-way: a send may overtake them, so a few are made, a second apart; one reaches alice.
+            var arrived = false;
+            for (var attempt = 1; attempt <= 5 && !arrived; attempt++)
+            {
+                var after = await Client.SendTextAsync(conversationId, owner, $"after {attempt}");
+                var pushed = await Eventually.ReturnsAsync(() => Task.FromResult(PushedSeqs(edge, conversationId)), s => s.Contains(after.Seq), TimeSpan.FromSeconds(1));
+                arrived = pushed.Contains(after.Seq);
+            }
+
+            Assert.True(arrived, "no message sent after the renewal was pushed to the member");
+        }
+        finally
+        {
+            await Client.GetGrain<IUserGrain>(alice).DisconnectDeviceAsync("phone", device.ConnectionId);
+            Client.DeleteObjectReference<IEdgePushObserver>(reference);
+        }
+    }
+
     private static List<long> PushedSeqs(RecordingPushObserver edge, string conversationId) =>
     [
         .. edge.Batches.SelectMany(b => b.Events.OfType<MessageEvent>()).Where(e => e.ConversationId == conversationId).Select(e => e.Seq),
