@@ -24,4 +24,9 @@ public sealed class SendRateLimiter(double ratePerSecond, int burst)
         _tokens -= 1;
         return true;
     }
+
+    /// <summary>Whether the bucket is full at <paramref name="now"/>: forgetting it then gives nobody a send they did not have.</summary>
+    public bool IsFull(DateTimeOffset now) =>
+        _refilledAt == DateTimeOffset.MinValue
+        || _tokens + (Math.Max(0, (now - _refilledAt).TotalSeconds) * ratePerSecond) >= burst;
 }

@@ -370,6 +370,15 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     {
         var now = clock.UtcNow;
         _nextSweep = now + SweepInterval;
+        if (_rates.Count > _members.Count)
+        {
+            // Send rates of those who left, kept until full again (RemoveMember).
+            foreach (var userId in _rates.Keys.Where(u => !_members.ContainsKey(u)).ToList())
+            {
+                ForgetFullRate(userId, now);
+            }
+        }
+
         List<string>? lapsed = null;
         foreach (var (edgeId, until) in _edgeLeases)
         {
@@ -407,12 +416,24 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         }
     }
 
-    /// <summary>Ends a membership: what the room held for the member goes with it (their send rate too).</summary>
+    /// <summary>
+    /// Ends a membership: what the room held for the member goes with it, except a send rate that is not full again yet:
+    /// leaving and joining again must not buy a fresh burst (a flooder would loop leave, join, burst). The sweep drops it
+    /// once full.
+    /// </summary>
     private bool RemoveMember(string userId, out long membership)
     {
         _reported.Remove(userId);
-        _rates.Remove(userId);
+        ForgetFullRate(userId, clock.UtcNow);
         return _members.Remove(userId, out membership);
+    }
+
+    private void ForgetFullRate(string userId, DateTimeOffset now)
+    {
+        if (_rates.TryGetValue(userId, out var rate) && rate.IsFull(now))
+        {
+            _rates.Remove(userId);
+        }
     }
 
     private bool IsRoom() => GrainKeys.TryParseConversation(RoomId, out var address) && address.Kind == ConversationKind.Room;
