@@ -10,10 +10,14 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// <see cref="Window"/> passed, when those are taken as lost (a dropped connection) and it goes on; its devices find
 /// what was lost at their next sync, as for any lost push.
 /// </summary>
-public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]> deliver)
+/// <param name="time">The clock of the window.</param>
+/// <param name="deliver">Hands a call's batches on to the devices.</param>
+/// <param name="failed">Told of a failure to hand a call on (the others go on).</param>
+public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]> deliver, Action<Exception>? failed = null)
 {
     private readonly TimeProvider _time = time;
     private readonly Action<UserEventBatch[]> _deliver = deliver;
+    private readonly Action<Exception>? _failed = failed;
 
     /// <summary>
     /// How long a call that came ahead of its turn waits for those before it: an overtaken call arrives within a
@@ -63,13 +67,15 @@ public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]
                 return sender;
             }
 
+            // Calls come one at a time (the cluster client hands an observer its calls in turn), so no other call can
+            // be using a sender forgotten here. One forgotten while its silo kept its queue (idle an hour, the silo
+            // found no new edge to make it forget its own) comes back counting from where it was: its first call is held
+            // a window, once.
             var now = _time.GetTimestamp();
-            foreach (var (other, idle) in _senders.Where(s => s.Value.IdleSince(now) > ForgetIdleSenderAfter).ToList())
+            foreach (var (other, idle) in _senders.Where(s => s.Value.IdleFor(now) > ForgetIdleSenderAfter).ToList())
             {
-                if (idle.TryRetire())
-                {
-                    _senders.Remove(other);
-                }
+                idle.Dispose();
+                _senders.Remove(other);
             }
 
             sender = new Sender(this);
@@ -78,17 +84,31 @@ public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]
         }
     }
 
+    /// <summary>Hands a call's batches on; a failure (one odd event) must not end the process from a timer thread, nor stop the others.</summary>
+    private void Deliver(UserEventBatch[] batches)
+    {
+        try
+        {
+            _deliver(batches);
+        }
+        catch (Exception ex)
+        {
+            // Boundary: the devices concerned find what they missed at their next sync.
+            _failed?.Invoke(ex);
+        }
+    }
+
     /// <summary>One silo's calls: the number due next, those that came early, and the timer that stops waiting for the rest.</summary>
-    private sealed class Sender(PushCallSequencer owner)
+    private sealed class Sender(PushCallSequencer owner) : IDisposable
     {
         private readonly Lock _lock = new();
         private readonly SortedDictionary<long, UserEventBatch[]> _held = [];
-        private long _next = 1; // a silo's count starts at 1 (a new queue, when the silo restarts or forgot this edge)
+        private long _next = 1; // a silo's count starts at 1 (a new queue: the silo started, or made it again)
         private long _lastUsed = owner._time.GetTimestamp();
+        private long _waitingSince;
         private ITimer? _timer;
-        private bool _retired;
 
-        public TimeSpan IdleSince(long now)
+        public TimeSpan IdleFor(long now)
         {
             lock (_lock)
             {
@@ -96,96 +116,121 @@ public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]
             }
         }
 
-        public bool TryRetire()
-        {
-            lock (_lock)
-            {
-                _retired = _held.Count == 0;
-                return _retired;
-            }
-        }
-
         public void Accept(long number, UserEventBatch[] batches)
         {
-            // Delivered under the lock: a call handed on by the timer and one by the next arrival must not overtake each
-            // other. Delivery only queues (each connection has its own queue), so the lock is held briefly.
+            // Handed on under the lock: a call handed on by the timer and one by the next arrival must not overtake each
+            // other. Handing on only queues (each connection has its own queue), so the lock is held briefly.
             lock (_lock)
             {
-                if (_retired)
-                {
-                    // Forgotten while idle, an hour after its last call, and called again by a look-up from before: its
-                    // count goes on, so this call is in turn.
-                    _retired = false;
-                    _next = number;
-                }
-
                 _lastUsed = owner._time.GetTimestamp();
                 if (number == _next)
                 {
-                    owner._deliver(batches);
+                    owner.Deliver(batches);
                     _next = number + 1;
                     DeliverHeldInTurn();
                 }
                 else if (number < _next)
                 {
-                    // Later than the window (taken as lost and passed over), or the silo's count started after it:
-                    // handed on as it is; the devices put messages in order by seq.
-                    owner._deliver(batches);
+                    // Later than the window (taken as lost and passed over): handed on as it is; the devices put messages
+                    // in order by seq.
+                    owner.Deliver(batches);
                 }
                 else
                 {
                     Interlocked.Increment(ref owner._reordered);
+                    var waiting = _held.Count > 0;
                     _held[number] = batches;
                     if (_held.Count > MaxHeldCalls)
                     {
                         DeliverAllHeld();
                     }
-                    else
+                    else if (!waiting)
                     {
-                        _timer ??= owner._time.CreateTimer(static state => ((Sender)state!).OnWindowPassed(), this, Window, Timeout.InfiniteTimeSpan);
+                        StartWaiting();
                     }
                 }
             }
         }
 
-        private void OnWindowPassed()
+        public void Dispose()
         {
             lock (_lock)
             {
                 _timer?.Dispose();
                 _timer = null;
+            }
+        }
+
+        /// <summary>The oldest call held waits a whole window from now.</summary>
+        private void StartWaiting()
+        {
+            _waitingSince = owner._time.GetTimestamp();
+            if (_timer is null)
+            {
+                _timer = owner._time.CreateTimer(static state => ((Sender)state!).OnTimer(), this, Window, Timeout.InfiniteTimeSpan);
+            }
+            else
+            {
+                _timer.Change(Window, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        private void OnTimer()
+        {
+            lock (_lock)
+            {
+                if (_held.Count == 0)
+                {
+                    return;
+                }
+
+                // A callback already on its way when the wait it was for ended, and a new one began: not this one's turn.
+                var waited = owner._time.GetElapsedTime(_waitingSince);
+                if (waited < Window)
+                {
+                    _timer?.Change(Window - waited, Timeout.InfiniteTimeSpan);
+                    return;
+                }
+
                 DeliverAllHeld();
             }
         }
 
-        /// <summary>Hands on the held calls that are now in turn; stops the wait once none is held.</summary>
+        /// <summary>Hands on the held calls that are now in turn; the next one held, if any, waits a window of its own.</summary>
         private void DeliverHeldInTurn()
         {
+            if (_held.Count == 0)
+            {
+                return;
+            }
+
             while (_held.Remove(_next, out var batches))
             {
-                owner._deliver(batches);
+                owner.Deliver(batches);
                 _next++;
             }
 
-            if (_held.Count == 0)
+            if (_held.Count > 0)
             {
-                _timer?.Dispose();
-                _timer = null;
+                StartWaiting();
+            }
+            else
+            {
+                _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             }
         }
 
         /// <summary>The calls missing before the held ones are taken as lost: the held go on, in order.</summary>
         private void DeliverAllHeld()
         {
-            foreach (var (number, batches) in _held)
-            {
-                owner._deliver(batches);
-                _next = number + 1;
-            }
-
+            var held = _held.ToArray();
             _held.Clear();
-            _timer?.Dispose();
-            _timer = null;
+            _next = held[^1].Key + 1;
+            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            foreach (var (_, batches) in held)
+            {
+                owner.Deliver(batches);
+            }
         }
     }
 }

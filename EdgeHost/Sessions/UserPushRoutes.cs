@@ -89,7 +89,7 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
     {
         lock (_lock)
         {
-            return _sequencer ??= new PushCallSequencer(time, RouteAll);
+            return _sequencer ??= new PushCallSequencer(time, RouteAll, ex => LogPushNotHandedOn(logger, ex.Message));
         }
     }
 
@@ -226,6 +226,9 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
             }
         }
     }
+
+    [LoggerMessage(2, LogLevel.Warning, "A silo's push could not be handed on to the devices here (they find it at their next sync): {Reason}")]
+    private static partial void LogPushNotHandedOn(ILogger logger, string reason);
 
     [LoggerMessage(1, LogLevel.Warning, "Unsubscribing the stream of {UserId} failed: {Reason}")]
     private static partial void LogUnsubscribeFailed(ILogger logger, string userId, string reason);

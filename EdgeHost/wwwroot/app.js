@@ -762,7 +762,8 @@ async function onEvents(events) {
             hidden: false, // a new message brings a hidden conversation back (the server's entry does the same)
             lastSeq: message.seq,
             unread: mine ? 0 : known.unread + 1,
-            awaited: awaitedAfter(entry, message.seq),
+            // Writing is reading what came before: a late push of one of those no longer counts.
+            awaited: mine ? undefined : awaitedAfter(entry, message.seq),
             lastMessage: { seq: message.seq, senderId: message.senderId, type: message.content?.type, text: message.content?.text, serverTime: message.serverTime, state: message.state },
           });
           listChanged = true;

@@ -38,6 +38,15 @@ public sealed partial class UserGrain(
     private static readonly TimeSpan RoutesToldAgainAtMostEvery = TimeSpan.FromSeconds(10);
 
     private DateTimeOffset _routesToldAgainAt = DateTimeOffset.MinValue;
+
+    /// <summary>
+    /// After a silo crash the sweep comes before the cluster has declared the silo dead: routes told then may go to a
+    /// conversation's activation on the dead silo and be lost. They are told once more this much later, when the
+    /// conversation is activated elsewhere (a crashed silo is declared dead within seconds; the fault drills saw ≤ 11 s).
+    /// </summary>
+    private static readonly TimeSpan RoutesToldOnceMoreAfter = TimeSpan.FromSeconds(30);
+
+    private IGrainTimer? _routesOnceMoreTimer;
     private long _version;
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _offlineTimer;
@@ -307,6 +316,9 @@ public sealed partial class UserGrain(
             }
 
             Lease(current);
+            // The silo's outbox may have forgotten the edge while it was idle and made its queue again: it learns again
+            // how the edge takes pushes (numbered calls), which only a device's session says.
+            publisher.NoteRoute(current, pushTo);
             return DeviceRenewal.Renewed;
         }
 
@@ -347,11 +359,31 @@ public sealed partial class UserGrain(
         if (renewal == DeviceRenewal.Renewed && now - _routesToldAgainAt >= RoutesToldAgainAtMostEvery)
         {
             _routesToldAgainAt = now;
-            TellRoutesTo(_index.Values.Where(r => r.ReadDiffusion && !r.Entry.Removed), _announcedRoutes);
+            TellRoutesAgain();
+            _routesOnceMoreTimer ??= this.RegisterGrainTimer(TellRoutesOnceMoreAsync, new GrainTimerCreationOptions(RoutesToldOnceMoreAfter, Timeout.InfiniteTimeSpan)
+            {
+                Interleave = false,
+                KeepAlive = true,
+            });
         }
 
         return renewal;
     }
+
+    private Task TellRoutesOnceMoreAsync(CancellationToken cancellationToken)
+    {
+        _routesOnceMoreTimer?.Dispose();
+        _routesOnceMoreTimer = null;
+        if (_devices.Count > 0)
+        {
+            TellRoutesAgain();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The user's large groups and official accounts hear its current routes, whether or not they changed.</summary>
+    private void TellRoutesAgain() => TellRoutesTo(_index.Values.Where(r => r.ReadDiffusion && !r.Entry.Removed), _announcedRoutes);
 
     private static string EvictionReason(DeviceSession newcomer) =>
         $"signed in on another {LoginPolicy.ClassOf(newcomer.Platform)} device ({newcomer.Platform})";

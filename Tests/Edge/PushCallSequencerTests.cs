@@ -100,38 +100,114 @@ public sealed class PushCallSequencerTests
         Assert.Equal(0, _time.Armed);
     }
 
+    [Fact]
+    public void A_callback_already_on_its_way_when_the_wait_ended_does_not_cut_short_the_next_wait()
+    {
+        Accept(SiloA, 1, "a1");
+        Accept(SiloA, 3, "a3");
+        Accept(SiloA, 2, "a2"); // the wait for 2 ends; its timer's callback may already be on its way
+        Accept(SiloA, 5, "a5"); // a new wait, for 4
+
+        _time.FireLate();
+        Assert.Equal(["a1", "a2", "a3"], _delivered);
+
+        Accept(SiloA, 4, "a4");
+        Assert.Equal(["a1", "a2", "a3", "a4", "a5"], _delivered);
+    }
+
+    [Fact]
+    public void A_call_still_held_after_the_ones_in_turn_went_on_waits_a_whole_window_of_its_own()
+    {
+        Accept(SiloA, 1, "a1");
+        Accept(SiloA, 3, "a3");
+        Accept(SiloA, 5, "a5");
+        _time.Advance(PushCallSequencer.Window / 2);
+        Accept(SiloA, 2, "a2"); // 2 and 3 go on; 5 now waits for 4, a window from now
+        _time.Advance(PushCallSequencer.Window / 2);
+        _time.FireLate();
+        Assert.Equal(["a1", "a2", "a3"], _delivered);
+
+        _time.FireAll();
+        Assert.Equal(["a1", "a2", "a3", "a5"], _delivered);
+    }
+
+    [Fact]
+    public void A_call_that_cannot_be_handed_on_is_reported_and_the_others_still_go_on()
+    {
+        var failures = new List<Exception>();
+        var delivered = new List<string>();
+        var sequencer = new PushCallSequencer(_time, batches =>
+        {
+            if (batches[0].UserId == "bad")
+            {
+                throw new InvalidOperationException("odd event");
+            }
+
+            delivered.Add(batches[0].UserId);
+        }, failures.Add);
+
+        sequencer.Accept(SiloA, 1, [new UserEventBatch("a1", [])]);
+        sequencer.Accept(SiloA, 3, [new UserEventBatch("a3", [])]);
+        sequencer.Accept(SiloA, 4, [new UserEventBatch("bad", [])]);
+        sequencer.Accept(SiloA, 5, [new UserEventBatch("a5", [])]);
+        _time.FireAll();
+
+        Assert.Equal(["a1", "a3", "a5"], delivered);
+        Assert.Single(failures);
+    }
+
     private void Accept(long sender, long number, string user) =>
         _sequencer.Accept(sender, number, [new UserEventBatch(user, [])]);
 
-    /// <summary>A clock whose timers fire only when the test says.</summary>
+    /// <summary>A clock that moves and whose timers fire only when the test says.</summary>
     private sealed class ManualTimers : TimeProvider
     {
         private readonly List<ManualTimer> _timers = [];
+        private long _now;
 
         public int Armed => _timers.Count(t => t.Armed);
 
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => _now;
+
+        public void Advance(TimeSpan by) => _now += by.Ticks;
+
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
-            var timer = new ManualTimer(callback, state);
+            var timer = new ManualTimer(callback, state, dueTime != Timeout.InfiniteTimeSpan);
             _timers.Add(timer);
             return timer;
         }
 
+        /// <summary>The window passes, and the timers armed fire.</summary>
         public void FireAll()
         {
+            Advance(PushCallSequencer.Window);
             foreach (var timer in _timers.Where(t => t.Armed).ToList())
             {
                 timer.Fire();
             }
         }
 
-        private sealed class ManualTimer(TimerCallback callback, object? state) : ITimer
+        /// <summary>Fires a timer whether armed or not, as a callback already on its way when it was stopped.</summary>
+        public void FireLate() => _timers[^1].Fire();
+
+        private sealed class ManualTimer(TimerCallback callback, object? state, bool armed) : ITimer
         {
-            public bool Armed { get; private set; } = true;
+            public bool Armed { get; private set; } = armed;
 
-            public void Fire() => callback(state);
+            public void Fire()
+            {
+                Armed = false;
+                callback(state);
+            }
 
-            public bool Change(TimeSpan dueTime, TimeSpan period) => Armed = true;
+            public bool Change(TimeSpan dueTime, TimeSpan period)
+            {
+                Armed = dueTime != Timeout.InfiniteTimeSpan;
+                return true;
+            }
 
             public void Dispose() => Armed = false;
 

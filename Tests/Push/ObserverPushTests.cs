@@ -87,8 +87,11 @@ public sealed class ObserverPushTests(ClusterFixture fixture)
                 Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, bob, $"m{i}")).Status);
             }
 
-            var pushed = await Eventually.ReturnsAsync(() => Task.FromResult(PushedSeqs(edge, conversationId)), s => s.Count >= Sent);
-            Assert.Equal(Sent, pushed.Count);
+            // Until every message came, and every call numbered up to the last one that came (none still on its way).
+            await Eventually.ReturnsAsync(() => Task.FromResult(edge.Calls), c =>
+                c.SelectMany(call => call.Batches).SelectMany(b => b.Events.OfType<MessageEvent>()).Count(e => e.ConversationId == conversationId) >= Sent
+                && c.Select(call => call.Number).Order().SequenceEqual(Enumerable.Range(1, c.Count).Select(n => (long)n)));
+            Assert.Equal(Sent, PushedSeqs(edge, conversationId).Count);
 
             // Every call numbered, by one sender, 1, 2, 3, … in the order made (the recording is in arrival order,
             // which Orleans may change: sorted by number, the seqs the calls carry must come out in order).

@@ -823,8 +823,8 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         }
 
         /// <summary>
-        /// Holds the frame carrying the push of the late message (one without the other), and sends it after the frame
-        /// carrying the other; true when this frame was sent (or held) here.
+        /// Holds the frame carrying the push of the late message, and sends it after the frame carrying the other (or,
+        /// when one frame carries both, swaps them in it); true when this frame was sent (or held) here.
         /// </summary>
         private bool Reorder(string text, IWebSocketRoute page)
         {
@@ -836,7 +836,16 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
                 }
 
                 var seqs = PushedSeqs(text);
-                if (_heldPush is null && seqs.Contains(late.Seq) && !seqs.Contains(late.After))
+                if (_heldPush is null && seqs.Contains(late.Seq) && seqs.Contains(late.After))
+                {
+                    // Both in one frame (the edge's writer batches what came together): swapped inside it.
+                    page.Send(WithPushMovedAfter(text, late.Seq, late.After));
+                    _late = null;
+                    _pushedLate.TrySetResult();
+                    return true;
+                }
+
+                if (_heldPush is null && seqs.Contains(late.Seq))
                 {
                     _heldPush = text;
                     return true;
@@ -854,6 +863,32 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
 
                 return false;
             }
+        }
+
+        /// <summary><paramref name="frame"/> with the push of message <paramref name="seq"/> moved to right after that of <paramref name="after"/>.</summary>
+        private static string WithPushMovedAfter(string frame, long seq, long after)
+        {
+            var records = new List<string>();
+            foreach (var part in frame.Split(RecordSeparator, StringSplitOptions.RemoveEmptyEntries))
+            {
+                var record = System.Text.Json.Nodes.JsonNode.Parse(part)!.AsObject();
+                if (record["target"]?.GetValue<string>() == "Events" && record["arguments"]?[0] is System.Text.Json.Nodes.JsonArray events)
+                {
+                    var moved = events.FirstOrDefault(e => IsPushOf(e, seq));
+                    if (moved is not null && events.Any(e => IsPushOf(e, after)))
+                    {
+                        events.Remove(moved);
+                        events.Insert(events.IndexOf(events.First(e => IsPushOf(e, after))) + 1, moved);
+                    }
+                }
+
+                records.Add(record.ToJsonString());
+            }
+
+            return string.Concat(records.Select(r => r + RecordSeparator));
+
+            static bool IsPushOf(System.Text.Json.Nodes.JsonNode? pushed, long seq) =>
+                pushed?["type"]?.GetValue<string>() == "message" && pushed["seq"]?.GetValue<long>() == seq;
         }
 
         /// <summary>The seqs of the messages an <c>Events</c> call in <paramref name="frame"/> pushes.</summary>
