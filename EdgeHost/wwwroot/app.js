@@ -467,6 +467,19 @@ function oldestSeq() {
   return oldest;
 }
 
+/**
+ * A hub call whose failure (offline, or the edge gone mid-call) answers like a refusal instead of throwing: the callers
+ * handle `error` already, and a call thrown from a push or a click was an unhandled rejection. What it was for is done
+ * again by the catch-up once the page is back online (a read mark by the next one).
+ */
+async function tryInvoke(method, ...args) {
+  try {
+    return await state.hub.invoke(method, ...args);
+  } catch {
+    return { error: 'unavailable' };
+  }
+}
+
 /** A new pane: what an answer asked for the one before brings is dropped (see isShowing). Unsent messages stay. */
 function startPane() {
   state.pane += 1;
@@ -484,7 +497,7 @@ async function openConversation(id) {
   renderList();
   const pane = paneNow();
   // The newest page, whatever the list's entry says (it may lag behind the conversation, or not be known yet).
-  const result = await state.hub.invoke('Pull', id, 0, NoUpperBound, PageSize);
+  const result = await tryInvoke('Pull', id, 0, NoUpperBound, PageSize);
   // The user opened another conversation meanwhile: this history is not for the pane any more, nor is marking it read.
   if (!isShowing(pane)) return;
   if (!result.error) for (const message of result.history.messages) upsert(message);
@@ -501,7 +514,7 @@ async function loadNewer() {
   const pane = paneNow();
   const after = newestSeq();
   const limit = after === 0 ? PageSize : MaxPull;
-  const result = await state.hub.invoke('Pull', pane.id, after, NoUpperBound, limit);
+  const result = await tryInvoke('Pull', pane.id, after, NoUpperBound, limit);
   if (!isShowing(pane) || result.error) return;
   if (after > 0 && result.history.lastSeq - after > limit) startPane();
   for (const message of result.history.messages) upsert(message);
@@ -518,7 +531,7 @@ $('messages').addEventListener('scroll', async () => {
   const pane = paneNow();
   const height = box.scrollHeight;
   try {
-    const result = await state.hub.invoke('Pull', pane.id, 0, first, PageSize);
+    const result = await tryInvoke('Pull', pane.id, 0, first, PageSize);
     if (!isShowing(pane) || result.error) return;
     for (const message of result.history.messages) upsert(message);
     box.scrollTop = box.scrollHeight - height;
@@ -584,12 +597,12 @@ function render(element, message) {
     edit.addEventListener('click', async () => {
       const next = prompt('Edit message', message.content?.text ?? '');
       if (!next) return;
-      const result = await state.hub.invoke('Edit', state.open, message.seq, { type: 'text', text: next });
+      const result = await tryInvoke('Edit', state.open, message.seq, { type: 'text', text: next });
       if (result.error) alert(actionRefused(result.error, 'Too late to edit.'));
     });
     const recall = Object.assign(document.createElement('button'), { className: 'small', textContent: 'recall', title: 'Recall' });
     recall.addEventListener('click', async () => {
-      const result = await state.hub.invoke('Recall', state.open, message.seq);
+      const result = await tryInvoke('Recall', state.open, message.seq);
       if (result.error) alert(actionRefused(result.error, 'Too late to recall.'));
     });
     element.querySelector('.meta').append(edit, recall);
@@ -600,6 +613,7 @@ function render(element, message) {
 function actionRefused(code, tooLate) {
   if (code === 'not_allowed') return tooLate;
   if (code === 'rate_limited') return 'Too many requests; try again in a moment.';
+  if (code === 'unavailable') return 'Could not do that now (offline?); try again in a moment.';
   return `Could not do that (${code}).`;
 }
 
@@ -608,7 +622,7 @@ async function markRead() {
   const entry = state.conversations.get(id);
   const last = newestSeq();
   if (!entry || last <= (entry.readSeq ?? 0) || document.hidden) return;
-  const result = await state.hub.invoke('MarkRead', id, last);
+  const result = await tryInvoke('MarkRead', id, last);
   // Kept under the conversation it was asked for (the user may have opened another meanwhile), unless messages pushed
   // while it was out are newer than it.
   if (result.conversation) state.conversations.set(id, merged(state.conversations.get(id), result.conversation));

@@ -346,6 +346,43 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task An_edit_asked_while_the_page_is_offline_says_it_could_not_be_done_and_raises_no_page_error()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, _, _, page) = beside;
+        var errors = new ConcurrentQueue<string>();
+        page.PageError += (_, error) => errors.Enqueue(error);
+        var link = await HubLink.RouteAsync(page);
+        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await page.FillAsync("#new-chat-user", bob);
+        await page.ClickAsync("#new-chat-start");
+        await page.FillAsync("#composer-text", "to be edited");
+        await page.PressAsync("#composer-text", "Enter");
+        await Expect(page.Locator("[data-testid=message].mine [data-testid=delivery]").Last)
+            .ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^(Sent|Delivered|Read)$"));
+
+        await link.CutAsync(stayDown: true);
+        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        var said = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        page.Dialog += async (_, dialog) =>
+        {
+            if (dialog.Type == DialogType.Prompt)
+            {
+                await dialog.AcceptAsync("edited in a tunnel");
+                return;
+            }
+
+            said.TrySetResult(dialog.Message);
+            await dialog.AcceptAsync();
+        };
+        await page.Locator("[data-testid=message].mine button", new() { HasText = "edit" }).Last.ClickAsync();
+
+        // Said, not thrown: before, the failed call was an unhandled rejection and the user heard nothing.
+        Assert.Contains("offline", await said.Task.WaitAsync(TimeSpan.FromSeconds(20)), StringComparison.Ordinal);
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public async Task A_page_that_cannot_reach_the_hub_after_signing_in_keeps_trying_and_comes_online()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
