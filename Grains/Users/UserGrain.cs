@@ -47,6 +47,13 @@ public sealed partial class UserGrain(
     private static readonly TimeSpan RoutesToldOnceMoreAfter = TimeSpan.FromSeconds(30);
 
     private IGrainTimer? _routesOnceMoreTimer;
+
+    /// <summary>How long after a failed presence fan-out at a login it is tried again, and how many times.</summary>
+    private static readonly TimeSpan PeersToldAgainAfter = TimeSpan.FromSeconds(5);
+
+    private const int PeersToldAgainAttempts = 3;
+
+    private IGrainTimer? _peersToldAgainTimer;
     private long _version;
     private IGrainTimer? _flushTimer;
     private IGrainTimer? _offlineTimer;
@@ -258,9 +265,10 @@ public sealed partial class UserGrain(
         catch (Exception ex)
         {
             // Best effort: the device is registered, so a failed fan-out (a contacts or group grain that did not answer)
-            // must not fail the login and leave it here unannounced, its evictions and routes undone. Peers hear of the
-            // user at the next change.
+            // must not fail the login and leave it here unannounced, its evictions and routes undone. The fan-out is
+            // tried again a little later, a few times.
             LogPresenceNotAnnounced(logger, UserId, ex.Message);
+            TellPeersLater(attempt: 1);
         }
 
         foreach (var old in evicted)
@@ -656,11 +664,56 @@ public sealed partial class UserGrain(
         }
     }
 
-        /// <summary>Tells the user's friends and the members of the user's small groups, when the user shares presence.</summary>
+    /// <summary>Tells business systems (the firehose) of the announced status, and the user's peers when the user shares presence.</summary>
     private async Task AnnouncePresenceAsync()
     {
         // Business systems (customer service, statistics) hear every announced change; sharing is about other users.
         firehose.Publish(FirehoseEvents.PresenceChanged(UserId, new PresenceEventData(_announced, state.State.LastSeen, _devices.Count), clock.UtcNow));
+        await TellPeersAsync();
+    }
+
+    /// <summary>
+    /// A fan-out that failed at a login is tried again after <see cref="PeersToldAgainAfter"/>, at most
+    /// <see cref="PeersToldAgainAttempts"/> times: peers would otherwise hear of the user only at their next change.
+    /// </summary>
+    private void TellPeersLater(int attempt)
+    {
+        _peersToldAgainTimer?.Dispose();
+        _peersToldAgainTimer = this.RegisterGrainTimer(TellPeersAgainAsync, attempt, new GrainTimerCreationOptions(PeersToldAgainAfter, Timeout.InfiniteTimeSpan)
+        {
+            Interleave = false,
+            KeepAlive = true,
+        });
+    }
+
+    private async Task TellPeersAgainAsync(int attempt, CancellationToken cancellationToken)
+    {
+        _peersToldAgainTimer?.Dispose();
+        _peersToldAgainTimer = null;
+        if (_announced == PresenceStatus.Offline)
+        {
+            // Gone offline meanwhile, and that was announced (or will be): nothing to catch up.
+            return;
+        }
+
+        try
+        {
+            // The current status (it may have changed since); the firehose heard the change already.
+            await TellPeersAsync();
+        }
+        catch (Exception ex)
+        {
+            LogPresenceNotAnnounced(logger, UserId, ex.Message);
+            if (attempt < PeersToldAgainAttempts)
+            {
+                TellPeersLater(attempt + 1);
+            }
+        }
+    }
+
+    /// <summary>Tells the user's friends and small groups' members the announced status, when the user shares presence.</summary>
+    private async Task TellPeersAsync()
+    {
         if (!state.State.SharePresence)
         {
             return;

@@ -84,6 +84,36 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_presence_fan_out_that_failed_at_a_login_is_tried_again_and_friends_hear_of_the_user()
+    {
+        var alice = await NewUserAsync("alice");
+        var carol = await NewUserAsync("carol");
+        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IContactsGrain>(alice).RequestAsync(carol, null));
+        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IContactsGrain>(carol).AcceptAsync(alice));
+        await fixture.Client.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
+        await using var carolPhone = await DeviceProbe.ConnectAsync(fixture.Client, carol);
+
+        // Alice's friend list cannot be read when she logs in: the login goes through, her friends are not told.
+        var contacts = fixture.Client.GetGrain<IContactsGrain>(alice);
+        await fixture.Cluster.DeactivateAsync(contacts);
+        var contactsId = contacts.GetGrainId();
+        fixture.StorageFaults.Fail(contactsId);
+        try
+        {
+            await using var alicePhone = await DeviceProbe.ConnectAsync(fixture.Client, alice);
+            Assert.True(fixture.StorageFaults.Refused(contactsId) > 0);
+            fixture.StorageFaults.Heal(contactsId);
+
+            // Told a little later, without anything else happening (before, not until her next change).
+            await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Online, TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(contactsId);
+        }
+    }
+
     private async Task<string> NewUserAsync(string name)
     {
         var userId = Ids.User(name);
