@@ -361,13 +361,18 @@ public sealed partial class UserGrain(
     public async Task<DeviceRenewal> RenewDeviceAfterSiloLossAsync(DeviceSession device, IEdgePushObserver? pushTo)
     {
         var renewal = await RenewDeviceAsync(device, pushTo);
-        // Registered again, the routes were told as at a connect (this activation had told nobody); renewed, this grain
-        // did not move, but a large group or official account may have, and forgot them.
+        // Renewed, this grain did not move, but a large group or official account may have, and forgot the routes.
+        // Registered again, the routes were told as at a connect (this activation had told nobody), but maybe to a
+        // conversation's activation on the silo not yet declared dead: told once more later either way.
         var now = clock.UtcNow;
-        if (renewal == DeviceRenewal.Renewed && now - _routesToldAgainAt >= RoutesToldAgainAtMostEvery)
+        if (renewal != DeviceRenewal.Superseded && now - _routesToldAgainAt >= RoutesToldAgainAtMostEvery)
         {
             _routesToldAgainAt = now;
-            TellRoutesAgain();
+            if (renewal == DeviceRenewal.Renewed)
+            {
+                TellRoutesAgain();
+            }
+
             _routesOnceMoreTimer ??= this.RegisterGrainTimer(TellRoutesOnceMoreAsync, new GrainTimerCreationOptions(RoutesToldOnceMoreAfter, Timeout.InfiniteTimeSpan)
             {
                 Interleave = false,
