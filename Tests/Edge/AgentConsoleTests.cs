@@ -20,17 +20,15 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
         var (shop, agent) = await CreateShopAsync();
         var user = Ids.User("customer");
         await using var terminal = await StartConsoleAsync(agent, shop, fixture.TcpPort, password: null);
-        try
+        await ShowingTheScreenOnFailureAsync(terminal, async () =>
         {
             // Sign in: the password is asked for.
             await terminal.WaitForTextAsync("Password:");
             await terminal.TypeAsync(ApiCalls.Password);
             await terminal.PressAsync("Enter");
-            await terminal.WaitForTextAsync("OFFLINE");
 
             // Online: the agent takes sessions.
-            await terminal.PressAsync("C-g");
-            await terminal.WaitForTextAsync("ONLINE");
+            await GoOnlineAsync(terminal);
 
             // A customer writes; the session comes to this agent and the console shows it with the message.
             await using var phone = await fixture.ConnectAsync(user);
@@ -56,12 +54,7 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
             output.WriteLine(screen);
             Assert.Contains("no sessions", screen, StringComparison.Ordinal);
             Assert.Empty((await fixture.Orleans.GetGrain<ICustomerServiceQueueGrain>(shop).GetSnapshotAsync()).Sessions);
-        }
-        catch
-        {
-            output.WriteLine(await terminal.CaptureAsync());
-            throw;
-        }
+        });
     }
 
     [Fact]
@@ -73,11 +66,9 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
         // The console reaches the edge's TCP port through a proxy that can cut the network.
         await using var proxy = new LoopbackProxy(fixture.TcpPort);
         await using var terminal = await StartConsoleAsync(agent, shop, proxy.Port);
-        try
+        await ShowingTheScreenOnFailureAsync(terminal, async () =>
         {
-            await terminal.WaitForTextAsync("OFFLINE");
-            await terminal.PressAsync("C-g");
-            await terminal.WaitForTextAsync("ONLINE");
+            await GoOnlineAsync(terminal);
 
             proxy.GoDown();
             await terminal.WaitForScreenAsync(s => s.Contains("reconnecting", StringComparison.Ordinal) || s.Contains("disconnected", StringComparison.Ordinal), "the lost connection");
@@ -92,12 +83,7 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
             await terminal.PressAsync("Enter");
             Assert.Equal(shop, (await NextAsync(phone, m => m.Content?.Text == "Yes, still here.")).SenderId);
             output.WriteLine(await terminal.CaptureAsync());
-        }
-        catch
-        {
-            output.WriteLine(await terminal.CaptureAsync());
-            throw;
-        }
+        });
     }
 
     [Fact]
@@ -110,7 +96,7 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
         Assert.Equal(AccessStatus.Ok, await queue.SetAgentAvailableAsync(agent, true));
 
         await using var terminal = await StartConsoleAsync(agent, shop, fixture.TcpPort);
-        try
+        await ShowingTheScreenOnFailureAsync(terminal, async () =>
         {
             await terminal.WaitForTextAsync("ONLINE");
 
@@ -119,12 +105,7 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
             await terminal.WaitForTextAsync("offline: your sessions went back to the queue");
             await terminal.WaitForTextAsync("OFFLINE");
             Assert.False((await queue.GetAgentViewAsync(agent))!.Available);
-        }
-        catch
-        {
-            output.WriteLine(await terminal.CaptureAsync());
-            throw;
-        }
+        });
     }
 
     [Fact]
@@ -134,11 +115,9 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
         var (first, second) = (Ids.User("c1"), Ids.User("c2"));
         await using var proxy = new LoopbackProxy(fixture.TcpPort);
         await using var terminal = await StartConsoleAsync(agent, shop, proxy.Port);
-        try
+        await ShowingTheScreenOnFailureAsync(terminal, async () =>
         {
-            await terminal.WaitForTextAsync("OFFLINE");
-            await terminal.PressAsync("C-g");
-            await terminal.WaitForTextAsync("ONLINE");
+            await GoOnlineAsync(terminal);
 
             await using var firstPhone = await fixture.ConnectAsync(first);
             await firstPhone.SendTextAsync(GrainKeys.CustomerService(shop, first), "Question one?");
@@ -172,12 +151,7 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
                 s => s.Contains("(recalled)", StringComparison.Ordinal) && !s.Contains("4111", StringComparison.Ordinal), "the recall",
                 TimeSpan.FromSeconds(15));
             output.WriteLine(recalled);
-        }
-        catch
-        {
-            output.WriteLine(await terminal.CaptureAsync());
-            throw;
-        }
+        });
     }
 
     [Fact]
@@ -188,11 +162,9 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
         var conversation = GrainKeys.CustomerService(shop, user);
         await using var proxy = new LoopbackProxy(fixture.TcpPort);
         await using var terminal = await StartConsoleAsync(agent, shop, proxy.Port);
-        try
+        await ShowingTheScreenOnFailureAsync(terminal, async () =>
         {
-            await terminal.WaitForTextAsync("OFFLINE");
-            await terminal.PressAsync("C-g");
-            await terminal.WaitForTextAsync("ONLINE");
+            await GoOnlineAsync(terminal);
             await using var phone = await fixture.ConnectAsync(user);
             await phone.SendTextAsync(conversation, "Hello?");
             await terminal.WaitForTextAsync("Hello?");
@@ -232,12 +204,7 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
             await terminal.WaitForTextAsync("sending to");
             await terminal.PressAsync("C-e");
             Assert.True(await Eventually.ReturnsAsync(terminal.HasEndedAsync, ended => ended, TimeSpan.FromSeconds(10)), "the console did not quit");
-        }
-        catch
-        {
-            output.WriteLine(await terminal.CaptureAsync());
-            throw;
-        }
+        });
     }
 
     [Fact]
@@ -292,6 +259,28 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
         }
 
         return (process.ExitCode, await stdout + await stderr);
+    }
+
+    /// <summary>The agent, signed in and shown offline, goes online (Ctrl-G).</summary>
+    private static async Task GoOnlineAsync(TmuxSession terminal)
+    {
+        await terminal.WaitForTextAsync("OFFLINE");
+        await terminal.PressAsync("C-g");
+        await terminal.WaitForTextAsync("ONLINE");
+    }
+
+    /// <summary>Runs a test's steps against the console; when one fails, the console's screen goes to the test output.</summary>
+    private async Task ShowingTheScreenOnFailureAsync(TmuxSession terminal, Func<Task> steps)
+    {
+        try
+        {
+            await steps();
+        }
+        catch
+        {
+            output.WriteLine(await terminal.CaptureAsync());
+            throw;
+        }
     }
 
     private static string ConsolePath =>

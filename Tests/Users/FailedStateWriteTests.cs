@@ -59,11 +59,7 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
     [Fact]
     public async Task A_user_whose_last_seen_time_cannot_be_saved_is_still_announced_offline()
     {
-        var alice = await NewUserAsync("alice");
-        var carol = await NewUserAsync("carol");
-        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IContactsGrain>(alice).RequestAsync(carol, null));
-        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IContactsGrain>(carol).AcceptAsync(alice));
-        await fixture.Client.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
+        var (alice, carol) = await FriendsAliceSharingPresenceAsync();
         await using var carolPhone = await DeviceProbe.ConnectAsync(fixture.Client, carol);
         var alicePhone = await DeviceProbe.ConnectAsync(fixture.Client, alice);
         await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Online);
@@ -87,11 +83,7 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
     [Fact]
     public async Task A_presence_fan_out_that_failed_at_a_login_is_tried_again_and_friends_hear_of_the_user()
     {
-        var alice = await NewUserAsync("alice");
-        var carol = await NewUserAsync("carol");
-        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IContactsGrain>(alice).RequestAsync(carol, null));
-        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IContactsGrain>(carol).AcceptAsync(alice));
-        await fixture.Client.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
+        var (alice, carol) = await FriendsAliceSharingPresenceAsync();
         await using var carolPhone = await DeviceProbe.ConnectAsync(fixture.Client, carol);
 
         // Alice's friend list cannot be read when she logs in: the login goes through, her friends are not told.
@@ -112,6 +104,17 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
         {
             fixture.StorageFaults.Heal(contactsId);
         }
+    }
+
+    /// <summary>Alice and carol, friends; alice shares her presence.</summary>
+    private async Task<(string Alice, string Carol)> FriendsAliceSharingPresenceAsync()
+    {
+        var alice = await NewUserAsync("alice");
+        var carol = await NewUserAsync("carol");
+        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IContactsGrain>(alice).RequestAsync(carol, null));
+        Assert.Equal(AccessStatus.Ok, await fixture.Client.GetGrain<IContactsGrain>(carol).AcceptAsync(alice));
+        await fixture.Client.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
+        return (alice, carol);
     }
 
     private async Task<string> NewUserAsync(string name)
