@@ -26,12 +26,14 @@ public static class ProfileApi
             GrainKeys.IsValidUserId(userId) && await cluster.For<IUserGrain>(userId).GetProfileAsync() is { } profile
                 ? TypedResults.Ok(profile)
                 : ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No such user."));
-        api.MapGet("/presence", async (string userIds, IClusterClient cluster) =>
+        api.MapGet("/presence", async (string userIds, ClaimsPrincipal user, IClusterClient cluster) =>
         {
+            var asker = user.UserId();
             var ids = userIds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Where(GrainKeys.IsValidUserId).Distinct(StringComparer.Ordinal).Take(MaxPresenceQuery);
-            var presences = await Task.WhenAll(ids.Select(id => cluster.For<IUserGrain>(id).GetPresenceAsync()));
-            // Devices are the user's own business: others see status and last seen.
+            var presences = await Task.WhenAll(ids.Select(id => cluster.For<IUserGrain>(id).GetPresenceForAsync(asker)));
+            // Devices are the user's own business, here too: the grain gives them to the user alone, and this answer is
+            // status and last seen.
             return TypedResults.Ok(presences.Select(p => p with { Devices = [] }).ToList());
         });
         api.MapPut("/me/settings/share-presence/{share:bool}", async (bool share, ClaimsPrincipal user, IClusterClient cluster) =>

@@ -110,6 +110,14 @@ public interface IUserGrain : IGrainWithStringKey
     Task<UserPresence> GetPresenceAsync();
 
     /// <summary>
+    /// The user's presence as <paramref name="askerId"/> may see it: status and last seen (no devices) when the user shares
+    /// presence and has not blocked the asker, <see cref="PresenceStatus.Hidden"/> otherwise; the user's own, devices
+    /// included, when the asker is the user.
+    /// </summary>
+    [Alias("GetPresenceFor")]
+    Task<UserPresence> GetPresenceForAsync(string askerId);
+
+    /// <summary>
     /// Whether the user's friends and the members of the user's small groups are told when the user's status changes
     /// (opt-in).
     /// </summary>

@@ -12,4 +12,10 @@ public enum PresenceStatus
 
     /// <summary>Connected, but every device says its user is away.</summary>
     Away = 2,
+
+    /// <summary>
+    /// Not told: the user does not share presence, or has blocked the one asking. Not "offline", which would be a lie
+    /// whenever the user is online.
+    /// </summary>
+    Hidden = 3,
 }

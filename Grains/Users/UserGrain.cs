@@ -517,6 +517,20 @@ public sealed partial class UserGrain(
 
     public Task<UserPresence> GetPresenceAsync() => Task.FromResult(Presence());
 
+    public async Task<UserPresence> GetPresenceForAsync(string askerId)
+    {
+        if (askerId == UserId)
+        {
+            return Presence();
+        }
+
+        // As the pushes: only a user who opted in is seen, and never by a user they blocked (asked only then: the
+        // blocklist is the account grain's, a storage read when it is not active).
+        var shown = state.State.SharePresence
+            && !(await GrainFactory.For<Accounts.IAccountGrain>(UserId).GetBlockedAsync()).Contains(askerId, StringComparer.Ordinal);
+        return shown ? Presence() with { Devices = [] } : new UserPresence(UserId, PresenceStatus.Hidden, null, []);
+    }
+
     public async Task SetSharePresenceAsync(bool share)
     {
         state.State.SharePresence = share;

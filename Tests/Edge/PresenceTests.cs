@@ -37,12 +37,9 @@ public sealed class PresenceTests(EdgeFixture fixture)
         Assert.True(offline!.LastSeenMs > 0);
         Assert.Null(await NextPresenceAsync(bobPhone, EdgeFixture.PresenceGrace * 2));
 
-        // Anyone may ask for a list of users' presence; devices stay private.
-        var token = (await fixture.LoginAsync(bob)).AccessToken;
+        // Anyone may ask for a list of users' presence (of those who share it); devices stay private.
         using var http = fixture.Http();
-        using var response = await http.CallAsync(HttpMethod.Get, $"/api/presence?userIds={alice},{bob}", token);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var presences = (await response.Content.ReadFromJsonAsync<List<UserPresence>>(ApiCalls.Json))!;
+        var presences = await AskAsync(http, (await fixture.LoginAsync(bob)).AccessToken, alice, bob);
         Assert.Equal([(alice, PresenceStatus.Offline), (bob, PresenceStatus.Online)], presences.Select(p => (p.UserId, p.Status)));
         Assert.All(presences, p => Assert.Empty(p.Devices));
     }
@@ -77,6 +74,41 @@ public sealed class PresenceTests(EdgeFixture fixture)
         var phone = Assert.Single(devices, d => d.DeviceId == "phone");
         Assert.Equal(("1.0", "cellular", true), (phone.ClientVersion, phone.NetworkType, phone.Away));
         Assert.False(Assert.Single(devices, d => d.DeviceId == "desktop").Away);
+    }
+
+    [Fact]
+    public async Task Asking_for_presence_shows_only_users_who_share_it_and_never_to_a_user_they_blocked()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var carol = await fixture.NewUserAsync("carol");
+        await fixture.Orleans.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
+        await using var alicePhone = await fixture.ConnectAsync(alice);
+        await using var carolPhone = await fixture.ConnectAsync(carol);
+        var bobToken = (await fixture.LoginAsync(bob)).AccessToken;
+        var carolToken = (await fixture.LoginAsync(carol)).AccessToken;
+        using var http = fixture.Http();
+
+        // Carol does not share hers: online though she is, bob is not told so (nor that she is offline).
+        var seenByBob = await AskAsync(http, bobToken, alice, carol);
+        Assert.Equal([(alice, PresenceStatus.Online), (carol, PresenceStatus.Hidden)], seenByBob.Select(p => (p.UserId, p.Status)));
+        Assert.Null(seenByBob[1].LastSeen);
+
+        // Her own she sees, whether or not she shares it.
+        Assert.Equal(PresenceStatus.Online, Assert.Single(await AskAsync(http, carolToken, carol)).Status);
+
+        // Alice blocks bob: he no longer sees hers; carol still does.
+        Assert.True(await fixture.Orleans.GetGrain<Accounts.IAccountGrain>(alice).BlockAsync(bob));
+        Assert.Equal(PresenceStatus.Hidden, Assert.Single(await AskAsync(http, bobToken, alice)).Status);
+        Assert.Equal(PresenceStatus.Online, Assert.Single(await AskAsync(http, carolToken, alice)).Status);
+        Assert.All(await AskAsync(http, carolToken, alice, carol), p => Assert.Empty(p.Devices));
+    }
+
+    private static async Task<List<UserPresence>> AskAsync(HttpClient http, string token, params string[] userIds)
+    {
+        using var response = await http.CallAsync(HttpMethod.Get, $"/api/presence?userIds={string.Join(',', userIds)}", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<List<UserPresence>>(ApiCalls.Json))!;
     }
 
     /// <summary>The next presence event, or null when none comes within the wait.</summary>
