@@ -61,9 +61,12 @@ public sealed class EdgeOptions : IValidatableObject
     /// Logins this edge registers with the cluster at once. A login storm (every client of a restarted edge or silo
     /// reconnecting) activates a user grain per login, each reading PostgreSQL: unbounded, they exhaust the silos'
     /// connection pools and fail together. Beyond this many, logins wait their turn (see <see cref="LoginQueueTimeout"/>).
+    /// Not much lower than a storm's rate times a login's latency, though: a login waits on the silo, two PostgreSQL reads
+    /// and every hop's thread wake-up (~15–20 ms on two loaded cores), and 64 at once capped one edge at ~3,800 logins a
+    /// second with a quarter of the machine idle (docs/BENCHMARKS.md, twentieth session).
     /// </summary>
     [CountRange(1, 100_000)]
-    public int MaxConcurrentLogins { get; set; } = 64;
+    public int MaxConcurrentLogins { get; set; } = 256;
 
     /// <summary>
     /// How long a login waits for one of the <see cref="MaxConcurrentLogins"/> places; then it is refused as
