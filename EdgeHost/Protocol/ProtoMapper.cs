@@ -256,11 +256,12 @@ public static class ProtoMapper
 
     public static ConversationKind Kind(V1.ConversationKind kind) => (ConversationKind)(int)kind;
 
-    /// <summary>A presence status as both wires spell it: <c>online</c>, <c>away</c>, <c>offline</c>.</summary>
+    /// <summary>A presence status as both wires spell it: <c>online</c>, <c>away</c>, <c>offline</c>, <c>hidden</c>.</summary>
     public static string ToWire(PresenceStatus status) => status switch
     {
         PresenceStatus.Online => "online",
         PresenceStatus.Away => "away",
+        PresenceStatus.Hidden => "hidden",
         _ => "offline",
     };
 }

@@ -111,8 +111,8 @@ public interface IUserGrain : IGrainWithStringKey
 
     /// <summary>
     /// The user's presence as <paramref name="askerId"/> may see it: status and last seen (no devices) when the user shares
-    /// presence and has not blocked the asker, <see cref="PresenceStatus.Hidden"/> otherwise; the user's own, devices
-    /// included, when the asker is the user.
+    /// presence and the asker is one the pushes tell (a friend, or a member of one of the user's small groups) and not
+    /// blocked; <see cref="PresenceStatus.Hidden"/> otherwise; the user's own, devices included, when the asker is the user.
     /// </summary>
     [Alias("GetPresenceFor")]
     Task<UserPresence> GetPresenceForAsync(string askerId);

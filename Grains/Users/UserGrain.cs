@@ -524,11 +524,41 @@ public sealed partial class UserGrain(
             return Presence();
         }
 
-        // As the pushes: only a user who opted in is seen, and never by a user they blocked (asked only then: the
-        // blocklist is the account grain's, a storage read when it is not active).
-        var shown = state.State.SharePresence
-            && !(await GrainFactory.For<Accounts.IAccountGrain>(UserId).GetBlockedAsync()).Contains(askerId, StringComparer.Ordinal);
-        return shown ? Presence() with { Devices = [] } : new UserPresence(UserId, PresenceStatus.Hidden, null, []);
+        return state.State.SharePresence && await IsToldPresenceAsync(askerId)
+            ? Presence() with { Devices = [] }
+            : new UserPresence(UserId, PresenceStatus.Hidden, null, []);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="askerId"/> is one the pushes tell of this user's presence (see <see cref="TellPeersAsync"/>):
+    /// a friend or a member of one of the user's small groups, not blocked. False when that cannot be told now: the
+    /// presence is hidden rather than shown to someone who might not be entitled to it.
+    /// </summary>
+    private async Task<bool> IsToldPresenceAsync(string askerId)
+    {
+        try
+        {
+            var peer = await GrainFactory.For<Contacts.IContactsGrain>(UserId).IsFriendAsync(askerId)
+                || (await SmallGroupsMembersAsync()).Any(members => members.Any(m => m.UserId == askerId));
+            return peer && !await GrainFactory.For<Accounts.IAccountGrain>(UserId).IsBlockingAsync(askerId);
+        }
+        catch (Exception ex)
+        {
+            LogPresenceNotShown(logger, UserId, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The members of the user's groups small enough for presence (<see cref="UserOptions.PresenceGroupPeersMax"/>); the
+    /// groups are asked together, one round trip however many groups the user is in.
+    /// </summary>
+    private async Task<IEnumerable<IReadOnlyList<Groups.GroupMember>>> SmallGroupsMembersAsync()
+    {
+        var groups = await Task.WhenAll(_index.Values
+            .Where(r => !r.Entry.Removed && GrainKeys.TryParseConversation(r.Entry.ConversationId, out var a) && a.Kind == ConversationKind.Group)
+            .Select(r => GrainFactory.For<IConversationGrain>(r.Entry.ConversationId).GetMembersAsync(UserId)));
+        return groups.Where(g => g.Status == AccessStatus.Ok && g.Members.Count <= options.Value.PresenceGroupPeersMax).Select(g => g.Members);
     }
 
     public async Task SetSharePresenceAsync(bool share)
@@ -742,16 +772,9 @@ public sealed partial class UserGrain(
         var peers = new HashSet<string>(StringComparer.Ordinal);
         var contacts = await GrainFactory.For<Contacts.IContactsGrain>(UserId).GetChangesAsync(0);
         peers.UnionWith(contacts.Changed.Where(c => c.State == Contacts.ContactState.Friend).Select(c => c.UserId));
-        // The groups are asked together: one round trip however many groups the user is in.
-        var groups = await Task.WhenAll(_index.Values
-            .Where(r => !r.Entry.Removed && GrainKeys.TryParseConversation(r.Entry.ConversationId, out var a) && a.Kind == ConversationKind.Group)
-            .Select(r => GrainFactory.For<IConversationGrain>(r.Entry.ConversationId).GetMembersAsync(UserId)));
-        foreach (var (status, members) in groups)
+        foreach (var members in await SmallGroupsMembersAsync())
         {
-            if (status == AccessStatus.Ok && members.Count <= options.Value.PresenceGroupPeersMax)
-            {
-                peers.UnionWith(members.Select(m => m.UserId));
-            }
+            peers.UnionWith(members.Select(m => m.UserId));
         }
 
         peers.Remove(UserId);
@@ -1196,4 +1219,7 @@ public sealed partial class UserGrain(
 
     [LoggerMessage(5, LogLevel.Warning, "User {UserId}: presence not announced at a device's connect (it stays connected): {Reason}")]
     private static partial void LogPresenceNotAnnounced(ILogger logger, string userId, string reason);
+
+    [LoggerMessage(6, LogLevel.Warning, "User {UserId}: presence hidden from a query: who may see it could not be told: {Reason}")]
+    private static partial void LogPresenceNotShown(ILogger logger, string userId, string reason);
 }

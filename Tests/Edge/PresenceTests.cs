@@ -37,7 +37,7 @@ public sealed class PresenceTests(EdgeFixture fixture)
         Assert.True(offline!.LastSeenMs > 0);
         Assert.Null(await NextPresenceAsync(bobPhone, EdgeFixture.PresenceGrace * 2));
 
-        // Anyone may ask for a list of users' presence (of those who share it); devices stay private.
+        // A friend may ask for a list of users' presence (a user's own, or a sharing friend's); devices stay private.
         using var http = fixture.Http();
         var presences = await AskAsync(http, (await fixture.LoginAsync(bob)).AccessToken, alice, bob);
         Assert.Equal([(alice, PresenceStatus.Offline), (bob, PresenceStatus.Online)], presences.Select(p => (p.UserId, p.Status)));
@@ -77,31 +77,54 @@ public sealed class PresenceTests(EdgeFixture fixture)
     }
 
     [Fact]
-    public async Task Asking_for_presence_shows_only_users_who_share_it_and_never_to_a_user_they_blocked()
+    public async Task Asking_for_presence_shows_a_sharing_user_to_friends_and_small_group_peers_only_and_never_to_one_they_blocked()
     {
         var alice = await fixture.NewUserAsync("alice");
         var bob = await fixture.NewUserAsync("bob");
         var carol = await fixture.NewUserAsync("carol");
+        var dave = await fixture.NewUserAsync("dave");
+        var erin = await fixture.NewUserAsync("erin");
+        await BefriendAsync(alice, bob);
+        await BefriendAsync(erin, bob);
+        var group = GrainKeys.Group(Ids.User("grp"));
+        Assert.Equal(Messages.AccessStatus.Ok, (await fixture.Orleans.GetGrain<Orleans.Im.Conversations.IConversationGrain>(group).CreateGroupAsync(
+            new Orleans.Im.Groups.CreateGroupRequest(carol, "team", [alice, carol]))).Status);
         await fixture.Orleans.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
         await using var alicePhone = await fixture.ConnectAsync(alice);
-        await using var carolPhone = await fixture.ConnectAsync(carol);
-        var bobToken = (await fixture.LoginAsync(bob)).AccessToken;
-        var carolToken = (await fixture.LoginAsync(carol)).AccessToken;
+
+        // Erin does not share hers: she was online and left, and her friend bob is told neither (nor when).
+        await (await fixture.ConnectAsync(erin)).DisposeAsync();
+        var erinGone = await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(erin).GetPresenceAsync(), p => p.LastSeen is not null, TimeSpan.FromSeconds(30));
+        Assert.Equal(PresenceStatus.Offline, erinGone.Status);
         using var http = fixture.Http();
+        var tokens = new Dictionary<string, string>();
+        foreach (var user in new[] { bob, carol, dave, erin })
+        {
+            tokens[user] = (await fixture.LoginAsync(user)).AccessToken;
+        }
 
-        // Carol does not share hers: online though she is, bob is not told so (nor that she is offline).
-        var seenByBob = await AskAsync(http, bobToken, alice, carol);
-        Assert.Equal([(alice, PresenceStatus.Online), (carol, PresenceStatus.Hidden)], seenByBob.Select(p => (p.UserId, p.Status)));
-        Assert.Null(seenByBob[1].LastSeen);
-
+        var hidden = Assert.Single(await AskAsync(http, tokens[bob], erin));
+        Assert.Equal((PresenceStatus.Hidden, null), (hidden.Status, hidden.LastSeen));
         // Her own she sees, whether or not she shares it.
-        Assert.Equal(PresenceStatus.Online, Assert.Single(await AskAsync(http, carolToken, carol)).Status);
+        Assert.Equal(erinGone.LastSeen, Assert.Single(await AskAsync(http, tokens[erin], erin)).LastSeen);
 
-        // Alice blocks bob: he no longer sees hers; carol still does.
+        // Alice shares hers, with those the pushes tell: a friend and a small group's member, not a stranger.
+        Assert.Equal(PresenceStatus.Online, Assert.Single(await AskAsync(http, tokens[bob], alice)).Status);
+        Assert.Equal(PresenceStatus.Online, Assert.Single(await AskAsync(http, tokens[carol], alice)).Status);
+        Assert.Equal(PresenceStatus.Hidden, Assert.Single(await AskAsync(http, tokens[dave], alice)).Status);
+
+        // Alice blocks bob: her friend though he is, he no longer sees hers; carol still does.
         Assert.True(await fixture.Orleans.GetGrain<Accounts.IAccountGrain>(alice).BlockAsync(bob));
-        Assert.Equal(PresenceStatus.Hidden, Assert.Single(await AskAsync(http, bobToken, alice)).Status);
-        Assert.Equal(PresenceStatus.Online, Assert.Single(await AskAsync(http, carolToken, alice)).Status);
-        Assert.All(await AskAsync(http, carolToken, alice, carol), p => Assert.Empty(p.Devices));
+        Assert.Equal(PresenceStatus.Hidden, Assert.Single(await AskAsync(http, tokens[bob], alice)).Status);
+        var seenByCarol = await AskAsync(http, tokens[carol], alice, carol);
+        Assert.Equal([(alice, PresenceStatus.Online), (carol, PresenceStatus.Offline)], seenByCarol.Select(p => (p.UserId, p.Status)));
+        Assert.All(seenByCarol, p => Assert.Empty(p.Devices));
+    }
+
+    private async Task BefriendAsync(string user, string friend)
+    {
+        Assert.Equal(Messages.AccessStatus.Ok, await fixture.Orleans.GetGrain<IContactsGrain>(user).RequestAsync(friend, null));
+        Assert.Equal(Messages.AccessStatus.Ok, await fixture.Orleans.GetGrain<IContactsGrain>(friend).AcceptAsync(user));
     }
 
     private static async Task<List<UserPresence>> AskAsync(HttpClient http, string token, params string[] userIds)
