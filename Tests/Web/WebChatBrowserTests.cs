@@ -25,7 +25,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         var alice = await fixture.NewUserAsync("alice");
         var bob = await fixture.NewUserAsync("bob");
         var conversationId = GrainKeys.P2P(alice, bob);
-        var url = $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/";
+        var url = PageUrl;
 
         await using var chromium = await HeadlessChromium.LaunchAsync();
         await using var aliceContext = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1000, Height = 640 } });
@@ -189,7 +189,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     {
         var alice = await fixture.NewUserAsync("alice");
         var bob = await fixture.NewUserAsync("bob");
-        var url = $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/";
+        var url = PageUrl;
         await using var chromium = await HeadlessChromium.LaunchAsync();
         await using var context = await chromium.Browser.NewContextAsync();
         // Two tabs of one browser share its local storage: each is still a device of its own, or the second would take
@@ -220,7 +220,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
 
         await using var chromium = await HeadlessChromium.LaunchAsync();
         await using var context = await chromium.Browser.NewContextAsync();
-        var page = await SignInAsync(context, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        var page = await SignInAsync(context, PageUrl, alice);
         await page.ClickAsync("#account summary");
         var devices = page.Locator("[data-testid=device]");
         await Expect(devices).ToHaveCountAsync(2);
@@ -268,7 +268,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
             Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.__hidden === true });
             window.__setHidden = (hidden) => { window.__hidden = hidden; document.dispatchEvent(new Event('visibilitychange')); };
             """);
-        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await SignInAsync(page, PageUrl, alice);
         await page.FillAsync("#new-chat-user", bob);
         await page.ClickAsync("#new-chat-start");
         var pageTitle = await page.TitleAsync();
@@ -321,7 +321,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await using var beside = await OpenPageBesideBobsPhoneAsync();
         var (alice, bob, conversationId, bobPhone, page) = beside;
         var link = await HubLink.RouteAsync(page);
-        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await SignInAsync(page, PageUrl, alice);
         await page.FillAsync("#new-chat-user", bob);
         await page.ClickAsync("#new-chat-start");
 
@@ -353,7 +353,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         var errors = new ConcurrentQueue<string>();
         page.PageError += (_, error) => errors.Enqueue(error);
         var link = await HubLink.RouteAsync(page);
-        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await SignInAsync(page, PageUrl, alice);
         await page.FillAsync("#new-chat-user", bob);
         await page.ClickAsync("#new-chat-start");
         await page.FillAsync("#composer-text", "to be edited");
@@ -391,7 +391,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await link.CutAsync(stayDown: true);
 
         // Signed in over HTTP, but the hub cannot be reached: the page stays, offline, and tries again.
-        await page.GotoAsync($"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/");
+        await page.GotoAsync(PageUrl);
         await page.FillAsync("#login-user", alice);
         await page.FillAsync("#login-password", ApiCalls.Password);
         await page.ClickAsync("#login-submit");
@@ -418,7 +418,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await using var carolPhone = await fixture.ConnectAsync(carol);
         var withCarol = GrainKeys.P2P(alice, carol);
         var slow = await SlowHubCalls.RouteAsync(page);
-        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await SignInAsync(page, PageUrl, alice);
         foreach (var text in new[] { "bob 1", "bob 2", "bob 3" })
         {
             await bobPhone.SendTextAsync(withBob, text);
@@ -466,7 +466,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await using var beside = await OpenPageBesideBobsPhoneAsync();
         var (alice, bob, conversationId, bobPhone, page) = beside;
         var link = await HubLink.RouteAsync(page);
-        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await SignInAsync(page, PageUrl, alice);
         await bobPhone.SendTextAsync(conversationId, "before the tunnel");
         await page.Locator($"li[data-conversation='{conversationId}']").ClickAsync();
         await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["before the tunnel"]);
@@ -500,7 +500,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await using var beside = await OpenPageBesideBobsPhoneAsync();
         var (alice, _, conversationId, bobPhone, page) = beside;
         var slow = await SlowHubCalls.RouteAsync(page);
-        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await SignInAsync(page, PageUrl, alice);
         const int Earlier = MessageLimits.MaxPullLimit + 40;
         for (var i = 1; i <= Earlier; i++)
         {
@@ -536,7 +536,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await using var beside = await OpenPageBesideBobsPhoneAsync();
         var (alice, _, conversationId, bobPhone, page) = beside;
         var frames = await SlowHubCalls.RouteAsync(page);
-        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await SignInAsync(page, PageUrl, alice);
         await bobPhone.SendTextAsync(conversationId, "1");
         var unread = page.Locator($"li[data-conversation='{conversationId}'] [data-testid=unread]");
         await Expect(unread).ToHaveTextAsync("1");
@@ -557,7 +557,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
         var (alice, _, conversationId, bobPhone, page) = beside;
-        await SignInAsync(page, $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/", alice);
+        await SignInAsync(page, PageUrl, alice);
         await bobPhone.SendTextAsync(conversationId, "1");
         await page.Locator($"li[data-conversation='{conversationId}']").ClickAsync();
         await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["1"]);
@@ -1033,4 +1033,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
+
+    /// <summary>The web page of the shared edge host.</summary>
+    private string PageUrl => $"http://127.0.0.1:{fixture.Edge.Endpoints.HttpPort}/";
 }
