@@ -12,6 +12,13 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// no edge hosts: without this, its members here could not send to it and would get nothing from it until they
 /// reconnected.
 /// </summary>
+/// <remarks>
+/// The edge hears of a lost gateway at once, seconds before the cluster declares the silo dead, and only then does each
+/// silo deactivate the activations whose directory registration the dead silo held (Orleans' <c>DirectoryFailure</c>):
+/// user grains and rooms on the surviving silos that the first sweep had just renewed are forgotten right after it, with
+/// their devices, members and timers. So after a lost gateway the edge watches the cluster's active silos, and when
+/// one it saw active is declared dead it sweeps again: those activations are then made again, and registered again.
+/// </remarks>
 public sealed partial class DeviceReRegistration(IServiceProvider services, ILogger<DeviceReRegistration> logger)
     : BackgroundService, IClusterConnectionStatusObserver
 {
@@ -31,11 +38,27 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
     /// <summary>Gateway changes come in bursts; one sweep after the burst is enough.</summary>
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long after a lost gateway the edge waits for the cluster to declare a silo dead (Orleans' defaults take
+    /// ~15–30 s: three missed probes of 5 s, then the votes); a gateway that came back without a death ends the wait here.
+    /// </summary>
+    private static readonly TimeSpan DeathDeclarationPatience = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often the active silos are asked for while waiting for a death declaration.</summary>
+    private static readonly TimeSpan DeathDeclarationPoll = TimeSpan.FromSeconds(2);
+
+    /// <summary>An answer about the active silos later than this is taken as none (the call may have gone to the lost silo).</summary>
+    private static readonly TimeSpan ActiveSilosTimeout = TimeSpan.FromSeconds(5);
+
     // Resolved when first needed: the cluster client resolves this observer while it is built, and the session hub
     // needs the cluster client, so taking the hub in the constructor would be a cycle.
     private SessionHub Sessions => services.GetRequiredService<SessionHub>();
 
     private RoomFanout Rooms => services.GetRequiredService<RoomFanout>();
+
+    private IManagementGrain Management => services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+
+    private bool _connectedBefore;
 
     private readonly Channel<bool> _signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -58,9 +81,18 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
         {
             while (await _signals.Reader.WaitToReadAsync(stoppingToken))
             {
+                // Asked at once, beside the settle (the sweep must not wait for it): the silo whose gateway was lost is
+                // still active in the cluster's view for a while.
+                // Not at the edge's start (its first connection to the cluster signals too): no silo was lost then.
+                var activeAtLoss = _connectedBefore ? ActiveSilosAsync() : Task.FromResult<HashSet<SiloAddress>?>(null);
+                _connectedBefore = true;
                 await Task.Delay(Settle, stoppingToken);
                 _signals.Reader.TryRead(out _);
+                // The second sweep does not wait for the first one's retries (they may take a minute): the activations
+                // deactivated at the declaration are forgotten until it comes.
+                var afterDeath = SweepAfterDeathAsync(activeAtLoss, stoppingToken);
                 await SweepAsync(stoppingToken);
+                await afterDeath;
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -86,6 +118,57 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
             LogSwept(logger, sessions.OpenSessions, sweep.Restored, sweep.Failed.Count, rooms.RoomCount, failedRooms.Count);
         }
     }
+
+    /// <summary>Sweeps again once a silo of <paramref name="activeAtLoss"/> is declared dead, if one is.</summary>
+    private async Task SweepAfterDeathAsync(Task<HashSet<SiloAddress>?> activeAtLoss, CancellationToken stoppingToken)
+    {
+        if (await activeAtLoss is { } active && await WaitForDeathDeclarationAsync(active, stoppingToken) is { } dead)
+        {
+            LogSweepAfterDeath(logger, dead.ToString());
+            await SweepAsync(stoppingToken);
+        }
+    }
+
+    /// <summary>The silos active now, or null when the cluster cannot say (nothing to compare with later).</summary>
+    private async Task<HashSet<SiloAddress>?> ActiveSilosAsync()
+    {
+        try
+        {
+            return [.. (await Management.GetHosts(onlyActive: true).WaitAsync(ActiveSilosTimeout)).Keys];
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Boundary: the cluster is out of reach, or the call went to the lost silo; asked again at the next poll.
+            LogActiveSilosUnknown(logger, ex.Message);
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Waits until a silo of <paramref name="active"/> is no longer active (declared dead), for at most
+    /// <see cref="DeathDeclarationPatience"/>, and answers it; null when none was (the gateway came back, or a new signal
+    /// came, which sweeps again anyway).
+    /// </summary>
+    private async Task<SiloAddress?> WaitForDeathDeclarationAsync(HashSet<SiloAddress> active, CancellationToken stoppingToken)
+    {
+        var deadline = DateTime.UtcNow + DeathDeclarationPatience;
+        while (DateTime.UtcNow < deadline && !_signals.Reader.TryPeek(out _))
+        {
+            await Task.Delay(DeathDeclarationPoll, stoppingToken);
+            if (await ActiveSilosAsync() is { } now && active.FirstOrDefault(silo => !now.Contains(silo)) is { } dead)
+            {
+                return dead;
+            }
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(2, LogLevel.Information, "Silo {Silo} was declared dead: renewing this edge's devices and rooms again (activations whose directory registration it held were deactivated)")]
+    private static partial void LogSweepAfterDeath(ILogger logger, string silo);
+
+    [LoggerMessage(3, LogLevel.Warning, "The cluster's active silos could not be read after a lost gateway: {Reason}")]
+    private static partial void LogActiveSilosUnknown(ILogger logger, string reason);
 
     [LoggerMessage(1, LogLevel.Information, "A gateway was lost or the cluster came back: renewed the devices of {Sessions} sessions with their user grains, {Restored} registered again by a grain that had forgotten them, {Failed} failed; told the rooms with devices here ({Rooms} now) their members here, {FailedRooms} failed")]
     private static partial void LogSwept(ILogger logger, int sessions, int restored, int failed, int rooms, int failedRooms);

@@ -3,6 +3,7 @@ using Orleans.Im.Client;
 using Orleans.Im.EdgeHost.Auth;
 using Orleans.Im.Protocol.V1;
 using Orleans.Im.Rooms;
+using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -25,6 +26,12 @@ public sealed class PushAfterSiloLossTests(ITestOutputHelper output)
 
     /// <summary>An edge's reattach that fails while the lost silo is not yet declared dead is tried again 15 s later.</summary>
     private static readonly TimeSpan ReattachPatience = TimeSpan.FromSeconds(90);
+
+    /// <summary>How long a message sent to the group after the loss is given to arrive before the next is sent.</summary>
+    private static readonly TimeSpan ResendEvery = TimeSpan.FromSeconds(5);
+
+    /// <summary>Groups created, at most, to find one placed on the other silo than a member's user grain (each is one in two).</summary>
+    private const int MaxGroupPlacementAttempts = 12;
 
     [Fact]
     public async Task A_user_whose_grain_was_on_a_killed_silo_still_gets_pushes_without_reconnecting()
@@ -60,6 +67,83 @@ public sealed class PushAfterSiloLossTests(ITestOutputHelper output)
         // And pushes flow again for what follows.
         Assert.Equal(SendStatus.Sent, (await SendRetryingAsync(alicePhone, conversation, "and later")).Status);
         Assert.Equal("and later", Assert.Single(await bobPhone.TakeAsync(1)).Content.Text);
+    }
+
+    /// <summary>
+    /// A large group (read diffusion) pushes straight to its online members' edges by the routes their user grains told
+    /// it; an activation made again elsewhere after its silo was killed knows none of them. The surviving user grain,
+    /// renewed by the edge's sweep after the loss, tells the group its routes again (and once more later, in case the
+    /// first telling reached the dead silo's activation), so the member gets the group's messages by push again
+    /// without reconnecting, long before any periodic catch-up.
+    /// </summary>
+    [Fact]
+    public async Task A_large_group_whose_silo_was_killed_pushes_again_to_a_member_whose_grain_survived()
+    {
+        await using var cluster = new SiloCluster("group-after-loss");
+        // Three members make a large group here: it uses read diffusion, as groups above 200 members do by default.
+        var settings = new Dictionary<string, string>(FaultDrill.SiloSettings) { ["IM__Conversations__LargeGroupThreshold"] = "2" };
+        var silos = await Task.WhenAll(cluster.StartSiloAsync(settings: settings), cluster.StartSiloAsync(settings: settings));
+        var edge = await cluster.StartEdgeAsync();
+        var orleans = await cluster.ConnectClientAsync();
+        var tokens = new AccessTokens(Options.Create(new AuthOptions { SigningKey = cluster.SigningKey }), TimeProvider.System);
+        var (alice, bob, carol) = (Ids.User("alice"), Ids.User("bob"), Ids.User("carol"));
+        await using var alicePhone = Client(alice, edge, tokens);
+        await using var bobPhone = Client(bob, edge, tokens);
+        await alicePhone.ConnectAsync();
+        await bobPhone.ConnectAsync();
+
+        // A group whose grain is on the other silo than bob's user grain: the group is lost, bob's grain is not.
+        var management = orleans.GetGrain<IManagementGrain>(0);
+        SiloAddress SiloOf(IEnumerable<DetailedGrainStatistic> statistics, string type, string key) =>
+            statistics.Single(s => s.GrainId.Type.ToString() == type && s.GrainId.Key.ToString() == key).SiloAddress;
+        string? group = null;
+        SiloAddress? groupsSilo = null;
+        for (var attempt = 0; attempt < MaxGroupPlacementAttempts && group is null; attempt++)
+        {
+            var candidate = await orleans.CreateGroupAsync(alice, bob, carol);
+            var statistics = await management.GetDetailedGrainStatistics();
+            var candidatesSilo = SiloOf(statistics, "conversation", candidate);
+            if (!candidatesSilo.Equals(SiloOf(statistics, "user", bob)))
+            {
+                (group, groupsSilo) = (candidate, candidatesSilo);
+            }
+        }
+
+        Assert.True(group is not null, $"no group of {MaxGroupPlacementAttempts} was placed away from bob's user grain");
+        Assert.Equal(SendStatus.Sent, (await alicePhone.SendTextAsync(group, "before")).Status);
+        Assert.Equal("before", (await bobPhone.NextAsync(m => m.ConversationId == group && m.SenderId == alice, Patience)).Content.Text);
+
+        var victim = silos.Single(s => s.Endpoints.SiloPort == groupsSilo!.Endpoint.Port);
+        output.WriteLine($"the group on {groupsSilo}; killing it");
+        await victim.Process.KillAsync();
+
+        // Until the new activation has heard bob's route a message reaches bob's edge by no path (bob's grain was renewed,
+        // not restored, so the edge asks for no resync): alice sends a message every few seconds until one arrives.
+        // The first to arrive came by push (a push of a later seq also makes the SDK pull the earlier ones it skipped).
+        var deadline = DateTime.UtcNow + ReattachPatience;
+        Message? arrived = null;
+        var sent = 0;
+        while (arrived is null && DateTime.UtcNow < deadline)
+        {
+            Assert.Equal(SendStatus.Sent, (await SendRetryingAsync(alicePhone, group, $"after {++sent}")).Status);
+            try
+            {
+                arrived = await bobPhone.NextAsync(m => m.ConversationId == group && m.SenderId == alice, ResendEvery);
+            }
+            catch (TimeoutException)
+            {
+                output.WriteLine($"'after {sent}' not pushed to bob within {ResendEvery.TotalSeconds} s");
+            }
+        }
+
+        Assert.NotNull(arrived);
+        output.WriteLine($"bob got '{arrived.Content.Text}' after {sent} sent");
+
+        // And the group's pushes flow again: the next message comes at once, by push, in order after the others.
+        var later = await SendRetryingAsync(alicePhone, group, "and later");
+        var next = await bobPhone.NextAsync(m => m.ConversationId == group && m.Content.Text == "and later", ResendEvery);
+        Assert.Equal(later.Seq, next.Seq);
+        Assert.Equal(1, bobPhone.ConnectionCount);
     }
 
     /// <summary>
