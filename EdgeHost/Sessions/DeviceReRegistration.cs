@@ -50,6 +50,9 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
     /// <summary>An answer about the active silos later than this is taken as none (the call may have gone to the lost silo).</summary>
     private static readonly TimeSpan ActiveSilosTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>From seeing a silo declared dead to the second sweep (see <see cref="SweepAfterDeathAsync"/>).</summary>
+    private static readonly TimeSpan DeathDeclarationSettle = TimeSpan.FromSeconds(2);
+
     // Resolved when first needed: the cluster client resolves this observer while it is built, and the session hub
     // needs the cluster client, so taking the hub in the constructor would be a cycle.
     private SessionHub Sessions => services.GetRequiredService<SessionHub>();
@@ -58,6 +61,10 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
 
     private IManagementGrain Management => services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
 
+    /// <summary>
+    /// False until the first signal, which is the edge's first connection to the cluster: no silo was lost then, so
+    /// there is no death declaration to wait for.
+    /// </summary>
     private bool _connectedBefore;
 
     private readonly Channel<bool> _signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -83,14 +90,14 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
             {
                 // Asked at once, beside the settle (the sweep must not wait for it): the silo whose gateway was lost is
                 // still active in the cluster's view for a while.
-                // Not at the edge's start (its first connection to the cluster signals too): no silo was lost then.
-                var activeAtLoss = _connectedBefore ? ActiveSilosAsync() : Task.FromResult<HashSet<SiloAddress>?>(null);
+                var afterLoss = _connectedBefore;
                 _connectedBefore = true;
+                var activeAtLoss = afterLoss ? ActiveSilosAsync(stoppingToken) : Task.FromResult<HashSet<SiloAddress>?>(null);
                 await Task.Delay(Settle, stoppingToken);
                 _signals.Reader.TryRead(out _);
                 // The second sweep does not wait for the first one's retries (they may take a minute): the activations
                 // deactivated at the declaration are forgotten until it comes.
-                var afterDeath = SweepAfterDeathAsync(activeAtLoss, stoppingToken);
+                var afterDeath = SweepAfterDeathAsync(activeAtLoss, afterLoss, stoppingToken);
                 await SweepAsync(stoppingToken);
                 await afterDeath;
             }
@@ -119,24 +126,42 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
         }
     }
 
-    /// <summary>Sweeps again once a silo of <paramref name="activeAtLoss"/> is declared dead, if one is.</summary>
-    private async Task SweepAfterDeathAsync(Task<HashSet<SiloAddress>?> activeAtLoss, CancellationToken stoppingToken)
+    /// <summary>
+    /// Sweeps again once a silo of <paramref name="activeAtLoss"/> is declared dead, if one is. When the cluster could not
+    /// say which silos were active at the loss (the management grain itself may have been on the lost silo, and answers
+    /// again only once it is declared dead and activated elsewhere), it sweeps again at the first answer instead.
+    /// </summary>
+    private async Task SweepAfterDeathAsync(Task<HashSet<SiloAddress>?> activeAtLoss, bool afterLoss, CancellationToken stoppingToken)
     {
-        if (await activeAtLoss is { } active && await WaitForDeathDeclarationAsync(active, stoppingToken) is { } dead)
+        if (!afterLoss)
         {
-            LogSweepAfterDeath(logger, dead.ToString());
-            await SweepAsync(stoppingToken);
+            return;
         }
+
+        var active = await activeAtLoss;
+        var dead = await WaitForDeathDeclarationAsync(active, stoppingToken);
+        if (dead is null)
+        {
+            return;
+        }
+
+        LogSweepAfterDeath(logger, dead);
+        // Each silo drops the dead one's directory entries when its own view of the membership changes, not all in the
+        // same instant: a little later than the first to see it, so that the sweep finds them dropped.
+        await Task.Delay(DeathDeclarationSettle, stoppingToken);
+        await SweepAsync(stoppingToken);
     }
 
-    /// <summary>The silos active now, or null when the cluster cannot say (nothing to compare with later).</summary>
-    private async Task<HashSet<SiloAddress>?> ActiveSilosAsync()
+    /// <summary>The silos active now, or null when the cluster cannot say within <see cref="ActiveSilosTimeout"/>.</summary>
+    private async Task<HashSet<SiloAddress>?> ActiveSilosAsync(CancellationToken stoppingToken)
     {
         try
         {
-            return [.. (await Management.GetHosts(onlyActive: true).WaitAsync(ActiveSilosTimeout)).Keys];
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            timeout.CancelAfter(ActiveSilosTimeout);
+            return [.. (await Management.GetHosts(onlyActive: true, timeout.Token)).Keys];
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
             // Boundary: the cluster is out of reach, or the call went to the lost silo; asked again at the next poll.
             LogActiveSilosUnknown(logger, ex.Message);
@@ -145,29 +170,39 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
     }
 
     /// <summary>
-    /// Waits until a silo of <paramref name="active"/> is no longer active (declared dead), for at most
-    /// <see cref="DeathDeclarationPatience"/>, and answers it; null when none was (the gateway came back, or a new signal
-    /// came, which sweeps again anyway).
+    /// Waits, for at most <see cref="DeathDeclarationPatience"/>, until a silo of <paramref name="active"/> is no longer
+    /// active (declared dead, or stopping) and says which; with no <paramref name="active"/> to compare with, until the
+    /// cluster answers at all. Null when neither came (the gateway came back), or a new signal came (it sweeps anyway).
     /// </summary>
-    private async Task<SiloAddress?> WaitForDeathDeclarationAsync(HashSet<SiloAddress> active, CancellationToken stoppingToken)
+    private async Task<string?> WaitForDeathDeclarationAsync(HashSet<SiloAddress>? active, CancellationToken stoppingToken)
     {
         var deadline = DateTime.UtcNow + DeathDeclarationPatience;
         while (DateTime.UtcNow < deadline && !_signals.Reader.TryPeek(out _))
         {
             await Task.Delay(DeathDeclarationPoll, stoppingToken);
-            if (await ActiveSilosAsync() is { } now && active.FirstOrDefault(silo => !now.Contains(silo)) is { } dead)
+            if (await ActiveSilosAsync(stoppingToken) is not { } now)
             {
-                return dead;
+                continue;
+            }
+
+            if (active is null)
+            {
+                return "a silo (the cluster did not answer at the loss)";
+            }
+
+            if (active.FirstOrDefault(silo => !now.Contains(silo)) is { } dead)
+            {
+                return dead.ToString();
             }
         }
 
         return null;
     }
 
-    [LoggerMessage(2, LogLevel.Information, "Silo {Silo} was declared dead: renewing this edge's devices and rooms again (activations whose directory registration it held were deactivated)")]
+    [LoggerMessage(2, LogLevel.Information, "After a lost gateway, {Silo} left the active silos: renewing this edge's devices and rooms again (activations whose directory registration it held were deactivated)")]
     private static partial void LogSweepAfterDeath(ILogger logger, string silo);
 
-    [LoggerMessage(3, LogLevel.Warning, "The cluster's active silos could not be read after a lost gateway: {Reason}")]
+    [LoggerMessage(3, LogLevel.Debug, "The cluster's active silos could not be read after a lost gateway (asked again shortly): {Reason}")]
     private static partial void LogActiveSilosUnknown(ILogger logger, string reason);
 
     [LoggerMessage(1, LogLevel.Information, "A gateway was lost or the cluster came back: renewed the devices of {Sessions} sessions with their user grains, {Restored} registered again by a grain that had forgotten them, {Failed} failed; told the rooms with devices here ({Rooms} now) their members here, {FailedRooms} failed")]

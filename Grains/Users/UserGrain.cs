@@ -33,9 +33,10 @@ public sealed partial class UserGrain(
 
     /// <summary>
     /// A sweep after a silo loss renews each of the user's devices: the routes are told again once for all of them, not
-    /// once per device.
+    /// once per device. Shorter than the time between an edge's two sweeps after a crash (the second comes when the
+    /// silo is declared dead, at least 4 s after the first), so that the second tells them again.
     /// </summary>
-    private static readonly TimeSpan RoutesToldAgainAtMostEvery = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RoutesToldAgainAtMostEvery = TimeSpan.FromSeconds(2);
 
     private DateTimeOffset _routesToldAgainAt = DateTimeOffset.MinValue;
 
