@@ -61,18 +61,29 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
 
     private IManagementGrain Management => services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
 
+    /// <summary>Whether the edge was ever connected to a gateway (its first connection is no loss).</summary>
+    private bool _everConnected;
+
     /// <summary>
-    /// False until the first signal, which is the edge's first connection to the cluster: no silo was lost then, so
-    /// there is no death declaration to wait for.
+    /// 1 when a signal since the last sweep began was a lost gateway (or a connection recovered after one), not the edge's
+    /// first connection: only then is there a death declaration to wait for.
     /// </summary>
-    private bool _connectedBefore;
+    private int _lossSignalled;
 
     private readonly Channel<bool> _signals = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
     public void NotifyGatewayCountChanged(int currentNumberOfGateways, int previousNumberOfGateways, bool connectionRecovered)
     {
+        // The edge's first connection to the cluster comes as a recovery too, and need not come at all before a loss.
+        var lost = currentNumberOfGateways < previousNumberOfGateways || (connectionRecovered && _everConnected);
+        _everConnected |= currentNumberOfGateways > 0;
         if (currentNumberOfGateways < previousNumberOfGateways || connectionRecovered)
         {
+            if (lost)
+            {
+                Volatile.Write(ref _lossSignalled, 1);
+            }
+
             _signals.Writer.TryWrite(true);
         }
     }
@@ -90,11 +101,10 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
             {
                 // Asked at once, beside the settle (the sweep must not wait for it): the silo whose gateway was lost is
                 // still active in the cluster's view for a while.
-                var afterLoss = _connectedBefore;
-                _connectedBefore = true;
-                var activeAtLoss = afterLoss ? ActiveSilosAsync(stoppingToken) : Task.FromResult<HashSet<SiloAddress>?>(null);
+                var activeAtLoss = ActiveSilosAsync(stoppingToken);
                 await Task.Delay(Settle, stoppingToken);
                 _signals.Reader.TryRead(out _);
+                var afterLoss = Interlocked.Exchange(ref _lossSignalled, 0) == 1;
                 // The second sweep does not wait for the first one's retries (they may take a minute): the activations
                 // deactivated at the declaration are forgotten until it comes.
                 var afterDeath = SweepAfterDeathAsync(activeAtLoss, afterLoss, stoppingToken);
