@@ -106,9 +106,11 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
                 _signals.Reader.TryRead(out _);
                 var afterLoss = Interlocked.Exchange(ref _lossSignalled, 0) == 1;
                 // The second sweep does not wait for the first one's retries (they may take a minute): the activations
-                // deactivated at the declaration are forgotten until it comes.
-                var afterDeath = SweepAfterDeathAsync(activeAtLoss, afterLoss, stoppingToken);
-                await SweepAsync(stoppingToken);
+                // deactivated at the declaration are forgotten until it comes. It ends those retries instead (it renews
+                // every session, those included), so that the two do not renew at twice the parallelism meanwhile.
+                using var superseded = new CancellationTokenSource();
+                var afterDeath = SweepAfterDeathAsync(activeAtLoss, afterLoss, superseded, stoppingToken);
+                await SweepAsync(stoppingToken, superseded.Token);
                 await afterDeath;
             }
         }
@@ -118,7 +120,11 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
         }
     }
 
-    private async Task SweepAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Renews every session and re-attaches every room, then retries those that failed a few times, unless
+    /// <paramref name="superseded"/> says a full sweep took over.
+    /// </summary>
+    private async Task SweepAsync(CancellationToken stoppingToken, CancellationToken superseded = default)
     {
         var sessions = Sessions;
         var rooms = Rooms;
@@ -129,7 +135,16 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
         LogSwept(logger, sessions.OpenSessions, sweep.Restored, sweep.Failed.Count, rooms.RoomCount, failedRooms.Count);
         for (var retry = 0; retry < MaxRetries && (sweep.Failed.Count > 0 || failedRooms.Count > 0); retry++)
         {
-            await Task.Delay(RetryDelay, stoppingToken);
+            try
+            {
+                using var waiting = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, superseded);
+                await Task.Delay(RetryDelay, waiting.Token);
+            }
+            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
             sweep = sweep.Failed.Count > 0 ? await sessions.RenewAsync(sweep.Failed, Parallelism, afterSiloLoss: true, stoppingToken) : sweep with { Restored = 0 };
             failedRooms = failedRooms.Count > 0 ? await rooms.ReattachAsync(failedRooms, RoomParallelism, stoppingToken) : failedRooms;
             LogSwept(logger, sessions.OpenSessions, sweep.Restored, sweep.Failed.Count, rooms.RoomCount, failedRooms.Count);
@@ -141,7 +156,7 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
     /// say which silos were active at the loss (the management grain itself may have been on the lost silo, and answers
     /// again only once it is declared dead and activated elsewhere), it sweeps again at the first answer instead.
     /// </summary>
-    private async Task SweepAfterDeathAsync(Task<HashSet<SiloAddress>?> activeAtLoss, bool afterLoss, CancellationToken stoppingToken)
+    private async Task SweepAfterDeathAsync(Task<HashSet<SiloAddress>?> activeAtLoss, bool afterLoss, CancellationTokenSource firstSweepsRetries, CancellationToken stoppingToken)
     {
         if (!afterLoss)
         {
@@ -159,6 +174,7 @@ public sealed partial class DeviceReRegistration(IServiceProvider services, ILog
         // Each silo drops the dead one's directory entries when its own view of the membership changes, not all in the
         // same instant: a little later than the first to see it, so that the sweep finds them dropped.
         await Task.Delay(DeathDeclarationSettle, stoppingToken);
+        await firstSweepsRetries.CancelAsync();
         await SweepAsync(stoppingToken);
     }
 
