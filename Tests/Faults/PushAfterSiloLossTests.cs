@@ -58,7 +58,7 @@ public sealed class PushAfterSiloLossTests(ITestOutputHelper output)
 
         // Kill the silo that holds bob's user grain (with both up, either may).
         var statistics = await orleans.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
-        var bobsSilo = statistics.Single(s => s.GrainId.Type.ToString() == "user" && s.GrainId.Key.ToString() == bob).SiloAddress;
+        var bobsSilo = SiloOf(statistics, "user", bob);
         var victim = silos.Single(s => s.Endpoints.SiloPort == bobsSilo.Endpoint.Port);
         output.WriteLine($"bob's grain on {bobsSilo}; killing it");
         await victim.Process.KillAsync();
@@ -100,8 +100,6 @@ public sealed class PushAfterSiloLossTests(ITestOutputHelper output)
 
         // A group whose grain is on the other silo than bob's user grain: the group is lost, bob's grain is not.
         var management = orleans.GetGrain<IManagementGrain>(0);
-        SiloAddress SiloOf(IEnumerable<DetailedGrainStatistic> statistics, string type, string key) =>
-            statistics.Single(s => s.GrainId.Type.ToString() == type && s.GrainId.Key.ToString() == key).SiloAddress;
         string? group = null;
         SiloAddress? groupsSilo = null;
         for (var attempt = 0; attempt < MaxGroupPlacementAttempts && group is null; attempt++)
@@ -195,7 +193,7 @@ public sealed class PushAfterSiloLossTests(ITestOutputHelper output)
 
         // Lose the silo that holds the room (with both up, either may).
         var statistics = await orleans.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics();
-        var roomsSilo = statistics.Single(s => s.GrainId.Type.ToString() == "room" && s.GrainId.Key.ToString() == roomId).SiloAddress;
+        var roomsSilo = SiloOf(statistics, "room", roomId);
         var victim = silos.Single(s => s.Endpoints.SiloPort == roomsSilo.Endpoint.Port);
         output.WriteLine($"the room on {roomsSilo}; {(kill ? "killing" : "stopping")} it");
         if (kill)
@@ -232,6 +230,10 @@ public sealed class PushAfterSiloLossTests(ITestOutputHelper output)
         Assert.False(carolPhone.Messages.TryRead(out var onCarol), $"carol got {onCarol}");
         Assert.Equal((1, 1, 1), (alicePhone.ConnectionCount, bobPhone.ConnectionCount, carolPhone.ConnectionCount));
     }
+
+    /// <summary>The silo holding the one activation of grain <paramref name="type"/>/<paramref name="key"/>.</summary>
+    private static SiloAddress SiloOf(IEnumerable<DetailedGrainStatistic> statistics, string type, string key) =>
+        statistics.Single(s => s.GrainId.Type.ToString() == type && s.GrainId.Key.ToString() == key).SiloAddress;
 
     /// <summary>Sends as the SDK asks an application to: a retryable refusal is sent again, with the same id, later.</summary>
     private static async Task<SendAck> SendRetryingAsync(ImClient client, string conversationId, string text)
