@@ -32,15 +32,6 @@ public sealed partial class UserGrain(
     private IEdgePushObserver?[] _announcedRoutes = [];
 
     /// <summary>
-    /// A sweep after a silo loss renews each of the user's devices: the routes are told again once for all of them, not
-    /// once per device. Shorter than the time between an edge's two sweeps after a crash (the second comes when the
-    /// silo is declared dead, at least 4 s after the first), so that the second tells them again.
-    /// </summary>
-    private static readonly TimeSpan RoutesToldAgainAtMostEvery = TimeSpan.FromSeconds(2);
-
-    private DateTimeOffset _routesToldAgainAt = DateTimeOffset.MinValue;
-
-    /// <summary>
     /// After a silo crash the sweep comes before the cluster has declared the silo dead: routes told then may go to a
     /// conversation's activation on the dead silo and be lost. They are told once more this much later, when the
     /// conversation is activated elsewhere (a crashed silo is declared dead within seconds; the fault drills saw ≤ 11 s).
@@ -365,10 +356,12 @@ public sealed partial class UserGrain(
         // Renewed, this grain did not move, but a large group or official account may have, and forgot the routes.
         // Registered again, the routes were told as at a connect (this activation had told nobody), but maybe to a
         // conversation's activation on the silo not yet declared dead: told once more later either way.
-        var now = clock.UtcNow;
-        if (renewal != DeviceRenewal.Superseded && now - _routesToldAgainAt >= RoutesToldAgainAtMostEvery)
+        // Told at every such renewal, not once per sweep: an edge sweeps twice after a crash, the second time when the
+        // silo is declared dead, and its first renewal of this device may have waited on the dead silo until just before
+        // (no time window tells the two sweeps apart). A user with several devices tells its conversations once per
+        // device: one-way calls, only after a silo loss.
+        if (renewal != DeviceRenewal.Superseded)
         {
-            _routesToldAgainAt = now;
             if (renewal == DeviceRenewal.Renewed)
             {
                 TellRoutesAgain();
