@@ -16,12 +16,26 @@ public sealed partial class ImClient
         private readonly NetworkStream _stream = socket.GetStream();
         private readonly SemaphoreSlim _writeGate = new(1, 1);
         private readonly CancellationTokenSource _closed = new();
-        private int _aborted;
+        private int _state = Opening;
 
         // The largest frame body read: the SDK's default until the login's answer announces the server's limit.
         private volatile int _maxFrameBytes = DefaultMaxFrameBytes;
 
-        public bool IsOpen => Volatile.Read(ref _aborted) == 0;
+        // Opening: the login is under way, and a loss is the opener's failed attempt. Established: logged in, and a loss
+        // is the client's to reconnect from. Lost: aborted. One atomic step between them decides who handles a loss, so a
+        // failed attempt never also counts as a lost connection (which started a second reconnect loop with attempts of
+        // its own, each failure of which could start another).
+        private const int Opening = 0;
+        private const int Established = 1;
+        private const int Lost = 2;
+
+        public bool IsOpen => Volatile.Read(ref _state) != Lost;
+
+        /// <summary>
+        /// Hands the connection's loss to the reconnect logic from now on; false when it was lost already, which is then
+        /// the opener's failure to handle.
+        /// </summary>
+        public bool TryEstablish() => Interlocked.CompareExchange(ref _state, Established, Opening) == Opening;
 
         public void Start() => _ = Task.Run(ReadLoopAsync);
 
@@ -67,14 +81,15 @@ public sealed partial class ImClient
 
         public void Abort()
         {
-            if (Interlocked.Exchange(ref _aborted, 1) == 1)
+            var before = Interlocked.Exchange(ref _state, Lost);
+            if (before == Lost)
             {
                 return;
             }
 
             _closed.Cancel();
             socket.Dispose();
-            owner.OnConnectionLost(this);
+            owner.OnConnectionLost(this, wasEstablished: before == Established);
         }
 
         private async Task ReadLoopAsync()

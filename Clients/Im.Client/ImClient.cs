@@ -347,8 +347,8 @@ public sealed partial class ImClient : IAsyncDisposable
         }
         catch
         {
-            // No longer the client's connection: its loss, however late the read loop sees it, is this failed attempt's
-            // and not a lost connection to reconnect (which started a second reconnect loop with attempts of its own).
+            // No longer the client's connection. Never established, its loss is this failed attempt's, however late its
+            // read loop sees it, and starts no reconnect of its own.
             Interlocked.CompareExchange(ref _connection, null, connection);
             connection.Abort();
             throw;
@@ -364,12 +364,10 @@ public sealed partial class ImClient : IAsyncDisposable
         }
 
         Status = ImClientStatus.Connected;
-        // A loss seen while the status still said Connecting started no reconnect (those are the connecting caller's to
-        // handle): a connection that died between the login's answer and here fails this attempt instead of leaving a
-        // client Connected on a dead socket. The fence orders this read after the write above, as the loss handler's
-        // read of the status follows its write of the aborted flag.
-        Interlocked.MemoryBarrier();
-        if (!connection.IsOpen)
+        // A connection that died between the login's answer and here fails this attempt (its loss was left to the opener)
+        // instead of leaving a client Connected on a dead socket. Set before, the status is what the loss handler sees
+        // once it owns a loss.
+        if (!connection.TryEstablish())
         {
             Status = ImClientStatus.Connecting;
             throw new IOException("connection lost right after the login");
@@ -567,7 +565,12 @@ public sealed partial class ImClient : IAsyncDisposable
         }
     }
 
-    private void OnConnectionLost(Connection connection)
+    /// <summary>
+    /// A connection was aborted. Its requests fail either way; only the loss of an established connection (<paramref
+    /// name="wasEstablished"/>) is this handler's to reconnect from. A connection lost while logging in is the failed
+    /// attempt of whoever opened it (the application's connect or a reconnect loop), however late its read loop saw it.
+    /// </summary>
+    private void OnConnectionLost(Connection connection, bool wasEstablished)
     {
         if (!ReferenceEquals(_connection, connection))
         {
@@ -582,7 +585,7 @@ public sealed partial class ImClient : IAsyncDisposable
             }
         }
 
-        if (_disposing.IsCancellationRequested || Status == ImClientStatus.Connecting)
+        if (!wasEstablished || _disposing.IsCancellationRequested)
         {
             return;
         }

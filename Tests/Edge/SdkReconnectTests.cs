@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Orleans.Im.Client;
@@ -94,20 +95,20 @@ public sealed class SdkReconnectTests
         }
 
         // The edge is down for the client: every reconnect is accepted and closed before the login is answered.
-        using var refusing = RefuseAllAsync(edge, deviceId);
+        using var refusing = RefuseAll(edge);
         var failure = (await sending.WaitAsync(Patience)).Failure;
 
         Assert.IsType<ImClientException>(failure);
         Assert.Contains("stranded", failure.Message, StringComparison.Ordinal);
         Assert.Equal((ImClientStatus.WaitingForReconnect, 0), (client.Status, client.UnackedCount));
-        var attempts = await refusing.StopAfterAsync(2);
+        var attempts = (await refusing.StopAfterAsync(deviceId, 2)).GetValueOrDefault(deviceId);
         Assert.True(attempts == 2, $"{attempts} reconnect attempts of this client, 2 expected; {refusing.Others} other connections");
         // Forty times the reconnect delay: a client that would try once more has knocked by then, however busy the machine.
         // Only a login of this device counts: in a full parallel run a connection from elsewhere once waited here.
-        using (var afterGivingUp = RefuseAllAsync(edge, deviceId))
+        using (var afterGivingUp = RefuseAll(edge))
         {
             await Task.Delay(TimeSpan.FromSeconds(2));
-            var late = await afterGivingUp.StopAfterAsync(0);
+            var late = (await afterGivingUp.StopAfterAsync(deviceId, 0)).GetValueOrDefault(deviceId);
             Assert.True(late == 0, $"a client that gave up does not try again by itself ({late} logins; {afterGivingUp.Others} other connections)");
         }
 
@@ -131,6 +132,62 @@ public sealed class SdkReconnectTests
         Assert.Equal(["stranded"], secondEdge.Sends);
         await client.DisposeAsync();
         await secondServed.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task Clients_whose_edge_refuses_every_login_make_exactly_their_reconnect_attempts_and_give_up()
+    {
+        // Many clients at once, so that a failed attempt's loss (seen by its read loop) and the attempt's failure (seen by
+        // the reconnect loop) race on busy threads. The loss was once taken for a live connection's and started a second
+        // reconnect loop, with attempts of its own: with the race widened by a pause, every client kept reconnecting.
+        const int Clients = 40, Attempts = 3;
+        using var edge = new Listener();
+        var deviceIds = Enumerable.Range(0, Clients).Select(i => $"phone-{i}-{Guid.NewGuid():N}").ToList();
+        var clients = deviceIds.Select(deviceId => NewClient(edge, maxReconnectAttempts: Attempts, deviceId: deviceId)).ToList();
+        var connections = new List<RawConnection>();
+        var served = new List<Task>();
+        try
+        {
+            foreach (var client in clients)
+            {
+                var connecting = client.ConnectAsync();
+                var connection = await edge.AcceptAsync();
+                connections.Add(connection);
+                served.Add(new PlayedEdge().ServeAsync(connection, Patience));
+                await connecting.WaitAsync(Patience);
+            }
+
+            using var refusing = RefuseAll(edge);
+            foreach (var connection in connections)
+            {
+                connection.Socket.Shutdown(SocketShutdown.Both);
+            }
+
+            await Task.WhenAll(served).WaitAsync(Patience);
+            var statuses = await Eventually.ReturnsAsync(
+                () => Task.FromResult(clients.Select(c => c.Status).ToList()),
+                s => s.All(status => status == ImClientStatus.WaitingForReconnect),
+                Patience);
+            // Forty times the reconnect delay for an attempt too many to knock, however busy the machine.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            var logins = await refusing.StopAfterAsync(deviceIds[^1], Attempts);
+
+            Assert.All(statuses, status => Assert.Equal(ImClientStatus.WaitingForReconnect, status));
+            var wrong = deviceIds.Select(d => logins.GetValueOrDefault(d)).Where(n => n != Attempts).ToList();
+            Assert.True(wrong.Count == 0, $"{wrong.Count} of {Clients} clients did not make {Attempts} attempts: {string.Join(", ", wrong)} logins");
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
+            }
+        }
     }
 
     [Fact]
@@ -475,43 +532,40 @@ public sealed class SdkReconnectTests
         MaxReconnectAttempts = maxReconnectAttempts,
     });
 
-    /// <summary>Accepts and at once closes every connection until stopped; how many it closed.</summary>
     /// <summary>
-    /// An edge that accepts every connection and closes it once it has read its login, counting the logins of one device.
-    /// Only those count: the test asserts how many attempts its own client made, and a connection that is not its
-    /// client's (another test's client still reconnecting to an address this listener now has) is counted apart.
+    /// An edge that accepts every connection and closes it once it has read its login, counting the logins of each device.
+    /// A test asserts how many attempts its own clients made, so a connection that is not a login (another test's client
+    /// still reconnecting to an address this listener now has, say) is counted apart.
     /// </summary>
     private sealed class Refusal : IDisposable
     {
         private static readonly TimeSpan LoginWait = TimeSpan.FromSeconds(5);
         private readonly CancellationTokenSource _stop = new(Patience);
-        private readonly string _deviceId;
+        private readonly ConcurrentDictionary<string, int> _logins = new();
         private readonly List<Task> _refusals = [];
         private readonly Task _loop;
-        private int _refused;
         private int _others;
 
-        public Refusal(Listener listener, string deviceId)
-        {
-            _deviceId = deviceId;
-            _loop = LoopAsync(listener);
-        }
+        public Refusal(Listener listener) => _loop = LoopAsync(listener);
 
-        /// <summary>Connections accepted that did not log in as the device (closed all the same).</summary>
+        /// <summary>Connections accepted that did not log in (closed all the same).</summary>
         public int Others => Volatile.Read(ref _others);
 
+        /// <summary>The logins of <paramref name="deviceId"/> refused so far.</summary>
+        public int LoginsOf(string deviceId) => _logins.GetValueOrDefault(deviceId);
+
         /// <summary>
-        /// Stops once <paramref name="expected"/> logins of the device were refused (or the patience ran out); the number
-        /// refused. A client can give up on an attempt before this side has accepted it (the connection waits in the listen
-        /// backlog), so its failure does not mean the count is complete yet.
+        /// Stops once <paramref name="expected"/> logins of <paramref name="deviceId"/> were refused (or the patience ran
+        /// out); the logins refused per device. A client can give up on an attempt before this side has accepted it (the
+        /// connection waits in the listen backlog), so its failure does not mean the count is complete yet.
         /// </summary>
-        public async Task<int> StopAfterAsync(int expected)
+        public async Task<IReadOnlyDictionary<string, int>> StopAfterAsync(string deviceId, int expected)
         {
-            await Eventually.ReturnsAsync(() => Task.FromResult(Volatile.Read(ref _refused)), n => n >= expected);
+            await Eventually.ReturnsAsync(() => Task.FromResult(LoginsOf(deviceId)), n => n >= expected);
             await _stop.CancelAsync();
             await _loop.WaitAsync(Patience);
             await Task.WhenAll(_refusals).WaitAsync(Patience);
-            return Volatile.Read(ref _refused);
+            return new Dictionary<string, int>(_logins);
         }
 
         public void Dispose() => _stop.Dispose();
@@ -528,21 +582,30 @@ public sealed class SdkReconnectTests
         {
             await using (connection)
             {
-                var isOurs = false;
+                string? deviceId = null;
                 try
                 {
-                    isOurs = await connection.ReadFrameAsync(LoginWait) is { Op: V1.Op.Login } login
-                        && V1.LoginRequest.Parser.ParseFrom(login.Body).DeviceId == _deviceId;
+                    if (await connection.ReadFrameAsync(LoginWait) is { Op: V1.Op.Login } login)
+                    {
+                        deviceId = V1.LoginRequest.Parser.ParseFrom(login.Body).DeviceId;
+                    }
                 }
                 catch (Exception)
                 {
-                    // Closed, silent or garbage: not a login of the client.
+                    // Closed, silent or garbage: not a login.
                 }
 
-                Interlocked.Increment(ref isOurs ? ref _refused : ref _others);
+                if (deviceId is null)
+                {
+                    Interlocked.Increment(ref _others);
+                }
+                else
+                {
+                    _logins.AddOrUpdate(deviceId, 1, (_, n) => n + 1);
+                }
             }
         }
     }
 
-    private static Refusal RefuseAllAsync(Listener listener, string deviceId) => new(listener, deviceId);
+    private static Refusal RefuseAll(Listener listener) => new(listener);
 }
