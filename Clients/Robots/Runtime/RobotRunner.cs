@@ -292,6 +292,14 @@ internal sealed partial class RobotRunner : BackgroundService
                 return;
             }
 
+            if (cursor.Address.Kind == ConversationKind.CustomerService)
+            {
+                // At every run, not only the first: a robot that lost a session to an agent and got it back may have
+                // missed both pushes (they are hints; its device may have been away meanwhile), and then its cursor still
+                // stands before the questions the agent answered in between.
+                cursor.HandledSeq = await LastOthersAnswerAsync(cursor.ConversationId, cursor.HandledSeq!.Value);
+            }
+
             var conversation = _client.GetGrain<IConversationGrain>(cursor.ConversationId);
             while (!_stopping.IsCancellationRequested)
             {
@@ -380,11 +388,6 @@ internal sealed partial class RobotRunner : BackgroundService
             }
         }
 
-        if (cursor.Address.Kind == ConversationKind.CustomerService)
-        {
-            start = await LastOthersAnswerAsync(cursor.ConversationId, start);
-        }
-
         cursor.ReadSeq = entry.ReadSeq;
         cursor.HandledSeq = start;
         return true;
@@ -393,9 +396,10 @@ internal sealed partial class RobotRunner : BackgroundService
     /// <summary>
     /// Customer service: the seq of the latest answer written by someone else (an agent) after <paramref name="start"/>,
     /// else <paramref name="start"/>. A session the robot takes over (its last agent went offline) comes with a read
-    /// position at the session's first message, or at the robot's own position from an earlier cover: the customer's
-    /// messages an agent answered since are no questions any more, while those after the latest answer still wait for
-    /// one. The shop's notices (no acting sender) answer nothing. Scans back from the log's head, a page at a time.
+    /// position at the session's first message, or at the robot's own position from an earlier cover, and a cursor the
+    /// robot kept may stand where it left the session: the customer's messages an agent answered since are no questions
+    /// any more, while those after the latest answer still wait for one. The shop's notices (no acting sender) answer
+    /// nothing. Scans back from the log's head, a page at a time; usually one pull, of the messages the run handles next.
     /// </summary>
     private async Task<long> LastOthersAnswerAsync(string conversationId, long start)
     {
