@@ -12,6 +12,7 @@ public static class GrainServices
         services.TryAddSingleton<ImClock>();
         services.TryAddSingleton<EdgePushOutbox>();
         services.TryAddSingleton<IUserEventPublisher, UserEventPublisher>();
+        services.TryAddSingleton<IOfflineNotifier, NoOfflineNotifier>();
         return services;
     }
 }

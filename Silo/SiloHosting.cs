@@ -12,6 +12,7 @@ using Orleans.Im.Hosting;
 using Orleans.Im.Rooms;
 using Orleans.Im.Silo.Events;
 using Orleans.Im.Silo.Stats;
+using Orleans.Im.Silo.OfflinePush;
 using Orleans.Im.Silo.Webhooks;
 using Orleans.Im.Silo.Storage;
 using Orleans.Im.Users;
@@ -124,6 +125,7 @@ public static class SiloHosting
         builder.Services.AddHttpClient(WebhookSender.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<IOptions<WebhookOptions>>().Value));
         builder.Services.AddHostedService<WebhookDispatcher>();
+        builder.Services.AddImOfflinePush(configuration);
 
         // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));

@@ -8,8 +8,8 @@ using Orleans.Im.Users;
 namespace Orleans.Im.EdgeHost.Api;
 
 /// <summary>
-/// <c>/api/me/password</c> and <c>/api/me/sessions</c>: a user's own password and signed-in devices ("sign out that
-/// phone", "sign out everywhere else").
+/// <c>/api/me/password</c>, <c>/api/me/sessions</c> and <c>/api/me/push-token</c>: a user's own password, signed-in
+/// devices ("sign out that phone", "sign out everywhere else") and where the calling device is reached while away.
 /// </summary>
 public static class AccountApi
 {
@@ -23,6 +23,9 @@ public static class AccountApi
         api.MapGet("/sessions", ListSessionsAsync);
         api.MapDelete("/sessions", EndOtherSessionsAsync);
         api.MapDelete("/sessions/{sessionId}", EndSessionAsync);
+        api.MapGet("/push-tokens", ListPushTokensAsync);
+        api.MapPut("/push-token", SetPushTokenAsync);
+        api.MapDelete("/push-token", DeletePushTokenAsync);
         return api;
     }
 
@@ -107,6 +110,66 @@ public static class AccountApi
         // Refused here at once (the caller's own session, say); the grain's broadcast tells every other edge host.
         revoked.Apply(new SessionRevoked(userId, sessionId, time.GetUtcNow()));
         return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// Registers the calling device's push token (replacing its earlier one): while the device is not connected, new
+    /// messages are told to it through the operator's push gateway. Bound to the device's login: signed out, the token
+    /// is forgotten.
+    /// </summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> SetPushTokenAsync(PushTokenBody body, ClaimsPrincipal user, IClusterClient cluster, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (!PushTokenRegistration.IsValid(body.Provider, body.Token))
+        {
+            return ApiProblems.Invalid($"provider is 1-{PushTokenRegistration.MaxProviderLength} of a-z, 0-9, '-' and '_'; token is 1-{PushTokenRegistration.MaxTokenLength} printable ASCII characters without spaces");
+        }
+
+        if (await CallersLoginAsync(user, cluster) is not { } login)
+        {
+            return ApiProblems.Problem(StatusCodes.Status401Unauthorized, "session_ended", "The session has ended; sign in again.");
+        }
+
+        var registered = await cluster.For<IUserGrain>(user.UserId())
+            .SetPushTokenAsync(login.DeviceId, new PushTokenRegistration(body.Provider!, body.Token!, login.SessionId, time.GetUtcNow()));
+        return registered
+            ? TypedResults.NoContent()
+            : ApiProblems.Problem(StatusCodes.Status409Conflict, "too_many_devices",
+                $"At most {PushTokenRegistration.MaxPerUser} devices have push tokens; remove one (sign it out) first, or try again if storage was busy.");
+    }
+
+    /// <summary>Forgets the calling device's push token (the app turned notifications off).</summary>
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeletePushTokenAsync(ClaimsPrincipal user, IClusterClient cluster)
+    {
+        if (await CallersLoginAsync(user, cluster) is not { } login)
+        {
+            return ApiProblems.Problem(StatusCodes.Status401Unauthorized, "session_ended", "The session has ended; sign in again.");
+        }
+
+        return await cluster.For<IUserGrain>(user.UserId()).SetPushTokenAsync(login.DeviceId, null)
+            ? TypedResults.NoContent()
+            : ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "Storage is busy; try again.");
+    }
+
+    /// <summary>The caller's devices that have a push token.</summary>
+    public static async Task<Ok<List<PushTokenView>>> ListPushTokensAsync(ClaimsPrincipal user, IClusterClient cluster)
+    {
+        var login = await CallersLoginAsync(user, cluster);
+        var tokens = await cluster.For<IUserGrain>(user.UserId()).GetPushTokensAsync();
+        return TypedResults.Ok(tokens.OrderBy(t => t.Value.RegisteredAt)
+            .Select(t => new PushTokenView(t.Key, t.Value.Provider, t.Value.RegisteredAt, t.Key == login?.DeviceId))
+            .ToList());
+    }
+
+    /// <summary>
+    /// The login session of the calling device: a connection's session stands for its device's login (which lives on
+    /// after the connection closes). Null when it has ended.
+    /// </summary>
+    private static async Task<LoginSession?> CallersLoginAsync(ClaimsPrincipal user, IClusterClient cluster)
+    {
+        var sessions = await cluster.For<IAccountGrain>(user.UserId()).GetSessionsAsync();
+        var current = sessions.FirstOrDefault(s => s.SessionId == user.SessionId());
+        return current?.ParentSessionId is { } parent ? sessions.FirstOrDefault(s => s.SessionId == parent) : current;
     }
 
     /// <summary>Null for an acceptable new password; the problem to answer otherwise.</summary>

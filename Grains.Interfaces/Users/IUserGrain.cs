@@ -202,4 +202,32 @@ public interface IUserGrain : IGrainWithStringKey
     /// </summary>
     [Alias("WatchPresenceForShop")]
     Task<bool> WatchPresenceForShopAsync(string shopId, bool watch);
+
+    /// <summary>
+    /// Registers where <paramref name="deviceId"/> is reached while it is not connected (replacing its earlier token),
+    /// or forgets it (<paramref name="registration"/> null). False, changing nothing, when the registration is not
+    /// valid (<see cref="PushTokenRegistration.IsValid"/>), the user has <see cref="PushTokenRegistration.MaxPerUser"/>
+    /// devices with tokens already, or storage could not commit.
+    /// </summary>
+    [Alias("SetPushToken")]
+    Task<bool> SetPushTokenAsync(string deviceId, PushTokenRegistration? registration);
+
+    /// <summary>The devices with a push token, by device id.</summary>
+    [Alias("GetPushTokens")]
+    Task<IReadOnlyDictionary<string, PushTokenRegistration>> GetPushTokensAsync();
+
+    /// <summary>
+    /// The push service refused <paramref name="token"/> for good (the app was uninstalled, the token rotated): the
+    /// device's registration is forgotten if it still has that token (a newer one registered meanwhile stays).
+    /// </summary>
+    [Alias("OnPushTokenRejected"), OneWay]
+    Task OnPushTokenRejectedAsync(string deviceId, string token);
+
+    /// <summary>
+    /// Login sessions ended (told by the account grain once they are stored as ended), or all of them
+    /// (<paramref name="all"/>: the account was disabled, say): the push tokens they registered are forgotten. One-way:
+    /// the user grain asks the account grain about blocks, and neither may wait on the other.
+    /// </summary>
+    [Alias("OnSessionsEnded"), OneWay]
+    Task OnSessionsEndedAsync(IReadOnlyList<string> sessionIds, bool all);
 }

@@ -545,6 +545,9 @@ public sealed partial class AccountGrain(
             return Task.CompletedTask;
         }
 
+        // The devices of those sessions are not told of messages any more while they are away (one-way).
+        GrainFactory.For<IUserGrain>(UserId).OnSessionsEndedAsync(
+            [.. ended.Select(r => r.SessionId).OfType<string>()], all: ended.Any(r => r.SessionId is null)).Ignore();
         _unannounced.AddRange(ended);
         if (_announceTimer is null)
         {

@@ -19,6 +19,7 @@ public sealed partial class UserGrain(
     IMessageLog log,
     IUserEventPublisher publisher,
     IEventFirehose firehose,
+    IOfflineNotifier offlineNotifier,
     IOptions<UserOptions> options,
     ImClock clock,
     ILogger<UserGrain> logger) : Grain, IUserGrain
@@ -966,6 +967,10 @@ public sealed partial class UserGrain(
         // The device that sent it has it already (the ack carries seq and time): only the user's other devices are told.
         // In one-device chat that is every sender's copy, half of all pushes of a p2p message.
         await PushAsync(new MessageEvent(message), exceptDeviceId: message.SenderId == UserId ? message.SenderDeviceId : null);
+        if (!own)
+        {
+            NotifyDevicesNotConnected(message);
+        }
     }
 
     public async Task OnMessageChangedAsync(ChatMessage message, string actorId)

@@ -21,4 +21,8 @@ public sealed class UserState
     /// <summary>Customer service: the shops whose queues follow this agent's presence.</summary>
     [Id(3)]
     public HashSet<string> PresenceWatchingShops { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Where devices are reached while not connected (their push services' tokens), by device id.</summary>
+    [Id(4)]
+    public Dictionary<string, PushTokenRegistration> PushTokens { get; set; } = new(StringComparer.Ordinal);
 }

@@ -263,6 +263,45 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
         return client;
     }
 
+    [Fact]
+    public async Task A_device_registers_its_push_token_for_itself_only_and_loses_it_when_signed_out()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var web = await fixture.LoginAsync(alice, "web");
+        var phone = await fixture.LoginAsync(alice, "phone");
+        using var http = fixture.Http();
+
+        // Not a token a gateway could use: refused.
+        using (var bad = await http.CallAsync(HttpMethod.Put, "/api/me/push-token", phone.AccessToken, new PushTokenBody("APNs", "x")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        }
+
+        // The token is the calling device's: the phone's login names the device, not the body.
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Put, "/api/me/push-token", phone.AccessToken, new PushTokenBody("apns", "phone-token-1"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Put, "/api/me/push-token", phone.AccessToken, new PushTokenBody("apns", "phone-token-2"))).StatusCode);
+        var listed = await PushTokensAsync(http, web.AccessToken);
+        Assert.Equal([("phone", "apns", false)], listed.Select(t => (t.DeviceId, t.Provider, t.CallersDevice)));
+        var stored = Assert.Single(await fixture.Orleans.GetGrain<Orleans.Im.Users.IUserGrain>(alice).GetPushTokensAsync());
+        Assert.Equal(("phone", "phone-token-2", phone.SessionId), (stored.Key, stored.Value.Token, stored.Value.SessionId));
+
+        // The web page turns notifications off for itself: the phone's stays.
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Delete, "/api/me/push-token", web.AccessToken)).StatusCode);
+        Assert.Single(await PushTokensAsync(http, web.AccessToken));
+
+        // The phone signed out from the web page: it is told of nothing more.
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Delete, $"/api/me/sessions/{phone.SessionId}", web.AccessToken)).StatusCode);
+        var left = await Eventually.ReturnsAsync(() => PushTokensAsync(http, web.AccessToken), t => t.Count == 0, TimeSpan.FromSeconds(20));
+        Assert.Empty(left);
+    }
+
+    private static async Task<List<PushTokenView>> PushTokensAsync(HttpClient http, string token)
+    {
+        using var response = await http.CallAsync(HttpMethod.Get, "/api/me/push-tokens", token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<List<PushTokenView>>(ApiCalls.Json))!;
+    }
+
     private static async Task<List<SessionView>> SessionsAsync(HttpClient http, string token)
     {
         using var response = await http.CallAsync(HttpMethod.Get, "/api/me/sessions", token);

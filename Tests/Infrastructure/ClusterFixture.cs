@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Orleans.Im.Conversations;
 using Orleans.Im.Silo;
+using Orleans.Im.Silo.OfflinePush;
 using Orleans.Im.Silo.Storage;
 using Orleans.Im.Streams;
 using Orleans.Im.Users;
@@ -35,12 +37,16 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>Grains whose state the tests make fail (the grain storage refuses them; a user's index saves too).</summary>
     public StorageFaults StorageFaults { get; } = new();
 
+    /// <summary>The operator's push gateway, which the silo sends offline notifications to.</summary>
+    public PushGatewayRecorder PushGateway { get; private set; } = null!;
+
     /// <summary>A service of the (only) silo.</summary>
     public IServiceProvider SiloServices => Cluster.Silos[0].ServiceProvider;
 
     public async Task InitializeAsync()
     {
         DataSource = await TestServices.GetMigratedDataSourceAsync();
+        PushGateway = new PushGatewayRecorder(Time).Start();
         var builder = new InProcessTestClusterBuilder(1);
         // A service id per run: grain state of earlier runs never leaks into this one.
         builder.Options.ServiceId = TestServices.NewClusterId("svc");
@@ -58,6 +64,12 @@ public sealed class ClusterFixture : IAsyncLifetime
                 o.SendRatePerSecond = 10_000;
                 o.SendBurst = 10_000;
             });
+            silo.Services.AddImOfflinePush(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["IM:Push:GatewayUrl"] = PushGateway.Url,
+                ["IM:Push:Secret"] = PushGatewayRecorder.Secret,
+                ["IM:Push:FirstRetryDelay"] = "00:00:00.050",
+            }).Build());
             silo.AddImStorage();
             // The production grain storage, behind the tests' storage faults.
             var grainStorage = silo.Services.Single(d => d.IsKeyedService && Equals(d.ServiceKey, StorageNames.Grains) && d.ServiceType == typeof(IGrainStorage));
@@ -74,7 +86,11 @@ public sealed class ClusterFixture : IAsyncLifetime
         await Cluster.DeployAsync();
     }
 
-    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await PushGateway.DisposeAsync();
+    }
 }
 
 [CollectionDefinition(Name)]

@@ -1,0 +1,39 @@
+using Orleans.Im.Conversations;
+using Orleans.Im.Messages;
+
+namespace Orleans.Im.Push;
+
+/// <summary>
+/// One message to tell one device that is not connected, through the operator's push gateway (APNs, FCM, …). A hint,
+/// like every push: the device pulls the message when it connects.
+/// </summary>
+/// <param name="UserId">Whose device.</param>
+/// <param name="DeviceId">The device.</param>
+/// <param name="Provider">Its push service (<c>apns</c>, <c>fcm</c>, …).</param>
+/// <param name="Token">Its token with that service.</param>
+/// <param name="ConversationId">Where the message is.</param>
+/// <param name="Kind">The conversation's kind.</param>
+/// <param name="Seq">The message's seq.</param>
+/// <param name="SenderId">Who sent it (the shop, for an agent's answer).</param>
+/// <param name="ContentType">What it holds (text, image, …).</param>
+/// <param name="Preview">Its text cut for a preview (null for media without a caption); left out by a gateway client
+/// told not to send previews.</param>
+/// <param name="Badge">The user's unread messages in conversations that are not muted, for the app icon.</param>
+/// <param name="Mentioned">The message mentions the user (notified even in a muted conversation).</param>
+/// <param name="CollapseKey">A notice's collapse key: a later notification with it replaces this one on the device.</param>
+/// <param name="ServerTime">When the message was stored.</param>
+public sealed record OfflineNotification(
+    string UserId,
+    string DeviceId,
+    string Provider,
+    string Token,
+    string ConversationId,
+    ConversationKind Kind,
+    long Seq,
+    string SenderId,
+    ContentType? ContentType,
+    string? Preview,
+    long Badge,
+    bool Mentioned,
+    string? CollapseKey,
+    DateTimeOffset ServerTime);

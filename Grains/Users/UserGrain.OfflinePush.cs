@@ -1,0 +1,128 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+
+namespace Orleans.Im.Users;
+
+// Offline push: devices that registered a push token and are not connected are told of new messages through the
+// operator's push gateway. The grain decides whom to tell (it knows the devices, the mutes and the unread counts); the
+// silo's gateway client sends.
+public sealed partial class UserGrain
+{
+    public async Task<bool> SetPushTokenAsync(string deviceId, PushTokenRegistration? registration)
+    {
+        if (!GrainKeys.IsValidId(deviceId))
+        {
+            return false;
+        }
+
+        var tokens = state.State.PushTokens;
+        if (registration is null)
+        {
+            return !tokens.ContainsKey(deviceId) || await SavePushTokensAsync(() => tokens.Remove(deviceId));
+        }
+
+        if (!PushTokenRegistration.IsValid(registration.Provider, registration.Token)
+            || string.IsNullOrEmpty(registration.SessionId)
+            || (!tokens.ContainsKey(deviceId) && tokens.Count >= PushTokenRegistration.MaxPerUser))
+        {
+            return false;
+        }
+
+        return await SavePushTokensAsync(() =>
+        {
+            // A token stands for one install of the app: registered again under another device id (the app was
+            // reinstalled and made a new one), the old entry would tell the same phone twice.
+            foreach (var other in tokens.Where(t => t.Key != deviceId && t.Value.Provider == registration.Provider && t.Value.Token == registration.Token).ToList())
+            {
+                tokens.Remove(other.Key);
+            }
+
+            tokens[deviceId] = registration;
+        });
+    }
+
+    public Task<IReadOnlyDictionary<string, PushTokenRegistration>> GetPushTokensAsync() =>
+        Task.FromResult<IReadOnlyDictionary<string, PushTokenRegistration>>(new Dictionary<string, PushTokenRegistration>(state.State.PushTokens, StringComparer.Ordinal));
+
+    public async Task OnPushTokenRejectedAsync(string deviceId, string token)
+    {
+        if (state.State.PushTokens.TryGetValue(deviceId, out var registration) && registration.Token == token)
+        {
+            LogPushTokenRejected(logger, UserId, deviceId, registration.Provider);
+            await SavePushTokensAsync(() => state.State.PushTokens.Remove(deviceId));
+        }
+    }
+
+    public async Task OnSessionsEndedAsync(IReadOnlyList<string> sessionIds, bool all)
+    {
+        ArgumentNullException.ThrowIfNull(sessionIds);
+        var ended = state.State.PushTokens.Where(t => all || sessionIds.Contains(t.Value.SessionId)).Select(t => t.Key).ToList();
+        if (ended.Count > 0)
+        {
+            // Forgotten in memory even when the write fails (logged): this activation tells those devices nothing more.
+            if (!await SavePushTokensAsync(() => ended.ForEach(d => state.State.PushTokens.Remove(d))))
+            {
+                ended.ForEach(d => state.State.PushTokens.Remove(d));
+            }
+        }
+    }
+
+    /// <summary>Changes the tokens and writes them; on a failed write the change is undone and false returned.</summary>
+    private async Task<bool> SavePushTokensAsync(Action change)
+    {
+        var before = new Dictionary<string, PushTokenRegistration>(state.State.PushTokens, StringComparer.Ordinal);
+        change();
+        try
+        {
+            await state.WriteStateAsync();
+            return true;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            state.State.PushTokens = before;
+            LogPushTokensNotSaved(logger, UserId, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A message from someone else: every device with a push token that is not connected is told, unless the
+    /// conversation is muted and the message does not mention the user. Devices that are connected got the push.
+    /// </summary>
+    private void NotifyDevicesNotConnected(ChatMessage message)
+    {
+        var tokens = state.State.PushTokens;
+        if (tokens.Count == 0 || !offlineNotifier.Enabled || message.Class == MessageClass.Instant
+            || !_index.TryGetValue(message.ConversationId, out var row) || row.Entry.Removed)
+        {
+            return;
+        }
+
+        var mentioned = MentionList.Includes(message.Mentions, UserId);
+        if (row.Entry.Muted && !mentioned)
+        {
+            return;
+        }
+
+        long? badge = null;
+        foreach (var (deviceId, token) in tokens)
+        {
+            if (_devices.ContainsKey(deviceId))
+            {
+                continue;
+            }
+
+            badge ??= _index.Values.Where(r => !r.Entry.Removed && !r.Entry.Muted).Sum(r => r.Entry.UnreadCount);
+            offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, message.ConversationId,
+                row.Entry.Kind, message.Seq, message.SenderId, message.Content?.Type, MessagePreviews.From(message).Text, badge.Value,
+                mentioned, message.CollapseKey, message.ServerTime));
+        }
+    }
+
+    [LoggerMessage(20, LogLevel.Information, "User {UserId}: the push service refused the token of device {DeviceId} ({Provider}); forgotten")]
+    private static partial void LogPushTokenRejected(ILogger logger, string userId, string deviceId, string provider);
+
+    [LoggerMessage(21, LogLevel.Warning, "User {UserId}: push tokens not saved: {Reason}")]
+    private static partial void LogPushTokensNotSaved(ILogger logger, string userId, string reason);
+}

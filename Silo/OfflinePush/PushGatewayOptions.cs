@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+using Orleans.Im.Hosting;
+
+namespace Orleans.Im.Silo.OfflinePush;
+
+/// <summary>
+/// Offline push (<c>IM:Push</c>): where the silo sends notifications for devices that are not connected. The gateway is
+/// the operator's own service in front of APNs, FCM and vendors' push services (it holds their credentials); the silo
+/// signs what it sends with <see cref="Secret"/>, as webhooks are signed.
+/// </summary>
+public sealed class PushGatewayOptions
+{
+    public const string Section = "IM:Push";
+
+    /// <summary>The gateway's URL (POST). Empty: offline push is off, and user grains compose no notifications.</summary>
+    public string? GatewayUrl { get; set; }
+
+    /// <summary>The HMAC-SHA256 key of <c>X-Im-Signature</c>; required with a gateway.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>Send the message's text for the notification's body. Off: the gateway gets no text ("New message").</summary>
+    public bool IncludePreview { get; set; } = true;
+
+    /// <summary>Notifications per request at most.</summary>
+    [Range(1, 1000)]
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>How long a request waits for more notifications to go with the first (they gather under load).</summary>
+    [TimeSpanRange("00:00:00", "00:00:01")]
+    public TimeSpan Linger { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Notifications held for the gateway at most; beyond it the oldest are dropped (counted): a notification is a
+    /// hint, and the device pulls the message when it connects.</summary>
+    [Range(1, 10_000_000)]
+    public int QueueCapacity { get; set; } = 100_000;
+
+    /// <summary>Attempts per request before its notifications are dropped (counted).</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 3;
+
+    /// <summary>The pause after the first failed attempt; it doubles after each further one.</summary>
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
+    public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long one request may take.</summary>
+    [TimeSpanRange("00:00:00.100", "00:10:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,147 @@
+using System.Text.Json;
+using Orleans.Im.Accounts;
+using Orleans.Im.Messages;
+using Orleans.Im.Tests.Conversations;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Tests.OfflinePush;
+
+/// <summary>
+/// Offline push: devices with a push token that are not connected are told of new messages through the operator's push
+/// gateway (played by the fixture on a loopback port, checking each request's signature). A user grain's notifications
+/// reach the gateway in the order it made them, so a later one arriving means an earlier one would have.
+/// </summary>
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class OfflinePushTests(ClusterFixture fixture)
+{
+    private IClusterClient Client => fixture.Client;
+
+    private PushGatewayRecorder Gateway => fixture.PushGateway;
+
+    [Fact]
+    public async Task A_device_away_is_told_of_each_message_from_others_with_its_preview_and_the_unread_badge()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversation = GrainKeys.P2P(alice, bob);
+        var bobsToken = await RegisterAsync(bob, "phone", "apns");
+        await RegisterAsync(alice, "phone", "fcm");
+
+        var first = await Client.SendTextAsync(conversation, alice, "hello bob");
+        var second = await Client.SendTextAsync(conversation, alice, "are you there?");
+        var toBob = await NotifiedAsync(bob, 2);
+
+        Assert.Equal([first.Seq, second.Seq], toBob.Select(n => n.GetProperty("seq").GetInt64()));
+        var last = toBob[^1];
+        Assert.Equal(("phone", "apns", bobsToken, conversation, "p2p", alice, "are you there?", 2L, false),
+            (last.GetProperty("deviceId").GetString(), last.GetProperty("provider").GetString(), last.GetProperty("token").GetString(),
+             last.GetProperty("conversationId").GetString(), last.GetProperty("kind").GetString(), last.GetProperty("senderId").GetString(),
+             last.GetProperty("preview").GetString(), last.GetProperty("badge").GetInt64(), last.GetProperty("mentioned").GetBoolean()));
+        Assert.Equal(1L, toBob[0].GetProperty("badge").GetInt64());
+
+        // Bob answers: Alice is told, and nobody is told of their own message.
+        var answer = await Client.SendTextAsync(conversation, bob, "yes");
+        var toAlice = await NotifiedAsync(alice, 1);
+        Assert.Equal(answer.Seq, Assert.Single(toAlice).GetProperty("seq").GetInt64());
+        Assert.Equal(2, Gateway.For(bob).Count);
+        Assert.Equal(0, Gateway.BadSignatures);
+    }
+
+    [Fact]
+    public async Task A_connected_device_is_not_told_and_a_muted_conversation_tells_only_a_mention()
+    {
+        var (owner, bob) = (Ids.User("owner"), Ids.User("bob"));
+        await RegisterAsync(bob, "phone", "apns");
+        var user = Client.GetGrain<IUserGrain>(bob);
+        var p2p = GrainKeys.P2P(owner, bob);
+
+        // Connected: the device got the push, not a notification. Once it leaves, it is told again.
+        var connection = Guid.NewGuid().ToString("N");
+        await user.ConnectDeviceAsync(new DeviceSession("phone", "ios", "test-edge", DateTimeOffset.UtcNow, connection), null);
+        var whileConnected = await Client.SendTextAsync(p2p, owner, "you are online");
+        await user.DisconnectDeviceAsync("phone", connection);
+        var afterLeaving = await Client.SendTextAsync(p2p, owner, "now you are not");
+
+        // Muted: nothing, unless the message mentions the user.
+        var group = await Client.CreateGroupAsync(owner, bob);
+        await user.UpdateConversationSettingsAsync(group, new ConversationSettings(Muted: true));
+        var quiet = await Client.SendTextAsync(group, owner, "for everybody");
+        var mention = await Client.Conversation(group).SendAsync(
+            new SendRequest(owner, null, Ids.ClientMsgId(), MessageContent.FromText("@bob look"), Mentions: [bob]));
+        Assert.Equal(SendStatus.Sent, mention.Status);
+
+        var told = await NotifiedAsync(bob, 2);
+        Assert.Equal([(p2p, afterLeaving.Seq, false), (group, mention.Seq, true)],
+            told.Select(n => (n.GetProperty("conversationId").GetString(), n.GetProperty("seq").GetInt64(), n.GetProperty("mentioned").GetBoolean())));
+        Assert.Equal((SendStatus.Sent, SendStatus.Sent), (whileConnected.Status, quiet.Status));
+        // The muted group's unread message does not count in the badge: only the p2p conversation's two do.
+        Assert.Equal(2L, told[^1].GetProperty("badge").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_token_the_push_service_refused_is_forgotten_and_a_refusing_gateway_is_tried_again()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var token = await RegisterAsync(bob, "tablet", "fcm");
+        var user = Client.GetGrain<IUserGrain>(bob);
+
+        // The gateway is down for one request: the notification comes on the next attempt.
+        Gateway.FailNext(1);
+        var first = await Client.SendTextAsync(GrainKeys.P2P(alice, bob), alice, "first");
+        Assert.Equal(first.Seq, Assert.Single(await NotifiedAsync(bob, 1)).GetProperty("seq").GetInt64());
+
+        // The push service says the app is gone: the token is forgotten, and the next message tells nobody.
+        Gateway.RefusedTokens[token] = true;
+        await Client.SendTextAsync(GrainKeys.P2P(alice, bob), alice, "second");
+        await NotifiedAsync(bob, 2);
+        Assert.Empty(await Eventually.ReturnsAsync(user.GetPushTokensAsync, t => t.Count == 0));
+    }
+
+    [Fact]
+    public async Task A_device_signed_out_is_told_nothing_more_and_a_token_moves_with_a_reinstalled_app()
+    {
+        var bob = Ids.User("bob");
+        var account = Client.GetGrain<IAccountGrain>(bob);
+        Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Bob", null, [AccountRole.User])));
+        var now = DateTimeOffset.UtcNow;
+        var phone = new LoginSession(Guid.NewGuid().ToString("N"), "phone", "ios", "refresh-hash-1", now.AddDays(30), now);
+        var tablet = new LoginSession(Guid.NewGuid().ToString("N"), "tablet", "android", "refresh-hash-2", now.AddDays(30), now);
+        Assert.True(await account.StartSessionAsync(phone));
+        Assert.True(await account.StartSessionAsync(tablet));
+        var user = Client.GetGrain<IUserGrain>(bob);
+        Assert.True(await user.SetPushTokenAsync("phone", new PushTokenRegistration("apns", "phone-token", phone.SessionId, now)));
+        Assert.True(await user.SetPushTokenAsync("tablet", new PushTokenRegistration("fcm", "tablet-token", tablet.SessionId, now)));
+
+        // The app reinstalled on the tablet made a new device id: the old entry would notify the same tablet twice.
+        Assert.True(await user.SetPushTokenAsync("tablet-2", new PushTokenRegistration("fcm", "tablet-token", tablet.SessionId, now)));
+        Assert.Equal(["phone", "tablet-2"], (await user.GetPushTokensAsync()).Keys.Order(StringComparer.Ordinal));
+
+        // Signed out: the phone's token goes with its session.
+        await account.EndSessionAsync(phone.SessionId);
+        var left = await Eventually.ReturnsAsync(user.GetPushTokensAsync, t => !t.ContainsKey("phone"));
+        Assert.Equal(["tablet-2"], left.Keys);
+
+        // Not valid: refused, nothing changed.
+        Assert.False(await user.SetPushTokenAsync("phone", new PushTokenRegistration("APNS", "token", phone.SessionId, now)));
+        Assert.False(await user.SetPushTokenAsync("phone", new PushTokenRegistration("apns", "a token", phone.SessionId, now)));
+        Assert.Equal(["tablet-2"], (await user.GetPushTokensAsync()).Keys);
+    }
+
+    /// <summary>Registers a token for one of the user's devices; the token.</summary>
+    private async Task<string> RegisterAsync(string userId, string deviceId, string provider)
+    {
+        var token = $"{provider}-{Guid.NewGuid():N}";
+        Assert.True(await Client.GetGrain<IUserGrain>(userId).SetPushTokenAsync(deviceId,
+            new PushTokenRegistration(provider, token, "session-" + deviceId, DateTimeOffset.UtcNow)));
+        return token;
+    }
+
+    /// <summary>Waits for <paramref name="count"/> notifications to <paramref name="userId"/>; all of them so far.</summary>
+    private async Task<IReadOnlyList<JsonElement>> NotifiedAsync(string userId, int count)
+    {
+        var told = await Eventually.ReturnsAsync(() => Task.FromResult(Gateway.For(userId)), n => n.Count >= count, TimeSpan.FromSeconds(20));
+        Assert.True(told.Count >= count, $"{told.Count} notifications to {userId}, {count} expected");
+        return told;
+    }
+}
