@@ -251,6 +251,22 @@ public sealed partial class ImClient : IAsyncDisposable
     public Task SetPresenceAsync(bool away, string? networkType = null, CancellationToken cancellationToken = default) =>
         ResultAsync(Op.SetPresence, new SetPresenceRequest { Away = away, NetworkType = networkType ?? "" }, cancellationToken);
 
+    /// <summary>
+    /// Registers where this device is reached while it is not connected (offline push, README): its push service
+    /// (<c>apns</c>, <c>fcm</c>, …) and token. Stored on the server for this device's login (registered once, not at
+    /// every connect; again when the token rotates); signed out, it is forgotten. Fails with
+    /// <see cref="ImClientException"/> when the token is refused.
+    /// </summary>
+    public Task SetPushTokenAsync(string provider, string token, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        return ResultAsync(Op.SetPushToken, new SetPushTokenRequest { Provider = provider ?? "", Token = token }, cancellationToken);
+    }
+
+    /// <summary>Forgets this device's push token: it is told of nothing while it is not connected.</summary>
+    public Task ClearPushTokenAsync(CancellationToken cancellationToken = default) =>
+        ResultAsync(Op.SetPushToken, new SetPushTokenRequest(), cancellationToken);
+
     /// <summary>Tells the conversation's other members this user is typing (no answer unless it fails).</summary>
     public Task TypingAsync(string conversationId) =>
         (_connection ?? throw new ImClientException("not connected")).WriteAsync(Op.Typing, NextRequestId(), new TypingRequest { ConversationId = conversationId });

@@ -140,6 +140,10 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
     public async Task<HubResult> Delete(string conversationId, long seq) =>
         Result(await Session.DeleteForSelfAsync(conversationId, seq));
 
+    /// <summary>Where this browser is reached while the page is closed (a web push subscription, say); empty: forget it.</summary>
+    public async Task<HubResult> SetPushToken(string? provider, string? token) =>
+        Result(await Session.SetPushTokenAsync(provider, token, time.GetUtcNow()));
+
     /// <summary>Tells the other members' online devices this user is typing; never stored.</summary>
     public async Task<HubResult> Typing(string conversationId)
     {

@@ -31,6 +31,9 @@ public sealed class EdgeFixture : IAsyncLifetime
     /// <summary>The silo the edge host uses.</summary>
     public RunningSilo Silo { get; private set; } = null!;
 
+    /// <summary>The operator's push gateway, which the silo sends offline notifications to.</summary>
+    public PushGatewayRecorder PushGateway { get; } = new(TimeProvider.System);
+
     /// <summary>An Orleans client of the same cluster, for checking what the edge did.</summary>
     public IClusterClient Orleans { get; private set; } = null!;
 
@@ -61,8 +64,11 @@ public sealed class EdgeFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        PushGateway.Start();
         Silo = await Cluster.StartSiloAsync(settings: new Dictionary<string, string>
         {
+            ["IM__Push__GatewayUrl"] = PushGateway.Url,
+            ["IM__Push__Secret"] = PushGatewayRecorder.Secret,
             // Edge tests send as fast as acks come back.
             ["IM__Conversations__SendRatePerSecond"] = "100000",
             ["IM__Conversations__SendBurst"] = "100000",
@@ -115,7 +121,11 @@ public sealed class EdgeFixture : IAsyncLifetime
     /// <summary>A gauge of the edge's <c>/metrics</c>.</summary>
     public async Task<long> MetricAsync(string name) => (long)(await PrometheusScrape.ReadAsync(Edge.Endpoints.HttpPort)).Samples[name];
 
-    public async Task DisposeAsync() => await Cluster.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Cluster.DisposeAsync();
+        await PushGateway.DisposeAsync();
+    }
 }
 
 [CollectionDefinition(Name)]
