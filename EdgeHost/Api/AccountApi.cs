@@ -130,12 +130,15 @@ public static class AccountApi
             return ApiProblems.Problem(StatusCodes.Status401Unauthorized, "session_ended", "The session has ended; sign in again.");
         }
 
-        var registered = await cluster.For<IUserGrain>(user.UserId())
-            .SetPushTokenAsync(login.DeviceId, new PushTokenRegistration(body.Provider!, body.Token!, login.SessionId, time.GetUtcNow()));
-        return registered
-            ? TypedResults.NoContent()
-            : ApiProblems.Problem(StatusCodes.Status409Conflict, "too_many_devices",
-                $"At most {PushTokenRegistration.MaxPerUser} devices have push tokens; remove one (sign it out) first, or try again if storage was busy.");
+        return await cluster.For<IUserGrain>(user.UserId())
+                .SetPushTokenAsync(login.DeviceId, new PushTokenRegistration(body.Provider!, body.Token!, login.SessionId, time.GetUtcNow())) switch
+        {
+            Messages.AccessStatus.Ok => TypedResults.NoContent(),
+            Messages.AccessStatus.Conflict => ApiProblems.Problem(StatusCodes.Status409Conflict, "too_many_devices",
+                $"At most {PushTokenRegistration.MaxPerUser} devices have push tokens; sign one out first."),
+            Messages.AccessStatus.Invalid => ApiProblems.Invalid("this login's device id cannot have a push token"),
+            _ => ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "Storage is busy; try again."),
+        };
     }
 
     /// <summary>Forgets the calling device's push token (the app turned notifications off).</summary>
@@ -146,18 +149,22 @@ public static class AccountApi
             return ApiProblems.Problem(StatusCodes.Status401Unauthorized, "session_ended", "The session has ended; sign in again.");
         }
 
-        return await cluster.For<IUserGrain>(user.UserId()).SetPushTokenAsync(login.DeviceId, null)
+        return await cluster.For<IUserGrain>(user.UserId()).SetPushTokenAsync(login.DeviceId, null) == Messages.AccessStatus.Ok
             ? TypedResults.NoContent()
             : ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "Storage is busy; try again.");
     }
 
     /// <summary>The caller's devices that have a push token.</summary>
-    public static async Task<Ok<List<PushTokenView>>> ListPushTokensAsync(ClaimsPrincipal user, IClusterClient cluster)
+    public static async Task<Results<Ok<List<PushTokenView>>, ProblemHttpResult>> ListPushTokensAsync(ClaimsPrincipal user, IClusterClient cluster)
     {
-        var login = await CallersLoginAsync(user, cluster);
+        if (await CallersLoginAsync(user, cluster) is not { } login)
+        {
+            return ApiProblems.Problem(StatusCodes.Status401Unauthorized, "session_ended", "The session has ended; sign in again.");
+        }
+
         var tokens = await cluster.For<IUserGrain>(user.UserId()).GetPushTokensAsync();
         return TypedResults.Ok(tokens.OrderBy(t => t.Value.RegisteredAt)
-            .Select(t => new PushTokenView(t.Key, t.Value.Provider, t.Value.RegisteredAt, t.Key == login?.DeviceId))
+            .Select(t => new PushTokenView(t.Key, t.Value.Provider, t.Value.RegisteredAt, t.Key == login.DeviceId))
             .ToList());
     }
 

@@ -100,23 +100,13 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
 
     /// <summary>
     /// Where this device is reached while it is not connected (offline push), bound to this login; an empty token
-    /// forgets it. Invalid when the provider or token is not one a gateway could use, or the user has the most devices
-    /// with tokens already; Unavailable when storage did not commit.
+    /// forgets it. Invalid when the provider or token is not one a gateway could use; Conflict when the user has the most
+    /// devices with tokens already; Unavailable when storage did not commit.
     /// </summary>
-    public async Task<AccessStatus> SetPushTokenAsync(string? provider, string? token, DateTimeOffset now)
-    {
-        if (string.IsNullOrEmpty(token))
-        {
-            return await User.SetPushTokenAsync(DeviceId, null) ? AccessStatus.Ok : AccessStatus.Unavailable;
-        }
-
-        if (!PushTokenRegistration.IsValid(provider, token))
-        {
-            return AccessStatus.Invalid;
-        }
-
-        return await User.SetPushTokenAsync(DeviceId, new PushTokenRegistration(provider!, token, SessionId, now)) ? AccessStatus.Ok : AccessStatus.Invalid;
-    }
+    public Task<AccessStatus> SetPushTokenAsync(string? provider, string? token, DateTimeOffset now) =>
+        string.IsNullOrEmpty(token) ? User.SetPushTokenAsync(DeviceId, null)
+        : PushTokenRegistration.IsValid(provider, token) ? User.SetPushTokenAsync(DeviceId, new PushTokenRegistration(provider!, token, SessionId, now))
+        : Task.FromResult(AccessStatus.Invalid);
 
     /// <summary>Customer service: this agent takes sessions of the shop (while connected), or stops.</summary>
     public Task<AccessStatus> SetAgentAvailableAsync(string shopId, bool available) =>

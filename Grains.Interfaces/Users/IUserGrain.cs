@@ -205,12 +205,13 @@ public interface IUserGrain : IGrainWithStringKey
 
     /// <summary>
     /// Registers where <paramref name="deviceId"/> is reached while it is not connected (replacing its earlier token),
-    /// or forgets it (<paramref name="registration"/> null). False, changing nothing, when the registration is not
-    /// valid (<see cref="PushTokenRegistration.IsValid"/>), the user has <see cref="PushTokenRegistration.MaxPerUser"/>
-    /// devices with tokens already, or storage could not commit.
+    /// or forgets it (<paramref name="registration"/> null). Changes nothing and answers <see cref="AccessStatus.Invalid"/>
+    /// when the device id or registration is not valid (<see cref="PushTokenRegistration.IsValid"/>),
+    /// <see cref="AccessStatus.Conflict"/> when the user has <see cref="PushTokenRegistration.MaxPerUser"/> devices with
+    /// tokens already, <see cref="AccessStatus.Unavailable"/> when storage could not commit.
     /// </summary>
     [Alias("SetPushToken")]
-    Task<bool> SetPushTokenAsync(string deviceId, PushTokenRegistration? registration);
+    Task<AccessStatus> SetPushTokenAsync(string deviceId, PushTokenRegistration? registration);
 
     /// <summary>The devices with a push token, by device id.</summary>
     [Alias("GetPushTokens")]

@@ -21,8 +21,9 @@ public sealed record PushTokenRegistration(
     /// <summary>The longest provider name.</summary>
     public const int MaxProviderLength = 32;
 
-    /// <summary>The longest token (APNs tokens are 64 hex characters, FCM's ~160; some vendors' are longer).</summary>
-    public const int MaxTokenLength = 4096;
+    /// <summary>The longest token (APNs tokens are 64 hex characters, FCM's ~160, a web push subscription's a few hundred):
+    /// the silo holds one per notification waiting for the gateway.</summary>
+    public const int MaxTokenLength = 1024;
 
     /// <summary>Devices with a token at most, per user: a user does not have more phones and tablets than this.</summary>
     public const int MaxPerUser = 20;

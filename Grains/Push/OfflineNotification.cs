@@ -11,6 +11,8 @@ namespace Orleans.Im.Push;
 /// <param name="DeviceId">The device.</param>
 /// <param name="Provider">Its push service (<c>apns</c>, <c>fcm</c>, …).</param>
 /// <param name="Token">Its token with that service.</param>
+/// <param name="SessionId">The device's login that registered the token: a notification for a session that has ended is
+/// not sent (and the token is forgotten).</param>
 /// <param name="ConversationId">Where the message is.</param>
 /// <param name="Kind">The conversation's kind.</param>
 /// <param name="Seq">The message's seq.</param>
@@ -27,6 +29,7 @@ public sealed record OfflineNotification(
     string DeviceId,
     string Provider,
     string Token,
+    string SessionId,
     string ConversationId,
     ConversationKind Kind,
     long Seq,

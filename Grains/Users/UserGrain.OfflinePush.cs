@@ -9,24 +9,27 @@ namespace Orleans.Im.Users;
 // silo's gateway client sends.
 public sealed partial class UserGrain
 {
-    public async Task<bool> SetPushTokenAsync(string deviceId, PushTokenRegistration? registration)
+    public async Task<AccessStatus> SetPushTokenAsync(string deviceId, PushTokenRegistration? registration)
     {
         if (!GrainKeys.IsValidId(deviceId))
         {
-            return false;
+            return AccessStatus.Invalid;
         }
 
         var tokens = state.State.PushTokens;
         if (registration is null)
         {
-            return !tokens.ContainsKey(deviceId) || await SavePushTokensAsync(() => tokens.Remove(deviceId));
+            return !tokens.ContainsKey(deviceId) || await SavePushTokensAsync(() => tokens.Remove(deviceId)) ? AccessStatus.Ok : AccessStatus.Unavailable;
         }
 
-        if (!PushTokenRegistration.IsValid(registration.Provider, registration.Token)
-            || string.IsNullOrEmpty(registration.SessionId)
-            || (!tokens.ContainsKey(deviceId) && tokens.Count >= PushTokenRegistration.MaxPerUser))
+        if (!PushTokenRegistration.IsValid(registration.Provider, registration.Token) || string.IsNullOrEmpty(registration.SessionId))
         {
-            return false;
+            return AccessStatus.Invalid;
+        }
+
+        if (!tokens.ContainsKey(deviceId) && tokens.Count >= PushTokenRegistration.MaxPerUser)
+        {
+            return AccessStatus.Conflict;
         }
 
         return await SavePushTokensAsync(() =>
@@ -39,7 +42,7 @@ public sealed partial class UserGrain
             }
 
             tokens[deviceId] = registration;
-        });
+        }) ? AccessStatus.Ok : AccessStatus.Unavailable;
     }
 
     public Task<IReadOnlyDictionary<string, PushTokenRegistration>> GetPushTokensAsync() =>
@@ -100,8 +103,9 @@ public sealed partial class UserGrain
         }
 
         var mentioned = MentionList.Includes(message.Mentions, UserId);
-        if (row.Entry.Muted && !mentioned)
+        if ((row.Entry.Muted && !mentioned) || message.Seq <= row.Entry.ReadSeq)
         {
+            // Muted, or read already on another device (a message that came late).
             return;
         }
 
@@ -114,7 +118,7 @@ public sealed partial class UserGrain
             }
 
             badge ??= _index.Values.Where(r => !r.Entry.Removed && !r.Entry.Muted).Sum(r => r.Entry.UnreadCount);
-            offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, message.ConversationId,
+            offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, message.ConversationId,
                 row.Entry.Kind, message.Seq, message.SenderId, message.Content?.Type, MessagePreviews.From(message).Text, badge.Value,
                 mentioned, message.CollapseKey, message.ServerTime));
         }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using Orleans.Im.Accounts;
 using Orleans.Im.Firehose;
 using Orleans.Im.Push;
 using Orleans.Im.Users;
@@ -15,7 +16,9 @@ namespace Orleans.Im.Silo.OfflinePush;
 /// The silo's side of offline push: user grains enqueue notifications (never waiting), and one pump posts them to the
 /// operator's push gateway in signed batches, retried a few times. What the gateway does not take is dropped and
 /// counted: a notification is a hint, and the device pulls the message when it connects. Tokens the gateway reports as
-/// refused by their push service are forgotten by their users' grains.
+/// refused by their push service are forgotten by their users' grains, and so are tokens whose login session has ended
+/// (asked of the account, at most once a minute per session): the user grain hears of ended sessions one-way, and
+/// sessions that expire are not announced at all.
 /// </summary>
 public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotifier
 {
@@ -24,6 +27,15 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
 
     /// <summary>The meter of offline push's instruments (exported on <c>/metrics</c>).</summary>
     public const string MeterName = "Orleans.Im.OfflinePush";
+
+    /// <summary>How long a session's liveness is trusted before it is asked again.</summary>
+    private static readonly TimeSpan SessionCheckInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>Sessions remembered at most; beyond it the memory is cleared (and they are asked again).</summary>
+    private const int MaxSessionsRemembered = 100_000;
+
+    /// <summary>How long a stopping silo tries to hand what is queued to the gateway.</summary>
+    private static readonly TimeSpan DrainOnStop = TimeSpan.FromSeconds(5);
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -40,6 +52,10 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     private readonly Counter<long> _sent;
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _rejected;
+
+    /// <summary>Whether a login session is live, as last asked of its account, and when: a registration whose session has
+    /// ended (signed out while the user grain did not hear it, expired) must not be told of messages.</summary>
+    private readonly Dictionary<(string UserId, string SessionId), (bool Live, DateTimeOffset AskedAt)> _sessions = [];
 
     public PushGatewayClient(IOptions<PushGatewayOptions> options, IHttpClientFactory http, IGrainFactory grains, ImClock clock,
         IMeterFactory meters, ILogger<PushGatewayClient> logger)
@@ -75,33 +91,134 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
             return;
         }
 
-        var batch = new List<OfflineNotification>(_options.BatchSize);
-        while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+        try
         {
-            if (_options.Linger > TimeSpan.Zero)
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                await Task.Delay(_options.Linger, stoppingToken);
-            }
+                if (_options.Linger > TimeSpan.Zero)
+                {
+                    await Task.Delay(_options.Linger, stoppingToken);
+                }
 
-            while (batch.Count < _options.BatchSize && _queue.Reader.TryRead(out var notification))
-            {
-                batch.Add(notification);
+                await SendNextBatchAsync(stoppingToken);
             }
-
-            await SendAsync(batch, stoppingToken);
-            batch.Clear();
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            await DrainAsync();
         }
     }
 
+    /// <summary>A stopping silo hands what is queued to the gateway for a few seconds, one attempt per batch; the rest is
+    /// dropped and counted.</summary>
+    private async Task DrainAsync()
+    {
+        using var deadline = new CancellationTokenSource(DrainOnStop);
+        try
+        {
+            while (_queue.Reader.Count > 0)
+            {
+                await SendNextBatchAsync(deadline.Token, attempts: 1);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Out of time.
+        }
+
+        var left = 0;
+        while (_queue.Reader.TryRead(out _))
+        {
+            left++;
+        }
+
+        if (left > 0)
+        {
+            _dropped.Add(left);
+            Log.DroppedOnStop(_logger, left);
+        }
+    }
+
+    /// <summary>
+    /// Takes a batch from the queue and sends it. Never throws but for cancellation: whatever the gateway answers, or the
+    /// cluster does while sessions are checked, the pump goes on with the next batch.
+    /// </summary>
+    private async Task SendNextBatchAsync(CancellationToken cancellationToken, int? attempts = null)
+    {
+        var batch = new List<OfflineNotification>(_options.BatchSize);
+        while (batch.Count < _options.BatchSize && _queue.Reader.TryRead(out var notification))
+        {
+            batch.Add(notification);
+        }
+
+        try
+        {
+            batch = await OfLiveSessionsAsync(batch);
+            if (batch.Count > 0)
+            {
+                await SendAsync(batch, attempts ?? _options.MaxAttempts, cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            _dropped.Add(batch.Count);
+            Log.BatchFailed(_logger, batch.Count, ex);
+        }
+    }
+
+    /// <summary>
+    /// The notifications whose login session is still live. Those of ended sessions are dropped, and their users' grains
+    /// told to forget the tokens; a session whose account could not be asked counts as live (the gateway decides).
+    /// </summary>
+    private async Task<List<OfflineNotification>> OfLiveSessionsAsync(List<OfflineNotification> batch)
+    {
+        var now = _clock.UtcNow;
+        if (_sessions.Count > MaxSessionsRemembered)
+        {
+            _sessions.Clear();
+        }
+
+        var live = new List<OfflineNotification>(batch.Count);
+        foreach (var notification in batch)
+        {
+            var key = (notification.UserId, notification.SessionId);
+            if (!_sessions.TryGetValue(key, out var known) || now - known.AskedAt >= SessionCheckInterval)
+            {
+                try
+                {
+                    known = (await _grains.GetGrain<IAccountGrain>(notification.UserId).IsSessionLiveAsync(notification.SessionId), now);
+                }
+                catch (Exception ex) when (ex is TimeoutException or OrleansException)
+                {
+                    known = (true, now - SessionCheckInterval);
+                }
+
+                _sessions[key] = known;
+                if (!known.Live)
+                {
+                    Log.SessionEnded(_logger, notification.UserId, notification.DeviceId);
+                    _grains.GetGrain<IUserGrain>(notification.UserId).OnSessionsEndedAsync([notification.SessionId], all: false).Ignore();
+                }
+            }
+
+            if (known.Live)
+            {
+                live.Add(notification);
+            }
+        }
+
+        return live;
+    }
+
     /// <summary>One batch, retried with doubling pauses; dropped (counted, logged) after the last attempt.</summary>
-    private async Task SendAsync(List<OfflineNotification> batch, CancellationToken stoppingToken)
+    private async Task SendAsync(List<OfflineNotification> batch, int attempts, CancellationToken cancellationToken)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(new GatewayRequest([.. batch.Select(ToGateway)]), Json);
         var delay = _options.FirstRetryDelay;
         var error = "";
-        for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
+        for (var attempt = 1; attempt <= attempts; attempt++)
         {
-            (error, var rejected) = await TryPostAsync(body, attempt, stoppingToken);
+            (error, var rejected) = await TryPostAsync(body, attempt, cancellationToken);
             if (error.Length == 0)
             {
                 _sent.Add(batch.Count);
@@ -109,22 +226,22 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
                 return;
             }
 
-            if (attempt < _options.MaxAttempts)
+            if (attempt < attempts)
             {
-                await Task.Delay(delay, stoppingToken);
+                await Task.Delay(delay, cancellationToken);
                 delay *= 2;
             }
         }
 
         _dropped.Add(batch.Count);
-        Log.Dropped(_logger, batch.Count, _options.MaxAttempts, error);
+        Log.Dropped(_logger, batch.Count, attempts, error);
     }
 
     private GatewayNotification ToGateway(OfflineNotification n) => new(n.UserId, n.DeviceId, n.Provider, n.Token, n.ConversationId,
         n.Kind, n.Seq, n.SenderId, n.ContentType, _options.IncludePreview ? n.Preview : null, n.Badge, n.Mentioned, n.CollapseKey, n.ServerTime);
 
     /// <summary>One attempt: empty and the tokens refused on success (2xx), else what went wrong.</summary>
-    private async Task<(string Error, IReadOnlyList<GatewayRejection> Rejected)> TryPostAsync(byte[] body, int attempt, CancellationToken stoppingToken)
+    private async Task<(string Error, IReadOnlyList<GatewayRejection?> Rejected)> TryPostAsync(byte[] body, int attempt, CancellationToken cancellationToken)
     {
         var timestamp = _clock.UtcNow.ToUnixTimeSeconds();
         using var request = new HttpRequestMessage(HttpMethod.Post, _options.GatewayUrl) { Content = new ByteArrayContent(body) };
@@ -132,38 +249,49 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(_options.Secret!, timestamp, body));
         request.Headers.Add(WebhookSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
         request.Headers.Add(WebhookSignature.AttemptHeader, attempt.ToString(CultureInfo.InvariantCulture));
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RequestTimeout);
+        string answer;
         try
         {
             using var response = await _http.CreateClient(HttpClientName).SendAsync(request, timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
-                return ($"HTTP {(int)response.StatusCode}", []);
+                var failed = $"HTTP {(int)response.StatusCode}";
+                Log.AttemptFailed(_logger, attempt, failed);
+                return (failed, []);
             }
 
-            // The answer may name tokens their push service refused for good; an answer without a body names none.
-            var answer = response.Content.Headers.ContentLength == 0
-                ? null
-                : await JsonSerializer.DeserializeAsync<GatewayResponse>(await response.Content.ReadAsStreamAsync(timeout.Token), Json, timeout.Token);
-            return ("", answer?.Rejected ?? []);
+            answer = await response.Content.ReadAsStringAsync(timeout.Token);
         }
-        catch (Exception ex) when (ex is HttpRequestException or JsonException || (ex is OperationCanceledException && !stoppingToken.IsCancellationRequested))
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            // Boundary: the gateway is unreachable, too slow or answered nonsense; a failed attempt, not our failure.
+            // Boundary: the gateway is unreachable or too slow; a failed attempt, not our failure.
             var error = ex is OperationCanceledException ? $"no answer within {_options.RequestTimeout.TotalSeconds:0.#} s" : ex.Message;
-            Log.AttemptFailed(_logger, batch: body.Length, attempt, error);
+            Log.AttemptFailed(_logger, attempt, error);
             return (error, []);
+        }
+
+        // Taken (2xx). The answer may name tokens their push service refused; one that does not parse names none (sent
+        // again, the batch would reach the phones twice).
+        try
+        {
+            return ("", answer.Length == 0 ? [] : JsonSerializer.Deserialize<GatewayResponse>(answer, Json)?.Rejected ?? []);
+        }
+        catch (JsonException ex)
+        {
+            Log.AnswerUnreadable(_logger, ex.Message);
+            return ("", []);
         }
     }
 
     /// <summary>Tells the users' grains which tokens were refused (only tokens of this batch: the gateway is trusted with
     /// its own requests' tokens, not with naming any user's).</summary>
-    private void ForgetRejected(List<OfflineNotification> batch, IReadOnlyList<GatewayRejection> rejected)
+    private void ForgetRejected(List<OfflineNotification> batch, IReadOnlyList<GatewayRejection?> rejected)
     {
         foreach (var rejection in rejected)
         {
-            if (batch.Any(n => n.UserId == rejection.UserId && n.DeviceId == rejection.DeviceId && n.Token == rejection.Token))
+            if (rejection is { UserId: not null, DeviceId: not null, Token: not null } && batch.Any(n => n.UserId == rejection.UserId && n.DeviceId == rejection.DeviceId && n.Token == rejection.Token))
             {
                 _rejected.Add(1);
                 _grains.GetGrain<IUserGrain>(rejection.UserId).OnPushTokenRejectedAsync(rejection.DeviceId, rejection.Token).Ignore();
@@ -176,10 +304,22 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         [LoggerMessage(1, LogLevel.Information, "Offline push is off (IM:Push:GatewayUrl is not set)")]
         public static partial void Off(ILogger logger);
 
-        [LoggerMessage(2, LogLevel.Information, "Push gateway: a request of {Batch} bytes, attempt {Attempt}, failed: {Error}")]
-        public static partial void AttemptFailed(ILogger logger, int batch, int attempt, string error);
+        [LoggerMessage(2, LogLevel.Information, "Push gateway: attempt {Attempt} failed: {Error}")]
+        public static partial void AttemptFailed(ILogger logger, int attempt, string error);
 
         [LoggerMessage(3, LogLevel.Warning, "Push gateway: {Count} notifications dropped after {Attempts} attempts: {Error}")]
         public static partial void Dropped(ILogger logger, int count, int attempts, string error);
+
+        [LoggerMessage(4, LogLevel.Warning, "Push gateway: the answer to a request it took does not parse (no tokens forgotten): {Error}")]
+        public static partial void AnswerUnreadable(ILogger logger, string error);
+
+        [LoggerMessage(5, LogLevel.Error, "Push gateway: {Count} notifications dropped")]
+        public static partial void BatchFailed(ILogger logger, int count, Exception exception);
+
+        [LoggerMessage(6, LogLevel.Warning, "Push gateway: {Count} notifications dropped at stop (the gateway did not take them in time)")]
+        public static partial void DroppedOnStop(ILogger logger, int count);
+
+        [LoggerMessage(7, LogLevel.Information, "Push gateway: the login of {UserId}'s device {DeviceId} has ended; its token is forgotten")]
+        public static partial void SessionEnded(ILogger logger, string userId, string deviceId);
     }
 }

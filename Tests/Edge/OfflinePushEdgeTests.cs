@@ -1,4 +1,5 @@
 using Orleans.Im.Client;
+using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
 
@@ -17,18 +18,21 @@ public sealed class OfflinePushEdgeTests(EdgeFixture fixture)
     [Fact]
     public async Task A_phone_that_registered_its_token_is_told_through_the_gateway_only_while_it_is_away()
     {
-        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        // Bob signs in for real: a token is told of messages only while its login lives.
+        var (alice, bob) = (Ids.User("alice"), await fixture.NewUserAsync("bob"));
+        var login = await fixture.LoginAsync(bob, "phone");
         var conversation = GrainKeys.P2P(alice, bob);
         var token = "apns-" + Guid.NewGuid().ToString("N");
         var bobsUser = fixture.Orleans.GetGrain<IUserGrain>(bob);
         await using var alicesPhone = await fixture.ConnectAsync(alice);
 
-        await using (var bobsPhone = await fixture.ConnectAsync(bob))
+        await using (var bobsPhone = Phone(login))
         {
+            await bobsPhone.ConnectAsync();
             await Assert.ThrowsAsync<ImClientException>(() => bobsPhone.SetPushTokenAsync("APNs!", token));
             await bobsPhone.SetPushTokenAsync("apns", token);
             var registered = Assert.Single(await bobsUser.GetPushTokensAsync());
-            Assert.Equal(("phone", "apns", token, "session-phone"), (registered.Key, registered.Value.Provider, registered.Value.Token, registered.Value.SessionId));
+            Assert.Equal(("phone", "apns", token, login.SessionId), (registered.Key, registered.Value.Provider, registered.Value.Token, registered.Value.SessionId));
 
             // Connected: the message is pushed over the connection, not through the gateway.
             var online = await alicesPhone.SendTextAsync(conversation, "you are online");
@@ -45,8 +49,20 @@ public sealed class OfflinePushEdgeTests(EdgeFixture fixture)
             notification.GetProperty("deviceId").GetString(), notification.GetProperty("token").GetString(), notification.GetProperty("preview").GetString()));
 
         // Back, the phone turns notifications off.
-        await using var again = await fixture.ConnectAsync(bob);
+        await using var again = Phone(login);
+        await again.ConnectAsync();
         await again.ClearPushTokenAsync();
         Assert.Empty(await bobsUser.GetPushTokensAsync());
     }
+
+    /// <summary>An SDK client of the phone on its own login's access token.</summary>
+    private ImClient Phone(TokenResponse login) => new(new ImClientOptions
+    {
+        Port = fixture.TcpPort,
+        TokenProvider = _ => Task.FromResult(login.AccessToken),
+        DeviceId = "phone",
+        Platform = "ios",
+        HeartbeatInterval = TimeSpan.FromSeconds(1),
+        RequestTimeout = TimeSpan.FromSeconds(10),
+    });
 }

@@ -41,6 +41,9 @@ public sealed class PushGatewayRecorder(TimeProvider time) : IAsyncDisposable
     /// <summary>Tokens this gateway says their push service refused (reported in the answer of a request carrying them).</summary>
     public ConcurrentDictionary<string, bool> RefusedTokens { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>When set, requests are taken (200) with this body instead of a JSON answer.</summary>
+    public string? AnswerText { get; set; }
+
     /// <summary>Requests with a wrong or missing signature (answered 401, not recorded).</summary>
     public int BadSignatures => Volatile.Read(ref _badSignatures);
 
@@ -121,7 +124,7 @@ public sealed class PushGatewayRecorder(TimeProvider time) : IAsyncDisposable
             }
         }
 
-        var answer = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { rejected = refused }));
+        var answer = Encoding.UTF8.GetBytes(AnswerText ?? JsonSerializer.Serialize(new { rejected = refused }));
         response.ContentType = "application/json";
         response.ContentLength64 = answer.Length;
         await response.OutputStream.WriteAsync(answer);

@@ -83,19 +83,64 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
     public async Task A_token_the_push_service_refused_is_forgotten_and_a_refusing_gateway_is_tried_again()
     {
         var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversation = GrainKeys.P2P(alice, bob);
         var token = await RegisterAsync(bob, "tablet", "fcm");
         var user = Client.GetGrain<IUserGrain>(bob);
 
-        // The gateway is down for one request: the notification comes on the next attempt.
+        // The gateway is down for one request: the notification comes with the next attempt.
+        var requests = Gateway.Requests;
         Gateway.FailNext(1);
-        var first = await Client.SendTextAsync(GrainKeys.P2P(alice, bob), alice, "first");
+        var first = await Client.SendTextAsync(conversation, alice, "first");
         Assert.Equal(first.Seq, Assert.Single(await NotifiedAsync(bob, 1)).GetProperty("seq").GetInt64());
+        Assert.True(Gateway.Requests >= requests + 2, "the refused request was sent again");
 
-        // The push service says the app is gone: the token is forgotten, and the next message tells nobody.
+        // The push service says the app is gone: the token is forgotten, and later messages do not go to it.
         Gateway.RefusedTokens[token] = true;
-        await Client.SendTextAsync(GrainKeys.P2P(alice, bob), alice, "second");
+        await Client.SendTextAsync(conversation, alice, "second");
         await NotifiedAsync(bob, 2);
         Assert.Empty(await Eventually.ReturnsAsync(user.GetPushTokensAsync, t => t.Count == 0));
+        await RegisterAsync(bob, "phone", "apns");
+        var third = await Client.SendTextAsync(conversation, alice, "third");
+        var told = await NotifiedAsync(bob, 3);
+        Assert.Equal([("tablet", first.Seq), ("tablet", first.Seq + 1), ("phone", third.Seq)],
+            told.Select(n => (n.GetProperty("deviceId").GetString(), n.GetProperty("seq").GetInt64())));
+    }
+
+    [Fact]
+    public async Task A_gateway_answer_that_does_not_parse_still_takes_the_batch_once()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        await RegisterAsync(bob, "phone", "apns");
+        Gateway.AnswerText = "OK";
+        try
+        {
+            var sent = await Client.SendTextAsync(GrainKeys.P2P(alice, bob), alice, "hello");
+            Assert.Equal(sent.Seq, Assert.Single(await NotifiedAsync(bob, 1)).GetProperty("seq").GetInt64());
+
+            // Taken means taken: not sent again (a later notification arriving shows the pump went on past it).
+            Gateway.AnswerText = null;
+            var next = await Client.SendTextAsync(GrainKeys.P2P(alice, bob), alice, "again");
+            Assert.Equal([sent.Seq, next.Seq], (await NotifiedAsync(bob, 2)).Select(n => n.GetProperty("seq").GetInt64()));
+        }
+        finally
+        {
+            Gateway.AnswerText = null;
+        }
+    }
+
+    [Fact]
+    public async Task A_token_whose_login_has_ended_unannounced_is_not_told_and_is_forgotten()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var user = Client.GetGrain<IUserGrain>(bob);
+        // A login that expired, or whose end the user grain did not hear: the account does not know it as live.
+        Assert.Equal(AccessStatus.Ok, await user.SetPushTokenAsync("old-phone",
+            new PushTokenRegistration("apns", "old-" + Guid.NewGuid().ToString("N"), "ended-session", DateTimeOffset.UtcNow)));
+        await RegisterAsync(bob, "phone", "apns");
+
+        var sent = await Client.SendTextAsync(GrainKeys.P2P(alice, bob), alice, "hello");
+        Assert.Equal(("phone", sent.Seq), Assert.Single(await NotifiedAsync(bob, 1)) is var n ? (n.GetProperty("deviceId").GetString(), n.GetProperty("seq").GetInt64()) : default);
+        Assert.Equal(["phone"], (await Eventually.ReturnsAsync(user.GetPushTokensAsync, t => t.Count == 1)).Keys);
     }
 
     [Fact]
@@ -110,11 +155,11 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         Assert.True(await account.StartSessionAsync(phone));
         Assert.True(await account.StartSessionAsync(tablet));
         var user = Client.GetGrain<IUserGrain>(bob);
-        Assert.True(await user.SetPushTokenAsync("phone", new PushTokenRegistration("apns", "phone-token", phone.SessionId, now)));
-        Assert.True(await user.SetPushTokenAsync("tablet", new PushTokenRegistration("fcm", "tablet-token", tablet.SessionId, now)));
+        Assert.Equal(AccessStatus.Ok, await user.SetPushTokenAsync("phone", new PushTokenRegistration("apns", "phone-token", phone.SessionId, now)));
+        Assert.Equal(AccessStatus.Ok, await user.SetPushTokenAsync("tablet", new PushTokenRegistration("fcm", "tablet-token", tablet.SessionId, now)));
 
         // The app reinstalled on the tablet made a new device id: the old entry would notify the same tablet twice.
-        Assert.True(await user.SetPushTokenAsync("tablet-2", new PushTokenRegistration("fcm", "tablet-token", tablet.SessionId, now)));
+        Assert.Equal(AccessStatus.Ok, await user.SetPushTokenAsync("tablet-2", new PushTokenRegistration("fcm", "tablet-token", tablet.SessionId, now)));
         Assert.Equal(["phone", "tablet-2"], (await user.GetPushTokensAsync()).Keys.Order(StringComparer.Ordinal));
 
         // Signed out: the phone's token goes with its session.
@@ -123,17 +168,26 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         Assert.Equal(["tablet-2"], left.Keys);
 
         // Not valid: refused, nothing changed.
-        Assert.False(await user.SetPushTokenAsync("phone", new PushTokenRegistration("APNS", "token", phone.SessionId, now)));
-        Assert.False(await user.SetPushTokenAsync("phone", new PushTokenRegistration("apns", "a token", phone.SessionId, now)));
+        Assert.Equal(AccessStatus.Invalid, await user.SetPushTokenAsync("phone", new PushTokenRegistration("APNS", "token", phone.SessionId, now)));
+        Assert.Equal(AccessStatus.Invalid, await user.SetPushTokenAsync("phone", new PushTokenRegistration("apns", "a token", phone.SessionId, now)));
         Assert.Equal(["tablet-2"], (await user.GetPushTokensAsync()).Keys);
     }
 
-    /// <summary>Registers a token for one of the user's devices; the token.</summary>
+    /// <summary>Signs the device in (making the account the first time) and registers a token for it; the token.</summary>
     private async Task<string> RegisterAsync(string userId, string deviceId, string provider)
     {
+        var account = Client.GetGrain<IAccountGrain>(userId);
+        if (await account.GetCredentialsAsync() is null)
+        {
+            Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount(userId, null, [AccountRole.User])));
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var login = new LoginSession(Guid.NewGuid().ToString("N"), deviceId, "ios", "refresh-" + deviceId, now.AddDays(30), now);
+        Assert.True(await account.StartSessionAsync(login));
         var token = $"{provider}-{Guid.NewGuid():N}";
-        Assert.True(await Client.GetGrain<IUserGrain>(userId).SetPushTokenAsync(deviceId,
-            new PushTokenRegistration(provider, token, "session-" + deviceId, DateTimeOffset.UtcNow)));
+        Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IUserGrain>(userId).SetPushTokenAsync(deviceId,
+            new PushTokenRegistration(provider, token, login.SessionId, now)));
         return token;
     }
 
