@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
 
@@ -5,7 +6,8 @@ namespace Orleans.Im.Push;
 
 /// <summary>
 /// One message to tell one device that is not connected, through the operator's push gateway (APNs, FCM, …). A hint,
-/// like every push: the device pulls the message when it connects.
+/// like every push: the device pulls the message when it connects. The gateway gets it as JSON (camelCase, enums as
+/// camelCase strings, nulls left out; docs/OPERATIONS.md, "Offline push"), without the session.
 /// </summary>
 /// <param name="UserId">Whose device.</param>
 /// <param name="DeviceId">The device.</param>
@@ -29,7 +31,7 @@ public sealed record OfflineNotification(
     string DeviceId,
     string Provider,
     string Token,
-    string SessionId,
+    [property: JsonIgnore] string SessionId,
     string ConversationId,
     ConversationKind Kind,
     long Seq,

@@ -27,6 +27,12 @@ public sealed partial class UserGrain
             return AccessStatus.Invalid;
         }
 
+        if (tokens.TryGetValue(deviceId, out var known) && known with { RegisteredAt = registration.RegisteredAt } == registration)
+        {
+            // The same again (an app registers at every start): nothing to write.
+            return AccessStatus.Ok;
+        }
+
         if (!tokens.ContainsKey(deviceId) && tokens.Count >= PushTokenRegistration.MaxPerUser)
         {
             return AccessStatus.Conflict;

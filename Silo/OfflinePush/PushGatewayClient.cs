@@ -237,8 +237,8 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         Log.Dropped(_logger, batch.Count, attempts, error);
     }
 
-    private GatewayNotification ToGateway(OfflineNotification n) => new(n.UserId, n.DeviceId, n.Provider, n.Token, n.ConversationId,
-        n.Kind, n.Seq, n.SenderId, n.ContentType, _options.IncludePreview ? n.Preview : null, n.Badge, n.Mentioned, n.CollapseKey, n.ServerTime);
+    /// <summary>As the gateway gets it: without the text when previews are off.</summary>
+    private OfflineNotification ToGateway(OfflineNotification n) => _options.IncludePreview ? n : n with { Preview = null };
 
     /// <summary>One attempt: empty and the tokens refused on success (2xx), else what went wrong.</summary>
     private async Task<(string Error, IReadOnlyList<GatewayRejection?> Rejected)> TryPostAsync(byte[] body, int attempt, CancellationToken cancellationToken)

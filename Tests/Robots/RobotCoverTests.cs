@@ -1,9 +1,5 @@
-using System.Net;
 using Microsoft.Extensions.Configuration;
-using Orleans.Im.Accounts;
 using Orleans.Im.Client;
-using Orleans.Im.CustomerService;
-using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Robots.Hosting;
 using Orleans.Im.RobotSamples.Shop;
 using Orleans.Im.Tests.Infrastructure;
@@ -28,18 +24,7 @@ public sealed class RobotCoverTests(EdgeFixture fixture)
     public async Task A_robot_that_missed_losing_a_session_does_not_answer_what_an_agent_answered_meanwhile()
     {
         var (shop, agent, robot) = (Ids.User("shop"), Ids.User("agent"), Ids.User("cover-bot"));
-        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
-        await fixture.CreateAccountAsync(robot, AccountRole.Robot);
-        using (var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
-        {
-            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        }
-
-        using (var set = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/shops/{shop}/customer-service/settings",
-                   new CustomerServiceSettings(AutoReplyRobotId: robot)))
-        {
-            Assert.Equal(HttpStatusCode.NoContent, set.StatusCode);
-        }
+        await RobotTestHost.CreateShopWithRobotAsync(fixture, shop, agent, robot);
 
         // No catch-up during the test: the robot learns of changes from pushes alone, as between two catch-ups.
         var builder = RobotTestHost.Builder(fixture);

@@ -1,9 +1,7 @@
-using System.Net;
 using Orleans.Im.Accounts;
 using Orleans.Im.Client;
 using Orleans.Im.Conversations;
 using Orleans.Im.CustomerService;
-using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Messages;
 using Orleans.Im.RobotSamples.Shop;
 using Orleans.Im.Tests.Infrastructure;
@@ -77,18 +75,7 @@ public sealed class RobotEdgeTests(EdgeFixture fixture)
     {
         var (shop, agent) = (Ids.User("shop"), Ids.User("agent"));
         var robot = Ids.User("shop-bot");
-        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
-        await fixture.CreateAccountAsync(robot, AccountRole.Robot);
-        using (var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
-        {
-            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        }
-
-        using (var set = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/shops/{shop}/customer-service/settings",
-                   new CustomerServiceSettings(AutoReplyRobotId: robot)))
-        {
-            Assert.Equal(HttpStatusCode.NoContent, set.StatusCode);
-        }
+        await RobotTestHost.CreateShopWithRobotAsync(fixture, shop, agent, robot);
 
         var (process, _) = await RobotProcess.StartAsync(fixture, robot, ["shop-auto-reply", "--shop", shop]);
         await using (process)

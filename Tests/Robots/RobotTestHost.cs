@@ -1,7 +1,11 @@
+using System.Net;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Im.Accounts;
 using Orleans.Im.Conversations;
+using Orleans.Im.CustomerService;
+using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Messages;
 using Orleans.Im.Tests.Infrastructure;
 
@@ -23,6 +27,21 @@ internal static class RobotTestHost
             ["IM:Robot:CatchUpInterval"] = "00:00:01",
         });
         return builder;
+    }
+
+    /// <summary>A shop with one agent, whose customer service <paramref name="robot"/> covers while no agent is online.</summary>
+    public static async Task CreateShopWithRobotAsync(EdgeFixture fixture, string shop, string agent, string robot)
+    {
+        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
+        await fixture.CreateAccountAsync(robot, AccountRole.Robot);
+        using (var created = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        using var set = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/shops/{shop}/customer-service/settings",
+            new CustomerServiceSettings(AutoReplyRobotId: robot));
+        Assert.Equal(HttpStatusCode.NoContent, set.StatusCode);
     }
 
     /// <summary>The texts <paramref name="robot"/> wrote in a conversation, as <paramref name="user"/> pulls them.</summary>
