@@ -363,10 +363,10 @@ public sealed partial class ImClient : IAsyncDisposable
         }
         catch
         {
-            // No longer the client's connection. Never established, its loss is this failed attempt's, however late its
-            // read loop sees it, and starts no reconnect of its own.
-            Interlocked.CompareExchange(ref _connection, null, connection);
+            // Never established, its loss is this failed attempt's and starts no reconnect of its own. Aborted while still
+            // the client's connection, so that requests the application made meanwhile fail now rather than time out.
             connection.Abort();
+            Interlocked.CompareExchange(ref _connection, null, connection);
             throw;
         }
 
