@@ -178,36 +178,36 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
             _sessions.Clear();
         }
 
-        var live = new List<OfflineNotification>(batch.Count);
-        foreach (var notification in batch)
+        // The accounts not asked lately are asked at once, each session once per batch.
+        var ask = batch.Select(n => (n.UserId, n.SessionId)).Distinct()
+            .Where(key => !_sessions.TryGetValue(key, out var known) || now - known.AskedAt >= SessionCheckInterval)
+            .ToList();
+        var answers = await Task.WhenAll(ask.Select(IsLiveAsync));
+        for (var i = 0; i < ask.Count; i++)
         {
-            var key = (notification.UserId, notification.SessionId);
-            if (!_sessions.TryGetValue(key, out var known) || now - known.AskedAt >= SessionCheckInterval)
+            _sessions[ask[i]] = (answers[i] ?? true, answers[i] is null ? now - SessionCheckInterval : now);
+            if (answers[i] == false)
             {
-                try
-                {
-                    known = (await _grains.GetGrain<IAccountGrain>(notification.UserId).IsSessionLiveAsync(notification.SessionId), now);
-                }
-                catch (Exception ex) when (ex is TimeoutException or OrleansException)
-                {
-                    known = (true, now - SessionCheckInterval);
-                }
-
-                _sessions[key] = known;
-                if (!known.Live)
-                {
-                    Log.SessionEnded(_logger, notification.UserId, notification.DeviceId);
-                    _grains.GetGrain<IUserGrain>(notification.UserId).OnSessionsEndedAsync([notification.SessionId], all: false).Ignore();
-                }
-            }
-
-            if (known.Live)
-            {
-                live.Add(notification);
+                Log.SessionEnded(_logger, ask[i].UserId);
+                _grains.GetGrain<IUserGrain>(ask[i].UserId).OnSessionsEndedAsync([ask[i].SessionId], all: false).Ignore();
             }
         }
 
-        return live;
+        return [.. batch.Where(n => _sessions[(n.UserId, n.SessionId)].Live)];
+    }
+
+    /// <summary>Whether the account knows the session as live; null when it could not be asked (counted as live, and asked
+    /// again at the next notification).</summary>
+    private async Task<bool?> IsLiveAsync((string UserId, string SessionId) key)
+    {
+        try
+        {
+            return await _grains.GetGrain<IAccountGrain>(key.UserId).IsSessionLiveAsync(key.SessionId);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            return null;
+        }
     }
 
     /// <summary>One batch, retried with doubling pauses; dropped (counted, logged) after the last attempt.</summary>
@@ -319,7 +319,7 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         [LoggerMessage(6, LogLevel.Warning, "Push gateway: {Count} notifications dropped at stop (the gateway did not take them in time)")]
         public static partial void DroppedOnStop(ILogger logger, int count);
 
-        [LoggerMessage(7, LogLevel.Information, "Push gateway: the login of {UserId}'s device {DeviceId} has ended; its token is forgotten")]
-        public static partial void SessionEnded(ILogger logger, string userId, string deviceId);
+        [LoggerMessage(7, LogLevel.Information, "Push gateway: a login of {UserId} has ended; its device's token is forgotten")]
+        public static partial void SessionEnded(ILogger logger, string userId);
     }
 }
