@@ -17,6 +17,25 @@ public sealed class ChatHubTests(EdgeFixture fixture)
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task A_browser_registers_and_forgets_its_push_token_for_its_own_device(bool messagePack)
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var login = await fixture.LoginAsync(alice, "laptop");
+        await using var web = await HubClient.ConnectAsync(Port, login.AccessToken, messagePack, deviceId: "laptop");
+        var user = fixture.Orleans.GetGrain<Orleans.Im.Users.IUserGrain>(alice);
+
+        Assert.NotNull((await web.Connection.InvokeAsync<HubResult>("SetPushToken", "Web Push", "token")).Error);
+        Assert.Null((await web.Connection.InvokeAsync<HubResult>("SetPushToken", "webpush", "subscription-abc")).Error);
+        var registered = Assert.Single(await user.GetPushTokensAsync());
+        Assert.Equal(("laptop", "webpush", login.SessionId), (registered.Key, registered.Value.Provider, registered.Value.SessionId));
+
+        Assert.Null((await web.Connection.InvokeAsync<HubResult>("SetPushToken", "webpush", "")).Error);
+        Assert.Empty(await user.GetPushTokensAsync());
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task Every_operation_works_and_pushes_arrive(bool messagePack)
     {
         var alice = await fixture.NewUserAsync("alice");
