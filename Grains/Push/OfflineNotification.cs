@@ -25,7 +25,9 @@ namespace Orleans.Im.Push;
 /// <param name="Badge">The user's unread messages in conversations that are not muted, for the app icon.</param>
 /// <param name="Mentioned">The message mentions the user (notified even in a muted conversation).</param>
 /// <param name="CollapseKey">A notice's collapse key: a later notification with it replaces this one on the device.</param>
-/// <param name="ServerTime">When the message was stored.</param>
+/// <param name="ServerTime">When the message was stored (a call signal: when it was sent).</param>
+/// <param name="Call">A call offer's signal (the application's JSON), to ring the device (a VoIP push); null otherwise.
+/// A call has seq 0: nothing is stored.</param>
 public sealed record OfflineNotification(
     string UserId,
     string DeviceId,
@@ -41,4 +43,5 @@ public sealed record OfflineNotification(
     long Badge,
     bool Mentioned,
     string? CollapseKey,
-    DateTimeOffset ServerTime);
+    DateTimeOffset ServerTime,
+    string? Call = null);

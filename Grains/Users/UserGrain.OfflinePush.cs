@@ -123,12 +123,42 @@ public sealed partial class UserGrain
                 continue;
             }
 
-            badge ??= _index.Values.Where(r => !r.Entry.Removed && !r.Entry.Muted).Sum(r => r.Entry.UnreadCount);
+            badge ??= Badge();
             offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, message.ConversationId,
                 row.Entry.Kind, message.Seq, message.SenderId, message.Content?.Type, MessagePreviews.From(message).Text, badge.Value,
                 mentioned, message.CollapseKey, message.ServerTime));
         }
     }
+
+    /// <summary>
+    /// A call offer rings the devices with a push token that are not connected (the connected ones get the signal
+    /// pushed); the number of devices woken. Muting a conversation silences its messages, not its calls.
+    /// </summary>
+    private int WakeDevicesForCall(ChatMessage message)
+    {
+        var tokens = state.State.PushTokens;
+        if (tokens.Count == 0 || !offlineNotifier.Enabled || !CallSignal.IsOffer(message.Content))
+        {
+            return 0;
+        }
+
+        var woken = 0;
+        foreach (var (deviceId, token) in tokens)
+        {
+            if (!_devices.ContainsKey(deviceId))
+            {
+                offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, message.ConversationId,
+                    Conversations.ConversationKind.P2P, 0, message.SenderId, message.Content?.Type, null, Badge(), false, null, message.ServerTime,
+                    Call: message.Content?.CustomData));
+                woken++;
+            }
+        }
+
+        return woken;
+    }
+
+    /// <summary>The app icon's number: unread messages outside muted conversations.</summary>
+    private long Badge() => _index.Values.Where(r => !r.Entry.Removed && !r.Entry.Muted).Sum(r => r.Entry.UnreadCount);
 
     [LoggerMessage(20, LogLevel.Information, "User {UserId}: the push service refused the token of device {DeviceId} ({Provider}); forgotten")]
     private static partial void LogPushTokenRejected(ILogger logger, string userId, string deviceId, string provider);

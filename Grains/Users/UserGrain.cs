@@ -911,13 +911,14 @@ public sealed partial class UserGrain(
     public async Task<int> DeliverInstantAsync(ChatMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        var woken = WakeDevicesForCall(message);
         if (_devices.Count == 0)
         {
-            return 0;
+            return woken;
         }
 
         await PushAsync(new MessageEvent(message));
-        return _devices.Count;
+        return _devices.Count + woken;
     }
 
     public async Task<bool> RemoveConversationAsync(string conversationId)

@@ -173,6 +173,34 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         Assert.Equal(["tablet-2"], (await user.GetPushTokensAsync()).Keys);
     }
 
+    [Fact]
+    public async Task A_call_offer_rings_a_callee_away_through_the_gateway_and_other_signals_do_not()
+    {
+        var (caller, callee) = (Ids.User("caller"), Ids.User("callee"));
+        var conversation = GrainKeys.P2P(caller, callee);
+        const string Offer = """{"callId":"c1","kind":"offer","sdp":"v=0"}""";
+        var token = await RegisterAsync(callee, "phone", "apns");
+
+        // The offer wakes the phone: the caller hears it rings (not "offline"), and the gateway gets the signal.
+        var offered = await CallAsync(conversation, caller, Offer);
+        Assert.Equal((SendStatus.Sent, 0L), (offered.Status, offered.Seq));
+
+        // Candidates and signals the server cannot read wake nobody: with no device online they are "offline".
+        Assert.Equal(SendStatus.Offline, (await CallAsync(conversation, caller, """{"callId":"c1","kind":"ice","candidate":"x"}""")).Status);
+        Assert.Equal(SendStatus.Offline, (await CallAsync(conversation, caller, "not json")).Status);
+
+        var rung = Assert.Single(await NotifiedAsync(callee, 1));
+        Assert.Equal(("phone", token, 0L, caller, Offer), (rung.GetProperty("deviceId").GetString(), rung.GetProperty("token").GetString(),
+            rung.GetProperty("seq").GetInt64(), rung.GetProperty("senderId").GetString(), rung.GetProperty("call").GetString()));
+
+        // A later message reaches the gateway after anything the other signals could have sent: they sent nothing.
+        var message = await Client.SendTextAsync(conversation, caller, "call me back");
+        Assert.Equal([0L, message.Seq], (await NotifiedAsync(callee, 2)).Select(n => n.GetProperty("seq").GetInt64()));
+    }
+
+    private Task<SendResult> CallAsync(string conversationId, string caller, string payload) =>
+        Client.Conversation(conversationId).SendAsync(new SendRequest(caller, "phone", Ids.ClientMsgId(), CallSignal.Content(payload), MessageClass.Instant));
+
     /// <summary>Signs the device in (making the account the first time) and registers a token for it; the token.</summary>
     private async Task<string> RegisterAsync(string userId, string deviceId, string provider)
     {
