@@ -125,7 +125,6 @@ public static class SiloHosting
         builder.Services.AddHttpClient(WebhookSender.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(sp => WebhookSender.CreateHandler(sp.GetRequiredService<IOptions<WebhookOptions>>().Value));
         builder.Services.AddHostedService<WebhookDispatcher>();
-        builder.Services.AddImOfflinePush(configuration);
 
         // A silo stopped by SIGTERM hands its grains over and leaves the membership table cleanly; give it time.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(45));
@@ -157,6 +156,10 @@ public static class SiloHosting
                 silo.AddDashboard();
             }
         });
+
+        // After the silo: hosted services stop in reverse order, so offline push hands over what it holds (asking the
+        // accounts whether their logins live) while the silo still runs.
+        builder.Services.AddImOfflinePush(configuration);
 
         return builder;
     }

@@ -168,16 +168,9 @@ public static class AccountApi
             .ToList());
     }
 
-    /// <summary>
-    /// The login session of the calling device: a connection's session stands for its device's login (which lives on
-    /// after the connection closes). Null when it has ended.
-    /// </summary>
-    private static async Task<LoginSession?> CallersLoginAsync(ClaimsPrincipal user, IClusterClient cluster)
-    {
-        var sessions = await cluster.For<IAccountGrain>(user.UserId()).GetSessionsAsync();
-        var current = sessions.FirstOrDefault(s => s.SessionId == user.SessionId());
-        return current?.ParentSessionId is { } parent ? sessions.FirstOrDefault(s => s.SessionId == parent) : current;
-    }
+    /// <summary>The calling device's login (for a connection's token, the login it was issued under); null when ended.</summary>
+    private static Task<LoginSession?> CallersLoginAsync(ClaimsPrincipal user, IClusterClient cluster) =>
+        DeviceLogins.LoginOfAsync(cluster, user.UserId(), user.SessionId());
 
     /// <summary>Null for an acceptable new password; the problem to answer otherwise.</summary>
     public static ProblemHttpResult? InvalidPassword(string? password) =>

@@ -100,13 +100,26 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
 
     /// <summary>
     /// Where this device is reached while it is not connected (offline push), bound to this login; an empty token
-    /// forgets it. Invalid when the provider or token is not one a gateway could use; Conflict when the user has the most
-    /// devices with tokens already; Unavailable when storage did not commit.
+    /// forgets it. Invalid when the provider or token is not one a gateway could use; NotAllowed when the login has ended;
+    /// Conflict when the user has the most devices with tokens already; Unavailable when storage did not commit.
     /// </summary>
-    public Task<AccessStatus> SetPushTokenAsync(string? provider, string? token, DateTimeOffset now) =>
-        string.IsNullOrEmpty(token) ? User.SetPushTokenAsync(DeviceId, null)
-        : PushTokenRegistration.IsValid(provider, token) ? User.SetPushTokenAsync(DeviceId, new PushTokenRegistration(provider!, token, SessionId, now))
-        : Task.FromResult(AccessStatus.Invalid);
+    public async Task<AccessStatus> SetPushTokenAsync(string? provider, string? token, DateTimeOffset now)
+    {
+        if (string.IsNullOrEmpty(token))
+        {
+            return await User.SetPushTokenAsync(DeviceId, null);
+        }
+
+        if (!PushTokenRegistration.IsValid(provider, token))
+        {
+            return AccessStatus.Invalid;
+        }
+
+        // Bound to the device's login, not to a connection's own session (which ends with the connection).
+        return await Auth.DeviceLogins.LoginOfAsync(client, UserId, SessionId) is { } login
+            ? await User.SetPushTokenAsync(DeviceId, new PushTokenRegistration(provider!, token, login.SessionId, now))
+            : AccessStatus.NotAllowed;
+    }
 
     /// <summary>Customer service: this agent takes sessions of the shop (while connected), or stops.</summary>
     public Task<AccessStatus> SetAgentAvailableAsync(string shopId, bool available) =>

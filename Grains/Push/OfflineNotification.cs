@@ -26,8 +26,9 @@ namespace Orleans.Im.Push;
 /// <param name="Mentioned">The message mentions the user (notified even in a muted conversation).</param>
 /// <param name="CollapseKey">A notice's collapse key: a later notification with it replaces this one on the device.</param>
 /// <param name="ServerTime">When the message was stored (a call signal: when it was sent).</param>
-/// <param name="Call">A call offer's signal (the application's JSON), to ring the device (a VoIP push); null otherwise.
-/// A call has seq 0: nothing is stored.</param>
+/// <param name="Call">A call offer's signal (the application's JSON, as a string), to ring the device (a VoIP push); null
+/// otherwise. A call has seq 0: nothing is stored.</param>
+/// <param name="CallClientMsgId">A call offer's client message id (a retried offer has the same).</param>
 public sealed record OfflineNotification(
     string UserId,
     string DeviceId,
@@ -44,4 +45,13 @@ public sealed record OfflineNotification(
     bool Mentioned,
     string? CollapseKey,
     DateTimeOffset ServerTime,
-    string? Call = null);
+    string? Call = null,
+    [property: JsonIgnore] string? CallClientMsgId = null)
+{
+    /// <summary>
+    /// What the notification tells, the same however often it is sent: with the device id, the gateway's key for dropping
+    /// what it has seen (a message: <c>m:{conversation}:{seq}</c>, as the firehose names it; a call offer:
+    /// <c>call:{conversation}:{caller}:{client message id}</c>).
+    /// </summary>
+    public string Id => Call is null ? $"m:{ConversationId}:{Seq}" : $"call:{ConversationId}:{SenderId}:{CallClientMsgId}";
+}

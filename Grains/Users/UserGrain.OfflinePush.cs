@@ -9,6 +9,14 @@ namespace Orleans.Im.Users;
 // silo's gateway client sends.
 public sealed partial class UserGrain
 {
+    /// <summary>How often one caller's offers ring the callee's phones at most.</summary>
+    private static readonly TimeSpan CallRingInterval = TimeSpan.FromSeconds(3);
+
+    private const int MaxCallersRemembered = 64;
+
+    /// <summary>When each recent caller last rang (made at the first call that rings).</summary>
+    private Dictionary<string, DateTimeOffset>? _callsRung;
+
     public async Task<AccessStatus> SetPushTokenAsync(string deviceId, PushTokenRegistration? registration)
     {
         if (!GrainKeys.IsValidId(deviceId))
@@ -96,8 +104,9 @@ public sealed partial class UserGrain
     }
 
     /// <summary>
-    /// A message from someone else: every device with a push token that is not connected is told, unless the
-    /// conversation is muted and the message does not mention the user. Devices that are connected got the push.
+    /// A message from someone else: every device with a push token that is not in the app (not connected, or connected
+    /// with the app in the background) is told, unless the conversation is muted and the message does not mention the
+    /// user. Devices in the app got the push.
     /// </summary>
     private void NotifyDevicesNotConnected(ChatMessage message)
     {
@@ -118,7 +127,7 @@ public sealed partial class UserGrain
         long? badge = null;
         foreach (var (deviceId, token) in tokens)
         {
-            if (_devices.ContainsKey(deviceId))
+            if (InTheApp(deviceId))
             {
                 continue;
             }
@@ -131,8 +140,9 @@ public sealed partial class UserGrain
     }
 
     /// <summary>
-    /// A call offer rings the devices with a push token that are not connected (the connected ones get the signal
-    /// pushed); the number of devices woken. Muting a conversation silences its messages, not its calls.
+    /// A call offer rings the devices with a push token that are not in the app (those in it got the signal pushed);
+    /// the number of devices rung. Muting a conversation silences its messages, not its calls. A caller rings at most once
+    /// per <see cref="CallRingInterval"/>: an offer sent again (a retry, or many) does not ring the phones again.
     /// </summary>
     private int WakeDevicesForCall(ChatMessage message)
     {
@@ -142,20 +152,34 @@ public sealed partial class UserGrain
             return 0;
         }
 
-        var woken = 0;
-        foreach (var (deviceId, token) in tokens)
+        var away = tokens.Where(t => !InTheApp(t.Key)).ToList();
+        var now = clock.UtcNow;
+        _callsRung ??= new(StringComparer.Ordinal);
+        if (away.Count == 0 || (_callsRung.TryGetValue(message.SenderId, out var rung) && now - rung < CallRingInterval))
         {
-            if (!_devices.ContainsKey(deviceId))
-            {
-                offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, message.ConversationId,
-                    Conversations.ConversationKind.P2P, 0, message.SenderId, message.Content?.Type, null, Badge(), false, null, message.ServerTime,
-                    Call: message.Content?.CustomData));
-                woken++;
-            }
+            return away.Count;
         }
 
-        return woken;
+        _callsRung[message.SenderId] = now;
+        if (_callsRung.Count > MaxCallersRemembered)
+        {
+            // Only recent callers matter; many at once is no reason to remember them all.
+            _callsRung.Clear();
+        }
+
+        var badge = Badge();
+        foreach (var (deviceId, token) in away)
+        {
+            offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, message.ConversationId,
+                Conversations.ConversationKind.P2P, 0, message.SenderId, message.Content?.Type, null, badge, false, null, message.ServerTime,
+                Call: message.Content?.CustomData, CallClientMsgId: message.ClientMsgId));
+        }
+
+        return away.Count;
     }
+
+    /// <summary>Whether the user is in the app on this device: connected, and not in the background.</summary>
+    private bool InTheApp(string deviceId) => _devices.TryGetValue(deviceId, out var device) && !device.Away;
 
     /// <summary>The app icon's number: unread messages outside muted conversations.</summary>
     private long Badge() => _index.Values.Where(r => !r.Entry.Removed && !r.Entry.Muted).Sum(r => r.Entry.UnreadCount);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net.Http.Headers;
@@ -31,6 +32,12 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     /// <summary>How long a session's liveness is trusted before it is asked again.</summary>
     private static readonly TimeSpan SessionCheckInterval = TimeSpan.FromMinutes(1);
 
+    /// <summary>How long an account may take to say; after it, or a failure, the session counts as live for
+    /// <see cref="UnknownSessionRetry"/> (the pump must not wait on a cluster in trouble batch after batch).</summary>
+    private static readonly TimeSpan SessionCheckTimeout = TimeSpan.FromSeconds(5);
+
+    private static readonly TimeSpan UnknownSessionRetry = TimeSpan.FromSeconds(10);
+
     /// <summary>Sessions remembered at most; beyond it the memory is cleared (and they are asked again).</summary>
     private const int MaxSessionsRemembered = 100_000;
 
@@ -54,8 +61,12 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     private readonly Counter<long> _rejected;
 
     /// <summary>Whether a login session is live, as last asked of its account, and when: a registration whose session has
-    /// ended (signed out while the user grain did not hear it, expired) must not be told of messages.</summary>
-    private readonly Dictionary<(string UserId, string SessionId), (bool Live, DateTimeOffset AskedAt)> _sessions = [];
+    /// ended (signed out while the user grain did not hear it, expired) must not be told of messages. Concurrent: a check
+    /// abandoned when the silo stops may still finish while the drain checks.</summary>
+    private readonly ConcurrentDictionary<(string UserId, string SessionId), (bool Live, DateTimeOffset AskedAt)> _sessions = new();
+
+    /// <summary>The batch whose sending the silo's stop interrupted: the drain sends it first.</summary>
+    private List<OfflineNotification>? _interrupted;
 
     public PushGatewayClient(IOptions<PushGatewayOptions> options, IHttpClientFactory http, IGrainFactory grains, ImClock clock,
         IMeterFactory meters, ILogger<PushGatewayClient> logger)
@@ -116,9 +127,11 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         using var deadline = new CancellationTokenSource(DrainOnStop);
         try
         {
-            while (_queue.Reader.Count > 0)
+            var interrupted = Interlocked.Exchange(ref _interrupted, null);
+            while (interrupted is not null || _queue.Reader.Count > 0)
             {
-                await SendNextBatchAsync(deadline.Token, attempts: 1);
+                await SendNextBatchAsync(deadline.Token, attempts: 1, interrupted);
+                interrupted = null;
             }
         }
         catch (OperationCanceledException)
@@ -126,7 +139,7 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
             // Out of time.
         }
 
-        var left = 0;
+        var left = Interlocked.Exchange(ref _interrupted, null)?.Count ?? 0;
         while (_queue.Reader.TryRead(out _))
         {
             left++;
@@ -140,26 +153,36 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     }
 
     /// <summary>
-    /// Takes a batch from the queue and sends it. Never throws but for cancellation: whatever the gateway answers, or the
-    /// cluster does while sessions are checked, the pump goes on with the next batch.
+    /// Sends <paramref name="batch"/>, or else a batch taken from the queue. Never throws but for cancellation (the batch
+    /// is then kept for the drain): whatever the gateway answers, or the cluster does while sessions are checked, the pump
+    /// goes on with the next batch.
     /// </summary>
-    private async Task SendNextBatchAsync(CancellationToken cancellationToken, int? attempts = null)
+    private async Task SendNextBatchAsync(CancellationToken cancellationToken, int? attempts = null, List<OfflineNotification>? batch = null)
     {
-        var batch = new List<OfflineNotification>(_options.BatchSize);
-        while (batch.Count < _options.BatchSize && _queue.Reader.TryRead(out var notification))
+        if (batch is null)
         {
-            batch.Add(notification);
+            batch = new List<OfflineNotification>(_options.BatchSize);
+            while (batch.Count < _options.BatchSize && _queue.Reader.TryRead(out var notification))
+            {
+                batch.Add(notification);
+            }
         }
 
         try
         {
-            batch = await OfLiveSessionsAsync(batch);
-            if (batch.Count > 0)
+            var live = await OfLiveSessionsAsync(batch).WaitAsync(cancellationToken);
+            if (live.Count > 0)
             {
-                await SendAsync(batch, attempts ?? _options.MaxAttempts, cancellationToken);
+                await SendAsync(live, attempts ?? _options.MaxAttempts, cancellationToken);
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping, or out of time to drain: the drain sends it (or counts it as dropped).
+            _interrupted = batch;
+            throw;
+        }
+        catch (Exception ex)
         {
             _dropped.Add(batch.Count);
             Log.BatchFailed(_logger, batch.Count, ex);
@@ -185,7 +208,7 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         var answers = await Task.WhenAll(ask.Select(IsLiveAsync));
         for (var i = 0; i < ask.Count; i++)
         {
-            _sessions[ask[i]] = (answers[i] ?? true, answers[i] is null ? now - SessionCheckInterval : now);
+            _sessions[ask[i]] = (answers[i] ?? true, answers[i] is null ? now - SessionCheckInterval + UnknownSessionRetry : now);
             if (answers[i] == false)
             {
                 Log.SessionEnded(_logger, ask[i].UserId);
@@ -202,9 +225,9 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     {
         try
         {
-            return await _grains.GetGrain<IAccountGrain>(key.UserId).IsSessionLiveAsync(key.SessionId);
+            return await _grains.GetGrain<IAccountGrain>(key.UserId).IsSessionLiveAsync(key.SessionId).WaitAsync(SessionCheckTimeout);
         }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        catch (Exception ex) when (ex is TimeoutException or OrleansException or ObjectDisposedException)
         {
             return null;
         }

@@ -38,6 +38,10 @@ public sealed class PushGatewayRecorder(TimeProvider time) : IAsyncDisposable
     /// <summary>Every notification taken, in the order they came.</summary>
     public ConcurrentQueue<JsonElement> Notifications { get; } = new();
 
+    /// <summary>The delivery attempt (<c>X-Im-Delivery-Attempt</c>) of the request that carried each notification, by
+    /// <c>{id}|{deviceId}</c>.</summary>
+    public ConcurrentDictionary<string, int> AttemptOf { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Tokens this gateway says their push service refused (reported in the answer of a request carrying them).</summary>
     public ConcurrentDictionary<string, bool> RefusedTokens { get; } = new(StringComparer.Ordinal);
 
@@ -116,6 +120,8 @@ public sealed class PushGatewayRecorder(TimeProvider time) : IAsyncDisposable
         foreach (var notification in JsonDocument.Parse(bytes).RootElement.GetProperty("notifications").EnumerateArray())
         {
             var recorded = notification.Clone();
+            AttemptOf[$"{recorded.GetProperty("id").GetString()}|{recorded.GetProperty("deviceId").GetString()}"] =
+                int.Parse(context.Request.Headers[WebhookSignature.AttemptHeader] ?? "0", System.Globalization.CultureInfo.InvariantCulture);
             Notifications.Enqueue(recorded);
             var token = recorded.GetProperty("token").GetString()!;
             if (RefusedTokens.ContainsKey(token))
