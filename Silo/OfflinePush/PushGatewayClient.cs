@@ -68,6 +68,9 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     /// <summary>The batch whose sending the silo's stop interrupted: the drain sends it first.</summary>
     private List<OfflineNotification>? _interrupted;
 
+    /// <summary>1 once the drain has run (from the pump, or from the stop when the pump never ran).</summary>
+    private int _drained;
+
     public PushGatewayClient(IOptions<PushGatewayOptions> options, IHttpClientFactory http, IGrainFactory grains, ImClock clock,
         IMeterFactory meters, ILogger<PushGatewayClient> logger)
     {
@@ -115,6 +118,22 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            if (Interlocked.Exchange(ref _drained, 1) == 0)
+            {
+                await DrainAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops the pump, which drains; and drains here when the pump never ran (a host stopped before the background
+    /// service got its first turn cancels it unstarted), so that what was queued is handed over all the same.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (Enabled && Interlocked.Exchange(ref _drained, 1) == 0)
         {
             await DrainAsync();
         }

@@ -154,7 +154,7 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         var bob = Ids.User("bob");
         var account = Client.GetGrain<IAccountGrain>(bob);
         Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Bob", null, [AccountRole.User])));
-        var now = DateTimeOffset.UtcNow;
+        var now = fixture.Time.GetUtcNow();
         var phone = new LoginSession(Guid.NewGuid().ToString("N"), "phone", "ios", "refresh-hash-1", now.AddDays(30), now);
         var tablet = new LoginSession(Guid.NewGuid().ToString("N"), "tablet", "android", "refresh-hash-2", now.AddDays(30), now);
         Assert.True(await account.StartSessionAsync(phone));
@@ -217,7 +217,7 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
             Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount(userId, null, [AccountRole.User])));
         }
 
-        var now = DateTimeOffset.UtcNow;
+        var now = fixture.Time.GetUtcNow();
         var login = new LoginSession(Guid.NewGuid().ToString("N"), deviceId, "ios", "refresh-" + deviceId, now.AddDays(30), now);
         Assert.True(await account.StartSessionAsync(login));
         var token = $"{provider}-{Guid.NewGuid():N}";

@@ -1,0 +1,64 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orleans.Im.Accounts;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Silo.OfflinePush;
+using Orleans.Im.Tests.Infrastructure;
+
+namespace Orleans.Im.Tests.OfflinePush;
+
+/// <summary>
+/// The silo's gateway client on its own (the cluster answers its login checks; the fixture's loopback gateway takes
+/// what it sends): what it holds when its silo stops.
+/// </summary>
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class PushGatewayClientTests(ClusterFixture fixture)
+{
+    /// <param name="runFor">How long the client runs before the notifications come: at once, its pump may not have had
+    /// its first turn when it is stopped (the stop drains then); later, the pump is waiting out its linger (it drains).</param>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(300)]
+    public async Task A_stopping_client_hands_over_what_it_holds_but_not_what_an_ended_login_registered(int runFor)
+    {
+        var bob = Ids.User("bob");
+        var account = fixture.Client.GetGrain<IAccountGrain>(bob);
+        Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Bob", null, [AccountRole.User])));
+        var now = fixture.Time.GetUtcNow();
+        var login = new LoginSession(Guid.NewGuid().ToString("N"), "phone", "ios", "refresh", now.AddDays(30), now);
+        Assert.True(await account.StartSessionAsync(login));
+
+        using var services = new ServiceCollection().AddHttpClient().AddMetrics().BuildServiceProvider();
+        var client = new PushGatewayClient(
+            Options.Create(new PushGatewayOptions
+            {
+                GatewayUrl = fixture.PushGateway.Url,
+                Secret = PushGatewayRecorder.Secret,
+                // Longer than the test takes to stop it: everything is still queued then.
+                Linger = TimeSpan.FromSeconds(1),
+            }),
+            services.GetRequiredService<IHttpClientFactory>(), fixture.Client, new ImClock(fixture.Time),
+            services.GetRequiredService<IMeterFactory>(), NullLogger<PushGatewayClient>.Instance);
+        await client.StartAsync(CancellationToken.None);
+        await Task.Delay(runFor);
+        for (var seq = 1; seq <= 3; seq++)
+        {
+            client.Enqueue(Notification(bob, "phone", login.SessionId, seq));
+        }
+
+        client.Enqueue(Notification(bob, "old-phone", "a-login-that-ended", 4));
+        await client.StopAsync(CancellationToken.None);
+
+        Assert.Equal([("phone", 1L), ("phone", 2L), ("phone", 3L)],
+            fixture.PushGateway.For(bob).Select(n => (n.GetProperty("deviceId").GetString(), n.GetProperty("seq").GetInt64())));
+        client.Dispose();
+    }
+
+    private static OfflineNotification Notification(string userId, string deviceId, string sessionId, long seq) =>
+        new(userId, deviceId, "apns", $"token-{deviceId}", sessionId, $"p2p:{userId}:zed", Orleans.Im.Conversations.ConversationKind.P2P, seq, "zed",
+            ContentType.Text, "hi", seq, false, null, DateTimeOffset.UtcNow);
+}
