@@ -4,9 +4,9 @@ using Orleans.Im.Push;
 
 namespace Orleans.Im.Users;
 
-// Offline push: devices that registered a push token and are not connected are told of new messages through the
-// operator's push gateway. The grain decides whom to tell (it knows the devices, the mutes and the unread counts); the
-// silo's gateway client sends.
+// Offline push: devices that registered a push token and are not in the app (not connected, or in the background) are
+// told of new messages, and rung for calls, through the operator's push gateway. The grain decides whom to tell (it knows
+// the devices, the mutes and the unread counts); the silo's gateway client sends.
 public sealed partial class UserGrain
 {
     /// <summary>How often one caller's offers ring the callee's phones at most.</summary>
