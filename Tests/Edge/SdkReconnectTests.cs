@@ -191,6 +191,29 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task A_request_made_while_a_login_is_refused_fails_with_it_not_at_its_timeout()
+    {
+        using var edge = new Listener();
+        // A timeout far longer than the test: a request left waiting on the refused attempt would fail only with it.
+        await using var client = NewClient(edge, maxReconnectAttempts: 1, requestTimeout: TimeSpan.FromMinutes(2));
+        var connecting = Outcome(client.ConnectAsync());
+        await using var connection = await edge.AcceptAsync();
+        var login = await connection.ReadFrameAsync(Patience);
+        Assert.Equal(V1.Op.Login, login?.Op);
+
+        // The application pings while the login waits for its answer; the edge reads the ping, then refuses the login
+        // (the socket stays open: only the client's giving up on it closes it).
+        var pinging = Outcome(client.PingAsync());
+        Assert.Equal(V1.Op.Ping, (await connection.ReadFrameAsync(Patience))?.Op);
+        await connection.SendAsync(V1.Op.Error, login!.Value.RequestId, new V1.Error { Code = V1.ErrorCode.Unauthenticated, Message = "token expired" });
+
+        Assert.Contains("token expired", (await connecting.WaitAsync(Patience)).Failure.Message, StringComparison.Ordinal);
+        var ping = (await pinging.WaitAsync(Patience)).Failure;
+        Assert.IsType<ImClientException>(ping);
+        Assert.DoesNotContain("no answer", ping.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_token_provider_that_says_the_sign_in_is_over_stops_the_reconnects_at_once()
     {
         using var edge = new Listener();
@@ -469,6 +492,19 @@ public sealed class SdkReconnectTests
     }
 
     private sealed record SendAckOrFailure(V1.SendAck? Ack, Exception Failure);
+
+    private static async Task<SendAckOrFailure> Outcome(Task task)
+    {
+        try
+        {
+            await task;
+            return new SendAckOrFailure(null, new InvalidOperationException("it succeeded"));
+        }
+        catch (Exception ex)
+        {
+            return new SendAckOrFailure(null, ex);
+        }
+    }
 
     private static async Task<SendAckOrFailure> Outcome(Task<V1.SendAck> send)
     {
