@@ -127,7 +127,7 @@ public static class AccountApi
 
         if (await CallersLoginAsync(user, cluster) is not { } login)
         {
-            return ApiProblems.Problem(StatusCodes.Status401Unauthorized, "session_ended", "The session has ended; sign in again.");
+            return ApiProblems.SessionEnded();
         }
 
         return await cluster.For<IUserGrain>(user.UserId())
@@ -137,7 +137,7 @@ public static class AccountApi
             Messages.AccessStatus.Conflict => ApiProblems.Problem(StatusCodes.Status409Conflict, "too_many_devices",
                 $"At most {PushTokenRegistration.MaxPerUser} devices have push tokens; sign one out first."),
             Messages.AccessStatus.Invalid => ApiProblems.Invalid("this login's device id cannot have a push token"),
-            _ => ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "Storage is busy; try again."),
+            _ => ApiProblems.Unavailable(),
         };
     }
 
@@ -146,12 +146,12 @@ public static class AccountApi
     {
         if (await CallersLoginAsync(user, cluster) is not { } login)
         {
-            return ApiProblems.Problem(StatusCodes.Status401Unauthorized, "session_ended", "The session has ended; sign in again.");
+            return ApiProblems.SessionEnded();
         }
 
         return await cluster.For<IUserGrain>(user.UserId()).SetPushTokenAsync(login.DeviceId, null) == Messages.AccessStatus.Ok
             ? TypedResults.NoContent()
-            : ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "Storage is busy; try again.");
+            : ApiProblems.Unavailable();
     }
 
     /// <summary>The caller's devices that have a push token.</summary>
@@ -159,7 +159,7 @@ public static class AccountApi
     {
         if (await CallersLoginAsync(user, cluster) is not { } login)
         {
-            return ApiProblems.Problem(StatusCodes.Status401Unauthorized, "session_ended", "The session has ended; sign in again.");
+            return ApiProblems.SessionEnded();
         }
 
         var tokens = await cluster.For<IUserGrain>(user.UserId()).GetPushTokensAsync();

@@ -22,6 +22,10 @@ public static class ApiProblems
 
     public static ProblemHttpResult NoSuchAccount() => Problem(StatusCodes.Status404NotFound, "not_found", "No such account.");
 
+    /// <summary>The caller's login has ended since its access token was issued (signed out elsewhere, kicked).</summary>
+    public static ProblemHttpResult SessionEnded() =>
+        Problem(StatusCodes.Status401Unauthorized, "session_ended", "The session has ended; sign in again.");
+
     public static ProblemHttpResult Unavailable() => Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "Storage is unavailable; retry with the same ids.");
 
     public static ProblemHttpResult From(SendResult result)

@@ -1,14 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Orleans.Im.Accounts;
-using Orleans.Im.Firehose;
 using Orleans.Im.Push;
+using Orleans.Im.Silo.Webhooks;
 using Orleans.Im.Users;
 
 namespace Orleans.Im.Silo.OfflinePush;
@@ -285,12 +283,7 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     /// <summary>One attempt: empty and the tokens refused on success (2xx), else what went wrong.</summary>
     private async Task<(string Error, IReadOnlyList<GatewayRejection?> Rejected)> TryPostAsync(byte[] body, int attempt, CancellationToken cancellationToken)
     {
-        var timestamp = _clock.UtcNow.ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, _options.GatewayUrl) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(_options.Secret!, timestamp, body));
-        request.Headers.Add(WebhookSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add(WebhookSignature.AttemptHeader, attempt.ToString(CultureInfo.InvariantCulture));
+        using var request = SignedPosts.Create(_options.GatewayUrl!, _options.Secret!, body, _clock.UtcNow, attempt);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RequestTimeout);
         string answer;
@@ -339,29 +332,5 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
                 _grains.GetGrain<IUserGrain>(rejection.UserId).OnPushTokenRejectedAsync(rejection.DeviceId, rejection.Token).Ignore();
             }
         }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Information, "Offline push is off (IM:Push:GatewayUrl is not set)")]
-        public static partial void Off(ILogger logger);
-
-        [LoggerMessage(2, LogLevel.Information, "Push gateway: attempt {Attempt} failed: {Error}")]
-        public static partial void AttemptFailed(ILogger logger, int attempt, string error);
-
-        [LoggerMessage(3, LogLevel.Warning, "Push gateway: {Count} notifications dropped after {Attempts} attempts: {Error}")]
-        public static partial void Dropped(ILogger logger, int count, int attempts, string error);
-
-        [LoggerMessage(4, LogLevel.Warning, "Push gateway: the answer to a request it took does not parse (no tokens forgotten): {Error}")]
-        public static partial void AnswerUnreadable(ILogger logger, string error);
-
-        [LoggerMessage(5, LogLevel.Error, "Push gateway: {Count} notifications dropped")]
-        public static partial void BatchFailed(ILogger logger, int count, Exception exception);
-
-        [LoggerMessage(6, LogLevel.Warning, "Push gateway: {Count} notifications dropped at stop (the gateway did not take them in time)")]
-        public static partial void DroppedOnStop(ILogger logger, int count);
-
-        [LoggerMessage(7, LogLevel.Information, "Push gateway: a login of {UserId} has ended; its device's token is forgotten")]
-        public static partial void SessionEnded(ILogger logger, string userId);
     }
 }

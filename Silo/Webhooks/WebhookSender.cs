@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 using Orleans.Im.Events;
@@ -108,15 +107,10 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
     /// <summary>One attempt; empty on success (2xx), else what went wrong.</summary>
     private async Task<string> TryPostAsync(WebhookRegistration webhook, FirehoseEvent e, byte[] body, int attempt, CancellationToken cancellationToken)
     {
-        var timestamp = clock.UtcNow.ToUnixTimeSeconds();
-        using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-        request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(webhook.Secret, timestamp, body));
-        request.Headers.Add(WebhookSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+        using var request = SignedPosts.Create(webhook.Url, webhook.Secret, body, clock.UtcNow, attempt);
         request.Headers.Add(WebhookSignature.EventIdHeader, e.Id);
         request.Headers.Add(WebhookSignature.EventTypeHeader, e.Type);
         request.Headers.Add(WebhookSignature.WebhookIdHeader, webhook.Id);
-        request.Headers.Add(WebhookSignature.AttemptHeader, attempt.ToString(CultureInfo.InvariantCulture));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.RequestTimeout);
         try
