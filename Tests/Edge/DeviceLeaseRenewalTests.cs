@@ -33,13 +33,19 @@ public sealed class DeviceLeaseRenewalTests(EdgeFixture fixture)
             var registered = Assert.Single(await user.GetDevicesAsync());
 
             // The grain forgets the device while its connection stays open, as a new activation would, and it comes
-            // back. The first time that may also be the sweep a new edge host's first gateway report sets off
-            // (DeviceReRegistration); the second time only a renewal brings it back, and the edge says so.
-            await ForgetUntilBackAsync(user, registered);
+            // back. Any time may also be the sweep a new edge host's first gateway report sets off (DeviceReRegistration,
+            // which a loaded machine can deliver seconds late, after a renewal); a renewal brings it back as well, and
+            // the edge says so. Forgotten again until one did, a few times at most.
             var restoredBefore = Occurrences(edge.Process.Output);
-            await ForgetUntilBackAsync(user, registered);
-            var output = await Eventually.ReturnsAsync(() => Task.FromResult(edge.Process.Output),
-                o => Occurrences(o) > restoredBefore, TimeSpan.FromSeconds(10));
+            var output = "";
+            for (var forgotten = 0; forgotten < 3 && Occurrences(output) <= restoredBefore; forgotten++)
+            {
+                restoredBefore = Occurrences(edge.Process.Output);
+                await ForgetUntilBackAsync(user, registered);
+                output = await Eventually.ReturnsAsync(() => Task.FromResult(edge.Process.Output),
+                    o => Occurrences(o) > restoredBefore, TimeSpan.FromSeconds(10));
+            }
+
             Assert.True(Occurrences(output) > restoredBefore, output[Math.Max(0, output.Length - 4000)..]);
 
             // Pushed to again: within seconds, where a device nobody pushes to would wait for its one-minute catch-up.
