@@ -14,6 +14,9 @@ public sealed partial class UserGrain
 
     private const int MaxCallersRemembered = 64;
 
+    /// <summary>The token each device claimed in this activation, with the claim's number (see <see cref="IPushTokenGrain"/>).</summary>
+    private Dictionary<string, (string Key, long Claim)>? _pushTokenClaims;
+
     /// <summary>When each recent caller last rang (made at the first call that rings).</summary>
     private Dictionary<string, DateTimeOffset>? _callsRung;
 
@@ -27,7 +30,18 @@ public sealed partial class UserGrain
         var tokens = state.State.PushTokens;
         if (registration is null)
         {
-            return !tokens.ContainsKey(deviceId) || await SavePushTokensAsync(() => tokens.Remove(deviceId)) ? AccessStatus.Ok : AccessStatus.Unavailable;
+            if (!tokens.TryGetValue(deviceId, out var forgotten))
+            {
+                return AccessStatus.Ok;
+            }
+
+            if (!await SavePushTokensAsync(() => tokens.Remove(deviceId)))
+            {
+                return AccessStatus.Unavailable;
+            }
+
+            ReleasePushToken(deviceId, forgotten);
+            return AccessStatus.Ok;
         }
 
         if (!PushTokenRegistration.IsValid(registration.Provider, registration.Token) || string.IsNullOrEmpty(registration.SessionId))
@@ -37,26 +51,41 @@ public sealed partial class UserGrain
 
         if (tokens.TryGetValue(deviceId, out var known) && known with { RegisteredAt = registration.RegisteredAt } == registration)
         {
-            // The same again (an app registers at every start): nothing to write.
-            return AccessStatus.Ok;
+            // The same again (an app registers at every start): nothing to write. Claimed once per activation, so a claim
+            // that failed before (or another user's since) is made good now.
+            return await ClaimPushTokenAsync(deviceId, registration) ? AccessStatus.Ok : AccessStatus.Unavailable;
         }
 
-        if (!tokens.ContainsKey(deviceId) && tokens.Count >= PushTokenRegistration.MaxPerUser)
+        if (known is null && tokens.Count >= PushTokenRegistration.MaxPerUser)
         {
             return AccessStatus.Conflict;
         }
 
-        return await SavePushTokensAsync(() =>
+        var saved = await SavePushTokensAsync(() =>
         {
             // A token stands for one install of the app: registered again under another device id (the app was
-            // reinstalled and made a new one), the old entry would tell the same phone twice.
+            // reinstalled and made a new one), the old entry would tell the same phone twice. Not released: the claim
+            // below moves the token to this device.
             foreach (var other in tokens.Where(t => t.Key != deviceId && t.Value.Provider == registration.Provider && t.Value.Token == registration.Token).ToList())
             {
                 tokens.Remove(other.Key);
+                _pushTokenClaims?.Remove(other.Key);
             }
 
             tokens[deviceId] = registration;
-        }) ? AccessStatus.Ok : AccessStatus.Unavailable;
+        });
+        if (!saved)
+        {
+            return AccessStatus.Unavailable;
+        }
+
+        if (known is not null && (known.Provider != registration.Provider || known.Token != registration.Token))
+        {
+            ReleasePushToken(deviceId, known);
+        }
+
+        // Saved first, claimed second: a failed claim answers Unavailable, and the app's retry (the same again) claims.
+        return await ClaimPushTokenAsync(deviceId, registration) ? AccessStatus.Ok : AccessStatus.Unavailable;
     }
 
     public Task<IReadOnlyDictionary<string, PushTokenRegistration>> GetPushTokensAsync() =>
@@ -67,22 +96,78 @@ public sealed partial class UserGrain
         if (state.State.PushTokens.TryGetValue(deviceId, out var registration) && registration.Token == token)
         {
             LogPushTokenRejected(logger, UserId, deviceId, registration.Provider);
-            await SavePushTokensAsync(() => state.State.PushTokens.Remove(deviceId));
+            if (await SavePushTokensAsync(() => state.State.PushTokens.Remove(deviceId)))
+            {
+                ReleasePushToken(deviceId, registration);
+            }
         }
     }
 
     public async Task OnSessionsEndedAsync(IReadOnlyList<string> sessionIds, bool all)
     {
         ArgumentNullException.ThrowIfNull(sessionIds);
-        var ended = state.State.PushTokens.Where(t => all || sessionIds.Contains(t.Value.SessionId)).Select(t => t.Key).ToList();
+        var ended = state.State.PushTokens.Where(t => all || sessionIds.Contains(t.Value.SessionId)).ToList();
         if (ended.Count > 0)
         {
             // Forgotten in memory even when the write fails (logged): this activation tells those devices nothing more.
-            if (!await SavePushTokensAsync(() => ended.ForEach(d => state.State.PushTokens.Remove(d))))
+            if (!await SavePushTokensAsync(() => ended.ForEach(d => state.State.PushTokens.Remove(d.Key))))
             {
-                ended.ForEach(d => state.State.PushTokens.Remove(d));
+                ended.ForEach(d => state.State.PushTokens.Remove(d.Key));
             }
+
+            ended.ForEach(d => ReleasePushToken(d.Key, d.Value));
         }
+    }
+
+    public async Task OnPushTokenMovedAsync(string deviceId, string tokenKey, long claim)
+    {
+        if (!state.State.PushTokens.TryGetValue(deviceId, out var registration)
+            || PushTokenKeys.For(registration.Provider, registration.Token) != tokenKey
+            || (_pushTokenClaims?.TryGetValue(deviceId, out var own) == true && own.Key == tokenKey && own.Claim > claim))
+        {
+            // Another token by now, or claimed again after the move this tells of (registered at the same moment).
+            return;
+        }
+
+        LogPushTokenMoved(logger, UserId, deviceId, registration.Provider);
+        _pushTokenClaims?.Remove(deviceId);
+        // Forgotten in memory even when the write fails (logged): the phone is somebody else's now.
+        if (!await SavePushTokensAsync(() => state.State.PushTokens.Remove(deviceId)))
+        {
+            state.State.PushTokens.Remove(deviceId);
+        }
+    }
+
+    /// <summary>
+    /// Makes the device the token's holder across users (see <see cref="IPushTokenGrain"/>), once per activation and token;
+    /// false when the token's grain could not (logged).
+    /// </summary>
+    private async Task<bool> ClaimPushTokenAsync(string deviceId, PushTokenRegistration registration)
+    {
+        var key = PushTokenKeys.For(registration.Provider, registration.Token);
+        if (_pushTokenClaims?.TryGetValue(deviceId, out var own) == true && own.Key == key)
+        {
+            return true;
+        }
+
+        try
+        {
+            var claim = await GrainFactory.For<IPushTokenGrain>(key).ClaimAsync(UserId, deviceId);
+            (_pushTokenClaims ??= new(StringComparer.Ordinal))[deviceId] = (key, claim);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogPushTokenNotClaimed(logger, UserId, deviceId, ex.Message);
+            return false;
+        }
+    }
+
+    /// <summary>The device forgot the token: its grain stops naming this user (one-way; a later claim by anybody wins).</summary>
+    private void ReleasePushToken(string deviceId, PushTokenRegistration registration)
+    {
+        _pushTokenClaims?.Remove(deviceId);
+        GrainFactory.For<IPushTokenGrain>(PushTokenKeys.For(registration.Provider, registration.Token)).ReleaseAsync(UserId, deviceId).Ignore();
     }
 
     /// <summary>Changes the tokens and writes them; on a failed write the change is undone and false returned.</summary>
@@ -189,4 +274,10 @@ public sealed partial class UserGrain
 
     [LoggerMessage(21, LogLevel.Warning, "User {UserId}: push tokens not saved: {Reason}")]
     private static partial void LogPushTokensNotSaved(ILogger logger, string userId, string reason);
+
+    [LoggerMessage(22, LogLevel.Information, "User {UserId}: another user registered the token of device {DeviceId} ({Provider}); forgotten")]
+    private static partial void LogPushTokenMoved(ILogger logger, string userId, string deviceId, string provider);
+
+    [LoggerMessage(23, LogLevel.Warning, "User {UserId}: the push token of device {DeviceId} could not be claimed: {Reason}")]
+    private static partial void LogPushTokenNotClaimed(ILogger logger, string userId, string deviceId, string reason);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Orleans.Im.Accounts;
 using Orleans.Im.Messages;
+using Orleans.Im.Push;
 using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
@@ -205,11 +206,82 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         Assert.Equal([0L, message.Seq], (await NotifiedAsync(callee, 2)).Select(n => n.GetProperty("seq").GetInt64()));
     }
 
+    [Fact]
+    public async Task A_phone_signed_in_as_another_user_is_told_only_of_the_new_users_messages()
+    {
+        var (alice, bob, carol) = (Ids.User("alice"), Ids.User("bob"), Ids.User("carol"));
+        var token = $"apns-{Guid.NewGuid():N}";
+        var holder = Client.GetGrain<IPushTokenGrain>(PushTokenKeys.For("apns", token));
+        await RegisterAsync(alice, "phone", "apns", token);
+        Assert.Equal((alice, "phone"), await holder.GetHolderAsync() is { } h ? (h.UserId, h.DeviceId) : default);
+
+        // The phone is signed in as Bob (Alice never signed out): Alice's entry goes, so her messages are not shown there.
+        await RegisterAsync(bob, "bobs-phone", "apns", token);
+        await Eventually.ReturnsAsync(Client.GetGrain<IUserGrain>(alice).GetPushTokensAsync, t => t.Count == 0);
+        Assert.Empty(await Client.GetGrain<IUserGrain>(alice).GetPushTokensAsync());
+        await Client.SendTextAsync(GrainKeys.P2P(carol, alice), carol, "for alice");
+        var forBob = await Client.SendTextAsync(GrainKeys.P2P(carol, bob), carol, "for bob");
+        // Bob's notification came after anything Alice's message could have made (one gateway client, in order).
+        Assert.Equal(forBob.Seq, Assert.Single(await NotifiedAsync(bob, 1)).GetProperty("seq").GetInt64());
+        Assert.Empty(Gateway.For(alice));
+
+        // Alice signs in on it again: now Bob's entry goes.
+        await RegisterAsync(alice, "phone", "apns", token);
+        await Eventually.ReturnsAsync(Client.GetGrain<IUserGrain>(bob).GetPushTokensAsync, t => t.Count == 0);
+        Assert.Empty(await Client.GetGrain<IUserGrain>(bob).GetPushTokensAsync());
+        Assert.Equal(["phone"], (await Client.GetGrain<IUserGrain>(alice).GetPushTokensAsync()).Keys);
+
+        // Forgotten by its holder: nobody holds it.
+        Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IUserGrain>(alice).SetPushTokenAsync("phone", null));
+        Assert.Null(await Eventually.ReturnsAsync(holder.GetHolderAsync, x => x is null));
+    }
+
+    [Fact]
+    public async Task Two_users_registering_one_token_at_the_same_moment_leave_it_with_exactly_the_last_to_claim()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var token = $"fcm-{Guid.NewGuid():N}";
+        var holder = Client.GetGrain<IPushTokenGrain>(PushTokenKeys.For("fcm", token));
+        await RegisterAsync(alice, "phone", "fcm", token);
+        await RegisterAsync(bob, "phone", "fcm", $"fcm-{Guid.NewGuid():N}");
+        var sessions = new Dictionary<string, string>
+        {
+            [alice] = (await Client.GetGrain<IUserGrain>(alice).GetPushTokensAsync())["phone"].SessionId,
+            [bob] = (await Client.GetGrain<IUserGrain>(bob).GetPushTokensAsync())["phone"].SessionId,
+        };
+
+        for (var round = 0; round < 10; round++)
+        {
+            // The holder's grain starts again (it claims once per activation), and both register at the same moment: the
+            // holder the same token again (an app's start), the other one anew. When the other claims first, the holder is
+            // told of that claim while its own, later one is under way: it must not forget the token it now holds.
+            var current = (await holder.GetHolderAsync())!.UserId;
+            await fixture.Cluster.DeactivateAsync(Client.GetGrain<IUserGrain>(current));
+            var results = await Task.WhenAll(new[] { alice, bob }.Select(user => Client.GetGrain<IUserGrain>(user).SetPushTokenAsync(
+                "phone", new PushTokenRegistration("fcm", token, sessions[user], fixture.Time.GetUtcNow()))));
+            Assert.All(results, r => Assert.Equal(AccessStatus.Ok, r));
+
+            // Whoever claimed last holds it, and only that user keeps it: the other is told one-way (waited for), and the
+            // holder, given a moment for a notice that a wrong grain would act on, still has it.
+            var last = (await holder.GetHolderAsync())!;
+            var loser = last.UserId == alice ? bob : alice;
+            await Eventually.ReturnsAsync(Client.GetGrain<IUserGrain>(loser).GetPushTokensAsync, t => !t.ContainsKey("phone"));
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+            Assert.False((await Client.GetGrain<IUserGrain>(loser).GetPushTokensAsync()).ContainsKey("phone"));
+            Assert.Equal(token, (await Client.GetGrain<IUserGrain>(last.UserId).GetPushTokensAsync()).GetValueOrDefault("phone")?.Token);
+            Assert.Equal((last.UserId, "phone"), await holder.GetHolderAsync() is { } now ? (now.UserId, now.DeviceId) : default);
+        }
+    }
+
     private Task<SendResult> CallAsync(string conversationId, string caller, string payload) =>
         Client.Conversation(conversationId).SendAsync(new SendRequest(caller, "phone", Ids.ClientMsgId(), CallSignal.Content(payload), MessageClass.Instant));
 
-    /// <summary>Signs the device in (making the account the first time) and registers a token for it; the token.</summary>
-    private async Task<string> RegisterAsync(string userId, string deviceId, string provider)
+    /// <summary>Signs the device in (making the account the first time) and registers a new token for it; the token.</summary>
+    private Task<string> RegisterAsync(string userId, string deviceId, string provider) =>
+        RegisterAsync(userId, deviceId, provider, $"{provider}-{Guid.NewGuid():N}");
+
+    /// <summary>Signs the device in (making the account the first time) and registers <paramref name="token"/> for it.</summary>
+    private async Task<string> RegisterAsync(string userId, string deviceId, string provider, string token)
     {
         var account = Client.GetGrain<IAccountGrain>(userId);
         if (await account.GetCredentialsAsync() is null)
@@ -220,7 +292,6 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         var now = fixture.Time.GetUtcNow();
         var login = new LoginSession(Guid.NewGuid().ToString("N"), deviceId, "ios", "refresh-" + deviceId, now.AddDays(30), now);
         Assert.True(await account.StartSessionAsync(login));
-        var token = $"{provider}-{Guid.NewGuid():N}";
         Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IUserGrain>(userId).SetPushTokenAsync(deviceId,
             new PushTokenRegistration(provider, token, login.SessionId, now)));
         return token;

@@ -1,0 +1,30 @@
+using Orleans.Concurrency;
+
+namespace Orleans.Im.Push;
+
+/// <summary>
+/// Who holds a push token: one per token (keyed by <see cref="PushTokenKeys.For"/>), across all users. A token stands for
+/// one install of an app on one phone, and that phone is signed in as one user at a time: the last user to register it
+/// holds it, and the one before is told to forget it, so a phone passed on (or signed in as somebody else without
+/// signing out) is not told of the first user's messages any more.
+/// </summary>
+[Alias("im.IPushTokenGrain")]
+public interface IPushTokenGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// <paramref name="userId"/>'s <paramref name="deviceId"/> registered the token: it holds it from now on. A different
+    /// user that held it is told (<see cref="Users.IUserGrain.OnPushTokenMovedAsync"/>). Returns the claim's number, which
+    /// grows with every claim of the token: a user told of a move by an earlier claim than its own keeps the token. Throws
+    /// when storage could not commit (nothing was told then).
+    /// </summary>
+    [Alias("Claim")]
+    Task<long> ClaimAsync(string userId, string deviceId);
+
+    /// <summary>The user's device forgot the token: nobody holds it any more, unless somebody else claimed it since.</summary>
+    [Alias("Release"), OneWay]
+    Task ReleaseAsync(string userId, string deviceId);
+
+    /// <summary>The user and device that hold the token, or null.</summary>
+    [Alias("GetHolder")]
+    Task<PushTokenHolder?> GetHolderAsync();
+}
