@@ -1,5 +1,3 @@
-using Orleans.Concurrency;
-
 namespace Orleans.Im.Push;
 
 /// <summary>
@@ -13,15 +11,14 @@ public interface IPushTokenGrain : IGrainWithStringKey
 {
     /// <summary>
     /// <paramref name="userId"/>'s <paramref name="deviceId"/> registered the token: it holds it from now on. A different
-    /// user that held it is told (<see cref="Users.IUserGrain.OnPushTokenMovedAsync"/>). Returns the claim's number, which
-    /// grows with every claim of the token: a user told of a move by an earlier claim than its own keeps the token. Throws
-    /// when storage could not commit (nothing was told then).
+    /// user that held it is told (<see cref="Users.IUserGrain.OnPushTokenMovedAsync"/>). Throws when storage could not
+    /// commit (nothing was told then).
     /// </summary>
     [Alias("Claim")]
-    Task<long> ClaimAsync(string userId, string deviceId);
+    Task ClaimAsync(string userId, string deviceId);
 
     /// <summary>The user's device forgot the token: nobody holds it any more, unless somebody else claimed it since.</summary>
-    [Alias("Release"), OneWay]
+    [Alias("Release")]
     Task ReleaseAsync(string userId, string deviceId);
 
     /// <summary>The user and device that hold the token, or null.</summary>

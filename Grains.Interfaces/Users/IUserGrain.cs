@@ -233,11 +233,10 @@ public interface IUserGrain : IGrainWithStringKey
     Task OnSessionsEndedAsync(IReadOnlyList<string> sessionIds, bool all);
 
     /// <summary>
-    /// Another user registered the token of <paramref name="deviceId"/> (keyed <paramref name="tokenKey"/>, see
-    /// <see cref="Push.PushTokenKeys.For"/>) with the token's claim number <paramref name="claim"/>: the phone is signed in
-    /// as somebody else now, and the device's registration is forgotten if it still has that token and did not claim it
-    /// again after that. One-way: the token's grain never waits on a user grain.
+    /// Another user may have registered the token of <paramref name="deviceId"/> (keyed <paramref name="tokenKey"/>, see
+    /// <see cref="Push.PushTokenKeys.For"/>): the phone is signed in as somebody else now. The grain asks the token's
+    /// grain, and forgets the device's registration if it still has that token and the token is held by another device.
+    /// One-way: the token's grain never waits on a user grain.
     /// </summary>
-    [Alias("OnPushTokenMoved"), OneWay]
-    Task OnPushTokenMovedAsync(string deviceId, string tokenKey, long claim);
+    Task OnPushTokenMovedAsync(string deviceId, string tokenKey);
 }

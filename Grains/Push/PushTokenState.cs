@@ -7,8 +7,4 @@ public sealed class PushTokenState
     /// <summary>The device that registered it last, until it forgets it.</summary>
     [Id(0)]
     public PushTokenHolder? Holder { get; set; }
-
-    /// <summary>Claims made so far: kept when the token is released, so claim numbers only grow.</summary>
-    [Id(1)]
-    public long Claims { get; set; }
 }

@@ -14,8 +14,8 @@ public sealed partial class UserGrain
 
     private const int MaxCallersRemembered = 64;
 
-    /// <summary>The token each device claimed in this activation, with the claim's number (see <see cref="IPushTokenGrain"/>).</summary>
-    private Dictionary<string, (string Key, long Claim)>? _pushTokenClaims;
+    /// <summary>The token (its key) each device claimed in this activation (see <see cref="IPushTokenGrain"/>).</summary>
+    private Dictionary<string, string>? _pushTokenClaims;
 
     /// <summary>When each recent caller last rang (made at the first call that rings).</summary>
     private Dictionary<string, DateTimeOffset>? _callsRung;
@@ -40,7 +40,7 @@ public sealed partial class UserGrain
                 return AccessStatus.Unavailable;
             }
 
-            ReleasePushToken(deviceId, forgotten);
+            await ReleasePushTokenAsync(deviceId, forgotten);
             return AccessStatus.Ok;
         }
 
@@ -81,7 +81,7 @@ public sealed partial class UserGrain
 
         if (known is not null && (known.Provider != registration.Provider || known.Token != registration.Token))
         {
-            ReleasePushToken(deviceId, known);
+            await ReleasePushTokenAsync(deviceId, known);
         }
 
         // Saved first, claimed second: a failed claim answers Unavailable, and the app's retry (the same again) claims.
@@ -98,7 +98,7 @@ public sealed partial class UserGrain
             LogPushTokenRejected(logger, UserId, deviceId, registration.Provider);
             if (await SavePushTokensAsync(() => state.State.PushTokens.Remove(deviceId)))
             {
-                ReleasePushToken(deviceId, registration);
+                await ReleasePushTokenAsync(deviceId, registration);
             }
         }
     }
@@ -115,17 +115,35 @@ public sealed partial class UserGrain
                 ended.ForEach(d => state.State.PushTokens.Remove(d.Key));
             }
 
-            ended.ForEach(d => ReleasePushToken(d.Key, d.Value));
+            foreach (var (deviceId, registration) in ended)
+            {
+                await ReleasePushTokenAsync(deviceId, registration);
+            }
         }
     }
 
-    public async Task OnPushTokenMovedAsync(string deviceId, string tokenKey, long claim)
+    public async Task OnPushTokenMovedAsync(string deviceId, string tokenKey)
     {
-        if (!state.State.PushTokens.TryGetValue(deviceId, out var registration)
-            || PushTokenKeys.For(registration.Provider, registration.Token) != tokenKey
-            || (_pushTokenClaims?.TryGetValue(deviceId, out var own) == true && own.Key == tokenKey && own.Claim > claim))
+        if (!state.State.PushTokens.TryGetValue(deviceId, out var registration) || PushTokenKeys.For(registration.Provider, registration.Token) != tokenKey)
         {
-            // Another token by now, or claimed again after the move this tells of (registered at the same moment).
+            return;
+        }
+
+        // Asked, not taken on trust: the notice may come late (this device claimed the token again since), or twice. No
+        // answer: kept for now; the gateway client asks again before it tells the device anything.
+        PushTokenHolder? holder;
+        try
+        {
+            holder = await GrainFactory.For<IPushTokenGrain>(tokenKey).GetHolderAsync();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogPushTokenNotClaimed(logger, UserId, deviceId, ex.Message);
+            return;
+        }
+
+        if (holder is null || (holder.UserId == UserId && holder.DeviceId == deviceId))
+        {
             return;
         }
 
@@ -145,15 +163,15 @@ public sealed partial class UserGrain
     private async Task<bool> ClaimPushTokenAsync(string deviceId, PushTokenRegistration registration)
     {
         var key = PushTokenKeys.For(registration.Provider, registration.Token);
-        if (_pushTokenClaims?.TryGetValue(deviceId, out var own) == true && own.Key == key)
+        if (_pushTokenClaims?.GetValueOrDefault(deviceId) == key)
         {
             return true;
         }
 
         try
         {
-            var claim = await GrainFactory.For<IPushTokenGrain>(key).ClaimAsync(UserId, deviceId);
-            (_pushTokenClaims ??= new(StringComparer.Ordinal))[deviceId] = (key, claim);
+            await GrainFactory.For<IPushTokenGrain>(key).ClaimAsync(UserId, deviceId);
+            (_pushTokenClaims ??= new(StringComparer.Ordinal))[deviceId] = key;
             return true;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -163,11 +181,22 @@ public sealed partial class UserGrain
         }
     }
 
-    /// <summary>The device forgot the token: its grain stops naming this user (one-way; a later claim by anybody wins).</summary>
-    private void ReleasePushToken(string deviceId, PushTokenRegistration registration)
+    /// <summary>
+    /// The device forgot the token: its grain stops naming this user (unless another user holds it by now). Awaited, so
+    /// that a registration of the same token right after is claimed after this; a failure is logged and harmless (the
+    /// grain goes on naming a device that no longer has the token, which a later claim by anybody replaces).
+    /// </summary>
+    private async Task ReleasePushTokenAsync(string deviceId, PushTokenRegistration registration)
     {
         _pushTokenClaims?.Remove(deviceId);
-        GrainFactory.For<IPushTokenGrain>(PushTokenKeys.For(registration.Provider, registration.Token)).ReleaseAsync(UserId, deviceId).Ignore();
+        try
+        {
+            await GrainFactory.For<IPushTokenGrain>(PushTokenKeys.For(registration.Provider, registration.Token)).ReleaseAsync(UserId, deviceId);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogPushTokenNotReleased(logger, UserId, deviceId, ex.Message);
+        }
     }
 
     /// <summary>Changes the tokens and writes them; on a failed write the change is undone and false returned.</summary>
@@ -278,6 +307,9 @@ public sealed partial class UserGrain
     [LoggerMessage(22, LogLevel.Information, "User {UserId}: another user registered the token of device {DeviceId} ({Provider}); forgotten")]
     private static partial void LogPushTokenMoved(ILogger logger, string userId, string deviceId, string provider);
 
-    [LoggerMessage(23, LogLevel.Warning, "User {UserId}: the push token of device {DeviceId} could not be claimed: {Reason}")]
+    [LoggerMessage(23, LogLevel.Warning, "User {UserId}: the holder of device {DeviceId}'s push token could not be claimed or asked: {Reason}")]
     private static partial void LogPushTokenNotClaimed(ILogger logger, string userId, string deviceId, string reason);
+
+    [LoggerMessage(24, LogLevel.Warning, "User {UserId}: the push token device {DeviceId} forgot could not be released: {Reason}")]
+    private static partial void LogPushTokenNotReleased(ILogger logger, string userId, string deviceId, string reason);
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -27,18 +26,6 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     /// <summary>The meter of offline push's instruments (exported on <c>/metrics</c>).</summary>
     public const string MeterName = "Orleans.Im.OfflinePush";
 
-    /// <summary>How long a session's liveness is trusted before it is asked again.</summary>
-    private static readonly TimeSpan SessionCheckInterval = TimeSpan.FromMinutes(1);
-
-    /// <summary>How long an account may take to say; after it, or a failure, the session counts as live for
-    /// <see cref="UnknownSessionRetry"/> (the pump must not wait on a cluster in trouble batch after batch).</summary>
-    private static readonly TimeSpan SessionCheckTimeout = TimeSpan.FromSeconds(5);
-
-    private static readonly TimeSpan UnknownSessionRetry = TimeSpan.FromSeconds(10);
-
-    /// <summary>Sessions remembered at most; beyond it the memory is cleared (and they are asked again).</summary>
-    private const int MaxSessionsRemembered = 100_000;
-
     /// <summary>How long a stopping silo tries to hand what is queued to the gateway.</summary>
     private static readonly TimeSpan DrainOnStop = TimeSpan.FromSeconds(5);
 
@@ -58,10 +45,13 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _rejected;
 
-    /// <summary>Whether a login session is live, as last asked of its account, and when: a registration whose session has
-    /// ended (signed out while the user grain did not hear it, expired) must not be told of messages. Concurrent: a check
-    /// abandoned when the silo stops may still finish while the drain checks.</summary>
-    private readonly ConcurrentDictionary<(string UserId, string SessionId), (bool Live, DateTimeOffset AskedAt)> _sessions = new();
+    /// <summary>Whether a login session is live, as last asked of its account: a registration whose session has ended
+    /// (signed out while the user grain did not hear it, expired) must not be told of messages. Unknown counts as live.</summary>
+    private readonly RecentAnswers<(string UserId, string SessionId), bool> _liveSessions;
+
+    /// <summary>Who holds a token, as last asked of its grain: a registration another user's has replaced (the user grain
+    /// missed being told) must not be told of messages. Unknown, or held by nobody, counts as this registration's.</summary>
+    private readonly RecentAnswers<string, PushTokenHolder?> _holders;
 
     /// <summary>The batch whose sending the silo's stop interrupted: the drain sends it first.</summary>
     private List<OfflineNotification>? _interrupted;
@@ -77,6 +67,8 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         _grains = grains;
         _clock = clock;
         _logger = logger;
+        _liveSessions = new(key => grains.GetGrain<IAccountGrain>(key.UserId).IsSessionLiveAsync(key.SessionId), unknown: true, clock);
+        _holders = new(key => grains.GetGrain<IPushTokenGrain>(key).GetHolderAsync(), unknown: null, clock);
         var meter = meters.Create(MeterName);
         _sent = meter.CreateCounter<long>("im_push_notifications_sent_total", "{notification}", "Notifications the push gateway took.");
         _dropped = meter.CreateCounter<long>("im_push_notifications_dropped_total", "{notification}",
@@ -187,7 +179,7 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
 
         try
         {
-            var live = await OfLiveSessionsAsync(batch).WaitAsync(cancellationToken);
+            var live = await StillTheirsAsync(batch).WaitAsync(cancellationToken);
             if (live.Count > 0)
             {
                 await SendAsync(live, attempts ?? _options.MaxAttempts, cancellationToken);
@@ -207,48 +199,61 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     }
 
     /// <summary>
-    /// The notifications whose login session is still live. Those of ended sessions are dropped, and their users' grains
-    /// told to forget the tokens; a session whose account could not be asked counts as live (the gateway decides).
+    /// The notifications whose login session is still live and whose token is still this user's device's. Those of ended
+    /// sessions are dropped and their users' grains told to forget the tokens; so are those of tokens another user
+    /// registered since (asked again before dropping: a token may have come back). What could not be asked counts as
+    /// live and held (the gateway decides).
     /// </summary>
-    private async Task<List<OfflineNotification>> OfLiveSessionsAsync(List<OfflineNotification> batch)
+    private async Task<List<OfflineNotification>> StillTheirsAsync(List<OfflineNotification> batch)
     {
-        var now = _clock.UtcNow;
-        if (_sessions.Count > MaxSessionsRemembered)
+        var keys = batch.Select(n => PushTokenKeys.For(n.Provider, n.Token)).ToList();
+        var sessions = _liveSessions.RefreshAsync(batch.Select(n => (n.UserId, n.SessionId)));
+        await _holders.RefreshAsync(keys);
+        foreach (var (session, live) in await sessions)
         {
-            _sessions.Clear();
-        }
-
-        // The accounts not asked lately are asked at once, each session once per batch.
-        var ask = batch.Select(n => (n.UserId, n.SessionId)).Distinct()
-            .Where(key => !_sessions.TryGetValue(key, out var known) || now - known.AskedAt >= SessionCheckInterval)
-            .ToList();
-        var answers = await Task.WhenAll(ask.Select(IsLiveAsync));
-        for (var i = 0; i < ask.Count; i++)
-        {
-            _sessions[ask[i]] = (answers[i] ?? true, answers[i] is null ? now - SessionCheckInterval + UnknownSessionRetry : now);
-            if (answers[i] == false)
+            if (!live)
             {
-                Log.SessionEnded(_logger, ask[i].UserId);
-                _grains.GetGrain<IUserGrain>(ask[i].UserId).OnSessionsEndedAsync([ask[i].SessionId], all: false).Ignore();
+                Log.SessionEnded(_logger, session.UserId);
+                _grains.GetGrain<IUserGrain>(session.UserId).OnSessionsEndedAsync([session.SessionId], all: false).Ignore();
             }
         }
 
-        return [.. batch.Where(n => _sessions[(n.UserId, n.SessionId)].Live)];
+        var elsewhere = Enumerable.Range(0, batch.Count).Where(i => !HeldBy(batch[i], keys[i])).Select(i => keys[i]).Distinct().ToList();
+        if (elsewhere.Count > 0)
+        {
+            elsewhere.ForEach(_holders.Forget);
+            await _holders.RefreshAsync(elsewhere);
+        }
+
+        var kept = new List<OfflineNotification>(batch.Count);
+        HashSet<(string, string)>? told = null;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var n = batch[i];
+            if (!_liveSessions.Answer((n.UserId, n.SessionId)))
+            {
+                continue;
+            }
+
+            if (!HeldBy(n, keys[i]))
+            {
+                if ((told ??= []).Add((n.UserId, n.DeviceId)))
+                {
+                    Log.TokenHeldElsewhere(_logger, n.UserId, n.DeviceId);
+                    _grains.GetGrain<IUserGrain>(n.UserId).OnPushTokenMovedAsync(n.DeviceId, keys[i]).Ignore();
+                }
+
+                continue;
+            }
+
+            kept.Add(n);
+        }
+
+        return kept;
     }
 
-    /// <summary>Whether the account knows the session as live; null when it could not be asked (counted as live, and asked
-    /// again at the next notification).</summary>
-    private async Task<bool?> IsLiveAsync((string UserId, string SessionId) key)
-    {
-        try
-        {
-            return await _grains.GetGrain<IAccountGrain>(key.UserId).IsSessionLiveAsync(key.SessionId).WaitAsync(SessionCheckTimeout);
-        }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException or ObjectDisposedException)
-        {
-            return null;
-        }
-    }
+    private bool HeldBy(OfflineNotification n, string key) =>
+        _holders.Answer(key) is not { } holder || (holder.UserId == n.UserId && holder.DeviceId == n.DeviceId);
 
     /// <summary>One batch, retried with doubling pauses; dropped (counted, logged) after the last attempt.</summary>
     private async Task SendAsync(List<OfflineNotification> batch, int attempts, CancellationToken cancellationToken)

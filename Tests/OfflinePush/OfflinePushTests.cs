@@ -254,7 +254,7 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         {
             // The holder's grain starts again (it claims once per activation), and both register at the same moment: the
             // holder the same token again (an app's start), the other one anew. When the other claims first, the holder is
-            // told of that claim while its own, later one is under way: it must not forget the token it now holds.
+            // told of that claim while its own, later one is under way: it must not forget the token it holds by then.
             var current = (await holder.GetHolderAsync())!.UserId;
             await fixture.Cluster.DeactivateAsync(Client.GetGrain<IUserGrain>(current));
             var results = await Task.WhenAll(new[] { alice, bob }.Select(user => Client.GetGrain<IUserGrain>(user).SetPushTokenAsync(
@@ -271,6 +271,42 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
             Assert.Equal(token, (await Client.GetGrain<IUserGrain>(last.UserId).GetPushTokensAsync()).GetValueOrDefault("phone")?.Token);
             Assert.Equal((last.UserId, "phone"), await holder.GetHolderAsync() is { } now ? (now.UserId, now.DeviceId) : default);
         }
+    }
+
+    [Fact]
+    public async Task A_user_that_missed_losing_its_token_to_another_is_not_told_through_it_and_forgets_it()
+    {
+        var (alice, bob, carol) = (Ids.User("alice"), Ids.User("bob"), Ids.User("carol"));
+        var token = $"apns-{Guid.NewGuid():N}";
+        await RegisterAsync(alice, "phone", "apns", token);
+
+        // Bob takes the phone while Alice's storage is down: she is told, cannot write that she forgot, and her next
+        // activation has the token again (as after a notice lost with a silo).
+        var alicesGrain = GrainId.Create("user", alice);
+        fixture.StorageFaults.Fail(alicesGrain);
+        try
+        {
+            await RegisterAsync(bob, "phone", "apns", token);
+            await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(alicesGrain)), n => n > 0);
+            Assert.True(fixture.StorageFaults.Refused(alicesGrain) > 0, "Alice was told and tried to write");
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(alicesGrain);
+        }
+
+        var alicesUser = Client.GetGrain<IUserGrain>(alice);
+        await fixture.Cluster.DeactivateAsync(alicesUser);
+        Assert.Equal(["phone"], (await alicesUser.GetPushTokensAsync()).Keys);
+
+        // A message to Alice: her grain would tell the phone; the gateway client finds the token Bob's, tells nothing, and
+        // has her forget it. Bob's message after it is told (one gateway client, in order): Alice's was not.
+        await Client.SendTextAsync(GrainKeys.P2P(carol, alice), carol, "for alice");
+        await Eventually.ReturnsAsync(alicesUser.GetPushTokensAsync, t => t.Count == 0);
+        Assert.Empty(await alicesUser.GetPushTokensAsync());
+        var forBob = await Client.SendTextAsync(GrainKeys.P2P(carol, bob), carol, "for bob");
+        Assert.Equal(forBob.Seq, Assert.Single(await NotifiedAsync(bob, 1)).GetProperty("seq").GetInt64());
+        Assert.Empty(Gateway.For(alice));
     }
 
     private Task<SendResult> CallAsync(string conversationId, string caller, string payload) =>
