@@ -83,6 +83,15 @@ public sealed class EdgeOptions : IValidatableObject
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
     /// <summary>
+    /// How long data written to a mobile connection may stay unacknowledged by the phone's TCP before the kernel gives the
+    /// connection up (Linux <c>TCP_USER_TIMEOUT</c>; zero: the kernel's default, ~15 minutes of retransmissions). A phone
+    /// that lost its network without closing is then found within this of the first push it misses, not at
+    /// <see cref="IdleTimeout"/>; the lost connection's device is notified through offline push of what it missed.
+    /// </summary>
+    [TimeSpanRange("00:00:00", "00:10:00")]
+    public TimeSpan UnacknowledgedDataTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// How often this edge host renews each connected device with its user grain (<see cref="Sessions.DeviceLeaseRenewal"/>).
     /// Well below the silo's <c>IM:Users:DeviceLease</c> (15 minutes), so that a renewal or two may fail without the
     /// device being dropped; at most 10 minutes, since the lease is set on the silos, not here.

@@ -384,7 +384,9 @@ public sealed partial class SessionHub(
         var user = client.For<IUserGrain>(session.UserId);
         try
         {
-            await user.DisconnectDeviceAsync(session.DeviceId, open.ConnectionId);
+            await (open.LostSince is { } lastHeard
+                ? user.DisconnectLostDeviceAsync(session.DeviceId, open.ConnectionId, lastHeard)
+                : user.DisconnectDeviceAsync(session.DeviceId, open.ConnectionId));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -520,6 +522,12 @@ public sealed partial class SessionHub(
         /// <summary>The connection has ended (or is ending).</summary>
         public bool IsClosed => Volatile.Read(ref _closed) == 1;
 
+        /// <summary>
+        /// When the client was last heard from, if the connection was lost (reset, timed out, silent) rather than closed:
+        /// see <see cref="Lost"/>.
+        /// </summary>
+        public DateTimeOffset? LostSince { get; private set; }
+
         // Few connections ever bind a session: no collection until one does (a ConcurrentQueue was 770 bytes on every
         // connection, 7 % of an idle connection's heap). The lock also guards the request budget.
         private readonly Lock _lock = new();
@@ -621,6 +629,13 @@ public sealed partial class SessionHub(
                 return oldest;
             }
         }
+
+        /// <summary>
+        /// The transport says the connection was lost, the client last heard from at <paramref name="lastHeard"/>: at its
+        /// close the device's user grain is told so (<see cref="IUserGrain.DisconnectLostDeviceAsync"/>), and notifies the
+        /// device of what was pushed to it since. Called before <see cref="DisposeAsync"/>.
+        /// </summary>
+        public void Lost(DateTimeOffset lastHeard) => LostSince = lastHeard;
 
         public ValueTask DisposeAsync() =>
             Interlocked.Exchange(ref _closed, 1) == 0 ? new ValueTask(hub.CloseAsync(this, Session, attachment)) : ValueTask.CompletedTask;

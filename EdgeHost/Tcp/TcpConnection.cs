@@ -50,6 +50,11 @@ public sealed partial class TcpConnection : IPushTarget
     private long _readDeadline = long.MaxValue;
     private int _timedOut;
 
+    // When the pending read began, i.e. when the client was last heard from (its frames before were served by then); and
+    // whether the connection was lost (reset, timed out, silent) rather than closed by either side.
+    private long _readSince;
+    private bool _lost;
+
     public TcpConnection(ConnectionContext connection, TcpConnectionHandler owner, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, ILogger logger)
     {
         _owner = owner;
@@ -116,6 +121,12 @@ public sealed partial class TcpConnection : IPushTarget
                 {
                     try
                     {
+                        if (_lost)
+                        {
+                            // Pushes written since the client was last heard from may have gone into a dead connection.
+                            _open.Lost(_time.GetUtcNow() - _time.GetElapsedTime(_readSince));
+                        }
+
                         await _open.DisposeAsync();
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
@@ -238,19 +249,27 @@ public sealed partial class TcpConnection : IPushTarget
         var input = _connection.Transport.Input;
         while (true)
         {
+            _readSince = _time.GetTimestamp();
             Volatile.Write(ref _readDeadline, _open is null
                 ? _openedAt + TimestampTicks(_options.LoginTimeout)
-                : _time.GetTimestamp() + TimestampTicks(_options.IdleTimeout));
+                : _readSince + TimestampTicks(_options.IdleTimeout));
             ReadResult result;
             try
             {
                 result = await input.ReadAsync();
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ConnectionResetException or ConnectionAbortedException)
+            catch (Exception ex) when (ex is OperationCanceledException or ConnectionAbortedException)
             {
-                // The peer closed or reset the connection, or we cut it (a slow consumer), while we waited for a frame:
-                // the ordinary end of a connection, not an error (left to Kestrel, it would log each close with a
-                // stack trace).
+                // We cut the connection (a slow consumer, a kick) while we waited for a frame: the ordinary end of a
+                // connection, not an error (left to Kestrel, it would log each close with a stack trace).
+                return;
+            }
+            catch (Exception ex) when (ex is ConnectionResetException or IOException or System.Net.Sockets.SocketException)
+            {
+                // Reset by the peer, or given up by the kernel (data unacknowledged past the socket's user timeout, which
+                // comes as the socket's own error): lost, not closed. Also an ordinary end.
+                Log.Closing(_logger, _connection.ConnectionId, "lost: " + ex.Message);
+                _lost = true;
                 return;
             }
             finally
@@ -260,6 +279,8 @@ public sealed partial class TcpConnection : IPushTarget
 
             if (result.IsCanceled && Volatile.Read(ref _timedOut) == 1)
             {
+                // Silent past the idle timeout: its heartbeats stopped without a close (a phone that lost its network).
+                _lost = _open is not null;
                 input.AdvanceTo(result.Buffer.Start);
                 await FailAsync(0, V1.ErrorCode.Timeout, _open is null ? "no login in time" : "no frame in time");
                 return;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Options;
 using Orleans.Im.EdgeHost.Drain;
 using Orleans.Im.EdgeHost.Metrics;
@@ -23,6 +24,9 @@ public sealed class TcpConnectionHandler(SessionHub sessions, EdgeDrain drain, C
         // wrapper here was another ~0.1 KB on every idle connection). No logging scope is held for the connection's
         // life either (with the execution context it forks, ~0.3 KB): Kestrel's own scope names the connection, and
         // each request begins one with the device.
+        // A phone that loses its network sends no close: with the timeout, the first push it does not acknowledge finds it
+        // gone within seconds, and what it missed goes through offline push (see EdgeOptions.UnacknowledgedDataTimeout).
+        TcpUserTimeout.TryApply(connection.Features.Get<IConnectionSocketFeature>()?.Socket, options.Value.UnacknowledgedDataTimeout);
         return new TcpConnection(connection, this, sessions, drain, options.Value, time, metrics, logger).RunAsync(admission);
     }
 

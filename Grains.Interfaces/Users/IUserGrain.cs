@@ -72,6 +72,15 @@ public interface IUserGrain : IGrainWithStringKey
     Task DisconnectDeviceAsync(string deviceId, string connectionId);
 
     /// <summary>
+    /// A connection of a device was lost (reset, given up by the edge's kernel, or silent past the idle timeout) rather
+    /// than closed: as <see cref="DisconnectDeviceAsync"/>, and if the device was in the app (not away) and has a push
+    /// token, it is notified of each conversation's newest unread message that came after <paramref name="lastHeard"/>
+    /// (when its edge last heard from it): those were pushed into a connection that may have been dead already.
+    /// </summary>
+    [Alias("DisconnectLostDevice")]
+    Task DisconnectLostDeviceAsync(string deviceId, string connectionId, DateTimeOffset lastHeard);
+
+    /// <summary>
     /// The edge host holding a device's connection says it is still open (every <c>IM:Edge:DeviceRenewInterval</c>, and
     /// after a silo may have been lost). A registration from an edge that renews
     /// (<see cref="DeviceSession.EdgeRenewsLease"/>) lasts <c>IM:Users:DeviceLease</c> from its connect or its last

@@ -14,6 +14,9 @@ public sealed partial class UserGrain
 
     private const int MaxCallersRemembered = 64;
 
+    /// <summary>Conversations notified at most when a device's connection is lost: a phone shows a handful, not a list.</summary>
+    private const int MaxMissedNotified = 5;
+
     /// <summary>The token (its key) each device claimed in this activation (see <see cref="IPushTokenGrain"/>).</summary>
     private Dictionary<string, string>? _pushTokenClaims;
 
@@ -250,6 +253,41 @@ public sealed partial class UserGrain
             offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, message.ConversationId,
                 row.Entry.Kind, message.Seq, message.SenderId, message.Content?.Type, MessagePreviews.From(message).Text, badge.Value,
                 mentioned, message.CollapseKey, message.ServerTime));
+        }
+    }
+
+    /// <summary>
+    /// A device in the app lost its connection (see <see cref="DisconnectLostDeviceAsync"/>): what was pushed to it after
+    /// its edge last heard from it may have gone into a connection that was dead already, and was notified to nobody. Each
+    /// conversation whose newest message came since then and is unread (muted ones only with an unread mention) is notified
+    /// once, with its newest message, the most recent <see cref="MaxMissedNotified"/>. A message the app did show but the
+    /// user did not open may so be notified; the gateway's dedupe key is the message's, as for any other.
+    /// </summary>
+    private void NotifyMissedWhileLost(string deviceId, DateTimeOffset lastHeard)
+    {
+        if (!offlineNotifier.Enabled || InTheApp(deviceId) || !state.State.PushTokens.TryGetValue(deviceId, out var token))
+        {
+            return;
+        }
+
+        var missed = _index.Values
+            .Select(r => r.Entry)
+            .Where(e => !e.Removed && e.LastSeq > e.ReadSeq && (!e.Muted || e.Mentioned)
+                        && e.LastMessage is { } last && last.ServerTime >= lastHeard && last.SenderId != UserId && last.State is MessageState.Normal or MessageState.Edited)
+            .OrderByDescending(e => e.LastMessage!.ServerTime)
+            .Take(MaxMissedNotified)
+            .ToList();
+        if (missed.Count == 0)
+        {
+            return;
+        }
+
+        var badge = Badge();
+        foreach (var entry in missed)
+        {
+            var last = entry.LastMessage!;
+            offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, entry.ConversationId,
+                entry.Kind, last.Seq, last.SenderId, last.Type, last.Text, badge, entry.Mentioned, CollapseKey: null, last.ServerTime));
         }
     }
 

@@ -306,6 +306,17 @@ public sealed partial class UserGrain(
         });
     }
 
+    public async Task DisconnectLostDeviceAsync(string deviceId, string connectionId, DateTimeOffset lastHeard)
+    {
+        var wasInApp = _devices.TryGetValue(deviceId, out var current) && current.ConnectionId == connectionId && !current.Away;
+        await DisconnectDeviceAsync(deviceId, connectionId);
+        if (wasInApp)
+        {
+            // Away, it was notified of each message already (see NotifyDevicesNotConnected).
+            NotifyMissedWhileLost(deviceId, lastHeard);
+        }
+    }
+
     public async Task<DeviceRenewal> RenewDeviceAsync(DeviceSession device, IEdgePushObserver? pushTo)
     {
         ArgumentNullException.ThrowIfNull(device);

@@ -1,0 +1,107 @@
+using System.Net.Sockets;
+using Orleans.Im.EdgeHost.Tcp;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+using V1 = Orleans.Im.Protocol.V1;
+
+namespace Orleans.Im.Tests.Edge;
+
+/// <summary>
+/// A phone that loses its connection without closing it (its network gone, the app killed with it) was pushed messages
+/// into a connection that was dead already: nobody told it. Once the edge finds the connection lost (reset, given up by
+/// its kernel, silent past the idle timeout), the phone is notified through offline push of what came since it was last
+/// heard from. A connection the phone closes itself is not lost (see <see cref="OfflinePushEdgeTests"/>).
+/// </summary>
+[Collection(EdgeGroup.Name)]
+[Trait("Category", "Edge")]
+public sealed class LostConnectionPushTests(EdgeFixture fixture)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task A_phone_whose_connection_is_reset_is_notified_of_what_was_pushed_since_it_was_last_heard_from()
+    {
+        var (alice, bob) = (Ids.User("alice"), await fixture.NewUserAsync("bob"));
+        var phone = await SignInWithTokenAsync(fixture.TcpPort, bob);
+        await using var alicesPhone = await fixture.ConnectAsync(alice);
+        var conversation = GrainKeys.P2P(alice, bob);
+
+        // Pushed to Bob's connection (which the test never reads: the phone has no network any more) and then reset.
+        var first = await alicesPhone.SendTextAsync(conversation, "are you coming?");
+        var second = await alicesPhone.SendTextAsync(conversation, "the train leaves at six");
+        await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(bob).GetConversationAsync(conversation), e => e?.LastSeq == second.Seq, Patience);
+        // Closed at once with a reset (no shutdown first, which would send the edge an orderly close).
+        phone.Socket.Close(timeout: 0);
+        await phone.DisposeAsync();
+
+        // One notification for the conversation: its newest message, with both unread on the badge.
+        var told = Assert.Single(await NotifiedAsync(bob));
+        Assert.Equal((second.Seq, "phone", "the train leaves at six", 2L), (told.GetProperty("seq").GetInt64(), told.GetProperty("deviceId").GetString(),
+            told.GetProperty("preview").GetString(), told.GetProperty("badge").GetInt64()));
+        Assert.True(first.Seq < second.Seq);
+    }
+
+    [Fact]
+    public async Task A_phone_that_stops_acknowledging_is_given_up_by_the_edge_within_the_timeout_and_notified()
+    {
+        // An edge of its own whose kernel gives a connection up after 2 s of data it cannot deliver; its idle timeout and
+        // slow-consumer limit are far away, so only the kernel can find the phone gone.
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Edge__UnacknowledgedDataTimeout"] = "00:00:02",
+            ["IM__Edge__IdleTimeout"] = "00:10:00",
+            ["IM__Edge__SlowConsumerTimeout"] = "00:10:00",
+        });
+        var (alice, bob) = (Ids.User("alice"), await fixture.NewUserAsync("bob"));
+        // A small window that nobody reads: the pushes below fill it, and the phone's TCP takes no more (as a phone out of
+        // coverage acknowledges nothing). Only the edge's kernel, told to give up, ends the connection.
+        await using var phone = await SignInWithTokenAsync(edge.Endpoints.TcpPort, bob, receiveBufferBytes: 4096);
+        await using var alicesPhone = await fixture.ConnectAsync(alice);
+        var conversation = GrainKeys.P2P(alice, bob);
+        var filler = new string('x', 8 * 1024);
+        V1.SendAck last = null!;
+        for (var i = 0; i < 40; i++)
+        {
+            last = await alicesPhone.SendTextAsync(conversation, $"{i} {filler}");
+        }
+
+        var told = Assert.Single(await NotifiedAsync(bob));
+        Assert.Equal((last.Seq, "phone"), (told.GetProperty("seq").GetInt64(), told.GetProperty("deviceId").GetString()));
+        Assert.Empty(await fixture.Orleans.GetGrain<IUserGrain>(bob).GetDevicesAsync());
+    }
+
+    [Fact]
+    public void The_unacknowledged_data_timeout_is_set_on_a_tcp_socket()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        using var client = new TcpClient();
+        client.Connect(System.Net.IPAddress.Loopback, ((System.Net.IPEndPoint)listener.LocalEndpoint).Port);
+        using var accepted = listener.AcceptSocket();
+
+        Assert.True(TcpUserTimeout.TryApply(accepted, TimeSpan.FromSeconds(30)));
+        Assert.Equal(TimeSpan.FromSeconds(30), TcpUserTimeout.Read(accepted));
+        Assert.False(TcpUserTimeout.TryApply(accepted, TimeSpan.Zero));
+        Assert.False(TcpUserTimeout.TryApply(null, TimeSpan.FromSeconds(30)));
+    }
+
+    /// <summary>Bob's phone signed in for real (a token is told only while its login lives), its push token registered
+    /// over the connection, which is then never read again.</summary>
+    private async Task<RawConnection> SignInWithTokenAsync(int tcpPort, string userId, int? receiveBufferBytes = null)
+    {
+        var login = await fixture.LoginAsync(userId, "phone");
+        var phone = await RawConnection.OpenAsync(tcpPort, receiveBufferBytes);
+        await phone.LoginAsync(login.AccessToken, "phone");
+        await phone.SendAsync(V1.Op.SetPushToken, 2, new V1.SetPushTokenRequest { Provider = "apns", Token = "apns-" + Guid.NewGuid().ToString("N") });
+        Assert.Equal(V1.Op.Result, (await phone.ReadAnswerAsync(TimeSpan.FromSeconds(10)))?.Op);
+        Assert.Single(await fixture.Orleans.GetGrain<IUserGrain>(userId).GetPushTokensAsync());
+        return phone;
+    }
+
+    private async Task<IReadOnlyList<System.Text.Json.JsonElement>> NotifiedAsync(string userId)
+    {
+        var told = await Eventually.ReturnsAsync(() => Task.FromResult(fixture.PushGateway.For(userId)), n => n.Count > 0, Patience);
+        Assert.NotEmpty(told);
+        return told;
+    }
+}
