@@ -384,8 +384,8 @@ public sealed partial class SessionHub(
         var user = client.For<IUserGrain>(session.UserId);
         try
         {
-            await (open.LostSince is { } lastHeard
-                ? user.DisconnectLostDeviceAsync(session.DeviceId, open.ConnectionId, lastHeard)
+            await (open.SilentFor is { } silentFor
+                ? user.DisconnectLostDeviceAsync(session.DeviceId, open.ConnectionId, silentFor)
                 : user.DisconnectDeviceAsync(session.DeviceId, open.ConnectionId));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -523,10 +523,10 @@ public sealed partial class SessionHub(
         public bool IsClosed => Volatile.Read(ref _closed) == 1;
 
         /// <summary>
-        /// When the client was last heard from, if the connection was lost (reset, timed out, silent) rather than closed:
+        /// How long the client had been silent, if the connection was lost (reset, timed out, silent) rather than closed:
         /// see <see cref="Lost"/>.
         /// </summary>
-        public DateTimeOffset? LostSince { get; private set; }
+        public TimeSpan? SilentFor { get; private set; }
 
         // Few connections ever bind a session: no collection until one does (a ConcurrentQueue was 770 bytes on every
         // connection, 7 % of an idle connection's heap). The lock also guards the request budget.
@@ -631,11 +631,12 @@ public sealed partial class SessionHub(
         }
 
         /// <summary>
-        /// The transport says the connection was lost, the client last heard from at <paramref name="lastHeard"/>: at its
-        /// close the device's user grain is told so (<see cref="IUserGrain.DisconnectLostDeviceAsync"/>), and notifies the
-        /// device of what was pushed to it since. Called before <see cref="DisposeAsync"/>.
+        /// The transport says the connection was lost, the client silent for <paramref name="silentFor"/>: at its close the
+        /// device's user grain is told so (<see cref="IUserGrain.DisconnectLostDeviceAsync"/>), and notifies the device of
+        /// what was pushed to it meanwhile. A duration, not a time: the grain reckons it on the silo's clock, which stamped
+        /// the messages. Called before <see cref="DisposeAsync"/>.
         /// </summary>
-        public void Lost(DateTimeOffset lastHeard) => LostSince = lastHeard;
+        public void Lost(TimeSpan silentFor) => SilentFor = silentFor;
 
         public ValueTask DisposeAsync() =>
             Interlocked.Exchange(ref _closed, 1) == 0 ? new ValueTask(hub.CloseAsync(this, Session, attachment)) : ValueTask.CompletedTask;

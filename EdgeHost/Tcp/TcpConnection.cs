@@ -50,10 +50,11 @@ public sealed partial class TcpConnection : IPushTarget
     private long _readDeadline = long.MaxValue;
     private int _timedOut;
 
-    // When the pending read began, i.e. when the client was last heard from (its frames before were served by then); and
-    // whether the connection was lost (reset, timed out, silent) rather than closed by either side.
-    private long _readSince;
-    private bool _lost;
+    // When the client was last heard from (a read returned bytes; a TimeProvider timestamp), and whether the connection was
+    // lost (reset, given up by the kernel, silent) rather than closed by either side: set by the reader or the writer,
+    // whichever meets the socket's error.
+    private long _lastHeard;
+    private volatile bool _lost;
 
     public TcpConnection(ConnectionContext connection, TcpConnectionHandler owner, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, ILogger logger)
     {
@@ -124,7 +125,7 @@ public sealed partial class TcpConnection : IPushTarget
                         if (_lost)
                         {
                             // Pushes written since the client was last heard from may have gone into a dead connection.
-                            _open.Lost(_time.GetUtcNow() - _time.GetElapsedTime(_readSince));
+                            _open.Lost(_time.GetElapsedTime(_lastHeard));
                         }
 
                         await _open.DisposeAsync();
@@ -249,10 +250,9 @@ public sealed partial class TcpConnection : IPushTarget
         var input = _connection.Transport.Input;
         while (true)
         {
-            _readSince = _time.GetTimestamp();
             Volatile.Write(ref _readDeadline, _open is null
                 ? _openedAt + TimestampTicks(_options.LoginTimeout)
-                : _readSince + TimestampTicks(_options.IdleTimeout));
+                : _time.GetTimestamp() + TimestampTicks(_options.IdleTimeout));
             ReadResult result;
             try
             {
@@ -287,6 +287,11 @@ public sealed partial class TcpConnection : IPushTarget
             }
 
             var buffer = result.Buffer;
+            if (!buffer.IsEmpty)
+            {
+                _lastHeard = _time.GetTimestamp();
+            }
+
             var fatal = false;
 
             // Made per read, not kept for the connection's life: an idle connection holds no request list.
@@ -721,9 +726,15 @@ public sealed partial class TcpConnection : IPushTarget
                 }
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or ConnectionAbortedException or ConnectionResetException or InvalidOperationException)
+        catch (Exception ex) when (ex is OperationCanceledException or ConnectionAbortedException or InvalidOperationException)
         {
-            // The connection went away while writing: nothing more to write.
+            // The connection went away while writing (closed by us, or by the reader): nothing more to write.
+        }
+        catch (Exception ex) when (ex is ConnectionResetException or IOException or System.Net.Sockets.SocketException)
+        {
+            // Reset, or given up by the kernel, seen by the writer first (the reader may then find the input merely ended):
+            // lost, as in the read loop. Nothing more to write.
+            _lost = true;
         }
         finally
         {

@@ -74,11 +74,11 @@ public interface IUserGrain : IGrainWithStringKey
     /// <summary>
     /// A connection of a device was lost (reset, given up by the edge's kernel, or silent past the idle timeout) rather
     /// than closed: as <see cref="DisconnectDeviceAsync"/>, and if the device was in the app (not away) and has a push
-    /// token, it is notified of each conversation's newest unread message that came after <paramref name="lastHeard"/>
-    /// (when its edge last heard from it): those were pushed into a connection that may have been dead already.
+    /// token, it is notified of each conversation's newest unread message that came in the last
+    /// <paramref name="silentFor"/> (since its edge last heard from it, reckoned on the silo's clock): those were pushed
+    /// into a connection that may have been dead already.
     /// </summary>
-    [Alias("DisconnectLostDevice")]
-    Task DisconnectLostDeviceAsync(string deviceId, string connectionId, DateTimeOffset lastHeard);
+    Task DisconnectLostDeviceAsync(string deviceId, string connectionId, TimeSpan silentFor);
 
     /// <summary>
     /// The edge host holding a device's connection says it is still open (every <c>IM:Edge:DeviceRenewInterval</c>, and

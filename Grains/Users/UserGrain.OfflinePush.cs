@@ -17,6 +17,10 @@ public sealed partial class UserGrain
     /// <summary>Conversations notified at most when a device's connection is lost: a phone shows a handful, not a list.</summary>
     private const int MaxMissedNotified = 5;
 
+    /// <summary>How much earlier than the client was last heard from a message may be stamped and still have been pushed
+    /// after it (stored, then fanned out and pushed).</summary>
+    private static readonly TimeSpan MissedSlack = TimeSpan.FromSeconds(1);
+
     /// <summary>The token (its key) each device claimed in this activation (see <see cref="IPushTokenGrain"/>).</summary>
     private Dictionary<string, string>? _pushTokenClaims;
 
@@ -270,10 +274,15 @@ public sealed partial class UserGrain
             return;
         }
 
+        // A message is stamped when stored and pushed a little later: one stamped just before the client was last heard
+        // from may have been pushed after it.
+        var since = lastHeard - MissedSlack;
         var missed = _index.Values
             .Select(r => r.Entry)
-            .Where(e => !e.Removed && e.LastSeq > e.ReadSeq && (!e.Muted || e.Mentioned)
-                        && e.LastMessage is { } last && last.ServerTime >= lastHeard && last.SenderId != UserId && last.State is MessageState.Normal or MessageState.Edited)
+            .Where(e => !e.Removed && e.LastSeq > e.ReadSeq && e.LastMessage is { } last && last.ServerTime >= since
+                        && last.SenderId != UserId && last.State is MessageState.Normal or MessageState.Edited
+                        // Muted: only when the newest message is the unread mention.
+                        && (!e.Muted || (e.Mentioned && e.MentionSeq == e.LastMessage.Seq)))
             .OrderByDescending(e => e.LastMessage!.ServerTime)
             .Take(MaxMissedNotified)
             .ToList();
@@ -287,7 +296,7 @@ public sealed partial class UserGrain
         {
             var last = entry.LastMessage!;
             offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, entry.ConversationId,
-                entry.Kind, last.Seq, last.SenderId, last.Type, last.Text, badge, entry.Mentioned, CollapseKey: null, last.ServerTime));
+                entry.Kind, last.Seq, last.SenderId, last.Type, last.Text, badge, entry.Mentioned && entry.MentionSeq == last.Seq, CollapseKey: null, last.ServerTime));
         }
     }
 

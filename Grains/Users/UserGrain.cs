@@ -306,14 +306,14 @@ public sealed partial class UserGrain(
         });
     }
 
-    public async Task DisconnectLostDeviceAsync(string deviceId, string connectionId, DateTimeOffset lastHeard)
+    public async Task DisconnectLostDeviceAsync(string deviceId, string connectionId, TimeSpan silentFor)
     {
         var wasInApp = _devices.TryGetValue(deviceId, out var current) && current.ConnectionId == connectionId && !current.Away;
         await DisconnectDeviceAsync(deviceId, connectionId);
         if (wasInApp)
         {
             // Away, it was notified of each message already (see NotifyDevicesNotConnected).
-            NotifyMissedWhileLost(deviceId, lastHeard);
+            NotifyMissedWhileLost(deviceId, clock.UtcNow - silentFor);
         }
     }
 
