@@ -254,13 +254,14 @@ public sealed partial class ImClient : IAsyncDisposable
     /// <summary>
     /// Registers where this device is reached while it is not connected (offline push, README): its push service
     /// (<c>apns</c>, <c>fcm</c>, …) and token. Stored on the server for this device's login (registered once, not at
-    /// every connect; again when the token rotates); signed out, it is forgotten. Fails with
-    /// <see cref="ImClientException"/> when the token is refused.
+    /// every connect; again when the token rotates, or <paramref name="hidePreviews"/> changes); signed out, it is
+    /// forgotten. With <paramref name="hidePreviews"/> the device's notifications leave out what messages say (the app's
+    /// "show previews" setting). Fails with <see cref="ImClientException"/> when the token is refused.
     /// </summary>
-    public Task SetPushTokenAsync(string provider, string token, CancellationToken cancellationToken = default)
+    public Task SetPushTokenAsync(string provider, string token, bool hidePreviews = false, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
-        return ResultAsync(Op.SetPushToken, new SetPushTokenRequest { Provider = provider ?? "", Token = token }, cancellationToken);
+        return ResultAsync(Op.SetPushToken, new SetPushTokenRequest { Provider = provider ?? "", Token = token, HidePreviews = hidePreviews }, cancellationToken);
     }
 
     /// <summary>Forgets this device's push token: it is told of nothing while it is not connected.</summary>

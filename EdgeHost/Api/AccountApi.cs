@@ -131,7 +131,7 @@ public static class AccountApi
         }
 
         return await cluster.For<IUserGrain>(user.UserId())
-                .SetPushTokenAsync(login.DeviceId, new PushTokenRegistration(body.Provider!, body.Token!, login.SessionId, time.GetUtcNow())) switch
+                .SetPushTokenAsync(login.DeviceId, new PushTokenRegistration(body.Provider!, body.Token!, login.SessionId, time.GetUtcNow(), body.HidePreviews)) switch
         {
             Messages.AccessStatus.Ok => TypedResults.NoContent(),
             Messages.AccessStatus.Conflict => ApiProblems.Problem(StatusCodes.Status409Conflict, "too_many_devices",
@@ -164,7 +164,7 @@ public static class AccountApi
 
         var tokens = await cluster.For<IUserGrain>(user.UserId()).GetPushTokensAsync();
         return TypedResults.Ok(tokens.OrderBy(t => t.Value.RegisteredAt)
-            .Select(t => new PushTokenView(t.Key, t.Value.Provider, t.Value.RegisteredAt, t.Key == login.DeviceId))
+            .Select(t => new PushTokenView(t.Key, t.Value.Provider, t.Value.RegisteredAt, t.Key == login.DeviceId, t.Value.HidePreviews))
             .ToList());
     }
 

@@ -103,7 +103,7 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
     /// forgets it. Invalid when the provider or token is not one a gateway could use; NotAllowed when the login has ended;
     /// Conflict when the user has the most devices with tokens already; Unavailable when storage did not commit.
     /// </summary>
-    public async Task<AccessStatus> SetPushTokenAsync(string? provider, string? token, DateTimeOffset now)
+    public async Task<AccessStatus> SetPushTokenAsync(string? provider, string? token, DateTimeOffset now, bool hidePreviews = false)
     {
         if (string.IsNullOrEmpty(token))
         {
@@ -117,7 +117,7 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
 
         // Bound to the device's login, not to a connection's own session (which ends with the connection).
         return await Auth.DeviceLogins.LoginOfAsync(client, UserId, SessionId) is { } login
-            ? await User.SetPushTokenAsync(DeviceId, new PushTokenRegistration(provider!, token, login.SessionId, now))
+            ? await User.SetPushTokenAsync(DeviceId, new PushTokenRegistration(provider!, token, login.SessionId, now, hidePreviews))
             : AccessStatus.NotAllowed;
     }
 

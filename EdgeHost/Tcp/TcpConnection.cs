@@ -402,7 +402,7 @@ public sealed partial class TcpConnection : IPushTarget
                 V1.Op.Typing => await TypingAsync(header.RequestId, V1.TypingRequest.Parser.ParseFrom(body)),
                 V1.Op.ConnectionToken => await ConnectionTokenAsync(header.RequestId),
                 V1.Op.SetPresence => await SetPresenceAsync(header.RequestId, V1.SetPresenceRequest.Parser.ParseFrom(body)),
-                V1.Op.SetPushToken => await ResultAsync(header.RequestId, V1.SetPushTokenRequest.Parser.ParseFrom(body), r => Session!.SetPushTokenAsync(r.Provider, r.Token, _time.GetUtcNow())),
+                V1.Op.SetPushToken => await ResultAsync(header.RequestId, V1.SetPushTokenRequest.Parser.ParseFrom(body), r => Session!.SetPushTokenAsync(r.Provider, r.Token, _time.GetUtcNow(), r.HidePreviews)),
                 V1.Op.CsSetAvailable => await ResultAsync(header.RequestId, V1.CsSetAvailableRequest.Parser.ParseFrom(body), r => Session!.SetAgentAvailableAsync(r.ShopId, r.Available)),
                 V1.Op.CsAgentView => await AgentViewAsync(header.RequestId, V1.CsAgentViewRequest.Parser.ParseFrom(body)),
                 V1.Op.CsTransfer => await ResultAsync(header.RequestId, V1.CsTransferRequest.Parser.ParseFrom(body), r => Session!.TransferAsync(r.ShopId, r.UserId, r.ToAgentId)),

@@ -11,12 +11,17 @@ namespace Orleans.Im.Users;
 /// token is forgotten, so a phone signed out is not told of messages any more.
 /// </param>
 /// <param name="RegisteredAt">When it was registered.</param>
+/// <param name="HidePreviews">
+/// The device's notifications leave out what messages say (the app's "show previews" is off, say on a phone whose lock
+/// screen others see): they name the conversation and sender only.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.PushTokenRegistration")]
 public sealed record PushTokenRegistration(
     [property: Id(0)] string Provider,
     [property: Id(1)] string Token,
     [property: Id(2)] string SessionId,
-    [property: Id(3)] DateTimeOffset RegisteredAt)
+    [property: Id(3)] DateTimeOffset RegisteredAt,
+    [property: Id(4)] bool HidePreviews = false)
 {
     /// <summary>The longest provider name.</summary>
     public const int MaxProviderLength = 32;

@@ -255,7 +255,7 @@ public sealed partial class UserGrain
 
             badge ??= Badge();
             offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, message.ConversationId,
-                row.Entry.Kind, message.Seq, message.SenderId, message.Content?.Type, MessagePreviews.From(message).Text, badge.Value,
+                row.Entry.Kind, message.Seq, message.SenderId, message.Content?.Type, token.HidePreviews ? null : MessagePreviews.From(message).Text, badge.Value,
                 mentioned, message.CollapseKey, message.ServerTime));
         }
     }
@@ -296,7 +296,7 @@ public sealed partial class UserGrain
         {
             var last = entry.LastMessage!;
             offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, entry.ConversationId,
-                entry.Kind, last.Seq, last.SenderId, last.Type, last.Text, badge, entry.Mentioned && entry.MentionSeq == last.Seq, CollapseKey: null, last.ServerTime));
+                entry.Kind, last.Seq, last.SenderId, last.Type, token.HidePreviews ? null : last.Text, badge, entry.Mentioned && entry.MentionSeq == last.Seq, CollapseKey: null, last.ServerTime));
         }
     }
 

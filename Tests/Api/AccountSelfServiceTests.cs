@@ -279,11 +279,11 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
 
         // The token is the calling device's: the phone's login names the device, not the body.
         Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Put, "/api/me/push-token", phone.AccessToken, new PushTokenBody("apns", "phone-token-1"))).StatusCode);
-        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Put, "/api/me/push-token", phone.AccessToken, new PushTokenBody("apns", "phone-token-2"))).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Put, "/api/me/push-token", phone.AccessToken, new PushTokenBody("apns", "phone-token-2", HidePreviews: true))).StatusCode);
         var listed = await PushTokensAsync(http, web.AccessToken);
-        Assert.Equal([("phone", "apns", false)], listed.Select(t => (t.DeviceId, t.Provider, t.CallersDevice)));
+        Assert.Equal([("phone", "apns", false, true)], listed.Select(t => (t.DeviceId, t.Provider, t.CallersDevice, t.HidePreviews)));
         var stored = Assert.Single(await fixture.Orleans.GetGrain<Orleans.Im.Users.IUserGrain>(alice).GetPushTokensAsync());
-        Assert.Equal(("phone", "phone-token-2", phone.SessionId), (stored.Key, stored.Value.Token, stored.Value.SessionId));
+        Assert.Equal(("phone", "phone-token-2", phone.SessionId, true), (stored.Key, stored.Value.Token, stored.Value.SessionId, stored.Value.HidePreviews));
 
         // The web page turns notifications off for itself: the phone's stays.
         Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Delete, "/api/me/push-token", web.AccessToken)).StatusCode);

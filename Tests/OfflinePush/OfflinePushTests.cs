@@ -309,6 +309,25 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         Assert.Empty(Gateway.For(alice));
     }
 
+    [Fact]
+    public async Task A_device_that_hides_previews_is_told_who_wrote_but_not_what()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversation = GrainKeys.P2P(alice, bob);
+        var token = await RegisterAsync(bob, "phone", "apns");
+        var user = Client.GetGrain<IUserGrain>(bob);
+        var session = (await user.GetPushTokensAsync())["phone"].SessionId;
+        Assert.Equal(AccessStatus.Ok, await user.SetPushTokenAsync("phone", new PushTokenRegistration("apns", token, session, fixture.Time.GetUtcNow(), HidePreviews: true)));
+
+        var hidden = await Client.SendTextAsync(conversation, alice, "the door code is 4711");
+        Assert.Equal(AccessStatus.Ok, await user.SetPushTokenAsync("phone", new PushTokenRegistration("apns", token, session, fixture.Time.GetUtcNow())));
+        var shown = await Client.SendTextAsync(conversation, alice, "see you");
+
+        var told = await NotifiedAsync(bob, 2);
+        Assert.Equal([(hidden.Seq, alice, (string?)null), (shown.Seq, alice, "see you")], told.Select(n => (n.GetProperty("seq").GetInt64(),
+            n.GetProperty("senderId").GetString(), n.TryGetProperty("preview", out var p) ? p.GetString() : null)));
+    }
+
     private Task<SendResult> CallAsync(string conversationId, string caller, string payload) =>
         Client.Conversation(conversationId).SendAsync(new SendRequest(caller, "phone", Ids.ClientMsgId(), CallSignal.Content(payload), MessageClass.Instant));
 
