@@ -17,11 +17,12 @@ public interface IPushTokenGrain : IGrainWithStringKey
     [Alias("Claim")]
     Task ClaimAsync(string userId, string deviceId);
 
-    /// <summary>The user's device forgot the token: nobody holds it any more, unless somebody else claimed it since.</summary>
+    /// <summary>The user's device forgot the token: it stays the last to have claimed it, marked released, unless somebody
+    /// else claimed it since.</summary>
     [Alias("Release")]
     Task ReleaseAsync(string userId, string deviceId);
 
-    /// <summary>The user and device that hold the token, or null.</summary>
+    /// <summary>The user and device that claimed the token last (possibly released since), or null when nobody ever did.</summary>
     [Alias("GetHolder")]
     Task<PushTokenHolder?> GetHolderAsync();
 }

@@ -15,7 +15,7 @@ public sealed class PushTokenGrain(
     public async Task ClaimAsync(string userId, string deviceId)
     {
         var before = state.State.Holder;
-        if (before is not null && before.UserId == userId && before.DeviceId == deviceId)
+        if (before is not null && before.UserId == userId && before.DeviceId == deviceId && !before.Released)
         {
             return;
         }
@@ -29,10 +29,11 @@ public sealed class PushTokenGrain(
 
     public async Task ReleaseAsync(string userId, string deviceId)
     {
-        if (state.State.Holder is { } holder && holder.UserId == userId && holder.DeviceId == deviceId)
+        if (state.State.Holder is { Released: false } holder && holder.UserId == userId && holder.DeviceId == deviceId)
         {
-            // Written, not cleared: the row stays (with nobody in it) either way, and a write keeps one code path.
-            await WriteAsync(null);
+            // Kept as the last claimant, not cleared: another user's registration that missed this claim's notice is still
+            // not the holder's, and the gateway client and its grain find that out by asking.
+            await WriteAsync(holder with { Released = true });
         }
     }
 

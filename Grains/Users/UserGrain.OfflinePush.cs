@@ -63,7 +63,8 @@ public sealed partial class UserGrain
             return await ClaimPushTokenAsync(deviceId, registration) ? AccessStatus.Ok : AccessStatus.Unavailable;
         }
 
-        if (known is null && tokens.Count >= PushTokenRegistration.MaxPerUser)
+        // An entry of the same token under another device id is replaced below (a reinstalled app), not added to.
+        if (known is null && tokens.Count(t => t.Value.Provider != registration.Provider || t.Value.Token != registration.Token) >= PushTokenRegistration.MaxPerUser)
         {
             return AccessStatus.Conflict;
         }
@@ -113,19 +114,29 @@ public sealed partial class UserGrain
     public async Task OnSessionsEndedAsync(IReadOnlyList<string> sessionIds, bool all)
     {
         ArgumentNullException.ThrowIfNull(sessionIds);
-        var ended = state.State.PushTokens.Where(t => all || sessionIds.Contains(t.Value.SessionId)).ToList();
-        if (ended.Count > 0)
-        {
-            // Forgotten in memory even when the write fails (logged): this activation tells those devices nothing more.
-            if (!await SavePushTokensAsync(() => ended.ForEach(d => state.State.PushTokens.Remove(d.Key))))
-            {
-                ended.ForEach(d => state.State.PushTokens.Remove(d.Key));
-            }
+        await ForgetPushTokensAsync([.. state.State.PushTokens.Where(t => all || sessionIds.Contains(t.Value.SessionId)).Select(t => t.Key)]);
+    }
 
-            foreach (var (deviceId, registration) in ended)
-            {
-                await ReleasePushTokenAsync(deviceId, registration);
-            }
+    /// <summary>
+    /// Forgets the push tokens of <paramref name="deviceIds"/> (those that have one) and releases them. Forgotten in memory
+    /// even when the write fails (logged): this activation tells those devices nothing more.
+    /// </summary>
+    private async Task ForgetPushTokensAsync(IReadOnlyList<string> deviceIds)
+    {
+        var forgotten = state.State.PushTokens.Where(t => deviceIds.Contains(t.Key)).ToList();
+        if (forgotten.Count == 0)
+        {
+            return;
+        }
+
+        if (!await SavePushTokensAsync(() => forgotten.ForEach(d => state.State.PushTokens.Remove(d.Key))))
+        {
+            forgotten.ForEach(d => state.State.PushTokens.Remove(d.Key));
+        }
+
+        foreach (var (deviceId, registration) in forgotten)
+        {
+            await ReleasePushTokenAsync(deviceId, registration);
         }
     }
 
@@ -149,6 +160,7 @@ public sealed partial class UserGrain
             return;
         }
 
+        // Claimed last by another device (released by it since or not): not this device's any more. Never claimed: kept.
         if (holder is null || (holder.UserId == UserId && holder.DeviceId == deviceId))
         {
             return;

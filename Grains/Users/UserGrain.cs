@@ -275,6 +275,13 @@ public sealed partial class UserGrain(
             await KickAsync(old.DeviceId, reason, oldRoute);
         }
 
+        if (evicted.Count > 0)
+        {
+            // Made to leave is signed out as far as notifications go: the phone shows "signed in elsewhere", and must not
+            // go on showing this user's messages. It registers its token again if it signs in again.
+            await ForgetPushTokensAsync([.. evicted.Select(d => d.DeviceId)]);
+        }
+
         AnnounceRoutesIfChanged();
         return known;
     }
@@ -309,11 +316,18 @@ public sealed partial class UserGrain(
     public async Task DisconnectLostDeviceAsync(string deviceId, string connectionId, TimeSpan silentFor)
     {
         var wasInApp = _devices.TryGetValue(deviceId, out var current) && current.ConnectionId == connectionId && !current.Away;
-        await DisconnectDeviceAsync(deviceId, connectionId);
-        if (wasInApp)
+        try
         {
-            // Away, it was notified of each message already (see NotifyDevicesNotConnected).
-            NotifyMissedWhileLost(deviceId, clock.UtcNow - silentFor);
+            await DisconnectDeviceAsync(deviceId, connectionId);
+        }
+        finally
+        {
+            // Also when the presence fan-out after the removal failed (the edge's retry is a plain disconnect, which finds
+            // the device gone). Away, it was notified of each message already (see NotifyDevicesNotConnected).
+            if (wasInApp && !_devices.ContainsKey(deviceId))
+            {
+                NotifyMissedWhileLost(deviceId, clock.UtcNow - silentFor);
+            }
         }
     }
 
@@ -969,20 +983,28 @@ public sealed partial class UserGrain(
 
         // A mention flags the entry whether or not the conversation is muted: muting silences notifications, and a
         // mention is exactly what a muted user still wants to find.
+        ConversationEntry? mentioned = null;
         if (!own && MentionList.Includes(message.Mentions, UserId) && message.Seq > row.Entry.MentionSeq)
         {
-            var entry = Update(message.ConversationId, e => e with { MentionSeq = message.Seq, Mentioned = e.ReadSeq < message.Seq });
+            mentioned = Update(message.ConversationId, e => e with { MentionSeq = message.Seq, Mentioned = e.ReadSeq < message.Seq });
             MarkDirty(message.ConversationId);
-            await PushAsync(new ConversationUpdatedEvent(entry));
+        }
+
+        if (!own)
+        {
+            // Before the pushes, which may fail (a stream that does not take the event): devices not in the app are told
+            // all the same.
+            NotifyDevicesNotConnected(message);
+        }
+
+        if (mentioned is not null)
+        {
+            await PushAsync(new ConversationUpdatedEvent(mentioned));
         }
 
         // The device that sent it has it already (the ack carries seq and time): only the user's other devices are told.
         // In one-device chat that is every sender's copy, half of all pushes of a p2p message.
         await PushAsync(new MessageEvent(message), exceptDeviceId: message.SenderId == UserId ? message.SenderDeviceId : null);
-        if (!own)
-        {
-            NotifyDevicesNotConnected(message);
-        }
     }
 
     public async Task OnMessageChangedAsync(ChatMessage message, string actorId)

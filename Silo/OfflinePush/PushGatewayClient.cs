@@ -49,8 +49,9 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     /// (signed out while the user grain did not hear it, expired) must not be told of messages. Unknown counts as live.</summary>
     private readonly RecentAnswers<(string UserId, string SessionId), bool> _liveSessions;
 
-    /// <summary>Who holds a token, as last asked of its grain: a registration another user's has replaced (the user grain
-    /// missed being told) must not be told of messages. Unknown, or held by nobody, counts as this registration's.</summary>
+    /// <summary>Who claimed a token last, as asked of its grain: a registration another device's claim replaced (its user
+    /// grain missed being told) must not be told of messages, also once that device released it. Unknown, or never claimed
+    /// (registered before tokens had grains), counts as this registration's.</summary>
     private readonly RecentAnswers<string, PushTokenHolder?> _holders;
 
     /// <summary>The batch whose sending the silo's stop interrupted: the drain sends it first.</summary>
@@ -84,7 +85,11 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     public void Enqueue(OfflineNotification notification)
     {
         ArgumentNullException.ThrowIfNull(notification);
-        _queue.Writer.TryWrite(notification);
+        if (!_queue.Writer.TryWrite(notification))
+        {
+            // Refused only once the silo's stop has drained the queue: grains handed over after it still notify.
+            _dropped.Add(1);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -148,6 +153,9 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
             // Out of time.
         }
 
+        // Nothing reads the queue after this: what grains enqueue from now on (the silo hands its grains over after this
+        // service stopped) is counted as dropped at once rather than left in a queue nobody reads.
+        _queue.Writer.TryComplete();
         var left = Interlocked.Exchange(ref _interrupted, null)?.Count ?? 0;
         while (_queue.Reader.TryRead(out _))
         {

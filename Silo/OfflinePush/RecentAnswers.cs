@@ -65,8 +65,9 @@ internal sealed class RecentAnswers<TKey, TAnswer>(Func<TKey, Task<TAnswer>> ask
         {
             return (true, await ask(key).WaitAsync(AskTimeout));
         }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException or ObjectDisposedException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
+            // Whatever went wrong (a timeout, a grain whose activation failed on storage): not known, for a while.
             return (false, unknown);
         }
     }

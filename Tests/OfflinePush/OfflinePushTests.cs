@@ -231,9 +231,11 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         Assert.Empty(await Client.GetGrain<IUserGrain>(bob).GetPushTokensAsync());
         Assert.Equal(["phone"], (await Client.GetGrain<IUserGrain>(alice).GetPushTokensAsync()).Keys);
 
-        // Forgotten by its holder: nobody holds it.
+        // Forgotten by its holder: released, and still Alice's as the last to claim it (Bob's stale entry, had he missed
+        // the notice, would not take it back).
         Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IUserGrain>(alice).SetPushTokenAsync("phone", null));
-        Assert.Null(await Eventually.ReturnsAsync(holder.GetHolderAsync, x => x is null));
+        var released = await holder.GetHolderAsync();
+        Assert.Equal((alice, "phone", true), (released?.UserId, released?.DeviceId, released?.Released == true));
     }
 
     [Fact]
@@ -299,13 +301,14 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         await fixture.Cluster.DeactivateAsync(alicesUser);
         Assert.Equal(["phone"], (await alicesUser.GetPushTokensAsync()).Keys);
 
-        // A message to Alice: her grain would tell the phone; the gateway client finds the token Bob's, tells nothing, and
-        // has her forget it. Bob's message after it is told (one gateway client, in order): Alice's was not.
+        // Bob turns notifications off on the phone (or signs out): the token is released, and still not Alice's.
+        Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IUserGrain>(bob).SetPushTokenAsync("phone", null));
+
+        // A message to Alice: her grain would tell the phone; the gateway client finds the token claimed last by Bob's
+        // device, tells nothing, and has her forget it (it forgets after the check that dropped the notification).
         await Client.SendTextAsync(GrainKeys.P2P(carol, alice), carol, "for alice");
         await Eventually.ReturnsAsync(alicesUser.GetPushTokensAsync, t => t.Count == 0);
         Assert.Empty(await alicesUser.GetPushTokensAsync());
-        var forBob = await Client.SendTextAsync(GrainKeys.P2P(carol, bob), carol, "for bob");
-        Assert.Equal(forBob.Seq, Assert.Single(await NotifiedAsync(bob, 1)).GetProperty("seq").GetInt64());
         Assert.Empty(Gateway.For(alice));
     }
 
@@ -326,6 +329,29 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         var told = await NotifiedAsync(bob, 2);
         Assert.Equal([(hidden.Seq, alice, (string?)null), (shown.Seq, alice, "see you")], told.Select(n => (n.GetProperty("seq").GetInt64(),
             n.GetProperty("senderId").GetString(), n.TryGetProperty("preview", out var p) ? p.GetString() : null)));
+    }
+
+    [Fact]
+    public async Task A_phone_made_to_leave_by_a_newer_phones_login_is_told_nothing_more()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var oldPhonesToken = await RegisterAsync(bob, "old-phone", "apns");
+        var user = Client.GetGrain<IUserGrain>(bob);
+        await user.ConnectDeviceAsync(new DeviceSession("old-phone", "ios", "test-edge", fixture.Time.GetUtcNow(), Guid.NewGuid().ToString("N")), null);
+
+        // One phone at a time (the default): the new phone's login makes the old one leave ("signed in elsewhere").
+        await user.ConnectDeviceAsync(new DeviceSession("new-phone", "android", "test-edge", fixture.Time.GetUtcNow(), Guid.NewGuid().ToString("N")), null);
+        Assert.Equal(["new-phone"], (await user.GetDevicesAsync()).Select(d => d.DeviceId));
+        Assert.Empty(await user.GetPushTokensAsync());
+        var holder = await Client.GetGrain<IPushTokenGrain>(PushTokenKeys.For("apns", oldPhonesToken)).GetHolderAsync();
+        Assert.True(holder?.Released, "the old phone's token is released");
+
+        // Its messages reach the new phone by push; the old one is told nothing through the gateway.
+        await Client.SendTextAsync(GrainKeys.P2P(alice, bob), alice, "hello");
+        await RegisterAsync(alice, "marker", "fcm");
+        var marker = await Client.SendTextAsync(GrainKeys.P2P(alice, bob), bob, "marker");
+        Assert.Equal(marker.Seq, Assert.Single(await NotifiedAsync(alice, 1)).GetProperty("seq").GetInt64());
+        Assert.Empty(Gateway.For(bob));
     }
 
     private Task<SendResult> CallAsync(string conversationId, string caller, string payload) =>
