@@ -25,7 +25,7 @@ public sealed partial class ConversationGrain
                 return AccessStatus.NotFound;
             }
 
-            var bySenderInTime = message.SenderId == userId && clock.UtcNow - message.ServerTime <= _options.RecallWindow;
+            var bySenderInTime = SentBy(message, userId) && clock.UtcNow - message.ServerTime <= _options.RecallWindow;
             if (!bySenderInTime && !IsManager(userId))
             {
                 return AccessStatus.NotAllowed;
@@ -68,7 +68,7 @@ public sealed partial class ConversationGrain
                 return AccessStatus.NotFound;
             }
 
-            if (message.SenderId != userId
+            if (!SentBy(message, userId)
                 || message.State is MessageState.Recalled or MessageState.Collapsed
                 || message.Class != MessageClass.Persistent
                 || clock.UtcNow - message.ServerTime > _options.EditWindow)
@@ -85,6 +85,12 @@ public sealed partial class ConversationGrain
             return AccessStatus.Unavailable;
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="userId"/> wrote the message: as its sender, or as the person who sent it in a shop's or an
+    /// official account's name (an agent, an operator), whose message is stored under that name.
+    /// </summary>
+    private static bool SentBy(ChatMessage message, string userId) => message.SenderId == userId || message.ActingSenderId == userId;
 
     public async Task<AccessStatus> DeleteForSelfAsync(string userId, long seq)
     {

@@ -124,6 +124,13 @@ public sealed partial class ConversationGrain
             return (SendResult.Refused(SendStatus.Blocked, "the recipient does not accept your messages"), null);
         }
 
+        if (!Enum.IsDefined(request.Class))
+        {
+            // JSON and protobuf both carry the class as a number: one this server does not know would be stored (and
+            // wrapped to a smallint) and delivered as who knows what.
+            return (SendResult.Refused(SendStatus.Invalid, "unknown message class"), null);
+        }
+
         if (string.IsNullOrEmpty(request.ClientMsgId) || request.ClientMsgId.Length > MessageLimits.MaxClientMsgIdLength
             || !StorableText.IsStorable(request.ClientMsgId))
         {

@@ -132,6 +132,8 @@ public sealed class AccessAndClassTests(ClusterFixture fixture)
         Assert.Equal(SendStatus.Invalid, await Send(new MessageContent(ContentType.File, Media: new MediaInfo("file:///etc/passwd", "text/plain", 1))));
         Assert.Equal(SendStatus.Invalid, await Send(new MessageContent(ContentType.Location, Location: new GeoLocation(91, 0))));
         Assert.Equal(SendStatus.Invalid, await Send(MessageContent.FromText("hi"), collapseKey: "key"));
+        // A class this server does not know (a number off the wire): not stored, not delivered.
+        Assert.Equal(SendStatus.Invalid, await Send(MessageContent.FromText("hi"), messageClass: (MessageClass)100_000));
         Assert.Equal(SendStatus.Sent, await Send(new MessageContent(ContentType.Image, "caption", new MediaInfo(
             "https://cdn.example.invalid/a.jpg", "image/jpeg", 123_456, 800, 600, Thumbnail: new byte[1024]))));
 

@@ -30,7 +30,12 @@ public sealed class SessionHandlingTests(CustomerServiceClusterFixture fixture)
         var a1Entry = await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(a1).GetConversationAsync(conversation), e => e?.LastSeq > 0);
         Assert.NotNull(a1Entry);
 
-        Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(a1, user, "hello, how can I help?")).Status);
+        var hello = await shop.AgentSaysAsync(a1, user, "hello, how can I help?");
+        Assert.Equal(SendStatus.Sent, hello.Status);
+        // Stored in the shop's name, written by a1: a1 may correct it (the window allows), as any sender may.
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversation).EditAsync(a1, hello.Seq, MessageContent.FromText("hello, how can I help?")));
+        var typo = await shop.AgentSaysAsync(a1, user, "wrong customer, sorry");
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversation).RecallAsync(a1, typo.Seq));
 
         // a2 is not online: a transfer to them is refused, and nothing changes.
         Assert.Equal(AccessStatus.NotAllowed, await shop.Queue.TransferAsync(a1, user, a2));

@@ -113,6 +113,26 @@ public sealed class PublicAccountTests(ClusterFixture fixture)
         Assert.Equal(AccessStatus.NoAccess, await Client.Conversation(GrainKeys.PublicAccount(Ids.User("none"))).SubscribeAsync(early));
     }
 
+    [Fact]
+    public async Task An_operator_edits_and_recalls_their_own_broadcast_and_not_another_operators()
+    {
+        var (account, conversationId, first) = await NewAccountAsync();
+        var second = Ids.User("op");
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).SetupPublicAccountAsync("Daily News", [first, second]));
+        var sent = await Client.SendTextAsync(conversationId, first, "tomorrow's digest is late");
+        Assert.Equal(SendStatus.Sent, sent.Status);
+
+        // Stored in the account's name, written by the first operator: theirs to change, not their colleague's.
+        var conversation = Client.Conversation(conversationId);
+        Assert.Equal(AccessStatus.NotAllowed, await conversation.EditAsync(second, sent.Seq, MessageContent.FromText("not mine")));
+        Assert.Equal(AccessStatus.NotAllowed, await conversation.RecallAsync(second, sent.Seq));
+        Assert.Equal(AccessStatus.Ok, await conversation.EditAsync(first, sent.Seq, MessageContent.FromText("tomorrow's digest is on time")));
+        var pulled = Assert.Single(await Client.PullAllAsync(conversationId, account));
+        Assert.Equal((account, first, "tomorrow's digest is on time", MessageState.Edited), (pulled.SenderId, pulled.ActingSenderId, pulled.Content?.Text, pulled.State));
+        Assert.Equal(AccessStatus.Ok, await conversation.RecallAsync(first, sent.Seq));
+        Assert.Equal(MessageState.Recalled, Assert.Single(await Client.PullAllAsync(conversationId, account)).State);
+    }
+
     private async Task<(string Account, string ConversationId, string Operator)> NewAccountAsync()
     {
         var account = Ids.User("pub");
