@@ -24,8 +24,10 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
         {
             token = header["Bearer ".Length..].Trim();
         }
-        else if (Request.Query.TryGetValue("access_token", out var fromQuery))
+        else if (Request.Path.StartsWithSegments(Hubs.ChatHub.Path) && Request.Query.TryGetValue("access_token", out var fromQuery))
         {
+            // Only for the hub: a browser's WebSocket cannot send headers, so SignalR puts the token in the URL. Anywhere
+            // else a token in a URL would end up in proxies' and servers' access logs for no reason.
             token = fromQuery.ToString();
         }
 

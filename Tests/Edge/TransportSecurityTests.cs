@@ -65,6 +65,36 @@ public sealed class TransportSecurityTests(EdgeFixture fixture, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task A_token_in_a_url_is_taken_by_the_hub_only()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var token = fixture.Tokens.Issue(alice, "session-url");
+        using var http = fixture.Http();
+
+        // The HTTP API wants the header: a token in the URL would sit in every proxy's access log.
+        using (var inUrl = await http.GetAsync($"/api/me/sessions?access_token={Uri.EscapeDataString(token)}"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, inUrl.StatusCode);
+        }
+
+        using (var inHeader = await http.CallAsync(HttpMethod.Get, "/api/me/sessions", token))
+        {
+            Assert.Equal(HttpStatusCode.OK, inHeader.StatusCode);
+        }
+
+        // The hub takes it there (a browser's WebSocket cannot send headers), and refuses a connection without one.
+        using (var hubInUrl = await http.PostAsync($"{ChatHub.Path}/negotiate?negotiateVersion=1&access_token={Uri.EscapeDataString(token)}", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, hubInUrl.StatusCode);
+        }
+
+        using (var hubWithout = await http.PostAsync($"{ChatHub.Path}/negotiate?negotiateVersion=1", null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, hubWithout.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task On_tcp_and_signalr_a_non_member_gets_exactly_what_a_missing_conversation_gives()
     {
         var alice = Ids.User("alice");
