@@ -366,4 +366,7 @@ public sealed partial class ConversationGrain(
 
     [LoggerMessage(3, LogLevel.Error, "Conversation {ConversationId}: the log refused a message of {SenderId} ({ClientMsgId}) as invalid; admission should have refused it")]
     private static partial void LogAppendRejected(ILogger logger, string conversationId, string senderId, string clientMsgId);
+
+    [LoggerMessage(4, LogLevel.Warning, "Conversation {ConversationId}: members' blocklists could not be asked: {Reason}")]
+    private static partial void LogBlocklistsUnavailable(ILogger logger, string conversationId, string reason);
 }

@@ -139,4 +139,25 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
         Assert.Equal(AccessStatus.Invalid, (await Client.Conversation(GrainKeys.NewGroup()).CreateGroupAsync(new CreateGroupRequest(owner, "ok", ["bad:id"]))).Status);
         Assert.Equal(AccessStatus.NoAccess, (await Client.Conversation(GrainKeys.P2P(owner, Ids.User("x"))).CreateGroupAsync(new CreateGroupRequest(owner, "ok", []))).Status);
     }
+
+    [Fact]
+    public async Task A_user_who_blocks_someone_is_not_put_in_a_group_by_them()
+    {
+        var (mallory, victim, friend) = (Ids.User("mallory"), Ids.User("victim"), Ids.User("friend"));
+        Assert.True(await Client.GetGrain<Accounts.IAccountGrain>(victim).BlockAsync(mallory));
+
+        // Created with the victim in it: the group is made without them, so the block holds in groups too.
+        var conversationId = GrainKeys.NewGroup();
+        var created = await Client.Conversation(conversationId).CreateGroupAsync(new CreateGroupRequest(mallory, "trap", [victim, friend]));
+        Assert.Equal(AccessStatus.Ok, created.Status);
+        Assert.Equal([friend, mallory], (await Client.Conversation(conversationId).GetMembersAsync(mallory)).Members.Select(m => m.UserId).Order(StringComparer.Ordinal));
+        Assert.Null(await Client.GetGrain<IUserGrain>(victim).GetConversationAsync(conversationId));
+
+        // Added later by the one they block: left out too. Added by someone else, they are in.
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(conversationId).AddMembersAsync(mallory, [victim])).Status);
+        Assert.DoesNotContain(victim, (await Client.Conversation(conversationId).GetMembersAsync(mallory)).Members.Select(m => m.UserId));
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(conversationId).SetRoleAsync(mallory, friend, GroupRole.Admin)).Status);
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(conversationId).AddMembersAsync(friend, [victim])).Status);
+        Assert.Contains(victim, (await Client.Conversation(conversationId).GetMembersAsync(mallory)).Members.Select(m => m.UserId));
+    }
 }
