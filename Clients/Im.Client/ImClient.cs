@@ -254,8 +254,8 @@ public sealed partial class ImClient : IAsyncDisposable
     /// <summary>
     /// Registers where this device is reached while it is not connected (offline push, README): its push service
     /// (<c>apns</c>, <c>fcm</c>, …) and token. Stored on the server for this device's login (registered once, not at
-    /// every connect; again when the token rotates, or <paramref name="hidePreviews"/> changes); signed out, it is
-    /// forgotten. With <paramref name="hidePreviews"/> the device's notifications leave out what messages say (the app's
+    /// every connect; again when the token rotates, or <paramref name="hidePreviews"/> changes, and after this device was
+    /// made to leave by another's login, which forgets it); signed out, it is forgotten. With <paramref name="hidePreviews"/> the device's notifications leave out what messages say (the app's
     /// "show previews" setting). Fails with <see cref="ImClientException"/> when the token is refused.
     /// </summary>
     public Task SetPushTokenAsync(string provider, string token, bool hidePreviews = false, CancellationToken cancellationToken = default)

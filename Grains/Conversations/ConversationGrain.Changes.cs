@@ -88,9 +88,12 @@ public sealed partial class ConversationGrain
 
     /// <summary>
     /// Whether <paramref name="userId"/> wrote the message: as its sender, or as the person who sent it in a shop's or an
-    /// official account's name (an agent, an operator), whose message is stored under that name.
+    /// official account's name (an agent, an operator), whose message is stored under that name, while they still act
+    /// for it (an operator removed from the account, now only a subscriber, does not; an agent who lost the session is
+    /// no member any more).
     /// </summary>
-    private static bool SentBy(ChatMessage message, string userId) => message.SenderId == userId || message.ActingSenderId == userId;
+    private bool SentBy(ChatMessage message, string userId) =>
+        message.SenderId == userId || (message.ActingSenderId == userId && (!IsPublicAccount || IsBroadcaster(userId)));
 
     public async Task<AccessStatus> DeleteForSelfAsync(string userId, long seq)
     {
@@ -231,7 +234,11 @@ public sealed partial class ConversationGrain
         firehose.Publish(FirehoseEvents.MessageChanged(revised, actorId, clock.UtcNow));
         foreach (var member in ImmediateRecipients(actorId))
         {
-            GrainFactory.For<IUserGrain>(member).OnMessageChangedAsync(ViewFor(member, revised), actorId).Ignore();
+            // An agent's or operator's change is the shop's or account's to those who never see who wrote it (the
+            // customer, subscribers): their view of the message hides the writer, and so does the change's actor.
+            var view = ViewFor(member, revised);
+            var actorShown = view.ActingSenderId is null && revised.ActingSenderId == actorId ? revised.SenderId : actorId;
+            GrainFactory.For<IUserGrain>(member).OnMessageChangedAsync(view, actorShown).Ignore();
         }
     }
 

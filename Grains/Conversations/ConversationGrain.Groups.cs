@@ -76,8 +76,9 @@ public sealed partial class ConversationGrain
             var blocks = await Task.WhenAll(asked.Select(id => GrainFactory.For<IAccountGrain>(id).IsBlockingAsync(actorId)));
             return [.. asked.Where((_, i) => blocks[i])];
         }
-        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
+            // Whatever went wrong (a timeout, an account grain whose activation failed on storage): ask again later.
             LogBlocklistsUnavailable(logger, ConversationId, ex.Message);
             return null;
         }
@@ -97,6 +98,12 @@ public sealed partial class ConversationGrain
         }
 
         var requested = userIds.Distinct(StringComparer.Ordinal).ToList();
+        if (MemberCount + requested.Count(id => !state.State.Members.ContainsKey(id)) > _options.MaxGroupMembers)
+        {
+            // Before any account is asked: a list far over the limit costs nothing.
+            return new GroupResult(AccessStatus.Invalid, Info(), $"a group has at most {_options.MaxGroupMembers} members");
+        }
+
         if (await BlockingAsync(actorId, requested.Where(id => !state.State.Members.ContainsKey(id))) is not { } blocking)
         {
             return new GroupResult(AccessStatus.Unavailable, Info(), "could not check the members' blocklists; try again");
@@ -109,11 +116,6 @@ public sealed partial class ConversationGrain
             // Members already: maybe a retry of an add whose state was saved but not every new member's entry (their
             // user grain could not commit). The entries are made now; one that exists is left as it is.
             return await JoinEntriesAsync(requested) ?? Ok();
-        }
-
-        if (MemberCount + added.Count > _options.MaxGroupMembers)
-        {
-            return new GroupResult(AccessStatus.Invalid, Info(), $"a group has at most {_options.MaxGroupMembers} members");
         }
 
         var wasLarge = IsLargeGroup;

@@ -275,11 +275,25 @@ public sealed partial class UserGrain(
             await KickAsync(old.DeviceId, reason, oldRoute);
         }
 
-        if (evicted.Count > 0)
+        if (evicted.Count > 0 && state.State.PushTokens.Count > 0)
         {
             // Made to leave is signed out as far as notifications go: the phone shows "signed in elsewhere", and must not
-            // go on showing this user's messages. It registers its token again if it signs in again.
-            await ForgetPushTokensAsync([.. evicted.Select(d => d.DeviceId)]);
+            // go on showing this user's messages; it registers its token again when it signs in again. In a turn of its
+            // own, after the login is answered: forgetting writes state and asks the tokens' grains.
+            string[] devices = [.. evicted.Select(d => d.DeviceId)];
+            IGrainTimer? once = null;
+            once = this.RegisterGrainTimer(async _ =>
+            {
+                try
+                {
+                    await ForgetPushTokensAsync(devices);
+                }
+                finally
+                {
+                    // Disposed at the end: disposing a timer from its own callback would cancel this very callback.
+                    once?.Dispose();
+                }
+            }, new GrainTimerCreationOptions(TimeSpan.Zero, Timeout.InfiniteTimeSpan) { Interleave = false, KeepAlive = true });
         }
 
         AnnounceRoutesIfChanged();

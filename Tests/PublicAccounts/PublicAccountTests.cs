@@ -119,17 +119,30 @@ public sealed class PublicAccountTests(ClusterFixture fixture)
         var (account, conversationId, first) = await NewAccountAsync();
         var second = Ids.User("op");
         Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).SetupPublicAccountAsync("Daily News", [first, second]));
+        var subscriber = Ids.User("reader");
+        var conversation = Client.Conversation(conversationId);
+        Assert.Equal(AccessStatus.Ok, await conversation.SubscribeAsync(subscriber));
+        await using var reader = await DeviceProbe.ConnectAsync(Client, subscriber);
         var sent = await Client.SendTextAsync(conversationId, first, "tomorrow's digest is late");
         Assert.Equal(SendStatus.Sent, sent.Status);
 
         // Stored in the account's name, written by the first operator: theirs to change, not their colleague's.
-        var conversation = Client.Conversation(conversationId);
         Assert.Equal(AccessStatus.NotAllowed, await conversation.EditAsync(second, sent.Seq, MessageContent.FromText("not mine")));
         Assert.Equal(AccessStatus.NotAllowed, await conversation.RecallAsync(second, sent.Seq));
         Assert.Equal(AccessStatus.Ok, await conversation.EditAsync(first, sent.Seq, MessageContent.FromText("tomorrow's digest is on time")));
         var pulled = Assert.Single(await Client.PullAllAsync(conversationId, account));
         Assert.Equal((account, first, "tomorrow's digest is on time", MessageState.Edited), (pulled.SenderId, pulled.ActingSenderId, pulled.Content?.Text, pulled.State));
-        Assert.Equal(AccessStatus.Ok, await conversation.RecallAsync(first, sent.Seq));
+
+        // A subscriber is told of the change as the account's: who wrote it is not shown to subscribers, nor who changed it.
+        var changed = await reader.WaitForAsync<MessageChangedEvent>(e => e.Seq == sent.Seq);
+        Assert.Equal((account, (string?)null), (changed.ActorId, changed.Message.ActingSenderId));
+
+        // Removed from the account (a subscriber now, no operator), the writer changes it no more.
+        Assert.Equal(AccessStatus.Ok, await conversation.SetupPublicAccountAsync("Daily News", [second]));
+        Assert.Equal(AccessStatus.Ok, await conversation.SubscribeAsync(first));
+        Assert.Equal(AccessStatus.NotAllowed, await conversation.EditAsync(first, sent.Seq, MessageContent.FromText("still mine?")));
+        Assert.Equal(AccessStatus.NotAllowed, await conversation.RecallAsync(first, sent.Seq));
+        Assert.Equal(AccessStatus.Ok, await conversation.RecallAsync(account, sent.Seq));
         Assert.Equal(MessageState.Recalled, Assert.Single(await Client.PullAllAsync(conversationId, account)).State);
     }
 
