@@ -122,7 +122,7 @@ public sealed partial class ConversationGrain
         var now = clock.UtcNow;
         foreach (var id in added)
         {
-            state.State.Members[id] = new GroupMember(id, GroupRole.Member, now);
+            state.State.Members[id] = new GroupMember(id, GroupRole.Member, now, _lastSeq);
         }
 
         // Crossing the large-group threshold changes how every member learns of messages: tell them all.

@@ -129,7 +129,8 @@ public sealed partial class ConversationGrain(
                 messages = messages.Select(m => ViewFor(userId, m)).ToList();
             }
 
-            return new PullResult(AccessStatus.Ok, messages, _lastSeq);
+            return new PullResult(AccessStatus.Ok, messages, _lastSeq,
+                IsGroup && state.State.Members.TryGetValue(userId, out var member) ? member.JoinedAfterSeq : 0);
         }
         catch (StorageUnavailableException ex)
         {

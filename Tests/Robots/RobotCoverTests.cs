@@ -1,7 +1,12 @@
 using Microsoft.Extensions.Configuration;
+using Orleans.Im.Accounts;
 using Orleans.Im.Client;
-using Orleans.Im.Robots.Hosting;
+using Orleans.Im.Conversations;
+using Orleans.Im.Groups;
+using Orleans.Im.Messages;
+using Orleans.Im.RobotSamples.Echo;
 using Orleans.Im.RobotSamples.Shop;
+using Orleans.Im.Robots.Hosting;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
 using V1 = Orleans.Im.Protocol.V1;
@@ -66,6 +71,47 @@ public sealed class RobotCoverTests(EdgeFixture fixture)
                 .Where(m => m.Content?.Text is "is anyone there?" or "I need a human" or "a human here" or "hello again?" or ShopAutoReplyRobot.OfflineAnswer)
                 .Select(m => m.Content.Text == ShopAutoReplyRobot.OfflineAnswer ? "robot" : m.Content.Text);
             Assert.Equal(["is anyone there?", "robot", "I need a human", "a human here", "hello again?", "robot"], answers);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_robot_removed_from_a_group_and_added_back_while_away_does_not_answer_what_was_said_without_it()
+    {
+        var (owner, robot) = (await fixture.NewUserAsync("owner"), Ids.User("group-bot"));
+        await fixture.CreateAccountAsync(robot, AccountRole.Robot);
+        var groupId = GrainKeys.NewGroup();
+        var group = fixture.Orleans.GetGrain<IConversationGrain>(groupId);
+        Assert.Equal(AccessStatus.Ok, (await group.CreateGroupAsync(new CreateGroupRequest(owner, "with a robot", [robot]))).Status);
+
+        var builder = RobotTestHost.Builder(fixture);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["IM:Robot:CatchUpInterval"] = "00:10:00" });
+        builder.AddImRobot(new EchoRobot(), o => (o.RobotId, o.Secret) = (robot, ApiCalls.Password));
+        using var host = builder.Build();
+        await host.StartAsync();
+        try
+        {
+            var robotUser = fixture.Orleans.GetGrain<IUserGrain>(robot);
+            var device = Assert.Single(await Eventually.ReturnsAsync(robotUser.GetDevicesAsync, d => d.Count == 1, Patience));
+            await using var phone = await fixture.ConnectAsync(owner);
+            await phone.SendTextAsync(groupId, "one");
+            await NextAsync(phone, m => m.ConversationId == groupId && m.SenderId == robot && m.Content?.Text == "one");
+
+            // The robot's device is away while it is removed, the group talks, and it is added back: it hears of none of it.
+            await robotUser.DisconnectDeviceAsync(device.DeviceId, device.ConnectionId);
+            Assert.Equal(AccessStatus.Ok, (await group.RemoveMemberAsync(owner, robot)).Status);
+            await phone.SendTextAsync(groupId, "said without the robot");
+            Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [robot])).Status);
+            await robotUser.ConnectDeviceAsync(device, null);
+
+            // The next message is answered, and only it: what was said while the robot was out is history to it.
+            var two = await phone.SendTextAsync(groupId, "two");
+            await NextAsync(phone, m => m.ConversationId == groupId && m.SenderId == robot && m.Content?.Text == "two");
+            await Eventually.ReturnsAsync(() => robotUser.GetConversationAsync(groupId), e => e?.ReadSeq >= two.Seq, Patience);
+            Assert.Equal(["one", "two"], await RobotTestHost.RepliesAsync(fixture, groupId, owner, robot));
         }
         finally
         {

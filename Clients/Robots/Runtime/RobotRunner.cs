@@ -327,7 +327,9 @@ internal sealed partial class RobotRunner : BackgroundService
                         return;
                     }
 
-                    if (await ShouldHandleAsync(cursor.Address, message) && !await HandleAsync(cursor, message))
+                    // Said before the robot (last) joined the group: history, not questions. A robot removed and added
+                    // back while it missed both pushes still holds its cursor from before.
+                    if (message.Seq > pull.JoinedAfterSeq && await ShouldHandleAsync(cursor.Address, message) && !await HandleAsync(cursor, message))
                     {
                         return;
                     }
