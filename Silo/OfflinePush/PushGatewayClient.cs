@@ -41,6 +41,11 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
     private readonly ImClock _clock;
     private readonly ILogger<PushGatewayClient> _logger;
     private readonly Channel<OfflineNotification> _queue;
+
+    /// <summary>What a notification takes besides its strings (the record, the strings' headers, the queue's slot).</summary>
+    private const long NotificationOverheadBytes = 400;
+
+    private long _queuedBytes;
     private readonly Counter<long> _sent;
     private readonly Counter<long> _dropped;
     private readonly Counter<long> _rejected;
@@ -77,17 +82,34 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         _rejected = meter.CreateCounter<long>("im_push_tokens_rejected_total", "{token}", "Device tokens the gateway said their push service refused.");
         _queue = Channel.CreateBounded<OfflineNotification>(
             new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            _ => _dropped.Add(1));
+            dropped =>
+            {
+                Interlocked.Add(ref _queuedBytes, -SizeOf(dropped));
+                _dropped.Add(1);
+            });
     }
+
+    /// <summary>The estimated memory the queued notifications take, in bytes (see <see cref="PushGatewayOptions.QueueBytes"/>).</summary>
+    public long QueuedBytes => Volatile.Read(ref _queuedBytes);
 
     public bool Enabled => !string.IsNullOrEmpty(_options.GatewayUrl);
 
     public void Enqueue(OfflineNotification notification)
     {
         ArgumentNullException.ThrowIfNull(notification);
+        var size = SizeOf(notification);
+        if (Interlocked.Add(ref _queuedBytes, size) > _options.QueueBytes)
+        {
+            // Over the memory bound (a long gateway outage, call offers with large signals): this one is dropped.
+            Interlocked.Add(ref _queuedBytes, -size);
+            _dropped.Add(1);
+            return;
+        }
+
         if (!_queue.Writer.TryWrite(notification))
         {
             // Refused only once the silo's stop has drained the queue: grains handed over after it still notify.
+            Interlocked.Add(ref _queuedBytes, -size);
             _dropped.Add(1);
         }
     }
@@ -157,7 +179,7 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         // service stopped) is counted as dropped at once rather than left in a queue nobody reads.
         _queue.Writer.TryComplete();
         var left = Interlocked.Exchange(ref _interrupted, null)?.Count ?? 0;
-        while (_queue.Reader.TryRead(out _))
+        while (TryTake(out _))
         {
             left++;
         }
@@ -179,7 +201,7 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         if (batch is null)
         {
             batch = new List<OfflineNotification>(_options.BatchSize);
-            while (batch.Count < _options.BatchSize && _queue.Reader.TryRead(out var notification))
+            while (batch.Count < _options.BatchSize && TryTake(out var notification))
             {
                 batch.Add(notification);
             }
@@ -346,4 +368,22 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
             }
         }
     }
+
+    /// <summary>Takes the next queued notification, if any, and counts its memory as freed.</summary>
+    private bool TryTake([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out OfflineNotification notification)
+    {
+        if (!_queue.Reader.TryRead(out notification))
+        {
+            return false;
+        }
+
+        Interlocked.Add(ref _queuedBytes, -SizeOf(notification));
+        return true;
+    }
+
+    /// <summary>A notification's memory, roughly: its strings (two bytes a character) and the record around them.</summary>
+    private static long SizeOf(OfflineNotification n) =>
+        NotificationOverheadBytes + 2L * (n.UserId.Length + n.DeviceId.Length + n.Provider.Length + n.Token.Length + n.SessionId.Length
+            + n.ConversationId.Length + n.SenderId.Length + (n.Preview?.Length ?? 0) + (n.CollapseKey?.Length ?? 0)
+            + (n.Call?.Length ?? 0) + (n.CallClientMsgId?.Length ?? 0));
 }

@@ -34,6 +34,14 @@ public sealed class PushGatewayOptions
     [Range(1, 10_000_000)]
     public int QueueCapacity { get; set; } = 100_000;
 
+    /// <summary>
+    /// The memory the held notifications may take at most, in bytes (estimated: a token is up to 1 KB, a call offer's
+    /// signal up to 8 KiB); beyond it new ones are dropped (counted). Bounds a long gateway outage by memory, not only by
+    /// count.
+    /// </summary>
+    [Range(1L << 20, 1L << 32)]
+    public long QueueBytes { get; set; } = 64L << 20;
+
     /// <summary>Attempts per request before its notifications are dropped (counted).</summary>
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 3;

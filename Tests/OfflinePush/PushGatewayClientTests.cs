@@ -58,6 +58,42 @@ public sealed class PushGatewayClientTests(ClusterFixture fixture)
         client.Dispose();
     }
 
+    [Fact]
+    public async Task Held_notifications_are_bounded_by_memory_and_the_newest_beyond_it_are_dropped()
+    {
+        var bob = Ids.User("bob");
+        var account = fixture.Client.GetGrain<IAccountGrain>(bob);
+        Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Bob", null, [AccountRole.User])));
+        var now = fixture.Time.GetUtcNow();
+        var login = new LoginSession(Guid.NewGuid().ToString("N"), "phone", "ios", "refresh", now.AddDays(30), now);
+        Assert.True(await account.StartSessionAsync(login));
+
+        using var services = new ServiceCollection().AddHttpClient().AddMetrics().BuildServiceProvider();
+        const long Bound = 1 << 20;
+        var client = new PushGatewayClient(
+            Options.Create(new PushGatewayOptions { GatewayUrl = fixture.PushGateway.Url, Secret = PushGatewayRecorder.Secret, QueueBytes = Bound }),
+            services.GetRequiredService<IHttpClientFactory>(), fixture.Client, new ImClock(fixture.Time),
+            services.GetRequiredService<IMeterFactory>(), NullLogger<PushGatewayClient>.Instance);
+
+        // A gateway out of reach (the client not started): call offers with 8 KiB signals pile up, ~17 KB each.
+        var signal = new string('s', 8 * 1024);
+        for (var seq = 1; seq <= 200; seq++)
+        {
+            client.Enqueue(Notification(bob, "phone", login.SessionId, seq) with { Call = signal, CallClientMsgId = $"call-{seq}" });
+        }
+
+        Assert.InRange(client.QueuedBytes, Bound / 2, Bound);
+
+        // Back: what was held goes out, the oldest first; the rest were dropped when they came.
+        await client.StartAsync(CancellationToken.None);
+        await client.StopAsync(CancellationToken.None);
+        var sent = fixture.PushGateway.For(bob).Select(n => n.GetProperty("id").GetString()).ToList();
+        Assert.InRange(sent.Count, 20, 100);
+        Assert.Equal(Enumerable.Range(1, sent.Count).Select(seq => $"call:p2p:{bob}:zed:zed:call-{seq}"), sent);
+        Assert.Equal(0, client.QueuedBytes);
+        client.Dispose();
+    }
+
     private static OfflineNotification Notification(string userId, string deviceId, string sessionId, long seq) =>
         new(userId, deviceId, "apns", $"token-{deviceId}", sessionId, $"p2p:{userId}:zed", Orleans.Im.Conversations.ConversationKind.P2P, seq, "zed",
             ContentType.Text, "hi", seq, false, null, DateTimeOffset.UtcNow);
