@@ -81,6 +81,10 @@ public sealed class EdgeFixture : IAsyncLifetime
             ["IM__Edge__IdleTimeout"] = IdleTimeout.ToString(),
             ["IM__Edge__HeartbeatInterval"] = "00:00:01",
             ["IM__Edge__SlowConsumerTimeout"] = "00:00:02",
+            // The kernel does not give up a connection that takes no data (TCP_USER_TIMEOUT): the slow-consumer tests need
+            // a device that stops reading to stay connected until the edge's own limits act. The kernel's give-up is
+            // tested on an edge of its own (LostConnectionPushTests).
+            ["IM__Edge__UnacknowledgedDataTimeout"] = "00:00:00",
             ["IM__Edge__OutboundQueueCapacity"] = OutboundQueueCapacity.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // Load-style tests send as fast as acks come back; the per-user limit has its own test and edge host.
             ["IM__Edge__UserSendRatePerSecond"] = "100000",
