@@ -33,6 +33,9 @@ public sealed record PushTokenRegistration(
     /// <summary>Devices with a token at most, per user: a user does not have more phones and tablets than this.</summary>
     public const int MaxPerUser = 20;
 
+    /// <summary>Whether <paramref name="other"/> is the same push service's same token (one install of the app).</summary>
+    public bool IsSameToken(PushTokenRegistration other) => other is not null && other.Provider == Provider && other.Token == Token;
+
     /// <summary>Whether a provider name and token may be registered: lowercase letters, digits, '-' and '_' in the
     /// name; printable ASCII without spaces in the token.</summary>
     public static bool IsValid(string? provider, string? token) =>

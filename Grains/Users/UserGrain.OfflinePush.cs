@@ -64,7 +64,7 @@ public sealed partial class UserGrain
         }
 
         // An entry of the same token under another device id is replaced below (a reinstalled app), not added to.
-        if (known is null && tokens.Count(t => t.Value.Provider != registration.Provider || t.Value.Token != registration.Token) >= PushTokenRegistration.MaxPerUser)
+        if (known is null && tokens.Count(t => !t.Value.IsSameToken(registration)) >= PushTokenRegistration.MaxPerUser)
         {
             return AccessStatus.Conflict;
         }
@@ -74,7 +74,7 @@ public sealed partial class UserGrain
             // A token stands for one install of the app: registered again under another device id (the app was
             // reinstalled and made a new one), the old entry would tell the same phone twice. Not released: the claim
             // below moves the token to this device.
-            foreach (var other in tokens.Where(t => t.Key != deviceId && t.Value.Provider == registration.Provider && t.Value.Token == registration.Token).ToList())
+            foreach (var other in tokens.Where(t => t.Key != deviceId && t.Value.IsSameToken(registration)).ToList())
             {
                 tokens.Remove(other.Key);
                 _pushTokenClaims?.Remove(other.Key);
@@ -87,7 +87,7 @@ public sealed partial class UserGrain
             return AccessStatus.Unavailable;
         }
 
-        if (known is not null && (known.Provider != registration.Provider || known.Token != registration.Token))
+        if (known is not null && !known.IsSameToken(registration))
         {
             await ReleasePushTokenAsync(deviceId, known);
         }

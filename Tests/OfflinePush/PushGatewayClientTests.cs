@@ -25,24 +25,11 @@ public sealed class PushGatewayClientTests(ClusterFixture fixture)
     [InlineData(300)]
     public async Task A_stopping_client_hands_over_what_it_holds_but_not_what_an_ended_login_registered(int runFor)
     {
-        var bob = Ids.User("bob");
-        var account = fixture.Client.GetGrain<IAccountGrain>(bob);
-        Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Bob", null, [AccountRole.User])));
-        var now = fixture.Time.GetUtcNow();
-        var login = new LoginSession(Guid.NewGuid().ToString("N"), "phone", "ios", "refresh", now.AddDays(30), now);
-        Assert.True(await account.StartSessionAsync(login));
+        var (bob, login) = await SignedInAsync();
 
         using var services = new ServiceCollection().AddHttpClient().AddMetrics().BuildServiceProvider();
-        var client = new PushGatewayClient(
-            Options.Create(new PushGatewayOptions
-            {
-                GatewayUrl = fixture.PushGateway.Url,
-                Secret = PushGatewayRecorder.Secret,
-                // Longer than the test takes to stop it: everything is still queued then.
-                Linger = TimeSpan.FromSeconds(1),
-            }),
-            services.GetRequiredService<IHttpClientFactory>(), fixture.Client, new ImClock(fixture.Time),
-            services.GetRequiredService<IMeterFactory>(), NullLogger<PushGatewayClient>.Instance);
+        // Linger longer than the test takes to stop it: everything is still queued then.
+        var client = NewClient(services, o => o.Linger = TimeSpan.FromSeconds(1));
         await client.StartAsync(CancellationToken.None);
         await Task.Delay(runFor);
         for (var seq = 1; seq <= 3; seq++)
@@ -61,19 +48,11 @@ public sealed class PushGatewayClientTests(ClusterFixture fixture)
     [Fact]
     public async Task Held_notifications_are_bounded_by_memory_and_the_newest_beyond_it_are_dropped()
     {
-        var bob = Ids.User("bob");
-        var account = fixture.Client.GetGrain<IAccountGrain>(bob);
-        Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Bob", null, [AccountRole.User])));
-        var now = fixture.Time.GetUtcNow();
-        var login = new LoginSession(Guid.NewGuid().ToString("N"), "phone", "ios", "refresh", now.AddDays(30), now);
-        Assert.True(await account.StartSessionAsync(login));
+        var (bob, login) = await SignedInAsync();
 
         using var services = new ServiceCollection().AddHttpClient().AddMetrics().BuildServiceProvider();
         const long Bound = 1 << 20;
-        var client = new PushGatewayClient(
-            Options.Create(new PushGatewayOptions { GatewayUrl = fixture.PushGateway.Url, Secret = PushGatewayRecorder.Secret, QueueBytes = Bound }),
-            services.GetRequiredService<IHttpClientFactory>(), fixture.Client, new ImClock(fixture.Time),
-            services.GetRequiredService<IMeterFactory>(), NullLogger<PushGatewayClient>.Instance);
+        var client = NewClient(services, o => o.QueueBytes = Bound);
 
         // A gateway out of reach (the client not started): call offers with 8 KiB signals pile up, ~17 KB each.
         var signal = new string('s', 8 * 1024);
@@ -92,6 +71,27 @@ public sealed class PushGatewayClientTests(ClusterFixture fixture)
         Assert.Equal(Enumerable.Range(1, sent.Count).Select(seq => $"call:p2p:{bob}:zed:zed:call-{seq}"), sent);
         Assert.Equal(0, client.QueuedBytes);
         client.Dispose();
+    }
+
+    /// <summary>A new user signed in on a phone: the login its notifications are bound to.</summary>
+    private async Task<(string UserId, LoginSession Login)> SignedInAsync()
+    {
+        var bob = Ids.User("bob");
+        var account = fixture.Client.GetGrain<IAccountGrain>(bob);
+        Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Bob", null, [AccountRole.User])));
+        var now = fixture.Time.GetUtcNow();
+        var login = new LoginSession(Guid.NewGuid().ToString("N"), "phone", "ios", "refresh", now.AddDays(30), now);
+        Assert.True(await account.StartSessionAsync(login));
+        return (bob, login);
+    }
+
+    /// <summary>A gateway client of the fixture's gateway and cluster, not started.</summary>
+    private PushGatewayClient NewClient(ServiceProvider services, Action<PushGatewayOptions> configure)
+    {
+        var options = new PushGatewayOptions { GatewayUrl = fixture.PushGateway.Url, Secret = PushGatewayRecorder.Secret };
+        configure(options);
+        return new PushGatewayClient(Options.Create(options), services.GetRequiredService<IHttpClientFactory>(), fixture.Client,
+            new ImClock(fixture.Time), services.GetRequiredService<IMeterFactory>(), NullLogger<PushGatewayClient>.Instance);
     }
 
     private static OfflineNotification Notification(string userId, string deviceId, string sessionId, long seq) =>
