@@ -127,7 +127,7 @@ public static class EdgeHosting
                 // but never sooner than twice the web client's own keep-alive: browsers ping every 15 s, and a shorter
                 // idle timeout (set for mobile clients, which ping as the edge tells them) would cut every quiet page.
                 hub.KeepAliveInterval = TimeSpan.FromSeconds(15);
-                hub.ClientTimeoutInterval = edgeOptions.IdleTimeout > MinWebClientTimeout ? edgeOptions.IdleTimeout : MinWebClientTimeout;
+                hub.ClientTimeoutInterval = edgeOptions.WebClientTimeout;
                 hub.MaximumReceiveMessageSize = edgeOptions.MaxFrameBytes;
                 hub.AddFilter<ChatHubFilter>();
             })

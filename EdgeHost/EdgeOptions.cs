@@ -82,6 +82,9 @@ public sealed class EdgeOptions : IValidatableObject
     [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>How long the chat hub waits for a quiet web client: <see cref="IdleTimeout"/>, at least <see cref="EdgeHosting.MinWebClientTimeout"/>.</summary>
+    public TimeSpan WebClientTimeout => IdleTimeout > EdgeHosting.MinWebClientTimeout ? IdleTimeout : EdgeHosting.MinWebClientTimeout;
+
     /// <summary>
     /// How long data written to a mobile connection may stay unacknowledged by the phone's TCP before the kernel gives the
     /// connection up (Linux <c>TCP_USER_TIMEOUT</c>; zero: the kernel's default, ~15 minutes of retransmissions). A phone

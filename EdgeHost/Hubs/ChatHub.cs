@@ -80,12 +80,21 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
             metrics.ConnectionClosed(transport);
         }
 
+        var push = Context.Items.TryGetValue(TargetKey, out var target) ? target as SignalRPushTarget : null;
         if (Context.Items.TryGetValue(SessionKey, out var open) && open is SessionHub.OpenSession session)
         {
+            if (exception is OperationCanceledException && push is not { ClosedByServer: true })
+            {
+                // Lost, not closed: SignalR's client timeout, a browser silent for that long (its network gone). The device
+                // is then notified (if it registered a web push subscription) of what was pushed meanwhile, as a phone is.
+                // The only loss SignalR tells apart: a WebSocket reset ends the connection as a close does.
+                session.Lost(options.Value.WebClientTimeout);
+            }
+
             await session.DisposeAsync();
         }
 
-        if (Context.Items.TryGetValue(TargetKey, out var target) && target is SignalRPushTarget push)
+        if (push is not null)
         {
             await push.DisposeAsync();
         }
@@ -143,6 +152,14 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
     /// <summary>Where this browser is reached while the page is closed (a web push subscription, say); empty: forget it.</summary>
     public async Task<HubResult> SetPushToken(string? provider, string? token) =>
         Result(await Session.SetPushTokenAsync(provider, token, time.GetUtcNow()));
+
+    /// <summary>
+    /// As <see cref="SetPushToken"/>, and whether this browser's notifications leave out what messages say (the page's
+    /// "show previews" is off). A method of its own: hub methods take every argument, so adding one to
+    /// <see cref="SetPushToken"/> would break the pages that call it with two.
+    /// </summary>
+    public async Task<HubResult> SetPushTokenWithPrivacy(string? provider, string? token, bool hidePreviews) =>
+        Result(await Session.SetPushTokenAsync(provider, token, time.GetUtcNow(), hidePreviews));
 
     /// <summary>Tells the other members' online devices this user is typing; never stored.</summary>
     public async Task<HubResult> Typing(string conversationId)

@@ -28,6 +28,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     private readonly Task _writer;
     private long _fullSinceTicks;
     private int _resyncPending;
+    private int _closedByServer;
 
     public SignalRPushTarget(IHubContext<ChatHub, IChatClient> hub, HubCallerContext context, string deviceId, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, string transport)
     {
@@ -45,6 +46,9 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     public string DeviceId { get; }
 
     public int QueuedPushes => _queue.Reader.Count;
+
+    /// <summary>Whether this edge ended the connection (a kick, a redirect, a client too slow to read): not a lost one.</summary>
+    public bool ClosedByServer => Volatile.Read(ref _closedByServer) == 1;
 
     public void Push(UserEventBatch batch)
     {
@@ -69,6 +73,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
             if (since != 0 && TimeSpan.FromTicks(now - since) > _options.SlowConsumerTimeout)
             {
                 _metrics.SlowConsumerClosed(_transport);
+                Volatile.Write(ref _closedByServer, 1);
                 _context.Abort();
             }
         }
@@ -96,6 +101,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     /// </summary>
     private void CloseWith(HubEvent last)
     {
+        Volatile.Write(ref _closedByServer, 1);
         if (!_queue.Writer.TryWrite(last))
         {
             _context.Abort();

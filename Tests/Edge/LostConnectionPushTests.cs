@@ -1,4 +1,6 @@
 using System.Net.Sockets;
+using Microsoft.AspNetCore.SignalR.Client;
+using Orleans.Im.EdgeHost.Hubs;
 using Orleans.Im.EdgeHost.Tcp;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
@@ -79,6 +81,48 @@ public sealed class LostConnectionPushTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_browser_gone_silent_is_notified_without_previews_if_it_asked_and_one_that_leaves_is_not()
+    {
+        var (alice, bob, carol) = (Ids.User("alice"), await fixture.NewUserAsync("bob"), await fixture.NewUserAsync("carol"));
+        await using var alicesPhone = await fixture.ConnectAsync(alice);
+        var conversation = GrainKeys.P2P(alice, bob);
+        var bobsUser = fixture.Orleans.GetGrain<IUserGrain>(bob);
+
+        // A page that leaves closes its connection: it is not notified of what it was shown just before.
+        await using (var leaving = await SignInWebAsync(fixture.Edge.Endpoints.HttpPort, carol, "laptop"))
+        {
+            var seen = await alicesPhone.SendTextAsync(GrainKeys.P2P(alice, carol), "lunch?");
+            await leaving.WaitForAsync(e => e.Type == "message" && e.Seq == seen.Seq, Patience);
+            await leaving.Connection.StopAsync();
+        }
+
+        await Eventually.ReturnsAsync(fixture.Orleans.GetGrain<IUserGrain>(carol).GetDevicesAsync, d => d.Count == 0, Patience);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Empty(fixture.PushGateway.For(carol));
+
+        // A page whose network is gone: nothing from it reaches the edge any more (the proxy swallows it), so the hub's
+        // client timeout ends the connection. An edge of its own whose timeout is the least a web client gets (30 s).
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Edge__IdleTimeout"] = "00:00:30",
+            ["IM__Edge__HeartbeatInterval"] = "00:00:10",
+        });
+        await using var network = new LoopbackProxy(edge.Endpoints.HttpPort);
+        var page = await SignInWebAsync(network.Port, bob, "laptop", hidePreviews: true);
+        var pushed = await alicesPhone.SendTextAsync(conversation, "the door code is 4711");
+        await Eventually.ReturnsAsync(() => bobsUser.GetConversationAsync(conversation), e => e?.LastSeq == pushed.Seq, Patience);
+        network.BlackholeUpstream = true;
+
+        // Its newest unread message (both unread on the badge), without what it says.
+        await NotifiedAsync(bob, TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var told = Assert.Single(fixture.PushGateway.For(bob));
+        Assert.Equal((pushed.Seq, "laptop", (string?)null, 1L), (told.GetProperty("seq").GetInt64(), told.GetProperty("deviceId").GetString(),
+            told.TryGetProperty("preview", out var preview) ? preview.GetString() : null, told.GetProperty("badge").GetInt64()));
+        await page.DisposeAsync();
+    }
+
+    [Fact]
     public void The_unacknowledged_data_timeout_is_set_on_a_tcp_socket()
     {
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
@@ -112,9 +156,20 @@ public sealed class LostConnectionPushTests(EdgeFixture fixture)
         return phone;
     }
 
-    private async Task<IReadOnlyList<System.Text.Json.JsonElement>> NotifiedAsync(string userId)
+    /// <summary>Bob's web page signed in for real on its own login, its web push subscription registered over the hub.</summary>
+    private async Task<HubClient> SignInWebAsync(int httpPort, string userId, string deviceId, bool hidePreviews = false)
     {
-        var told = await Eventually.ReturnsAsync(() => Task.FromResult(fixture.PushGateway.For(userId)), n => n.Count > 0, Patience);
+        var login = await fixture.LoginAsync(userId, deviceId);
+        var page = await HubClient.ConnectAsync(httpPort, login.AccessToken, messagePack: false, deviceId);
+        var result = await page.Connection.InvokeAsync<HubResult>(nameof(ChatHub.SetPushTokenWithPrivacy), "webpush", "https://push.example/" + Guid.NewGuid().ToString("N"), hidePreviews);
+        Assert.Null(result.Error);
+        Assert.Equal(hidePreviews, (await fixture.Orleans.GetGrain<IUserGrain>(userId).GetPushTokensAsync())[deviceId].HidePreviews);
+        return page;
+    }
+
+    private async Task<IReadOnlyList<System.Text.Json.JsonElement>> NotifiedAsync(string userId, TimeSpan? patience = null)
+    {
+        var told = await Eventually.ReturnsAsync(() => Task.FromResult(fixture.PushGateway.For(userId)), n => n.Count > 0, patience ?? Patience);
         Assert.NotEmpty(told);
         return told;
     }

@@ -43,6 +43,9 @@ public sealed class LoopbackProxy : IAsyncDisposable
     /// <summary>While true, bytes from the server are read and thrown away.</summary>
     public bool BlackholeDownstream { get; set; }
 
+    /// <summary>While true, bytes from the client are read and thrown away: to the server, a client gone silent.</summary>
+    public bool BlackholeUpstream { get; set; }
+
     /// <summary>Closes every proxied connection, both sides.</summary>
     public void DropAll()
     {
@@ -121,7 +124,7 @@ public sealed class LoopbackProxy : IAsyncDisposable
             int read;
             while ((read = await input.ReadAsync(buffer, _stopping.Token)) > 0)
             {
-                if (!(downstream && BlackholeDownstream))
+                if (!(downstream ? BlackholeDownstream : BlackholeUpstream))
                 {
                     await output.WriteAsync(buffer.AsMemory(0, read), _stopping.Token);
                 }
