@@ -25,16 +25,17 @@ public sealed partial class ConversationGrain
                 return AccessStatus.NotFound;
             }
 
+            // Recalling twice is a success, for those allowed to recall it at all: even past the window, since the retry of
+            // a recall whose answer was lost (a reconnect's backoff may carry it past the window) must hear it was done.
+            if (message.State == MessageState.Recalled && (SentBy(message, userId) || IsManager(userId)))
+            {
+                return AccessStatus.Ok;
+            }
+
             var bySenderInTime = SentBy(message, userId) && clock.UtcNow - message.ServerTime <= _options.RecallWindow;
             if (!bySenderInTime && !IsManager(userId))
             {
                 return AccessStatus.NotAllowed;
-            }
-
-            // Recalling twice is a success, for those allowed to recall it at all.
-            if (message.State == MessageState.Recalled)
-            {
-                return AccessStatus.Ok;
             }
 
             await ReviseAsync(message with { Content = null, State = MessageState.Recalled, Revision = message.Revision + 1 }, userId);
@@ -54,7 +55,8 @@ public sealed partial class ConversationGrain
             return AccessStatus.NoAccess;
         }
 
-        if (MessageValidator.Validate(content) is not null)
+        // Typing and call signals are instant: a stored message edited into one would be stored as one.
+        if (MessageValidator.Validate(content) is not null || TypingIndicator.Is(content) || CallSignal.Is(content))
         {
             return AccessStatus.Invalid;
         }
@@ -71,7 +73,10 @@ public sealed partial class ConversationGrain
             if (!SentBy(message, userId)
                 || message.State is MessageState.Recalled or MessageState.Collapsed
                 || message.Class != MessageClass.Persistent
-                || clock.UtcNow - message.ServerTime > _options.EditWindow)
+                || clock.UtcNow - message.ServerTime > _options.EditWindow
+                // An edit reaches the peer as a message does (pushed, the list's preview): one who blocked the sender
+                // takes neither. Recalling stays allowed: it only takes something back.
+                || (_address!.Kind == ConversationKind.P2P && state.State.BlockedBy.Contains(PeerOf(message.SenderId))))
             {
                 return AccessStatus.NotAllowed;
             }
@@ -142,7 +147,8 @@ public sealed partial class ConversationGrain
             }
 
             var positions = await ReadPositionsAsync();
-            var readBy = positions.Count(p => p.Value >= seq && p.Key != message.SenderId && IsMember(p.Key));
+            // A member who joined after the message starts reading at the head: that is not having read it.
+            var readBy = positions.Count(p => p.Value >= seq && p.Key != message.SenderId && IsMember(p.Key) && JoinedBefore(p.Key, seq));
             return (AccessStatus.Ok, readBy);
         }
         catch (StorageUnavailableException ex)
@@ -151,6 +157,10 @@ public sealed partial class ConversationGrain
             return (AccessStatus.Unavailable, 0);
         }
     }
+
+    /// <summary>Whether <paramref name="userId"/> was a member when <paramref name="seq"/> was sent (p2p: always).</summary>
+    private bool JoinedBefore(string userId, long seq) =>
+        !IsGroup || !state.State.Members.TryGetValue(userId, out var member) || member.JoinedAfterSeq < seq;
 
     public async Task OnReadAsync(string userId, long seq)
     {

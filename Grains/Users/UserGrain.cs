@@ -930,9 +930,17 @@ public sealed partial class UserGrain(
                 Advance(conversationId, last!.Seq, MessagePreviews.From(last), last.Seq);
             }
 
+            // Nothing is unread, so no mention is either: one from before a removal stayed on the entry, and reading up to
+            // the head would not clear it (the read position is there already).
+            var mentionCleared = _index[conversationId].Entry.Mentioned;
+            if (mentionCleared)
+            {
+                Update(conversationId, e => e with { Mentioned = false });
+            }
+
             // A retry saves even when an earlier attempt advanced it already: that attempt's save is the one that failed.
             // Otherwise AddConversationAsync saved the entry, and only an advance needs another write.
-            if (advanced || retried)
+            if (advanced || retried || mentionCleared)
             {
                 if (!await SaveNowAsync(conversationId))
                 {
@@ -1027,6 +1035,15 @@ public sealed partial class UserGrain(
         if (_index.TryGetValue(message.ConversationId, out var row) && row.Entry.LastMessage?.Seq == message.Seq)
         {
             Update(message.ConversationId, e => e with { LastMessage = MessagePreviews.From(message) });
+            MarkDirty(message.ConversationId);
+        }
+
+        if (message.State == MessageState.Recalled && _index.TryGetValue(message.ConversationId, out row)
+            && row.Entry.Mentioned && row.Entry.MentionSeq == message.Seq)
+        {
+            // The mention was taken back: the list's "@you" goes with it (only the newest mention is known, so an earlier
+            // unread one loses its badge too; showing one for a recalled message would be worse).
+            Update(message.ConversationId, e => e with { Mentioned = false });
             MarkDirty(message.ConversationId);
         }
 

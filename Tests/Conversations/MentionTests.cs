@@ -92,6 +92,31 @@ public sealed class MentionTests(ClusterFixture fixture) : IAsyncLifetime
         Assert.False((await Client.GetGrain<IUserGrain>(members[3]).GetConversationAsync(group))!.Mentioned);
     }
 
+    [Fact]
+    public async Task A_recalled_mention_and_one_from_before_a_removal_leave_no_badge()
+    {
+        var (owner, bob, carol) = (Ids.User("owner"), Ids.User("bob"), Ids.User("carol"));
+        var group = await Client.CreateGroupAsync(owner, bob, carol);
+        var bobs = Client.GetGrain<IUserGrain>(bob);
+        var carols = Client.GetGrain<IUserGrain>(carol);
+
+        // Recalled: the "@you" goes with the message.
+        var taken = await SendMentioningAsync(group, owner, bob);
+        await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(group), e => e?.Mentioned == true);
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(group).RecallAsync(owner, taken.Seq));
+        var recalled = await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(group), e => e?.Mentioned == false);
+        Assert.False(recalled!.Mentioned);
+
+        // Removed while mentioned, and added back: nothing is unread, so no mention is shown either.
+        var unread = await SendMentioningAsync(group, owner, carol);
+        await Eventually.ReturnsAsync(() => carols.GetConversationAsync(group), e => e?.Mentioned == true && e.MentionSeq == unread.Seq);
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(group).RemoveMemberAsync(owner, carol)).Status);
+        await Client.SendTextAsync(group, owner, "while carol was out");
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(group).AddMembersAsync(owner, [carol])).Status);
+        var back = await carols.GetConversationAsync(group);
+        Assert.Equal((false, false, 0L), (back!.Removed, back.Mentioned, back.UnreadCount));
+    }
+
     private Task<SendResult> SendMentioningAsync(string group, string sender, params string[] mentions) =>
         Client.Conversation(group).SendAsync(new SendRequest(sender, null, Ids.ClientMsgId(), MessageContent.FromText("@you"), Mentions: mentions));
 }

@@ -71,6 +71,45 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_recall_retried_past_the_window_after_its_answer_was_lost_is_answered_done()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        var sent = await Client.SendTextAsync(conversationId, alice, "wrong chat");
+        fixture.Time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(50));
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(alice, sent.Seq));
+
+        // The retry comes after a reconnect's backoff, past the window: it was done, and is said so; to others it is not theirs.
+        fixture.Time.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(alice, sent.Seq));
+        Assert.Equal(AccessStatus.NotAllowed, await Client.Conversation(conversationId).RecallAsync(bob, sent.Seq));
+        var recalled = Assert.Single(await Client.PullAllAsync(conversationId, bob));
+        Assert.Equal((MessageState.Recalled, 1), (recalled.State, recalled.Revision));
+    }
+
+    [Fact]
+    public async Task A_stored_message_cannot_be_edited_into_a_typing_or_call_signal()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        var sent = await Client.SendTextAsync(conversationId, alice, "hello");
+
+        Assert.Equal(AccessStatus.Invalid, await Client.Conversation(conversationId).EditAsync(alice, sent.Seq, TypingIndicator.Content));
+        Assert.Equal(AccessStatus.Invalid, await Client.Conversation(conversationId).EditAsync(alice, sent.Seq, new MessageContent(ContentType.Custom, CustomType: CallSignal.CustomType, CustomData: "{}")));
+        Assert.Equal((MessageState.Normal, "hello"), Assert.Single(await Client.PullAllAsync(conversationId, bob)) is var m ? (m.State, m.Content!.Text) : default);
+    }
+
+    [Fact]
+    public async Task A_blocked_sender_cannot_edit_what_they_sent_but_may_recall_it()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        var sent = await Client.SendTextAsync(conversationId, bob, "hi");
+        Assert.True(await Client.GetGrain<Accounts.IAccountGrain>(alice).BlockAsync(bob));
+
+        Assert.Equal(AccessStatus.NotAllowed, await Client.Conversation(conversationId).EditAsync(bob, sent.Seq, MessageContent.FromText("abuse")));
+        Assert.Equal("hi", Assert.Single(await Client.PullAllAsync(conversationId, alice)).Content!.Text);
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(bob, sent.Seq));
+    }
+
+    [Fact]
     public async Task Group_owners_and_admins_recall_any_message_at_any_time()
     {
         var owner = Ids.User("owner");

@@ -180,6 +180,13 @@ public sealed class SyncTests(ClusterFixture fixture)
         Assert.Equal((AccessStatus.Ok, 2), count);
         await fixture.Cluster.DeactivateAsync(Client.Conversation(conversationId));
         Assert.Equal((AccessStatus.Ok, 2), await Client.Conversation(conversationId).GetReadCountAsync(owner, sent.Seq));
+
+        // A member who joined later starts at the head: not a reader of what was said before.
+        var late = Ids.User("late");
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(conversationId).AddMembersAsync(owner, [late])).Status);
+        Assert.Equal((AccessStatus.Ok, 2), await Client.Conversation(conversationId).GetReadCountAsync(owner, sent.Seq));
+        await fixture.Cluster.DeactivateAsync(Client.Conversation(conversationId));
+        Assert.Equal((AccessStatus.Ok, 2), await Client.Conversation(conversationId).GetReadCountAsync(owner, sent.Seq));
     }
 
     [Fact]
