@@ -31,6 +31,14 @@ public interface IConversationGrain : IGrainWithStringKey
     Task<PullResult> PullAsync(string userId, PullRequest request);
 
     /// <summary>
+    /// The messages revised (edited, recalled) after <paramref name="after"/>, at most <paramref name="limit"/> (1 to
+    /// <see cref="Messages.MessageLimits.MaxPullLimit"/>), as <paramref name="userId"/> sees them: what a device that was
+    /// away missed of changes to messages it already has (a pull goes forward by seq and never shows them again).
+    /// </summary>
+    [Alias("PullChanges")]
+    Task<ChangesResult> PullChangesAsync(string userId, DateTimeOffset after, int limit);
+
+    /// <summary>
     /// Recalls a message: the sender within the recall window, a group's owner or admins at any time.
     /// Leaves a tombstone under the same seq and pushes a change event.
     /// </summary>

@@ -18,6 +18,10 @@ namespace Orleans.Im.Messages;
 /// </param>
 /// <param name="SenderName">A display name shown with this message instead of the sender's (an agent's name, by shop setting).</param>
 /// <param name="Mentions">Groups: the members @-mentioned, or <see cref="MentionList.All"/>; stored with the message.</param>
+/// <param name="RevisedAt">
+/// When its latest revision (edit, recall) was made; null when never revised. A device that was away asks for the changes
+/// after the last one it saw (<see cref="Conversations.IConversationGrain.PullChangesAsync"/>).
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.ChatMessage")]
 public sealed record ChatMessage(
     [property: Id(0)] string ConversationId,
@@ -33,4 +37,5 @@ public sealed record ChatMessage(
     [property: Id(10)] string? CollapseKey = null,
     [property: Id(11)] string? ActingSenderId = null,
     [property: Id(12)] string? SenderName = null,
-    [property: Id(13)] IReadOnlyList<string>? Mentions = null);
+    [property: Id(13)] IReadOnlyList<string>? Mentions = null,
+    [property: Id(14)] DateTimeOffset? RevisedAt = null);

@@ -21,6 +21,10 @@ namespace Orleans.Im.Users;
 /// The seq of the latest message that @-mentioned the user (0: none); <see cref="Mentioned"/> holds while it is after the
 /// read position.
 /// </param>
+/// <param name="ChangedAt">
+/// When the latest change to one of its messages (edit, recall) the user was told of was made; null when none. A device
+/// that saw changes only up to an earlier time fetches the rest (<see cref="IConversationGrain.PullChangesAsync"/>).
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.ConversationEntry")]
 public sealed record ConversationEntry(
     [property: Id(0)] string ConversationId,
@@ -37,4 +41,5 @@ public sealed record ConversationEntry(
     [property: Id(11)] bool Removed,
     [property: Id(12)] long Version,
     [property: Id(13)] long PeerReadSeq = 0,
-    [property: Id(14)] long MentionSeq = 0);
+    [property: Id(14)] long MentionSeq = 0,
+    [property: Id(15)] DateTimeOffset? ChangedAt = null);

@@ -203,9 +203,10 @@ public sealed partial class ConversationGrain
 
     private async Task ReviseAsync(ChatMessage revised, string actorId)
     {
+        revised = revised with { RevisedAt = NextRevisionTime() };
         try
         {
-            await log.AppendRevisionAsync(ConversationId, revised.Seq, revised.Revision, revised.State, revised.Content, actorId, clock.UtcNow);
+            await log.AppendRevisionAsync(ConversationId, revised.Seq, revised.Revision, revised.State, revised.Content, actorId, revised.RevisedAt.Value);
         }
         catch (StorageUnavailableException)
         {
@@ -216,6 +217,47 @@ public sealed partial class ConversationGrain
         }
 
         AnnounceRevision(revised, actorId);
+    }
+
+    /// <summary>
+    /// Now, to the millisecond (what the wire carries), and after every revision this activation made: devices fetch the
+    /// changes after the last one they saw, so two changes at one instant would hide the second.
+    /// </summary>
+    private DateTimeOffset NextRevisionTime()
+    {
+        var now = clock.UtcNow;
+        now = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
+        _lastRevisionAt = now > _lastRevisionAt ? now : _lastRevisionAt.AddMilliseconds(1);
+        return _lastRevisionAt;
+    }
+
+    public async Task<ChangesResult> PullChangesAsync(string userId, DateTimeOffset after, int limit)
+    {
+        if (!IsMember(userId))
+        {
+            return new ChangesResult(AccessStatus.NoAccess, [], false);
+        }
+
+        if (limit is < 1 or > MessageLimits.MaxPullLimit)
+        {
+            return new ChangesResult(AccessStatus.Invalid, [], false);
+        }
+
+        try
+        {
+            // One more than asked: whether more follow.
+            var revised = await log.ReadRevisedAsync(ConversationId, after, limit + 1);
+            var hidden = await HiddenForAsync(userId);
+            var messages = revised.Take(limit)
+                .Select(m => hidden.Contains(m.Seq) ? m with { Content = null, State = MessageState.Deleted } : ViewFor(userId, m))
+                .ToList();
+            return new ChangesResult(AccessStatus.Ok, messages, revised.Count > limit);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return new ChangesResult(AccessStatus.Unavailable, [], false);
+        }
     }
 
     /// <summary>

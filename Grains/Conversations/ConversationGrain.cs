@@ -55,6 +55,9 @@ public sealed partial class ConversationGrain(
     /// <summary>Changes (recall, edit) whose write failed, by seq: the revision tried, which may have been stored, and by whom.</summary>
     private Dictionary<long, (int Revision, string ActorId)>? _revisionsInDoubt;
 
+    /// <summary>When this activation last revised a message (see <see cref="NextRevisionTime"/>).</summary>
+    private DateTimeOffset _lastRevisionAt;
+
     private string ConversationId => this.GetPrimaryKeyString();
 
     private bool IsGroup => _address?.Kind == ConversationKind.Group;

@@ -26,6 +26,13 @@ public interface IMessageLog
     /// </summary>
     Task<IReadOnlyList<ChatMessage>> ReadAsync(string conversationId, long afterSeq, long beforeSeq, int limit, bool newest);
 
+    /// <summary>
+    /// The messages whose latest revision (edit, recall) was made after <paramref name="after"/>, at most
+    /// <paramref name="limit"/>, in the order of those revisions, as <see cref="ReadAsync"/> reads them (with
+    /// <see cref="ChatMessage.RevisedAt"/>): what a device that was away missed of changes to messages it already has.
+    /// </summary>
+    Task<IReadOnlyList<ChatMessage>> ReadRevisedAsync(string conversationId, DateTimeOffset after, int limit);
+
     /// <summary>Records a new revision of a message: an edit (with content) or a recall (a tombstone).</summary>
     Task AppendRevisionAsync(string conversationId, long seq, int revision, MessageState state, MessageContent? content, string actorId, DateTimeOffset at);
 

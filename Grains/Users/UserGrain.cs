@@ -1038,6 +1038,15 @@ public sealed partial class UserGrain(
             MarkDirty(message.ConversationId);
         }
 
+        if (message.RevisedAt is { } revisedAt && _index.TryGetValue(message.ConversationId, out row)
+            && !row.Entry.Removed && (row.Entry.ChangedAt is null || revisedAt > row.Entry.ChangedAt))
+        {
+            // Synced with the list: a device that was away sees the conversation changed and fetches what it missed (a
+            // change to any message, not only the last, which the preview shows).
+            Update(message.ConversationId, e => e with { ChangedAt = revisedAt });
+            MarkDirty(message.ConversationId);
+        }
+
         if (message.State == MessageState.Recalled && _index.TryGetValue(message.ConversationId, out row)
             && row.Entry.Mentioned && row.Entry.MentionSeq == message.Seq)
         {

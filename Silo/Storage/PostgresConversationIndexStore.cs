@@ -13,18 +13,19 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
     private const string UpsertSql = """
         INSERT INTO user_conversations AS u (user_id, conversation_id, kind, last_seq, last_message, read_seq, unread_count,
                                              muted, pinned, hidden, draft, mentioned, removed, read_diffusion, version,
-                                             peer_read_seq, mention_seq, updated_at)
+                                             peer_read_seq, mention_seq, changed_at, updated_at)
         SELECT k.*, now() FROM unnest(@user::text[], @conversation::text[], @kind::smallint[], @last_seq::bigint[],
                                       @last_message::jsonb[], @read_seq::bigint[], @unread::bigint[], @muted::boolean[],
                                       @pinned::boolean[], @hidden::boolean[], @draft::text[], @mentioned::boolean[],
                                       @removed::boolean[], @read_diffusion::boolean[], @version::bigint[],
-                                      @peer_read_seq::bigint[], @mention_seq::bigint[]) AS k
+                                      @peer_read_seq::bigint[], @mention_seq::bigint[], @changed_at::timestamptz[]) AS k
         ON CONFLICT (user_id, conversation_id) DO UPDATE SET
             kind = EXCLUDED.kind, last_seq = EXCLUDED.last_seq, last_message = EXCLUDED.last_message,
             read_seq = EXCLUDED.read_seq, unread_count = EXCLUDED.unread_count, muted = EXCLUDED.muted,
             pinned = EXCLUDED.pinned, hidden = EXCLUDED.hidden, draft = EXCLUDED.draft, mentioned = EXCLUDED.mentioned,
             removed = EXCLUDED.removed, read_diffusion = EXCLUDED.read_diffusion, version = EXCLUDED.version,
-            peer_read_seq = EXCLUDED.peer_read_seq, mention_seq = EXCLUDED.mention_seq, updated_at = now()
+            peer_read_seq = EXCLUDED.peer_read_seq, mention_seq = EXCLUDED.mention_seq, changed_at = EXCLUDED.changed_at,
+            updated_at = now()
         -- Two saves of one entry may commit in either order: never go back to an older version.
         WHERE u.version <= EXCLUDED.version
         """;
@@ -43,7 +44,7 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
         {
             await using var command = _dataSource.CreateCommand("""
                 SELECT conversation_id, kind, last_seq, last_message::text, read_seq, unread_count, muted, pinned, hidden,
-                       draft, mentioned, removed, read_diffusion, version, peer_read_seq, mention_seq
+                       draft, mentioned, removed, read_diffusion, version, peer_read_seq, mention_seq, changed_at
                 FROM user_conversations WHERE user_id = @user
                 """);
             command.Parameters.AddWithValue("user", userId);
@@ -66,7 +67,8 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
                     reader.GetBoolean(11),
                     reader.GetInt64(13),
                     reader.GetInt64(14),
-                    reader.GetInt64(15));
+                    reader.GetInt64(15),
+                    reader.IsDBNull(16) ? null : new DateTimeOffset(reader.GetDateTime(16), TimeSpan.Zero));
                 rows.Add(new IndexRow(entry, reader.GetBoolean(12)));
             }
 
@@ -172,6 +174,10 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
         command.Parameters.AddWithValue("version", entries.Select(e => e.Version).ToArray());
         command.Parameters.AddWithValue("peer_read_seq", entries.Select(e => e.PeerReadSeq).ToArray());
         command.Parameters.AddWithValue("mention_seq", entries.Select(e => e.MentionSeq).ToArray());
+        command.Parameters.Add(new NpgsqlParameter("changed_at", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.TimestampTz)
+        {
+            Value = entries.Select(e => e.ChangedAt?.UtcDateTime).ToArray(),
+        });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

@@ -44,21 +44,38 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
           ON m.conversation_id = k.conversation_id AND m.sender_id = k.sender_id AND m.client_msg_id = k.client_msg_id
         """;
 
-    private const string ReadSql = """
+    // A message as read (ReadMessage): its latest revision applied, and whether a later one with its key superseded it.
+    private const string MessageColumnsSql = """
         SELECT m.seq, m.sender_id, m.sender_device_id, m.client_msg_id, m.class, m.content::text, m.collapse_key,
                m.server_time, r.revision, r.state, r.content::text,
                (m.collapse_key IS NOT NULL AND EXISTS (
                    SELECT 1 FROM messages n
                    WHERE n.conversation_id = m.conversation_id AND n.collapse_key = m.collapse_key AND n.sender_id = m.sender_id
                      AND n.seq > m.seq)) AS collapsed,
-               m.acting_sender_id, m.sender_name, m.mentions::text
-        FROM messages m
+               m.acting_sender_id, m.sender_name, m.mentions::text, r.at
+
+        """;
+
+    private const string LatestRevisionSql = """
         LEFT JOIN LATERAL (
-            SELECT revision, state, content FROM message_revisions v
+            SELECT revision, state, content, at FROM message_revisions v
             WHERE v.conversation_id = m.conversation_id AND v.seq = m.seq
             ORDER BY revision DESC LIMIT 1) r ON true
-        WHERE m.conversation_id = @conversation AND m.seq > @after AND m.seq < @before
+
         """;
+
+    private const string ReadSql = MessageColumnsSql + "FROM messages m\n" + LatestRevisionSql
+        + "WHERE m.conversation_id = @conversation AND m.seq > @after AND m.seq < @before";
+
+    // The messages revised after a time, in the order of their latest revisions (message_revisions_by_time).
+    private const string ReadRevisedSql = """
+        WITH changed AS (
+            SELECT seq, max(at) AS revised_at FROM message_revisions
+            WHERE conversation_id = @conversation AND at > @after
+            GROUP BY seq ORDER BY revised_at, seq LIMIT @limit)
+
+        """ + MessageColumnsSql + "FROM changed c JOIN messages m ON m.conversation_id = @conversation AND m.seq = c.seq\n"
+        + LatestRevisionSql + "ORDER BY c.revised_at, m.seq";
 
     // Undoes the rows of a run that was stored only in part (the rest conflicted), before the transaction commits.
     private const string DeleteRowsSql = """
@@ -306,6 +323,23 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             return messages;
         }, "read messages");
 
+    public Task<IReadOnlyList<ChatMessage>> ReadRevisedAsync(string conversationId, DateTimeOffset after, int limit) =>
+        PostgresErrors.GuardAsync<IReadOnlyList<ChatMessage>>(async () =>
+        {
+            await using var command = _dataSource.CreateCommand(ReadRevisedSql);
+            command.Parameters.AddWithValue("conversation", conversationId);
+            command.Parameters.AddWithValue("after", after.UtcDateTime);
+            command.Parameters.AddWithValue("limit", limit);
+            var messages = new List<ChatMessage>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                messages.Add(ReadMessage(conversationId, reader));
+            }
+
+            return messages;
+        }, "read revised messages");
+
     public Task AppendRevisionAsync(string conversationId, long seq, int revision, MessageState state, MessageContent? content, string actorId, DateTimeOffset at) =>
         PostgresErrors.GuardAsync(async () =>
         {
@@ -449,7 +483,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             reader.IsDBNull(6) ? null : reader.GetString(6),
             reader.IsDBNull(12) ? null : reader.GetString(12),
             reader.IsDBNull(13) ? null : reader.GetString(13),
-            reader.IsDBNull(14) ? null : MessageJson.ReadMentions(reader.GetString(14)));
+            reader.IsDBNull(14) ? null : MessageJson.ReadMentions(reader.GetString(14)),
+            reader.IsDBNull(15) ? null : new DateTimeOffset(reader.GetDateTime(15), TimeSpan.Zero));
     }
 
     /// <summary>A batch as one array per column, bound to a command as the unnest parameters.</summary>

@@ -110,6 +110,39 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Changes_to_any_message_are_listed_after_a_time_and_mark_the_conversation_changed_for_sync()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        var conversation = Client.Conversation(conversationId);
+        var first = await Client.SendTextAsync(conversationId, alice, "see you at 6");
+        var second = await Client.SendTextAsync(conversationId, alice, "my pin is 1234");
+        await Client.SendTextAsync(conversationId, alice, "bye");
+        var bobs = Client.GetGrain<Orleans.Im.Users.IUserGrain>(bob);
+        Assert.Null((await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(conversationId), e => e?.LastSeq == 3))!.ChangedAt);
+
+        // Neither is the last message (the preview does not change), yet the conversation is marked changed.
+        Assert.Equal(AccessStatus.Ok, await conversation.EditAsync(alice, first.Seq, MessageContent.FromText("see you at 7")));
+        Assert.Equal(AccessStatus.Ok, await conversation.RecallAsync(alice, second.Seq));
+        var all = await conversation.PullChangesAsync(bob, DateTimeOffset.MinValue, 10);
+        Assert.Equal((AccessStatus.Ok, false), (all.Status, all.HasMore));
+        Assert.Equal([(first.Seq, MessageState.Edited, "see you at 7"), (second.Seq, MessageState.Recalled, null)],
+            all.Messages.Select(m => (m.Seq, m.State, m.Content?.Text)));
+        Assert.True(all.Messages[0].RevisedAt < all.Messages[1].RevisedAt);
+        var entry = await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(conversationId), e => e?.ChangedAt == all.Messages[1].RevisedAt);
+        Assert.Equal((all.Messages[1].RevisedAt, "bye"), (entry!.ChangedAt, entry.LastMessage!.Text));
+
+        // After the first change only the second; one at a time says more follow; kept when the user grain restarts.
+        Assert.Equal([second.Seq], (await conversation.PullChangesAsync(bob, all.Messages[0].RevisedAt!.Value, 10)).Messages.Select(m => m.Seq));
+        var one = await conversation.PullChangesAsync(bob, DateTimeOffset.MinValue, 1);
+        Assert.Equal([first.Seq], one.Messages.Select(m => m.Seq));
+        Assert.True(one.HasMore);
+        Assert.Equal(AccessStatus.NoAccess, (await conversation.PullChangesAsync(Ids.User("stranger"), DateTimeOffset.MinValue, 10)).Status);
+        Assert.Equal(AccessStatus.Invalid, (await conversation.PullChangesAsync(bob, DateTimeOffset.MinValue, 0)).Status);
+        await fixture.Cluster.DeactivateAsync(bobs);
+        Assert.Equal(all.Messages[1].RevisedAt, (await bobs.GetConversationAsync(conversationId))!.ChangedAt);
+    }
+
+    [Fact]
     public async Task Group_owners_and_admins_recall_any_message_at_any_time()
     {
         var owner = Ids.User("owner");
