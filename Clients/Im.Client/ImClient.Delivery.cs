@@ -180,6 +180,8 @@ public sealed partial class ImClient
                 // messages), and from the beginning afterwards (all of it is new).
                 if (!_delivered.ContainsKey(entry.ConversationId))
                 {
+                    // Whatever it pulls comes as it is now: no change made before is news to it.
+                    _changesSeen[entry.ConversationId] = entry.ChangedAtMs;
                     var start = firstSync ? entry.ReadSeq : 0;
                     if (firstSync && _ackedBeforeFirstSync.TryGetValue(entry.ConversationId, out var ownFirst))
                     {
@@ -195,6 +197,61 @@ public sealed partial class ImClient
             {
                 await FillAsync(entry.ConversationId, entry.LastSeq).ConfigureAwait(false);
             }
+
+            if (!entry.Removed)
+            {
+                await FetchChangesAsync(entry.ConversationId, entry.ChangedAtMs).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Changes (edits, recalls) to messages already delivered that were made after the last ones fetched, up to
+    /// <paramref name="changedAtMs"/> (the entry's latest): told as <see cref="Event.Changed"/> events. A change pushed
+    /// while it happened is fetched once more at the next catch-up (a push may have been dropped before it, and the
+    /// fetch must not skip that one): apply changes by revision.
+    /// </summary>
+    private async Task FetchChangesAsync(string conversationId, long changedAtMs)
+    {
+        var seen = ChangesSeen(conversationId);
+        while (changedAtMs > seen)
+        {
+            var page = await PullChangesAsync(conversationId, seen, _options.PullPageSize).ConfigureAwait(false);
+            var delivered = Delivered(conversationId);
+            foreach (var message in page.Messages)
+            {
+                // Later ones are delivered as they are now, by the fill.
+                if (message.Seq <= delivered)
+                {
+                    _events.Writer.TryWrite(new Event { Changed = new MessageChanged { Message = message } });
+                }
+
+                seen = Math.Max(seen, message.RevisedAtMs);
+            }
+
+            if (!page.HasMore)
+            {
+                // All of them: up to the entry's latest is seen, even one this user may not see (nothing to ask again).
+                seen = Math.Max(seen, changedAtMs);
+            }
+
+            lock (_delivered)
+            {
+                _changesSeen[conversationId] = Math.Max(seen, _changesSeen.GetValueOrDefault(conversationId));
+            }
+
+            if (!page.HasMore || page.Messages.Count == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    private long ChangesSeen(string conversationId)
+    {
+        lock (_delivered)
+        {
+            return _changesSeen.GetValueOrDefault(conversationId);
         }
     }
 

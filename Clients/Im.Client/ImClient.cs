@@ -39,6 +39,9 @@ public sealed partial class ImClient : IAsyncDisposable
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _disposing = new();
     private readonly Dictionary<string, long> _delivered;
+
+    // Per conversation, the latest change (edit, recall) fetched after the fact, in Unix ms; guarded by _delivered's lock.
+    private readonly Dictionary<string, long> _changesSeen;
     private readonly Dictionary<string, SortedDictionary<long, Message>> _ahead = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly Task _deliveryLoop;
@@ -77,6 +80,7 @@ public sealed partial class ImClient : IAsyncDisposable
         _endpoint = new EdgeAddress(options.Host, options.Port);
         _syncVersion = options.InitialState?.SyncVersion ?? 0;
         _delivered = new Dictionary<string, long>(options.InitialState?.DeliveredSeqs ?? new Dictionary<string, long>(), StringComparer.Ordinal);
+        _changesSeen = new Dictionary<string, long>(options.InitialState?.ChangesSeenMs ?? new Dictionary<string, long>(), StringComparer.Ordinal);
         _firstSyncDone = _syncVersion != 0 || _delivered.Count != 0;
         _deliveryLoop = Task.Run(DeliveryLoopAsync);
     }
@@ -121,7 +125,8 @@ public sealed partial class ImClient : IAsyncDisposable
     {
         lock (_delivered)
         {
-            return new ImClientState(Volatile.Read(ref _syncVersion), new Dictionary<string, long>(_delivered, StringComparer.Ordinal));
+            return new ImClientState(Volatile.Read(ref _syncVersion), new Dictionary<string, long>(_delivered, StringComparer.Ordinal),
+                new Dictionary<string, long>(_changesSeen, StringComparer.Ordinal));
         }
     }
 
@@ -229,6 +234,18 @@ public sealed partial class ImClient : IAsyncDisposable
         }
 
         var response = PullResponse.Parser.ParseFrom(await RequestAsync(Op.Pull, request, Op.PullOk, cancellationToken).ConfigureAwait(false));
+        return response.Error is null ? response : throw new ImClientException(response.Error);
+    }
+
+    /// <summary>
+    /// The messages of a conversation revised (edited, recalled) after <paramref name="afterMs"/> (Unix ms; 0: all), each
+    /// as it is now, in the order of their latest revisions. The client asks by itself when a sync shows changes it has
+    /// not seen (they come as <see cref="Event.Changed"/> events); an application keeping its own history may ask too.
+    /// </summary>
+    public async Task<PullChangesResponse> PullChangesAsync(string conversationId, long afterMs, int limit = 50, CancellationToken cancellationToken = default)
+    {
+        var request = new PullChangesRequest { ConversationId = conversationId, AfterMs = afterMs, Limit = (uint)limit };
+        var response = PullChangesResponse.Parser.ParseFrom(await RequestAsync(Op.PullChanges, request, Op.PullChangesOk, cancellationToken).ConfigureAwait(false));
         return response.Error is null ? response : throw new ImClientException(response.Error);
     }
 

@@ -42,14 +42,15 @@ public static class ApiMapper
         ArgumentNullException.ThrowIfNull(message);
         return new MessageView(message.ConversationId, message.Seq, message.ClientMsgId, message.SenderId, message.SenderDeviceId,
             message.ServerTime, message.Class, message.State, message.Revision, message.Content is null ? null : ToBody(message.Content), message.CollapseKey,
-            message.SenderName, message.ActingSenderId, message.Mentions is { } mentions ? [.. mentions] : null);
+            message.SenderName, message.ActingSenderId, message.Mentions is { } mentions ? [.. mentions] : null, message.RevisedAt);
     }
 
     public static ConversationView ToView(ConversationEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         return new ConversationView(entry.ConversationId, entry.Kind, entry.LastSeq, entry.ReadSeq, entry.UnreadCount, entry.LastMessage,
-            entry.Muted, entry.Pinned, entry.Hidden, entry.Draft, entry.Mentioned, entry.Removed, entry.Version, entry.PeerReadSeq, entry.MentionSeq);
+            entry.Muted, entry.Pinned, entry.Hidden, entry.Draft, entry.Mentioned, entry.Removed, entry.Version, entry.PeerReadSeq, entry.MentionSeq,
+            entry.ChangedAt);
     }
 
     private static bool TryBase64(string text, out byte[]? bytes)

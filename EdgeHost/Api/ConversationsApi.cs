@@ -20,6 +20,7 @@ public static class ConversationsApi
         var api = app.MapGroup("/api/conversations/{conversationId}").RequireAuthorization(ApiPolicies.User).WithTags("Conversations");
         api.MapPost("/messages", SendAsync);
         api.MapGet("/messages", HistoryAsync);
+        api.MapGet("/changes", ChangesAsync);
         api.MapPost("/read", MarkReadAsync);
         api.MapPatch("/settings", SettingsAsync);
         api.MapPost("/messages/{seq:long}/recall", RecallAsync);
@@ -54,6 +55,21 @@ public static class ConversationsApi
         return result.IsAccepted
             ? TypedResults.Ok(new SendResponse(result.Seq, result.ServerTime, result.Status == SendStatus.Duplicate))
             : ApiProblems.From(result);
+    }
+
+    /// <summary>Messages revised after <paramref name="after"/> (none: all), for a client that was away (see <see cref="ChangesResponse"/>).</summary>
+    public static async Task<Results<Ok<ChangesResponse>, ProblemHttpResult>> ChangesAsync(
+        string conversationId, ClaimsPrincipal user, IClusterClient cluster, DateTimeOffset? after = null, int limit = 50)
+    {
+        if (!GrainKeys.TryParseConversation(conversationId, out _))
+        {
+            return ApiProblems.NotFound();
+        }
+
+        var result = await cluster.For<IConversationGrain>(conversationId).PullChangesAsync(user.UserId(), after ?? DateTimeOffset.UnixEpoch, limit);
+        return result.Status == AccessStatus.Ok
+            ? TypedResults.Ok(new ChangesResponse(result.Messages.Select(ApiMapper.ToView).ToList(), result.HasMore))
+            : ApiProblems.From(result.Status);
     }
 
     public static async Task<Results<Ok<HistoryResponse>, ProblemHttpResult>> HistoryAsync(

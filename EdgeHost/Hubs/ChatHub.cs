@@ -127,6 +127,18 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
             : new HubResult(ErrorCode(result.Status));
     }
 
+    /// <summary>
+    /// Messages revised (edited, recalled) after <paramref name="after"/> (null: all): what a page that was away missed of
+    /// changes to messages it shows, when a conversation's <c>changedAt</c> is later than the last change it saw.
+    /// </summary>
+    public async Task<HubResult> PullChanges(string conversationId, DateTimeOffset? after, int limit)
+    {
+        var result = await Session.PullChangesAsync(conversationId, after ?? DateTimeOffset.UnixEpoch, limit <= 0 ? 50 : Math.Min(limit, MessageLimits.MaxPullLimit));
+        return result.Status == AccessStatus.Ok
+            ? new HubResult(null, Changes: new ChangesResponse(result.Messages.Select(ApiMapper.ToView).ToList(), result.HasMore))
+            : new HubResult(ErrorCode(result.Status));
+    }
+
     /// <summary>Exactly the conversation entries changed since <paramref name="sinceVersion"/>.</summary>
     public async Task<SyncResponse> Sync(long sinceVersion)
     {

@@ -125,6 +125,7 @@ public static class ProtoMapper
             SenderName = message.SenderName ?? "",
             // Only agents ever get messages with it set: conversation grains strip it from what users see.
             ActingSenderId = message.ActingSenderId ?? "",
+            RevisedAtMs = message.RevisedAt?.ToUnixTimeMilliseconds() ?? 0,
         };
         if (message.Content is not null)
         {
@@ -185,6 +186,7 @@ public static class ProtoMapper
             Version = entry.Version,
             PeerReadSeq = entry.PeerReadSeq,
             MentionSeq = entry.MentionSeq,
+            ChangedAtMs = entry.ChangedAt?.ToUnixTimeMilliseconds() ?? 0,
         };
         if (entry.LastMessage is { } last)
         {

@@ -53,6 +53,11 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
             ? Conversation(conversationId).PullAsync(UserId, request)
             : Task.FromResult(new PullResult(AccessStatus.NoAccess, [], 0));
 
+    public Task<ChangesResult> PullChangesAsync(string conversationId, DateTimeOffset after, int limit) =>
+        GrainKeys.TryParseConversation(conversationId, out _)
+            ? Conversation(conversationId).PullChangesAsync(UserId, after, limit)
+            : Task.FromResult(new ChangesResult(AccessStatus.NoAccess, [], false));
+
     public Task<SyncResult> SyncAsync(long sinceVersion) => User.SyncAsync(sinceVersion);
 
     public async Task<(AccessStatus Status, ConversationEntry? Entry)> MarkReadAsync(string conversationId, long seq)

@@ -395,6 +395,7 @@ public sealed partial class TcpConnection : IPushTarget
                 V1.Op.Send => await SendAsync(header.RequestId, V1.SendRequest.Parser.ParseFrom(body)),
                 V1.Op.Sync => await SyncAsync(header.RequestId, V1.SyncRequest.Parser.ParseFrom(body)),
                 V1.Op.Pull => await PullAsync(header.RequestId, V1.PullRequest.Parser.ParseFrom(body)),
+                V1.Op.PullChanges => await PullChangesAsync(header.RequestId, V1.PullChangesRequest.Parser.ParseFrom(body)),
                 V1.Op.MarkRead => await MarkReadAsync(header.RequestId, V1.MarkReadRequest.Parser.ParseFrom(body)),
                 V1.Op.Recall => await ResultAsync(header.RequestId, V1.RecallRequest.Parser.ParseFrom(body), r => Session!.RecallAsync(r.ConversationId, r.Seq)),
                 V1.Op.Edit => await ResultAsync(header.RequestId, V1.EditRequest.Parser.ParseFrom(body), r => Session!.EditAsync(r.ConversationId, r.Seq, ProtoMapper.ToDomain(r.Content))),
@@ -592,8 +593,21 @@ public sealed partial class TcpConnection : IPushTarget
         var result = await Session!.PullAsync(request.ConversationId,
             new Messages.PullRequest(request.AfterSeq, request.HasBeforeSeq ? request.BeforeSeq : null, limit));
         var response = new V1.PullResponse { ConversationId = request.ConversationId, LastSeq = result.LastSeq, Error = ProtoMapper.ToError(result.Status) };
-        AddWithinFrame(response, result.Messages, newestFirst: request.HasBeforeSeq);
+        response.Messages.AddRange(WithinFrame(response, result.Messages, newestFirst: request.HasBeforeSeq));
         return Reply(V1.Op.PullOk, requestId, response);
+    }
+
+    private async Task<bool> PullChangesAsync(uint requestId, V1.PullChangesRequest request)
+    {
+        using var scope = _logger.BeginScope(LogScope.Conversation(request.ConversationId));
+        var limit = request.Limit == 0 ? 50 : (int)Math.Min(request.Limit, MessageLimits.MaxPullLimit);
+        var result = await Session!.PullChangesAsync(request.ConversationId, DateTimeOffset.FromUnixTimeMilliseconds(Math.Max(0, request.AfterMs)), limit);
+        var response = new V1.PullChangesResponse { ConversationId = request.ConversationId, Error = ProtoMapper.ToError(result.Status) };
+        var fitted = WithinFrame(response, result.Messages, newestFirst: false);
+        response.Messages.AddRange(fitted);
+        // Cut to the frame: the client goes on after the last change it got.
+        response.HasMore = result.HasMore || fitted.Length < result.Messages.Count;
+        return Reply(V1.Op.PullChangesOk, requestId, response);
     }
 
     /// <summary>
@@ -602,7 +616,7 @@ public sealed partial class TcpConnection : IPushTarget
     /// page, the oldest of a <c>before_seq</c> one), so it stays one contiguous run of seqs and the client goes on from
     /// the last seq it got (or before the first), as after any page shorter than asked.
     /// </summary>
-    private void AddWithinFrame(V1.PullResponse response, IReadOnlyList<ChatMessage> messages, bool newestFirst)
+    private V1.Message[] WithinFrame(IMessage response, IReadOnlyList<ChatMessage> messages, bool newestFirst)
     {
         var wire = new V1.Message[messages.Count];
         var sizes = new int[messages.Count];
@@ -613,7 +627,7 @@ public sealed partial class TcpConnection : IPushTarget
         }
 
         var fit = FrameBudget.CountThatFit(sizes, _options.MaxFrameBytes - response.CalculateSize(), fromEnd: newestFirst);
-        response.Messages.AddRange(newestFirst ? wire[^fit..] : wire[..fit]);
+        return newestFirst ? wire[^fit..] : wire[..fit];
     }
 
     private async Task<bool> MarkReadAsync(uint requestId, V1.MarkReadRequest request)

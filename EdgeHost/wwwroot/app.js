@@ -43,6 +43,7 @@ const state = {
   pane: 0,                 // the pane's generation: a new one when another conversation opens or the pane starts over
   loadingOlder: false,
   pending: new Map(),      // clientMsgId → { text, element }
+  paneChangesSeen: null,   // the latest change (edit, recall) the pane has, as the list dates it (loadChanges)
   peerReadSeq: 0,
   typingTimer: null,
   lastTypingSent: 0,
@@ -344,7 +345,26 @@ async function catchUpOnce() {
   for (const entry of sync.conversations) state.conversations.set(entry.conversationId, merged(state.conversations.get(entry.conversationId), entry));
   state.version = sync.version;
   renderList();
-  if (state.open) await loadNewer();
+  if (state.open) {
+    await loadNewer();
+    await loadChanges();
+  }
+}
+
+/**
+ * Edits and recalls made while the page was away to messages the pane shows: pushed while it was gone, and a Pull goes
+ * forward from the newest shown, so it would never show them. Asked when the list says the conversation changed later
+ * than the last change the pane saw.
+ */
+async function loadChanges() {
+  const pane = paneNow();
+  const changedAt = state.conversations.get(pane.id)?.changedAt;
+  const seen = state.paneChangesSeen;
+  if (!changedAt || (seen && Date.parse(changedAt) <= Date.parse(seen))) return;
+  const result = await tryInvoke('PullChanges', pane.id, seen, MaxPull);
+  if (!isShowing(pane) || result.error) return;
+  for (const message of result.changes.messages) if (state.messages.has(message.seq)) upsert(message);
+  state.paneChangesSeen = result.changes.hasMore ? result.changes.messages.at(-1)?.revisedAt ?? seen : changedAt;
 }
 
 async function loadGroupNames() {
@@ -484,6 +504,8 @@ async function tryInvoke(method, ...args) {
 function startPane() {
   state.pane += 1;
   state.messages.clear();
+  // What the pane pulls comes as it is now: changes up to the list's latest are no news to it.
+  state.paneChangesSeen = state.conversations.get(state.open)?.changedAt ?? null;
   for (const element of $('messages').querySelectorAll('[data-seq]')) element.remove();
 }
 

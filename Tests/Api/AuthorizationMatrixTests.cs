@@ -49,6 +49,7 @@ public sealed class AuthorizationMatrixTests(EdgeFixture fixture, ITestOutputHel
         {
             ("send", HttpMethod.Post, $"/api/conversations/{conversation}/messages", Send("hi"), HttpStatusCode.OK, HttpStatusCode.Forbidden),
             ("history", HttpMethod.Get, $"/api/conversations/{conversation}/messages?afterSeq=0", null, HttpStatusCode.OK, HttpStatusCode.OK),
+            ("changes", HttpMethod.Get, $"/api/conversations/{conversation}/changes", null, HttpStatusCode.OK, HttpStatusCode.OK),
             ("read", HttpMethod.Post, $"/api/conversations/{conversation}/read", new ReadBody(1), HttpStatusCode.OK, HttpStatusCode.OK),
             ("settings", HttpMethod.Patch, $"/api/conversations/{conversation}/settings", new SettingsBody(Muted: true), HttpStatusCode.OK, HttpStatusCode.OK),
             ("edit", HttpMethod.Put, $"/api/conversations/{conversation}/messages/1", new EditBody(new ContentBody(ContentType.Text, "first!")), HttpStatusCode.NoContent, HttpStatusCode.Forbidden),

@@ -42,6 +42,41 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_client_that_was_away_finds_changed_conversations_at_sync_and_fetches_their_changes()
+    {
+        var (alice, bob) = (await fixture.NewUserAsync("alice"), await fixture.NewUserAsync("bob"));
+        var path = $"/api/conversations/{ApiCalls.Path(GrainKeys.P2P(alice, bob))}";
+        var (aliceToken, bobToken) = ((await fixture.LoginAsync(alice)).AccessToken, (await fixture.LoginAsync(bob)).AccessToken);
+        using var http = fixture.Http();
+        foreach (var text in new[] { "typo", "the last" })
+        {
+            await http.CallAsync(HttpMethod.Post, $"{path}/messages", aliceToken, new SendBody(Ids.ClientMsgId(), new ContentBody(ContentType.Text, text)));
+        }
+
+        var before = await Eventually.ReturnsAsync(() => Sync(0), s => s.Conversations.Count == 1 && s.Conversations[0].LastSeq == 2);
+        Assert.Null(before.Conversations[0].ChangedAt);
+
+        // The first message is edited: the entry shows a change although its last message is the same.
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Put, $"{path}/messages/1", aliceToken, new EditBody(new ContentBody(ContentType.Text, "typo fixed")))).StatusCode);
+        var after = await Eventually.ReturnsAsync(() => Sync(before.Version), s => s.Conversations.Count == 1 && s.Conversations[0].ChangedAt is not null);
+        Assert.Equal("the last", after.Conversations[0].LastMessage!.Text);
+
+        using var response = await http.CallAsync(HttpMethod.Get, $"{path}/changes", bobToken);
+        var changes = (await response.Content.ReadFromJsonAsync<ChangesResponse>(ApiCalls.Json))!;
+        var edited = Assert.Single(changes.Messages);
+        Assert.Equal((1L, MessageState.Edited, "typo fixed", after.Conversations[0].ChangedAt, false),
+            (edited.Seq, edited.State, edited.Content!.Text, edited.RevisedAt, changes.HasMore));
+        using var none = await http.CallAsync(HttpMethod.Get, $"{path}/changes?after={Uri.EscapeDataString(edited.RevisedAt!.Value.ToString("O"))}", bobToken);
+        Assert.Empty((await none.Content.ReadFromJsonAsync<ChangesResponse>(ApiCalls.Json))!.Messages);
+
+        async Task<SyncResponse> Sync(long since)
+        {
+            using var synced = await http.CallAsync(HttpMethod.Get, $"/api/sync?sinceVersion={since}", bobToken);
+            return (await synced.Content.ReadFromJsonAsync<SyncResponse>(ApiCalls.Json))!;
+        }
+    }
+
+    [Fact]
     public async Task Incremental_sync_returns_exactly_the_conversations_changed_since()
     {
         var me = await fixture.NewUserAsync("me");

@@ -106,6 +106,51 @@ public sealed class TcpMessagingTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_phone_away_while_earlier_messages_are_recalled_and_edited_is_told_when_it_reconnects()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await using var alicePhone = await fixture.ConnectAsync(alice);
+        ImClientState state;
+        await using (var bobPhone = await fixture.ConnectAsync(bob))
+        {
+            foreach (var text in new[] { "my pin is 1234", "see you at 6", "bye" })
+            {
+                await alicePhone.SendTextAsync(conversationId, text);
+            }
+
+            Assert.Equal(3, (await bobPhone.TakeAsync(3)).Count);
+            state = bobPhone.SaveState();
+        }
+
+        // Neither is the last message, and a pull from where the phone stopped would never show them again.
+        await alicePhone.RecallAsync(conversationId, 1);
+        await alicePhone.EditAsync(conversationId, 2, ClientMessages.Text("see you at 7"));
+
+        await using var bobAgain = await fixture.ConnectAsync(bob, state: state);
+        var changed = new List<Message>();
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+        {
+            while (changed.Count < 2)
+            {
+                if (await bobAgain.Events.ReadAsync(cts.Token) is { KindCase: Event.KindOneofCase.Changed } pushed)
+                {
+                    changed.Add(pushed.Changed.Message);
+                }
+            }
+        }
+
+        Assert.Equal([(1L, MessageState.Recalled, ""), (2L, MessageState.Edited, "see you at 7")],
+            changed.Select(m => (m.Seq, m.State, m.Content?.Text ?? "")));
+        Assert.True(changed[0].RevisedAtMs > 0 && changed[0].RevisedAtMs < changed[1].RevisedAtMs);
+
+        // Seen: a phone starting from this state again is not told them once more.
+        var seen = bobAgain.SaveState();
+        Assert.Equal(changed[1].RevisedAtMs, seen.ChangesSeenMs![conversationId]);
+        await bobAgain.AssertNoMoreAsync();
+    }
+
+    [Fact]
     public async Task A_socket_killed_mid_send_is_resent_by_the_sdk_and_stored_once()
     {
         var alice = Ids.User("alice");

@@ -346,6 +346,29 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_message_recalled_while_the_page_is_offline_shows_as_recalled_once_it_is_back()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
+        var link = await HubLink.RouteAsync(page);
+        await SignInAsync(page, PageUrl, alice);
+        await page.FillAsync("#new-chat-user", bob);
+        await page.ClickAsync("#new-chat-start");
+        await bobPhone.SendTextAsync(conversationId, "meant for someone else");
+        await bobPhone.SendTextAsync(conversationId, "hello alice");
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["meant for someone else", "hello alice"]);
+
+        // Recalled while the page is away: the push goes nowhere, and the page's catch-up pulls only what is newer.
+        await link.CutAsync(stayDown: true);
+        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        await bobPhone.RecallAsync(conversationId, 1);
+
+        link.Restore();
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["Message recalled", "hello alice"], new() { Timeout = ConnectPatience });
+    }
+
+    [Fact]
     public async Task An_edit_asked_while_the_page_is_offline_says_it_could_not_be_done_and_raises_no_page_error()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
