@@ -167,6 +167,7 @@ public sealed partial class ImClient
         while (sync.HasMore);
 
         _firstSyncDone = true;
+        await FetchPendingChangesAsync().ConfigureAwait(false);
     }
 
     /// <summary>One page of a sync: the entries told, and what they say is missing pulled.</summary>
@@ -200,8 +201,49 @@ public sealed partial class ImClient
 
             if (!entry.Removed)
             {
-                await FetchChangesAsync(entry.ConversationId, entry.ChangedAtMs).ConfigureAwait(false);
+                await FetchChangesOrLaterAsync(entry.ConversationId, entry.ChangedAtMs).ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="FetchChangesAsync"/>, and when it is refused, kept for the next catch-up instead of failing this one:
+    /// the other conversations still fill, and the sync moves on (its entry would not come again by itself).
+    /// </summary>
+    private async Task FetchChangesOrLaterAsync(string conversationId, long changedAtMs)
+    {
+        try
+        {
+            await FetchChangesAsync(conversationId, changedAtMs).ConfigureAwait(false);
+            lock (_delivered)
+            {
+                if (_changesPending.TryGetValue(conversationId, out var pending) && pending <= changedAtMs)
+                {
+                    _changesPending.Remove(conversationId);
+                }
+            }
+        }
+        catch (ImClientException)
+        {
+            lock (_delivered)
+            {
+                _changesPending[conversationId] = Math.Max(changedAtMs, _changesPending.GetValueOrDefault(conversationId));
+            }
+        }
+    }
+
+    /// <summary>Changes whose fetch was refused at an earlier catch-up, tried again.</summary>
+    private async Task FetchPendingChangesAsync()
+    {
+        KeyValuePair<string, long>[] pending;
+        lock (_delivered)
+        {
+            pending = [.. _changesPending];
+        }
+
+        foreach (var (conversationId, changedAtMs) in pending)
+        {
+            await FetchChangesOrLaterAsync(conversationId, changedAtMs).ConfigureAwait(false);
         }
     }
 
@@ -217,6 +259,7 @@ public sealed partial class ImClient
         while (changedAtMs > seen)
         {
             var page = await PullChangesAsync(conversationId, seen, _options.PullPageSize).ConfigureAwait(false);
+            var before = seen;
             var delivered = Delivered(conversationId);
             foreach (var message in page.Messages)
             {
@@ -240,8 +283,9 @@ public sealed partial class ImClient
                 _changesSeen[conversationId] = Math.Max(seen, _changesSeen.GetValueOrDefault(conversationId));
             }
 
-            if (!page.HasMore || page.Messages.Count == 0)
+            if (!page.HasMore || page.Messages.Count == 0 || seen == before)
             {
+                // Done; or a page that moved nothing on, which asking again would repeat.
                 return;
             }
         }

@@ -42,6 +42,9 @@ public sealed partial class ImClient : IAsyncDisposable
 
     // Per conversation, the latest change (edit, recall) fetched after the fact, in Unix ms; guarded by _delivered's lock.
     private readonly Dictionary<string, long> _changesSeen;
+
+    // Per conversation, changes up to this time (Unix ms) whose fetch was refused: tried again at the next catch-up.
+    private readonly Dictionary<string, long> _changesPending = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SortedDictionary<long, Message>> _ahead = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _connectGate = new(1, 1);
     private readonly Task _deliveryLoop;

@@ -597,11 +597,14 @@ public sealed partial class TcpConnection : IPushTarget
         return Reply(V1.Op.PullOk, requestId, response);
     }
 
+    /// <summary>The latest time a DateTimeOffset holds, in Unix ms: an <c>after_ms</c> past it asks for nothing.</summary>
+    private static readonly long MaxUnixMilliseconds = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
     private async Task<bool> PullChangesAsync(uint requestId, V1.PullChangesRequest request)
     {
         using var scope = _logger.BeginScope(LogScope.Conversation(request.ConversationId));
         var limit = request.Limit == 0 ? 50 : (int)Math.Min(request.Limit, MessageLimits.MaxPullLimit);
-        var result = await Session!.PullChangesAsync(request.ConversationId, DateTimeOffset.FromUnixTimeMilliseconds(Math.Max(0, request.AfterMs)), limit);
+        var result = await Session!.PullChangesAsync(request.ConversationId, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(request.AfterMs, 0, MaxUnixMilliseconds)), limit);
         var response = new V1.PullChangesResponse { ConversationId = request.ConversationId, Error = ProtoMapper.ToError(result.Status) };
         var fitted = WithinFrame(response, result.Messages, newestFirst: false);
         response.Messages.AddRange(fitted);

@@ -363,7 +363,11 @@ async function loadChanges() {
   if (!changedAt || (seen && Date.parse(changedAt) <= Date.parse(seen))) return;
   const result = await tryInvoke('PullChanges', pane.id, seen, MaxPull);
   if (!isShowing(pane) || result.error) return;
-  for (const message of result.changes.messages) if (state.messages.has(message.seq)) upsert(message);
+  for (const message of result.changes.messages) {
+    // Only what the pane shows, and only newer: a change pushed while this answer was on its way is not undone.
+    const known = state.messages.get(message.seq);
+    if (known && (known.revision ?? 0) < message.revision) upsert(message);
+  }
   state.paneChangesSeen = result.changes.hasMore ? result.changes.messages.at(-1)?.revisedAt ?? seen : changedAt;
 }
 

@@ -65,6 +65,14 @@ public interface IConversationGrain : IGrainWithStringKey
     [Alias("GetHead"), AlwaysInterleave]
     Task<(AccessStatus Status, ChatMessage? Last, long LastSeq)> GetHeadAsync(string userId);
 
+    /// <summary>
+    /// As <see cref="GetHeadAsync"/>, and when the latest change (edit, recall) to any of its messages was made: read
+    /// diffusion tells only online members of changes, so the others' entries learn of them here, at sync.
+    /// </summary>
+    /// <remarks>Interleaves, as <see cref="GetHeadAsync"/> does, for the same reason.</remarks>
+    [Alias("GetHeadWithChanges"), AlwaysInterleave]
+    Task<ConversationHead> GetHeadWithChangesAsync(string userId);
+
     /// <summary>A member's read position moved (called by the member's user grain).</summary>
     [Alias("OnRead"), OneWay]
     Task OnReadAsync(string userId, long seq);

@@ -203,6 +203,12 @@ public sealed partial class ConversationGrain
 
     private async Task ReviseAsync(ChatMessage revised, string actorId)
     {
+        // After every revision stored before this activation too (another silo's clock may have been ahead).
+        if (await LastStoredRevisionTimeAsync() is { } stored && stored > _lastRevisionAt)
+        {
+            _lastRevisionAt = stored;
+        }
+
         revised = revised with { RevisedAt = NextRevisionTime() };
         try
         {
@@ -249,7 +255,7 @@ public sealed partial class ConversationGrain
             var revised = await log.ReadRevisedAsync(ConversationId, after, limit + 1);
             var hidden = await HiddenForAsync(userId);
             var messages = revised.Take(limit)
-                .Select(m => hidden.Contains(m.Seq) ? m with { Content = null, State = MessageState.Deleted } : ViewFor(userId, m))
+                .Select(m => ViewFor(userId, hidden.Contains(m.Seq) ? m with { Content = null, State = MessageState.Deleted } : m))
                 .ToList();
             return new ChangesResult(AccessStatus.Ok, messages, revised.Count > limit);
         }

@@ -58,6 +58,9 @@ public sealed partial class ConversationGrain(
     /// <summary>When this activation last revised a message (see <see cref="NextRevisionTime"/>).</summary>
     private DateTimeOffset _lastRevisionAt;
 
+    /// <summary>The latest revision time stored before this activation (see <see cref="GetHeadWithChangesAsync"/>).</summary>
+    private Task<DateTimeOffset?>? _lastRevisionLoad;
+
     private string ConversationId => this.GetPrimaryKeyString();
 
     private bool IsGroup => _address?.Kind == ConversationKind.Group;
@@ -139,6 +142,48 @@ public sealed partial class ConversationGrain(
         {
             LogStorageUnavailable(logger, ConversationId, ex.Message);
             return new PullResult(AccessStatus.Unavailable, [], _lastSeq);
+        }
+    }
+
+    public async Task<ConversationHead> GetHeadWithChangesAsync(string userId)
+    {
+        var (status, last, lastSeq) = await GetHeadAsync(userId);
+        if (status != AccessStatus.Ok)
+        {
+            return new ConversationHead(status, null, 0, null);
+        }
+
+        DateTimeOffset? stored;
+        try
+        {
+            stored = await LastStoredRevisionTimeAsync();
+        }
+        catch (StorageUnavailableException ex)
+        {
+            // Asked again next time; the head itself is still worth answering.
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            stored = null;
+        }
+
+        var latest = _lastRevisionAt > (stored ?? DateTimeOffset.MinValue) ? _lastRevisionAt : stored;
+        return new ConversationHead(status, last, lastSeq, latest == DateTimeOffset.MinValue ? null : latest);
+    }
+
+    /// <summary>
+    /// The latest revision time stored before this activation, read once (members sync at once after a restart: one read
+    /// for all of them; this activation's own revisions are later). A failed read is tried again next time.
+    /// </summary>
+    private async Task<DateTimeOffset?> LastStoredRevisionTimeAsync()
+    {
+        _lastRevisionLoad ??= log.ReadLastRevisionTimeAsync(ConversationId);
+        try
+        {
+            return await _lastRevisionLoad;
+        }
+        catch (StorageUnavailableException)
+        {
+            _lastRevisionLoad = null;
+            throw;
         }
     }
 

@@ -33,6 +33,9 @@ public interface IMessageLog
     /// </summary>
     Task<IReadOnlyList<ChatMessage>> ReadRevisedAsync(string conversationId, DateTimeOffset after, int limit);
 
+    /// <summary>When the latest revision of any of the conversation's messages was made; null when none was.</summary>
+    Task<DateTimeOffset?> ReadLastRevisionTimeAsync(string conversationId);
+
     /// <summary>Records a new revision of a message: an edit (with content) or a recall (a tombstone).</summary>
     Task AppendRevisionAsync(string conversationId, long seq, int revision, MessageState state, MessageContent? content, string actorId, DateTimeOffset at);
 

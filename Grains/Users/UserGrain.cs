@@ -1003,6 +1003,14 @@ public sealed partial class UserGrain(
             MarkDirty(message.ConversationId);
         }
 
+        if (message.RevisedAt is { } revisedAt && (row.Entry.ChangedAt is null || revisedAt > row.Entry.ChangedAt))
+        {
+            // Told again, already changed (a conversation announcing its recent messages after a restart): a change that
+            // was stored but never announced still reaches the devices' next sync.
+            Update(message.ConversationId, e => e with { ChangedAt = revisedAt });
+            MarkDirty(message.ConversationId);
+        }
+
         // A mention flags the entry whether or not the conversation is muted: muting silences notifications, and a
         // mention is exactly what a muted user still wants to find.
         ConversationEntry? mentioned = null;
@@ -1154,8 +1162,16 @@ public sealed partial class UserGrain(
 
     private async Task ReconcileAsync(string conversationId)
     {
-        var (status, last, lastSeq) = await GrainFactory.For<IConversationGrain>(conversationId).GetHeadAsync(UserId);
+        var (status, last, lastSeq, lastChangeAt) = await GrainFactory.For<IConversationGrain>(conversationId).GetHeadWithChangesAsync(UserId);
         var entry = _index[conversationId].Entry;
+        if (status == AccessStatus.Ok && lastChangeAt is { } changedAt && (entry.ChangedAt is null || changedAt > entry.ChangedAt))
+        {
+            // Changes to its messages while the user was offline (read diffusion told only online members): the devices
+            // see the conversation changed and fetch them.
+            Update(conversationId, e => e with { ChangedAt = changedAt });
+            MarkDirty(conversationId);
+        }
+
         if (status == AccessStatus.NoAccess)
         {
             // Removed while the notice was lost: the group's answer is the truth.

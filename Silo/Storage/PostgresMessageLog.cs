@@ -340,6 +340,14 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             return messages;
         }, "read revised messages");
 
+    public Task<DateTimeOffset?> ReadLastRevisionTimeAsync(string conversationId) =>
+        PostgresErrors.GuardAsync<DateTimeOffset?>(async () =>
+        {
+            await using var command = _dataSource.CreateCommand("SELECT max(at) FROM message_revisions WHERE conversation_id = @conversation");
+            command.Parameters.AddWithValue("conversation", conversationId);
+            return await command.ExecuteScalarAsync() is DateTime at ? new DateTimeOffset(at, TimeSpan.Zero) : null;
+        }, "read the last revision time");
+
     public Task AppendRevisionAsync(string conversationId, long seq, int revision, MessageState state, MessageContent? content, string actorId, DateTimeOffset at) =>
         PostgresErrors.GuardAsync(async () =>
         {

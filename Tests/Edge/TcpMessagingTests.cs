@@ -126,6 +126,9 @@ public sealed class TcpMessagingTests(EdgeFixture fixture)
         // Neither is the last message, and a pull from where the phone stopped would never show them again.
         await alicePhone.RecallAsync(conversationId, 1);
         await alicePhone.EditAsync(conversationId, 2, ClientMessages.Text("see you at 7"));
+        // Bob's entry hears of them one-way: the reconnect's sync must find the later one.
+        var latest = (await fixture.Orleans.GetGrain<Orleans.Im.Conversations.IConversationGrain>(conversationId).PullChangesAsync(bob, DateTimeOffset.UnixEpoch, 10)).Messages[^1].RevisedAt;
+        await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<Orleans.Im.Users.IUserGrain>(bob).GetConversationAsync(conversationId), e => e?.ChangedAt == latest);
 
         await using var bobAgain = await fixture.ConnectAsync(bob, state: state);
         var changed = new List<Message>();

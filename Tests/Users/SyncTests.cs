@@ -228,4 +228,28 @@ public sealed class SyncTests(ClusterFixture fixture)
             }
         }
     }
+
+    [Fact]
+    public async Task A_large_groups_offline_members_learn_at_sync_that_an_earlier_message_was_recalled()
+    {
+        const int GroupSize = 150;
+        var owner = Ids.User("owner");
+        var members = Enumerable.Range(1, GroupSize - 1).Select(i => Ids.User($"m{i}")).ToArray();
+        var conversationId = await Client.CreateGroupAsync(owner, members);
+        var spam = await Client.SendTextAsync(conversationId, members[0], "cheap watches");
+        await Client.SendTextAsync(conversationId, owner, "welcome");
+        var reader = Client.GetGrain<IUserGrain>(members[1]);
+        var before = Assert.Single((await reader.SyncAsync(0)).Changed, e => e.ConversationId == conversationId);
+        Assert.Null(before.ChangedAt);
+
+        // Removed by the owner while the member is offline: read diffusion tells only online members. A restart of the
+        // group in between: the time of the change is read back from the log.
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(owner, spam.Seq));
+        await fixture.Cluster.DeactivateAsync(Client.Conversation(conversationId));
+        var changes = await Client.Conversation(conversationId).PullChangesAsync(members[1], DateTimeOffset.UnixEpoch, 10);
+        var recalled = Assert.Single(changes.Messages);
+
+        var after = Assert.Single((await reader.SyncAsync(before.Version)).Changed, e => e.ConversationId == conversationId);
+        Assert.Equal((recalled.RevisedAt, MessageState.Recalled, "welcome"), (after.ChangedAt, recalled.State, after.LastMessage!.Text));
+    }
 }
