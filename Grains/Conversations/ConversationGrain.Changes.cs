@@ -116,9 +116,18 @@ public sealed partial class ConversationGrain
         {
             if (!(await HiddenForAsync(userId)).Contains(seq))
             {
-                await log.HideAsync(userId, ConversationId, seq);
+                var message = await FindAsync(seq);
+                // The same clock as revisions: devices fetch this user's changes after the last one they saw.
+                var at = NextRevisionTime();
+                await log.HideAsync(userId, ConversationId, seq, at);
                 _usersWithHidden!.Add(userId);
                 (await HiddenSetOfAsync(userId)).Add(seq);
+                if (message is not null)
+                {
+                    // The user's other devices stop showing it, and the list's preview with them (if it was the last).
+                    var deleted = ViewFor(userId, message with { Content = null, State = MessageState.Deleted, RevisedAt = at });
+                    GrainFactory.For<IUserGrain>(userId).OnMessageChangedAsync(deleted, userId).Ignore();
+                }
             }
 
             return AccessStatus.Ok;
@@ -222,7 +231,7 @@ public sealed partial class ConversationGrain
             throw;
         }
 
-        AnnounceRevision(revised, actorId);
+        await AnnounceRevisionAsync(revised, actorId);
     }
 
     /// <summary>
@@ -252,7 +261,7 @@ public sealed partial class ConversationGrain
         try
         {
             // One more than asked: whether more follow.
-            var revised = await log.ReadRevisedAsync(ConversationId, after, limit + 1);
+            var revised = await log.ReadChangedAsync(ConversationId, userId, after, limit + 1);
             var hidden = await HiddenForAsync(userId);
             var messages = revised.Take(limit)
                 .Select(m => ViewFor(userId, hidden.Contains(m.Seq) ? m with { Content = null, State = MessageState.Deleted } : m))
@@ -282,22 +291,55 @@ public sealed partial class ConversationGrain
         if (found.Count == 1 && found[0].Revision >= tried.Revision)
         {
             // Told as the change of whoever made it, not of whoever asks next.
-            AnnounceRevision(found[0], tried.ActorId);
+            await AnnounceRevisionAsync(found[0], tried.ActorId);
         }
     }
 
-    private void AnnounceRevision(ChatMessage revised, string actorId)
+    private async Task AnnounceRevisionAsync(ChatMessage revised, string actorId)
     {
         _recent.Replace(revised);
         firehose.Publish(FirehoseEvents.MessageChanged(revised, actorId, clock.UtcNow));
+        IReadOnlySet<string>? hiders = null;
+        try
+        {
+            hiders = await HidersOfAsync(revised.Seq);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            // The change is stored: it is told all the same (a member who hid the message may see the edit once).
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+        }
+
         foreach (var member in ImmediateRecipients(actorId))
         {
+            if (hiders?.Contains(member) == true)
+            {
+                // Deleted for them: an edit must not bring its content back to their devices or their list.
+                continue;
+            }
+
             // An agent's or operator's change is the shop's or account's to those who never see who wrote it (the
             // customer, subscribers): their view of the message hides the writer, and so does the change's actor.
             var view = ViewFor(member, revised);
             var actorShown = view.ActingSenderId is null && revised.ActingSenderId == actorId ? revised.SenderId : actorId;
             GrainFactory.For<IUserGrain>(member).OnMessageChangedAsync(view, actorShown).Ignore();
         }
+    }
+
+    /// <summary>The members who hid <paramref name="seq"/>; null when none did.</summary>
+    private async Task<IReadOnlySet<string>?> HidersOfAsync(long seq)
+    {
+        _usersWithHidden ??= new HashSet<string>(await log.ReadUsersWithHiddenAsync(ConversationId), StringComparer.Ordinal);
+        HashSet<string>? hiders = null;
+        foreach (var user in _usersWithHidden.ToList())
+        {
+            if ((await HiddenSetOfAsync(user)).Contains(seq))
+            {
+                (hiders ??= new HashSet<string>(StringComparer.Ordinal)).Add(user);
+            }
+        }
+
+        return hiders;
     }
 
     private async Task<Dictionary<string, long>> ReadPositionsAsync()

@@ -27,11 +27,12 @@ public interface IMessageLog
     Task<IReadOnlyList<ChatMessage>> ReadAsync(string conversationId, long afterSeq, long beforeSeq, int limit, bool newest);
 
     /// <summary>
-    /// The messages whose latest revision (edit, recall) was made after <paramref name="after"/>, at most
-    /// <paramref name="limit"/>, in the order of those revisions, as <see cref="ReadAsync"/> reads them (with
-    /// <see cref="ChatMessage.RevisedAt"/>): what a device that was away missed of changes to messages it already has.
+    /// The messages revised (edited, recalled) after <paramref name="after"/>, or hidden by <paramref name="userId"/>
+    /// after it, at most <paramref name="limit"/>, in the order of those changes, as <see cref="ReadAsync"/> reads them
+    /// with <see cref="ChatMessage.RevisedAt"/> the time of the latest one: what a device of that user that was away
+    /// missed of changes to messages it already has.
     /// </summary>
-    Task<IReadOnlyList<ChatMessage>> ReadRevisedAsync(string conversationId, DateTimeOffset after, int limit);
+    Task<IReadOnlyList<ChatMessage>> ReadChangedAsync(string conversationId, string userId, DateTimeOffset after, int limit);
 
     /// <summary>When the latest revision of any of the conversation's messages was made; null when none was.</summary>
     Task<DateTimeOffset?> ReadLastRevisionTimeAsync(string conversationId);
@@ -39,8 +40,8 @@ public interface IMessageLog
     /// <summary>Records a new revision of a message: an edit (with content) or a recall (a tombstone).</summary>
     Task AppendRevisionAsync(string conversationId, long seq, int revision, MessageState state, MessageContent? content, string actorId, DateTimeOffset at);
 
-    /// <summary>Hides a message from one user's pulls.</summary>
-    Task HideAsync(string userId, string conversationId, long seq);
+    /// <summary>Hides a message from one user's pulls, at <paramref name="at"/> (once: hiding it again changes nothing).</summary>
+    Task HideAsync(string userId, string conversationId, long seq, DateTimeOffset at);
 
     /// <summary>The seqs a user hid in a conversation.</summary>
     Task<IReadOnlyList<long>> ReadHiddenAsync(string userId, string conversationId);

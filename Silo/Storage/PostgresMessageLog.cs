@@ -67,15 +67,18 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
     private const string ReadSql = MessageColumnsSql + "FROM messages m\n" + LatestRevisionSql
         + "WHERE m.conversation_id = @conversation AND m.seq > @after AND m.seq < @before";
 
-    // The messages revised after a time, in the order of their latest revisions (message_revisions_by_time).
-    private const string ReadRevisedSql = """
+    // The messages revised after a time, or hidden by the reader after it, in the order of those changes
+    // (message_revisions_by_time; message_hidden's key), each with the time of its latest change as its last column.
+    private const string ReadChangedSql = """
         WITH changed AS (
-            SELECT seq, max(at) AS revised_at FROM message_revisions
-            WHERE conversation_id = @conversation AND at > @after
-            GROUP BY seq ORDER BY revised_at, seq LIMIT @limit)
+            SELECT seq, max(at) AS changed_at FROM (
+                SELECT seq, at FROM message_revisions WHERE conversation_id = @conversation AND at > @after
+                UNION ALL
+                SELECT seq, at FROM message_hidden WHERE user_id = @user AND conversation_id = @conversation AND at > @after) x
+            GROUP BY seq ORDER BY changed_at, seq LIMIT @limit)
 
-        """ + MessageColumnsSql + "FROM changed c JOIN messages m ON m.conversation_id = @conversation AND m.seq = c.seq\n"
-        + LatestRevisionSql + "ORDER BY c.revised_at, m.seq";
+        """ + MessageColumnsSql + ", c.changed_at FROM changed c JOIN messages m ON m.conversation_id = @conversation AND m.seq = c.seq\n"
+        + LatestRevisionSql + "ORDER BY c.changed_at, m.seq";
 
     // Undoes the rows of a run that was stored only in part (the rest conflicted), before the transaction commits.
     private const string DeleteRowsSql = """
@@ -323,22 +326,24 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             return messages;
         }, "read messages");
 
-    public Task<IReadOnlyList<ChatMessage>> ReadRevisedAsync(string conversationId, DateTimeOffset after, int limit) =>
+    public Task<IReadOnlyList<ChatMessage>> ReadChangedAsync(string conversationId, string userId, DateTimeOffset after, int limit) =>
         PostgresErrors.GuardAsync<IReadOnlyList<ChatMessage>>(async () =>
         {
-            await using var command = _dataSource.CreateCommand(ReadRevisedSql);
+            await using var command = _dataSource.CreateCommand(ReadChangedSql);
             command.Parameters.AddWithValue("conversation", conversationId);
+            command.Parameters.AddWithValue("user", userId);
             command.Parameters.AddWithValue("after", after.UtcDateTime);
             command.Parameters.AddWithValue("limit", limit);
             var messages = new List<ChatMessage>();
             await using var reader = await command.ExecuteReaderAsync();
             while (await reader.ReadAsync())
             {
-                messages.Add(ReadMessage(conversationId, reader));
+                // The latest change for this reader: a revision, or their hiding it.
+                messages.Add(ReadMessage(conversationId, reader) with { RevisedAt = new DateTimeOffset(reader.GetDateTime(16), TimeSpan.Zero) });
             }
 
             return messages;
-        }, "read revised messages");
+        }, "read changed messages");
 
     public Task<DateTimeOffset?> ReadLastRevisionTimeAsync(string conversationId) =>
         PostgresErrors.GuardAsync<DateTimeOffset?>(async () =>
@@ -365,16 +370,17 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             await command.ExecuteNonQueryAsync();
         }, "record a message revision");
 
-    public Task HideAsync(string userId, string conversationId, long seq) =>
+    public Task HideAsync(string userId, string conversationId, long seq, DateTimeOffset at) =>
         PostgresErrors.GuardAsync(async () =>
         {
             await using var command = _dataSource.CreateCommand("""
-                INSERT INTO message_hidden (user_id, conversation_id, seq) VALUES (@user, @conversation, @seq)
+                INSERT INTO message_hidden (user_id, conversation_id, seq, at) VALUES (@user, @conversation, @seq, @at)
                 ON CONFLICT DO NOTHING
                 """);
             command.Parameters.AddWithValue("user", userId);
             command.Parameters.AddWithValue("conversation", conversationId);
             command.Parameters.AddWithValue("seq", seq);
+            command.Parameters.AddWithValue("at", at.UtcDateTime);
             await command.ExecuteNonQueryAsync();
         }, "hide a message");
 

@@ -205,6 +205,34 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
         Assert.Equal(MessageState.Deleted, (await Client.PullAllAsync(conversationId, alice))[1].State);
     }
 
+    [Fact]
+    public async Task A_message_deleted_for_self_leaves_the_users_other_devices_and_list_and_a_later_edit_does_not_bring_it_back()
+    {
+        var (alice, bob, conversationId) = NewPair();
+        var typo = await Client.SendTextAsync(conversationId, bob, "typo");
+        var alices = Client.GetGrain<Orleans.Im.Users.IUserGrain>(alice);
+        await Eventually.ReturnsAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastSeq == typo.Seq);
+        await using var alicesTablet = await DeviceProbe.ConnectAsync(Client, alice, "tablet");
+
+        // Deleted on her phone: her tablet is told, and her list no longer previews it.
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).DeleteForSelfAsync(alice, typo.Seq));
+        var gone = await alicesTablet.WaitForAsync<MessageChangedEvent>(e => e.Message.Seq == typo.Seq);
+        Assert.Equal((MessageState.Deleted, (MessageContent?)null), (gone.Message.State, gone.Message.Content));
+        var entry = await Eventually.ReturnsAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastMessage?.State == MessageState.Deleted);
+        Assert.Equal((MessageState.Deleted, gone.Message.RevisedAt), (entry!.LastMessage!.State, entry.ChangedAt));
+
+        // Bob fixes it: he and his devices see the edit; to Alice it stays deleted, pushed or fetched later.
+        await using var bobsPhone = await DeviceProbe.ConnectAsync(Client, bob);
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).EditAsync(bob, typo.Seq, MessageContent.FromText("fixed")));
+        await bobsPhone.WaitForAsync<MessageChangedEvent>(e => e.Message.Revision == 1);
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.DoesNotContain(alicesTablet.Events.OfType<MessageChangedEvent>(), e => e.Message.Content is not null);
+        Assert.Equal(MessageState.Deleted, (await alices.GetConversationAsync(conversationId))!.LastMessage!.State);
+        var forAlice = Assert.Single((await Client.Conversation(conversationId).PullChangesAsync(alice, DateTimeOffset.UnixEpoch, 10)).Messages);
+        Assert.Equal((typo.Seq, MessageState.Deleted, (MessageContent?)null), (forAlice.Seq, forAlice.State, forAlice.Content));
+        Assert.Equal("fixed", Assert.Single((await Client.Conversation(conversationId).PullChangesAsync(bob, DateTimeOffset.UnixEpoch, 10)).Messages).Content!.Text);
+    }
+
     private static (string Alice, string Bob, string ConversationId) NewPair()
     {
         var alice = Ids.User("alice");
