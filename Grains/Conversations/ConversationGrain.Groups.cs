@@ -115,7 +115,8 @@ public sealed partial class ConversationGrain
         {
             // Members already: maybe a retry of an add whose state was saved but not every new member's entry (their
             // user grain could not commit). The entries are made now; one that exists is left as it is.
-            return await JoinEntriesAsync(requested) ?? Ok();
+            var rejoined = await JoinEntriesAsync(requested);
+            return await SwitchEntriesIfPendingAsync(requested) ?? rejoined ?? Ok();
         }
 
         var wasLarge = IsLargeGroup;
@@ -125,12 +126,39 @@ public sealed partial class ConversationGrain
             state.State.Members[id] = new GroupMember(id, GroupRole.Member, now, _lastSeq);
         }
 
-        // Crossing the large-group threshold changes how every member learns of messages: tell them all.
+        // Crossing the large-group threshold changes how every member learns of messages: they are all told, and until
+        // they all were, the group remembers to tell them (stored with the members, so a failed attempt is retried).
+        state.State.DiffusionSwitchPending |= wasLarge != IsLargeGroup;
         var addedEvent = GroupEvent("group.members_added", actorId, new GroupEventData([.. added]));
-        return await SaveAsync(addedEvent)
-            ?? await JoinEntriesAsync(added)
-            ?? await AddEntriesAsync(wasLarge == IsLargeGroup ? [] : Members().Except(added, StringComparer.Ordinal))
-            ?? Ok();
+        if (await SaveAsync(addedEvent) is { } failed)
+        {
+            return failed;
+        }
+
+        // Both, whatever the first answers: a new member's entry that could not be saved must not leave the others
+        // learning of messages the old way (a large group pushes only to members whose entries say so).
+        var joined = await JoinEntriesAsync(added);
+        return await SwitchEntriesIfPendingAsync(added) ?? joined ?? Ok();
+    }
+
+    /// <summary>
+    /// After the group crossed the large-group threshold: every member's entry (but <paramref name="joined"/>', made
+    /// just now the new way) learns of messages the group's way now; done, the group stops remembering to.
+    /// </summary>
+    private async Task<GroupResult?> SwitchEntriesIfPendingAsync(IEnumerable<string> joined)
+    {
+        if (!state.State.DiffusionSwitchPending)
+        {
+            return null;
+        }
+
+        if (await AddEntriesAsync(Members().Except(joined, StringComparer.Ordinal)) is { } notAll)
+        {
+            return notAll;
+        }
+
+        state.State.DiffusionSwitchPending = false;
+        return await SaveAsync();
     }
 
     public async Task<GroupResult> RemoveMemberAsync(string actorId, string userId)
@@ -276,8 +304,8 @@ public sealed partial class ConversationGrain
         catch (Exception ex) when (StorageFailures.IsTransient(ex))
         {
             LogStorageUnavailable(logger, ConversationId, ex.Message);
-            // Memory now claims what the database refused: drop this activation; the next call reloads what is stored.
-            DeactivateOnIdle();
+            // Memory now claims what the database refused.
+            await RestoreStoredStateAsync();
             return new GroupResult(AccessStatus.Unavailable, null, "storage unavailable; retry");
         }
     }

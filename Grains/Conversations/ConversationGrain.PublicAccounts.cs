@@ -51,7 +51,7 @@ public sealed partial class ConversationGrain
         catch (Exception ex) when (StorageFailures.IsTransient(ex))
         {
             LogStorageUnavailable(logger, ConversationId, ex.Message);
-            DeactivateOnIdle();
+            await RestoreStoredStateAsync();
             return AccessStatus.Unavailable;
         }
     }

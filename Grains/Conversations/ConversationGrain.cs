@@ -23,7 +23,7 @@ public sealed partial class ConversationGrain(
     IUserEventPublisher publisher,
     IOptions<ConversationOptions> options,
     ImClock clock,
-    ILogger<ConversationGrain> logger) : Grain, IConversationGrain
+    ILogger<ConversationGrain> logger) : Grain, IConversationGrain, IIncomingGrainCallFilter
 {
     private readonly ConversationOptions _options = options.Value;
     private readonly RecentMessages _recent = new(options.Value.RecentWindowSize);
@@ -54,6 +54,12 @@ public sealed partial class ConversationGrain(
 
     /// <summary>Changes (recall, edit) whose write failed, by seq: the revision tried, which may have been stored, and by whom.</summary>
     private Dictionary<long, (int Revision, string ActorId)>? _revisionsInDoubt;
+
+    /// <summary>
+    /// A write of the state failed and it could not be read back at once: memory may claim what storage refused (a
+    /// member added, say), so it is read again before the next call is served (<see cref="Invoke"/>).
+    /// </summary>
+    private bool _stateInDoubt;
 
     /// <summary>When this activation last revised a message (see <see cref="NextRevisionTime"/>).</summary>
     private DateTimeOffset _lastRevisionAt;
@@ -184,6 +190,39 @@ public sealed partial class ConversationGrain(
         {
             _lastRevisionLoad = null;
             throw;
+        }
+    }
+
+    /// <summary>Every call: after a failed write, the stored state first (see <see cref="_stateInDoubt"/>).</summary>
+    public Task Invoke(IIncomingGrainCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return _stateInDoubt ? ReloadThenInvokeAsync(context) : context.Invoke();
+    }
+
+    private async Task ReloadThenInvokeAsync(IIncomingGrainCallContext context)
+    {
+        // Fails the call while storage is still down, as an activation that cannot read its state would.
+        await state.ReadStateAsync();
+        _stateInDoubt = false;
+        await context.Invoke();
+    }
+
+    /// <summary>
+    /// After a write of the state failed: back to what is stored, now or before the next call. Not by a new activation:
+    /// who is online (and where) lives only in this one, and a large group would stop pushing to them.
+    /// </summary>
+    private async Task RestoreStoredStateAsync()
+    {
+        _stateInDoubt = true;
+        try
+        {
+            await state.ReadStateAsync();
+            _stateInDoubt = false;
+        }
+        catch (Exception ex) when (StorageFailures.IsTransient(ex))
+        {
+            // Read before the next call instead.
         }
     }
 

@@ -50,4 +50,11 @@ public sealed class ConversationState
     /// </summary>
     [Id(10)]
     public List<string> CustomerServiceFormerAgents { get; set; } = [];
+
+    /// <summary>
+    /// Groups: the group crossed the large-group threshold and not every member's entry could be switched to the other
+    /// way of learning of messages yet; the next membership change tries again (see ConversationGrain.AddMembersAsync).
+    /// </summary>
+    [Id(11)]
+    public bool DiffusionSwitchPending { get; set; }
 }

@@ -841,6 +841,13 @@ public sealed partial class UserGrain(
         {
             if (!row.Entry.Removed && row.ReadDiffusion == readDiffusion)
             {
+                if (readDiffusion && _announcedRoutes.Length > 0)
+                {
+                    // Told again (a group switching its members over once more, an activation of it that knows nobody
+                    // online): where this user's devices are is all it needs.
+                    GrainFactory.For<IConversationGrain>(conversationId).SetMemberRoutesAsync(UserId, _announcedRoutes).Ignore();
+                }
+
                 return true;
             }
 

@@ -1,5 +1,6 @@
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
+using Orleans.Im.Push;
 using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
@@ -159,5 +160,47 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(conversationId).SetRoleAsync(mallory, friend, GroupRole.Admin)).Status);
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(conversationId).AddMembersAsync(friend, [victim])).Status);
         Assert.Contains(victim, (await Client.Conversation(conversationId).GetMembersAsync(mallory)).Members.Select(m => m.UserId));
+    }
+    [Fact]
+    public async Task Growing_past_the_large_group_threshold_switches_every_member_even_when_a_new_members_entry_fails()
+    {
+        var owner = Ids.User("owner");
+        var members = Enumerable.Range(1, ClusterFixture.LargeGroupThreshold - 1).Select(i => Ids.User($"m{i}")).ToArray();
+        var group = await Client.CreateGroupAsync(owner, members);
+        await using var alicesPhone = await DeviceProbe.ConnectAsync(Client, members[0]);
+
+        // The one that makes it large cannot save its entry: the add answers unavailable, but the others switch over.
+        var newcomer = Ids.User("newcomer");
+        await Client.GetGrain<IUserGrain>(newcomer).GetDevicesAsync();
+        fixture.StorageFaults.Fail(GrainId.Create("user", newcomer));
+        Assert.Equal(AccessStatus.Unavailable, (await Client.Conversation(group).AddMembersAsync(owner, [newcomer])).Status);
+        fixture.StorageFaults.Heal(GrainId.Create("user", newcomer));
+
+        // A large group pushes to the members whose entries told it where they are: alice is still pushed to.
+        var sent = await Client.SendTextAsync(group, owner, "now we are many");
+        await alicesPhone.WaitForAsync<MessageEvent>(e => e.ConversationId == group && e.Seq == sent.Seq);
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(group).AddMembersAsync(owner, [newcomer])).Status);
+        Assert.NotNull(await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(group));
+    }
+
+    [Fact]
+    public async Task A_large_group_whose_state_write_failed_still_pushes_to_its_online_members()
+    {
+        var owner = Ids.User("owner");
+        var members = Enumerable.Range(1, ClusterFixture.LargeGroupThreshold + 10).Select(i => Ids.User($"m{i}")).ToArray();
+        var group = await Client.CreateGroupAsync(owner, members);
+        await using var alicesPhone = await DeviceProbe.ConnectAsync(Client, members[0]);
+        var first = await Client.SendTextAsync(group, owner, "hello");
+        await alicesPhone.WaitForAsync<MessageEvent>(e => e.ConversationId == group && e.Seq == first.Seq);
+
+        // The announcement's write fails, and so does reading the state back: it is read before the next call instead.
+        var groupId = GrainId.Create("conversation", group);
+        fixture.StorageFaults.Fail(groupId);
+        Assert.Equal(AccessStatus.Unavailable, (await Client.Conversation(group).SetAnnouncementAsync(owner, "lunch at 12")).Status);
+        fixture.StorageFaults.Heal(groupId);
+
+        var second = await Client.SendTextAsync(group, owner, "still there?");
+        await alicesPhone.WaitForAsync<MessageEvent>(e => e.ConversationId == group && e.Seq == second.Seq);
+        Assert.Null((await Client.Conversation(group).GetGroupAsync(owner)).Group!.Announcement);
     }
 }
