@@ -67,6 +67,18 @@ public static class GrainKeys
     /// <summary>A new group conversation id, unique without coordination.</summary>
     public static string NewGroup() => Group(Guid.NewGuid().ToString("N"));
 
+    /// <summary>
+    /// The group a creator's request makes: the same for a retry of it (the same creator and request id), different
+    /// for anyone else's, and as unguessable as the request id.
+    /// </summary>
+    public static string GroupOfRequest(string creatorId, string requestId)
+    {
+        ArgumentNullException.ThrowIfNull(creatorId);
+        ArgumentNullException.ThrowIfNull(requestId);
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{creatorId}\n{requestId}"));
+        return Group(Convert.ToHexStringLower(hash.AsSpan(0, 16)));
+    }
+
     /// <summary>A chat room.</summary>
     public static string Room(string roomId) => Single(RoomPrefix, roomId);
 

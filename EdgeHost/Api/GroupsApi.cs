@@ -31,10 +31,18 @@ public static class GroupsApi
         return api;
     }
 
+    /// <summary>The longest request id a group creation may carry.</summary>
+    public const int MaxRequestIdLength = 64;
+
     public static async Task<Results<Created<GroupInfo>, ProblemHttpResult>> CreateAsync(CreateGroupBody body, ClaimsPrincipal user, IClusterClient cluster)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var conversationId = GrainKeys.NewGroup();
+        if (body.RequestId is { } requestId && (requestId.Length is 0 or > MaxRequestIdLength || !requestId.All(c => c is > ' ' and <= '~')))
+        {
+            return ApiProblems.Invalid($"requestId: 1-{MaxRequestIdLength} printable ASCII characters");
+        }
+
+        var conversationId = body.RequestId is { } retried ? GrainKeys.GroupOfRequest(user.UserId(), retried) : GrainKeys.NewGroup();
         var result = await cluster.For<IConversationGrain>(conversationId)
             .CreateGroupAsync(new CreateGroupRequest(user.UserId(), body.Name ?? "", body.MemberIds ?? []));
         return result.Status == AccessStatus.Ok && result.Group is { } group

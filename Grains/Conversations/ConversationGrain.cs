@@ -128,6 +128,16 @@ public sealed partial class ConversationGrain(
                 await ReloadHeadAsync();
             }
 
+            if (_revisionsInDoubt is { Count: > 0 })
+            {
+                // A change whose answer was lost may be stored: shown (and told) from now on, not only once its author
+                // retries it, which they may never do.
+                foreach (var seq in _revisionsInDoubt.Keys.ToList())
+                {
+                    await SettleRevisionInDoubtAsync(seq);
+                }
+            }
+
             var messages = _recent.TryRange(request.AfterSeq, before, request.Limit, newest, _lastSeq)
                 ?? await log.ReadAsync(ConversationId, request.AfterSeq, before, request.Limit, newest);
             var hidden = await HiddenForAsync(userId);

@@ -147,6 +147,34 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_group_creation_retried_with_its_request_id_makes_one_group()
+    {
+        var (owner, member, other) = (await fixture.NewUserAsync("owner"), await fixture.NewUserAsync("member"), await fixture.NewUserAsync("other"));
+        var (ownerToken, otherToken) = ((await fixture.LoginAsync(owner)).AccessToken, (await fixture.LoginAsync(other)).AccessToken);
+        using var http = fixture.Http();
+        var body = new CreateGroupBody("Trip", [member], RequestId: Guid.NewGuid().ToString());
+
+        var first = await CreateAsync(ownerToken, body);
+        var retried = await CreateAsync(ownerToken, body);
+        Assert.Equal((first.ConversationId, 2), (retried.ConversationId, retried.MemberCount));
+        using (var mine = await http.CallAsync(HttpMethod.Get, "/api/groups", ownerToken))
+        {
+            Assert.Equal([first.ConversationId], (await mine.Content.ReadFromJsonAsync<List<GroupInfo>>(ApiCalls.Json))!.Select(g => g.ConversationId));
+        }
+
+        // Another user's request with the same id is another group; a request id that is not one is refused.
+        Assert.NotEqual(first.ConversationId, (await CreateAsync(otherToken, body)).ConversationId);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.CallAsync(HttpMethod.Post, "/api/groups", ownerToken, body with { RequestId = "two words" })).StatusCode);
+
+        async Task<GroupInfo> CreateAsync(string token, CreateGroupBody create)
+        {
+            using var created = await http.CallAsync(HttpMethod.Post, "/api/groups", token, create);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            return (await created.Content.ReadFromJsonAsync<GroupInfo>(ApiCalls.Json))!;
+        }
+    }
+
+    [Fact]
     public async Task A_system_account_sends_a_notice_to_a_list_of_users_with_the_api_key()
     {
         var system = Ids.User("notices");

@@ -1,4 +1,8 @@
 namespace Orleans.Im.EdgeHost.Api.Contracts;
 
-/// <summary>A new group: its name and first members (the caller becomes owner).</summary>
-public sealed record CreateGroupBody(string Name, IReadOnlyList<string>? MemberIds = null);
+/// <summary>
+/// A new group: its name and first members (the caller becomes owner). <c>RequestId</c> (optional, 1-64 printable
+/// characters, a UUID say): the same caller's retry with the same id creates no second group, but finishes the first and
+/// answers it, so a client that lost the answer (or was told 503) retries safely.
+/// </summary>
+public sealed record CreateGroupBody(string Name, IReadOnlyList<string>? MemberIds = null, string? RequestId = null);
