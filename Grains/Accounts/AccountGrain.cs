@@ -377,6 +377,9 @@ public sealed partial class AccountGrain(
         await GrainFactory.For<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, true);
         // A request either way between the two would otherwise wait to be accepted into a friendship.
         await GrainFactory.For<IContactsGrain>(UserId).EndRequestAsync(userId);
+        // A status the blocked user's devices show must not stay frozen there: hidden, as when sharing is off (so the
+        // block itself is not told).
+        GrainFactory.For<IUserGrain>(userId).OnPresenceAsync(new UserPresence(UserId, PresenceStatus.Hidden, null, [])).Ignore();
         return true;
     }
 

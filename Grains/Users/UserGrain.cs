@@ -597,9 +597,28 @@ public sealed partial class UserGrain(
 
     public async Task SetSharePresenceAsync(bool share)
     {
+        var was = state.State.SharePresence;
         state.State.SharePresence = share;
         await state.WriteStateAsync();
+        // Turned off: those who saw a status must not keep showing it (a frozen "online" for as long as their page stays
+        // open). Turned on while connected: those allowed see it now (offline, they saw nothing to correct).
+        if (was != share && (!share || _devices.Count > 0))
+        {
+            try
+            {
+                await TellPeersAsync(share ? null : Withdrawn());
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The setting is saved; peers hear of the user at the next change.
+                LogPresenceNotAnnounced(logger, UserId, ex.Message);
+            }
+        }
     }
+
+    /// <summary>What peers are told when they may no longer see this user's presence: hidden, as to anyone not allowed.</summary>
+    private UserPresence Withdrawn() => new(UserId, PresenceStatus.Hidden, null, []);
+
 
     public Task OnPresenceAsync(UserPresence presence)
     {
@@ -795,14 +814,15 @@ public sealed partial class UserGrain(
     }
 
     /// <summary>Tells the user's friends and small groups' members the announced status, when the user shares presence.</summary>
-    private async Task TellPeersAsync()
+    /// <summary>Tells friends and small groups' members the status (or <paramref name="told"/>: hidden, when withdrawn).</summary>
+    private async Task TellPeersAsync(UserPresence? told = null)
     {
-        if (!state.State.SharePresence)
+        if (told is null && !state.State.SharePresence)
         {
             return;
         }
 
-        var presence = Presence() with { Devices = [] };
+        var presence = told ?? Presence() with { Devices = [] };
         var peers = new HashSet<string>(StringComparer.Ordinal);
         var contacts = await GrainFactory.For<Contacts.IContactsGrain>(UserId).GetChangesAsync(0);
         peers.UnionWith(contacts.Changed.Where(c => c.State == Contacts.ContactState.Friend).Select(c => c.UserId));

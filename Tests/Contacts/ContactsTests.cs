@@ -122,6 +122,40 @@ public sealed class ContactsTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Friends_who_saw_the_users_status_are_told_hidden_when_sharing_stops_or_they_are_blocked()
+    {
+        var alice = await NewUserAsync("alice");
+        var bob = await NewUserAsync("bob");
+        var carol = await NewUserAsync("carol");
+        foreach (var friend in new[] { bob, carol })
+        {
+            Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(friend, null));
+            Assert.Equal(AccessStatus.Ok, await Contacts(friend).AcceptAsync(alice));
+        }
+
+        var alices = Client.GetGrain<IUserGrain>(alice);
+        await alices.SetSharePresenceAsync(true);
+        await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
+        await using var carolPhone = await DeviceProbe.ConnectAsync(Client, carol);
+        await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice);
+        await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Online);
+
+        // Sharing off: a status shown must not stay frozen; back on: shown again.
+        await alices.SetSharePresenceAsync(false);
+        await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Hidden);
+        await alices.SetSharePresenceAsync(true);
+        await bobPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Online
+            && bobPhone.Events.OfType<PresenceEvent>().Any(h => h.UserId == alice && h.Status == PresenceStatus.Hidden));
+
+        // Blocked: told hidden too, as if sharing were off.
+        var hiddenBefore = bobPhone.Events.OfType<PresenceEvent>().Count(e => e.UserId == alice && e.Status == PresenceStatus.Hidden);
+        Assert.True(await Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob));
+        await Eventually.ReturnsAsync(
+            () => Task.FromResult(bobPhone.Events.OfType<PresenceEvent>().Count(e => e.UserId == alice && e.Status == PresenceStatus.Hidden)),
+            n => n > hiddenBefore);
+    }
+
+    [Fact]
     public async Task Removals_beyond_the_bound_are_pruned_and_a_client_that_synced_before_them_gets_the_whole_list()
     {
         var alice = await NewUserAsync("alice");
