@@ -99,14 +99,7 @@ public sealed class ContactsTests(ClusterFixture fixture)
     [Fact]
     public async Task A_friend_the_user_blocked_hears_nothing_of_the_users_presence()
     {
-        var alice = await NewUserAsync("alice");
-        var bob = await NewUserAsync("bob");
-        var carol = await NewUserAsync("carol");
-        foreach (var friend in new[] { bob, carol })
-        {
-            Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(friend, null));
-            Assert.Equal(AccessStatus.Ok, await Contacts(friend).AcceptAsync(alice));
-        }
+        var (alice, bob, carol) = await AliceWithFriendsBobAndCarolAsync();
 
         await Client.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
         Assert.True(await Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob));
@@ -124,14 +117,7 @@ public sealed class ContactsTests(ClusterFixture fixture)
     [Fact]
     public async Task Friends_who_saw_the_users_status_are_told_hidden_when_sharing_stops_or_they_are_blocked()
     {
-        var alice = await NewUserAsync("alice");
-        var bob = await NewUserAsync("bob");
-        var carol = await NewUserAsync("carol");
-        foreach (var friend in new[] { bob, carol })
-        {
-            Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(friend, null));
-            Assert.Equal(AccessStatus.Ok, await Contacts(friend).AcceptAsync(alice));
-        }
+        var (alice, bob, carol) = await AliceWithFriendsBobAndCarolAsync();
 
         var alices = Client.GetGrain<IUserGrain>(alice);
         await alices.SetSharePresenceAsync(true);
@@ -207,5 +193,20 @@ public sealed class ContactsTests(ClusterFixture fixture)
         var userId = Ids.User(name);
         Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IAccountGrain>(userId).CreateAsync(new NewAccount(name, null, [AccountRole.User])));
         return userId;
+    }
+
+    /// <summary>Alice, and bob and carol who accepted her friend requests.</summary>
+    private async Task<(string Alice, string Bob, string Carol)> AliceWithFriendsBobAndCarolAsync()
+    {
+        var alice = await NewUserAsync("alice");
+        var bob = await NewUserAsync("bob");
+        var carol = await NewUserAsync("carol");
+        foreach (var friend in new[] { bob, carol })
+        {
+            Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(friend, null));
+            Assert.Equal(AccessStatus.Ok, await Contacts(friend).AcceptAsync(alice));
+        }
+
+        return (alice, bob, carol);
     }
 }

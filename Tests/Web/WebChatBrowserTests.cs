@@ -268,9 +268,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
             Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.__hidden === true });
             window.__setHidden = (hidden) => { window.__hidden = hidden; document.dispatchEvent(new Event('visibilitychange')); };
             """);
-        await SignInAsync(page, PageUrl, alice);
-        await page.FillAsync("#new-chat-user", bob);
-        await page.ClickAsync("#new-chat-start");
+        await SignInAndOpenChatAsync(page, alice, bob);
         var pageTitle = await page.TitleAsync();
 
         // The user switches to another tab, with bob's conversation open: bob writes.
@@ -321,9 +319,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await using var beside = await OpenPageBesideBobsPhoneAsync();
         var (alice, bob, conversationId, bobPhone, page) = beside;
         var link = await HubLink.RouteAsync(page);
-        await SignInAsync(page, PageUrl, alice);
-        await page.FillAsync("#new-chat-user", bob);
-        await page.ClickAsync("#new-chat-start");
+        await SignInAndOpenChatAsync(page, alice, bob);
 
         // The network goes: the page is offline, and what alice writes meanwhile is not sent.
         await link.CutAsync(stayDown: true);
@@ -351,9 +347,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await using var beside = await OpenPageBesideBobsPhoneAsync();
         var (alice, bob, conversationId, bobPhone, page) = beside;
         var link = await HubLink.RouteAsync(page);
-        await SignInAsync(page, PageUrl, alice);
-        await page.FillAsync("#new-chat-user", bob);
-        await page.ClickAsync("#new-chat-start");
+        await SignInAndOpenChatAsync(page, alice, bob);
         await bobPhone.SendTextAsync(conversationId, "meant for someone else");
         await bobPhone.SendTextAsync(conversationId, "hello alice");
         await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["meant for someone else", "hello alice"]);
@@ -376,9 +370,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         var errors = new ConcurrentQueue<string>();
         page.PageError += (_, error) => errors.Enqueue(error);
         var link = await HubLink.RouteAsync(page);
-        await SignInAsync(page, PageUrl, alice);
-        await page.FillAsync("#new-chat-user", bob);
-        await page.ClickAsync("#new-chat-start");
+        await SignInAndOpenChatAsync(page, alice, bob);
         await page.FillAsync("#composer-text", "to be edited");
         await page.PressAsync("#composer-text", "Enter");
         await Expect(page.Locator("[data-testid=message].mine [data-testid=delivery]").Last)
@@ -617,6 +609,14 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     /// Two new users, bob signed in on a phone (the SDK over TCP) and a blank page in a browser of its own for alice to
     /// sign in on, once the test has set up the page (scripts, routes).
     /// </summary>
+    /// <summary>Alice signs in on the page and opens her chat with bob.</summary>
+    private async Task SignInAndOpenChatAsync(IPage page, string alice, string bob)
+    {
+        await SignInAsync(page, PageUrl, alice);
+        await page.FillAsync("#new-chat-user", bob);
+        await page.ClickAsync("#new-chat-start");
+    }
+
     private async Task<PageBesidePhone> OpenPageBesideBobsPhoneAsync()
     {
         var alice = await fixture.NewUserAsync("alice");
