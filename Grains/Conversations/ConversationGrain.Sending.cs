@@ -81,6 +81,7 @@ public sealed partial class ConversationGrain
 
                 if (appends.Count > 0)
                 {
+                    await LeaveOutMentionedWhoBlockAsync(appends);
                     await AppendRunAsync(appends, now, results);
                 }
             }
@@ -277,5 +278,26 @@ public sealed partial class ConversationGrain
     }
 
     /// <summary>A request that passed admission: where its result goes, the request as it is stored, and who really wrote it.</summary>
+    /// <summary>
+    /// A member who blocks the sender is not mentioned by them (a mention flags the list and notifies even when muted):
+    /// the block holds in groups the two share. Asked only for messages that name members; "@all" is an admin's notice.
+    /// When the blocklists cannot be asked, the mentions stand (a mention is not a message the member would not get).
+    /// </summary>
+    private async Task LeaveOutMentionedWhoBlockAsync(List<AdmittedSend> appends)
+    {
+        for (var i = 0; i < appends.Count; i++)
+        {
+            var request = appends[i].Request;
+            if (request.Mentions is not { Count: > 0 } mentions || mentions.Contains(MentionList.All)
+                || await BlockingAsync(request.SenderId, mentions) is not { Count: > 0 } blocking)
+            {
+                continue;
+            }
+
+            var kept = mentions.Where(m => !blocking.Contains(m)).ToArray();
+            appends[i] = appends[i] with { Request = request with { Mentions = kept.Length > 0 ? kept : null } };
+        }
+    }
+
     private readonly record struct AdmittedSend(int Index, SendRequest Request, ActingAgent? Acting);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Orleans.Im.Accounts;
 using Orleans.Im.Events;
 using Orleans.Im.Firehose;
 using Orleans.Im.Groups;
@@ -115,6 +116,23 @@ public sealed class MentionTests(ClusterFixture fixture) : IAsyncLifetime
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(group).AddMembersAsync(owner, [carol])).Status);
         var back = await carols.GetConversationAsync(group);
         Assert.Equal((false, false, 0L), (back!.Removed, back.Mentioned, back.UnreadCount));
+    }
+
+    [Fact]
+    public async Task A_member_who_blocks_the_sender_is_not_mentioned_by_them()
+    {
+        var (owner, alice, mallory) = (Ids.User("owner"), Ids.User("alice"), Ids.User("mallory"));
+        var group = await Client.CreateGroupAsync(owner, alice, mallory);
+        Assert.True(await Client.GetGrain<IAccountGrain>(alice).BlockAsync(mallory));
+
+        // The message still reaches the group (alice included: a group is not one-to-one), but names only the owner.
+        var sent = await SendMentioningAsync(group, mallory, alice, owner);
+        Assert.Equal(SendStatus.Sent, sent.Status);
+        var flagged = await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(owner).GetConversationAsync(group), e => e?.Mentioned == true);
+        Assert.Equal(sent.Seq, flagged!.MentionSeq);
+        var alices = await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(alice).GetConversationAsync(group), e => e?.LastSeq == sent.Seq);
+        Assert.Equal((false, 0L), (alices!.Mentioned, alices.MentionSeq));
+        Assert.Equal([owner], (await Client.PullAllAsync(group, owner)).Single(m => m.Seq == sent.Seq).Mentions);
     }
 
     private Task<SendResult> SendMentioningAsync(string group, string sender, params string[] mentions) =>
