@@ -45,6 +45,12 @@ public static class ApiMapper
             message.SenderName, message.ActingSenderId, message.Mentions is { } mentions ? [.. mentions] : null, message.RevisedAt);
     }
 
+    public static ChangesResponse ToView(ChangesResult changes)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        return new ChangesResponse(changes.Messages.Select(ToView).ToList(), changes.HasMore);
+    }
+
     public static ConversationView ToView(ConversationEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);

@@ -68,7 +68,7 @@ public static class ConversationsApi
 
         var result = await cluster.For<IConversationGrain>(conversationId).PullChangesAsync(user.UserId(), after ?? DateTimeOffset.UnixEpoch, limit);
         return result.Status == AccessStatus.Ok
-            ? TypedResults.Ok(new ChangesResponse(result.Messages.Select(ApiMapper.ToView).ToList(), result.HasMore))
+            ? TypedResults.Ok(ApiMapper.ToView(result))
             : ApiProblems.From(result.Status);
     }
 

@@ -135,7 +135,7 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
     {
         var result = await Session.PullChangesAsync(conversationId, after ?? DateTimeOffset.UnixEpoch, limit <= 0 ? 50 : Math.Min(limit, MessageLimits.MaxPullLimit));
         return result.Status == AccessStatus.Ok
-            ? new HubResult(null, Changes: new ChangesResponse(result.Messages.Select(ApiMapper.ToView).ToList(), result.HasMore))
+            ? new HubResult(null, Changes: ApiMapper.ToView(result))
             : new HubResult(ErrorCode(result.Status));
     }
 

@@ -586,10 +586,13 @@ public sealed partial class TcpConnection : IPushTarget
         return Reply(V1.Op.SyncOk, requestId, response);
     }
 
+    /// <summary>A page's size as asked (0: the default of 50), at most <see cref="MessageLimits.MaxPullLimit"/>.</summary>
+    private static int PageLimit(uint asked) => asked == 0 ? 50 : (int)Math.Min(asked, MessageLimits.MaxPullLimit);
+
     private async Task<bool> PullAsync(uint requestId, V1.PullRequest request)
     {
         using var scope = _logger.BeginScope(LogScope.Conversation(request.ConversationId));
-        var limit = request.Limit == 0 ? 50 : (int)Math.Min(request.Limit, MessageLimits.MaxPullLimit);
+        var limit = PageLimit(request.Limit);
         var result = await Session!.PullAsync(request.ConversationId,
             new Messages.PullRequest(request.AfterSeq, request.HasBeforeSeq ? request.BeforeSeq : null, limit));
         var response = new V1.PullResponse { ConversationId = request.ConversationId, LastSeq = result.LastSeq, Error = ProtoMapper.ToError(result.Status) };
@@ -603,7 +606,7 @@ public sealed partial class TcpConnection : IPushTarget
     private async Task<bool> PullChangesAsync(uint requestId, V1.PullChangesRequest request)
     {
         using var scope = _logger.BeginScope(LogScope.Conversation(request.ConversationId));
-        var limit = request.Limit == 0 ? 50 : (int)Math.Min(request.Limit, MessageLimits.MaxPullLimit);
+        var limit = PageLimit(request.Limit);
         var result = await Session!.PullChangesAsync(request.ConversationId, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(request.AfterMs, 0, MaxUnixMilliseconds)), limit);
         var response = new V1.PullChangesResponse { ConversationId = request.ConversationId, Error = ProtoMapper.ToError(result.Status) };
         var fitted = WithinFrame(response, result.Messages, newestFirst: false);

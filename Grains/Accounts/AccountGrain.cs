@@ -379,7 +379,7 @@ public sealed partial class AccountGrain(
         await GrainFactory.For<IContactsGrain>(UserId).EndRequestAsync(userId);
         // A status the blocked user's devices show must not stay frozen there: hidden, as when sharing is off (so the
         // block itself is not told).
-        GrainFactory.For<IUserGrain>(userId).OnPresenceAsync(new UserPresence(UserId, PresenceStatus.Hidden, null, [])).Ignore();
+        GrainFactory.For<IUserGrain>(userId).OnPresenceAsync(UserPresence.Hidden(UserId)).Ignore();
         return true;
     }
 

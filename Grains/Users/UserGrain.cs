@@ -560,7 +560,7 @@ public sealed partial class UserGrain(
 
         return state.State.SharePresence && await IsToldPresenceAsync(askerId)
             ? Presence() with { Devices = [] }
-            : new UserPresence(UserId, PresenceStatus.Hidden, null, []);
+            : UserPresence.Hidden(UserId);
     }
 
     /// <summary>
@@ -606,7 +606,7 @@ public sealed partial class UserGrain(
         {
             try
             {
-                await TellPeersAsync(share ? null : Withdrawn());
+                await TellPeersAsync(share ? null : UserPresence.Hidden(UserId));
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -615,9 +615,6 @@ public sealed partial class UserGrain(
             }
         }
     }
-
-    /// <summary>What peers are told when they may no longer see this user's presence: hidden, as to anyone not allowed.</summary>
-    private UserPresence Withdrawn() => new(UserId, PresenceStatus.Hidden, null, []);
 
 
     public Task OnPresenceAsync(UserPresence presence)
@@ -1030,12 +1027,11 @@ public sealed partial class UserGrain(
             MarkDirty(message.ConversationId);
         }
 
-        if (message.RevisedAt is { } revisedAt && (row.Entry.ChangedAt is null || revisedAt > row.Entry.ChangedAt))
+        if (message.RevisedAt is { } revisedAt)
         {
             // Told again, already changed (a conversation announcing its recent messages after a restart): a change that
             // was stored but never announced still reaches the devices' next sync.
-            Update(message.ConversationId, e => e with { ChangedAt = revisedAt });
-            MarkDirty(message.ConversationId);
+            NoteChange(message.ConversationId, revisedAt);
         }
 
         // A mention flags the entry whether or not the conversation is muted: muting silences notifications, and a
@@ -1073,13 +1069,11 @@ public sealed partial class UserGrain(
             MarkDirty(message.ConversationId);
         }
 
-        if (message.RevisedAt is { } revisedAt && _index.TryGetValue(message.ConversationId, out row)
-            && !row.Entry.Removed && (row.Entry.ChangedAt is null || revisedAt > row.Entry.ChangedAt))
+        if (message.RevisedAt is { } revisedAt && _index.TryGetValue(message.ConversationId, out row) && !row.Entry.Removed)
         {
             // Synced with the list: a device that was away sees the conversation changed and fetches what it missed (a
             // change to any message, not only the last, which the preview shows).
-            Update(message.ConversationId, e => e with { ChangedAt = revisedAt });
-            MarkDirty(message.ConversationId);
+            NoteChange(message.ConversationId, revisedAt);
         }
 
         if (message.State == MessageState.Recalled && _index.TryGetValue(message.ConversationId, out row)
@@ -1112,6 +1106,18 @@ public sealed partial class UserGrain(
     }
 
     private long NextVersion() => ++_version;
+
+    /// <summary>The entry's latest change (edit, recall, deletion) moves to <paramref name="changedAt"/> if that is later.</summary>
+    private void NoteChange(string conversationId, DateTimeOffset changedAt)
+    {
+        if (_index[conversationId].Entry.ChangedAt is { } known && changedAt <= known)
+        {
+            return;
+        }
+
+        Update(conversationId, e => e with { ChangedAt = changedAt });
+        MarkDirty(conversationId);
+    }
 
     private ConversationEntry Update(string conversationId, Func<ConversationEntry, ConversationEntry> change)
     {
@@ -1191,12 +1197,11 @@ public sealed partial class UserGrain(
     {
         var (status, last, lastSeq, lastChangeAt) = await GrainFactory.For<IConversationGrain>(conversationId).GetHeadWithChangesAsync(UserId);
         var entry = _index[conversationId].Entry;
-        if (status == AccessStatus.Ok && lastChangeAt is { } changedAt && (entry.ChangedAt is null || changedAt > entry.ChangedAt))
+        if (status == AccessStatus.Ok && lastChangeAt is { } changedAt)
         {
             // Changes to its messages while the user was offline (read diffusion told only online members): the devices
             // see the conversation changed and fetch them.
-            Update(conversationId, e => e with { ChangedAt = changedAt });
-            MarkDirty(conversationId);
+            NoteChange(conversationId, changedAt);
         }
 
         if (status == AccessStatus.NoAccess)
