@@ -603,11 +603,23 @@ function dropOldest() {
   }
 }
 
+/** A group's notice of a change to it ("alice added bob"): the group's record, not a member's message. */
+function isNotice(message) {
+  return message.content?.customType?.startsWith('im.group.') ?? false;
+}
+
 function render(element, message) {
-  const mine = message.senderId === state.userId;
-  element.className = `message${mine ? ' mine' : ''}${message.state === 'recalled' ? ' recalled' : ''}`;
   element.dataset.seq = String(message.seq);
   element.dataset.testid = 'message';
+  if (isNotice(message) && message.state !== 'deleted') {
+    // A line of its own across the pane, with nothing to edit or recall (the server refuses both).
+    element.className = 'message notice';
+    element.innerHTML = '<div class="text"></div>';
+    element.querySelector('.text').textContent = message.content.text;
+    return;
+  }
+  const mine = message.senderId === state.userId;
+  element.className = `message${mine ? ' mine' : ''}${message.state === 'recalled' ? ' recalled' : ''}`;
   const text = message.state === 'recalled' ? 'Message recalled'
     : message.state === 'deleted' ? 'Deleted'
     : message.content?.text ?? `[${message.content?.type ?? 'message'}]`;
@@ -807,7 +819,10 @@ async function onEvents(events) {
             lastMessage: { seq: message.seq, senderId: message.senderId, type: message.content?.type, text: message.content?.text, serverTime: message.serverTime, state: message.state },
           });
           listChanged = true;
-          if (!mine) notify(event.conversationId, message, entry);
+          if (isNotice(message)) {
+            // A group this page has no name for yet (the user was just added to it): the list asks for the names again.
+            if (!state.groupNames.has(event.conversationId)) loadGroupNames().then(renderList);
+          } else if (!mine) notify(event.conversationId, message, entry);
         } else if (known.awaited?.has(message.seq)) {
           // Pushed after a newer one: it still counts once, unless read meanwhile.
           const awaited = new Set(known.awaited);

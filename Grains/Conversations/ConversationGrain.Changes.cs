@@ -25,6 +25,12 @@ public sealed partial class ConversationGrain
                 return AccessStatus.NotFound;
             }
 
+            if (GroupNotices.Is(message.Content))
+            {
+                // The group's record of a change (who added whom), not its actor's to take back.
+                return AccessStatus.NotAllowed;
+            }
+
             // Recalling twice is a success, for those allowed to recall it at all: even past the window, since the retry of
             // a recall whose answer was lost (a reconnect's backoff may carry it past the window) must hear it was done.
             if (message.State == MessageState.Recalled && (SentBy(message, userId) || IsManager(userId)))
@@ -73,6 +79,7 @@ public sealed partial class ConversationGrain
             if (!SentBy(message, userId)
                 || message.State is MessageState.Recalled or MessageState.Collapsed
                 || message.Class != MessageClass.Persistent
+                || GroupNotices.Is(message.Content)
                 || clock.UtcNow - message.ServerTime > _options.EditWindow
                 // An edit reaches the peer as a message does (pushed, the list's preview): one who blocked the sender
                 // takes neither. Recalling stays allowed: it only takes something back.

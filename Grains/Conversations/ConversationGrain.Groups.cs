@@ -60,7 +60,17 @@ public sealed partial class ConversationGrain
             id => new GroupMember(id, id == request.OwnerId ? GroupRole.Owner : GroupRole.Member, now),
             StringComparer.Ordinal);
         var created = GroupEvent("group.created", request.OwnerId, new GroupEventData([.. members], Name: state.State.Name));
-        return await SaveAsync(created) ?? await AddEntriesAsync(members) ?? Ok();
+        if (await SaveAsync(created) is { } failed)
+        {
+            return failed;
+        }
+
+        // After the entries, so that the members' lists take it as their first message (a retry of the creation finds
+        // the group made and posts nothing again).
+        var entries = await AddEntriesAsync(members);
+        await PostNoticeAsync(GroupNotice.About(GroupNotices.Created, request.OwnerId, [.. members.Where(m => m != request.OwnerId)])
+            with { Name = state.State.Name });
+        return entries ?? Ok();
     }
 
     /// <summary>
@@ -138,7 +148,10 @@ public sealed partial class ConversationGrain
         // Both, whatever the first answers: a new member's entry that could not be saved must not leave the others
         // learning of messages the old way (a large group pushes only to members whose entries say so).
         var joined = await JoinEntriesAsync(added);
-        return await SwitchEntriesIfPendingAsync(added) ?? joined ?? Ok();
+        var switched = await SwitchEntriesIfPendingAsync(added);
+        // After the new members' entries start at the head, so that they are told it too ("alice added you").
+        await PostNoticeAsync(GroupNotice.About(GroupNotices.MembersAdded, actorId, added));
+        return switched ?? joined ?? Ok();
     }
 
     /// <summary>
@@ -179,7 +192,7 @@ public sealed partial class ConversationGrain
             return new GroupResult(AccessStatus.NotAllowed, Info(), "owners remove admins and members, admins remove members; to leave, use leave");
         }
 
-        return await RemoveAsync(userId, actorId, "group.member_removed");
+        return await RemoveAsync(userId, actorId, "group.member_removed", GroupNotice.About(GroupNotices.MemberRemoved, actorId, [userId]));
     }
 
     public async Task<GroupResult> LeaveAsync(string userId)
@@ -189,6 +202,7 @@ public sealed partial class ConversationGrain
             return new GroupResult(AccessStatus.NoAccess, null, "no such group");
         }
 
+        string? newOwnerId = null;
         if (state.State.OwnerId == userId)
         {
             // Ownership passes to the longest-standing admin, else the longest-standing member.
@@ -197,14 +211,15 @@ public sealed partial class ConversationGrain
                 .OrderByDescending(m => m.Role)
                 .ThenBy(m => m.JoinedAt)
                 .FirstOrDefault();
-            state.State.OwnerId = heir?.UserId;
+            state.State.OwnerId = newOwnerId = heir?.UserId;
             if (heir is not null)
             {
                 state.State.Members[heir.UserId] = heir with { Role = GroupRole.Owner };
             }
         }
 
-        return await RemoveAsync(userId, userId, "group.member_left");
+        return await RemoveAsync(userId, userId, "group.member_left",
+            GroupNotice.About(GroupNotices.MemberLeft, userId, [userId]) with { NewOwnerId = newOwnerId });
     }
 
     public async Task<GroupResult> SetRoleAsync(string actorId, string userId, GroupRole role)
@@ -232,7 +247,13 @@ public sealed partial class ConversationGrain
         }
 
         state.State.Members[userId] = target with { Role = role };
-        return await SaveAsync(GroupEvent("group.role_changed", actorId, new GroupEventData([userId], role))) ?? Ok();
+        if (await SaveAsync(GroupEvent("group.role_changed", actorId, new GroupEventData([userId], role))) is { } failed)
+        {
+            return failed;
+        }
+
+        await PostNoticeAsync(GroupNotice.About(GroupNotices.RoleChanged, actorId, [userId]) with { Role = role });
+        return Ok();
     }
 
     public async Task<GroupResult> SetAnnouncementAsync(string actorId, string? announcement)
@@ -247,8 +268,21 @@ public sealed partial class ConversationGrain
             return new GroupResult(AccessStatus.Invalid, Info(), $"an announcement has at most {CreateGroupRequest.MaxAnnouncementLength} characters");
         }
 
-        state.State.Announcement = string.IsNullOrWhiteSpace(announcement) ? null : announcement;
-        return await SaveAsync() ?? Ok();
+        var next = string.IsNullOrWhiteSpace(announcement) ? null : announcement;
+        if (next == state.State.Announcement)
+        {
+            // A retry, or nothing new: no second notice.
+            return Ok();
+        }
+
+        state.State.Announcement = next;
+        if (await SaveAsync(GroupEvent("group.announcement_set", actorId, new GroupEventData([]))) is { } failed)
+        {
+            return failed;
+        }
+
+        await PostNoticeAsync(new GroupNotice(GroupNotices.AnnouncementSet, actorId, [], 0, Announcement: next));
+        return Ok();
     }
 
     public Task<GroupResult> GetGroupAsync(string userId) =>
@@ -272,7 +306,7 @@ public sealed partial class ConversationGrain
             : new GroupResult(AccessStatus.NotAllowed, Info(), $"needs the {role.ToString().ToLowerInvariant()} role");
     }
 
-    private async Task<GroupResult> RemoveAsync(string userId, string actorId, string eventType)
+    private async Task<GroupResult> RemoveAsync(string userId, string actorId, string eventType, GroupNotice notice)
     {
         state.State.Members.Remove(userId);
         _onlineMembers.Remove(userId);
@@ -282,10 +316,44 @@ public sealed partial class ConversationGrain
             return failed;
         }
 
+        await PostNoticeAsync(notice);
+
         // The membership is gone (the truth) even if the user's entry could not be marked removed now: the user's grain
         // finds out at its next sync, when the group answers "no access".
         await GrainFactory.For<IUserGrain>(userId).RemoveConversationAsync(ConversationId);
         return Ok();
+    }
+
+    /// <summary>
+    /// Posts <paramref name="notice"/> into the group as its actor's message, past the checks a member's message goes
+    /// through (the actor may have just left). The change it tells of is stored already and stands if the notice cannot be
+    /// (logged): members' devices then see it in the member list and the firehose only.
+    /// </summary>
+    private async Task PostNoticeAsync(GroupNotice notice)
+    {
+        var request = new SendRequest(notice.ActorId, null, $"group-{Guid.CreateVersion7():N}", notice.ToContent());
+        var results = new SendResult?[1];
+        try
+        {
+            if (_headInDoubt)
+            {
+                await ReloadHeadAsync();
+            }
+
+            await EnsureInitializedAsync();
+            await AppendRunAsync([new AdmittedSend(0, request, null)], clock.UtcNow, results);
+        }
+        catch (Exception ex) when (StorageFailures.IsTransient(ex))
+        {
+            // As for a send: the commit may have succeeded all the same (its answer lost).
+            _headInDoubt = true;
+            results[0] = SendResult.Refused(SendStatus.Unavailable, ex.Message);
+        }
+
+        if (results[0] is not { IsAccepted: true })
+        {
+            LogNoticeNotPosted(logger, ConversationId, notice.Type, results[0]?.Error ?? "not stored");
+        }
     }
 
     /// <summary>Writes the group's state; when stored, publishes <paramref name="stored"/> to the firehose.</summary>

@@ -467,4 +467,7 @@ public sealed partial class ConversationGrain(
 
     [LoggerMessage(4, LogLevel.Warning, "Conversation {ConversationId}: members' blocklists could not be asked: {Reason}")]
     private static partial void LogBlocklistsUnavailable(ILogger logger, string conversationId, string reason);
+
+    [LoggerMessage(5, LogLevel.Warning, "Conversation {ConversationId}: the group notice {Type} was not posted (the change stands): {Reason}")]
+    private static partial void LogNoticeNotPosted(ILogger logger, string conversationId, string type, string reason);
 }

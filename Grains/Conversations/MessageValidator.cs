@@ -1,4 +1,5 @@
 using System.Text;
+using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 
 namespace Orleans.Im.Conversations;
@@ -43,6 +44,8 @@ public static class MessageValidator
             ContentType.Location when content.Location is not { Latitude: >= -90 and <= 90, Longitude: >= -180 and <= 180 } =>
                 (SendStatus.Invalid, "a location message needs a latitude and longitude in range"),
             ContentType.Custom when string.IsNullOrWhiteSpace(content.CustomType) => (SendStatus.Invalid, "a custom message needs a custom type"),
+            // Only the group posts its notices: a member's forged "the owner made me an admin" would read as the real one.
+            ContentType.Custom when GroupNotices.Is(content) => (SendStatus.Invalid, $"custom types starting with {GroupNotices.Prefix} are the server's"),
             ContentType.Text or ContentType.Image or ContentType.Voice or ContentType.Video or ContentType.File
                 or ContentType.Location or ContentType.Custom => null,
             _ => (SendStatus.Invalid, "unknown content type"),

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
 
@@ -245,6 +246,8 @@ public sealed partial class UserGrain
     {
         var tokens = state.State.PushTokens;
         if (tokens.Count == 0 || !offlineNotifier.Enabled || message.Class == MessageClass.Instant
+            // A group's notices (who joined, who left) are shown, not rung: a large group's joins would ring all day.
+            || GroupNotices.Is(message.Content)
             || !_index.TryGetValue(message.ConversationId, out var row) || row.Entry.Removed)
         {
             return;

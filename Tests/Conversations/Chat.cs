@@ -29,6 +29,16 @@ internal static class Chat
         }
     }
 
+    /// <summary>
+    /// The seq of a group's first message after <see cref="CreateGroupAsync"/>: seq 1 is the group's notice that it was
+    /// created.
+    /// </summary>
+    public const long FirstGroupMessageSeq = 2;
+
+    /// <summary>What members wrote: <paramref name="messages"/> without the group's notices of its changes.</summary>
+    public static IEnumerable<ChatMessage> Written(this IEnumerable<ChatMessage> messages) =>
+        messages.Where(m => !GroupNotices.Is(m.Content));
+
     public static async Task<string> CreateGroupAsync(this IClusterClient client, string ownerId, params string[] memberIds)
     {
         var conversationId = GrainKeys.NewGroup();

@@ -53,7 +53,7 @@ public sealed class CrashRecoveryTests
 
         foreach (var (conversationId, messages) in acked)
         {
-            var log = await after.PullAllAsync(conversationId, alice);
+            var log = (await after.PullAllAsync(conversationId, alice)).Written().ToList();
             Assert.Equal(messages.Select(m => m.Seq), log.Select(m => m.Seq));
             Assert.Equal(messages.Select(m => m.Text), log.Select(m => m.Content!.Text));
         }
@@ -61,9 +61,10 @@ public sealed class CrashRecoveryTests
         // Unread counts follow the log: each user's own messages count as read, read positions were saved when marked.
         await AssertEntry(alice, p2p, lastSeq: 50, readSeq: 40);
         await AssertEntry(bob, p2p, lastSeq: 50, readSeq: 50);
-        await AssertEntry(alice, group, lastSeq: 40, readSeq: 15);
-        await AssertEntry(bob, group, lastSeq: 40, readSeq: 0);
-        await AssertEntry(carol, group, lastSeq: 40, readSeq: 40);
+        // The group's seq 1 is its notice that carol created it.
+        await AssertEntry(alice, group, lastSeq: 41, readSeq: 15);
+        await AssertEntry(bob, group, lastSeq: 41, readSeq: 0);
+        await AssertEntry(carol, group, lastSeq: 41, readSeq: 41);
 
         // And the conversation goes on without a gap.
         Assert.Equal(51, (await after.SendTextAsync(p2p, bob, "back")).Seq);

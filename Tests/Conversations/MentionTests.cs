@@ -40,8 +40,9 @@ public sealed class MentionTests(ClusterFixture fixture) : IAsyncLifetime
         await Client.SendTextAsync(group, other, "after");
         Assert.Equal(SendStatus.Sent, mention.Status);
 
-        var entry = await Eventually.ReturnsAsync(() => user.GetConversationAsync(group), e => e?.LastSeq == 3);
-        Assert.Equal((true, true, mention.Seq, 3L), (entry!.Muted, entry.Mentioned, entry.MentionSeq, entry.UnreadCount));
+        var entry = await Eventually.ReturnsAsync(() => user.GetConversationAsync(group), e => e?.LastSeq == mention.Seq + 1);
+        // Unread: the group's notice that it was created, and the three messages.
+        Assert.Equal((true, true, mention.Seq, 4L), (entry!.Muted, entry.Mentioned, entry.MentionSeq, entry.UnreadCount));
         Assert.False((await Client.GetGrain<IUserGrain>(other).GetConversationAsync(group))!.Mentioned);
 
         // Reading up to just before the mention keeps the flag; reading past it clears it.
@@ -108,14 +109,16 @@ public sealed class MentionTests(ClusterFixture fixture) : IAsyncLifetime
         var recalled = await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(group), e => e?.Mentioned == false);
         Assert.False(recalled!.Mentioned);
 
-        // Removed while mentioned, and added back: nothing is unread, so no mention is shown either.
+        // Removed while mentioned, and added back: nothing from before is unread (only the notice that added her), so no
+        // mention is shown either.
         var unread = await SendMentioningAsync(group, owner, carol);
         await Eventually.ReturnsAsync(() => carols.GetConversationAsync(group), e => e?.Mentioned == true && e.MentionSeq == unread.Seq);
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(group).RemoveMemberAsync(owner, carol)).Status);
         await Client.SendTextAsync(group, owner, "while carol was out");
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(group).AddMembersAsync(owner, [carol])).Status);
         var back = await carols.GetConversationAsync(group);
-        Assert.Equal((false, false, 0L), (back!.Removed, back.Mentioned, back.UnreadCount));
+        Assert.Equal((false, false, 1L, GroupNotices.MembersAdded), (back!.Removed, back.Mentioned, back.UnreadCount,
+            (await Client.Conversation(group).PullAsync(carol, new PullRequest(back.ReadSeq, null, 1))).Messages.Single().Content!.CustomType));
     }
 
     [Fact]

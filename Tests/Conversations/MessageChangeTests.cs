@@ -154,7 +154,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
         fixture.Time.Advance(TimeSpan.FromHours(1));
 
         Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(owner, sent.Seq));
-        Assert.Equal(MessageState.Recalled, Assert.Single(await Client.PullAllAsync(conversationId, member)).State);
+        Assert.Equal(MessageState.Recalled, Assert.Single((await Client.PullAllAsync(conversationId, member)).Written()).State);
     }
 
     [Fact]

@@ -92,27 +92,29 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
             await Client.SendTextAsync(conversationId, owner, $"before {i}");
         }
 
-        // Added after five messages: the list shows the last one, and nothing is unread (they were not there).
+        // Added after five messages (seqs 2-6, after the creation's notice): the list starts at the group's notice that
+        // added them, the one message unread (what was said before they came is not theirs to read).
         Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [newcomer])).Status);
-        var joined = await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId);
-        Assert.Equal((5L, 5L, 0L, "before 4"), (joined!.LastSeq, joined.ReadSeq, joined.UnreadCount, joined.LastMessage?.Text));
+        var joined = await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId), e => e?.LastSeq == 7);
+        Assert.Equal((7L, 6L, 1L, $"{owner} added {newcomer}"), (joined!.LastSeq, joined.ReadSeq, joined.UnreadCount, joined.LastMessage?.Text));
         await Client.SendTextAsync(conversationId, owner, "after");
-        var after = await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId), e => e?.LastSeq == 6);
-        Assert.Equal(1, after!.UnreadCount);
+        var after = await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId), e => e?.LastSeq == 8);
+        Assert.Equal(2, after!.UnreadCount);
 
-        // Adding them again (a retry) keeps their read position; the old member, removed and added back after three more
-        // messages, starts at the head again instead of counting what was said while they were out.
+        // Adding them again (a retry) keeps their read position and tells nobody again; the old member, removed and added
+        // back after three more messages, starts at the head again instead of counting what was said while they were out.
         Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [newcomer])).Status);
-        Assert.Equal(1, (await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId))!.UnreadCount);
+        Assert.Equal(2, (await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId))!.UnreadCount);
         Assert.Equal(AccessStatus.Ok, (await group.RemoveMemberAsync(owner, old)).Status);
         for (var i = 0; i < 3; i++)
         {
             await Client.SendTextAsync(conversationId, owner, $"while out {i}");
         }
 
+        // Seqs: 9 the removal's notice, 10-12 while out, 13 the notice that adds them back.
         Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [old])).Status);
-        var back = await Client.GetGrain<IUserGrain>(old).GetConversationAsync(conversationId);
-        Assert.Equal((9L, 0L, false), (back!.LastSeq, back.UnreadCount, back.Removed));
+        var back = await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(old).GetConversationAsync(conversationId), e => e?.LastSeq == 13);
+        Assert.Equal((13L, 1L, false), (back!.LastSeq, back.UnreadCount, back.Removed));
     }
 
     [Fact]

@@ -2,11 +2,13 @@ using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Playwright;
+using Orleans.Im.Conversations;
 using Orleans.Im.EdgeHost.Api.Contracts;
+using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.Tests.Infrastructure;
-using Xunit.Abstractions;
 using V1 = Orleans.Im.Protocol.V1;
+using Xunit.Abstractions;
 
 namespace Orleans.Im.Tests.Web;
 
@@ -71,6 +73,34 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await bobPage.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot });
         await alicePage.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(artifacts, "web-chat-alice.png") });
         output.WriteLine($"screenshots: {screenshot} and web-chat-alice.png beside it");
+    }
+
+    [Fact]
+    public async Task A_group_made_and_changed_while_the_page_is_open_shows_by_name_with_its_notices_as_lines_of_their_own()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var carol = await fixture.NewUserAsync("carol");
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        await using var context = await chromium.Browser.NewContextAsync();
+        var page = await SignInAsync(context, PageUrl, bob);
+
+        // Alice makes a group with bob (through the cluster, as another device would): bob's list shows it by its name,
+        // which the page had no way to know before, with the group's notice as its preview.
+        var groupId = GrainKeys.NewGroup();
+        var group = fixture.Orleans.GetGrain<IConversationGrain>(groupId);
+        Assert.Equal(AccessStatus.Ok, (await group.CreateGroupAsync(new CreateGroupRequest(alice, "Weekend", [bob]))).Status);
+        var entry = page.Locator($"li[data-conversation='{groupId}']");
+        await Expect(entry.Locator(".title")).ToHaveTextAsync("Weekend");
+        await Expect(entry.Locator(".preview")).ToHaveTextAsync($"{alice} created the group \"Weekend\"");
+
+        // Open, the notice is a line across the pane with nothing to edit or recall; one that comes live joins it.
+        await entry.ClickAsync();
+        var notices = page.Locator("[data-testid=message].notice");
+        await Expect(notices).ToHaveTextAsync([$"{alice} created the group \"Weekend\""]);
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(alice, [carol])).Status);
+        await Expect(notices).ToHaveTextAsync([$"{alice} created the group \"Weekend\"", $"{alice} added {carol}"]);
+        Assert.Equal(0, await notices.Locator("button").CountAsync());
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Im.Accounts;
 using Orleans.Im.Conversations;
+using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
 using Orleans.Im.Robots.SignIn;
@@ -433,12 +434,15 @@ internal sealed partial class RobotRunner : BackgroundService
         }
     }
 
-    /// <summary>Persistent messages with content, from someone else who is a person (or a robot, when allowed).</summary>
+    /// <summary>
+    /// Persistent messages with content, from someone else who is a person (or a robot, when allowed). A group's notices
+    /// ("alice added the robot") are sent as the member who made the change, but are nobody's question.
+    /// </summary>
     private async Task<bool> ShouldHandleAsync(ConversationAddress address, ChatMessage message)
     {
         if (message.Class != MessageClass.Persistent || message.Content is null
             || message.State is MessageState.Recalled or MessageState.Deleted or MessageState.Collapsed
-            || IsOwn(message))
+            || IsOwn(message) || GroupNotices.Is(message.Content))
         {
             return false;
         }

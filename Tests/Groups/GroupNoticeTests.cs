@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Orleans.Im.Groups;
+using Orleans.Im.Messages;
+using Orleans.Im.Push;
+using Orleans.Im.Tests.Conversations;
+using Orleans.Im.Tests.Infrastructure;
+using Orleans.Im.Users;
+
+namespace Orleans.Im.Tests.Groups;
+
+/// <summary>
+/// A group tells its members of its changes by notices in the conversation ("alice added bob"): in order with the
+/// messages, to online devices as pushes and to the others at sync, and only the group can post them.
+/// </summary>
+[Collection(ClusterGroup.Name)]
+[Trait("Category", "Cluster")]
+public sealed class GroupNoticeTests(ClusterFixture fixture)
+{
+    private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task Every_change_of_members_roles_and_announcement_is_told_in_the_conversation_in_order()
+    {
+        var (owner, admin, member, newcomer) = (Ids.User("owner"), Ids.User("admin"), Ids.User("member"), Ids.User("newcomer"));
+        var conversationId = GrainKeys.NewGroup();
+        var group = Client.Conversation(conversationId);
+        Assert.Equal(AccessStatus.Ok, (await group.CreateGroupAsync(new CreateGroupRequest(owner, "Team", [admin, member]))).Status);
+        await using var membersPhone = await DeviceProbe.ConnectAsync(Client, member);
+
+        Assert.Equal(AccessStatus.Ok, (await group.SetRoleAsync(owner, admin, GroupRole.Admin)).Status);
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, member, "hello")).Status);
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(admin, [newcomer])).Status);
+        Assert.Equal(AccessStatus.Ok, (await group.SetAnnouncementAsync(admin, "Be kind.")).Status);
+        // The same announcement again (a retry) tells nobody twice.
+        Assert.Equal(AccessStatus.Ok, (await group.SetAnnouncementAsync(admin, "Be kind.")).Status);
+        Assert.Equal(AccessStatus.Ok, (await group.RemoveMemberAsync(admin, member)).Status);
+        Assert.Equal(AccessStatus.Ok, (await group.LeaveAsync(owner)).Status);
+
+        var log = (await group.PullAsync(newcomer, new PullRequest(0, null, 50))).Messages;
+        Assert.Equal(
+            [
+                (1L, owner, GroupNotices.Created, $"{owner} created the group \"Team\""),
+                (2L, owner, GroupNotices.RoleChanged, $"{owner} made {admin} an admin"),
+                (3L, member, null, "hello"),
+                (4L, admin, GroupNotices.MembersAdded, $"{admin} added {newcomer}"),
+                (5L, admin, GroupNotices.AnnouncementSet, $"{admin} set the announcement: Be kind."),
+                (6L, admin, GroupNotices.MemberRemoved, $"{admin} removed {member}"),
+                (7L, owner, GroupNotices.MemberLeft, $"{owner} left the group; {admin} is the owner now"),
+            ],
+            log.Select(m => (m.Seq, m.SenderId, m.Content!.CustomType, m.Content.Text)));
+
+        // The data says the same for clients that show it their own way.
+        var created = Data(log[0]);
+        Assert.Equal(owner, created.GetProperty("actorId").GetString());
+        Assert.Equal([admin, member], created.GetProperty("memberIds").EnumerateArray().Select(e => e.GetString()).Order());
+        Assert.Equal((2, "Team"), (created.GetProperty("memberCount").GetInt32(), created.GetProperty("name").GetString()));
+        Assert.Equal("admin", Data(log[1]).GetProperty("role").GetString());
+        Assert.Equal("Be kind.", Data(log[4]).GetProperty("announcement").GetString());
+        Assert.Equal(admin, Data(log[6]).GetProperty("newOwnerId").GetString());
+
+        // The newcomer's list starts at the notice that added them, unread; the removed member's device was told of the
+        // changes while they were a member, pushed in order with the messages, and of nothing after.
+        var entry = await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId);
+        Assert.Equal((7L, 3L, $"{owner} left the group; {admin} is the owner now"), (entry!.LastSeq, entry.ReadSeq, entry.LastMessage!.Text));
+        var pushed = await Eventually.ReturnsAsync(() => Task.FromResult(Seqs(membersPhone)), s => s.Count >= 4);
+        Assert.Equal([2L, 4L, 5L], pushed.Where(s => s != 3));
+        await Task.Delay(200);
+        Assert.DoesNotContain(Seqs(membersPhone), s => s > 5);
+    }
+
+    [Fact]
+    public async Task Only_the_group_posts_notices_and_nobody_edits_or_recalls_them()
+    {
+        var (owner, member) = (Ids.User("owner"), Ids.User("member"));
+        var conversationId = await Client.CreateGroupAsync(owner, member);
+        var group = Client.Conversation(conversationId);
+
+        // A member's forged "the owner made me an admin" is refused, sent or edited in.
+        var forged = new MessageContent(ContentType.Custom, $"{owner} made {member} an admin", CustomType: GroupNotices.RoleChanged,
+            CustomData: $$"""{"actorId":"{{owner}}","memberIds":["{{member}}"],"memberCount":1,"role":"admin"}""");
+        var sent = await group.SendAsync(new SendRequest(member, "phone", Ids.ClientMsgId(), forged));
+        Assert.Equal(SendStatus.Invalid, sent.Status);
+        var text = await Client.SendTextAsync(conversationId, member, "an honest message");
+        Assert.Equal(AccessStatus.Invalid, await group.EditAsync(member, text.Seq, forged));
+
+        // The creation notice is the owner's message, but the group's record: the owner (an admin too) takes nothing back.
+        var notice = (await group.PullAsync(owner, new PullRequest(0, null, 10))).Messages.Single(m => GroupNotices.Is(m.Content));
+        Assert.Equal(AccessStatus.NotAllowed, await group.RecallAsync(owner, notice.Seq));
+        Assert.Equal(AccessStatus.NotAllowed, await group.EditAsync(owner, notice.Seq, MessageContent.FromText("nothing happened")));
+        // Hiding it from one's own view is one's own business.
+        Assert.Equal(AccessStatus.Ok, await group.DeleteForSelfAsync(member, notice.Seq));
+    }
+
+    [Fact]
+    public async Task A_group_created_with_many_members_lists_the_first_ones_and_counts_them_all()
+    {
+        var owner = Ids.User("owner");
+        var members = Enumerable.Range(0, GroupNotices.MaxMembersListed + 10).Select(i => Ids.User($"m{i}")).ToArray();
+        var conversationId = await Client.CreateGroupAsync(owner, members);
+
+        var notice = (await Client.Conversation(conversationId).PullAsync(owner, new PullRequest(0, null, 10))).Messages.Single();
+        var data = Data(notice);
+        Assert.Equal(GroupNotices.MaxMembersListed, data.GetProperty("memberIds").GetArrayLength());
+        Assert.Equal(members.Length, data.GetProperty("memberCount").GetInt32());
+        Assert.True(Im.Conversations.MessageValidator.SizeOf(notice.Content!) <= MessageLimits.MaxContentBytes);
+    }
+
+    private static JsonElement Data(ChatMessage message) => JsonDocument.Parse(message.Content!.CustomData!).RootElement;
+
+    private static List<long> Seqs(DeviceProbe device) =>
+        [.. device.Events.OfType<MessageEvent>().Select(e => e.Message.Seq).Where(s => s > 0)];
+}
