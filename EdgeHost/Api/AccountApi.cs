@@ -48,13 +48,14 @@ public static class AccountApi
         }
 
         var userId = user.UserId();
-        if (!limiter.TryBegin(userId, AuthApi.ClientAddress(http)))
+        var address = AuthApi.ClientAddress(http);
+        if (!limiter.TryBegin(userId, address))
         {
             return ApiProblems.TooManyPasswordAttempts();
         }
 
         var account = cluster.For<IAccountGrain>(userId);
-        if (await AuthApi.CheckPasswordAsync(account, userId, body.CurrentPassword, passwords, limiter) is not { } credentials)
+        if (await AuthApi.CheckPasswordAsync(account, userId, address, body.CurrentPassword, passwords, limiter) is not { } credentials)
         {
             return ApiProblems.Problem(StatusCodes.Status403Forbidden, "wrong_password", "The current password is wrong.");
         }

@@ -39,13 +39,14 @@ public static class AuthApi
             return ApiProblems.Invalid("deviceId must be 1-64 of A-Z a-z 0-9 - _ . and platform at most 32 characters.");
         }
 
-        if (!limiter.TryBegin(body.UserId, ClientAddress(http)))
+        var address = ClientAddress(http);
+        if (!limiter.TryBegin(body.UserId, address))
         {
             return ApiProblems.TooManyPasswordAttempts();
         }
 
         var account = cluster.For<IAccountGrain>(body.UserId);
-        if (await CheckPasswordAsync(account, body.UserId, body.Password, passwords, limiter) is not { } credentials)
+        if (await CheckPasswordAsync(account, body.UserId, address, body.Password, passwords, limiter) is not { } credentials)
         {
             // Unknown account, disabled account and wrong password look the same from outside.
             return InvalidCredentials();
@@ -70,7 +71,7 @@ public static class AuthApi
     /// wrong password.
     /// </summary>
     internal static async Task<AccountCredentials?> CheckPasswordAsync(
-        IAccountGrain account, string userId, string password, PasswordHashing passwords, LoginRateLimiter limiter)
+        IAccountGrain account, string userId, string address, string password, PasswordHashing passwords, LoginRateLimiter limiter)
     {
         AccountCredentials? credentials;
         try
@@ -80,7 +81,7 @@ public static class AuthApi
         catch
         {
             // The cluster did not answer: no password was tried, so no failure is counted.
-            limiter.Succeeded(userId);
+            limiter.Succeeded(userId, address);
             throw;
         }
 
@@ -90,15 +91,31 @@ public static class AuthApi
             return null;
         }
 
-        limiter.Succeeded(userId);
+        limiter.Succeeded(userId, address);
         return credentials;
     }
 
     /// <summary>
     /// The client's address, as per-address limits count it: the one the trusted proxy in front reports
-    /// (<see cref="EdgeOptions.TrustedProxies"/>, applied by the forwarded-headers middleware), else the peer's own.
+    /// (<see cref="EdgeOptions.TrustedProxies"/>, applied by the forwarded-headers middleware), else the peer's own. An
+    /// IPv6 client counts as its /64, the block one subscriber is given (one address per guess would get past every
+    /// per-address limit); an IPv4 one mapped into IPv6 as its IPv4 address.
     /// </summary>
-    internal static string ClientAddress(HttpContext http) => http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+    internal static string ClientAddress(HttpContext http) => http.Connection.RemoteIpAddress switch
+    {
+        null => "unknown",
+        { IsIPv4MappedToIPv6: true } mapped => mapped.MapToIPv4().ToString(),
+        { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6 => Subscriber(v6),
+        var address => address.ToString(),
+    };
+
+    private static string Subscriber(System.Net.IPAddress address)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new System.Net.IPAddress(bytes).ToString() + "/64";
+    }
 
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
         RefreshBody body, HttpContext http, IClusterClient cluster, AccessTokens tokens, RefreshTokens refreshTokens, LoginRateLimiter limiter,

@@ -24,6 +24,14 @@ public sealed class AuthOptions : IValidatableObject
     [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// How often an edge reads the revocation log again for sessions ended while it did not hear the broadcast (its
+    /// connection to the cluster was down, or the stream lost the event): their tokens are refused and their connections
+    /// closed at the latest this long after. The broadcast is the fast path; this is the bound.
+    /// </summary>
+    [TimeSpanRange("00:00:01", "01:00:00")]
+    public TimeSpan RevocationRecheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long a refresh token is valid (each refresh issues a new one).</summary>
     [TimeSpanRange("00:01:00", "365.00:00:00")]
     public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
@@ -52,7 +60,9 @@ public sealed class AuthOptions : IValidatableObject
     /// <summary>Failed logins per account per window before further attempts are refused.</summary>
     public int LoginFailuresPerAccount { get; set; } = 5;
 
-    /// <summary>Login attempts per client address per window.</summary>
+    /// <summary>
+    /// Failed login attempts per client address per window (attempts still being checked count until they succeed).
+    /// </summary>
     public int LoginAttemptsPerAddress { get; set; } = 30;
 
     /// <summary>The login rate window.</summary>

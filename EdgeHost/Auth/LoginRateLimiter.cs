@@ -4,7 +4,7 @@ using Microsoft.Extensions.Options;
 namespace Orleans.Im.EdgeHost.Auth;
 
 /// <summary>
-/// Bounds login attempts per account (failures) and per client address (all attempts), in fixed windows
+/// Bounds failed login attempts per account and per client address, in fixed windows
 /// (<see cref="AuthOptions.LoginRateWindow"/>). Per edge host: a guesser spread over several edges gets each edge's
 /// allowance, which still caps the rate at a handful per second. The address is the client's as the trusted proxies
 /// tell it (<see cref="EdgeOptions.TrustedProxies"/>), so clients behind one balancer are not counted as one.
@@ -16,10 +16,11 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
     private TimeSpan Window => options.Value.LoginRateWindow;
 
     /// <summary>
-    /// True when another password attempt for this account from this address may be tried now. Counts the attempt for
-    /// the address, and reserves one of the account's failures: the check takes a slow hash, and counting the failure
-    /// only after it would let attempts made in parallel all pass the cap. <see cref="Succeeded"/> gives the reservation
-    /// back.
+    /// True when another password attempt for this account from this address may be tried now. Reserves one of the
+    /// address's failures and one of the account's: the check takes a slow hash, and counting a failure only after it
+    /// would let attempts made in parallel all pass the cap. <see cref="Succeeded"/> gives both back, so that an office
+    /// behind one address (a NAT no trusted proxy reports) signing in again after a password reset is not capped at the
+    /// failure allowance, as refreshes are not.
     /// </summary>
     public bool TryBegin(string accountId, string address) =>
         Count("ip:" + address, options.Value.LoginAttemptsPerAddress)
@@ -37,8 +38,12 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
     /// <summary>The refresh begun with <see cref="TryRefresh"/> was accepted: it is not a failure.</summary>
     public void RefreshSucceeded(string address) => GiveBack("refresh:" + address);
 
-    /// <summary>The attempt begun with <see cref="TryBegin"/> was the right password: it is not a failure.</summary>
-    public void Succeeded(string accountId) => GiveBack("account:" + accountId);
+    /// <summary>The attempt begun with <see cref="TryBegin"/> was the right password (or none was tried): it is not a failure.</summary>
+    public void Succeeded(string accountId, string address)
+    {
+        GiveBack("account:" + accountId);
+        GiveBack("ip:" + address);
+    }
 
     private void GiveBack(string key)
     {

@@ -194,6 +194,39 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_session_ended_while_an_edge_missed_the_broadcast_is_refused_there_and_its_connection_closed_at_the_next_check()
+    {
+        await using var edge = await fixture.Cluster.StartEdgeAsync(
+            new Dictionary<string, string>(fixture.AuthSettings) { ["IM__Auth__RevocationRecheckInterval"] = "00:00:01" });
+        var alice = await fixture.NewUserAsync("alice");
+        var login = await fixture.LoginAsync(alice, port: edge.Endpoints.HttpPort);
+        using var http = fixture.Http(edge.Endpoints.HttpPort);
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode);
+        var device = NewDevice(edge.Endpoints.TcpPort, login.AccessToken);
+        await using (device)
+        {
+            await device.ConnectAsync();
+
+            // The session ends and is recorded, as an account grain records it before its broadcast; the broadcast never
+            // reaches this edge (its gateway connection down at the time, the stream's silo lost).
+            await using (var database = Npgsql.NpgsqlDataSource.Create(fixture.Cluster.PostgresConnectionString))
+            await using (var record = database.CreateCommand("INSERT INTO session_revocations (user_id, session_id, revoked_at) VALUES ($1, $2, now())"))
+            {
+                record.Parameters.Add(new Npgsql.NpgsqlParameter { Value = alice });
+                record.Parameters.Add(new Npgsql.NpgsqlParameter { Value = login.SessionId });
+                Assert.Equal(1, await record.ExecuteNonQueryAsync());
+            }
+
+            // The edge finds it in the log at its next check: the token is refused, the long connection closed.
+            var refused = await Eventually.ReturnsAsync(async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", login.AccessToken)).StatusCode,
+                s => s == HttpStatusCode.Unauthorized, BroadcastPatience);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused);
+            var closed = await Eventually.ReturnsAsync(() => Task.FromResult(device.Status), s => s != Client.ImClientStatus.Connected, BroadcastPatience);
+            Assert.NotEqual(Client.ImClientStatus.Connected, closed);
+        }
+    }
+
+    [Fact]
     public async Task A_connection_mints_tokens_of_its_login_only_while_the_login_lives()
     {
         await using var edge = await fixture.Cluster.StartEdgeAsync(

@@ -60,6 +60,31 @@ public sealed class ForwardedClientAddressTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task An_ipv6_client_counts_as_its_64_and_successful_logins_use_no_allowance()
+    {
+        await using var edge = await fixture.Cluster.StartEdgeAsync(Settings());
+        using var http = fixture.Http(edge.Endpoints.HttpPort);
+
+        // A guesser with a routed /64 tries from a new address each time: still one client.
+        for (var i = 0; i < PerAddress; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await LoginStatusAsync(http, $"2001:db8:1:2::{i + 1:x}", Ids.User("nobody")));
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, await LoginStatusAsync(http, "2001:db8:1:2:ffff::1", Ids.User("nobody")));
+        Assert.Equal(HttpStatusCode.Unauthorized, await LoginStatusAsync(http, "2001:db8:1:3::1", Ids.User("nobody")));
+
+        // An office behind one address signs in again, more people than the allowance: right passwords are no failures.
+        for (var i = 0; i < PerAddress + 2; i++)
+        {
+            var colleague = await fixture.NewUserAsync($"colleague{i}");
+            Assert.Equal(HttpStatusCode.OK, await LoginStatusAsync(http, "203.0.113.50", colleague, ApiCalls.Password));
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, await LoginStatusAsync(http, "203.0.113.50", Ids.User("nobody")));
+    }
+
+    [Fact]
     public async Task A_forwarded_address_from_a_peer_that_is_not_a_trusted_proxy_is_ignored()
     {
         // Only 192.0.2.10 is trusted: the test's loopback peer is a client like any other, whatever it forwards.
@@ -74,11 +99,11 @@ public sealed class ForwardedClientAddressTests(EdgeFixture fixture)
         Assert.Equal(HttpStatusCode.TooManyRequests, await LoginStatusAsync(http, "198.51.100.99", Ids.User("nobody")));
     }
 
-    private static async Task<HttpStatusCode> LoginStatusAsync(HttpClient http, string forwardedFor, string userId)
+    private static async Task<HttpStatusCode> LoginStatusAsync(HttpClient http, string forwardedFor, string userId, string password = "wrong password")
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/login")
         {
-            Content = JsonContent.Create(new LoginBody(userId, "wrong password"), options: ApiCalls.Json),
+            Content = JsonContent.Create(new LoginBody(userId, password), options: ApiCalls.Json),
         };
         request.Headers.Add("X-Forwarded-For", forwardedFor);
         using var response = await http.SendAsync(request);

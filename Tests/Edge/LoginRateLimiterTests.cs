@@ -34,7 +34,7 @@ public sealed class LoginRateLimiterTests
         for (var i = 0; i < 10; i++)
         {
             Assert.True(limiter.TryBegin("alice", "10.0.0.1"));
-            limiter.Succeeded("alice");
+            limiter.Succeeded("alice", "10.0.0.1");
         }
 
         // Failures alone use the allowance up.
