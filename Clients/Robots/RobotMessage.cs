@@ -39,7 +39,10 @@ public sealed class RobotMessage
     /// <summary>
     /// Sends a reply into the message's conversation as the robot. Idempotent: the client message id is derived from
     /// the incoming message's seq and the reply's index within this handling (see <see cref="RobotReplies"/>), so the
-    /// same reply sent again after a retry or a crash is stored once and acknowledged as a duplicate.
+    /// same reply sent again after a retry or a crash is stored once and acknowledged as a duplicate. That holds for the
+    /// robot's retries, which handle the message anew: a handler that calls this again itself after a refusal sends its
+    /// next reply, which may be stored beside the first (an unavailable answer may follow a commit). On a passing refusal,
+    /// throw (<see cref="RobotReplies.ThrowIfRetryable"/>) and the robot handles the message again, later.
     /// </summary>
     public Task<SendResult> ReplyAsync(MessageContent content)
     {

@@ -43,7 +43,7 @@ public static class RobotReplies
     {
         ArgumentNullException.ThrowIfNull(result);
         return result.Status is SendStatus.RateLimited or SendStatus.Unavailable
-            ? throw new InvalidOperationException($"reply not stored ({result.Status}): {result.Error}")
+            ? throw new RobotReplyNotStoredException(result)
             : result;
     }
 }

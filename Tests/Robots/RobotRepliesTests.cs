@@ -42,7 +42,7 @@ public sealed class RobotRepliesTests
         var result = new SendResult(status, 0, default);
         if (throws)
         {
-            Assert.Throws<InvalidOperationException>(() => result.ThrowIfRetryable());
+            Assert.Equal(status, Assert.Throws<RobotReplyNotStoredException>(() => result.ThrowIfRetryable()).Status);
         }
         else
         {

@@ -54,18 +54,74 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
         }
     }
 
-    private IHost BuildRobot(string robotId, PullOutage outage)
+    [Fact]
+    public async Task A_reply_refused_while_storage_fails_over_is_sent_once_it_is_back_however_many_tries_that_takes()
+    {
+        var robot = Ids.User("failover-bot");
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Failover", null, [AccountRole.Robot])));
+        var user = Ids.User("user");
+        var conversation = GrainKeys.P2P(user, robot);
+        // More refusals than the robot gives a failing handler: a refused reply is no failure of the handler.
+        var outage = new ReplyOutage(conversation, refusals: 5);
+        using var host = BuildRobot(robot, outage.Wrap, catchUpInterval: "00:00:01");
+        await host.StartAsync();
+        try
+        {
+            await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+            var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
+                .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText("is my order shipped?")));
+            Assert.Equal(SendStatus.Sent, sent.Status);
+
+            var replies = await Eventually.ReturnsAsync(() => RepliesAsync(conversation, user, robot), r => r.Count > 0, TimeSpan.FromSeconds(60));
+            Assert.Equal(["is my order shipped?"], replies);
+            // Five refused, one stored.
+            Assert.Equal(6, outage.Sends);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    private IHost BuildRobot(string robotId, PullOutage outage) => BuildRobot(robotId, outage.Wrap);
+
+    private IHost BuildRobot(string robotId, Func<IClusterClient, IClusterClient> wrap, string? catchUpInterval = null)
     {
         var builder = RobotTestHost.Builder(fixture);
+        if (catchUpInterval is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["IM:Robot:CatchUpInterval"] = catchUpInterval });
+        }
+
         builder.AddImRobot(new EchoHandler(), o => o.RobotId = robotId);
 
         // The robot gets the real client wrapped: its conversation and user grains are seen through the outage.
         var real = builder.Services.Last(d => d.ServiceType == typeof(IClusterClient));
         builder.Services.Remove(real);
-        builder.Services.AddSingleton(sp => outage.Wrap(
+        builder.Services.AddSingleton(sp => wrap(
             (IClusterClient)(real.ImplementationInstance ?? real.ImplementationFactory?.Invoke(sp)
                 ?? ActivatorUtilities.CreateInstance(sp, real.ImplementationType!))));
         return builder.Build();
+    }
+
+    /// <summary>Storage failing over for one conversation's sends: the first <c>refusals</c> are answered unavailable.</summary>
+    private sealed class ReplyOutage(string conversationId, int refusals)
+    {
+        private int _sends;
+
+        public int Sends => Volatile.Read(ref _sends);
+
+        public IClusterClient Wrap(IClusterClient client) =>
+            Intercepting.Create(client, (method, args, call) =>
+            {
+                var grain = call();
+                return method.Name == nameof(IGrainFactory.GetGrain) && grain is IConversationGrain conversation && Equals(args[0], conversationId)
+                    ? Intercepting.Create<IConversationGrain>(conversation, (m, _, c) =>
+                        m.Name == nameof(IConversationGrain.SendAsync) && Interlocked.Increment(ref _sends) <= refusals
+                            ? Task.FromResult(SendResult.Refused(SendStatus.Unavailable, "storage unavailable; retry with the same clientMsgId"))
+                            : c())
+                    : grain;
+            });
     }
 
     private Task<IReadOnlyList<string?>> RepliesAsync(string conversation, string user, string robot) =>

@@ -36,6 +36,12 @@ internal sealed class ConversationCursor(ConversationAddress address, TimeProvid
     /// <summary>The seq whose handler failed last, and how often: a message that keeps failing is given up on.</summary>
     public (long Seq, int Attempts) Failures { get; set; }
 
+    /// <summary>
+    /// The seq whose handler met a passing failure last (a reply refused as unavailable or rate limited, a call that
+    /// timed out), how often in a row, and when it may be tried again: such a message waits, and is never given up on.
+    /// </summary>
+    public (long Seq, int Attempts, DateTimeOffset NotBefore) Passing { get; set; }
+
     /// <summary>The current pump, if any: awaited when the robot stops.</summary>
     public Task Running
     {

@@ -29,6 +29,15 @@ internal sealed partial class RobotRunner : BackgroundService
     private const int MaxHandlerAttempts = 3;
 
     /// <summary>
+    /// After a passing failure (<see cref="IsPassing"/>) a message is tried again no sooner than this, doubled at each
+    /// failure in a row up to <see cref="MaxPassingRetryDelay"/>: a hint (another message of the conversation) does not
+    /// bring it back at once, and the catch-up brings it back at the latest.
+    /// </summary>
+    private static readonly TimeSpan PassingRetryDelay = TimeSpan.FromMilliseconds(500);
+
+    private static readonly TimeSpan MaxPassingRetryDelay = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// A conversation's cursor with nothing pending for this long is dropped at the next catch-up (rebuilt from the read
     /// position on the next hint), so that a long-running robot does not keep one for every conversation it ever saw.
     /// </summary>
@@ -330,6 +339,12 @@ internal sealed partial class RobotRunner : BackgroundService
 
                     // Said before the robot (last) joined the group: history, not questions. A robot removed and added
                     // back while it missed both pushes still holds its cursor from before.
+                    if (cursor.Passing.Seq == message.Seq && _time.GetUtcNow() < cursor.Passing.NotBefore)
+                    {
+                        // Its last attempt met a passing failure moments ago: stalled, for a later hint or the catch-up.
+                        return;
+                    }
+
                     if (message.Seq > pull.JoinedAfterSeq && await ShouldHandleAsync(cursor.Address, message) && !await HandleAsync(cursor, message))
                     {
                         return;
@@ -465,10 +480,21 @@ internal sealed partial class RobotRunner : BackgroundService
         {
             await _handler.HandleAsync(new RobotMessage(_client, RobotId, _options.DeviceId, cursor.Address, message), _stopping);
             cursor.Failures = default;
+            cursor.Passing = default;
             LogHandled(_logger, RobotId, cursor.ConversationId, message.Seq);
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
+            return false;
+        }
+        catch (Exception ex) when (IsPassing(ex))
+        {
+            // Storage failing over, a silo going: the question is still to be answered, however long that takes. Given up
+            // on, it would be marked read and the asker never answered.
+            var attempts = cursor.Passing.Seq == message.Seq ? cursor.Passing.Attempts + 1 : 1;
+            var delay = PassingRetryDelay * Math.Pow(2, Math.Min(attempts - 1, 16));
+            cursor.Passing = (message.Seq, attempts, _time.GetUtcNow() + (delay < MaxPassingRetryDelay ? delay : MaxPassingRetryDelay));
+            LogHandlerWillRetry(_logger, RobotId, cursor.ConversationId, message.Seq, attempts, ex.Message);
             return false;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -488,6 +514,13 @@ internal sealed partial class RobotRunner : BackgroundService
         await MarkReadAsync(cursor, message.Seq);
         return true;
     }
+
+    /// <summary>
+    /// A failure that says nothing about the message: a reply refused for a passing reason, or the cluster not answering.
+    /// A handler's own exceptions (a bug, a question it cannot take) are not: those give up after a few attempts.
+    /// </summary>
+    private static bool IsPassing(Exception ex) =>
+        ex is RobotReplyNotStoredException or TimeoutException or SiloUnavailableException or OrleansMessageRejectionException;
 
     private async Task MarkReadAsync(ConversationCursor cursor, long seq)
     {
@@ -532,6 +565,9 @@ internal sealed partial class RobotRunner : BackgroundService
 
     [LoggerMessage(12, LogLevel.Error, "Robot {RobotId}: handler failed on {ConversationId}#{Seq} {Attempts} times; skipping it")]
     private static partial void LogGaveUp(ILogger logger, string robotId, string conversationId, long seq, int attempts, Exception exception);
+
+    [LoggerMessage(14, LogLevel.Warning, "Robot {RobotId}: {ConversationId}#{Seq} not answered for now (attempt {Attempts}: {Reason}); tried again later")]
+    private static partial void LogHandlerWillRetry(ILogger logger, string robotId, string conversationId, long seq, int attempts, string reason);
 
     [LoggerMessage(13, LogLevel.Warning, "Robot {RobotId}: storage unavailable pulling {ConversationId}; tried again at the next catch-up")]
     private static partial void LogPullUnavailable(ILogger logger, string robotId, string conversationId);
