@@ -101,7 +101,15 @@ public sealed partial class ImClient
     {
         switch (pushed.KindCase)
         {
-            case Event.KindOneofCase.Message when pushed.Message.Seq == 0 || IsRoom(pushed.Message.ConversationId):
+            case Event.KindOneofCase.Message when IsRoom(pushed.Message.ConversationId):
+                // Once: the join's history may hold it already (the room pushed it while the join was answered).
+                if (_roomSightings.FirstSight(pushed.Message))
+                {
+                    _messages.Writer.TryWrite(pushed.Message);
+                }
+
+                break;
+            case Event.KindOneofCase.Message when pushed.Message.Seq == 0:
                 _messages.Writer.TryWrite(pushed.Message);
                 break;
             case Event.KindOneofCase.Message:
@@ -111,7 +119,11 @@ public sealed partial class ImClient
                 await CatchUpAsync().ConfigureAwait(false);
                 break;
             case Event.KindOneofCase.Conversation when pushed.Conversation.Removed && IsRoom(pushed.Conversation.ConversationId):
-                OnRoomLeft(pushed.Conversation);
+                if (OnRoomLeft(pushed.Conversation))
+                {
+                    _roomSightings.Forget(pushed.Conversation.ConversationId);
+                }
+
                 _events.Writer.TryWrite(pushed);
                 break;
             case Event.KindOneofCase.Kick:

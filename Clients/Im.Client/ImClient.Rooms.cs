@@ -18,6 +18,7 @@ public sealed partial class ImClient
     private readonly Lock _roomsLock = new();
     private readonly Dictionary<string, long> _rooms = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _roomsEnded = new(StringComparer.Ordinal);
+    private readonly RoomSightings _roomSightings = new();
 
     /// <summary>
     /// The rooms this client joined (and joins again after a reconnect). A room the user left from another device drops
@@ -35,13 +36,23 @@ public sealed partial class ImClient
         }
     }
 
-    /// <summary>Joins a room (<c>room:{id}</c>): its messages come to <see cref="Messages"/> while connected. Answers the member count and the last messages.</summary>
+    /// <summary>
+    /// Joins a room (<c>room:{id}</c>): its messages come to <see cref="Messages"/> while connected. Answers the member
+    /// count and the last messages; those do not come to <see cref="Messages"/> again. After a reconnect the client joins
+    /// again by itself, and what the room's history holds that this client did not show comes to <see cref="Messages"/>.
+    /// </summary>
     public async Task<RoomJoinResponse> JoinRoomAsync(string roomId, CancellationToken cancellationToken = default)
     {
         var response = RoomJoinResponse.Parser.ParseFrom(await RequestAsync(Op.RoomJoin, new RoomJoinRequest { RoomId = roomId }, Op.RoomJoinOk, cancellationToken).ConfigureAwait(false));
         if (response.Error is not null)
         {
             throw new ImClientException(response.Error);
+        }
+
+        foreach (var message in response.Recent)
+        {
+            // The caller shows these; a push of one of them (sent while the join was answered) is not shown twice.
+            _roomSightings.FirstSight(message);
         }
 
         lock (_roomsLock)
@@ -66,6 +77,7 @@ public sealed partial class ImClient
             _rooms.Remove(roomId);
         }
 
+        _roomSightings.Forget(roomId);
         await ResultAsync(Op.RoomLeave, new RoomLeaveRequest { RoomId = roomId }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -169,6 +181,15 @@ public sealed partial class ImClient
                     if (_rooms.TryGetValue(roomId, out var held) && (response.Membership == 0 || response.Membership > _roomsEnded.GetValueOrDefault(roomId)))
                     {
                         _rooms[roomId] = Math.Max(response.Membership, held);
+                    }
+                }
+
+                // What was said while this device was away (as much as the room keeps), and not shown here yet.
+                foreach (var message in response.Recent)
+                {
+                    if (_roomSightings.FirstSight(message))
+                    {
+                        _messages.Writer.TryWrite(message);
                     }
                 }
             }

@@ -117,6 +117,25 @@ public sealed class RoomDevices
         return gone is null ? [] : Take(left.UserId, [.. gone]);
     }
 
+    /// <summary>Whether a device of <paramref name="userId"/> here holds a membership (its join was answered).</summary>
+    public bool Holds(string userId)
+    {
+        if (!_byUser.TryGetValue(userId, out var ofUser))
+        {
+            return false;
+        }
+
+        foreach (var device in ofUser)
+        {
+            if (device.Membership != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The latest membership each user's devices here hold (those whose joins were answered).</summary>
     public RoomMembership[] Held()
     {

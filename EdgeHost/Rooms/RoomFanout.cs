@@ -185,6 +185,29 @@ public sealed partial class RoomFanout : IDisposable
         return [.. failed];
     }
 
+    /// <summary>
+    /// The room refused <paramref name="userId"/>'s send as not a member while a device of theirs here holds a membership:
+    /// the room came back on another silo (its silo lost, a deploy) and has not heard from this edge yet. Tells it the
+    /// memberships held here at once, rather than at the sweep, and answers whether the send is worth trying again.
+    /// </summary>
+    public async Task<bool> ReattachForSendAsync(string roomId, string userId)
+    {
+        lock (_lock)
+        {
+            if (!_rooms.TryGetValue(roomId, out var room) || !room.Holds(userId))
+            {
+                return false;
+            }
+        }
+
+        await ReattachAsync(roomId);
+        lock (_lock)
+        {
+            // The room may have said the membership had ended meanwhile (a leave elsewhere): then the refusal stands.
+            return _rooms.TryGetValue(roomId, out var room) && room.Holds(userId);
+        }
+    }
+
     /// <summary>A device's connection ended: it gets no more room messages (its user stays a member until offline).</summary>
     public void Forget(IPushTarget target)
     {

@@ -1,5 +1,6 @@
 using Orleans.Im.Conversations;
 using Orleans.Im.CustomerService;
+using Orleans.Im.EdgeHost.Rooms;
 using Orleans.Im.Messages;
 using Orleans.Im.Rooms;
 using Orleans.Im.Users;
@@ -10,7 +11,8 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// A signed-in device, transport-neutral: TCP and SignalR both call these, so the rules live in one place (and in the
 /// grains). The user id comes from the token, never from the client.
 /// </summary>
-public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rateLimiter, ConversationSendCoalescer sends, ConversationReferences conversations, string userId, string sessionId, string deviceId, string platform, string connectionId)
+public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rateLimiter, ConversationSendCoalescer sends, ConversationReferences conversations,
+    RoomFanout rooms, string userId, string sessionId, string deviceId, string platform, string connectionId)
 {
     private IUserGrain? _user;
 
@@ -44,8 +46,21 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
             mentions is { Count: > 0 } ? [.. mentions] : null);
         // Rooms have their own grain: nothing logged, fan-out per edge host.
         return address.Kind == ConversationKind.Room
-            ? client.For<IRoomGrain>(conversationId).SendAsync(request)
+            ? SendToRoomAsync(conversationId, request)
             : sends.SendAsync(conversationId, request);
+    }
+
+    /// <summary>
+    /// A room that came back on another silo knows its members only once their edges told it again: a member's send
+    /// meanwhile is refused as from a stranger, for good (not retryable). Told at once from here, the send goes through.
+    /// </summary>
+    private async Task<SendResult> SendToRoomAsync(string roomId, SendRequest request)
+    {
+        var room = client.For<IRoomGrain>(roomId);
+        var result = await room.SendAsync(request);
+        return result.Status == SendStatus.NoAccess && await rooms.ReattachForSendAsync(roomId, UserId)
+            ? await room.SendAsync(request)
+            : result;
     }
 
     public Task<PullResult> PullAsync(string conversationId, PullRequest request) =>

@@ -186,7 +186,7 @@ public sealed partial class SessionHub(
             throw;
         }
 
-        var open = new OpenSession(new ClientSession(client, rateLimiter, sends, conversations, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device, target, claims.IssuedAt);
+        var open = new OpenSession(new ClientSession(client, rateLimiter, sends, conversations, rooms, claims.UserId, claims.SessionId, deviceId, platform, connectionId), attachment, this, device, target, claims.IssuedAt);
         if (_spentBudgets.Take(claims.UserId, deviceId, time.GetTimestamp()) is { } spent)
         {
             open.StartBudgetFrom(spent);

@@ -128,6 +128,33 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_device_back_from_a_drop_is_shown_what_the_room_said_meanwhile_once_and_nothing_it_had_shown()
+    {
+        var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
+        var talker = await JoinedAsync(roomId, Ids.User("talker"));
+        await using var proxy = new LoopbackProxy(_edge.Endpoints.TcpPort);
+        var listener = await ConnectAsync(Ids.User("listener"), "phone", port: proxy.Port);
+        var joined = await listener.JoinRoomAsync(roomId);
+        Assert.Empty(joined.Recent);
+        Assert.Equal(SendStatus.Sent, (await talker.SendTextAsync(roomId, "before")).Status);
+        Assert.Equal("before", Assert.Single(await listener.TakeAsync(1)).Content.Text);
+
+        // The listener's network goes; the room goes on without it (the edge pushes it nothing meanwhile).
+        proxy.GoDown();
+        await Eventually.ReturnsAsync(() => Task.FromResult(listener.Status), s => s != ImClientStatus.Connected);
+        Assert.Equal(SendStatus.Sent, (await talker.SendTextAsync(roomId, "while you were away")).Status);
+        Assert.Equal(SendStatus.Sent, (await talker.SendTextAsync(roomId, "and this too")).Status);
+
+        // Back: the client joins again by itself and shows what the room's history holds that it did not show, once.
+        proxy.ComeBack();
+        var missed = await listener.TakeAsync(2, TimeSpan.FromSeconds(30));
+        Assert.Equal(["while you were away", "and this too"], missed.Select(m => m.Content.Text));
+        await listener.AssertNoMoreAsync(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(SendStatus.Sent, (await talker.SendTextAsync(roomId, "welcome back")).Status);
+        Assert.Equal("welcome back", Assert.Single(await listener.TakeAsync(1, TimeSpan.FromSeconds(30))).Content.Text);
+    }
+
+    [Fact]
     public async Task A_closed_device_stops_getting_the_room_alone_and_leaving_from_one_device_stops_all_of_the_users()
     {
         var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));

@@ -197,6 +197,12 @@ public sealed class PushAfterSiloLossTests(ITestOutputHelper output)
         else
         {
             Assert.True(await victim.Process.StopAsync(GracefulStopTimeout), "the silo did not stop by itself after SIGTERM");
+
+            // At once, before the edge's sweep (2 s after a silo leaves) tells the room, activated again on the other silo,
+            // its members: bob's send is not refused as a stranger's (for good: not retryable); the edge tells the room the
+            // memberships it holds then and there, and sends it again.
+            Assert.Equal(SendStatus.Sent, (await bobPhone.SendTextAsync(roomId, "right after")).Status);
+            Assert.Equal("right after", Assert.Single(await alicePhone.TakeAsync(1, ReattachPatience)).Content.Text);
         }
 
         // The edge tells the room, activated again elsewhere, its members here: alice and bob, not carol.
