@@ -111,6 +111,14 @@ public sealed class EdgeOptions : IValidatableObject
     public int OutboundQueueCapacity { get; set; } = 256;
 
     /// <summary>
+    /// Chat rooms one connected device may be in: a join past it is refused (not allowed). Each room a device joins keeps
+    /// an activation, a lease this edge renews, and an entry in its user grain; without a bound, one connection could
+    /// make an edge hold tens of thousands of rooms.
+    /// </summary>
+    [CountRange(1, 100_000)]
+    public int MaxRoomsPerDevice { get; set; } = 100;
+
+    /// <summary>
     /// Bytes of replies (pages of history, sync answers…) waiting to be written per connection. A client that keeps
     /// asking and does not read is too slow: past this its connection is closed, as when the queue is full by count. At
     /// least one reply always waits whatever its size, so this may be below <see cref="MaxFrameBytes"/>.

@@ -13,7 +13,7 @@ namespace Orleans.Im.Bench.Rooms;
 public static class RoomCommand
 {
     public const string OptionsHelp = """
-        room options (lift the room send limits, e.g. IM__Rooms__SendRatePerSecond=100000 IM__Rooms__SendBurst=100000):
+        room options (lift the room send limits, e.g. IM__Rooms__SendRatePerSecond=100000 IM__Rooms__SendBurst=100000 IM__Rooms__RoomSendRatePerSecond=100000 IM__Rooms__RoomSendBurst=100000):
           --members M               members online in the room, sending and receiving (1000)
           --rate R                  messages per second into the room (50)
           --seconds D               send phase of a run (20)

@@ -33,9 +33,15 @@ public static class ConversationsApi
     {
         ArgumentNullException.ThrowIfNull(body);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        if (!GrainKeys.TryParseConversation(conversationId, out _))
+        if (!GrainKeys.TryParseConversation(conversationId, out var address))
         {
             return ApiProblems.NotFound();
+        }
+
+        if (address.Kind == ConversationKind.Room)
+        {
+            // A room's members are connected devices: there is no membership for a request to send with.
+            return ApiProblems.Invalid("chat rooms are joined and written to over a connection (TCP or the hub), not this API");
         }
 
         var content = ApiMapper.ToDomain(body.Content);

@@ -81,6 +81,12 @@ public sealed partial class RoomFanout : IDisposable
         bool attaching;
         lock (_lock)
         {
+            if (_roomsOf.TryGetValue(target, out var already) && already.Rooms.Count >= _options.Value.MaxRoomsPerDevice
+                && !already.Rooms.Contains(roomId))
+            {
+                return new RoomJoinResult(AccessStatus.NotAllowed, 0, []);
+            }
+
             ref var room = ref CollectionsMarshal.GetValueRefOrAddDefault(_rooms, roomId, out var exists);
             attaching = !exists;
             room ??= new RoomDevices();

@@ -24,6 +24,9 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     /// <summary>The longest between two sweeps, whatever the lease: the timer of a room whose edges all died.</summary>
     private static readonly TimeSpan MaxSweepInterval = TimeSpan.FromMinutes(5);
 
+    /// <summary>Messages handed to the edges in one delivery at most (a round's message must stay well within the cluster's limits).</summary>
+    private const int MaxMessagesPerDelivery = 256;
+
     private readonly RoomOptions _options = options.Value;
     // Each member's membership number (see RoomJoinResult.Membership).
     private readonly Dictionary<string, long> _members = new(StringComparer.Ordinal);
@@ -41,6 +44,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
 
     private readonly RememberedLeaves _leaves = new(options.Value.RememberedLeaves);
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
+    private readonly SendRateLimiter _roomRate = new(options.Value.RoomSendRatePerSecond, options.Value.RoomSendBurst);
     private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
     private Task? _delivering;
     private long _lastSeq;
@@ -206,6 +210,12 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     public Task<SendResult> SendAsync(SendRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (_clientMsgIds.TryGet(request.SenderId, request.ClientMsgId, out var original))
+        {
+            // Before membership: the retry of a send that went out, after the sender left, is still answered as sent.
+            return Task.FromResult(new SendResult(SendStatus.Duplicate, original.Seq, original.Time));
+        }
+
         if (!_members.ContainsKey(request.SenderId))
         {
             return Refused(SendStatus.NoAccess, "join the room first");
@@ -216,20 +226,27 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             return Refused(SendStatus.Invalid, $"clientMsgId must be 1-{MessageLimits.MaxClientMsgIdLength} characters");
         }
 
+        if (request.Mentions is { Count: > 0 })
+        {
+            // As in any conversation but a group (a room has no member list to mention from, nor entries to flag).
+            return Refused(SendStatus.Invalid, "mentions are for groups");
+        }
+
         if (MessageValidator.Validate(request.Content) is { } refusal)
         {
             return Refused(refusal.Status, refusal.Error);
-        }
-
-        if (_clientMsgIds.TryGet(request.SenderId, request.ClientMsgId, out var original))
-        {
-            return Task.FromResult(new SendResult(SendStatus.Duplicate, original.Seq, original.Time));
         }
 
         var now = clock.UtcNow;
         if (!RateLimiterFor(request.SenderId).TryAcquire(now))
         {
             return Refused(SendStatus.RateLimited, "sending too fast");
+        }
+
+        // The member's own limit first: one member sending too fast must not use up the room's.
+        if (!_roomRate.TryAcquire(now))
+        {
+            return Refused(SendStatus.RateLimited, "the room is busy; slow down");
         }
 
         // Room messages are instant: pushed to whoever is here, never logged; the seq only orders them.
@@ -309,8 +326,11 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         var provider = this.GetStreamProvider(StreamNames.Provider);
         while (_outbox.Count > 0 || _leftOutbox.Count > 0)
         {
-            var delivery = new RoomDelivery(RoomId, [.. _outbox], _leftOutbox.Count > 0 ? [.. _leftOutbox] : null);
-            _outbox.Clear();
+            // At most so many messages a round: what piled up while an edge was slow would otherwise go as one message
+            // larger than the cluster carries, and fail for every edge.
+            var taken = Math.Min(_outbox.Count, MaxMessagesPerDelivery);
+            var delivery = new RoomDelivery(RoomId, [.. _outbox.GetRange(0, taken)], _leftOutbox.Count > 0 ? [.. _leftOutbox] : null);
+            _outbox.RemoveRange(0, taken);
             _leftOutbox.Clear();
             await Task.WhenAll(_edges.ToArray().Select(async edgeId =>
             {

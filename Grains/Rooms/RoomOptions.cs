@@ -19,6 +19,16 @@ public sealed class RoomOptions
     public int SendBurst { get; set; } = 10;
 
     /// <summary>
+    /// Sends per second in one room, all members together (and the burst allowed): what a room costs is its messages
+    /// times its connected devices, and per-member limits alone let a room of thousands send thousands a second, more
+    /// than edges can write (devices then fall behind, are closed as slow, and all reconnect at once). Past it a send is
+    /// refused as rate limited. Raise it for rooms with few devices online, or machines to match.
+    /// </summary>
+    public double RoomSendRatePerSecond { get; set; } = 100;
+
+    public int RoomSendBurst { get; set; } = 200;
+
+    /// <summary>
     /// Leaves remembered per room, so that a device that was away when its user left does not bring them back by joining
     /// again after its reconnect (the oldest are forgotten first).
     /// </summary>

@@ -39,6 +39,10 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
         var page = (await history.Content.ReadFromJsonAsync<HistoryResponse>(ApiCalls.Json))!;
         var message = Assert.Single(page.Messages);
         Assert.Equal(("http-retry-1", "over HTTP", alice, 1L), (message.ClientMsgId, message.Content!.Text, message.SenderId, page.LastSeq));
+
+        // A chat room is joined and written to over a connection: the API says so (it activated an empty conversation).
+        using var toRoom = await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(GrainKeys.Room("lobby"))}/messages", token, body);
+        Assert.Equal(HttpStatusCode.BadRequest, toRoom.StatusCode);
     }
 
     [Fact]

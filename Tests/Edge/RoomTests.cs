@@ -155,6 +155,25 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_device_is_in_at_most_its_edges_number_of_rooms_and_a_leave_makes_room_for_another()
+    {
+        await using var edge = await _cluster.StartEdgeAsync(new Dictionary<string, string>(EdgeSettings) { ["IM__Edge__MaxRoomsPerDevice"] = "2" });
+        var device = await ConnectAsync(Ids.User("collector"), "phone", edge);
+        var rooms = Enumerable.Range(0, 3).Select(_ => GrainKeys.Room(Guid.NewGuid().ToString("N"))).ToArray();
+        await device.JoinRoomAsync(rooms[0]);
+        await device.JoinRoomAsync(rooms[1]);
+
+        var refused = await Assert.ThrowsAsync<ImClientException>(() => device.JoinRoomAsync(rooms[2]));
+        Assert.Equal(Orleans.Im.Protocol.V1.ErrorCode.NotAllowed, refused.Error?.Code);
+        Assert.Equal(0, (await _orleans.GetGrain<IRoomGrain>(rooms[2]).GetInfoAsync()).MemberCount);
+
+        // Joining one it is in again is no new room; leaving one lets another in.
+        await device.JoinRoomAsync(rooms[1]);
+        await device.LeaveRoomAsync(rooms[0]);
+        Assert.Equal(1u, (await device.JoinRoomAsync(rooms[2])).MemberCount);
+    }
+
+    [Fact]
     public async Task A_closed_device_stops_getting_the_room_alone_and_leaving_from_one_device_stops_all_of_the_users()
     {
         var roomId = GrainKeys.Room(Guid.NewGuid().ToString("N"));
