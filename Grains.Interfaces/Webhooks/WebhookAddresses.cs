@@ -11,6 +11,15 @@ namespace Orleans.Im.Webhooks;
 /// </summary>
 public static class WebhookAddresses
 {
+    /// <summary>
+    /// Clouds' metadata and platform services outside link-local ranges, which the ranges alone would class as a private
+    /// network (allowed by default) or public: Alibaba Cloud's (100.100.100.200, in carrier-grade NAT space), AWS's over
+    /// IPv6 (fd00:ec2::254, unique local), Azure's platform endpoint (168.63.129.16). They are local: never called unless
+    /// local addresses are allowed.
+    /// </summary>
+    private static readonly IPAddress[] CloudMetadataServices =
+        [IPAddress.Parse("100.100.100.200"), IPAddress.Parse("fd00:ec2::254"), IPAddress.Parse("168.63.129.16")];
+
     /// <summary>Where <paramref name="address"/> lies; IPv4-mapped IPv6 addresses as their IPv4.</summary>
     public static WebhookAddressScope ScopeOf(IPAddress address)
     {
@@ -20,7 +29,7 @@ public static class WebhookAddresses
             address = address.MapToIPv4();
         }
 
-        if (IPAddress.IsLoopback(address))
+        if (IPAddress.IsLoopback(address) || CloudMetadataServices.Contains(address))
         {
             return WebhookAddressScope.Local;
         }

@@ -24,6 +24,13 @@ public sealed partial class WebhookDispatcher(
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
 
     /// <summary>
+    /// A new webhook gets events from this long before its registration: the registration is stamped by a silo's clock,
+    /// stream entries by Redis's, and a silo ahead of Redis would otherwise miss the events of its first seconds. A few
+    /// events from before, delivered at least once as all are, cost less than a hole at the start.
+    /// </summary>
+    private static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromSeconds(5);
+
+    /// <summary>
     /// Events a silo takes of one webhook at a time. Deliveries are sequential, and what a silo took waits behind a failing
     /// event's retries (minutes) while other silos may be idle: small batches leave the rest to them.
     /// </summary>
@@ -121,7 +128,7 @@ public sealed partial class WebhookDispatcher(
             Group = "webhook:" + webhook.Id,
             Consumer = silo.SiloAddress.Endpoint.ToString(),
             Classes = webhook.Classes,
-            StartAt = webhook.CreatedAt,
+            StartAt = webhook.CreatedAt - ClockSkewAllowance,
             BatchSize = DeliveryBatchSize,
         }, loggers.CreateLogger<FirehoseConsumer>());
         while (!stop.IsCancellationRequested)

@@ -10,7 +10,8 @@ public sealed class WebhookOptions
     /// <summary>Off: this silo delivers no webhooks (other silos still may).</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Attempts per event before it goes to the dead-letter stream.</summary>
+    /// <summary>Attempts per event before it goes to the dead-letter stream (at least one: zero dead-lettered every event unsent).</summary>
+    [CountRange(1, 100)]
     public int MaxAttempts { get; set; } = 8;
 
     /// <summary>The pause after the first failure; it doubles after each further failure, up to <see cref="MaxRetryDelay"/>.</summary>
@@ -42,5 +43,6 @@ public sealed class WebhookOptions
     public bool AllowLocalAddresses { get; set; }
 
     /// <summary>The dead-letter stream is trimmed to about this many entries.</summary>
+    [CountRange(1, 100_000_000)]
     public int DeadLetterMaxLength { get; set; } = 100_000;
 }

@@ -64,14 +64,15 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
     }
 
     /// <summary>
-    /// The handler of the delivery client: no redirects followed, and connections only to addresses the options allow —
-    /// checked on the addresses the host name resolves to when connecting (not at registration only: a name may point
-    /// anywhere, and change), and the connection goes to an address checked.
+    /// The handler of the delivery client: no redirects followed, no proxy, and connections only to addresses the options
+    /// allow — checked on the addresses the host name resolves to when connecting (not at registration only: a name may
+    /// point anywhere, and change), and the connection goes to an address checked. Through a proxy (HTTP_PROXY in the
+    /// silo's environment) the check would see the proxy's address, and the proxy would resolve and call any host.
     /// </summary>
     public static SocketsHttpHandler CreateHandler(WebhookOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var handler = new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = PooledConnectionLifetime };
+        var handler = new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, PooledConnectionLifetime = PooledConnectionLifetime };
         var (privateNetworks, local) = (options.AllowPrivateNetworks, options.AllowLocalAddresses);
         if (!(privateNetworks && local))
         {

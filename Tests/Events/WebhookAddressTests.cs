@@ -22,7 +22,10 @@ public sealed class WebhookAddressTests
     [InlineData("fe80::1")]
     [InlineData("::ffff:127.0.0.1")]
     [InlineData("::ffff:169.254.169.254")]
-    public void Loopback_link_local_and_unspecified_addresses_are_local_and_refused_unless_local_addresses_are_allowed(string address)
+    [InlineData("100.100.100.200")]
+    [InlineData("fd00:ec2::254")]
+    [InlineData("168.63.129.16")]
+    public void Loopback_link_local_unspecified_and_cloud_metadata_addresses_are_local_and_refused_unless_local_addresses_are_allowed(string address)
     {
         var parsed = IPAddress.Parse(address);
         Assert.Equal(WebhookAddressScope.Local, WebhookAddresses.ScopeOf(parsed));
