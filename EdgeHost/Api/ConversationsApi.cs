@@ -44,6 +44,12 @@ public static class ConversationsApi
             return ApiProblems.Invalid("chat rooms are joined and written to over a connection (TCP or the hub), not this API");
         }
 
+        if (address.Kind == ConversationKind.CustomerService && address.First == user.UserId())
+        {
+            // As over a connection (ClientSession): a shop writes to its customers through its agents.
+            return ApiProblems.From(SendResult.Refused(SendStatus.NoAccess, "a shop writes to its customers through its agents"));
+        }
+
         var content = ApiMapper.ToDomain(body.Content);
         if (content is null)
         {

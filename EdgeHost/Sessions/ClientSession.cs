@@ -37,6 +37,13 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
             return Task.FromResult(SendResult.Refused(SendStatus.Invalid, "content is required"));
         }
 
+        if (address.Kind == ConversationKind.CustomerService && address.First == UserId)
+        {
+            // The shop's own notices come from its queue; its agents answer as the shop. A shop account signed in would
+            // write into any user's conversation with it, unasked and past their blocks.
+            return Task.FromResult(SendResult.Refused(SendStatus.NoAccess, "a shop writes to its customers through its agents"));
+        }
+
         if (messageClass != MessageClass.Instant && !rateLimiter.TryAcquire(UserId))
         {
             return Task.FromResult(SendResult.Refused(SendStatus.RateLimited, "sending too fast; slow down"));

@@ -173,6 +173,15 @@ public sealed partial class AccountGrain(
             RemoveWithConnections(id);
         }
 
+        // A connection that logged in with a connection token issues its sessions under that token's login: every
+        // connection session hangs from a login directly, so that ending the login ends them all (a chain c2 → c1 → L
+        // left c2 alive when L ended, as only L's own children were removed).
+        if (session.ParentSessionId is { } parent && state.State.Sessions.TryGetValue(parent, out var parentSession)
+            && parentSession.ParentSessionId is { } root)
+        {
+            session = session with { ParentSessionId = root };
+        }
+
         // A connection's session lives only as long as the login it was issued under: none for a login that has ended
         // (signed out, a password change) while the connection's kick was still on its way.
         if (session.ParentSessionId is { } login && !state.State.Sessions.ContainsKey(login))

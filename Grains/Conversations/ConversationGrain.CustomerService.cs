@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Im.Accounts;
 using Orleans.Im.CustomerService;
 using Orleans.Im.Messages;
 using Orleans.Im.Storage;
@@ -140,6 +141,31 @@ public sealed partial class ConversationGrain
         else if (senderId == _address.Second)
         {
             queue.OnUserMessageAsync(_address.Second, seq).Ignore();
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="shopId"/> is an enabled shop account: asked before a customer-service conversation's first
+    /// message, once per activation while none is stored. Null when the account could not be asked now.
+    /// </summary>
+    private async Task<bool?> IsShopAsync(string shopId)
+    {
+        if (_isShop is { } known)
+        {
+            return known;
+        }
+
+        try
+        {
+            var credentials = await GrainFactory.For<IAccountGrain>(shopId).GetCredentialsAsync();
+            _isShop = credentials is { Disabled: false } && credentials.Roles.Contains(AccountRole.Shop);
+            return _isShop;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // Whatever went wrong (a timeout, an account grain whose activation failed on storage): asked again later.
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return null;
         }
     }
 

@@ -25,6 +25,16 @@ public sealed partial class ConversationGrain
             return [.. requests.Select(_ => SendResult.Refused(SendStatus.Invalid, $"at most {MessageLimits.MaxSendsPerCall} messages per call"))];
         }
 
+        if (!state.State.Initialized && _address?.Kind == ConversationKind.CustomerService && await IsShopAsync(_address.First) is not true)
+        {
+            // Before anything is stored or anyone's list touched: cs:{x}:{user} with an x that is no shop would put "x"
+            // into the user's list as a shop (past the user's blocks), and start a queue for it.
+            var refusal = _isShop is null
+                ? SendResult.Refused(SendStatus.Unavailable, "the shop could not be checked; retry with the same clientMsgId")
+                : SendResult.Refused(SendStatus.NoAccess, "no such shop");
+            return [.. requests.Select(_ => refusal)];
+        }
+
         if (_headInDoubt)
         {
             try

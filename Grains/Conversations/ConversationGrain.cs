@@ -51,6 +51,8 @@ public sealed partial class ConversationGrain(
     /// what it holds beyond the known one announced, before this activation serves another send or pull.
     /// </summary>
     private bool _headInDoubt;
+    // Customer service: whether the conversation's shop is a shop account (asked before the first message only).
+    private bool? _isShop;
 
     /// <summary>Changes (recall, edit) whose write failed, by seq: the revision tried, which may have been stored, and by whom.</summary>
     private Dictionary<long, (int Revision, string ActorId)>? _revisionsInDoubt;

@@ -246,6 +246,23 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
         Assert.Equal(AccountGrain.MaxSessions, ids.Count);
     }
 
+    [Fact]
+    public async Task A_connection_session_issued_under_another_connections_session_ends_with_their_login()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var account = fixture.Orleans.GetGrain<IAccountGrain>(alice);
+        var start = DateTimeOffset.UtcNow;
+        Assert.True(await account.StartSessionAsync(NewSession("login", start)));
+        Assert.True(await account.StartSessionAsync(NewSession("c1", start.AddSeconds(1), parent: "login")));
+        // A connection that logged in with c1's token asks for a session of its own: it hangs from the login too.
+        Assert.True(await account.StartSessionAsync(NewSession("c2", start.AddSeconds(2), parent: "c1")));
+        Assert.Equal("login", (await account.GetSessionsAsync()).Single(s => s.SessionId == "c2").ParentSessionId);
+
+        var ended = await account.EndLoginAsync("login");
+        Assert.Equal(["c1", "c2", "login"], ended.Order());
+        Assert.False(await account.IsSessionLiveAsync("c2"));
+    }
+
     private static LoginSession NewSession(string id, DateTimeOffset createdAt, string? parent = null) =>
         new(id, "device-" + id, "test", "not a token's hash", createdAt.AddDays(1), createdAt, ParentSessionId: parent);
 

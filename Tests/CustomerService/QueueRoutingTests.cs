@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Orleans.Im.Conversations;
 using Orleans.Im.CustomerService;
 using Orleans.Im.Messages;
 using Orleans.Im.Tests.Infrastructure;
@@ -10,6 +11,30 @@ namespace Orleans.Im.Tests.CustomerService;
 public sealed class QueueRoutingTests(CustomerServiceClusterFixture fixture)
 {
     private IClusterClient Client => fixture.Client;
+
+    [Fact]
+    public async Task Only_a_shop_account_is_a_shop_no_user_writes_to_another_as_one_nor_opens_a_queue_for_one()
+    {
+        var (mallory, victim) = (Ids.User("mallory"), Ids.User("victim"));
+        await Client.GetGrain<Orleans.Im.Accounts.IAccountGrain>(mallory).CreateAsync(new Orleans.Im.Accounts.NewAccount("Mallory", null, [Orleans.Im.Accounts.AccountRole.User]));
+        var fake = GrainKeys.CustomerService(mallory, victim);
+
+        // Mallory, a plain user, cannot put herself in the victim's list as a shop (past the victim's blocks) ...
+        var pushed = await Client.GetGrain<IConversationGrain>(fake).SendAsync(new SendRequest(mallory, "phone", Ids.ClientMsgId(), MessageContent.FromText("your parcel is held, pay here")));
+        Assert.Equal(SendStatus.NoAccess, pushed.Status);
+        Assert.Null(await Client.GetGrain<Orleans.Im.Users.IUserGrain>(victim).GetConversationAsync(fake));
+
+        // ... nor does a user's message to a "shop" that is none start a queue with notices from it.
+        var asked = await Client.GetGrain<IConversationGrain>(GrainKeys.CustomerService(Ids.User("no-shop"), victim))
+            .SendAsync(new SendRequest(victim, "phone", Ids.ClientMsgId(), MessageContent.FromText("hello?")));
+        Assert.Equal(SendStatus.NoAccess, asked.Status);
+
+        // A real shop takes its customers.
+        await using var shop = await Shop.CreateAsync(Client, agentCount: 1);
+        var real = await Client.GetGrain<IConversationGrain>(shop.Conversation(victim))
+            .SendAsync(new SendRequest(victim, "phone", Ids.ClientMsgId(), MessageContent.FromText("hello shop")));
+        Assert.Equal(SendStatus.Sent, real.Status);
+    }
 
     [Fact]
     public async Task Sessions_go_to_the_least_loaded_online_agent_and_ties_to_the_one_idle_longest()
