@@ -605,7 +605,7 @@ function dropOldest() {
 
 /** A group's notice of a change to it ("alice added bob"): the group's record, not a member's message. */
 function isNotice(message) {
-  return message.content?.customType?.startsWith('im.group.') ?? false;
+  return message.content?.type === 'custom' && (message.content.customType?.startsWith('im.group.') ?? false);
 }
 
 function render(element, message) {
@@ -813,7 +813,8 @@ async function onEvents(events) {
             ...known,
             hidden: false, // a new message brings a hidden conversation back (the server's entry does the same)
             lastSeq: message.seq,
-            unread: mine ? 0 : known.unread + 1,
+            // Writing is reading what came before; the group's notice of the user's own change is not, nor counts.
+            unread: mine ? (isNotice(message) ? known.unread : 0) : known.unread + 1,
             // Writing is reading what came before: a late push of one of those no longer counts.
             awaited: mine ? undefined : awaitedAfter(entry, message.seq),
             lastMessage: { seq: message.seq, senderId: message.senderId, type: message.content?.type, text: message.content?.text, serverTime: message.serverTime, state: message.state },

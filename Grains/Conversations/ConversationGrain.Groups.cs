@@ -239,6 +239,12 @@ public sealed partial class ConversationGrain
             return new GroupResult(AccessStatus.Invalid, Info(), "set another member's role");
         }
 
+        if (target.Role == role)
+        {
+            // A retry, or nothing new: no second notice to every member.
+            return Ok();
+        }
+
         if (role == GroupRole.Owner)
         {
             // Handing over ownership: the old owner stays as an admin.

@@ -20,6 +20,13 @@ public static class MessageValidator
             return (SendStatus.Invalid, "text fields must not hold a NUL character or half of a surrogate pair");
         }
 
+        if (content.CustomType?.StartsWith(GroupNotices.Prefix, StringComparison.Ordinal) == true)
+        {
+            // Only the group posts its notices, whatever type a message claims: a member's forged "the owner made me an
+            // admin" would read as the real one (clients show the custom type as a notice).
+            return (SendStatus.Invalid, $"custom types starting with {GroupNotices.Prefix} are the server's");
+        }
+
         if (content.Location is { } place && (!double.IsFinite(place.Latitude) || !double.IsFinite(place.Longitude)))
         {
             // Whatever the type: JSON, and so the log's jsonb column, has no NaN or infinity.
@@ -44,8 +51,6 @@ public static class MessageValidator
             ContentType.Location when content.Location is not { Latitude: >= -90 and <= 90, Longitude: >= -180 and <= 180 } =>
                 (SendStatus.Invalid, "a location message needs a latitude and longitude in range"),
             ContentType.Custom when string.IsNullOrWhiteSpace(content.CustomType) => (SendStatus.Invalid, "a custom message needs a custom type"),
-            // Only the group posts its notices: a member's forged "the owner made me an admin" would read as the real one.
-            ContentType.Custom when GroupNotices.Is(content) => (SendStatus.Invalid, $"custom types starting with {GroupNotices.Prefix} are the server's"),
             ContentType.Text or ContentType.Image or ContentType.Voice or ContentType.Video or ContentType.File
                 or ContentType.Location or ContentType.Custom => null,
             _ => (SendStatus.Invalid, "unknown content type"),

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Im.Conversations;
 using Orleans.Im.Events;
+using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
 using Orleans.Im.Storage;
@@ -1023,7 +1024,10 @@ public sealed partial class UserGrain(
         var own = message.SenderId == UserId || message.ActingSenderId == UserId;
         if (message.Seq > row.Entry.LastSeq)
         {
-            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), own ? message.Seq : 0);
+            // Writing is reading what came before; a group's notice of a change the user made (from the group's settings,
+            // say) is not: it is read only when all before it was.
+            var readsTo = own && (!GroupNotices.Is(message.Content) || row.Entry.ReadSeq >= row.Entry.LastSeq) ? message.Seq : 0;
+            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), readsTo);
             MarkDirty(message.ConversationId);
         }
 

@@ -28,6 +28,8 @@ public sealed class GroupNoticeTests(ClusterFixture fixture)
         await using var membersPhone = await DeviceProbe.ConnectAsync(Client, member);
 
         Assert.Equal(AccessStatus.Ok, (await group.SetRoleAsync(owner, admin, GroupRole.Admin)).Status);
+        // The same role again (a retry) tells nobody twice.
+        Assert.Equal(AccessStatus.Ok, (await group.SetRoleAsync(owner, admin, GroupRole.Admin)).Status);
         Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, member, "hello")).Status);
         Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(admin, [newcomer])).Status);
         Assert.Equal(AccessStatus.Ok, (await group.SetAnnouncementAsync(admin, "Be kind.")).Status);
@@ -82,6 +84,10 @@ public sealed class GroupNoticeTests(ClusterFixture fixture)
         Assert.Equal(SendStatus.Invalid, sent.Status);
         var text = await Client.SendTextAsync(conversationId, member, "an honest message");
         Assert.Equal(AccessStatus.Invalid, await group.EditAsync(member, text.Seq, forged));
+        // Whatever type it claims: clients take the custom type for a notice.
+        var asText = forged with { Type = ContentType.Text };
+        Assert.Equal(SendStatus.Invalid, (await group.SendAsync(new SendRequest(member, "phone", Ids.ClientMsgId(), asText))).Status);
+        Assert.Equal(AccessStatus.Invalid, await group.EditAsync(member, text.Seq, asText));
 
         // The creation notice is the owner's message, but the group's record: the owner (an admin too) takes nothing back.
         var notice = (await group.PullAsync(owner, new PullRequest(0, null, 10))).Messages.Single(m => GroupNotices.Is(m.Content));
@@ -89,6 +95,30 @@ public sealed class GroupNoticeTests(ClusterFixture fixture)
         Assert.Equal(AccessStatus.NotAllowed, await group.EditAsync(owner, notice.Seq, MessageContent.FromText("nothing happened")));
         // Hiding it from one's own view is one's own business.
         Assert.Equal(AccessStatus.Ok, await group.DeleteForSelfAsync(member, notice.Seq));
+    }
+
+    [Fact]
+    public async Task A_notice_of_the_users_own_change_does_not_read_what_they_had_not_read()
+    {
+        var (owner, member, newcomer) = (Ids.User("owner"), Ids.User("member"), Ids.User("newcomer"));
+        var conversationId = await Client.CreateGroupAsync(owner, member);
+        var group = Client.Conversation(conversationId);
+        var owners = Client.GetGrain<IUserGrain>(owner);
+        var mention = await group.SendAsync(new SendRequest(member, null, Ids.ClientMsgId(), MessageContent.FromText("@owner look"), Mentions: [owner]));
+        await Client.SendTextAsync(conversationId, member, "and this");
+        var before = await Eventually.ReturnsAsync(() => owners.GetConversationAsync(conversationId), e => e?.LastSeq == mention.Seq + 1);
+
+        // The owner adds someone from the group's settings, without opening the chat: the mention and both messages are
+        // still unread (the notice too: the owner had not read up to it).
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [newcomer])).Status);
+        var after = await Eventually.ReturnsAsync(() => owners.GetConversationAsync(conversationId), e => e?.LastSeq == mention.Seq + 2);
+        Assert.Equal((before!.ReadSeq, true, 3L), (after!.ReadSeq, after.Mentioned, after.UnreadCount));
+
+        // Read up to date, the next notice of their own is read with it.
+        await owners.MarkReadAsync(conversationId, after.LastSeq);
+        Assert.Equal(AccessStatus.Ok, (await group.SetAnnouncementAsync(owner, "welcome")).Status);
+        var read = await Eventually.ReturnsAsync(() => owners.GetConversationAsync(conversationId), e => e?.LastSeq == after.LastSeq + 1);
+        Assert.Equal((read!.LastSeq, 0L), (read.ReadSeq, read.UnreadCount));
     }
 
     [Fact]
