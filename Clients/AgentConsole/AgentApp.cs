@@ -165,11 +165,7 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                     state.WantOnline = view.Available;
                 }
 
-                if (state.Selected is null || !view.Sessions.Any(s => s.ConversationId == state.Selected))
-                {
-                    state.Selected = null;
-                    state.Move(0);
-                }
+                state.SelectAnotherIfGone();
 
                 selected = state.Selected;
                 // Not "has a history": pushed messages make one for any conversation, pulled or not.
@@ -399,7 +395,9 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
             : new UnsentReply(session.ConversationId, text, Guid.NewGuid().ToString("N"));
         lock (state.Sync)
         {
-            if (state.Unsent == unsent)
+            // Sent again, it is no longer unsent (it comes back if this attempt fails too); another reply, to this
+            // conversation or another, leaves it where it is.
+            if (state.Unsent == reply)
             {
                 state.Unsent = null;
             }

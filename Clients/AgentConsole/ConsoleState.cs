@@ -173,4 +173,30 @@ public sealed class ConsoleState(string agentId, string shopId)
     }
 
     public CsSession? SelectedSession => Sessions.FirstOrDefault(s => s.ConversationId == Selected);
+
+    /// <summary>
+    /// After a new <see cref="View"/>: when the selected session is gone (timed out, closed, handed back), the first one
+    /// left is selected. What was typed for the one gone — a reply, a transfer's target — does not stay on the input line,
+    /// where Enter would send it to the customer selected now: it is taken off, and the status shows the reply's text so
+    /// that nothing the agent wrote is lost without a word.
+    /// </summary>
+    public void SelectAnotherIfGone()
+    {
+        if (Selected is not null && Sessions.Any(s => s.ConversationId == Selected))
+        {
+            return;
+        }
+
+        if (Selected is not null && (Input.Length > 0 || Mode != InputMode.Reply))
+        {
+            Status = Mode == InputMode.Reply && Input.Length > 0
+                ? $"that session ended before your reply was sent; it was not sent: {Input}"
+                : "that session ended; nothing was transferred";
+            Input = "";
+            Mode = InputMode.Reply;
+        }
+
+        Selected = null;
+        Move(0);
+    }
 }

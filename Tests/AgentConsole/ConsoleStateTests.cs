@@ -80,6 +80,31 @@ public sealed class ConsoleStateTests
         Assert.Equal((First, "it ships today"), (state.Selected, state.Input));
     }
 
+    [Fact]
+    public void A_reply_typed_for_a_session_that_ends_is_not_left_for_the_next_customer()
+    {
+        var state = NewState();
+        state.View = new CsAgentView { Sessions = { new CsSession { ConversationId = First, UserId = "u1" }, new CsSession { ConversationId = Second, UserId = "u2" } } };
+        state.Move(0);
+        state.Input = "your address is 12 High Street";
+
+        // u1's session ends (timed out) while the agent types: u2 is selected, and the line is not u2's to send.
+        state.View = new CsAgentView { Sessions = { new CsSession { ConversationId = Second, UserId = "u2" } } };
+        state.SelectAnotherIfGone();
+        Assert.Equal((Second, ""), (state.Selected, state.Input));
+        Assert.Contains("your address is 12 High Street", state.Status, StringComparison.Ordinal);
+
+        // A transfer being typed goes the same way; a view that still has the selected session changes nothing.
+        state.Mode = InputMode.TransferTarget;
+        state.Input = "agent7";
+        state.View = new CsAgentView { Sessions = { new CsSession { ConversationId = Second, UserId = "u2" }, new CsSession { ConversationId = First, UserId = "u1" } } };
+        state.SelectAnotherIfGone();
+        Assert.Equal((Second, InputMode.TransferTarget, "agent7"), (state.Selected, state.Mode, state.Input));
+        state.View = new CsAgentView { Sessions = { new CsSession { ConversationId = First, UserId = "u1" } } };
+        state.SelectAnotherIfGone();
+        Assert.Equal((First, InputMode.Reply, ""), (state.Selected, state.Mode, state.Input));
+    }
+
     private static ConsoleState NewState() => new("agent", "shop");
 
     private static Message Text(string conversationId, long seq, string text) =>
