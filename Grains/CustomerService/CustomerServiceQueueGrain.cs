@@ -580,11 +580,10 @@ public sealed partial class CustomerServiceQueueGrain(
         session.AvoidAgentId = null;
         session.AvoidSince = null;
         session.RobotId = null;
-        // The new agent's answer clock starts now: time spent queued or with another agent is not theirs.
-        if (session.AwaitingSince is not null)
-        {
-            session.AwaitingSince = now;
-        }
+        // The new agent's answer clock starts now, answered before or not: time spent queued or with another agent is not
+        // theirs, and a customer handed over ("transferring you to billing") waits for the new agent's first word. Without
+        // it a session handed over after an answer had no clock, and closed as idle while the customer waited.
+        session.AwaitingSince = now;
 
         agent.IdleSince = now;
         await HandOverAsync(session);

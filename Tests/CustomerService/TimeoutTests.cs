@@ -42,6 +42,30 @@ public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_session_handed_over_after_an_answer_waits_for_the_new_agent_and_is_not_closed_as_idle()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 2, new CustomerServiceSettings(UserIdleTimeout: Short));
+        var (first, billing) = (shop.Agents[0], shop.Agents[1]);
+        await shop.OnlineAsync(first);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "my invoice is wrong");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == first));
+        await shop.OnlineAsync(billing);
+
+        // The first agent answers and hands the customer over; the customer waits for billing, saying nothing.
+        Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(first, user, "transferring you to billing")).Status);
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.TransferAsync(first, user, billing));
+        var handed = await shop.SnapshotWhenAsync(s => s.Sessions.Single().AgentId == billing);
+        Assert.NotNull(handed.Sessions[0].AwaitingAnswerSince);
+
+        // Past the idle timeout the session is still open, billing's to answer (the customer was not the one quiet).
+        await Task.Delay(Short * 3);
+        var waiting = await shop.Queue.GetSnapshotAsync();
+        Assert.Equal(billing, Shop.AgentOf(waiting, user));
+        Assert.Empty(await shop.NoticesAsync(user, CustomerServiceNotices.Closed));
+    }
+
+    [Fact]
     public async Task A_user_who_goes_quiet_after_the_answer_has_the_session_closed_with_a_notice()
     {
         await using var shop = await Shop.CreateAsync(Client, 1, new CustomerServiceSettings(UserIdleTimeout: Short));
