@@ -199,7 +199,7 @@ public sealed partial class ImClient : IAsyncDisposable
             if (_sendsRefused is { } reason)
             {
                 // Nothing would send it before the application reconnects: it hears so now, as the waiting sends did.
-                return Task.FromException<SendAck>(new ImClientException($"{reason}; call ConnectAsync, then send {request.ClientMsgId} again"));
+                return Task.FromException<SendAck>(new ImClientException($"{reason}; call ConnectAsync, then send {request.ClientMsgId} again") { ClientMsgId = request.ClientMsgId });
             }
 
             _unacked.Add(pending);
@@ -340,7 +340,7 @@ public sealed partial class ImClient : IAsyncDisposable
         {
             foreach (var send in _unacked)
             {
-                send.Completion.TrySetException(new ImClientException("client disposed before the ack"));
+                send.Completion.TrySetException(new ImClientException("client disposed before the ack") { ClientMsgId = send.Request.ClientMsgId });
             }
 
             _unacked.Clear();
@@ -414,10 +414,23 @@ public sealed partial class ImClient : IAsyncDisposable
         connection.StartHeartbeat(_heartbeat);
 
         List<PendingSend> resend;
+        List<PendingSend> lapsed;
         lock (_sendsLock)
         {
             _sendsRefused = null;
+            // Instant messages (typing, call signals) are not stored, so not deduplicated either: sent again after a
+            // reconnect's backoff they would ring a phone minutes after the caller hung up. Their senders hear they lapsed.
+            lapsed = [.. _unacked.Where(s => s.Request.Class == MessageClass.Instant)];
+            _unacked.RemoveAll(s => s.Request.Class == MessageClass.Instant);
             resend = [.. _unacked];
+        }
+
+        foreach (var send in lapsed)
+        {
+            send.Completion.TrySetException(new ImClientException($"connection lost before the instant message {send.Request.ClientMsgId} was acked; not sent again")
+            {
+                ClientMsgId = send.Request.ClientMsgId,
+            });
         }
 
         foreach (var send in resend)
@@ -496,7 +509,8 @@ public sealed partial class ImClient : IAsyncDisposable
         }
         else
         {
-            send.Completion.TrySetException(new ImClientException(Error.Parser.ParseFrom(frame.Body)));
+            // With its id: a retryable refusal (unavailable: the message may be stored all the same) is sent again with it.
+            send.Completion.TrySetException(new ImClientException(Error.Parser.ParseFrom(frame.Body)) { ClientMsgId = send.Request.ClientMsgId });
         }
     }
 
@@ -797,7 +811,7 @@ public sealed partial class ImClient : IAsyncDisposable
 
         foreach (var send in failed)
         {
-            send.Completion.TrySetException(new ImClientException($"{reason}; send {send.Request.ClientMsgId} again to retry it"));
+            send.Completion.TrySetException(new ImClientException($"{reason}; send {send.Request.ClientMsgId} again to retry it") { ClientMsgId = send.Request.ClientMsgId });
         }
     }
 

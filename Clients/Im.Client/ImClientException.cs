@@ -27,4 +27,11 @@ public sealed class ImClientException : Exception
 
     /// <summary>The server's error, when it sent one.</summary>
     public Error? Error { get; }
+
+    /// <summary>
+    /// A send's failure: the client message id it went with (made up by the SDK when the app gave none). A retryable
+    /// error (<c>UNAVAILABLE</c>: the message may be stored all the same) is answered by sending again with this id, which
+    /// the server then answers as a duplicate if it was.
+    /// </summary>
+    public string? ClientMsgId { get; init; }
 }

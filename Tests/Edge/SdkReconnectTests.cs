@@ -49,6 +49,35 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task An_instant_message_whose_ack_never_came_is_not_sent_again_after_a_reconnect_and_fails_with_its_id()
+    {
+        using var edge = new Listener();
+        await using var client = NewClient(edge, maxReconnectAttempts: 10, requestTimeout: TimeSpan.FromSeconds(3));
+        var firstEdge = new PlayedEdge { AnswerSends = false };
+        var connecting = client.ConnectAsync();
+        await using var first = await edge.AcceptAsync();
+        var firstServed = firstEdge.ServeAsync(first, Patience);
+        await connecting.WaitAsync(Patience);
+
+        // A call's offer (never stored, so never deduplicated) and a message, neither acked on the first connection.
+        var offer = new V1.Content { Type = V1.ContentType.Custom, CustomType = ImClient.CallSignalType, CustomData = "{\"kind\":\"offer\"}" };
+        var ringing = client.SendAsync("p2p:alice:bob", offer, clientMsgId: "ring", messageClass: V1.MessageClass.Instant);
+        var sending = client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "kept");
+
+        // On the new connection only the message goes again: the offer would ring the callee after the caller gave up.
+        var secondEdge = new PlayedEdge();
+        await using var second = await edge.AcceptAsync();
+        var secondServed = secondEdge.ServeAsync(second, Patience);
+        Assert.Equal("kept", (await sending.WaitAsync(Patience)).ClientMsgId);
+        var lapsed = await Assert.ThrowsAsync<ImClientException>(() => ringing.WaitAsync(Patience));
+        Assert.Equal("ring", lapsed.ClientMsgId);
+        Assert.Equal(["kept"], secondEdge.Sends);
+        await client.DisposeAsync();
+        await firstServed.WaitAsync(Patience);
+        await secondServed.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task One_reconnect_attempt_tries_every_address_of_a_redirect_before_backing_off()
     {
         using var draining = new Listener();
