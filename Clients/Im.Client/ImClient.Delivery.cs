@@ -208,7 +208,16 @@ public sealed partial class ImClient
             _events.Writer.TryWrite(new Event { Conversation = entry });
             if (!entry.Removed && entry.LastSeq > Delivered(entry.ConversationId))
             {
-                await FillAsync(entry.ConversationId, entry.LastSeq).ConfigureAwait(false);
+                try
+                {
+                    await FillAsync(entry.ConversationId, entry.LastSeq).ConfigureAwait(false);
+                }
+                catch (ImClientException ex) when (ex.Error is { Retryable: false })
+                {
+                    // This conversation refuses its pull for good (an agent's session handed on before the entry says so):
+                    // the others still fill, and the sync moves on, instead of failing here at every catch-up for ever.
+                    // A later push of it tries again.
+                }
             }
 
             if (!entry.Removed)

@@ -429,6 +429,44 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task A_conversation_whose_pull_is_refused_for_good_does_not_stop_the_catch_up_of_the_others()
+    {
+        using var edge = new Listener();
+        await using var client = NewClient(edge, maxReconnectAttempts: 1);
+        var played = new PlayedEdge
+        {
+            // An agent's session handed on: its entry still listed, its pull refused; carol's comes after it.
+            SyncAnswer = new V1.SyncResponse
+            {
+                Version = 5,
+                Changed =
+                {
+                    new V1.ConversationEntry { ConversationId = "cs:shop:dave", ReadSeq = 0, LastSeq = 3 },
+                    new V1.ConversationEntry { ConversationId = "p2p:alice:carol", ReadSeq = 0, LastSeq = 2 },
+                },
+            },
+            PullAnswer = pull => pull.ConversationId == "cs:shop:dave"
+                ? new V1.PullResponse { ConversationId = pull.ConversationId, Error = new V1.Error { Code = V1.ErrorCode.NotFound, Message = "no such conversation" } }
+                : new V1.PullResponse { ConversationId = pull.ConversationId, Messages = { Text(pull.ConversationId, 1), Text(pull.ConversationId, 2) }, LastSeq = 2 },
+        };
+        var connecting = client.ConnectAsync();
+        await using var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+
+        var delivered = new List<(string, long)>();
+        while (delivered.Count < 2)
+        {
+            var message = await client.Messages.ReadAsync().AsTask().WaitAsync(Patience);
+            delivered.Add((message.ConversationId, message.Seq));
+        }
+
+        Assert.Equal([("p2p:alice:carol", 1L), ("p2p:alice:carol", 2L)], delivered);
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task A_gap_that_cannot_be_filled_loses_none_of_the_push_batchs_other_events_and_is_caught_up_later()
     {
         using var edge = new Listener();
