@@ -154,12 +154,27 @@ public sealed partial class ImClient
             }
 
             ahead[message.Seq] = message;
+            if (!_firstSyncDone && !IsKnown(conversationId))
+            {
+                // Before the first sync says where this conversation's reading stands, a gap is not filled from its start:
+                // that would deliver what was read long ago (on another device) as new. The sync fills it from there.
+                return;
+            }
+
             await FillAsync(conversationId, message.Seq - 1).ConfigureAwait(false);
             return;
         }
 
         Deliver(message);
         DrainAhead(conversationId);
+    }
+
+    private bool IsKnown(string conversationId)
+    {
+        lock (_delivered)
+        {
+            return _delivered.ContainsKey(conversationId);
+        }
     }
 
     /// <summary>Syncs since the last completed sync, then pulls every conversation up to its last seq.</summary>
@@ -179,6 +194,13 @@ public sealed partial class ImClient
         while (sync.HasMore);
 
         _firstSyncDone = true;
+        foreach (var (conversationId, ahead) in _ahead.Where(a => a.Value.Count > 0 && !IsKnown(a.Key)).ToList())
+        {
+            // Parked before the first sync and not in it (the sync's entry came later than the push): from the start, as
+            // for any conversation new since.
+            await FillAsync(conversationId, ahead.Keys.Min() - 1).ConfigureAwait(false);
+        }
+
         await FetchPendingChangesAsync().ConfigureAwait(false);
     }
 

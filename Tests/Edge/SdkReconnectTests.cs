@@ -467,6 +467,45 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task A_push_past_a_gap_before_the_first_sync_waits_for_it_and_does_not_bring_back_what_was_read()
+    {
+        using var edge = new Listener();
+        await using var client = NewClient(edge, maxReconnectAttempts: 1);
+        var played = new PlayedEdge
+        {
+            // A fresh install: bob's 13th message is pushed while the login registers; alice read up to 10 elsewhere.
+            PushesBeforeLoginOk = [new V1.PushBatch { Events = { new V1.Event { Message = Text("p2p:alice:bob", 13) } } }],
+            SyncAnswer = new V1.SyncResponse
+            {
+                Version = 5,
+                Changed = { new V1.ConversationEntry { ConversationId = "p2p:alice:bob", ReadSeq = 10, LastSeq = 13 } },
+            },
+            PullAnswer = pull => new V1.PullResponse
+            {
+                ConversationId = pull.ConversationId,
+                Messages = { Enumerable.Range((int)pull.AfterSeq + 1, Math.Max(0, 13 - (int)pull.AfterSeq)).Select(seq => Text(pull.ConversationId, seq)) },
+                LastSeq = 13,
+            },
+        };
+        var connecting = client.ConnectAsync();
+        await using var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+
+        var delivered = new List<long>();
+        while (delivered.Count < 3)
+        {
+            delivered.Add((await client.Messages.ReadAsync().AsTask().WaitAsync(Patience)).Seq);
+        }
+
+        // The unread three, in order; nothing from before the read position, and no pull from the start.
+        Assert.Equal([11L, 12L, 13L], delivered);
+        Assert.DoesNotContain(played.Pulls, p => p.AfterSeq < 10);
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task A_gap_that_cannot_be_filled_loses_none_of_the_push_batchs_other_events_and_is_caught_up_later()
     {
         using var edge = new Listener();
