@@ -949,10 +949,14 @@ public sealed partial class UserGrain(
         // join keeps the read position it had.
         if (!existed)
         {
-            var advanced = last is not null && last.Seq > _index[conversationId].Entry.LastSeq;
+            // Also when the entry is past the head already (an attempt that could not save was told the group's notice
+            // that added the user meanwhile): its read position still goes to the head, or the retry would save the whole
+            // history as unread.
+            var entry = _index[conversationId].Entry;
+            var advanced = last is not null && (last.Seq > entry.LastSeq || last.Seq > entry.ReadSeq);
             if (advanced)
             {
-                Advance(conversationId, last!.Seq, MessagePreviews.From(last), last.Seq);
+                Advance(conversationId, Math.Max(last!.Seq, entry.LastSeq), last.Seq >= entry.LastSeq ? MessagePreviews.From(last) : null, last.Seq);
             }
 
             // Nothing is unread, so no mention is either: one from before a removal stayed on the entry, and reading up to

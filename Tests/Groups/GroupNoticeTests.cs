@@ -122,6 +122,30 @@ public sealed class GroupNoticeTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_member_whose_entry_could_not_be_saved_at_the_add_starts_at_the_head_when_it_is_retried()
+    {
+        var (owner, newcomer) = (Ids.User("owner"), Ids.User("newcomer"));
+        var conversationId = await Client.CreateGroupAsync(owner, Ids.User("old"));
+        var group = Client.Conversation(conversationId);
+        for (var i = 0; i < 5; i++)
+        {
+            await Client.SendTextAsync(conversationId, owner, $"before {i}");
+        }
+
+        // The newcomer's entry cannot be saved: the add answers unavailable, and its notice reaches the entry in memory.
+        var storage = GrainId.Create("user", newcomer);
+        Assert.Null(await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId)); // active, its state read
+        fixture.StorageFaults.Fail(storage);
+        Assert.Equal(AccessStatus.Unavailable, (await group.AddMembersAsync(owner, [newcomer])).Status);
+        Assert.True(fixture.StorageFaults.Heal(storage) > 0);
+
+        // The retry saves it at the head: the six messages from before the newcomer came are not theirs to read.
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [newcomer])).Status);
+        var entry = await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId);
+        Assert.True(entry!.ReadSeq >= 6 && entry.UnreadCount <= 1, $"read {entry.ReadSeq} of {entry.LastSeq}, {entry.UnreadCount} unread");
+    }
+
+    [Fact]
     public async Task A_group_created_with_many_members_lists_the_first_ones_and_counts_them_all()
     {
         var owner = Ids.User("owner");
