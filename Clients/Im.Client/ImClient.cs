@@ -84,7 +84,12 @@ public sealed partial class ImClient : IAsyncDisposable
         _syncVersion = options.InitialState?.SyncVersion ?? 0;
         _delivered = new Dictionary<string, long>(options.InitialState?.DeliveredSeqs ?? new Dictionary<string, long>(), StringComparer.Ordinal);
         _changesSeen = new Dictionary<string, long>(options.InitialState?.ChangesSeenMs ?? new Dictionary<string, long>(), StringComparer.Ordinal);
-        _firstSyncDone = _syncVersion != 0 || _delivered.Count != 0;
+        _firstSyncDone = options.InitialState?.FirstSyncDone ?? (_syncVersion != 0 || _delivered.Count != 0);
+        foreach (var (conversationId, changedAtMs) in options.InitialState?.ChangesPending ?? new Dictionary<string, long>())
+        {
+            _changesPending[conversationId] = changedAtMs;
+        }
+
         _deliveryLoop = Task.Run(DeliveryLoopAsync);
     }
 
@@ -129,7 +134,8 @@ public sealed partial class ImClient : IAsyncDisposable
         lock (_delivered)
         {
             return new ImClientState(Volatile.Read(ref _syncVersion), new Dictionary<string, long>(_delivered, StringComparer.Ordinal),
-                new Dictionary<string, long>(_changesSeen, StringComparer.Ordinal));
+                new Dictionary<string, long>(_changesSeen, StringComparer.Ordinal), _firstSyncDone,
+                new Dictionary<string, long>(_changesPending, StringComparer.Ordinal));
         }
     }
 

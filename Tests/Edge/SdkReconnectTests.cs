@@ -506,6 +506,43 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task A_state_saved_between_the_pages_of_the_first_sync_finishes_it_as_a_first_sync()
+    {
+        using var edge = new Listener();
+        // Saved after the first page (version 3) of a first sync that had more: not done, though it has a version.
+        var saved = new ImClientState(3, new Dictionary<string, long>(), FirstSyncDone: false);
+        await using var client = NewClient(edge, maxReconnectAttempts: 1, initialState: saved);
+        var played = new PlayedEdge
+        {
+            // The next page: bob's conversation, read up to 10 of 12 on another device.
+            SyncAnswer = new V1.SyncResponse { Version = 5, Changed = { new V1.ConversationEntry { ConversationId = "p2p:alice:bob", ReadSeq = 10, LastSeq = 12 } } },
+            PullAnswer = pull => new V1.PullResponse
+            {
+                ConversationId = pull.ConversationId,
+                Messages = { Enumerable.Range((int)pull.AfterSeq + 1, Math.Max(0, 12 - (int)pull.AfterSeq)).Select(seq => Text(pull.ConversationId, seq)) },
+                LastSeq = 12,
+            },
+        };
+        var connecting = client.ConnectAsync();
+        await using var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+
+        var delivered = new List<long>();
+        while (delivered.Count < 2)
+        {
+            delivered.Add((await client.Messages.ReadAsync().AsTask().WaitAsync(Patience)).Seq);
+        }
+
+        // The unread two only, and the state saved now says the first sync is done.
+        Assert.Equal([11L, 12L], delivered);
+        await Eventually.ReturnsAsync(() => Task.FromResult(client.SaveState()), s => s.SyncVersion == 5);
+        Assert.Equal((5L, true), (client.SaveState().SyncVersion, client.SaveState().FirstSyncDone));
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task A_gap_that_cannot_be_filled_loses_none_of_the_push_batchs_other_events_and_is_caught_up_later()
     {
         using var edge = new Listener();
