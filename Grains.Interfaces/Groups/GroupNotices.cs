@@ -45,4 +45,8 @@ public static class GroupNotices
     /// <summary>True when <paramref name="content"/> is a group notice.</summary>
     public static bool Is(MessageContent? content) =>
         content is { Type: ContentType.Custom, CustomType: { } type } && type.StartsWith(Prefix, StringComparison.Ordinal);
+
+    /// <summary>True when <paramref name="preview"/> (a conversation list's last message) is a group notice.</summary>
+    public static bool Is(Users.MessagePreview? preview) =>
+        preview is { Type: ContentType.Custom, CustomType: { } type } && type.StartsWith(Prefix, StringComparison.Ordinal);
 }

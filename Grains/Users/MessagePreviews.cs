@@ -20,6 +20,7 @@ public static class MessagePreviews
             text = StorableText.Clip(text, MessageLimits.MaxPreviewLength);
         }
 
-        return new MessagePreview(message.Seq, message.SenderId, message.Content?.Type, text, message.ServerTime, message.State);
+        return new MessagePreview(message.Seq, message.SenderId, message.Content?.Type, text, message.ServerTime, message.State,
+            message.Content?.Type == ContentType.Custom ? message.Content.CustomType : null);
     }
 }

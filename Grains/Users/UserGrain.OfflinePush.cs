@@ -296,6 +296,8 @@ public sealed partial class UserGrain
             .Select(r => r.Entry)
             .Where(e => !e.Removed && e.LastSeq > e.ReadSeq && e.LastMessage is { } last && last.ServerTime >= since
                         && last.SenderId != UserId && last.State is MessageState.Normal or MessageState.Edited
+                        // A group's notice rings no phone, here as when it was sent.
+                        && !GroupNotices.Is(last)
                         // Muted: only when the newest message is the unread mention.
                         && (!e.Muted || (e.Mentioned && e.MentionSeq == e.LastMessage.Seq)))
             .OrderByDescending(e => e.LastMessage!.ServerTime)
