@@ -53,6 +53,30 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_lost_connection_is_told_each_conversations_newest_unread_message_but_not_a_groups_notice()
+    {
+        var (owner, bob) = (Ids.User("owner"), Ids.User("bob"));
+        await RegisterAsync(bob, "phone", "apns");
+        var user = Client.GetGrain<IUserGrain>(bob);
+        var connection = Guid.NewGuid().ToString("N");
+        await user.ConnectDeviceAsync(new DeviceSession("phone", "ios", "test-edge", DateTimeOffset.UtcNow, connection), null);
+
+        // While the phone's connection was silent (dead, unknown yet): a message in a group, and a notice in another.
+        var talking = await Client.CreateGroupAsync(owner, bob);
+        var said = await Client.SendTextAsync(talking, owner, "did you get this?");
+        var changed = await Client.CreateGroupAsync(owner, bob);
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(changed).AddMembersAsync(owner, [Ids.User("carol")])).Status);
+        await Eventually.ReturnsAsync(() => user.GetConversationAsync(changed), e => e?.LastSeq == 2);
+        await Eventually.ReturnsAsync(() => user.GetConversationAsync(talking), e => e?.LastSeq == said.Seq);
+
+        await user.DisconnectLostDeviceAsync("phone", connection, TimeSpan.FromMinutes(1));
+        var told = await NotifiedAsync(bob, 1);
+        Assert.Equal((talking, said.Seq), (told[0].GetProperty("conversationId").GetString(), told[0].GetProperty("seq").GetInt64()));
+        await Task.Delay(300);
+        Assert.Equal([talking], Gateway.For(bob).Select(n => n.GetProperty("conversationId").GetString()));
+    }
+
+    [Fact]
     public async Task A_connected_device_is_not_told_and_a_muted_conversation_tells_only_a_mention()
     {
         var (owner, bob) = (Ids.User("owner"), Ids.User("bob"));
