@@ -287,7 +287,6 @@ public sealed partial class ConversationGrain
         return true;
     }
 
-    /// <summary>A request that passed admission: where its result goes, the request as it is stored, and who really wrote it.</summary>
     /// <summary>
     /// A member who blocks the sender is not mentioned by them (a mention flags the list and notifies even when muted):
     /// the block holds in groups the two share. Asked only for messages that name members; "@all" is an admin's notice.
@@ -309,5 +308,6 @@ public sealed partial class ConversationGrain
         }
     }
 
+    /// <summary>A request that passed admission: where its result goes, the request as it is stored, and who really wrote it.</summary>
     private readonly record struct AdmittedSend(int Index, SendRequest Request, ActingAgent? Acting);
 }

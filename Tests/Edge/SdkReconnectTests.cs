@@ -270,10 +270,8 @@ public sealed class SdkReconnectTests
         using var edge = new Listener();
         await using var client = NewClient(edge, maxReconnectAttempts: 1);
         var played = new PlayedEdge { SyncsRefused = 2 };
-        var connecting = client.ConnectAsync();
-        await using var connection = await edge.AcceptAsync();
-        var served = played.ServeAsync(connection, Patience);
-        await connecting.WaitAsync(Patience);
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
 
         // Catch-ups on a timer are off: only the retry can ask a third time.
         var syncs = await Eventually.ReturnsAsync(() => Task.FromResult(played.Syncs), n => n >= 3, Patience);
@@ -290,10 +288,8 @@ public sealed class SdkReconnectTests
         using var edge = new Listener();
         await using var client = NewClient(edge, maxReconnectAttempts: 1, requestTimeout: TimeSpan.FromSeconds(2));
         var played = new PlayedEdge { SyncsUnanswered = 1 };
-        var connecting = client.ConnectAsync();
-        await using var connection = await edge.AcceptAsync();
-        var served = played.ServeAsync(connection, Patience);
-        await connecting.WaitAsync(Patience);
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
 
         // Catch-ups on a timer are off: only the retry can ask again. A slow answer does not cost the connection
         // (closing it would have every client of a slow server log in and sync again).
@@ -339,10 +335,8 @@ public sealed class SdkReconnectTests
         await using var client = NewClient(edge, maxReconnectAttempts: 1);
         // The server says it takes frames of up to 4 MiB, and (as it may) sends one past the SDK's own 1 MiB default.
         var played = new PlayedEdge { LoginAnswer = new V1.LoginResponse { UserId = "alice", ProtocolVersion = 1, MaxFrameBytes = 4 * 1024 * 1024 } };
-        var connecting = client.ConnectAsync();
-        await using var connection = await edge.AcceptAsync();
-        var served = played.ServeAsync(connection, Patience);
-        await connecting.WaitAsync(Patience);
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
         var large = new string('x', 3 * 1024 * 1024 / 2);
         await played.WriteAsync(connection, c => c.SendAsync(V1.Op.Push, 0, new V1.PushBatch
         {
@@ -364,10 +358,8 @@ public sealed class SdkReconnectTests
         await using var client = NewClient(edge, maxReconnectAttempts: 5);
         // However large a limit the server announces, the SDK keeps its own ceiling (a body is buffered whole).
         var played = new PlayedEdge { AnswerSends = false, LoginAnswer = new V1.LoginResponse { UserId = "alice", ProtocolVersion = 1, MaxFrameBytes = uint.MaxValue } };
-        var connecting = client.ConnectAsync();
-        await using var connection = await edge.AcceptAsync();
-        var served = played.ServeAsync(connection, Patience);
-        await connecting.WaitAsync(Patience);
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
         var sending = Outcome(client.SendTextAsync("p2p:alice:bob", "hello", "refused-frame"));
         Assert.Equal(1, await Eventually.ReturnsAsync(() => Task.FromResult(played.Sends.Count), n => n == 1, Patience));
 
@@ -402,24 +394,12 @@ public sealed class SdkReconnectTests
                     new V1.ConversationEntry { ConversationId = "p2p:alice:carol", ReadSeq = 0, LastSeq = 1 },
                 },
             },
-            PullAnswer = pull => new V1.PullResponse
-            {
-                ConversationId = pull.ConversationId,
-                Messages = { Enumerable.Range((int)pull.AfterSeq + 1, Math.Max(0, 12 - (int)pull.AfterSeq)).Select(seq => Text(pull.ConversationId, seq)) },
-                LastSeq = 12,
-            },
+            PullAnswer = pull => PulledUpTo(pull, 12),
         };
-        var connecting = client.ConnectAsync();
-        await using var connection = await edge.AcceptAsync();
-        var served = played.ServeAsync(connection, Patience);
-        await connecting.WaitAsync(Patience);
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
 
-        var delivered = new List<(string, long)>();
-        while (delivered.Count < 3)
-        {
-            var message = await client.Messages.ReadAsync().AsTask().WaitAsync(Patience);
-            delivered.Add((message.ConversationId, message.Seq));
-        }
+        var delivered = await DeliveredAsync(client, 3);
 
         // The unread messages only: the first sync starts bob's conversation at its read position.
         Assert.Equal([("p2p:alice:carol", 1L), ("p2p:alice:bob", 11L), ("p2p:alice:bob", 12L)], delivered);
@@ -449,17 +429,10 @@ public sealed class SdkReconnectTests
                 ? new V1.PullResponse { ConversationId = pull.ConversationId, Error = new V1.Error { Code = V1.ErrorCode.NotFound, Message = "no such conversation" } }
                 : new V1.PullResponse { ConversationId = pull.ConversationId, Messages = { Text(pull.ConversationId, 1), Text(pull.ConversationId, 2) }, LastSeq = 2 },
         };
-        var connecting = client.ConnectAsync();
-        await using var connection = await edge.AcceptAsync();
-        var served = played.ServeAsync(connection, Patience);
-        await connecting.WaitAsync(Patience);
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
 
-        var delivered = new List<(string, long)>();
-        while (delivered.Count < 2)
-        {
-            var message = await client.Messages.ReadAsync().AsTask().WaitAsync(Patience);
-            delivered.Add((message.ConversationId, message.Seq));
-        }
+        var delivered = await DeliveredAsync(client, 2);
 
         Assert.Equal([("p2p:alice:carol", 1L), ("p2p:alice:carol", 2L)], delivered);
         await client.DisposeAsync();
@@ -480,26 +453,15 @@ public sealed class SdkReconnectTests
                 Version = 5,
                 Changed = { new V1.ConversationEntry { ConversationId = "p2p:alice:bob", ReadSeq = 10, LastSeq = 13 } },
             },
-            PullAnswer = pull => new V1.PullResponse
-            {
-                ConversationId = pull.ConversationId,
-                Messages = { Enumerable.Range((int)pull.AfterSeq + 1, Math.Max(0, 13 - (int)pull.AfterSeq)).Select(seq => Text(pull.ConversationId, seq)) },
-                LastSeq = 13,
-            },
+            PullAnswer = pull => PulledUpTo(pull, 13),
         };
-        var connecting = client.ConnectAsync();
-        await using var connection = await edge.AcceptAsync();
-        var served = played.ServeAsync(connection, Patience);
-        await connecting.WaitAsync(Patience);
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
 
-        var delivered = new List<long>();
-        while (delivered.Count < 3)
-        {
-            delivered.Add((await client.Messages.ReadAsync().AsTask().WaitAsync(Patience)).Seq);
-        }
+        var delivered = await DeliveredAsync(client, 3);
 
         // The unread three, in order; nothing from before the read position, and no pull from the start.
-        Assert.Equal([11L, 12L, 13L], delivered);
+        Assert.Equal([11L, 12L, 13L], delivered.Select(d => d.Seq));
         Assert.DoesNotContain(played.Pulls, p => p.AfterSeq < 10);
         await client.DisposeAsync();
         await served.WaitAsync(Patience);
@@ -516,26 +478,15 @@ public sealed class SdkReconnectTests
         {
             // The next page: bob's conversation, read up to 10 of 12 on another device.
             SyncAnswer = new V1.SyncResponse { Version = 5, Changed = { new V1.ConversationEntry { ConversationId = "p2p:alice:bob", ReadSeq = 10, LastSeq = 12 } } },
-            PullAnswer = pull => new V1.PullResponse
-            {
-                ConversationId = pull.ConversationId,
-                Messages = { Enumerable.Range((int)pull.AfterSeq + 1, Math.Max(0, 12 - (int)pull.AfterSeq)).Select(seq => Text(pull.ConversationId, seq)) },
-                LastSeq = 12,
-            },
+            PullAnswer = pull => PulledUpTo(pull, 12),
         };
-        var connecting = client.ConnectAsync();
-        await using var connection = await edge.AcceptAsync();
-        var served = played.ServeAsync(connection, Patience);
-        await connecting.WaitAsync(Patience);
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
 
-        var delivered = new List<long>();
-        while (delivered.Count < 2)
-        {
-            delivered.Add((await client.Messages.ReadAsync().AsTask().WaitAsync(Patience)).Seq);
-        }
+        var delivered = await DeliveredAsync(client, 2);
 
         // The unread two only, and the state saved now says the first sync is done.
-        Assert.Equal([11L, 12L], delivered);
+        Assert.Equal([11L, 12L], delivered.Select(d => d.Seq));
         await Eventually.ReturnsAsync(() => Task.FromResult(client.SaveState()), s => s.SyncVersion == 5);
         Assert.Equal((5L, true), (client.SaveState().SyncVersion, client.SaveState().FirstSyncDone));
         await client.DisposeAsync();
@@ -553,10 +504,8 @@ public sealed class SdkReconnectTests
             // Refused for good (not retryable): before, no catch-up followed such a refusal.
             PullAnswer = pull => new V1.PullResponse { ConversationId = pull.ConversationId, Error = new V1.Error { Code = V1.ErrorCode.NotFound, Message = "played refusal" } },
         };
-        var connecting = client.ConnectAsync();
-        await using var connection = await edge.AcceptAsync();
-        var served = played.ServeAsync(connection, Patience);
-        await connecting.WaitAsync(Patience);
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
 
         // Bob's seq 3 leaves a gap (2) whose pull is refused; the read receipt and carol's message come after it.
         await played.WriteAsync(connection, c => c.SendAsync(V1.Op.Push, 0, new V1.PushBatch
@@ -586,10 +535,8 @@ public sealed class SdkReconnectTests
         using var edge = new Listener();
         await using var client = NewClient(edge, maxReconnectAttempts: 1);
         var played = new PlayedEdge { TypingRefusal = new V1.Error { Code = V1.ErrorCode.RateLimited, Message = "too many requests; retry later", Retryable = true } };
-        var connecting = client.ConnectAsync();
-        await using var connection = await edge.AcceptAsync();
-        var served = played.ServeAsync(connection, Patience);
-        await connecting.WaitAsync(Patience);
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
 
         // A refused typing notice (no request waits for its answer), and a late answer to a request long given up on.
         await client.TypingAsync("p2p:alice:bob").WaitAsync(Patience);
@@ -693,6 +640,37 @@ public sealed class SdkReconnectTests
         }
 
         public void Dispose() => _listener.Stop();
+    }
+
+    /// <summary>A pull's answer from a conversation whose messages are 1 to <paramref name="lastSeq"/>: those after the request's.</summary>
+    private static V1.PullResponse PulledUpTo(V1.PullRequest pull, int lastSeq) => new()
+    {
+        ConversationId = pull.ConversationId,
+        Messages = { Enumerable.Range((int)pull.AfterSeq + 1, Math.Max(0, lastSeq - (int)pull.AfterSeq)).Select(seq => Text(pull.ConversationId, seq)) },
+        LastSeq = lastSeq,
+    };
+
+    /// <summary>Connects <paramref name="client"/> to <paramref name="played"/>: the connection, and its serving to await at the end.</summary>
+    private static async Task<(RawConnection Connection, Task Served)> ConnectToAsync(ImClient client, Listener edge, PlayedEdge played)
+    {
+        var connecting = client.ConnectAsync();
+        var connection = await edge.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+        return (connection, served);
+    }
+
+    /// <summary>The next <paramref name="count"/> messages <paramref name="client"/> delivers, as conversation and seq.</summary>
+    private static async Task<List<(string Conversation, long Seq)>> DeliveredAsync(ImClient client, int count)
+    {
+        var delivered = new List<(string, long)>();
+        while (delivered.Count < count)
+        {
+            var message = await client.Messages.ReadAsync().AsTask().WaitAsync(Patience);
+            delivered.Add((message.ConversationId, message.Seq));
+        }
+
+        return delivered;
     }
 
     private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null, string deviceId = "phone", ImClientState? initialState = null) => new(new ImClientOptions
