@@ -395,9 +395,9 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
             : new UnsentReply(session.ConversationId, text, Guid.NewGuid().ToString("N"));
         lock (state.Sync)
         {
-            // Sent again, it is no longer unsent (it comes back if this attempt fails too); another reply, to this
-            // conversation or another, leaves it where it is.
-            if (state.Unsent == reply)
+            // Sent again, or replaced by another reply to its conversation (edited), it is no longer unsent (it comes back
+            // if this attempt fails too); a reply to another conversation leaves it where it is.
+            if (state.Unsent?.ConversationId == reply.ConversationId)
             {
                 state.Unsent = null;
             }

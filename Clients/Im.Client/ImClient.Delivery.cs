@@ -197,8 +197,15 @@ public sealed partial class ImClient
         foreach (var (conversationId, ahead) in _ahead.Where(a => a.Value.Count > 0 && !IsKnown(a.Key)).ToList())
         {
             // Parked before the first sync and not in it (the sync's entry came later than the push): from the start, as
-            // for any conversation new since.
-            await FillAsync(conversationId, ahead.Keys.Min() - 1).ConfigureAwait(false);
+            // for any conversation new since; one refused for good is left, as in the sync.
+            try
+            {
+                await FillAsync(conversationId, ahead.Keys.Min() - 1).ConfigureAwait(false);
+            }
+            catch (ImClientException ex) when (ex.Error is { Retryable: false })
+            {
+                _ahead.Remove(conversationId);
+            }
         }
 
         await FetchPendingChangesAsync().ConfigureAwait(false);

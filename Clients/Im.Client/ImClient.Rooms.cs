@@ -38,7 +38,7 @@ public sealed partial class ImClient
 
     /// <summary>
     /// Joins a room (<c>room:{id}</c>): its messages come to <see cref="Messages"/> while connected. Answers the member
-    /// count and the last messages; those do not come to <see cref="Messages"/> again. After a reconnect the client joins
+    /// count and the last messages, but those pushed to <see cref="Messages"/> meanwhile; those answered do not come there. After a reconnect the client joins
     /// again by itself, and what the room's history holds that this client did not show comes to <see cref="Messages"/>.
     /// </summary>
     public async Task<RoomJoinResponse> JoinRoomAsync(string roomId, CancellationToken cancellationToken = default)
@@ -49,10 +49,13 @@ public sealed partial class ImClient
             throw new ImClientException(response.Error);
         }
 
-        foreach (var message in response.Recent)
+        // The caller shows these; a push of one of them (sent while the join was answered) is not shown twice, whichever
+        // comes first: those already written to Messages are left out of the answer.
+        var unseen = response.Recent.Where(_roomSightings.FirstSight).ToList();
+        if (unseen.Count != response.Recent.Count)
         {
-            // The caller shows these; a push of one of them (sent while the join was answered) is not shown twice.
-            _roomSightings.FirstSight(message);
+            response.Recent.Clear();
+            response.Recent.Add(unseen);
         }
 
         lock (_roomsLock)

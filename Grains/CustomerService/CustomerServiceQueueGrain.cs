@@ -343,7 +343,20 @@ public sealed partial class CustomerServiceQueueGrain(
         {
             if (session.AwaitingSince is { } waiting)
             {
-                if (now - waiting >= AgentAnswerTimeout)
+                if (now - waiting < AgentAnswerTimeout)
+                {
+                    continue;
+                }
+
+                if (session.LastAgentMessageAt is { } answered && session.LastUserMessageAt <= answered)
+                {
+                    // The clock of a hand-over after an answer, and the customer said nothing since: no question waits, so
+                    // the session is not passed on again (agents would pass a quiet customer round for ever); it is quiet,
+                    // and closes as idle in time.
+                    session.AwaitingSince = null;
+                    await SaveAsync();
+                }
+                else
                 {
                     await ReassignUnansweredAsync(session, now);
                 }
@@ -580,10 +593,14 @@ public sealed partial class CustomerServiceQueueGrain(
         session.AvoidAgentId = null;
         session.AvoidSince = null;
         session.RobotId = null;
-        // The new agent's answer clock starts now, answered before or not: time spent queued or with another agent is not
-        // theirs, and a customer handed over ("transferring you to billing") waits for the new agent's first word. Without
-        // it a session handed over after an answer had no clock, and closed as idle while the customer waited.
-        session.AwaitingSince = now;
+        // The new agent's answer clock starts now: time spent queued or with another agent is not theirs. A customer handed
+        // over by an agent ("transferring you to billing") waits for the new agent's first word even when answered before:
+        // without a clock the session closed as idle while they waited. (One requeued from an agent who left, answered,
+        // gets none: their question was answered.)
+        if (session.AwaitingSince is not null || previous is not null)
+        {
+            session.AwaitingSince = now;
+        }
 
         agent.IdleSince = now;
         await HandOverAsync(session);

@@ -329,9 +329,15 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             // At most so many messages a round: what piled up while an edge was slow would otherwise go as one message
             // larger than the cluster carries, and fail for every edge.
             var taken = Math.Min(_outbox.Count, MaxMessagesPerDelivery);
-            var delivery = new RoomDelivery(RoomId, [.. _outbox.GetRange(0, taken)], _leftOutbox.Count > 0 ? [.. _leftOutbox] : null);
+            // Leaves go with the last of the messages queued with them: edges take a leaver's devices out when a delivery
+            // arrives, and messages sent before the leave must reach them first.
+            var leaves = taken == _outbox.Count && _leftOutbox.Count > 0 ? _leftOutbox.ToArray() : null;
+            var delivery = new RoomDelivery(RoomId, [.. _outbox.GetRange(0, taken)], leaves);
             _outbox.RemoveRange(0, taken);
-            _leftOutbox.Clear();
+            if (leaves is not null)
+            {
+                _leftOutbox.Clear();
+            }
             await Task.WhenAll(_edges.ToArray().Select(async edgeId =>
             {
                 try

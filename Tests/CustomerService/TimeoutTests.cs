@@ -66,6 +66,30 @@ public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_handed_over_session_the_new_agent_leaves_unanswered_is_not_passed_round_but_closes_as_idle()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 2, new CustomerServiceSettings(AgentAnswerTimeout: Short, UserIdleTimeout: Short * 3));
+        var (first, billing) = (shop.Agents[0], shop.Agents[1]);
+        await shop.OnlineAsync(first);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "my invoice is wrong");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == first));
+        await shop.OnlineAsync(billing);
+        Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(first, user, "transferring you to billing")).Status);
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.TransferAsync(first, user, billing));
+
+        // Billing says nothing, nor does the customer: the clock lapses without handing the customer back to the first
+        // agent (who would hand them on again, for ever), and the quiet session closes as idle.
+        var cleared = await shop.SnapshotWhenAsync(s => s.Sessions.Count == 0 || s.Sessions.Single().AwaitingAnswerSince is null, Patience);
+        Assert.True(cleared.Sessions.Count == 0 || Shop.AgentOf(cleared, user) == billing);
+        await shop.SnapshotWhenAsync(s => s.Sessions.Count == 0, Patience);
+        var closed = Assert.Single(await shop.NoticesAsync(user, CustomerServiceNotices.Closed));
+        Assert.Equal("idle", JsonDocument.Parse(closed.Content!.CustomData!).RootElement.GetProperty("reason").GetString());
+        // Told twice who they talk to (the first agent, billing), never a third time.
+        Assert.Equal(2, (await shop.NoticesAsync(user, CustomerServiceNotices.Assigned)).Count);
+    }
+
+    [Fact]
     public async Task A_user_who_goes_quiet_after_the_answer_has_the_session_closed_with_a_notice()
     {
         await using var shop = await Shop.CreateAsync(Client, 1, new CustomerServiceSettings(UserIdleTimeout: Short));

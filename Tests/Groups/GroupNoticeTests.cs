@@ -114,6 +114,11 @@ public sealed class GroupNoticeTests(ClusterFixture fixture)
         var after = await Eventually.ReturnsAsync(() => owners.GetConversationAsync(conversationId), e => e?.LastSeq == mention.Seq + 2);
         Assert.Equal((before!.ReadSeq, true, 3L), (after!.ReadSeq, after.Mentioned, after.UnreadCount));
 
+        // Also once the user's grain comes back and squares its entries with the log, where the notice is the user's own.
+        await fixture.Cluster.DeactivateAsync(owners);
+        var reconciled = await owners.GetConversationAsync(conversationId);
+        Assert.Equal((before.ReadSeq, 3L), (reconciled!.ReadSeq, reconciled.UnreadCount));
+
         // Read up to date, the next notice of their own is read with it.
         await owners.MarkReadAsync(conversationId, after.LastSeq);
         Assert.Equal(AccessStatus.Ok, (await group.SetAnnouncementAsync(owner, "welcome")).Status);
