@@ -388,10 +388,26 @@ public sealed partial class ConversationGrain
     private async Task<GroupResult?> AddEntriesAsync(IEnumerable<string> members)
     {
         var readDiffusion = IsLargeGroup;
-        var added = await Task.WhenAll(members.Select(m => GrainFactory.For<IUserGrain>(m).AddConversationAsync(ConversationId, readDiffusion)));
-        return added.Contains(false)
-            ? new GroupResult(AccessStatus.Unavailable, Info(), "members' entries not all saved; retry")
-            : null;
+        return await EntriesSavedAsync(members.Select(m => GrainFactory.For<IUserGrain>(m).AddConversationAsync(ConversationId, readDiffusion)));
+    }
+
+    /// <summary>
+    /// Null when every member's entry was saved; otherwise the answer to retry. A user grain that failed (its activation's
+    /// storage, a timeout) is an answer too, not an exception: the change is stored already, and its notice still goes.
+    /// </summary>
+    private async Task<GroupResult?> EntriesSavedAsync(IEnumerable<Task<bool>> saves)
+    {
+        try
+        {
+            return (await Task.WhenAll(saves)).Contains(false)
+                ? new GroupResult(AccessStatus.Unavailable, Info(), "members' entries not all saved; retry")
+                : null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return new GroupResult(AccessStatus.Unavailable, Info(), "members' entries not all saved; retry");
+        }
     }
 
     /// <summary>
@@ -402,10 +418,7 @@ public sealed partial class ConversationGrain
     {
         var readDiffusion = IsLargeGroup;
         var last = _recent.Last;
-        var joined = await Task.WhenAll(members.Select(m => GrainFactory.For<IUserGrain>(m).JoinConversationAtHeadAsync(ConversationId, readDiffusion, last)));
-        return joined.Contains(false)
-            ? new GroupResult(AccessStatus.Unavailable, Info(), "members' entries not all saved; retry")
-            : null;
+        return await EntriesSavedAsync(members.Select(m => GrainFactory.For<IUserGrain>(m).JoinConversationAtHeadAsync(ConversationId, readDiffusion, last)));
     }
 
     private GroupInfo Info() => new(ConversationId, state.State.Name ?? "", state.State.OwnerId ?? "", state.State.Announcement,

@@ -151,6 +151,26 @@ public sealed class GroupNoticeTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_add_whose_new_members_grain_fails_is_told_once_and_answered_unavailable_for_a_retry()
+    {
+        var (owner, member, newcomer) = (Ids.User("owner"), Ids.User("member"), Ids.User("newcomer"));
+        var conversationId = await Client.CreateGroupAsync(owner, member);
+        var group = Client.Conversation(conversationId);
+
+        // The newcomer's user grain cannot even activate (its state cannot be read): an answer, not an exception, and
+        // the change, stored already, is told to the members all the same.
+        var storage = GrainId.Create("user", newcomer);
+        fixture.StorageFaults.Fail(storage);
+        Assert.Equal(AccessStatus.Unavailable, (await group.AddMembersAsync(owner, [newcomer])).Status);
+        Assert.True(fixture.StorageFaults.Heal(storage) > 0);
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [newcomer])).Status);
+
+        var notices = (await group.PullAsync(member, new PullRequest(0, null, 50))).Messages.Where(m => m.Content?.CustomType == GroupNotices.MembersAdded);
+        Assert.Equal($"{owner} added {newcomer}", Assert.Single(notices).Content!.Text);
+        Assert.NotNull(await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId), e => e is not null));
+    }
+
+    [Fact]
     public async Task A_group_created_with_many_members_lists_the_first_ones_and_counts_them_all()
     {
         var owner = Ids.User("owner");
