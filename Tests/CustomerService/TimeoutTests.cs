@@ -45,16 +45,8 @@ public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
     public async Task A_session_handed_over_after_an_answer_waits_for_the_new_agent_and_is_not_closed_as_idle()
     {
         await using var shop = await Shop.CreateAsync(Client, 2, new CustomerServiceSettings(UserIdleTimeout: Short));
-        var (first, billing) = (shop.Agents[0], shop.Agents[1]);
-        await shop.OnlineAsync(first);
-        var user = Ids.User("user");
-        await shop.UserSaysAsync(user, "my invoice is wrong");
-        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == first));
-        await shop.OnlineAsync(billing);
-
         // The first agent answers and hands the customer over; the customer waits for billing, saying nothing.
-        Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(first, user, "transferring you to billing")).Status);
-        Assert.Equal(AccessStatus.Ok, await shop.Queue.TransferAsync(first, user, billing));
+        var (user, billing) = await AnsweredAndHandedOverAsync(shop);
         var handed = await shop.SnapshotWhenAsync(s => s.Sessions.Single().AgentId == billing);
         Assert.NotNull(handed.Sessions[0].AwaitingAnswerSince);
 
@@ -69,14 +61,7 @@ public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
     public async Task A_handed_over_session_the_new_agent_leaves_unanswered_is_not_passed_round_but_closes_as_idle()
     {
         await using var shop = await Shop.CreateAsync(Client, 2, new CustomerServiceSettings(AgentAnswerTimeout: Short, UserIdleTimeout: Short * 3));
-        var (first, billing) = (shop.Agents[0], shop.Agents[1]);
-        await shop.OnlineAsync(first);
-        var user = Ids.User("user");
-        await shop.UserSaysAsync(user, "my invoice is wrong");
-        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == first));
-        await shop.OnlineAsync(billing);
-        Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(first, user, "transferring you to billing")).Status);
-        Assert.Equal(AccessStatus.Ok, await shop.Queue.TransferAsync(first, user, billing));
+        var (user, billing) = await AnsweredAndHandedOverAsync(shop);
 
         // Billing says nothing, nor does the customer: the clock lapses without handing the customer back to the first
         // agent (who would hand them on again, for ever), and the quiet session closes as idle.
@@ -87,6 +72,23 @@ public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
         Assert.Equal("idle", JsonDocument.Parse(closed.Content!.CustomData!).RootElement.GetProperty("reason").GetString());
         // Told twice who they talk to (the first agent, billing), never a third time.
         Assert.Equal(2, (await shop.NoticesAsync(user, CustomerServiceNotices.Assigned)).Count);
+    }
+
+    /// <summary>
+    /// A customer asks; the shop's first agent answers and transfers them to the second ("billing"), who is online. The
+    /// customer and billing are answered.
+    /// </summary>
+    private static async Task<(string User, string Billing)> AnsweredAndHandedOverAsync(Shop shop)
+    {
+        var (first, billing) = (shop.Agents[0], shop.Agents[1]);
+        await shop.OnlineAsync(first);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "my invoice is wrong");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == first));
+        await shop.OnlineAsync(billing);
+        Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(first, user, "transferring you to billing")).Status);
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.TransferAsync(first, user, billing));
+        return (user, billing);
     }
 
     [Fact]
