@@ -10,6 +10,9 @@ namespace Orleans.Im.Conversations;
 // Group management: creation, members and roles, announcement.
 public sealed partial class ConversationGrain
 {
+    /// <summary>Notices waiting for the log (see <see cref="PendingGroupNotice"/>) before the oldest is given up.</summary>
+    private const int MaxPendingNotices = 100;
+
     public async Task<GroupResult> CreateGroupAsync(CreateGroupRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -27,7 +30,9 @@ public sealed partial class ConversationGrain
                 return new GroupResult(AccessStatus.Conflict, null, "the group exists");
             }
 
-            return await AddEntriesAsync(Members()) ?? Ok();
+            var finished = await AddEntriesAsync(Members());
+            await PostPendingNoticesAsync();
+            return finished ?? Ok();
         }
 
         if (!GrainKeys.IsValidUserId(request.OwnerId)
@@ -59,17 +64,17 @@ public sealed partial class ConversationGrain
             id => id,
             id => new GroupMember(id, id == request.OwnerId ? GroupRole.Owner : GroupRole.Member, now),
             StringComparer.Ordinal);
+        Stage(GroupNotice.About(GroupNotices.Created, request.OwnerId, [.. members.Where(m => m != request.OwnerId)])
+            with { Name = state.State.Name });
         var created = GroupEvent("group.created", request.OwnerId, new GroupEventData([.. members], Name: state.State.Name));
         if (await SaveAsync(created) is { } failed)
         {
             return failed;
         }
 
-        // After the entries, so that the members' lists take it as their first message (a retry of the creation finds
-        // the group made and posts nothing again).
+        // The notice after the entries, so that the members' lists take it as their first message.
         var entries = await AddEntriesAsync(members);
-        await PostNoticeAsync(GroupNotice.About(GroupNotices.Created, request.OwnerId, [.. members.Where(m => m != request.OwnerId)])
-            with { Name = state.State.Name });
+        await PostPendingNoticesAsync();
         return entries ?? Ok();
     }
 
@@ -126,7 +131,9 @@ public sealed partial class ConversationGrain
             // Members already: maybe a retry of an add whose state was saved but not every new member's entry (their
             // user grain could not commit). The entries are made now; one that exists is left as it is.
             var rejoined = await JoinEntriesAsync(requested);
-            return await SwitchEntriesIfPendingAsync(requested) ?? rejoined ?? Ok();
+            var switchedNow = await SwitchEntriesIfPendingAsync(requested);
+            await PostPendingNoticesAsync();
+            return switchedNow ?? rejoined ?? Ok();
         }
 
         var wasLarge = IsLargeGroup;
@@ -139,6 +146,7 @@ public sealed partial class ConversationGrain
         // Crossing the large-group threshold changes how every member learns of messages: they are all told, and until
         // they all were, the group remembers to tell them (stored with the members, so a failed attempt is retried).
         state.State.DiffusionSwitchPending |= wasLarge != IsLargeGroup;
+        Stage(GroupNotice.About(GroupNotices.MembersAdded, actorId, added));
         var addedEvent = GroupEvent("group.members_added", actorId, new GroupEventData([.. added]));
         if (await SaveAsync(addedEvent) is { } failed)
         {
@@ -149,8 +157,8 @@ public sealed partial class ConversationGrain
         // learning of messages the old way (a large group pushes only to members whose entries say so).
         var joined = await JoinEntriesAsync(added);
         var switched = await SwitchEntriesIfPendingAsync(added);
-        // After the new members' entries start at the head, so that they are told it too ("alice added you").
-        await PostNoticeAsync(GroupNotice.About(GroupNotices.MembersAdded, actorId, added));
+        // The notice after the new members' entries start at the head, so that they are told it too ("alice added you").
+        await PostPendingNoticesAsync();
         return switched ?? joined ?? Ok();
     }
 
@@ -253,12 +261,13 @@ public sealed partial class ConversationGrain
         }
 
         state.State.Members[userId] = target with { Role = role };
+        Stage(GroupNotice.About(GroupNotices.RoleChanged, actorId, [userId]) with { Role = role });
         if (await SaveAsync(GroupEvent("group.role_changed", actorId, new GroupEventData([userId], role))) is { } failed)
         {
             return failed;
         }
 
-        await PostNoticeAsync(GroupNotice.About(GroupNotices.RoleChanged, actorId, [userId]) with { Role = role });
+        await PostPendingNoticesAsync();
         return Ok();
     }
 
@@ -282,12 +291,13 @@ public sealed partial class ConversationGrain
         }
 
         state.State.Announcement = next;
+        Stage(new GroupNotice(GroupNotices.AnnouncementSet, actorId, [], 0, Announcement: next));
         if (await SaveAsync(GroupEvent("group.announcement_set", actorId, new GroupEventData([]))) is { } failed)
         {
             return failed;
         }
 
-        await PostNoticeAsync(new GroupNotice(GroupNotices.AnnouncementSet, actorId, [], 0, Announcement: next));
+        await PostPendingNoticesAsync();
         return Ok();
     }
 
@@ -317,12 +327,13 @@ public sealed partial class ConversationGrain
         state.State.Members.Remove(userId);
         _onlineMembers.Remove(userId);
         _readPositions?.Remove(userId);
+        Stage(notice);
         if (await SaveAsync(GroupEvent(eventType, actorId, new GroupEventData([userId]))) is { } failed)
         {
             return failed;
         }
 
-        await PostNoticeAsync(notice);
+        await PostPendingNoticesAsync();
 
         // The membership is gone (the truth) even if the user's entry could not be marked removed now: the user's grain
         // finds out at its next sync, when the group answers "no access".
@@ -331,13 +342,55 @@ public sealed partial class ConversationGrain
     }
 
     /// <summary>
-    /// Posts <paramref name="notice"/> into the group as its actor's message, past the checks a member's message goes
-    /// through (the actor may have just left). The change it tells of is stored already and stands if the notice cannot be
-    /// (logged): members' devices then see it in the member list and the firehose only.
+    /// Puts <paramref name="notice"/> in the state, to be written with the change it tells of and posted after it (see
+    /// <see cref="PendingGroupNotice"/>). Past <see cref="MaxPendingNotices"/> waiting, the oldest is given up (logged).
     /// </summary>
-    private async Task PostNoticeAsync(GroupNotice notice)
+    private void Stage(GroupNotice notice)
     {
-        var request = new SendRequest(notice.ActorId, null, $"group-{Guid.CreateVersion7():N}", notice.ToContent());
+        var pending = state.State.PendingNotices;
+        if (pending.Count >= MaxPendingNotices)
+        {
+            LogNoticeNotPosted(logger, ConversationId, pending[0].Content.CustomType ?? "", "too many notices wait for the log; the oldest is given up");
+            pending.RemoveAt(0);
+        }
+
+        pending.Add(new PendingGroupNotice(notice.ActorId, $"group-{Guid.CreateVersion7():N}", notice.ToContent()));
+    }
+
+    /// <summary>
+    /// Posts the notices waiting in the state, oldest first (one that cannot be posted holds back those after it: members
+    /// read changes in the order they were made), and forgets those posted. One that stays is posted at the next
+    /// activation, send or change; the changes they tell of stand meanwhile (members' devices see them in the member
+    /// list and the firehose).
+    /// </summary>
+    private async Task PostPendingNoticesAsync()
+    {
+        var posted = 0;
+        foreach (var notice in state.State.PendingNotices.ToList())
+        {
+            if (!await PostNoticeAsync(notice))
+            {
+                break;
+            }
+
+            posted++;
+        }
+
+        if (posted > 0)
+        {
+            state.State.PendingNotices.RemoveRange(0, posted);
+            // A write that fails leaves them stored: posted again, they are found in the log by their client message id.
+            await SaveAsync();
+        }
+    }
+
+    /// <summary>
+    /// Posts <paramref name="notice"/> into the group as its actor's message, past the checks a member's message goes
+    /// through (the actor may have just left). True when it is in the log, now or before.
+    /// </summary>
+    private async Task<bool> PostNoticeAsync(PendingGroupNotice notice)
+    {
+        var request = new SendRequest(notice.ActorId, null, notice.ClientMsgId, notice.Content);
         var results = new SendResult?[1];
         try
         {
@@ -346,7 +399,11 @@ public sealed partial class ConversationGrain
                 await ReloadHeadAsync();
             }
 
-            await EnsureInitializedAsync();
+            if (_clientMsgIds.TryGet(notice.ActorId, notice.ClientMsgId, out _))
+            {
+                return true;
+            }
+
             await AppendRunAsync([new AdmittedSend(0, request, null)], clock.UtcNow, results);
         }
         catch (Exception ex) when (StorageFailures.IsTransient(ex))
@@ -356,10 +413,13 @@ public sealed partial class ConversationGrain
             results[0] = SendResult.Refused(SendStatus.Unavailable, ex.Message);
         }
 
-        if (results[0] is not { IsAccepted: true })
+        if (results[0] is { IsAccepted: true })
         {
-            LogNoticeNotPosted(logger, ConversationId, notice.Type, results[0]?.Error ?? "not stored");
+            return true;
         }
+
+        LogNoticeNotPosted(logger, ConversationId, notice.Content.CustomType ?? "", results[0]?.Error ?? "not stored");
+        return false;
     }
 
     /// <summary>Writes the group's state; when stored, publishes <paramref name="stored"/> to the firehose.</summary>

@@ -49,6 +49,12 @@ public sealed partial class ConversationGrain
             }
         }
 
+        if (state.State.PendingNotices.Count > 0)
+        {
+            // A change's notice that could not be posted yet goes before the messages sent after the change.
+            await PostPendingNoticesAsync();
+        }
+
         var now = clock.UtcNow;
         var results = new SendResult?[requests.Length];
         var appends = new List<AdmittedSend>();

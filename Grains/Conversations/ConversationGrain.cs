@@ -87,6 +87,11 @@ public sealed partial class ConversationGrain(
             }
 
             AnnounceRecentAfterActivation();
+            if (state.State.PendingNotices.Count > 0)
+            {
+                // The previous activation stored a change but not its notice (its silo died, or the log refused it).
+                await PostPendingNoticesAsync();
+            }
         }
     }
 
@@ -470,6 +475,6 @@ public sealed partial class ConversationGrain(
     [LoggerMessage(4, LogLevel.Warning, "Conversation {ConversationId}: members' blocklists could not be asked: {Reason}")]
     private static partial void LogBlocklistsUnavailable(ILogger logger, string conversationId, string reason);
 
-    [LoggerMessage(5, LogLevel.Warning, "Conversation {ConversationId}: the group notice {Type} was not posted (the change stands): {Reason}")]
+    [LoggerMessage(5, LogLevel.Warning, "Conversation {ConversationId}: the group notice {Type} is not posted (the change stands; it is tried again later): {Reason}")]
     private static partial void LogNoticeNotPosted(ILogger logger, string conversationId, string type, string reason);
 }

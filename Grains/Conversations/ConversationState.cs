@@ -57,4 +57,10 @@ public sealed class ConversationState
     /// </summary>
     [Id(11)]
     public bool DiffusionSwitchPending { get; set; }
+
+    /// <summary>
+    /// Groups: notices of changes stored but not yet in the log, oldest first (see <see cref="PendingGroupNotice"/>).
+    /// </summary>
+    [Id(12)]
+    public List<PendingGroupNotice> PendingNotices { get; set; } = [];
 }

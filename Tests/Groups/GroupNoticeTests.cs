@@ -186,6 +186,54 @@ public sealed class GroupNoticeTests(ClusterFixture fixture)
         Assert.True(Im.Conversations.MessageValidator.SizeOf(notice.Content!) <= MessageLimits.MaxContentBytes);
     }
 
+    [Fact]
+    public async Task Notices_the_log_refused_are_posted_in_order_before_the_next_message()
+    {
+        var (owner, member) = (Ids.User("owner"), Ids.User("member"));
+        var conversationId = await Client.CreateGroupAsync(owner, member);
+        var group = Client.Conversation(conversationId);
+
+        // The message table refuses appends; the group's state is saved: the changes stand, their notices wait.
+        var messageLog = FaultyMessageLog.For(conversationId);
+        fixture.StorageFaults.Fail(messageLog);
+        Assert.Equal(AccessStatus.Ok, (await group.SetAnnouncementAsync(owner, "Be kind.")).Status);
+        Assert.Equal(AccessStatus.Ok, (await group.SetRoleAsync(owner, member, GroupRole.Admin)).Status);
+        Assert.Equal(SendStatus.Unavailable, (await Client.SendTextAsync(conversationId, member, "too soon")).Status);
+        Assert.True(fixture.StorageFaults.Heal(messageLog) > 0);
+
+        // The next message goes after them.
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, member, "after")).Status);
+        Assert.Equal(
+            [(GroupNotices.Created, owner), (GroupNotices.AnnouncementSet, owner), (GroupNotices.RoleChanged, owner), (null, member)],
+            (await group.PullAsync(member, new PullRequest(0, null, 50))).Messages.Select(m => (m.Content!.CustomType, m.SenderId)));
+    }
+
+    [Fact]
+    public async Task A_notice_not_posted_when_its_activation_ended_is_posted_by_the_next_one_once()
+    {
+        var (owner, member, other) = (Ids.User("owner"), Ids.User("member"), Ids.User("other"));
+        var conversationId = await Client.CreateGroupAsync(owner, member, other);
+        var group = Client.Conversation(conversationId);
+
+        // The change is stored, then its activation ends before the notice is in the log (played: the log refuses it, as
+        // when the silo dies between the two).
+        var messageLog = FaultyMessageLog.For(conversationId);
+        fixture.StorageFaults.Fail(messageLog);
+        Assert.Equal(AccessStatus.Ok, (await group.RemoveMemberAsync(owner, other)).Status);
+        await fixture.Cluster.DeactivateAsync(group);
+        Assert.True(fixture.StorageFaults.Heal(messageLog) > 0);
+
+        // Whatever call comes next finds it told; later activations do not tell it again.
+        var log = (await group.PullAsync(member, new PullRequest(0, null, 50))).Messages;
+        Assert.Equal($"{owner} removed {other}", Assert.Single(log, m => m.Content?.CustomType == GroupNotices.MemberRemoved).Content!.Text);
+        var entry = await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(member).GetConversationAsync(conversationId), e => e?.LastSeq == 2);
+        Assert.Equal(GroupNotices.MemberRemoved, entry!.LastMessage!.CustomType);
+        await fixture.Cluster.DeactivateAsync(group);
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, member, "after")).Status);
+        Assert.Equal([GroupNotices.Created, GroupNotices.MemberRemoved, null],
+            (await group.PullAsync(member, new PullRequest(0, null, 50))).Messages.Select(m => m.Content!.CustomType));
+    }
+
     private static JsonElement Data(ChatMessage message) => JsonDocument.Parse(message.Content!.CustomData!).RootElement;
 
     private static List<long> Seqs(DeviceProbe device) =>

@@ -78,6 +78,8 @@ public sealed class ClusterFixture : IAsyncLifetime
                 new FaultyGrainStorage((IGrainStorage)grainStorage.KeyedImplementationFactory!(services, key), StorageFaults));
             silo.Services.AddSingleton<IConversationIndexStore>(services =>
                 new FaultyConversationIndexStore(services.GetRequiredService<PostgresConversationIndexStore>(), StorageFaults));
+            silo.Services.AddSingleton<IMessageLog>(services =>
+                new FaultyMessageLog(services.GetRequiredService<PostgresMessageLog>(), StorageFaults));
             silo.AddMemoryStreams(StreamNames.Provider);
             silo.Services.AddSingleton<IIncomingGrainCallFilter>(StreamFaults);
         });
