@@ -121,23 +121,33 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
             return new Attachment(this, entry, target);
         }
 
-        await entry.Gate.WaitAsync();
         try
         {
-            if (entry.Handle is null && !entry.Targets.IsEmpty)
+            await entry.Gate.WaitAsync();
+            try
             {
-                var stream = client.GetStreamProvider(StreamNames.Provider)
-                    .GetStream<UserEventBatch>(StreamId.Create(StreamNames.UserNamespace, userId));
-                entry.Handle = await stream.SubscribeAsync((batch, _) =>
+                if (entry.Handle is null && !entry.Targets.IsEmpty)
                 {
-                    Deliver(entry, batch);
-                    return Task.CompletedTask;
-                });
+                    var stream = client.GetStreamProvider(StreamNames.Provider)
+                        .GetStream<UserEventBatch>(StreamId.Create(StreamNames.UserNamespace, userId));
+                    entry.Handle = await stream.SubscribeAsync((batch, _) =>
+                    {
+                        Deliver(entry, batch);
+                        return Task.CompletedTask;
+                    });
+                }
+            }
+            finally
+            {
+                entry.Gate.Release();
             }
         }
-        finally
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            entry.Gate.Release();
+            // The caller gets no handle to detach with: the target must not stay routed to for good (a login retried on
+            // the same connection would be routed to twice, and a closed one never let go).
+            await DetachAsync(entry, target);
+            throw;
         }
 
         return new Attachment(this, entry, target);

@@ -14,11 +14,16 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
     private readonly long _maxReplyBytes;
     private Queue<Outbound>? _items;
     private long _replyBytes;
+    private int _replies;
     private ManualResetValueTaskSourceCore<bool> _waiter;
     private bool _readerWaiting;
     private bool _completed;
 
-    /// <param name="capacity">Items held at most; writes beyond it are refused.</param>
+    /// <param name="capacity">
+    /// Pushed event batches held at most, and replies held at most, each on its own: a burst of pushes that fills the queue
+    /// (dropped, with a resync, while it lasts) must not refuse the reply to the client's next request, which closes the
+    /// connection; a client that asks and does not read fills the replies' share.
+    /// </param>
     /// <param name="maxReplyBytes">
     /// Reply body bytes held at most: a reply that would take them past it is refused, unless no reply waits (one frame
     /// always fits). Counted because replies are each this connection's own memory, up to the frame limit each: a client
@@ -67,13 +72,16 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
         var bytes = SizeOf(item);
         lock (_lock)
         {
-            if (_completed || _items?.Count >= _capacity || (bytes > 0 && _replyBytes > 0 && _replyBytes + bytes > _maxReplyBytes))
+            var isReply = item is Outbound.Reply;
+            var held = isReply ? _replies : (_items?.Count ?? 0) - _replies;
+            if (_completed || held >= _capacity || (bytes > 0 && _replyBytes > 0 && _replyBytes + bytes > _maxReplyBytes))
             {
                 return false;
             }
 
             (_items ??= new Queue<Outbound>()).Enqueue(item);
             _replyBytes += bytes;
+            _replies += isReply ? 1 : 0;
             if (!_readerWaiting)
             {
                 return true;
@@ -118,6 +126,7 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
             {
                 item = items.Dequeue();
                 _replyBytes -= SizeOf(item);
+                _replies -= item is Outbound.Reply ? 1 : 0;
                 if (items.Count == 0)
                 {
                     // Drained: let the queue go, so that an idle connection holds none (a write makes a new one).

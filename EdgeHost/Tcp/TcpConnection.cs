@@ -54,7 +54,13 @@ public sealed partial class TcpConnection : IPushTarget
     // lost (reset, given up by the kernel, silent) rather than closed by either side: set by the reader or the writer,
     // whichever meets the socket's error.
     private long _lastHeard;
+
+    // When the last whole frame was read (a TimeProvider timestamp): the idle timeout counts from it. The read loop's own.
+    private long _lastFrameAt;
     private volatile bool _lost;
+
+    // A closing frame is queued (a kick, a redirect, a fatal error): no request is served after it.
+    private volatile bool _closing;
 
     public TcpConnection(ConnectionContext connection, TcpConnectionHandler owner, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, ILogger logger)
     {
@@ -201,6 +207,7 @@ public sealed partial class TcpConnection : IPushTarget
     /// <summary>Queues a last frame; the writer closes the connection after it, and the read loop stops reading.</summary>
     private void CloseWith(Outbound.Reply last, string reason)
     {
+        _closing = true;
         if (!_outbound.TryWrite(last))
         {
             _connection.Abort(new ConnectionAbortedException(reason));
@@ -250,9 +257,11 @@ public sealed partial class TcpConnection : IPushTarget
         var input = _connection.Transport.Input;
         while (true)
         {
+            // From the last whole frame, not the last byte: a client that trickles a byte of a frame now and then is idle
+            // all the same, holding a connection, its buffer and a device registration.
             Volatile.Write(ref _readDeadline, _open is null
                 ? _openedAt + TimestampTicks(_options.LoginTimeout)
-                : _time.GetTimestamp() + TimestampTicks(_options.IdleTimeout));
+                : _lastFrameAt + TimestampTicks(_options.IdleTimeout));
             ReadResult result;
             try
             {
@@ -293,6 +302,7 @@ public sealed partial class TcpConnection : IPushTarget
             }
 
             var fatal = false;
+            (FrameHeader Header, FrameParseStatus Status)? badFrame = null;
 
             // Made per read, not kept for the connection's life: an idle connection holds no request list.
             List<(FrameHeader Header, byte[] Body)>? requests = null;
@@ -308,18 +318,16 @@ public sealed partial class TcpConnection : IPushTarget
 
                     if (status != FrameParseStatus.Complete)
                     {
+                        // Answered after the frames before it, in order: its error closes the connection, and a reply
+                        // queued behind the closing frame would never be written.
                         fatal = true;
-                        await FailAsync(header.RequestId, status switch
-                        {
-                            FrameParseStatus.TooLarge => V1.ErrorCode.TooLarge,
-                            FrameParseStatus.UnsupportedVersion => V1.ErrorCode.UnsupportedVersion,
-                            _ => V1.ErrorCode.BadRequest,
-                        }, $"bad frame: {status}");
+                        badFrame = (header, status);
                         break;
                     }
 
                     // Copied out, so the pipe can be advanced before the (slow) requests are served.
                     _metrics.FrameReceived(EdgeMetrics.Tcp);
+                    _lastFrameAt = _time.GetTimestamp();
                     (requests ??= []).Add((header, body.ToArray()));
                 }
 
@@ -337,6 +345,13 @@ public sealed partial class TcpConnection : IPushTarget
 
             foreach (var (header, body) in requests ?? [])
             {
+                if (_closing)
+                {
+                    // Kicked, redirected or failed meanwhile: the frames read with the request are not served (a revoked
+                    // session's pipelined sends, say), and a reply would come after the closing frame.
+                    return;
+                }
+
                 // Everything logged while serving a request names the connection and, once signed in, the user and
                 // device. Begun per request, not held for the connection's life: a held scope (with the execution
                 // context it forks) is ~0.3-0.7 KB on every idle connection. Not for pings, which log nothing: each
@@ -349,6 +364,22 @@ public sealed partial class TcpConnection : IPushTarget
                 {
                     return;
                 }
+            }
+
+            if (requests is not null)
+            {
+                // Serving may have taken a while (a slow cluster): the client's wait for its answers is not idleness.
+                _lastFrameAt = _time.GetTimestamp();
+            }
+
+            if (badFrame is var (badHeader, badStatus))
+            {
+                await FailAsync(badHeader.RequestId, badStatus switch
+                {
+                    FrameParseStatus.TooLarge => V1.ErrorCode.TooLarge,
+                    FrameParseStatus.UnsupportedVersion => V1.ErrorCode.UnsupportedVersion,
+                    _ => V1.ErrorCode.BadRequest,
+                }, $"bad frame: {badStatus}");
             }
 
             // Canceled: kicked (the writer is closing the connection after the kick frame).
@@ -368,15 +399,24 @@ public sealed partial class TcpConnection : IPushTarget
             return await FailAsync(header.RequestId, V1.ErrorCode.Unauthenticated, "log in first");
         }
 
-        // Before the body is inflated or parsed: a client over its budget costs this edge as little as possible.
-        if (_open is not null && !_open.TryTakeRequest(CostOf(op)))
+        var compressed = (header.Flags & FrameFlags.Deflate) != 0;
+        if (_open is null && compressed)
+        {
+            // Inflating is the costly part of a frame (a 100-byte body may inflate to the frame limit): not for whoever
+            // has not shown a token.
+            return await FailAsync(header.RequestId, V1.ErrorCode.BadRequest, "compressed frames are for after login");
+        }
+
+        // Before the body is inflated or parsed: a client over its budget costs this edge as little as possible. A
+        // compressed heartbeat is no longer free: its inflating is work a plain one does not cost.
+        if (_open is not null && !_open.TryTakeRequest(compressed ? Math.Max(CostOf(op), RequestCosts.Default) : CostOf(op)))
         {
             _metrics.RequestRateLimited(EdgeMetrics.Tcp);
             return Reply(V1.Op.Error, header.RequestId, ProtoMapper.Error(V1.ErrorCode.RateLimited, "too many requests; retry later", retryable: true));
         }
 
         var body = rawBody;
-        if ((header.Flags & FrameFlags.Deflate) != 0
+        if (compressed
             && !FrameCompression.TryDecompress(new ReadOnlySequence<byte>(rawBody), _options.MaxFrameBytes, out body))
         {
             return await FailAsync(header.RequestId, V1.ErrorCode.BadRequest, "bad compressed body");
@@ -609,7 +649,7 @@ public sealed partial class TcpConnection : IPushTarget
         var limit = PageLimit(request.Limit);
         var result = await Session!.PullChangesAsync(request.ConversationId, DateTimeOffset.FromUnixTimeMilliseconds(Math.Clamp(request.AfterMs, 0, MaxUnixMilliseconds)), limit);
         var response = new V1.PullChangesResponse { ConversationId = request.ConversationId, Error = ProtoMapper.ToError(result.Status) };
-        var fitted = WithinFrame(response, result.Messages, newestFirst: false);
+        var fitted = WithinFrame(response, result.Messages, newestFirst: false, reserved: HasMoreFieldBytes);
         response.Messages.AddRange(fitted);
         // Cut to the frame: the client goes on after the last change it got.
         response.HasMore = result.HasMore || fitted.Length < result.Messages.Count;
@@ -622,7 +662,7 @@ public sealed partial class TcpConnection : IPushTarget
     /// page, the oldest of a <c>before_seq</c> one), so it stays one contiguous run of seqs and the client goes on from
     /// the last seq it got (or before the first), as after any page shorter than asked.
     /// </summary>
-    private V1.Message[] WithinFrame(IMessage response, IReadOnlyList<ChatMessage> messages, bool newestFirst)
+    private V1.Message[] WithinFrame(IMessage response, IReadOnlyList<ChatMessage> messages, bool newestFirst, int reserved = 0)
     {
         var wire = new V1.Message[messages.Count];
         var sizes = new int[messages.Count];
@@ -632,7 +672,7 @@ public sealed partial class TcpConnection : IPushTarget
             sizes[i] = FrameBudget.RepeatedElementSize(wire[i]);
         }
 
-        var fit = FrameBudget.CountThatFit(sizes, _options.MaxFrameBytes - response.CalculateSize(), fromEnd: newestFirst);
+        var fit = FrameBudget.CountThatFit(sizes, _options.MaxFrameBytes - response.CalculateSize() - reserved, fromEnd: newestFirst);
         return newestFirst ? wire[^fit..] : wire[..fit];
     }
 
@@ -684,6 +724,7 @@ public sealed partial class TcpConnection : IPushTarget
     /// <summary>Sends a fatal error, then closes: returns false for the caller to stop.</summary>
     private Task<bool> FailAsync(uint requestId, V1.ErrorCode code, string message)
     {
+        _closing = true;
         Log.Closing(_logger, _connection.ConnectionId, message);
         _outbound.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, requestId, ProtoMapper.Error(code, message), CloseAfter: true));
         return Task.FromResult(false);
@@ -726,7 +767,7 @@ public sealed partial class TcpConnection : IPushTarget
                     }
                 }
 
-                if (Interlocked.Exchange(ref _resyncPending, 0) == 1)
+                if (!close && Interlocked.Exchange(ref _resyncPending, 0) == 1)
                 {
                     AddPushed(output, events ??= new V1.PushBatch(), new V1.Event { Resync = new V1.Resync { Reason = "pushes were dropped; sync to catch up" } });
                 }

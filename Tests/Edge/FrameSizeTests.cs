@@ -95,6 +95,38 @@ public sealed class FrameSizeTests(EdgeFixture fixture, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task A_frame_of_megabytes_is_read_whole_when_the_limit_allows_it()
+    {
+        // The frame limit raised past the socket transport's 1 MiB read buffer (the pipe pauses its writer there): a frame
+        // that big still arrives whole, read while its start is examined and not consumed.
+        const int FrameBytes = 4 * 1024 * 1024;
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Edge__MaxFrameBytes"] = FrameBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        await using var raw = await RawConnection.OpenAsync(edge.Endpoints.TcpPort);
+        await raw.LoginAsync(fixture.Tokens.Issue(Ids.User("big"), "s"));
+
+        // A ping of 2 MiB: an unknown length-delimited field (15) that the parser skips.
+        const int Padding = 2 * 1024 * 1024;
+        var body = new List<byte> { (15 << 3) | 2 };
+        for (var length = (uint)Padding; ; length >>= 7)
+        {
+            body.Add((byte)(length < 0x80 ? length : (length & 0x7F) | 0x80));
+            if (length < 0x80)
+            {
+                break;
+            }
+        }
+
+        body.AddRange(new byte[Padding]);
+        await raw.SendRawAsync([.. RawConnection.Header((uint)body.Count, V1.Op.Ping, requestId: 5), .. body]);
+
+        var answer = await raw.ReadAnswerAsync(Patience);
+        Assert.Equal((V1.Op.Pong, 5u), (answer?.Op, answer?.RequestId));
+    }
+
+    [Fact]
     public async Task A_sync_of_more_entries_than_a_frame_holds_comes_in_pages_and_the_sdk_follows_them()
     {
         // An edge whose frames hold 1 KiB: a few conversation entries each.

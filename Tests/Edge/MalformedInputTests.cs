@@ -13,7 +13,8 @@ public sealed class MalformedInputTests(EdgeFixture fixture, ITestOutputHelper o
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     private static readonly string[] Kinds = ["random bytes", "over the size limit", "unsupported version", "unknown flags",
-        "body that does not parse", "unknown operation", "request before login", "bad token", "bad compressed body"];
+        "body that does not parse", "unknown operation", "request before login", "bad token", "bad compressed body",
+        "compressed before login"];
 
     public static TheoryData<string> Cases => new(Kinds);
 
@@ -29,6 +30,21 @@ public sealed class MalformedInputTests(EdgeFixture fixture, ITestOutputHelper o
         var error = Assert.Single(frames, f => f.Op == V1.Op.Error);
         Assert.Equal(expected, V1.Error.Parser.ParseFrom(error.Body).Code);
         Assert.Equal(V1.Op.Error, frames[^1].Op);
+    }
+
+    [Fact]
+    public async Task Requests_before_a_bad_frame_in_the_same_read_are_answered_before_its_error()
+    {
+        await using var raw = await RawConnection.OpenAsync(fixture.TcpPort);
+        var login = new V1.LoginRequest { Token = fixture.Tokens.Issue(Ids.User("pipelined"), "s"), DeviceId = "raw", Platform = "test", ProtocolVersion = 1 };
+
+        // One write: a login, a ping, and a frame of a version the edge does not speak.
+        await raw.SendRawAsync([.. RawConnection.Frame(V1.Op.Login, 1, login), .. RawConnection.Frame(V1.Op.Ping, 2, new V1.Ping()),
+            .. RawConnection.Header(0, V1.Op.Ping, requestId: 3, version: 9)]);
+
+        var frames = await raw.ReadUntilClosedAsync(Patience);
+        Assert.Equal([(V1.Op.LoginOk, 1u), (V1.Op.Pong, 2u), (V1.Op.Error, 3u)],
+            frames.Where(f => f.Op != V1.Op.Push).Select(f => (f.Op, f.RequestId)));
     }
 
     [Fact]
@@ -115,8 +131,14 @@ public sealed class MalformedInputTests(EdgeFixture fixture, ITestOutputHelper o
             case "bad token":
                 await raw.SendAsync(V1.Op.Login, 1, new V1.LoginRequest { Token = token[..^2] + "xx", DeviceId = "d", Platform = "test" });
                 return V1.ErrorCode.Unauthenticated;
+            case "compressed before login":
+                // A valid compressed ping: inflating is refused to whoever has not logged in.
+                var compressed = FrameCompression.Compress([]);
+                await raw.SendRawAsync([.. RawConnection.Header((uint)compressed.Length, V1.Op.Ping, flags: FrameFlags.Deflate), .. compressed]);
+                return V1.ErrorCode.BadRequest;
             default:
                 // Block type 3 is reserved in DEFLATE: not a compressed body.
+                await raw.LoginAsync(token);
                 await raw.SendRawAsync([.. RawConnection.Header(3, V1.Op.Ping, flags: FrameFlags.Deflate), 0xFF, 0xFF, 0xFF]);
                 return V1.ErrorCode.BadRequest;
         }

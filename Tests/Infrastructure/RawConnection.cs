@@ -38,11 +38,14 @@ public sealed class RawConnection : IAsyncDisposable
 
     public Task SendRawAsync(byte[] bytes) => _stream.WriteAsync(bytes).AsTask();
 
-    public Task SendAsync(V1.Op op, uint requestId, IMessage body)
+    public Task SendAsync(V1.Op op, uint requestId, IMessage body) => _stream.WriteAsync(Frame(op, requestId, body)).AsTask();
+
+    /// <summary>A whole frame's bytes, to send with others in one write.</summary>
+    public static byte[] Frame(V1.Op op, uint requestId, IMessage body)
     {
         var buffer = new ArrayBufferWriter<byte>();
         FrameWriter.Write(buffer, (ushort)op, requestId, body);
-        return _stream.WriteAsync(buffer.WrittenMemory).AsTask();
+        return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>A frame header claiming a body of <paramref name="bodyLength"/> bytes, and nothing else.</summary>
