@@ -15,7 +15,8 @@ FILTER=""
 SERVICES_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --filter) FILTER="$2"; shift 2 ;;
+    --filter) [ $# -ge 2 ] || { echo "usage: $0 [--filter EXPR] [--services-only]" >&2; echo "tests: 0 passed, 1 failed"; exit 2; }
+              FILTER="$2"; shift 2 ;;
     --services-only) SERVICES_ONLY=1; shift ;;
     *) echo "usage: $0 [--filter EXPR] [--services-only]" >&2; exit 2 ;;
   esac
@@ -30,7 +31,8 @@ export IM_TEST_POSTGRES="Host=127.0.0.1;Port=$IM_PG_PORT;Database=orleans_im_tes
 export IM_TEST_REDIS="127.0.0.1:$IM_REDIS_PORT"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-summary() { echo "tests: $1 passed, $2 failed${3:+, $3 skipped}"; }
+summarized=0
+summary() { echo "tests: $1 passed, $2 failed${3:+, $3 skipped}"; summarized=1; }
 
 command -v dotnet >/dev/null 2>&1 || { log "the .NET SDK (dotnet) is not on PATH"; summary 0 1; exit 1; }
 
@@ -44,7 +46,13 @@ cleanup() {
   if [ "$redis_was_running" = 0 ]; then deploy/local/redis.sh stop || true; fi
   if [ "$pg_was_running" = 0 ]; then deploy/local/postgres.sh stop || true; fi
 }
-trap cleanup EXIT
+# Whatever ends the script early (an install that dies inside common.sh, a service that will not start), the log still
+# ends with the summary line that CI reads.
+on_exit() {
+  cleanup
+  if [ "$SERVICES_ONLY" = 0 ] && [ "$summarized" = 0 ]; then summary 0 1; fi
+}
+trap on_exit EXIT
 
 ensure_npm
 ensure_chromium

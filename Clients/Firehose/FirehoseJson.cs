@@ -43,6 +43,11 @@ public static class FirehoseJson
         try
         {
             using var document = JsonDocument.Parse(body.ToArray());
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
             var fields = document.RootElement.EnumerateObject().Select(p => new KeyValuePair<string, string>(p.Name,
                 p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText()));
             return FirehoseFields.TryParse(fields, out var e) ? e : null;

@@ -33,19 +33,40 @@ public sealed class WebhookRegistryGrain(
             clock.UtcNow,
             description);
         state.State.Webhooks.Add(registration);
-        await state.WriteStateAsync();
+        await WriteOrUndoAsync(() => state.State.Webhooks.Remove(registration));
         return new WebhookRegistrationResult(AccessStatus.Ok, registration);
     }
 
     public async Task<bool> RemoveAsync(string id)
     {
-        if (state.State.Webhooks.RemoveAll(w => w.Id == id) == 0)
+        var index = state.State.Webhooks.FindIndex(w => w.Id == id);
+        if (index < 0)
         {
             return false;
         }
 
-        await state.WriteStateAsync();
+        var removed = state.State.Webhooks[index];
+        state.State.Webhooks.RemoveAt(index);
+        await WriteOrUndoAsync(() => state.State.Webhooks.Insert(index, removed));
         return true;
+    }
+
+    /// <summary>
+    /// Writes the state; when the write fails, <paramref name="undo"/> puts memory back as stored and the failure goes to
+    /// the caller. Left as it was, silos would deliver to a webhook whose registration failed (signed with a secret
+    /// nobody was given), and the next write would store it.
+    /// </summary>
+    private async Task WriteOrUndoAsync(Action undo)
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            undo();
+            throw;
+        }
     }
 
     public Task<WebhookRegistration[]> ListAsync() => Task.FromResult(state.State.Webhooks.ToArray());

@@ -16,7 +16,9 @@ public sealed class FirehoseOptions
     /// <summary>
     /// Each stream is trimmed to about this many entries (Redis trims whole nodes, so a little more is kept). It bounds
     /// Redis memory and how far back a consumer that was away can resume; older events are replayed from PostgreSQL.
+    /// At least 1,000: 0 would not mean "unbounded" but trim each stream to almost nothing at every write.
     /// </summary>
+    [CountRange(1_000, int.MaxValue)]
     public int MaxLength { get; set; } = 1_000_000;
 
     /// <summary>

@@ -89,9 +89,10 @@ public sealed partial class WebhookDispatcher(
         {
             webhooks = await grains.For<IWebhookRegistryGrain>(IWebhookRegistryGrain.DefaultKey).ListAsync();
         }
-        catch (Exception ex) when (ex is OrleansException or TimeoutException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
-            // Boundary: the silo may be starting or the registry moving; the next refresh asks again.
+            // Boundary: the silo may be starting, the registry moving, or its activation failing on storage (a database
+            // error, not an Orleans one); the next refresh asks again. Escaping, it would stop the host.
             Log.RegistryUnavailable(logger, ex.Message);
             return;
         }

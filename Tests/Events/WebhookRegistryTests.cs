@@ -39,4 +39,30 @@ public sealed class WebhookRegistryTests(ClusterFixture fixture)
         Assert.Equal(AccessStatus.Ok, result.Status);
         Assert.True(await registry.RemoveAsync(result.Registration!.Id));
     }
+
+    [Fact]
+    public async Task A_registration_or_removal_whose_write_failed_is_not_listed_as_done()
+    {
+        var registry = fixture.Client.GetGrain<IWebhookRegistryGrain>(IWebhookRegistryGrain.DefaultKey);
+        var kept = (await registry.RegisterAsync("http://10.0.0.7/kept", [EventClass.Message], null, null)).Registration!;
+
+        // The registry's storage refuses writes: the admin is told so, and silos are not handed what was not stored (a
+        // webhook delivered to, signed with a secret nobody got; one removed in memory that comes back later).
+        var storage = GrainId.Create("webhookregistry", IWebhookRegistryGrain.DefaultKey);
+        fixture.StorageFaults.Fail(storage);
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => registry.RegisterAsync("http://10.0.0.8/failed", [EventClass.Message], null, null));
+            await Assert.ThrowsAnyAsync<Exception>(() => registry.RemoveAsync(kept.Id));
+        }
+        finally
+        {
+            Assert.True(fixture.StorageFaults.Heal(storage) >= 2);
+        }
+
+        var listed = await registry.ListAsync();
+        Assert.DoesNotContain(listed, w => w.Url == "http://10.0.0.8/failed");
+        Assert.Contains(listed, w => w.Id == kept.Id);
+        Assert.True(await registry.RemoveAsync(kept.Id));
+    }
 }

@@ -37,18 +37,21 @@ wait_for_port() {
   return 1
 }
 
-# True when the pid in file $1 names a live process.
+# True when the pid in file $1 names a live process, whose command line holds $2 when given: a pid file left behind by a
+# crash or a reboot may name another process by now (pids are reused), which must be neither taken for ours nor killed.
 pid_alive() {
-  local file=$1 pid
+  local file=$1 name=${2:-} pid
   [ -f "$file" ] || return 1
   pid=$(head -n 1 "$file" 2>/dev/null)
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  [ -z "$name" ] || tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$name"
 }
 
-# Sends SIGTERM to the pid in file $1, waits up to $2 seconds, then SIGKILL.
+# Sends SIGTERM to the pid in file $1 (a process whose command line holds $3, when given), waits up to $2 seconds, then
+# SIGKILL.
 stop_pid_file() {
-  local file=$1 seconds=${2:-20} pid i
-  pid_alive "$file" || { rm -f "$file"; return 0; }
+  local file=$1 seconds=${2:-20} name=${3:-} pid i
+  pid_alive "$file" "$name" || { rm -f "$file"; return 0; }
   pid=$(head -n 1 "$file")
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < seconds * 10; i++)); do

@@ -9,6 +9,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PORT="${IM_REDIS_PORT:-56379}"
 DATA="${IM_REDIS_DATA:-$IM_DATA/redis}"
 PIDFILE="$DATA/redis.pid"
+# What the process calls itself (its title): a pid file that names any other process is stale.
+PROCESS="redis-server 127.0.0.1:$PORT"
 
 ensure_installed() {
   command -v redis-server >/dev/null 2>&1 || { log "redis-server not found; installing it"; apt_install redis-server; }
@@ -21,7 +23,7 @@ start() {
   local i
   ensure_installed
   mkdir -p "$DATA"
-  if pid_alive "$PIDFILE"; then
+  if pid_alive "$PIDFILE" "$PROCESS"; then
     log "already running on 127.0.0.1:$PORT ($DATA)"
   else
     redis-server --bind 127.0.0.1 --port "$PORT" --dir "$DATA" --daemonize yes --pidfile "$PIDFILE" \
@@ -39,12 +41,12 @@ start() {
   done
   [ "$ready" = "PONG" ] || die "Redis on $PORT did not finish loading its data within 120 s (last answer: ${ready:-none})"
   # The pid file is written just after the port opens; wait for it so that stop can find the process.
-  for ((i = 0; i < 50; i++)); do pid_alive "$PIDFILE" && return 0; sleep 0.1; done
+  for ((i = 0; i < 50; i++)); do pid_alive "$PIDFILE" "$PROCESS" && return 0; sleep 0.1; done
   die "Redis started but wrote no pid file"
 }
 
 stop() {
-  if pid_alive "$PIDFILE"; then stop_pid_file "$PIDFILE" 20; log "stopped ($DATA)"; else log "not running ($DATA)"; fi
+  if pid_alive "$PIDFILE" "$PROCESS"; then stop_pid_file "$PIDFILE" 20 "$PROCESS"; log "stopped ($DATA)"; else log "not running ($DATA)"; fi
 }
 
 destroy() {
@@ -54,7 +56,7 @@ destroy() {
 }
 
 status() {
-  if pid_alive "$PIDFILE"; then echo "running, pid $(cat "$PIDFILE"), port $PORT"; else echo "not running"; return 1; fi
+  if pid_alive "$PIDFILE" "$PROCESS"; then echo "running, pid $(cat "$PIDFILE"), port $PORT"; else echo "not running"; return 1; fi
 }
 
 case "${1:-}" in
