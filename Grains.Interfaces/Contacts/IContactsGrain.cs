@@ -42,6 +42,14 @@ public interface IContactsGrain : IGrainWithStringKey
     /// The other side's view changed from <paramref name="theirBefore"/> to <paramref name="theirState"/> (called by the
     /// other user's contacts grain). Interleaves, so that two users changing their relation at the same moment do not wait
     /// on each other; the state before tells this side whether the change knew of its own change on the way, or met it.
+    /// The answer says where this side ended, for the caller to end in its mirror.
+    /// </summary>
+    [Alias("OnPeerChange"), AlwaysInterleave]
+    Task<PeerChangeAnswer> OnPeerChangeAsync(string userId, ContactState theirBefore, ContactState theirState, string? message);
+
+    /// <summary>
+    /// The same call from silos not yet upgraded, which do not ask where this side ended. Kept so that a rolling upgrade
+    /// keeps friend requests working; remove in the release after.
     /// </summary>
     [Alias("OnPeerChangedFrom"), AlwaysInterleave]
     Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirBefore, ContactState theirState, string? message);

@@ -373,17 +373,21 @@ public sealed partial class AccountGrain(
 
     public async Task<bool> BlockAsync(string userId)
     {
-        if (!GrainKeys.IsValidUserId(userId) || userId == UserId || state.State.Blocked.Count >= MaxBlocked)
+        if (!GrainKeys.IsValidUserId(userId) || userId == UserId
+            || (!state.State.Blocked.Contains(userId) && state.State.Blocked.Count >= MaxBlocked))
         {
+            // A user listed already is blocked again whatever the count: the retry of a block that failed half-way.
             return false;
         }
 
+        // The conversation first: it is what refuses the messages. Listed first, a block whose conversation write then
+        // failed showed as made while the messages still came.
+        await GrainFactory.For<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, true);
         if (state.State.Blocked.Add(userId))
         {
             await SaveAsync();
         }
 
-        await GrainFactory.For<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, true);
         // A request either way between the two would otherwise wait to be accepted into a friendship.
         await GrainFactory.For<IContactsGrain>(UserId).EndRequestAsync(userId);
         // A status the blocked user's devices show must not stay frozen there: hidden, as when sharing is off (so the

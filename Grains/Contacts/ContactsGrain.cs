@@ -126,7 +126,10 @@ public sealed class ContactsGrain(
         // As if made knowing this side's change on the way, if any: the later one, which is how it was taken before.
         OnPeerChangedAsync(userId, Mirror(_pending is { } pending && pending.UserId == userId ? pending.Next : StateOf(userId)), theirState, message);
 
-    public async Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirBefore, ContactState theirState, string? message)
+    public async Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirBefore, ContactState theirState, string? message) =>
+        (await OnPeerChangeAsync(userId, theirBefore, theirState, message)).Status;
+
+    public async Task<PeerChangeAnswer> OnPeerChangeAsync(string userId, ContactState theirBefore, ContactState theirState, string? message)
     {
         var mine = Mirror(theirState);
         // Read before any wait: a change of ours on its way to them may end (and clear _pending) while this waits on the
@@ -134,12 +137,12 @@ public sealed class ContactsGrain(
         var pending = _pending is { } onItsWay && onItsWay.UserId == userId ? onItsWay : null;
         if (mine is ContactState.Incoming or ContactState.Friend && await BlocksAsync(userId))
         {
-            return AccessStatus.NotAllowed;
+            return new PeerChangeAnswer(AccessStatus.NotAllowed, StateOf(userId));
         }
 
         if (mine == ContactState.Incoming && StateOf(userId) == ContactState.None && LiveCount() >= MaxContacts)
         {
-            return AccessStatus.Invalid;
+            return new PeerChangeAnswer(AccessStatus.Invalid, StateOf(userId));
         }
 
         // Or one of ours that set out while this waited: made without knowing of it, theirs met it.
@@ -155,13 +158,14 @@ public sealed class ContactsGrain(
         }
         else if (Mirror(theirBefore) != StateOf(userId))
         {
-            // Theirs was made without knowing this side's state: a change of ours met it and was done here before theirs
-            // arrived. They settled it as this does.
+            // Theirs was made knowing another state of this side's: a change of ours met it and was done here before
+            // theirs arrived (they settled it as this does), or one of ours reached them but not our storage (they end as
+            // this answers).
             target = Settle(StateOf(userId), mine, userId);
         }
 
         await SetAsync(userId, target, message);
-        return AccessStatus.Ok;
+        return new PeerChangeAnswer(AccessStatus.Ok, target);
     }
 
     /// <summary>Tells the other side of this user's change, then makes it here (or what a change of theirs that met it settled).</summary>
@@ -173,8 +177,8 @@ public sealed class ContactsGrain(
         _pending = pending;
         try
         {
-            var answer = await GrainFactory.For<IContactsGrain>(userId).OnPeerChangedAsync(UserId, before, next, message);
-            if (answer != AccessStatus.Ok)
+            var answer = await GrainFactory.For<IContactsGrain>(userId).OnPeerChangeAsync(UserId, before, next, message);
+            if (answer.Status != AccessStatus.Ok)
             {
                 // Refused, so ours did not happen there; theirs, if one arrived meanwhile, did.
                 if (pending.Theirs is { } theirs)
@@ -182,13 +186,15 @@ public sealed class ContactsGrain(
                     await SetAsync(userId, theirs.State, theirs.Message);
                 }
 
-                return answer;
+                return answer.Status;
             }
 
-            // Again when a change of theirs arrived while this one was being written.
-            while (StateOf(userId) != (pending.Settled ?? next))
+            // Where they ended, in this side's terms: this change as made, unless they settled it against another (see
+            // PeerChangeAnswer). Again when a change of theirs arrived while this one was being written.
+            var agreed = Mirror(answer.Settled);
+            while (StateOf(userId) != (pending.Settled ?? agreed))
             {
-                var settled = pending.Settled ?? next;
+                var settled = pending.Settled ?? agreed;
                 await SetAsync(userId, settled, settled == next ? message : pending.Theirs?.Message);
             }
 

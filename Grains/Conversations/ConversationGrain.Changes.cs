@@ -191,8 +191,9 @@ public sealed partial class ConversationGrain
             _readPositions[userId] = Math.Max(seq, _readPositions.GetValueOrDefault(userId));
         }
 
-        // P2P: the peer is told at once (read receipt). Groups: positions are read as "read by N" on demand.
-        if (_address!.Kind == ConversationKind.P2P)
+        // P2P: the peer is told at once (read receipt), unless the reader blocks them (a receipt would show the blocked
+        // user when the blocker is active). Groups: positions are read as "read by N" on demand.
+        if (_address!.Kind == ConversationKind.P2P && !state.State.BlockedBy.Contains(userId))
         {
             await GrainFactory.For<IUserGrain>(PeerOf(userId)).OnReadReceiptAsync(ConversationId, userId, seq);
         }

@@ -47,15 +47,17 @@ public sealed partial class ConversationGrain
 
     /// <summary>
     /// Delivers a call signal to every online device of the callee, and says so: a caller must learn at once that nobody
-    /// will ring, rather than wait for an answer that cannot come.
+    /// will ring, rather than wait for an answer that cannot come. Only a caller who may see the callee's presence learns
+    /// it, though: to anyone else "offline" or not would tell what the callee's presence hides, so the call rings out
+    /// unanswered as when nobody picks up.
     /// </summary>
     private async Task<SendResult> SendCallSignalAsync(SendRequest request, DateTimeOffset now)
     {
-        var callee = PeerOf(request.SenderId);
+        var callee = GrainFactory.For<IUserGrain>(PeerOf(request.SenderId));
         var message = new ChatMessage(ConversationId, 0, request.SenderId, request.SenderDeviceId, request.ClientMsgId,
             MessageClass.Instant, request.Content, now);
-        var reached = await GrainFactory.For<IUserGrain>(callee).DeliverInstantAsync(message);
-        return reached > 0
+        return await callee.DeliverInstantAsync(message) > 0
+            || (await callee.GetPresenceForAsync(request.SenderId)).Status == PresenceStatus.Hidden
             ? new SendResult(SendStatus.Sent, 0, now)
             : SendResult.Refused(SendStatus.Offline, "the callee has no online device");
     }

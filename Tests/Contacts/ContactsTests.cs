@@ -2,6 +2,7 @@ using Orleans.Im.Accounts;
 using Orleans.Im.Contacts;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
+using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
 
@@ -70,6 +71,50 @@ public sealed class ContactsTests(ClusterFixture fixture)
         Assert.Equal([(bob, ContactState.Outgoing)], after.Changed.Select(c => (c.UserId, c.State)));
         Assert.True(after.Version > before.Version);
         Assert.Equal(ContactState.Incoming, (await BothSidesAsync(alice, bob)).Theirs);
+    }
+
+    [Fact]
+    public async Task A_request_that_reached_the_other_side_but_not_its_own_storage_leaves_both_agreeing_after_the_answer()
+    {
+        // Whichever side's id sorts first (a change that meets another is settled by it).
+        foreach (var requesterSortsFirst in new[] { true, false })
+        {
+            var (a, b) = await NewPairAsync();
+            var (requester, peer) = string.CompareOrdinal(a, b) < 0 == requesterSortsFirst ? (a, b) : (b, a);
+            await Contacts(requester).GetChangesAsync(0);
+            var grain = GrainId.Create("contacts", requester);
+
+            // The peer took the request; the requester's own write failed (as when its silo dies between the two).
+            fixture.StorageFaults.Fail(grain);
+            await Assert.ThrowsAsync<OrleansException>(() => Contacts(requester).RequestAsync(peer, "hi"));
+            fixture.StorageFaults.Heal(grain);
+            Assert.Equal((ContactState.None, ContactState.Incoming), await BothSidesAsync(requester, peer));
+
+            // The peer accepts what it was shown: both sides end in the same state, friends or not.
+            Assert.Equal(AccessStatus.Ok, await Contacts(peer).AcceptAsync(requester));
+            var (mine, theirs) = await BothSidesAsync(requester, peer);
+            Assert.True(mine == theirs && mine is ContactState.Friend or ContactState.None, $"requester {mine}, peer {theirs}");
+        }
+    }
+
+    [Fact]
+    public async Task A_block_whose_conversation_could_not_be_written_is_not_listed_and_its_retry_refuses_the_messages()
+    {
+        var (alice, bob) = await NewPairAsync();
+        var account = Client.GetGrain<IAccountGrain>(alice);
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await Client.Conversation(conversationId).GetHeadAsync(alice);
+        var storage = GrainId.Create("conversation", conversationId);
+
+        // The conversation, which refuses the messages, cannot store the block: it fails, and does not show as made.
+        fixture.StorageFaults.Fail(storage);
+        await Assert.ThrowsAnyAsync<Exception>(() => account.BlockAsync(bob));
+        Assert.True(fixture.StorageFaults.Heal(storage) > 0);
+        Assert.DoesNotContain(bob, await account.GetBlockedAsync());
+
+        Assert.True(await account.BlockAsync(bob));
+        Assert.Contains(bob, await account.GetBlockedAsync());
+        Assert.Equal(SendStatus.Blocked, (await Client.SendTextAsync(conversationId, bob, "still here")).Status);
     }
 
     [Fact]

@@ -39,12 +39,17 @@ public sealed class InstantSignalTests(ClusterFixture fixture)
     [Fact]
     public async Task A_call_signal_reaches_every_online_device_of_the_callee_and_an_offline_callee_is_an_error()
     {
-        var (caller, callee) = (Ids.User("caller"), Ids.User("callee"));
+        var (caller, callee, stranger) = (Ids.User("caller"), Ids.User("callee"), Ids.User("stranger"));
         var conversationId = GrainKeys.P2P(caller, callee);
         const string Offer = """{"callId":"c1","kind":"offer","sdp":"v=0"}""";
+        // Peers in a small group, and the callee shares presence: the caller may see it, and so hear "offline".
+        await Client.CreateGroupAsync(callee, caller);
+        await Client.GetGrain<Im.Users.IUserGrain>(callee).SetSharePresenceAsync(true);
 
         var unanswered = await CallAsync(conversationId, caller, Offer);
         Assert.Equal((SendStatus.Offline, 0L), (unanswered.Status, unanswered.Seq));
+        // A stranger may not: the call rings out unanswered rather than tell what presence hides.
+        Assert.Equal(SendStatus.Sent, (await CallAsync(GrainKeys.P2P(stranger, callee), stranger, Offer)).Status);
 
         await using var phone = await DeviceProbe.ConnectAsync(Client, callee, "phone");
         await using var laptop = await DeviceProbe.ConnectAsync(Client, callee, "laptop");

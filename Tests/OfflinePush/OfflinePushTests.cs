@@ -210,6 +210,10 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         var conversation = GrainKeys.P2P(caller, callee);
         const string Offer = """{"callId":"c1","kind":"offer","sdp":"v=0"}""";
         var token = await RegisterAsync(callee, "phone", "apns");
+        // Peers in a small group, and the callee shares presence: the caller may see it, and so hear "offline" when
+        // nothing rings.
+        await Client.CreateGroupAsync(callee, caller);
+        await Client.GetGrain<IUserGrain>(callee).SetSharePresenceAsync(true);
 
         // The offer wakes the phone: the caller hears it rings (not "offline"), and the gateway gets the signal.
         var offered = await CallAsync(conversation, caller, Offer);

@@ -165,6 +165,25 @@ public sealed class SyncTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_reader_who_blocks_the_peer_sends_them_no_read_receipt()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await Client.SendTextAsync(conversationId, alice, "m0");
+        await Client.SendTextAsync(conversationId, alice, "m1");
+        await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice);
+
+        // Bob blocked alice, then opens their old chat: she is not shown that he is active.
+        await Client.Conversation(conversationId).SetBlockedAsync(bob, true);
+        await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 1);
+        await Client.Conversation(conversationId).SetBlockedAsync(bob, false);
+        await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 2);
+
+        await alicePhone.WaitForAsync<ReadReceiptEvent>(e => e.Seq == 2);
+        Assert.Equal([2L], alicePhone.Events.OfType<ReadReceiptEvent>().Select(e => e.Seq));
+    }
+
+    [Fact]
     public async Task Groups_report_how_many_members_read_a_message()
     {
         var owner = Ids.User("owner");
