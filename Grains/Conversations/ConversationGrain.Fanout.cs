@@ -61,6 +61,17 @@ public sealed partial class ConversationGrain
     }
 
     /// <summary>
+    /// A member who left (removed from a group, unsubscribed) is no longer pushed to: neither counted online nor routed to
+    /// by their edges' routes, which would otherwise be kept, and reused should they come back online without routes.
+    /// </summary>
+    private void ForgetOnline(string userId)
+    {
+        _onlineMembers.Remove(userId);
+        _memberRoutes.Remove(userId);
+        KeepAliveWhileOnline();
+    }
+
+    /// <summary>
     /// Large groups and official accounts: an online member keeps the conversation active (see
     /// <see cref="KeepAliveWhileMembersOnline"/>); once nobody is online it may be collected as usual.
     /// </summary>

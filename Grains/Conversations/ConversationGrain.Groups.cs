@@ -325,7 +325,7 @@ public sealed partial class ConversationGrain
     private async Task<GroupResult> RemoveAsync(string userId, string actorId, string eventType, GroupNotice notice)
     {
         state.State.Members.Remove(userId);
-        _onlineMembers.Remove(userId);
+        ForgetOnline(userId);
         _readPositions?.Remove(userId);
         Stage(notice);
         if (await SaveAsync(GroupEvent(eventType, actorId, new GroupEventData([userId]))) is { } failed)

@@ -114,7 +114,7 @@ public sealed partial class ConversationGrain
         }
 
         _subscribers.Remove(userId);
-        _onlineMembers.Remove(userId);
+        ForgetOnline(userId);
         // The subscription is gone (the truth) even if the entry could not be marked removed now: the user's next sync
         // asks this grain, which answers "no access", and the entry is removed then.
         await GrainFactory.For<IUserGrain>(userId).RemoveConversationAsync(ConversationId);

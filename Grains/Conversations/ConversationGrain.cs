@@ -179,6 +179,12 @@ public sealed partial class ConversationGrain(
         DateTimeOffset? stored;
         try
         {
+            if (last is not null && (await HiddenForAsync(userId)).Contains(last.Seq))
+            {
+                // Deleted for this user: the entry's preview says so, and a sync must not bring the message back into it.
+                last = last with { Content = null, State = MessageState.Deleted };
+            }
+
             stored = await LastStoredRevisionTimeAsync();
         }
         catch (StorageUnavailableException ex)

@@ -235,6 +235,24 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
         Assert.Equal("fixed", Assert.Single((await Client.Conversation(conversationId).PullChangesAsync(bob, DateTimeOffset.UnixEpoch, 10)).Messages).Content!.Text);
     }
 
+    [Fact]
+    public async Task A_group_message_deleted_for_self_stays_deleted_in_the_list_after_a_sync()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = await Client.CreateGroupAsync(bob, alice);
+        var last = await Client.SendTextAsync(conversationId, bob, "regrettable");
+        var alices = Client.GetGrain<Orleans.Im.Users.IUserGrain>(alice);
+        await Eventually.ReturnsAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastSeq == last.Seq);
+
+        Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).DeleteForSelfAsync(alice, last.Seq));
+        await Eventually.ReturnsAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastMessage?.State == MessageState.Deleted);
+
+        // A sync squares group entries with their heads: the head, as this user sees it, is deleted.
+        await alices.SyncAsync(0);
+        var entry = await alices.GetConversationAsync(conversationId);
+        Assert.Equal((MessageState.Deleted, (string?)null), (entry!.LastMessage!.State, entry.LastMessage.Text));
+    }
+
     private static (string Alice, string Bob, string ConversationId) NewPair()
     {
         var alice = Ids.User("alice");

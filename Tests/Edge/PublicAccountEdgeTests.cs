@@ -74,6 +74,9 @@ public sealed class PublicAccountEdgeTests(EdgeFixture fixture)
         var (alice, bob, carol) = (Ids.User("alice"), Ids.User("bob"), Ids.User("carol"));
         var p2p = GrainKeys.P2P(alice, bob);
         await using var alicePhone = await fixture.ConnectAsync(alice);
+        // Alice may see bob's presence (peers in a small group, and he shares it): she, and only such a caller, hears "offline".
+        await fixture.Orleans.CreateGroupAsync(bob, alice);
+        await fixture.Orleans.GetGrain<Im.Users.IUserGrain>(bob).SetSharePresenceAsync(true);
 
         var call = await alicePhone.SendCallSignalAsync(p2p, """{"callId":"c1","kind":"offer"}""");
         Assert.Equal((V1.SendStatus.Refused, V1.ErrorCode.Offline), (call.Status, call.Error.Code));
