@@ -132,6 +132,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
         ReadReceiptEvent e => new HubEvent("readReceipt", e.ConversationId, e.Seq, UserId: e.ReaderId),
         ConversationUpdatedEvent e => new HubEvent("conversation", e.ConversationId, e.Seq, Conversation: ApiMapper.ToView(e.Entry)),
         PresenceEvent e => new HubEvent("presence", UserId: e.UserId, Reason: ProtoMapper.ToWire(e.Status)),
+        ContactsChangedEvent e => new HubEvent("contacts", Version: e.Version),
         _ => null,
     };
 

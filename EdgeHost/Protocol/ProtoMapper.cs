@@ -224,6 +224,7 @@ public static class ProtoMapper
             Status = ToWire(e.Status),
             LastSeenMs = e.LastSeen?.ToUnixTimeMilliseconds() ?? 0,
         } },
+        ContactsChangedEvent e => new V1.Event { Contacts = new V1.ContactsChanged { Version = e.Version } },
         _ => null,
     };
 

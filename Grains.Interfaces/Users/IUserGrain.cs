@@ -144,6 +144,10 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("OnPresence"), OneWay]
     Task OnPresenceAsync(UserPresence presence);
 
+    /// <summary>The user's contacts changed, now at <paramref name="version"/> (called by the user's contacts grain).</summary>
+    [Alias("OnContactsChanged"), OneWay]
+    Task OnContactsChangedAsync(long version);
+
     /// <summary>The user's connected devices.</summary>
     [Alias("GetDevices")]
     Task<IReadOnlyList<DeviceSession>> GetDevicesAsync();

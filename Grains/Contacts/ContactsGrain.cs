@@ -1,5 +1,6 @@
 using Orleans.Im.Accounts;
 using Orleans.Im.Messages;
+using Orleans.Im.Users;
 
 namespace Orleans.Im.Contacts;
 
@@ -276,6 +277,10 @@ public sealed class ContactsGrain(
             DeactivateOnIdle();
             throw;
         }
+
+        // The user's devices fetch the change (a request comes in, an answer, a removal): without this they learned of a
+        // friend request only by asking.
+        GrainFactory.For<IUserGrain>(UserId).OnContactsChangedAsync(version).Ignore();
     }
 
     /// <summary>Drops the oldest removals beyond <see cref="MaxTombstones"/>; clients that synced before them get the whole list.</summary>

@@ -624,6 +624,8 @@ public sealed partial class UserGrain(
         return PushAsync(new PresenceEvent(presence.UserId, presence.Status, presence.LastSeen));
     }
 
+    public Task OnContactsChangedAsync(long version) => PushAsync(new ContactsChangedEvent(version));
+
     private UserPresence Presence() => new(UserId, CurrentStatus(), _devices.Count > 0 ? null : state.State.LastSeen, [.. _devices.Values]);
 
     /// <summary>Online when a device is connected and not away; away when all are; offline when none is.</summary>

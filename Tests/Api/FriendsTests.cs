@@ -69,6 +69,29 @@ public sealed class FriendsTests(EdgeFixture fixture)
         Assert.Equal(ContactState.Friend, Assert.Single((await Changes(bobToken, 0)).Changed).State);
     }
 
+    [Fact]
+    public async Task A_request_is_pushed_to_the_recipients_app_and_web_page_with_the_version_to_fetch_up_to()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var aliceToken = (await fixture.LoginAsync(alice)).AccessToken;
+        var bobToken = (await fixture.LoginAsync(bob)).AccessToken;
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+        await using var bobPage = await HubClient.ConnectAsync(fixture.Edge.Endpoints.HttpPort, bobToken, messagePack: false);
+        using var http = fixture.Http();
+
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Post, $"/api/friends/{bob}/request", aliceToken, new FriendRequestBody("hi"))).StatusCode);
+
+        // Told at once, where before they learned of it only by asking; the version brings the request.
+        var version = (await Changes(bobToken, 0)).Version;
+        var pushed = await bobPage.WaitForAsync(e => e.Type == "contacts");
+        Assert.Equal(version, pushed.Version);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var onPhone = await bobPhone.Events.ReadAllAsync(timeout.Token).FirstAsync(e => e.Contacts is not null, timeout.Token);
+        Assert.Equal(version, onPhone.Contacts.Version);
+        Assert.Equal(alice, Assert.Single((await Changes(bobToken, 0)).Changed).UserId);
+    }
+
     private async Task<ContactChanges> Changes(string token, long updatedAfter)
     {
         using var http = fixture.Http();

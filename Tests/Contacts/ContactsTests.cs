@@ -211,6 +211,30 @@ public sealed class ContactsTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Both_sides_devices_are_told_of_a_request_and_its_answer_with_the_version_to_fetch_up_to()
+    {
+        var (alice, bob) = await NewPairAsync();
+        await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice);
+        await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
+
+        // Bob's phone learns of the request as it comes, not at his next look at the list; alice's other devices too.
+        Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(bob, "hi"));
+        var requested = (await Contacts(bob).GetChangesAsync(0)).Version;
+        await bobPhone.WaitForAsync<ContactsChangedEvent>(e => e.Version == requested);
+        var asked = (await Contacts(alice).GetChangesAsync(0)).Version;
+        await alicePhone.WaitForAsync<ContactsChangedEvent>(e => e.Version == asked);
+
+        // The answer: both are told again, at the versions that bring it.
+        Assert.Equal(AccessStatus.Ok, await Contacts(bob).AcceptAsync(alice));
+        foreach (var (user, phone) in new[] { (alice, alicePhone), (bob, bobPhone) })
+        {
+            var changes = await Contacts(user).GetChangesAsync(0);
+            Assert.Equal(ContactState.Friend, Assert.Single(changes.Changed).State);
+            await phone.WaitForAsync<ContactsChangedEvent>(e => e.Version == changes.Version);
+        }
+    }
+
+    [Fact]
     public async Task A_change_told_in_the_old_form_by_a_silo_not_yet_upgraded_is_taken()
     {
         var (a, b) = await NewPairAsync();
