@@ -148,6 +148,13 @@ public interface IUserGrain : IGrainWithStringKey
     [Alias("OnContactsChanged"), OneWay]
     Task OnContactsChangedAsync(long version);
 
+    /// <summary>
+    /// The user became friends with <paramref name="peerId"/>, or stopped being (called by the user's contacts grain): the
+    /// peer is told the user's presence as they may now see it (hidden once they may not).
+    /// </summary>
+    [Alias("OnFriendshipChanged"), OneWay]
+    Task OnFriendshipChangedAsync(string peerId);
+
     /// <summary>The user's connected devices.</summary>
     [Alias("GetDevices")]
     Task<IReadOnlyList<DeviceSession>> GetDevicesAsync();

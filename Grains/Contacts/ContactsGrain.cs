@@ -15,8 +15,15 @@ public sealed class ContactsGrain(
     [PersistentState("contacts", StorageNames.Grains)] IPersistentState<ContactsState> state,
     ImClock clock) : Grain, IContactsGrain
 {
-    /// <summary>Contacts (friends and open requests) one user may have.</summary>
+    /// <summary>Friends and requests of the user's own that one user may have.</summary>
     public const int MaxContacts = 5000;
+
+    /// <summary>
+    /// Requests from others waiting for the user's answer, counted apart: requests others send must not use up the
+    /// user's own room (many senders would leave the user unable to ask or accept anyone). Past it, new ones are refused
+    /// until the user answers some.
+    /// </summary>
+    public const int MaxIncomingRequests = 1000;
 
     /// <summary>The longest request message, in characters.</summary>
     public const int MaxRequestMessageLength = 200;
@@ -48,7 +55,7 @@ public sealed class ContactsGrain(
             return AccessStatus.Ok;
         }
 
-        if (current == ContactState.None && LiveCount() >= MaxContacts)
+        if (current is ContactState.None or ContactState.Incoming && OwnCount() >= MaxContacts)
         {
             return AccessStatus.Invalid;
         }
@@ -80,6 +87,11 @@ public sealed class ContactsGrain(
         if (current != ContactState.Incoming)
         {
             return current == ContactState.Friend ? AccessStatus.Ok : AccessStatus.NotFound;
+        }
+
+        if (OwnCount() >= MaxContacts)
+        {
+            return AccessStatus.Invalid;
         }
 
         if (await BlocksAsync(userId))
@@ -141,7 +153,7 @@ public sealed class ContactsGrain(
             return new PeerChangeAnswer(AccessStatus.NotAllowed, StateOf(userId));
         }
 
-        if (mine == ContactState.Incoming && StateOf(userId) == ContactState.None && LiveCount() >= MaxContacts)
+        if (mine == ContactState.Incoming && StateOf(userId) == ContactState.None && IncomingCount() >= MaxIncomingRequests)
         {
             return new PeerChangeAnswer(AccessStatus.Invalid, StateOf(userId));
         }
@@ -229,7 +241,11 @@ public sealed class ContactsGrain(
     private ContactState StateOf(string userId) =>
         state.State.Contacts.TryGetValue(userId, out var contact) ? contact.State : ContactState.None;
 
-    private int LiveCount() => state.State.Contacts.Values.Count(c => c.State != ContactState.None);
+    /// <summary>Friends and the user's own open requests: what <see cref="MaxContacts"/> bounds.</summary>
+    private int OwnCount() => state.State.Contacts.Values.Count(c => c.State is ContactState.Friend or ContactState.Outgoing);
+
+    /// <summary>Others' requests waiting for the user: what <see cref="MaxIncomingRequests"/> bounds.</summary>
+    private int IncomingCount() => state.State.Contacts.Values.Count(c => c.State == ContactState.Incoming);
 
     /// <summary>
     /// Writes <paramref name="next"/> for <paramref name="userId"/>, after any write in progress (and not at all when that
@@ -244,7 +260,8 @@ public sealed class ContactsGrain(
             await _writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
         }
 
-        if (StateOf(userId) == next)
+        var was = StateOf(userId);
+        if (was == next)
         {
             return;
         }
@@ -280,7 +297,13 @@ public sealed class ContactsGrain(
 
         // The user's devices fetch the change (a request comes in, an answer, a removal): without this they learned of a
         // friend request only by asking.
-        GrainFactory.For<IUserGrain>(UserId).OnContactsChangedAsync(version).Ignore();
+        var user = GrainFactory.For<IUserGrain>(UserId);
+        user.OnContactsChangedAsync(version).Ignore();
+        if ((was == ContactState.Friend) != (next == ContactState.Friend))
+        {
+            // A new friend sees the user's presence now, not at its next change; an ex-friend stops showing it.
+            user.OnFriendshipChangedAsync(userId).Ignore();
+        }
     }
 
     /// <summary>Drops the oldest removals beyond <see cref="MaxTombstones"/>; clients that synced before them get the whole list.</summary>

@@ -54,6 +54,12 @@ public sealed partial class ConversationGrain
             await RestoreStoredStateAsync();
             return AccessStatus.Unavailable;
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Whatever else refused it (a conflicting write): memory must not grant operators storage does not hold.
+            await RestoreStoredStateAsync();
+            throw;
+        }
     }
 
     public Task<PublicAccountInfo?> GetPublicAccountAsync() =>
@@ -86,9 +92,18 @@ public sealed partial class ConversationGrain
         }
 
         var head = _recent.Last is { } last ? ViewFor(userId, last) : null;
-        return await GrainFactory.For<IUserGrain>(userId).AddReadDiffusionConversationAtHeadAsync(ConversationId, head)
-            ? AccessStatus.Ok
-            : AccessStatus.Unavailable;
+        try
+        {
+            return await GrainFactory.For<IUserGrain>(userId).AddReadDiffusionConversationAtHeadAsync(ConversationId, head)
+                ? AccessStatus.Ok
+                : AccessStatus.Unavailable;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // The user's grain failed (its activation's storage, a timeout): an answer to retry, which makes the entry.
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
+            return AccessStatus.Unavailable;
+        }
     }
 
     public async Task<AccessStatus> UnsubscribeAsync(string userId)

@@ -626,6 +626,19 @@ public sealed partial class UserGrain(
 
     public Task OnContactsChangedAsync(long version) => PushAsync(new ContactsChangedEvent(version));
 
+    public async Task OnFriendshipChangedAsync(string peerId)
+    {
+        if (!state.State.SharePresence || !GrainKeys.IsValidUserId(peerId) || peerId == UserId)
+        {
+            // Not shared: the peer saw no status, friend or not, and has none to correct.
+            return;
+        }
+
+        // What they may see now: the status for a new friend; hidden for an ex-friend, unless a small group they share
+        // still shows it (a frozen "online" would otherwise stay on their screen).
+        GrainFactory.For<IUserGrain>(peerId).OnPresenceAsync(await GetPresenceForAsync(peerId)).Ignore();
+    }
+
     private UserPresence Presence() => new(UserId, CurrentStatus(), _devices.Count > 0 ? null : state.State.LastSeen, [.. _devices.Values]);
 
     /// <summary>Online when a device is connected and not away; away when all are; offline when none is.</summary>

@@ -187,6 +187,45 @@ public sealed class ContactsTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_new_friend_sees_the_users_status_at_once_and_an_ex_friend_stops_showing_it()
+    {
+        var (alice, bob) = await NewPairAsync();
+        await Client.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
+        await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice);
+        await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
+
+        // Befriended while alice is online: bob's app shows her online now, not at her next change of status.
+        Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(bob, null));
+        Assert.Equal(AccessStatus.Ok, await Contacts(bob).AcceptAsync(alice));
+        await bobPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Online);
+
+        // Unfriended (by either side): her status no longer stays frozen on his screen.
+        await Contacts(alice).RemoveAsync(bob);
+        await bobPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Hidden);
+    }
+
+    [Fact]
+    public async Task Requests_from_others_have_their_own_bound_and_never_leave_the_user_unable_to_ask_or_accept()
+    {
+        var (alice, bob) = await NewPairAsync();
+        var carol = await NewUserAsync("carol");
+        Assert.Equal(AccessStatus.Ok, await Contacts(bob).RequestAsync(alice, null));
+
+        // Alice's inbox fills with requests (as their senders' grains tell them), up to its bound.
+        for (var i = 1; i < ContactsGrain.MaxIncomingRequests; i++)
+        {
+            Assert.Equal(AccessStatus.Ok, await Contacts(alice).OnPeerChangedAsync($"asker-{i}-{alice}", ContactState.None, ContactState.Outgoing, null));
+        }
+
+        // One more is refused until she answers some; her own requests and answers go on.
+        Assert.Equal(AccessStatus.Invalid, await Contacts(carol).RequestAsync(alice, "me too"));
+        Assert.Equal(ContactState.None, (await BothSidesAsync(carol, alice)).Mine);
+        Assert.Equal(AccessStatus.Ok, await Contacts(alice).AcceptAsync(bob));
+        Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(carol, "you first"));
+        Assert.Equal((ContactState.Outgoing, ContactState.Incoming), await BothSidesAsync(alice, carol));
+    }
+
+    [Fact]
     public async Task Removals_beyond_the_bound_are_pruned_and_a_client_that_synced_before_them_gets_the_whole_list()
     {
         var alice = await NewUserAsync("alice");
