@@ -484,14 +484,26 @@ public sealed partial class ImClient : IAsyncDisposable
         }
 
         var frame = answer.Result;
+        var ack = frame.Operation == Op.SendAck ? SendAck.Parser.ParseFrom(frame.Body) : null;
+        var refusal = ack is null ? Error.Parser.ParseFrom(frame.Body) : ack.Status == SendStatus.Refused ? ack.Error : null;
+        if (refusal is { Retryable: true } && send.Retries < _options.MaxSendRetries && send.Request.Class != MessageClass.Instant
+            && !_disposing.IsCancellationRequested)
+        {
+            // Refused for the moment (a failover, the send rate): again with the same id, still unacked (a reconnect
+            // meanwhile sends it too; the server stores it once). Not an instant one: not stored, so not deduplicated,
+            // and late it is wrong (a typing shown after the message, a call ringing after the hang-up).
+            send.Retries++;
+            _ = RetrySendLaterAsync(send);
+            return;
+        }
+
         lock (_sendsLock)
         {
             _unacked.Remove(send);
         }
 
-        if (frame.Operation == Op.SendAck)
+        if (ack is not null)
         {
-            var ack = SendAck.Parser.ParseFrom(frame.Body);
             if (ack.Status != SendStatus.Refused && ack.Seq > 0)
             {
                 // The server does not echo a message to the device that sent it: the ack says where it went, so it joins
@@ -516,8 +528,33 @@ public sealed partial class ImClient : IAsyncDisposable
         else
         {
             // With its id: a retryable refusal (unavailable: the message may be stored all the same) is sent again with it.
-            send.Completion.TrySetException(new ImClientException(Error.Parser.ParseFrom(frame.Body)) { ClientMsgId = send.Request.ClientMsgId });
+            send.Completion.TrySetException(new ImClientException(refusal!) { ClientMsgId = send.Request.ClientMsgId });
         }
+    }
+
+    /// <summary>Sends <paramref name="send"/> again after a pause that doubles with each retry (jittered).</summary>
+    private async Task RetrySendLaterAsync(PendingSend send)
+    {
+        var pause = TimeSpan.FromSeconds(Math.Pow(2, send.Retries - 1)) * (0.75 + (Random.Shared.NextDouble() / 2));
+        try
+        {
+            await Task.Delay(pause, _disposing.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        lock (_sendsLock)
+        {
+            if (!_unacked.Contains(send))
+            {
+                // Acked meanwhile (a reconnect sent it again), or failed with the connection.
+                return;
+            }
+        }
+
+        TransmitSend(send);
     }
 
     /// <summary>
@@ -836,7 +873,11 @@ public sealed partial class ImClient : IAsyncDisposable
         return candidates.Distinct().ToList();
     }
 
-    private sealed record PendingSend(SendRequest Request, TaskCompletionSource<SendAck> Completion);
+    private sealed record PendingSend(SendRequest Request, TaskCompletionSource<SendAck> Completion)
+    {
+        /// <summary>Times sent again after a retryable refusal (see <see cref="ImClientOptions.MaxSendRetries"/>).</summary>
+        public int Retries { get; set; }
+    }
 
     private readonly record struct Frame(Op Operation, uint RequestId, byte[] Body);
 

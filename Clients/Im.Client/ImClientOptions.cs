@@ -54,6 +54,13 @@ public sealed class ImClientOptions
     /// </summary>
     public int MaxReconnectAttempts { get; set; } = 10;
 
+    /// <summary>
+    /// A send refused as retryable (<c>UNAVAILABLE</c> during a failover, <c>RATE_LIMITED</c>) is sent again with its
+    /// client message id this many times, after ~1, 2, 4 … s (jittered), before its task fails or answers the refusal;
+    /// zero: at once. The server stores it once however often it comes.
+    /// </summary>
+    public int MaxSendRetries { get; set; } = 4;
+
     /// <summary>Messages pulled per request when filling a gap.</summary>
     public int PullPageSize { get; set; } = 200;
 

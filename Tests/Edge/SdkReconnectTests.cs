@@ -19,6 +19,34 @@ public sealed class SdkReconnectTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
     [Fact]
+    public async Task A_send_refused_for_the_moment_is_sent_again_with_its_id_and_a_refusal_for_good_is_answered_at_once()
+    {
+        using var edge = new Listener();
+        await using var client = NewClient(edge, maxReconnectAttempts: 0);
+
+        // A failover: the first two tries are refused as unavailable (retryable), the third is taken, on one connection.
+        var played = new PlayedEdge { SendsRefused = 2 };
+        var (_, served) = await ConnectToAsync(client, edge, played);
+        var ack = await client.SendTextAsync("p2p:alice:bob", "hello", clientMsgId: "failover").WaitAsync(Patience);
+        Assert.Equal((V1.SendStatus.Duplicate, PlayedEdge.AckedSeq), (ack.Status, ack.Seq));
+        Assert.Equal(["failover", "failover", "failover"], played.Sends);
+        Assert.Equal(1, client.ConnectionCount);
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+
+        // Not allowed (blocked) is the answer, not a moment's refusal: sent once, and answered at once.
+        using var second = new Listener();
+        await using var blocked = NewClient(second, maxReconnectAttempts: 0);
+        var refusing = new PlayedEdge { SendsRefused = 1, SendRefusal = new V1.Error { Code = V1.ErrorCode.NotAllowed, Message = "blocked" } };
+        var (_, refusingServed) = await ConnectToAsync(blocked, second, refusing);
+        var refused = await blocked.SendTextAsync("p2p:alice:mallory", "hi", clientMsgId: "blocked").WaitAsync(Patience);
+        Assert.Equal((V1.SendStatus.Refused, V1.ErrorCode.NotAllowed), (refused.Status, refused.Error.Code));
+        Assert.Equal(["blocked"], refusing.Sends);
+        await blocked.DisposeAsync();
+        await refusingServed.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task A_send_whose_ack_never_comes_on_a_live_connection_is_resent_on_a_new_one_and_completes()
     {
         using var edge = new Listener();

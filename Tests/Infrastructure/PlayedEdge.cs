@@ -44,6 +44,12 @@ public sealed class PlayedEdge
     /// <summary>The first syncs after the unanswered ones, this many, are refused as <c>UNAVAILABLE</c> (retryable).</summary>
     public int SyncsRefused { get; init; }
 
+    /// <summary>The first sends, this many, are refused with <see cref="SendRefusal"/>.</summary>
+    public int SendsRefused { get; init; }
+
+    /// <summary>How the first <see cref="SendsRefused"/> sends are refused (unavailable, retryable, unless set).</summary>
+    public V1.Error SendRefusal { get; init; } = new() { Code = V1.ErrorCode.Unavailable, Message = "played outage", Retryable = true };
+
     /// <summary>Client message ids of the sends received, in order.</summary>
     public ConcurrentQueue<string> Sends { get; } = new();
 
@@ -123,7 +129,17 @@ public sealed class PlayedEdge
             case V1.Op.Send:
                 var send = V1.SendRequest.Parser.ParseFrom(body);
                 Sends.Enqueue(send.ClientMsgId);
-                if (AnswerSends)
+                if (Sends.Count <= SendsRefused)
+                {
+                    await SendAsync(connection, V1.Op.SendAck, requestId, new V1.SendAck
+                    {
+                        ConversationId = send.ConversationId,
+                        ClientMsgId = send.ClientMsgId,
+                        Status = V1.SendStatus.Refused,
+                        Error = SendRefusal,
+                    });
+                }
+                else if (AnswerSends)
                 {
                     await SendAsync(connection, V1.Op.SendAck, requestId, new V1.SendAck
                     {
