@@ -39,6 +39,12 @@ public static class EdgeHosting
     /// <summary>Logs that the edge host cannot start because an option is out of bounds.</summary>
     public static void LogInvalidOptions(ILogger logger, string reason) => EdgeLog.InvalidOptions(logger, reason);
 
+    /// <summary>
+    /// The smallest limit on an HTTP request's body: room for the largest API request (a system message to 1,000 users
+    /// of 64-character ids with 16 KiB of content) whatever the frame limit.
+    /// </summary>
+    private const int MinRequestBodyBytes = 256 * 1024;
+
     /// <summary>Registers the edge host's services: the Orleans cluster client and its stream provider.</summary>
     public static WebApplicationBuilder AddImEdge(this WebApplicationBuilder builder)
     {
@@ -49,6 +55,9 @@ public static class EdgeHosting
         builder.Services.AddValidatedOptions<AuthOptions>(configuration, AuthOptions.Section);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // As the hub and TCP frames are bounded: an HTTP body is parsed whole before any check (a 28 MB password on
+            // the anonymous login), and Kestrel's own default is 30 MB.
+            kestrel.Limits.MaxRequestBodySize = Math.Max(edgeOptions.MaxFrameBytes, MinRequestBodyBytes);
             var http = new Uri(edgeOptions.HttpUrl);
             kestrel.Listen(ParseAddress(http.Host), http.Port);
             if (Uri.TryCreate(edgeOptions.InternalHttpUrl, UriKind.Absolute, out var internalHttp))
@@ -68,6 +77,7 @@ public static class EdgeHosting
         builder.Services.AddSingleton<RoomFanout>();
         builder.Services.AddSingleton<SessionHub>();
         builder.Services.AddSingleton<TcpConnectionHandler>();
+        builder.Services.AddSingleton<Health.ClusterReachability>();
         builder.Services.AddSingleton<ConnectionAdmission>();
         builder.Services.AddSingleton<PasswordHashing>();
         builder.Services.AddSingleton<UserSendRateLimiter>();

@@ -62,6 +62,15 @@ app.MapSiloHealth();
 app.MapSiloMetrics();
 if (siloOptions.DashboardEnabled)
 {
+    if (!siloOptions.DashboardRemote)
+    {
+        // Runs after routing, before the endpoint: another pod that can scrape /metrics gets no dashboard.
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/dashboard"), dashboard => dashboard.Use(
+            (context, next) => context.Connection.RemoteIpAddress is { } remote && System.Net.IPAddress.IsLoopback(remote)
+                ? next(context)
+                : Results.NotFound().ExecuteAsync(context)));
+    }
+
     app.MapOrleansDashboard(routePrefix: "/dashboard");
 }
 

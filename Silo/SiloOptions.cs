@@ -31,4 +31,13 @@ public sealed class SiloOptions
 
     /// <summary>Whether the Orleans Dashboard is served.</summary>
     public bool DashboardEnabled { get; set; } = true;
+
+    /// <summary>
+    /// Whether the dashboard is served to clients that are not on loopback. Off by default: it has no sign-in, shows the
+    /// silos' live logs (user and conversation ids) and activates any grain it is asked about, and <see cref="HttpUrl"/>
+    /// is also where Prometheus scrapes, so it is often reachable across a cluster. Operators reach it through loopback
+    /// (<c>kubectl port-forward</c> ends inside the pod); turn this on only where the port itself is reachable by operators
+    /// alone (Compose publishes it on the Docker host's loopback).
+    /// </summary>
+    public bool DashboardRemote { get; set; }
 }

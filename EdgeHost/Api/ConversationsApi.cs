@@ -78,11 +78,14 @@ public static class ConversationsApi
             return ApiProblems.NotFound();
         }
 
-        var result = await cluster.For<IConversationGrain>(conversationId).PullChangesAsync(user.UserId(), after ?? DateTimeOffset.UnixEpoch, limit);
+        var result = await cluster.For<IConversationGrain>(conversationId).PullChangesAsync(user.UserId(), after ?? DateTimeOffset.UnixEpoch, PageLimit(limit));
         return result.Status == AccessStatus.Ok
             ? TypedResults.Ok(ApiMapper.ToView(result))
             : ApiProblems.From(result.Status);
     }
+
+    /// <summary>A page's size as asked (0 or less: the default of 50), at most <see cref="MessageLimits.MaxPullLimit"/>, as the hub and TCP take it.</summary>
+    private static int PageLimit(int asked) => asked <= 0 ? 50 : Math.Min(asked, MessageLimits.MaxPullLimit);
 
     public static async Task<Results<Ok<HistoryResponse>, ProblemHttpResult>> HistoryAsync(
         string conversationId, ClaimsPrincipal user, IClusterClient cluster, long afterSeq = 0, long? beforeSeq = null, int limit = 50)
@@ -92,7 +95,7 @@ public static class ConversationsApi
             return ApiProblems.NotFound();
         }
 
-        var result = await cluster.For<IConversationGrain>(conversationId).PullAsync(user.UserId(), new PullRequest(afterSeq, beforeSeq, limit));
+        var result = await cluster.For<IConversationGrain>(conversationId).PullAsync(user.UserId(), new PullRequest(afterSeq, beforeSeq, PageLimit(limit)));
         return result.Status == AccessStatus.Ok
             ? TypedResults.Ok(new HistoryResponse(result.Messages.Select(ApiMapper.ToView).ToList(), result.LastSeq))
             : ApiProblems.From(result.Status);

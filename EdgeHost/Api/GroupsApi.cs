@@ -47,8 +47,14 @@ public static class GroupsApi
             .CreateGroupAsync(new CreateGroupRequest(user.UserId(), body.Name ?? "", body.MemberIds ?? []));
         return result.Status == AccessStatus.Ok && result.Group is { } group
             ? TypedResults.Created($"/api/groups/{Uri.EscapeDataString(conversationId)}", group)
-            : ApiProblems.Problem(result.Status == AccessStatus.Invalid ? StatusCodes.Status400BadRequest : StatusCodes.Status503ServiceUnavailable,
-                result.Status == AccessStatus.Invalid ? "invalid_request" : "unavailable", result.Error ?? "could not create the group");
+            : result.Status switch
+            {
+                AccessStatus.Invalid => ApiProblems.Invalid(result.Error ?? "could not create the group"),
+                // A request id whose group exists with another owner: retrying cannot help.
+                AccessStatus.Conflict => ApiProblems.Problem(StatusCodes.Status409Conflict, "conflict", result.Error ?? "the group exists"),
+                AccessStatus.Ok or AccessStatus.Unavailable => ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", result.Error ?? "could not create the group"),
+                var refused => ApiProblems.From(refused),
+            };
     }
 
     /// <summary>The caller's groups, as members see them (the conversation entries come with <c>/api/sync</c>).</summary>

@@ -61,6 +61,13 @@ public sealed class AuthOptions : IValidatableObject
     public int LoginFailuresPerAccount { get; set; } = 5;
 
     /// <summary>
+    /// Logins per account per window, right password or not: each costs a slow hash and a session written to the account
+    /// (and past its session limit, an eviction told to every edge host), so a client that signs in again and again with
+    /// the right password is held too. Renewals go by refresh, not login.
+    /// </summary>
+    public int LoginsPerAccount { get; set; } = 20;
+
+    /// <summary>
     /// Failed login attempts per client address per window (attempts still being checked count until they succeed).
     /// </summary>
     public int LoginAttemptsPerAddress { get; set; } = 30;

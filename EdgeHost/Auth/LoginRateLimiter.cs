@@ -22,9 +22,30 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
     /// behind one address (a NAT no trusted proxy reports) signing in again after a password reset is not capped at the
     /// failure allowance, as refreshes are not.
     /// </summary>
-    public bool TryBegin(string accountId, string address) =>
-        Count("ip:" + address, options.Value.LoginAttemptsPerAddress)
-        && Count("account:" + accountId, options.Value.LoginFailuresPerAccount);
+    public bool TryBegin(string accountId, string address)
+    {
+        if (!Count("ip:" + address, options.Value.LoginAttemptsPerAddress))
+        {
+            return false;
+        }
+
+        // Refused for the account's sake, the address's reservation is given back: one user's locked account behind an
+        // office's NAT would otherwise use up everyone's allowance there.
+        if (!Count("account:" + accountId, options.Value.LoginFailuresPerAccount))
+        {
+            GiveBack("ip:" + address);
+            return false;
+        }
+
+        if (!Count("logins:" + accountId, options.Value.LoginsPerAccount))
+        {
+            GiveBack("account:" + accountId);
+            GiveBack("ip:" + address);
+            return false;
+        }
+
+        return true;
+    }
 
     /// <summary>
     /// True when another refresh from this address may be tried now. Only refused refreshes are counted (a token made
@@ -38,7 +59,10 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
     /// <summary>The refresh begun with <see cref="TryRefresh"/> was accepted: it is not a failure.</summary>
     public void RefreshSucceeded(string address) => GiveBack("refresh:" + address);
 
-    /// <summary>The attempt begun with <see cref="TryBegin"/> was the right password (or none was tried): it is not a failure.</summary>
+    /// <summary>
+    /// The attempt begun with <see cref="TryBegin"/> was the right password (or none was tried): it is not a failure. It
+    /// still counts among the account's logins (<see cref="AuthOptions.LoginsPerAccount"/>).
+    /// </summary>
     public void Succeeded(string accountId, string address)
     {
         GiveBack("account:" + accountId);

@@ -9,13 +9,17 @@ namespace Orleans.Im.EdgeHost.Health;
 /// drains. An edge cannot fix a cluster outage by restarting: restarted, it would only drop every connection it holds and
 /// add a login storm to the outage. <c>GET /healthz</c> (health, startup): 200 when this edge host can reach the cluster
 /// and hears session revocations, also while it drains. <c>GET /readyz</c> (readiness): the same, but 503 as soon as it
-/// drains, so balancers stop sending it clients. The last two wait up to <see cref="ProbeTimeout"/> for the cluster: a
-/// probe must allow more than that.
+/// drains, so balancers stop sending it clients; a cluster that does not answer fails it only once no check has passed
+/// for <see cref="ReadyGrace"/> (a failover or a silo's pause is not every edge leaving the balancer at once). The last
+/// two wait up to <see cref="ProbeTimeout"/> for the cluster: a probe must allow more than that.
 /// </summary>
 public static class HealthApi
 {
     /// <summary>The longest <c>/healthz</c> and <c>/readyz</c> wait for the cluster before they answer 503.</summary>
     public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long after the last check that reached the cluster <c>/readyz</c> still answers 200.</summary>
+    public static readonly TimeSpan ReadyGrace = TimeSpan.FromSeconds(10);
 
     public static IEndpointRouteBuilder MapHealthApi(this IEndpointRouteBuilder app)
     {
@@ -38,10 +42,21 @@ public static class HealthApi
 
     internal static Ok<LivenessReport> Alive(EdgeDrain drain) => TypedResults.Ok(new LivenessReport("alive", drain.IsDraining));
 
-    internal static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadyAsync(IClusterClient client, RevokedSessions revocations, EdgeDrain drain, CancellationToken cancellationToken) =>
-        drain.IsDraining ? Unavailable("draining") : await CheckAsync(client, revocations, cancellationToken);
+    internal static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> ReadyAsync(IClusterClient client, RevokedSessions revocations, EdgeDrain drain, ClusterReachability reachability, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (drain.IsDraining)
+        {
+            return Unavailable("draining");
+        }
 
-    internal static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> CheckAsync(IClusterClient client, RevokedSessions revocations, CancellationToken cancellationToken)
+        var checkedNow = await CheckAsync(client, revocations, reachability, time, cancellationToken);
+        return checkedNow.Result is JsonHttpResult<HealthReport> { Value: { } failed } && revocations.IsListening
+            && reachability.ReachedWithin(ReadyGrace, time)
+            ? TypedResults.Ok(failed with { Status = "healthy" })
+            : checkedNow;
+    }
+
+    internal static async Task<Results<Ok<HealthReport>, JsonHttpResult<HealthReport>>> CheckAsync(IClusterClient client, RevokedSessions revocations, ClusterReachability reachability, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!revocations.IsListening)
         {
@@ -55,6 +70,7 @@ public static class HealthApi
             var hosts = await client.GetGrain<IManagementGrain>(0).GetHosts(onlyActive: true, timeout.Token);
             if (hosts.Count > 0)
             {
+                reachability.Reached(time);
                 return TypedResults.Ok(new HealthReport("healthy", hosts.Count, null));
             }
 
@@ -62,8 +78,9 @@ public static class HealthApi
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // Boundary: any failure to reach the cluster is reported, never thrown to the probe.
-            return Unavailable(ex.GetType().Name + ": " + ex.Message);
+            // Boundary: any failure to reach the cluster is reported, never thrown to the probe. By its kind only: the
+            // message may name internal addresses, and these endpoints are public.
+            return Unavailable("the cluster cannot be reached: " + ex.GetType().Name);
         }
     }
 

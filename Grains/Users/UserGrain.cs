@@ -881,7 +881,7 @@ public sealed partial class UserGrain(
                     GrainFactory.For<IConversationGrain>(conversationId).SetMemberRoutesAsync(UserId, _announcedRoutes).Ignore();
                 }
 
-                return true;
+                return await SavedAsync(conversationId);
             }
 
             _index[conversationId] = row with { ReadDiffusion = readDiffusion };
@@ -1016,7 +1016,7 @@ public sealed partial class UserGrain(
     {
         if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)
         {
-            return true;
+            return !_index.ContainsKey(conversationId) || await SavedAsync(conversationId);
         }
 
         var entry = Update(conversationId, e => e with { Removed = true });
@@ -1213,7 +1213,23 @@ public sealed partial class UserGrain(
             .Where(r => !r.Entry.Removed && (r.ReadDiffusion || r.Entry.Kind == Conversations.ConversationKind.Group))
             .Select(r => r.Entry.ConversationId)
             .ToList();
-        await Task.WhenAll(groups.Select(ReconcileAsync));
+        await Task.WhenAll(groups.Select(ReconcileOrSkipAsync));
+    }
+
+    /// <summary>
+    /// Squares one entry with its conversation, or leaves it as it is when the conversation cannot answer (its activation
+    /// failing on storage, a timeout): one group must not fail the user's whole sync. It is squared at the next sync.
+    /// </summary>
+    private async Task ReconcileOrSkipAsync(string conversationId)
+    {
+        try
+        {
+            await ReconcileAsync(conversationId);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            LogReconcileSkipped(logger, UserId, conversationId, ex.Message);
+        }
     }
 
     private async Task ReconcileAsync(string conversationId)
@@ -1283,6 +1299,14 @@ public sealed partial class UserGrain(
         MarkDirty(conversationId);
         return await FlushAsync(CancellationToken.None) is { } refused && !refused.Contains(conversationId, StringComparer.Ordinal);
     }
+
+    /// <summary>
+    /// True when the entry as it is in memory is stored: a retry that finds the entry as it asks (the first try changed
+    /// it in memory, then could not save it) must save it, not answer "saved" for a row only waiting for the next flush,
+    /// which a deactivation whose flush fails loses.
+    /// </summary>
+    private async Task<bool> SavedAsync(string conversationId) =>
+        !_dirty.Contains(conversationId) || await SaveNowAsync(conversationId);
 
     /// <summary>Notes an entry to write, and arms the flush timer if it is not armed yet.</summary>
     private void MarkDirty(string conversationId)
@@ -1366,4 +1390,7 @@ public sealed partial class UserGrain(
 
     [LoggerMessage(6, LogLevel.Warning, "User {UserId}: presence hidden from a query: who may see it could not be told: {Reason}")]
     private static partial void LogPresenceNotShown(ILogger logger, string userId, string reason);
+
+    [LoggerMessage(25, LogLevel.Warning, "User {UserId}: {ConversationId} not squared with its head at this sync (at the next): {Reason}")]
+    private static partial void LogReconcileSkipped(ILogger logger, string userId, string conversationId, string reason);
 }

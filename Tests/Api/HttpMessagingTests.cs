@@ -46,6 +46,33 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task Page_sizes_are_taken_as_the_hub_and_tcp_take_them_and_a_body_past_the_limit_is_refused_unread()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        var token = (await fixture.LoginAsync(alice)).AccessToken;
+        using var http = fixture.Http();
+        using (await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(conversationId)}/messages", token,
+            new SendBody("page-1", new ContentBody(ContentType.Text, "one"))))
+        {
+        }
+
+        // No limit (0) is the default page, and one past the largest is the largest: not a 400 the hub would not give.
+        foreach (var limit in new[] { 0, MessageLimits.MaxPullLimit + 300 })
+        {
+            using var page = await http.CallAsync(HttpMethod.Get, $"/api/conversations/{ApiCalls.Path(conversationId)}/messages?limit={limit}", token);
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Single((await page.Content.ReadFromJsonAsync<HistoryResponse>(ApiCalls.Json))!.Messages);
+        }
+
+        // A login of a megabyte (anonymous): refused by its size, not parsed.
+        using var huge = await http.PostAsync("/api/auth/login", new StringContent(
+            $$"""{"userId":"{{alice}}","password":"{{new string('x', 1024 * 1024)}}"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+    }
+
+    [Fact]
     public async Task A_client_that_was_away_finds_changed_conversations_at_sync_and_fetches_their_changes()
     {
         var (alice, bob) = (await fixture.NewUserAsync("alice"), await fixture.NewUserAsync("bob"));

@@ -48,6 +48,36 @@ public sealed class LoginRateLimiterTests
     }
 
     [Fact]
+    public void Right_passwords_too_are_held_per_account_and_a_refusal_for_the_account_leaves_the_address_its_allowance()
+    {
+        var limiter = new LoginRateLimiter(Options.Create(new AuthOptions
+        {
+            LoginFailuresPerAccount = 5,
+            LoginsPerAccount = 10,
+            LoginAttemptsPerAddress = 12,
+            LoginRateWindow = TimeSpan.FromHours(1),
+        }), TimeProvider.System);
+
+        // Signing in again and again with the right password: each costs a hash and a session, so it is held too.
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.True(limiter.TryBegin("alice", "10.0.0.1"));
+            limiter.Succeeded("alice", "10.0.0.1");
+        }
+
+        Assert.False(limiter.TryBegin("alice", "10.0.0.1"));
+
+        // Alice's refusals were hers, not the address's: others behind it sign in (more than its allowance left, had
+        // they been counted).
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.False(limiter.TryBegin("alice", "10.0.0.1"));
+        }
+
+        Assert.True(limiter.TryBegin("bob", "10.0.0.1"));
+    }
+
+    [Fact]
     public void Accepted_refreshes_are_not_counted_behind_one_address_only_refused_ones_are()
     {
         var limiter = new LoginRateLimiter(Options.Create(new AuthOptions { LoginAttemptsPerAddress = 3, LoginRateWindow = TimeSpan.FromHours(1) }), TimeProvider.System);

@@ -3,6 +3,7 @@ using Orleans.Im.Accounts;
 using Orleans.Im.Contacts;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
+using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
 using Orleans.Storage;
@@ -16,6 +17,64 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
 {
     /// <summary>The cluster runs the product's presence grace; the offline event comes after it.</summary>
     private static readonly TimeSpan OfflineWait = new UserOptions().PresenceGrace + TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public async Task A_retried_entry_change_is_answered_saved_only_once_it_is_stored()
+    {
+        var (alice, bob, owner) = (Ids.User("alice"), Ids.User("bob"), Ids.User("owner"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        var bobs = fixture.Client.GetGrain<IUserGrain>(bob);
+        await bobs.GetProfileAsync();
+        var storage = GrainId.Create("user", bob);
+
+        // Bob's entry cannot be stored: the first message is refused, and so is its retry while that lasts (the first
+        // try made the entry in memory; answered "saved", the message was acked with an entry a deactivation loses).
+        fixture.StorageFaults.Fail(storage);
+        var clientMsgId = Ids.ClientMsgId();
+        Assert.Equal(SendStatus.Unavailable, (await fixture.Client.SendTextAsync(conversationId, alice, "hello", clientMsgId)).Status);
+        Assert.Equal(SendStatus.Unavailable, (await fixture.Client.SendTextAsync(conversationId, alice, "hello", clientMsgId)).Status);
+        Assert.True(fixture.StorageFaults.Heal(storage) > 0);
+        Assert.Equal(SendStatus.Sent, (await fixture.Client.SendTextAsync(conversationId, alice, "hello", clientMsgId)).Status);
+
+        // The same for a removal: its retry while storage fails is not "done".
+        var group = await fixture.Client.CreateGroupAsync(owner, bob);
+        await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(group), e => e is not null);
+        fixture.StorageFaults.Fail(storage);
+        Assert.False(await bobs.RemoveConversationAsync(group));
+        Assert.False(await bobs.RemoveConversationAsync(group));
+        Assert.True(fixture.StorageFaults.Heal(storage) > 0);
+        Assert.True(await bobs.RemoveConversationAsync(group));
+
+        // What was answered saved is what a new activation (storage's view) has.
+        await fixture.Cluster.DeactivateAsync(bobs);
+        Assert.NotNull(await bobs.GetConversationAsync(conversationId));
+        Assert.True((await bobs.GetConversationAsync(group))?.Removed ?? true);
+    }
+
+    [Fact]
+    public async Task A_group_that_cannot_answer_leaves_its_entry_as_it_is_and_the_sync_goes_on()
+    {
+        var (owner, bob) = (Ids.User("owner"), Ids.User("bob"));
+        var broken = await fixture.Client.CreateGroupAsync(owner, bob);
+        var working = await fixture.Client.CreateGroupAsync(owner, bob);
+        var bobs = fixture.Client.GetGrain<IUserGrain>(bob);
+        await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(working), e => e is not null);
+
+        // One group's grain cannot activate (its state cannot be read): bob's sync still answers, with both entries.
+        await fixture.Cluster.DeactivateAsync(fixture.Client.Conversation(broken));
+        var storage = GrainId.Create("conversation", broken);
+        fixture.StorageFaults.Fail(storage);
+        try
+        {
+            var synced = await bobs.SyncAsync(0);
+            Assert.Contains(synced.Changed, e => e.ConversationId == working);
+            Assert.Contains(synced.Changed, e => e.ConversationId == broken && !e.Removed);
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(storage);
+        }
+    }
 
     [Fact]
     public async Task A_shop_watch_whose_write_failed_is_written_by_the_retry()
