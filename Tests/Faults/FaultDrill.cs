@@ -80,6 +80,9 @@ public sealed class FaultDrill : IAsyncDisposable
             MaxReconnectDelay = TimeSpan.FromSeconds(1),
             // Bounded by the drill's own timeouts instead: a client must never give up during a fault.
             MaxReconnectAttempts = 1000,
+            // The drill is the application that sends again, and it counts how the server refuses (and how fast): the
+            // SDK's own retries would hide the refusals it measures.
+            MaxSendRetries = 0,
             // The app knows its conversation from the start (it opened it), so every message of it is due on this device;
             // a device new to a conversation would start at the read position instead.
             InitialState = new ImClientState(0, new Dictionary<string, long> { [_conversationOf[i]] = 0 }),
