@@ -309,7 +309,11 @@ async function tokenRefused() {
     await api('/api/groups');
     return false;
   } catch (error) {
-    return error.status === 401;
+    // Only a token still within its life, refused, says the session ended. An expired one whose renewal could not be
+    // made (the cluster down, the edge up) says nothing: signing out then would send every page whose token lapsed
+    // during an outage back to the login form; a refused renewal signs out by itself (renew).
+    // (Told by this browser's clock: before the renewal is due, the token is well within its life.)
+    return error.status === 401 && Date.now() < state.refreshAt;
   }
 }
 
@@ -518,6 +522,8 @@ async function openConversation(id) {
   startPane();
   state.peerReadSeq = state.conversations.get(id)?.peerReadSeq ?? 0;
   $('messages').replaceChildren();
+  // Its unsent messages come back with it (refused, or waiting for the connection): below the history, as they were.
+  for (const pending of state.pending.values()) if (pending.conversationId === id) $('messages').append(pending.element);
   $('chat-title').textContent = titleOf(id);
   $('composer').hidden = false;
   renderList();
@@ -702,10 +708,12 @@ async function send(clientMsgId) {
     const ack = await state.hub.invoke('Send', pending.conversationId, { clientMsgId, content: { type: 'text', text: pending.text } });
     if (ack.error) throw Object.assign(new Error(ack.error), { refused: true });
     const sent = { conversationId: pending.conversationId, seq: ack.seq, clientMsgId, senderId: state.userId, serverTime: ack.serverTime, state: 'normal', content: { type: 'text', text: pending.text } };
-    // Answered after the user moved to another conversation (a resend after a reconnect, a slow ack): it shows when
-    // that one is opened again, loaded from the server, not in the one open now.
-    if (pending.conversationId === state.open) upsert(sent);
-    else state.pending.delete(clientMsgId);
+    // The server does not push a message back to the device that sent it: taken as that push would be, it moves the
+    // conversation up the list with its preview, and shows in the pane when that conversation is open. Answered after
+    // the user moved to another conversation (a resend after a reconnect, a slow ack), it shows when that one is opened
+    // again, loaded from the server.
+    await onEvents([{ type: 'message', conversationId: pending.conversationId, seq: ack.seq, message: sent }]);
+    if (pending.conversationId !== state.open) state.pending.delete(clientMsgId);
   } catch (error) {
     // Same clientMsgId on retry: the server stores it once, whatever happened to the first try. One that never got an
     // answer (the connection was down or dropped) goes again by itself once the page is back online.

@@ -455,6 +455,44 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task Own_messages_move_their_conversation_up_the_list_and_an_unsent_one_stays_with_its_conversation()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, withBob, bobPhone, page) = beside;
+        var carol = await fixture.NewUserAsync("carol");
+        var withCarol = GrainKeys.P2P(alice, carol);
+        await bobPhone.SendTextAsync(withBob, "from bob");
+        using (var http = fixture.Http())
+        {
+            // Carol does not take alice's messages: what alice writes to her is refused.
+            using var blocked = await http.CallAsync(HttpMethod.Put, $"/api/me/blocked/{alice}", (await fixture.LoginAsync(carol)).AccessToken);
+            Assert.True(blocked.IsSuccessStatusCode);
+        }
+
+        await SignInAsync(page, PageUrl, alice);
+        await page.FillAsync("#new-chat-user", carol);
+        await page.ClickAsync("#new-chat-start");
+        await page.FillAsync("#composer-text", "are you there?");
+        await page.PressAsync("#composer-text", "Enter");
+        await Expect(page.Locator("[data-testid=message].mine [data-testid=delivery]").Last).ToContainTextAsync("Not sent");
+
+        // Alice answers bob: his conversation takes the top of the list, with her message as its preview.
+        var bobEntry = page.Locator($"li[data-conversation='{withBob}']");
+        await bobEntry.ClickAsync();
+        await page.FillAsync("#composer-text", "from alice");
+        await page.PressAsync("#composer-text", "Enter");
+        await Expect(bobEntry.Locator(".preview")).ToContainTextAsync("from alice");
+        await Expect(page.Locator("[data-testid=conversation]").First).ToHaveAttributeAsync("data-conversation", withBob);
+
+        // Back in carol's: the message that was not sent is still there, with its retry.
+        await page.Locator($"li[data-conversation='{withCarol}']").ClickAsync();
+        var unsent = page.Locator("[data-testid=message].mine.pending");
+        await Expect(unsent.Locator(".text")).ToHaveTextAsync("are you there?");
+        await Expect(unsent.Locator("[data-testid=delivery]")).ToContainTextAsync("Not sent");
+        await Expect(unsent.Locator("button")).ToHaveTextAsync("retry");
+    }
+
+    [Fact]
     public async Task Switching_conversations_quickly_shows_and_marks_read_only_the_one_opened()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
