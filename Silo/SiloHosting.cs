@@ -86,6 +86,7 @@ public static class SiloHosting
     {
         var configuration = builder.Configuration;
         var siloOptions = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
+        builder.Services.AddSingleton(services => new DatabaseProbe(services.GetRequiredService<NpgsqlDataSource>(), siloOptions.DatabaseGrace, TimeProvider.System));
         var redis = configuration.GetRequiredSetting("IM:Redis:ConnectionString");
 
         // Checked at start: a value out of bounds (a bare number is read as days) stops the silo, naming the key.

@@ -1,3 +1,5 @@
+using Orleans.Im.Hosting;
+
 namespace Orleans.Im.Silo;
 
 /// <summary>Where this silo listens. Bound from the configuration section <c>IM:Silo</c> (environment: <c>IM__Silo__…</c>).</summary>
@@ -28,6 +30,13 @@ public sealed class SiloOptions
 
     /// <summary>The silo's name in the membership table and the dashboard (in Kubernetes, the pod's); empty: Orleans picks one.</summary>
     public string Name { get; set; } = "";
+
+    /// <summary>
+    /// How long PostgreSQL may go unreached before <c>/readyz</c> fails (<see cref="DatabaseProbe"/>); <c>/healthz</c>,
+    /// the liveness, never asks it: restarting silos does not bring a database back.
+    /// </summary>
+    [TimeSpanRange("00:00:01", "01:00:00")]
+    public TimeSpan DatabaseGrace { get; set; } = TimeSpan.FromSeconds(20);
 
     /// <summary>Whether the Orleans Dashboard is served.</summary>
     public bool DashboardEnabled { get; set; } = true;

@@ -39,6 +39,8 @@ public sealed class FaultDrill : IAsyncDisposable
         ["IM__Silo__Membership__ProbeTimeout"] = "00:00:01",
         ["IM__Silo__Membership__NumMissedProbesLimit"] = "2",
         ["IM__Silo__Membership__TableRefreshTimeout"] = "00:00:02",
+        // Readiness follows the database within the drills' short outages.
+        ["IM__Silo__DatabaseGrace"] = "00:00:01",
     };
 
     private readonly ITestOutputHelper _output;

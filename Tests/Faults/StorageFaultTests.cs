@@ -1,3 +1,4 @@
+using System.Net;
 using Orleans.Im.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -24,11 +25,19 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
 
         await postgres.StopAsync();
         var ackedBefore = drill.Checker.AckCount;
-        await Task.Delay(Outage);
+        var outageEnds = Task.Delay(Outage);
+        // A silo that cannot reach the database says so in its readiness, not its liveness (a restart would not help).
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{drill.Silos[0].Endpoints.HttpPort}"), Timeout = TimeSpan.FromSeconds(10) };
+        var notReady = await Eventually.ReturnsAsync(async () => (await http.GetAsync("/readyz")).StatusCode, s => s == HttpStatusCode.ServiceUnavailable, Outage);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+        await outageEnds;
         var ackedDuringOutage = drill.Checker.AckCount - ackedBefore;
         output.WriteLine($"acks while PostgreSQL was down: {ackedDuringOutage} (sends in flight when it stopped)");
         await postgres.StartAgainAsync();
         Assert.True(await drill.KeepsServingAsync(Phase), "not served after PostgreSQL came back");
+        var ready = await Eventually.ReturnsAsync(async () => (await http.GetAsync("/readyz")).StatusCode, s => s == HttpStatusCode.OK, TimeSpan.FromSeconds(30));
+        Assert.Equal(HttpStatusCode.OK, ready);
 
         var report = await drill.FinishAsync();
         FaultAssert.Clean(report);
