@@ -45,6 +45,9 @@ public static class EdgeHosting
     /// </summary>
     private const int MinRequestBodyBytes = 256 * 1024;
 
+    /// <summary>The CORS policy of the chat hub: <see cref="EdgeOptions.AllowedOrigins"/>.</summary>
+    private const string HubCorsPolicy = "hub";
+
     /// <summary>Registers the edge host's services: the Orleans cluster client and its stream provider.</summary>
     public static WebApplicationBuilder AddImEdge(this WebApplicationBuilder builder)
     {
@@ -77,6 +80,13 @@ public static class EdgeHosting
         builder.Services.AddSingleton<RoomFanout>();
         builder.Services.AddSingleton<SessionHub>();
         builder.Services.AddSingleton<TcpConnectionHandler>();
+        // The hub's negotiate (a POST with the token and SignalR's headers) is a cross-origin request a browser sends only
+        // after a preflight: without CORS, a page of an allowed origin could open the hub only by skipping negotiation.
+        // WebSocket upgrades are not covered by CORS: UseHubOriginCheck checks those.
+        builder.Services.AddCors(cors => cors.AddPolicy(HubCorsPolicy, policy => policy
+            .WithOrigins([.. edgeOptions.AllowedOrigins])
+            .WithMethods("GET", "POST")
+            .WithHeaders("authorization", "content-type", "x-requested-with", "x-signalr-user-agent")));
         builder.Services.AddSingleton<Health.ClusterReachability>();
         builder.Services.AddSingleton<ConnectionAdmission>();
         builder.Services.AddSingleton<PasswordHashing>();
@@ -183,6 +193,7 @@ public static class EdgeHosting
         app.UseExceptionHandler();
         app.UseDefaultFiles();
         app.UseStaticFiles();
+        app.UseCors();
         app.UseHubOriginCheck(edgeOptions);
         app.UseAuthentication();
         // After authentication: each user's requests are counted against their own budget.
@@ -201,7 +212,7 @@ public static class EdgeHosting
         app.MapFriendsApi();
         app.MapDirectoryApi();
         app.MapEdgesApi();
-        app.MapHub<ChatHub>(ChatHub.Path);
+        app.MapHub<ChatHub>(ChatHub.Path).RequireCors(HubCorsPolicy);
         app.MapAdminApi();
         app.MapWebhooksApi();
         app.MapDrainApi();

@@ -104,6 +104,32 @@ public sealed class ChatHubTests(EdgeFixture fixture)
         Assert.Equal("not_found", (await web.Connection.InvokeAsync<HubResult>("Recall", "garbage", 1L)).Error);
     }
 
+    [Fact]
+    public async Task A_page_of_an_allowed_origin_is_let_through_the_negotiates_preflight_and_another_is_not()
+    {
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Edge__AllowedOrigins__0"] = "https://shop.example",
+        });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{edge.Endpoints.HttpPort}") };
+
+        // What a browser asks before the negotiate POST of the JavaScript client (its token and SignalR's headers).
+        async Task<HttpResponseMessage> PreflightAsync(string origin)
+        {
+            using var preflight = new HttpRequestMessage(HttpMethod.Options, $"{ChatHub.Path}/negotiate?negotiateVersion=1");
+            preflight.Headers.Add("Origin", origin);
+            preflight.Headers.Add("Access-Control-Request-Method", "POST");
+            preflight.Headers.Add("Access-Control-Request-Headers", "authorization,x-requested-with,x-signalr-user-agent");
+            return await http.SendAsync(preflight);
+        }
+
+        using var allowed = await PreflightAsync("https://shop.example");
+        Assert.True(allowed.IsSuccessStatusCode, $"preflight answered {allowed.StatusCode}");
+        Assert.Equal("https://shop.example", Assert.Single(allowed.Headers.GetValues("Access-Control-Allow-Origin")));
+        using var foreign = await PreflightAsync("https://evil.example");
+        Assert.False(foreign.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
