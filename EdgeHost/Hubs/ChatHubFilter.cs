@@ -41,16 +41,17 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
                     metrics.MessageSent(transport, SendStatus.RateLimited, TimeSpan.Zero);
                 }
 
-                return RateLimitedAnswer(invocationContext);
+                return Answer(invocationContext, RateLimited);
             }
 
             return await next(invocationContext);
         }
         catch (Exception ex) when (ex is not HubException and not OperationCanceledException)
         {
-            // Logged here, inside the scopes; SignalR then answers the caller with a generic error.
+            // The cluster or storage could not answer (a timeout, a silo gone): logged here, inside the scopes, and
+            // answered with the stable code TCP answers (UNAVAILABLE, retryable) rather than SignalR's generic error.
             LogInvocationFailed(logger, invocationContext.HubMethodName, ex);
-            throw;
+            return Answer(invocationContext, Unavailable);
         }
         finally
         {
@@ -60,6 +61,9 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
 
     /// <summary>What a hub method over the connection's request budget answers: its <see cref="HubResult.Error"/>, or the error's message.</summary>
     public const string RateLimited = "rate_limited";
+
+    /// <summary>What a hub method whose call into the cluster failed answers (retry with the same ids), in the same way.</summary>
+    public const string Unavailable = "unavailable";
 
     /// <summary>What a hub call costs from the connection's request budget (<see cref="RequestCosts"/>).</summary>
     private static int CostOf(HubInvocationContext invocation) => invocation.HubMethodName switch
@@ -72,20 +76,21 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
         _ => RequestCosts.Default,
     };
 
-    private static object RateLimitedAnswer(HubInvocationContext invocation)
+    /// <summary>An answer of <paramref name="error"/> in the method's own form where it has one; otherwise the error's message.</summary>
+    private static object Answer(HubInvocationContext invocation, string error)
     {
         var returns = invocation.HubMethod.ReturnType;
         if (returns == typeof(Task<HubResult>))
         {
-            return new HubResult(RateLimited);
+            return new HubResult(error);
         }
 
         if (returns == typeof(Task<HubSendResult>) && invocation.HubMethodArguments is [_, SendBody body, ..])
         {
-            return new HubSendResult(body.ClientMsgId ?? "", 0, null, false, RateLimited);
+            return new HubSendResult(body.ClientMsgId ?? "", 0, null, false, error);
         }
 
-        throw new HubException(RateLimited);
+        throw new HubException(error);
     }
 
     [LoggerMessage(1, LogLevel.Warning, "Hub method {Method} failed")]
