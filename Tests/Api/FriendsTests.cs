@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.AspNetCore.SignalR.Client;
 using Orleans.Im.Contacts;
 using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Tests.Infrastructure;
@@ -78,6 +79,9 @@ public sealed class FriendsTests(EdgeFixture fixture)
         var bobToken = (await fixture.LoginAsync(bob)).AccessToken;
         await using var bobPhone = await fixture.ConnectAsync(bob);
         await using var bobPage = await HubClient.ConnectAsync(fixture.Edge.Endpoints.HttpPort, bobToken, messagePack: false);
+        // As a page does at its start: a hub call is served only once the connection's device is registered (the client's
+        // start returns at the handshake, before), so nothing pushed from now on can miss it.
+        await bobPage.Connection.InvokeAsync<SyncResponse>("Sync", 0L);
         using var http = fixture.Http();
 
         Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Post, $"/api/friends/{bob}/request", aliceToken, new FriendRequestBody("hi"))).StatusCode);
