@@ -86,7 +86,7 @@ public sealed partial class FirehoseConsumer
         _redis = redis;
         _options = options;
         _logger = logger ?? NullLogger<FirehoseConsumer>.Instance;
-        _seen = new RecentIds(options.DuplicateWindow);
+        _seen = new RecentIds(options.DuplicateWindow, options.DuplicateWindowTime, Math.Max(options.DuplicateWindow, options.MaxDuplicateIds), options.Time);
         _streams = options.Classes.Distinct().Select(c => (RedisKey)FirehoseStreams.For(c)).ToArray();
     }
 

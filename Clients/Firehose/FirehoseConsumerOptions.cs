@@ -41,8 +41,21 @@ public sealed class FirehoseConsumerOptions
     public TimeSpan ClaimAfter { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// How many recent event ids are remembered to drop duplicates (a publisher retry after a lost reply, or a replay
-    /// of a range this consumer has just seen).
+    /// How many recent event ids are remembered at least to drop duplicates (a publisher retry after a lost reply, or a
+    /// replay of a range this consumer has just seen); zero turns dropping off.
     /// </summary>
     public int DuplicateWindow { get; init; } = 20_000;
+
+    /// <summary>
+    /// Ids seen within this long are remembered however many came since, up to <see cref="MaxDuplicateIds"/>: a
+    /// publisher's retry comes at least its write timeout (5 s) after the original, and at 20,000 events a second a count
+    /// alone would cover one. ~100 bytes an id.
+    /// </summary>
+    public TimeSpan DuplicateWindowTime { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The most ids remembered, whatever <see cref="DuplicateWindowTime"/> says (it bounds the memory).</summary>
+    public int MaxDuplicateIds { get; init; } = 1_000_000;
+
+    /// <summary>The clock of <see cref="DuplicateWindowTime"/> (the system's unless a test sets one).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }

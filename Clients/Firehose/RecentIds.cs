@@ -1,10 +1,14 @@
 namespace Orleans.Im.Firehose;
 
-/// <summary>The last N event ids seen, to drop duplicates; the oldest is forgotten first.</summary>
-internal sealed class RecentIds(int capacity)
+/// <summary>
+/// The event ids seen lately, to drop duplicates: at least the last <c>capacity</c> ids, and every id seen within
+/// <c>minAge</c> however many came since (a publisher's retry comes seconds after the original, and at a busy
+/// deployment's rate a count alone covers less than a second), up to <c>hardCap</c> ids. The oldest go first.
+/// </summary>
+internal sealed class RecentIds(int capacity, TimeSpan minAge, int hardCap, TimeProvider time)
 {
     private readonly HashSet<string> _ids = new(StringComparer.Ordinal);
-    private readonly Queue<string> _order = new();
+    private readonly Queue<(string Id, long SeenAt)> _order = new();
 
     /// <summary>True when the id was added recently (never when nothing is remembered).</summary>
     public bool Contains(string id) => capacity > 0 && _ids.Contains(id);
@@ -22,10 +26,12 @@ internal sealed class RecentIds(int capacity)
             return false;
         }
 
-        _order.Enqueue(id);
-        if (_order.Count > capacity)
+        var now = time.GetTimestamp();
+        _order.Enqueue((id, now));
+        while (_order.Count > capacity
+            && (_order.Count > hardCap || time.GetElapsedTime(_order.Peek().SeenAt, now) > minAge))
         {
-            _ids.Remove(_order.Dequeue());
+            _ids.Remove(_order.Dequeue().Id);
         }
 
         return true;

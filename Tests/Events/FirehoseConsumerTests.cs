@@ -172,10 +172,46 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
         Assert.All(pending, p => Assert.Equal("other", p.ConsumerName));
     }
 
+    [Fact]
+    public async Task An_event_written_again_after_more_events_than_the_count_window_is_dropped_within_the_time_window()
+    {
+        // A window of 5 ids (a busy deployment's 20,000 are under a second of events); the publisher's retry of the first
+        // event comes after 20 others, seconds later: still a duplicate.
+        var consumer = new FirehoseConsumer(_redis, Options("dedupe", duplicateWindow: 5));
+        await consumer.EnsureGroupAsync();
+        var first = await AppendAsync(1);
+        for (var seq = 2; seq <= 21; seq++)
+        {
+            await AppendAsync(seq);
+        }
+
+        await AppendAsync(1);
+        var marker = await AppendAsync(22);
+        var handled = new List<string>();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await consumer.RunAsync((e, _) =>
+        {
+            if (e.ConversationId == _conversation)
+            {
+                handled.Add(e.Id);
+                if (e.Id == marker)
+                {
+                    stop.Cancel();
+                }
+            }
+
+            return Task.CompletedTask;
+        }, stop.Token);
+
+        Assert.Equal(22, handled.Count);
+        Assert.Single(handled, id => id == first);
+    }
+
     private static RedisKey Stream => FirehoseStreams.For(EventClass.Message);
 
-    private FirehoseConsumerOptions Options(string consumer, TimeSpan? claimAfter = null) => new()
+    private FirehoseConsumerOptions Options(string consumer, TimeSpan? claimAfter = null, int duplicateWindow = 20_000) => new()
     {
+        DuplicateWindow = duplicateWindow,
         Group = "consumer-test-" + _conversation,
         Consumer = consumer,
         BatchSize = 10,
