@@ -45,24 +45,23 @@ public sealed partial class ConversationGrain
 
         if (!online)
         {
-            _onlineMembers.Remove(userId);
-            _memberRoutes.Remove(userId);
+            ForgetOnline(userId);
+            return;
         }
-        else
+
+        _onlineMembers.Add(userId);
+        if (routes is not null)
         {
-            _onlineMembers.Add(userId);
-            if (routes is not null)
-            {
-                _memberRoutes[userId] = routes;
-            }
+            _memberRoutes[userId] = routes;
         }
 
         KeepAliveWhileOnline();
     }
 
     /// <summary>
-    /// A member who left (removed from a group, unsubscribed) is no longer pushed to: neither counted online nor routed to
-    /// by their edges' routes, which would otherwise be kept, and reused should they come back online without routes.
+    /// A member gone offline, or who left (removed from a group, unsubscribed), is no longer pushed to: neither counted
+    /// online nor routed to by their edges' routes, which would otherwise be kept, and reused should they come back online
+    /// without routes.
     /// </summary>
     private void ForgetOnline(string userId)
     {

@@ -40,21 +40,7 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
 
         // The next run of the same instance first drains what it holds, then reads the marker appended after it.
         var marker = await AppendAsync(2);
-        var handled = new List<string>();
-        using var stop = new CancellationTokenSource();
-        await consumer.RunAsync((e, _) =>
-        {
-            if (e.ConversationId == _conversation)
-            {
-                handled.Add(e.Id);
-                if (e.Id == marker)
-                {
-                    stop.Cancel();
-                }
-            }
-
-            return Task.CompletedTask;
-        }, stop.Token);
+        var handled = await HandledUpToAsync(consumer, marker);
 
         Assert.Equal([failing, marker], handled);
         Assert.Equal(0, (await _redis.GetDatabase().StreamPendingAsync(Stream, Options("c").Group)).PendingMessageCount);
@@ -187,6 +173,15 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
 
         await AppendAsync(1);
         var marker = await AppendAsync(22);
+        var handled = await HandledUpToAsync(consumer, marker);
+
+        Assert.Equal(22, handled.Count);
+        Assert.Single(handled, id => id == first);
+    }
+
+    /// <summary>Runs <paramref name="consumer"/> until it has handled <paramref name="marker"/>: this test's events it handled, in order.</summary>
+    private async Task<List<string>> HandledUpToAsync(FirehoseConsumer consumer, string marker)
+    {
         var handled = new List<string>();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await consumer.RunAsync((e, _) =>
@@ -202,9 +197,7 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
 
             return Task.CompletedTask;
         }, stop.Token);
-
-        Assert.Equal(22, handled.Count);
-        Assert.Single(handled, id => id == first);
+        return handled;
     }
 
     private static RedisKey Stream => FirehoseStreams.For(EventClass.Message);
