@@ -11,13 +11,23 @@ namespace Orleans.Im.EdgeHost.Metrics;
 
 /// <summary>
 /// Every <see cref="EdgeOptions.ReportInterval"/>: registers this edge host in the edge directory with its addresses and
-/// load, and reports its figures to the cluster stats. On a graceful stop it leaves the directory.
+/// load, and reports its figures to the cluster stats. On a graceful stop it leaves the directory. When the directory says
+/// it had dropped this edge as lost, registers its devices again.
 /// </summary>
 public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHandler tcp, UserPushRoutes users, SessionHub sessions, EdgeDrain drain, IOptions<EdgeOptions> options, ILogger<EdgeReporter> logger)
     : BackgroundService
 {
     private TimeSpan _lastCpu = Process.GetCurrentProcess().TotalProcessorTime;
     private long _lastTicks = Stopwatch.GetTimestamp();
+
+    /// <summary>Registrations in flight at once after the directory dropped this edge (as for a silo loss).</summary>
+    private const int RegisterAgainParallelism = 16;
+
+    /// <summary>This run of the process, so that the directory tells a restart from a report of the same run.</summary>
+    private readonly string _incarnation = Guid.NewGuid().ToString("N");
+
+    /// <summary>1 while the devices are being registered again after a drop.</summary>
+    private int _registeringAgain;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -43,8 +53,13 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
                 try
                 {
                     var edge = options.Value;
-                    await cluster.For<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).ReportAsync(new EdgeReport(
-                        edge.EdgeId, PublicTcpAddresses(edge), PublicWebSocketUrl(edge), sessions.OpenSessions, CpuPercent(), edge.ReportInterval, drain.IsDraining));
+                    var wasLost = await cluster.For<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).CheckInAsync(new EdgeReport(
+                        edge.EdgeId, PublicTcpAddresses(edge), PublicWebSocketUrl(edge), sessions.OpenSessions, CpuPercent(), edge.ReportInterval, drain.IsDraining, _incarnation));
+                    if (wasLost)
+                    {
+                        RegisterDevicesAgain(stoppingToken);
+                    }
+
                     await cluster.For<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).ReportEdgeAsync(edge.EdgeId, tcp.Connections + HubConnections(), users.UserCount);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -59,6 +74,39 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
         {
             // Stopping.
         }
+    }
+
+    /// <summary>
+    /// The directory had dropped this edge as lost (its reports did not get through for a while): the silos dropped its
+    /// devices, so they are registered again at once (each grain that dropped one registers it again, and the device
+    /// syncs for what it was not pushed meanwhile), not only at the next periodic renewal. In the background: the
+    /// reports go on meanwhile.
+    /// </summary>
+    private void RegisterDevicesAgain(CancellationToken stoppingToken)
+    {
+        if (Interlocked.Exchange(ref _registeringAgain, 1) == 1)
+        {
+            return;
+        }
+
+        LogDroppedAsLost(logger);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var sweep = await sessions.RenewAsync(null, RegisterAgainParallelism, afterSiloLoss: false, stoppingToken);
+                LogRegisteredAgain(logger, sweep.Restored, sweep.Renewed, sweep.Failed.Count);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Boundary: the periodic renewal registers them again.
+                LogReportFailed(logger, ex.Message);
+            }
+            finally
+            {
+                Volatile.Write(ref _registeringAgain, 0);
+            }
+        }, CancellationToken.None);
     }
 
     private long HubConnections() => Math.Max(0, sessions.OpenSessions - tcp.Connections);
@@ -88,4 +136,10 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
 
     [LoggerMessage(1, LogLevel.Debug, "Edge report failed: {Reason}")]
     private static partial void LogReportFailed(ILogger logger, string reason);
+
+    [LoggerMessage(2, LogLevel.Warning, "The edge directory had dropped this edge host's devices (its reports did not get through, or an earlier run of it was still registered): registering them again")]
+    private static partial void LogDroppedAsLost(ILogger logger);
+
+    [LoggerMessage(3, LogLevel.Information, "Devices registered again after the drop: {Restored} had been dropped, {Renewed} had not; {Failed} not reached (the periodic renewal tries them again)")]
+    private static partial void LogRegisteredAgain(ILogger logger, int restored, int renewed, int failed);
 }

@@ -8,6 +8,11 @@ namespace Orleans.Im.Edges;
 /// <param name="CpuPercent">Its process's CPU use over the last interval, in percent of the whole machine.</param>
 /// <param name="ReportInterval">How often it reports; it is dropped after three intervals without a report.</param>
 /// <param name="Draining">Going away: not offered to clients.</param>
+/// <param name="Incarnation">
+/// This run of the edge host's process (new at each start; empty from edges built before it). Edge ids are configured
+/// and kept across restarts: a report of a new incarnation says the previous one is gone, with its connections, even when
+/// it came back too soon to be found silent.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.EdgeReport")]
 public sealed record EdgeReport(
     [property: Id(0)] string EdgeId,
@@ -16,4 +21,5 @@ public sealed record EdgeReport(
     [property: Id(3)] long Connections,
     [property: Id(4)] double CpuPercent,
     [property: Id(5)] TimeSpan ReportInterval,
-    [property: Id(6)] bool Draining);
+    [property: Id(6)] bool Draining,
+    [property: Id(7)] string Incarnation = "");

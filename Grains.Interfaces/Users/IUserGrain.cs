@@ -81,6 +81,16 @@ public interface IUserGrain : IGrainWithStringKey
     Task DisconnectLostDeviceAsync(string deviceId, string connectionId, TimeSpan silentFor);
 
     /// <summary>
+    /// The edge directory dropped the edge host <paramref name="edgeId"/> as lost at <paramref name="lostAt"/> (silent
+    /// since <paramref name="lastHeard"/>): each of the user's devices there that was registered or renewed before
+    /// <paramref name="lostAt"/> is dropped as a lost connection (<see cref="DisconnectLostDeviceAsync"/>, silent since
+    /// <paramref name="lastHeard"/>). A device renewed later is left alone: the edge was not dead after all, and has
+    /// registered its devices again.
+    /// </summary>
+    [Alias("OnEdgeLost")]
+    Task OnEdgeLostAsync(string edgeId, DateTimeOffset lastHeard, DateTimeOffset lostAt);
+
+    /// <summary>
     /// The edge host holding a device's connection says it is still open (every <c>IM:Edge:DeviceRenewInterval</c>, and
     /// after a silo may have been lost). A registration from an edge that renews
     /// (<see cref="DeviceSession.EdgeRenewsLease"/>) lasts <c>IM:Users:DeviceLease</c> from its connect or its last

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Im.Conversations;
+using Orleans.Im.Edges;
 using Orleans.Im.Events;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
@@ -23,6 +24,7 @@ public sealed partial class UserGrain(
     IOfflineNotifier offlineNotifier,
     IOptions<UserOptions> options,
     ImClock clock,
+    LocalEdgeDevices edgeDevices,
     ILogger<UserGrain> logger) : Grain, IUserGrain
 {
     private readonly Dictionary<string, IndexRow> _index = new(StringComparer.Ordinal);
@@ -69,6 +71,9 @@ public sealed partial class UserGrain(
 
     /// <summary>Superseded connections remembered at most: a user does not log in this often within a lease.</summary>
     private const int MaxSupersededConnections = 16;
+
+    /// <summary>The edge hosts this grain is listed on in <see cref="LocalEdgeDevices"/> (null: none).</summary>
+    private HashSet<string>? _listedEdges;
 
     /// <summary>Checks the leases while a device is connected; dormant otherwise (created at the first lease).</summary>
     private IGrainTimer? _leaseTimer;
@@ -117,6 +122,13 @@ public sealed partial class UserGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        // Its devices are registered again with the next activation, which lists them again.
+        foreach (var edgeId in _listedEdges ?? [])
+        {
+            edgeDevices.Remove(edgeId, UserId);
+        }
+
+        _listedEdges = null;
         _flushTimer?.Dispose();
         await FlushAsync(cancellationToken);
     }
@@ -244,6 +256,7 @@ public sealed partial class UserGrain(
 
         var evicted = LoginPolicy.Evictions(_devices.Values, device, options.Value);
         _devices[device.DeviceId] = device;
+        ListOnEdges();
         Lease(device);
         // A device that logs in again (a network switch, maybe onto another edge) replaces its old connection's route:
         // the old connection is closing, and the new one is where its pushes go.
@@ -273,6 +286,7 @@ public sealed partial class UserGrain(
             _leases.Remove(old.DeviceId);
             Superseded(old.ConnectionId, reason);
             _pushRoutes.Remove(old.DeviceId, out var oldRoute);
+            ListOnEdges();
             await KickAsync(old.DeviceId, reason, oldRoute);
         }
 
@@ -310,6 +324,7 @@ public sealed partial class UserGrain(
 
         _pushRoutes.Remove(deviceId);
         _leases.Remove(deviceId);
+        ListOnEdges();
         AnnounceRoutesIfChanged();
 
         if (_devices.Count > 0)
@@ -537,6 +552,53 @@ public sealed partial class UserGrain(
             // Whatever happened to one device, the other leases are still checked.
             ArmLeaseCheck();
         }
+    }
+
+    public async Task OnEdgeLostAsync(string edgeId, DateTimeOffset lastHeard, DateTimeOffset lostAt)
+    {
+        var lease = options.Value.DeviceLease;
+        var lost = _devices.Values
+            .Where(d => d.EdgeId == edgeId && _leases.TryGetValue(d.DeviceId, out var until) && until - lease < lostAt)
+            .ToList();
+        foreach (var device in lost)
+        {
+            LogDeviceEdgeLost(logger, UserId, device.DeviceId, edgeId);
+            await DisconnectLostDeviceAsync(device.DeviceId, device.ConnectionId, clock.UtcNow - lastHeard);
+        }
+    }
+
+    /// <summary>
+    /// Keeps this grain's place in <see cref="LocalEdgeDevices"/> to the edges of its devices that renew (those that can be
+    /// lost; the others never lapse either), after every change of its devices.
+    /// </summary>
+    private void ListOnEdges()
+    {
+        HashSet<string>? edges = null;
+        foreach (var device in _devices.Values)
+        {
+            if (device.EdgeRenewsLease)
+            {
+                (edges ??= new(StringComparer.Ordinal)).Add(device.EdgeId);
+            }
+        }
+
+        foreach (var edgeId in _listedEdges ?? [])
+        {
+            if (edges?.Contains(edgeId) != true)
+            {
+                edgeDevices.Remove(edgeId, UserId);
+            }
+        }
+
+        foreach (var edgeId in edges ?? [])
+        {
+            if (_listedEdges?.Contains(edgeId) != true)
+            {
+                edgeDevices.Add(edgeId, UserId);
+            }
+        }
+
+        _listedEdges = edges;
     }
 
     public async Task SetDeviceStatusAsync(string deviceId, string connectionId, bool away, string? networkType)
@@ -1378,6 +1440,9 @@ public sealed partial class UserGrain(
 
     [LoggerMessage(2, LogLevel.Information, "User {UserId}: device {DeviceId} dropped: edge host {EdgeId} did not renew it within {Lease}")]
     private static partial void LogDeviceLeaseLapsed(ILogger logger, string userId, string deviceId, string edgeId, TimeSpan lease);
+
+    [LoggerMessage(26, LogLevel.Information, "User {UserId}: device {DeviceId} dropped: its edge host {EdgeId} was lost")]
+    private static partial void LogDeviceEdgeLost(ILogger logger, string userId, string deviceId, string edgeId);
 
     [LoggerMessage(3, LogLevel.Error, "User {UserId}: the database refused the index entry of {ConversationId} as invalid; it is not saved")]
     private static partial void LogIndexRowRefused(ILogger logger, string userId, string conversationId);

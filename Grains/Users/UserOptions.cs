@@ -30,6 +30,15 @@ public sealed class UserOptions
     [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan DeviceLease { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// How often each silo asks the edge directory for edge hosts it dropped as lost (silent for three report intervals,
+    /// 15 s by default) and drops their devices from its user grains: with the defaults a crashed edge's users are
+    /// offline, and their phones notified again, ~20–50 s after the crash (the presence grace included), not when their
+    /// leases run out.
+    /// </summary>
+    [TimeSpanRange("00:00:00.100", "00:10:00")]
+    public TimeSpan LostEdgeCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Login policy: mobile devices (iOS, Android) online at once.</summary>
     public int MaxMobileDevices { get; set; } = 1;
 

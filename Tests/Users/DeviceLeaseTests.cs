@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
+using Orleans.Im.Edges;
 using Orleans.Im.Push;
 using Orleans.Im.Silo;
 using Orleans.Im.Streams;
@@ -22,6 +23,8 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
     private static readonly TimeSpan CollectionQuantum = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan PresenceGrace = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan EdgeReportInterval = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan LostEdgeCheckInterval = TimeSpan.FromMilliseconds(200);
 
     private readonly IClusterClient _client;
 
@@ -87,6 +90,81 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
     }
 
     [Fact]
+    public async Task The_devices_of_an_edge_that_stops_reporting_are_dropped_long_before_their_lease_and_it_is_told_when_back()
+    {
+        var directory = _client.GetGrain<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey);
+        var lost = EdgeReport("lost");
+        var alive = EdgeReport("alive");
+        Assert.False(await directory.CheckInAsync(lost));
+        Assert.False(await directory.CheckInAsync(alive));
+        var (user, device) = await ConnectAsync(edgeId: lost.EdgeId);
+        var (otherUser, _) = await ConnectAsync(edgeId: alive.EdgeId);
+
+        // One edge host crashes (no disconnect, no more reports); the other goes on reporting.
+        using var stop = new CancellationTokenSource();
+        var reporting = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await directory.CheckInAsync(alive);
+                await Task.Delay(EdgeReportInterval / 2);
+            }
+        });
+        var silentFrom = DateTimeOffset.UtcNow;
+        var presence = await Eventually.ReturnsAsync(user.GetPresenceAsync, p => p.Status == PresenceStatus.Offline, Lease);
+        var tookFor = DateTimeOffset.UtcNow - silentFrom;
+        await stop.CancelAsync();
+        await reporting;
+
+        // Three report intervals and a half, the silo's next check and the grace: well within the lease (whose check comes
+        // only at half of it, and finds the device unexpired until a whole lease has passed).
+        Assert.True(tookFor < Lease / 2, $"offline after {tookFor}");
+        Assert.Empty(presence.Devices);
+        Assert.Equal(PresenceStatus.Online, (await otherUser.GetPresenceAsync()).Status);
+
+        // It was only cut off: at its next report it hears it was dropped (once), and registers its devices again.
+        Assert.True(await directory.CheckInAsync(lost));
+        Assert.False(await directory.CheckInAsync(lost));
+        Assert.Equal(DeviceRenewal.Restored, await user.RenewDeviceAsync(device, null));
+        Assert.Equal(PresenceStatus.Online, (await user.GetPresenceAsync()).Status);
+    }
+
+    [Fact]
+    public async Task An_edge_host_restarted_before_it_was_found_silent_has_the_devices_of_its_previous_run_dropped()
+    {
+        var directory = _client.GetGrain<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey);
+        var firstRun = EdgeReport("restarted") with { Incarnation = NewConnectionId() };
+        Assert.False(await directory.CheckInAsync(firstRun));
+        var (user, _) = await ConnectAsync(edgeId: firstRun.EdgeId);
+
+        // The process restarts under its configured id and reports at once, well within the allowed misses.
+        var secondRun = firstRun with { Incarnation = NewConnectionId() };
+        Assert.True(await directory.CheckInAsync(secondRun));
+        Assert.False(await directory.CheckInAsync(secondRun));
+
+        var presence = await Eventually.ReturnsAsync(user.GetPresenceAsync, p => p.Status == PresenceStatus.Offline, Lease / 2);
+        Assert.Empty(presence.Devices);
+    }
+
+    [Fact]
+    public async Task A_device_registered_or_renewed_after_its_edge_was_dropped_as_lost_stays()
+    {
+        var (user, device) = await ConnectAsync(edgeId: "edge-" + NewConnectionId());
+        var (otherUser, other) = await ConnectAsync(edgeId: "edge-" + NewConnectionId());
+        var now = DateTimeOffset.UtcNow;
+
+        // A late word of a loss from before this device's renewal (the edge came back and registered it again meanwhile),
+        // and a loss of another edge: neither drops it.
+        await user.OnEdgeLostAsync(device.EdgeId, now.AddMinutes(-2), now.AddMinutes(-1));
+        await user.OnEdgeLostAsync(other.EdgeId, now, now.AddSeconds(1));
+        Assert.Equal([device.DeviceId], (await user.GetDevicesAsync()).Select(d => d.DeviceId));
+
+        // The loss of its own edge after its last renewal does.
+        await otherUser.OnEdgeLostAsync(other.EdgeId, now, now.AddSeconds(1));
+        Assert.Empty(await otherUser.GetDevicesAsync());
+    }
+
+    [Fact]
     public async Task A_forgotten_device_is_registered_again_and_a_superseded_connection_is_not()
     {
         var user = _client.GetGrain<IUserGrain>(Ids.User("lease"));
@@ -132,10 +210,10 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
         Assert.Contains("android", kick.Reason, StringComparison.Ordinal);
     }
 
-    private async Task<(IUserGrain User, DeviceSession Device)> ConnectAsync(bool renews = true)
+    private async Task<(IUserGrain User, DeviceSession Device)> ConnectAsync(bool renews = true, string edgeId = "lease-edge")
     {
         var user = _client.GetGrain<IUserGrain>(Ids.User("lease"));
-        var device = Device("phone", "ios", DateTimeOffset.UtcNow) with { EdgeRenewsLease = renews };
+        var device = Device("phone", "ios", DateTimeOffset.UtcNow) with { EdgeRenewsLease = renews, EdgeId = edgeId };
         await user.ConnectDeviceAsync(device, null);
         return (user, device);
     }
@@ -144,6 +222,9 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
         new(deviceId, platform, "lease-edge", connectedAt, NewConnectionId(), EdgeRenewsLease: true);
 
     private static string NewConnectionId() => Guid.NewGuid().ToString("N");
+
+    private static EdgeReport EdgeReport(string name) =>
+        new($"{name}-{NewConnectionId()}", ["127.0.0.1:1"], "ws://127.0.0.1:1/hub", Connections: 1, CpuPercent: 0, EdgeReportInterval, Draining: false);
 
     /// <summary>The kicks published on a user's stream (where pushes with no edge route go).</summary>
     private sealed class KickRecorder : IAsyncDisposable
@@ -201,6 +282,7 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
                 {
                     o.DeviceLease = Lease;
                     o.PresenceGrace = PresenceGrace;
+                    o.LostEdgeCheckInterval = LostEdgeCheckInterval;
                 });
                 silo.Services.Configure<GrainCollectionOptions>(o =>
                 {
