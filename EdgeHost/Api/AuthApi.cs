@@ -136,9 +136,21 @@ public static class AuthApi
         }
 
         var next = refreshTokens.Successor(body.SessionId, body.RefreshToken);
-        var session = await cluster.For<IAccountGrain>(body.UserId).RefreshSessionAsync(
-            body.SessionId, RefreshTokens.Hash(body.RefreshToken), RefreshTokens.Hash(next),
-            time.GetUtcNow() + options.Value.RefreshTokenLifetime, options.Value.RefreshTokenReuseGrace);
+        LoginSession? session;
+        try
+        {
+            session = await cluster.For<IAccountGrain>(body.UserId).RefreshSessionAsync(
+                body.SessionId, RefreshTokens.Hash(body.RefreshToken), RefreshTokens.Hash(next),
+                time.GetUtcNow() + options.Value.RefreshTokenLifetime, options.Value.RefreshTokenReuseGrace);
+        }
+        catch
+        {
+            // Not refused, unanswered (a silo failing over): the address gets its reservation back, or every client behind
+            // one address (a carrier's NAT) would spend its allowance on a blip and then be refused its renewals.
+            limiter.RefreshSucceeded(address);
+            throw;
+        }
+
         if (session is null)
         {
             return InvalidRefresh();

@@ -30,8 +30,15 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
                 : null;
         try
         {
-            if (context.Items.TryGetValue(ChatHub.SessionKey, out var item) && item is SessionHub.OpenSession open
-                && !open.TryTakeRequest(CostOf(invocationContext)))
+            var open = context.Items.TryGetValue(ChatHub.SessionKey, out var item) ? item as SessionHub.OpenSession : null;
+            if (open is not null && (open.IsClosed || open.Target is SignalRPushTarget { ClosedByServer: true }))
+            {
+                // Kicked (signed out, revoked, replaced) or redirected: nothing more is served while its last event is on
+                // its way, however long the client takes to read it.
+                return Answer(invocationContext, Closed);
+            }
+
+            if (open is not null && !open.TryTakeRequest(CostOf(invocationContext)))
             {
                 // Over the connection's budget: answered without reaching the cluster, in the method's own form where it has one.
                 metrics.RequestRateLimited(transport);
@@ -64,6 +71,12 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
 
     /// <summary>What a hub method whose call into the cluster failed answers (retry with the same ids), in the same way.</summary>
     public const string Unavailable = "unavailable";
+
+    /// <summary>
+    /// What a hub method of a connection this edge is closing answers (its session was ended or revoked, or the edge
+    /// redirects it; the <c>kick</c> or <c>redirect</c> event says which), in the same way.
+    /// </summary>
+    public const string Closed = "closed";
 
     /// <summary>What a hub call costs from the connection's request budget (<see cref="RequestCosts"/>).</summary>
     private static int CostOf(HubInvocationContext invocation) => invocation.HubMethodName switch

@@ -29,6 +29,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     private long _fullSinceTicks;
     private int _resyncPending;
     private int _closedByServer;
+    private ITimer? _abortDeadline;
 
     public SignalRPushTarget(IHubContext<ChatHub, IChatClient> hub, HubCallerContext context, string deviceId, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, string transport)
     {
@@ -96,12 +97,18 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     }
 
     /// <summary>
-    /// Queues a last event; the writer aborts the connection after sending it. When it cannot be queued (the client does
-    /// not keep up and the queue is full), the connection is aborted at once: a revoked session must not go on working.
+    /// Queues a last event; the writer aborts the connection after sending it, and it is aborted anyway after
+    /// <see cref="LastEventDeadline"/> (a client that stopped reading holds the writer in a send that never completes).
+    /// When it cannot be queued (the client does not keep up and the queue is full), the connection is aborted at once: a
+    /// revoked session must not go on working. Meanwhile its calls are refused (<see cref="ChatHubFilter"/>).
     /// </summary>
     private void CloseWith(HubEvent last)
     {
-        Volatile.Write(ref _closedByServer, 1);
+        if (Interlocked.Exchange(ref _closedByServer, 1) == 0)
+        {
+            _abortDeadline = _time.CreateTimer(static context => ((HubCallerContext)context!).Abort(), _context, LastEventDeadline, Timeout.InfiniteTimeSpan);
+        }
+
         if (!_queue.Writer.TryWrite(last))
         {
             _context.Abort();
@@ -109,6 +116,9 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
 
         _queue.Writer.TryComplete();
     }
+
+    /// <summary>How long a kicked or redirected client has to read its last event before its connection is aborted.</summary>
+    public static readonly TimeSpan LastEventDeadline = TimeSpan.FromSeconds(2);
 
     /// <summary>The <c>redirect</c> event for a web client.</summary>
     public static HubEvent ToHubEvent(EdgeRedirect redirect)
@@ -121,6 +131,10 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _writer;
+        if (_abortDeadline is { } deadline)
+        {
+            await deadline.DisposeAsync();
+        }
     }
 
     private static HubEvent? ToHubEvent(UserEvent userEvent) => userEvent switch

@@ -167,10 +167,13 @@ public sealed partial class AccountGrain(
         }
 
         var now = clock.UtcNow;
-        var ended = state.State.Sessions.Values.Where(s => s.ExpiresAt <= now).Select(s => s.SessionId).ToList();
-        foreach (var id in ended)
+        // Expired logins are pruned here, and announced like any other end: a connection opened under one stays open
+        // (connections are not re-checked for expiry), and once its id is gone from storage no later "sign out the
+        // others" or password change could name it.
+        var ended = new List<string>();
+        foreach (var id in state.State.Sessions.Values.Where(s => s.ExpiresAt <= now).Select(s => s.SessionId).ToList())
         {
-            RemoveWithConnections(id);
+            ended.AddRange(RemoveWithConnections(id));
         }
 
         // A connection that logged in with a connection token issues its sessions under that token's login: every
@@ -188,7 +191,9 @@ public sealed partial class AccountGrain(
         {
             if (ended.Count > 0)
             {
-                await SaveAsync();
+                var expired = Ended(ended);
+                await SaveAsync(expired);
+                await AnnounceAsync(expired);
             }
 
             return false;
@@ -196,7 +201,6 @@ public sealed partial class AccountGrain(
 
         // Beyond the cap sessions give way, revoked like a logout: connection sessions first (their devices keep their
         // logins), then the oldest logins with their connections; never the login the new session is issued under.
-        var evicted = new List<string>();
         var candidates = state.State.Sessions.Values
             .Where(s => s.SessionId != session.ParentSessionId)
             .OrderBy(s => s.ParentSessionId is null ? 1 : 0).ThenBy(s => s.CreatedAt)
@@ -208,11 +212,11 @@ public sealed partial class AccountGrain(
                 break;
             }
 
-            evicted.AddRange(RemoveWithConnections(candidate));
+            ended.AddRange(RemoveWithConnections(candidate));
         }
 
         state.State.Sessions[session.SessionId] = session;
-        var announcements = Ended(evicted);
+        var announcements = Ended(ended);
         await SaveAsync(announcements);
         await AnnounceAsync(announcements);
         return true;

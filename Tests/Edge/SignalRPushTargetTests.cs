@@ -36,6 +36,25 @@ public sealed class SignalRPushTargetTests : IDisposable
     }
 
     [Fact]
+    public async Task A_kicked_client_that_does_not_read_its_last_event_is_cut_off_after_the_deadline()
+    {
+        // The writer is held in a send (the client stopped reading); the queue has room, so the kick is queued behind it.
+        var hub = new HeldHub();
+        var context = new FakeCallerContext();
+        var target = new SignalRPushTarget(hub, context, "browser", new EdgeOptions { OutboundQueueCapacity = Capacity }, TimeProvider.System, new EdgeMetrics(_meters, null!, null!, null!, null!), "websockets");
+        target.Push(Batch(1));
+        await hub.FirstSend.Task.WaitAsync(Patience);
+
+        target.Kick("session ended");
+
+        Assert.True(target.ClosedByServer);
+        Assert.False(context.Aborted.Task.IsCompleted, "aborted before the client had a chance to read the kick");
+        await context.Aborted.Task.WaitAsync(SignalRPushTarget.LastEventDeadline + Patience);
+        hub.Release();
+        await target.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_resync_asked_while_the_queue_is_full_is_sent_once_it_drains()
     {
         var (target, hub, _) = await FullAsync();

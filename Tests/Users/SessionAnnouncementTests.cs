@@ -120,6 +120,33 @@ public sealed class SessionAnnouncementTests(ClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_login_that_expired_is_announced_when_it_is_pruned()
+    {
+        // Its device stays connected past the login's expiry (open connections are not re-checked), and once the next
+        // login prunes it from storage, no "sign out the others" could name it any more: the pruning announces it.
+        var (userId, account) = await SignedInAsync("expired", "phone");
+        var now = fixture.Time.GetUtcNow();
+        Assert.True(await account.StartSessionAsync(new LoginSession("desktop", "desktop", "test", "refresh-desktop", now.AddMilliseconds(300), now)));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        var heard = new ConcurrentQueue<SessionRevoked>();
+        var subscription = await SubscribeAsync(userId, heard);
+        try
+        {
+            now = fixture.Time.GetUtcNow();
+            Assert.True(await account.StartSessionAsync(new LoginSession("tablet", "tablet", "test", "refresh-tablet", now.AddDays(1), now)));
+            Assert.Equal(["phone", "tablet"], (await account.GetSessionsAsync()).Select(s => s.SessionId).Order(StringComparer.Ordinal));
+
+            var announced = await Eventually.ReturnsAsync(() => Task.FromResult(heard.ToList()), r => r.Count >= 1);
+            Assert.Equal(["desktop"], announced.Select(r => r.SessionId));
+        }
+        finally
+        {
+            await subscription.UnsubscribeAsync();
+        }
+    }
+
     /// <summary>A new account with a session per device, each session named after its device.</summary>
     private async Task<(string UserId, IAccountGrain Account)> SignedInAsync(string name, params string[] devices)
     {
