@@ -181,9 +181,15 @@ public static class AuthApi
         return TypedResults.NoContent();
     }
 
-    public static async Task<Ok<VerifyResponse>> VerifyAsync(VerifyBody body, IClusterClient cluster, Sessions.SessionHub sessions)
+    public static async Task<Results<Ok<VerifyResponse>, ProblemHttpResult>> VerifyAsync(VerifyBody body, IClusterClient cluster, Sessions.SessionHub sessions)
     {
         ArgumentNullException.ThrowIfNull(body);
+        if (!sessions.RevocationsKnown)
+        {
+            // "Not valid" would make the caller sign its user out; the token is unchecked, not bad.
+            return ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "The edge is starting; retry shortly.");
+        }
+
         if (sessions.Authenticate(body.Token) is not { } claims
             || !await cluster.For<IAccountGrain>(claims.UserId).IsSessionLiveAsync(claims.SessionId))
         {

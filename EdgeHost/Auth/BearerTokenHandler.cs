@@ -16,6 +16,9 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
 {
     public const string SchemeName = "ImBearer";
 
+    /// <summary>Marks a request whose token could not be checked yet (<see cref="SessionHub.RevocationsKnown"/>).</summary>
+    private static readonly object RevocationsUnknownKey = new();
+
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? token = null;
@@ -36,6 +39,13 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
             return Task.FromResult(AuthenticateResult.NoResult());
         }
 
+        if (!sessions.RevocationsKnown)
+        {
+            // Just started, and not yet sure which tokens were revoked: neither accepted nor refused (see the challenge).
+            Context.Items[RevocationsUnknownKey] = true;
+            return Task.FromResult(AuthenticateResult.Fail("revocations not known yet"));
+        }
+
         if (sessions.Authenticate(token) is not { } claims)
         {
             return Task.FromResult(AuthenticateResult.Fail("invalid, expired or revoked token"));
@@ -48,6 +58,15 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items.ContainsKey(RevocationsUnknownKey))
+        {
+            // A 503 to retry, not a 401: a client told its token is bad signs its user out.
+            Response.Headers.RetryAfter = "2";
+            await ApiProblems.Problem(StatusCodes.Status503ServiceUnavailable, "unavailable", "The edge is starting; retry shortly.").ExecuteAsync(Context);
+            return;
+        }
+
+
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         await ApiProblems.Problem(StatusCodes.Status401Unauthorized, "unauthenticated", "A valid access token is required.").ExecuteAsync(Context);
     }

@@ -100,6 +100,13 @@ public sealed partial class SessionHub(
 
     public void Dispose() => _logins.Dispose();
 
+    /// <summary>
+    /// Whether this edge knows the revocations that could refuse a valid token: false from its start until it hears the
+    /// revocation broadcast and has read the recent ones (<see cref="RevokedSessions.IsListening"/>). Meanwhile a token is
+    /// neither accepted nor refused: callers answer "unavailable, retry" (a refusal would sign honest clients out).
+    /// </summary>
+    public bool RevocationsKnown => revoked.IsListening;
+
     /// <summary>The token's claims, or null when it is not a valid, unexpired, unrevoked token.</summary>
     public AccessTokenClaims? Authenticate(string? token) =>
         tokens.Validate(token) is { } claims && !revoked.IsRevoked(claims) ? claims : null;

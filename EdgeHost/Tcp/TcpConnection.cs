@@ -491,6 +491,12 @@ public sealed partial class TcpConnection : IPushTarget
             return false;
         }
 
+        if (!_sessions.RevocationsKnown)
+        {
+            // Just started, and not yet sure which tokens were revoked: neither accepted nor refused.
+            return Reply(V1.Op.Error, requestId, ProtoMapper.Error(V1.ErrorCode.Unavailable, "starting; retry shortly", retryable: true));
+        }
+
         var claims = _sessions.Authenticate(login.Token);
         if (claims is null)
         {
