@@ -61,7 +61,7 @@ public sealed partial class ImClient
         // would have every client log in and sync again just when the server is slowest): again after a pause that
         // doubles while it keeps failing, jittered so that clients refused together do not come back together.
         _catchUpBackoff = NextBackoff(_catchUpBackoff);
-        var delay = _catchUpBackoff * (0.75 + (Random.Shared.NextDouble() / 2));
+        var delay = Jitter.Spread(_catchUpBackoff);
         _ = Task.Delay(delay, _disposing.Token).ContinueWith(
             _ =>
             {

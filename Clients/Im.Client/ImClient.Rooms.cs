@@ -132,7 +132,7 @@ public sealed partial class ImClient
             backoff = NextBackoff(backoff);
             try
             {
-                await Task.Delay(backoff * (0.75 + (Random.Shared.NextDouble() / 2)), _disposing.Token).ConfigureAwait(false);
+                await Task.Delay(Jitter.Spread(backoff), _disposing.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

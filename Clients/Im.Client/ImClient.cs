@@ -34,6 +34,9 @@ public sealed partial class ImClient : IAsyncDisposable
 
     // Why new sends fail at once (the client stopped reconnecting by itself), until a connection opens; under _sendsLock.
     private string? _sendsRefused;
+
+    /// <summary>Reconnect loops running (see <see cref="ConnectAsync"/>: with none, a failed connect fails the queued sends).</summary>
+    private int _reconnectLoops;
     private readonly Channel<Message> _messages = Channel.CreateUnbounded<Message>();
     private readonly Channel<Event> _events = Channel.CreateUnbounded<Event>();
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
@@ -165,9 +168,17 @@ public sealed partial class ImClient : IAsyncDisposable
                 await OpenFirstAsync(ReconnectCandidates(redirect), cancellationToken).ConfigureAwait(false);
             }
         }
-        catch
+        catch (Exception ex)
         {
             Status = ImClientStatus.Disconnected;
+            if (Volatile.Read(ref _reconnectLoops) == 0 && !_disposing.IsCancellationRequested)
+            {
+                // No reconnect loop will try again (none runs before a first connection, nor after one gave up): the sends
+                // queued meanwhile fail now, as they would when a loop gives up, instead of waiting for a ConnectAsync
+                // that may never come.
+                FailUnackedSends($"not connected: {ex.Message}");
+            }
+
             throw;
         }
         finally
@@ -202,6 +213,12 @@ public sealed partial class ImClient : IAsyncDisposable
         var pending = new PendingSend(request, new TaskCompletionSource<SendAck>(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_sendsLock)
         {
+            if (_disposing.IsCancellationRequested)
+            {
+                // Disposed (or being disposed): nothing will ever send it, and the sends waiting were failed or are being.
+                return Task.FromException<SendAck>(new ImClientException("client disposed") { ClientMsgId = request.ClientMsgId });
+            }
+
             if (_sendsRefused is { } reason)
             {
                 // Nothing would send it before the application reconnects: it hears so now, as the waiting sends did.
@@ -535,7 +552,7 @@ public sealed partial class ImClient : IAsyncDisposable
     /// <summary>Sends <paramref name="send"/> again after a pause that doubles with each retry (jittered).</summary>
     private async Task RetrySendLaterAsync(PendingSend send)
     {
-        var pause = TimeSpan.FromSeconds(Math.Pow(2, send.Retries - 1)) * (0.75 + (Random.Shared.NextDouble() / 2));
+        var pause = Jitter.Spread(TimeSpan.FromSeconds(Math.Pow(2, send.Retries - 1)));
         try
         {
             await Task.Delay(pause, _disposing.Token).ConfigureAwait(false);
@@ -702,6 +719,19 @@ public sealed partial class ImClient : IAsyncDisposable
 
     private async Task ReconnectLoopAsync()
     {
+        Interlocked.Increment(ref _reconnectLoops);
+        try
+        {
+            await ReconnectAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _reconnectLoops);
+        }
+    }
+
+    private async Task ReconnectAsync()
+    {
         // A loop started by a later loss supersedes this one: only the newest may give up and fail the sends.
         var generation = Interlocked.Increment(ref _reconnectGeneration);
         var redirect = _redirect;
@@ -712,8 +742,9 @@ public sealed partial class ImClient : IAsyncDisposable
 
         var candidates = ReconnectCandidates(redirect);
         string? refusal = null;
-        // A redirect was spread over time by the server already: go at once. A loss waits first, then backs off.
-        var delay = redirect is null ? _options.ReconnectBaseDelay : TimeSpan.Zero;
+        // A redirect was spread over time by the server already: go at once. A loss waits first, then backs off, each wait
+        // spread (Jitter): every client of a crashed edge lost its connection in the same instant.
+        var delay = redirect is null ? Jitter.Spread(_options.ReconnectBaseDelay) : TimeSpan.Zero;
         for (var attempt = 1; attempt <= _options.MaxReconnectAttempts; attempt++)
         {
             try
@@ -832,9 +863,9 @@ public sealed partial class ImClient : IAsyncDisposable
     }
 
     /// <summary>The pause after <paramref name="previous"/> (none yet: zero): the base delay, then doubling up to the maximum.</summary>
-    private TimeSpan NextBackoff(TimeSpan previous) => previous == TimeSpan.Zero
+    private TimeSpan NextBackoff(TimeSpan previous) => Jitter.Spread(previous == TimeSpan.Zero
         ? _options.ReconnectBaseDelay
-        : TimeSpan.FromTicks(Math.Min(previous.Ticks * 2, _options.MaxReconnectDelay.Ticks));
+        : TimeSpan.FromTicks(Math.Min(previous.Ticks * 2, _options.MaxReconnectDelay.Ticks)));
 
     private static bool IsConnectFailure(Exception ex) => ex is SocketException or IOException or ImClientException;
 

@@ -192,6 +192,43 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task A_send_queued_before_a_first_connect_that_fails_fails_with_it_instead_of_waiting_for_ever()
+    {
+        // Nobody listens there any more: the first connect fails, and no reconnect loop runs before a first connection.
+        var edge = new Listener();
+        edge.Dispose();
+        await using var client = NewClient(edge, maxReconnectAttempts: 3);
+        var queued = Outcome(client.SendTextAsync("p2p:alice:bob", "queued", clientMsgId: "queued"));
+
+        await Assert.ThrowsAnyAsync<Exception>(() => client.ConnectAsync().WaitAsync(Patience));
+
+        var failure = (await queued.WaitAsync(Patience)).Failure;
+        Assert.IsType<ImClientException>(failure);
+        Assert.Contains("queued", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(0, client.UnackedCount);
+    }
+
+    [Fact]
+    public async Task A_send_after_the_client_is_disposed_fails_at_once()
+    {
+        using var edge = new Listener();
+        var client = NewClient(edge, maxReconnectAttempts: 0);
+        var played = new PlayedEdge();
+        var accepting = edge.AcceptAsync();
+        var connecting = client.ConnectAsync();
+        await using var connection = await accepting;
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+        await client.DisposeAsync();
+
+        var failure = (await Outcome(client.SendTextAsync("p2p:alice:bob", "late", clientMsgId: "late")).WaitAsync(Patience)).Failure;
+
+        Assert.IsType<ImClientException>(failure);
+        Assert.Empty(played.Sends);
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task Clients_whose_edge_refuses_every_login_make_exactly_their_reconnect_attempts_and_give_up()
     {
         // Many clients at once, so that a failed attempt's loss (seen by its read loop) and the attempt's failure (seen by
