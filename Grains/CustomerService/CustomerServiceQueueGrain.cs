@@ -117,7 +117,7 @@ public sealed partial class CustomerServiceQueueGrain(
             return AccessStatus.Ok;
         }
 
-        if (toAgentId == agentId)
+        if (toAgentId == agentId || toAgentId == userId)
         {
             return AccessStatus.Invalid;
         }
@@ -479,7 +479,7 @@ public sealed partial class CustomerServiceQueueGrain(
             }
 
             var session = S.Sessions[userId];
-            if (PickAgent(AvoidedAgent(session)) is { } agent)
+            if (PickAgent(session, AvoidedAgent(session)) is { } agent)
             {
                 await AssignAsync(session, agent);
             }
@@ -568,9 +568,14 @@ public sealed partial class CustomerServiceQueueGrain(
         session.AvoidAgentId is { } avoid && session.AvoidSince is { } since && clock.UtcNow - since < AgentAnswerTimeout ? avoid : null;
 
     /// <summary>The least-loaded online agent with room; among equals, the one idle longest.</summary>
-    private AgentRecord? PickAgent(string? avoid) =>
+    /// <summary>
+    /// The least loaded agent with room for <paramref name="session"/>, other than <paramref name="avoid"/> and than its
+    /// customer (an agent writing to their own shop, to try it, must not be routed to themselves: their questions would
+    /// count as the shop's answers).
+    /// </summary>
+    private AgentRecord? PickAgent(SessionRecord session, string? avoid) =>
         S.Agents.Values
-            .Where(a => HasRoom(a) && a.AgentId != avoid)
+            .Where(a => HasRoom(a) && a.AgentId != avoid && a.AgentId != session.UserId)
             .OrderBy(a => LoadOf(a.AgentId))
             .ThenBy(a => a.IdleSince)
             .ThenBy(a => a.AgentId, StringComparer.Ordinal)
@@ -692,7 +697,7 @@ public sealed partial class CustomerServiceQueueGrain(
     private async Task ReassignUnansweredAsync(SessionRecord session, DateTimeOffset now)
     {
         var previous = session.AgentId!;
-        if (PickAgent(previous) is { } other)
+        if (PickAgent(session, previous) is { } other)
         {
             LogUnanswered(logger, ShopId, session.SessionId, previous, other.AgentId);
             await AssignAsync(session, other);
@@ -886,8 +891,11 @@ public sealed partial class CustomerServiceQueueGrain(
         var wanted = agentIds.ToHashSet(StringComparer.Ordinal);
         var gone = S.Agents.Keys.Where(id => !wanted.Contains(id)).ToList();
         var added = wanted.Where(id => !S.Agents.ContainsKey(id)).ToList();
-        if (S.AgentsLoaded && gone.Count == 0 && added.Count == 0)
+        if (gone.Count == 0 && added.Count == 0)
         {
+            // Nothing to store: in particular no row for a shop without agents, which anyone may name (asking for an
+            // agent view or rating a made-up shop must not leave a stored queue behind). A new activation asks again.
+            S.AgentsLoaded = true;
             return;
         }
 

@@ -37,6 +37,25 @@ public sealed class QueueRoutingTests(CustomerServiceClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_agent_writing_to_their_own_shop_is_never_routed_to_themselves()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 2);
+        var (trying, other) = (shop.Agents[0], shop.Agents[1]);
+        await shop.OnlineAsync(trying);
+
+        // The only online agent tries their shop as a customer: nobody else can take it, so it waits.
+        Assert.Equal(SendStatus.Sent, (await shop.UserSaysAsync(trying, "does the chat work?")).Status);
+        var waiting = await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == trying));
+        Assert.Null(Shop.AgentOf(waiting, trying));
+
+        // Another agent comes online and takes it; nobody can hand it to its own customer.
+        await shop.OnlineAsync(other);
+        var taken = await shop.SnapshotWhenAsync(s => Shop.AgentOf(s, trying) is not null);
+        Assert.Equal(other, Shop.AgentOf(taken, trying));
+        Assert.Equal(AccessStatus.Invalid, await shop.Queue.TransferAsync(other, trying, trying));
+    }
+
+    [Fact]
     public async Task Sessions_go_to_the_least_loaded_online_agent_and_ties_to_the_one_idle_longest()
     {
         await using var shop = await Shop.CreateAsync(Client, 3);

@@ -122,6 +122,22 @@ public sealed class RepairTests(CustomerServiceClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Asking_a_shop_that_does_not_exist_stores_nothing()
+    {
+        // Any signed-in user may name any shop id (the agent view, a rating): a queue is activated to answer, and must not
+        // leave a stored row behind for an id nobody registered.
+        var shopId = Ids.User("no-such-shop");
+        var queue = Client.GetGrain<ICustomerServiceQueueGrain>(shopId);
+        Assert.Null(await queue.GetAgentViewAsync(Ids.User("curious")));
+        Assert.Equal(AccessStatus.NotFound, await queue.RateAsync(Ids.User("curious"), 5));
+        Assert.Equal(AccessStatus.NoAccess, await queue.SetAgentAvailableAsync(Ids.User("curious"), true));
+
+        await using var rows = fixture.DataSource.CreateCommand("SELECT count(*) FROM orleans_storage WHERE grain_id_ext = $1");
+        rows.Parameters.AddWithValue(shopId);
+        Assert.Equal(0L, (long)(await rows.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
     public async Task An_unrated_session_is_forgotten_after_the_rating_window()
     {
         await using var cluster = await CustomerServiceClusterFixture.StartAsync(fixture.DataSource, TestServices.NewClusterId("cs-rating"),
