@@ -360,7 +360,7 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
             text = state.Input.Trim();
             mode = state.Mode;
             session = state.SelectedSession;
-            unsent = state.Unsent;
+            unsent = session is null ? null : state.Unsent.GetValueOrDefault(session.ConversationId);
             state.Input = "";
             state.Mode = InputMode.Reply;
             state.Dirty = true;
@@ -390,17 +390,14 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
 
         // The same text sent again to the same conversation keeps its client message id: if the first attempt was
         // stored after all (its ack was lost), the server answers Duplicate instead of storing it twice.
-        var reply = unsent is not null && unsent.ConversationId == session.ConversationId && unsent.Text == text
+        var reply = unsent is not null && unsent.SessionId == session.SessionId && unsent.Text == text
             ? unsent
-            : new UnsentReply(session.ConversationId, text, Guid.NewGuid().ToString("N"));
+            : new UnsentReply(session.ConversationId, session.SessionId, text, Guid.NewGuid().ToString("N"));
         lock (state.Sync)
         {
             // Sent again, or replaced by another reply to its conversation (edited), it is no longer unsent (it comes back
-            // if this attempt fails too); a reply to another conversation leaves it where it is.
-            if (state.Unsent?.ConversationId == reply.ConversationId)
-            {
-                state.Unsent = null;
-            }
+            // if this attempt fails too); the other conversations' stay where they are.
+            state.Unsent.Remove(reply.ConversationId);
         }
 
         SetStatus($"sending to {session.UserId}…");
@@ -442,7 +439,8 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
             }
             else
             {
-                state.Unsent = reply;
+                // Kept per conversation: a second reply that fails elsewhere does not replace this one.
+                state.Unsent[reply.ConversationId] = reply;
                 state.RestoreUnsent();
                 state.Status = $"reply to {userId} not sent: {failure}; Enter sends it again";
             }

@@ -55,8 +55,14 @@ public sealed class ConsoleState(string agentId, string shopId)
     /// </summary>
     public int LoadGeneration { get; private set; }
 
-    /// <summary>The last reply that was not sent, if any; see <see cref="UnsentReply"/>.</summary>
-    public UnsentReply? Unsent { get; set; }
+    /// <summary>The replies that were not sent, one per conversation at most; see <see cref="UnsentReply"/>.</summary>
+    public Dictionary<string, UnsentReply> Unsent { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// What was on the input line of each conversation the agent moved away from: it comes back there, and is never
+    /// sent to the customer selected next by mistake.
+    /// </summary>
+    public Dictionary<string, string> Drafts { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, long> Unread { get; } = new(StringComparer.Ordinal);
 
@@ -136,22 +142,27 @@ public sealed class ConsoleState(string agentId, string shopId)
     }
 
     /// <summary>
-    /// Puts the unsent reply back on the input line when its conversation is selected and the line is free, so that
-    /// Enter sends it again.
+    /// Puts the selected session's unsent reply back on the input line when the line is free, so that Enter sends it
+    /// again.
     /// </summary>
     public void RestoreUnsent()
     {
-        if (Unsent is { } unsent && unsent.ConversationId == Selected && Mode == InputMode.Reply && Input.Length == 0)
+        if (SelectedSession is { } session && Unsent.TryGetValue(session.ConversationId, out var unsent)
+            && unsent.SessionId == session.SessionId && Mode == InputMode.Reply && Input.Length == 0)
         {
             Input = unsent.Text;
             Dirty = true;
         }
     }
 
-    /// <summary>Moves the selection by <paramref name="step"/> sessions, wrapping; selects the first when none is.</summary>
+    /// <summary>
+    /// Moves the selection by <paramref name="step"/> sessions, wrapping; selects the first when none is. The reply being
+    /// typed stays with its conversation (a draft, back when it is selected again); a transfer being typed is dropped.
+    /// </summary>
     public void Move(int step)
     {
         var sessions = Sessions;
+        var previous = Selected;
         if (sessions.Count == 0)
         {
             Selected = null;
@@ -160,14 +171,20 @@ public sealed class ConsoleState(string agentId, string shopId)
 
         var index = sessions.ToList().FindIndex(s => s.ConversationId == Selected);
         index = index < 0 ? 0 : ((index + step) % sessions.Count + sessions.Count) % sessions.Count;
-        var previous = Selected;
         Selected = sessions[index].ConversationId;
-        if (Unsent is { } unsent && unsent.ConversationId == previous && previous != Selected && Input == unsent.Text)
+        if (previous == Selected)
         {
-            // The unsent reply is that conversation's: it comes back there, and is not sent here by mistake.
-            Input = "";
+            return;
         }
 
+        if (previous is not null && Mode == InputMode.Reply && Input.Length > 0
+            && !(Unsent.TryGetValue(previous, out var unsent) && unsent.Text == Input))
+        {
+            Drafts[previous] = Input;
+        }
+
+        Mode = InputMode.Reply;
+        Input = Drafts.Remove(Selected, out var draft) ? draft : "";
         RestoreUnsent();
         Dirty = true;
     }
@@ -178,11 +195,37 @@ public sealed class ConsoleState(string agentId, string shopId)
     /// After a new <see cref="View"/>: when the selected session is gone (timed out, closed, handed back), the first one
     /// left is selected. What was typed for the one gone — a reply, a transfer's target — does not stay on the input line,
     /// where Enter would send it to the customer selected now: it is taken off, and the status shows the reply's text so
-    /// that nothing the agent wrote is lost without a word.
+    /// that nothing the agent wrote is lost without a word. Likewise the drafts and unsent replies of sessions no longer
+    /// listed are dropped (a customer's next session must not offer the last one's reply), the status showing them.
     /// </summary>
     public void SelectAnotherIfGone()
     {
-        if (Selected is not null && Sessions.Any(s => s.ConversationId == Selected))
+        var listed = Sessions.ToDictionary(s => s.ConversationId, s => s.SessionId, StringComparer.Ordinal);
+        var dropped = new List<string>();
+        foreach (var (conversationId, unsent) in Unsent.ToList())
+        {
+            if (listed.GetValueOrDefault(conversationId) != unsent.SessionId)
+            {
+                Unsent.Remove(conversationId);
+                dropped.Add(unsent.Text);
+            }
+        }
+
+        foreach (var (conversationId, draft) in Drafts.ToList())
+        {
+            if (!listed.ContainsKey(conversationId))
+            {
+                Drafts.Remove(conversationId);
+                dropped.Add(draft);
+            }
+        }
+
+        if (dropped.Count > 0)
+        {
+            Status = $"a session ended before your reply was sent; it was not sent: {string.Join(" / ", dropped.Distinct())}";
+        }
+
+        if (Selected is not null && listed.ContainsKey(Selected))
         {
             return;
         }

@@ -64,20 +64,65 @@ public sealed class ConsoleStateTests
     }
 
     [Fact]
-    public void An_unsent_reply_comes_back_in_its_own_conversation_only()
+    public void Unsent_replies_come_back_each_in_its_own_conversation_only()
     {
-        var state = NewState();
-        state.View = new CsAgentView { Sessions = { new CsSession { ConversationId = First, UserId = "u1" }, new CsSession { ConversationId = Second, UserId = "u2" } } };
-        state.Move(0);
-        state.Unsent = new UnsentReply(First, "it ships today", "id1");
+        var state = TwoSessions();
+        state.Unsent[First] = new UnsentReply(First, "s1", "it ships today", "id1");
+        state.Unsent[Second] = new UnsentReply(Second, "s2", "your refund is on its way", "id2");
         state.RestoreUnsent();
         Assert.Equal("it ships today", state.Input);
 
         state.Move(1);
-        Assert.Equal((Second, ""), (state.Selected, state.Input));
+        Assert.Equal((Second, "your refund is on its way"), (state.Selected, state.Input));
 
         state.Move(1);
         Assert.Equal((First, "it ships today"), (state.Selected, state.Input));
+    }
+
+    [Fact]
+    public void A_reply_being_typed_stays_with_its_conversation_when_the_agent_looks_at_another()
+    {
+        var state = TwoSessions();
+        state.Input = "your refund for order 123 is approved";
+
+        // Tab: the line is the other customer's now, empty; Enter there would send nothing of the first's.
+        state.Move(1);
+        Assert.Equal((Second, ""), (state.Selected, state.Input));
+        state.Input = "hello";
+
+        state.Move(1);
+        Assert.Equal((First, "your refund for order 123 is approved"), (state.Selected, state.Input));
+        state.Move(1);
+        Assert.Equal((Second, "hello"), (state.Selected, state.Input));
+
+        // A transfer's target typed for one session is not carried to another.
+        state.Mode = InputMode.TransferTarget;
+        state.Input = "agent7";
+        state.Move(1);
+        Assert.Equal((First, InputMode.Reply, "your refund for order 123 is approved"), (state.Selected, state.Mode, state.Input));
+    }
+
+    [Fact]
+    public void An_unsent_reply_of_a_session_that_ended_is_not_offered_in_the_customers_next_session()
+    {
+        var state = TwoSessions();
+        state.Unsent[First] = new UnsentReply(First, "s1", "about your last order", "id1");
+        state.Move(1);
+
+        // u1's session closes while the agent looks at u2 ...
+        state.View = new CsAgentView { Sessions = { new CsSession { ConversationId = Second, UserId = "u2", SessionId = "s2" } } };
+        state.SelectAnotherIfGone();
+        Assert.Contains("about your last order", state.Status, StringComparison.Ordinal);
+
+        // ... and u1 writes again later: a new session in the same conversation, which starts with an empty line.
+        state.View = new CsAgentView
+        {
+            Sessions = { new CsSession { ConversationId = Second, UserId = "u2", SessionId = "s2" }, new CsSession { ConversationId = First, UserId = "u1", SessionId = "s3" } },
+        };
+        state.SelectAnotherIfGone();
+        state.Move(1);
+        Assert.Equal((First, ""), (state.Selected, state.Input));
+        Assert.Empty(state.Unsent);
     }
 
     [Fact]
@@ -106,6 +151,18 @@ public sealed class ConsoleStateTests
     }
 
     private static ConsoleState NewState() => new("agent", "shop");
+
+    /// <summary>Two sessions listed (u1's selected).</summary>
+    private static ConsoleState TwoSessions()
+    {
+        var state = NewState();
+        state.View = new CsAgentView
+        {
+            Sessions = { new CsSession { ConversationId = First, UserId = "u1", SessionId = "s1" }, new CsSession { ConversationId = Second, UserId = "u2", SessionId = "s2" } },
+        };
+        state.Move(0);
+        return state;
+    }
 
     private static Message Text(string conversationId, long seq, string text) =>
         new() { ConversationId = conversationId, Seq = seq, Content = new Content { Type = ContentType.Text, Text = text } };
