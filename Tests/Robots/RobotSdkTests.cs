@@ -83,6 +83,39 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_second_process_of_a_robot_with_the_same_device_id_replaces_the_first()
+    {
+        var robot = Ids.User("twin-bot");
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Twin", null, [AccountRole.Robot])));
+        using var first = BuildRobot(robot, new FlakyHandler());
+        var firstLifetime = (IHostApplicationLifetime)first.Services.GetService(typeof(IHostApplicationLifetime))!;
+        var firstStopping = new TaskCompletionSource();
+        using var registration = firstLifetime.ApplicationStopping.Register(() => firstStopping.TrySetResult());
+        await first.StartAsync();
+        using var second = BuildRobot(robot, new FlakyHandler());
+        try
+        {
+            var devices = fixture.Orleans.GetGrain<IUserGrain>(robot);
+            var before = Assert.Single(await Eventually.ReturnsAsync(devices.GetDevicesAsync, d => d.Count == 1, TimeSpan.FromSeconds(30)));
+
+            // A new deployment's process starts while the old one still runs: it takes the device, and the old one stops at
+            // its next catch-up (each second here) instead of taking it back, which made both handle every message.
+            await second.StartAsync();
+            await firstStopping.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await first.StopAsync();
+
+            // The second keeps it through its own catch-ups.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            var after = Assert.Single(await devices.GetDevicesAsync());
+            Assert.NotEqual(before.ConnectionId, after.ConnectionId);
+        }
+        finally
+        {
+            await second.StopAsync();
+        }
+    }
+
     private IHost BuildRobot(string robotId, FlakyHandler handler, string? secret = null)
     {
         var builder = RobotTestHost.Builder(fixture);

@@ -98,13 +98,38 @@ internal sealed class ConversationCursor(ConversationAddress address, TimeProvid
         }
     }
 
+    /// <summary>Whether the cursor was retired: a pump running on it stops at its next message.</summary>
+    public bool Retired
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _retired;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Retires the cursor whatever it is doing (the robot left the conversation): no run is scheduled on it any more, and
+    /// the one running stops at its next message.
+    /// </summary>
+    public void Retire()
+    {
+        lock (_lock)
+        {
+            _retired = true;
+            _pending = false;
+        }
+    }
+
     private async Task LoopAsync(Func<ConversationCursor, Task> pump)
     {
         while (true)
         {
             lock (_lock)
             {
-                if (!_pending)
+                if (!_pending || _retired)
                 {
                     _isRunning = false;
                     _lastActive = time.GetUtcNow();

@@ -170,8 +170,16 @@ internal sealed partial class RobotRunner : BackgroundService
                     return;
                 }
 
-                // Idempotent: re-registers the device when the user grain was collected or moved with a silo.
-                await User.ConnectDeviceAsync(device, null);
+                // Re-registers the device when the user grain was collected or moved with a silo, unless a newer connection
+                // took its place: another process of this robot with the same device id, which replaces this one (taking
+                // it back would make both handle every message, each taking the device from the other in turn).
+                if (await User.RenewDeviceAsync(device, null) == DeviceRenewal.Superseded)
+                {
+                    LogReplaced(_logger, RobotId, _options.DeviceId);
+                    _lifetime.StopApplication();
+                    return;
+                }
+
                 version = await CatchUpAsync(version);
             }
         }
@@ -222,7 +230,7 @@ internal sealed partial class RobotRunner : BackgroundService
                     Hint(message.ConversationId);
                     break;
                 case ConversationUpdatedEvent { Entry.Removed: true } removed:
-                    _cursors.TryRemove(removed.ConversationId, out _);
+                    Forget(removed.ConversationId);
                     break;
                 case ConversationUpdatedEvent updated when updated.Entry.LastSeq > updated.Entry.ReadSeq:
                     Hint(updated.ConversationId);
@@ -251,7 +259,7 @@ internal sealed partial class RobotRunner : BackgroundService
         {
             if (entry.Removed)
             {
-                _cursors.TryRemove(entry.ConversationId, out _);
+                Forget(entry.ConversationId);
             }
             else if (entry.LastSeq > entry.ReadSeq
                      || (_cursors.TryGetValue(entry.ConversationId, out var cursor) && cursor.HandledSeq < entry.LastSeq)
@@ -264,6 +272,25 @@ internal sealed partial class RobotRunner : BackgroundService
         }
 
         return sync.Version;
+    }
+
+    /// <summary>
+    /// Drops a conversation's cursor (the robot left it): retired, so that a pump running or scheduled on it stops, and a
+    /// later hint makes a new one rather than run beside it.
+    /// </summary>
+    private void Forget(string conversationId)
+    {
+        if (_cursors.TryRemove(conversationId, out var cursor))
+        {
+            cursor.Retire();
+        }
+    }
+
+    /// <summary>As <see cref="Forget(string)"/>, for this very cursor only (a newer one in its place stays).</summary>
+    private void Forget(ConversationCursor cursor)
+    {
+        cursor.Retire();
+        _cursors.TryRemove(new KeyValuePair<string, ConversationCursor>(cursor.ConversationId, cursor));
     }
 
     private void Hint(string conversationId)
@@ -298,7 +325,7 @@ internal sealed partial class RobotRunner : BackgroundService
         {
             if (cursor.HandledSeq is null && !await InitializeAsync(cursor))
             {
-                _cursors.TryRemove(cursor.ConversationId, out _);
+                Forget(cursor);
                 return;
             }
 
@@ -311,7 +338,7 @@ internal sealed partial class RobotRunner : BackgroundService
             }
 
             var conversation = _client.GetGrain<IConversationGrain>(cursor.ConversationId);
-            while (!_stopping.IsCancellationRequested)
+            while (!_stopping.IsCancellationRequested && !cursor.Retired)
             {
                 var pull = await conversation.PullAsync(RobotId, new PullRequest(AfterSeq: cursor.HandledSeq!.Value, Limit: PullBatch));
                 if (pull.Status == AccessStatus.Unavailable)
@@ -326,13 +353,13 @@ internal sealed partial class RobotRunner : BackgroundService
                 if (pull.Status != AccessStatus.Ok)
                 {
                     // No longer a member (a customer-service session went to a human): nothing more to answer here.
-                    _cursors.TryRemove(cursor.ConversationId, out _);
+                    Forget(cursor);
                     return;
                 }
 
                 foreach (var message in pull.Messages)
                 {
-                    if (_stopping.IsCancellationRequested)
+                    if (_stopping.IsCancellationRequested || cursor.Retired)
                     {
                         return;
                     }
@@ -568,6 +595,9 @@ internal sealed partial class RobotRunner : BackgroundService
 
     [LoggerMessage(14, LogLevel.Warning, "Robot {RobotId}: {ConversationId}#{Seq} not answered for now (attempt {Attempts}: {Reason}); tried again later")]
     private static partial void LogHandlerWillRetry(ILogger logger, string robotId, string conversationId, long seq, int attempts, string reason);
+
+    [LoggerMessage(15, LogLevel.Warning, "Robot {RobotId}: another process signed in as device {DeviceId} and replaced this one; stopping")]
+    private static partial void LogReplaced(ILogger logger, string robotId, string deviceId);
 
     [LoggerMessage(13, LogLevel.Warning, "Robot {RobotId}: storage unavailable pulling {ConversationId}; tried again at the next catch-up")]
     private static partial void LogPullUnavailable(ILogger logger, string robotId, string conversationId);
