@@ -13,6 +13,12 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
 {
     private readonly ConcurrentDictionary<string, Counter> _counters = new(StringComparer.Ordinal);
 
+    /// <summary>The table is not swept below this size.</summary>
+    private const int MinSweepSize = 100_000;
+
+    /// <summary>The size past which the next attempt sweeps the table.</summary>
+    private int _sweepAbove = MinSweepSize;
+
     private TimeSpan Window => options.Value.LoginRateWindow;
 
     /// <summary>
@@ -81,9 +87,10 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
     private bool Count(string key, int limit)
     {
         var now = time.GetUtcNow();
-        if (_counters.Count > 100_000)
+        if (_counters.Count > Volatile.Read(ref _sweepAbove))
         {
-            // Old windows are dead weight: sweep them when the table grows.
+            // Old windows are dead weight: swept when the table has doubled since the last sweep, not at every attempt
+            // past a size (a table full of live windows, many addresses attempting at once, made every attempt scan it).
             foreach (var (k, c) in _counters)
             {
                 if (now - c.Start >= Window)
@@ -91,6 +98,8 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
                     _counters.TryRemove(k, out _);
                 }
             }
+
+            Volatile.Write(ref _sweepAbove, Math.Max(MinSweepSize, _counters.Count * 2));
         }
 
         // Atomic per key: of attempts made at once, exactly those within the limit pass.
