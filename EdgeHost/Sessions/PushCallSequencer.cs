@@ -13,11 +13,16 @@ namespace Orleans.Im.EdgeHost.Sessions;
 /// <param name="time">The clock of the window.</param>
 /// <param name="deliver">Hands a call's batches on to the devices.</param>
 /// <param name="failed">Told of a failure to hand a call on (the others go on).</param>
-public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]> deliver, Action<Exception>? failed = null)
+/// <param name="lost">
+/// Told when calls were taken as lost (null: whose pushes they carried is unknown), or when a call taken as lost came
+/// after all, behind newer ones (the users of its batches): their devices must sync, since nothing else tells them.
+/// </param>
+public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]> deliver, Action<Exception>? failed = null, Action<string[]?>? lost = null)
 {
     private readonly TimeProvider _time = time;
     private readonly Action<UserEventBatch[]> _deliver = deliver;
     private readonly Action<Exception>? _failed = failed;
+    private readonly Action<string[]?>? _lost = lost;
 
     /// <summary>
     /// How long a call that came ahead of its turn waits for those before it: an overtaken call arrives within a
@@ -132,8 +137,9 @@ public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]
                 else if (number < _next)
                 {
                     // Later than the window (taken as lost and passed over): handed on as it is; the devices put messages
-                    // in order by seq.
+                    // in order by seq, and sync for the rest (a conversation's state or a change applied after a newer one).
                     owner.Deliver(batches);
+                    owner._lost?.Invoke([.. batches.Select(b => b.UserId).Distinct()]);
                 }
                 else
                 {
@@ -225,11 +231,17 @@ public sealed class PushCallSequencer(TimeProvider time, Action<UserEventBatch[]
         {
             var held = _held.ToArray();
             _held.Clear();
+            var skipped = held[0].Key > _next;
             _next = held[^1].Key + 1;
             _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
             foreach (var (_, batches) in held)
             {
                 owner.Deliver(batches);
+            }
+
+            if (skipped)
+            {
+                owner._lost?.Invoke(null);
             }
         }
     }

@@ -89,9 +89,44 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
     {
         lock (_lock)
         {
-            return _sequencer ??= new PushCallSequencer(time, RouteAll, ex => LogPushNotHandedOn(logger, ex.Message));
+            return _sequencer ??= new PushCallSequencer(time, RouteAll, ex => LogPushNotHandedOn(logger, ex.Message), Resync);
         }
     }
+
+    /// <summary>
+    /// Pushes were lost on their way here: the devices of <paramref name="userIds"/> sync, or, when whose pushes were lost
+    /// is unknown (numbered calls that never came), every device here does — at most once per
+    /// <see cref="ResyncAllAtMostEvery"/>, a herd of syncs being the price of not knowing.
+    /// </summary>
+    private void Resync(string[]? userIds)
+    {
+        if (userIds is null)
+        {
+            var now = time.GetTimestamp();
+            var last = Interlocked.Read(ref _resyncedAllAt);
+            if (last != 0 && time.GetElapsedTime(last, now) < ResyncAllAtMostEvery || Interlocked.CompareExchange(ref _resyncedAllAt, now, last) != last)
+            {
+                return;
+            }
+        }
+
+        UserEntry[] entries;
+        lock (_lock)
+        {
+            entries = userIds is null ? [.. _users.Values] : [.. userIds.Select(id => _users.GetValueOrDefault(id)).OfType<UserEntry>()];
+        }
+
+        LogPushesLost(logger, userIds?.Length ?? -1, entries.Length);
+        foreach (var target in entries.SelectMany(e => e.Targets))
+        {
+            target.RequestResync();
+        }
+    }
+
+    /// <summary>The shortest time between two resyncs of every device here (see <see cref="Resync"/>).</summary>
+    private static readonly TimeSpan ResyncAllAtMostEvery = TimeSpan.FromSeconds(10);
+
+    private long _resyncedAllAt;
 
     private void RouteAll(UserEventBatch[] batches)
     {
@@ -177,21 +212,35 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
         // A snapshot: devices come and go while we deliver. Push never blocks: each transport queues or drops.
         foreach (var target in entry.Targets)
         {
-            if (batch.Events.OfType<DeviceKickedEvent>().FirstOrDefault(k => k.DeviceId == target.DeviceId) is { } kicked)
+            try
             {
-                target.Kick(kicked.Reason);
-                continue;
+                DeliverTo(target, batch);
             }
+            catch (Exception)
+            {
+                // Boundary: one device's failure (an odd event, a connection going away) must neither stop the others'
+                // pushes nor the rest of the call's batches; that device syncs for what it was not pushed.
+                target.RequestResync();
+            }
+        }
+    }
 
-            var forDevice = batch.Events.Where(e => e is not DeviceKickedEvent && !IsOwnMessage(e, batch.UserId, target.DeviceId)).ToList();
-            if (forDevice.Count == batch.Events.Count)
-            {
-                target.Push(batch);
-            }
-            else if (forDevice.Count > 0)
-            {
-                target.Push(batch with { Events = forDevice });
-            }
+    private static void DeliverTo(IPushTarget target, UserEventBatch batch)
+    {
+        if (batch.Events.OfType<DeviceKickedEvent>().FirstOrDefault(k => k.DeviceId == target.DeviceId) is { } kicked)
+        {
+            target.Kick(kicked.Reason);
+            return;
+        }
+
+        var forDevice = batch.Events.Where(e => e is not DeviceKickedEvent && !IsOwnMessage(e, batch.UserId, target.DeviceId)).ToList();
+        if (forDevice.Count == batch.Events.Count)
+        {
+            target.Push(batch);
+        }
+        else if (forDevice.Count > 0)
+        {
+            target.Push(batch with { Events = forDevice });
         }
     }
 
@@ -239,6 +288,9 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
 
     [LoggerMessage(2, LogLevel.Warning, "A silo's push could not be handed on to the devices here (they find it at their next sync): {Reason}")]
     private static partial void LogPushNotHandedOn(ILogger logger, string reason);
+
+    [LoggerMessage(3, LogLevel.Information, "Pushes were lost on their way here ({Users} users named; -1: unknown, so all): the devices of {Resynced} users here sync")]
+    private static partial void LogPushesLost(ILogger logger, int users, int resynced);
 
     [LoggerMessage(1, LogLevel.Warning, "Unsubscribing the stream of {UserId} failed: {Reason}")]
     private static partial void LogUnsubscribeFailed(ILogger logger, string userId, string reason);

@@ -44,6 +44,14 @@ public sealed partial class UserGrain(
 
     private IGrainTimer? _routesOnceMoreTimer;
 
+    /// <summary>
+    /// How often lease renewals tell the routes again (<see cref="TellRoutesAtRenewal"/>): each device renews every
+    /// 5 minutes by default, and a user with several devices tells once per period, not once per device.
+    /// </summary>
+    private static readonly TimeSpan RoutesRetoldEvery = TimeSpan.FromMinutes(4);
+
+    private DateTimeOffset _routesToldAt;
+
     /// <summary>How long after a failed presence fan-out at a login it is tried again, and how many times.</summary>
     private static readonly TimeSpan PeersToldAgainAfter = TimeSpan.FromSeconds(5);
 
@@ -375,6 +383,7 @@ public sealed partial class UserGrain(
             // The silo's outbox may have forgotten the edge while it was idle and made its queue again: it learns again
             // how the edge takes pushes (numbered calls), which only a device's session says.
             publisher.NoteRoute(current, pushTo);
+            TellRoutesAtRenewal();
             return DeviceRenewal.Renewed;
         }
 
@@ -447,6 +456,24 @@ public sealed partial class UserGrain(
 
     /// <summary>The user's large groups and official accounts hear its current routes, whether or not they changed.</summary>
     private void TellRoutesAgain() => TellRoutesTo(_index.Values.Where(r => r.ReadDiffusion && !r.Entry.Removed), _announcedRoutes);
+
+    /// <summary>
+    /// At a lease renewal, at most once per <see cref="RoutesRetoldEvery"/>: the user's large groups and official accounts
+    /// are told its routes again. They keep who is online only in memory: one collected while idle (nothing renews its
+    /// keep-alive but a change of routes), or a route update lost on the way (one-way), would otherwise push nothing to
+    /// this user until the routes change, with no gap for the device to notice. Each tell renews their keep-alive too.
+    /// </summary>
+    private void TellRoutesAtRenewal()
+    {
+        var now = clock.UtcNow;
+        if (now - _routesToldAt < RoutesRetoldEvery)
+        {
+            return;
+        }
+
+        _routesToldAt = now;
+        TellRoutesAgain();
+    }
 
     private static string EvictionReason(DeviceSession newcomer) =>
         $"signed in on another {LoginPolicy.ClassOf(newcomer.Platform)} device ({newcomer.Platform})";

@@ -74,6 +74,29 @@ public sealed class PushCallSequencerTests
     }
 
     [Fact]
+    public void Calls_taken_as_lost_make_devices_sync_every_one_when_nobody_knows_whose_and_a_late_ones_users_when_it_comes()
+    {
+        var lost = new List<string[]?>();
+        var sequencer = new PushCallSequencer(_time, batches => _delivered.AddRange(batches.Select(b => b.UserId)), lost: lost.Add);
+        sequencer.Accept(SiloA, 1, [new UserEventBatch("a1", [])]);
+        sequencer.Accept(SiloA, 3, [new UserEventBatch("a3", [])]);
+        Assert.Empty(lost);
+
+        // Call 2 never came within the window: whose pushes it carried is unknown.
+        _time.FireAll();
+        Assert.Equal([null], lost);
+
+        // It comes after all, behind call 3: its users' devices got it out of turn.
+        sequencer.Accept(SiloA, 2, [new UserEventBatch("a2", []), new UserEventBatch("a2", []), new UserEventBatch("b2", [])]);
+        Assert.Equal(2, lost.Count);
+        Assert.Equal(["a2", "b2"], lost[1] ?? []);
+
+        // Calls in turn lose nothing.
+        sequencer.Accept(SiloA, 4, [new UserEventBatch("a4", [])]);
+        Assert.Equal(2, lost.Count);
+    }
+
+    [Fact]
     public void Each_silo_is_ordered_on_its_own()
     {
         Accept(SiloA, 1, "a1");
