@@ -127,7 +127,7 @@ public sealed partial class ConversationGrain
                 // The same clock as revisions: devices fetch this user's changes after the last one they saw.
                 var at = NextRevisionTime();
                 await log.HideAsync(userId, ConversationId, seq, at);
-                _usersWithHidden!.Add(userId);
+                (await UsersWithHiddenAsync()).Add(userId);
                 (await HiddenSetOfAsync(userId)).Add(seq);
                 if (message is not null)
                 {
@@ -337,9 +337,8 @@ public sealed partial class ConversationGrain
     /// <summary>The members who hid <paramref name="seq"/>; null when none did.</summary>
     private async Task<IReadOnlySet<string>?> HidersOfAsync(long seq)
     {
-        _usersWithHidden ??= new HashSet<string>(await log.ReadUsersWithHiddenAsync(ConversationId), StringComparer.Ordinal);
         HashSet<string>? hiders = null;
-        foreach (var user in _usersWithHidden.ToList())
+        foreach (var user in (await UsersWithHiddenAsync()).ToList())
         {
             if ((await HiddenSetOfAsync(user)).Contains(seq))
             {

@@ -37,6 +37,8 @@ public sealed partial class ConversationGrain
 
         if (!GrainKeys.IsValidUserId(request.OwnerId)
             || string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > CreateGroupRequest.MaxNameLength
+            // Notices quote the name, and a notice the log cannot store (a NUL, half an emoji) would never be posted.
+            || !StorableText.IsStorable(request.Name)
             || request.MemberIds is null || request.MemberIds.Any(id => !GrainKeys.IsValidUserId(id)))
         {
             return new GroupResult(AccessStatus.Invalid, null, "a group needs a valid owner, a name of 1-" + CreateGroupRequest.MaxNameLength + " characters and valid member ids");
@@ -278,9 +280,9 @@ public sealed partial class ConversationGrain
             return denied;
         }
 
-        if (announcement?.Length > CreateGroupRequest.MaxAnnouncementLength)
+        if (announcement?.Length > CreateGroupRequest.MaxAnnouncementLength || !StorableText.IsStorable(announcement))
         {
-            return new GroupResult(AccessStatus.Invalid, Info(), $"an announcement has at most {CreateGroupRequest.MaxAnnouncementLength} characters");
+            return new GroupResult(AccessStatus.Invalid, Info(), $"an announcement has at most {CreateGroupRequest.MaxAnnouncementLength} characters, all storable text");
         }
 
         var next = string.IsNullOrWhiteSpace(announcement) ? null : announcement;
@@ -415,6 +417,14 @@ public sealed partial class ConversationGrain
 
         if (results[0] is { IsAccepted: true })
         {
+            return true;
+        }
+
+        if (results[0] is { Status: not SendStatus.Unavailable } refused)
+        {
+            // The log refuses it for good (what it says cannot be stored): kept, it would hold back every later notice and
+            // be tried again at every send. Dropped; the change stands, and members see it in the group's details.
+            LogNoticeDropped(logger, ConversationId, notice.Content.CustomType ?? "", refused.Error ?? refused.Status.ToString());
             return true;
         }
 

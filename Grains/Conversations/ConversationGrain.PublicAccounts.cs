@@ -22,7 +22,7 @@ public sealed partial class ConversationGrain
             return AccessStatus.NoAccess;
         }
 
-        if (string.IsNullOrWhiteSpace(name) || name.Length > PublicAccountLimits.MaxNameLength
+        if (string.IsNullOrWhiteSpace(name) || name.Length > PublicAccountLimits.MaxNameLength || !StorableText.IsStorable(name)
             || operatorIds.Count > PublicAccountLimits.MaxOperators || operatorIds.Any(id => !GrainKeys.IsValidUserId(id)))
         {
             return AccessStatus.Invalid;

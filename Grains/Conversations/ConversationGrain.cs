@@ -442,8 +442,7 @@ public sealed partial class ConversationGrain(
     /// </summary>
     private async Task<IReadOnlySet<long>> HiddenForAsync(string userId)
     {
-        _usersWithHidden ??= new HashSet<string>(await log.ReadUsersWithHiddenAsync(ConversationId), StringComparer.Ordinal);
-        if (!_usersWithHidden.Contains(userId))
+        if (!(await UsersWithHiddenAsync()).Contains(userId))
         {
             return NothingHidden;
         }
@@ -451,21 +450,50 @@ public sealed partial class ConversationGrain(
         return await HiddenSetOfAsync(userId);
     }
 
-    /// <summary>The user's hidden seqs as the set kept for them (read when not kept; the cache starts over when full).</summary>
-    private async Task<HashSet<long>> HiddenSetOfAsync(string userId)
+    /// <summary>
+    /// The members who hid anything, read once per activation. Head reads interleave (see
+    /// <see cref="IConversationGrain.GetHeadWithChangesAsync"/>): a read that started before a hide may end after it, so
+    /// what it brings is merged into the set the hide added to, never put in its place.
+    /// </summary>
+    private async Task<HashSet<string>> UsersWithHiddenAsync()
     {
-        if (!_hiddenByUser.TryGetValue(userId, out var hidden))
+        if (_usersWithHidden is { } known)
         {
-            hidden = [.. await log.ReadHiddenAsync(userId, ConversationId)];
-            if (_hiddenByUser.Count >= MaxHiddenSetsCached)
-            {
-                // Only members who hid something are here; past this many, the cache starts over rather than grow.
-                _hiddenByUser.Clear();
-            }
-
-            _hiddenByUser[userId] = hidden;
+            return known;
         }
 
+        var read = await log.ReadUsersWithHiddenAsync(ConversationId);
+        _usersWithHidden ??= new HashSet<string>(StringComparer.Ordinal);
+        _usersWithHidden.UnionWith(read);
+        return _usersWithHidden;
+    }
+
+    /// <summary>
+    /// The user's hidden seqs as the set kept for them (read when not kept; the cache starts over when full); merged, as
+    /// in <see cref="UsersWithHiddenAsync"/>, with a set an interleaved call made meanwhile.
+    /// </summary>
+    private async Task<HashSet<long>> HiddenSetOfAsync(string userId)
+    {
+        if (_hiddenByUser.TryGetValue(userId, out var hidden))
+        {
+            return hidden;
+        }
+
+        var read = await log.ReadHiddenAsync(userId, ConversationId);
+        if (_hiddenByUser.TryGetValue(userId, out hidden))
+        {
+            hidden.UnionWith(read);
+            return hidden;
+        }
+
+        if (_hiddenByUser.Count >= MaxHiddenSetsCached)
+        {
+            // Only members who hid something are here; past this many, the cache starts over rather than grow.
+            _hiddenByUser.Clear();
+        }
+
+        hidden = [.. read];
+        _hiddenByUser[userId] = hidden;
         return hidden;
     }
 
@@ -483,4 +511,7 @@ public sealed partial class ConversationGrain(
 
     [LoggerMessage(5, LogLevel.Warning, "Conversation {ConversationId}: the group notice {Type} is not posted (the change stands; it is tried again later): {Reason}")]
     private static partial void LogNoticeNotPosted(ILogger logger, string conversationId, string type, string reason);
+
+    [LoggerMessage(21, LogLevel.Error, "Conversation {ConversationId}: the group notice {Type} was refused by the message log for good and is dropped (the change stands): {Reason}")]
+    private static partial void LogNoticeDropped(ILogger logger, string conversationId, string type, string reason);
 }

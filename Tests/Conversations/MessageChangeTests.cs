@@ -60,6 +60,27 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_delete_for_self_made_while_a_sync_reads_who_hid_messages_stays_deleted()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        var conversation = Client.Conversation(conversationId);
+        var sent = await Client.SendTextAsync(conversationId, alice, "x");
+        Assert.Equal(SendStatus.Sent, sent.Status);
+
+        // Bob's user grain syncs (head reads interleave) and its read of who hid messages ends after Bob's phone deleted one.
+        var (entered, release) = fixture.StorageFaults.HoldNext(FaultyMessageLog.UsersWithHiddenRead(conversationId));
+        var head = conversation.GetHeadWithChangesAsync(bob);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(AccessStatus.Ok, await conversation.DeleteForSelfAsync(bob, sent.Seq));
+        release.SetResult();
+        await head;
+
+        var pulled = await conversation.PullAsync(bob, new PullRequest(0, null, 50));
+        Assert.Equal(MessageState.Deleted, Assert.Single(pulled.Messages).State);
+    }
+
+    [Fact]
     public async Task Past_the_recall_window_or_by_another_member_a_recall_is_refused()
     {
         var (alice, bob, conversationId) = NewPair();

@@ -19,6 +19,27 @@ public sealed class GroupNoticeTests(ClusterFixture fixture)
     private IClusterClient Client => fixture.Client;
 
     [Fact]
+    public async Task A_name_or_announcement_its_notice_could_not_store_is_refused_and_later_notices_still_come()
+    {
+        var (owner, member) = (Ids.User("owner"), Ids.User("member"));
+        var refusedName = await Client.Conversation(GrainKeys.NewGroup()).CreateGroupAsync(new CreateGroupRequest(owner, "Te\u0000am", [member]));
+        Assert.Equal(AccessStatus.Invalid, refusedName.Status);
+
+        var conversationId = GrainKeys.NewGroup();
+        var group = Client.Conversation(conversationId);
+        Assert.Equal(AccessStatus.Ok, (await group.CreateGroupAsync(new CreateGroupRequest(owner, "Team", [member]))).Status);
+
+        // PostgreSQL's jsonb takes no NUL: accepted, its notice would be refused by the log for good, and hold back every
+        // notice after it.
+        Assert.Equal(AccessStatus.Invalid, (await group.SetAnnouncementAsync(owner, "a\u0000b")).Status);
+        Assert.Equal(AccessStatus.Ok, (await group.SetAnnouncementAsync(owner, "second")).Status);
+
+        var log = (await group.PullAsync(member, new PullRequest(0, null, 50))).Messages;
+        Assert.Equal([GroupNotices.Created, GroupNotices.AnnouncementSet], log.Select(m => m.Content!.CustomType));
+        Assert.Equal("second", Data(log[1]).GetProperty("announcement").GetString());
+    }
+
+    [Fact]
     public async Task Every_change_of_members_roles_and_announcement_is_told_in_the_conversation_in_order()
     {
         var (owner, admin, member, newcomer) = (Ids.User("owner"), Ids.User("admin"), Ids.User("member"), Ids.User("newcomer"));

@@ -13,6 +13,9 @@ public sealed class FaultyMessageLog(IMessageLog inner, StorageFaults faults) : 
     /// <summary>The id to fail (<see cref="StorageFaults.Fail"/>) for the appends of <paramref name="conversationId"/>'s log.</summary>
     public static GrainId For(string conversationId) => GrainId.Create("message-log", conversationId);
 
+    /// <summary>The conversation's read of who hid messages, for <see cref="StorageFaults.HoldNext"/>.</summary>
+    public static GrainId UsersWithHiddenRead(string conversationId) => GrainId.Create("message-log-hiders", conversationId);
+
     public Task<IReadOnlyList<AppendOutcome>> AppendRunAsync(IReadOnlyList<ChatMessage> run)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -39,7 +42,12 @@ public sealed class FaultyMessageLog(IMessageLog inner, StorageFaults faults) : 
 
     public Task<IReadOnlyList<long>> ReadHiddenAsync(string userId, string conversationId) => inner.ReadHiddenAsync(userId, conversationId);
 
-    public Task<IReadOnlyList<string>> ReadUsersWithHiddenAsync(string conversationId) => inner.ReadUsersWithHiddenAsync(conversationId);
+    public async Task<IReadOnlyList<string>> ReadUsersWithHiddenAsync(string conversationId)
+    {
+        var read = await inner.ReadUsersWithHiddenAsync(conversationId);
+        await faults.WhileHeldAsync(UsersWithHiddenRead(conversationId));
+        return read;
+    }
 
     public Task<IReadOnlyDictionary<string, LogPosition>> ReadPositionsAsync(string userId, IReadOnlyDictionary<string, long> knownLastSeqs) =>
         inner.ReadPositionsAsync(userId, knownLastSeqs);

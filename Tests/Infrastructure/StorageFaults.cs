@@ -10,6 +10,28 @@ namespace Orleans.Im.Tests.Infrastructure;
 public sealed class StorageFaults
 {
     private readonly ConcurrentDictionary<GrainId, int> _failing = new();
+    private readonly ConcurrentDictionary<GrainId, (TaskCompletionSource Entered, TaskCompletionSource Release)> _held = new();
+
+    /// <summary>
+    /// Holds the next answer of the storage call named <paramref name="call"/> (read already, not yet returned) until
+    /// <c>Release</c> is completed; <c>Entered</c> completes when it is held. How a test makes a read end after a write.
+    /// </summary>
+    public (TaskCompletionSource Entered, TaskCompletionSource Release) HoldNext(GrainId call)
+    {
+        var hold = (new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        _held[call] = hold;
+        return hold;
+    }
+
+    /// <summary>Waits while the call is held (see <see cref="HoldNext"/>); at once otherwise.</summary>
+    public async Task WhileHeldAsync(GrainId call)
+    {
+        if (!_held.IsEmpty && _held.TryRemove(call, out var hold))
+        {
+            hold.Entered.TrySetResult();
+            await hold.Release.Task;
+        }
+    }
 
     /// <summary>Refuses the grain's state reads and writes from now on, until <see cref="Heal"/>.</summary>
     public void Fail(GrainId grain) => _failing[grain] = 0;
