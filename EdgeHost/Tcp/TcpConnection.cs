@@ -37,6 +37,9 @@ public sealed partial class TcpConnection : IPushTarget
     private readonly TcpConnectionHandler _owner;
     private AdmissionTicket? _admission;
     private SessionHub.OpenSession? _open;
+
+    /// <summary>The device of the login in progress (see <see cref="DeviceId"/>).</summary>
+    private volatile string? _loggingInDeviceId;
     private int _resyncPending;
     private long _fullSinceTicks;
 
@@ -76,7 +79,11 @@ public sealed partial class TcpConnection : IPushTarget
         _outbound = new OutboundQueue(options.OutboundQueueCapacity, options.MaxQueuedReplyBytes);
     }
 
-    public string DeviceId => _open?.Session.DeviceId ?? "";
+    /// <summary>
+    /// The device logged in (or logging in) here: known from the login request on, not only once it is registered, since
+    /// the connection takes its user's pushes from before its registration (a kick of this device then finds it).
+    /// </summary>
+    public string DeviceId => _open?.Session.DeviceId ?? _loggingInDeviceId ?? "";
 
     public int QueuedPushes => _outbound.Count;
 
@@ -508,6 +515,7 @@ public sealed partial class TcpConnection : IPushTarget
             return await FailAsync(requestId, V1.ErrorCode.BadRequest, "device_id (1-64 of A-Z a-z 0-9 - _ .) and platform (1-32) are required");
         }
 
+        _loggingInDeviceId = login.DeviceId;
         _open = await _sessions.OpenAsync(claims, login.DeviceId, login.Platform, this, login.ClientVersion, login.NetworkType);
         if (_open is null)
         {

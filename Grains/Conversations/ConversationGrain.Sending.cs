@@ -136,6 +136,16 @@ public sealed partial class ConversationGrain
             return (SendResult.Refused(SendStatus.NoAccess, "only the account's operators broadcast; message the account one-to-one"), null);
         }
 
+        // A retry of a message stored already is answered as such before any check that may have changed since (the peer
+        // blocked the sender, a mentioned member left): its ack was lost, the message is there, and the others have it.
+        // Keyed as it was stored: an agent's or operator's under the shop's or account's id.
+        var storedAs = (ActingAgentFor(request.SenderId) ?? ActingOperatorFor(request.SenderId)) is not null ? _address!.First : request.SenderId;
+        if (request.Class != MessageClass.Instant && !string.IsNullOrEmpty(request.ClientMsgId)
+            && _clientMsgIds.TryGet(storedAs, request.ClientMsgId, out var stored))
+        {
+            return (new SendResult(SendStatus.Duplicate, stored.Seq, stored.Time), null);
+        }
+
         if (_address!.Kind == ConversationKind.P2P && state.State.BlockedBy.Contains(PeerOf(request.SenderId)))
         {
             return (SendResult.Refused(SendStatus.Blocked, "the recipient does not accept your messages"), null);
@@ -180,12 +190,6 @@ public sealed partial class ConversationGrain
         }
 
         request = request with { Mentions = NormalizeMentions(request.Mentions) };
-
-        if (request.Class != MessageClass.Instant
-            && _clientMsgIds.TryGet(request.SenderId, request.ClientMsgId, out var original))
-        {
-            return (new SendResult(SendStatus.Duplicate, original.Seq, original.Time), null);
-        }
 
         if (TypingIndicator.Is(request.Content) && !ShouldForwardTyping(request.SenderId, now))
         {

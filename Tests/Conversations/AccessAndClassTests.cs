@@ -57,6 +57,23 @@ public sealed class AccessAndClassTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_retry_of_a_stored_message_is_answered_as_stored_though_the_peer_blocked_the_sender_since()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var p2p = GrainKeys.P2P(alice, bob);
+        var request = new SendRequest(bob, "phone", Ids.ClientMsgId(), MessageContent.FromText("see you at 8"));
+        var first = await Client.Conversation(p2p).SendAsync(request);
+        Assert.Equal(SendStatus.Sent, first.Status);
+
+        // Its ack was lost; alice blocks bob before bob's phone retries. The message is stored and alice has it: the retry
+        // hears so, rather than "blocked" for a message the phone would then show as failed.
+        Assert.True(await Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob));
+        var retry = await Client.Conversation(p2p).SendAsync(request);
+        Assert.Equal((SendStatus.Duplicate, first.Seq), (retry.Status, retry.Seq));
+        Assert.Equal(SendStatus.Blocked, (await Client.SendTextAsync(p2p, bob, "hello?")).Status);
+    }
+
+    [Fact]
     public async Task Instant_messages_are_pushed_and_never_stored()
     {
         var alice = Ids.User("alice");
