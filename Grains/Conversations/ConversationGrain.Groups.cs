@@ -138,6 +138,21 @@ public sealed partial class ConversationGrain
             return switchedNow ?? rejoined ?? Ok();
         }
 
+        if (_headInDoubt)
+        {
+            // A commit whose answer was lost may have stored messages past what this activation knows: a new member joins
+            // after them (their history starts at the join), not before, where they could read what was said before.
+            try
+            {
+                await ReloadHeadAsync();
+            }
+            catch (Exception ex) when (StorageFailures.IsTransient(ex))
+            {
+                LogStorageUnavailable(logger, ConversationId, ex.Message);
+                return new GroupResult(AccessStatus.Unavailable, Info(), "storage unavailable; retry");
+            }
+        }
+
         var wasLarge = IsLargeGroup;
         var now = clock.UtcNow;
         foreach (var id in added)
