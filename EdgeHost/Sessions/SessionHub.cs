@@ -182,7 +182,7 @@ public sealed partial class SessionHub(
         var device = new DeviceSession(deviceId, platform, options.Value.EdgeId, time.GetUtcNow(), connectionId,
             Clip(clientVersion, MaxClientVersionLength), Clip(networkType, MaxNetworkTypeLength), EdgeTakesPushMany: true, EdgeRenewsLease: true,
             EdgeTakesPushInOrder: true);
-        var attachment = await subscriptions.AttachAsync(claims.UserId, target);
+        var attachment = await subscriptions.AttachAsync(claims.UserId, target, connectionId);
         try
         {
             await client.For<IUserGrain>(claims.UserId).ConnectDeviceAsync(device, subscriptions.PushObserver);

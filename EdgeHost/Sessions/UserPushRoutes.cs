@@ -137,7 +137,7 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
     }
 
     /// <summary>Routes the user's pushes to <paramref name="target"/> until the returned handle is disposed.</summary>
-    public async Task<IAsyncDisposable> AttachAsync(string userId, IPushTarget target)
+    public async Task<IAsyncDisposable> AttachAsync(string userId, IPushTarget target, string connectionId = "")
     {
         UserEntry entry;
         lock (_lock)
@@ -149,6 +149,7 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
             }
 
             entry.Targets = entry.Targets.Add(target);
+            entry.ConnectionIds = entry.ConnectionIds.SetItem(target, connectionId);
         }
 
         if (!_viaStreams)
@@ -214,7 +215,7 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
         {
             try
             {
-                DeliverTo(target, batch);
+                DeliverTo(target, entry.ConnectionIds.GetValueOrDefault(target, ""), batch);
             }
             catch (Exception)
             {
@@ -225,9 +226,9 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
         }
     }
 
-    private static void DeliverTo(IPushTarget target, UserEventBatch batch)
+    private static void DeliverTo(IPushTarget target, string connectionId, UserEventBatch batch)
     {
-        if (batch.Events.OfType<DeviceKickedEvent>().FirstOrDefault(k => k.DeviceId == target.DeviceId) is { } kicked)
+        if (batch.Events.OfType<DeviceKickedEvent>().FirstOrDefault(k => IsKicked(k, target, connectionId)) is { } kicked)
         {
             target.Kick(kicked.Reason);
             return;
@@ -244,6 +245,14 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
         }
     }
 
+    /// <summary>
+    /// Whether the kick is for this target: its device, and its connection when both are named (a kick from an older
+    /// silo names none; one for the device's old connection must not close the newer one it logged in on meanwhile).
+    /// </summary>
+    private static bool IsKicked(DeviceKickedEvent kick, IPushTarget target, string connectionId) =>
+        kick.DeviceId == target.DeviceId
+        && (kick.ConnectionId.Length == 0 || connectionId.Length == 0 || kick.ConnectionId == connectionId);
+
     private static bool IsOwnMessage(UserEvent userEvent, string userId, string deviceId) =>
         userEvent is MessageEvent { Message: var m } && m.SenderId == userId && m.SenderDeviceId == deviceId;
 
@@ -252,6 +261,7 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
         lock (_lock)
         {
             entry.Targets = entry.Targets.Remove(target);
+            entry.ConnectionIds = entry.ConnectionIds.Remove(target);
         }
 
         await entry.Gate.WaitAsync();
@@ -303,6 +313,10 @@ public sealed partial class UserPushRoutes(IClusterClient client, IOptions<EdgeO
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
         public System.Collections.Immutable.ImmutableList<IPushTarget> Targets { get; set; } = [];
+
+        /// <summary>The device connection each target was attached for (a kick names the one that must go).</summary>
+        public System.Collections.Immutable.ImmutableDictionary<IPushTarget, string> ConnectionIds { get; set; } =
+            System.Collections.Immutable.ImmutableDictionary<IPushTarget, string>.Empty;
 
         public StreamSubscriptionHandle<UserEventBatch>? Handle { get; set; }
     }

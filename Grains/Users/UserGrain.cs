@@ -295,7 +295,7 @@ public sealed partial class UserGrain(
             Superseded(old.ConnectionId, reason);
             _pushRoutes.Remove(old.DeviceId, out var oldRoute);
             ListOnEdges();
-            await KickAsync(old.DeviceId, reason, oldRoute);
+            await KickAsync(old, reason, oldRoute);
         }
 
         if (evicted.Count > 0 && state.State.PushTokens.Count > 0)
@@ -397,7 +397,7 @@ public sealed partial class UserGrain(
         {
             if (superseded.KickReason is { } reason)
             {
-                await KickAsync(device.DeviceId, reason, pushTo);
+                await KickAsync(device, reason, pushTo);
             }
 
             return DeviceRenewal.Superseded;
@@ -407,7 +407,7 @@ public sealed partial class UserGrain(
         {
             var reason = EvictionReason(newer);
             Superseded(device.ConnectionId, reason);
-            await KickAsync(device.DeviceId, reason, pushTo);
+            await KickAsync(device, reason, pushTo);
             return DeviceRenewal.Superseded;
         }
 
@@ -478,8 +478,12 @@ public sealed partial class UserGrain(
     private static string EvictionReason(DeviceSession newcomer) =>
         $"signed in on another {LoginPolicy.ClassOf(newcomer.Platform)} device ({newcomer.Platform})";
 
-    private Task KickAsync(string deviceId, string reason, IEdgePushObserver? route) =>
-        publisher.PublishAsync(new UserEventBatch(UserId, [new DeviceKickedEvent(deviceId, reason)]), [route]);
+    /// <summary>
+    /// Tells the edge holding <paramref name="device"/>'s connection to close it, naming the connection: the same device's
+    /// newer connection, maybe on the same edge already, must not be closed with it.
+    /// </summary>
+    private Task KickAsync(DeviceSession device, string reason, IEdgePushObserver? route) =>
+        publisher.PublishAsync(new UserEventBatch(UserId, [new DeviceKickedEvent(device.DeviceId, reason, device.ConnectionId)]), [route]);
 
     /// <summary>
     /// Remembers, for a lease, a connection that a newer one replaced (no kick reason) or made leave (with the reason it
