@@ -334,19 +334,20 @@ public sealed partial class ConversationGrain
         }
     }
 
-    /// <summary>The members who hid <paramref name="seq"/>; null when none did.</summary>
+    /// <summary>
+    /// The members who hid <paramref name="seq"/>; null when none did. One query for the message, not one per member who
+    /// ever hid anything (an official account's edit read every such subscriber's set in turn), and none while nobody
+    /// has hidden anything here.
+    /// </summary>
     private async Task<IReadOnlySet<string>?> HidersOfAsync(long seq)
     {
-        HashSet<string>? hiders = null;
-        foreach (var user in (await UsersWithHiddenAsync()).ToList())
+        if ((await UsersWithHiddenAsync()).Count == 0)
         {
-            if ((await HiddenSetOfAsync(user)).Contains(seq))
-            {
-                (hiders ??= new HashSet<string>(StringComparer.Ordinal)).Add(user);
-            }
+            return null;
         }
 
-        return hiders;
+        var hiders = await log.ReadHidersAsync(ConversationId, seq);
+        return hiders.Count == 0 ? null : hiders.ToHashSet(StringComparer.Ordinal);
     }
 
     private async Task<Dictionary<string, long>> ReadPositionsAsync()

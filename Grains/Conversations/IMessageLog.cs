@@ -49,6 +49,9 @@ public interface IMessageLog
     /// <summary>The users who hid at least one message of a conversation.</summary>
     Task<IReadOnlyList<string>> ReadUsersWithHiddenAsync(string conversationId);
 
+    /// <summary>The users who hid message <paramref name="seq"/> of a conversation.</summary>
+    Task<IReadOnlyList<string>> ReadHidersAsync(string conversationId, long seq);
+
     /// <summary>
     /// For each conversation, its last seq and the last seq <paramref name="userId"/> sent after the seq given for it
     /// (0 when none): rebuilding a user's index. Only the tail after the stored entry is searched for the user's own

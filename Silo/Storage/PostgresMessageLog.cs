@@ -400,6 +400,23 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             return users;
         }, "read who hid messages");
 
+    public Task<IReadOnlyList<string>> ReadHidersAsync(string conversationId, long seq) =>
+        PostgresErrors.GuardAsync<IReadOnlyList<string>>(async () =>
+        {
+            await using var command = _dataSource.CreateCommand(
+                "SELECT user_id FROM message_hidden WHERE conversation_id = @conversation AND seq = @seq");
+            command.Parameters.AddWithValue("conversation", conversationId);
+            command.Parameters.AddWithValue("seq", seq);
+            var users = new List<string>();
+            await using var reader = await command.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                users.Add(reader.GetString(0));
+            }
+
+            return users;
+        }, "read who hid a message");
+
     public Task<IReadOnlyList<long>> ReadHiddenAsync(string userId, string conversationId) =>
         PostgresErrors.GuardAsync<IReadOnlyList<long>>(async () =>
         {

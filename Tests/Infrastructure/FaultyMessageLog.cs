@@ -42,6 +42,8 @@ public sealed class FaultyMessageLog(IMessageLog inner, StorageFaults faults) : 
 
     public Task<IReadOnlyList<long>> ReadHiddenAsync(string userId, string conversationId) => inner.ReadHiddenAsync(userId, conversationId);
 
+    public Task<IReadOnlyList<string>> ReadHidersAsync(string conversationId, long seq) => inner.ReadHidersAsync(conversationId, seq);
+
     public async Task<IReadOnlyList<string>> ReadUsersWithHiddenAsync(string conversationId)
     {
         var read = await inner.ReadUsersWithHiddenAsync(conversationId);
