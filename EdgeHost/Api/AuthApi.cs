@@ -33,7 +33,9 @@ public static class AuthApi
             return InvalidCredentials();
         }
 
-        var deviceId = string.IsNullOrEmpty(body.DeviceId) ? "http" : body.DeviceId;
+        // Without a device id, a login of its own: a fixed default made every such client one device, whose push token the
+        // next one's replaced (the first phone silently stopped being notified).
+        var deviceId = string.IsNullOrEmpty(body.DeviceId) ? "http-" + RandomToken(8) : body.DeviceId;
         if (!GrainKeys.IsValidId(deviceId) || body.Platform?.Length > 32)
         {
             return ApiProblems.Invalid("deviceId must be 1-64 of A-Z a-z 0-9 - _ . and platform at most 32 characters.");
