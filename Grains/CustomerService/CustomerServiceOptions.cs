@@ -21,7 +21,9 @@ public sealed class CustomerServiceOptions
 
     /// <summary>
     /// A session no human agent holds (queued, perhaps covered by the auto-reply robot) is closed with a notice when its
-    /// user has said nothing for this long since it was queued, so that abandoned sessions do not stay forever.
+    /// user has said nothing for this long since it was queued, so that abandoned sessions do not stay forever. Likewise
+    /// a session whose customer's question has waited this long for an agent who does not answer, when no other agent
+    /// can take it.
     /// </summary>
     [TimeSpanRange("00:00:01", "30.00:00:00")]
     public TimeSpan QueuedSessionTimeout { get; set; } = TimeSpan.FromDays(1);

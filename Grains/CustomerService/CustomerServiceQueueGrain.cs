@@ -692,7 +692,10 @@ public sealed partial class CustomerServiceQueueGrain(
 
     /// <summary>
     /// The agent did not answer in time: the session moves to another agent with room at once. When nobody else can
-    /// take it, it stays (moving it to the queue would only hand it back) and the clock starts again.
+    /// take it, it stays (moving it to the queue would only hand it back) and the clock starts again — until the
+    /// customer's question has waited as long as a queued session may (<see cref="QueuedSessionTimeout"/>): then it
+    /// closes as unanswered, as a queued one does. Before, an agent online and available who never answered held their
+    /// customers for good, and their room with them.
     /// </summary>
     private async Task ReassignUnansweredAsync(SessionRecord session, DateTimeOffset now)
     {
@@ -701,6 +704,10 @@ public sealed partial class CustomerServiceQueueGrain(
         {
             LogUnanswered(logger, ShopId, session.SessionId, previous, other.AgentId);
             await AssignAsync(session, other);
+        }
+        else if (session.LastUserMessageAt is { } asked && now - asked >= QueuedSessionTimeout)
+        {
+            await CloseSessionAsync(session, UnansweredReason);
         }
         else
         {

@@ -122,6 +122,24 @@ public sealed class RepairTests(CustomerServiceClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_session_whose_only_agent_never_answers_is_closed_after_the_queued_timeout()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1);
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(AgentAnswerTimeout: CustomerServiceLimits.MinTimeout, QueuedSessionTimeout: Short)));
+        var agent = shop.Agents[0];
+        await shop.OnlineAsync(agent);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "anyone?");
+        await shop.SnapshotWhenAsync(s => Shop.AgentOf(s, user) == agent);
+
+        // The agent stays online and available and never answers; nobody else could take it. It does not stay for good.
+        var closed = await shop.SnapshotWhenAsync(s => s.Sessions.Count == 0, Patience);
+        Assert.Equal(0, closed.Agents.Single().Load);
+        var notice = Assert.Single(await shop.NoticesAsync(user, CustomerServiceNotices.Closed));
+        Assert.Equal("unanswered", JsonDocument.Parse(notice.Content!.CustomData!).RootElement.GetProperty("reason").GetString());
+    }
+
+    [Fact]
     public async Task Asking_a_shop_that_does_not_exist_stores_nothing()
     {
         // Any signed-in user may name any shop id (the agent view, a rating): a queue is activated to answer, and must not
