@@ -390,14 +390,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             await using var command = _dataSource.CreateCommand(
                 "SELECT DISTINCT user_id FROM message_hidden WHERE conversation_id = @conversation");
             command.Parameters.AddWithValue("conversation", conversationId);
-            var users = new List<string>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                users.Add(reader.GetString(0));
-            }
-
-            return users;
+            return await FirstColumn.StringsAsync(command);
         }, "read who hid messages");
 
     public Task<IReadOnlyList<string>> ReadHidersAsync(string conversationId, long seq) =>
@@ -407,14 +400,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
                 "SELECT user_id FROM message_hidden WHERE conversation_id = @conversation AND seq = @seq");
             command.Parameters.AddWithValue("conversation", conversationId);
             command.Parameters.AddWithValue("seq", seq);
-            var users = new List<string>();
-            await using var reader = await command.ExecuteReaderAsync();
-            while (await reader.ReadAsync())
-            {
-                users.Add(reader.GetString(0));
-            }
-
-            return users;
+            return await FirstColumn.StringsAsync(command);
         }, "read who hid a message");
 
     public Task<IReadOnlyList<long>> ReadHiddenAsync(string userId, string conversationId) =>

@@ -11,7 +11,7 @@ public sealed class PostgresSubscriptionStore(NpgsqlDataSource dataSource) : ISu
         {
             await using var command = dataSource.CreateCommand("SELECT user_id FROM public_account_subscriptions WHERE account_id = @account");
             command.Parameters.AddWithValue("account", accountId);
-            return await ReadStringsAsync(command);
+            return await FirstColumn.StringsAsync(command);
         }, "load subscribers");
 
     public Task AddAsync(string accountId, string userId, DateTimeOffset at) =>
@@ -41,18 +41,6 @@ public sealed class PostgresSubscriptionStore(NpgsqlDataSource dataSource) : ISu
         {
             await using var command = dataSource.CreateCommand("SELECT account_id FROM public_account_subscriptions WHERE user_id = @user ORDER BY account_id");
             command.Parameters.AddWithValue("user", userId);
-            return await ReadStringsAsync(command);
+            return await FirstColumn.StringsAsync(command);
         }, "list subscriptions");
-
-    private static async Task<IReadOnlyList<string>> ReadStringsAsync(NpgsqlCommand command)
-    {
-        var values = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            values.Add(reader.GetString(0));
-        }
-
-        return values;
-    }
 }
