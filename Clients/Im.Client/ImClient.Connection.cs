@@ -13,10 +13,14 @@ public sealed partial class ImClient
     /// <summary>One TCP connection: a read loop handing frames to the client, serialised writes, and the heartbeat.</summary>
     private sealed class Connection(ImClient owner, TcpClient socket) : IDisposable
     {
+        /// <summary>How long a failed heartbeat leaves the read loop to take the frames that came before the close.</summary>
+        private static readonly TimeSpan LastFramesGrace = TimeSpan.FromSeconds(1);
+
         private readonly NetworkStream _stream = socket.GetStream();
         private readonly SemaphoreSlim _writeGate = new(1, 1);
         private readonly CancellationTokenSource _closed = new();
         private int _state = Opening;
+        private Task _reading = Task.CompletedTask;
 
         // The largest frame body read: the SDK's default until the login's answer announces the server's limit.
         private volatile int _maxFrameBytes = DefaultMaxFrameBytes;
@@ -37,7 +41,7 @@ public sealed partial class ImClient
         /// </summary>
         public bool TryEstablish() => Interlocked.CompareExchange(ref _state, Established, Opening) == Opening;
 
-        public void Start() => _ = Task.Run(ReadLoopAsync);
+        public void Start() => _reading = Task.Run(ReadLoopAsync);
 
         /// <summary>
         /// Accepts frames up to the server's announced limit (<c>LOGIN_OK</c>'s <c>max_frame_bytes</c>; 0 when it announced
@@ -182,6 +186,14 @@ public sealed partial class ImClient
             }
             catch (Exception ex) when (ex is OperationCanceledException or ImClientException or IOException)
             {
+                if (ex is IOException || ex.InnerException is IOException)
+                {
+                    // The ping could not be written: the edge closed the connection, and its last frames (a redirect, a
+                    // kick) may be unread yet. Disposing the socket now would drop them, and the reconnect would not know
+                    // where to go: the read loop takes them and ends the connection itself.
+                    await Task.WhenAny(_reading, Task.Delay(LastFramesGrace)).ConfigureAwait(false);
+                }
+
                 // No pong: the connection is dead even if the socket does not know yet.
                 Abort();
             }

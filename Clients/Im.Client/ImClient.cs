@@ -27,6 +27,12 @@ public sealed partial class ImClient : IAsyncDisposable
     /// </summary>
     private const int MaxFrameBytesCeiling = 64 * 1024 * 1024;
 
+    /// <summary>
+    /// Redirects followed within one connect attempt: two edges draining at once, each naming the other, would otherwise
+    /// send a client between them without end.
+    /// </summary>
+    private const int MaxRedirectsPerAttempt = 3;
+
     private readonly ImClientOptions _options;
     private readonly ConcurrentDictionary<uint, TaskCompletionSource<Frame>> _pending = new();
     private readonly Lock _sendsLock = new();
@@ -156,17 +162,7 @@ public sealed partial class ImClient : IAsyncDisposable
             Status = ImClientStatus.Connecting;
             _kicked = false;
             _frameRefused = null;
-            _redirect = null;
-            try
-            {
-                await OpenAsync(_endpoint, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (_redirect is { } redirect && IsConnectFailure(ex))
-            {
-                // That edge is draining and named others: try them in turn (the last failure is the one thrown).
-                RedirectCount++;
-                await OpenFirstAsync(ReconnectCandidates(redirect), cancellationToken).ConfigureAwait(false);
-            }
+            await OpenFirstAsync([_endpoint], cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -740,7 +736,7 @@ public sealed partial class ImClient : IAsyncDisposable
             RedirectCount++;
         }
 
-        var candidates = ReconnectCandidates(redirect);
+        var candidates = ReconnectCandidates(redirect, _endpoint);
         string? refusal = null;
         // A redirect was spread over time by the server already: go at once. A loss waits first, then backs off, each wait
         // spread (Jitter): every client of a crashed edge lost its connection in the same instant.
@@ -844,16 +840,29 @@ public sealed partial class ImClient : IAsyncDisposable
     /// <summary>
     /// One attempt: every candidate in turn, without waiting between them, until one logs in; the last failure is thrown.
     /// Backing off after each address would let addresses that fail at once (a draining edge refusing, a dead fallback)
-    /// spend the attempts meant to outlast an outage.
+    /// spend the attempts meant to outlast an outage. A candidate that answers with a redirect (it is draining) is
+    /// followed at once, at most <see cref="MaxRedirectsPerAttempt"/> times: a connection lost without its redirect (the
+    /// network, or a heartbeat that failed first) comes back to the draining edge, and trying that edge again until it
+    /// exits would leave the client with no address that answers.
     /// </summary>
     private async Task OpenFirstAsync(List<EdgeAddress> candidates, CancellationToken cancellationToken)
     {
+        var redirects = 0;
         for (var i = 0; ; i++)
         {
+            _redirect = null;
             try
             {
                 await OpenAsync(candidates[i], cancellationToken).ConfigureAwait(false);
                 return;
+            }
+            catch (Exception ex) when (IsConnectFailure(ex) && _redirect is { } redirect && redirects < MaxRedirectsPerAttempt)
+            {
+                // That edge is draining and named others: they come first now (the last failure is the one thrown).
+                redirects++;
+                RedirectCount++;
+                candidates = ReconnectCandidates(redirect, candidates[i]);
+                i = -1;
             }
             catch (Exception ex) when (i < candidates.Count - 1 && IsConnectFailure(ex))
             {
@@ -890,17 +899,17 @@ public sealed partial class ImClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Where to reconnect, in turn within each attempt: a redirect's addresses first (and the edge that sent it last: it
-    /// is going away, but its address may be a balancer's), otherwise the current edge, then the configured one and the
-    /// fallbacks.
+    /// Where to connect, in turn within each attempt: a redirect's addresses first (and the edge that sent it,
+    /// <paramref name="from"/>, last: it is going away, but its address may be a balancer's), otherwise <paramref
+    /// name="from"/> (the current edge), then the configured one and the fallbacks.
     /// </summary>
-    private List<EdgeAddress> ReconnectCandidates(Redirect? redirect)
+    private List<EdgeAddress> ReconnectCandidates(Redirect? redirect, EdgeAddress from)
     {
         var configured = new[] { new EdgeAddress(_options.Host, _options.Port) }
             .Concat(_options.FallbackAddresses.Select(EdgeAddress.TryParse).OfType<EdgeAddress>());
         var candidates = redirect is null
-            ? new[] { _endpoint }.Concat(configured)
-            : redirect.Addresses.Select(EdgeAddress.TryParse).OfType<EdgeAddress>().Concat(configured.Where(a => a != _endpoint)).Append(_endpoint);
+            ? new[] { from }.Concat(configured)
+            : redirect.Addresses.Select(EdgeAddress.TryParse).OfType<EdgeAddress>().Concat(configured.Where(a => a != from)).Append(from);
         return candidates.Distinct().ToList();
     }
 

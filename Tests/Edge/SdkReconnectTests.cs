@@ -139,6 +139,43 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task A_client_that_lost_its_connection_without_the_redirect_follows_the_one_its_draining_edge_answers_the_reconnect_with()
+    {
+        using var draining = new Listener();
+        using var target = new Listener();
+        await using var client = NewClient(draining, maxReconnectAttempts: 3);
+        var connecting = client.ConnectAsync();
+        await using (var first = await draining.AcceptAsync())
+        {
+            var served = new PlayedEdge().ServeAsync(first, Patience);
+            await connecting.WaitAsync(Patience);
+
+            // Lost without a word (the network, or a heartbeat that failed before the redirect was read): the client knows
+            // no other address, so it comes back to the edge it lost.
+            first.Socket.Shutdown(SocketShutdown.Both);
+            await served.WaitAsync(Patience);
+        }
+
+        // That edge is draining now: it answers the new connection with where to go, and closes it. Then it exits. Before,
+        // the reconnect loop kept its list (the draining edge alone) and went on trying it until its attempts were spent.
+        await using (var second = await draining.AcceptAsync())
+        {
+            await second.SendAsync(V1.Op.Redirect, 0, new V1.Redirect { Addresses = { $"{target.Host}:{target.Port}" }, Reason = "draining" });
+            second.Socket.Shutdown(SocketShutdown.Both);
+        }
+
+        draining.Dispose();
+        await using var third = await target.AcceptAsync();
+        var thirdServed = new PlayedEdge().ServeAsync(third, Patience);
+        var status = await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s == ImClientStatus.Connected, Patience);
+
+        Assert.Equal((ImClientStatus.Connected, 2, 1), (status, client.ConnectionCount, client.RedirectCount));
+        Assert.Equal($"{target.Host}:{target.Port}", client.Endpoint);
+        await client.DisposeAsync();
+        await thirdServed.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task Once_the_client_gives_up_reconnecting_its_unacked_sends_fail_and_are_not_resent_later()
     {
         using var edge = new Listener();
