@@ -144,6 +144,14 @@ public interface IConversationGrain : IGrainWithStringKey
     Task<AccessStatus> SetCustomerServiceAgentAsync(string? agentId, string? agentName, long agentReadSeq);
 
     /// <summary>
+    /// Customer service (called by the shop's queue grain): the queue has stored the user's message <paramref name="seq"/>
+    /// (and so every earlier one), so the conversation stops telling it again. Until this comes, the conversation repeats
+    /// the tell: the first one is one-way and is lost with a silo or a failed write of the queue's state.
+    /// </summary>
+    [Alias("OnCustomerServiceTold"), OneWay]
+    Task OnCustomerServiceToldAsync(long seq);
+
+    /// <summary>
     /// Official accounts (<c>pub:{id}</c>, admin API): creates the account's conversation, or renames it and replaces its
     /// operators. Only operators (and the account itself) broadcast; subscribers read.
     /// </summary>

@@ -63,7 +63,9 @@ public interface ICustomerServiceQueueGrain : IGrainWithStringKey
 
     /// <summary>
     /// The user's message <paramref name="seq"/> is durably in <c>cs:{shop}:{user}</c> (called by the conversation
-    /// grain after the commit): opens a session when none is open, restarts the agent's answer clock.
+    /// grain after the commit): opens a session when none is open, restarts the agent's answer clock. Idempotent: the
+    /// conversation tells again until the queue confirms (<c>IConversationGrain.OnCustomerServiceToldAsync</c>), and a
+    /// message the open session (or one closed a moment ago) already counts changes nothing.
     /// </summary>
     [Alias("OnUserMessage"), OneWay]
     Task OnUserMessageAsync(string userId, long seq);

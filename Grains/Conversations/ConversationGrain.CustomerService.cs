@@ -125,6 +125,14 @@ public sealed partial class ConversationGrain
             ? message with { ActingSenderId = null, SenderDeviceId = null }
             : message;
 
+    /// <summary>How often the queue is told again of a user's message it has not confirmed.</summary>
+    private static readonly TimeSpan CustomerServiceTellInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>The user's newest message the shop's queue has not confirmed (0: none); told again until it does.</summary>
+    private long _customerServiceUntold;
+
+    private IGrainTimer? _customerServiceTellTimer;
+
     /// <summary>After a durable append: the shop's queue learns of the user's message, or of the agent's answer (one-way).</summary>
     private void OnCustomerServiceAppended(string senderId, ActingAgent? acting, long seq)
     {
@@ -133,16 +141,76 @@ public sealed partial class ConversationGrain
             return;
         }
 
-        var queue = GrainFactory.For<ICustomerServiceQueueGrain>(_address.First);
         if (acting is not null)
         {
-            queue.OnAgentMessageAsync(_address.Second!, acting.AgentId, seq).Ignore();
+            GrainFactory.For<ICustomerServiceQueueGrain>(_address.First).OnAgentMessageAsync(_address.Second!, acting.AgentId, seq).Ignore();
         }
         else if (senderId == _address.Second)
         {
-            queue.OnUserMessageAsync(_address.Second, seq).Ignore();
+            TellQueueOfUserMessage(seq);
         }
     }
+
+    /// <summary>
+    /// The user's message opens the shop's session or keeps it going: without the tell, nobody is assigned and no
+    /// auto-reply comes until the user writes again. One-way (the queue calls this grain, awaited, and the two must not
+    /// wait on each other), so it is repeated until the queue confirms (<see cref="OnCustomerServiceToldAsync"/>): a
+    /// one-way call is lost with the queue's silo, or with a failed write of the queue's state.
+    /// </summary>
+    private void TellQueueOfUserMessage(long seq)
+    {
+        _customerServiceUntold = Math.Max(_customerServiceUntold, seq);
+        GrainFactory.For<ICustomerServiceQueueGrain>(_address!.First).OnUserMessageAsync(_address.Second!, seq).Ignore();
+        _customerServiceTellTimer ??= this.RegisterGrainTimer(TellQueueAgainAsync,
+            new GrainTimerCreationOptions(CustomerServiceTellInterval, CustomerServiceTellInterval) { Interleave = false, KeepAlive = true });
+    }
+
+    private Task TellQueueAgainAsync(CancellationToken cancellationToken)
+    {
+        if (_customerServiceUntold == 0)
+        {
+            StopTellingQueue();
+            return Task.CompletedTask;
+        }
+
+        LogCustomerServiceToldAgain(logger, ConversationId, _customerServiceUntold);
+        GrainFactory.For<ICustomerServiceQueueGrain>(_address!.First).OnUserMessageAsync(_address.Second!, _customerServiceUntold).Ignore();
+        return Task.CompletedTask;
+    }
+
+    public Task OnCustomerServiceToldAsync(long seq)
+    {
+        if (_customerServiceUntold != 0 && seq >= _customerServiceUntold)
+        {
+            _customerServiceUntold = 0;
+            StopTellingQueue();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void StopTellingQueue()
+    {
+        _customerServiceTellTimer?.Dispose();
+        _customerServiceTellTimer = null;
+    }
+
+    /// <summary>
+    /// After an activation: the user's newest message, when it came in the last moments, may never have reached the queue
+    /// (the previous activation's silo died before the tell, or before it was confirmed). Told again; the queue ignores a
+    /// message it already counts.
+    /// </summary>
+    private void TellQueueOfRecentUserMessage()
+    {
+        var since = clock.UtcNow - AnnounceOnActivationWindow;
+        if (_recent.Last is { } newest && newest.SenderId == _address!.Second && newest.ActingSenderId is null && newest.ServerTime >= since)
+        {
+            TellQueueOfUserMessage(newest.Seq);
+        }
+    }
+
+    [LoggerMessage(22, LogLevel.Information, "Conversation {ConversationId}: the shop's queue has not confirmed the user's message {Seq}; telling it again")]
+    private static partial void LogCustomerServiceToldAgain(ILogger logger, string conversationId, long seq);
 
     /// <summary>
     /// Whether <paramref name="shopId"/> is an enabled shop account: asked before a customer-service conversation's first

@@ -87,6 +87,10 @@ public sealed partial class ConversationGrain(
             }
 
             AnnounceRecentAfterActivation();
+            if (address.Kind == ConversationKind.CustomerService)
+            {
+                TellQueueOfRecentUserMessage();
+            }
             if (state.State.PendingNotices.Count > 0)
             {
                 // The previous activation stored a change but not its notice (its silo died, or the log refused it).

@@ -27,8 +27,22 @@ public sealed partial class CustomerServiceQueueGrain(
     /// </summary>
     public const string TimeoutReminderName = "cs-timeouts";
 
+    /// <summary>How long a closed session's last user message is remembered, against a repeated tell of it.</summary>
+    private static readonly TimeSpan RecentlyClosedMemory = TimeSpan.FromMinutes(10);
+
     private readonly CustomerServiceOptions _options = options.Value;
     private IGrainReminder? _reminder;
+
+    /// <summary>
+    /// Per user, the last message seq of a session this activation closed lately: a conversation that tells a message
+    /// again (its confirmation crossed the close) must not open a new session for it. In memory only: the repeats come
+    /// within seconds, or at the conversation's next activation within minutes.
+    /// </summary>
+    private readonly Dictionary<string, (long Seq, DateTimeOffset ClosedAt)> _recentlyClosed = new(StringComparer.Ordinal);
+    private int _recentlyClosedSweepAt = MinRecentlyClosedSweep;
+
+    /// <summary>The fewest remembered closes worth a sweep.</summary>
+    private const int MinRecentlyClosedSweep = 64;
 
     /// <summary>The close reason of a session nobody took within the queued-session timeout.</summary>
     private const string UnansweredReason = "unanswered";
@@ -239,9 +253,23 @@ public sealed partial class CustomerServiceQueueGrain(
         var now = clock.UtcNow;
         if (S.Sessions.TryGetValue(userId, out var session))
         {
-            session.LastUserMessageAt = now;
-            session.AwaitingSince ??= now;
-            await SaveAsync();
+            if (seq > session.LastUserSeq && seq >= session.FirstSeq)
+            {
+                session.LastUserSeq = seq;
+                session.LastUserMessageAt = now;
+                session.AwaitingSince ??= now;
+                await SaveAsync();
+            }
+
+            // Else told again (or a message from before this session): already counted, and the agent's answer clock must
+            // not restart for it.
+            ConfirmTold(userId, seq);
+            return;
+        }
+
+        if (_recentlyClosed.TryGetValue(userId, out var closed) && seq <= closed.Seq)
+        {
+            ConfirmTold(userId, seq);
             return;
         }
 
@@ -254,6 +282,7 @@ public sealed partial class CustomerServiceQueueGrain(
             UserId = userId,
             OpenedAt = now,
             FirstSeq = seq,
+            LastUserSeq = seq,
             LastUserMessageAt = now,
             AwaitingSince = now,
             QueuedSince = now,
@@ -263,6 +292,7 @@ public sealed partial class CustomerServiceQueueGrain(
         S.Waiting.Add(userId);
         LogOpened(logger, ShopId, session.SessionId, userId);
         await SaveAsync();
+        ConfirmTold(userId, seq);
         PublishSession("cs.queued", session, position: S.Waiting.IndexOf(userId) + 1);
         await DispatchAsync();
         if (!session.HandedOver && S.Sessions.ContainsKey(userId))
@@ -725,6 +755,7 @@ public sealed partial class CustomerServiceQueueGrain(
         var userId = session.UserId;
         // Nobody to rate when nobody answered; the user's earlier unrated session is not theirs to rate any more either.
         var rate = reason != UnansweredReason || session.LastAgentMessageAt is not null;
+        RememberClosed(session);
         S.Sessions.Remove(userId);
         S.Waiting.Remove(userId);
         S.Unrated.Remove(userId);
@@ -755,6 +786,29 @@ public sealed partial class CustomerServiceQueueGrain(
         };
         await NoticeAsync(userId, CustomerServiceNotices.Closed, text,
             new Dictionary<string, object?> { ["reason"] = reason, ["rate"] = rate, ["sessionId"] = session.SessionId });
+    }
+
+    /// <summary>The conversation may stop telling the queue of the user's messages up to <paramref name="seq"/>.</summary>
+    private void ConfirmTold(string userId, long seq) => Conversation(userId).OnCustomerServiceToldAsync(seq).Ignore();
+
+    private void RememberClosed(SessionRecord session)
+    {
+        var now = clock.UtcNow;
+        if (_recentlyClosed.Count >= _recentlyClosedSweepAt)
+        {
+            // Swept when it has doubled, not at every close: a busy shop closes thousands of sessions in the memory's span.
+            foreach (var (userId, closed) in _recentlyClosed.ToList())
+            {
+                if (now - closed.ClosedAt > RecentlyClosedMemory)
+                {
+                    _recentlyClosed.Remove(userId);
+                }
+            }
+
+            _recentlyClosedSweepAt = Math.Max(MinRecentlyClosedSweep, 2 * _recentlyClosed.Count);
+        }
+
+        _recentlyClosed[session.UserId] = (Math.Max(session.LastUserSeq, session.FirstSeq), now);
     }
 
     /// <summary>Takes the user's conversation from the closed session's answerer; a failure stays pending for the reminder.</summary>
@@ -938,7 +992,24 @@ public sealed partial class CustomerServiceQueueGrain(
 
     private IConversationGrain Conversation(string userId) => GrainFactory.For<IConversationGrain>(GrainKeys.CustomerService(ShopId, userId));
 
-    private Task SaveAsync() => state.WriteStateAsync();
+    /// <summary>
+    /// Writes the state. A write that fails leaves memory holding what storage refused (a session opened, say): the
+    /// activation is dropped once this call ends, and the next one reads what is stored. The callers' work is then
+    /// repeated by whoever asked (the conversation tells a user's message again until it is confirmed; the reminder
+    /// retries the rest).
+    /// </summary>
+    private async Task SaveAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            DeactivateOnIdle();
+            throw;
+        }
+    }
 
     /// <summary>Tells other systems (firehose) what happened to a session, after the queue's state holds it.</summary>
     private void PublishSession(string type, SessionRecord session, string? fromAgentId = null, string? reason = null, int? position = null, string? answererId = null) =>

@@ -64,6 +64,10 @@ public sealed class SessionRecord
     [Id(14)]
     public DateTimeOffset? QueuedSince { get; set; }
 
+    /// <summary>The seq of the user's latest message the queue was told of (0 in records from before it was kept).</summary>
+    [Id(15)]
+    public long LastUserSeq { get; set; }
+
     /// <summary>Who answers in the conversation now: the agent, else the robot covering the wait, else nobody.</summary>
     public string? AnswererId => AgentId ?? RobotId;
 }
