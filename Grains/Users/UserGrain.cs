@@ -1134,7 +1134,10 @@ public sealed partial class UserGrain(
         }
 
         var own = message.SenderId == UserId || message.ActingSenderId == UserId;
-        if (message.Seq > row.Entry.LastSeq)
+        // Told before (a conversation's new activation announces its last minutes again; a notice repeated after a lost
+        // answer): this activation has notified the devices of it already, and a phone must not ring twice for one message.
+        var fresh = message.Seq > row.Entry.LastSeq;
+        if (fresh)
         {
             // Writing is reading what came before; a group's notice of a change the user made (from the group's settings,
             // say) is not: it is read only when all before it was.
@@ -1159,7 +1162,7 @@ public sealed partial class UserGrain(
             MarkDirty(message.ConversationId);
         }
 
-        if (!own)
+        if (!own && fresh)
         {
             // Before the pushes, which may fail (a stream that does not take the event): devices not in the app are told
             // all the same.

@@ -53,6 +53,28 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_message_announced_again_by_the_conversations_next_activation_does_not_ring_the_phone_twice()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversation = GrainKeys.P2P(alice, bob);
+        await RegisterAsync(bob, "phone", "apns");
+        await RegisterAsync(alice, "phone", "fcm");
+        var first = await Client.SendTextAsync(conversation, alice, "hello bob");
+        await NotifiedAsync(bob, 1);
+
+        // A rolling restart moves the conversation: its next activation announces its last minutes again (in case the
+        // previous one died before telling them), and the second message follows.
+        await fixture.Cluster.DeactivateAsync(Client.Conversation(conversation));
+        var second = await Client.SendTextAsync(conversation, alice, "still there?");
+        var third = await Client.SendTextAsync(conversation, bob, "yes");
+        await NotifiedAsync(alice, 1);
+
+        // Bob's grain handles its notices in order: Alice's notification of the third message came after all of his.
+        Assert.Equal([first.Seq, second.Seq], Gateway.For(bob).Select(n => n.GetProperty("seq").GetInt64()));
+        Assert.Equal(third.Seq, Assert.Single(Gateway.For(alice)).GetProperty("seq").GetInt64());
+    }
+
+    [Fact]
     public async Task A_lost_connection_is_told_each_conversations_newest_unread_message_but_not_a_groups_notice()
     {
         var (owner, bob) = (Ids.User("owner"), Ids.User("bob"));
