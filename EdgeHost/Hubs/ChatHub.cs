@@ -56,15 +56,16 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
             // The cluster could not register the device (a silo failing over): retryable, as TCP's UNAVAILABLE. Thrown out
             // of here, SignalR would close the connection telling the client not to reconnect (the page would stay offline
             // for good) and would never call OnDisconnectedAsync (the target's writer and the gauge would leak). Aborted,
-            // the connection ends through OnDisconnectedAsync, which lets the target and the gauge go, and the client's
-            // automatic reconnect tries again.
+            // the connection ends through OnDisconnectedAsync, which lets the target and the gauge go, and the client
+            // connects again (SignalR's clients do not reconnect by themselves after a close the server makes: the web
+            // page does it on its own, backing off).
             Log.OpenFailed(logger, Context.ConnectionId, ex.Message);
             open = null;
         }
 
         if (open is null)
         {
-            // A login storm, or the cluster failing over: the client's automatic reconnect retries later.
+            // A login storm, or the cluster failing over: the client connects again later (the page backs off).
             Context.Abort();
             return;
         }

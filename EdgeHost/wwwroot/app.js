@@ -47,7 +47,13 @@ const state = {
   peerReadSeq: 0,
   typingTimer: null,
   lastTypingSent: 0,
+  leaving: false,          // signed out or kicked: a closed connection is not opened again
+  connectedAt: 0,          // when the current hub connection came up (backOnline)
+  bounces: 0,              // connections in a row the edge closed soon after they came up (a draining edge's)
 };
+
+/** Connections the edge closes within this of coming up count as bounces, and the next try waits longer. */
+const BOUNCE_WINDOW_MS = 10000;
 
 // ---- tokens: access tokens live minutes (15 by default); the refresh token renews them while the page is open ----
 
@@ -139,6 +145,7 @@ async function renew() {
 }
 
 function signedOut() {
+  state.leaving = true;
   closeNotifications();
   sessionStorage.clear();
   location.reload();
@@ -277,25 +284,52 @@ async function start() {
   hub.on('Events', onEvents);
   hub.onreconnecting(() => setOnline(false));
   hub.onreconnected(backOnline);
-  hub.onclose(() => setOnline(false));
+  hub.onclose(connectAgain);
   state.hub = hub;
   // Away while the page is hidden; contacts who share presence see it.
   document.addEventListener('visibilitychange', () => {
     if (hub.state === signalR.HubConnectionState.Connected) hub.invoke('SetPresence', document.hidden).catch(() => {});
   });
-  for (let attempt = 0; ; attempt++) {
+  if (!(await connect(0))) return;
+  await loadGroupNames();
+  await backOnline();
+}
+
+/**
+ * Starts the hub connection, trying again (at the pace of a reconnect, from `firstAttempt` on) until it is up: false when
+ * the page signs out instead.
+ */
+async function connect(firstAttempt) {
+  for (let attempt = firstAttempt; !state.leaving; attempt++) {
     try {
-      await hub.start();
-      break;
+      await state.hub.start();
+      return true;
     } catch {
       // The edge is unreachable (tried again, like a reconnect), or it no longer takes this session's token (a
       // rotated signing key, an ended session), which only an API call can tell from here: then sign in again.
-      if (await tokenRefused()) return signedOut();
+      if (await tokenRefused()) {
+        signedOut();
+        return false;
+      }
       await new Promise((resolve) => setTimeout(resolve, retryDelay(attempt)));
     }
   }
-  await loadGroupNames();
-  await backOnline();
+  return false;
+}
+
+/**
+ * The edge closed the connection itself: after a drain's `redirect`, a login storm, a failover, a page that read too
+ * slowly. SignalR's automatic reconnect covers only a connection lost on the way; a close the server makes leaves the
+ * client disconnected for good, and the page would stay offline (what was typed meanwhile never sent) until reloaded.
+ * Connected again here, through the balancer to another edge. One closed soon after it came up (a reconnect that landed
+ * on the draining edge again) makes the next wait longer, so pages do not bounce off it several times a second.
+ */
+async function connectAgain() {
+  setOnline(false);
+  if (state.leaving) return;
+  state.bounces = Date.now() - state.connectedAt < BOUNCE_WINDOW_MS ? state.bounces + 1 : 0;
+  await new Promise((resolve) => setTimeout(resolve, retryDelay(state.bounces)));
+  if (await connect(state.bounces)) await backOnline();
 }
 
 /** At once, after ~2, ~5 and ~10 s, then every 15-30 s (jittered, so a restarted edge is not met by every page at once). */
@@ -319,6 +353,7 @@ async function tokenRefused() {
 
 /** Connected (again): what was written meanwhile goes out, and the list and open conversation catch up. */
 async function backOnline() {
+  state.connectedAt = Date.now();
   setOnline(true);
   for (const [clientMsgId, pending] of state.pending) if (pending.unanswered) send(clientMsgId);
   await catchUp();
@@ -698,6 +733,15 @@ $('composer').addEventListener('submit', async (event) => {
   await send(clientMsgId);
 });
 
+/**
+ * Refusals for the moment (PROTOCOL: retry with the same ids): the cluster did not answer, the user's send budget is
+ * spent, the connection is closing (a reconnect follows). The others (`blocked`, `not_found`, `too_large`, …) stand.
+ */
+const TRANSIENT_SEND_ERRORS = new Set(['unavailable', 'rate_limited', 'closed']);
+
+/** Sends refused for the moment that are tried again by themselves, after ~1, 2, 4 and 8 s (jittered). */
+const MAX_SEND_RETRIES = 4;
+
 async function send(clientMsgId) {
   const pending = state.pending.get(clientMsgId);
   if (!pending) return;
@@ -706,7 +750,8 @@ async function send(clientMsgId) {
   pending.element.querySelector('.status').textContent = 'Sending…';
   try {
     const ack = await state.hub.invoke('Send', pending.conversationId, { clientMsgId, content: { type: 'text', text: pending.text } });
-    if (ack.error) throw Object.assign(new Error(ack.error), { refused: true });
+    if (ack.error) throw Object.assign(new Error(ack.error), { refused: !TRANSIENT_SEND_ERRORS.has(ack.error), transient: TRANSIENT_SEND_ERRORS.has(ack.error) });
+    pending.retries = 0;
     const sent = { conversationId: pending.conversationId, seq: ack.seq, clientMsgId, senderId: state.userId, serverTime: ack.serverTime, state: 'normal', content: { type: 'text', text: pending.text } };
     // The server does not push a message back to the device that sent it: taken as that push would be, it moves the
     // conversation up the list with its preview, and shows in the pane when that conversation is open. Answered after
@@ -720,7 +765,20 @@ async function send(clientMsgId) {
     pending.unanswered = !error.refused;
     pending.element.classList.add('failed');
     const status = pending.element.querySelector('.status');
-    status.textContent = pending.unanswered ? 'Not sent (offline; it goes when the connection is back) ' : `Not sent (${error.message}) `;
+    if (error.transient && error.message !== 'closed' && (pending.retries ?? 0) < MAX_SEND_RETRIES) {
+      // Refused for the moment on a live connection (a reconnect would resend it, but none may come): again shortly.
+      const delay = 2 ** (pending.retries ?? 0) * 1000 * (0.75 + Math.random() / 2);
+      pending.retries = (pending.retries ?? 0) + 1;
+      status.textContent = `Not sent yet (${error.message}); trying again…`;
+      setTimeout(() => {
+        // Unless a reconnect sent it meanwhile, or the message was dropped from the pane.
+        if (state.pending.get(clientMsgId) === pending && pending.unanswered && state.hub?.state === signalR.HubConnectionState.Connected) send(clientMsgId);
+      }, delay);
+      return;
+    }
+    // A refusal for the moment whose retries are spent shows its reason; a reconnect still sends it.
+    const offline = pending.unanswered && !(error.transient && error.message !== 'closed');
+    status.textContent = offline ? 'Not sent (offline; it goes when the connection is back) ' : `Not sent (${error.message}) `;
     const retry = Object.assign(document.createElement('button'), { className: 'small', textContent: 'retry' });
     retry.addEventListener('click', () => send(clientMsgId));
     status.append(retry);
@@ -879,8 +937,8 @@ async function onEvents(events) {
         await catchUp();
         break;
       case 'redirect':
-        // This edge host is draining and closes the connection next; automatic reconnect lands on another one
-        // (through the balancer in front of the edges).
+        // This edge host is draining and closes the connection next; connectAgain lands on another one (through the
+        // balancer in front of the edges).
         setOnline(false);
         break;
       case 'kick':

@@ -372,6 +372,60 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_page_whose_edge_closes_its_connection_connects_again_and_sends_what_was_written_meanwhile()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
+        var link = await HubLink.RouteAsync(page);
+        await SignInAndOpenChatAsync(page, alice, bob);
+        var before = link.Connections;
+
+        // The edge ends the connection itself, as a draining edge does after its redirect: SignalR tells the page not to
+        // reconnect. Before, the page stayed offline until reloaded, and what was written meanwhile never went.
+        await link.CloseFromEdgeAsync(stayDown: true);
+        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        await page.FillAsync("#composer-text", "written as the edge went away");
+        await page.PressAsync("#composer-text", "Enter");
+        var delivery = page.Locator("[data-testid=message].mine [data-testid=delivery]").Last;
+        await Expect(delivery).ToContainTextAsync("Not sent");
+
+        link.Restore();
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        await Expect(delivery).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^(Sent|Delivered|Read)$"), new() { Timeout = ConnectPatience });
+        var received = Assert.Single(await bobPhone.TakeAsync(1));
+        Assert.Equal(("written as the edge went away", conversationId), (received.Content.Text, received.ConversationId));
+        Assert.True(link.Connections > before, "the page did not open a new hub connection");
+    }
+
+    [Fact]
+    public async Task A_send_refused_for_the_moment_is_sent_again_by_itself_with_its_id()
+    {
+        // An edge whose per-user send budget refills one message every 5 s: the second of two quick messages is refused
+        // (rate_limited, a refusal for the moment) and must go once the budget allows, without the user's help.
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Edge__UserSendRatePerSecond"] = "0.2",
+            ["IM__Edge__UserSendBurst"] = "1",
+        });
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
+        await SignInAsync(page, $"http://127.0.0.1:{edge.Endpoints.HttpPort}/", alice);
+        await page.FillAsync("#new-chat-user", bob);
+        await page.ClickAsync("#new-chat-start");
+        await page.FillAsync("#composer-text", "one");
+        await page.PressAsync("#composer-text", "Enter");
+        await page.FillAsync("#composer-text", "two");
+        await page.PressAsync("#composer-text", "Enter");
+
+        var delivery = page.Locator("[data-testid=message].mine [data-testid=delivery]");
+        await Expect(delivery).ToHaveTextAsync([new System.Text.RegularExpressions.Regex("^(Sent|Delivered|Read)$"), new System.Text.RegularExpressions.Regex("^(Sent|Delivered|Read)$")],
+            new() { Timeout = 30_000 });
+        var received = await bobPhone.TakeAsync(2);
+        Assert.Equal(["one", "two"], received.Select(m => m.Content.Text));
+        Assert.All(received, m => Assert.Equal(conversationId, m.ConversationId));
+    }
+
+    [Fact]
     public async Task A_message_recalled_while_the_page_is_offline_shows_as_recalled_once_it_is_back()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
@@ -834,6 +888,28 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         }
 
         public void Restore() => _down = false;
+
+        /// <summary>
+        /// Ends the open connections as the edge does when it aborts one (after a drain's redirect, in a login storm):
+        /// SignalR's close message, which allows no automatic reconnect, then the close. With <paramref name="stayDown"/>,
+        /// new ones fail until <see cref="Restore"/>.
+        /// </summary>
+        public async Task CloseFromEdgeAsync(bool stayDown)
+        {
+            _down = stayDown;
+            IWebSocketRoute[] open;
+            lock (_open)
+            {
+                open = [.. _open];
+                _open.Clear();
+            }
+
+            foreach (var socket in open)
+            {
+                socket.Send("{\"type\":7}\u001e");
+                await socket.CloseAsync();
+            }
+        }
 
         private void Open(IWebSocketRoute socket)
         {
