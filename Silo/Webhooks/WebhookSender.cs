@@ -29,38 +29,68 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
     /// </summary>
     public async Task DeliverAsync(WebhookRegistration webhook, FirehoseEvent e, IDatabase redis, CancellationToken cancellationToken)
     {
-        var body = FirehoseJson.Serialize(e);
-        var lastError = "";
-        var delay = _options.FirstRetryDelay;
-        for (var attempt = 1; attempt <= _options.MaxAttempts; attempt++)
+        byte[] body;
+        try
         {
-            lastError = await TryPostAsync(webhook, e, body, attempt, cancellationToken);
-            if (lastError.Length == 0)
+            body = FirehoseJson.Serialize(e);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or ArgumentException or InvalidOperationException)
+        {
+            // A stream entry that is not one of ours (its data not JSON: written by hand, or by a broken producer). Thrown
+            // out of here it would come back first at every read, and hold this silo's share of the webhook for good.
+            await DeadLetterAsync(webhook, e, redis, 0, $"the event cannot be written as JSON: {ex.Message}");
+            return;
+        }
+
+        var lastError = "";
+        var attempts = 0;
+        var delay = _options.FirstRetryDelay;
+        while (attempts < _options.MaxAttempts)
+        {
+            attempts++;
+            var outcome = await TryPostAsync(webhook, e, body, attempts, cancellationToken);
+            if (outcome.Error.Length == 0)
             {
                 return;
             }
 
-            Log.AttemptFailed(logger, webhook.Id, e.Id, attempt, lastError);
-            if (attempt < _options.MaxAttempts)
+            lastError = outcome.Error;
+            Log.AttemptFailed(logger, webhook.Id, e.Id, attempts, lastError);
+            if (outcome.Final)
             {
-                await Task.Delay(delay, cancellationToken);
+                // The receiver refused this event (400, 404, 413, …): the same request is refused again, and the retries'
+                // minutes would hold every later event of this webhook here behind it.
+                break;
+            }
+
+            if (attempts < _options.MaxAttempts)
+            {
+                // A receiver that says when to come back (429, 503) is believed, within the longest pause.
+                await Task.Delay(outcome.RetryAfter is { } after && after > delay ? Min(after, _options.MaxRetryDelay) : delay, cancellationToken);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
         }
 
+        await DeadLetterAsync(webhook, e, redis, attempts, lastError);
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private async Task DeadLetterAsync(WebhookRegistration webhook, FirehoseEvent e, IDatabase redis, int attempts, string lastError)
+    {
         var fields = FirehoseFields.ToFields(e)
             .Select(f => new NameValueEntry(f.Key, f.Value))
             .Concat([
                 new NameValueEntry("webhook", webhook.Id),
                 // Any firehose consumer can read the dead letters: not the credentials a URL may carry.
                 new NameValueEntry("url", WebhookAddresses.Redact(webhook.Url)),
-                new NameValueEntry("attempts", _options.MaxAttempts),
+                new NameValueEntry("attempts", attempts),
                 new NameValueEntry("error", lastError),
                 new NameValueEntry("failedAt", clock.UtcNow.ToString("O", CultureInfo.InvariantCulture)),
             ])
             .ToArray();
         await redis.StreamAddAsync(FirehoseStreams.DeadLetter, fields, maxLength: _options.DeadLetterMaxLength, useApproximateMaxLength: true);
-        Log.DeadLettered(logger, webhook.Id, e.Id, _options.MaxAttempts, lastError);
+        Log.DeadLettered(logger, webhook.Id, e.Id, attempts, lastError);
     }
 
     /// <summary>
@@ -105,8 +135,11 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
         }
     }
 
-    /// <summary>One attempt; empty on success (2xx), else what went wrong.</summary>
-    private async Task<string> TryPostAsync(WebhookRegistration webhook, FirehoseEvent e, byte[] body, int attempt, CancellationToken cancellationToken)
+    /// <summary>One attempt's outcome: no error on success (2xx); else what went wrong, whether trying again can help, and when the receiver asked to be tried again.</summary>
+    private readonly record struct PostOutcome(string Error, bool Final = false, TimeSpan? RetryAfter = null);
+
+    /// <summary>One attempt.</summary>
+    private async Task<PostOutcome> TryPostAsync(WebhookRegistration webhook, FirehoseEvent e, byte[] body, int attempt, CancellationToken cancellationToken)
     {
         using var request = SignedPosts.Create(webhook.Url, webhook.Secret, body, clock.UtcNow, attempt);
         request.Headers.Add(WebhookSignature.EventIdHeader, e.Id);
@@ -117,14 +150,30 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
         try
         {
             using var response = await http.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            return response.IsSuccessStatusCode ? "" : $"HTTP {(int)response.StatusCode}";
+            if (response.IsSuccessStatusCode)
+            {
+                return new PostOutcome("");
+            }
+
+            var status = (int)response.StatusCode;
+            var retryAfter = response.Headers.RetryAfter is { } header
+                ? header.Delta ?? (header.Date is { } at ? at - clock.UtcNow : null)
+                : null;
+            return new PostOutcome($"HTTP {status}", IsFinal(status), retryAfter);
         }
         catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             // Boundary: the receiver is unreachable or too slow; that is a failed attempt, not our failure.
-            return ex is OperationCanceledException ? $"no answer within {_options.RequestTimeout.TotalSeconds:0.#} s" : ex.Message;
+            return new PostOutcome(ex is OperationCanceledException ? $"no answer within {_options.RequestTimeout.TotalSeconds:0.#} s" : ex.Message);
         }
     }
+
+    /// <summary>
+    /// A refusal of the request itself (4xx), which the same request meets again; not a timeout (408), too early (425)
+    /// or too many (429), nor a redirect (3xx: not followed, the receiver's address may be moving), nor the receiver's
+    /// own failure (5xx).
+    /// </summary>
+    private static bool IsFinal(int status) => status is >= 400 and < 500 and not 408 and not 425 and not 429;
 
     private static partial class Log
     {

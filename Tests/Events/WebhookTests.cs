@@ -27,6 +27,7 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
     private readonly string _apiKey = Guid.NewGuid().ToString("N");
     private readonly ConcurrentQueue<Delivery> _delivered = new();
     private readonly ConcurrentQueue<Delivery> _refused = new();
+    private readonly ConcurrentQueue<Delivery> _gone = new();
     // A service id of its own: the registrations of this test are nobody else's.
     private readonly SiloCluster _cluster = new("webhooks", serviceId: "webhooks-" + Guid.NewGuid().ToString("N"));
     private RunningEdge _edge = null!;
@@ -43,6 +44,7 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         _receiver = builder.Build();
         _receiver.MapPost("/ok", async (HttpRequest request) => { _delivered.Enqueue(await Delivery.ReadAsync(request)); return Results.Ok(); });
         _receiver.MapPost("/fail", async (HttpRequest request) => { _refused.Enqueue(await Delivery.ReadAsync(request)); return Results.StatusCode(500); });
+        _receiver.MapPost("/gone", async (HttpRequest request) => { _gone.Enqueue(await Delivery.ReadAsync(request)); return Results.StatusCode(410); });
         await _receiver.StartAsync();
         _receiverUrl = _receiver.Urls.Single();
 
@@ -84,12 +86,14 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         // Credentials in the URL (user info, a token in the query) stay out of logs and of the dead-letter stream.
         var failingUrl = _receiverUrl.Replace("http://", "http://hook:user-secret@", StringComparison.Ordinal) + "/fail?token=query-secret";
         var failing = await RegisterAsync(new WebhookBody(failingUrl, ["message"], null, null));
+        // A receiver that refuses the request itself (410: gone) is not asked again: the same request is refused again.
+        var gone = await RegisterAsync(new WebhookBody(_receiverUrl + "/gone", ["message"], null, null));
         Assert.Equal(secret, good.Secret);
         Assert.True(failing.Secret.Length >= 32, "a secret is generated when none is given");
         using (var http = Admin())
         {
             var listed = await http.GetFromJsonAsync<WebhookView[]>("/api/admin/webhooks");
-            Assert.Equal([good.Id, failing.Id], listed!.Select(w => w.Id));
+            Assert.Equal([good.Id, failing.Id, gone.Id], listed!.Select(w => w.Id));
             Assert.DoesNotContain(listed!, w => w.Secret.Length > 5);
         }
 
@@ -112,20 +116,36 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         });
         Assert.Equal("to the webhooks", System.Text.Json.JsonDocument.Parse(ours[0].Body).RootElement.GetProperty("data").GetProperty("content").GetProperty("text").GetString());
 
-        // The failing receiver was tried MaxAttempts times per event; then each event went to the dead-letter stream.
+        // An entry that is not one of ours (its data not JSON, written by hand into the stream) is dead-lettered at once,
+        // and the events after it are delivered. Before, it failed the delivery run at every read, for good.
         using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.RedisConnectionString);
+        var poisonId = "poison:" + Guid.NewGuid().ToString("N");
+        await redis.GetDatabase(FirehoseDatabase).StreamAddAsync(FirehoseStreams.For(EventClass.Message),
+            [new("id", poisonId), new("class", "message"), new("type", "message.sent"), new("time", "2026-01-01T00:00:00.000Z"), new("data", "not json")]);
+        Assert.Equal(SendStatus.Sent, (await conversation.SendAsync(new SendRequest(alice, null, "w3", MessageContent.FromText("after the poison")))).Status);
+        await Eventually.ReturnsAsync(() => Task.FromResult(_delivered.Count(d => d.Event?.Id == $"m:{conversationId}:3")), n => n == 1, TimeSpan.FromSeconds(30));
+        var poisoned = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase(FirehoseDatabase).StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 5_000, Order.Descending))
+            .Where(entry => entry["webhook"] == good.Id && entry["id"] == poisonId).ToList(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+        Assert.StartsWith("the event cannot be written as JSON", (string?)poisoned[0]["error"], StringComparison.Ordinal);
+
+        // The failing receiver was tried MaxAttempts times per event; then each event went to the dead-letter stream.
         var dead = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase(FirehoseDatabase).StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 5_000, Order.Descending))
             .Where(entry => entry["webhook"] == failing.Id && ((string?)entry["id"])?.StartsWith($"m:{conversationId}:", StringComparison.Ordinal) == true).ToList(),
-            d => d.Count >= 2, TimeSpan.FromSeconds(30));
-        Assert.Equal([$"m:{conversationId}:2", $"m:{conversationId}:1"], dead.Select(entry => (string?)entry["id"]));
+            d => d.Count >= 3, TimeSpan.FromSeconds(30));
+        Assert.Equal([$"m:{conversationId}:3", $"m:{conversationId}:2", $"m:{conversationId}:1"], dead.Select(entry => (string?)entry["id"]));
         Assert.All(dead, entry => Assert.Equal(("HTTP 500", MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture), _receiverUrl + "/fail"),
             ((string?)entry["error"], (string?)entry["attempts"], (string?)entry["url"])));
         Assert.Contains($"Webhook {failing.Id}: delivering to {_receiverUrl}/fail", _silo.Process.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("user-secret", _silo.Process.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("query-secret", _silo.Process.Output, StringComparison.Ordinal);
-        Assert.Equal(2 * MaxAttempts, _refused.Count(d => d.Event?.ConversationId == conversationId));
+        Assert.Equal(3 * MaxAttempts, _refused.Count(d => d.Event?.ConversationId == conversationId));
         Assert.Equal(Enumerable.Range(1, MaxAttempts).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             _refused.Where(d => d.EventId == $"m:{conversationId}:1").Select(d => d.Attempt));
+        var goneDead = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase(FirehoseDatabase).StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 5_000, Order.Descending))
+            .Where(entry => entry["webhook"] == gone.Id && ((string?)entry["id"])?.StartsWith($"m:{conversationId}:", StringComparison.Ordinal) == true).ToList(),
+            d => d.Count >= 3, TimeSpan.FromSeconds(30));
+        Assert.All(goneDead, entry => Assert.Equal(("HTTP 410", "1"), ((string?)entry["error"], (string?)entry["attempts"])));
+        Assert.Equal(3, _gone.Count(d => d.Event?.ConversationId == conversationId));
 
         // Removed: no more deliveries.
         using (var http = Admin())
