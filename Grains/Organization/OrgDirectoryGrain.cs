@@ -20,7 +20,9 @@ public sealed class OrgDirectoryGrain(
     {
         ArgumentNullException.ThrowIfNull(memberIds);
         var departments = state.State.Departments;
-        if (!GrainKeys.IsValidId(departmentId) || string.IsNullOrWhiteSpace(name) || name.Length > MaxNameLength
+        // A name PostgreSQL's text cannot hold (a NUL, half a surrogate pair) would be served as it is, or stored changed
+        // without a new version: refused, as group and display names are.
+        if (!GrainKeys.IsValidId(departmentId) || string.IsNullOrWhiteSpace(name) || name.Length > MaxNameLength || !StorableText.IsStorable(name)
             || memberIds.Count > MaxMembersPerDepartment || memberIds.Any(m => !GrainKeys.IsValidUserId(m))
             || (parentId is not null && (!departments.TryGetValue(parentId, out var parent) || parent.Removed || CreatesCycle(departmentId, parentId)))
             || (!Live(departmentId) && departments.Values.Count(d => !d.Removed) >= MaxDepartments))

@@ -156,8 +156,20 @@ public sealed partial class UserGrain(
             return false;
         }
 
+        var before = state.State.Profile;
         state.State.Profile = profile;
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Undone: others would read a profile storage refused, and the user's next write of anything else would store
+            // it. The activation stays (it holds the user's connected devices, which storage does not).
+            state.State.Profile = before;
+            throw;
+        }
+
         return true;
     }
 
@@ -693,7 +705,17 @@ public sealed partial class UserGrain(
     {
         var was = state.State.SharePresence;
         state.State.SharePresence = share;
-        await state.WriteStateAsync();
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            // Undone, as a profile is (see SetProfileAsync).
+            state.State.SharePresence = was;
+            throw;
+        }
+
         // Turned off: those who saw a status must not keep showing it (a frozen "online" for as long as their page stays
         // open). Turned on while connected: those allowed see it now (offline, they saw nothing to correct).
         if (was != share && (!share || _devices.Count > 0))

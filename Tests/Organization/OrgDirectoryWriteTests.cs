@@ -30,4 +30,16 @@ public sealed class OrgDirectoryWriteTests(ClusterFixture fixture)
         Assert.Equal([("sales", true)], after.Changed.Select(d => (d.DepartmentId, d.Removed)));
         Assert.True(after.Version > before.Version);
     }
+
+    [Fact]
+    public async Task A_department_name_the_database_cannot_hold_is_refused()
+    {
+        var directory = fixture.Client.GetGrain<IOrgDirectoryGrain>(Ids.User("org"));
+
+        // A NUL would be served to every client. (Half an emoji never reaches a grain: the call's serializer writes UTF-8,
+        // which turns it into U+FFFD on the way.)
+        Assert.Equal(AccessStatus.Invalid, await directory.PutAsync("ops", "A\0B", null, []));
+        Assert.Empty((await directory.GetChangesAsync(0)).Changed);
+        Assert.Equal(AccessStatus.Ok, await directory.PutAsync("ops", "Ops \uD83D\uDE80", null, []));
+    }
 }

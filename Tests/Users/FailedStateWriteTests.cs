@@ -52,6 +52,33 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_profile_whose_write_failed_is_not_shown_nor_stored_by_a_later_write()
+    {
+        var bob = Ids.User("bob");
+        var bobs = fixture.Client.GetGrain<IUserGrain>(bob);
+        Assert.True(await bobs.SetProfileAsync(new UserProfile("Old", null)));
+        var storage = GrainId.Create("user", bob);
+
+        // The write is refused (the caller hears 503 and may retry): others go on reading the stored profile.
+        fixture.StorageFaults.Fail(storage);
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => bobs.SetProfileAsync(new UserProfile("Refused", null)));
+        }
+        finally
+        {
+            Assert.True(fixture.StorageFaults.Heal(storage) > 0);
+        }
+
+        Assert.Equal("Old", (await bobs.GetProfileAsync())?.DisplayName);
+
+        // A later write of something else (whether presence is shared) does not store the refused profile either.
+        await bobs.SetSharePresenceAsync(false);
+        await fixture.Cluster.DeactivateAsync(bobs);
+        Assert.Equal("Old", (await bobs.GetProfileAsync())?.DisplayName);
+    }
+
+    [Fact]
     public async Task A_group_that_cannot_answer_leaves_its_entry_as_it_is_and_the_sync_goes_on()
     {
         var (owner, bob) = (Ids.User("owner"), Ids.User("bob"));
