@@ -133,6 +133,11 @@ public sealed partial class ConversationGrain
 
     private IGrainTimer? _customerServiceTellTimer;
 
+    /// <summary>Tells repeated since the last confirmation; one in <see cref="RetellsPerLog"/> is logged.</summary>
+    private int _customerServiceRetells;
+
+    private const int RetellsPerLog = 60;
+
     /// <summary>After a durable append: the shop's queue learns of the user's message, or of the agent's answer (one-way).</summary>
     private void OnCustomerServiceAppended(string senderId, ActingAgent? acting, long seq)
     {
@@ -173,7 +178,12 @@ public sealed partial class ConversationGrain
             return Task.CompletedTask;
         }
 
-        LogCustomerServiceToldAgain(logger, ConversationId, _customerServiceUntold);
+        if (_customerServiceRetells++ % RetellsPerLog == 0)
+        {
+            // The first time, then every few minutes: a queue whose database is down for long is told every 5 s.
+            LogCustomerServiceToldAgain(logger, ConversationId, _customerServiceUntold);
+        }
+
         GrainFactory.For<ICustomerServiceQueueGrain>(_address!.First).OnUserMessageAsync(_address.Second!, _customerServiceUntold).Ignore();
         return Task.CompletedTask;
     }
@@ -183,6 +193,7 @@ public sealed partial class ConversationGrain
         if (_customerServiceUntold != 0 && seq >= _customerServiceUntold)
         {
             _customerServiceUntold = 0;
+            _customerServiceRetells = 0;
             StopTellingQueue();
         }
 

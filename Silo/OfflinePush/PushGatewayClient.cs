@@ -304,7 +304,7 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
             if (attempt < attempts)
             {
                 await Task.Delay(delay, cancellationToken);
-                delay *= 2;
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Math.Max(_options.MaxRetryDelay.Ticks, _options.FirstRetryDelay.Ticks)));
             }
         }
 

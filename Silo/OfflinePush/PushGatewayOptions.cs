@@ -46,9 +46,16 @@ public sealed class PushGatewayOptions
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 3;
 
-    /// <summary>The pause after the first failed attempt; it doubles after each further one.</summary>
+    /// <summary>The pause after the first failed attempt; it doubles after each further one, up to <see cref="MaxRetryDelay"/>.</summary>
     [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan FirstRetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// The longest pause between attempts: the one sender waits it with every notification behind the batch (a notification
+    /// is worth little minutes late), and doubling without a bound would pass what a pause can be at 100 attempts.
+    /// </summary>
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>How long one request may take.</summary>
     [TimeSpanRange("00:00:00.100", "00:10:00")]
