@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using Orleans.Im.Hosting;
 
 namespace Orleans.Im.Silo.Events;
@@ -27,6 +28,15 @@ public sealed class FirehoseOptions
     /// </summary>
     [CountRange(1, 100_000_000)]
     public int BufferCapacity { get; set; } = 200_000;
+
+    /// <summary>
+    /// The memory the buffered events may take, as estimated from their text (two bytes a character, and their fields'
+    /// overhead); past it the oldest are dropped as past <see cref="BufferCapacity"/>. An event carries a message's whole
+    /// content (up to 16 KiB, a thumbnail with it), so a count alone would let an outage of Redis in an image-heavy chat
+    /// grow the silo by gigabytes, and lose everything buffered, and chat on that silo, when it runs out of memory.
+    /// </summary>
+    [Range(1L << 20, 1L << 36)]
+    public long BufferBytes { get; set; } = 256L << 20;
 
     /// <summary>Events written to Redis in one pipelined round trip.</summary>
     [CountRange(1, 100_000)]

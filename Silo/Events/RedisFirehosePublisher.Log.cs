@@ -13,8 +13,8 @@ public sealed partial class RedisFirehosePublisher
         [LoggerMessage(3, LogLevel.Information, "Event firehose: Redis is back; backlog {Backlog}")]
         public static partial void RedisBack(ILogger logger, int backlog);
 
-        [LoggerMessage(4, LogLevel.Error, "Event firehose: buffer full ({Capacity}); {Dropped} oldest events dropped — re-publish them with the replay command")]
-        public static partial void Dropped(ILogger logger, long dropped, int capacity);
+        [LoggerMessage(4, LogLevel.Error, "Event firehose: buffer full ({Capacity} events or {Megabytes} MiB); {Dropped} oldest events dropped — re-publish them with the replay command")]
+        public static partial void Dropped(ILogger logger, long dropped, int capacity, long megabytes);
 
         [LoggerMessage(5, LogLevel.Debug, "Event firehose: write failed: {Reason}")]
         public static partial void WriteFailed(ILogger logger, string reason);

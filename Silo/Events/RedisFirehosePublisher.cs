@@ -35,6 +35,7 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
     private long _nextNumber;
     private int _wakePending;
     private int _backlog;
+    private long _bufferedBytes;
     private long _droppedSinceLog;
     private long? _droppedLoggedAt;
     private bool _redisDown;
@@ -67,23 +68,25 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
             return;
         }
 
-        var dropped = false;
+        var bytes = EstimatedBytes(firehoseEvent);
+        var dropped = 0;
         lock (_gate)
         {
-            if (_buffer.Count >= _options.BufferCapacity)
+            while (_buffer.Count > 0 && (_buffer.Count >= _options.BufferCapacity || _bufferedBytes + bytes > _options.BufferBytes))
             {
-                _buffer.Dequeue();
-                dropped = true;
+                _bufferedBytes -= _buffer.Dequeue().Bytes;
+                dropped++;
             }
 
-            _buffer.Enqueue(new Pending(++_nextNumber, firehoseEvent));
+            _buffer.Enqueue(new Pending(++_nextNumber, firehoseEvent, bytes));
+            _bufferedBytes += bytes;
             _backlog = _buffer.Count;
         }
 
-        if (dropped)
+        if (dropped > 0)
         {
-            _dropped.Add(1);
-            Interlocked.Increment(ref _droppedSinceLog);
+            _dropped.Add(dropped);
+            Interlocked.Add(ref _droppedSinceLog, dropped);
         }
 
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
@@ -207,7 +210,7 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
         if (Interlocked.Exchange(ref _droppedSinceLog, 0) is > 0 and var lost)
         {
             _droppedLoggedAt = Stopwatch.GetTimestamp();
-            Log.Dropped(_logger, lost, _options.BufferCapacity);
+            Log.Dropped(_logger, lost, _options.BufferCapacity, _options.BufferBytes >> 20);
         }
     }
 
@@ -232,7 +235,7 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
         {
             while (_buffer.Count > 0 && _buffer.Peek().Number <= last)
             {
-                _buffer.Dequeue();
+                _bufferedBytes -= _buffer.Dequeue().Bytes;
             }
 
             _backlog = _buffer.Count;
@@ -275,5 +278,15 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
         return taken;
     }
 
-    private readonly record struct Pending(long Number, FirehoseEvent Event);
+    /// <summary>
+    /// What an event holds in memory, about: its strings (two bytes a character) and the objects around them. The content
+    /// is most of it.
+    /// </summary>
+    private static long EstimatedBytes(FirehoseEvent e) =>
+        EventOverheadBytes + 2L * (e.Id.Length + e.Type.Length + e.Data.Length + (e.ConversationId?.Length ?? 0) + (e.UserId?.Length ?? 0));
+
+    /// <summary>The record, its strings' headers and the buffer's slot, about.</summary>
+    private const int EventOverheadBytes = 200;
+
+    private readonly record struct Pending(long Number, FirehoseEvent Event, long Bytes);
 }

@@ -47,7 +47,49 @@ public sealed class FirehosePublisherTests
             Assert.False(publisher.RedisUnavailable);
             var dropped = await Eventually.ReturnsAsync(() => Task.FromResult(logs.Lines.Where(l => l.Contains("oldest events dropped", StringComparison.Ordinal)).ToList()),
                 l => l.Count > 0);
-            Assert.Equal($"Event firehose: buffer full ({Capacity}); {Published - Capacity} oldest events dropped — re-publish them with the replay command", Assert.Single(dropped));
+            Assert.Equal($"Event firehose: buffer full ({Capacity} events or 256 MiB); {Published - Capacity} oldest events dropped — re-publish them with the replay command", Assert.Single(dropped));
+        }
+        finally
+        {
+            await publisher.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task The_buffer_is_bounded_by_the_memory_its_events_take_not_only_by_their_number()
+    {
+        const int Published = 100;
+        const int DataCharacters = 16 * 1024; // a message's content at its limit: ~32 KiB in memory
+        const long Bytes = 1 << 20;
+        var logs = new LogLines();
+        var services = new ServiceCollection()
+            .AddLogging(b => b.AddProvider(logs))
+            .AddMetrics()
+            .AddImFirehose(o =>
+            {
+                o.Redis = $"{TestServices.RedisConnectionString},defaultDatabase={Database}";
+                o.BufferCapacity = 10_000;
+                o.BufferBytes = Bytes;
+            });
+        await using var provider = services.BuildServiceProvider();
+        var publisher = provider.GetRequiredService<RedisFirehosePublisher>();
+        var conversation = "p2p:publisher-test:" + Guid.NewGuid().ToString("N");
+        var data = "\"" + new string('x', DataCharacters - 2) + "\"";
+        for (var seq = 1; seq <= Published; seq++)
+        {
+            publisher.Publish(new FirehoseEvent($"m:{conversation}:{seq}", EventClass.Message, "message.sent", DateTimeOffset.UtcNow, conversation, seq, "u", data));
+        }
+
+        // Held: what 1 MiB takes, about 30 of them, far fewer than the count allows.
+        var held = publisher.Backlog;
+        Assert.InRange(held, 1, (int)(Bytes / (2 * DataCharacters)));
+        await publisher.StartAsync(CancellationToken.None);
+        try
+        {
+            await Eventually.ReturnsAsync(() => Task.FromResult(publisher.Backlog), b => b == 0);
+            var dropped = await Eventually.ReturnsAsync(() => Task.FromResult(logs.Lines.Where(l => l.Contains("oldest events dropped", StringComparison.Ordinal)).ToList()),
+                l => l.Count > 0);
+            Assert.Equal($"Event firehose: buffer full (10000 events or 1 MiB); {Published - held} oldest events dropped — re-publish them with the replay command", Assert.Single(dropped));
         }
         finally
         {
