@@ -57,15 +57,29 @@ public static class GroupsApi
             };
     }
 
+    /// <summary>
+    /// Group calls one listing makes at a time: a user can be put into any number of groups by others, and one request
+    /// must not send hundreds of calls into the cluster at once (at the request budget, one user could make tens of
+    /// thousands a second).
+    /// </summary>
+    private const int ListParallelism = 16;
+
     /// <summary>The caller's groups, as members see them (the conversation entries come with <c>/api/sync</c>).</summary>
-    public static async Task<Ok<List<GroupInfo>>> ListAsync(ClaimsPrincipal user, IClusterClient cluster)
+    public static async Task<Ok<List<GroupInfo>>> ListAsync(ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
     {
         var userId = user.UserId();
         var entries = await cluster.For<Users.IUserGrain>(userId).SyncAsync(0);
-        var groups = await Task.WhenAll(entries.Changed
-            .Where(e => e.Kind == ConversationKind.Group && !e.Removed)
-            .Select(e => cluster.For<IConversationGrain>(e.ConversationId).GetGroupAsync(userId)));
-        return TypedResults.Ok(groups.Where(g => g.Status == AccessStatus.Ok && g.Group is not null).Select(g => g.Group!).OrderBy(g => g.Name, StringComparer.Ordinal).ToList());
+        var groups = new System.Collections.Concurrent.ConcurrentBag<GroupInfo>();
+        await Parallel.ForEachAsync(entries.Changed.Where(e => e.Kind == ConversationKind.Group && !e.Removed),
+            new ParallelOptions { MaxDegreeOfParallelism = ListParallelism, CancellationToken = cancellationToken },
+            async (entry, _) =>
+            {
+                if (await cluster.For<IConversationGrain>(entry.ConversationId).GetGroupAsync(userId) is { Status: AccessStatus.Ok, Group: { } group })
+                {
+                    groups.Add(group);
+                }
+            });
+        return TypedResults.Ok(groups.OrderBy(g => g.Name, StringComparer.Ordinal).ThenBy(g => g.ConversationId, StringComparer.Ordinal).ToList());
     }
 
     public static async Task<Results<Ok<IReadOnlyList<GroupMember>>, ProblemHttpResult>> MembersAsync(string conversationId, ClaimsPrincipal user, IClusterClient cluster)

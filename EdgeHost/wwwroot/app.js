@@ -340,7 +340,8 @@ function retryDelay(previousRetries) {
 
 async function tokenRefused() {
   try {
-    await api('/api/groups');
+    // One grain call (the list of groups calls every group the user is in).
+    await api('/api/me/profile');
     return false;
   } catch (error) {
     // Only a token still within its life, refused, says the session ended. An expired one whose renewal could not be
