@@ -78,7 +78,7 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         var meter = meters.Create(MeterName);
         _sent = meter.CreateCounter<long>("im_push_notifications_sent_total", "{notification}", "Notifications the push gateway took.");
         _dropped = meter.CreateCounter<long>("im_push_notifications_dropped_total", "{notification}",
-            "Notifications dropped: the gateway did not take them after every attempt, or the queue was full.");
+            "Notifications dropped: the gateway did not take them after every attempt, the queue was full, or they waited past IM:Push:MaxAge.");
         _rejected = meter.CreateCounter<long>("im_push_tokens_rejected_total", "{token}", "Device tokens the gateway said their push service refused.");
         _queue = Channel.CreateBounded<OfflineNotification>(
             new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
@@ -205,6 +205,13 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
             {
                 batch.Add(notification);
             }
+        }
+
+        var stale = batch.RemoveAll(n => _clock.UtcNow - n.ServerTime > _options.MaxAge);
+        if (stale > 0)
+        {
+            _dropped.Add(stale);
+            Log.Stale(_logger, stale, _options.MaxAge);
         }
 
         try

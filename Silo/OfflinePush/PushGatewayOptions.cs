@@ -57,6 +57,14 @@ public sealed class PushGatewayOptions
     [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The oldest message a notification is sent for; older ones are dropped (counted) when their turn comes. After a
+    /// gateway outage the queue holds minutes of notifications, for messages read since on another device and devices
+    /// connected again: a phone lit up for each of them, long after, is worse than none (the app syncs when opened).
+    /// </summary>
+    [TimeSpanRange("00:00:10", "1.00:00:00")]
+    public TimeSpan MaxAge { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>How long one request may take.</summary>
     [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);

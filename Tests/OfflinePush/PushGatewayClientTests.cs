@@ -73,6 +73,24 @@ public sealed class PushGatewayClientTests(ClusterFixture fixture)
         client.Dispose();
     }
 
+    [Fact]
+    public async Task A_notification_that_waited_past_its_age_is_dropped_and_not_sent_late()
+    {
+        var (bob, login) = await SignedInAsync();
+        using var services = new ServiceCollection().AddHttpClient().AddMetrics().BuildServiceProvider();
+        var client = NewClient(services, o => o.MaxAge = TimeSpan.FromMinutes(2));
+
+        // Queued while the gateway was out of reach (the client not started): one message from three minutes ago (read on
+        // another device since, maybe), one from now.
+        client.Enqueue(Notification(bob, "phone", login.SessionId, 1) with { ServerTime = fixture.Time.GetUtcNow() - TimeSpan.FromMinutes(3) });
+        client.Enqueue(Notification(bob, "phone", login.SessionId, 2));
+        await client.StartAsync(CancellationToken.None);
+        await client.StopAsync(CancellationToken.None);
+
+        Assert.Equal([2L], fixture.PushGateway.For(bob).Select(n => n.GetProperty("seq").GetInt64()));
+        client.Dispose();
+    }
+
     /// <summary>A new user signed in on a phone: the login its notifications are bound to.</summary>
     private async Task<(string UserId, LoginSession Login)> SignedInAsync()
     {
@@ -94,7 +112,8 @@ public sealed class PushGatewayClientTests(ClusterFixture fixture)
             new ImClock(fixture.Time), services.GetRequiredService<IMeterFactory>(), NullLogger<PushGatewayClient>.Instance);
     }
 
-    private static OfflineNotification Notification(string userId, string deviceId, string sessionId, long seq) =>
+    /// <summary>A notification of a message stored now, by the silo's clock (which tests may have moved on).</summary>
+    private OfflineNotification Notification(string userId, string deviceId, string sessionId, long seq) =>
         new(userId, deviceId, "apns", $"token-{deviceId}", sessionId, $"p2p:{userId}:zed", Orleans.Im.Conversations.ConversationKind.P2P, seq, "zed",
-            ContentType.Text, "hi", seq, false, null, DateTimeOffset.UtcNow);
+            ContentType.Text, "hi", seq, false, null, fixture.Time.GetUtcNow());
 }
