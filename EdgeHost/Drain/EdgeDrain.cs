@@ -126,9 +126,20 @@ public sealed partial class EdgeDrain(
             targets[i].Redirect(NextRedirect());
         }
 
+        // A login that passed the draining check just before the drain began registers after the list above was taken:
+        // sent on as soon as it shows, not at the stragglers' pass (which would also hold the exit until then).
+        var redirected = new HashSet<IPushTarget>(targets, ReferenceEqualityComparer.Instance);
         var deadline = edge.DrainWindow + edge.DrainTimeout;
         while (sessions.OpenSessions > 0 && time.GetElapsedTime(started) < deadline)
         {
+            foreach (var late in sessions.Targets())
+            {
+                if (redirected.Add(late))
+                {
+                    late.Redirect(NextRedirect());
+                }
+            }
+
             await Task.Delay(LeaveCheckInterval, time);
         }
 
