@@ -953,4 +953,13 @@ async function onEvents(events) {
   if (openChanged) await markRead();
 }
 
+// Messages not sent yet live only in this page: leaving it (a reload, often the answer to the grey dot) would lose them
+// without a word. The browser asks first; signing out is not asked about.
+window.addEventListener('beforeunload', (event) => {
+  if (!state.leaving && [...state.pending.values()].some((pending) => pending.element.classList.contains('failed') || pending.unanswered)) {
+    event.preventDefault();
+    event.returnValue = '';
+  }
+});
+
 if (state.token) start();

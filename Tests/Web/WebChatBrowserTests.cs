@@ -359,6 +359,17 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         var delivery = page.Locator("[data-testid=message].mine [data-testid=delivery]").Last;
         await Expect(delivery).ToContainTextAsync("Not sent");
 
+        // Leaving the page now (a reload, say) would lose it: the browser asks first, and alice stays.
+        var asked = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        page.Dialog += async (_, dialog) =>
+        {
+            asked.TrySetResult(dialog.Type);
+            await dialog.DismissAsync();
+        };
+        await page.CloseAsync(new PageCloseOptions { RunBeforeUnload = true });
+        Assert.Equal("beforeunload", await asked.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(page.IsClosed);
+
         // It comes back: the page reconnects and sends it with its client message id, without alice's help.
         link.Restore();
         await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
