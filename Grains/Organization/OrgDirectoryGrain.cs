@@ -16,6 +16,12 @@ public sealed class OrgDirectoryGrain(
     /// <summary>The longest department name, in characters.</summary>
     public const int MaxNameLength = 100;
 
+    /// <summary>
+    /// Removed departments kept for incremental sync: the oldest beyond are dropped (clients that synced before them get
+    /// the whole directory), so that departments made and removed over the years do not grow the state without end.
+    /// </summary>
+    public const int MaxTombstones = 1000;
+
     public async Task<AccessStatus> PutAsync(string departmentId, string name, string? parentId, IReadOnlyList<string> memberIds)
     {
         ArgumentNullException.ThrowIfNull(memberIds);
@@ -53,10 +59,13 @@ public sealed class OrgDirectoryGrain(
 
     public Task<DirectoryChanges> GetChangesAsync(long afterVersion)
     {
-        var changed = afterVersion <= 0 || afterVersion > state.State.Version
+        // A version from another history (newer than anything here), or from before a removal no longer kept, cannot be
+        // trusted: send everything current, and say so (the client drops what it holds that is not in it).
+        var full = afterVersion <= 0 || afterVersion > state.State.Version || afterVersion < state.State.ResyncFloor;
+        var changed = full
             ? state.State.Departments.Values.Where(d => !d.Removed)
             : state.State.Departments.Values.Where(d => d.Version > afterVersion);
-        return Task.FromResult(new DirectoryChanges(state.State.Version, [.. changed.OrderBy(d => d.Version)]));
+        return Task.FromResult(new DirectoryChanges(state.State.Version, [.. changed.OrderBy(d => d.Version)], full));
     }
 
     /// <summary>
@@ -70,9 +79,10 @@ public sealed class OrgDirectoryGrain(
         var version = Math.Max(state.State.Version + 1, clock.UtcNow.ToUnixTimeMilliseconds() * 1000);
         var department = change(version);
         var before = state.State.Departments.GetValueOrDefault(department.DepartmentId);
-        var versionBefore = state.State.Version;
+        var (versionBefore, floorBefore) = (state.State.Version, state.State.ResyncFloor);
         state.State.Departments[department.DepartmentId] = department;
         state.State.Version = version;
+        var pruned = PruneTombstones();
         try
         {
             await state.WriteStateAsync();
@@ -88,10 +98,34 @@ public sealed class OrgDirectoryGrain(
                 state.State.Departments[department.DepartmentId] = before;
             }
 
-            state.State.Version = versionBefore;
+            foreach (var tombstone in pruned)
+            {
+                state.State.Departments[tombstone.DepartmentId] = tombstone;
+            }
+
+            (state.State.Version, state.State.ResyncFloor) = (versionBefore, floorBefore);
             DeactivateOnIdle();
             throw;
         }
+    }
+
+    /// <summary>Drops the oldest removals beyond <see cref="MaxTombstones"/>, raising the resync floor; returns them.</summary>
+    private List<Department> PruneTombstones()
+    {
+        var tombstones = state.State.Departments.Values.Count(d => d.Removed);
+        if (tombstones <= MaxTombstones)
+        {
+            return [];
+        }
+
+        var pruned = state.State.Departments.Values.Where(d => d.Removed).OrderBy(d => d.Version).Take(tombstones - MaxTombstones).ToList();
+        foreach (var department in pruned)
+        {
+            state.State.Departments.Remove(department.DepartmentId);
+            state.State.ResyncFloor = Math.Max(state.State.ResyncFloor, department.Version);
+        }
+
+        return pruned;
     }
 
     private bool Live(string departmentId) =>

@@ -9,4 +9,8 @@ public sealed class OrgDirectoryState
 
     [Id(1)]
     public long Version { get; set; }
+
+    /// <summary>The newest version of a tombstone dropped (see <see cref="OrgDirectoryGrain.MaxTombstones"/>): a client that synced before it gets the whole directory.</summary>
+    [Id(2)]
+    public long ResyncFloor { get; set; }
 }

@@ -32,6 +32,42 @@ public sealed class OrgDirectoryWriteTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Removed_departments_are_kept_up_to_a_bound_and_a_client_from_before_them_gets_the_whole_directory()
+    {
+        var directory = fixture.Client.GetGrain<IOrgDirectoryGrain>(Ids.User("org"));
+        Assert.Equal(AccessStatus.Ok, await directory.PutAsync("kept", "Kept", null, []));
+        var early = (await directory.GetChangesAsync(0)).Version;
+
+        // Departments made and removed over the years: one more than the removals kept.
+        var firstRemoved = 0L;
+        for (var i = 0; i <= OrgDirectoryGrain.MaxTombstones; i++)
+        {
+            Assert.Equal(AccessStatus.Ok, await directory.PutAsync($"d{i}", $"D{i}", null, []));
+            Assert.Equal(AccessStatus.Ok, await directory.RemoveAsync($"d{i}"));
+            firstRemoved = i == 0 ? (await directory.GetChangesAsync(0)).Version : firstRemoved;
+        }
+
+        // A client that synced before the oldest removal kept cannot be told what went: it gets the whole directory.
+        var stale = await directory.GetChangesAsync(early);
+        Assert.True(stale.Full);
+        Assert.Equal(["kept"], stale.Changed.Select(d => d.DepartmentId));
+
+        // One that synced after it is told the removals since, as before.
+        var recent = await directory.GetChangesAsync(stale.Version - 1);
+        Assert.False(recent.Full);
+        Assert.Equal([($"d{OrgDirectoryGrain.MaxTombstones}", true)], recent.Changed.Select(d => (d.DepartmentId, d.Removed)));
+
+        // The oldest removal went; a client that saw it is told the rest, exactly the removals kept.
+        var sinceFirst = await directory.GetChangesAsync(firstRemoved);
+        Assert.False(sinceFirst.Full);
+        Assert.Equal(OrgDirectoryGrain.MaxTombstones, sinceFirst.Changed.Count(d => d.Removed));
+        Assert.DoesNotContain(sinceFirst.Changed, d => d.DepartmentId == "d0");
+
+        // A version from another history (a restored database): the whole directory too, and said so.
+        Assert.True((await directory.GetChangesAsync(stale.Version + 1_000_000)).Full);
+    }
+
+    [Fact]
     public async Task A_department_name_the_database_cannot_hold_is_refused()
     {
         var directory = fixture.Client.GetGrain<IOrgDirectoryGrain>(Ids.User("org"));
