@@ -194,6 +194,7 @@ public static class EdgeHosting
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseCors();
+        app.UseDrainingHubRefusal();
         app.UseHubOriginCheck(edgeOptions);
         app.UseAuthentication();
         // After authentication: each user's requests are counted against their own budget.

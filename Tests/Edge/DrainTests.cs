@@ -220,6 +220,18 @@ public sealed class DrainByAdminCallTests(EdgeFixture fixture)
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         }
 
+        // A new hub connection is refused before its handshake (a balancer retries the next edge on 503); the open one
+        // is redirected.
+        using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{extra.Endpoints.HttpPort}") })
+        {
+            var refusedHub = await Eventually.ReturnsAsync(async () =>
+            {
+                using var negotiate = await http.PostAsync($"{Orleans.Im.EdgeHost.Hubs.ChatHub.Path}/negotiate?negotiateVersion=1", null);
+                return (negotiate.StatusCode, negotiate.Headers.RetryAfter?.Delta);
+            }, r => r.StatusCode == HttpStatusCode.ServiceUnavailable);
+            Assert.Equal((HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(1)), refusedHub);
+        }
+
         // The web page is told where the other edges' hubs are; the SDK client is already on another edge.
         var redirect = await browser.WaitForAsync(e => e.Type == "redirect");
         Assert.NotNull(redirect.Addresses);
