@@ -21,15 +21,7 @@ public sealed class FirehosePublisherTests
         const int Capacity = 10;
         const int Published = 50;
         var logs = new LogLines();
-        var services = new ServiceCollection()
-            .AddLogging(b => b.AddProvider(logs))
-            .AddMetrics()
-            .AddImFirehose(o =>
-            {
-                o.Redis = $"{TestServices.RedisConnectionString},defaultDatabase={Database}";
-                o.BufferCapacity = Capacity;
-            });
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = Publisher(logs, o => o.BufferCapacity = Capacity);
         var publisher = provider.GetRequiredService<RedisFirehosePublisher>();
         // Published before the pump runs: more than the buffer holds, as when the silo publishes faster than Redis takes
         // events; no write fails.
@@ -62,16 +54,11 @@ public sealed class FirehosePublisherTests
         const int DataCharacters = 16 * 1024; // a message's content at its limit: ~32 KiB in memory
         const long Bytes = 1 << 20;
         var logs = new LogLines();
-        var services = new ServiceCollection()
-            .AddLogging(b => b.AddProvider(logs))
-            .AddMetrics()
-            .AddImFirehose(o =>
-            {
-                o.Redis = $"{TestServices.RedisConnectionString},defaultDatabase={Database}";
-                o.BufferCapacity = 10_000;
-                o.BufferBytes = Bytes;
-            });
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = Publisher(logs, o =>
+        {
+            o.BufferCapacity = 10_000;
+            o.BufferBytes = Bytes;
+        });
         var publisher = provider.GetRequiredService<RedisFirehosePublisher>();
         var conversation = "p2p:publisher-test:" + Guid.NewGuid().ToString("N");
         var data = "\"" + new string('x', DataCharacters - 2) + "\"";
@@ -96,6 +83,18 @@ public sealed class FirehosePublisherTests
             await publisher.StopAsync(CancellationToken.None);
         }
     }
+
+    /// <summary>Services with the firehose publisher (not started) on this test's Redis database, logging into <paramref name="logs"/>.</summary>
+    private static ServiceProvider Publisher(LogLines logs, Action<FirehoseOptions> configure) =>
+        new ServiceCollection()
+            .AddLogging(b => b.AddProvider(logs))
+            .AddMetrics()
+            .AddImFirehose(o =>
+            {
+                o.Redis = $"{TestServices.RedisConnectionString},defaultDatabase={Database}";
+                configure(o);
+            })
+            .BuildServiceProvider();
 
     private sealed class LogLines : ILoggerProvider
     {

@@ -884,15 +884,7 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         /// <summary>Closes the open connections; with <paramref name="stayDown"/>, new ones fail until <see cref="Restore"/>.</summary>
         public async Task CutAsync(bool stayDown)
         {
-            _down = stayDown;
-            IWebSocketRoute[] open;
-            lock (_open)
-            {
-                open = [.. _open];
-                _open.Clear();
-            }
-
-            foreach (var socket in open)
+            foreach (var socket in TakeOpen(stayDown))
             {
                 await socket.CloseAsync();
             }
@@ -907,18 +899,22 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         /// </summary>
         public async Task CloseFromEdgeAsync(bool stayDown)
         {
-            _down = stayDown;
-            IWebSocketRoute[] open;
-            lock (_open)
-            {
-                open = [.. _open];
-                _open.Clear();
-            }
-
-            foreach (var socket in open)
+            foreach (var socket in TakeOpen(stayDown))
             {
                 socket.Send("{\"type\":7}\u001e");
                 await socket.CloseAsync();
+            }
+        }
+
+        /// <summary>The open connections, no longer this link's; with <paramref name="stayDown"/>, new ones fail until <see cref="Restore"/>.</summary>
+        private IWebSocketRoute[] TakeOpen(bool stayDown)
+        {
+            _down = stayDown;
+            lock (_open)
+            {
+                IWebSocketRoute[] open = [.. _open];
+                _open.Clear();
+                return open;
             }
         }
 
