@@ -25,8 +25,8 @@ public sealed partial class PushGatewayClient
         [LoggerMessage(7, LogLevel.Information, "Push gateway: a login of {UserId} has ended; its device's token is forgotten")]
         public static partial void SessionEnded(ILogger logger, string userId);
 
-        [LoggerMessage(9, LogLevel.Warning, "Push gateway: {Count} notifications dropped: their messages are older than {MaxAge} (the gateway was away, or slow)")]
-        public static partial void Stale(ILogger logger, int count, TimeSpan maxAge);
+        [LoggerMessage(9, LogLevel.Warning, "Push gateway: {Count} notifications dropped: their messages are older than {MaxAge} (call offers: {CallMaxAge}; the gateway was away, or slow)")]
+        public static partial void Stale(ILogger logger, int count, TimeSpan maxAge, TimeSpan callMaxAge);
 
         [LoggerMessage(8, LogLevel.Information, "Push gateway: the token of {UserId}'s device {DeviceId} is another user's now; not told, and forgotten")]
         public static partial void TokenHeldElsewhere(ILogger logger, string userId, string deviceId);

@@ -207,11 +207,12 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
             }
         }
 
-        var stale = batch.RemoveAll(n => _clock.UtcNow - n.ServerTime > _options.MaxAge);
+        var now = _clock.UtcNow;
+        var stale = batch.RemoveAll(n => now - n.ServerTime > (n.Call is null ? _options.MaxAge : _options.CallMaxAge));
         if (stale > 0)
         {
             _dropped.Add(stale);
-            Log.Stale(_logger, stale, _options.MaxAge);
+            Log.Stale(_logger, stale, _options.MaxAge, _options.CallMaxAge);
         }
 
         try

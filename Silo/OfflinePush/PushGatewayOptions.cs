@@ -65,6 +65,13 @@ public sealed class PushGatewayOptions
     [TimeSpanRange("00:00:10", "1.00:00:00")]
     public TimeSpan MaxAge { get; set; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// As <see cref="MaxAge"/>, for a call offer: a phone that rings after the caller has given up (apps stop ringing
+    /// after 30–60 s) rings for nobody.
+    /// </summary>
+    [TimeSpanRange("00:00:05", "00:10:00")]
+    public TimeSpan CallMaxAge { get; set; } = TimeSpan.FromSeconds(45);
+
     /// <summary>How long one request may take.</summary>
     [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);

@@ -78,16 +78,23 @@ public sealed class PushGatewayClientTests(ClusterFixture fixture)
     {
         var (bob, login) = await SignedInAsync();
         using var services = new ServiceCollection().AddHttpClient().AddMetrics().BuildServiceProvider();
-        var client = NewClient(services, o => o.MaxAge = TimeSpan.FromMinutes(2));
+        var client = NewClient(services, o =>
+        {
+            o.MaxAge = TimeSpan.FromMinutes(2);
+            o.CallMaxAge = TimeSpan.FromSeconds(45);
+        });
 
-        // Queued while the gateway was out of reach (the client not started): one message from three minutes ago (read on
-        // another device since, maybe), one from now.
-        client.Enqueue(Notification(bob, "phone", login.SessionId, 1) with { ServerTime = fixture.Time.GetUtcNow() - TimeSpan.FromMinutes(3) });
+        // Queued while the gateway was out of reach (the client not started): a message from three minutes ago (read on
+        // another device since, maybe), a call offer from a minute ago (the caller has hung up), and one of each from now.
+        var now = fixture.Time.GetUtcNow();
+        client.Enqueue(Notification(bob, "phone", login.SessionId, 1) with { ServerTime = now - TimeSpan.FromMinutes(3) });
+        client.Enqueue(Notification(bob, "phone", login.SessionId, 0) with { ServerTime = now - TimeSpan.FromMinutes(1), Call = "{}", CallClientMsgId = "late-call" });
+        client.Enqueue(Notification(bob, "phone", login.SessionId, 0) with { Call = "{}", CallClientMsgId = "new-call" });
         client.Enqueue(Notification(bob, "phone", login.SessionId, 2));
         await client.StartAsync(CancellationToken.None);
         await client.StopAsync(CancellationToken.None);
 
-        Assert.Equal([2L], fixture.PushGateway.For(bob).Select(n => n.GetProperty("seq").GetInt64()));
+        Assert.Equal([$"call:p2p:{bob}:zed:zed:new-call", $"m:p2p:{bob}:zed:2"], fixture.PushGateway.For(bob).Select(n => n.GetProperty("id").GetString()));
         client.Dispose();
     }
 
