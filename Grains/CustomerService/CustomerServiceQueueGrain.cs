@@ -378,7 +378,16 @@ public sealed partial class CustomerServiceQueueGrain(
                     continue;
                 }
 
-                if (session.LastAgentMessageAt is { } answered && session.LastUserMessageAt <= answered)
+                if (await AnsweredUnheardAsync(session) is { } unheard)
+                {
+                    // The agent did answer: the one-way notice of it was lost (the queue's silo, a failed write). Their
+                    // customer is not passed to another agent for it.
+                    LogAnswerRepaired(logger, ShopId, session.SessionId, session.AgentId);
+                    session.LastAgentMessageAt = unheard;
+                    session.AwaitingSince = null;
+                    await SaveAsync();
+                }
+                else if (session.LastAgentMessageAt is { } answered && session.LastUserMessageAt <= answered)
                 {
                     // The clock of a hand-over after an answer, and the customer said nothing since: no question waits, so
                     // the session is not passed on again (agents would pass a quiet customer round for ever); it is quiet,
@@ -727,6 +736,26 @@ public sealed partial class CustomerServiceQueueGrain(
     /// closes as unanswered, as a queued one does. Before, an agent online and available who never answered held their
     /// customers for good, and their room with them.
     /// </summary>
+    /// <summary>
+    /// When the session's agent wrote the conversation's last message and the queue was not told (a lost one-way notice):
+    /// when it was written; else null, also when the conversation cannot be asked now (the timeout then acts as before).
+    /// </summary>
+    private async Task<DateTimeOffset?> AnsweredUnheardAsync(SessionRecord session)
+    {
+        try
+        {
+            var (status, last, _) = await Conversation(session.UserId).GetHeadAsync(ShopId);
+            return status == AccessStatus.Ok && last is { } message && message.ActingSenderId == session.AgentId
+                && message.ServerTime > (session.LastAgentMessageAt ?? DateTimeOffset.MinValue)
+                    ? message.ServerTime
+                    : null;
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            return null;
+        }
+    }
+
     private async Task ReassignUnansweredAsync(SessionRecord session, DateTimeOffset now)
     {
         var previous = session.AgentId!;
@@ -1064,4 +1093,7 @@ public sealed partial class CustomerServiceQueueGrain(
 
     [LoggerMessage(11, LogLevel.Warning, "Shop {ShopId}: could not refresh the {What}: {Reason}")]
     private static partial void LogRepairFailed(ILogger logger, string shopId, string what, string reason);
+
+    [LoggerMessage(12, LogLevel.Information, "Shop {ShopId}: session {SessionId}: agent {AgentId} answered, unheard (a lost notice); not passed on")]
+    private static partial void LogAnswerRepaired(ILogger logger, string shopId, string sessionId, string? agentId);
 }

@@ -6,6 +6,7 @@ using Orleans.Im.Silo;
 using Orleans.Im.Streams;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
+using Orleans.Storage;
 using Orleans.TestingHost;
 
 namespace Orleans.Im.Tests.CustomerService;
@@ -30,10 +31,13 @@ public sealed class CustomerServiceClusterFixture : IAsyncLifetime
 
     public NpgsqlDataSource DataSource { get; private set; } = null!;
 
+    /// <summary>Grains whose state the tests make fail (the grain storage refuses them).</summary>
+    public StorageFaults StorageFaults { get; } = new();
+
     public async Task InitializeAsync()
     {
         DataSource = await TestServices.GetMigratedDataSourceAsync();
-        Cluster = await StartAsync(DataSource, TestServices.NewClusterId("cs-svc"));
+        Cluster = await StartAsync(DataSource, TestServices.NewClusterId("cs-svc"), faults: StorageFaults);
     }
 
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
@@ -42,7 +46,7 @@ public sealed class CustomerServiceClusterFixture : IAsyncLifetime
     /// Starts a cluster under <paramref name="serviceId"/>: the same id again sees the same grain state and reminders.
     /// <paramref name="configure"/> changes the customer-service options further (say, a short rating window).
     /// </summary>
-    public static async Task<InProcessTestCluster> StartAsync(NpgsqlDataSource dataSource, string serviceId, Action<CustomerServiceOptions>? configure = null)
+    public static async Task<InProcessTestCluster> StartAsync(NpgsqlDataSource dataSource, string serviceId, Action<CustomerServiceOptions>? configure = null, StorageFaults? faults = null)
     {
         var builder = new InProcessTestClusterBuilder(1);
         builder.Options.ServiceId = serviceId;
@@ -64,6 +68,15 @@ public sealed class CustomerServiceClusterFixture : IAsyncLifetime
                 o.SendBurst = 10_000;
             });
             silo.AddImStorage();
+            if (faults is not null)
+            {
+                // The production grain storage, behind the tests' storage faults.
+                var grainStorage = silo.Services.Single(d => d.IsKeyedService && Equals(d.ServiceKey, StorageNames.Grains) && d.ServiceType == typeof(IGrainStorage));
+                silo.Services.Remove(grainStorage);
+                silo.Services.AddKeyedSingleton<IGrainStorage>(StorageNames.Grains, (services, key) =>
+                    new FaultyGrainStorage((IGrainStorage)grainStorage.KeyedImplementationFactory!(services, key), faults));
+            }
+
             silo.AddMemoryStreams(StreamNames.Provider);
         });
         builder.ConfigureClient(client => client.AddMemoryStreams(StreamNames.Provider));

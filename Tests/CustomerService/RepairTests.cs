@@ -140,6 +140,42 @@ public sealed class RepairTests(CustomerServiceClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_agent_whose_answer_the_queue_did_not_hear_keeps_the_customer()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 2);
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(AgentAnswerTimeout: TimeSpan.FromSeconds(2))));
+        foreach (var agent in shop.Agents)
+        {
+            await shop.OnlineAsync(agent);
+        }
+
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello?");
+        var answering = Shop.AgentOf(await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user && x.AgentId is not null)), user)!;
+
+        // The agent answers while the queue's database is out: the queue's one-way notice of the answer fails with its
+        // write (and the queue's activation goes, so its memory does not have it either).
+        var queue = shop.Queue.GetGrainId();
+        fixture.StorageFaults.Fail(queue);
+        try
+        {
+            Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(answering, user, "hi, I am here")).Status);
+            await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(queue)), refused => refused > 0, Patience);
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(queue);
+        }
+
+        // Past the answer timeout the queue finds the answer in the conversation. Before, it passed the customer to the
+        // other agent as unanswered, mid-conversation.
+        var repaired = await shop.SnapshotWhenAsync(s => s.Sessions.Single(x => x.UserId == user).AwaitingAnswerSince is null, Patience);
+        Assert.Equal(answering, Shop.AgentOf(repaired, user));
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(answering, Shop.AgentOf(await shop.Queue.GetSnapshotAsync(), user));
+    }
+
+    [Fact]
     public async Task Asking_a_shop_that_does_not_exist_stores_nothing()
     {
         // Any signed-in user may name any shop id (the agent view, a rating): a queue is activated to answer, and must not
