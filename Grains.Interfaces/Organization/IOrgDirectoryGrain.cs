@@ -13,6 +13,9 @@ public interface IOrgDirectoryGrain : IGrainWithStringKey
     /// <summary>The key of the deployment's directory.</summary>
     const string DefaultKey = "org";
 
+    /// <summary>Members of one department at most.</summary>
+    const int MaxMembersPerDepartment = 5_000;
+
     /// <summary>Creates or replaces a department; <c>Invalid</c> for bad ids, a missing parent or a cycle.</summary>
     [Alias("Put")]
     Task<AccessStatus> PutAsync(string departmentId, string name, string? parentId, IReadOnlyList<string> memberIds);

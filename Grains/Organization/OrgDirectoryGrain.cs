@@ -11,7 +11,7 @@ public sealed class OrgDirectoryGrain(
     public const int MaxDepartments = 10_000;
 
     /// <summary>Members of one department.</summary>
-    public const int MaxMembersPerDepartment = 5_000;
+    public const int MaxMembersPerDepartment = IOrgDirectoryGrain.MaxMembersPerDepartment;
 
     /// <summary>The longest department name, in characters.</summary>
     public const int MaxNameLength = 100;

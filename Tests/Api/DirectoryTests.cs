@@ -39,6 +39,11 @@ public sealed class DirectoryTests(EdgeFixture fixture)
         Assert.Contains((await Changes(0)).Changed, d => d.DepartmentId == engineering);
         Assert.DoesNotContain((await Changes(0)).Changed, d => d.DepartmentId == platform);
 
+        // A department at its member limit, each id at its longest (an HR system's e-mail-like ids): ~350 KB, over the
+        // limit of other requests, is taken.
+        var everyone = Enumerable.Range(0, OrgDirectoryGrain.MaxMembersPerDepartment).Select(i => $"{i:D8}".PadRight(GrainKeys.MaxIdLength, 'x')).ToArray();
+        Assert.Equal(HttpStatusCode.NoContent, await Put(Ids.User("all"), new DepartmentBody("Everyone", null, everyone)));
+
         async Task<DirectoryChanges> Changes(long updatedAfter)
         {
             using var response = await http.CallAsync(HttpMethod.Get, $"/api/org?updatedAfter={updatedAfter}", token);
