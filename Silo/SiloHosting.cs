@@ -158,8 +158,6 @@ public static class SiloHosting
             }
         });
 
-        // After the silo: hosted services stop in reverse order, so offline push hands over what it holds (asking the
-        // accounts whether their logins live) while the silo still runs.
         builder.Services.AddImOfflinePush(configuration);
 
         return builder;

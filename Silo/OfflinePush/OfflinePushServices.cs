@@ -16,7 +16,8 @@ public static class OfflinePushServices
                 $"{PushGatewayOptions.Section}:GatewayUrl must be an absolute http(s) URL, and {PushGatewayOptions.Section}:Secret is required with it");
         services.AddSingleton<PushGatewayClient>();
         services.Replace(ServiceDescriptor.Singleton<IOfflineNotifier>(sp => sp.GetRequiredService<PushGatewayClient>()));
-        services.AddHostedService(sp => sp.GetRequiredService<PushGatewayClient>());
+        // A participant in the silo's lifecycle, not a hosted service: see PushGatewayClient.Participate.
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PushGatewayClient>());
         // No redirects: the gateway answers where it is configured.
         services.AddHttpClient(PushGatewayClient.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) });

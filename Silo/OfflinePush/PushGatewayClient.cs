@@ -17,8 +17,11 @@ namespace Orleans.Im.Silo.OfflinePush;
 /// refused by their push service are forgotten by their users' grains, and so are tokens whose login session has ended
 /// (asked of the account, at most once a minute per session): the user grain hears of ended sessions one-way, and
 /// sessions that expire are not announced at all.
+/// In a silo the pump runs with the silo's application services (<see cref="Participate"/>): it stops after the silo's
+/// grains are deactivated, so what they notify while the silo hands them over is still sent, and while the cluster can
+/// still be asked about logins.
 /// </summary>
-public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotifier
+public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotifier, ILifecycleParticipant<ISiloLifecycle>
 {
     /// <summary>The named HTTP client of the gateway's requests.</summary>
     public const string HttpClientName = "push-gateway";
@@ -142,6 +145,18 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
             }
         }
     }
+
+    /// <summary>
+    /// Starts the pump with the silo's application services and stops it with them. Those stop after the silo's grains
+    /// have been deactivated (the stage before them), and before the silo leaves the cluster's messaging (stages after).
+    /// A host's own stop of its hosted services would come before any of that: the silo stops as one of them, and the
+    /// grains it then hands over go on notifying for as long as that takes.
+    /// </summary>
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(PushGatewayClient), ServiceLifecycleStage.ApplicationServices,
+            // Not the start's token: the pump runs until the stop, whatever the start was given.
+            _ => StartAsync(CancellationToken.None),
+            StopAsync);
 
     /// <summary>
     /// Stops the pump, which drains; and drains here when the pump never ran (a host stopped before the background

@@ -19,6 +19,16 @@ namespace Orleans.Im.Tests.Infrastructure;
 /// </summary>
 public sealed class ClusterFixture : IAsyncLifetime
 {
+    private readonly Action<ISiloBuilder>? _configureSilo;
+
+    /// <summary>The shared fixture of the <c>cluster</c> collection.</summary>
+    public ClusterFixture()
+    {
+    }
+
+    /// <summary>A cluster of a test's own, its silo configured further by <paramref name="configureSilo"/> (after the rest).</summary>
+    internal ClusterFixture(Action<ISiloBuilder> configureSilo) => _configureSilo = configureSilo;
+
     /// <summary>Groups above this size use read diffusion in the tests (production default: 200).</summary>
     public const int LargeGroupThreshold = 100;
 
@@ -82,6 +92,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 new FaultyMessageLog(services.GetRequiredService<PostgresMessageLog>(), StorageFaults));
             silo.AddMemoryStreams(StreamNames.Provider);
             silo.Services.AddSingleton<IIncomingGrainCallFilter>(StreamFaults);
+            _configureSilo?.Invoke(silo);
         });
         builder.ConfigureClient(client => client.AddMemoryStreams(StreamNames.Provider));
         Cluster = builder.Build();
