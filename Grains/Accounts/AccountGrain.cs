@@ -410,6 +410,9 @@ public sealed partial class AccountGrain(
         if (GrainKeys.IsValidUserId(userId) && userId != UserId)
         {
             await GrainFactory.For<IConversationGrain>(GrainKeys.P2P(UserId, userId)).SetBlockedAsync(UserId, false);
+            // The block told them "hidden"; a friend (or a small group's member) sees the status again now, not at the
+            // user's next change, which may be hours away for someone who stays online.
+            GrainFactory.For<IUserGrain>(UserId).OnFriendshipChangedAsync(userId).Ignore();
         }
     }
 

@@ -40,6 +40,21 @@ public sealed class ContactsGrain(
     /// </summary>
     private Task _writing = Task.CompletedTask;
 
+    /// <summary>
+    /// The state storage holds while a write of a newer one is in progress (null otherwise): what the user's reads answer
+    /// meanwhile. The other side's notices interleave, so a read could otherwise hand a client a contact and a version
+    /// that storage then refused, and the client's later incremental sync would never take that contact back.
+    /// </summary>
+    private ContactsState? _committedWhileWriting;
+
+    /// <summary>
+    /// Peers with a notice between its block check and its write, and those of them whose requests a block ended
+    /// meanwhile: such a notice must not land a request from a user just blocked (the block found nothing to end).
+    /// </summary>
+    private readonly Dictionary<string, int> _noticesInFlight = new(StringComparer.Ordinal);
+
+    private readonly HashSet<string> _endedInFlight = new(StringComparer.Ordinal);
+
     private string UserId => this.GetPrimaryKeyString();
 
     public async Task<AccessStatus> RequestAsync(string userId, string? message)
@@ -116,6 +131,11 @@ public sealed class ContactsGrain(
 
     public async Task EndRequestAsync(string userId)
     {
+        if (_noticesInFlight.ContainsKey(userId))
+        {
+            _endedInFlight.Add(userId);
+        }
+
         if (StateOf(userId) is ContactState.Incoming or ContactState.Outgoing)
         {
             await ChangeAsync(userId, ContactState.None, null);
@@ -126,14 +146,16 @@ public sealed class ContactsGrain(
     {
         // A version from another history (newer than anything here), or from before a removal no longer kept, cannot be
         // trusted: send everything current.
-        var full = afterVersion <= 0 || afterVersion > state.State.Version || afterVersion < state.State.ResyncFloor;
+        var committed = Committed;
+        var full = afterVersion <= 0 || afterVersion > committed.Version || afterVersion < committed.ResyncFloor;
         var changed = full
-            ? state.State.Contacts.Values.Where(c => c.State != ContactState.None)
-            : state.State.Contacts.Values.Where(c => c.Version > afterVersion);
-        return Task.FromResult(new ContactChanges(state.State.Version, [.. changed.OrderBy(c => c.Version)], full));
+            ? committed.Contacts.Values.Where(c => c.State != ContactState.None)
+            : committed.Contacts.Values.Where(c => c.Version > afterVersion);
+        return Task.FromResult(new ContactChanges(committed.Version, [.. changed.OrderBy(c => c.Version)], full));
     }
 
-    public Task<bool> IsFriendAsync(string userId) => Task.FromResult(StateOf(userId) == ContactState.Friend);
+    public Task<bool> IsFriendAsync(string userId) =>
+        Task.FromResult(Committed.Contacts.TryGetValue(userId, out var contact) && contact.State == ContactState.Friend);
 
     public Task<AccessStatus> OnPeerChangedAsync(string userId, ContactState theirState, string? message) =>
         // As if made knowing this side's change on the way, if any: the later one, which is how it was taken before.
@@ -148,7 +170,28 @@ public sealed class ContactsGrain(
         // Read before any wait: a change of ours on its way to them may end (and clear _pending) while this waits on the
         // block check, and theirs must still be settled against it.
         var pending = _pending is { } onItsWay && onItsWay.UserId == userId ? onItsWay : null;
-        if (mine is ContactState.Incoming or ContactState.Friend && await BlocksAsync(userId))
+        _noticesInFlight[userId] = _noticesInFlight.GetValueOrDefault(userId) + 1;
+        try
+        {
+            return await SettlePeerChangeAsync(userId, pending, theirBefore, mine, message);
+        }
+        finally
+        {
+            if (--_noticesInFlight[userId] == 0)
+            {
+                _noticesInFlight.Remove(userId);
+                _endedInFlight.Remove(userId);
+            }
+        }
+    }
+
+    /// <summary>Settles the other side's change (see <see cref="OnPeerChangeAsync"/>) against this side's.</summary>
+    private async Task<PeerChangeAnswer> SettlePeerChangeAsync(string userId, PendingContactChange? pending, ContactState theirBefore,
+        ContactState mine, string? message)
+    {
+        // A block between the check and the write (either waits) ended no request of theirs: it must refuse this one.
+        var refused = () => mine is ContactState.Incoming or ContactState.Friend && _endedInFlight.Contains(userId);
+        if (mine is ContactState.Incoming or ContactState.Friend && await BlocksAsync(userId) || refused())
         {
             return new PeerChangeAnswer(AccessStatus.NotAllowed, StateOf(userId));
         }
@@ -177,8 +220,9 @@ public sealed class ContactsGrain(
             target = Settle(StateOf(userId), mine, userId);
         }
 
-        await SetAsync(userId, target, message);
-        return new PeerChangeAnswer(AccessStatus.Ok, target);
+        return await SetAsync(userId, target, message, unless: refused)
+            ? new PeerChangeAnswer(AccessStatus.Ok, target)
+            : new PeerChangeAnswer(AccessStatus.NotAllowed, StateOf(userId));
     }
 
     /// <summary>Tells the other side of this user's change, then makes it here (or what a change of theirs that met it settled).</summary>
@@ -205,10 +249,21 @@ public sealed class ContactsGrain(
             // Where they ended, in this side's terms: this change as made, unless they settled it against another (see
             // PeerChangeAnswer). Again when a change of theirs arrived while this one was being written.
             var agreed = Mirror(answer.Settled);
-            while (StateOf(userId) != (pending.Settled ?? agreed))
+            try
             {
-                var settled = pending.Settled ?? agreed;
-                await SetAsync(userId, settled, settled == next ? message : pending.Theirs?.Message);
+                while (StateOf(userId) != (pending.Settled ?? agreed))
+                {
+                    var settled = pending.Settled ?? agreed;
+                    await SetAsync(userId, settled, settled == next ? message : pending.Theirs?.Message);
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // They took it, storage here did not: the change failed for the user, so it must not stand on their side
+                // either (an ex-friend would go on seeing the user's presence, and a request of theirs would make them
+                // friends again at once). Told as this side's change back, made knowing where they ended.
+                await TakeBackAsync(userId, agreed);
+                throw;
             }
 
             return AccessStatus.Ok;
@@ -216,6 +271,30 @@ public sealed class ContactsGrain(
         finally
         {
             _pending = null;
+        }
+    }
+
+    /// <summary>
+    /// Tells <paramref name="userId"/> that this side is still where its storage says, after a change of ours that they
+    /// took (<paramref name="told"/>, in this side's terms) could not be written here. Best effort: when they cannot take
+    /// it either, the two settle at the next change between them, as before (see <see cref="OnPeerChangeAsync"/>).
+    /// </summary>
+    private async Task TakeBackAsync(string userId, ContactState told)
+    {
+        var actual = StateOf(userId);
+        if (actual == told)
+        {
+            return;
+        }
+
+        try
+        {
+            var message = state.State.Contacts.TryGetValue(userId, out var contact) ? contact.Message : null;
+            await GrainFactory.For<IContactsGrain>(userId).OnPeerChangeAsync(UserId, told, actual, message);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The caller's own failure is what the user is told; this one only leaves the settling to later.
         }
     }
 
@@ -238,6 +317,9 @@ public sealed class ContactsGrain(
 
     private Task<bool> BlocksAsync(string userId) => GrainFactory.For<IAccountGrain>(UserId).IsBlockingAsync(userId);
 
+    /// <summary>What storage holds: the state, or the one before it while a write is in progress.</summary>
+    private ContactsState Committed => _committedWhileWriting ?? state.State;
+
     private ContactState StateOf(string userId) =>
         state.State.Contacts.TryGetValue(userId, out var contact) ? contact.State : ContactState.None;
 
@@ -251,19 +333,25 @@ public sealed class ContactsGrain(
     /// Writes <paramref name="next"/> for <paramref name="userId"/>, after any write in progress (and not at all when that
     /// one left it so). The change is made on a copy that becomes the state; if storage refuses it, the state before comes
     /// back and the activation goes (a stale state would be refused again), so memory never holds what storage does not,
-    /// and the caller's retry makes the change again.
+    /// and the caller's retry makes the change again. False, with nothing written, when <paramref name="unless"/> holds
+    /// once the write before is done.
     /// </summary>
-    private async Task SetAsync(string userId, ContactState next, string? message)
+    private async Task<bool> SetAsync(string userId, ContactState next, string? message, Func<bool>? unless = null)
     {
         while (!_writing.IsCompleted)
         {
             await _writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
         }
 
+        if (unless?.Invoke() == true)
+        {
+            return false;
+        }
+
         var was = StateOf(userId);
         if (was == next)
         {
-            return;
+            return true;
         }
 
         var before = state.State;
@@ -281,6 +369,7 @@ public sealed class ContactsGrain(
         };
         PruneTombstones(after);
 
+        _committedWhileWriting = before;
         state.State = after;
         var write = state.WriteStateAsync();
         _writing = write;
@@ -294,6 +383,10 @@ public sealed class ContactsGrain(
             DeactivateOnIdle();
             throw;
         }
+        finally
+        {
+            _committedWhileWriting = null;
+        }
 
         // The user's devices fetch the change (a request comes in, an answer, a removal): without this they learned of a
         // friend request only by asking.
@@ -304,6 +397,8 @@ public sealed class ContactsGrain(
             // A new friend sees the user's presence now, not at its next change; an ex-friend stops showing it.
             user.OnFriendshipChangedAsync(userId).Ignore();
         }
+
+        return true;
     }
 
     /// <summary>Drops the oldest removals beyond <see cref="MaxTombstones"/>; clients that synced before them get the whole list.</summary>

@@ -15,10 +15,12 @@ public sealed class FaultyGrainStorage(IGrainStorage inner, StorageFaults faults
         return inner.ReadStateAsync(stateName, grainId, grainState);
     }
 
-    public Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    /// <summary>Writes, after a hold the test asked for (<see cref="StorageFaults.HoldNext"/>): a write in progress.</summary>
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
+        await faults.WhileHeldAsync(grainId);
         faults.ThrowIfFailing(grainId);
-        return inner.WriteStateAsync(stateName, grainId, grainState);
+        await inner.WriteStateAsync(stateName, grainId, grainState);
     }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
