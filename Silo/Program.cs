@@ -21,7 +21,7 @@ if (!ValidatedOptions.TryRead<SiloOptions>(builder.Configuration, SiloOptions.Se
 
 builder.WebHost.UseUrls(siloOptions.HttpUrl);
 
-var dataSource = SiloHosting.CreateDataSource(builder.Configuration.GetRequiredSetting("IM:Postgres:ConnectionString"));
+var dataSource = SiloHosting.CreateDataSource(builder.Configuration.GetRequiredSetting(SiloHosting.PostgresConnectionStringKey));
 builder.Services.AddSingleton(dataSource);
 builder.AddImSilo();
 

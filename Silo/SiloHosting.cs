@@ -45,6 +45,9 @@ public static class SiloHosting
             ? value
             : throw new InvalidOperationException($"Configuration '{key}' is missing (environment variable '{key.Replace(":", "__", StringComparison.Ordinal)}').");
 
+    /// <summary>The setting of PostgreSQL's connection string.</summary>
+    public const string PostgresConnectionStringKey = "IM:Postgres:ConnectionString";
+
     /// <summary>
     /// The silo's PostgreSQL data source. Unless the connection string says otherwise:
     /// <list type="bullet">
@@ -86,7 +89,7 @@ public static class SiloHosting
     {
         var configuration = builder.Configuration;
         var siloOptions = configuration.GetSection(SiloOptions.Section).Get<SiloOptions>() ?? new SiloOptions();
-        builder.Services.AddSingleton(services => new DatabaseProbe(services.GetRequiredService<NpgsqlDataSource>(), siloOptions.DatabaseGrace, TimeProvider.System));
+        builder.Services.AddSingleton(_ => DatabaseProbe.Create(configuration.GetRequiredSetting(PostgresConnectionStringKey), siloOptions.DatabaseGrace, TimeProvider.System));
         var redis = configuration.GetRequiredSetting("IM:Redis:ConnectionString");
 
         // Checked at start: a value out of bounds (a bare number is read as days) stops the silo, naming the key.

@@ -60,7 +60,7 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
                         RegisterDevicesAgain(stoppingToken);
                     }
 
-                    await cluster.For<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).ReportEdgeAsync(edge.EdgeId, tcp.Connections + HubConnections(), users.UserCount);
+                    await cluster.For<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).ReportEdgeAsync(edge.EdgeId, tcp.Connections + HubConnections(), users.UserCount, edge.ReportInterval);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

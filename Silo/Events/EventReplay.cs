@@ -34,7 +34,7 @@ public static class EventReplay
 
         var builder = Host.CreateApplicationBuilder();
         var configuration = builder.Configuration;
-        var dataSource = SiloHosting.CreateDataSource(configuration.GetRequiredSetting("IM:Postgres:ConnectionString"));
+        var dataSource = SiloHosting.CreateDataSource(configuration.GetRequiredSetting(SiloHosting.PostgresConnectionStringKey));
         builder.Services.AddSingleton(dataSource);
         builder.Services.AddImFirehose(o =>
         {

@@ -17,7 +17,7 @@ public sealed partial class SiloStatsReporter(IGrainFactory grains, PostgresMess
             {
                 try
                 {
-                    await grains.For<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).ReportSiloAsync(silo.SiloAddress.ToString(), log.AppendedCount);
+                    await grains.For<IClusterStatsGrain>(IClusterStatsGrain.DefaultKey).ReportSiloAsync(silo.SiloAddress.ToString(), log.AppendedCount, options.Value.ReportInterval);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {

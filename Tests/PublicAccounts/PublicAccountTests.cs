@@ -146,6 +146,62 @@ public sealed class PublicAccountTests(ClusterFixture fixture)
         Assert.Equal(MessageState.Recalled, Assert.Single(await Client.PullAllAsync(conversationId, account)).State);
     }
 
+    [Fact]
+    public async Task The_subscriber_list_is_paged_in_id_order_from_any_id()
+    {
+        var (_, conversationId, _) = await NewAccountAsync();
+        var users = Enumerable.Range(0, 30).Select(i => Ids.User($"reader{i}")).ToList();
+        await SubscribeAllAsync(conversationId, users);
+        var conversation = Client.Conversation(conversationId);
+
+        var paged = new List<string>();
+        string? after = null;
+        for (var pages = 0; pages < users.Count; pages++)
+        {
+            var page = await conversation.ListSubscribersAsync(after, 7);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            paged.AddRange(page);
+            after = page[^1];
+        }
+
+        var sorted = users.Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(sorted, paged);
+        // After an id that is not a subscriber, and after the last one.
+        Assert.Equal(sorted.Skip(10).Take(3), await conversation.ListSubscribersAsync(sorted[9] + "!", 3));
+        Assert.Empty(await conversation.ListSubscribersAsync(sorted[^1], 5));
+        Assert.Empty(await conversation.ListSubscribersAsync("\uffff", 5));
+    }
+
+    [Fact]
+    public async Task An_unsubscribe_stands_and_is_answered_ok_when_the_users_grain_cannot_be_told()
+    {
+        var (_, conversationId, _) = await NewAccountAsync();
+        var reader = Ids.User("reader");
+        var conversation = Client.Conversation(conversationId);
+        Assert.Equal(AccessStatus.Ok, await conversation.SubscribeAsync(reader));
+
+        // The reader's grain was collected, and its storage cannot be reached now.
+        await fixture.Cluster.DeactivateAsync(Client.GetGrain<IUserGrain>(reader));
+        var userGrain = GrainId.Create("user", reader);
+        fixture.StorageFaults.Fail(userGrain);
+        try
+        {
+            // Before, the caller got an error for an unsubscribe that was done (the row deleted).
+            Assert.Equal(AccessStatus.Ok, await conversation.UnsubscribeAsync(reader));
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(userGrain);
+        }
+
+        Assert.Empty(await conversation.FilterSubscribersAsync([reader]));
+        Assert.Equal(AccessStatus.NoAccess, (await conversation.PullAsync(reader, new PullRequest(0, null, 10))).Status);
+    }
+
     private async Task<(string Account, string ConversationId, string Operator)> NewAccountAsync()
     {
         var account = Ids.User("pub");
