@@ -1,3 +1,5 @@
+using System.Net;
+using System.Threading.Channels;
 using Orleans.Im.Client;
 using Orleans.Im.Protocol.V1;
 using Spectre.Console;
@@ -10,9 +12,10 @@ namespace Orleans.Im.AgentConsole;
 /// re-established by the SDK (or, once it gives up, here); after each new connection the view is reloaded, so nothing
 /// on screen goes stale (the availability is not asserted again: the queue keeps it). The key loop never waits for the network:
 /// every call a key starts runs in the background and tells its outcome on the status line, so the console keeps
-/// drawing and can be quit while the connection is down.
+/// drawing and can be quit while the connection is down. Replies leave through one ordered queue, so a conversation's
+/// replies reach the SDK in the order they were typed.
 /// </summary>
-public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions options) : IDisposable
+public sealed class AgentApp : IDisposable
 {
     private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(50);
 
@@ -20,19 +23,56 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
     /// How long a reply waits for its ack before it is given back to the agent to send again. The SDK would hold it
     /// through a reconnect for as long as it keeps trying (many minutes); the agent hears sooner.
     /// </summary>
-    private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan DefaultSendTimeout = TimeSpan.FromSeconds(20);
 
+    private readonly ImClient _client;
+    private readonly ConsoleState _state;
+    private readonly ConsoleOptions _options;
     private readonly CancellationTokenSource _stop = new();
+
+    /// <summary>Replies in the order Enter was pressed; one reader hands them to the SDK (<see cref="SendRepliesAsync"/>).</summary>
+    private readonly Channel<(UnsentReply Reply, string UserId)> _replies =
+        Channel.CreateUnbounded<(UnsentReply Reply, string UserId)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    private readonly ReconnectBackoff _reconnectBackoff = new(Random.Shared);
     private int _seenConnections;
     private DateTimeOffset _nextPoll = DateTimeOffset.MinValue;
+    private DateTimeOffset _nextReconnect = DateTimeOffset.MinValue;
+
+    /// <summary>Set when the sign-in was refused (401): signing in again with the same password cannot help.</summary>
+    private volatile bool _signInRefused;
+
     private Task _background = Task.CompletedTask;
+
+    public AgentApp(ImClient client, ConsoleState state, ConsoleOptions options)
+    {
+        _client = client;
+        _state = state;
+        _options = options;
+        SendReply = reply => _client.SendTextAsync(reply.ConversationId, reply.Text, reply.ClientMsgId);
+        var stopping = _stop.Token;
+        _ = Task.Run(() => SendRepliesAsync(stopping));
+    }
+
+    /// <summary>Hands a reply to the SDK, returning its ack; a seam for the tests (the SDK's send by default).</summary>
+    internal Func<UnsentReply, Task<SendAck>> SendReply { get; init; }
+
+    /// <summary>How long a reply waits for its ack before it is given back to the agent to send again.</summary>
+    internal TimeSpan SendTimeout { get; init; } = DefaultSendTimeout;
+
+    /// <summary>The clock of the reconnect pauses; a seam for the tests.</summary>
+    internal TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>What <see cref="KeepUpAsync"/> started last (a reconnect, a view refresh), for the tests to wait on.</summary>
+    internal Task Housekeeping => _background;
 
     public async Task RunAsync()
     {
         _ = Task.Run(() => PumpMessagesAsync(_stop.Token));
         _ = Task.Run(() => PumpEventsAsync(_stop.Token));
         Console.TreatControlCAsInput = true;
-        await AnsiConsole.Live(ConsoleScreen.Render(state, Console.WindowHeight))
+        var size = (Console.WindowWidth, Console.WindowHeight);
+        await AnsiConsole.Live(ConsoleScreen.Render(_state))
             .AutoClear(false)
             .Overflow(VerticalOverflow.Ellipsis)
             .Cropping(VerticalOverflowCropping.Top)
@@ -42,16 +82,21 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 {
                     while (Console.KeyAvailable)
                     {
-                        OnKey(Console.ReadKey(intercept: true));
+                        var key = Console.ReadKey(intercept: true);
+                        // A paste arrives as keys all waiting at once; a key typed by hand, alone.
+                        OnKey(key, moreKeysWaiting: Console.KeyAvailable);
                     }
 
                     await KeepUpAsync();
-                    lock (state.Sync)
+                    lock (_state.Sync)
                     {
-                        if (state.Dirty)
+                        // The layout is cut to the terminal's size: a resized terminal is drawn again.
+                        var now = (Console.WindowWidth, Console.WindowHeight);
+                        if (_state.Dirty || now != size)
                         {
-                            state.Dirty = false;
-                            live.UpdateTarget(ConsoleScreen.Render(state, Console.WindowHeight));
+                            _state.Dirty = false;
+                            size = now;
+                            live.UpdateTarget(ConsoleScreen.Render(_state));
                         }
                     }
 
@@ -60,15 +105,18 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
             });
     }
 
-    /// <summary>Reconnects when the SDK gave up, reasserts availability after a new connection, polls the view.</summary>
-    private async Task KeepUpAsync()
+    /// <summary>
+    /// Reconnects when the SDK gave up, pausing longer after each failure (<see cref="ReconnectBackoff"/>) and not at
+    /// all after a refused sign-in; reloads the view after a new connection; polls the view.
+    /// </summary>
+    internal async Task KeepUpAsync()
     {
-        lock (state.Sync)
+        lock (_state.Sync)
         {
-            if (state.Connection != client.Status)
+            if (_state.Connection != _client.Status)
             {
-                state.Connection = client.Status;
-                state.Dirty = true;
+                _state.Connection = _client.Status;
+                _state.Dirty = true;
             }
         }
 
@@ -77,40 +125,63 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
             return;
         }
 
-        if (client.Status is ImClientStatus.WaitingForReconnect or ImClientStatus.Disconnected)
+        if (_client.Status is ImClientStatus.WaitingForReconnect or ImClientStatus.Disconnected)
         {
-            _background = Task.Run(async () =>
+            if (!_signInRefused && Clock.GetUtcNow() >= _nextReconnect)
             {
-                try
-                {
-                    await client.ConnectAsync(_stop.Token);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    SetStatus($"reconnect failed: {ex.Message}");
-                    await Task.Delay(options.PollInterval, _stop.Token);
-                }
-            });
+                _background = Task.Run(ReconnectAsync);
+            }
+
             return;
         }
 
-        if (client.Status != ImClientStatus.Connected)
+        if (_client.Status != ImClientStatus.Connected)
         {
             return;
         }
 
-        if (client.ConnectionCount != _seenConnections)
+        _reconnectBackoff.Reset();
+
+        if (_client.ConnectionCount != _seenConnections)
         {
             var first = _seenConnections == 0;
-            _seenConnections = client.ConnectionCount;
+            _seenConnections = _client.ConnectionCount;
             _background = Task.Run(() => AfterConnectAsync(first));
             return;
         }
 
         if (DateTimeOffset.UtcNow >= _nextPoll)
         {
-            _nextPoll = DateTimeOffset.UtcNow + options.PollInterval;
+            _nextPoll = DateTimeOffset.UtcNow + _options.PollInterval;
             _background = Task.Run(RefreshViewAsync);
+        }
+    }
+
+    /// <summary>
+    /// One reconnect of the console's own, once the SDK stopped. A 401 from the sign-in (the password was changed, the
+    /// account locked) ends the attempts: the same password again every few seconds would only count towards a
+    /// lockout. Any other failure waits longer each time, so consoles cut off together by an outage do not sign in
+    /// again together when it ends.
+    /// </summary>
+    private async Task ReconnectAsync()
+    {
+        var stopReason = _client.StopReason;
+        try
+        {
+            await _client.ConnectAsync(_stop.Token);
+            _reconnectBackoff.Reset();
+        }
+        catch (ImAuthException refused) when (refused.Status == HttpStatusCode.Unauthorized)
+        {
+            _signInRefused = true;
+            SetStatus($"sign-in refused ({refused.Message}); not retrying: quit (Ctrl+E) and start the console again to sign in");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var pause = _reconnectBackoff.Next();
+            _nextReconnect = Clock.GetUtcNow() + pause;
+            var why = stopReason is null ? "" : $"connection stopped: {stopReason}; ";
+            SetStatus($"{why}reconnect failed: {ex.Message}; next attempt in {pause.TotalSeconds:0} s");
         }
     }
 
@@ -121,19 +192,19 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
             // Nothing is asserted again: the queue keeps the agent's availability, and a press that did not reach it was
             // rolled back on screen. Re-asserting this console's last view would undo a change made from another console
             // meanwhile (turning the agent offline, their sessions back to the queue); the view below says what holds.
-            var sync = await client.SyncAsync(0);
-            lock (state.Sync)
+            var sync = await _client.SyncAsync(0);
+            lock (_state.Sync)
             {
                 foreach (var entry in sync.Changed)
                 {
-                    state.Unread[entry.ConversationId] = entry.UnreadCount;
+                    _state.Unread[entry.ConversationId] = entry.UnreadCount;
                 }
 
                 if (!first)
                 {
                     // Whatever changed while away (edits, recalls) is pulled again, for each conversation when selected.
-                    state.Unload();
-                    state.Status = "reconnected";
+                    _state.Unload();
+                    _state.Status = "reconnected";
                 }
             }
 
@@ -147,31 +218,31 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         await GuardAsync(async () =>
         {
             int version;
-            lock (state.Sync)
+            lock (_state.Sync)
             {
-                version = state.WantOnlineVersion;
+                version = _state.WantOnlineVersion;
             }
 
-            var view = await client.GetAgentViewAsync(state.ShopId);
+            var view = await _client.GetAgentViewAsync(_state.ShopId);
             string? selected;
             bool load;
             int generation;
-            lock (state.Sync)
+            lock (_state.Sync)
             {
-                state.View = view;
-                if (state.WantOnlineVersion == version)
+                _state.View = view;
+                if (_state.WantOnlineVersion == version)
                 {
                     // The server's word, unless the agent changed it meanwhile (the view may predate that change).
-                    state.WantOnline = view.Available;
+                    _state.WantOnline = view.Available;
                 }
 
-                state.SelectAnotherIfGone();
+                _state.SelectAnotherIfGone();
 
-                selected = state.Selected;
+                selected = _state.Selected;
                 // Not "has a history": pushed messages make one for any conversation, pulled or not.
-                load = selected is not null && !state.Loaded.Contains(selected);
-                generation = state.LoadGeneration;
-                state.Dirty = true;
+                load = selected is not null && !_state.Loaded.Contains(selected);
+                generation = _state.LoadGeneration;
+                _state.Dirty = true;
             }
 
             if (selected is null)
@@ -181,11 +252,15 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
 
             if (load)
             {
-                var page = await client.PullAsync(selected, 0, long.MaxValue, ConsoleState.HistoryKept);
-                lock (state.Sync)
+                var page = await _client.PullAsync(selected, 0, long.MaxValue, ConsoleState.HistoryKept);
+                lock (_state.Sync)
                 {
-                    // Merged, not replaced: what was pushed while the pull was in flight stays.
-                    state.Merge(selected, page.Messages, generation);
+                    // Merged, not replaced: what was pushed while the pull was in flight stays. A session that ended
+                    // meanwhile is not kept.
+                    if (_state.IsListed(selected))
+                    {
+                        _state.Merge(selected, page.Messages, generation);
+                    }
                 }
             }
 
@@ -197,30 +272,42 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
     {
         string? selected;
         long last;
-        lock (state.Sync)
+        lock (_state.Sync)
         {
-            selected = state.Selected;
-            last = selected is not null && state.Histories.TryGetValue(selected, out var history) && history.Count > 0 ? history[^1].Seq : 0;
-            if (selected is null || last == 0 || state.Unread.GetValueOrDefault(selected) == 0)
+            selected = _state.Selected;
+            last = selected is not null && _state.Histories.TryGetValue(selected, out var history) && history.Count > 0 ? history[^1].Seq : 0;
+            if (selected is null || last == 0 || _state.Unread.GetValueOrDefault(selected) == 0)
             {
                 return;
             }
         }
 
-        var entry = await client.MarkReadAsync(selected, last);
-        lock (state.Sync)
+        var entry = await _client.MarkReadAsync(selected, last);
+        lock (_state.Sync)
         {
-            state.Unread[selected] = entry?.UnreadCount ?? 0;
-            state.Dirty = true;
+            _state.Unread[selected] = entry?.UnreadCount ?? 0;
+            _state.Dirty = true;
         }
     }
 
-    /// <summary>One key: the screen changes at once; whatever needs the server runs in the background.</summary>
-    private void OnKey(ConsoleKeyInfo key)
+    /// <summary>
+    /// One key: the screen changes at once; whatever needs the server runs in the background. A terminal hands a paste
+    /// over as keys, all waiting at once (<paramref name="moreKeysWaiting"/>): a Tab or a line break among them is part
+    /// of the text, not "next session" or "send", or the rest of the paste would go to another customer, and each line
+    /// out as a message of its own.
+    /// </summary>
+    internal void OnKey(ConsoleKeyInfo key, bool moreKeysWaiting)
     {
         var control = (key.Modifiers & ConsoleModifiers.Control) != 0;
+        var pasted = moreKeysWaiting && (key.Modifiers & (ConsoleModifiers.Control | ConsoleModifiers.Alt | ConsoleModifiers.Shift)) == 0;
         switch (key.Key)
         {
+            case ConsoleKey.Tab when pasted:
+                Type("\t");
+                return;
+            case ConsoleKey.Enter when pasted:
+                Type("\n");
+                return;
             case ConsoleKey.C or ConsoleKey.E when control:
                 _stop.Cancel();
                 return;
@@ -228,13 +315,13 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 Background(ToggleOnlineAsync);
                 return;
             case ConsoleKey.T when control:
-                lock (state.Sync)
+                lock (_state.Sync)
                 {
-                    if (state.Selected is not null)
+                    if (_state.Selected is not null)
                     {
-                        state.Mode = InputMode.TransferTarget;
-                        state.Input = "";
-                        state.Dirty = true;
+                        _state.Mode = InputMode.TransferTarget;
+                        _state.Input = "";
+                        _state.Dirty = true;
                     }
                 }
 
@@ -243,9 +330,9 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 Background(CloseSelectedAsync);
                 return;
             case ConsoleKey.R when control:
-                lock (state.Sync)
+                lock (_state.Sync)
                 {
-                    state.Unload();
+                    _state.Unload();
                 }
 
                 Background(RefreshViewAsync);
@@ -261,11 +348,21 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 Background(RefreshViewAsync);
                 return;
             case ConsoleKey.Escape:
-                lock (state.Sync)
+                lock (_state.Sync)
                 {
-                    state.Mode = InputMode.Reply;
-                    state.Input = "";
-                    state.Dirty = true;
+                    if (_state.DiscardUnsentOnLine())
+                    {
+                        _state.Status = "the reply that was not sent is discarded";
+                    }
+                    else
+                    {
+                        // Cleared, the line offers the session's unsent reply again, if there is one.
+                        _state.Mode = InputMode.Reply;
+                        _state.Input = "";
+                        _state.RestoreUnsent();
+                    }
+
+                    _state.Dirty = true;
                 }
 
                 return;
@@ -273,24 +370,29 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
                 Submit();
                 return;
             case ConsoleKey.Backspace:
-                lock (state.Sync)
+                lock (_state.Sync)
                 {
-                    state.Input = state.Input.Length == 0 ? "" : state.Input[..^1];
-                    state.Dirty = true;
+                    _state.Input = ConsoleText.RemoveLastTextElement(_state.Input);
+                    _state.Dirty = true;
                 }
 
                 return;
             default:
                 if (!control && !char.IsControl(key.KeyChar))
                 {
-                    lock (state.Sync)
-                    {
-                        state.Input += key.KeyChar;
-                        state.Dirty = true;
-                    }
+                    Type(key.KeyChar.ToString());
                 }
 
                 return;
+        }
+    }
+
+    private void Type(string text)
+    {
+        lock (_state.Sync)
+        {
+            _state.Input += text;
+            _state.Dirty = true;
         }
     }
 
@@ -303,13 +405,13 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         bool? previous;
         bool online;
         int version;
-        lock (state.Sync)
+        lock (_state.Sync)
         {
-            previous = state.WantOnline;
-            online = !(state.WantOnline ?? state.View?.Available ?? false);
-            state.WantOnline = online;
-            version = ++state.WantOnlineVersion;
-            state.Dirty = true;
+            previous = _state.WantOnline;
+            online = !(_state.WantOnline ?? _state.View?.Available ?? false);
+            _state.WantOnline = online;
+            version = ++_state.WantOnlineVersion;
+            _state.Dirty = true;
         }
 
         var taken = false;
@@ -317,7 +419,7 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         {
             await GuardAsync(async () =>
             {
-                await client.SetAgentAvailableAsync(state.ShopId, online);
+                await _client.SetAgentAvailableAsync(_state.ShopId, online);
                 taken = true;
                 SetStatus(online ? "online: taking sessions" : "offline: your sessions went back to the queue");
                 await RefreshViewAsync();
@@ -327,13 +429,13 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         {
             if (!taken)
             {
-                lock (state.Sync)
+                lock (_state.Sync)
                 {
-                    if (state.WantOnlineVersion == version)
+                    if (_state.WantOnlineVersion == version)
                     {
-                        state.WantOnline = previous;
-                        state.WantOnlineVersion++;
-                        state.Dirty = true;
+                        _state.WantOnline = previous;
+                        _state.WantOnlineVersion++;
+                        _state.Dirty = true;
                     }
                 }
             }
@@ -342,9 +444,9 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
 
     private void Select(int step)
     {
-        lock (state.Sync)
+        lock (_state.Sync)
         {
-            state.Move(step);
+            _state.Move(step);
         }
     }
 
@@ -355,15 +457,15 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         InputMode mode;
         CsSession? session;
         UnsentReply? unsent;
-        lock (state.Sync)
+        lock (_state.Sync)
         {
-            text = state.Input.Trim();
-            mode = state.Mode;
-            session = state.SelectedSession;
-            unsent = session is null ? null : state.Unsent.GetValueOrDefault(session.ConversationId);
-            state.Input = "";
-            state.Mode = InputMode.Reply;
-            state.Dirty = true;
+            text = _state.Input.Trim();
+            mode = _state.Mode;
+            session = _state.SelectedSession;
+            unsent = session is null ? null : _state.Unsent.GetValueOrDefault(session.ConversationId);
+            _state.Input = "";
+            _state.Mode = InputMode.Reply;
+            _state.Dirty = true;
         }
 
         if (session is null)
@@ -376,7 +478,7 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         {
             Background(async () =>
             {
-                await client.TransferSessionAsync(state.ShopId, session.UserId, text.Length == 0 ? null : text);
+                await _client.TransferSessionAsync(_state.ShopId, session.UserId, text.Length == 0 ? null : text);
                 SetStatus(text.Length == 0 ? $"{session.UserId} went back to the queue" : $"{session.UserId} transferred to {text}");
                 await RefreshViewAsync();
             });
@@ -390,27 +492,66 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
 
         // The same text sent again to the same conversation keeps its client message id: if the first attempt was
         // stored after all (its ack was lost), the server answers Duplicate instead of storing it twice.
-        var reply = unsent is not null && unsent.SessionId == session.SessionId && unsent.Text == text
-            ? unsent
-            : new UnsentReply(session.ConversationId, session.SessionId, text, Guid.NewGuid().ToString("N"));
-        lock (state.Sync)
+        var again = unsent is not null && unsent.SessionId == session.SessionId && unsent.Text == text;
+        var reply = again ? unsent! : new UnsentReply(session.ConversationId, session.SessionId, text, Guid.NewGuid().ToString("N"));
+        lock (_state.Sync)
         {
-            // Sent again, or replaced by another reply to its conversation (edited), it is no longer unsent (it comes back
-            // if this attempt fails too); the other conversations' stay where they are.
-            state.Unsent.Remove(reply.ConversationId);
+            var status = $"sending to {session.UserId}…";
+            if (again)
+            {
+                // Sent again, it is no longer unsent (it comes back if this attempt fails too).
+                _state.Unsent.Remove(reply.ConversationId);
+            }
+            else if (_state.RestoreUnsent())
+            {
+                // Other text was sent: the reply not sent stays so until it is itself sent or discarded, and takes the
+                // line again now that it is free.
+                status += $"; your earlier reply was not sent: {_state.UnsentHint(session.ConversationId, session.UserId)}";
+            }
+
+            _state.Status = status;
+            _state.Dirty = true;
         }
 
-        SetStatus($"sending to {session.UserId}…");
-        _ = Task.Run(() => SendAsync(reply, session.UserId));
+        _replies.Writer.TryWrite((reply, session.UserId));
     }
 
-    /// <summary>Sends a reply, waiting <see cref="SendTimeout"/> at most; a reply not sent is kept to send again.</summary>
-    private async Task SendAsync(UnsentReply reply, string userId)
+    /// <summary>
+    /// The single reader of the reply queue: each reply is handed to the SDK in the order it was typed (the SDK sends,
+    /// and resends after a reconnect, in that order); the acks are awaited side by side.
+    /// </summary>
+    private async Task SendRepliesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var (reply, userId) in _replies.Reader.ReadAllAsync(cancellationToken))
+            {
+                Task<SendAck> sending;
+                try
+                {
+                    sending = SendReply(reply);
+                }
+                catch (Exception ex) when (ex is ImClientException or InvalidOperationException or ObjectDisposedException)
+                {
+                    sending = Task.FromException<SendAck>(ex);
+                }
+
+                _ = AwaitAckAsync(reply, userId, sending, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Quitting.
+        }
+    }
+
+    /// <summary>Waits <see cref="SendTimeout"/> at most for a reply's ack; a reply not sent is kept to send again.</summary>
+    private async Task AwaitAckAsync(UnsentReply reply, string userId, Task<SendAck> sending, CancellationToken cancellationToken)
     {
         string? failure;
         try
         {
-            var ack = await client.SendTextAsync(reply.ConversationId, reply.Text, reply.ClientMsgId).WaitAsync(SendTimeout, _stop.Token);
+            var ack = await sending.WaitAsync(SendTimeout, cancellationToken);
             failure = ack.Status is SendStatus.Sent or SendStatus.Duplicate ? null : ack.Error?.Message ?? ack.Status.ToString();
         }
         catch (ImClientException ex)
@@ -420,36 +561,68 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         catch (TimeoutException)
         {
             // The SDK may still send it once the connection is back; sent again unchanged with Enter, it is stored once
-            // either way. Edited, it is another message, and the first may still arrive: the agent is told so.
-            failure = $"no answer in {SendTimeout.TotalSeconds:0} s ({ConnectionWord(client.Status)}; it may still go out, so an edited copy could arrive as well)";
+            // either way. Edited, it is another message, and the first may still arrive: the agent is told so, and the
+            // late ack takes it off the line (AcceptLateAckAsync).
+            failure = $"no answer in {SendTimeout.TotalSeconds:0} s ({ConnectionWord(_client.Status)}; it may still go out, so an edited copy could arrive as well)";
+            _ = AcceptLateAckAsync(reply, userId, sending, cancellationToken);
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return;
         }
 
-        lock (state.Sync)
+        lock (_state.Sync)
         {
             if (failure is null)
             {
-                if (state.Status == $"sending to {userId}…")
+                if (_state.Status == $"sending to {userId}…")
                 {
-                    state.Status = "";
+                    _state.Status = "";
                 }
             }
             else
             {
-                // Kept per conversation: a second reply that fails elsewhere does not replace this one.
-                state.Unsent[reply.ConversationId] = reply;
-                state.RestoreUnsent();
-                state.Status = $"reply to {userId} not sent: {failure}; Enter sends it again";
+                // Kept per conversation: a second reply that fails elsewhere does not replace this one. The status says
+                // where it is, which depends on what the agent is doing now.
+                _state.Unsent[reply.ConversationId] = reply;
+                _state.RestoreUnsent();
+                _state.Status = $"reply to {userId} not sent: {failure}; {_state.UnsentHint(reply.ConversationId, userId)}";
             }
 
-            state.Dirty = true;
+            _state.Dirty = true;
         }
 
         // The answer stops the session's "awaiting answer" mark: show it without waiting for the next poll.
         _nextPoll = DateTimeOffset.MinValue;
+    }
+
+    /// <summary>
+    /// A reply given back after the timeout may still be sent by the SDK (resent after a reconnect): when it is, it is
+    /// shown as sent, so it must no longer be offered as unsent as well.
+    /// </summary>
+    private async Task AcceptLateAckAsync(UnsentReply reply, string userId, Task<SendAck> sending, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var ack = await sending.WaitAsync(cancellationToken);
+            if (ack.Status is not (SendStatus.Sent or SendStatus.Duplicate))
+            {
+                return;
+            }
+        }
+        catch (Exception ex) when (ex is ImClientException or OperationCanceledException)
+        {
+            // Not sent after all (or quitting): it stays offered.
+            return;
+        }
+
+        lock (_state.Sync)
+        {
+            if (_state.SentAfterAll(reply))
+            {
+                _state.Status = $"the reply to {userId} that had no answer was sent after all";
+            }
+        }
     }
 
     private static string ConnectionWord(ImClientStatus status) => status == ImClientStatus.Connected ? "connected" : "not connected";
@@ -457,9 +630,9 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
     private async Task CloseSelectedAsync()
     {
         CsSession? session;
-        lock (state.Sync)
+        lock (_state.Sync)
         {
-            session = state.SelectedSession;
+            session = _state.SelectedSession;
         }
 
         if (session is null)
@@ -469,7 +642,7 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
 
         await GuardAsync(async () =>
         {
-            await client.CloseSessionAsync(state.ShopId, session.UserId);
+            await _client.CloseSessionAsync(_state.ShopId, session.UserId);
             SetStatus($"closed the session with {session.UserId}");
             await RefreshViewAsync();
         });
@@ -479,14 +652,15 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
     {
         try
         {
-            await foreach (var message in client.Messages.ReadAllAsync(cancellationToken))
+            await foreach (var message in _client.Messages.ReadAllAsync(cancellationToken))
             {
-                lock (state.Sync)
+                bool shown;
+                lock (_state.Sync)
                 {
-                    state.Add(message);
+                    shown = _state.AddPushed(message);
                 }
 
-                if (message.ConversationId == state.Selected)
+                if (shown && message.ConversationId == _state.Selected)
                 {
                     await GuardAsync(MarkSelectedReadAsync);
                 }
@@ -502,22 +676,22 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
     {
         try
         {
-            await foreach (var pushed in client.Events.ReadAllAsync(cancellationToken))
+            await foreach (var pushed in _client.Events.ReadAllAsync(cancellationToken))
             {
                 if (pushed.Changed?.Message is { } changed)
                 {
                     // An edit or a recall (card details posted by mistake): the new state replaces the old on screen.
-                    lock (state.Sync)
+                    lock (_state.Sync)
                     {
-                        state.Add(changed);
+                        _state.AddPushed(changed);
                     }
                 }
                 else if (pushed.Conversation is { } entry)
                 {
-                    lock (state.Sync)
+                    lock (_state.Sync)
                     {
-                        state.Unread[entry.ConversationId] = entry.UnreadCount;
-                        state.Dirty = true;
+                        _state.Unread[entry.ConversationId] = entry.UnreadCount;
+                        _state.Dirty = true;
                     }
 
                     // A session came or went (assigned, transferred, closed): ask for the view at once.
@@ -531,7 +705,12 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
         }
     }
 
-    public void Dispose() => _stop.Dispose();
+    public void Dispose()
+    {
+        _replies.Writer.TryComplete();
+        _stop.Cancel();
+        _stop.Dispose();
+    }
 
     private async Task GuardAsync(Func<Task> action)
     {
@@ -551,10 +730,10 @@ public sealed class AgentApp(ImClient client, ConsoleState state, ConsoleOptions
 
     private void SetStatus(string status)
     {
-        lock (state.Sync)
+        lock (_state.Sync)
         {
-            state.Status = status;
-            state.Dirty = true;
+            _state.Status = status;
+            _state.Dirty = true;
         }
     }
 }

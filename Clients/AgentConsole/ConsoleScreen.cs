@@ -10,64 +10,63 @@ public static class ConsoleScreen
 {
     /// <summary>The keys, as the bottom line shows them (and docs/CUSTOMER-SERVICE.md lists them).</summary>
     public const string KeyHelp =
-        "Tab/↓ next · Shift+Tab/↑ previous · Enter send · Ctrl+G online/offline · Ctrl+T transfer · Ctrl+X close · Ctrl+R reload · Ctrl+E quit";
+        "Tab/↓ next · Shift+Tab/↑ previous · Enter send · Esc clear/discard · Ctrl+G online/offline · Ctrl+T transfer · Ctrl+X close · Ctrl+R reload · Ctrl+E quit";
 
-    public static IRenderable Render(ConsoleState state, int height)
+    /// <summary>
+    /// The screen, cut to the terminal's size when drawn (<see cref="ScreenLayout"/>). Call under
+    /// <see cref="ConsoleState.Sync"/>: what it takes from the state is copied, so it may be drawn after the lock is left.
+    /// </summary>
+    public static IRenderable Render(ConsoleState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         var online = state.View?.Online == true;
+        // The agent's state first: on a narrow terminal the header is cut, and this is what must stay.
         var header = new Markup(
-            $"[bold]Orleans.Im agent console[/] — {ConsoleText.Markup(state.AgentId)} @ {ConsoleText.Markup(state.ShopId)}   "
-            + (online ? "[green bold]ONLINE[/]" : state.WantOnline == true ? "[yellow bold]WAITING FOR CONNECTION[/]" : "[grey bold]OFFLINE[/]")
+            (online ? "[green bold]ONLINE[/]" : state.WantOnline == true ? "[yellow bold]WAITING FOR CONNECTION[/]" : "[grey bold]OFFLINE[/]")
+            + $"   connection: {ConnectionText(state.Connection)}"
             + $"   queue: [bold]{state.View?.QueueLength ?? 0}[/]"
             + $"   sessions: {state.Sessions.Count}/{state.View?.MaxSessions ?? 0}"
-            + $"   connection: {ConnectionText(state.Connection)}");
-
-        // Two lines of header, three of input, one of keys, borders: the rest is for the conversation.
-        var bodyLines = Math.Max(height - 9, 5);
-        var body = new Table().NoBorder().HideHeaders().Expand();
-        body.AddColumn(new TableColumn("").Width(30));
-        body.AddColumn(new TableColumn(""));
-        body.AddRow(
-            new Panel(SessionList(state)).Header("Sessions").Expand(),
-            new Panel(Conversation(state, bodyLines)).Header(ConsoleText.Markup(state.SelectedSession is { } s ? $"{s.UserId} ({s.ConversationId})" : "no session")).Expand());
+            + $"   {ConsoleText.Markup(state.AgentId)} @ {ConsoleText.Markup(state.ShopId)} — [bold]Orleans.Im agent console[/]");
 
         var prompt = state.Mode == InputMode.TransferTarget ? "Transfer to agent (empty: back to the queue)" : "Reply";
-        var input = new Panel(new Markup($"[bold]{prompt}>[/] {ConsoleText.Markup(state.Input)}[blink]_[/]")).Expand();
-        return new Rows(
-            header,
-            new Markup(state.Status.Length == 0 ? " " : $"[italic]{ConsoleText.Markup(state.Status)}[/]"),
-            body,
-            input,
-            new Markup($"[grey]{Markup.Escape(KeyHelp)}[/]"));
+        return new ScreenLayout
+        {
+            Header = header,
+            Status = new Markup(state.Status.Length == 0 ? " " : $"[italic]{ConsoleText.Markup(state.Status)}[/]"),
+            Sessions = SessionList(state),
+            ConversationTitle = ConsoleText.Sanitize(state.SelectedSession is { } s ? $"{s.UserId} ({s.ConversationId})" : "no session"),
+            Messages = Conversation(state),
+            Input = new Markup($"[bold]{prompt}>[/] {ConsoleText.Markup(state.Input)}[blink]_[/]"),
+            Keys = new Markup($"[grey]{Markup.Escape(KeyHelp)}[/]"),
+        };
     }
 
-    private static IRenderable SessionList(ConsoleState state)
+    private static List<IRenderable> SessionList(ConsoleState state)
     {
         if (state.Sessions.Count == 0)
         {
-            return new Markup("[grey]no sessions[/]");
+            return [new Markup("[grey]no sessions[/]")];
         }
 
-        var lines = state.Sessions.Select(s =>
+        return [.. state.Sessions.Select(s =>
         {
             var unread = state.Unread.GetValueOrDefault(s.ConversationId);
             var marker = s.ConversationId == state.Selected ? "[reverse]>[/] " : "  ";
             var waiting = s.AwaitingAnswerSinceMs > 0 ? " [red]•[/]" : "";
             return new Markup($"{marker}{ConsoleText.Markup(s.UserId)}{(unread > 0 ? $" [bold yellow]({unread})[/]" : "")}{waiting}");
-        });
-        return new Rows(lines);
+        })];
     }
 
-    private static IRenderable Conversation(ConsoleState state, int lines)
+    private static List<IRenderable> Conversation(ConsoleState state)
     {
         if (state.Selected is null || !state.Histories.TryGetValue(state.Selected, out var history) || history.Count == 0)
         {
-            return new Markup(state.Selected is null ? "[grey]waiting for a session…[/]" : "[grey]loading…[/]");
+            return [new Markup(state.Selected is null ? "[grey]waiting for a session…[/]" : "[grey]loading…[/]")];
         }
 
+        // All of it (at most ConsoleState.HistoryKept): how many fit depends on their length at the panel's width.
         var session = state.SelectedSession;
-        return new Rows(history.TakeLast(lines).Select(m => Line(state, session, m)));
+        return [.. history.Select(m => (IRenderable)Line(state, session, m))];
     }
 
     private static Markup Line(ConsoleState state, CsSession? session, Message message)

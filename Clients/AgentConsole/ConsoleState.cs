@@ -64,6 +64,10 @@ public sealed class ConsoleState(string agentId, string shopId)
     /// </summary>
     public Dictionary<string, string> Drafts { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Unread counts per conversation, as pushed and synced. Kept also for a conversation not listed yet (a new session's
+    /// first notice may come before the view that lists it), and dropped with the next view that does not list it.
+    /// </summary>
     public Dictionary<string, long> Unread { get; } = new(StringComparer.Ordinal);
 
     public InputMode Mode { get; set; }
@@ -143,16 +147,92 @@ public sealed class ConsoleState(string agentId, string shopId)
 
     /// <summary>
     /// Puts the selected session's unsent reply back on the input line when the line is free, so that Enter sends it
-    /// again.
+    /// again; true when it is on the line now (put back, or there already). A reply stays unsent (in <see cref="Unsent"/>)
+    /// until it is itself sent again, discarded with Esc (<see cref="DiscardUnsentOnLine"/>), acked late
+    /// (<see cref="SentAfterAll"/>) or its session ends: sending other text does not drop it, it comes back here after.
     /// </summary>
-    public void RestoreUnsent()
+    public bool RestoreUnsent()
     {
-        if (SelectedSession is { } session && Unsent.TryGetValue(session.ConversationId, out var unsent)
-            && unsent.SessionId == session.SessionId && Mode == InputMode.Reply && Input.Length == 0)
+        if (SelectedSession is not { } session || !Unsent.TryGetValue(session.ConversationId, out var unsent)
+            || unsent.SessionId != session.SessionId || Mode != InputMode.Reply)
+        {
+            return false;
+        }
+
+        if (Input.Length == 0)
         {
             Input = unsent.Text;
             Dirty = true;
         }
+
+        return Input == unsent.Text;
+    }
+
+    /// <summary>Where the unsent reply of <paramref name="conversationId"/> is, for the status line; see <see cref="RestoreUnsent"/>.</summary>
+    public string UnsentHint(string conversationId, string userId) =>
+        !Unsent.ContainsKey(conversationId) ? ""
+        : Selected != conversationId ? $"it comes back on the input line when you select {userId}"
+        : Mode == InputMode.Reply && Input == Unsent[conversationId].Text ? "it is on the input line: Enter sends it again, Esc discards it"
+        : "it comes back on the input line once that is empty (send or clear what you are typing)";
+
+    /// <summary>
+    /// Esc on the selected session's unsent reply: it is dropped for good (the agent's explicit choice). False, and
+    /// nothing changes, when the input line holds anything else.
+    /// </summary>
+    public bool DiscardUnsentOnLine()
+    {
+        if (Mode != InputMode.Reply || Selected is null || !Unsent.TryGetValue(Selected, out var unsent) || Input != unsent.Text)
+        {
+            return false;
+        }
+
+        Unsent.Remove(Selected);
+        Input = "";
+        Dirty = true;
+        return true;
+    }
+
+    /// <summary>
+    /// A reply given back as unsent (no ack in time) was acked after all (the SDK resent it once the connection was
+    /// back): it is no longer offered to send again, and leaves the input line if it waits there unchanged. True when it
+    /// was still offered.
+    /// </summary>
+    public bool SentAfterAll(UnsentReply reply)
+    {
+        ArgumentNullException.ThrowIfNull(reply);
+        if (!Unsent.TryGetValue(reply.ConversationId, out var unsent) || unsent.ClientMsgId != reply.ClientMsgId)
+        {
+            return false;
+        }
+
+        Unsent.Remove(reply.ConversationId);
+        if (Selected == reply.ConversationId && Mode == InputMode.Reply && Input == reply.Text)
+        {
+            Input = "";
+        }
+
+        Dirty = true;
+        return true;
+    }
+
+    /// <summary>Whether the latest view lists one of the agent's sessions in <paramref name="conversationId"/>.</summary>
+    public bool IsListed(string conversationId) => Sessions.Any(s => s.ConversationId == conversationId);
+
+    /// <summary>
+    /// A pushed message (new, edited or recalled): kept only for a conversation the view lists. Others (a session that
+    /// ended, one not yet in the view, the agent's other chats) are not shown, and a session listed later pulls its
+    /// history when selected; keeping them would grow the console all shift.
+    /// </summary>
+    public bool AddPushed(Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (!IsListed(message.ConversationId))
+        {
+            return false;
+        }
+
+        Add(message);
+        return true;
     }
 
     /// <summary>
@@ -201,6 +281,7 @@ public sealed class ConsoleState(string agentId, string shopId)
     public void SelectAnotherIfGone()
     {
         var listed = Sessions.ToDictionary(s => s.ConversationId, s => s.SessionId, StringComparer.Ordinal);
+        ForgetUnlisted(listed);
         var dropped = new List<string>();
         foreach (var (conversationId, unsent) in Unsent.ToList())
         {
@@ -241,5 +322,25 @@ public sealed class ConsoleState(string agentId, string shopId)
 
         Selected = null;
         Move(0);
+    }
+
+    /// <summary>
+    /// Drops what is kept for conversations the view no longer lists: their histories (up to <see cref="HistoryKept"/>
+    /// messages each), loaded marks and unread counts. Before, an agent serving hundreds of customers a shift kept them
+    /// all. A customer back with a new session is pulled again when selected. The selected conversation is always listed
+    /// here once <see cref="SelectAnotherIfGone"/> has moved off one that is not.
+    /// </summary>
+    private void ForgetUnlisted(Dictionary<string, string> listed)
+    {
+        foreach (var conversationId in Histories.Keys.Where(c => !listed.ContainsKey(c)).ToList())
+        {
+            Histories.Remove(conversationId);
+        }
+
+        Loaded.RemoveWhere(c => !listed.ContainsKey(c));
+        foreach (var conversationId in Unread.Keys.Where(c => !listed.ContainsKey(c)).ToList())
+        {
+            Unread.Remove(conversationId);
+        }
     }
 }

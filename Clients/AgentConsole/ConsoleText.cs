@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Orleans.Im.Protocol.V1;
 
@@ -89,6 +90,24 @@ public static class ConsoleText
         ContentType.Custom => content.HasCustomType ? Sanitize(content.CustomType) : "custom message",
         _ => "message",
     };
+
+    /// <summary>
+    /// <paramref name="text"/> without its last text element (what a reader sees as one character: an emoji of two
+    /// UTF-16 units, a letter with its combining marks, a flag, a family emoji joined by ZWJs): what Backspace removes.
+    /// Removing one UTF-16 unit would leave half an emoji (a lone surrogate) or a mark without its letter.
+    /// </summary>
+    public static string RemoveLastTextElement(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var lastStart = 0;
+        var enumerator = StringInfo.GetTextElementEnumerator(text);
+        while (enumerator.MoveNext())
+        {
+            lastStart = enumerator.ElementIndex;
+        }
+
+        return text[..lastStart];
+    }
 
     private static bool NeedsReplacing(char c) =>
         char.IsControl(c) || c is '\u2028' or '\u2029' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');

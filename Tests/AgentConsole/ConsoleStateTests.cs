@@ -150,6 +150,35 @@ public sealed class ConsoleStateTests
         Assert.Equal((First, InputMode.Reply, ""), (state.Selected, state.Mode, state.Input));
     }
 
+    [Fact]
+    public void What_is_kept_for_conversations_the_view_no_longer_lists_is_dropped()
+    {
+        var state = TwoSessions();
+        state.Merge(First, [Text(First, 1, "q")], state.LoadGeneration);
+        state.Merge(Second, [Text(Second, 1, "q")], state.LoadGeneration);
+        state.Unread[First] = 2;
+        state.Unread[Second] = 1;
+
+        // u2's session ended.
+        state.View = new CsAgentView { Sessions = { new CsSession { ConversationId = First, UserId = "u1", SessionId = "s1" } } };
+        state.SelectAnotherIfGone();
+
+        Assert.Equal([First], state.Histories.Keys);
+        Assert.Equal([First], state.Loaded);
+        Assert.Equal([First], state.Unread.Keys);
+    }
+
+    [Fact]
+    public void A_pushed_message_is_kept_only_for_a_listed_conversation()
+    {
+        var state = TwoSessions();
+
+        Assert.True(state.AddPushed(Text(Second, 1, "hello")));
+        Assert.False(state.AddPushed(Text("cs:shop:gone", 5, "are you there?")));
+
+        Assert.Equal([Second], state.Histories.Keys);
+    }
+
     private static ConsoleState NewState() => new("agent", "shop");
 
     /// <summary>Two sessions listed (u1's selected).</summary>

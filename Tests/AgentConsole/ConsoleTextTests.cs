@@ -48,4 +48,14 @@ public sealed class ConsoleTextTests
         Assert.Equal("fixed (edited)", ConsoleText.Describe(edited));
         Assert.Equal("", ConsoleText.Describe(empty));
     }
+
+    [Theory]
+    [InlineData("ok \U0001F44D", "ok ")]
+    [InlineData("cafe\u0301", "caf")]
+    [InlineData("\U0001F468\u200D\U0001F469\u200D\U0001F467", "")]
+    [InlineData("a\U0001F1E8\U0001F1F3", "a")]
+    [InlineData("ab", "a")]
+    [InlineData("", "")]
+    public void Backspace_removes_the_last_text_element(string text, string left) =>
+        Assert.Equal(left, ConsoleText.RemoveLastTextElement(text));
 }
