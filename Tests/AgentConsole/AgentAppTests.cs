@@ -65,14 +65,20 @@ public sealed class AgentAppTests
         var sends = new List<UnsentReply>();
         var record = Recording(sends);
         var calls = 0;
+        using var overtaken = new SemaphoreSlim(0);
         using var app = new AgentApp(client, state, new ConsoleOptions())
         {
             SendReply = reply =>
             {
-                // The first hand-over is slow (the SDK's send lock held by a reconnect): the next must wait its turn.
+                // The first hand-over is slow (the SDK's send lock held by a reconnect): it waits until a later reply
+                // overtakes it, or 2 s, long enough for the thread pool to run one if anything let it.
                 if (Interlocked.Increment(ref calls) == 1)
                 {
-                    Thread.Sleep(200);
+                    overtaken.Wait(TimeSpan.FromSeconds(2));
+                }
+                else
+                {
+                    overtaken.Release();
                 }
 
                 return record(reply);
