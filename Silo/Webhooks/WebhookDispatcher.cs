@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
+using Orleans.Im.Events;
 using Orleans.Im.Firehose;
 using Orleans.Im.Silo.Events;
 using Orleans.Im.Webhooks;
@@ -9,7 +12,9 @@ namespace Orleans.Im.Silo.Webhooks;
 /// <summary>
 /// Runs, on every silo, one firehose consumer per registered webhook, all silos in the webhook's group
 /// (<c>webhook:{id}</c>) so each event is delivered by one of them. Registrations are read from the registry grain
-/// every <see cref="WebhookOptions.RefreshInterval"/>; a removed webhook's consumer stops.
+/// every <see cref="WebhookOptions.RefreshInterval"/>; a removed webhook's consumer stops. Each silo runs
+/// <see cref="WebhookOptions.Concurrency"/> consumers per webhook, and measures, at each refresh, how far each webhook's
+/// group is behind its streams (<c>im_webhook_lag</c>).
 /// </summary>
 public sealed partial class WebhookDispatcher(
     IGrainFactory grains,
@@ -18,9 +23,13 @@ public sealed partial class WebhookDispatcher(
     IOptions<WebhookOptions> options,
     IOptions<FirehoseOptions> firehose,
     IHostApplicationLifetime lifetime,
+    IMeterFactory meters,
     ILoggerFactory loggers,
     ILogger<WebhookDispatcher> logger) : BackgroundService
 {
+    /// <summary>The meter of webhook delivery's instruments (exported on <c>/metrics</c>).</summary>
+    public const string MeterName = "Orleans.Im.Webhooks";
+
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -31,11 +40,15 @@ public sealed partial class WebhookDispatcher(
     private static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Events a silo takes of one webhook at a time. Deliveries are sequential, and what a silo took waits behind a failing
-    /// event's retries (minutes) while other silos may be idle: small batches leave the rest to them.
+    /// Events one consumer takes at a time. Its deliveries are sequential, and what it took waits behind a failing or hung
+    /// event's retries (minutes) while other consumers, here or on other silos, may be idle: one at a time, a delivery that
+    /// hangs holds up no other event. The round trip to Redis per event is small beside the HTTP request's.
     /// </summary>
-    private const int DeliveryBatchSize = 10;
+    private const int DeliveryBatchSize = 1;
     private readonly Dictionary<string, (CancellationTokenSource Stop, Task Run)> _running = new(StringComparer.Ordinal);
+
+    /// <summary>Each running webhook's events not yet delivered, as last measured (read by the gauge at each scrape).</summary>
+    private readonly ConcurrentDictionary<string, long> _lag = new(StringComparer.Ordinal);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -56,6 +69,9 @@ public sealed partial class WebhookDispatcher(
             return;
         }
 
+        meters.Create(MeterName).CreateObservableGauge("im_webhook_lag",
+            () => _lag.Select(l => new Measurement<long>(l.Value, new KeyValuePair<string, object?>("webhook", l.Key))),
+            "{event}", "Events of a webhook's classes not yet delivered (waiting, or taken and not yet acknowledged); the same on every silo.");
         var configuration = ConfigurationOptions.Parse(firehose.Value.Redis!);
         configuration.AbortOnConnectFail = false;
         using var redis = await ConnectionMultiplexer.ConnectAsync(configuration);
@@ -102,6 +118,7 @@ public sealed partial class WebhookDispatcher(
             await _running[gone].Stop.CancelAsync();
             await _running[gone].Run;
             _running.Remove(gone);
+            _lag.TryRemove(gone, out _);
             Log.Stopped(logger, gone);
         }
 
@@ -119,15 +136,55 @@ public sealed partial class WebhookDispatcher(
                 Log.AddressRefused(logger, webhook.Id, WebhookAddresses.Redact(webhook.Url), refused);
             }
         }
+
+        foreach (var webhook in webhooks)
+        {
+            await MeasureLagAsync(redis, webhook);
+        }
     }
 
-    /// <summary>One webhook's consumer, started again after Redis errors until stopped.</summary>
-    private async Task RunAsync(WebhookRegistration webhook, IConnectionMultiplexer redis, CancellationToken stop)
+    /// <summary>
+    /// How many events of the webhook's classes its group has not had acknowledged: those not yet read, and those read
+    /// and not yet acknowledged. A lag Redis cannot tell (entries deleted within the range) counts as none.
+    /// </summary>
+    private async Task MeasureLagAsync(IConnectionMultiplexer redis, WebhookRegistration webhook)
+    {
+        var group = GroupOf(webhook);
+        var database = redis.GetDatabase();
+        long lag = 0;
+        try
+        {
+            foreach (var eventClass in webhook.Classes)
+            {
+                var info = (await database.StreamGroupInfoAsync(FirehoseStreams.For(eventClass))).FirstOrDefault(g => g.Name == group);
+                lag += (info.Lag ?? 0) + info.PendingMessageCount;
+            }
+        }
+        catch (RedisException ex)
+        {
+            // No stream or group yet (nothing published of the class), or Redis away: measured at the next refresh.
+            Log.LagUnmeasured(logger, webhook.Id, ex.Message);
+            return;
+        }
+
+        _lag[webhook.Id] = lag;
+    }
+
+    private static string GroupOf(WebhookRegistration webhook) => "webhook:" + webhook.Id;
+
+    /// <summary>The webhook's consumers on this silo (<see cref="WebhookOptions.Concurrency"/>), until stopped.</summary>
+    private Task RunAsync(WebhookRegistration webhook, IConnectionMultiplexer redis, CancellationToken stop) =>
+        Task.WhenAll(Enumerable.Range(0, options.Value.Concurrency).Select(lane => Task.Run(() => RunConsumerAsync(webhook, redis, lane, stop), CancellationToken.None)));
+
+    /// <summary>One consumer of the webhook's group, started again after Redis errors until stopped.</summary>
+    private async Task RunConsumerAsync(WebhookRegistration webhook, IConnectionMultiplexer redis, int lane, CancellationToken stop)
     {
         var consumer = new FirehoseConsumer(redis, new FirehoseConsumerOptions
         {
-            Group = "webhook:" + webhook.Id,
-            Consumer = silo.SiloAddress.Endpoint.ToString(),
+            Group = GroupOf(webhook),
+            // The first keeps the silo's name of before (what it took and did not acknowledge comes back to it); the rest's
+            // leftovers, after the concurrency is lowered, are claimed by the others once idle.
+            Consumer = lane == 0 ? silo.SiloAddress.Endpoint.ToString() : $"{silo.SiloAddress.Endpoint}/{lane}",
             Classes = webhook.Classes,
             StartAt = webhook.CreatedAt - ClockSkewAllowance,
             BatchSize = DeliveryBatchSize,
@@ -171,6 +228,9 @@ public sealed partial class WebhookDispatcher(
 
         [LoggerMessage(4, LogLevel.Warning, "Webhook {WebhookId}: firehose unavailable: {Reason}")]
         public static partial void ConsumerFailed(ILogger logger, string webhookId, string reason);
+
+        [LoggerMessage(6, LogLevel.Debug, "Webhook {WebhookId}: lag not measured: {Reason}")]
+        public static partial void LagUnmeasured(ILogger logger, string webhookId, string reason);
 
         [LoggerMessage(5, LogLevel.Warning, "Webhook {WebhookId}: {Url} is refused by this silo's settings; every delivery will be dead-lettered: {Reason}")]
         public static partial void AddressRefused(ILogger logger, string webhookId, string url, string reason);

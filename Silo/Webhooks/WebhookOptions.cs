@@ -25,7 +25,15 @@ public sealed class WebhookOptions
     [TimeSpanRange("00:00:00.100", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How often the silo looks for new or removed registrations.</summary>
+    /// <summary>
+    /// Deliveries of one webhook this silo makes at a time (each a consumer of the webhook's group): a receiver that takes
+    /// 30 ms per request gets ~33 events/s from one, and a busy deployment's events would outrun it for good. Events of a
+    /// conversation may then arrive out of order, as they may with several silos: receivers order by seq.
+    /// </summary>
+    [CountRange(1, 64)]
+    public int Concurrency { get; set; } = 4;
+
+    /// <summary>How often the silo looks for new or removed registrations (and measures each webhook's lag).</summary>
     [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan RefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 

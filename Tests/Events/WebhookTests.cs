@@ -28,6 +28,8 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
     private readonly ConcurrentQueue<Delivery> _delivered = new();
     private readonly ConcurrentQueue<Delivery> _refused = new();
     private readonly ConcurrentQueue<Delivery> _gone = new();
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _heldAttempts;
     // A service id of its own: the registrations of this test are nobody else's.
     private readonly SiloCluster _cluster = new("webhooks", serviceId: "webhooks-" + Guid.NewGuid().ToString("N"));
     private RunningEdge _edge = null!;
@@ -44,6 +46,18 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         _receiver = builder.Build();
         _receiver.MapPost("/ok", async (HttpRequest request) => { _delivered.Enqueue(await Delivery.ReadAsync(request)); return Results.Ok(); });
         _receiver.MapPost("/fail", async (HttpRequest request) => { _refused.Enqueue(await Delivery.ReadAsync(request)); return Results.StatusCode(500); });
+        _receiver.MapPost("/slow", async (HttpRequest request) =>
+        {
+            var delivery = await Delivery.ReadAsync(request);
+            if (delivery.Event?.Data.Contains("hold me", StringComparison.Ordinal) == true)
+            {
+                Interlocked.Increment(ref _heldAttempts);
+                await _released.Task;
+            }
+
+            _delivered.Enqueue(delivery);
+            return Results.Ok();
+        });
         _receiver.MapPost("/gone", async (HttpRequest request) => { _gone.Enqueue(await Delivery.ReadAsync(request)); return Results.StatusCode(410); });
         await _receiver.StartAsync();
         _receiverUrl = _receiver.Urls.Single();
@@ -107,14 +121,15 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
 
         var ours = await Eventually.ReturnsAsync(() => Task.FromResult(_delivered.Where(d => d.Event?.ConversationId == conversationId).ToList()),
             d => d.Count >= 3, TimeSpan.FromSeconds(30));
-        Assert.Equal([$"m:{conversationId}:1", $"m:{conversationId}:2", $"c:{conversationId}:2:1"], ours.Select(d => d.Event!.Id));
+        // Several deliveries at a time (IM__Webhooks__Concurrency): in no set order; receivers order by seq.
+        Assert.Equal([$"c:{conversationId}:2:1", $"m:{conversationId}:1", $"m:{conversationId}:2"], ours.Select(d => d.Event!.Id).Order(StringComparer.Ordinal));
         Assert.All(ours, d =>
         {
             Assert.True(WebhookSignature.Verify(secret, d.Timestamp, d.Body, d.Signature, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)), "signature");
             Assert.False(WebhookSignature.Verify(secret + "x", d.Timestamp, d.Body, d.Signature, DateTimeOffset.UtcNow, TimeSpan.FromMinutes(5)));
             Assert.Equal((good.Id, d.Event!.Id, "1"), (d.WebhookId, d.EventId, d.Attempt));
         });
-        Assert.Equal("to the webhooks", System.Text.Json.JsonDocument.Parse(ours[0].Body).RootElement.GetProperty("data").GetProperty("content").GetProperty("text").GetString());
+        Assert.Equal("to the webhooks", System.Text.Json.JsonDocument.Parse(ours.Single(d => d.Event!.Id == $"m:{conversationId}:1").Body).RootElement.GetProperty("data").GetProperty("content").GetProperty("text").GetString());
 
         // An entry that is not one of ours (its data not JSON, written by hand into the stream) is dead-lettered at once,
         // and the events after it are delivered. Before, it failed the delivery run at every read, for good.
@@ -132,7 +147,7 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         var dead = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase(FirehoseDatabase).StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 5_000, Order.Descending))
             .Where(entry => entry["webhook"] == failing.Id && ((string?)entry["id"])?.StartsWith($"m:{conversationId}:", StringComparison.Ordinal) == true).ToList(),
             d => d.Count >= 3, TimeSpan.FromSeconds(30));
-        Assert.Equal([$"m:{conversationId}:3", $"m:{conversationId}:2", $"m:{conversationId}:1"], dead.Select(entry => (string?)entry["id"]));
+        Assert.Equal([$"m:{conversationId}:1", $"m:{conversationId}:2", $"m:{conversationId}:3"], dead.Select(entry => (string?)entry["id"]).Order(StringComparer.Ordinal));
         Assert.All(dead, entry => Assert.Equal(("HTTP 500", MaxAttempts.ToString(System.Globalization.CultureInfo.InvariantCulture), _receiverUrl + "/fail"),
             ((string?)entry["error"], (string?)entry["attempts"], (string?)entry["url"])));
         Assert.Contains($"Webhook {failing.Id}: delivering to {_receiverUrl}/fail", _silo.Process.Output, StringComparison.Ordinal);
@@ -153,6 +168,34 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
             Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"/api/admin/webhooks/{good.Id}")).StatusCode);
             Assert.Equal(HttpStatusCode.NotFound, (await http.DeleteAsync($"/api/admin/webhooks/{good.Id}")).StatusCode);
         }
+    }
+
+    [Fact]
+    public async Task A_slow_delivery_holds_up_no_other_and_shows_in_the_webhooks_lag()
+    {
+        var slow = await RegisterAsync(new WebhookBody(_receiverUrl + "/slow", ["message"], null, "slow receiver"));
+        var client = await _cluster.ConnectClientAsync();
+        var (alice, bob, carol) = (Ids.User("alice"), Ids.User("bob"), Ids.User("carol"));
+        var held = client.GetGrain<IConversationGrain>(GrainKeys.P2P(alice, bob));
+        var other = client.GetGrain<IConversationGrain>(GrainKeys.P2P(alice, carol));
+        Assert.Equal(SendStatus.Sent, (await held.SendAsync(new SendRequest(alice, null, "s1", MessageContent.FromText("hold me")))).Status);
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.Equal(SendStatus.Sent, (await other.SendAsync(new SendRequest(alice, null, "s2", MessageContent.FromText("pass")))).Status);
+
+        // The receiver holds the first; the second goes meanwhile (before, one delivery at a time per silo: it waited).
+        await Eventually.ReturnsAsync(() => Task.FromResult(_delivered.Count(d => d.WebhookId == slow.Id)), n => n == 1, TimeSpan.FromSeconds(30));
+        Assert.Equal($"m:{GrainKeys.P2P(alice, carol)}:1", Assert.Single(_delivered, d => d.WebhookId == slow.Id).Event!.Id);
+        Assert.Equal(1, Volatile.Read(ref _heldAttempts));
+
+        // The one in hand is not delivered yet: the webhook's lag says so, on the silo's metrics.
+        var lag = $"im_webhook_lag{{webhook=\"{slow.Id}\"}}";
+        await Eventually.ReturnsAsync(() => PrometheusScrape.ReadAsync(_silo.Endpoints.HttpPort), scrape => scrape.Value(lag) >= 1, TimeSpan.FromSeconds(30));
+
+        _released.TrySetResult();
+        await Eventually.ReturnsAsync(() => Task.FromResult(_delivered.Count(d => d.WebhookId == slow.Id)), n => n == 2, TimeSpan.FromSeconds(30));
+        var after = await Eventually.ReturnsAsync(() => PrometheusScrape.ReadAsync(_silo.Endpoints.HttpPort),
+            scrape => scrape.Samples.ContainsKey(lag) && scrape.Value(lag) == 0, TimeSpan.FromSeconds(30));
+        Assert.Equal("gauge", after.Types["im_webhook_lag"]);
     }
 
     [Fact]
