@@ -187,9 +187,11 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
                 "the unsent reply given back", TimeSpan.FromSeconds(60));
             output.WriteLine(unsent);
 
-            // Back online, Enter sends it again; stored once, whether or not the SDK resent the first attempt itself.
+            // Back online, Enter sends it again; stored once, whether or not the SDK resent the first attempt itself (the
+            // console then says so at once, and takes the reply off the line: Enter sends nothing).
             proxy.ComeBack();
-            await terminal.WaitForTextAsync("reconnected", TimeSpan.FromSeconds(60));
+            await terminal.WaitForScreenAsync(s => s.Contains("reconnected", StringComparison.Ordinal) || s.Contains("was sent after all", StringComparison.Ordinal),
+                "the reconnection", TimeSpan.FromSeconds(60));
             await terminal.PressAsync("Enter");
             await NextAsync(phone, m => m.Content?.Text == "Sorry for the wait");
             await Task.Delay(TimeSpan.FromSeconds(1));
