@@ -55,6 +55,13 @@ public sealed partial class UserGrain(
     /// <summary>How long after a failed presence fan-out at a login it is tried again, and how many times.</summary>
     private static readonly TimeSpan PeersToldAgainAfter = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long the members of the user's small groups, as asked for presence queries, are trusted. A query names up to
+    /// 200 users and anyone may make it: each would otherwise ask every group of each of them, each time. A member who
+    /// left one of those groups may go on seeing the status for this long.
+    /// </summary>
+    private static readonly TimeSpan GroupPeersKnownFor = TimeSpan.FromSeconds(30);
+
     private const int PeersToldAgainAttempts = 3;
 
     private IGrainTimer? _peersToldAgainTimer;
@@ -87,6 +94,9 @@ public sealed partial class UserGrain(
     private IGrainTimer? _leaseTimer;
     private bool _leaseTimerArmed;
     private PresenceStatus _announced = PresenceStatus.Offline;
+
+    /// <summary>The members of the user's small groups as last asked for a presence query (see <see cref="GroupPeersKnownFor"/>).</summary>
+    private (HashSet<string> Peers, DateTimeOffset AskedAt)? _groupPeers;
 
     /// <summary>Conversations joined at the head whose entry could not be saved yet (see JoinConversationAtHeadAsync).</summary>
     private HashSet<string>? _joinsNotSaved;
@@ -679,7 +689,7 @@ public sealed partial class UserGrain(
         try
         {
             var peer = await GrainFactory.For<Contacts.IContactsGrain>(UserId).IsFriendAsync(askerId)
-                || (await SmallGroupsMembersAsync()).Any(members => members.Any(m => m.UserId == askerId));
+                || (await GroupPeersAsync()).Contains(askerId);
             return peer && !await GrainFactory.For<Accounts.IAccountGrain>(UserId).IsBlockingAsync(askerId);
         }
         catch (Exception ex)
@@ -687,6 +697,21 @@ public sealed partial class UserGrain(
             LogPresenceNotShown(logger, UserId, ex.Message);
             return false;
         }
+    }
+
+    /// <summary>The members of the user's small groups, for presence queries: asked again after <see cref="GroupPeersKnownFor"/>,
+    /// or when the user's own groups changed.</summary>
+    private async Task<HashSet<string>> GroupPeersAsync()
+    {
+        var now = clock.UtcNow;
+        if (_groupPeers is { } known && now - known.AskedAt < GroupPeersKnownFor)
+        {
+            return known.Peers;
+        }
+
+        var peers = (await SmallGroupsMembersAsync()).SelectMany(members => members).Select(m => m.UserId).ToHashSet(StringComparer.Ordinal);
+        _groupPeers = (peers, now);
+        return peers;
     }
 
     /// <summary>
@@ -980,6 +1005,8 @@ public sealed partial class UserGrain(
 
     public async Task<bool> AddConversationAsync(string conversationId, bool readDiffusion)
     {
+        // A group joined: its members may see the status from now on.
+        _groupPeers = null;
         if (!GrainKeys.TryParseConversation(conversationId, out var address))
         {
             return false;
@@ -1129,6 +1156,8 @@ public sealed partial class UserGrain(
 
     public async Task<bool> RemoveConversationAsync(string conversationId)
     {
+        // A group left: its members must not see the status from now on.
+        _groupPeers = null;
         if (!_index.TryGetValue(conversationId, out var row) || row.Entry.Removed)
         {
             return !_index.ContainsKey(conversationId) || await SavedAsync(conversationId);
