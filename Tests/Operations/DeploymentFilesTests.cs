@@ -28,6 +28,27 @@ public sealed partial class DeploymentFilesTests
     };
 
     [Fact]
+    public void Each_compose_edge_is_told_by_a_balancer_port_of_its_own_and_nginx_passes_the_host_with_its_port()
+    {
+        var compose = File.ReadAllText(ComposeFile);
+        var nginx = File.ReadAllText(Path.Combine(Deploy, "compose", "nginx", "nginx.conf"));
+        foreach (var edge in new[] { "edge-1", "edge-2" })
+        {
+            // A drain's redirect names the other edges' addresses: the balancer's port for all would send clients back.
+            var section = compose[compose.IndexOf($"\n  {edge}:\n", StringComparison.Ordinal)..];
+            var port = Regex.Match(section, @"IM__Edge__PublicTcpAddresses__0: \$\{IM_PUBLIC_TCP_HOST:-localhost\}:(\d+)").Groups[1].Value;
+            Assert.NotEqual("", port);
+            var upstream = Regex.Match(nginx, $@"listen {port}\b[^;]*;\s*proxy_pass (\w+);").Groups[1].Value;
+            Assert.Matches($@"upstream {upstream} \{{[^}}]*server {edge}:5090 resolve;[^}}]*\}}", nginx);
+            Assert.Contains($"\"{port}:{port}\"", compose, StringComparison.Ordinal);
+        }
+
+        // The edge allows a hub connection whose Origin is the host it was asked for: $host drops the port (8443).
+        Assert.DoesNotContain("proxy_set_header Host $host;", nginx, StringComparison.Ordinal);
+        Assert.Contains("proxy_set_header Host $http_host;", nginx, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_compose_file_validates_with_docker_compose()
     {
         var (status, output) = await RunAsync("docker-compose", ["-f", ComposeFile, "config", "-q"], ComposeVariables);
