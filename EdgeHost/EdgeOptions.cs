@@ -53,6 +53,13 @@ public sealed class EdgeOptions : IValidatableObject
     [CountRange(1024, 16 * 1024 * 1024)]
     public int MaxFrameBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// The largest frame a connection may send before it has logged in (a login, pings; a login is well under 3 KiB),
+    /// whatever <see cref="MaxFrameBytes"/> says: a socket that never logs in must not make the edge buffer a whole large
+    /// frame (the edge's memory pool keeps what it once held).
+    /// </summary>
+    public const int MaxFrameBytesBeforeLogin = 8 * 1024;
+
     /// <summary>A connection that has not logged in within this is closed.</summary>
     [TimeSpanRange("00:00:00.100", "00:05:00")]
     public TimeSpan LoginTimeout { get; set; } = TimeSpan.FromSeconds(10);

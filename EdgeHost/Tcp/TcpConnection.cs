@@ -46,6 +46,7 @@ public sealed partial class TcpConnection : IPushTarget
     /// <summary>What <c>has_more = true</c> adds to a sync answer: its tag and its one byte.</summary>
     private const int HasMoreFieldBytes = 2;
 
+
     // Body bytes of the push frame the write loop is gathering (the write loop's own: no other thread touches it).
     private int _pushBytes;
 
@@ -313,11 +314,14 @@ public sealed partial class TcpConnection : IPushTarget
 
             // Made per read, not kept for the connection's life: an idle connection holds no request list.
             List<(FrameHeader Header, byte[] Body)>? requests = null;
+            // Frames after a login read in the same batch (a client that does not wait for its answer) take the full limit.
+            var loginRead = _open is not null;
             try
             {
                 while (!fatal)
                 {
-                    var status = FrameParser.TryParse(ref buffer, _options.MaxFrameBytes, out var header, out var body);
+                    var limit = loginRead ? _options.MaxFrameBytes : Math.Min(_options.MaxFrameBytes, EdgeOptions.MaxFrameBytesBeforeLogin);
+                    var status = FrameParser.TryParse(ref buffer, limit, out var header, out var body);
                     if (status == FrameParseStatus.Incomplete)
                     {
                         break;
@@ -336,6 +340,7 @@ public sealed partial class TcpConnection : IPushTarget
                     _metrics.FrameReceived(EdgeMetrics.Tcp);
                     _lastFrameAt = _time.GetTimestamp();
                     (requests ??= []).Add((header, body.ToArray()));
+                    loginRead |= header.Operation == (ushort)V1.Op.Login;
                 }
 
                 if (!fatal && result.IsCompleted && buffer.Length > 0)

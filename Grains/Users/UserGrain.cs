@@ -279,9 +279,11 @@ public sealed partial class UserGrain(
     {
         ArgumentNullException.ThrowIfNull(device);
         var known = _devices.TryGetValue(device.DeviceId, out var current) && current.ConnectionId == device.ConnectionId;
-        if (current is not null && !known)
+        var replaced = current is not null && !known ? current : null;
+        var replacedRoute = replaced is not null ? _pushRoutes.GetValueOrDefault(device.DeviceId) : null;
+        if (replaced is not null)
         {
-            Superseded(current.ConnectionId, kickReason: null);
+            Superseded(replaced.ConnectionId, ReplacedReason);
         }
 
         var evicted = LoginPolicy.Evictions(_devices.Values, device, options.Value);
@@ -306,6 +308,14 @@ public sealed partial class UserGrain(
             // tried again a little later, a few times.
             LogPresenceNotAnnounced(logger, UserId, ex.Message);
             TellPeersLater(attempt: 1);
+        }
+
+        if (replaced is not null)
+        {
+            // The device's older connection is closed by the edge holding it (by its id: the newer one stays). Usually it
+            // is closing already (a network switch); when it is not, another phone signed in with the same device id
+            // (a copied installation, a shared account): it must not go on being served beside this one.
+            await KickAsync(replaced, ReplacedReason, replacedRoute);
         }
 
         foreach (var old in evicted)
@@ -412,9 +422,9 @@ public sealed partial class UserGrain(
         // Forgotten: this activation is new, or the lease ran out while the edge could not reach it. Registered again,
         // unless a newer connection took its place: one this activation saw, or a device that logged in after it and that
         // registering it would now make leave (both were forgotten, and the newer one came back first). A connection
-        // that a newer device made leave is told so (again: its kick may have been lost), so that its edge closes it
-        // rather than keep a connection nothing is pushed to; a connection replaced by the same device's newer one is
-        // closing anyway, and a kick by device id would close the newer one too.
+        // that a newer device, or the same device's newer connection, made leave is told so again (its kick may have been
+        // lost), so that its edge closes it rather than keep a connection nothing is pushed to; the kick names the
+        // connection, so the newer one stays.
         if (_supersededConnections?.GetValueOrDefault(device.ConnectionId) is { } superseded)
         {
             if (superseded.KickReason is { } reason)
@@ -496,6 +506,9 @@ public sealed partial class UserGrain(
         _routesToldAt = now;
         TellRoutesAgain();
     }
+
+    /// <summary>Why a device's older connection is closed when the device signs in again.</summary>
+    private const string ReplacedReason = "signed in again with this device id";
 
     private static string EvictionReason(DeviceSession newcomer) =>
         $"signed in on another {LoginPolicy.ClassOf(newcomer.Platform)} device ({newcomer.Platform})";

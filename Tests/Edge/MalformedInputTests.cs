@@ -1,3 +1,4 @@
+using Orleans.Im.EdgeHost;
 using Orleans.Im.Protocol.Framing;
 using Orleans.Im.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -12,7 +13,7 @@ public sealed class MalformedInputTests(EdgeFixture fixture, ITestOutputHelper o
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    private static readonly string[] Kinds = ["random bytes", "over the size limit", "unsupported version", "unknown flags",
+    private static readonly string[] Kinds = ["random bytes", "over the size limit", "over the size limit before login", "unsupported version", "unknown flags",
         "body that does not parse", "unknown operation", "request before login", "bad token", "bad compressed body",
         "compressed before login"];
 
@@ -111,6 +112,10 @@ public sealed class MalformedInputTests(EdgeFixture fixture, ITestOutputHelper o
                 return V1.ErrorCode.UnsupportedVersion;
             case "over the size limit":
                 await raw.SendRawAsync(RawConnection.Header(EdgeFixture.MaxFrameBytes + 1, V1.Op.Login));
+                return V1.ErrorCode.TooLarge;
+            case "over the size limit before login":
+                // Within the frame limit, not within a login's: refused at its header, not buffered until it is whole.
+                await raw.SendRawAsync(RawConnection.Header(EdgeOptions.MaxFrameBytesBeforeLogin + 1, V1.Op.Login));
                 return V1.ErrorCode.TooLarge;
             case "unsupported version":
                 await raw.SendRawAsync(RawConnection.Header(0, V1.Op.Ping, version: 9));
