@@ -190,6 +190,9 @@ public sealed partial class SessionHub(
         catch
         {
             await attachment.DisposeAsync();
+            // The registration may have been made and only its answer lost (a timeout): undone, not waited on, by this
+            // connection's id, or the device would show online with nothing behind it until its lease ran out.
+            client.For<IUserGrain>(claims.UserId).DisconnectDeviceAsync(deviceId, connectionId).Ignore();
             throw;
         }
 
