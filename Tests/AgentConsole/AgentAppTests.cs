@@ -186,15 +186,10 @@ public sealed class AgentAppTests
     public async Task A_refused_sign_in_is_not_tried_again_and_the_agent_is_told_to_sign_in()
     {
         var signIns = 0;
-        await using var client = new ImClient(new ImClientOptions
+        await using var client = SigningInWith(() =>
         {
-            Host = "127.0.0.1",
-            Port = 1,
-            TokenProvider = _ =>
-            {
-                Interlocked.Increment(ref signIns);
-                return Task.FromException<string>(new ImAuthException(HttpStatusCode.Unauthorized, "invalid_credentials", "wrong user id or password"));
-            },
+            Interlocked.Increment(ref signIns);
+            return new ImAuthException(HttpStatusCode.Unauthorized, "invalid_credentials", "wrong user id or password");
         });
         var state = TwoSessions();
         var clock = new ManualClock();
@@ -214,15 +209,10 @@ public sealed class AgentAppTests
     public async Task Failed_reconnects_pause_longer_each_time()
     {
         var attempts = 0;
-        await using var client = new ImClient(new ImClientOptions
+        await using var client = SigningInWith(() =>
         {
-            Host = "127.0.0.1",
-            Port = 1,
-            TokenProvider = _ =>
-            {
-                Interlocked.Increment(ref attempts);
-                return Task.FromException<string>(new HttpRequestException("the identity server is down"));
-            },
+            Interlocked.Increment(ref attempts);
+            return new HttpRequestException("the identity server is down");
         });
         var state = TwoSessions();
         var clock = new ManualClock();
@@ -292,6 +282,14 @@ public sealed class AgentAppTests
 
     /// <summary>A client never connected: nothing goes over the network.</summary>
     private static ImClient Offline() => new(new ImClientOptions { Host = "127.0.0.1", Port = 1 });
+
+    /// <summary>A client whose every sign-in fails with what <paramref name="failure"/> makes.</summary>
+    private static ImClient SigningInWith(Func<Exception> failure) => new(new ImClientOptions
+    {
+        Host = "127.0.0.1",
+        Port = 1,
+        TokenProvider = _ => Task.FromException<string>(failure()),
+    });
 
     /// <summary>Two sessions listed (u1's selected).</summary>
     private static ConsoleState TwoSessions()

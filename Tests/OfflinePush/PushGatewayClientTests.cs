@@ -99,12 +99,15 @@ public sealed class PushGatewayClientTests(ClusterFixture fixture)
     }
 
     /// <summary>A new user signed in on a phone: the login its notifications are bound to.</summary>
-    private async Task<(string UserId, LoginSession Login)> SignedInAsync()
+    private Task<(string UserId, LoginSession Login)> SignedInAsync() => SignedInAsync(fixture);
+
+    /// <summary>A new user, bob, signed in on a phone in <paramref name="cluster"/>: the login its notifications are bound to.</summary>
+    internal static async Task<(string UserId, LoginSession Login)> SignedInAsync(ClusterFixture cluster)
     {
         var bob = Ids.User("bob");
-        var account = fixture.Client.GetGrain<IAccountGrain>(bob);
+        var account = cluster.Client.GetGrain<IAccountGrain>(bob);
         Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Bob", null, [AccountRole.User])));
-        var now = fixture.Time.GetUtcNow();
+        var now = cluster.Time.GetUtcNow();
         var login = new LoginSession(Guid.NewGuid().ToString("N"), "phone", "ios", "refresh", now.AddDays(30), now);
         Assert.True(await account.StartSessionAsync(login));
         return (bob, login);

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Im.Accounts;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
 using Orleans.Im.Tests.Infrastructure;
@@ -24,12 +23,8 @@ public sealed class PushOnSiloStopTests
         await fixture.InitializeAsync();
         try
         {
-            var bob = Ids.User("bob");
-            var account = fixture.Client.GetGrain<IAccountGrain>(bob);
-            Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Bob", null, [AccountRole.User])));
+            var (bob, login) = await PushGatewayClientTests.SignedInAsync(fixture);
             var now = fixture.Time.GetUtcNow();
-            var login = new LoginSession(Guid.NewGuid().ToString("N"), "phone", "ios", "refresh", now.AddDays(30), now);
-            Assert.True(await account.StartSessionAsync(login));
             notifyingGrain.Notification = new OfflineNotification(bob, "phone", "apns", "token-phone", login.SessionId, $"p2p:{bob}:zed",
                 Orleans.Im.Conversations.ConversationKind.P2P, 1, "zed", ContentType.Text, "sent as the silo stopped", 1, false, null, now);
 
