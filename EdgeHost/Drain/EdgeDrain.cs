@@ -26,6 +26,12 @@ public sealed partial class EdgeDrain(
     /// <summary>How stale the list of other edges may get while redirecting; their load changes as clients arrive.</summary>
     private static readonly TimeSpan CandidatesMaxAge = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The longest a call to the edge directory may hold the drain: with silos that hang, a call waits out Orleans' response
+    /// timeout (30 s), and the drain, bounded by its own timeout only between calls, would outrun the kubelet's grace.
+    /// </summary>
+    private static readonly TimeSpan DirectoryCallTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>How often the wait for clients to leave looks again.</summary>
     private static readonly TimeSpan LeaveCheckInterval = TimeSpan.FromMilliseconds(100);
 
@@ -183,7 +189,7 @@ public sealed partial class EdgeDrain(
     {
         try
         {
-            var edges = await EdgeDirectory.GetLeastLoadedAsync(EdgesApi.Offered + 1);
+            var edges = await EdgeDirectory.GetLeastLoadedAsync(EdgesApi.Offered + 1).WaitAsync(DirectoryCallTimeout);
             Volatile.Write(ref _candidates, edges.Where(e => e.EdgeId != options.Value.EdgeId).Take(EdgesApi.Offered).ToArray());
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -199,7 +205,7 @@ public sealed partial class EdgeDrain(
     {
         try
         {
-            await EdgeDirectory.RemoveAsync(options.Value.EdgeId);
+            await EdgeDirectory.RemoveAsync(options.Value.EdgeId).WaitAsync(DirectoryCallTimeout);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
