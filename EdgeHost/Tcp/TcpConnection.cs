@@ -124,10 +124,14 @@ public sealed partial class TcpConnection : IPushTarget
                     await ReadLoopAsync();
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!Closing(ex))
             {
                 // The boundary: whatever went wrong, this connection ends and nothing else notices.
                 Log.ConnectionFailed(_logger, _connection.ConnectionId, ex);
+            }
+            catch (OperationCanceledException)
+            {
+                // The connection closed: nothing to tell, and nothing must escape to the server.
             }
             finally
             {
@@ -473,13 +477,19 @@ public sealed partial class TcpConnection : IPushTarget
         {
             return await FailAsync(header.RequestId, V1.ErrorCode.BadRequest, "the body does not parse");
         }
-        catch (Exception ex) when (ex is not OperationCanceledException and not InvalidProtocolBufferException)
+        catch (Exception ex) when (!Closing(ex) && ex is not InvalidProtocolBufferException)
         {
-            // The cluster or storage could not answer: this request fails, the connection stays.
+            // The cluster or storage could not answer (a cancellation from there too): this request fails, the connection stays.
             Log.RequestFailed(_logger, _connection.ConnectionId, op.ToString(), ex.Message);
             return Reply(V1.Op.Error, header.RequestId, ProtoMapper.Error(V1.ErrorCode.Unavailable, "try again", retryable: true));
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="ex"/> is this connection closing (a cancellation once it closed), which ends the connection;
+    /// a cancellation from elsewhere (a call the cluster or the session layer gave up) fails only its request.
+    /// </summary>
+    private bool Closing(Exception ex) => ex is OperationCanceledException && _connection.ConnectionClosed.IsCancellationRequested;
 
     /// <summary>What an operation costs from the connection's request budget.</summary>
     private static int CostOf(V1.Op op) => op switch
@@ -589,7 +599,7 @@ public sealed partial class TcpConnection : IPushTarget
                     ProtoMapper.ToDomain(request.Class), request.CollapseKey, request.Mentions);
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!Closing(ex))
         {
             // Logged inside the conversation's scope; the caller answers the device "unavailable".
             Log.RequestFailed(_logger, _connection.ConnectionId, nameof(V1.Op.Send), ex.Message);
