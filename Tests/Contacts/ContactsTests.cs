@@ -105,8 +105,7 @@ public sealed class ContactsTests(ClusterFixture fixture)
         {
             var (a, b) = await NewPairAsync();
             var (remover, removed) = string.CompareOrdinal(a, b) < 0 == removerSortsFirst ? (a, b) : (b, a);
-            Assert.Equal(AccessStatus.Ok, await Contacts(remover).RequestAsync(removed, null));
-            Assert.Equal(AccessStatus.Ok, await Contacts(removed).AcceptAsync(remover));
+            await BefriendAsync(remover, removed);
             await Client.GetGrain<IUserGrain>(remover).SetSharePresenceAsync(true);
             var grain = GrainId.Create("contacts", remover);
 
@@ -277,8 +276,7 @@ public sealed class ContactsTests(ClusterFixture fixture)
         await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
 
         // Befriended while alice is online: bob's app shows her online now, not at her next change of status.
-        Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(bob, null));
-        Assert.Equal(AccessStatus.Ok, await Contacts(bob).AcceptAsync(alice));
+        await BefriendAsync(alice, bob);
         await bobPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Online);
 
         // Unfriended (by either side): her status no longer stays frozen on his screen.
@@ -290,8 +288,7 @@ public sealed class ContactsTests(ClusterFixture fixture)
     public async Task A_friend_unblocked_is_told_the_users_status_again()
     {
         var (alice, bob) = await NewPairAsync();
-        Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(bob, null));
-        Assert.Equal(AccessStatus.Ok, await Contacts(bob).AcceptAsync(alice));
+        await BefriendAsync(alice, bob);
         await Client.GetGrain<IUserGrain>(alice).SetSharePresenceAsync(true);
         await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
         await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice);
@@ -406,6 +403,13 @@ public sealed class ContactsTests(ClusterFixture fixture)
         return userId;
     }
 
+    /// <summary><paramref name="asker"/>'s friend request, accepted by <paramref name="friend"/>.</summary>
+    private async Task BefriendAsync(string asker, string friend)
+    {
+        Assert.Equal(AccessStatus.Ok, await Contacts(asker).RequestAsync(friend, null));
+        Assert.Equal(AccessStatus.Ok, await Contacts(friend).AcceptAsync(asker));
+    }
+
     /// <summary>Alice, and bob and carol who accepted her friend requests.</summary>
     private async Task<(string Alice, string Bob, string Carol)> AliceWithFriendsBobAndCarolAsync()
     {
@@ -414,8 +418,7 @@ public sealed class ContactsTests(ClusterFixture fixture)
         var carol = await NewUserAsync("carol");
         foreach (var friend in new[] { bob, carol })
         {
-            Assert.Equal(AccessStatus.Ok, await Contacts(alice).RequestAsync(friend, null));
-            Assert.Equal(AccessStatus.Ok, await Contacts(friend).AcceptAsync(alice));
+            await BefriendAsync(alice, friend);
         }
 
         return (alice, bob, carol);

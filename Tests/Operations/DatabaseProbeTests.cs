@@ -25,9 +25,10 @@ public sealed class DatabaseProbeTests
         await using var proxy = new LoopbackProxy(target.Port);
         var viaProxy = new NpgsqlConnectionStringBuilder(TestServices.PostgresConnectionString) { Host = "127.0.0.1", Port = proxy.Port };
         using var probe = DatabaseProbe.Create(viaProxy.ConnectionString, grace: Grace, TimeProvider.System);
+        Task<string?> Ask() => probe.UnreachableAsync(CancellationToken.None);
 
         // Reached (a first connection on a busy machine may outlast one answer): the pool now holds one through the proxy.
-        await Eventually.ReturnsAsync(() => probe.UnreachableAsync(CancellationToken.None), answer => answer is null, TimeSpan.FromSeconds(30));
+        await Eventually.ReturnsAsync(Ask, answer => answer is null, TimeSpan.FromSeconds(30));
 
         // Partitioned: both directions dropped silently, nothing refused.
         proxy.BlackholeUpstream = true;
@@ -36,16 +37,16 @@ public sealed class DatabaseProbeTests
 
         // Two probes at once (kubelet's and an operator's): each answers in time.
         var watch = Stopwatch.StartNew();
-        var first = probe.UnreachableAsync(CancellationToken.None);
+        var first = Ask();
         await Task.Delay(100);
-        var second = probe.UnreachableAsync(CancellationToken.None);
+        var second = Ask();
         await Task.WhenAll(first, second);
         Assert.True(watch.Elapsed < DatabaseProbe.CheckTimeout + Slack, $"the probes took {watch.Elapsed.TotalSeconds:F1} s");
 
         // Past the grace it says so; healed, a check reaches it again (the lost connection was given up, not waited on).
-        Assert.StartsWith("PostgreSQL cannot be reached", await Eventually.ReturnsAsync(() => probe.UnreachableAsync(CancellationToken.None), answer => answer is not null));
+        Assert.StartsWith("PostgreSQL cannot be reached", await Eventually.ReturnsAsync(Ask, answer => answer is not null));
         proxy.BlackholeUpstream = false;
         proxy.BlackholeDownstream = false;
-        await Eventually.ReturnsAsync(() => probe.UnreachableAsync(CancellationToken.None), answer => answer is null, TimeSpan.FromSeconds(30));
+        await Eventually.ReturnsAsync(Ask, answer => answer is null, TimeSpan.FromSeconds(30));
     }
 }
