@@ -66,6 +66,21 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
         }
     }
 
+    /// <summary>
+    /// True while a reply would not fit (the replies' share is full, or they hold half their bytes): the read loop then
+    /// waits for the writer before it serves the client's next request, rather than refusing its answer.
+    /// </summary>
+    public bool RepliesFull
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !_completed && (_replies >= _capacity || _replyBytes >= _maxReplyBytes / 2);
+            }
+        }
+    }
+
     /// <summary>Queues an item; false when the queue is full (by count, or by reply bytes) or completed.</summary>
     public bool TryWrite(Outbound item)
     {

@@ -25,6 +25,24 @@ public sealed partial class TcpConnection : IPushTarget
 {
     private static readonly TimeSpan WriterDrainTimeout = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan TimeoutCheckPeriod = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Frames taken from one read before they are served: the rest stay in the pipe for the next round. One read can
+    /// hold the whole input buffer (a client that pipelines, or floods), and each frame taken is a copied body and a list
+    /// entry held until served: tens of thousands of tiny frames would otherwise be copied at once.
+    /// </summary>
+    public const int MaxFramesPerRead = 64;
+
+    /// <summary>
+    /// Bytes the write loop lets gather in the pipe before it flushes. A flush waits while the socket cannot take more, and
+    /// meanwhile what is left stays in the outbound queue, whose bounds (a slow consumer's drops, the replies' bytes) hold;
+    /// without it, a whole queue's frames went into the pipe's memory before the first flush, outside those bounds.
+    /// </summary>
+    private const int FlushAfterBytes = 64 * 1024;
+
+    /// <summary>How often a read loop that waits for room for its answers looks again (<see cref="ReplyRoomAsync"/>).</summary>
+    private static readonly TimeSpan ReplyRoomPollInterval = TimeSpan.FromMilliseconds(5);
+
     private readonly ConnectionContext _connection;
     private readonly SessionHub _sessions;
     private readonly EdgeDrain _drain;
@@ -320,10 +338,18 @@ public sealed partial class TcpConnection : IPushTarget
             List<(FrameHeader Header, byte[] Body)>? requests = null;
             // Frames after a login read in the same batch (a client that does not wait for its answer) take the full limit.
             var loginRead = _open is not null;
+            // Stopped at MaxFramesPerRead with whole frames perhaps left: the next read answers at once with them.
+            var more = false;
             try
             {
                 while (!fatal)
                 {
+                    if (requests?.Count >= MaxFramesPerRead)
+                    {
+                        more = true;
+                        break;
+                    }
+
                     var limit = loginRead ? _options.MaxFrameBytes : Math.Min(_options.MaxFrameBytes, EdgeOptions.MaxFrameBytesBeforeLogin);
                     var status = FrameParser.TryParse(ref buffer, limit, out var header, out var body);
                     if (status == FrameParseStatus.Incomplete)
@@ -347,7 +373,7 @@ public sealed partial class TcpConnection : IPushTarget
                     loginRead |= header.Operation == (ushort)V1.Op.Login;
                 }
 
-                if (!fatal && result.IsCompleted && buffer.Length > 0)
+                if (!fatal && !more && result.IsCompleted && buffer.Length > 0)
                 {
                     // The client closed mid-frame: nothing to answer.
                     Log.Closing(_logger, _connection.ConnectionId, "truncated frame");
@@ -356,7 +382,9 @@ public sealed partial class TcpConnection : IPushTarget
             }
             finally
             {
-                input.AdvanceTo(buffer.Start, buffer.End);
+                // Examined to the end unless stopped early: otherwise the next read would wait for bytes the client may
+                // never send, with whole frames in the pipe.
+                input.AdvanceTo(buffer.Start, more ? buffer.Start : buffer.End);
             }
 
             foreach (var (header, body) in requests ?? [])
@@ -373,6 +401,11 @@ public sealed partial class TcpConnection : IPushTarget
                 // context it forks) is ~0.3-0.7 KB on every idle connection. Not for pings, which log nothing: each
                 // scope leaves a new execution context captured by the next read, which outlives a young GC, so an
                 // idle connection's heartbeats would keep promoting garbage into generation 2.
+                if (_outbound.RepliesFull && !await ReplyRoomAsync())
+                {
+                    return;
+                }
+
                 using var scope = header.Operation == (ushort)V1.Op.Ping
                     ? null
                     : _logger.BeginScope(LogScope.Request(_connection.ConnectionId, EdgeMetrics.Tcp, _open?.Session));
@@ -398,12 +431,44 @@ public sealed partial class TcpConnection : IPushTarget
                 }, $"bad frame: {badStatus}");
             }
 
-            // Canceled: kicked (the writer is closing the connection after the kick frame).
-            if (fatal || result.IsCompleted || result.IsCanceled)
+            // Canceled: kicked (the writer is closing the connection after the kick frame). Completed: the client closed,
+            // once the frames it sent before are served.
+            if (fatal || (result.IsCompleted && !more) || result.IsCanceled)
             {
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Waits, while the answers to this client's earlier requests fill the queue, for the writer to make room: a client
+    /// that sends many requests at once (pipelining) and reads its answers is not a slow consumer, and the requests not
+    /// yet served wait in the pipe and then in the socket (TCP pushes back on the client). One that does not read is
+    /// closed once the queue stays full past <see cref="EdgeOptions.SlowConsumerTimeout"/>, as for pushes. False then.
+    /// Polled: the wait is rare, and a waiter kept for it would cost every connection its memory.
+    /// </summary>
+    private async Task<bool> ReplyRoomAsync()
+    {
+        var since = _time.GetTimestamp();
+        while (_outbound.RepliesFull)
+        {
+            if (_closing || _connection.ConnectionClosed.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            if (_time.GetElapsedTime(since) > _options.SlowConsumerTimeout)
+            {
+                _metrics.SlowConsumerClosed(EdgeMetrics.Tcp);
+                Log.Closing(_logger, _connection.ConnectionId, "slow consumer: its answers were not read");
+                _connection.Abort(new ConnectionAbortedException("slow consumer"));
+                return false;
+            }
+
+            await Task.Delay(ReplyRoomPollInterval, _time);
+        }
+
+        return true;
     }
 
     /// <summary>Serves one request; false when the connection must close.</summary>
@@ -793,6 +858,15 @@ public sealed partial class TcpConnection : IPushTarget
                             _metrics.FramesSent(EdgeMetrics.Tcp);
                             close = reply.CloseAfter;
                             break;
+                    }
+
+                    if (!close && output.CanGetUnflushedBytes && output.UnflushedBytes >= FlushAfterBytes)
+                    {
+                        var partly = await output.FlushAsync(_connection.ConnectionClosed);
+                        if (partly.IsCompleted || partly.IsCanceled)
+                        {
+                            return;
+                        }
                     }
                 }
 

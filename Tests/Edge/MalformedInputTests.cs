@@ -49,6 +49,35 @@ public sealed class MalformedInputTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task Far_more_requests_at_once_than_the_queue_holds_are_all_answered_in_order_to_a_client_that_reads_late()
+    {
+        await using var raw = await RawConnection.OpenAsync(fixture.TcpPort);
+        var login = new V1.LoginRequest { Token = fixture.Tokens.Issue(Ids.User("pipeliner"), "s"), DeviceId = "raw", Platform = "test", ProtocolVersion = 1 };
+        // Many times what one read takes, and than the edge's outbound queue holds: the edge takes them a read at a time,
+        // and waits for its writer rather than closing the connection as a slow consumer.
+        const int Pings = 16 * EdgeHost.Tcp.TcpConnection.MaxFramesPerRead;
+        Assert.True(Pings > 4 * EdgeFixture.OutboundQueueCapacity);
+
+        var frames = new List<byte>(RawConnection.Frame(V1.Op.Login, 1, login));
+        for (uint i = 0; i < Pings; i++)
+        {
+            frames.AddRange(RawConnection.Frame(V1.Op.Ping, 2 + i, new V1.Ping()));
+        }
+
+        await raw.SendRawAsync([.. frames]);
+        // A client busy elsewhere for a moment (well within the slow-consumer timeout) before it reads.
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+
+        var answers = new List<(V1.Op Op, uint RequestId)>();
+        while (answers.Count < Pings + 1 && await raw.ReadAnswerAsync(Patience) is { } answer)
+        {
+            answers.Add((answer.Op, answer.RequestId));
+        }
+
+        Assert.Equal([(V1.Op.LoginOk, 1u), .. Enumerable.Range(2, Pings).Select(id => (V1.Op.Pong, (uint)id))], answers);
+    }
+
+    [Fact]
     public async Task A_truncated_frame_followed_by_a_close_harms_nothing()
     {
         await using (var raw = await RawConnection.OpenAsync(fixture.TcpPort))
