@@ -119,6 +119,8 @@ public static class SiloHosting
             configuration.GetSection(FirehoseOptions.Section).Bind(o);
             o.Redis = o.Redis is { Length: > 0 } ? o.Redis : redis;
         });
+        builder.Services.AddSingleton<IValidateOptions<FirehoseOptions>>(
+            new SectionKeysValidator<FirehoseOptions>(configuration, FirehoseOptions.Section, Options.DefaultName, valuesOnly: true));
         builder.Services.AddValidatedOptions<WebhookOptions>(configuration, WebhookOptions.Section);
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddOptions<WebhookRegistryOptions>().Configure<IOptions<WebhookOptions>>((registry, webhooks) =>

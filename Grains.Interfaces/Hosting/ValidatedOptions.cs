@@ -10,8 +10,9 @@ public static class ValidatedOptions
 {
     /// <summary>
     /// Binds <typeparamref name="TOptions"/> from <paramref name="section"/> and checks it with
-    /// <see cref="ConfigurationSectionValidator{TOptions}"/> at start: a host with a value out of bounds refuses to start,
-    /// and says which key to change.
+    /// <see cref="ConfigurationSectionValidator{TOptions}"/> and <see cref="SectionKeysValidator{TOptions}"/> at start: a
+    /// host with a value out of bounds, a key that names no setting (<c>IM__Edge__IdleTimout</c>) or a time span written
+    /// as a bare number refuses to start, and says which key to change.
     /// </summary>
     /// <typeparam name="TOptions">The options class.</typeparam>
     /// <param name="services">The host's services.</param>
@@ -22,12 +23,13 @@ public static class ValidatedOptions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddSingleton<IValidateOptions<TOptions>>(new ConfigurationSectionValidator<TOptions>(section));
+        services.AddSingleton<IValidateOptions<TOptions>>(new SectionKeysValidator<TOptions>(configuration, section, Options.DefaultName, valuesOnly: true));
         return services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
     }
 
     /// <summary>
     /// Checks at start what <paramref name="section"/> says for <typeparamref name="TOptions"/>, an options class that is
-    /// not ours and carries no bounds (<see cref="ForeignSectionValidator{TOptions}"/>): misspelt keys and time spans
+    /// not ours and carries no bounds (<see cref="SectionKeysValidator{TOptions}"/>): misspelt keys and time spans
     /// written as bare numbers stop the host, named by their keys.
     /// </summary>
     /// <typeparam name="TOptions">The options class, e.g. Orleans' <c>ClusterMembershipOptions</c>.</typeparam>
@@ -40,7 +42,7 @@ public static class ValidatedOptions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var name = optionsName ?? Options.DefaultName;
-        services.AddSingleton<IValidateOptions<TOptions>>(new ForeignSectionValidator<TOptions>(configuration, section, name));
+        services.AddSingleton<IValidateOptions<TOptions>>(new SectionKeysValidator<TOptions>(configuration, section, name));
         services.AddOptions<TOptions>(name).ValidateOnStart();
         return services;
     }

@@ -144,6 +144,22 @@ public sealed class OptionsValidationTests
     }
 
     [Fact]
+    public void A_misspelt_key_in_our_own_sections_is_named_and_a_subsection_is_left_to_its_own_options()
+    {
+        // Misspelt, it would start an edge with the default (an idle timeout of 2 minutes where 5 were meant) without a word.
+        var refused = Assert.Throws<OptionsValidationException>(() =>
+            Resolve<EdgeOptions>(EdgeOptions.Section, ("IdleTimout", "00:05:00")));
+        Assert.Contains("IM:Edge:IdleTimout is not a setting of EdgeOptions", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("IdleTimeout", refused.Message, StringComparison.Ordinal);
+
+        // Any case, as configuration binds it; a list is a subsection of its setting; another options class's section
+        // under this one (IM:Edge:Nested:…) is that class's to check.
+        var options = Resolve<EdgeOptions>(EdgeOptions.Section, ("idletimeout", "00:05:00"), ("AllowedOrigins:0", "https://chat.example"),
+            ("Nested:Anything", "1"));
+        Assert.Equal((TimeSpan.FromMinutes(5), "https://chat.example"), (options.IdleTimeout, Assert.Single(options.AllowedOrigins)));
+    }
+
+    [Fact]
     public void A_robot_needs_an_id_and_bounded_settings()
     {
         Assert.Equal("bot", Resolve<RobotOptions>(RobotOptions.Section, ("RobotId", "bot")).RobotId);

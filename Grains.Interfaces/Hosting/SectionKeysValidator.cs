@@ -6,17 +6,19 @@ using Microsoft.Extensions.Options;
 namespace Orleans.Im.Hosting;
 
 /// <summary>
-/// Checks what a configuration section says for an options class that is not ours (Orleans' membership and stream
-/// options), whose properties carry no bounds to check: every key must name one of its settings (a misspelt key is
-/// otherwise ignored without a word, and the default silently kept), and a time span must be written as one (a bare
-/// number is read as days: <c>ProbeTimeout=5</c> would wait five days for a probe). Registered by
-/// <see cref="ValidatedOptions.CheckForeignSection{TOptions}"/>.
+/// Checks the keys a configuration section holds against an options class: every key must name one of its settings (a
+/// misspelt key is otherwise ignored without a word, and the default silently kept), and a time span must be written as
+/// one (a bare number is read as days: <c>ProbeTimeout=5</c> would wait five days for a probe). For options that are not
+/// ours (Orleans' membership and stream options, <see cref="ValidatedOptions.CheckForeignSection{TOptions}"/>) every key
+/// is checked; for ours (<see cref="ValidatedOptions.AddValidatedOptions{TOptions}"/>) the values only, since a
+/// subsection may be another options class's section (<c>IM:Silo:Membership</c> under <c>IM:Silo</c>).
 /// </summary>
 /// <typeparam name="TOptions">The options class.</typeparam>
 /// <param name="configuration">The host's configuration.</param>
 /// <param name="section">The section it is bound from, e.g. <c>IM:Silo:Membership</c>.</param>
 /// <param name="optionsName">The options instance bound from it (<see cref="Options.DefaultName"/>, or a provider's name).</param>
-public sealed class ForeignSectionValidator<TOptions>(IConfiguration configuration, string section, string optionsName) : IValidateOptions<TOptions>
+/// <param name="valuesOnly">Only keys that hold a value are checked, not subsections.</param>
+public sealed class SectionKeysValidator<TOptions>(IConfiguration configuration, string section, string optionsName, bool valuesOnly = false) : IValidateOptions<TOptions>
     where TOptions : class
 {
     /// <inheritdoc />
@@ -35,6 +37,11 @@ public sealed class ForeignSectionValidator<TOptions>(IConfiguration configurati
         {
             if (!settings.TryGetValue(entry.Key, out var setting))
             {
+                if (valuesOnly && entry.Value is null)
+                {
+                    continue;
+                }
+
                 failures.Add($"{entry.Path} is not a setting of {typeof(TOptions).Name}; its settings are {string.Join(", ", settings.Keys.Order(StringComparer.Ordinal))}");
             }
             else if ((Nullable.GetUnderlyingType(setting.PropertyType) ?? setting.PropertyType) == typeof(TimeSpan) && IsBareNumber(entry.Value))
