@@ -18,8 +18,7 @@ public static class GroupsApi
         api.MapGet("/{conversationId}", (string conversationId, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.GetGroupAsync(user.UserId())));
         api.MapGet("/{conversationId}/members", MembersAsync);
-        api.MapPost("/{conversationId}/members", (string conversationId, MembersBody body, ClaimsPrincipal user, IClusterClient cluster) =>
-            GroupAsync(cluster, conversationId, g => g.AddMembersAsync(user.UserId(), body?.UserIds ?? [])));
+        api.MapPost("/{conversationId}/members", AddMembersAsync);
         api.MapDelete("/{conversationId}/members/{userId}", (string conversationId, string userId, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.RemoveMemberAsync(user.UserId(), userId)));
         api.MapPut("/{conversationId}/members/{userId}/role", (string conversationId, string userId, RoleBody body, ClaimsPrincipal user, IClusterClient cluster) =>
@@ -34,7 +33,7 @@ public static class GroupsApi
     /// <summary>The longest request id a group creation may carry.</summary>
     public const int MaxRequestIdLength = 64;
 
-    public static async Task<Results<Created<GroupInfo>, ProblemHttpResult>> CreateAsync(CreateGroupBody body, ClaimsPrincipal user, IClusterClient cluster)
+    public static async Task<Results<Created<GroupChangeView>, ProblemHttpResult>> CreateAsync(CreateGroupBody body, ClaimsPrincipal user, IClusterClient cluster)
     {
         ArgumentNullException.ThrowIfNull(body);
         if (body.RequestId is { } requestId && (requestId.Length is 0 or > MaxRequestIdLength || !requestId.All(c => c is > ' ' and <= '~')))
@@ -46,7 +45,7 @@ public static class GroupsApi
         var result = await cluster.For<IConversationGrain>(conversationId)
             .CreateGroupAsync(new CreateGroupRequest(user.UserId(), body.Name ?? "", body.MemberIds ?? []));
         return result.Status == AccessStatus.Ok && result.Group is { } group
-            ? TypedResults.Created($"/api/groups/{Uri.EscapeDataString(conversationId)}", group)
+            ? TypedResults.Created($"/api/groups/{Uri.EscapeDataString(conversationId)}", GroupChangeView.From(group, result.NotAdded))
             : result.Status switch
             {
                 AccessStatus.Invalid => ApiProblems.Invalid(result.Error ?? "could not create the group"),
@@ -91,6 +90,20 @@ public static class GroupsApi
 
         var (status, members) = await cluster.For<IConversationGrain>(conversationId).GetMembersAsync(user.UserId());
         return status == AccessStatus.Ok ? TypedResults.Ok(members) : ApiProblems.From(status);
+    }
+
+    /// <summary>Adds members (admins and the owner); the answer names those left out because they let only friends add them.</summary>
+    public static async Task<Results<Ok<GroupChangeView>, ProblemHttpResult>> AddMembersAsync(string conversationId, MembersBody body, ClaimsPrincipal user, IClusterClient cluster)
+    {
+        if (!IsGroupId(conversationId))
+        {
+            return ApiProblems.NotFound();
+        }
+
+        var result = await cluster.For<IConversationGrain>(conversationId).AddMembersAsync(user.UserId(), body?.UserIds ?? []);
+        return result.Status == AccessStatus.Ok && result.Group is { } group
+            ? TypedResults.Ok(GroupChangeView.From(group, result.NotAdded))
+            : ApiProblems.From(result.Status);
     }
 
     private static async Task<Results<Ok<GroupInfo>, ProblemHttpResult>> GroupAsync(IClusterClient cluster, string conversationId, Func<IConversationGrain, Task<GroupResult>> operation)

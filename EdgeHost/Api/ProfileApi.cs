@@ -1,11 +1,12 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orleans.Im.Accounts;
+using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Users;
 
 namespace Orleans.Im.EdgeHost.Api;
 
-/// <summary><c>/api/me</c>, <c>/api/users</c> and <c>/api/presence</c>: profiles, the blocklist, presence.</summary>
+/// <summary><c>/api/me</c>, <c>/api/users</c> and <c>/api/presence</c>: profiles, the blocklist, privacy settings, presence.</summary>
 public static class ProfileApi
 {
     /// <summary>The most users one presence query may ask about.</summary>
@@ -39,6 +40,18 @@ public static class ProfileApi
         api.MapPut("/me/settings/share-presence/{share:bool}", async (bool share, ClaimsPrincipal user, IClusterClient cluster) =>
         {
             await cluster.For<IUserGrain>(user.UserId()).SetSharePresenceAsync(share);
+            return TypedResults.NoContent();
+        });
+        api.MapGet("/me/settings/group-adds", async (ClaimsPrincipal user, IClusterClient cluster) =>
+            TypedResults.Ok(new GroupAddsBody(await cluster.For<IAccountGrain>(user.UserId()).GetGroupAddPolicyAsync())));
+        api.MapPut("/me/settings/group-adds", async Task<Results<NoContent, ProblemHttpResult>> (GroupAddsBody body, ClaimsPrincipal user, IClusterClient cluster) =>
+        {
+            if (body is null || !Enum.IsDefined(body.GroupAdds))
+            {
+                return ApiProblems.Invalid("groupAdds: everyone or contacts");
+            }
+
+            await cluster.For<IAccountGrain>(user.UserId()).SetGroupAddPolicyAsync(body.GroupAdds);
             return TypedResults.NoContent();
         });
         api.MapGet("/me/blocked", async (ClaimsPrincipal user, IClusterClient cluster) =>

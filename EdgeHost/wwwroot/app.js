@@ -177,7 +177,35 @@ $('logout').addEventListener('click', async () => {
 
 // ---- account: signed-in devices and the password ----
 
-$('account').addEventListener('toggle', () => { if ($('account').open) loadDevices(); });
+$('account').addEventListener('toggle', () => {
+  if ($('account').open) {
+    loadDevices();
+    loadGroupAdds();
+  }
+});
+
+async function loadGroupAdds() {
+  try {
+    $('group-adds-contacts').checked = (await api('/api/me/settings/group-adds')).groupAdds === 'contacts';
+  } catch {
+    $('privacy-note').textContent = 'Could not load the privacy setting.';
+  }
+}
+
+$('group-adds-contacts').addEventListener('change', async (event) => {
+  const box = event.currentTarget;
+  const groupAdds = box.checked ? 'contacts' : 'everyone';
+  box.disabled = true;
+  try {
+    await api('/api/me/settings/group-adds', { method: 'PUT', body: JSON.stringify({ groupAdds }) });
+    $('privacy-note').textContent = box.checked ? 'Only your friends can add you to groups now.' : 'Anyone can add you to groups now.';
+  } catch {
+    box.checked = !box.checked;
+    $('privacy-note').textContent = 'Could not change the setting; try again.';
+  } finally {
+    box.disabled = false;
+  }
+});
 
 async function loadDevices() {
   const list = $('devices');
@@ -488,6 +516,10 @@ $('new-group').addEventListener('submit', async (event) => {
   try {
     const group = await api('/api/groups', { method: 'POST', body: JSON.stringify({ name: $('new-group-name').value.trim(), memberIds }) });
     state.groupNames.set(group.conversationId, group.name);
+    // Users who let only friends add them are left out; the creator is told, to ask them first.
+    $('new-group-note').textContent = group.notAdded?.length
+      ? `Not added (only their friends can add them): ${group.notAdded.join(', ')}`
+      : '';
     $('new-group-name').value = '';
     $('new-group-members').value = '';
     await catchUp();

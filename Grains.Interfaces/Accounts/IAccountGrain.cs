@@ -138,6 +138,22 @@ public interface IAccountGrain : IGrainWithStringKey
     Task<bool> IsBlockingAsync(string userId);
 
     /// <summary>
+    /// Whether <paramref name="actorId"/> may put this user into a group: not when this user blocks them, nor, under
+    /// <see cref="GroupAddPolicy.Contacts"/>, when they are not friends. Interleaves (a read): conversation grains ask it
+    /// while adding members, and it asks the user's contacts grain.
+    /// </summary>
+    [Alias("GroupAddFrom"), AlwaysInterleave]
+    Task<GroupAddAnswer> GroupAddFromAsync(string actorId);
+
+    /// <summary>Who may put this user into a group.</summary>
+    [Alias("GetGroupAddPolicy"), AlwaysInterleave]
+    Task<GroupAddPolicy> GetGroupAddPolicyAsync();
+
+    /// <summary>Sets who may put this user into a group (groups the user is in already stay).</summary>
+    [Alias("SetGroupAddPolicy")]
+    Task SetGroupAddPolicyAsync(GroupAddPolicy policy);
+
+    /// <summary>
     /// The users this one blocks. Interleaves (a read): the user grain asks it when it announces presence, and must not
     /// wait behind a call of this account's that waits on the user grain (account creation sets the profile).
     /// </summary>

@@ -446,6 +446,37 @@ public sealed partial class AccountGrain(
 
     public Task<bool> IsBlockingAsync(string userId) => Task.FromResult(state.State.Blocked.Contains(userId));
 
+    public async Task<GroupAddAnswer> GroupAddFromAsync(string actorId)
+    {
+        if (state.State.Blocked.Contains(actorId))
+        {
+            return GroupAddAnswer.Blocked;
+        }
+
+        return state.State.GroupAdds == GroupAddPolicy.Contacts
+            && actorId != UserId
+            && !await GrainFactory.For<IContactsGrain>(UserId).IsFriendAsync(actorId)
+            ? GroupAddAnswer.ContactsOnly
+            : GroupAddAnswer.Allowed;
+    }
+
+    public Task<GroupAddPolicy> GetGroupAddPolicyAsync() => Task.FromResult(state.State.GroupAdds);
+
+    public async Task SetGroupAddPolicyAsync(GroupAddPolicy policy)
+    {
+        if (!Enum.IsDefined(policy))
+        {
+            throw new ArgumentOutOfRangeException(nameof(policy), policy, "not a group add policy");
+        }
+
+        if (state.State.GroupAdds != policy)
+        {
+            // A failed write drops the activation (SaveAsync): the policy in force stays the stored one.
+            state.State.GroupAdds = policy;
+            await SaveAsync();
+        }
+    }
+
     public Task<IReadOnlyList<string>> GetBlockedAsync() =>
         Task.FromResult<IReadOnlyList<string>>([.. state.State.Blocked.Order(StringComparer.Ordinal)]);
 

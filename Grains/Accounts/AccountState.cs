@@ -35,4 +35,8 @@ public sealed class AccountState
     /// </summary>
     [Id(8)]
     public List<SessionRevoked> Unannounced { get; set; } = [];
+
+    /// <summary>Who may put this user into a group without asking.</summary>
+    [Id(9)]
+    public GroupAddPolicy GroupAdds { get; set; }
 }

@@ -50,12 +50,12 @@ public sealed partial class ConversationGrain
             return new GroupResult(AccessStatus.Invalid, null, $"a group has at most {_options.MaxGroupMembers} members");
         }
 
-        if (await BlockingAsync(request.OwnerId, members) is not { } blocking)
+        if (await RefusingAsync(request.OwnerId, members) is not { } refusals)
         {
-            return new GroupResult(AccessStatus.Unavailable, null, "could not check the members' blocklists; try again");
+            return new GroupResult(AccessStatus.Unavailable, null, "could not check the members' privacy settings; try again");
         }
 
-        members.RemoveAll(blocking.Contains);
+        members.RemoveAll(refusals.Refused.Contains);
 
         var now = clock.UtcNow;
         state.State.Initialized = true;
@@ -77,7 +77,31 @@ public sealed partial class ConversationGrain
         // The notice after the entries, so that the members' lists take it as their first message.
         var entries = await AddEntriesAsync(members);
         await PostPendingNoticesAsync();
-        return entries ?? Ok();
+        return entries ?? Ok() with { NotAdded = refusals.Told };
+    }
+
+    /// <summary>
+    /// Of <paramref name="candidates"/>, those who may not be put in a group by <paramref name="actorId"/>: who block
+    /// that user (who could otherwise reach them there: messages, mentions, presence to group peers, past the block; left
+    /// out without a word, as a blocked user's messages are), and who let only friends add them, which the caller is told
+    /// (<see cref="GroupResult.NotAdded"/>). Null when an account could not be asked.
+    /// </summary>
+    private async Task<GroupAddRefusals?> RefusingAsync(string actorId, IEnumerable<string> candidates)
+    {
+        var asked = candidates.Where(id => id != actorId).ToList();
+        try
+        {
+            var answers = await Task.WhenAll(asked.Select(id => GrainFactory.For<IAccountGrain>(id).GroupAddFromAsync(actorId)));
+            return new GroupAddRefusals(
+                [.. asked.Where((_, i) => answers[i] != GroupAddAnswer.Allowed)],
+                [.. asked.Where((_, i) => answers[i] == GroupAddAnswer.ContactsOnly)]);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            // Whatever went wrong (a timeout, an account grain whose activation failed on storage): ask again later.
+            LogGroupAddsUnavailable(logger, ConversationId, ex.Message);
+            return null;
+        }
     }
 
     /// <summary>
@@ -96,7 +120,7 @@ public sealed partial class ConversationGrain
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
             // Whatever went wrong (a timeout, an account grain whose activation failed on storage): ask again later.
-            LogBlocklistsUnavailable(logger, ConversationId, ex.Message);
+            LogGroupAddsUnavailable(logger, ConversationId, ex.Message);
             return null;
         }
     }
@@ -121,12 +145,12 @@ public sealed partial class ConversationGrain
             return new GroupResult(AccessStatus.Invalid, Info(), $"a group has at most {_options.MaxGroupMembers} members");
         }
 
-        if (await BlockingAsync(actorId, requested.Where(id => !state.State.Members.ContainsKey(id))) is not { } blocking)
+        if (await RefusingAsync(actorId, requested.Where(id => !state.State.Members.ContainsKey(id))) is not { } refusals)
         {
-            return new GroupResult(AccessStatus.Unavailable, Info(), "could not check the members' blocklists; try again");
+            return new GroupResult(AccessStatus.Unavailable, Info(), "could not check the members' privacy settings; try again");
         }
 
-        requested.RemoveAll(blocking.Contains);
+        requested.RemoveAll(refusals.Refused.Contains);
         var added = requested.Where(id => !state.State.Members.ContainsKey(id)).ToList();
         if (added.Count == 0)
         {
@@ -135,7 +159,7 @@ public sealed partial class ConversationGrain
             var rejoined = await JoinEntriesAsync(requested);
             var switchedNow = await SwitchEntriesIfPendingAsync(requested);
             await PostPendingNoticesAsync();
-            return switchedNow ?? rejoined ?? Ok();
+            return switchedNow ?? rejoined ?? Ok() with { NotAdded = refusals.Told };
         }
 
         if (_headInDoubt)
@@ -176,7 +200,7 @@ public sealed partial class ConversationGrain
         var switched = await SwitchEntriesIfPendingAsync(added);
         // The notice after the new members' entries start at the head, so that they are told it too ("alice added you").
         await PostPendingNoticesAsync();
-        return switched ?? joined ?? Ok();
+        return switched ?? joined ?? Ok() with { NotAdded = refusals.Told };
     }
 
     /// <summary>

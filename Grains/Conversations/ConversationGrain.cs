@@ -510,8 +510,8 @@ public sealed partial class ConversationGrain(
     [LoggerMessage(3, LogLevel.Error, "Conversation {ConversationId}: the log refused a message of {SenderId} ({ClientMsgId}) as invalid; admission should have refused it")]
     private static partial void LogAppendRejected(ILogger logger, string conversationId, string senderId, string clientMsgId);
 
-    [LoggerMessage(4, LogLevel.Warning, "Conversation {ConversationId}: members' blocklists could not be asked: {Reason}")]
-    private static partial void LogBlocklistsUnavailable(ILogger logger, string conversationId, string reason);
+    [LoggerMessage(4, LogLevel.Warning, "Conversation {ConversationId}: members' blocklists or group settings could not be asked: {Reason}")]
+    private static partial void LogGroupAddsUnavailable(ILogger logger, string conversationId, string reason);
 
     [LoggerMessage(5, LogLevel.Warning, "Conversation {ConversationId}: the group notice {Type} is not posted (the change stands; it is tried again later): {Reason}")]
     private static partial void LogNoticeNotPosted(ILogger logger, string conversationId, string type, string reason);

@@ -183,6 +183,37 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_user_who_lets_only_friends_add_them_is_left_out_of_a_strangers_group_and_the_creator_is_told()
+    {
+        var (owner, careful, member) = (await fixture.NewUserAsync("owner"), await fixture.NewUserAsync("careful"), await fixture.NewUserAsync("member"));
+        var (ownerToken, carefulToken) = ((await fixture.LoginAsync(owner)).AccessToken, (await fixture.LoginAsync(careful)).AccessToken);
+        using var http = fixture.Http();
+
+        Assert.Equal(GroupAddPolicy.Everyone, await GroupAddsAsync());
+        Assert.Equal(HttpStatusCode.NoContent, (await http.CallAsync(HttpMethod.Put, "/api/me/settings/group-adds", carefulToken, new GroupAddsBody(GroupAddPolicy.Contacts))).StatusCode);
+        Assert.Equal(GroupAddPolicy.Contacts, await GroupAddsAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.CallAsync(HttpMethod.Put, "/api/me/settings/group-adds", carefulToken, new { groupAdds = "nobody" })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.CallAsync(HttpMethod.Put, "/api/me/settings/group-adds", carefulToken, new { groupAdds = 7 })).StatusCode);
+
+        using var created = await http.CallAsync(HttpMethod.Post, "/api/groups", ownerToken, new CreateGroupBody("Team", [careful, member]));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var group = (await created.Content.ReadFromJsonAsync<GroupChangeView>(ApiCalls.Json))!;
+        Assert.Equal(2, group.MemberCount);
+        Assert.Equal([careful], group.NotAdded);
+
+        using var added = await http.CallAsync(HttpMethod.Post, $"/api/groups/{ApiCalls.Path(group.ConversationId)}/members", ownerToken, new MembersBody([careful]));
+        Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        Assert.Equal([careful], (await added.Content.ReadFromJsonAsync<GroupChangeView>(ApiCalls.Json))!.NotAdded);
+
+        async Task<GroupAddPolicy> GroupAddsAsync()
+        {
+            using var response = await http.CallAsync(HttpMethod.Get, "/api/me/settings/group-adds", carefulToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<GroupAddsBody>(ApiCalls.Json))!.GroupAdds;
+        }
+    }
+
+    [Fact]
     public async Task A_group_creation_retried_with_its_request_id_makes_one_group()
     {
         var (owner, member, other) = (await fixture.NewUserAsync("owner"), await fixture.NewUserAsync("member"), await fixture.NewUserAsync("other"));

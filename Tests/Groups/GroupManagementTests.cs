@@ -1,3 +1,5 @@
+using Orleans.Im.Accounts;
+using Orleans.Im.Contacts;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
@@ -163,6 +165,42 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(conversationId).AddMembersAsync(friend, [victim])).Status);
         Assert.Contains(victim, (await Client.Conversation(conversationId).GetMembersAsync(mallory)).Members.Select(m => m.UserId));
     }
+    [Fact]
+    public async Task A_user_who_lets_only_friends_add_them_is_left_out_by_others_who_are_told()
+    {
+        var (stranger, careful, friend) = (Ids.User("stranger"), Ids.User("careful"), Ids.User("friend"));
+        foreach (var (user, name) in new[] { (stranger, "stranger"), (careful, "careful"), (friend, "friend") })
+        {
+            Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IAccountGrain>(user).CreateAsync(new NewAccount(name, null, [AccountRole.User])));
+        }
+
+        await Client.GetGrain<IAccountGrain>(careful).SetGroupAddPolicyAsync(GroupAddPolicy.Contacts);
+        Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IContactsGrain>(friend).RequestAsync(careful, null));
+        Assert.Equal(AccessStatus.Ok, await Client.GetGrain<IContactsGrain>(careful).AcceptAsync(friend));
+
+        // A stranger's group is made without them, and the stranger is told who was left out (to ask them first).
+        var conversationId = GrainKeys.NewGroup();
+        var created = await Client.Conversation(conversationId).CreateGroupAsync(new CreateGroupRequest(stranger, "club", [careful, friend]));
+        Assert.Equal(AccessStatus.Ok, created.Status);
+        Assert.Equal([careful], created.NotAdded);
+        Assert.Equal([friend, stranger], (await Client.Conversation(conversationId).GetMembersAsync(stranger)).Members.Select(m => m.UserId).Order(StringComparer.Ordinal));
+        Assert.Null(await Client.GetGrain<IUserGrain>(careful).GetConversationAsync(conversationId));
+
+        // Added later by the stranger: left out again. By a friend (an admin now), they are in.
+        var added = await Client.Conversation(conversationId).AddMembersAsync(stranger, [careful]);
+        Assert.Equal(AccessStatus.Ok, added.Status);
+        Assert.Equal([careful], added.NotAdded);
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(conversationId).SetRoleAsync(stranger, friend, GroupRole.Admin)).Status);
+        var byFriend = await Client.Conversation(conversationId).AddMembersAsync(friend, [careful]);
+        Assert.Equal((AccessStatus.Ok, 0), (byFriend.Status, byFriend.NotAdded?.Count ?? 0));
+        Assert.NotNull(await Client.GetGrain<IUserGrain>(careful).GetConversationAsync(conversationId));
+
+        // Back to everyone: a stranger's new group takes them.
+        await Client.GetGrain<IAccountGrain>(careful).SetGroupAddPolicyAsync(GroupAddPolicy.Everyone);
+        var open = await Client.Conversation(GrainKeys.NewGroup()).CreateGroupAsync(new CreateGroupRequest(stranger, "open", [careful]));
+        Assert.Equal((AccessStatus.Ok, 2, 0), (open.Status, open.Group!.MemberCount, open.NotAdded?.Count ?? 0));
+    }
+
     [Fact]
     public async Task Growing_past_the_large_group_threshold_switches_every_member_even_when_a_new_members_entry_fails()
     {

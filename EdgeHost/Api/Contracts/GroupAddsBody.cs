@@ -1,0 +1,6 @@
+using Orleans.Im.Accounts;
+
+namespace Orleans.Im.EdgeHost.Api.Contracts;
+
+/// <summary>Who may put the user into a group without asking: <c>everyone</c> (the default) or <c>contacts</c> (friends).</summary>
+public sealed record GroupAddsBody(GroupAddPolicy GroupAdds);
