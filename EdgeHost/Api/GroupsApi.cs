@@ -63,13 +63,36 @@ public static class GroupsApi
     /// </summary>
     private const int ListParallelism = 16;
 
-    /// <summary>The caller's groups, as members see them (the conversation entries come with <c>/api/sync</c>).</summary>
-    public static async Task<Ok<List<GroupInfo>>> ListAsync(ClaimsPrincipal user, IClusterClient cluster, CancellationToken cancellationToken)
+    /// <summary>Groups one listing answers by default, and at most: each is a grain call.</summary>
+    public const int MaxGroupsPage = 200;
+
+    /// <summary>
+    /// The caller's groups, as members see them (the conversation entries come with <c>/api/sync</c>), in conversation id
+    /// order, a page at a time: up to <paramref name="limit"/> (at most <see cref="MaxGroupsPage"/>) after the id
+    /// <paramref name="after"/>. When more follow, a <c>Link</c> header (<c>rel="next"</c>) gives the next page's address
+    /// (a page may hold fewer groups than asked, when a group in it is gone). Paged because anyone may put a user into any
+    /// number of groups, and a listing of them all would be one request asking thousands of grains.
+    /// </summary>
+    public static async Task<Ok<List<GroupInfo>>> ListAsync(ClaimsPrincipal user, IClusterClient cluster, HttpResponse response,
+        CancellationToken cancellationToken, string? after = null, int limit = MaxGroupsPage)
     {
         var userId = user.UserId();
+        var take = Math.Clamp(limit, 1, MaxGroupsPage);
         var entries = await cluster.For<Users.IUserGrain>(userId).SyncAsync(0);
+        var following = entries.Changed
+            .Where(e => e.Kind == ConversationKind.Group && !e.Removed
+                && (after is null || string.CompareOrdinal(e.ConversationId, after) > 0))
+            .OrderBy(e => e.ConversationId, StringComparer.Ordinal)
+            .Take(take + 1)
+            .ToList();
+        var page = following.Take(take).ToList();
+        if (following.Count > take)
+        {
+            response.Headers.Link = $"</api/groups?after={Uri.EscapeDataString(page[^1].ConversationId)}&limit={take}>; rel=\"next\"";
+        }
+
         var groups = new System.Collections.Concurrent.ConcurrentBag<GroupInfo>();
-        await Parallel.ForEachAsync(entries.Changed.Where(e => e.Kind == ConversationKind.Group && !e.Removed),
+        await Parallel.ForEachAsync(page,
             new ParallelOptions { MaxDegreeOfParallelism = ListParallelism, CancellationToken = cancellationToken },
             async (entry, _) =>
             {
@@ -78,7 +101,7 @@ public static class GroupsApi
                     groups.Add(group);
                 }
             });
-        return TypedResults.Ok(groups.OrderBy(g => g.Name, StringComparer.Ordinal).ThenBy(g => g.ConversationId, StringComparer.Ordinal).ToList());
+        return TypedResults.Ok(groups.OrderBy(g => g.ConversationId, StringComparer.Ordinal).ToList());
     }
 
     public static async Task<Results<Ok<IReadOnlyList<GroupMember>>, ProblemHttpResult>> MembersAsync(string conversationId, ClaimsPrincipal user, IClusterClient cluster)

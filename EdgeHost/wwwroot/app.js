@@ -439,9 +439,19 @@ async function loadChanges() {
   state.paneChangesSeen = result.changes.hasMore ? result.changes.messages.at(-1)?.revisedAt ?? seen : changedAt;
 }
 
+/** Pages of group names asked at most (the server answers up to 200 groups a page). */
+const MaxGroupPages = 50;
+
 async function loadGroupNames() {
   try {
-    for (const group of await api('/api/groups')) state.groupNames.set(group.conversationId, group.name);
+    // A page at a time, in id order, until one comes back empty.
+    let after = '';
+    for (let page = 0; page < MaxGroupPages; page++) {
+      const groups = await api(`/api/groups${after ? `?after=${encodeURIComponent(after)}` : ''}`);
+      if (groups.length === 0) break;
+      for (const group of groups) state.groupNames.set(group.conversationId, group.name);
+      after = groups[groups.length - 1].conversationId;
+    }
   } catch { /* names are a nicety */ }
 }
 

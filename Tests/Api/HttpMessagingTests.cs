@@ -214,6 +214,31 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_users_groups_are_listed_a_page_at_a_time_in_id_order_with_a_link_to_the_next()
+    {
+        var (owner, member) = (await fixture.NewUserAsync("owner"), await fixture.NewUserAsync("member"));
+        var memberToken = (await fixture.LoginAsync(member)).AccessToken;
+        var ownerToken = (await fixture.LoginAsync(owner)).AccessToken;
+        using var http = fixture.Http();
+        var created = new List<string>();
+        foreach (var name in new[] { "c", "a", "b" })
+        {
+            using var response = await http.CallAsync(HttpMethod.Post, "/api/groups", ownerToken, new CreateGroupBody(name, [member]));
+            created.Add((await response.Content.ReadFromJsonAsync<GroupInfo>(ApiCalls.Json))!.ConversationId);
+        }
+
+        created.Sort(StringComparer.Ordinal);
+        using var first = await http.CallAsync(HttpMethod.Get, "/api/groups?limit=2", memberToken);
+        Assert.Equal(created[..2], (await first.Content.ReadFromJsonAsync<List<GroupInfo>>(ApiCalls.Json))!.Select(g => g.ConversationId));
+        var next = Assert.Single(first.Headers.GetValues("Link"));
+        Assert.Equal($"</api/groups?after={Uri.EscapeDataString(created[1])}&limit=2>; rel=\"next\"", next);
+
+        using var second = await http.CallAsync(HttpMethod.Get, next[1..next.IndexOf('>', StringComparison.Ordinal)], memberToken);
+        Assert.Equal(created[2..], (await second.Content.ReadFromJsonAsync<List<GroupInfo>>(ApiCalls.Json))!.Select(g => g.ConversationId));
+        Assert.False(second.Headers.Contains("Link"));
+    }
+
+    [Fact]
     public async Task A_group_creation_retried_with_its_request_id_makes_one_group()
     {
         var (owner, member, other) = (await fixture.NewUserAsync("owner"), await fixture.NewUserAsync("member"), await fixture.NewUserAsync("other"));
