@@ -54,7 +54,7 @@ public static class EdgeHosting
         var configuration = builder.Configuration;
         var edgeOptions = configuration.GetSection(EdgeOptions.Section).Get<EdgeOptions>() ?? new EdgeOptions();
         // Checked at start: a value out of bounds (a bare number is read as days) stops the host, naming the key.
-        builder.Services.AddValidatedOptions<EdgeOptions>(configuration, EdgeOptions.Section);
+        builder.Services.AddValidatedOptions<EdgeOptions>(configuration, EdgeOptions.Section, EdgeOptions.RetiredKeys);
         builder.Services.AddValidatedOptions<AuthOptions>(configuration, AuthOptions.Section);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

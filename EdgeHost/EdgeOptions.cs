@@ -9,6 +9,9 @@ public sealed class EdgeOptions : IValidatableObject
 {
     public const string Section = "IM:Edge";
 
+    /// <summary>Settings earlier releases had, still taken (and ignored) so that an upgraded host starts: StatsReportInterval (replaced by ReportInterval when edges began reporting to the edge directory).</summary>
+    public static readonly IReadOnlyCollection<string> RetiredKeys = ["StatsReportInterval"];
+
     /// <summary>
     /// HTTP: the API, the SignalR hub, the web chat page, <c>/livez</c>, <c>/healthz</c>, <c>/readyz</c>, and, unless
     /// <see cref="InternalHttpUrl"/> is set, <c>/metrics</c> and the trusted-system API.

@@ -121,7 +121,7 @@ public static class SiloHosting
         });
         builder.Services.AddSingleton<IValidateOptions<FirehoseOptions>>(
             new SectionKeysValidator<FirehoseOptions>(configuration, FirehoseOptions.Section, Options.DefaultName, valuesOnly: true));
-        builder.Services.AddValidatedOptions<WebhookOptions>(configuration, WebhookOptions.Section);
+        builder.Services.AddValidatedOptions<WebhookOptions>(configuration, WebhookOptions.Section, WebhookOptions.RetiredKeys);
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddOptions<WebhookRegistryOptions>().Configure<IOptions<WebhookOptions>>((registry, webhooks) =>
         {

@@ -46,12 +46,12 @@ public static class ProfileApi
             TypedResults.Ok(new GroupAddsBody(await cluster.For<IAccountGrain>(user.UserId()).GetGroupAddPolicyAsync())));
         api.MapPut("/me/settings/group-adds", async Task<Results<NoContent, ProblemHttpResult>> (GroupAddsBody body, ClaimsPrincipal user, IClusterClient cluster) =>
         {
-            if (body is null || !Enum.IsDefined(body.GroupAdds))
+            if (body?.GroupAdds is not { } policy || !Enum.IsDefined(policy))
             {
                 return ApiProblems.Invalid("groupAdds: everyone or contacts");
             }
 
-            await cluster.For<IAccountGrain>(user.UserId()).SetGroupAddPolicyAsync(body.GroupAdds);
+            await cluster.For<IAccountGrain>(user.UserId()).SetGroupAddPolicyAsync(policy);
             return TypedResults.NoContent();
         });
         api.MapGet("/me/blocked", async (ClaimsPrincipal user, IClusterClient cluster) =>

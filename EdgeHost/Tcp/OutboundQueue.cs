@@ -67,17 +67,15 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
     }
 
     /// <summary>
-    /// True while a reply would not fit (the replies' share is full, or they hold half their bytes): the read loop then
-    /// waits for the writer before it serves the client's next request, rather than refusing its answer.
+    /// True while a reply of up to <paramref name="largestReplyBytes"/> might not fit (the replies' share is full, or their
+    /// bytes and such a reply would pass the limit): the read loop then waits for the writer before it serves the client's
+    /// next request, rather than refusing its answer. Never while no reply waits (one always fits, see <see cref="TryWrite"/>).
     /// </summary>
-    public bool RepliesFull
+    public bool RepliesFull(long largestReplyBytes)
     {
-        get
+        lock (_lock)
         {
-            lock (_lock)
-            {
-                return !_completed && (_replies >= _capacity || _replyBytes >= _maxReplyBytes / 2);
-            }
+            return !_completed && (_replies >= _capacity || (_replyBytes > 0 && _replyBytes + largestReplyBytes > _maxReplyBytes));
         }
     }
 

@@ -40,8 +40,10 @@ public sealed partial class TcpConnection : IPushTarget
     /// </summary>
     private const int FlushAfterBytes = 64 * 1024;
 
-    /// <summary>How often a read loop that waits for room for its answers looks again (<see cref="ReplyRoomAsync"/>).</summary>
-    private static readonly TimeSpan ReplyRoomPollInterval = TimeSpan.FromMilliseconds(5);
+    /// <summary>How soon a read loop that waits for room for its answers looks again at first, and at most (<see cref="ReplyRoomAsync"/>).</summary>
+    private static readonly TimeSpan ReplyRoomFirstPoll = TimeSpan.FromMilliseconds(5);
+
+    private static readonly TimeSpan ReplyRoomLastPoll = TimeSpan.FromMilliseconds(100);
 
     private readonly ConnectionContext _connection;
     private readonly SessionHub _sessions;
@@ -401,7 +403,7 @@ public sealed partial class TcpConnection : IPushTarget
                 // context it forks) is ~0.3-0.7 KB on every idle connection. Not for pings, which log nothing: each
                 // scope leaves a new execution context captured by the next read, which outlives a young GC, so an
                 // idle connection's heartbeats would keep promoting garbage into generation 2.
-                if (_outbound.RepliesFull && !await ReplyRoomAsync())
+                if (_outbound.RepliesFull(_options.MaxFrameBytes) && !await ReplyRoomAsync())
                 {
                     return;
                 }
@@ -445,12 +447,14 @@ public sealed partial class TcpConnection : IPushTarget
     /// that sends many requests at once (pipelining) and reads its answers is not a slow consumer, and the requests not
     /// yet served wait in the pipe and then in the socket (TCP pushes back on the client). One that does not read is
     /// closed once the queue stays full past <see cref="EdgeOptions.SlowConsumerTimeout"/>, as for pushes. False then.
-    /// Polled: the wait is rare, and a waiter kept for it would cost every connection its memory.
+    /// Polled, from every 5 ms backing off to every 100 ms (a client that does not read costs a few wake-ups a second):
+    /// the wait is rare, and a waiter kept for it would cost every connection its memory.
     /// </summary>
     private async Task<bool> ReplyRoomAsync()
     {
         var since = _time.GetTimestamp();
-        while (_outbound.RepliesFull)
+        var poll = ReplyRoomFirstPoll;
+        while (_outbound.RepliesFull(_options.MaxFrameBytes))
         {
             if (_closing || _connection.ConnectionClosed.IsCancellationRequested)
             {
@@ -465,7 +469,8 @@ public sealed partial class TcpConnection : IPushTarget
                 return false;
             }
 
-            await Task.Delay(ReplyRoomPollInterval, _time);
+            await Task.Delay(poll, _time);
+            poll = TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, ReplyRoomLastPoll.Ticks));
         }
 
         return true;

@@ -34,8 +34,11 @@ public interface IContactsGrain : IGrainWithStringKey
     [Alias("GetChanges")]
     Task<ContactChanges> GetChangesAsync(long afterVersion);
 
-    /// <summary>True when <paramref name="userId"/> is a friend.</summary>
-    [Alias("IsFriend")]
+    /// <summary>
+    /// True when <paramref name="userId"/> is a friend, as storage holds it. Interleaves (a read of what is committed):
+    /// a group adding this user asks it through the user's account, and must not wait behind a contact change in flight.
+    /// </summary>
+    [Alias("IsFriend"), AlwaysInterleave]
     Task<bool> IsFriendAsync(string userId);
 
     /// <summary>

@@ -18,7 +18,13 @@ namespace Orleans.Im.Hosting;
 /// <param name="section">The section it is bound from, e.g. <c>IM:Silo:Membership</c>.</param>
 /// <param name="optionsName">The options instance bound from it (<see cref="Options.DefaultName"/>, or a provider's name).</param>
 /// <param name="valuesOnly">Only keys that hold a value are checked, not subsections.</param>
-public sealed class SectionKeysValidator<TOptions>(IConfiguration configuration, string section, string optionsName, bool valuesOnly = false) : IValidateOptions<TOptions>
+/// <param name="retiredKeys">
+/// Settings an earlier release had and this one dropped: taken without a word (they did nothing since), so that a host
+/// whose configuration still sets one starts after an upgrade.
+/// </param>
+public sealed class SectionKeysValidator<TOptions>(
+    IConfiguration configuration, string section, string optionsName, bool valuesOnly = false, IReadOnlyCollection<string>? retiredKeys = null)
+    : IValidateOptions<TOptions>
     where TOptions : class
 {
     /// <inheritdoc />
@@ -37,7 +43,7 @@ public sealed class SectionKeysValidator<TOptions>(IConfiguration configuration,
         {
             if (!settings.TryGetValue(entry.Key, out var setting))
             {
-                if (valuesOnly && entry.Value is null)
+                if ((valuesOnly && entry.Value is null) || retiredKeys?.Contains(entry.Key, StringComparer.OrdinalIgnoreCase) == true)
                 {
                     continue;
                 }

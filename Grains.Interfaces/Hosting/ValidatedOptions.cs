@@ -18,12 +18,14 @@ public static class ValidatedOptions
     /// <param name="services">The host's services.</param>
     /// <param name="configuration">The host's configuration.</param>
     /// <param name="section">The section, e.g. <c>IM:Edge</c>.</param>
-    public static OptionsBuilder<TOptions> AddValidatedOptions<TOptions>(this IServiceCollection services, IConfiguration configuration, string section)
+    /// <param name="retiredKeys">Settings of the section that earlier releases had: still taken (and ignored) when set.</param>
+    public static OptionsBuilder<TOptions> AddValidatedOptions<TOptions>(this IServiceCollection services, IConfiguration configuration, string section,
+        IReadOnlyCollection<string>? retiredKeys = null)
         where TOptions : class
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddSingleton<IValidateOptions<TOptions>>(new ConfigurationSectionValidator<TOptions>(section));
-        services.AddSingleton<IValidateOptions<TOptions>>(new SectionKeysValidator<TOptions>(configuration, section, Options.DefaultName, valuesOnly: true));
+        services.AddSingleton<IValidateOptions<TOptions>>(new SectionKeysValidator<TOptions>(configuration, section, Options.DefaultName, valuesOnly: true, retiredKeys));
         return services.AddOptions<TOptions>().Bind(configuration.GetSection(section)).ValidateOnStart();
     }
 

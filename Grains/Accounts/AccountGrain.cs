@@ -471,9 +471,19 @@ public sealed partial class AccountGrain(
 
         if (state.State.GroupAdds != policy)
         {
-            // A failed write drops the activation (SaveAsync): the policy in force stays the stored one.
+            var stored = state.State.GroupAdds;
             state.State.GroupAdds = policy;
-            await SaveAsync();
+            try
+            {
+                await SaveAsync();
+            }
+            catch
+            {
+                // Groups ask it between this turn and the activation's end (GroupAddFrom interleaves): the policy in force
+                // is the stored one, not the refused change.
+                state.State.GroupAdds = stored;
+                throw;
+            }
         }
     }
 

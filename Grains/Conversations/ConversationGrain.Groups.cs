@@ -32,7 +32,16 @@ public sealed partial class ConversationGrain
 
             var finished = await AddEntriesAsync(Members());
             await PostPendingNoticesAsync();
-            return finished ?? Ok();
+            if (finished is not null)
+            {
+                return finished;
+            }
+
+            // Told again who was left out: the first answer, which said so, may be the one that was lost.
+            var named = (request.MemberIds ?? []).Where(id => GrainKeys.IsValidUserId(id) && !state.State.Members.ContainsKey(id)).Distinct(StringComparer.Ordinal);
+            return await RefusingAsync(request.OwnerId, named) is { } refused
+                ? Ok() with { NotAdded = refused.Told }
+                : new GroupResult(AccessStatus.Unavailable, Info(), "could not check the members' privacy settings; try again");
         }
 
         if (!GrainKeys.IsValidUserId(request.OwnerId)

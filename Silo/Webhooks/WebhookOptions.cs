@@ -7,6 +7,9 @@ public sealed class WebhookOptions
 {
     public const string Section = "IM:Webhooks";
 
+    /// <summary>Settings earlier releases had, still taken (and ignored) so that an upgraded host starts: AllowPrivateAddresses (split into AllowPrivateNetworks and AllowLocalAddresses).</summary>
+    public static readonly IReadOnlyCollection<string> RetiredKeys = ["AllowPrivateAddresses"];
+
     /// <summary>Off: this silo delivers no webhooks (other silos still may).</summary>
     public bool Enabled { get; set; } = true;
 

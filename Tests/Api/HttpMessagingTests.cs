@@ -194,6 +194,9 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
         Assert.Equal(GroupAddPolicy.Contacts, await GroupAddsAsync());
         Assert.Equal(HttpStatusCode.BadRequest, (await http.CallAsync(HttpMethod.Put, "/api/me/settings/group-adds", carefulToken, new { groupAdds = "nobody" })).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await http.CallAsync(HttpMethod.Put, "/api/me/settings/group-adds", carefulToken, new { groupAdds = 7 })).StatusCode);
+        // Misspelt or left out: refused, not read as "everyone" (which would turn the protection off without a word).
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.CallAsync(HttpMethod.Put, "/api/me/settings/group-adds", carefulToken, new { groupAdd = "contacts" })).StatusCode);
+        Assert.Equal(GroupAddPolicy.Contacts, await GroupAddsAsync());
 
         using var created = await http.CallAsync(HttpMethod.Post, "/api/groups", ownerToken, new CreateGroupBody("Team", [careful, member]));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -209,7 +212,7 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
         {
             using var response = await http.CallAsync(HttpMethod.Get, "/api/me/settings/group-adds", carefulToken);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            return (await response.Content.ReadFromJsonAsync<GroupAddsBody>(ApiCalls.Json))!.GroupAdds;
+            return (await response.Content.ReadFromJsonAsync<GroupAddsBody>(ApiCalls.Json))!.GroupAdds!.Value;
         }
     }
 

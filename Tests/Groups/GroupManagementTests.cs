@@ -186,6 +186,11 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
         Assert.Equal([friend, stranger], (await Client.Conversation(conversationId).GetMembersAsync(stranger)).Members.Select(m => m.UserId).Order(StringComparer.Ordinal));
         Assert.Null(await Client.GetGrain<IUserGrain>(careful).GetConversationAsync(conversationId));
 
+        // The creation's retry (its answer lost) says so again.
+        var retried = await Client.Conversation(conversationId).CreateGroupAsync(new CreateGroupRequest(stranger, "club", [careful, friend]));
+        Assert.Equal(AccessStatus.Ok, retried.Status);
+        Assert.Equal([careful], retried.NotAdded);
+
         // Added later by the stranger: left out again. By a friend (an admin now), they are in.
         var added = await Client.Conversation(conversationId).AddMembersAsync(stranger, [careful]);
         Assert.Equal(AccessStatus.Ok, added.Status);

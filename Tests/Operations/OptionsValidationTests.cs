@@ -157,6 +157,15 @@ public sealed class OptionsValidationTests
         var options = Resolve<EdgeOptions>(EdgeOptions.Section, ("idletimeout", "00:05:00"), ("AllowedOrigins:0", "https://chat.example"),
             ("Nested:Anything", "1"));
         Assert.Equal((TimeSpan.FromMinutes(5), "https://chat.example"), (options.IdleTimeout, Assert.Single(options.AllowedOrigins)));
+
+        // A setting an earlier release had: an upgraded host whose configuration still sets it starts.
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([KeyValuePair.Create<string, string?>($"{EdgeOptions.Section}:StatsReportInterval", "00:00:10")])
+            .Build();
+        var services = new ServiceCollection();
+        services.AddValidatedOptions<EdgeOptions>(configuration, EdgeOptions.Section, EdgeOptions.RetiredKeys);
+        using var provider = services.BuildServiceProvider();
+        Assert.NotNull(provider.GetRequiredService<IOptions<EdgeOptions>>().Value);
     }
 
     [Fact]
