@@ -183,8 +183,10 @@ public sealed partial class DeploymentFilesTests
         var window = TimeSpan.Parse(config["IM__Edge__DrainWindow"], System.Globalization.CultureInfo.InvariantCulture);
         var timeout = TimeSpan.Parse(config["IM__Edge__DrainTimeout"], System.Globalization.CultureInfo.InvariantCulture);
 
-        // The host's own shutdown allowance is the drain plus 15 s (EdgeHosting); the kubelet must not kill it sooner.
-        Assert.True(edge.TerminationGracePeriodSeconds >= (window + timeout + TimeSpan.FromSeconds(15)).TotalSeconds);
+        // SIGTERM drains first, then stops the host, whose shutdown timeout (the drain plus 15 s, EdgeHosting) counts from
+        // the stop: the kubelet must not kill it before both are over.
+        Assert.True(edge.TerminationGracePeriodSeconds >= (window + timeout + (window + timeout + TimeSpan.FromSeconds(15))).TotalSeconds,
+            $"terminationGracePeriodSeconds {edge.TerminationGracePeriodSeconds}");
         var container = edge.Containers[0];
         Assert.Equal("/readyz", container.ReadinessProbe.HttpGet.Path); // 503 from the first moment of the drain
         Assert.Equal("/livez", container.LivenessProbe.HttpGet.Path); // stays 200 while draining, and while the cluster is down
