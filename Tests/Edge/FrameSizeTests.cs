@@ -61,16 +61,18 @@ public sealed class FrameSizeTests(EdgeFixture fixture, ITestOutputHelper output
     }
 
     [Fact]
-    public async Task A_client_that_asks_for_large_pages_and_never_reads_is_closed_by_the_bytes_it_holds()
+    public async Task A_client_that_asks_for_large_pages_and_never_reads_is_closed_once_its_answers_wait_past_the_slow_consumer_timeout()
     {
         var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
         var conversation = await SendLargeAsync(alice, bob, 10);
 
-        // Room for many more replies by count than the pulls below; only their bytes can close the connection.
+        // Room for many more replies by count than the pulls below: their bytes fill the queue, the edge stops serving the
+        // client's requests (a client that reads would get room), and the slow-consumer timeout closes the connection.
         await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
         {
             ["IM__Edge__OutboundQueueCapacity"] = "10000",
             ["IM__Edge__MaxQueuedReplyBytes"] = (256 * 1024).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["IM__Edge__SlowConsumerTimeout"] = "00:00:02",
         });
         await using var raw = await RawConnection.OpenAsync(edge.Endpoints.TcpPort, receiveBufferBytes: 4096);
         await raw.LoginAsync(fixture.Tokens.Issue(bob, "s"));
