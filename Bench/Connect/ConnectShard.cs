@@ -56,7 +56,7 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
         // Pinged from their login on, not from the hold: a ramp longer than the edge's idle timeout (120 s; 100,000
         // connections at a few hundred logins a second) would otherwise have its first connections closed as idle.
         _heartbeats = HeartbeatAsync(_stopHeartbeats.Token);
-        await OpenLoopPacer.RunAsync((double)settings.Rate / settings.Shards, TimeSpan.FromDays(1), n =>
+        await OpenLoopPacer.RunAsync((double)settings.Rate / settings.Shards, TimeSpan.FromDays(1), (n, _) =>
         {
             if (n < mine.Length)
             {

@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace Orleans.Im.Bench.Load;
 
 /// <summary>
-/// Every message a run sends, by index: when it was sent, to how many recipients, whether it was acked and how often it
+/// Every message a run sends, by index: when it was scheduled to be sent, to how many recipients, whether it was acked and how often it
 /// arrived. Thread-safe for concurrent senders and receivers; counts lost messages and duplicates at the end.
 /// </summary>
 public sealed class DeliveryLedger
@@ -33,7 +33,12 @@ public sealed class DeliveryLedger
     public int Sent => Volatile.Read(ref _sent);
 
     /// <summary>Reserves the next message index, or -1 when the ledger is full.</summary>
-    public int Reserve(int expectedDeliveries)
+    /// <param name="expectedDeliveries">How many recipients must receive it.</param>
+    /// <param name="scheduledTicks">
+    /// When the open loop scheduled it (<see cref="Stopwatch"/> timestamp): its latencies count from there, so time the
+    /// generator spent behind schedule is in them rather than hidden.
+    /// </param>
+    public int Reserve(int expectedDeliveries, long scheduledTicks)
     {
         var index = Interlocked.Increment(ref _sent) - 1;
         if (index >= _sentTicks.Length)
@@ -43,7 +48,7 @@ public sealed class DeliveryLedger
         }
 
         _expectedDeliveries[index] = expectedDeliveries;
-        Volatile.Write(ref _sentTicks[index], Stopwatch.GetTimestamp());
+        Volatile.Write(ref _sentTicks[index], scheduledTicks);
         return index;
     }
 

@@ -34,7 +34,7 @@ public static class MessagingRun
         await window.StartAsync();
 
         var clock = Stopwatch.StartNew();
-        var issued = await OpenLoopPacer.RunAsync(ratePerSecond, duration, number =>
+        var pacing = await OpenLoopPacer.RunAsync(ratePerSecond, duration, (number, scheduled) =>
         {
             if (Interlocked.Read(ref inFlight) >= MaxInFlight)
             {
@@ -43,7 +43,7 @@ public static class MessagingRun
             }
 
             var next = route(random);
-            var index = ledger.Reserve(next.ExpectedDeliveries);
+            var index = ledger.Reserve(next.ExpectedDeliveries, scheduled);
             if (index < 0)
             {
                 skipped++;
@@ -63,7 +63,8 @@ public static class MessagingRun
 
         var drainSeconds = drain.Elapsed.TotalSeconds;
         var resources = await window.EndAsync();
-        return new MessagingRunResult(issued / sendSeconds, sendSeconds, drainSeconds, skipped, ledger.Count(), resources, start);
+        return new MessagingRunResult(pacing.Issued / sendSeconds, sendSeconds, drainSeconds, skipped, ledger.Count(), resources, start,
+            pacing.MaxLag.TotalMilliseconds);
 
         async Task SendAsync(MessageRoute message, string clientMsgId, string text, int index)
         {
@@ -116,7 +117,7 @@ public static class MessagingRun
         ArgumentNullException.ThrowIfNull(result);
         var c = result.Counts;
         report.Started(result.Start).Set("offeredRate", Math.Round(result.OfferedRate, 1)).Set("sendSeconds", Math.Round(result.SendSeconds, 2))
-            .Set("drainSeconds", Math.Round(result.DrainSeconds, 2)).Set("skipped", result.Skipped).Set("counts", c)
+            .Set("drainSeconds", Math.Round(result.DrainSeconds, 2)).Set("maxPacerLagMs", Math.Round(result.MaxPacerLagMilliseconds, 1)).Set("skipped", result.Skipped).Set("counts", c)
             .Set("storedPerSecond", Math.Round(result.StoredPerSecond, 1)).Set("deliveredPerSecond", Math.Round(result.DeliveredPerSecond, 1))
             .Set("deliveredRatio", Math.Round(c.DeliveredRatio, 5));
         report.Line(string.Create(CultureInfo.InvariantCulture,
@@ -125,6 +126,8 @@ public static class MessagingRun
             $"  deliveries: expected {c.ExpectedDeliveries}, delivered {c.Delivered} ({c.DeliveredRatio:P2}), lost {c.Lost}, duplicates {c.Duplicates}, unknown {c.Unknown}"));
         report.Line(string.Create(CultureInfo.InvariantCulture,
             $"  stored {result.StoredPerSecond:0}/s, delivered {result.DeliveredPerSecond:0}/s"));
+        report.Line(string.Create(CultureInfo.InvariantCulture,
+            $"  latencies count from each message's scheduled send time; the generator fell behind its schedule by at most {result.MaxPacerLagMilliseconds:0.0} ms"));
         report.Line($"  send→ack     {c.AckLatency}");
         report.Line($"  send→deliver {c.DeliverLatency}");
         report.Resources(result.Resources);

@@ -8,7 +8,10 @@ namespace Orleans.Im.Bench.Load;
 /// <param name="Counts">What was sent, acked, delivered, lost, duplicated, and the latencies.</param>
 /// <param name="Resources">CPU and memory of the generator and the hosts over the send phase and drain.</param>
 /// <param name="Start">When the run began, and the load average then.</param>
-public sealed record MessagingRunResult(double OfferedRate, double SendSeconds, double DrainSeconds, long Skipped, DeliveryCounts Counts, IReadOnlyList<ResourceUse> Resources, RunStart Start)
+/// <param name="MaxPacerLagMilliseconds">The largest delay of a send behind its scheduled time (see <see cref="PacerResult.MaxLag"/>).</param>
+public sealed record MessagingRunResult(
+    double OfferedRate, double SendSeconds, double DrainSeconds, long Skipped, DeliveryCounts Counts, IReadOnlyList<ResourceUse> Resources, RunStart Start,
+    double MaxPacerLagMilliseconds)
 {
     /// <summary>Stored messages per second over the send phase.</summary>
     public double StoredPerSecond => Counts.Acked / SendSeconds;

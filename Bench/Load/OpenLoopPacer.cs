@@ -17,35 +17,45 @@ public static class OpenLoopPacer
 
     /// <summary>
     /// Calls <paramref name="issue"/> <paramref name="ratePerSecond"/> times a second for <paramref name="duration"/>, or
-    /// until <paramref name="done"/> says so; returns how many.
+    /// until <paramref name="done"/> says so; returns how many, and the largest lag behind the schedule.
     /// </summary>
     /// <param name="ratePerSecond">The aggregate rate.</param>
     /// <param name="duration">How long to issue.</param>
-    /// <param name="issue">Issues item n (0, 1, 2, …); must not block.</param>
+    /// <param name="issue">
+    /// Issues item n (0, 1, 2, …) scheduled at the given <see cref="Stopwatch"/> timestamp (start + n ÷ rate); must not
+    /// block. Latencies must be timed from that timestamp, not from when the call runs: an item issued late because the
+    /// generator stalled would otherwise start its clock late and hide the stall (coordinated omission).
+    /// </param>
     /// <param name="done">Ends the run early when it says so.</param>
     /// <param name="tick">
     /// The shortest sleep (1 ms when not given). Messaging runs keep it at 1 ms so that send times are spread; holding
     /// thousands of idle connections, a coarser tick spares the generator the CPU of a thousand wake-ups a second, which
     /// on a shared 2-core machine is CPU taken from the servers being measured.
     /// </param>
-    public static async Task<long> RunAsync(double ratePerSecond, TimeSpan duration, Action<long> issue, Func<bool>? done = null, TimeSpan? tick = null)
+    public static async Task<PacerResult> RunAsync(
+        double ratePerSecond, TimeSpan duration, Action<long, long> issue, Func<bool>? done = null, TimeSpan? tick = null)
     {
         ArgumentNullException.ThrowIfNull(issue);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ratePerSecond);
         var shortest = tick ?? TimeSpan.FromMilliseconds(1);
         var clock = Stopwatch.StartNew();
-        long issued = 0;
+        var startTicks = Stopwatch.GetTimestamp();
+        var ticksPerItem = Stopwatch.Frequency / ratePerSecond;
+        long issued = 0, maxLagTicks = 0;
         while (clock.Elapsed < duration && (done is null || !done()))
         {
             var due = (long)(clock.Elapsed.TotalSeconds * ratePerSecond);
             for (var burst = 0; issued < due && burst < MaxBurst; burst++)
             {
-                issue(issued++);
+                var scheduled = startTicks + (long)(issued * ticksPerItem);
+                maxLagTicks = Math.Max(maxLagTicks, Stopwatch.GetTimestamp() - scheduled);
+                issue(issued++, scheduled);
             }
 
             var untilNext = TimeSpan.FromSeconds((issued + 1) / ratePerSecond) - clock.Elapsed;
             await Task.Delay(untilNext < shortest ? shortest : untilNext > MaxSleep ? MaxSleep : untilNext);
         }
 
-        return issued;
+        return new PacerResult(issued, Stopwatch.GetElapsedTime(0, maxLagTicks));
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Orleans.Im.Bench.Load;
 
 namespace Orleans.Im.Tests.Bench;
@@ -13,9 +14,9 @@ public sealed class DeliveryLedgerTests
     public void Deliveries_are_counted_per_message_and_recipient_and_refused_sends_owe_nothing()
     {
         var ledger = new DeliveryLedger(10);
-        var twoRecipients = ledger.Reserve(2);
-        var oneRecipient = ledger.Reserve(1);
-        var refused = ledger.Reserve(3);
+        var twoRecipients = ledger.Reserve(2, Stopwatch.GetTimestamp());
+        var oneRecipient = ledger.Reserve(1, Stopwatch.GetTimestamp());
+        var refused = ledger.Reserve(3, Stopwatch.GetTimestamp());
         ledger.Acked(twoRecipients, stored: true);
         ledger.Acked(oneRecipient, stored: true);
         ledger.Acked(refused, stored: false);
@@ -46,7 +47,7 @@ public sealed class DeliveryLedgerTests
     public void What_has_not_arrived_is_outstanding_then_lost()
     {
         var ledger = new DeliveryLedger(10);
-        var message = ledger.Reserve(5);
+        var message = ledger.Reserve(5, Stopwatch.GetTimestamp());
         ledger.Delivered(message);
         ledger.Delivered(message);
 
@@ -66,9 +67,9 @@ public sealed class DeliveryLedgerTests
     public void A_full_ledger_refuses_more_messages_and_arrivals_it_never_sent_are_unknown()
     {
         var ledger = new DeliveryLedger(2);
-        Assert.Equal(0, ledger.Reserve(1));
-        Assert.Equal(1, ledger.Reserve(1));
-        Assert.Equal(-1, ledger.Reserve(1));
+        Assert.Equal(0, ledger.Reserve(1, Stopwatch.GetTimestamp()));
+        Assert.Equal(1, ledger.Reserve(1, Stopwatch.GetTimestamp()));
+        Assert.Equal(-1, ledger.Reserve(1, Stopwatch.GetTimestamp()));
         Assert.Equal(2, ledger.Sent);
 
         ledger.Delivered(7);
@@ -83,7 +84,7 @@ public sealed class DeliveryLedgerTests
     public void The_first_answer_to_a_send_is_the_one_that_counts()
     {
         var ledger = new DeliveryLedger(4);
-        var message = ledger.Reserve(1);
+        var message = ledger.Reserve(1, Stopwatch.GetTimestamp());
         ledger.Acked(message, stored: true);
 
         // A timeout firing after the ack (or a second ack) changes nothing.
@@ -103,7 +104,7 @@ public sealed class DeliveryLedgerTests
         var ledger = new DeliveryLedger(Messages);
         for (var i = 0; i < Messages; i++)
         {
-            ledger.Acked(ledger.Reserve(Recipients), stored: true);
+            ledger.Acked(ledger.Reserve(Recipients, Stopwatch.GetTimestamp()), stored: true);
         }
 
         // Each recipient on its own thread, as each bench user's receive loop is.
@@ -127,7 +128,7 @@ public sealed class DeliveryLedgerTests
     {
         var sink = new DeliverySink();
         var ledger = new DeliveryLedger(4);
-        var message = ledger.Reserve(2);
+        var message = ledger.Reserve(2, Stopwatch.GetTimestamp());
         ledger.Acked(message, stored: true);
 
         // Before a run is attached, arrivals go nowhere.
@@ -144,5 +145,19 @@ public sealed class DeliveryLedgerTests
         Assert.Equal(2, counts.Delivered);
         Assert.Equal(0, counts.Duplicates);
         Assert.Equal(0, counts.Lost);
+    }
+
+    [Fact]
+    public void Latency_counts_from_the_scheduled_send_not_from_when_the_generator_got_round_to_it()
+    {
+        // Scheduled a second ago: the generator stalled that long before it reserved and sent the message.
+        var ledger = new DeliveryLedger(4);
+        var message = ledger.Reserve(1, Stopwatch.GetTimestamp() - Stopwatch.Frequency);
+        ledger.Acked(message, stored: true);
+        ledger.Delivered(message);
+
+        var counts = ledger.Count();
+        Assert.True(counts.AckLatency.P50 >= 1000, $"send→ack {counts.AckLatency}");
+        Assert.True(counts.DeliverLatency.P50 >= 1000, $"send→deliver {counts.DeliverLatency}");
     }
 }
