@@ -5,7 +5,7 @@ public interface IBenchUser : IAsyncDisposable
 {
     string UserId { get; }
 
-    /// <summary>Sends a text; completes with true when it was acked as stored.</summary>
+    /// <summary>Sends a text; completes with true when it was acked as stored (now, or earlier: a duplicate).</summary>
     Task<bool> SendTextAsync(string conversationId, string clientMsgId, string text);
 
     /// <summary>Joins a chat room (<c>room:{id}</c>); completes with true when the edge accepted the join.</summary>

@@ -185,7 +185,7 @@ public sealed class LeanTcpBenchUser : IBenchUser
             case Op.SendAck:
                 if (_awaitingAnswer.TryRemove(header.RequestId, out var acked))
                 {
-                    acked.TrySetResult(SendAck.Parser.ParseFrom(body).Status == SendStatus.Sent);
+                    acked.TrySetResult(StoredAck.IsStored(SendAck.Parser.ParseFrom(body).Status));
                 }
 
                 break;

@@ -1,5 +1,4 @@
 using Orleans.Im.Client;
-using Orleans.Im.Protocol.V1;
 
 namespace Orleans.Im.Bench.Load;
 
@@ -40,7 +39,7 @@ public sealed class TcpBenchUser : IBenchUser
     public async Task<bool> SendTextAsync(string conversationId, string clientMsgId, string text)
     {
         var ack = await _client.SendTextAsync(conversationId, text, clientMsgId);
-        return ack.Status == SendStatus.Sent;
+        return StoredAck.IsStored(ack.Status);
     }
 
     public async Task<bool> JoinRoomAsync(string roomId) => (await _client.JoinRoomAsync(roomId)).Error is null;
