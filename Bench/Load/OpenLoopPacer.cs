@@ -22,7 +22,7 @@ public static class OpenLoopPacer
     /// <param name="ratePerSecond">The aggregate rate.</param>
     /// <param name="duration">How long to issue.</param>
     /// <param name="issue">
-    /// Issues item n (0, 1, 2, …) scheduled at the given <see cref="Stopwatch"/> timestamp (start + n ÷ rate); must not
+    /// Issues item n (0, 1, 2, …) scheduled at the given <see cref="Stopwatch"/> timestamp (start + (n + 1) ÷ rate); must not
     /// block. Latencies must be timed from that timestamp, not from when the call runs: an item issued late because the
     /// generator stalled would otherwise start its clock late and hide the stall (coordinated omission).
     /// </param>
@@ -38,21 +38,22 @@ public static class OpenLoopPacer
         ArgumentNullException.ThrowIfNull(issue);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ratePerSecond);
         var shortest = tick ?? TimeSpan.FromMilliseconds(1);
-        var clock = Stopwatch.StartNew();
+        // One start for the schedule and for what is due, so that no item is issued before its scheduled time.
         var startTicks = Stopwatch.GetTimestamp();
         var ticksPerItem = Stopwatch.Frequency / ratePerSecond;
         long issued = 0, maxLagTicks = 0;
-        while (clock.Elapsed < duration && (done is null || !done()))
+        while (Stopwatch.GetElapsedTime(startTicks) < duration && (done is null || !done()))
         {
-            var due = (long)(clock.Elapsed.TotalSeconds * ratePerSecond);
+            var due = (long)(Stopwatch.GetElapsedTime(startTicks).TotalSeconds * ratePerSecond);
             for (var burst = 0; issued < due && burst < MaxBurst; burst++)
             {
-                var scheduled = startTicks + (long)(issued * ticksPerItem);
+                // Item n is due once n + 1 items are (the loop's own rule above).
+                var scheduled = startTicks + (long)((issued + 1) * ticksPerItem);
                 maxLagTicks = Math.Max(maxLagTicks, Stopwatch.GetTimestamp() - scheduled);
                 issue(issued++, scheduled);
             }
 
-            var untilNext = TimeSpan.FromSeconds((issued + 1) / ratePerSecond) - clock.Elapsed;
+            var untilNext = TimeSpan.FromSeconds((issued + 1) / ratePerSecond) - Stopwatch.GetElapsedTime(startTicks);
             await Task.Delay(untilNext < shortest ? shortest : untilNext > MaxSleep ? MaxSleep : untilNext);
         }
 
