@@ -10,6 +10,8 @@ public static class BenchUsers
     {
         ArgumentNullException.ThrowIfNull(userIds);
         ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(sink);
+        sink.Register(userIds);
         var users = new IBenchUser[userIds.Count];
         using var gate = new SemaphoreSlim(ConnectConcurrency);
         await Task.WhenAll(userIds.Select(async (userId, i) =>

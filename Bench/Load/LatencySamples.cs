@@ -16,12 +16,18 @@ public sealed class LatencySamples
         }
     }
 
-    public LatencySummary Summarize()
+    /// <summary>
+    /// Percentiles of the samples and of <paramref name="unarrived"/>: what never arrived, each at how long it was waited
+    /// for (a lower bound of its latency). A percentile at or above the shortest such wait is a lower bound too: the
+    /// unarrived ones, were they known, could only rank higher.
+    /// </summary>
+    public LatencySummary Summarize(IReadOnlyCollection<double>? unarrived = null)
     {
+        unarrived ??= [];
         double[] sorted;
         lock (_gate)
         {
-            sorted = [.. _values];
+            sorted = [.. _values, .. unarrived];
         }
 
         if (sorted.Length == 0)
@@ -31,6 +37,10 @@ public sealed class LatencySamples
 
         Array.Sort(sorted);
         return new LatencySummary(sorted.Length, Percentiles.OfSorted(sorted, 50), Percentiles.OfSorted(sorted, 90),
-            Percentiles.OfSorted(sorted, 99), sorted[^1]);
+            Percentiles.OfSorted(sorted, 99), sorted[^1])
+        {
+            Unarrived = unarrived.Count,
+            LowerBoundsFrom = unarrived.Count == 0 ? null : unarrived.Min(),
+        };
     }
 }

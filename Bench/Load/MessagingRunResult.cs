@@ -13,6 +13,15 @@ public sealed record MessagingRunResult(
     double OfferedRate, double SendSeconds, double DrainSeconds, long Skipped, DeliveryCounts Counts, IReadOnlyList<ResourceUse> Resources, RunStart Start,
     double MaxPacerLagMilliseconds)
 {
+    /// <summary>Sends the pacer issued: sent plus skipped.</summary>
+    public long Offered { get; init; }
+
+    /// <summary>Skipped ÷ offered (0 when nothing was offered).</summary>
+    public double SkippedShare => Offered == 0 ? 0 : (double)Skipped / Offered;
+
+    /// <summary>Refused ÷ offered: a refused send owes no delivery, so the delivered ratio does not show it.</summary>
+    public double RefusedShare => Offered == 0 ? 0 : (double)Counts.Refused / Offered;
+
     /// <summary>Stored messages per second over the send phase.</summary>
     public double StoredPerSecond => Counts.Acked / SendSeconds;
 

@@ -93,7 +93,7 @@ public static class P2PCommand
                 }
             }
 
-            return new MessageRoute(users[from], GrainKeys.P2P(users[from].UserId, users[to].UserId), 1);
+            return new MessageRoute(users[from], GrainKeys.P2P(users[from].UserId, users[to].UserId), 1, users[to].UserId);
         };
     }
 }

@@ -6,7 +6,8 @@ namespace Orleans.Im.Bench.Sweep;
 
 /// <summary>
 /// <c>sweep</c>: the p2p scenario at rising rates over the same signed-in users, until fewer than 99 % of the owed
-/// deliveries arrive or send→deliver p99 passes 200 ms; reports the last rate that met both.
+/// deliveries arrive, send→deliver p99 passes 200 ms, or any send is refused or skipped, or any arrival is a duplicate,
+/// misdelivered or unknown (see <see cref="FailuresOf"/>); reports the last rate that passed.
 /// </summary>
 public static class SweepCommand
 {
@@ -37,6 +38,54 @@ public static class SweepCommand
 
     private static readonly string[] OwnOptions = ["users", "start", "step-percent", "max-rate", "seconds", "body-bytes", TcpClientOption.Name];
 
+    /// <summary>
+    /// Why a step fails, or nothing when it passed. Besides the delivered ratio and p99: a refused or skipped send owes
+    /// no delivery, so it leaves the ratio's denominator and a step could pass by refusing what it could not carry; and a
+    /// duplicate, misdelivered or unknown arrival is a wrong delivery, whatever the ratio says.
+    /// </summary>
+    public static IReadOnlyList<string> FailuresOf(MessagingRunResult result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var c = result.Counts;
+        var failures = new List<string>();
+        if (c.DeliveredRatio < MinDeliveredRatio)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"delivered {c.DeliveredRatio:P2} (lost {c.Lost})"));
+        }
+
+        if (c.DeliverLatency.P99 > MaxP99Milliseconds)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"p99 {c.DeliverLatency.P99:0.0} ms"));
+        }
+
+        if (c.Refused > 0)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"refused {c.Refused} ({result.RefusedShare:P2} of offered)"));
+        }
+
+        if (result.Skipped > 0)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"skipped {result.Skipped} ({result.SkippedShare:P2} of offered)"));
+        }
+
+        if (c.Duplicates > 0)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"duplicates {c.Duplicates}"));
+        }
+
+        if (c.Misdelivered > 0)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"misdelivered {c.Misdelivered}"));
+        }
+
+        if (c.Unknown > 0)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"unknown arrivals {c.Unknown}"));
+        }
+
+        return failures;
+    }
+
     public static async Task<int> RunAsync(IReadOnlyList<string> args)
     {
         var options = CommandLineOptions.Parse(args, [.. OwnOptions, .. LoadTarget.OptionNames]);
@@ -66,16 +115,16 @@ public static class SweepCommand
             for (var i = 0; i < MaxSteps && rate <= maxRate; i++, rate = Math.Ceiling(rate * (1 + step)))
             {
                 var result = await MessagingRun.RunAsync(rate, TimeSpan.FromSeconds(seconds), route, sink, hosts, bodyBytes);
-                var c = result.Counts;
-                var passed = c.DeliveredRatio >= MinDeliveredRatio && c.DeliverLatency.P99 <= MaxP99Milliseconds && result.Skipped == 0;
-                var report = new RunReport("sweep-step").Set("client", TcpClientOption.NameOf(transport)).Set("users", userCount).Set("rate", rate).Set("passed", passed);
+                var failures = FailuresOf(result);
+                var passed = failures.Count == 0;
+                var report = new RunReport("sweep-step").Set("client", TcpClientOption.NameOf(transport)).Set("users", userCount).Set("rate", rate)
+                    .Set("passed", passed).Set("failures", failures);
                 report.Line(string.Create(CultureInfo.InvariantCulture, $"sweep step {i + 1}: {rate:0} msg/s — {(passed ? "passed" : "failed")}"));
                 MessagingRun.Describe(report, result);
                 await report.WriteAsync(target.ResultsFile);
                 if (!passed)
                 {
-                    stopReason = string.Create(CultureInfo.InvariantCulture,
-                        $"at {rate:0}/s delivered {c.DeliveredRatio:P2}, p99 {c.DeliverLatency.P99:0.0} ms, skipped {result.Skipped}");
+                    stopReason = string.Create(CultureInfo.InvariantCulture, $"at {rate:0}/s {string.Join("; ", failures)}");
                     break;
                 }
 
@@ -86,7 +135,7 @@ public static class SweepCommand
             var summary = new RunReport("sweep").Started(sweepStart).Set("client", TcpClientOption.NameOf(transport)).Set("users", userCount).Set("lastGoodRate", lastGood).Set("stopReason", stopReason ?? "max rate reached")
                 .Set("lastGoodP99", lastGoodResult?.Counts.DeliverLatency.P99).Set("lastGoodP50", lastGoodResult?.Counts.DeliverLatency.P50);
             summary.Line(string.Create(CultureInfo.InvariantCulture,
-                $"sweep: last good rate {(lastGood is { } g ? g.ToString("0", CultureInfo.InvariantCulture) : "none")} msg/s (delivered ≥ 99 %, p99 ≤ 200 ms); stopped: {stopReason ?? "max rate reached"}"));
+                $"sweep: last good rate {(lastGood is { } g ? g.ToString("0", CultureInfo.InvariantCulture) : "none")} msg/s (delivered ≥ 99 %, p99 ≤ 200 ms, nothing refused, skipped, duplicated, misdelivered or unknown); stopped: {stopReason ?? "max rate reached"}"));
             await summary.WriteAsync(target.ResultsFile);
             return 0;
         }

@@ -21,10 +21,10 @@ public sealed class DeliveryLedgerTests
         ledger.Acked(oneRecipient, stored: true);
         ledger.Acked(refused, stored: false);
 
-        ledger.Delivered(twoRecipients);
-        ledger.Delivered(twoRecipients);
-        ledger.Delivered(oneRecipient);
-        ledger.Delivered(oneRecipient);
+        ledger.Delivered(twoRecipients, "bob");
+        ledger.Delivered(twoRecipients, "bob");
+        ledger.Delivered(oneRecipient, "bob");
+        ledger.Delivered(oneRecipient, "bob");
 
         var counts = ledger.Count();
         Assert.Equal(3, counts.Sent);
@@ -48,8 +48,8 @@ public sealed class DeliveryLedgerTests
     {
         var ledger = new DeliveryLedger(10);
         var message = ledger.Reserve(5, Stopwatch.GetTimestamp());
-        ledger.Delivered(message);
-        ledger.Delivered(message);
+        ledger.Delivered(message, "bob");
+        ledger.Delivered(message, "bob");
 
         // Not acked yet: still owed (an ack can come after the first pushes).
         Assert.Equal(3, ledger.Outstanding());
@@ -72,8 +72,8 @@ public sealed class DeliveryLedgerTests
         Assert.Equal(-1, ledger.Reserve(1, Stopwatch.GetTimestamp()));
         Assert.Equal(2, ledger.Sent);
 
-        ledger.Delivered(7);
-        ledger.Delivered(-1);
+        ledger.Delivered(7, "bob");
+        ledger.Delivered(-1, "bob");
 
         var counts = ledger.Count();
         Assert.Equal(2, counts.Unknown);
@@ -112,7 +112,7 @@ public sealed class DeliveryLedgerTests
         {
             for (var i = 0; i < Messages; i++)
             {
-                ledger.Delivered(i);
+                ledger.Delivered(i, "bob");
             }
         })));
 
@@ -154,10 +154,77 @@ public sealed class DeliveryLedgerTests
         var ledger = new DeliveryLedger(4);
         var message = ledger.Reserve(1, Stopwatch.GetTimestamp() - Stopwatch.Frequency);
         ledger.Acked(message, stored: true);
-        ledger.Delivered(message);
+        ledger.Delivered(message, "bob");
 
         var counts = ledger.Count();
         Assert.True(counts.AckLatency.P50 >= 1000, $"send→ack {counts.AckLatency}");
         Assert.True(counts.DeliverLatency.P50 >= 1000, $"send→deliver {counts.DeliverLatency}");
+    }
+
+    [Fact]
+    public void A_lost_delivery_is_a_latency_sample_at_its_wait_so_p99_cannot_look_good_while_messages_are_missing()
+    {
+        // 98 fast deliveries and 2 that never came, of messages scheduled 2 s ago.
+        var ledger = new DeliveryLedger(100);
+        var twoSecondsAgo = Stopwatch.GetTimestamp() - 2 * Stopwatch.Frequency;
+        for (var i = 0; i < 100; i++)
+        {
+            var message = ledger.Reserve(1, i < 98 ? Stopwatch.GetTimestamp() : twoSecondsAgo);
+            ledger.Acked(message, stored: true);
+            if (i < 98)
+            {
+                ledger.Delivered(message, "bob");
+            }
+        }
+
+        var latency = ledger.Count().DeliverLatency;
+        Assert.Equal(100, latency.Count);
+        Assert.Equal(2, latency.Unarrived);
+        Assert.True(latency.P99 >= 2000, $"p99 {latency.P99} ms with 2 % lost");
+        Assert.Contains("p99 ≥ ", latency.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("p50 ≥ ", latency.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_arrival_at_a_user_the_message_was_not_for_is_misdelivered_not_delivered()
+    {
+        var ledger = new DeliveryLedger(4);
+        var message = ledger.Reserve(1, Stopwatch.GetTimestamp(), recipientId: "bob");
+        ledger.Acked(message, stored: true);
+
+        ledger.Delivered(message, "carol");
+
+        var counts = ledger.Count();
+        Assert.Equal(1, counts.Misdelivered);
+        Assert.Equal(0, counts.Delivered);
+        Assert.Equal(1, counts.Lost);
+        Assert.Equal(1, ledger.Outstanding());
+
+        ledger.Delivered(message, "bob");
+        Assert.Equal(1, ledger.Count().Delivered);
+    }
+
+    [Fact]
+    public void With_several_recipients_a_second_arrival_at_one_user_is_a_duplicate_even_while_another_still_waits()
+    {
+        var sink = new DeliverySink();
+        sink.Register(["alice", "bob", "carol"]);
+        var ledger = new DeliveryLedger(4, sink.RegisteredUsers);
+        sink.Attach("run", ledger);
+        var message = ledger.Reserve(2, Stopwatch.GetTimestamp());
+        ledger.Acked(message, stored: true);
+
+        // Bob gets it twice, Carol never: by count that looked like two deliveries and nothing lost.
+        sink.OnMessage("bob", "alice", $"run-{message}");
+        sink.OnMessage("bob", "alice", $"run-{message}");
+        sink.OnMessage("dave", "alice", $"run-{message}");           // not one of the run's users
+
+        var counts = ledger.Count();
+        Assert.True(counts.PerRecipient);
+        Assert.Equal(1, counts.Delivered);
+        Assert.Equal(1, counts.Lost);
+        Assert.Equal(1, counts.Duplicates);
+        Assert.Equal(1, counts.Misdelivered);
+        Assert.Equal(1, ledger.Outstanding());
     }
 }
