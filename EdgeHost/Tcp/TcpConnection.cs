@@ -398,16 +398,17 @@ public sealed partial class TcpConnection : IPushTarget
                     return;
                 }
 
-                // Everything logged while serving a request names the connection and, once signed in, the user and
-                // device. Begun per request, not held for the connection's life: a held scope (with the execution
-                // context it forks) is ~0.3-0.7 KB on every idle connection. Not for pings, which log nothing: each
-                // scope leaves a new execution context captured by the next read, which outlives a young GC, so an
-                // idle connection's heartbeats would keep promoting garbage into generation 2.
+                // Its answer would not fit while earlier ones wait to be written: the client's further requests wait too.
                 if (_outbound.RepliesFull(_options.MaxFrameBytes) && !await ReplyRoomAsync())
                 {
                     return;
                 }
 
+                // Everything logged while serving a request names the connection and, once signed in, the user and
+                // device. Begun per request, not held for the connection's life: a held scope (with the execution
+                // context it forks) is ~0.3-0.7 KB on every idle connection. Not for pings, which log nothing: each
+                // scope leaves a new execution context captured by the next read, which outlives a young GC, so an
+                // idle connection's heartbeats would keep promoting garbage into generation 2.
                 using var scope = header.Operation == (ushort)V1.Op.Ping
                     ? null
                     : _logger.BeginScope(LogScope.Request(_connection.ConnectionId, EdgeMetrics.Tcp, _open?.Session));
