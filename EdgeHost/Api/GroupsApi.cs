@@ -116,20 +116,15 @@ public static class GroupsApi
     }
 
     /// <summary>Adds members (admins and the owner); the answer names those left out because they let only friends add them.</summary>
-    public static async Task<Results<Ok<GroupChangeView>, ProblemHttpResult>> AddMembersAsync(string conversationId, MembersBody body, ClaimsPrincipal user, IClusterClient cluster)
-    {
-        if (!IsGroupId(conversationId))
-        {
-            return ApiProblems.NotFound();
-        }
+    public static Task<Results<Ok<GroupChangeView>, ProblemHttpResult>> AddMembersAsync(string conversationId, MembersBody body, ClaimsPrincipal user, IClusterClient cluster) =>
+        GroupAsync(cluster, conversationId, g => g.AddMembersAsync(user.UserId(), body?.UserIds ?? []), (result, group) => GroupChangeView.From(group, result.NotAdded));
 
-        var result = await cluster.For<IConversationGrain>(conversationId).AddMembersAsync(user.UserId(), body?.UserIds ?? []);
-        return result.Status == AccessStatus.Ok && result.Group is { } group
-            ? TypedResults.Ok(GroupChangeView.From(group, result.NotAdded))
-            : ApiProblems.From(result.Status);
-    }
+    private static Task<Results<Ok<GroupInfo>, ProblemHttpResult>> GroupAsync(IClusterClient cluster, string conversationId, Func<IConversationGrain, Task<GroupResult>> operation) =>
+        GroupAsync(cluster, conversationId, operation, (_, group) => group);
 
-    private static async Task<Results<Ok<GroupInfo>, ProblemHttpResult>> GroupAsync(IClusterClient cluster, string conversationId, Func<IConversationGrain, Task<GroupResult>> operation)
+    /// <summary>Runs a group operation on a group id and answers the group as <paramref name="view"/> shows it, or the refusal.</summary>
+    private static async Task<Results<Ok<T>, ProblemHttpResult>> GroupAsync<T>(IClusterClient cluster, string conversationId,
+        Func<IConversationGrain, Task<GroupResult>> operation, Func<GroupResult, GroupInfo, T> view)
     {
         if (!IsGroupId(conversationId))
         {
@@ -137,7 +132,7 @@ public static class GroupsApi
         }
 
         var result = await operation(cluster.For<IConversationGrain>(conversationId));
-        return result.Status == AccessStatus.Ok && result.Group is { } group ? TypedResults.Ok(group) : ApiProblems.From(result.Status);
+        return result.Status == AccessStatus.Ok && result.Group is { } group ? TypedResults.Ok(view(result, group)) : ApiProblems.From(result.Status);
     }
 
     private static bool IsGroupId(string conversationId) =>
