@@ -75,7 +75,7 @@ public static class ConnectCommand
             holding = await hosts.SampleAsync();
             await holdWindow.StartAsync();
             IReadOnlyList<ResourceUse>? held = null;
-            shards = [await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds), async _ =>
+            shards = [await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds), async () =>
             {
                 holdEnd = await hosts.SampleAsync();
                 held = await holdWindow.EndAsync();
@@ -87,8 +87,9 @@ public static class ConnectCommand
             var children = Enumerable.Range(0, processes).Select(k => StartChild(args, settings, k)).ToList();
             try
             {
+                // The window reads the children's CPU itself (they are this process's children): their own word for it
+                // would cover their own connect and hold, which start and end at other times than the window.
                 await Task.WhenAll(children.Select(c => c.Connected.Task));
-                connectWindow.ExtraGeneratorCpuSeconds = children.Sum(c => c.Connected.Task.Result);
                 connectUse = await connectWindow.EndAsync();
                 await Task.Delay(Settle);
                 holding = await hosts.SampleAsync();
@@ -97,9 +98,8 @@ public static class ConnectCommand
 
                 // Every child still holds all its connections until told to close: the end of the hold is measured then,
                 // memory and CPU alike, so that neither includes the closes.
-                var heldCpu = await Task.WhenAll(children.Select(c => c.Held.Task.WaitAsync(limit.Token)));
+                await Task.WhenAll(children.Select(c => c.Held.Task.WaitAsync(limit.Token)));
                 holdEnd = await hosts.SampleAsync();
-                holdWindow.ExtraGeneratorCpuSeconds = heldCpu.Sum();
                 holdUse = await holdWindow.EndAsync();
                 foreach (var child in children)
                 {
@@ -118,7 +118,7 @@ public static class ConnectCommand
         }
 
         var opened = shards.Sum(s => s.Opened);
-        var connectSeconds = shards.Max(s => s.ConnectSeconds);
+        var connectSeconds = Math.Max(ShardResult.ConnectSeconds(shards), 1e-3);
         var report = new RunReport("connect").Started(start).Set("connections", settings.Connections).Set("rate", settings.Rate).Set("processes", processes)
             .Set("sourceAddresses", settings.SourceAddresses).Set("holdSeconds", settings.HoldSeconds)
             .Set("opened", opened).Set("failed", shards.Sum(s => s.Failed)).Set("refusedAndRetried", shards.Sum(s => s.Refused)).Set("dropped", shards.Sum(s => s.Dropped))
@@ -126,24 +126,11 @@ public static class ConnectCommand
             .Set("firstError", shards.Select(s => s.FirstError).FirstOrDefault(e => e is not null));
         report.Line(string.Create(CultureInfo.InvariantCulture,
             $"connect: {opened} of {settings.Connections} signed in over {connectSeconds:0.0} s = {opened / connectSeconds:0} logins/s; failed {shards.Sum(s => s.Failed)}, refused as busy and retried {shards.Sum(s => s.Refused)}, dropped during the {settings.HoldSeconds} s hold {shards.Sum(s => s.Dropped)}"));
-        var perHost = new List<object>();
-        for (var i = 0; i < holding.Count; i++)
+        var perHost = holding.Select((sample, i) =>
+            HostMemory.From(before[i], sample, holdEnd?[i] ?? sample, i < target.EdgeUrls.Count ? null : opened)).ToList();
+        foreach (var host in perHost)
         {
-            var isEdge = i < target.EdgeUrls.Count;
-            var connections = isEdge ? holding[i].Connections : opened;
-            var endBytes = holdEnd?[i].ResidentBytes ?? holding[i].ResidentBytes;
-            var kbPerConnection = KbPerConnection(holding[i].ResidentBytes);
-            var kbPerConnectionAtEnd = KbPerConnection(endBytes);
-
-            // RSS grown since before the run, per connection held (KiB): an upper bound that includes uncollected heap.
-            double KbPerConnection(long residentBytes) => connections > 0 ? (residentBytes - before[i].ResidentBytes) / 1024.0 / connections : 0;
-            perHost.Add(new
-            {
-                url = holding[i].Url, rssBeforeBytes = before[i].ResidentBytes, rssHoldingBytes = holding[i].ResidentBytes, rssHoldEndBytes = endBytes,
-                connections, kbPerConnection = Math.Round(kbPerConnection, 2), kbPerConnectionAtHoldEnd = Math.Round(kbPerConnectionAtEnd, 2),
-            });
-            report.Line(string.Create(CultureInfo.InvariantCulture,
-                $"  {holding[i].Url,-24} rss {before[i].ResidentBytes / 1048576.0:0} → {holding[i].ResidentBytes / 1048576.0:0} MiB holding {connections:0} connections = {kbPerConnection:0.0} KB per connection; at the end of the hold {endBytes / 1048576.0:0} MiB = {kbPerConnectionAtEnd:0.0} KB"));
+            report.Line(host.Summary());
         }
 
         report.Set("memory", perHost);
@@ -161,10 +148,10 @@ public static class ConnectCommand
     {
         using var shard = new ConnectShard(settings, target, tokens);
         await shard.ConnectAsync();
-        Console.WriteLine($"{ConnectedMarker} {ProcessCpu.CpuSeconds().ToString(CultureInfo.InvariantCulture)}");
-        var result = await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds), async holdCpu =>
+        Console.WriteLine(ConnectedMarker);
+        var result = await shard.HoldAsync(TimeSpan.FromSeconds(settings.HoldSeconds), async () =>
         {
-            Console.WriteLine($"{HeldMarker} {holdCpu.ToString(CultureInfo.InvariantCulture)}");
+            Console.WriteLine(HeldMarker);
             try
             {
                 await Console.In.ReadLineAsync().WaitAsync(CloseWait);
@@ -217,15 +204,12 @@ public static class ConnectCommand
     /// <summary>A child generator process and what it reported.</summary>
     private sealed class Child(Process process)
     {
-        public TaskCompletionSource<double> Connected { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Connected { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource<ShardResult> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>
-        /// The child's hold ended and it waits, its connections still open, for <see cref="CloseAsync"/>; with its CPU
-        /// seconds over the hold.
-        /// </summary>
-        public TaskCompletionSource<double> Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>The child's hold ended and it waits, its connections still open, for <see cref="CloseAsync"/>.</summary>
+        public TaskCompletionSource Held { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public async Task CloseAsync()
         {
@@ -237,13 +221,13 @@ public static class ConnectCommand
         {
             while (await process.StandardOutput.ReadLineAsync() is { } line)
             {
-                if (line.StartsWith(ConnectedMarker, StringComparison.Ordinal))
+                if (line == ConnectedMarker)
                 {
-                    Connected.TrySetResult(double.Parse(line[ConnectedMarker.Length..].Trim(), CultureInfo.InvariantCulture));
+                    Connected.TrySetResult();
                 }
-                else if (line.StartsWith(HeldMarker, StringComparison.Ordinal))
+                else if (line == HeldMarker)
                 {
-                    Held.TrySetResult(double.Parse(line[HeldMarker.Length..].Trim(), CultureInfo.InvariantCulture));
+                    Held.TrySetResult();
                 }
                 else if (line.StartsWith(DoneMarker, StringComparison.Ordinal))
                 {

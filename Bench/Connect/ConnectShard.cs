@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Orleans.Im.Bench.Load;
 
@@ -30,8 +29,8 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
     private int _failed;
     private int _refused;
     private string? _firstError;
-    private double _connectSeconds;
-    private double _connectCpu;
+    private DateTimeOffset _connectStarted;
+    private DateTimeOffset _connectEnded;
 
     public int Opened
     {
@@ -47,11 +46,10 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
     /// <summary>Opens this shard's connections at its share of the rate.</summary>
     public async Task ConnectAsync()
     {
-        var cpu = ProcessCpu.CpuSeconds();
         var mine = Enumerable.Range(0, settings.Connections).Where(i => i % settings.Shards == settings.Shard).ToArray();
         using var pending = new SemaphoreSlim(MaxPendingConnects);
         var attempts = new List<Task>(mine.Length);
-        var clock = Stopwatch.StartNew();
+        _connectStarted = DateTimeOffset.UtcNow;
 
         // Pinged from their login on, not from the hold: a ramp longer than the edge's idle timeout (120 s; 100,000
         // connections at a few hundred logins a second) would otherwise have its first connections closed as idle.
@@ -64,8 +62,7 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
             }
         }, () => attempts.Count >= mine.Length, Tick);
         await Task.WhenAll(attempts);
-        _connectSeconds = clock.Elapsed.TotalSeconds;
-        _connectCpu = ProcessCpu.CpuSeconds() - cpu;
+        _connectEnded = DateTimeOffset.UtcNow;
     }
 
     /// <summary>
@@ -73,19 +70,16 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
     /// <paramref name="beforeClose"/> has completed (the hosts are measured while every connection is still held), closes them.
     /// </summary>
     /// <param name="hold">How long to hold.</param>
-    /// <param name="beforeClose">Called with this process's CPU seconds over the hold, before anything is closed: the
-    /// hold's figures must not include the closes.</param>
-    public async Task<ShardResult> HoldAsync(TimeSpan hold, Func<double, Task> beforeClose)
+    /// <param name="beforeClose">Called before anything is closed: the hold's figures must not include the closes.</param>
+    public async Task<ShardResult> HoldAsync(TimeSpan hold, Func<Task> beforeClose)
     {
         ArgumentNullException.ThrowIfNull(beforeClose);
-        var cpu = ProcessCpu.CpuSeconds();
         if (Opened > 0)
         {
             await Task.Delay(hold);
         }
 
-        var holdCpu = ProcessCpu.CpuSeconds() - cpu;
-        await beforeClose(holdCpu);
+        await beforeClose();
 
         await _stopHeartbeats.CancelAsync();
         await _heartbeats;
@@ -101,7 +95,7 @@ public sealed class ConnectShard(ConnectSettings settings, LoadTarget target, Be
             connection.Dispose();
         }
 
-        return new ShardResult(all.Length, _failed, dropped, _connectSeconds, _connectCpu, holdCpu, _firstError, _refused);
+        return new ShardResult(all.Length, _failed, dropped, _connectStarted, _connectEnded, _firstError, _refused);
     }
 
     public void Dispose() => _stopHeartbeats.Dispose();

@@ -79,7 +79,7 @@ public static class GroupCommitCommand
         var server = await DescribeServerAsync(dataSource, cancellationToken);
         var committerOptions = new GroupCommitOptions();
         var factory = new BenchMessageFactory();
-        var loadBefore = ProcessCpu.LoadAverage();
+        var loadBefore = SystemReadings.LoadAverage();
         var total = Stopwatch.StartNew();
         try
         {
@@ -98,7 +98,7 @@ public static class GroupCommitCommand
             Console.WriteLine("## Message log group commit (PostgreSQL)");
             Console.WriteLine();
             WriteEnvironment(server, committerOptions, settings);
-            Console.WriteLine($"- load average (1, 5, 15 min) before: {loadBefore}; after: {ProcessCpu.LoadAverage()}");
+            Console.WriteLine($"- load average (1, 5, 15 min) before: {loadBefore}; after: {SystemReadings.LoadAverage()}");
             Console.WriteLine();
             GroupCommitReport.Write(Console.Out, results, settings);
         }

@@ -10,7 +10,10 @@ public sealed class HostMetricsReader(IReadOnlyList<string> hostUrls) : IDisposa
 
     public IReadOnlyList<string> HostUrls { get; } = hostUrls;
 
-    /// <summary>One sample per host; a host that does not answer gives zeros rather than failing the run.</summary>
+    /// <summary>
+    /// One sample per host; a host that does not answer gives a sample without figures (<see cref="HostSample.Answered"/>
+    /// false) rather than failing the run.
+    /// </summary>
     public async Task<IReadOnlyList<HostSample>> SampleAsync()
     {
         return await Task.WhenAll(HostUrls.Select(async url =>
@@ -22,7 +25,7 @@ public sealed class HostMetricsReader(IReadOnlyList<string> hostUrls) : IDisposa
             }
             catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
             {
-                return new HostSample(url, 0, 0, 0, DateTimeOffset.UtcNow);
+                return HostSample.Failed(url, $"{ex.GetType().Name}: {ex.Message}", DateTimeOffset.UtcNow);
             }
         }));
     }

@@ -15,7 +15,7 @@ public sealed class RunReport(string scenario)
     {
         ["scenario"] = scenario,
         ["startedAt"] = DateTimeOffset.UtcNow,
-        ["loadAverageBefore"] = ProcessCpu.LoadAverage(),
+        ["loadAverageBefore"] = SystemReadings.LoadAverage(),
     };
     private readonly StringBuilder _summary = new();
 
@@ -49,8 +49,10 @@ public sealed class RunReport(string scenario)
         _fields["resources"] = uses;
         foreach (var use in uses)
         {
-            _summary.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {use.Name,-24} cpu {use.CpuCores:0.00} cores{(use.ResidentBytesEnd > 0 ? $", rss {use.ResidentBytesStart / 1048576.0:0} → {use.ResidentBytesEnd / 1048576.0:0} MiB" : "")}{(use.Connections > 0 ? $", {use.Connections:0} connections" : "")}"));
+            _summary.AppendLine(use.CpuCores is not { } cores
+                ? $"  {use.Name,-24} not measured: {use.NotMeasured}"
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"  {use.Name,-24} cpu {cores:0.00} cores{(use.ResidentBytesEnd is { } end ? $", rss {use.ResidentBytesStart / 1048576.0:0} → {end / 1048576.0:0} MiB" : "")}{(use.Connections > 0 ? $", {use.Connections:0} connections" : "")}"));
         }
 
         return this;
@@ -59,7 +61,7 @@ public sealed class RunReport(string scenario)
     /// <summary>Prints the summary and the JSON line, and appends the line to <paramref name="resultsFile"/>.</summary>
     public async Task WriteAsync(string resultsFile)
     {
-        _fields["loadAverageAfter"] = ProcessCpu.LoadAverage();
+        _fields["loadAverageAfter"] = SystemReadings.LoadAverage();
         var json = JsonSerializer.Serialize(_fields, JsonLine);
         Console.WriteLine();
         Console.Write(_summary.ToString());

@@ -5,9 +5,9 @@ namespace Orleans.Im.Bench.Load;
 /// the load average read at that point would include the run itself.
 /// </summary>
 /// <param name="At">The run's start.</param>
-/// <param name="LoadAverage">The 1, 5 and 15 minute load averages then (<see cref="ProcessCpu.LoadAverage"/>).</param>
+/// <param name="LoadAverage">The 1, 5 and 15 minute load averages then (<see cref="SystemReadings.LoadAverage"/>).</param>
 public sealed record RunStart(DateTimeOffset At, string LoadAverage)
 {
     /// <summary>Now, with the current load average.</summary>
-    public static RunStart Now() => new(DateTimeOffset.UtcNow, ProcessCpu.LoadAverage());
+    public static RunStart Now() => new(DateTimeOffset.UtcNow, SystemReadings.LoadAverage());
 }
