@@ -843,7 +843,9 @@ public sealed partial class ImClient : IAsyncDisposable
     /// spend the attempts meant to outlast an outage. A candidate that answers with a redirect (it is draining) is
     /// followed at once, at most <see cref="MaxRedirectsPerAttempt"/> times: a connection lost without its redirect (the
     /// network, or a heartbeat that failed first) comes back to the draining edge, and trying that edge again until it
-    /// exits would leave the client with no address that answers.
+    /// exits would leave the client with no address that answers. A redirect followed rewrites <paramref
+    /// name="candidates"/> in place, so that when this attempt fails all the same (the edge it named was slow to answer),
+    /// the caller's next attempt starts where the redirect said, not at the edge that is going away.
     /// </summary>
     private async Task OpenFirstAsync(List<EdgeAddress> candidates, CancellationToken cancellationToken)
     {
@@ -861,7 +863,9 @@ public sealed partial class ImClient : IAsyncDisposable
                 // That edge is draining and named others: they come first now (the last failure is the one thrown).
                 redirects++;
                 RedirectCount++;
-                candidates = ReconnectCandidates(redirect, candidates[i]);
+                var next = ReconnectCandidates(redirect, candidates[i]);
+                candidates.Clear();
+                candidates.AddRange(next);
                 i = -1;
             }
             catch (Exception ex) when (i < candidates.Count - 1 && IsConnectFailure(ex))

@@ -165,14 +165,51 @@ public sealed class SdkReconnectTests
         }
 
         draining.Dispose();
-        await using var third = await target.AcceptAsync();
-        var thirdServed = new PlayedEdge().ServeAsync(third, Patience);
+        await using var serving = new Serving(target);
         var status = await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s == ImClientStatus.Connected, Patience);
 
         Assert.Equal((ImClientStatus.Connected, 2, 1), (status, client.ConnectionCount, client.RedirectCount));
         Assert.Equal($"{target.Host}:{target.Port}", client.Endpoint);
         await client.DisposeAsync();
-        await thirdServed.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task An_attempt_that_followed_a_redirect_and_failed_leaves_the_next_attempt_to_start_where_the_redirect_said()
+    {
+        using var draining = new Listener();
+        using var target = new Listener();
+        await using var client = NewClient(draining, maxReconnectAttempts: 3, requestTimeout: TimeSpan.FromSeconds(1));
+        var connecting = client.ConnectAsync();
+        await using (var first = await draining.AcceptAsync())
+        {
+            var served = new PlayedEdge().ServeAsync(first, Patience);
+            await connecting.WaitAsync(Patience);
+            first.Socket.Shutdown(SocketShutdown.Both);
+            await served.WaitAsync(Patience);
+        }
+
+        await using (var second = await draining.AcceptAsync())
+        {
+            await second.SendAsync(V1.Op.Redirect, 0, new V1.Redirect { Addresses = { $"{target.Host}:{target.Port}" }, Reason = "draining" });
+            second.Socket.Shutdown(SocketShutdown.Both);
+        }
+
+        draining.Dispose();
+
+        // The edge it was sent to takes the connection and says nothing (slow, say): the attempt fails on the login's
+        // timeout, and the draining edge after it is gone. Before, the next attempts went back to that edge alone, were
+        // refused, and the client gave up with an edge that answers one address away.
+        await using (var silent = await target.AcceptAsync())
+        {
+            await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s != ImClientStatus.Connecting, Patience);
+        }
+
+        await using var serving = new Serving(target);
+        var status = await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s == ImClientStatus.Connected, Patience);
+
+        Assert.Equal((ImClientStatus.Connected, 2, 1), (status, client.ConnectionCount, client.RedirectCount));
+        Assert.Equal($"{target.Host}:{target.Port}", client.Endpoint);
+        await client.DisposeAsync();
     }
 
     [Fact]
@@ -742,6 +779,51 @@ public sealed class SdkReconnectTests
         }
 
         public void Dispose() => _listener.Stop();
+    }
+
+    /// <summary>
+    /// An edge that serves every connection it accepts as a <see cref="PlayedEdge"/> until disposed: a client whose first
+    /// login there went unanswered (the machine slow for a moment, or another test's client accepted first) is served on
+    /// its next attempt.
+    /// </summary>
+    private sealed class Serving : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly ConcurrentBag<Task> _served = [];
+        private readonly Task _loop;
+
+        public Serving(Listener listener) => _loop = LoopAsync(listener);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop.WaitAsync(Patience);
+            await Task.WhenAll(_served).WaitAsync(Patience);
+            _stop.Dispose();
+        }
+
+        private async Task LoopAsync(Listener listener)
+        {
+            while (await listener.AcceptOrStopAsync(_stop.Token) is { } accepted)
+            {
+                _served.Add(ServeAsync(RawConnection.Accepted(accepted)));
+            }
+        }
+
+        private async Task ServeAsync(RawConnection connection)
+        {
+            await using (connection)
+            {
+                try
+                {
+                    await new PlayedEdge().ServeAsync(connection, Patience).WaitAsync(_stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Silent for the patience (not a client of this test), or the test is over.
+                }
+            }
+        }
     }
 
     /// <summary>A pull's answer from a conversation whose messages are 1 to <paramref name="lastSeq"/>: those after the request's.</summary>
