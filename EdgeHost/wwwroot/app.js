@@ -42,7 +42,7 @@ const state = {
   messages: new Map(),     // seq → message (open conversation)
   pane: 0,                 // the pane's generation: a new one when another conversation opens or the pane starts over
   loadingOlder: false,
-  pending: new Map(),      // clientMsgId → { text, element }
+  pending: new Map(),      // clientMsgId → { text, element, conversationId }, also kept in the outbox (localStorage)
   paneChangesSeen: null,   // the latest change (edit, recall) the pane has, as the list dates it (loadChanges)
   peerReadSeq: 0,
   typingTimer: null,
@@ -147,6 +147,9 @@ async function renew() {
 function signedOut() {
   state.leaving = true;
   closeNotifications();
+  // However the session ended (signed out here or elsewhere, revoked, kicked): what it had not sent is not left behind
+  // in this browser for whoever uses it next.
+  forgetAllUnsent();
   sessionStorage.clear();
   location.reload();
 }
@@ -314,6 +317,7 @@ async function start() {
   hub.onreconnected(backOnline);
   hub.onclose(connectAgain);
   state.hub = hub;
+  restoreUnsent();
   // Away while the page is hidden; contacts who share presence see it.
   document.addEventListener('visibilitychange', () => {
     if (hub.state === signalR.HubConnectionState.Connected) hub.invoke('SetPresence', document.hidden).catch(() => {});
@@ -658,7 +662,7 @@ function upsert(message) {
   const pending = state.pending.get(message.clientMsgId);
   if (!element && pending && message.senderId === state.userId) {
     element = pending.element;
-    state.pending.delete(message.clientMsgId);
+    dropPending(message.clientMsgId);
   }
   if (!element) element = document.createElement('div');
   render(element, message);
@@ -765,16 +769,75 @@ $('composer').addEventListener('submit', async (event) => {
   if (!text || !state.open) return;
   $('composer-text').value = '';
   const clientMsgId = crypto.randomUUID().replaceAll('-', '');
+  const element = pendingElement(text);
+  $('messages').append(element);
+  $('messages').scrollTop = $('messages').scrollHeight;
+  const pending = { text, element, conversationId: state.open };
+  state.pending.set(clientMsgId, pending);
+  keepUnsent(clientMsgId, pending);
+  await send(clientMsgId);
+});
+
+/** How a message of this page's user shows until the server has it. */
+function pendingElement(text) {
   const element = document.createElement('div');
   element.className = 'message mine pending';
   element.dataset.testid = 'message';
   element.innerHTML = `<div class="text"></div><div class="meta"><span class="status" data-testid="delivery">Sending…</span></div>`;
   element.querySelector('.text').textContent = text;
-  $('messages').append(element);
-  $('messages').scrollTop = $('messages').scrollHeight;
-  state.pending.set(clientMsgId, { text, element, conversationId: state.open });
-  await send(clientMsgId);
-});
+  return element;
+}
+
+/** The server has it (acked, or pushed back as stored): no longer this page's to send. */
+function dropPending(clientMsgId) {
+  state.pending.delete(clientMsgId);
+  forgetUnsent(clientMsgId);
+}
+
+// ---- the outbox: what was written and not yet stored, kept in this browser until the server has it ----
+// Before, unsent messages lived in the page alone: a reload (often the answer to the grey dot) or a tab closed while
+// offline lost them. One localStorage entry per message, so that two tabs of one user never overwrite each other's; a
+// message both tabs send goes once (the server stores a client message id once, and answers the other as a duplicate).
+
+const outboxPrefix = () => `im.outbox.${state.userId}.`;
+
+function keepUnsent(clientMsgId, pending) {
+  try {
+    localStorage.setItem(outboxPrefix() + clientMsgId, JSON.stringify({ conversationId: pending.conversationId, text: pending.text, at: Date.now() }));
+  } catch {
+    // Storage full or refused (a private window's quota): the message lives in this page only, as before.
+  }
+}
+
+function forgetUnsent(clientMsgId) { localStorage.removeItem(outboxPrefix() + clientMsgId); }
+
+function forgetAllUnsent() {
+  if (!state.userId) return;
+  for (const key of Object.keys(localStorage)) if (key.startsWith(outboxPrefix())) localStorage.removeItem(key);
+}
+
+/** Takes back what an earlier page (or another tab) left unsent, oldest first, to go out with the next connection. */
+function restoreUnsent() {
+  const prefix = outboxPrefix();
+  const kept = [];
+  for (const key of Object.keys(localStorage)) {
+    if (!key.startsWith(prefix)) continue;
+    let entry = null;
+    try { entry = JSON.parse(localStorage.getItem(key)); } catch { /* unreadable: dropped below */ }
+    if (typeof entry?.conversationId !== 'string' || typeof entry.text !== 'string') {
+      localStorage.removeItem(key);
+      continue;
+    }
+    kept.push({ clientMsgId: key.slice(prefix.length), ...entry });
+  }
+  kept.sort((a, b) => (a.at ?? 0) - (b.at ?? 0));
+  for (const { clientMsgId, conversationId, text } of kept) {
+    if (state.pending.has(clientMsgId)) continue;
+    const element = pendingElement(text);
+    element.querySelector('.status').textContent = 'Not sent yet (it goes once connected)';
+    state.pending.set(clientMsgId, { text, element, conversationId, unanswered: true });
+  }
+}
 
 /**
  * Refusals for the moment (PROTOCOL: retry with the same ids): the cluster did not answer, the user's send budget is
@@ -801,7 +864,7 @@ async function send(clientMsgId) {
     // the user moved to another conversation (a resend after a reconnect, a slow ack), it shows when that one is opened
     // again, loaded from the server.
     await onEvents([{ type: 'message', conversationId: pending.conversationId, seq: ack.seq, message: sent }]);
-    if (pending.conversationId !== state.open) state.pending.delete(clientMsgId);
+    if (pending.conversationId !== state.open) dropPending(clientMsgId);
   } catch (error) {
     // Same clientMsgId on retry: the server stores it once, whatever happened to the first try. One that never got an
     // answer (the connection was down or dropped) goes again by itself once the page is back online.
@@ -824,7 +887,15 @@ async function send(clientMsgId) {
     status.textContent = offline ? 'Not sent (offline; it goes when the connection is back) ' : `Not sent (${error.message}) `;
     const retry = Object.assign(document.createElement('button'), { className: 'small', textContent: 'retry' });
     retry.addEventListener('click', () => send(clientMsgId));
-    status.append(retry);
+    // Kept in the outbox until sent, it would otherwise be tried again at every reconnect and page load, for ever.
+    const discard = Object.assign(document.createElement('button'), { className: 'small', textContent: 'discard' });
+    discard.dataset.testid = 'discard';
+    discard.addEventListener('click', () => {
+      if (state.pending.get(clientMsgId) !== pending) return;
+      dropPending(clientMsgId);
+      pending.element.remove();
+    });
+    status.append(retry, ' ', discard);
   }
 }
 
@@ -994,14 +1065,5 @@ async function onEvents(events) {
   // each left the page ever further behind them.
   if (openChanged) await markRead();
 }
-
-// Messages not sent yet live only in this page: leaving it (a reload, often the answer to the grey dot) would lose them
-// without a word. The browser asks first; signing out is not asked about.
-window.addEventListener('beforeunload', (event) => {
-  if (!state.leaving && [...state.pending.values()].some((pending) => pending.element.classList.contains('failed') || pending.unanswered)) {
-    event.preventDefault();
-    event.returnValue = '';
-  }
-});
 
 if (state.token) start();
