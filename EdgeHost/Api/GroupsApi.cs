@@ -27,6 +27,8 @@ public static class GroupsApi
             GroupAsync(cluster, conversationId, g => g.LeaveAsync(user.UserId())));
         api.MapPut("/{conversationId}/announcement", (string conversationId, AnnouncementBody body, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.SetAnnouncementAsync(user.UserId(), body?.Text)));
+        api.MapPost("/{conversationId}/dissolve", (string conversationId, ClaimsPrincipal user, IClusterClient cluster) =>
+            GroupAsync(cluster, conversationId, g => g.DissolveGroupAsync(user.UserId())));
         return api;
     }
 

@@ -122,6 +122,13 @@ public interface IConversationGrain : IGrainWithStringKey
     [Alias("SetAnnouncement")]
     Task<GroupResult> SetAnnouncementAsync(string actorId, string? announcement);
 
+    /// <summary>
+    /// Dissolves the group (owner only): a notice says so, and from then on nobody writes to it, adds to it or changes it;
+    /// its members keep its history and may leave it. Dissolving a dissolved group answers as the first time did.
+    /// </summary>
+    [Alias("DissolveGroup")]
+    Task<GroupResult> DissolveGroupAsync(string actorId);
+
     /// <summary>The group as a member sees it.</summary>
     [Alias("GetGroup")]
     Task<GroupResult> GetGroupAsync(string userId);

@@ -8,4 +8,5 @@ public sealed record GroupInfo(
     [property: Id(2)] string OwnerId,
     [property: Id(3)] string? Announcement,
     [property: Id(4)] int MemberCount,
-    [property: Id(5)] DateTimeOffset CreatedAt);
+    [property: Id(5)] DateTimeOffset CreatedAt,
+    [property: Id(6)] DateTimeOffset? DissolvedAt = null);

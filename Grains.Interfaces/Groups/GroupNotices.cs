@@ -37,6 +37,12 @@ public static class GroupNotices
     public const string AnnouncementSet = Prefix + "announcement_set";
 
     /// <summary>
+    /// The owner dissolved the group: it is read-only from this notice on (its history stays with its members, who may
+    /// leave it), and <c>memberCount</c> says how many members it had.
+    /// </summary>
+    public const string Dissolved = Prefix + "dissolved";
+
+    /// <summary>
     /// At most this many member ids are listed in one notice (a group created with 2,000 members would not fit a message);
     /// <c>memberCount</c> always says how many there were.
     /// </summary>

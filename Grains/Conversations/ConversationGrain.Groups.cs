@@ -276,8 +276,10 @@ public sealed partial class ConversationGrain
             }
         }
 
-        return await RemoveAsync(userId, userId, "group.member_left",
-            GroupNotice.About(GroupNotices.MemberLeft, userId, [userId]) with { NewOwnerId = newOwnerId });
+        // Leaving a dissolved group posts nothing: it is read-only, and nobody is left to be told of a new owner.
+        return await RemoveAsync(userId, userId, "group.member_left", state.State.DissolvedAt is not null
+            ? null
+            : GroupNotice.About(GroupNotices.MemberLeft, userId, [userId]) with { NewOwnerId = newOwnerId });
     }
 
     public async Task<GroupResult> SetRoleAsync(string actorId, string userId, GroupRole role)
@@ -351,6 +353,30 @@ public sealed partial class ConversationGrain
         return Ok();
     }
 
+    public async Task<GroupResult> DissolveGroupAsync(string actorId)
+    {
+        if (Deny(actorId, GroupRole.Owner, evenDissolved: true) is { } denied)
+        {
+            return denied;
+        }
+
+        if (state.State.DissolvedAt is not null)
+        {
+            // A retry (its answer lost), or the owner's second click: no second notice.
+            return Ok();
+        }
+
+        state.State.DissolvedAt = clock.UtcNow;
+        Stage(new GroupNotice(GroupNotices.Dissolved, actorId, [], state.State.Members.Count));
+        if (await SaveAsync(GroupEvent("group.dissolved", actorId, new GroupEventData([], MemberCount: state.State.Members.Count))) is { } failed)
+        {
+            return failed;
+        }
+
+        await PostPendingNoticesAsync();
+        return Ok();
+    }
+
     public Task<GroupResult> GetGroupAsync(string userId) =>
         Task.FromResult(IsGroup && IsMember(userId) ? Ok() : new GroupResult(AccessStatus.NoAccess, null, "no such group"));
 
@@ -359,12 +385,20 @@ public sealed partial class ConversationGrain
             ? (AccessStatus.Ok, (IReadOnlyList<GroupMember>)state.State.Members.Values.OrderBy(m => m.JoinedAt).ThenBy(m => m.UserId, StringComparer.Ordinal).ToList())
             : (AccessStatus.NoAccess, []));
 
-    /// <summary>Null when <paramref name="actorId"/> is a member with at least <paramref name="role"/>; otherwise the refusal.</summary>
-    private GroupResult? Deny(string actorId, GroupRole role)
+    /// <summary>
+    /// Null when <paramref name="actorId"/> is a member with at least <paramref name="role"/> and the group is not dissolved
+    /// (unless <paramref name="evenDissolved"/>); otherwise the refusal.
+    /// </summary>
+    private GroupResult? Deny(string actorId, GroupRole role, bool evenDissolved = false)
     {
         if (!IsGroup || !IsMember(actorId))
         {
             return new GroupResult(AccessStatus.NoAccess, null, "no such group");
+        }
+
+        if (state.State.DissolvedAt is not null && !evenDissolved)
+        {
+            return new GroupResult(AccessStatus.NotAllowed, Info(), "the group was dissolved; its members may only leave it");
         }
 
         return state.State.Members[actorId].Role >= role
@@ -372,12 +406,16 @@ public sealed partial class ConversationGrain
             : new GroupResult(AccessStatus.NotAllowed, Info(), $"needs the {role.ToString().ToLowerInvariant()} role");
     }
 
-    private async Task<GroupResult> RemoveAsync(string userId, string actorId, string eventType, GroupNotice notice)
+    private async Task<GroupResult> RemoveAsync(string userId, string actorId, string eventType, GroupNotice? notice)
     {
         state.State.Members.Remove(userId);
         ForgetOnline(userId);
         _readPositions?.Remove(userId);
-        Stage(notice);
+        if (notice is not null)
+        {
+            Stage(notice);
+        }
+
         if (await SaveAsync(GroupEvent(eventType, actorId, new GroupEventData([userId]))) is { } failed)
         {
             return failed;
@@ -540,7 +578,7 @@ public sealed partial class ConversationGrain
     }
 
     private GroupInfo Info() => new(ConversationId, state.State.Name ?? "", state.State.OwnerId ?? "", state.State.Announcement,
-        state.State.Members.Count, state.State.CreatedAt);
+        state.State.Members.Count, state.State.CreatedAt, state.State.DissolvedAt);
 
     private FirehoseEvent GroupEvent(string type, string actorId, GroupEventData data) =>
         FirehoseEvents.GroupChanged(type, ConversationId, actorId, data with { MemberCount = state.State.Members.Count }, clock.UtcNow);

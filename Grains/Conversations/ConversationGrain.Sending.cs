@@ -146,6 +146,13 @@ public sealed partial class ConversationGrain
             return (new SendResult(SendStatus.Duplicate, stored.Seq, stored.Time), null);
         }
 
+        if (state.State.DissolvedAt is not null)
+        {
+            // Read-only since its owner dissolved it (its own notice is posted past this check). After the retry check: a
+            // message stored before it was dissolved is still answered as stored.
+            return (SendResult.Refused(SendStatus.NoAccess, "the group was dissolved"), null);
+        }
+
         if (_address!.Kind == ConversationKind.P2P && state.State.BlockedBy.Contains(PeerOf(request.SenderId)))
         {
             return (SendResult.Refused(SendStatus.Blocked, "the recipient does not accept your messages"), null);

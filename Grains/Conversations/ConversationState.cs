@@ -63,4 +63,11 @@ public sealed class ConversationState
     /// </summary>
     [Id(12)]
     public List<PendingGroupNotice> PendingNotices { get; set; } = [];
+
+    /// <summary>
+    /// Groups: when the owner dissolved it; from then on nobody writes to it or changes it, and its members keep its
+    /// history until they leave.
+    /// </summary>
+    [Id(13)]
+    public DateTimeOffset? DissolvedAt { get; set; }
 }

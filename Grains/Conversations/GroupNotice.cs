@@ -53,6 +53,7 @@ internal sealed record GroupNotice(
         }}",
         GroupNotices.AnnouncementSet when Announcement is null => $"{ActorId} cleared the announcement",
         GroupNotices.AnnouncementSet => $"{ActorId} set the announcement: {StorableText.Clip(Announcement, MaxQuotedAnnouncement)}",
+        GroupNotices.Dissolved => $"{ActorId} dissolved the group",
         _ => Type,
     };
 

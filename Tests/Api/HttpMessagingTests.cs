@@ -173,6 +173,15 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
             Assert.Equal([group.ConversationId], (await mine.Content.ReadFromJsonAsync<List<GroupInfo>>(ApiCalls.Json))!.Select(g => g.ConversationId));
         }
 
+        // Only the owner dissolves it; then it is read-only, and its members may still leave.
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.CallAsync(HttpMethod.Post, $"{path}/dissolve", memberToken)).StatusCode);
+        using (var dissolved = await http.CallAsync(HttpMethod.Post, $"{path}/dissolve", ownerToken))
+        {
+            Assert.Equal(HttpStatusCode.OK, dissolved.StatusCode);
+            Assert.NotNull((await dissolved.Content.ReadFromJsonAsync<GroupInfo>(ApiCalls.Json))!.DissolvedAt);
+        }
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.CallAsync(HttpMethod.Put, $"{path}/announcement", memberToken, new AnnouncementBody("Still here?"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Post, $"{path}/leave", memberToken)).StatusCode);
         using (var none = await http.CallAsync(HttpMethod.Get, "/api/groups", memberToken))
         {

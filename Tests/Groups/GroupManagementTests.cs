@@ -66,6 +66,53 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_dissolved_group_says_so_and_is_read_only_with_its_history_kept_until_its_members_leave()
+    {
+        var owner = Ids.User("owner");
+        var admin = Ids.User("admin");
+        var member = Ids.User("member");
+        var newcomer = Ids.User("newcomer");
+        var conversationId = await Client.CreateGroupAsync(owner, admin, member);
+        var group = Client.Conversation(conversationId);
+        Assert.Equal(AccessStatus.Ok, (await group.SetRoleAsync(owner, admin, GroupRole.Admin)).Status);
+        var hello = await Client.SendTextAsync(conversationId, member, "hello", clientMsgId: "before");
+        Assert.Equal(SendStatus.Sent, hello.Status);
+
+        // Only the owner dissolves it.
+        Assert.Equal(AccessStatus.NotAllowed, (await group.DissolveGroupAsync(admin)).Status);
+        Assert.Equal(AccessStatus.NoAccess, (await group.DissolveGroupAsync(newcomer)).Status);
+        var dissolved = await group.DissolveGroupAsync(owner);
+        Assert.Equal(AccessStatus.Ok, dissolved.Status);
+        Assert.NotNull(dissolved.Group!.DissolvedAt);
+        // Again (a retry whose answer was lost): the same answer, and no second notice.
+        Assert.Equal((AccessStatus.Ok, dissolved.Group.DissolvedAt), ((await group.DissolveGroupAsync(owner)).Status, (await group.GetGroupAsync(member)).Group!.DissolvedAt));
+
+        // Nobody writes to it or changes it any more; a retry of a message stored before is still answered as stored.
+        Assert.Equal(SendStatus.NoAccess, (await Client.SendTextAsync(conversationId, member, "anyone?")).Status);
+        Assert.Equal(SendStatus.NoAccess, (await Client.SendTextAsync(conversationId, owner, "one more")).Status);
+        var retried = await Client.SendTextAsync(conversationId, member, "hello", clientMsgId: "before");
+        Assert.Equal((SendStatus.Duplicate, hello.Seq), (retried.Status, retried.Seq));
+        Assert.Equal(AccessStatus.NotAllowed, (await group.AddMembersAsync(owner, [newcomer])).Status);
+        Assert.Equal(AccessStatus.NotAllowed, (await group.SetAnnouncementAsync(admin, "still here")).Status);
+        Assert.Equal(AccessStatus.NotAllowed, (await group.SetRoleAsync(owner, member, GroupRole.Admin)).Status);
+        Assert.Equal(AccessStatus.NotAllowed, (await group.RemoveMemberAsync(owner, member)).Status);
+
+        // Its members keep its history, ending with the notice, and its entry says so in their lists.
+        var log = await Client.PullAllAsync(conversationId, member);
+        Assert.Equal(
+            [(null, "hello"), (GroupNotices.Dissolved, $"{owner} dissolved the group")],
+            log.Where(m => m.Seq >= hello.Seq).Select(m => (m.Content!.CustomType, m.Content.Text)));
+        var entry = await Eventually.ReturnsAsync(
+            () => Client.GetGrain<IUserGrain>(member).GetConversationAsync(conversationId), e => e?.LastSeq == log[^1].Seq);
+        Assert.Equal($"{owner} dissolved the group", entry!.LastMessage!.Text);
+
+        // They may leave it (without a notice: it is read-only), and then it is gone from their list.
+        Assert.Equal(AccessStatus.Ok, (await group.LeaveAsync(member)).Status);
+        Assert.Null(await Client.GetGrain<IUserGrain>(member).GetConversationAsync(conversationId));
+        Assert.Equal(log[^1].Seq, (await Client.PullAllAsync(conversationId, admin))[^1].Seq);
+    }
+
+    [Fact]
     public async Task A_leaving_owner_hands_the_group_to_an_admin()
     {
         var owner = Ids.User("owner");
