@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Im.Accounts;
 using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
+using Orleans.Im.Robots;
 using Orleans.Im.Robots.Hosting;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
@@ -116,7 +117,77 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
         }
     }
 
-    private IHost BuildRobot(string robotId, FlakyHandler handler, string? secret = null)
+    [Fact]
+    public async Task A_handler_that_times_out_holds_its_question_and_answers_it_once_it_can()
+    {
+        var robot = Ids.User("slow-bot");
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Slow", null, [AccountRole.Robot])));
+        var user = Ids.User("user");
+        var conversation = GrainKeys.P2P(user, robot);
+
+        // Its backend times out four times (HttpClient's way: a cancellation with a timeout inside), more than the three
+        // attempts a handler's own failures get. Before, the fourth was never made: the question was marked read, unanswered.
+        var handler = new ScriptedHandler(async (message, attempt, _) =>
+        {
+            if (attempt <= 4)
+            {
+                throw new TaskCanceledException("the backend did not answer", new TimeoutException());
+            }
+
+            (await message.ReplyAsync(message.Message.Content!)).ThrowIfRetryable();
+        });
+        using var host = BuildRobot(robot, handler);
+        await host.StartAsync();
+        try
+        {
+            await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+            var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
+                .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText("where is my order?")));
+            Assert.Equal(SendStatus.Sent, sent.Status);
+
+            var replies = await Eventually.ReturnsAsync(() => RepliesAsync(conversation, user, robot), r => r.Count > 0, TimeSpan.FromSeconds(60));
+            Assert.Equal(["where is my order?"], replies);
+            Assert.Equal(5, handler.AttemptsAt(sent.Seq));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_graceful_stop_lets_a_handler_in_flight_finish_its_answer()
+    {
+        var robot = Ids.User("busy-bot");
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Busy", null, [AccountRole.Robot])));
+        var user = Ids.User("user");
+        var conversation = GrainKeys.P2P(user, robot);
+        var inHandler = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handler = new ScriptedHandler(async (message, _, cancellationToken) =>
+        {
+            inHandler.TrySetResult();
+            // Work that takes the token, as a call to a backend does; the stop comes meanwhile.
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+            (await message.ReplyAsync(message.Message.Content!)).ThrowIfRetryable();
+        });
+        using var host = BuildRobot(robot, handler);
+        await host.StartAsync();
+        await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+        var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
+            .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText("one moment")));
+        await inHandler.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Before, the handler's token was the stop's: its work was cancelled at once, the question left for a restart
+        // that would run the handler again.
+        await host.StopAsync();
+
+        Assert.Equal(["one moment"], await RepliesAsync(conversation, user, robot));
+        Assert.Equal(1, handler.AttemptsAt(sent.Seq));
+        var entry = await fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation);
+        Assert.True(entry!.ReadSeq >= sent.Seq, $"read up to {entry.ReadSeq}, the question is {sent.Seq}");
+    }
+
+    private IHost BuildRobot(string robotId, IRobotHandler handler, string? secret = null)
     {
         var builder = RobotTestHost.Builder(fixture);
         builder.AddImRobot(handler, o =>
@@ -129,4 +200,15 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
 
     private Task<IReadOnlyList<string?>> RepliesAsync(string conversation, string user, string robot) =>
         RobotTestHost.RepliesAsync(fixture, conversation, user, robot);
+
+    /// <summary>A robot's behaviour given by the test, called with the attempt at the message (1 first); it counts them.</summary>
+    private sealed class ScriptedHandler(Func<RobotMessage, int, CancellationToken, Task> handle) : IRobotHandler
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<long, int> _attempts = new();
+
+        public int AttemptsAt(long seq) => _attempts.GetValueOrDefault(seq);
+
+        public Task HandleAsync(RobotMessage message, CancellationToken cancellationToken) =>
+            handle(message, _attempts.AddOrUpdate(message.Message.Seq, 1, (_, n) => n + 1), cancellationToken);
+    }
 }

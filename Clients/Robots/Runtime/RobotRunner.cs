@@ -61,6 +61,11 @@ internal sealed partial class RobotRunner : BackgroundService
     private readonly SemaphoreSlim _slots;
     private CancellationToken _stopping;
 
+    // Handlers' token: cancelled DrainTimeout after the stop, not at it, so that a graceful stop lets the handlers in
+    // flight finish (their calls take the token, and one cancelled at the stop aborted them at once, to run again after
+    // the restart with their side effects).
+    private CancellationToken _handlersStopping;
+
     public RobotRunner(IClusterClient client, IRobotHandler handler, RobotSignIn signIn, SenderKinds senders, IOptions<RobotOptions> options,
         IHostApplicationLifetime lifetime, TimeProvider time, ILogger<RobotRunner> logger)
     {
@@ -82,6 +87,9 @@ internal sealed partial class RobotRunner : BackgroundService
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         _stopping = stoppingToken;
+        using var handlersStop = new CancellationTokenSource(Timeout.InfiniteTimeSpan, _time);
+        _handlersStopping = handlersStop.Token;
+        using var drainBound = stoppingToken.Register(() => handlersStop.CancelAfter(DrainTimeout));
         if (!GrainKeys.IsValidUserId(RobotId))
         {
             LogBadRobotId(_logger, RobotId);
@@ -505,7 +513,7 @@ internal sealed partial class RobotRunner : BackgroundService
     {
         try
         {
-            await _handler.HandleAsync(new RobotMessage(_client, RobotId, _options.DeviceId, cursor.Address, message), _stopping);
+            await _handler.HandleAsync(new RobotMessage(_client, RobotId, _options.DeviceId, cursor.Address, message), _handlersStopping);
             cursor.Failures = default;
             cursor.Passing = default;
             LogHandled(_logger, RobotId, cursor.ConversationId, message.Seq);
@@ -538,7 +546,17 @@ internal sealed partial class RobotRunner : BackgroundService
             cursor.Failures = default;
         }
 
-        await MarkReadAsync(cursor, message.Seq);
+        try
+        {
+            await MarkReadAsync(cursor, message.Seq);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Handled all the same: the pump moves past it, and its mark at the end of the batch (or the next one's) says
+            // so. Thrown from here, the cursor stayed before it and the next hint ran the handler again.
+            LogMarkReadFailed(_logger, RobotId, cursor.ConversationId, message.Seq, ex.Message);
+        }
+
         return true;
     }
 
@@ -546,8 +564,12 @@ internal sealed partial class RobotRunner : BackgroundService
     /// A failure that says nothing about the message: a reply refused for a passing reason, or the cluster not answering.
     /// A handler's own exceptions (a bug, a question it cannot take) are not: those give up after a few attempts.
     /// </summary>
+    /// <remarks>
+    /// A handler's own timeouts are passing too (README): <c>HttpClient</c>'s throws a <see cref="TaskCanceledException"/>,
+    /// a token of its own a plain <see cref="OperationCanceledException"/> (the robot's stop is caught before this).
+    /// </remarks>
     private static bool IsPassing(Exception ex) =>
-        ex is RobotReplyNotStoredException or TimeoutException or SiloUnavailableException or OrleansMessageRejectionException;
+        ex is RobotReplyNotStoredException or TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or OperationCanceledException;
 
     private async Task MarkReadAsync(ConversationCursor cursor, long seq)
     {
@@ -601,4 +623,7 @@ internal sealed partial class RobotRunner : BackgroundService
 
     [LoggerMessage(13, LogLevel.Warning, "Robot {RobotId}: storage unavailable pulling {ConversationId}; tried again at the next catch-up")]
     private static partial void LogPullUnavailable(ILogger logger, string robotId, string conversationId);
+
+    [LoggerMessage(16, LogLevel.Warning, "Robot {RobotId}: {ConversationId}#{Seq} handled but not marked read ({Reason}); marked with the next")]
+    private static partial void LogMarkReadFailed(ILogger logger, string robotId, string conversationId, long seq, string reason);
 }
