@@ -1204,8 +1204,11 @@ public sealed partial class UserGrain(
         if (fresh)
         {
             // Writing is reading what came before; a group's notice of a change the user made (from the group's settings,
-            // say) is not: it is read only when all before it was.
-            var readsTo = own && (!GroupNotices.Is(message.Content) || row.Entry.ReadSeq >= row.Entry.LastSeq) ? message.Seq : 0;
+            // say) is not: it is read only when all before it was. Nor is a robot's reply: it is stored while its handler
+            // may still run, and only the robot's own mark says the handler finished (read up to the reply, a restarted
+            // robot could not tell a finished question from one its handler died in, and ran it again).
+            var readsTo = own && !RobotReplyIds.TryParseSource(message.ClientMsgId, out _)
+                && (!GroupNotices.Is(message.Content) || row.Entry.ReadSeq >= row.Entry.LastSeq) ? message.Seq : 0;
             Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), readsTo);
             MarkDirty(message.ConversationId);
         }

@@ -424,7 +424,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
         PostgresErrors.GuardAsync<IReadOnlyDictionary<string, LogPosition>>(async () =>
         {
             // A group's notice of the user's own change is theirs but reads nothing: not an own message here (as in
-            // UserGrain.OnMessageAsync). The own-message search has no index on the sender: it walks the tail backwards, so it is bounded to the
+            // UserGrain.OnMessageAsync); nor is a robot's reply (RobotReplyIds: only the robot's mark says it handled a question). The own-message search has no index on the sender: it walks the tail backwards, so it is bounded to the
             // newest OwnMessageSearchLimit messages. A read-diffusion entry (large groups, official accounts) lags the log
             // by everything since the member last synced, weeks of a busy group, and this runs at every activation.
             await using var command = _dataSource.CreateCommand("""
@@ -432,7 +432,8 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
                        coalesce((SELECT max(seq) FROM messages WHERE conversation_id = c.id
                                  AND seq > greatest(c.known, h.head - @ownLimit)
                                  AND (sender_id = @user OR acting_sender_id = @user)
-                                 AND coalesce(content->>'customType', '') NOT LIKE 'im.group.%'), 0)
+                                 AND coalesce(content->>'customType', '') NOT LIKE 'im.group.%'
+                                 AND client_msg_id !~ '^robot-[0-9]+-[0-9]+$'), 0)
                 FROM unnest(@ids::text[], @known::bigint[]) AS c(id, known)
                 CROSS JOIN LATERAL (SELECT coalesce(max(seq), 0) AS head FROM messages WHERE conversation_id = c.id) AS h
                 """);

@@ -147,7 +147,7 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
 
             var replies = await Eventually.ReturnsAsync(() => RepliesAsync(conversation, user, robot), r => r.Count > 0, TimeSpan.FromSeconds(60));
             Assert.Equal(["where is my order?"], replies);
-            Assert.Equal(5, handler.AttemptsAt(sent.Seq));
+            Assert.Equal(5, handler.AttemptsAt(conversation, sent.Seq));
         }
         finally
         {
@@ -182,9 +182,70 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
         await host.StopAsync();
 
         Assert.Equal(["one moment"], await RepliesAsync(conversation, user, robot));
-        Assert.Equal(1, handler.AttemptsAt(sent.Seq));
+        Assert.Equal(1, handler.AttemptsAt(conversation, sent.Seq));
         var entry = await fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation);
         Assert.True(entry!.ReadSeq >= sent.Seq, $"read up to {entry.ReadSeq}, the question is {sent.Seq}");
+    }
+
+    [Fact]
+    public async Task A_restarted_robot_runs_its_handler_again_only_for_a_question_whose_handler_did_not_finish()
+    {
+        var robot = Ids.User("restart-bot");
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Restart", null, [AccountRole.Robot])));
+        var (done, cut) = (Ids.User("done"), Ids.User("cut"));
+        var (answered, interrupted) = (GrainKeys.P2P(done, robot), GrainKeys.P2P(cut, robot));
+
+        // Every question is echoed; the first attempt at "long job" replies, then works on until the stop cuts it short.
+        var handler = new ScriptedHandler(async (message, attempt, cancellationToken) =>
+        {
+            (await message.ReplyAsync(message.Message.Content!)).ThrowIfRetryable();
+            if (message.Message.Content!.Text == "long job" && attempt == 1)
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+            }
+        });
+        var first = await SendAsync(answered, done, "quick question");
+        SendResult cutShort;
+        using (var host = BuildRobot(robot, handler))
+        {
+            await host.StartAsync();
+            await Eventually.ReturnsAsync(() => RepliesAsync(answered, done, robot), r => r.Count == 1, TimeSpan.FromSeconds(30));
+            await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(answered), e => e?.UnreadCount == 0);
+            cutShort = await SendAsync(interrupted, cut, "long job");
+            await Eventually.ReturnsAsync(() => RepliesAsync(interrupted, cut, robot), r => r.Count == 1, TimeSpan.FromSeconds(30));
+            await host.StopAsync();
+            Assert.Equal(1, handler.AttemptsAt(interrupted, cutShort.Seq));
+        }
+
+        using (var host = BuildRobot(robot, handler))
+        {
+            await host.StartAsync();
+            try
+            {
+                var second = await SendAsync(answered, done, "another one");
+                await Eventually.ReturnsAsync(() => RepliesAsync(answered, done, robot), r => r.Count == 2, TimeSpan.FromSeconds(30));
+                await Eventually.ReturnsAsync(() => Task.FromResult(handler.AttemptsAt(interrupted, cutShort.Seq)), n => n == 2, TimeSpan.FromSeconds(30));
+
+                // The question answered before the restart is not handled again (before, its reply had moved the read
+                // position, which then could not tell a finished handler from one that died after replying, and every new
+                // cursor ran it again); the one whose handler was cut short is, and its reply is stored once.
+                Assert.Equal((1, 1), (handler.AttemptsAt(answered, first.Seq), handler.AttemptsAt(answered, second.Seq)));
+                Assert.Equal(["quick question", "another one"], await RepliesAsync(answered, done, robot));
+                Assert.Equal(["long job"], await RepliesAsync(interrupted, cut, robot));
+            }
+            finally
+            {
+                await host.StopAsync();
+            }
+        }
+
+        async Task<SendResult> SendAsync(string conversation, string user, string text)
+        {
+            var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
+                .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText(text)));
+            Assert.Equal(SendStatus.Sent, sent.Status);
+            return sent;
+        }
     }
 
     private IHost BuildRobot(string robotId, IRobotHandler handler, string? secret = null)
@@ -204,11 +265,11 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
     /// <summary>A robot's behaviour given by the test, called with the attempt at the message (1 first); it counts them.</summary>
     private sealed class ScriptedHandler(Func<RobotMessage, int, CancellationToken, Task> handle) : IRobotHandler
     {
-        private readonly System.Collections.Concurrent.ConcurrentDictionary<long, int> _attempts = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, long), int> _attempts = new();
 
-        public int AttemptsAt(long seq) => _attempts.GetValueOrDefault(seq);
+        public int AttemptsAt(string conversationId, long seq) => _attempts.GetValueOrDefault((conversationId, seq));
 
         public Task HandleAsync(RobotMessage message, CancellationToken cancellationToken) =>
-            handle(message, _attempts.AddOrUpdate(message.Message.Seq, 1, (_, n) => n + 1), cancellationToken);
+            handle(message, _attempts.AddOrUpdate((message.Message.ConversationId, message.Message.Seq), 1, (_, n) => n + 1), cancellationToken);
     }
 }

@@ -271,9 +271,8 @@ internal sealed partial class RobotRunner : BackgroundService
             }
             else if (entry.LastSeq > entry.ReadSeq
                      || (_cursors.TryGetValue(entry.ConversationId, out var cursor) && cursor.HandledSeq < entry.LastSeq)
-                     // At start: the robot's own last reply counts as read and may have passed messages it had not
-                     // handled yet when it stopped; the cursor's start looks at that reply (see InitializeAsync).
-                     || (sinceVersion == 0 && (entry.LastMessage?.SenderId == RobotId || entry.Kind == ConversationKind.CustomerService)))
+                     // At start, customer service: a session may have come back from an agent (see RunAsync).
+                     || (sinceVersion == 0 && entry.Kind == ConversationKind.CustomerService))
             {
                 Hint(entry.ConversationId);
             }
@@ -388,6 +387,8 @@ internal sealed partial class RobotRunner : BackgroundService
                     cursor.HandledSeq = message.Seq;
                 }
 
+                // The read position is the robot's word that everything up to it was handled: only the robot moves it past
+                // its own replies (the user grain does not count a reply as read, see RobotReplyIds).
                 if (cursor.HandledSeq > cursor.ReadSeq)
                 {
                     await MarkReadAsync(cursor, cursor.HandledSeq.Value);
@@ -416,10 +417,11 @@ internal sealed partial class RobotRunner : BackgroundService
     }
 
     /// <summary>
-    /// Where to start in a conversation: after the robot's read position, except when that position is one of the
-    /// robot's own replies (a sender's own message counts as read up to it): then from the message that reply answered,
-    /// since messages between the two may not have been handled when the robot stopped. Re-handling is harmless: the
-    /// replies deduplicate. False when the robot is not in the conversation.
+    /// Where to start in a conversation: after the robot's read position, which only the robot moves past a message, once
+    /// it is handled. Its replies do not move it (<see cref="RobotReplyIds"/>): before, they did, so a position at a reply
+    /// could mean a handler that died after replying, and every new cursor (a restart, a new session, a conversation idle
+    /// for a while) ran the handler for the question before it again — harmless to the replies, which deduplicate, not to
+    /// a handler's other side effects. False when the robot is not in the conversation.
     /// </summary>
     private async Task<bool> InitializeAsync(ConversationCursor cursor)
     {
@@ -429,20 +431,8 @@ internal sealed partial class RobotRunner : BackgroundService
             return false;
         }
 
-        var start = entry.ReadSeq;
-        if (start > 0)
-        {
-            var at = await _client.GetGrain<IConversationGrain>(cursor.ConversationId)
-                .PullAsync(RobotId, new PullRequest(AfterSeq: start - 1, Limit: 1));
-            if (at.Status == AccessStatus.Ok && at.Messages is [var last] && last.Seq == start && IsOwn(last)
-                && RobotReplies.TryParseSource(last.ClientMsgId, out var answered) && answered < start)
-            {
-                start = answered - 1;
-            }
-        }
-
         cursor.ReadSeq = entry.ReadSeq;
-        cursor.HandledSeq = start;
+        cursor.HandledSeq = entry.ReadSeq;
         return true;
     }
 
