@@ -34,6 +34,16 @@ public sealed class RobotOptions : IValidatableObject
     public int MaxConcurrency { get; set; } = 8;
 
     /// <summary>
+    /// The longest a handler may take over one message. Then its token is cancelled, its conversation's slot is freed,
+    /// and the message is tried again later, as after a passing failure: a handler that hangs (a backend that never
+    /// answers, a call without a timeout) would otherwise hold one of the <see cref="MaxConcurrency"/> slots for ever, and
+    /// with all of them held the robot answers nobody while it looks online. A handler that ignores its token may still
+    /// be running when it is tried again.
+    /// </summary>
+    [TimeSpanRange("00:00:01", "01:00:00")]
+    public TimeSpan HandlerTimeout { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
     /// How often the robot re-registers its device (so that it stays online after its user grain moved or was
     /// collected), checks that its login session is live, and syncs its conversations (push is a hint; this is the
     /// net under it).

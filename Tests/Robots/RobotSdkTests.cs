@@ -248,13 +248,55 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
         }
     }
 
-    private IHost BuildRobot(string robotId, IRobotHandler handler, string? secret = null)
+    [Fact]
+    public async Task A_handler_that_hangs_is_given_up_on_after_its_timeout_and_frees_its_slot_for_other_conversations()
+    {
+        var robot = Ids.User("hung-bot");
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Hung", null, [AccountRole.Robot])));
+        var (stuck, other) = (Ids.User("stuck"), Ids.User("other"));
+        var (hanging, waiting) = (GrainKeys.P2P(stuck, robot), GrainKeys.P2P(other, robot));
+
+        // One slot, and a first attempt that never returns and ignores its token (a call without a timeout).
+        var handler = new ScriptedHandler(async (message, attempt, _) =>
+        {
+            if (message.Message.ConversationId == hanging && attempt == 1)
+            {
+                await new TaskCompletionSource().Task;
+            }
+
+            (await message.ReplyAsync(message.Message.Content!)).ThrowIfRetryable();
+        });
+        using var host = BuildRobot(robot, handler, configure: o =>
+        {
+            o.MaxConcurrency = 1;
+            o.HandlerTimeout = TimeSpan.FromSeconds(1);
+        });
+        await host.StartAsync();
+        try
+        {
+            await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+            await fixture.Orleans.GetGrain<IConversationGrain>(hanging).SendAsync(new SendRequest(stuck, "phone", Ids.ClientMsgId(), MessageContent.FromText("hello?")));
+            await Eventually.ReturnsAsync(() => Task.FromResult(handler.AttemptsAt(hanging, 1)), n => n == 1, TimeSpan.FromSeconds(30));
+            await fixture.Orleans.GetGrain<IConversationGrain>(waiting).SendAsync(new SendRequest(other, "phone", Ids.ClientMsgId(), MessageContent.FromText("me too")));
+
+            // Before, the hung handler held the only slot for ever: nobody was answered again, and the robot looked online.
+            Assert.Equal(["me too"], await Eventually.ReturnsAsync(() => RepliesAsync(waiting, other, robot), r => r.Count == 1, TimeSpan.FromSeconds(30)));
+            Assert.Equal(["hello?"], await Eventually.ReturnsAsync(() => RepliesAsync(hanging, stuck, robot), r => r.Count == 1, TimeSpan.FromSeconds(30)));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    private IHost BuildRobot(string robotId, IRobotHandler handler, string? secret = null, Action<RobotOptions>? configure = null)
     {
         var builder = RobotTestHost.Builder(fixture);
         builder.AddImRobot(handler, o =>
         {
             o.RobotId = robotId;
             o.Secret = secret;
+            configure?.Invoke(o);
         });
         return builder.Build();
     }

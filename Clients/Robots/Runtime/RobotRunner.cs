@@ -503,7 +503,10 @@ internal sealed partial class RobotRunner : BackgroundService
     {
         try
         {
-            await _handler.HandleAsync(new RobotMessage(_client, RobotId, _options.DeviceId, cursor.Address, message), _handlersStopping);
+            using var timeout = new CancellationTokenSource(_options.HandlerTimeout, _time);
+            using var token = CancellationTokenSource.CreateLinkedTokenSource(_handlersStopping, timeout.Token);
+            await _handler.HandleAsync(new RobotMessage(_client, RobotId, _options.DeviceId, cursor.Address, message), token.Token)
+                .WaitAsync(_options.HandlerTimeout, _time);
             cursor.Failures = default;
             cursor.Passing = default;
             LogHandled(_logger, RobotId, cursor.ConversationId, message.Seq);
