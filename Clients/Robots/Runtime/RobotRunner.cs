@@ -117,7 +117,13 @@ internal sealed partial class RobotRunner : BackgroundService
                     LogSignedIn(_logger, RobotId, _options.DeviceId);
                 }
 
-                await RunSessionAsync(sessionId!, stoppingToken);
+                if (await RunSessionAsync(sessionId!, stoppingToken))
+                {
+                    // Replaced by another process: looping on (the host's stop may not have reached the token yet) would
+                    // take the device back from it, and both would stop.
+                    return;
+                }
+
                 delay = _options.RetryDelay;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -149,9 +155,13 @@ internal sealed partial class RobotRunner : BackgroundService
         _lifetime.StopApplication();
     }
 
-    /// <summary>One signed-in session: online until stopped, until the login session ends, or until a call fails.</summary>
-    private async Task RunSessionAsync(string sessionId, CancellationToken stoppingToken)
+    /// <summary>
+    /// One signed-in session: online until stopped, until the login session ends, or until a call fails. True when
+    /// another process of this robot replaced this one (the process stops).
+    /// </summary>
+    private async Task<bool> RunSessionAsync(string sessionId, CancellationToken stoppingToken)
     {
+        var replaced = false;
         var connectionId = Guid.NewGuid().ToString("N");
         var device = new DeviceSession(_options.DeviceId, RobotRuntimeNames.Platform, RobotRuntimeNames.LocationPrefix + Environment.MachineName,
             _time.GetUtcNow(), connectionId);
@@ -175,7 +185,7 @@ internal sealed partial class RobotRunner : BackgroundService
                 {
                     // Kicked, disabled or expired: sign in again (which refuses a disabled account).
                     LogSessionEnded(_logger, RobotId);
-                    return;
+                    return false;
                 }
 
                 // Re-registers the device when the user grain was collected or moved with a silo, unless a newer connection
@@ -184,16 +194,20 @@ internal sealed partial class RobotRunner : BackgroundService
                 if (await User.RenewDeviceAsync(device, null) == DeviceRenewal.Superseded)
                 {
                     LogReplaced(_logger, RobotId, _options.DeviceId);
+                    replaced = true;
                     _lifetime.StopApplication();
-                    return;
+                    return true;
                 }
 
                 version = await CatchUpAsync(version);
             }
+
+            return false;
         }
         finally
         {
-            await LeaveAsync(subscription, device, stoppingToken.IsCancellationRequested ? sessionId : null);
+            // Stopped or replaced: this process's login session ends with it (the replacing process signed in with its own).
+            await LeaveAsync(subscription, device, stoppingToken.IsCancellationRequested || replaced ? sessionId : null);
         }
     }
 
