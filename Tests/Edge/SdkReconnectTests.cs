@@ -144,33 +144,11 @@ public sealed class SdkReconnectTests
         using var draining = new Listener();
         using var target = new Listener();
         await using var client = NewClient(draining, maxReconnectAttempts: 3);
-        var connecting = client.ConnectAsync();
-        await using (var first = await draining.AcceptAsync())
-        {
-            var served = new PlayedEdge().ServeAsync(first, Patience);
-            await connecting.WaitAsync(Patience);
 
-            // Lost without a word (the network, or a heartbeat that failed before the redirect was read): the client knows
-            // no other address, so it comes back to the edge it lost.
-            first.Socket.Shutdown(SocketShutdown.Both);
-            await served.WaitAsync(Patience);
-        }
-
-        // That edge is draining now: it answers the new connection with where to go, and closes it. Then it exits. Before,
-        // the reconnect loop kept its list (the draining edge alone) and went on trying it until its attempts were spent.
-        await using (var second = await draining.AcceptAsync())
-        {
-            await second.SendAsync(V1.Op.Redirect, 0, new V1.Redirect { Addresses = { $"{target.Host}:{target.Port}" }, Reason = "draining" });
-            second.Socket.Shutdown(SocketShutdown.Both);
-        }
-
-        draining.Dispose();
-        await using var serving = new Serving(target);
-        var status = await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s == ImClientStatus.Connected, Patience);
-
-        Assert.Equal((ImClientStatus.Connected, 2, 1), (status, client.ConnectionCount, client.RedirectCount));
-        Assert.Equal($"{target.Host}:{target.Port}", client.Endpoint);
-        await client.DisposeAsync();
+        // Before, the reconnect loop kept its list (the draining edge alone) and went on trying it until its attempts were
+        // spent.
+        await LoseAndRedirectAsync(client, draining, target);
+        await ConnectsWhereTheRedirectSaidAsync(client, target);
     }
 
     [Fact]
@@ -179,22 +157,7 @@ public sealed class SdkReconnectTests
         using var draining = new Listener();
         using var target = new Listener();
         await using var client = NewClient(draining, maxReconnectAttempts: 3, requestTimeout: TimeSpan.FromSeconds(1));
-        var connecting = client.ConnectAsync();
-        await using (var first = await draining.AcceptAsync())
-        {
-            var served = new PlayedEdge().ServeAsync(first, Patience);
-            await connecting.WaitAsync(Patience);
-            first.Socket.Shutdown(SocketShutdown.Both);
-            await served.WaitAsync(Patience);
-        }
-
-        await using (var second = await draining.AcceptAsync())
-        {
-            await second.SendAsync(V1.Op.Redirect, 0, new V1.Redirect { Addresses = { $"{target.Host}:{target.Port}" }, Reason = "draining" });
-            second.Socket.Shutdown(SocketShutdown.Both);
-        }
-
-        draining.Dispose();
+        await LoseAndRedirectAsync(client, draining, target);
 
         // The edge it was sent to takes the connection and says nothing (slow, say): the attempt fails on the login's
         // timeout, and the draining edge after it is gone. Before, the next attempts went back to that edge alone, were
@@ -204,12 +167,7 @@ public sealed class SdkReconnectTests
             await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s != ImClientStatus.Connecting, Patience);
         }
 
-        await using var serving = new Serving(target);
-        var status = await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s == ImClientStatus.Connected, Patience);
-
-        Assert.Equal((ImClientStatus.Connected, 2, 1), (status, client.ConnectionCount, client.RedirectCount));
-        Assert.Equal($"{target.Host}:{target.Port}", client.Endpoint);
-        await client.DisposeAsync();
+        await ConnectsWhereTheRedirectSaidAsync(client, target);
     }
 
     [Fact]
@@ -779,6 +737,46 @@ public sealed class SdkReconnectTests
         }
 
         public void Dispose() => _listener.Stop();
+    }
+
+    /// <summary>
+    /// Connects <paramref name="client"/> to <paramref name="draining"/>, then loses the connection without a word (the
+    /// network, or a heartbeat that failed before a redirect was read): the client knows no other address, so it comes
+    /// back to the edge it lost. That edge is draining now: it answers the new connection with a redirect to <paramref
+    /// name="target"/>, closes it, and exits.
+    /// </summary>
+    private static async Task LoseAndRedirectAsync(ImClient client, Listener draining, Listener target)
+    {
+        var connecting = client.ConnectAsync();
+        await using (var first = await draining.AcceptAsync())
+        {
+            var served = new PlayedEdge().ServeAsync(first, Patience);
+            await connecting.WaitAsync(Patience);
+            first.Socket.Shutdown(SocketShutdown.Both);
+            await served.WaitAsync(Patience);
+        }
+
+        await using (var second = await draining.AcceptAsync())
+        {
+            await second.SendAsync(V1.Op.Redirect, 0, new V1.Redirect { Addresses = { $"{target.Host}:{target.Port}" }, Reason = "draining" });
+            second.Socket.Shutdown(SocketShutdown.Both);
+        }
+
+        draining.Dispose();
+    }
+
+    /// <summary>
+    /// Serves every connection to <paramref name="target"/> and checks that the client gets there: its second login, after
+    /// one redirect.
+    /// </summary>
+    private static async Task ConnectsWhereTheRedirectSaidAsync(ImClient client, Listener target)
+    {
+        await using var serving = new Serving(target);
+        var status = await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s == ImClientStatus.Connected, Patience);
+
+        Assert.Equal((ImClientStatus.Connected, 2, 1), (status, client.ConnectionCount, client.RedirectCount));
+        Assert.Equal($"{target.Host}:{target.Port}", client.Endpoint);
+        await client.DisposeAsync();
     }
 
     /// <summary>

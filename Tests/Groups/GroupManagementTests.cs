@@ -68,10 +68,7 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
     [Fact]
     public async Task A_dissolved_group_says_so_and_is_read_only_with_its_history_kept_until_its_members_leave()
     {
-        var owner = Ids.User("owner");
-        var admin = Ids.User("admin");
-        var member = Ids.User("member");
-        var newcomer = Ids.User("newcomer");
+        var (owner, admin, member, newcomer) = (Ids.User("owner"), Ids.User("admin"), Ids.User("member"), Ids.User("newcomer"));
         var conversationId = await Client.CreateGroupAsync(owner, admin, member);
         var group = Client.Conversation(conversationId);
         Assert.Equal(AccessStatus.Ok, (await group.SetRoleAsync(owner, admin, GroupRole.Admin)).Status);

@@ -120,8 +120,7 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
     [Fact]
     public async Task A_handler_that_times_out_holds_its_question_and_answers_it_once_it_can()
     {
-        var robot = Ids.User("slow-bot");
-        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Slow", null, [AccountRole.Robot])));
+        var robot = await NewRobotAsync("slow-bot");
         var user = Ids.User("user");
         var conversation = GrainKeys.P2P(user, robot);
 
@@ -136,14 +135,10 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
 
             (await message.ReplyAsync(message.Message.Content!)).ThrowIfRetryable();
         });
-        using var host = BuildRobot(robot, handler);
-        await host.StartAsync();
+        using var host = await StartRobotAsync(robot, handler);
         try
         {
-            await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
-            var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
-                .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText("where is my order?")));
-            Assert.Equal(SendStatus.Sent, sent.Status);
+            var sent = await AskAsync(conversation, user, "where is my order?");
 
             var replies = await Eventually.ReturnsAsync(() => RepliesAsync(conversation, user, robot), r => r.Count > 0, TimeSpan.FromSeconds(60));
             Assert.Equal(["where is my order?"], replies);
@@ -158,8 +153,7 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
     [Fact]
     public async Task A_graceful_stop_lets_a_handler_in_flight_finish_its_answer()
     {
-        var robot = Ids.User("busy-bot");
-        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Busy", null, [AccountRole.Robot])));
+        var robot = await NewRobotAsync("busy-bot");
         var user = Ids.User("user");
         var conversation = GrainKeys.P2P(user, robot);
         var inHandler = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -170,11 +164,8 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
             await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
             (await message.ReplyAsync(message.Message.Content!)).ThrowIfRetryable();
         });
-        using var host = BuildRobot(robot, handler);
-        await host.StartAsync();
-        await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
-        var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
-            .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText("one moment")));
+        using var host = await StartRobotAsync(robot, handler);
+        var sent = await AskAsync(conversation, user, "one moment");
         await inHandler.Task.WaitAsync(TimeSpan.FromSeconds(30));
 
         // Before, the handler's token was the stop's: its work was cancelled at once, the question left for a restart
@@ -190,8 +181,7 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
     [Fact]
     public async Task A_restarted_robot_runs_its_handler_again_only_for_a_question_whose_handler_did_not_finish()
     {
-        var robot = Ids.User("restart-bot");
-        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Restart", null, [AccountRole.Robot])));
+        var robot = await NewRobotAsync("restart-bot");
         var (done, cut) = (Ids.User("done"), Ids.User("cut"));
         var (answered, interrupted) = (GrainKeys.P2P(done, robot), GrainKeys.P2P(cut, robot));
 
@@ -204,25 +194,23 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
                 await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
             }
         });
-        var first = await SendAsync(answered, done, "quick question");
+        var first = await AskAsync(answered, done, "quick question");
         SendResult cutShort;
-        using (var host = BuildRobot(robot, handler))
+        using (var host = await StartRobotAsync(robot, handler))
         {
-            await host.StartAsync();
             await Eventually.ReturnsAsync(() => RepliesAsync(answered, done, robot), r => r.Count == 1, TimeSpan.FromSeconds(30));
             await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(answered), e => e?.UnreadCount == 0);
-            cutShort = await SendAsync(interrupted, cut, "long job");
+            cutShort = await AskAsync(interrupted, cut, "long job");
             await Eventually.ReturnsAsync(() => RepliesAsync(interrupted, cut, robot), r => r.Count == 1, TimeSpan.FromSeconds(30));
             await host.StopAsync();
             Assert.Equal(1, handler.AttemptsAt(interrupted, cutShort.Seq));
         }
 
-        using (var host = BuildRobot(robot, handler))
+        using (var host = await StartRobotAsync(robot, handler))
         {
-            await host.StartAsync();
             try
             {
-                var second = await SendAsync(answered, done, "another one");
+                var second = await AskAsync(answered, done, "another one");
                 await Eventually.ReturnsAsync(() => RepliesAsync(answered, done, robot), r => r.Count == 2, TimeSpan.FromSeconds(30));
                 await Eventually.ReturnsAsync(() => Task.FromResult(handler.AttemptsAt(interrupted, cutShort.Seq)), n => n == 2, TimeSpan.FromSeconds(30));
 
@@ -238,21 +226,12 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
                 await host.StopAsync();
             }
         }
-
-        async Task<SendResult> SendAsync(string conversation, string user, string text)
-        {
-            var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
-                .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText(text)));
-            Assert.Equal(SendStatus.Sent, sent.Status);
-            return sent;
-        }
     }
 
     [Fact]
     public async Task A_handler_that_hangs_is_given_up_on_after_its_timeout_and_frees_its_slot_for_other_conversations()
     {
-        var robot = Ids.User("hung-bot");
-        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Hung", null, [AccountRole.Robot])));
+        var robot = await NewRobotAsync("hung-bot");
         var (stuck, other) = (Ids.User("stuck"), Ids.User("other"));
         var (hanging, waiting) = (GrainKeys.P2P(stuck, robot), GrainKeys.P2P(other, robot));
 
@@ -266,18 +245,16 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
 
             (await message.ReplyAsync(message.Message.Content!)).ThrowIfRetryable();
         });
-        using var host = BuildRobot(robot, handler, configure: o =>
+        using var host = await StartRobotAsync(robot, handler, o =>
         {
             o.MaxConcurrency = 1;
             o.HandlerTimeout = TimeSpan.FromSeconds(1);
         });
-        await host.StartAsync();
         try
         {
-            await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
-            await fixture.Orleans.GetGrain<IConversationGrain>(hanging).SendAsync(new SendRequest(stuck, "phone", Ids.ClientMsgId(), MessageContent.FromText("hello?")));
+            await AskAsync(hanging, stuck, "hello?");
             await Eventually.ReturnsAsync(() => Task.FromResult(handler.AttemptsAt(hanging, 1)), n => n == 1, TimeSpan.FromSeconds(30));
-            await fixture.Orleans.GetGrain<IConversationGrain>(waiting).SendAsync(new SendRequest(other, "phone", Ids.ClientMsgId(), MessageContent.FromText("me too")));
+            await AskAsync(waiting, other, "me too");
 
             // Before, the hung handler held the only slot for ever: nobody was answered again, and the robot looked online.
             Assert.Equal(["me too"], await Eventually.ReturnsAsync(() => RepliesAsync(waiting, other, robot), r => r.Count == 1, TimeSpan.FromSeconds(30)));
@@ -287,6 +264,31 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
         {
             await host.StopAsync();
         }
+    }
+
+    private async Task<string> NewRobotAsync(string name)
+    {
+        var robot = Ids.User(name);
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount(name, null, [AccountRole.Robot])));
+        return robot;
+    }
+
+    /// <summary>A robot host, started, once its device is online.</summary>
+    private async Task<IHost> StartRobotAsync(string robotId, IRobotHandler handler, Action<RobotOptions>? configure = null)
+    {
+        var host = BuildRobot(robotId, handler, configure: configure);
+        await host.StartAsync();
+        await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robotId).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+        return host;
+    }
+
+    /// <summary>A user's question to the robot, from their phone; stored.</summary>
+    private async Task<SendResult> AskAsync(string conversation, string user, string text)
+    {
+        var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
+            .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText(text)));
+        Assert.Equal(SendStatus.Sent, sent.Status);
+        return sent;
     }
 
     private IHost BuildRobot(string robotId, IRobotHandler handler, string? secret = null, Action<RobotOptions>? configure = null)
