@@ -38,6 +38,7 @@ const state = {
   version: 0,
   conversations: new Map(), // id → entry
   groupNames: new Map(),
+  dissolved: new Set(),    // groups their owner dissolved: read-only, no composer
   open: null,              // conversation id
   messages: new Map(),     // seq → message (open conversation)
   pane: 0,                 // the pane's generation: a new one when another conversation opens or the pane starts over
@@ -453,7 +454,10 @@ async function loadGroupNames() {
     for (let page = 0; page < MaxGroupPages; page++) {
       const groups = await api(`/api/groups${after ? `?after=${encodeURIComponent(after)}` : ''}`);
       if (groups.length === 0) break;
-      for (const group of groups) state.groupNames.set(group.conversationId, group.name);
+      for (const group of groups) {
+        state.groupNames.set(group.conversationId, group.name);
+        if (group.dissolvedAt) noteDissolved(group.conversationId);
+      }
       after = groups[groups.length - 1].conversationId;
     }
   } catch { /* names are a nicety */ }
@@ -606,8 +610,7 @@ async function openConversation(id) {
   $('messages').replaceChildren();
   // Its unsent messages come back with it (refused, or waiting for the connection): below the history, as they were.
   for (const pending of state.pending.values()) if (pending.conversationId === id) $('messages').append(pending.element);
-  $('chat-title').textContent = titleOf(id);
-  $('composer').hidden = false;
+  showComposer();
   renderList();
   const pane = paneNow();
   // The newest page, whatever the list's entry says (it may lag behind the conversation, or not be known yet).
@@ -655,6 +658,7 @@ $('messages').addEventListener('scroll', async () => {
 });
 
 function upsert(message) {
+  if (message.content?.customType === 'im.group.dissolved') noteDissolved(message.conversationId ?? state.open);
   const box = $('messages');
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   state.messages.set(message.seq, message);
@@ -689,6 +693,23 @@ function dropOldest() {
     state.messages.delete(seq);
     $('messages').querySelector(`[data-seq="${seq}"]`)?.remove();
   }
+}
+
+/**
+ * The open conversation's title and composer: a group its owner dissolved says so and takes no more messages (the
+ * server refuses them; its history stays).
+ */
+function showComposer() {
+  const dissolved = state.dissolved.has(state.open);
+  $('chat-title').textContent = dissolved ? `${titleOf(state.open)} (dissolved)` : titleOf(state.open);
+  $('composer').hidden = dissolved;
+}
+
+/** Learnt from the group list, or from its notice (live, or in the history the pane pulls). */
+function noteDissolved(conversationId) {
+  if (state.dissolved.has(conversationId)) return;
+  state.dissolved.add(conversationId);
+  if (state.open === conversationId) showComposer();
 }
 
 /** A group's notice of a change to it ("alice added bob"): the group's record, not a member's message. */
@@ -1001,6 +1022,7 @@ async function onEvents(events) {
           });
           listChanged = true;
           if (isNotice(message)) {
+            if (message.content.customType === 'im.group.dissolved') noteDissolved(event.conversationId);
             // A group this page has no name for yet (the user was just added to it): the list asks for the names again.
             if (!state.groupNames.has(event.conversationId)) loadGroupNames().then(renderList);
           } else if (!mine) notify(event.conversationId, message, entry);

@@ -101,6 +101,17 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(alice, [carol])).Status);
         await Expect(notices).ToHaveTextAsync([$"{alice} created the group \"Weekend\"", $"{alice} added {carol}"]);
         Assert.Equal(0, await notices.Locator("button").CountAsync());
+
+        // Alice dissolves it: its notice comes live, and the pane says so and takes no more messages, then as after a reload.
+        await Expect(page.Locator("#composer")).ToBeVisibleAsync();
+        Assert.Equal(AccessStatus.Ok, (await group.DissolveGroupAsync(alice)).Status);
+        await Expect(notices.Last).ToHaveTextAsync($"{alice} dissolved the group");
+        await Expect(page.Locator("#chat-title")).ToHaveTextAsync("Weekend (dissolved)");
+        await Expect(page.Locator("#composer")).ToBeHiddenAsync();
+        await page.ReloadAsync();
+        await entry.ClickAsync();
+        await Expect(page.Locator("#chat-title")).ToHaveTextAsync("Weekend (dissolved)");
+        await Expect(page.Locator("#composer")).ToBeHiddenAsync();
     }
 
     [Fact]
