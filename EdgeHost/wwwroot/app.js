@@ -822,6 +822,35 @@ function dropPending(clientMsgId) {
 
 const outboxPrefix = () => `im.outbox.${state.userId}.`;
 
+/**
+ * How long an unsent message is kept in the browser. Tokens live in the tab, the outbox in the browser: on a shared
+ * computer a tab closed without signing out would otherwise leave what was written in it for good.
+ */
+const OUTBOX_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Drops every user's unsent messages older than the outbox keeps them (and entries that do not read). */
+function pruneOutbox() {
+  for (const key of Object.keys(localStorage)) {
+    if (!key.startsWith('im.outbox.')) continue;
+    let at = 0;
+    try { at = Number(JSON.parse(localStorage.getItem(key))?.at ?? 0); } catch { /* unreadable: dropped */ }
+    if (!(Date.now() - at < OUTBOX_TTL_MS)) localStorage.removeItem(key);
+  }
+}
+
+pruneOutbox();
+
+// Another tab of this browser stored or discarded one of this user's unsent messages: no longer this page's to send
+// (a discarded one would otherwise still go out from here; a stored one comes back as the user's message from elsewhere).
+window.addEventListener('storage', (event) => {
+  if (event.storageArea !== localStorage || event.newValue !== null || !state.userId || !event.key?.startsWith(outboxPrefix())) return;
+  const clientMsgId = event.key.slice(outboxPrefix().length);
+  const pending = state.pending.get(clientMsgId);
+  if (!pending) return;
+  state.pending.delete(clientMsgId);
+  pending.element.remove();
+});
+
 function keepUnsent(clientMsgId, pending) {
   try {
     localStorage.setItem(outboxPrefix() + clientMsgId, JSON.stringify({ conversationId: pending.conversationId, text: pending.text, at: Date.now() }));
@@ -839,6 +868,7 @@ function forgetAllUnsent() {
 
 /** Takes back what an earlier page (or another tab) left unsent, oldest first, to go out with the next connection. */
 function restoreUnsent() {
+  pruneOutbox();
   const prefix = outboxPrefix();
   const kept = [];
   for (const key of Object.keys(localStorage)) {

@@ -16,6 +16,12 @@ public sealed partial class ConversationGrain
             return AccessStatus.NoAccess;
         }
 
+        if (state.State.DissolvedAt is not null)
+        {
+            // Read-only: its history stays as it was when it was dissolved.
+            return AccessStatus.NotAllowed;
+        }
+
         try
         {
             await SettleRevisionInDoubtAsync(seq);
@@ -59,6 +65,11 @@ public sealed partial class ConversationGrain
         if (!IsMember(userId))
         {
             return AccessStatus.NoAccess;
+        }
+
+        if (state.State.DissolvedAt is not null)
+        {
+            return AccessStatus.NotAllowed;
         }
 
         // Typing and call signals are instant: a stored message edited into one would be stored as one.

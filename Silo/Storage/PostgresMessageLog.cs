@@ -433,7 +433,7 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
                                  AND seq > greatest(c.known, h.head - @ownLimit)
                                  AND (sender_id = @user OR acting_sender_id = @user)
                                  AND coalesce(content->>'customType', '') NOT LIKE 'im.group.%'
-                                 AND client_msg_id !~ '^robot-[0-9]+-[0-9]+$'), 0)
+                                 AND client_msg_id !~ '^robot-0*[1-9][0-9]*-[0-9]+$'), 0)
                 FROM unnest(@ids::text[], @known::bigint[]) AS c(id, known)
                 CROSS JOIN LATERAL (SELECT coalesce(max(seq), 0) AS head FROM messages WHERE conversation_id = c.id) AS h
                 """);

@@ -151,8 +151,9 @@ public sealed class MessageLogAppendTests
         Assert.Equal(new LogPosition(limit + 11L, 0), (await log.ReadPositionsAsync("alice", new Dictionary<string, long> { ["g3"] = 0 }))["g3"]);
 
         // A robot's replies are its own but read nothing (RobotReplyIds): only its own mark says it handled the question.
-        await log.AppendBatchAsync([Message("p1", 1, "user", "q-1"), Message("p1", 2, "bot", "b-2"), Message("p1", 3, "user", "q-3"), Message("p1", 4, "bot", "robot-3-0")], CancellationToken.None);
+        await log.AppendBatchAsync([Message("p1", 1, "user", "q-1"), Message("p1", 2, "bot", "robot-0-0"), Message("p1", 3, "user", "q-3"), Message("p1", 4, "bot", "robot-3-0")], CancellationToken.None);
         Assert.Equal(new LogPosition(4, 2), (await log.ReadPositionsAsync("bot", new Dictionary<string, long> { ["p1"] = 0 }))["p1"]);
+        Assert.False(RobotReplyIds.TryParseSource("robot-0-0", out _));
     }
 
     private static ChatMessage Message(string conversationId, long seq, string senderId, string clientMsgId) =>

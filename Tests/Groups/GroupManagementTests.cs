@@ -93,6 +93,8 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
         Assert.Equal(AccessStatus.NotAllowed, (await group.SetAnnouncementAsync(admin, "still here")).Status);
         Assert.Equal(AccessStatus.NotAllowed, (await group.SetRoleAsync(owner, member, GroupRole.Admin)).Status);
         Assert.Equal(AccessStatus.NotAllowed, (await group.RemoveMemberAsync(owner, member)).Status);
+        Assert.Equal(AccessStatus.NotAllowed, await group.EditAsync(member, hello.Seq, MessageContent.FromText("rewritten")));
+        Assert.Equal(AccessStatus.NotAllowed, await group.RecallAsync(member, hello.Seq));
 
         // Its members keep its history, ending with the notice, and its entry says so in their lists.
         var log = await Client.PullAllAsync(conversationId, member);

@@ -517,10 +517,12 @@ internal sealed partial class RobotRunner : BackgroundService
     {
         try
         {
+            // One timer for both: the handler's token is cancelled, then the wait gives up on it. (A second timer for the
+            // wait could fire first and dispose this one unfired, leaving an abandoned handler's token never cancelled.)
             using var timeout = new CancellationTokenSource(_options.HandlerTimeout, _time);
             using var token = CancellationTokenSource.CreateLinkedTokenSource(_handlersStopping, timeout.Token);
             await _handler.HandleAsync(new RobotMessage(_client, RobotId, _options.DeviceId, cursor.Address, message), token.Token)
-                .WaitAsync(_options.HandlerTimeout, _time);
+                .WaitAsync(token.Token);
             cursor.Failures = default;
             cursor.Passing = default;
             LogHandled(_logger, RobotId, cursor.ConversationId, message.Seq);
