@@ -276,7 +276,7 @@ public sealed partial class ConversationGrain
             }
         }
 
-        // Leaving a dissolved group posts nothing: it is read-only, and nobody is left to be told of a new owner.
+        // Leaving a dissolved group posts nothing: it is read-only, and the members leave it one by one as they please.
         return await RemoveAsync(userId, userId, "group.member_left", state.State.DissolvedAt is not null
             ? null
             : GroupNotice.About(GroupNotices.MemberLeft, userId, [userId]) with { NewOwnerId = newOwnerId });

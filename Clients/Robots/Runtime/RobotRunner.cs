@@ -285,7 +285,7 @@ internal sealed partial class RobotRunner : BackgroundService
             }
             else if (entry.LastSeq > entry.ReadSeq
                      || (_cursors.TryGetValue(entry.ConversationId, out var cursor) && cursor.HandledSeq < entry.LastSeq)
-                     // At start, customer service: a session may have come back from an agent (see RunAsync).
+                     // At start, customer service: a session may have come back from an agent (see PumpAsync).
                      || (sinceVersion == 0 && entry.Kind == ConversationKind.CustomerService))
             {
                 Hint(entry.ConversationId);
