@@ -392,6 +392,33 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task An_unsent_message_kept_in_the_browser_for_more_than_a_day_is_dropped_and_a_newer_one_goes_out()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
+        await SignInAndOpenChatAsync(page, alice, bob);
+
+        // What an earlier page left in this browser: one written 25 hours ago (a tab closed without signing out on a
+        // shared computer, say), one a minute ago.
+        await page.EvaluateAsync("""
+            ([user, conversation]) => {
+              const keep = (id, text, age) => localStorage.setItem(`im.outbox.${user}.${id}`, JSON.stringify({ conversationId: conversation, text, at: Date.now() - age }));
+              keep('stale1', 'from yesterday', 25 * 60 * 60 * 1000);
+              keep('fresh1', 'from a minute ago', 60 * 1000);
+            }
+            """, new[] { alice, conversationId });
+        await page.ReloadAsync();
+
+        // The newer one goes out with the next connection; the older one is gone from the browser and never sent.
+        var received = Assert.Single(await bobPhone.TakeAsync(1));
+        Assert.Equal("from a minute ago", received.Content.Text);
+        var stored = await fixture.Orleans.GetGrain<IConversationGrain>(conversationId).PullAsync(alice, new PullRequest());
+        Assert.Equal(["from a minute ago"], stored.Messages.Select(m => m.Content!.Text));
+        Assert.Equal(0, await Eventually.ReturnsAsync(
+            () => page.EvaluateAsync<int>("Object.keys(localStorage).filter((key) => key.startsWith('im.outbox.')).length"), n => n == 0));
+    }
+
+    [Fact]
     public async Task A_page_whose_edge_closes_its_connection_connects_again_and_sends_what_was_written_meanwhile()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
