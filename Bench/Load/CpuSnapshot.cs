@@ -34,6 +34,17 @@ public sealed class CpuSnapshot
         return new CpuSnapshot(ReadAll().Where(member));
     }
 
+    /// <summary>
+    /// One reading of /proc split into several sets, one per selector: the sets are taken at the same instant, and the
+    /// machine's processes are read once rather than once a set.
+    /// </summary>
+    public static CpuSnapshot[] TakeEach(IReadOnlyList<Func<ProcessStat, bool>> members)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        var all = ReadAll().ToList();
+        return [.. members.Select(member => new CpuSnapshot(all.Where(member)))];
+    }
+
     /// <summary>The set's CPU seconds from <paramref name="earlier"/> to this snapshot; never negative.</summary>
     /// <remarks>
     /// Exact when every member that ended was waited for by a member still running (PostgreSQL's postmaster reaps its

@@ -17,34 +17,36 @@ public sealed class ResourceWindow(HostMetricsReader hosts)
 
     private readonly Stopwatch _clock = new();
     private IReadOnlyList<HostSample> _start = [];
-    private CpuSnapshot _generatorStart = new([]);
-    private CpuSnapshot[] _storesStart = [];
+    /// <summary>The generator's processes first, then each store's, as <see cref="CpuSnapshot.TakeEach"/> reads them.</summary>
+    private static readonly Func<ProcessStat, bool>[] Sets =
+        [IsGenerator, .. StoreCommands.Select(c => (Func<ProcessStat, bool>)(p => p.Command == c))];
+
+    private CpuSnapshot[] _cpuStart = [];
     private long _selfRssStart;
 
     public async Task StartAsync()
     {
         _start = await hosts.SampleAsync();
-        _generatorStart = CpuSnapshot.Take(IsGenerator);
+        _cpuStart = CpuSnapshot.TakeEach(Sets);
         _selfRssStart = SystemReadings.ResidentBytes();
-        _storesStart = [.. StoreCommands.Select(c => CpuSnapshot.Take(p => p.Command == c))];
         _clock.Restart();
     }
 
     public async Task<IReadOnlyList<ResourceUse>> EndAsync()
     {
-        var generator = CpuSnapshot.Take(IsGenerator).SecondsSince(_generatorStart);
+        var cpuEnd = CpuSnapshot.TakeEach(Sets);
         var seconds = Math.Max(_clock.Elapsed.TotalSeconds, 1e-3);
-        var stores = StoreCommands.Select(c => CpuSnapshot.Take(p => p.Command == c)).ToArray();
         var end = await hosts.SampleAsync();
 
         // The generator's memory is this process's alone; its children's is not read (no target asks for it).
-        var uses = new List<ResourceUse> { new("generator", generator / seconds, _selfRssStart, SystemReadings.ResidentBytes(), null) };
+        var uses = new List<ResourceUse> { new("generator", cpuEnd[0].SecondsSince(_cpuStart[0]) / seconds, _selfRssStart, SystemReadings.ResidentBytes(), null) };
         uses.AddRange(end.Select((sample, i) => ResourceUse.OfHost(_start[i], sample)));
         for (var i = 0; i < StoreCommands.Length; i++)
         {
-            if (stores[i].Count > 0 || _storesStart[i].Count > 0)
+            var (before, after) = (_cpuStart[i + 1], cpuEnd[i + 1]);
+            if (before.Count > 0 || after.Count > 0)
             {
-                uses.Add(new ResourceUse($"{StoreCommands[i]} (all here)", stores[i].SecondsSince(_storesStart[i]) / seconds, null, null, null));
+                uses.Add(new ResourceUse($"{StoreCommands[i]} (all here)", after.SecondsSince(before) / seconds, null, null, null));
             }
         }
 
