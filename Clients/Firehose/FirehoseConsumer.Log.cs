@@ -18,6 +18,9 @@ public sealed partial class FirehoseConsumer
         [LoggerMessage(4, LogLevel.Warning, "Firehose group {Group}/{Consumer}: {Count} entries of {Stream} were claimed by another consumer while this one could not renew its hold; left to it")]
         public static partial void ClaimedAway(ILogger logger, string group, string consumer, int count, string stream);
 
+        [LoggerMessage(6, LogLevel.Warning, "Firehose group {Group}/{Consumer}: Redis unavailable ({Reason}); starting over in {Delay}")]
+        public static partial void RedisUnavailable(ILogger logger, string group, string consumer, string reason, TimeSpan delay);
+
         [LoggerMessage(5, LogLevel.Debug, "Firehose group {Group}/{Consumer}: renewing the hold on pending entries failed: {Reason}")]
         public static partial void RenewFailed(ILogger logger, string group, string consumer, string reason);
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Im.Events;
@@ -11,7 +12,8 @@ namespace Orleans.Im.Firehose;
 /// Reads the event firehose with a Redis consumer group: each event is handed to the handler and acknowledged after
 /// the handler returns, so a consumer that stops (or crashes) resumes where it left off — first with what it had
 /// taken but not acknowledged, then with new events. Within a stream, events come in the order they were appended,
-/// which for one conversation is seq order.
+/// which for one conversation is seq order — except for entries claimed from a consumer of the group that went away,
+/// which come when claimed, after newer ones.
 /// </summary>
 /// <remarks>
 /// Delivery is at least once from Redis (a crash between handling and acknowledging hands the event again); the
@@ -27,7 +29,7 @@ namespace Orleans.Im.Firehose;
 public sealed partial class FirehoseConsumer
 {
     private const string FromPending = "0";
-    private static readonly TimeSpan MinIdleDelay = TimeSpan.FromMilliseconds(10);
+    private const string StartOfPendingList = "0-0";
 
     /// <summary>Renewals of a hold per claim time: three may fail before another consumer can claim.</summary>
     private const int RenewalsPerClaimTime = 4;
@@ -45,25 +47,33 @@ public sealed partial class FirehoseConsumer
     /// <summary>
     /// Renews this consumer's hold on the given entries (KEYS[1] the stream; ARGV group, consumer, entry ids): each entry
     /// still pending for this consumer is claimed again by it (resetting its idle time, JUSTID: not counted as a delivery);
-    /// entries acknowledged, trimmed or claimed by another consumer are left alone. Returns the ids still held. One script,
-    /// so that nothing can claim an entry between the owner check and the renewal.
+    /// entries acknowledged or claimed by another consumer are left alone. Returns the ids this consumer still holds: those
+    /// pending for it, and those trimmed from the stream that are pending for nobody — XCLAIM takes a trimmed entry off the
+    /// pending list (and leaves it out of its answer), but this consumer read it and has its fields: it is still its to hand
+    /// over, and nobody else can any more. One script, so that nothing can claim an entry between the owner check and the
+    /// renewal.
     /// </summary>
     private const string RenewScript = """
         local held = {}
+        local renew = {}
         for i = 3, #ARGV do
-          if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2]) > 0 then
-            held[#held + 1] = ARGV[i]
+          local id = ARGV[i]
+          if #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2]) > 0 then
+            held[#held + 1] = id
+            renew[#renew + 1] = id
+          elseif #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1) == 0 and #redis.call('XRANGE', KEYS[1], id, id) == 0 then
+            held[#held + 1] = id
           end
         end
-        if #held == 0 then
-          return held
+        if #renew > 0 then
+          local claim = { 'XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0 }
+          for _, id in ipairs(renew) do
+            claim[#claim + 1] = id
+          end
+          claim[#claim + 1] = 'JUSTID'
+          redis.call(unpack(claim))
         end
-        local claim = { 'XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0 }
-        for _, id in ipairs(held) do
-          claim[#claim + 1] = id
-        end
-        claim[#claim + 1] = 'JUSTID'
-        return redis.call(unpack(claim))
+        return held
         """;
 
     private readonly IConnectionMultiplexer _redis;
@@ -71,6 +81,9 @@ public sealed partial class FirehoseConsumer
     private readonly ILogger _logger;
     private readonly RecentIds _seen;
     private readonly RedisKey[] _streams;
+
+    // A read answered since the last Redis failure: the outage is over, and the next one waits from the first delay.
+    private bool _readSinceFailure;
 
     public FirehoseConsumer(IConnectionMultiplexer redis, FirehoseConsumerOptions options, ILogger<FirehoseConsumer>? logger = null)
     {
@@ -82,6 +95,8 @@ public sealed partial class FirehoseConsumer
         {
             throw new ArgumentException("read at least one event class", nameof(options));
         }
+
+        options.Validate();
 
         _redis = redis;
         _options = options;
@@ -114,55 +129,96 @@ public sealed partial class FirehoseConsumer
     }
 
     /// <summary>
-    /// Hands events to <paramref name="handler"/> until <paramref name="cancellationToken"/> is cancelled. The handler's
-    /// exception stops the run with the event unacknowledged (it comes back at the next run).
+    /// Hands events to <paramref name="handler"/> until <paramref name="cancellationToken"/> is cancelled. Redis being
+    /// away (connection lost, timeouts, a group deleted) does not end the run: it is logged, and the run starts over —
+    /// what this consumer held first — after <see cref="FirehoseConsumerOptions.RetryDelay"/>, doubling up to
+    /// <see cref="FirehoseConsumerOptions.MaxRetryDelay"/>. The handler's exception stops the run with the event
+    /// unacknowledged (it comes back at the next run); catch in the handler what it can decide to skip.
     /// </summary>
     public async Task RunAsync(Func<FirehoseEvent, CancellationToken, Task> handler, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        await EnsureGroupAsync();
-        var database = _redis.GetDatabase();
-        try
+        var delay = _options.RetryDelay;
+        while (true)
         {
-            // What this consumer took before a restart and did not acknowledge comes first.
-            foreach (var stream in _streams)
+            try
             {
-                await DrainPendingAsync(database, stream, handler, cancellationToken);
+                await RunOnceAsync(handler, cancellationToken);
+                return;
             }
-
-            var idleDelay = MinIdleDelay;
-            var nextClaim = DateTime.UtcNow + _options.ClaimAfter;
-            while (!cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                var positions = _streams.Select(s => new StreamPosition(s, StreamPosition.NewMessages)).ToArray();
-                var readAt = Stopwatch.GetTimestamp();
-                var read = await database.StreamReadGroupAsync(positions, _options.Group, _options.Consumer, _options.BatchSize);
-                var any = false;
-                foreach (var stream in read)
+                // Stopped: everything handled was acknowledged; the rest stays with the group.
+                return;
+            }
+            catch (HandlerFailedException failed)
+            {
+                ExceptionDispatchInfo.Throw(failed.InnerException!);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                // Boundary: Redis is away. The run starts over from what this consumer holds (nothing handled is lost:
+                // an event is acknowledged only after its handler returned).
+                if (_readSinceFailure)
                 {
-                    any |= stream.Entries.Length > 0;
-                    await HandleAsync(database, stream.Key, stream.Entries, readAt, handler, cancellationToken);
+                    delay = _options.RetryDelay;
                 }
 
-                if (_options.ClaimAfter > TimeSpan.Zero && DateTime.UtcNow >= nextClaim)
+                _readSinceFailure = false;
+                Log.RedisUnavailable(_logger, _options.Group, _options.Consumer, ex.Message, delay);
+                try
                 {
-                    nextClaim = DateTime.UtcNow + _options.ClaimAfter;
-                    any |= await ClaimAbandonedAsync(database, handler, cancellationToken);
+                    await Task.Delay(delay, _options.Time, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
                 }
 
-                if (any)
-                {
-                    idleDelay = MinIdleDelay;
-                    continue;
-                }
-
-                await Task.Delay(idleDelay, cancellationToken);
-                idleDelay = TimeSpan.FromTicks(Math.Min(idleDelay.Ticks * 2, _options.MaxIdleDelay.Ticks));
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
             }
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+    }
+
+    private async Task RunOnceAsync(Func<FirehoseEvent, CancellationToken, Task> handler, CancellationToken cancellationToken)
+    {
+        await EnsureGroupAsync();
+        var database = _redis.GetDatabase();
+
+        // What this consumer took before a restart and did not acknowledge comes first.
+        foreach (var stream in _streams)
         {
-            // Stopped: everything handled was acknowledged; the rest stays with the group.
+            await DrainPendingAsync(database, stream, handler, cancellationToken);
+        }
+
+        var idleDelay = FirehoseConsumerOptions.MinIdleDelay;
+        var nextClaim = DateTime.UtcNow + _options.ClaimAfter;
+        var positions = _streams.Select(s => new StreamPosition(s, StreamPosition.NewMessages)).ToArray();
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var readAt = Stopwatch.GetTimestamp();
+            var read = await database.StreamReadGroupAsync(positions, _options.Group, _options.Consumer, _options.BatchSize);
+            _readSinceFailure = true;
+            var any = read.Any(s => s.Entries.Length > 0);
+            if (any)
+            {
+                await HandleAsync(database, [.. read.Select(s => (s.Key, s.Entries))], readAt, handler, cancellationToken);
+            }
+
+            if (_options.ClaimAfter > TimeSpan.Zero && DateTime.UtcNow >= nextClaim)
+            {
+                nextClaim = DateTime.UtcNow + _options.ClaimAfter;
+                any |= await ClaimAbandonedAsync(database, handler, cancellationToken);
+            }
+
+            if (any)
+            {
+                idleDelay = FirehoseConsumerOptions.MinIdleDelay;
+                continue;
+            }
+
+            await Task.Delay(idleDelay, cancellationToken);
+            idleDelay = TimeSpan.FromTicks(Math.Min(idleDelay.Ticks * 2, _options.MaxIdleDelay.Ticks));
         }
     }
 
@@ -179,87 +235,122 @@ public sealed partial class FirehoseConsumer
 
             Log.ResumingPending(_logger, _options.Group, _options.Consumer, entries.Length, stream.ToString());
             // Read from the history of this consumer, entries are not renewed: whether it still holds them is checked.
-            await HandleAsync(database, stream, entries, takenAt: null, handler, cancellationToken);
+            await HandleAsync(database, [(stream, entries)], takenAt: null, handler, cancellationToken);
             after = entries[^1].Id;
         }
     }
 
+    /// <summary>
+    /// Claims what other consumers of the group took and left unacknowledged for <see cref="FirehoseConsumerOptions.ClaimAfter"/>,
+    /// through each stream's whole pending list: one XAUTOCLAIM looks at no more than ten times its count of entries, and
+    /// those at the head of the list may be live consumers' (a webhook's retries), which would hide a departed one's below.
+    /// </summary>
     private async Task<bool> ClaimAbandonedAsync(IDatabase database, Func<FirehoseEvent, CancellationToken, Task> handler, CancellationToken cancellationToken)
     {
         var any = false;
         foreach (var stream in _streams)
         {
-            var claimedAt = Stopwatch.GetTimestamp();
-            var claimed = await database.StreamAutoClaimAsync(stream, _options.Group, _options.Consumer,
-                (long)_options.ClaimAfter.TotalMilliseconds, "0-0", _options.BatchSize);
-            if (claimed.ClaimedEntries.Length > 0)
+            RedisValue next = StartOfPendingList;
+            do
             {
-                Log.Claimed(_logger, _options.Group, _options.Consumer, claimed.ClaimedEntries.Length, stream.ToString());
-                any = true;
-                await HandleAsync(database, stream, claimed.ClaimedEntries, claimedAt, handler, cancellationToken);
+                var claimedAt = Stopwatch.GetTimestamp();
+                var claimed = await database.StreamAutoClaimAsync(stream, _options.Group, _options.Consumer,
+                    (long)_options.ClaimAfter.TotalMilliseconds, next, _options.BatchSize);
+                if (claimed.ClaimedEntries.Length > 0)
+                {
+                    Log.Claimed(_logger, _options.Group, _options.Consumer, claimed.ClaimedEntries.Length, stream.ToString());
+                    any = true;
+                    await HandleAsync(database, [(stream, claimed.ClaimedEntries)], claimedAt, handler, cancellationToken);
+                }
+
+                next = claimed.NextStartId;
             }
+            while (!next.IsNullOrEmpty && next != StartOfPendingList && !cancellationToken.IsCancellationRequested);
         }
 
         return any;
     }
 
     /// <summary>
-    /// Hands over a batch this consumer took at <paramref name="takenAt"/> (a <see cref="Stopwatch"/> timestamp; null when
-    /// reading did not renew the entries), acknowledging each entry after its handler returned.
+    /// Hands over the batches of one read, which this consumer took at <paramref name="takenAt"/> (a
+    /// <see cref="Stopwatch"/> timestamp; null when reading did not renew the entries), acknowledging each entry after its
+    /// handler returned. The hold on every batch of the read is renewed from the start, not only the one being handed over:
+    /// one read takes entries from each stream it names, and the later streams' would otherwise wait unrenewed behind a
+    /// slow handler of the first, to be claimed by another consumer.
     /// </summary>
-    private async Task HandleAsync(IDatabase database, RedisKey stream, StreamEntry[] entries, long? takenAt,
+    private async Task HandleAsync(IDatabase database, IReadOnlyList<(RedisKey Stream, StreamEntry[] Entries)> batches, long? takenAt,
         Func<FirehoseEvent, CancellationToken, Task> handler, CancellationToken cancellationToken)
     {
-        if (entries.Length == 0)
+        // Without claiming, nothing takes entries away from a busy consumer: no hold to keep.
+        var holds = batches.Select(b => b.Entries.Length > 0 && _options.ClaimAfter > TimeSpan.Zero ? new Hold(this, database, b.Stream, b.Entries, takenAt) : null).ToArray();
+        foreach (var hold in holds)
         {
-            return;
+            hold?.StartRenewing();
         }
 
-        // Without claiming, nothing takes entries away from a busy consumer: no hold to keep.
-        var hold = _options.ClaimAfter > TimeSpan.Zero ? new Hold(this, database, stream, entries, takenAt) : null;
-        hold?.StartRenewing(cancellationToken);
-        var claimedAway = 0;
         try
         {
-            for (var i = 0; i < entries.Length; i++)
+            for (var b = 0; b < batches.Count; b++)
             {
-                var entry = entries[i];
-                cancellationToken.ThrowIfCancellationRequested();
-                if (hold is not null && !await hold.HoldsAsync(i))
-                {
-                    // Another consumer claimed it: it delivers it (and acknowledges it); handing it over here too would
-                    // be a duplicate, and acknowledging it would take it from that consumer.
-                    claimedAway++;
-                    continue;
-                }
-
-                // An entry trimmed away while pending comes back without fields: nothing to hand over.
-                if (!entry.IsNull && entry.Values.Length > 0)
-                {
-                    var fields = entry.Values.Select(v => new KeyValuePair<string, string>(v.Name.ToString(), v.Value.ToString()));
-                    if (!FirehoseFields.TryParse(fields, out var parsed))
-                    {
-                        Log.Malformed(_logger, stream.ToString(), entry.Id.ToString());
-                    }
-                    else if (!_seen.Contains(parsed!.Id))
-                    {
-                        await handler(parsed, cancellationToken);
-                        // Seen only once handled: an event whose handler threw stays unacknowledged, and when it is read
-                        // again (the next run drains what this consumer holds) it must be handed over, not dropped as seen.
-                        _seen.Add(parsed.Id);
-                        Handled++;
-                    }
-                }
-
-                await database.StreamAcknowledgeAsync(stream, _options.Group, entry.Id);
+                await HandleBatchAsync(database, batches[b].Stream, batches[b].Entries, holds[b], handler, cancellationToken);
             }
         }
         finally
         {
-            if (hold is not null)
+            foreach (var hold in holds)
             {
-                await hold.StopRenewingAsync();
+                if (hold is not null)
+                {
+                    await hold.StopRenewingAsync();
+                }
             }
+        }
+    }
+
+    private async Task HandleBatchAsync(IDatabase database, RedisKey stream, StreamEntry[] entries, Hold? hold,
+        Func<FirehoseEvent, CancellationToken, Task> handler, CancellationToken cancellationToken)
+    {
+        var claimedAway = 0;
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var entry = entries[i];
+            cancellationToken.ThrowIfCancellationRequested();
+            if (hold is not null && !await hold.HoldsAsync(i))
+            {
+                // Another consumer claimed it: it delivers it (and acknowledges it); handing it over here too would
+                // be a duplicate, and acknowledging it would take it from that consumer.
+                claimedAway++;
+                continue;
+            }
+
+            // An entry trimmed away while pending comes back without fields: nothing to hand over.
+            if (!entry.IsNull && entry.Values.Length > 0)
+            {
+                var fields = entry.Values.Select(v => new KeyValuePair<string, string>(v.Name.ToString(), v.Value.ToString()));
+                if (!FirehoseFields.TryParse(fields, out var parsed))
+                {
+                    Log.Malformed(_logger, stream.ToString(), entry.Id.ToString());
+                }
+                else if (!_seen.Contains(parsed!.Id))
+                {
+                    try
+                    {
+                        await handler(parsed, cancellationToken);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        // The handler's own failure, told apart from Redis's: it ends the run rather than being retried here.
+                        throw new HandlerFailedException(ex);
+                    }
+
+                    // Seen only once handled: an event whose handler threw stays unacknowledged, and when it is read
+                    // again (the next run drains what this consumer holds) it must be handed over, not dropped as seen.
+                    _seen.Add(parsed.Id);
+                    Handled++;
+                }
+            }
+
+            await database.StreamAcknowledgeAsync(stream, _options.Group, entry.Id);
         }
 
         if (claimedAway > 0)
@@ -268,8 +359,11 @@ public sealed partial class FirehoseConsumer
         }
     }
 
+    /// <summary>Carries a handler's exception out of the run untouched by its Redis retries.</summary>
+    private sealed class HandlerFailedException(Exception inner) : Exception(inner.Message, inner);
+
     /// <summary>This consumer's hold on the entries of one batch it works through: renewed in the background, checked before each event.</summary>
-    private sealed class Hold(FirehoseConsumer consumer, IDatabase database, RedisKey stream, StreamEntry[] entries, long? takenAt)
+    private sealed class Hold(FirehoseConsumer consumer, IDatabase database, RedisKey stream, StreamEntry[] entries, long? takenAt) : IDisposable
     {
         private readonly Lock _gate = new();
         private long? _confirmedAt = takenAt;
@@ -280,9 +374,14 @@ public sealed partial class FirehoseConsumer
 
         private TimeSpan ClaimAfter => consumer._options.ClaimAfter;
 
-        public void StartRenewing(CancellationToken cancellationToken)
+        /// <summary>
+        /// Renews until <see cref="StopRenewingAsync"/>, not until the run is cancelled: a handler still finishing its
+        /// event after the stop (a commit, a delivery that ignores the token) keeps its hold, so that the event is not
+        /// claimed and handled again by another consumer meanwhile.
+        /// </summary>
+        public void StartRenewing()
         {
-            _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _stop = new CancellationTokenSource();
             _renewing = RenewEveryAsync(TimeSpan.FromTicks(Math.Max(MinRenewInterval.Ticks, (ClaimAfter / RenewalsPerClaimTime).Ticks)), _stop.Token);
         }
 
@@ -290,8 +389,10 @@ public sealed partial class FirehoseConsumer
         {
             await _stop!.CancelAsync();
             await _renewing;
-            _stop.Dispose();
+            Dispose();
         }
+
+        public void Dispose() => _stop?.Dispose();
 
         /// <summary>Whether this consumer still holds entry <paramref name="index"/>; renews first when the hold is not fresh.</summary>
         public async ValueTask<bool> HoldsAsync(int index)
@@ -305,7 +406,7 @@ public sealed partial class FirehoseConsumer
 
             if (confirmedAt is not { } at || Stopwatch.GetElapsedTime(at) >= ClaimAfter / FreshHoldShare)
             {
-                // Redis errors stop the run here: the entries stay pending, with this consumer or with one that claimed them.
+                // Redis errors start the run over from here: the entries stay pending, with this consumer or with one that claimed them.
                 await RenewAsync();
             }
 

@@ -56,6 +56,38 @@ public sealed class FirehoseConsumerOptions
     /// <summary>The most ids remembered, whatever <see cref="DuplicateWindowTime"/> says (it bounds the memory).</summary>
     public int MaxDuplicateIds { get; init; } = 1_000_000;
 
-    /// <summary>The clock of <see cref="DuplicateWindowTime"/> (the system's unless a test sets one).</summary>
+    /// <summary>First wait before starting over after Redis failed; doubles up to <see cref="MaxRetryDelay"/>.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest wait between attempts while Redis stays away.</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The clock of <see cref="DuplicateWindowTime"/> and of the retry delays (the system's unless a test sets one).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The shortest <see cref="MaxIdleDelay"/>: below it, an idle consumer would poll Redis in a tight loop.</summary>
+    public static readonly TimeSpan MinIdleDelay = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Throws when a value would make the consumer misbehave (a hot poll loop, a batch of nothing, a negative wait).</summary>
+    internal void Validate()
+    {
+        static void Require(bool valid, string name, string rule)
+        {
+            if (!valid)
+            {
+                throw new ArgumentOutOfRangeException(name, $"FirehoseConsumerOptions.{name} {rule}");
+            }
+        }
+
+        Require(BatchSize > 0, nameof(BatchSize), "must be at least 1");
+        Require(MaxIdleDelay >= MinIdleDelay, nameof(MaxIdleDelay), $"must be at least {MinIdleDelay.TotalMilliseconds} ms");
+        Require(ClaimAfter >= TimeSpan.Zero, nameof(ClaimAfter), "must not be negative (zero turns claiming off)");
+        Require(ClaimAfter == TimeSpan.Zero || ClaimAfter >= TimeSpan.FromMilliseconds(1), nameof(ClaimAfter), "must be zero or at least 1 ms");
+        Require(DuplicateWindow >= 0, nameof(DuplicateWindow), "must not be negative");
+        Require(DuplicateWindowTime >= TimeSpan.Zero, nameof(DuplicateWindowTime), "must not be negative");
+        Require(MaxDuplicateIds >= 0, nameof(MaxDuplicateIds), "must not be negative");
+        Require(RetryDelay > TimeSpan.Zero, nameof(RetryDelay), "must be positive");
+        Require(MaxRetryDelay >= RetryDelay, nameof(MaxRetryDelay), "must not be below RetryDelay");
+        ArgumentNullException.ThrowIfNull(Time);
+    }
 }

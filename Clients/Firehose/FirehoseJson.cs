@@ -52,8 +52,9 @@ public static class FirehoseJson
                 p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText()));
             return FirehoseFields.TryParse(fields, out var e) ? e : null;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string the parser took but that is no text (a lone surrogate escape).
             return null;
         }
     }

@@ -44,6 +44,15 @@ public sealed class RobotOptions : IValidatableObject
     public TimeSpan HandlerTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>
+    /// How long a message may keep meeting passing failures (a reply refused while storage fails over, a backend or a
+    /// handler that times out) before it is given up on like a message whose handler keeps throwing: logged as an error and
+    /// marked read, so that the conversation's later messages are answered. Measured from the first failure in a row on
+    /// this process. Without a bound, one question whose handler always times out would hold its conversation for ever.
+    /// </summary>
+    [TimeSpanRange("00:00:01", "7.00:00:00")]
+    public TimeSpan GiveUpWaitingAfter { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
     /// How often the robot re-registers its device (so that it stays online after its user grain moved or was
     /// collected), checks that its login session is live, and syncs its conversations (push is a hint; this is the
     /// net under it).

@@ -12,7 +12,6 @@ namespace Orleans.Im.Tests.Events;
 [Trait("Category", "Integration")]
 public sealed class FirehoseConsumerTests : IAsyncLifetime
 {
-    /// <summary>A Redis database of this class's own: the shared message stream of database 0 is busy with other tests' events.</summary>
     /// <summary>A Redis database of this class's own: the publisher's tests (database 8) run at the same time and append
     /// to the same streams, and a consumer stopped while it held a batch of theirs left it pending in this test's
     /// group.</summary>
@@ -179,6 +178,216 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
         Assert.Single(handled, id => id == first);
     }
 
+    [Fact]
+    public async Task Entries_trimmed_from_the_stream_while_a_consumer_works_through_them_are_still_handed_over()
+    {
+        // A consumer at the retention edge: the stream is trimmed past the batch it is working through. It read the
+        // entries' fields, nobody else can have them any more, and its renewals must not drop them.
+        var claimAfter = TimeSpan.FromMilliseconds(400);
+        var consumer = new FirehoseConsumer(_redis, Options("trimmed", claimAfter));
+        await consumer.EnsureGroupAsync();
+        var ids = new List<string>();
+        for (var seq = 1; seq <= 3; seq++)
+        {
+            ids.Add(await AppendAsync(seq));
+        }
+
+        var database = _redis.GetDatabase();
+        var handled = new List<string>();
+        string? marker = null;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await consumer.RunAsync(async (e, ct) =>
+        {
+            if (e.ConversationId != _conversation)
+            {
+                return;
+            }
+
+            handled.Add(e.Id);
+            if (e.Id == ids[0])
+            {
+                await database.StreamTrimAsync(Stream, 0);
+                // Longer than the background renewal's interval and than a fresh hold: both renew before the next event.
+                await Task.Delay(claimAfter, ct);
+                marker = await AppendAsync(4);
+            }
+            else if (e.Id == marker)
+            {
+                await stop.CancelAsync();
+            }
+        }, stop.Token);
+
+        Assert.Equal([.. ids, marker!], handled);
+    }
+
+    [Fact]
+    public async Task A_read_of_two_streams_keeps_the_hold_on_the_second_while_the_first_ones_handler_is_slow()
+    {
+        var claimAfter = TimeSpan.FromSeconds(1);
+        var options = Options("a", claimAfter, classes: [EventClass.Message, EventClass.Recall]);
+        await new FirehoseConsumer(_redis, options).EnsureGroupAsync();
+        var message = await AppendAsync(1);
+        var recall = await AppendAsync(1, EventClass.Recall);
+
+        var byA = new List<string>();
+        var byB = new List<string>();
+        var aTookTheRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var aDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var a = new FirehoseConsumer(_redis, options).RunAsync(async (e, ct) =>
+        {
+            if (e.ConversationId != _conversation)
+            {
+                return;
+            }
+
+            if (e.Id == message)
+            {
+                aTookTheRead.SetResult();
+                // Long enough for B to look for abandoned entries twice.
+                await Task.Delay(claimAfter * 2.5, ct);
+            }
+
+            lock (byA)
+            {
+                byA.Add(e.Id);
+                if (byA.Count == 2)
+                {
+                    aDone.SetResult();
+                }
+            }
+        }, stop.Token);
+        await aTookTheRead.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var b = new FirehoseConsumer(_redis, Options("b", claimAfter, classes: options.Classes)).RunAsync((e, _) =>
+        {
+            if (e.ConversationId == _conversation)
+            {
+                lock (byB)
+                {
+                    byB.Add(e.Id);
+                }
+            }
+
+            return Task.CompletedTask;
+        }, stop.Token);
+
+        await aDone.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        await Task.WhenAll(a, b);
+
+        // Before, the recall's entry waited unrenewed behind the slow message: B claimed it as abandoned.
+        Assert.Equal([message, recall], byA);
+        Assert.Empty(byB);
+    }
+
+    [Fact]
+    public async Task A_departed_consumers_entries_are_claimed_even_behind_more_than_ten_entries_a_live_consumer_holds()
+    {
+        // One XAUTOCLAIM looks at no more than ten times its count of pending entries; a webhook's consumers take one
+        // event at a time, and live ones retrying deliveries hold the head of the pending list.
+        var claimAfter = TimeSpan.FromSeconds(1);
+        var group = Options("c", claimAfter).Group;
+        await new FirehoseConsumer(_redis, Options("c", claimAfter)).EnsureGroupAsync();
+        var database = _redis.GetDatabase();
+        for (var seq = 1; seq <= 12; seq++)
+        {
+            await AppendAsync(seq);
+        }
+
+        var busy = (await database.StreamReadGroupAsync(Stream, group, "busy", ">", 12)).Select(e => e.Id).ToArray();
+        var left = new List<string>();
+        for (var seq = 13; seq <= 15; seq++)
+        {
+            left.Add(await AppendAsync(seq));
+        }
+
+        Assert.Equal(3, (await database.StreamReadGroupAsync(Stream, group, "gone", ">", 3)).Length);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        // The live consumer keeps renewing its hold, as a consumer busy with a delivery does.
+        var renewing = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await database.StreamClaimIdsOnlyAsync(Stream, group, "busy", 0, busy);
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+            }
+        });
+        var claimed = new List<string>();
+        var consumer = new FirehoseConsumer(_redis, new FirehoseConsumerOptions
+        {
+            Group = group,
+            Consumer = "c",
+            BatchSize = 1,
+            MaxIdleDelay = TimeSpan.FromMilliseconds(20),
+            ClaimAfter = claimAfter,
+        });
+        await consumer.RunAsync((e, _) =>
+        {
+            claimed.Add(e.Id);
+            if (claimed.Count == left.Count)
+            {
+                stop.Cancel();
+            }
+
+            return Task.CompletedTask;
+        }, stop.Token);
+        await renewing;
+
+        Assert.Equal(left, claimed);
+    }
+
+    [Fact]
+    public async Task A_run_goes_on_after_redis_was_away_and_hands_over_what_came_meanwhile()
+    {
+        await using var server = await PrivateRedis.StartAsync();
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{server.ConnectionString},abortConnect=false,connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000");
+        var options = new FirehoseConsumerOptions
+        {
+            Group = "outage",
+            Consumer = "reader",
+            MaxIdleDelay = TimeSpan.FromMilliseconds(20),
+            RetryDelay = TimeSpan.FromMilliseconds(100),
+            MaxRetryDelay = TimeSpan.FromMilliseconds(500),
+        };
+        var consumer = new FirehoseConsumer(redis, options);
+        await consumer.EnsureGroupAsync();
+        var handled = new List<string>();
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var second = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var run = consumer.RunAsync((e, _) =>
+        {
+            handled.Add(e.Id);
+            (e.Seq == 1 ? first : second).TrySetResult();
+            return Task.CompletedTask;
+        }, stop.Token);
+        await AppendAsync(redis.GetDatabase(), 1);
+        await first.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // Before, the first failed read ended the run, and a consumer written as the documentation shows stopped for good.
+        await server.StopAsync();
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.False(run.IsCompleted, "the run ended while Redis was away");
+        await server.StartAgainAsync();
+        var appended = await Eventually.ReturnsAsync(async () =>
+        {
+            try
+            {
+                return (string?)await AppendAsync(redis.GetDatabase(), 2);
+            }
+            catch (RedisException)
+            {
+                return null;
+            }
+        }, id => id is not null, TimeSpan.FromSeconds(30));
+        await second.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await stop.CancelAsync();
+        await run;
+
+        Assert.Equal([$"m:{_conversation}:1", appended!], handled);
+    }
+
     /// <summary>Runs <paramref name="consumer"/> until it has handled <paramref name="marker"/>: this test's events it handled, in order.</summary>
     private async Task<List<string>> HandledUpToAsync(FirehoseConsumer consumer, string marker)
     {
@@ -202,8 +411,9 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
 
     private static RedisKey Stream => FirehoseStreams.For(EventClass.Message);
 
-    private FirehoseConsumerOptions Options(string consumer, TimeSpan? claimAfter = null, int duplicateWindow = 20_000) => new()
+    private FirehoseConsumerOptions Options(string consumer, TimeSpan? claimAfter = null, int duplicateWindow = 20_000, IReadOnlyList<EventClass>? classes = null) => new()
     {
+        Classes = classes ?? [EventClass.Message],
         DuplicateWindow = duplicateWindow,
         Group = "consumer-test-" + _conversation,
         Consumer = consumer,
@@ -212,10 +422,13 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
         ClaimAfter = claimAfter ?? TimeSpan.FromMinutes(1),
     };
 
-    private async Task<string> AppendAsync(long seq)
+    private Task<string> AppendAsync(long seq, EventClass eventClass = EventClass.Message) => AppendAsync(_redis.GetDatabase(), seq, eventClass);
+
+    private async Task<string> AppendAsync(IDatabase database, long seq, EventClass eventClass = EventClass.Message)
     {
-        var e = new FirehoseEvent($"m:{_conversation}:{seq}", EventClass.Message, "message.sent", DateTimeOffset.UtcNow, _conversation, seq, "u", "{}");
-        await _redis.GetDatabase().StreamAddAsync(Stream, FirehoseFields.ToFields(e).Select(f => new NameValueEntry(f.Key, f.Value)).ToArray());
+        var (prefix, type) = eventClass == EventClass.Message ? ("m", "message.sent") : ("r", "message.recalled");
+        var e = new FirehoseEvent($"{prefix}:{_conversation}:{seq}", eventClass, type, DateTimeOffset.UtcNow, _conversation, seq, "u", "{}");
+        await database.StreamAddAsync(FirehoseStreams.For(eventClass), FirehoseFields.ToFields(e).Select(f => new NameValueEntry(f.Key, f.Value)).ToArray());
         return e.Id;
     }
 }

@@ -151,6 +151,47 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_question_that_keeps_timing_out_is_given_up_on_after_the_wait_limit_and_the_next_one_is_answered()
+    {
+        var robot = await NewRobotAsync("stuck-bot");
+        var user = Ids.User("user");
+        var conversation = GrainKeys.P2P(user, robot);
+
+        // Its backend always times out on this one question (a passing failure, tried again and again).
+        var handler = new ScriptedHandler(async (message, _, _) =>
+        {
+            if (message.Message.Content!.Text == "the cursed one")
+            {
+                throw new TaskCanceledException("the backend did not answer", new TimeoutException());
+            }
+
+            (await message.ReplyAsync(message.Message.Content!)).ThrowIfRetryable();
+        });
+        using var host = await StartRobotAsync(robot, handler, o => o.GiveUpWaitingAfter = TimeSpan.FromSeconds(2));
+        try
+        {
+            var cursed = await AskAsync(conversation, user, "the cursed one");
+            var next = await AskAsync(conversation, user, "and this one?");
+
+            // Before, the first held the conversation for ever: the one after it was never answered.
+            Assert.Equal(["and this one?"], await Eventually.ReturnsAsync(() => RepliesAsync(conversation, user, robot), r => r.Count == 1, TimeSpan.FromSeconds(60)));
+            var attempts = handler.AttemptsAt(conversation, cursed.Seq);
+            Assert.True(attempts >= 2, $"tried {attempts} times");
+            // Read past both questions (and, once the robot's next pump passes it, its own reply).
+            var entry = await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation), e => e?.UnreadCount == 0);
+            Assert.True(entry!.ReadSeq > next.Seq, $"read up to {entry.ReadSeq}, the last question is {next.Seq}");
+
+            // Given up on means given up: not tried again at the next catch-up.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.Equal(attempts, handler.AttemptsAt(conversation, cursed.Seq));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_graceful_stop_lets_a_handler_in_flight_finish_its_answer()
     {
         var robot = await NewRobotAsync("busy-bot");

@@ -38,9 +38,10 @@ internal sealed class ConversationCursor(ConversationAddress address, TimeProvid
 
     /// <summary>
     /// The seq whose handler met a passing failure last (a reply refused as unavailable or rate limited, a call that
-    /// timed out), how often in a row, and when it may be tried again: such a message waits, and is never given up on.
+    /// timed out), how often in a row, since when, and when it may be tried again: such a message waits, until
+    /// <see cref="RobotOptions.GiveUpWaitingAfter"/> after its first failure in the row.
     /// </summary>
-    public (long Seq, int Attempts, DateTimeOffset NotBefore) Passing { get; set; }
+    public (long Seq, int Attempts, DateTimeOffset Since, DateTimeOffset NotBefore) Passing { get; set; }
 
     /// <summary>The current pump, if any: awaited when the robot stops.</summary>
     public Task Running

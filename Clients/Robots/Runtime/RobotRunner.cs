@@ -531,15 +531,24 @@ internal sealed partial class RobotRunner : BackgroundService
         {
             return false;
         }
-        catch (Exception ex) when (IsPassing(ex))
+        catch (Exception ex) when (IsPassing(ex) && !WaitedTooLong(cursor, message.Seq))
         {
-            // Storage failing over, a silo going: the question is still to be answered, however long that takes. Given up
-            // on, it would be marked read and the asker never answered.
-            var attempts = cursor.Passing.Seq == message.Seq ? cursor.Passing.Attempts + 1 : 1;
+            // Storage failing over, a silo going: the question is still to be answered, for a while. Given up on at once, it
+            // would be marked read and the asker never answered.
+            var now = _time.GetUtcNow();
+            var (attempts, since) = cursor.Passing.Seq == message.Seq ? (cursor.Passing.Attempts + 1, cursor.Passing.Since) : (1, now);
             var delay = PassingRetryDelay * Math.Pow(2, Math.Min(attempts - 1, 16));
-            cursor.Passing = (message.Seq, attempts, _time.GetUtcNow() + (delay < MaxPassingRetryDelay ? delay : MaxPassingRetryDelay));
+            cursor.Passing = (message.Seq, attempts, since, now + (delay < MaxPassingRetryDelay ? delay : MaxPassingRetryDelay));
             LogHandlerWillRetry(_logger, RobotId, cursor.ConversationId, message.Seq, attempts, ex.Message);
             return false;
+        }
+        catch (Exception ex) when (IsPassing(ex))
+        {
+            // Failing for a passing reason since longer than GiveUpWaitingAfter: the answer would come too late to help, and
+            // waiting on would hold every later message of the conversation (a handler that always times out on this one).
+            LogGaveUpWaiting(_logger, RobotId, cursor.ConversationId, message.Seq, cursor.Passing.Attempts + 1, _options.GiveUpWaitingAfter, ex);
+            cursor.Passing = default;
+            cursor.Failures = default;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -568,6 +577,10 @@ internal sealed partial class RobotRunner : BackgroundService
 
         return true;
     }
+
+    /// <summary>Whether <paramref name="seq"/> has met passing failures in a row for longer than the robot waits.</summary>
+    private bool WaitedTooLong(ConversationCursor cursor, long seq) =>
+        cursor.Passing.Seq == seq && cursor.Passing.Attempts > 0 && _time.GetUtcNow() - cursor.Passing.Since >= _options.GiveUpWaitingAfter;
 
     /// <summary>
     /// A failure that says nothing about the message: a reply refused for a passing reason, or the cluster not answering.
@@ -632,6 +645,9 @@ internal sealed partial class RobotRunner : BackgroundService
 
     [LoggerMessage(13, LogLevel.Warning, "Robot {RobotId}: storage unavailable pulling {ConversationId}; tried again at the next catch-up")]
     private static partial void LogPullUnavailable(ILogger logger, string robotId, string conversationId);
+
+    [LoggerMessage(17, LogLevel.Error, "Robot {RobotId}: {ConversationId}#{Seq} still not answered after {Attempts} attempts over {Limit}; skipping it")]
+    private static partial void LogGaveUpWaiting(ILogger logger, string robotId, string conversationId, long seq, int attempts, TimeSpan limit, Exception exception);
 
     [LoggerMessage(16, LogLevel.Warning, "Robot {RobotId}: {ConversationId}#{Seq} handled but not marked read ({Reason}); marked with the next")]
     private static partial void LogMarkReadFailed(ILogger logger, string robotId, string conversationId, long seq, string reason);
