@@ -47,22 +47,21 @@ public sealed partial class FirehoseConsumer
     /// <summary>
     /// Renews this consumer's hold on the given entries (KEYS[1] the stream; ARGV group, consumer, entry ids): each entry
     /// still pending for this consumer is claimed again by it (resetting its idle time, JUSTID: not counted as a delivery);
-    /// entries acknowledged or claimed by another consumer are left alone. Returns the ids this consumer still holds: those
-    /// pending for it, and those trimmed from the stream that are pending for nobody — XCLAIM takes a trimmed entry off the
-    /// pending list (and leaves it out of its answer), but this consumer read it and has its fields: it is still its to hand
-    /// over, and nobody else can any more. One script, so that nothing can claim an entry between the owner check and the
-    /// renewal.
+    /// entries acknowledged or claimed by another consumer are left alone. Returns two lists: the ids pending for this
+    /// consumer, and those trimmed from the stream and pending for nobody — XCLAIM takes a trimmed entry off the pending
+    /// list (and leaves it out of its answer), but this consumer read it and has its fields, so it is still its to hand over
+    /// unless another consumer claimed and acknowledged it meanwhile, which only a hold that lapsed allows
+    /// (<see cref="Hold"/> decides). One script, so that nothing can claim an entry between the owner check and the renewal.
     /// </summary>
     private const string RenewScript = """
-        local held = {}
         local renew = {}
+        local trimmed = {}
         for i = 3, #ARGV do
           local id = ARGV[i]
           if #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1, ARGV[2]) > 0 then
-            held[#held + 1] = id
             renew[#renew + 1] = id
           elseif #redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1) == 0 and #redis.call('XRANGE', KEYS[1], id, id) == 0 then
-            held[#held + 1] = id
+            trimmed[#trimmed + 1] = id
           end
         end
         if #renew > 0 then
@@ -73,7 +72,7 @@ public sealed partial class FirehoseConsumer
           claim[#claim + 1] = 'JUSTID'
           redis.call(unpack(claim))
         end
-        return held
+        return { renew, trimmed }
         """;
 
     private readonly IConnectionMultiplexer _redis;
@@ -84,6 +83,9 @@ public sealed partial class FirehoseConsumer
 
     // A read answered since the last Redis failure: the outage is over, and the next one waits from the first delay.
     private bool _readSinceFailure;
+
+    // When this consumer next looks for what departed consumers of the group left (null before the first run).
+    private DateTime? _nextClaim;
 
     public FirehoseConsumer(IConnectionMultiplexer redis, FirehoseConsumerOptions options, ILogger<FirehoseConsumer>? logger = null)
     {
@@ -155,7 +157,7 @@ public sealed partial class FirehoseConsumer
             {
                 ExceptionDispatchInfo.Throw(failed.InnerException!);
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (IsTransient(ex))
             {
                 // Boundary: Redis is away. The run starts over from what this consumer holds (nothing handled is lost:
                 // an event is acknowledged only after its handler returned).
@@ -180,6 +182,20 @@ public sealed partial class FirehoseConsumer
         }
     }
 
+    /// <summary>
+    /// Redis away for now: the connection lost, a timeout, a server loading, failing over or busy, the group gone (made
+    /// again at the start). Anything else (no permission, a wrong type, a command the server lacks) would fail the same
+    /// way at every try: it ends the run, for the caller to see.
+    /// </summary>
+    private static bool IsTransient(Exception ex) => ex switch
+    {
+        RedisConnectionException or TimeoutException => true,
+        RedisServerException server => TransientServerErrors.Any(prefix => server.Message.StartsWith(prefix, StringComparison.Ordinal)),
+        _ => false,
+    };
+
+    private static readonly string[] TransientServerErrors = ["NOGROUP", "LOADING", "READONLY", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "UNBLOCKED"];
+
     private async Task RunOnceAsync(Func<FirehoseEvent, CancellationToken, Task> handler, CancellationToken cancellationToken)
     {
         await EnsureGroupAsync();
@@ -192,7 +208,8 @@ public sealed partial class FirehoseConsumer
         }
 
         var idleDelay = FirehoseConsumerOptions.MinIdleDelay;
-        var nextClaim = DateTime.UtcNow + _options.ClaimAfter;
+        // Kept across restarts: Redis failing more often than the claim time would otherwise put the claim off for ever.
+        _nextClaim ??= DateTime.UtcNow + _options.ClaimAfter;
         var positions = _streams.Select(s => new StreamPosition(s, StreamPosition.NewMessages)).ToArray();
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -205,9 +222,9 @@ public sealed partial class FirehoseConsumer
                 await HandleAsync(database, [.. read.Select(s => (s.Key, s.Entries))], readAt, handler, cancellationToken);
             }
 
-            if (_options.ClaimAfter > TimeSpan.Zero && DateTime.UtcNow >= nextClaim)
+            if (_options.ClaimAfter > TimeSpan.Zero && DateTime.UtcNow >= _nextClaim)
             {
-                nextClaim = DateTime.UtcNow + _options.ClaimAfter;
+                _nextClaim = DateTime.UtcNow + _options.ClaimAfter;
                 any |= await ClaimAbandonedAsync(database, handler, cancellationToken);
             }
 
@@ -297,13 +314,8 @@ public sealed partial class FirehoseConsumer
         }
         finally
         {
-            foreach (var hold in holds)
-            {
-                if (hold is not null)
-                {
-                    await hold.StopRenewingAsync();
-                }
-            }
+            // Each one stopped whatever happens to the others.
+            await Task.WhenAll(holds.OfType<Hold>().Select(h => h.StopRenewingAsync()));
         }
     }
 
@@ -448,9 +460,18 @@ public sealed partial class FirehoseConsumer
             var remaining = entries.Skip(Volatile.Read(ref _next)).Select(e => e.Id);
             var result = await database.ScriptEvaluateAsync(RenewScript, [stream],
                 [consumer._options.Group, consumer._options.Consumer, .. remaining]);
-            var held = ((RedisResult[])result!).Select(r => r.ToString()).ToHashSet(StringComparer.Ordinal);
+            var lists = (RedisResult[])result!;
+            var held = ((RedisResult[])lists[0]!).Select(r => r.ToString()).ToHashSet(StringComparer.Ordinal);
             lock (_gate)
             {
+                // Trimmed and pending for nobody: still this consumer's while its hold never lapsed (confirmed within the
+                // claim time), since nobody could claim it then; after a lapse another consumer may have claimed it and
+                // acknowledged it, and handing it over here would deliver it twice.
+                if (_confirmedAt is { } confirmed && Stopwatch.GetElapsedTime(confirmed, startedAt) < ClaimAfter)
+                {
+                    held.UnionWith(((RedisResult[])lists[1]!).Select(r => r.ToString()));
+                }
+
                 // Renewals may overlap (background and before an event): the one started last knows best.
                 if (_confirmedAt is not { } at || startedAt > at)
                 {

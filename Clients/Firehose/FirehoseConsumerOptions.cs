@@ -65,6 +65,12 @@ public sealed class FirehoseConsumerOptions
     /// <summary>The clock of <see cref="DuplicateWindowTime"/> and of the retry delays (the system's unless a test sets one).</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>The largest <see cref="BatchSize"/>: a hold's renewal passes a batch's ids to one script, which has room for a few thousand.</summary>
+    public const int MaxBatchSize = 1_000;
+
+    /// <summary>The shortest <see cref="ClaimAfter"/> but zero: a hold is renewed four times per claim time, at most every 10 ms.</summary>
+    public static readonly TimeSpan MinClaimAfter = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The shortest <see cref="MaxIdleDelay"/>: below it, an idle consumer would poll Redis in a tight loop.</summary>
     public static readonly TimeSpan MinIdleDelay = TimeSpan.FromMilliseconds(10);
 
@@ -79,15 +85,15 @@ public sealed class FirehoseConsumerOptions
             }
         }
 
-        Require(BatchSize > 0, nameof(BatchSize), "must be at least 1");
-        Require(MaxIdleDelay >= MinIdleDelay, nameof(MaxIdleDelay), $"must be at least {MinIdleDelay.TotalMilliseconds} ms");
-        Require(ClaimAfter >= TimeSpan.Zero, nameof(ClaimAfter), "must not be negative (zero turns claiming off)");
-        Require(ClaimAfter == TimeSpan.Zero || ClaimAfter >= TimeSpan.FromMilliseconds(1), nameof(ClaimAfter), "must be zero or at least 1 ms");
+        Require(BatchSize is > 0 and <= MaxBatchSize, nameof(BatchSize), $"must be 1 to {MaxBatchSize}");
+        Require(MaxIdleDelay >= MinIdleDelay && MaxIdleDelay <= TimeSpan.FromMinutes(1), nameof(MaxIdleDelay), $"must be {MinIdleDelay.TotalMilliseconds} ms to 1 minute");
+        Require(ClaimAfter == TimeSpan.Zero || (ClaimAfter >= MinClaimAfter && ClaimAfter <= TimeSpan.FromDays(1)), nameof(ClaimAfter),
+            $"must be zero (claiming off) or {MinClaimAfter.TotalMilliseconds} ms to 1 day");
         Require(DuplicateWindow >= 0, nameof(DuplicateWindow), "must not be negative");
-        Require(DuplicateWindowTime >= TimeSpan.Zero, nameof(DuplicateWindowTime), "must not be negative");
+        Require(DuplicateWindowTime >= TimeSpan.Zero && DuplicateWindowTime <= TimeSpan.FromDays(1), nameof(DuplicateWindowTime), "must be zero to 1 day");
         Require(MaxDuplicateIds >= 0, nameof(MaxDuplicateIds), "must not be negative");
         Require(RetryDelay > TimeSpan.Zero, nameof(RetryDelay), "must be positive");
-        Require(MaxRetryDelay >= RetryDelay, nameof(MaxRetryDelay), "must not be below RetryDelay");
+        Require(MaxRetryDelay >= RetryDelay && MaxRetryDelay <= TimeSpan.FromHours(1), nameof(MaxRetryDelay), "must be RetryDelay to 1 hour");
         ArgumentNullException.ThrowIfNull(Time);
     }
 }

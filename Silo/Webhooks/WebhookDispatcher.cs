@@ -176,7 +176,11 @@ public sealed partial class WebhookDispatcher(
     private Task RunAsync(WebhookRegistration webhook, IConnectionMultiplexer redis, CancellationToken stop) =>
         Task.WhenAll(Enumerable.Range(0, options.Value.Concurrency).Select(lane => Task.Run(() => RunConsumerAsync(webhook, redis, lane, stop), CancellationToken.None)));
 
-    /// <summary>One consumer of the webhook's group, started again after Redis errors until stopped.</summary>
+    /// <summary>
+    /// One consumer of the webhook's group, until stopped. The consumer rides out Redis being away itself (within
+    /// <see cref="RestartDelay"/> of its return); this starts it again after anything else: a delivery that failed
+    /// unexpectedly, a dead-letter write refused, a Redis error that is no outage.
+    /// </summary>
     private async Task RunConsumerAsync(WebhookRegistration webhook, IConnectionMultiplexer redis, int lane, CancellationToken stop)
     {
         var consumer = new FirehoseConsumer(redis, new FirehoseConsumerOptions
@@ -188,6 +192,8 @@ public sealed partial class WebhookDispatcher(
             Classes = webhook.Classes,
             StartAt = webhook.CreatedAt - ClockSkewAllowance,
             BatchSize = DeliveryBatchSize,
+            RetryDelay = RestartDelay,
+            MaxRetryDelay = RestartDelay,
         }, loggers.CreateLogger<FirehoseConsumer>());
         while (!stop.IsCancellationRequested)
         {
@@ -197,7 +203,8 @@ public sealed partial class WebhookDispatcher(
             }
             catch (Exception ex) when (!stop.IsCancellationRequested)
             {
-                // Boundary: Redis is away (or a delivery failed unexpectedly); what was not acknowledged is read again.
+                // Boundary: a delivery failed unexpectedly, or Redis failed otherwise than by being away; what was not
+                // acknowledged is read again.
                 Log.ConsumerFailed(logger, webhook.Id, ex.Message);
                 try
                 {
@@ -226,7 +233,7 @@ public sealed partial class WebhookDispatcher(
         [LoggerMessage(3, LogLevel.Debug, "Webhooks: registry unavailable: {Reason}")]
         public static partial void RegistryUnavailable(ILogger logger, string reason);
 
-        [LoggerMessage(4, LogLevel.Warning, "Webhook {WebhookId}: firehose unavailable: {Reason}")]
+        [LoggerMessage(4, LogLevel.Warning, "Webhook {WebhookId}: delivery stopped ({Reason}); starting again")]
         public static partial void ConsumerFailed(ILogger logger, string webhookId, string reason);
 
         [LoggerMessage(6, LogLevel.Debug, "Webhook {WebhookId}: lag not measured: {Reason}")]

@@ -223,7 +223,8 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
     [Fact]
     public async Task A_read_of_two_streams_keeps_the_hold_on_the_second_while_the_first_ones_handler_is_slow()
     {
-        var claimAfter = TimeSpan.FromSeconds(1);
+        // Renewed every 0.75 s against a claim time of 3 s: a stall of a busy machine does not let B claim a renewed hold.
+        var claimAfter = TimeSpan.FromSeconds(3);
         var options = Options("a", claimAfter, classes: [EventClass.Message, EventClass.Recall]);
         await new FirehoseConsumer(_redis, options).EnsureGroupAsync();
         var message = await AppendAsync(1);
@@ -285,7 +286,7 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
     {
         // One XAUTOCLAIM looks at no more than ten times its count of pending entries; a webhook's consumers take one
         // event at a time, and live ones retrying deliveries hold the head of the pending list.
-        var claimAfter = TimeSpan.FromSeconds(1);
+        var claimAfter = TimeSpan.FromSeconds(3);
         var group = Options("c", claimAfter).Group;
         await new FirehoseConsumer(_redis, Options("c", claimAfter)).EnsureGroupAsync();
         var database = _redis.GetDatabase();
@@ -302,7 +303,7 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
         }
 
         Assert.Equal(3, (await database.StreamReadGroupAsync(Stream, group, "gone", ">", 3)).Length);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(45));
 
         // The live consumer keeps renewing its hold, as a consumer busy with a delivery does.
         var renewing = Task.Run(async () =>
@@ -386,6 +387,29 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
         await run;
 
         Assert.Equal([$"m:{_conversation}:1", appended!], handled);
+    }
+
+    [Fact]
+    public async Task A_redis_error_that_is_no_outage_ends_the_run_for_the_caller_to_see()
+    {
+        // The edit stream's key holds a string (a wrong deployment, another application's key): every try would fail alike.
+        var key = FirehoseStreams.For(EventClass.Edit);
+        var database = _redis.GetDatabase();
+        await database.KeyDeleteAsync(key);
+        await database.StringSetAsync(key, "not a stream");
+        try
+        {
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var consumer = new FirehoseConsumer(_redis, Options("wrong-type", classes: [EventClass.Edit]));
+
+            var failed = await Assert.ThrowsAsync<RedisServerException>(() => consumer.RunAsync((_, _) => Task.CompletedTask, patience.Token));
+
+            Assert.StartsWith("WRONGTYPE", failed.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await database.KeyDeleteAsync(key);
+        }
     }
 
     /// <summary>Runs <paramref name="consumer"/> until it has handled <paramref name="marker"/>: this test's events it handled, in order.</summary>

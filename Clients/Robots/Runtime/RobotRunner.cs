@@ -38,6 +38,16 @@ internal sealed partial class RobotRunner : BackgroundService
     private static readonly TimeSpan MaxPassingRetryDelay = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// Passing failures of one message count as a row only while it is tried on schedule: a message not tried for this long
+    /// past its due time (the robot was cut off from the cluster, or stopped) starts a new row, so that its first failure
+    /// after a long outage is not taken for an hour of failures.
+    /// </summary>
+    private static readonly TimeSpan PassingRowBreak = MaxPassingRetryDelay * 5;
+
+    /// <summary>A message is given up on for passing failures only after this many in a row, however long they took.</summary>
+    private const int MinPassingAttempts = 3;
+
+    /// <summary>
     /// A conversation's cursor with nothing pending for this long is dropped at the next catch-up (rebuilt from the read
     /// position on the next hint), so that a long-running robot does not keep one for every conversation it ever saw.
     /// </summary>
@@ -536,7 +546,7 @@ internal sealed partial class RobotRunner : BackgroundService
             // Storage failing over, a silo going: the question is still to be answered, for a while. Given up on at once, it
             // would be marked read and the asker never answered.
             var now = _time.GetUtcNow();
-            var (attempts, since) = cursor.Passing.Seq == message.Seq ? (cursor.Passing.Attempts + 1, cursor.Passing.Since) : (1, now);
+            var (attempts, since) = InPassingRow(cursor, message.Seq, now) ? (cursor.Passing.Attempts + 1, cursor.Passing.Since) : (1, now);
             var delay = PassingRetryDelay * Math.Pow(2, Math.Min(attempts - 1, 16));
             cursor.Passing = (message.Seq, attempts, since, now + (delay < MaxPassingRetryDelay ? delay : MaxPassingRetryDelay));
             LogHandlerWillRetry(_logger, RobotId, cursor.ConversationId, message.Seq, attempts, ex.Message);
@@ -546,12 +556,14 @@ internal sealed partial class RobotRunner : BackgroundService
         {
             // Failing for a passing reason since longer than GiveUpWaitingAfter: the answer would come too late to help, and
             // waiting on would hold every later message of the conversation (a handler that always times out on this one).
-            LogGaveUpWaiting(_logger, RobotId, cursor.ConversationId, message.Seq, cursor.Passing.Attempts + 1, _options.GiveUpWaitingAfter, ex);
+            LogGaveUpWaiting(_logger, RobotId, cursor.ConversationId, message.Seq, cursor.Passing.Attempts + 1, _time.GetUtcNow() - cursor.Passing.Since, ex);
             cursor.Passing = default;
             cursor.Failures = default;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // A failure of the handler's own breaks a row of passing ones.
+            cursor.Passing = default;
             var attempts = cursor.Failures.Seq == message.Seq ? cursor.Failures.Attempts + 1 : 1;
             cursor.Failures = (message.Seq, attempts);
             if (attempts < MaxHandlerAttempts)
@@ -578,9 +590,20 @@ internal sealed partial class RobotRunner : BackgroundService
         return true;
     }
 
-    /// <summary>Whether <paramref name="seq"/> has met passing failures in a row for longer than the robot waits.</summary>
-    private bool WaitedTooLong(ConversationCursor cursor, long seq) =>
-        cursor.Passing.Seq == seq && cursor.Passing.Attempts > 0 && _time.GetUtcNow() - cursor.Passing.Since >= _options.GiveUpWaitingAfter;
+    /// <summary>
+    /// Whether <paramref name="seq"/>, failing once more now, has met passing failures in a row for longer than the robot
+    /// waits, and at least <see cref="MinPassingAttempts"/> times.
+    /// </summary>
+    private bool WaitedTooLong(ConversationCursor cursor, long seq)
+    {
+        var now = _time.GetUtcNow();
+        return InPassingRow(cursor, seq, now) && cursor.Passing.Attempts + 1 >= MinPassingAttempts
+            && now - cursor.Passing.Since >= _options.GiveUpWaitingAfter;
+    }
+
+    /// <summary>Whether a passing failure of <paramref name="seq"/> now continues the cursor's row (see <see cref="PassingRowBreak"/>).</summary>
+    private static bool InPassingRow(ConversationCursor cursor, long seq, DateTimeOffset now) =>
+        cursor.Passing.Seq == seq && cursor.Passing.Attempts > 0 && now - cursor.Passing.NotBefore < PassingRowBreak;
 
     /// <summary>
     /// A failure that says nothing about the message: a reply refused for a passing reason, or the cluster not answering.
@@ -646,8 +669,8 @@ internal sealed partial class RobotRunner : BackgroundService
     [LoggerMessage(13, LogLevel.Warning, "Robot {RobotId}: storage unavailable pulling {ConversationId}; tried again at the next catch-up")]
     private static partial void LogPullUnavailable(ILogger logger, string robotId, string conversationId);
 
-    [LoggerMessage(17, LogLevel.Error, "Robot {RobotId}: {ConversationId}#{Seq} still not answered after {Attempts} attempts over {Limit}; skipping it")]
-    private static partial void LogGaveUpWaiting(ILogger logger, string robotId, string conversationId, long seq, int attempts, TimeSpan limit, Exception exception);
+    [LoggerMessage(17, LogLevel.Error, "Robot {RobotId}: {ConversationId}#{Seq} still not answered after {Attempts} attempts over {Waited}; skipping it")]
+    private static partial void LogGaveUpWaiting(ILogger logger, string robotId, string conversationId, long seq, int attempts, TimeSpan waited, Exception exception);
 
     [LoggerMessage(16, LogLevel.Warning, "Robot {RobotId}: {ConversationId}#{Seq} handled but not marked read ({Reason}); marked with the next")]
     private static partial void LogMarkReadFailed(ILogger logger, string robotId, string conversationId, long seq, string reason);
