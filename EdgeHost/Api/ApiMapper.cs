@@ -25,7 +25,7 @@ public static class ApiMapper
             ? null
             : new MediaInfo(body.Url, body.MimeType ?? "", body.SizeBytes ?? 0, body.Width, body.Height, body.DurationMs, body.FileName, thumbnail);
         var location = body.Latitude is { } latitude && body.Longitude is { } longitude ? new GeoLocation(latitude, longitude, body.LocationName) : null;
-        return new MessageContent(body.Type, body.Text, media, location, body.CustomType, body.CustomData);
+        return new MessageContent(body.Type, body.Text, media, location, body.CustomType, body.CustomData, body.ReplyToSeq);
     }
 
     public static ContentBody ToBody(MessageContent content)
@@ -34,7 +34,7 @@ public static class ApiMapper
         return new ContentBody(content.Type, content.Text, content.Media?.Url, content.Media?.MimeType, content.Media?.SizeBytes,
             content.Media?.Width, content.Media?.Height, content.Media?.DurationMs, content.Media?.FileName,
             content.Media?.Thumbnail is { } thumbnail ? Convert.ToBase64String(thumbnail) : null,
-            content.Location?.Latitude, content.Location?.Longitude, content.Location?.Name, content.CustomType, content.CustomData);
+            content.Location?.Latitude, content.Location?.Longitude, content.Location?.Name, content.CustomType, content.CustomData, content.ReplyToSeq);
     }
 
     public static MessageView ToView(ChatMessage message)

@@ -37,7 +37,8 @@ public static class ProtoMapper
             media,
             location,
             content.HasCustomType ? content.CustomType : null,
-            content.HasCustomData ? content.CustomData : null);
+            content.HasCustomData ? content.CustomData : null,
+            content.HasReplyToSeq ? content.ReplyToSeq : null);
     }
 
     public static MessageClass ToDomain(V1.MessageClass messageClass) => messageClass switch
@@ -64,6 +65,11 @@ public static class ProtoMapper
         if (content.CustomData is not null)
         {
             proto.CustomData = content.CustomData;
+        }
+
+        if (content.ReplyToSeq is { } replyTo)
+        {
+            proto.ReplyToSeq = replyTo;
         }
 
         if (content.Media is { } media)

@@ -7,6 +7,11 @@ namespace Orleans.Im.Messages;
 /// <param name="Location">Location messages.</param>
 /// <param name="CustomType">Custom messages: the application's name for the payload.</param>
 /// <param name="CustomData">Custom messages: the payload (typically JSON).</param>
+/// <param name="ReplyToSeq">
+/// A reply: the seq of the earlier message of the same conversation this one answers (any type may reply). Clients show
+/// the quoted message as it is now — edited, recalled, deleted for them — from what they hold, pulling it when they do
+/// not; the server keeps no copy of it. An edit keeps what a message replies to.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.MessageContent")]
 public sealed record MessageContent(
     [property: Id(0)] ContentType Type,
@@ -14,7 +19,8 @@ public sealed record MessageContent(
     [property: Id(2)] MediaInfo? Media = null,
     [property: Id(3)] GeoLocation? Location = null,
     [property: Id(4)] string? CustomType = null,
-    [property: Id(5)] string? CustomData = null)
+    [property: Id(5)] string? CustomData = null,
+    [property: Id(6)] long? ReplyToSeq = null)
 {
     /// <summary>A text message.</summary>
     public static MessageContent FromText(string text) => new(ContentType.Text, text);

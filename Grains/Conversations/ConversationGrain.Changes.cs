@@ -99,6 +99,9 @@ public sealed partial class ConversationGrain
                 return AccessStatus.NotAllowed;
             }
 
+            // What a message answers is part of where it stands, not of what it says: an edit (which need not repeat it)
+            // keeps it, and cannot make it a reply to something else.
+            content = content with { ReplyToSeq = message.Content?.ReplyToSeq };
             await ReviseAsync(message with { Content = content, State = MessageState.Edited, Revision = message.Revision + 1 }, userId);
             return AccessStatus.Ok;
         }

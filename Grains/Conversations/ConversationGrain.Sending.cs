@@ -191,6 +191,13 @@ public sealed partial class ConversationGrain
             return (SendResult.Refused(refusal.Status, refusal.Error), null);
         }
 
+        if (request.Content!.ReplyToSeq > _lastSeq)
+        {
+            // Only a message already stored can be answered: a client cannot know a seq before its ack, and a reply to a
+            // seq not taken yet would quote whatever comes there later.
+            return (SendResult.Refused(SendStatus.Invalid, "a reply names a message already in the conversation"), null);
+        }
+
         if ((ValidateInstant(request) ?? ValidateMentions(request, acting)) is { } invalid)
         {
             return (invalid, null);

@@ -33,6 +33,11 @@ public static class MessageValidator
             return (SendStatus.Invalid, "a location needs finite coordinates");
         }
 
+        if (content.ReplyToSeq is < 1)
+        {
+            return (SendStatus.Invalid, "a reply names the seq of an earlier message (1 or more)");
+        }
+
         if (content.Media?.Thumbnail is { Length: > MessageLimits.MaxThumbnailBytes })
         {
             return (SendStatus.TooLarge, $"thumbnail over {MessageLimits.MaxThumbnailBytes} bytes");

@@ -5,6 +5,7 @@ using Orleans.Im.EdgeHost.Api.Contracts;
 using Orleans.Im.Groups;
 using Orleans.Im.Messages;
 using Orleans.Im.Tests.Infrastructure;
+using V1 = Orleans.Im.Protocol.V1;
 
 namespace Orleans.Im.Tests.Api;
 
@@ -43,6 +44,38 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
         // A chat room is joined and written to over a connection: the API says so (it activated an empty conversation).
         using var toRoom = await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(GrainKeys.Room("lobby"))}/messages", token, body);
         Assert.Equal(HttpStatusCode.BadRequest, toRoom.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_reply_sent_over_tcp_names_the_message_it_answers_on_the_receivers_connection_and_in_the_http_history()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await using var alicePhone = await fixture.ConnectAsync(alice);
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+        var question = await alicePhone.SendTextAsync(conversationId, "lunch?");
+        Assert.Single(await bobPhone.TakeAsync(1));
+
+        var answer = await bobPhone.SendAsync(conversationId, new V1.Content { Type = V1.ContentType.Text, Text = "yes", ReplyToSeq = question.Seq });
+
+        Assert.Equal(V1.SendStatus.Sent, answer.Status);
+        // Her device's stream holds her own message too (from its ack), then the answer.
+        var atAlice = (await alicePhone.TakeAsync(2))[^1];
+        Assert.Equal(("yes", question.Seq), (atAlice.Content.Text, atAlice.Content.ReplyToSeq));
+
+        // Over HTTP, both ways: the history shows it, and a reply posted there is taken.
+        using var http = fixture.Http();
+        var token = (await fixture.LoginAsync(alice)).AccessToken;
+        using var posted = await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(conversationId)}/messages", token,
+            new SendBody("http-reply-1", new ContentBody(ContentType.Text, "see you", ReplyToSeq: answer.Seq)));
+        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        using var tooFar = await http.CallAsync(HttpMethod.Post, $"/api/conversations/{ApiCalls.Path(conversationId)}/messages", token,
+            new SendBody("http-reply-2", new ContentBody(ContentType.Text, "to what?", ReplyToSeq: 99)));
+        Assert.Equal(HttpStatusCode.BadRequest, tooFar.StatusCode);
+        using var history = await http.CallAsync(HttpMethod.Get, $"/api/conversations/{ApiCalls.Path(conversationId)}/messages?afterSeq=0&limit=10", token);
+        var page = (await history.Content.ReadFromJsonAsync<HistoryResponse>(ApiCalls.Json))!;
+        Assert.Equal([null, question.Seq, answer.Seq], page.Messages.Select(m => m.Content!.ReplyToSeq));
     }
 
     [Fact]
