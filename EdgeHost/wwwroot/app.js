@@ -41,6 +41,9 @@ const state = {
   dissolved: new Set(),    // groups their owner dissolved: read-only, no composer
   open: null,              // conversation id
   messages: new Map(),     // seq → message (open conversation)
+  quoted: new Map(),       // seq → message quoted by one the pane shows but older than what it shows (open conversation)
+  quoting: new Set(),      // seqs of quoted messages being pulled (open conversation)
+  replyTo: null,           // { conversationId, seq } the composer's next message answers, or null
   pane: 0,                 // the pane's generation: a new one when another conversation opens or the pane starts over
   loadingOlder: false,
   pending: new Map(),      // clientMsgId → { text, element, conversationId }, also kept in the outbox (localStorage)
@@ -564,6 +567,9 @@ const NoUpperBound = Number.MAX_SAFE_INTEGER;
  */
 const MaxShown = 500;
 
+/** The most of a quoted message's text a quote shows. */
+const QuoteLength = 80;
+
 /** The pane as a call found it: an answer is shown only if the same conversation, in the same pane, is still open. */
 const paneNow = () => ({ id: state.open, generation: state.pane });
 const isShowing = (pane) => state.open === pane.id && state.pane === pane.generation;
@@ -598,6 +604,8 @@ async function tryInvoke(method, ...args) {
 function startPane() {
   state.pane += 1;
   state.messages.clear();
+  state.quoted.clear();
+  state.quoting.clear();
   // What the pane pulls comes as it is now: changes up to the list's latest are no news to it.
   state.paneChangesSeen = state.conversations.get(state.open)?.changedAt ?? null;
   for (const element of $('messages').querySelectorAll('[data-seq]')) element.remove();
@@ -605,6 +613,7 @@ function startPane() {
 
 async function openConversation(id) {
   state.open = id;
+  cancelReply();
   startPane();
   state.peerReadSeq = state.conversations.get(id)?.peerReadSeq ?? 0;
   $('messages').replaceChildren();
@@ -670,6 +679,8 @@ function upsert(message) {
   }
   if (!element) element = document.createElement('div');
   render(element, message);
+  // Quotes of it show it as it is now (edited, recalled).
+  refreshQuotes(message.seq);
   // Keep seq order: insert before the first later message, looked for from the end, where new ones go.
   let later = null;
   for (let other = box.lastElementChild; other; other = other.previousElementSibling) {
@@ -703,6 +714,7 @@ function showComposer() {
   const dissolved = state.dissolved.has(state.open);
   $('chat-title').textContent = dissolved ? `${titleOf(state.open)} (dissolved)` : titleOf(state.open);
   $('composer').hidden = dissolved;
+  if (dissolved) cancelReply();
 }
 
 /** Learnt from the group list, or from its notice (live, or in the history the pane pulls). */
@@ -735,6 +747,7 @@ function render(element, message) {
   const read = mine && state.open?.startsWith('p2p:') && message.seq <= state.peerReadSeq;
   element.innerHTML = `<div class="text"></div><div class="meta"><span class="who"></span><span class="when"></span><span class="status"></span></div>`;
   element.querySelector('.text').textContent = text;
+  if (message.content?.replyToSeq) element.prepend(quoteElement(message.content.replyToSeq));
   element.querySelector('.who').textContent = mine ? '' : message.senderId;
   element.querySelector('.when').textContent = timeOf(message.serverTime) + (message.state === 'edited' ? ' · edited' : '');
   element.querySelector('.status').textContent = mine ? (read ? 'Read' : 'Sent') : '';
@@ -754,6 +767,71 @@ function render(element, message) {
     });
     element.querySelector('.meta').append(edit, recall);
   }
+  if (message.state !== 'recalled' && message.state !== 'deleted' && !state.dissolved.has(state.open)) {
+    const reply = Object.assign(document.createElement('button'), { className: 'small', textContent: 'reply', title: 'Reply to this message' });
+    reply.addEventListener('click', () => startReply(message.seq));
+    element.querySelector('.meta').append(reply);
+  }
+}
+
+// ---- replies: a message may answer an earlier one, shown above it as it is now ----
+
+/** A quote of message seq of the open conversation: from the pane, or pulled once when the pane does not show it. */
+function quoteElement(seq) {
+  const quote = Object.assign(document.createElement('div'), { className: 'quote', textContent: quoteText(seq) });
+  quote.dataset.replyTo = String(seq);
+  quote.dataset.testid = 'quote';
+  if (!state.messages.has(seq)) fetchQuoted(seq);
+  return quote;
+}
+
+/** Who wrote message seq and what it says now, shortened; only its number while it is not known here. */
+function quoteText(seq) {
+  const quoted = state.messages.get(seq) ?? state.quoted.get(seq);
+  if (!quoted) return `Message #${seq}`;
+  const what = quoted.state === 'recalled' ? 'Message recalled'
+    : quoted.state === 'deleted' ? 'Deleted'
+    : quoted.content?.text ?? `[${quoted.content?.type ?? 'message'}]`;
+  const who = quoted.senderId === state.userId ? 'You' : quoted.senderId;
+  return `${who}: ${what.length > QuoteLength ? `${what.slice(0, QuoteLength)}…` : what}`;
+}
+
+function refreshQuotes(seq) {
+  for (const quote of $('messages').querySelectorAll(`.quote[data-reply-to="${seq}"]`)) quote.textContent = quoteText(seq);
+  if (state.replyTo?.conversationId === state.open && state.replyTo.seq === seq) $('reply-text').textContent = `Replying to ${quoteText(seq)}`;
+}
+
+/** A quoted message older than the pane's history (or not visible to this user: it stays a number). */
+async function fetchQuoted(seq) {
+  if (state.quoted.has(seq) || state.quoting.has(seq)) return;
+  const pane = paneNow();
+  state.quoting.add(seq);
+  const result = await tryInvoke('Pull', pane.id, seq - 1, seq + 1, 1);
+  if (!isShowing(pane)) return;
+  state.quoting.delete(seq);
+  const quoted = result.error ? null : result.history.messages.find((m) => m.seq === seq);
+  if (!quoted) return;
+  state.quoted.set(seq, quoted);
+  refreshQuotes(seq);
+}
+
+function startReply(seq) {
+  state.replyTo = { conversationId: state.open, seq };
+  $('reply-bar').hidden = false;
+  refreshQuotes(seq);
+  $('composer-text').focus();
+}
+
+function cancelReply() {
+  state.replyTo = null;
+  $('reply-bar').hidden = true;
+}
+
+$('reply-cancel').addEventListener('click', () => { cancelReply(); $('composer-text').focus(); });
+
+/** What goes out for an unsent message: its text, and what it answers. */
+function contentOf(pending) {
+  return pending.replyToSeq ? { type: 'text', text: pending.text, replyToSeq: pending.replyToSeq } : { type: 'text', text: pending.text };
 }
 
 /** What to tell the user when an edit or a recall is refused. */
@@ -789,23 +867,26 @@ $('composer').addEventListener('submit', async (event) => {
   const text = $('composer-text').value.trim();
   if (!text || !state.open) return;
   $('composer-text').value = '';
+  const replyToSeq = state.replyTo?.conversationId === state.open ? state.replyTo.seq : undefined;
+  cancelReply();
   const clientMsgId = crypto.randomUUID().replaceAll('-', '');
-  const element = pendingElement(text);
+  const element = pendingElement(text, replyToSeq);
   $('messages').append(element);
   $('messages').scrollTop = $('messages').scrollHeight;
-  const pending = { text, element, conversationId: state.open };
+  const pending = { text, element, conversationId: state.open, replyToSeq };
   state.pending.set(clientMsgId, pending);
   keepUnsent(clientMsgId, pending);
   await send(clientMsgId);
 });
 
 /** How a message of this page's user shows until the server has it. */
-function pendingElement(text) {
+function pendingElement(text, replyToSeq) {
   const element = document.createElement('div');
   element.className = 'message mine pending';
   element.dataset.testid = 'message';
   element.innerHTML = `<div class="text"></div><div class="meta"><span class="status" data-testid="delivery">Sending…</span></div>`;
   element.querySelector('.text').textContent = text;
+  if (replyToSeq) element.prepend(quoteElement(replyToSeq));
   return element;
 }
 
@@ -853,7 +934,7 @@ window.addEventListener('storage', (event) => {
 
 function keepUnsent(clientMsgId, pending) {
   try {
-    localStorage.setItem(outboxPrefix() + clientMsgId, JSON.stringify({ conversationId: pending.conversationId, text: pending.text, at: Date.now() }));
+    localStorage.setItem(outboxPrefix() + clientMsgId, JSON.stringify({ conversationId: pending.conversationId, text: pending.text, replyToSeq: pending.replyToSeq, at: Date.now() }));
   } catch {
     // Storage full or refused (a private window's quota): the message lives in this page only, as before.
   }
@@ -882,11 +963,12 @@ function restoreUnsent() {
     kept.push({ clientMsgId: key.slice(prefix.length), ...entry });
   }
   kept.sort((a, b) => (a.at ?? 0) - (b.at ?? 0));
-  for (const { clientMsgId, conversationId, text } of kept) {
+  for (const { clientMsgId, conversationId, text, replyToSeq } of kept) {
     if (state.pending.has(clientMsgId)) continue;
-    const element = pendingElement(text);
+    const answers = Number.isSafeInteger(replyToSeq) && replyToSeq > 0 ? replyToSeq : undefined;
+    const element = pendingElement(text, answers);
     element.querySelector('.status').textContent = 'Not sent yet (it goes once connected)';
-    state.pending.set(clientMsgId, { text, element, conversationId, unanswered: true });
+    state.pending.set(clientMsgId, { text, element, conversationId, replyToSeq: answers, unanswered: true });
   }
 }
 
@@ -906,10 +988,10 @@ async function send(clientMsgId) {
   pending.element.classList.remove('failed');
   pending.element.querySelector('.status').textContent = 'Sending…';
   try {
-    const ack = await state.hub.invoke('Send', pending.conversationId, { clientMsgId, content: { type: 'text', text: pending.text } });
+    const ack = await state.hub.invoke('Send', pending.conversationId, { clientMsgId, content: contentOf(pending) });
     if (ack.error) throw Object.assign(new Error(ack.error), { refused: !TRANSIENT_SEND_ERRORS.has(ack.error), transient: TRANSIENT_SEND_ERRORS.has(ack.error) });
     pending.retries = 0;
-    const sent = { conversationId: pending.conversationId, seq: ack.seq, clientMsgId, senderId: state.userId, serverTime: ack.serverTime, state: 'normal', content: { type: 'text', text: pending.text } };
+    const sent = { conversationId: pending.conversationId, seq: ack.seq, clientMsgId, senderId: state.userId, serverTime: ack.serverTime, state: 'normal', content: contentOf(pending) };
     // The server does not push a message back to the device that sent it: taken as that push would be, it moves the
     // conversation up the list with its preview, and shows in the pane when that conversation is open. Answered after
     // the user moved to another conversation (a resend after a reconnect, a slow ack), it shows when that one is opened

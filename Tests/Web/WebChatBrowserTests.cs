@@ -494,6 +494,59 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_reply_quotes_the_message_it_answers_for_both_sides_and_the_quote_follows_a_recall()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
+        await SignInAndOpenChatAsync(page, alice, bob);
+        await bobPhone.SendTextAsync(conversationId, "lunch at noon?");
+        await bobPhone.SendTextAsync(conversationId, "or later");
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["lunch at noon?", "or later"]);
+
+        // Alice answers the first, not the last: the composer says which, and her message shows it above its text.
+        await page.Locator("[data-testid=message]").First.GetByRole(AriaRole.Button, new() { Name = "reply" }).ClickAsync();
+        await Expect(page.Locator("[data-testid=reply-bar]")).ToContainTextAsync($"Replying to {bob}: lunch at noon?");
+        await page.FillAsync("#composer-text", "noon is fine");
+        await page.PressAsync("#composer-text", "Enter");
+        await Expect(page.Locator("[data-testid=reply-bar]")).ToBeHiddenAsync();
+        var mine = page.Locator("[data-testid=message].mine").Last;
+        await Expect(mine.Locator("[data-testid=delivery]")).ToHaveTextAsync("Sent");
+        await Expect(mine.Locator("[data-testid=quote]")).ToHaveTextAsync($"{bob}: lunch at noon?");
+
+        // Bob's phone gets what it answers, by seq; the page shows the quote as the quoted message is now.
+        var atBob = (await bobPhone.TakeAsync(3))[^1];
+        Assert.Equal(("noon is fine", 1L), (atBob.Content.Text, atBob.Content.ReplyToSeq));
+        await bobPhone.RecallAsync(conversationId, 1);
+        await Expect(mine.Locator("[data-testid=quote]")).ToHaveTextAsync($"{bob}: Message recalled");
+
+        // After a reload the quote is rebuilt from the history.
+        await page.ReloadAsync();
+        await page.Locator($"li[data-conversation='{conversationId}']").ClickAsync();
+        await Expect(page.Locator("[data-testid=message].mine [data-testid=quote]")).ToHaveTextAsync($"{bob}: Message recalled");
+    }
+
+    [Fact]
+    public async Task A_quote_of_a_message_older_than_the_page_shows_is_fetched_and_shows_what_it_says()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
+        var first = await bobPhone.SendTextAsync(conversationId, "the first thing I said");
+        for (var i = 0; i < 40; i++)
+        {
+            await bobPhone.SendTextAsync(conversationId, $"chatter {i}");
+        }
+
+        await bobPhone.SendAsync(conversationId, new V1.Content { Type = V1.ContentType.Text, Text = "as I said before", ReplyToSeq = first.Seq });
+
+        // The pane opens with the newest page only: the quoted message is not in it, and is pulled for the quote.
+        await SignInAndOpenChatAsync(page, alice, bob);
+        var last = page.Locator("[data-testid=message]").Last;
+        await Expect(last.Locator(".text")).ToHaveTextAsync("as I said before");
+        await Expect(last.Locator("[data-testid=quote]")).ToHaveTextAsync($"{bob}: the first thing I said");
+        Assert.DoesNotContain(first.Seq, await ShownSeqsAsync(page));
+    }
+
+    [Fact]
     public async Task An_edit_asked_while_the_page_is_offline_says_it_could_not_be_done_and_raises_no_page_error()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
@@ -784,10 +837,6 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
 
     private static readonly System.Text.RegularExpressions.Regex Online = new("online");
 
-    /// <summary>
-    /// Two new users, bob signed in on a phone (the SDK over TCP) and a blank page in a browser of its own for alice to
-    /// sign in on, once the test has set up the page (scripts, routes).
-    /// </summary>
     /// <summary>Alice signs in on the page and opens her chat with bob.</summary>
     private async Task SignInAndOpenChatAsync(IPage page, string alice, string bob)
     {
@@ -796,6 +845,10 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await page.ClickAsync("#new-chat-start");
     }
 
+    /// <summary>
+    /// Two new users, bob signed in on a phone (the SDK over TCP) and a blank page in a browser of its own for alice to
+    /// sign in on, once the test has set up the page (scripts, routes).
+    /// </summary>
     private async Task<PageBesidePhone> OpenPageBesideBobsPhoneAsync()
     {
         var alice = await fixture.NewUserAsync("alice");
