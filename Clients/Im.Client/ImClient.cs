@@ -232,6 +232,13 @@ public sealed partial class ImClient : IAsyncDisposable
     public Task<SendAck> SendTextAsync(string conversationId, string text, string? clientMsgId = null) =>
         SendAsync(conversationId, new Content { Type = ContentType.Text, Text = text }, clientMsgId);
 
+    /// <summary>
+    /// Sends a text message that answers message <paramref name="replyToSeq"/> of the same conversation (a quote; see
+    /// <c>Content.reply_to_seq</c>): it must be one already stored, else the ack is refused as a bad request.
+    /// </summary>
+    public Task<SendAck> ReplyTextAsync(string conversationId, long replyToSeq, string text, string? clientMsgId = null) =>
+        SendAsync(conversationId, new Content { Type = ContentType.Text, Text = text, ReplyToSeq = replyToSeq }, clientMsgId);
+
     /// <summary>Messages sent but not yet acknowledged.</summary>
     public int UnackedCount
     {

@@ -52,6 +52,10 @@ public sealed class RobotMessage
             .SendAsync(new SendRequest(RobotId, DeviceId, RobotReplies.ClientMsgId(Message.Seq, index), content));
     }
 
-    /// <summary>Sends a text reply (see <see cref="ReplyAsync"/>).</summary>
-    public Task<SendResult> ReplyTextAsync(string text) => ReplyAsync(MessageContent.FromText(text));
+    /// <summary>
+    /// Sends a text reply (see <see cref="ReplyAsync"/>); with <paramref name="quote"/>, one that names the message it
+    /// answers, which clients show above it — worth it in a group, where the robot answers several people.
+    /// </summary>
+    public Task<SendResult> ReplyTextAsync(string text, bool quote = false) =>
+        ReplyAsync(quote ? MessageContent.FromText(text) with { ReplyToSeq = Message.Seq } : MessageContent.FromText(text));
 }

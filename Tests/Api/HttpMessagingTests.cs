@@ -57,7 +57,7 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
         var question = await alicePhone.SendTextAsync(conversationId, "lunch?");
         Assert.Single(await bobPhone.TakeAsync(1));
 
-        var answer = await bobPhone.SendAsync(conversationId, new V1.Content { Type = V1.ContentType.Text, Text = "yes", ReplyToSeq = question.Seq });
+        var answer = await bobPhone.ReplyTextAsync(conversationId, question.Seq, "yes");
 
         Assert.Equal(V1.SendStatus.Sent, answer.Status);
         // Her device's stream holds her own message too (from its ack), then the answer.

@@ -5,6 +5,7 @@ using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
 using Orleans.Im.Robots;
 using Orleans.Im.Robots.Hosting;
+using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
 
@@ -184,6 +185,31 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
             // Given up on means given up: not tried again at the next catch-up.
             await Task.Delay(TimeSpan.FromSeconds(3));
             Assert.Equal(attempts, handler.AttemptsAt(conversation, cursed.Seq));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_robot_in_a_group_answers_each_member_quoting_their_question()
+    {
+        var robot = await NewRobotAsync("group-bot");
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var group = await fixture.Orleans.CreateGroupAsync(alice, bob, robot);
+        var handler = new ScriptedHandler(async (message, _, _) =>
+            (await message.ReplyTextAsync($"answer to {message.Text}", quote: true)).ThrowIfRetryable());
+        using var host = await StartRobotAsync(robot, handler);
+        try
+        {
+            var fromAlice = await AskAsync(group, alice, "opening hours?");
+            var fromBob = await AskAsync(group, bob, "do you ship abroad?");
+
+            var replies = await Eventually.ReturnsAsync(async () => (await fixture.Orleans.PullAllAsync(group, alice)).Where(m => m.SenderId == robot).ToList(),
+                r => r.Count == 2, TimeSpan.FromSeconds(30));
+            Assert.Equal([("answer to opening hours?", (long?)fromAlice.Seq), ("answer to do you ship abroad?", fromBob.Seq)],
+                replies.Select(r => (r.Content!.Text, r.Content.ReplyToSeq)));
         }
         finally
         {

@@ -1,3 +1,4 @@
+using Orleans.Im.Conversations;
 using Orleans.Im.Robots;
 
 namespace Orleans.Im.RobotSamples.Faq;
@@ -8,6 +9,8 @@ public sealed class FaqRobot(FaqSource faq) : IRobotHandler
     public async Task HandleAsync(RobotMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        (await message.ReplyTextAsync(faq.Book.Answer(message.Text))).ThrowIfRetryable();
+        // In a group the answer quotes the question: the robot may answer several people in turn.
+        var inGroup = message.Address.Kind == ConversationKind.Group;
+        (await message.ReplyTextAsync(faq.Book.Answer(message.Text), quote: inGroup)).ThrowIfRetryable();
     }
 }
