@@ -113,6 +113,12 @@ public static class PublicAccountsApi
             return ApiProblems.Invalid($"clientMsgId, content and 1-{PublicAccountLimits.MaxReachTargets} toUserIds are required");
         }
 
+        if (content.ReplyToSeq is not null)
+        {
+            // A seq names a message of one conversation: in each subscriber's own, the same number is some other message.
+            return ApiProblems.Invalid("a reach goes to many conversations: it cannot reply to a message");
+        }
+
         if (await FindAsync(cluster, accountId) is null)
         {
             return ApiProblems.NotFound();

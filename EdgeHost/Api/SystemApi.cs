@@ -41,6 +41,12 @@ public static class SystemApi
             return ApiProblems.Invalid($"clientMsgId, content and a conversationId or 1-{MaxTargets} toUserIds are required");
         }
 
+        if (content.ReplyToSeq is not null && body.ConversationId is null)
+        {
+            // A seq names a message of one conversation: in each target's own, the same number is some other message.
+            return ApiProblems.Invalid("replyToSeq names a message of one conversation: send a reply with conversationId");
+        }
+
         var results = await Task.WhenAll(targets.Select(async target =>
         {
             var conversationId = body.ConversationId ?? (GrainKeys.IsValidUserId(target) ? GrainKeys.P2P(body.FromUserId, target) : target);

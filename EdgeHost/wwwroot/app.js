@@ -443,6 +443,7 @@ async function loadChanges() {
     // Only what the pane shows, and only newer: a change pushed while this answer was on its way is not undone.
     const known = state.messages.get(message.seq);
     if (known && (known.revision ?? 0) < message.revision) upsert(message);
+    else noteQuotedChange(message);
   }
   state.paneChangesSeen = result.changes.hasMore ? result.changes.messages.at(-1)?.revisedAt ?? seen : changedAt;
 }
@@ -627,6 +628,7 @@ async function openConversation(id) {
   // The user opened another conversation meanwhile: this history is not for the pane any more, nor is marking it read.
   if (!isShowing(pane)) return;
   if (!result.error) for (const message of result.history.messages) upsert(message);
+  fetchMissingQuotes();
   await markRead();
   $('composer-text').focus();
 }
@@ -721,7 +723,10 @@ function showComposer() {
 function noteDissolved(conversationId) {
   if (state.dissolved.has(conversationId)) return;
   state.dissolved.add(conversationId);
-  if (state.open === conversationId) showComposer();
+  if (state.open === conversationId) {
+    showComposer();
+    for (const button of $('messages').querySelectorAll('button.reply')) button.remove();
+  }
 }
 
 /** A group's notice of a change to it ("alice added bob"): the group's record, not a member's message. */
@@ -768,7 +773,7 @@ function render(element, message) {
     element.querySelector('.meta').append(edit, recall);
   }
   if (message.state !== 'recalled' && message.state !== 'deleted' && !state.dissolved.has(state.open)) {
-    const reply = Object.assign(document.createElement('button'), { className: 'small', textContent: 'reply', title: 'Reply to this message' });
+    const reply = Object.assign(document.createElement('button'), { className: 'small reply', textContent: 'reply', title: 'Reply to this message' });
     reply.addEventListener('click', () => startReply(message.seq));
     element.querySelector('.meta').append(reply);
   }
@@ -815,7 +820,25 @@ async function fetchQuoted(seq) {
   refreshQuotes(seq);
 }
 
+/** A change to a message the pane does not show but quotes (pulled for a quote): its quotes show it as it is now. */
+function noteQuotedChange(message) {
+  const known = state.quoted.get(message.seq);
+  if (!known || (known.revision ?? 0) >= message.revision) return;
+  state.quoted.set(message.seq, message);
+  refreshQuotes(message.seq);
+}
+
+/** Quotes in the pane of messages it does not hold (an unsent reply restored from the outbox, history older than the page). */
+function fetchMissingQuotes() {
+  for (const quote of $('messages').querySelectorAll('.quote[data-reply-to]')) {
+    const seq = Number(quote.dataset.replyTo);
+    if (!state.messages.has(seq)) fetchQuoted(seq);
+  }
+}
+
 function startReply(seq) {
+  // A group dissolved while its messages were shown: their reply buttons may still be there, its composer is not.
+  if (state.dissolved.has(state.open)) return;
   state.replyTo = { conversationId: state.open, seq };
   $('reply-bar').hidden = false;
   refreshQuotes(seq);
@@ -1157,6 +1180,7 @@ async function onEvents(events) {
       }
       case 'changed':
         if (event.conversationId === state.open && state.messages.has(event.seq)) upsert(event.message);
+        else if (event.conversationId === state.open) noteQuotedChange(event.message);
         if (entry?.lastMessage?.seq === event.seq) { entry.lastMessage = { ...entry.lastMessage, text: event.message.content?.text, state: event.message.state }; listChanged = true; }
         break;
       case 'readReceipt':

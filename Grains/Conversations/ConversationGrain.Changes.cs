@@ -72,6 +72,14 @@ public sealed partial class ConversationGrain
             return AccessStatus.NotAllowed;
         }
 
+        // What a message answers is not the edit's to say (kept below): a client's value, whatever it is, is not looked at.
+        if (content is null)
+        {
+            return AccessStatus.Invalid;
+        }
+
+        content = content with { ReplyToSeq = null };
+
         // Typing and call signals are instant: a stored message edited into one would be stored as one.
         if (MessageValidator.Validate(content) is not null || TypingIndicator.Is(content) || CallSignal.Is(content))
         {

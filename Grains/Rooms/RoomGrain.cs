@@ -237,6 +237,12 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             return Refused(refusal.Status, refusal.Error);
         }
 
+        if (request.Content!.ReplyToSeq > _lastSeq)
+        {
+            // Room seqs start again when the room does: only one this activation gave out names a message of it.
+            return Refused(SendStatus.Invalid, "a reply names a message already in the room");
+        }
+
         var now = clock.UtcNow;
         if (!RateLimiterFor(request.SenderId).TryAcquire(now))
         {

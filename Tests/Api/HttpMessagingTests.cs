@@ -333,6 +333,11 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
         using var refused = await fixture.AdminCallAsync(HttpMethod.Post, "/api/system/messages", body with { FromUserId = plain });
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
 
+        // A reply names a message of one conversation: to a list of users, seq 1 would be another message in each.
+        using var reply = await fixture.AdminCallAsync(HttpMethod.Post, "/api/system/messages",
+            body with { ClientMsgId = "notice-2", Content = new ContentBody(ContentType.Text, "as announced", ReplyToSeq: 1), Class = null, CollapseKey = null });
+        Assert.Equal(HttpStatusCode.BadRequest, reply.StatusCode);
+
         async Task<SystemSendResponse> SendAsync(SystemSendBody send)
         {
             using var response = await fixture.AdminCallAsync(HttpMethod.Post, "/api/system/messages", send);

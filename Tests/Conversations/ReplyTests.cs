@@ -52,9 +52,10 @@ public sealed class ReplyTests(ClusterFixture fixture)
 
         Assert.Equal(AccessStatus.Ok, await conversation.EditAsync(bob, reply.Seq, MessageContent.FromText("re: first, edited")));
         Assert.Equal(AccessStatus.Ok, await conversation.EditAsync(bob, plain.Seq, MessageContent.FromText("now a reply?") with { ReplyToSeq = second.Seq }));
+        Assert.Equal(AccessStatus.Ok, await conversation.EditAsync(bob, reply.Seq, MessageContent.FromText("re: first, again") with { ReplyToSeq = 0 }));
 
         var pulled = (await Client.PullAllAsync(conversationId, alice)).ToDictionary(m => m.Seq);
-        Assert.Equal(("re: first, edited", (long?)first.Seq), (pulled[reply.Seq].Content!.Text, pulled[reply.Seq].Content!.ReplyToSeq));
+        Assert.Equal(("re: first, again", (long?)first.Seq), (pulled[reply.Seq].Content!.Text, pulled[reply.Seq].Content!.ReplyToSeq));
         Assert.Equal(("now a reply?", (long?)null), (pulled[plain.Seq].Content!.Text, pulled[plain.Seq].Content!.ReplyToSeq));
     }
 

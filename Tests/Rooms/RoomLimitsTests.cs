@@ -48,6 +48,11 @@ public sealed class RoomLimitsTests(ClusterFixture fixture)
         var mentioning = await room.SendAsync(Text(alice, "@bob hi") with { Mentions = [bob] });
         Assert.Equal(SendStatus.Invalid, mentioning.Status);
 
+        // A reply names a message this room gave out; a seq beyond them would quote whatever comes there later.
+        var said = await room.SendAsync(Text(alice, "anyone here?"));
+        Assert.Equal(SendStatus.Sent, (await room.SendAsync(Text(bob, "yes") with { Content = MessageContent.FromText("yes") with { ReplyToSeq = said.Seq } })).Status);
+        Assert.Equal(SendStatus.Invalid, (await room.SendAsync(Text(bob, "to what?") with { Content = MessageContent.FromText("to what?") with { ReplyToSeq = said.Seq + 5 } })).Status);
+
         // Sent, its answer lost, the sender leaves, the client retries: it went out, and is answered so.
         var request = Text(alice, "bye all");
         var sent = await room.SendAsync(request);
