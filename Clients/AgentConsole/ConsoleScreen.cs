@@ -84,7 +84,33 @@ public static class ConsoleScreen
             : message.ActingSenderId.Length > 0 ? $"[green]{ConsoleText.Markup(message.ActingSenderId)}[/]"
             : message.SenderId == session?.UserId ? $"[aqua]{ConsoleText.Markup(message.SenderId)}[/]"
             : ConsoleText.Markup(message.SenderId);
-        return new Markup($"{time} {who}: {text}");
+        return new Markup($"{time} {who}: {Quote(state, message)}{text}");
+    }
+
+    /// <summary>The longest part of a quoted message shown before a reply.</summary>
+    private const int QuoteLength = 40;
+
+    /// <summary>
+    /// A reply's quote: the start of the message it answers, when the history on screen holds it (the agent sees no seqs,
+    /// so a number would say nothing), else that it answers an earlier one.
+    /// </summary>
+    private static string Quote(ConsoleState state, Message message)
+    {
+        if (message.Content is not { HasReplyToSeq: true } content)
+        {
+            return "";
+        }
+
+        var quoted = state.Selected is { } selected && state.Histories.TryGetValue(selected, out var history)
+            ? history.FirstOrDefault(m => m.Seq == content.ReplyToSeq)
+            : null;
+        if (quoted is null)
+        {
+            return "[grey](re an earlier message)[/] ";
+        }
+
+        var said = ConsoleText.Describe(quoted);
+        return $"[grey](re: {Markup.Escape(said.Length > QuoteLength ? said[..QuoteLength] + "…" : said)})[/] ";
     }
 
     private static string ConnectionText(ImClientStatus status) => status switch

@@ -72,6 +72,22 @@ public sealed class ConsoleScreenTests
         Assert.DoesNotContain(lines, l => l.Contains("message 1 ", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_reply_shows_the_start_of_the_message_it_answers_or_that_it_answers_an_earlier_one()
+    {
+        var state = TwoSessions();
+        var answer = Text(3, "the blue one, please");
+        answer.Content.ReplyToSeq = 2;
+        var late = Text(4, "still waiting");
+        late.Content.ReplyToSeq = 1;
+        state.Merge(First, [Text(2, "which colour did you order, the blue one or the red one?"), answer, late], state.LoadGeneration);
+
+        var lines = ScreenText.Render(state, 160, 24);
+
+        Assert.Contains(lines, l => l.Contains("u1: (re: which colour did you order, the blue one…) the blue one, please", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("u1: (re an earlier message) still waiting", StringComparison.Ordinal));
+    }
+
     private static ConsoleState BusyConversation()
     {
         var state = TwoSessions();

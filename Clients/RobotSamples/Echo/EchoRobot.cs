@@ -8,6 +8,7 @@ public sealed class EchoRobot : IRobotHandler
     public async Task HandleAsync(RobotMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        (await message.ReplyAsync(message.Message.Content!)).ThrowIfRetryable();
+        // What it echoes answers the message it came from, not whatever that one answered.
+        (await message.ReplyAsync(message.Message.Content! with { ReplyToSeq = message.Message.Seq })).ThrowIfRetryable();
     }
 }
