@@ -11,6 +11,13 @@ internal static class Chat
     public static IConversationGrain Conversation(this IClusterClient client, string conversationId) =>
         client.GetGrain<IConversationGrain>(conversationId);
 
+    /// <summary>Two new users and their one-to-one conversation.</summary>
+    public static (string Alice, string Bob, string ConversationId) NewPair()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        return (alice, bob, GrainKeys.P2P(alice, bob));
+    }
+
     public static Task<SendResult> SendTextAsync(this IClusterClient client, string conversationId, string senderId, string text, string? clientMsgId = null, string? deviceId = null) =>
         client.Conversation(conversationId).SendAsync(new SendRequest(senderId, deviceId, clientMsgId ?? Ids.ClientMsgId(), MessageContent.FromText(text)));
 

@@ -15,7 +15,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task The_sender_recalls_within_the_window_leaving_a_tombstone_and_a_recall_event()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var sent = await Client.SendTextAsync(conversationId, alice, "oops");
         await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
 
@@ -38,7 +38,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task A_recall_stored_though_its_answer_was_lost_is_shown_and_told_at_the_next_pull_and_its_retry_is_done()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var sent = await Client.SendTextAsync(conversationId, alice, "oops");
         await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
 
@@ -83,7 +83,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task Past_the_recall_window_or_by_another_member_a_recall_is_refused()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var sent = await Client.SendTextAsync(conversationId, alice, "said");
 
         Assert.Equal(AccessStatus.NotAllowed, await Client.Conversation(conversationId).RecallAsync(bob, sent.Seq));
@@ -96,7 +96,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task A_recall_retried_past_the_window_after_its_answer_was_lost_is_answered_done()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var sent = await Client.SendTextAsync(conversationId, alice, "wrong chat");
         fixture.Time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(50));
         Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(alice, sent.Seq));
@@ -112,7 +112,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task A_stored_message_cannot_be_edited_into_a_typing_or_call_signal()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var sent = await Client.SendTextAsync(conversationId, alice, "hello");
 
         Assert.Equal(AccessStatus.Invalid, await Client.Conversation(conversationId).EditAsync(alice, sent.Seq, TypingIndicator.Content));
@@ -123,7 +123,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task A_blocked_sender_cannot_edit_what_they_sent_but_may_recall_it()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var sent = await Client.SendTextAsync(conversationId, bob, "hi");
         Assert.True(await Client.GetGrain<Accounts.IAccountGrain>(alice).BlockAsync(bob));
 
@@ -135,7 +135,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task Changes_to_any_message_are_listed_after_a_time_and_mark_the_conversation_changed_for_sync()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var conversation = Client.Conversation(conversationId);
         var first = await Client.SendTextAsync(conversationId, alice, "see you at 6");
         var second = await Client.SendTextAsync(conversationId, alice, "my pin is 1234");
@@ -181,7 +181,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task The_sender_edits_as_a_new_revision_of_the_same_seq_with_an_edit_event()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var sent = await Client.SendTextAsync(conversationId, alice, "teh");
         await using var bobPhone = await DeviceProbe.ConnectAsync(Client, bob);
 
@@ -199,7 +199,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task Only_the_sender_edits_and_only_within_the_edit_window()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var sent = await Client.SendTextAsync(conversationId, alice, "original");
 
         Assert.Equal(AccessStatus.NotAllowed, await Client.Conversation(conversationId).EditAsync(bob, sent.Seq, MessageContent.FromText("forged")));
@@ -212,7 +212,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task Delete_for_self_hides_a_message_from_that_user_only()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         await Client.SendTextAsync(conversationId, alice, "one");
         var second = await Client.SendTextAsync(conversationId, bob, "two");
         await Client.SendTextAsync(conversationId, alice, "three");
@@ -231,7 +231,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
     [Fact]
     public async Task A_message_deleted_for_self_leaves_the_users_other_devices_and_list_and_a_later_edit_does_not_bring_it_back()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var typo = await Client.SendTextAsync(conversationId, bob, "typo");
         var alices = Client.GetGrain<Orleans.Im.Users.IUserGrain>(alice);
         await Eventually.ReturnsAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastSeq == typo.Seq);
@@ -272,12 +272,5 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
         await alices.SyncAsync(0);
         var entry = await alices.GetConversationAsync(conversationId);
         Assert.Equal((MessageState.Deleted, (string?)null), (entry!.LastMessage!.State, entry.LastMessage.Text));
-    }
-
-    private static (string Alice, string Bob, string ConversationId) NewPair()
-    {
-        var alice = Ids.User("alice");
-        var bob = Ids.User("bob");
-        return (alice, bob, GrainKeys.P2P(alice, bob));
     }
 }

@@ -13,7 +13,7 @@ public sealed class ReplyTests(ClusterFixture fixture)
     [Fact]
     public async Task A_reply_names_the_message_it_answers_for_everyone_who_pulls_it_also_after_the_grain_is_reloaded()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var question = await Client.SendTextAsync(conversationId, alice, "lunch at noon?");
 
         var answer = await ReplyAsync(conversationId, bob, question.Seq, "yes");
@@ -31,7 +31,7 @@ public sealed class ReplyTests(ClusterFixture fixture)
     [InlineData(50)]
     public async Task A_reply_to_a_message_not_in_the_conversation_is_refused_as_invalid(long replyTo)
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         await Client.SendTextAsync(conversationId, alice, "hello");
 
         var refused = await ReplyAsync(conversationId, bob, replyTo, "to what?");
@@ -43,7 +43,7 @@ public sealed class ReplyTests(ClusterFixture fixture)
     [Fact]
     public async Task An_edit_keeps_what_a_message_answers_whether_or_not_it_names_it_again()
     {
-        var (alice, bob, conversationId) = NewPair();
+        var (alice, bob, conversationId) = Chat.NewPair();
         var first = await Client.SendTextAsync(conversationId, alice, "first");
         var second = await Client.SendTextAsync(conversationId, alice, "second");
         var reply = await ReplyAsync(conversationId, bob, first.Seq, "re: first");
@@ -61,10 +61,4 @@ public sealed class ReplyTests(ClusterFixture fixture)
 
     private Task<SendResult> ReplyAsync(string conversationId, string senderId, long replyTo, string text) =>
         Client.Conversation(conversationId).SendAsync(new SendRequest(senderId, null, Ids.ClientMsgId(), MessageContent.FromText(text) with { ReplyToSeq = replyTo }));
-
-    private static (string Alice, string Bob, string ConversationId) NewPair()
-    {
-        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
-        return (alice, bob, GrainKeys.P2P(alice, bob));
-    }
 }

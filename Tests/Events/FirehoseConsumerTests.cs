@@ -86,18 +86,7 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
             }
         }, stop.Token);
         await aTookTheBatch.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var b = new FirehoseConsumer(_redis, Options("b", claimAfter)).RunAsync((e, _) =>
-        {
-            if (e.ConversationId == _conversation)
-            {
-                lock (byB)
-                {
-                    byB.Add(e.Id);
-                }
-            }
-
-            return Task.CompletedTask;
-        }, stop.Token);
+        var b = new FirehoseConsumer(_redis, Options("b", claimAfter)).RunAsync(RecordInto(byB), stop.Token);
 
         await aDone.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
@@ -259,18 +248,7 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
             }
         }, stop.Token);
         await aTookTheRead.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        var b = new FirehoseConsumer(_redis, Options("b", claimAfter, classes: options.Classes)).RunAsync((e, _) =>
-        {
-            if (e.ConversationId == _conversation)
-            {
-                lock (byB)
-                {
-                    byB.Add(e.Id);
-                }
-            }
-
-            return Task.CompletedTask;
-        }, stop.Token);
+        var b = new FirehoseConsumer(_redis, Options("b", claimAfter, classes: options.Classes)).RunAsync(RecordInto(byB), stop.Token);
 
         await aDone.Task.WaitAsync(TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
@@ -411,6 +389,20 @@ public sealed class FirehoseConsumerTests : IAsyncLifetime
             await database.KeyDeleteAsync(key);
         }
     }
+
+    /// <summary>A handler that records this test's events in <paramref name="handled"/> (locked: consumers run concurrently).</summary>
+    private Func<FirehoseEvent, CancellationToken, Task> RecordInto(List<string> handled) => (e, _) =>
+    {
+        if (e.ConversationId == _conversation)
+        {
+            lock (handled)
+            {
+                handled.Add(e.Id);
+            }
+        }
+
+        return Task.CompletedTask;
+    };
 
     /// <summary>Runs <paramref name="consumer"/> until it has handled <paramref name="marker"/>: this test's events it handled, in order.</summary>
     private async Task<List<string>> HandledUpToAsync(FirehoseConsumer consumer, string marker)
