@@ -41,6 +41,9 @@ public sealed partial class FirehoseConsumer
     /// </summary>
     private const int FreshHoldShare = 2;
 
+    /// <summary>Redis error codes (an error's first word) that say "not now" (see <see cref="IsTransient"/>).</summary>
+    private static readonly HashSet<string> TransientServerErrors = new(["NOGROUP", "LOADING", "READONLY", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "UNBLOCKED"], StringComparer.Ordinal);
+
     /// <summary>The shortest pause between background renewals, whatever the claim time.</summary>
     private static readonly TimeSpan MinRenewInterval = TimeSpan.FromMilliseconds(10);
 
@@ -190,11 +193,9 @@ public sealed partial class FirehoseConsumer
     private static bool IsTransient(Exception ex) => ex switch
     {
         RedisConnectionException or TimeoutException => true,
-        RedisServerException server => TransientServerErrors.Any(prefix => server.Message.StartsWith(prefix, StringComparison.Ordinal)),
+        RedisServerException server => TransientServerErrors.Contains(server.Message.Split(' ', 2)[0]),
         _ => false,
     };
-
-    private static readonly string[] TransientServerErrors = ["NOGROUP", "LOADING", "READONLY", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "UNBLOCKED"];
 
     private async Task RunOnceAsync(Func<FirehoseEvent, CancellationToken, Task> handler, CancellationToken cancellationToken)
     {

@@ -601,9 +601,12 @@ internal sealed partial class RobotRunner : BackgroundService
             && now - cursor.Passing.Since >= _options.GiveUpWaitingAfter;
     }
 
-    /// <summary>Whether a passing failure of <paramref name="seq"/> now continues the cursor's row (see <see cref="PassingRowBreak"/>).</summary>
-    private static bool InPassingRow(ConversationCursor cursor, long seq, DateTimeOffset now) =>
-        cursor.Passing.Seq == seq && cursor.Passing.Attempts > 0 && now - cursor.Passing.NotBefore < PassingRowBreak;
+    /// <summary>
+    /// Whether a passing failure of <paramref name="seq"/> now continues the cursor's row (see <see cref="PassingRowBreak"/>);
+    /// the attempt itself may have taken up to the handler's timeout since it was due.
+    /// </summary>
+    private bool InPassingRow(ConversationCursor cursor, long seq, DateTimeOffset now) =>
+        cursor.Passing.Seq == seq && cursor.Passing.Attempts > 0 && now - cursor.Passing.NotBefore < PassingRowBreak + _options.HandlerTimeout;
 
     /// <summary>
     /// A failure that says nothing about the message: a reply refused for a passing reason, or the cluster not answering.
