@@ -35,11 +35,13 @@ public sealed partial class ConversationGrain
             return [.. requests.Select(_ => refusal)];
         }
 
-        if (_headInDoubt)
+        if (_headInDoubt || RepliesAheadOfHead(requests))
         {
             try
             {
-                // Before admission: a retry of the message whose answer was lost is then answered from the dedup cache.
+                // Before admission: a retry of the message whose answer was lost is then answered from the dedup cache,
+                // and a reply to a message this activation has not seen yet (stored by the one before it, across a
+                // failover) finds it there.
                 await ReloadHeadAsync();
             }
             catch (Exception ex) when (StorageFailures.IsTransient(ex))
@@ -214,6 +216,25 @@ public sealed partial class ConversationGrain
         return RateLimiterFor(request.SenderId).TryAcquire(now)
             ? (null, new AdmittedSend(0, request, acting))
             : (SendResult.Refused(SendStatus.RateLimited, "sending too fast"), null);
+    }
+
+    /// <summary>
+    /// Whether a reply names a seq just past the head this activation knows: the log may hold it (an activation that ran
+    /// beside this one for a moment during a failover stored it, and its sender got the seq), so the head is read again
+    /// before such a reply is refused — at most once a second, since a client naming seqs that do not exist would
+    /// otherwise make every send a read of the log.
+    /// </summary>
+    private bool RepliesAheadOfHead(SendRequest[] requests)
+    {
+        var now = clock.UtcNow;
+        if (now - _headCheckedForReply < ReplyHeadCheckInterval
+            || !requests.Any(r => r.Content?.ReplyToSeq is { } replyTo && replyTo > _lastSeq && replyTo <= _lastSeq + MaxReplyAheadOfHead))
+        {
+            return false;
+        }
+
+        _headCheckedForReply = now;
+        return true;
     }
 
     /// <summary>

@@ -46,6 +46,15 @@ public sealed partial class ConversationGrain(
     private ConversationAddress? _address;
     private long _lastSeq;
 
+    /// <summary>When a reply past the head last made the head be read again (see <c>RepliesAheadOfHead</c>).</summary>
+    private DateTimeOffset _headCheckedForReply;
+
+    /// <summary>At most one head read a second for replies past the head.</summary>
+    private static readonly TimeSpan ReplyHeadCheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>How far past the known head a reply may name a seq and have the head read again: a failover's lag is a few messages.</summary>
+    private const long MaxReplyAheadOfHead = 1_000;
+
     /// <summary>
     /// An append failed in a way that may have committed (the database's answer was lost): the head is reloaded, and
     /// what it holds beyond the known one announced, before this activation serves another send or pull.

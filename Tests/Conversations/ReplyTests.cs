@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
 using Orleans.Im.Tests.Infrastructure;
 
@@ -38,6 +40,24 @@ public sealed class ReplyTests(ClusterFixture fixture)
 
         Assert.Equal(SendStatus.Invalid, refused.Status);
         Assert.Single(await Client.PullAllAsync(conversationId, bob));
+    }
+
+    [Fact]
+    public async Task A_reply_to_a_message_stored_by_another_activation_is_taken_after_reading_the_head_again()
+    {
+        var (alice, bob, conversationId) = Chat.NewPair();
+        var first = await Client.SendTextAsync(conversationId, alice, "one");
+
+        // Stored behind this activation's back, as by the one beside it for a moment during a failover: its sender has the
+        // seq, and answers it.
+        var log = fixture.SiloServices.GetRequiredService<IMessageLog>();
+        var elsewhere = new ChatMessage(conversationId, first.Seq + 1, alice, null, Ids.ClientMsgId(), MessageClass.Persistent, MessageContent.FromText("two"), DateTimeOffset.UtcNow);
+        Assert.Equal(AppendStatus.Appended, Assert.Single(await log.AppendRunAsync([elsewhere])).Status);
+
+        var answer = await ReplyAsync(conversationId, bob, elsewhere.Seq, "re: two");
+
+        Assert.Equal((SendStatus.Sent, elsewhere.Seq + 1), (answer.Status, answer.Seq));
+        Assert.Equal(["one", "two", "re: two"], (await Client.PullAllAsync(conversationId, bob)).Select(m => m.Content!.Text));
     }
 
     [Fact]
