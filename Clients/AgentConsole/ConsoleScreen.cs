@@ -109,8 +109,10 @@ public static class ConsoleScreen
             return "[grey](re an earlier message)[/] ";
         }
 
-        var said = ConsoleText.Describe(quoted);
-        return $"[grey](re: {Markup.Escape(said.Length > QuoteLength ? said[..QuoteLength] + "…" : said)})[/] ";
+        // Cut between text elements: a cut inside a surrogate pair or an emoji sequence would draw a broken character.
+        var said = new System.Globalization.StringInfo(ConsoleText.Describe(quoted));
+        var shown = said.LengthInTextElements > QuoteLength ? said.SubstringByTextElements(0, QuoteLength) + "…" : said.String;
+        return $"[grey](re: {Markup.Escape(shown)})[/] ";
     }
 
     private static string ConnectionText(ImClientStatus status) => status switch

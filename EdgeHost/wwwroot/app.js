@@ -798,7 +798,9 @@ function quoteText(seq) {
     : quoted.state === 'deleted' ? 'Deleted'
     : quoted.content?.text ?? `[${quoted.content?.type ?? 'message'}]`;
   const who = quoted.senderId === state.userId ? 'You' : quoted.senderId;
-  return `${who}: ${what.length > QuoteLength ? `${what.slice(0, QuoteLength)}…` : what}`;
+  // Cut between code points: a cut inside a surrogate pair would show a broken character.
+  const points = Array.from(what);
+  return `${who}: ${points.length > QuoteLength ? `${points.slice(0, QuoteLength).join('')}…` : what}`;
 }
 
 function refreshQuotes(seq) {
