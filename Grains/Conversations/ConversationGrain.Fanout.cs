@@ -94,7 +94,18 @@ public sealed partial class ConversationGrain
             : Members();
 
     /// <summary>One-way: the ack does not wait for members, and a member that misses a message catches up from the log.</summary>
-    private void FanOut(ChatMessage message)
+    private void FanOut(ChatMessage message) =>
+        FanOut(message, static view => new MessageEvent(view), static (user, view) => user.OnMessageAsync(view));
+
+    /// <summary>
+    /// A notification superseded by a newer one with its collapse key: devices stop showing it, and it no longer counts as
+    /// unread. Told as its sender's change, to those told of messages, the same way.
+    /// </summary>
+    private void FanOutCollapsed(ChatMessage collapsed) =>
+        FanOut(collapsed, view => new MessageChangedEvent(view, collapsed.SenderId),
+            (user, view) => user.OnMessageChangedAsync(view, collapsed.SenderId));
+
+    private void FanOut(ChatMessage message, Func<ChatMessage, UserEvent> eventOf, Func<IUserGrain, ChatMessage, Task> tellUser)
     {
         var readDiffusion = IsReadDiffusion;
         UserEvent[]? shared = null;
@@ -107,7 +118,7 @@ public sealed partial class ConversationGrain
                 // One event array for every member who sees the message alike: serialized once per edge call.
                 if (shared is null || !ReferenceEquals(view, sharedView))
                 {
-                    shared = [new MessageEvent(view)];
+                    shared = [eventOf(view)];
                     sharedView = view;
                 }
 
@@ -115,7 +126,7 @@ public sealed partial class ConversationGrain
             }
             else
             {
-                GrainFactory.For<IUserGrain>(member).OnMessageAsync(view).Ignore();
+                tellUser(GrainFactory.For<IUserGrain>(member), view).Ignore();
             }
         }
     }

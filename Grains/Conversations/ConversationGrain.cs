@@ -190,9 +190,11 @@ public sealed partial class ConversationGrain(
         }
 
         DateTimeOffset? stored;
+        IReadOnlySet<long>? hidden = null;
         try
         {
-            if (last is not null && (await HiddenForAsync(userId)).Contains(last.Seq))
+            hidden = await HiddenForAsync(userId);
+            if (last is not null && hidden.Contains(last.Seq))
             {
                 // Deleted for this user: the entry's preview says so, and a sync must not bring the message back into it.
                 last = last with { Content = null, State = MessageState.Deleted };
@@ -208,7 +210,9 @@ public sealed partial class ConversationGrain(
         }
 
         var latest = _lastRevisionAt > (stored ?? DateTimeOffset.MinValue) ? _lastRevisionAt : stored;
-        return new ConversationHead(status, last, lastSeq, latest == DateTimeOffset.MinValue ? null : latest);
+        // Only what is held: older unread messages taken back keep counting (a member rarely has that much unread here).
+        var notCounted = _recent.SeqsWhere(m => !(m.State is MessageState.Normal or MessageState.Edited) || hidden?.Contains(m.Seq) == true);
+        return new ConversationHead(status, last, lastSeq, latest == DateTimeOffset.MinValue ? null : latest, notCounted);
     }
 
     /// <summary>
@@ -343,15 +347,20 @@ public sealed partial class ConversationGrain(
         _lastSeq = message.Seq;
         _recent.Add(message);
         _clientMsgIds.Remember(message.SenderId, message.ClientMsgId, message.Seq, message.ServerTime);
-        if (message.CollapseKey is { } key)
+        var collapsed = message.CollapseKey is { } key
+            ? _recent.WithCollapseKey(message.SenderId, key, message.Seq).Select(m => m with { Content = null, State = MessageState.Collapsed }).ToList()
+            : null;
+        foreach (var superseded in collapsed ?? [])
         {
-            foreach (var superseded in _recent.WithCollapseKey(message.SenderId, key, message.Seq))
-            {
-                _recent.Replace(superseded with { Content = null, State = MessageState.Collapsed });
-            }
+            _recent.Replace(superseded);
         }
 
         Announce(message);
+        foreach (var superseded in collapsed ?? [])
+        {
+            // After the notification that supersedes it: a device never shows neither.
+            FanOutCollapsed(superseded);
+        }
     }
 
     /// <summary>A stored message, made known: other systems hear of it, and members are told.</summary>

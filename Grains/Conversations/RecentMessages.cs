@@ -52,6 +52,22 @@ public sealed class RecentMessages(int capacity)
         }
     }
 
+    /// <summary>The seqs of held messages that <paramref name="match"/>, ascending.</summary>
+    public List<long> SeqsWhere(Predicate<ChatMessage> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        var seqs = new List<long>();
+        foreach (var message in _messages)
+        {
+            if (match(message))
+            {
+                seqs.Add(message.Seq);
+            }
+        }
+
+        return seqs;
+    }
+
     /// <summary>
     /// Held notifications of <paramref name="senderId"/> with <paramref name="collapseKey"/> older than <paramref name="seq"/>:
     /// a key collapses only its own sender's notices, or any member could blank out another's.

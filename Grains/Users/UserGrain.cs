@@ -225,7 +225,6 @@ public sealed partial class UserGrain(
         var entry = Update(conversationId, e => e with
         {
             ReadSeq = readSeq,
-            UnreadCount = e.LastSeq - readSeq,
             // Cleared once read past the (latest) mention, not before: a mention further down still waits.
             Mentioned = e.Mentioned && readSeq < e.MentionSeq,
         });
@@ -1079,7 +1078,7 @@ public sealed partial class UserGrain(
         var read = Math.Min(Math.Max(readSeq, entry.ReadSeq), entry.LastSeq);
         if (read > entry.ReadSeq)
         {
-            Update(conversationId, e => e with { ReadSeq = read, UnreadCount = e.LastSeq - read });
+            Update(conversationId, e => e with { ReadSeq = read });
         }
 
         if (!await SaveNowAsync(conversationId))
@@ -1209,7 +1208,9 @@ public sealed partial class UserGrain(
             // robot could not tell a finished question from one its handler died in, and ran it again).
             var readsTo = own && !RobotReplyIds.TryParseSource(message.ClientMsgId, out _)
                 && (!GroupNotices.Is(message.Content) || row.Entry.ReadSeq >= row.Entry.LastSeq) ? message.Seq : 0;
-            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), readsTo);
+            // Told of it only now, already taken back or superseded (announced again after a restart): never unread.
+            Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), readsTo,
+                UnreadCounting.Counts(message) ? null : [message.Seq]);
             MarkDirty(message.ConversationId);
         }
 
@@ -1249,10 +1250,21 @@ public sealed partial class UserGrain(
     public async Task OnMessageChangedAsync(ChatMessage message, string actorId)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (_index.TryGetValue(message.ConversationId, out var row) && row.Entry.LastMessage?.Seq == message.Seq)
+        ConversationEntry? recounted = null;
+        if (_index.TryGetValue(message.ConversationId, out var row) && !row.Entry.Removed)
         {
-            Update(message.ConversationId, e => e with { LastMessage = MessagePreviews.From(message) });
-            MarkDirty(message.ConversationId);
+            var isLast = row.Entry.LastMessage?.Seq == message.Seq;
+            // Unread, and no longer to be read: it stops counting (a seq not told of yet too, once it is).
+            var uncount = !UnreadCounting.Counts(message) && message.Seq > row.Entry.ReadSeq
+                && row.Uncounted?.Contains(message.Seq) != true;
+            if (isLast || uncount)
+            {
+                var entry = Update(message.ConversationId,
+                    e => isLast ? e with { LastMessage = MessagePreviews.From(message) } : e,
+                    uncount ? [message.Seq] : null);
+                MarkDirty(message.ConversationId);
+                recounted = entry.UnreadCount != row.Entry.UnreadCount ? entry : null;
+            }
         }
 
         if (message.RevisedAt is { } revisedAt && _index.TryGetValue(message.ConversationId, out row) && !row.Entry.Removed)
@@ -1272,6 +1284,11 @@ public sealed partial class UserGrain(
         }
 
         await PushAsync(new MessageChangedEvent(message, actorId));
+        if (recounted is not null)
+        {
+            // After the change, so a device that counts unread itself and adjusts on a change ends at the count given.
+            await PushAsync(new ConversationUpdatedEvent(recounted));
+        }
     }
 
     public async Task OnReadReceiptAsync(string conversationId, string readerId, long seq)
@@ -1305,18 +1322,28 @@ public sealed partial class UserGrain(
         MarkDirty(conversationId);
     }
 
-    private ConversationEntry Update(string conversationId, Func<ConversationEntry, ConversationEntry> change)
+    /// <summary>
+    /// Changes an entry, with a new version; its unread count follows its last seq, its read position and the seqs that
+    /// stopped counting (<paramref name="uncount"/> adds to those), whatever the change.
+    /// </summary>
+    private ConversationEntry Update(string conversationId, Func<ConversationEntry, ConversationEntry> change, IEnumerable<long>? uncount = null)
     {
         var row = _index[conversationId];
-        var entry = change(row.Entry) with { Version = NextVersion() };
-        _index[conversationId] = row with { Entry = entry };
+        var changed = change(row.Entry);
+        var uncounted = UnreadCounting.Settle(row.Uncounted, changed.ReadSeq, uncount);
+        var entry = changed with
+        {
+            UnreadCount = UnreadCounting.Count(changed.LastSeq, changed.ReadSeq, uncounted),
+            Version = NextVersion(),
+        };
+        _index[conversationId] = row with { Entry = entry, Uncounted = uncounted };
         return entry;
     }
 
     /// <summary>Moves an entry to a newer last seq; <paramref name="ownSeq"/> (the user's own message) counts as read.</summary>
-    private void Advance(string conversationId, long lastSeq, MessagePreview? preview, long ownSeq)
+    private void Advance(string conversationId, long lastSeq, MessagePreview? preview, long ownSeq, IEnumerable<long>? uncount = null)
     {
-        Update(conversationId, e =>
+        Update(conversationId, uncount: uncount, change: e =>
         {
             var readSeq = Math.Max(e.ReadSeq, Math.Min(ownSeq, lastSeq));
             return e with
@@ -1324,7 +1351,6 @@ public sealed partial class UserGrain(
                 LastSeq = lastSeq,
                 LastMessage = preview ?? e.LastMessage,
                 ReadSeq = readSeq,
-                UnreadCount = lastSeq - readSeq,
                 Hidden = false,
             };
         });
@@ -1346,9 +1372,11 @@ public sealed partial class UserGrain(
         var positions = await log.ReadPositionsAsync(UserId, live);
         foreach (var (conversationId, position) in positions)
         {
-            var entry = _index[conversationId].Entry;
+            var row = _index[conversationId];
+            var entry = row.Entry;
             var readSeq = Math.Max(entry.ReadSeq, position.LastOwnSeq);
-            if (position.LastSeq <= entry.LastSeq && readSeq == entry.ReadSeq && entry.UnreadCount == entry.LastSeq - entry.ReadSeq)
+            if (position.LastSeq <= entry.LastSeq && readSeq == entry.ReadSeq
+                && entry.UnreadCount == UnreadCounting.Count(entry.LastSeq, entry.ReadSeq, row.Uncounted))
             {
                 continue;
             }
@@ -1361,7 +1389,6 @@ public sealed partial class UserGrain(
                 LastSeq = Math.Max(e.LastSeq, position.LastSeq),
                 LastMessage = last.Count == 1 ? MessagePreviews.From(last[0]) : e.LastMessage,
                 ReadSeq = readSeq,
-                UnreadCount = Math.Max(e.LastSeq, position.LastSeq) - readSeq,
             });
             MarkDirty(conversationId);
         }
@@ -1397,32 +1424,47 @@ public sealed partial class UserGrain(
 
     private async Task ReconcileAsync(string conversationId)
     {
-        var (status, last, lastSeq, lastChangeAt) = await GrainFactory.For<IConversationGrain>(conversationId).GetHeadWithChangesAsync(UserId);
-        var entry = _index[conversationId].Entry;
-        if (status == AccessStatus.Ok && lastChangeAt is { } changedAt)
+        var head = await GrainFactory.For<IConversationGrain>(conversationId).GetHeadWithChangesAsync(UserId);
+        if (head.Status == AccessStatus.Ok && head.LastChangeAt is { } changedAt)
         {
             // Changes to its messages while the user was offline (read diffusion told only online members): the devices
             // see the conversation changed and fetch them.
             NoteChange(conversationId, changedAt);
         }
 
-        if (status == AccessStatus.NoAccess)
+        var row = _index[conversationId];
+        var entry = row.Entry;
+        if (head.Status == AccessStatus.NoAccess)
         {
             // Removed while the notice was lost: the group's answer is the truth.
             Update(conversationId, e => e with { Removed = true });
             MarkDirty(conversationId);
+            return;
         }
-        else if (status == AccessStatus.Ok && lastSeq > entry.LastSeq)
+
+        if (head.Status != AccessStatus.Ok)
         {
-            Advance(conversationId, lastSeq, last?.Seq == lastSeq ? MessagePreviews.From(last) : null, 0);
+            return;
+        }
+
+        // Unread messages taken back or superseded while the user was not told (read diffusion tells only online members).
+        var uncount = head.NotCounted?.Where(seq => seq > entry.ReadSeq && row.Uncounted?.Contains(seq) != true).ToList() is { Count: > 0 } seqs
+            ? seqs
+            : null;
+        var last = head.Last;
+        if (head.LastSeq > entry.LastSeq)
+        {
+            Advance(conversationId, head.LastSeq, last?.Seq == head.LastSeq ? MessagePreviews.From(last) : null, 0, uncount);
             MarkDirty(conversationId);
+            return;
         }
-        else if (status == AccessStatus.Ok && last is not null && last.Seq == entry.LastSeq
-            && MessagePreviews.From(last) is var preview && preview != entry.LastMessage)
+
+        // The same last message, changed since (recalled or edited while the user was offline: read diffusion tells only
+        // online members): the list must not keep showing what was recalled.
+        var preview = last is not null && last.Seq == entry.LastSeq && MessagePreviews.From(last) is var p && p != entry.LastMessage ? p : null;
+        if (preview is not null || uncount is not null)
         {
-            // The same last message, changed since (recalled or edited while the user was offline: read diffusion tells
-            // only online members): the list must not keep showing what was recalled.
-            Update(conversationId, e => e with { LastMessage = preview });
+            Update(conversationId, e => preview is not null ? e with { LastMessage = preview } : e, uncount);
             MarkDirty(conversationId);
         }
     }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Npgsql;
 using Orleans.Im.Conversations;
 using Orleans.Im.Users;
@@ -13,19 +14,20 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
     private const string UpsertSql = """
         INSERT INTO user_conversations AS u (user_id, conversation_id, kind, last_seq, last_message, read_seq, unread_count,
                                              muted, pinned, hidden, draft, mentioned, removed, read_diffusion, version,
-                                             peer_read_seq, mention_seq, changed_at, updated_at)
+                                             peer_read_seq, mention_seq, changed_at, uncounted, updated_at)
         SELECT k.*, now() FROM unnest(@user::text[], @conversation::text[], @kind::smallint[], @last_seq::bigint[],
                                       @last_message::jsonb[], @read_seq::bigint[], @unread::bigint[], @muted::boolean[],
                                       @pinned::boolean[], @hidden::boolean[], @draft::text[], @mentioned::boolean[],
                                       @removed::boolean[], @read_diffusion::boolean[], @version::bigint[],
-                                      @peer_read_seq::bigint[], @mention_seq::bigint[], @changed_at::timestamptz[]) AS k
+                                      @peer_read_seq::bigint[], @mention_seq::bigint[], @changed_at::timestamptz[],
+                                      @uncounted::jsonb[]) AS k
         ON CONFLICT (user_id, conversation_id) DO UPDATE SET
             kind = EXCLUDED.kind, last_seq = EXCLUDED.last_seq, last_message = EXCLUDED.last_message,
             read_seq = EXCLUDED.read_seq, unread_count = EXCLUDED.unread_count, muted = EXCLUDED.muted,
             pinned = EXCLUDED.pinned, hidden = EXCLUDED.hidden, draft = EXCLUDED.draft, mentioned = EXCLUDED.mentioned,
             removed = EXCLUDED.removed, read_diffusion = EXCLUDED.read_diffusion, version = EXCLUDED.version,
             peer_read_seq = EXCLUDED.peer_read_seq, mention_seq = EXCLUDED.mention_seq, changed_at = EXCLUDED.changed_at,
-            updated_at = now()
+            uncounted = EXCLUDED.uncounted, updated_at = now()
         -- Two saves of one entry may commit in either order: never go back to an older version.
         WHERE u.version <= EXCLUDED.version
         """;
@@ -44,7 +46,8 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
         {
             await using var command = _dataSource.CreateCommand("""
                 SELECT conversation_id, kind, last_seq, last_message::text, read_seq, unread_count, muted, pinned, hidden,
-                       draft, mentioned, removed, read_diffusion, version, peer_read_seq, mention_seq, changed_at
+                       draft, mentioned, removed, read_diffusion, version, peer_read_seq, mention_seq, changed_at,
+                       uncounted::text
                 FROM user_conversations WHERE user_id = @user
                 """);
             command.Parameters.AddWithValue("user", userId);
@@ -69,7 +72,7 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
                     reader.GetInt64(14),
                     reader.GetInt64(15),
                     reader.IsDBNull(16) ? null : new DateTimeOffset(reader.GetDateTime(16), TimeSpan.Zero));
-                rows.Add(new IndexRow(entry, reader.GetBoolean(12)));
+                rows.Add(new IndexRow(entry, reader.GetBoolean(12), reader.IsDBNull(17) ? null : ReadSeqs(reader.GetString(17))));
             }
 
             return rows;
@@ -178,6 +181,26 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
         {
             Value = entries.Select(e => e.ChangedAt?.UtcDateTime).ToArray(),
         });
+        command.Parameters.Add(new NpgsqlParameter("uncounted", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb)
+        {
+            Value = rows.Select(r => r.Value.Uncounted is { Count: > 0 } seqs ? JsonSerializer.Serialize(seqs) : null).ToArray(),
+        });
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Seqs stored as a JSON array. Anything else (written by hand, say) is read as none: the unread count is then only
+    /// too high until the user reads on, where a load that failed would keep the user from their conversations.
+    /// </summary>
+    internal static IReadOnlyList<long>? ReadSeqs(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<long[]>(json) is { Length: > 0 } seqs ? seqs : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }
