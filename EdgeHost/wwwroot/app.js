@@ -737,6 +737,14 @@ function isNotice(message) {
 function render(element, message) {
   element.dataset.seq = String(message.seq);
   element.dataset.testid = 'message';
+  // A notification superseded by a newer one with its collapse key: kept in place (seqs stay dense) but not drawn, so
+  // an order's "paid" goes once its "shipped" has come.
+  element.hidden = message.state === 'collapsed';
+  if (element.hidden) {
+    element.className = 'message collapsed';
+    element.replaceChildren();
+    return;
+  }
   if (isNotice(message) && message.state !== 'deleted') {
     // A line of its own across the pane, with nothing to edit or recall (the server refuses both).
     element.className = 'message notice';

@@ -494,6 +494,34 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task The_unread_badge_drops_what_was_recalled_or_superseded_before_it_was_read_and_the_pane_shows_neither()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, _, conversationId, bobPhone, page) = beside;
+        await SignInAsync(page, PageUrl, alice);
+        await bobPhone.SendTextAsync(conversationId, "meant for someone else");
+        await bobPhone.SendTextAsync(conversationId, "hello alice");
+        var unread = page.Locator($"li[data-conversation='{conversationId}'] [data-testid=unread]");
+        await Expect(unread).ToHaveTextAsync("2");
+
+        await bobPhone.RecallAsync(conversationId, 1);
+        await Expect(unread).ToHaveTextAsync("1");
+
+        // An order's notices with one collapse key: only the newest is there to read.
+        foreach (var text in new[] { "order paid", "order shipped" })
+        {
+            var ack = await bobPhone.SendAsync(conversationId, new V1.Content { Type = V1.ContentType.Text, Text = text },
+                messageClass: V1.MessageClass.Notification, collapseKey: "order-1");
+            Assert.True(ack.Seq > 0, ack.ToString());
+        }
+
+        await Expect(unread).ToHaveTextAsync("2");
+        await page.Locator($"li[data-conversation='{conversationId}']").ClickAsync();
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["Message recalled", "hello alice", "order shipped"]);
+        await Expect(unread).ToHaveAttributeAsync("data-count", "0");
+    }
+
+    [Fact]
     public async Task A_reply_quotes_the_message_it_answers_for_both_sides_and_the_quote_follows_a_recall()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
