@@ -119,9 +119,9 @@ public sealed partial class ConversationGrain(
         var since = clock.UtcNow - AnnounceOnActivationWindow;
         foreach (var message in _recent.TryRange(Math.Max(0, _recent.FirstSeq - 1), long.MaxValue, int.MaxValue, newest: false, _lastSeq) ?? [])
         {
-            if (message.ServerTime >= since && message.State != MessageState.Collapsed)
+            if (message.ServerTime >= since)
             {
-                Announce(message);
+                AnnounceAgain(message);
             }
         }
     }
@@ -347,20 +347,19 @@ public sealed partial class ConversationGrain(
         _lastSeq = message.Seq;
         _recent.Add(message);
         _clientMsgIds.Remember(message.SenderId, message.ClientMsgId, message.Seq, message.ServerTime);
-        var collapsed = message.CollapseKey is { } key
-            ? _recent.WithCollapseKey(message.SenderId, key, message.Seq).Select(m => m with { Content = null, State = MessageState.Collapsed }).ToList()
-            : null;
-        foreach (var superseded in collapsed ?? [])
+        if (message.CollapseKey is { } key)
         {
-            _recent.Replace(superseded);
+            foreach (var held in _recent.WithCollapseKey(message.SenderId, key, message.Seq))
+            {
+                // A revision of its own, so a client that takes changes by revision takes this one over the original.
+                var superseded = held with { Content = null, State = MessageState.Collapsed, Revision = held.Revision + 1 };
+                _recent.Replace(superseded);
+                // Before the notification that supersedes it: a phone told of the new one counts the old one out already.
+                FanOutCollapsed(superseded);
+            }
         }
 
         Announce(message);
-        foreach (var superseded in collapsed ?? [])
-        {
-            // After the notification that supersedes it: a device never shows neither.
-            FanOutCollapsed(superseded);
-        }
     }
 
     /// <summary>A stored message, made known: other systems hear of it, and members are told.</summary>
@@ -387,12 +386,28 @@ public sealed partial class ConversationGrain(
         _headInDoubt = false;
         foreach (var message in _recent.TryRange(known, long.MaxValue, int.MaxValue, newest: false, _lastSeq) ?? [])
         {
+            AnnounceAgain(message);
             if (message.State != MessageState.Collapsed)
             {
-                Announce(message);
                 OnCustomerServiceAppended(message.SenderId,
                     message.ActingSenderId is { } actor ? new ActingAgent(actor, message.SenderName) : null, message.Seq);
             }
+        }
+    }
+
+    /// <summary>
+    /// A stored message told again (members may have missed it): as a message, or, superseded since, as the change that
+    /// it collapsed — which members who missed that change still count as unread.
+    /// </summary>
+    private void AnnounceAgain(ChatMessage message)
+    {
+        if (message.State == MessageState.Collapsed)
+        {
+            FanOutCollapsed(message);
+        }
+        else
+        {
+            Announce(message);
         }
     }
 

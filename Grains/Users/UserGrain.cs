@@ -1208,10 +1208,19 @@ public sealed partial class UserGrain(
             // robot could not tell a finished question from one its handler died in, and ran it again).
             var readsTo = own && !RobotReplyIds.TryParseSource(message.ClientMsgId, out _)
                 && (!GroupNotices.Is(message.Content) || row.Entry.ReadSeq >= row.Entry.LastSeq) ? message.Seq : 0;
-            // Told of it only now, already taken back or superseded (announced again after a restart): never unread.
+            // Told of it only now, already taken back (announced again after a restart): never unread.
             Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), readsTo,
                 UnreadCounting.Counts(message) ? null : [message.Seq]);
             MarkDirty(message.ConversationId);
+        }
+
+        ConversationEntry? recounted = null;
+        if (!fresh && !UnreadCounting.Counts(message) && message.Seq > row.Entry.ReadSeq && row.Uncounted?.Contains(message.Seq) != true)
+        {
+            // Told again, taken back since (a recall whose notice was lost with a silo): it stops counting now.
+            var entry = Update(message.ConversationId, e => e, [message.Seq]);
+            MarkDirty(message.ConversationId);
+            recounted = entry.UnreadCount != row.Entry.UnreadCount ? entry : null;
         }
 
         if (message.RevisedAt is { } revisedAt)
@@ -1245,6 +1254,10 @@ public sealed partial class UserGrain(
         // The device that sent it has it already (the ack carries seq and time): only the user's other devices are told.
         // In one-device chat that is every sender's copy, half of all pushes of a p2p message.
         await PushAsync(new MessageEvent(message), exceptDeviceId: message.SenderId == UserId ? message.SenderDeviceId : null);
+        if (recounted is not null)
+        {
+            await PushAsync(new ConversationUpdatedEvent(_index[message.ConversationId].Entry));
+        }
     }
 
     public async Task OnMessageChangedAsync(ChatMessage message, string actorId)
@@ -1284,10 +1297,11 @@ public sealed partial class UserGrain(
         }
 
         await PushAsync(new MessageChangedEvent(message, actorId));
-        if (recounted is not null)
+        if (recounted is not null && _index.TryGetValue(message.ConversationId, out row))
         {
-            // After the change, so a device that counts unread itself and adjusts on a change ends at the count given.
-            await PushAsync(new ConversationUpdatedEvent(recounted));
+            // After the change, so a device that counts unread itself and adjusts on a change ends at the count given; the
+            // entry as it is now (the mention flag and the change time above moved it on).
+            await PushAsync(new ConversationUpdatedEvent(row.Entry));
         }
     }
 

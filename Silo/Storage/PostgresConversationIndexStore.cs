@@ -196,7 +196,8 @@ public sealed class PostgresConversationIndexStore : IConversationIndexStore, IA
     {
         try
         {
-            return JsonSerializer.Deserialize<long[]>(json) is { Length: > 0 } seqs ? seqs : null;
+            // Ascending and distinct, as the grain keeps them (a value written by hand may be neither).
+            return JsonSerializer.Deserialize<long[]>(json) is { Length: > 0 } seqs ? [.. seqs.Distinct().Order()] : null;
         }
         catch (JsonException)
         {

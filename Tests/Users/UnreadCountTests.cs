@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Im.Conversations;
 using Orleans.Im.Messages;
 using Orleans.Im.Push;
 using Orleans.Im.Tests.Conversations;
@@ -95,7 +97,8 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
         foreach (var seq in new[] { 1L, 2L })
         {
             var collapsed = await phone.WaitForAsync<MessageChangedEvent>(e => e.ConversationId == conversationId && e.Seq == seq);
-            Assert.Equal((MessageState.Collapsed, (string?)null, system), (collapsed.Message.State, collapsed.Message.Content?.Text, collapsed.ActorId));
+            // A revision of its own: a client taking changes by revision takes it over the notification as first pushed.
+            Assert.Equal((MessageState.Collapsed, (string?)null, system, 1), (collapsed.Message.State, collapsed.Message.Content?.Text, collapsed.ActorId, collapsed.Message.Revision));
         }
 
         Assert.Single(phone.Events.OfType<MessageChangedEvent>(), e => e.Seq == 1);
@@ -129,9 +132,45 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
         var synced = Assert.Single((await Client.GetGrain<IUserGrain>(subscriber).SyncAsync(before.Version)).Changed, e => e.ConversationId == conversationId);
         Assert.Equal((4L, 0L, 2L), (synced.LastSeq, synced.ReadSeq, synced.UnreadCount));
 
-        // Once more, with nothing new: the same count.
-        var again = await Client.GetGrain<IUserGrain>(subscriber).SyncAsync(0);
-        Assert.Equal(2, again.Changed.Single(e => e.ConversationId == conversationId).UnreadCount);
+        // Once more, with nothing new: nothing changed (the seqs known not to count are not counted out again).
+        var again = await Client.GetGrain<IUserGrain>(subscriber).SyncAsync(synced.Version);
+        Assert.DoesNotContain(again.Changed, e => e.ConversationId == conversationId);
+        Assert.Equal(2, (await EntryAsync(subscriber, conversationId))!.UnreadCount);
+    }
+
+    [Fact]
+    public async Task A_recall_whose_notice_never_came_stops_counting_when_the_conversation_tells_its_recent_messages_again()
+    {
+        var (alice, bob, conversationId) = Chat.NewPair();
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, alice, "one")).Status);
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, alice, "two")).Status);
+        await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.LastSeq == 2 && e.UnreadCount == 2);
+
+        // Recalled, and the silo gone before anyone was told: stored behind the conversation's back, then a new activation.
+        var log = fixture.SiloServices.GetRequiredService<IMessageLog>();
+        await log.AppendRevisionAsync(conversationId, 2, 1, MessageState.Recalled, null, alice, DateTimeOffset.UtcNow);
+        await fixture.Cluster.DeactivateAsync(Client.Conversation(conversationId));
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(conversationId).PullAsync(alice, new PullRequest(0, null, 10))).Status);
+
+        await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.UnreadCount == 1);
+    }
+
+    [Fact]
+    public async Task A_change_told_before_its_message_leaves_the_message_uncounted_when_it_comes()
+    {
+        var (alice, bob, conversationId) = Chat.NewPair();
+        var first = await Client.SendTextAsync(conversationId, alice, "one");
+        await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.LastSeq == 1);
+
+        // One-way calls keep no order: the recall of seq 2 may come to bob's grain before seq 2 itself.
+        var recalled = new ChatMessage(conversationId, 2, alice, null, Ids.ClientMsgId(), MessageClass.Persistent, null,
+            first.ServerTime, State: MessageState.Recalled, Revision: 1);
+        await Client.GetGrain<IUserGrain>(bob).OnMessageChangedAsync(recalled, alice);
+        Assert.Equal(1, (await EntryAsync(bob, conversationId))!.UnreadCount);
+
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, alice, "two")).Status);
+        var entry = await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.LastSeq == 2);
+        Assert.Equal(1, entry!.UnreadCount);
     }
 
     private Task<ConversationEntry?> EntryAsync(string userId, string conversationId) =>
