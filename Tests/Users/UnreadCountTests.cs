@@ -29,7 +29,7 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
             sent.Add(await Client.SendTextAsync(conversationId, alice, text));
         }
 
-        await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.LastSeq == 3);
+        await EntryWhenAsync(bob, conversationId, e => e.LastSeq == 3);
         Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).RecallAsync(alice, sent[1].Seq));
 
         var recounted = await bobPhone.WaitForAsync<ConversationUpdatedEvent>(e => e.ConversationId == conversationId && e.Entry.UnreadCount == 2);
@@ -46,7 +46,7 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
         Assert.Equal(2, (await EntryAsync(bob, conversationId))!.UnreadCount);
         await using var bobTablet = await DeviceProbe.ConnectAsync(Client, bob, "tablet");
         Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, alice, "four")).Status);
-        await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.LastSeq == 4);
+        await EntryWhenAsync(bob, conversationId, e => e.LastSeq == 4);
         Assert.Equal(3, (await EntryAsync(bob, conversationId))!.UnreadCount);
 
         // A message already read changes nothing when recalled; reading past a recalled one leaves nothing behind.
@@ -66,11 +66,11 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
         var (alice, bob, conversationId) = Chat.NewPair();
         var first = await Client.SendTextAsync(conversationId, alice, "hi");
         Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, alice, "spam")).Status);
-        await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.LastSeq == 2);
+        await EntryWhenAsync(bob, conversationId, e => e.LastSeq == 2);
 
         Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).DeleteForSelfAsync(bob, 2));
 
-        await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.UnreadCount == 1);
+        await EntryWhenAsync(bob, conversationId, e => e.UnreadCount == 1);
         Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).DeleteForSelfAsync(alice, first.Seq));
         await Task.Delay(200); // a change for alice alone: bob's count must not move
         Assert.Equal(1, (await EntryAsync(bob, conversationId))!.UnreadCount);
@@ -92,8 +92,8 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
 
         // Two left to read, "delivered" (order 1) and "paid" (order 2); the page showing "paid" and "shipped" for order 1
         // hears they collapsed.
-        var entry = await Eventually.ReturnsAsync(() => EntryAsync(user, conversationId), e => e?.LastSeq == 4 && e.UnreadCount == 2);
-        Assert.Equal("delivered", entry!.LastMessage?.Text);
+        var entry = await EntryWhenAsync(user, conversationId, e => e.LastSeq == 4 && e.UnreadCount == 2);
+        Assert.Equal("delivered", entry.LastMessage?.Text);
         foreach (var seq in new[] { 1L, 2L })
         {
             var collapsed = await phone.WaitForAsync<MessageChangedEvent>(e => e.ConversationId == conversationId && e.Seq == seq);
@@ -144,7 +144,7 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
         var (alice, bob, conversationId) = Chat.NewPair();
         Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, alice, "one")).Status);
         Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, alice, "two")).Status);
-        await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.LastSeq == 2 && e.UnreadCount == 2);
+        await EntryWhenAsync(bob, conversationId, e => e.LastSeq == 2 && e.UnreadCount == 2);
 
         // Recalled, and the silo gone before anyone was told: stored behind the conversation's back, then a new activation.
         var log = fixture.SiloServices.GetRequiredService<IMessageLog>();
@@ -152,7 +152,7 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
         await fixture.Cluster.DeactivateAsync(Client.Conversation(conversationId));
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(conversationId).PullAsync(alice, new PullRequest(0, null, 10))).Status);
 
-        await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.UnreadCount == 1);
+        await EntryWhenAsync(bob, conversationId, e => e.UnreadCount == 1);
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
     {
         var (alice, bob, conversationId) = Chat.NewPair();
         var first = await Client.SendTextAsync(conversationId, alice, "one");
-        await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.LastSeq == 1);
+        await EntryWhenAsync(bob, conversationId, e => e.LastSeq == 1);
 
         // One-way calls keep no order: the recall of seq 2 may come to bob's grain before seq 2 itself.
         var recalled = new ChatMessage(conversationId, 2, alice, null, Ids.ClientMsgId(), MessageClass.Persistent, null,
@@ -169,8 +169,16 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
         Assert.Equal(1, (await EntryAsync(bob, conversationId))!.UnreadCount);
 
         Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, alice, "two")).Status);
-        var entry = await Eventually.ReturnsAsync(() => EntryAsync(bob, conversationId), e => e?.LastSeq == 2);
-        Assert.Equal(1, entry!.UnreadCount);
+        var entry = await EntryWhenAsync(bob, conversationId, e => e.LastSeq == 2);
+        Assert.Equal(1, entry.UnreadCount);
+    }
+
+    /// <summary>The user's entry once <paramref name="expected"/> holds for it (told by one-way calls); fails the test if it never does.</summary>
+    private async Task<ConversationEntry> EntryWhenAsync(string userId, string conversationId, Func<ConversationEntry, bool> expected)
+    {
+        var entry = await Eventually.ReturnsAsync(() => EntryAsync(userId, conversationId), e => e is not null && expected(e));
+        Assert.True(entry is not null && expected(entry), $"{userId}'s entry is {entry?.ToString() ?? "missing"}");
+        return entry!;
     }
 
     private Task<ConversationEntry?> EntryAsync(string userId, string conversationId) =>
