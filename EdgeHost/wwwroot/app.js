@@ -1116,8 +1116,26 @@ function merged(known, pushed) {
   // The page's own count stands (it counted the newer messages, and none of its own), unless the entry says everything
   // up to the newest was read (on another device); a newer message brings a hidden conversation back.
   const unread = (pushed.readSeq ?? 0) >= known.lastSeq ? 0 : known.unread ?? 0;
-  return { ...pushed, lastSeq: known.lastSeq, lastMessage: known.lastMessage, unread, awaited: unread ? known.awaited : undefined, hidden: false };
+  return { ...pushed, lastSeq: known.lastSeq, lastMessage: known.lastMessage, unread, awaited: unread ? known.awaited : undefined, counted: unread ? known.counted : undefined, hidden: false };
 }
+
+/**
+ * The most seqs a conversation remembers having counted as unread itself, from pushes. A change that takes one of them
+ * back (recalled, deleted, superseded) takes it out of the count again: the server's entry says so too where it tracks
+ * every message, but not for large groups and official accounts until the next sync. Only the page's own counting is
+ * undone: a count the server gave already leaves out what the server knew was taken back.
+ */
+const MaxCounted = 256;
+
+function countedWith(entry, seq) {
+  const counted = new Set(entry?.counted);
+  counted.add(seq);
+  while (counted.size > MaxCounted) counted.delete(counted.values().next().value);
+  return counted;
+}
+
+/** States in which a message is no longer there to read. */
+const GoneStates = new Set(['recalled', 'deleted', 'collapsed']);
 
 /**
  * The most seqs a conversation waits for after a push skipped them: pushes travel as one-way calls, which the cluster
@@ -1163,6 +1181,7 @@ async function onEvents(events) {
             unread: mine ? (isNotice(message) ? known.unread : 0) : known.unread + 1,
             // Writing is reading what came before: a late push of one of those no longer counts.
             awaited: mine ? undefined : awaitedAfter(entry, message.seq),
+            counted: mine ? (isNotice(message) ? known.counted : undefined) : countedWith(known, message.seq),
             lastMessage: { seq: message.seq, senderId: message.senderId, type: message.content?.type, text: message.content?.text, serverTime: message.serverTime, state: message.state },
           });
           listChanged = true;
@@ -1175,8 +1194,9 @@ async function onEvents(events) {
           // Pushed after a newer one: it still counts once, unless read meanwhile.
           const awaited = new Set(known.awaited);
           awaited.delete(message.seq);
-          const unread = !mine && message.seq > (known.readSeq ?? 0) ? known.unread + 1 : known.unread;
-          state.conversations.set(event.conversationId, { ...known, awaited, unread });
+          const counts = !mine && message.seq > (known.readSeq ?? 0);
+          const unread = counts ? known.unread + 1 : known.unread;
+          state.conversations.set(event.conversationId, { ...known, awaited, unread, counted: counts ? countedWith(known, message.seq) : known.counted });
           listChanged = true;
         }
         if (event.conversationId === state.open) {
@@ -1189,9 +1209,17 @@ async function onEvents(events) {
         break;
       }
       case 'changed':
+        if (entry?.counted?.has(event.seq) && GoneStates.has(event.message.state) && event.seq > (entry.readSeq ?? 0)) {
+          // Counted here as unread, and no longer there to read: out of the count, once.
+          const counted = new Set(entry.counted);
+          counted.delete(event.seq);
+          state.conversations.set(event.conversationId, { ...entry, counted, unread: Math.max(0, (entry.unread ?? 0) - 1) });
+          listChanged = true;
+        }
         if (event.conversationId === state.open && state.messages.has(event.seq)) upsert(event.message);
         else if (event.conversationId === state.open) noteQuotedChange(event.message);
-        if (entry?.lastMessage?.seq === event.seq) { entry.lastMessage = { ...entry.lastMessage, text: event.message.content?.text, state: event.message.state }; listChanged = true; }
+        const listed = state.conversations.get(event.conversationId);
+        if (listed?.lastMessage?.seq === event.seq) { listed.lastMessage = { ...listed.lastMessage, text: event.message.content?.text, state: event.message.state }; listChanged = true; }
         break;
       case 'readReceipt':
         if (entry && event.userId !== state.userId) entry.peerReadSeq = Math.max(entry.peerReadSeq ?? 0, event.seq);

@@ -515,10 +515,38 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
             Assert.True(ack.Seq > 0, ack.ToString());
         }
 
+        // Once the list shows the newest notice the page has counted both (3, without the collapse); the server's word
+        // that the first was superseded takes it out again.
+        await Expect(page.Locator($"li[data-conversation='{conversationId}'] .preview")).ToHaveTextAsync("order shipped");
         await Expect(unread).ToHaveTextAsync("2");
         await page.Locator($"li[data-conversation='{conversationId}']").ClickAsync();
         await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["Message recalled", "hello alice", "order shipped"]);
         await Expect(unread).ToHaveAttributeAsync("data-count", "0");
+    }
+
+    [Fact]
+    public async Task An_official_accounts_superseded_notice_leaves_the_badge_while_the_page_is_open_without_a_sync()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, _, _, _, page) = beside;
+        var account = await fixture.NewUserAsync("parcels");
+        var conversationId = GrainKeys.PublicAccount(account);
+        var conversation = fixture.Orleans.GetGrain<IConversationGrain>(conversationId);
+        Assert.Equal(AccessStatus.Ok, await conversation.SetupPublicAccountAsync("Parcels", []));
+        Assert.Equal(AccessStatus.Ok, await conversation.SubscribeAsync(alice));
+        await SignInAsync(page, PageUrl, alice);
+
+        // Read diffusion: the page hears of these straight from the account (its entry on the server moves only at sync).
+        foreach (var text in new[] { "parcel on its way", "parcel delivered" })
+        {
+            var sent = await conversation.SendAsync(new SendRequest(account, null, Guid.NewGuid().ToString("N"),
+                MessageContent.FromText(text), MessageClass.Notification, "parcel-1"));
+            Assert.Equal(SendStatus.Sent, sent.Status);
+        }
+
+        var entry = page.Locator($"li[data-conversation='{conversationId}']");
+        await Expect(entry.Locator(".preview")).ToHaveTextAsync("parcel delivered");
+        await Expect(entry.Locator("[data-testid=unread]")).ToHaveTextAsync("1");
     }
 
     [Fact]
