@@ -95,22 +95,24 @@ public sealed partial class ConversationGrain
 
     /// <summary>One-way: the ack does not wait for members, and a member that misses a message catches up from the log.</summary>
     private void FanOut(ChatMessage message) =>
-        FanOut(message, static view => new MessageEvent(view), static (user, view) => user.OnMessageAsync(view));
+        FanOut(message, Recipients(message), static view => new MessageEvent(view), static (user, view) => user.OnMessageAsync(view));
 
     /// <summary>
     /// A notification superseded by a newer one with its collapse key: devices stop showing it, and it no longer counts as
-    /// unread. Told as its sender's change, to those told of messages, the same way.
+    /// unread. Told as its sender's change, the same way as messages, to those told of them at once: not to offline members
+    /// it mentioned (everybody, for @all, in a large group), whose entries learn of it at sync.
     /// </summary>
     private void FanOutCollapsed(ChatMessage collapsed) =>
-        FanOut(collapsed, view => new MessageChangedEvent(view, collapsed.SenderId),
+        FanOut(collapsed, ImmediateRecipients(collapsed.SenderId), view => new MessageChangedEvent(view, collapsed.SenderId),
             (user, view) => user.OnMessageChangedAsync(view, collapsed.SenderId));
 
-    private void FanOut(ChatMessage message, Func<ChatMessage, UserEvent> eventOf, Func<IUserGrain, ChatMessage, Task> tellUser)
+    private void FanOut(ChatMessage message, IEnumerable<string> recipients, Func<ChatMessage, UserEvent> eventOf,
+        Func<IUserGrain, ChatMessage, Task> tellUser)
     {
         var readDiffusion = IsReadDiffusion;
         UserEvent[]? shared = null;
         ChatMessage? sharedView = null;
-        foreach (var member in Recipients(message))
+        foreach (var member in recipients)
         {
             var view = ViewFor(member, message);
             if (readDiffusion && PushRoutesFor(member, message) is { } routes)
