@@ -66,9 +66,21 @@ public sealed partial class ConversationGrain
             {
                 // The entry starts at the log's head, so the agent's list shows the last message and what is unread.
                 var last = _recent.Last is { } head ? ViewFor(agentId, head) : null;
-                if (!await GrainFactory.For<IUserGrain>(agentId).AddConversationAtHeadAsync(ConversationId, last, agentReadSeq))
+                var agentGrain = GrainFactory.For<IUserGrain>(agentId);
+                if (!await agentGrain.AddConversationAtHeadAsync(ConversationId, last, agentReadSeq))
                 {
                     return AccessStatus.Unavailable;
+                }
+
+                // The entry counts everything after the read position given; what is no longer there to read (the queue's
+                // position notices superseded while the user waited, a recall) is told as the change it was, so it
+                // counts out.
+                foreach (var seq in _recent.SeqsWhere(m => m.Seq > agentReadSeq && m.State is not (MessageState.Normal or MessageState.Edited)))
+                {
+                    if (_recent.Find(seq) is { } gone)
+                    {
+                        agentGrain.OnMessageChangedAsync(ViewFor(agentId, gone), gone.SenderId).Ignore();
+                    }
                 }
             }
         }

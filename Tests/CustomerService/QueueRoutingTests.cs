@@ -2,6 +2,7 @@ using System.Text.Json;
 using Orleans.Im.Conversations;
 using Orleans.Im.CustomerService;
 using Orleans.Im.Messages;
+using Orleans.Im.Tests.Conversations;
 using Orleans.Im.Tests.Infrastructure;
 
 namespace Orleans.Im.Tests.CustomerService;
@@ -118,6 +119,20 @@ public sealed class QueueRoutingTests(CustomerServiceClusterFixture fixture)
         var positions = await shop.NoticesAsync(users[2], CustomerServiceNotices.Queued);
         Assert.Single(positions);
         Assert.Single(await shop.NoticesAsync(users[1], CustomerServiceNotices.Assigned));
+
+        // Handed to the agent, the last user's conversation counts as unread what there is to read since they asked: not
+        // the position notices that the later ones superseded while they waited.
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.CloseAsync(agent, users[1]));
+        await shop.SnapshotWhenAsync(s => s.Waiting.Count == 0);
+        Assert.Single(await Eventually.ReturnsAsync(() => shop.NoticesAsync(users[2], CustomerServiceNotices.Assigned), n => n.Count > 0));
+        var conversationId = shop.Conversation(users[2]);
+        var log = await Client.PullAllAsync(conversationId, users[2]);
+        var first = log.First(m => m.SenderId == users[2]).Seq;
+        Assert.Contains(log, m => m.Seq > first && m.State == MessageState.Collapsed);
+        var toRead = log.Count(m => m.Seq >= first && m.State is MessageState.Normal or MessageState.Edited);
+        var entry = await Eventually.ReturnsAsync(() => Client.GetGrain<Orleans.Im.Users.IUserGrain>(agent).GetConversationAsync(conversationId),
+            e => e is not null && e.LastSeq == log[^1].Seq && e.UnreadCount == toRead);
+        Assert.Equal((log[^1].Seq, (long)toRead), (entry?.LastSeq, entry?.UnreadCount));
     }
 
     [Fact]
