@@ -1208,7 +1208,7 @@ async function onEvents(events) {
         }
         break;
       }
-      case 'changed':
+      case 'changed': {
         if (entry?.counted?.has(event.seq) && GoneStates.has(event.message.state) && event.seq > (entry.readSeq ?? 0)) {
           // Counted here as unread, and no longer there to read: out of the count, once.
           const counted = new Set(entry.counted);
@@ -1221,6 +1221,7 @@ async function onEvents(events) {
         const listed = state.conversations.get(event.conversationId);
         if (listed?.lastMessage?.seq === event.seq) { listed.lastMessage = { ...listed.lastMessage, text: event.message.content?.text, state: event.message.state }; listChanged = true; }
         break;
+      }
       case 'readReceipt':
         if (entry && event.userId !== state.userId) entry.peerReadSeq = Math.max(entry.peerReadSeq ?? 0, event.seq);
         if (event.conversationId === state.open && event.userId !== state.userId) {
