@@ -483,6 +483,9 @@ function timeOf(iso) {
 function previewOf(last) {
   if (!last) return '';
   if (last.state === 'recalled') return 'Message recalled';
+  if (last.state === 'deleted') return 'Deleted';
+  // Superseded: its successor is on its way (or the list is about to get it at the next sync).
+  if (last.state === 'collapsed') return '';
   return last.text ?? `[${last.type ?? 'message'}]`;
 }
 
@@ -669,6 +672,9 @@ $('messages').addEventListener('scroll', async () => {
 });
 
 function upsert(message) {
+  // One-way pushes keep no order: a message pushed after its own change (a superseded notice told as collapsed first)
+  // must not draw it again as it was.
+  if ((state.messages.get(message.seq)?.revision ?? 0) > (message.revision ?? 0)) return;
   if (message.content?.customType === 'im.group.dissolved') noteDissolved(message.conversationId ?? state.open);
   const box = $('messages');
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
@@ -1172,16 +1178,19 @@ async function onEvents(events) {
         if (!(message.seq > 0)) break;
         const known = entry ?? { conversationId: event.conversationId, lastSeq: 0, readSeq: 0, unread: 0 };
         const mine = message.senderId === state.userId;
+        // Already taken back or superseded when it came (told again after a restart, or after its own change): it moves
+        // the list on but is nothing to read.
+        const gone = GoneStates.has(message.state);
         if (message.seq > known.lastSeq) {
           state.conversations.set(event.conversationId, {
             ...known,
             hidden: false, // a new message brings a hidden conversation back (the server's entry does the same)
             lastSeq: message.seq,
             // Writing is reading what came before; the group's notice of the user's own change is not, nor counts.
-            unread: mine ? (isNotice(message) ? known.unread : 0) : known.unread + 1,
+            unread: mine ? (isNotice(message) ? known.unread : 0) : gone ? known.unread : known.unread + 1,
             // Writing is reading what came before: a late push of one of those no longer counts.
             awaited: mine ? undefined : awaitedAfter(entry, message.seq),
-            counted: mine ? (isNotice(message) ? known.counted : undefined) : countedWith(known, message.seq),
+            counted: mine ? (isNotice(message) ? known.counted : undefined) : gone ? known.counted : countedWith(known, message.seq),
             lastMessage: { seq: message.seq, senderId: message.senderId, type: message.content?.type, text: message.content?.text, serverTime: message.serverTime, state: message.state },
           });
           listChanged = true;
@@ -1189,12 +1198,12 @@ async function onEvents(events) {
             if (message.content.customType === 'im.group.dissolved') noteDissolved(event.conversationId);
             // A group this page has no name for yet (the user was just added to it): the list asks for the names again.
             if (!state.groupNames.has(event.conversationId)) loadGroupNames().then(renderList);
-          } else if (!mine) notify(event.conversationId, message, entry);
+          } else if (!mine && !gone) notify(event.conversationId, message, entry);
         } else if (known.awaited?.has(message.seq)) {
           // Pushed after a newer one: it still counts once, unless read meanwhile.
           const awaited = new Set(known.awaited);
           awaited.delete(message.seq);
-          const counts = !mine && message.seq > (known.readSeq ?? 0);
+          const counts = !mine && !gone && message.seq > (known.readSeq ?? 0);
           const unread = counts ? known.unread + 1 : known.unread;
           state.conversations.set(event.conversationId, { ...known, awaited, unread, counted: counts ? countedWith(known, message.seq) : known.counted });
           listChanged = true;

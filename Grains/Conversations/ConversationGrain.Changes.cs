@@ -39,7 +39,8 @@ public sealed partial class ConversationGrain
 
             // Recalling twice is a success, for those allowed to recall it at all: even past the window, since the retry of
             // a recall whose answer was lost (a reconnect's backoff may carry it past the window) must hear it was done.
-            if (message.State == MessageState.Recalled && (SentBy(message, userId) || IsManager(userId)))
+            // So is recalling a superseded notice: it is gone already (a recall would bring back a line to show).
+            if (message.State is MessageState.Recalled or MessageState.Collapsed && (SentBy(message, userId) || IsManager(userId)))
             {
                 return AccessStatus.Ok;
             }

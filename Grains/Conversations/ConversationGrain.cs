@@ -117,9 +117,27 @@ public sealed partial class ConversationGrain(
     private void AnnounceRecentAfterActivation()
     {
         var since = clock.UtcNow - AnnounceOnActivationWindow;
-        foreach (var message in _recent.TryRange(Math.Max(0, _recent.FirstSeq - 1), long.MaxValue, int.MaxValue, newest: false, _lastSeq) ?? [])
+        var held = _recent.TryRange(Math.Max(0, _recent.FirstSeq - 1), long.MaxValue, int.MaxValue, newest: false, _lastSeq) ?? [];
+        // A notice superseded by one stored in those moments was collapsed then, whenever it was sent itself.
+        var supersededBy = new Dictionary<long, DateTimeOffset>();
+        var lastOfKey = new Dictionary<(string Sender, string Key), long>();
+        foreach (var message in held)
         {
-            if (message.ServerTime >= since)
+            if (message.CollapseKey is { } key)
+            {
+                if (lastOfKey.TryGetValue((message.SenderId, key), out var earlier))
+                {
+                    supersededBy[earlier] = message.ServerTime;
+                }
+
+                lastOfKey[(message.SenderId, key)] = message.Seq;
+            }
+        }
+
+        foreach (var message in held)
+        {
+            var toldAt = message.State == MessageState.Collapsed && supersededBy.TryGetValue(message.Seq, out var at) ? at : message.ServerTime;
+            if (toldAt >= since)
             {
                 AnnounceAgain(message);
             }
@@ -382,8 +400,15 @@ public sealed partial class ConversationGrain(
     private async Task ReloadHeadAsync()
     {
         var known = _lastSeq;
+        var shown = _recent.SeqsWhere(m => m.State != MessageState.Collapsed && m.Seq <= known).ToHashSet();
         await LoadHeadAsync();
         _headInDoubt = false;
+        foreach (var seq in _recent.SeqsWhere(m => m.State == MessageState.Collapsed && shown.Contains(m.Seq)))
+        {
+            // Superseded by a message stored beyond the head this activation knew, whose fan-out never happened.
+            FanOutCollapsed(_recent.Find(seq)!);
+        }
+
         foreach (var message in _recent.TryRange(known, long.MaxValue, int.MaxValue, newest: false, _lastSeq) ?? [])
         {
             AnnounceAgain(message);

@@ -1214,13 +1214,14 @@ public sealed partial class UserGrain(
             MarkDirty(message.ConversationId);
         }
 
-        ConversationEntry? recounted = null;
+        // A message that does not count is followed by the entry, for devices that count what is pushed to them.
+        var recounted = fresh && !own && !UnreadCounting.Counts(message);
         if (!fresh && !UnreadCounting.Counts(message) && message.Seq > row.Entry.ReadSeq && row.Uncounted?.Contains(message.Seq) != true)
         {
             // Told again, taken back since (a recall whose notice was lost with a silo): it stops counting now.
             var entry = Update(message.ConversationId, e => e, [message.Seq]);
             MarkDirty(message.ConversationId);
-            recounted = entry.UnreadCount != row.Entry.UnreadCount ? entry : null;
+            recounted = entry.UnreadCount != row.Entry.UnreadCount;
         }
 
         if (message.RevisedAt is { } revisedAt)
@@ -1254,7 +1255,7 @@ public sealed partial class UserGrain(
         // The device that sent it has it already (the ack carries seq and time): only the user's other devices are told.
         // In one-device chat that is every sender's copy, half of all pushes of a p2p message.
         await PushAsync(new MessageEvent(message), exceptDeviceId: message.SenderId == UserId ? message.SenderDeviceId : null);
-        if (recounted is not null)
+        if (recounted)
         {
             await PushAsync(new ConversationUpdatedEvent(_index[message.ConversationId].Entry));
         }

@@ -486,7 +486,10 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
 
         if (reader.GetBoolean(11))
         {
+            // One revision past what it had, as the conversation tells it: a client taking changes by revision takes the
+            // collapse over the notice as it was.
             state = MessageState.Collapsed;
+            revision++;
         }
 
         return new ChatMessage(

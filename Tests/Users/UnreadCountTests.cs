@@ -156,6 +156,34 @@ public sealed class UnreadCountTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_notice_superseded_by_one_nobody_was_told_of_stops_counting_when_the_conversation_tells_them_however_old_it_is()
+    {
+        var system = Ids.User("system");
+        var user = Ids.User("user");
+        var conversationId = GrainKeys.P2P(system, user);
+        var conversation = Client.Conversation(conversationId);
+        Assert.Equal(SendStatus.Sent, (await conversation.SendAsync(new SendRequest(system, null, Ids.ClientMsgId(),
+            MessageContent.FromText("paid"), MessageClass.Notification, "order-1"))).Status);
+        await EntryWhenAsync(user, conversationId, e => e.LastSeq == 1 && e.UnreadCount == 1);
+
+        // Minutes later its successor is stored, and the silo is gone before anyone was told: the next activation tells
+        // the new notice, and that the old one (older than what it tells again by its own time) was superseded.
+        fixture.Time.Advance(TimeSpan.FromMinutes(5));
+        var log = fixture.SiloServices.GetRequiredService<IMessageLog>();
+        await log.AppendRunAsync([new ChatMessage(conversationId, 2, system, null, Ids.ClientMsgId(), MessageClass.Notification,
+            MessageContent.FromText("shipped"), fixture.Time.GetUtcNow(), CollapseKey: "order-1")]);
+        await fixture.Cluster.DeactivateAsync(conversation);
+        Assert.Equal(AccessStatus.Ok, (await conversation.PullAsync(system, new PullRequest(0, null, 10))).Status);
+
+        var entry = await EntryWhenAsync(user, conversationId, e => e.LastSeq == 2 && e.UnreadCount == 1);
+        Assert.Equal("shipped", entry.LastMessage?.Text);
+
+        // Recalling a superseded notice changes nothing: it is gone already.
+        Assert.Equal(AccessStatus.Ok, await conversation.RecallAsync(system, 1));
+        Assert.Equal(MessageState.Collapsed, (await Client.PullAllAsync(conversationId, user))[0].State);
+    }
+
+    [Fact]
     public async Task A_change_told_before_its_message_leaves_the_message_uncounted_when_it_comes()
     {
         var (alice, bob, conversationId) = Chat.NewPair();
