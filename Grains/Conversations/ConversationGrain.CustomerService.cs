@@ -75,12 +75,9 @@ public sealed partial class ConversationGrain
                 // The entry counts everything after the read position given; what is no longer there to read (the queue's
                 // position notices superseded while the user waited, a recall) is told as the change it was, so it
                 // counts out.
-                foreach (var seq in _recent.SeqsWhere(m => m.Seq > agentReadSeq && m.State is not (MessageState.Normal or MessageState.Edited)))
+                foreach (var gone in _recent.Where(m => m.Seq > agentReadSeq && !UnreadCounting.Counts(m)))
                 {
-                    if (_recent.Find(seq) is { } gone)
-                    {
-                        agentGrain.OnMessageChangedAsync(ViewFor(agentId, gone), gone.SenderId).Ignore();
-                    }
+                    agentGrain.OnMessageChangedAsync(ViewFor(agentId, gone), gone.SenderId).Ignore();
                 }
             }
         }

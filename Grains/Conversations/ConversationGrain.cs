@@ -229,7 +229,7 @@ public sealed partial class ConversationGrain(
 
         var latest = _lastRevisionAt > (stored ?? DateTimeOffset.MinValue) ? _lastRevisionAt : stored;
         // Only what is held: older unread messages taken back keep counting (a member rarely has that much unread here).
-        var notCounted = _recent.SeqsWhere(m => !(m.State is MessageState.Normal or MessageState.Edited) || hidden?.Contains(m.Seq) == true);
+        var notCounted = _recent.Where(m => !UnreadCounting.Counts(m) || hidden?.Contains(m.Seq) == true).ConvertAll(m => m.Seq);
         return new ConversationHead(status, last, lastSeq, latest == DateTimeOffset.MinValue ? null : latest, notCounted);
     }
 
@@ -400,13 +400,13 @@ public sealed partial class ConversationGrain(
     private async Task ReloadHeadAsync()
     {
         var known = _lastSeq;
-        var shown = _recent.SeqsWhere(m => m.State != MessageState.Collapsed && m.Seq <= known).ToHashSet();
+        var shown = _recent.Where(m => m.State != MessageState.Collapsed && m.Seq <= known).Select(m => m.Seq).ToHashSet();
         await LoadHeadAsync();
         _headInDoubt = false;
-        foreach (var seq in _recent.SeqsWhere(m => m.State == MessageState.Collapsed && shown.Contains(m.Seq)))
+        foreach (var collapsed in _recent.Where(m => m.State == MessageState.Collapsed && shown.Contains(m.Seq)))
         {
             // Superseded by a message stored beyond the head this activation knew, whose fan-out never happened.
-            FanOutCollapsed(_recent.Find(seq)!);
+            FanOutCollapsed(collapsed);
         }
 
         foreach (var message in _recent.TryRange(known, long.MaxValue, int.MaxValue, newest: false, _lastSeq) ?? [])

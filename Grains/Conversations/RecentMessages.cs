@@ -52,20 +52,11 @@ public sealed class RecentMessages(int capacity)
         }
     }
 
-    /// <summary>The seqs of held messages that <paramref name="match"/>, ascending.</summary>
-    public List<long> SeqsWhere(Predicate<ChatMessage> match)
+    /// <summary>The held messages that <paramref name="match"/>, in seq order.</summary>
+    public List<ChatMessage> Where(Predicate<ChatMessage> match)
     {
         ArgumentNullException.ThrowIfNull(match);
-        var seqs = new List<long>();
-        foreach (var message in _messages)
-        {
-            if (match(message))
-            {
-                seqs.Add(message.Seq);
-            }
-        }
-
-        return seqs;
+        return _messages.FindAll(match);
     }
 
     /// <summary>

@@ -53,13 +53,19 @@ public static class UnreadCounting
     }
 
     /// <summary>
+    /// True when <paramref name="seq"/> would stop counting now: above the read position and not counted out already.
+    /// </summary>
+    public static bool IsNewlyUncounted(IReadOnlyList<long>? uncounted, long readSeq, long seq) =>
+        seq > readSeq && (uncounted is null || !uncounted.Contains(seq));
+
+    /// <summary>
     /// The seqs not counting once the entry is read to <paramref name="readSeq"/>, with <paramref name="add"/> (if any,
     /// and above the read position): ascending, at most <see cref="MaxUncounted"/>; null when none. The same instance when
     /// nothing changed.
     /// </summary>
     public static IReadOnlyList<long>? Settle(IReadOnlyList<long>? uncounted, long readSeq, IEnumerable<long>? add = null)
     {
-        var adding = add?.Where(seq => seq > readSeq && (uncounted is null || !uncounted.Contains(seq))).ToList();
+        var adding = add?.Where(seq => IsNewlyUncounted(uncounted, readSeq, seq)).ToList();
         var stale = uncounted is not null && uncounted.Count > 0 && uncounted[0] <= readSeq;
         if (!stale && (adding is null || adding.Count == 0))
         {

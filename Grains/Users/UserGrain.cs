@@ -1216,7 +1216,7 @@ public sealed partial class UserGrain(
 
         // A message that does not count is followed by the entry, for devices that count what is pushed to them.
         var recounted = fresh && !own && !UnreadCounting.Counts(message);
-        if (!fresh && !UnreadCounting.Counts(message) && message.Seq > row.Entry.ReadSeq && row.Uncounted?.Contains(message.Seq) != true)
+        if (!fresh && !UnreadCounting.Counts(message) && UnreadCounting.IsNewlyUncounted(row.Uncounted, row.Entry.ReadSeq, message.Seq))
         {
             // Told again, taken back since (a recall whose notice was lost with a silo): it stops counting now.
             var entry = Update(message.ConversationId, e => e, [message.Seq]);
@@ -1269,8 +1269,7 @@ public sealed partial class UserGrain(
         {
             var isLast = row.Entry.LastMessage?.Seq == message.Seq;
             // Unread, and no longer to be read: it stops counting (a seq not told of yet too, once it is).
-            var uncount = !UnreadCounting.Counts(message) && message.Seq > row.Entry.ReadSeq
-                && row.Uncounted?.Contains(message.Seq) != true;
+            var uncount = !UnreadCounting.Counts(message) && UnreadCounting.IsNewlyUncounted(row.Uncounted, row.Entry.ReadSeq, message.Seq);
             if (isLast || uncount)
             {
                 var entry = Update(message.ConversationId,
@@ -1463,7 +1462,7 @@ public sealed partial class UserGrain(
         }
 
         // Unread messages taken back or superseded while the user was not told (read diffusion tells only online members).
-        var uncount = head.NotCounted?.Where(seq => seq > entry.ReadSeq && row.Uncounted?.Contains(seq) != true).ToList() is { Count: > 0 } seqs
+        var uncount = head.NotCounted?.Where(seq => UnreadCounting.IsNewlyUncounted(row.Uncounted, entry.ReadSeq, seq)).ToList() is { Count: > 0 } seqs
             ? seqs
             : null;
         var last = head.Last;
