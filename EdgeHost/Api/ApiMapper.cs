@@ -45,6 +45,12 @@ public static class ApiMapper
             message.SenderName, message.ActingSenderId, message.Mentions is { } mentions ? [.. mentions] : null, message.RevisedAt);
     }
 
+    public static HistoryResponse ToView(PullResult pull)
+    {
+        ArgumentNullException.ThrowIfNull(pull);
+        return new HistoryResponse(pull.Messages.Select(ToView).ToList(), pull.LastSeq, pull.HistoryStartsAfterSeq);
+    }
+
     public static ChangesResponse ToView(ChangesResult changes)
     {
         ArgumentNullException.ThrowIfNull(changes);

@@ -97,7 +97,7 @@ public static class ConversationsApi
 
         var result = await cluster.For<IConversationGrain>(conversationId).PullAsync(user.UserId(), new PullRequest(afterSeq, beforeSeq, PageLimit(limit)));
         return result.Status == AccessStatus.Ok
-            ? TypedResults.Ok(new HistoryResponse(result.Messages.Select(ApiMapper.ToView).ToList(), result.LastSeq))
+            ? TypedResults.Ok(ApiMapper.ToView(result))
             : ApiProblems.From(result.Status);
     }
 

@@ -7,7 +7,10 @@ using Orleans.Im.Messages;
 
 namespace Orleans.Im.EdgeHost.Api;
 
-/// <summary><c>/api/groups</c>: create groups, manage members, roles and the announcement. Ids are <c>grp:…</c> conversation ids.</summary>
+/// <summary>
+/// <c>/api/groups</c>: create groups, manage members, roles, the announcement and whether new members read earlier
+/// history. Ids are <c>grp:…</c> conversation ids.
+/// </summary>
 public static class GroupsApi
 {
     public static RouteGroupBuilder MapGroupsApi(this IEndpointRouteBuilder app)
@@ -27,6 +30,8 @@ public static class GroupsApi
             GroupAsync(cluster, conversationId, g => g.LeaveAsync(user.UserId())));
         api.MapPut("/{conversationId}/announcement", (string conversationId, AnnouncementBody body, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.SetAnnouncementAsync(user.UserId(), body?.Text)));
+        api.MapPut("/{conversationId}/history", (string conversationId, HistorySettingBody body, ClaimsPrincipal user, IClusterClient cluster) =>
+            GroupAsync(cluster, conversationId, g => g.SetHistoryHiddenFromNewMembersAsync(user.UserId(), body?.HiddenFromNewMembers ?? true)));
         api.MapPost("/{conversationId}/dissolve", (string conversationId, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.DissolveGroupAsync(user.UserId())));
         return api;
@@ -45,7 +50,7 @@ public static class GroupsApi
 
         var conversationId = body.RequestId is { } retried ? GrainKeys.GroupOfRequest(user.UserId(), retried) : GrainKeys.NewGroup();
         var result = await cluster.For<IConversationGrain>(conversationId)
-            .CreateGroupAsync(new CreateGroupRequest(user.UserId(), body.Name ?? "", body.MemberIds ?? []));
+            .CreateGroupAsync(new CreateGroupRequest(user.UserId(), body.Name ?? "", body.MemberIds ?? [], body.HidesHistoryFromNewMembers));
         return result.Status == AccessStatus.Ok && result.Group is { } group
             ? TypedResults.Created($"/api/groups/{Uri.EscapeDataString(conversationId)}", GroupChangeView.From(group, result.NotAdded))
             : result.Status switch

@@ -124,7 +124,7 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
     {
         var result = await Session.PullAsync(conversationId, new PullRequest(afterSeq, beforeSeq, limit <= 0 ? 50 : Math.Min(limit, MessageLimits.MaxPullLimit)));
         return result.Status == AccessStatus.Ok
-            ? new HubResult(null, History: new HistoryResponse(result.Messages.Select(ApiMapper.ToView).ToList(), result.LastSeq))
+            ? new HubResult(null, History: ApiMapper.ToView(result))
             : new HubResult(ErrorCode(result.Status));
     }
 

@@ -735,7 +735,13 @@ public sealed partial class TcpConnection : IPushTarget
         var limit = PageLimit(request.Limit);
         var result = await Session!.PullAsync(request.ConversationId,
             new Messages.PullRequest(request.AfterSeq, request.HasBeforeSeq ? request.BeforeSeq : null, limit));
-        var response = new V1.PullResponse { ConversationId = request.ConversationId, LastSeq = result.LastSeq, Error = ProtoMapper.ToError(result.Status) };
+        var response = new V1.PullResponse
+        {
+            ConversationId = request.ConversationId,
+            LastSeq = result.LastSeq,
+            HistoryStartsAfterSeq = result.HistoryStartsAfterSeq,
+            Error = ProtoMapper.ToError(result.Status),
+        };
         response.Messages.AddRange(WithinFrame(response, result.Messages, newestFirst: request.HasBeforeSeq));
         return Reply(V1.Op.PullOk, requestId, response);
     }

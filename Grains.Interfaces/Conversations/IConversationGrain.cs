@@ -123,6 +123,13 @@ public interface IConversationGrain : IGrainWithStringKey
     Task<GroupResult> SetAnnouncementAsync(string actorId, string? announcement);
 
     /// <summary>
+    /// Whether members added from now on read what was said before they joined (owner and admins only; see
+    /// <see cref="GroupInfo.HidesHistoryFromNewMembers"/>). A notice says so; setting what it is already posts nothing.
+    /// </summary>
+    [Alias("SetHistoryHidden")]
+    Task<GroupResult> SetHistoryHiddenFromNewMembersAsync(string actorId, bool hidden);
+
+    /// <summary>
     /// Dissolves the group (owner only): a notice says so, and from then on nobody writes to it, adds to it or changes it;
     /// its members keep its history and may leave it. Dissolving a dissolved group answers as the first time did.
     /// </summary>

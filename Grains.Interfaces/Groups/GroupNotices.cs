@@ -6,7 +6,7 @@ namespace Orleans.Im.Groups;
 /// What a group posts into its own conversation when its membership or settings change ("alice added bob"): a stored
 /// message of <see cref="ContentType.Custom"/> content, sent as the member who made the change, whose custom type is one
 /// of these and whose custom data is JSON (<c>actorId</c>, <c>memberIds</c>, <c>memberCount</c>, and per type
-/// <c>name</c>, <c>role</c>, <c>newOwnerId</c>, <c>announcement</c>). Its text says the same for clients that do not
+/// <c>name</c>, <c>role</c>, <c>newOwnerId</c>, <c>announcement</c>, <c>historyHidden</c>). Its text says the same for clients that do not
 /// know the type. Members' devices learn of changes from them, in order with the messages, and offline devices at sync.
 /// </summary>
 /// <remarks>
@@ -35,6 +35,12 @@ public static class GroupNotices
 
     /// <summary>The announcement was set (<c>announcement</c>) or cleared (no <c>announcement</c>).</summary>
     public const string AnnouncementSet = Prefix + "announcement_set";
+
+    /// <summary>
+    /// Whether members added from now on read what was said before they joined changed: <c>historyHidden</c> says how it
+    /// is now.
+    /// </summary>
+    public const string HistorySet = Prefix + "history_set";
 
     /// <summary>
     /// The owner dissolved the group: it is read-only from this notice on (its history stays with its members, who may

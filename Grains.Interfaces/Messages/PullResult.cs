@@ -9,9 +9,15 @@ namespace Orleans.Im.Messages;
 /// said before the caller was in, history to read, not messages to answer. A robot removed and added back while it
 /// missed both pushes learns here where its membership starts.
 /// </param>
+/// <param name="HistoryStartsAfterSeq">
+/// In a group that keeps its history from new members, the seq after which the caller's history starts (see
+/// <see cref="Groups.GroupMember.HistoryStartsAfterSeq"/>): nothing up to it is answered, so a client that reaches it
+/// has the whole history the caller may read and stops asking for older messages. 0 otherwise.
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.PullResult")]
 public sealed record PullResult(
     [property: Id(0)] AccessStatus Status,
     [property: Id(1)] IReadOnlyList<ChatMessage> Messages,
     [property: Id(2)] long LastSeq,
-    [property: Id(3)] long JoinedAfterSeq = 0);
+    [property: Id(3)] long JoinedAfterSeq = 0,
+    [property: Id(4)] long HistoryStartsAfterSeq = 0);

@@ -137,7 +137,7 @@ public sealed partial class ConversationGrain
             return AccessStatus.NoAccess;
         }
 
-        if (seq < 1 || seq > _lastSeq)
+        if (seq < 1 || seq > _lastSeq || !InHistoryOf(userId, seq))
         {
             return AccessStatus.NotFound;
         }
@@ -175,6 +175,11 @@ public sealed partial class ConversationGrain
         if (!IsMember(userId))
         {
             return (AccessStatus.NoAccess, 0);
+        }
+
+        if (!InHistoryOf(userId, seq))
+        {
+            return (AccessStatus.NotFound, 0);
         }
 
         try
@@ -292,7 +297,7 @@ public sealed partial class ConversationGrain
         try
         {
             // One more than asked: whether more follow.
-            var revised = await log.ReadChangedAsync(ConversationId, userId, after, limit + 1);
+            var revised = await log.ReadChangedAsync(ConversationId, userId, HistoryStartFor(userId), after, limit + 1);
             var hidden = await HiddenForAsync(userId);
             var messages = revised.Take(limit)
                 .Select(m => ViewFor(userId, hidden.Contains(m.Seq) ? m with { Content = null, State = MessageState.Deleted } : m))
@@ -343,9 +348,10 @@ public sealed partial class ConversationGrain
 
         foreach (var member in ImmediateRecipients(actorId))
         {
-            if (hiders?.Contains(member) == true)
+            if (hiders?.Contains(member) == true || !InHistoryOf(member, revised.Seq))
             {
-                // Deleted for them: an edit must not bring its content back to their devices or their list.
+                // Deleted for them (an edit must not bring its content back to their devices or their list), or said
+                // before their history starts.
                 continue;
             }
 

@@ -114,6 +114,12 @@ public sealed partial class ConversationGrain
         ChatMessage? sharedView = null;
         foreach (var member in recipients)
         {
+            if (!InHistoryOf(member, message.Seq))
+            {
+                // A message told again (after a restart, or as superseded) that was said before the member's history starts.
+                continue;
+            }
+
             var view = ViewFor(member, message);
             if (readDiffusion && PushRoutesFor(member, message) is { } routes)
             {

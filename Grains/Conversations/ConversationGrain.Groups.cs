@@ -71,6 +71,7 @@ public sealed partial class ConversationGrain
         state.State.Name = request.Name.Trim();
         state.State.OwnerId = request.OwnerId;
         state.State.CreatedAt = now;
+        state.State.HidesHistoryFromNewMembers = request.HidesHistoryFromNewMembers ?? true;
         state.State.Members = members.ToDictionary(
             id => id,
             id => new GroupMember(id, id == request.OwnerId ? GroupRole.Owner : GroupRole.Member, now),
@@ -190,7 +191,8 @@ public sealed partial class ConversationGrain
         var now = clock.UtcNow;
         foreach (var id in added)
         {
-            state.State.Members[id] = new GroupMember(id, GroupRole.Member, now, _lastSeq);
+            state.State.Members[id] = new GroupMember(id, GroupRole.Member, now, _lastSeq,
+                state.State.HidesHistoryFromNewMembers ? _lastSeq : 0);
         }
 
         // Crossing the large-group threshold changes how every member learns of messages: they are all told, and until
@@ -345,6 +347,30 @@ public sealed partial class ConversationGrain
         state.State.Announcement = next;
         Stage(new GroupNotice(GroupNotices.AnnouncementSet, actorId, [], 0, Announcement: next));
         if (await SaveAsync(GroupEvent("group.announcement_set", actorId, new GroupEventData([]))) is { } failed)
+        {
+            return failed;
+        }
+
+        await PostPendingNoticesAsync();
+        return Ok();
+    }
+
+    public async Task<GroupResult> SetHistoryHiddenFromNewMembersAsync(string actorId, bool hidden)
+    {
+        if (Deny(actorId, GroupRole.Admin) is { } denied)
+        {
+            return denied;
+        }
+
+        if (hidden == state.State.HidesHistoryFromNewMembers)
+        {
+            // A retry, or nothing new: no second notice.
+            return Ok();
+        }
+
+        state.State.HidesHistoryFromNewMembers = hidden;
+        Stage(new GroupNotice(GroupNotices.HistorySet, actorId, [], 0, HistoryHidden: hidden));
+        if (await SaveAsync(GroupEvent("group.history_set", actorId, new GroupEventData([], HistoryHidden: hidden))) is { } failed)
         {
             return failed;
         }
@@ -574,11 +600,12 @@ public sealed partial class ConversationGrain
     {
         var readDiffusion = IsLargeGroup;
         var last = _recent.Last;
-        return await EntriesSavedAsync(members.Select(m => GrainFactory.For<IUserGrain>(m).JoinConversationAtHeadAsync(ConversationId, readDiffusion, last)));
+        return await EntriesSavedAsync(members.Select(m =>
+            GrainFactory.For<IUserGrain>(m).JoinConversationAtHeadAsync(ConversationId, readDiffusion, last is null ? null : HeadFor(m, last))));
     }
 
     private GroupInfo Info() => new(ConversationId, state.State.Name ?? "", state.State.OwnerId ?? "", state.State.Announcement,
-        state.State.Members.Count, state.State.CreatedAt, state.State.DissolvedAt);
+        state.State.Members.Count, state.State.CreatedAt, state.State.DissolvedAt, state.State.HidesHistoryFromNewMembers);
 
     private FirehoseEvent GroupEvent(string type, string actorId, GroupEventData data) =>
         FirehoseEvents.GroupChanged(type, ConversationId, actorId, data with { MemberCount = state.State.Members.Count }, clock.UtcNow);

@@ -159,6 +159,9 @@ public sealed partial class ConversationGrain(
 
         var newest = request.BeforeSeq is not null;
         var before = request.BeforeSeq ?? long.MaxValue;
+        // Nothing from before the caller's history starts: the range ends there, as a conversation's ends at seq 1.
+        var historyStart = HistoryStartFor(userId);
+        var after = Math.Max(request.AfterSeq, historyStart);
         try
         {
             if (_headInDoubt)
@@ -176,8 +179,10 @@ public sealed partial class ConversationGrain(
                 }
             }
 
-            var messages = _recent.TryRange(request.AfterSeq, before, request.Limit, newest, _lastSeq)
-                ?? await log.ReadAsync(ConversationId, request.AfterSeq, before, request.Limit, newest);
+            var messages = before - after <= 1
+                ? []
+                : _recent.TryRange(after, before, request.Limit, newest, _lastSeq)
+                    ?? await log.ReadAsync(ConversationId, after, before, request.Limit, newest);
             var hidden = await HiddenForAsync(userId);
             if (hidden.Count > 0)
             {
@@ -190,7 +195,7 @@ public sealed partial class ConversationGrain(
             }
 
             return new PullResult(AccessStatus.Ok, messages, _lastSeq,
-                IsGroup && state.State.Members.TryGetValue(userId, out var member) ? member.JoinedAfterSeq : 0);
+                IsGroup && state.State.Members.TryGetValue(userId, out var member) ? member.JoinedAfterSeq : 0, historyStart);
         }
         catch (StorageUnavailableException ex)
         {
@@ -286,7 +291,7 @@ public sealed partial class ConversationGrain(
 
     public Task<(AccessStatus Status, ChatMessage? Last, long LastSeq)> GetHeadAsync(string userId) =>
         Task.FromResult(IsMember(userId)
-            ? (AccessStatus.Ok, _recent.Last is { } last ? ViewFor(userId, last) : null, _lastSeq)
+            ? (AccessStatus.Ok, _recent.Last is { } last ? ViewFor(userId, HeadFor(userId, last)) : null, _lastSeq)
             : (AccessStatus.NoAccess, (ChatMessage?)null, 0L));
 
     public async Task SetBlockedAsync(string userId, bool blocked)

@@ -70,4 +70,12 @@ public sealed class ConversationState
     /// </summary>
     [Id(13)]
     public DateTimeOffset? DissolvedAt { get; set; }
+
+    /// <summary>
+    /// Groups: members added from now on read only what is said from their join on (see
+    /// <see cref="GroupMember.HistoryStartsAfterSeq"/>). False in groups stored before it could be set, which show their
+    /// history as they did.
+    /// </summary>
+    [Id(14)]
+    public bool HidesHistoryFromNewMembers { get; set; }
 }

@@ -17,6 +17,7 @@ namespace Orleans.Im.Conversations;
 /// <param name="Role">Role changed: the new role.</param>
 /// <param name="NewOwnerId">Member left: who owns the group now, when the owner left.</param>
 /// <param name="Announcement">Announcement set: the new one; null when it was cleared.</param>
+/// <param name="HistoryHidden">History set: whether members added from now on read only what is said from their join on.</param>
 internal sealed record GroupNotice(
     string Type,
     string ActorId,
@@ -25,7 +26,8 @@ internal sealed record GroupNotice(
     string? Name = null,
     GroupRole? Role = null,
     string? NewOwnerId = null,
-    string? Announcement = null)
+    string? Announcement = null,
+    bool? HistoryHidden = null)
 {
     /// <summary>The longest announcement quoted in a notice's text (the data carries all of it).</summary>
     private const int MaxQuotedAnnouncement = 200;
@@ -37,7 +39,7 @@ internal sealed record GroupNotice(
     /// <summary>The message content: the type, the text, and this record as JSON (without the type and text).</summary>
     public MessageContent ToContent() =>
         new(ContentType.Custom, Text(), CustomType: Type, CustomData: JsonSerializer.Serialize(
-            new { ActorId, MemberIds, MemberCount, Name, Role, NewOwnerId, Announcement }, EventJson.Options));
+            new { ActorId, MemberIds, MemberCount, Name, Role, NewOwnerId, Announcement, HistoryHidden }, EventJson.Options));
 
     private string Text() => Type switch
     {
@@ -53,6 +55,8 @@ internal sealed record GroupNotice(
         }}",
         GroupNotices.AnnouncementSet when Announcement is null => $"{ActorId} cleared the announcement",
         GroupNotices.AnnouncementSet => $"{ActorId} set the announcement: {StorableText.Clip(Announcement, MaxQuotedAnnouncement)}",
+        GroupNotices.HistorySet when HistoryHidden == true => $"{ActorId} hid earlier messages from new members",
+        GroupNotices.HistorySet => $"{ActorId} let new members read earlier messages",
         GroupNotices.Dissolved => $"{ActorId} dissolved the group",
         _ => Type,
     };

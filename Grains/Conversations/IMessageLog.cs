@@ -27,12 +27,12 @@ public interface IMessageLog
     Task<IReadOnlyList<ChatMessage>> ReadAsync(string conversationId, long afterSeq, long beforeSeq, int limit, bool newest);
 
     /// <summary>
-    /// The messages revised (edited, recalled) after <paramref name="after"/>, or hidden by <paramref name="userId"/>
-    /// after it, at most <paramref name="limit"/>, in the order of those changes, as <see cref="ReadAsync"/> reads them
+    /// The messages after <paramref name="afterSeq"/> revised (edited, recalled) after <paramref name="after"/>, or hidden
+    /// by <paramref name="userId"/> after it, at most <paramref name="limit"/>, in the order of those changes, as <see cref="ReadAsync"/> reads them
     /// with <see cref="ChatMessage.RevisedAt"/> the time of the latest one: what a device of that user that was away
     /// missed of changes to messages it already has.
     /// </summary>
-    Task<IReadOnlyList<ChatMessage>> ReadChangedAsync(string conversationId, string userId, DateTimeOffset after, int limit);
+    Task<IReadOnlyList<ChatMessage>> ReadChangedAsync(string conversationId, string userId, long afterSeq, DateTimeOffset after, int limit);
 
     /// <summary>When the latest revision of any of the conversation's messages was made; null when none was.</summary>
     Task<DateTimeOffset?> ReadLastRevisionTimeAsync(string conversationId);

@@ -72,9 +72,9 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
     private const string ReadChangedSql = """
         WITH changed AS (
             SELECT seq, max(at) AS changed_at FROM (
-                SELECT seq, at FROM message_revisions WHERE conversation_id = @conversation AND at > @after
+                SELECT seq, at FROM message_revisions WHERE conversation_id = @conversation AND seq > @after_seq AND at > @after
                 UNION ALL
-                SELECT seq, at FROM message_hidden WHERE user_id = @user AND conversation_id = @conversation AND at > @after) x
+                SELECT seq, at FROM message_hidden WHERE user_id = @user AND conversation_id = @conversation AND seq > @after_seq AND at > @after) x
             GROUP BY seq ORDER BY changed_at, seq LIMIT @limit)
 
         """ + MessageColumnsSql + ", c.changed_at FROM changed c JOIN messages m ON m.conversation_id = @conversation AND m.seq = c.seq\n"
@@ -326,12 +326,13 @@ public sealed class PostgresMessageLog : IMessageLog, IAsyncDisposable
             return messages;
         }, "read messages");
 
-    public Task<IReadOnlyList<ChatMessage>> ReadChangedAsync(string conversationId, string userId, DateTimeOffset after, int limit) =>
+    public Task<IReadOnlyList<ChatMessage>> ReadChangedAsync(string conversationId, string userId, long afterSeq, DateTimeOffset after, int limit) =>
         PostgresErrors.GuardAsync<IReadOnlyList<ChatMessage>>(async () =>
         {
             await using var command = _dataSource.CreateCommand(ReadChangedSql);
             command.Parameters.AddWithValue("conversation", conversationId);
             command.Parameters.AddWithValue("user", userId);
+            command.Parameters.AddWithValue("after_seq", afterSeq);
             command.Parameters.AddWithValue("after", after.UtcDateTime);
             command.Parameters.AddWithValue("limit", limit);
             var messages = new List<ChatMessage>();

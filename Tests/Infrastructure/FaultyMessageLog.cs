@@ -30,8 +30,8 @@ public sealed class FaultyMessageLog(IMessageLog inner, StorageFaults faults) : 
     public Task<IReadOnlyList<ChatMessage>> ReadAsync(string conversationId, long afterSeq, long beforeSeq, int limit, bool newest) =>
         inner.ReadAsync(conversationId, afterSeq, beforeSeq, limit, newest);
 
-    public Task<IReadOnlyList<ChatMessage>> ReadChangedAsync(string conversationId, string userId, DateTimeOffset after, int limit) =>
-        inner.ReadChangedAsync(conversationId, userId, after, limit);
+    public Task<IReadOnlyList<ChatMessage>> ReadChangedAsync(string conversationId, string userId, long afterSeq, DateTimeOffset after, int limit) =>
+        inner.ReadChangedAsync(conversationId, userId, afterSeq, after, limit);
 
     public Task<DateTimeOffset?> ReadLastRevisionTimeAsync(string conversationId) => inner.ReadLastRevisionTimeAsync(conversationId);
 

@@ -15,8 +15,10 @@ public sealed record GroupChangeView(
     string? Announcement,
     int MemberCount,
     DateTimeOffset CreatedAt,
-    IReadOnlyList<string> NotAdded)
+    IReadOnlyList<string> NotAdded,
+    bool HidesHistoryFromNewMembers)
 {
     public static GroupChangeView From(GroupInfo group, IReadOnlyList<string>? notAdded) =>
-        new(group.ConversationId, group.Name, group.OwnerId, group.Announcement, group.MemberCount, group.CreatedAt, notAdded ?? []);
+        new(group.ConversationId, group.Name, group.OwnerId, group.Announcement, group.MemberCount, group.CreatedAt, notAdded ?? [],
+            group.HidesHistoryFromNewMembers);
 }
