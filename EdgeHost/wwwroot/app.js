@@ -46,6 +46,7 @@ const state = {
   replyTo: null,           // { conversationId, seq } the composer's next message answers, or null
   pane: 0,                 // the pane's generation: a new one when another conversation opens or the pane starts over
   loadingOlder: false,
+  historyStart: 0,         // the seq after which the user's history of the open conversation starts (a group that hid what came before)
   pending: new Map(),      // clientMsgId → { text, element, conversationId }, also kept in the outbox (localStorage)
   paneChangesSeen: null,   // the latest change (edit, recall) the pane has, as the list dates it (loadChanges)
   peerReadSeq: 0,
@@ -539,7 +540,10 @@ $('new-group').addEventListener('submit', async (event) => {
   event.preventDefault();
   const memberIds = $('new-group-members').value.split(',').map((m) => m.trim()).filter(Boolean);
   try {
-    const group = await api('/api/groups', { method: 'POST', body: JSON.stringify({ name: $('new-group-name').value.trim(), memberIds }) });
+    const group = await api('/api/groups', {
+      method: 'POST',
+      body: JSON.stringify({ name: $('new-group-name').value.trim(), memberIds, hidesHistoryFromNewMembers: !$('new-group-history').checked }),
+    });
     state.groupNames.set(group.conversationId, group.name);
     // Users who let only friends add them are left out; the creator is told, to ask them first.
     $('new-group-note').textContent = group.notAdded?.length
@@ -547,6 +551,7 @@ $('new-group').addEventListener('submit', async (event) => {
       : '';
     $('new-group-name').value = '';
     $('new-group-members').value = '';
+    $('new-group-history').checked = false;
     await catchUp();
     await openConversation(group.conversationId);
   } catch (error) {
@@ -610,6 +615,8 @@ function startPane() {
   state.messages.clear();
   state.quoted.clear();
   state.quoting.clear();
+  state.historyStart = 0;
+  $('messages').querySelector('.history-start')?.remove();
   // What the pane pulls comes as it is now: changes up to the list's latest are no news to it.
   state.paneChangesSeen = state.conversations.get(state.open)?.changedAt ?? null;
   for (const element of $('messages').querySelectorAll('[data-seq]')) element.remove();
@@ -630,7 +637,7 @@ async function openConversation(id) {
   const result = await tryInvoke('Pull', id, 0, NoUpperBound, PageSize);
   // The user opened another conversation meanwhile: this history is not for the pane any more, nor is marking it read.
   if (!isShowing(pane)) return;
-  if (!result.error) for (const message of result.history.messages) upsert(message);
+  if (!result.error) showHistory(result.history);
   fetchMissingQuotes();
   await markRead();
   $('composer-text').focus();
@@ -648,7 +655,7 @@ async function loadNewer() {
   const result = await tryInvoke('Pull', pane.id, after, NoUpperBound, limit);
   if (!isShowing(pane) || result.error) return;
   if (after > 0 && result.history.lastSeq - after > limit) startPane();
-  for (const message of result.history.messages) upsert(message);
+  showHistory(result.history);
   await markRead();
 }
 
@@ -657,19 +664,46 @@ $('messages').addEventListener('scroll', async () => {
   const box = $('messages');
   if (box.scrollTop > 0 || !state.open || state.loadingOlder) return;
   const first = oldestSeq();
-  if (first <= 1) return;
+  // Nothing older to load: the conversation's first message, or the first of the user's history in it.
+  if (first <= state.historyStart + 1) return;
   state.loadingOlder = true;
   const pane = paneNow();
   const height = box.scrollHeight;
   try {
     const result = await tryInvoke('Pull', pane.id, 0, first, PageSize);
     if (!isShowing(pane) || result.error) return;
-    for (const message of result.history.messages) upsert(message);
+    showHistory(result.history);
     box.scrollTop = box.scrollHeight - height;
   } finally {
     state.loadingOlder = false;
   }
 });
+
+/**
+ * A page of history into the pane. In a group that keeps what was said before the user joined from them, the page says
+ * where their history starts: scrolling up stops there, and once the pane shows its first message it says why.
+ */
+function showHistory(history) {
+  state.historyStart = Math.max(state.historyStart, history.historyStartsAfterSeq ?? 0);
+  for (const message of history.messages) upsert(message);
+  showHistoryStart();
+}
+
+/** Above the first message of the user's history, when it is not the conversation's first: a note that says why. */
+function showHistoryStart() {
+  const box = $('messages');
+  const shown = box.querySelector('.history-start');
+  const atStart = state.historyStart > 0 && oldestSeq() === state.historyStart + 1;
+  if (!atStart) {
+    shown?.remove();
+  } else if (!shown) {
+    const note = document.createElement('p');
+    note.className = 'note history-start';
+    note.dataset.testid = 'history-start';
+    note.textContent = 'Messages from before you joined are not shown to you.';
+    box.prepend(note);
+  }
+}
 
 function upsert(message) {
   // One-way pushes keep no order: a message pushed after its own change (a superseded notice told as collapsed first)
@@ -712,6 +746,7 @@ function dropOldest() {
     state.messages.delete(seq);
     $('messages').querySelector(`[data-seq="${seq}"]`)?.remove();
   }
+  showHistoryStart();
 }
 
 /**

@@ -115,6 +115,50 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_group_made_on_the_page_hides_its_history_from_new_members_unless_asked_and_a_newcomer_sees_from_their_join()
+    {
+        var (alice, bob, carol) = (await fixture.NewUserAsync("alice"), await fixture.NewUserAsync("bob"), await fixture.NewUserAsync("carol"));
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        await using var alicesContext = await chromium.Browser.NewContextAsync();
+        var alicesPage = await SignInAsync(alicesContext, PageUrl, alice);
+
+        // Alice makes two groups with bob on the page: one as the form comes, one with the switch on.
+        var hiding = await CreateGroupOnPageAsync(alicesPage, "Surprise party", bob, showHistory: false);
+        var showing = await CreateGroupOnPageAsync(alicesPage, "Book club", bob, showHistory: true);
+        Assert.False(await alicesPage.Locator("#new-group-history").IsCheckedAsync());
+        foreach (var (groupId, hides) in new[] { (hiding, true), (showing, false) })
+        {
+            var group = fixture.Orleans.GetGrain<IConversationGrain>(groupId);
+            Assert.Equal(hides, (await group.GetGroupAsync(alice)).Group!.HidesHistoryFromNewMembers);
+            Assert.Equal(SendStatus.Sent, (await fixture.Orleans.GetGrain<IConversationGrain>(groupId)
+                .SendAsync(new SendRequest(alice, null, Guid.NewGuid().ToString("N"), MessageContent.FromText("said before carol came")))).Status);
+            Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(alice, [carol])).Status);
+        }
+
+        // Carol, added to both: the first shows from the notice that added her, and says why; the second shows it all.
+        await using var carolsContext = await chromium.Browser.NewContextAsync();
+        var carolsPage = await SignInAsync(carolsContext, PageUrl, carol);
+        await carolsPage.Locator($"li[data-conversation='{hiding}']").ClickAsync();
+        await Expect(carolsPage.Locator("[data-testid=message]")).ToHaveTextAsync([$"{alice} added {carol}"]);
+        await Expect(carolsPage.Locator("[data-testid=history-start]")).ToHaveTextAsync("Messages from before you joined are not shown to you.");
+        await carolsPage.Locator($"li[data-conversation='{showing}']").ClickAsync();
+        await Expect(carolsPage.Locator("[data-testid=message]:not(.notice) .text")).ToHaveTextAsync(["said before carol came"]);
+        await Expect(carolsPage.Locator("[data-testid=history-start]")).ToHaveCountAsync(0);
+    }
+
+    /// <summary>Creates a group with <paramref name="memberId"/> on the page's form, and answers its id once the page opens it.</summary>
+    private static async Task<string> CreateGroupOnPageAsync(IPage page, string name, string memberId, bool showHistory)
+    {
+        await page.FillAsync("#new-group-name", name);
+        await page.FillAsync("#new-group-members", memberId);
+        await page.Locator("#new-group-history").SetCheckedAsync(showHistory);
+        await page.ClickAsync("#new-group-create");
+        await Expect(page.Locator("#chat-title")).ToHaveTextAsync(name);
+        var entry = page.Locator("li[data-conversation]", new() { HasText = name });
+        return (await entry.GetAttributeAsync("data-conversation"))!;
+    }
+
+    [Fact]
     public async Task A_page_left_open_past_its_access_tokens_life_renews_it_and_reconnects_after_a_drop()
     {
         // An edge host whose access tokens live seconds, not minutes.
