@@ -225,6 +225,53 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_groups_history_for_new_members_is_set_over_HTTP_and_a_newcomers_pulls_say_where_theirs_starts()
+    {
+        var (owner, member, newcomer) = (await fixture.NewUserAsync("owner"), await fixture.NewUserAsync("member"), await fixture.NewUserAsync("newcomer"));
+        var (ownerToken, memberToken, newcomerToken) = ((await fixture.LoginAsync(owner)).AccessToken, (await fixture.LoginAsync(member)).AccessToken,
+            (await fixture.LoginAsync(newcomer)).AccessToken);
+        using var http = fixture.Http();
+
+        // Hidden unless asked otherwise.
+        using var created = await http.CallAsync(HttpMethod.Post, "/api/groups", ownerToken, new CreateGroupBody("Team", [member]));
+        var group = (await created.Content.ReadFromJsonAsync<GroupChangeView>(ApiCalls.Json))!;
+        Assert.True(group.HidesHistoryFromNewMembers);
+        var path = $"/api/groups/{ApiCalls.Path(group.ConversationId)}";
+        var messages = $"/api/conversations/{ApiCalls.Path(group.ConversationId)}/messages";
+        using (var said = await http.CallAsync(HttpMethod.Post, messages, memberToken, new SendBody("before-1", new ContentBody(ContentType.Text, "before you came"))))
+        {
+            Assert.Equal(HttpStatusCode.OK, said.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Post, $"{path}/members", ownerToken, new MembersBody([newcomer]))).StatusCode);
+        using (var history = await http.CallAsync(HttpMethod.Get, $"{messages}?afterSeq=0&limit=50", newcomerToken))
+        {
+            var page = (await history.Content.ReadFromJsonAsync<HistoryResponse>(ApiCalls.Json))!;
+            Assert.Equal((2L, 3L), (page.HistoryStartsAfterSeq, page.LastSeq));
+            Assert.Equal([3L], page.Messages.Select(m => m.Seq));
+        }
+
+        await using (var newcomersPhone = await fixture.ConnectAsync(newcomer))
+        {
+            var pulled = await newcomersPhone.PullAsync(group.ConversationId, 0, beforeSeq: 3);
+            Assert.Equal((2L, 0), (pulled.HistoryStartsAfterSeq, pulled.Messages.Count));
+        }
+
+        // Only owners and admins change it.
+        Assert.Equal(HttpStatusCode.Forbidden, (await http.CallAsync(HttpMethod.Put, $"{path}/history", memberToken, new HistorySettingBody(false))).StatusCode);
+        using (var shown = await http.CallAsync(HttpMethod.Put, $"{path}/history", ownerToken, new HistorySettingBody(false)))
+        {
+            Assert.Equal(HttpStatusCode.OK, shown.StatusCode);
+            Assert.False((await shown.Content.ReadFromJsonAsync<GroupInfo>(ApiCalls.Json))!.HidesHistoryFromNewMembers);
+        }
+
+        using var read = await http.CallAsync(HttpMethod.Get, path, memberToken);
+        Assert.False((await read.Content.ReadFromJsonAsync<GroupInfo>(ApiCalls.Json))!.HidesHistoryFromNewMembers);
+        using var asked = await http.CallAsync(HttpMethod.Post, "/api/groups", ownerToken, new CreateGroupBody("Open", [member], HidesHistoryFromNewMembers: false));
+        Assert.False((await asked.Content.ReadFromJsonAsync<GroupChangeView>(ApiCalls.Json))!.HidesHistoryFromNewMembers);
+    }
+
+    [Fact]
     public async Task A_user_who_lets_only_friends_add_them_is_left_out_of_a_strangers_group_and_the_creator_is_told()
     {
         var (owner, careful, member) = (await fixture.NewUserAsync("owner"), await fixture.NewUserAsync("careful"), await fixture.NewUserAsync("member"));
