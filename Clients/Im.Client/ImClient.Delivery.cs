@@ -216,21 +216,35 @@ public sealed partial class ImClient
     {
         foreach (var entry in sync.Changed)
         {
+            // A conversation this client never saw starts at its read position on the very first sync (the unread
+            // messages), and from the beginning afterwards (all of it is new).
+            long? ownFirst = null;
+            bool unseen;
             lock (_delivered)
             {
-                // A conversation this client never saw starts at its read position on the very first sync (the unread
-                // messages), and from the beginning afterwards (all of it is new).
-                if (!_delivered.ContainsKey(entry.ConversationId))
+                unseen = !_delivered.ContainsKey(entry.ConversationId);
+                if (unseen && firstSync && _ackedBeforeFirstSync.TryGetValue(entry.ConversationId, out var acked))
                 {
-                    // Whatever it pulls comes as it is now: no change made before is news to it.
-                    _changesSeen[entry.ConversationId] = entry.ChangedAtMs;
-                    var start = firstSync ? entry.ReadSeq : 0;
-                    if (firstSync && _ackedBeforeFirstSync.TryGetValue(entry.ConversationId, out var ownFirst))
-                    {
-                        start = Math.Min(start, ownFirst - 1);
-                    }
+                    ownFirst = acked;
+                }
+            }
 
-                    _delivered[entry.ConversationId] = start;
+            if (unseen)
+            {
+                var start = firstSync ? entry.ReadSeq : 0;
+                if (ownFirst is { } own)
+                {
+                    start = await StartBeforeOwnMessageAsync(entry.ConversationId, Math.Min(start, own - 1)).ConfigureAwait(false);
+                }
+
+                lock (_delivered)
+                {
+                    if (!_delivered.ContainsKey(entry.ConversationId))
+                    {
+                        // Whatever it pulls comes as it is now: no change made before is news to it.
+                        _changesSeen[entry.ConversationId] = entry.ChangedAtMs;
+                        _delivered[entry.ConversationId] = start;
+                    }
                 }
             }
 
@@ -403,6 +417,42 @@ public sealed partial class ImClient
             _ahead.Remove(conversationId);
         }
     }
+
+    /// <summary>
+    /// Where a conversation this device wrote to before its first sync starts: its own message moved the read position
+    /// past what others said just before it, which this device never showed. Those stored since its first login were
+    /// pushed to it, so they are new to it (a page of them at most); older ones stay history, as read elsewhere.
+    /// </summary>
+    private async Task<long> StartBeforeOwnMessageAsync(string conversationId, long start)
+    {
+        if (start <= 0 || _firstLoginServerTimeMs == 0)
+        {
+            return start;
+        }
+
+        PullResponse before;
+        try
+        {
+            before = await PullAsync(conversationId, 0, beforeSeq: start + 1, limit: _options.PullPageSize).ConfigureAwait(false);
+        }
+        catch (ImClientException ex) when (ex.Error is { Retryable: false })
+        {
+            // Refused for good (as its fill will be): nothing to deliver from it either way.
+            return start;
+        }
+
+        // A margin for the clocks of the edge (the login's time) and the silo (the messages'): erring towards delivering.
+        var since = _firstLoginServerTimeMs - (long)LoginClockMargin.TotalMilliseconds;
+        for (var i = before.Messages.Count - 1; i >= 0 && before.Messages[i].ServerTimeMs >= since; i--)
+        {
+            start = before.Messages[i].Seq - 1;
+        }
+
+        return start;
+    }
+
+    /// <summary>How much earlier than the first login's time a message may be stored and still count as pushed to this device.</summary>
+    private static readonly TimeSpan LoginClockMargin = TimeSpan.FromSeconds(1);
 
     private void Deliver(Message message)
     {

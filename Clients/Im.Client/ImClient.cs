@@ -68,6 +68,10 @@ public sealed partial class ImClient : IAsyncDisposable
     // conversation at its read position, and this device's own messages count as read, so without this the messages it
     // sent in that moment would be skipped in its ordered stream.
     private readonly Dictionary<string, long> _ackedBeforeFirstSync = new(StringComparer.Ordinal);
+
+    // The server's time at this run's first login, in Unix ms (0 until then): messages stored after it were pushed to
+    // this device, so they are new to it even when its own message marked them read before its first sync.
+    private long _firstLoginServerTimeMs;
     private int _nextRequestId;
 
     // The pause before the next catch-up retry, zero after one succeeded (the delivery loop's alone), and whether a retry
@@ -418,6 +422,11 @@ public sealed partial class ImClient : IAsyncDisposable
         }
 
         UserId = response.UserId;
+        if (_firstLoginServerTimeMs == 0)
+        {
+            _firstLoginServerTimeMs = response.ServerTimeMs;
+        }
+
         _endpoint = endpoint;
         _redirect = null;
         connection.AcceptFramesUpTo(response.MaxFrameBytes);

@@ -537,6 +537,40 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task A_message_sent_before_the_first_sync_does_not_skip_what_others_said_since_the_login()
+    {
+        using var edge = new Listener();
+        await using var client = NewClient(edge, maxReconnectAttempts: 1, requestTimeout: TimeSpan.FromSeconds(2));
+        const long LoginAt = 1_800_000_000_000;
+        const string Conversation = "p2p:alice:bob";
+        // Bob's 1-5 long before alice's login, his 6 just after it (its push still on its way), her own 7.
+        V1.Message At(long seq) => new(Text(Conversation, seq)) { ServerTimeMs = seq switch { <= 5 => LoginAt - 60_000, 6 => LoginAt + 500, _ => LoginAt + 800 } };
+        var played = new PlayedEdge
+        {
+            LoginAnswer = new() { UserId = "alice", ProtocolVersion = 1, ServerTimeMs = LoginAt },
+            // The first sync gets no answer, so alice's message is acked (as 7) before the sync after it: her message marked
+            // bob's read, the 6th too, which this device never showed.
+            SyncsUnanswered = 1,
+            SyncAnswer = new V1.SyncResponse { Version = 5, Changed = { new V1.ConversationEntry { ConversationId = Conversation, ReadSeq = 7, LastSeq = 7 } } },
+            PullAnswer = pull =>
+            {
+                var range = Enumerable.Range(1, 7).Select(s => (long)s).Where(s => s > pull.AfterSeq && (!pull.HasBeforeSeq || s < pull.BeforeSeq));
+                return new V1.PullResponse { ConversationId = pull.ConversationId, LastSeq = 7, Messages = { range.Select(At) } };
+            },
+        };
+        var (connection, served) = await ConnectToAsync(client, edge, played);
+        await using var connectionScope = connection;
+
+        Assert.Equal(PlayedEdge.AckedSeq, (await client.SendTextAsync(Conversation, "hi")).Seq);
+        var delivered = await DeliveredAsync(client, 2);
+
+        // Bob's 6th (stored since the login) and her own, in order; what was said before the login stays history.
+        Assert.Equal([6L, 7L], delivered.Select(d => d.Seq));
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
     public async Task A_push_past_a_gap_before_the_first_sync_waits_for_it_and_does_not_bring_back_what_was_read()
     {
         using var edge = new Listener();
