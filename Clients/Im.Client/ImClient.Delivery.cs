@@ -369,7 +369,7 @@ public sealed partial class ImClient
         while (Delivered(conversationId) < upToSeq)
         {
             var page = await PullAsync(conversationId, Delivered(conversationId), limit: _options.PullPageSize).ConfigureAwait(false);
-            var progressed = false;
+            var progressed = SkipToHistoryStart(conversationId, page.HistoryStartsAfterSeq);
             foreach (var message in page.Messages)
             {
                 if (message.Seq == Delivered(conversationId) + 1)
@@ -384,6 +384,24 @@ public sealed partial class ImClient
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>
+    /// A group that keeps what was said before this user joined from them answers from where their history starts: there
+    /// is nothing to deliver before it, so the conversation counts as delivered up to it. True when that moved it on.
+    /// </summary>
+    private bool SkipToHistoryStart(string conversationId, long historyStartsAfterSeq)
+    {
+        lock (_delivered)
+        {
+            if (historyStartsAfterSeq <= _delivered.GetValueOrDefault(conversationId))
+            {
+                return false;
+            }
+
+            _delivered[conversationId] = historyStartsAfterSeq;
+            return true;
         }
     }
 

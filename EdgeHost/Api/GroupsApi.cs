@@ -30,8 +30,7 @@ public static class GroupsApi
             GroupAsync(cluster, conversationId, g => g.LeaveAsync(user.UserId())));
         api.MapPut("/{conversationId}/announcement", (string conversationId, AnnouncementBody body, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.SetAnnouncementAsync(user.UserId(), body?.Text)));
-        api.MapPut("/{conversationId}/history", (string conversationId, HistorySettingBody body, ClaimsPrincipal user, IClusterClient cluster) =>
-            GroupAsync(cluster, conversationId, g => g.SetHistoryHiddenFromNewMembersAsync(user.UserId(), body?.HiddenFromNewMembers ?? true)));
+        api.MapPut("/{conversationId}/history", SetHistoryAsync);
         api.MapPost("/{conversationId}/dissolve", (string conversationId, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.DissolveGroupAsync(user.UserId())));
         return api;
@@ -125,6 +124,12 @@ public static class GroupsApi
     /// <summary>Adds members (admins and the owner); the answer names those left out because they let only friends add them.</summary>
     public static Task<Results<Ok<GroupChangeView>, ProblemHttpResult>> AddMembersAsync(string conversationId, MembersBody body, ClaimsPrincipal user, IClusterClient cluster) =>
         GroupAsync(cluster, conversationId, g => g.AddMembersAsync(user.UserId(), body?.UserIds ?? []), (result, group) => GroupChangeView.From(group, result.NotAdded));
+
+    /// <summary>Whether members added from now on read earlier history (admins and the owner); the body must say which.</summary>
+    public static async Task<Results<Ok<GroupInfo>, ProblemHttpResult>> SetHistoryAsync(string conversationId, HistorySettingBody? body, ClaimsPrincipal user, IClusterClient cluster) =>
+        body?.HidesHistoryFromNewMembers is { } hides
+            ? await GroupAsync(cluster, conversationId, g => g.SetHistoryHiddenFromNewMembersAsync(user.UserId(), hides))
+            : ApiProblems.Invalid("hidesHistoryFromNewMembers: true or false");
 
     private static Task<Results<Ok<GroupInfo>, ProblemHttpResult>> GroupAsync(IClusterClient cluster, string conversationId, Func<IConversationGrain, Task<GroupResult>> operation) =>
         GroupAsync(cluster, conversationId, operation, (_, group) => group);

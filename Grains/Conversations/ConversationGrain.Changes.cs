@@ -16,6 +16,12 @@ public sealed partial class ConversationGrain
             return AccessStatus.NoAccess;
         }
 
+        if (!InHistoryOf(userId, seq))
+        {
+            // Not theirs to see, so not theirs to take back either (an admin who joined after it; a member added back).
+            return AccessStatus.NotFound;
+        }
+
         if (state.State.DissolvedAt is not null)
         {
             // Read-only: its history stays as it was when it was dissolved.
@@ -66,6 +72,11 @@ public sealed partial class ConversationGrain
         if (!IsMember(userId))
         {
             return AccessStatus.NoAccess;
+        }
+
+        if (!InHistoryOf(userId, seq))
+        {
+            return AccessStatus.NotFound;
         }
 
         if (state.State.DissolvedAt is not null)

@@ -187,6 +187,17 @@ public sealed partial class ConversationGrain
             }
         }
 
+        if (state.State.PendingNotices.Count > 0)
+        {
+            // Notices of changes made before the join go into the log before it: posted after, they would be in the new
+            // members' history (who was removed, the announcement as it was).
+            await PostPendingNoticesAsync();
+            if (state.State.PendingNotices.Count > 0)
+            {
+                return new GroupResult(AccessStatus.Unavailable, Info(), "storage unavailable; retry");
+            }
+        }
+
         var wasLarge = IsLargeGroup;
         var now = clock.UtcNow;
         foreach (var id in added)

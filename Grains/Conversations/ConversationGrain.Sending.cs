@@ -200,6 +200,12 @@ public sealed partial class ConversationGrain
             return (SendResult.Refused(SendStatus.Invalid, "a reply names a message already in the conversation"), null);
         }
 
+        if (request.Content.ReplyToSeq is { } replyTo && !InHistoryOf(request.SenderId, replyTo))
+        {
+            // Said before the sender joined a group that keeps its history from new members: not theirs to quote.
+            return (SendResult.Refused(SendStatus.Invalid, "a reply names a message the sender can read"), null);
+        }
+
         if ((ValidateInstant(request) ?? ValidateMentions(request, acting)) is { } invalid)
         {
             return (invalid, null);

@@ -243,22 +243,33 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
             Assert.Equal(HttpStatusCode.OK, said.StatusCode);
         }
 
-        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Post, $"{path}/members", ownerToken, new MembersBody([newcomer]))).StatusCode);
+        // The newcomer's phone is online when they are added: it is told of the group from the notice that added them.
+        await using var newcomersPhone = await fixture.ConnectAsync(newcomer);
+        using (var added = await http.CallAsync(HttpMethod.Post, $"{path}/members", ownerToken, new MembersBody([newcomer])))
+        {
+            Assert.Equal(HttpStatusCode.OK, added.StatusCode);
+        }
+
+        using (var welcome = await http.CallAsync(HttpMethod.Post, messages, memberToken, new SendBody("welcome-1", new ContentBody(ContentType.Text, "welcome"))))
+        {
+            Assert.Equal(HttpStatusCode.OK, welcome.StatusCode);
+        }
+
+        Assert.Equal([3L, 4L], (await newcomersPhone.TakeAsync(2)).Select(m => m.Seq));
+
         using (var history = await http.CallAsync(HttpMethod.Get, $"{messages}?afterSeq=0&limit=50", newcomerToken))
         {
             var page = (await history.Content.ReadFromJsonAsync<HistoryResponse>(ApiCalls.Json))!;
-            Assert.Equal((2L, 3L), (page.HistoryStartsAfterSeq, page.LastSeq));
-            Assert.Equal([3L], page.Messages.Select(m => m.Seq));
+            Assert.Equal((2L, 4L), (page.HistoryStartsAfterSeq, page.LastSeq));
+            Assert.Equal([3L, 4L], page.Messages.Select(m => m.Seq));
         }
 
-        await using (var newcomersPhone = await fixture.ConnectAsync(newcomer))
-        {
-            var pulled = await newcomersPhone.PullAsync(group.ConversationId, 0, beforeSeq: 3);
-            Assert.Equal((2L, 0), (pulled.HistoryStartsAfterSeq, pulled.Messages.Count));
-        }
+        var pulled = await newcomersPhone.PullAsync(group.ConversationId, 0, beforeSeq: 3);
+        Assert.Equal((2L, 0), (pulled.HistoryStartsAfterSeq, pulled.Messages.Count));
 
-        // Only owners and admins change it.
+        // Only owners and admins change it, and only by saying how: a body without it is refused, not read as "show".
         Assert.Equal(HttpStatusCode.Forbidden, (await http.CallAsync(HttpMethod.Put, $"{path}/history", memberToken, new HistorySettingBody(false))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.CallAsync(HttpMethod.Put, $"{path}/history", ownerToken, new { hiddenFromNewMembers = false })).StatusCode);
         using (var shown = await http.CallAsync(HttpMethod.Put, $"{path}/history", ownerToken, new HistorySettingBody(false)))
         {
             Assert.Equal(HttpStatusCode.OK, shown.StatusCode);

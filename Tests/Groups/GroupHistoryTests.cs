@@ -65,6 +65,14 @@ public sealed class GroupHistoryTests(ClusterFixture fixture)
         Assert.Equal([5L, after.Seq], (await Client.PullAllAsync(conversationId, newcomer)).Select(m => m.Seq));
         var entry = await Client.GetGrain<IUserGrain>(newcomer).GetConversationAsync(conversationId);
         Assert.Equal((after.Seq, 4L), (entry!.LastSeq, entry.ReadSeq));
+
+        // Made an admin, they still cannot take back or change what they cannot read, nor quote it.
+        Assert.Equal(AccessStatus.Ok, (await group.SetRoleAsync(owner, newcomer, GroupRole.Admin)).Status);
+        Assert.Equal(AccessStatus.NotFound, await group.RecallAsync(newcomer, secret.Seq));
+        Assert.Equal(AccessStatus.NotFound, await group.EditAsync(newcomer, secret.Seq, MessageContent.FromText("mine now")));
+        var reply = await group.SendAsync(new SendRequest(newcomer, null, Ids.ClientMsgId(), MessageContent.FromText("what was that?") with { ReplyToSeq = secret.Seq }));
+        Assert.Equal(SendStatus.Invalid, reply.Status);
+        Assert.Equal(MessageState.Edited, (await Client.PullAllAsync(conversationId, old)).Single(m => m.Seq == secret.Seq).State);
     }
 
     [Fact]
