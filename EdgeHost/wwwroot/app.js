@@ -842,7 +842,7 @@ function quoteElement(seq) {
 /** Who wrote message seq and what it says now, shortened; only its number while it is not known here. */
 function quoteText(seq) {
   const quoted = state.messages.get(seq) ?? state.quoted.get(seq);
-  if (!quoted) return `Message #${seq}`;
+  if (!quoted) return seq <= state.historyStart ? 'A message from before you joined' : `Message #${seq}`;
   const what = quoted.state === 'recalled' ? 'Message recalled'
     : quoted.state === 'deleted' ? 'Deleted'
     : quoted.content?.text ?? `[${quoted.content?.type ?? 'message'}]`;
@@ -859,7 +859,8 @@ function refreshQuotes(seq) {
 
 /** A quoted message older than the pane's history (or not visible to this user: it stays a number). */
 async function fetchQuoted(seq) {
-  if (state.quoted.has(seq) || state.quoting.has(seq)) return;
+  // Said before the user joined a group that keeps it from them: no pull would answer it.
+  if (seq <= state.historyStart || state.quoted.has(seq) || state.quoting.has(seq)) return;
   const pane = paneNow();
   state.quoting.add(seq);
   const result = await tryInvoke('Pull', pane.id, seq - 1, seq + 1, 1);

@@ -130,16 +130,24 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         {
             var group = fixture.Orleans.GetGrain<IConversationGrain>(groupId);
             Assert.Equal(hides, (await group.GetGroupAsync(alice)).Group!.HidesHistoryFromNewMembers);
-            Assert.Equal(SendStatus.Sent, (await fixture.Orleans.GetGrain<IConversationGrain>(groupId)
-                .SendAsync(new SendRequest(alice, null, Guid.NewGuid().ToString("N"), MessageContent.FromText("said before carol came")))).Status);
+            var before = await group.SendAsync(new SendRequest(alice, null, Guid.NewGuid().ToString("N"), MessageContent.FromText("said before carol came")));
+            Assert.Equal(SendStatus.Sent, before.Status);
             Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(alice, [carol])).Status);
+            if (hides)
+            {
+                // Alice answers it after carol came: carol sees the answer, and that it quotes what she cannot read.
+                var answer = MessageContent.FromText("about that") with { ReplyToSeq = before.Seq };
+                Assert.Equal(SendStatus.Sent, (await group.SendAsync(new SendRequest(alice, null, Guid.NewGuid().ToString("N"), answer))).Status);
+            }
         }
 
         // Carol, added to both: the first shows from the notice that added her, and says why; the second shows it all.
         await using var carolsContext = await chromium.Browser.NewContextAsync();
         var carolsPage = await SignInAsync(carolsContext, PageUrl, carol);
         await carolsPage.Locator($"li[data-conversation='{hiding}']").ClickAsync();
-        await Expect(carolsPage.Locator("[data-testid=message]")).ToHaveTextAsync([$"{alice} added {carol}"]);
+        await Expect(carolsPage.Locator("[data-testid=message].notice")).ToHaveTextAsync([$"{alice} added {carol}"]);
+        await Expect(carolsPage.Locator("[data-testid=message]:not(.notice) .text")).ToHaveTextAsync(["about that"]);
+        await Expect(carolsPage.Locator("[data-testid=message] .quote")).ToHaveTextAsync(["A message from before you joined"]);
         await Expect(carolsPage.Locator("[data-testid=history-start]")).ToHaveTextAsync("Messages from before you joined are not shown to you.");
         await carolsPage.Locator($"li[data-conversation='{showing}']").ClickAsync();
         await Expect(carolsPage.Locator("[data-testid=message]:not(.notice) .text")).ToHaveTextAsync(["said before carol came"]);
