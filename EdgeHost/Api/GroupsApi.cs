@@ -8,7 +8,7 @@ using Orleans.Im.Messages;
 namespace Orleans.Im.EdgeHost.Api;
 
 /// <summary>
-/// <c>/api/groups</c>: create groups, manage members, roles, the announcement and whether new members read earlier
+/// <c>/api/groups</c>: create groups, manage members, roles, the name, the announcement and whether new members read earlier
 /// history. Ids are <c>grp:…</c> conversation ids.
 /// </summary>
 public static class GroupsApi
@@ -28,6 +28,8 @@ public static class GroupsApi
             GroupAsync(cluster, conversationId, g => g.SetRoleAsync(user.UserId(), userId, body.Role)));
         api.MapPost("/{conversationId}/leave", (string conversationId, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.LeaveAsync(user.UserId())));
+        api.MapPut("/{conversationId}/name", (string conversationId, GroupNameBody body, ClaimsPrincipal user, IClusterClient cluster) =>
+            GroupAsync(cluster, conversationId, g => g.RenameGroupAsync(user.UserId(), body?.Name ?? "")));
         api.MapPut("/{conversationId}/announcement", (string conversationId, AnnouncementBody body, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.SetAnnouncementAsync(user.UserId(), body?.Text)));
         api.MapPut("/{conversationId}/history", SetHistoryAsync);

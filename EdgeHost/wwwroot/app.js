@@ -421,6 +421,8 @@ async function catchUpOnce() {
   const sync = await state.hub.invoke('Sync', state.version);
   for (const entry of sync.conversations) state.conversations.set(entry.conversationId, merged(state.conversations.get(entry.conversationId), entry));
   state.version = sync.version;
+  // A group renamed while the page was away (its notice the last message): the names are asked again.
+  if (sync.conversations.some((e) => e.lastMessage?.customType === 'im.group.renamed')) await loadGroupNames();
   renderList();
   if (state.open) {
     await loadNewer();
@@ -710,6 +712,7 @@ function upsert(message) {
   // must not draw it again as it was.
   if ((state.messages.get(message.seq)?.revision ?? 0) > (message.revision ?? 0)) return;
   if (message.content?.customType === 'im.group.dissolved') noteDissolved(message.conversationId ?? state.open);
+  if (message.content?.customType === 'im.group.renamed') noteRenamed(message.conversationId ?? state.open, message);
   const box = $('messages');
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
   state.messages.set(message.seq, message);
@@ -758,6 +761,24 @@ function showComposer() {
   $('chat-title').textContent = dissolved ? `${titleOf(state.open)} (dissolved)` : titleOf(state.open);
   $('composer').hidden = dissolved;
   if (dissolved) cancelReply();
+}
+
+/**
+ * A group's notice that it was renamed (live, or in the history the pane pulls): its new name, when the notice is the
+ * newest message the page knows of there (an older one scrolled up to must not undo a later rename).
+ */
+function noteRenamed(conversationId, message) {
+  if (message.seq < (state.conversations.get(conversationId)?.lastSeq ?? 0)) return;
+  let name;
+  try {
+    name = JSON.parse(message.content.customData ?? '{}').name;
+  } catch {
+    return;
+  }
+  if (typeof name !== 'string' || !name || state.groupNames.get(conversationId) === name) return;
+  state.groupNames.set(conversationId, name);
+  renderList();
+  if (state.open === conversationId) showComposer();
 }
 
 /** Learnt from the group list, or from its notice (live, or in the history the pane pulls). */
@@ -1232,6 +1253,7 @@ async function onEvents(events) {
           listChanged = true;
           if (isNotice(message)) {
             if (message.content.customType === 'im.group.dissolved') noteDissolved(event.conversationId);
+            if (message.content.customType === 'im.group.renamed') noteRenamed(event.conversationId, message);
             // A group this page has no name for yet (the user was just added to it): the list asks for the names again.
             if (!state.groupNames.has(event.conversationId)) loadGroupNames().then(renderList);
           } else if (!mine && !gone) notify(event.conversationId, message, entry);

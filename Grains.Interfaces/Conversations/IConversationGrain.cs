@@ -118,6 +118,13 @@ public interface IConversationGrain : IGrainWithStringKey
     [Alias("SetRole")]
     Task<GroupResult> SetRoleAsync(string actorId, string userId, GroupRole role);
 
+    /// <summary>
+    /// Renames the group (owner and admins only): 1 to <see cref="CreateGroupRequest.MaxNameLength"/> characters, as at
+    /// its creation. A notice says so; the name it has already posts nothing.
+    /// </summary>
+    [Alias("RenameGroup")]
+    Task<GroupResult> RenameGroupAsync(string actorId, string name);
+
     /// <summary>Sets the announcement (owner and admins only); null clears it.</summary>
     [Alias("SetAnnouncement")]
     Task<GroupResult> SetAnnouncementAsync(string actorId, string? announcement);

@@ -33,6 +33,9 @@ public static class GroupNotices
     /// <summary>A member's role changed; <c>memberIds</c> holds them, <c>role</c> is the new one (owner, admin, member).</summary>
     public const string RoleChanged = Prefix + "role_changed";
 
+    /// <summary>The group was renamed; <c>name</c> is its new name.</summary>
+    public const string Renamed = Prefix + "renamed";
+
     /// <summary>The announcement was set (<c>announcement</c>) or cleared (no <c>announcement</c>).</summary>
     public const string AnnouncementSet = Prefix + "announcement_set";
 

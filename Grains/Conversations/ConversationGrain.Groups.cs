@@ -45,9 +45,7 @@ public sealed partial class ConversationGrain
         }
 
         if (!GrainKeys.IsValidUserId(request.OwnerId)
-            || string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > CreateGroupRequest.MaxNameLength
-            // Notices quote the name, and a notice the log cannot store (a NUL, half an emoji) would never be posted.
-            || !StorableText.IsStorable(request.Name)
+            || !IsValidName(request.Name)
             || request.MemberIds is null || request.MemberIds.Any(id => !GrainKeys.IsValidUserId(id)))
         {
             return new GroupResult(AccessStatus.Invalid, null, "a group needs a valid owner, a name of 1-" + CreateGroupRequest.MaxNameLength + " characters and valid member ids");
@@ -328,6 +326,43 @@ public sealed partial class ConversationGrain
         state.State.Members[userId] = target with { Role = role };
         Stage(GroupNotice.About(GroupNotices.RoleChanged, actorId, [userId]) with { Role = role });
         if (await SaveAsync(GroupEvent("group.role_changed", actorId, new GroupEventData([userId], role))) is { } failed)
+        {
+            return failed;
+        }
+
+        await PostPendingNoticesAsync();
+        return Ok();
+    }
+
+    /// <summary>
+    /// A group's name: 1 to <see cref="CreateGroupRequest.MaxNameLength"/> characters, not all blank. Notices quote it, and
+    /// a notice the log cannot store (a NUL, half an emoji) would never be posted.
+    /// </summary>
+    private static bool IsValidName(string? name) =>
+        !string.IsNullOrWhiteSpace(name) && name.Length <= CreateGroupRequest.MaxNameLength && StorableText.IsStorable(name);
+
+    public async Task<GroupResult> RenameGroupAsync(string actorId, string name)
+    {
+        if (Deny(actorId, GroupRole.Admin) is { } denied)
+        {
+            return denied;
+        }
+
+        if (!IsValidName(name))
+        {
+            return new GroupResult(AccessStatus.Invalid, Info(), $"a group's name has 1-{CreateGroupRequest.MaxNameLength} characters, all storable text");
+        }
+
+        var next = name.Trim();
+        if (next == state.State.Name)
+        {
+            // A retry, or nothing new: no second notice.
+            return Ok();
+        }
+
+        state.State.Name = next;
+        Stage(new GroupNotice(GroupNotices.Renamed, actorId, [], 0, Name: next));
+        if (await SaveAsync(GroupEvent("group.renamed", actorId, new GroupEventData([], Name: next))) is { } failed)
         {
             return failed;
         }

@@ -13,7 +13,7 @@ namespace Orleans.Im.Conversations;
 /// <param name="ActorId">Who made the change (the notice's sender).</param>
 /// <param name="MemberIds">Whom it concerns, at most <see cref="GroupNotices.MaxMembersListed"/> of them.</param>
 /// <param name="MemberCount">How many it concerns, listed or not.</param>
-/// <param name="Name">Created: the group's name.</param>
+/// <param name="Name">Created, renamed: the group's name.</param>
 /// <param name="Role">Role changed: the new role.</param>
 /// <param name="NewOwnerId">Member left: who owns the group now, when the owner left.</param>
 /// <param name="Announcement">Announcement set: the new one; null when it was cleared.</param>
@@ -53,6 +53,7 @@ internal sealed record GroupNotice(
             GroupRole.Admin => "an admin",
             _ => "a member",
         }}",
+        GroupNotices.Renamed => $"{ActorId} renamed the group \"{Name}\"",
         GroupNotices.AnnouncementSet when Announcement is null => $"{ActorId} cleared the announcement",
         GroupNotices.AnnouncementSet => $"{ActorId} set the announcement: {StorableText.Clip(Announcement, MaxQuotedAnnouncement)}",
         GroupNotices.HistorySet when HistoryHidden == true => $"{ActorId} hid earlier messages from new members",

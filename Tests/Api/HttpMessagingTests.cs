@@ -196,6 +196,12 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Post, $"{path}/members", ownerToken, new MembersBody([newcomer]))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Put, $"{path}/members/{member}/role", ownerToken, new RoleBody(GroupRole.Admin))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Put, $"{path}/announcement", memberToken, new AnnouncementBody("Welcome!"))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await http.CallAsync(HttpMethod.Put, $"{path}/name", memberToken, new GroupNameBody(" "))).StatusCode);
+        using (var renamed = await http.CallAsync(HttpMethod.Put, $"{path}/name", memberToken, new GroupNameBody("Team A")))
+        {
+            Assert.Equal("Team A", (await renamed.Content.ReadFromJsonAsync<GroupInfo>(ApiCalls.Json))!.Name);
+        }
+
         using var members = await http.CallAsync(HttpMethod.Get, $"{path}/members", memberToken);
         var list = (await members.Content.ReadFromJsonAsync<List<GroupMember>>(ApiCalls.Json))!;
         Assert.Equal(

@@ -166,6 +166,32 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Owners_and_admins_rename_a_group_with_a_notice_and_a_name_it_has_already_posts_nothing()
+    {
+        var (owner, admin, member) = (Ids.User("owner"), Ids.User("admin"), Ids.User("member"));
+        var conversationId = await Client.CreateGroupAsync(owner, admin, member);
+        var group = Client.Conversation(conversationId);
+        Assert.Equal(AccessStatus.Ok, (await group.SetRoleAsync(owner, admin, GroupRole.Admin)).Status);
+
+        Assert.Equal(AccessStatus.NotAllowed, (await group.RenameGroupAsync(member, "mine now")).Status);
+        foreach (var refused in new[] { "", "   ", new string('x', CreateGroupRequest.MaxNameLength + 1), "Te\u0000am" })
+        {
+            Assert.Equal(AccessStatus.Invalid, (await group.RenameGroupAsync(admin, refused)).Status);
+        }
+
+        var renamed = await group.RenameGroupAsync(admin, " Book club ");
+        Assert.Equal((AccessStatus.Ok, "Book club"), (renamed.Status, renamed.Group!.Name));
+        Assert.Equal(AccessStatus.Ok, (await group.RenameGroupAsync(owner, "Book club")).Status);
+        Assert.Equal("Book club", (await group.GetGroupAsync(member)).Group!.Name);
+
+        // One notice (after the creation's and the role's), which says the name in its text and its data.
+        var notices = (await Client.PullAllAsync(conversationId, member)).Where(m => m.Content!.CustomType == GroupNotices.Renamed).ToList();
+        var notice = Assert.Single(notices);
+        Assert.Equal((admin, $"{admin} renamed the group \"Book club\""), (notice.SenderId, notice.Content!.Text));
+        Assert.Contains("\"name\":\"Book club\"", notice.Content.CustomData, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_group_never_grows_past_its_maximum_size()
     {
         var options = new Im.Conversations.ConversationOptions();

@@ -102,15 +102,21 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await Expect(notices).ToHaveTextAsync([$"{alice} created the group \"Weekend\"", $"{alice} added {carol}"]);
         Assert.Equal(0, await notices.Locator("button").CountAsync());
 
+        // Alice renames it: the list and the pane take the new name from its notice.
+        Assert.Equal(AccessStatus.Ok, (await group.RenameGroupAsync(alice, "Long weekend")).Status);
+        await Expect(notices.Last).ToHaveTextAsync($"{alice} renamed the group \"Long weekend\"");
+        await Expect(entry.Locator(".title")).ToHaveTextAsync("Long weekend");
+        await Expect(page.Locator("#chat-title")).ToHaveTextAsync("Long weekend");
+
         // Alice dissolves it: its notice comes live, and the pane says so and takes no more messages, then as after a reload.
         await Expect(page.Locator("#composer")).ToBeVisibleAsync();
         Assert.Equal(AccessStatus.Ok, (await group.DissolveGroupAsync(alice)).Status);
         await Expect(notices.Last).ToHaveTextAsync($"{alice} dissolved the group");
-        await Expect(page.Locator("#chat-title")).ToHaveTextAsync("Weekend (dissolved)");
+        await Expect(page.Locator("#chat-title")).ToHaveTextAsync("Long weekend (dissolved)");
         await Expect(page.Locator("#composer")).ToBeHiddenAsync();
         await page.ReloadAsync();
         await entry.ClickAsync();
-        await Expect(page.Locator("#chat-title")).ToHaveTextAsync("Weekend (dissolved)");
+        await Expect(page.Locator("#chat-title")).ToHaveTextAsync("Long weekend (dissolved)");
         await Expect(page.Locator("#composer")).ToBeHiddenAsync();
     }
 
