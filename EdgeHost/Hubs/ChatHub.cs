@@ -74,6 +74,14 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
         await base.OnConnectedAsync();
     }
 
+    /// <summary>
+    /// How much longer than the client timeout a page lost its network before SignalR ends its connection, at most as
+    /// reckoned: the timeout is checked on a heartbeat (every second), late on a loaded host. SignalR does not say when
+    /// the page was last heard from, and reckoning only the timeout left out what was pushed just after the page's last
+    /// frame. Reckoning more costs nothing: only what is still unread is notified.
+    /// </summary>
+    private static readonly TimeSpan LostPageDetectionLag = TimeSpan.FromSeconds(5);
+
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
         if (Context.Items.TryGetValue(CountedKey, out var counted) && counted is string transport)
@@ -89,7 +97,7 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
                 // Lost, not closed: SignalR's client timeout, a browser silent for that long (its network gone). The device
                 // is then notified (if it registered a web push subscription) of what was pushed meanwhile, as a phone is.
                 // The only loss SignalR tells apart: a WebSocket reset ends the connection as a close does.
-                session.Lost(options.Value.WebClientTimeout);
+                session.Lost(options.Value.WebClientTimeout + LostPageDetectionLag);
             }
 
             await session.DisposeAsync();
