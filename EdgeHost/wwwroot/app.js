@@ -38,6 +38,7 @@ const state = {
   version: 0,
   conversations: new Map(), // id → entry
   groupNames: new Map(),
+  nameSeqs: new Map(),     // group id → the seq its name is as of (a rename notice's, or the group's last when names were asked)
   dissolved: new Set(),    // groups their owner dissolved: read-only, no composer
   open: null,              // conversation id
   messages: new Map(),     // seq → message (open conversation)
@@ -421,8 +422,11 @@ async function catchUpOnce() {
   const sync = await state.hub.invoke('Sync', state.version);
   for (const entry of sync.conversations) state.conversations.set(entry.conversationId, merged(state.conversations.get(entry.conversationId), entry));
   state.version = sync.version;
-  // A group renamed while the page was away (its notice the last message): the names are asked again.
-  if (sync.conversations.some((e) => e.lastMessage?.customType === 'im.group.renamed')) await loadGroupNames();
+  // A group may have been renamed while the page was away (its notice anywhere among what it missed): the names of
+  // groups with news are asked again.
+  if (sync.conversations.some((e) => e.conversationId.startsWith('grp:') && e.lastSeq > (state.nameSeqs.get(e.conversationId) ?? 0))) {
+    await loadGroupNames();
+  }
   renderList();
   if (state.open) {
     await loadNewer();
@@ -455,6 +459,10 @@ async function loadChanges() {
 const MaxGroupPages = 50;
 
 async function loadGroupNames() {
+  // The names answered are at least as new as each group's last message known now; a rename told while they are on
+  // their way is newer than them.
+  const asked = new Map(Array.from(state.conversations.values(), (c) => [c.conversationId, c.lastSeq ?? 0]));
+  const namedBefore = new Map(state.nameSeqs);
   try {
     // A page at a time, in id order, until one comes back empty.
     let after = '';
@@ -462,8 +470,12 @@ async function loadGroupNames() {
       const groups = await api(`/api/groups${after ? `?after=${encodeURIComponent(after)}` : ''}`);
       if (groups.length === 0) break;
       for (const group of groups) {
-        state.groupNames.set(group.conversationId, group.name);
-        if (group.dissolvedAt) noteDissolved(group.conversationId);
+        const id = group.conversationId;
+        if ((state.nameSeqs.get(id) ?? 0) === (namedBefore.get(id) ?? 0)) {
+          state.groupNames.set(id, group.name);
+          state.nameSeqs.set(id, Math.max(state.nameSeqs.get(id) ?? 0, asked.get(id) ?? 0));
+        }
+        if (group.dissolvedAt) noteDissolved(id);
       }
       after = groups[groups.length - 1].conversationId;
     }
@@ -764,18 +776,20 @@ function showComposer() {
 }
 
 /**
- * A group's notice that it was renamed (live, or in the history the pane pulls): its new name, when the notice is the
- * newest message the page knows of there (an older one scrolled up to must not undo a later rename).
+ * A group's notice that it was renamed (live, or in the history the pane pulls): its new name, when it is newer than
+ * the name the page shows (an older one scrolled up to must not undo a later rename).
  */
 function noteRenamed(conversationId, message) {
-  if (message.seq < (state.conversations.get(conversationId)?.lastSeq ?? 0)) return;
+  if (message.seq <= (state.nameSeqs.get(conversationId) ?? 0)) return;
   let name;
   try {
     name = JSON.parse(message.content.customData ?? '{}').name;
   } catch {
     return;
   }
-  if (typeof name !== 'string' || !name || state.groupNames.get(conversationId) === name) return;
+  if (typeof name !== 'string' || !name) return;
+  state.nameSeqs.set(conversationId, message.seq);
+  if (state.groupNames.get(conversationId) === name) return;
   state.groupNames.set(conversationId, name);
   renderList();
   if (state.open === conversationId) showComposer();

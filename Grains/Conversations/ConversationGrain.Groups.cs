@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Orleans.Im.Accounts;
 using Orleans.Im.Events;
 using Orleans.Im.Groups;
@@ -45,7 +46,7 @@ public sealed partial class ConversationGrain
         }
 
         if (!GrainKeys.IsValidUserId(request.OwnerId)
-            || !IsValidName(request.Name)
+            || request.Name is null || !IsValidName(request.Name.Trim())
             || request.MemberIds is null || request.MemberIds.Any(id => !GrainKeys.IsValidUserId(id)))
         {
             return new GroupResult(AccessStatus.Invalid, null, "a group needs a valid owner, a name of 1-" + CreateGroupRequest.MaxNameLength + " characters and valid member ids");
@@ -338,7 +339,7 @@ public sealed partial class ConversationGrain
     /// A group's name: 1 to <see cref="CreateGroupRequest.MaxNameLength"/> characters, not all blank. Notices quote it, and
     /// a notice the log cannot store (a NUL, half an emoji) would never be posted.
     /// </summary>
-    private static bool IsValidName(string? name) =>
+    private static bool IsValidName([NotNullWhen(true)] string? name) =>
         !string.IsNullOrWhiteSpace(name) && name.Length <= CreateGroupRequest.MaxNameLength && StorableText.IsStorable(name);
 
     public async Task<GroupResult> RenameGroupAsync(string actorId, string name)
@@ -348,12 +349,12 @@ public sealed partial class ConversationGrain
             return denied;
         }
 
-        if (!IsValidName(name))
+        var next = name?.Trim();
+        if (!IsValidName(next))
         {
             return new GroupResult(AccessStatus.Invalid, Info(), $"a group's name has 1-{CreateGroupRequest.MaxNameLength} characters, all storable text");
         }
 
-        var next = name.Trim();
         if (next == state.State.Name)
         {
             // A retry, or nothing new: no second notice.

@@ -121,6 +121,32 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_group_renamed_while_the_page_was_away_shows_its_new_name_once_it_is_back()
+    {
+        var (alice, bob) = (await fixture.NewUserAsync("alice"), await fixture.NewUserAsync("bob"));
+        var groupId = GrainKeys.NewGroup();
+        var group = fixture.Orleans.GetGrain<IConversationGrain>(groupId);
+        Assert.Equal(AccessStatus.Ok, (await group.CreateGroupAsync(new CreateGroupRequest(alice, "Old name", [bob]))).Status);
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        await using var context = await chromium.Browser.NewContextAsync();
+        var page = await context.NewPageAsync();
+        var link = await HubLink.RouteAsync(page);
+        await SignInAsync(page, PageUrl, bob);
+        var entry = page.Locator($"li[data-conversation='{groupId}']");
+        await Expect(entry.Locator(".title")).ToHaveTextAsync("Old name");
+
+        // While the page is away the group is renamed, and a message follows: the rename is not its last message.
+        await link.CutAsync(stayDown: true);
+        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        Assert.Equal(AccessStatus.Ok, (await group.RenameGroupAsync(alice, "New name")).Status);
+        Assert.Equal(SendStatus.Sent, (await group.SendAsync(new SendRequest(alice, null, Guid.NewGuid().ToString("N"), MessageContent.FromText("hi")))).Status);
+        link.Restore();
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        await Expect(entry.Locator(".preview")).ToHaveTextAsync("hi");
+        await Expect(entry.Locator(".title")).ToHaveTextAsync("New name");
+    }
+
+    [Fact]
     public async Task A_group_made_on_the_page_hides_its_history_from_new_members_unless_asked_and_a_newcomer_sees_from_their_join()
     {
         var (alice, bob, carol) = (await fixture.NewUserAsync("alice"), await fixture.NewUserAsync("bob"), await fixture.NewUserAsync("carol"));
