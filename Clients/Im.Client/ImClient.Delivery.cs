@@ -232,9 +232,14 @@ public sealed partial class ImClient
             if (unseen)
             {
                 var start = firstSync ? entry.ReadSeq : 0;
-                if (ownFirst is { } own)
+                if (ownFirst is { } own && start >= own && !entry.Removed)
                 {
-                    start = await StartBeforeOwnMessageAsync(entry.ConversationId, Math.Min(start, own - 1)).ConfigureAwait(false);
+                    // The sync answered after the device's own message, which moved the read position past it.
+                    start = await StartBeforeOwnMessageAsync(entry.ConversationId, own - 1).ConfigureAwait(false);
+                }
+                else if (ownFirst is { } earlier)
+                {
+                    start = Math.Min(start, earlier - 1);
                 }
 
                 lock (_delivered)
@@ -438,12 +443,18 @@ public sealed partial class ImClient
 
     /// <summary>
     /// Where a conversation this device wrote to before its first sync starts: its own message moved the read position
-    /// past what others said just before it, which this device never showed. Those stored since its first login were
-    /// pushed to it, so they are new to it (a page of them at most); older ones stay history, as read elsewhere.
+    /// past what others said just before it, which this device never showed. Those pushed to it are new to it: those
+    /// parked waiting for the sync, and those stored since its latest login (a page of them at most); older ones stay
+    /// history, as read elsewhere.
     /// </summary>
     private async Task<long> StartBeforeOwnMessageAsync(string conversationId, long start)
     {
-        if (start <= 0 || _firstLoginServerTimeMs == 0)
+        if (_ahead.TryGetValue(conversationId, out var parked) && parked.Count > 0)
+        {
+            start = Math.Min(start, parked.Keys.Min() - 1);
+        }
+
+        if (start <= 0 || _loginServerTimeMs == 0)
         {
             return start;
         }
@@ -460,7 +471,7 @@ public sealed partial class ImClient
         }
 
         // A margin for the clocks of the edge (the login's time) and the silo (the messages'): erring towards delivering.
-        var since = _firstLoginServerTimeMs - (long)LoginClockMargin.TotalMilliseconds;
+        var since = _loginServerTimeMs - (long)LoginClockMargin.TotalMilliseconds;
         for (var i = before.Messages.Count - 1; i >= 0 && before.Messages[i].ServerTimeMs >= since; i--)
         {
             start = before.Messages[i].Seq - 1;
@@ -469,7 +480,7 @@ public sealed partial class ImClient
         return start;
     }
 
-    /// <summary>How much earlier than the first login's time a message may be stored and still count as pushed to this device.</summary>
+    /// <summary>How much earlier than the login's time a message may be stored and still count as pushed to this device.</summary>
     private static readonly TimeSpan LoginClockMargin = TimeSpan.FromSeconds(1);
 
     private void Deliver(Message message)

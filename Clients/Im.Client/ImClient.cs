@@ -69,9 +69,9 @@ public sealed partial class ImClient : IAsyncDisposable
     // sent in that moment would be skipped in its ordered stream.
     private readonly Dictionary<string, long> _ackedBeforeFirstSync = new(StringComparer.Ordinal);
 
-    // The server's time at this run's first login, in Unix ms (0 until then): messages stored after it were pushed to
-    // this device, so they are new to it even when its own message marked them read before its first sync.
-    private long _firstLoginServerTimeMs;
+    // The server's time at the latest login, in Unix ms (0 until then): messages stored after it were pushed to this
+    // device, so they are new to it even when its own message marked them read before its first sync.
+    private long _loginServerTimeMs;
     private int _nextRequestId;
 
     // The pause before the next catch-up retry, zero after one succeeded (the delivery loop's alone), and whether a retry
@@ -422,10 +422,9 @@ public sealed partial class ImClient : IAsyncDisposable
         }
 
         UserId = response.UserId;
-        if (_firstLoginServerTimeMs == 0)
-        {
-            _firstLoginServerTimeMs = response.ServerTimeMs;
-        }
+        // The connection the catch-up it queues will run on: what was stored while the device was away from an earlier
+        // one was not pushed to it (and may have been read elsewhere meanwhile).
+        _loginServerTimeMs = response.ServerTimeMs;
 
         _endpoint = endpoint;
         _redirect = null;
