@@ -325,14 +325,8 @@ public sealed partial class ConversationGrain
         }
 
         state.State.Members[userId] = target with { Role = role };
-        Stage(GroupNotice.About(GroupNotices.RoleChanged, actorId, [userId]) with { Role = role });
-        if (await SaveAsync(GroupEvent("group.role_changed", actorId, new GroupEventData([userId], role))) is { } failed)
-        {
-            return failed;
-        }
-
-        await PostPendingNoticesAsync();
-        return Ok();
+        return await CommitChangeAsync(GroupNotice.About(GroupNotices.RoleChanged, actorId, [userId]) with { Role = role },
+            GroupEvent("group.role_changed", actorId, new GroupEventData([userId], role)));
     }
 
     /// <summary>
@@ -362,14 +356,8 @@ public sealed partial class ConversationGrain
         }
 
         state.State.Name = next;
-        Stage(new GroupNotice(GroupNotices.Renamed, actorId, [], 0, Name: next));
-        if (await SaveAsync(GroupEvent("group.renamed", actorId, new GroupEventData([], Name: next))) is { } failed)
-        {
-            return failed;
-        }
-
-        await PostPendingNoticesAsync();
-        return Ok();
+        return await CommitChangeAsync(new GroupNotice(GroupNotices.Renamed, actorId, [], 0, Name: next),
+            GroupEvent("group.renamed", actorId, new GroupEventData([], Name: next)));
     }
 
     public async Task<GroupResult> SetAnnouncementAsync(string actorId, string? announcement)
@@ -392,14 +380,8 @@ public sealed partial class ConversationGrain
         }
 
         state.State.Announcement = next;
-        Stage(new GroupNotice(GroupNotices.AnnouncementSet, actorId, [], 0, Announcement: next));
-        if (await SaveAsync(GroupEvent("group.announcement_set", actorId, new GroupEventData([]))) is { } failed)
-        {
-            return failed;
-        }
-
-        await PostPendingNoticesAsync();
-        return Ok();
+        return await CommitChangeAsync(new GroupNotice(GroupNotices.AnnouncementSet, actorId, [], 0, Announcement: next),
+            GroupEvent("group.announcement_set", actorId, new GroupEventData([])));
     }
 
     public async Task<GroupResult> SetHistoryHiddenFromNewMembersAsync(string actorId, bool hidden)
@@ -416,14 +398,8 @@ public sealed partial class ConversationGrain
         }
 
         state.State.HidesHistoryFromNewMembers = hidden;
-        Stage(new GroupNotice(GroupNotices.HistorySet, actorId, [], 0, HistoryHidden: hidden));
-        if (await SaveAsync(GroupEvent("group.history_set", actorId, new GroupEventData([], HistoryHidden: hidden))) is { } failed)
-        {
-            return failed;
-        }
-
-        await PostPendingNoticesAsync();
-        return Ok();
+        return await CommitChangeAsync(new GroupNotice(GroupNotices.HistorySet, actorId, [], 0, HistoryHidden: hidden),
+            GroupEvent("group.history_set", actorId, new GroupEventData([], HistoryHidden: hidden)));
     }
 
     public async Task<GroupResult> DissolveGroupAsync(string actorId)
@@ -440,14 +416,8 @@ public sealed partial class ConversationGrain
         }
 
         state.State.DissolvedAt = clock.UtcNow;
-        Stage(new GroupNotice(GroupNotices.Dissolved, actorId, [], state.State.Members.Count));
-        if (await SaveAsync(GroupEvent("group.dissolved", actorId, new GroupEventData([], MemberCount: state.State.Members.Count))) is { } failed)
-        {
-            return failed;
-        }
-
-        await PostPendingNoticesAsync();
-        return Ok();
+        return await CommitChangeAsync(new GroupNotice(GroupNotices.Dissolved, actorId, [], state.State.Members.Count),
+            GroupEvent("group.dissolved", actorId, new GroupEventData([], MemberCount: state.State.Members.Count)));
     }
 
     public Task<GroupResult> GetGroupAsync(string userId) =>
@@ -649,6 +619,22 @@ public sealed partial class ConversationGrain
         var last = _recent.Last;
         return await EntriesSavedAsync(members.Select(m =>
             GrainFactory.For<IUserGrain>(m).JoinConversationAtHeadAsync(ConversationId, readDiffusion, last is null ? null : HeadFor(m, last))));
+    }
+
+    /// <summary>
+    /// A change of the group made in its state: stored with its notice waiting beside it (and its firehose event), then
+    /// the notice posted. The answer is the group, or why the change was not stored.
+    /// </summary>
+    private async Task<GroupResult> CommitChangeAsync(GroupNotice notice, FirehoseEvent changed)
+    {
+        Stage(notice);
+        if (await SaveAsync(changed) is { } failed)
+        {
+            return failed;
+        }
+
+        await PostPendingNoticesAsync();
+        return Ok();
     }
 
     private GroupInfo Info() => new(ConversationId, state.State.Name ?? "", state.State.OwnerId ?? "", state.State.Announcement,
