@@ -1015,7 +1015,16 @@ public sealed partial class UserGrain(
     public Task<IReadOnlyList<DeviceSession>> GetDevicesAsync() =>
         Task.FromResult<IReadOnlyList<DeviceSession>>([.. _devices.Values]);
 
-    public async Task<bool> AddConversationAsync(string conversationId, bool readDiffusion)
+    public Task<bool> AddConversationAsync(string conversationId, bool readDiffusion) =>
+        AddConversationAsync(conversationId, readDiffusion, joinAtHead: false, last: null);
+
+    /// <summary>
+    /// Adds (or brings back) the entry and saves it. A join at the head (<paramref name="joinAtHead"/>) places the new
+    /// member at <paramref name="last"/> before that one save: saved first at seq 0 and advanced by a second write, a
+    /// join whose second write failed left a stored entry with the whole history unread, which the retry after a
+    /// reactivation took for an entry of an earlier membership and kept as it was.
+    /// </summary>
+    private async Task<bool> AddConversationAsync(string conversationId, bool readDiffusion, bool joinAtHead, ChatMessage? last)
     {
         // A group joined: its members may see the status from now on.
         _groupPeers = null;
@@ -1026,7 +1035,7 @@ public sealed partial class UserGrain(
 
         if (_index.TryGetValue(conversationId, out var row))
         {
-            if (!row.Entry.Removed && row.ReadDiffusion == readDiffusion)
+            if (!row.Entry.Removed && row.ReadDiffusion == readDiffusion && !joinAtHead)
             {
                 if (readDiffusion && _announcedRoutes.Length > 0)
                 {
@@ -1048,6 +1057,11 @@ public sealed partial class UserGrain(
                 readDiffusion);
         }
 
+        if (joinAtHead)
+        {
+            StartAtHead(conversationId, last);
+        }
+
         if (!await SaveNowAsync(conversationId))
         {
             return false;
@@ -1060,6 +1074,28 @@ public sealed partial class UserGrain(
 
         await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
         return true;
+    }
+
+    /// <summary>
+    /// A new member's entry, in memory: read up to the head (<paramref name="last"/>; what was said before is history to
+    /// pull, not unread), with no mention left from before a removal (reading up to the head would not clear it, the read
+    /// position being there already).
+    /// </summary>
+    private void StartAtHead(string conversationId, ChatMessage? last)
+    {
+        // Also when the entry is past the head already (an attempt that could not save was told the group's notice that
+        // added the user meanwhile): its read position still goes to the head, or the retry would save the whole history
+        // as unread.
+        var entry = _index[conversationId].Entry;
+        if (last is not null && (last.Seq > entry.LastSeq || last.Seq > entry.ReadSeq))
+        {
+            Advance(conversationId, Math.Max(last.Seq, entry.LastSeq), last.Seq >= entry.LastSeq ? MessagePreviews.From(last) : null, last.Seq);
+        }
+
+        if (_index[conversationId].Entry.Mentioned)
+        {
+            Update(conversationId, e => e with { Mentioned = false });
+        }
     }
 
     public async Task<bool> AddConversationAtHeadAsync(string conversationId, ChatMessage? last, long readSeq)
@@ -1101,7 +1137,8 @@ public sealed partial class UserGrain(
     public async Task<bool> JoinConversationAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last)
     {
         // An entry an earlier attempt made in memory but could not save is still a new member's: its retry starts it at
-        // the head too, not at seq 0 (where the whole history would count as unread).
+        // the head too, not at seq 0 (where the whole history would count as unread). A repeated join keeps the read
+        // position it had.
         var retried = _joinsNotSaved?.Contains(conversationId) == true;
         var existed = _index.TryGetValue(conversationId, out var before) && !before.Entry.Removed && !retried;
         if (!existed)
@@ -1109,44 +1146,9 @@ public sealed partial class UserGrain(
             (_joinsNotSaved ??= new(StringComparer.Ordinal)).Add(conversationId);
         }
 
-        if (!await AddConversationAsync(conversationId, readDiffusion))
+        if (!await AddConversationAsync(conversationId, readDiffusion, joinAtHead: !existed, last))
         {
             return false;
-        }
-
-        // A new member or subscriber starts at the head: what was said before is history to pull, not unread. A repeated
-        // join keeps the read position it had.
-        if (!existed)
-        {
-            // Also when the entry is past the head already (an attempt that could not save was told the group's notice
-            // that added the user meanwhile): its read position still goes to the head, or the retry would save the whole
-            // history as unread.
-            var entry = _index[conversationId].Entry;
-            var advanced = last is not null && (last.Seq > entry.LastSeq || last.Seq > entry.ReadSeq);
-            if (advanced)
-            {
-                Advance(conversationId, Math.Max(last!.Seq, entry.LastSeq), last.Seq >= entry.LastSeq ? MessagePreviews.From(last) : null, last.Seq);
-            }
-
-            // Nothing is unread, so no mention is either: one from before a removal stayed on the entry, and reading up to
-            // the head would not clear it (the read position is there already).
-            var mentionCleared = _index[conversationId].Entry.Mentioned;
-            if (mentionCleared)
-            {
-                Update(conversationId, e => e with { Mentioned = false });
-            }
-
-            // A retry saves even when an earlier attempt advanced it already: that attempt's save is the one that failed.
-            // Otherwise AddConversationAsync saved the entry, and only an advance needs another write.
-            if (advanced || retried || mentionCleared)
-            {
-                if (!await SaveNowAsync(conversationId))
-                {
-                    return false;
-                }
-
-                await PushAsync(new ConversationUpdatedEvent(_index[conversationId].Entry));
-            }
         }
 
         _joinsNotSaved?.Remove(conversationId);

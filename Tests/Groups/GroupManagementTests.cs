@@ -166,6 +166,35 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_new_members_entry_is_stored_at_the_head_in_one_write_so_a_restart_before_the_retry_counts_nothing_said_before_as_unread()
+    {
+        var (owner, old, newcomer) = (Ids.User("owner"), Ids.User("old"), Ids.User("newcomer"));
+        var conversationId = await Client.CreateGroupAsync(owner, old);
+        var group = Client.Conversation(conversationId);
+        for (var i = 0; i < 3; i++)
+        {
+            await Client.SendTextAsync(conversationId, owner, $"before {i}");
+        }
+
+        // The newcomer's index takes one write, then refuses: a join written as "the entry at seq 0", then "moved to the
+        // head", stored the first and lost the second.
+        var newcomersGrain = Client.GetGrain<IUserGrain>(newcomer);
+        await newcomersGrain.GetDevicesAsync();
+        var newcomersStorage = GrainId.Create("user", newcomer);
+        fixture.StorageFaults.FailAfter(newcomersStorage, passing: 1);
+        var added = await group.AddMembersAsync(owner, [newcomer]);
+        fixture.StorageFaults.Heal(newcomersStorage);
+        Assert.Equal(AccessStatus.Ok, added.Status);
+
+        // Restarted before anything else is written: the stored entry is the join's, read up to the head (seq 4, after
+        // the creation's notice and three messages), and only the notice that added them (seq 5) is unread.
+        await fixture.Cluster.DeactivateAsync(newcomersGrain);
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [newcomer])).Status);
+        var entry = await newcomersGrain.GetConversationAsync(conversationId);
+        Assert.Equal((5L, 4L, 1L), (entry!.LastSeq, entry.ReadSeq, entry.UnreadCount));
+    }
+
+    [Fact]
     public async Task Owners_and_admins_rename_a_group_with_a_notice_and_a_name_it_has_already_posts_nothing()
     {
         var (owner, admin, member) = (Ids.User("owner"), Ids.User("admin"), Ids.User("member"));

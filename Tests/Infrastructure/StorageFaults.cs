@@ -10,6 +10,7 @@ namespace Orleans.Im.Tests.Infrastructure;
 public sealed class StorageFaults
 {
     private readonly ConcurrentDictionary<GrainId, int> _failing = new();
+    private readonly ConcurrentDictionary<GrainId, int> _passingFirst = new();
     private readonly ConcurrentDictionary<GrainId, (TaskCompletionSource Entered, TaskCompletionSource Release)> _held = new();
 
     /// <summary>
@@ -36,17 +37,36 @@ public sealed class StorageFaults
     /// <summary>Refuses the grain's state reads and writes from now on, until <see cref="Heal"/>.</summary>
     public void Fail(GrainId grain) => _failing[grain] = 0;
 
+    /// <summary>
+    /// Lets the grain's next <paramref name="passing"/> reads and writes through, then refuses them as <see cref="Fail"/>
+    /// does: how a test fails the second of two writes that belong together.
+    /// </summary>
+    public void FailAfter(GrainId grain, int passing)
+    {
+        _passingFirst[grain] = passing;
+        _failing[grain] = 0;
+    }
+
     /// <summary>Reads and writes of the grain refused so far (while it fails).</summary>
     public int Refused(GrainId grain) => _failing.GetValueOrDefault(grain);
 
     /// <summary>Takes the grain's reads and writes again; the number refused meanwhile.</summary>
-    public int Heal(GrainId grain) => _failing.TryRemove(grain, out var refused) ? refused : 0;
+    public int Heal(GrainId grain)
+    {
+        _passingFirst.TryRemove(grain, out _);
+        return _failing.TryRemove(grain, out var refused) ? refused : 0;
+    }
 
     /// <summary>Throws, as a database that cannot be reached would, when the grain's storage is refused.</summary>
     public void ThrowIfFailing(GrainId grain)
     {
         if (!_failing.IsEmpty && _failing.ContainsKey(grain))
         {
+            if (_passingFirst.TryGetValue(grain, out var passing) && passing > 0 && _passingFirst.TryUpdate(grain, passing - 1, passing))
+            {
+                return;
+            }
+
             _failing.AddOrUpdate(grain, 1, (_, refused) => refused + 1);
             throw new TimeoutException($"Test fault: the grain storage refuses {grain}.");
         }
