@@ -104,11 +104,15 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     /// </summary>
     private void CloseWith(HubEvent last)
     {
-        if (Interlocked.Exchange(ref _closedByServer, 1) == 0)
+        if (Interlocked.Exchange(ref _closedByServer, 1) == 1)
         {
-            _abortDeadline = _time.CreateTimer(static context => ((HubCallerContext)context!).Abort(), _context, LastEventDeadline, Timeout.InfiniteTimeSpan);
+            // Closed by this edge already: its last event is on the way (a revocation is heard twice here: applied by the
+            // API call that made it, and again on the cluster's broadcast), or it was cut off as too slow. Aborting because
+            // this one finds the queue completed would cut the connection before the client read the first, never told why.
+            return;
         }
 
+        _abortDeadline = _time.CreateTimer(static context => ((HubCallerContext)context!).Abort(), _context, LastEventDeadline, Timeout.InfiniteTimeSpan);
         if (!_queue.Writer.TryWrite(last))
         {
             _context.Abort();

@@ -83,8 +83,11 @@ public sealed partial class TcpConnection : IPushTarget
     private long _lastFrameAt;
     private volatile bool _lost;
 
-    // A closing frame is queued (a kick, a redirect, a fatal error): no request is served after it.
-    private volatile bool _closing;
+    // A closing frame is queued (a kick, a redirect, a fatal error): no request is served after it, and no other closing
+    // frame is queued. 1 once set.
+    private int _closing;
+
+    private bool IsClosing => Volatile.Read(ref _closing) == 1;
 
     public TcpConnection(ConnectionContext connection, TcpConnectionHandler owner, SessionHub sessions, EdgeDrain drain, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, ILogger logger)
     {
@@ -239,7 +242,15 @@ public sealed partial class TcpConnection : IPushTarget
     /// <summary>Queues a last frame; the writer closes the connection after it, and the read loop stops reading.</summary>
     private void CloseWith(Outbound.Reply last, string reason)
     {
-        _closing = true;
+        if (Interlocked.Exchange(ref _closing, 1) == 1)
+        {
+            // Closing already, its frame on the way (a revocation is heard twice here: applied by the API call that made it,
+            // and again on the cluster's broadcast). The queue may be completed by now, and aborting because this one
+            // cannot join it would cut the connection before the client read the first: it would take the close for a
+            // lost connection and reconnect, never told why.
+            return;
+        }
+
         if (!_outbound.TryWrite(last))
         {
             _connection.Abort(new ConnectionAbortedException(reason));
@@ -391,7 +402,7 @@ public sealed partial class TcpConnection : IPushTarget
 
             foreach (var (header, body) in requests ?? [])
             {
-                if (_closing)
+                if (IsClosing)
                 {
                     // Kicked, redirected or failed meanwhile: the frames read with the request are not served (a revoked
                     // session's pipelined sends, say), and a reply would come after the closing frame.
@@ -457,7 +468,7 @@ public sealed partial class TcpConnection : IPushTarget
         var poll = ReplyRoomFirstPoll;
         while (_outbound.RepliesFull(_options.MaxFrameBytes))
         {
-            if (_closing || _connection.ConnectionClosed.IsCancellationRequested)
+            if (IsClosing || _connection.ConnectionClosed.IsCancellationRequested)
             {
                 return false;
             }
@@ -830,7 +841,12 @@ public sealed partial class TcpConnection : IPushTarget
     /// <summary>Sends a fatal error, then closes: returns false for the caller to stop.</summary>
     private Task<bool> FailAsync(uint requestId, V1.ErrorCode code, string message)
     {
-        _closing = true;
+        if (Interlocked.Exchange(ref _closing, 1) == 1)
+        {
+            // Kicked or redirected meanwhile: that frame says why it closes.
+            return Task.FromResult(false);
+        }
+
         Log.Closing(_logger, _connection.ConnectionId, message);
         _outbound.TryWrite(new Outbound.Reply((ushort)V1.Op.Error, requestId, ProtoMapper.Error(code, message), CloseAfter: true));
         return Task.FromResult(false);

@@ -55,6 +55,26 @@ public sealed class SignalRPushTargetTests : IDisposable
     }
 
     [Fact]
+    public async Task A_kick_heard_twice_leaves_the_first_on_its_way_instead_of_cutting_the_connection_before_it()
+    {
+        // A revocation reaches the edge twice (the API call that made it applies it, then the cluster's broadcast): the
+        // second finds the queue completed behind the first kick, still waiting for the writer.
+        var hub = new HeldHub();
+        var context = new FakeCallerContext();
+        var target = new SignalRPushTarget(hub, context, "browser", new EdgeOptions { OutboundQueueCapacity = Capacity }, TimeProvider.System, new EdgeMetrics(_meters, null!, null!, null!, null!), "websockets");
+        target.Push(Batch(1));
+        await hub.FirstSend.Task.WaitAsync(Patience);
+
+        target.Kick("session ended");
+        target.Kick("session ended");
+
+        Assert.False(context.Aborted.Task.IsCompleted, "cut off before the client could read why");
+        hub.Release();
+        await target.DisposeAsync();
+        Assert.Single(hub.Sent.SelectMany(batch => batch), e => e.Type == "kick");
+    }
+
+    [Fact]
     public async Task A_resync_asked_while_the_queue_is_full_is_sent_once_it_drains()
     {
         var (target, hub, _) = await FullAsync();
