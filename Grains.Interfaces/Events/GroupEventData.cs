@@ -12,4 +12,6 @@ namespace Orleans.Im.Events;
 /// <param name="Name"><c>group.created</c>, <c>group.renamed</c>: the group's name.</param>
 /// <param name="MemberCount">How many members the group has after the change (had, for <c>group.dissolved</c>).</param>
 /// <param name="HistoryHidden"><c>group.history_set</c>: whether members added from now on read only what is said from their join on.</param>
-public sealed record GroupEventData(string[] MemberIds, GroupRole? Role = null, string? Name = null, int MemberCount = 0, bool? HistoryHidden = null);
+/// <param name="PreviousName"><c>group.renamed</c>: the name it had before (an audit trail or a search index needs both).</param>
+public sealed record GroupEventData(string[] MemberIds, GroupRole? Role = null, string? Name = null, int MemberCount = 0, bool? HistoryHidden = null,
+    string? PreviousName = null);

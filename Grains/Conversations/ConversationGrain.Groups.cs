@@ -355,9 +355,10 @@ public sealed partial class ConversationGrain
             return Ok();
         }
 
+        var previous = state.State.Name;
         state.State.Name = next;
         return await CommitChangeAsync(new GroupNotice(GroupNotices.Renamed, actorId, [], 0, Name: next),
-            GroupEvent("group.renamed", actorId, new GroupEventData([], Name: next)));
+            GroupEvent("group.renamed", actorId, new GroupEventData([], Name: next, PreviousName: previous)));
     }
 
     public async Task<GroupResult> SetAnnouncementAsync(string actorId, string? announcement)

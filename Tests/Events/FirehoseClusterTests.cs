@@ -112,14 +112,15 @@ public sealed class FirehoseClusterTests(ClusterFixture fixture) : IAsyncLifetim
         Assert.Equal(AccessStatus.Ok, await Client.Conversation(groupId).RecallAsync(member, second.Seq));
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(groupId).AddMembersAsync(owner, [newcomer])).Status);
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(groupId).SetRoleAsync(owner, member, GroupRole.Admin)).Status);
+        Assert.Equal(AccessStatus.Ok, (await Client.Conversation(groupId).RenameGroupAsync(member, "events, renamed")).Status);
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(groupId).LeaveAsync(newcomer)).Status);
         // Read to the end (the owner's own notices count as read already; the newcomer's leaving is the last).
         var head = (await Client.Conversation(groupId).GetHeadAsync(owner)).LastSeq;
         await Client.GetGrain<IUserGrain>(owner).MarkReadAsync(groupId, head);
 
-        // Each group change is also a message (the group's notice to its members): created, added, role, left.
-        string[] notices = ["message.sent", "message.sent", "message.sent", "message.sent"];
-        string[] expected = ["group.created", "message.sent", "message.sent", "message.edited", "message.recalled", "group.members_added", "group.role_changed", "group.member_left", "conversation.read", .. notices];
+        // Each group change is also a message (the group's notice to its members): created, added, role, renamed, left.
+        string[] notices = ["message.sent", "message.sent", "message.sent", "message.sent", "message.sent"];
+        string[] expected = ["group.created", "message.sent", "message.sent", "message.edited", "message.recalled", "group.members_added", "group.role_changed", "group.renamed", "group.member_left", "conversation.read", .. notices];
         var events = await recorder.WaitForAsync(k => k.Count >= expected.Length);
         Assert.Equal(expected.Order(), events.Select(e => e.Type).Order());
         var edited = events.Single(e => e.Type == "message.edited");
@@ -130,6 +131,9 @@ public sealed class FirehoseClusterTests(ClusterFixture fixture) : IAsyncLifetim
         var created = JsonSerializer.Deserialize<GroupEventData>(events.Single(e => e.Type == "group.created").Data, EventJson.Options)!;
         Assert.Equal(new[] { member, owner }.Order(), created.MemberIds.Order());
         Assert.Equal(("events", 2), (created.Name, created.MemberCount));
+        var renamed = events.Single(e => e.Type == "group.renamed");
+        var renamedData = JsonSerializer.Deserialize<GroupEventData>(renamed.Data, EventJson.Options)!;
+        Assert.Equal((member, "events, renamed", "events"), (renamed.UserId, renamedData.Name, renamedData.PreviousName));
         var read = events.Single(e => e.Type == "conversation.read");
         Assert.Equal((EventClass.Read, owner, head), (read.Class, read.UserId, read.Seq));
         var left = events.Single(e => e.Type == "group.member_left");
