@@ -83,6 +83,16 @@ public sealed partial class ImClient : IAsyncDisposable
     private volatile bool _kicked;
     private volatile string _kickReason = "";
 
+    // The access token an edge last refused at login (UNAUTHENTICATED), and how many logins in a row it was refused at.
+    private string? _refusedToken;
+    private int _tokenRefusals;
+
+    /// <summary>
+    /// Logins one access token is refused at before the client stops reconnecting with it (<see cref="ImAuthException"/>,
+    /// as when the token provider says the sign-in is over). Twice, not once: a reconnect may meet another edge host.
+    /// </summary>
+    private const int RefusalsOfOneToken = 2;
+
     // Why the connection refused a frame from the server (too large, a version it does not speak): set before its close.
     private volatile string? _frameRefused;
     private volatile Redirect? _redirect;
@@ -164,7 +174,6 @@ public sealed partial class ImClient : IAsyncDisposable
             }
 
             Status = ImClientStatus.Connecting;
-            _kicked = false;
             _frameRefused = null;
             await OpenFirstAsync([_endpoint], cancellationToken).ConfigureAwait(false);
         }
@@ -384,7 +393,18 @@ public sealed partial class ImClient : IAsyncDisposable
 
     private async Task OpenAsync(EdgeAddress endpoint, CancellationToken cancellationToken)
     {
+        // A kick is the connection's it came on: one of an earlier connection (or attempt) must not make a later loss look
+        // like a sign-out.
+        _kicked = false;
         var token = await _options.TokenProvider(cancellationToken).ConfigureAwait(false);
+        if (token == _refusedToken && _tokenRefusals >= RefusalsOfOneToken)
+        {
+            // The edges refuse it (revoked, expired, signed by a key they do not take) and the provider has no other: the
+            // sign-in is over, whatever the provider believes. Without this, a revoked session whose kick never came would
+            // spend every attempt on it, then give up as if the network were down.
+            throw new ImAuthException(System.Net.HttpStatusCode.Unauthorized, "token_refused", "the edge refuses this access token and the token provider gives no other");
+        }
+
         var socket = new TcpClient { NoDelay = true };
         try
         {
@@ -412,15 +432,29 @@ public sealed partial class ImClient : IAsyncDisposable
                 ProtocolVersion = FrameHeader.CurrentVersion,
             }, Op.LoginOk, cancellationToken).ConfigureAwait(false));
         }
-        catch
+        catch (Exception ex)
         {
             // Never established, its loss is this failed attempt's and starts no reconnect of its own. Aborted while still
             // the client's connection, so that requests the application made meanwhile fail now rather than time out.
             connection.Abort();
             Interlocked.CompareExchange(ref _connection, null, connection);
+            if (ex is ImClientException { Error.Code: ErrorCode.Unauthenticated })
+            {
+                _tokenRefusals = token == _refusedToken ? _tokenRefusals + 1 : 1;
+                _refusedToken = token;
+            }
+
+            if (_kicked)
+            {
+                // Signed out while logging in (the session ended as the connection was registered): that, not the close.
+                throw new ImClientException($"signed out by the server ({_kickReason})", ex);
+            }
+
             throw;
         }
 
+        _refusedToken = null;
+        _tokenRefusals = 0;
         UserId = response.UserId;
         // The connection the catch-up it queues will run on: what was stored while the device was away from an earlier
         // one was not pushed to it (and may have been read elsewhere meanwhile).
@@ -796,6 +830,13 @@ public sealed partial class ImClient : IAsyncDisposable
             {
                 // The edge sent a frame this client refuses: the next attempts would be sent the same.
                 refusal = refused;
+                Status = ImClientStatus.Reconnecting;
+                break;
+            }
+            catch (Exception) when (_kicked)
+            {
+                // Kicked while logging in again: signed out, as a kick on an established connection says.
+                refusal = _kickReason;
                 Status = ImClientStatus.Reconnecting;
                 break;
             }
