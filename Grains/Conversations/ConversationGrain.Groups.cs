@@ -235,7 +235,9 @@ public sealed partial class ConversationGrain
             return null;
         }
 
-        if (await AddEntriesAsync(Members().Except(joined, StringComparer.Ordinal)) is { } notAll)
+        // As joins: an entry that exists is only switched, and one that does not (a join whose entry was never stored)
+        // starts at the head, not at seq 0 with the whole history, hidden part included, unread.
+        if (await JoinEntriesAsync(Members().Except(joined, StringComparer.Ordinal)) is { } notAll)
         {
             return notAll;
         }

@@ -1577,6 +1577,19 @@ public sealed partial class UserGrain(
             LogIndexRowRefused(logger, UserId, conversationId);
         }
 
+        if (_joinsNotSaved is { Count: > 0 })
+        {
+            // A join whose own save failed, stored now (at the head, where the join put it in memory): a later add naming
+            // the user is a repeat from here on, which keeps the read position, not a retry that moves it to the head.
+            foreach (var row in rows)
+            {
+                if (!refused.Contains(row.Entry.ConversationId, StringComparer.Ordinal))
+                {
+                    _joinsNotSaved.Remove(row.Entry.ConversationId);
+                }
+            }
+        }
+
         return refused;
     }
 
