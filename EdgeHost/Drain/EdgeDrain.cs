@@ -151,7 +151,10 @@ public sealed partial class EdgeDrain(
 
         if (sessions.OpenSessions > 0)
         {
-            // Those still here did not act on the redirect: close them (redirected again) rather than hold the stop.
+            // Those still here were redirected: their connections close after the redirect is written, or are cut when it is
+            // not read in time (SignalRPushTarget.LastEventDeadline; a TCP writer's drain timeout), and a redirect told
+            // again to them is ignored. Told here only to one that registered after the last pass; then a last wait,
+            // rather than holding the stop.
             LogStragglers(logger, sessions.OpenSessions);
             foreach (var target in sessions.Targets())
             {

@@ -35,7 +35,11 @@ public sealed class StorageFaults
     }
 
     /// <summary>Refuses the grain's state reads and writes from now on, until <see cref="Heal"/>.</summary>
-    public void Fail(GrainId grain) => _failing[grain] = 0;
+    public void Fail(GrainId grain)
+    {
+        _passingFirst.TryRemove(grain, out _);
+        _failing[grain] = 0;
+    }
 
     /// <summary>
     /// Lets the grain's next <paramref name="passing"/> reads and writes through, then refuses them as <see cref="Fail"/>
@@ -62,9 +66,12 @@ public sealed class StorageFaults
     {
         if (!_failing.IsEmpty && _failing.ContainsKey(grain))
         {
-            if (_passingFirst.TryGetValue(grain, out var passing) && passing > 0 && _passingFirst.TryUpdate(grain, passing - 1, passing))
+            while (_passingFirst.TryGetValue(grain, out var passing) && passing > 0)
             {
-                return;
+                if (_passingFirst.TryUpdate(grain, passing - 1, passing))
+                {
+                    return;
+                }
             }
 
             _failing.AddOrUpdate(grain, 1, (_, refused) => refused + 1);
