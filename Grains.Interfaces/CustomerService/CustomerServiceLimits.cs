@@ -26,4 +26,13 @@ public static class CustomerServiceLimits
 
     /// <summary>The shortest user-idle, agent-answer or queued-session timeout a shop may set.</summary>
     public static readonly TimeSpan MinTimeout = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest user-idle timeout a shop may set (as the silo's own setting).</summary>
+    public static readonly TimeSpan MaxUserIdleTimeout = TimeSpan.FromDays(7);
+
+    /// <summary>The longest agent-answer timeout a shop may set (as the silo's own setting).</summary>
+    public static readonly TimeSpan MaxAgentAnswerTimeout = TimeSpan.FromDays(1);
+
+    /// <summary>The longest queued-session timeout a shop may set (as the silo's own setting).</summary>
+    public static readonly TimeSpan MaxQueuedSessionTimeout = TimeSpan.FromDays(30);
 }

@@ -72,13 +72,17 @@ public sealed partial class CustomerServiceQueueGrain(
             return AccessStatus.NoAccess;
         }
 
+        // Asked before anything changes here: a call that fails leaves the agent as stored (the caller is told it failed,
+        // and must not find it done later, nor sessions routed to them on a stale presence).
+        var presenceOnline = await GrainFactory.For<IUserGrain>(agentId).WatchPresenceForShopAsync(ShopId, available);
+        var displayName = available ? (await GrainFactory.For<IUserGrain>(agentId).GetProfileAsync())?.DisplayName : null;
         var agent = AgentRecordOf(agentId);
         var wasOnline = agent.Online;
         agent.Available = available;
-        agent.PresenceOnline = await GrainFactory.For<IUserGrain>(agentId).WatchPresenceForShopAsync(ShopId, available);
+        agent.PresenceOnline = presenceOnline;
         if (available)
         {
-            agent.DisplayName = (await GrainFactory.For<IUserGrain>(agentId).GetProfileAsync())?.DisplayName;
+            agent.DisplayName = displayName;
         }
 
         if (agent.Online && !wasOnline)
@@ -202,11 +206,14 @@ public sealed partial class CustomerServiceQueueGrain(
     public async Task<AccessStatus> SetSettingsAsync(CustomerServiceSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        // The reply text must be storable: one that is not (a NUL) would be refused with every auto-reply notice, only
+        // logged, and the shop would never know.
         if (settings.MaxSessionsPerAgent is < 1 or > CustomerServiceLimits.MaxSessionsPerAgent
             || settings.AutoReplyText?.Length > CustomerServiceLimits.MaxAutoReplyLength
-            || settings.UserIdleTimeout < CustomerServiceLimits.MinTimeout
-            || settings.AgentAnswerTimeout < CustomerServiceLimits.MinTimeout
-            || settings.QueuedSessionTimeout < CustomerServiceLimits.MinTimeout
+            || (settings.AutoReplyText is { } text && !StorableText.IsStorable(text))
+            || settings.UserIdleTimeout < CustomerServiceLimits.MinTimeout || settings.UserIdleTimeout > CustomerServiceLimits.MaxUserIdleTimeout
+            || settings.AgentAnswerTimeout < CustomerServiceLimits.MinTimeout || settings.AgentAnswerTimeout > CustomerServiceLimits.MaxAgentAnswerTimeout
+            || settings.QueuedSessionTimeout < CustomerServiceLimits.MinTimeout || settings.QueuedSessionTimeout > CustomerServiceLimits.MaxQueuedSessionTimeout
             || (settings.AutoReplyRobotId is not null && !await IsRobotAsync(settings.AutoReplyRobotId)))
         {
             return AccessStatus.Invalid;
@@ -589,8 +596,11 @@ public sealed partial class CustomerServiceQueueGrain(
             await GrainFactory.For<IUserGrain>(previous).WatchPresenceForShopAsync(ShopId, false);
         }
 
+        // Set once the watch answered: a failed one leaves the robot unwatched here too, for the next settings call or the
+        // reminder's repair to try again (not the new robot with the old one's presence).
+        var robotOnline = wanted is not null && await GrainFactory.For<IUserGrain>(wanted).WatchPresenceForShopAsync(ShopId, true);
         S.WatchedRobotId = wanted;
-        S.RobotOnline = wanted is not null && await GrainFactory.For<IUserGrain>(wanted).WatchPresenceForShopAsync(ShopId, true);
+        S.RobotOnline = robotOnline;
         await SaveAsync();
     }
 
@@ -630,6 +640,8 @@ public sealed partial class CustomerServiceQueueGrain(
     {
         var now = clock.UtcNow;
         var previous = session.AgentId;
+        // Handed back to the queue by an agent (a transfer to nobody in particular): handed over all the same.
+        var handedBack = session.AvoidAgentId is not null;
         S.Waiting.Remove(session.UserId);
         session.AgentId = agent.AgentId;
         session.AssignedAt = now;
@@ -640,8 +652,8 @@ public sealed partial class CustomerServiceQueueGrain(
         // The new agent's answer clock starts now: time spent queued or with another agent is not theirs. A customer handed
         // over by an agent ("transferring you to billing") waits for the new agent's first word even when answered before:
         // without a clock the session closed as idle while they waited. (One requeued from an agent who left, answered,
-        // gets none: their question was answered.)
-        if (session.AwaitingSince is not null || previous is not null)
+        // gets none: their question was answered.) So does one an agent handed back to the queue for someone else.
+        if (session.AwaitingSince is not null || previous is not null || handedBack)
         {
             session.AwaitingSince = now;
         }
@@ -992,8 +1004,10 @@ public sealed partial class CustomerServiceQueueGrain(
         foreach (var id in gone)
         {
             await RequeueAgentSessionsAsync(id);
-            S.Agents.Remove(id);
+            // Unwatched while still listed: when it fails, the next reading of the list finds them gone again and tries
+            // again (removed first, they would tell this queue of every presence change of theirs for good).
             await GrainFactory.For<IUserGrain>(id).WatchPresenceForShopAsync(ShopId, false);
+            S.Agents.Remove(id);
         }
 
         foreach (var id in added)

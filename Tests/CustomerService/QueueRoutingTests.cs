@@ -167,6 +167,11 @@ public sealed class QueueRoutingTests(CustomerServiceClusterFixture fixture)
 
         await shop.SnapshotWhenAsync(s => s.Waiting.Count == 1);
         Assert.Equal(AccessStatus.Invalid, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(MaxSessionsPerAgent: 0)));
+        // Nor a reply text no notice could carry, nor timeouts past the silo's own bounds.
+        Assert.Equal(AccessStatus.Invalid, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(AutoReplyText: "back\u0000soon")));
+        Assert.Equal(AccessStatus.Invalid, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(UserIdleTimeout: TimeSpan.FromDays(8))));
+        Assert.Equal(AccessStatus.Invalid, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(AgentAnswerTimeout: TimeSpan.FromDays(2))));
+        Assert.Equal(AccessStatus.Invalid, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(QueuedSessionTimeout: TimeSpan.FromDays(31))));
         Assert.Equal(AccessStatus.Ok, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(MaxSessionsPerAgent: 2, ShowAgentName: true)));
         var after = await shop.SnapshotWhenAsync(s => s.Waiting.Count == 0);
         Assert.All(after.Sessions, s => Assert.Equal(shop.Agents[0], s.AgentId));

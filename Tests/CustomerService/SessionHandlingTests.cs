@@ -127,4 +127,33 @@ public sealed class SessionHandlingTests(CustomerServiceClusterFixture fixture)
         Assert.Equal((6L, 4L, 2L), (entry!.LastSeq, entry.ReadSeq, entry.UnreadCount));
         Assert.Equal(6, (await Client.PullAllAsync(shop.Conversation(user), agent)).Count);
     }
+
+    [Fact]
+    public async Task An_agent_whose_switch_to_offline_failed_stays_online_with_their_sessions()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 1);
+        var agent = shop.Agents[0];
+        await shop.OnlineAsync(agent);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello?");
+        await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user && x.AgentId == agent));
+
+        // The agent's own storage refuses the change of presence watching: the switch fails, and the agent is told so.
+        var agentsGrain = Client.GetGrain<IUserGrain>(agent).GetGrainId();
+        fixture.StorageFaults.Fail(agentsGrain);
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => shop.Queue.SetAgentAvailableAsync(agent, false));
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(agentsGrain);
+        }
+
+        // Nothing changed in the queue either: still available, the session still theirs (before, the queue held them
+        // offline in memory, and its next check handed their sessions back to the queue).
+        var after = await shop.Queue.GetSnapshotAsync();
+        Assert.True(after.Agents.Single(a => a.AgentId == agent).Available);
+        Assert.Equal(agent, Shop.AgentOf(after, user));
+    }
 }

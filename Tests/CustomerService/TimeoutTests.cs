@@ -41,12 +41,15 @@ public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
         Assert.Equal(other, Shop.AgentOf(answered, user));
     }
 
-    [Fact]
-    public async Task A_session_handed_over_after_an_answer_waits_for_the_new_agent_and_is_not_closed_as_idle()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_session_handed_over_after_an_answer_waits_for_the_new_agent_and_is_not_closed_as_idle(bool backToTheQueue)
     {
         await using var shop = await Shop.CreateAsync(Client, 2, new CustomerServiceSettings(UserIdleTimeout: Short));
-        // The first agent answers and hands the customer over; the customer waits for billing, saying nothing.
-        var (user, billing) = await AnsweredAndHandedOverAsync(shop);
+        // The first agent answers and hands the customer over (to billing, or back to the queue, which gives it to billing,
+        // the only other agent online); the customer waits for billing, saying nothing.
+        var (user, billing) = await AnsweredAndHandedOverAsync(shop, backToTheQueue);
         var handed = await shop.SnapshotWhenAsync(s => s.Sessions.Single().AgentId == billing);
         Assert.NotNull(handed.Sessions[0].AwaitingAnswerSince);
 
@@ -78,7 +81,7 @@ public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
     /// A customer asks; the shop's first agent answers and transfers them to the second ("billing"), who is online. The
     /// customer and billing are answered.
     /// </summary>
-    private static async Task<(string User, string Billing)> AnsweredAndHandedOverAsync(Shop shop)
+    private static async Task<(string User, string Billing)> AnsweredAndHandedOverAsync(Shop shop, bool backToTheQueue = false)
     {
         var (first, billing) = (shop.Agents[0], shop.Agents[1]);
         await shop.OnlineAsync(first);
@@ -87,7 +90,7 @@ public sealed class TimeoutTests(CustomerServiceClusterFixture fixture)
         await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == first));
         await shop.OnlineAsync(billing);
         Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(first, user, "transferring you to billing")).Status);
-        Assert.Equal(AccessStatus.Ok, await shop.Queue.TransferAsync(first, user, billing));
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.TransferAsync(first, user, backToTheQueue ? null : billing));
         return (user, billing);
     }
 
