@@ -35,6 +35,15 @@ public sealed partial class ImClient
 
         public bool IsOpen => Volatile.Read(ref _state) != Lost;
 
+        /// <summary>Why the server signed the device out, from a kick that came on this connection (null: none came).</summary>
+        public string? KickReason
+        {
+            get => Volatile.Read(ref _kickReason);
+            set => Volatile.Write(ref _kickReason, value);
+        }
+
+        private string? _kickReason;
+
         /// <summary>
         /// Hands the connection's loss to the reconnect logic from now on; false when it was lost already, which is then
         /// the opener's failure to handle.
@@ -132,7 +141,7 @@ public sealed partial class ImClient
                                 return;
                             }
 
-                            owner.OnFrame(new Frame((Op)header.Operation, header.RequestId, bytes));
+                            owner.OnFrame(this, new Frame((Op)header.Operation, header.RequestId, bytes));
                         }
 
                         if (result.IsCompleted)

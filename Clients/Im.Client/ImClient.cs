@@ -84,18 +84,9 @@ public sealed partial class ImClient : IAsyncDisposable
     private int _catchUpRetryPending;
     private int _reconnectGeneration;
     private TimeSpan _heartbeat;
-    private volatile bool _kicked;
-    private volatile string _kickReason = "";
-
-    // The access token an edge last refused at login (UNAUTHENTICATED), and how many logins in a row it was refused at.
-    private string? _refusedToken;
-    private int _tokenRefusals;
-
-    /// <summary>
-    /// Logins one access token is refused at before the client stops reconnecting with it (<see cref="ImAuthException"/>,
-    /// as when the token provider says the sign-in is over). Twice, not once: a reconnect may meet another edge host.
-    /// </summary>
-    private const int RefusalsOfOneToken = 2;
+    // A kick that came while logging in (the attempt's connection's): the attempt stops as signed out, and so does the
+    // reconnect loop. Reset at each attempt.
+    private volatile string? _kickedAtLogin;
 
     // Why the connection refused a frame from the server (too large, a version it does not speak): set before its close.
     private volatile string? _frameRefused;
@@ -411,18 +402,8 @@ public sealed partial class ImClient : IAsyncDisposable
 
     private async Task OpenAsync(EdgeAddress endpoint, CancellationToken cancellationToken)
     {
-        // A kick is the connection's it came on: one of an earlier connection (or attempt) must not make a later loss look
-        // like a sign-out.
-        _kicked = false;
+        _kickedAtLogin = null;
         var token = await _options.TokenProvider(cancellationToken).ConfigureAwait(false);
-        if (token == _refusedToken && _tokenRefusals >= RefusalsOfOneToken)
-        {
-            // The edges refuse it (revoked, expired, signed by a key they do not take) and the provider has no other: the
-            // sign-in is over, whatever the provider believes. Without this, a revoked session whose kick never came would
-            // spend every attempt on it, then give up as if the network were down.
-            throw new ImAuthException(System.Net.HttpStatusCode.Unauthorized, "token_refused", "the edge refuses this access token and the token provider gives no other");
-        }
-
         var socket = new TcpClient { NoDelay = true };
         try
         {
@@ -456,23 +437,16 @@ public sealed partial class ImClient : IAsyncDisposable
             // the client's connection, so that requests the application made meanwhile fail now rather than time out.
             connection.Abort();
             Interlocked.CompareExchange(ref _connection, null, connection);
-            if (ex is ImClientException { Error.Code: ErrorCode.Unauthenticated })
-            {
-                _tokenRefusals = token == _refusedToken ? _tokenRefusals + 1 : 1;
-                _refusedToken = token;
-            }
-
-            if (_kicked)
+            if (connection.KickReason is { } kicked)
             {
                 // Signed out while logging in (the session ended as the connection was registered): that, not the close.
-                throw new ImClientException($"signed out by the server ({_kickReason})", ex);
+                _kickedAtLogin = kicked;
+                throw new ImClientException($"signed out by the server ({kicked})", ex);
             }
 
             throw;
         }
 
-        _refusedToken = null;
-        _tokenRefusals = 0;
         UserId = response.UserId;
         // The connection the catch-up it queues will run on: what was stored while the device was away from an earlier
         // one was not pushed to it (and may have been read elsewhere meanwhile).
@@ -688,7 +662,7 @@ public sealed partial class ImClient : IAsyncDisposable
         return id == 0 ? (uint)Interlocked.Increment(ref _nextRequestId) : id;
     }
 
-    private void OnFrame(Frame frame)
+    private void OnFrame(Connection connection, Frame frame)
     {
         if (frame.Operation == Op.Push)
         {
@@ -696,8 +670,7 @@ public sealed partial class ImClient : IAsyncDisposable
             // Noted before the close that follows a kick is seen, so the client does not reconnect by itself.
             if (batch.Events.FirstOrDefault(e => e.KindCase == Event.KindOneofCase.Kick) is { } kick)
             {
-                _kickReason = kick.Kick.Reason;
-                _kicked = true;
+                connection.KickReason = kick.Kick.Reason;
             }
             _work.Writer.TryWrite(new Work.Pushed(batch));
         }
@@ -776,12 +749,13 @@ public sealed partial class ImClient : IAsyncDisposable
             return;
         }
 
-        if (_kicked || _frameRefused is not null)
+        // The kick that came on this connection: one on an earlier connection or login attempt is not this loss's reason.
+        if (connection.KickReason is not null || _frameRefused is not null)
         {
             Status = ImClientStatus.WaitingForReconnect;
             // A refused frame: reconnecting would be sent the same (a catch-up pulls the same large message again), and
             // would loop on it unseen; the application hears why instead (StopReason, the failed sends).
-            var reason = _frameRefused is { } refused ? $"not connected: {refused}" : $"signed out by the server ({_kickReason})";
+            var reason = _frameRefused is { } refused ? $"not connected: {refused}" : $"signed out by the server ({connection.KickReason})";
             // Stands down under the connect gate, on its own task: this may run with the gate held (a failed login
             // aborts its connection), and waiting for it here would deadlock.
             _ = Task.Run(() => StandDownAsync(reason, generation: null));
@@ -863,10 +837,10 @@ public sealed partial class ImClient : IAsyncDisposable
                 Status = ImClientStatus.Reconnecting;
                 break;
             }
-            catch (Exception) when (_kicked)
+            catch (Exception) when (_kickedAtLogin is { } kicked)
             {
                 // Kicked while logging in again: signed out, as a kick on an established connection says.
-                refusal = _kickReason;
+                refusal = kicked;
                 Status = ImClientStatus.Reconnecting;
                 break;
             }
@@ -944,7 +918,7 @@ public sealed partial class ImClient : IAsyncDisposable
                 await OpenAsync(candidates[i], cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (Exception ex) when (IsConnectFailure(ex) && _redirect is { } redirect && redirects < MaxRedirectsPerAttempt)
+            catch (Exception ex) when (IsConnectFailure(ex) && _kickedAtLogin is null && _redirect is { } redirect && redirects < MaxRedirectsPerAttempt)
             {
                 // That edge is draining and named others: they come first now (the last failure is the one thrown).
                 redirects++;
@@ -954,9 +928,10 @@ public sealed partial class ImClient : IAsyncDisposable
                 candidates.AddRange(next);
                 i = -1;
             }
-            catch (Exception ex) when (i < candidates.Count - 1 && IsConnectFailure(ex))
+            catch (Exception ex) when (i < candidates.Count - 1 && IsConnectFailure(ex) && _kickedAtLogin is null)
             {
-                // Try the next one.
+                // Try the next one (not after a kick: signed out there is signed out everywhere, and a login elsewhere as the
+                // same device would take its place back from the one that replaced it).
             }
         }
     }
