@@ -444,8 +444,8 @@ public sealed partial class ImClient
     /// <summary>
     /// Where a conversation this device wrote to before its first sync starts: its own message moved the read position
     /// past what others said just before it, which this device never showed. Those pushed to it are new to it: those
-    /// parked waiting for the sync, and those stored since its latest login, or since the earliest login of a run that
-    /// saved its state before its first sync finished (a page of them at most); older ones stay history, as read elsewhere.
+    /// parked waiting for the sync, and those stored since its latest login (a page of them at most); older ones stay
+    /// history, as read elsewhere.
     /// </summary>
     private async Task<long> StartBeforeOwnMessageAsync(string conversationId, long start)
     {
@@ -454,8 +454,7 @@ public sealed partial class ImClient
             start = Math.Min(start, parked.Keys.Min() - 1);
         }
 
-        var pushedSince = EarliestLoginBeforeFirstSyncMs();
-        if (start <= 0 || pushedSince == 0)
+        if (start <= 0 || _loginServerTimeMs == 0)
         {
             return start;
         }
@@ -472,7 +471,7 @@ public sealed partial class ImClient
         }
 
         // A margin for the clocks of the edge (the login's time) and the silo (the messages'): erring towards delivering.
-        var since = pushedSince - (long)LoginClockMargin.TotalMilliseconds;
+        var since = _loginServerTimeMs - (long)LoginClockMargin.TotalMilliseconds;
         for (var i = before.Messages.Count - 1; i >= 0 && before.Messages[i].ServerTimeMs >= since; i--)
         {
             start = before.Messages[i].Seq - 1;

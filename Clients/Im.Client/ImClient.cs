@@ -72,10 +72,6 @@ public sealed partial class ImClient : IAsyncDisposable
     // The server's time at the latest login, in Unix ms (0 until then): messages stored after it were pushed to this
     // device, so they are new to it even when its own message marked them read before its first sync.
     private long _loginServerTimeMs;
-
-    // The earliest login's server time of a run that saved its state before its first sync finished (0 when none): what
-    // was pushed to that run after it and parked for the sync was lost with it.
-    private readonly long _savedLoginServerTimeMs;
     private int _nextRequestId;
 
     // The pause before the next catch-up retry, zero after one succeeded (the delivery loop's alone), and whether a retry
@@ -106,17 +102,6 @@ public sealed partial class ImClient : IAsyncDisposable
         foreach (var (conversationId, changedAtMs) in options.InitialState?.ChangesPending ?? new Dictionary<string, long>())
         {
             _changesPending[conversationId] = changedAtMs;
-        }
-
-        if (!_firstSyncDone && options.InitialState is { } saved)
-        {
-            // Saved before the first sync finished: what it would have needed from the run that saved it.
-            foreach (var (conversationId, seq) in saved.AckedBeforeFirstSync ?? new Dictionary<string, long>())
-            {
-                _ackedBeforeFirstSync[conversationId] = seq;
-            }
-
-            _savedLoginServerTimeMs = saved.FirstLoginServerTimeMs;
         }
 
         _deliveryLoop = Task.Run(DeliveryLoopAsync);
@@ -162,12 +147,9 @@ public sealed partial class ImClient : IAsyncDisposable
     {
         lock (_delivered)
         {
-            var firstSyncDone = _firstSyncDone;
             return new ImClientState(Volatile.Read(ref _syncVersion), new Dictionary<string, long>(_delivered, StringComparer.Ordinal),
-                new Dictionary<string, long>(_changesSeen, StringComparer.Ordinal), firstSyncDone,
-                new Dictionary<string, long>(_changesPending, StringComparer.Ordinal),
-                firstSyncDone ? null : new Dictionary<string, long>(_ackedBeforeFirstSync, StringComparer.Ordinal),
-                firstSyncDone ? 0 : EarliestLoginBeforeFirstSyncMs());
+                new Dictionary<string, long>(_changesSeen, StringComparer.Ordinal), _firstSyncDone,
+                new Dictionary<string, long>(_changesPending, StringComparer.Ordinal));
         }
     }
 
@@ -694,18 +676,6 @@ public sealed partial class ImClient : IAsyncDisposable
         // refused TYPING (which waits for no answer), or the server's last word before a close it makes (idle timeout,
         // slow consumer), which the loss handling deals with. None of them signs the device out, so none is a Kick: the
         // server kicks with a kick event in a PUSH, and an application treating a Kick as signed out must not see one here.
-    }
-
-    /// <summary>
-    /// Since when what was stored counts as pushed to this installation before its first sync: its latest login, or the
-    /// earliest of a run that saved its state before (its parked pushes went with it). 0 before any login.
-    /// </summary>
-    private long EarliestLoginBeforeFirstSyncMs()
-    {
-        var latest = Volatile.Read(ref _loginServerTimeMs);
-        return _savedLoginServerTimeMs == 0 ? latest
-            : latest == 0 ? _savedLoginServerTimeMs
-            : Math.Min(latest, _savedLoginServerTimeMs);
     }
 
     private void NoteAckedBeforeFirstSync(SendAck ack)

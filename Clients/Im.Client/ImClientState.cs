@@ -15,19 +15,9 @@ namespace Orleans.Im.Client;
 /// <param name="ChangesPending">
 /// Per conversation, changes (edits, recalls) up to this time whose fetch was refused: fetched at the next catch-up.
 /// </param>
-/// <param name="AckedBeforeFirstSync">
-/// Until the first sync is done: per conversation, the lowest seq of the device's own messages acked before it. Such a
-/// message moved the read position past what others said just before it, which the first sync still delivers.
-/// </param>
-/// <param name="FirstLoginServerTimeMs">
-/// Until the first sync is done: the server's time (Unix milliseconds) at the earliest login since the state was new.
-/// What was stored after it was pushed to the device (and lost with the process that parked it), so it is new to it.
-/// </param>
 public sealed record ImClientState(
     long SyncVersion,
     IReadOnlyDictionary<string, long> DeliveredSeqs,
     IReadOnlyDictionary<string, long>? ChangesSeenMs = null,
     bool? FirstSyncDone = null,
-    IReadOnlyDictionary<string, long>? ChangesPending = null,
-    IReadOnlyDictionary<string, long>? AckedBeforeFirstSync = null,
-    long FirstLoginServerTimeMs = 0);
+    IReadOnlyDictionary<string, long>? ChangesPending = null);

@@ -600,54 +600,6 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
-    public async Task A_state_saved_after_a_send_before_the_first_sync_keeps_what_others_said_since_that_runs_login()
-    {
-        const long LoginAt = 1_800_000_000_000;
-        const string Conversation = "p2p:alice:bob";
-        // Bob's 1-5 long before alice's first login, his 6 just after it (pushed to that run, parked for its sync), her 7.
-        V1.Message At(long seq) => new(Text(Conversation, seq)) { ServerTimeMs = seq switch { <= 5 => LoginAt - 60_000, 6 => LoginAt + 500, _ => LoginAt + 800 } };
-        V1.PullResponse Pulled(V1.PullRequest pull) => new()
-        {
-            ConversationId = pull.ConversationId,
-            LastSeq = 7,
-            Messages = { Enumerable.Range(1, 7).Select(s => (long)s).Where(s => s > pull.AfterSeq && (!pull.HasBeforeSeq || s < pull.BeforeSeq)).Select(At) },
-        };
-        var entry = new V1.SyncResponse { Version = 5, Changed = { new V1.ConversationEntry { ConversationId = Conversation, ReadSeq = 7, LastSeq = 7 } } };
-
-        // The first run sends, is acked, and stops (its state saved) before its first sync is answered.
-        ImClientState saved;
-        using (var firstEdge = new Listener())
-        {
-            var client = NewClient(firstEdge, maxReconnectAttempts: 0, requestTimeout: TimeSpan.FromSeconds(30));
-            var played = new PlayedEdge { LoginAnswer = new() { UserId = "alice", ProtocolVersion = 1, ServerTimeMs = LoginAt }, SyncsUnanswered = 1_000, SyncAnswer = entry, PullAnswer = Pulled };
-            var (connection, served) = await ConnectToAsync(client, firstEdge, played);
-            await using (connection)
-            {
-                Assert.Equal(PlayedEdge.AckedSeq, (await client.SendTextAsync(Conversation, "hi")).Seq);
-                saved = client.SaveState();
-                await client.DisposeAsync();
-                await served.WaitAsync(Patience);
-            }
-        }
-
-        Assert.Equal((false, LoginAt), (saved.FirstSyncDone, saved.FirstLoginServerTimeMs));
-        Assert.Equal(PlayedEdge.AckedSeq, saved.AckedBeforeFirstSync![Conversation]);
-
-        // The next run logs in ten minutes later: bob's 6th was stored before this login, but after the first run's.
-        using var edge = new Listener();
-        await using var restarted = NewClient(edge, maxReconnectAttempts: 1, initialState: saved);
-        var replayed = new PlayedEdge { LoginAnswer = new() { UserId = "alice", ProtocolVersion = 1, ServerTimeMs = LoginAt + 600_000 }, SyncAnswer = entry, PullAnswer = Pulled };
-        var (again, servedAgain) = await ConnectToAsync(restarted, edge, replayed);
-        await using var againScope = again;
-
-        Assert.Equal([6L, 7L], (await DeliveredAsync(restarted, 2)).Select(d => d.Seq));
-        await Eventually.ReturnsAsync(() => Task.FromResult(restarted.SaveState()), s => s.FirstSyncDone == true);
-        Assert.Equal((null, 0L), (restarted.SaveState().AckedBeforeFirstSync, restarted.SaveState().FirstLoginServerTimeMs));
-        await restarted.DisposeAsync();
-        await servedAgain.WaitAsync(Patience);
-    }
-
-    [Fact]
     public async Task A_push_past_a_gap_before_the_first_sync_waits_for_it_and_does_not_bring_back_what_was_read()
     {
         using var edge = new Listener();
