@@ -31,6 +31,7 @@ await using var client = new ImClient(new ImClientOptions
     Host = options.TcpHost,
     Port = options.TcpPort,
     TokenProvider = signIn.GetTokenAsync,
+    TokenRefused = signIn.TokenRefusedAsync,
     DeviceId = options.DeviceId,
     Platform = "console",
 });

@@ -43,6 +43,23 @@ public sealed class SignIn(HttpClient http, string userId, string password, stri
         }
     }
 
+    /// <summary>For <see cref="ImClientOptions.TokenRefused"/>: the session renews before giving the refused token again.</summary>
+    public async Task TokenRefusedAsync(string accessToken, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_session is { } session)
+            {
+                await session.TokenRefusedAsync(accessToken, cancellationToken);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     public void Dispose()
     {
         _session?.Dispose();

@@ -419,6 +419,11 @@ public sealed partial class ImClient : IAsyncDisposable
             // the client's connection, so that requests the application made meanwhile fail now rather than time out.
             connection.Abort();
             Interlocked.CompareExchange(ref _connection, null, connection);
+            if (ex is ImClientException { Error.Code: ErrorCode.Unauthenticated } && _options.TokenRefused is { } tell)
+            {
+                await TellTokenRefusedAsync(tell, token, cancellationToken).ConfigureAwait(false);
+            }
+
             if (connection.KickReason is { } kicked)
             {
                 // Signed out while logging in (the session ended as the connection was registered): that, not the close.
@@ -676,6 +681,22 @@ public sealed partial class ImClient : IAsyncDisposable
         // refused TYPING (which waits for no answer), or the server's last word before a close it makes (idle timeout,
         // slow consumer), which the loss handling deals with. None of them signs the device out, so none is a Kick: the
         // server kicks with a kick event in a PUSH, and an application treating a Kick as signed out must not see one here.
+    }
+
+    /// <summary>
+    /// Tells the application's <see cref="ImClientOptions.TokenRefused"/> (a boundary: what it throws is not this login's
+    /// failure, which is the refusal; the next attempt asks the provider, which says what it knows).
+    /// </summary>
+    private static async Task TellTokenRefusedAsync(Func<string, CancellationToken, Task> tell, string token, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await tell(token, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The provider's own failure (its identity server down): the next ask for a token meets it again.
+        }
     }
 
     private void NoteAckedBeforeFirstSync(SendAck ack)

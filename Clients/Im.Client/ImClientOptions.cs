@@ -17,6 +17,15 @@ public sealed class ImClientOptions
     /// <summary>Gives a valid access token at each (re)connect; the application refreshes it when needed.</summary>
     public Func<CancellationToken, Task<string>> TokenProvider { get; set; } = _ => Task.FromResult("");
 
+    /// <summary>
+    /// Told the access token an edge refused at login (<c>UNAUTHENTICATED</c>: revoked, expired, or signed with a key that
+    /// edge does not take), before the next attempt asks <see cref="TokenProvider"/> again: a provider that keeps its token
+    /// until it is due renews it now (<c>TokenRefused = session.TokenRefusedAsync</c> for an <see cref="ImSession"/>), or
+    /// says the sign-in is over (a 401 <see cref="ImAuthException"/>), which stops the reconnects. Without it, a provider
+    /// that keeps giving the refused token has every attempt refused until it renews by itself.
+    /// </summary>
+    public Func<string, CancellationToken, Task>? TokenRefused { get; set; }
+
     /// <summary>Stable per installation: 1-64 of A-Z a-z 0-9 - _ .</summary>
     public string DeviceId { get; set; } = "dotnet";
 

@@ -126,6 +126,27 @@ public sealed class ImSession : IDisposable
     }
 
     /// <summary>
+    /// For <see cref="ImClientOptions.TokenRefused"/>: an edge refused <paramref name="accessToken"/>. When it is still the
+    /// current token, the next <see cref="GetAccessTokenAsync"/> renews it instead of giving it again: the renewal gives a
+    /// token the edges take (after a signing-key rotation, say), or finds the session ended (revoked) and says so.
+    /// </summary>
+    public async Task TokenRefusedAsync(string accessToken, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_ended && _tokens.AccessToken == accessToken)
+            {
+                _renewAt = DateTimeOffset.MinValue;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
     /// Signs out: the session ends on every edge host, and this object gives no more tokens. A session the server has
     /// already ended counts as signed out; an unreachable server throws (the session is still live there).
     /// </summary>

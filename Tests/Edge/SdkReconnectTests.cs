@@ -362,6 +362,50 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task A_token_an_edge_refuses_is_told_to_the_application_and_the_next_attempt_asks_for_another()
+    {
+        // A provider that keeps its token until told it was refused (as ImSession does until it is due for renewal).
+        using var edge = new Listener();
+        var current = "old";
+        var told = new List<string>();
+        await using var client = NewClient(edge, maxReconnectAttempts: 10,
+            tokenProvider: _ => Task.FromResult(Volatile.Read(ref current)),
+            tokenRefused: (refused, _) =>
+            {
+                lock (told)
+                {
+                    told.Add(refused);
+                }
+
+                Volatile.Write(ref current, "renewed");
+                return Task.CompletedTask;
+            });
+        var (first, served, _) = await SendUnackedAsync(edge, client, "kept");
+        await using (first)
+        {
+            first.Socket.Shutdown(SocketShutdown.Both);
+            await served.WaitAsync(Patience);
+        }
+
+        // The edges were restarted with a new signing key: the kept token is refused.
+        await using (var refusing = await edge.AcceptAsync())
+        {
+            var login = await refusing.ReadFrameAsync(Patience);
+            Assert.Equal("old", V1.LoginRequest.Parser.ParseFrom(login!.Value.Body).Token);
+            await refusing.SendAsync(V1.Op.Error, login.Value.RequestId, new V1.Error { Code = V1.ErrorCode.Unauthenticated, Message = "invalid or expired token" });
+        }
+
+        // Told, the provider renews: the next attempt logs in with the new token, not the refused one again.
+        await using var next = await edge.AcceptAsync();
+        var again = await next.ReadFrameAsync(Patience);
+        Assert.Equal("renewed", V1.LoginRequest.Parser.ParseFrom(again!.Value.Body).Token);
+        lock (told)
+        {
+            Assert.Equal(["old"], told);
+        }
+    }
+
+    [Fact]
     public async Task A_catch_up_refused_for_the_moment_is_tried_again_on_the_same_connection()
     {
         using var edge = new Listener();
@@ -918,8 +962,9 @@ public sealed class SdkReconnectTests
         return delivered;
     }
 
-    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null, string deviceId = "phone", ImClientState? initialState = null, Listener? fallback = null) => new(new ImClientOptions
+    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null, string deviceId = "phone", ImClientState? initialState = null, Listener? fallback = null, Func<string, CancellationToken, Task>? tokenRefused = null) => new(new ImClientOptions
     {
+        TokenRefused = tokenRefused,
         FallbackAddresses = fallback is null ? [] : [$"{fallback.Host}:{fallback.Port}"],
         InitialState = initialState,
         Host = edge.Host,

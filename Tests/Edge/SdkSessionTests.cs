@@ -100,6 +100,31 @@ public sealed class SdkSessionTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_token_an_edge_refused_is_renewed_at_the_next_ask_and_a_revoked_session_says_it_ended()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        using var http = fixture.Http();
+        using var session = await ImSession.SignInAsync(http, alice, ApiCalls.Password, "phone", "test");
+        var first = await session.GetAccessTokenAsync();
+
+        // A token that is no longer the current one changes nothing; the current one refused is renewed, not given again.
+        await session.TokenRefusedAsync("some older token");
+        Assert.Equal(first, await session.GetAccessTokenAsync());
+        await session.TokenRefusedAsync(first);
+        var renewed = await session.GetAccessTokenAsync();
+        Assert.NotEqual(first, renewed);
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", renewed)).StatusCode);
+
+        // Signed out from another device while this one was away: its refused token's renewal says the session ended.
+        using var web = await ImSession.SignInAsync(http, alice, ApiCalls.Password, "web", "test");
+        Assert.Equal(HttpStatusCode.NoContent,
+            (await http.CallAsync(HttpMethod.Delete, $"/api/me/sessions/{session.Tokens.SessionId}", await web.GetAccessTokenAsync())).StatusCode);
+        await session.TokenRefusedAsync(renewed);
+        var ended = await Assert.ThrowsAsync<ImAuthException>(() => session.GetAccessTokenAsync());
+        Assert.Equal((HttpStatusCode.Unauthorized, true), (ended.Status, session.Ended));
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_refused_with_the_servers_code()
     {
         var alice = await fixture.NewUserAsync("alice");
