@@ -39,11 +39,7 @@ public sealed class SignalRPushTargetTests : IDisposable
     public async Task A_kicked_client_that_does_not_read_its_last_event_is_cut_off_after_the_deadline()
     {
         // The writer is held in a send (the client stopped reading); the queue has room, so the kick is queued behind it.
-        var hub = new HeldHub();
-        var context = new FakeCallerContext();
-        var target = new SignalRPushTarget(hub, context, "browser", new EdgeOptions { OutboundQueueCapacity = Capacity }, TimeProvider.System, new EdgeMetrics(_meters, null!, null!, null!, null!), "websockets");
-        target.Push(Batch(1));
-        await hub.FirstSend.Task.WaitAsync(Patience);
+        var (target, hub, context) = await HeldInFirstSendAsync();
 
         target.Kick("session ended");
 
@@ -59,11 +55,7 @@ public sealed class SignalRPushTargetTests : IDisposable
     {
         // A revocation reaches the edge twice (the API call that made it applies it, then the cluster's broadcast): the
         // second finds the queue completed behind the first kick, still waiting for the writer.
-        var hub = new HeldHub();
-        var context = new FakeCallerContext();
-        var target = new SignalRPushTarget(hub, context, "browser", new EdgeOptions { OutboundQueueCapacity = Capacity }, TimeProvider.System, new EdgeMetrics(_meters, null!, null!, null!, null!), "websockets");
-        target.Push(Batch(1));
-        await hub.FirstSend.Task.WaitAsync(Patience);
+        var (target, hub, context) = await HeldInFirstSendAsync();
 
         target.Kick("session ended");
         target.Kick("session ended");
@@ -86,15 +78,21 @@ public sealed class SignalRPushTargetTests : IDisposable
         Assert.Contains(hub.Sent.SelectMany(batch => batch), e => e.Type == "resync");
     }
 
-    /// <summary>A target whose writer is held in its first send, with its queue then filled up to its capacity.</summary>
-    private async Task<(SignalRPushTarget, HeldHub, FakeCallerContext)> FullAsync()
+    /// <summary>A target whose writer is held in its first send; its queue is empty.</summary>
+    private async Task<(SignalRPushTarget, HeldHub, FakeCallerContext)> HeldInFirstSendAsync()
     {
         var hub = new HeldHub();
         var context = new FakeCallerContext();
-        var options = new EdgeOptions { OutboundQueueCapacity = Capacity };
-        var target = new SignalRPushTarget(hub, context, "browser", options, TimeProvider.System, new EdgeMetrics(_meters, null!, null!, null!, null!), "websockets");
+        var target = new SignalRPushTarget(hub, context, "browser", new EdgeOptions { OutboundQueueCapacity = Capacity }, TimeProvider.System, new EdgeMetrics(_meters, null!, null!, null!, null!), "websockets");
         target.Push(Batch(1));
         await hub.FirstSend.Task.WaitAsync(Patience);
+        return (target, hub, context);
+    }
+
+    /// <summary>A target whose writer is held in its first send, with its queue then filled up to its capacity.</summary>
+    private async Task<(SignalRPushTarget, HeldHub, FakeCallerContext)> FullAsync()
+    {
+        var (target, hub, context) = await HeldInFirstSendAsync();
         target.Push(Batch(Capacity));
         Assert.Equal(Capacity, target.QueuedPushes);
         return (target, hub, context);
