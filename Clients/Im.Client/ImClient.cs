@@ -454,6 +454,13 @@ public sealed partial class ImClient : IAsyncDisposable
         if (!connection.TryEstablish())
         {
             Status = ImClientStatus.Connecting;
+            if (connection.KickReason is { } kicked)
+            {
+                // Kicked just after the login's answer (the session ended as it registered): signed out, as before it.
+                _kickedAtLogin = kicked;
+                throw new ImClientException($"signed out by the server ({kicked})");
+            }
+
             throw new IOException("connection lost right after the login");
         }
 

@@ -596,8 +596,9 @@ public sealed partial class CustomerServiceQueueGrain(
             await GrainFactory.For<IUserGrain>(previous).WatchPresenceForShopAsync(ShopId, false);
         }
 
-        // Set once the watch answered: a failed one leaves the robot unwatched here too, for the next settings call or the
-        // reminder's repair to try again (not the new robot with the old one's presence).
+        // Set once the watch answered: a failed one leaves the previous robot as the one watched here (not the new robot with
+        // the old one's presence). The new one does not cover meanwhile (covering needs the robot named to be the one
+        // watched), until the settings are set again.
         var robotOnline = wanted is not null && await GrainFactory.For<IUserGrain>(wanted).WatchPresenceForShopAsync(ShopId, true);
         S.WatchedRobotId = wanted;
         S.RobotOnline = robotOnline;
@@ -1004,10 +1005,22 @@ public sealed partial class CustomerServiceQueueGrain(
         foreach (var id in gone)
         {
             await RequeueAgentSessionsAsync(id);
-            // Unwatched while still listed: when it fails, the next reading of the list finds them gone again and tries
-            // again (removed first, they would tell this queue of every presence change of theirs for good).
-            await GrainFactory.For<IUserGrain>(id).WatchPresenceForShopAsync(ShopId, false);
             S.Agents.Remove(id);
+        }
+
+        foreach (var id in gone)
+        {
+            try
+            {
+                await GrainFactory.For<IUserGrain>(id).WatchPresenceForShopAsync(ShopId, false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Not an agent here any more either way (removed first: still listed, they could be routed their own
+                // requeued customers back). A watch left behind only tells this queue of their presence, which it ignores
+                // for those it does not list.
+                LogUnwatchFailed(logger, ShopId, id, ex.Message);
+            }
         }
 
         foreach (var id in added)
@@ -1110,4 +1123,7 @@ public sealed partial class CustomerServiceQueueGrain(
 
     [LoggerMessage(12, LogLevel.Information, "Shop {ShopId}: session {SessionId}: agent {AgentId} answered, unheard (a lost notice); not passed on")]
     private static partial void LogAnswerRepaired(ILogger logger, string shopId, string sessionId, string? agentId);
+
+    [LoggerMessage(13, LogLevel.Warning, "Shop {ShopId}: agent {AgentId}, removed from the shop, is still watched (their presence is ignored here): {Reason}")]
+    private static partial void LogUnwatchFailed(ILogger logger, string shopId, string agentId, string reason);
 }
