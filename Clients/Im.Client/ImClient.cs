@@ -427,8 +427,7 @@ public sealed partial class ImClient : IAsyncDisposable
             if (connection.KickReason is { } kicked)
             {
                 // Signed out while logging in (the session ended as the connection was registered): that, not the close.
-                _kickedAtLogin = kicked;
-                throw new ImClientException($"signed out by the server ({kicked})", ex);
+                throw KickedAtLogin(kicked, ex);
             }
 
             throw;
@@ -457,8 +456,7 @@ public sealed partial class ImClient : IAsyncDisposable
             if (connection.KickReason is { } kicked)
             {
                 // Kicked just after the login's answer (the session ended as it registered): signed out, as before it.
-                _kickedAtLogin = kicked;
-                throw new ImClientException($"signed out by the server ({kicked})");
+                throw KickedAtLogin(kicked, inner: null);
             }
 
             throw new IOException("connection lost right after the login");
@@ -688,6 +686,17 @@ public sealed partial class ImClient : IAsyncDisposable
         // refused TYPING (which waits for no answer), or the server's last word before a close it makes (idle timeout,
         // slow consumer), which the loss handling deals with. None of them signs the device out, so none is a Kick: the
         // server kicks with a kick event in a PUSH, and an application treating a Kick as signed out must not see one here.
+    }
+
+    /// <summary>
+    /// A login attempt signed out by the server: noted for the reconnect loop (and the next address, which is not tried),
+    /// and the exception the attempt fails with.
+    /// </summary>
+    private ImClientException KickedAtLogin(string reason, Exception? inner)
+    {
+        _kickedAtLogin = reason;
+        var message = $"signed out by the server ({reason})";
+        return inner is null ? new ImClientException(message) : new ImClientException(message, inner);
     }
 
     /// <summary>
