@@ -476,12 +476,9 @@ public sealed class AgentApp : IDisposable
 
         if (mode == InputMode.TransferTarget)
         {
-            Background(async () =>
-            {
-                await _client.TransferSessionAsync(_state.ShopId, session.UserId, text.Length == 0 ? null : text);
-                SetStatus(text.Length == 0 ? $"{session.UserId} went back to the queue" : $"{session.UserId} transferred to {text}");
-                await RefreshViewAsync();
-            });
+            Background(() => ActOnSessionAsync(session,
+                () => _client.TransferSessionAsync(_state.ShopId, session.UserId, text.Length == 0 ? null : text, session.SessionId),
+                text.Length == 0 ? $"{session.UserId} went back to the queue" : $"{session.UserId} transferred to {text}"));
             return;
         }
 
@@ -640,12 +637,28 @@ public sealed class AgentApp : IDisposable
             return;
         }
 
-        await GuardAsync(async () =>
+        await GuardAsync(() => ActOnSessionAsync(session,
+            () => _client.CloseSessionAsync(_state.ShopId, session.UserId, session.SessionId),
+            $"closed the session with {session.UserId}"));
+    }
+
+    /// <summary>
+    /// Closes or transfers the session on screen, by its id: when it ended meanwhile (idle, say) the queue does nothing,
+    /// even if the user has opened another since, which the agent has not seen yet; the refreshed view shows it.
+    /// </summary>
+    private async Task ActOnSessionAsync(CsSession session, Func<Task> act, string done)
+    {
+        try
         {
-            await _client.CloseSessionAsync(_state.ShopId, session.UserId);
-            SetStatus($"closed the session with {session.UserId}");
-            await RefreshViewAsync();
-        });
+            await act();
+            SetStatus(done);
+        }
+        catch (ImClientException ex) when (ex.Error?.Code == ErrorCode.NotFound)
+        {
+            SetStatus($"the session with {session.UserId} had already ended: nothing was done");
+        }
+
+        await RefreshViewAsync();
     }
 
     private async Task PumpMessagesAsync(CancellationToken cancellationToken)

@@ -23,10 +23,12 @@ public static class CustomerServiceApi
                 : ApiProblems.NotFound());
         api.MapPut("/agent/available/{available:bool}", (string shopId, bool available, ClaimsPrincipal user, IClusterClient cluster) =>
             RunAsync(shopId, q => q.SetAgentAvailableAsync(user.UserId(), available), cluster));
-        api.MapPost("/sessions/{userId}/transfer", (string shopId, string userId, TransferBody body, ClaimsPrincipal user, IClusterClient cluster) =>
-            RunAsync(shopId, q => q.TransferAsync(user.UserId(), userId, string.IsNullOrEmpty(body?.ToAgentId) ? null : body.ToAgentId), cluster));
-        api.MapPost("/sessions/{userId}/close", (string shopId, string userId, ClaimsPrincipal user, IClusterClient cluster) =>
-            RunAsync(shopId, q => q.CloseAsync(user.UserId(), userId), cluster));
+        // ?sessionId= (the id the agent view lists) acts on that session only: 404 once it has closed, even when the user
+        // has opened another since, which a close or transfer meant for the old one must not reach.
+        api.MapPost("/sessions/{userId}/transfer", (string shopId, string userId, string? sessionId, TransferBody body, ClaimsPrincipal user, IClusterClient cluster) =>
+            RunAsync(shopId, q => q.TransferAsync(user.UserId(), userId, string.IsNullOrEmpty(body?.ToAgentId) ? null : body.ToAgentId, sessionId), cluster));
+        api.MapPost("/sessions/{userId}/close", (string shopId, string userId, string? sessionId, ClaimsPrincipal user, IClusterClient cluster) =>
+            RunAsync(shopId, q => q.CloseAsync(user.UserId(), userId, sessionId), cluster));
         api.MapPost("/rating", (string shopId, RateBody body, ClaimsPrincipal user, IClusterClient cluster) =>
             RunAsync(shopId, q => q.RateAsync(user.UserId(), body?.Score ?? 0), cluster));
 

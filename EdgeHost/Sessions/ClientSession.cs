@@ -156,13 +156,20 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
     public Task<AgentView?> GetAgentViewAsync(string shopId) =>
         GrainKeys.IsValidId(shopId) ? Queue(shopId).GetAgentViewAsync(UserId) : Task.FromResult<AgentView?>(null);
 
-    /// <summary>Customer service: hands a session to another agent, or back to the queue when <paramref name="toAgentId"/> is empty.</summary>
-    public Task<AccessStatus> TransferAsync(string shopId, string userId, string? toAgentId) =>
-        GrainKeys.IsValidId(shopId) ? Queue(shopId).TransferAsync(UserId, userId, string.IsNullOrEmpty(toAgentId) ? null : toAgentId) : Task.FromResult(AccessStatus.NoAccess);
+    /// <summary>
+    /// Customer service: hands a session to another agent, or back to the queue when <paramref name="toAgentId"/> is
+    /// empty; only session <paramref name="sessionId"/> of the user when it is not empty.
+    /// </summary>
+    public Task<AccessStatus> TransferAsync(string shopId, string userId, string? toAgentId, string? sessionId) =>
+        GrainKeys.IsValidId(shopId)
+            ? Queue(shopId).TransferAsync(UserId, userId, string.IsNullOrEmpty(toAgentId) ? null : toAgentId, sessionId)
+            : Task.FromResult(AccessStatus.NoAccess);
 
-    /// <summary>Customer service: the agent closes a session.</summary>
-    public Task<AccessStatus> CloseSessionAsync(string shopId, string userId) =>
-        GrainKeys.IsValidId(shopId) ? Queue(shopId).CloseAsync(UserId, userId) : Task.FromResult(AccessStatus.NoAccess);
+    /// <summary>Customer service: the agent closes a session; only session <paramref name="sessionId"/> of the user when it is not empty.</summary>
+    public Task<AccessStatus> CloseSessionAsync(string shopId, string userId, string? sessionId) =>
+        GrainKeys.IsValidId(shopId)
+            ? Queue(shopId).CloseAsync(UserId, userId, sessionId)
+            : Task.FromResult(AccessStatus.NoAccess);
 
     /// <summary>Customer service: this user rates their last closed session with the shop.</summary>
     public Task<AccessStatus> RateAsync(string shopId, int score) =>

@@ -35,6 +35,24 @@ public interface ICustomerServiceQueueGrain : IGrainWithStringKey
     Task<AccessStatus> CloseAsync(string agentId, string userId);
 
     /// <summary>
+    /// As <see cref="TransferAsync(string, string, string?)"/>, only when the user's open session is
+    /// <paramref name="sessionId"/> (the one the agent's console shows): <c>NotFound</c> once it has closed, even when the
+    /// user has opened another since, so that an agent acting on a stale view does not hand over a session they have
+    /// not seen. Any open session of the user when <paramref name="sessionId"/> is null or empty.
+    /// </summary>
+    [Alias("TransferSession")]
+    Task<AccessStatus> TransferAsync(string agentId, string userId, string? toAgentId, string? sessionId);
+
+    /// <summary>
+    /// As <see cref="CloseAsync(string, string)"/>, only when the user's open session is <paramref name="sessionId"/>:
+    /// <c>NotFound</c> once it has closed, so that an agent's close meant for a session that closed as idle does not
+    /// close the one the user opened since (and may have been given to the same agent). Any open session when
+    /// <paramref name="sessionId"/> is null or empty.
+    /// </summary>
+    [Alias("CloseSession")]
+    Task<AccessStatus> CloseAsync(string agentId, string userId, string? sessionId);
+
+    /// <summary>
     /// The user rates their last closed session, 1 to <see cref="CustomerServiceLimits.MaxRating"/>, once, within the
     /// silo's rating window (seven days by default). <c>NotFound</c> when there is no closed, unrated session, or it
     /// closed longer ago than the window, or it closed unanswered.

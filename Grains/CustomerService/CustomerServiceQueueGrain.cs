@@ -112,14 +112,17 @@ public sealed partial class CustomerServiceQueueGrain(
         return new AgentView(agentId, agent.Available, agent.Online, MaxFor(agent), S.Waiting.Count, sessions);
     }
 
-    public async Task<AccessStatus> TransferAsync(string agentId, string userId, string? toAgentId)
+    public Task<AccessStatus> TransferAsync(string agentId, string userId, string? toAgentId) =>
+        TransferAsync(agentId, userId, toAgentId, sessionId: null);
+
+    public async Task<AccessStatus> TransferAsync(string agentId, string userId, string? toAgentId, string? sessionId)
     {
         if (!await IsAgentAsync(agentId))
         {
             return AccessStatus.NoAccess;
         }
 
-        if (userId is null || !S.Sessions.TryGetValue(userId, out var session) || session.AgentId != agentId)
+        if (AgentsOpenSession(agentId, userId, sessionId) is not { } session)
         {
             return AccessStatus.NotFound;
         }
@@ -150,14 +153,16 @@ public sealed partial class CustomerServiceQueueGrain(
         return AccessStatus.Ok;
     }
 
-    public async Task<AccessStatus> CloseAsync(string agentId, string userId)
+    public Task<AccessStatus> CloseAsync(string agentId, string userId) => CloseAsync(agentId, userId, sessionId: null);
+
+    public async Task<AccessStatus> CloseAsync(string agentId, string userId, string? sessionId)
     {
         if (!await IsAgentAsync(agentId))
         {
             return AccessStatus.NoAccess;
         }
 
-        if (userId is null || !S.Sessions.TryGetValue(userId, out var session) || session.AgentId != agentId)
+        if (AgentsOpenSession(agentId, userId, sessionId) is not { } session)
         {
             return AccessStatus.NotFound;
         }
@@ -166,6 +171,13 @@ public sealed partial class CustomerServiceQueueGrain(
         await DispatchAsync();
         return AccessStatus.Ok;
     }
+
+    /// <summary>The user's open session when <paramref name="agentId"/> has it (and it is <paramref name="sessionId"/>, unless that is null or empty).</summary>
+    private SessionRecord? AgentsOpenSession(string agentId, string userId, string? sessionId) =>
+        userId is not null && S.Sessions.TryGetValue(userId, out var session) && session.AgentId == agentId
+            && (string.IsNullOrEmpty(sessionId) || session.SessionId == sessionId)
+            ? session
+            : null;
 
     public async Task<AccessStatus> RateAsync(string userId, int score)
     {

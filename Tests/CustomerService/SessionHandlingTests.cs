@@ -88,6 +88,39 @@ public sealed class SessionHandlingTests(CustomerServiceClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_close_or_transfer_of_a_session_that_ended_does_not_reach_the_users_next_session_with_the_same_agent()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 2);
+        var (agent, other) = (shop.Agents[0], shop.Agents[1]);
+        await shop.OnlineAsync(agent);
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "first question");
+        var first = (await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == agent))).Sessions.Single();
+
+        // The session ends (here closed from another console of the agent; idle would do the same) and the user writes
+        // again: a new session, which goes to the same agent, the only one online.
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.CloseAsync(agent, user, first.SessionId));
+        await shop.UserSaysAsync(user, "second question");
+        var second = (await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.AgentId == agent))).Sessions.Single();
+        Assert.NotEqual(first.SessionId, second.SessionId);
+
+        // A console still showing the first session acts on it: nothing happens to the second.
+        await shop.OnlineAsync(other);
+        Assert.Equal(AccessStatus.NotFound, await shop.Queue.CloseAsync(agent, user, first.SessionId));
+        Assert.Equal(AccessStatus.NotFound, await shop.Queue.TransferAsync(agent, user, other, first.SessionId));
+        Assert.Equal(AccessStatus.NotFound, await shop.Queue.TransferAsync(agent, user, null, first.SessionId));
+        var still = (await shop.Queue.GetSnapshotAsync()).Sessions.Single();
+        Assert.Equal((second.SessionId, agent), (still.SessionId, still.AgentId));
+        Assert.Single(await shop.NoticesAsync(user, CustomerServiceNotices.Closed));
+
+        // By the id now shown, the agent acts on the second session.
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.TransferAsync(agent, user, other, second.SessionId));
+        Assert.Equal(other, Shop.AgentOf(await shop.Queue.GetSnapshotAsync(), user));
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.CloseAsync(other, user, second.SessionId));
+        Assert.Empty((await shop.Queue.GetSnapshotAsync()).Sessions);
+    }
+
+    [Fact]
     public async Task After_the_agent_closes_the_session_the_user_rates_it_once_from_1_to_5()
     {
         await using var shop = await Shop.CreateAsync(Client, 1);

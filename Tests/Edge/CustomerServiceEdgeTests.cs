@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Orleans.Im.Accounts;
 using Orleans.Im.Client;
 using Orleans.Im.CustomerService;
@@ -68,8 +69,11 @@ public sealed class CustomerServiceEdgeTests(EdgeFixture fixture)
             Assert.DoesNotContain(history.Messages, m => m.SenderId == agent1 || m.SenderId == agent2 || m.ActingSenderId.Length > 0);
         }
 
-        // agent1 closes user1's session: user1 is told, and user3 moves from the queue to agent1, who reads the history.
-        await console1.CloseSessionAsync(shop, users[0]);
+        // agent1 closes user1's session, the one on the console, by its id (another id is not this session): user1 is
+        // told, and user3 moves from the queue to agent1, who reads the history.
+        var stale = await Assert.ThrowsAsync<ImClientException>(() => console1.CloseSessionAsync(shop, users[0], "an-earlier-one"));
+        Assert.Equal(V1.ErrorCode.NotFound, stale.Error?.Code);
+        await console1.CloseSessionAsync(shop, users[0], queued.Sessions[0].SessionId);
         await NextAsync(phone1, m => m.Content?.CustomType == CustomerServiceNotices.Closed);
         var moved = await WaitForViewAsync(console1, shop, v => v.Sessions.Count == 1 && v.Sessions[0].UserId == users[2]);
         Assert.Equal(0u, moved.QueueLength);
@@ -86,7 +90,10 @@ public sealed class CustomerServiceEdgeTests(EdgeFixture fixture)
         Assert.Equal(V1.ErrorCode.NotFound, rated.Error?.Code);
 
         // agent2 hands user2 back to the queue: with agent1 full, user2 waits first in line.
-        await console2.TransferSessionAsync(shop, users[1], null);
+        var user2Session = Assert.Single((await console2.GetAgentViewAsync(shop)).Sessions).SessionId;
+        stale = await Assert.ThrowsAsync<ImClientException>(() => console2.TransferSessionAsync(shop, users[1], null, "an-earlier-one"));
+        Assert.Equal(V1.ErrorCode.NotFound, stale.Error?.Code);
+        await console2.TransferSessionAsync(shop, users[1], null, user2Session);
         Assert.Equal(1u, (await WaitForViewAsync(console2, shop, v => v.Sessions.Count == 0 && v.QueueLength == 1)).QueueLength);
 
         using var snapshot = await fixture.AdminCallAsync(HttpMethod.Get, $"/api/admin/shops/{shop}/customer-service");
@@ -164,7 +171,14 @@ public sealed class CustomerServiceEdgeTests(EdgeFixture fixture)
             Assert.Equal(HttpStatusCode.NotFound, early.StatusCode);
         }
 
-        using (var closed = await http.CallAsync(HttpMethod.Post, $"/api/cs/{shop}/sessions/{user}/close", agentToken))
+        // A close names the session the agent saw (the view's sessionId): another id is not this session.
+        var sessionId = JsonDocument.Parse(view).RootElement.GetProperty("sessions")[0].GetProperty("sessionId").GetString();
+        using (var stale = await http.CallAsync(HttpMethod.Post, $"/api/cs/{shop}/sessions/{user}/close?sessionId=an-earlier-one", agentToken))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, stale.StatusCode);
+        }
+
+        using (var closed = await http.CallAsync(HttpMethod.Post, $"/api/cs/{shop}/sessions/{user}/close?sessionId={sessionId}", agentToken))
         {
             Assert.Equal(HttpStatusCode.NoContent, closed.StatusCode);
         }
