@@ -643,8 +643,9 @@ public sealed class AgentApp : IDisposable
     }
 
     /// <summary>
-    /// Closes or transfers the session on screen, by its id: when it ended meanwhile (idle, say) the queue does nothing,
-    /// even if the user has opened another since, which the agent has not seen yet; the refreshed view shows it.
+    /// Closes or transfers the session on screen, by its id: when it is no longer the agent's (it ended as idle, say) the
+    /// queue does nothing, even if the user has opened another since, which the agent has not seen yet; the refreshed
+    /// view shows what holds.
     /// </summary>
     private async Task ActOnSessionAsync(CsSession session, Func<Task> act, string done)
     {
@@ -655,7 +656,8 @@ public sealed class AgentApp : IDisposable
         }
         catch (ImClientException ex) when (ex.Error?.Code == ErrorCode.NotFound)
         {
-            SetStatus($"the session with {session.UserId} had already ended: nothing was done");
+            // Ended, or given to another agent (an answer too late), or this agent was taken off the shop.
+            SetStatus($"the session with {session.UserId} is no longer yours: nothing was done");
         }
 
         await RefreshViewAsync();

@@ -24,10 +24,10 @@ public sealed partial class ImClient
     /// <summary>
     /// As <see cref="TransferSessionAsync(string, string, string?, CancellationToken)"/>, only session
     /// <paramref name="sessionId"/> (<see cref="CsSession.SessionId"/>): throws (not found) once it has closed, even when
-    /// the user has opened another since.
+    /// the user has opened another since. A null <paramref name="sessionId"/> means whichever session is open.
     /// </summary>
-    public Task TransferSessionAsync(string shopId, string userId, string? toAgentId, string sessionId, CancellationToken cancellationToken = default) =>
-        ResultAsync(Op.CsTransfer, new CsTransferRequest { ShopId = shopId, UserId = userId, ToAgentId = toAgentId ?? "", SessionId = sessionId }, cancellationToken);
+    public Task TransferSessionAsync(string shopId, string userId, string? toAgentId, string? sessionId, CancellationToken cancellationToken = default) =>
+        ResultAsync(Op.CsTransfer, new CsTransferRequest { ShopId = shopId, UserId = userId, ToAgentId = toAgentId ?? "", SessionId = sessionId ?? "" }, cancellationToken);
 
     /// <summary>As an agent: closes the user's session; the user is told and may rate it.</summary>
     public Task CloseSessionAsync(string shopId, string userId, CancellationToken cancellationToken = default) =>
@@ -36,10 +36,11 @@ public sealed partial class ImClient
     /// <summary>
     /// As <see cref="CloseSessionAsync(string, string, CancellationToken)"/>, only session <paramref name="sessionId"/>
     /// (<see cref="CsSession.SessionId"/>): throws (not found) once it has closed, so that a close meant for a session
-    /// that closed as idle does not close the one the user opened since.
+    /// that closed as idle does not close the one the user opened since. A null <paramref name="sessionId"/> means
+    /// whichever session is open.
     /// </summary>
-    public Task CloseSessionAsync(string shopId, string userId, string sessionId, CancellationToken cancellationToken = default) =>
-        ResultAsync(Op.CsClose, new CsCloseRequest { ShopId = shopId, UserId = userId, SessionId = sessionId }, cancellationToken);
+    public Task CloseSessionAsync(string shopId, string userId, string? sessionId, CancellationToken cancellationToken = default) =>
+        ResultAsync(Op.CsClose, new CsCloseRequest { ShopId = shopId, UserId = userId, SessionId = sessionId ?? "" }, cancellationToken);
 
     /// <summary>As a user: rates the last closed session with the shop, 1 to 5, once.</summary>
     public Task RateSessionAsync(string shopId, int score, CancellationToken cancellationToken = default) =>

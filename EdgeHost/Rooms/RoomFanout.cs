@@ -104,7 +104,7 @@ public sealed partial class RoomFanout : IDisposable
         {
             result = rejoining > 0
                 ? await Room(roomId).RejoinAsync(userId, EdgeId, rejoining)
-                : await Room(roomId).JoinAsync(userId, EdgeId);
+                : await Room(roomId).JoinFromEdgeAsync(userId, EdgeId);
         }
         catch
         {
@@ -123,8 +123,8 @@ public sealed partial class RoomFanout : IDisposable
         });
         if (attaching && result.Status == AccessStatus.Ok)
         {
-            // Renewed at once, not only at the next renewal: the room drops an edge that renews once it stops (a join
-            // alone does not say that this edge renews, and an edge from before renewals is never dropped).
+            // Renewed at once, not only at the next renewal: the room hears which memberships this edge holds (the join
+            // started the edge's lease; a room reactivated since knows nothing of the others).
             RenewInBackgroundAsync(roomId).Ignore();
         }
 

@@ -21,8 +21,18 @@ public interface IRoomGrain : IGrainWithStringKey
     Task<RoomJoinResult> JoinAsync(string userId, string? edgeId);
 
     /// <summary>
+    /// <see cref="JoinAsync"/> from an edge host that renews its rooms (<see cref="RenewAsync"/>): the join starts the
+    /// edge's lease, so an edge that dies before its first renewal is dropped when the lease lapses instead of being kept
+    /// for good as an edge from before renewals (which joins through <see cref="JoinAsync"/>).
+    /// </summary>
+    /// <param name="userId">The user.</param>
+    /// <param name="edgeId">The edge host of the device that joins.</param>
+    [Alias("JoinFromEdge")]
+    Task<RoomJoinResult> JoinFromEdgeAsync(string userId, string edgeId);
+
+    /// <summary>
     /// A device joins again after a reconnect, as <paramref name="membership"/>, the membership it held: like
-    /// <see cref="JoinAsync"/>, but refused with <see cref="AccessStatus.NoAccess"/> when the user left that membership
+    /// <see cref="JoinFromEdgeAsync"/> (only edges that renew rejoin), but refused with <see cref="AccessStatus.NoAccess"/> when the user left that membership
     /// since (from another device, while this one was away). A membership that lapsed (offline past the grace) is not a
     /// leave: the user is back.
     /// </summary>

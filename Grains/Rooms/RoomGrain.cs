@@ -68,12 +68,18 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         return Task.CompletedTask;
     }
 
-    public Task<RoomJoinResult> JoinAsync(string userId, string? edgeId) => Task.FromResult(Join(userId, edgeId, rejoining: 0));
+    public Task<RoomJoinResult> JoinAsync(string userId, string? edgeId) =>
+        Task.FromResult(Join(userId, edgeId, rejoining: 0, edgeRenews: false));
+
+    public Task<RoomJoinResult> JoinFromEdgeAsync(string userId, string edgeId) =>
+        Task.FromResult(string.IsNullOrEmpty(edgeId)
+            ? new RoomJoinResult(AccessStatus.Invalid, _members.Count, [])
+            : Join(userId, edgeId, rejoining: 0, edgeRenews: true));
 
     public Task<RoomJoinResult> RejoinAsync(string userId, string edgeId, long membership) =>
         Task.FromResult(membership <= 0 || string.IsNullOrEmpty(edgeId)
             ? new RoomJoinResult(AccessStatus.Invalid, _members.Count, [])
-            : Join(userId, edgeId, membership));
+            : Join(userId, edgeId, membership, edgeRenews: true));
 
     public async Task<AccessStatus> LeaveAsync(string userId) => (await EndMembershipAsync(userId)).Status;
 
@@ -270,7 +276,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         return Task.FromResult(new SendResult(SendStatus.Sent, message.Seq, now));
     }
 
-    private RoomJoinResult Join(string userId, string? edgeId, long rejoining)
+    private RoomJoinResult Join(string userId, string? edgeId, long rejoining, bool edgeRenews)
     {
         if (!GrainKeys.IsValidUserId(userId) || (edgeId is not null && edgeId.Length == 0) || !IsRoom())
         {
@@ -302,9 +308,10 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
         if (edgeId is not null)
         {
             _edges.Add(edgeId);
-            if (_edgeLeases.ContainsKey(edgeId))
+            if (edgeRenews || _edgeLeases.ContainsKey(edgeId))
             {
-                // A join through it says it is alive as well as a renewal does.
+                // A join through it says it is alive as well as a renewal does; and an edge that renews is leased from
+                // its first join, not its first renewal (which comes after the join's answer, and never if it dies first).
                 _edgeLeases[edgeId] = clock.UtcNow + _options.EdgeLease;
             }
         }

@@ -90,10 +90,10 @@ public sealed class CustomerServiceEdgeTests(EdgeFixture fixture)
         Assert.Equal(V1.ErrorCode.NotFound, rated.Error?.Code);
 
         // agent2 hands user2 back to the queue: with agent1 full, user2 waits first in line.
-        var user2Session = Assert.Single((await console2.GetAgentViewAsync(shop)).Sessions).SessionId;
+        // (Named by another id, it is not this session; named by none, as older consoles do, it is the open one.)
         stale = await Assert.ThrowsAsync<ImClientException>(() => console2.TransferSessionAsync(shop, users[1], null, "an-earlier-one"));
         Assert.Equal(V1.ErrorCode.NotFound, stale.Error?.Code);
-        await console2.TransferSessionAsync(shop, users[1], null, user2Session);
+        await console2.TransferSessionAsync(shop, users[1], null);
         Assert.Equal(1u, (await WaitForViewAsync(console2, shop, v => v.Sessions.Count == 0 && v.QueueLength == 1)).QueueLength);
 
         using var snapshot = await fixture.AdminCallAsync(HttpMethod.Get, $"/api/admin/shops/{shop}/customer-service");
@@ -174,6 +174,11 @@ public sealed class CustomerServiceEdgeTests(EdgeFixture fixture)
         // A close names the session the agent saw (the view's sessionId): another id is not this session.
         var sessionId = JsonDocument.Parse(view).RootElement.GetProperty("sessions")[0].GetProperty("sessionId").GetString();
         using (var stale = await http.CallAsync(HttpMethod.Post, $"/api/cs/{shop}/sessions/{user}/close?sessionId=an-earlier-one", agentToken))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, stale.StatusCode);
+        }
+
+        using (var stale = await http.CallAsync(HttpMethod.Post, $"/api/cs/{shop}/sessions/{user}/transfer?sessionId=an-earlier-one", agentToken, new TransferBody(null)))
         {
             Assert.Equal(HttpStatusCode.NotFound, stale.StatusCode);
         }

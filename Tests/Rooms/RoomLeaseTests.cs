@@ -59,6 +59,26 @@ public sealed class RoomLeaseTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_edge_that_dies_between_its_first_join_and_its_first_renewal_is_dropped_when_the_lease_lapses()
+    {
+        var room = fixture.Client.GetGrain<IRoomGrain>(GrainKeys.Room(Guid.NewGuid().ToString("N")));
+        var (erin, frank) = (Ids.User("erin"), Ids.User("frank"));
+        var (dead, live) = ($"edge-dead-{Guid.NewGuid():N}", $"edge-live-{Guid.NewGuid():N}");
+
+        // The dead edge's join is its only word: it dies before the renewal that follows the join's answer.
+        Assert.Equal(AccessStatus.Ok, (await room.JoinFromEdgeAsync(erin, dead)).Status);
+        var franks = await room.JoinFromEdgeAsync(frank, live);
+        fixture.Time.Advance(PastTheLease);
+        var held = new RoomMembership(frank, franks.Membership);
+        Assert.Equal([held], await room.RenewAsync(live, [held]));
+
+        // Not kept as an edge from before renewals: dropped, and erin, whom no edge reports, lapses.
+        var info = await room.GetInfoAsync();
+        Assert.Equal((1, 1), (info.MemberCount, info.EdgeCount));
+        Assert.Equal(SendStatus.NoAccess, (await room.SendAsync(Text(erin, "anyone?"))).Status);
+    }
+
+    [Fact]
     public async Task While_an_edge_from_before_renewals_is_attached_no_member_lapses_and_that_edge_is_never_dropped()
     {
         var room = fixture.Client.GetGrain<IRoomGrain>(GrainKeys.Room(Guid.NewGuid().ToString("N")));
