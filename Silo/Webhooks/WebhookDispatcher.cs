@@ -79,7 +79,17 @@ public sealed partial class WebhookDispatcher(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                await RefreshAsync(redis, stoppingToken);
+                try
+                {
+                    await RefreshAsync(redis, stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    // Boundary: escaping, it would stop the host, the silo with it (the default for a background service
+                    // that fails); the consumers already running go on, and the next refresh tries again.
+                    Log.RefreshFailed(logger, ex);
+                }
+
                 await Task.Delay(options.Value.RefreshInterval, stoppingToken);
             }
         }
@@ -160,9 +170,10 @@ public sealed partial class WebhookDispatcher(
                 lag += (info.Lag ?? 0) + info.PendingMessageCount;
             }
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            // No stream or group yet (nothing published of the class), or Redis away: measured at the next refresh.
+            // No stream or group yet (nothing published of the class), or Redis away or stalled (a command timeout is a
+            // TimeoutException, not a RedisException): measured at the next refresh.
             Log.LagUnmeasured(logger, webhook.Id, ex.Message);
             return;
         }
@@ -241,5 +252,8 @@ public sealed partial class WebhookDispatcher(
 
         [LoggerMessage(5, LogLevel.Warning, "Webhook {WebhookId}: {Url} is refused by this silo's settings; every delivery will be dead-lettered: {Reason}")]
         public static partial void AddressRefused(ILogger logger, string webhookId, string url, string reason);
+
+        [LoggerMessage(7, LogLevel.Error, "Webhooks: refreshing the registrations failed; trying again at the next refresh")]
+        public static partial void RefreshFailed(ILogger logger, Exception exception);
     }
 }

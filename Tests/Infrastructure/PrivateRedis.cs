@@ -34,10 +34,27 @@ public sealed class PrivateRedis : IAsyncDisposable
     /// <summary>Stops the server (SIGTERM: it writes its append-only file and exits) and waits until it is gone.</summary>
     public Task StopAsync() => RunScriptAsync("stop");
 
+    /// <summary>
+    /// SIGSTOP: the server freezes with its connections open, so commands time out rather than fail to connect (as in a
+    /// long fork for a save, a failover, a path that drops packets). <see cref="ResumeAsync"/> undoes it.
+    /// </summary>
+    public Task PauseAsync() => SignalAsync("-STOP");
+
+    /// <summary>SIGCONT: a paused server answers again, what it was sent meanwhile included.</summary>
+    public Task ResumeAsync() => SignalAsync("-CONT");
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
         Directory.Delete(_data, recursive: true);
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        var pid = (await File.ReadAllTextAsync(Path.Combine(_data, "redis.pid"))).Trim();
+        using var kill = Process.Start("kill", [signal, pid]);
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
     }
 
     private async Task RunScriptAsync(string verb)
