@@ -41,7 +41,13 @@ public static class WebhooksApi
         var result = await Registry(cluster).RegisterAsync(body.Url, [.. classes], body.Secret, body.Description);
         return result.Status == AccessStatus.Ok
             ? TypedResults.Created($"/api/admin/webhooks/{result.Registration!.Id}", View(result.Registration, showSecret: true))
-            : result.Status == AccessStatus.Invalid ? ApiProblems.Invalid(result.Error ?? "invalid webhook") : ApiProblems.From(result.Status);
+            : result.Status switch
+            {
+                AccessStatus.Invalid => ApiProblems.Invalid(result.Error ?? "invalid webhook"),
+                // The registry's limit: said, not a bare "not allowed".
+                AccessStatus.NotAllowed when result.Error is not null => ApiProblems.Problem(StatusCodes.Status403Forbidden, "not_allowed", result.Error),
+                _ => ApiProblems.From(result.Status),
+            };
     }
 
     private static IWebhookRegistryGrain Registry(IClusterClient cluster) => cluster.For<IWebhookRegistryGrain>(IWebhookRegistryGrain.DefaultKey);

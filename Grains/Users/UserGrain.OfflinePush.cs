@@ -22,9 +22,6 @@ public sealed partial class UserGrain
     /// after it (stored, then fanned out and pushed).</summary>
     private static readonly TimeSpan MissedSlack = TimeSpan.FromSeconds(1);
 
-    /// <summary>The token (its key) each device claimed in this activation (see <see cref="IPushTokenGrain"/>).</summary>
-    private Dictionary<string, string>? _pushTokenClaims;
-
     /// <summary>When each recent caller last rang (made at the first call that rings).</summary>
     private Dictionary<string, DateTimeOffset>? _callsRung;
 
@@ -59,8 +56,8 @@ public sealed partial class UserGrain
 
         if (tokens.TryGetValue(deviceId, out var known) && known with { RegisteredAt = registration.RegisteredAt } == registration)
         {
-            // The same again (an app registers at every start): nothing to write. Claimed once per activation, so a claim
-            // that failed before (or another user's since) is made good now.
+            // The same again (an app registers at every start): nothing to write, but claimed again, so that a claim that
+            // failed before, or another user's since, is made good now (the phone signed in as someone else and back).
             return await ClaimPushTokenAsync(deviceId, registration) ? AccessStatus.Ok : AccessStatus.Unavailable;
         }
 
@@ -78,7 +75,6 @@ public sealed partial class UserGrain
             foreach (var other in tokens.Where(t => t.Key != deviceId && t.Value.IsSameToken(registration)).ToList())
             {
                 tokens.Remove(other.Key);
-                _pushTokenClaims?.Remove(other.Key);
             }
 
             tokens[deviceId] = registration;
@@ -168,7 +164,6 @@ public sealed partial class UserGrain
         }
 
         LogPushTokenMoved(logger, UserId, deviceId, registration.Provider);
-        _pushTokenClaims?.Remove(deviceId);
         // Forgotten in memory even when the write fails (logged): the phone is somebody else's now.
         if (!await SavePushTokensAsync(() => state.State.PushTokens.Remove(deviceId)))
         {
@@ -177,21 +172,16 @@ public sealed partial class UserGrain
     }
 
     /// <summary>
-    /// Makes the device the token's holder across users (see <see cref="IPushTokenGrain"/>), once per activation and token;
-    /// false when the token's grain could not (logged).
+    /// Makes the device the token's holder across users (see <see cref="IPushTokenGrain"/>); false when the token's grain
+    /// could not (logged). Asked at every registration, not once per activation: this user's grain cannot know that
+    /// another user claimed the token since (the notice that says so is one-way and may be lost), and the token's grain
+    /// answers at once when the holder is already this device.
     /// </summary>
     private async Task<bool> ClaimPushTokenAsync(string deviceId, PushTokenRegistration registration)
     {
-        var key = PushTokenKeys.For(registration.Provider, registration.Token);
-        if (_pushTokenClaims?.GetValueOrDefault(deviceId) == key)
-        {
-            return true;
-        }
-
         try
         {
-            await GrainFactory.For<IPushTokenGrain>(key).ClaimAsync(UserId, deviceId);
-            (_pushTokenClaims ??= new(StringComparer.Ordinal))[deviceId] = key;
+            await GrainFactory.For<IPushTokenGrain>(PushTokenKeys.For(registration.Provider, registration.Token)).ClaimAsync(UserId, deviceId);
             return true;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -208,7 +198,6 @@ public sealed partial class UserGrain
     /// </summary>
     private async Task ReleasePushTokenAsync(string deviceId, PushTokenRegistration registration)
     {
-        _pushTokenClaims?.Remove(deviceId);
         try
         {
             await GrainFactory.For<IPushTokenGrain>(PushTokenKeys.For(registration.Provider, registration.Token)).ReleaseAsync(UserId, deviceId);

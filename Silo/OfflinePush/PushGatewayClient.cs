@@ -129,7 +129,9 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                if (_options.Linger > TimeSpan.Zero)
+                // The linger gathers a batch; a full one waiting (a backlog) goes at once, or the linger on top of each
+                // round trip would cap the rate and age the backlog past its limit.
+                if (_options.Linger > TimeSpan.Zero && _queue.Reader.Count < _options.BatchSize)
                 {
                     await Task.Delay(_options.Linger, stoppingToken);
                 }

@@ -156,6 +156,16 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
             }
 
             var status = (int)response.StatusCode;
+            if (status is 301 or 308)
+            {
+                // Moved for good: every attempt meets the same answer (redirects are not followed), so the event goes to
+                // the dead letters at once, with where the receiver says it is now; the webhook is to be registered again.
+                var location = response.Headers.Location is { } moved
+                    ? WebhookAddresses.Redact((moved.IsAbsoluteUri ? moved : new Uri(request.RequestUri!, moved)).ToString())
+                    : "(no Location)";
+                return new PostOutcome($"HTTP {status}: moved permanently to {location}; register the webhook with that address", Final: true);
+            }
+
             var retryAfter = response.Headers.RetryAfter is { } header
                 ? header.Delta ?? (header.Date is { } at ? at - clock.UtcNow : null)
                 : null;
@@ -170,8 +180,8 @@ public sealed partial class WebhookSender(IHttpClientFactory http, IOptions<Webh
 
     /// <summary>
     /// A refusal of the request itself (4xx), which the same request meets again; not a timeout (408), too early (425)
-    /// or too many (429), nor a redirect (3xx: not followed, the receiver's address may be moving), nor the receiver's
-    /// own failure (5xx).
+    /// or too many (429), nor a temporary redirect (302, 303, 307: not followed, the receiver's address may be moving;
+    /// 301 and 308 are final, above), nor the receiver's own failure (5xx).
     /// </summary>
     private static bool IsFinal(int status) => status is >= 400 and < 500 and not 408 and not 425 and not 429;
 

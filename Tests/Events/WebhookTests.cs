@@ -28,6 +28,7 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
     private readonly ConcurrentQueue<Delivery> _delivered = new();
     private readonly ConcurrentQueue<Delivery> _refused = new();
     private readonly ConcurrentQueue<Delivery> _gone = new();
+    private readonly ConcurrentQueue<Delivery> _moved = new();
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _heldAttempts;
     // A service id of its own: the registrations of this test are nobody else's.
@@ -59,6 +60,11 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
             return Results.Ok();
         });
         _receiver.MapPost("/gone", async (HttpRequest request) => { _gone.Enqueue(await Delivery.ReadAsync(request)); return Results.StatusCode(410); });
+        _receiver.MapPost("/moved", async (HttpRequest request) =>
+        {
+            _moved.Enqueue(await Delivery.ReadAsync(request));
+            return Results.Redirect("/moved-here?token=query-secret", permanent: true, preserveMethod: true);
+        });
         await _receiver.StartAsync();
         _receiverUrl = _receiver.Urls.Single();
 
@@ -102,12 +108,14 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         var failing = await RegisterAsync(new WebhookBody(failingUrl, ["message"], null, null));
         // A receiver that refuses the request itself (410: gone) is not asked again: the same request is refused again.
         var gone = await RegisterAsync(new WebhookBody(_receiverUrl + "/gone", ["message"], null, null));
+        // Nor one that moved for good (308): the dead letter says where to.
+        var moved = await RegisterAsync(new WebhookBody(_receiverUrl + "/moved", ["message"], null, null));
         Assert.Equal(secret, good.Secret);
         Assert.True(failing.Secret.Length >= 32, "a secret is generated when none is given");
         using (var http = Admin())
         {
             var listed = await http.GetFromJsonAsync<WebhookView[]>("/api/admin/webhooks");
-            Assert.Equal([good.Id, failing.Id, gone.Id], listed!.Select(w => w.Id));
+            Assert.Equal([good.Id, failing.Id, gone.Id, moved.Id], listed!.Select(w => w.Id));
             Assert.DoesNotContain(listed!, w => w.Secret.Length > 5);
         }
 
@@ -161,6 +169,12 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
             d => d.Count >= 3, TimeSpan.FromSeconds(30));
         Assert.All(goneDead, entry => Assert.Equal(("HTTP 410", "1"), ((string?)entry["error"], (string?)entry["attempts"])));
         Assert.Equal(3, _gone.Count(d => d.Event?.ConversationId == conversationId));
+        var movedDead = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase(FirehoseDatabase).StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 5_000, Order.Descending))
+            .Where(entry => entry["webhook"] == moved.Id && ((string?)entry["id"])?.StartsWith($"m:{conversationId}:", StringComparison.Ordinal) == true).ToList(),
+            d => d.Count >= 3, TimeSpan.FromSeconds(30));
+        Assert.All(movedDead, entry => Assert.Equal(($"HTTP 308: moved permanently to {_receiverUrl}/moved-here; register the webhook with that address", "1"),
+            ((string?)entry["error"], (string?)entry["attempts"])));
+        Assert.Equal(3, _moved.Count(d => d.Event?.ConversationId == conversationId));
 
         // Removed: no more deliveries.
         using (var http = Admin())

@@ -304,8 +304,8 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
 
         for (var round = 0; round < 10; round++)
         {
-            // The holder's grain starts again (it claims once per activation), and both register at the same moment: the
-            // holder the same token again (an app's start), the other one anew. When the other claims first, the holder is
+            // The holder's grain starts again, and both register at the same moment: the holder the same token again (an
+            // app's start), the other one anew. When the other claims first, the holder is
             // told of that claim while its own, later one is under way: it must not forget the token it holds by then.
             var current = (await holder.GetHolderAsync())!.UserId;
             await fixture.Cluster.DeactivateAsync(Client.GetGrain<IUserGrain>(current));
