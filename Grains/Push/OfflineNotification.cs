@@ -29,6 +29,8 @@ namespace Orleans.Im.Push;
 /// <param name="Call">A call offer's signal (the application's JSON, as a string), to ring the device (a VoIP push); null
 /// otherwise. A call has seq 0: nothing is stored.</param>
 /// <param name="CallClientMsgId">A call offer's client message id (a retried offer has the same).</param>
+/// <param name="AgedFrom">When the notification's age starts, when not at <paramref name="ServerTime"/>: a message told
+/// because a lost connection was found only at its idle timeout (two minutes later) is as fresh as that finding.</param>
 public sealed record OfflineNotification(
     string UserId,
     string DeviceId,
@@ -46,7 +48,8 @@ public sealed record OfflineNotification(
     string? CollapseKey,
     DateTimeOffset ServerTime,
     string? Call = null,
-    [property: JsonIgnore] string? CallClientMsgId = null)
+    [property: JsonIgnore] string? CallClientMsgId = null,
+    [property: JsonIgnore] DateTimeOffset? AgedFrom = null)
 {
     /// <summary>
     /// What the notification tells, the same however often it is sent: with the device id, the gateway's key for dropping
@@ -54,4 +57,7 @@ public sealed record OfflineNotification(
     /// <c>call:{conversation}:{caller}:{client message id}</c>).
     /// </summary>
     public string Id => Call is null ? $"m:{ConversationId}:{Seq}" : $"call:{ConversationId}:{SenderId}:{CallClientMsgId}";
+
+    /// <summary>Its age at <paramref name="now"/>, for dropping what waited too long to be worth telling.</summary>
+    public TimeSpan AgeAt(DateTimeOffset now) => now - (AgedFrom ?? ServerTime);
 }

@@ -298,11 +298,15 @@ public sealed partial class UserGrain
         }
 
         var badge = Badge();
+        // Aged from now, not from the message: the loss is found at the connection's idle timeout (two minutes, as long
+        // as the gateway client's age limit), so a message from just before it would otherwise be dropped as stale.
+        var foundAt = clock.UtcNow;
         foreach (var entry in missed)
         {
             var last = entry.LastMessage!;
             offlineNotifier.Enqueue(new OfflineNotification(UserId, deviceId, token.Provider, token.Token, token.SessionId, entry.ConversationId,
-                entry.Kind, last.Seq, last.SenderId, last.Type, token.HidePreviews ? null : last.Text, badge, entry.Mentioned && entry.MentionSeq == last.Seq, CollapseKey: null, last.ServerTime));
+                entry.Kind, last.Seq, last.SenderId, last.Type, token.HidePreviews ? null : last.Text, badge, entry.Mentioned && entry.MentionSeq == last.Seq, CollapseKey: null, last.ServerTime,
+                AgedFrom: foundAt));
         }
     }
 

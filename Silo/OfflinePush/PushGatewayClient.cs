@@ -225,7 +225,7 @@ public sealed partial class PushGatewayClient : BackgroundService, IOfflineNotif
         }
 
         var now = _clock.UtcNow;
-        var stale = batch.RemoveAll(n => now - n.ServerTime > (n.Call is null ? _options.MaxAge : _options.CallMaxAge));
+        var stale = batch.RemoveAll(n => n.AgeAt(now) > (n.Call is null ? _options.MaxAge : _options.CallMaxAge));
         if (stale > 0)
         {
             _dropped.Add(stale);

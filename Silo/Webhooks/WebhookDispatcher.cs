@@ -45,6 +45,15 @@ public sealed partial class WebhookDispatcher(
     /// hangs holds up no other event. The round trip to Redis per event is small beside the HTTP request's.
     /// </summary>
     private const int DeliveryBatchSize = 1;
+
+    /// <summary>
+    /// The ids each consumer remembers at least, to drop duplicates (besides every id of the last 30 s). A consumer's own
+    /// default (20,000) times up to 50 webhooks times their concurrency would hold millions of ids on every silo for a
+    /// filter that mostly sees a lane's share of the events; a publisher's retry comes within seconds, which the time
+    /// rule covers.
+    /// </summary>
+    private const int DuplicateIdsPerConsumer = 2_000;
+
     private readonly Dictionary<string, (CancellationTokenSource Stop, Task Run)> _running = new(StringComparer.Ordinal);
 
     /// <summary>Each running webhook's events not yet delivered, as last measured (read by the gauge at each scrape).</summary>
@@ -203,6 +212,7 @@ public sealed partial class WebhookDispatcher(
             Classes = webhook.Classes,
             StartAt = webhook.CreatedAt - ClockSkewAllowance,
             BatchSize = DeliveryBatchSize,
+            DuplicateWindow = DuplicateIdsPerConsumer,
             RetryDelay = RestartDelay,
             MaxRetryDelay = RestartDelay,
         }, loggers.CreateLogger<FirehoseConsumer>());

@@ -99,6 +99,28 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_loss_found_at_the_idle_timeout_still_tells_a_message_from_just_before_the_silence()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        await RegisterAsync(bob, "phone", "apns");
+        var user = Client.GetGrain<IUserGrain>(bob);
+        var connection = Guid.NewGuid().ToString("N");
+        await user.ConnectDeviceAsync(new DeviceSession("phone", "ios", "test-edge", DateTimeOffset.UtcNow, connection), null);
+
+        // The message is pushed to the connection, which is dead already (the phone went into a tunnel); the edge finds
+        // out only at its idle timeout, longer after the message than the gateway client's age limit (2 min).
+        var conversation = GrainKeys.P2P(alice, bob);
+        var said = await Client.SendTextAsync(conversation, alice, "are you there?");
+        await Eventually.ReturnsAsync(() => user.GetConversationAsync(conversation), e => e?.LastSeq == said.Seq);
+        var silence = TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(10);
+        fixture.Time.Advance(silence);
+        await user.DisconnectLostDeviceAsync("phone", connection, silence + TimeSpan.FromMilliseconds(500));
+
+        var told = Assert.Single(await NotifiedAsync(bob, 1));
+        Assert.Equal((conversation, said.Seq), (told.GetProperty("conversationId").GetString(), told.GetProperty("seq").GetInt64()));
+    }
+
+    [Fact]
     public async Task A_connected_device_is_not_told_and_a_muted_conversation_tells_only_a_mention()
     {
         var (owner, bob) = (Ids.User("owner"), Ids.User("bob"));
