@@ -41,7 +41,10 @@ public static class PublicAccountsApi
             return ApiProblems.Invalid("the account id must be 1-64 of A-Z a-z 0-9 - _ .");
         }
 
-        var status = await Account(cluster, accountId).SetupPublicAccountAsync(body.Name ?? "", body.OperatorIds ?? []);
+        // Operators left out keep those the account has (a rename must not silently take everyone's right to broadcast);
+        // an empty list removes them all.
+        var operators = body.OperatorIds ?? (await Account(cluster, accountId).GetPublicAccountAsync())?.OperatorIds.ToArray() ?? [];
+        var status = await Account(cluster, accountId).SetupPublicAccountAsync(body.Name ?? "", operators);
         if (status == AccessStatus.Invalid)
         {
             return ApiProblems.Invalid($"a name of 1-{PublicAccountLimits.MaxNameLength} characters and at most {PublicAccountLimits.MaxOperators} valid operator ids");

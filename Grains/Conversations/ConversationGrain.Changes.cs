@@ -238,8 +238,14 @@ public sealed partial class ConversationGrain
         }
     }
 
+    /// <summary>
+    /// Who may recall anybody's message at any time: a group's owner and admins, and an official account itself (a
+    /// broadcast found wrong later must not stay in every subscriber's history for good; its operators keep to their
+    /// own broadcasts within the window).
+    /// </summary>
     private bool IsManager(string userId) =>
-        IsGroup && state.State.Members.TryGetValue(userId, out var member) && member.Role >= GroupRole.Admin;
+        (IsGroup && state.State.Members.TryGetValue(userId, out var member) && member.Role >= GroupRole.Admin)
+        || (IsPublicAccount && state.State.Initialized && userId == _address!.First);
 
     private async Task<ChatMessage?> FindAsync(long seq)
     {

@@ -15,9 +15,18 @@ public sealed class PublicAccountEdgeTests(EdgeFixture fixture)
     public async Task Users_subscribe_over_tcp_operators_broadcast_over_http_and_reach_targets_subscribers_only()
     {
         var (account, @operator, reader, stranger) = (Ids.User("pub"), Ids.User("op"), Ids.User("reader"), Ids.User("stranger"));
-        using (var setup = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/public-accounts/{account}", new PublicAccountBody("News", [@operator])))
+        using (var setup = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/public-accounts/{account}", new PublicAccountBody("Nws", [@operator])))
         {
             Assert.Equal(HttpStatusCode.OK, setup.StatusCode);
+        }
+
+        // A rename that leaves the operators out keeps them.
+        using (var renamed = await fixture.AdminCallAsync(HttpMethod.Put, $"/api/admin/public-accounts/{account}", new PublicAccountBody("News")))
+        {
+            Assert.Equal(HttpStatusCode.OK, renamed.StatusCode);
+            var view = (await renamed.Content.ReadFromJsonAsync<PublicAccountView>(ApiCalls.Json))!;
+            Assert.Equal("News", view.Name);
+            Assert.Equal([@operator], view.OperatorIds!);
         }
 
         await using var phone = await fixture.ConnectAsync(reader);

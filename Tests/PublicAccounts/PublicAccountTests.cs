@@ -144,6 +144,13 @@ public sealed class PublicAccountTests(ClusterFixture fixture)
         Assert.Equal(AccessStatus.NotAllowed, await conversation.RecallAsync(first, sent.Seq));
         Assert.Equal(AccessStatus.Ok, await conversation.RecallAsync(account, sent.Seq));
         Assert.Equal(MessageState.Recalled, Assert.Single(await Client.PullAllAsync(conversationId, account)).State);
+
+        // Past the recall window the operator may no longer take their broadcast back; the account itself still may.
+        var late = await Client.SendTextAsync(conversationId, second, "the wrong date");
+        fixture.Time.Advance(new ConversationOptions().RecallWindow + TimeSpan.FromSeconds(1));
+        Assert.Equal(AccessStatus.NotAllowed, await conversation.RecallAsync(second, late.Seq));
+        Assert.Equal(AccessStatus.Ok, await conversation.RecallAsync(account, late.Seq));
+        Assert.Equal(MessageState.Recalled, (await Client.PullAllAsync(conversationId, account)).Single(m => m.Seq == late.Seq).State);
     }
 
     [Fact]
