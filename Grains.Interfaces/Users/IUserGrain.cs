@@ -204,6 +204,15 @@ public interface IUserGrain : IGrainWithStringKey
     Task<bool> JoinConversationAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last);
 
     /// <summary>
+    /// Starts a membership the conversation knows to be new (an official account's subscription that was not in its
+    /// table) at <paramref name="last"/> with nothing unread, even when this user's grain still has a live entry for it:
+    /// left by an unsubscribe whose removal never reached this grain, that entry's read position is from before what
+    /// was broadcast meanwhile, which must be history to pull, not unread. Returns false when storage could not commit.
+    /// </summary>
+    [Alias("JoinAnewAtHead")]
+    Task<bool> JoinConversationAnewAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last);
+
+    /// <summary>
     /// An instant message for this user's online devices only (call signalling): pushed at once, and the answer says how
     /// many devices were online (0: nobody was reached).
     /// </summary>

@@ -81,6 +81,9 @@ public sealed partial class ConversationGrain
             return AccessStatus.Invalid;
         }
 
+        // New by the account's table (the truth), not by the user's entry: an unsubscribe whose removal never reached the
+        // user's grain leaves a live entry behind, whose read position is from before everything broadcast since.
+        var isNew = !_subscribers.Contains(userId);
         try
         {
             // The row first: it is the truth. The entry is (re)made every time, so a retry after a failed entry save heals it.
@@ -96,7 +99,8 @@ public sealed partial class ConversationGrain
         var head = _recent.Last is { } last ? ViewFor(userId, last) : null;
         try
         {
-            return await GrainFactory.For<IUserGrain>(userId).AddReadDiffusionConversationAtHeadAsync(ConversationId, head)
+            var user = GrainFactory.For<IUserGrain>(userId);
+            return await (isNew ? user.JoinConversationAnewAtHeadAsync(ConversationId, readDiffusion: true, head) : user.AddReadDiffusionConversationAtHeadAsync(ConversationId, head))
                 ? AccessStatus.Ok
                 : AccessStatus.Unavailable;
         }

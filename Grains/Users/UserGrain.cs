@@ -1155,6 +1155,20 @@ public sealed partial class UserGrain(
         return true;
     }
 
+    public async Task<bool> JoinConversationAnewAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last)
+    {
+        // Marked as a join not saved until it is: a retry of this call or of the conversation's ordinary join (the
+        // subscription stored, this answer lost) still starts at the head.
+        (_joinsNotSaved ??= new(StringComparer.Ordinal)).Add(conversationId);
+        if (!await AddConversationAsync(conversationId, readDiffusion, joinAtHead: true, last))
+        {
+            return false;
+        }
+
+        _joinsNotSaved.Remove(conversationId);
+        return true;
+    }
+
     public async Task<int> DeliverInstantAsync(ChatMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);

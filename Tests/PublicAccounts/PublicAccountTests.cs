@@ -184,12 +184,16 @@ public sealed class PublicAccountTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task An_unsubscribe_stands_and_is_answered_ok_when_the_users_grain_cannot_be_told()
+    public async Task An_unsubscribe_stands_and_is_answered_ok_when_the_users_grain_cannot_be_told_and_a_resubscribe_starts_at_the_head()
     {
-        var (_, conversationId, _) = await NewAccountAsync();
+        var (account, conversationId, _) = await NewAccountAsync();
         var reader = Ids.User("reader");
         var conversation = Client.Conversation(conversationId);
         Assert.Equal(AccessStatus.Ok, await conversation.SubscribeAsync(reader));
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, account, "read before leaving")).Status);
+        var user = Client.GetGrain<IUserGrain>(reader);
+        Assert.Equal(1L, Assert.Single((await user.SyncAsync(0)).Changed, e => e.ConversationId == conversationId).LastSeq);
+        Assert.Equal(AccessStatus.Ok, (await user.MarkReadAsync(conversationId, 1)).Status);
 
         // The reader's grain was collected, and its storage cannot be reached now.
         await fixture.Cluster.DeactivateAsync(Client.GetGrain<IUserGrain>(reader));
@@ -207,6 +211,17 @@ public sealed class PublicAccountTests(ClusterFixture fixture)
 
         Assert.Empty(await conversation.FilterSubscribersAsync([reader]));
         Assert.Equal(AccessStatus.NoAccess, (await conversation.PullAsync(reader, new PullRequest(0, null, 10))).Status);
+
+        // Broadcasts while the reader is away; the reader's grain still has the entry (the removal never reached it)
+        // when they subscribe again: the new subscription starts at the head, what came meanwhile is history.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, account, $"while away {i}")).Status);
+        }
+
+        Assert.Equal(AccessStatus.Ok, await conversation.SubscribeAsync(reader));
+        var entry = Assert.Single((await user.SyncAsync(0)).Changed, e => e.ConversationId == conversationId);
+        Assert.Equal((4L, 4L, 0L, false), (entry.LastSeq, entry.ReadSeq, entry.UnreadCount, entry.Removed));
     }
 
     private async Task<(string Account, string ConversationId, string Operator)> NewAccountAsync()
