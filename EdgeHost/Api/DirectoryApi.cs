@@ -18,12 +18,23 @@ public static class DirectoryApi
             .RequireAuthorization(ApiPolicies.User).WithTags("Directory");
         var admin = app.MapGroup("/api/admin/org/departments").RequireAuthorization(ApiPolicies.TrustedSystem).WithTags("Admin");
         admin.MapPut("/{departmentId}", async Task<Results<NoContent, ProblemHttpResult>> (string departmentId, DepartmentBody body, IClusterClient cluster) =>
-                Answer(await Directory(cluster).PutAsync(departmentId, body?.Name ?? "", body?.ParentId, body?.MemberIds ?? [])))
+                await Directory(cluster).PutAsync(departmentId, body?.Name ?? "", body?.ParentId, body?.MemberIds ?? []) switch
+                {
+                    AccessStatus.Invalid => ApiProblems.Invalid(
+                        $"a department id of 1-{GrainKeys.MaxIdLength} of A-Z a-z 0-9 - _ ., a name of 1-{IOrgDirectoryGrain.MaxNameLength} characters, at most "
+                        + $"{IOrgDirectoryGrain.MaxMembersPerDepartment} valid member ids, a parent that exists and is not the department or below it, and at "
+                        + $"most {IOrgDirectoryGrain.MaxDepartments} departments"),
+                    var status => Answer(status),
+                })
             // A department at its member limit, with ids at their longest, is ~350 KB of JSON: over the edge's request
             // limit for every other call, which stays as it is.
             .WithMetadata(new DepartmentBodyLimit());
         admin.MapDelete("/{departmentId}", async Task<Results<NoContent, ProblemHttpResult>> (string departmentId, IClusterClient cluster) =>
-            Answer(await Directory(cluster).RemoveAsync(departmentId)));
+            await Directory(cluster).RemoveAsync(departmentId) switch
+            {
+                AccessStatus.Conflict => ApiProblems.Problem(StatusCodes.Status409Conflict, "conflict", "the department has departments under it: remove or move them first"),
+                var status => Answer(status),
+            });
         return app;
     }
 

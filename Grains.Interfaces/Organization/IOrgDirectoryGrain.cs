@@ -16,6 +16,12 @@ public interface IOrgDirectoryGrain : IGrainWithStringKey
     /// <summary>Members of one department at most.</summary>
     const int MaxMembersPerDepartment = 5_000;
 
+    /// <summary>Departments one directory may hold.</summary>
+    const int MaxDepartments = 10_000;
+
+    /// <summary>The longest department name, in characters.</summary>
+    const int MaxNameLength = 100;
+
     /// <summary>Creates or replaces a department; <c>Invalid</c> for bad ids, a missing parent or a cycle.</summary>
     [Alias("Put")]
     Task<AccessStatus> PutAsync(string departmentId, string name, string? parentId, IReadOnlyList<string> memberIds);

@@ -128,11 +128,15 @@ public sealed partial class ConversationGrain
     /// account's subscribers never see which operator broadcast.
     /// </summary>
     private ChatMessage ViewFor(string recipient, ChatMessage message) =>
+        HidesActingSenderFrom(recipient, message) ? WithoutActingSender(message) : message;
+
+    /// <summary>Whether <paramref name="recipient"/> must not see who wrote <paramref name="message"/> in the name it bears.</summary>
+    private bool HidesActingSenderFrom(string recipient, ChatMessage message) =>
         message.ActingSenderId is not null
         && ((_address?.Kind == ConversationKind.CustomerService && recipient == _address.Second)
-            || (_address?.Kind == ConversationKind.PublicAccount && !IsBroadcaster(recipient)))
-            ? message with { ActingSenderId = null, SenderDeviceId = null }
-            : message;
+            || (_address?.Kind == ConversationKind.PublicAccount && !IsBroadcaster(recipient)));
+
+    private static ChatMessage WithoutActingSender(ChatMessage message) => message with { ActingSenderId = null, SenderDeviceId = null };
 
     /// <summary>How often the queue is told again of a user's message it has not confirmed.</summary>
     private static readonly TimeSpan CustomerServiceTellInterval = TimeSpan.FromSeconds(5);

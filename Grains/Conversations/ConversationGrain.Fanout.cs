@@ -112,6 +112,9 @@ public sealed partial class ConversationGrain
         var readDiffusion = IsReadDiffusion;
         UserEvent[]? shared = null;
         ChatMessage? sharedView = null;
+        // Made once: an operator's broadcast is seen without the operator by every subscriber, and one view for all of
+        // them lets them share one event array (a copy each would be serialized once per subscriber).
+        ChatMessage? withoutActingSender = null;
         foreach (var member in recipients)
         {
             if (!InHistoryOf(member, message.Seq))
@@ -120,7 +123,7 @@ public sealed partial class ConversationGrain
                 continue;
             }
 
-            var view = ViewFor(member, message);
+            var view = HidesActingSenderFrom(member, message) ? withoutActingSender ??= WithoutActingSender(message) : message;
             if (readDiffusion && PushRoutesFor(member, message) is { } routes)
             {
                 // One event array for every member who sees the message alike: serialized once per edge call.

@@ -8,13 +8,13 @@ public sealed class OrgDirectoryGrain(
     ImClock clock) : Grain, IOrgDirectoryGrain
 {
     /// <summary>Departments one directory may hold.</summary>
-    public const int MaxDepartments = 10_000;
+    public const int MaxDepartments = IOrgDirectoryGrain.MaxDepartments;
 
     /// <summary>Members of one department.</summary>
     public const int MaxMembersPerDepartment = IOrgDirectoryGrain.MaxMembersPerDepartment;
 
     /// <summary>The longest department name, in characters.</summary>
-    public const int MaxNameLength = 100;
+    public const int MaxNameLength = IOrgDirectoryGrain.MaxNameLength;
 
     /// <summary>
     /// Removed departments kept for incremental sync: the oldest beyond are dropped (clients that synced before them get
