@@ -28,6 +28,18 @@ public static class WebhookAddresses
         {
             address = address.MapToIPv4();
         }
+        else if (EmbeddedIPv4(address) is { } embedded)
+        {
+            // A translation prefix reaches the IPv4 address inside it (through the network's NAT64 or 6to4 relay): it is
+            // where the delivery lands, and classed as such.
+            address = embedded;
+        }
+        else if (address.AddressFamily == AddressFamily.InterNetworkV6 && IsLocalUseNat64(address.GetAddressBytes()))
+        {
+            // The local-use translation prefix, 64:ff9b:1::/48: the network's own NAT64, whose embedding its operator
+            // chose, so the IPv4 address inside cannot be told; at least a private network.
+            return WebhookAddressScope.PrivateNetwork;
+        }
 
         if (IPAddress.IsLoopback(address) || CloudMetadataServices.Contains(address))
         {
@@ -50,6 +62,29 @@ public static class WebhookAddresses
             : address.IsIPv6SiteLocal || address.IsIPv6UniqueLocal ? WebhookAddressScope.PrivateNetwork
             : WebhookAddressScope.Public;
     }
+
+    /// <summary>
+    /// The IPv4 address inside a well-known NAT64 address (64:ff9b::/96, RFC 6052: its last four bytes) or a 6to4 one
+    /// (2002::/16, RFC 3056: the four bytes after the prefix); null for any other.
+    /// </summary>
+    private static IPAddress? EmbeddedIPv4(IPAddress address)
+    {
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return null;
+        }
+
+        var b = address.GetAddressBytes();
+        if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b.AsSpan(4, 8).IndexOfAnyExcept((byte)0) < 0)
+        {
+            return new IPAddress(b.AsSpan(12, 4));
+        }
+
+        return b[0] == 0x20 && b[1] == 0x02 ? new IPAddress(b.AsSpan(2, 4)) : null;
+    }
+
+    private static bool IsLocalUseNat64(byte[] b) =>
+        b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b && b[4] == 0x00 && b[5] == 0x01;
 
     /// <summary>Whether a delivery may go to <paramref name="address"/> under the deployment's settings.</summary>
     public static bool IsAllowed(IPAddress address, bool allowPrivateNetworks, bool allowLocalAddresses) => ScopeOf(address) switch

@@ -25,6 +25,9 @@ public sealed class WebhookAddressTests
     [InlineData("100.100.100.200")]
     [InlineData("fd00:ec2::254")]
     [InlineData("168.63.129.16")]
+    [InlineData("64:ff9b::7f00:1")]
+    [InlineData("64:ff9b::a9fe:a9fe")]
+    [InlineData("2002:7f00:1::1")]
     public void Loopback_link_local_unspecified_and_cloud_metadata_addresses_are_local_and_refused_unless_local_addresses_are_allowed(string address)
     {
         var parsed = IPAddress.Parse(address);
@@ -43,6 +46,9 @@ public sealed class WebhookAddressTests
     [InlineData("100.64.0.1")]
     [InlineData("fd00::1")]
     [InlineData("::ffff:10.0.0.5")]
+    [InlineData("64:ff9b::a00:5")]
+    [InlineData("2002:c0a8:101::1")]
+    [InlineData("64:ff9b:1:7f00:1::")]
     public void Private_network_addresses_are_allowed_unless_private_networks_are_not(string address)
     {
         var parsed = IPAddress.Parse(address);
@@ -68,6 +74,7 @@ public sealed class WebhookAddressTests
     [InlineData("172.32.0.1")]
     [InlineData("100.128.0.1")]
     [InlineData("2606:2800:21f:cb07:6820:80da:af6b:8b2c")]
+    [InlineData("64:ff9b::5db8:d70e")]
     public void Public_addresses_are_always_allowed(string address) =>
         Assert.True(WebhookAddresses.IsAllowed(IPAddress.Parse(address), allowPrivateNetworks: false, allowLocalAddresses: false));
 
