@@ -16,6 +16,12 @@ namespace Orleans.Im.EdgeHost.Api;
 /// </summary>
 public static class PublicAccountsApi
 {
+    /// <summary>
+    /// Sends of one reach under way at once: a thousand at a time all wait on the account's own user grain (each new
+    /// conversation joins it there, one by one) and time out together; a few dozen keep it busy without a queue.
+    /// </summary>
+    private const int ReachSendsInFlight = 32;
+
     public static RouteGroupBuilder MapPublicAccountsApi(this IEndpointRouteBuilder app)
     {
         var admin = app.MapGroup("/api/admin/public-accounts/{accountId}").RequireAuthorization(ApiPolicies.TrustedSystem).WithTags("Public accounts");
@@ -128,6 +134,7 @@ public static class PublicAccountsApi
         }
 
         var subscribed = (await Account(cluster, accountId).FilterSubscribersAsync(targets)).ToHashSet(StringComparer.Ordinal);
+        using var inFlight = new SemaphoreSlim(ReachSendsInFlight);
         var results = await Task.WhenAll(targets.Select(async userId =>
         {
             if (!subscribed.Contains(userId))
@@ -136,15 +143,29 @@ public static class PublicAccountsApi
             }
 
             var conversationId = GrainKeys.P2P(accountId, userId);
-            var result = await cluster.For<IConversationGrain>(conversationId).SendAsync(
-                new SendRequest(accountId, null, body.ClientMsgId, content));
-            var status = result.Status switch
+            await inFlight.WaitAsync();
+            try
             {
-                SendStatus.Sent => "sent",
-                SendStatus.Duplicate => "duplicate",
-                _ => ApiProblems.From(result).ProblemDetails.Extensions["code"]?.ToString() ?? "invalid_request",
-            };
-            return new ReachResult(userId, conversationId, status, result.Seq);
+                var result = await cluster.For<IConversationGrain>(conversationId).SendAsync(
+                    new SendRequest(accountId, null, body.ClientMsgId, content));
+                var status = result.Status switch
+                {
+                    SendStatus.Sent => "sent",
+                    SendStatus.Duplicate => "duplicate",
+                    _ => ApiProblems.From(result).ProblemDetails.Extensions["code"]?.ToString() ?? "invalid_request",
+                };
+                return new ReachResult(userId, conversationId, status, result.Seq);
+            }
+            catch (Exception ex) when (ApiExceptionHandler.IsUnavailable(ex))
+            {
+                // Boundary, per target: one conversation whose grain timed out is that target's "unavailable" (retry the
+                // same call: the others answer duplicate), not a 503 that throws away what the rest were answered.
+                return new ReachResult(userId, conversationId, "unavailable", 0);
+            }
+            finally
+            {
+                inFlight.Release();
+            }
         }));
         return TypedResults.Ok(new ReachResponse(results));
     }
