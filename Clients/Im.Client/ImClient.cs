@@ -385,7 +385,7 @@ public sealed partial class ImClient : IAsyncDisposable
     private async Task OpenAsync(EdgeAddress endpoint, CancellationToken cancellationToken)
     {
         _kickedAtLogin = null;
-        var token = await _options.TokenProvider(cancellationToken).ConfigureAwait(false);
+        var token = await AskTokenAsync(cancellationToken).ConfigureAwait(false);
         var socket = new TcpClient { NoDelay = true };
         try
         {
@@ -700,18 +700,39 @@ public sealed partial class ImClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Tells the application's <see cref="ImClientOptions.TokenRefused"/> (a boundary: what it throws is not this login's
-    /// failure, which is the refusal; the next attempt asks the provider, which says what it knows).
+    /// Asks <see cref="ImClientOptions.TokenProvider"/> within <see cref="ImClientOptions.TokenTimeout"/>: past it, the
+    /// provider is left to finish on its own (one that ignores its token is not waited for) and the attempt fails.
     /// </summary>
-    private static async Task TellTokenRefusedAsync(Func<string, CancellationToken, Task> tell, string token, CancellationToken cancellationToken)
+    private async Task<string> AskTokenAsync(CancellationToken cancellationToken)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.TokenTimeout);
         try
         {
-            await tell(token, cancellationToken).ConfigureAwait(false);
+            return await _options.TokenProvider(timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ImClientException($"the token provider did not answer within {_options.TokenTimeout.TotalSeconds:0.#} s");
+        }
+    }
+
+    /// <summary>
+    /// Tells the application's <see cref="ImClientOptions.TokenRefused"/> (a boundary: what it throws is not this login's
+    /// failure, which is the refusal; the next attempt asks the provider, which says what it knows), within
+    /// <see cref="ImClientOptions.TokenTimeout"/>: one that hangs is left to finish on its own.
+    /// </summary>
+    private async Task TellTokenRefusedAsync(Func<string, CancellationToken, Task> tell, string token, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.TokenTimeout);
+        try
+        {
+            await tell(token, timeout.Token).WaitAsync(timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // The provider's own failure (its identity server down): the next ask for a token meets it again.
+            // The callback's own failure (its identity server down) or its timeout: the next ask for a token meets it.
         }
     }
 

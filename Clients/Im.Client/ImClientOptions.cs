@@ -26,6 +26,13 @@ public sealed class ImClientOptions
     /// </summary>
     public Func<string, CancellationToken, Task>? TokenRefused { get; set; }
 
+    /// <summary>
+    /// How long <see cref="TokenProvider"/> (and <see cref="TokenRefused"/>) may take at a (re)connect. They run while the
+    /// client connects, which nothing else may do meanwhile: one that hangs (an identity server that never answers) fails
+    /// the attempt past this, as a network failure would, and the reconnect loop tries again later.
+    /// </summary>
+    public TimeSpan TokenTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Stable per installation: 1-64 of A-Z a-z 0-9 - _ .</summary>
     public string DeviceId { get; set; } = "dotnet";
 

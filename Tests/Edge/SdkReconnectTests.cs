@@ -931,6 +931,33 @@ public sealed class SdkReconnectTests
         }
     }
 
+    [Fact]
+    public async Task A_token_provider_that_never_answers_fails_the_attempt_in_time_and_the_next_one_connects()
+    {
+        using var edge = new Listener();
+        var asked = 0;
+        var hung = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The first ask hangs and ignores its token (an identity server that never answers, a client without a timeout).
+        await using var client = NewClient(edge, maxReconnectAttempts: 0, tokenTimeout: TimeSpan.FromMilliseconds(300),
+            tokenProvider: _ => Interlocked.Increment(ref asked) == 1 ? hung.Task : Task.FromResult("token"));
+
+        var failed = await Assert.ThrowsAsync<ImClientException>(() => client.ConnectAsync().WaitAsync(Patience));
+        Assert.Contains("token provider did not answer", failed.Message, StringComparison.Ordinal);
+        Assert.Equal(ImClientStatus.Disconnected, client.Status);
+
+        // The connect gate was not kept by the hung provider: the next attempt asks again and logs in.
+        var (connection, served) = await ConnectToAsync(client, edge, new PlayedEdge());
+        await using (connection)
+        {
+            Assert.Equal(ImClientStatus.Connected, client.Status);
+            Assert.Equal(2, Volatile.Read(ref asked));
+        }
+
+        hung.SetResult("too late");
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+    }
+
     /// <summary>A pull's answer from a conversation whose messages are 1 to <paramref name="lastSeq"/>: those after the request's.</summary>
     private static V1.PullResponse PulledUpTo(V1.PullRequest pull, int lastSeq) => new()
     {
@@ -962,9 +989,10 @@ public sealed class SdkReconnectTests
         return delivered;
     }
 
-    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null, string deviceId = "phone", ImClientState? initialState = null, Listener? fallback = null, Func<string, CancellationToken, Task>? tokenRefused = null) => new(new ImClientOptions
+    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null, string deviceId = "phone", ImClientState? initialState = null, Listener? fallback = null, Func<string, CancellationToken, Task>? tokenRefused = null, TimeSpan? tokenTimeout = null) => new(new ImClientOptions
     {
         TokenRefused = tokenRefused,
+        TokenTimeout = tokenTimeout ?? TimeSpan.FromSeconds(30),
         FallbackAddresses = fallback is null ? [] : [$"{fallback.Host}:{fallback.Port}"],
         InitialState = initialState,
         Host = edge.Host,
