@@ -1011,7 +1011,19 @@ function dropPending(clientMsgId) {
 // offline lost them. One localStorage entry per message, so that two tabs of one user never overwrite each other's; a
 // message both tabs send goes once (the server stores a client message id once, and answers the other as a duplicate).
 
-const outboxPrefix = () => `im.outbox.${state.userId}.`;
+// Keyed `im.outbox.{user}:{clientMsgId}`: ids may contain '.', never ':', so no user's keys start like another's (with '.'
+// as the separator, `john`'s prefix was the start of `john.smith`'s keys, whose messages `john` then sent as his own).
+const outboxPrefix = () => `im.outbox.${state.userId}:`;
+
+/** The client message id of one of this user's outbox entries; null for any other key (another user's included). */
+function unsentIdOf(key) {
+  if (key.startsWith(outboxPrefix())) return key.slice(outboxPrefix().length);
+  // Kept by a page from before ':' (`im.outbox.{user}.{id}`): this user's only when a bare id follows, since
+  // `im.outbox.john.smith.{id}` (or `…john.smith:{id}`) starts like `john`'s and is john.smith's.
+  const legacy = `im.outbox.${state.userId}.`;
+  const rest = key.startsWith(legacy) ? key.slice(legacy.length) : '';
+  return /^[A-Za-z0-9_-]+$/.test(rest) ? rest : null;
+}
 
 /**
  * How long an unsent message is kept in the browser. Tokens live in the tab, the outbox in the browser: on a shared
@@ -1034,9 +1046,9 @@ pruneOutbox();
 // Another tab of this browser stored or discarded one of this user's unsent messages: no longer this page's to send
 // (a discarded one would otherwise still go out from here; a stored one comes back as the user's message from elsewhere).
 window.addEventListener('storage', (event) => {
-  if (event.storageArea !== localStorage || event.newValue !== null || !state.userId || !event.key?.startsWith(outboxPrefix())) return;
-  const clientMsgId = event.key.slice(outboxPrefix().length);
-  const pending = state.pending.get(clientMsgId);
+  if (event.storageArea !== localStorage || event.newValue !== null || !state.userId || !event.key) return;
+  const clientMsgId = unsentIdOf(event.key);
+  const pending = clientMsgId === null ? undefined : state.pending.get(clientMsgId);
   if (!pending) return;
   state.pending.delete(clientMsgId);
   pending.element.remove();
@@ -1044,7 +1056,9 @@ window.addEventListener('storage', (event) => {
 
 function keepUnsent(clientMsgId, pending) {
   try {
-    localStorage.setItem(outboxPrefix() + clientMsgId, JSON.stringify({ conversationId: pending.conversationId, text: pending.text, replyToSeq: pending.replyToSeq, at: Date.now() }));
+    localStorage.setItem(outboxPrefix() + clientMsgId, JSON.stringify({
+      conversationId: pending.conversationId, text: pending.text, replyToSeq: pending.replyToSeq, at: pending.at ?? Date.now(), sessionId: state.sessionId,
+    }));
   } catch {
     // Storage full or refused (a private window's quota): the message lives in this page only, as before.
   }
@@ -1052,25 +1066,42 @@ function keepUnsent(clientMsgId, pending) {
 
 function forgetUnsent(clientMsgId) { localStorage.removeItem(outboxPrefix() + clientMsgId); }
 
+/**
+ * This session's unsent messages (and those of no session: kept by a page from before sessions were noted), not those of
+ * the user's other tabs, which are signed in still (a sign-out, a kick here ends this tab's session only) and would lose
+ * theirs unsent.
+ */
 function forgetAllUnsent() {
   if (!state.userId) return;
-  for (const key of Object.keys(localStorage)) if (key.startsWith(outboxPrefix())) localStorage.removeItem(key);
+  for (const key of Object.keys(localStorage)) {
+    if (unsentIdOf(key) === null) continue;
+    let sessionId;
+    try { sessionId = JSON.parse(localStorage.getItem(key))?.sessionId; } catch { /* unreadable: dropped */ }
+    if (!sessionId || sessionId === state.sessionId) localStorage.removeItem(key);
+  }
 }
 
 /** Takes back what an earlier page (or another tab) left unsent, oldest first, to go out with the next connection. */
 function restoreUnsent() {
   pruneOutbox();
-  const prefix = outboxPrefix();
   const kept = [];
   for (const key of Object.keys(localStorage)) {
-    if (!key.startsWith(prefix)) continue;
+    const clientMsgId = unsentIdOf(key);
+    if (clientMsgId === null) continue;
     let entry = null;
     try { entry = JSON.parse(localStorage.getItem(key)); } catch { /* unreadable: dropped below */ }
     if (typeof entry?.conversationId !== 'string' || typeof entry.text !== 'string') {
       localStorage.removeItem(key);
       continue;
     }
-    kept.push({ clientMsgId: key.slice(prefix.length), ...entry });
+
+    if (!key.startsWith(outboxPrefix())) {
+      // Kept under the old key: moved under the new one, which sending or discarding it removes.
+      localStorage.setItem(outboxPrefix() + clientMsgId, localStorage.getItem(key));
+      localStorage.removeItem(key);
+    }
+
+    kept.push({ clientMsgId, ...entry });
   }
   kept.sort((a, b) => (a.at ?? 0) - (b.at ?? 0));
   for (const { clientMsgId, conversationId, text, replyToSeq } of kept) {

@@ -482,13 +482,16 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         var (alice, bob, conversationId, bobPhone, page) = beside;
         await SignInAndOpenChatAsync(page, alice, bob);
 
-        // What an earlier page left in this browser: one written 25 hours ago (a tab closed without signing out on a
-        // shared computer, say), one a minute ago.
+        // What an earlier page left in this browser (under the keys of pages from before ':'): one written 25 hours ago
+        // (a tab closed without signing out on a shared computer, say), one a minute ago; and what another user, whose
+        // id starts with this one's and a '.', left under either key: never this user's to send.
         await page.EvaluateAsync("""
             ([user, conversation]) => {
-              const keep = (id, text, age) => localStorage.setItem(`im.outbox.${user}.${id}`, JSON.stringify({ conversationId: conversation, text, at: Date.now() - age }));
-              keep('stale1', 'from yesterday', 25 * 60 * 60 * 1000);
-              keep('fresh1', 'from a minute ago', 60 * 1000);
+              const keep = (key, text, age) => localStorage.setItem(key, JSON.stringify({ conversationId: conversation, text, at: Date.now() - age }));
+              keep(`im.outbox.${user}.stale1`, 'from yesterday', 25 * 60 * 60 * 1000);
+              keep(`im.outbox.${user}.fresh1`, 'from a minute ago', 60 * 1000);
+              keep(`im.outbox.${user}.smith.other1`, 'not alice', 30 * 1000);
+              keep(`im.outbox.${user}.smith:other2`, 'not alice either', 20 * 1000);
             }
             """, new[] { alice, conversationId });
         await page.ReloadAsync();
@@ -498,8 +501,9 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         Assert.Equal("from a minute ago", received.Content.Text);
         var stored = await fixture.Orleans.GetGrain<IConversationGrain>(conversationId).PullAsync(alice, new PullRequest());
         Assert.Equal(["from a minute ago"], stored.Messages.Select(m => m.Content!.Text));
-        Assert.Equal(0, await Eventually.ReturnsAsync(
-            () => page.EvaluateAsync<int>("Object.keys(localStorage).filter((key) => key.startsWith('im.outbox.')).length"), n => n == 0));
+        var others = new[] { $"im.outbox.{alice}.smith.other1", $"im.outbox.{alice}.smith:other2" };
+        Assert.Equal(others, await Eventually.ReturnsAsync(
+            () => page.EvaluateAsync<string[]>("Object.keys(localStorage).filter((key) => key.startsWith('im.outbox.')).sort()"), keys => keys.SequenceEqual(others)));
     }
 
     [Fact]
