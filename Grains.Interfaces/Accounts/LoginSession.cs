@@ -16,6 +16,10 @@ namespace Orleans.Im.Accounts;
 /// For a session issued over a long connection (its token dies with the connection): the login session that connection
 /// signed in with. Null for a login.
 /// </param>
+/// <param name="SpentRefreshTokenHashes">
+/// SHA-256 of the refresh tokens swapped out before <paramref name="PreviousRefreshTokenHash"/>, newest first, a few: one
+/// spent again is a stolen token's twin (a thief who refreshed twice leaves the victim's token older than the previous).
+/// </param>
 [GenerateSerializer, Immutable, Alias("im.LoginSession")]
 public sealed record LoginSession(
     [property: Id(0)] string SessionId,
@@ -26,4 +30,13 @@ public sealed record LoginSession(
     [property: Id(5)] DateTimeOffset CreatedAt,
     [property: Id(6)] string? PreviousRefreshTokenHash = null,
     [property: Id(7)] DateTimeOffset RefreshedAt = default,
-    [property: Id(8)] string? ParentSessionId = null);
+    [property: Id(8)] string? ParentSessionId = null,
+    [property: Id(9)] string[]? SpentRefreshTokenHashes = null)
+{
+    /// <summary>Refresh tokens kept as spent besides the previous one (bounded: the session is stored whole at each refresh).</summary>
+    public const int MaxSpentRefreshTokens = 8;
+
+    /// <summary>Whether <paramref name="refreshTokenHash"/> is one of the refresh tokens swapped out before the previous one.</summary>
+    public bool SpentEarlier(string refreshTokenHash) =>
+        SpentRefreshTokenHashes?.Contains(refreshTokenHash, StringComparer.Ordinal) == true;
+}

@@ -242,6 +242,9 @@ public sealed partial class AccountGrain(
                 RefreshTokenHash = newRefreshTokenHash,
                 ExpiresAt = newExpiresAt,
                 PreviousRefreshTokenHash = refreshTokenHash,
+                SpentRefreshTokenHashes = session.PreviousRefreshTokenHash is { } before
+                    ? [before, .. (session.SpentRefreshTokenHashes ?? []).Take(LoginSession.MaxSpentRefreshTokens - 1)]
+                    : session.SpentRefreshTokenHashes,
                 RefreshedAt = now,
             };
             state.State.Sessions[sessionId] = renewed;
@@ -259,12 +262,14 @@ public sealed partial class AccountGrain(
             return session;
         }
 
-        if (previous)
+        if (previous || session.SpentEarlier(refreshTokenHash))
         {
-            // The token just swapped out, spent again after the grace: two holders of one refresh token, one of them a
-            // thief (who may be the one holding the current token). Neither is told apart, so the login ends for both,
+            // A token swapped out already (the one just swapped out, after the grace, or an earlier one: a thief who
+            // refreshed twice leaves the victim holding one), spent again: two holders of one refresh token, one of them
+            // a thief (who may be the one holding the current token). Neither is told apart, so the login ends for both,
             // as a logout: its tokens are refused everywhere and its connections closed. A token that is no token of
-            // this session (older, or made up) ends nothing: knowing a session id must not be enough to sign it out.
+            // this session (made up, or older than those kept) ends nothing: knowing a session id must not be enough to
+            // sign it out.
             var ended = Ended(RemoveWithConnections(sessionId));
             await SaveAsync(ended);
             await AnnounceAsync(ended);

@@ -70,10 +70,10 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
         Assert.Equal(renewed.RefreshToken, repeated.RefreshToken);
         Assert.Equal(HttpStatusCode.OK, (await there.CallAsync(HttpMethod.Get, "/api/sync", repeated.AccessToken)).StatusCode);
 
-        // Once the new token has renewed in turn, the first is spent for good.
+        // The new token renews in turn. (The first, spent again now, would end the session as a stolen token's twin:
+        // A_refresh_token_older_than_the_previous_spent_again_ends_the_session.)
         var next = await RefreshAsync(there, alice, login.SessionId, renewed.RefreshToken);
         Assert.NotEqual(renewed.RefreshToken, next.RefreshToken);
-        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(here, alice, login.SessionId, login.RefreshToken));
 
         // The same session, on a long connection to the other edge host.
         var device = new Client.ImClient(new Client.ImClientOptions
@@ -156,6 +156,31 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
 
         // The account's other login lives on.
         Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Get, "/api/sync", other.AccessToken)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_refresh_token_older_than_the_previous_spent_again_ends_the_session()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var login = await fixture.LoginAsync(alice);
+        var grace = TimeSpan.FromSeconds(1);
+        await using var strictEdge = await fixture.Cluster.StartEdgeAsync(
+            new Dictionary<string, string>(fixture.AuthSettings) { ["IM__Auth__RefreshTokenReuseGrace"] = grace.ToString() });
+        using var http = fixture.Http(strictEdge.Endpoints.HttpPort);
+
+        // A thief with a copy of the device's refresh token renews it twice at once: the device's token is then older
+        // than the one the last renewal swapped out.
+        var first = await RefreshAsync(http, alice, login.SessionId, login.RefreshToken);
+        var second = await RefreshAsync(http, alice, login.SessionId, first.RefreshToken);
+        await Task.Delay(grace + TimeSpan.FromMilliseconds(500));
+
+        // The device renews with its token: two holders of it, so the login ends, the thief's tokens with it.
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, login.SessionId, login.RefreshToken));
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, alice, login.SessionId, second.RefreshToken));
+        var refused = await Eventually.ReturnsAsync(
+            async () => (await http.CallAsync(HttpMethod.Get, "/api/sync", second.AccessToken)).StatusCode,
+            status => status == HttpStatusCode.Unauthorized, BroadcastPatience);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused);
     }
 
     [Fact]
