@@ -217,7 +217,7 @@ public sealed partial class ConversationGrain
 
         // Both, whatever the first answers: a new member's entry that could not be saved must not leave the others
         // learning of messages the old way (a large group pushes only to members whose entries say so).
-        var joined = await JoinEntriesAsync(added);
+        var joined = await JoinEntriesAsync(added, added);
         var switched = await SwitchEntriesIfPendingAsync(added);
         // The notice after the new members' entries start at the head, so that they are told it too ("alice added you").
         await PostPendingNoticesAsync();
@@ -614,14 +614,41 @@ public sealed partial class ConversationGrain
 
     /// <summary>
     /// Entries for members added to a group that has a history: they start at its head with nothing unread (those who
-    /// were members before and come back too); an entry that exists already keeps its read position.
+    /// were members before and come back too); an entry that exists already keeps its read position, unless the member
+    /// is <paramref name="added"/> just now (see <see cref="JoinEntryAsync"/>).
     /// </summary>
-    private async Task<GroupResult?> JoinEntriesAsync(IEnumerable<string> members)
+    private async Task<GroupResult?> JoinEntriesAsync(IEnumerable<string> members, IEnumerable<string>? added = null)
     {
+        foreach (var member in added ?? [])
+        {
+            (_joinsAnewPending ??= new(StringComparer.Ordinal)).Add(member);
+        }
+
         var readDiffusion = IsLargeGroup;
         var last = _recent.Last;
-        return await EntriesSavedAsync(members.Select(m =>
-            GrainFactory.For<IUserGrain>(m).JoinConversationAtHeadAsync(ConversationId, readDiffusion, last is null ? null : HeadFor(m, last))));
+        return await EntriesSavedAsync(members.Select(m => JoinEntryAsync(m, readDiffusion, last is null ? null : HeadFor(m, last))));
+    }
+
+    /// <summary>
+    /// The member's entry joins at the head. A member new by this conversation's own state (added, subscribed) whose
+    /// entry has not answered yet joins anew: an entry their grain still has from before (a removal or unsubscribe that
+    /// never reached it) is from before what was said since, which must be history, not unread; retried, still anew.
+    /// </summary>
+    private async Task<bool> JoinEntryAsync(string member, bool readDiffusion, ChatMessage? head)
+    {
+        var user = GrainFactory.For<IUserGrain>(member);
+        if (_joinsAnewPending?.Contains(member) != true)
+        {
+            return await user.JoinConversationAtHeadAsync(ConversationId, readDiffusion, head);
+        }
+
+        var joined = await user.JoinConversationAnewAtHeadAsync(ConversationId, readDiffusion, head);
+        if (joined)
+        {
+            _joinsAnewPending.Remove(member);
+        }
+
+        return joined;
     }
 
     /// <summary>

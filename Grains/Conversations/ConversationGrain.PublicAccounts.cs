@@ -83,7 +83,11 @@ public sealed partial class ConversationGrain
 
         // New by the account's table (the truth), not by the user's entry: an unsubscribe whose removal never reached the
         // user's grain leaves a live entry behind, whose read position is from before everything broadcast since.
-        var isNew = !_subscribers.Contains(userId);
+        if (!_subscribers.Contains(userId))
+        {
+            (_joinsAnewPending ??= new(StringComparer.Ordinal)).Add(userId);
+        }
+
         try
         {
             // The row first: it is the truth. The entry is (re)made every time, so a retry after a failed entry save heals it.
@@ -99,10 +103,7 @@ public sealed partial class ConversationGrain
         var head = _recent.Last is { } last ? ViewFor(userId, last) : null;
         try
         {
-            var user = GrainFactory.For<IUserGrain>(userId);
-            return await (isNew ? user.JoinConversationAnewAtHeadAsync(ConversationId, readDiffusion: true, head) : user.AddReadDiffusionConversationAtHeadAsync(ConversationId, head))
-                ? AccessStatus.Ok
-                : AccessStatus.Unavailable;
+            return await JoinEntryAsync(userId, readDiffusion: true, head) ? AccessStatus.Ok : AccessStatus.Unavailable;
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {

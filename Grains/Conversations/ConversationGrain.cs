@@ -43,6 +43,12 @@ public sealed partial class ConversationGrain(
     private HashSet<string>? _usersWithHidden;
     private readonly Dictionary<string, DateTimeOffset> _typingForwarded = new(StringComparer.Ordinal);
     private Dictionary<string, long>? _readPositions;
+
+    /// <summary>
+    /// Members added or subscribed whose entry has not answered yet: their join is retried anew (see
+    /// <c>JoinEntryAsync</c>). Memory only: a retry after this grain moved falls back to an ordinary join.
+    /// </summary>
+    private HashSet<string>? _joinsAnewPending;
     private ConversationAddress? _address;
     private long _lastSeq;
 

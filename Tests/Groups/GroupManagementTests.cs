@@ -166,6 +166,40 @@ public sealed class GroupManagementTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_member_whose_removal_never_reached_their_entry_starts_at_the_head_when_added_back()
+    {
+        var (owner, old) = (Ids.User("owner"), Ids.User("old"));
+        var conversationId = await Client.CreateGroupAsync(owner, old);
+        var group = Client.Conversation(conversationId);
+
+        // Removed while their index cannot be written, and restarted before it could: the stored entry is still live,
+        // read up to the creation's notice.
+        var oldsGrain = Client.GetGrain<IUserGrain>(old);
+        Assert.NotNull(await Eventually.ReturnsAsync(() => oldsGrain.GetConversationAsync(conversationId), e => e is not null));
+        var oldsStorage = GrainId.Create("user", old);
+        fixture.StorageFaults.Fail(oldsStorage);
+        try
+        {
+            Assert.Equal(AccessStatus.Ok, (await group.RemoveMemberAsync(owner, old)).Status);
+            await fixture.Cluster.DeactivateAsync(oldsGrain);
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(oldsStorage);
+        }
+
+        // Seqs: 2 the removal's notice, 3-5 while out, 6 the notice that adds them back: only that one is unread.
+        for (var i = 0; i < 3; i++)
+        {
+            await Client.SendTextAsync(conversationId, owner, $"while out {i}");
+        }
+
+        Assert.Equal(AccessStatus.Ok, (await group.AddMembersAsync(owner, [old])).Status);
+        var back = await Eventually.ReturnsAsync(() => oldsGrain.GetConversationAsync(conversationId), e => e?.LastSeq == 6);
+        Assert.Equal((6L, 5L, 1L, false), (back!.LastSeq, back.ReadSeq, back.UnreadCount, back.Removed));
+    }
+
+    [Fact]
     public async Task A_new_members_entry_is_stored_at_the_head_in_one_write_so_a_restart_before_the_retry_counts_nothing_said_before_as_unread()
     {
         var (owner, old, newcomer) = (Ids.User("owner"), Ids.User("old"), Ids.User("newcomer"));
