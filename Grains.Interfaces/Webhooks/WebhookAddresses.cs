@@ -37,8 +37,8 @@ public static class WebhookAddresses
         else if (address.AddressFamily == AddressFamily.InterNetworkV6 && IsLocalUseNat64(address.GetAddressBytes()))
         {
             // The local-use translation prefix, 64:ff9b:1::/48: the network's own NAT64, whose embedding its operator
-            // chose, so the IPv4 address inside cannot be told; at least a private network.
-            return WebhookAddressScope.PrivateNetwork;
+            // chose (/48 to /96), so the IPv4 address inside cannot be told, and may be loopback or the metadata service.
+            return WebhookAddressScope.Local;
         }
 
         if (IPAddress.IsLoopback(address) || CloudMetadataServices.Contains(address))

@@ -26,10 +26,11 @@ public sealed partial class AccountGrain(
     public const int MaxBlocked = 5000;
 
     /// <summary>
-    /// How long an ended session's announcement is retried when the broadcast cannot take it: longer than an access token
-    /// lives (15 minutes by default), after which edges refuse the token for its age anyway.
+    /// How long an ended session's announcement is retried when the broadcast cannot take it: as long as an access token
+    /// may be set to live (IM:Auth:AccessTokenLifetime, at most a day; 15 minutes by default), after which edges refuse
+    /// the token for its age anyway, and as long as the revocation log keeps what it was told.
     /// </summary>
-    public static readonly TimeSpan AnnounceRetryWindow = TimeSpan.FromHours(1);
+    public static readonly TimeSpan AnnounceRetryWindow = RevocationLogGrain.Retention;
 
     /// <summary>
     /// Announcements waiting for the broadcast that the state keeps; beyond it the oldest about one session give way,

@@ -158,15 +158,21 @@ public sealed partial class WebhookDispatcher(
 
         foreach (var webhook in webhooks)
         {
-            await MeasureLagAsync(redis, webhook);
+            if (!await MeasureLagAsync(redis, webhook))
+            {
+                // Redis away or stalled: each measurement would wait out its timeout in turn (minutes, for fifty
+                // webhooks), holding up the next refresh's starts and stops. Measured again at the next refresh.
+                break;
+            }
         }
     }
 
     /// <summary>
     /// How many events of the webhook's classes its group has not had acknowledged: those not yet read, and those read
-    /// and not yet acknowledged. A lag Redis cannot tell (entries deleted within the range) counts as none.
+    /// and not yet acknowledged. A lag Redis cannot tell (entries deleted within the range) counts as none. False when
+    /// Redis did not answer (away, or stalled past the command timeout), which the other webhooks would meet too.
     /// </summary>
-    private async Task MeasureLagAsync(IConnectionMultiplexer redis, WebhookRegistration webhook)
+    private async Task<bool> MeasureLagAsync(IConnectionMultiplexer redis, WebhookRegistration webhook)
     {
         var group = GroupOf(webhook);
         var database = redis.GetDatabase();
@@ -182,12 +188,14 @@ public sealed partial class WebhookDispatcher(
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             // No stream or group yet (nothing published of the class), or Redis away or stalled (a command timeout is a
-            // TimeoutException, not a RedisException): measured at the next refresh.
+            // TimeoutException, not a RedisException): measured at the next refresh. An error Redis answered (no group)
+            // is this webhook's alone.
             Log.LagUnmeasured(logger, webhook.Id, ex.Message);
-            return;
+            return ex is RedisServerException;
         }
 
         _lag[webhook.Id] = lag;
+        return true;
     }
 
     private static string GroupOf(WebhookRegistration webhook) => "webhook:" + webhook.Id;

@@ -52,6 +52,13 @@ public sealed class WebhookRedisStallTests
         Assert.DoesNotContain("Application is shutting down", silo.Process.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("BackgroundService failed", silo.Process.Output, StringComparison.Ordinal);
         Assert.False(silo.Process.HasExited, silo.Process.Output);
-        Assert.True((await PrometheusScrape.ReadAsync(silo.Endpoints.HttpPort)).Samples.ContainsKey(series), "the webhook's lag is measured");
+
+        // And the refreshes go on: a webhook registered now starts delivering on this silo.
+        var later = await client.GetGrain<IWebhookRegistryGrain>(IWebhookRegistryGrain.DefaultKey)
+            .RegisterAsync("http://127.0.0.1:9/later", [EventClass.Message], secret: null, description: "after the stall");
+        Assert.NotNull(later.Registration);
+        await Eventually.ReturnsAsync(() => Task.FromResult(silo.Process.Output),
+            o => o.Contains($"Webhook {later.Registration.Id}: delivering to", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
+        Assert.False(silo.Process.HasExited, silo.Process.Output);
     }
 }
