@@ -168,15 +168,23 @@ $('login-form').addEventListener('submit', async (event) => {
   // (Promise.resolve: older Safari's requestPermission takes a callback and returns nothing.)
   if ('Notification' in self && Notification.permission === 'default') Promise.resolve(Notification.requestPermission()).catch(() => {});
   $('login-error').textContent = '';
+  // One sign-in at a time: a second submit made a second login and a second connection as the same device, which the
+  // server answers by signing the first out (and with it this page).
+  $('login-submit').disabled = true;
   try {
     keepTokens(await request('/api/auth/login', {
       method: 'POST',
       body: JSON.stringify({ userId: $('login-user').value.trim(), password: $('login-password').value, deviceId, platform: 'web' }),
     }));
-    await start();
   } catch (error) {
-    $('login-error').textContent = error.code === 'rate_limited' ? 'Too many attempts; wait a minute.' : 'Wrong user id or password.';
+    $('login-error').textContent = error.code === 'rate_limited' ? 'Too many attempts; wait a minute.'
+      : error.status === 401 ? 'Wrong user id or password.'
+      : 'Could not sign in now (the server did not answer); try again.';
+    $('login-submit').disabled = false;
+    return;
   }
+
+  await start();
 });
 
 $('logout').addEventListener('click', async () => {
@@ -422,6 +430,9 @@ async function catchUpOnce() {
   const sync = await state.hub.invoke('Sync', state.version);
   for (const entry of sync.conversations) state.conversations.set(entry.conversationId, merged(state.conversations.get(entry.conversationId), entry));
   state.version = sync.version;
+  // Read while the page was away (its receipt pushed into the lost connection): the open chat's "Sent" turns "Read".
+  const open = state.open && state.conversations.get(state.open);
+  if (open?.peerReadSeq) peerReadUpTo(open.peerReadSeq);
   // A group may have been renamed while the page was away (its notice anywhere among what it missed): the names of
   // groups with news are asked again.
   if (sync.conversations.some((e) => e.conversationId.startsWith('grp:') && e.lastSeq > (state.nameSeqs.get(e.conversationId) ?? 0))) {
@@ -431,6 +442,15 @@ async function catchUpOnce() {
   if (state.open) {
     await loadNewer();
     await loadChanges();
+  }
+}
+
+/** The peer of the open chat has read up to `seq`: only the own messages that newly covers change (Sent → Read). */
+function peerReadUpTo(seq) {
+  const before = state.peerReadSeq;
+  state.peerReadSeq = Math.max(before, seq);
+  for (const message of state.messages.values()) {
+    if (message.senderId === state.userId && message.seq > before && message.seq <= state.peerReadSeq) upsert(message);
   }
 }
 
@@ -532,7 +552,16 @@ function renderList() {
     const badge = item.querySelector('.badge');
     badge.dataset.count = String(unread);
     badge.textContent = unread > 0 ? String(unread) : '';
+    // Reachable and opened from the keyboard too (Tab to it, Enter or Space), and announced as what it is.
+    item.tabIndex = 0;
+    item.setAttribute('role', 'button');
+    if (entry.conversationId === state.open) item.setAttribute('aria-current', 'true');
     item.addEventListener('click', () => openConversation(entry.conversationId));
+    item.addEventListener('keydown', (event) => {
+      if (event.key !== 'Enter' && event.key !== ' ') return;
+      event.preventDefault();
+      openConversation(entry.conversationId);
+    });
     list.append(item);
   }
 }
@@ -550,14 +579,19 @@ $('new-chat').addEventListener('submit', async (event) => {
   await openConversation(id);
 });
 
+/** The request id of the group being created: kept until it is, so a double click or a retry after an error makes one group. */
+let groupRequestId = null;
+
 $('new-group').addEventListener('submit', async (event) => {
   event.preventDefault();
   const memberIds = $('new-group-members').value.split(',').map((m) => m.trim()).filter(Boolean);
+  groupRequestId ??= crypto.randomUUID();
   try {
     const group = await api('/api/groups', {
       method: 'POST',
-      body: JSON.stringify({ name: $('new-group-name').value.trim(), memberIds, hidesHistoryFromNewMembers: !$('new-group-history').checked }),
+      body: JSON.stringify({ name: $('new-group-name').value.trim(), memberIds, requestId: groupRequestId, hidesHistoryFromNewMembers: !$('new-group-history').checked }),
     });
+    groupRequestId = null;
     state.groupNames.set(group.conversationId, group.name);
     // Users who let only friends add them are left out; the creator is told, to ask them first.
     $('new-group-note').textContent = group.notAdded?.length
@@ -569,6 +603,8 @@ $('new-group').addEventListener('submit', async (event) => {
     await catchUp();
     await openConversation(group.conversationId);
   } catch (error) {
+    // Refused for good (a bad name, too many members): nothing was made, and what is sent next is another request.
+    if (error.status >= 400 && error.status < 500) groupRequestId = null;
     alert(`Could not create the group: ${error.message}`);
   }
 });
@@ -745,7 +781,10 @@ function upsert(message) {
     if (Number(other.dataset.seq) < message.seq) break;
     later = other;
   }
-  if (element.parentElement !== box || (later && element.nextSibling !== later)) box.insertBefore(element, later ?? box.querySelector('.pending') ?? null);
+  // With none later, before what is still unsent: a sent message that was drawn pending below a failed one (kept
+  // unsent) moves up to its place, or it would stay below it, and every message after it would come above it.
+  const anchor = later ?? [...box.querySelectorAll('.pending')].find((other) => other !== element) ?? null;
+  if (element.parentElement !== box || (anchor && element.nextSibling !== anchor)) box.insertBefore(element, anchor);
   if (atBottom) {
     dropOldest();
     box.scrollTop = box.scrollHeight;
@@ -1336,14 +1375,7 @@ async function onEvents(events) {
       }
       case 'readReceipt':
         if (entry && event.userId !== state.userId) entry.peerReadSeq = Math.max(entry.peerReadSeq ?? 0, event.seq);
-        if (event.conversationId === state.open && event.userId !== state.userId) {
-          // Only the own messages the receipt newly covers change (Sent → Read).
-          const before = state.peerReadSeq;
-          state.peerReadSeq = Math.max(before, event.seq);
-          for (const message of state.messages.values()) {
-            if (message.senderId === state.userId && message.seq > before && message.seq <= state.peerReadSeq) upsert(message);
-          }
-        }
+        if (event.conversationId === state.open && event.userId !== state.userId) peerReadUpTo(event.seq);
         break;
       case 'conversation':
         state.conversations.set(event.conversationId, merged(entry, event.conversation));
