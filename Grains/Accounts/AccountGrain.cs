@@ -73,7 +73,7 @@ public sealed partial class AccountGrain(
     public async Task<AccessStatus> CreateAsync(NewAccount account)
     {
         ArgumentNullException.ThrowIfNull(account);
-        if (state.State.Exists)
+        if (state.State.Exists && !state.State.ProfilePending)
         {
             return AccessStatus.Conflict;
         }
@@ -85,12 +85,21 @@ public sealed partial class AccountGrain(
             return AccessStatus.Invalid;
         }
 
-        state.State.Exists = true;
-        state.State.PasswordHash = account.PasswordHash;
-        state.State.Roles = [.. account.Roles.Distinct()];
-        state.State.CreatedAt = clock.UtcNow;
-        await SaveAsync();
+        if (!state.State.Exists)
+        {
+            state.State.Exists = true;
+            state.State.PasswordHash = account.PasswordHash;
+            state.State.Roles = [.. account.Roles.Distinct()];
+            state.State.CreatedAt = clock.UtcNow;
+            state.State.ProfilePending = true;
+            await SaveAsync();
+        }
+
+        // A retry of a creation whose profile write failed (the caller was told 503) finishes it: the profile with the name
+        // it gives now; the password and roles stay those first stored.
         await GrainFactory.For<IUserGrain>(UserId).SetProfileAsync(new UserProfile(account.DisplayName.Trim(), null));
+        state.State.ProfilePending = false;
+        await SaveAsync();
         return AccessStatus.Ok;
     }
 

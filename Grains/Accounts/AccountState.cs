@@ -39,4 +39,11 @@ public sealed class AccountState
     /// <summary>Who may put this user into a group without asking.</summary>
     [Id(9)]
     public GroupAddPolicy GroupAdds { get; set; }
+
+    /// <summary>
+    /// Created, and the user's profile (its display name) not yet written: a creation retried after that write failed
+    /// finishes it rather than answering "exists" for an account nobody can look up.
+    /// </summary>
+    [Id(10)]
+    public bool ProfilePending { get; set; }
 }

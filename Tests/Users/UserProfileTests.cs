@@ -1,3 +1,5 @@
+using Orleans.Im.Accounts;
+using Orleans.Im.Messages;
 using Orleans.Im.Tests.Infrastructure;
 using Orleans.Im.Users;
 
@@ -16,6 +18,32 @@ public sealed class UserProfileTests(ClusterFixture fixture)
         var profile = new UserProfile("Alice", "https://example.invalid/alice.png");
         Assert.True(await user.SetProfileAsync(profile));
         Assert.Equal(profile, await user.GetProfileAsync());
+    }
+
+    [Fact]
+    public async Task An_account_creation_whose_profile_write_failed_is_finished_by_its_retry()
+    {
+        var userId = "profile-" + Guid.NewGuid().ToString("N");
+        var account = fixture.Client.GetGrain<IAccountGrain>(userId);
+        var user = fixture.Client.GetGrain<IUserGrain>(userId);
+        var usersStorage = GrainId.Create("user", userId);
+        fixture.StorageFaults.Fail(usersStorage);
+        try
+        {
+            // The account is stored, its profile is not: the administrator is told the creation failed.
+            await Assert.ThrowsAnyAsync<Exception>(() => account.CreateAsync(new NewAccount("Carol", null, [AccountRole.User])));
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(usersStorage);
+        }
+
+        Assert.Null(await user.GetProfileAsync());
+
+        // The retry finishes it (before, it answered "exists" for an account without a name); a later one is a conflict.
+        Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Carol", null, [AccountRole.User])));
+        Assert.Equal("Carol", (await user.GetProfileAsync())?.DisplayName);
+        Assert.Equal(AccessStatus.Conflict, await account.CreateAsync(new NewAccount("Carol", null, [AccountRole.User])));
     }
 
     [Theory]
