@@ -18,9 +18,21 @@ public static class FriendsApi
         api.MapGet("/", async (ClaimsPrincipal user, IClusterClient cluster, long updatedAfter = 0) =>
             TypedResults.Ok(await Contacts(cluster, user).GetChangesAsync(updatedAfter)));
         api.MapPost("/{userId}/request", async Task<Results<NoContent, ProblemHttpResult>> (string userId, FriendRequestBody? body, ClaimsPrincipal user, IClusterClient cluster) =>
-            Answer(await Contacts(cluster, user).RequestAsync(userId, body?.Message)));
+            await Contacts(cluster, user).RequestAsync(userId, body?.Message) switch
+            {
+                AccessStatus.NotFound => ApiProblems.NoSuchAccount(),
+                AccessStatus.Invalid => ApiProblems.Invalid(
+                    $"a friend request needs another user's valid id, a message of at most {IContactsGrain.MaxRequestMessageLength} characters, "
+                    + $"and room: at most {IContactsGrain.MaxContacts} contacts each, and {IContactsGrain.MaxIncomingRequests} requests waiting for the one asked"),
+                var status => Answer(status),
+            });
         api.MapPost("/{userId}/accept", async Task<Results<NoContent, ProblemHttpResult>> (string userId, ClaimsPrincipal user, IClusterClient cluster) =>
-            Answer(await Contacts(cluster, user).AcceptAsync(userId)));
+            await Contacts(cluster, user).AcceptAsync(userId) switch
+            {
+                AccessStatus.NotFound => ApiProblems.Problem(StatusCodes.Status404NotFound, "not_found", "No friend request from that user."),
+                AccessStatus.Invalid => ApiProblems.Invalid($"your contact list is full (at most {IContactsGrain.MaxContacts} contacts)"),
+                var status => Answer(status),
+            });
         api.MapDelete("/{userId}", async (string userId, ClaimsPrincipal user, IClusterClient cluster) =>
         {
             await Contacts(cluster, user).RemoveAsync(userId);

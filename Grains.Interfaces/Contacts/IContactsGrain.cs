@@ -7,6 +7,19 @@ namespace Orleans.Im.Contacts;
 [Alias("im.IContactsGrain")]
 public interface IContactsGrain : IGrainWithStringKey
 {
+    /// <summary>Friends and requests of the user's own that one user may have.</summary>
+    const int MaxContacts = 5000;
+
+    /// <summary>
+    /// Requests from others waiting for the user's answer, counted apart: requests others send must not use up the
+    /// user's own room (many senders would leave the user unable to ask or accept anyone). Past it, new ones are refused
+    /// until the user answers some.
+    /// </summary>
+    const int MaxIncomingRequests = 1000;
+
+    /// <summary>The longest request message, in characters.</summary>
+    const int MaxRequestMessageLength = 200;
+
     /// <summary>
     /// Asks <paramref name="userId"/> to be friends. <c>Ok</c> also when they had asked first (then both are friends at
     /// once); <c>NotAllowed</c> when either blocks the other; <c>NotFound</c> when there is no such account;

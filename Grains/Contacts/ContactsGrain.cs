@@ -15,18 +15,14 @@ public sealed class ContactsGrain(
     [PersistentState("contacts", StorageNames.Grains)] IPersistentState<ContactsState> state,
     ImClock clock) : Grain, IContactsGrain
 {
-    /// <summary>Friends and requests of the user's own that one user may have.</summary>
-    public const int MaxContacts = 5000;
+    /// <inheritdoc cref="IContactsGrain.MaxContacts"/>
+    public const int MaxContacts = IContactsGrain.MaxContacts;
 
-    /// <summary>
-    /// Requests from others waiting for the user's answer, counted apart: requests others send must not use up the
-    /// user's own room (many senders would leave the user unable to ask or accept anyone). Past it, new ones are refused
-    /// until the user answers some.
-    /// </summary>
-    public const int MaxIncomingRequests = 1000;
+    /// <inheritdoc cref="IContactsGrain.MaxIncomingRequests"/>
+    public const int MaxIncomingRequests = IContactsGrain.MaxIncomingRequests;
 
-    /// <summary>The longest request message, in characters.</summary>
-    public const int MaxRequestMessageLength = 200;
+    /// <inheritdoc cref="IContactsGrain.MaxRequestMessageLength"/>
+    public const int MaxRequestMessageLength = IContactsGrain.MaxRequestMessageLength;
 
     /// <summary>Removals kept for incremental sync; older ones are pruned, and a client that synced before them gets the whole list.</summary>
     public const int MaxTombstones = 1000;
