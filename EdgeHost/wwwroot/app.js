@@ -402,6 +402,8 @@ async function tokenRefused() {
 async function backOnline() {
   state.connectedAt = Date.now();
   setOnline(true);
+  // A new connection starts present: a page hidden meanwhile says it is away again, or contacts see it online.
+  if (document.hidden) state.hub.invoke('SetPresence', true).catch(() => {});
   for (const [clientMsgId, pending] of state.pending) if (pending.unanswered) send(clientMsgId);
   await catchUp();
 }
@@ -672,8 +674,15 @@ function startPane() {
   for (const element of $('messages').querySelectorAll('[data-seq]')) element.remove();
 }
 
+/** No one is shown typing: the indicator belonged to the conversation that was open. */
+function clearTyping() {
+  clearTimeout(state.typingTimer);
+  $('typing').textContent = '';
+}
+
 async function openConversation(id) {
   state.open = id;
+  clearTyping();
   cancelReply();
   startPane();
   state.peerReadSeq = state.conversations.get(id)?.peerReadSeq ?? 0;
@@ -1178,6 +1187,9 @@ async function send(clientMsgId) {
     // again, loaded from the server.
     await onEvents([{ type: 'message', conversationId: pending.conversationId, seq: ack.seq, message: sent }]);
     if (pending.conversationId !== state.open) dropPending(clientMsgId);
+    // Still drawn as pending (its ack left a gap, and the pull that fills it failed): it is stored all the same, and
+    // the next catch-up draws it in its place.
+    else if (state.pending.get(clientMsgId) === pending) pending.element.querySelector('.status').textContent = 'Sent';
   } catch (error) {
     // Same clientMsgId on retry: the server stores it once, whatever happened to the first try. One that never got an
     // answer (the connection was down or dropped) goes again by itself once the page is back online.
@@ -1385,7 +1397,8 @@ async function onEvents(events) {
         if (event.conversationId === state.open && event.userId !== state.userId) {
           $('typing').textContent = `${event.userId} is typing…`;
           clearTimeout(state.typingTimer);
-          state.typingTimer = setTimeout(() => { $('typing').textContent = ''; }, 4000);
+          // As long as the server says it holds (unless another comes), not a guess of the page's own.
+          state.typingTimer = setTimeout(clearTyping, event.expiresInMs > 0 ? event.expiresInMs : 6000);
         }
         break;
       case 'resync':
