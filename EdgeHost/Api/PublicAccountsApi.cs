@@ -49,7 +49,7 @@ public static class PublicAccountsApi
 
         // Operators left out keep those the account has (a rename must not silently take everyone's right to broadcast);
         // an empty list removes them all.
-        var operators = body.OperatorIds ?? (await Account(cluster, accountId).GetPublicAccountAsync())?.OperatorIds.ToArray() ?? [];
+        var operators = body.OperatorIds ?? (await FindAsync(cluster, accountId))?.OperatorIds.ToArray() ?? [];
         var status = await Account(cluster, accountId).SetupPublicAccountAsync(body.Name ?? "", operators);
         if (status == AccessStatus.Invalid)
         {

@@ -217,7 +217,7 @@ public sealed partial class ConversationGrain
 
         // Both, whatever the first answers: a new member's entry that could not be saved must not leave the others
         // learning of messages the old way (a large group pushes only to members whose entries say so).
-        var joined = await JoinEntriesAsync(added, added);
+        var joined = await JoinEntriesAsync(added, anew: true);
         var switched = await SwitchEntriesIfPendingAsync(added);
         // The notice after the new members' entries start at the head, so that they are told it too ("alice added you").
         await PostPendingNoticesAsync();
@@ -614,14 +614,14 @@ public sealed partial class ConversationGrain
 
     /// <summary>
     /// Entries for members added to a group that has a history: they start at its head with nothing unread (those who
-    /// were members before and come back too); an entry that exists already keeps its read position, unless the member
-    /// is <paramref name="added"/> just now (see <see cref="JoinEntryAsync"/>).
+    /// were members before and come back too); an entry that exists already keeps its read position, unless the members
+    /// join <paramref name="anew"/>, added just now (see <see cref="JoinEntryAsync"/>).
     /// </summary>
-    private async Task<GroupResult?> JoinEntriesAsync(IEnumerable<string> members, IEnumerable<string>? added = null)
+    private async Task<GroupResult?> JoinEntriesAsync(IEnumerable<string> members, bool anew = false)
     {
-        foreach (var member in added ?? [])
+        if (anew)
         {
-            (_joinsAnewPending ??= new(StringComparer.Ordinal)).Add(member);
+            (_joinsAnewPending ??= new(StringComparer.Ordinal)).UnionWith(members);
         }
 
         var readDiffusion = IsLargeGroup;

@@ -1134,13 +1134,23 @@ public sealed partial class UserGrain(
     public Task<bool> AddReadDiffusionConversationAtHeadAsync(string conversationId, ChatMessage? last) =>
         JoinConversationAtHeadAsync(conversationId, readDiffusion: true, last);
 
-    public async Task<bool> JoinConversationAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last)
+    public Task<bool> JoinConversationAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last) =>
+        JoinAtHeadAsync(conversationId, readDiffusion, last, anew: false);
+
+    public Task<bool> JoinConversationAnewAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last) =>
+        JoinAtHeadAsync(conversationId, readDiffusion, last, anew: true);
+
+    /// <summary>
+    /// A join at the head, unless the entry exists and the join is not <paramref name="anew"/> (a repeated join keeps
+    /// the read position it had). Marked as a join not saved until it is: a retry of either call (the answer lost)
+    /// still starts at the head.
+    /// </summary>
+    private async Task<bool> JoinAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last, bool anew)
     {
         // An entry an earlier attempt made in memory but could not save is still a new member's: its retry starts it at
-        // the head too, not at seq 0 (where the whole history would count as unread). A repeated join keeps the read
-        // position it had.
+        // the head too, not at seq 0 (where the whole history would count as unread).
         var retried = _joinsNotSaved?.Contains(conversationId) == true;
-        var existed = _index.TryGetValue(conversationId, out var before) && !before.Entry.Removed && !retried;
+        var existed = !anew && _index.TryGetValue(conversationId, out var before) && !before.Entry.Removed && !retried;
         if (!existed)
         {
             (_joinsNotSaved ??= new(StringComparer.Ordinal)).Add(conversationId);
@@ -1152,20 +1162,6 @@ public sealed partial class UserGrain(
         }
 
         _joinsNotSaved?.Remove(conversationId);
-        return true;
-    }
-
-    public async Task<bool> JoinConversationAnewAtHeadAsync(string conversationId, bool readDiffusion, ChatMessage? last)
-    {
-        // Marked as a join not saved until it is: a retry of this call or of the conversation's ordinary join (the
-        // subscription stored, this answer lost) still starts at the head.
-        (_joinsNotSaved ??= new(StringComparer.Ordinal)).Add(conversationId);
-        if (!await AddConversationAsync(conversationId, readDiffusion, joinAtHead: true, last))
-        {
-            return false;
-        }
-
-        _joinsNotSaved.Remove(conversationId);
         return true;
     }
 
