@@ -189,16 +189,22 @@ public sealed class ContactsGrain(
         var refused = () => mine is ContactState.Incoming or ContactState.Friend && _endedInFlight.Contains(userId);
         if (mine is ContactState.Incoming or ContactState.Friend && await BlocksAsync(userId) || refused())
         {
-            return new PeerChangeAnswer(AccessStatus.NotAllowed, StateOf(userId));
+            return Refuse(AccessStatus.NotAllowed, userId);
         }
 
         if (mine == ContactState.Incoming && StateOf(userId) == ContactState.None && IncomingCount() >= MaxIncomingRequests)
         {
-            return new PeerChangeAnswer(AccessStatus.Invalid, StateOf(userId));
+            return Refuse(AccessStatus.Invalid, userId);
         }
 
-        // Or one of ours that set out while this waited: made without knowing of it, theirs met it.
+        // Or one of ours that set out while this waited: made without knowing of it, theirs met it. Not one they refused:
+        // they end in its mirror already, and theirs, made knowing that, is the later change.
         pending ??= _pending is { } setOut && setOut.UserId == userId ? setOut : null;
+        if (pending is { Refused: true })
+        {
+            pending = null;
+        }
+
         var target = mine;
         if (pending is not null)
         {
@@ -210,15 +216,33 @@ public sealed class ContactsGrain(
         }
         else if (Mirror(theirBefore) != StateOf(userId))
         {
-            // Theirs was made knowing another state of this side's: a change of ours met it and was done here before
-            // theirs arrived (they settled it as this does), or one of ours reached them but not our storage (they end as
-            // this answers).
-            target = Settle(StateOf(userId), mine, userId);
+            // Theirs was made knowing another state of this side's. Either a change of ours met it and was done here, by
+            // their answer, before theirs arrived: they settled the two on their side, and end there whatever this answers,
+            // which is where this side is already (settling again, from the result, could part the two: two requests that
+            // met are friends, and friend against their request would go by the ids). Or one of ours reached them but not
+            // our storage: they end as this answers, and this side stays where its storage is.
+            target = StateOf(userId);
         }
 
         return await SetAsync(userId, target, message, unless: refused)
             ? new PeerChangeAnswer(AccessStatus.Ok, target)
-            : new PeerChangeAnswer(AccessStatus.NotAllowed, StateOf(userId));
+            : Refuse(AccessStatus.NotAllowed, userId);
+    }
+
+    /// <summary>
+    /// Refuses the other side's change, answering where this side ends, for them to end in its mirror (see
+    /// <see cref="ChangeAsync"/>): with a change of ours to them on its way, that change as made (they may have settled it
+    /// against the refused one, and must not end there), otherwise where this side is.
+    /// </summary>
+    private PeerChangeAnswer Refuse(AccessStatus status, string userId)
+    {
+        if (_pending is { } ours && ours.UserId == userId)
+        {
+            ours.Settled = ours.Next;
+            return new PeerChangeAnswer(status, ours.Next);
+        }
+
+        return new PeerChangeAnswer(status, StateOf(userId));
     }
 
     /// <summary>Tells the other side of this user's change, then makes it here (or what a change of theirs that met it settled).</summary>
@@ -233,10 +257,15 @@ public sealed class ContactsGrain(
             var answer = await GrainFactory.For<IContactsGrain>(userId).OnPeerChangeAsync(UserId, before, next, message);
             if (answer.Status != AccessStatus.Ok)
             {
-                // Refused, so ours did not happen there; theirs, if one arrived meanwhile, did.
-                if (pending.Theirs is { } theirs)
+                // Refused, so ours did not happen there: this side ends where they are, in its mirror. That is where a
+                // change of theirs that arrived meanwhile left it, unless they settled theirs against ours, which they
+                // then refused (theirs, and the settling here, were on the way at once). A change of theirs arriving
+                // after this is no longer one that met ours.
+                pending.Refused = true;
+                var theirEnd = Mirror(answer.Settled);
+                if (StateOf(userId) != theirEnd)
                 {
-                    await SetAsync(userId, theirs.State, theirs.Message);
+                    await SetAsync(userId, theirEnd, pending.Theirs is { } theirs && theirs.State == theirEnd ? theirs.Message : MessageOf(userId));
                 }
 
                 return answer.Status;
@@ -285,8 +314,7 @@ public sealed class ContactsGrain(
 
         try
         {
-            var message = state.State.Contacts.TryGetValue(userId, out var contact) ? contact.Message : null;
-            await GrainFactory.For<IContactsGrain>(userId).OnPeerChangeAsync(UserId, told, actual, message);
+            await GrainFactory.For<IContactsGrain>(userId).OnPeerChangeAsync(UserId, told, actual, MessageOf(userId));
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -318,6 +346,9 @@ public sealed class ContactsGrain(
 
     private ContactState StateOf(string userId) =>
         state.State.Contacts.TryGetValue(userId, out var contact) ? contact.State : ContactState.None;
+
+    private string? MessageOf(string userId) =>
+        state.State.Contacts.TryGetValue(userId, out var contact) ? contact.Message : null;
 
     /// <summary>Friends and the user's own open requests: what <see cref="MaxContacts"/> bounds.</summary>
     private int OwnCount() => state.State.Contacts.Values.Count(c => c.State is ContactState.Friend or ContactState.Outgoing);

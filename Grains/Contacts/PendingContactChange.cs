@@ -17,4 +17,10 @@ internal sealed class PendingContactChange(string userId, ContactState next)
 
     /// <summary>The other side's change that arrived meanwhile (in this side's terms), with its message.</summary>
     public (ContactState State, string? Message)? Theirs { get; set; }
+
+    /// <summary>
+    /// The other side refused it: they stay where they were, and a change of theirs still arriving is the later one, not
+    /// one that met this.
+    /// </summary>
+    public bool Refused { get; set; }
 }

@@ -179,6 +179,78 @@ public sealed class ContactsTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Two_requests_that_met_agree_when_one_is_settled_after_the_other_side_is_done()
+    {
+        // Whichever side's id sorts first (two requests that meet make friends; other changes that meet go by the ids).
+        foreach (var firstSortsFirst in new[] { true, false })
+        {
+            var (a, b) = await NewPairAsync();
+            var (first, second) = string.CompareOrdinal(a, b) < 0 == firstSortsFirst ? (a, b) : (b, a);
+            var met = await TwoRequestsOnTheirWayAsync(first, second);
+
+            // The second side settles the two (friends), and the first ends there before the second's request is settled
+            // on the first side.
+            met.FirstsAtSecond.TrySetResult();
+            Assert.Equal(AccessStatus.Ok, await met.Firsts);
+            met.SecondsAtFirst.TrySetResult();
+            Assert.Equal(AccessStatus.Ok, await met.Seconds);
+
+            // Before, the first side settled the second's request again from "friends", by the ids: it went back to a
+            // request from the second, who stayed friends.
+            Assert.Equal((ContactState.Friend, ContactState.Friend), await BothSidesAsync(first, second));
+        }
+    }
+
+    [Fact]
+    public async Task A_request_refused_by_a_block_after_the_two_requests_met_leaves_both_sides_agreeing()
+    {
+        var (alice, bob) = await NewPairAsync();
+        var met = await TwoRequestsOnTheirWayAsync(alice, bob);
+        var block = Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob);
+        await Eventually.ReturnsAsync(() => Client.GetGrain<IAccountGrain>(alice).IsBlockingAsync(bob), blocking => blocking);
+
+        // Bob settles the two requests (friends), and alice ends there; then her block refuses his request.
+        met.FirstsAtSecond.TrySetResult();
+        Assert.Equal(AccessStatus.Ok, await met.Firsts);
+        met.SecondsAtFirst.TrySetResult();
+        Assert.Equal(AccessStatus.NotAllowed, await met.Seconds);
+        Assert.True(await block);
+
+        // Before, bob went back to a request from alice (his own, refused, was undone) while she listed him as a friend.
+        Assert.Equal((ContactState.Friend, ContactState.Friend), await BothSidesAsync(alice, bob));
+    }
+
+    [Fact]
+    public async Task A_request_refused_by_a_block_while_the_blockers_own_met_it_leaves_both_sides_agreeing()
+    {
+        var (alice, bob) = await NewPairAsync();
+        await Contacts(bob).GetChangesAsync(0);
+
+        // Bob's request waits at alice's; alice's reaches bob, who settles the two (friends): his write of that waits.
+        var bobsAtAlice = fixture.CallHolds.HoldNext(GrainId.Create("contacts", alice), nameof(IContactsGrain.OnPeerChangeAsync));
+        var bobs = Contacts(bob).RequestAsync(alice, "hello");
+        await bobsAtAlice.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var bobsWrite = fixture.StorageFaults.HoldNext(GrainId.Create("contacts", bob));
+        var alices = Contacts(alice).RequestAsync(bob, "hi");
+        await bobsWrite.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        // Alice blocks bob meanwhile: her block refuses his request while hers is still on its way (bob's answer to it
+        // waits for his write).
+        var block = Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob);
+        await Eventually.ReturnsAsync(() => Client.GetGrain<IAccountGrain>(alice).IsBlockingAsync(bob), blocking => blocking);
+        bobsAtAlice.Release.TrySetResult();
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        bobsWrite.Release.TrySetResult();
+        Assert.Equal(AccessStatus.NotAllowed, await bobs);
+        Assert.Equal(AccessStatus.Ok, await alices);
+        Assert.True(await block);
+
+        // Her request stood (bob took it; his was refused), and the block then ended it on both sides. Before, alice ended
+        // friends with bob, as he had settled it, while he went back to her request.
+        Assert.Equal((ContactState.None, ContactState.None), await BothSidesAsync(alice, bob));
+    }
+
+    [Fact]
     public async Task A_block_whose_conversation_could_not_be_written_is_not_listed_and_its_retry_refuses_the_messages()
     {
         var (alice, bob) = await NewPairAsync();
@@ -386,6 +458,22 @@ public sealed class ContactsTests(ClusterFixture fixture)
     }
 
     private IContactsGrain Contacts(string userId) => Client.GetGrain<IContactsGrain>(userId);
+
+    /// <summary>
+    /// A request from each of <paramref name="first"/> and <paramref name="second"/>, both on their way at once (each made
+    /// before the other's arrived), each held at the other's contacts grain until the test releases it.
+    /// </summary>
+    private async Task<(Task<AccessStatus> Firsts, Task<AccessStatus> Seconds, TaskCompletionSource FirstsAtSecond, TaskCompletionSource SecondsAtFirst)>
+        TwoRequestsOnTheirWayAsync(string first, string second)
+    {
+        var firstsAtSecond = fixture.CallHolds.HoldNext(GrainId.Create("contacts", second), nameof(IContactsGrain.OnPeerChangeAsync));
+        var secondsAtFirst = fixture.CallHolds.HoldNext(GrainId.Create("contacts", first), nameof(IContactsGrain.OnPeerChangeAsync));
+        var firsts = Contacts(first).RequestAsync(second, "hi");
+        await firstsAtSecond.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var seconds = Contacts(second).RequestAsync(first, "hello");
+        await secondsAtFirst.Entered.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        return (firsts, seconds, firstsAtSecond.Release, secondsAtFirst.Release);
+    }
 
     private async Task<(ContactState Mine, ContactState Theirs)> BothSidesAsync(string userId, string otherId)
     {

@@ -44,6 +44,9 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>Broadcasts the tests make fail (the silo's stream queue refuses their events).</summary>
     public StreamFaults StreamFaults { get; } = new();
 
+    /// <summary>Grain calls the tests hold back, to make calls that race arrive in a chosen order.</summary>
+    public CallHolds CallHolds { get; } = new();
+
     /// <summary>Grains whose state the tests make fail (the grain storage refuses them; a user's index saves too).</summary>
     public StorageFaults StorageFaults { get; } = new();
 
@@ -92,6 +95,7 @@ public sealed class ClusterFixture : IAsyncLifetime
                 new FaultyMessageLog(services.GetRequiredService<PostgresMessageLog>(), StorageFaults));
             silo.AddMemoryStreams(StreamNames.Provider);
             silo.Services.AddSingleton<IIncomingGrainCallFilter>(StreamFaults);
+            silo.Services.AddSingleton<IIncomingGrainCallFilter>(CallHolds);
             _configureSilo?.Invoke(silo);
         });
         builder.ConfigureClient(client => client.AddMemoryStreams(StreamNames.Provider));
