@@ -235,8 +235,10 @@ public sealed partial class UserGrain(
             return new MarkReadResult(AccessStatus.Unavailable, null);
         }
 
-        await PushAsync(new ConversationUpdatedEvent(entry));
+        // The receipt first: a push that fails (a stream that does not take the event) fails the call, and its retry finds
+        // the position stored and sends nothing.
         GrainFactory.For<IConversationGrain>(conversationId).OnReadAsync(UserId, readSeq).Ignore();
+        await PushAsync(new ConversationUpdatedEvent(entry));
         return new MarkReadResult(AccessStatus.Ok, entry);
     }
 
@@ -1212,22 +1214,39 @@ public sealed partial class UserGrain(
         // Told before (a conversation's new activation announces its last minutes again; a notice repeated after a lost
         // answer): this activation has notified the devices of it already, and a phone must not ring twice for one message.
         var fresh = message.Seq > row.Entry.LastSeq;
+        var readsTo = ReadsTo(message, row.Entry);
+        var recounted = false;
         if (fresh)
         {
-            // Writing is reading what came before; a group's notice of a change the user made (from the group's settings,
-            // say) is not: it is read only when all before it was. Nor is a robot's reply: it is stored while its handler
-            // may still run, and only the robot's own mark says the handler finished (read up to the reply, a restarted
-            // robot could not tell a finished question from one its handler died in, and ran it again).
-            var readsTo = own && !RobotReplyIds.TryParseSource(message.ClientMsgId, out _)
-                && (!GroupNotices.Is(message.Content) || row.Entry.ReadSeq >= row.Entry.LastSeq) ? message.Seq : 0;
             // Told of it only now, already taken back (announced again after a restart): never unread.
             Advance(message.ConversationId, message.Seq, MessagePreviews.From(message), readsTo,
                 UnreadCounting.Counts(message) ? null : [message.Seq]);
             MarkDirty(message.ConversationId);
         }
+        else if (readsTo > row.Entry.ReadSeq)
+        {
+            // The user's own message, whose seq a sync in progress had already taken from the conversation's head: still
+            // read up to it (the user's own message must not show as unread to the user).
+            var entry = Update(message.ConversationId, e => e with { ReadSeq = Math.Max(e.ReadSeq, Math.Min(readsTo, e.LastSeq)) });
+            MarkDirty(message.ConversationId);
+            recounted = entry.UnreadCount != row.Entry.UnreadCount;
+        }
+
+        // The peer's message says they read everything before it, even when they never opened the conversation (a reply
+        // from a notification, or from a device that shows no conversation): without this the user's last messages
+        // stayed unread on the user's screens until the peer read a later one of the user's.
+        var peerRead = !own && fresh && row.Entry.Kind == ConversationKind.P2P && message.Seq > row.Entry.PeerReadSeq
+            && !RobotReplyIds.TryParseSource(message.ClientMsgId, out _);
+        // Told to the devices only when it shows something: a message of the user's own not yet shown read.
+        var receipt = peerRead && row.Entry.LastMessage is { } before && before.SenderId == UserId && before.Seq > row.Entry.PeerReadSeq;
+        if (peerRead)
+        {
+            Update(message.ConversationId, e => e with { PeerReadSeq = Math.Max(e.PeerReadSeq, message.Seq) });
+            MarkDirty(message.ConversationId);
+        }
 
         // A message that does not count is followed by the entry, for devices that count what is pushed to them.
-        var recounted = fresh && !own && !UnreadCounting.Counts(message);
+        recounted |= fresh && !own && !UnreadCounting.Counts(message);
         if (!fresh && !UnreadCounting.Counts(message) && UnreadCounting.IsNewlyUncounted(row.Uncounted, row.Entry.ReadSeq, message.Seq))
         {
             // Told again, taken back since (a recall whose notice was lost with a silo): it stops counting now.
@@ -1271,7 +1290,24 @@ public sealed partial class UserGrain(
         {
             await PushAsync(new ConversationUpdatedEvent(_index[message.ConversationId].Entry));
         }
+
+        if (receipt)
+        {
+            await PushAsync(new ReadReceiptEvent(message.ConversationId, message.Seq, message.SenderId));
+        }
     }
+
+    /// <summary>
+    /// How far <paramref name="message"/>, if the user's own, reads the conversation (0: not at all). Writing is reading
+    /// what came before; a group's notice of a change the user made (from the group's settings, say) is not: it is read
+    /// only when all before it was. Nor is a robot's reply: it is stored while its handler may still run, and only the
+    /// robot's own mark says the handler finished (read up to the reply, a restarted robot could not tell a finished
+    /// question from one its handler died in, and ran it again).
+    /// </summary>
+    private long ReadsTo(ChatMessage message, ConversationEntry entry) =>
+        (message.SenderId == UserId || message.ActingSenderId == UserId)
+        && !RobotReplyIds.TryParseSource(message.ClientMsgId, out _)
+        && (!GroupNotices.Is(message.Content) || entry.ReadSeq >= Math.Min(entry.LastSeq, message.Seq - 1)) ? message.Seq : 0;
 
     public async Task OnMessageChangedAsync(ChatMessage message, string actorId)
     {
@@ -1480,7 +1516,10 @@ public sealed partial class UserGrain(
         var last = head.Last;
         if (head.LastSeq > entry.LastSeq)
         {
-            Advance(conversationId, head.LastSeq, last?.Seq == head.LastSeq ? MessagePreviews.From(last) : null, 0, uncount);
+            // The head the user's own message (its notice still on its way, or lost with a silo): read up to it, as the
+            // notice would have made it.
+            var headIsLast = last?.Seq == head.LastSeq;
+            Advance(conversationId, head.LastSeq, headIsLast ? MessagePreviews.From(last!) : null, headIsLast ? ReadsTo(last!, entry) : 0, uncount);
             MarkDirty(conversationId);
             return;
         }

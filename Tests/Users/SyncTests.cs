@@ -165,6 +165,50 @@ public sealed class SyncTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_reply_made_without_opening_the_conversation_shows_the_users_messages_read()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        await Client.SendTextAsync(conversationId, alice, "m1");
+        await Client.SendTextAsync(conversationId, alice, "m2");
+        await using var alicePhone = await DeviceProbe.ConnectAsync(Client, alice);
+
+        // Bob answers from a notification: his client marks nothing read. His reply says he read alice's two.
+        Assert.Equal(3, (await Client.SendTextAsync(conversationId, bob, "ok")).Seq);
+        var receipt = await alicePhone.WaitForAsync<ReadReceiptEvent>(e => e.ConversationId == conversationId);
+        Assert.Equal((bob, 3L), (receipt.ReaderId, receipt.Seq));
+        Assert.Equal(3, (await Client.GetGrain<IUserGrain>(alice).GetConversationAsync(conversationId))!.PeerReadSeq);
+
+        // More of his own say nothing new on her screen: the position follows without a receipt each; his later mark of
+        // what his replies already read is not news either.
+        await Client.SendTextAsync(conversationId, bob, "see you");
+        await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(alice).GetConversationAsync(conversationId), e => e!.PeerReadSeq == 4);
+        await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 4);
+        await Client.SendTextAsync(conversationId, alice, "m5");
+        await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 5);
+        await alicePhone.WaitForAsync<ReadReceiptEvent>(e => e.Seq == 5);
+        Assert.Equal([3L, 5L], alicePhone.Events.OfType<ReadReceiptEvent>().Select(e => e.Seq));
+    }
+
+    [Fact]
+    public async Task A_users_own_message_whose_notice_was_lost_is_read_when_a_sync_finds_it()
+    {
+        var (owner, members) = (Ids.User("owner"), new[] { Ids.User("m"), Ids.User("m") });
+        var group = await Client.CreateGroupAsync(owner, members);
+        var user = Client.GetGrain<IUserGrain>(members[0]);
+        await user.SyncAsync(0);
+
+        // The notice of the user's own message is lost (with a silo, say): the next sync finds it at the group's head.
+        // Before, it counted there as unread, to its own sender.
+        await Client.SendTextAsync(group, members[1], "first");
+        var lost = fixture.CallHolds.DropNext(GrainId.Create("user", members[0]), nameof(IUserGrain.OnMessageAsync));
+        var sent = await Client.SendTextAsync(group, members[0], "mine");
+        await lost.WaitAsync(TimeSpan.FromSeconds(10));
+        var entry = (await user.SyncAsync(0)).Changed.Single(e => e.ConversationId == group);
+        Assert.Equal((sent.Seq, sent.Seq, 0L), (entry.LastSeq, entry.ReadSeq, entry.UnreadCount));
+    }
+
+    [Fact]
     public async Task A_reader_who_blocks_the_peer_sends_them_no_read_receipt()
     {
         var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
