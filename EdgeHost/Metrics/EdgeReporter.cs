@@ -26,8 +26,12 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
     /// <summary>This run of the process, so that the directory tells a restart from a report of the same run.</summary>
     private readonly string _incarnation = Guid.NewGuid().ToString("N");
 
-    /// <summary>1 while the devices are being registered again after a drop.</summary>
+    /// <summary>Devices registered again after a loss: <see cref="Idle"/>, <see cref="Registering"/> or <see cref="AskedAgain"/>.</summary>
     private int _registeringAgain;
+
+    private const int Idle = 0;
+    private const int Registering = 1;
+    private const int AskedAgain = 2;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -82,30 +86,37 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
     /// syncs for what it was not pushed meanwhile), not only at the next periodic renewal. In the background: the
     /// reports go on meanwhile.
     /// </summary>
+    /// <remarks>
+    /// Dropped again while a pass runs (the edge went silent once more on a sick cluster), the silos dropped what that pass
+    /// had registered already: one more pass follows it, or those devices waited for the periodic renewal, minutes away,
+    /// looking offline.
+    /// </remarks>
     private void RegisterDevicesAgain(CancellationToken stoppingToken)
     {
-        if (Interlocked.Exchange(ref _registeringAgain, 1) == 1)
+        LogDroppedAsLost(logger);
+        if (Interlocked.Exchange(ref _registeringAgain, AskedAgain) != Idle)
         {
+            // The pass running takes it: it runs once more when it ends.
             return;
         }
 
-        LogDroppedAsLost(logger);
         _ = Task.Run(async () =>
         {
-            try
+            do
             {
-                var sweep = await sessions.RenewAsync(null, RegisterAgainParallelism, afterSiloLoss: false, stoppingToken);
-                LogRegisteredAgain(logger, sweep.Restored, sweep.Renewed, sweep.Failed.Count);
+                Volatile.Write(ref _registeringAgain, Registering);
+                try
+                {
+                    var sweep = await sessions.RenewAsync(null, RegisterAgainParallelism, afterSiloLoss: false, stoppingToken);
+                    LogRegisteredAgain(logger, sweep.Restored, sweep.Renewed, sweep.Failed.Count);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Boundary: the periodic renewal registers them again.
+                    LogReportFailed(logger, ex.Message);
+                }
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // Boundary: the periodic renewal registers them again.
-                LogReportFailed(logger, ex.Message);
-            }
-            finally
-            {
-                Volatile.Write(ref _registeringAgain, 0);
-            }
+            while (Interlocked.CompareExchange(ref _registeringAgain, Idle, Registering) != Registering && !stoppingToken.IsCancellationRequested);
         }, CancellationToken.None);
     }
 

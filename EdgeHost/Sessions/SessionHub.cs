@@ -361,7 +361,8 @@ public sealed partial class SessionHub(
 
         // Each step on its own: one that fails (a silo failing over) must not leave the others undone, or the connection's
         // other tokens would stay valid, its push route would stay attached to a dead connection for the edge's life, and
-        // the device would stay "online" until its lease lapsed.
+        // the device would stay "online" until its lease lapsed. Whatever the failure: the cluster client may throw a
+        // cancellation too, which is no reason to skip the rest.
         try
         {
             foreach (var bound in open.BoundSessions)
@@ -372,7 +373,7 @@ public sealed partial class SessionHub(
                 {
                     await client.For<IAccountGrain>(session.UserId).EndSessionAsync(bound);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
                     // Boundary: refused on this edge still; other edges take the token until it expires.
                     Log.EndSessionFailed(logger, session.UserId, session.DeviceId, ex.Message);
@@ -385,7 +386,7 @@ public sealed partial class SessionHub(
             {
                 await attachment.DisposeAsync();
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 Log.DetachFailed(logger, session.UserId, session.DeviceId, ex.Message);
             }
@@ -398,7 +399,7 @@ public sealed partial class SessionHub(
                 ? user.DisconnectLostDeviceAsync(session.DeviceId, open.ConnectionId, silentFor)
                 : user.DisconnectDeviceAsync(session.DeviceId, open.ConnectionId));
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // Boundary: the grain answers again within seconds of a failover; said again in the background, as after a
             // renewal that raced the close.

@@ -107,6 +107,18 @@ internal sealed class OutboundQueue : IValueTaskSource<bool>
         return true;
     }
 
+    /// <summary>True once <see cref="Complete"/> was called: writes are refused because the connection is closing.</summary>
+    public bool IsCompleted
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _completed;
+            }
+        }
+    }
+
     /// <summary>No more writes: the reader drains what is queued, then its wait returns false.</summary>
     public void Complete()
     {

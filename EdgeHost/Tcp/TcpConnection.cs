@@ -171,8 +171,10 @@ public sealed partial class TcpConnection : IPushTarget
 
                         await _open.DisposeAsync();
                     }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
+                        // Whatever it was (a cancellation from the cluster too): the writer's drain and the input's
+                        // completion below must still run.
                         Log.RequestFailed(_logger, _connection.ConnectionId, "close", ex.Message);
                     }
                 }
@@ -204,8 +206,17 @@ public sealed partial class TcpConnection : IPushTarget
             return;
         }
 
-        // The device does not read fast enough: drop, tell it to resync later, and give up on it if this lasts.
-        Interlocked.Exchange(ref _resyncPending, 1);
+        if (IsClosing || _outbound.IsCompleted)
+        {
+            // Refused because the connection is going (its push route is detached only after its sessions end, which may
+            // take a while): not a slow consumer, and nothing to resync on a connection that will not write again.
+            return;
+        }
+
+        // The device does not read fast enough: drop, tell it to resync later, and give up on it if this lasts. Through
+        // RequestResync, which wakes the writer: it may have emptied the queue and parked since this write was refused,
+        // and would otherwise say "resync" only with its next frame, maybe a pong most of a minute away.
+        RequestResync();
         var now = _time.GetUtcNow().UtcTicks;
         var since = Interlocked.CompareExchange(ref _fullSinceTicks, now, 0);
         _metrics.PushDropped(EdgeMetrics.Tcp);

@@ -65,6 +65,8 @@ public sealed class FaqBookTests
     [InlineData("""{"defaultAnswer": "x"}""", "entries")]
     [InlineData("""{"defaultAnswer": "x", "entries": [{"keywords": [" "], "answer": "y"}]}""", "entry 1")]
     [InlineData("""{"defaultAnswer": "x", "entries": [{"keywords": ["a"]}]}""", "entry 1")]
+    [InlineData("""{"defaultAnswer": "x", "entries": [{"keywords": ["a"], "answer": "y"}, null]}""", "entry 2")]
+    [InlineData("""{"defaultAnswer": "x", "entries": [{"keywords": [null], "answer": "y"}]}""", "entry 1")]
     public void A_book_that_is_not_usable_is_refused_with_the_reason(string json, string reason)
     {
         Assert.Null(FaqBook.Parse(json, out var error));

@@ -140,7 +140,8 @@ public sealed class FaqBook
         for (var i = 0; i < file.Entries.Count; i++)
         {
             var entry = file.Entries[i];
-            if (entry.Keywords is null || !entry.Keywords.Any(k => !string.IsNullOrWhiteSpace(k)) || string.IsNullOrWhiteSpace(entry.Answer))
+            // JSON's null in the list is taken as is: a stray one (a bad merge) must be refused, not crash the robot.
+            if (entry?.Keywords is null || !entry.Keywords.Any(k => !string.IsNullOrWhiteSpace(k)) || string.IsNullOrWhiteSpace(entry.Answer))
             {
                 return $"entry {i + 1} needs \"keywords\" and an \"answer\"";
             }

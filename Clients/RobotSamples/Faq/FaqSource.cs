@@ -50,9 +50,24 @@ public sealed partial class FaqSource : IDisposable
         _reload.Dispose();
     }
 
+    /// <summary>
+    /// Takes the file again. A boundary: it runs on a timer's thread, where an exception would end the robot's process,
+    /// so whatever goes wrong leaves the previous answers.
+    /// </summary>
     private void Reload()
     {
-        if (TryLoad(_path, out var error) is { } book)
+        FaqBook? book;
+        string? error;
+        try
+        {
+            book = TryLoad(_path, out error);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            (book, error) = (null, ex.Message);
+        }
+
+        if (book is not null)
         {
             _book = book;
             LogReloaded(_logger, _path, book.Entries.Count);
