@@ -51,26 +51,35 @@ public static class EventReplay
         {
             var conversations = range.ConversationId is { } one ? [one] : await ConversationsInAsync(dataSource, range);
             long published = 0;
+            var droppedBefore = publisher.Dropped;
             foreach (var conversationId in conversations)
             {
                 var (from, to) = range.ConversationId is null ? await SeqsInAsync(dataSource, conversationId, range) : (range.FromSeq, range.ToSeq);
                 for (var after = from - 1; after < to;)
                 {
                     var page = await log.ReadAsync(conversationId, after, to == long.MaxValue ? to : to + 1, PageSize, newest: false);
+                    var roomLeft = true;
                     foreach (var message in page.Where(m => m.Class != MessageClass.Instant))
                     {
+                        // Never more in hand than half the buffer, by count or by size (a page of large messages fills its
+                        // bytes long before its count): the buffer drops the oldest when full. With Redis away, waiting for
+                        // room would last for ever: give up when Redis took nothing for a while.
+                        roomLeft = await WaitBacklogAsync(publisher, options.BufferCapacity / 2, options.BufferBytes / 2, options.WriteTimeout * PatienceInWriteTimeouts);
+                        if (!roomLeft)
+                        {
+                            break;
+                        }
+
                         publisher.Publish(FirehoseEvents.MessageSent(message));
+                        published++;
                     }
 
-                    published += page.Count;
-                    // Never more in hand than the buffer holds: the buffer drops the oldest when full. With Redis away,
-                    // waiting for room would last for ever: give up when Redis took nothing for a while.
-                    if (!await WaitBacklogAsync(publisher, options.BufferCapacity / 2, options.WriteTimeout * PatienceInWriteTimeouts))
+                    if (!roomLeft)
                     {
                         await host.StopAsync();
                         await Console.Error.WriteLineAsync(
                             $"replay stopped: Redis took no events for {(options.WriteTimeout * PatienceInWriteTimeouts).TotalSeconds:0.#} s "
-                            + $"(Redis unavailable); {published} message events read, {publisher.Backlog} NOT written; the range was not "
+                            + $"(Redis unavailable); {published} message events handed over, {publisher.Backlog} NOT written; the range was not "
                             + "replayed in full: run the command again once Redis is back");
                         return 1;
                     }
@@ -84,22 +93,33 @@ public static class EventReplay
                 }
             }
 
-            var flushed = await WaitBacklogAsync(publisher, 0, options.WriteTimeout * PatienceInWriteTimeouts);
+            var flushed = await WaitBacklogAsync(publisher, 0, 0, options.WriteTimeout * PatienceInWriteTimeouts);
+            var dropped = publisher.Dropped - droppedBefore;
             await host.StopAsync();
             Console.WriteLine($"replayed {published} message events of {conversations.Count} conversations{(flushed ? "" : $"; {publisher.Backlog} NOT written (Redis unavailable)")}");
-            return flushed ? 0 : 1;
+            if (dropped > 0)
+            {
+                // Success would be a lie: this is the tool that restores events lost, and it lost some itself.
+                await Console.Error.WriteLineAsync(
+                    $"{dropped} events were dropped (the buffer overflowed while Redis was slow): the range was not replayed in "
+                    + "full; run the command again, for a smaller range or with a larger IM:Events:BufferBytes");
+            }
+
+            return flushed && dropped == 0 ? 0 : 1;
         }
     }
 
     /// <summary>
-    /// Waits until the publisher holds at most <paramref name="limit"/> events; false when it took none for
-    /// <paramref name="patience"/> (Redis away). A slow Redis that keeps taking events is waited for.
+    /// Waits until the publisher holds at most <paramref name="limit"/> events of at most <paramref name="bytesLimit"/>
+    /// bytes; false when it took none for <paramref name="patience"/> (Redis away). A slow Redis that keeps taking events
+    /// is waited for.
     /// </summary>
-    private static async Task<bool> WaitBacklogAsync(RedisFirehosePublisher publisher, int limit, TimeSpan patience)
+    private static async Task<bool> WaitBacklogAsync(RedisFirehosePublisher publisher, int limit, long bytesLimit, TimeSpan patience)
     {
+        bool Within() => publisher.Backlog <= limit && publisher.BufferedBytes <= bytesLimit;
         var backlog = publisher.Backlog;
         var deadline = DateTime.UtcNow + patience;
-        while (backlog > limit && DateTime.UtcNow < deadline)
+        while (!Within() && DateTime.UtcNow < deadline)
         {
             await Task.Delay(BacklogPoll);
             var now = publisher.Backlog;
@@ -111,7 +131,7 @@ public static class EventReplay
             backlog = now;
         }
 
-        return publisher.Backlog <= limit;
+        return Within();
     }
 
     /// <summary>Conversations with messages in the time range (a scan of the log: this is an operator's command).</summary>

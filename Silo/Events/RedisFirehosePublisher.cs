@@ -37,6 +37,7 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
     private int _backlog;
     private long _bufferedBytes;
     private long _droppedSinceLog;
+    private long _droppedTotal;
     private long? _droppedLoggedAt;
     private bool _redisDown;
     private ConnectionMultiplexer? _redis;
@@ -56,6 +57,21 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
 
     /// <summary>Events held, not yet in Redis.</summary>
     public int Backlog => Volatile.Read(ref _backlog);
+
+    /// <summary>The estimated size of the events held (what <see cref="FirehoseOptions.BufferBytes"/> bounds).</summary>
+    public long BufferedBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _bufferedBytes;
+            }
+        }
+    }
+
+    /// <summary>Events dropped since start because the buffer was full (the process's count of <c>im_firehose_dropped_total</c>).</summary>
+    public long Dropped => Interlocked.Read(ref _droppedTotal);
 
     /// <summary>True while the last write to Redis failed.</summary>
     public bool RedisUnavailable => Volatile.Read(ref _redisDown);
@@ -87,6 +103,7 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
         {
             _dropped.Add(dropped);
             Interlocked.Add(ref _droppedSinceLog, dropped);
+            Interlocked.Add(ref _droppedTotal, dropped);
         }
 
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)

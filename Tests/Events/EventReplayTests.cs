@@ -11,6 +11,9 @@ namespace Orleans.Im.Tests.Events;
 [Trait("Category", "Integration")]
 public sealed class EventReplayTests(ClusterFixture fixture)
 {
+    /// <summary>Messages of the large-message replay: more than its buffer holds by size.</summary>
+    private const int Large = 60;
+
     [Fact]
     public async Task The_replay_command_republishes_a_seq_range_from_postgres_with_the_original_event_ids()
     {
@@ -41,6 +44,40 @@ public sealed class EventReplayTests(ClusterFixture fixture)
         var replayed = await recorder.WaitForAsync(k => k.Count >= 10);
         Assert.Equal(Enumerable.Range(11, 10).Select(i => $"m:{conversationId}:{i}"), replayed.Select(e => e.Id));
         Assert.Equal(Enumerable.Range(11, 10).Select(i => $"m{i}"), replayed.Select(e => System.Text.Json.JsonDocument.Parse(e.Data).RootElement.GetProperty("content").GetProperty("text").GetString()));
+    }
+
+    [Fact]
+    public async Task The_replay_command_waits_for_room_by_size_and_drops_nothing_of_a_range_of_large_messages()
+    {
+        var (alice, bob) = (Ids.User("alice"), Ids.User("bob"));
+        var conversationId = GrainKeys.P2P(alice, bob);
+        // About 30 KB each as the buffer counts them (two bytes a character): its smallest size, 1 MiB, holds 34.
+        for (var i = 1; i <= Large; i++)
+        {
+            await fixture.Client.SendTextAsync(conversationId, alice, $"m{i} " + new string('x', 15_000));
+        }
+
+        using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.RedisConnectionString);
+        // The silo's own events first (a group created after them sees only the replay).
+        var lastId = $"m:{conversationId}:{Large}";
+        await Eventually.ReturnsAsync(
+            () => redis.GetDatabase().StreamRangeAsync(FirehoseStreams.For(EventClass.Message), "-", "+", count: 100, messageOrder: Order.Descending),
+            entries => entries.Any(e => e["id"] == lastId));
+        await using var recorder = new FirehoseRecorder(redis, new FirehoseConsumerOptions { Group = Ids.ClientMsgId(), Consumer = "c" }, e => e.ConversationId == conversationId);
+        await recorder.CreateGroupAsync();
+        recorder.Start();
+
+        // A buffer of room for 34 such events by size (and thousands by count): the page of 60, handed over at once,
+        // overflowed it, and the command said it replayed them all with exit code 0.
+        var (exitCode, output) = await RunSiloCommandAsync(new Dictionary<string, string>
+        {
+            ["IM__Events__BufferBytes"] = $"{1 << 20}",
+        }, EventReplay.CommandName, "--conversation", conversationId);
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains($"replayed {Large} message events of 1 conversations", output, StringComparison.Ordinal);
+        var replayed = await recorder.WaitForAsync(k => k.Count >= Large);
+        Assert.Equal(Enumerable.Range(1, Large).Select(i => $"m:{conversationId}:{i}"), replayed.Select(e => e.Id));
     }
 
     [Fact]
