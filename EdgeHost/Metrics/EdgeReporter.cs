@@ -38,11 +38,12 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
         await base.StopAsync(cancellationToken);
         try
         {
-            await cluster.For<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).RemoveAsync(options.Value.EdgeId).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            // The last word: the silos drop any device still registered through this run (a disconnect that failed).
+            await cluster.For<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).LeaveAsync(options.Value.EdgeId, _incarnation).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // The directory drops a silent edge after three missed reports anyway.
+            // The directory drops a silent edge after three missed reports anyway, and records it as lost then.
             LogReportFailed(logger, ex.Message);
         }
     }

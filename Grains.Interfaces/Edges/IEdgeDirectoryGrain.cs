@@ -34,9 +34,18 @@ public interface IEdgeDirectoryGrain : IGrainWithStringKey
     [Alias("GetLosses")]
     Task<EdgeLosses> GetLossesAsync(Guid directory, long afterVersion);
 
-    /// <summary>An edge host leaves (graceful stop).</summary>
+    /// <summary>An edge host stops being offered to clients (it starts draining); its devices stay.</summary>
     [Alias("Remove")]
     Task RemoveAsync(string edgeId);
+
+    /// <summary>
+    /// An edge host's last word as it stops (run <paramref name="incarnation"/>): it leaves, and a device still registered
+    /// through it (a connection whose disconnect failed on the way out, a silo failing over) is dropped by the silos as
+    /// for an edge lost, not left online until its lease lapses. A device registered through the same edge id after this
+    /// (its next run) stays.
+    /// </summary>
+    [Alias("Leave")]
+    Task LeaveAsync(string edgeId, string incarnation);
 
     /// <summary>The live, not draining edge hosts, least loaded first, at most <paramref name="count"/>.</summary>
     [Alias("GetLeastLoaded"), ReadOnly]

@@ -48,8 +48,20 @@ public sealed partial class EdgeDirectoryGrain(ImClock clock, ILogger<EdgeDirect
 
     public Task RemoveAsync(string edgeId)
     {
-        // Leaving gracefully closes its connections, and each one's device is disconnected: not a loss.
+        // Not offered any more; its connections are being moved and each one's device disconnected.
         _edges.Remove(edgeId);
+        return Task.CompletedTask;
+    }
+
+    public Task LeaveAsync(string edgeId, string incarnation)
+    {
+        // Recorded as a loss at this moment: devices the edge disconnected are gone already, and those whose disconnect
+        // failed (the cluster failing over as the edge stopped) would otherwise stay online, pushed to a dead edge and
+        // never notified offline, for most of a lease. A lease started after this is a new run's, and stays.
+        var now = clock.UtcNow;
+        var lastHeard = _edges.Remove(edgeId, out var last) ? last.At : now;
+        _losses.AddLast((new EdgeLoss(edgeId, lastHeard, now, ++_lossVersion), incarnation));
+        DropSilent();
         return Task.CompletedTask;
     }
 

@@ -147,6 +147,28 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
     }
 
     [Fact]
+    public async Task A_device_left_registered_by_an_edge_host_that_stopped_is_dropped_and_its_next_runs_stay()
+    {
+        var directory = _client.GetGrain<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey);
+        var run = EdgeReport("leaving") with { Incarnation = NewConnectionId() };
+        Assert.False(await directory.CheckInAsync(run));
+        var (user, _) = await ConnectAsync(edgeId: run.EdgeId);
+
+        // The edge stops; the disconnect of this device failed on the way out (a silo failing over). Before, the user
+        // stayed online, pushed to a dead edge, until the lease lapsed (most of 15 minutes by default).
+        await directory.LeaveAsync(run.EdgeId, run.Incarnation);
+        var presence = await Eventually.ReturnsAsync(user.GetPresenceAsync, p => p.Status == PresenceStatus.Offline, Lease / 2);
+        Assert.Empty(presence.Devices);
+
+        // The next run, under the same id, registers its own devices: they stay.
+        var nextRun = run with { Incarnation = NewConnectionId() };
+        Assert.False(await directory.CheckInAsync(nextRun));
+        var (again, _) = await ConnectAsync(edgeId: nextRun.EdgeId);
+        await Task.Delay(LostEdgeCheckInterval * 5);
+        Assert.Equal(PresenceStatus.Online, (await again.GetPresenceAsync()).Status);
+    }
+
+    [Fact]
     public async Task A_device_registered_or_renewed_after_its_edge_was_dropped_as_lost_stays()
     {
         var (user, device) = await ConnectAsync(edgeId: "edge-" + NewConnectionId());
