@@ -83,10 +83,14 @@ public static class EdgeHosting
         // The hub's negotiate (a POST with the token and SignalR's headers) is a cross-origin request a browser sends only
         // after a preflight: without CORS, a page of an allowed origin could open the hub only by skipping negotiation.
         // WebSocket upgrades are not covered by CORS: UseHubOriginCheck checks those.
+        // With credentials: the JavaScript client's negotiate sends them by default (withCredentials), and a browser drops
+        // an answer that does not allow them. Safe here: the origins are an explicit list, and sign-in is by bearer token,
+        // never by cookie.
         builder.Services.AddCors(cors => cors.AddPolicy(HubCorsPolicy, policy => policy
             .WithOrigins([.. edgeOptions.AllowedOrigins])
             .WithMethods("GET", "POST")
-            .WithHeaders("authorization", "content-type", "x-requested-with", "x-signalr-user-agent")));
+            .WithHeaders("authorization", "content-type", "x-requested-with", "x-signalr-user-agent")
+            .AllowCredentials()));
         builder.Services.AddSingleton<Health.ClusterReachability>();
         builder.Services.AddSingleton<ConnectionAdmission>();
         builder.Services.AddSingleton<PasswordHashing>();

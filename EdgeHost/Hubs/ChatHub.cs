@@ -51,8 +51,9 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
         {
             open = await sessions.OpenAsync(claims, deviceId, "web", target);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // Any failure, a cancellation from the cluster client too (nothing here is cancelled by the connection).
             // The cluster could not register the device (a silo failing over): retryable, as TCP's UNAVAILABLE. Thrown out
             // of here, SignalR would close the connection telling the client not to reconnect (the page would stay offline
             // for good) and would never call OnDisconnectedAsync (the target's writer and the gauge would leak). Aborted,
@@ -117,7 +118,12 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
     /// <summary>Sends a message; idempotent by <c>clientMsgId</c>.</summary>
     public async Task<HubSendResult> Send(string conversationId, SendBody message)
     {
-        ArgumentNullException.ThrowIfNull(message);
+        if (message is null)
+        {
+            // A client's mistake, not the cluster's: answered as such, not as "unavailable", which a client retries.
+            return new HubSendResult("", 0, null, false, ErrorCode(SendStatus.Invalid));
+        }
+
         var started = time.GetTimestamp();
         var result = await Session.SendAsync(conversationId, message.ClientMsgId ?? "", ApiMapper.ToDomain(message.Content),
             message.Class ?? MessageClass.Persistent, message.CollapseKey, message.Mentions);

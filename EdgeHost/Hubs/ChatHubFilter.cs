@@ -53,10 +53,11 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
 
             return await next(invocationContext);
         }
-        catch (Exception ex) when (ex is not HubException and not OperationCanceledException)
+        catch (Exception ex) when (ex is not HubException and not OutOfMemoryException)
         {
-            // The cluster or storage could not answer (a timeout, a silo gone): logged here, inside the scopes, and
-            // answered with the stable code TCP answers (UNAVAILABLE, retryable) rather than SignalR's generic error.
+            // The cluster or storage could not answer (a timeout, a silo gone, a cancellation from the cluster client: hub
+            // methods take no token of the connection's): logged here, inside the scopes, and answered with the stable
+            // code TCP answers (UNAVAILABLE, retryable) rather than SignalR's generic error.
             LogInvocationFailed(logger, invocationContext.HubMethodName, ex);
             return Answer(invocationContext, Unavailable);
         }

@@ -29,6 +29,9 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
     private long _fullSinceTicks;
     private int _resyncPending;
     private int _closedByServer;
+
+    /// <summary>1 once the connection is gone (<see cref="DisposeAsync"/>): pushes are refused from then on.</summary>
+    private int _disposed;
     private ITimer? _abortDeadline;
 
     public SignalRPushTarget(IHubContext<ChatHub, IChatClient> hub, HubCallerContext context, string deviceId, EdgeOptions options, TimeProvider time, EdgeMetrics metrics, string transport)
@@ -67,7 +70,16 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
                 continue;
             }
 
-            Interlocked.Exchange(ref _resyncPending, 1);
+            if (ClosedByServer || Volatile.Read(ref _disposed) == 1)
+            {
+                // Refused because the connection is going (kicked, redirected, closed): not a slow consumer, and nothing
+                // to resync on a connection that will not be written to again.
+                return;
+            }
+
+            // Through RequestResync, which wakes the writer: it may have emptied the queue and parked since this write
+            // was refused, and would otherwise say "resync" only with the next event.
+            RequestResync();
             _metrics.PushDropped(_transport);
             var now = _time.GetUtcNow().UtcTicks;
             var since = Interlocked.CompareExchange(ref _fullSinceTicks, now, 0);
@@ -133,6 +145,7 @@ public sealed class SignalRPushTarget : IPushTarget, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Volatile.Write(ref _disposed, 1);
         _queue.Writer.TryComplete();
         await _writer;
         if (_abortDeadline is { } deadline)

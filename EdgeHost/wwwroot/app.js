@@ -894,6 +894,7 @@ function render(element, message) {
     edit.addEventListener('click', async () => {
       const next = prompt('Edit message', message.content?.text ?? '');
       if (!next) return;
+      if (tooLarge(next)) return alert(tooLargeText(next));
       const result = await tryInvoke('Edit', state.open, message.seq, { type: 'text', text: next });
       if (result.error) alert(actionRefused(result.error, 'Too late to edit.'));
     });
@@ -1020,10 +1021,34 @@ document.addEventListener('visibilitychange', () => {
 
 // ---- sending: pending → sent, with retry ----
 
+/**
+ * MessageLimits.MaxContentBytes: the server refuses more as too_large. Checked here first: a text far over it (a paste)
+ * is over the hub's message size too, and SignalR answers that by closing the connection, which the page took for a drop
+ * and sent it again at every reconnect and reload.
+ */
+const MAX_CONTENT_BYTES = 16 * 1024;
+
+function tooLarge(text) {
+  return new TextEncoder().encode(text).length > MAX_CONTENT_BYTES;
+}
+
+function tooLargeText(text) {
+  const kb = Math.ceil(new TextEncoder().encode(text).length / 1024);
+  return `Too long to send: ${kb} KB, at most ${MAX_CONTENT_BYTES / 1024} KB.`;
+}
+
+$('composer-text').addEventListener('input', () => $('composer-text').setCustomValidity(''));
+
 $('composer').addEventListener('submit', async (event) => {
   event.preventDefault();
   const text = $('composer-text').value.trim();
   if (!text || !state.open) return;
+  if (tooLarge(text)) {
+    // Kept in the box, for the user to shorten.
+    $('composer-text').setCustomValidity(tooLargeText(text));
+    $('composer-text').reportValidity();
+    return;
+  }
   $('composer-text').value = '';
   const replyToSeq = state.replyTo?.conversationId === state.open ? state.replyTo.seq : undefined;
   cancelReply();
@@ -1177,6 +1202,8 @@ async function send(clientMsgId) {
   pending.element.classList.remove('failed');
   pending.element.querySelector('.status').textContent = 'Sending…';
   try {
+    // One kept from before this check (the outbox of an older page): refused as the server would, not sent.
+    if (tooLarge(pending.text)) throw Object.assign(new Error('too_large'), { refused: true });
     const ack = await state.hub.invoke('Send', pending.conversationId, { clientMsgId, content: contentOf(pending) });
     if (ack.error) throw Object.assign(new Error(ack.error), { refused: !TRANSIENT_SEND_ERRORS.has(ack.error), transient: TRANSIENT_SEND_ERRORS.has(ack.error) });
     pending.retries = 0;

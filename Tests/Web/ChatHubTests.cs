@@ -126,6 +126,8 @@ public sealed class ChatHubTests(EdgeFixture fixture)
         using var allowed = await PreflightAsync("https://shop.example");
         Assert.True(allowed.IsSuccessStatusCode, $"preflight answered {allowed.StatusCode}");
         Assert.Equal("https://shop.example", Assert.Single(allowed.Headers.GetValues("Access-Control-Allow-Origin")));
+        // The JavaScript client negotiates with credentials by default: without this the browser drops the answer.
+        Assert.Equal("true", Assert.Single(allowed.Headers.GetValues("Access-Control-Allow-Credentials")));
         using var foreign = await PreflightAsync("https://evil.example");
         Assert.False(foreign.Headers.Contains("Access-Control-Allow-Origin"));
     }

@@ -439,6 +439,32 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_message_over_the_size_limit_is_refused_on_the_page_and_the_connection_stays()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
+        await SignInAndOpenChatAsync(page, alice, bob);
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+
+        // A paste of 70 KB: over the content limit (16 KB), and over the hub's message size, which SignalR answers by
+        // closing the connection. Before, the page took that for a drop and sent it again at every reconnect and reload.
+        var paste = new string('x', 70 * 1024);
+        await page.FillAsync("#composer-text", paste);
+        await page.PressAsync("#composer-text", "Enter");
+        Assert.Contains("Too long to send", await page.Locator("#composer-text").EvaluateAsync<string>("e => e.validationMessage"), StringComparison.Ordinal);
+        Assert.Equal(paste.Length, (await page.InputValueAsync("#composer-text")).Length);
+        await Expect(page.Locator("[data-testid=message].mine")).ToHaveCountAsync(0);
+
+        // Shortened, it goes; the page never went offline.
+        await page.FillAsync("#composer-text", "the short version");
+        await page.PressAsync("#composer-text", "Enter");
+        await Expect(page.Locator("[data-testid=message].mine [data-testid=delivery]").Last).ToHaveTextAsync(new System.Text.RegularExpressions.Regex("^(Sent|Read)$"));
+        var received = Assert.Single(await bobPhone.TakeAsync(1));
+        Assert.Equal(("the short version", conversationId), (received.Content.Text, received.ConversationId));
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online);
+    }
+
+    [Fact]
     public async Task A_message_written_while_the_page_is_offline_survives_a_reload_and_goes_out_by_itself_when_it_is_back_and_arrives_once()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();
