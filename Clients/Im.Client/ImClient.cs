@@ -156,7 +156,11 @@ public sealed partial class ImClient : IAsyncDisposable
     /// <summary>Connects and logs in, then resends what was not acked and catches up with what was missed.</summary>
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
     {
-        await _connectGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        ObjectDisposedException.ThrowIf(_disposing.IsCancellationRequested, this);
+        // Disposing cancels it too: a connection opened after DisposeAsync would stay logged in, pinging, with nobody to
+        // read it (and the server, counting the device connected, would send it no offline pushes).
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        await _connectGate.WaitAsync(linked.Token).ConfigureAwait(false);
         try
         {
             if (_connection is { IsOpen: true })
@@ -166,7 +170,9 @@ public sealed partial class ImClient : IAsyncDisposable
 
             Status = ImClientStatus.Connecting;
             _frameRefused = null;
-            await OpenFirstAsync([_endpoint], cancellationToken).ConfigureAwait(false);
+            // The edge last connected to first, then the configured address and the fallbacks: that edge may be gone
+            // (scaled away while the device was offline), and trying it alone left the client unable ever to connect.
+            await OpenFirstAsync(ReconnectCandidates(null, _endpoint), linked.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -341,6 +347,8 @@ public sealed partial class ImClient : IAsyncDisposable
         }
 
         await _disposing.CancelAsync().ConfigureAwait(false);
+        // A connect in progress sees the cancellation, or (past its last wait) that the client is disposing, and ends
+        // its connection itself; one that got in just before is found here.
         var connection = _connection;
         if (connection is not null)
         {
@@ -378,8 +386,13 @@ public sealed partial class ImClient : IAsyncDisposable
 
         _messages.Writer.TryComplete();
         _events.Writer.TryComplete();
-        _disposing.Dispose();
-        _connectGate.Dispose();
+        // Neither the token source nor the gate is disposed: a connect or a reconnect loop still on its way out may yet
+        // read the one and release the other (they hold no unmanaged resource until a wait handle is asked for).
+        if (Volatile.Read(ref _connection) is { } late && !ReferenceEquals(late, connection))
+        {
+            // Opened in the instant between the cancellation and the read above.
+            late.Abort();
+        }
     }
 
     private async Task OpenAsync(EdgeAddress endpoint, CancellationToken cancellationToken)
@@ -399,6 +412,14 @@ public sealed partial class ImClient : IAsyncDisposable
 
         var connection = new Connection(this, socket);
         _connection = connection;
+        if (_disposing.IsCancellationRequested)
+        {
+            // Disposed while connecting: DisposeAsync aborted the connection it found, not this one.
+            connection.Abort();
+            Interlocked.CompareExchange(ref _connection, null, connection);
+            throw new ObjectDisposedException(nameof(ImClient));
+        }
+
         connection.Start();
         LoginResponse response;
         try
@@ -780,6 +801,10 @@ public sealed partial class ImClient : IAsyncDisposable
         // The kick that came on this connection: one on an earlier connection or login attempt is not this loss's reason.
         if (connection.KickReason is not null || _frameRefused is not null)
         {
+            // A reconnect loop of an earlier loss, still waiting out its backoff (the application connected meanwhile),
+            // must not log in again after this: signed out is signed out, and it would take the device back from the
+            // installation that replaced it.
+            Interlocked.Increment(ref _reconnectGeneration);
             Status = ImClientStatus.WaitingForReconnect;
             // A refused frame: reconnecting would be sent the same (a catch-up pulls the same large message again), and
             // would loop on it unseen; the application hears why instead (StopReason, the failed sends).

@@ -241,6 +241,85 @@ public sealed class SdkReconnectTests
     }
 
     [Fact]
+    public async Task A_client_disposed_while_it_connects_opens_no_connection()
+    {
+        using var edge = new Listener();
+        var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // A token provider that answers late and does not watch the cancellation (a keychain read, say).
+        var client = NewClient(edge, maxReconnectAttempts: 0, tokenProvider: async _ =>
+        {
+            asked.TrySetResult();
+            await answer.Task;
+            return "token";
+        });
+        var connecting = client.ConnectAsync();
+        await asked.Task.WaitAsync(Patience);
+
+        // The app goes to the background and disposes the client meanwhile. Before, the connect went on: a disposed
+        // client stayed logged in, pinging, and the server counted the device connected (no offline pushes for it).
+        await client.DisposeAsync();
+        answer.TrySetResult();
+        await Assert.ThrowsAnyAsync<Exception>(() => connecting.WaitAsync(Patience));
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.False(edge.Pending(), "a disposed client connects nowhere");
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => client.ConnectAsync());
+    }
+
+    [Fact]
+    public async Task The_applications_connect_tries_the_fallback_addresses_when_the_first_is_gone()
+    {
+        var gone = new Listener();
+        gone.Dispose();
+        using var fallback = new Listener();
+        await using var client = NewClient(gone, maxReconnectAttempts: 0, fallback: fallback);
+        var played = new PlayedEdge();
+
+        // Before, the application's connect tried the last edge alone (here the configured one, gone): a client whose
+        // edge was scaled away while the phone was offline could never connect again without being made anew.
+        var connecting = client.ConnectAsync();
+        await using var connection = await fallback.AcceptAsync();
+        var served = played.ServeAsync(connection, Patience);
+        await connecting.WaitAsync(Patience);
+        Assert.Equal(ImClientStatus.Connected, client.Status);
+        await client.DisposeAsync();
+        await served.WaitAsync(Patience);
+    }
+
+    [Fact]
+    public async Task A_reconnect_waiting_out_its_delay_does_not_log_in_again_after_a_kick_on_the_connection_the_application_opened()
+    {
+        using var edge = new Listener();
+        await using var client = NewClient(edge, maxReconnectAttempts: 5, reconnectBaseDelay: TimeSpan.FromSeconds(1.5));
+        var (first, firstServed) = await ConnectToAsync(client, edge, new PlayedEdge());
+        await using (first)
+        {
+            first.Socket.Shutdown(SocketShutdown.Both);
+            await firstServed.WaitAsync(Patience);
+        }
+
+        // The loss's reconnect waits out its first delay; the application connects meanwhile (a network change, say), and
+        // that connection is kicked: another installation signed in with this device id.
+        await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), status => status == ImClientStatus.Reconnecting, Patience);
+        var (second, secondServed) = await ConnectToAsync(client, edge, new PlayedEdge());
+        await using (second)
+        {
+            await second.SendAsync(V1.Op.Push, 0, new V1.PushBatch
+            {
+                Events = { new V1.Event { Kick = new V1.Kick { Reason = "signed in on another mobile device (ios)" } } },
+            });
+            second.Socket.Shutdown(SocketShutdown.Both);
+            await secondServed.WaitAsync(Patience);
+        }
+
+        // Before, the waiting reconnect woke and logged in again, taking the device back from the one that replaced it.
+        await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), status => status == ImClientStatus.WaitingForReconnect, Patience);
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False(edge.Pending(), "a kicked client does not reconnect by itself");
+        Assert.Equal(ImClientStatus.WaitingForReconnect, client.Status);
+    }
+
+    [Fact]
     public async Task A_send_after_the_client_is_disposed_fails_at_once()
     {
         using var edge = new Listener();
@@ -989,7 +1068,7 @@ public sealed class SdkReconnectTests
         return delivered;
     }
 
-    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null, string deviceId = "phone", ImClientState? initialState = null, Listener? fallback = null, Func<string, CancellationToken, Task>? tokenRefused = null, TimeSpan? tokenTimeout = null) => new(new ImClientOptions
+    private static ImClient NewClient(Listener edge, int maxReconnectAttempts, TimeSpan? requestTimeout = null, Func<CancellationToken, Task<string>>? tokenProvider = null, string deviceId = "phone", ImClientState? initialState = null, Listener? fallback = null, Func<string, CancellationToken, Task>? tokenRefused = null, TimeSpan? tokenTimeout = null, TimeSpan? reconnectBaseDelay = null) => new(new ImClientOptions
     {
         TokenRefused = tokenRefused,
         TokenTimeout = tokenTimeout ?? TimeSpan.FromSeconds(30),
@@ -1003,8 +1082,8 @@ public sealed class SdkReconnectTests
         HeartbeatInterval = TimeSpan.FromMilliseconds(200),
         CatchUpInterval = TimeSpan.Zero,
         RequestTimeout = requestTimeout ?? TimeSpan.FromSeconds(5),
-        ReconnectBaseDelay = TimeSpan.FromMilliseconds(50),
-        MaxReconnectDelay = TimeSpan.FromMilliseconds(200),
+        ReconnectBaseDelay = reconnectBaseDelay ?? TimeSpan.FromMilliseconds(50),
+        MaxReconnectDelay = reconnectBaseDelay is { } slow && slow > TimeSpan.FromMilliseconds(200) ? slow : TimeSpan.FromMilliseconds(200),
         MaxReconnectAttempts = maxReconnectAttempts,
     });
 

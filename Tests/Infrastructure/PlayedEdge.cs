@@ -67,9 +67,9 @@ public sealed class PlayedEdge
                 await AnswerAsync(connection, op, requestId, body);
             }
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
-            // Shut down by the test while a reply was being written.
+            // Shut down by the test while a reply was being written, or disposed by it while a frame was being read.
         }
     }
 
