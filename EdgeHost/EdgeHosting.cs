@@ -123,7 +123,10 @@ public static class EdgeHosting
             .AddPolicy(ApiPolicies.TrustedSystem, policy => policy.AddAuthenticationSchemes(ApiKeyHandler.SchemeName).RequireRole("admin"));
         builder.Services.ConfigureHttpJsonOptions(json =>
             json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase)));
-        builder.Services.AddProblemDetails();
+        // Problem details the framework writes itself (a body that is not JSON, a query value of the wrong type, a wrong
+        // content type, a body too large) carry a code too, as the README promises of every error.
+        builder.Services.AddProblemDetails(problems => problems.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Extensions.TryAdd("code", ApiProblems.CodeOf(context.ProblemDetails.Status ?? context.HttpContext.Response.StatusCode)));
         builder.Services.AddExceptionHandler<ApiExceptionHandler>();
         builder.Services.Configure<ForwardedHeadersOptions>(forwarded =>
         {
@@ -195,6 +198,9 @@ public static class EdgeHosting
         // Next: everything after it (per-address login limits, logs) sees the client's address, not the balancer's.
         app.UseForwardedHeaders();
         app.UseExceptionHandler();
+        // An error answered with no body (a body the JSON reader refused, a route that does not exist, a method or media
+        // type not taken) gets problem details with its code (AddProblemDetails above), like every error of the API.
+        app.UseStatusCodePages();
         app.UseDefaultFiles();
         app.UseStaticFiles();
         app.UseCors();

@@ -12,6 +12,20 @@ public static class ApiProblems
     public static ProblemHttpResult Problem(int status, string code, string detail) =>
         TypedResults.Problem(detail, statusCode: status, title: code, extensions: new Dictionary<string, object?> { ["code"] = code });
 
+    /// <summary>The stable code of an error the framework answered by itself, by its status.</summary>
+    public static string CodeOf(int status) => status switch
+    {
+        StatusCodes.Status401Unauthorized => "unauthenticated",
+        StatusCodes.Status403Forbidden => "not_allowed",
+        StatusCodes.Status404NotFound => "not_found",
+        StatusCodes.Status409Conflict => "conflict",
+        StatusCodes.Status413PayloadTooLarge => "too_large",
+        StatusCodes.Status429TooManyRequests => "rate_limited",
+        StatusCodes.Status503ServiceUnavailable => "unavailable",
+        >= 400 and < 500 => "invalid_request",
+        _ => "internal",
+    };
+
     public static ProblemHttpResult NotFound() => Problem(StatusCodes.Status404NotFound, "not_found", "No such conversation or message.");
 
     public static ProblemHttpResult Invalid(string detail) => Problem(StatusCodes.Status400BadRequest, "invalid_request", detail);

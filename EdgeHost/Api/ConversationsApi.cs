@@ -62,7 +62,9 @@ public static class ConversationsApi
         }
 
         var result = await cluster.For<IConversationGrain>(conversationId).SendAsync(
-            new SendRequest(user.UserId(), null, body.ClientMsgId ?? "", content, body.Class ?? MessageClass.Persistent, body.CollapseKey, body.Mentions));
+            new SendRequest(user.UserId(), null, body.ClientMsgId ?? "", content, body.Class ?? MessageClass.Persistent,
+                // An empty collapse key is none, as on the long connections (it was refused here as a notification's).
+                string.IsNullOrEmpty(body.CollapseKey) ? null : body.CollapseKey, body.Mentions));
         metrics.MessageSent(Metrics.EdgeMetrics.Http, result.Status, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return result.IsAccepted
             ? TypedResults.Ok(new SendResponse(result.Seq, result.ServerTime, result.Status == SendStatus.Duplicate))

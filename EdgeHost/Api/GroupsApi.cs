@@ -25,7 +25,10 @@ public static class GroupsApi
         api.MapDelete("/{conversationId}/members/{userId}", (string conversationId, string userId, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.RemoveMemberAsync(user.UserId(), userId)));
         api.MapPut("/{conversationId}/members/{userId}/role", (string conversationId, string userId, RoleBody body, ClaimsPrincipal user, IClusterClient cluster) =>
-            GroupAsync(cluster, conversationId, g => g.SetRoleAsync(user.UserId(), userId, body.Role)));
+            // A body without a role is a mistake, not "member": taken as that, it demoted an admin and told the group.
+            body?.Role is { } role
+                ? GroupAsync(cluster, conversationId, g => g.SetRoleAsync(user.UserId(), userId, role))
+                : Task.FromResult<Results<Ok<GroupInfo>, ProblemHttpResult>>(ApiProblems.Invalid("role is required: member, admin or owner")));
         api.MapPost("/{conversationId}/leave", (string conversationId, ClaimsPrincipal user, IClusterClient cluster) =>
             GroupAsync(cluster, conversationId, g => g.LeaveAsync(user.UserId())));
         api.MapPut("/{conversationId}/name", (string conversationId, GroupNameBody body, ClaimsPrincipal user, IClusterClient cluster) =>

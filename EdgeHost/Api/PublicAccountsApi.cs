@@ -16,12 +16,6 @@ namespace Orleans.Im.EdgeHost.Api;
 /// </summary>
 public static class PublicAccountsApi
 {
-    /// <summary>
-    /// Sends of one reach under way at once: a thousand at a time all wait on the account's own user grain (each new
-    /// conversation joins it there, one by one) and time out together; a few dozen keep it busy without a queue.
-    /// </summary>
-    private const int ReachSendsInFlight = 32;
-
     public static RouteGroupBuilder MapPublicAccountsApi(this IEndpointRouteBuilder app)
     {
         var admin = app.MapGroup("/api/admin/public-accounts/{accountId}").RequireAuthorization(ApiPolicies.TrustedSystem).WithTags("Public accounts");
@@ -134,8 +128,7 @@ public static class PublicAccountsApi
         }
 
         var subscribed = (await Account(cluster, accountId).FilterSubscribersAsync(targets)).ToHashSet(StringComparer.Ordinal);
-        using var inFlight = new SemaphoreSlim(ReachSendsInFlight);
-        var results = await Task.WhenAll(targets.Select(async userId =>
+        var results = await PerTargetSends.RunAsync(targets, async userId =>
         {
             if (!subscribed.Contains(userId))
             {
@@ -143,30 +136,15 @@ public static class PublicAccountsApi
             }
 
             var conversationId = GrainKeys.P2P(accountId, userId);
-            await inFlight.WaitAsync();
-            try
+            var result = await cluster.For<IConversationGrain>(conversationId).SendAsync(new SendRequest(accountId, null, body.ClientMsgId, content));
+            var status = result.Status switch
             {
-                var result = await cluster.For<IConversationGrain>(conversationId).SendAsync(
-                    new SendRequest(accountId, null, body.ClientMsgId, content));
-                var status = result.Status switch
-                {
-                    SendStatus.Sent => "sent",
-                    SendStatus.Duplicate => "duplicate",
-                    _ => ApiProblems.From(result).ProblemDetails.Extensions["code"]?.ToString() ?? "invalid_request",
-                };
-                return new ReachResult(userId, conversationId, status, result.Seq);
-            }
-            catch (Exception ex) when (ApiExceptionHandler.IsUnavailable(ex))
-            {
-                // Boundary, per target: one conversation whose grain timed out is that target's "unavailable" (retry the
-                // same call: the others answer duplicate), not a 503 that throws away what the rest were answered.
-                return new ReachResult(userId, conversationId, "unavailable", 0);
-            }
-            finally
-            {
-                inFlight.Release();
-            }
-        }));
+                SendStatus.Sent => "sent",
+                SendStatus.Duplicate => "duplicate",
+                _ => ApiProblems.From(result).ProblemDetails.Extensions["code"]?.ToString() ?? "invalid_request",
+            };
+            return new ReachResult(userId, conversationId, status, result.Seq);
+        }, userId => new ReachResult(userId, GrainKeys.P2P(accountId, userId), "unavailable", 0));
         return TypedResults.Ok(new ReachResponse(results));
     }
 

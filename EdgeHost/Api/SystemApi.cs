@@ -47,9 +47,11 @@ public static class SystemApi
             return ApiProblems.Invalid("replyToSeq names a message of one conversation: send a reply with conversationId");
         }
 
-        var results = await Task.WhenAll(targets.Select(async target =>
+        // A few at a time, each answered on its own (PerTargetSends): a thousand at once timed out together on the
+        // sender's user grain, and one timeout answered the whole call 503.
+        var results = await PerTargetSends.RunAsync(targets, async target =>
         {
-            var conversationId = body.ConversationId ?? (GrainKeys.IsValidUserId(target) ? GrainKeys.P2P(body.FromUserId, target) : target);
+            var conversationId = ConversationOf(body, target);
             if (!GrainKeys.TryParseConversation(conversationId, out _))
             {
                 return new SystemSendResult(conversationId, SendStatus.NoAccess, 0, "no such conversation");
@@ -57,9 +59,15 @@ public static class SystemApi
 
             // The same clientMsgId per target conversation: a retry of the whole call stores nothing twice.
             var result = await cluster.For<IConversationGrain>(conversationId).SendAsync(
-                new SendRequest(body.FromUserId, null, body.ClientMsgId, content, body.Class ?? MessageClass.Persistent, body.CollapseKey));
+                new SendRequest(body.FromUserId, null, body.ClientMsgId, content, body.Class ?? MessageClass.Persistent, CollapseKeyOf(body)));
             return new SystemSendResult(conversationId, result.Status, result.Seq, result.Error);
-        }));
+        }, target => new SystemSendResult(ConversationOf(body, target), SendStatus.Unavailable, 0, "unavailable"));
         return TypedResults.Ok(new SystemSendResponse(results));
     }
+
+    private static string ConversationOf(SystemSendBody body, string target) =>
+        body.ConversationId ?? (GrainKeys.IsValidUserId(target) ? GrainKeys.P2P(body.FromUserId, target) : target);
+
+    /// <summary>An empty collapse key is none, as on the long connections (it was refused here as a notification's).</summary>
+    private static string? CollapseKeyOf(SystemSendBody body) => string.IsNullOrEmpty(body.CollapseKey) ? null : body.CollapseKey;
 }

@@ -178,6 +178,47 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task Mistaken_bodies_are_refused_with_a_code_and_an_empty_collapse_key_means_none()
+    {
+        var owner = await fixture.NewUserAsync("owner");
+        var admin = await fixture.NewUserAsync("admin");
+        var ownerToken = (await fixture.LoginAsync(owner)).AccessToken;
+        using var http = fixture.Http();
+        using var created = await http.CallAsync(HttpMethod.Post, "/api/groups", ownerToken, new CreateGroupBody("Team", [admin]));
+        var group = (await created.Content.ReadFromJsonAsync<GroupInfo>(ApiCalls.Json))!;
+        var path = $"/api/groups/{ApiCalls.Path(group.ConversationId)}";
+        Assert.Equal(HttpStatusCode.OK, (await http.CallAsync(HttpMethod.Put, $"{path}/members/{admin}/role", ownerToken, new RoleBody(GroupRole.Admin))).StatusCode);
+
+        // A role left out or misspelt is refused. Before, it was taken as "member": the admin was demoted, and the whole
+        // group told so.
+        foreach (var mistaken in new object[] { new { }, new { roles = "member" }, new { role = "admin", extra = 1 } })
+        {
+            using var refused = await http.CallAsync(HttpMethod.Put, $"{path}/members/{admin}/role", ownerToken, mistaken);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("invalid_request", await refused.ProblemCodeAsync());
+        }
+
+        using (var members = await http.CallAsync(HttpMethod.Get, $"{path}/members", ownerToken))
+        {
+            Assert.Equal(GroupRole.Admin, (await members.Content.ReadFromJsonAsync<List<GroupMember>>(ApiCalls.Json))!.Single(m => m.UserId == admin).Role);
+        }
+
+        // An error the framework answers by itself (a body that is not JSON) has a code too.
+        var messages = $"/api/conversations/{ApiCalls.Path(GrainKeys.P2P(owner, admin))}/messages";
+        using (var notJson = new HttpRequestMessage(HttpMethod.Post, messages) { Content = new StringContent("{not json", System.Text.Encoding.UTF8, "application/json") })
+        {
+            notJson.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", ownerToken);
+            using var refused = await http.SendAsync(notJson);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("invalid_request", await refused.ProblemCodeAsync());
+        }
+
+        // An empty collapse key on an ordinary message is none, as on the long connections (it was refused here).
+        using var sent = await http.CallAsync(HttpMethod.Post, messages, ownerToken, new SendBody(Ids.ClientMsgId(), new ContentBody(ContentType.Text, "hi"), CollapseKey: ""));
+        Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+    }
+
+    [Fact]
     public async Task Groups_are_created_and_managed_over_HTTP()
     {
         var owner = await fixture.NewUserAsync("owner");
