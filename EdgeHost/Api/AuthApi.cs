@@ -100,24 +100,9 @@ public static class AuthApi
     /// <summary>
     /// The client's address, as per-address limits count it: the one the trusted proxy in front reports
     /// (<see cref="EdgeOptions.TrustedProxies"/>, applied by the forwarded-headers middleware), else the peer's own. An
-    /// IPv6 client counts as its /64, the block one subscriber is given (one address per guess would get past every
-    /// per-address limit); an IPv4 one mapped into IPv6 as its IPv4 address.
+    /// IPv6 client counts as its /64 (<see cref="ClientAddresses.KeyOf"/>).
     /// </summary>
-    internal static string ClientAddress(HttpContext http) => http.Connection.RemoteIpAddress switch
-    {
-        null => "unknown",
-        { IsIPv4MappedToIPv6: true } mapped => mapped.MapToIPv4().ToString(),
-        { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6 => Subscriber(v6),
-        var address => address.ToString(),
-    };
-
-    private static string Subscriber(System.Net.IPAddress address)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        address.TryWriteBytes(bytes, out _);
-        bytes[8..].Clear();
-        return new System.Net.IPAddress(bytes).ToString() + "/64";
-    }
+    internal static string ClientAddress(HttpContext http) => ClientAddresses.KeyOf(http.Connection.RemoteIpAddress);
 
     public static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> RefreshAsync(
         RefreshBody body, HttpContext http, IClusterClient cluster, AccessTokens tokens, RefreshTokens refreshTokens, LoginRateLimiter limiter,

@@ -169,7 +169,15 @@ public sealed partial class SessionHub(
         }
         finally
         {
-            _logins.Release();
+            try
+            {
+                _logins.Release();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The host disposed the hub while this login registered (it is stopping): the session registered must
+                // still be returned, for its connection to close it, or the device stayed online until its lease lapsed.
+            }
         }
     }
 

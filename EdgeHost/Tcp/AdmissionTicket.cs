@@ -1,19 +1,17 @@
-using System.Net;
-
 namespace Orleans.Im.EdgeHost.Tcp;
 
 /// <summary>One admitted connection's place in the <see cref="ConnectionAdmission"/> counts; disposing it gives the place back.</summary>
 public sealed class AdmissionTicket : IDisposable
 {
     private readonly ConnectionAdmission _admission;
-    private readonly IPAddress? _address;
+    private readonly string? _addressKey;
     private int _loggedIn;
     private int _disposed;
 
-    internal AdmissionTicket(ConnectionAdmission admission, IPAddress? address)
+    internal AdmissionTicket(ConnectionAdmission admission, string? addressKey)
     {
         _admission = admission;
-        _address = address;
+        _addressKey = addressKey;
     }
 
     /// <summary>The connection logged in: it no longer counts as unauthenticated.</summary>
@@ -29,7 +27,7 @@ public sealed class AdmissionTicket : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _admission.Closed(_address, loggedIn: Volatile.Read(ref _loggedIn) == 1);
+            _admission.Closed(_addressKey, loggedIn: Volatile.Read(ref _loggedIn) == 1);
         }
     }
 }
