@@ -37,6 +37,6 @@ public sealed class DrainingLifetime(EdgeDrain drain) : IHostLifetime, IDisposab
     {
         // Not the default action (terminate): the host exits by itself once drained.
         context.Cancel = true;
-        _ = drain.DrainThenStopAsync();
+        _ = drain.OnStopSignalAsync();
     }
 }

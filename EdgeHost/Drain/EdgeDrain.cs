@@ -44,6 +44,7 @@ public sealed partial class EdgeDrain(
     private IReadOnlyList<EdgeReport> _candidates = [];
     private long _candidatesAt;
     private int _redirects;
+    private int _stopSignals;
 
     /// <summary>True from the moment a drain starts: the host is not ready and takes no new connections.</summary>
     public bool IsDraining => Volatile.Read(ref _drain) is not null;
@@ -57,15 +58,12 @@ public sealed partial class EdgeDrain(
         }
     }
 
-    /// <summary>Drains, then stops the host. A second call while draining stops at once (an impatient operator).</summary>
+    /// <summary>
+    /// Drains (or joins the drain under way), then stops the host: what the admin call does, so that a retried call, or
+    /// the orchestrator's SIGTERM after an admin drain, neither restarts it nor cuts it short.
+    /// </summary>
     public async Task DrainThenStopAsync()
     {
-        if (IsDraining)
-        {
-            lifetime.StopApplication();
-            return;
-        }
-
         try
         {
             await DrainAsync();
@@ -74,6 +72,18 @@ public sealed partial class EdgeDrain(
         {
             lifetime.StopApplication();
         }
+    }
+
+    /// <summary>A stop signal (SIGTERM, SIGINT, SIGQUIT): the first drains, then stops; a second stops at once (an impatient operator).</summary>
+    public Task OnStopSignalAsync()
+    {
+        if (Interlocked.Increment(ref _stopSignals) == 1)
+        {
+            return DrainThenStopAsync();
+        }
+
+        lifetime.StopApplication();
+        return Task.CompletedTask;
     }
 
     /// <summary>Where a client that arrives while draining should go: each one gets the other edges in a rotated order.</summary>
@@ -136,8 +146,16 @@ public sealed partial class EdgeDrain(
         // sent on as soon as it shows, not at the stragglers' pass (which would also hold the exit until then).
         var redirected = new HashSet<IPushTarget>(targets, ReferenceEqualityComparer.Instance);
         var deadline = edge.DrainWindow + edge.DrainTimeout;
-        while (sessions.OpenSessions > 0 && time.GetElapsedTime(started) < deadline)
+        // Logins still on their way count too: with none open, the drain ended at once, and one that then registered was
+        // cut by the stop, without a redirect, after the host's shutdown timeout.
+        while ((sessions.OpenSessions > 0 || sessions.LoginsInFlight + sessions.LoginsWaiting > 0) && time.GetElapsedTime(started) < deadline)
         {
+            if (time.GetElapsedTime(Volatile.Read(ref _candidatesAt)) > CandidatesMaxAge)
+            {
+                // Late arrivals are sent where the directory says now: another edge may have started draining, or died.
+                await RefreshCandidatesAsync();
+            }
+
             foreach (var late in sessions.Targets())
             {
                 if (redirected.Add(late))

@@ -224,6 +224,13 @@ public sealed class DrainByAdminCallTests(EdgeFixture fixture)
             Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         }
 
+        // The call retried (its answer lost, say) joins the drain under way. Before, a second call stopped the host at
+        // once, which closed every web connection without its redirect.
+        using (var retried = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/edge/drain", httpPort: extra.Endpoints.HttpPort))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, retried.StatusCode);
+        }
+
         // A new hub connection is refused before its handshake (a balancer retries the next edge on 503); the open one
         // is redirected.
         using (var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{extra.Endpoints.HttpPort}") })
