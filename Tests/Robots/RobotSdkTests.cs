@@ -119,6 +119,39 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task A_robot_whose_session_ended_after_another_process_took_its_device_stops_instead_of_taking_it_back()
+    {
+        var robot = Ids.User("twin-bot");
+        var account = fixture.Orleans.GetGrain<IAccountGrain>(robot);
+        Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Twin", null, [AccountRole.Robot])));
+        using var first = BuildRobot(robot, new FlakyHandler());
+        var firstLifetime = (IHostApplicationLifetime)first.Services.GetService(typeof(IHostApplicationLifetime))!;
+        var firstStopping = new TaskCompletionSource();
+        using var registration = firstLifetime.ApplicationStopping.Register(() => firstStopping.TrySetResult());
+        await first.StartAsync();
+        try
+        {
+            var devices = fixture.Orleans.GetGrain<IUserGrain>(robot);
+            var before = Assert.Single(await Eventually.ReturnsAsync(devices.GetDevicesAsync, d => d.Count == 1, TimeSpan.FromSeconds(30)));
+
+            // Between two of its catch-ups, its login session ends and another process (a new deployment's) takes the
+            // device. The first signs in again: before, its new session connected and took the device back, and the other
+            // stopped as replaced, leaving no robot once the old process was stopped.
+            await account.EndSessionAsync(Assert.Single(await account.GetSessionsAsync()).SessionId);
+            var other = before with { ConnectionId = Guid.NewGuid().ToString("N") };
+            await devices.ConnectDeviceAsync(other, null);
+
+            await firstStopping.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.Equal(other.ConnectionId, Assert.Single(await devices.GetDevicesAsync()).ConnectionId);
+        }
+        finally
+        {
+            await first.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task A_handler_that_times_out_holds_its_question_and_answers_it_once_it_can()
     {
         var robot = await NewRobotAsync("slow-bot");

@@ -69,6 +69,9 @@ internal sealed partial class RobotRunner : BackgroundService
     private readonly ILogger<RobotRunner> _logger;
     private readonly ConcurrentDictionary<string, ConversationCursor> _cursors = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots;
+
+    /// <summary>The device registration of this process's last session, if any (see <see cref="RunSessionAsync"/>).</summary>
+    private DeviceSession? _lastDevice;
     private CancellationToken _stopping;
 
     // Handlers' token: cancelled DrainTimeout after the stop, not at it, so that a graceful stop lets the handlers in
@@ -171,6 +174,19 @@ internal sealed partial class RobotRunner : BackgroundService
     /// </summary>
     private async Task<bool> RunSessionAsync(string sessionId, CancellationToken stoppingToken)
     {
+        if (_lastDevice is { } previous
+            && (await User.GetDevicesAsync()).FirstOrDefault(d => d.DeviceId == previous.DeviceId) is { } current
+            && current.ConnectionId != previous.ConnectionId)
+        {
+            // A session after one that failed (a call timed out, the login session was ended): another process of this
+            // robot took the device meanwhile (a rolling deploy). Connecting would take it back from that one, which would
+            // then stop as replaced, leaving no robot once this process is stopped in turn. (The last session's leave
+            // disconnected this process's own registration: a device still listed under another connection is another's.)
+            LogReplaced(_logger, RobotId, _options.DeviceId);
+            _lifetime.StopApplication();
+            return true;
+        }
+
         var replaced = false;
         var connectionId = Guid.NewGuid().ToString("N");
         var device = new DeviceSession(_options.DeviceId, RobotRuntimeNames.Platform, RobotRuntimeNames.LocationPrefix + Environment.MachineName,
@@ -186,6 +202,7 @@ internal sealed partial class RobotRunner : BackgroundService
         {
             // null: the robot takes its pushes from its user stream (subscribed above), not through an edge's observer.
             await User.ConnectDeviceAsync(device, null);
+            _lastDevice = device;
             LogOnline(_logger, RobotId);
             var version = await CatchUpAsync(0);
             using var timer = new PeriodicTimer(_options.CatchUpInterval, _time);
