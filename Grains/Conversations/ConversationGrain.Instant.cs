@@ -41,6 +41,7 @@ public sealed partial class ConversationGrain
             return false;
         }
 
+        ForgetIdleSenders(now);
         _typingForwarded[senderId] = now;
         return true;
     }

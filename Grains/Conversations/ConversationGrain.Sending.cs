@@ -219,7 +219,7 @@ public sealed partial class ConversationGrain
             return (new SendResult(SendStatus.Sent, 0, now), null);
         }
 
-        return RateLimiterFor(request.SenderId).TryAcquire(now)
+        return RateLimiterFor(request.SenderId, now).TryAcquire(now)
             ? (null, new AdmittedSend(0, request, acting))
             : (SendResult.Refused(SendStatus.RateLimited, "sending too fast"), null);
     }

@@ -37,11 +37,20 @@ public sealed partial class ConversationGrain(
     /// <summary>Members whose hidden messages are kept in memory at most (see <see cref="HiddenForAsync"/>).</summary>
     private const int MaxHiddenSetsCached = 4096;
 
+    /// <summary>
+    /// Per-sender state kept at most before the idle is forgotten: a large group or official account stays active for
+    /// days while members come and go, and kept one entry for every sender it ever heard.
+    /// </summary>
+    private const int MaxSendersKept = 1024;
+
     private static readonly IReadOnlySet<long> NothingHidden = new HashSet<long>();
 
     /// <summary>Members who hid any message here (read once per activation; null until then).</summary>
     private HashSet<string>? _usersWithHidden;
     private readonly Dictionary<string, DateTimeOffset> _typingForwarded = new(StringComparer.Ordinal);
+
+    /// <summary>When <see cref="ForgetIdleSenders"/> last forgot (it walks every sender kept).</summary>
+    private DateTimeOffset _idleSendersForgotten = DateTimeOffset.MinValue;
     private Dictionary<string, long>? _readPositions;
 
     /// <summary>
@@ -497,15 +506,39 @@ public sealed partial class ConversationGrain(
         await state.WriteStateAsync();
     }
 
-    private SendRateLimiter RateLimiterFor(string senderId)
+    private SendRateLimiter RateLimiterFor(string senderId, DateTimeOffset now)
     {
         if (!_rates.TryGetValue(senderId, out var limiter))
         {
+            ForgetIdleSenders(now);
             limiter = new SendRateLimiter(_options.SendRatePerSecond, _options.SendBurst);
             _rates[senderId] = limiter;
         }
 
         return limiter;
+    }
+
+    /// <summary>
+    /// Once more senders are kept than <see cref="MaxSendersKept"/>: forgets the send rates that are full again and the
+    /// typing throttles past their interval, which loses nothing (a new entry starts the same). At most once a minute.
+    /// </summary>
+    private void ForgetIdleSenders(DateTimeOffset now)
+    {
+        if (_rates.Count + _typingForwarded.Count < MaxSendersKept || now - _idleSendersForgotten < TimeSpan.FromMinutes(1))
+        {
+            return;
+        }
+
+        _idleSendersForgotten = now;
+        foreach (var senderId in _rates.Where(r => r.Value.IsFull(now)).Select(r => r.Key).ToList())
+        {
+            _rates.Remove(senderId);
+        }
+
+        foreach (var senderId in _typingForwarded.Where(t => now - t.Value >= TypingIndicator.ThrottleInterval).Select(t => t.Key).ToList())
+        {
+            _typingForwarded.Remove(senderId);
+        }
     }
 
     /// <summary>
