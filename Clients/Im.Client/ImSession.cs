@@ -30,6 +30,7 @@ public sealed class ImSession : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ImSessionTokens _tokens;
     private ImSessionTokens? _unannounced;
+    private readonly Lock _announcing = new();
     private ITimer? _retry;
     private volatile bool _ended;
 
@@ -110,15 +111,28 @@ public sealed class ImSession : IDisposable
 
         if (Interlocked.Exchange(ref _unannounced, null) is { } renewed)
         {
-            try
+            // One announcement at a time, and only of the current set: a set taken here just before a renewal on another
+            // thread replaced it must not be announced after (or again after) the newer one, or the application would keep
+            // a refresh token already spent, and presenting it after a restart ends the login as a theft.
+            lock (_announcing)
             {
-                TokensChanged?.Invoke(renewed);
-            }
-            catch
-            {
-                // Announced again at the next ask, unless newer tokens replaced these meanwhile.
-                Interlocked.CompareExchange(ref _unannounced, renewed, null);
-                throw;
+                if (ReferenceEquals(Volatile.Read(ref _tokens), renewed))
+                {
+                    try
+                    {
+                        TokensChanged?.Invoke(renewed);
+                    }
+                    catch
+                    {
+                        // Announced again at the next ask, unless newer tokens replaced these meanwhile.
+                        if (ReferenceEquals(Volatile.Read(ref _tokens), renewed))
+                        {
+                            Interlocked.CompareExchange(ref _unannounced, renewed, null);
+                        }
+
+                        throw;
+                    }
+                }
             }
         }
 
