@@ -64,6 +64,13 @@ public static class AdminApi
 
         var shop = cluster.For<IAccountGrain>(body.ShopId);
         var created = await shop.CreateAsync(new NewAccount(body.DisplayName ?? "", null, [AccountRole.Shop]));
+        if (created == AccessStatus.Conflict && await shop.GetCredentialsAsync() is { } existing && existing.Roles.Contains(AccountRole.Shop))
+        {
+            // A retry: the shop exists (a call that failed on its agents, or whose answer was lost). Its agents are set as
+            // asked; before, the retry of a call refused for a wrong agent id answered 409 and the shop stayed without any.
+            created = AccessStatus.Ok;
+        }
+
         if (created != AccessStatus.Ok)
         {
             return ApiProblems.From(created);

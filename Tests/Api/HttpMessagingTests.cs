@@ -219,6 +219,34 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task Creating_a_shop_is_safe_to_retry_and_refuses_an_id_taken_by_another_kind_of_account()
+    {
+        var (shop, agent, user) = (Ids.User("shop"), Ids.User("agent"), await fixture.NewUserAsync("user"));
+        await fixture.CreateAccountAsync(agent, AccountRole.Agent);
+
+        // Refused for a wrong agent id: the shop is made without agents. Before, the retry with the id put right answered
+        // 409 (the shop existed) and set no agents.
+        using (var wrong = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [Ids.User("nobody")])))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, wrong.StatusCode);
+        }
+
+        using (var retried = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [agent])))
+        {
+            Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        }
+
+        using (var agents = await fixture.AdminCallAsync(HttpMethod.Get, $"/api/admin/shops/{shop}/agents"))
+        {
+            Assert.Equal([agent], (await agents.Content.ReadFromJsonAsync<List<string>>(ApiCalls.Json))!);
+        }
+
+        // A user's account is not a shop to set agents on.
+        using var taken = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(user, "Not a shop", [agent]));
+        Assert.Equal(HttpStatusCode.Conflict, taken.StatusCode);
+    }
+
+    [Fact]
     public async Task Groups_are_created_and_managed_over_HTTP()
     {
         var owner = await fixture.NewUserAsync("owner");
