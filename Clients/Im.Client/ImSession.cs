@@ -30,7 +30,7 @@ public sealed class ImSession : IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ImSessionTokens _tokens;
     private ImSessionTokens? _unannounced;
-    private readonly Lock _announcing = new();
+    private readonly SemaphoreSlim _announcing = new(1, 1);
     private ITimer? _retry;
     private volatile bool _ended;
 
@@ -52,9 +52,10 @@ public sealed class ImSession : IDisposable
     public bool Ended => _ended;
 
     /// <summary>
-    /// Raised with each new set of tokens (the sign-in's, then every renewal's) at the next ask for a token, outside any
-    /// lock, on the asking thread (or, for a renewal retried by the session itself, a thread-pool thread). If a handler
-    /// throws (keeping the tokens failed), the next <see cref="GetAccessTokenAsync"/> raises it again.
+    /// Raised with each new set of tokens (the sign-in's, then every renewal's) at the next ask for a token, on the asking
+    /// thread (or, for a renewal retried by the session itself, a thread-pool thread); one at a time, never a set older than
+    /// one raised already, and no thread is blocked meanwhile (others wait asynchronously). If a handler throws (keeping
+    /// the tokens failed), the next <see cref="GetAccessTokenAsync"/> raises it again.
     /// </summary>
     public event Action<ImSessionTokens>? TokensChanged;
 
@@ -113,8 +114,10 @@ public sealed class ImSession : IDisposable
         {
             // One announcement at a time, and only of the current set: a set taken here just before a renewal on another
             // thread replaced it must not be announced after (or again after) the newer one, or the application would keep
-            // a refresh token already spent, and presenting it after a restart ends the login as a theft.
-            lock (_announcing)
+            // a refresh token already spent, and presenting it after a restart ends the login as a theft. Waited for
+            // asynchronously: no thread blocks while the application's handler runs.
+            await _announcing.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
             {
                 if (ReferenceEquals(Volatile.Read(ref _tokens), renewed))
                 {
@@ -133,6 +136,10 @@ public sealed class ImSession : IDisposable
                         throw;
                     }
                 }
+            }
+            finally
+            {
+                _announcing.Release();
             }
         }
 
@@ -201,6 +208,7 @@ public sealed class ImSession : IDisposable
     {
         _retry?.Dispose();
         _gate.Dispose();
+        _announcing.Dispose();
     }
 
     /// <summary>Asks the server to end the session with the current access token; throws unless it did or had (401).</summary>

@@ -64,10 +64,11 @@ public static class AdminApi
 
         var shop = cluster.For<IAccountGrain>(body.ShopId);
         var created = await shop.CreateAsync(new NewAccount(body.DisplayName ?? "", null, [AccountRole.Shop]));
-        if (created == AccessStatus.Conflict && await shop.GetCredentialsAsync() is { } existing && existing.Roles.Contains(AccountRole.Shop))
+        if (created == AccessStatus.Conflict && await IsRetryOfCreateAsync(shop, body.AgentIds ?? []))
         {
-            // A retry: the shop exists (a call that failed on its agents, or whose answer was lost). Its agents are set as
-            // asked; before, the retry of a call refused for a wrong agent id answered 409 and the shop stayed without any.
+            // A retry: the shop exists without agents (a call refused for a wrong agent id left it so) or with these (a
+            // call whose answer was lost). Before, the retry of the refused call answered 409 and the shop stayed without
+            // any. A shop that has other agents is another's, or was changed since: 409, its agents untouched.
             created = AccessStatus.Ok;
         }
 
@@ -80,6 +81,17 @@ public static class AdminApi
         return agents == AccessStatus.Ok
             ? TypedResults.Created($"/api/admin/shops/{body.ShopId}/agents")
             : ApiProblems.Invalid("every agent must be an existing agent account (the shop was created without agents)");
+    }
+
+    private static async Task<bool> IsRetryOfCreateAsync(IAccountGrain shop, IReadOnlyCollection<string> agentIds)
+    {
+        if (await shop.GetCredentialsAsync() is not { } existing || !existing.Roles.Contains(AccountRole.Shop))
+        {
+            return false;
+        }
+
+        var agents = await shop.GetAgentsAsync();
+        return agents.Count == 0 || agents.ToHashSet(StringComparer.Ordinal).SetEquals(agentIds);
     }
 
     /// <summary>Ends every session of the account: all its devices are disconnected and must log in again.</summary>

@@ -21,13 +21,6 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
         }
 
         var path = httpContext.Request.Path.Value ?? "";
-        if (exception is OperationCanceledException && httpContext.RequestAborted.IsCancellationRequested)
-        {
-            // The client hung up: nobody reads an answer, and it is no failure of this host's (it was logged as one).
-            LogAborted(logger, path);
-            return true;
-        }
-
         if (IsUnavailable(exception))
         {
             LogUnavailable(logger, path, exception.GetType().Name, exception.Message);
@@ -57,7 +50,4 @@ public sealed partial class ApiExceptionHandler(ILogger<ApiExceptionHandler> log
 
     [LoggerMessage(2, LogLevel.Error, "{Path}: the request failed")]
     private static partial void LogFailed(ILogger logger, Exception exception, string path);
-
-    [LoggerMessage(3, LogLevel.Debug, "{Path}: the client hung up before the answer")]
-    private static partial void LogAborted(ILogger logger, string path);
 }

@@ -31,16 +31,6 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
         try
         {
             var open = context.Items.TryGetValue(ChatHub.SessionKey, out var item) ? item as SessionHub.OpenSession : null;
-            if (open is not null && !IsSameSession(context, open))
-            {
-                // A request of the long-polling or server-sent-events transports carrying another user's token (or another
-                // session's) with this connection's id: SignalR takes it (it only logs the change of user), and the call
-                // would run as the session the connection opened with. The connection id is secret, but not a sign-in.
-                LogSessionChanged(logger, invocationContext.HubMethodName);
-                context.Abort();
-                return Answer(invocationContext, Closed);
-            }
-
             if (open is not null && (open.IsClosed || open.Target is SignalRPushTarget { ClosedByServer: true }))
             {
                 // Kicked (signed out, revoked, replaced) or redirected: nothing more is served while its last event is on
@@ -119,12 +109,4 @@ public sealed partial class ChatHubFilter(EdgeMetrics metrics, ILogger<ChatHubFi
 
     [LoggerMessage(1, LogLevel.Warning, "Hub method {Method} failed")]
     private static partial void LogInvocationFailed(ILogger logger, string method, Exception exception);
-
-    [LoggerMessage(2, LogLevel.Warning, "Hub method {Method} called with another session's token on this connection: refused, and the connection closed")]
-    private static partial void LogSessionChanged(ILogger logger, string method);
-
-    /// <summary>Whether the request carries the session the connection opened with (its user may change per request on polling transports).</summary>
-    private static bool IsSameSession(HubCallerContext context, SessionHub.OpenSession open) =>
-        context.User?.FindFirst(ApiUser.UserIdClaim)?.Value == open.Session.UserId
-        && context.User?.FindFirst(ApiUser.SessionIdClaim)?.Value == open.Session.SessionId;
 }

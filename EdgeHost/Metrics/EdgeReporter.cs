@@ -39,7 +39,18 @@ public sealed partial class EdgeReporter(IClusterClient cluster, TcpConnectionHa
         try
         {
             // The last word: the silos drop any device still registered through this run (a disconnect that failed).
-            await cluster.For<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey).LeaveAsync(options.Value.EdgeId, _incarnation).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            var directory = cluster.For<IEdgeDirectoryGrain>(IEdgeDirectoryGrain.DefaultKey);
+            try
+            {
+                await directory.LeaveAsync(options.Value.EdgeId, _incarnation).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not TimeoutException)
+            {
+                // A directory on a silo from before Leave (a rolling upgrade): leave as before; it records the loss once
+                // this edge is found silent.
+                LogReportFailed(logger, ex.Message);
+                await directory.RemoveAsync(options.Value.EdgeId).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -239,6 +239,7 @@ public sealed class ContactsGrain(
         if (_pending is { } ours && ours.UserId == userId)
         {
             ours.Settled = ours.Next;
+            ours.RefusedTheirs = true;
             return new PeerChangeAnswer(status, ours.Next);
         }
 
@@ -262,6 +263,14 @@ public sealed class ContactsGrain(
                 // then refused (theirs, and the settling here, were on the way at once). A change of theirs arriving
                 // after this is no longer one that met ours.
                 pending.Refused = true;
+                if (pending.RefusedTheirs)
+                {
+                    // Each refused the other's (both inboxes full, both blocking): neither change happened anywhere, and
+                    // both sides stay where they are, as the other does (adopting its answer, each would list a request
+                    // the other never took).
+                    return answer.Status;
+                }
+
                 var theirEnd = Mirror(answer.Settled);
                 if (StateOf(userId) != theirEnd)
                 {

@@ -23,4 +23,7 @@ internal sealed class PendingContactChange(string userId, ContactState next)
     /// one that met this.
     /// </summary>
     public bool Refused { get; set; }
+
+    /// <summary>This side refused a change of the other's that met this one (and answered this one as made).</summary>
+    public bool RefusedTheirs { get; set; }
 }

@@ -1307,7 +1307,7 @@ public sealed partial class UserGrain(
     private long ReadsTo(ChatMessage message, ConversationEntry entry) =>
         (message.SenderId == UserId || message.ActingSenderId == UserId)
         && !RobotReplyIds.TryParseSource(message.ClientMsgId, out _)
-        && (!GroupNotices.Is(message.Content) || entry.ReadSeq >= Math.Min(entry.LastSeq, message.Seq - 1)) ? message.Seq : 0;
+        && (!GroupNotices.Is(message.Content) || entry.ReadSeq >= message.Seq - 1) ? message.Seq : 0;
 
     public async Task OnMessageChangedAsync(ChatMessage message, string actorId)
     {

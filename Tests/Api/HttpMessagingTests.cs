@@ -241,6 +241,19 @@ public sealed class HttpMessagingTests(EdgeFixture fixture)
             Assert.Equal([agent], (await agents.Content.ReadFromJsonAsync<List<string>>(ApiCalls.Json))!);
         }
 
+        // A shop with agents is not taken over by a create naming others (another's shop, or one changed since).
+        var other = Ids.User("agent");
+        await fixture.CreateAccountAsync(other, AccountRole.Agent);
+        using (var takeover = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(shop, "The Shop", [other])))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, takeover.StatusCode);
+        }
+
+        using (var agents = await fixture.AdminCallAsync(HttpMethod.Get, $"/api/admin/shops/{shop}/agents"))
+        {
+            Assert.Equal([agent], (await agents.Content.ReadFromJsonAsync<List<string>>(ApiCalls.Json))!);
+        }
+
         // A user's account is not a shop to set agents on.
         using var taken = await fixture.AdminCallAsync(HttpMethod.Post, "/api/admin/shops", new CreateShopBody(user, "Not a shop", [agent]));
         Assert.Equal(HttpStatusCode.Conflict, taken.StatusCode);

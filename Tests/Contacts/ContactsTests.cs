@@ -202,6 +202,35 @@ public sealed class ContactsTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task Two_requests_that_met_when_both_inboxes_were_full_leave_both_sides_agreeing()
+    {
+        var (a, b) = await NewPairAsync();
+
+        // Both inboxes full (as their senders' grains tell them): each refuses the other's request.
+        foreach (var (user, other) in new[] { (a, b), (b, a) })
+        {
+            for (var i = 0; i < ContactsGrain.MaxIncomingRequests; i++)
+            {
+                Assert.Equal(AccessStatus.Ok, await Contacts(user).OnPeerChangedAsync($"asker-{i}-{user}", ContactState.None, ContactState.Outgoing, null));
+            }
+        }
+
+        var met = await TwoRequestsOnTheirWayAsync(a, b);
+        met.FirstsAtSecond.TrySetResult();
+        met.SecondsAtFirst.TrySetResult();
+        var answers = (await met.Firsts, await met.Seconds);
+
+        // Whichever refusal is answered first, the two sides agree. Before, when each refused the other's before hearing
+        // the answer to its own, each took the other's answer (its own request, made) and listed a request from the other
+        // that the other never took: a request each way, past the inboxes' bounds.
+        var sides = await BothSidesAsync(a, b);
+        Assert.True(
+            sides is (ContactState.None, ContactState.None) or (ContactState.Outgoing, ContactState.Incoming) or (ContactState.Incoming, ContactState.Outgoing),
+            $"answers {answers}, sides {sides}");
+        Assert.Contains(AccessStatus.Invalid, new[] { answers.Item1, answers.Item2 });
+    }
+
+    [Fact]
     public async Task A_request_refused_by_a_block_after_the_two_requests_met_leaves_both_sides_agreeing()
     {
         var (alice, bob) = await NewPairAsync();

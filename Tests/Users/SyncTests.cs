@@ -200,7 +200,9 @@ public sealed class SyncTests(ClusterFixture fixture)
 
         // The notice of the user's own message is lost (with a silo, say): the next sync finds it at the group's head.
         // Before, it counted there as unread, to its own sender.
-        await Client.SendTextAsync(group, members[1], "first");
+        var first = await Client.SendTextAsync(group, members[1], "first");
+        // Its notice told first (fan-out follows the ack): the one dropped below is the user's own message's.
+        await Eventually.ReturnsAsync(() => user.GetConversationAsync(group), e => e?.LastSeq == first.Seq);
         var lost = fixture.CallHolds.DropNext(GrainId.Create("user", members[0]), nameof(IUserGrain.OnMessageAsync));
         var sent = await Client.SendTextAsync(group, members[0], "mine");
         await lost.WaitAsync(TimeSpan.FromSeconds(10));
