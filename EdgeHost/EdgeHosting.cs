@@ -79,6 +79,7 @@ public static class EdgeHosting
         builder.Services.AddSingleton<UserPushRoutes>();
         builder.Services.AddSingleton<RoomFanout>();
         builder.Services.AddSingleton<SessionHub>();
+        builder.Services.AddSingleton<HubConnectionOwners>();
         builder.Services.AddSingleton<TcpConnectionHandler>();
         // The hub's negotiate (a POST with the token and SignalR's headers) is a cross-origin request a browser sends only
         // after a preflight: without CORS, a page of an allowed origin could open the hub only by skipping negotiation.
@@ -207,6 +208,7 @@ public static class EdgeHosting
         app.UseDrainingHubRefusal();
         app.UseHubOriginCheck(edgeOptions);
         app.UseAuthentication();
+        app.UseHubConnectionOwnerCheck();
         // After authentication: each user's requests are counted against their own budget.
         app.UseRateLimiter();
         app.UseAuthorization();
@@ -223,7 +225,7 @@ public static class EdgeHosting
         app.MapFriendsApi();
         app.MapDirectoryApi();
         app.MapEdgesApi();
-        app.MapHub<ChatHub>(ChatHub.Path).RequireCors(HubCorsPolicy);
+        app.MapHub<ChatHub>(ChatHub.Path, hub => hub.Transports = edgeOptions.HubTransports).RequireCors(HubCorsPolicy);
         app.MapAdminApi();
         app.MapWebhooksApi();
         app.MapDrainApi();

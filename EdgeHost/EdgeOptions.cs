@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Http.Connections;
 using Orleans.Im.EdgeHost.Sessions;
 using Orleans.Im.Hosting;
 
@@ -190,6 +191,13 @@ public sealed class EdgeOptions : IValidatableObject
     /// <summary>Origins (scheme://host:port) allowed to open the chat hub besides the edge's own, e.g. a web app's site.</summary>
     public List<string> AllowedOrigins { get; set; } = [];
 
+    /// <summary>
+    /// The SignalR transports the chat hub offers. WebSockets alone by default: the web page uses nothing else. Long
+    /// polling and server-sent events (for networks whose proxies refuse WebSockets) carry the connection's id in every
+    /// request's query; <see cref="Hubs.HubConnectionOwners"/> refuses a request carrying it under another sign-in.
+    /// </summary>
+    public HttpTransportType HubTransports { get; set; } = HttpTransportType.WebSockets;
+
     /// <summary>The most events in one push frame.</summary>
     [CountRange(1, 100_000)]
     public int MaxEventsPerPush { get; set; } = 200;
@@ -260,6 +268,13 @@ public sealed class EdgeOptions : IValidatableObject
                     $"must use another port than HttpUrl ({httpUrl.Port}): the internal endpoints are told apart by the port a request came in on",
                     [nameof(InternalHttpUrl)]);
             }
+        }
+
+        if (HubTransports == HttpTransportType.None
+            || (HubTransports & ~(HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling)) != 0)
+        {
+            yield return new ValidationResult(
+                $"'{HubTransports}' names no transport or an unknown one (WebSockets, ServerSentEvents, LongPolling)", [nameof(HubTransports)]);
         }
 
         // Clients ping every HeartbeatInterval: at or above the idle timeout, every quiet connection would be cut.

@@ -17,7 +17,7 @@ namespace Orleans.Im.EdgeHost.Hubs;
 /// Authorization header; the device id as <c>deviceId</c> in the query.
 /// </summary>
 [Authorize(Policy = ApiPolicies.User)]
-public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<ChatHub, IChatClient> hubContext, IOptions<EdgeOptions> options, TimeProvider time, EdgeMetrics metrics, ILogger<ChatHub> logger)
+public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubContext<ChatHub, IChatClient> hubContext, IOptions<EdgeOptions> options, TimeProvider time, EdgeMetrics metrics, HubConnectionOwners owners, ILogger<ChatHub> logger)
     : Hub<IChatClient>
 {
     public const string Path = "/hubs/chat";
@@ -25,6 +25,7 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
     internal const string SessionKey = "im.session";
     private const string TargetKey = "im.target";
     private const string CountedKey = "im.counted";
+    private const string OwnedTokenKey = "im.owned-token";
 
     public override async Task OnConnectedAsync()
     {
@@ -38,10 +39,19 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
 
         var user = Context.User!;
         var claims = new AccessTokenClaims(user.UserId(), user.SessionId(), DateTimeOffset.MaxValue, user.TokenIssuedAt());
+        var transport = HubTransport.Of(Context);
+        if (transport != EdgeMetrics.WebSockets
+            && Context.GetHttpContext()?.Request.Query[HubConnectionOwners.ConnectionTokenParameter].ToString() is { Length: > 0 } token)
+        {
+            // Before the session opens: from here on, a request carrying this connection's token under another sign-in is
+            // refused (UseHubConnectionOwnerCheck).
+            owners.Add(token, claims.UserId, claims.SessionId);
+            Context.Items[OwnedTokenKey] = token;
+        }
+
         var deviceId = Context.GetHttpContext()?.Request.Query["deviceId"].ToString() is { Length: > 0 } given && GrainKeys.IsValidId(given)
             ? given
             : "web-" + Context.ConnectionId[..Math.Min(12, Context.ConnectionId.Length)].Replace('+', '-').Replace('/', '_');
-        var transport = HubTransport.Of(Context);
         metrics.ConnectionOpened(transport);
         Context.Items[CountedKey] = transport;
         var target = new SignalRPushTarget(hubContext, Context, deviceId, options.Value, time, metrics, transport);
@@ -85,6 +95,11 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
+        if (Context.Items.TryGetValue(OwnedTokenKey, out var owned) && owned is string token)
+        {
+            owners.Remove(token);
+        }
+
         if (Context.Items.TryGetValue(CountedKey, out var counted) && counted is string transport)
         {
             metrics.ConnectionClosed(transport);

@@ -1,0 +1,25 @@
+namespace Orleans.Im.EdgeHost.Hubs;
+
+/// <summary>Refuses a polling hub request that carries a connection's token under another sign-in than the connection's.</summary>
+public static class HubConnectionOwnerCheck
+{
+    /// <summary>After authentication: the request's user is compared with the connection's.</summary>
+    public static IApplicationBuilder UseHubConnectionOwnerCheck(this IApplicationBuilder app)
+    {
+        var owners = app.ApplicationServices.GetRequiredService<HubConnectionOwners>();
+        return app.Use(async (context, next) =>
+        {
+            // The hub's own path only: its negotiate (a sub-path) carries no connection token.
+            if (context.Request.Path.Equals(ChatHub.Path, StringComparison.OrdinalIgnoreCase)
+                && context.Request.Query[HubConnectionOwners.ConnectionTokenParameter].ToString() is { Length: > 0 } token
+                && context.User.Identity?.IsAuthenticated == true
+                && owners.IsAnotherSignIn(token, context.User))
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                return;
+            }
+
+            await next(context);
+        });
+    }
+}
