@@ -158,9 +158,9 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
             Volatile.Write(ref _wakePending, 0);
             while (TakeBatch() is { Length: > 0 } batch)
             {
-                var written = await WriteAsync(batch);
-                Remove(batch, written);
-                if (written == batch.Length)
+                var taken = await WriteAsync(batch);
+                Remove(batch, taken);
+                if (taken.All(t => t))
                 {
                     if (_redisDown)
                     {
@@ -200,9 +200,9 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
         var deadline = DateTime.UtcNow + _options.FlushOnStop;
         while (DateTime.UtcNow < deadline && TakeBatch() is { Length: > 0 } batch)
         {
-            var written = await WriteAsync(batch);
-            Remove(batch, written);
-            if (written < batch.Length)
+            var taken = await WriteAsync(batch);
+            Remove(batch, taken);
+            if (!taken.All(t => t))
             {
                 await Task.Delay(MinRetryDelay);
             }
@@ -239,20 +239,40 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
         }
     }
 
-    /// <summary>Drops from the buffer the first <paramref name="written"/> events of the batch (unless overflow already did).</summary>
-    private void Remove(Pending[] batch, int written)
+    /// <summary>
+    /// Drops from the buffer the events of the batch Redis took (unless overflow already did). Those not taken keep their
+    /// places, ahead of everything published since.
+    /// </summary>
+    private void Remove(Pending[] batch, bool[] taken)
     {
+        var written = taken.Count(t => t);
         if (written == 0)
         {
             return;
         }
 
-        var last = batch[written - 1].Number;
+        var last = batch[^1].Number;
         lock (_gate)
         {
-            while (_buffer.Count > 0 && _buffer.Peek().Number <= last)
+            if (written == batch.Length)
             {
-                _bufferedBytes -= _buffer.Dequeue().Bytes;
+                while (_buffer.Count > 0 && _buffer.Peek().Number <= last)
+                {
+                    _bufferedBytes -= _buffer.Dequeue().Bytes;
+                }
+            }
+            else
+            {
+                // Some streams took their events, others did not (rare: a write failed for one key). Rebuilt in order.
+                var takenNumbers = batch.Where((_, i) => taken[i]).Select(p => p.Number).ToHashSet();
+                var kept = _buffer.Where(p => !takenNumbers.Contains(p.Number)).ToArray();
+                _buffer.Clear();
+                _bufferedBytes = 0;
+                foreach (var pending in kept)
+                {
+                    _buffer.Enqueue(pending);
+                    _bufferedBytes += pending.Bytes;
+                }
             }
 
             _backlog = _buffer.Count;
@@ -261,35 +281,57 @@ public sealed partial class RedisFirehosePublisher : BackgroundService, IEventFi
         _published.Add(written);
     }
 
-    /// <summary>Writes a batch in one pipelined round trip; returns how many leading events Redis took.</summary>
-    private async Task<int> WriteAsync(Pending[] batch)
+    /// <summary>
+    /// Writes a batch in one pipelined round trip, each stream's events in a transaction of their own (<c>MULTI</c> …
+    /// <c>EXEC</c>); returns which events Redis took. A stream takes all of its events of the batch or none: were some
+    /// taken and one before them not, the retry would append it after them, out of the order the stream promises, and
+    /// write them again besides (for ever, were the failure lasting, as for a key of the wrong type). A transaction whose
+    /// answer is lost is written again whole, after itself: its repeats come later, in order, and consumers drop them
+    /// by id.
+    /// </summary>
+    private async Task<bool[]> WriteAsync(Pending[] batch)
     {
         var database = _redis!.GetDatabase();
-        var pipeline = database.CreateBatch();
-        var adds = new List<Task<RedisValue>>(batch.Length);
+        var writes = new List<(int[] Indexes, Task<bool> Committed, Task<RedisValue>[] Adds)>();
+        var all = new List<Task>(batch.Length + 4);
         try
         {
-            foreach (var pending in batch)
+            foreach (var stream in Enumerable.Range(0, batch.Length).GroupBy(i => batch[i].Event.Class))
             {
-                var e = pending.Event;
-                var fields = FirehoseFields.ToFields(e).Select(f => new NameValueEntry(f.Key, f.Value)).ToArray();
-                adds.Add(pipeline.StreamAddAsync(FirehoseStreams.For(e.Class), fields, maxLength: _options.MaxLength, useApproximateMaxLength: true));
+                var key = FirehoseStreams.For(stream.Key);
+                var transaction = database.CreateTransaction();
+                var indexes = stream.ToArray();
+                var adds = indexes.Select(i =>
+                {
+                    var fields = FirehoseFields.ToFields(batch[i].Event).Select(f => new NameValueEntry(f.Key, f.Value)).ToArray();
+                    return transaction.StreamAddAsync(key, fields, maxLength: _options.MaxLength, useApproximateMaxLength: true);
+                }).ToArray();
+                var committed = transaction.ExecuteAsync();
+                writes.Add((indexes, committed, adds));
+                all.Add(committed);
+                all.AddRange(adds);
             }
 
-            pipeline.Execute();
-            await Task.WhenAll(adds).WaitAsync(_options.WriteTimeout);
+            await Task.WhenAll(all).WaitAsync(_options.WriteTimeout);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException or OperationCanceledException)
         {
-            // Boundary: Redis is down or slow (while disconnected, commands fail at once, even synchronously); what was
-            // not taken stays buffered and is retried (a retried event keeps its id, so a consumer can tell).
+            // Boundary: Redis is down or slow (while disconnected, commands fail at once, even synchronously), or refused
+            // one stream's events (an aborted transaction cancels its commands); what was not taken stays buffered and is
+            // retried (a retried event keeps its id, so a consumer can tell).
             Log.WriteFailed(_logger, ex.Message);
         }
 
-        var taken = 0;
-        while (taken < adds.Count && adds[taken].IsCompletedSuccessfully)
+        var taken = new bool[batch.Length];
+        foreach (var (indexes, committed, adds) in writes)
         {
-            taken++;
+            if (committed is { IsCompletedSuccessfully: true, Result: true } && adds.All(a => a.IsCompletedSuccessfully))
+            {
+                foreach (var i in indexes)
+                {
+                    taken[i] = true;
+                }
+            }
         }
 
         return taken;

@@ -84,14 +84,61 @@ public sealed class FirehosePublisherTests
         }
     }
 
+    [Fact]
+    public async Task A_stream_redis_refuses_holds_its_own_events_in_order_while_the_other_streams_take_theirs_once()
+    {
+        const int Each = 10;
+        var logs = new LogLines();
+        await using var provider = Publisher(logs, o => o.MaxRetryDelay = TimeSpan.FromMilliseconds(200), OwnDatabase);
+        var publisher = provider.GetRequiredService<RedisFirehosePublisher>();
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(TestServices.RedisConnectionString);
+        var database = redis.GetDatabase(OwnDatabase);
+        var messages = FirehoseStreams.For(EventClass.Message);
+        var recalls = FirehoseStreams.For(EventClass.Recall);
+        await database.KeyDeleteAsync([messages, recalls]);
+        // A key of the wrong type: every XADD to it fails (WRONGTYPE), as a lasting failure of one stream does.
+        await database.StringSetAsync(recalls, "not a stream");
+        var conversation = "p2p:publisher-test:" + Guid.NewGuid().ToString("N");
+        for (var seq = 1; seq <= Each; seq++)
+        {
+            publisher.Publish(new FirehoseEvent($"m:{conversation}:{seq}", EventClass.Message, "message.sent", DateTimeOffset.UtcNow, conversation, seq, "u", "{}"));
+            publisher.Publish(new FirehoseEvent($"r:{conversation}:{seq}", EventClass.Recall, "message.recalled", DateTimeOffset.UtcNow, conversation, seq, "u", "{}"));
+        }
+
+        await publisher.StartAsync(CancellationToken.None);
+        try
+        {
+            await Eventually.ReturnsAsync(() => Task.FromResult(publisher.Backlog), b => b == Each);
+            // Several retries of the refused stream later, the other took each of its events once, in order.
+            await Eventually.ReturnsAsync(() => Task.FromResult(logs.Lines.Count(l => l.Contains("WRONGTYPE", StringComparison.Ordinal))), n => n >= 3);
+            Assert.Equal(Enumerable.Range(1, Each).Select(seq => $"m:{conversation}:{seq}"), await IdsAsync(database, messages));
+            Assert.Equal(Each, publisher.Backlog);
+
+            await database.KeyDeleteAsync(recalls);
+            await Eventually.ReturnsAsync(() => Task.FromResult(publisher.Backlog), b => b == 0);
+            Assert.Equal(Enumerable.Range(1, Each).Select(seq => $"r:{conversation}:{seq}"), await IdsAsync(database, recalls));
+            Assert.Equal(Each, (await IdsAsync(database, messages)).Count);
+        }
+        finally
+        {
+            await publisher.StopAsync(CancellationToken.None);
+        }
+    }
+
+    /// <summary>A database of its own: the test makes a stream's key unusable.</summary>
+    private const int OwnDatabase = 10;
+
+    private static async Task<List<string>> IdsAsync(StackExchange.Redis.IDatabase database, string stream) =>
+        (await database.StreamRangeAsync(stream, "-", "+")).Select(e => (string)e["id"]!).ToList();
+
     /// <summary>Services with the firehose publisher (not started) on this test's Redis database, logging into <paramref name="logs"/>.</summary>
-    private static ServiceProvider Publisher(LogLines logs, Action<FirehoseOptions> configure) =>
+    private static ServiceProvider Publisher(LogLines logs, Action<FirehoseOptions> configure, int database = Database) =>
         new ServiceCollection()
             .AddLogging(b => b.AddProvider(logs))
             .AddMetrics()
             .AddImFirehose(o =>
             {
-                o.Redis = $"{TestServices.RedisConnectionString},defaultDatabase={Database}";
+                o.Redis = $"{TestServices.RedisConnectionString},defaultDatabase={database}";
                 configure(o);
             })
             .BuildServiceProvider();
