@@ -42,6 +42,10 @@ public sealed class AgentApp : IDisposable
     /// <summary>Set when the sign-in was refused (401): signing in again with the same password cannot help.</summary>
     private volatile bool _signInRefused;
 
+    /// <summary>Signed out by the server, the agent pressed Ctrl+R to sign in again (until a connection opens).</summary>
+    private volatile bool _signInAgainAsked;
+    private bool _toldSignedOut;
+
     private Task _background = Task.CompletedTask;
 
     public AgentApp(ImClient client, ConsoleState state, ConsoleOptions options)
@@ -127,7 +131,25 @@ public sealed class AgentApp : IDisposable
 
         if (_client.Status is ImClientStatus.WaitingForReconnect or ImClientStatus.Disconnected)
         {
-            if (!_signInRefused && Clock.GetUtcNow() >= _nextReconnect)
+            if (_signInRefused)
+            {
+                return;
+            }
+
+            if (_client.SignedOut && !_signInAgainAsked)
+            {
+                // Kicked (this agent signed in elsewhere with this device id, an operator ended the session): signing in
+                // again by itself would take the device back, and two consoles would throw each other out for ever.
+                if (!_toldSignedOut)
+                {
+                    _toldSignedOut = true;
+                    SetStatus($"{_client.StopReason}; not signing in again by itself: press Ctrl+R to sign in again");
+                }
+
+                return;
+            }
+
+            if (Clock.GetUtcNow() >= _nextReconnect)
             {
                 _background = Task.Run(ReconnectAsync);
             }
@@ -141,6 +163,8 @@ public sealed class AgentApp : IDisposable
         }
 
         _reconnectBackoff.Reset();
+        _signInAgainAsked = false;
+        _toldSignedOut = false;
 
         if (_client.ConnectionCount != _seenConnections)
         {
@@ -178,6 +202,14 @@ public sealed class AgentApp : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            if (_client.SignedOut)
+            {
+                // Signed out again as it signed in: the agent is asked again.
+                _signInAgainAsked = false;
+                _toldSignedOut = false;
+                return;
+            }
+
             var pause = _reconnectBackoff.Next();
             _nextReconnect = Clock.GetUtcNow() + pause;
             var why = stopReason is null ? "" : $"connection stopped: {stopReason}; ";
@@ -330,6 +362,13 @@ public sealed class AgentApp : IDisposable
                 Background(CloseSelectedAsync);
                 return;
             case ConsoleKey.R when control:
+                if (_client.SignedOut)
+                {
+                    _signInAgainAsked = true;
+                    SetStatus("signing in again…");
+                    return;
+                }
+
                 lock (_state.Sync)
                 {
                     _state.Unload();

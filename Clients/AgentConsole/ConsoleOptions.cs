@@ -19,8 +19,19 @@ public sealed class ConsoleOptions
 
     public string? Shop { get; set; }
 
-    /// <summary>Stable per installation, so a restarted console replaces its old connection instead of adding one.</summary>
-    public string DeviceId { get; set; } = "agent-console";
+    /// <summary>
+    /// Stable per machine, so a restarted console replaces its old connection instead of adding one, and the agent's
+    /// consoles on two machines do not sign each other out.
+    /// </summary>
+    public string DeviceId { get; set; } = DefaultDeviceId(Environment.MachineName);
+
+    /// <summary><c>agent-console-{machine}</c>, with what a device id may not hold left out (at most 64 characters).</summary>
+    internal static string DefaultDeviceId(string machineName)
+    {
+        var machine = new string([.. machineName.ToLowerInvariant().Where(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')]);
+        var id = machine.Length == 0 ? "agent-console" : "agent-console-" + machine;
+        return id[..Math.Min(id.Length, 64)];
+    }
 
     /// <summary>How often the queue length and own sessions are asked for (sessions also refresh on every event).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(2);

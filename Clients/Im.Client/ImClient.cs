@@ -40,6 +40,7 @@ public sealed partial class ImClient : IAsyncDisposable
 
     // Why new sends fail at once (the client stopped reconnecting by itself), until a connection opens; under _sendsLock.
     private string? _sendsRefused;
+    private bool _signedOut;
 
     /// <summary>Reconnect loops running (see <see cref="ConnectAsync"/>: with none, a failed connect fails the queued sends).</summary>
     private int _reconnectLoops;
@@ -142,6 +143,24 @@ public sealed partial class ImClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// True when the client stopped because the server signed it out (another login with this device id, a sign-out
+    /// elsewhere, an operator's kick; or the token provider said the sign-in is over), or sent a frame the client refuses;
+    /// false while connected, and when it stopped after its reconnect attempts were spent. Signed out, an application
+    /// that called <see cref="ConnectAsync"/> again by itself would undo the sign-out (and take the device back from
+    /// whoever replaced it): it asks its user first.
+    /// </summary>
+    public bool SignedOut
+    {
+        get
+        {
+            lock (_sendsLock)
+            {
+                return _signedOut;
+            }
+        }
+    }
+
     /// <summary>What to keep across restarts (pass it back in <see cref="ImClientOptions.InitialState"/>).</summary>
     public ImClientState SaveState()
     {
@@ -182,7 +201,7 @@ public sealed partial class ImClient : IAsyncDisposable
                 // No reconnect loop will try again (none runs before a first connection, nor after one gave up): the sends
                 // queued meanwhile fail now, as they would when a loop gives up, instead of waiting for a ConnectAsync
                 // that may never come.
-                FailUnackedSends($"not connected: {ex.Message}");
+                FailUnackedSends($"not connected: {ex.Message}", signedOut: _kickedAtLogin is not null || ex is ImAuthException { Status: System.Net.HttpStatusCode.Unauthorized });
             }
 
             throw;
@@ -491,6 +510,7 @@ public sealed partial class ImClient : IAsyncDisposable
         lock (_sendsLock)
         {
             _sendsRefused = null;
+            _signedOut = false;
             // Instant messages (typing, call signals) are not stored, so not deduplicated either: sent again after a
             // reconnect's backoff they would ring a phone minutes after the caller hung up. Their senders hear they lapsed.
             lapsed = [.. _unacked.Where(s => s.Request.Class == MessageClass.Instant)];
@@ -811,7 +831,7 @@ public sealed partial class ImClient : IAsyncDisposable
             var reason = _frameRefused is { } refused ? $"not connected: {refused}" : $"signed out by the server ({connection.KickReason})";
             // Stands down under the connect gate, on its own task: this may run with the gate held (a failed login
             // aborts its connection), and waiting for it here would deadlock.
-            _ = Task.Run(() => StandDownAsync(reason, generation: null));
+            _ = Task.Run(() => StandDownAsync(reason, generation: null, signedOut: true));
             return;
         }
 
@@ -914,7 +934,8 @@ public sealed partial class ImClient : IAsyncDisposable
         await StandDownAsync(
             refusal is null ? $"not connected: gave up after {_options.MaxReconnectAttempts} reconnect attempts"
                 : _frameRefused is not null ? $"not connected: {refusal}" : $"not connected: signed out ({refusal})",
-            generation).ConfigureAwait(false);
+            generation,
+            signedOut: refusal is not null).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -923,7 +944,7 @@ public sealed partial class ImClient : IAsyncDisposable
     /// ConnectAsync reconnected meanwhile (and resent them), or, for a reconnect loop's <paramref name="generation"/>, if
     /// a newer loss has its own loop.
     /// </summary>
-    private async Task StandDownAsync(string reason, int? generation)
+    private async Task StandDownAsync(string reason, int? generation, bool signedOut)
     {
         try
         {
@@ -942,7 +963,7 @@ public sealed partial class ImClient : IAsyncDisposable
             }
 
             Status = ImClientStatus.WaitingForReconnect;
-            FailUnackedSends(reason);
+            FailUnackedSends(reason, signedOut);
         }
         finally
         {
@@ -1000,12 +1021,13 @@ public sealed partial class ImClient : IAsyncDisposable
     /// The client no longer reconnects by itself, so nothing would resend these: their senders hear it now, rather than
     /// wait for a <see cref="ConnectAsync"/> that may never come. A send repeated with its client message id is stored once.
     /// </summary>
-    private void FailUnackedSends(string reason)
+    private void FailUnackedSends(string reason, bool signedOut)
     {
         PendingSend[] failed;
         lock (_sendsLock)
         {
             _sendsRefused = reason;
+            _signedOut = signedOut;
             failed = [.. _unacked];
             _unacked.Clear();
         }

@@ -128,7 +128,7 @@ public sealed partial class ChatHub(SessionHub sessions, EdgeDrain drain, IHubCo
     }
 
     /// <summary>The user is away (the page is hidden) or back.</summary>
-    public Task SetPresence(bool away) => Session.SetPresenceAsync(away, null);
+    public Task SetPresence(bool away) => Open.SetPresenceAsync(away, null);
 
     /// <summary>Sends a message; idempotent by <c>clientMsgId</c>.</summary>
     public async Task<HubSendResult> Send(string conversationId, SendBody message)

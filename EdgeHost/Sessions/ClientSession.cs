@@ -121,7 +121,10 @@ public sealed class ClientSession(IClusterClient client, UserSendRateLimiter rat
     public Task<AccessStatus> UnsubscribeAsync(string accountId) =>
         GrainKeys.IsValidId(accountId) ? Conversation(GrainKeys.PublicAccount(accountId)).UnsubscribeAsync(UserId) : Task.FromResult(AccessStatus.NoAccess);
 
-    /// <summary>The device's user is away or back, or its network changed (empty: unchanged).</summary>
+    /// <summary>
+    /// The device's user is away or back, or its network changed (empty: unchanged). Transports call
+    /// <see cref="SessionHub.OpenSession.SetPresenceAsync"/>, which also keeps it for the device's renewals.
+    /// </summary>
     public Task SetPresenceAsync(bool away, string? networkType) =>
         User.SetDeviceStatusAsync(DeviceId, connectionId, away, SessionHub.Clip(networkType, SessionHub.MaxNetworkTypeLength));
 

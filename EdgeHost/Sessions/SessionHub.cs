@@ -535,8 +535,35 @@ public sealed partial class SessionHub(
         /// <summary>This connection's id, as the user grain knows it.</summary>
         public string ConnectionId => Device.ConnectionId;
 
-        /// <summary>The device as registered with its user grain at login.</summary>
-        public DeviceSession Device { get; } = device;
+        /// <summary>
+        /// The device as registered with its user grain at login, with its latest presence (away, network): a grain
+        /// that forgot it (a new activation) registers it again from this, and must not take a phone in the background
+        /// for one in use (it would not be notified).
+        /// </summary>
+        public DeviceSession Device
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _device;
+                }
+            }
+        }
+
+        private DeviceSession _device = device;
+
+        /// <summary>The device's user is away or back, or its network changed (empty: unchanged).</summary>
+        public Task SetPresenceAsync(bool away, string? networkType)
+        {
+            var network = Clip(networkType, MaxNetworkTypeLength);
+            lock (_lock)
+            {
+                _device = _device with { Away = away, NetworkType = network.Length > 0 ? network : _device.NetworkType };
+            }
+
+            return Session.SetPresenceAsync(away, network);
+        }
 
         /// <summary>The connection has ended (or is ending).</summary>
         public bool IsClosed => Volatile.Read(ref _closed) == 1;

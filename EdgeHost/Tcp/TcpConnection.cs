@@ -823,7 +823,7 @@ public sealed partial class TcpConnection : IPushTarget
 
     private async Task<bool> SetPresenceAsync(uint requestId, V1.SetPresenceRequest request)
     {
-        await Session!.SetPresenceAsync(request.Away, request.NetworkType);
+        await _open!.SetPresenceAsync(request.Away, request.NetworkType);
         return Reply(V1.Op.Result, requestId, new V1.Result());
     }
 

@@ -222,6 +222,7 @@ public sealed partial class UserGrain
         {
             state.State.PushTokens = before;
             LogPushTokensNotSaved(logger, UserId, ex.Message);
+            DropIfStale(ex);
             return false;
         }
     }

@@ -556,6 +556,20 @@ public sealed partial class UserGrain(
     /// grain alone knows where the user's pushes go, and a new activation would push nothing until the edge registered
     /// them again). Only devices of edges that renew can lapse.
     /// </summary>
+    /// <summary>
+    /// After a write whose failure was swallowed here: a stale version (an earlier write committed though its answer was
+    /// lost) fails every later write of this activation, and Orleans drops an activation for it only when the exception
+    /// reaches the caller. Dropped here too, once idle: the next activation reads storage's version (connected devices
+    /// come back with their edges' renewals).
+    /// </summary>
+    private void DropIfStale(Exception ex)
+    {
+        if (ex is Orleans.Storage.InconsistentStateException)
+        {
+            DeactivateOnIdle();
+        }
+    }
+
     private void Lease(DeviceSession device)
     {
         var lease = options.Value.DeviceLease;
@@ -859,6 +873,7 @@ public sealed partial class UserGrain(
                 // The timer is the boundary here. The user left whatever storage says: rooms, friends, shops and the firehose
                 // are told all the same (the last-seen time is written with the next state write, or lost with the activation).
                 LogLastSeenNotSaved(logger, UserId, ex.Message);
+                DropIfStale(ex);
             }
 
             TellWatchingShops(online: false);

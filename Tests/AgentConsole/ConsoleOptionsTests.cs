@@ -20,6 +20,16 @@ public sealed class ConsoleOptionsTests
         Assert.Equal(("agent1", "p", "shop1", "d1"), (options.User, options.Password, options.Shop, options.DeviceId));
     }
 
+    [Theory]
+    [InlineData("DESK-07", "agent-console-desk-07")]
+    [InlineData("My PC.local", "agent-console-mypclocal")]
+    [InlineData("…", "agent-console")]
+    public void The_default_device_id_is_the_machines_so_consoles_on_two_machines_do_not_sign_each_other_out(string machine, string expected)
+    {
+        Assert.Equal(expected, ConsoleOptions.DefaultDeviceId(machine));
+        Assert.True(GrainKeys.IsValidId(ConsoleOptions.DefaultDeviceId(new string('m', 200))));
+    }
+
     [Fact]
     public void An_ipv6_address_in_brackets_is_taken_without_them()
     {

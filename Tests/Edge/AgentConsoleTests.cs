@@ -89,6 +89,33 @@ public sealed class AgentConsoleTests(EdgeFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task A_console_signed_out_by_another_console_of_the_agent_waits_for_ctrl_r_instead_of_signing_in_again()
+    {
+        const string Asked = "press Ctrl+R to sign in again";
+        var (shop, agent) = await CreateShopAsync();
+        await using var first = await StartConsoleAsync(agent, shop, fixture.TcpPort);
+        await ShowingTheScreenOnFailureAsync(first, async () =>
+        {
+            await first.WaitForTextAsync("connection: connected");
+
+            // The same agent on the same machine: the same device id, so the second console's login signs the first out.
+            await using var second = await StartConsoleAsync(agent, shop, fixture.TcpPort);
+            await first.WaitForTextAsync(Asked);
+            await second.WaitForTextAsync("connection: connected");
+
+            // The first stays out: a few of its reconnect ticks later, the second is still the one connected.
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.DoesNotContain(Asked, await second.CaptureAsync(), StringComparison.Ordinal);
+            Assert.Contains(Asked, await first.CaptureAsync(), StringComparison.Ordinal);
+
+            // Asked, it signs in again, and now the second is the one told.
+            await first.PressAsync("C-r");
+            await second.WaitForTextAsync(Asked);
+            await first.WaitForScreenAsync(s => !s.Contains(Asked, StringComparison.Ordinal), "the first console signed in again");
+        });
+    }
+
+    [Fact]
     public async Task The_console_takes_the_online_switch_from_the_server_so_one_press_goes_offline()
     {
         var (shop, agent) = await CreateShopAsync();

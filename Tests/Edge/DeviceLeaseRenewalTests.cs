@@ -59,6 +59,33 @@ public sealed class DeviceLeaseRenewalTests(EdgeFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_device_registered_again_keeps_the_presence_it_last_set_so_a_phone_in_the_background_is_still_notified()
+    {
+        await using var edge = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Edge__DeviceRenewInterval"] = "00:00:01",
+        });
+        try
+        {
+            var alice = Ids.User("alice");
+            await using var alicePhone = fixture.NewClient(alice, port: edge.Endpoints.TcpPort);
+            await alicePhone.ConnectAsync();
+            await alicePhone.SetPresenceAsync(away: true, networkType: "cellular");
+            var user = fixture.Orleans.GetGrain<IUserGrain>(alice);
+            var registered = Assert.Single(await Eventually.ReturnsAsync(user.GetDevicesAsync, d => d.Count == 1 && d[0].Away));
+
+            await ForgetUntilBackAsync(user, registered);
+
+            var back = Assert.Single(await user.GetDevicesAsync());
+            Assert.Equal((true, "cellular"), (back.Away, back.NetworkType));
+        }
+        finally
+        {
+            await edge.Process.KillAsync();
+        }
+    }
+
     private static async Task ForgetUntilBackAsync(IUserGrain user, DeviceSession registered)
     {
         await user.DisconnectDeviceAsync(registered.DeviceId, registered.ConnectionId);

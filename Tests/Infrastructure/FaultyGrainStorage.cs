@@ -20,7 +20,13 @@ public sealed class FaultyGrainStorage(IGrainStorage inner, StorageFaults faults
     {
         await faults.WhileHeldAsync(grainId);
         faults.ThrowIfFailing(grainId);
+        var version = grainState.ETag;
         await inner.WriteStateAsync(stateName, grainId, grainState);
+        if (faults.TakeLostAnswer(grainId))
+        {
+            grainState.ETag = version;
+            throw new TimeoutException($"Test fault: the answer of {grainId}'s write was lost.");
+        }
     }
 
     public Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)

@@ -34,6 +34,17 @@ public sealed class StorageFaults
         }
     }
 
+    private readonly ConcurrentDictionary<GrainId, bool> _answerLost = new();
+
+    /// <summary>
+    /// The grain's next state write is stored, but its answer lost (a command timeout after the commit): the grain hears
+    /// a failure and keeps the version it had, which storage no longer has.
+    /// </summary>
+    public void LoseNextAnswer(GrainId grain) => _answerLost[grain] = true;
+
+    /// <summary>Whether the answer of this write is to be lost (see <see cref="LoseNextAnswer"/>); asked once per write.</summary>
+    public bool TakeLostAnswer(GrainId grain) => !_answerLost.IsEmpty && _answerLost.TryRemove(grain, out _);
+
     /// <summary>Refuses the grain's state reads and writes from now on, until <see cref="Heal"/>.</summary>
     public void Fail(GrainId grain)
     {

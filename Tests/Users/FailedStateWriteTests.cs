@@ -52,6 +52,28 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_push_token_write_whose_answer_was_lost_does_not_leave_the_user_unable_to_save_tokens()
+    {
+        var bob = Ids.User("bob");
+        var bobs = fixture.Client.GetGrain<IUserGrain>(bob);
+        var storage = GrainId.Create("user", bob);
+        var registration = new PushTokenRegistration("fcm", "token-" + bob, "session-phone", DateTimeOffset.UtcNow);
+        Assert.Equal(AccessStatus.Ok, await bobs.SetPushTokenAsync("phone", registration));
+
+        // Stored, but the grain hears a failure and keeps a version storage no longer has.
+        fixture.StorageFaults.LoseNextAnswer(storage);
+        Assert.Equal(AccessStatus.Unavailable, await bobs.SetPushTokenAsync("phone", null));
+
+        // The next write is refused as stale (storage has a newer version), and the activation is dropped for it: the
+        // retry is taken by a new activation that read storage's version, and what it says is stored.
+        var rotated = registration with { Token = "rotated-" + bob };
+        Assert.Equal(AccessStatus.Unavailable, await bobs.SetPushTokenAsync("phone", rotated));
+        Assert.Equal(AccessStatus.Ok, await bobs.SetPushTokenAsync("phone", rotated));
+        await fixture.Cluster.DeactivateAsync(bobs);
+        Assert.Equal("rotated-" + bob, Assert.Single(await bobs.GetPushTokensAsync()).Value.Token);
+    }
+
+    [Fact]
     public async Task A_profile_whose_write_failed_is_not_shown_nor_stored_by_a_later_write()
     {
         var bob = Ids.User("bob");
