@@ -349,8 +349,15 @@ public sealed class AgentApp : IDisposable
             case ConsoleKey.T when control:
                 lock (_state.Sync)
                 {
-                    if (_state.Selected is not null)
+                    if (_state.Selected is { } selected)
                     {
+                        // The reply being typed is kept as the session's draft: Esc (cancelling the transfer) brings it back.
+                        if (_state.Mode == InputMode.Reply && _state.Input.Length > 0
+                            && !(_state.Unsent.TryGetValue(selected, out var unsent) && unsent.Text == _state.Input))
+                        {
+                            _state.Drafts[selected] = _state.Input;
+                        }
+
                         _state.Mode = InputMode.TransferTarget;
                         _state.Input = "";
                         _state.Dirty = true;
@@ -395,9 +402,13 @@ public sealed class AgentApp : IDisposable
                     }
                     else
                     {
-                        // Cleared, the line offers the session's unsent reply again, if there is one.
+                        // Cleared, the line offers the session's unsent reply again, if there is one; a cancelled transfer
+                        // gives back the reply that was being typed.
+                        var draft = _state.Mode == InputMode.TransferTarget && _state.Selected is { } selected && _state.Drafts.Remove(selected, out var kept)
+                            ? kept
+                            : "";
                         _state.Mode = InputMode.Reply;
-                        _state.Input = "";
+                        _state.Input = draft;
                         _state.RestoreUnsent();
                     }
 

@@ -275,8 +275,14 @@ public sealed partial class CustomerServiceQueueGrain(
             if (seq > session.LastUserSeq && seq >= session.FirstSeq)
             {
                 session.LastUserSeq = seq;
-                session.LastUserMessageAt = now;
-                session.AwaitingSince ??= now;
+                if (seq > session.LastAgentSeq)
+                {
+                    session.LastUserMessageAt = now;
+                    session.AwaitingSince ??= now;
+                }
+
+                // Else the agent wrote after it (this is the retell of a notice the queue lost): answered, and the answer
+                // clock must not start, or an answered customer would be passed to another agent mid-conversation.
                 await SaveAsync();
             }
 
@@ -333,6 +339,7 @@ public sealed partial class CustomerServiceQueueGrain(
         {
             session.AwaitingSince = null;
             session.LastAgentMessageAt = clock.UtcNow;
+            session.LastAgentSeq = Math.Max(session.LastAgentSeq, seq);
             await SaveAsync();
         }
     }

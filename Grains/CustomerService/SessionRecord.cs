@@ -68,6 +68,13 @@ public sealed class SessionRecord
     [Id(15)]
     public long LastUserSeq { get; set; }
 
+    /// <summary>
+    /// The seq of the latest message the session's agent wrote (0: none yet, or in records from before it was kept). A
+    /// user message told after it but written before it (a retell of a notice the queue lost) was answered already.
+    /// </summary>
+    [Id(16)]
+    public long LastAgentSeq { get; set; }
+
     /// <summary>Who answers in the conversation now: the agent, else the robot covering the wait, else nobody.</summary>
     public string? AnswererId => AgentId ?? RobotId;
 }

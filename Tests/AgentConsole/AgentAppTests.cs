@@ -145,6 +145,22 @@ public sealed class AgentAppTests
     }
 
     [Fact]
+    public async Task A_transfer_cancelled_with_esc_gives_back_the_reply_being_typed()
+    {
+        await using var client = Offline();
+        var state = TwoSessions();
+        using var app = new AgentApp(client, state, new ConsoleOptions());
+
+        Type(app, "let me check that for");
+        app.OnKey(new ConsoleKeyInfo('\u0014', ConsoleKey.T, shift: false, alt: false, control: true), moreKeysWaiting: false);
+        Assert.Equal((InputMode.TransferTarget, ""), Locked(state, () => (state.Mode, state.Input)));
+        Type(app, "agent-2");
+        Press(app, ConsoleKey.Escape);
+
+        Assert.Equal((InputMode.Reply, "let me check that for"), Locked(state, () => (state.Mode, state.Input)));
+    }
+
+    [Fact]
     public async Task A_reply_acked_after_its_timeout_is_no_longer_offered_as_unsent()
     {
         await using var client = Offline();

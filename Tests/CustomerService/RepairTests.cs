@@ -176,6 +176,48 @@ public sealed class RepairTests(CustomerServiceClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_customer_message_the_queue_hears_only_after_the_agents_answer_to_it_does_not_pass_the_customer_on()
+    {
+        await using var shop = await Shop.CreateAsync(Client, 2);
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(AgentAnswerTimeout: TimeSpan.FromSeconds(2))));
+        foreach (var agent in shop.Agents)
+        {
+            await shop.OnlineAsync(agent);
+        }
+
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello?");
+        var answering = Shop.AgentOf(await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user && x.AgentId is not null)), user)!;
+        Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(answering, user, "hi, how can I help?")).Status);
+
+        // The customer's next message reaches the queue while its database is out: the notice is lost with the write,
+        // and the conversation tells it again every few seconds. The agent answers it meanwhile, and that is heard.
+        var queue = shop.Queue.GetGrainId();
+        fixture.StorageFaults.Fail(queue);
+        try
+        {
+            await shop.UserSaysAsync(user, "where is my parcel?");
+            await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(queue)), refused => refused > 0, Patience);
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(queue);
+        }
+
+        Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(answering, user, "it ships today")).Status);
+
+        // The retell comes within 5 s; past it and the answer timeout, the customer is still with the agent who answered,
+        // not awaiting an answer. Before, the retell started the answer clock, and the other agent got the customer.
+        for (var second = 0; second < 10; second++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            var session = (await shop.Queue.GetSnapshotAsync()).Sessions.Single(x => x.UserId == user);
+            Assert.Equal(answering, session.AgentId);
+            Assert.Null(session.AwaitingAnswerSince);
+        }
+    }
+
+    [Fact]
     public async Task Asking_a_shop_that_does_not_exist_stores_nothing()
     {
         // Any signed-in user may name any shop id (the agent view, a rating): a queue is activated to answer, and must not
