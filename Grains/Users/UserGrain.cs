@@ -140,6 +140,21 @@ public sealed partial class UserGrain(
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
+        if (_devices.Count == 0 && _announced != PresenceStatus.Offline)
+        {
+            // Deactivated within the presence grace (its silo stopping, the cluster rebalancing): the grace timer goes with
+            // this activation, and the next one starts offline, never announced, so peers would show "online" for good.
+            // Announced now, the grace cut short.
+            try
+            {
+                await GoOfflineAsync(_offlineGeneration, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                LogPresenceNotAnnounced(logger, UserId, ex.Message);
+            }
+        }
+
         // Its devices are registered again with the next activation, which lists them again.
         foreach (var edgeId in _listedEdges ?? [])
         {
@@ -750,8 +765,22 @@ public sealed partial class UserGrain(
     {
         var groups = await Task.WhenAll(_index.Values
             .Where(r => !r.Entry.Removed && GrainKeys.TryParseConversation(r.Entry.ConversationId, out var a) && a.Kind == ConversationKind.Group)
-            .Select(r => GrainFactory.For<IConversationGrain>(r.Entry.ConversationId).GetMembersAsync(UserId)));
+            .Select(r => MembersOrNoneAsync(r.Entry.ConversationId)));
         return groups.Where(g => g.Status == AccessStatus.Ok && g.Members.Count <= options.Value.PresenceGroupPeersMax).Select(g => g.Members);
+    }
+
+    /// <summary>A group's members; Unavailable when it cannot answer now: one broken group must not keep the others' members from hearing.</summary>
+    private async Task<(AccessStatus Status, IReadOnlyList<Groups.GroupMember> Members)> MembersOrNoneAsync(string conversationId)
+    {
+        try
+        {
+            return await GrainFactory.For<IConversationGrain>(conversationId).GetMembersAsync(UserId);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogGroupMembersNotRead(logger, UserId, conversationId, ex.Message);
+            return (AccessStatus.Unavailable, []);
+        }
     }
 
     public async Task SetSharePresenceAsync(bool share)
@@ -878,7 +907,16 @@ public sealed partial class UserGrain(
 
             TellWatchingShops(online: false);
             LeaveRooms();
-            await AnnouncePresenceAsync();
+            try
+            {
+                await AnnouncePresenceAsync();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // As at a login: peers that were told "online" must hear "offline", or they show it for good.
+                LogPresenceNotAnnounced(logger, UserId, ex.Message);
+                TellPeersLater(attempt: 1);
+            }
         }
         finally
         {
@@ -974,12 +1012,6 @@ public sealed partial class UserGrain(
     {
         _peersToldAgainTimer?.Dispose();
         _peersToldAgainTimer = null;
-        if (_announced == PresenceStatus.Offline)
-        {
-            // Gone offline meanwhile, and that was announced (or will be): nothing to catch up.
-            return;
-        }
-
         try
         {
             // The current status (it may have changed since); the firehose heard the change already.
@@ -1686,7 +1718,7 @@ public sealed partial class UserGrain(
     [LoggerMessage(4, LogLevel.Warning, "User {UserId}: last-seen time not saved (offline is announced all the same): {Reason}")]
     private static partial void LogLastSeenNotSaved(ILogger logger, string userId, string reason);
 
-    [LoggerMessage(5, LogLevel.Warning, "User {UserId}: presence not announced at a device's connect (it stays connected): {Reason}")]
+    [LoggerMessage(5, LogLevel.Warning, "User {UserId}: presence not announced to peers (tried again shortly; a device connecting stays connected): {Reason}")]
     private static partial void LogPresenceNotAnnounced(ILogger logger, string userId, string reason);
 
     [LoggerMessage(6, LogLevel.Warning, "User {UserId}: presence hidden from a query: who may see it could not be told: {Reason}")]
@@ -1694,4 +1726,7 @@ public sealed partial class UserGrain(
 
     [LoggerMessage(25, LogLevel.Warning, "User {UserId}: {ConversationId} not squared with its head at this sync (at the next): {Reason}")]
     private static partial void LogReconcileSkipped(ILogger logger, string userId, string conversationId, string reason);
+
+    [LoggerMessage(27, LogLevel.Warning, "User {UserId}: the members of group {ConversationId} could not be read for presence (its members are not told this time): {Reason}")]
+    private static partial void LogGroupMembersNotRead(ILogger logger, string userId, string conversationId, string reason);
 }

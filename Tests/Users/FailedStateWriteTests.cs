@@ -214,6 +214,48 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_user_whose_grain_goes_within_the_presence_grace_is_announced_offline_then()
+    {
+        var (alice, carol) = await FriendsAliceSharingPresenceAsync();
+        await using var carolPhone = await DeviceProbe.ConnectAsync(fixture.Client, carol);
+        var alicePhone = await DeviceProbe.ConnectAsync(fixture.Client, alice);
+        await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Online);
+
+        // Her last device leaves, and within the grace (30 s) her grain goes (its silo stopping): the grace is cut short.
+        // Before, the grace timer went with the activation, and carol showed alice online for good.
+        await alicePhone.DisposeAsync();
+        await fixture.Cluster.DeactivateAsync(fixture.Client.GetGrain<IUserGrain>(alice));
+        await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Offline, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task An_offline_announcement_that_failed_is_tried_again_and_friends_hear_of_it()
+    {
+        var (alice, carol) = await FriendsAliceSharingPresenceAsync();
+        await using var carolPhone = await DeviceProbe.ConnectAsync(fixture.Client, carol);
+        var alicePhone = await DeviceProbe.ConnectAsync(fixture.Client, alice);
+        await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Online);
+
+        // Alice's friend list cannot be read when her grace runs out: the offline fan-out fails.
+        var contacts = fixture.Client.GetGrain<IContactsGrain>(alice);
+        await fixture.Cluster.DeactivateAsync(contacts);
+        var contactsId = contacts.GetGrainId();
+        fixture.StorageFaults.Fail(contactsId);
+        try
+        {
+            await alicePhone.DisposeAsync();
+            await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(contactsId)), refused => refused > 0, OfflineWait);
+        }
+        finally
+        {
+            fixture.StorageFaults.Heal(contactsId);
+        }
+
+        // Told a little later (before, never: carol showed alice online for good).
+        await carolPhone.WaitForAsync<PresenceEvent>(e => e.UserId == alice && e.Status == PresenceStatus.Offline, TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>Alice and carol, friends; alice shares her presence.</summary>
     private async Task<(string Alice, string Carol)> FriendsAliceSharingPresenceAsync()
     {
