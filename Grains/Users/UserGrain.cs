@@ -424,6 +424,15 @@ public sealed partial class UserGrain(
         {
             if (current.ConnectionId != device.ConnectionId)
             {
+                if (device.ConnectedAt > current.ConnectedAt && _supersededConnections?.ContainsKey(device.ConnectionId) != true)
+                {
+                    // The device's newer connection: this activation registered the older one first (both were forgotten,
+                    // a lost silo, and the older one's kick was lost too). It takes the device, and the older is made to
+                    // leave, as at a login; before, the live connection was left without pushes until the older timed out.
+                    await ConnectDeviceAsync(device, pushTo);
+                    return DeviceRenewal.Restored;
+                }
+
                 return DeviceRenewal.Superseded;
             }
 

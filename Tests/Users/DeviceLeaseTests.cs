@@ -214,6 +214,25 @@ public sealed class DeviceLeaseTests : IClassFixture<DeviceLeaseTests.LeaseClust
     }
 
     [Fact]
+    public async Task A_devices_newer_connection_takes_it_from_an_older_one_a_new_activation_registered_first()
+    {
+        // Both connections forgotten (a lost silo; the older one's kick lost with it), and the older renews first.
+        var user = _client.GetGrain<IUserGrain>(Ids.User("lease"));
+        var older = Device("phone", "ios", DateTimeOffset.UtcNow.AddMinutes(-10));
+        var newer = older with { ConnectionId = NewConnectionId(), ConnectedAt = DateTimeOffset.UtcNow.AddMinutes(-1) };
+        Assert.Equal(DeviceRenewal.Restored, await user.RenewDeviceAsync(older, null));
+        await using var kicks = await KickRecorder.SubscribeAsync(_client, user.GetPrimaryKeyString());
+
+        // The newer one's renewal takes the device (before: "superseded", and nothing was pushed to it until the older
+        // one timed out), and the older is made to leave.
+        Assert.Equal(DeviceRenewal.Restored, await user.RenewDeviceAsync(newer, null));
+        Assert.Equal([newer.ConnectionId], (await user.GetDevicesAsync()).Select(d => d.ConnectionId));
+        Assert.Equal(older.ConnectionId, (await kicks.NextAsync()).ConnectionId);
+        Assert.Equal(DeviceRenewal.Superseded, await user.RenewDeviceAsync(older, null));
+        Assert.Equal(DeviceRenewal.Renewed, await user.RenewDeviceAsync(newer, null));
+    }
+
+    [Fact]
     public async Task A_forgotten_device_that_a_newer_one_replaced_does_not_come_back_first()
     {
         // Both forgotten (a lost silo); the newer mobile device came back first. The older one would make it leave.
