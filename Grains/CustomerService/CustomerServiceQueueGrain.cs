@@ -928,7 +928,7 @@ public sealed partial class CustomerServiceQueueGrain(
         {
             var session = S.Sessions[S.Waiting[i]];
             var position = i + 1;
-            if (session.ToldPosition != position)
+            if (QueuePositions.ShouldTell(session.ToldPosition, position))
             {
                 session.ToldPosition = position;
                 told.Add(NoticeAsync(session.UserId, CustomerServiceNotices.Queued,
