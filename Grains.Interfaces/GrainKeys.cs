@@ -48,8 +48,12 @@ public static class GrainKeys
         return true;
     }
 
-    /// <summary>True when <paramref name="userId"/> is a well-formed user id (see <see cref="IsValidId"/>).</summary>
-    public static bool IsValidUserId([NotNullWhen(true)] string? userId) => IsValidId(userId);
+    /// <summary>
+    /// True when <paramref name="userId"/> is a well-formed user id (see <see cref="IsValidId"/>), and not
+    /// <see cref="Messages.MentionList.All"/>: a user of that id could not be mentioned alone, and mentioning them would
+    /// mention everyone.
+    /// </summary>
+    public static bool IsValidUserId([NotNullWhen(true)] string? userId) => IsValidId(userId) && userId != Messages.MentionList.All;
 
     /// <summary>The one-to-one conversation of two users; the same id whichever order they are given in.</summary>
     public static string P2P(string userA, string userB)

@@ -13,6 +13,7 @@ public sealed class GrainKeysTests
     [InlineData("a:b", false)]
     [InlineData("名字", false)]
     [InlineData("with space", false)]
+    [InlineData("all", false)] // @all mentions everyone
     public void User_ids_are_validated(string? userId, bool valid) => Assert.Equal(valid, GrainKeys.IsValidUserId(userId));
 
     [Fact]

@@ -31,6 +31,12 @@ public sealed partial class ConversationGrain
                 return new GroupResult(AccessStatus.Conflict, null, "the group exists");
             }
 
+            if (request.MemberIds?.Count > _options.MaxGroupMembers)
+            {
+                // Checked on a retry too: each id named is asked of its account grain below.
+                return new GroupResult(AccessStatus.Invalid, null, $"a group has at most {_options.MaxGroupMembers} members");
+            }
+
             var finished = await AddEntriesAsync(Members());
             await PostPendingNoticesAsync();
             if (finished is not null)
@@ -470,8 +476,17 @@ public sealed partial class ConversationGrain
         await PostPendingNoticesAsync();
 
         // The membership is gone (the truth) even if the user's entry could not be marked removed now: the user's grain
-        // finds out at its next sync, when the group answers "no access".
-        await GrainFactory.For<IUserGrain>(userId).RemoveConversationAsync(ConversationId);
+        // finds out at its next sync, when the group answers "no access". So the change is answered done either way: a
+        // failure here answered "unavailable", and the caller's retry "not a member".
+        try
+        {
+            await GrainFactory.For<IUserGrain>(userId).RemoveConversationAsync(ConversationId);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OrleansException)
+        {
+            LogEntryNotRemoved(logger, ConversationId, userId, ex.Message);
+        }
+
         return Ok();
     }
 

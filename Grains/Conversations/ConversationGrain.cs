@@ -620,4 +620,7 @@ public sealed partial class ConversationGrain(
 
     [LoggerMessage(21, LogLevel.Error, "Conversation {ConversationId}: the group notice {Type} was refused by the message log for good and is dropped (the change stands): {Reason}")]
     private static partial void LogNoticeDropped(ILogger logger, string conversationId, string type, string reason);
+
+    [LoggerMessage(23, LogLevel.Warning, "Conversation {ConversationId}: {UserId} left the group, but their entry could not be marked removed now (their next sync does): {Reason}")]
+    private static partial void LogEntryNotRemoved(ILogger logger, string conversationId, string userId, string reason);
 }
