@@ -44,6 +44,9 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
 
     private readonly RememberedLeaves _leaves = new(options.Value.RememberedLeaves);
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
+
+    /// <summary>When each member's last typing indicator went out (at most one per <see cref="TypingIndicator.ThrottleInterval"/>).</summary>
+    private readonly Dictionary<string, DateTimeOffset> _typingForwarded = new(StringComparer.Ordinal);
     private readonly SendRateLimiter _roomRate = new(options.Value.RoomSendRatePerSecond, options.Value.RoomSendBurst);
     private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
     private Task? _delivering;
@@ -100,8 +103,9 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             return Task.FromResult(new RoomLeaveResult(status, new RoomMembership(userId, known)));
         }
 
-        KeepWhileOccupied();
+        // Remembered first: the leave that empties the room is one to keep it for (counted before, it was not).
         _leaves.Remember(ended);
+        KeepWhileOccupied();
         GrainFactory.For<IUserGrain>(userId).OnRoomJoinedAsync(RoomId, false).Ignore();
         // Their devices may be on any edge host here, not only the one that asked: each of them hears of it.
         _leftOutbox.Add(ended);
@@ -249,7 +253,28 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             return Refused(SendStatus.Invalid, "a reply names a message already in the room");
         }
 
+        if (CallSignal.Is(request.Content))
+        {
+            return Refused(SendStatus.Invalid, "call signals go to one-to-one conversations");
+        }
+
         var now = clock.UtcNow;
+        if (TypingIndicator.Is(request.Content))
+        {
+            // Throttled, not refused, as in a conversation (a client may send one per keystroke). And not a message: it
+            // takes no seq, no send-rate token (typing used up the sender's, and a room's worth of typists the room's, so
+            // that real messages were refused), no place among the recent messages a late joiner is given, nor in the
+            // retry memory.
+            if (!_typingForwarded.TryGetValue(request.SenderId, out var last) || now - last >= TypingIndicator.ThrottleInterval)
+            {
+                _typingForwarded[request.SenderId] = now;
+                _outbox.Add(new ChatMessage(RoomId, 0, request.SenderId, request.SenderDeviceId, request.ClientMsgId, MessageClass.Instant, request.Content, now));
+                StartDelivering();
+            }
+
+            return Task.FromResult(new SendResult(SendStatus.Sent, 0, now));
+        }
+
         if (!RateLimiterFor(request.SenderId).TryAcquire(now))
         {
             return Refused(SendStatus.RateLimited, "sending too fast");
@@ -409,6 +434,11 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     {
         var now = clock.UtcNow;
         _nextSweep = now + SweepInterval;
+        foreach (var userId in _typingForwarded.Where(t => now - t.Value >= TypingIndicator.ThrottleInterval).Select(t => t.Key).ToList())
+        {
+            _typingForwarded.Remove(userId);
+        }
+
         if (_rates.Count > _members.Count)
         {
             // Send rates of those who left, kept until full again (RemoveMember).

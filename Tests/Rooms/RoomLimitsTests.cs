@@ -63,6 +63,32 @@ public sealed class RoomLimitsTests(ClusterFixture fixture)
         Assert.Equal(SendStatus.NoAccess, (await room.SendAsync(Text(alice, "a new one"))).Status);
     }
 
+    [Fact]
+    public async Task Typing_in_a_room_takes_none_of_the_send_rate_nor_a_place_among_recent_messages_and_call_signals_are_refused()
+    {
+        var options = new RoomOptions();
+        var room = fixture.Client.GetGrain<IRoomGrain>(GrainKeys.Room(Guid.NewGuid().ToString("N")));
+        var alice = Ids.User("alice");
+        Assert.Equal(AccessStatus.Ok, (await room.JoinAsync(alice, null)).Status);
+
+        // One per keystroke, far past the sender's burst: all accepted (most dropped), and a message still goes out.
+        for (var key = 0; key < 3 * options.SendBurst; key++)
+        {
+            var typing = await room.SendAsync(new SendRequest(alice, "test", Ids.ClientMsgId(), TypingIndicator.Content, MessageClass.Instant));
+            Assert.Equal((SendStatus.Sent, 0L), (typing.Status, typing.Seq));
+        }
+
+        var said = await room.SendAsync(Text(alice, "hello"));
+        Assert.Equal((SendStatus.Sent, 1L), (said.Status, said.Seq));
+
+        // A late joiner is given the messages, not the typing.
+        var joined = await room.JoinAsync(Ids.User("bob"), null);
+        Assert.Equal(["hello"], joined.Recent.Select(m => m.Content?.Text));
+
+        var call = new MessageContent(ContentType.Custom, CustomType: CallSignal.CustomType, CustomData: "{}");
+        Assert.Equal(SendStatus.Invalid, (await room.SendAsync(new SendRequest(alice, "test", Ids.ClientMsgId(), call, MessageClass.Instant))).Status);
+    }
+
     private static SendRequest Text(string senderId, string text) =>
         new(senderId, "test", Ids.ClientMsgId(), MessageContent.FromText(text), MessageClass.Instant);
 }
