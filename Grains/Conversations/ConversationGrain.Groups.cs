@@ -84,13 +84,14 @@ public sealed partial class ConversationGrain
         Stage(GroupNotice.About(GroupNotices.Created, request.OwnerId, [.. members.Where(m => m != request.OwnerId)])
             with { Name = state.State.Name });
         var created = GroupEvent("group.created", request.OwnerId, new GroupEventData([.. members], Name: state.State.Name));
+        state.State.EntriesOwed = [.. members];
         if (await SaveAsync(created) is { } failed)
         {
             return failed;
         }
 
         // The notice after the entries, so that the members' lists take it as their first message.
-        var entries = await AddEntriesAsync(members);
+        var entries = await SettleEntriesOwedAsync();
         await PostPendingNoticesAsync();
         return entries ?? Ok() with { NotAdded = refusals.Told };
     }
@@ -171,7 +172,10 @@ public sealed partial class ConversationGrain
         {
             // Members already: maybe a retry of an add whose state was saved but not every new member's entry (their
             // user grain could not commit). The entries are made now; one that exists is left as it is.
-            var rejoined = await JoinEntriesAsync(requested);
+            // Owed ones are made anew (their read position starts at the join); the others keep theirs.
+            var owedBefore = state.State.EntriesOwed.ToHashSet(StringComparer.Ordinal);
+            var settled = await SettleEntriesOwedAsync();
+            var rejoined = await JoinEntriesAsync(requested.Where(id => !owedBefore.Contains(id))) ?? settled;
             var switchedNow = await SwitchEntriesIfPendingAsync(requested);
             await PostPendingNoticesAsync();
             return switchedNow ?? rejoined ?? Ok() with { NotAdded = refusals.Told };
@@ -214,6 +218,8 @@ public sealed partial class ConversationGrain
         // Crossing the large-group threshold changes how every member learns of messages: they are all told, and until
         // they all were, the group remembers to tell them (stored with the members, so a failed attempt is retried).
         state.State.DiffusionSwitchPending |= wasLarge != IsLargeGroup;
+        // Owed until their user grains confirm, stored with the membership: made again by a timer if not now.
+        state.State.EntriesOwed.AddRange(added);
         Stage(GroupNotice.About(GroupNotices.MembersAdded, actorId, added));
         var addedEvent = GroupEvent("group.members_added", actorId, new GroupEventData([.. added]));
         if (await SaveAsync(addedEvent) is { } failed)
@@ -223,8 +229,12 @@ public sealed partial class ConversationGrain
 
         // Both, whatever the first answers: a new member's entry that could not be saved must not leave the others
         // learning of messages the old way (a large group pushes only to members whose entries say so).
-        var joined = await JoinEntriesAsync(added, anew: true);
+        var joined = await SettleEntriesOwedAsync();
         var switched = await SwitchEntriesIfPendingAsync(added);
+        if (switched is not null)
+        {
+            ArmOwedEntriesRetry();
+        }
         // The notice after the new members' entries start at the head, so that they are told it too ("alice added you").
         await PostPendingNoticesAsync();
         return switched ?? joined ?? Ok() with { NotAdded = refusals.Told };
@@ -629,16 +639,11 @@ public sealed partial class ConversationGrain
 
     /// <summary>
     /// Entries for members added to a group that has a history: they start at its head with nothing unread (those who
-    /// were members before and come back too); an entry that exists already keeps its read position, unless the members
-    /// join <paramref name="anew"/>, added just now (see <see cref="JoinEntryAsync"/>).
+    /// were members before and come back too); an entry that exists already keeps its read position, unless the member
+    /// joins anew, added just now (see <see cref="JoinEntryAsync"/> and <see cref="SettleEntriesOwedAsync"/>).
     /// </summary>
-    private async Task<GroupResult?> JoinEntriesAsync(IEnumerable<string> members, bool anew = false)
+    private async Task<GroupResult?> JoinEntriesAsync(IEnumerable<string> members)
     {
-        if (anew)
-        {
-            (_joinsAnewPending ??= new(StringComparer.Ordinal)).UnionWith(members);
-        }
-
         var readDiffusion = IsLargeGroup;
         var last = _recent.Last;
         return await EntriesSavedAsync(members.Select(m => JoinEntryAsync(m, readDiffusion, last is null ? null : HeadFor(m, last))));

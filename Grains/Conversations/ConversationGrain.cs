@@ -120,6 +120,12 @@ public sealed partial class ConversationGrain(
                 // The previous activation stored a change but not its notice (its silo died, or the log refused it).
                 await PostPendingNoticesAsync();
             }
+
+            if (IsGroup && (state.State.EntriesOwed.Count > 0 || state.State.DiffusionSwitchPending))
+            {
+                // Not awaited here: the user grains asked may call this grain back, which cannot answer while activating.
+                ArmOwedEntriesRetry();
+            }
         }
     }
 

@@ -78,4 +78,12 @@ public sealed class ConversationState
     /// </summary>
     [Id(14)]
     public bool HidesHistoryFromNewMembers { get; set; }
+
+    /// <summary>
+    /// Groups: members stored as members whose entry their user grain has not yet confirmed (added while it could not
+    /// commit); without one, the group is missing from their list and its messages never reach them. Stored with the
+    /// membership, made until confirmed (see ConversationGrain.SettleEntriesOwedAsync).
+    /// </summary>
+    [Id(15)]
+    public List<string> EntriesOwed { get; set; } = [];
 }

@@ -195,6 +195,27 @@ public sealed class GroupNoticeTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_member_whose_entry_could_not_be_made_at_the_add_gets_it_though_nobody_retries_the_add()
+    {
+        var (owner, member, newcomer) = (Ids.User("owner"), Ids.User("member"), Ids.User("newcomer"));
+        var conversationId = await Client.CreateGroupAsync(owner, member);
+        var group = Client.Conversation(conversationId);
+        // The newcomer's user grain never hears of the join (the call lost with its silo, say).
+        var lost = fixture.CallHolds.DropNext(GrainId.Create("user", newcomer), nameof(IUserGrain.JoinConversationAnewAtHeadAsync));
+        Assert.Equal(AccessStatus.Unavailable, (await group.AddMembersAsync(owner, [newcomer])).Status);
+        await lost;
+
+        // The admin does not retry (before, the newcomer was a member without the group in their list, and every message
+        // was dropped for them): the group makes the entry itself a little later, and the next message reaches it.
+        var newcomers = Client.GetGrain<IUserGrain>(newcomer);
+        Assert.NotNull(await Eventually.ReturnsAsync(() => newcomers.GetConversationAsync(conversationId), e => e is not null, TimeSpan.FromSeconds(30)));
+        var said = await Client.SendTextAsync(conversationId, member, "welcome!");
+        Assert.Equal(SendStatus.Sent, said.Status);
+        var entry = await Eventually.ReturnsAsync(() => newcomers.GetConversationAsync(conversationId), e => e?.LastSeq >= said.Seq);
+        Assert.Equal((said.Seq, 1L), (entry?.LastSeq, entry?.UnreadCount));
+    }
+
+    [Fact]
     public async Task A_group_created_with_many_members_lists_the_first_ones_and_counts_them_all()
     {
         var owner = Ids.User("owner");
