@@ -83,7 +83,8 @@ public sealed partial class ConversationGrain
 
         // New by the account's table (the truth), not by the user's entry: an unsubscribe whose removal never reached the
         // user's grain leaves a live entry behind, whose read position is from before everything broadcast since.
-        if (!_subscribers.Contains(userId))
+        var subscribing = !_subscribers.Contains(userId);
+        if (subscribing)
         {
             (_joinsAnewPending ??= new(StringComparer.Ordinal)).Add(userId);
         }
@@ -101,15 +102,40 @@ public sealed partial class ConversationGrain
         }
 
         var head = _recent.Last is { } last ? ViewFor(userId, last) : null;
+        bool joined;
         try
         {
-            return await JoinEntryAsync(userId, readDiffusion: true, head) ? AccessStatus.Ok : AccessStatus.Unavailable;
+            joined = await JoinEntryAsync(userId, readDiffusion: true, head);
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
             // The user's grain failed (its activation's storage, a timeout): an answer to retry, which makes the entry.
             LogStorageUnavailable(logger, ConversationId, ex.Message);
-            return AccessStatus.Unavailable;
+            joined = false;
+        }
+
+        if (!joined && subscribing)
+        {
+            // Not left half made: the account would count and reach a subscriber whose list has no entry (who gets no
+            // broadcast and does not see the subscription) until a retry that may never come. An entry the user's grain
+            // made after all, its answer lost, goes at the user's next sync, which finds no subscription.
+            await UndoSubscriptionAsync(userId);
+        }
+
+        return joined ? AccessStatus.Ok : AccessStatus.Unavailable;
+    }
+
+    private async Task UndoSubscriptionAsync(string userId)
+    {
+        try
+        {
+            await subscriptions.RemoveAsync(_address!.First, userId);
+            _subscribers.Remove(userId);
+        }
+        catch (StorageUnavailableException ex)
+        {
+            // Left subscribed: the user's retry, or an unsubscribe, settles it.
+            LogStorageUnavailable(logger, ConversationId, ex.Message);
         }
     }
 

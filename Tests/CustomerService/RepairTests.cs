@@ -197,7 +197,7 @@ public sealed class RepairTests(CustomerServiceClusterFixture fixture)
         try
         {
             await shop.UserSaysAsync(user, "where is my parcel?");
-            await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(queue)), refused => refused > 0, Patience);
+            Assert.True(await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(queue)), refused => refused > 0, Patience) > 0);
         }
         finally
         {

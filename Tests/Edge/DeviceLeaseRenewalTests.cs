@@ -74,6 +74,7 @@ public sealed class DeviceLeaseRenewalTests(EdgeFixture fixture)
             await alicePhone.SetPresenceAsync(away: true, networkType: "cellular");
             var user = fixture.Orleans.GetGrain<IUserGrain>(alice);
             var registered = Assert.Single(await Eventually.ReturnsAsync(user.GetDevicesAsync, d => d.Count == 1 && d[0].Away));
+            Assert.True(registered.Away);
 
             await ForgetUntilBackAsync(user, registered);
 

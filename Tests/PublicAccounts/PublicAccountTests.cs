@@ -224,6 +224,26 @@ public sealed class PublicAccountTests(ClusterFixture fixture)
         Assert.Equal((4L, 4L, 0L, false), (entry.LastSeq, entry.ReadSeq, entry.UnreadCount, entry.Removed));
     }
 
+    [Fact]
+    public async Task A_subscribe_whose_entry_could_not_be_made_is_undone_so_the_account_does_not_count_or_reach_the_user()
+    {
+        var (_, conversationId, _) = await NewAccountAsync();
+        var reader = Ids.User("reader");
+        var conversation = Client.Conversation(conversationId);
+
+        // The reader's grain never hears of it (the call lost with its silo, say): answered unavailable, and before, the
+        // account kept the reader as a subscriber whose list did not have it (no broadcasts, no subscription shown).
+        var lost = fixture.CallHolds.DropNext(GrainId.Create("user", reader), nameof(IUserGrain.JoinConversationAnewAtHeadAsync));
+        Assert.Equal(AccessStatus.Unavailable, await conversation.SubscribeAsync(reader));
+        await lost;
+        Assert.Empty(await conversation.FilterSubscribersAsync([reader]));
+        Assert.Equal(0, (await conversation.GetPublicAccountAsync())!.SubscriberCount);
+
+        // The retry subscribes.
+        Assert.Equal(AccessStatus.Ok, await conversation.SubscribeAsync(reader));
+        Assert.Equal([reader], await conversation.FilterSubscribersAsync([reader]));
+    }
+
     private async Task<(string Account, string ConversationId, string Operator)> NewAccountAsync()
     {
         var account = Ids.User("pub");

@@ -245,7 +245,7 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
         try
         {
             await alicePhone.DisposeAsync();
-            await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(contactsId)), refused => refused > 0, OfflineWait);
+            Assert.True(await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(contactsId)), refused => refused > 0, OfflineWait) > 0);
         }
         finally
         {
