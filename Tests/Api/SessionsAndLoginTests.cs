@@ -193,7 +193,7 @@ public sealed class SessionsAndLoginTests(EdgeFixture fixture)
 
         // The broadcast has gone out (the revocation log heard it) before the new edge host starts: it never hears it.
         var log = fixture.Orleans.GetGrain<IRevocationLogGrain>(IRevocationLogGrain.Key);
-        await Eventually.ReturnsAsync(
+        await Eventually.UntilAsync(
             () => log.GetSinceAsync(DateTimeOffset.UtcNow.AddMinutes(-5)),
             kept => kept.Any(r => r.UserId == alice && r.SessionId == login.SessionId), BroadcastPatience);
         await using var lateEdge = await fixture.Cluster.StartEdgeAsync(fixture.AuthSettings);

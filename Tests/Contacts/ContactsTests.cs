@@ -236,7 +236,7 @@ public sealed class ContactsTests(ClusterFixture fixture)
         var (alice, bob) = await NewPairAsync();
         var met = await TwoRequestsOnTheirWayAsync(alice, bob);
         var block = Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob);
-        await Eventually.ReturnsAsync(() => Client.GetGrain<IAccountGrain>(alice).IsBlockingAsync(bob), blocking => blocking);
+        await Eventually.UntilAsync(() => Client.GetGrain<IAccountGrain>(alice).IsBlockingAsync(bob), blocking => blocking);
 
         // Bob settles the two requests (friends), and alice ends there; then her block refuses his request.
         met.FirstsAtSecond.TrySetResult();
@@ -266,7 +266,7 @@ public sealed class ContactsTests(ClusterFixture fixture)
         // Alice blocks bob meanwhile: her block refuses his request while hers is still on its way (bob's answer to it
         // waits for his write).
         var block = Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob);
-        await Eventually.ReturnsAsync(() => Client.GetGrain<IAccountGrain>(alice).IsBlockingAsync(bob), blocking => blocking);
+        await Eventually.UntilAsync(() => Client.GetGrain<IAccountGrain>(alice).IsBlockingAsync(bob), blocking => blocking);
         bobsAtAlice.Release.TrySetResult();
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         bobsWrite.Release.TrySetResult();
@@ -363,7 +363,7 @@ public sealed class ContactsTests(ClusterFixture fixture)
         // Blocked: told hidden too, as if sharing were off.
         var hiddenBefore = bobPhone.Events.OfType<PresenceEvent>().Count(e => e.UserId == alice && e.Status == PresenceStatus.Hidden);
         Assert.True(await Client.GetGrain<IAccountGrain>(alice).BlockAsync(bob));
-        await Eventually.ReturnsAsync(
+        await Eventually.UntilAsync(
             () => Task.FromResult(bobPhone.Events.OfType<PresenceEvent>().Count(e => e.UserId == alice && e.Status == PresenceStatus.Hidden)),
             n => n > hiddenBefore);
     }

@@ -26,7 +26,7 @@ public sealed class InstantSignalTests(ClusterFixture fixture)
         await device.WaitForAsync<MessageEvent>(e => TypingIndicator.Is(e.Message.Content));
         fixture.Time.Advance(TypingIndicator.ThrottleInterval);
         Assert.Equal(SendStatus.Sent, (await TypingAsync(conversationId, alice)).Status);
-        await Eventually.ReturnsAsync(() => Task.FromResult(Typings(device)), n => n >= 2);
+        await Eventually.UntilAsync(() => Task.FromResult(Typings(device)), n => n >= 2);
         await Client.SendTextAsync(conversationId, alice, "a later message, pushed after any stray typing");
         await device.WaitForAsync<MessageEvent>(e => e.Seq == 2);
         Assert.Equal(2, Typings(device));

@@ -104,7 +104,7 @@ public sealed class MentionTests(ClusterFixture fixture) : IAsyncLifetime
 
         // Recalled: the "@you" goes with the message.
         var taken = await SendMentioningAsync(group, owner, bob);
-        await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(group), e => e?.Mentioned == true);
+        await Eventually.UntilAsync(() => bobs.GetConversationAsync(group), e => e?.Mentioned == true);
         Assert.Equal(AccessStatus.Ok, await Client.Conversation(group).RecallAsync(owner, taken.Seq));
         var recalled = await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(group), e => e?.Mentioned == false);
         Assert.False(recalled!.Mentioned);
@@ -112,7 +112,7 @@ public sealed class MentionTests(ClusterFixture fixture) : IAsyncLifetime
         // Removed while mentioned, and added back: nothing from before is unread (only the notice that added her), so no
         // mention is shown either.
         var unread = await SendMentioningAsync(group, owner, carol);
-        await Eventually.ReturnsAsync(() => carols.GetConversationAsync(group), e => e?.Mentioned == true && e.MentionSeq == unread.Seq);
+        await Eventually.UntilAsync(() => carols.GetConversationAsync(group), e => e?.Mentioned == true && e.MentionSeq == unread.Seq);
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(group).RemoveMemberAsync(owner, carol)).Status);
         await Client.SendTextAsync(group, owner, "while carol was out");
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(group).AddMembersAsync(owner, [carol])).Status);

@@ -234,7 +234,7 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
         var (alice, bob, conversationId) = Chat.NewPair();
         var typo = await Client.SendTextAsync(conversationId, bob, "typo");
         var alices = Client.GetGrain<Orleans.Im.Users.IUserGrain>(alice);
-        await Eventually.ReturnsAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastSeq == typo.Seq);
+        await Eventually.UntilAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastSeq == typo.Seq);
         await using var alicesTablet = await DeviceProbe.ConnectAsync(Client, alice, "tablet");
 
         // Deleted on her phone: her tablet is told, and her list no longer previews it.
@@ -263,10 +263,10 @@ public sealed class MessageChangeTests(ClusterFixture fixture)
         var conversationId = await Client.CreateGroupAsync(bob, alice);
         var last = await Client.SendTextAsync(conversationId, bob, "regrettable");
         var alices = Client.GetGrain<Orleans.Im.Users.IUserGrain>(alice);
-        await Eventually.ReturnsAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastSeq == last.Seq);
+        await Eventually.UntilAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastSeq == last.Seq);
 
         Assert.Equal(AccessStatus.Ok, await Client.Conversation(conversationId).DeleteForSelfAsync(alice, last.Seq));
-        await Eventually.ReturnsAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastMessage?.State == MessageState.Deleted);
+        await Eventually.UntilAsync(() => alices.GetConversationAsync(conversationId), e => e?.LastMessage?.State == MessageState.Deleted);
 
         // A sync squares group entries with their heads: the head, as this user sees it, is deleted.
         await alices.SyncAsync(0);

@@ -29,7 +29,7 @@ public sealed class LostTellTests(ClusterFixture fixture)
         try
         {
             Assert.Equal(SendStatus.Sent, (await shop.UserSaysAsync(user, "hello, anyone?")).Status);
-            await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(queue)), refused => refused > 0, Patience);
+            await Eventually.UntilAsync(() => Task.FromResult(fixture.StorageFaults.Refused(queue)), refused => refused > 0, Patience);
         }
         finally
         {

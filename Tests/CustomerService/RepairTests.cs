@@ -160,7 +160,7 @@ public sealed class RepairTests(CustomerServiceClusterFixture fixture)
         try
         {
             Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(answering, user, "hi, I am here")).Status);
-            await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(queue)), refused => refused > 0, Patience);
+            await Eventually.UntilAsync(() => Task.FromResult(fixture.StorageFaults.Refused(queue)), refused => refused > 0, Patience);
         }
         finally
         {

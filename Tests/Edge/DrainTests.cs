@@ -130,7 +130,7 @@ public sealed class DrainTests
 
             // Everybody is on B now, and was moved by the redirect (not by a timeout). A client that sent its last message
             // before A closed its connection may still be on its way to B when A exits: its reconnect is waited for.
-            await Eventually.ReturnsAsync(
+            await Eventually.UntilAsync(
                 () => Task.FromResult(clients.Count(c => c.Status != ImClientStatus.Connected || c.Endpoint != $"127.0.0.1:{edgeB.Endpoints.TcpPort}")),
                 moving => moving == 0);
             Assert.All(clients, c => Assert.Equal(($"127.0.0.1:{edgeB.Endpoints.TcpPort}", ImClientStatus.Connected), (c.Endpoint, c.Status)));

@@ -31,7 +31,7 @@ public sealed class LostConnectionPushTests(EdgeFixture fixture)
         // Pushed to Bob's connection (which the test never reads: the phone has no network any more) and then reset.
         var first = await alicesPhone.SendTextAsync(conversation, "are you coming?");
         var second = await alicesPhone.SendTextAsync(conversation, "the train leaves at six");
-        await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(bob).GetConversationAsync(conversation), e => e?.LastSeq == second.Seq, Patience);
+        await Eventually.UntilAsync(() => fixture.Orleans.GetGrain<IUserGrain>(bob).GetConversationAsync(conversation), e => e?.LastSeq == second.Seq, Patience);
         // Closed at once with a reset (no shutdown first, which would send the edge an orderly close).
         phone.Socket.Close(timeout: 0);
         await phone.DisposeAsync();
@@ -72,7 +72,7 @@ public sealed class LostConnectionPushTests(EdgeFixture fixture)
         Assert.True((await bobsUser.GetDevicesAsync()).Count == 1, "the phone was still connected when the last message was pushed");
 
         // Given up: the device leaves, and is notified once, of the conversation's newest message.
-        await Eventually.ReturnsAsync(bobsUser.GetDevicesAsync, d => d.Count == 0, Patience);
+        await Eventually.UntilAsync(bobsUser.GetDevicesAsync, d => d.Count == 0, Patience);
         Assert.Empty(await bobsUser.GetDevicesAsync());
         await NotifiedAsync(bob);
         await Task.Delay(TimeSpan.FromSeconds(1));
@@ -96,7 +96,7 @@ public sealed class LostConnectionPushTests(EdgeFixture fixture)
             await leaving.Connection.StopAsync();
         }
 
-        await Eventually.ReturnsAsync(fixture.Orleans.GetGrain<IUserGrain>(carol).GetDevicesAsync, d => d.Count == 0, Patience);
+        await Eventually.UntilAsync(fixture.Orleans.GetGrain<IUserGrain>(carol).GetDevicesAsync, d => d.Count == 0, Patience);
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.Empty(fixture.PushGateway.For(carol));
 
@@ -110,7 +110,7 @@ public sealed class LostConnectionPushTests(EdgeFixture fixture)
         await using var network = new LoopbackProxy(edge.Endpoints.HttpPort);
         var page = await SignInWebAsync(network.Port, bob, "laptop", hidePreviews: true);
         var pushed = await alicesPhone.SendTextAsync(conversation, "the door code is 4711");
-        await Eventually.ReturnsAsync(() => bobsUser.GetConversationAsync(conversation), e => e?.LastSeq == pushed.Seq, Patience);
+        await Eventually.UntilAsync(() => bobsUser.GetConversationAsync(conversation), e => e?.LastSeq == pushed.Seq, Patience);
         network.BlackholeUpstream = true;
 
         // Its newest unread message (both unread on the badge), without what it says.

@@ -39,7 +39,7 @@ public sealed class OfflinePushEdgeTests(EdgeFixture fixture)
             Assert.Equal(online.Seq, (await bobsPhone.NextAsync(m => m.ConversationId == conversation, Patience)).Seq);
         }
 
-        await Eventually.ReturnsAsync(bobsUser.GetDevicesAsync, d => d.Count == 0, Patience);
+        await Eventually.UntilAsync(bobsUser.GetDevicesAsync, d => d.Count == 0, Patience);
         var away = await alicesPhone.SendTextAsync(conversation, "where are you?");
 
         // The user grain tells the gateway in order: the message sent while away is the first and only one.

@@ -120,7 +120,7 @@ public sealed class RequestBudgetTests(EdgeFixture fixture, ITestOutputHelper ou
 
         // Logged out and in again, once the edge has seen the close: the new connection starts from the spent budget, not
         // a full one. Of a few syncs at most what refilled since is served.
-        await Eventually.ReturnsAsync(async () => (await PrometheusScrape.ReadAsync(edge.Endpoints.HttpPort)).Value("im_edge_sessions"), open => open == 0);
+        await Eventually.UntilAsync(async () => (await PrometheusScrape.ReadAsync(edge.Endpoints.HttpPort)).Value("im_edge_sessions"), open => open == 0);
         await using var second = await LogInAsync(edge, token, "phone");
         const int Syncs = 5;
         for (var i = 1; i <= Syncs; i++)

@@ -141,7 +141,7 @@ public sealed class RoomTests : IAsyncLifetime, IAsyncDisposable
 
         // The listener's network goes; the room goes on without it (the edge pushes it nothing meanwhile).
         proxy.GoDown();
-        await Eventually.ReturnsAsync(() => Task.FromResult(listener.Status), s => s != ImClientStatus.Connected);
+        await Eventually.UntilAsync(() => Task.FromResult(listener.Status), s => s != ImClientStatus.Connected);
         Assert.Equal(SendStatus.Sent, (await talker.SendTextAsync(roomId, "while you were away")).Status);
         Assert.Equal(SendStatus.Sent, (await talker.SendTextAsync(roomId, "and this too")).Status);
 

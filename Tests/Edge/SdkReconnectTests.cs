@@ -164,7 +164,7 @@ public sealed class SdkReconnectTests
         // refused, and the client gave up with an edge that answers one address away.
         await using (var silent = await target.AcceptAsync())
         {
-            await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), s => s != ImClientStatus.Connecting, Patience);
+            await Eventually.UntilAsync(() => Task.FromResult(client.Status), s => s != ImClientStatus.Connecting, Patience);
         }
 
         await ConnectsWhereTheRedirectSaidAsync(client, target);
@@ -300,7 +300,7 @@ public sealed class SdkReconnectTests
 
         // The loss's reconnect waits out its first delay; the application connects meanwhile (a network change, say), and
         // that connection is kicked: another installation signed in with this device id.
-        await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), status => status == ImClientStatus.Reconnecting, Patience);
+        await Eventually.UntilAsync(() => Task.FromResult(client.Status), status => status == ImClientStatus.Reconnecting, Patience);
         var (second, secondServed) = await ConnectToAsync(client, edge, new PlayedEdge());
         await using (second)
         {
@@ -313,7 +313,7 @@ public sealed class SdkReconnectTests
         }
 
         // Before, the waiting reconnect woke and logged in again, taking the device back from the one that replaced it.
-        await Eventually.ReturnsAsync(() => Task.FromResult(client.Status), status => status == ImClientStatus.WaitingForReconnect, Patience);
+        await Eventually.UntilAsync(() => Task.FromResult(client.Status), status => status == ImClientStatus.WaitingForReconnect, Patience);
         await Task.Delay(TimeSpan.FromSeconds(3));
         Assert.False(edge.Pending(), "a kicked client does not reconnect by itself");
         Assert.Equal(ImClientStatus.WaitingForReconnect, client.Status);
@@ -770,7 +770,7 @@ public sealed class SdkReconnectTests
 
         // The unread two only, and the state saved now says the first sync is done.
         Assert.Equal([11L, 12L], delivered.Select(d => d.Seq));
-        await Eventually.ReturnsAsync(() => Task.FromResult(client.SaveState()), s => s.SyncVersion == 5);
+        await Eventually.UntilAsync(() => Task.FromResult(client.SaveState()), s => s.SyncVersion == 5);
         Assert.Equal((5L, true), (client.SaveState().SyncVersion, client.SaveState().FirstSyncDone));
         await client.DisposeAsync();
         await served.WaitAsync(Patience);
@@ -1116,7 +1116,7 @@ public sealed class SdkReconnectTests
         /// </summary>
         public async Task<IReadOnlyDictionary<string, int>> StopAfterAsync(string deviceId, int expected)
         {
-            await Eventually.ReturnsAsync(() => Task.FromResult(LoginsOf(deviceId)), n => n >= expected);
+            await Eventually.UntilAsync(() => Task.FromResult(LoginsOf(deviceId)), n => n >= expected);
             await _stop.CancelAsync();
             await _loop.WaitAsync(Patience);
             await Task.WhenAll(_refusals).WaitAsync(Patience);

@@ -128,7 +128,7 @@ public sealed class TcpMessagingTests(EdgeFixture fixture)
         await alicePhone.EditAsync(conversationId, 2, ClientMessages.Text("see you at 7"));
         // Bob's entry hears of them one-way: the reconnect's sync must find the later one.
         var latest = (await fixture.Orleans.GetGrain<Orleans.Im.Conversations.IConversationGrain>(conversationId).PullChangesAsync(bob, DateTimeOffset.UnixEpoch, 10)).Messages[^1].RevisedAt;
-        await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<Orleans.Im.Users.IUserGrain>(bob).GetConversationAsync(conversationId), e => e?.ChangedAt == latest);
+        await Eventually.UntilAsync(() => fixture.Orleans.GetGrain<Orleans.Im.Users.IUserGrain>(bob).GetConversationAsync(conversationId), e => e?.ChangedAt == latest);
 
         await using var bobAgain = await fixture.ConnectAsync(bob, state: state);
         var changed = new List<Message>();
@@ -167,7 +167,7 @@ public sealed class TcpMessagingTests(EdgeFixture fixture)
         // The request reaches the server and is stored, but its ack never reaches the client: the socket dies first.
         proxy.BlackholeDownstream = true;
         var sending = alicePhone.SendTextAsync(conversationId, "exactly once", clientMsgId: "kill-mid-send");
-        await Eventually.ReturnsAsync(
+        await Eventually.UntilAsync(
             () => fixture.Orleans.Conversation(conversationId).PullAsync(alice, new Messages.PullRequest()),
             p => p.Messages.Count == 1);
         Assert.False(sending.IsCompleted);

@@ -60,7 +60,7 @@ public sealed class EventReplayTests(ClusterFixture fixture)
         using var redis = await ConnectionMultiplexer.ConnectAsync(TestServices.RedisConnectionString);
         // The silo's own events first (a group created after them sees only the replay).
         var lastId = $"m:{conversationId}:{Large}";
-        await Eventually.ReturnsAsync(
+        await Eventually.UntilAsync(
             () => redis.GetDatabase().StreamRangeAsync(FirehoseStreams.For(EventClass.Message), "-", "+", count: 100, messageOrder: Order.Descending),
             entries => entries.Any(e => e["id"] == lastId));
         await using var recorder = new FirehoseRecorder(redis, new FirehoseConsumerOptions { Group = Ids.ClientMsgId(), Consumer = "c" }, e => e.ConversationId == conversationId);

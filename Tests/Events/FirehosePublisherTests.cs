@@ -73,7 +73,7 @@ public sealed class FirehosePublisherTests
         await publisher.StartAsync(CancellationToken.None);
         try
         {
-            await Eventually.ReturnsAsync(() => Task.FromResult(publisher.Backlog), b => b == 0);
+            await Eventually.UntilAsync(() => Task.FromResult(publisher.Backlog), b => b == 0);
             var dropped = await Eventually.ReturnsAsync(() => Task.FromResult(logs.Lines.Where(l => l.Contains("oldest events dropped", StringComparison.Ordinal)).ToList()),
                 l => l.Count > 0);
             Assert.Equal($"Event firehose: buffer full (10000 events or 1 MiB); {Published - held} oldest events dropped — re-publish them with the replay command", Assert.Single(dropped));

@@ -30,14 +30,14 @@ public sealed class WebhookRedisStallTests
         var series = $"im_webhook_lag{{webhook=\"{registered.Registration.Id}\"}}";
 
         // Measured once its consumers made the group: the refresh is reading Redis every half second.
-        await Eventually.ReturnsAsync(() => PrometheusScrape.ReadAsync(silo.Endpoints.HttpPort), s => s.Samples.ContainsKey(series), TimeSpan.FromSeconds(60));
+        await Eventually.UntilAsync(() => PrometheusScrape.ReadAsync(silo.Endpoints.HttpPort), s => s.Samples.ContainsKey(series), TimeSpan.FromSeconds(60));
 
         await redis.PauseAsync();
         try
         {
             // Until the refresh's own read of the lag timed out: said (at debug level) by a silo that rides it out, and by
             // the host when it escapes.
-            await Eventually.ReturnsAsync(() => Task.FromResult(silo.Process.Output),
+            await Eventually.UntilAsync(() => Task.FromResult(silo.Process.Output),
                 o => o.Contains("lag not measured: Timeout", StringComparison.Ordinal) || o.Contains("BackgroundService failed", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(60));
         }
@@ -57,7 +57,7 @@ public sealed class WebhookRedisStallTests
         var later = await client.GetGrain<IWebhookRegistryGrain>(IWebhookRegistryGrain.DefaultKey)
             .RegisterAsync("http://127.0.0.1:9/later", [EventClass.Message], secret: null, description: "after the stall");
         Assert.NotNull(later.Registration);
-        await Eventually.ReturnsAsync(() => Task.FromResult(silo.Process.Output),
+        await Eventually.UntilAsync(() => Task.FromResult(silo.Process.Output),
             o => o.Contains($"Webhook {later.Registration.Id}: delivering to", StringComparison.Ordinal), TimeSpan.FromSeconds(30));
         Assert.False(silo.Process.HasExited, silo.Process.Output);
     }

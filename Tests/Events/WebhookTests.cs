@@ -146,7 +146,7 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         await redis.GetDatabase(FirehoseDatabase).StreamAddAsync(FirehoseStreams.For(EventClass.Message),
             [new("id", poisonId), new("class", "message"), new("type", "message.sent"), new("time", "2026-01-01T00:00:00.000Z"), new("data", "not json")]);
         Assert.Equal(SendStatus.Sent, (await conversation.SendAsync(new SendRequest(alice, null, "w3", MessageContent.FromText("after the poison")))).Status);
-        await Eventually.ReturnsAsync(() => Task.FromResult(_delivered.Count(d => d.Event?.Id == $"m:{conversationId}:3")), n => n == 1, TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(() => Task.FromResult(_delivered.Count(d => d.Event?.Id == $"m:{conversationId}:3")), n => n == 1, TimeSpan.FromSeconds(30));
         var poisoned = await Eventually.ReturnsAsync(async () => (await redis.GetDatabase(FirehoseDatabase).StreamRangeAsync(FirehoseStreams.DeadLetter, "-", "+", 5_000, Order.Descending))
             .Where(entry => entry["webhook"] == good.Id && entry["id"] == poisonId).ToList(), d => d.Count == 1, TimeSpan.FromSeconds(30));
         Assert.StartsWith("the event cannot be written as JSON", (string?)poisoned[0]["error"], StringComparison.Ordinal);
@@ -201,16 +201,16 @@ public sealed class WebhookTests : IAsyncLifetime, IAsyncDisposable
         // the test before, on the same firehose, may be delivered to it too.
         var ours = new[] { GrainKeys.P2P(alice, bob), GrainKeys.P2P(alice, carol) };
         bool Ours(Delivery d) => d.WebhookId == slow.Id && ours.Contains(d.Event?.ConversationId);
-        await Eventually.ReturnsAsync(() => Task.FromResult(_delivered.Count(Ours)), n => n == 1, TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(() => Task.FromResult(_delivered.Count(Ours)), n => n == 1, TimeSpan.FromSeconds(30));
         Assert.Equal($"m:{GrainKeys.P2P(alice, carol)}:1", Assert.Single(_delivered, Ours).Event!.Id);
         Assert.Equal(1, Volatile.Read(ref _heldAttempts));
 
         // The one in hand is not delivered yet: the webhook's lag says so, on the silo's metrics.
         var lag = $"im_webhook_lag{{webhook=\"{slow.Id}\"}}";
-        await Eventually.ReturnsAsync(() => PrometheusScrape.ReadAsync(_silo.Endpoints.HttpPort), scrape => scrape.Value(lag) >= 1, TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(() => PrometheusScrape.ReadAsync(_silo.Endpoints.HttpPort), scrape => scrape.Value(lag) >= 1, TimeSpan.FromSeconds(30));
 
         _released.TrySetResult();
-        await Eventually.ReturnsAsync(() => Task.FromResult(_delivered.Count(Ours)), n => n == 2, TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(() => Task.FromResult(_delivered.Count(Ours)), n => n == 2, TimeSpan.FromSeconds(30));
         var after = await Eventually.ReturnsAsync(() => PrometheusScrape.ReadAsync(_silo.Endpoints.HttpPort),
             scrape => scrape.Samples.ContainsKey(lag) && scrape.Value(lag) == 0, TimeSpan.FromSeconds(30));
         Assert.Equal("gauge", after.Types["im_webhook_lag"]);

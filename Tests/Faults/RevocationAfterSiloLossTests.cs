@@ -43,7 +43,7 @@ public sealed class RevocationAfterSiloLossTests(ITestOutputHelper output)
 
         // Announced (and so recorded, which comes first) before the silo goes.
         var orleans = await cluster.ConnectClientAsync();
-        await Eventually.ReturnsAsync(
+        await Eventually.UntilAsync(
             () => orleans.GetGrain<IRevocationLogGrain>(IRevocationLogGrain.Key).GetSinceAsync(DateTimeOffset.UtcNow.AddMinutes(-5)),
             kept => kept.Any(r => r.UserId == alice && r.SessionId == login.SessionId), Patience);
 

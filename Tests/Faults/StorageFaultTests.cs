@@ -75,7 +75,7 @@ public sealed class StorageFaultTests(ITestOutputHelper output)
 
         // Orleans fails its membership start at once without Redis: the silo must be seen waiting for it, and still be
         // waiting a while later, instead of exiting.
-        await Eventually.ReturnsAsync(() => Task.FromResult(silo.Output), o => o.Contains(RedisWait, StringComparison.Ordinal) || silo.HasExited,
+        await Eventually.UntilAsync(() => Task.FromResult(silo.Output), o => o.Contains(RedisWait, StringComparison.Ordinal) || silo.HasExited,
             TimeSpan.FromSeconds(60));
         await Task.Delay(Phase);
         Assert.False(silo.HasExited, silo.Output);

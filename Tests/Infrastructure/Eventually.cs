@@ -22,4 +22,16 @@ public static class Eventually
             await Task.Delay(20);
         }
     }
+
+    /// <summary>
+    /// As <see cref="ReturnsAsync"/>, for a wait whose answer the test does not look at: fails when the answer is not as
+    /// expected by the deadline (a discarded <see cref="ReturnsAsync"/> went on as if it were, asserting nothing).
+    /// </summary>
+    public static async Task<T> UntilAsync<T>(Func<Task<T>> ask, Func<T, bool> expected, TimeSpan? patience = null)
+    {
+        var answer = await ReturnsAsync(ask, expected, patience);
+        return expected(answer)
+            ? answer
+            : throw new TimeoutException($"not as expected within {(patience ?? Patience).TotalSeconds:0.#} s; the last answer: {answer}");
+    }
 }

@@ -88,8 +88,8 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         var said = await Client.SendTextAsync(talking, owner, "did you get this?");
         var changed = await Client.CreateGroupAsync(owner, bob);
         Assert.Equal(AccessStatus.Ok, (await Client.Conversation(changed).AddMembersAsync(owner, [Ids.User("carol")])).Status);
-        await Eventually.ReturnsAsync(() => user.GetConversationAsync(changed), e => e?.LastSeq == 2);
-        await Eventually.ReturnsAsync(() => user.GetConversationAsync(talking), e => e?.LastSeq == said.Seq);
+        await Eventually.UntilAsync(() => user.GetConversationAsync(changed), e => e?.LastSeq == 2);
+        await Eventually.UntilAsync(() => user.GetConversationAsync(talking), e => e?.LastSeq == said.Seq);
 
         await user.DisconnectLostDeviceAsync("phone", connection, TimeSpan.FromMinutes(1));
         var told = await NotifiedAsync(bob, 1);
@@ -111,7 +111,7 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         // out only at its idle timeout, longer after the message than the gateway client's age limit (2 min).
         var conversation = GrainKeys.P2P(alice, bob);
         var said = await Client.SendTextAsync(conversation, alice, "are you there?");
-        await Eventually.ReturnsAsync(() => user.GetConversationAsync(conversation), e => e?.LastSeq == said.Seq);
+        await Eventually.UntilAsync(() => user.GetConversationAsync(conversation), e => e?.LastSeq == said.Seq);
         var silence = TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(10);
         fixture.Time.Advance(silence);
         await user.DisconnectLostDeviceAsync("phone", connection, silence + TimeSpan.FromMilliseconds(500));
@@ -289,7 +289,7 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
 
         // The phone is signed in as Bob (Alice never signed out): Alice's entry goes, so her messages are not shown there.
         await RegisterAsync(bob, "bobs-phone", "apns", token);
-        await Eventually.ReturnsAsync(Client.GetGrain<IUserGrain>(alice).GetPushTokensAsync, t => t.Count == 0);
+        await Eventually.UntilAsync(Client.GetGrain<IUserGrain>(alice).GetPushTokensAsync, t => t.Count == 0);
         Assert.Empty(await Client.GetGrain<IUserGrain>(alice).GetPushTokensAsync());
         await Client.SendTextAsync(GrainKeys.P2P(carol, alice), carol, "for alice");
         var forBob = await Client.SendTextAsync(GrainKeys.P2P(carol, bob), carol, "for bob");
@@ -299,7 +299,7 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
 
         // Alice signs in on it again: now Bob's entry goes.
         await RegisterAsync(alice, "phone", "apns", token);
-        await Eventually.ReturnsAsync(Client.GetGrain<IUserGrain>(bob).GetPushTokensAsync, t => t.Count == 0);
+        await Eventually.UntilAsync(Client.GetGrain<IUserGrain>(bob).GetPushTokensAsync, t => t.Count == 0);
         Assert.Empty(await Client.GetGrain<IUserGrain>(bob).GetPushTokensAsync());
         Assert.Equal(["phone"], (await Client.GetGrain<IUserGrain>(alice).GetPushTokensAsync()).Keys);
 
@@ -339,7 +339,7 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
             // holder, given a moment for a notice that a wrong grain would act on, still has it.
             var last = (await holder.GetHolderAsync())!;
             var loser = last.UserId == alice ? bob : alice;
-            await Eventually.ReturnsAsync(Client.GetGrain<IUserGrain>(loser).GetPushTokensAsync, t => !t.ContainsKey("phone"));
+            await Eventually.UntilAsync(Client.GetGrain<IUserGrain>(loser).GetPushTokensAsync, t => !t.ContainsKey("phone"));
             await Task.Delay(TimeSpan.FromMilliseconds(200));
             Assert.False((await Client.GetGrain<IUserGrain>(loser).GetPushTokensAsync()).ContainsKey("phone"));
             Assert.Equal(token, (await Client.GetGrain<IUserGrain>(last.UserId).GetPushTokensAsync()).GetValueOrDefault("phone")?.Token);
@@ -361,7 +361,7 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         try
         {
             await RegisterAsync(bob, "phone", "apns", token);
-            await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StorageFaults.Refused(alicesGrain)), n => n > 0);
+            await Eventually.UntilAsync(() => Task.FromResult(fixture.StorageFaults.Refused(alicesGrain)), n => n > 0);
             Assert.True(fixture.StorageFaults.Refused(alicesGrain) > 0, "Alice was told and tried to write");
         }
         finally
@@ -379,7 +379,7 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
         // A message to Alice: her grain would tell the phone; the gateway client finds the token claimed last by Bob's
         // device, tells nothing, and has her forget it (it forgets after the check that dropped the notification).
         await Client.SendTextAsync(GrainKeys.P2P(carol, alice), carol, "for alice");
-        await Eventually.ReturnsAsync(alicesUser.GetPushTokensAsync, t => t.Count == 0);
+        await Eventually.UntilAsync(alicesUser.GetPushTokensAsync, t => t.Count == 0);
         Assert.Empty(await alicesUser.GetPushTokensAsync());
         Assert.Empty(Gateway.For(alice));
     }

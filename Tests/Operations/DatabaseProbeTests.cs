@@ -28,7 +28,7 @@ public sealed class DatabaseProbeTests
         Task<string?> Ask() => probe.UnreachableAsync(CancellationToken.None);
 
         // Reached (a first connection on a busy machine may outlast one answer): the pool now holds one through the proxy.
-        await Eventually.ReturnsAsync(Ask, answer => answer is null, TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(Ask, answer => answer is null, TimeSpan.FromSeconds(30));
 
         // Partitioned: both directions dropped silently, nothing refused.
         proxy.BlackholeUpstream = true;
@@ -47,6 +47,6 @@ public sealed class DatabaseProbeTests
         Assert.StartsWith("PostgreSQL cannot be reached", await Eventually.ReturnsAsync(Ask, answer => answer is not null));
         proxy.BlackholeUpstream = false;
         proxy.BlackholeDownstream = false;
-        await Eventually.ReturnsAsync(Ask, answer => answer is null, TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(Ask, answer => answer is null, TimeSpan.FromSeconds(30));
     }
 }

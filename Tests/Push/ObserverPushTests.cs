@@ -88,7 +88,7 @@ public sealed class ObserverPushTests(ClusterFixture fixture)
             }
 
             // Until every message came, and every call numbered up to the last one that came (none still on its way).
-            await Eventually.ReturnsAsync(() => Task.FromResult(edge.Calls), c =>
+            await Eventually.UntilAsync(() => Task.FromResult(edge.Calls), c =>
                 c.SelectMany(call => call.Batches).SelectMany(b => b.Events.OfType<MessageEvent>()).Count(e => e.ConversationId == conversationId) >= Sent
                 && c.Select(call => call.Number).Order().SequenceEqual(Enumerable.Range(1, c.Count).Select(n => (long)n)));
             Assert.Equal(Sent, PushedSeqs(edge, conversationId).Count);
@@ -127,7 +127,7 @@ public sealed class ObserverPushTests(ClusterFixture fixture)
             var conversationId = await Client.CreateGroupAsync(owner, [alice, .. others]);
             await Client.GetGrain<IUserGrain>(alice).ConnectDeviceAsync(device, reference);
             var before = await Client.SendTextAsync(conversationId, owner, "before");
-            await Eventually.ReturnsAsync(() => Task.FromResult(PushedSeqs(edge, conversationId)), s => s.Contains(before.Seq));
+            await Eventually.UntilAsync(() => Task.FromResult(PushedSeqs(edge, conversationId)), s => s.Contains(before.Seq));
             Assert.Contains(before.Seq, PushedSeqs(edge, conversationId));
 
             // The group's silo is lost: activated again elsewhere, it knows nobody online. Alice's grain did not move.

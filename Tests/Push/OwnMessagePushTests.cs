@@ -40,7 +40,7 @@ public sealed class OwnMessagePushTests(ClusterFixture fixture)
             // Alice's user grain pushes in the order it is told, through one queue per edge: once her copy of Bob's
             // reply has arrived, a push of her own earlier message would have arrived before it.
             var reply = await Client.SendTextAsync(conversationId, bob, "reply", deviceId: "phone");
-            await Eventually.ReturnsAsync(() => Task.FromResult(SeqsPushedTo(edge, alice, conversationId)), seqs => seqs.Contains(reply.Seq));
+            await Eventually.UntilAsync(() => Task.FromResult(SeqsPushedTo(edge, alice, conversationId)), seqs => seqs.Contains(reply.Seq));
             Assert.DoesNotContain(fromPhoneAlone.Seq, SeqsPushedTo(edge, alice, conversationId));
             // Bob's copy comes through his own user grain, in no order with Alice's pushes: waited for on its own.
             var toBob = await Eventually.ReturnsAsync(() => Task.FromResult(SeqsPushedTo(edge, bob, conversationId)), seqs => seqs.Contains(fromPhoneAlone.Seq));
@@ -48,7 +48,7 @@ public sealed class OwnMessagePushTests(ClusterFixture fixture)
 
             await ConnectAsync(alice, "tablet");
             var withTablet = await Client.SendTextAsync(conversationId, alice, "two devices", deviceId: "phone");
-            await Eventually.ReturnsAsync(() => Task.FromResult(SeqsPushedTo(edge, alice, conversationId)), seqs => seqs.Contains(withTablet.Seq));
+            await Eventually.UntilAsync(() => Task.FromResult(SeqsPushedTo(edge, alice, conversationId)), seqs => seqs.Contains(withTablet.Seq));
         }
         finally
         {

@@ -51,7 +51,7 @@ public sealed class RobotCoverTests(EdgeFixture fixture)
             await robotUser.DisconnectDeviceAsync(device.DeviceId, device.ConnectionId);
             await using var console = await fixture.ConnectAsync(agent, "console");
             await console.SetAgentAvailableAsync(shop, true);
-            await Eventually.ReturnsAsync(() => robotUser.GetConversationAsync(conversation), e => e is null, Patience);
+            await Eventually.UntilAsync(() => robotUser.GetConversationAsync(conversation), e => e is null, Patience);
             await robotUser.ConnectDeviceAsync(device, null);
 
             await phone.SendTextAsync(conversation, "I need a human");
@@ -61,11 +61,11 @@ public sealed class RobotCoverTests(EdgeFixture fixture)
 
             // The agent leaves; the robot covers the session again and answers the next question, and only that one.
             await console.SetAgentAvailableAsync(shop, false);
-            await Eventually.ReturnsAsync(() => robotUser.GetConversationAsync(conversation), e => e is not null, Patience);
+            await Eventually.UntilAsync(() => robotUser.GetConversationAsync(conversation), e => e is not null, Patience);
             var asked = await phone.SendTextAsync(conversation, "hello again?");
             // The robot marks a question read once it has handled it, and handles a conversation in order: once it has
             // read this one, any answer to an earlier question would be stored too.
-            await Eventually.ReturnsAsync(() => robotUser.GetConversationAsync(conversation), e => e?.ReadSeq >= asked.Seq, Patience);
+            await Eventually.UntilAsync(() => robotUser.GetConversationAsync(conversation), e => e?.ReadSeq >= asked.Seq, Patience);
 
             var answers = (await phone.PullAsync(conversation, 0, limit: 50)).Messages
                 .Where(m => m.Content?.Text is "is anyone there?" or "I need a human" or "a human here" or "hello again?" or ShopAutoReplyRobot.OfflineAnswer)
@@ -110,7 +110,7 @@ public sealed class RobotCoverTests(EdgeFixture fixture)
             // The next message is answered, and only it: what was said while the robot was out is history to it.
             var two = await phone.SendTextAsync(groupId, "two");
             await NextAsync(phone, m => m.ConversationId == groupId && m.SenderId == robot && m.Content?.Text == "two");
-            await Eventually.ReturnsAsync(() => robotUser.GetConversationAsync(groupId), e => e?.ReadSeq >= two.Seq, Patience);
+            await Eventually.UntilAsync(() => robotUser.GetConversationAsync(groupId), e => e?.ReadSeq >= two.Seq, Patience);
             Assert.Equal(["one", "two"], await RobotTestHost.RepliesAsync(fixture, groupId, owner, robot));
         }
         finally

@@ -108,7 +108,7 @@ public sealed class RobotEdgeTests(EdgeFixture fixture)
             // The agent goes offline: the session goes back to the queue and the robot covers it again. What the agent
             // answered is not answered again; the customer's next message is.
             await console.SetAgentAvailableAsync(shop, false);
-            await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation),
+            await Eventually.UntilAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation),
                 e => e is not null, TimeSpan.FromSeconds(20));
             await phone.SendTextAsync(conversation, "hello again?");
             var again = await NextAsync(phone, m => m.ConversationId == conversation && m.Content?.Text == ShopAutoReplyRobot.OfflineAnswer);

@@ -42,7 +42,7 @@ public sealed class RobotReconnectTests
     }
 
     private static async Task<IReadOnlyList<string?>> RepliesWhenAsync(IClusterClient client, string conversation, string user, string robot, int count, TimeSpan patience) =>
-        await Eventually.ReturnsAsync(async () =>
+        await Eventually.UntilAsync(async () =>
             {
                 try
                 {

@@ -298,10 +298,10 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
         SendResult cutShort;
         using (var host = await StartRobotAsync(robot, handler))
         {
-            await Eventually.ReturnsAsync(() => RepliesAsync(answered, done, robot), r => r.Count == 1, TimeSpan.FromSeconds(30));
-            await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(answered), e => e?.UnreadCount == 0);
+            await Eventually.UntilAsync(() => RepliesAsync(answered, done, robot), r => r.Count == 1, TimeSpan.FromSeconds(30));
+            await Eventually.UntilAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(answered), e => e?.UnreadCount == 0);
             cutShort = await AskAsync(interrupted, cut, "long job");
-            await Eventually.ReturnsAsync(() => RepliesAsync(interrupted, cut, robot), r => r.Count == 1, TimeSpan.FromSeconds(30));
+            await Eventually.UntilAsync(() => RepliesAsync(interrupted, cut, robot), r => r.Count == 1, TimeSpan.FromSeconds(30));
             await host.StopAsync();
             Assert.Equal(1, handler.AttemptsAt(interrupted, cutShort.Seq));
         }
@@ -311,8 +311,8 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
             try
             {
                 var second = await AskAsync(answered, done, "another one");
-                await Eventually.ReturnsAsync(() => RepliesAsync(answered, done, robot), r => r.Count == 2, TimeSpan.FromSeconds(30));
-                await Eventually.ReturnsAsync(() => Task.FromResult(handler.AttemptsAt(interrupted, cutShort.Seq)), n => n == 2, TimeSpan.FromSeconds(30));
+                await Eventually.UntilAsync(() => RepliesAsync(answered, done, robot), r => r.Count == 2, TimeSpan.FromSeconds(30));
+                await Eventually.UntilAsync(() => Task.FromResult(handler.AttemptsAt(interrupted, cutShort.Seq)), n => n == 2, TimeSpan.FromSeconds(30));
 
                 // The question answered before the restart is not handled again (before, its reply had moved the read
                 // position, which then could not tell a finished handler from one that died after replying, and every new
@@ -353,7 +353,7 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
         try
         {
             await AskAsync(hanging, stuck, "hello?");
-            await Eventually.ReturnsAsync(() => Task.FromResult(handler.AttemptsAt(hanging, 1)), n => n == 1, TimeSpan.FromSeconds(30));
+            await Eventually.UntilAsync(() => Task.FromResult(handler.AttemptsAt(hanging, 1)), n => n == 1, TimeSpan.FromSeconds(30));
             await AskAsync(waiting, other, "me too");
 
             // Before, the hung handler held the only slot for ever: nobody was answered again, and the robot looked online.
@@ -378,7 +378,7 @@ public sealed class RobotSdkTests(EdgeFixture fixture)
     {
         var host = BuildRobot(robotId, handler, configure: configure);
         await host.StartAsync();
-        await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robotId).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robotId).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
         return host;
     }
 

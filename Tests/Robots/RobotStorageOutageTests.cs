@@ -67,7 +67,7 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
         await host.StartAsync();
         try
         {
-            await Eventually.ReturnsAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+            await Eventually.UntilAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
             var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
                 .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText("is my order shipped?")));
             Assert.Equal(SendStatus.Sent, sent.Status);

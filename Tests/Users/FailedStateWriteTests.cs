@@ -38,7 +38,7 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
 
         // The same for a removal: its retry while storage fails is not "done".
         var group = await fixture.Client.CreateGroupAsync(owner, bob);
-        await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(group), e => e is not null);
+        await Eventually.UntilAsync(() => bobs.GetConversationAsync(group), e => e is not null);
         fixture.StorageFaults.Fail(storage);
         Assert.False(await bobs.RemoveConversationAsync(group));
         Assert.False(await bobs.RemoveConversationAsync(group));
@@ -107,7 +107,7 @@ public sealed class FailedStateWriteTests(ClusterFixture fixture)
         var broken = await fixture.Client.CreateGroupAsync(owner, bob);
         var working = await fixture.Client.CreateGroupAsync(owner, bob);
         var bobs = fixture.Client.GetGrain<IUserGrain>(bob);
-        await Eventually.ReturnsAsync(() => bobs.GetConversationAsync(working), e => e is not null);
+        await Eventually.UntilAsync(() => bobs.GetConversationAsync(working), e => e is not null);
 
         // One group's grain cannot activate (its state cannot be read): bob's sync still answers, with both entries.
         await fixture.Cluster.DeactivateAsync(fixture.Client.Conversation(broken));

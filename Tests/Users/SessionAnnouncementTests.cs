@@ -39,7 +39,7 @@ public sealed class SessionAnnouncementTests(ClusterFixture fixture)
                 Assert.Empty(await account.GetSessionsAsync());
 
                 // The grain retries on its own (the first retry 1 s after the failure), nobody calling it.
-                await Eventually.ReturnsAsync(() => Task.FromResult(fixture.StreamFaults.Refused(Revocations)), n => n >= 2);
+                await Eventually.UntilAsync(() => Task.FromResult(fixture.StreamFaults.Refused(Revocations)), n => n >= 2);
             }
             finally
             {

@@ -54,7 +54,7 @@ public sealed class SyncTests(ClusterFixture fixture)
         var conversationId = GrainKeys.P2P(me, peer);
         await Client.SendTextAsync(conversationId, peer, "hello");
         var user = Client.GetGrain<IUserGrain>(me);
-        await Eventually.ReturnsAsync(() => user.SyncAsync(0), r => r.Changed.Any(e => e.ConversationId == conversationId));
+        await Eventually.UntilAsync(() => user.SyncAsync(0), r => r.Changed.Any(e => e.ConversationId == conversationId));
 
         // The cut at MaxDraftLength falls between the halves of the emoji: it must not keep the first half, which
         // cannot be encoded and failed the save of the row.
@@ -182,7 +182,7 @@ public sealed class SyncTests(ClusterFixture fixture)
         // More of his own say nothing new on her screen: the position follows without a receipt each; his later mark of
         // what his replies already read is not news either.
         await Client.SendTextAsync(conversationId, bob, "see you");
-        await Eventually.ReturnsAsync(() => Client.GetGrain<IUserGrain>(alice).GetConversationAsync(conversationId), e => e!.PeerReadSeq == 4);
+        await Eventually.UntilAsync(() => Client.GetGrain<IUserGrain>(alice).GetConversationAsync(conversationId), e => e!.PeerReadSeq == 4);
         await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 4);
         await Client.SendTextAsync(conversationId, alice, "m5");
         await Client.GetGrain<IUserGrain>(bob).MarkReadAsync(conversationId, 5);
@@ -202,7 +202,7 @@ public sealed class SyncTests(ClusterFixture fixture)
         // Before, it counted there as unread, to its own sender.
         var first = await Client.SendTextAsync(group, members[1], "first");
         // Its notice told first (fan-out follows the ack): the one dropped below is the user's own message's.
-        await Eventually.ReturnsAsync(() => user.GetConversationAsync(group), e => e?.LastSeq == first.Seq);
+        await Eventually.UntilAsync(() => user.GetConversationAsync(group), e => e?.LastSeq == first.Seq);
         var lost = fixture.CallHolds.DropNext(GrainId.Create("user", members[0]), nameof(IUserGrain.OnMessageAsync));
         var sent = await Client.SendTextAsync(group, members[0], "mine");
         await lost.WaitAsync(TimeSpan.FromSeconds(10));
