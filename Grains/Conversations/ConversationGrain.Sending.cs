@@ -57,6 +57,10 @@ public sealed partial class ConversationGrain
             await PostPendingNoticesAsync();
         }
 
+        // Still waiting (the log refused it just now): a stored message now would come before it. Instant ones are not
+        // in the log, so they go.
+        var noticesWaiting = state.State.PendingNotices.Count > 0;
+
         var now = clock.UtcNow;
         var results = new SendResult?[requests.Length];
         var appends = new List<AdmittedSend>();
@@ -69,6 +73,10 @@ public sealed partial class ConversationGrain
             if (admitted is not { } send)
             {
                 results[i] = refusal;
+            }
+            else if (noticesWaiting && send.Request.Class != MessageClass.Instant)
+            {
+                results[i] = SendResult.Refused(SendStatus.Unavailable, "storage unavailable; retry with the same clientMsgId");
             }
             else if (send.Request.Class == MessageClass.Instant)
             {

@@ -40,6 +40,28 @@ public sealed class GroupNoticeTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_message_sent_after_a_change_whose_notice_the_log_refused_again_waits_so_the_notice_comes_first()
+    {
+        var (owner, member) = (Ids.User("owner"), Ids.User("member"));
+        var conversationId = await Client.CreateGroupAsync(owner, member);
+        var group = Client.Conversation(conversationId);
+        var log = FaultyMessageLog.For(conversationId);
+
+        // The change is stored, its notice not (the log refuses it), and at the next send the log refuses it once more.
+        fixture.StorageFaults.Fail(log);
+        Assert.Equal(AccessStatus.Ok, (await group.SetAnnouncementAsync(owner, "read the rules")).Status);
+        fixture.StorageFaults.Heal(log);
+        fixture.StorageFaults.FailNext(log, 1);
+        var clientMsgId = Ids.ClientMsgId();
+        Assert.Equal(SendStatus.Unavailable, (await Client.SendTextAsync(conversationId, member, "ok", clientMsgId)).Status);
+
+        // The retry goes after the notice (before, the message was stored first, and the notice after it).
+        Assert.Equal(SendStatus.Sent, (await Client.SendTextAsync(conversationId, member, "ok", clientMsgId)).Status);
+        var pulled = (await group.PullAsync(member, new PullRequest(0, null, 50))).Messages;
+        Assert.Equal([GroupNotices.Created, GroupNotices.AnnouncementSet, null], pulled.Select(m => m.Content!.CustomType));
+    }
+
+    [Fact]
     public async Task Every_change_of_members_roles_and_announcement_is_told_in_the_conversation_in_order()
     {
         var (owner, admin, member, newcomer) = (Ids.User("owner"), Ids.User("admin"), Ids.User("member"), Ids.User("newcomer"));

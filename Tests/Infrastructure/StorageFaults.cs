@@ -45,6 +45,11 @@ public sealed class StorageFaults
     /// <summary>Whether the answer of this write is to be lost (see <see cref="LoseNextAnswer"/>); asked once per write.</summary>
     public bool TakeLostAnswer(GrainId grain) => !_answerLost.IsEmpty && _answerLost.TryRemove(grain, out _);
 
+    private readonly ConcurrentDictionary<GrainId, int> _failingNext = new();
+
+    /// <summary>Refuses the grain's next <paramref name="count"/> reads and writes, then takes them again.</summary>
+    public void FailNext(GrainId grain, int count) => _failingNext[grain] = count;
+
     /// <summary>Refuses the grain's state reads and writes from now on, until <see cref="Heal"/>.</summary>
     public void Fail(GrainId grain)
     {
@@ -75,6 +80,14 @@ public sealed class StorageFaults
     /// <summary>Throws, as a database that cannot be reached would, when the grain's storage is refused.</summary>
     public void ThrowIfFailing(GrainId grain)
     {
+        while (!_failingNext.IsEmpty && _failingNext.TryGetValue(grain, out var left) && left > 0)
+        {
+            if (_failingNext.TryUpdate(grain, left - 1, left))
+            {
+                throw new TimeoutException($"Test fault: the grain storage refuses {grain} this once.");
+            }
+        }
+
         if (!_failing.IsEmpty && _failing.ContainsKey(grain))
         {
             while (_passingFirst.TryGetValue(grain, out var passing) && passing > 0)
