@@ -507,12 +507,14 @@ public sealed class AgentApp : IDisposable
         InputMode mode;
         CsSession? session;
         UnsentReply? unsent;
+        UnsentReply? failedBefore;
         lock (_state.Sync)
         {
             text = _state.Input.Trim();
             mode = _state.Mode;
             session = _state.SelectedSession;
             unsent = session is null ? null : _state.Unsent.GetValueOrDefault(session.ConversationId);
+            failedBefore = session is null ? null : _state.FailedReply(session, text);
             _state.Input = "";
             _state.Mode = InputMode.Reply;
             _state.Dirty = true;
@@ -540,7 +542,8 @@ public sealed class AgentApp : IDisposable
         // The same text sent again to the same conversation keeps its client message id: if the first attempt was
         // stored after all (its ack was lost), the server answers Duplicate instead of storing it twice.
         var again = unsent is not null && unsent.SessionId == session.SessionId && unsent.Text == text;
-        var reply = again ? unsent! : new UnsentReply(session.ConversationId, session.SessionId, text, Guid.NewGuid().ToString("N"));
+        // A reply that failed before, its place as the one offered taken by a later failure, keeps its id too.
+        var reply = again ? unsent! : failedBefore ?? new UnsentReply(session.ConversationId, session.SessionId, text, Guid.NewGuid().ToString("N"));
         lock (_state.Sync)
         {
             var status = $"sending to {session.UserId}…";
@@ -632,6 +635,7 @@ public sealed class AgentApp : IDisposable
                 // Kept per conversation: a second reply that fails elsewhere does not replace this one. The status says
                 // where it is, which depends on what the agent is doing now.
                 _state.Unsent[reply.ConversationId] = reply;
+                _state.Failed[(reply.ConversationId, reply.Text)] = reply;
                 _state.RestoreUnsent();
                 _state.Status = $"reply to {userId} not sent: {failure}; {_state.UnsentHint(reply.ConversationId, userId)}";
             }

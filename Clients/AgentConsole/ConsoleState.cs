@@ -59,6 +59,20 @@ public sealed class ConsoleState(string agentId, string shopId)
     public Dictionary<string, UnsentReply> Unsent { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
+    /// Every reply that was given back as not sent, by conversation and text, until acked or its session ends: the same
+    /// text sent again in the same session takes its client message id, also after a later failure took its place in
+    /// <see cref="Unsent"/> (a new id would store it twice if the first attempt went out after all).
+    /// </summary>
+    public Dictionary<(string ConversationId, string Text), UnsentReply> Failed { get; } = [];
+
+    /// <summary>A reply sent again (<paramref name="text"/> in <paramref name="session"/>): the failed one it repeats, if any.</summary>
+    public UnsentReply? FailedReply(CsSession session, string text)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return Failed.TryGetValue((session.ConversationId, text), out var failed) && failed.SessionId == session.SessionId ? failed : null;
+    }
+
+    /// <summary>
     /// What was on the input line of each conversation the agent moved away from: it comes back there, and is never
     /// sent to the customer selected next by mistake.
     /// </summary>
@@ -200,19 +214,26 @@ public sealed class ConsoleState(string agentId, string shopId)
     public bool SentAfterAll(UnsentReply reply)
     {
         ArgumentNullException.ThrowIfNull(reply);
-        if (!Unsent.TryGetValue(reply.ConversationId, out var unsent) || unsent.ClientMsgId != reply.ClientMsgId)
+        if (Failed.TryGetValue((reply.ConversationId, reply.Text), out var failed) && failed.ClientMsgId == reply.ClientMsgId)
         {
-            return false;
+            Failed.Remove((reply.ConversationId, reply.Text));
         }
 
-        Unsent.Remove(reply.ConversationId);
-        if (Selected == reply.ConversationId && Mode == InputMode.Reply && Input == reply.Text)
+        var offered = Unsent.TryGetValue(reply.ConversationId, out var unsent) && unsent.ClientMsgId == reply.ClientMsgId;
+        if (offered)
+        {
+            Unsent.Remove(reply.ConversationId);
+        }
+
+        // Off the line if it waits there unchanged, also when a later failure took its place as the one offered.
+        var onLine = Selected == reply.ConversationId && Mode == InputMode.Reply && Input == reply.Text;
+        if (onLine)
         {
             Input = "";
         }
 
-        Dirty = true;
-        return true;
+        Dirty |= offered || onLine;
+        return offered || onLine;
     }
 
     /// <summary>Whether the latest view lists one of the agent's sessions in <paramref name="conversationId"/>.</summary>
@@ -290,6 +311,11 @@ public sealed class ConsoleState(string agentId, string shopId)
                 Unsent.Remove(conversationId);
                 dropped.Add(unsent.Text);
             }
+        }
+
+        foreach (var key in Failed.Where(f => listed.GetValueOrDefault(f.Key.ConversationId) != f.Value.SessionId).Select(f => f.Key).ToList())
+        {
+            Failed.Remove(key);
         }
 
         foreach (var (conversationId, draft) in Drafts.ToList())

@@ -127,6 +127,30 @@ public sealed class AgentAppTests
     }
 
     [Fact]
+    public async Task A_failed_reply_left_on_the_line_when_a_later_one_failed_too_is_sent_again_with_its_own_id()
+    {
+        await using var client = Offline();
+        var state = TwoSessions();
+        var sends = new List<UnsentReply>();
+        using var app = new AgentApp(client, state, new ConsoleOptions()) { SendReply = Recording(sends), SendTimeout = TimeSpan.FromMilliseconds(100) };
+
+        // Both sent before either fails: the first comes back on the free line, then the second fails and is the one
+        // offered, the first still on the line.
+        Type(app, "Your refund was approved\n");
+        Type(app, "anything else?\n");
+        await Eventually(() => Locked(state, () => state.Unsent.TryGetValue(First, out var u) && u.Text == "anything else?"));
+        Assert.Equal("Your refund was approved", Locked(state, () => state.Input));
+
+        // Enter sends the first again with its own id: had its first attempt gone out, it is stored once (before, a new
+        // id stored it twice).
+        Press(app, ConsoleKey.Enter);
+        await Eventually(() => Snapshot(sends).Count == 3);
+        var all = Snapshot(sends);
+        Assert.Equal(["Your refund was approved", "anything else?", "Your refund was approved"], all.Select(s => s.Text));
+        Assert.Equal(all[0].ClientMsgId, all[2].ClientMsgId);
+    }
+
+    [Fact]
     public async Task Esc_discards_the_reply_that_was_not_sent()
     {
         await using var client = Offline();
