@@ -142,16 +142,8 @@ public sealed class RepairTests(CustomerServiceClusterFixture fixture)
     [Fact]
     public async Task An_agent_whose_answer_the_queue_did_not_hear_keeps_the_customer()
     {
-        await using var shop = await Shop.CreateAsync(Client, 2);
-        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(AgentAnswerTimeout: TimeSpan.FromSeconds(2))));
-        foreach (var agent in shop.Agents)
-        {
-            await shop.OnlineAsync(agent);
-        }
-
-        var user = Ids.User("user");
-        await shop.UserSaysAsync(user, "hello?");
-        var answering = Shop.AgentOf(await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user && x.AgentId is not null)), user)!;
+        var (shop, user, answering) = await CustomerWithOneOfTwoAgentsAsync();
+        await using var _ = shop;
 
         // The agent answers while the queue's database is out: the queue's one-way notice of the answer fails with its
         // write (and the queue's activation goes, so its memory does not have it either).
@@ -178,16 +170,8 @@ public sealed class RepairTests(CustomerServiceClusterFixture fixture)
     [Fact]
     public async Task A_customer_message_the_queue_hears_only_after_the_agents_answer_to_it_does_not_pass_the_customer_on()
     {
-        await using var shop = await Shop.CreateAsync(Client, 2);
-        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(AgentAnswerTimeout: TimeSpan.FromSeconds(2))));
-        foreach (var agent in shop.Agents)
-        {
-            await shop.OnlineAsync(agent);
-        }
-
-        var user = Ids.User("user");
-        await shop.UserSaysAsync(user, "hello?");
-        var answering = Shop.AgentOf(await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user && x.AgentId is not null)), user)!;
+        var (shop, user, answering) = await CustomerWithOneOfTwoAgentsAsync();
+        await using var _ = shop;
         Assert.Equal(SendStatus.Sent, (await shop.AgentSaysAsync(answering, user, "hi, how can I help?")).Status);
 
         // The customer's next message reaches the queue while its database is out: the notice is lost with the write,
@@ -215,6 +199,22 @@ public sealed class RepairTests(CustomerServiceClusterFixture fixture)
             Assert.Equal(answering, session.AgentId);
             Assert.Null(session.AwaitingAnswerSince);
         }
+    }
+
+    /// <summary>A shop of two online agents (answer timeout 2 s), and a customer whose session one of them has.</summary>
+    private async Task<(Shop Shop, string User, string Answering)> CustomerWithOneOfTwoAgentsAsync()
+    {
+        var shop = await Shop.CreateAsync(Client, 2);
+        Assert.Equal(AccessStatus.Ok, await shop.Queue.SetSettingsAsync(new CustomerServiceSettings(AgentAnswerTimeout: TimeSpan.FromSeconds(2))));
+        foreach (var agent in shop.Agents)
+        {
+            await shop.OnlineAsync(agent);
+        }
+
+        var user = Ids.User("user");
+        await shop.UserSaysAsync(user, "hello?");
+        var answering = Shop.AgentOf(await shop.SnapshotWhenAsync(s => s.Sessions.Any(x => x.UserId == user && x.AgentId is not null)), user)!;
+        return (shop, user, answering);
     }
 
     [Fact]
