@@ -37,7 +37,11 @@ public sealed partial class ConversationGrain
                 return new GroupResult(AccessStatus.Invalid, null, $"a group has at most {_options.MaxGroupMembers} members");
             }
 
-            var finished = await AddEntriesAsync(Members());
+            // Owed ones are made by the settling (anew); made here too, a later settling would start them at the head
+            // again, over what they had not read yet.
+            var owedBefore = state.State.EntriesOwed.ToHashSet(StringComparer.Ordinal);
+            var settled = await SettleEntriesOwedAsync();
+            var finished = await AddEntriesAsync(Members().Where(m => !owedBefore.Contains(m))) ?? settled;
             await PostPendingNoticesAsync();
             if (finished is not null)
             {
@@ -253,7 +257,8 @@ public sealed partial class ConversationGrain
 
         // As joins: an entry that exists is only switched, and one that does not (a join whose entry was never stored)
         // starts at the head, not at seq 0 with the whole history, hidden part included, unread.
-        if (await JoinEntriesAsync(Members().Except(joined, StringComparer.Ordinal)) is { } notAll)
+        // Owed entries are left to their settling, which makes them the group's way now.
+        if (await JoinEntriesAsync(Members().Except(joined, StringComparer.Ordinal).Except(state.State.EntriesOwed, StringComparer.Ordinal)) is { } notAll)
         {
             return notAll;
         }

@@ -41,7 +41,9 @@ public sealed partial class ConversationGrain
         if (left.Count != owed.Count)
         {
             state.State.EntriesOwed = left;
-            // A failed write leaves the list longer than needed: those made are made again, which changes nothing.
+            // A failed write leaves the list longer than needed (and restores it in memory): those made are made again,
+            // anew, at the next settling, which starts their read position at the head again. Rare (storage failing
+            // right then), and what they had not read yet is still in their history.
             await SaveAsync();
         }
 

@@ -576,11 +576,6 @@ public sealed partial class UserGrain(
     private readonly record struct SupersededConnection(DateTimeOffset At, string? KickReason);
 
     /// <summary>
-    /// Starts or renews a device's lease, and keeps the grain active for it (for every device, renewed or not: the
-    /// grain alone knows where the user's pushes go, and a new activation would push nothing until the edge registered
-    /// them again). Only devices of edges that renew can lapse.
-    /// </summary>
-    /// <summary>
     /// After a write whose failure was swallowed here: a stale version (an earlier write committed though its answer was
     /// lost) fails every later write of this activation, and Orleans drops an activation for it only when the exception
     /// reaches the caller. Dropped here too, once idle: the next activation reads storage's version (connected devices
@@ -594,6 +589,11 @@ public sealed partial class UserGrain(
         }
     }
 
+    /// <summary>
+    /// Starts or renews a device's lease, and keeps the grain active for it (for every device, renewed or not: the
+    /// grain alone knows where the user's pushes go, and a new activation would push nothing until the edge registered
+    /// them again). Only devices of edges that renew can lapse.
+    /// </summary>
     private void Lease(DeviceSession device)
     {
         var lease = options.Value.DeviceLease;
