@@ -36,13 +36,12 @@ public sealed partial class ConversationGrain
     /// <summary>At most one typing indicator per sender per <see cref="TypingIndicator.ThrottleInterval"/> goes out.</summary>
     private bool ShouldForwardTyping(string senderId, DateTimeOffset now)
     {
-        if (_typingForwarded.TryGetValue(senderId, out var last) && now - last < TypingIndicator.ThrottleInterval)
+        if (!_typing.TryForward(senderId, now))
         {
             return false;
         }
 
         ForgetIdleSenders(now);
-        _typingForwarded[senderId] = now;
         return true;
     }
 

@@ -47,7 +47,7 @@ public sealed partial class ConversationGrain(
 
     /// <summary>Members who hid any message here (read once per activation; null until then).</summary>
     private HashSet<string>? _usersWithHidden;
-    private readonly Dictionary<string, DateTimeOffset> _typingForwarded = new(StringComparer.Ordinal);
+    private readonly TypingThrottle _typing = new();
 
     /// <summary>When <see cref="ForgetIdleSenders"/> last forgot (it walks every sender kept).</summary>
     private DateTimeOffset _idleSendersForgotten = DateTimeOffset.MinValue;
@@ -530,7 +530,7 @@ public sealed partial class ConversationGrain(
     /// </summary>
     private void ForgetIdleSenders(DateTimeOffset now)
     {
-        if (_rates.Count + _typingForwarded.Count < MaxSendersKept || now - _idleSendersForgotten < TimeSpan.FromMinutes(1))
+        if (_rates.Count + _typing.Count < MaxSendersKept || now - _idleSendersForgotten < TimeSpan.FromMinutes(1))
         {
             return;
         }
@@ -541,10 +541,7 @@ public sealed partial class ConversationGrain(
             _rates.Remove(senderId);
         }
 
-        foreach (var senderId in _typingForwarded.Where(t => now - t.Value >= TypingIndicator.ThrottleInterval).Select(t => t.Key).ToList())
-        {
-            _typingForwarded.Remove(senderId);
-        }
+        _typing.ForgetPast(now);
     }
 
     /// <summary>

@@ -45,8 +45,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     private readonly RememberedLeaves _leaves = new(options.Value.RememberedLeaves);
     private readonly Dictionary<string, SendRateLimiter> _rates = new(StringComparer.Ordinal);
 
-    /// <summary>When each member's last typing indicator went out (at most one per <see cref="TypingIndicator.ThrottleInterval"/>).</summary>
-    private readonly Dictionary<string, DateTimeOffset> _typingForwarded = new(StringComparer.Ordinal);
+    private readonly TypingThrottle _typing = new();
     private readonly SendRateLimiter _roomRate = new(options.Value.RoomSendRatePerSecond, options.Value.RoomSendBurst);
     private readonly ClientMsgIdCache _clientMsgIds = new(options.Value.DedupWindowSize);
     private Task? _delivering;
@@ -265,9 +264,8 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
             // takes no seq, no send-rate token (typing used up the sender's, and a room's worth of typists the room's, so
             // that real messages were refused), no place among the recent messages a late joiner is given, nor in the
             // retry memory.
-            if (!_typingForwarded.TryGetValue(request.SenderId, out var last) || now - last >= TypingIndicator.ThrottleInterval)
+            if (_typing.TryForward(request.SenderId, now))
             {
-                _typingForwarded[request.SenderId] = now;
                 _outbox.Add(new ChatMessage(RoomId, 0, request.SenderId, request.SenderDeviceId, request.ClientMsgId, MessageClass.Instant, request.Content, now));
                 StartDelivering();
             }
@@ -434,10 +432,7 @@ public sealed partial class RoomGrain(IOptions<RoomOptions> options, ImClock clo
     {
         var now = clock.UtcNow;
         _nextSweep = now + SweepInterval;
-        foreach (var userId in _typingForwarded.Where(t => now - t.Value >= TypingIndicator.ThrottleInterval).Select(t => t.Key).ToList())
-        {
-            _typingForwarded.Remove(userId);
-        }
+        _typing.ForgetPast(now);
 
         if (_rates.Count > _members.Count)
         {

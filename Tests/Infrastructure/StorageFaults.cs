@@ -80,26 +80,34 @@ public sealed class StorageFaults
     /// <summary>Throws, as a database that cannot be reached would, when the grain's storage is refused.</summary>
     public void ThrowIfFailing(GrainId grain)
     {
-        while (!_failingNext.IsEmpty && _failingNext.TryGetValue(grain, out var left) && left > 0)
+        if (TakeOne(_failingNext, grain))
         {
-            if (_failingNext.TryUpdate(grain, left - 1, left))
-            {
-                throw new TimeoutException($"Test fault: the grain storage refuses {grain} this once.");
-            }
+            throw new TimeoutException($"Test fault: the grain storage refuses {grain} this once.");
         }
 
         if (!_failing.IsEmpty && _failing.ContainsKey(grain))
         {
-            while (_passingFirst.TryGetValue(grain, out var passing) && passing > 0)
+            if (TakeOne(_passingFirst, grain))
             {
-                if (_passingFirst.TryUpdate(grain, passing - 1, passing))
-                {
-                    return;
-                }
+                return;
             }
 
             _failing.AddOrUpdate(grain, 1, (_, refused) => refused + 1);
             throw new TimeoutException($"Test fault: the grain storage refuses {grain}.");
         }
+    }
+
+    /// <summary>Takes one of the grain's remaining <paramref name="counts"/>; false when none is left.</summary>
+    private static bool TakeOne(ConcurrentDictionary<GrainId, int> counts, GrainId grain)
+    {
+        while (!counts.IsEmpty && counts.TryGetValue(grain, out var left) && left > 0)
+        {
+            if (counts.TryUpdate(grain, left - 1, left))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
