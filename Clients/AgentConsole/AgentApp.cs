@@ -61,6 +61,9 @@ public sealed class AgentApp : IDisposable
     /// <summary>Hands a reply to the SDK, returning its ack; a seam for the tests (the SDK's send by default).</summary>
     internal Func<UnsentReply, Task<SendAck>> SendReply { get; init; }
 
+    /// <summary>Takes the password the agent typed after a refused sign-in for the next one (<see cref="SignIn.UsePassword"/>).</summary>
+    internal Action<string> UsePassword { get; init; } = _ => { };
+
     /// <summary>How long a reply waits for its ack before it is given back to the agent to send again.</summary>
     internal TimeSpan SendTimeout { get; init; } = DefaultSendTimeout;
 
@@ -198,7 +201,7 @@ public sealed class AgentApp : IDisposable
         catch (ImAuthException refused) when (refused.Status == HttpStatusCode.Unauthorized)
         {
             _signInRefused = true;
-            SetStatus($"sign-in refused ({refused.Message}); not retrying: quit (Ctrl+E) and start the console again to sign in");
+            SetStatus($"sign-in refused ({refused.Message}); not retrying with that password: Ctrl+R to type the password again, Ctrl+E to quit");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -337,7 +340,8 @@ public sealed class AgentApp : IDisposable
             case ConsoleKey.Tab when pasted:
                 Type("\t");
                 return;
-            case ConsoleKey.Enter when pasted:
+            case ConsoleKey.Enter when pasted && Locked(() => _state.Mode != InputMode.Password):
+                // A password pasted with its line break is typed and sent, not kept with a line break in it.
                 Type("\n");
                 return;
             case ConsoleKey.C or ConsoleKey.E when control:
@@ -367,6 +371,9 @@ public sealed class AgentApp : IDisposable
                 return;
             case ConsoleKey.X when control:
                 Background(CloseSelectedAsync);
+                return;
+            case ConsoleKey.R when control && _signInRefused:
+                AskForPassword();
                 return;
             case ConsoleKey.R when control:
                 if (_client.SignedOut)
@@ -403,8 +410,8 @@ public sealed class AgentApp : IDisposable
                     else
                     {
                         // Cleared, the line offers the session's unsent reply again, if there is one; a cancelled transfer
-                        // gives back the reply that was being typed.
-                        var draft = _state.Mode == InputMode.TransferTarget && _state.Selected is { } selected && _state.Drafts.Remove(selected, out var kept)
+                        // or password gives back the reply that was being typed.
+                        var draft = _state.Mode != InputMode.Reply && _state.Selected is { } selected && _state.Drafts.Remove(selected, out var kept)
                             ? kept
                             : "";
                         _state.Mode = InputMode.Reply;
@@ -434,6 +441,53 @@ public sealed class AgentApp : IDisposable
                 }
 
                 return;
+        }
+    }
+
+    /// <summary>
+    /// Ctrl+R after a refused sign-in: the input line takes the password (not shown), the reply being typed kept as
+    /// the session's draft like for a transfer. Enter signs in with it (<see cref="Submit"/>), Esc gives the reply back.
+    /// </summary>
+    private void AskForPassword()
+    {
+        lock (_state.Sync)
+        {
+            if (_state.Mode == InputMode.Reply && _state.Input.Length > 0 && _state.Selected is { } selected
+                && !(_state.Unsent.TryGetValue(selected, out var unsent) && unsent.Text == _state.Input))
+            {
+                _state.Drafts[selected] = _state.Input;
+            }
+
+            _state.Mode = InputMode.Password;
+            _state.Input = "";
+            _state.Status = "type the password and press Enter (Esc: cancel)";
+            _state.Dirty = true;
+        }
+    }
+
+    /// <summary>Enter on the password line: the next sign-in uses it, at once; the reply being typed before comes back.</summary>
+    private void SignInWith(string password)
+    {
+        if (password.Length == 0)
+        {
+            SetStatus("no password typed: Ctrl+R to type it again");
+            return;
+        }
+
+        UsePassword(password);
+        _reconnectBackoff.Reset();
+        _nextReconnect = DateTimeOffset.MinValue;
+        // A refused sign-in leaves the client signed out: the agent has just asked for this one.
+        _signInAgainAsked = true;
+        _signInRefused = false;
+        SetStatus("signing in…");
+    }
+
+    private T Locked<T>(Func<T> read)
+    {
+        lock (_state.Sync)
+        {
+            return read();
         }
     }
 
@@ -510,6 +564,18 @@ public sealed class AgentApp : IDisposable
         UnsentReply? failedBefore;
         lock (_state.Sync)
         {
+            if (_state.Mode == InputMode.Password)
+            {
+                // Not trimmed: spaces may be part of a password.
+                var password = _state.Input;
+                _state.Input = _state.Selected is { } selected && _state.Drafts.Remove(selected, out var draft) ? draft : "";
+                _state.Mode = InputMode.Reply;
+                _state.RestoreUnsent();
+                _state.Dirty = true;
+                SignInWith(password);
+                return;
+            }
+
             text = _state.Input.Trim();
             mode = _state.Mode;
             session = _state.SelectedSession;

@@ -28,7 +28,14 @@ public static class ConsoleScreen
             + $"   sessions: {state.Sessions.Count}/{state.View?.MaxSessions ?? 0}"
             + $"   {ConsoleText.Markup(state.AgentId)} @ {ConsoleText.Markup(state.ShopId)} — [bold]Orleans.Im agent console[/]");
 
-        var prompt = state.Mode == InputMode.TransferTarget ? "Transfer to agent (empty: back to the queue)" : "Reply";
+        var prompt = state.Mode switch
+        {
+            InputMode.TransferTarget => "Transfer to agent (empty: back to the queue)",
+            InputMode.Password => "Password",
+            _ => "Reply",
+        };
+        // A password is shown as one star per character typed, never as itself.
+        var input = state.Mode == InputMode.Password ? new string('*', new System.Globalization.StringInfo(state.Input).LengthInTextElements) : ConsoleText.Markup(state.Input);
         return new ScreenLayout
         {
             Header = header,
@@ -36,7 +43,7 @@ public static class ConsoleScreen
             Sessions = SessionList(state),
             ConversationTitle = ConsoleText.Sanitize(state.SelectedSession is { } s ? $"{s.UserId} ({s.ConversationId})" : "no session"),
             Messages = Conversation(state),
-            Input = new Markup($"[bold]{prompt}>[/] {ConsoleText.Markup(state.Input)}[blink]_[/]"),
+            Input = new Markup($"[bold]{prompt}>[/] {input}[blink]_[/]"),
             Keys = new Markup($"[grey]{Markup.Escape(KeyHelp)}[/]"),
         };
     }

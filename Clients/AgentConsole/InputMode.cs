@@ -8,4 +8,7 @@ public enum InputMode
 
     /// <summary>The agent to transfer the selected session to (empty: back to the queue).</summary>
     TransferTarget,
+
+    /// <summary>The agent's password, after the sign-in was refused (a password changed since the console started); never shown.</summary>
+    Password,
 }

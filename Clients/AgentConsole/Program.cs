@@ -58,7 +58,7 @@ catch (ImClientException ex)
 }
 
 AnsiConsole.Clear();
-using var app = new AgentApp(client, state, options);
+using var app = new AgentApp(client, state, options) { UsePassword = signIn.UsePassword };
 await app.RunAsync();
 
 // Logging out is best effort: a connection that is down or stuck must not keep the agent from quitting.

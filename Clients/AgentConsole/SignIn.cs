@@ -5,11 +5,13 @@ namespace Orleans.Im.AgentConsole;
 /// <summary>
 /// The agent's sign-in on the HTTP API: the SDK's <see cref="ImSession"/>, which renews the access token for every
 /// (re)connect of the TCP client; when the session has ended (signed out elsewhere, a password reset), the console
-/// signs in again with the password it was started with.
+/// signs in again with the password it was started with, or the one the agent typed after a refusal
+/// (<see cref="UsePassword"/>).
 /// </summary>
 public sealed class SignIn(HttpClient http, string userId, string password, string deviceId) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile string _password = password;
     private ImSession? _session;
 
     public string UserId => userId;
@@ -34,13 +36,23 @@ public sealed class SignIn(HttpClient http, string userId, string password, stri
 
             _session?.Dispose();
             _session = null;
-            _session = await ImSession.SignInAsync(http, userId, password, deviceId, "console", cancellationToken: cancellationToken);
+            _session = await ImSession.SignInAsync(http, userId, _password, deviceId, "console", cancellationToken: cancellationToken);
             return _session.Tokens.AccessToken;
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>
+    /// The password for the next sign-in: the one the console started with was refused (changed meanwhile). A session
+    /// still alive is kept; only signing in again uses it.
+    /// </summary>
+    public void UsePassword(string newPassword)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(newPassword);
+        _password = newPassword;
     }
 
     /// <summary>For <see cref="ImClientOptions.TokenRefused"/>: the session renews before giving the refused token again.</summary>

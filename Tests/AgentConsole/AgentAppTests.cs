@@ -178,7 +178,7 @@ public sealed class AgentAppTests
         using var app = new AgentApp(client, state, new ConsoleOptions());
 
         Type(app, "let me check that for");
-        app.OnKey(new ConsoleKeyInfo('\u0014', ConsoleKey.T, shift: false, alt: false, control: true), moreKeysWaiting: false);
+        PressControl(app, ConsoleKey.T);
         Assert.Equal((InputMode.TransferTarget, ""), Locked(state, () => (state.Mode, state.Input)));
         Type(app, "agent-2");
         Press(app, ConsoleKey.Escape);
@@ -245,6 +245,64 @@ public sealed class AgentAppTests
 
         Assert.Equal(1, signIns);
         Assert.Contains("sign-in refused", Locked(state, () => state.Status), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task After_a_refused_sign_in_ctrl_r_takes_a_new_password_unseen_and_signs_in_with_it_keeping_the_reply_being_typed()
+    {
+        var signIns = 0;
+        await using var client = SigningInWith(() =>
+        {
+            Interlocked.Increment(ref signIns);
+            return new ImAuthException(HttpStatusCode.Unauthorized, "invalid_credentials", "wrong user id or password");
+        });
+        var state = TwoSessions();
+        var clock = new ManualClock();
+        var passwords = new List<string>();
+        using var app = new AgentApp(client, state, new ConsoleOptions { PollInterval = TimeSpan.FromMilliseconds(10) })
+        {
+            Clock = clock,
+            UsePassword = passwords.Add,
+        };
+
+        await KeepUp(app);
+        Assert.Equal(1, signIns);
+        Type(app, "one moment");
+
+        // The password was changed while the console ran: Ctrl+R asks for the new one on the input line, the reply kept.
+        PressControl(app, ConsoleKey.R);
+        Paste(app, "new pass 1\n");
+        Assert.Equal(["new pass 1"], passwords);
+        lock (state.Sync)
+        {
+            Assert.Equal(InputMode.Reply, state.Mode);
+            Assert.Equal("one moment", state.Input);
+            Assert.Contains("signing in", state.Status, StringComparison.Ordinal);
+        }
+
+        // The next round signs in again, with it, without waiting out a pause.
+        await KeepUp(app);
+        Assert.Equal(2, signIns);
+
+        // Refused again (it was mistyped): asked once more. What is typed shows as stars, never as itself; Esc gives the
+        // reply back and signs nobody in.
+        PressControl(app, ConsoleKey.R);
+        Type(app, "secret");
+        lock (state.Sync)
+        {
+            Assert.Equal(InputMode.Password, state.Mode);
+            var screen = string.Join("\n", ScreenText.Render(state, 120, 30));
+            Assert.DoesNotContain("secret", screen, StringComparison.Ordinal);
+            Assert.Contains("Password> ******", screen, StringComparison.Ordinal);
+            Assert.DoesNotContain("one moment", screen, StringComparison.Ordinal);
+        }
+
+        Press(app, ConsoleKey.Escape);
+        Assert.Equal("one moment", Locked(state, () => state.Input));
+        clock.Now += TimeSpan.FromMinutes(10);
+        await KeepUp(app);
+        Assert.Equal(2, signIns);
+        Assert.Equal(["new pass 1"], passwords);
     }
 
     [Fact]

@@ -26,6 +26,10 @@ internal static class AgentKeys
     public static void Press(AgentApp app, ConsoleKey key) =>
         app.OnKey(new ConsoleKeyInfo(key switch { ConsoleKey.Enter => '\r', ConsoleKey.Tab => '\t', ConsoleKey.Backspace => '\b', ConsoleKey.Escape => '\u001b', _ => '\0' }, key, false, false, false), moreKeysWaiting: false);
 
+    /// <summary>Ctrl with a letter key, as a terminal hands it over (the letter's control character).</summary>
+    public static void PressControl(AgentApp app, ConsoleKey letter) =>
+        app.OnKey(new ConsoleKeyInfo((char)(letter - ConsoleKey.A + 1), letter, shift: false, alt: false, control: true), moreKeysWaiting: false);
+
     private static ConsoleKeyInfo KeyFor(char c)
     {
         var key = c switch
