@@ -115,9 +115,10 @@ public static class AuthApi
             return InvalidRefresh();
         }
 
-        // Anonymous, and each one activates the account grain it names: refused ones are bounded per address like logins.
+        // Anonymous, and each one activates the account grain it names: refused ones are bounded per user and address like
+        // logins, and per address.
         var address = ClientAddress(http);
-        if (!limiter.TryRefresh(address))
+        if (!limiter.TryRefresh(body.UserId, address))
         {
             return ApiProblems.Problem(StatusCodes.Status429TooManyRequests, "rate_limited", "Too many refused refreshes; wait a minute.");
         }
@@ -134,7 +135,7 @@ public static class AuthApi
         {
             // Not refused, unanswered (a silo failing over): the address gets its reservation back, or every client behind
             // one address (a carrier's NAT) would spend its allowance on a blip and then be refused its renewals.
-            limiter.RefreshSucceeded(address);
+            limiter.RefreshSucceeded(body.UserId, address);
             throw;
         }
 
@@ -143,7 +144,7 @@ public static class AuthApi
             return InvalidRefresh();
         }
 
-        limiter.RefreshSucceeded(address);
+        limiter.RefreshSucceeded(body.UserId, address);
         return TypedResults.Ok(Tokens(tokens, time, body.UserId, session, next));
     }
 

@@ -72,6 +72,14 @@ public sealed class AuthOptions : IValidatableObject
     /// </summary>
     public int LoginAttemptsPerAddress { get; set; } = 30;
 
+    /// <summary>
+    /// Refused refreshes per client address per window, whichever users they name: a bound on the account grains that
+    /// made-up tokens from one address activate. Far above <see cref="LoginAttemptsPerAddress"/>, which bounds them per
+    /// user behind an address: a client retrying a dead token behind a carrier's NAT must not cost everyone else behind
+    /// it their renewals.
+    /// </summary>
+    public int RefreshFailuresPerAddress { get; set; } = 600;
+
     /// <summary>The login rate window.</summary>
     [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan LoginRateWindow { get; set; } = TimeSpan.FromMinutes(1);

@@ -54,16 +54,40 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
     }
 
     /// <summary>
-    /// True when another refresh from this address may be tried now. Only refused refreshes are counted (a token made
-    /// up, or spent: each one still activates the account grain it names): the attempt reserves one of the address's
-    /// failures, and <see cref="RefreshSucceeded"/> gives it back. Counting every refresh would cap a whole deployment's
-    /// renewals behind one proxy (or a carrier's NAT) at the failure allowance. Refreshes have an allowance of their own
-    /// (as large as logins'), so renewals never take a login's place.
+    /// True when another refresh naming this user from this address may be tried now. Only refused refreshes are counted
+    /// (a token made up, or spent: each one still activates the account grain it names): the attempt reserves one of
+    /// the address's failures for that user (<see cref="AuthOptions.LoginAttemptsPerAddress"/>) and one of the
+    /// address's for all users (<see cref="AuthOptions.RefreshFailuresPerAddress"/>, far larger), and
+    /// <see cref="RefreshSucceeded"/> gives both back. Counting every refresh would cap a whole deployment's renewals
+    /// behind one proxy (or a carrier's NAT) at the failure allowance; counting failures per address alone let one client
+    /// retrying a dead token there refuse everyone else's renewals. Refreshes have allowances of their own, so renewals
+    /// never take a login's place.
     /// </summary>
-    public bool TryRefresh(string address) => Count("refresh:" + address, options.Value.LoginAttemptsPerAddress);
+    public bool TryRefresh(string userId, string address)
+    {
+        if (!Count(RefreshUserKey(userId, address), options.Value.LoginAttemptsPerAddress))
+        {
+            return false;
+        }
 
-    /// <summary>The refresh begun with <see cref="TryRefresh"/> was accepted: it is not a failure.</summary>
-    public void RefreshSucceeded(string address) => GiveBack("refresh:" + address);
+        if (!Count("refresh-ip:" + address, options.Value.RefreshFailuresPerAddress))
+        {
+            GiveBack(RefreshUserKey(userId, address));
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The refresh begun with <see cref="TryRefresh"/> was accepted (or went unanswered): it is not a failure.</summary>
+    public void RefreshSucceeded(string userId, string address)
+    {
+        GiveBack(RefreshUserKey(userId, address));
+        GiveBack("refresh-ip:" + address);
+    }
+
+    // The address first: a user id holds no space (GrainKeys), so no two pairs make one key.
+    private static string RefreshUserKey(string userId, string address) => $"refresh-user:{address} {userId}";
 
     /// <summary>
     /// The attempt begun with <see cref="TryBegin"/> was the right password (or none was tried): it is not a failure. It

@@ -9,8 +9,9 @@ public static class HubConnectionOwnerCheck
         var owners = app.ApplicationServices.GetRequiredService<HubConnectionOwners>();
         return app.Use(async (context, next) =>
         {
-            // The hub's own path only: its negotiate (a sub-path) carries no connection token.
-            if (context.Request.Path.Equals(ChatHub.Path, StringComparison.OrdinalIgnoreCase)
+            // The hub's path and anything under it: routing takes "/hubs/chat/" (a trailing slash) for the hub itself, so
+            // an exact match let a stolen token through with one more character. Negotiate carries no connection token.
+            if (context.Request.Path.StartsWithSegments(ChatHub.Path, StringComparison.OrdinalIgnoreCase)
                 && context.Request.Query[HubConnectionOwners.ConnectionTokenParameter].ToString() is { Length: > 0 } token
                 && context.User.Identity?.IsAuthenticated == true
                 && owners.IsAnotherSignIn(token, context.User))

@@ -112,9 +112,15 @@ public sealed class ContactsGrain(
 
         // Read again: they may have withdrawn it meanwhile (it interleaves).
         current = StateOf(userId);
-        return current != ContactState.Incoming
-            ? (current == ContactState.Friend ? AccessStatus.Ok : AccessStatus.NotFound)
-            : await ChangeAsync(userId, ContactState.Friend, null);
+        if (current != ContactState.Incoming)
+        {
+            return current == ContactState.Friend ? AccessStatus.Ok : AccessStatus.NotFound;
+        }
+
+        // Settled as they answered: a request listed here that their side never made (its answer lost to them) ends at
+        // none, and the user hears that there was no request, not that they are friends now.
+        var status = await ChangeAsync(userId, ContactState.Friend, null);
+        return status == AccessStatus.Ok && StateOf(userId) != ContactState.Friend ? AccessStatus.NotFound : status;
     }
 
     public async Task RemoveAsync(string userId)
@@ -255,7 +261,21 @@ public sealed class ContactsGrain(
         _pending = pending;
         try
         {
-            var answer = await GrainFactory.For<IContactsGrain>(userId).OnPeerChangeAsync(UserId, before, next, message);
+            PeerChangeAnswer answer;
+            try
+            {
+                answer = await GrainFactory.For<IContactsGrain>(userId).OnPeerChangeAsync(UserId, before, next, message);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // No answer (a timeout, their write committed and its answer lost): they may have taken it. The change
+                // failed for the user, so it must not stand there either: a decline made next would otherwise meet their
+                // "friends" from this acceptance, and be settled into a friendship. Told back as when storage here failed;
+                // when they had not taken it, it changes nothing there.
+                await TakeBackAsync(userId, next);
+                throw;
+            }
+
             if (answer.Status != AccessStatus.Ok)
             {
                 // Refused, so ours did not happen there: this side ends where they are, in its mirror. That is where a

@@ -126,6 +126,70 @@ public sealed class ContactsTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task An_acceptance_the_requester_stored_but_whose_answer_was_lost_is_taken_back_so_a_decline_after_it_declines()
+    {
+        var (alice, bob) = await NewPairAsync();
+        Assert.Equal(AccessStatus.Ok, await Contacts(bob).RequestAsync(alice, "hi"));
+
+        // Bob's side stores the acceptance, but its answer is lost: alice's accept fails, and her side stays a request.
+        fixture.StorageFaults.LoseNextAnswer(GrainId.Create("contacts", bob));
+        await Assert.ThrowsAnyAsync<Exception>(() => Contacts(alice).AcceptAsync(bob));
+
+        // Before, bob's side stayed friends: alice's decline then met "friends" there, was settled into a friendship, and
+        // answered 204. Now the acceptance is taken back there, in storage too.
+        await DeactivateBothAsync(alice, bob);
+        Assert.Equal((ContactState.Incoming, ContactState.Outgoing), await BothSidesAsync(alice, bob));
+        await Contacts(alice).RemoveAsync(bob);
+        await DeactivateBothAsync(alice, bob);
+        Assert.Equal((ContactState.None, ContactState.None), await BothSidesAsync(alice, bob));
+    }
+
+    [Fact]
+    public async Task A_removal_the_friend_stored_but_whose_answer_was_lost_leaves_both_agreeing_and_a_new_request_waits_for_an_answer()
+    {
+        var (alice, bob) = await NewPairAsync();
+        await BefriendAsync(alice, bob);
+
+        fixture.StorageFaults.LoseNextAnswer(GrainId.Create("contacts", bob));
+        await Assert.ThrowsAnyAsync<Exception>(() => Contacts(alice).RemoveAsync(bob));
+
+        // Before, bob's side had dropped alice while hers still listed him (her presence still went to him), and his next
+        // request made them friends again with no acceptance.
+        await DeactivateBothAsync(alice, bob);
+        Assert.Equal((ContactState.Friend, ContactState.Friend), await BothSidesAsync(alice, bob));
+        await Contacts(alice).RemoveAsync(bob);
+        Assert.Equal(AccessStatus.Ok, await Contacts(bob).RequestAsync(alice, "why?"));
+        await DeactivateBothAsync(alice, bob);
+        Assert.Equal((ContactState.Incoming, ContactState.Outgoing), await BothSidesAsync(alice, bob));
+    }
+
+    [Fact]
+    public async Task Accepting_a_request_the_other_side_never_made_is_answered_not_found_not_friends()
+    {
+        var (alice, bob) = await NewPairAsync();
+        var aliceStorage = GrainId.Create("contacts", alice);
+        await Contacts(alice).GetChangesAsync(0);
+
+        // Bob's request is stored on alice's side but its answer is lost, and taking it back there fails too (her storage
+        // refuses the write): she lists a request his side never made.
+        fixture.StorageFaults.LoseNextAnswer(aliceStorage);
+        fixture.StorageFaults.FailAfter(aliceStorage, 2);
+        await Assert.ThrowsAnyAsync<Exception>(() => Contacts(bob).RequestAsync(alice, "hi"));
+        fixture.StorageFaults.Heal(aliceStorage);
+        Assert.Equal((ContactState.Incoming, ContactState.None), await BothSidesAsync(alice, bob));
+
+        // Accepting it settles as bob's side is: no request. Before, that was answered Ok, as if they were friends now.
+        Assert.Equal(AccessStatus.NotFound, await Contacts(alice).AcceptAsync(bob));
+        Assert.Equal((ContactState.None, ContactState.None), await BothSidesAsync(alice, bob));
+    }
+
+    private async Task DeactivateBothAsync(string a, string b)
+    {
+        await fixture.Cluster.DeactivateAsync(Contacts(a));
+        await fixture.Cluster.DeactivateAsync(Contacts(b));
+    }
+
+    [Fact]
     public async Task The_users_reads_while_a_change_is_being_written_show_what_storage_holds()
     {
         var (alice, bob) = await NewPairAsync();

@@ -85,17 +85,43 @@ public sealed class LoginRateLimiterTests
         // A thousand users' pages renewing through one proxy: none of them uses the allowance up.
         for (var i = 0; i < 1000; i++)
         {
-            Assert.True(limiter.TryRefresh("10.0.0.1"));
-            limiter.RefreshSucceeded("10.0.0.1");
+            Assert.True(limiter.TryRefresh($"user{i % 10}", "10.0.0.1"));
+            limiter.RefreshSucceeded($"user{i % 10}", "10.0.0.1");
         }
 
         // Made-up tokens do.
         for (var i = 0; i < 3; i++)
         {
-            Assert.True(limiter.TryRefresh("10.0.0.1"));
+            Assert.True(limiter.TryRefresh("mallory", "10.0.0.1"));
         }
 
-        Assert.False(limiter.TryRefresh("10.0.0.1"));
-        Assert.True(limiter.TryRefresh("10.0.0.2"));
+        Assert.False(limiter.TryRefresh("mallory", "10.0.0.1"));
+        Assert.True(limiter.TryRefresh("mallory", "10.0.0.2"));
+    }
+
+    [Fact]
+    public void A_client_retrying_a_dead_token_behind_a_shared_address_does_not_cost_the_others_there_their_renewals()
+    {
+        var limiter = new LoginRateLimiter(
+            Options.Create(new AuthOptions { LoginAttemptsPerAddress = 3, RefreshFailuresPerAddress = 10, LoginRateWindow = TimeSpan.FromHours(1) }),
+            TimeProvider.System);
+
+        // One phone behind a carrier's NAT keeps offering a spent refresh token.
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(limiter.TryRefresh("stale-phone", "100.64.0.1"));
+        }
+
+        Assert.False(limiter.TryRefresh("stale-phone", "100.64.0.1"));
+
+        // Alice, behind the same address, still renews.
+        Assert.True(limiter.TryRefresh("alice", "100.64.0.1"));
+        limiter.RefreshSucceeded("alice", "100.64.0.1");
+
+        // Made-up tokens naming user after user are still bounded for the address: each activates an account grain.
+        var taken = Enumerable.Range(0, 20).Count(i => limiter.TryRefresh($"guess{i}", "100.64.0.1"));
+        Assert.Equal(10 - 3, taken);
+        Assert.False(limiter.TryRefresh("alice", "100.64.0.1"));
+        Assert.True(limiter.TryRefresh("alice", "100.64.0.2"));
     }
 }

@@ -70,6 +70,14 @@ public sealed class HubTransportTests(EdgeFixture fixture)
             Assert.Equal(HttpStatusCode.Forbidden, stolenPoll.StatusCode);
         }
 
+        // Routing ignores a trailing slash: the same path with one is the hub's too, and is checked alike.
+        var slashed = connection.Replace("?", "/?", StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, await PostAsync(http, slashed, malloryToken, """{"type":1,"invocationId":"5","target":"SetPresence","arguments":[true]}"""));
+        using (var stolenPoll = await SendAsync(http, HttpMethod.Get, slashed, malloryToken))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, stolenPoll.StatusCode);
+        }
+
         // The connection's own sign-in goes on.
         Assert.Equal(HttpStatusCode.OK, await PostAsync(http, connection, aliceToken, """{"type":1,"invocationId":"4","target":"Sync","arguments":[0]}"""));
         await PollUntilCompletedAsync(http, connection, aliceToken, "4");
