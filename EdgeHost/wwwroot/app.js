@@ -52,6 +52,7 @@ const state = {
   paneChangesSeen: null,   // the latest change (edit, recall) the pane has, as the list dates it (loadChanges)
   peerReadSeq: 0,
   typingTimer: null,
+  typingUser: null,        // who the typing indicator shows (clearTyping)
   lastTypingSent: 0,
   leaving: false,          // signed out or kicked: a closed connection is not opened again
   connectedAt: 0,          // when the current hub connection came up (backOnline)
@@ -441,10 +442,9 @@ async function catchUpOnce() {
     await loadGroupNames();
   }
   renderList();
-  if (state.open) {
-    await loadNewer();
-    await loadChanges();
-  }
+  // A pull the edge could not answer (a silo failing over) is tried again with the rest (catchUp): dropped, the open
+  // chat would lack what was said while the page was away, and show recalled messages, until its next message.
+  if (state.open && (!(await loadNewer()) || !(await loadChanges()))) throw new Error('the open conversation did not catch up');
 }
 
 /** The peer of the open chat has read up to `seq`: only the own messages that newly covers change (Sent → Read). */
@@ -459,15 +459,16 @@ function peerReadUpTo(seq) {
 /**
  * Edits and recalls made while the page was away to messages the pane shows: pushed while it was gone, and a Pull goes
  * forward from the newest shown, so it would never show them. Asked when the list says the conversation changed later
- * than the last change the pane saw.
+ * than the last change the pane saw. False when the edge did not answer (the caller tries again).
  */
 async function loadChanges() {
   const pane = paneNow();
   const changedAt = state.conversations.get(pane.id)?.changedAt;
   const seen = state.paneChangesSeen;
-  if (!changedAt || (seen && Date.parse(changedAt) <= Date.parse(seen))) return;
+  if (!changedAt || (seen && Date.parse(changedAt) <= Date.parse(seen))) return true;
   const result = await tryInvoke('PullChanges', pane.id, seen, MaxPull);
-  if (!isShowing(pane) || result.error) return;
+  if (!isShowing(pane)) return true;
+  if (result.error) return false;
   for (const message of result.changes.messages) {
     // Only what the pane shows, and only newer: a change pushed while this answer was on its way is not undone.
     const known = state.messages.get(message.seq);
@@ -475,6 +476,7 @@ async function loadChanges() {
     else noteQuotedChange(message);
   }
   state.paneChangesSeen = result.changes.hasMore ? result.changes.messages.at(-1)?.revisedAt ?? seen : changedAt;
+  return true;
 }
 
 /** Pages of group names asked at most (the server answers up to 200 groups a page). */
@@ -677,6 +679,7 @@ function startPane() {
 /** No one is shown typing: the indicator belonged to the conversation that was open. */
 function clearTyping() {
   clearTimeout(state.typingTimer);
+  state.typingUser = null;
   $('typing').textContent = '';
 }
 
@@ -692,30 +695,66 @@ async function openConversation(id) {
   showComposer();
   renderList();
   const pane = paneNow();
-  // The newest page, whatever the list's entry says (it may lag behind the conversation, or not be known yet).
-  const result = await tryInvoke('Pull', id, 0, NoUpperBound, PageSize);
+  // The newest page, whatever the list's entry says (it may lag behind the conversation, or not be known yet). Not
+  // answered (a silo failing over), it is asked again after a pause, the pane saying so: an empty pane looked like an
+  // empty conversation.
+  let result = await tryInvoke('Pull', id, 0, NoUpperBound, PageSize);
+  for (let retries = 1; result.error && retries <= PaneRetries && isShowing(pane); retries++) {
+    showPaneNote(`Could not load the messages (${result.error}); trying again…`);
+    await new Promise((resolve) => setTimeout(resolve, retryDelay(retries)));
+    if (isShowing(pane)) result = await tryInvoke('Pull', id, 0, NoUpperBound, PageSize);
+  }
   // The user opened another conversation meanwhile: this history is not for the pane any more, nor is marking it read.
   if (!isShowing(pane)) return;
-  if (!result.error) showHistory(result.history);
+  if (result.error) {
+    showPaneNote(`Could not load the messages (${result.error}): open the conversation again to retry.`);
+    return;
+  }
+  showPaneNote(null);
+  showHistory(result.history);
   fetchMissingQuotes();
   await markRead();
   $('composer-text').focus();
+}
+
+/** Times the opening Pull of a conversation is asked again when the edge does not answer it (about a minute in all). */
+const PaneRetries = 5;
+
+/** A line at the top of the pane saying why it shows nothing (or null: none). */
+function showPaneNote(text) {
+  const box = $('messages');
+  let note = box.querySelector('.pane-note');
+  if (!text) {
+    note?.remove();
+    return;
+  }
+  if (!note) {
+    note = document.createElement('p');
+    note.className = 'note pane-note';
+    note.dataset.testid = 'pane-note';
+    box.prepend(note);
+  }
+  note.textContent = text;
 }
 
 /**
  * Catches the pane up with the conversation: the newest page when it shows nothing (its history is still coming, or
  * did not come), else the newest messages after the ones it shows, in one Pull. When more were written meanwhile than
  * one Pull answers, the pane starts over from those newest: it never shows a hole, which scrolling up could not fill.
+ * False when the edge did not answer (the caller tries again).
  */
 async function loadNewer() {
   const pane = paneNow();
   const after = newestSeq();
   const limit = after === 0 ? PageSize : MaxPull;
   const result = await tryInvoke('Pull', pane.id, after, NoUpperBound, limit);
-  if (!isShowing(pane) || result.error) return;
+  if (!isShowing(pane)) return true;
+  if (result.error) return false;
+  showPaneNote(null);
   if (after > 0 && result.history.lastSeq - after > limit) startPane();
   showHistory(result.history);
   await markRead();
+  return true;
 }
 
 // Scrolling to the top loads older history.
@@ -1262,7 +1301,7 @@ $('composer-text').addEventListener('input', () => {
 
 // ---- notifications: a message while the page is hidden, unless its conversation is muted (a mention still is) ----
 
-const notifications = new Map(); // conversation id → the notification shown for it
+const notifications = new Map(); // conversation id → { notification, seq }: the notification shown for it, and its message
 
 function notify(conversationId, message, entry) {
   if (!document.hidden || !('Notification' in self) || Notification.permission !== 'granted') return;
@@ -1278,7 +1317,7 @@ function notify(conversationId, message, entry) {
       openConversation(conversationId).catch(() => {});
       notification.close();
     };
-    notifications.set(conversationId, notification);
+    notifications.set(conversationId, { notification, seq: message.seq });
   } catch {
     // Some browsers (Chrome on Android) allow notifications only from a service worker: the page goes on without.
   }
@@ -1286,7 +1325,7 @@ function notify(conversationId, message, entry) {
 
 /** Seen now (the tab is back) or signed out: what was notified leaves the system's notification list. */
 function closeNotifications() {
-  for (const notification of notifications.values()) notification.close();
+  for (const { notification } of notifications.values()) notification.close();
   notifications.clear();
 }
 
@@ -1390,7 +1429,13 @@ async function onEvents(events) {
           listChanged = true;
         }
         if (event.conversationId === state.open) {
-          if (message.seq > newestSeq() + 1) await loadNewer();
+          // Its sender is no longer typing it: the indicator goes with the message, not seconds after.
+          if (state.typingUser === message.senderId) clearTyping();
+          // A gap the Pull could not fill now (the edge did not answer) is filled by a catch-up, tried again after pauses:
+          // the message itself is not drawn, which would leave a hole above it.
+          if (message.seq > newestSeq() + 1) {
+            if (!(await loadNewer())) catchUp();
+          }
           // Older than the pane's oldest (pushed late, after the pane dropped or skipped those): history, which
           // scrolling up loads; drawn now it would leave a hole above it.
           else if (message.seq >= oldestSeq()) upsert(message);
@@ -1405,6 +1450,11 @@ async function onEvents(events) {
           counted.delete(event.seq);
           state.conversations.set(event.conversationId, { ...entry, counted, unread: Math.max(0, (entry.unread ?? 0) - 1) });
           listChanged = true;
+        }
+        // Recalled or deleted: the system notification showing its text goes too (a password sent by mistake stayed there).
+        if (GoneStates.has(event.message.state) && notifications.get(event.conversationId)?.seq === event.seq) {
+          notifications.get(event.conversationId).notification.close();
+          notifications.delete(event.conversationId);
         }
         if (event.conversationId === state.open && state.messages.has(event.seq)) upsert(event.message);
         else if (event.conversationId === state.open) noteQuotedChange(event.message);
@@ -1423,6 +1473,7 @@ async function onEvents(events) {
       case 'typing':
         if (event.conversationId === state.open && event.userId !== state.userId) {
           $('typing').textContent = `${event.userId} is typing…`;
+          state.typingUser = event.userId;
           clearTimeout(state.typingTimer);
           // As long as the server says it holds (unless another comes), not a guess of the page's own.
           state.typingTimer = setTimeout(clearTyping, event.expiresInMs > 0 ? event.expiresInMs : 6000);

@@ -210,10 +210,12 @@ public sealed partial class AccountGrain(
         }
 
         // Beyond the cap sessions give way, revoked like a logout: connection sessions first (their devices keep their
-        // logins), then the oldest logins with their connections; never the login the new session is issued under.
+        // logins), then the logins used least recently (signed in or last renewed) with their connections; never the login
+        // the new session is issued under. Not the oldest: a phone signed in once renews for months, while each browser
+        // tab closed without signing out leaves a login behind, and fifty of those pushed the phone out.
         var candidates = state.State.Sessions.Values
             .Where(s => s.SessionId != session.ParentSessionId)
-            .OrderBy(s => s.ParentSessionId is null ? 1 : 0).ThenBy(s => s.CreatedAt)
+            .OrderBy(s => s.ParentSessionId is null ? 1 : 0).ThenBy(s => s.RefreshedAt > s.CreatedAt ? s.RefreshedAt : s.CreatedAt)
             .Select(s => s.SessionId).ToList();
         foreach (var candidate in candidates)
         {

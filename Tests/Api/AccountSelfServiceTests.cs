@@ -247,6 +247,28 @@ public sealed class AccountSelfServiceTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task Beyond_the_session_cap_the_login_used_least_recently_gives_way_not_the_oldest_one_still_renewed()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var account = fixture.Orleans.GetGrain<IAccountGrain>(alice);
+        // The phone signed in first and renews; browser tabs signed in since and were closed. (Within a day: the test
+        // sessions' refresh tokens last one.)
+        var start = DateTimeOffset.UtcNow.AddHours(-10);
+        Assert.True(await account.StartSessionAsync(NewSession("phone", start)));
+        for (var i = 1; i < AccountGrain.MaxSessions; i++)
+        {
+            Assert.True(await account.StartSessionAsync(NewSession($"tab-{i}", start.AddMinutes(i))));
+        }
+
+        Assert.NotNull(await account.RefreshSessionAsync("phone", "not a token's hash", "renewed", DateTimeOffset.UtcNow.AddDays(30)));
+
+        Assert.True(await account.StartSessionAsync(NewSession("new-tab", DateTimeOffset.UtcNow)));
+        var ids = (await account.GetSessionsAsync()).Select(s => s.SessionId).ToList();
+        Assert.Equal((true, false, true), (ids.Contains("phone"), ids.Contains("tab-1"), ids.Contains("new-tab")));
+        Assert.Equal(AccountGrain.MaxSessions, ids.Count);
+    }
+
+    [Fact]
     public async Task A_connection_session_issued_under_another_connections_session_ends_with_their_login()
     {
         var alice = await fixture.NewUserAsync("alice");

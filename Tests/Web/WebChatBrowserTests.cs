@@ -387,8 +387,8 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
             window.Notification = class {
               static permission = 'granted';
               static requestPermission() { return Promise.resolve('granted'); }
-              constructor(title, options) { window.__notifications.push({ title, body: options?.body }); }
-              close() {}
+              constructor(title, options) { this.entry = { title, body: options?.body, closed: false }; window.__notifications.push(this.entry); }
+              close() { this.entry.closed = true; }
             };
             Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.__hidden === true });
             window.__setHidden = (hidden) => { window.__hidden = hidden; document.dispatchEvent(new Event('visibilitychange')); };
@@ -409,6 +409,16 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.DoesNotContain(Drain(bobPhone), e => e.KindCase == V1.Event.KindOneofCase.ReadReceipt);
 
+        // Bob sent a password by mistake and recalls it: the notification showing it goes too, not only the line.
+        var mistake = await bobPhone.SendTextAsync(conversationId, "my password is hunter2");
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync("hunter2");
+        await Eventually.UntilAsync(
+            () => page.EvaluateAsync<int>("window.__notifications.filter(n => n.body.includes('hunter2')).length"), n => n == 1);
+        await bobPhone.RecallAsync(conversationId, mistake.Seq);
+        await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync("Message recalled");
+        Assert.True(await page.EvaluateAsync<bool>("window.__notifications.find(n => n.body.includes('hunter2')).closed"));
+        Assert.False(await page.EvaluateAsync<bool>("window.__notifications[0].closed"));
+
         // Back to the tab: read, the receipt goes to bob, the count leaves the title.
         await page.EvaluateAsync("window.__setHidden(false)");
         await Assertions.Expect(page).ToHaveTitleAsync(pageTitle);
@@ -419,12 +429,16 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
             receipt = await bobPhone.Events.ReadAsync(cts.Token);
         }
         while (receipt.KindCase != V1.Event.KindOneofCase.ReadReceipt);
-        Assert.Equal((alice, 1L), (receipt.ReadReceipt.ReaderId, receipt.ReadReceipt.Seq));
+        Assert.Equal((alice, 2L), (receipt.ReadReceipt.ReaderId, receipt.ReadReceipt.Seq));
 
-        // A message seen as it arrives notifies nobody.
+        // A message seen as it arrives notifies nobody. Bob typing it shows, and goes as the message arrives (it had
+        // stayed for seconds after).
+        await bobPhone.TypingAsync(conversationId);
+        await Expect(page.Locator("[data-testid=typing]")).ToContainTextAsync("typing");
         await bobPhone.SendTextAsync(conversationId, "good");
         await Expect(page.Locator("[data-testid=message]").Last).ToContainTextAsync("good");
-        Assert.Single(await page.EvaluateAsync<string[]>("window.__notifications.map(n => n.body)"));
+        await Expect(page.Locator("[data-testid=typing]")).ToHaveTextAsync("", new() { Timeout = 1_000 });
+        Assert.Equal(2, await page.EvaluateAsync<int>("window.__notifications.length"));
 
         static List<V1.Event> Drain(Client.ImClient client)
         {
@@ -605,6 +619,33 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         link.Restore();
         await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
         await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["Message recalled", "hello alice"], new() { Timeout = ConnectPatience });
+    }
+
+    [Fact]
+    public async Task Pulls_the_edge_could_not_answer_are_asked_again_when_a_conversation_opens_and_after_a_reconnect()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
+        var link = await HubLink.RouteAsync(page);
+        await bobPhone.SendTextAsync(conversationId, "first");
+
+        // The conversation's first Pull is answered `unavailable` (a silo failing over): the pane says so and asks again.
+        link.FailNextPulls(1);
+        await SignInAndOpenChatAsync(page, alice, bob);
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["first"]);
+        await Expect(page.Locator("[data-testid=pane-note]")).ToHaveCountAsync(0);
+        Assert.Equal(1, link.PullsFailed);
+
+        // Away while bob writes; back, the catch-up's Pulls go unanswered twice. Before, the first failure was dropped:
+        // the pane lacked bob's message until his next one.
+        await link.CutAsync(stayDown: true);
+        await Expect(page.Locator("#status")).Not.ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        await bobPhone.SendTextAsync(conversationId, "while you were away");
+        link.FailNextPulls(2);
+        link.Restore();
+        await Expect(page.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        await Expect(page.Locator("[data-testid=message] .text")).ToHaveTextAsync(["first", "while you were away"], new() { Timeout = ConnectPatience });
+        Assert.Equal(3, link.PullsFailed);
     }
 
     [Fact]
@@ -1135,7 +1176,15 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
         private readonly List<IWebSocketRoute> _open = [];
         private int _connections;
         private int _refused;
+        private int _pullsToFail;
+        private int _pullsFailed;
         private volatile bool _down;
+
+        /// <summary>The page's Pull calls answered <c>unavailable</c> by <see cref="FailNextPulls"/> so far.</summary>
+        public int PullsFailed => Volatile.Read(ref _pullsFailed);
+
+        /// <summary>The page's next <paramref name="count"/> Pull calls are answered <c>unavailable</c>, as the hub answers one whose grain timed out.</summary>
+        public void FailNextPulls(int count) => Volatile.Write(ref _pullsToFail, count);
 
         /// <summary>Hub connections that reached the edge host so far.</summary>
         public int Connections => Volatile.Read(ref _connections);
@@ -1202,7 +1251,52 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
             }
 
             Interlocked.Increment(ref _connections);
-            socket.ConnectToServer();
+            var server = socket.ConnectToServer();
+            socket.OnMessage(frame =>
+            {
+                if (frame.Text is not { } text)
+                {
+                    server.Send(frame.Binary ?? []);
+                    return;
+                }
+
+                // SignalR's JSON records, each ended by a record separator; a frame may carry several.
+                var forward = new System.Text.StringBuilder();
+                foreach (var record in text.Split('\u001e', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (FailedPull(record) is { } invocationId)
+                    {
+                        socket.Send($"{{\"type\":3,\"invocationId\":{JsonSerializer.Serialize(invocationId)},\"result\":{{\"error\":\"unavailable\"}}}}\u001e");
+                        continue;
+                    }
+
+                    forward.Append(record).Append('\u001e');
+                }
+
+                if (forward.Length > 0)
+                {
+                    server.Send(forward.ToString());
+                }
+            });
+        }
+
+        /// <summary>The invocation id of a Pull call to answer as failed (see <see cref="FailNextPulls"/>), or null.</summary>
+        private string? FailedPull(string record)
+        {
+            if (Volatile.Read(ref _pullsToFail) <= 0 || !record.Contains("\"Pull\"", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            using var json = JsonDocument.Parse(record);
+            if (!json.RootElement.TryGetProperty("target", out var target) || target.GetString() != "Pull"
+                || !json.RootElement.TryGetProperty("invocationId", out var id) || Interlocked.Decrement(ref _pullsToFail) < 0)
+            {
+                return null;
+            }
+
+            Interlocked.Increment(ref _pullsFailed);
+            return id.GetString();
         }
     }
 
