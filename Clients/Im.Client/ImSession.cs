@@ -182,10 +182,12 @@ public sealed class ImSession : IDisposable
             }
 
             var status = await LogoutAsync(cancellationToken).ConfigureAwait(false);
-            if (status == HttpStatusCode.Unauthorized && _time.GetUtcNow() >= _expiresAt)
+            if (status == HttpStatusCode.Unauthorized)
             {
-                // Logout takes an access token, and this one has expired: renew it (the refresh token still works), then
-                // sign out with the new one.
+                // Logout takes an access token, and this one was refused: expired, signed with a key the edges no longer
+                // take (a rotation), or by this device's clock still valid when it is not. Only the refresh tells whether
+                // the session itself ended: renewed, it signs out with the new token; refused, it ended already. Taking
+                // any 401 as "ended" left a live login (and its push token: notifications on a signed-out phone).
                 await RenewAsync(cancellationToken).ConfigureAwait(false);
                 await LogoutAsync(cancellationToken).ConfigureAwait(false);
             }

@@ -135,7 +135,9 @@ public sealed partial class WebhookDispatcher(
         foreach (var gone in _running.Keys.Except(webhooks.Select(w => w.Id)).ToList())
         {
             await _running[gone].Stop.CancelAsync();
-            await _running[gone].Run;
+            // Removed whatever its run ended with: one that faulted, kept, would fail every refresh from here on.
+            await _running[gone].Run.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _running[gone].Stop.Dispose();
             _running.Remove(gone);
             _lag.TryRemove(gone, out _);
             Log.Stopped(logger, gone);
@@ -244,8 +246,11 @@ public sealed partial class WebhookDispatcher(
                     return;
                 }
             }
-            catch (OperationCanceledException)
+            catch (Exception) when (stop.IsCancellationRequested)
             {
+                // Stopped (the webhook removed, the silo stopping) while a call that takes no token failed: a dead letter's
+                // write timing out in a Redis stall. Escaping, it faulted the webhook's run, which every later refresh
+                // awaited again and failed on: that silo then started and stopped no webhook until it restarted.
                 return;
             }
         }

@@ -73,6 +73,31 @@ public sealed class SdkSessionTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task Signing_out_with_a_token_an_edge_refuses_though_unexpired_renews_and_ends_the_login()
+    {
+        // An edge that signs with another key (a rotation half done): it refuses the token the first edge issued, which
+        // by the device's clock is well within its life.
+        await using var rotated = await fixture.Cluster.StartEdgeAsync(new Dictionary<string, string>(fixture.AuthSettings)
+        {
+            ["IM__Auth__SigningKey"] = EdgeHost.Auth.AccessTokens.NewSigningKey(),
+        });
+        var alice = await fixture.NewUserAsync("alice");
+        var phone = await fixture.LoginAsync(alice, "phone");
+        using var http = fixture.Http(rotated.Endpoints.HttpPort);
+        using var session = ImSession.Resume(http, new ImSessionTokens(alice, phone.SessionId, phone.AccessToken, phone.RefreshToken, phone.ExpiresAt));
+
+        await session.SignOutAsync();
+
+        // Before, any 401 counted as "ended": the login lived on at the server (and its push token with it).
+        Assert.True(session.Ended);
+        var web = await fixture.LoginAsync(alice, "web");
+        using var first = fixture.Http();
+        using var sessions = await first.CallAsync(HttpMethod.Get, "/api/me/sessions", web.AccessToken);
+        Assert.Equal(HttpStatusCode.OK, sessions.StatusCode);
+        Assert.DoesNotContain(phone.SessionId, await sessions.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_renewal_whose_answer_is_lost_is_asked_again_and_the_server_answers_alike()
     {
         var alice = await fixture.NewUserAsync("alice");
