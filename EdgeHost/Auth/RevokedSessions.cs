@@ -48,7 +48,8 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
         ArgumentNullException.ThrowIfNull(revoked);
         if (revoked.SessionId is { } sessionId)
         {
-            _sessions[SessionKey(revoked.UserId, sessionId)] = revoked.At;
+            // The later time kept: this edge's own logout and the silo's broadcast of it name the same end by two clocks.
+            _sessions.AddOrUpdate(SessionKey(revoked.UserId, sessionId), revoked.At, (_, previous) => previous > revoked.At ? previous : revoked.At);
         }
         else
         {
@@ -111,8 +112,10 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
             {
                 readAt = await ReadMissedAsync(readAt);
 
-                // A revocation older than a token's whole life can no longer match a valid token.
-                var horizon = time.GetUtcNow() - options.Value.AccessTokenLifetime;
+                // A revocation older than a token's whole life can no longer match a valid token; with a margin, because
+                // the token's expiry was stamped by the clock of the edge that issued it, and the revocation's time by the
+                // silo's: an edge running ahead issued tokens that outlive an entry dropped at exactly one lifetime.
+                var horizon = time.GetUtcNow() - options.Value.AccessTokenLifetime - RecheckOverlap;
                 foreach (var (key, at) in _sessions)
                 {
                     if (at < horizon)
