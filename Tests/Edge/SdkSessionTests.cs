@@ -86,6 +86,11 @@ public sealed class SdkSessionTests(EdgeFixture fixture)
         using var http = fixture.Http(rotated.Endpoints.HttpPort);
         using var session = ImSession.Resume(http, new ImSessionTokens(alice, phone.SessionId, phone.AccessToken, phone.RefreshToken, phone.ExpiresAt));
 
+        // Its text names the session, never its tokens (it ends up in logs and test failures).
+        Assert.Contains(phone.SessionId, session.Tokens.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(phone.RefreshToken, session.Tokens.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(phone.AccessToken, session.Tokens.ToString(), StringComparison.Ordinal);
+
         await session.SignOutAsync();
 
         // Before, any 401 counted as "ended": the login lived on at the server (and its push token with it).
