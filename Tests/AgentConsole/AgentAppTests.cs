@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using Orleans.Im.AgentConsole;
 using Orleans.Im.Client;
 using Orleans.Im.Protocol.V1;
@@ -227,12 +228,8 @@ public sealed class AgentAppTests
     [Fact]
     public async Task A_refused_sign_in_is_not_tried_again_and_the_agent_is_told_to_sign_in()
     {
-        var signIns = 0;
-        await using var client = SigningInWith(() =>
-        {
-            Interlocked.Increment(ref signIns);
-            return new ImAuthException(HttpStatusCode.Unauthorized, "invalid_credentials", "wrong user id or password");
-        });
+        var signIns = new StrongBox<int>();
+        await using var client = RefusingEverySignIn(signIns);
         var state = TwoSessions();
         var clock = new ManualClock();
         using var app = new AgentApp(client, state, new ConsoleOptions { PollInterval = TimeSpan.FromMilliseconds(10) }) { Clock = clock };
@@ -243,19 +240,15 @@ public sealed class AgentAppTests
             clock.Now += TimeSpan.FromMinutes(10);
         }
 
-        Assert.Equal(1, signIns);
+        Assert.Equal(1, signIns.Value);
         Assert.Contains("sign-in refused", Locked(state, () => state.Status), StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task After_a_refused_sign_in_ctrl_r_takes_a_new_password_unseen_and_signs_in_with_it_keeping_the_reply_being_typed()
     {
-        var signIns = 0;
-        await using var client = SigningInWith(() =>
-        {
-            Interlocked.Increment(ref signIns);
-            return new ImAuthException(HttpStatusCode.Unauthorized, "invalid_credentials", "wrong user id or password");
-        });
+        var signIns = new StrongBox<int>();
+        await using var client = RefusingEverySignIn(signIns);
         var state = TwoSessions();
         var clock = new ManualClock();
         var passwords = new List<string>();
@@ -266,7 +259,7 @@ public sealed class AgentAppTests
         };
 
         await KeepUp(app);
-        Assert.Equal(1, signIns);
+        Assert.Equal(1, signIns.Value);
         Type(app, "one moment");
 
         // The password was changed while the console ran: Ctrl+R asks for the new one on the input line, the reply kept.
@@ -282,7 +275,7 @@ public sealed class AgentAppTests
 
         // The next round signs in again, with it, without waiting out a pause.
         await KeepUp(app);
-        Assert.Equal(2, signIns);
+        Assert.Equal(2, signIns.Value);
 
         // Refused again (it was mistyped): asked once more. What is typed shows as stars, never as itself; Esc gives the
         // reply back and signs nobody in.
@@ -301,7 +294,7 @@ public sealed class AgentAppTests
         Assert.Equal("one moment", Locked(state, () => state.Input));
         clock.Now += TimeSpan.FromMinutes(10);
         await KeepUp(app);
-        Assert.Equal(2, signIns);
+        Assert.Equal(2, signIns.Value);
         Assert.Equal(["new pass 1"], passwords);
     }
 
@@ -382,6 +375,13 @@ public sealed class AgentAppTests
 
     /// <summary>A client never connected: nothing goes over the network.</summary>
     private static ImClient Offline() => new(new ImClientOptions { Host = "127.0.0.1", Port = 1 });
+
+    /// <summary>A client whose every sign-in is refused as a wrong password (401), counted in <paramref name="signIns"/>.</summary>
+    private static ImClient RefusingEverySignIn(StrongBox<int> signIns) => SigningInWith(() =>
+    {
+        Interlocked.Increment(ref signIns.Value);
+        return new ImAuthException(HttpStatusCode.Unauthorized, "invalid_credentials", "wrong user id or password");
+    });
 
     /// <summary>A client whose every sign-in fails with what <paramref name="failure"/> makes.</summary>
     private static ImClient SigningInWith(Func<Exception> failure) => new(new ImClientOptions
