@@ -390,6 +390,11 @@ public sealed class AgentApp : IDisposable
 
                 Background(RefreshViewAsync);
                 return;
+            case ConsoleKey.Tab or ConsoleKey.UpArrow or ConsoleKey.DownArrow when Locked(() => _state.Mode == InputMode.Password):
+                // Another session selected would take the line back for replies, and what is typed next, meant as the
+                // password, would go out to a customer as plain text: Enter or Esc first.
+                SetStatus("type the password and press Enter, or Esc to cancel, before choosing another session");
+                return;
             case ConsoleKey.Tab when (key.Modifiers & ConsoleModifiers.Shift) != 0:
             case ConsoleKey.UpArrow:
                 Select(-1);

@@ -169,7 +169,9 @@ public sealed class ImSession : IDisposable
 
     /// <summary>
     /// Signs out: the session ends on every edge host, and this object gives no more tokens. A session the server has
-    /// already ended counts as signed out; an unreachable server throws (the session is still live there).
+    /// already ended counts as signed out (told by a refused renewal, not by a refused access token, which an edge with
+    /// another signing key or this device's clock can explain); an unreachable server throws, as does a logout that
+    /// refuses even a token just renewed (the session is still live there).
     /// </summary>
     public async Task SignOutAsync(CancellationToken cancellationToken = default)
     {
@@ -189,7 +191,12 @@ public sealed class ImSession : IDisposable
                 // the session itself ended: renewed, it signs out with the new token; refused, it ended already. Taking
                 // any 401 as "ended" left a live login (and its push token: notifications on a signed-out phone).
                 await RenewAsync(cancellationToken).ConfigureAwait(false);
-                await LogoutAsync(cancellationToken).ConfigureAwait(false);
+                if (await LogoutAsync(cancellationToken).ConfigureAwait(false) == HttpStatusCode.Unauthorized)
+                {
+                    // Renewed, so the session lives; the token just issued refused all the same (the renewal and the logout
+                    // reached edges that disagree on the signing key): not signed out, and the caller is told so.
+                    throw new HttpRequestException("Logout refused a token just renewed; the session is still live: try again.", null, HttpStatusCode.Unauthorized);
+                }
             }
 
             _ended = true;

@@ -65,14 +65,15 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
     /// </summary>
     public bool TryRefresh(string userId, string address)
     {
-        if (!Count(RefreshUserKey(userId, address), options.Value.LoginAttemptsPerAddress))
+        // The address first: past its bound, made-up user ids must not each add an entry to the table.
+        if (!Count("refresh-ip:" + address, options.Value.RefreshFailuresPerAddress))
         {
             return false;
         }
 
-        if (!Count("refresh-ip:" + address, options.Value.RefreshFailuresPerAddress))
+        if (!Count(RefreshUserKey(userId, address), options.Value.LoginAttemptsPerAddress))
         {
-            GiveBack(RefreshUserKey(userId, address));
+            GiveBack("refresh-ip:" + address);
             return false;
         }
 

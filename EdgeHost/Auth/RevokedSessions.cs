@@ -85,8 +85,8 @@ public sealed partial class RevokedSessions(IClusterClient client, IOptions<Auth
 
                 // What went out before this edge listened (it may have started after a logout or a disable): asked once,
                 // after subscribing, so that nothing falls between the two. Every revocation still able to match a valid
-                // token: those younger than a token's whole life.
-                var since = time.GetUtcNow() - options.Value.AccessTokenLifetime;
+                // token: those younger than a token's whole life, with the margin the others keep them (see the pruning).
+                var since = time.GetUtcNow() - options.Value.AccessTokenLifetime - RecheckOverlap;
                 readAt = time.GetUtcNow();
                 var earlier = await client.GetGrain<IRevocationLogGrain>(IRevocationLogGrain.Key).GetSinceAsync(since);
                 foreach (var revoked in earlier)

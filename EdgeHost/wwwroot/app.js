@@ -53,6 +53,8 @@ const state = {
   peerReadSeq: 0,
   typingTimer: null,
   typingUser: null,        // who the typing indicator shows (clearTyping)
+  catchingUp: null,        // the catch-up running (catchUp), and whether one more was asked meanwhile
+  catchUpAgain: false,
   lastTypingSent: 0,
   leaving: false,          // signed out or kicked: a closed connection is not opened again
   connectedAt: 0,          // when the current hub connection came up (backOnline)
@@ -159,6 +161,26 @@ function signedOut() {
   forgetAllUnsent();
   sessionStorage.clear();
   location.reload();
+}
+
+/**
+ * Kicked: the session ended (signed out elsewhere, revoked), which signs out here too; or only this page was made to
+ * leave (the user opened more web pages than the device limit, the longest connected going first; or another device
+ * took this device id), the session alive. Then the page stops where it is, keeping the session and what was not sent:
+ * connecting again by itself would push out the page that took its place, and that one the next. The user reloads to
+ * use it here again.
+ */
+async function kicked(reason) {
+  state.leaving = true;
+  setOnline(false);
+  state.hub.stop().catch(() => {});
+  if (await tokenRefused()) {
+    signedOut();
+    return;
+  }
+  const note = $('page-note');
+  note.textContent = `This page was disconnected (${reason || 'signed in elsewhere'}). Reload it to use it here again.`;
+  note.hidden = false;
 }
 
 // ---- sign in / out ----
@@ -320,6 +342,8 @@ async function start() {
     // for good after an edge restart or a longer outage).
     .withAutomaticReconnect({
       nextRetryDelayInMilliseconds: ({ previousRetryCount }) => {
+        // Made to leave (kicked): not connected again by itself.
+        if (state.leaving) return null;
         // A session revoked while the page was offline is refused at every reconnect, with no kick to say so: every
         // third try an API call asks, and a refused token means signing in again.
         if (previousRetryCount > 0 && previousRetryCount % 3 === 0) tokenRefused().then((refused) => refused && signedOut());
@@ -418,6 +442,27 @@ function setOnline(online) { $('status').classList.toggle('online', online); }
  * a pause that doubles, jittered, while connected. A reconnect catches up by itself.
  */
 async function catchUp() {
+  // One at a time: asked while one runs (a push with a gap in each message of a busy group, a resync), it runs once
+  // more after, and the callers wait for that one. Side by side they multiplied the calls just when the edge was
+  // refusing them for the moment, and their syncs' versions could land out of order.
+  if (state.catchingUp) {
+    state.catchUpAgain = true;
+    return state.catchingUp;
+  }
+  state.catchingUp = (async () => {
+    try {
+      do {
+        state.catchUpAgain = false;
+        await catchUpWithRetries();
+      } while (state.catchUpAgain);
+    } finally {
+      state.catchingUp = null;
+    }
+  })();
+  return state.catchingUp;
+}
+
+async function catchUpWithRetries() {
   for (let attempt = 0; attempt < 6; attempt++) {
     try {
       await catchUpOnce();
@@ -427,6 +472,11 @@ async function catchUp() {
       await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 500 * (0.75 + Math.random() / 2)));
     }
   }
+}
+
+/** Answers worth asking again: the edge could not answer for now (a silo failing over, its request budget). */
+function transient(error) {
+  return error === 'unavailable' || error === 'rate_limited';
 }
 
 async function catchUpOnce() {
@@ -468,7 +518,7 @@ async function loadChanges() {
   if (!changedAt || (seen && Date.parse(changedAt) <= Date.parse(seen))) return true;
   const result = await tryInvoke('PullChanges', pane.id, seen, MaxPull);
   if (!isShowing(pane)) return true;
-  if (result.error) return false;
+  if (result.error) return !transient(result.error);
   for (const message of result.changes.messages) {
     // Only what the pane shows, and only newer: a change pushed while this answer was on its way is not undone.
     const known = state.messages.get(message.seq);
@@ -699,15 +749,19 @@ async function openConversation(id) {
   // answered (a silo failing over), it is asked again after a pause, the pane saying so: an empty pane looked like an
   // empty conversation.
   let result = await tryInvoke('Pull', id, 0, NoUpperBound, PageSize);
-  for (let retries = 1; result.error && retries <= PaneRetries && isShowing(pane); retries++) {
+  // Not once something else (a catch-up, a push's gap filled) has loaded the pane meanwhile.
+  for (let retries = 1; transient(result.error) && retries <= PaneRetries && isShowing(pane) && newestSeq() === 0; retries++) {
     showPaneNote(`Could not load the messages (${result.error}); trying again…`);
     await new Promise((resolve) => setTimeout(resolve, retryDelay(retries)));
-    if (isShowing(pane)) result = await tryInvoke('Pull', id, 0, NoUpperBound, PageSize);
+    if (isShowing(pane) && newestSeq() === 0) result = await tryInvoke('Pull', id, 0, NoUpperBound, PageSize);
   }
   // The user opened another conversation meanwhile: this history is not for the pane any more, nor is marking it read.
   if (!isShowing(pane)) return;
   if (result.error) {
-    showPaneNote(`Could not load the messages (${result.error}): open the conversation again to retry.`);
+    if (newestSeq() > 0) showPaneNote(null);
+    else showPaneNote(transient(result.error)
+      ? `Could not load the messages (${result.error}): open the conversation again to retry.`
+      : `Could not load the messages (${result.error}).`);
     return;
   }
   showPaneNote(null);
@@ -749,7 +803,8 @@ async function loadNewer() {
   const limit = after === 0 ? PageSize : MaxPull;
   const result = await tryInvoke('Pull', pane.id, after, NoUpperBound, limit);
   if (!isShowing(pane)) return true;
-  if (result.error) return false;
+  // A refusal for good (no longer a member) is not asked again; one for now is, by the caller.
+  if (result.error) return !transient(result.error);
   showPaneNote(null);
   if (after > 0 && result.history.lastSeq - after > limit) startPane();
   showHistory(result.history);
@@ -1488,7 +1543,7 @@ async function onEvents(events) {
         setOnline(false);
         break;
       case 'kick':
-        signedOut();
+        await kicked(event.reason);
         return;
     }
   }

@@ -280,10 +280,14 @@ public sealed class AgentAppTests
         // Refused again (it was mistyped): asked once more. What is typed shows as stars, never as itself; Esc gives the
         // reply back and signs nobody in.
         PressControl(app, ConsoleKey.R);
-        Type(app, "secret");
+        Type(app, "sec");
+        // Another session is not chosen meanwhile: the line would take replies again, and the rest typed go to a customer.
+        Press(app, ConsoleKey.Tab);
+        Type(app, "ret");
         lock (state.Sync)
         {
             Assert.Equal(InputMode.Password, state.Mode);
+            Assert.Equal((First, "secret"), (state.Selected, state.Input));
             var screen = string.Join("\n", ScreenText.Render(state, 120, 30));
             Assert.DoesNotContain("secret", screen, StringComparison.Ordinal);
             Assert.Contains("Password> ******", screen, StringComparison.Ordinal);

@@ -337,6 +337,48 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_page_pushed_out_by_the_web_device_limit_stops_where_it_is_and_keeps_its_session_and_unsent_message()
+    {
+        var alice = await fixture.NewUserAsync("alice");
+        var bob = await fixture.NewUserAsync("bob");
+        await using var chromium = await HeadlessChromium.LaunchAsync();
+        await using var context = await chromium.Browser.NewContextAsync();
+        var oldest = await SignInAsync(context, PageUrl, alice);
+        await oldest.FillAsync("#new-chat-user", bob);
+        await oldest.ClickAsync("#new-chat-start");
+
+        // Five more pages of alice's (the web device limit is five): the one connected longest is made to leave.
+        var others = new List<IPage>();
+        for (var i = 0; i < 5; i++)
+        {
+            others.Add(await SignInAsync(context, PageUrl, alice));
+        }
+
+        // Before, any kick signed the page out: its tokens and unsent messages dropped, the sign-in form back, and signing
+        // in there pushed out the next page in turn. Now it says why and stays, not connecting again by itself.
+        await Expect(oldest.Locator("[data-testid=page-note]")).ToContainTextAsync("web device", new() { Timeout = ConnectPatience });
+        await Expect(oldest.Locator("#app")).ToBeVisibleAsync();
+        Assert.NotNull(await oldest.EvaluateAsync<string?>("sessionStorage.getItem('im.refreshToken')"));
+        await oldest.FillAsync("#composer-text", "written after it stopped");
+        await oldest.PressAsync("#composer-text", "Enter");
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Expect(oldest.Locator("#status")).Not.ToHaveClassAsync(Online);
+        foreach (var page in others)
+        {
+            await Expect(page.Locator("#status")).ToHaveClassAsync(Online);
+        }
+
+        // Reloaded, it is a page of the session again (the longest connected of the others leaves), and what was written
+        // goes out.
+        await oldest.ReloadAsync();
+        await Expect(oldest.Locator("#status")).ToHaveClassAsync(Online, new() { Timeout = ConnectPatience });
+        await using var bobPhone = await fixture.ConnectAsync(bob);
+        await Eventually.UntilAsync(
+            async () => (await bobPhone.PullAsync(GrainKeys.P2P(alice, bob), 0, long.MaxValue, 10)).Messages.Select(m => m.Content.Text).ToList(),
+            texts => texts.SequenceEqual(["written after it stopped"]));
+    }
+
+    [Fact]
     public async Task A_user_signs_out_another_device_and_changes_the_password_on_the_page()
     {
         var alice = await fixture.NewUserAsync("alice");
