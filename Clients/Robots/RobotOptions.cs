@@ -55,7 +55,8 @@ public sealed class RobotOptions : IValidatableObject
     /// <summary>
     /// How often the robot re-registers its device (so that it stays online after its user grain moved or was
     /// collected), checks that its login session is live, and syncs its conversations (push is a hint; this is the
-    /// net under it).
+    /// net under it). The registration and the check are made at least every 5 minutes whatever this says: the device
+    /// is held under the cluster's lease (15 minutes by default), so that a robot process that dies goes offline.
     /// </summary>
     [TimeSpanRange("00:00:01", "01:00:00")]
     public TimeSpan CatchUpInterval { get; set; } = TimeSpan.FromSeconds(30);

@@ -767,6 +767,7 @@ async function openConversation(id) {
   showPaneNote(null);
   showHistory(result.history);
   fetchMissingQuotes();
+  fillPane();
   await markRead();
   $('composer-text').focus();
 }
@@ -812,23 +813,44 @@ async function loadNewer() {
   return true;
 }
 
-// Scrolling to the top loads older history.
-$('messages').addEventListener('scroll', async () => {
+/** Pages of older history loaded at most in one go without the user scrolling (fillPane, a page of hidden messages). */
+const MaxPagesUnasked = 5;
+
+/** The page of history before the oldest the pane holds, the view kept where it was; false when none came. */
+async function loadOlder() {
   const box = $('messages');
-  if (box.scrollTop > 0 || !state.open || state.loadingOlder) return;
   const first = oldestSeq();
   // Nothing older to load: the conversation's first message, or the first of the user's history in it.
-  if (first <= state.historyStart + 1) return;
+  if (!state.open || state.loadingOlder || first === 0 || first <= state.historyStart + 1) return false;
   state.loadingOlder = true;
   const pane = paneNow();
   const height = box.scrollHeight;
   try {
     const result = await tryInvoke('Pull', pane.id, 0, first, PageSize);
-    if (!isShowing(pane) || result.error) return;
+    if (!isShowing(pane) || result.error) return false;
     showHistory(result.history);
     box.scrollTop = box.scrollHeight - height;
+    return result.history.messages.length > 0;
   } finally {
     state.loadingOlder = false;
+  }
+}
+
+/**
+ * Older pages until the pane can scroll: a tall window, or a newest page mostly of hidden (superseded) notifications,
+ * showed no scrollbar, so no scroll to the top could ever load what came before.
+ */
+async function fillPane() {
+  const box = $('messages');
+  for (let pages = 0; pages < MaxPagesUnasked && box.scrollHeight <= box.clientHeight; pages++) {
+    if (!(await loadOlder())) return;
+  }
+}
+
+// Scrolling to the top loads older history; a page that drew nothing (hidden messages) leaves it at the top: the next.
+$('messages').addEventListener('scroll', async () => {
+  for (let pages = 0; pages < MaxPagesUnasked && $('messages').scrollTop === 0; pages++) {
+    if (!(await loadOlder())) return;
   }
 });
 

@@ -15,12 +15,14 @@ namespace Orleans.Im.Tests.Edge;
 public sealed class ForwardedClientAddressTests(EdgeFixture fixture)
 {
     private const int PerAddress = 3;
+    private const int RefreshFailuresPerAddress = 5;
 
     private Dictionary<string, string> Settings(string? trustedProxy = null)
     {
         var settings = new Dictionary<string, string>(fixture.AuthSettings)
         {
             ["IM__Auth__LoginAttemptsPerAddress"] = PerAddress.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["IM__Auth__RefreshFailuresPerAddress"] = RefreshFailuresPerAddress.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // Longer than the test: nothing recovers while it runs.
             ["IM__Auth__LoginRateWindow"] = "00:10:00",
         };
@@ -49,14 +51,25 @@ public sealed class ForwardedClientAddressTests(EdgeFixture fixture)
         // ...and another client behind the same balancer is not held back by it.
         Assert.Equal(HttpStatusCode.Unauthorized, await LoginStatusAsync(http, "203.0.113.2", Ids.User("nobody")));
 
-        // Refreshes (anonymous, each activating the account grain it names) have the same allowance per client.
+        // Refreshes (anonymous, each activating the account grain it names) have the same allowance per client and user
+        // it names...
+        var stale = Ids.User("stale");
         for (var i = 0; i < PerAddress; i++)
         {
-            Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, "203.0.113.3"));
+            Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, "203.0.113.3", stale));
         }
 
-        Assert.Equal(HttpStatusCode.TooManyRequests, await RefreshStatusAsync(http, "203.0.113.3"));
-        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, "203.0.113.4"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await RefreshStatusAsync(http, "203.0.113.3", stale));
+        Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, "203.0.113.4", stale));
+
+        // ...so others behind the same client address still renew; and a larger allowance per client whatever users
+        // its refreshes name.
+        for (var i = PerAddress; i < RefreshFailuresPerAddress; i++)
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await RefreshStatusAsync(http, "203.0.113.3", Ids.User("other")));
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, await RefreshStatusAsync(http, "203.0.113.3", Ids.User("other")));
     }
 
     [Fact]
@@ -110,11 +123,11 @@ public sealed class ForwardedClientAddressTests(EdgeFixture fixture)
         return response.StatusCode;
     }
 
-    private static async Task<HttpStatusCode> RefreshStatusAsync(HttpClient http, string forwardedFor)
+    private static async Task<HttpStatusCode> RefreshStatusAsync(HttpClient http, string forwardedFor, string userId)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/auth/refresh")
         {
-            Content = JsonContent.Create(new RefreshBody(Ids.User("nobody"), "no-such-session", "no-such-token"), options: ApiCalls.Json),
+            Content = JsonContent.Create(new RefreshBody(userId, "no-such-session", "no-such-token"), options: ApiCalls.Json),
         };
         request.Headers.Add("X-Forwarded-For", forwardedFor);
         using var response = await http.SendAsync(request);

@@ -83,9 +83,91 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_robot_registers_its_device_under_a_lease_and_renews_it_so_a_robot_that_dies_goes_offline()
+    {
+        var robot = Ids.User("lease-bot");
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Lease", null, [AccountRole.Robot])));
+        var registrations = new System.Collections.Concurrent.ConcurrentQueue<(string Method, DeviceSession Device)>();
+        using var host = BuildRobot(robot, client => Intercepting.Create(client, (method, args, call) =>
+        {
+            var grain = call();
+            return method.Name == nameof(IGrainFactory.GetGrain) && grain is IUserGrain user && Equals(args[0], robot)
+                ? Intercepting.Create<IUserGrain>(user, (m, a, c) =>
+                {
+                    if (m.Name is nameof(IUserGrain.ConnectDeviceAsync) or nameof(IUserGrain.RenewDeviceAsync) && a[0] is DeviceSession device)
+                    {
+                        registrations.Enqueue((m.Name, device));
+                    }
+
+                    return c();
+                })
+                : grain;
+        }), catchUpInterval: "00:00:01");
+        await host.StartAsync();
+        try
+        {
+            // Before, the robot's device had no lease: a robot process killed stayed online for good, and its shop's queue
+            // went on handing customers to it. Leased, it lapses unless renewed, and the robot renews it.
+            await Eventually.UntilAsync(() => Task.FromResult(registrations.Count(r => r.Method == nameof(IUserGrain.RenewDeviceAsync))), n => n >= 2, TimeSpan.FromSeconds(30));
+            Assert.Equal(nameof(IUserGrain.ConnectDeviceAsync), registrations.First().Method);
+            Assert.All(registrations, r => Assert.True(r.Device.EdgeRenewsLease, $"{r.Method} without a lease"));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_read_mark_storage_did_not_take_is_made_again_at_a_catch_up()
+    {
+        // More than the marks of the handling and of the one catch-up that finds the conversation changed: after those,
+        // nothing but the robot's own record of an unmarked cursor brings it back.
+        const int RefusedMarks = 6;
+        var robot = Ids.User("mark-bot");
+        Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Mark", null, [AccountRole.Robot])));
+        var user = Ids.User("user");
+        var conversation = GrainKeys.P2P(user, robot);
+        var refused = 0;
+        // A robot that handles without replying (a reply would change the conversation, and its sync bring the robot back
+        // to it anyway). The user grain answers its first marks Unavailable (its index save failed, for longer than a
+        // catch-up interval), as it does without throwing.
+        var handled = new SilentHandler();
+        using var host = BuildRobot(robot, client => Intercepting.Create(client, (method, args, call) =>
+        {
+            var grain = call();
+            return method.Name == nameof(IGrainFactory.GetGrain) && grain is IUserGrain userGrain && Equals(args[0], robot)
+                ? Intercepting.Create<IUserGrain>(userGrain, (m, a, c) =>
+                    m.Name == nameof(IUserGrain.MarkReadAsync) && Equals(a[0], conversation) && Interlocked.Increment(ref refused) <= RefusedMarks
+                        ? Task.FromResult(new MarkReadResult(AccessStatus.Unavailable, null))
+                        : c())
+                : grain;
+        }), catchUpInterval: "00:00:01", handler: handled);
+        await host.StartAsync();
+        try
+        {
+            await Eventually.UntilAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+            var sent = await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
+                .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText("hello?")));
+            await Eventually.UntilAsync(() => Task.FromResult(handled.Count), n => n == 1, TimeSpan.FromSeconds(20));
+
+            // Before, the refused mark was taken as made: the robot's read position stayed before the question it had
+            // answered, and a restart (or its cursor retired when idle) ran the handler again. Now the catch-up marks it.
+            await Eventually.UntilAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetConversationAsync(conversation),
+                e => e?.ReadSeq >= sent.Seq, TimeSpan.FromSeconds(30));
+            Assert.True(Volatile.Read(ref refused) > RefusedMarks);
+            Assert.Equal(1, handled.Count);
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
     private IHost BuildRobot(string robotId, PullOutage outage) => BuildRobot(robotId, outage.Wrap);
 
-    private IHost BuildRobot(string robotId, Func<IClusterClient, IClusterClient> wrap, string? catchUpInterval = null)
+    private IHost BuildRobot(string robotId, Func<IClusterClient, IClusterClient> wrap, string? catchUpInterval = null, IRobotHandler? handler = null)
     {
         var builder = RobotTestHost.Builder(fixture);
         if (catchUpInterval is not null)
@@ -93,7 +175,7 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
             builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["IM:Robot:CatchUpInterval"] = catchUpInterval });
         }
 
-        builder.AddImRobot(new EchoHandler(), o => o.RobotId = robotId);
+        builder.AddImRobot(handler ?? new EchoHandler(), o => o.RobotId = robotId);
 
         // The robot gets the real client wrapped: its conversation and user grains are seen through the outage.
         var real = builder.Services.Last(d => d.ServiceType == typeof(IClusterClient));
@@ -126,6 +208,20 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
 
     private Task<IReadOnlyList<string?>> RepliesAsync(string conversation, string user, string robot) =>
         RobotTestHost.RepliesAsync(fixture, conversation, user, robot);
+
+    /// <summary>Handles without replying, counting what it handled.</summary>
+    private sealed class SilentHandler : IRobotHandler
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public Task HandleAsync(RobotMessage message, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _count);
+            return Task.CompletedTask;
+        }
+    }
 
     private sealed class EchoHandler : IRobotHandler
     {

@@ -691,6 +691,24 @@ public sealed class WebChatBrowserTests(EdgeFixture fixture, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task A_window_taller_than_the_newest_page_loads_older_pages_until_it_can_scroll()
+    {
+        await using var beside = await OpenPageBesideBobsPhoneAsync();
+        var (alice, bob, conversationId, bobPhone, page) = beside;
+        for (var i = 1; i <= 40; i++)
+        {
+            await bobPhone.SendTextAsync(conversationId, $"line {i}");
+        }
+
+        // The newest page (30) fits this window with room to spare: no scrollbar, so no scroll to the top. Before, the
+        // first ten messages could never be shown.
+        await page.SetViewportSizeAsync(1280, 2400);
+        await SignInAndOpenChatAsync(page, alice, bob);
+        await Expect(page.Locator("[data-testid=message] .text").First).ToHaveTextAsync("line 1");
+        await Expect(page.Locator("[data-testid=message]")).ToHaveCountAsync(40);
+    }
+
+    [Fact]
     public async Task The_unread_badge_drops_what_was_recalled_or_superseded_before_it_was_read_and_the_pane_shows_neither()
     {
         await using var beside = await OpenPageBesideBobsPhoneAsync();

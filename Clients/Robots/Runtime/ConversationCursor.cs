@@ -89,7 +89,8 @@ internal sealed class ConversationCursor(ConversationAddress address, TimeProvid
     {
         lock (_lock)
         {
-            if (_retired || _isRunning || _pending || Stalled || time.GetUtcNow() - _lastActive < idleFor)
+            // Nor while what was handled is not yet marked read: a new cursor would start from the mark, before it.
+            if (_retired || _isRunning || _pending || Stalled || HandledSeq > ReadSeq || time.GetUtcNow() - _lastActive < idleFor)
             {
                 return false;
             }

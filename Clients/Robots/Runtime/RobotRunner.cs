@@ -56,6 +56,9 @@ internal sealed partial class RobotRunner : BackgroundService
     /// <summary>How long a stopping robot waits for handlers in flight before it leaves.</summary>
     private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
 
+    /// <summary>The longest pause between renewals of the robot's device, a fraction of the cluster's lease (15 minutes by default).</summary>
+    private static readonly TimeSpan MaxRenewalPeriod = TimeSpan.FromMinutes(5);
+
     /// <summary>How long each farewell call (disconnect, unsubscribe, end session) may take.</summary>
     private static readonly TimeSpan FarewellTimeout = TimeSpan.FromSeconds(5);
 
@@ -189,8 +192,11 @@ internal sealed partial class RobotRunner : BackgroundService
 
         var replaced = false;
         var connectionId = Guid.NewGuid().ToString("N");
+        // Under a lease, renewed below: a robot process that dies without going offline (killed, out of memory, its host
+        // lost) lapses like a device whose edge went. Without one it stayed online for good, and a shop's queue went on
+        // handing waiting customers to it, with no auto-reply text either.
         var device = new DeviceSession(_options.DeviceId, RobotRuntimeNames.Platform, RobotRuntimeNames.LocationPrefix + Environment.MachineName,
-            _time.GetUtcNow(), connectionId);
+            _time.GetUtcNow(), connectionId, EdgeRenewsLease: true);
         var stream = _client.GetStreamProvider(StreamNames.Provider)
             .GetStream<UserEventBatch>(StreamId.Create(StreamNames.UserNamespace, RobotId));
         var subscription = await stream.SubscribeAsync((batch, _) =>
@@ -205,7 +211,11 @@ internal sealed partial class RobotRunner : BackgroundService
             _lastDevice = device;
             LogOnline(_logger, RobotId);
             var version = await CatchUpAsync(0);
-            using var timer = new PeriodicTimer(_options.CatchUpInterval, _time);
+            var nextCatchUp = _time.GetUtcNow() + _options.CatchUpInterval;
+            // The device's lease (15 minutes by default) is renewed more often than it lapses whatever the catch-up
+            // interval (up to an hour).
+            var period = _options.CatchUpInterval < MaxRenewalPeriod ? _options.CatchUpInterval : MaxRenewalPeriod;
+            using var timer = new PeriodicTimer(period, _time);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 if (!await _client.GetGrain<IAccountGrain>(RobotId).IsSessionLiveAsync(sessionId))
@@ -226,7 +236,12 @@ internal sealed partial class RobotRunner : BackgroundService
                     return true;
                 }
 
-                version = await CatchUpAsync(version);
+                // Half a period of slack: a tick a little early must not put the catch-up off by a whole period.
+                if (_time.GetUtcNow() + period / 2 >= nextCatchUp)
+                {
+                    version = await CatchUpAsync(version);
+                    nextCatchUp = _time.GetUtcNow() + _options.CatchUpInterval;
+                }
             }
 
             return false;
@@ -430,9 +445,12 @@ internal sealed partial class RobotRunner : BackgroundService
 
                 // The read position is the robot's word that everything up to it was handled: only the robot moves it past
                 // its own replies (the user grain does not count a reply as read, see RobotReplyIds).
-                if (cursor.HandledSeq > cursor.ReadSeq)
+                if (cursor.HandledSeq > cursor.ReadSeq && !await MarkReadAsync(cursor, cursor.HandledSeq.Value))
                 {
-                    await MarkReadAsync(cursor, cursor.HandledSeq.Value);
+                    // Not stored: the cursor stays stalled, and the catch-up tries the mark again. Taken as done, a cursor
+                    // retired later (or a restart) started from the old position and ran the handlers again.
+                    LogMarkReadFailed(_logger, RobotId, cursor.ConversationId, cursor.HandledSeq.Value, "storage did not take it");
+                    return;
                 }
 
                 if (pull.Messages.Count < PullBatch)
@@ -595,7 +613,10 @@ internal sealed partial class RobotRunner : BackgroundService
 
         try
         {
-            await MarkReadAsync(cursor, message.Seq);
+            if (!await MarkReadAsync(cursor, message.Seq))
+            {
+                LogMarkReadFailed(_logger, RobotId, cursor.ConversationId, message.Seq, "storage did not take it");
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -636,12 +657,20 @@ internal sealed partial class RobotRunner : BackgroundService
     private static bool IsPassing(Exception ex) =>
         ex is RobotReplyNotStoredException or TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or OperationCanceledException;
 
-    private async Task MarkReadAsync(ConversationCursor cursor, long seq)
+    /// <summary>
+    /// Marks the conversation read up to <paramref name="seq"/>: false when storage did not take it (the user grain answers
+    /// Unavailable rather than throwing), which the caller must not take as marked: the read position is the robot's only
+    /// record of what it handled across restarts.
+    /// </summary>
+    private async Task<bool> MarkReadAsync(ConversationCursor cursor, long seq)
     {
-        if ((await User.MarkReadAsync(cursor.ConversationId, seq)).Entry is { } entry)
+        var result = await User.MarkReadAsync(cursor.ConversationId, seq);
+        if (result.Entry is { } entry)
         {
             cursor.ReadSeq = Math.Max(cursor.ReadSeq, entry.ReadSeq);
         }
+
+        return result.Status != AccessStatus.Unavailable;
     }
 
     [LoggerMessage(1, LogLevel.Information, "Robot {RobotId} signed in (device {DeviceId})")]
