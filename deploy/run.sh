@@ -95,6 +95,11 @@ trap 'exit 129' HUP
 
 command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (dotnet) is not on PATH"
 command -v setsid >/dev/null 2>&1 || die "setsid (util-linux) is not on PATH"
+# One run at a time, from its first step: the port check below sees another run only once its hosts listen, minutes
+# after it started its databases (a second run's --fresh then deleted them, and its exit stopped them under the first).
+mkdir -p "$IM_DATA"
+exec 9>"$IM_DATA/run.lock"
+flock -n 9 || die "another deploy/run.sh is starting or running here ($IM_DATA/run.lock)"
 check_ports_free || exit 1
 ensure_npm
 ensure_curl
@@ -119,18 +124,15 @@ mkdir -p "$LOGS"
 if [ -z "${IM__Auth__SigningKey:-}" ]; then
   KEY_FILE="$IM_DATA/dev/signing-key"
   if [ ! -s "$KEY_FILE" ]; then
-    mkdir -p "$(dirname "$KEY_FILE")"
-    head -c 32 /dev/urandom | base64 > "$KEY_FILE"
-    chmod 600 "$KEY_FILE"
+    # Made readable by its owner only from the start (not chmod-ed after it was written under the caller's umask).
+    (umask 077 && mkdir -p "$(dirname "$KEY_FILE")" && head -c 32 /dev/urandom | base64 > "$KEY_FILE")
   fi
   export IM__Auth__SigningKey="$(cat "$KEY_FILE")"
 fi
 if [ -z "${IM__Auth__AdminApiKey:-}" ]; then
   ADMIN_KEY_FILE="$IM_DATA/dev/admin-api-key"
   if [ ! -s "$ADMIN_KEY_FILE" ]; then
-    mkdir -p "$(dirname "$ADMIN_KEY_FILE")"
-    head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' > "$ADMIN_KEY_FILE"
-    chmod 600 "$ADMIN_KEY_FILE"
+    (umask 077 && mkdir -p "$(dirname "$ADMIN_KEY_FILE")" && head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' > "$ADMIN_KEY_FILE")
   fi
   export IM__Auth__AdminApiKey="$(cat "$ADMIN_KEY_FILE")"
 fi

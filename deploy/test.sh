@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
     --filter) [ $# -ge 2 ] || { echo "usage: $0 [--filter EXPR] [--services-only]" >&2; echo "tests: 0 passed, 1 failed"; exit 2; }
               FILTER="$2"; shift 2 ;;
     --services-only) SERVICES_ONLY=1; shift ;;
-    *) echo "usage: $0 [--filter EXPR] [--services-only]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--filter EXPR] [--services-only]" >&2; echo "tests: 0 passed, 1 failed"; exit 2 ;;
   esac
 done
 
@@ -92,8 +92,9 @@ for trx in "$RESULTS"/*.trx; do
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
   skipped=$((skipped + $(get notExecuted)))
 done
-if [ "$found" = 0 ] || { [ "$status" != 0 ] && [ "$failed" = 0 ]; }; then
-  # The runner failed without recording a failed test (a crash, a hang, no results): count it as a failure.
+if [ "$found" = 0 ] || { [ "$status" != 0 ] && [ "$failed" = 0 ]; } || [ $((passed + failed)) = 0 ]; then
+  # The runner failed without recording a failed test (a crash, a hang, no results), or nothing ran (a filter that
+  # matches no test exits 0): count it as a failure, so that a typo is not green.
   failed=$((failed + 1))
 fi
 

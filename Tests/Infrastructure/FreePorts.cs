@@ -14,6 +14,9 @@ public static class FreePorts
     private const int First = 20_000;
     private const int Last = 32_000;
 
+    /// <summary>The first gateway port of deploy/run.sh's silos (one per silo from there).</summary>
+    private const int RunShGateways = 30_000;
+
     // A start that differs between runs, so that a run does not trip over the previous one's lingering sockets.
     private static int _next = First + Random.Shared.Next(0, (Last - First) / 2);
 
@@ -26,6 +29,12 @@ public static class FreePorts
             {
                 // Wrapped: start again from the bottom (a run uses a few hundred ports, far fewer than the range).
                 Interlocked.CompareExchange(ref _next, First, port);
+                continue;
+            }
+
+            if (port is >= RunShGateways and < RunShGateways + 100)
+            {
+                // deploy/run.sh's silo gateways, which the tests may run beside: taken here, that run's silo could not start.
                 continue;
             }
 

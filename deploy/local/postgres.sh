@@ -68,7 +68,7 @@ start() {
     log "already running on 127.0.0.1:$PORT ($DATA)"
   else
     as_postgres "$BIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w -t 60 start \
-      -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c max_connections=300 -c fsync=on \
+      -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories='' -c max_connections=300 -c fsync=on \
          -c shared_buffers=$SHARED_BUFFERS -c max_wal_size=$MAX_WAL_SIZE -c checkpoint_timeout=15min \
          -c checkpoint_completion_target=0.9" >/dev/null \
       || { tail -n 20 "$DATA/server.log" >&2; die "PostgreSQL did not start"; }
