@@ -165,6 +165,61 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task A_registration_whose_answer_was_lost_and_whose_leave_failed_is_not_taken_for_another_process()
+    {
+        var robot = Ids.User("lost-answer-bot");
+        var account = fixture.Orleans.GetGrain<IAccountGrain>(robot);
+        Assert.Equal(AccessStatus.Ok, await account.CreateAsync(new NewAccount("Lost", null, [AccountRole.Robot])));
+        var connects = 0;
+        var disconnectsRefused = 0;
+        // The second registration reaches the user grain but its answer is lost; the leave after it fails too.
+        using var host = BuildRobot(robot, client => Intercepting.Create(client, (method, args, call) =>
+        {
+            var grain = call();
+            return method.Name == nameof(IGrainFactory.GetGrain) && grain is IUserGrain user && Equals(args[0], robot)
+                ? Intercepting.Create<IUserGrain>(user, (m, _, c) =>
+                {
+                    if (m.Name == nameof(IUserGrain.ConnectDeviceAsync) && Interlocked.Increment(ref connects) == 2)
+                    {
+                        return ((Task<bool>)c()!).ContinueWith<bool>(_ => throw new TimeoutException("the answer was lost"), TaskScheduler.Default);
+                    }
+
+                    if (m.Name == nameof(IUserGrain.DisconnectDeviceAsync) && Volatile.Read(ref connects) == 2 && Interlocked.Increment(ref disconnectsRefused) == 1)
+                    {
+                        return Task.FromException(new TimeoutException("the cluster did not answer"));
+                    }
+
+                    return c();
+                })
+                : grain;
+        }), catchUpInterval: "00:00:01");
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        await host.StartAsync();
+        try
+        {
+            await Eventually.UntilAsync(() => fixture.Orleans.GetGrain<IUserGrain>(robot).GetDevicesAsync(), d => d.Count == 1, TimeSpan.FromSeconds(30));
+
+            // Its login session ended (an administrator's kick): it signs in again, and the registration of that session
+            // goes as above. Before, the next session found the device under that registration, took it for another
+            // process of the robot's, and stopped this one for good (exit code 0: no supervisor restarted it).
+            var session = Assert.Single(await account.GetSessionsAsync());
+            await account.EndSessionAsync(session.SessionId);
+            await Eventually.UntilAsync(() => Task.FromResult(Volatile.Read(ref connects)), n => n >= 3, TimeSpan.FromSeconds(60));
+            Assert.False(lifetime.ApplicationStopping.IsCancellationRequested, "the robot stopped as replaced");
+
+            var user = Ids.User("user");
+            var conversation = GrainKeys.P2P(user, robot);
+            await fixture.Orleans.GetGrain<IConversationGrain>(conversation)
+                .SendAsync(new SendRequest(user, "phone", Ids.ClientMsgId(), MessageContent.FromText("still there?")));
+            Assert.Equal(["still there?"], await Eventually.ReturnsAsync(() => RepliesAsync(conversation, user, robot), r => r.Count > 0, TimeSpan.FromSeconds(30)));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
     private IHost BuildRobot(string robotId, PullOutage outage) => BuildRobot(robotId, outage.Wrap);
 
     private IHost BuildRobot(string robotId, Func<IClusterClient, IClusterClient> wrap, string? catchUpInterval = null, IRobotHandler? handler = null)

@@ -73,8 +73,11 @@ internal sealed partial class RobotRunner : BackgroundService
     private readonly ConcurrentDictionary<string, ConversationCursor> _cursors = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _slots;
 
-    /// <summary>The device registration of this process's last session, if any (see <see cref="RunSessionAsync"/>).</summary>
-    private DeviceSession? _lastDevice;
+    /// <summary>
+    /// The connection ids this process registered its device under, or tried to (see <see cref="RunSessionAsync"/>): one
+    /// per session, so a few a day, more while the cluster keeps failing (a session starts over at most once a second).
+    /// </summary>
+    private readonly HashSet<string> _ownConnections = new(StringComparer.Ordinal);
     private CancellationToken _stopping;
 
     // Handlers' token: cancelled DrainTimeout after the stop, not at it, so that a graceful stop lets the handlers in
@@ -177,14 +180,14 @@ internal sealed partial class RobotRunner : BackgroundService
     /// </summary>
     private async Task<bool> RunSessionAsync(string sessionId, CancellationToken stoppingToken)
     {
-        if (_lastDevice is { } previous
-            && (await User.GetDevicesAsync()).FirstOrDefault(d => d.DeviceId == previous.DeviceId) is { } current
-            && current.ConnectionId != previous.ConnectionId)
+        if (_ownConnections.Count > 0
+            && (await User.GetDevicesAsync()).FirstOrDefault(d => d.DeviceId == _options.DeviceId) is { } current
+            && !_ownConnections.Contains(current.ConnectionId))
         {
             // A session after one that failed (a call timed out, the login session was ended): another process of this
             // robot took the device meanwhile (a rolling deploy). Connecting would take it back from that one, which would
-            // then stop as replaced, leaving no robot once this process is stopped in turn. (The last session's leave
-            // disconnected this process's own registration: a device still listed under another connection is another's.)
+            // then stop as replaced, leaving no robot once this process is stopped in turn. Not one of this process's own
+            // connections: a registration whose answer was lost, and whose leave failed too, is still listed.
             LogReplaced(_logger, RobotId, _options.DeviceId);
             _lifetime.StopApplication();
             return true;
@@ -207,8 +210,9 @@ internal sealed partial class RobotRunner : BackgroundService
         try
         {
             // null: the robot takes its pushes from its user stream (subscribed above), not through an edge's observer.
+            // Counted as this process's before the call: it may register although its answer is lost.
+            _ownConnections.Add(connectionId);
             await User.ConnectDeviceAsync(device, null);
-            _lastDevice = device;
             LogOnline(_logger, RobotId);
             var version = await CatchUpAsync(0);
             var nextCatchUp = _time.GetUtcNow() + _options.CatchUpInterval;
