@@ -20,6 +20,17 @@ public sealed class WebhookRegistryGrain(
             return new WebhookRegistrationResult(AccessStatus.Invalid, null, error);
         }
 
+        // The same registration again (a retry after a 503 whose write had been stored, or a script run twice) is answered
+        // with the one there: a second would deliver every event twice, and with a generated secret nobody saw, its
+        // deliveries were refused by the receiver and dead-lettered. The same address for other classes, or under
+        // another secret, is another webhook.
+        var wanted = classes.Distinct().Order().ToArray();
+        if (state.State.Webhooks.Find(w => string.Equals(w.Url, url, StringComparison.Ordinal) && w.Classes.SequenceEqual(wanted)
+                && (secret is null || string.Equals(w.Secret, secret, StringComparison.Ordinal))) is { } existing)
+        {
+            return new WebhookRegistrationResult(AccessStatus.Ok, existing);
+        }
+
         if (state.State.Webhooks.Count >= WebhookLimits.MaxWebhooks)
         {
             return new WebhookRegistrationResult(AccessStatus.NotAllowed, null, $"at most {WebhookLimits.MaxWebhooks} webhooks");
@@ -28,7 +39,7 @@ public sealed class WebhookRegistryGrain(
         var registration = new WebhookRegistration(
             Guid.NewGuid().ToString("N"),
             url,
-            [.. classes.Distinct().Order()],
+            wanted,
             secret ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(GeneratedSecretBytes)),
             clock.UtcNow,
             description);
@@ -52,9 +63,11 @@ public sealed class WebhookRegistryGrain(
     }
 
     /// <summary>
-    /// Writes the state; when the write fails, <paramref name="undo"/> puts memory back as stored and the failure goes to
+    /// Writes the state; when the write fails, <paramref name="undo"/> puts memory back as it was and the failure goes to
     /// the caller. Left as it was, silos would deliver to a webhook whose registration failed (signed with a secret
-    /// nobody was given), and the next write would store it.
+    /// nobody was given), and the next write would store it. The activation goes too: the write may have been stored
+    /// with its answer lost, and then memory is behind storage and every later write refused as stale (the registry took
+    /// no change until it was collected); the next call reads what storage holds.
     /// </summary>
     private async Task WriteOrUndoAsync(Action undo)
     {
@@ -65,6 +78,7 @@ public sealed class WebhookRegistryGrain(
         catch
         {
             undo();
+            DeactivateOnIdle();
             throw;
         }
     }

@@ -65,4 +65,31 @@ public sealed class WebhookRegistryTests(ClusterFixture fixture)
         Assert.Contains(listed, w => w.Id == kept.Id);
         Assert.True(await registry.RemoveAsync(kept.Id));
     }
+
+    [Fact]
+    public async Task A_registration_retried_after_its_answer_was_lost_is_answered_with_the_one_stored_not_made_twice()
+    {
+        var registry = fixture.Client.GetGrain<IWebhookRegistryGrain>(IWebhookRegistryGrain.DefaultKey);
+        var storage = GrainId.Create("webhookregistry", IWebhookRegistryGrain.DefaultKey);
+        const string Url = "http://10.0.0.9/retried";
+
+        // Stored, but the answer is lost: the admin sees a failure and retries the same registration.
+        fixture.StorageFaults.LoseNextAnswer(storage);
+        await Assert.ThrowsAnyAsync<Exception>(() => registry.RegisterAsync(Url, [EventClass.Recall, EventClass.Message], null, "orders"));
+        var retried = await registry.RegisterAsync(Url, [EventClass.Message, EventClass.Recall], null, "orders");
+
+        // Before, a second webhook: every event delivered twice, one of the two signed with a secret nobody was given.
+        Assert.Equal(AccessStatus.Ok, retried.Status);
+        var listed = (await registry.ListAsync()).Where(w => w.Url == Url).ToList();
+        Assert.Equal(retried.Registration!.Id, Assert.Single(listed).Id);
+
+        // Other classes, or another secret, at the same address are another webhook.
+        var other = await registry.RegisterAsync(Url, [EventClass.Message], null, null);
+        var otherSecret = await registry.RegisterAsync(Url, [EventClass.Message, EventClass.Recall], new string('s', 32), null);
+        Assert.Equal(3, new[] { retried.Registration.Id, other.Registration!.Id, otherSecret.Registration!.Id }.Distinct().Count());
+        foreach (var id in new[] { retried.Registration.Id, other.Registration.Id, otherSecret.Registration.Id })
+        {
+            Assert.True(await registry.RemoveAsync(id));
+        }
+    }
 }
