@@ -7,7 +7,8 @@
 #   ./deploy/run.sh [--silos N] [--edges M] [--no-robots] [--fresh]      (1-9 each)
 # --fresh deletes the local PostgreSQL and Redis data first (messages, accounts, the firehose; the dev keys stay):
 # benchmarks start from empty stores, whose figures otherwise drift as the message table and the firehose grow.
-# It refuses to start while another run (or anything else) holds the hosts' ports, before it touches the databases.
+# It refuses to start while another run is starting or running (.data/run.lock.d holds its pid), or anything else holds
+# the hosts' ports, before it touches the databases.
 # Silo i (from 0): silo port 11111+i, gateway 30000+i, dashboard/healthz http://127.0.0.1:(8080+i).
 # Edge host i: HTTP http://127.0.0.1:(5080+i), TCP 127.0.0.1:(5090+i), edge id edge-(i+1).
 # Environment: IM_RUN_CONFIGURATION (default Release); every IM__… variable is passed to the hosts.
@@ -40,7 +41,7 @@ done
 SILO_PIDS=(); EDGE_PIDS=(); ROBOT_PIDS=(); STOPPING=0
 # Whether this run started PostgreSQL and Redis: only then does it stop them (another run.sh, or someone's own, may be
 # using servers that were already running).
-STARTED_PG=0; STARTED_REDIS=0
+STARTED_PG=0; STARTED_REDIS=0; LOCKED=0
 
 # The ports of every host this run starts (see the header).
 host_ports() {
@@ -86,6 +87,7 @@ shutdown() {
   for pid in "${SILO_PIDS[@]}"; do stop_process "$pid" "silo $pid"; done
   if [ "$STARTED_REDIS" = 1 ]; then deploy/local/redis.sh stop || true; fi
   if [ "$STARTED_PG" = 1 ]; then deploy/local/postgres.sh stop || true; fi
+  if [ "$LOCKED" = 1 ]; then rm -rf "$LOCK_DIR"; fi
 }
 trap shutdown EXIT
 trap 'exit 130' INT
@@ -97,9 +99,20 @@ command -v dotnet >/dev/null 2>&1 || die "the .NET SDK (dotnet) is not on PATH"
 command -v setsid >/dev/null 2>&1 || die "setsid (util-linux) is not on PATH"
 # One run at a time, from its first step: the port check below sees another run only once its hosts listen, minutes
 # after it started its databases (a second run's --fresh then deleted them, and its exit stopped them under the first).
+# A directory with the run's pid, not a flock on an open file: every child (the build servers, the databases, the
+# hosts) would inherit that file and hold the lock after this run ended. One left by a run that was killed is taken over.
+LOCK_DIR="$IM_DATA/run.lock.d"
 mkdir -p "$IM_DATA"
-exec 9>"$IM_DATA/run.lock"
-flock -n 9 || die "another deploy/run.sh is starting or running here ($IM_DATA/run.lock)"
+if ! mkdir "$LOCK_DIR" 2>/dev/null; then
+  holder=$(cat "$LOCK_DIR/pid" 2>/dev/null || true)
+  if [ -n "$holder" ] && [ "$holder" != $$ ] && kill -0 "$holder" 2>/dev/null; then
+    die "another deploy/run.sh (pid $holder) is starting or running here"
+  fi
+  rm -rf "$LOCK_DIR"
+  mkdir "$LOCK_DIR" || die "cannot take $LOCK_DIR"
+fi
+echo $$ > "$LOCK_DIR/pid"
+LOCKED=1
 check_ports_free || exit 1
 ensure_npm
 ensure_curl

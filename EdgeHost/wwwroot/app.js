@@ -809,6 +809,8 @@ async function loadNewer() {
   showPaneNote(null);
   if (after > 0 && result.history.lastSeq - after > limit) startPane();
   showHistory(result.history);
+  // A first page (the opening Pull failed, or the pane started over): older ones until it can scroll.
+  if (after === 0) fillPane();
   await markRead();
   return true;
 }
@@ -842,7 +844,8 @@ async function loadOlder() {
  */
 async function fillPane() {
   const box = $('messages');
-  for (let pages = 0; pages < MaxPagesUnasked && box.scrollHeight <= box.clientHeight; pages++) {
+  const pane = paneNow();
+  for (let pages = 0; pages < MaxPagesUnasked && isShowing(pane) && box.scrollHeight <= box.clientHeight; pages++) {
     if (!(await loadOlder())) return;
   }
 }

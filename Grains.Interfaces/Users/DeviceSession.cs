@@ -18,9 +18,9 @@ namespace Orleans.Im.Users;
 /// upgraded first keep calling it one batch at a time.
 /// </param>
 /// <param name="EdgeRenewsLease">
-/// The edge holding the connection renews it (<see cref="IUserGrain.RenewDeviceAsync"/>), so the grain may drop it when
-/// its lease runs out. False from edge hosts built before leases (and robots): silos upgraded first never drop their
-/// devices, which nobody renews.
+/// The edge holding the connection (or the robot process) renews it (<see cref="IUserGrain.RenewDeviceAsync"/>), so the
+/// grain may drop it when its lease runs out. False from edge hosts and robots built before leases: silos upgraded first
+/// never drop their devices, which nobody renews.
 /// </param>
 /// <param name="EdgeTakesPushInOrder">
 /// The edge holding the connection takes numbered calls on its push observer

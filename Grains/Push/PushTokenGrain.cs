@@ -39,7 +39,7 @@ public sealed class PushTokenGrain(
 
     public Task<PushTokenHolder?> GetHolderAsync() => Task.FromResult(state.State.Holder);
 
-    /// <summary>Writes the holder; on a failed write the one before stays (in memory too) and the failure is the caller's.</summary>
+    /// <summary>Writes the holder; on a failed write the one before stays in memory, the activation goes, and the failure is the caller's.</summary>
     private async Task WriteAsync(PushTokenHolder? holder)
     {
         var before = state.State.Holder;
@@ -51,6 +51,9 @@ public sealed class PushTokenGrain(
         catch
         {
             state.State.Holder = before;
+            // The write may be stored with its answer lost: memory is then behind storage, and every later write of this
+            // token's holder refused as stale. The next call reads what storage holds.
+            DeactivateOnIdle();
             throw;
         }
     }

@@ -602,7 +602,7 @@ public sealed partial class UserGrain(
         DelayDeactivation(lease + lease);
         if (!device.EdgeRenewsLease)
         {
-            // Nobody renews it (an edge from before leases, a robot): it must not lapse, even if the device was on an edge
+            // Nobody renews it (an edge from before leases): it must not lapse, even if the device was on an edge
             // that renews before.
             _leases.Remove(device.DeviceId);
             return;

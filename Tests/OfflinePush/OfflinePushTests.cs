@@ -279,6 +279,21 @@ public sealed class OfflinePushTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_token_claim_stored_with_its_answer_lost_leaves_the_token_claimable_again()
+    {
+        var key = PushTokenKeys.For("apns", $"apns-{Guid.NewGuid():N}");
+        var holder = Client.GetGrain<IPushTokenGrain>(key);
+        fixture.StorageFaults.LoseNextAnswer(GrainId.Create("pushtoken", key));
+        await Assert.ThrowsAnyAsync<Exception>(() => holder.ClaimAsync(Ids.User("alice"), "phone"));
+
+        // Before, the activation kept the version before the stored claim, and every later claim or release of the token
+        // was refused as stale until it was collected: the phone signed in as another user kept notifying the first.
+        var bob = Ids.User("bob");
+        await holder.ClaimAsync(bob, "phone");
+        Assert.Equal((bob, "phone"), await holder.GetHolderAsync() is { } h ? (h.UserId, h.DeviceId) : default);
+    }
+
+    [Fact]
     public async Task A_phone_signed_in_as_another_user_is_told_only_of_the_new_users_messages()
     {
         var (alice, bob, carol) = (Ids.User("alice"), Ids.User("bob"), Ids.User("carol"));

@@ -59,6 +59,12 @@ internal sealed partial class RobotRunner : BackgroundService
     /// <summary>The longest pause between renewals of the robot's device, a fraction of the cluster's lease (15 minutes by default).</summary>
     private static readonly TimeSpan MaxRenewalPeriod = TimeSpan.FromMinutes(5);
 
+    /// <summary>How early a tick may come and still run the catch-up due.</summary>
+    private static readonly TimeSpan CatchUpSlack = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>How long a connection id of this process is remembered as its own: past the device's lease (15 minutes by default), a registration under it has lapsed.</summary>
+    private static readonly TimeSpan OwnConnectionMemory = TimeSpan.FromHours(1);
+
     /// <summary>How long each farewell call (disconnect, unsubscribe, end session) may take.</summary>
     private static readonly TimeSpan FarewellTimeout = TimeSpan.FromSeconds(5);
 
@@ -75,9 +81,9 @@ internal sealed partial class RobotRunner : BackgroundService
 
     /// <summary>
     /// The connection ids this process registered its device under, or tried to (see <see cref="RunSessionAsync"/>): one
-    /// per session, so a few a day, more while the cluster keeps failing (a session starts over at most once a second).
+    /// per session, each kept for <see cref="OwnConnectionMemory"/>.
     /// </summary>
-    private readonly HashSet<string> _ownConnections = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _ownConnections = new(StringComparer.Ordinal);
     private CancellationToken _stopping;
 
     // Handlers' token: cancelled DrainTimeout after the stop, not at it, so that a graceful stop lets the handlers in
@@ -182,7 +188,7 @@ internal sealed partial class RobotRunner : BackgroundService
     {
         if (_ownConnections.Count > 0
             && (await User.GetDevicesAsync()).FirstOrDefault(d => d.DeviceId == _options.DeviceId) is { } current
-            && !_ownConnections.Contains(current.ConnectionId))
+            && !_ownConnections.ContainsKey(current.ConnectionId))
         {
             // A session after one that failed (a call timed out, the login session was ended): another process of this
             // robot took the device meanwhile (a rolling deploy). Connecting would take it back from that one, which would
@@ -211,17 +217,24 @@ internal sealed partial class RobotRunner : BackgroundService
         {
             // null: the robot takes its pushes from its user stream (subscribed above), not through an edge's observer.
             // Counted as this process's before the call: it may register although its answer is lost.
-            _ownConnections.Add(connectionId);
+            var now = _time.GetUtcNow();
+            foreach (var old in _ownConnections.Where(c => now - c.Value > OwnConnectionMemory).Select(c => c.Key).ToList())
+            {
+                _ownConnections.Remove(old);
+            }
+
+            _ownConnections[connectionId] = now;
             await User.ConnectDeviceAsync(device, null);
             LogOnline(_logger, RobotId);
             var version = await CatchUpAsync(0);
-            var nextCatchUp = _time.GetUtcNow() + _options.CatchUpInterval;
+            var nextCatchUp = _time.GetUtcNow() + _options.CatchUpInterval - CatchUpSlack;
             // The device's lease (15 minutes by default) is renewed more often than it lapses whatever the catch-up
             // interval (up to an hour).
             var period = _options.CatchUpInterval < MaxRenewalPeriod ? _options.CatchUpInterval : MaxRenewalPeriod;
             using var timer = new PeriodicTimer(period, _time);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                var tickAt = _time.GetUtcNow();
                 if (!await _client.GetGrain<IAccountGrain>(RobotId).IsSessionLiveAsync(sessionId))
                 {
                     // Kicked, disabled or expired: sign in again (which refuses a disabled account).
@@ -240,11 +253,12 @@ internal sealed partial class RobotRunner : BackgroundService
                     return true;
                 }
 
-                // Half a period of slack: a tick a little early must not put the catch-up off by a whole period.
-                if (_time.GetUtcNow() + period / 2 >= nextCatchUp)
+                // Timed from the ticks, with a little slack: a tick a little early (or a slow renewal before it) must not put
+                // the catch-up off by a whole period.
+                if (tickAt + CatchUpSlack >= nextCatchUp)
                 {
+                    nextCatchUp = tickAt + _options.CatchUpInterval;
                     version = await CatchUpAsync(version);
-                    nextCatchUp = _time.GetUtcNow() + _options.CatchUpInterval;
                 }
             }
 
