@@ -89,20 +89,14 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
         var robot = Ids.User("lease-bot");
         Assert.Equal(AccessStatus.Ok, await fixture.Orleans.GetGrain<IAccountGrain>(robot).CreateAsync(new NewAccount("Lease", null, [AccountRole.Robot])));
         var registrations = new System.Collections.Concurrent.ConcurrentQueue<(string Method, DeviceSession Device)>();
-        using var host = BuildRobot(robot, client => Intercepting.Create(client, (method, args, call) =>
+        using var host = BuildRobot(robot, UserGrainSeenThrough(robot, (m, a, c) =>
         {
-            var grain = call();
-            return method.Name == nameof(IGrainFactory.GetGrain) && grain is IUserGrain user && Equals(args[0], robot)
-                ? Intercepting.Create<IUserGrain>(user, (m, a, c) =>
-                {
-                    if (m.Name is nameof(IUserGrain.ConnectDeviceAsync) or nameof(IUserGrain.RenewDeviceAsync) && a[0] is DeviceSession device)
-                    {
-                        registrations.Enqueue((m.Name, device));
-                    }
+            if (m.Name is nameof(IUserGrain.ConnectDeviceAsync) or nameof(IUserGrain.RenewDeviceAsync) && a[0] is DeviceSession device)
+            {
+                registrations.Enqueue((m.Name, device));
+            }
 
-                    return c();
-                })
-                : grain;
+            return c();
         }), catchUpInterval: "00:00:01");
         await host.StartAsync();
         try
@@ -134,16 +128,10 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
         // to it anyway). The user grain answers its first marks Unavailable (its index save failed, for longer than a
         // catch-up interval), as it does without throwing.
         var handled = new SilentHandler();
-        using var host = BuildRobot(robot, client => Intercepting.Create(client, (method, args, call) =>
-        {
-            var grain = call();
-            return method.Name == nameof(IGrainFactory.GetGrain) && grain is IUserGrain userGrain && Equals(args[0], robot)
-                ? Intercepting.Create<IUserGrain>(userGrain, (m, a, c) =>
-                    m.Name == nameof(IUserGrain.MarkReadAsync) && Equals(a[0], conversation) && Interlocked.Increment(ref refused) <= RefusedMarks
-                        ? Task.FromResult(new MarkReadResult(AccessStatus.Unavailable, null))
-                        : c())
-                : grain;
-        }), catchUpInterval: "00:00:01", handler: handled);
+        using var host = BuildRobot(robot, UserGrainSeenThrough(robot, (m, a, c) =>
+            m.Name == nameof(IUserGrain.MarkReadAsync) && Equals(a[0], conversation) && Interlocked.Increment(ref refused) <= RefusedMarks
+                ? Task.FromResult(new MarkReadResult(AccessStatus.Unavailable, null))
+                : c()), catchUpInterval: "00:00:01", handler: handled);
         await host.StartAsync();
         try
         {
@@ -174,25 +162,19 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
         var connects = 0;
         var disconnectsRefused = 0;
         // The second registration reaches the user grain but its answer is lost; the leave after it fails too.
-        using var host = BuildRobot(robot, client => Intercepting.Create(client, (method, args, call) =>
+        using var host = BuildRobot(robot, UserGrainSeenThrough(robot, (m, _, c) =>
         {
-            var grain = call();
-            return method.Name == nameof(IGrainFactory.GetGrain) && grain is IUserGrain user && Equals(args[0], robot)
-                ? Intercepting.Create<IUserGrain>(user, (m, _, c) =>
-                {
-                    if (m.Name == nameof(IUserGrain.ConnectDeviceAsync) && Interlocked.Increment(ref connects) == 2)
-                    {
-                        return ((Task<bool>)c()!).ContinueWith<bool>(_ => throw new TimeoutException("the answer was lost"), TaskScheduler.Default);
-                    }
+            if (m.Name == nameof(IUserGrain.ConnectDeviceAsync) && Interlocked.Increment(ref connects) == 2)
+            {
+                return ((Task<bool>)c()!).ContinueWith<bool>(_ => throw new TimeoutException("the answer was lost"), TaskScheduler.Default);
+            }
 
-                    if (m.Name == nameof(IUserGrain.DisconnectDeviceAsync) && Volatile.Read(ref connects) == 2 && Interlocked.Increment(ref disconnectsRefused) == 1)
-                    {
-                        return Task.FromException(new TimeoutException("the cluster did not answer"));
-                    }
+            if (m.Name == nameof(IUserGrain.DisconnectDeviceAsync) && Volatile.Read(ref connects) == 2 && Interlocked.Increment(ref disconnectsRefused) == 1)
+            {
+                return Task.FromException(new TimeoutException("the cluster did not answer"));
+            }
 
-                    return c();
-                })
-                : grain;
+            return c();
         }), catchUpInterval: "00:00:01");
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         await host.StartAsync();
@@ -219,6 +201,16 @@ public sealed class RobotStorageOutageTests(EdgeFixture fixture)
             await host.StopAsync();
         }
     }
+
+    /// <summary>A robot client whose calls of its own user grain go through <paramref name="handle"/> (the others as they are).</summary>
+    private static Func<IClusterClient, IClusterClient> UserGrainSeenThrough(string robotId, Func<MethodInfo, object?[], Func<object?>, object?> handle) =>
+        client => Intercepting.Create(client, (method, args, call) =>
+        {
+            var grain = call();
+            return method.Name == nameof(IGrainFactory.GetGrain) && grain is IUserGrain user && Equals(args[0], robotId)
+                ? Intercepting.Create<IUserGrain>(user, handle)
+                : grain;
+        });
 
     private IHost BuildRobot(string robotId, PullOutage outage) => BuildRobot(robotId, outage.Wrap);
 
