@@ -66,14 +66,14 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
     public bool TryRefresh(string userId, string address)
     {
         // The address first: past its bound, made-up user ids must not each add an entry to the table.
-        if (!Count("refresh-ip:" + address, options.Value.RefreshFailuresPerAddress))
+        if (!Count(RefreshAddressKey(address), options.Value.RefreshFailuresPerAddress))
         {
             return false;
         }
 
         if (!Count(RefreshUserKey(userId, address), options.Value.LoginAttemptsPerAddress))
         {
-            GiveBack("refresh-ip:" + address);
+            GiveBack(RefreshAddressKey(address));
             return false;
         }
 
@@ -84,11 +84,13 @@ public sealed class LoginRateLimiter(IOptions<AuthOptions> options, TimeProvider
     public void RefreshSucceeded(string userId, string address)
     {
         GiveBack(RefreshUserKey(userId, address));
-        GiveBack("refresh-ip:" + address);
+        GiveBack(RefreshAddressKey(address));
     }
 
     // The address first: a user id holds no space (GrainKeys), so no two pairs make one key.
     private static string RefreshUserKey(string userId, string address) => $"refresh-user:{address} {userId}";
+
+    private static string RefreshAddressKey(string address) => "refresh-ip:" + address;
 
     /// <summary>
     /// The attempt begun with <see cref="TryBegin"/> was the right password (or none was tried): it is not a failure. It

@@ -842,20 +842,21 @@ async function loadOlder() {
  * Older pages until the pane can scroll: a tall window, or a newest page mostly of hidden (superseded) notifications,
  * showed no scrollbar, so no scroll to the top could ever load what came before.
  */
-async function fillPane() {
+function fillPane() {
   const box = $('messages');
+  return loadOlderWhile(() => box.scrollHeight <= box.clientHeight);
+}
+
+/** Older pages, at most MaxPagesUnasked, while `more()` holds and the pane is the one it started for. */
+async function loadOlderWhile(more) {
   const pane = paneNow();
-  for (let pages = 0; pages < MaxPagesUnasked && isShowing(pane) && box.scrollHeight <= box.clientHeight; pages++) {
+  for (let pages = 0; pages < MaxPagesUnasked && isShowing(pane) && more(); pages++) {
     if (!(await loadOlder())) return;
   }
 }
 
 // Scrolling to the top loads older history; a page that drew nothing (hidden messages) leaves it at the top: the next.
-$('messages').addEventListener('scroll', async () => {
-  for (let pages = 0; pages < MaxPagesUnasked && $('messages').scrollTop === 0; pages++) {
-    if (!(await loadOlder())) return;
-  }
-});
+$('messages').addEventListener('scroll', () => loadOlderWhile(() => $('messages').scrollTop === 0));
 
 /**
  * A page of history into the pane. In a group that keeps what was said before the user joined from them, the page says

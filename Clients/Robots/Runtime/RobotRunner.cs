@@ -467,7 +467,6 @@ internal sealed partial class RobotRunner : BackgroundService
                 {
                     // Not stored: the cursor stays stalled, and the catch-up tries the mark again. Taken as done, a cursor
                     // retired later (or a restart) started from the old position and ran the handlers again.
-                    LogMarkReadFailed(_logger, RobotId, cursor.ConversationId, cursor.HandledSeq.Value, "storage did not take it");
                     return;
                 }
 
@@ -631,10 +630,7 @@ internal sealed partial class RobotRunner : BackgroundService
 
         try
         {
-            if (!await MarkReadAsync(cursor, message.Seq))
-            {
-                LogMarkReadFailed(_logger, RobotId, cursor.ConversationId, message.Seq, "storage did not take it");
-            }
+            await MarkReadAsync(cursor, message.Seq);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -676,9 +672,9 @@ internal sealed partial class RobotRunner : BackgroundService
         ex is RobotReplyNotStoredException or TimeoutException or SiloUnavailableException or OrleansMessageRejectionException or OperationCanceledException;
 
     /// <summary>
-    /// Marks the conversation read up to <paramref name="seq"/>: false when storage did not take it (the user grain answers
-    /// Unavailable rather than throwing), which the caller must not take as marked: the read position is the robot's only
-    /// record of what it handled across restarts.
+    /// Marks the conversation read up to <paramref name="seq"/>: false, and logged, when storage did not take it (the user
+    /// grain answers Unavailable rather than throwing), which the caller must not take as marked: the read position is the
+    /// robot's only record of what it handled across restarts.
     /// </summary>
     private async Task<bool> MarkReadAsync(ConversationCursor cursor, long seq)
     {
@@ -688,7 +684,13 @@ internal sealed partial class RobotRunner : BackgroundService
             cursor.ReadSeq = Math.Max(cursor.ReadSeq, entry.ReadSeq);
         }
 
-        return result.Status != AccessStatus.Unavailable;
+        if (result.Status == AccessStatus.Unavailable)
+        {
+            LogMarkReadFailed(_logger, RobotId, cursor.ConversationId, seq, "storage did not take it");
+            return false;
+        }
+
+        return true;
     }
 
     [LoggerMessage(1, LogLevel.Information, "Robot {RobotId} signed in (device {DeviceId})")]
